@@ -1,0 +1,62 @@
+/* Shared definitions for the fastdigits C kernels.
+ *
+ * The kernels are plain C99 and know nothing of Python.  Every entry point
+ * takes an fd_ctx by value: which SIMD path to run and how many OpenMP
+ * threads it may use.  Nothing is kept in globals, so kernels are reentrant
+ * and thread-safe by construction.
+ */
+#ifndef FD_COMMON_H
+#define FD_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_MSC_VER)
+#define FD_RESTRICT __restrict
+#define FD_INLINE static __forceinline
+#else
+#define FD_RESTRICT __restrict__
+#define FD_INLINE static inline __attribute__((always_inline))
+#endif
+
+/* x86-64 SIMD paths are compiled only on x86-64 and when not opted out
+ * (FASTDIGITS_NO_SIMD=1 builds define FD_NO_SIMD): the portable path is
+ * always there. */
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(FD_NO_SIMD)
+#define FD_HAVE_X86_SIMD 1
+#else
+#define FD_HAVE_X86_SIMD 0
+#endif
+
+/* SIMD paths, ordered: a higher value implies the lower ones are usable. */
+typedef enum {
+    FD_ISA_GENERIC = 0, /* portable C, any compiler, any CPU */
+    FD_ISA_AVX2 = 1,    /* x86-64 AVX2 + FMA */
+    FD_ISA_AVX512 = 2   /* x86-64 AVX-512 F/BW/DQ/VL */
+} fd_isa;
+
+typedef struct {
+    int isa;      /* an fd_isa the CPU supports (checked by the caller) */
+    int nthreads; /* >= 1; kernels may use fewer for small inputs */
+} fd_ctx;
+
+/* Status codes returned by kernels that can fail. */
+enum {
+    FD_OK = 0,
+    FD_ENOMEM = -1,
+    FD_EINVAL = -2
+};
+
+/* Threads to use for `work` units when each thread should get at least
+ * `grain` units: tiny inputs stay serial (no thread start-up cost). */
+static inline int fd_threads_for(const fd_ctx *ctx, size_t work, size_t grain)
+{
+    size_t t;
+    if (grain == 0) grain = 1;
+    t = work / grain;
+    if (t < 1) t = 1;
+    if (t > (size_t)ctx->nthreads) t = (size_t)ctx->nthreads;
+    return (int)t;
+}
+
+#endif /* FD_COMMON_H */

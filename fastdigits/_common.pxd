@@ -1,0 +1,20 @@
+# Declarations shared by every Cython binding: the kernel context.
+from fastdigits._config import kernel_context
+
+cdef extern from "fd_common.h" nogil:
+    ctypedef struct fd_ctx:
+        int isa
+        int nthreads
+    enum:
+        FD_OK
+        FD_ENOMEM
+        FD_EINVAL
+
+
+cdef inline fd_ctx current_ctx():
+    """The SIMD path and thread count for a call made now from this thread."""
+    cdef fd_ctx ctx
+    isa, n = kernel_context()
+    ctx.isa = isa
+    ctx.nthreads = n
+    return ctx

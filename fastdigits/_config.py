@@ -1,0 +1,130 @@
+"""Thread count and SIMD path used by every kernel call.
+
+Kernels never read globals in C: the Python layer resolves these two values
+at call time and passes them down explicitly (see ``kernel_context``).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from typing import Iterator, Optional
+
+from . import _runtime
+
+ISA_NAMES = _runtime.ISA_NAMES
+_BEST_ISA = _runtime.best_isa()
+
+_lock = threading.Lock()
+_global_threads: Optional[int] = None  # set_num_threads(); None = follow OpenMP
+_local = threading.local()  # per-thread stack of threads(n) / simd(...) overrides
+
+
+def _env_isa() -> int:
+    name = os.environ.get("FASTDIGITS_SIMD", "").strip().lower()
+    if not name:
+        return _BEST_ISA
+    if name not in ISA_NAMES:
+        raise ValueError(
+            "FASTDIGITS_SIMD must be one of %s, got %r" % (", ".join(ISA_NAMES), name))
+    return min(ISA_NAMES.index(name), _BEST_ISA)
+
+
+_global_isa = _env_isa()
+
+
+def _check_threads(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError("n_threads must be an int, got %s" % type(n).__name__)
+    if n < 1:
+        raise ValueError("n_threads must be >= 1, got %d" % n)
+    return n
+
+
+def set_num_threads(n: Optional[int]) -> None:
+    """Set the number of threads fastdigits kernels use, process-wide.
+
+    ``None`` restores the default: ``omp_get_max_threads()`` at call time,
+    which honours ``OMP_NUM_THREADS`` and threadpoolctl's limits.  An
+    explicit count overrides both (as in scikit-learn's ``n_threads``).
+    """
+    global _global_threads
+    with _lock:
+        _global_threads = None if n is None else _check_threads(n)
+
+
+def get_num_threads() -> int:
+    """Threads the next kernel call from this Python thread will use (at most)."""
+    stack = getattr(_local, "threads", None)
+    if stack:
+        return stack[-1]
+    if _global_threads is not None:
+        return _global_threads
+    if _runtime.omp_in_parallel():
+        return 1
+    return max(1, _runtime.omp_max_threads())
+
+
+@contextlib.contextmanager
+def threads(n: int) -> Iterator[int]:
+    """``with fastdigits.threads(n):`` run kernels in this block on n threads.
+
+    The override is local to the calling Python thread, so concurrent users
+    do not see each other's settings.
+    """
+    n = _check_threads(n)
+    stack = getattr(_local, "threads", None)
+    if stack is None:
+        stack = _local.threads = []
+    stack.append(n)
+    try:
+        yield n
+    finally:
+        stack.pop()
+
+
+def get_simd() -> str:
+    """Name of the SIMD path kernels run: 'avx512', 'avx2' or 'generic'."""
+    stack = getattr(_local, "isa", None)
+    return ISA_NAMES[stack[-1] if stack else _global_isa]
+
+
+def available_simd() -> tuple:
+    """SIMD paths this CPU and build can run, slowest first."""
+    return ISA_NAMES[: _BEST_ISA + 1]
+
+
+def _isa_index(name: str) -> int:
+    if name not in ISA_NAMES:
+        raise ValueError("simd must be one of %s, got %r" % (", ".join(ISA_NAMES), name))
+    idx = ISA_NAMES.index(name)
+    if idx > _BEST_ISA:
+        raise ValueError("SIMD path %r is not supported by this CPU/build "
+                         "(best: %r)" % (name, ISA_NAMES[_BEST_ISA]))
+    return idx
+
+
+def set_simd(name: str) -> None:
+    """Select the SIMD path process-wide (default: the best the CPU has)."""
+    global _global_isa
+    _global_isa = _isa_index(name)
+
+
+@contextlib.contextmanager
+def simd(name: str) -> Iterator[str]:
+    """``with fastdigits.simd('generic'):`` force a SIMD path in this thread."""
+    idx = _isa_index(name)
+    stack = getattr(_local, "isa", None)
+    if stack is None:
+        stack = _local.isa = []
+    stack.append(idx)
+    try:
+        yield name
+    finally:
+        stack.pop()
+
+
+def kernel_context() -> tuple:
+    """(isa index, thread count) for a kernel call made now from this thread."""
+    stack = getattr(_local, "isa", None)
+    return (stack[-1] if stack else _global_isa), get_num_threads()

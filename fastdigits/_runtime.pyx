@@ -1,0 +1,41 @@
+# distutils: sources = csrc/cpu.c
+"""CPU features and OpenMP facts, read from the C layer."""
+
+cdef extern from "cpu.h" nogil:
+    int fd_cpu_best_isa()
+    void fd_cpu_brand(char *buf, size_t len)
+    int fd_openmp_enabled()
+    int fd_omp_max_threads()
+    int fd_omp_in_parallel()
+    const char *fd_compiler_version()
+
+ISA_NAMES = ("generic", "avx2", "avx512")
+
+
+def best_isa() -> int:
+    """Highest SIMD path (0 generic, 1 avx2, 2 avx512) this CPU and build support."""
+    return fd_cpu_best_isa()
+
+
+def cpu_brand() -> str:
+    cdef char buf[64]
+    fd_cpu_brand(buf, sizeof(buf))
+    return buf.decode("ascii", "replace").strip()
+
+
+def openmp_enabled() -> bool:
+    return bool(fd_openmp_enabled())
+
+
+def omp_max_threads() -> int:
+    """omp_get_max_threads(): honours OMP_NUM_THREADS and threadpoolctl limits."""
+    return fd_omp_max_threads()
+
+
+def omp_in_parallel() -> bool:
+    return bool(fd_omp_in_parallel())
+
+
+def compiler_version() -> str:
+    """The C compiler that built the kernels."""
+    return fd_compiler_version().decode("ascii", "replace")

@@ -1,0 +1,174 @@
+"""Build script: compiles csrc/*.c and the Cython modules in fastdigits/.
+
+Each fastdigits/_*.pyx becomes one extension; the C sources it needs are
+named in its ``# distutils: sources = ...`` header.  Sources whose name ends
+in ``_avx2.c`` or ``_avx512.c`` are compiled with that instruction set
+enabled (and only those), so one build runs on any CPU and the fast path is
+chosen at run time.
+
+Environment switches:
+  FASTDIGITS_NO_OPENMP=1   build serial, without OpenMP
+  FASTDIGITS_NO_SIMD=1     build the portable C path only
+  FASTDIGITS_SANITIZE=address,undefined   build with sanitizers (for tests)
+"""
+import glob
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import warnings
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+IS_X86_64 = platform.machine().lower() in ("x86_64", "amd64", "x64")
+
+
+def env_flag(name):
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+ISA_FLAGS = {
+    "unix": {
+        "avx2": ["-mavx2", "-mfma", "-mf16c"],
+        "avx512": ["-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw",
+                   "-mavx512dq", "-mavx512vl"],
+    },
+    "msvc": {"avx2": ["/arch:AVX2"], "avx512": ["/arch:AVX512"]},
+}
+
+
+def source_isa(path):
+    for isa in ("avx512", "avx2"):
+        if path.endswith("_%s.c" % isa):
+            return isa
+    return None
+
+
+def try_compile(compiler, code, extra_compile, extra_link):
+    """Compile and link a tiny program; True when it works."""
+    tmp = tempfile.mkdtemp(prefix="fastdigits-probe-")
+    try:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write(code)
+        objs = compiler.compile([src], output_dir=tmp, extra_postargs=extra_compile)
+        compiler.link_executable(objs, os.path.join(tmp, "probe"),
+                                 extra_postargs=extra_link)
+        return True
+    except Exception:
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+OPENMP_PROBE = """
+#include <omp.h>
+int main(void) {
+    int n = 0;
+    #pragma omp parallel reduction(+:n)
+    n += 1;
+    return n > 0 ? 0 : 1;
+}
+"""
+
+
+def openmp_flags(compiler):
+    """(compile flags, link flags) for OpenMP, or None when unavailable."""
+    if compiler.compiler_type == "msvc":
+        candidates = [(["/openmp"], [])]
+    elif sys.platform == "darwin":
+        candidates = [(["-Xpreprocessor", "-fopenmp"], ["-lomp"]),
+                      (["-fopenmp"], ["-fopenmp"])]
+    else:
+        candidates = [(["-fopenmp"], ["-fopenmp"])]
+    for cflags, lflags in candidates:
+        if try_compile(compiler, OPENMP_PROBE, cflags, lflags):
+            return cflags, lflags
+    return None
+
+
+class BuildExt(build_ext):
+    def build_extensions(self):
+        ctype = self.compiler.compiler_type
+        cflags, lflags, macros = [], [], []
+        if ctype == "msvc":
+            cflags += ["/O2"]
+        else:
+            cflags += ["-O3", "-fno-strict-aliasing",
+                       "-Wno-unused-function"]
+        self.fd_openmp = False
+        if env_flag("FASTDIGITS_NO_OPENMP"):
+            print("fastdigits: OpenMP disabled by FASTDIGITS_NO_OPENMP")
+        else:
+            omp = openmp_flags(self.compiler)
+            if omp is None:
+                warnings.warn("fastdigits: no OpenMP support found; "
+                              "building the serial version")
+            else:
+                cflags += omp[0]
+                lflags += omp[1]
+                self.fd_openmp = True
+        self.fd_simd = IS_X86_64 and not env_flag("FASTDIGITS_NO_SIMD")
+        if not self.fd_simd:
+            macros.append(("FD_NO_SIMD", "1"))
+        sanitize = os.environ.get("FASTDIGITS_SANITIZE", "").strip()
+        if sanitize and ctype != "msvc":
+            san = ["-fsanitize=" + sanitize, "-fno-omit-frame-pointer", "-g"]
+            if "undefined" in sanitize:
+                san.append("-fno-sanitize-recover=undefined")
+            cflags += san
+            lflags += san
+        for ext in self.extensions:
+            ext.extra_compile_args = list(ext.extra_compile_args or []) + cflags
+            ext.extra_link_args = list(ext.extra_link_args or []) + lflags
+            ext.define_macros = list(ext.define_macros or []) + macros
+        super().build_extensions()
+
+    def build_extension(self, ext):
+        # Compile SIMD sources with their own instruction-set flags.
+        special = [s for s in ext.sources if source_isa(s)]
+        if special:
+            ext.sources = [s for s in ext.sources if not source_isa(s)]
+            flagset = ISA_FLAGS.get(self.compiler.compiler_type, ISA_FLAGS["unix"])
+            objects = []
+            for src in special:
+                flags = flagset[source_isa(src)] if self.fd_simd else []
+                objects += self.compiler.compile(
+                    [src], output_dir=self.build_temp,
+                    macros=ext.define_macros, include_dirs=ext.include_dirs,
+                    extra_postargs=ext.extra_compile_args + flags,
+                    depends=ext.depends, debug=self.debug)
+            ext.extra_objects = list(ext.extra_objects or []) + objects
+        super().build_extension(ext)
+
+
+def extensions():
+    exts = []
+    for pyx in sorted(glob.glob(os.path.join("fastdigits", "*.pyx"))):
+        name = "fastdigits." + os.path.splitext(os.path.basename(pyx))[0]
+        exts.append(Extension(
+            name, [pyx],
+            include_dirs=["csrc", np.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            depends=glob.glob(os.path.join("csrc", "*.h")),
+        ))
+    return cythonize(
+        exts,
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+        },
+    )
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
