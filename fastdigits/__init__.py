@@ -7,13 +7,17 @@ chosen SIMD path.  Every kernel has a plain NumPy twin in
 from ._config import (available_simd, get_num_threads, get_simd,
                       set_num_threads, set_simd, simd, threads)
 from ._info import show_config
+from .dense import dense_backward, dense_forward, matmul
 from ._version import __version__
 
 __all__ = [
     "__version__",
     "available_simd",
+    "dense_backward",
+    "dense_forward",
     "get_num_threads",
     "get_simd",
+    "matmul",
     "set_num_threads",
     "set_simd",
     "show_config",

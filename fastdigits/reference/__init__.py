@@ -4,4 +4,6 @@ Each function has the same signature and semantics as its fast twin in
 :mod:`fastdigits`.  The tests compare against these; the benchmarks time them
 as the NumPy baseline.
 """
-__all__: list = []
+from .dense import dense_backward, dense_forward, matmul
+
+__all__: list = ["dense_backward", "dense_forward", "matmul"]

@@ -1,0 +1,58 @@
+/* GEMM driver: packing, cache blocking, threading, dispatch to the
+ * micro-kernel of ctx.isa.  See gemm.h. */
+#include "gemm.h"
+
+#include <stdlib.h>
+
+#include "activations.h"
+
+#define FD_CAT2(a, b) a##b
+#define FD_CAT(a, b) FD_CAT2(a, b)
+#define FD_ALIGN 64
+/* Largest MR x NR tile of any micro-kernel (elements). */
+#define FD_TILE_MAX 256
+
+static void *fd_align_ptr(void *p)
+{
+    uintptr_t u = (uintptr_t)p;
+    return (void *)((u + FD_ALIGN - 1) & ~(uintptr_t)(FD_ALIGN - 1));
+}
+
+/* Cache blocks for this CPU class (L1d 48 KiB, L2 2 MiB per core): the
+ * KC x NR micro-panel of B stays in L1, the MC x KC block of A in L2. */
+#define T float
+#define SFX f32
+#define SFX_UP 32
+#define GENERIC_MR 4
+#define GENERIC_NR 8
+#define KC_512 384
+#define MC_512 256
+#define NC_512 4096
+#define KC_AVX2 384
+#define MC_AVX2 240
+#define NC_AVX2 4096
+#include "gemm_impl.h"
+#undef T
+#undef SFX
+#undef SFX_UP
+#undef GENERIC_MR
+#undef GENERIC_NR
+#undef KC_512
+#undef MC_512
+#undef NC_512
+#undef KC_AVX2
+#undef MC_AVX2
+#undef NC_AVX2
+
+#define T double
+#define SFX f64
+#define SFX_UP 64
+#define GENERIC_MR 4
+#define GENERIC_NR 4
+#define KC_512 256
+#define MC_512 192
+#define NC_512 2048
+#define KC_AVX2 256
+#define MC_AVX2 192
+#define NC_AVX2 2048
+#include "gemm_impl.h"

@@ -1,0 +1,74 @@
+/* GEMM core (no BLAS): C = A @ B (+ C) with a fused epilogue.
+ *
+ * BLIS-style: B is packed into KC x NR micro-panels, A into MR x KC
+ * micro-panels, and a register-blocked micro-kernel (AVX-512, AVX2+FMA or
+ * portable C, chosen by ctx.isa) computes MR x NR tiles.  A and B are read
+ * through arbitrary row/column strides, so transposed or F-ordered operands
+ * need no copy.  C is written through (c_rs, c_cs).
+ *
+ * Threads split the output tiles only (K is never split), and every block
+ * size is independent of the thread count, so each output element sees the
+ * same summation order and results are bit-identical for any ctx.nthreads.
+ *
+ * Epilogue, applied while the tile is in registers on the last K panel:
+ *   v = A@B (+ C when beta)  (+ bias[col] when bias)
+ *   z[row, col] = v          (when z != NULL; z row-major with ldz)
+ *   C = act(v)
+ * Bias, z and act need a row-major C (c_cs == 1).
+ */
+#ifndef FD_GEMM_H
+#define FD_GEMM_H
+
+#include "fd_common.h"
+
+#define FD_GEMM_DECL(T, SFX)                                                  \
+    typedef struct {                                                          \
+        const T *bias; /* per column of C, or NULL */                        \
+        T *z;          /* pre-activation copy, or NULL */                    \
+        int64_t ldz;                                                          \
+        int act;       /* fd_activation */                                   \
+        int beta;      /* 1: add into C */                                   \
+    } fd_gemm_epi_##SFX;                                                      \
+    size_t fd_gemm_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k,         \
+                                    int64_t n);                               \
+    /* epi may be NULL (C = A@B).  work: fd_gemm_work_bytes bytes or NULL.   \
+     * Returns FD_OK, FD_ENOMEM, or FD_EINVAL (epilogue with c_cs != 1). */  \
+    int fd_gemm_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n,            \
+                      const T *A, int64_t a_rs, int64_t a_cs,                 \
+                      const T *B, int64_t b_rs, int64_t b_cs,                 \
+                      T *C, int64_t c_rs, int64_t c_cs,                       \
+                      const fd_gemm_epi_##SFX *epi, void *work);
+
+FD_GEMM_DECL(float, f32)
+FD_GEMM_DECL(double, f64)
+
+/* Micro-kernel: tile (MR x NR) = Ap (packed, MR per k) @ Bp (packed, NR per
+ * k) over kc steps, written to C (row-major, ldc) with the epilogue above;
+ * bias already offset to the tile's first column; z to its first element. */
+#define FD_UKR_DECL(T, SFX, NAME)                                             \
+    void NAME(int64_t kc, const T *Ap, const T *Bp, T *C, int64_t ldc,        \
+              int beta, const T *bias, T *z, int64_t ldz, int act);
+
+typedef void (*fd_ukr_f32)(int64_t, const float *, const float *, float *,
+                           int64_t, int, const float *, float *, int64_t, int);
+typedef void (*fd_ukr_f64)(int64_t, const double *, const double *, double *,
+                           int64_t, int, const double *, double *, int64_t,
+                           int);
+
+#if FD_HAVE_X86_SIMD
+/* Register blocks of the x86 micro-kernels. */
+#define FD_AVX512_MR_F32 8
+#define FD_AVX512_NR_F32 32
+#define FD_AVX512_MR_F64 8
+#define FD_AVX512_NR_F64 16
+#define FD_AVX2_MR_F32 6
+#define FD_AVX2_NR_F32 16
+#define FD_AVX2_MR_F64 6
+#define FD_AVX2_NR_F64 8
+FD_UKR_DECL(float, f32, fd_ukr_avx512_f32)
+FD_UKR_DECL(double, f64, fd_ukr_avx512_f64)
+FD_UKR_DECL(float, f32, fd_ukr_avx2_f32)
+FD_UKR_DECL(double, f64, fd_ukr_avx2_f64)
+#endif
+
+#endif /* FD_GEMM_H */

@@ -1,0 +1,63 @@
+/* AVX-512 GEMM micro-kernels (this file is compiled with -mavx512f...). */
+#include "gemm.h"
+
+#if FD_HAVE_X86_SIMD
+#include <immintrin.h>
+
+#include "activations.h"
+
+#define FD_CAT2(a, b) a##b
+#define FD_CAT(a, b) FD_CAT2(a, b)
+
+/* float32: 8 x 32 tile = 16 zmm accumulators */
+#define T float
+#define SFX f32
+#define VT __m512
+#define VL 16
+#define MR FD_AVX512_MR_F32
+#define NV (FD_AVX512_NR_F32 / 16)
+#define NAME fd_ukr_avx512_f32
+#define VLOAD _mm512_load_ps
+#define VLOADU _mm512_loadu_ps
+#define VSTOREU _mm512_storeu_ps
+#define VSET1 _mm512_set1_ps
+#define VFMA _mm512_fmadd_ps
+#define VADD _mm512_add_ps
+#define VMAX _mm512_max_ps
+#define VZERO _mm512_setzero_ps
+#include "ukr_x86_impl.h"
+#undef T
+#undef SFX
+#undef VT
+#undef VL
+#undef MR
+#undef NV
+#undef NAME
+#undef VLOAD
+#undef VLOADU
+#undef VSTOREU
+#undef VSET1
+#undef VFMA
+#undef VADD
+#undef VMAX
+#undef VZERO
+
+/* float64: 8 x 16 tile = 16 zmm accumulators */
+#define T double
+#define SFX f64
+#define VT __m512d
+#define VL 8
+#define MR FD_AVX512_MR_F64
+#define NV (FD_AVX512_NR_F64 / 8)
+#define NAME fd_ukr_avx512_f64
+#define VLOAD _mm512_load_pd
+#define VLOADU _mm512_loadu_pd
+#define VSTOREU _mm512_storeu_pd
+#define VSET1 _mm512_set1_pd
+#define VFMA _mm512_fmadd_pd
+#define VADD _mm512_add_pd
+#define VMAX _mm512_max_pd
+#define VZERO _mm512_setzero_pd
+#include "ukr_x86_impl.h"
+
+#endif /* FD_HAVE_X86_SIMD */
