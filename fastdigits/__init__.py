@@ -7,10 +7,22 @@ chosen SIMD path.  Every kernel has a plain NumPy twin in
 from ._config import (available_simd, get_num_threads, get_simd,
                       set_num_threads, set_simd, simd, threads)
 from ._info import show_config
+from .datasets import MNIST_MEAN, MNIST_STD, load_mnist
+from .idx import (IDXError, IDXHeader, read_idx, read_idx_header,
+                  read_idx_normalized, write_idx)
 from ._version import __version__
 
 __all__ = [
     "__version__",
+    "IDXError",
+    "IDXHeader",
+    "MNIST_MEAN",
+    "MNIST_STD",
+    "load_mnist",
+    "read_idx",
+    "read_idx_header",
+    "read_idx_normalized",
+    "write_idx",
     "available_simd",
     "get_num_threads",
     "get_simd",
