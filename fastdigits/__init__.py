@@ -8,16 +8,32 @@ from ._config import (available_simd, get_num_threads, get_simd,
                       set_num_threads, set_simd, simd, threads)
 from ._info import show_config
 from .dense import dense_backward, dense_forward, matmul
+from .datasets import MNIST_MEAN, MNIST_STD, load_mnist
+from .idx import (IDXError, IDXHeader, read_idx, read_idx_header,
+                  read_idx_normalized, write_idx)
+from . import nn
+from .nn import MLP
 from ._version import __version__
 
 __all__ = [
     "__version__",
+    "IDXError",
+    "IDXHeader",
+    "MLP",
+    "MNIST_MEAN",
+    "MNIST_STD",
+    "load_mnist",
+    "read_idx",
+    "read_idx_header",
+    "read_idx_normalized",
+    "write_idx",
     "available_simd",
     "dense_backward",
     "dense_forward",
     "get_num_threads",
     "get_simd",
     "matmul",
+    "nn",
     "set_num_threads",
     "set_simd",
     "show_config",

@@ -7,3 +7,11 @@ as the NumPy baseline.
 from .dense import dense_backward, dense_forward, matmul
 
 __all__: list = ["dense_backward", "dense_forward", "matmul"]
+
+from .idx import read_idx, read_idx_header, read_idx_normalized, write_idx  # noqa: E402
+
+__all__ += ["read_idx", "read_idx_header", "read_idx_normalized", "write_idx"]
+
+from . import nn  # noqa: E402  (the NumPy MLP backend: fastdigits.reference.nn)
+
+__all__ += ["nn"]
