@@ -4,4 +4,7 @@ Each function has the same signature and semantics as its fast twin in
 :mod:`fastdigits`.  The tests compare against these; the benchmarks time them
 as the NumPy baseline.
 """
-__all__: list = []
+from .loss import softmax_cross_entropy
+from .optim import adam_step, sgd_step
+
+__all__ = ["adam_step", "sgd_step", "softmax_cross_entropy"]
