@@ -7,6 +7,9 @@ chosen SIMD path.  Every kernel has a plain NumPy twin in
 from ._config import (available_simd, get_num_threads, get_simd,
                       set_num_threads, set_simd, simd, threads)
 from ._info import show_config
+from .normalize import normalize
+from .loss import softmax_cross_entropy
+from .optim import adam_step, sgd_step
 from .datasets import MNIST_MEAN, MNIST_STD, load_mnist
 from .idx import (IDXError, IDXHeader, read_idx, read_idx_header,
                   read_idx_normalized, write_idx)
@@ -18,6 +21,7 @@ __all__ = [
     "IDXHeader",
     "MNIST_MEAN",
     "MNIST_STD",
+    "adam_step",
     "load_mnist",
     "read_idx",
     "read_idx_header",
@@ -26,9 +30,12 @@ __all__ = [
     "available_simd",
     "get_num_threads",
     "get_simd",
+    "normalize",
     "set_num_threads",
     "set_simd",
+    "sgd_step",
     "show_config",
     "simd",
+    "softmax_cross_entropy",
     "threads",
 ]
