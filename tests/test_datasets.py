@@ -137,6 +137,14 @@ def test_cache_memory_maps_the_second_load(tmp_path, monkeypatch, test):
     np.testing.assert_array_equal(labels, test[1])
     np.testing.assert_array_equal(first_images, test[0])
 
+    # A cache hit neither re-reads nor re-hashes the bundled .gz files.
+    def must_not_run(path):
+        raise AssertionError("bundled file re-verified on a cache hit")
+
+    monkeypatch.setattr(datasets, "_verify_bundled", must_not_run)
+    images, _ = load_mnist("test")
+    assert isinstance(images, np.memmap)
+
 
 def test_cache_argument_and_damaged_entry(tmp_path):
     data = fake_dataset(tmp_path / "src")
