@@ -8,6 +8,9 @@ from ._config import (available_simd, get_num_threads, get_simd,
                       set_num_threads, set_simd, simd, threads)
 from ._info import show_config
 from .dense import dense_backward, dense_forward, matmul
+from .normalize import normalize
+from .loss import softmax_cross_entropy
+from .optim import adam_step, sgd_step
 from .datasets import MNIST_MEAN, MNIST_STD, load_mnist
 from .idx import (IDXError, IDXHeader, read_idx, read_idx_header,
                   read_idx_normalized, write_idx)
@@ -22,6 +25,7 @@ __all__ = [
     "MLP",
     "MNIST_MEAN",
     "MNIST_STD",
+    "adam_step",
     "load_mnist",
     "read_idx",
     "read_idx_header",
@@ -34,9 +38,12 @@ __all__ = [
     "get_simd",
     "matmul",
     "nn",
+    "normalize",
     "set_num_threads",
     "set_simd",
+    "sgd_step",
     "show_config",
     "simd",
+    "softmax_cross_entropy",
     "threads",
 ]

@@ -1,5 +1,6 @@
 """IDX reading and writing: round trips, parity with the reference, sources,
 mmap, every inflate backend, SIMD path and thread count, and bad files."""
+import contextlib
 import gzip
 import io
 import os
@@ -465,3 +466,28 @@ def test_write_bad_arguments(tmp_path):
     with pytest.raises(FileNotFoundError):
         write_idx(tmp_path / "missing" / "a.idx", np.zeros(3, np.uint8))
     assert os.listdir(tmp_path) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), compress=st.booleans(), zlib_only=st.booleans())
+def test_fuzzed_files_decode_or_raise_idxerror(data, compress, zlib_only):
+    """Random byte edits, cuts and insertions: a clean result or IDXError."""
+    x = sample(np.int16, (6, 5), seed=1)
+    blob = bytearray(gzip.compress(idx_bytes(x)) if compress else idx_bytes(x))
+    for _ in range(data.draw(st.integers(1, 4))):
+        op = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        pos = data.draw(st.integers(0, max(0, len(blob) - 1)))
+        if op == "flip" and blob:
+            blob[pos] ^= data.draw(st.integers(1, 255))
+        elif op == "cut":
+            del blob[pos:pos + data.draw(st.integers(1, 8))]
+        else:
+            blob[pos:pos] = bytes(data.draw(st.binary(min_size=1, max_size=8)))
+    ctx = idx._force_zlib() if zlib_only else contextlib.nullcontext()
+    with ctx:
+        try:
+            y = read_idx(io.BytesIO(bytes(blob)))
+        except IDXError:
+            return
+    # Decoded: must be exactly what the reference decoder makes of it.
+    np.testing.assert_array_equal(y, ref.read_idx(io.BytesIO(bytes(blob))))

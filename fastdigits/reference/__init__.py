@@ -5,13 +5,12 @@ Each function has the same signature and semantics as its fast twin in
 as the NumPy baseline.
 """
 from .dense import dense_backward, dense_forward, matmul
+from .idx import read_idx, read_idx_header, read_idx_normalized, write_idx
+from .loss import softmax_cross_entropy
+from .normalize import normalize
+from .optim import adam_step, sgd_step
+from . import nn  # the NumPy MLP backend (fastdigits.reference.nn)
 
-__all__: list = ["dense_backward", "dense_forward", "matmul"]
-
-from .idx import read_idx, read_idx_header, read_idx_normalized, write_idx  # noqa: E402
-
-__all__ += ["read_idx", "read_idx_header", "read_idx_normalized", "write_idx"]
-
-from . import nn  # noqa: E402  (the NumPy MLP backend: fastdigits.reference.nn)
-
-__all__ += ["nn"]
+__all__ = ["adam_step", "dense_backward", "dense_forward", "matmul", "nn", "normalize",
+           "read_idx", "read_idx_header", "read_idx_normalized", "sgd_step",
+           "softmax_cross_entropy", "write_idx"]
