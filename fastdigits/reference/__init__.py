@@ -5,6 +5,7 @@ Each function has the same signature and semantics as its fast twin in
 as the NumPy baseline.
 """
 from .loss import softmax_cross_entropy
+from .normalize import normalize
 from .optim import adam_step, sgd_step
 
-__all__ = ["adam_step", "sgd_step", "softmax_cross_entropy"]
+__all__ = ["adam_step", "normalize", "sgd_step", "softmax_cross_entropy"]
