@@ -311,3 +311,30 @@ def test_adam_validation_names_argument_and_writes_nothing():
         adam(p, g, m, v, 0.1, step=1)  # options are keyword-only
     with pytest.raises(ValueError, match="step"):
         reference.adam_step(p, g, m, v, lr=0.1, step=0)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_no_out_of_bounds_access(isa, dtype, where):
+    from _guarded import guarded_copy
+
+    for n in [1, 3, 5, 9, 17, 31, 4096 + 3]:
+        rng = np.random.default_rng(n)
+        p0, g0, v0 = arrays(rng, n, dtype, 3)
+        m0, s0 = v0 * 0.1, np.abs(v0)
+        p, g, v = (guarded_copy(a, where) for a in (p0, g0, v0))
+        ap, m, s = (guarded_copy(a, where) for a in (p0, m0, s0))
+        with fastdigits.simd(isa):
+            fastdigits.sgd_step(p, g, lr=0.1, momentum=0.9, velocity=v, nesterov=True,
+                                weight_decay=0.01)
+            fastdigits.adam_step(ap, g, m, s, lr=0.1, step=2, weight_decay=0.01)
+        rp, rv = p0.copy(), v0.copy()
+        reference.sgd_step(rp, g0, lr=0.1, momentum=0.9, velocity=rv, nesterov=True,
+                           weight_decay=0.01)
+        np.testing.assert_allclose(p, rp, **tols(dtype))
+        np.testing.assert_allclose(v, rv, **tols(dtype))
+        rap = p0.copy()
+        reference.adam_step(rap, g0, m0, s0, lr=0.1, step=2, weight_decay=0.01)
+        for got, want in ((ap, rap), (m, m0), (s, s0)):
+            np.testing.assert_allclose(got, want, **tols(dtype))
