@@ -139,14 +139,15 @@ def _load(args, dtype):
     from ..idx import IDXError
 
     try:
-        X_train, y_train = load_mnist("train", root=args.data, flatten=True)
-        X_test, y_test = load_mnist("test", root=args.data, flatten=True)
+        X_train, y_train = load_mnist("train", root=args.data, flatten=True, normalize=True,
+                                      dtype=dtype)
+        X_test, y_test = load_mnist("test", root=args.data, flatten=True, normalize=True,
+                                    dtype=dtype)
     except (OSError, IDXError, ValueError) as exc:
         raise _error("cannot load the data: %s" % exc)
     if X_train.shape[1:] != X_test.shape[1:]:
         raise _error("train images %s and test images %s differ in size"
                      % (X_train.shape[1:], X_test.shape[1:]))
-    X_train, X_test = _standardize(X_train, dtype), _standardize(X_test, dtype)
     if args.limit is not None:
         X_train, y_train = X_train[:args.limit], y_train[:args.limit]
     return X_train, y_train.astype(np.int64), X_test, y_test.astype(np.int64)
