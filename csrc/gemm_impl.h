@@ -90,8 +90,10 @@ static void FN(plan_)(int isa, int64_t m, int64_t k, int64_t n, FN(blk_) *b,
 /* Packed-buffer elements one thread needs. */
 static int64_t FN(thread_elems_)(const FN(blk_) *b, int64_t kc)
 {
-    /* + FD_ALIGN bytes so the A block can start on a cache line */
-    return b->mc * kc + kc * b->nc + FD_ALIGN / (int64_t)sizeof(T);
+    /* Rounded to whole cache lines so every thread's B block (and, after
+     * fd_align_ptr, its A block) starts on one: packed loads are aligned. */
+    const int64_t line = FD_ALIGN / (int64_t)sizeof(T);
+    return FN(round_up_)(b->mc * kc + kc * b->nc, line) + line;
 }
 
 size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
