@@ -177,17 +177,18 @@ static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
                             for (p = 0; p < kc; p++) dst[p * b.mr + r] = (T)0;
                     }
                 }
-                /* jr outer: the KC x NR micro-panel of B stays in L1 while
-                 * the A block streams from L2. */
-                for (jp2 = 0; jp2 < njp; jp2++) {
-                    int64_t j0 = jc + jp2 * b.nr;
-                    int64_t cols = FN(min_)(b.nr, n - j0);
-                    const T *bpk = Bpack + jp2 * kc * b.nr;
-                    int64_t ip2;
-                    for (ip2 = 0; ip2 < nip; ip2++) {
-                        int64_t i0 = ic + ip2 * b.mr;
-                        int64_t rows = FN(min_)(b.mr, m - i0);
-                        const T *apk = Apack + ip2 * kc * b.mr;
+                /* ir outer: the MR x KC micro-panel of A stays in L1 while
+                 * the KC x NC panel of B streams from L2.  This lets KC
+                 * cover a whole MNIST-sized K (784) in one panel, so each C
+                 * tile is written once, epilogue included. */
+                for (ip = 0; ip < nip; ip++) {
+                    int64_t i0 = ic + ip * b.mr;
+                    int64_t rows = FN(min_)(b.mr, m - i0);
+                    const T *apk = Apack + ip * kc * b.mr;
+                    for (jp2 = 0; jp2 < njp; jp2++) {
+                        int64_t j0 = jc + jp2 * b.nr;
+                        int64_t cols = FN(min_)(b.nr, n - j0);
+                        const T *bpk = Bpack + jp2 * kc * b.nr;
                         T *cp = C + i0 * c_rs + j0 * c_cs;
                         if (rows == b.mr && cols == b.nr && c_cs == 1) {
                             if (last)
