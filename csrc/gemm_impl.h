@@ -255,6 +255,14 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
         return FN(fd_gemm_)(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C,
                             c_cs, 1, epi, work);
     }
+#if FD_HAVE_X86_SIMD
+    if (ctx.isa >= FD_ISA_AVX512 && n <= FD_CAT(FD_SMALL_N_MAX_F, SFX_UP) &&
+        b_cs == 1 && c_cs == 1) {
+        FD_CAT(fd_small_n_avx512_, SFX)(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C,
+                                        c_rs, beta, bias, z, ldz, act);
+        return FD_OK;
+    }
+#endif
     FN(plan_)(ctx.isa, m, k, n, &b, &kc_eff);
 
     /* Threads only when each gets >= ~1M multiply-adds.  Each thread owns

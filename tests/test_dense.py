@@ -136,7 +136,7 @@ def test_float32_close_to_float64(act):
 def test_threads_bit_identical(isa, dtype, act):
     rng = np.random.default_rng(13)
     # both slab directions (batch > out and out > batch)
-    for m, k, n, w_order in [(200, 150, 90, "C"), (64, 160, 300, "F")]:
+    for m, k, n, w_order in [(200, 150, 90, "C"), (64, 160, 300, "F"), (2000, 200, 10, "C")]:
         x, W, b = layer(rng, m, k, n, dtype, w_order)
         dy = np.asarray(rng.standard_normal((m, n)), dtype=dtype)
         outs = []
@@ -152,9 +152,10 @@ def test_threads_bit_identical(isa, dtype, act):
                 assert np.array_equal(a, c)
 
 
-def test_out_buffers_are_used_and_accumulate():
+@pytest.mark.parametrize("n", [45, 10])
+def test_out_buffers_are_used_and_accumulate(n):
     rng = np.random.default_rng(14)
-    m, k, n = 33, 70, 45
+    m, k = 33, 70
     for w_order in ("C", "F"):
         x, W, b = layer(rng, m, k, n, np.float64, w_order)
         out = np.full((m, n), np.nan)

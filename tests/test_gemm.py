@@ -69,7 +69,8 @@ def test_matmul_big_sizes_and_blocks():
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("m,k,n", [(300, 200, 70), (70, 200, 300), (150, 800, 150)])
+@pytest.mark.parametrize("m,k,n", [(300, 200, 70), (70, 200, 300), (150, 800, 150),
+                                   (1000, 300, 10)])
 def test_matmul_threads_bit_identical(isa, dtype, m, k, n):
     rng = np.random.default_rng(4)
     a, b = rand(rng, (m, k), dtype), rand(rng, (k, n), dtype)
