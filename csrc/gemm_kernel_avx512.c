@@ -84,8 +84,9 @@
         for (blk = 0; blk < nblk; blk++) {                                     \
             int64_t i0 = blk * 8, p;                                           \
             int rows = (int)(m - i0 < 8 ? m - i0 : 8), r;                      \
-            VT acc[8];                                                         \
+            VT acc[8], res[8];                                                 \
             const T *ar[8];                                                    \
+            _Pragma("GCC unroll 8")                                            \
             for (r = 0; r < 8; r++) {                                          \
                 acc[r] = ZERO();                                               \
                 /* short blocks re-read their last row; results unused */     \
@@ -97,9 +98,13 @@
                 for (r = 0; r < 8; r++)                                        \
                     acc[r] = FMA(SET1(ar[r][p * a_cs]), bv, acc[r]);           \
             }                                                                  \
+            /* acc[] is only ever indexed by constants (unrolled loops), so \
+             * it stays in registers; the epilogue works on a copy. */        \
+            _Pragma("GCC unroll 8")                                            \
+            for (r = 0; r < 8; r++) res[r] = acc[r];                           \
             for (r = 0; r < rows; r++) {                                       \
                 T *cr = C + (i0 + r) * ldc;                                    \
-                VT v = acc[r];                                                 \
+                VT v = res[r];                                                 \
                 if (beta) v = ADD(v, LOADZ(mask, cr));                         \
                 if (bias) v = ADD(v, LOADZ(mask, bias));                       \
                 if (z) STOREM(z + (i0 + r) * ldz, mask, v);                    \
