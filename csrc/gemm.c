@@ -18,8 +18,9 @@ static void *fd_align_ptr(void *p)
     return (void *)((u + FD_ALIGN - 1) & ~(uintptr_t)(FD_ALIGN - 1));
 }
 
-/* Cache blocks for this CPU class (L1d 48 KiB, L2 2 MiB per core): the
- * KC x NR micro-panel of B stays in L1, the MC x KC block of A in L2. */
+/* Cache blocks for this CPU class (L1d 48 KiB, L2 2 MiB per core): an
+ * MR x KC micro-panel of A stays in L1, the KC x NC panel of B in L2
+ * (<= 1.5 MiB), and KC = 384 keeps K = 784 to 3 equal panels. */
 #define T float
 #define SFX f32
 #define SFX_UP 32
@@ -27,10 +28,10 @@ static void *fd_align_ptr(void *p)
 #define GENERIC_NR 8
 #define KC_512 384
 #define MC_512 256
-#define NC_512 4096
+#define NC_512 1024
 #define KC_AVX2 384
 #define MC_AVX2 240
-#define NC_AVX2 4096
+#define NC_AVX2 1024
 #include "gemm_impl.h"
 #undef T
 #undef SFX
@@ -51,8 +52,8 @@ static void *fd_align_ptr(void *p)
 #define GENERIC_NR 4
 #define KC_512 256
 #define MC_512 192
-#define NC_512 2048
+#define NC_512 512
 #define KC_AVX2 256
 #define MC_AVX2 192
-#define NC_AVX2 2048
+#define NC_AVX2 512
 #include "gemm_impl.h"

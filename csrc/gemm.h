@@ -69,6 +69,19 @@ FD_UKR_DECL(float, f32, fd_ukr_avx512_f32)
 FD_UKR_DECL(double, f64, fd_ukr_avx512_f64)
 FD_UKR_DECL(float, f32, fd_ukr_avx2_f32)
 FD_UKR_DECL(double, f64, fd_ukr_avx2_f64)
+
+/* AVX-512 path for narrow outputs (n <= 16 float / 8 double lanes, b_cs ==
+ * 1, row-major C): no packing; same epilogue as the micro-kernels. */
+#define FD_SMALL_N_DECL(T, SFX)                                                \
+    void fd_small_n_avx512_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n,  \
+                                 const T *A, int64_t a_rs, int64_t a_cs,       \
+                                 const T *B, int64_t b_rs, T *C, int64_t ldc,  \
+                                 int beta, const T *bias, T *z, int64_t ldz,   \
+                                 int act);
+FD_SMALL_N_DECL(float, f32)
+FD_SMALL_N_DECL(double, f64)
+#define FD_SMALL_N_MAX_F32 16
+#define FD_SMALL_N_MAX_F64 8
 #endif
 
 #endif /* FD_GEMM_H */

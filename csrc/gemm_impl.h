@@ -87,13 +87,23 @@ static void FN(plan_)(int isa, int64_t m, int64_t k, int64_t n, FN(blk_) *b,
     *kc_eff = (k + nk - 1) / nk;
 }
 
+/* Packed-buffer elements one thread needs. */
+static int64_t FN(thread_elems_)(const FN(blk_) *b, int64_t kc)
+{
+    /* Rounded to whole cache lines so every thread's B block (and, after
+     * fd_align_ptr, its A block) starts on one: packed loads are aligned. */
+    const int64_t line = FD_ALIGN / (int64_t)sizeof(T);
+    return FN(round_up_)(b->mc * kc + kc * b->nc, line) + line;
+}
+
 size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 {
     FN(blk_) b;
     int64_t kc;
+    int nt = ctx.nthreads < 1 ? 1 : ctx.nthreads;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
     FN(plan_)(ctx.isa, m, k, n, &b, &kc);
-    return (size_t)(b.mc * kc + kc * b.nc) * sizeof(T) + 2 * FD_ALIGN;
+    return (size_t)nt * (size_t)FN(thread_elems_)(&b, kc) * sizeof(T) + FD_ALIGN;
 }
 
 /* Scalar epilogue for one element; same operation order as the kernels. */
@@ -105,6 +115,113 @@ size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
         if (z) *(zp) = v_;                       \
         *(Cp) = FN(fd_act_)(act, v_);            \
     } while (0)
+
+/* Serial BLIS loop nest over one m x n region of C (pointers already
+ * offset to the region).  Every element's K order is fixed by kc_eff only,
+ * so how the regions are cut does not change any result. */
+static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
+                             int64_t k, int64_t n, const T *A, int64_t a_rs,
+                             int64_t a_cs, const T *B, int64_t b_rs,
+                             int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs,
+                             const T *bias, T *z, int64_t ldz, int act,
+                             int beta, T *Bpack, T *Apack)
+{
+    const FN(blk_) b = *bp;
+    int64_t jc, pc, ic;
+    T tilebuf[FD_TILE_MAX] __attribute__((aligned(64)));
+    for (jc = 0; jc < n; jc += b.nc) {
+        int64_t nc = FN(min_)(b.nc, n - jc);
+        int64_t njp = (nc + b.nr - 1) / b.nr;
+        for (pc = 0; pc < k; pc += kc_eff) {
+            int64_t kc = FN(min_)(kc_eff, k - pc);
+            int last = pc + kc >= k;
+            int bt = beta || pc > 0;
+            int64_t jp;
+            for (jp = 0; jp < njp; jp++) {
+                int64_t j0 = jc + jp * b.nr, p, c;
+                int64_t cols = FN(min_)(b.nr, n - j0);
+                T *dst = Bpack + jp * kc * b.nr;
+                const T *src = B + pc * b_rs + j0 * b_cs;
+                if (b_cs == 1) {
+                    for (p = 0; p < kc; p++) {
+                        for (c = 0; c < cols; c++) dst[p * b.nr + c] = src[p * b_rs + c];
+                        for (; c < b.nr; c++) dst[p * b.nr + c] = (T)0;
+                    }
+                } else {
+                    for (c = 0; c < cols; c++)
+                        for (p = 0; p < kc; p++)
+                            dst[p * b.nr + c] = src[p * b_rs + c * b_cs];
+                    for (; c < b.nr; c++)
+                        for (p = 0; p < kc; p++) dst[p * b.nr + c] = (T)0;
+                }
+            }
+            for (ic = 0; ic < m; ic += b.mc) {
+                int64_t mc = FN(min_)(b.mc, m - ic);
+                int64_t nip = (mc + b.mr - 1) / b.mr;
+                int64_t ip, jp2;
+                for (ip = 0; ip < nip; ip++) {
+                    int64_t i0 = ic + ip * b.mr, p, r;
+                    int64_t rows = FN(min_)(b.mr, m - i0);
+                    T *dst = Apack + ip * kc * b.mr;
+                    const T *src = A + i0 * a_rs + pc * a_cs;
+                    if (a_rs == 1) {
+                        for (p = 0; p < kc; p++) {
+                            for (r = 0; r < rows; r++) dst[p * b.mr + r] = src[p * a_cs + r];
+                            for (; r < b.mr; r++) dst[p * b.mr + r] = (T)0;
+                        }
+                    } else {
+                        for (r = 0; r < rows; r++)
+                            for (p = 0; p < kc; p++)
+                                dst[p * b.mr + r] = src[r * a_rs + p * a_cs];
+                        for (; r < b.mr; r++)
+                            for (p = 0; p < kc; p++) dst[p * b.mr + r] = (T)0;
+                    }
+                }
+                /* ir outer: the MR x KC micro-panel of A stays in L1 while
+                 * the KC x NC panel of B streams from L2.  This lets KC
+                 * cover a whole MNIST-sized K (784) in one panel, so each C
+                 * tile is written once, epilogue included. */
+                for (ip = 0; ip < nip; ip++) {
+                    int64_t i0 = ic + ip * b.mr;
+                    int64_t rows = FN(min_)(b.mr, m - i0);
+                    const T *apk = Apack + ip * kc * b.mr;
+                    for (jp2 = 0; jp2 < njp; jp2++) {
+                        int64_t j0 = jc + jp2 * b.nr;
+                        int64_t cols = FN(min_)(b.nr, n - j0);
+                        const T *bpk = Bpack + jp2 * kc * b.nr;
+                        T *cp = C + i0 * c_rs + j0 * c_cs;
+                        if (rows == b.mr && cols == b.nr && c_cs == 1) {
+                            if (last)
+                                b.ukr(kc, apk, bpk, cp, c_rs, bt, bias ? bias + j0 : NULL,
+                                      z ? z + i0 * ldz + j0 : NULL, ldz, act);
+                            else
+                                b.ukr(kc, apk, bpk, cp, c_rs, bt, NULL, NULL, 0,
+                                      FD_ACT_IDENTITY);
+                        } else {
+                            /* Edge tile (or strided C): full tile into a
+                             * buffer, then only the valid part is stored. */
+                            int64_t r, c;
+                            b.ukr(kc, apk, bpk, tilebuf, b.nr, 0, NULL, NULL, 0,
+                                  FD_ACT_IDENTITY);
+                            for (r = 0; r < rows; r++)
+                                for (c = 0; c < cols; c++) {
+                                    T *cel = cp + r * c_rs + c * c_cs;
+                                    T v = tilebuf[r * b.nr + c];
+                                    if (last) {
+                                        EPI_STORE(v, bt, cel,
+                                                  z ? z + (i0 + r) * ldz + j0 + c : NULL,
+                                                  bias ? bias[j0 + c] : (T)0);
+                                    } else {
+                                        *cel = bt ? *cel + v : v;
+                                    }
+                                }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
 
 int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
                  const T *A, int64_t a_rs, int64_t a_cs,
@@ -118,11 +235,10 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
     int act = epi ? epi->act : FD_ACT_IDENTITY;
     int beta = epi ? epi->beta : 0;
     FN(blk_) b;
-    int64_t kc_eff;
-    T *Bpack, *Apack;
+    int64_t kc_eff, per_thread, units;
+    T *base;
     void *owned = NULL;
-    int nt;
-    int64_t ntiles_max;
+    int nt, split_n, tid;
 
     if (m <= 0 || n <= 0) return FD_OK;
     if ((bias || z || act != FD_ACT_IDENTITY) && c_cs != 1) return FD_EINVAL;
@@ -139,117 +255,51 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
         return FN(fd_gemm_)(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C,
                             c_cs, 1, epi, work);
     }
+#if FD_HAVE_X86_SIMD
+    if (ctx.isa >= FD_ISA_AVX512 && n <= FD_CAT(FD_SMALL_N_MAX_F, SFX_UP) &&
+        b_cs == 1 && c_cs == 1) {
+        FD_CAT(fd_small_n_avx512_, SFX)(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C,
+                                        c_rs, beta, bias, z, ldz, act);
+        return FD_OK;
+    }
+#endif
     FN(plan_)(ctx.isa, m, k, n, &b, &kc_eff);
+
+    /* Threads only when each gets >= ~1M multiply-adds.  Each thread owns
+     * a slab of C and packs its own panels: no barriers, so a descheduled
+     * thread never stalls the other.  Slabs cut the longer side of C, which
+     * keeps the duplicated packing (of the other operand) small. */
+    nt = fd_threads_for(&ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
+    split_n = n >= m;
+    units = split_n ? (n + b.nr - 1) / b.nr : (m + b.mr - 1) / b.mr;
+    if ((int64_t)nt > units) nt = (int)units;
+
+    per_thread = FN(thread_elems_)(&b, kc_eff);
     if (work == NULL) {
-        size_t bytes = FN(fd_gemm_work_bytes_)(ctx, m, k, n);
-        owned = malloc(bytes);
+        owned = malloc((size_t)nt * (size_t)per_thread * sizeof(T) + FD_ALIGN);
         if (!owned) return FD_ENOMEM;
         work = owned;
     }
-    Bpack = (T *)fd_align_ptr(work);
-    Apack = (T *)fd_align_ptr(Bpack + kc_eff * b.nc);
+    base = (T *)fd_align_ptr(work);
 
-    /* Threads only when each gets >= ~1M multiply-adds, and never more
-     * than there are tiles in one block. */
-    ntiles_max = (b.mc / b.mr) * (b.nc / b.nr);
-    nt = fd_threads_for(&ctx, (size_t)m * (size_t)n * (size_t)k,
-                        (size_t)1 << 20);
-    if ((int64_t)nt > ntiles_max) nt = (int)ntiles_max;
-
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int64_t jc, pc, ic;
-        T tilebuf[FD_TILE_MAX] __attribute__((aligned(64)));
-        for (jc = 0; jc < n; jc += b.nc) {
-            int64_t nc = FN(min_)(b.nc, n - jc);
-            int64_t njp = (nc + b.nr - 1) / b.nr;
-            for (pc = 0; pc < k; pc += kc_eff) {
-                int64_t kc = FN(min_)(kc_eff, k - pc);
-                int last = pc + kc >= k;
-                int bt = beta || pc > 0;
-                int64_t jp;
-#pragma omp for schedule(static)
-                for (jp = 0; jp < njp; jp++) {
-                    int64_t j0 = jc + jp * b.nr, p, c;
-                    int64_t cols = FN(min_)(b.nr, n - j0);
-                    T *dst = Bpack + jp * kc * b.nr;
-                    const T *src = B + pc * b_rs + j0 * b_cs;
-                    if (b_cs == 1) {
-                        for (p = 0; p < kc; p++) {
-                            for (c = 0; c < cols; c++) dst[p * b.nr + c] = src[p * b_rs + c];
-                            for (; c < b.nr; c++) dst[p * b.nr + c] = (T)0;
-                        }
-                    } else {
-                        for (c = 0; c < cols; c++)
-                            for (p = 0; p < kc; p++)
-                                dst[p * b.nr + c] = src[p * b_rs + c * b_cs];
-                        for (; c < b.nr; c++)
-                            for (p = 0; p < kc; p++) dst[p * b.nr + c] = (T)0;
-                    }
-                }
-                for (ic = 0; ic < m; ic += b.mc) {
-                    int64_t mc = FN(min_)(b.mc, m - ic);
-                    int64_t nip = (mc + b.mr - 1) / b.mr;
-                    int64_t ip, t;
-#pragma omp for schedule(static)
-                    for (ip = 0; ip < nip; ip++) {
-                        int64_t i0 = ic + ip * b.mr, p, r;
-                        int64_t rows = FN(min_)(b.mr, m - i0);
-                        T *dst = Apack + ip * kc * b.mr;
-                        const T *src = A + i0 * a_rs + pc * a_cs;
-                        if (a_rs == 1) {
-                            for (p = 0; p < kc; p++) {
-                                for (r = 0; r < rows; r++) dst[p * b.mr + r] = src[p * a_cs + r];
-                                for (; r < b.mr; r++) dst[p * b.mr + r] = (T)0;
-                            }
-                        } else {
-                            for (r = 0; r < rows; r++)
-                                for (p = 0; p < kc; p++)
-                                    dst[p * b.mr + r] = src[r * a_rs + p * a_cs];
-                            for (; r < b.mr; r++)
-                                for (p = 0; p < kc; p++) dst[p * b.mr + r] = (T)0;
-                        }
-                    }
-                    /* Tiles ordered column panel first, so a thread's
-                     * contiguous share reuses its B micro-panels. */
-#pragma omp for schedule(static)
-                    for (t = 0; t < njp * nip; t++) {
-                        int64_t jp2 = t / nip, ip2 = t % nip;
-                        int64_t i0 = ic + ip2 * b.mr, j0 = jc + jp2 * b.nr;
-                        int64_t rows = FN(min_)(b.mr, m - i0);
-                        int64_t cols = FN(min_)(b.nr, n - j0);
-                        const T *ap = Apack + ip2 * kc * b.mr;
-                        const T *bp = Bpack + jp2 * kc * b.nr;
-                        T *cp = C + i0 * c_rs + j0 * c_cs;
-                        if (rows == b.mr && cols == b.nr && c_cs == 1) {
-                            if (last)
-                                b.ukr(kc, ap, bp, cp, c_rs, bt, bias ? bias + j0 : NULL,
-                                      z ? z + i0 * ldz + j0 : NULL, ldz, act);
-                            else
-                                b.ukr(kc, ap, bp, cp, c_rs, bt, NULL, NULL, 0,
-                                      FD_ACT_IDENTITY);
-                        } else {
-                            /* Edge tile (or strided C): full tile into a
-                             * buffer, then only the valid part is stored. */
-                            int64_t r, c;
-                            b.ukr(kc, ap, bp, tilebuf, b.nr, 0, NULL, NULL, 0,
-                                  FD_ACT_IDENTITY);
-                            for (r = 0; r < rows; r++)
-                                for (c = 0; c < cols; c++) {
-                                    T *cel = cp + r * c_rs + c * c_cs;
-                                    T v = tilebuf[r * b.nr + c];
-                                    if (last) {
-                                        EPI_STORE(v, bt, cel, z ? z + (i0 + r) * ldz + j0 + c : NULL,
-                                                  bias ? bias[j0 + c] : (T)0);
-                                    } else {
-                                        *cel = bt ? *cel + v : v;
-                                    }
-                                }
-                        }
-                    }
-                }
-            }
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (tid = 0; tid < nt; tid++) {
+        int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
+        int64_t i0 = 0, i1 = m, j0 = 0, j1 = n;
+        T *Bp = base + (int64_t)tid * per_thread;
+        T *Ap = (T *)fd_align_ptr(Bp + kc_eff * b.nc);
+        if (split_n) {
+            j0 = u0 * b.nr;
+            j1 = FN(min_)(n, u1 * b.nr);
+        } else {
+            i0 = u0 * b.mr;
+            i1 = FN(min_)(m, u1 * b.mr);
         }
+        if (i1 > i0 && j1 > j0)
+            FN(gemm_region_)(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs,
+                             B + j0 * b_cs, b_rs, b_cs, C + i0 * c_rs + j0 * c_cs,
+                             c_rs, c_cs, bias ? bias + j0 : NULL,
+                             z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap);
     }
     free(owned);
     return FD_OK;

@@ -70,8 +70,6 @@ cdef extern from "dense.h" nogil:
                               double *db, int accumulate, void *work)
 
 ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "gelu")
-_F32 = np.dtype(np.float32)
-_F64 = np.dtype(np.float64)
 
 
 cdef int _act_code(activation) except -1:
@@ -85,68 +83,107 @@ cdef int _act_code(activation) except -1:
                          % (", ".join(ACTIVATIONS), activation)) from None
 
 
-cdef object _array(obj, str name, int ndim):
+cdef inline cnp.ndarray _array(obj, str name, int ndim):
     """obj as an ndarray of float32/float64 with `ndim` dims (no copy)."""
+    cdef cnp.ndarray arr
+    cdef int t
     if obj is None:
         raise TypeError("%s must be an array, got None" % name)
-    arr = obj if isinstance(obj, np.ndarray) else np.asarray(obj)
-    if arr.dtype != _F32 and arr.dtype != _F64:
+    arr = obj if cnp.PyArray_Check(obj) else np.asarray(obj)
+    t = cnp.PyArray_TYPE(arr)
+    if t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64:
         raise TypeError("%s must be float32 or float64, got %s" % (name, arr.dtype))
-    if arr.ndim != ndim:
+    if cnp.PyArray_NDIM(arr) != ndim:
         raise ValueError("%s must be %d-D, got %d-D with shape %s"
-                         % (name, ndim, arr.ndim, arr.shape))
+                         % (name, ndim, cnp.PyArray_NDIM(arr), (<object>arr).shape))
     return arr
 
 
-cdef int _check_strides(arr, str name) except -1:
-    isz = arr.itemsize
-    for s in arr.strides:
-        if s % isz:
+cdef int _check_strides(cnp.ndarray arr, str name) except -1:
+    cdef int i
+    for i in range(cnp.PyArray_NDIM(arr)):
+        if cnp.PyArray_STRIDE(arr, i) % cnp.PyArray_ITEMSIZE(arr):
             raise ValueError("%s has strides %s that are not a multiple of its "
-                             "item size" % (name, arr.strides))
+                             "item size" % (name, (<object>arr).strides))
     return 0
 
 
-cdef int _same_dtype(ref, arr, str name, str refname) except -1:
-    if arr.dtype != ref.dtype:
+cdef int _same_dtype(cnp.ndarray ref, cnp.ndarray arr, str name, str refname) except -1:
+    if cnp.PyArray_TYPE(arr) != cnp.PyArray_TYPE(ref):
         raise TypeError("%s has dtype %s but %s has dtype %s; they must match"
                         % (name, arr.dtype, refname, ref.dtype))
     return 0
 
 
-cdef int _no_overlap(out, str name, inputs) except -1:
+cdef void _extent(cnp.ndarray a, char **lo, char **hi):
+    """Byte range [lo, hi) spanned by a (lo == hi when a is empty)."""
+    cdef int i
+    cdef Py_ssize_t ext
+    lo[0] = <char *>cnp.PyArray_DATA(a)
+    hi[0] = lo[0] + cnp.PyArray_ITEMSIZE(a)
+    for i in range(cnp.PyArray_NDIM(a)):
+        if cnp.PyArray_DIM(a, i) == 0:
+            hi[0] = lo[0]
+            return
+        ext = (cnp.PyArray_DIM(a, i) - 1) * cnp.PyArray_STRIDE(a, i)
+        if ext < 0:
+            lo[0] += ext
+        else:
+            hi[0] += ext
+
+
+cdef bint _extents_overlap(cnp.ndarray a, cnp.ndarray b):
+    """Cheap test: do the byte ranges a and b span intersect?"""
+    cdef char *alo
+    cdef char *ahi
+    cdef char *blo
+    cdef char *bhi
+    _extent(a, &alo, &ahi)
+    _extent(b, &blo, &bhi)
+    return alo < ahi and blo < bhi and alo < bhi and blo < ahi
+
+
+cdef int _no_overlap(cnp.ndarray out, str name, inputs) except -1:
     for other, oname in inputs:
-        if other is not None and np.may_share_memory(out, other) and \
+        if other is not None and _extents_overlap(out, other) and \
                 np.shares_memory(out, other):
             raise ValueError("%s overlaps %s; pass a separate buffer" % (name, oname))
     return 0
 
 
-cdef object _out(obj, str name, shape, dtype, bint allow_f, inputs):
-    """Validate an out= buffer (or allocate one when obj is None)."""
+cdef cnp.ndarray _out(obj, str name, int64_t d0, int64_t d1, int ndim, int typenum,
+                      bint allow_f, inputs):
+    """Validate an out= buffer of shape (d0, d1) or (d0,) (ndim 1), or
+    allocate one when obj is None."""
+    cdef object shape = (d0, d1)
+    if ndim == 1:
+        shape = (d0,)
     if obj is None:
-        return np.empty(shape, dtype=dtype)
-    if not isinstance(obj, np.ndarray):
+        return np.empty(shape, dtype=np.float32 if typenum == cnp.NPY_FLOAT32 else np.float64)
+    if not cnp.PyArray_Check(obj):
         raise TypeError("%s must be a numpy.ndarray, got %s" % (name, type(obj).__name__))
-    arr = obj
-    if arr.dtype != dtype:
-        raise TypeError("%s must have dtype %s, got %s" % (name, dtype, arr.dtype))
-    if arr.shape != shape:
-        raise ValueError("%s must have shape %s, got %s" % (name, shape, arr.shape))
-    if not arr.flags.writeable:
+    cdef cnp.ndarray arr = <cnp.ndarray>obj
+    if cnp.PyArray_TYPE(arr) != typenum:
+        raise TypeError("%s must have dtype %s, got %s"
+                        % (name, "float32" if typenum == cnp.NPY_FLOAT32 else "float64",
+                           arr.dtype))
+    if cnp.PyArray_NDIM(arr) != ndim or cnp.PyArray_DIM(arr, 0) != d0 or \
+            (ndim == 2 and cnp.PyArray_DIM(arr, 1) != d1):
+        raise ValueError("%s must have shape %s, got %s" % (name, shape, (<object>arr).shape))
+    if not cnp.PyArray_ISWRITEABLE(arr):
         raise ValueError("%s is read-only" % name)
-    if not (arr.flags.c_contiguous or (allow_f and arr.flags.f_contiguous)):
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(arr) or (allow_f and cnp.PyArray_IS_F_CONTIGUOUS(arr))):
         raise ValueError("%s must be C-contiguous%s" % (name, " or F-contiguous" if allow_f else ""))
     _no_overlap(arr, name, inputs)
     return arr
 
 
-cdef inline int64_t _st(a, int i):
-    return a.strides[i] // a.itemsize
+cdef inline int64_t _st(cnp.ndarray a, int i):
+    return cnp.PyArray_STRIDE(a, i) // cnp.PyArray_ITEMSIZE(a)
 
 
-cdef inline void *_ptr(a):
-    return cnp.PyArray_DATA(<cnp.ndarray>a)
+cdef inline void *_ptr(cnp.ndarray a):
+    return cnp.PyArray_DATA(a)
 
 
 cdef int _check_rc(int rc) except -1:
@@ -158,16 +195,18 @@ cdef int _check_rc(int rc) except -1:
 
 
 def matmul(a, b, out=None):
-    cdef object A = _array(a, "a", 2)
-    cdef object B = _array(b, "b", 2)
+    cdef cnp.ndarray A = _array(a, "a", 2)
+    cdef cnp.ndarray B = _array(b, "b", 2)
     _same_dtype(A, B, "b", "a")
     _check_strides(A, "a")
     _check_strides(B, "b")
-    if A.shape[1] != B.shape[0]:
+    if cnp.PyArray_DIM(A, 1) != cnp.PyArray_DIM(B, 0):
         raise ValueError("a and b shapes %s and %s do not align: a.shape[1] must "
-                         "equal b.shape[0]" % (A.shape, B.shape))
-    cdef int64_t m = A.shape[0], k = A.shape[1], n = B.shape[1]
-    cdef object C = _out(out, "out", (m, n), A.dtype, True, ((A, "a"), (B, "b")))
+                         "equal b.shape[0]" % ((<object>A).shape, (<object>B).shape))
+    cdef int64_t m = cnp.PyArray_DIM(A, 0), k = cnp.PyArray_DIM(A, 1)
+    cdef int64_t n = cnp.PyArray_DIM(B, 1)
+    cdef int typenum = cnp.PyArray_TYPE(A)
+    cdef cnp.ndarray C = _out(out, "out", m, n, 2, typenum, True, ((A, "a"), (B, "b")))
     cdef int64_t c_rs = _st(C, 0), c_cs = _st(C, 1)
     cdef fd_ctx ctx = current_ctx()
     cdef int rc
@@ -175,7 +214,7 @@ def matmul(a, b, out=None):
     cdef void *pa = _ptr(A)
     cdef void *pb = _ptr(B)
     cdef void *pc = _ptr(C)
-    if A.dtype == _F32:
+    if typenum == cnp.NPY_FLOAT32:
         with nogil:
             rc = fd_gemm_f32(ctx, m, k, n, <const float *>pa, a_rs, a_cs,
                              <const float *>pb, b_rs, b_cs, <float *>pc, c_rs, c_cs,
@@ -189,47 +228,55 @@ def matmul(a, b, out=None):
     return C
 
 
-cdef object _weight(W, x, int64_t k, int64_t* w_rs, int64_t* w_cs):
-    cdef object Wa = _array(W, "W", 2)
+cdef cnp.ndarray _weight(W, cnp.ndarray x, int64_t k, int64_t* w_rs, int64_t* w_cs):
+    cdef cnp.ndarray Wa = _array(W, "W", 2)
     _same_dtype(x, Wa, "W", "x")
-    if Wa.shape[0] != k:
+    if cnp.PyArray_DIM(Wa, 0) != k:
         raise ValueError("W must have shape (in_features, out_features) = (%d, n); "
-                         "got %s" % (k, Wa.shape))
-    if Wa.flags.c_contiguous:
-        w_rs[0] = Wa.shape[1]
+                         "got %s" % (k, (<object>Wa).shape))
+    if cnp.PyArray_IS_C_CONTIGUOUS(Wa):
+        w_rs[0] = cnp.PyArray_DIM(Wa, 1)
         w_cs[0] = 1
-    elif Wa.flags.f_contiguous:
+    elif cnp.PyArray_IS_F_CONTIGUOUS(Wa):
         w_rs[0] = 1
-        w_cs[0] = Wa.shape[0]
+        w_cs[0] = k
     else:
         raise ValueError("W must be C-contiguous or F-contiguous")
     return Wa
 
 
-cdef object _c_input(obj, str name, int ndim):
-    arr = _array(obj, name, ndim)
-    if not arr.flags.c_contiguous:
+cdef cnp.ndarray _c_input(obj, str name, int ndim):
+    cdef cnp.ndarray arr = _array(obj, name, ndim)
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
         raise ValueError("%s must be C-contiguous (use np.ascontiguousarray)" % name)
     return arr
 
 
+cdef int _check_shape2(cnp.ndarray a, str name, int64_t m, int64_t n) except -1:
+    if cnp.PyArray_DIM(a, 0) != m or cnp.PyArray_DIM(a, 1) != n:
+        raise ValueError("%s must have shape (batch, out_features) = (%d, %d), got %s"
+                         % (name, m, n, (<object>a).shape))
+    return 0
+
+
 def dense_forward(x, W, b=None, activation="relu", out=None, preact_out=None):
     cdef int act = _act_code(activation)
-    cdef object X = _c_input(x, "x", 2)
-    cdef int64_t m = X.shape[0], k = X.shape[1], w_rs = 0, w_cs = 0
-    cdef object Wa = _weight(W, X, k, &w_rs, &w_cs)
-    cdef int64_t n = Wa.shape[1]
-    cdef object Ba = None
+    cdef cnp.ndarray X = _c_input(x, "x", 2)
+    cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), w_rs = 0, w_cs = 0
+    cdef cnp.ndarray Wa = _weight(W, X, k, &w_rs, &w_cs)
+    cdef int64_t n = cnp.PyArray_DIM(Wa, 1)
+    cdef int typenum = cnp.PyArray_TYPE(X)
+    cdef cnp.ndarray Ba = None
     if b is not None:
         Ba = _c_input(b, "b", 1)
         _same_dtype(X, Ba, "b", "x")
-        if Ba.shape[0] != n:
-            raise ValueError("b must have shape (%d,), got %s" % (n, Ba.shape))
+        if cnp.PyArray_DIM(Ba, 0) != n:
+            raise ValueError("b must have shape (%d,), got %s" % (n, (<object>Ba).shape))
     ins = ((X, "x"), (Wa, "W"), (Ba, "b"))
-    cdef object Y = _out(out, "out", (m, n), X.dtype, False, ins)
-    cdef object Z = None
+    cdef cnp.ndarray Y = _out(out, "out", m, n, 2, typenum, False, ins)
+    cdef cnp.ndarray Z = None
     if preact_out is not None:
-        Z = _out(preact_out, "preact_out", (m, n), X.dtype, False, ins + ((Y, "out"),))
+        Z = _out(preact_out, "preact_out", m, n, 2, typenum, False, ins + ((Y, "out"),))
     cdef fd_ctx ctx = current_ctx()
     cdef void *px = _ptr(X)
     cdef void *pw = _ptr(Wa)
@@ -237,7 +284,7 @@ def dense_forward(x, W, b=None, activation="relu", out=None, preact_out=None):
     cdef void *py = _ptr(Y)
     cdef void *pz = _ptr(Z) if Z is not None else NULL
     cdef int rc
-    if X.dtype == _F32:
+    if typenum == cnp.NPY_FLOAT32:
         with nogil:
             rc = fd_dense_forward_f32(ctx, m, k, n, <const float *>px, k,
                                       <const float *>pw, w_rs, w_cs,
@@ -256,19 +303,17 @@ def dense_forward(x, W, b=None, activation="relu", out=None, preact_out=None):
 def dense_backward(dy, x, W, y_or_z, activation, need_dx=True, dx_out=None,
                    dW_out=None, db_out=None, accumulate=False):
     cdef int act = _act_code(activation)
-    cdef object DY = _c_input(dy, "dy", 2)
-    cdef object X = _c_input(x, "x", 2)
+    cdef cnp.ndarray DY = _c_input(dy, "dy", 2)
+    cdef cnp.ndarray X = _c_input(x, "x", 2)
     _same_dtype(DY, X, "x", "dy")
-    cdef int64_t m = X.shape[0], k = X.shape[1], w_rs = 0, w_cs = 0
-    cdef object Wa = _weight(W, X, k, &w_rs, &w_cs)
-    cdef int64_t n = Wa.shape[1]
-    if DY.shape[0] != m or DY.shape[1] != n:
-        raise ValueError("dy must have shape (batch, out_features) = (%d, %d), got %s"
-                         % (m, n, DY.shape))
-    cdef object YZ = _c_input(y_or_z, "y_or_z", 2)
+    cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), w_rs = 0, w_cs = 0
+    cdef cnp.ndarray Wa = _weight(W, X, k, &w_rs, &w_cs)
+    cdef int64_t n = cnp.PyArray_DIM(Wa, 1)
+    cdef int typenum = cnp.PyArray_TYPE(X)
+    _check_shape2(DY, "dy", m, n)
+    cdef cnp.ndarray YZ = _c_input(y_or_z, "y_or_z", 2)
     _same_dtype(X, YZ, "y_or_z", "x")
-    if YZ.shape[0] != m or YZ.shape[1] != n:
-        raise ValueError("y_or_z must have shape (%d, %d), got %s" % (m, n, YZ.shape))
+    _check_shape2(YZ, "y_or_z", m, n)
     cdef bint acc = bool(accumulate)
     cdef bint want_dx = bool(need_dx)
     if acc:
@@ -281,18 +326,21 @@ def dense_backward(dy, x, W, y_or_z, activation, need_dx=True, dx_out=None,
     if not want_dx and dx_out is not None:
         raise ValueError("dx_out given but need_dx=False")
     ins = ((DY, "dy"), (X, "x"), (Wa, "W"), (YZ, "y_or_z"))
-    cdef object DW
+    cdef cnp.ndarray DW
     if dW_out is None:
-        DW = np.empty((k, n), dtype=X.dtype, order="F" if w_rs == 1 and w_cs != 1 else "C")
+        # dW takes W's layout (F-contiguous like a PyTorch weight gradient)
+        DW = np.empty((k, n), dtype=X.dtype,
+                      order="F" if w_rs == 1 and not cnp.PyArray_IS_C_CONTIGUOUS(Wa) else "C")
     else:
-        DW = _out(dW_out, "dW_out", (k, n), X.dtype, True, ins)
-    cdef object DB = _out(db_out, "db_out", (n,), X.dtype, False, ins + ((DW, "dW_out"),))
-    cdef object DX = None
+        DW = _out(dW_out, "dW_out", k, n, 2, typenum, True, ins)
+    cdef cnp.ndarray DB = _out(db_out, "db_out", n, 0, 1, typenum, False,
+                               ins + ((DW, "dW_out"),))
+    cdef cnp.ndarray DX = None
     if want_dx:
-        DX = _out(dx_out, "dx_out", (m, k), X.dtype, False,
+        DX = _out(dx_out, "dx_out", m, k, 2, typenum, False,
                   ins + ((DW, "dW_out"), (DB, "db_out")))
     cdef int64_t dw_rs, dw_cs
-    if DW.flags.c_contiguous:
+    if cnp.PyArray_IS_C_CONTIGUOUS(DW):
         dw_rs, dw_cs = n, 1
     else:
         dw_rs, dw_cs = 1, k
@@ -306,7 +354,7 @@ def dense_backward(dy, x, W, y_or_z, activation, need_dx=True, dx_out=None,
     cdef void *pdb = _ptr(DB)
     cdef int preact = 1 if act == 4 else 0
     cdef int rc
-    if X.dtype == _F32:
+    if typenum == cnp.NPY_FLOAT32:
         with nogil:
             rc = fd_dense_backward_f32(ctx, m, k, n, <const float *>pdy, n,
                                        <const float *>px, k, <const float *>pw, w_rs, w_cs,
