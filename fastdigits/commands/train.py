@@ -6,6 +6,7 @@ galleries) can build on it; :func:`run` only parses and prints.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from dataclasses import dataclass, field
@@ -51,6 +52,13 @@ def add_arguments(parser) -> None:
                         help="train on the first N training images only")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar")
+
+
+def build_args(argv) -> argparse.Namespace:
+    """Parse `fastdigits train` options (for calling :func:`train_model` from code)."""
+    parser = argparse.ArgumentParser(prog="fastdigits train")
+    add_arguments(parser)
+    return parser.parse_args(list(argv))
 
 
 @dataclass
