@@ -40,7 +40,8 @@ def add_arguments(parser) -> None:
                         help="weight decay (default: 0)")
     parser.add_argument("--dtype", default="float32", help="float32 or float64 (default: float32)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="threads for fastdigits kernels (default: all available)")
+                        help="threads for fastdigits kernels and for the NumPy backend's "
+                             "BLAS (default: all available)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for initial weights and sample order (default: 0)")
     parser.add_argument("--backend", default="fast",
@@ -203,7 +204,10 @@ def train_model(args, out=None) -> TrainResult:
     sizes = (X_train.shape[1],) + hidden + (max(n_classes, 2),)
     threads = args.threads or fastdigits.get_num_threads()
     models, histories, preds, accs, seconds = {}, {}, {}, {}, {}
-    with fastdigits.threads(threads):
+    from threadpoolctl import threadpool_limits
+
+    # the NumPy backend's BLAS gets the same thread count as fastdigits
+    with fastdigits.threads(threads), threadpool_limits(limits=threads, user_api="blas"):
         for backend in backends:
             model = MLP(sizes, activation=args.activation, dtype=dtype, seed=args.seed,
                         backend=backend)
