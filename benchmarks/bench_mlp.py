@@ -25,7 +25,7 @@ from fastdigits.nn import MLP
 
 SIZES = (784, 256, 10)
 BATCH = 64
-LR = 0.02
+LR = 0.05
 MOMENTUM = 0.9
 PAUSE = 0.3  # let other pools stop spinning before the next contender
 

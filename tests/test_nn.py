@@ -133,6 +133,20 @@ def test_bit_identical_across_thread_counts_and_runs(dtype):
         assert [r["loss"] for r in h] == [r["loss"] for r in h0]
 
 
+def test_cosine_schedule_sets_the_rate_per_epoch():
+    X, y = _data(n=40, d=5, c=3)
+    a = MLP((5, 4, 3), seed=2)
+    a.fit(X, y, epochs=2, batch_size=40, momentum=0.0, lr=0.1)  # cosine: 0.1 then 0.05
+    b = MLP((5, 4, 3), seed=2)
+    b.fit(X, y, epochs=1, batch_size=40, momentum=0.0, lr=0.1, lr_schedule="constant")
+    b.fit(X, y, epochs=1, batch_size=40, momentum=0.0, lr=0.05, lr_schedule="constant")
+    for p, q in zip(a.params, b.params):
+        np.testing.assert_allclose(p, q, rtol=1e-6, atol=1e-7)
+    rows = []
+    MLP((5, 4, 3)).fit(X, y, epochs=3, epoch_callback=rows.append)
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+
+
 def test_shuffle_order_follows_seed_and_epoch():
     X, y = _data(n=64, d=5, c=3)
     m1 = MLP((5, 4, 3), seed=1, backend="numpy")
@@ -141,11 +155,12 @@ def test_shuffle_order_follows_seed_and_epoch():
     m2.fit(X, y, epochs=1, batch_size=8)
     assert not np.array_equal(m1.params[0], m2.params[0])
     # two epochs in one call == two calls of one epoch (the epoch counter carries on)
+    kw = dict(batch_size=8, momentum=0.0, lr_schedule="constant")
     a = MLP((5, 4, 3), seed=1)
-    a.fit(X, y, epochs=2, batch_size=8, momentum=0.0)
+    a.fit(X, y, epochs=2, **kw)
     b = MLP((5, 4, 3), seed=1)
-    b.fit(X, y, epochs=1, batch_size=8, momentum=0.0)
-    b.fit(X, y, epochs=1, batch_size=8, momentum=0.0)
+    b.fit(X, y, epochs=1, **kw)
+    b.fit(X, y, epochs=1, **kw)
     for p, q in zip(a.params, b.params):
         assert np.array_equal(p, q)
     assert a.epochs_trained == b.epochs_trained == 2
@@ -313,6 +328,8 @@ def test_constructor_validation(kwargs, exc, match):
     ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(momentum=1.5), ValueError, "momentum"),
     ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(weight_decay=-1.0), ValueError,
      "weight_decay"),
+    ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(lr_schedule="step"), ValueError,
+     "lr_schedule"),
     ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(validation_data=(np.zeros((2, 5)),
                                                                       np.zeros(2, np.int64))),
      ValueError, "validation_data"),

@@ -113,6 +113,7 @@ def test_data_folder_with_other_idx_files(tmp_path, capsys):
     (["--threads", "0"], "--threads must be >= 1"),
     (["--batch-size", "0"], "--batch-size must be >= 1"),
     (["--dtype", "float16"], "--dtype must be float32 or float64"),
+    (["--lr-schedule", "step"], "--lr-schedule must be cosine or constant"),
     (["--data", "/nonexistent/fastdigits-data"], "no such folder"),
 ])
 def test_bad_arguments_one_line_exit_2(argv, message, capsys):

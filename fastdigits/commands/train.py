@@ -33,7 +33,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64)")
     parser.add_argument("--optimizer", default="sgd", help="sgd or adam (default: sgd)")
     parser.add_argument("--lr", type=float, default=None,
-                        help="learning rate (default: 0.02 for sgd, 0.001 for adam)")
+                        help="learning rate (default: 0.05 for sgd, 0.001 for adam)")
+    parser.add_argument("--lr-schedule", default="cosine",
+                        help="cosine (per-epoch cosine decay to ~0) or constant (default: cosine)")
     parser.add_argument("--momentum", type=float, default=None,
                         help="SGD momentum (default: 0.9)")
     parser.add_argument("--weight-decay", type=float, default=0.0,
@@ -113,6 +115,8 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
             raise _error("--momentum must be in [0, 1), got %r" % args.momentum)
     if not (args.weight_decay >= 0 and np.isfinite(args.weight_decay)):
         raise _error("--weight-decay must be >= 0, got %r" % args.weight_decay)
+    if args.lr_schedule not in ("cosine", "constant"):
+        raise _error("--lr-schedule must be cosine or constant, got %r" % args.lr_schedule)
     if args.dtype not in ("float32", "float64"):
         raise _error("--dtype must be float32 or float64, got %r" % args.dtype)
     if args.threads is not None and args.threads < 1:
@@ -216,19 +220,22 @@ def train_model(args, out=None) -> TrainResult:
                       % (backend, "-".join(map(str, sizes)), X_train.shape[0],
                          X_test.shape[0], threads, "" if threads == 1 else "s"), file=out)
             callback, close = _progress_bar(out is not None and not args.no_progress)
-            for epoch in range(args.epochs):
-                try:
-                    row = model.fit(X_train, y_train, epochs=1, batch_size=args.batch_size,
-                                    optimizer=args.optimizer, lr=args.lr,
-                                    momentum=args.momentum, weight_decay=args.weight_decay,
-                                    validation_data=(X_test, y_test), callback=callback,
-                                    callback_every=20)[0]
-                finally:
-                    close()
+
+            def epoch_done(row, _close=close):
+                _close()
                 if out is not None:
                     print("  epoch %2d/%d  loss %.4f  train %.2f%%  test %.2f%%  %.2f s"
-                          % (epoch + 1, args.epochs, row["loss"], 100 * row["train_acc"],
+                          % (row["epoch"], args.epochs, row["loss"], 100 * row["train_acc"],
                              100 * row["val_acc"], row["seconds"]), file=out, flush=True)
+
+            try:
+                model.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+                          optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+                          weight_decay=args.weight_decay, lr_schedule=args.lr_schedule,
+                          validation_data=(X_test, y_test), callback=callback,
+                          callback_every=20, epoch_callback=epoch_done)
+            finally:
+                close()
             models[backend] = model
             histories[backend] = list(model.history)
             preds[backend] = model.predict(X_test)
