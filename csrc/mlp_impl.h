@@ -129,6 +129,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
         /* Gather the batch rows into one contiguous block: a memcpy per row,
          * threaded only for big batches (one fewer barrier per step). */
         nt = fd_threads_for(&ctx, (size_t)(m * k0), (size_t)1 << 18);
+        (void)nt; /* unused in serial builds */
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (r = 0; r < m; r++)
             memcpy(b.h[0] + r * k0, X + idx[r] * k0, (size_t)k0 * sizeof(T));
