@@ -219,8 +219,14 @@ class _Input:
             self.pos += len(part)
             return len(part)
         got = 0
+        readinto = getattr(self.f, "readinto", None)
         while got < len(mv):
-            n = self.f.readinto(mv[got:])
+            if readinto is not None:
+                n = readinto(mv[got:])
+            else:  # a minimal file-like object with read() only
+                chunk = self.f.read(min(len(mv) - got, 1 << 24))
+                n = len(chunk) if chunk else 0
+                mv[got:got + n] = chunk
             if not n:
                 break
             got += n

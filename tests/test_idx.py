@@ -155,6 +155,23 @@ def test_unseekable_stream(backend):
         read_idx(Unseekable(raw + b"\0"))
 
 
+class ReadOnlyMethod:
+    """Seekable, but with read() only (no readinto)."""
+
+    def __init__(self, data):
+        self._b = io.BytesIO(data)
+        self.read, self.seek, self.tell = self._b.read, self._b.seek, self._b.tell
+
+    def seekable(self):
+        return True
+
+
+def test_minimal_file_like_object(backend):
+    x = sample(np.float32, (3, 7))
+    for data in (idx_bytes(x), gzip.compress(idx_bytes(x))):
+        np.testing.assert_array_equal(read_idx(ReadOnlyMethod(data)), x)
+
+
 def test_file_object_read_from_its_position():
     x = sample(np.uint8, (6,))
     blob = b"JUNKJUNK" + idx_bytes(x)

@@ -108,8 +108,7 @@ def test_odd_sizes_gzip_and_raw(tmp_path, backend, n):
 
 def test_multi_member_and_file_objects(backend):
     x = pixels((50, 3))
-    raw = idx.TYPE_CODES and (b"\0\0\x08\x02" + (50).to_bytes(4, "big") + (3).to_bytes(4, "big")
-                              + x.tobytes())
+    raw = b"\0\0\x08\x02" + (50).to_bytes(4, "big") + (3).to_bytes(4, "big") + x.tobytes()
     data = gzip.compress(raw[:9]) + gzip.compress(raw[9:77]) + gzip.compress(raw[77:])
     want = ((x / 255.0 - M) / S).astype(np.float32)
     close(read_idx_normalized(io.BytesIO(data), mean=M, std=S), want, 1 / 255, M, S)
