@@ -508,3 +508,27 @@ def test_fuzzed_files_decode_or_raise_idxerror(data, compress, zlib_only):
             return
     # Decoded: must be exactly what the reference decoder makes of it.
     np.testing.assert_array_equal(y, ref.read_idx(io.BytesIO(bytes(blob))))
+
+
+def test_concurrent_reads_from_python_threads(tmp_path):
+    """The decoder keeps no shared state: parallel callers get their own data."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = []
+    for i, dt in enumerate([np.int16, np.float64, np.uint8, np.int32]):
+        x = sample(dt, (300, 17), seed=i)
+        p = tmp_path / ("f%d.idx.gz" % i)
+        write_idx(p, x)
+        files.append((p, x))
+
+    def job(k):
+        p, x = files[k % len(files)]
+        if k % 3 == 0:
+            with idx._force_zlib():
+                y = read_idx(p)
+        else:
+            y = read_idx(p)
+        return np.array_equal(y, x) and y.dtype == x.dtype
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(job, range(48)))
