@@ -532,3 +532,8 @@ def test_concurrent_reads_from_python_threads(tmp_path):
 
     with ThreadPoolExecutor(4) as pool:
         assert all(pool.map(job, range(48)))
+
+
+def test_show_config_reports_the_inflate_backend(capsys):
+    fastdigits.show_config()
+    assert "inflate    : " + idx.inflate_backend() in capsys.readouterr().out
