@@ -182,7 +182,7 @@ def plot_training(history: Sequence[Mapping[str, Any]], out_dir: Any) -> str:
     fig.tight_layout()
     os.makedirs(os.fspath(out_dir), exist_ok=True)
     path = os.path.join(os.fspath(out_dir), "training.png")
-    fig.savefig(path, format="png")
+    fig.savefig(path, format="png", dpi=100)
     return path
 
 
@@ -221,5 +221,5 @@ def plot_confusion(y_true: Any, y_pred: Any, path: Any, *,
     fig.tight_layout()
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
     os.makedirs(folder, exist_ok=True)
-    fig.savefig(os.fspath(path), format="png")
+    fig.savefig(os.fspath(path), format="png", dpi=100)
     return os.fspath(path)
