@@ -29,9 +29,9 @@ def type_code(dtype: Any) -> int:
 
 
 # --- IDX reading --------------------------------------------------------
-# The real decoder is fastdigits.read_idx / read_idx_header / IDXError (the
-# idx module).  Until it is present in this build, a small pure-NumPy
-# reader with the same names and results stands in, so the commands work.
+# The real decoder is fastdigits.idx (read_idx / read_idx_header / IDXError).
+# Where that module is not in the build, this small pure-NumPy reader with
+# the same names and results stands in, so the commands still work.
 
 class _IDXError(ValueError):
     pass
@@ -105,12 +105,12 @@ def _np_read_idx(path: str, *, mmap: bool = False) -> np.ndarray:
 
 
 def idx_api():
-    """(read_idx, read_idx_header, IDXError): the package's, else the fallback."""
-    import fastdigits
-
-    if all(hasattr(fastdigits, n) for n in ("read_idx", "read_idx_header", "IDXError")):
-        return fastdigits.read_idx, fastdigits.read_idx_header, fastdigits.IDXError
-    return _np_read_idx, _np_read_idx_header, _IDXError
+    """(read_idx, read_idx_header, IDXError): fastdigits.idx's, else the fallback."""
+    try:
+        from ..idx import IDXError, read_idx, read_idx_header
+    except ImportError:
+        return _np_read_idx, _np_read_idx_header, _IDXError
+    return read_idx, read_idx_header, IDXError
 
 
 def _check_file(path: str, what: str) -> None:
