@@ -120,6 +120,9 @@ def _labels_list(labels: Any, n: int) -> Optional[List[str]]:
         labels = [labels]
     if hasattr(labels, "detach") and hasattr(labels, "cpu"):
         labels = labels.detach().cpu().numpy()
+    if isinstance(labels, np.ndarray) and labels.ndim != 1:
+        raise ValueError("labels must be 1-D (one label per image), got shape %s"
+                         % (labels.shape,))
     out = [str(v.item() if isinstance(v, np.generic) else v) for v in labels]
     if len(out) != n:
         raise ValueError("labels has %d entries but there are %d images" % (len(out), n))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fastdigits
-from fastdigits import plots, png, viz
+from fastdigits import plots, png
 
 from PIL import Image  # Pillow and matplotlib are test extras
 
@@ -288,6 +288,8 @@ def test_bad_arguments():
     imgs = np.zeros((3, 4, 4), np.uint8)
     with pytest.raises(ValueError, match="labels has 2 entries but there are 3 images"):
         fastdigits.render(imgs, [1, 2])
+    with pytest.raises(ValueError, match="labels must be 1-D"):
+        fastdigits.render(imgs, np.eye(3))
     with pytest.raises(ValueError, match="titles has 1 entries"):
         fastdigits.render(imgs, titles=["x"])
     with pytest.raises(ValueError, match="mode must be one of"):
