@@ -294,6 +294,7 @@ def test_bad_files_one_line_exit_2(tmp_path, capsys, kind, command):
     (["grid", TEST_X, "x.png", "--range", "7:7"], "bad range '7:7'"),
     (["show", TEST_X, "--index", "10000"], "bad index 10000: need 0 <= I < 10000"),
     (["show", TEST_X, "--index", "-1"], "bad index -1"),
+    (["show", TEST_X, "--index", "x1"], "bad index 'x1': expected a whole number"),
     (["show", TEST_Y], "not an image file: rank 1, shape 10000"),
     (["grid", TEST_Y, "x.png"], "not an image file: rank 1"),
     (["show", TEST_X, "--labels", TRAIN_Y], "has 60000 labels but the image file has 10000"),

@@ -188,9 +188,13 @@ def parse_range(text: str, n: int) -> Tuple[int, int]:
     return a, b
 
 
-def select(index: Optional[int], rng: Optional[str], n: int, default: int) -> Tuple[int, int]:
+def select(index: Optional[str], rng: Optional[str], n: int, default: int) -> Tuple[int, int]:
     """(start, stop) from --index / --range, else the first ``default`` images."""
     if index is not None:
+        try:
+            index = int(index)
+        except ValueError:
+            raise CommandError("bad index %r: expected a whole number" % index) from None
         if not 0 <= index < n:
             raise CommandError("bad index %d: need 0 <= I < %d (the file has %d images)"
                                % (index, n, n))
@@ -202,7 +206,7 @@ def select(index: Optional[int], rng: Optional[str], n: int, default: int) -> Tu
 
 def add_selection_arguments(parser: Any, default_help: str) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--index", "-i", type=int, metavar="I",
+    group.add_argument("--index", "-i", metavar="I",
                        help="one image, number I (from 0)")
     group.add_argument("--range", "-r", metavar="A:B",
                        help="images A to B-1, e.g. 0:10 (%s)" % default_help)
