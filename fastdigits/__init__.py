@@ -7,6 +7,9 @@ chosen SIMD path.  Every kernel has a plain NumPy twin in
 from ._config import (available_simd, get_num_threads, get_simd,
                       set_num_threads, set_simd, simd, threads)
 from ._info import show_config
+from .normalize import normalize
+from .loss import softmax_cross_entropy
+from .optim import adam_step, sgd_step
 from ._version import __version__
 from .png import to_png
 from .viz import Digits, render, show, to_uint8
@@ -14,15 +17,19 @@ from .viz import Digits, render, show, to_uint8
 __all__ = [
     "__version__",
     "Digits",
+    "adam_step",
     "available_simd",
     "get_num_threads",
     "get_simd",
+    "normalize",
     "render",
     "set_num_threads",
     "set_simd",
+    "sgd_step",
     "show",
     "show_config",
     "simd",
+    "softmax_cross_entropy",
     "threads",
     "to_png",
     "to_uint8",
