@@ -5,11 +5,8 @@ exit code 2): missing file, not an IDX file, wrong rank, bad index or range.
 """
 from __future__ import annotations
 
-import gzip
-import math
 import os
-import struct
-from typing import Any, NamedTuple, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -28,88 +25,10 @@ def type_code(dtype: Any) -> int:
     return _CODE_OF[(dt.kind, dt.itemsize)]
 
 
-# --- IDX reading --------------------------------------------------------
-# The real decoder is fastdigits.idx (read_idx / read_idx_header / IDXError).
-# Where that module is not in the build, this small pure-NumPy reader with
-# the same names and results stands in, so the commands still work.
-
-class _IDXError(ValueError):
-    pass
-
-
-class _Header(NamedTuple):
-    dtype: np.dtype
-    shape: Tuple[int, ...]
-    data_offset: int
-    compressed: bool
-
-
-_BE = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-def _np_header(path: str) -> Tuple[_Header, Any]:
-    with open(path, "rb") as f:
-        compressed = f.read(2) == b"\x1f\x8b"
-    f = gzip.open(path, "rb") if compressed else open(path, "rb")
-    try:
-        head = f.read(4)
-        if len(head) < 4:
-            raise _IDXError("file too short for an IDX header (%d bytes at offset 0)" % len(head))
-        if head[0] or head[1]:
-            raise _IDXError("bad magic %s at offset 0: not an IDX file" % head.hex())
-        if head[2] not in _BE:
-            raise _IDXError("unknown element type 0x%02x at offset 2" % head[2])
-        if head[3] == 0:
-            raise _IDXError("rank 0 at offset 3")
-        dims = f.read(4 * head[3])
-        if len(dims) < 4 * head[3]:
-            raise _IDXError("header truncated at offset %d" % (4 + len(dims)))
-    except (OSError, EOFError) as exc:
-        f.close()
-        raise _IDXError("corrupt gzip data: %s" % exc) from exc
-    shape = struct.unpack(">%dI" % head[3], dims)
-    return _Header(np.dtype(_BE[head[2]]), shape, 4 + 4 * head[3], compressed), f
-
-
-def _np_read_idx_header(path: str) -> _Header:
-    h, f = _np_header(path)
-    f.close()
-    return h
-
-
-def _np_read_idx(path: str, *, mmap: bool = False) -> np.ndarray:
-    h, f = _np_header(path)
-    nbytes = math.prod(h.shape) * h.dtype.itemsize
-    limit = os.path.getsize(path) * (1032 if h.compressed else 1)  # deflate's max ratio
-    if nbytes > limit:
-        f.close()
-        raise _IDXError("header promises %d bytes of data, more than the file can hold"
-                        % nbytes)
-    try:
-        if mmap and not h.compressed:
-            f.close()
-            if os.path.getsize(path) != h.data_offset + nbytes:
-                raise _IDXError("data is %d bytes but the header says %d"
-                                % (os.path.getsize(path) - h.data_offset, nbytes))
-            return np.memmap(path, dtype=h.dtype, mode="r", offset=h.data_offset,
-                             shape=h.shape)
-        data = f.read(nbytes + 1)
-    except (OSError, EOFError) as exc:
-        raise _IDXError("corrupt gzip data: %s" % exc) from exc
-    finally:
-        f.close()
-    if len(data) != nbytes:
-        raise _IDXError("data is %s bytes but the header says %d"
-                        % (len(data) if len(data) < nbytes else "more than %d" % nbytes, nbytes))
-    return np.frombuffer(data, dtype=h.dtype).reshape(h.shape)
-
-
 def idx_api():
-    """(read_idx, read_idx_header, IDXError): fastdigits.idx's, else the fallback."""
-    try:
-        from ..idx import IDXError, read_idx, read_idx_header
-    except ImportError:
-        return _np_read_idx, _np_read_idx_header, _IDXError
+    """(read_idx, read_idx_header, IDXError) from fastdigits.idx."""
+    from ..idx import IDXError, read_idx, read_idx_header
+
     return read_idx, read_idx_header, IDXError
 
 
