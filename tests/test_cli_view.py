@@ -279,6 +279,7 @@ def test_bad_files_one_line_exit_2(tmp_path, capsys, kind, command):
     lines = err.splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("fastdigits %s: error: %s: " % (command, path))
+    assert lines[0].count(path) == 1  # named once, though IDXError names it too
     assert not os.path.exists(tmp_path / "o.png")
 
 
@@ -350,3 +351,17 @@ def test_real_process_exit_code(tmp_path):
     p = subprocess.run([sys.executable, "-m", "fastdigits", "show", TEST_X, "-i", "0",
                         "--numbers"], capture_output=True, text=True, env=env)
     assert p.returncode == 0 and p.stdout.startswith("#0\n")
+
+
+@pytest.mark.parametrize("argv", [["info", TEST_Y], ["show", TEST_X, "-r", "0:50"]])
+def test_closed_stdout_pipe_is_quiet(argv):
+    """`fastdigits show ... | head`: a reader that goes away is no traceback."""
+    root = os.path.dirname(HERE)
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    p = subprocess.Popen([sys.executable, "-m", "fastdigits"] + argv, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    p.stdout.close()  # before the command had time to write
+    err = p.stderr.read().decode()
+    p.wait()
+    assert p.returncode == 1
+    assert err == ""

@@ -6,6 +6,7 @@ exit code 2): missing file, not an IDX file, wrong rank, bad index or range.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -32,6 +33,26 @@ def idx_api():
     return read_idx, read_idx_header, IDXError
 
 
+def _idx_message(path: str, exc: BaseException) -> str:
+    msg = str(exc)
+    if msg.startswith(path + ": "):  # the decoder names the file already
+        msg = msg[len(path) + 2:]
+    return "%s: not a valid IDX file: %s" % (path, msg)
+
+
+def quiet_broken_pipe(fn, *args, **kwargs) -> int:
+    """Run ``fn``; if stdout's reader went away (``| head``), stop quietly."""
+    try:
+        fn(*args, **kwargs)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would complain again when flushing at exit: point stdout nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return 0
+
+
 def _check_file(path: str, what: str) -> None:
     if not os.path.exists(path):
         raise CommandError("%s: no such file: %s" % (what, path))
@@ -48,7 +69,7 @@ def read_header(path: str, what: str = "FILE") -> Any:
     try:
         return read_idx_header(path)
     except (IDXError, ValueError, EOFError) as exc:
-        raise CommandError("%s: not a valid IDX file: %s" % (path, exc)) from exc
+        raise CommandError(_idx_message(path, exc)) from exc
     except OSError as exc:
         raise CommandError("%s: %s" % (path, exc.strerror or exc)) from exc
 
@@ -61,7 +82,7 @@ def read_array(path: str, header: Any = None, what: str = "FILE") -> np.ndarray:
     try:
         return read_idx(path, mmap=not header.compressed)
     except (IDXError, ValueError, EOFError) as exc:
-        raise CommandError("%s: not a valid IDX file: %s" % (path, exc)) from exc
+        raise CommandError(_idx_message(path, exc)) from exc
     except OSError as exc:
         raise CommandError("%s: %s" % (path, exc.strerror or exc)) from exc
 

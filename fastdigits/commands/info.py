@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from ._view import TYPE_NAMES, read_array, read_header, type_code
+from ._view import TYPE_NAMES, quiet_broken_pipe, read_array, read_header, type_code
 
 NAME = "info"
 HELP = "print an IDX file's header (type, dims, sizes) and data statistics"
@@ -141,5 +141,4 @@ def run(args) -> int:
         if counts is not None:
             lines.append("classes      : %d" % len(counts))
             lines.append("class counts : " + "  ".join("%d:%d" % kv for kv in counts.items()))
-    print("\n".join(lines))
-    return 0
+    return quiet_broken_pipe(print, "\n".join(lines))

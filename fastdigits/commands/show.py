@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import shutil
 
-from ._view import add_selection_arguments, read_images, read_labels, select
+from ._view import (add_selection_arguments, quiet_broken_pipe, read_images, read_labels,
+                    select)
 
 NAME = "show"
 HELP = "render digits from an IDX image file in the terminal"
@@ -42,5 +43,5 @@ def run(args) -> int:
     if args.labels:
         labels = read_labels(args.labels, n)[a:b]
     color = {"auto": None, "always": True, "never": False}[args.color]
-    show(images[a:b], labels, mode=args.mode, color=color, width=width, start=a)
-    return 0
+    return quiet_broken_pipe(show, images[a:b], labels, mode=args.mode, color=color,
+                             width=width, start=a)
