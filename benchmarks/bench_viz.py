@@ -39,6 +39,29 @@ def test_stats_numpy(benchmark, train):
     benchmark(numpy_stats, train)
 
 
+TRAIN_GZ = os.path.join(DATA, "train-images-idx3-ubyte.gz")
+
+
+def info_fastdigits():
+    return data_stats(fastdigits.read_idx(TRAIN_GZ))
+
+
+def info_numpy():
+    with gzip.open(TRAIN_GZ, "rb") as f:
+        x = np.frombuffer(f.read(), np.uint8, offset=16)
+    return numpy_stats(x)
+
+
+@pytest.mark.benchmark(group="info-end-to-end")
+def test_info_gz_fastdigits(benchmark):
+    benchmark(info_fastdigits)
+
+
+@pytest.mark.benchmark(group="info-end-to-end")
+def test_info_gz_numpy(benchmark):
+    benchmark(info_numpy)
+
+
 @pytest.mark.benchmark(group="render")
 @pytest.mark.parametrize("mode,color", [("blocks", True), ("blocks", False), ("ascii", None)])
 def test_render_100(benchmark, train, mode, color):
