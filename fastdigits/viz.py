@@ -1,7 +1,7 @@
 """See the data: digits rendered in the terminal and in Jupyter.
 
-* :func:`render` / :func:`show` draw a batch of images (``(N, H, W)``, or a
-  single ``(H, W)`` image) as text, several side by side with a title above
+* :func:`render` / :func:`show` draw a batch of images (``(N, H, W)`` or
+  PyTorch's ``(N, 1, H, W)``, or a single ``(H, W)`` image) as text, several side by side with a title above
   each one:
 
   - ``mode="blocks"`` (default): Unicode half blocks, two pixel rows per text
@@ -65,9 +65,11 @@ def _as_batch(images: Any, name: str = "images") -> np.ndarray:
     arr = _as_array(images, name)
     if arr.ndim == 2:
         arr = arr[None]
+    elif arr.ndim == 4 and arr.shape[1] == 1:  # PyTorch's (N, 1, H, W)
+        arr = arr[:, 0]
     if arr.ndim != 3:
-        raise ValueError("%s must be one image (H, W) or a batch (N, H, W), got shape %s"
-                         % (name, arr.shape))
+        raise ValueError("%s must be one image (H, W) or a batch (N, H, W) or (N, 1, H, W), "
+                         "got shape %s" % (name, arr.shape))
     if arr.shape[0] == 0:
         raise ValueError("%s is empty (shape %s): nothing to show" % (name, arr.shape))
     if arr.shape[1] == 0 or arr.shape[2] == 0:

@@ -243,6 +243,9 @@ def test_float_and_torch_inputs_render_like_uint8(mnist_head):
     import torch
     assert fastdigits.render(torch.from_numpy(x[:2].copy()), torch.from_numpy(y[:2].copy()),
                              color=True, width=80) == ref
+    nchw = torch.from_numpy(x[:2].copy()).unsqueeze(1).float() / 255  # (N, 1, H, W)
+    assert fastdigits.render(nchw, y[:2], color=True, width=80) == ref
+    assert np.array_equal(png.montage(nchw)[0], png.montage(x[:2])[0])
 
 
 def test_read_only_input_ok(mnist_head):
@@ -273,7 +276,7 @@ def test_show_writes_to_file_and_auto_color(mnist_head, monkeypatch):
 
 
 @pytest.mark.parametrize("bad,exc,match", [
-    (np.zeros((2, 2, 2, 2)), ValueError, "images must be one image"),
+    (np.zeros((2, 2, 2, 2)), ValueError, r"images must be one image .* got shape \(2, 2, 2, 2\)"),
     (np.zeros(5), ValueError, "images must be one image"),
     (np.zeros((0, 28, 28)), ValueError, "images is empty"),
     (np.zeros((2, 0, 3)), ValueError, "empty image size"),
