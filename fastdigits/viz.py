@@ -289,11 +289,13 @@ class Digits:
     ``Digits(images, labels)`` in a cell's last line shows a PNG montage
     (``ncols`` per row, each pixel ``scale`` x ``scale``, labels above).
     ``Digits(image)`` with a single (H, W) image shows one larger picture.
-    ``print(Digits(...))`` renders half blocks as text.
+    ``print(Digits(...))`` renders half blocks as text.  Notebook displays
+    show the first ``limit`` images only (a whole 60000-image set would be
+    a 200 MB picture); :meth:`to_png` writes them all.
     """
 
     def __init__(self, images: Any, labels: Any = None, *, ncols: int = 10,
-                 scale: Optional[int] = None, start: int = 0) -> None:
+                 scale: Optional[int] = None, start: int = 0, limit: int = 200) -> None:
         arr = _as_array(images)
         single = arr.ndim == 2
         self.images = _as_batch(arr)
@@ -304,9 +306,12 @@ class Digits:
             scale = 8 if single else 2
         if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
             raise ValueError("scale must be a positive int, got %r" % (scale,))
+        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
+            raise ValueError("limit must be a positive int, got %r" % (limit,))
         self.ncols = int(ncols)
         self.scale = int(scale)
         self.start = int(start)
+        self.limit = int(limit)
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -334,9 +339,10 @@ class Digits:
     def _png(self) -> Optional[bytes]:
         from .png import png_bytes
 
+        k = self.limit
         try:
-            return png_bytes(self.images, labels=self.labels, ncols=self.ncols,
-                             scale=self.scale)
+            return png_bytes(self.images[:k], labels=None if self.labels is None
+                             else self.labels[:k], ncols=self.ncols, scale=self.scale)
         except ImportError:
             return None
 
@@ -347,11 +353,14 @@ class Digits:
         import base64
         import html
 
+        k = self.limit
+        n = len(self)
+        note = ("<p>first %d of %d images</p>" % (k, n)) if n > k else ""
         data = self._png()
         if data is None:  # no Pillow: text rendering instead
-            text = render(self.images, self.labels, mode="ascii", width=120,
-                          start=self.start)
-            return "<pre>%s</pre>" % html.escape(text)
+            text = render(self.images[:k], None if self.labels is None else self.labels[:k],
+                          mode="ascii", width=120, start=self.start)
+            return "<pre>%s</pre>%s" % (html.escape(text), note)
         return ('<img src="data:image/png;base64,%s" alt="%s" '
-                'style="image-rendering: pixelated"/>'
-                % (base64.b64encode(data).decode("ascii"), html.escape(repr(self))))
+                'style="image-rendering: pixelated"/>%s'
+                % (base64.b64encode(data).decode("ascii"), html.escape(repr(self)), note))

@@ -440,6 +440,18 @@ def test_single_image_is_one_picture(mnist_head):
     _check_montage(_decode_png(d._repr_png_()), x[1:2], 10, 3, True)
 
 
+def test_digits_display_limit(mnist_head, tmp_path):
+    x, y = mnist_head
+    d = fastdigits.Digits(x, y, limit=5, ncols=5)
+    d.to_png(tmp_path / "all.png")  # writes every image, not just the displayed ones
+    _check_montage(_decode_png(tmp_path / "all.png"), x, 5, 2, True)
+    _check_montage(_decode_png(d._repr_png_()), x[:5], 5, 2, True)
+    html = d._repr_html_()
+    assert html.endswith("<p>first 5 of 16 images</p>")
+    assert len(d) == 16 and "16 images" in repr(d)
+    assert "<p>" not in fastdigits.Digits(x, y)._repr_html_()
+
+
 def test_digits_bad_arguments(mnist_head):
     x, _ = mnist_head
     with pytest.raises(ValueError, match="ncols"):
@@ -448,6 +460,8 @@ def test_digits_bad_arguments(mnist_head):
         fastdigits.Digits(x[:2], scale=0)
     with pytest.raises(ValueError, match="labels has 1 entries"):
         fastdigits.Digits(x[:2], [1])
+    with pytest.raises(ValueError, match="limit"):
+        fastdigits.Digits(x[:2], limit=0)
 
 
 # --- training plots --------------------------------------------------------
