@@ -218,7 +218,7 @@ def render(images: Any, labels: Any = None, *, mode: str = "blocks",
 
     Parameters
     ----------
-    images : array-like, shape (N, H, W) or (H, W)
+    images : array-like, shape (N, H, W), (N, 1, H, W) or (H, W)
     labels : optional sequence of N labels (or one label for one image),
         shown above each image as ``#index: label``.
     mode : "blocks", "ascii" or "numbers".
