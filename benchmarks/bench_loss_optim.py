@@ -1,6 +1,10 @@
 """Benchmarks: softmax cross-entropy (loss + gradient) and optimiser steps.
 
-    pytest benchmarks/bench_loss_optim.py --benchmark-only
+    OMP_NUM_THREADS=1 pytest benchmarks/bench_loss_optim.py --benchmark-only
+
+The thread count for every contender is fastdigits.get_num_threads() (set
+it with OMP_NUM_THREADS); on a shared, oversubscribed machine compare
+1-thread runs: a descheduled OpenMP worker stalls every parallel region.
 
 Contenders at the same thread count (fastdigits.get_num_threads(), applied
 to torch with torch.set_num_threads): fastdigits, the NumPy reference and

@@ -87,7 +87,7 @@ FD_OPTIM_GENERIC(double, f64)
         }                                                                          \
         nblocks = (n + FD_OPT_BLOCK - 1) / FD_OPT_BLOCK;                           \
         nt = fd_threads_for(&ctx, (size_t)n, FD_OPT_GRAIN);                        \
-        FD_LO_PARALLEL_FOR               \
+        FD_LO_PARALLEL_FOR                                                         \
         for (b = 0; b < nblocks; b++) {                                            \
             int64_t off = b * FD_OPT_BLOCK;                                        \
             int64_t len = n - off < FD_OPT_BLOCK ? n - off : FD_OPT_BLOCK;         \
@@ -122,7 +122,7 @@ FD_OPTIM_GENERIC(double, f64)
         step_size = (T)(lr / bc1);                                                 \
         nblocks = (n + FD_OPT_BLOCK - 1) / FD_OPT_BLOCK;                           \
         nt = fd_threads_for(&ctx, (size_t)n, FD_OPT_GRAIN);                        \
-        FD_LO_PARALLEL_FOR               \
+        FD_LO_PARALLEL_FOR                                                         \
         for (b = 0; b < nblocks; b++) {                                            \
             int64_t off = b * FD_OPT_BLOCK;                                        \
             int64_t len = n - off < FD_OPT_BLOCK ? n - off : FD_OPT_BLOCK;         \
