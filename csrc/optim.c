@@ -9,8 +9,11 @@
 #include "optim_internal.h"
 
 /* The parallel loop pragma, only in OpenMP builds (a serial -Wall build
- * would warn about an unknown pragma).  The loop's thread count is `nt`. */
-#ifdef _OPENMP
+ * would warn about an unknown pragma); MSVC spells _Pragma __pragma.
+ * The loop's thread count is `nt`. */
+#if defined(_OPENMP) && defined(_MSC_VER)
+#define FD_LO_PARALLEL_FOR __pragma(omp parallel for num_threads(nt) schedule(static))
+#elif defined(_OPENMP)
 #define FD_LO_PARALLEL_FOR _Pragma("omp parallel for num_threads(nt) schedule(static)")
 #else
 #define FD_LO_PARALLEL_FOR (void)nt;
