@@ -15,8 +15,9 @@ void fd_normalize_u8_f64(fd_ctx ctx, int64_t n, const uint8_t *in, double *out,
 
 /* Store policy for fd_normalize_u8_*_ex. */
 enum {
-    FD_NORM_STORE_AUTO = 0,   /* non-temporal stores for large outputs (what
-                                 the functions above do) */
+    FD_NORM_STORE_AUTO = 0,   /* non-temporal stores for large outputs
+                                 whose pages are already in memory (what the
+                                 functions above do) */
     FD_NORM_STORE_CACHED = 1, /* regular stores: best for a freshly allocated
                                  `out`, whose pages the OS zeroes on first
                                  touch, leaving those lines in cache */

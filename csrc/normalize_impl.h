@@ -34,8 +34,9 @@ static void FD_NAME(norm_run_)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT
 {
     KERN_T kern = FD_NAME(norm_pick_)(ctx.isa);
     int stream = store == FD_NORM_STORE_STREAM ||
-                 (store == FD_NORM_STORE_AUTO &&
-                  (uint64_t)n * sizeof(T) >= FD_NORM_STREAM_BYTES);
+                 (store == FD_NORM_STORE_AUTO && n > 0 &&
+                  (uint64_t)n * sizeof(T) >= FD_NORM_STREAM_BYTES &&
+                  !fd_norm_untouched(out, (uint64_t)n * sizeof(T)));
     int nt, t;
     int64_t lane, head;
     if (n <= 0) return;
