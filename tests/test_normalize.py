@@ -239,6 +239,7 @@ def test_bad_out():
     (dict(mean=float("nan")), ValueError, "mean must be finite"),
     (dict(scale=float("inf")), ValueError, "scale must be finite"),
     (dict(scale="2"), TypeError, "scale must be a real number"),
+    (dict(mean=10**400), ValueError, "mean must be finite"),
     (dict(std=True), TypeError, "std must be a real number"),
     (dict(scale=1e30, std=1e-20), ValueError, "finite in float32"),
     (dict(dtype=np.int32), TypeError, "dtype must be float32 or float64"),
