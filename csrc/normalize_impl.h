@@ -91,8 +91,11 @@ void FD_CAT(FD_NAME(fd_normalize_u8_), _tail_inplace)(fd_ctx ctx, int64_t n, T *
     while (n - lo > 1) {
         int64_t hi = (off + lo) / s;
         if (hi > n) hi = n;
+        /* The first stage (most of the work) writes memory the input never
+         * occupied: stream it if it is large and already touched (AUTO).
+         * Later stages overwrite input bytes just read, which are cached. */
         FD_NAME(norm_run_)(ctx, hi - lo, bytes + off + lo, buf + lo, a, c,
-                           FD_NORM_STORE_CACHED);
+                           lo == 0 ? FD_NORM_STORE_AUTO : FD_NORM_STORE_CACHED);
         lo = hi;
     }
     /* The last element's byte is the last byte of its own output slot: read

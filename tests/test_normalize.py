@@ -290,6 +290,21 @@ def test_tail_inplace_bit_identical_to_normal_path(dtype, n):
             np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("touched", [False, True])
+def test_tail_inplace_large_touched_buffer_streams(touched):
+    # 17.6 MB float64: a touched buffer takes streaming stores in the first
+    # stage, a fresh one regular stores; both must match the normal path.
+    n = 2_200_001
+    x = _images(np.random.default_rng(7), n)
+    buf = np.empty(n, np.float64)
+    if touched:
+        buf.fill(np.nan)
+    buf.view(np.uint8)[n * 7:] = x
+    with fastdigits.threads(2):
+        _normalize._normalize_tail_inplace_test(buf, **MNIST)
+        np.testing.assert_array_equal(buf, fastdigits.normalize(x, dtype=np.float64, **MNIST))
+
+
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(0, 3000), seed=st.integers(0, 2**32 - 1),
        dtype=st.sampled_from(DTYPES), offset=st.integers(0, 16))
