@@ -10,8 +10,11 @@
 #include "loss_internal.h"
 
 /* The parallel loop pragma, only in OpenMP builds (a serial -Wall build
- * would warn about an unknown pragma).  The loop's thread count is `nt`. */
-#ifdef _OPENMP
+ * would warn about an unknown pragma); MSVC spells _Pragma __pragma.
+ * The loop's thread count is `nt`. */
+#if defined(_OPENMP) && defined(_MSC_VER)
+#define FD_LO_PARALLEL_FOR __pragma(omp parallel for num_threads(nt) schedule(static))
+#elif defined(_OPENMP)
 #define FD_LO_PARALLEL_FOR _Pragma("omp parallel for num_threads(nt) schedule(static)")
 #else
 #define FD_LO_PARALLEL_FOR (void)nt;
@@ -149,6 +152,37 @@ static inline double fd_exp_neg_f64(double x)
 FD_XENT_GENERIC(float, f32)
 FD_XENT_GENERIC(double, f64)
 
+/* The row worker for the SIMD path in ctx.isa (the caller checked the CPU
+ * supports it; builds without x86 SIMD always run the portable one). */
+#if FD_HAVE_X86_SIMD
+#define FD_XENT_PICK(T, SFX)                                                        \
+    static double fd_xent_rows_##SFX(int isa, int64_t r0, int64_t r1, int64_t c,    \
+                                     const T *logits, const int64_t *labels,        \
+                                     T *rows, T *grad, T scale)                     \
+    {                                                                               \
+        if (isa >= FD_ISA_AVX512)                                                   \
+            return fd_xent_rows_##SFX##_avx512(r0, r1, c, logits, labels, rows,     \
+                                               grad, scale);                        \
+        if (isa >= FD_ISA_AVX2)                                                     \
+            return fd_xent_rows_##SFX##_avx2(r0, r1, c, logits, labels, rows, grad, \
+                                             scale);                                \
+        return fd_xent_rows_##SFX##_generic(r0, r1, c, logits, labels, rows, grad,  \
+                                            scale);                                 \
+    }
+#else
+#define FD_XENT_PICK(T, SFX)                                                        \
+    static double fd_xent_rows_##SFX(int isa, int64_t r0, int64_t r1, int64_t c,    \
+                                     const T *logits, const int64_t *labels,        \
+                                     T *rows, T *grad, T scale)                     \
+    {                                                                               \
+        (void)isa;                                                                  \
+        return fd_xent_rows_##SFX##_generic(r0, r1, c, logits, labels, rows, grad,  \
+                                            scale);                                 \
+    }
+#endif
+FD_XENT_PICK(float, f32)
+FD_XENT_PICK(double, f64)
+
 /* Row blocks: at most FD_XENT_MAX_BLOCKS (their sums live on the stack), at
  * least FD_XENT_MIN_ROWS rows each; the split depends on m only. */
 #define FD_XENT_MAX_BLOCKS 256
@@ -185,32 +219,18 @@ FD_XENT_GENERIC(double, f64)
         nblocks = (m + rows_per - 1) / rows_per;                                   \
         nt = fd_threads_for(&ctx, (size_t)m * (size_t)c, FD_XENT_GRAIN);           \
         if (nt > nblocks) nt = (int)nblocks;                                       \
-        FD_LO_PARALLEL_FOR               \
+        FD_LO_PARALLEL_FOR                                                         \
         for (b = 0; b < nblocks; b++) {                                            \
             int64_t r0 = b * rows_per;                                             \
             int64_t r1 = r0 + rows_per < m ? r0 + rows_per : m;                    \
-            double sb;                                                             \
-            FD_XENT_DISPATCH(SFX, sb = , r0, r1, c, logits, labels, rows, grad,    \
-                             scale);                                               \
-            partial[b] = sb;                                                       \
+            partial[b] = fd_xent_rows_##SFX(ctx.isa, r0, r1, c, logits, labels,    \
+                                            rows, grad, scale);                    \
         }                                                                          \
         for (b = 0; b < nblocks; b++) total += partial[b];                         \
         if (reduction == FD_REDUCE_MEAN) *loss = (T)(total / (double)m);           \
         else if (reduction == FD_REDUCE_SUM) *loss = (T)total;                     \
         return FD_OK;                                                              \
     }
-
-#if FD_HAVE_X86_SIMD
-#define FD_XENT_DISPATCH(SFX, ASSIGN, ...)                                       \
-    do {                                                                         \
-        if (ctx.isa >= FD_ISA_AVX512) ASSIGN fd_xent_rows_##SFX##_avx512(__VA_ARGS__); \
-        else if (ctx.isa >= FD_ISA_AVX2) ASSIGN fd_xent_rows_##SFX##_avx2(__VA_ARGS__); \
-        else ASSIGN fd_xent_rows_##SFX##_generic(__VA_ARGS__);                   \
-    } while (0)
-#else
-#define FD_XENT_DISPATCH(SFX, ASSIGN, ...)                                       \
-    do { ASSIGN fd_xent_rows_##SFX##_generic(__VA_ARGS__); } while (0)
-#endif
 
 FD_XENT_DRIVER(float, f32)
 FD_XENT_DRIVER(double, f64)

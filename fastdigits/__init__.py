@@ -17,9 +17,12 @@ from .idx import (IDXError, IDXHeader, read_idx, read_idx_header,
 from . import nn
 from .nn import MLP
 from ._version import __version__
+from .png import to_png
+from .viz import Digits, render, show, to_uint8
 
 __all__ = [
     "__version__",
+    "Digits",
     "IDXError",
     "IDXHeader",
     "MLP",
@@ -39,11 +42,15 @@ __all__ = [
     "matmul",
     "nn",
     "normalize",
+    "render",
     "set_num_threads",
     "set_simd",
     "sgd_step",
+    "show",
     "show_config",
     "simd",
     "softmax_cross_entropy",
     "threads",
+    "to_png",
+    "to_uint8",
 ]

@@ -44,6 +44,11 @@ def build_and_run(tmp_path, extra):
 VARIANTS = {"serial": []}
 if sys.platform.startswith("linux") and _runtime.openmp_enabled():
     VARIANTS["openmp"] = ["-fopenmp"]
+if sys.platform.startswith("linux") and "gcc" in _runtime.compiler_version():
+    # undefined behaviour (shifts, overflow, bad casts) and any out-of-bounds
+    # access in the portable kernels abort the run
+    VARIANTS["sanitize"] = ["-fsanitize=address,undefined",
+                            "-fno-sanitize-recover=undefined", "-g"]
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

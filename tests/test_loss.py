@@ -326,3 +326,28 @@ def test_no_out_of_bounds_access(isa, dtype, where):
         np.testing.assert_allclose(loss, rl, **tols(dtype))
         np.testing.assert_allclose(g, rg, rtol=tols(dtype)["rtol"], atol=tols(dtype)["atol"])
         np.testing.assert_allclose(loss2, rl.astype(np.float64).mean(), **tols(dtype))
+
+
+def test_concurrent_calls_from_python_threads():
+    # the GIL is released around the kernel: concurrent callers must not
+    # disturb each other (no hidden state in C)
+    import threading
+
+    x, y = make(np.random.default_rng(21), 600, 37, np.float64)
+    want = fastdigits.softmax_cross_entropy(x, y, reduction="none")
+    errors = []
+
+    def work():
+        try:
+            for _ in range(20):
+                got = fastdigits.softmax_cross_entropy(x, y, reduction="none")
+                assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        except AssertionError as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

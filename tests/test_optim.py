@@ -338,3 +338,29 @@ def test_no_out_of_bounds_access(isa, dtype, where):
         reference.adam_step(rap, g0, m0, s0, lr=0.1, step=2, weight_decay=0.01)
         for got, want in ((ap, rap), (m, m0), (s, s0)):
             np.testing.assert_allclose(got, want, **tols(dtype))
+
+
+def test_concurrent_steps_on_separate_buffers():
+    import threading
+
+    rng = np.random.default_rng(22)
+    p0, g = arrays(rng, 50_000, np.float32, 2)
+    want = p0.copy()
+    wm, wv = np.zeros_like(p0), np.zeros_like(p0)
+    for t in range(1, 6):
+        fastdigits.adam_step(want, g, wm, wv, lr=1e-2, step=t)
+    results = [None] * 4
+
+    def work(k):
+        p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
+        for t in range(1, 6):
+            fastdigits.adam_step(p, g, m, v, lr=1e-2, step=t)
+        results[k] = p
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in results:
+        assert np.array_equal(r, want)
