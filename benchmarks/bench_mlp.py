@@ -121,12 +121,29 @@ def test_epoch_pytorch(benchmark):
 
 
 # --------------------------------------------------------------------- script
+def wait_quiet(limit_s: float) -> None:
+    """Wait (at most limit_s) until no other task is runnable (Linux
+    /proc/loadavg), so a contender does not start on a busy machine."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        try:
+            with open("/proc/loadavg") as f:
+                running = int(f.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return
+        if running <= 1:  # this process only
+            return
+        time.sleep(0.02)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--only", default="fastdigits,numpy,pytorch",
                    help="comma-separated contenders")
+    p.add_argument("--quiet-wait", type=float, default=0.0, metavar="S",
+                   help="before each run wait up to S seconds for an idle run queue")
     args = p.parse_args(argv)
     c = Contenders(args.threads)
     names = [n for n in args.only.split(",") if n]
@@ -139,6 +156,7 @@ def main(argv=None) -> int:
     times = {n: [] for n in names}
     for r in range(args.rounds):
         for name in names:
+            wait_quiet(args.quiet_wait)
             times[name].append(getattr(c, name)())
             time.sleep(PAUSE)
         print("round %d: %s" % (r + 1, "  ".join("%s %.3f s" % (n, times[n][-1]) for n in names)),
