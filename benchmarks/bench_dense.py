@@ -133,10 +133,13 @@ def main():
                     help="GFLOP/s peak for the %%-of-peak column (default: the "
                          "2-core AVX2 FMA figure)")
     ap.add_argument("--kinds", default="gemm,forward,backward")
+    ap.add_argument("--threads", type=int, default=THREADS,
+                    help="threads for every contender (default 2)")
     args = ap.parse_args()
+    threads = args.threads
     if torch is not None:
-        torch.set_num_threads(THREADS)
-    with threadpool_limits(THREADS), fastdigits.threads(THREADS):
+        torch.set_num_threads(threads)
+    with threadpool_limits(threads), fastdigits.threads(threads):
         blas = [(i["internal_api"], i.get("architecture"), i["num_threads"])
                 for i in threadpool_info() if i["user_api"] == "blas"]
         print("fastdigits simd=%s threads=%d; numpy BLAS %s; torch %s threads=%s" % (

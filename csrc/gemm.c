@@ -11,6 +11,11 @@
 #define FD_ALIGN 64
 /* Largest MR x NR tile of any micro-kernel (elements). */
 #define FD_TILE_MAX 256
+#if defined(_MSC_VER)
+#define FD_ALIGNED64(decl) __declspec(align(64)) decl
+#else
+#define FD_ALIGNED64(decl) decl __attribute__((aligned(64)))
+#endif
 
 static void *fd_align_ptr(void *p)
 {

@@ -10,6 +10,11 @@
  * size is independent of the thread count, so each output element sees the
  * same summation order and results are bit-identical for any ctx.nthreads.
  *
+ * Scratch: fd_gemm_work_bytes depends on ctx (ISA block sizes and
+ * ctx.nthreads: one packing area per thread), so size it with the ctx that
+ * the call will use.  Threads are used only above ~1M multiply-adds; each
+ * owns a slab of C and packs its own panels (no barriers inside a call).
+ *
  * Epilogue, applied while the tile is in registers on the last K panel:
  *   v = A@B (+ C when beta)  (+ bias[col] when bias)
  *   z[row, col] = v          (when z != NULL; z row-major with ldz)

@@ -128,7 +128,7 @@ static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
 {
     const FN(blk_) b = *bp;
     int64_t jc, pc, ic;
-    T tilebuf[FD_TILE_MAX] __attribute__((aligned(64)));
+    FD_ALIGNED64(T tilebuf[FD_TILE_MAX]);
     for (jc = 0; jc < n; jc += b.nc) {
         int64_t nc = FN(min_)(b.nc, n - jc);
         int64_t njp = (nc + b.nr - 1) / b.nr;

@@ -20,8 +20,8 @@ void NAME(int64_t kc, const T *FD_RESTRICT Ap, const T *FD_RESTRICT Bp,
     /* Warm the C tile while the K loop runs. */
 #pragma GCC unroll 16
     for (r = 0; r < MR; r++) {
-        __builtin_prefetch(C + r * ldc, 1, 3);
-        __builtin_prefetch(C + r * ldc + UKR_NR - 1, 1, 3);
+        _mm_prefetch((const char *)(C + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(C + r * ldc + UKR_NR - 1), _MM_HINT_T0);
     }
 #pragma GCC unroll 4
     for (p = 0; p < kc; p++) {
