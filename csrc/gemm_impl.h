@@ -116,6 +116,52 @@ size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
         *(Cp) = FN(fd_act_)(act, v_);            \
     } while (0)
 
+/* Pack kc x W: dst[p * W + l] = src[p * s_p + l * s_l] for lanes l < valid,
+ * zero for the padding lanes.  W is MR (A) or NR (B). */
+#define PACK_ROWS(N)                                                          \
+    case N:                                                                   \
+        for (p = 0; p < kc; p++)                                              \
+            for (l = 0; l < N; l++) dst[p * N + l] = src[p * s_p + l];        \
+        return;
+static void FN(pack_)(int64_t kc, int W, int64_t valid, const T *FD_RESTRICT src,
+                      int64_t s_p, int64_t s_l, T *FD_RESTRICT dst)
+{
+    int64_t p, l;
+    if (s_l == 1 && valid == W) {
+        /* contiguous lanes, full panel: fixed-size copies the compiler
+         * turns into vector moves */
+        switch (W) {
+            PACK_ROWS(32)
+            PACK_ROWS(16)
+            PACK_ROWS(8)
+            PACK_ROWS(6)
+            PACK_ROWS(4)
+        default:
+            break;
+        }
+    }
+    if (s_p == 1 && s_l != 1) {
+        /* transposing pack (e.g. W^T, row-major A): blocks of 8 k-steps keep
+         * both the reads (8 contiguous) and the writes (8 rows of dst) in a
+         * few cache lines */
+        int64_t p0 = 0, q;
+        for (; p0 + 8 <= kc; p0 += 8)
+            for (l = 0; l < valid; l++) {
+                const T *sl = src + l * s_l + p0;
+                for (q = 0; q < 8; q++) dst[(p0 + q) * W + l] = sl[q];
+            }
+        for (l = 0; l < valid; l++)
+            for (p = p0; p < kc; p++) dst[p * W + l] = src[l * s_l + p];
+    } else {
+        for (p = 0; p < kc; p++)
+            for (l = 0; l < valid; l++) dst[p * W + l] = src[p * s_p + l * s_l];
+    }
+    if (valid < W)
+        for (p = 0; p < kc; p++)
+            for (l = valid; l < W; l++) dst[p * W + l] = (T)0;
+}
+#undef PACK_ROWS
+
 /* Serial BLIS loop nest over one m x n region of C (pointers already
  * offset to the region).  Every element's K order is fixed by kc_eff only,
  * so how the regions are cut does not change any result. */
@@ -138,44 +184,22 @@ static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
             int bt = beta || pc > 0;
             int64_t jp;
             for (jp = 0; jp < njp; jp++) {
-                int64_t j0 = jc + jp * b.nr, p, c;
+                int64_t j0 = jc + jp * b.nr;
                 int64_t cols = FN(min_)(b.nr, n - j0);
                 T *dst = Bpack + jp * kc * b.nr;
                 const T *src = B + pc * b_rs + j0 * b_cs;
-                if (b_cs == 1) {
-                    for (p = 0; p < kc; p++) {
-                        for (c = 0; c < cols; c++) dst[p * b.nr + c] = src[p * b_rs + c];
-                        for (; c < b.nr; c++) dst[p * b.nr + c] = (T)0;
-                    }
-                } else {
-                    for (c = 0; c < cols; c++)
-                        for (p = 0; p < kc; p++)
-                            dst[p * b.nr + c] = src[p * b_rs + c * b_cs];
-                    for (; c < b.nr; c++)
-                        for (p = 0; p < kc; p++) dst[p * b.nr + c] = (T)0;
-                }
+                FN(pack_)(kc, b.nr, cols, src, b_rs, b_cs, dst);
             }
             for (ic = 0; ic < m; ic += b.mc) {
                 int64_t mc = FN(min_)(b.mc, m - ic);
                 int64_t nip = (mc + b.mr - 1) / b.mr;
                 int64_t ip, jp2;
                 for (ip = 0; ip < nip; ip++) {
-                    int64_t i0 = ic + ip * b.mr, p, r;
+                    int64_t i0 = ic + ip * b.mr;
                     int64_t rows = FN(min_)(b.mr, m - i0);
                     T *dst = Apack + ip * kc * b.mr;
                     const T *src = A + i0 * a_rs + pc * a_cs;
-                    if (a_rs == 1) {
-                        for (p = 0; p < kc; p++) {
-                            for (r = 0; r < rows; r++) dst[p * b.mr + r] = src[p * a_cs + r];
-                            for (; r < b.mr; r++) dst[p * b.mr + r] = (T)0;
-                        }
-                    } else {
-                        for (r = 0; r < rows; r++)
-                            for (p = 0; p < kc; p++)
-                                dst[p * b.mr + r] = src[r * a_rs + p * a_cs];
-                        for (; r < b.mr; r++)
-                            for (p = 0; p < kc; p++) dst[p * b.mr + r] = (T)0;
-                    }
+                    FN(pack_)(kc, b.mr, rows, src, a_cs, a_rs, dst);
                 }
                 /* ir outer: the MR x KC micro-panel of A stays in L1 while
                  * the KC x NC panel of B streams from L2.  This lets KC
