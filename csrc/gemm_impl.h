@@ -10,22 +10,23 @@ typedef struct {
 } FN(blk_);
 
 /* Portable micro-kernel: plain loops the compiler can vectorise. */
-static void FN(ukr_generic_)(int64_t kc, const T *FD_RESTRICT Ap,
-                             const T *FD_RESTRICT Bp, T *FD_RESTRICT C,
-                             int64_t ldc, int beta, const T *FD_RESTRICT bias,
-                             T *FD_RESTRICT z, int64_t ldz, int act)
+static void FN(ukr_generic_)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda,
+                             int arows, const T *FD_RESTRICT Bp,
+                             T *FD_RESTRICT C, int64_t ldc, int beta,
+                             const T *FD_RESTRICT bias, T *FD_RESTRICT z,
+                             int64_t ldz, int act)
 {
     T c[GENERIC_MR][GENERIC_NR];
-    int64_t p;
+    int64_t p, a_rs = lda ? lda : 1, a_cs = lda ? 1 : GENERIC_MR;
     int r, j;
     for (r = 0; r < GENERIC_MR; r++)
         for (j = 0; j < GENERIC_NR; j++) c[r][j] = (T)0;
     for (p = 0; p < kc; p++) {
         for (r = 0; r < GENERIC_MR; r++) {
-            T a = Ap[r];
+            /* packed: Ap[p * MR + r]; in place: row min(r, arows - 1) */
+            T a = Ap[(lda && r >= arows ? arows - 1 : r) * a_rs + p * a_cs];
             for (j = 0; j < GENERIC_NR; j++) c[r][j] += a * Bp[j];
         }
-        Ap += GENERIC_MR;
         Bp += GENERIC_NR;
     }
     for (r = 0; r < GENERIC_MR; r++)
@@ -173,6 +174,8 @@ static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
                              int beta, T *Bpack, T *Apack)
 {
     const FN(blk_) b = *bp;
+    /* Unit column stride: the kernel broadcasts A straight from its rows. */
+    const int a_inplace = a_cs == 1 && a_rs != 1 && a_rs != 0;
     int64_t jc, pc, ic;
     FD_ALIGNED64(T tilebuf[FD_TILE_MAX]);
     for (jc = 0; jc < n; jc += b.nc) {
@@ -194,13 +197,14 @@ static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
                 int64_t mc = FN(min_)(b.mc, m - ic);
                 int64_t nip = (mc + b.mr - 1) / b.mr;
                 int64_t ip, jp2;
-                for (ip = 0; ip < nip; ip++) {
-                    int64_t i0 = ic + ip * b.mr;
-                    int64_t rows = FN(min_)(b.mr, m - i0);
-                    T *dst = Apack + ip * kc * b.mr;
-                    const T *src = A + i0 * a_rs + pc * a_cs;
-                    FN(pack_)(kc, b.mr, rows, src, a_cs, a_rs, dst);
-                }
+                if (!a_inplace)
+                    for (ip = 0; ip < nip; ip++) {
+                        int64_t i0 = ic + ip * b.mr;
+                        int64_t rows = FN(min_)(b.mr, m - i0);
+                        T *dst = Apack + ip * kc * b.mr;
+                        const T *src = A + i0 * a_rs + pc * a_cs;
+                        FN(pack_)(kc, b.mr, rows, src, a_cs, a_rs, dst);
+                    }
                 /* ir outer: the MR x KC micro-panel of A stays in L1 while
                  * the KC x NC panel of B streams from L2.  This lets KC
                  * cover a whole MNIST-sized K (784) in one panel, so each C
@@ -208,7 +212,9 @@ static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
                 for (ip = 0; ip < nip; ip++) {
                     int64_t i0 = ic + ip * b.mr;
                     int64_t rows = FN(min_)(b.mr, m - i0);
-                    const T *apk = Apack + ip * kc * b.mr;
+                    const T *apk = a_inplace ? A + i0 * a_rs + pc
+                                             : Apack + ip * kc * b.mr;
+                    int64_t lda = a_inplace ? a_rs : 0;
                     for (jp2 = 0; jp2 < njp; jp2++) {
                         int64_t j0 = jc + jp2 * b.nr;
                         int64_t cols = FN(min_)(b.nr, n - j0);
@@ -216,17 +222,18 @@ static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
                         T *cp = C + i0 * c_rs + j0 * c_cs;
                         if (rows == b.mr && cols == b.nr && c_cs == 1) {
                             if (last)
-                                b.ukr(kc, apk, bpk, cp, c_rs, bt, bias ? bias + j0 : NULL,
+                                b.ukr(kc, apk, lda, (int)rows, bpk, cp, c_rs, bt,
+                                      bias ? bias + j0 : NULL,
                                       z ? z + i0 * ldz + j0 : NULL, ldz, act);
                             else
-                                b.ukr(kc, apk, bpk, cp, c_rs, bt, NULL, NULL, 0,
-                                      FD_ACT_IDENTITY);
+                                b.ukr(kc, apk, lda, (int)rows, bpk, cp, c_rs, bt, NULL,
+                                      NULL, 0, FD_ACT_IDENTITY);
                         } else {
                             /* Edge tile (or strided C): full tile into a
                              * buffer, then only the valid part is stored. */
                             int64_t r, c;
-                            b.ukr(kc, apk, bpk, tilebuf, b.nr, 0, NULL, NULL, 0,
-                                  FD_ACT_IDENTITY);
+                            b.ukr(kc, apk, lda, (int)rows, bpk, tilebuf, b.nr, 0,
+                                  NULL, NULL, 0, FD_ACT_IDENTITY);
                             for (r = 0; r < rows; r++)
                                 for (c = 0; c < cols; c++) {
                                     T *cel = cp + r * c_rs + c * c_cs;
