@@ -87,6 +87,8 @@ FD_UKR_DECL(double, f64, fd_ukr_avx2_f64)
                                  const T *B, int64_t b_rs, T *C, int64_t ldc,  \
                                  int beta, const T *bias, T *z, int64_t ldz,   \
                                  int act);
+void fd_tpack_avx2_f32(int64_t kc, int W, int64_t valid, const float *src,
+                       int64_t s_l, float *dst);
 FD_SMALL_N_DECL(float, f32)
 FD_SMALL_N_DECL(double, f64)
 #define FD_SMALL_N_MAX_F32 16

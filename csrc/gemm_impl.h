@@ -124,8 +124,9 @@ size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
         for (p = 0; p < kc; p++)                                              \
             for (l = 0; l < N; l++) dst[p * N + l] = src[p * s_p + l];        \
         return;
-static void FN(pack_)(int64_t kc, int W, int64_t valid, const T *FD_RESTRICT src,
-                      int64_t s_p, int64_t s_l, T *FD_RESTRICT dst)
+static void FN(pack_)(int isa, int64_t kc, int W, int64_t valid,
+                      const T *FD_RESTRICT src, int64_t s_p, int64_t s_l,
+                      T *FD_RESTRICT dst)
 {
     int64_t p, l;
     if (s_l == 1 && valid == W) {
@@ -141,6 +142,11 @@ static void FN(pack_)(int64_t kc, int W, int64_t valid, const T *FD_RESTRICT src
             break;
         }
     }
+#if FD_HAVE_X86_SIMD && FD_TPACK_SIMD
+    if (s_p == 1 && s_l != 1 && isa >= FD_ISA_AVX2) {
+        fd_tpack_avx2_f32(kc, W, valid, src, s_l, dst);
+    } else
+#endif
     if (s_p == 1 && s_l != 1) {
         /* transposing pack (e.g. W^T, row-major A): blocks of 8 k-steps keep
          * both the reads (8 contiguous) and the writes (8 rows of dst) in a
@@ -166,7 +172,7 @@ static void FN(pack_)(int64_t kc, int W, int64_t valid, const T *FD_RESTRICT src
 /* Serial BLIS loop nest over one m x n region of C (pointers already
  * offset to the region).  Every element's K order is fixed by kc_eff only,
  * so how the regions are cut does not change any result. */
-static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
+static void FN(gemm_region_)(int isa, const FN(blk_) *bp, int64_t kc_eff, int64_t m,
                              int64_t k, int64_t n, const T *A, int64_t a_rs,
                              int64_t a_cs, const T *B, int64_t b_rs,
                              int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs,
@@ -191,7 +197,7 @@ static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
                 int64_t cols = FN(min_)(b.nr, n - j0);
                 T *dst = Bpack + jp * kc * b.nr;
                 const T *src = B + pc * b_rs + j0 * b_cs;
-                FN(pack_)(kc, b.nr, cols, src, b_rs, b_cs, dst);
+                FN(pack_)(isa, kc, b.nr, cols, src, b_rs, b_cs, dst);
             }
             for (ic = 0; ic < m; ic += b.mc) {
                 int64_t mc = FN(min_)(b.mc, m - ic);
@@ -203,7 +209,7 @@ static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
                         int64_t rows = FN(min_)(b.mr, m - i0);
                         T *dst = Apack + ip * kc * b.mr;
                         const T *src = A + i0 * a_rs + pc * a_cs;
-                        FN(pack_)(kc, b.mr, rows, src, a_cs, a_rs, dst);
+                        FN(pack_)(isa, kc, b.mr, rows, src, a_cs, a_rs, dst);
                     }
                 /* ir outer: the MR x KC micro-panel of A stays in L1 while
                  * the KC x NC panel of B streams from L2.  This lets KC
@@ -327,7 +333,7 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
             i1 = FN(min_)(m, u1 * b.mr);
         }
         if (i1 > i0 && j1 > j0)
-            FN(gemm_region_)(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs,
+            FN(gemm_region_)(ctx.isa, &b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs,
                              B + j0 * b_cs, b_rs, b_cs, C + i0 * c_rs + j0 * c_cs,
                              c_rs, c_cs, bias ? bias + j0 : NULL,
                              z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap);
