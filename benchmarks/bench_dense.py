@@ -111,7 +111,7 @@ def test_dense(benchmark, kind, m, k, n, contender):
 
 
 # ---------------------------------------------------------------- table script
-def time_row(fns, rounds, calls, pause):
+def time_row(fns, rounds, calls, pause, clock=time.perf_counter):
     per = {name: [] for name in fns}
     for f in fns.values():  # warm up every contender once
         f()
@@ -120,9 +120,9 @@ def time_row(fns, rounds, calls, pause):
             time.sleep(pause)
             ts = []
             for _ in range(calls):
-                t0 = time.perf_counter()
+                t0 = clock()
                 f()
-                ts.append(time.perf_counter() - t0)
+                ts.append(clock() - t0)
             per[name].append(float(np.median(ts)))
     med = {name: float(np.median(v)) for name, v in per.items()}
     best = {name: float(np.min(v)) for name, v in per.items()}
@@ -139,8 +139,14 @@ def main():
     ap.add_argument("--kinds", default="gemm,forward,backward")
     ap.add_argument("--threads", type=int, default=THREADS,
                     help="threads for every contender (default 2)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with process CPU time (needs --threads 1): "
+                         "immune to time-slicing on a busy machine")
     args = ap.parse_args()
     threads = args.threads
+    if args.cpu_time and threads != 1:
+        ap.error("--cpu-time needs --threads 1")
+    clock = time.process_time if args.cpu_time else time.perf_counter
     if torch is not None:
         torch.set_num_threads(threads)
     with threadpool_limits(threads), fastdigits.threads(threads):
@@ -156,8 +162,10 @@ def main():
             for m, k, n in SHAPES:
                 fl = flops(kind, m, k, n)
                 calls = int(min(200, max(5, 2e8 / fl)))
+                if args.cpu_time:  # process_time ticks coarsely: time bursts
+                    calls = max(calls, 20)
                 res, best = time_row(contenders(kind, m, k, n), args.rounds, calls,
-                                     args.pause)
+                                     args.pause, clock)
                 fd_t = res["fastdigits"]
                 tt = res.get("torch", float("nan"))
                 fd_b = best["fastdigits"]

@@ -8,19 +8,45 @@ from ._config import (available_simd, get_num_threads, get_simd,
                       set_num_threads, set_simd, simd, threads)
 from ._info import show_config
 from .dense import dense_backward, dense_forward, matmul
+from .normalize import normalize
+from .loss import softmax_cross_entropy
+from .optim import adam_step, sgd_step
+from .datasets import MNIST_MEAN, MNIST_STD, load_mnist
+from .idx import (IDXError, IDXHeader, read_idx, read_idx_header,
+                  read_idx_normalized, write_idx)
 from ._version import __version__
+from .png import to_png
+from .viz import Digits, render, show, to_uint8
 
 __all__ = [
     "__version__",
+    "Digits",
+    "IDXError",
+    "IDXHeader",
+    "MNIST_MEAN",
+    "MNIST_STD",
+    "adam_step",
+    "load_mnist",
+    "read_idx",
+    "read_idx_header",
+    "read_idx_normalized",
+    "write_idx",
     "available_simd",
     "dense_backward",
     "dense_forward",
     "get_num_threads",
     "get_simd",
     "matmul",
+    "normalize",
+    "render",
     "set_num_threads",
     "set_simd",
+    "sgd_step",
+    "show",
     "show_config",
     "simd",
+    "softmax_cross_entropy",
     "threads",
+    "to_png",
+    "to_uint8",
 ]
