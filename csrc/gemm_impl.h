@@ -97,7 +97,7 @@ static int64_t FN(thread_elems_)(const FN(blk_) *b, int64_t kc)
     return FN(round_up_)(b->mc * kc + kc * b->nc, line) + line;
 }
 
-size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+static size_t FN(work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 {
     FN(blk_) b;
     int64_t kc;
@@ -105,6 +105,14 @@ size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
     if (m <= 0 || n <= 0 || k <= 0) return 0;
     FN(plan_)(ctx.isa, m, k, n, &b, &kc);
     return (size_t)nt * (size_t)FN(thread_elems_)(&b, kc) * sizeof(T) + FD_ALIGN;
+}
+
+size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+{
+    /* enough for either orientation (a column-major C is computed as the
+     * transposed product) */
+    size_t a = FN(work_bytes_)(ctx, m, k, n), t = FN(work_bytes_)(ctx, n, k, m);
+    return a > t ? a : t;
 }
 
 /* Scalar epilogue for one element; same operation order as the kernels. */
