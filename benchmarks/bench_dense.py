@@ -139,6 +139,8 @@ def main():
     ap.add_argument("--kinds", default="gemm,forward,backward")
     ap.add_argument("--threads", type=int, default=THREADS,
                     help="threads for every contender (default 2)")
+    ap.add_argument("--shapes", default="",
+                    help="only these shapes, e.g. 64x784x256,256x256x10")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time with process CPU time (needs --threads 1): "
                          "immune to time-slicing on a busy machine")
@@ -158,8 +160,10 @@ def main():
         print("%-9s %-15s %10s %8s %6s %10s %10s %8s %8s | %8s %8s %8s" % (
             "kernel", "shape", "fd ms", "fd GF/s", "%peak", "numpy ms", "torch ms",
             "vs np", "vs torch", "bestGF/s", "best np", "best th"))
+        shapes = [tuple(int(v) for v in sh.split("x")) for sh in args.shapes.split(",")
+                  if sh] or SHAPES
         for kind in args.kinds.split(","):
-            for m, k, n in SHAPES:
+            for m, k, n in shapes:
                 fl = flops(kind, m, k, n)
                 calls = int(min(200, max(5, 2e8 / fl)))
                 if args.cpu_time:  # process_time ticks coarsely: time bursts

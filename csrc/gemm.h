@@ -47,21 +47,22 @@
 FD_GEMM_DECL(float, f32)
 FD_GEMM_DECL(double, f64)
 
-/* Micro-kernel: tile (MR x NR) = A @ Bp (packed, NR per k) over kc steps,
+/* Micro-kernel: tile (MR x NR) = A @ Bp (row p of B at Bp + p * ldb: NR
+ * when packed, or a row-major B read in place) over kc steps,
  * written to C (row-major, ldc) with the epilogue above; bias already offset
  * to the tile's first column; z to its first element.  A is packed (MR per
  * k) when lda == 0, else read in place: row r at Ap + r * lda with unit
  * column stride, rows >= arows replaced by row arows - 1. */
 #define FD_UKR_DECL(T, SFX, NAME)                                             \
     void NAME(int64_t kc, const T *Ap, int64_t lda, int arows, const T *Bp,   \
-              T *C, int64_t ldc, int beta, const T *bias, T *z, int64_t ldz,  \
-              int act);
+              int64_t ldb, T *C, int64_t ldc, int beta, const T *bias, T *z,  \
+              int64_t ldz, int act);
 
 typedef void (*fd_ukr_f32)(int64_t, const float *, int64_t, int, const float *,
-                           float *, int64_t, int, const float *, float *,
-                           int64_t, int);
+                           int64_t, float *, int64_t, int, const float *,
+                           float *, int64_t, int);
 typedef void (*fd_ukr_f64)(int64_t, const double *, int64_t, int,
-                           const double *, double *, int64_t, int,
+                           const double *, int64_t, double *, int64_t, int,
                            const double *, double *, int64_t, int);
 
 #if FD_HAVE_X86_SIMD

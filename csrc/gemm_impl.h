@@ -11,7 +11,7 @@ typedef struct {
 
 /* Portable micro-kernel: plain loops the compiler can vectorise. */
 static void FN(ukr_generic_)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda,
-                             int arows, const T *FD_RESTRICT Bp,
+                             int arows, const T *FD_RESTRICT Bp, int64_t ldb,
                              T *FD_RESTRICT C, int64_t ldc, int beta,
                              const T *FD_RESTRICT bias, T *FD_RESTRICT z,
                              int64_t ldz, int act)
@@ -27,7 +27,7 @@ static void FN(ukr_generic_)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda,
             T a = Ap[(lda && r >= arows ? arows - 1 : r) * a_rs + p * a_cs];
             for (j = 0; j < GENERIC_NR; j++) c[r][j] += a * Bp[j];
         }
-        Bp += GENERIC_NR;
+        Bp += ldb;
     }
     for (r = 0; r < GENERIC_MR; r++)
         for (j = 0; j < GENERIC_NR; j++) {
@@ -190,6 +190,11 @@ static void FN(gemm_region_)(int isa, const FN(blk_) *bp, int64_t kc_eff, int64_
     const FN(blk_) b = *bp;
     /* Unit column stride: the kernel broadcasts A straight from its rows. */
     const int a_inplace = a_cs == 1 && a_rs != 1 && a_rs != 0;
+    /* Row-major B with short rows, few row tiles: packing would not pay for
+     * itself (each panel is reused by only m / MR tiles), and rows <= 2 KiB
+     * apart keep the in-place stream TLB- and prefetch-friendly. */
+    const int b_inplace = b_cs == 1 && b_rs > 0 &&
+                          b_rs * (int64_t)sizeof(T) <= 2048 && m <= 128;
     int64_t jc, pc, ic;
     FD_ALIGNED64(T tilebuf[FD_TILE_MAX]);
     for (jc = 0; jc < n; jc += b.nc) {
@@ -205,7 +210,8 @@ static void FN(gemm_region_)(int isa, const FN(blk_) *bp, int64_t kc_eff, int64_
                 int64_t cols = FN(min_)(b.nr, n - j0);
                 T *dst = Bpack + jp * kc * b.nr;
                 const T *src = B + pc * b_rs + j0 * b_cs;
-                FN(pack_)(isa, kc, b.nr, cols, src, b_rs, b_cs, dst);
+                if (!(b_inplace && cols == b.nr))
+                    FN(pack_)(isa, kc, b.nr, cols, src, b_rs, b_cs, dst);
             }
             for (ic = 0; ic < m; ic += b.mc) {
                 int64_t mc = FN(min_)(b.mc, m - ic);
@@ -232,21 +238,25 @@ static void FN(gemm_region_)(int isa, const FN(blk_) *bp, int64_t kc_eff, int64_
                     for (jp2 = 0; jp2 < njp; jp2++) {
                         int64_t j0 = jc + jp2 * b.nr;
                         int64_t cols = FN(min_)(b.nr, n - j0);
-                        const T *bpk = Bpack + jp2 * kc * b.nr;
+                        /* full panels of a row-major B are read in place */
+                        const int bin = b_inplace && cols == b.nr;
+                        const T *bpk = bin ? B + pc * b_rs + j0
+                                           : Bpack + jp2 * kc * b.nr;
+                        const int64_t ldb = bin ? b_rs : b.nr;
                         T *cp = C + i0 * c_rs + j0 * c_cs;
                         if (rows == b.mr && cols == b.nr && c_cs == 1) {
                             if (last)
-                                b.ukr(kc, apk, lda, (int)rows, bpk, cp, c_rs, bt,
+                                b.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt,
                                       bias ? bias + j0 : NULL,
                                       z ? z + i0 * ldz + j0 : NULL, ldz, act);
                             else
-                                b.ukr(kc, apk, lda, (int)rows, bpk, cp, c_rs, bt, NULL,
+                                b.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt, NULL,
                                       NULL, 0, FD_ACT_IDENTITY);
                         } else {
                             /* Edge tile (or strided C): full tile into a
                              * buffer, then only the valid part is stored. */
                             int64_t r, c;
-                            b.ukr(kc, apk, lda, (int)rows, bpk, tilebuf, b.nr, 0,
+                            b.ukr(kc, apk, lda, (int)rows, bpk, ldb, tilebuf, b.nr, 0,
                                   NULL, NULL, 0, FD_ACT_IDENTITY);
                             for (r = 0; r < rows; r++)
                                 for (c = 0; c < cols; c++) {

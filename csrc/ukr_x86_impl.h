@@ -1,13 +1,15 @@
 /* x86 micro-kernel template, included once per (ISA, dtype) with:
  *   T, SFX, VT (vector type), VL (lanes), MR, NV (vectors per row: NR = NV*VL),
  *   NAME, VLOAD (aligned), VLOADU, VSTOREU, VSET1, VFMA, VADD, VMAX, VZERO.
+ * B rows are ldb apart: NR when packed, or a row-major B read in place
+ * (unaligned loads cost nothing extra on data that happens to be aligned).
  * The accumulator tile c[MR][NV] lives in registers (fully unrolled loops);
  * the epilogue (beta, bias, z, relu) runs on it before the single store.
  */
 #define UKR_NR (NV * VL)
 
 void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
-          const T *FD_RESTRICT Bp, T *FD_RESTRICT C, int64_t ldc, int beta,
+          const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc, int beta,
           const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz, int act)
 {
     VT c[MR][NV];
@@ -29,7 +31,7 @@ void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
         for (p = 0; p < kc; p++) {
             VT b[NV];
 #pragma GCC unroll 4
-            for (v = 0; v < NV; v++) b[v] = VLOAD(Bp + v * VL);
+            for (v = 0; v < NV; v++) b[v] = VLOADU(Bp + v * VL);
 #pragma GCC unroll 16
             for (r = 0; r < MR; r++) {
                 VT a = VSET1(Ap[r]);
@@ -37,7 +39,7 @@ void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
                 for (v = 0; v < NV; v++) c[r][v] = VFMA(a, b[v], c[r][v]);
             }
             Ap += MR;
-            Bp += UKR_NR;
+            Bp += ldb;
         }
     } else {
         /* A read in place: MR rows with unit column stride (row-major x).
@@ -51,14 +53,14 @@ void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
         for (p = 0; p < kc; p++) {
             VT b[NV];
 #pragma GCC unroll 4
-            for (v = 0; v < NV; v++) b[v] = VLOAD(Bp + v * VL);
+            for (v = 0; v < NV; v++) b[v] = VLOADU(Bp + v * VL);
 #pragma GCC unroll 16
             for (r = 0; r < MR; r++) {
                 VT a = VSET1(ar[r][p]);
 #pragma GCC unroll 4
                 for (v = 0; v < NV; v++) c[r][v] = VFMA(a, b[v], c[r][v]);
             }
-            Bp += UKR_NR;
+            Bp += ldb;
         }
     }
     if (beta) {
