@@ -11,6 +11,11 @@
 #define FD_ALIGN 64
 /* Largest MR x NR tile of any micro-kernel (elements). */
 #define FD_TILE_MAX 256
+#if defined(_MSC_VER)
+#define FD_ALIGNED64(decl) __declspec(align(64)) decl
+#else
+#define FD_ALIGNED64(decl) decl __attribute__((aligned(64)))
+#endif
 
 static void *fd_align_ptr(void *p)
 {
@@ -23,6 +28,7 @@ static void *fd_align_ptr(void *p)
  * (<= 1.5 MiB), and KC = 384 keeps K = 784 to 3 equal panels. */
 #define T float
 #define SFX f32
+#define FD_TPACK_SIMD 1 /* AVX2 8x8 transposing pack (float only) */
 #define SFX_UP 32
 #define GENERIC_MR 4
 #define GENERIC_NR 8
@@ -36,6 +42,8 @@ static void *fd_align_ptr(void *p)
 #undef T
 #undef SFX
 #undef SFX_UP
+#undef FD_TPACK_SIMD
+#define FD_TPACK_SIMD 0
 #undef GENERIC_MR
 #undef GENERIC_NR
 #undef KC_512

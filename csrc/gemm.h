@@ -10,6 +10,11 @@
  * size is independent of the thread count, so each output element sees the
  * same summation order and results are bit-identical for any ctx.nthreads.
  *
+ * Scratch: fd_gemm_work_bytes depends on ctx (ISA block sizes and
+ * ctx.nthreads: one packing area per thread), so size it with the ctx that
+ * the call will use.  Threads are used only above ~1M multiply-adds; each
+ * owns a slab of C and packs its own panels (no barriers inside a call).
+ *
  * Epilogue, applied while the tile is in registers on the last K panel:
  *   v = A@B (+ C when beta)  (+ bias[col] when bias)
  *   z[row, col] = v          (when z != NULL; z row-major with ldz)
@@ -42,18 +47,23 @@
 FD_GEMM_DECL(float, f32)
 FD_GEMM_DECL(double, f64)
 
-/* Micro-kernel: tile (MR x NR) = Ap (packed, MR per k) @ Bp (packed, NR per
- * k) over kc steps, written to C (row-major, ldc) with the epilogue above;
- * bias already offset to the tile's first column; z to its first element. */
+/* Micro-kernel: tile (MR x NR) = A @ Bp (row p of B at Bp + p * ldb: NR
+ * when packed, or a row-major B read in place) over kc steps,
+ * written to C (row-major, ldc) with the epilogue above; bias already offset
+ * to the tile's first column; z to its first element.  A is packed (MR per
+ * k) when lda == 0, else read in place: row r at Ap + r * lda with unit
+ * column stride, rows >= arows replaced by row arows - 1. */
 #define FD_UKR_DECL(T, SFX, NAME)                                             \
-    void NAME(int64_t kc, const T *Ap, const T *Bp, T *C, int64_t ldc,        \
-              int beta, const T *bias, T *z, int64_t ldz, int act);
+    void NAME(int64_t kc, const T *Ap, int64_t lda, int arows, const T *Bp,   \
+              int64_t ldb, T *C, int64_t ldc, int beta, const T *bias, T *z,  \
+              int64_t ldz, int act);
 
-typedef void (*fd_ukr_f32)(int64_t, const float *, const float *, float *,
-                           int64_t, int, const float *, float *, int64_t, int);
-typedef void (*fd_ukr_f64)(int64_t, const double *, const double *, double *,
-                           int64_t, int, const double *, double *, int64_t,
-                           int);
+typedef void (*fd_ukr_f32)(int64_t, const float *, int64_t, int, const float *,
+                           int64_t, float *, int64_t, int, const float *,
+                           float *, int64_t, int);
+typedef void (*fd_ukr_f64)(int64_t, const double *, int64_t, int,
+                           const double *, int64_t, double *, int64_t, int,
+                           const double *, double *, int64_t, int);
 
 #if FD_HAVE_X86_SIMD
 /* Register blocks of the x86 micro-kernels. */
@@ -78,6 +88,8 @@ FD_UKR_DECL(double, f64, fd_ukr_avx2_f64)
                                  const T *B, int64_t b_rs, T *C, int64_t ldc,  \
                                  int beta, const T *bias, T *z, int64_t ldz,   \
                                  int act);
+void fd_tpack_avx2_f32(int64_t kc, int W, int64_t valid, const float *src,
+                       int64_t s_l, float *dst);
 FD_SMALL_N_DECL(float, f32)
 FD_SMALL_N_DECL(double, f64)
 #define FD_SMALL_N_MAX_F32 16
