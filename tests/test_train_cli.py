@@ -153,3 +153,28 @@ def test_python_dash_m_entry_point():
     proc = subprocess.run([sys.executable, "-m", "fastdigits", "train", "--epochs", "-3"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_plot_writes_curves_and_confusion_png(capsys, tmp_path):
+    from PIL import Image
+
+    out_dir = tmp_path / "plots"
+    rc, out, err = _cli(capsys, "train", *QUICK, "--plot", str(out_dir))
+    assert rc == 0, err
+    for name in ("training.png", "confusion.png"):
+        with Image.open(out_dir / name) as im:
+            assert im.format == "PNG" and im.size[0] > 200 and im.size[1] > 200
+    assert "plots written" in out
+
+
+def test_show_errors_prints_wrong_digits(capsys):
+    rc, out, err = _cli(capsys, "train", *QUICK, "--show-errors", "2")
+    assert rc == 0, err
+    titles = re.findall(r"#(\d+) t(\d) p(\d)", out)
+    assert len(titles) == 2
+    assert all(t != p for _, t, p in titles)  # each shown digit is a mistake
+
+
+def test_show_errors_negative_is_one_line_exit_2(capsys):
+    rc, out, err = _cli(capsys, "train", *QUICK, "--show-errors", "-1")
+    assert rc == 2 and err.count("\n") == 1 and "--show-errors" in err

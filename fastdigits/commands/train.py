@@ -55,6 +55,12 @@ def add_arguments(parser) -> None:
                         help="train on the first N training images only")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar")
+    parser.add_argument("--plot", metavar="DIR", default=None,
+                        help="write training curves (training.png) and the test confusion "
+                             "matrix (confusion.png) to DIR (needs matplotlib: "
+                             "pip install fastdigits[plot])")
+    parser.add_argument("--show-errors", type=int, default=0, metavar="N",
+                        help="print the N most confidently wrong test digits in the terminal")
 
 
 def build_args(argv) -> argparse.Namespace:
@@ -125,6 +131,13 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
         raise _error("--seed must be >= 0, got %d" % args.seed)
     if args.limit is not None and args.limit < 1:
         raise _error("--limit must be >= 1, got %d" % args.limit)
+    if args.show_errors < 0:
+        raise _error("--show-errors must be >= 0, got %d" % args.show_errors)
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise _error("--plot needs matplotlib: pip install fastdigits[plot]")
     backends = {"fast": ["fast"], "numpy": ["numpy"], "both": ["numpy", "fast"]}
     if args.backend not in backends:
         raise _error("--backend must be fast, numpy or both, got %r" % args.backend)
@@ -258,4 +271,32 @@ def run(args) -> int:
         except OSError as exc:
             raise _error("cannot write %s: %s" % (args.save, exc))
         print("model saved to %s" % args.save)
+    if args.plot:
+        _write_plots(result, args.plot)
+    if args.show_errors:
+        _print_errors(result, args.show_errors)
     return 0
+
+
+def _write_plots(result: TrainResult, out_dir: str) -> None:
+    from .. import plots
+
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        curves = plots.plot_training(result.histories["fast" if "fast" in result.histories
+                                                      else "numpy"], out_dir)
+        confusion = plots.plot_confusion(result.y_test, result.model.predict(result.X_test),
+                                         os.path.join(out_dir, "confusion.png"))
+    except OSError as exc:
+        raise _error("cannot write plots to %s: %s" % (out_dir, exc))
+    print("plots written: %s, %s" % (curves, confusion))
+
+
+def _print_errors(result: TrainResult, n: int) -> None:
+    from .. import plots
+
+    X = result.X_test
+    side = int(round(np.sqrt(X.shape[1])))
+    images = X.reshape(-1, side, side) if side * side == X.shape[1] else X[:, None, :]
+    print("the %d most confidently wrong test digits (t: true, p: predicted):" % n)
+    plots.show_errors(images, result.model.predict_proba(X), result.y_test, n)
