@@ -9,6 +9,10 @@ on the same number of threads (default 2).
 Time NumPy with ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`` so OpenBLAS
 picks its own kernel.  Contenders are interleaved round by round with a pause
 between them (BLAS / OpenMP thread pools spin for a while after a call).
+On an oversubscribed machine (more runnable tasks than cores) libgomp's
+spin-waiting makes multi-thread epochs erratic (a join waits for a
+descheduled thread); ``OMP_WAIT_POLICY=passive`` steadies them, and
+``--quiet-wait S`` waits for an idle run queue before each run.
 """
 from __future__ import annotations
 
