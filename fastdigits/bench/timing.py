@@ -1,0 +1,122 @@
+"""Fair timing of several contenders on one case.
+
+Rules (see the module docstring of :mod:`fastdigits.bench`): every contender
+is set up outside the clock, warmed up, then timed in rounds; each round runs
+every contender once, in an order rotated from round to round, with a pause
+between contenders so thread pools that spin after a call (OpenBLAS, libgomp)
+do not steal the cores from the next one.  A sample is ``calls`` calls
+averaged, with ``calls`` chosen per contender so a sample lasts about
+``min_sample_s``.  We report the median, min and max of the samples.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+
+@dataclass
+class Bench:
+    """One contender ready to run: ``fn()`` is timed, ``reset()`` (untimed)
+    runs before every sample when a call consumes its state (e.g. a fresh
+    model for a training epoch)."""
+
+    fn: Callable[[], Any]
+    reset: Optional[Callable[[], None]] = None
+    repeatable: bool = True  # False: one call per sample (calls consume state)
+
+
+@dataclass
+class Timing:
+    """Per-call seconds of one contender."""
+
+    samples: List[float] = field(default_factory=list)
+    calls: int = 1
+    first_result: Any = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def min(self) -> float:
+        return min(self.samples)
+
+    @property
+    def max(self) -> float:
+        return max(self.samples)
+
+
+def _sample(bench: Bench, calls: int) -> float:
+    if bench.reset is not None:
+        bench.reset()
+    fn = bench.fn
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - t0) / calls
+
+
+def time_contenders(benches: Dict[str, Bench], *, rounds: int, min_sample_s: float,
+                    pause_s: float, warmup: int = 1,
+                    on_error: Optional[Callable[[str, BaseException], None]] = None,
+                    ) -> Dict[str, Timing]:
+    """Time each contender of ``benches`` (name -> Bench) as described above.
+
+    A contender whose call raises is dropped (``on_error(name, exc)`` is told)
+    and the others carry on.  Returns name -> Timing for those that ran.
+    """
+    names: List[str] = list(benches)
+    out: Dict[str, Timing] = {}
+    # Warm-up (also keeps the first result for the parity check) and choice
+    # of calls per sample from the warm-up time.
+    for name in names:
+        bench = benches[name]
+        try:
+            if bench.reset is not None:
+                bench.reset()
+            t0 = time.perf_counter()
+            result = bench.fn()
+            single = time.perf_counter() - t0
+            for _ in range(max(0, warmup - 1)):
+                if bench.reset is not None:
+                    bench.reset()
+                t0 = time.perf_counter()
+                bench.fn()
+                single = min(single, time.perf_counter() - t0)
+        except Exception as exc:  # a broken contender must not stop the run
+            if on_error is not None:
+                on_error(name, exc)
+            continue
+        calls = 1
+        if bench.repeatable and single > 0 and single < min_sample_s:
+            calls = max(1, min(100000, int(min_sample_s / single)))
+        out[name] = Timing(calls=calls, first_result=result)
+        _pause(pause_s)
+    live = [n for n in names if n in out]
+    for r in range(rounds):
+        k = len(live)
+        order = [live[(i + r) % k] for i in range(k)] if k else []
+        if r % 2 == 1:
+            order.reverse()
+        for name in order:
+            if name not in out:
+                continue
+            try:
+                out[name].samples.append(_sample(benches[name], out[name].calls))
+            except Exception as exc:
+                if on_error is not None:
+                    on_error(name, exc)
+                del out[name]
+            _pause(pause_s)
+    return {n: t for n, t in out.items() if t.samples}
+
+
+def _pause(seconds: float) -> None:
+    if seconds > 0:
+        time.sleep(seconds)
+
+
+def median_min_max(values: Sequence[float]) -> tuple:
+    return statistics.median(values), min(values), max(values)
