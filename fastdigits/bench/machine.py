@@ -61,6 +61,14 @@ def facts(use_torch: bool) -> Dict[str, Any]:
         set_vars = ", ".join("%s=%s" % (k, v) for k, v in env.items() if v is not None)
         warnings.append("%s is set: it can make NumPy's OpenBLAS pick a slower kernel; "
                         "for a fair run use: %s" % (set_vars, UNSET_HINT))
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        load = None
+    ncpu = os.cpu_count() or 1
+    if load is not None and load[0] > 0.5 * ncpu:
+        warnings.append("the machine is busy (load average %.1f on %d logical cores): "
+                        "timings will be noisy; rerun when it is idle" % (load[0], ncpu))
     torch_version = None
     if use_torch:
         import torch
@@ -68,7 +76,7 @@ def facts(use_torch: bool) -> Dict[str, Any]:
         torch_version = torch.__version__
     return {
         "cpu": cfg["cpu"] or "unknown",
-        "logical_cores": os.cpu_count() or 1,
+        "logical_cores": ncpu,
         "physical_cores": physical_cores(),
         "simd": cfg["simd"],
         "simd_available": cfg["simd_available"],
@@ -82,6 +90,7 @@ def facts(use_torch: bool) -> Dict[str, Any]:
         "blas": blas_info(),
         "torch": torch_version,
         "env": env,
+        "load_average": load,
         "warnings": warnings,
     }
 

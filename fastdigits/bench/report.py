@@ -63,6 +63,9 @@ def header_text(head: Dict[str, Any]) -> str:
     set_vars = ["%s=%s" % (k, v) for k, v in env.items() if v is not None]
     lines.append("  environment : %s" % (", ".join(set_vars) if set_vars
                                          else "OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE not set"))
+    if m.get("load_average") is not None:
+        lines.append("  load average: %s (at start)" % " ".join("%.2f" % x
+                                                              for x in m["load_average"]))
     for w in m["warnings"]:
         lines.append("WARNING: " + w)
     return "\n".join(lines)
@@ -120,7 +123,11 @@ def table_text(doc: Dict[str, Any]) -> str:
                  % (s["cases"], s["ran"], s["unavailable"], s["errors"], s["mismatches"],
                     s["elapsed_s"]))
     lines += ["note: " + n for n in notes]
-    if doc["machine"]["warnings"]:
+    if any(v is not None for v in doc["machine"]["env"].values()):
         lines.append("WARNING: NumPy may be slowed by the environment; rerun with: "
                      + UNSET_HINT)
+    load = doc["machine"].get("load_average")
+    if load is not None and load[0] > 0.5 * doc["machine"]["logical_cores"]:
+        lines.append("WARNING: the machine was busy (load average %.1f at start): "
+                     "the times above are noisy" % load[0])
     return "\n".join(lines)

@@ -101,6 +101,8 @@ SCHEMA: Dict[str, Any] = {
                 "num_threads": _opt(_int), "prefix": _opt(_str)})},
             "torch": _opt(_str),
             "env": _obj({"OPENBLAS_CORETYPE": _opt(_str), "OPENBLAS_L2_SIZE": _opt(_str)}),
+            "load_average": {"type": ["array", "null"], "items": _num,
+                             "description": "1, 5, 15-minute load averages at start"},
             "warnings": {"type": "array", "items": _str},
         }),
         "threads": _obj({"fastdigits": _thread_check, "numpy_blas": _thread_check,

@@ -70,30 +70,34 @@ def time_contenders(benches: Dict[str, Bench], *, rounds: int, min_sample_s: flo
     names: List[str] = list(benches)
     out: Dict[str, Timing] = {}
     # Warm-up (also keeps the first result for the parity check) and choice
-    # of calls per sample from the warm-up time.
+    # of calls per sample: a repeatable call is warmed up until `warmup` calls
+    # and min_sample_s have passed, and the fastest call sets the count (a
+    # single call inflated by a busy machine would give too few).
     for name in names:
         bench = benches[name]
         try:
-            if bench.reset is not None:
-                bench.reset()
-            t0 = time.perf_counter()
-            result = bench.fn()
-            single = time.perf_counter() - t0
-            for _ in range(max(0, warmup - 1)):
+            result, single, spent, done = None, float("inf"), 0.0, 0
+            while True:
                 if bench.reset is not None:
                     bench.reset()
                 t0 = time.perf_counter()
-                bench.fn()
-                single = min(single, time.perf_counter() - t0)
+                r = bench.fn()
+                el = time.perf_counter() - t0
+                if done == 0:
+                    result = r
+                single, spent, done = min(single, el), spent + el, done + 1
+                if done >= max(1, warmup) and (not bench.repeatable or spent >= min_sample_s
+                                               or done >= 1000):
+                    break
         except Exception as exc:  # a broken contender must not stop the run
             if on_error is not None:
                 on_error(name, exc)
             continue
         calls = 1
-        if bench.repeatable and single > 0 and single < min_sample_s:
+        if bench.repeatable and 0 < single < min_sample_s:
             calls = max(1, min(100000, int(min_sample_s / single)))
         out[name] = Timing(calls=calls, first_result=result)
-        _pause(pause_s)
+    _pause(pause_s)
     live = [n for n in names if n in out]
     for r in range(rounds):
         k = len(live)
