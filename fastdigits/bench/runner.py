@@ -182,10 +182,10 @@ def run(opts: Options, *, out=sys.stdout) -> Dict[str, Any]:
         with machine.same_threads(opts.threads, use_torch) as thread_report:
             tiny = opts.mode == "tiny"
             limits = {
-                "fma_peak": machine.fma_peak(opts.threads, target_s=0.002 if tiny else 0.015,
-                                             reps=1 if tiny else 3),
+                "fma_peak": machine.fma_peak(opts.threads, target_s=0.002 if tiny else 0.01,
+                                             reps=1 if tiny else 5),
                 "copy": machine.copy_rate(opts.threads, nbytes=(1 << 20) if tiny else 64 << 20,
-                                          reps=1 if tiny else 3),
+                                          reps=1 if tiny else 5),
             }
             settings = {
                 "mode": opts.mode, "threads": opts.threads, "dtype": opts.dtype,
