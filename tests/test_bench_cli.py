@@ -171,8 +171,8 @@ def _errors(argv, capsys):
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["--threads", "0"], "--threads must be >= 1"),
-    (["--threads", "two"], "--threads must be a whole number"),
+    (["--threads", "0"], "argument --threads: must be >= 1"),
+    (["--threads", "two"], "argument --threads: must be a whole number"),
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--dtype", "float16"], "--dtype"),
     (["--plot", "chart.jpg"], ".png"),

@@ -23,9 +23,9 @@ def _threads(text: str) -> int:
     try:
         n = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("--threads must be a whole number, got %r" % text)
+        raise argparse.ArgumentTypeError("must be a whole number, got %r" % text)
     if n < 1:
-        raise argparse.ArgumentTypeError("--threads must be >= 1, got %d" % n)
+        raise argparse.ArgumentTypeError("must be >= 1, got %d" % n)
     return n
 
 
