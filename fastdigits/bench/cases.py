@@ -49,20 +49,21 @@ class Profile:
     rounds: int                     # timed samples per contender
     epoch_rounds: int
     min_sample_s: float             # a sample lasts at least this long
-    pause_s: float                  # between contenders
+    pause_s: float                  # after NumPy (OpenBLAS threads spin ~0.1 s)
+    short_pause_s: float            # after the others (libgomp/torch: a few ms)
     warmup: int
 
 
 PROFILES = {
     "full": Profile("full", (64, 256, 1024, 8192), 256, 60000, (60000,), 60000,
                     (64, 256, 1024, 8192), rounds=5, epoch_rounds=3,
-                    min_sample_s=0.05, pause_s=0.2, warmup=2),
+                    min_sample_s=0.05, pause_s=0.2, short_pause_s=0.05, warmup=2),
     "quick": Profile("quick", (64, 1024), 256, 10000, (), 6000, (64, 1024),
-                     rounds=3, epoch_rounds=2, min_sample_s=0.01, pause_s=0.1,
-                     warmup=1),
+                     rounds=3, epoch_rounds=2, min_sample_s=0.01, pause_s=0.12,
+                     short_pause_s=0.03, warmup=1),
     # For the tests: tiny sizes, one round, no pauses.
     "tiny": Profile("tiny", (8,), 32, 16, (), 64, (16,), rounds=1, epoch_rounds=1,
-                    min_sample_s=0.0, pause_s=0.0, warmup=1),
+                    min_sample_s=0.0, pause_s=0.0, short_pause_s=0.0, warmup=1),
 }
 
 

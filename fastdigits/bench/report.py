@@ -119,9 +119,9 @@ def table_text(doc: Dict[str, Any]) -> str:
     lines.append("times: median per call [min-max] over %d rounds (epochs: %d); vs = other's "
                  "median / fastdigits' median (>1: fastdigits faster)"
                  % (doc["settings"]["rounds"], doc["settings"]["epoch_rounds"]))
-    lines.append("limit: matrix rows in GFLOP/s and %% of the measured FMA peak; streaming rows "
-                 "in GB/s (bytes read + written) and %% of the measured copy rate (inputs that "
-                 "fit in cache can exceed 100%%)")
+    lines.append("limit: matrix rows in GFLOP/s and % of the measured FMA peak; streaming rows "
+                 "in GB/s (bytes read + written) and % of the measured copy rate (inputs that "
+                 "fit in cache can exceed 100%)")
     lines.append("%d cases: %d ran, %d unavailable, %d errors, %d result mismatches; %.1f s"
                  % (s["cases"], s["ran"], s["unavailable"], s["errors"], s["mismatches"],
                     s["elapsed_s"]))

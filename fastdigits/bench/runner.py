@@ -123,7 +123,8 @@ def run_case(case: Case, opts: Options, limits: Dict[str, Any]) -> Dict[str, Any
 
     timings = time_contenders(
         benches, rounds=case.rounds or profile.rounds, min_sample_s=profile.min_sample_s,
-        pause_s=profile.pause_s, warmup=profile.warmup, on_error=on_error)
+        pause_s=profile.short_pause_s, warmup=profile.warmup,
+        pause_after={"numpy": profile.pause_s}, on_error=on_error)
     nbytes = _resolve_bytes(case)
     row["bytes"] = nbytes
     for name, t in timings.items():
@@ -193,6 +194,7 @@ def run(opts: Options, *, out=sys.stdout) -> Dict[str, Any]:
                 "batch_sizes": list(profile.batches), "rounds": profile.rounds,
                 "epoch_rounds": profile.epoch_rounds, "warmup": profile.warmup,
                 "min_sample_s": profile.min_sample_s, "pause_s": profile.pause_s,
+                "short_pause_s": profile.short_pause_s,
             }
             head = {"machine": facts, "threads": thread_report, "limits": limits,
                     "settings": settings}

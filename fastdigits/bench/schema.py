@@ -80,7 +80,9 @@ SCHEMA: Dict[str, Any] = {
             "torch": _bool,
             "batch_sizes": {"type": "array", "items": _int},
             "rounds": _int, "epoch_rounds": _int, "warmup": _int,
-            "min_sample_s": _pos, "pause_s": _pos,
+            "min_sample_s": _pos,
+            "pause_s": dict(_pos, description="pause after the NumPy contender"),
+            "short_pause_s": dict(_pos, description="pause after the other contenders"),
         }),
         "machine": _obj({
             "cpu": _str,

@@ -60,9 +60,13 @@ def _sample(bench: Bench, calls: int) -> float:
 
 def time_contenders(benches: Dict[str, Bench], *, rounds: int, min_sample_s: float,
                     pause_s: float, warmup: int = 1,
+                    pause_after: Optional[Dict[str, float]] = None,
                     on_error: Optional[Callable[[str, BaseException], None]] = None,
                     ) -> Dict[str, Timing]:
     """Time each contender of ``benches`` (name -> Bench) as described above.
+
+    ``pause_after`` overrides the pause after given contenders (OpenBLAS
+    spins ~0.1 s after a call, libgomp and PyTorch's pool only a few ms).
 
     A contender whose call raises is dropped (``on_error(name, exc)`` is told)
     and the others carry on.  Returns name -> Timing for those that ran.
@@ -98,6 +102,8 @@ def time_contenders(benches: Dict[str, Bench], *, rounds: int, min_sample_s: flo
             calls = max(1, min(100000, int(min_sample_s / single)))
         out[name] = Timing(calls=calls, first_result=result)
     _pause(pause_s)
+    pauses = dict.fromkeys(names, pause_s)
+    pauses.update(pause_after or {})
     live = [n for n in names if n in out]
     for r in range(rounds):
         k = len(live)
@@ -113,7 +119,7 @@ def time_contenders(benches: Dict[str, Bench], *, rounds: int, min_sample_s: flo
                 if on_error is not None:
                     on_error(name, exc)
                 del out[name]
-            _pause(pause_s)
+            _pause(pauses[name])
     return {n: t for n, t in out.items() if t.samples}
 
 
