@@ -1,4 +1,4 @@
-# distutils: sources = csrc/peak.c csrc/peak_avx2.c csrc/peak_avx512.c
+# distutils: sources = [csrc/peak.c, csrc/peak_avx2.c, csrc/peak_avx512.c]
 """Machine-limit probes for `fastdigits bench`: FMA throughput and memory copy.
 
 The SIMD path and thread count come from the usual context
