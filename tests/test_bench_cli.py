@@ -40,19 +40,19 @@ def _resolve(kernel):
 def tiny_run(tmp_path_factory):
     """One real run of the command in a fresh process, tiny sizes."""
     d = tmp_path_factory.mktemp("bench")
-    js, png = d / "out.json", d / "chart.png"
+    js, png, md = d / "out.json", d / "chart.png", d / "table.md"
     env = dict(os.environ)
     env["PYTHONPATH"] = HERE + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run(
         [sys.executable, "-m", "fastdigits", "bench", "--tiny", "--quick", "--threads", "2",
-         "--json", str(js), "--plot", str(png)],
+         "--json", str(js), "--plot", str(png), "--markdown", str(md)],
         capture_output=True, text=True, env=env, cwd=str(d), timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc, json.loads(js.read_text()), png
+    return proc, json.loads(js.read_text()), png, md
 
 
 def test_tiny_run_json_validates_against_schema(tiny_run):
-    _proc, doc, _png = tiny_run
+    _proc, doc, _png, _md = tiny_run
     assert validate(doc) == []
     assert doc["schema"] == SCHEMA_ID
     assert doc["settings"]["mode"] == "tiny"
@@ -60,7 +60,7 @@ def test_tiny_run_json_validates_against_schema(tiny_run):
 
 
 def test_tiny_run_header_facts_and_thread_checks(tiny_run):
-    proc, doc, _png = tiny_run
+    proc, doc, _png, _md = tiny_run
     m = doc["machine"]
     assert m["cpu"] and m["compiler"] and m["simd"] in fastdigits.available_simd()
     assert m["numpy"] == np.__version__
@@ -83,7 +83,7 @@ def test_tiny_run_header_facts_and_thread_checks(tiny_run):
 def test_tiny_run_rows_are_honest(tiny_run):
     """Every landed kernel really runs; a missing one is 'unavailable' and
     says which API is missing; ratios and limits follow from the times."""
-    _proc, doc, _png = tiny_run
+    _proc, doc, _png, _md = tiny_run
     rows = doc["rows"]
     groups = {r["group"] for r in rows}
     assert {"read_idx", "read_idx_normalized", "normalize", "matmul", "dense_forward",
@@ -120,17 +120,20 @@ def test_tiny_run_rows_are_honest(tiny_run):
             assert lim["percent"] == pytest.approx(100 * lim["value"] / copy)
 
 
-def test_tiny_run_text_table_and_png(tiny_run):
-    proc, doc, png = tiny_run
+def test_tiny_run_text_table_markdown_and_png(tiny_run):
+    proc, doc, png, md = tiny_run
+    table = md.read_text()
+    assert "`fastdigits bench --tiny --quick --threads 2" in table
     for r in doc["rows"]:
         assert r["name"] in proc.stdout
+        assert "| %s |" % r["name"] in table
     assert "vs NumPy" in proc.stdout and "limit" in proc.stdout
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
 
 
 def test_validator_rejects_broken_documents(tiny_run):
-    _proc, doc, _png = tiny_run
+    _proc, doc, _png, _md = tiny_run
     broken = json.loads(json.dumps(doc))
     del broken["machine"]["cpu"]
     broken["rows"][0]["status"] = "great"
@@ -141,6 +144,21 @@ def test_validator_rejects_broken_documents(tiny_run):
     assert any("great" in e for e in errors)
     assert any("settings.threads" in e for e in errors)
     assert any("extra" in e for e in errors)
+
+
+def test_openblas_variables_are_reported_with_a_warning(monkeypatch):
+    from fastdigits.bench import machine
+
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.delenv("OPENBLAS_L2_SIZE", raising=False)
+    facts = machine.facts(use_torch=False)
+    assert facts["env"]["OPENBLAS_CORETYPE"] == "Haswell"
+    assert facts["env"]["OPENBLAS_L2_SIZE"] is None
+    (warning,) = [w for w in facts["warnings"] if "OPENBLAS" in w]
+    assert "OPENBLAS_CORETYPE=Haswell" in warning
+    assert "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE fastdigits bench" in warning
+    monkeypatch.delenv("OPENBLAS_CORETYPE")
+    assert not [w for w in machine.facts(use_torch=False)["warnings"] if "OPENBLAS" in w]
 
 
 def test_print_schema_is_the_schema(capsys):

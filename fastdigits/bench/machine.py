@@ -14,6 +14,9 @@ from .. import _config, _info
 #: Variables that make OpenBLAS pick a slower kernel or blocking on this
 #: machine when set (some images export them globally).
 OPENBLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+#: Thread-pool settings reported as facts (they change how pools wait).
+THREAD_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS",
+              "MKL_NUM_THREADS")
 UNSET_HINT = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE fastdigits bench"
 
 
@@ -55,10 +58,10 @@ def blas_info() -> List[Dict[str, Any]]:
 def facts(use_torch: bool) -> Dict[str, Any]:
     """CPU, cores, SIMD path, OpenMP, compiler, BLAS, torch, environment."""
     cfg = _info.config_dict()
-    env = {name: os.environ.get(name) for name in OPENBLAS_ENV}
+    env = {name: os.environ.get(name) for name in OPENBLAS_ENV + THREAD_ENV}
     warnings = []
-    if any(v is not None for v in env.values()):
-        set_vars = ", ".join("%s=%s" % (k, v) for k, v in env.items() if v is not None)
+    if any(env[k] is not None for k in OPENBLAS_ENV):
+        set_vars = ", ".join("%s=%s" % (k, env[k]) for k in OPENBLAS_ENV if env[k] is not None)
         warnings.append("%s is set: it can make NumPy's OpenBLAS pick a slower kernel; "
                         "for a fair run use: %s" % (set_vars, UNSET_HINT))
     try:

@@ -61,8 +61,10 @@ def header_text(head: Dict[str, Any]) -> str:
                  % (c["gbps"], c["threads"], c["buffer_bytes"] >> 20))
     env = m["env"]
     set_vars = ["%s=%s" % (k, v) for k, v in env.items() if v is not None]
-    lines.append("  environment : %s" % (", ".join(set_vars) if set_vars
-                                         else "OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE not set"))
+    unset = [k for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if env.get(k) is None]
+    if unset:
+        set_vars.append("%s not set" % ", ".join(unset))
+    lines.append("  environment : %s" % "; ".join(set_vars))
     if m.get("load_average") is not None:
         lines.append("  load average: %s (at start)" % " ".join("%.2f" % x
                                                               for x in m["load_average"]))
@@ -126,7 +128,8 @@ def table_text(doc: Dict[str, Any]) -> str:
                  % (s["cases"], s["ran"], s["unavailable"], s["errors"], s["mismatches"],
                     s["elapsed_s"]))
     lines += ["note: " + n for n in notes]
-    if any(v is not None for v in doc["machine"]["env"].values()):
+    if any(doc["machine"]["env"].get(k) is not None
+           for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")):
         lines.append("WARNING: NumPy may be slowed by the environment; rerun with: "
                      + UNSET_HINT)
     load = doc["machine"].get("load_average")
@@ -134,3 +137,45 @@ def table_text(doc: Dict[str, Any]) -> str:
         lines.append("WARNING: the machine was busy (load average %.1f at start): "
                      "the times above are noisy" % load[0])
     return "\n".join(lines)
+
+
+def markdown_text(doc: Dict[str, Any]) -> str:
+    """The table as Markdown (for a README), with the command and machine."""
+    m, st, lim = doc["machine"], doc["settings"], doc["limits"]
+    blas = ", ".join("%s %s (%s)" % (b.get("internal_api"), b.get("version"),
+                                     b.get("architecture")) for b in m["blas"]) or "no BLAS"
+    out = [
+        "Produced by `%s` on %s (%d cores, SIMD %s, %s), %d thread(s) for every contender, "
+        "%s; NumPy %s with %s; PyTorch %s.  FMA peak %.0f GFLOP/s (f32), memory copy "
+        "%.1f GB/s, both measured at start.%s"
+        % (doc["command"], m["cpu"], m["logical_cores"], m["simd"], m["compiler"],
+           st["threads"], st["dtype"], m["numpy"], blas, m["torch"] or "not installed",
+           lim["fma_peak"][st["dtype"]]["peak_gflops"], lim["copy"]["gbps"],
+           "  Load average at start %.1f: noisy." % m["load_average"][0]
+           if m.get("load_average") and m["load_average"][0] > 0.5 * m["logical_cores"]
+           else ""),
+        "",
+        "| case | fastdigits | NumPy | PyTorch | vs NumPy | vs PyTorch | limit |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in doc["rows"]:
+        if row["status"] != "ok":
+            out.append("| %s | %s | | | | | |" % (row["name"], row["status"]))
+            continue
+        res, lim_ = row["results"], row["limit"]
+        cells = []
+        for name in ("fastdigits", "numpy", "torch"):
+            r = res[name]
+            cells.append(fmt_time(r["median_s"]) if r.get("status") == "ok"
+                         else r.get("status", "-"))
+        limit = "-"
+        if lim_:
+            limit = "%.1f %s (%.0f%% %s)" % (lim_["value"], lim_["metric"], lim_["percent"],
+                                             "peak" if lim_["of"] == "fma_peak" else "copy")
+        out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            row["name"], cells[0], cells[1], cells[2], fmt_ratio(row["speedup_vs_numpy"]),
+            fmt_ratio(row["speedup_vs_torch"]), limit))
+    out.append("")
+    out.append("Median time per call; vs = the other's median / fastdigits' median "
+               "(> 1: fastdigits is faster).")
+    return "\n".join(out) + "\n"

@@ -102,7 +102,9 @@ SCHEMA: Dict[str, Any] = {
                 "architecture": _opt(_str), "threading_layer": _opt(_str),
                 "num_threads": _opt(_int), "prefix": _opt(_str)})},
             "torch": _opt(_str),
-            "env": _obj({"OPENBLAS_CORETYPE": _opt(_str), "OPENBLAS_L2_SIZE": _opt(_str)}),
+            "env": _obj({k: _opt(_str) for k in (
+                "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OMP_WAIT_POLICY",
+                "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}),
             "load_average": {"type": ["array", "null"], "items": _num,
                              "description": "1, 5, 15-minute load averages at start"},
             "warnings": {"type": "array", "items": _str},

@@ -63,6 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(schema: fastdigits bench --print-schema)")
     parser.add_argument("--plot", metavar="FILE.png",
                         help="write a PNG bar chart of the speed-ups (needs matplotlib)")
+    parser.add_argument("--markdown", metavar="FILE.md",
+                        help="also write the table as Markdown (e.g. for a README)")
     parser.add_argument("--only", metavar="PATTERN", action="append", default=[],
                         help="run only the cases matching PATTERN")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
@@ -90,7 +92,8 @@ def run(args) -> int:
     only = [p.strip() for item in args.only for p in item.split(",") if p.strip()]
     if args.only and not only:
         raise CommandError("--only needs a non-empty pattern")
-    for opt, path in (("--json", args.json), ("--plot", args.plot)):
+    for opt, path in (("--json", args.json), ("--plot", args.plot),
+                      ("--markdown", args.markdown)):
         if path is not None:
             folder = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(folder):
@@ -132,6 +135,10 @@ def run(args) -> int:
             json.dump(doc, f, indent=1, allow_nan=False)
             f.write("\n")
         print("wrote %s" % args.json)
+    if args.markdown is not None:
+        with open(args.markdown, "w") as f:
+            f.write(report.markdown_text(doc))
+        print("wrote %s" % args.markdown)
     if args.plot is not None:
         from ..bench.plot import write_plot
 
