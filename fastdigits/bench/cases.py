@@ -159,21 +159,30 @@ class Data:
         return np.array(imgs[:n], order="C")
 
     def idx_files(self) -> Tuple[str, str, int]:
-        """(raw path, gzip path, data bytes) of an IDX image file of
-        profile.idx_images MNIST images, written once."""
+        """(raw path, gzip path, data bytes) of an IDX file of
+        profile.idx_images MNIST images: the bundled original .gz file when
+        the count is 60000 (train) or 10000 (t10k), with a raw copy of it
+        written once; else a file made from the training images."""
         if "idx" not in self._cache:
             n = self.profile.idx_images
-            imgs = self.images(n)
-            header = bytes([0, 0, 0x08, 3]) + b"".join(
-                int(d).to_bytes(4, "big") for d in imgs.shape)
+            bundled = {60000: "train-images-idx3-ubyte.gz",
+                       10000: "t10k-images-idx3-ubyte.gz"}.get(n)
             raw = os.path.join(self.tmp, "images-idx3-ubyte")
-            with open(raw, "wb") as f:
-                f.write(header)
-                f.write(imgs.tobytes())
-            gz = raw + ".gz"
-            with open(raw, "rb") as src, gzip.open(gz, "wb", compresslevel=6) as dst:
-                shutil.copyfileobj(src, dst)
-            self._cache["idx"] = (raw, gz, imgs.nbytes)
+            if bundled is not None:
+                gz = self._bundled(bundled)
+                with gzip.open(gz) as src, open(raw, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            else:
+                imgs = self.images(n)
+                header = bytes([0, 0, 0x08, 3]) + b"".join(
+                    int(d).to_bytes(4, "big") for d in imgs.shape)
+                with open(raw, "wb") as f:
+                    f.write(header)
+                    f.write(imgs.tobytes())
+                gz = raw + ".gz"
+                with open(raw, "rb") as src, gzip.open(gz, "wb", compresslevel=6) as dst:
+                    shutil.copyfileobj(src, dst)
+            self._cache["idx"] = (raw, gz, n * 784)
         return self._cache["idx"]
 
 
