@@ -31,9 +31,14 @@ def write_plot(doc: Dict[str, Any], path: str) -> None:
         ys = [i + offset for i, r in enumerate(rows) if r[key]]
         xs = [r[key] for r in rows if r[key]]
         if xs:
-            ax.barh(ys, xs, height=h, label=label, color=color)
+            bars = ax.barh(ys, xs, height=h, label=label, color=color)
+            ax.bar_label(bars, labels=["%.2fx" % x for x in xs], fontsize=6, padding=2)
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: "%gx" % v))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names, fontsize=7)
     ax.invert_yaxis()
@@ -41,8 +46,11 @@ def write_plot(doc: Dict[str, Any], path: str) -> None:
     st, m = doc["settings"], doc["machine"]
     ax.set_title("fastdigits %s, %s, %d thread(s): %s" % (m["fastdigits"], st["dtype"],
                                                          st["threads"], m["cpu"]), fontsize=9)
+    values = [r[k] for r in rows for k in ("speedup_vs_numpy", "speedup_vs_torch") if r[k]]
+    if values:  # room for the labels at the bar ends
+        ax.set_xlim(min(0.5, min(values) / 1.5), max(2.0, max(values)) * 3)
     if rows:
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     else:
         ax.text(0.5, 0.5, "no case ran", transform=ax.transAxes, ha="center")
     fig.tight_layout()
