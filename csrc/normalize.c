@@ -14,7 +14,9 @@
 /* Outputs of at least this many bytes are written with non-temporal stores:
  * they cannot stay in the cache anyway, and streaming avoids reading every
  * output line before writing it (a third of the memory traffic). */
+#ifndef FD_NORM_STREAM_BYTES
 #define FD_NORM_STREAM_BYTES ((uint64_t)16 << 20)
+#endif
 
 /* Start of thread t's range of n elements split nt ways, rounded down to the
  * next boundary head + k*lane (a 64-byte line of the output). */
