@@ -96,39 +96,43 @@ def _pause_between_benchmarks(request):
     yield
 
 
-def _contender_of(bench) -> str:
-    c = (getattr(bench, "extra_info", None) or {}).get("contender")
-    if c:
-        return c
-    name = getattr(bench, "name", "").lower()
-    for key in ("fastdigits", "numpy", "torch"):
-        if key in name or (key == "fastdigits" and "fast" in name):
-            return key
-    return "?"
+def _label(bench) -> str:
+    """The contender tag (see _helpers.contender) or else the test's name."""
+    return (getattr(bench, "extra_info", None) or {}).get("contender") or bench.name
+
+
+def _ours(entries):
+    """fastdigits' entry of a group: the one tagged so, else the shortest
+    test name mentioning fastdigits (``..._fastdigits`` over
+    ``..._fastdigits_zlib``); None when there is none."""
+    tagged = [e for e in entries if e[0] == "fastdigits"]
+    if tagged:
+        return tagged[0]
+    named = sorted((e for e in entries if "fastdigits" in e[0].lower()), key=lambda e: len(e[0]))
+    return named[0] if named else None
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter, config):
-    """Per group: median of each contender and fastdigits' speed-up over it."""
+    """Per group: fastdigits' median and its speed-up over every other entry."""
     bs = getattr(config, "_benchmarksession", None)
     if bs is None or not getattr(bs, "benchmarks", None):
         return
-    groups = defaultdict(dict)
+    groups = defaultdict(list)
     for b in bs.benchmarks:
         stats = getattr(b, "stats", None)
         if stats is None or not getattr(stats, "rounds", 0):
             continue
-        groups[b.group or b.fullname][_contender_of(b)] = stats.median
+        groups[b.group or b.fullname].append((_label(b), stats.median))
     lines = []
     for group in sorted(groups, key=str):
-        g = groups[group]
-        if "fastdigits" not in g or len(g) < 2:
+        entries = groups[group]
+        ours = _ours(entries)
+        if ours is None or len(entries) < 2:
             continue
-        ours = g["fastdigits"]
-        parts = ["%s x%.2f" % (c, t / ours) for c, t in sorted(g.items())
-                 if c not in ("fastdigits", "?")]
-        lines.append("%-50s fastdigits %.4g s; speed-up vs %s"
-                     % (group, ours, ", ".join(parts) or "-"))
+        parts = ["%s x%.2f" % (label, t / ours[1]) for label, t in entries if (label, t) != ours]
+        lines.append("%s: fastdigits (%s) %.4g s; speed-up vs %s"
+                     % (group, ours[0], ours[1], ", ".join(parts)))
     if lines:
         terminalreporter.write_sep("-", "fastdigits speed-up (other's median / ours)")
         for line in lines:
