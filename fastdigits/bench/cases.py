@@ -517,7 +517,7 @@ def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     cases = []
     N = p.epoch_samples
     sizes = (784, p.hidden, 10)
-    lr, momentum = 0.05, 0.9
+    lr, momentum = 0.02, 0.9  # the MLP defaults
     # Matrix work per sample: forward 2*k*n per layer, dW 2*k*n per layer,
     # dx 2*k*n for every layer but the first.
     per_sample = sum(4.0 * k * n for k, n in zip(sizes[:-1], sizes[1:]))
