@@ -139,24 +139,38 @@ def same_threads(n: int, use_torch: bool) -> Iterator[Dict[str, Dict[str, Any]]]
 # --------------------------------------------------------------------------
 # Limits: calibrated FMA peak and memory-copy rate.
 
-def _rate(run, target_s: float, reps: int) -> float:
+def _cpu_clock(threads: int):
+    """A clock that advances like the wall clock while `threads` threads of
+    this process run, but stops while they are descheduled: CPU time / threads.
+
+    The probes use it so a busy machine (other processes on the cores) does
+    not make the measured peak look lower than what a core does when it
+    runs.  Idle, it matches the wall clock.
+    """
+    if threads == 1:
+        return time.thread_time  # the loop runs on the calling thread
+    return lambda: time.process_time() / threads
+
+
+def _rate(run, target_s: float, reps: int, clock=time.perf_counter) -> float:
     """Best work/second of `run(units) -> work` over reps, units grown until a
-    call lasts target_s."""
+    call lasts target_s (by `clock`)."""
     units = 256
     run(units)  # warm-up: starts the thread pool, wakes the SIMD units
     while True:
-        t0 = time.perf_counter()
+        t0 = clock()
         run(units)
-        el = time.perf_counter() - t0
+        el = clock() - t0
         if el >= target_s or units > (1 << 34):
             break
         units *= 2 if el < target_s / 8 else max(2, int(target_s / max(el, 1e-9)) + 1)
     best = 0.0
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         work = run(units)
-        el = time.perf_counter() - t0
-        best = max(best, work / el)
+        el = clock() - t0
+        if el > 0:
+            best = max(best, work / el)
     return best
 
 
@@ -166,8 +180,9 @@ def fma_peak(threads: int, *, target_s: float = 0.02, reps: int = 3) -> Dict[str
 
     ``per_core`` is the best one-thread rate; ``peak`` = per_core x threads is
     the ceiling every matrix row is compared with; ``measured_all_threads`` is
-    the rate with all threads at once (lower when the cores are shared or the
-    clock drops with more active cores).
+    the rate with all threads at once (lower when the clock drops with more
+    active cores).  Both are timed on CPU time (see _cpu_clock), so other
+    processes on the machine do not lower them.
     """
     from .. import _peak
 
@@ -181,11 +196,11 @@ def fma_peak(threads: int, *, target_s: float = 0.02, reps: int = 3) -> Dict[str
                 return flops
             return run
 
-        per_core = _rate(run_on(1), target_s, reps) / 1e9
+        per_core = _rate(run_on(1), target_s, reps, _cpu_clock(1)) / 1e9
         if threads > 1:
             with _config.simd(isa), _config.threads(threads):
                 used = _peak.fma_loop(dt, 1)[1]
-            all_threads = _rate(run_on(threads), target_s, reps) / 1e9
+            all_threads = _rate(run_on(threads), target_s, reps, _cpu_clock(used)) / 1e9
         else:
             used, all_threads = 1, per_core
         out[dt] = {
@@ -200,16 +215,21 @@ def fma_peak(threads: int, *, target_s: float = 0.02, reps: int = 3) -> Dict[str
 
 def copy_rate(threads: int, *, nbytes: int = 64 << 20, reps: int = 3) -> Dict[str, Any]:
     """Memory-copy rate (GB/s, bytes read + bytes written) on `threads`
-    threads over a buffer larger than a core's cache share."""
+    threads over a buffer larger than a core's cache share, timed on CPU
+    time (see _cpu_clock) so a busy machine does not lower it."""
     from .. import _peak
 
     src = np.full(nbytes, 7, dtype=np.uint8)
     dst = np.empty_like(src)
     best = 0.0
+    blocks = -(-nbytes // (1 << 18))  # fd_peak_copy's split: threads it will use
+    clock = _cpu_clock(max(1, min(threads, blocks // 4)))
     with _config.threads(threads):
         _peak.copy_bytes(dst, src)  # first touch of dst: page faults not timed
         for _ in range(reps):
-            t0 = time.perf_counter()
+            t0 = clock()
             _peak.copy_bytes(dst, src)
-            best = max(best, 2.0 * nbytes / (time.perf_counter() - t0))
+            el = clock() - t0
+            if el > 0:
+                best = max(best, 2.0 * nbytes / el)
     return {"gbps": best / 1e9, "threads": threads, "buffer_bytes": nbytes}
