@@ -90,8 +90,9 @@ def time_contenders(benches: Dict[str, Bench], *, rounds: int, min_sample_s: flo
                 if done == 0:
                     result = r
                 single, spent, done = min(single, el), spent + el, done + 1
-                if done >= max(1, warmup) and (not bench.repeatable or spent >= min_sample_s
-                                               or done >= 1000):
+                if not bench.repeatable:  # costly, state-consuming calls: one warm-up
+                    break
+                if done >= max(1, warmup) and (spent >= min_sample_s or done >= 1000):
                     break
         except Exception as exc:  # a broken contender must not stop the run
             if on_error is not None:

@@ -123,7 +123,11 @@ def run(args) -> int:
         raise CommandError("--only %s matches no case (see fastdigits bench --list)"
                            % ",".join(only))
     if args.list:
-        print("\n".join(names))
+        try:
+            print("\n".join(names))
+            sys.stdout.flush()
+        except BrokenPipeError:  # e.g. `fastdigits bench --list | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     from ..bench import report
 
