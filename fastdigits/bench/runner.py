@@ -209,7 +209,7 @@ def run(opts: Options, *, out=sys.stdout) -> Dict[str, Any]:
     finally:
         data.close()
     statuses = [r["status"] for r in rows]
-    return {
+    return _finite({
         "schema": SCHEMA_ID,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(["fastdigits", "bench"] + list(opts.argv)),
@@ -226,7 +226,20 @@ def run(opts: Options, *, out=sys.stdout) -> Dict[str, Any]:
             "mismatches": sum(1 for r in rows if r["check"] == "mismatch"),
             "elapsed_s": time.perf_counter() - t_start,
         },
-    }
+    })
+
+
+def _finite(obj: Any) -> Any:
+    """The document with any NaN/inf number replaced by None (strict JSON)."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _finite(obj.item())
+    return obj
 
 
 def _progress(cases: List[Case], enabled: bool):
