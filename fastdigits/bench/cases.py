@@ -495,6 +495,20 @@ def _idx_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                            "numpy": mk(lambda: ref("read_idx")), "torch": None},
                           notes="no PyTorch contender: PyTorch has no IDX reader"))
 
+    def mk_mmap(fn_get):
+        def make():
+            f = fn_get()
+            raw, _gz, _ = data.idx_files()
+            return Bench(lambda: f(raw, mmap=True))
+        return make
+
+    cases.append(Case("read_idx/raw-mmap/n%d" % n, "read_idx", "fastdigits.read_idx", "stream",
+                      {"images": n, "format": "raw", "mmap": True}, None, None,
+                      {"fastdigits": mk_mmap(lambda: fast("read_idx")),
+                       "numpy": mk_mmap(lambda: ref("read_idx")), "torch": None},
+                      notes="zero-copy view of the file (no bytes moved: no limit); "
+                            "no PyTorch contender: PyTorch has no IDX reader"))
+
     def mk_norm(fn_get):
         def make():
             f = fn_get()
