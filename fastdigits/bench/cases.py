@@ -461,7 +461,8 @@ def _normalize_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                           float(m * 784 * (1 + isz)),
                           {"fastdigits": mk(lambda: fast("normalize")),
                            "numpy": mk(lambda: ref("normalize")), "torch": mk_torch},
-                          notes="torch: x.to(dtype).mul_(1/255).sub_(mean).div_(std)"))
+                          notes="NumPy: fastdigits.reference.normalize (float64 maths, then "
+                                "cast); torch: x.to(dtype).mul_(1/255).sub_(mean).div_(std)"))
     return cases
 
 
