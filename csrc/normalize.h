@@ -15,8 +15,9 @@ void fd_normalize_u8_f64(fd_ctx ctx, int64_t n, const uint8_t *in, double *out,
 
 /* Store policy for fd_normalize_u8_*_ex. */
 enum {
-    FD_NORM_STORE_AUTO = 0,   /* non-temporal stores for large outputs (what
-                                 the functions above do) */
+    FD_NORM_STORE_AUTO = 0,   /* non-temporal stores for large outputs
+                                 whose pages are already in memory (what the
+                                 functions above do) */
     FD_NORM_STORE_CACHED = 1, /* regular stores: best for a freshly allocated
                                  `out`, whose pages the OS zeroes on first
                                  touch, leaving those lines in cache */
@@ -33,8 +34,8 @@ void fd_normalize_u8_f64_ex(fd_ctx ctx, int64_t n, const uint8_t *in, double *ou
  * (bytes [n*(sizeof(T)-1), n*sizeof(T)) of `buf`), as when gzip data is
  * inflated straight into the tail of the result array.  Processes the buffer
  * in stages whose writes never reach input bytes not yet read, each stage in
- * parallel.  Uses regular stores: most of the buffer is usually fresh
- * (never touched) memory, see FD_NORM_STORE_CACHED. */
+ * parallel.  The first stage uses FD_NORM_STORE_AUTO (a buffer freshly
+ * allocated for the decoder gets regular stores), later ones regular stores. */
 void fd_normalize_u8_f32_tail_inplace(fd_ctx ctx, int64_t n, float *buf,
                                       double scale, double mean, double std);
 void fd_normalize_u8_f64_tail_inplace(fd_ctx ctx, int64_t n, double *buf,

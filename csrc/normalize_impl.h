@@ -34,8 +34,9 @@ static void FD_NAME(norm_run_)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT
 {
     KERN_T kern = FD_NAME(norm_pick_)(ctx.isa);
     int stream = store == FD_NORM_STORE_STREAM ||
-                 (store == FD_NORM_STORE_AUTO &&
-                  (uint64_t)n * sizeof(T) >= FD_NORM_STREAM_BYTES);
+                 (store == FD_NORM_STORE_AUTO && n > 0 &&
+                  (uint64_t)n * sizeof(T) >= FD_NORM_STREAM_BYTES &&
+                  !fd_norm_untouched(out, (uint64_t)n * sizeof(T)));
     int nt, t;
     int64_t lane, head;
     if (n <= 0) return;
@@ -90,8 +91,11 @@ void FD_CAT(FD_NAME(fd_normalize_u8_), _tail_inplace)(fd_ctx ctx, int64_t n, T *
     while (n - lo > 1) {
         int64_t hi = (off + lo) / s;
         if (hi > n) hi = n;
+        /* The first stage (most of the work) writes memory the input never
+         * occupied: stream it if it is large and already touched (AUTO).
+         * Later stages overwrite input bytes just read, which are cached. */
         FD_NAME(norm_run_)(ctx, hi - lo, bytes + off + lo, buf + lo, a, c,
-                           FD_NORM_STORE_CACHED);
+                           lo == 0 ? FD_NORM_STORE_AUTO : FD_NORM_STORE_CACHED);
         lo = hi;
     }
     /* The last element's byte is the last byte of its own output slot: read

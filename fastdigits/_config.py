@@ -17,7 +17,18 @@ _BEST_ISA = _runtime.best_isa()
 
 _lock = threading.Lock()
 _global_threads: Optional[int] = None  # set_num_threads(); None = follow OpenMP
-_local = threading.local()  # per-thread stack of threads(n) / simd(...) overrides
+class _Overrides(threading.local):
+    """Per-thread stacks of ``threads(n)`` / ``simd(name)`` overrides.
+
+    Initialised in every thread on first use, so lookups never miss (a
+    missing attribute on a threading.local costs ~1 us: an exception)."""
+
+    def __init__(self) -> None:
+        self.threads: list = []
+        self.isa: list = []
+
+
+_local = _Overrides()
 
 
 def _env_isa() -> int:
@@ -55,7 +66,7 @@ def set_num_threads(n: Optional[int]) -> None:
 
 def get_num_threads() -> int:
     """Threads the next kernel call from this Python thread will use (at most)."""
-    stack = getattr(_local, "threads", None)
+    stack = _local.threads
     if stack:
         return stack[-1]
     if _global_threads is not None:
@@ -73,9 +84,7 @@ def threads(n: int) -> Iterator[int]:
     do not see each other's settings.
     """
     n = _check_threads(n)
-    stack = getattr(_local, "threads", None)
-    if stack is None:
-        stack = _local.threads = []
+    stack = _local.threads
     stack.append(n)
     try:
         yield n
@@ -85,7 +94,7 @@ def threads(n: int) -> Iterator[int]:
 
 def get_simd() -> str:
     """Name of the SIMD path kernels run: 'avx512', 'avx2' or 'generic'."""
-    stack = getattr(_local, "isa", None)
+    stack = _local.isa
     return ISA_NAMES[stack[-1] if stack else _global_isa]
 
 
@@ -114,9 +123,7 @@ def set_simd(name: str) -> None:
 def simd(name: str) -> Iterator[str]:
     """``with fastdigits.simd('generic'):`` force a SIMD path in this thread."""
     idx = _isa_index(name)
-    stack = getattr(_local, "isa", None)
-    if stack is None:
-        stack = _local.isa = []
+    stack = _local.isa
     stack.append(idx)
     try:
         yield name
@@ -126,5 +133,5 @@ def simd(name: str) -> Iterator[str]:
 
 def kernel_context() -> tuple:
     """(isa index, thread count) for a kernel call made now from this thread."""
-    stack = getattr(_local, "isa", None)
+    stack = _local.isa
     return (stack[-1] if stack else _global_isa), get_num_threads()

@@ -26,6 +26,8 @@ cdef extern from "normalize.h" nogil:
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _U8 = np.dtype(np.uint8)
+cdef double _F32_MAX = float(np.finfo(np.float32).max)
+cdef double _F64_MAX = float(np.finfo(np.float64).max)
 
 
 cdef double _finite(str name, value) except? -1.0:
@@ -33,7 +35,11 @@ cdef double _finite(str name, value) except? -1.0:
     if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (int, float, np.integer, np.floating)):
         raise TypeError("%s must be a real number, got %s" % (name, type(value).__name__))
-    cdef double v = float(value)
+    cdef double v
+    try:
+        v = float(value)
+    except OverflowError:  # a huge Python int
+        v = math.inf
     if not math.isfinite(v):
         raise ValueError("%s must be finite, got %r" % (name, value))
     return v
@@ -48,7 +54,7 @@ cdef tuple _coefficients(scale, mean, std, object dt):
         raise ValueError("std must be nonzero, got %r" % (std,))
     # The kernel multiplies by a = scale/std and adds c = -mean/std in the
     # output precision: both must be finite there.
-    cdef double big = float(np.finfo(dt).max)
+    cdef double big = _F32_MAX if dt == _F32 else _F64_MAX
     if not (abs(s / d) <= big and abs(m / d) <= big):
         raise ValueError("scale/std and mean/std must be finite in %s, got "
                          "scale=%r, mean=%r, std=%r" % (dt.name, scale, mean, std))
@@ -128,7 +134,7 @@ def normalize(images, scale, mean, std, dtype, flatten, out, _store=None):
         return out
     # Non-contiguous input is copied once (a plain byte copy, cheap next to
     # the float output); contiguous input, read-only or not, is used as is.
-    src = np.ascontiguousarray(images).reshape(-1)
+    src = (images if images.flags.c_contiguous else np.ascontiguousarray(images)).reshape(-1)
     if _store is not None:
         store = STORE_POLICIES[_store]
     ctx = current_ctx()

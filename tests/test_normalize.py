@@ -239,6 +239,7 @@ def test_bad_out():
     (dict(mean=float("nan")), ValueError, "mean must be finite"),
     (dict(scale=float("inf")), ValueError, "scale must be finite"),
     (dict(scale="2"), TypeError, "scale must be a real number"),
+    (dict(mean=10**400), ValueError, "mean must be finite"),
     (dict(std=True), TypeError, "std must be a real number"),
     (dict(scale=1e30, std=1e-20), ValueError, "finite in float32"),
     (dict(dtype=np.int32), TypeError, "dtype must be float32 or float64"),
@@ -287,6 +288,21 @@ def test_tail_inplace_bit_identical_to_normal_path(dtype, n):
                 got = _normalize._normalize_tail_inplace_test(buf, **MNIST)
             assert got is buf
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("touched", [False, True])
+def test_tail_inplace_large_touched_buffer_streams(touched):
+    # 17.6 MB float64: a touched buffer takes streaming stores in the first
+    # stage, a fresh one regular stores; both must match the normal path.
+    n = 2_200_001
+    x = _images(np.random.default_rng(7), n)
+    buf = np.empty(n, np.float64)
+    if touched:
+        buf.fill(np.nan)
+    buf.view(np.uint8)[n * 7:] = x
+    with fastdigits.threads(2):
+        _normalize._normalize_tail_inplace_test(buf, **MNIST)
+        np.testing.assert_array_equal(buf, fastdigits.normalize(x, dtype=np.float64, **MNIST))
 
 
 @settings(max_examples=40, deadline=None)
