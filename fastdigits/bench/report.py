@@ -128,6 +128,13 @@ def table_text(doc: Dict[str, Any]) -> str:
                  % (s["cases"], s["ran"], s["unavailable"], s["errors"], s["mismatches"],
                     s["elapsed_s"]))
     lines += ["note: " + n for n in notes]
+    seen = {}
+    for row in doc["rows"]:
+        if row.get("notes") and row["group"] not in seen:
+            seen[row["group"]] = row["notes"]
+    if seen:
+        lines.append("contenders (NumPy = fastdigits.reference unless said):")
+        lines += ["  %s: %s" % (g, n) for g, n in seen.items()]
     if any(doc["machine"]["env"].get(k) is not None
            for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")):
         lines.append("WARNING: NumPy may be slowed by the environment; rerun with: "
