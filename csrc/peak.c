@@ -37,6 +37,7 @@ static double peak_run(fd_ctx ctx, int64_t iters, int *threads_used, double *sin
     double total = 0.0, s = 0.0;
     int used = 1;
     int nt = ctx.nthreads < 1 ? 1 : ctx.nthreads;
+    (void)nt; /* used only by the OpenMP pragma */
     if (iters < 0) iters = 0;
     /* Every thread runs the full loop: the probe measures aggregate
      * throughput, so thread count is never reduced for small work here. */
@@ -84,6 +85,7 @@ void fd_peak_copy(fd_ctx ctx, int64_t n, const uint8_t *src, uint8_t *dst)
     if (n <= 0) return;
     nblocks = (n + block - 1) / block;
     nt = fd_threads_for(&ctx, (size_t)nblocks, 4);
+    (void)nt; /* used only by the OpenMP pragma */
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (b = 0; b < nblocks; b++) {
         int64_t lo = b * block;
