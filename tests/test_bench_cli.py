@@ -188,6 +188,7 @@ def _errors(argv, capsys):
     (["--threads", "two"], "argument --threads: must be a whole number"),
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--dtype", "float16"], "--dtype"),
+    (["--wait-idle", "-1"], "argument --wait-idle: must be >= 0 seconds"),
     (["--plot", "chart.jpg"], ".png"),
     (["--only", "no_such_kernel_zzz"], "matches no case"),
     (["--json", "/no/such/folder/x.json"], "does not exist"),
@@ -271,6 +272,15 @@ def test_timing_rotates_order_warms_up_and_pauses():
     rounds = [tuple(timed[i:i + 3]) for i in range(0, 12, 3)]
     assert all(sorted(r) == ["a", "b", "c"] for r in rounds)
     assert len({r[0] for r in rounds}) >= 2  # who goes first changes
+
+
+def test_wait_for_idle_gives_up_after_its_limit(monkeypatch):
+    monkeypatch.setattr(timing, "runnable_tasks", lambda: 5)
+    assert timing.wait_for_idle(0.05) is False
+    monkeypatch.setattr(timing, "runnable_tasks", lambda: 1)
+    assert timing.wait_for_idle(10.0) is True
+    monkeypatch.setattr(timing, "runnable_tasks", lambda: None)
+    assert timing.wait_for_idle(10.0) is True
 
 
 def test_timing_reset_runs_before_every_sample():

@@ -24,6 +24,7 @@ class Options:
     only: Sequence[str] = ()             # glob patterns (or substrings) of case names
     use_torch: bool = True
     progress: bool = True
+    wait_idle_s: float = 0.0             # before each sample, wait for an idle run queue
     argv: List[str] = field(default_factory=list)
 
 
@@ -124,7 +125,8 @@ def run_case(case: Case, opts: Options, limits: Dict[str, Any]) -> Dict[str, Any
     timings = time_contenders(
         benches, rounds=case.rounds or profile.rounds, min_sample_s=profile.min_sample_s,
         pause_s=profile.short_pause_s, warmup=profile.warmup,
-        pause_after={"numpy": profile.pause_s}, on_error=on_error)
+        pause_after={"numpy": profile.pause_s}, wait_idle_s=opts.wait_idle_s,
+        on_error=on_error)
     nbytes = _resolve_bytes(case)
     row["bytes"] = nbytes
     for name, t in timings.items():
@@ -194,7 +196,7 @@ def run(opts: Options, *, out=sys.stdout) -> Dict[str, Any]:
                 "batch_sizes": list(profile.batches), "rounds": profile.rounds,
                 "epoch_rounds": profile.epoch_rounds, "warmup": profile.warmup,
                 "min_sample_s": profile.min_sample_s, "pause_s": profile.pause_s,
-                "short_pause_s": profile.short_pause_s,
+                "short_pause_s": profile.short_pause_s, "wait_idle_s": opts.wait_idle_s,
             }
             head = {"machine": facts, "threads": thread_report, "limits": limits,
                     "settings": settings}

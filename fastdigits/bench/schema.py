@@ -83,6 +83,8 @@ SCHEMA: Dict[str, Any] = {
             "min_sample_s": _pos,
             "pause_s": dict(_pos, description="pause after the NumPy contender"),
             "short_pause_s": dict(_pos, description="pause after the other contenders"),
+            "wait_idle_s": dict(_pos, description="--wait-idle: longest wait for an idle "
+                                                  "run queue before each sample"),
         }),
         "machine": _obj({
             "cpu": _str,

@@ -61,12 +61,15 @@ def _sample(bench: Bench, calls: int) -> float:
 def time_contenders(benches: Dict[str, Bench], *, rounds: int, min_sample_s: float,
                     pause_s: float, warmup: int = 1,
                     pause_after: Optional[Dict[str, float]] = None,
+                    wait_idle_s: float = 0.0,
                     on_error: Optional[Callable[[str, BaseException], None]] = None,
                     ) -> Dict[str, Timing]:
     """Time each contender of ``benches`` (name -> Bench) as described above.
 
     ``pause_after`` overrides the pause after given contenders (OpenBLAS
     spins ~0.1 s after a call, libgomp and PyTorch's pool only a few ms).
+    ``wait_idle_s`` > 0: before each sample also wait up to that long for
+    the machine's run queue to drain (see wait_for_idle).
 
     A contender whose call raises is dropped (``on_error(name, exc)`` is told)
     and the others carry on.  Returns name -> Timing for those that ran.
@@ -114,6 +117,8 @@ def time_contenders(benches: Dict[str, Bench], *, rounds: int, min_sample_s: flo
         for name in order:
             if name not in out:
                 continue
+            if wait_idle_s > 0:
+                wait_for_idle(wait_idle_s)
             try:
                 out[name].samples.append(_sample(benches[name], out[name].calls))
             except Exception as exc:
@@ -127,6 +132,28 @@ def time_contenders(benches: Dict[str, Bench], *, rounds: int, min_sample_s: flo
 def _pause(seconds: float) -> None:
     if seconds > 0:
         time.sleep(seconds)
+
+
+def runnable_tasks() -> Optional[int]:
+    """Tasks runnable on the machine now (Linux /proc/loadavg), or None."""
+    try:
+        with open("/proc/loadavg") as f:
+            return int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def wait_for_idle(limit_s: float) -> bool:
+    """Sleep until this process is the only runnable task, or limit_s pass.
+    True when the machine was idle (or the count is unknown)."""
+    end = time.monotonic() + limit_s
+    while True:
+        n = runnable_tasks()
+        if n is None or n <= 1:
+            return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.02)
 
 
 def median_min_max(values: Sequence[float]) -> tuple:

@@ -29,6 +29,16 @@ def _threads(text: str) -> int:
     return n
 
 
+def _seconds(text: str) -> float:
+    try:
+        s = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number of seconds, got %r" % text)
+    if not (s >= 0 and s < float("inf")):
+        raise argparse.ArgumentTypeError("must be >= 0 seconds, got %r" % text)
+    return s
+
+
 def _one_line_errors(parser: argparse.ArgumentParser) -> None:
     """Bad options: one line on stderr and exit status 2, no usage dump."""
     def error(message: str) -> None:
@@ -69,6 +79,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run only the cases matching PATTERN")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                         help="floating-point type of the kernels (default float32)")
+    parser.add_argument("--wait-idle", type=_seconds, metavar="S", default=0.0,
+                        help="on a shared machine: before each sample wait up to S seconds "
+                             "until nothing else is runnable (Linux)")
     parser.add_argument("--no-torch", action="store_true",
                         help="leave PyTorch out even when it is installed")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -116,6 +129,7 @@ def run(args) -> int:
         mode="tiny" if tiny else ("quick" if args.quick else "full"),
         threads=args.threads or fastdigits.get_num_threads(),
         dtype=args.dtype, only=only, use_torch=not args.no_torch,
+        wait_idle_s=args.wait_idle,
         progress=not args.no_progress and not args.list,
         argv=list(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else [])
     names = runner.case_names(opts)
