@@ -168,6 +168,7 @@ FD_DZ_ROW(double, f64)
             int nt = fd_threads_for(&ctx, (size_t)m * (size_t)n,               \
                                     (size_t)1 << 15);                          \
             int64_t ch;                                                        \
+            (void)nt; /* unused in serial builds */                            \
             _Pragma("omp parallel for num_threads(nt) schedule(static)")       \
             for (ch = 0; ch < nch; ch++) {                                     \
                 int64_t i0 = ch * FD_DB_CHUNK, i1 = i0 + FD_DB_CHUNK, i, j;    \
