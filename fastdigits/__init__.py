@@ -14,6 +14,8 @@ from .optim import adam_step, sgd_step
 from .datasets import MNIST_MEAN, MNIST_STD, load_mnist
 from .idx import (IDXError, IDXHeader, read_idx, read_idx_header,
                   read_idx_normalized, write_idx)
+from . import nn
+from .nn import MLP
 from ._version import __version__
 from .png import to_png
 from .viz import Digits, render, show, to_uint8
@@ -23,6 +25,7 @@ __all__ = [
     "Digits",
     "IDXError",
     "IDXHeader",
+    "MLP",
     "MNIST_MEAN",
     "MNIST_STD",
     "adam_step",
@@ -37,6 +40,7 @@ __all__ = [
     "get_num_threads",
     "get_simd",
     "matmul",
+    "nn",
     "normalize",
     "render",
     "set_num_threads",

@@ -1,0 +1,176 @@
+"""One training epoch of a 784-256-10 MLP (SGD, momentum 0.9, batch 64) on
+the 60,000 MNIST training images: fastdigits vs the NumPy reference MLP vs
+the same model in PyTorch (nn.Sequential, CrossEntropyLoss, optim.SGD), all
+on the same number of threads (default 2).
+
+    pytest benchmarks/bench_mlp.py --benchmark-only
+    python benchmarks/bench_mlp.py --rounds 5 --threads 2   # interleaved, medians + ratios
+
+Time NumPy with ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`` so OpenBLAS
+picks its own kernel.  Contenders are interleaved round by round with a pause
+between them (BLAS / OpenMP thread pools spin for a while after a call).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import fastdigits
+from fastdigits.nn import MLP
+
+SIZES = (784, 256, 10)
+BATCH = 64
+LR = 0.05
+MOMENTUM = 0.9
+PAUSE = 0.3  # let other pools stop spinning before the next contender
+
+
+def mnist_train(dtype=np.float32):
+    X, y = fastdigits.load_mnist("train", flatten=True)
+    X = ((X.astype(dtype) / 255 - fastdigits.MNIST_MEAN) / fastdigits.MNIST_STD).astype(dtype)
+    return np.ascontiguousarray(X), y.astype(np.int64)
+
+
+def blas_info() -> str:
+    from threadpoolctl import threadpool_info
+
+    return ", ".join("%s %s (%s, %d threads)" % (i.get("internal_api"), i.get("version"),
+                                                 i.get("architecture"), i.get("num_threads"))
+                     for i in threadpool_info() if i.get("user_api") == "blas")
+
+
+class Contenders:
+    """Each contender trains one epoch of a fresh model per call."""
+
+    def __init__(self, threads: int):
+        self.threads = threads
+        self.X, self.y = mnist_train()
+        self._torch = None
+
+    def fastdigits(self) -> float:
+        model = MLP(SIZES, seed=0)
+        with fastdigits.threads(self.threads):
+            t0 = time.perf_counter()
+            model.fit(self.X, self.y, epochs=1, batch_size=BATCH, lr=LR, momentum=MOMENTUM)
+            return time.perf_counter() - t0
+
+    def numpy(self) -> float:
+        from threadpoolctl import threadpool_limits
+
+        model = MLP(SIZES, seed=0, backend="numpy")
+        with threadpool_limits(limits=self.threads, user_api="blas"):
+            t0 = time.perf_counter()
+            model.fit(self.X, self.y, epochs=1, batch_size=BATCH, lr=LR, momentum=MOMENTUM)
+            return time.perf_counter() - t0
+
+    def pytorch(self) -> float:
+        import torch
+
+        torch.set_num_threads(self.threads)
+        if self._torch is None:
+            self._torch = (torch.from_numpy(self.X), torch.from_numpy(self.y))
+        Xt, yt = self._torch
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(SIZES[0], SIZES[1]), torch.nn.ReLU(),
+                                    torch.nn.Linear(SIZES[1], SIZES[2]))
+        lossf = torch.nn.CrossEntropyLoss()
+        opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+        n = Xt.shape[0]
+        t0 = time.perf_counter()
+        order = torch.from_numpy(np.random.default_rng([0, 0]).permutation(n))
+        for s in range(0, n, BATCH):
+            idx = order[s:s + BATCH]
+            opt.zero_grad(set_to_none=True)
+            loss = lossf(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+        return time.perf_counter() - t0
+
+
+# ------------------------------------------------------------- pytest-benchmark
+def _pedantic(benchmark, fn):
+    benchmark.pedantic(fn, setup=lambda: time.sleep(PAUSE), rounds=3, iterations=1,
+                       warmup_rounds=1)
+
+
+_CONTENDERS = None
+
+
+def _contenders():
+    global _CONTENDERS
+    if _CONTENDERS is None:
+        _CONTENDERS = Contenders(int(os.environ.get("FASTDIGITS_BENCH_THREADS", "2")))
+    return _CONTENDERS
+
+
+def test_epoch_fastdigits(benchmark):
+    _pedantic(benchmark, _contenders().fastdigits)
+
+
+def test_epoch_numpy_reference(benchmark):
+    _pedantic(benchmark, _contenders().numpy)
+
+
+def test_epoch_pytorch(benchmark):
+    _pedantic(benchmark, _contenders().pytorch)
+
+
+# --------------------------------------------------------------------- script
+def wait_quiet(limit_s: float) -> None:
+    """Wait (at most limit_s) until no other task is runnable (Linux
+    /proc/loadavg), so a contender does not start on a busy machine."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        try:
+            with open("/proc/loadavg") as f:
+                running = int(f.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return
+        if running <= 1:  # this process only
+            return
+        time.sleep(0.02)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--only", default="fastdigits,numpy,pytorch",
+                   help="comma-separated contenders")
+    p.add_argument("--quiet-wait", type=float, default=0.0, metavar="S",
+                   help="before each run wait up to S seconds for an idle run queue")
+    args = p.parse_args(argv)
+    c = Contenders(args.threads)
+    names = [n for n in args.only.split(",") if n]
+    print("fastdigits %s, simd %s; %s; epoch of %s at batch %d on %d threads"
+          % (fastdigits.__version__, fastdigits.get_simd(), blas_info(),
+             "-".join(map(str, SIZES)), BATCH, args.threads))
+    for name in names:  # warm-up: page in data, start thread pools
+        getattr(c, name)()
+        time.sleep(PAUSE)
+    times = {n: [] for n in names}
+    for r in range(args.rounds):
+        for name in names:
+            wait_quiet(args.quiet_wait)
+            times[name].append(getattr(c, name)())
+            time.sleep(PAUSE)
+        print("round %d: %s" % (r + 1, "  ".join("%s %.3f s" % (n, times[n][-1]) for n in names)),
+              flush=True)
+    med = {n: statistics.median(v) for n, v in times.items()}
+    for n in names:
+        print("%-10s median %.3f s  (min %.3f, max %.3f)" % (n, med[n], min(times[n]),
+                                                            max(times[n])))
+    if "fastdigits" in med:
+        for n in names:
+            if n != "fastdigits":
+                print("speed-up vs %-8s %.2fx" % (n, med[n] / med["fastdigits"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

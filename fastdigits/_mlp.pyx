@@ -1,0 +1,280 @@
+# distutils: sources = csrc/mlp.c csrc/gemm.c csrc/gemm_kernel_avx2.c csrc/gemm_kernel_avx512.c csrc/dense.c csrc/loss.c csrc/loss_avx2.c csrc/loss_avx512.c csrc/optim.c csrc/optim_avx2.c csrc/optim_avx512.c
+"""Bindings for the one-call MLP epoch and batched inference (csrc/mlp.h).
+
+Validates everything, converts lists of parameter arrays to pointer tables,
+then runs the whole epoch in C with the GIL released.  The progress callback
+is the only place the GIL is taken back, every ``callback_every`` steps.
+"""
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
+
+import numpy as np
+
+cimport numpy as cnp
+
+from fastdigits._common cimport FD_EINVAL, FD_ENOMEM, FD_OK, current_ctx, fd_ctx
+from fastdigits._config import kernel_context  # noqa: F401  (used by current_ctx)
+
+cnp.import_array()
+
+cdef extern from "mlp.h" nogil:
+    enum:
+        FD_MLP_SGD
+        FD_MLP_ADAM
+    ctypedef struct fd_mlp_shape:
+        int nlayers
+        const int64_t *sizes
+        int act
+        int64_t batch
+    ctypedef struct fd_mlp_optim:
+        int kind
+        double lr
+        double momentum
+        double weight_decay
+        double beta1
+        double beta2
+        double eps
+        int64_t step
+    ctypedef int (*fd_mlp_progress)(void *user, int64_t steps_done) noexcept
+    size_t fd_mlp_work_bytes_f32(fd_ctx ctx, const fd_mlp_shape *shape)
+    size_t fd_mlp_work_bytes_f64(fd_ctx ctx, const fd_mlp_shape *shape)
+    int fd_mlp_epoch_f32(fd_ctx ctx, const fd_mlp_shape *shape, float **params,
+                         float **grads, float **state, const float *X, int64_t n,
+                         const int64_t *labels, const int64_t *order, int64_t n_order,
+                         fd_mlp_optim *opt, void *work, double *loss_sum,
+                         int64_t *correct, int64_t *steps_done, fd_mlp_progress cb,
+                         void *cb_user, int64_t every)
+    int fd_mlp_epoch_f64(fd_ctx ctx, const fd_mlp_shape *shape, double **params,
+                         double **grads, double **state, const double *X, int64_t n,
+                         const int64_t *labels, const int64_t *order, int64_t n_order,
+                         fd_mlp_optim *opt, void *work, double *loss_sum,
+                         int64_t *correct, int64_t *steps_done, fd_mlp_progress cb,
+                         void *cb_user, int64_t every)
+    int fd_mlp_forward_f32(fd_ctx ctx, const fd_mlp_shape *shape, float **params,
+                           const float *X, int64_t n, float *logits, void *work)
+    int fd_mlp_forward_f64(fd_ctx ctx, const fd_mlp_shape *shape, double **params,
+                           const double *X, int64_t n, double *logits, void *work)
+
+ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "gelu")  # fd_activation order
+OPTIMIZERS = ("sgd", "adam")
+_PREDICT_ROWS = 256  # rows per inference chunk: activations stay in cache
+
+
+cdef int _progress(void *user, int64_t steps_done) noexcept nogil:
+    # Called from C between steps; a Python exception stops the epoch and is
+    # re-raised once the C call has returned.
+    with gil:
+        holder = <list>user
+        try:
+            holder[0](steps_done)
+        except BaseException as exc:
+            holder[1] = exc
+            return 1
+    return 0
+
+
+def _check_array(a, str name, dtype, shape, bint writeable):
+    if not isinstance(a, np.ndarray):
+        raise TypeError("%s must be a NumPy array, got %s" % (name, type(a).__name__))
+    if a.dtype != dtype:
+        raise TypeError("%s must have dtype %s, got %s" % (name, np.dtype(dtype), a.dtype))
+    if a.shape != shape:
+        raise ValueError("%s must have shape %s, got %s" % (name, shape, a.shape))
+    if not a.flags.c_contiguous:
+        raise ValueError("%s must be C-contiguous" % name)
+    if writeable and not a.flags.writeable:
+        raise ValueError("%s must be writeable" % name)
+
+
+def _sizes_from_params(list params):
+    if len(params) < 2 or len(params) % 2:
+        raise ValueError("params must be [W0, b0, W1, b1, ...], got %d arrays" % len(params))
+    W0 = params[0]
+    if not isinstance(W0, np.ndarray) or W0.ndim != 2:
+        raise ValueError("params[0] must be a 2-D weight array")
+    dtype = W0.dtype
+    if dtype != np.float32 and dtype != np.float64:
+        raise TypeError("params must be float32 or float64, got %s" % dtype)
+    sizes = [W0.shape[0]]
+    for i in range(len(params) // 2):
+        W = params[2 * i]
+        if not isinstance(W, np.ndarray) or W.ndim != 2 or W.shape[0] != sizes[len(sizes) - 1]:
+            raise ValueError("params[%d] must be a weight of shape (%d, n)" % (2 * i, sizes[len(sizes) - 1]))
+        sizes.append(W.shape[1])
+    for i in range(len(params) // 2):
+        _check_array(params[2 * i], "params[%d]" % (2 * i), dtype, (sizes[i], sizes[i + 1]), True)
+        _check_array(params[2 * i + 1], "params[%d]" % (2 * i + 1), dtype, (sizes[i + 1],), True)
+    return dtype, sizes
+
+
+cdef void **_pointer_table(list arrays, str name) except NULL:
+    cdef Py_ssize_t i, n = len(arrays)
+    cdef void **tab = <void **>malloc((n if n else 1) * sizeof(void *))
+    if tab == NULL:
+        raise MemoryError()
+    for i in range(n):
+        tab[i] = cnp.PyArray_DATA(<cnp.ndarray>arrays[i])
+    return tab
+
+
+def train_epoch(list params, list grads, list state, X, y, order, *, str activation,
+                int batch_size, str optimizer, double lr, double momentum,
+                double weight_decay, double beta1=0.9, double beta2=0.999,
+                double eps=1e-8, long long step=0, callback=None,
+                long long callback_every=0):
+    """One training epoch over ``X[order]`` in a single nogil C call.
+
+    Same signature and maths as :func:`fastdigits.reference.nn.train_epoch`;
+    returns (sum of per-sample losses, correct predictions, optimiser steps).
+    """
+    dtype, sizes = _sizes_from_params(params)
+    cdef int L = len(sizes) - 1
+    cdef Py_ssize_t i
+    if activation not in ACTIVATIONS:
+        raise ValueError("activation must be one of %s, got %r" % (", ".join(ACTIVATIONS), activation))
+    if optimizer not in OPTIMIZERS:
+        raise ValueError("optimizer must be one of %s, got %r" % (", ".join(OPTIMIZERS), optimizer))
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1, got %d" % batch_size)
+    if step < 0:
+        raise ValueError("step must be >= 0, got %d" % step)
+    if len(grads) != len(params):
+        raise ValueError("grads must hold %d arrays like params, got %d" % (len(params), len(grads)))
+    for i in range(len(params)):
+        _check_array(grads[i], "grads[%d]" % i, dtype, params[i].shape, True)
+    n_state = 0
+    if optimizer == "adam":
+        n_state = 2 * len(params)
+    elif momentum != 0.0:
+        n_state = len(params)
+    if len(state) != n_state:
+        raise ValueError("state must hold %d arrays for %s%s, got %d" % (
+            n_state, optimizer, " with momentum" if momentum else "", len(state)))
+    for i in range(n_state):
+        _check_array(state[i], "state[%d]" % i, dtype, params[i % len(params)].shape, True)
+    if not isinstance(X, np.ndarray) or X.ndim != 2:
+        raise ValueError("X must be a 2-D array")
+    n = X.shape[0]
+    _check_array(X, "X", dtype, (n, sizes[0]), False)
+    _check_array(y, "y", np.int64, (n,), False)
+    if not isinstance(order, np.ndarray) or order.ndim != 1:
+        raise ValueError("order must be a 1-D int64 array")
+    _check_array(order, "order", np.int64, (order.shape[0],), False)
+    if n and (y.min() < 0 or y.max() >= sizes[len(sizes) - 1]):
+        raise ValueError("y holds labels outside [0, %d)" % sizes[len(sizes) - 1])
+    if order.shape[0] and (order.min() < 0 or order.max() >= n):
+        raise ValueError("order holds indices outside [0, %d)" % n)
+    everything = list(params) + list(grads) + list(state)
+    for i in range(len(everything)):
+        for j in range(i + 1, len(everything)):
+            if np.shares_memory(everything[i], everything[j]):
+                raise ValueError("params, grads and state must not share memory")
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be callable")
+
+    cdef int64_t[::1] size_buf = np.asarray(sizes, dtype=np.int64)
+    cdef fd_mlp_shape shape
+    shape.nlayers = L
+    shape.sizes = &size_buf[0]
+    shape.act = ACTIVATIONS.index(activation)
+    shape.batch = batch_size
+    cdef fd_mlp_optim opt
+    opt.kind = FD_MLP_ADAM if optimizer == "adam" else FD_MLP_SGD
+    opt.lr = lr
+    opt.momentum = momentum
+    opt.weight_decay = weight_decay
+    opt.beta1 = beta1
+    opt.beta2 = beta2
+    opt.eps = eps
+    opt.step = step
+    cdef fd_ctx ctx = current_ctx()
+    cdef bint f32 = dtype == np.float32
+    cdef size_t wbytes = fd_mlp_work_bytes_f32(ctx, &shape) if f32 else fd_mlp_work_bytes_f64(ctx, &shape)
+    if wbytes == 0:
+        raise ValueError("invalid layer sizes %r" % (sizes,))
+    work_arr = np.empty(wbytes, dtype=np.uint8)  # once per epoch, never per batch
+    cdef void *work = cnp.PyArray_DATA(work_arr)
+    cdef const void *Xp = cnp.PyArray_DATA(X)
+    cdef const int64_t *yp = <const int64_t *>cnp.PyArray_DATA(y)
+    cdef const int64_t *op = <const int64_t *>cnp.PyArray_DATA(order)
+    cdef int64_t n_order = order.shape[0]
+    cdef int64_t nn = n
+    cdef double loss_sum = 0.0
+    cdef int64_t correct = 0, steps_done = 0
+    cdef int rc
+    cdef list holder = [callback, None]
+    cdef fd_mlp_progress cb = NULL
+    if callback is not None:
+        cb = _progress
+    cdef int64_t every = callback_every if callback is not None else 0
+    cdef void **pp = NULL
+    cdef void **gp = NULL
+    cdef void **sp = NULL
+    try:
+        pp = _pointer_table(params, "params")
+        gp = _pointer_table(grads, "grads")
+        sp = _pointer_table(state, "state")
+        with nogil:
+            if f32:
+                rc = fd_mlp_epoch_f32(ctx, &shape, <float **>pp, <float **>gp,
+                                      <float **>sp, <const float *>Xp, nn, yp, op,
+                                      n_order, &opt, work, &loss_sum, &correct,
+                                      &steps_done, cb, <void *>holder, every)
+            else:
+                rc = fd_mlp_epoch_f64(ctx, &shape, <double **>pp, <double **>gp,
+                                      <double **>sp, <const double *>Xp, nn, yp, op,
+                                      n_order, &opt, work, &loss_sum, &correct,
+                                      &steps_done, cb, <void *>holder, every)
+    finally:
+        free(pp)
+        free(gp)
+        free(sp)
+    if holder[1] is not None:
+        raise holder[1]
+    if rc == FD_ENOMEM:
+        raise MemoryError("fastdigits: out of memory in the MLP epoch")
+    if rc != FD_OK:
+        raise ValueError("invalid labels or sample order for the MLP epoch")
+    return float(loss_sum), int(correct), int(opt.step)
+
+
+def predict_logits(list params, X, str activation):
+    """Logits (n, n_classes) for the rows of X, computed in C without the GIL."""
+    dtype, sizes = _sizes_from_params(params)
+    if activation not in ACTIVATIONS:
+        raise ValueError("activation must be one of %s, got %r" % (", ".join(ACTIVATIONS), activation))
+    if not isinstance(X, np.ndarray) or X.ndim != 2:
+        raise ValueError("X must be a 2-D array")
+    _check_array(X, "X", dtype, (X.shape[0], sizes[0]), False)
+    cdef int64_t[::1] size_buf = np.asarray(sizes, dtype=np.int64)
+    cdef fd_mlp_shape shape
+    shape.nlayers = len(sizes) - 1
+    shape.sizes = &size_buf[0]
+    shape.act = ACTIVATIONS.index(activation)
+    shape.batch = _PREDICT_ROWS
+    cdef fd_ctx ctx = current_ctx()
+    cdef bint f32 = dtype == np.float32
+    cdef size_t wbytes = fd_mlp_work_bytes_f32(ctx, &shape) if f32 else fd_mlp_work_bytes_f64(ctx, &shape)
+    work_arr = np.empty(wbytes, dtype=np.uint8)
+    out = np.empty((X.shape[0], sizes[len(sizes) - 1]), dtype=dtype)
+    cdef void *work = cnp.PyArray_DATA(work_arr)
+    cdef const void *Xp = cnp.PyArray_DATA(X)
+    cdef void *outp = cnp.PyArray_DATA(out)
+    cdef int64_t n = X.shape[0]
+    cdef int rc
+    cdef void **pp = _pointer_table(params, "params")
+    try:
+        with nogil:
+            if f32:
+                rc = fd_mlp_forward_f32(ctx, &shape, <float **>pp, <const float *>Xp, n,
+                                        <float *>outp, work)
+            else:
+                rc = fd_mlp_forward_f64(ctx, &shape, <double **>pp, <const double *>Xp, n,
+                                        <double *>outp, work)
+    finally:
+        free(pp)
+    if rc == FD_ENOMEM:
+        raise MemoryError("fastdigits: out of memory in MLP inference")
+    if rc != FD_OK:
+        raise ValueError("invalid MLP shape")
+    return out

@@ -1,0 +1,261 @@
+"""`fastdigits train`: train an MLP on MNIST (or any folder of the four IDX files).
+
+The work is done by :func:`train_model`, which returns the fitted model(s),
+their histories and the test predictions, so other commands (plots, error
+galleries) can build on it; :func:`run` only parses and prints.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+NAME = "train"
+HELP = "train an MLP classifier on MNIST (or --data DIR) and report test accuracy"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--data", metavar="DIR", default=None,
+                        help="folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                             "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (optionally .gz), "
+                             "e.g. Fashion-MNIST (default: the bundled MNIST)")
+    parser.add_argument("--layers", default="256", metavar="W[,W...]",
+                        help="hidden layer widths, comma-separated; input and output sizes "
+                             "come from the data (default: 256, i.e. 784-256-10)")
+    parser.add_argument("--activation", default="relu",
+                        help="hidden activation: identity, relu, sigmoid, tanh, gelu "
+                             "(default: relu)")
+    parser.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
+    parser.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64)")
+    parser.add_argument("--optimizer", default="sgd", help="sgd or adam (default: sgd)")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="learning rate (default: 0.05 for sgd, 0.001 for adam)")
+    parser.add_argument("--lr-schedule", default="cosine",
+                        help="cosine (per-epoch cosine decay to ~0) or constant (default: cosine)")
+    parser.add_argument("--momentum", type=float, default=None,
+                        help="SGD momentum (default: 0.9)")
+    parser.add_argument("--weight-decay", type=float, default=0.0,
+                        help="weight decay (default: 0)")
+    parser.add_argument("--dtype", default="float32", help="float32 or float64 (default: float32)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for fastdigits kernels and for the NumPy backend's "
+                             "BLAS (default: all available)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed for initial weights and sample order (default: 0)")
+    parser.add_argument("--backend", default="fast",
+                        help="fast, numpy, or both (trains both from the same seed and "
+                             "reports the speed-up) (default: fast)")
+    parser.add_argument("--save", metavar="MODEL.npz", default=None,
+                        help="write the trained model (fast backend's, with --backend both)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N",
+                        help="train on the first N training images only")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar")
+
+
+def build_args(argv) -> argparse.Namespace:
+    """Parse `fastdigits train` options (for calling :func:`train_model` from code)."""
+    parser = argparse.ArgumentParser(prog="fastdigits train")
+    add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_model` produced."""
+    models: Dict[str, Any]                 # backend name -> fitted MLP
+    histories: Dict[str, List[Dict[str, Any]]]
+    test_pred: Dict[str, np.ndarray]       # backend name -> predicted test labels
+    test_acc: Dict[str, float]
+    X_test: np.ndarray
+    y_test: np.ndarray
+    seconds: Dict[str, float] = field(default_factory=dict)  # training time per backend
+
+    @property
+    def model(self):
+        """The main model: the fast backend's when it was trained."""
+        return self.models.get("fast") or next(iter(self.models.values()))
+
+
+def _error(msg: str):
+    from ..cli import CommandError
+
+    return CommandError(msg)
+
+
+def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
+    from ..nn import ACTIVATIONS, OPTIMIZERS
+
+    try:
+        hidden = tuple(int(w) for w in str(args.layers).split(",") if w.strip())
+    except ValueError:
+        raise _error("--layers must be comma-separated positive ints, got %r" % args.layers)
+    if any(w < 1 for w in hidden):
+        raise _error("--layers must be comma-separated positive ints, got %r" % args.layers)
+    if args.activation not in ACTIVATIONS:
+        raise _error("--activation must be one of %s, got %r"
+                     % (", ".join(ACTIVATIONS), args.activation))
+    if args.optimizer not in OPTIMIZERS:
+        raise _error("--optimizer must be one of %s, got %r"
+                     % (", ".join(OPTIMIZERS), args.optimizer))
+    if args.epochs < 1:
+        raise _error("--epochs must be >= 1, got %d" % args.epochs)
+    if args.batch_size < 1:
+        raise _error("--batch-size must be >= 1, got %d" % args.batch_size)
+    if args.lr is not None and not (args.lr > 0 and np.isfinite(args.lr)):
+        raise _error("--lr must be a positive number, got %r" % args.lr)
+    if args.momentum is not None:
+        if args.optimizer != "sgd":
+            raise _error("--momentum applies to --optimizer sgd only")
+        if not 0 <= args.momentum < 1:
+            raise _error("--momentum must be in [0, 1), got %r" % args.momentum)
+    if not (args.weight_decay >= 0 and np.isfinite(args.weight_decay)):
+        raise _error("--weight-decay must be >= 0, got %r" % args.weight_decay)
+    if args.lr_schedule not in ("cosine", "constant"):
+        raise _error("--lr-schedule must be cosine or constant, got %r" % args.lr_schedule)
+    if args.dtype not in ("float32", "float64"):
+        raise _error("--dtype must be float32 or float64, got %r" % args.dtype)
+    if args.threads is not None and args.threads < 1:
+        raise _error("--threads must be >= 1, got %d" % args.threads)
+    if args.seed < 0:
+        raise _error("--seed must be >= 0, got %d" % args.seed)
+    if args.limit is not None and args.limit < 1:
+        raise _error("--limit must be >= 1, got %d" % args.limit)
+    backends = {"fast": ["fast"], "numpy": ["numpy"], "both": ["numpy", "fast"]}
+    if args.backend not in backends:
+        raise _error("--backend must be fast, numpy or both, got %r" % args.backend)
+    if args.data is not None and not os.path.isdir(args.data):
+        raise _error("--data %s: no such folder" % args.data)
+    return hidden, np.dtype(args.dtype), backends[args.backend]
+
+
+def _standardize(images: np.ndarray, dtype) -> np.ndarray:
+    """uint8 pixels -> (p / 255 - MNIST_MEAN) / MNIST_STD in dtype (the
+    statistics of MNIST, used for every dataset so saved models agree with
+    `fastdigits predict`)."""
+    from ..datasets import MNIST_MEAN, MNIST_STD
+
+    if images.dtype != np.uint8:
+        return np.ascontiguousarray(images, dtype=dtype)
+    out = images.astype(dtype)
+    out *= dtype.type(1.0 / (255.0 * MNIST_STD))
+    out -= dtype.type(MNIST_MEAN / MNIST_STD)
+    return out
+
+
+def _load(args, dtype):
+    from ..datasets import load_mnist
+    from ..idx import IDXError
+
+    try:
+        X_train, y_train = load_mnist("train", root=args.data, flatten=True, normalize=True,
+                                      dtype=dtype)
+        X_test, y_test = load_mnist("test", root=args.data, flatten=True, normalize=True,
+                                    dtype=dtype)
+    except (OSError, IDXError, ValueError) as exc:
+        raise _error("cannot load the data: %s" % exc)
+    if X_train.shape[1:] != X_test.shape[1:]:
+        raise _error("train images %s and test images %s differ in size"
+                     % (X_train.shape[1:], X_test.shape[1:]))
+    if args.limit is not None:
+        X_train, y_train = X_train[:args.limit], y_train[:args.limit]
+    return X_train, y_train.astype(np.int64), X_test, y_test.astype(np.int64)
+
+
+def _progress_bar(enabled: bool):
+    """(callback for MLP.fit, close()) showing one tqdm bar per epoch."""
+    if not enabled:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    state: Dict[str, Any] = {"bar": None, "epoch": None}
+
+    def callback(epoch, done, total):
+        if state["epoch"] != epoch:
+            if state["bar"] is not None:
+                state["bar"].close()
+            state["bar"] = tqdm(total=total, desc="epoch %d" % (epoch + 1), unit="step",
+                                leave=False, file=sys.stderr)
+            state["epoch"] = epoch
+        bar = state["bar"]
+        bar.update(done - bar.n)
+
+    def close():
+        if state["bar"] is not None:
+            state["bar"].close()
+            state["bar"] = None
+            state["epoch"] = None
+
+    return callback, close
+
+
+def train_model(args, out=None) -> TrainResult:
+    """Load the data, train on each requested backend, predict the test set.
+
+    ``out``: a stream for per-epoch lines (None: silent).  Raises
+    :class:`fastdigits.cli.CommandError` for bad arguments or data.
+    """
+    import fastdigits
+    from ..nn import MLP
+
+    hidden, dtype, backends = _check_args(args)
+    X_train, y_train, X_test, y_test = _load(args, dtype)
+    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    sizes = (X_train.shape[1],) + hidden + (max(n_classes, 2),)
+    threads = args.threads or fastdigits.get_num_threads()
+    models, histories, preds, accs, seconds = {}, {}, {}, {}, {}
+    from threadpoolctl import threadpool_limits
+
+    # the NumPy backend's BLAS gets the same thread count as fastdigits
+    with fastdigits.threads(threads), threadpool_limits(limits=threads, user_api="blas"):
+        for backend in backends:
+            model = MLP(sizes, activation=args.activation, dtype=dtype, seed=args.seed,
+                        backend=backend)
+            if out is not None:
+                print("%s backend: %s, %d train / %d test images, %d thread%s"
+                      % (backend, "-".join(map(str, sizes)), X_train.shape[0],
+                         X_test.shape[0], threads, "" if threads == 1 else "s"), file=out)
+            callback, close = _progress_bar(out is not None and not args.no_progress)
+
+            def epoch_done(row, _close=close):
+                _close()
+                if out is not None:
+                    print("  epoch %2d/%d  loss %.4f  train %.2f%%  test %.2f%%  %.2f s"
+                          % (row["epoch"], args.epochs, row["loss"], 100 * row["train_acc"],
+                             100 * row["val_acc"], row["seconds"]), file=out, flush=True)
+
+            try:
+                model.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+                          optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+                          weight_decay=args.weight_decay, lr_schedule=args.lr_schedule,
+                          validation_data=(X_test, y_test), callback=callback,
+                          callback_every=20, epoch_callback=epoch_done)
+            finally:
+                close()
+            models[backend] = model
+            histories[backend] = list(model.history)
+            preds[backend] = model.predict(X_test)
+            accs[backend] = float((preds[backend] == y_test).mean())
+            seconds[backend] = float(sum(r["seconds"] for r in model.history))
+    return TrainResult(models, histories, preds, accs, X_test, y_test, seconds)
+
+
+def run(args) -> int:
+    result = train_model(args, out=sys.stdout)
+    for backend, acc in result.test_acc.items():
+        print("%s test accuracy: %.2f%%" % (backend, 100 * acc))
+    if "fast" in result.seconds and "numpy" in result.seconds:
+        t_np, t_fast = result.seconds["numpy"], result.seconds["fast"]
+        print("numpy time: %.2f s, fastdigits time: %.2f s, speed-up: %.2fx"
+              % (t_np, t_fast, t_np / t_fast if t_fast > 0 else float("inf")))
+    if args.save:
+        try:
+            result.model.save(args.save)
+        except OSError as exc:
+            raise _error("cannot write %s: %s" % (args.save, exc))
+        print("model saved to %s" % args.save)
+    return 0

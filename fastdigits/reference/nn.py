@@ -1,0 +1,206 @@
+"""Plain NumPy twin of the fastdigits MLP training kernels (``backend="numpy"``).
+
+Same maths as the C epoch in ``csrc/mlp.c``: the same batch gathering from a
+given sample order, fused dense layers ``act(x @ W + b)`` with W stored
+(in, out), mean softmax cross-entropy, PyTorch-style SGD (momentum, coupled
+weight decay) and AdamW (decoupled weight decay).  Parameters are a flat list
+``[W0, b0, W1, b1, ...]`` updated in place.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "gelu")
+OPTIMIZERS = ("sgd", "adam")
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def init_params(layer_sizes: Sequence[int], activation: str = "relu",
+                dtype=np.float32, seed: int = 0) -> List[np.ndarray]:
+    """Initial ``[W0, b0, W1, b1, ...]`` from ``np.random.default_rng(seed)``.
+
+    Hidden layers followed by relu/gelu get He-uniform weights
+    (limit sqrt(6 / fan_in)); the others, and the output layer, Glorot-uniform
+    (limit sqrt(6 / (fan_in + fan_out))).  Biases start at zero.  Values are
+    drawn in float64 and rounded to ``dtype``, so both backends (and both
+    dtypes) start from the same numbers.
+    """
+    rng = np.random.default_rng(seed)
+    params: List[np.ndarray] = []
+    n_layers = len(layer_sizes) - 1
+    for i in range(n_layers):
+        fan_in, fan_out = int(layer_sizes[i]), int(layer_sizes[i + 1])
+        hidden = i < n_layers - 1
+        if hidden and activation in ("relu", "gelu"):
+            limit = math.sqrt(6.0 / fan_in)
+        else:
+            limit = math.sqrt(6.0 / (fan_in + fan_out))
+        W = rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(dtype)
+        params.append(np.ascontiguousarray(W))
+        params.append(np.zeros(fan_out, dtype=dtype))
+    return params
+
+
+def _act(z: np.ndarray, activation: str) -> np.ndarray:
+    if activation == "identity":
+        return z
+    if activation == "relu":
+        return np.maximum(z, 0)
+    if activation == "sigmoid":
+        return 1 / (1 + np.exp(-z))
+    if activation == "tanh":
+        return np.tanh(z)
+    if activation == "gelu":
+        return 0.5 * z * (1 + np.tanh(_GELU_C * (z + 0.044715 * z ** 3)))
+    raise ValueError("activation must be one of %s, got %r" % (ACTIVATIONS, activation))
+
+
+def _act_grad(dy: np.ndarray, y: np.ndarray, z: np.ndarray, activation: str) -> np.ndarray:
+    """dL/dz from dL/dy; y = act(z)."""
+    if activation == "identity":
+        return dy
+    if activation == "relu":
+        return dy * (y > 0)
+    if activation == "sigmoid":
+        return dy * y * (1 - y)
+    if activation == "tanh":
+        return dy * (1 - y * y)
+    if activation == "gelu":
+        u = _GELU_C * (z + 0.044715 * z ** 3)
+        t = np.tanh(u)
+        du = _GELU_C * (1 + 3 * 0.044715 * z * z)
+        return dy * (0.5 * (1 + t) + 0.5 * z * (1 - t * t) * du)
+    raise ValueError("activation must be one of %s, got %r" % (ACTIVATIONS, activation))
+
+
+def _layer_acts(n_layers: int, activation: str) -> List[str]:
+    return [activation] * (n_layers - 1) + ["identity"]
+
+
+def forward(params: Sequence[np.ndarray], x: np.ndarray, activation: str = "relu",
+            keep: bool = False):
+    """Logits for rows of x; with keep=True also the per-layer (inputs, z, y)."""
+    n_layers = len(params) // 2
+    acts = _layer_acts(n_layers, activation)
+    h = x
+    cache = []
+    for i in range(n_layers):
+        W, b = params[2 * i], params[2 * i + 1]
+        z = h @ W + b
+        y = _act(z, acts[i])
+        cache.append((h, z, y))
+        h = y
+    return (h, cache) if keep else h
+
+
+def softmax_xent(logits: np.ndarray, labels: np.ndarray):
+    """(mean loss as float, dlogits of the mean loss), numerically stable."""
+    m = logits.shape[0]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    s = e.sum(axis=1, keepdims=True)
+    logp = shifted - np.log(s)
+    rows = np.arange(m)
+    loss = float(-logp[rows, labels].astype(np.float64).sum() / m)
+    grad = e / s
+    grad[rows, labels] -= 1
+    grad /= m
+    return loss, grad.astype(logits.dtype, copy=False)
+
+
+def backward(params: Sequence[np.ndarray], cache, dlogits: np.ndarray,
+             activation: str, grads: Sequence[np.ndarray]) -> None:
+    """Write dL/dW and dL/db into ``grads`` (same layout as params)."""
+    n_layers = len(params) // 2
+    acts = _layer_acts(n_layers, activation)
+    dy = dlogits
+    for i in range(n_layers - 1, -1, -1):
+        h, z, y = cache[i]
+        dz = _act_grad(dy, y, z, acts[i])
+        grads[2 * i][...] = h.T @ dz
+        grads[2 * i + 1][...] = dz.sum(axis=0)
+        if i > 0:
+            dy = dz @ params[2 * i].T
+
+
+def sgd_update(p: np.ndarray, g: np.ndarray, lr: float, momentum: float,
+               velocity: Optional[np.ndarray], weight_decay: float) -> None:
+    """PyTorch's SGD, in place."""
+    d = g + p.dtype.type(weight_decay) * p if weight_decay else g
+    if momentum:
+        velocity *= p.dtype.type(momentum)
+        velocity += d
+        d = velocity
+    p -= p.dtype.type(lr) * d
+
+
+def adam_update(p, g, m, v, lr, beta1, beta2, eps, step, weight_decay) -> None:
+    """AdamW, in place; step counts from 1."""
+    t = p.dtype.type
+    if weight_decay:
+        p -= t(lr * weight_decay) * p
+    m *= t(beta1)
+    m += t(1 - beta1) * g
+    v *= t(beta2)
+    v += t(1 - beta2) * g * g
+    mhat = m / t(1 - beta1 ** step)
+    vhat = v / t(1 - beta2 ** step)
+    p -= t(lr) * mhat / (np.sqrt(vhat) + t(eps))
+
+
+def train_epoch(params: List[np.ndarray], grads: List[np.ndarray],
+                state: List[np.ndarray], X: np.ndarray, y: np.ndarray,
+                order: np.ndarray, *, activation: str, batch_size: int,
+                optimizer: str, lr: float, momentum: float, weight_decay: float,
+                beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                step: int = 0,
+                callback: Optional[Callable[[int], object]] = None,
+                callback_every: int = 0) -> Tuple[float, int, int]:
+    """One epoch over ``X[order]`` in batches; updates params in place.
+
+    ``state``: velocities (SGD with momentum, one per param), or the Adam
+    first moments followed by the second moments; ``step``: optimiser steps
+    taken before this epoch.  ``callback(steps_done)`` runs every
+    ``callback_every`` steps.  Returns (sum of per-sample losses, correct
+    train predictions, optimiser steps taken after the epoch).
+    """
+    n = order.shape[0]
+    loss_sum = 0.0
+    correct = 0
+    n_params = len(params)
+    done = 0
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        xb = X[idx]
+        yb = y[idx]
+        logits, cache = forward(params, xb, activation, keep=True)
+        loss, dlogits = softmax_xent(logits, yb)
+        loss_sum += loss * idx.shape[0]
+        correct += int((logits.argmax(axis=1) == yb).sum())
+        backward(params, cache, dlogits, activation, grads)
+        step += 1
+        for j in range(n_params):
+            if optimizer == "sgd":
+                sgd_update(params[j], grads[j], lr, momentum,
+                           state[j] if momentum else None, weight_decay)
+            else:
+                adam_update(params[j], grads[j], state[j], state[n_params + j],
+                            lr, beta1, beta2, eps, step, weight_decay)
+        done += 1
+        if callback is not None and callback_every and done % callback_every == 0:
+            callback(done)
+    return loss_sum, correct, step
+
+
+def predict_logits(params: Sequence[np.ndarray], X: np.ndarray, activation: str,
+                   chunk: int = 8192) -> np.ndarray:
+    """Logits for every row of X, computed in chunks."""
+    n_out = params[-1].shape[0]
+    out = np.empty((X.shape[0], n_out), dtype=params[0].dtype)
+    for s in range(0, X.shape[0], chunk):
+        out[s:s + chunk] = forward(params, X[s:s + chunk], activation)
+    return out

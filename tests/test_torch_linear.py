@@ -1,0 +1,149 @@
+"""fastdigits.torch.Linear against torch.nn.Linear (+ activation)."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import fastdigits
+from fastdigits import dense as fd_dense
+from fastdigits.torch import Linear
+
+ACTS = {None: torch.nn.Identity(), "relu": torch.nn.ReLU(), "sigmoid": torch.nn.Sigmoid(),
+        "tanh": torch.nn.Tanh(), "gelu": torch.nn.GELU(approximate="tanh")}
+TOL = {torch.float32: dict(rtol=1e-4, atol=1e-5), torch.float64: dict(rtol=1e-10, atol=1e-12)}
+
+
+def _twins(n_in, n_out, act, dtype, seed=0):
+    torch.manual_seed(seed)
+    ours = Linear(n_in, n_out, activation=act, dtype=dtype)
+    ref = torch.nn.Linear(n_in, n_out, dtype=dtype)
+    with torch.no_grad():
+        ref.weight.copy_(ours.weight)
+        ref.bias.copy_(ours.bias)
+    return ours, ref
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("act", list(ACTS))
+def test_forward_and_gradients_match_torch(act, dtype):
+    ours, ref = _twins(23, 17, act, dtype)
+    x = torch.randn(11, 23, dtype=dtype)
+    x1 = x.clone().requires_grad_(True)
+    x2 = x.clone().requires_grad_(True)
+    y1 = ours(x1)
+    y2 = ACTS[act](ref(x2))
+    torch.testing.assert_close(y1, y2, **TOL[dtype])
+    g = torch.randn_like(y1)
+    y1.backward(g)
+    y2.backward(g)
+    torch.testing.assert_close(x1.grad, x2.grad, **TOL[dtype])
+    torch.testing.assert_close(ours.weight.grad, ref.weight.grad, **TOL[dtype])
+    torch.testing.assert_close(ours.bias.grad, ref.bias.grad, **TOL[dtype])
+    assert ours.weight.grad.shape == (17, 23)
+
+
+def test_gradcheck_float64():
+    for act in ACTS:
+        lin = Linear(5, 4, activation=act, dtype=torch.float64)
+        x = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda x, w, b: fastdigits.torch.dense(x, w, b, act),
+                                        (x, lin.weight, lin.bias))
+
+
+def test_no_bias_batched_input_and_frozen_input():
+    ours, ref = _twins(6, 3, "tanh", torch.float64)
+    ours_nb = Linear(6, 3, activation="tanh", bias=False, dtype=torch.float64)
+    with torch.no_grad():
+        ours_nb.weight.copy_(ours.weight)
+    x = torch.randn(2, 4, 6, dtype=torch.float64)
+    torch.testing.assert_close(ours(x), torch.tanh(ref(x)))
+    torch.testing.assert_close(ours_nb(x), torch.tanh(x @ ours.weight.T))
+    out = ours(x)  # input needs no grad: only parameter gradients
+    out.sum().backward()
+    assert ours.weight.grad is not None and ours.bias.grad is not None
+
+
+def test_kernels_see_the_tensors_memory_without_copies(monkeypatch):
+    seen = {}
+    real_fwd, real_bwd = fd_dense.dense_forward, fd_dense.dense_backward
+
+    def fwd(x, W, b=None, activation="relu", **kw):
+        seen["fwd"] = (x, W, b)
+        return real_fwd(x, W, b, activation, **kw)
+
+    def bwd(dy, x, W, yz, activation, **kw):
+        seen["bwd"] = (x, W)
+        out = real_bwd(dy, x, W, yz, activation, **kw)
+        seen["dW"] = out[1]
+        return out
+
+    monkeypatch.setattr(fd_dense, "dense_forward", fwd)
+    monkeypatch.setattr(fd_dense, "dense_backward", bwd)
+    lin = Linear(8, 5, activation="relu")
+    x = torch.randn(4, 8, requires_grad=True)
+    y = lin(x)
+    y.sum().backward()
+    wnp = lin.weight.detach().numpy()
+    x_arg, W_arg, b_arg = seen["fwd"]
+    assert np.shares_memory(x_arg, x.detach().numpy())
+    assert np.shares_memory(W_arg, wnp) and W_arg.shape == (8, 5) and W_arg.flags.f_contiguous
+    assert np.shares_memory(b_arg, lin.bias.detach().numpy())
+    assert np.shares_memory(seen["bwd"][1], wnp)
+    assert seen["dW"].flags.f_contiguous  # so dW.T is the (out, in) gradient, no copy
+
+
+def test_small_model_trains_like_torch():
+    torch.manual_seed(0)
+    X = torch.randn(64, 12)
+    y = torch.randint(0, 3, (64,))
+    l1, r1 = _twins(12, 16, "relu", torch.float32, seed=1)
+    l2, r2 = _twins(16, 3, None, torch.float32, seed=2)
+    ours = torch.nn.Sequential(l1, l2)
+    ref = torch.nn.Sequential(r1, torch.nn.ReLU(), r2)
+    opt1 = torch.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9)
+    opt2 = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    lossf = torch.nn.CrossEntropyLoss()
+    for step in range(20):
+        for model, opt in ((ours, opt1), (ref, opt2)):
+            opt.zero_grad()
+            loss = lossf(model(X[step % 4 * 16:][:16]), y[step % 4 * 16:][:16])
+            loss.backward()
+            opt.step()
+    torch.testing.assert_close(l1.weight, r1.weight, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(l2.bias, r2.bias, rtol=1e-4, atol=1e-5)
+    with torch.no_grad():
+        final = lossf(ours(X), y).item()
+    assert final < 0.9 * np.log(3)  # it learned something
+
+
+def test_same_on_every_simd_path_and_thread_count():
+    lin = Linear(40, 30, activation="gelu", dtype=torch.float64)
+    x = torch.randn(70, 40, dtype=torch.float64)
+    base = lin(x).detach()
+    for isa in fastdigits.available_simd():
+        for nt in (1, 2):
+            with fastdigits.simd(isa), fastdigits.threads(nt):
+                torch.testing.assert_close(lin(x).detach(), base, rtol=1e-12, atol=1e-12)
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ValueError, match="activation"):
+        Linear(3, 2, activation="swish")
+    with pytest.raises(TypeError, match="dtype"):
+        Linear(3, 2, dtype=torch.float16)
+    lin = Linear(3, 2)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        lin(torch.zeros(2, 3, dtype=torch.int64))
+    with pytest.raises(TypeError, match="does not match"):
+        lin(torch.zeros(2, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="3 features"):
+        lin(torch.zeros(2, 4))
+
+
+def test_fastdigits_does_not_import_torch():
+    code = "import sys, fastdigits, fastdigits.nn; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"

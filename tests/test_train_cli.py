@@ -1,0 +1,155 @@
+"""`fastdigits train` and `fastdigits predict`."""
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastdigits
+from fastdigits.cli import main
+from fastdigits.commands import train as train_cmd
+from fastdigits.nn import MLP
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MNIST = os.path.join(os.path.dirname(fastdigits.__file__), "data", "mnist")
+QUICK = ["--limit", "2000", "--epochs", "1", "--layers", "48", "--no-progress"]
+
+
+def _cli(capsys, *argv):
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_train_prints_epochs_and_accuracy(capsys):
+    rc, out, err = _cli(capsys, "train", *QUICK, "--epochs", "2")
+    assert rc == 0, err
+    epochs = re.findall(r"epoch +(\d)/2 +loss ([\d.]+) +train ([\d.]+)% +test ([\d.]+)% +([\d.]+) s",
+                        out)
+    assert [e[0] for e in epochs] == ["1", "2"]
+    assert float(epochs[1][1]) < float(epochs[0][1])
+    acc = float(re.search(r"fast test accuracy: ([\d.]+)%", out).group(1))
+    assert acc > 85.0 and acc == float(epochs[1][3])
+    assert "784-48-10" in out
+
+
+def test_backend_both_reports_speedup_and_agrees(capsys):
+    rc, out, err = _cli(capsys, "train", *QUICK, "--backend", "both", "--threads", "2")
+    assert rc == 0, err
+    accs = dict(re.findall(r"(fast|numpy) test accuracy: ([\d.]+)%", out))
+    assert set(accs) == {"fast", "numpy"}
+    assert abs(float(accs["fast"]) - float(accs["numpy"])) <= 0.2
+    m = re.search(r"numpy time: ([\d.]+) s, fastdigits time: ([\d.]+) s, speed-up: ([\d.]+)x",
+                  out)
+    assert m and float(m.group(3)) == pytest.approx(float(m.group(1)) / float(m.group(2)),
+                                                    rel=0.02, abs=0.01)
+
+
+def test_train_model_returns_models_history_predictions():
+    args = train_cmd.build_args(QUICK + ["--backend", "numpy", "--seed", "3"])
+    res = train_cmd.train_model(args)
+    assert list(res.models) == ["numpy"] and res.model is res.models["numpy"]
+    assert len(res.histories["numpy"]) == 1
+    assert res.test_pred["numpy"].shape == res.y_test.shape == (10000,)
+    assert res.test_acc["numpy"] == pytest.approx((res.test_pred["numpy"] == res.y_test).mean())
+    assert res.model.seed == 3
+
+
+def test_progress_bar_goes_to_stderr(capsys):
+    rc, out, err = _cli(capsys, "train", "--limit", "1500", "--epochs", "1", "--layers", "16")
+    assert rc == 0
+    assert "epoch 1" in err and "step" in err
+    assert "step/s" not in out
+
+
+def test_save_then_predict(tmp_path, capsys):
+    path = str(tmp_path / "model.npz")
+    rc, out, err = _cli(capsys, "train", *QUICK, "--save", path)
+    assert rc == 0, err
+    acc = float(re.search(r"fast test accuracy: ([\d.]+)%", out).group(1))
+    images = os.path.join(MNIST, "t10k-images-idx3-ubyte.gz")
+    labels = os.path.join(MNIST, "t10k-labels-idx1-ubyte.gz")
+    rc, out, err = _cli(capsys, "predict", path, images, "--labels", labels)
+    assert rc == 0, err
+    lines = out.strip().splitlines()
+    assert len(lines) == 10001
+    pred = np.array([int(v) for v in lines[:-1]])
+    assert pred.min() >= 0 and pred.max() <= 9
+    got = float(re.search(r"accuracy: ([\d.]+)%", lines[-1]).group(1))
+    assert got == pytest.approx(acc, abs=0.01)
+    Xt, yt = fastdigits.load_mnist("test", normalize=True, flatten=True)
+    np.testing.assert_array_equal(pred, MLP.load(path).predict(Xt))
+    rc, out, err = _cli(capsys, "predict", path, images, "--limit", "7")
+    assert rc == 0 and len(out.split()) == 7
+
+
+def test_data_folder_with_other_idx_files(tmp_path, capsys):
+    # a small "Fashion-MNIST-like" folder: the four standard names, raw IDX
+    X, y = fastdigits.load_mnist("train")
+    Xt, yt = fastdigits.load_mnist("test")
+    fastdigits.write_idx(str(tmp_path / "train-images-idx3-ubyte"), X[:1200])
+    fastdigits.write_idx(str(tmp_path / "train-labels-idx1-ubyte"), y[:1200])
+    fastdigits.write_idx(str(tmp_path / "t10k-images-idx3-ubyte"), Xt[:300])
+    fastdigits.write_idx(str(tmp_path / "t10k-labels-idx1-ubyte"), yt[:300])
+    rc, out, err = _cli(capsys, "train", "--data", str(tmp_path), "--epochs", "2",
+                        "--layers", "32", "--no-progress")
+    assert rc == 0, err
+    assert "1200 train / 300 test" in out
+    assert float(re.search(r"fast test accuracy: ([\d.]+)%", out).group(1)) > 70.0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "0"], "--epochs must be >= 1"),
+    (["--backend", "gpu"], "--backend must be fast, numpy or both"),
+    (["--layers", "3,x"], "--layers must be comma-separated positive ints"),
+    (["--layers", "0"], "--layers must be comma-separated positive ints"),
+    (["--lr", "-1"], "--lr must be a positive number"),
+    (["--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to --optimizer sgd"),
+    (["--optimizer", "lbfgs"], "--optimizer must be one of"),
+    (["--activation", "swish"], "--activation must be one of"),
+    (["--threads", "0"], "--threads must be >= 1"),
+    (["--batch-size", "0"], "--batch-size must be >= 1"),
+    (["--dtype", "float16"], "--dtype must be float32 or float64"),
+    (["--lr-schedule", "step"], "--lr-schedule must be cosine or constant"),
+    (["--data", "/nonexistent/fastdigits-data"], "no such folder"),
+])
+def test_bad_arguments_one_line_exit_2(argv, message, capsys):
+    rc, out, err = _cli(capsys, "train", *argv)
+    assert rc == 2
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert err.startswith("fastdigits train: error:")
+
+
+def test_data_folder_without_idx_files(tmp_path, capsys):
+    rc, out, err = _cli(capsys, "train", "--data", str(tmp_path))
+    assert rc == 2 and "cannot load the data" in err and err.count("\n") == 1
+
+
+def test_predict_errors(tmp_path, capsys):
+    images = os.path.join(MNIST, "t10k-images-idx3-ubyte.gz")
+    rc, out, err = _cli(capsys, "predict", str(tmp_path / "missing.npz"), images)
+    assert rc == 2 and "no such file" in err
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"garbage")
+    rc, out, err = _cli(capsys, "predict", str(bad), images)
+    assert rc == 2 and "bad.npz" in err
+    model = tmp_path / "m.npz"
+    MLP((100, 4, 3)).save(str(model))
+    rc, out, err = _cli(capsys, "predict", str(model), images)
+    assert rc == 2 and "the model expects 100" in err
+
+
+def test_python_dash_m_entry_point():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-m", "fastdigits", "train", "--epochs", "1",
+                           "--limit", "500", "--layers", "8", "--no-progress"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "fast test accuracy" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "fastdigits", "train", "--epochs", "-3"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
