@@ -146,6 +146,22 @@ def table_text(doc: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _result_command(command: str) -> str:
+    """The command without the options that only choose where output goes."""
+    words, out, skip = command.split(), [], False
+    for w in words:
+        if skip:
+            skip = False
+            continue
+        if w in ("--json", "--plot", "--markdown"):
+            skip = True
+            continue
+        if w.startswith(("--json=", "--plot=", "--markdown=")) or w == "--no-progress":
+            continue
+        out.append(w)
+    return " ".join(out)
+
+
 def markdown_text(doc: Dict[str, Any]) -> str:
     """The table as Markdown (for a README), with the command and machine."""
     m, st, lim = doc["machine"], doc["settings"], doc["limits"]
@@ -155,7 +171,7 @@ def markdown_text(doc: Dict[str, Any]) -> str:
         "Produced by `%s` on %s (%d cores, SIMD %s, %s), %d thread(s) for every contender, "
         "%s; NumPy %s with %s; PyTorch %s.  FMA peak %.0f GFLOP/s (f32), memory copy "
         "%.1f GB/s, both measured at start.%s"
-        % (doc["command"], m["cpu"], m["logical_cores"], m["simd"], m["compiler"],
+        % (_result_command(doc["command"]), m["cpu"], m["logical_cores"], m["simd"], m["compiler"],
            st["threads"], st["dtype"], m["numpy"], blas, m["torch"] or "not installed",
            lim["fma_peak"][st["dtype"]]["peak_gflops"], lim["copy"]["gbps"],
            "  Load average at start %.1f: noisy." % m["load_average"][0]
