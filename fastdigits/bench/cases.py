@@ -1,0 +1,613 @@
+"""The benchmark cases: one per public kernel, shape, batch size and option.
+
+Each case names the public kernel it times (``fastdigits.<name>``); its NumPy
+contender is the twin ``fastdigits.reference.<name>`` and its PyTorch
+contender the equivalent PyTorch CPU code (or none when PyTorch has no such
+operation).  A contender whose API is not importable in this build is
+reported as unavailable, never replaced by something else.
+
+Inputs are made once per case outside the clock, from a fixed seed, and each
+contender gets its own copy (in-place kernels mutate them).  Outputs are
+preallocated and passed as ``out=`` where the API has it (fastdigits and the
+reference always; PyTorch where its API allows), so no contender pays for
+page faults of fresh output arrays that the others avoid.
+"""
+from __future__ import annotations
+
+import gzip
+import importlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from .timing import Bench
+
+CONTENDERS = ("fastdigits", "numpy", "torch")
+ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "gelu")
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+class Unavailable(Exception):
+    """A contender cannot run in this build or environment (message says why)."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes and repetitions of one run mode."""
+
+    name: str                       # "full", "quick" or "tiny"
+    batches: Tuple[int, ...]        # batch sizes for per-batch kernels
+    hidden: int                     # MNIST MLP: 784 -> hidden -> 10
+    idx_images: int                 # images in the IDX decode cases
+    normalize_sets: Tuple[int, ...]  # extra whole-set normalise sizes
+    epoch_samples: int              # samples in the training-epoch cases
+    epoch_batches: Tuple[int, ...]
+    rounds: int                     # timed samples per contender
+    epoch_rounds: int
+    min_sample_s: float             # a sample lasts at least this long
+    pause_s: float                  # after NumPy (OpenBLAS threads spin ~0.1 s)
+    short_pause_s: float            # after the others (libgomp/torch: a few ms)
+    warmup: int
+
+
+PROFILES = {
+    "full": Profile("full", (64, 256, 1024, 8192), 256, 60000, (60000,), 60000,
+                    (64, 256, 1024, 8192), rounds=5, epoch_rounds=3,
+                    min_sample_s=0.05, pause_s=0.2, short_pause_s=0.05, warmup=2),
+    "quick": Profile("quick", (64, 1024), 256, 10000, (), 6000, (64, 1024),
+                     rounds=3, epoch_rounds=2, min_sample_s=0.01, pause_s=0.12,
+                     short_pause_s=0.03, warmup=1),
+    # For the tests: tiny sizes, one round, no pauses.
+    "tiny": Profile("tiny", (8,), 32, 16, (), 64, (16,), rounds=1, epoch_rounds=1,
+                    min_sample_s=0.0, pause_s=0.0, short_pause_s=0.0, warmup=1),
+}
+
+
+@dataclass
+class Case:
+    name: str                 # unique, matchable with --only, e.g. "dense_forward/relu/b64"
+    group: str                # the kernel's short name, e.g. "dense_forward"
+    kernel: str               # the public API timed, e.g. "fastdigits.dense_forward"
+    kind: str                 # "matrix" (GFLOP/s vs FMA peak) or "stream" (GB/s vs copy)
+    params: Dict[str, Any]
+    flops: Optional[float]    # floating-point operations per call (matrix work)
+    bytes: Any                # bytes read + written per call (streaming work):
+                              # a number, None, or a function giving it at run time
+    contenders: Dict[str, Optional[Callable[[], Bench]]]  # None: no such contender
+    check: bool = True        # compare the fastdigits and NumPy results once
+    rounds: Optional[int] = None  # overrides the profile's rounds
+    notes: str = ""
+
+
+# --------------------------------------------------------------------------
+# Looking up the public APIs.
+
+def api(module: str, attr: str) -> Any:
+    """``module.attr`` or Unavailable naming what is missing."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        raise Unavailable("%s is not importable (%s)" % (module, exc)) from None
+    try:
+        return getattr(mod, attr)
+    except AttributeError:
+        raise Unavailable("%s.%s is not in this build" % (module, attr)) from None
+
+
+def fast(name: str) -> Any:
+    return api("fastdigits", name)
+
+
+def ref(name: str) -> Any:
+    return api("fastdigits.reference", name)
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+# --------------------------------------------------------------------------
+# Inputs.
+
+class Data:
+    """MNIST arrays and IDX files, made once per run and cleaned up after."""
+
+    def __init__(self, profile: Profile):
+        self.profile = profile
+        self._tmp: Optional[str] = None
+        self._cache: Dict[str, Any] = {}
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    @property
+    def tmp(self) -> str:
+        if self._tmp is None:
+            self._tmp = tempfile.mkdtemp(prefix="fastdigits-bench-")
+        return self._tmp
+
+    @staticmethod
+    def _bundled(name: str) -> str:
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        return os.path.join(here, "data", "mnist", name)
+
+    def mnist(self) -> Tuple[np.ndarray, np.ndarray]:
+        """The 60000 MNIST training images (uint8, N x 28 x 28) and labels."""
+        if "mnist" not in self._cache:
+            with gzip.open(self._bundled("train-images-idx3-ubyte.gz")) as f:
+                images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+            with gzip.open(self._bundled("train-labels-idx1-ubyte.gz")) as f:
+                labels = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
+            self._cache["mnist"] = (images, labels)
+        return self._cache["mnist"]
+
+    def images(self, n: int) -> np.ndarray:
+        """n MNIST images (repeated when n > 60000), a fresh writeable uint8
+        C-contiguous array."""
+        imgs = self.mnist()[0]
+        reps = -(-n // len(imgs))
+        if reps > 1:
+            imgs = np.concatenate([imgs] * reps)
+        return np.array(imgs[:n], order="C")
+
+    def idx_files(self) -> Tuple[str, str, int]:
+        """(raw path, gzip path, data bytes) of an IDX file of
+        profile.idx_images MNIST images: the bundled original .gz file when
+        the count is 60000 (train) or 10000 (t10k), with a raw copy of it
+        written once; else a file made from the training images."""
+        if "idx" not in self._cache:
+            n = self.profile.idx_images
+            bundled = {60000: "train-images-idx3-ubyte.gz",
+                       10000: "t10k-images-idx3-ubyte.gz"}.get(n)
+            raw = os.path.join(self.tmp, "images-idx3-ubyte")
+            if bundled is not None:
+                gz = self._bundled(bundled)
+                with gzip.open(gz) as src, open(raw, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            else:
+                imgs = self.images(n)
+                header = bytes([0, 0, 0x08, 3]) + b"".join(
+                    int(d).to_bytes(4, "big") for d in imgs.shape)
+                with open(raw, "wb") as f:
+                    f.write(header)
+                    f.write(imgs.tobytes())
+                gz = raw + ".gz"
+                with open(raw, "rb") as src, gzip.open(gz, "wb", compresslevel=6) as dst:
+                    shutil.copyfileobj(src, dst)
+            self._cache["idx"] = (raw, gz, n * 784)
+        return self._cache["idx"]
+
+
+def _seed(name: str) -> int:
+    # Stable across processes (str hash is salted): a small sum of bytes.
+    return sum(name.encode()) * 7919 % (2**31)
+
+
+def _act_np(z: np.ndarray, act: str) -> np.ndarray:
+    if act == "identity":
+        return z.copy()
+    if act == "relu":
+        return np.maximum(z, 0)
+    if act == "sigmoid":
+        return 1 / (1 + np.exp(-z))
+    if act == "tanh":
+        return np.tanh(z)
+    c = np.sqrt(2 / np.pi)
+    return 0.5 * z * (1 + np.tanh(c * (z + 0.044715 * z ** 3)))
+
+
+def _act_torch(act: str):
+    torch = _torch()
+    return {
+        "identity": lambda z: z,
+        "relu": torch.relu,
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "gelu": lambda z: torch.nn.functional.gelu(z, approximate="tanh"),
+    }[act]
+
+
+# --------------------------------------------------------------------------
+# Case builders.
+
+def _matmul_cases(p: Profile, dt: np.dtype) -> List[Case]:
+    cases = []
+    for (k, n) in ((784, p.hidden),):
+        for m in p.batches:
+            name = "matmul/%dx%dx%d" % (m, k, n)
+
+            def inputs(name=name, m=m, k=k, n=n):
+                g = np.random.default_rng(_seed(name))
+                return (g.standard_normal((m, k)).astype(dt),
+                        g.standard_normal((k, n)).astype(dt), np.empty((m, n), dt))
+
+            def mk(fn_get, inputs=inputs):
+                def make():
+                    f = fn_get()
+                    a, b, o = inputs()
+                    return Bench(lambda: f(a, b, out=o))
+                return make
+
+            def mk_torch(inputs=inputs):
+                torch = _torch()
+                a, b, o = (torch.from_numpy(t) for t in inputs())
+                return Bench(lambda: torch.matmul(a, b, out=o))
+
+            cases.append(Case(name, "matmul", "fastdigits.matmul", "matrix",
+                              {"m": m, "k": k, "n": n, "dtype": dt.name},
+                              2.0 * m * k * n, None,
+                              {"fastdigits": mk(lambda: fast("matmul")),
+                               "numpy": mk(lambda: ref("matmul")),
+                               "torch": mk_torch}))
+    return cases
+
+
+def _layer_inputs(name: str, m: int, k: int, n: int, act: str, dt: np.dtype):
+    g = np.random.default_rng(_seed(name))
+    x = g.standard_normal((m, k)).astype(dt)
+    W = (g.standard_normal((k, n)) / np.sqrt(k)).astype(dt)
+    b = (0.1 * g.standard_normal(n)).astype(dt)
+    z = (x.astype(np.float64) @ W + b)
+    y = _act_np(z, act)
+    dy = g.standard_normal((m, n)).astype(dt)
+    return x, W, b, z.astype(dt), y.astype(dt), dy
+
+
+def _dense_cases(p: Profile, dt: np.dtype) -> List[Case]:
+    cases = []
+    shapes = [(784, p.hidden, ACTIVATIONS)]
+    if p.name != "quick":  # the small output layer too (not worth quick's budget)
+        shapes.append((p.hidden, 10, ("relu",)))
+    for k, n, acts in shapes:
+        for act in acts:
+            for m in p.batches:
+                tag = "%d->%d" % (k, n)
+                params = {"m": m, "k": k, "n": n, "activation": act, "dtype": dt.name}
+                # forward
+                name = "dense_forward/%s/%s/b%d" % (act, tag, m)
+
+                def mk_fwd(fn_get, name=name, m=m, k=k, n=n, act=act):
+                    def make():
+                        f = fn_get()
+                        x, W, b, *_ = _layer_inputs(name, m, k, n, act, dt)
+                        o = np.empty((m, n), dt)
+                        return Bench(lambda: f(x, W, b, act, out=o))
+                    return make
+
+                def torch_fwd(name=name, m=m, k=k, n=n, act=act):
+                    torch = _torch()
+                    x, W, b, *_ = (torch.from_numpy(t) for t in
+                                   _layer_inputs(name, m, k, n, act, dt))
+                    a = _act_torch(act)
+                    return Bench(lambda: a(torch.addmm(b, x, W)))
+
+                cases.append(Case(
+                    name, "dense_forward", "fastdigits.dense_forward", "matrix", params,
+                    2.0 * m * k * n, None,
+                    {"fastdigits": mk_fwd(lambda: fast("dense_forward")),
+                     "numpy": mk_fwd(lambda: ref("dense_forward")),
+                     "torch": torch_fwd},
+                    notes="torch: act(torch.addmm(b, x, W))"))
+                # backward (dx, dW, db)
+                name = "dense_backward/%s/%s/b%d" % (act, tag, m)
+
+                def mk_bwd(fn_get, name=name, m=m, k=k, n=n, act=act):
+                    def make():
+                        f = fn_get()
+                        x, W, b, z, y, dy = _layer_inputs(name, m, k, n, act, dt)
+                        yz = z if act == "gelu" else y
+                        dx, dW, db = np.empty_like(x), np.empty_like(W), np.empty_like(b)
+                        return Bench(lambda: f(dy, x, W, yz, act, need_dx=True, dx_out=dx,
+                                               dW_out=dW, db_out=db))
+                    return make
+
+                def torch_bwd(name=name, m=m, k=k, n=n, act=act):
+                    torch = _torch()
+                    x, W, b, _z, _y, dy = (torch.from_numpy(t) for t in
+                                           _layer_inputs(name, m, k, n, act, dt))
+                    for t in (x, W, b):
+                        t.requires_grad_(True)
+                    y = _act_torch(act)(torch.addmm(b, x, W))
+                    return Bench(lambda: torch.autograd.grad(y, (x, W, b), dy,
+                                                             retain_graph=True))
+
+                cases.append(Case(
+                    name, "dense_backward", "fastdigits.dense_backward", "matrix", params,
+                    4.0 * m * k * n, None,
+                    {"fastdigits": mk_bwd(lambda: fast("dense_backward")),
+                     "numpy": mk_bwd(lambda: ref("dense_backward")),
+                     "torch": torch_bwd},
+                    notes="torch: autograd.grad of act(addmm) on a kept graph"))
+    return cases
+
+
+def _softmax_cases(p: Profile, dt: np.dtype) -> List[Case]:
+    cases = []
+    for m in p.batches:
+        c = 10
+        name = "softmax_cross_entropy/b%d" % m
+
+        def inputs(name=name, m=m):
+            g = np.random.default_rng(_seed(name))
+            return (3 * g.standard_normal((m, c))).astype(dt), g.integers(0, c, m)
+
+        def mk(fn_get, inputs=inputs):
+            def make():
+                f = fn_get()
+                logits, labels = inputs()
+                grad = np.empty_like(logits)
+                return Bench(lambda: f(logits, labels, reduction="mean", grad_out=grad))
+            return make
+
+        def mk_torch(inputs=inputs):
+            torch = _torch()
+            logits, labels = (torch.from_numpy(t) for t in inputs())
+            logits.requires_grad_(True)
+            F = torch.nn.functional
+
+            def run():
+                loss = F.cross_entropy(logits, labels)
+                return torch.autograd.grad(loss, logits)
+            return Bench(run)
+
+        isz = np.dtype(dt).itemsize
+        cases.append(Case(name, "softmax_cross_entropy", "fastdigits.softmax_cross_entropy",
+                          "stream", {"m": m, "classes": c, "dtype": dt.name}, None,
+                          float(2 * m * c * isz + 8 * m),
+                          {"fastdigits": mk(lambda: fast("softmax_cross_entropy")),
+                           "numpy": mk(lambda: ref("softmax_cross_entropy")),
+                           "torch": mk_torch},
+                          notes="torch: F.cross_entropy + autograd.grad"))
+    return cases
+
+
+def _optim_cases(p: Profile, dt: np.dtype) -> List[Case]:
+    n = 784 * p.hidden
+    isz = np.dtype(dt).itemsize
+    cases = []
+
+    def inputs(name, k):
+        g = np.random.default_rng(_seed(name))
+        return [g.standard_normal(n).astype(dt) * (0.01 if i else 1) for i in range(k)]
+
+    name = "sgd_step/momentum/n%d" % n
+
+    def mk_sgd(fn_get, name=name):
+        def make():
+            f = fn_get()
+            param, grad = inputs(name, 2)
+            vel = np.zeros_like(param)
+            return Bench(lambda: f(param, grad, lr=0.01, momentum=0.9, velocity=vel))
+        return make
+
+    def torch_sgd(name=name):
+        torch = _torch()
+        param, grad = (torch.from_numpy(t) for t in inputs(name, 2))
+        param.requires_grad_(True)
+        param.grad = grad
+        opt = torch.optim.SGD([param], lr=0.01, momentum=0.9, foreach=True)
+        return Bench(opt.step)
+
+    cases.append(Case(name, "sgd_step", "fastdigits.sgd_step", "stream",
+                      {"n": n, "momentum": 0.9, "dtype": dt.name}, None, float(5 * n * isz),
+                      {"fastdigits": mk_sgd(lambda: fast("sgd_step")),
+                       "numpy": mk_sgd(lambda: ref("sgd_step")), "torch": torch_sgd},
+                      check=False, notes="torch: optim.SGD(foreach=True).step()"))
+
+    name = "adam_step/n%d" % n
+
+    def mk_adam(fn_get, name=name):
+        def make():
+            f = fn_get()
+            param, grad = inputs(name, 2)
+            m1, v1 = np.zeros_like(param), np.zeros_like(param)
+            step = [0]
+
+            def run():
+                step[0] += 1
+                return f(param, grad, m1, v1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                         step=step[0], weight_decay=0.01)
+            return Bench(run)
+        return make
+
+    def torch_adam(name=name):
+        torch = _torch()
+        param, grad = (torch.from_numpy(t) for t in inputs(name, 2))
+        param.requires_grad_(True)
+        param.grad = grad
+        opt = torch.optim.AdamW([param], lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                                weight_decay=0.01, foreach=True)
+        return Bench(opt.step)
+
+    cases.append(Case(name, "adam_step", "fastdigits.adam_step", "stream",
+                      {"n": n, "weight_decay": 0.01, "dtype": dt.name}, None,
+                      float(7 * n * isz),
+                      {"fastdigits": mk_adam(lambda: fast("adam_step")),
+                       "numpy": mk_adam(lambda: ref("adam_step")), "torch": torch_adam},
+                      check=False, notes="torch: optim.AdamW(foreach=True).step()"))
+    return cases
+
+
+def _normalize_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
+    cases = []
+    isz = np.dtype(dt).itemsize
+    for m in tuple(p.batches) + tuple(p.normalize_sets):
+        name = "normalize/b%d" % m
+
+        def mk(fn_get, m=m):
+            def make():
+                f = fn_get()
+                x = data.images(m)
+                o = np.empty(x.shape, dt)
+                return Bench(lambda: f(x, mean=MNIST_MEAN, std=MNIST_STD, dtype=dt, out=o))
+            return make
+
+        def mk_torch(m=m):
+            torch = _torch()
+            x = torch.from_numpy(data.images(m))
+            tdt = torch.float32 if dt == np.float32 else torch.float64
+            return Bench(lambda: x.to(tdt).mul_(1 / 255).sub_(MNIST_MEAN).div_(MNIST_STD))
+
+        cases.append(Case(name, "normalize", "fastdigits.normalize", "stream",
+                          {"m": m, "shape": [m, 28, 28], "dtype": dt.name}, None,
+                          float(m * 784 * (1 + isz)),
+                          {"fastdigits": mk(lambda: fast("normalize")),
+                           "numpy": mk(lambda: ref("normalize")), "torch": mk_torch},
+                          notes="NumPy: fastdigits.reference.normalize (float64 maths, then "
+                                "cast); torch: x.to(dtype).mul_(1/255).sub_(mean).div_(std)"))
+    return cases
+
+
+def _file_bytes(data: Data, fmt: str, out_bytes: int) -> Callable[[], float]:
+    """Bytes read (the file) + bytes written (the array), known once the
+    files exist."""
+    def nbytes() -> float:
+        raw, gz, _ = data.idx_files()
+        return float(os.path.getsize(raw if fmt == "raw" else gz) + out_bytes)
+    return nbytes
+
+
+def _idx_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
+    cases = []
+    isz = np.dtype(dt).itemsize
+    n = p.idx_images
+    for fmt in ("raw", "gzip"):
+        def mk(fn_get, fmt=fmt):
+            def make():
+                f = fn_get()
+                raw, gz, _ = data.idx_files()
+                path = raw if fmt == "raw" else gz
+                return Bench(lambda: f(path))
+            return make
+
+        nbytes = n * 784
+        cases.append(Case("read_idx/%s/n%d" % (fmt, n), "read_idx", "fastdigits.read_idx",
+                          "stream", {"images": n, "format": fmt}, None,
+                          _file_bytes(data, fmt, nbytes),
+                          {"fastdigits": mk(lambda: fast("read_idx")),
+                           "numpy": mk(lambda: ref("read_idx")), "torch": None},
+                          notes="no PyTorch contender: PyTorch has no IDX reader"))
+
+    def mk_mmap(fn_get):
+        def make():
+            f = fn_get()
+            raw, _gz, _ = data.idx_files()
+            return Bench(lambda: f(raw, mmap=True))
+        return make
+
+    cases.append(Case("read_idx/raw-mmap/n%d" % n, "read_idx", "fastdigits.read_idx", "stream",
+                      {"images": n, "format": "raw", "mmap": True}, None, None,
+                      {"fastdigits": mk_mmap(lambda: fast("read_idx")),
+                       "numpy": mk_mmap(lambda: ref("read_idx")), "torch": None},
+                      notes="zero-copy view of the file (no bytes moved: no limit); "
+                            "no PyTorch contender: PyTorch has no IDX reader"))
+
+    def mk_norm(fn_get):
+        def make():
+            f = fn_get()
+            _raw, gz, _ = data.idx_files()
+            return Bench(lambda: f(gz, mean=MNIST_MEAN, std=MNIST_STD, dtype=dt))
+        return make
+
+    cases.append(Case("read_idx_normalized/gzip/n%d" % n, "read_idx_normalized",
+                      "fastdigits.read_idx_normalized", "stream",
+                      {"images": n, "format": "gzip", "dtype": dt.name}, None,
+                      _file_bytes(data, "gzip", n * 784 * isz),
+                      {"fastdigits": mk_norm(lambda: fast("read_idx_normalized")),
+                       "numpy": mk_norm(lambda: ref("read_idx_normalized")),
+                       "torch": None},
+                      notes="no PyTorch contender: PyTorch has no IDX reader"))
+    return cases
+
+
+def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
+    cases = []
+    N = p.epoch_samples
+    sizes = (784, p.hidden, 10)
+    lr, momentum = 0.02, 0.9  # the MLP defaults
+    # Matrix work per sample: forward 2*k*n per layer, dW 2*k*n per layer,
+    # dx 2*k*n for every layer but the first.
+    per_sample = sum(4.0 * k * n for k, n in zip(sizes[:-1], sizes[1:]))
+    per_sample += sum(2.0 * k * n for k, n in zip(sizes[1:-1], sizes[2:]))
+
+    def xy():
+        images, labels = data.mnist()
+        reps = -(-N // len(images))
+        X = (np.concatenate([images] * reps)[:N].reshape(N, 784) / 255.0 - MNIST_MEAN) / MNIST_STD
+        y = np.concatenate([labels] * reps)[:N]
+        return np.ascontiguousarray(X, dtype=dt), np.ascontiguousarray(y)
+
+    for B in p.epoch_batches:
+        def mk(backend, B=B):
+            def make():
+                MLP = api("fastdigits.nn", "MLP")
+                X, y = xy()
+                box = {}
+
+                def reset():
+                    box["m"] = MLP(sizes, activation="relu", dtype=dt, seed=0,
+                                   backend=backend)
+
+                def run():
+                    return box["m"].fit(X, y, epochs=1, batch_size=B, optimizer="sgd",
+                                        lr=lr, momentum=momentum)
+                return Bench(run, reset=reset, repeatable=False)
+            return make
+
+        def mk_torch(B=B):
+            torch = _torch()
+            X, y = (torch.from_numpy(t) for t in xy())
+            tdt = torch.float32 if dt == np.float32 else torch.float64
+            box = {}
+
+            def reset():
+                torch.manual_seed(0)
+                layers = []
+                for i, (k, n) in enumerate(zip(sizes[:-1], sizes[1:])):
+                    if i:
+                        layers.append(torch.nn.ReLU())
+                    layers.append(torch.nn.Linear(k, n, dtype=tdt))
+                box["model"] = torch.nn.Sequential(*layers)
+                box["opt"] = torch.optim.SGD(box["model"].parameters(), lr=lr,
+                                             momentum=momentum)
+                box["gen"] = torch.Generator().manual_seed(0)
+
+            lossf = torch.nn.CrossEntropyLoss()
+
+            def run():
+                model, opt = box["model"], box["opt"]
+                perm = torch.randperm(N, generator=box["gen"])
+                for i in range(0, N, B):
+                    idx = perm[i:i + B]
+                    opt.zero_grad(set_to_none=True)
+                    loss = lossf(model(X[idx]), y[idx])
+                    loss.backward()
+                    opt.step()
+            return Bench(run, reset=reset, repeatable=False)
+
+        frac = "" if N == 60000 else " (%d of 60000 samples)" % N
+        cases.append(Case("mlp_epoch/b%d" % B, "mlp_epoch", "fastdigits.nn.MLP.fit", "matrix",
+                          {"layers": list(sizes), "samples": N, "batch_size": B,
+                           "optimizer": "sgd", "dtype": dt.name}, per_sample * N, None,
+                          {"fastdigits": mk("fast"), "numpy": mk("numpy"), "torch": mk_torch},
+                          check=False, rounds=p.epoch_rounds,
+                          notes="one epoch%s; torch: nn.Sequential + CrossEntropyLoss + "
+                                "optim.SGD, shuffled batches" % frac))
+    return cases
+
+
+def build_cases(profile: Profile, dtype: Any, data: Data) -> List[Case]:
+    """Every case of the profile, in a stable order (data path first)."""
+    dt = np.dtype(dtype)
+    return (_idx_cases(profile, dt, data) + _normalize_cases(profile, dt, data)
+            + _matmul_cases(profile, dt) + _dense_cases(profile, dt)
+            + _softmax_cases(profile, dt) + _optim_cases(profile, dt)
+            + _epoch_cases(profile, dt, data))

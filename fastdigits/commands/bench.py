@@ -1,0 +1,165 @@
+"""`fastdigits bench`: time every kernel against NumPy and PyTorch, fairly."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+NAME = "bench"
+HELP = "time every kernel against NumPy and PyTorch on the same thread count"
+
+EPILOG = """\
+examples:
+  fastdigits bench --quick                 # under a minute
+  fastdigits bench --only dense_forward --json bench.json --plot bench.png
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE fastdigits bench
+
+--only takes glob patterns matched against case names (see --list), or plain
+words matched anywhere in them; comma-separated or repeated."""
+
+
+def _threads(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number, got %r" % text)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be >= 1, got %d" % n)
+    return n
+
+
+def _seconds(text: str) -> float:
+    try:
+        s = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number of seconds, got %r" % text)
+    if not (s >= 0 and s < float("inf")):
+        raise argparse.ArgumentTypeError("must be >= 0 seconds, got %r" % text)
+    return s
+
+
+def _one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Bad options: one line on stderr and exit status 2, no usage dump."""
+    def error(message: str) -> None:
+        print("fastdigits bench: error: %s (see fastdigits bench --help)" % message,
+              file=sys.stderr)
+        sys.exit(2)
+
+    strict_parse = parser.parse_known_args
+
+    def parse_known_args(args=None, namespace=None):
+        # Unknown options would otherwise go back to the top-level parser,
+        # which prints its usage too.
+        ns, extra = strict_parse(args, namespace)
+        if extra:
+            error("unrecognized arguments: %s" % " ".join(extra))
+        return ns, extra
+
+    parser.error = error  # type: ignore[method-assign]
+    parser.parse_known_args = parse_known_args  # type: ignore[method-assign]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
+    parser.add_argument("--quick", action="store_true",
+                        help="batch sizes 64 and 1024 only, fewer rounds, a tenth of an "
+                             "epoch: under a minute")
+    parser.add_argument("--threads", type=_threads, metavar="N", default=None,
+                        help="threads for every contender (default: fastdigits' default, "
+                             "i.e. OMP_NUM_THREADS or the core count)")
+    parser.add_argument("--json", metavar="FILE", help="write every figure to FILE as JSON "
+                        "(schema: fastdigits bench --print-schema)")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="write a PNG bar chart of the speed-ups (needs matplotlib)")
+    parser.add_argument("--markdown", metavar="FILE.md",
+                        help="also write the table as Markdown (e.g. for a README)")
+    parser.add_argument("--only", metavar="PATTERN", action="append", default=[],
+                        help="run only the cases matching PATTERN")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="floating-point type of the kernels (default float32)")
+    parser.add_argument("--wait-idle", type=_seconds, metavar="S", default=0.0,
+                        help="on a shared machine: before each sample wait up to S seconds "
+                             "until nothing else is runnable (Linux)")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="leave PyTorch out even when it is installed")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--list", action="store_true",
+                        help="list the selected case names and exit")
+    parser.add_argument("--print-schema", action="store_true",
+                        help="print the JSON Schema of --json's output and exit")
+    # Tiny sizes for the tests (also FASTDIGITS_BENCH_TINY=1): not a benchmark.
+    parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
+    _one_line_errors(parser)
+
+
+def run(args) -> int:
+    from ..cli import CommandError
+    from ..bench import runner, schema
+
+    if args.print_schema:
+        print(json.dumps(schema.SCHEMA, indent=2))
+        return 0
+    tiny = args.tiny or os.environ.get("FASTDIGITS_BENCH_TINY", "") not in ("", "0")
+    only = [p.strip() for item in args.only for p in item.split(",") if p.strip()]
+    if args.only and not only:
+        raise CommandError("--only needs a non-empty pattern")
+    for opt, path in (("--json", args.json), ("--plot", args.plot),
+                      ("--markdown", args.markdown)):
+        if path is not None:
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                raise CommandError("%s: folder %s does not exist" % (opt, folder))
+            if os.path.isdir(path):
+                raise CommandError("%s: %s is a folder, not a file" % (opt, path))
+    if args.plot is not None and not args.plot.lower().endswith(".png"):
+        raise CommandError("--plot writes a PNG: give a file name ending in .png, got %r"
+                           % args.plot)
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            from ..bench.plot import INSTALL_HINT
+
+            raise CommandError(INSTALL_HINT) from None
+    import fastdigits
+
+    opts = runner.Options(
+        mode="tiny" if tiny else ("quick" if args.quick else "full"),
+        threads=args.threads or fastdigits.get_num_threads(),
+        dtype=args.dtype, only=only, use_torch=not args.no_torch,
+        wait_idle_s=args.wait_idle,
+        progress=not args.no_progress and not args.list,
+        argv=list(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else [])
+    names = runner.case_names(opts)
+    if not names:
+        raise CommandError("--only %s matches no case (see fastdigits bench --list)"
+                           % ",".join(only))
+    if args.list:
+        try:
+            print("\n".join(names))
+            sys.stdout.flush()
+        except BrokenPipeError:  # e.g. `fastdigits bench --list | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    from ..bench import report
+
+    doc = runner.run(opts)
+    print()
+    print(report.table_text(doc))
+    if args.json is not None:
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=1, allow_nan=False)
+            f.write("\n")
+        print("wrote %s" % args.json)
+    if args.markdown is not None:
+        with open(args.markdown, "w") as f:
+            f.write(report.markdown_text(doc))
+        print("wrote %s" % args.markdown)
+    if args.plot is not None:
+        from ..bench.plot import write_plot
+
+        write_plot(doc, args.plot)
+        print("wrote %s" % args.plot)
+    return 0
