@@ -7,7 +7,7 @@ Groups (compare medians within a group):
   read-normalized  read_idx_normalized(.gz)       vs gzip + frombuffer + astype/255/-mean//std
   read-mmap        read_idx(raw copy, mmap=True)  (must stay well under 1 ms)
 
-Uses /work/shared/data/mnist when present, else the bundled files.  Both
+Uses ../shared/data/mnist (beside the repository) when present, else the bundled files.  Both
 contenders run on the same thread count (fastdigits' default; NumPy's gzip
 path is single-threaded either way).
 """
@@ -21,7 +21,8 @@ import pytest
 import fastdigits
 from fastdigits import idx
 
-SHARED = "/work/shared/data/mnist"
+SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "shared", "data", "mnist")
 BUNDLED = os.path.join(os.path.dirname(fastdigits.__file__), "data", "mnist")
 DATA = SHARED if os.path.isdir(SHARED) else BUNDLED
 TRAIN = os.path.join(DATA, "train-images-idx3-ubyte.gz")

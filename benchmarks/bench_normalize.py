@@ -31,7 +31,8 @@ import pytest
 
 import fastdigits
 
-MNIST_PATH = "/work/shared/data/mnist/train-images-idx3-ubyte.gz"
+MNIST_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "shared", "data", "mnist", "train-images-idx3-ubyte.gz")
 MEAN, STD = 0.1307, 0.3081
 THREADS = int(os.environ.get("FASTDIGITS_BENCH_THREADS", "2"))
 
