@@ -1,0 +1,496 @@
+"""Read and write IDX files (the MNIST container format), gzipped or raw.
+
+The decoder is C (``csrc/idx.c``): it parses and validates the header,
+inflates gzip straight into the result array (libdeflate from the ``deflate``
+wheel or the system library when available, zlib streaming otherwise) and
+converts big-endian elements to native order in place, with SIMD and OpenMP.
+
+IDX layout: two zero bytes, a type code (0x08 uint8, 0x09 int8, 0x0B int16,
+0x0C int32, 0x0D float32, 0x0E float64), the rank, then one big-endian
+uint32 per dimension, then the elements in C order, big-endian.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import io
+import os
+import tempfile
+import threading
+import zlib
+from typing import Any, Iterator, NamedTuple, Optional, Tuple, Union
+
+import numpy as np
+
+from . import _idx
+from ._idx import IDXError
+
+__all__ = [
+    "IDXError",
+    "IDXHeader",
+    "inflate_backend",
+    "read_idx",
+    "read_idx_header",
+    "write_idx",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+Source = Union[str, "os.PathLike[str]", io.RawIOBase, io.BufferedIOBase, Any]
+
+#: IDX type code -> NumPy dtype (native order) and back.
+TYPE_CODES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(np.int16),
+    0x0C: np.dtype(np.int32),
+    0x0D: np.dtype(np.float32),
+    0x0E: np.dtype(np.float64),
+}
+_CODE_OF = {dt: code for code, dt in TYPE_CODES.items()}
+_GZIP_MAGIC = b"\x1f\x8b"
+_ALIGN = 64
+
+
+class IDXHeader(NamedTuple):
+    """What :func:`read_idx_header` learns without reading the data."""
+
+    dtype: np.dtype      #: element type, native byte order
+    shape: Tuple[int, ...]
+    data_offset: int     #: bytes of header before the data (decompressed stream)
+    compressed: bool     #: gzip file
+    file_size: int       #: size of the file (compressed size for gzip); -1 if unknown
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of decoded data."""
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+# ------------------------------------------------------------ inflate backend
+
+class _Backend:
+    def __init__(self) -> None:
+        self.name = "zlib"
+        self.addrs: Optional[Tuple[int, int, int]] = None
+        self._lib = None  # keep the CDLL alive
+        for name, path in self._candidates():
+            try:
+                lib = ctypes.CDLL(path)
+                addrs = tuple(
+                    ctypes.cast(getattr(lib, sym), ctypes.c_void_p).value
+                    for sym in ("libdeflate_alloc_decompressor",
+                                "libdeflate_gzip_decompress_ex",
+                                "libdeflate_free_decompressor"))
+            except (OSError, AttributeError):
+                continue
+            if all(addrs):
+                self.name, self.addrs, self._lib = name, addrs, lib
+                return
+
+    @staticmethod
+    def _candidates():
+        try:
+            import deflate._deflate as _d  # the wheel's extension exports libdeflate
+
+            yield "libdeflate (deflate wheel)", _d.__file__
+        except ImportError:
+            pass
+        sysname = ctypes.util.find_library("deflate")
+        if sysname:
+            yield "libdeflate (system)", sysname
+
+
+_BACKEND = _Backend()
+_local = threading.local()
+
+
+def inflate_backend() -> str:
+    """Which gzip inflater read_idx uses: 'libdeflate (deflate wheel)',
+    'libdeflate (system)' or 'zlib'."""
+    if getattr(_local, "force_zlib", False):
+        return "zlib"
+    return _BACKEND.name
+
+
+@contextlib.contextmanager
+def _force_zlib() -> Iterator[None]:
+    """Testing aid: use the zlib streaming path in this Python thread."""
+    old = getattr(_local, "force_zlib", False)
+    _local.force_zlib = True
+    try:
+        yield
+    finally:
+        _local.force_zlib = old
+
+
+def _libdeflate_addrs() -> Optional[Tuple[int, int, int]]:
+    if getattr(_local, "force_zlib", False):
+        return None
+    return _BACKEND.addrs
+
+
+# ------------------------------------------------------------------- sources
+
+class _Input:
+    """A path or binary file object, read from its current position."""
+
+    def __init__(self, source: Source) -> None:
+        self.close_after = False
+        if isinstance(source, (str, bytes, os.PathLike)):
+            self.name = os.fsdecode(source)
+            self.f = open(source, "rb", buffering=0)
+            self.close_after = True
+            self.path: Optional[str] = self.name
+        elif hasattr(source, "read"):
+            self.f = source
+            self.name = str(getattr(source, "name", None) or type(source).__name__)
+            self.path = None
+        else:
+            raise TypeError("source must be a path (str or os.PathLike) or a binary "
+                            "file object, got %s" % type(source).__name__)
+        self.start = 0
+        self.size: Optional[int] = None  # bytes from start to end of file
+        try:
+            if self.close_after:
+                self.size = os.fstat(self.f.fileno()).st_size
+            elif self.f.seekable():
+                self.start = self.f.tell()
+                end = self.f.seek(0, io.SEEK_END)
+                self.f.seek(self.start)
+                self.size = end - self.start
+        except (OSError, AttributeError, ValueError):
+            self.size = None
+        self._data: Optional[Any] = None  # whole content when size was unknown
+        self.pos = 0  # bytes consumed so far
+
+    def __enter__(self) -> "_Input":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.close_after:
+            self.f.close()
+
+    def error(self, exc: IDXError) -> IDXError:
+        return IDXError("%s: %s" % (self.name, exc), getattr(exc, "offset", -1))
+
+    def _slurp(self) -> None:
+        """Read everything (non-seekable streams: the size is unknown)."""
+        data = self.f.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("source must be a binary file object (read() returned %s)"
+                            % type(data).__name__)
+        self._data = memoryview(data)
+        self.size = self.pos + len(data)
+
+    def read(self, n: int) -> bytes:
+        """Up to n more bytes (fewer only at end of file)."""
+        if self._data is None and self.size is None:
+            self._slurp()
+        if self._data is not None:
+            off = self.pos - (self.size - len(self._data))
+            chunk = bytes(self._data[off:off + n])
+            self.pos += len(chunk)
+            return chunk
+        parts = []
+        while n > 0:
+            chunk = self.f.read(n)
+            if not chunk:
+                break
+            if not isinstance(chunk, (bytes, bytearray)):
+                raise TypeError("source must be a binary file object (read() returned "
+                                "%s)" % type(chunk).__name__)
+            parts.append(chunk)
+            n -= len(chunk)
+            self.pos += len(chunk)
+        return b"".join(parts)
+
+    def readinto(self, buf: np.ndarray) -> int:
+        """Fill the uint8 array buf from the current position; bytes read."""
+        mv = memoryview(buf).cast("B")
+        if self._data is None and self.size is None:
+            self._slurp()
+        if self._data is not None:
+            off = self.pos - (self.size - len(self._data))
+            part = self._data[off:off + len(mv)]
+            mv[:len(part)] = part
+            self.pos += len(part)
+            return len(part)
+        got = 0
+        while got < len(mv):
+            n = self.f.readinto(mv[got:])
+            if not n:
+                break
+            got += n
+        self.pos += got
+        return got
+
+    def rest(self) -> Any:
+        """Everything from the current position to the end, as a buffer."""
+        if self._data is None and self.size is None:
+            self._slurp()
+        if self._data is not None:
+            off = self.pos - (self.size - len(self._data))
+            self.pos = self.size
+            return self._data[off:]
+        head = np.empty(self.size - self.pos, np.uint8)
+        got = self.readinto(head)
+        return head[:got]
+
+
+def _aligned_empty(nbytes: int, lead: int) -> Tuple[np.ndarray, int]:
+    """A uint8 buffer of lead + nbytes bytes where byte `lead` is 64-aligned."""
+    raw = np.empty(lead + nbytes + _ALIGN, np.uint8)
+    off = (-(raw.ctypes.data + lead)) % _ALIGN
+    return raw[off:off + lead + nbytes], off
+
+
+def _parse(head: bytes, stream_len: int, max_total: int):
+    return _idx.parse_header(head, stream_len, max_total)
+
+
+def _gz_parse(comp: Any, complete: bool, total_size: int):
+    """Parse the header at the start of gzip data `comp`; None: need more."""
+    head, need_more = _idx.gz_peek(comp, complete, _idx.MAX_HEADER)
+    if need_more:
+        return None
+    # If the whole stream fit in the peek, its exact length is known.
+    stream_len = len(head) if len(head) < _idx.MAX_HEADER else -1
+    return _parse(head, stream_len, total_size * _idx.GZ_MAX_RATIO)
+
+
+def _gz_header(inp: _Input, first: bytes):
+    """Parse the header of a gzip source, reading only as much as it needs."""
+    comp = bytearray(first)
+    step = 1 << 14
+    while True:
+        more = inp.read(step)
+        comp += more
+        complete = not more or (inp.size is not None and inp.pos >= inp.size)
+        step = min(step * 4, 1 << 22)
+        total = inp.size if inp.size is not None else len(comp)
+        hdr = _gz_parse(bytes(comp), complete, total)
+        if hdr is not None:
+            return hdr
+
+
+def _gz_read_all(inp: _Input, first: bytes) -> np.ndarray:
+    """The whole compressed file as one uint8 array (one read call)."""
+    if inp.size is None:
+        rest = np.frombuffer(inp.rest(), np.uint8)
+        comp = np.empty(len(first) + len(rest), np.uint8)
+        comp[len(first):] = rest
+    else:
+        comp = np.empty(inp.size, np.uint8)
+        got = inp.readinto(comp[len(first):])
+        comp = comp[:len(first) + got]
+    comp[:len(first)] = np.frombuffer(first, np.uint8)
+    return comp
+
+
+def _raw_header(inp: _Input, first: bytes):
+    head = first + inp.read(2)
+    if len(head) == 4:
+        head += inp.read(4 * head[3])
+    hdr = _parse(head, inp.size if inp.size is not None else -1, -1)
+    if hdr is None:  # size unknown: whatever we got is all there is
+        hdr = _parse(head, len(head), -1)
+    return hdr
+
+
+def read_idx_header(source: Source) -> IDXHeader:
+    """Read and validate only the header of an IDX file (gzipped or raw).
+
+    For gzip files just enough is inflated to see the header.  Raises
+    :class:`IDXError` for malformed headers, naming the problem and offset.
+    """
+    with _Input(source) as inp:
+        try:
+            first = inp.read(2)
+            compressed = first == _GZIP_MAGIC
+            if compressed:
+                code, _, dims, hlen, _ = _gz_header(inp, first)
+            else:
+                code, _, dims, hlen, _ = _raw_header(inp, first)
+        except IDXError as exc:
+            raise inp.error(exc) from None
+        return IDXHeader(TYPE_CODES[code], dims, hlen, compressed,
+                         -1 if inp.size is None else inp.size)
+
+
+def _native(arr_u8: np.ndarray, code: int, dims: Tuple[int, ...]) -> np.ndarray:
+    return arr_u8.view(TYPE_CODES[code]).reshape(dims)
+
+
+def read_idx(source: Source, *, mmap: bool = False) -> np.ndarray:
+    """Read an IDX file into a writeable NumPy array in native byte order.
+
+    Parameters
+    ----------
+    source : path or binary file object
+        gzip compression is detected from the magic bytes, not the name.
+        File objects are read from their current position.
+    mmap : bool
+        For an uncompressed file on disk, return a copy-on-write memory map
+        over the file instead of reading it (zero-copy, constant time; the
+        dtype is big-endian, e.g. ``>i4``, for multi-byte types; writes stay
+        private to the process).  Raises :class:`IDXError` for gzip files.
+
+    Raises
+    ------
+    IDXError
+        Bad magic, unknown type code, rank 0, overflowing dimensions, data
+        shorter or longer than the header says, corrupt or truncated gzip;
+        the message names the problem and the byte offset.
+    """
+    with _Input(source) as inp:
+        try:
+            return _read(inp, bool(mmap))
+        except IDXError as exc:
+            raise inp.error(exc) from None
+
+
+def _read(inp: _Input, mmap: bool) -> np.ndarray:
+    first = inp.read(2)
+    if first == _GZIP_MAGIC:
+        if mmap:
+            raise IDXError("mmap=True needs an uncompressed IDX file but this one "
+                           "is gzip-compressed (decompress it once, e.g. write_idx("
+                           "path, read_idx(gz_path)), or use load_mnist(cache=True))")
+        comp = _gz_read_all(inp, first)
+        code, elsize, dims, hlen, count = _gz_parse(comp, True, len(comp))
+        region, _ = _aligned_empty(count * elsize, hlen)
+        _idx.gz_inflate_into(comp, region, hlen, _libdeflate_addrs())
+        data = region[hlen:]
+    else:
+        code, elsize, dims, hlen, count = _raw_header(inp, first)
+        nbytes = count * elsize
+        if mmap:
+            return _mmap(inp, code, dims, hlen, nbytes)
+        data, _ = _aligned_empty(nbytes, 0)
+        got = inp.readinto(data)
+        if got != nbytes:  # the file changed size under us
+            raise IDXError("IDX data shorter than the header says: it ends at byte "
+                           "offset %d, the header implies %d bytes of data"
+                           % (hlen + got, nbytes), hlen + got)
+        if inp.size is None or inp.pos < inp.size:
+            if inp.read(1):
+                raise IDXError("IDX data longer than the header says: trailing "
+                               "bytes start at byte offset %d" % (hlen + nbytes),
+                               hlen + nbytes)
+    _idx.bswap_inplace(data, elsize)
+    return _native(data, code, dims)
+
+
+def _mmap(inp: _Input, code: int, dims: Tuple[int, ...], hlen: int,
+          nbytes: int) -> np.ndarray:
+    dtype = TYPE_CODES[code].newbyteorder(">") if TYPE_CODES[code].itemsize > 1 \
+        else TYPE_CODES[code]
+    if nbytes == 0:
+        return np.empty(dims, dtype)
+    try:
+        inp.f.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        raise IDXError("mmap=True needs a file on disk (a path or a real file "
+                       "object), got %s" % inp.name) from None
+    return np.memmap(inp.f, dtype=dtype, mode="c", offset=inp.start + hlen,
+                     shape=dims)
+
+
+# ------------------------------------------------------------------- writing
+
+def _idx_bytes_header(arr: np.ndarray) -> bytes:
+    code = _CODE_OF[arr.dtype.newbyteorder("=")]
+    dims = b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    return bytes([0, 0, code, arr.ndim]) + dims
+
+
+def _check_writable_array(array: Any) -> np.ndarray:
+    arr = np.asarray(array)
+    if arr.dtype.newbyteorder("=") not in _CODE_OF:
+        raise TypeError("array dtype must be one of uint8, int8, int16, int32, "
+                        "float32, float64 for IDX, got %s" % arr.dtype)
+    if arr.ndim == 0:
+        raise ValueError("array must have at least one dimension (IDX rank >= 1)")
+    if arr.ndim > 255:
+        raise ValueError("array has %d dimensions, IDX allows at most 255" % arr.ndim)
+    for i, d in enumerate(arr.shape):
+        if d > 0xFFFFFFFF:
+            raise ValueError("array dimension %d is %d, IDX dimensions must fit "
+                             "in 32 bits" % (i, d))
+    return arr
+
+
+def _gzip_compress(data: memoryview, level: int = 6) -> bytes:
+    try:
+        import deflate
+
+        return deflate.gzip_compress(data, level)
+    except ImportError:
+        co = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        return co.compress(data) + co.flush()
+
+
+def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) -> PathLike:
+    """Write `array` to `path` as an IDX file, atomically; return `path`.
+
+    The data go to a temporary file in the same directory, which is flushed,
+    fsync'ed and then renamed over `path`, so readers never see a partial
+    file and a failed write leaves any existing file untouched.  gzip is used
+    when ``compress`` is true or, when it is left as None, when the name ends
+    in ``.gz``.  Supported dtypes: uint8, int8, int16, int32, float32,
+    float64 (any byte order; written big-endian).
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError("path must be a str or os.PathLike, got %s" % type(path).__name__)
+    arr = _check_writable_array(array)
+    fspath = os.fspath(path)
+    if compress is None:
+        compress = os.fsdecode(fspath).endswith(".gz")
+    big = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder(">"))
+    header = _idx_bytes_header(arr)
+    directory = os.path.dirname(os.path.abspath(fspath))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(fspath) + ".",
+                               suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            body = memoryview(big).cast("B") if big.size else memoryview(b"")
+            if compress:
+                f.write(_gzip_compress(_concat(header, big)))
+            else:
+                f.write(header)
+                f.write(body)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp makes 0600 files; give the usual umask-derived mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, fspath)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(directory)
+    return path
+
+
+def _concat(header: bytes, big: np.ndarray) -> memoryview:
+    buf = np.empty(len(header) + big.nbytes, np.uint8)
+    buf[:len(header)] = np.frombuffer(header, np.uint8)
+    buf[len(header):] = big.reshape(-1).view(np.uint8)
+    return memoryview(buf)
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make the rename durable (POSIX); harmless where unsupported."""
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
