@@ -245,8 +245,17 @@ def _aligned_empty(nbytes: int, lead: int) -> Tuple[np.ndarray, int]:
     return raw[off:off + lead + nbytes], off
 
 
+# NumPy arrays have at most 32 (NumPy 1.x) or 64 (NumPy 2) dimensions; IDX
+# allows 255, so deeper files are rejected cleanly instead of failing later.
+_MAX_NDIM = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
+
+
 def _parse(head: bytes, stream_len: int, max_total: int):
-    return _idx.parse_header(head, stream_len, max_total)
+    hdr = _idx.parse_header(head, stream_len, max_total)
+    if hdr is not None and len(hdr[2]) > _MAX_NDIM:
+        raise IDXError("IDX rank %d at byte offset 3: NumPy arrays support at most "
+                       "%d dimensions" % (len(hdr[2]), _MAX_NDIM), 3)
+    return hdr
 
 
 def _gz_parse(comp: Any, complete: bool, total_size: int):
