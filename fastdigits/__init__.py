@@ -7,16 +7,23 @@ chosen SIMD path.  Every kernel has a plain NumPy twin in
 from ._config import (available_simd, get_num_threads, get_simd,
                       set_num_threads, set_simd, simd, threads)
 from ._info import show_config
+from .normalize import normalize
+from .loss import softmax_cross_entropy
+from .optim import adam_step, sgd_step
 from ._version import __version__
 
 __all__ = [
     "__version__",
+    "adam_step",
     "available_simd",
     "get_num_threads",
     "get_simd",
+    "normalize",
     "set_num_threads",
     "set_simd",
+    "sgd_step",
     "show_config",
     "simd",
+    "softmax_cross_entropy",
     "threads",
 ]

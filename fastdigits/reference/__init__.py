@@ -4,4 +4,8 @@ Each function has the same signature and semantics as its fast twin in
 :mod:`fastdigits`.  The tests compare against these; the benchmarks time them
 as the NumPy baseline.
 """
-__all__: list = []
+from .loss import softmax_cross_entropy
+from .normalize import normalize
+from .optim import adam_step, sgd_step
+
+__all__ = ["adam_step", "normalize", "sgd_step", "softmax_cross_entropy"]

@@ -1,0 +1,116 @@
+# distutils: sources = [csrc/loss.c, csrc/loss_avx2.c, csrc/loss_avx512.c]
+"""Binding for the softmax cross-entropy kernel: validate, convert, call C
+without the GIL.  The public, documented function is fastdigits.loss."""
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport int64_t
+
+# _common.pxd's inline current_ctx() looks kernel_context up in this module's
+# globals (a Python import inside a .pxd is not run for cimporters).
+from fastdigits._config import kernel_context  # noqa: F401
+
+from fastdigits._common cimport fd_ctx, current_ctx, FD_OK
+
+cnp.import_array()
+
+cdef extern from "loss.h" nogil:
+    enum:
+        FD_REDUCE_NONE
+        FD_REDUCE_MEAN
+        FD_REDUCE_SUM
+    int fd_softmax_xent_f32(fd_ctx ctx, int64_t m, int64_t c, const float *logits,
+                            const int64_t *labels, int reduction, float *loss,
+                            float *grad)
+    int fd_softmax_xent_f64(fd_ctx ctx, int64_t m, int64_t c, const double *logits,
+                            const int64_t *labels, int reduction, double *loss,
+                            double *grad)
+
+_REDUCTIONS = {"none": FD_REDUCE_NONE, "mean": FD_REDUCE_MEAN, "sum": FD_REDUCE_SUM}
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_labels(object lab, Py_ssize_t m, Py_ssize_t c):
+    """Labels as a C-contiguous int64 array of shape (m,), every id in [0, c)."""
+    if lab.dtype.kind not in "iu":
+        raise TypeError("labels must hold integers (class ids), got dtype %s" % lab.dtype)
+    if lab.ndim != 1 or lab.shape[0] != m:
+        raise ValueError("labels must have shape (%d,) to match logits, got %s"
+                         % (m, lab.shape))
+    if m:
+        # Checked in the caller's dtype: a huge uint64 must not wrap to a
+        # valid int64 class id.
+        if lab.min() < 0 or lab.max() >= c:
+            bad = int(np.flatnonzero((lab < 0) | (lab >= c))[0])
+            raise ValueError("labels[%d] = %d is out of range: class ids must be in "
+                             "[0, %d)" % (bad, int(lab[bad]), c))
+    return np.ascontiguousarray(lab, dtype=np.int64)
+
+
+def softmax_cross_entropy(logits, labels, str reduction="mean", grad_out=None,
+                          bint need_grad=True):
+    cdef fd_ctx ctx
+    cdef void *xp
+    cdef void *lp
+    cdef void *outp
+    cdef int64_t m, c
+    cdef int red, rc
+    cdef void *gptr = NULL
+
+    x = np.asarray(logits)
+    if x.dtype not in _FLOATS:
+        raise TypeError("logits must be float32 or float64, got dtype %s" % x.dtype)
+    if x.ndim != 2:
+        raise ValueError("logits must be 2-D (batch, classes), got shape %s" % (x.shape,))
+    x = np.ascontiguousarray(x)
+    m = x.shape[0]
+    c = x.shape[1]
+    if reduction not in _REDUCTIONS:
+        raise ValueError("reduction must be 'mean', 'sum' or 'none', got %r" % (reduction,))
+    red = _REDUCTIONS[reduction]
+    lab = _check_labels(np.asarray(labels), m, c)
+
+    if grad_out is not None:
+        if not need_grad:
+            raise ValueError("grad_out was given but need_grad is False")
+        if not isinstance(grad_out, np.ndarray):
+            raise TypeError("grad_out must be a numpy.ndarray, got %s"
+                            % type(grad_out).__name__)
+        if grad_out.dtype != x.dtype:
+            raise TypeError("grad_out must have the logits dtype %s, got %s"
+                            % (x.dtype, grad_out.dtype))
+        if grad_out.shape != (m, c):
+            raise ValueError("grad_out must have shape %s, got %s"
+                             % ((m, c), grad_out.shape))
+        if not grad_out.flags.c_contiguous:
+            raise ValueError("grad_out must be C-contiguous")
+        if not grad_out.flags.writeable:
+            raise ValueError("grad_out is read-only")
+        if np.shares_memory(grad_out, x) or np.shares_memory(grad_out, lab):
+            raise ValueError("grad_out overlaps logits or labels")
+        grad = grad_out
+    elif need_grad:
+        grad = np.empty((m, c), dtype=x.dtype)
+    else:
+        grad = None
+    if grad is not None:
+        gptr = cnp.PyArray_DATA(<cnp.ndarray>grad)
+
+    loss = np.empty(m if red == FD_REDUCE_NONE else 1, dtype=x.dtype)
+    xp = cnp.PyArray_DATA(<cnp.ndarray>x)
+    lp = cnp.PyArray_DATA(<cnp.ndarray>lab)
+    outp = cnp.PyArray_DATA(<cnp.ndarray>loss)
+    ctx = current_ctx()
+    if x.dtype == np.float32:
+        with nogil:
+            rc = fd_softmax_xent_f32(ctx, m, c, <const float *>xp,
+                                     <const int64_t *>lp, red, <float *>outp,
+                                     <float *>gptr)
+    else:
+        with nogil:
+            rc = fd_softmax_xent_f64(ctx, m, c, <const double *>xp,
+                                     <const int64_t *>lp, red, <double *>outp,
+                                     <double *>gptr)
+    if rc != FD_OK:  # unreachable: everything was checked above
+        raise RuntimeError("fd_softmax_xent failed with status %d" % rc)
+    return (loss if red == FD_REDUCE_NONE else loss[0]), grad

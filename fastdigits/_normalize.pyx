@@ -1,0 +1,155 @@
+# distutils: sources = [csrc/normalize.c, csrc/normalize_avx2.c, csrc/normalize_avx512.c]
+"""Binding for the fused normalisation kernels: validates, converts, releases the GIL."""
+import math
+
+import numpy as np
+
+from libc.stdint cimport int64_t, uint8_t
+from fastdigits._common cimport fd_ctx, current_ctx
+# current_ctx() (inlined from the .pxd) looks kernel_context up in this module.
+from fastdigits._config import kernel_context  # noqa: F401
+
+cdef extern from "normalize.h" nogil:
+    void fd_normalize_u8_f32(fd_ctx ctx, int64_t n, const uint8_t *src, float *out,
+                             double scale, double mean, double std)
+    void fd_normalize_u8_f64(fd_ctx ctx, int64_t n, const uint8_t *src, double *out,
+                             double scale, double mean, double std)
+    void fd_normalize_u8_f32_tail_inplace(fd_ctx ctx, int64_t n, float *buf,
+                                          double scale, double mean, double std)
+    void fd_normalize_u8_f64_tail_inplace(fd_ctx ctx, int64_t n, double *buf,
+                                          double scale, double mean, double std)
+
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_U8 = np.dtype(np.uint8)
+
+
+cdef double _finite(str name, value) except? -1.0:
+    """value as a finite float, or TypeError/ValueError naming the argument."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise TypeError("%s must be a real number, got %s" % (name, type(value).__name__))
+    cdef double v = float(value)
+    if not math.isfinite(v):
+        raise ValueError("%s must be finite, got %r" % (name, value))
+    return v
+
+
+cdef tuple _coefficients(scale, mean, std, object dt):
+    """Validated (scale, mean, std) as floats; checks a and c fit dtype dt."""
+    cdef double s = _finite("scale", scale)
+    cdef double m = _finite("mean", mean)
+    cdef double d = _finite("std", std)
+    if d == 0.0:
+        raise ValueError("std must be nonzero, got %r" % (std,))
+    # The kernel multiplies by a = scale/std and adds c = -mean/std in the
+    # output precision: both must be finite there.
+    cdef double big = float(np.finfo(dt).max)
+    if not (abs(s / d) <= big and abs(m / d) <= big):
+        raise ValueError("scale/std and mean/std must be finite in %s, got "
+                         "scale=%r, mean=%r, std=%r" % (dt.name, scale, mean, std))
+    return s, m, d
+
+
+cdef object _out_dtype(dtype):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError("dtype must be float32 or float64, got %r" % (dtype,))
+    if dt != _F32 and dt != _F64:
+        raise TypeError("dtype must be float32 or float64, got %s" % dt.name)
+    return dt
+
+
+def normalize(images, scale, mean, std, dtype, flatten, out):
+    """See fastdigits.normalize.normalize (the public, documented entry point)."""
+    cdef fd_ctx ctx
+    cdef int64_t n
+    cdef const uint8_t[::1] src
+    cdef float[::1] o32
+    cdef double[::1] o64
+    cdef double s, m, d
+
+    if not isinstance(images, np.ndarray):
+        images = np.asarray(images)
+    if images.dtype != _U8:
+        raise TypeError(
+            "images must have dtype uint8 (pixel values 0..255), got %s; "
+            "convert float data with NumPy instead" % images.dtype)
+    dt = _out_dtype(dtype)
+    s, m, d = _coefficients(scale, mean, std, dt)
+    if not isinstance(flatten, (bool, np.bool_)):
+        raise TypeError("flatten must be a bool, got %s" % type(flatten).__name__)
+    if flatten:
+        if images.ndim == 0:
+            raise ValueError("flatten=True needs images with at least one axis "
+                             "(N, ...), got a 0-d array")
+        shape = (images.shape[0], math.prod(images.shape[1:]))
+    else:
+        shape = images.shape
+    if out is None:
+        out = np.empty(shape, dtype=dt)
+    else:
+        if not isinstance(out, np.ndarray):
+            raise TypeError("out must be a numpy.ndarray, got %s" % type(out).__name__)
+        if out.dtype != dt:
+            raise TypeError("out has dtype %s but dtype is %s" % (out.dtype, dt.name))
+        if out.shape != shape:
+            raise ValueError("out has shape %s, expected %s" % (out.shape, shape))
+        if not out.flags.c_contiguous:
+            raise ValueError("out must be C-contiguous")
+        if not out.flags.writeable:
+            raise ValueError("out must be writeable (it is read-only)")
+        if not out.flags.aligned:
+            raise ValueError("out must be aligned to its dtype")
+        if np.shares_memory(out, images):
+            raise ValueError("out must not overlap images")
+    n = images.size
+    if n == 0:
+        return out
+    # Non-contiguous input is copied once (a plain byte copy, cheap next to
+    # the float output); contiguous input, read-only or not, is used as is.
+    src = np.ascontiguousarray(images).reshape(-1)
+    ctx = current_ctx()
+    if dt == _F32:
+        o32 = out.reshape(-1)
+        with nogil:
+            fd_normalize_u8_f32(ctx, n, &src[0], &o32[0], s, m, d)
+    else:
+        o64 = out.reshape(-1)
+        with nogil:
+            fd_normalize_u8_f64(ctx, n, &src[0], &o64[0], s, m, d)
+    return out
+
+
+def _normalize_tail_inplace_test(buf, scale=1.0 / 255, mean=0.0, std=1.0):
+    """Test hook for the in-place C entry point used by the IDX decoder.
+
+    buf is a 1-D C-contiguous float32/float64 array of n elements whose last n
+    bytes hold the uint8 input; it is normalised in place and returned.
+    """
+    cdef fd_ctx ctx
+    cdef int64_t n
+    cdef float[::1] o32
+    cdef double[::1] o64
+    cdef double s, m, d
+    if not isinstance(buf, np.ndarray):
+        raise TypeError("buf must be a numpy.ndarray, got %s" % type(buf).__name__)
+    dt = _out_dtype(buf.dtype)
+    if buf.ndim != 1 or not buf.flags.c_contiguous or not buf.flags.writeable \
+            or not buf.flags.aligned:
+        raise ValueError("buf must be a 1-D, C-contiguous, aligned, writeable array")
+    s, m, d = _coefficients(scale, mean, std, dt)
+    n = buf.size
+    if n == 0:
+        return buf
+    ctx = current_ctx()
+    if dt == _F32:
+        o32 = buf
+        with nogil:
+            fd_normalize_u8_f32_tail_inplace(ctx, n, &o32[0], s, m, d)
+    else:
+        o64 = buf
+        with nogil:
+            fd_normalize_u8_f64_tail_inplace(ctx, n, &o64[0], s, m, d)
+    return buf

@@ -1,0 +1,181 @@
+# distutils: sources = [csrc/optim.c, csrc/optim_avx2.c, csrc/optim_avx512.c]
+"""Binding for the in-place SGD and AdamW kernels: validate, convert, call C
+without the GIL.  The public, documented functions are in fastdigits.optim."""
+import math
+import numbers
+import operator
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport int64_t
+
+# _common.pxd's inline current_ctx() looks kernel_context up in this module's
+# globals (a Python import inside a .pxd is not run for cimporters).
+from fastdigits._config import kernel_context  # noqa: F401
+
+from fastdigits._common cimport fd_ctx, current_ctx
+
+cnp.import_array()
+
+cdef extern from "optim.h" nogil:
+    void fd_sgd_step_f32(fd_ctx ctx, int64_t n, float *param, const float *grad,
+                         double lr, double momentum, float *velocity,
+                         double weight_decay, int nesterov)
+    void fd_sgd_step_f64(fd_ctx ctx, int64_t n, double *param, const double *grad,
+                         double lr, double momentum, double *velocity,
+                         double weight_decay, int nesterov)
+    void fd_adam_step_f32(fd_ctx ctx, int64_t n, float *param, const float *grad,
+                          float *m, float *v, double lr, double beta1, double beta2,
+                          double eps, int64_t step, double weight_decay)
+    void fd_adam_step_f64(fd_ctx ctx, int64_t n, double *param, const double *grad,
+                          double *m, double *v, double lr, double beta1, double beta2,
+                          double eps, int64_t step, double weight_decay)
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _real(value, str name, double lo=0.0, bint below_one=False):
+    """A finite Python float >= lo (and < 1 when below_one)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError("%s must be a real number, got %s" % (name, type(value).__name__))
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError("%s must be finite, got %r" % (name, v))
+    if v < lo:
+        raise ValueError("%s must be >= %g, got %r" % (name, lo, v))
+    if below_one and v >= 1.0:
+        raise ValueError("%s must be < 1, got %r" % (name, v))
+    return v
+
+
+def _state(object arr, str name, object like):
+    """An array the step writes: ndarray, float, C-contiguous, writeable."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError("%s must be a numpy.ndarray updated in place (for a torch "
+                        "tensor pass tensor.numpy()), got %s" % (name, type(arr).__name__))
+    if like is None:
+        if arr.dtype not in _FLOATS:
+            raise TypeError("%s must be float32 or float64, got dtype %s" % (name, arr.dtype))
+    else:
+        if arr.dtype != like.dtype:
+            raise TypeError("%s must have the param dtype %s, got %s"
+                            % (name, like.dtype, arr.dtype))
+        if arr.shape != like.shape:
+            raise ValueError("%s must have the param shape %s, got %s"
+                             % (name, like.shape, arr.shape))
+    if not arr.flags.c_contiguous:
+        raise ValueError("%s must be C-contiguous" % name)
+    if not arr.flags.writeable:
+        raise ValueError("%s is read-only" % name)
+    return arr
+
+
+def _grad(object grad, object param):
+    g = np.asarray(grad)
+    if g.dtype != param.dtype:
+        raise TypeError("grad must have the param dtype %s, got %s" % (param.dtype, g.dtype))
+    if g.shape != param.shape:
+        raise ValueError("grad must have the param shape %s, got %s"
+                         % (param.shape, g.shape))
+    return np.ascontiguousarray(g)
+
+
+def _no_overlap(named):
+    """ValueError naming the first pair of buffers that share memory."""
+    for i in range(len(named)):
+        for j in range(i + 1, len(named)):
+            if np.shares_memory(named[i][1], named[j][1]):
+                raise ValueError("%s and %s overlap in memory" % (named[i][0], named[j][0]))
+
+
+def sgd_step(param, grad, lr, momentum=0.0, velocity=None, weight_decay=0.0,
+             nesterov=False):
+    cdef fd_ctx ctx
+    cdef void *pp
+    cdef void *gp
+    cdef double clr, cmom, cwd
+    cdef int cnest
+    cdef int64_t n
+    cdef void *vptr = NULL
+
+    p = _state(param, "param", None)
+    g = _grad(grad, p)
+    clr = _real(lr, "lr")
+    cmom = _real(momentum, "momentum")
+    cwd = _real(weight_decay, "weight_decay")
+    if not isinstance(nesterov, (bool, np.bool_)):
+        raise TypeError("nesterov must be a bool, got %s" % type(nesterov).__name__)
+    cnest = bool(nesterov)
+    if cnest and cmom <= 0.0:
+        raise ValueError("nesterov=True requires momentum > 0")
+    if velocity is None:
+        if cmom != 0.0:
+            raise ValueError("velocity buffer is required when momentum != 0 "
+                             "(start from np.zeros_like(param))")
+        _no_overlap([("param", p), ("grad", g)])
+    else:
+        vel = _state(velocity, "velocity", p)
+        _no_overlap([("param", p), ("grad", g), ("velocity", vel)])
+        if cmom != 0.0:
+            vptr = cnp.PyArray_DATA(<cnp.ndarray>vel)
+
+    n = p.size
+    pp = cnp.PyArray_DATA(<cnp.ndarray>p)
+    gp = cnp.PyArray_DATA(<cnp.ndarray>g)
+    ctx = current_ctx()
+    if p.dtype == np.float32:
+        with nogil:
+            fd_sgd_step_f32(ctx, n, <float *>pp, <const float *>gp, clr, cmom,
+                            <float *>vptr, cwd, cnest)
+    else:
+        with nogil:
+            fd_sgd_step_f64(ctx, n, <double *>pp, <const double *>gp, clr, cmom,
+                            <double *>vptr, cwd, cnest)
+
+
+def adam_step(param, grad, m, v, lr, beta1=0.9, beta2=0.999, eps=1e-8, step=None,
+              weight_decay=0.0):
+    cdef fd_ctx ctx
+    cdef void *pp
+    cdef void *gp
+    cdef void *mp
+    cdef void *vp
+    cdef double clr, cb1, cb2, ceps, cwd
+    cdef int64_t n, cstep
+
+    p = _state(param, "param", None)
+    g = _grad(grad, p)
+    pm = _state(m, "m", p)
+    pv = _state(v, "v", p)
+    clr = _real(lr, "lr")
+    cb1 = _real(beta1, "beta1", below_one=True)
+    cb2 = _real(beta2, "beta2", below_one=True)
+    ceps = _real(eps, "eps")
+    cwd = _real(weight_decay, "weight_decay")
+    if step is None or isinstance(step, bool):
+        raise TypeError("step must be an int (the step count, from 1)")
+    try:
+        pystep = operator.index(step)
+    except TypeError:
+        raise TypeError("step must be an int (the step count, from 1), got %s"
+                        % type(step).__name__) from None
+    if pystep < 1 or pystep > 2**62:
+        raise ValueError("step must be >= 1 (it counts from 1), got %d" % pystep)
+    cstep = pystep
+    _no_overlap([("param", p), ("grad", g), ("m", pm), ("v", pv)])
+
+    n = p.size
+    pp = cnp.PyArray_DATA(<cnp.ndarray>p)
+    gp = cnp.PyArray_DATA(<cnp.ndarray>g)
+    mp = cnp.PyArray_DATA(<cnp.ndarray>pm)
+    vp = cnp.PyArray_DATA(<cnp.ndarray>pv)
+    ctx = current_ctx()
+    if p.dtype == np.float32:
+        with nogil:
+            fd_adam_step_f32(ctx, n, <float *>pp, <const float *>gp, <float *>mp,
+                             <float *>vp, clr, cb1, cb2, ceps, cstep, cwd)
+    else:
+        with nogil:
+            fd_adam_step_f64(ctx, n, <double *>pp, <const double *>gp, <double *>mp,
+                             <double *>vp, clr, cb1, cb2, ceps, cstep, cwd)

@@ -1,0 +1,61 @@
+"""Fused pixel normalisation: uint8 images -> float32/float64 in one pass.
+
+``normalize(x, scale=1/255, mean=m, std=s)`` computes ``(x * scale - mean) /
+std`` for every pixel with one read of the bytes and one write of the floats
+(SIMD + OpenMP), instead of NumPy's chain of temporaries.
+
+Numerics: each output is ``x * a + c`` with ``a = scale / std`` and
+``c = -mean / std`` computed in float64 and rounded once to the output dtype,
+then one multiply and one add in the output precision (never fused into an
+FMA).  That is within a few ulp of the float64 reference
+:func:`fastdigits.reference.normalize` (near zero, where ``x*scale`` and
+``mean`` cancel, the error is a few ulp of ``|c|`` rather than of the result),
+and bit-identical across SIMD paths, thread counts, and the in-place variant
+used by the IDX decoder.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from . import _normalize
+
+__all__ = ["normalize"]
+
+
+def normalize(images: Any, *, scale: float = 1.0 / 255, mean: float = 0.0,
+              std: float = 1.0, dtype: DTypeLike = np.float32, flatten: bool = False,
+              out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Normalise uint8 images to ``(images * scale - mean) / std`` in one pass.
+
+    Parameters
+    ----------
+    images : array_like of uint8, any shape
+        Pixel values 0..255, e.g. ``(N, 28, 28)`` MNIST images, or a CPU
+        torch tensor (anything ``np.asarray`` accepts without a copy).  Any
+        other dtype raises TypeError: float data is already "normalised
+        enough" for NumPy to do in place.  Read-only input is fine;
+        non-contiguous input is first copied to a contiguous byte array.
+    scale, mean, std : float
+        Finite; ``std`` nonzero.  ``scale/std`` and ``mean/std`` must be
+        finite in the output dtype.  The defaults map 0..255 to 0..1.
+    dtype : float32 (default) or float64
+        Output dtype.  Must match ``out.dtype`` when ``out`` is given.
+    flatten : bool
+        If true the result has shape ``(N, prod(images.shape[1:]))``.
+    out : ndarray, optional
+        Result buffer: exact shape and dtype, C-contiguous, aligned,
+        writeable, not overlapping ``images``.  Returned when given.
+
+    Returns
+    -------
+    ndarray
+        ``out``, or a new array of the output dtype.
+
+    Runs on ``fastdigits.get_num_threads()`` threads (inputs under ~64k
+    pixels per thread stay serial) on the ``fastdigits.get_simd()`` path;
+    outputs of 16 MiB and more are written with non-temporal stores.
+    """
+    return _normalize.normalize(images, scale, mean, std, dtype, flatten, out)
