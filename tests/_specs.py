@@ -38,6 +38,9 @@ class Spec:
     dtypes: Tuple = FLOATS
     uses_files: bool = False
     label: str = ""                # test id when one kernel has several specs
+    # Scale at which the kernel runs an OpenMP team of 2 (work >= several
+    # grains), so concurrency tests exercise the parallel code; 0: no OpenMP.
+    par_scale: int = 1
 
     def __post_init__(self):
         self.label = self.label or self.name
@@ -225,6 +228,12 @@ def _mk_idx(dtype, rng, scale=1, tmpdir=None):
     return {"images": imgs, "dtype": dtype, "raw": raw, "path": _write_tmp(tmpdir, raw)}
 
 
+def _mk_idx16(dtype, rng, scale=1, tmpdir=None):
+    arr = rng.integers(-30000, 30000, size=(5 * scale, 7, 9)).astype(np.int16)
+    raw = idx_bytes(arr)
+    return {"images": arr, "dtype": dtype, "raw": raw, "path": _write_tmp(tmpdir, raw)}
+
+
 def _idx_path(s, tmp):
     return s["path"]
 
@@ -257,20 +266,25 @@ def _call_write_idx(fn, s, tmp):
 
 
 SPECS = [
-    Spec("normalize", _mk_normalize, _call_normalize),
-    Spec("matmul", _mk_matmul, _call_matmul),
-    Spec("dense_forward", _mk_dense, _call_dense_forward),
-    Spec("dense_backward", _mk_dense, _call_dense_backward),
-    Spec("softmax_cross_entropy", _mk_xent, _call_xent),
-    Spec("sgd_step", _mk_optim, _call_sgd),
-    Spec("adam_step", _mk_optim, _call_adam),
-    Spec("read_idx", _mk_idx, _call_read_idx, dtypes=(np.uint8,), uses_files=True),
+    Spec("normalize", _mk_normalize, _call_normalize, par_scale=1000),
+    Spec("matmul", _mk_matmul, _call_matmul, par_scale=64),
+    Spec("dense_forward", _mk_dense, _call_dense_forward, par_scale=64),
+    Spec("dense_backward", _mk_dense, _call_dense_backward, par_scale=64),
+    Spec("softmax_cross_entropy", _mk_xent, _call_xent, par_scale=1000),
+    Spec("sgd_step", _mk_optim, _call_sgd, par_scale=4000),
+    Spec("adam_step", _mk_optim, _call_adam, par_scale=4000),
+    Spec("read_idx", _mk_idx, _call_read_idx, dtypes=(np.uint8,), uses_files=True,
+         par_scale=0),  # uint8: no byte swap, nothing to parallelise
+    Spec("read_idx", _mk_idx16, _call_read_idx, dtypes=(np.int16,), uses_files=True,
+         par_scale=8000, label="read_idx_i16"),
     Spec("read_idx", _mk_idx, _call_read_idx_mmap, dtypes=(np.uint8,), uses_files=True,
-         label="read_idx_mmap"),
+         par_scale=0, label="read_idx_mmap"),
     Spec("read_idx_header", _mk_idx, _call_read_idx_header, dtypes=(np.uint8,),
-         uses_files=True),
-    Spec("read_idx_normalized", _mk_idx, _call_read_idx_normalized, uses_files=True),
-    Spec("write_idx", _mk_idx, _call_write_idx, dtypes=(np.uint8,), uses_files=True),
+         uses_files=True, par_scale=0),
+    Spec("read_idx_normalized", _mk_idx, _call_read_idx_normalized, uses_files=True,
+         par_scale=1000),
+    Spec("write_idx", _mk_idx, _call_write_idx, dtypes=(np.uint8,), uses_files=True,
+         par_scale=0),
 ]
 
 
