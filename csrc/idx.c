@@ -368,13 +368,13 @@ static void bswap_block(int isa, uint8_t *p, int64_t n, int elsize)
 void fd_idx_bswap_inplace(fd_ctx ctx, void *data, int64_t count, int elsize)
 {
     uint8_t *p = (uint8_t *)data;
-    int nt, t;
+    int nt;
     int64_t nblocks;
     const int64_t block = 1 << 15; /* elements per work item */
     if (elsize <= 1 || count <= 0 || !host_is_little()) return;
     nblocks = (count + block - 1) / block;
     nt = fd_threads_for(&ctx, (size_t)count * (size_t)elsize, (size_t)1 << 20);
-    (void)t;
+    (void)nt; /* unused in serial builds */
     {
         int64_t b;
         #pragma omp parallel for num_threads(nt) schedule(static)

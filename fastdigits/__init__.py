@@ -10,11 +10,23 @@ from ._info import show_config
 from .normalize import normalize
 from .loss import softmax_cross_entropy
 from .optim import adam_step, sgd_step
+from .datasets import MNIST_MEAN, MNIST_STD, load_mnist
+from .idx import (IDXError, IDXHeader, read_idx, read_idx_header,
+                  read_idx_normalized, write_idx)
 from ._version import __version__
 
 __all__ = [
     "__version__",
+    "IDXError",
+    "IDXHeader",
+    "MNIST_MEAN",
+    "MNIST_STD",
     "adam_step",
+    "load_mnist",
+    "read_idx",
+    "read_idx_header",
+    "read_idx_normalized",
+    "write_idx",
     "available_simd",
     "get_num_threads",
     "get_simd",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import ctypes.util
 import io
 import os
@@ -32,6 +33,7 @@ __all__ = [
     "inflate_backend",
     "read_idx",
     "read_idx_header",
+    "read_idx_normalized",
     "write_idx",
 ]
 
@@ -404,6 +406,124 @@ def _mmap(inp: _Input, code: int, dims: Tuple[int, ...], hlen: int,
                        "object), got %s" % inp.name) from None
     return np.memmap(inp.f, dtype=dtype, mode="c", offset=inp.start + hlen,
                      shape=dims)
+
+
+# ---------------------------------------------------------- decode+normalise
+
+def _check_norm_args(scale: Any, mean: Any, std: Any, dtype: Any) -> Tuple[float, float, float, np.dtype]:
+    vals = []
+    for name, v in (("scale", scale), ("mean", mean), ("std", std)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError("%s must be a real number, got %s" % (name, type(v).__name__))
+        v = float(v)
+        if not math.isfinite(v):
+            raise ValueError("%s must be finite, got %r" % (name, v))
+        vals.append(v)
+    scale, mean, std = vals
+    if std == 0.0:
+        raise ValueError("std must be nonzero")
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError("dtype must be float32 or float64, got %r" % (dtype,)) from None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError("dtype must be float32 or float64, got %s" % dt)
+    with np.errstate(over="ignore"):
+        for what, v in (("scale/std", scale / std), ("mean/std", mean / std)):
+            if not (math.isfinite(v) and np.isfinite(dt.type(v))):
+                raise ValueError("%s = %r is not finite in %s" % (what, v, dt))
+    return scale, mean, std, dt
+
+
+def _check_out(out: Any, shape: Tuple[int, ...], dt: np.dtype) -> np.ndarray:
+    if not isinstance(out, np.ndarray):
+        raise TypeError("out must be a numpy.ndarray, got %s" % type(out).__name__)
+    if out.dtype != dt:
+        raise TypeError("out has dtype %s, expected %s (the dtype argument)" % (out.dtype, dt))
+    if out.shape != shape:
+        raise ValueError("out has shape %s, expected %s" % (out.shape, shape))
+    if not out.flags.c_contiguous or not out.flags.aligned:
+        raise ValueError("out must be C-contiguous and aligned")
+    if not out.flags.writeable:
+        raise ValueError("out must be writeable")
+    return out
+
+
+def read_idx_normalized(source: Source, *, scale: float = 1.0 / 255.0, mean: float = 0.0,
+                        std: float = 1.0, dtype: Any = np.float32, flatten: bool = False,
+                        out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Decode a uint8 IDX file straight into ``(pixels * scale - mean) / std``.
+
+    Never holds the whole uint8 array: with libdeflate the gzip stream is
+    inflated into the tail of the float result and normalised in place
+    (``fd_normalize_u8_*_tail_inplace``); with zlib it is decoded chunk by
+    chunk (with 2+ threads, inflating the next chunk overlaps normalising the
+    last).  Raw files are read into the tail of the result, then normalised.
+    Numerics are those of :func:`fastdigits.normalize` (one multiply by
+    ``scale/std`` and one add of ``-mean/std`` in the output precision).
+
+    Parameters
+    ----------
+    source : path or binary file object (gzip detected by magic bytes)
+    scale, mean, std : float, finite, std nonzero
+    dtype : float32 or float64
+    flatten : bool
+        Result of shape ``(N, prod(rest))`` instead of the file's shape.
+    out : ndarray, optional
+        Result buffer of that shape and dtype, C-contiguous and writeable.
+
+    Raises
+    ------
+    IDXError
+        For every malformed file (as :func:`read_idx`) and for files whose
+        element type is not uint8.
+    """
+    from . import _idxnorm
+
+    scale, mean, std, dt = _check_norm_args(scale, mean, std, dtype)
+    with _Input(source) as inp:
+        try:
+            return _read_normalized(inp, _idxnorm, scale, mean, std, dt, bool(flatten), out)
+        except IDXError as exc:
+            raise inp.error(exc) from None
+
+
+def _read_normalized(inp: _Input, _idxnorm: Any, scale: float, mean: float, std: float,
+                     dt: np.dtype, flatten: bool, out: Optional[np.ndarray]) -> np.ndarray:
+    first = inp.read(2)
+    compressed = first == _GZIP_MAGIC
+    if compressed:
+        comp = _gz_read_all(inp, first)
+        code, _, dims, hlen, count = _gz_parse(comp, True, len(comp))
+    else:
+        code, _, dims, hlen, count = _raw_header(inp, first)
+    if code != 0x08:
+        raise IDXError("read_idx_normalized needs a uint8 IDX file (type code 0x08), "
+                       "got type code 0x%02x (%s) at byte offset 2"
+                       % (code, TYPE_CODES[code]), 2)
+    shape = (dims[0], count // dims[0] if dims[0] else
+             int(np.prod(dims[1:], dtype=np.int64))) if flatten and len(dims) > 1 else dims
+    if out is None:
+        res = np.empty(shape, dt)
+    else:
+        res = _check_out(out, shape, dt)
+    flat = res.reshape(-1).view(np.uint8)
+    if compressed:
+        _idxnorm.gz_normalize_into(comp, flat, hlen, count, dt.itemsize, scale, mean, std,
+                                   _libdeflate_addrs())
+        return res
+    tail = flat[count * (dt.itemsize - 1):]
+    got = inp.readinto(tail)
+    if got != count:
+        raise IDXError("IDX data shorter than the header says: it ends at byte "
+                       "offset %d, the header implies %d bytes of data"
+                       % (hlen + got, count), hlen + got)
+    if inp.size is None or inp.pos < inp.size:
+        if inp.read(1):
+            raise IDXError("IDX data longer than the header says: trailing bytes "
+                           "start at byte offset %d" % (hlen + count), hlen + count)
+    _idxnorm.normalize_tail(flat, count, dt.itemsize, scale, mean, std)
+    return res
 
 
 # ------------------------------------------------------------------- writing

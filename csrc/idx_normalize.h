@@ -1,0 +1,20 @@
+/* Decode a gzip uint8 IDX stream straight into normalised floats with zlib,
+ * chunk by chunk (never holding the whole uint8 array).  With 2+ threads the
+ * next chunk is inflated while the previous one is normalised.  The
+ * libdeflate path needs no code here: fd_gz_inflate_exact into the tail of
+ * the output buffer, then fd_normalize_u8_*_tail_inplace. */
+#ifndef FD_IDX_NORMALIZE_H
+#define FD_IDX_NORMALIZE_H
+
+#include "idx.h"
+
+/* in[0..n): the whole gzip file; header_len + count bytes decompressed
+ * (checked exactly); out: count floats = (byte * scale - mean) / std. */
+int fd_gz_normalize_f32(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_len,
+                        int64_t count, float *out, double scale, double mean,
+                        double std, fd_idx_error *err);
+int fd_gz_normalize_f64(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_len,
+                        int64_t count, double *out, double scale, double mean,
+                        double std, fd_idx_error *err);
+
+#endif

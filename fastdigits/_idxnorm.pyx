@@ -1,0 +1,124 @@
+# distutils: sources = csrc/idx.c csrc/idx_avx2.c csrc/idx_avx512.c csrc/idx_normalize.c csrc/normalize.c csrc/normalize_avx2.c csrc/normalize_avx512.c
+# distutils: libraries = z
+"""Cython bindings for decode + normalise (csrc/idx_normalize.c, normalize.h).
+
+The caller (fastdigits/idx.py) validates the file header and the output
+buffer; this module checks buffer sizes and releases the GIL.
+"""
+from libc.stdint cimport int64_t, uint8_t, uintptr_t
+
+from fastdigits._common cimport fd_ctx, current_ctx
+# _common.pxd's Python-level import is not executed in including modules:
+# current_ctx() looks kernel_context up in this module's globals.
+from fastdigits._config import kernel_context  # noqa: F401
+from fastdigits._idx import IDXError
+
+cdef extern from "idx.h" nogil:
+    ctypedef struct fd_idx_error:
+        int64_t offset
+        char msg[320]
+    ctypedef struct fd_libdeflate:
+        void *(*alloc_decompressor)()
+        int (*gzip_decompress_ex)(void *d, const void *inp, size_t in_nbytes,
+                                  void *out, size_t out_nbytes_avail,
+                                  size_t *actual_in_nbytes_ret,
+                                  size_t *actual_out_nbytes_ret)
+        void (*free_decompressor)(void *d)
+    int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *inp,
+                            size_t n, uint8_t *out, size_t expect,
+                            int64_t header_len, int *used_libdeflate,
+                            fd_idx_error *err)
+
+cdef extern from "idx_normalize.h" nogil:
+    int fd_gz_normalize_f32(fd_ctx ctx, const uint8_t *inp, size_t n,
+                            int64_t header_len, int64_t count, float *out,
+                            double scale, double mean, double std,
+                            fd_idx_error *err)
+    int fd_gz_normalize_f64(fd_ctx ctx, const uint8_t *inp, size_t n,
+                            int64_t header_len, int64_t count, double *out,
+                            double scale, double mean, double std,
+                            fd_idx_error *err)
+
+cdef extern from "normalize.h" nogil:
+    void fd_normalize_u8_f32_tail_inplace(fd_ctx ctx, int64_t n, float *buf,
+                                          double scale, double mean, double std)
+    void fd_normalize_u8_f64_tail_inplace(fd_ctx ctx, int64_t n, double *buf,
+                                          double scale, double mean, double std)
+
+
+cdef raise_error(int rc, fd_idx_error *err):
+    if rc == -1:  # FD_ENOMEM
+        raise MemoryError("fastdigits.idx: out of memory in the decoder")
+    raise IDXError(err.msg.decode("utf-8", "replace"), err.offset)
+
+
+cdef int64_t _check(uint8_t[::1] out, int64_t count, int elsize) except -1:
+    if elsize not in (4, 8):
+        raise ValueError("elsize must be 4 or 8, got %d" % elsize)
+    if count < 0 or out.shape[0] != count * elsize:
+        raise ValueError("out holds %d bytes, need %d floats of %d bytes"
+                         % (out.shape[0], count, elsize))
+    return 0
+
+
+def normalize_tail(uint8_t[::1] out, int64_t count, int elsize, double scale,
+                   double mean, double std):
+    """out's last `count` bytes are pixels: normalise them into all of out."""
+    cdef fd_ctx ctx = current_ctx()
+    _check(out, count, elsize)
+    if count == 0:
+        return
+    with nogil:
+        if elsize == 4:
+            fd_normalize_u8_f32_tail_inplace(ctx, count, <float *>&out[0], scale, mean, std)
+        else:
+            fd_normalize_u8_f64_tail_inplace(ctx, count, <double *>&out[0], scale, mean, std)
+
+
+def gz_normalize_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_len,
+                      int64_t count, int elsize, double scale, double mean,
+                      double std, object libdeflate=None):
+    """Inflate the uint8 IDX gzip file `data` and normalise into `out`.
+
+    libdeflate (function addresses, or None): inflate into the tail of out,
+    then normalise in place; zlib: chunk by chunk.  Returns the path taken:
+    'libdeflate-tail' or 'zlib-chunked'.
+    """
+    cdef fd_ctx ctx = current_ctx()
+    cdef fd_libdeflate lib
+    cdef fd_idx_error err
+    cdef int rc = 0, used = 0
+    cdef size_t n = data.shape[0]
+    cdef const uint8_t *p = &data[0] if n > 0 else NULL
+    cdef uint8_t *o
+    cdef uint8_t dummy[8]
+    cdef int64_t lead
+    _check(out, count, elsize)
+    o = &out[0] if count > 0 else dummy
+    lead = count * (elsize - 1) - header_len
+    if libdeflate is not None and lead >= 0:
+        a, g, f = libdeflate
+        lib.alloc_decompressor = <void *(*)() noexcept nogil><uintptr_t>a
+        lib.gzip_decompress_ex = <int (*)(void *, const void *, size_t, void *, size_t, size_t *, size_t *) noexcept nogil><uintptr_t>g
+        lib.free_decompressor = <void (*)(void *) noexcept nogil><uintptr_t>f
+        with nogil:
+            rc = fd_gz_inflate_exact(&lib, p, n, o + lead, header_len + count,
+                                     header_len, &used, &err)
+            if rc == 0:
+                if elsize == 4:
+                    fd_normalize_u8_f32_tail_inplace(ctx, count, <float *>o, scale, mean, std)
+                else:
+                    fd_normalize_u8_f64_tail_inplace(ctx, count, <double *>o, scale, mean, std)
+        if rc != 0:
+            raise_error(rc, &err)
+        return "libdeflate-tail"
+    with nogil:
+        if elsize == 4:
+            rc = fd_gz_normalize_f32(ctx, p, n, header_len, count, <float *>o,
+                                     scale, mean, std, &err)
+        else:
+            rc = fd_gz_normalize_f64(ctx, p, n, header_len, count, <double *>o,
+                                     scale, mean, std, &err)
+    if rc != 0:
+        raise_error(rc, &err)
+    return "zlib-chunked"

@@ -1,0 +1,205 @@
+"""MNIST (and lookalikes) as NumPy arrays, from the bundled files or a folder.
+
+The four original MNIST files ship inside the package
+(``fastdigits/data/mnist/*.gz``) and are verified against their published
+SHA-256 once per process.  ``root=`` reads any folder holding the four
+standard IDX file names, gzipped or raw, including torchvision's
+``root/<Name>/raw/`` layout, so Fashion-MNIST and KMNIST load the same way.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from typing import Any, Dict, Optional, Tuple, Union
+
+import numpy as np
+
+from .idx import IDXError, read_idx, read_idx_header, read_idx_normalized, write_idx
+
+__all__ = ["MNIST_MEAN", "MNIST_STD", "load_mnist"]
+
+#: Mean and standard deviation of the MNIST training pixels scaled to [0, 1].
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+#: Published SHA-256 of the original MNIST .gz files (bundled copies).
+SHA256 = {
+    "train-images-idx3-ubyte.gz":
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz":
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz":
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz":
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+
+BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mnist")
+
+# torchvision keeps raw files in root/<ClassName>/raw/.
+_SUBDIRS = ("", "raw", os.path.join("MNIST", "raw"), os.path.join("FashionMNIST", "raw"),
+            os.path.join("KMNIST", "raw"), "MNIST", "FashionMNIST", "KMNIST")
+
+_verified: Dict[Tuple[str, int, int], bool] = {}
+_verify_lock = threading.Lock()
+
+
+def _candidates(base: str):
+    alt = base.replace("-idx", ".idx")  # e.g. t10k-images.idx3-ubyte
+    return (base, base + ".gz", alt, alt + ".gz")
+
+
+def _find(root: str, base: str) -> str:
+    for sub in _SUBDIRS:
+        folder = os.path.join(root, sub)
+        for name in _candidates(base):
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                return path
+    raise FileNotFoundError(
+        "root=%r has no %s[.gz] (looked in the folder itself and in %s)"
+        % (root, base, ", ".join(s for s in _SUBDIRS if s)))
+
+
+def _verify_bundled(path: str) -> None:
+    """Check a bundled file's SHA-256 once per process (per size and mtime)."""
+    st = os.stat(path)
+    key = (path, st.st_size, st.st_mtime_ns)
+    if _verified.get(key):
+        return
+    with _verify_lock:
+        if _verified.get(key):
+            return
+        h = hashlib.sha256()
+        with open(path, "rb", buffering=0) as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        expected = SHA256[os.path.basename(path)]
+        if h.hexdigest() != expected:
+            raise IDXError("bundled file %s is corrupt: SHA-256 %s, expected %s "
+                           "(reinstall fastdigits)" % (path, h.hexdigest(), expected))
+        _verified[key] = True
+
+
+def _cache_dir(cache: Union[bool, str, "os.PathLike[str]"]) -> Optional[str]:
+    if isinstance(cache, (str, os.PathLike)):
+        return os.fspath(cache)
+    env = os.environ.get("FASTDIGITS_CACHE", "").strip()
+    if env:
+        return env
+    if cache:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+            os.path.expanduser("~"), ".cache")
+        return os.path.join(base, "fastdigits")
+    return None
+
+
+def _cache_key(path: str, bundled: bool) -> str:
+    if bundled:
+        return "mnist-" + SHA256[os.path.basename(path)][:16]
+    st = os.stat(path)
+    ident = "%s|%d|%d" % (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    return "data-" + hashlib.sha1(ident.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def _resolve(path: str, bundled: bool, cache_dir: Optional[str]) -> str:
+    """The file to read: the source, or (caching) a decoded raw IDX copy.
+
+    Bundled files are checksummed before they are decoded; a valid cache
+    entry (made from a verified file, keyed by its hash) skips that, so a
+    cached load stays in the milliseconds even in a fresh process.
+    """
+    target = None
+    if cache_dir is not None:
+        base = os.path.basename(path)
+        if base.endswith(".gz"):
+            base = base[:-3]
+        target = os.path.join(cache_dir, _cache_key(path, bundled), base)
+        if os.path.isfile(target):
+            try:
+                hdr = read_idx_header(target)
+                if not hdr.compressed and hdr.file_size == hdr.data_offset + hdr.nbytes:
+                    return target
+            except (IDXError, OSError):
+                pass  # a damaged cache entry is rewritten below
+    if bundled:
+        _verify_bundled(path)
+    if target is None:
+        return path
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    write_idx(target, read_idx(path), compress=False)
+    return target
+
+
+def load_mnist(split: str = "train", *, root: Optional[Union[str, "os.PathLike[str]"]] = None,
+               normalize: bool = False, flatten: bool = False, dtype: Any = np.float32,
+               cache: Union[bool, str, "os.PathLike[str]"] = False
+               ) -> Tuple[np.ndarray, np.ndarray]:
+    """Load MNIST (or a dataset in the same format) as ``(images, labels)``.
+
+    Parameters
+    ----------
+    split : "train" or "test"
+    root : folder, optional
+        Folder holding ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+        ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte`` (each gzipped
+        or raw), directly or in torchvision's ``MNIST/raw``,
+        ``FashionMNIST/raw`` or ``KMNIST/raw`` sub-folders.  Default: the
+        bundled MNIST files, whose SHA-256 is verified once per process
+        (not done for other folders).
+    normalize : bool
+        False: images are uint8 pixels 0..255.  True: images are
+        ``(pixels / 255 - MNIST_MEAN) / MNIST_STD`` in ``dtype``, decoded
+        straight into floats with :func:`fastdigits.read_idx_normalized`.
+    flatten : bool
+        Images of shape ``(N, 784)`` instead of ``(N, 28, 28)``.
+    dtype : float32 or float64
+        Float type of normalised images (ignored when ``normalize=False``).
+    cache : bool or folder
+        Keep a decoded raw IDX copy (in the given folder, ``$FASTDIGITS_CACHE``,
+        or ``~/.cache/fastdigits``) so later loads memory-map it in
+        milliseconds.  Setting ``FASTDIGITS_CACHE`` turns caching on.
+        Cached uint8 images are copy-on-write memory maps.
+
+    Returns
+    -------
+    images : ndarray, (N, 28, 28) or (N, 784), uint8 or ``dtype``
+    labels : ndarray, (N,), uint8
+    """
+    if split not in _FILES:
+        raise ValueError("split must be 'train' or 'test', got %r" % (split,))
+    dt = np.dtype(dtype)
+    if normalize and dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError("dtype must be float32 or float64, got %s" % dt)
+    if root is None:
+        bundled = True
+        paths = [os.path.join(BUNDLED_DIR, name + ".gz") for name in _FILES[split]]
+    else:
+        if not isinstance(root, (str, os.PathLike)):
+            raise TypeError("root must be a folder path, got %s" % type(root).__name__)
+        root = os.fspath(root)
+        if not os.path.isdir(root):
+            raise FileNotFoundError("root=%r is not a folder" % root)
+        bundled = False
+        paths = [_find(root, name) for name in _FILES[split]]
+    cache_dir = _cache_dir(cache)
+    img_path, lab_path = (_resolve(p, bundled, cache_dir) for p in paths)
+    use_mmap = cache_dir is not None
+    labels = read_idx(lab_path, mmap=use_mmap)
+    if normalize:
+        images = read_idx_normalized(img_path, scale=1.0 / 255.0, mean=MNIST_MEAN,
+                                     std=MNIST_STD, dtype=dt, flatten=flatten)
+    else:
+        images = read_idx(img_path, mmap=use_mmap)
+        if flatten:
+            images = images.reshape(images.shape[0], -1)
+    if images.ndim < 1 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+        raise IDXError("%s and %s do not match: %s images, %s labels"
+                       % (img_path, lab_path, images.shape, labels.shape))
+    return images, labels
