@@ -8,6 +8,7 @@ at all beyond allocator noise.
 import gc
 import os
 import tempfile
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -60,6 +61,24 @@ def test_rss_flat_over_10000_calls(case, fast_tmp):
     assert r2 - r1 < 1 * MB, "RSS still growing: %.1f MB in the last %d calls" % (
         (r2 - r1) / MB, CALLS - half)
     assert len(os.listdir(fast_tmp)) <= len(_specs.SPECS) * 4, "files leaked"
+    # RSS can hide a leak in memory freed earlier; tracemalloc sees every
+    # Python object and NumPy buffer still alive.
+    assert _traced_growth(lambda: spec.call(fn, shared, fast_tmp), 1000) < 64 * 1024
+
+
+def _traced_growth(call, n):
+    tracemalloc.start()
+    try:
+        for _ in range(50):
+            call()
+        gc.collect()
+        t0 = tracemalloc.get_traced_memory()[0]
+        for _ in range(n):
+            call()
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0] - t0
+    finally:
+        tracemalloc.stop()
 
 
 def test_errors_do_not_leak():
@@ -89,15 +108,17 @@ def test_errors_do_not_leak():
         one_round()
     gc.collect()
     assert rss() - r0 < 2 * MB
+    assert _traced_growth(one_round, 300) < 64 * 1024
 
 
-def test_detector_sees_a_real_leak():
-    """The measurement works: holding on to 1 KB per call for 10,000 calls is
-    reported as growth well above the bound used above."""
+def test_detectors_see_a_real_leak():
+    """The measurements work: a leak of 4 KB per call over 10,000 calls shows
+    in RSS, and one of 128 bytes per call over 1,000 calls in tracemalloc."""
     keep = []
     gc.collect()
     r0 = rss()
     for _ in range(CALLS):
-        keep.append(np.ones(128))  # 1 KB each
+        keep.append(np.ones(512))  # 4 KB each
     assert rss() - r0 > 8 * MB
-    del keep
+    keep.clear()
+    assert _traced_growth(lambda: keep.append(np.ones(16)), 1000) > 64 * 1024
