@@ -94,3 +94,45 @@ def test_read_mmap_raw(benchmark, raw_copy):
     a = benchmark(idx.read_idx, raw_copy, mmap=True)
     assert a.shape == (60000, 28, 28)
     assert benchmark.stats.stats.median < 1e-3
+
+
+def _interleaved(rounds=15):
+    """`python benchmarks/bench_idx.py [rounds]`: contenders interleaved round
+    by round (so machine load hits them alike), medians and ratios."""
+    import statistics
+    import sys
+    import tempfile
+
+    contenders = {
+        "read_idx gz": lambda: idx.read_idx(TRAIN),
+        "numpy gzip+frombuffer": lambda: numpy_read(TRAIN),
+        "read_idx_normalized gz": lambda: idx.read_idx_normalized(TRAIN, mean=M, std=S),
+        "numpy gzip+normalize": lambda: numpy_read_normalized(TRAIN),
+    }
+    with tempfile.TemporaryDirectory() as d:
+        raw = os.path.join(d, "train-images-idx3-ubyte")
+        idx.write_idx(raw, idx.read_idx(TRAIN))
+        contenders["read_idx mmap raw"] = lambda: idx.read_idx(raw, mmap=True)
+        times = {k: [] for k in contenders}
+        for _ in range(rounds):
+            for name, fn in contenders.items():
+                time.sleep(0.2)
+                t = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print("fastdigits %s, %d threads, inflate: %s, data: %s, %d rounds"
+          % (fastdigits.__version__, fastdigits.get_num_threads(), idx.inflate_backend(),
+             DATA, rounds), file=sys.stdout)
+    for k, v in med.items():
+        print("  %-26s median %9.3f ms  (min %9.3f ms)" % (k, v * 1e3, min(times[k]) * 1e3))
+    print("  speed-up read_idx gz           : %.2fx"
+          % (med["numpy gzip+frombuffer"] / med["read_idx gz"]))
+    print("  speed-up read_idx_normalized gz: %.2fx"
+          % (med["numpy gzip+normalize"] / med["read_idx_normalized gz"]))
+
+
+if __name__ == "__main__":
+    import sys
+
+    _interleaved(int(sys.argv[1]) if len(sys.argv) > 1 else 15)

@@ -10,8 +10,11 @@
 #include "loss_internal.h"
 
 /* The parallel loop pragma, only in OpenMP builds (a serial -Wall build
- * would warn about an unknown pragma).  The loop's thread count is `nt`. */
-#ifdef _OPENMP
+ * would warn about an unknown pragma); MSVC spells _Pragma __pragma.
+ * The loop's thread count is `nt`. */
+#if defined(_OPENMP) && defined(_MSC_VER)
+#define FD_LO_PARALLEL_FOR __pragma(omp parallel for num_threads(nt) schedule(static))
+#elif defined(_OPENMP)
 #define FD_LO_PARALLEL_FOR _Pragma("omp parallel for num_threads(nt) schedule(static)")
 #else
 #define FD_LO_PARALLEL_FOR (void)nt;
@@ -19,17 +22,24 @@
 
 /* exp(x) for x <= 0 (x = logit - row max), NaN propagated; the same
  * reduction and polynomial as the SIMD paths (see lossopt_avx2.h), without
- * FMA.  Bit tricks go through memcpy and unsigned arithmetic: no UB even
- * for NaN. */
+ * FMA.  The clamp below ln(FLT_MIN) (result flushed to 0) is decided on the
+ * bits: integer selects keep the function branch-free, so loops calling it
+ * vectorise (float compares may trap, which blocks if-conversion), and
+ * memcpy plus unsigned arithmetic keep it free of UB even for NaN. */
 static inline float fd_exp_neg_f32(float x)
 {
-    const float lo = -87.33f, magic = 12582912.0f;
-    float xc = (lo > x) ? lo : x; /* NaN stays NaN */
-    float t = xc * 1.44269504088896341f + magic;
-    float n = t - magic;
-    float r = xc - n * 0.693359375f;
-    float z, p, s;
-    uint32_t tb, eb;
+    const float lo = -87.33f, magic = 12582912.0f; /* 1.5 * 2^23 */
+    float xc, t, n, r, z, p, s;
+    uint32_t xb, lob, under, tb, eb, pb;
+    memcpy(&xb, &x, sizeof xb);
+    memcpy(&lob, &lo, sizeof lob);
+    /* x < lo: a negative float below lo has larger bits; NaN is not under */
+    under = 0u - (uint32_t)((xb > lob) & ((xb & 0x7fffffffu) <= 0x7f800000u));
+    xb = (xb & ~under) | (lob & under);
+    memcpy(&xc, &xb, sizeof xc);
+    t = xc * 1.44269504088896341f + magic; /* round(x / ln2) in the low bits */
+    n = t - magic;
+    r = xc - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     z = r * r;
     p = 1.9875691500e-4f * r + 1.3981999507e-3f;
@@ -39,21 +49,29 @@ static inline float fd_exp_neg_f32(float x)
     p = p * r + 5.0000001201e-1f;
     p = p * z + (r + 1.0f);
     memcpy(&tb, &t, sizeof tb);
-    eb = (tb - 0x4B400000u + 127u) << 23;
+    eb = (tb - 0x4B400000u + 127u) << 23; /* 2^n */
     memcpy(&s, &eb, sizeof s);
     p = p * s;
-    return (x < lo) ? 0.0f : p;
+    memcpy(&pb, &p, sizeof pb);
+    pb &= ~under;
+    memcpy(&p, &pb, sizeof p);
+    return p;
 }
 
 static inline double fd_exp_neg_f64(double x)
 {
-    const double lo = -708.39, magic = 6755399441055744.0;
-    double xc = (lo > x) ? lo : x;
-    double t = xc * 1.4426950408889634074 + magic;
-    double n = t - magic;
-    double r = xc - n * 6.93147180369123816490e-01;
-    double p, s;
-    uint64_t tb, eb;
+    const double lo = -708.39, magic = 6755399441055744.0; /* 1.5 * 2^52 */
+    double xc, t, n, r, p, s;
+    uint64_t xb, lob, under, tb, eb, pb;
+    memcpy(&xb, &x, sizeof xb);
+    memcpy(&lob, &lo, sizeof lob);
+    under = 0u - (uint64_t)((xb > lob) &
+                            ((xb & 0x7fffffffffffffffull) <= 0x7ff0000000000000ull));
+    xb = (xb & ~under) | (lob & under);
+    memcpy(&xc, &xb, sizeof xc);
+    t = xc * 1.4426950408889634074 + magic;
+    n = t - magic;
+    r = xc - n * 6.93147180369123816490e-01;
     r = r - n * 1.90821492927058770002e-10;
     p = 1.0 / 479001600.0;
     p = p * r + 1.0 / 39916800.0;
@@ -72,11 +90,16 @@ static inline double fd_exp_neg_f64(double x)
     eb = (tb - 0x4338000000000000ull + 1023u) << 52;
     memcpy(&s, &eb, sizeof s);
     p = p * s;
-    return (x < lo) ? 0.0 : p;
+    memcpy(&pb, &p, sizeof pb);
+    pb &= ~under;
+    memcpy(&p, &pb, sizeof p);
+    return p;
 }
 
-/* Portable row worker.  The exp sum is accumulated in double for both
- * types: float rows of 1000+ classes would otherwise lose ~1e-5. */
+/* Portable row worker.  Max and sum run over FD_LANES independent
+ * partial results and exp is branch-free, so compilers can vectorise the
+ * inner loops for any target (SSE2, NEON, ...) without reassociating. */
+#define FD_LANES 8
 #define FD_XENT_GENERIC(T, SFX)                                                  \
     double fd_xent_rows_##SFX##_generic(int64_t r0, int64_t r1, int64_t c,       \
                                         const T *logits, const int64_t *labels,  \
@@ -84,28 +107,41 @@ static inline double fd_exp_neg_f64(double x)
     {                                                                            \
         double total = 0.0;                                                      \
         int64_t i, j;                                                            \
+        int k;                                                                   \
         for (i = r0; i < r1; i++) {                                              \
             const T *x = logits + i * c;                                         \
             T *g = grad ? grad + i * c : NULL;                                   \
             const int64_t lab = labels[i];                                       \
-            T mx = x[0];                                                         \
+            T ml[FD_LANES], sl[FD_LANES], mx;                                    \
             double s = 0.0, li;                                                  \
-            for (j = 1; j < c; j++)                                              \
-                mx = (x[j] > mx || x[j] != x[j]) ? x[j] : mx;                    \
-            if (g) {                                                             \
-                for (j = 0; j < c; j++) {                                        \
-                    T e = fd_exp_neg_##SFX(x[j] - mx);                           \
-                    g[j] = e;                                                    \
-                    s += e;                                                      \
-                }                                                                \
-            } else {                                                             \
-                for (j = 0; j < c; j++) s += fd_exp_neg_##SFX(x[j] - mx);        \
+            for (k = 0; k < FD_LANES; k++) {                                     \
+                ml[k] = (T)-INFINITY;                                            \
+                sl[k] = (T)0;                                                    \
             }                                                                    \
+            /* a NaN need not win the max: exp(NaN - max) spreads it */          \
+            for (j = 0; j + FD_LANES <= c; j += FD_LANES)                        \
+                for (k = 0; k < FD_LANES; k++)                                   \
+                    ml[k] = x[j + k] > ml[k] ? x[j + k] : ml[k];                 \
+            for (; j < c; j++) ml[0] = x[j] > ml[0] ? x[j] : ml[0];              \
+            mx = ml[0];                                                          \
+            for (k = 1; k < FD_LANES; k++) mx = ml[k] > mx ? ml[k] : mx;         \
+            if (g) {                                                             \
+                for (j = 0; j < c; j++) g[j] = fd_exp_neg_##SFX(x[j] - mx);      \
+                for (j = 0; j + FD_LANES <= c; j += FD_LANES)                    \
+                    for (k = 0; k < FD_LANES; k++) sl[k] += g[j + k];            \
+                for (; j < c; j++) sl[0] += g[j];                                \
+            } else {                                                             \
+                for (j = 0; j + FD_LANES <= c; j += FD_LANES)                    \
+                    for (k = 0; k < FD_LANES; k++)                               \
+                        sl[k] += fd_exp_neg_##SFX(x[j + k] - mx);                \
+                for (; j < c; j++) sl[0] += fd_exp_neg_##SFX(x[j] - mx);         \
+            }                                                                    \
+            for (k = 0; k < FD_LANES; k++) s += sl[k];                           \
             li = ((double)mx - (double)x[lab]) + log(s);                         \
             total += li;                                                         \
             if (rows) rows[i] = (T)li;                                           \
             if (g) {                                                             \
-                const T inv = (T)(scale / s);                                    \
+                const T inv = (T)((double)scale / s);                            \
                 for (j = 0; j < c; j++) g[j] *= inv;                             \
                 g[lab] -= scale;                                                 \
             }                                                                    \
@@ -115,6 +151,37 @@ static inline double fd_exp_neg_f64(double x)
 
 FD_XENT_GENERIC(float, f32)
 FD_XENT_GENERIC(double, f64)
+
+/* The row worker for the SIMD path in ctx.isa (the caller checked the CPU
+ * supports it; builds without x86 SIMD always run the portable one). */
+#if FD_HAVE_X86_SIMD
+#define FD_XENT_PICK(T, SFX)                                                        \
+    static double fd_xent_rows_##SFX(int isa, int64_t r0, int64_t r1, int64_t c,    \
+                                     const T *logits, const int64_t *labels,        \
+                                     T *rows, T *grad, T scale)                     \
+    {                                                                               \
+        if (isa >= FD_ISA_AVX512)                                                   \
+            return fd_xent_rows_##SFX##_avx512(r0, r1, c, logits, labels, rows,     \
+                                               grad, scale);                        \
+        if (isa >= FD_ISA_AVX2)                                                     \
+            return fd_xent_rows_##SFX##_avx2(r0, r1, c, logits, labels, rows, grad, \
+                                             scale);                                \
+        return fd_xent_rows_##SFX##_generic(r0, r1, c, logits, labels, rows, grad,  \
+                                            scale);                                 \
+    }
+#else
+#define FD_XENT_PICK(T, SFX)                                                        \
+    static double fd_xent_rows_##SFX(int isa, int64_t r0, int64_t r1, int64_t c,    \
+                                     const T *logits, const int64_t *labels,        \
+                                     T *rows, T *grad, T scale)                     \
+    {                                                                               \
+        (void)isa;                                                                  \
+        return fd_xent_rows_##SFX##_generic(r0, r1, c, logits, labels, rows, grad,  \
+                                            scale);                                 \
+    }
+#endif
+FD_XENT_PICK(float, f32)
+FD_XENT_PICK(double, f64)
 
 /* Row blocks: at most FD_XENT_MAX_BLOCKS (their sums live on the stack), at
  * least FD_XENT_MIN_ROWS rows each; the split depends on m only. */
@@ -152,32 +219,18 @@ FD_XENT_GENERIC(double, f64)
         nblocks = (m + rows_per - 1) / rows_per;                                   \
         nt = fd_threads_for(&ctx, (size_t)m * (size_t)c, FD_XENT_GRAIN);           \
         if (nt > nblocks) nt = (int)nblocks;                                       \
-        FD_LO_PARALLEL_FOR               \
+        FD_LO_PARALLEL_FOR                                                         \
         for (b = 0; b < nblocks; b++) {                                            \
             int64_t r0 = b * rows_per;                                             \
             int64_t r1 = r0 + rows_per < m ? r0 + rows_per : m;                    \
-            double sb;                                                             \
-            FD_XENT_DISPATCH(SFX, sb = , r0, r1, c, logits, labels, rows, grad,    \
-                             scale);                                               \
-            partial[b] = sb;                                                       \
+            partial[b] = fd_xent_rows_##SFX(ctx.isa, r0, r1, c, logits, labels,    \
+                                            rows, grad, scale);                    \
         }                                                                          \
         for (b = 0; b < nblocks; b++) total += partial[b];                         \
         if (reduction == FD_REDUCE_MEAN) *loss = (T)(total / (double)m);           \
         else if (reduction == FD_REDUCE_SUM) *loss = (T)total;                     \
         return FD_OK;                                                              \
     }
-
-#if FD_HAVE_X86_SIMD
-#define FD_XENT_DISPATCH(SFX, ASSIGN, ...)                                       \
-    do {                                                                         \
-        if (ctx.isa >= FD_ISA_AVX512) ASSIGN fd_xent_rows_##SFX##_avx512(__VA_ARGS__); \
-        else if (ctx.isa >= FD_ISA_AVX2) ASSIGN fd_xent_rows_##SFX##_avx2(__VA_ARGS__); \
-        else ASSIGN fd_xent_rows_##SFX##_generic(__VA_ARGS__);                   \
-    } while (0)
-#else
-#define FD_XENT_DISPATCH(SFX, ASSIGN, ...)                                       \
-    do { ASSIGN fd_xent_rows_##SFX##_generic(__VA_ARGS__); } while (0)
-#endif
 
 FD_XENT_DRIVER(float, f32)
 FD_XENT_DRIVER(double, f64)

@@ -30,10 +30,13 @@ static KERN_T FD_NAME(norm_pick_)(int isa)
  * one contiguous range whose bounds fall on 64-byte lines of `out`, so no
  * two threads share an output cache line and streaming stores stay aligned. */
 static void FD_NAME(norm_run_)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT in,
-                               T *FD_RESTRICT out, T a, T c)
+                               T *FD_RESTRICT out, T a, T c, int store)
 {
     KERN_T kern = FD_NAME(norm_pick_)(ctx.isa);
-    int stream = (uint64_t)n * sizeof(T) >= FD_NORM_STREAM_BYTES;
+    int stream = store == FD_NORM_STORE_STREAM ||
+                 (store == FD_NORM_STORE_AUTO && n > 0 &&
+                  (uint64_t)n * sizeof(T) >= FD_NORM_STREAM_BYTES &&
+                  !fd_norm_untouched(out, (uint64_t)n * sizeof(T)));
     int nt, t;
     int64_t lane, head;
     if (n <= 0) return;
@@ -55,11 +58,19 @@ static void FD_NAME(norm_run_)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT
     }
 }
 
+void FD_CAT(FD_NAME(fd_normalize_u8_), _ex)(fd_ctx ctx, int64_t n, const uint8_t *in,
+                                            T *out, double scale, double mean,
+                                            double std, int store)
+{
+    const T a = (T)(scale / std), c = (T)(-mean / std);
+    FD_NAME(norm_run_)(ctx, n, in, out, a, c, store);
+}
+
 void FD_NAME(fd_normalize_u8_)(fd_ctx ctx, int64_t n, const uint8_t *in, T *out,
                                double scale, double mean, double std)
 {
-    const T a = (T)(scale / std), c = (T)(-mean / std);
-    FD_NAME(norm_run_)(ctx, n, in, out, a, c);
+    FD_CAT(FD_NAME(fd_normalize_u8_), _ex)(ctx, n, in, out, scale, mean, std,
+                                           FD_NORM_STORE_AUTO);
 }
 
 void FD_CAT(FD_NAME(fd_normalize_u8_), _tail_inplace)(fd_ctx ctx, int64_t n, T *buf,
@@ -80,7 +91,11 @@ void FD_CAT(FD_NAME(fd_normalize_u8_), _tail_inplace)(fd_ctx ctx, int64_t n, T *
     while (n - lo > 1) {
         int64_t hi = (off + lo) / s;
         if (hi > n) hi = n;
-        FD_NAME(norm_run_)(ctx, hi - lo, bytes + off + lo, buf + lo, a, c);
+        /* The first stage (most of the work) writes memory the input never
+         * occupied: stream it if it is large and already touched (AUTO).
+         * Later stages overwrite input bytes just read, which are cached. */
+        FD_NAME(norm_run_)(ctx, hi - lo, bytes + off + lo, buf + lo, a, c,
+                           lo == 0 ? FD_NORM_STORE_AUTO : FD_NORM_STORE_CACHED);
         lo = hi;
     }
     /* The last element's byte is the last byte of its own output slot: read

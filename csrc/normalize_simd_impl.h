@@ -4,8 +4,8 @@
  *   V, W         vector type and its lane count
  *   V_SET1(x)    broadcast
  *   V_LOAD_U8(p) load W bytes from p and convert them to a V (exact)
- *   V_MUL, V_ADD, V_STOREU(p, v), V_STREAM(p, v) (p 64-byte aligned... or at
- *                least W*sizeof(T) aligned)
+ *   V_MUL, V_ADD, V_STOREU(p, v)
+ *   V_STREAM(p, v) non-temporal store, p aligned to the vector size
  * Head (until out is 64-byte aligned, streaming only) and tail are scalar;
  * with contraction off they round exactly like the vector body. */
 

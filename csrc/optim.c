@@ -9,8 +9,11 @@
 #include "optim_internal.h"
 
 /* The parallel loop pragma, only in OpenMP builds (a serial -Wall build
- * would warn about an unknown pragma).  The loop's thread count is `nt`. */
-#ifdef _OPENMP
+ * would warn about an unknown pragma); MSVC spells _Pragma __pragma.
+ * The loop's thread count is `nt`. */
+#if defined(_OPENMP) && defined(_MSC_VER)
+#define FD_LO_PARALLEL_FOR __pragma(omp parallel for num_threads(nt) schedule(static))
+#elif defined(_OPENMP)
 #define FD_LO_PARALLEL_FOR _Pragma("omp parallel for num_threads(nt) schedule(static)")
 #else
 #define FD_LO_PARALLEL_FOR (void)nt;
@@ -87,7 +90,7 @@ FD_OPTIM_GENERIC(double, f64)
         }                                                                          \
         nblocks = (n + FD_OPT_BLOCK - 1) / FD_OPT_BLOCK;                           \
         nt = fd_threads_for(&ctx, (size_t)n, FD_OPT_GRAIN);                        \
-        FD_LO_PARALLEL_FOR               \
+        FD_LO_PARALLEL_FOR                                                         \
         for (b = 0; b < nblocks; b++) {                                            \
             int64_t off = b * FD_OPT_BLOCK;                                        \
             int64_t len = n - off < FD_OPT_BLOCK ? n - off : FD_OPT_BLOCK;         \
@@ -122,7 +125,7 @@ FD_OPTIM_GENERIC(double, f64)
         step_size = (T)(lr / bc1);                                                 \
         nblocks = (n + FD_OPT_BLOCK - 1) / FD_OPT_BLOCK;                           \
         nt = fd_threads_for(&ctx, (size_t)n, FD_OPT_GRAIN);                        \
-        FD_LO_PARALLEL_FOR               \
+        FD_LO_PARALLEL_FOR                                                         \
         for (b = 0; b < nblocks; b++) {                                            \
             int64_t off = b * FD_OPT_BLOCK;                                        \
             int64_t len = n - off < FD_OPT_BLOCK ? n - off : FD_OPT_BLOCK;         \

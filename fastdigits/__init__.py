@@ -14,9 +14,12 @@ from .datasets import MNIST_MEAN, MNIST_STD, load_mnist
 from .idx import (IDXError, IDXHeader, read_idx, read_idx_header,
                   read_idx_normalized, write_idx)
 from ._version import __version__
+from .png import to_png
+from .viz import Digits, render, show, to_uint8
 
 __all__ = [
     "__version__",
+    "Digits",
     "IDXError",
     "IDXHeader",
     "MNIST_MEAN",
@@ -31,11 +34,15 @@ __all__ = [
     "get_num_threads",
     "get_simd",
     "normalize",
+    "render",
     "set_num_threads",
     "set_simd",
     "sgd_step",
+    "show",
     "show_config",
     "simd",
     "softmax_cross_entropy",
     "threads",
+    "to_png",
+    "to_uint8",
 ]

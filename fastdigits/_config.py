@@ -17,7 +17,21 @@ _BEST_ISA = _runtime.best_isa()
 
 _lock = threading.Lock()
 _global_threads: Optional[int] = None  # set_num_threads(); None = follow OpenMP
-_local = threading.local()  # per-thread stack of threads(n) / simd(...) overrides
+
+
+class _Overrides(threading.local):
+    """Per-thread stacks of ``threads(n)`` / ``simd(name)`` overrides.
+
+    Initialised in every thread on first use, so lookups never miss (a
+    missing attribute on a threading.local costs ~1 us: an exception)."""
+
+    def __init__(self) -> None:
+        self.threads: list = []
+        self.isa: list = []
+
+
+_local = _Overrides()
+
 # True in a child made by os.fork(): GNU libgomp's thread pool does not survive
 # fork, so a parallel region there hangs forever once the parent has used one.
 # Kernels in a forked child therefore run serially (spawn/forkserver children
@@ -75,7 +89,7 @@ def get_num_threads() -> int:
     """
     if _forked_child:
         return 1
-    stack = getattr(_local, "threads", None)
+    stack = _local.threads
     if stack:
         return stack[-1]
     if _global_threads is not None:
@@ -93,9 +107,7 @@ def threads(n: int) -> Iterator[int]:
     do not see each other's settings.
     """
     n = _check_threads(n)
-    stack = getattr(_local, "threads", None)
-    if stack is None:
-        stack = _local.threads = []
+    stack = _local.threads
     stack.append(n)
     try:
         yield n
@@ -105,7 +117,7 @@ def threads(n: int) -> Iterator[int]:
 
 def get_simd() -> str:
     """Name of the SIMD path kernels run: 'avx512', 'avx2' or 'generic'."""
-    stack = getattr(_local, "isa", None)
+    stack = _local.isa
     return ISA_NAMES[stack[-1] if stack else _global_isa]
 
 
@@ -134,9 +146,7 @@ def set_simd(name: str) -> None:
 def simd(name: str) -> Iterator[str]:
     """``with fastdigits.simd('generic'):`` force a SIMD path in this thread."""
     idx = _isa_index(name)
-    stack = getattr(_local, "isa", None)
-    if stack is None:
-        stack = _local.isa = []
+    stack = _local.isa
     stack.append(idx)
     try:
         yield name
@@ -146,5 +156,5 @@ def simd(name: str) -> Iterator[str]:
 
 def kernel_context() -> tuple:
     """(isa index, thread count) for a kernel call made now from this thread."""
-    stack = getattr(_local, "isa", None)
+    stack = _local.isa
     return (stack[-1] if stack else _global_isa), get_num_threads()

@@ -30,21 +30,25 @@ _REDUCTIONS = {"none": FD_REDUCE_NONE, "mean": FD_REDUCE_MEAN, "sum": FD_REDUCE_
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _check_labels(object lab, Py_ssize_t m, Py_ssize_t c):
-    """Labels as a C-contiguous int64 array of shape (m,), every id in [0, c)."""
+def _check_labels(object lab, Py_ssize_t m):
+    """Labels as a C-contiguous int64 array of shape (m,).  The range is
+    checked by the kernel itself (before it writes anything); see
+    _label_error for the message."""
     if lab.dtype.kind not in "iu":
         raise TypeError("labels must hold integers (class ids), got dtype %s" % lab.dtype)
     if lab.ndim != 1 or lab.shape[0] != m:
         raise ValueError("labels must have shape (%d,) to match logits, got %s"
                          % (m, lab.shape))
-    if m:
-        # Checked in the caller's dtype: a huge uint64 must not wrap to a
-        # valid int64 class id.
-        if lab.min() < 0 or lab.max() >= c:
-            bad = int(np.flatnonzero((lab < 0) | (lab >= c))[0])
-            raise ValueError("labels[%d] = %d is out of range: class ids must be in "
-                             "[0, %d)" % (bad, int(lab[bad]), c))
+    # uint64 ids >= 2**63 wrap to negative int64: still out of range
     return np.ascontiguousarray(lab, dtype=np.int64)
+
+
+def _label_error(object lab, Py_ssize_t c):
+    """The ValueError for the first out-of-range id, found in the caller's
+    dtype (so a huge uint64 is reported as itself)."""
+    bad = int(np.flatnonzero((lab < 0) | (lab >= c))[0])
+    return ValueError("labels[%d] = %d is out of range: class ids must be in [0, %d)"
+                      % (bad, int(lab[bad]), c))
 
 
 def softmax_cross_entropy(logits, labels, str reduction="mean", grad_out=None,
@@ -68,7 +72,8 @@ def softmax_cross_entropy(logits, labels, str reduction="mean", grad_out=None,
     if reduction not in _REDUCTIONS:
         raise ValueError("reduction must be 'mean', 'sum' or 'none', got %r" % (reduction,))
     red = _REDUCTIONS[reduction]
-    lab = _check_labels(np.asarray(labels), m, c)
+    labels = np.asarray(labels)
+    lab = _check_labels(labels, m)
 
     if grad_out is not None:
         if not need_grad:
@@ -111,6 +116,6 @@ def softmax_cross_entropy(logits, labels, str reduction="mean", grad_out=None,
             rc = fd_softmax_xent_f64(ctx, m, c, <const double *>xp,
                                      <const int64_t *>lp, red, <double *>outp,
                                      <double *>gptr)
-    if rc != FD_OK:  # unreachable: everything was checked above
-        raise RuntimeError("fd_softmax_xent failed with status %d" % rc)
+    if rc != FD_OK:  # the only failure left: a label out of range
+        raise _label_error(labels, c)
     return (loss if red == FD_REDUCE_NONE else loss[0]), grad

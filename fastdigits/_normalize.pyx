@@ -10,10 +10,14 @@ from fastdigits._common cimport fd_ctx, current_ctx
 from fastdigits._config import kernel_context  # noqa: F401
 
 cdef extern from "normalize.h" nogil:
-    void fd_normalize_u8_f32(fd_ctx ctx, int64_t n, const uint8_t *src, float *out,
-                             double scale, double mean, double std)
-    void fd_normalize_u8_f64(fd_ctx ctx, int64_t n, const uint8_t *src, double *out,
-                             double scale, double mean, double std)
+    enum:
+        FD_NORM_STORE_AUTO
+        FD_NORM_STORE_CACHED
+        FD_NORM_STORE_STREAM
+    void fd_normalize_u8_f32_ex(fd_ctx ctx, int64_t n, const uint8_t *src, float *out,
+                                double scale, double mean, double std, int store)
+    void fd_normalize_u8_f64_ex(fd_ctx ctx, int64_t n, const uint8_t *src, double *out,
+                                double scale, double mean, double std, int store)
     void fd_normalize_u8_f32_tail_inplace(fd_ctx ctx, int64_t n, float *buf,
                                           double scale, double mean, double std)
     void fd_normalize_u8_f64_tail_inplace(fd_ctx ctx, int64_t n, double *buf,
@@ -22,6 +26,8 @@ cdef extern from "normalize.h" nogil:
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _U8 = np.dtype(np.uint8)
+cdef double _F32_MAX = float(np.finfo(np.float32).max)
+cdef double _F64_MAX = float(np.finfo(np.float64).max)
 
 
 cdef double _finite(str name, value) except? -1.0:
@@ -29,7 +35,11 @@ cdef double _finite(str name, value) except? -1.0:
     if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (int, float, np.integer, np.floating)):
         raise TypeError("%s must be a real number, got %s" % (name, type(value).__name__))
-    cdef double v = float(value)
+    cdef double v
+    try:
+        v = float(value)
+    except OverflowError:  # a huge Python int
+        v = math.inf
     if not math.isfinite(v):
         raise ValueError("%s must be finite, got %r" % (name, value))
     return v
@@ -44,7 +54,7 @@ cdef tuple _coefficients(scale, mean, std, object dt):
         raise ValueError("std must be nonzero, got %r" % (std,))
     # The kernel multiplies by a = scale/std and adds c = -mean/std in the
     # output precision: both must be finite there.
-    cdef double big = float(np.finfo(dt).max)
+    cdef double big = _F32_MAX if dt == _F32 else _F64_MAX
     if not (abs(s / d) <= big and abs(m / d) <= big):
         raise ValueError("scale/std and mean/std must be finite in %s, got "
                          "scale=%r, mean=%r, std=%r" % (dt.name, scale, mean, std))
@@ -61,9 +71,20 @@ cdef object _out_dtype(dtype):
     return dt
 
 
-def normalize(images, scale, mean, std, dtype, flatten, out):
-    """See fastdigits.normalize.normalize (the public, documented entry point)."""
+STORE_POLICIES = {"auto": FD_NORM_STORE_AUTO, "cached": FD_NORM_STORE_CACHED,
+                  "stream": FD_NORM_STORE_STREAM}
+
+
+def normalize(images, scale, mean, std, dtype, flatten, out, _store=None):
+    """See fastdigits.normalize.normalize (the public, documented entry point).
+
+    _store (tests and benchmarks only) forces a store policy: 'auto',
+    'cached' or 'stream'.  By default a freshly allocated result uses regular
+    stores (its pages are zeroed by the OS on first touch and still cached)
+    and a caller's `out` uses 'auto' (streaming when large).
+    """
     cdef fd_ctx ctx
+    cdef int store
     cdef int64_t n
     cdef const uint8_t[::1] src
     cdef float[::1] o32
@@ -87,9 +108,13 @@ def normalize(images, scale, mean, std, dtype, flatten, out):
         shape = (images.shape[0], math.prod(images.shape[1:]))
     else:
         shape = images.shape
+    if _store is not None and _store not in STORE_POLICIES:
+        raise ValueError("_store must be one of %s, got %r" % (sorted(STORE_POLICIES), _store))
     if out is None:
         out = np.empty(shape, dtype=dt)
+        store = FD_NORM_STORE_CACHED
     else:
+        store = FD_NORM_STORE_AUTO
         if not isinstance(out, np.ndarray):
             raise TypeError("out must be a numpy.ndarray, got %s" % type(out).__name__)
         if out.dtype != dt:
@@ -109,16 +134,18 @@ def normalize(images, scale, mean, std, dtype, flatten, out):
         return out
     # Non-contiguous input is copied once (a plain byte copy, cheap next to
     # the float output); contiguous input, read-only or not, is used as is.
-    src = np.ascontiguousarray(images).reshape(-1)
+    src = (images if images.flags.c_contiguous else np.ascontiguousarray(images)).reshape(-1)
+    if _store is not None:
+        store = STORE_POLICIES[_store]
     ctx = current_ctx()
     if dt == _F32:
         o32 = out.reshape(-1)
         with nogil:
-            fd_normalize_u8_f32(ctx, n, &src[0], &o32[0], s, m, d)
+            fd_normalize_u8_f32_ex(ctx, n, &src[0], &o32[0], s, m, d, store)
     else:
         o64 = out.reshape(-1)
         with nogil:
-            fd_normalize_u8_f64(ctx, n, &src[0], &o64[0], s, m, d)
+            fd_normalize_u8_f64_ex(ctx, n, &src[0], &o64[0], s, m, d, store)
     return out
 
 

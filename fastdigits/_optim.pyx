@@ -160,8 +160,10 @@ def adam_step(param, grad, m, v, lr, beta1=0.9, beta2=0.999, eps=1e-8, step=None
     except TypeError:
         raise TypeError("step must be an int (the step count, from 1), got %s"
                         % type(step).__name__) from None
-    if pystep < 1 or pystep > 2**62:
+    if pystep < 1:
         raise ValueError("step must be >= 1 (it counts from 1), got %d" % pystep)
+    if pystep > 2**62:
+        raise ValueError("step must be <= 2**62, got %d" % pystep)
     cstep = pystep
     _no_overlap([("param", p), ("grad", g), ("m", pm), ("v", pv)])
 

@@ -219,8 +219,14 @@ class _Input:
             self.pos += len(part)
             return len(part)
         got = 0
+        readinto = getattr(self.f, "readinto", None)
         while got < len(mv):
-            n = self.f.readinto(mv[got:])
+            if readinto is not None:
+                n = readinto(mv[got:])
+            else:  # a minimal file-like object with read() only
+                chunk = self.f.read(min(len(mv) - got, 1 << 24))
+                n = len(chunk) if chunk else 0
+                mv[got:got + n] = chunk
             if not n:
                 break
             got += n
@@ -468,7 +474,8 @@ def read_idx_normalized(source: Source, *, scale: float = 1.0 / 255.0, mean: flo
     scale, mean, std : float, finite, std nonzero
     dtype : float32 or float64
     flatten : bool
-        Result of shape ``(N, prod(rest))`` instead of the file's shape.
+        Result of shape ``(N, prod(rest))`` instead of the file's shape (as
+        :func:`fastdigits.normalize`; ``(N, 1)`` for a rank-1 file).
     out : ndarray, optional
         Result buffer of that shape and dtype, C-contiguous and writeable.
 
@@ -501,8 +508,8 @@ def _read_normalized(inp: _Input, _idxnorm: Any, scale: float, mean: float, std:
         raise IDXError("read_idx_normalized needs a uint8 IDX file (type code 0x08), "
                        "got type code 0x%02x (%s) at byte offset 2"
                        % (code, TYPE_CODES[code]), 2)
-    shape = (dims[0], count // dims[0] if dims[0] else
-             int(np.prod(dims[1:], dtype=np.int64))) if flatten and len(dims) > 1 else dims
+    # As fastdigits.normalize(flatten=True): (N, prod(rest)), (N, 1) for rank 1.
+    shape = (dims[0], math.prod(dims[1:])) if flatten else dims
     if out is None:
         res = np.empty(shape, dt)
     else:

@@ -55,7 +55,11 @@ def normalize(images: Any, *, scale: float = 1.0 / 255, mean: float = 0.0,
         ``out``, or a new array of the output dtype.
 
     Runs on ``fastdigits.get_num_threads()`` threads (inputs under ~64k
-    pixels per thread stay serial) on the ``fastdigits.get_simd()`` path;
-    outputs of 16 MiB and more are written with non-temporal stores.
+    pixels per thread stay serial) on the ``fastdigits.get_simd()`` path.
+    A reused ``out`` of 16 MiB or more is written with non-temporal stores
+    (no read-for-ownership of lines that cannot stay cached); a new result,
+    or an ``out`` whose pages were never touched (probed with mincore on
+    Linux), gets regular stores, since the OS zeroes fresh pages into the
+    cache on first write.
     """
     return _normalize.normalize(images, scale, mean, std, dtype, flatten, out)

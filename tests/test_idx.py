@@ -155,6 +155,23 @@ def test_unseekable_stream(backend):
         read_idx(Unseekable(raw + b"\0"))
 
 
+class ReadOnlyMethod:
+    """Seekable, but with read() only (no readinto)."""
+
+    def __init__(self, data):
+        self._b = io.BytesIO(data)
+        self.read, self.seek, self.tell = self._b.read, self._b.seek, self._b.tell
+
+    def seekable(self):
+        return True
+
+
+def test_minimal_file_like_object(backend):
+    x = sample(np.float32, (3, 7))
+    for data in (idx_bytes(x), gzip.compress(idx_bytes(x))):
+        np.testing.assert_array_equal(read_idx(ReadOnlyMethod(data)), x)
+
+
 def test_file_object_read_from_its_position():
     x = sample(np.uint8, (6,))
     blob = b"JUNKJUNK" + idx_bytes(x)
@@ -491,3 +508,32 @@ def test_fuzzed_files_decode_or_raise_idxerror(data, compress, zlib_only):
             return
     # Decoded: must be exactly what the reference decoder makes of it.
     np.testing.assert_array_equal(y, ref.read_idx(io.BytesIO(bytes(blob))))
+
+
+def test_concurrent_reads_from_python_threads(tmp_path):
+    """The decoder keeps no shared state: parallel callers get their own data."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = []
+    for i, dt in enumerate([np.int16, np.float64, np.uint8, np.int32]):
+        x = sample(dt, (300, 17), seed=i)
+        p = tmp_path / ("f%d.idx.gz" % i)
+        write_idx(p, x)
+        files.append((p, x))
+
+    def job(k):
+        p, x = files[k % len(files)]
+        if k % 3 == 0:
+            with idx._force_zlib():
+                y = read_idx(p)
+        else:
+            y = read_idx(p)
+        return np.array_equal(y, x) and y.dtype == x.dtype
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(job, range(48)))
+
+
+def test_show_config_reports_the_inflate_backend(capsys):
+    fastdigits.show_config()
+    assert "inflate    : " + idx.inflate_backend() in capsys.readouterr().out

@@ -306,3 +306,48 @@ def test_bad_inputs_raise_clear_errors():
         sce(x, y, grad_out=np.empty_like(x), need_grad=False)
     with pytest.raises(TypeError):
         sce(x, y, "mean")  # keyword-only options
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_no_out_of_bounds_access(isa, dtype, where):
+    from _guarded import guarded_copy
+
+    for m, c in [(1, 1), (3, 5), (2, 10), (5, 13), (1, 17), (9, 33)]:
+        x0, y0 = make(np.random.default_rng(c), m, c, dtype)
+        x, y = guarded_copy(x0, where), guarded_copy(y0.astype(np.int64), where)
+        gbuf = guarded_copy(np.zeros_like(x0), where)
+        with fastdigits.simd(isa):
+            loss, g = fastdigits.softmax_cross_entropy(x, y, grad_out=gbuf, reduction="none")
+            assert g is gbuf
+            loss2, _ = fastdigits.softmax_cross_entropy(x, y, need_grad=False)
+        rl, rg = reference.softmax_cross_entropy(x0, y0, reduction="none")
+        np.testing.assert_allclose(loss, rl, **tols(dtype))
+        np.testing.assert_allclose(g, rg, rtol=tols(dtype)["rtol"], atol=tols(dtype)["atol"])
+        np.testing.assert_allclose(loss2, rl.astype(np.float64).mean(), **tols(dtype))
+
+
+def test_concurrent_calls_from_python_threads():
+    # the GIL is released around the kernel: concurrent callers must not
+    # disturb each other (no hidden state in C)
+    import threading
+
+    x, y = make(np.random.default_rng(21), 600, 37, np.float64)
+    want = fastdigits.softmax_cross_entropy(x, y, reduction="none")
+    errors = []
+
+    def work():
+        try:
+            for _ in range(20):
+                got = fastdigits.softmax_cross_entropy(x, y, reduction="none")
+                assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        except AssertionError as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

@@ -1,5 +1,6 @@
 """fastdigits.normalize: parity with the NumPy reference, every SIMD path and
 thread count bit-identical, the in-place tail C path, and argument checks."""
+import itertools
 import math
 
 import numpy as np
@@ -60,8 +61,12 @@ shapes = st.one_of(
 @given(shape=shapes, seed=st.integers(0, 2**32 - 1),
        scale=st.floats(1e-3, 10), mean=st.floats(-5, 5),
        std=st.floats(0.05, 20) | st.floats(-20, -0.05),
-       dtype=st.sampled_from(DTYPES), offset=st.integers(0, 17))
-def test_property_parity_all_paths_identical(shape, seed, scale, mean, std, dtype, offset):
+       dtype=st.sampled_from(DTYPES), offset=st.integers(0, 17),
+       store=st.sampled_from(["auto", "cached", "stream"]))
+def test_property_parity_all_paths_identical(shape, seed, scale, mean, std, dtype, offset,
+                                             store):
+    # store='stream' forces non-temporal stores (aligned head, body, tail)
+    # even on these small buffers.
     rng = np.random.default_rng(seed)
     # An offset into a larger buffer makes the output start unaligned.
     n = math.prod(shape)
@@ -72,8 +77,7 @@ def test_property_parity_all_paths_identical(shape, seed, scale, mean, std, dtyp
         with fastdigits.simd(isa):
             backing = np.empty(n + offset, dtype)
             out = backing[offset:].reshape(shape)
-            got = fastdigits.normalize(x, scale=scale, mean=mean, std=std, dtype=dtype,
-                                       out=out)
+            got = _normalize.normalize(x, scale, mean, std, dtype, False, out, store)
             assert got is out
             results.append(got)
     _assert_close(results[0], x, scale, mean, std, dtype)
@@ -82,22 +86,28 @@ def test_property_parity_all_paths_identical(shape, seed, scale, mean, std, dtyp
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n", [1, 15, 16, 17, 63, 64, 65, 4 * 65536 + 61, 3 * 1000003])
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 63, 64, 65, 4 * 65536 + 61, 2_200_001])
 def test_threads_and_simd_paths_bit_identical(dtype, n):
-    # Large n passes the per-thread grain (threads really split the work) and
-    # 3*1000003 float64 outputs (24 MB) take the non-temporal store path.
+    # Large n passes the per-thread grain (threads really split the work);
+    # 2_200_001 float64 outputs are over the 16 MiB streaming threshold when
+    # given as out= ('auto').
     rng = np.random.default_rng(n)
     x = _images(rng, n)
     base = None
-    for isa in fastdigits.available_simd():
-        for t in (1, 2, 3):
-            with fastdigits.simd(isa), fastdigits.threads(t):
+    for isa, t, store in itertools.product(fastdigits.available_simd(), (1, 2, 3),
+                                           ("fresh", "auto", "stream")):
+        with fastdigits.simd(isa), fastdigits.threads(t):
+            if store == "fresh":
                 got = fastdigits.normalize(x, dtype=dtype, **MNIST)
-            if base is None:
-                base = got
-                _assert_close(got, x, dtype=dtype, **MNIST)
             else:
-                np.testing.assert_array_equal(got, base)
+                got = np.full(n, np.nan, dtype)
+                _normalize.normalize(x, MNIST["scale"], MNIST["mean"], MNIST["std"],
+                                     dtype, False, got, store)
+        if base is None:
+            base = got
+            _assert_close(got, x, dtype=dtype, **MNIST)
+        else:
+            np.testing.assert_array_equal(got, base)
 
 
 def test_large_float32_stream_path_with_unaligned_out():
@@ -108,8 +118,9 @@ def test_large_float32_stream_path_with_unaligned_out():
     backing = np.empty(n + 3, np.float32)
     for off in (0, 1, 3):
         out = backing[off:off + n]
+        out[:] = np.nan
         with fastdigits.threads(2):
-            fastdigits.normalize(x, out=out, **MNIST)
+            assert fastdigits.normalize(x, out=out, **MNIST) is out
         _assert_close(out, x, dtype=np.float32, **MNIST)
 
 
@@ -228,6 +239,7 @@ def test_bad_out():
     (dict(mean=float("nan")), ValueError, "mean must be finite"),
     (dict(scale=float("inf")), ValueError, "scale must be finite"),
     (dict(scale="2"), TypeError, "scale must be a real number"),
+    (dict(mean=10**400), ValueError, "mean must be finite"),
     (dict(std=True), TypeError, "std must be a real number"),
     (dict(scale=1e30, std=1e-20), ValueError, "finite in float32"),
     (dict(dtype=np.int32), TypeError, "dtype must be float32 or float64"),
@@ -264,7 +276,7 @@ def _tail_buffer(x, dtype, offset=0):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 33, 100, 1023, 65536 * 5 + 7,
-                               3 * 1000003])
+                               1_000_003])
 def test_tail_inplace_bit_identical_to_normal_path(dtype, n):
     rng = np.random.default_rng(n)
     x = _images(rng, n)
@@ -276,6 +288,21 @@ def test_tail_inplace_bit_identical_to_normal_path(dtype, n):
                 got = _normalize._normalize_tail_inplace_test(buf, **MNIST)
             assert got is buf
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("touched", [False, True])
+def test_tail_inplace_large_touched_buffer_streams(touched):
+    # 17.6 MB float64: a touched buffer takes streaming stores in the first
+    # stage, a fresh one regular stores; both must match the normal path.
+    n = 2_200_001
+    x = _images(np.random.default_rng(7), n)
+    buf = np.empty(n, np.float64)
+    if touched:
+        buf.fill(np.nan)
+    buf.view(np.uint8)[n * 7:] = x
+    with fastdigits.threads(2):
+        _normalize._normalize_tail_inplace_test(buf, **MNIST)
+        np.testing.assert_array_equal(buf, fastdigits.normalize(x, dtype=np.float64, **MNIST))
 
 
 @settings(max_examples=40, deadline=None)
@@ -297,3 +324,9 @@ def test_tail_inplace_bad_arguments():
         _normalize._normalize_tail_inplace_test(np.zeros((2, 2), np.float32))
     with pytest.raises(ValueError, match="std"):
         _normalize._normalize_tail_inplace_test(np.zeros(4, np.float32), std=0.0)
+
+
+def test_bad_store_policy():
+    with pytest.raises(ValueError, match="_store"):
+        _normalize.normalize(np.zeros(3, np.uint8), 1.0, 0.0, 1.0, np.float32, False, None,
+                             "fast")

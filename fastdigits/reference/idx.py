@@ -103,7 +103,7 @@ def read_idx_normalized(source: Any, *, scale: float = 1.0 / 255.0, mean: float 
         raise IDXError("read_idx_normalized needs a uint8 IDX file, got %s" % x.dtype)
     dtype = np.dtype(dtype)
     if flatten:
-        x = x.reshape(x.shape[0], -1) if x.ndim > 1 else x
+        x = x.reshape(x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64)))
     res = ((x.astype(np.float64) * scale - mean) / std).astype(dtype)
     if out is not None:
         out[...] = res

@@ -1,0 +1,173 @@
+"""Digit grids (montages) as PNG files.  Needs Pillow: ``pip install fastdigits[png]``.
+
+Layout of a montage of N images of H x W pixels, ``ncols`` per row
+(``c = min(ncols, N)`` columns, ``r = ceil(N / c)`` rows):
+
+* each image is enlarged ``scale`` times (every pixel becomes a
+  ``scale x scale`` square of the same grey level, no smoothing);
+* with labels, a black strip ``label_height(scale)`` pixels tall, holding the
+  label in white, sits just above each image;
+* cells are separated from each other and from the border by ``PAD`` pixels
+  of grey ``PAD_GREY``; unused cells of the last row are ``PAD_GREY`` too.
+
+So image ``i`` occupies rows ``y0 .. y0 + H*scale`` and columns
+``x0 .. x0 + W*scale`` with ``x0 = PAD + (i % c) * (W*scale + PAD)`` and
+``y0 = PAD + (i // c) * (label_height + H*scale + PAD) + label_height``.
+The file is 8-bit greyscale; grey levels follow :func:`fastdigits.to_uint8`.
+"""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from typing import Any, Tuple
+
+import numpy as np
+
+from .viz import _as_batch, _labels_list, to_uint8
+
+__all__ = ["PAD", "PAD_GREY", "label_height", "montage", "png_bytes", "to_png"]
+
+PAD = 2
+PAD_GREY = 96
+_INSTALL_HINT = ("writing PNG needs Pillow, an optional extra: "
+                 "pip install fastdigits[png]  (or: pip install pillow)")
+
+
+def _pil():
+    try:
+        from PIL import Image, ImageDraw, ImageFont
+    except ImportError as exc:
+        raise ImportError(_INSTALL_HINT) from exc
+    return Image, ImageDraw, ImageFont
+
+
+def label_height(scale: int) -> int:
+    """Height in pixels of the label strip above each image at this scale."""
+    return _font_px(scale) + 4
+
+
+def _font_px(scale: int) -> int:
+    return max(10, min(32, 3 * int(scale)))
+
+
+def _check_pos(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError("%s must be an int, got %s" % (name, type(value).__name__))
+    if value < 1:
+        raise ValueError("%s must be >= 1, got %d" % (name, value))
+    return int(value)
+
+
+def _font(ImageFont: Any, px: int) -> Any:
+    try:
+        return ImageFont.load_default(size=px)  # FreeType build of Pillow >= 10.1
+    except (TypeError, AttributeError, OSError, ImportError):
+        return ImageFont.load_default()  # small bitmap font
+
+
+def montage(images: Any, labels: Any = None, *, ncols: int = 10,
+            scale: int = 4) -> Tuple[np.ndarray, np.ndarray]:
+    """The montage as a uint8 array, and each image's box.
+
+    Returns ``(pixels, boxes)``: ``pixels`` is the (height, width) uint8 grid
+    written by :func:`to_png`; ``boxes[i] = (x0, y0, x1, y1)`` is where image
+    i's enlarged pixels are (x1, y1 exclusive).  Labels need Pillow (to draw
+    text); without labels this is plain NumPy.
+    """
+    arr = _as_batch(images)
+    ncols = _check_pos(ncols, "ncols")
+    scale = _check_pos(scale, "scale")
+    labs = _labels_list(labels, arr.shape[0])
+    n, h, w = arr.shape
+    u8 = to_uint8(arr)
+    c = min(ncols, n)
+    r = -(-n // c)
+    lh = label_height(scale) if labs is not None else 0
+    cw, ch = w * scale, h * scale
+    total_w = PAD + c * (cw + PAD)
+    total_h = PAD + r * (lh + ch + PAD)
+    if total_w * total_h > 1 << 31:
+        raise ValueError("montage would be %d x %d pixels: too large; show fewer images "
+                         "or use a smaller scale" % (total_w, total_h))
+    canvas = np.full((total_h, total_w), PAD_GREY, np.uint8)
+    boxes = np.zeros((n, 4), np.int64)
+    for i in range(n):
+        x0 = PAD + (i % c) * (cw + PAD)
+        y0 = PAD + (i // c) * (lh + ch + PAD) + lh
+        big = np.repeat(np.repeat(u8[i], scale, axis=0), scale, axis=1)
+        canvas[y0:y0 + ch, x0:x0 + cw] = big
+        boxes[i] = (x0, y0, x0 + cw, y0 + ch)
+    if labs is not None:
+        Image, ImageDraw, ImageFont = _pil()
+        font = _font(ImageFont, _font_px(scale))
+        for i, text in enumerate(labs):
+            x0, y0 = int(boxes[i, 0]), int(boxes[i, 1]) - lh
+            strip = Image.new("L", (cw, lh), 0)
+            draw = ImageDraw.Draw(strip)
+            left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+            tx = max(0, (cw - (right - left)) // 2 - left)
+            ty = (lh - (bottom - top)) // 2 - top
+            draw.text((tx, ty), text, fill=255, font=font)
+            canvas[y0:y0 + lh, x0:x0 + cw] = np.asarray(strip, dtype=np.uint8)
+    return canvas, boxes
+
+
+def _encode(pixels: np.ndarray, fp: Any) -> None:
+    Image = _pil()[0]
+    Image.fromarray(pixels, mode=None).save(fp, format="PNG", optimize=False)
+
+
+def png_bytes(images: Any, labels: Any = None, *, ncols: int = 10, scale: int = 4) -> bytes:
+    """The montage (see :func:`to_png`) as PNG file bytes."""
+    _pil()
+    pixels, _ = montage(images, labels, ncols=ncols, scale=scale)
+    buf = io.BytesIO()
+    _encode(pixels, buf)
+    return buf.getvalue()
+
+
+def to_png(images: Any, path: Any, *, labels: Any = None, ncols: int = 10,
+           scale: int = 4) -> Any:
+    """Write images as a grid PNG: ``fastdigits.to_png(x[:100], "grid.png", labels=y[:100])``.
+
+    Parameters
+    ----------
+    images : array-like (N, H, W), or one (H, W) image; see
+        :func:`fastdigits.to_uint8` for the grey mapping of non-uint8 data.
+    path : file name (str or PathLike; written atomically: a temporary file in
+        the same folder is renamed over it) or a writable binary file object.
+    labels : optional N labels, drawn above the images.
+    ncols : images per row.  scale : pixel enlargement (>= 1).
+
+    Returns ``path``.  Raises ImportError naming ``pip install
+    fastdigits[png]`` when Pillow is missing.
+    """
+    _pil()
+    pixels, _ = montage(images, labels, ncols=ncols, scale=scale)
+    if hasattr(path, "write"):
+        _encode(pixels, path)
+        return path
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError("path must be a file name or a binary file object, got %s"
+                        % type(path).__name__)
+    target = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(target))
+    fd, tmp = tempfile.mkstemp(prefix=".fastdigits-", suffix=".png.tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _encode(pixels, f)
+        # mkstemp makes the file private; give it an ordinary file's mode.
+        try:
+            mode = os.stat(target).st_mode & 0o777
+        except OSError:
+            mode = 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path

@@ -1,0 +1,246 @@
+/* C-level tests of the loss, optimiser and CPU kernels, without Python.
+ *
+ * Built by tests/test_c_api.py with the system compiler as plain C99:
+ *   cc -std=c99 -Wall -Wextra -Werror -DFD_NO_SIMD -Icsrc tests/c/test_kernels.c \
+ *      csrc/loss.c csrc/loss_avx2.c csrc/loss_avx512.c csrc/optim.c \
+ *      csrc/optim_avx2.c csrc/optim_avx512.c csrc/cpu.c -lm
+ * (optionally with -fopenmp).  Prints one line per failed check and a
+ * summary; exits 0 only when every check passes.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "loss.h"
+#include "optim.h"
+
+static int g_checks = 0, g_failed = 0;
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        g_checks++;                                                            \
+        if (!(cond)) {                                                         \
+            g_failed++;                                                        \
+            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);             \
+        }                                                                      \
+    } while (0)
+
+/* |a - b| <= atol + rtol * |b| */
+static int close_to(double a, double b, double rtol, double atol)
+{
+    return fabs(a - b) <= atol + rtol * fabs(b);
+}
+
+static fd_ctx ctx_of(int nthreads)
+{
+    fd_ctx ctx;
+    ctx.isa = FD_ISA_GENERIC;
+    ctx.nthreads = nthreads;
+    return ctx;
+}
+
+static void test_cpu(void)
+{
+    const char *cv = fd_compiler_version();
+    char brand[64];
+#ifdef FD_NO_SIMD
+    CHECK(fd_cpu_best_isa() == FD_ISA_GENERIC);
+#else
+    CHECK(fd_cpu_best_isa() >= FD_ISA_GENERIC && fd_cpu_best_isa() <= FD_ISA_AVX512);
+#endif
+#ifdef _OPENMP
+    CHECK(fd_openmp_enabled() == 1);
+    CHECK(fd_omp_max_threads() >= 1);
+#else
+    CHECK(fd_openmp_enabled() == 0);
+    CHECK(fd_omp_max_threads() == 1);
+#endif
+    CHECK(fd_omp_in_parallel() == 0);
+    CHECK(cv != NULL && strlen(cv) > 0);
+    fd_cpu_brand(brand, sizeof brand);
+    CHECK(strlen(brand) < sizeof brand);
+}
+
+/* Row loss with libm: log(sum exp(x - max)) + max - x[label]. */
+static double row_loss(const double *x, int c, int label, double *softmax)
+{
+    double mx = x[0], s = 0.0;
+    int j;
+    for (j = 1; j < c; j++) mx = x[j] > mx ? x[j] : mx;
+    for (j = 0; j < c; j++) s += exp(x[j] - mx);
+    for (j = 0; j < c; j++) softmax[j] = exp(x[j] - mx) / s;
+    return log(s) + mx - x[label];
+}
+
+static void test_loss_f64(void)
+{
+    enum { M = 3, C = 5 };
+    const double x[M * C] = {1.0, 2.0, 3.0, -1.0, 0.5,
+                             0.0, 0.0, 0.0, 0.0, 0.0,
+                             10.0, -4.0, 2.5, 7.0, 1.0};
+    const int64_t y[M] = {2, 1, 3};
+    double rows[M], sm[M][C], loss[M], grad[M * C], total = 0.0;
+    int i, j, r;
+    for (i = 0; i < M; i++) {
+        rows[i] = row_loss(x + i * C, C, (int)y[i], sm[i]);
+        total += rows[i];
+    }
+    CHECK(fd_softmax_xent_f64(ctx_of(1), M, C, x, y, FD_REDUCE_NONE, loss, grad) == FD_OK);
+    for (i = 0; i < M; i++) {
+        CHECK(close_to(loss[i], rows[i], 1e-13, 1e-15));
+        for (j = 0; j < C; j++)
+            CHECK(close_to(grad[i * C + j], sm[i][j] - (j == y[i]), 1e-13, 1e-15));
+    }
+    for (r = FD_REDUCE_MEAN; r <= FD_REDUCE_SUM; r++) {
+        double scale = r == FD_REDUCE_MEAN ? 1.0 / M : 1.0;
+        CHECK(fd_softmax_xent_f64(ctx_of(1), M, C, x, y, r, loss, grad) == FD_OK);
+        CHECK(close_to(loss[0], total * scale, 1e-13, 1e-15));
+        for (i = 0; i < M; i++)
+            for (j = 0; j < C; j++)
+                CHECK(close_to(grad[i * C + j], (sm[i][j] - (j == y[i])) * scale, 1e-13,
+                               1e-15));
+    }
+    /* all classes equal: log(C) and a uniform softmax; no gradient asked */
+    CHECK(fd_softmax_xent_f64(ctx_of(1), 1, C, x + C, y + 1, FD_REDUCE_SUM, loss, NULL) ==
+          FD_OK);
+    CHECK(close_to(loss[0], log((double)C), 1e-14, 0.0));
+}
+
+static void test_loss_f32_extremes(void)
+{
+    const float x[2 * 3] = {1e4f, -1e4f, 0.0f, 3e38f, -3e38f, 1.0f};
+    const int64_t y[2] = {1, 0};
+    float loss[2], grad[6];
+    int j;
+    CHECK(fd_softmax_xent_f32(ctx_of(1), 2, 3, x, y, FD_REDUCE_NONE, loss, grad) == FD_OK);
+    CHECK(close_to(loss[0], 2e4, 1e-6, 0.0));
+    CHECK(loss[1] == 0.0f);
+    for (j = 0; j < 6; j++) CHECK(isfinite(grad[j]));
+    CHECK(grad[0] == 1.0f && grad[1] == -1.0f && grad[2] == 0.0f);
+    CHECK(grad[3] == 0.0f && grad[4] == 0.0f && grad[5] == 0.0f);
+}
+
+static void test_loss_errors_write_nothing(void)
+{
+    const float x[2 * 4] = {0};
+    int64_t y[2] = {0, 4};
+    float loss[2] = {-7.0f, -7.0f}, grad[8];
+    int j;
+    for (j = 0; j < 8; j++) grad[j] = -7.0f;
+    CHECK(fd_softmax_xent_f32(ctx_of(1), 2, 4, x, y, FD_REDUCE_MEAN, loss, grad) == FD_EINVAL);
+    y[1] = -1;
+    CHECK(fd_softmax_xent_f32(ctx_of(1), 2, 4, x, y, FD_REDUCE_NONE, loss, grad) == FD_EINVAL);
+    y[1] = 3;
+    CHECK(fd_softmax_xent_f32(ctx_of(1), 2, 4, x, y, 7, loss, grad) == FD_EINVAL);
+    CHECK(loss[0] == -7.0f && loss[1] == -7.0f);
+    for (j = 0; j < 8; j++) CHECK(grad[j] == -7.0f);
+    /* empty batch: mean is NaN, sum is 0 */
+    CHECK(fd_softmax_xent_f32(ctx_of(1), 0, 4, x, y, FD_REDUCE_MEAN, loss, grad) == FD_OK);
+    CHECK(isnan(loss[0]));
+    CHECK(fd_softmax_xent_f32(ctx_of(1), 0, 4, x, y, FD_REDUCE_SUM, loss, grad) == FD_OK);
+    CHECK(loss[0] == 0.0f);
+}
+
+/* Results must not depend on the thread count (bit-identical). */
+static void test_loss_threads_identical(void)
+{
+    enum { M = 3001, C = 11 };
+    static float x[M * C], g1[M * C], g4[M * C];
+    static int64_t y[M];
+    float l1, l4;
+    unsigned s = 12345u;
+    int i;
+    for (i = 0; i < M * C; i++) {
+        s = s * 1103515245u + 12345u;
+        x[i] = (float)((s >> 8) % 20000) / 1000.0f - 10.0f;
+    }
+    for (i = 0; i < M; i++) y[i] = i % C;
+    CHECK(fd_softmax_xent_f32(ctx_of(1), M, C, x, y, FD_REDUCE_MEAN, &l1, g1) == FD_OK);
+    CHECK(fd_softmax_xent_f32(ctx_of(4), M, C, x, y, FD_REDUCE_MEAN, &l4, g4) == FD_OK);
+    CHECK(memcmp(&l1, &l4, sizeof l1) == 0);
+    CHECK(memcmp(g1, g4, sizeof g1) == 0);
+}
+
+static void test_sgd(void)
+{
+    const double p0[5] = {1.0, 2.0, -1.0, 0.5, 3.0};
+    const double g[5] = {0.5, -1.0, 2.0, 0.0, -0.25};
+    const double v0[5] = {0.1, 0.0, -0.2, 1.0, 0.3};
+    const double lr = 0.1, mu = 0.9, wd = 0.01;
+    double p[5], v[5];
+    float pf[5], gf[5];
+    int i, nest;
+    for (nest = 0; nest <= 1; nest++) {
+        memcpy(p, p0, sizeof p);
+        memcpy(v, v0, sizeof v);
+        fd_sgd_step_f64(ctx_of(1), 5, p, g, lr, mu, v, wd, nest);
+        for (i = 0; i < 5; i++) {
+            double d = g[i] + wd * p0[i], nv = mu * v0[i] + d;
+            CHECK(close_to(v[i], nv, 1e-15, 1e-17));
+            CHECK(close_to(p[i], p0[i] - lr * (nest ? d + mu * nv : nv), 1e-15, 1e-17));
+        }
+    }
+    /* plain SGD: velocity may be NULL */
+    for (i = 0; i < 5; i++) {
+        pf[i] = (float)p0[i];
+        gf[i] = (float)g[i];
+    }
+    fd_sgd_step_f32(ctx_of(1), 5, pf, gf, lr, 0.0, NULL, 0.0, 0);
+    for (i = 0; i < 5; i++) CHECK(close_to(pf[i], p0[i] - lr * g[i], 1e-6, 1e-7));
+    fd_sgd_step_f32(ctx_of(1), 0, pf, gf, lr, 0.0, NULL, 0.0, 0); /* n = 0: no-op */
+}
+
+static void test_adam(void)
+{
+    /* step 1 from zero moments: p <- p (1 - lr wd) - lr g / (|g| + eps) */
+    const double p0[6] = {1.0, -2.0, 0.5, 4.0, -3.0, 2.5};
+    const double g[6] = {0.3, -2.0, 1e-3, -5.0, 0.0, 7.0};
+    const double lr = 0.01, eps = 1e-8, wd = 0.1, b1 = 0.9, b2 = 0.999;
+    double p[6], m[6] = {0}, v[6] = {0};
+    float pf[6], gf[6], mf[6] = {0}, vf[6] = {0};
+    int i;
+    memcpy(p, p0, sizeof p);
+    fd_adam_step_f64(ctx_of(1), 6, p, g, m, v, lr, b1, b2, eps, 1, wd);
+    for (i = 0; i < 6; i++) {
+        CHECK(close_to(p[i], p0[i] * (1 - lr * wd) - lr * g[i] / (fabs(g[i]) + eps), 1e-12,
+                       1e-15));
+        CHECK(close_to(m[i], (1 - b1) * g[i], 1e-15, 0.0));
+        CHECK(close_to(v[i], (1 - b2) * g[i] * g[i], 1e-15, 0.0));
+    }
+    /* a second step against the formula in double */
+    {
+        double pp[6], mm[6], vv[6];
+        memcpy(pp, p, sizeof p);
+        memcpy(mm, m, sizeof m);
+        memcpy(vv, v, sizeof v);
+        fd_adam_step_f64(ctx_of(1), 6, p, g, m, v, lr, b1, b2, eps, 2, wd);
+        for (i = 0; i < 6; i++) {
+            double nm = b1 * mm[i] + (1 - b1) * g[i], nv = b2 * vv[i] + (1 - b2) * g[i] * g[i];
+            double want = pp[i] * (1 - lr * wd) -
+                          lr / (1 - b1 * b1) * nm / (sqrt(nv / (1 - b2 * b2)) + eps);
+            CHECK(close_to(p[i], want, 1e-12, 1e-15));
+        }
+    }
+    for (i = 0; i < 6; i++) {
+        pf[i] = (float)p0[i];
+        gf[i] = (float)g[i];
+    }
+    fd_adam_step_f32(ctx_of(2), 6, pf, gf, mf, vf, lr, b1, b2, eps, 1, wd);
+    for (i = 0; i < 6; i++)
+        CHECK(close_to(pf[i], p0[i] * (1 - lr * wd) - lr * g[i] / (fabs(g[i]) + eps), 1e-6,
+                       1e-7));
+}
+
+int main(void)
+{
+    test_cpu();
+    test_loss_f64();
+    test_loss_f32_extremes();
+    test_loss_errors_write_nothing();
+    test_loss_threads_identical();
+    test_sgd();
+    test_adam();
+    printf("%d checks, %d failed\n", g_checks, g_failed);
+    return g_failed ? 1 : 0;
+}
