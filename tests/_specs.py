@@ -267,9 +267,9 @@ def _call_write_idx(fn, s, tmp):
 
 SPECS = [
     Spec("normalize", _mk_normalize, _call_normalize, par_scale=1000),
-    Spec("matmul", _mk_matmul, _call_matmul, par_scale=64),
-    Spec("dense_forward", _mk_dense, _call_dense_forward, par_scale=64),
-    Spec("dense_backward", _mk_dense, _call_dense_backward, par_scale=64),
+    Spec("matmul", _mk_matmul, _call_matmul, par_scale=256),
+    Spec("dense_forward", _mk_dense, _call_dense_forward, par_scale=256),
+    Spec("dense_backward", _mk_dense, _call_dense_backward, par_scale=256),
     Spec("softmax_cross_entropy", _mk_xent, _call_xent, par_scale=1000),
     Spec("sgd_step", _mk_optim, _call_sgd, par_scale=4000),
     Spec("adam_step", _mk_optim, _call_adam, par_scale=4000),
