@@ -3,6 +3,7 @@
 #   san_build WORK PY          build it in place with FASTDIGITS_SANITIZE=$SAN
 #   san_env WORK               export the run-time environment (ASan preloaded)
 #   san_verify WORK PY         check the build is the one imported and instrumented
+#   san_reports WORK           print sanitizer reports; fails if there are any
 SAN=${FASTDIGITS_SANITIZE:-address,undefined}
 CC=${CC:-gcc}
 
@@ -27,17 +28,35 @@ san_build() {
 }
 
 san_env() {
-    local work=$1 libasan
+    local work=$1 libasan libstdcxx
     libasan=$("$CC" -print-file-name=libasan.so)
     [ -f "$libasan" ] || { echo "sanitize: $CC has no libasan.so ($libasan)"; return 1; }
-    export LD_PRELOAD="$libasan${LD_PRELOAD:+:$LD_PRELOAD}"
+    # libstdc++ too: ASan resolves the real __cxa_throw at start-up, and C++
+    # extensions loaded later (matplotlib, torch) throw exceptions.
+    libstdcxx=$("$CC" -print-file-name=libstdc++.so.6)
+    [ -f "$libstdcxx" ] || libstdcxx=
+    export LD_PRELOAD="$libasan${libstdcxx:+:$libstdcxx}${LD_PRELOAD:+:$LD_PRELOAD}"
     # CPython leaks by design at exit: no leak check.  allocator_may_return_null:
     # a huge allocation must fail like malloc (MemoryError tests), not abort.
     # Everything else found is fatal.
-    export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:halt_on_error=1:abort_on_error=1:detect_stack_use_after_return=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+    # Reports also go to files: pytest captures fd 2, and an aborting process
+    # would take the report with it (san_reports prints them).
+    export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:halt_on_error=1:abort_on_error=1:detect_stack_use_after_return=0:log_path=$work/sanitizer-report${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1:log_path=$work/sanitizer-report${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
     export PYTHONDONTWRITEBYTECODE=1
     export PYTHONPATH="$work${PYTHONPATH:+:$PYTHONPATH}"
+}
+
+san_reports() {
+    # Print sanitizer reports written during the run; status 1 if there were any.
+    local work=$1 f found=0
+    for f in "$work"/sanitizer-report.*; do
+        [ -e "$f" ] || continue
+        found=1
+        echo "===== $f"
+        cat "$f"
+    done
+    return $found
 }
 
 san_verify() {
