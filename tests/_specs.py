@@ -265,6 +265,20 @@ def _call_write_idx(fn, s, tmp):
     return [np.frombuffer(data, np.uint8).copy()]
 
 
+def _mk_mlp(dtype, rng, scale=1, tmpdir=None):
+    n = 48 * scale
+    return {"X": rng.standard_normal((n, 20)).astype(dtype),
+            "y": rng.integers(0, 4, size=n).astype(np.int64), "dtype": dtype}
+
+
+def _call_mlp(cls, s, tmp):
+    # One epoch of training, then inference: every dense/loss/optimiser kernel
+    # runs inside; no shuffling, so the result is a pure function of the input.
+    model = cls((20, 16, 4), dtype=s["dtype"], seed=3)
+    model.fit(s["X"], s["y"], epochs=1, batch_size=16, shuffle=False)
+    return flatten(model.params) + [np.array(model.predict_proba(s["X"]), copy=True)]
+
+
 SPECS = [
     Spec("normalize", _mk_normalize, _call_normalize, par_scale=1000),
     Spec("matmul", _mk_matmul, _call_matmul, par_scale=256),
@@ -285,6 +299,7 @@ SPECS = [
          par_scale=1000),
     Spec("write_idx", _mk_idx, _call_write_idx, dtypes=(np.uint8,), uses_files=True,
          par_scale=0),
+    Spec("MLP", _mk_mlp, _call_mlp, par_scale=0),
 ]
 
 
