@@ -17,7 +17,6 @@ import math
 import ctypes.util
 import io
 import os
-import tempfile
 import threading
 import zlib
 from typing import Any, Iterator, NamedTuple, Optional, Tuple, Union
@@ -567,6 +566,21 @@ def _gzip_compress(data: memoryview, level: int = 6) -> bytes:
         return co.compress(data) + co.flush()
 
 
+def _create_temp(directory: str, base: str) -> Tuple[int, str]:
+    """Create ``directory/.BASE.RANDOM.tmp`` exclusively, mode 0666 minus the
+    umask (applied by the kernel: reading and restoring the process umask
+    instead would race with other threads, giving world-writable files)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) \
+        | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, ".%s.%s.tmp" % (base, os.urandom(6).hex()))
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError("could not create a temporary file next to %s" % base)
+
+
 def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) -> PathLike:
     """Write `array` to `path` as an IDX file, atomically; return `path`.
 
@@ -586,8 +600,7 @@ def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) ->
     big = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder(">"))
     header = _idx_bytes_header(arr)
     directory = os.path.dirname(os.path.abspath(fspath))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(fspath) + ".",
-                               suffix=".tmp", dir=directory)
+    fd, tmp = _create_temp(directory, os.path.basename(fspath))
     try:
         with os.fdopen(fd, "wb") as f:
             body = memoryview(big).cast("B") if big.size else memoryview(b"")
@@ -598,10 +611,6 @@ def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) ->
                 f.write(body)
             f.flush()
             os.fsync(f.fileno())
-        # mkstemp makes 0600 files; give the usual umask-derived mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, fspath)
     except BaseException:
         with contextlib.suppress(OSError):
