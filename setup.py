@@ -150,6 +150,8 @@ class BuildExt(build_ext):
                     extra_postargs=ext.extra_compile_args + flags,
                     depends=ext.depends, debug=self.debug)
             ext.extra_objects = list(ext.extra_objects or []) + objects
+            # Relink when only a SIMD source changed.
+            ext.depends = list(ext.depends or []) + special
         super().build_extension(ext)
 
 

@@ -133,10 +133,27 @@ def test_normalize(benchmark, name, dtype):
 
 # ---------------------------------------------------------------- script mode
 
+def wait_for_quiet(limit: float) -> None:
+    """Sleep until at most one task (this one) is runnable, or `limit` s pass."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        try:
+            with open("/proc/loadavg") as f:
+                running = int(f.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return
+        if running <= 1:
+            return
+        time.sleep(0.05)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--quiet-wait", type=float, default=0.0, metavar="S",
+                   help="before each round wait up to S seconds for the machine's "
+                        "run queue to drain (Linux /proc/loadavg), for shared machines")
     args = p.parse_args(argv)
     dtype = np.dtype(args.dtype).type
     x = load_images()
@@ -145,6 +162,7 @@ def main(argv=None) -> None:
     for fn in cs.values():  # warm up: first touch, thread pools
         fn()
     for _ in range(args.rounds):
+        wait_for_quiet(args.quiet_wait)
         for name, fn in cs.items():
             time.sleep(0.2)
             for _ in range(2):

@@ -7,6 +7,7 @@ chosen SIMD path.  Every kernel has a plain NumPy twin in
 from ._config import (available_simd, get_num_threads, get_simd,
                       set_num_threads, set_simd, simd, threads)
 from ._info import show_config
+from .dense import dense_backward, dense_forward, matmul
 from .normalize import normalize
 from .loss import softmax_cross_entropy
 from .optim import adam_step, sgd_step
@@ -31,8 +32,11 @@ __all__ = [
     "read_idx_normalized",
     "write_idx",
     "available_simd",
+    "dense_backward",
+    "dense_forward",
     "get_num_threads",
     "get_simd",
+    "matmul",
     "normalize",
     "render",
     "set_num_threads",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -67,10 +67,14 @@ def _find(root: str, base: str) -> str:
         % (root, base, ", ".join(s for s in _SUBDIRS if s)))
 
 
+def _verify_key(path: str) -> Tuple[str, int, int]:
+    st = os.stat(path)
+    return (path, st.st_size, st.st_mtime_ns)
+
+
 def _verify_bundled(path: str) -> None:
     """Check a bundled file's SHA-256 once per process (per size and mtime)."""
-    st = os.stat(path)
-    key = (path, st.st_size, st.st_mtime_ns)
+    key = _verify_key(path)
     if _verified.get(key):
         return
     with _verify_lock:
@@ -189,8 +193,47 @@ def load_mnist(split: str = "train", *, root: Optional[Union[str, "os.PathLike[s
         bundled = False
         paths = [_find(root, name) for name in _FILES[split]]
     cache_dir = _cache_dir(cache)
-    img_path, lab_path = (_resolve(p, bundled, cache_dir) for p in paths)
-    use_mmap = cache_dir is not None
+    if bundled and cache_dir is None and not all(_verified.get(_verify_key(p)) for p in paths):
+        # Hash the bundled files on a helper thread while they are decoded
+        # (both release the GIL); nothing is returned before the check passes.
+        verifier = _Verifier(paths)
+        try:
+            images, labels = _decode(paths[0], paths[1], normalize, flatten, dt, False)
+        except BaseException:
+            verifier.result()  # a checksum failure explains a decode failure
+            raise
+        verifier.result()
+    else:  # verified already, or cached (then _resolve verifies before caching)
+        img_path, lab_path = (_resolve(p, bundled, cache_dir) for p in paths)
+        images, labels = _decode(img_path, lab_path, normalize, flatten, dt,
+                                 cache_dir is not None)
+    return images, labels
+
+
+class _Verifier:
+    """_verify_bundled(paths) on a background thread; result() re-raises."""
+
+    def __init__(self, paths: List[str]) -> None:
+        self._exc: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._run, args=(paths,),
+                                        name="fastdigits-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self, paths: List[str]) -> None:
+        try:
+            for path in paths:
+                _verify_bundled(path)
+        except BaseException as exc:  # handed to the caller by result()
+            self._exc = exc
+
+    def result(self) -> None:
+        self._thread.join()
+        if self._exc is not None:
+            raise self._exc
+
+
+def _decode(img_path: str, lab_path: str, normalize: bool, flatten: bool, dt: np.dtype,
+            use_mmap: bool) -> Tuple[np.ndarray, np.ndarray]:
     labels = read_idx(lab_path, mmap=use_mmap)
     if normalize:
         images = read_idx_normalized(img_path, scale=1.0 / 255.0, mean=MNIST_MEAN,

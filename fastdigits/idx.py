@@ -476,7 +476,9 @@ def read_idx_normalized(source: Source, *, scale: float = 1.0 / 255.0, mean: flo
         Result of shape ``(N, prod(rest))`` instead of the file's shape (as
         :func:`fastdigits.normalize`; ``(N, 1)`` for a rank-1 file).
     out : ndarray, optional
-        Result buffer of that shape and dtype, C-contiguous and writeable.
+        Result buffer of that shape and dtype, C-contiguous and writeable
+        (it doubles as the decode buffer, so after an error its contents are
+        unspecified).
 
     Raises
     ------

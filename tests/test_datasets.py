@@ -119,10 +119,18 @@ def test_bundled_checksum_is_verified(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "BUNDLED_DIR", str(d))
     with pytest.raises(IDXError, match="SHA-256"):
         load_mnist("test")
-    # Not checked for user folders (root=), where any dataset may live; the
-    # flipped byte then shows up as a gzip error instead.
-    with pytest.raises(IDXError, match="corrupt|crc|check"):
-        load_mnist("test", root=d)
+    # A change that still decodes (the gzip mtime field) is caught too.
+    blob[100] ^= 1
+    blob[5] ^= 1
+    p.write_bytes(bytes(blob))
+    assert datasets.read_idx(p).shape == (10000,)
+    with pytest.raises(IDXError, match="SHA-256"):
+        load_mnist("test")
+    with pytest.raises(IDXError, match="SHA-256"):
+        load_mnist("test", normalize=True)
+    # Not checked for user folders (root=), where any dataset may live.
+    images, labels = load_mnist("test", root=d)
+    assert labels.shape == (10000,) and images.shape == (10000, 28, 28)
 
 
 def test_cache_memory_maps_the_second_load(tmp_path, monkeypatch, test):

@@ -4,10 +4,12 @@ Each function has the same signature and semantics as its fast twin in
 :mod:`fastdigits`.  The tests compare against these; the benchmarks time them
 as the NumPy baseline.
 """
+from .dense import dense_backward, dense_forward, matmul
 from .idx import read_idx, read_idx_header, read_idx_normalized, write_idx
 from .loss import softmax_cross_entropy
 from .normalize import normalize
 from .optim import adam_step, sgd_step
 
-__all__ = ["adam_step", "normalize", "read_idx", "read_idx_header", "read_idx_normalized",
-           "sgd_step", "softmax_cross_entropy", "write_idx"]
+__all__ = ["adam_step", "dense_backward", "dense_forward", "matmul", "normalize", "read_idx",
+           "read_idx_header", "read_idx_normalized", "sgd_step", "softmax_cross_entropy",
+           "write_idx"]

@@ -1,0 +1,186 @@
+"""Dense-layer benchmarks: fastdigits vs NumPy (OpenBLAS) vs PyTorch CPU.
+
+Two ways to run (both at 2 threads for every contender):
+
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
+      python -m pytest benchmarks/bench_dense.py --benchmark-only
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_dense.py
+
+The script form prints one table row per (kernel, shape): median time,
+GFLOP/s and the speed-up of fastdigits over each contender.  Contenders are
+interleaved round by round with a 0.2 s pause between them (OpenBLAS, MKL
+and libgomp threads spin ~0.1 s after a call), and the median over rounds of
+per-round medians is reported; the "best" columns use the fastest round of
+each contender instead (useful on a shared, oversubscribed machine, where a
+descheduled worker thread can stall a whole call).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import fastdigits
+
+try:
+    import torch
+except ImportError:  # torch is optional: its columns are left out
+    torch = None
+
+THREADS = 2
+SHAPES = [(b, 784, n) for n in (256, 1024) for b in (64, 256, 1024)] + \
+         [(64, 256, 10), (256, 256, 10)]
+
+
+def make(m, k, n, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((m, k), dtype=np.float32)
+    W = (rng.standard_normal((k, n), dtype=np.float32) / np.sqrt(k)).astype(np.float32)
+    b = rng.standard_normal(n, dtype=np.float32)
+    dy = rng.standard_normal((m, n), dtype=np.float32)
+    return x, W, b, dy
+
+
+def contenders(kind, m, k, n):
+    """{name: zero-argument callable} for one benchmark row."""
+    x, W, b, dy = make(m, k, n)
+    out = np.empty((m, n), np.float32)
+    y = np.maximum(x @ W + b, 0)
+    dx_o, dW_o, db_o = np.empty((m, k), np.float32), np.empty((k, n), np.float32), \
+        np.empty(n, np.float32)
+    fns = {}
+    if kind == "gemm":
+        fns["fastdigits"] = lambda: fastdigits.matmul(x, W, out=out)
+        fns["numpy"] = lambda: np.matmul(x, W, out=out)
+    elif kind == "forward":
+        fns["fastdigits"] = lambda: fastdigits.dense_forward(x, W, b, "relu", out=out)
+        fns["numpy"] = lambda: np.maximum(x @ W + b, 0)
+    else:
+        fns["fastdigits"] = lambda: fastdigits.dense_backward(
+            dy, x, W, y, "relu", dx_out=dx_o, dW_out=dW_o, db_out=db_o)
+
+        def np_backward():
+            dz = dy * (y > 0)
+            return dz @ W.T, x.T @ dz, dz.sum(0)
+        fns["numpy"] = np_backward
+    if torch is not None:
+        tx, tW, tb = torch.from_numpy(x), torch.from_numpy(W), torch.from_numpy(b)
+        tout = torch.from_numpy(out)
+        if kind == "gemm":
+            fns["torch"] = lambda: torch.matmul(tx, tW, out=tout)
+        elif kind == "forward":
+            fns["torch"] = lambda: torch.relu(torch.addmm(tb, tx, tW))
+        else:
+            gx = tx.clone().requires_grad_(True)
+            gW = tW.clone().requires_grad_(True)
+            gb = tb.clone().requires_grad_(True)
+            ty = torch.relu(torch.addmm(gb, gx, gW))
+            tdy = torch.from_numpy(dy)
+            fns["torch"] = lambda: torch.autograd.grad(ty, (gx, gW, gb), tdy,
+                                                       retain_graph=True)
+    return fns
+
+
+def flops(kind, m, k, n):
+    return 2.0 * m * k * n * (2 if kind == "backward" else 1)
+
+
+# ---------------------------------------------------------------- pytest-benchmark
+@pytest.fixture(autouse=True)
+def _threads():
+    if torch is not None:
+        torch.set_num_threads(THREADS)
+    with threadpool_limits(THREADS), fastdigits.threads(THREADS):
+        time.sleep(0.2)
+        yield
+
+
+@pytest.mark.parametrize("contender", ["fastdigits", "numpy", "torch"])
+@pytest.mark.parametrize("m,k,n", SHAPES, ids=lambda v: str(v))
+@pytest.mark.parametrize("kind", ["gemm", "forward", "backward"])
+def test_dense(benchmark, kind, m, k, n, contender):
+    fns = contenders(kind, m, k, n)
+    if contender not in fns:
+        pytest.skip("torch is not installed")
+    benchmark.group = "%s %dx%d->%d" % (kind, m, k, n)
+    benchmark.extra_info["gflops"] = flops(kind, m, k, n) / 1e9
+    benchmark(fns[contender])
+
+
+# ---------------------------------------------------------------- table script
+def time_row(fns, rounds, calls, pause, clock=time.perf_counter):
+    per = {name: [] for name in fns}
+    for f in fns.values():  # warm up every contender once
+        f()
+    for _ in range(rounds):
+        for name, f in fns.items():
+            time.sleep(pause)
+            ts = []
+            for _ in range(calls):
+                t0 = clock()
+                f()
+                ts.append(clock() - t0)
+            per[name].append(float(np.median(ts)))
+    med = {name: float(np.median(v)) for name, v in per.items()}
+    best = {name: float(np.min(v)) for name, v in per.items()}
+    return med, best
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--pause", type=float, default=0.2)
+    ap.add_argument("--peak", type=float, default=205.0,
+                    help="GFLOP/s peak for the %%-of-peak column (default: the "
+                         "2-core AVX2 FMA figure)")
+    ap.add_argument("--kinds", default="gemm,forward,backward")
+    ap.add_argument("--threads", type=int, default=THREADS,
+                    help="threads for every contender (default 2)")
+    ap.add_argument("--shapes", default="",
+                    help="only these shapes, e.g. 64x784x256,256x256x10")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with process CPU time (needs --threads 1): "
+                         "immune to time-slicing on a busy machine")
+    args = ap.parse_args()
+    threads = args.threads
+    if args.cpu_time and threads != 1:
+        ap.error("--cpu-time needs --threads 1")
+    clock = time.process_time if args.cpu_time else time.perf_counter
+    if torch is not None:
+        torch.set_num_threads(threads)
+    with threadpool_limits(threads), fastdigits.threads(threads):
+        blas = [(i["internal_api"], i.get("architecture"), i["num_threads"])
+                for i in threadpool_info() if i["user_api"] == "blas"]
+        print("fastdigits simd=%s threads=%d; numpy BLAS %s; torch %s threads=%s" % (
+            fastdigits.get_simd(), fastdigits.get_num_threads(), blas,
+            torch.__version__ if torch else "-", torch.get_num_threads() if torch else "-"))
+        print("%-9s %-15s %10s %8s %6s %10s %10s %8s %8s | %8s %8s %8s" % (
+            "kernel", "shape", "fd ms", "fd GF/s", "%peak", "numpy ms", "torch ms",
+            "vs np", "vs torch", "bestGF/s", "best np", "best th"))
+        shapes = [tuple(int(v) for v in sh.split("x")) for sh in args.shapes.split(",")
+                  if sh] or SHAPES
+        for kind in args.kinds.split(","):
+            for m, k, n in shapes:
+                fl = flops(kind, m, k, n)
+                calls = int(min(200, max(5, 2e8 / fl)))
+                if args.cpu_time:  # process_time ticks coarsely: time bursts
+                    calls = max(calls, 20)
+                res, best = time_row(contenders(kind, m, k, n), args.rounds, calls,
+                                     args.pause, clock)
+                fd_t = res["fastdigits"]
+                tt = res.get("torch", float("nan"))
+                fd_b = best["fastdigits"]
+                print("%-9s %-15s %10.4f %8.1f %5.0f%% %10.4f %10.4f %7.2fx %7.2fx | "
+                      "%8.1f %7.2fx %7.2fx" % (
+                          kind, "%dx%d->%d" % (m, k, n), fd_t * 1e3, fl / fd_t / 1e9,
+                          100 * fl / fd_t / 1e9 / args.peak, res["numpy"] * 1e3, tt * 1e3,
+                          res["numpy"] / fd_t, tt / fd_t, fl / fd_b / 1e9,
+                          best["numpy"] / fd_b, best.get("torch", float("nan")) / fd_b),
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+/* x86 micro-kernel template, included once per (ISA, dtype) with:
+ *   T, SFX, VT (vector type), VL (lanes), MR, NV (vectors per row: NR = NV*VL),
+ *   NAME, VLOAD (aligned), VLOADU, VSTOREU, VSET1, VFMA, VADD, VMAX, VZERO.
+ * B rows are ldb apart: NR when packed, or a row-major B read in place
+ * (unaligned loads cost nothing extra on data that happens to be aligned).
+ * The accumulator tile c[MR][NV] lives in registers (fully unrolled loops);
+ * the epilogue (beta, bias, z, relu) runs on it before the single store.
+ */
+#define UKR_NR (NV * VL)
+
+void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
+          const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc, int beta,
+          const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz, int act)
+{
+    VT c[MR][NV];
+    int64_t p;
+    int r, v;
+#pragma GCC unroll 16
+    for (r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (v = 0; v < NV; v++) c[r][v] = VZERO();
+    /* Warm the C tile while the K loop runs. */
+#pragma GCC unroll 16
+    for (r = 0; r < MR; r++) {
+        _mm_prefetch((const char *)(C + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(C + r * ldc + UKR_NR - 1), _MM_HINT_T0);
+    }
+    if (lda == 0) {
+        /* packed A: MR values per k-step */
+#pragma GCC unroll 4
+        for (p = 0; p < kc; p++) {
+            VT b[NV];
+#pragma GCC unroll 4
+            for (v = 0; v < NV; v++) b[v] = VLOADU(Bp + v * VL);
+#pragma GCC unroll 16
+            for (r = 0; r < MR; r++) {
+                VT a = VSET1(Ap[r]);
+#pragma GCC unroll 4
+                for (v = 0; v < NV; v++) c[r][v] = VFMA(a, b[v], c[r][v]);
+            }
+            Ap += MR;
+            Bp += ldb;
+        }
+    } else {
+        /* A read in place: MR rows with unit column stride (row-major x).
+         * A is only ever broadcast, so packing it would buy nothing; rows
+         * past arows repeat the last valid row (never read out of bounds,
+         * results discarded by the caller). */
+        const T *ar[MR];
+#pragma GCC unroll 16
+        for (r = 0; r < MR; r++) ar[r] = Ap + (r < arows ? r : arows - 1) * lda;
+#pragma GCC unroll 4
+        for (p = 0; p < kc; p++) {
+            VT b[NV];
+#pragma GCC unroll 4
+            for (v = 0; v < NV; v++) b[v] = VLOADU(Bp + v * VL);
+#pragma GCC unroll 16
+            for (r = 0; r < MR; r++) {
+                VT a = VSET1(ar[r][p]);
+#pragma GCC unroll 4
+                for (v = 0; v < NV; v++) c[r][v] = VFMA(a, b[v], c[r][v]);
+            }
+            Bp += ldb;
+        }
+    }
+    if (beta) {
+#pragma GCC unroll 16
+        for (r = 0; r < MR; r++)
+#pragma GCC unroll 4
+            for (v = 0; v < NV; v++)
+                c[r][v] = VADD(c[r][v], VLOADU(C + r * ldc + v * VL));
+    }
+    if (bias) {
+#pragma GCC unroll 4
+        for (v = 0; v < NV; v++) {
+            VT bv = VLOADU(bias + v * VL);
+#pragma GCC unroll 16
+            for (r = 0; r < MR; r++) c[r][v] = VADD(c[r][v], bv);
+        }
+    }
+    if (z) {
+#pragma GCC unroll 16
+        for (r = 0; r < MR; r++)
+#pragma GCC unroll 4
+            for (v = 0; v < NV; v++) VSTOREU(z + r * ldz + v * VL, c[r][v]);
+    }
+    if (act == FD_ACT_RELU) {
+        VT zero = VZERO();
+#pragma GCC unroll 16
+        for (r = 0; r < MR; r++)
+#pragma GCC unroll 4
+            for (v = 0; v < NV; v++) c[r][v] = VMAX(c[r][v], zero);
+    }
+#pragma GCC unroll 16
+    for (r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (v = 0; v < NV; v++) VSTOREU(C + r * ldc + v * VL, c[r][v]);
+    if (act != FD_ACT_IDENTITY && act != FD_ACT_RELU) {
+        /* Transcendental activations: the tile was just stored, so it is in
+         * L1; apply them there rather than in a separate pass over C. */
+        int j;
+        for (r = 0; r < MR; r++)
+            for (j = 0; j < UKR_NR; j++)
+                C[r * ldc + j] = FD_CAT(fd_act_, SFX)(act, C[r * ldc + j]);
+    }
+}
+
+#undef UKR_NR

@@ -1,0 +1,372 @@
+# distutils: sources = csrc/gemm.c csrc/gemm_kernel_avx2.c csrc/gemm_kernel_avx512.c csrc/dense.c
+"""Bindings for the GEMM core and the fused dense layers (csrc/gemm.h, dense.h).
+
+Validation and conversion only: the work runs in C without the GIL.
+"""
+import numpy as np
+cimport numpy as cnp
+from libc.stdint cimport int64_t
+
+from fastdigits._common cimport fd_ctx, current_ctx, FD_OK, FD_ENOMEM
+# current_ctx() (inlined from _common.pxd) looks this name up in our globals
+from fastdigits._config import kernel_context  # noqa: F401
+
+cnp.import_array()
+
+cdef extern from "gemm.h" nogil:
+    ctypedef struct fd_gemm_epi_f32:
+        const float *bias
+        float *z
+        int64_t ldz
+        int act
+        int beta
+    ctypedef struct fd_gemm_epi_f64:
+        const double *bias
+        double *z
+        int64_t ldz
+        int act
+        int beta
+    int fd_gemm_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
+                    const float *A, int64_t a_rs, int64_t a_cs,
+                    const float *B, int64_t b_rs, int64_t b_cs,
+                    float *C, int64_t c_rs, int64_t c_cs,
+                    const fd_gemm_epi_f32 *epi, void *work)
+    int fd_gemm_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
+                    const double *A, int64_t a_rs, int64_t a_cs,
+                    const double *B, int64_t b_rs, int64_t b_cs,
+                    double *C, int64_t c_rs, int64_t c_cs,
+                    const fd_gemm_epi_f64 *epi, void *work)
+
+cdef extern from "dense.h" nogil:
+    int fd_dense_forward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
+                             const float *x, int64_t ldx,
+                             const float *W, int64_t w_rs, int64_t w_cs,
+                             const float *b, int act,
+                             float *y, int64_t ldy, float *z, int64_t ldz,
+                             void *work)
+    int fd_dense_forward_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
+                             const double *x, int64_t ldx,
+                             const double *W, int64_t w_rs, int64_t w_cs,
+                             const double *b, int act,
+                             double *y, int64_t ldy, double *z, int64_t ldz,
+                             void *work)
+    int fd_dense_backward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
+                              const float *dy, int64_t lddy,
+                              const float *x, int64_t ldx,
+                              const float *W, int64_t w_rs, int64_t w_cs,
+                              const float *yz, int64_t ldyz, int yz_is_preact,
+                              int act,
+                              float *dx, int64_t lddx,
+                              float *dW, int64_t dw_rs, int64_t dw_cs,
+                              float *db, int accumulate, void *work)
+    int fd_dense_backward_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
+                              const double *dy, int64_t lddy,
+                              const double *x, int64_t ldx,
+                              const double *W, int64_t w_rs, int64_t w_cs,
+                              const double *yz, int64_t ldyz, int yz_is_preact,
+                              int act,
+                              double *dx, int64_t lddx,
+                              double *dW, int64_t dw_rs, int64_t dw_cs,
+                              double *db, int accumulate, void *work)
+
+ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "gelu")
+
+
+cdef int _act_code(activation) except -1:
+    if not isinstance(activation, str):
+        raise TypeError("activation must be a str, one of %s; got %s"
+                        % (", ".join(ACTIVATIONS), type(activation).__name__))
+    try:
+        return ACTIVATIONS.index(activation)
+    except ValueError:
+        raise ValueError("activation must be one of %s, got %r"
+                         % (", ".join(ACTIVATIONS), activation)) from None
+
+
+cdef inline cnp.ndarray _array(obj, str name, int ndim):
+    """obj as an ndarray of float32/float64 with `ndim` dims (no copy)."""
+    cdef cnp.ndarray arr
+    cdef int t
+    if obj is None:
+        raise TypeError("%s must be an array, got None" % name)
+    arr = obj if cnp.PyArray_Check(obj) else np.asarray(obj)
+    t = cnp.PyArray_TYPE(arr)
+    if t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64:
+        raise TypeError("%s must be float32 or float64, got %s" % (name, arr.dtype))
+    if cnp.PyArray_NDIM(arr) != ndim:
+        raise ValueError("%s must be %d-D, got %d-D with shape %s"
+                         % (name, ndim, cnp.PyArray_NDIM(arr), (<object>arr).shape))
+    return arr
+
+
+cdef int _check_strides(cnp.ndarray arr, str name) except -1:
+    cdef int i
+    for i in range(cnp.PyArray_NDIM(arr)):
+        if cnp.PyArray_STRIDE(arr, i) % cnp.PyArray_ITEMSIZE(arr):
+            raise ValueError("%s has strides %s that are not a multiple of its "
+                             "item size" % (name, (<object>arr).strides))
+    return 0
+
+
+cdef int _same_dtype(cnp.ndarray ref, cnp.ndarray arr, str name, str refname) except -1:
+    if cnp.PyArray_TYPE(arr) != cnp.PyArray_TYPE(ref):
+        raise TypeError("%s has dtype %s but %s has dtype %s; they must match"
+                        % (name, arr.dtype, refname, ref.dtype))
+    return 0
+
+
+cdef void _extent(cnp.ndarray a, char **lo, char **hi):
+    """Byte range [lo, hi) spanned by a (lo == hi when a is empty)."""
+    cdef int i
+    cdef Py_ssize_t ext
+    lo[0] = <char *>cnp.PyArray_DATA(a)
+    hi[0] = lo[0] + cnp.PyArray_ITEMSIZE(a)
+    for i in range(cnp.PyArray_NDIM(a)):
+        if cnp.PyArray_DIM(a, i) == 0:
+            hi[0] = lo[0]
+            return
+        ext = (cnp.PyArray_DIM(a, i) - 1) * cnp.PyArray_STRIDE(a, i)
+        if ext < 0:
+            lo[0] += ext
+        else:
+            hi[0] += ext
+
+
+cdef bint _extents_overlap(cnp.ndarray a, cnp.ndarray b):
+    """Cheap test: do the byte ranges a and b span intersect?"""
+    cdef char *alo
+    cdef char *ahi
+    cdef char *blo
+    cdef char *bhi
+    _extent(a, &alo, &ahi)
+    _extent(b, &blo, &bhi)
+    return alo < ahi and blo < bhi and alo < bhi and blo < ahi
+
+
+cdef int _no_overlap(cnp.ndarray out, str name, inputs) except -1:
+    for other, oname in inputs:
+        if other is not None and _extents_overlap(out, other) and \
+                np.shares_memory(out, other):
+            raise ValueError("%s overlaps %s; pass a separate buffer" % (name, oname))
+    return 0
+
+
+cdef cnp.ndarray _out(obj, str name, int64_t d0, int64_t d1, int ndim, int typenum,
+                      bint allow_f, inputs):
+    """Validate an out= buffer of shape (d0, d1) or (d0,) (ndim 1), or
+    allocate one when obj is None."""
+    cdef object shape = (d0, d1)
+    if ndim == 1:
+        shape = (d0,)
+    if obj is None:
+        return np.empty(shape, dtype=np.float32 if typenum == cnp.NPY_FLOAT32 else np.float64)
+    if not cnp.PyArray_Check(obj):
+        raise TypeError("%s must be a numpy.ndarray, got %s" % (name, type(obj).__name__))
+    cdef cnp.ndarray arr = <cnp.ndarray>obj
+    if cnp.PyArray_TYPE(arr) != typenum:
+        raise TypeError("%s must have dtype %s, got %s"
+                        % (name, "float32" if typenum == cnp.NPY_FLOAT32 else "float64",
+                           arr.dtype))
+    if cnp.PyArray_NDIM(arr) != ndim or cnp.PyArray_DIM(arr, 0) != d0 or \
+            (ndim == 2 and cnp.PyArray_DIM(arr, 1) != d1):
+        raise ValueError("%s must have shape %s, got %s" % (name, shape, (<object>arr).shape))
+    if not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError("%s is read-only" % name)
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(arr) or (allow_f and cnp.PyArray_IS_F_CONTIGUOUS(arr))):
+        raise ValueError("%s must be C-contiguous%s" % (name, " or F-contiguous" if allow_f else ""))
+    _no_overlap(arr, name, inputs)
+    return arr
+
+
+cdef inline int64_t _st(cnp.ndarray a, int i):
+    return cnp.PyArray_STRIDE(a, i) // cnp.PyArray_ITEMSIZE(a)
+
+
+cdef inline void *_ptr(cnp.ndarray a):
+    return cnp.PyArray_DATA(a)
+
+
+cdef int _check_rc(int rc) except -1:
+    if rc == FD_ENOMEM:
+        raise MemoryError("fastdigits: out of memory for GEMM scratch space")
+    if rc != FD_OK:
+        raise RuntimeError("fastdigits: kernel failed with code %d" % rc)
+    return 0
+
+
+def matmul(a, b, out=None):
+    cdef cnp.ndarray A = _array(a, "a", 2)
+    cdef cnp.ndarray B = _array(b, "b", 2)
+    _same_dtype(A, B, "b", "a")
+    _check_strides(A, "a")
+    _check_strides(B, "b")
+    if cnp.PyArray_DIM(A, 1) != cnp.PyArray_DIM(B, 0):
+        raise ValueError("a and b shapes %s and %s do not align: a.shape[1] must "
+                         "equal b.shape[0]" % ((<object>A).shape, (<object>B).shape))
+    cdef int64_t m = cnp.PyArray_DIM(A, 0), k = cnp.PyArray_DIM(A, 1)
+    cdef int64_t n = cnp.PyArray_DIM(B, 1)
+    cdef int typenum = cnp.PyArray_TYPE(A)
+    cdef cnp.ndarray C = _out(out, "out", m, n, 2, typenum, True, ((A, "a"), (B, "b")))
+    cdef int64_t c_rs = _st(C, 0), c_cs = _st(C, 1)
+    cdef fd_ctx ctx = current_ctx()
+    cdef int rc
+    cdef int64_t a_rs = _st(A, 0), a_cs = _st(A, 1), b_rs = _st(B, 0), b_cs = _st(B, 1)
+    cdef void *pa = _ptr(A)
+    cdef void *pb = _ptr(B)
+    cdef void *pc = _ptr(C)
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            rc = fd_gemm_f32(ctx, m, k, n, <const float *>pa, a_rs, a_cs,
+                             <const float *>pb, b_rs, b_cs, <float *>pc, c_rs, c_cs,
+                             NULL, NULL)
+    else:
+        with nogil:
+            rc = fd_gemm_f64(ctx, m, k, n, <const double *>pa, a_rs, a_cs,
+                             <const double *>pb, b_rs, b_cs, <double *>pc, c_rs, c_cs,
+                             NULL, NULL)
+    _check_rc(rc)
+    return C
+
+
+cdef cnp.ndarray _weight(W, cnp.ndarray x, int64_t k, int64_t* w_rs, int64_t* w_cs):
+    cdef cnp.ndarray Wa = _array(W, "W", 2)
+    _same_dtype(x, Wa, "W", "x")
+    if cnp.PyArray_DIM(Wa, 0) != k:
+        raise ValueError("W must have shape (in_features, out_features) = (%d, n); "
+                         "got %s" % (k, (<object>Wa).shape))
+    if cnp.PyArray_IS_C_CONTIGUOUS(Wa):
+        w_rs[0] = cnp.PyArray_DIM(Wa, 1)
+        w_cs[0] = 1
+    elif cnp.PyArray_IS_F_CONTIGUOUS(Wa):
+        w_rs[0] = 1
+        w_cs[0] = k
+    else:
+        raise ValueError("W must be C-contiguous or F-contiguous")
+    return Wa
+
+
+cdef cnp.ndarray _c_input(obj, str name, int ndim):
+    cdef cnp.ndarray arr = _array(obj, name, ndim)
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+        raise ValueError("%s must be C-contiguous (use np.ascontiguousarray)" % name)
+    return arr
+
+
+cdef int _check_shape2(cnp.ndarray a, str name, int64_t m, int64_t n) except -1:
+    if cnp.PyArray_DIM(a, 0) != m or cnp.PyArray_DIM(a, 1) != n:
+        raise ValueError("%s must have shape (batch, out_features) = (%d, %d), got %s"
+                         % (name, m, n, (<object>a).shape))
+    return 0
+
+
+def dense_forward(x, W, b=None, activation="relu", out=None, preact_out=None):
+    cdef int act = _act_code(activation)
+    cdef cnp.ndarray X = _c_input(x, "x", 2)
+    cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), w_rs = 0, w_cs = 0
+    cdef cnp.ndarray Wa = _weight(W, X, k, &w_rs, &w_cs)
+    cdef int64_t n = cnp.PyArray_DIM(Wa, 1)
+    cdef int typenum = cnp.PyArray_TYPE(X)
+    cdef cnp.ndarray Ba = None
+    if b is not None:
+        Ba = _c_input(b, "b", 1)
+        _same_dtype(X, Ba, "b", "x")
+        if cnp.PyArray_DIM(Ba, 0) != n:
+            raise ValueError("b must have shape (%d,), got %s" % (n, (<object>Ba).shape))
+    ins = ((X, "x"), (Wa, "W"), (Ba, "b"))
+    cdef cnp.ndarray Y = _out(out, "out", m, n, 2, typenum, False, ins)
+    cdef cnp.ndarray Z = None
+    if preact_out is not None:
+        Z = _out(preact_out, "preact_out", m, n, 2, typenum, False, ins + ((Y, "out"),))
+    cdef fd_ctx ctx = current_ctx()
+    cdef void *px = _ptr(X)
+    cdef void *pw = _ptr(Wa)
+    cdef void *pb = _ptr(Ba) if Ba is not None else NULL
+    cdef void *py = _ptr(Y)
+    cdef void *pz = _ptr(Z) if Z is not None else NULL
+    cdef int rc
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            rc = fd_dense_forward_f32(ctx, m, k, n, <const float *>px, k,
+                                      <const float *>pw, w_rs, w_cs,
+                                      <const float *>pb, act, <float *>py, n,
+                                      <float *>pz, n, NULL)
+    else:
+        with nogil:
+            rc = fd_dense_forward_f64(ctx, m, k, n, <const double *>px, k,
+                                      <const double *>pw, w_rs, w_cs,
+                                      <const double *>pb, act, <double *>py, n,
+                                      <double *>pz, n, NULL)
+    _check_rc(rc)
+    return Y
+
+
+def dense_backward(dy, x, W, y_or_z, activation, need_dx=True, dx_out=None,
+                   dW_out=None, db_out=None, accumulate=False):
+    cdef int act = _act_code(activation)
+    cdef cnp.ndarray DY = _c_input(dy, "dy", 2)
+    cdef cnp.ndarray X = _c_input(x, "x", 2)
+    _same_dtype(DY, X, "x", "dy")
+    cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), w_rs = 0, w_cs = 0
+    cdef cnp.ndarray Wa = _weight(W, X, k, &w_rs, &w_cs)
+    cdef int64_t n = cnp.PyArray_DIM(Wa, 1)
+    cdef int typenum = cnp.PyArray_TYPE(X)
+    _check_shape2(DY, "dy", m, n)
+    cdef cnp.ndarray YZ = _c_input(y_or_z, "y_or_z", 2)
+    _same_dtype(X, YZ, "y_or_z", "x")
+    _check_shape2(YZ, "y_or_z", m, n)
+    cdef bint acc = bool(accumulate)
+    cdef bint want_dx = bool(need_dx)
+    if acc:
+        if dW_out is None:
+            raise ValueError("accumulate=True needs dW_out (the buffer to add into)")
+        if db_out is None:
+            raise ValueError("accumulate=True needs db_out (the buffer to add into)")
+        if want_dx and dx_out is None:
+            raise ValueError("accumulate=True needs dx_out when need_dx=True")
+    if not want_dx and dx_out is not None:
+        raise ValueError("dx_out given but need_dx=False")
+    ins = ((DY, "dy"), (X, "x"), (Wa, "W"), (YZ, "y_or_z"))
+    cdef cnp.ndarray DW
+    if dW_out is None:
+        # dW takes W's layout (F-contiguous like a PyTorch weight gradient)
+        DW = np.empty((k, n), dtype=X.dtype,
+                      order="F" if w_rs == 1 and not cnp.PyArray_IS_C_CONTIGUOUS(Wa) else "C")
+    else:
+        DW = _out(dW_out, "dW_out", k, n, 2, typenum, True, ins)
+    cdef cnp.ndarray DB = _out(db_out, "db_out", n, 0, 1, typenum, False,
+                               ins + ((DW, "dW_out"),))
+    cdef cnp.ndarray DX = None
+    if want_dx:
+        DX = _out(dx_out, "dx_out", m, k, 2, typenum, False,
+                  ins + ((DW, "dW_out"), (DB, "db_out")))
+    cdef int64_t dw_rs, dw_cs
+    if cnp.PyArray_IS_C_CONTIGUOUS(DW):
+        dw_rs, dw_cs = n, 1
+    else:
+        dw_rs, dw_cs = 1, k
+    cdef fd_ctx ctx = current_ctx()
+    cdef void *pdy = _ptr(DY)
+    cdef void *px = _ptr(X)
+    cdef void *pw = _ptr(Wa)
+    cdef void *pyz = _ptr(YZ)
+    cdef void *pdx = _ptr(DX) if DX is not None else NULL
+    cdef void *pdw = _ptr(DW)
+    cdef void *pdb = _ptr(DB)
+    cdef int preact = 1 if act == 4 else 0
+    cdef int rc
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            rc = fd_dense_backward_f32(ctx, m, k, n, <const float *>pdy, n,
+                                       <const float *>px, k, <const float *>pw, w_rs, w_cs,
+                                       <const float *>pyz, n, preact, act,
+                                       <float *>pdx, k, <float *>pdw, dw_rs, dw_cs,
+                                       <float *>pdb, acc, NULL)
+    else:
+        with nogil:
+            rc = fd_dense_backward_f64(ctx, m, k, n, <const double *>pdy, n,
+                                       <const double *>px, k, <const double *>pw, w_rs, w_cs,
+                                       <const double *>pyz, n, preact, act,
+                                       <double *>pdx, k, <double *>pdw, dw_rs, dw_cs,
+                                       <double *>pdb, acc, NULL)
+    _check_rc(rc)
+    return DX, DW, DB

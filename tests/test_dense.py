@@ -1,0 +1,279 @@
+"""fastdigits.dense_forward / dense_backward against fastdigits.reference."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastdigits
+from fastdigits import reference
+
+DTYPES = (np.float32, np.float64)
+ISAS = fastdigits.available_simd()
+ACTS = ("identity", "relu", "sigmoid", "tanh", "gelu")
+TOL = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+def layer(rng, m, k, n, dtype, w_order="C", bias=True):
+    x = np.asarray(rng.standard_normal((m, k)), dtype=dtype)
+    W = np.asarray(rng.standard_normal((k, n)) / np.sqrt(max(k, 1)), dtype=dtype, order=w_order)
+    b = np.asarray(rng.standard_normal(n), dtype=dtype) if bias else None
+    return x, W, b
+
+
+def up(a):
+    return None if a is None else a.astype(np.float64)
+
+
+def assert_close(got, ref, dtype):
+    """max error relative to the largest reference value (float64 reference)."""
+    assert got.shape == ref.shape
+    if ref.size == 0:
+        return
+    scale = max(np.abs(ref).max(), 1.0)
+    err = np.abs(got.astype(np.float64) - ref).max() / scale
+    assert err <= TOL[dtype], err
+
+
+def yz_for(act, y, z):
+    return z if act == "gelu" else y
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize("m,k,n,w_order,bias", [
+    (1, 7, 1, "C", True), (7, 63, 65, "F", True), (65, 100, 63, "C", False),
+    (64, 784, 256, "F", True), (1000, 30, 10, "C", True)])
+def test_forward_parity(isa, dtype, act, m, k, n, w_order, bias):
+    rng = np.random.default_rng(m + 7 * k + 13 * n)
+    x, W, b = layer(rng, m, k, n, dtype, w_order, bias)
+    z = np.empty((m, n), dtype)
+    with fastdigits.simd(isa):
+        y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
+    z_ref = np.empty((m, n))
+    y_ref = reference.dense_forward(up(x), up(W), up(b), act, preact_out=z_ref)
+    assert y.dtype == dtype
+    assert_close(z, z_ref, dtype)
+    assert_close(y, y_ref, dtype)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize("m,k,n,w_order,need_dx", [
+    (1, 7, 1, "C", True), (7, 63, 65, "F", True), (65, 100, 63, "C", False),
+    (130, 300, 70, "F", True)])
+def test_backward_parity(isa, dtype, act, m, k, n, w_order, need_dx):
+    rng = np.random.default_rng(m + 3 * k + 5 * n)
+    x, W, b = layer(rng, m, k, n, dtype, w_order)
+    z = np.empty((m, n), dtype)
+    y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
+    yz = yz_for(act, y, z)
+    dy = np.asarray(rng.standard_normal((m, n)), dtype=dtype)
+    with fastdigits.simd(isa):
+        dx, dW, db = fastdigits.dense_backward(dy, x, W, yz, act, need_dx=need_dx)
+    rdx, rdW, rdb = reference.dense_backward(up(dy), up(x), up(W), up(yz), act,
+                                             need_dx=need_dx)
+    assert_close(dW, rdW, dtype)
+    assert_close(db, rdb, dtype)
+    # dW has W's layout, like a PyTorch weight gradient
+    assert dW.flags.f_contiguous == W.flags.f_contiguous
+    assert dW.flags.c_contiguous == W.flags.c_contiguous
+    if need_dx:
+        assert_close(dx, rdx, dtype)
+    else:
+        assert dx is None
+
+
+def num_grad(f, a, eps=1e-6):
+    g = np.zeros_like(a)
+    it = np.nditer(a, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = a[i]
+        a[i] = old + eps
+        fp = f()
+        a[i] = old - eps
+        fm = f()
+        a[i] = old
+        g[i] = (fp - fm) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_backward_finite_differences(act):
+    rng = np.random.default_rng(11)
+    m, k, n = 5, 6, 4
+    x, W, b = layer(rng, m, k, n, np.float64)
+    if act == "relu":  # keep pre-activations away from the kink
+        b = b + np.sign(b) * 0.5
+    g = rng.standard_normal((m, n))
+
+    def loss():
+        return float((fastdigits.dense_forward(x, W, b, act) * g).sum())
+
+    z = np.empty((m, n))
+    y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
+    dx, dW, db = fastdigits.dense_backward(g, x, W, yz_for(act, y, z), act)
+    np.testing.assert_allclose(dx, num_grad(loss, x), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(dW, num_grad(loss, W), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(db, num_grad(loss, b), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_float32_close_to_float64(act):
+    rng = np.random.default_rng(12)
+    x, W, b = layer(rng, 64, 784, 100, np.float64)
+    y64 = fastdigits.dense_forward(x, W, b, act)
+    y32 = fastdigits.dense_forward(x.astype(np.float32), W.astype(np.float32),
+                                   b.astype(np.float32), act)
+    assert np.abs(y32 - y64).max() / np.abs(y64).max() < 1e-5
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", ["relu", "gelu"])
+def test_threads_bit_identical(isa, dtype, act):
+    rng = np.random.default_rng(13)
+    # both slab directions (batch > out and out > batch)
+    for m, k, n, w_order in [(200, 150, 90, "C"), (64, 160, 300, "F"), (2000, 200, 10, "C")]:
+        x, W, b = layer(rng, m, k, n, dtype, w_order)
+        dy = np.asarray(rng.standard_normal((m, n)), dtype=dtype)
+        outs = []
+        with fastdigits.simd(isa):
+            for nt in (1, 2, 3):
+                with fastdigits.threads(nt):
+                    z = np.empty((m, n), dtype)
+                    y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
+                    grads = fastdigits.dense_backward(dy, x, W, yz_for(act, y, z), act)
+                    outs.append((y, z) + grads)
+        for other in outs[1:]:
+            for a, c in zip(outs[0], other):
+                assert np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("n", [45, 10])
+def test_out_buffers_are_used_and_accumulate(n):
+    rng = np.random.default_rng(14)
+    m, k = 33, 70
+    for w_order in ("C", "F"):
+        x, W, b = layer(rng, m, k, n, np.float64, w_order)
+        out = np.full((m, n), np.nan)
+        pre = np.full((m, n), np.nan)
+        y = fastdigits.dense_forward(x, W, b, "tanh", out=out, preact_out=pre)
+        assert y is out and np.shares_memory(y, out)
+        np.testing.assert_allclose(pre, x @ W + b, rtol=1e-12, atol=1e-12)
+        dy = rng.standard_normal((m, n))
+        dx_o, db_o = np.full((m, k), np.nan), np.full(n, np.nan)
+        dW_o = np.full((k, n), np.nan, order=w_order)
+        dx, dW, db = fastdigits.dense_backward(dy, x, W, y, "tanh", dx_out=dx_o,
+                                               dW_out=dW_o, db_out=db_o)
+        assert dx is dx_o and dW is dW_o and db is db_o
+        rdx, rdW, rdb = reference.dense_backward(dy, x, W, y, "tanh")
+        first = (dx.copy(), dW.copy(), db.copy())
+        np.testing.assert_allclose(dW, rdW, rtol=1e-12, atol=1e-12)
+        fastdigits.dense_backward(dy, x, W, y, "tanh", dx_out=dx_o, dW_out=dW_o,
+                                  db_out=db_o, accumulate=True)
+        for got, f in zip((dx_o, dW_o, db_o), first):
+            np.testing.assert_allclose(got, 2 * f, rtol=1e-12, atol=1e-12)
+
+
+def test_read_only_inputs_and_torch_weight_layout():
+    rng = np.random.default_rng(15)
+    x, W, b = layer(rng, 10, 20, 30, np.float32)
+    Wt = np.ascontiguousarray(W.T)  # a torch Linear weight (out, in)
+    for a in (x, W, b, Wt):
+        a.flags.writeable = False
+    y = fastdigits.dense_forward(x, Wt.T, b, "relu")
+    np.testing.assert_allclose(y, np.maximum(x @ W + b, 0), rtol=1e-5, atol=1e-5)
+    dx, dW, db = fastdigits.dense_backward(np.ones_like(y), x, Wt.T, y, "relu")
+    assert dW.flags.f_contiguous and dW.T.shape == Wt.shape
+
+
+def test_batch_zero():
+    x, W, b = layer(np.random.default_rng(0), 0, 5, 3, np.float64)
+    assert fastdigits.dense_forward(x, W, b).shape == (0, 3)
+    dx, dW, db = fastdigits.dense_backward(np.empty((0, 3)), x, W, np.empty((0, 3)), "relu")
+    assert dx.shape == (0, 5)
+    assert np.array_equal(dW, np.zeros((5, 3))) and np.array_equal(db, np.zeros(3))
+
+
+def test_forward_validation():
+    x, W, b = layer(np.random.default_rng(0), 4, 5, 3, np.float32)
+    f = fastdigits.dense_forward
+    with pytest.raises(ValueError, match="activation must be one of"):
+        f(x, W, b, "softplus")
+    with pytest.raises(TypeError, match="W has dtype float64 but x"):
+        f(x, W.astype(np.float64), b)
+    with pytest.raises(TypeError, match="b has dtype float64"):
+        f(x, W, b.astype(np.float64))
+    with pytest.raises(TypeError, match="x must be float32 or float64"):
+        f(x.astype(np.int32), W, b)
+    with pytest.raises(ValueError, match="x must be C-contiguous"):
+        f(np.asfortranarray(x), W, b)
+    with pytest.raises(ValueError, match="x must be 2-D"):
+        f(x[0], W, b)
+    with pytest.raises(ValueError, match="W must have shape"):
+        f(x, W[:4], b)
+    with pytest.raises(ValueError, match="W must be C-contiguous or F-contiguous"):
+        f(x, np.ones((5, 6), np.float32)[:, ::2], b)
+    with pytest.raises(ValueError, match="b must have shape"):
+        f(x, W, b[:2])
+    with pytest.raises(ValueError, match="out must have shape"):
+        f(x, W, b, out=np.empty((4, 4), np.float32))
+    with pytest.raises(TypeError, match="out must have dtype"):
+        f(x, W, b, out=np.empty((4, 3), np.float64))
+    ro = np.empty((4, 3), np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="out is read-only"):
+        f(x, W, b, out=ro)
+    xs = np.ones((3, 3), np.float32)
+    with pytest.raises(ValueError, match="out overlaps x"):
+        f(xs, np.ones((3, 3), np.float32), None, out=xs)
+    buf = np.empty((4, 3), np.float32)
+    with pytest.raises(ValueError, match="preact_out overlaps out"):
+        f(x, W, b, out=buf, preact_out=buf)
+
+
+def test_backward_validation():
+    x, W, b = layer(np.random.default_rng(0), 4, 5, 3, np.float64)
+    y = fastdigits.dense_forward(x, W, b)
+    dy = np.ones_like(y)
+    g = fastdigits.dense_backward
+    with pytest.raises(ValueError, match="activation must be one of"):
+        g(dy, x, W, y, "swish")
+    with pytest.raises(ValueError, match="dy must have shape"):
+        g(np.ones((4, 2)), x, W, y, "relu")
+    with pytest.raises(ValueError, match="y_or_z must have shape"):
+        g(dy, x, W, np.ones((2, 3)), "relu")
+    with pytest.raises(TypeError, match="x has dtype float32 but dy"):
+        g(dy, x.astype(np.float32), W, y, "relu")
+    with pytest.raises(ValueError, match="dy must be C-contiguous"):
+        g(np.asfortranarray(np.ones((4, 3))), x, W, y, "relu")
+    with pytest.raises(ValueError, match="accumulate=True needs dW_out"):
+        g(dy, x, W, y, "relu", accumulate=True)
+    with pytest.raises(ValueError, match="dW_out must have shape"):
+        g(dy, x, W, y, "relu", dW_out=np.empty((3, 5)))
+    with pytest.raises(ValueError, match="db_out overlaps"):
+        g(dy, x, W, y, "relu", db_out=dy[0])
+    with pytest.raises(ValueError, match="dx_out given but need_dx=False"):
+        g(dy, x, W, y, "relu", need_dx=False, dx_out=np.empty((4, 5)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(1, 24), k=st.integers(1, 40), n=st.integers(1, 40),
+       act=st.sampled_from(ACTS), f64=st.booleans(), w_f=st.booleans(),
+       bias=st.booleans(), isa=st.sampled_from(ISAS), seed=st.integers(0, 2**16))
+def test_dense_property(m, k, n, act, f64, w_f, bias, isa, seed):
+    rng = np.random.default_rng(seed)
+    dtype = np.float64 if f64 else np.float32
+    x, W, b = layer(rng, m, k, n, dtype, "F" if w_f else "C", bias)
+    dy = np.asarray(rng.standard_normal((m, n)), dtype=dtype)
+    with fastdigits.simd(isa):
+        z = np.empty((m, n), dtype)
+        y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
+        yz = yz_for(act, y, z)
+        grads = fastdigits.dense_backward(dy, x, W, yz, act)
+    assert_close(y, reference.dense_forward(up(x), up(W), up(b), act), dtype)
+    for got, ref in zip(grads, reference.dense_backward(up(dy), up(x), up(W), up(yz), act)):
+        assert_close(got, ref, dtype)
