@@ -10,6 +10,7 @@ Environment switches:
   FASTDIGITS_NO_OPENMP=1   build serial, without OpenMP
   FASTDIGITS_NO_SIMD=1     build the portable C path only
   FASTDIGITS_SANITIZE=address,undefined   build with sanitizers (for tests)
+  FASTDIGITS_SANITIZE_LINK=0   ... without linking the sanitizer runtime (fuzzing)
 """
 import glob
 import os
@@ -124,7 +125,10 @@ class BuildExt(build_ext):
             if "undefined" in sanitize:
                 san.append("-fno-sanitize-recover=undefined")
             cflags += san
-            lflags += san
+            # FASTDIGITS_SANITIZE_LINK=0: leave the runtime out of the modules,
+            # for a process that preloads its own (atheris' asan_with_fuzzer.so).
+            if os.environ.get("FASTDIGITS_SANITIZE_LINK", "1").strip() != "0":
+                lflags += san
         for ext in self.extensions:
             ext.extra_compile_args = list(ext.extra_compile_args or []) + cflags
             ext.extra_link_args = list(ext.extra_link_args or []) + lflags

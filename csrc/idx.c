@@ -41,7 +41,7 @@ static uint32_t load_be32(const uint8_t *p)
 int fd_idx_parse_header(const uint8_t *buf, size_t n, int64_t stream_len,
                         int64_t max_total, fd_idx_header *h, fd_idx_error *err)
 {
-    int rank, i, elsize;
+    int rank, i, elsize, zero = 0;
     int64_t count = 1, hlen, total;
     /* A known stream length shorter than what we were given is a caller bug;
      * trust the smaller. */
@@ -76,12 +76,17 @@ int fd_idx_parse_header(const uint8_t *buf, size_t n, int64_t stream_len,
                        "header of a rank-%d file needs %lld bytes",
                        (long long)n, rank, (long long)hlen);
     }
-    /* Product of dims, bounded so count * elsize + header fits int64. */
+    /* Product of dims, bounded so count * elsize + header fits int64.  The
+     * bound applies to the product of the non-zero dims even when a dim is 0:
+     * NumPy cannot make an empty array of shape (0, 2**32-1, 2**32-1) either. */
     for (i = 0; i < rank; i++) {
         int64_t d = (int64_t)load_be32(buf + 4 + 4 * i);
         h->dims[i] = d;
-        if (d != 0 && count > (INT64_MAX / 16 - hlen) / elsize / d) {
-            /* Keep going only to give a precise message. */
+        if (d == 0) {
+            zero = 1;
+            continue;
+        }
+        if (count > (INT64_MAX / 16 - hlen) / elsize / d) {
             return set_err(err, 4 + 4 * (int64_t)i,
                            "IDX dimension product overflows at byte offset %lld "
                            "(dimension %d = %lld)", (long long)(4 + 4 * i), i,
@@ -89,6 +94,7 @@ int fd_idx_parse_header(const uint8_t *buf, size_t n, int64_t stream_len,
         }
         count *= d;
     }
+    if (zero) count = 0;
     total = hlen + count * elsize;
     if (max_total >= 0 && total > max_total)
         return set_err(err, 4,

@@ -17,6 +17,8 @@ _BEST_ISA = _runtime.best_isa()
 
 _lock = threading.Lock()
 _global_threads: Optional[int] = None  # set_num_threads(); None = follow OpenMP
+
+
 class _Overrides(threading.local):
     """Per-thread stacks of ``threads(n)`` / ``simd(name)`` overrides.
 
@@ -29,6 +31,21 @@ class _Overrides(threading.local):
 
 
 _local = _Overrides()
+
+# True in a child made by os.fork(): GNU libgomp's thread pool does not survive
+# fork, so a parallel region there hangs forever once the parent has used one.
+# Kernels in a forked child therefore run serially (spawn/forkserver children
+# are fresh processes and are not affected).
+_forked_child = False
+
+
+def _after_fork_in_child() -> None:
+    global _forked_child
+    _forked_child = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _env_isa() -> int:
@@ -65,7 +82,13 @@ def set_num_threads(n: Optional[int]) -> None:
 
 
 def get_num_threads() -> int:
-    """Threads the next kernel call from this Python thread will use (at most)."""
+    """Threads the next kernel call from this Python thread will use (at most).
+
+    Always 1 inside an OpenMP parallel region (no nested parallelism) and in a
+    child process created by ``fork`` (libgomp cannot run threads there).
+    """
+    if _forked_child:
+        return 1
     stack = _local.threads
     if stack:
         return stack[-1]

@@ -17,7 +17,6 @@ import math
 import ctypes.util
 import io
 import os
-import tempfile
 import threading
 import zlib
 from typing import Any, Iterator, NamedTuple, Optional, Tuple, Union
@@ -253,8 +252,17 @@ def _aligned_empty(nbytes: int, lead: int) -> Tuple[np.ndarray, int]:
     return raw[off:off + lead + nbytes], off
 
 
+# NumPy arrays have at most 32 (NumPy 1.x) or 64 (NumPy 2) dimensions; IDX
+# allows 255, so deeper files are rejected cleanly instead of failing later.
+_MAX_NDIM = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
+
+
 def _parse(head: bytes, stream_len: int, max_total: int):
-    return _idx.parse_header(head, stream_len, max_total)
+    hdr = _idx.parse_header(head, stream_len, max_total)
+    if hdr is not None and len(hdr[2]) > _MAX_NDIM:
+        raise IDXError("IDX rank %d at byte offset 3: NumPy arrays support at most "
+                       "%d dimensions" % (len(hdr[2]), _MAX_NDIM), 3)
+    return hdr
 
 
 def _gz_parse(comp: Any, complete: bool, total_size: int):
@@ -560,6 +568,21 @@ def _gzip_compress(data: memoryview, level: int = 6) -> bytes:
         return co.compress(data) + co.flush()
 
 
+def _create_temp(directory: str, base: str) -> Tuple[int, str]:
+    """Create ``directory/.BASE.RANDOM.tmp`` exclusively, mode 0666 minus the
+    umask (applied by the kernel: reading and restoring the process umask
+    instead would race with other threads, giving world-writable files)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) \
+        | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, ".%s.%s.tmp" % (base, os.urandom(6).hex()))
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError("could not create a temporary file next to %s" % base)
+
+
 def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) -> PathLike:
     """Write `array` to `path` as an IDX file, atomically; return `path`.
 
@@ -579,8 +602,7 @@ def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) ->
     big = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder(">"))
     header = _idx_bytes_header(arr)
     directory = os.path.dirname(os.path.abspath(fspath))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(fspath) + ".",
-                               suffix=".tmp", dir=directory)
+    fd, tmp = _create_temp(directory, os.path.basename(fspath))
     try:
         with os.fdopen(fd, "wb") as f:
             body = memoryview(big).cast("B") if big.size else memoryview(b"")
@@ -591,10 +613,6 @@ def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) ->
                 f.write(body)
             f.flush()
             os.fsync(f.fileno())
-        # mkstemp makes 0600 files; give the usual umask-derived mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, fspath)
     except BaseException:
         with contextlib.suppress(OSError):
