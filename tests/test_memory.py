@@ -133,11 +133,19 @@ def test_errors_do_not_leak():
 def test_detectors_see_a_real_leak():
     """The measurements work: a leak of 4 KB per call over 10,000 calls shows
     in RSS, and one of 128 bytes per call over 1,000 calls in tracemalloc."""
+    import mmap
+
     keep = []
     gc.collect()
     r0 = rss()
     for _ in range(CALLS):
-        keep.append(np.ones(512))  # 4 KB each
+        # Fresh pages, 4 KB each: heap blocks freed by earlier tests could
+        # absorb a malloc-sized leak without RSS moving at all.
+        page = mmap.mmap(-1, 4096)
+        page.write(b"x" * 4096)
+        keep.append(page)
     assert rss() - r0 > 8 * MB
+    for page in keep:
+        page.close()
     keep.clear()
     assert _traced_growth(lambda: keep.append(np.ones(16)), 1000) > 64 * 1024
