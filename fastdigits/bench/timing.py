@@ -4,7 +4,8 @@ Rules (see the module docstring of :mod:`fastdigits.bench`): every contender
 is set up outside the clock, warmed up, then timed in rounds; each round runs
 every contender once, in an order rotated from round to round, with a pause
 between contenders so thread pools that spin after a call (OpenBLAS, libgomp)
-do not steal the cores from the next one.  A sample is ``calls`` calls
+do not steal the cores from the next one.  Each sample starts with one
+untimed call that wakes the contender's own thread pool.  A sample is ``calls`` calls
 averaged, with ``calls`` chosen per contender so a sample lasts about
 ``min_sample_s``.  We report the median, min and max of the samples.
 """
@@ -52,6 +53,12 @@ def _sample(bench: Bench, calls: int) -> float:
     if bench.reset is not None:
         bench.reset()
     fn = bench.fn
+    if bench.repeatable:
+        # One untimed call first: after the pause between contenders, thread
+        # pools (libgomp, PyTorch's, OpenBLAS's) have gone to sleep, and on a
+        # virtual machine waking them costs milliseconds - a cost a training
+        # loop calling back to back never pays.  Every contender gets it.
+        fn()
     t0 = time.perf_counter()
     for _ in range(calls):
         fn()
