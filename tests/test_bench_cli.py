@@ -269,7 +269,10 @@ def test_timing_rotates_order_warms_up_and_pauses():
     assert all(len(t.samples) == 4 and t.calls == 1 for t in out.values())
     warm, timed = log[:6], log[6:]
     assert warm == ["a", "a", "b", "b", "c", "c"]
-    rounds = [tuple(timed[i:i + 3]) for i in range(0, 12, 3)]
+    # each sample is one untimed pool-waking call, then the timed call
+    assert len(timed) == 24 and timed[0::2] == timed[1::2]
+    samples = timed[0::2]
+    rounds = [tuple(samples[i:i + 3]) for i in range(0, 12, 3)]
     assert all(sorted(r) == ["a", "b", "c"] for r in rounds)
     assert len({r[0] for r in rounds}) >= 2  # who goes first changes
 
