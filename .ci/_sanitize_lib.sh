@@ -22,6 +22,13 @@ san_copy_tree() {
 san_build() {
     local work=$1 py=$2
     echo "sanitize: building with FASTDIGITS_SANITIZE=$SAN in $work"
+    # An in-place build needs the build requirements in this environment (pip
+    # install put them only in its isolated build environment).
+    if ! "$py" -c "import Cython, setuptools, numpy" 2>/dev/null; then
+        echo "sanitize: installing the build requirements (Cython, setuptools)"
+        "$py" -m pip install -q "Cython>=3.0" "setuptools>=77" wheel "numpy>=1.25" ||
+            { echo "sanitize: cannot install the build requirements"; return 1; }
+    fi
     (cd "$work" && FASTDIGITS_SANITIZE="$SAN" CC="$CC" "$py" setup.py -q build_ext --inplace \
         -j "${BUILD_JOBS:-2}" >build.log 2>&1) ||
         { tail -n 60 "$work/build.log"; echo "sanitize: build failed"; return 1; }
