@@ -132,7 +132,7 @@ def test_float32_close_to_float64(act):
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("act", ["relu", "gelu"])
+@pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh", "gelu"])
 def test_threads_bit_identical(isa, dtype, act):
     rng = np.random.default_rng(13)
     # both slab directions (batch > out and out > batch)
