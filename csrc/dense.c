@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "act_simd.h"
 #include "activations.h"
 #include "gemm.h"
 
@@ -71,6 +72,30 @@ static void *fd_align64(void *p)
     }
 FD_DZ_ROW(float, f32)
 FD_DZ_ROW(double, f64)
+
+/* gelu' needs tanh: vector code on x86 (act_simd.h), libm otherwise. */
+#if FD_HAVE_X86_SIMD
+#define FD_DZ_GELU_SIMD(SFX)                                                   \
+    if (act == FD_ACT_GELU && isa >= FD_ISA_AVX512) {                          \
+        fd_dz_gelu_row_avx512_##SFX(n, dy, yz, dz, ps);                        \
+        return;                                                                \
+    }                                                                          \
+    if (act == FD_ACT_GELU && isa >= FD_ISA_AVX2) {                            \
+        fd_dz_gelu_row_avx2_##SFX(n, dy, yz, dz, ps);                          \
+        return;                                                                \
+    }
+#else
+#define FD_DZ_GELU_SIMD(SFX) (void)isa;
+#endif
+#define FD_DZ_ROW_ISA(T, SFX)                                                  \
+    static void fd_dz_row_isa_##SFX(int isa, int act, int64_t n, const T *dy,  \
+                                    const T *yz, T *dz, T *ps)                 \
+    {                                                                          \
+        FD_DZ_GELU_SIMD(SFX)                                                   \
+        fd_dz_row_##SFX(act, n, dy, yz, dz, ps);                               \
+    }
+FD_DZ_ROW_ISA(float, f32)
+FD_DZ_ROW_ISA(double, f64)
 
 #define FD_DENSE_IMPL(T, SFX)                                                  \
     size_t fd_dense_forward_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, \
@@ -176,7 +201,7 @@ FD_DZ_ROW(double, f64)
                 if (i1 > m) i1 = m;                                            \
                 for (j = 0; j < n; j++) ps[j] = (T)0;                          \
                 for (i = i0; i < i1; i++)                                      \
-                    fd_dz_row_##SFX(act, n, dy + i * lddy,                     \
+                    fd_dz_row_isa_##SFX(ctx.isa, act, n, dy + i * lddy,        \
                                     act == FD_ACT_IDENTITY ? NULL : yz + i * ldyz, \
                                     dzw + i * n, ps);                          \
             }                                                                  \

@@ -1,6 +1,7 @@
 /* x86 micro-kernel template, included once per (ISA, dtype) with:
  *   T, SFX, VT (vector type), VL (lanes), MR, NV (vectors per row: NR = NV*VL),
- *   NAME, VLOAD (aligned), VLOADU, VSTOREU, VSET1, VFMA, VADD, VMAX, VZERO.
+ *   NAME, VLOAD (aligned), VLOADU, VSTOREU, VSET1, VFMA, VADD, VMAX, VZERO,
+ *   ACT_ROWS (vector sigmoid/tanh/gelu over stored rows, see act_simd.h).
  * B rows are ldb apart: NR when packed, or a row-major B read in place
  * (unaligned loads cost nothing extra on data that happens to be aligned).
  * The accumulator tile c[MR][NV] lives in registers (fully unrolled loops);
@@ -98,10 +99,7 @@ void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
     if (act != FD_ACT_IDENTITY && act != FD_ACT_RELU) {
         /* Transcendental activations: the tile was just stored, so it is in
          * L1; apply them there rather than in a separate pass over C. */
-        int j;
-        for (r = 0; r < MR; r++)
-            for (j = 0; j < UKR_NR; j++)
-                C[r * ldc + j] = FD_CAT(fd_act_, SFX)(act, C[r * ldc + j]);
+        ACT_ROWS(act, MR, UKR_NR, C, ldc);
     }
 }
 

@@ -132,7 +132,7 @@ def test_float32_close_to_float64(act):
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("act", ["relu", "gelu"])
+@pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh", "gelu"])
 def test_threads_bit_identical(isa, dtype, act):
     rng = np.random.default_rng(13)
     # both slab directions (batch > out and out > batch)
@@ -277,3 +277,40 @@ def test_dense_property(m, k, n, act, f64, w_f, bias, isa, seed):
     assert_close(y, reference.dense_forward(up(x), up(W), up(b), act), dtype)
     for got, ref in zip(grads, reference.dense_backward(up(dy), up(x), up(W), up(yz), act)):
         assert_close(got, ref, dtype)
+
+
+EXTREMES = (0.0, -0.0, 1e-3, -1e-3, 0.2, -0.2, 0.3, -0.3, 3.0, -3.0, 30.0, -30.0,
+            100.0, -100.0, 1e4, -1e4, np.inf, -np.inf, np.nan)
+
+
+def assert_same_special(got, ref, dtype):
+    """NaN exactly where ref has NaN, equal infinities, else close (relative
+    to max(1, |ref|))."""
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    fin = np.isfinite(ref)
+    np.testing.assert_array_equal(got[~fin & ~np.isnan(ref)], ref[~fin & ~np.isnan(ref)])
+    assert np.isfinite(got[fin]).all()
+    err = np.abs(got[fin].astype(np.float64) - ref[fin]) / np.maximum(1.0, np.abs(ref[fin]))
+    assert err.max() <= TOL[dtype], err.max()
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", ("sigmoid", "tanh", "gelu"))
+@pytest.mark.parametrize("n", [10, 37, 64])  # narrow-n kernel, edge tiles, full tiles
+def test_activation_extreme_inputs(isa, dtype, act, n):
+    # z = x @ 0 + b = b exactly: the bias carries the extreme pre-activations
+    m = 13
+    b = np.resize(np.array(EXTREMES, dtype=dtype), n)
+    x = np.ones((m, 3), dtype=dtype)
+    W = np.zeros((3, n), dtype=dtype)
+    dy = np.asarray(np.random.default_rng(n).standard_normal((m, n)), dtype=dtype)
+    with fastdigits.simd(isa), np.errstate(all="ignore"):
+        z = np.empty((m, n), dtype=dtype)
+        y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
+        _, _, db = fastdigits.dense_backward(dy, x, W, yz_for(act, y, z), act)
+        y_ref = reference.dense_forward(up(x), up(W), up(b), act)
+        _, _, rdb = reference.dense_backward(up(dy), up(x), up(W), up(yz_for(act, y, z)), act)
+    np.testing.assert_array_equal(z, np.broadcast_to(b, (m, n)))
+    assert_same_special(y, y_ref, dtype)
+    assert_same_special(db, rdb, dtype)
