@@ -3,6 +3,8 @@
 
 Validation and conversion only: the work runs in C without the GIL.
 """
+import threading
+
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t
@@ -186,6 +188,32 @@ cdef inline void *_ptr(cnp.ndarray a):
     return cnp.PyArray_DATA(a)
 
 
+cdef extern from "dense.h" nogil:
+    size_t fd_dense_forward_work_bytes_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+    size_t fd_dense_forward_work_bytes_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+    size_t fd_dense_backward_work_bytes_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+    size_t fd_dense_backward_work_bytes_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+    size_t fd_gemm_work_bytes_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+    size_t fd_gemm_work_bytes_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+
+
+# Packing scratch space, one buffer per Python thread, kept between calls and
+# grown on demand: a fresh multi-megabyte malloc per call costs page faults
+# (glibc hands large blocks back to the OS on free), which showed as
+# 0.5-5 ms stalls on 1 ms layers.  Per thread, so concurrent calls never
+# share it; a call holds it only while it runs (the GIL is released, but the
+# same Python thread cannot enter a second call meanwhile).
+_scratch = threading.local()
+
+
+cdef void *_workspace(size_t nbytes) except? NULL:
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or (<cnp.ndarray>buf).nbytes < nbytes:
+        buf = np.empty(max(nbytes, 1), dtype=np.uint8)
+        _scratch.buf = buf
+    return cnp.PyArray_DATA(<cnp.ndarray>buf)
+
+
 cdef int _check_rc(int rc) except -1:
     if rc == FD_ENOMEM:
         raise MemoryError("fastdigits: out of memory for GEMM scratch space")
@@ -214,16 +242,19 @@ def matmul(a, b, out=None):
     cdef void *pa = _ptr(A)
     cdef void *pb = _ptr(B)
     cdef void *pc = _ptr(C)
+    cdef void *work
     if typenum == cnp.NPY_FLOAT32:
+        work = _workspace(fd_gemm_work_bytes_f32(ctx, m, k, n))
         with nogil:
             rc = fd_gemm_f32(ctx, m, k, n, <const float *>pa, a_rs, a_cs,
                              <const float *>pb, b_rs, b_cs, <float *>pc, c_rs, c_cs,
-                             NULL, NULL)
+                             NULL, work)
     else:
+        work = _workspace(fd_gemm_work_bytes_f64(ctx, m, k, n))
         with nogil:
             rc = fd_gemm_f64(ctx, m, k, n, <const double *>pa, a_rs, a_cs,
                              <const double *>pb, b_rs, b_cs, <double *>pc, c_rs, c_cs,
-                             NULL, NULL)
+                             NULL, work)
     _check_rc(rc)
     return C
 
@@ -284,18 +315,21 @@ def dense_forward(x, W, b=None, activation="relu", out=None, preact_out=None):
     cdef void *py = _ptr(Y)
     cdef void *pz = _ptr(Z) if Z is not None else NULL
     cdef int rc
+    cdef void *work
     if typenum == cnp.NPY_FLOAT32:
+        work = _workspace(fd_dense_forward_work_bytes_f32(ctx, m, k, n))
         with nogil:
             rc = fd_dense_forward_f32(ctx, m, k, n, <const float *>px, k,
                                       <const float *>pw, w_rs, w_cs,
                                       <const float *>pb, act, <float *>py, n,
-                                      <float *>pz, n, NULL)
+                                      <float *>pz, n, work)
     else:
+        work = _workspace(fd_dense_forward_work_bytes_f64(ctx, m, k, n))
         with nogil:
             rc = fd_dense_forward_f64(ctx, m, k, n, <const double *>px, k,
                                       <const double *>pw, w_rs, w_cs,
                                       <const double *>pb, act, <double *>py, n,
-                                      <double *>pz, n, NULL)
+                                      <double *>pz, n, work)
     _check_rc(rc)
     return Y
 
@@ -354,19 +388,22 @@ def dense_backward(dy, x, W, y_or_z, activation, need_dx=True, dx_out=None,
     cdef void *pdb = _ptr(DB)
     cdef int preact = 1 if act == 4 else 0
     cdef int rc
+    cdef void *work
     if typenum == cnp.NPY_FLOAT32:
+        work = _workspace(fd_dense_backward_work_bytes_f32(ctx, m, k, n))
         with nogil:
             rc = fd_dense_backward_f32(ctx, m, k, n, <const float *>pdy, n,
                                        <const float *>px, k, <const float *>pw, w_rs, w_cs,
                                        <const float *>pyz, n, preact, act,
                                        <float *>pdx, k, <float *>pdw, dw_rs, dw_cs,
-                                       <float *>pdb, acc, NULL)
+                                       <float *>pdb, acc, work)
     else:
+        work = _workspace(fd_dense_backward_work_bytes_f64(ctx, m, k, n))
         with nogil:
             rc = fd_dense_backward_f64(ctx, m, k, n, <const double *>pdy, n,
                                        <const double *>px, k, <const double *>pw, w_rs, w_cs,
                                        <const double *>pyz, n, preact, act,
                                        <double *>pdx, k, <double *>pdw, dw_rs, dw_cs,
-                                       <double *>pdb, acc, NULL)
+                                       <double *>pdb, acc, work)
     _check_rc(rc)
     return DX, DW, DB
