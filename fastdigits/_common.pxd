@@ -1,4 +1,10 @@
 # Declarations shared by every Cython binding: the kernel context.
+#
+# current_ctx() is inlined into each module that cimports it and looks
+# `kernel_context` up in THAT module's globals.  The import below only
+# declares the name for the compiler; it is not executed in the including
+# module, so every binding also starts with
+#     from fastdigits._config import kernel_context
 from fastdigits._config import kernel_context
 
 cdef extern from "fd_common.h" nogil:
