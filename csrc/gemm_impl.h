@@ -177,6 +177,47 @@ static void FN(pack_)(int isa, int64_t kc, int W, int64_t valid,
 }
 #undef PACK_ROWS
 
+/* Pack a row-major kc x nc block of B (unit column stride) into NR-wide
+ * micro-panels, walking B row by row: each row is one sequential read the
+ * hardware prefetcher follows.  Panel by panel, the same copy would jump a
+ * whole row (often 4 KiB: a new page, no prefetch) every NR elements, which
+ * made packing a large share of small-batch products. */
+#define PACK_B_ROW(N)                                                         \
+    case N:                                                                   \
+        for (jp = 0; jp < nfull; jp++) {                                      \
+            const T *s = src + jp * N;                                        \
+            T *d = dst + jp * kc * N;                                         \
+            for (l = 0; l < N; l++) d[l] = s[l];                              \
+        }                                                                     \
+        break;
+static void FN(pack_b_rows_)(int64_t kc, int64_t nc, int nr,
+                             const T *FD_RESTRICT b, int64_t b_rs,
+                             T *FD_RESTRICT pk)
+{
+    const int64_t nfull = nc / nr, tail = nc - nfull * nr;
+    int64_t p, jp, l;
+    for (p = 0; p < kc; p++) {
+        const T *FD_RESTRICT src = b + p * b_rs;
+        T *FD_RESTRICT dst = pk + p * nr;
+        switch (nr) {
+            PACK_B_ROW(32)
+            PACK_B_ROW(16)
+            PACK_B_ROW(8)
+            PACK_B_ROW(4)
+        default:
+            for (jp = 0; jp < nfull; jp++)
+                for (l = 0; l < nr; l++) dst[jp * kc * nr + l] = src[jp * nr + l];
+        }
+        if (tail) {
+            /* last, partial panel: zero-padded to NR lanes */
+            T *d = dst + nfull * kc * nr;
+            for (l = 0; l < tail; l++) d[l] = src[nfull * nr + l];
+            for (; l < nr; l++) d[l] = (T)0;
+        }
+    }
+}
+#undef PACK_B_ROW
+
 /* Serial BLIS loop nest over one m x n region of C (pointers already
  * offset to the region).  Every element's K order is fixed by kc_eff only,
  * so how the regions are cut does not change any result. */
@@ -205,14 +246,17 @@ static void FN(gemm_region_)(int isa, const FN(blk_) *bp, int64_t kc_eff, int64_
             int last = pc + kc >= k;
             int bt = beta || pc > 0;
             int64_t jp;
-            for (jp = 0; jp < njp; jp++) {
-                int64_t j0 = jc + jp * b.nr;
-                int64_t cols = FN(min_)(b.nr, n - j0);
-                T *dst = Bpack + jp * kc * b.nr;
-                const T *src = B + pc * b_rs + j0 * b_cs;
-                if (!(b_inplace && cols == b.nr))
-                    FN(pack_)(isa, kc, b.nr, cols, src, b_rs, b_cs, dst);
-            }
+            if (b_cs == 1 && !b_inplace)
+                FN(pack_b_rows_)(kc, nc, b.nr, B + pc * b_rs + jc, b_rs, Bpack);
+            else
+                for (jp = 0; jp < njp; jp++) {
+                    int64_t j0 = jc + jp * b.nr;
+                    int64_t cols = FN(min_)(b.nr, n - j0);
+                    T *dst = Bpack + jp * kc * b.nr;
+                    const T *src = B + pc * b_rs + j0 * b_cs;
+                    if (!(b_inplace && cols == b.nr))
+                        FN(pack_)(isa, kc, b.nr, cols, src, b_rs, b_cs, dst);
+                }
             for (ic = 0; ic < m; ic += b.mc) {
                 int64_t mc = FN(min_)(b.mc, m - ic);
                 int64_t nip = (mc + b.mr - 1) / b.mr;
