@@ -85,7 +85,7 @@
         const MASK_T mask = (MASK_T)((1u << n) - 1u);                          \
         int64_t nblk = (m + 7) / 8, blk;                                       \
         int nt = fd_threads_for(&ctx, (size_t)m * (size_t)k * (size_t)n,       \
-                                (size_t)1 << 20);                              \
+                                (size_t)1 << 16);                              \
         _Pragma("omp parallel for num_threads(nt) schedule(static)")           \
         for (blk = 0; blk < nblk; blk++) {                                     \
             int64_t i0 = blk * 8, p;                                           \
