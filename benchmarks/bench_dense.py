@@ -8,11 +8,12 @@ Two ways to run (both at 2 threads for every contender):
 
 The script form prints one table row per (kernel, shape): median time,
 GFLOP/s and the speed-up of fastdigits over each contender.  Contenders are
-interleaved round by round with a 0.2 s pause between them (OpenBLAS, MKL
-and libgomp threads spin ~0.1 s after a call), and the median over rounds of
-per-round medians is reported; the "best" columns use the fastest round of
-each contender instead (useful on a shared, oversubscribed machine, where a
-descheduled worker thread can stall a whole call).
+timed by the same rules as `fastdigits bench` (fastdigits.bench.timing):
+round by round in rotated order, a 0.2 s pause after NumPy (OpenBLAS threads
+spin ~0.1 s after a call and would steal a core from the next contender),
+each sample >= 50 ms of back-to-back calls after a few ms of untimed calls
+that wake the contender's sleeping thread pool.  The median sample is
+reported; the "best" columns use each contender's fastest sample instead.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastdigits
+from fastdigits.bench import timing
 
 try:
     import torch
@@ -111,22 +113,17 @@ def test_dense(benchmark, kind, m, k, n, contender):
 
 
 # ---------------------------------------------------------------- table script
-def time_row(fns, rounds, calls, pause, clock=time.perf_counter):
-    per = {name: [] for name in fns}
-    for f in fns.values():  # warm up every contender once
-        f()
-    for _ in range(rounds):
-        for name, f in fns.items():
-            time.sleep(pause)
-            ts = []
-            for _ in range(calls):
-                t0 = clock()
-                f()
-                ts.append(clock() - t0)
-            per[name].append(float(np.median(ts)))
-    med = {name: float(np.median(v)) for name, v in per.items()}
-    best = {name: float(np.min(v)) for name, v in per.items()}
-    return med, best
+def time_row(fns, rounds, pause, min_sample_s=0.05):
+    """Median and best per-call seconds of each contender, timed by the
+    `fastdigits bench` rules (fastdigits.bench.timing): warm-up, samples of
+    >= min_sample_s each starting with untimed pool-waking calls, rounds in
+    rotated order, `pause` after NumPy (OpenBLAS spins ~0.1 s after a call)
+    and a short one after the others."""
+    res = timing.time_contenders({name: timing.Bench(f) for name, f in fns.items()},
+                                 rounds=rounds, min_sample_s=min_sample_s,
+                                 pause_s=min(pause, 0.05), pause_after={"numpy": pause})
+    return ({name: t.median for name, t in res.items()},
+            {name: t.min for name, t in res.items()})
 
 
 def main():
@@ -141,14 +138,8 @@ def main():
                     help="threads for every contender (default 2)")
     ap.add_argument("--shapes", default="",
                     help="only these shapes, e.g. 64x784x256,256x256x10")
-    ap.add_argument("--cpu-time", action="store_true",
-                    help="time with process CPU time (needs --threads 1): "
-                         "immune to time-slicing on a busy machine")
     args = ap.parse_args()
     threads = args.threads
-    if args.cpu_time and threads != 1:
-        ap.error("--cpu-time needs --threads 1")
-    clock = time.process_time if args.cpu_time else time.perf_counter
     if torch is not None:
         torch.set_num_threads(threads)
     with threadpool_limits(threads), fastdigits.threads(threads):
@@ -165,11 +156,7 @@ def main():
         for kind in args.kinds.split(","):
             for m, k, n in shapes:
                 fl = flops(kind, m, k, n)
-                calls = int(min(200, max(5, 2e8 / fl)))
-                if args.cpu_time:  # process_time ticks coarsely: time bursts
-                    calls = max(calls, 20)
-                res, best = time_row(contenders(kind, m, k, n), args.rounds, calls,
-                                     args.pause, clock)
+                res, best = time_row(contenders(kind, m, k, n), args.rounds, args.pause)
                 fd_t = res["fastdigits"]
                 tt = res.get("torch", float("nan"))
                 fd_b = best["fastdigits"]

@@ -277,6 +277,36 @@ def test_timing_rotates_order_warms_up_and_pauses():
     assert len({r[0] for r in rounds}) >= 2  # who goes first changes
 
 
+def test_timing_pauses_after_each_warm_up_like_after_a_sample(monkeypatch):
+    # a contender's spinning pool (OpenBLAS) must not slow the next warm-up
+    # or round 0's first sample: its own pause follows its warm-up too
+    log = []
+    monkeypatch.setattr(timing, "_pause", lambda s: log.append(s))
+    benches = {name: timing.Bench(lambda name=name: log.append(name)) for name in "abc"}
+    timing.time_contenders(benches, rounds=1, min_sample_s=0.0, pause_s=0.01,
+                           pause_after={"b": 0.2}, warmup=1)
+    assert log[:6] == ["a", 0.01, "b", 0.2, "c", 0.01]
+
+
+@pytest.mark.parametrize("wake_s, expected", [(0.0, 1), (60.0, 5)])
+def test_timing_wakes_pools_before_each_sample(monkeypatch, wake_s, expected):
+    # untimed calls start each sample: one, then more until WAKE_S has
+    # passed, never more than the sample's own number of calls
+    monkeypatch.setattr(timing, "WAKE_S", wake_s)
+    counts = []
+    bench = timing.Bench(lambda: counts.__setitem__(-1, counts[-1] + 1),
+                         reset=lambda: counts.append(0))
+    monkeypatch.setattr(timing, "_pause", lambda s: None)
+    out = timing.time_contenders({"x": bench}, rounds=2, min_sample_s=0.0, pause_s=0.0)
+    assert out["x"].calls == 1
+    # calls is 1 here, so the wake-up is one call whatever WAKE_S is
+    assert counts[-2:] == [2, 2]
+    counts.clear()
+    for _ in range(2):
+        timing._sample(bench, 5)
+    assert counts == [expected + 5] * 2
+
+
 def test_wait_for_idle_gives_up_after_its_limit(monkeypatch):
     monkeypatch.setattr(timing, "runnable_tasks", lambda: 5)
     assert timing.wait_for_idle(0.05) is False

@@ -5,7 +5,7 @@ is set up outside the clock, warmed up, then timed in rounds; each round runs
 every contender once, in an order rotated from round to round, with a pause
 between contenders so thread pools that spin after a call (OpenBLAS, libgomp)
 do not steal the cores from the next one.  Each sample starts with one
-untimed call that wakes the contender's own thread pool.  A sample is ``calls`` calls
+untimed wake-up (see ``_sample``).  A sample is ``calls`` calls
 averaged, with ``calls`` chosen per contender so a sample lasts about
 ``min_sample_s``.  We report the median, min and max of the samples.
 """
@@ -49,16 +49,27 @@ class Timing:
         return max(self.samples)
 
 
+# Untimed calls that start every sample (see _sample).
+WAKE_S = 0.005
+
+
 def _sample(bench: Bench, calls: int) -> float:
     if bench.reset is not None:
         bench.reset()
     fn = bench.fn
     if bench.repeatable:
-        # One untimed call first: after the pause between contenders, thread
+        # Untimed calls first: after the pause between contenders, thread
         # pools (libgomp, PyTorch's, OpenBLAS's) have gone to sleep, and on a
-        # virtual machine waking them costs milliseconds - a cost a training
-        # loop calling back to back never pays.  Every contender gets it.
-        fn()
+        # virtual machine waking them (and the idle vCPU under them) costs
+        # milliseconds, sometimes over two calls - a cost a training loop
+        # calling back to back never pays.  Every contender gets the same:
+        # one call, then more until WAKE_S has passed (at most ``calls``).
+        t0, woke = time.perf_counter(), 0
+        while True:
+            fn()
+            woke += 1
+            if woke >= calls or time.perf_counter() - t0 >= WAKE_S:
+                break
     t0 = time.perf_counter()
     for _ in range(calls):
         fn()
@@ -87,6 +98,8 @@ def time_contenders(benches: Dict[str, Bench], *, rounds: int, min_sample_s: flo
     # of calls per sample: a repeatable call is warmed up until `warmup` calls
     # and min_sample_s have passed, and the fastest call sets the count (a
     # single call inflated by a busy machine would give too few).
+    pauses = dict.fromkeys(names, pause_s)
+    pauses.update(pause_after or {})
     for name in names:
         bench = benches[name]
         try:
@@ -112,9 +125,10 @@ def time_contenders(benches: Dict[str, Bench], *, rounds: int, min_sample_s: flo
         if bench.repeatable and 0 < single < min_sample_s:
             calls = max(1, min(100000, int(min_sample_s / single)))
         out[name] = Timing(calls=calls, first_result=result)
-    _pause(pause_s)
-    pauses = dict.fromkeys(names, pause_s)
-    pauses.update(pause_after or {})
+        # the same pause as between samples: a contender's spinning pool
+        # (OpenBLAS: ~0.1 s) must not slow the next one's warm-up, nor the
+        # first sample of round 0
+        _pause(pauses[name])
     live = [n for n in names if n in out]
     for r in range(rounds):
         k = len(live)
