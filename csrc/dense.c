@@ -97,6 +97,37 @@ FD_DZ_ROW(double, f64)
 FD_DZ_ROW_ISA(float, f32)
 FD_DZ_ROW_ISA(double, f64)
 
+/* dz = dy * act' and the bias gradient's chunk sums for a block of rows and
+ * columns: the B producer of the dW = x^T dz product (gemm.h), so dz is
+ * made in the pass that packs it, each column by the thread that owns it.
+ * For the identity dz is dy itself and only the chunk sums are made.  Rows
+ * of a chunk arrive in order, so each chunk sum starts at its first row. */
+#define FD_DZ_BLOCK(T, SFX)                                                    \
+    typedef struct {                                                           \
+        int isa, act;                                                          \
+        int64_t n, lddy, ldyz;                                                 \
+        const T *dy, *yz;                                                      \
+        T *dz; /* n apart; unused for the identity */                        \
+        T *part; /* chunk sums, n apart */                                   \
+    } fd_dz_job_##SFX;                                                         \
+    static void fd_dz_block_##SFX(void *arg, int64_t p0, int64_t p1,           \
+                                  int64_t j0, int64_t nc)                      \
+    {                                                                          \
+        const fd_dz_job_##SFX *jb = (const fd_dz_job_##SFX *)arg;             \
+        const int ident = jb->act == FD_ACT_IDENTITY;                          \
+        int64_t i, j;                                                          \
+        for (i = p0; i < p1; i++) {                                            \
+            T *ps = jb->part + (i / FD_DB_CHUNK) * jb->n + j0;                 \
+            if (i % FD_DB_CHUNK == 0)                                          \
+                for (j = 0; j < nc; j++) ps[j] = (T)0;                         \
+            fd_dz_row_isa_##SFX(jb->isa, jb->act, nc, jb->dy + i * jb->lddy + j0, \
+                                ident ? NULL : jb->yz + i * jb->ldyz + j0,     \
+                                ident ? NULL : jb->dz + i * jb->n + j0, ps);   \
+        }                                                                      \
+    }
+FD_DZ_BLOCK(float, f32)
+FD_DZ_BLOCK(double, f64)
+
 #define FD_DENSE_IMPL(T, SFX)                                                  \
     size_t fd_dense_forward_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, \
                                              int64_t n)                        \
@@ -111,6 +142,7 @@ FD_DZ_ROW_ISA(double, f64)
                                void *work)                                     \
     {                                                                          \
         fd_gemm_epi_##SFX epi;                                                 \
+        memset(&epi, 0, sizeof(epi));                                          \
         epi.bias = b;                                                          \
         epi.z = z;                                                             \
         epi.ldz = ldz;                                                         \
@@ -154,7 +186,8 @@ FD_DZ_ROW_ISA(double, f64)
         const T *dz;                                                           \
         int64_t lddz, nch;                                                     \
         T *part, *gwork;                                                       \
-        int rc = FD_OK;                                                        \
+        fd_dz_job_##SFX job;                                                   \
+        int fused, rc = FD_OK;                                                 \
         (void)yz_is_preact; /* act' reads yz as documented per activation */  \
         if (n <= 0) {                                                          \
             /* no outputs: every gradient is zero */                           \
@@ -187,33 +220,32 @@ FD_DZ_ROW_ISA(double, f64)
             dz = (const T *)w;                                                 \
             lddz = n;                                                          \
         }                                                                      \
-        if (m > 0 && (db || act != FD_ACT_IDENTITY)) {                         \
-            /* dz = dy * act' and per-chunk column sums, one pass */           \
-            T *dzw = (T *)w;                                                   \
+        /* dz and the chunk sums are made while dz is packed for dW       \
+         * (fd_dz_block) when that product splits its columns (n >= k)    \
+         * anyway; a row split would pack all of dz in every thread. Else   \
+         * they get a pass of their own, threads splitting the columns. */  \
+        fused = dW != NULL && n >= k && (db || act != FD_ACT_IDENTITY);        \
+        job.isa = ctx.isa;                                                     \
+        job.act = act;                                                         \
+        job.n = n;                                                             \
+        job.lddy = lddy;                                                       \
+        job.ldyz = ldyz;                                                       \
+        job.dy = dy;                                                           \
+        job.yz = yz;                                                           \
+        job.dz = (T *)w;                                                       \
+        job.part = part;                                                       \
+        if (!fused && m > 0 && (db || act != FD_ACT_IDENTITY)) {               \
+            /* one pass; threads own 64-column blocks (whole cache lines) */  \
+            int64_t nblk = (n + 63) / 64, blk;                                 \
             int nt = fd_threads_for(&ctx, (size_t)m * (size_t)n,               \
-                                    (size_t)1 << 15);                          \
-            int64_t ch;                                                        \
+                                    (size_t)1 << 14);                          \
             (void)nt; /* unused in serial builds */                            \
             _Pragma("omp parallel for num_threads(nt) schedule(static)")       \
-            for (ch = 0; ch < nch; ch++) {                                     \
-                int64_t i0 = ch * FD_DB_CHUNK, i1 = i0 + FD_DB_CHUNK, i, j;    \
-                T *ps = part + ch * n;                                         \
-                if (i1 > m) i1 = m;                                            \
-                for (j = 0; j < n; j++) ps[j] = (T)0;                          \
-                for (i = i0; i < i1; i++)                                      \
-                    fd_dz_row_isa_##SFX(ctx.isa, act, n, dy + i * lddy,        \
-                                    act == FD_ACT_IDENTITY ? NULL : yz + i * ldyz, \
-                                    dzw + i * n, ps);                          \
+            for (blk = 0; blk < nblk; blk++) {                                 \
+                int64_t j0 = blk * 64;                                         \
+                fd_dz_block_##SFX(&job, 0, m, j0, n - j0 < 64 ? n - j0 : 64);  \
             }                                                                  \
-            if (db) {                                                          \
-                int64_t j;                                                     \
-                for (j = 0; j < n; j++) {                                      \
-                    T s = (T)0;                                                \
-                    for (ch = 0; ch < nch; ch++) s += part[ch * n + j];        \
-                    db[j] = accumulate ? db[j] + s : s;                        \
-                }                                                              \
-            }                                                                  \
-        } else if (db && !accumulate) {                                        \
+        } else if (!fused && db && !accumulate) {                              \
             memset(db, 0, (size_t)n * sizeof(T));                              \
         }                                                                      \
         if (dW && rc == FD_OK) {                                               \
@@ -221,8 +253,22 @@ FD_DZ_ROW_ISA(double, f64)
             memset(&epi, 0, sizeof(epi));                                      \
             epi.act = FD_ACT_IDENTITY;                                         \
             epi.beta = accumulate;                                             \
+            if (fused) {                                                       \
+                epi.b_rows = fd_dz_block_##SFX;                                \
+                epi.b_rows_arg = &job;                                         \
+            }                                                                  \
             rc = fd_gemm_##SFX(ctx, k, m, n, x, 1, ldx, dz, lddz, 1, dW,       \
                                dw_rs, dw_cs, &epi, gwork);                     \
+        }                                                                      \
+        if (db && rc == FD_OK && (fused || m > 0)) {                           \
+            /* chunk sums added in chunk order: the same bits for any        \
+             * thread count */                                                \
+            int64_t j, ch;                                                     \
+            for (j = 0; j < n; j++) {                                          \
+                T s = (T)0;                                                    \
+                for (ch = 0; ch < nch; ch++) s += part[ch * n + j];            \
+                db[j] = accumulate ? db[j] + s : s;                            \
+            }                                                                  \
         }                                                                      \
         if (dx && rc == FD_OK) {                                               \
             fd_gemm_epi_##SFX epi;                                             \

@@ -20,6 +20,16 @@
  *   z[row, col] = v          (when z != NULL; z row-major with ldz)
  *   C = act(v)
  * Bias, z and act need a row-major C (c_cs == 1).
+ *
+ * B producer (b_rows): B is written by the caller while it is packed.
+ * b_rows(arg, p0, p1, j0, nc) must fill rows [p0, p1) x columns
+ * [j0, j0 + nc) of B (row-major, b_cs == 1); the driver calls it for each
+ * block just before packing that block, and each element's block exactly
+ * once per call (threads then split the columns of C, never its rows, so
+ * no two threads produce the same element).  Where the product would not
+ * pack B (narrow outputs, a column-major C), it is called once for the
+ * whole of B first.  The dense backward pass computes dz = dy * act' and
+ * the bias gradient this way, in the pass that packs dz for dW = x^T dz.
  */
 #ifndef FD_GEMM_H
 #define FD_GEMM_H
@@ -33,6 +43,10 @@
         int64_t ldz;                                                          \
         int act;       /* fd_activation */                                   \
         int beta;      /* 1: add into C */                                   \
+        /* Optional producer of B (row-major B only, see below), or NULL. */ \
+        void (*b_rows)(void *arg, int64_t p0, int64_t p1, int64_t j0,        \
+                       int64_t nc);                                          \
+        void *b_rows_arg;                                                     \
     } fd_gemm_epi_##SFX;                                                      \
     size_t fd_gemm_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k,         \
                                     int64_t n);                               \

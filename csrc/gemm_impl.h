@@ -226,7 +226,8 @@ static void FN(gemm_region_)(int isa, const FN(blk_) *bp, int64_t kc_eff, int64_
                              int64_t a_cs, const T *B, int64_t b_rs,
                              int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs,
                              const T *bias, T *z, int64_t ldz, int act,
-                             int beta, T *Bpack, T *Apack)
+                             int beta, T *Bpack, T *Apack,
+                             const FN(fd_gemm_epi_) *prod, int64_t j_off)
 {
     const FN(blk_) b = *bp;
     /* Unit column stride: the kernel broadcasts A straight from its rows. */
@@ -235,7 +236,7 @@ static void FN(gemm_region_)(int isa, const FN(blk_) *bp, int64_t kc_eff, int64_
      * itself (each panel is reused by only m / MR tiles), and rows <= 2 KiB
      * apart keep the in-place stream TLB- and prefetch-friendly. */
     const int b_inplace = b_cs == 1 && b_rs > 0 &&
-                          b_rs * (int64_t)sizeof(T) <= 2048 && m <= 128;
+                          b_rs * (int64_t)sizeof(T) <= 2048 && m <= 128 && !prod;
     int64_t jc, pc, ic;
     FD_ALIGNED64(T tilebuf[FD_TILE_MAX]);
     for (jc = 0; jc < n; jc += b.nc) {
@@ -246,6 +247,8 @@ static void FN(gemm_region_)(int isa, const FN(blk_) *bp, int64_t kc_eff, int64_
             int last = pc + kc >= k;
             int bt = beta || pc > 0;
             int64_t jp;
+            if (prod) /* B is produced block by block, just before packing */
+                prod->b_rows(prod->b_rows_arg, pc, pc + kc, j_off + jc, nc);
             if (b_cs == 1 && !b_inplace)
                 FN(pack_b_rows_)(kc, nc, b.nr, B + pc * b_rs + jc, b_rs, Bpack);
             else
@@ -333,14 +336,34 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
     int64_t ldz = epi ? epi->ldz : 0;
     int act = epi ? epi->act : FD_ACT_IDENTITY;
     int beta = epi ? epi->beta : 0;
+    const FN(fd_gemm_epi_) *prod = epi && epi->b_rows ? epi : NULL;
     FN(blk_) b;
     int64_t kc_eff, per_thread, units;
     T *base;
     void *owned = NULL;
     int nt, split_n, tid;
 
+    if (prod && m <= 0 && n > 0 && k > 0) /* no C, but B is still owed */
+        prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
     if (m <= 0 || n <= 0) return FD_OK;
     if ((bias || z || act != FD_ACT_IDENTITY) && c_cs != 1) return FD_EINVAL;
+    if (prod && b_cs != 1) return FD_EINVAL;
+
+    if (prod && k > 0 &&
+        ((c_cs != 1 && c_rs == 1)
+#if FD_HAVE_X86_SIMD
+         || (ctx.isa >= FD_ISA_AVX512 && n <= FD_CAT(FD_SMALL_N_MAX_F, SFX_UP) &&
+             c_cs == 1)
+#endif
+             )) {
+        /* this product will not pack B: produce all of it first */
+        FN(fd_gemm_epi_) plain = *epi;
+        prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
+        plain.b_rows = NULL;
+        plain.b_rows_arg = NULL;
+        return FN(fd_gemm_)(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs,
+                            &plain, work);
+    }
     if (k <= 0) {
         int64_t i, j;
         for (i = 0; i < m; i++)
@@ -369,7 +392,8 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
      * thread never stalls the other.  Slabs cut the longer side of C, which
      * keeps the duplicated packing (of the other operand) small. */
     nt = fd_threads_for(&ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
-    split_n = n >= m;
+    /* a produced B is split by columns: each element made by one thread */
+    split_n = n >= m || prod;
     units = split_n ? (n + b.nr - 1) / b.nr : (m + b.mr - 1) / b.mr;
     if ((int64_t)nt > units) nt = (int)units;
 
@@ -398,7 +422,8 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
             FN(gemm_region_)(ctx.isa, &b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs,
                              B + j0 * b_cs, b_rs, b_cs, C + i0 * c_rs + j0 * c_cs,
                              c_rs, c_cs, bias ? bias + j0 : NULL,
-                             z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap);
+                             z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap,
+                             prod, j0);
     }
     free(owned);
     return FD_OK;

@@ -152,6 +152,35 @@ def test_threads_bit_identical(isa, dtype, act):
                 assert np.array_equal(a, c)
 
 
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", ACTS)
+def test_backward_dz_made_while_packed(isa, dtype, act):
+    # out >= in: dz and db are made inside the dW product's packing of dz
+    # (its own pass otherwise).  Batch 500 spans two K panels, so 64-row
+    # bias chunks straddle a panel edge; 70x8->10 takes the narrow-output
+    # kernel, which packs nothing; F-order W makes dW column-major.
+    rng = np.random.default_rng(21)
+    for m, k, n, w_order in [(500, 100, 300, "C"), (70, 8, 10, "C"), (130, 40, 40, "C"),
+                             (129, 30, 97, "F")]:
+        x, W, b = layer(rng, m, k, n, dtype, w_order)
+        dy = np.asarray(rng.standard_normal((m, n)), dtype=dtype)
+        z = np.empty((m, n), dtype)
+        y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
+        yz = yz_for(act, y, z)
+        ref = reference.dense_backward(up(dy), up(x), up(W), up(yz), act)
+        outs = []
+        with fastdigits.simd(isa):
+            for nt in (1, 2, 3):
+                with fastdigits.threads(nt):
+                    outs.append(fastdigits.dense_backward(dy, x, W, yz, act))
+        for got, r in zip(outs[0], ref):
+            assert_close(got, r, dtype)
+        for other in outs[1:]:
+            for a, c in zip(outs[0], other):
+                assert np.array_equal(a, c)
+
+
 @pytest.mark.parametrize("n", [45, 10])
 def test_out_buffers_are_used_and_accumulate(n):
     rng = np.random.default_rng(14)
