@@ -25,10 +25,11 @@ static void *fd_align_ptr(void *p)
 
 /* Cache blocks.  float: KC = 800 takes K = 784 (MNIST) in one panel, so
  * each C tile is loaded and stored once; the MR x KC micro-panel of A
- * (25 KiB, 19 KiB for AVX2) still fits L1d, and the KC x NC panel of B
- * streams from L2/L3.  Measured on a Zen 4 (L1d 32 KiB, L2 1 MiB): one
- * panel beat three (KC = 384) by 1-4% at one thread on 784->256/1024, and
- * NC = 1024 beat 256 and 512.  double keeps its 2-4 panels. */
+ * (25 KiB) still fits L1d, and the KC x NC panel of B streams from L2/L3.
+ * Measured on a Zen 4 (L1d 32 KiB, L2 1 MiB): one panel beat three
+ * (KC = 384) by 1-4% at one thread on 784->256/1024, and NC = 1024 beat
+ * 256 and 512.  AVX2 keeps KC = 384: with 800, a small batch reading B in
+ * place (64 x 784 -> 256) lost 10%.  double keeps its 2-4 panels. */
 #define T float
 #define SFX f32
 #define FD_TPACK_SIMD 1 /* AVX2 8x8 transposing pack (float only) */
@@ -38,7 +39,7 @@ static void *fd_align_ptr(void *p)
 #define KC_512 800
 #define MC_512 256
 #define NC_512 1024
-#define KC_AVX2 800
+#define KC_AVX2 384
 #define MC_AVX2 240
 #define NC_AVX2 1024
 #include "gemm_impl.h"
