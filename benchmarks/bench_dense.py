@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastdigits
 from fastdigits.bench import timing
+from fastdigits.bench.machine import fma_peak
 
 try:
     import torch
@@ -130,9 +131,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--pause", type=float, default=0.2)
-    ap.add_argument("--peak", type=float, default=205.0,
-                    help="GFLOP/s peak for the %%-of-peak column (default: the "
-                         "2-core AVX2 FMA figure)")
+    ap.add_argument("--peak", type=float, default=None,
+                    help="GFLOP/s peak for the %%-of-peak column (default: "
+                         "measured here: fastdigits' float32 FMA loop on every "
+                         "thread, as in `fastdigits bench`)")
     ap.add_argument("--kinds", default="gemm,forward,backward")
     ap.add_argument("--threads", type=int, default=THREADS,
                     help="threads for every contender (default 2)")
@@ -148,6 +150,9 @@ def main():
         print("fastdigits simd=%s threads=%d; numpy BLAS %s; torch %s threads=%s" % (
             fastdigits.get_simd(), fastdigits.get_num_threads(), blas,
             torch.__version__ if torch else "-", torch.get_num_threads() if torch else "-"))
+        if args.peak is None:
+            args.peak = fma_peak(threads)["float32"]["peak_gflops"]
+            print("FMA peak (float32, %d threads, measured): %.0f GFLOP/s" % (threads, args.peak))
         print("%-9s %-15s %10s %8s %6s %10s %10s %8s %8s | %8s %8s %8s" % (
             "kernel", "shape", "fd ms", "fd GF/s", "%peak", "numpy ms", "torch ms",
             "vs np", "vs torch", "bestGF/s", "best np", "best th"))
