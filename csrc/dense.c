@@ -235,15 +235,22 @@ FD_DZ_BLOCK(double, f64)
         job.dz = (T *)w;                                                       \
         job.part = part;                                                       \
         if (!fused && m > 0 && (db || act != FD_ACT_IDENTITY)) {               \
-            /* one pass; threads own 64-column blocks (whole cache lines) */  \
-            int64_t nblk = (n + 63) / 64, blk;                                 \
+            /* one pass: threads own whole 64-row chunks, or, with fewer   \
+             * chunks than threads, slabs of columns (16-aligned) */          \
             int nt = fd_threads_for(&ctx, (size_t)m * (size_t)n,               \
                                     (size_t)1 << 14);                          \
-            (void)nt; /* unused in serial builds */                            \
+            int64_t nblk = nch >= nt ? nch : nt, blk;                          \
+            int64_t wcol = ((n + nt - 1) / nt + 15) & ~(int64_t)15;            \
             _Pragma("omp parallel for num_threads(nt) schedule(static)")       \
             for (blk = 0; blk < nblk; blk++) {                                 \
-                int64_t j0 = blk * 64;                                         \
-                fd_dz_block_##SFX(&job, 0, m, j0, n - j0 < 64 ? n - j0 : 64);  \
+                if (nch >= nt) {                                               \
+                    int64_t i0 = blk * FD_DB_CHUNK;                            \
+                    fd_dz_block_##SFX(&job, i0, m - i0 < FD_DB_CHUNK ? m : i0 + FD_DB_CHUNK, \
+                                      0, n);                                   \
+                } else if (blk * wcol < n) {                                   \
+                    int64_t j0 = blk * wcol;                                   \
+                    fd_dz_block_##SFX(&job, 0, m, j0, n - j0 < wcol ? n - j0 : wcol); \
+                }                                                              \
             }                                                                  \
         } else if (!fused && db && !accumulate) {                              \
             memset(db, 0, (size_t)n * sizeof(T));                              \

@@ -155,14 +155,16 @@ def test_threads_bit_identical(isa, dtype, act):
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
-def test_backward_dz_made_while_packed(isa, dtype, act):
-    # out >= in: dz and db are made inside the dW product's packing of dz
-    # (its own pass otherwise).  Batch 500 spans two K panels, so 64-row
-    # bias chunks straddle a panel edge; 70x8->10 takes the narrow-output
-    # kernel, which packs nothing; F-order W makes dW column-major.
+def test_backward_dz_and_db_on_every_path(isa, dtype, act):
+    # out >= in: dz and db are made inside the dW product's packing of dz.
+    # Batch 500 spans two K panels, so 64-row bias chunks straddle a panel
+    # edge; 70x8->10 takes the narrow-output kernel, which packs nothing;
+    # F-order W makes dW column-major.  out < in: a pass of their own, over
+    # 64-row chunks (batch 300) or, with fewer chunks than threads, over
+    # column slabs (batch 40).
     rng = np.random.default_rng(21)
     for m, k, n, w_order in [(500, 100, 300, "C"), (70, 8, 10, "C"), (130, 40, 40, "C"),
-                             (129, 30, 97, "F")]:
+                             (129, 30, 97, "F"), (300, 120, 100, "C"), (40, 120, 100, "C")]:
         x, W, b = layer(rng, m, k, n, dtype, w_order)
         dy = np.asarray(rng.standard_normal((m, n)), dtype=dtype)
         z = np.empty((m, n), dtype)
