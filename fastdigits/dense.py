@@ -61,6 +61,11 @@ def dense_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, y_or_z: np.ndar
     ``dx = dz @ W.T`` (``None`` when ``need_dx=False``, e.g. the first layer).
     With ``accumulate=True`` the results are added into ``dW_out``, ``db_out``
     (and ``dx_out``), which must then be given.
+
+    ``dz`` and ``db`` come from one pass over ``dy``: for layers with at least
+    as many outputs as inputs, the one that packs ``dz`` for the ``dW``
+    product; otherwise a pass of their own.  ``db`` sums fixed 64-row chunks
+    in a fixed order, so every result is the same for any thread count.
     """
     return _dense.dense_backward(dy, x, W, y_or_z, activation, need_dx, dx_out,
                                  dW_out, db_out, accumulate)
