@@ -34,8 +34,10 @@ except ImportError:  # torch is optional: its columns are left out
     torch = None
 
 THREADS = 2
-SHAPES = [(b, 784, n) for n in (256, 1024) for b in (64, 256, 1024)] + \
-         [(64, 256, 10), (256, 256, 10)]
+# The grid: MNIST layers 784->256, 784->1024 and 256->10 at batch
+# 64, 256, 1024 and 8192.
+SHAPES = [(b, k, n) for k, n in ((784, 256), (784, 1024), (256, 10))
+          for b in (64, 256, 1024, 8192)]
 
 
 def make(m, k, n, seed=0):
