@@ -181,6 +181,13 @@ def test_backward_dz_and_db_on_every_path(isa, dtype, act):
         for other in outs[1:]:
             for a, c in zip(outs[0], other):
                 assert np.array_equal(a, c)
+        # accumulate=True adds the same gradients into the buffers
+        bufs = tuple(g.copy() for g in outs[0])
+        with fastdigits.simd(isa):
+            fastdigits.dense_backward(dy, x, W, yz, act, dx_out=bufs[0], dW_out=bufs[1],
+                                      db_out=bufs[2], accumulate=True)
+        for got, once in zip(bufs, outs[0]):
+            assert_close(got, 2 * once.astype(np.float64), dtype)
 
 
 @pytest.mark.parametrize("n", [45, 10])
