@@ -307,6 +307,21 @@ def test_timing_wakes_pools_before_each_sample(monkeypatch, wake_s, expected):
     assert counts == [expected + 5] * 2
 
 
+def test_result_check_judges_float_error_against_the_result_scale():
+    # a sum that cancels to near zero: off by 2e-4 where the result reaches
+    # 400 is float32 rounding, not a wrong result
+    ref = np.array([400.0, -250.0, 1e-6], np.float32)
+    assert runner._same(ref + np.float32([0, 0, 2e-4]), ref, 1e-3, 1e-4) is True
+    assert runner._same(ref * np.float32([1, 1.01, 1]), ref, 1e-3, 1e-4) is False
+    assert runner._same((ref, ref[:2]), (ref, ref[:2] + 1), 1e-3, 1e-4) is False
+    nan_inf = np.array([np.nan, np.inf, 1.0])
+    assert runner._same(nan_inf, nan_inf.copy(), 1e-7, 1e-9) is True
+    assert runner._same(np.array([np.nan, 1.0]), np.array([1.0, 1.0]), 1e-3, 1e-4) is False
+    assert runner._same(np.array([np.inf, 1.0]), np.array([1.0, 1.0]), 1e-3, 1e-4) is False
+    assert runner._same(np.arange(3), np.arange(3), 1e-3, 1e-4) is True
+    assert runner._same(np.arange(3), np.array([0, 1, 3]), 1e-3, 1e-4) is False
+
+
 def test_wait_for_idle_gives_up_after_its_limit(monkeypatch):
     monkeypatch.setattr(timing, "runnable_tasks", lambda: 5)
     assert timing.wait_for_idle(0.05) is False
