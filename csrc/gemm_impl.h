@@ -337,6 +337,15 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
     int act = epi ? epi->act : FD_ACT_IDENTITY;
     int beta = epi ? epi->beta : 0;
     const FN(fd_gemm_epi_) *prod = epi && epi->b_rows ? epi : NULL;
+    /* Paths that do not pack B: a column-major C (computed as C^T), and
+     * narrow outputs on AVX-512 (fd_small_n reads B in place). */
+    const int col_major_c = c_cs != 1 && c_rs == 1;
+#if FD_HAVE_X86_SIMD
+    const int narrow = ctx.isa >= FD_ISA_AVX512 &&
+                       n <= FD_CAT(FD_SMALL_N_MAX_F, SFX_UP) && b_cs == 1 && c_cs == 1;
+#else
+    const int narrow = 0;
+#endif
     FN(blk_) b;
     int64_t kc_eff, per_thread, units;
     T *base;
@@ -349,13 +358,7 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
     if ((bias || z || act != FD_ACT_IDENTITY) && c_cs != 1) return FD_EINVAL;
     if (prod && b_cs != 1) return FD_EINVAL;
 
-    if (prod && k > 0 &&
-        ((c_cs != 1 && c_rs == 1)
-#if FD_HAVE_X86_SIMD
-         || (ctx.isa >= FD_ISA_AVX512 && n <= FD_CAT(FD_SMALL_N_MAX_F, SFX_UP) &&
-             c_cs == 1)
-#endif
-             )) {
+    if (prod && k > 0 && (col_major_c || narrow)) {
         /* this product will not pack B: produce all of it first */
         FN(fd_gemm_epi_) plain = *epi;
         prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
@@ -372,14 +375,13 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
                           bias ? bias[j] : (T)0);
         return FD_OK;
     }
-    if (c_cs != 1 && c_rs == 1) {
+    if (col_major_c) {
         /* Column-major C: compute C^T = B^T A^T, which is row-major. */
         return FN(fd_gemm_)(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C,
                             c_cs, 1, epi, work);
     }
 #if FD_HAVE_X86_SIMD
-    if (ctx.isa >= FD_ISA_AVX512 && n <= FD_CAT(FD_SMALL_N_MAX_F, SFX_UP) &&
-        b_cs == 1 && c_cs == 1) {
+    if (narrow) {
         FD_CAT(fd_small_n_avx512_, SFX)(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C,
                                         c_rs, beta, bias, z, ldz, act);
         return FD_OK;
