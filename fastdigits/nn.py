@@ -63,7 +63,9 @@ def _as_array(a, name):
 
 
 class MLP:
-    """Fully connected classifier ``layer_sizes[0] -> ... -> layer_sizes[-1]``.
+    """A fully connected classifier trained one C call per epoch.
+
+    Layers ``layer_sizes[0] -> ... -> layer_sizes[-1]``.
 
     Hidden layers use ``activation`` (identity, relu, sigmoid, tanh, gelu);
     the last layer is linear and trained with softmax cross-entropy.
