@@ -72,6 +72,7 @@ cdef extern from "dense.h" nogil:
                               double *db, int accumulate, void *work)
 
 from fastdigits._activation import ACTIVATIONS, activation_name
+from fastdigits._args import anchor_dtype, as_array
 
 
 cdef int _act_code(activation) except -1:
@@ -80,13 +81,15 @@ cdef int _act_code(activation) except -1:
     return ACTIVATIONS.index(activation_name(activation))
 
 
-cdef inline cnp.ndarray _array(obj, str name, int ndim):
-    """obj as an ndarray of float32/float64 with `ndim` dims (no copy)."""
+cdef inline cnp.ndarray _array(obj, str name, int ndim, tuple peers=()):
+    """obj as an ndarray of float32/float64 with `ndim` dims: an ndarray as
+    is; an array-like converted (plain Python data to the dtype of the first
+    ndarray among peers, the call's other inputs; see _args.as_array)."""
     cdef cnp.ndarray arr
     cdef int t
     if obj is None:
         raise TypeError("%s must be an array, got None" % name)
-    arr = obj if cnp.PyArray_Check(obj) else np.asarray(obj)
+    arr = obj if cnp.PyArray_Check(obj) else as_array(obj, name, anchor_dtype(*peers))
     t = cnp.PyArray_TYPE(arr)
     if t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64:
         raise TypeError("%s must be float32 or float64, got %s" % (name, arr.dtype))
@@ -224,8 +227,8 @@ cdef int _check_rc(int rc) except -1:
 
 
 def matmul(a, b, out=None):
-    cdef cnp.ndarray A = _array(a, "a", 2)
-    cdef cnp.ndarray B = _array(b, "b", 2)
+    cdef cnp.ndarray A = _array(a, "a", 2, (b,))
+    cdef cnp.ndarray B = _array(b, "b", 2, (A,))
     _same_dtype(A, B, "b", "a")
     _check_strides(A, "a")
     _check_strides(B, "b")
@@ -264,7 +267,7 @@ def matmul(a, b, out=None):
 
 
 cdef cnp.ndarray _weight(W, cnp.ndarray x, int64_t k, int64_t* w_rs, int64_t* w_cs):
-    cdef cnp.ndarray Wa = _array(W, "W", 2)
+    cdef cnp.ndarray Wa = _array(W, "W", 2, (x,))
     _same_dtype(x, Wa, "W", "x")
     if cnp.PyArray_DIM(Wa, 0) != k:
         raise ValueError("W must have shape (in_features, out_features) = (%d, n); "
@@ -275,15 +278,18 @@ cdef cnp.ndarray _weight(W, cnp.ndarray x, int64_t k, int64_t* w_rs, int64_t* w_
     elif cnp.PyArray_IS_F_CONTIGUOUS(Wa):
         w_rs[0] = 1
         w_cs[0] = k
-    else:
-        raise ValueError("W must be C-contiguous or F-contiguous")
+    else:  # any other strided view: copied (C- and F-order are read in place)
+        Wa = np.ascontiguousarray(Wa)
+        w_rs[0] = cnp.PyArray_DIM(Wa, 1)
+        w_cs[0] = 1
     return Wa
 
 
-cdef cnp.ndarray _c_input(obj, str name, int ndim):
-    cdef cnp.ndarray arr = _array(obj, name, ndim)
+cdef cnp.ndarray _c_input(obj, str name, int ndim, tuple peers=()):
+    """A read-only input as a C-contiguous array (non-contiguous: copied)."""
+    cdef cnp.ndarray arr = _array(obj, name, ndim, peers)
     if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
-        raise ValueError("%s must be C-contiguous (use np.ascontiguousarray)" % name)
+        arr = np.ascontiguousarray(arr)
     return arr
 
 
@@ -296,14 +302,14 @@ cdef int _check_shape2(cnp.ndarray a, str name, int64_t m, int64_t n) except -1:
 
 def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None):
     cdef int act = _act_code(activation)
-    cdef cnp.ndarray X = _c_input(x, "x", 2)
+    cdef cnp.ndarray X = _c_input(x, "x", 2, (W, b))
     cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), w_rs = 0, w_cs = 0
     cdef cnp.ndarray Wa = _weight(W, X, k, &w_rs, &w_cs)
     cdef int64_t n = cnp.PyArray_DIM(Wa, 1)
     cdef int typenum = cnp.PyArray_TYPE(X)
     cdef cnp.ndarray Ba = None
     if b is not None:
-        Ba = _c_input(b, "b", 1)
+        Ba = _c_input(b, "b", 1, (X,))
         _same_dtype(X, Ba, "b", "x")
         if cnp.PyArray_DIM(Ba, 0) != n:
             raise ValueError("b must have shape (%d,), got %s" % (n, (<object>Ba).shape))
@@ -346,8 +352,8 @@ def dense_backward(dy, x, W, y_or_z, activation=None, need_dx=True, dx_out=None,
     # y_or_z: what act' is computed from (y, or z for gelu; None or unused
     # for the identity), checked by fastdigits.dense; yz_name: its argument name
     cdef int act = _act_code(activation)
-    cdef cnp.ndarray DY = _c_input(dy, "dy", 2)
-    cdef cnp.ndarray X = _c_input(x, "x", 2)
+    cdef cnp.ndarray DY = _c_input(dy, "dy", 2, (x, W, y_or_z))
+    cdef cnp.ndarray X = _c_input(x, "x", 2, (DY,))
     _same_dtype(DY, X, "x", "dy")
     cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), w_rs = 0, w_cs = 0
     cdef cnp.ndarray Wa = _weight(W, X, k, &w_rs, &w_cs)
@@ -356,7 +362,7 @@ def dense_backward(dy, x, W, y_or_z, activation=None, need_dx=True, dx_out=None,
     _check_shape2(DY, "dy", m, n)
     cdef cnp.ndarray YZ = None
     if y_or_z is not None or act != 0:
-        YZ = _c_input(y_or_z, yz_name, 2)
+        YZ = _c_input(y_or_z, yz_name, 2, (X,))
         _same_dtype(X, YZ, yz_name, "x")
         _check_shape2(YZ, yz_name, m, n)
     cdef bint acc = bool(accumulate)

@@ -8,6 +8,7 @@ from libc.stdint cimport int64_t, uint8_t
 from fastdigits._common cimport fd_ctx, current_ctx
 # current_ctx() (inlined from the .pxd) looks kernel_context up in this module.
 from fastdigits._config import kernel_context  # noqa: F401
+from fastdigits._args import as_array
 
 cdef extern from "normalize.h" nogil:
     enum:
@@ -92,7 +93,11 @@ def normalize(images, scale, mean, std, dtype, flatten, out, _store=None):
     cdef double s, m, d
 
     if not isinstance(images, np.ndarray):
-        images = np.asarray(images)
+        images = as_array(images, "images", natural=True)
+        # Python ints that are all pixel values: the uint8 they stand for
+        if images.dtype.kind in "iu" and (images.size == 0 or (
+                images.min() >= 0 and images.max() <= 255)):
+            images = images.astype(np.uint8)
     if images.dtype != _U8:
         raise TypeError(
             "images must have dtype uint8 (pixel values 0..255), got %s; "
