@@ -1,11 +1,14 @@
 """Fused dense layers and the GEMM core (C kernels, no BLAS).
 
-All functions take C-contiguous float32 or float64 NumPy arrays (a CPU torch
-tensor works through ``tensor.numpy()``); the dtypes of all arguments must
-match.  ``W`` is ``(in_features, out_features)`` and may be C- or
-F-contiguous (``torch_linear.weight.detach().numpy().T`` is F-contiguous and
-is read without a copy).  Results do not depend on the thread count
-(bit-identical for any ``fastdigits.threads(n)``).
+Inputs are float32 or float64 arrays of one dtype, or array-likes converted
+as NumPy does (lists of Python numbers take the dtype of the call's arrays;
+a CPU torch tensor works, one that requires grad raises TypeError: pass
+``t.detach()``).  Non-contiguous inputs are copied; ``W`` is
+``(in_features, out_features)`` and is read in place when C- or
+F-contiguous (``torch_linear.weight.detach().numpy().T`` is F-contiguous).
+``out=`` buffers are used as given (never copied) or rejected.  Results do
+not depend on the thread count (bit-identical for any
+``fastdigits.threads(n)``).
 
 Activations: ``None`` or ``"identity"`` (linear, the default, as in
 ``torch.nn.Linear`` and Keras ``Dense``), ``"relu"``, ``"sigmoid"``,
