@@ -93,11 +93,8 @@ def normalize(images, scale, mean, std, dtype, flatten, out, _store=None):
     cdef double s, m, d
 
     if not isinstance(images, np.ndarray):
+        # as NumPy converts it: a list of ints is int64, not pixels
         images = as_array(images, "images", natural=True)
-        # Python ints that are all pixel values: the uint8 they stand for
-        if images.dtype.kind in "iu" and (images.size == 0 or (
-                images.min() >= 0 and images.max() <= 255)):
-            images = images.astype(np.uint8)
     if images.dtype != _U8:
         raise TypeError(
             "images must have dtype uint8 (pixel values 0..255), got %s; "
