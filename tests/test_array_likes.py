@@ -127,3 +127,13 @@ def test_written_arrays_are_never_copied():
         fastdigits.softmax_cross_entropy(dy, [0] * 5, grad_out=np.empty((3, 5), np.float32).T)
     out = np.empty((5, 3), np.float32)
     assert fastdigits.dense_forward(x, W, b, out=out) is out
+
+
+def test_real_torch_tensors():
+    torch = pytest.importorskip("torch")  # a test dependency; the protocol is covered above
+    W = np.ones((4, 3), np.float32)
+    with pytest.raises(TypeError, match=r"^x is a tensor that requires grad; pass x\.detach"):
+        fastdigits.dense_forward(torch.ones(5, 4, requires_grad=True), W)
+    # a plain CPU tensor is read through NumPy's protocol, a strided one copied
+    np.testing.assert_array_equal(fastdigits.dense_forward(torch.ones(8, 4)[::2], W),
+                                  np.full((4, 3), 4, np.float32))
