@@ -85,7 +85,9 @@ def test_non_contiguous_inputs_are_copied():
     (lambda x, W, b, dy: fastdigits.softmax_cross_entropy(GradTensor(), [0] * 5), "logits"),
     (lambda x, W, b, dy: fastdigits.sgd_step(b.copy(), GradTensor(), lr=0.1), "grad"),
     (lambda x, W, b, dy: fastdigits.normalize(GradTensor()), "images"),
-])
+], ids=["dense_forward-x", "dense_forward-W", "dense_forward-b", "dense_backward-dy",
+        "dense_backward-y", "dense_backward-z", "matmul-b", "softmax_cross_entropy-logits",
+        "sgd_step-grad", "normalize-images"])
 def test_tensor_requiring_grad_is_a_type_error_naming_it(call, name):
     x, W, b, dy = _layer()
     with pytest.raises(TypeError, match=r"^%s is a tensor that requires grad; pass %s\.detach"
