@@ -65,7 +65,7 @@ def contenders(kind, m, k, n):
         fns["numpy"] = lambda: np.maximum(x @ W + b, 0)
     else:
         fns["fastdigits"] = lambda: fastdigits.dense_backward(
-            dy, x, W, y, "relu", dx_out=dx_o, dW_out=dW_o, db_out=db_o)
+            dy, x, W, activation="relu", y=y, dx_out=dx_o, dW_out=dW_o, db_out=db_o)
 
         def np_backward():
             dz = dy * (y > 0)

@@ -20,8 +20,8 @@
     static inline T fd_act_##SFX(int act, T v)                               \
     {                                                                         \
         switch (act) {                                                        \
-        case FD_ACT_RELU:                                                     \
-            return v > (T)0 ? v : (T)0;                                       \
+        case FD_ACT_RELU: /* NaN (unordered) kept, as the vector kernels */ \
+            return v < (T)0 ? (T)0 : v;                                       \
         case FD_ACT_SIGMOID:                                                  \
             /* never exp of a large positive number: no overflow */           \
             if (v >= (T)0) return (T)1 / ((T)1 + EXP(-v));                    \
@@ -42,8 +42,8 @@
     static inline T fd_act_grad_##SFX(int act, T yz)                          \
     {                                                                         \
         switch (act) {                                                        \
-        case FD_ACT_RELU:                                                     \
-            return yz > (T)0 ? (T)1 : (T)0;                                   \
+        case FD_ACT_RELU: /* NaN where y is NaN: NaN propagates */          \
+            return yz > (T)0 ? (T)1 : yz <= (T)0 ? (T)0 : yz;                 \
         case FD_ACT_SIGMOID:                                                  \
             return yz * ((T)1 - yz);                                          \
         case FD_ACT_TANH:                                                     \

@@ -1,6 +1,14 @@
 #include "cpu.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define FD_PTHREADS 1
+#else
+#define FD_PTHREADS 0
+#endif
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -107,6 +115,52 @@ int fd_omp_in_parallel(void)
     return omp_in_parallel();
 #else
     return 0;
+#endif
+}
+
+#if FD_PTHREADS
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int release;
+} fd_probe_gate;
+
+static void *fd_probe_wait(void *arg)
+{
+    fd_probe_gate *g = (fd_probe_gate *)arg;
+    pthread_mutex_lock(&g->mu);
+    while (!g->release) pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+#endif
+
+int fd_probe_threads(int n)
+{
+#if FD_PTHREADS
+    fd_probe_gate g;
+    pthread_t *tids;
+    int made = 0, i;
+    if (n <= 1) return n < 1 ? 1 : n;
+    tids = (pthread_t *)malloc((size_t)(n - 1) * sizeof(pthread_t));
+    if (!tids) return 1;
+    pthread_mutex_init(&g.mu, NULL);
+    pthread_cond_init(&g.cv, NULL);
+    g.release = 0;
+    /* all alive at once, as in an OpenMP team */
+    while (made < n - 1 && pthread_create(&tids[made], NULL, fd_probe_wait, &g) == 0)
+        made++;
+    pthread_mutex_lock(&g.mu);
+    g.release = 1;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    for (i = 0; i < made; i++) pthread_join(tids[i], NULL);
+    pthread_cond_destroy(&g.cv);
+    pthread_mutex_destroy(&g.mu);
+    free(tids);
+    return made + 1;
+#else
+    return n;
 #endif
 }
 

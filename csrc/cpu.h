@@ -22,4 +22,11 @@ int fd_omp_max_threads(void);
 /* 1 when called from inside an active OpenMP parallel region. */
 int fd_omp_in_parallel(void);
 
+/* How many threads (the caller included, at most n) can run at once: starts
+ * n - 1 threads that wait until all are up, then stops them.  libgomp ends
+ * the process when it cannot create a team's thread, so a new, larger
+ * thread count is probed this way first.  Returns n where threads are not
+ * POSIX threads (not probed). */
+int fd_probe_threads(int n);
+
 #endif

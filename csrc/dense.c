@@ -45,7 +45,9 @@ static void *fd_align64(void *p)
             for (j = 0; j < n; j++) ps[j] += dy[j];                            \
         } else if (act == FD_ACT_RELU) {                                       \
             for (j = 0; j < n; j++) {                                          \
-                T msk = yz[j] > (T)0 ? (T)1 : (T)0; /* no branch: vectorises */ \
+                /* 1, 0, or NaN for a NaN y (NaN propagates); selects, \
+                 * no branch: vectorises */                                 \
+                T msk = yz[j] > (T)0 ? (T)1 : yz[j] <= (T)0 ? (T)0 : yz[j];    \
                 T g = dy[j] * msk;                                             \
                 dz[j] = g;                                                     \
                 ps[j] += g;                                                    \

@@ -97,13 +97,33 @@ static int64_t FN(thread_elems_)(const FN(blk_) *b, int64_t kc)
     return FN(round_up_)(b->mc * kc + kc * b->nc, line) + line;
 }
 
+/* Threads (each with its own packing scratch) for a planned m x k x n
+ * product: only when each gets >= ~1M multiply-adds, and never more than
+ * the slabs of C there are to hand out.  Slabs cut the longer side of C
+ * (keeping the duplicated packing of the other operand small); a produced
+ * B is split by columns, so each of its elements is made by one thread. */
+static int FN(threads_)(const fd_ctx *ctx, const FN(blk_) *b, int64_t m, int64_t k,
+                        int64_t n, int prod, int *split_n, int64_t *units)
+{
+    int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
+    *split_n = n >= m || prod;
+    *units = *split_n ? (n + b->nr - 1) / b->nr : (m + b->mr - 1) / b->mr;
+    if ((int64_t)nt > *units) nt = (int)*units;
+    return nt;
+}
+
+/* Scratch for the threads this product will actually use (not ctx.nthreads:
+ * a small product on threads(64) would otherwise reserve 64 threads' panels). */
 static size_t FN(work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 {
     FN(blk_) b;
-    int64_t kc;
-    int nt = ctx.nthreads < 1 ? 1 : ctx.nthreads;
+    int64_t kc, units;
+    int split, nt, nt2;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
     FN(plan_)(ctx.isa, m, k, n, &b, &kc);
+    nt = FN(threads_)(&ctx, &b, m, k, n, 0, &split, &units);
+    nt2 = FN(threads_)(&ctx, &b, m, k, n, 1, &split, &units); /* with a B producer */
+    if (nt2 > nt) nt = nt2;
     return (size_t)nt * (size_t)FN(thread_elems_)(&b, kc) * sizeof(T) + FD_ALIGN;
 }
 
@@ -389,15 +409,10 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
 #endif
     FN(plan_)(ctx.isa, m, k, n, &b, &kc_eff);
 
-    /* Threads only when each gets >= ~1M multiply-adds.  Each thread owns
-     * a slab of C and packs its own panels: no barriers, so a descheduled
-     * thread never stalls the other.  Slabs cut the longer side of C, which
-     * keeps the duplicated packing (of the other operand) small. */
-    nt = fd_threads_for(&ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
-    /* a produced B is split by columns: each element made by one thread */
-    split_n = n >= m || prod;
-    units = split_n ? (n + b.nr - 1) / b.nr : (m + b.mr - 1) / b.mr;
-    if ((int64_t)nt > units) nt = (int)units;
+    /* Each thread owns a slab of C and packs its own panels into scratch
+     * slot `tid` (a loop index < nt, whatever team OpenMP actually forms):
+     * no barriers, so a descheduled thread never stalls the other. */
+    nt = FN(threads_)(&ctx, &b, m, k, n, prod != NULL, &split_n, &units);
 
     per_thread = FN(thread_elems_)(&b, kc_eff);
     if (work == NULL) {

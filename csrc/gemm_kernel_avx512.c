@@ -114,7 +114,8 @@
                 if (beta) v = ADD(v, LOADZ(mask, cr));                         \
                 if (bias) v = ADD(v, LOADZ(mask, bias));                       \
                 if (z) STOREM(z + (i0 + r) * ldz, mask, v);                    \
-                if (act == FD_ACT_RELU) v = MAX(v, ZERO());                    \
+                /* v second: MAXPS returns it when NaN (relu(NaN) = NaN) */   \
+                if (act == FD_ACT_RELU) v = MAX(ZERO(), v);                    \
                 STOREM(cr, mask, v);                                           \
                 if (act != FD_ACT_IDENTITY && act != FD_ACT_RELU)              \
                     fd_act_rows_avx512_##SFX(act, 1, n, cr, ldc);              \

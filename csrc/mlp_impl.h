@@ -136,11 +136,12 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
 
         rc = FN(fd_mlp_fwd)(ctx, s, params, b.h[0], m, &b, NULL, 0);
         if (rc != FD_OK) break;
-        for (r = 0; r < m; r++) { /* train accuracy; first max wins, as argmax */
+        for (r = 0; r < m; r++) { /* train accuracy; first max wins, and a
+                                     * NaN beats any number, as np.argmax */
             const T *row = b.h[L] + r * C;
             int64_t c, best = 0;
-            for (c = 1; c < C; c++)
-                if (row[c] > row[best]) best = c;
+            for (c = 1; c < C && row[best] == row[best]; c++)
+                if (row[c] > row[best] || row[c] != row[c]) best = c;
             ncorrect += best == b.lab[r];
         }
         rc = FN(fd_softmax_xent)(ctx, m, C, b.h[L], b.lab, FD_REDUCE_MEAN, &loss,

@@ -86,11 +86,13 @@ void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
             for (v = 0; v < NV; v++) VSTOREU(z + r * ldz + v * VL, c[r][v]);
     }
     if (act == FD_ACT_RELU) {
+        /* MAXPS returns its second operand when either is NaN: c second,
+         * so relu(NaN) = NaN, as np.maximum(z, 0) */
         VT zero = VZERO();
 #pragma GCC unroll 16
         for (r = 0; r < MR; r++)
 #pragma GCC unroll 4
-            for (v = 0; v < NV; v++) c[r][v] = VMAX(c[r][v], zero);
+            for (v = 0; v < NV; v++) c[r][v] = VMAX(zero, c[r][v]);
     }
 #pragma GCC unroll 16
     for (r = 0; r < MR; r++)

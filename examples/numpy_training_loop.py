@@ -48,8 +48,9 @@ def main(argv=None):
             h = fd.dense_forward(xb, W1, b1, "relu")           # np.maximum(xb @ W1 + b1, 0)
             logits = fd.dense_forward(h, W2, b2, "identity")   # h @ W2 + b2
             loss, dlogits = fd.softmax_cross_entropy(logits, yb)  # stable log-softmax + grad
-            dh, dW2, db2 = fd.dense_backward(dlogits, h, W2, logits, "identity")
-            _, dW1, db1 = fd.dense_backward(dh, xb, W1, h, "relu", need_dx=False)
+            dh, dW2, db2 = fd.dense_backward(dlogits, h, W2)     # linear: no y/z needed
+            _, dW1, db1 = fd.dense_backward(dh, xb, W1, activation="relu", y=h,  # relu' from y
+                                            need_dx=False)
             for q, g, v in zip(params, (dW1, db1, dW2, db2), velocity):
                 fd.sgd_step(q, g, lr=args.lr, momentum=0.9, velocity=v)  # v = .9v + g; q -= lr v
             total += float(loss) * len(idx)

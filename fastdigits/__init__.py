@@ -4,7 +4,7 @@ C kernels (csrc/) bound with Cython, parallelised with OpenMP, with a run-time
 chosen SIMD path.  Every kernel has a plain NumPy twin in
 :mod:`fastdigits.reference` with the same signature.
 """
-from ._config import (available_simd, get_num_threads, get_simd,
+from ._config import (MAX_THREADS, available_simd, get_num_threads, get_simd,
                       set_num_threads, set_simd, simd, threads)
 from ._info import show_config
 from .dense import dense_backward, dense_forward, matmul
@@ -25,6 +25,7 @@ __all__ = [
     "Digits",
     "IDXError",
     "IDXHeader",
+    "MAX_THREADS",
     "MLP",
     "MNIST_MEAN",
     "MNIST_STD",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import warnings
 from typing import Iterator, Optional
 
 from . import _runtime
@@ -17,6 +18,19 @@ _BEST_ISA = _runtime.best_isa()
 
 _lock = threading.Lock()
 _global_threads: Optional[int] = None  # set_num_threads(); None = follow OpenMP
+
+# The most threads a kernel call may use: 4 per logical CPU, and at least 64
+# (so oversubscription can still be measured on a small machine).  More never
+# speeds a kernel up, each thread costs its own packing scratch, and a typo
+# such as 100000 would ask the OS for that many threads at once.
+MAX_THREADS: int = max(64, 4 * (os.cpu_count() or 1))
+
+# Thread counts are probed (_runtime.probe_threads) before OpenMP first runs
+# that many: libgomp ends the whole process when it cannot create a team
+# thread.  _probed: the largest count known to work; _ceiling: what the OS
+# gave when a probe fell short (kernels then use at most that).
+_probed = 1
+_ceiling: Optional[int] = None
 
 
 class _Overrides(threading.local):
@@ -66,6 +80,30 @@ def _check_threads(n: int) -> int:
         raise TypeError("n_threads must be an int, got %s" % type(n).__name__)
     if n < 1:
         raise ValueError("n_threads must be >= 1, got %d" % n)
+    if n > MAX_THREADS:
+        raise ValueError("n_threads must be <= %d (fastdigits.MAX_THREADS: 4 per CPU, "
+                         "at least 64), got %d" % (MAX_THREADS, n))
+    return n
+
+
+def _usable(n: int) -> int:
+    """n, or fewer when the OS cannot run n threads at once (probed once
+    per new high; a RuntimeWarning says so)."""
+    global _probed, _ceiling
+    if n <= _probed:
+        return n
+    with _lock:
+        if _ceiling is not None:
+            return min(n, _ceiling)
+        if n > _probed:
+            got = _runtime.probe_threads(n)
+            if got < n:
+                _ceiling = got
+                warnings.warn("fastdigits: the OS could start only %d of %d threads; "
+                              "kernels will use at most %d" % (got, n, got),
+                              RuntimeWarning, stacklevel=3)
+                return got
+            _probed = n
     return n
 
 
@@ -75,6 +113,10 @@ def set_num_threads(n: Optional[int]) -> None:
     ``None`` restores the default: ``omp_get_max_threads()`` at call time,
     which honours ``OMP_NUM_THREADS`` and threadpoolctl's limits.  An
     explicit count overrides both (as in scikit-learn's ``n_threads``).
+    It must be in ``[1, MAX_THREADS]`` (``fastdigits.MAX_THREADS``: 4 per
+    logical CPU, at least 64), else ValueError.  If the OS cannot start that
+    many threads, kernels use as many as it could (RuntimeWarning) instead
+    of OpenMP ending the process.
     """
     global _global_threads
     with _lock:
@@ -91,12 +133,13 @@ def get_num_threads() -> int:
         return 1
     stack = _local.threads
     if stack:
-        return stack[-1]
+        return _usable(stack[-1])
     if _global_threads is not None:
-        return _global_threads
+        return _usable(_global_threads)
     if _runtime.omp_in_parallel():
         return 1
-    return max(1, _runtime.omp_max_threads())
+    # OMP_NUM_THREADS may be set for other libraries: capped, not an error
+    return _usable(min(MAX_THREADS, max(1, _runtime.omp_max_threads())))
 
 
 @contextlib.contextmanager
@@ -104,7 +147,8 @@ def threads(n: int) -> Iterator[int]:
     """``with fastdigits.threads(n):`` run kernels in this block on n threads.
 
     The override is local to the calling Python thread, so concurrent users
-    do not see each other's settings.
+    do not see each other's settings.  ``n`` must be in ``[1, MAX_THREADS]``
+    (see :func:`set_num_threads`).
     """
     n = _check_threads(n)
     stack = _local.threads

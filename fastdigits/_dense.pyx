@@ -71,27 +71,25 @@ cdef extern from "dense.h" nogil:
                               double *dW, int64_t dw_rs, int64_t dw_cs,
                               double *db, int accumulate, void *work)
 
-ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "gelu")
+from fastdigits._activation import ACTIVATIONS, activation_name
+from fastdigits._args import anchor_dtype, as_array
 
 
 cdef int _act_code(activation) except -1:
-    if not isinstance(activation, str):
-        raise TypeError("activation must be a str, one of %s; got %s"
-                        % (", ".join(ACTIVATIONS), type(activation).__name__))
-    try:
-        return ACTIVATIONS.index(activation)
-    except ValueError:
-        raise ValueError("activation must be one of %s, got %r"
-                         % (", ".join(ACTIVATIONS), activation)) from None
+    # None is linear (as torch.nn.Linear); the rules live in _activation.py,
+    # shared with the NumPy twin
+    return ACTIVATIONS.index(activation_name(activation))
 
 
-cdef inline cnp.ndarray _array(obj, str name, int ndim):
-    """obj as an ndarray of float32/float64 with `ndim` dims (no copy)."""
+cdef inline cnp.ndarray _array(obj, str name, int ndim, tuple peers=()):
+    """obj as an ndarray of float32/float64 with `ndim` dims: an ndarray as
+    is; an array-like converted (plain Python data to the dtype of the first
+    ndarray among peers, the call's other inputs; see _args.as_array)."""
     cdef cnp.ndarray arr
     cdef int t
     if obj is None:
         raise TypeError("%s must be an array, got None" % name)
-    arr = obj if cnp.PyArray_Check(obj) else np.asarray(obj)
+    arr = obj if cnp.PyArray_Check(obj) else as_array(obj, name, anchor_dtype(*peers))
     t = cnp.PyArray_TYPE(arr)
     if t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64:
         raise TypeError("%s must be float32 or float64, got %s" % (name, arr.dtype))
@@ -202,16 +200,22 @@ cdef extern from "dense.h" nogil:
 # (glibc hands large blocks back to the OS on free), which showed as
 # 0.5-5 ms stalls on 1 ms layers.  Per thread, so concurrent calls never
 # share it; a call holds it only while it runs (the GIL is released, but the
-# same Python thread cannot enter a second call meanwhile).
+# same Python thread cannot enter a second call meanwhile).  Blocks over
+# _KEEP_BYTES are not kept: one huge call (many threads, a huge batch) must
+# not leave hundreds of MB resident, and its own work dwarfs the faults.
 _scratch = threading.local()
+cdef size_t _KEEP_BYTES = 64 << 20
 
 
-cdef void *_workspace(size_t nbytes) except? NULL:
+cdef cnp.ndarray _workspace(size_t nbytes):
+    """A scratch block of >= nbytes; the caller holds it for the call."""
     buf = getattr(_scratch, "buf", None)
-    if buf is None or (<cnp.ndarray>buf).nbytes < nbytes:
-        buf = np.empty(max(nbytes, 1), dtype=np.uint8)
+    if buf is not None and (<cnp.ndarray>buf).nbytes >= nbytes:
+        return buf
+    buf = np.empty(max(nbytes, 1), dtype=np.uint8)
+    if nbytes <= _KEEP_BYTES:
         _scratch.buf = buf
-    return cnp.PyArray_DATA(<cnp.ndarray>buf)
+    return buf
 
 
 cdef int _check_rc(int rc) except -1:
@@ -223,8 +227,8 @@ cdef int _check_rc(int rc) except -1:
 
 
 def matmul(a, b, out=None):
-    cdef cnp.ndarray A = _array(a, "a", 2)
-    cdef cnp.ndarray B = _array(b, "b", 2)
+    cdef cnp.ndarray A = _array(a, "a", 2, (b,))
+    cdef cnp.ndarray B = _array(b, "b", 2, (A,))
     _same_dtype(A, B, "b", "a")
     _check_strides(A, "a")
     _check_strides(B, "b")
@@ -243,14 +247,17 @@ def matmul(a, b, out=None):
     cdef void *pb = _ptr(B)
     cdef void *pc = _ptr(C)
     cdef void *work
+    cdef cnp.ndarray wbuf
     if typenum == cnp.NPY_FLOAT32:
-        work = _workspace(fd_gemm_work_bytes_f32(ctx, m, k, n))
+        wbuf = _workspace(fd_gemm_work_bytes_f32(ctx, m, k, n))
+        work = _ptr(wbuf)
         with nogil:
             rc = fd_gemm_f32(ctx, m, k, n, <const float *>pa, a_rs, a_cs,
                              <const float *>pb, b_rs, b_cs, <float *>pc, c_rs, c_cs,
                              NULL, work)
     else:
-        work = _workspace(fd_gemm_work_bytes_f64(ctx, m, k, n))
+        wbuf = _workspace(fd_gemm_work_bytes_f64(ctx, m, k, n))
+        work = _ptr(wbuf)
         with nogil:
             rc = fd_gemm_f64(ctx, m, k, n, <const double *>pa, a_rs, a_cs,
                              <const double *>pb, b_rs, b_cs, <double *>pc, c_rs, c_cs,
@@ -260,7 +267,7 @@ def matmul(a, b, out=None):
 
 
 cdef cnp.ndarray _weight(W, cnp.ndarray x, int64_t k, int64_t* w_rs, int64_t* w_cs):
-    cdef cnp.ndarray Wa = _array(W, "W", 2)
+    cdef cnp.ndarray Wa = _array(W, "W", 2, (x,))
     _same_dtype(x, Wa, "W", "x")
     if cnp.PyArray_DIM(Wa, 0) != k:
         raise ValueError("W must have shape (in_features, out_features) = (%d, n); "
@@ -271,15 +278,18 @@ cdef cnp.ndarray _weight(W, cnp.ndarray x, int64_t k, int64_t* w_rs, int64_t* w_
     elif cnp.PyArray_IS_F_CONTIGUOUS(Wa):
         w_rs[0] = 1
         w_cs[0] = k
-    else:
-        raise ValueError("W must be C-contiguous or F-contiguous")
+    else:  # any other strided view: copied (C- and F-order are read in place)
+        Wa = np.ascontiguousarray(Wa)
+        w_rs[0] = cnp.PyArray_DIM(Wa, 1)
+        w_cs[0] = 1
     return Wa
 
 
-cdef cnp.ndarray _c_input(obj, str name, int ndim):
-    cdef cnp.ndarray arr = _array(obj, name, ndim)
+cdef cnp.ndarray _c_input(obj, str name, int ndim, tuple peers=()):
+    """A read-only input as a C-contiguous array (non-contiguous: copied)."""
+    cdef cnp.ndarray arr = _array(obj, name, ndim, peers)
     if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
-        raise ValueError("%s must be C-contiguous (use np.ascontiguousarray)" % name)
+        arr = np.ascontiguousarray(arr)
     return arr
 
 
@@ -290,16 +300,16 @@ cdef int _check_shape2(cnp.ndarray a, str name, int64_t m, int64_t n) except -1:
     return 0
 
 
-def dense_forward(x, W, b=None, activation="relu", out=None, preact_out=None):
+def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None):
     cdef int act = _act_code(activation)
-    cdef cnp.ndarray X = _c_input(x, "x", 2)
+    cdef cnp.ndarray X = _c_input(x, "x", 2, (W, b))
     cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), w_rs = 0, w_cs = 0
     cdef cnp.ndarray Wa = _weight(W, X, k, &w_rs, &w_cs)
     cdef int64_t n = cnp.PyArray_DIM(Wa, 1)
     cdef int typenum = cnp.PyArray_TYPE(X)
     cdef cnp.ndarray Ba = None
     if b is not None:
-        Ba = _c_input(b, "b", 1)
+        Ba = _c_input(b, "b", 1, (X,))
         _same_dtype(X, Ba, "b", "x")
         if cnp.PyArray_DIM(Ba, 0) != n:
             raise ValueError("b must have shape (%d,), got %s" % (n, (<object>Ba).shape))
@@ -316,15 +326,18 @@ def dense_forward(x, W, b=None, activation="relu", out=None, preact_out=None):
     cdef void *pz = _ptr(Z) if Z is not None else NULL
     cdef int rc
     cdef void *work
+    cdef cnp.ndarray wbuf
     if typenum == cnp.NPY_FLOAT32:
-        work = _workspace(fd_dense_forward_work_bytes_f32(ctx, m, k, n))
+        wbuf = _workspace(fd_dense_forward_work_bytes_f32(ctx, m, k, n))
+        work = _ptr(wbuf)
         with nogil:
             rc = fd_dense_forward_f32(ctx, m, k, n, <const float *>px, k,
                                       <const float *>pw, w_rs, w_cs,
                                       <const float *>pb, act, <float *>py, n,
                                       <float *>pz, n, work)
     else:
-        work = _workspace(fd_dense_forward_work_bytes_f64(ctx, m, k, n))
+        wbuf = _workspace(fd_dense_forward_work_bytes_f64(ctx, m, k, n))
+        work = _ptr(wbuf)
         with nogil:
             rc = fd_dense_forward_f64(ctx, m, k, n, <const double *>px, k,
                                       <const double *>pw, w_rs, w_cs,
@@ -334,32 +347,32 @@ def dense_forward(x, W, b=None, activation="relu", out=None, preact_out=None):
     return Y
 
 
-def dense_backward(dy, x, W, y_or_z, activation, need_dx=True, dx_out=None,
-                   dW_out=None, db_out=None, accumulate=False):
+def dense_backward(dy, x, W, y_or_z, activation=None, need_dx=True, dx_out=None,
+                   dW_out=None, db_out=None, accumulate=False, str yz_name="y_or_z"):
+    # y_or_z: what act' is computed from (y, or z for gelu; None or unused
+    # for the identity), checked by fastdigits.dense; yz_name: its argument name
     cdef int act = _act_code(activation)
-    cdef cnp.ndarray DY = _c_input(dy, "dy", 2)
-    cdef cnp.ndarray X = _c_input(x, "x", 2)
+    cdef cnp.ndarray DY = _c_input(dy, "dy", 2, (x, W, y_or_z))
+    cdef cnp.ndarray X = _c_input(x, "x", 2, (DY,))
     _same_dtype(DY, X, "x", "dy")
     cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), w_rs = 0, w_cs = 0
     cdef cnp.ndarray Wa = _weight(W, X, k, &w_rs, &w_cs)
     cdef int64_t n = cnp.PyArray_DIM(Wa, 1)
     cdef int typenum = cnp.PyArray_TYPE(X)
     _check_shape2(DY, "dy", m, n)
-    cdef cnp.ndarray YZ = _c_input(y_or_z, "y_or_z", 2)
-    _same_dtype(X, YZ, "y_or_z", "x")
-    _check_shape2(YZ, "y_or_z", m, n)
+    cdef cnp.ndarray YZ = None
+    if y_or_z is not None or act != 0:
+        YZ = _c_input(y_or_z, yz_name, 2, (X,))
+        _same_dtype(X, YZ, yz_name, "x")
+        _check_shape2(YZ, yz_name, m, n)
     cdef bint acc = bool(accumulate)
     cdef bint want_dx = bool(need_dx)
-    if acc:
-        if dW_out is None:
-            raise ValueError("accumulate=True needs dW_out (the buffer to add into)")
-        if db_out is None:
-            raise ValueError("accumulate=True needs db_out (the buffer to add into)")
-        if want_dx and dx_out is None:
-            raise ValueError("accumulate=True needs dx_out when need_dx=True")
+    if acc and dW_out is None and db_out is None and dx_out is None:
+        raise ValueError("accumulate=True needs at least one of dx_out, dW_out, db_out "
+                         "(the buffers to add into)")
     if not want_dx and dx_out is not None:
         raise ValueError("dx_out given but need_dx=False")
-    ins = ((DY, "dy"), (X, "x"), (Wa, "W"), (YZ, "y_or_z"))
+    ins = ((DY, "dy"), (X, "x"), (Wa, "W"), (YZ, yz_name))
     cdef cnp.ndarray DW
     if dW_out is None:
         # dW takes W's layout (F-contiguous like a PyTorch weight gradient)
@@ -373,6 +386,12 @@ def dense_backward(dy, x, W, y_or_z, activation, need_dx=True, dx_out=None,
     if want_dx:
         DX = _out(dx_out, "dx_out", m, k, 2, typenum, False,
                   ins + ((DW, "dW_out"), (DB, "db_out")))
+    if acc:
+        # the kernel adds into every result: those without a caller's buffer
+        # start from zero (returned as new arrays)
+        for buf, given in ((DW, dW_out), (DB, db_out), (DX, dx_out)):
+            if buf is not None and given is None:
+                buf.fill(0)
     cdef int64_t dw_rs, dw_cs
     if cnp.PyArray_IS_C_CONTIGUOUS(DW):
         dw_rs, dw_cs = n, 1
@@ -382,15 +401,17 @@ def dense_backward(dy, x, W, y_or_z, activation, need_dx=True, dx_out=None,
     cdef void *pdy = _ptr(DY)
     cdef void *px = _ptr(X)
     cdef void *pw = _ptr(Wa)
-    cdef void *pyz = _ptr(YZ)
+    cdef void *pyz = _ptr(YZ) if YZ is not None else NULL
     cdef void *pdx = _ptr(DX) if DX is not None else NULL
     cdef void *pdw = _ptr(DW)
     cdef void *pdb = _ptr(DB)
     cdef int preact = 1 if act == 4 else 0
     cdef int rc
     cdef void *work
+    cdef cnp.ndarray wbuf
     if typenum == cnp.NPY_FLOAT32:
-        work = _workspace(fd_dense_backward_work_bytes_f32(ctx, m, k, n))
+        wbuf = _workspace(fd_dense_backward_work_bytes_f32(ctx, m, k, n))
+        work = _ptr(wbuf)
         with nogil:
             rc = fd_dense_backward_f32(ctx, m, k, n, <const float *>pdy, n,
                                        <const float *>px, k, <const float *>pw, w_rs, w_cs,
@@ -398,7 +419,8 @@ def dense_backward(dy, x, W, y_or_z, activation, need_dx=True, dx_out=None,
                                        <float *>pdx, k, <float *>pdw, dw_rs, dw_cs,
                                        <float *>pdb, acc, work)
     else:
-        work = _workspace(fd_dense_backward_work_bytes_f64(ctx, m, k, n))
+        wbuf = _workspace(fd_dense_backward_work_bytes_f64(ctx, m, k, n))
+        work = _ptr(wbuf)
         with nogil:
             rc = fd_dense_backward_f64(ctx, m, k, n, <const double *>pdy, n,
                                        <const double *>px, k, <const double *>pw, w_rs, w_cs,

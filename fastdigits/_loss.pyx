@@ -11,6 +11,7 @@ from libc.stdint cimport int64_t
 from fastdigits._config import kernel_context  # noqa: F401
 
 from fastdigits._common cimport fd_ctx, current_ctx, FD_OK
+from fastdigits._args import as_array
 
 cnp.import_array()
 
@@ -61,7 +62,7 @@ def softmax_cross_entropy(logits, labels, str reduction="mean", grad_out=None,
     cdef int red, rc
     cdef void *gptr = NULL
 
-    x = np.asarray(logits)
+    x = logits if isinstance(logits, np.ndarray) else as_array(logits, "logits")
     if x.dtype not in _FLOATS:
         raise TypeError("logits must be float32 or float64, got dtype %s" % x.dtype)
     if x.ndim != 2:
@@ -72,7 +73,8 @@ def softmax_cross_entropy(logits, labels, str reduction="mean", grad_out=None,
     if reduction not in _REDUCTIONS:
         raise ValueError("reduction must be 'mean', 'sum' or 'none', got %r" % (reduction,))
     red = _REDUCTIONS[reduction]
-    labels = np.asarray(labels)
+    if not isinstance(labels, np.ndarray):
+        labels = as_array(labels, "labels", natural=True)
     lab = _check_labels(labels, m)
 
     if grad_out is not None:

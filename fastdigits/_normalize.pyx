@@ -8,6 +8,7 @@ from libc.stdint cimport int64_t, uint8_t
 from fastdigits._common cimport fd_ctx, current_ctx
 # current_ctx() (inlined from the .pxd) looks kernel_context up in this module.
 from fastdigits._config import kernel_context  # noqa: F401
+from fastdigits._args import as_array
 
 cdef extern from "normalize.h" nogil:
     enum:
@@ -92,7 +93,8 @@ def normalize(images, scale, mean, std, dtype, flatten, out, _store=None):
     cdef double s, m, d
 
     if not isinstance(images, np.ndarray):
-        images = np.asarray(images)
+        # as NumPy converts it: a list of ints is int64, not pixels
+        images = as_array(images, "images", natural=True)
     if images.dtype != _U8:
         raise TypeError(
             "images must have dtype uint8 (pixel values 0..255), got %s; "

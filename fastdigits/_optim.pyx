@@ -15,6 +15,7 @@ from libc.stdint cimport int64_t
 from fastdigits._config import kernel_context  # noqa: F401
 
 from fastdigits._common cimport fd_ctx, current_ctx
+from fastdigits._args import as_array
 
 cnp.import_array()
 
@@ -72,7 +73,9 @@ def _state(object arr, str name, object like):
 
 
 def _grad(object grad, object param):
-    g = np.asarray(grad)
+    # read only: array-likes converted (Python numbers to the param dtype),
+    # non-contiguous copied below
+    g = grad if isinstance(grad, np.ndarray) else as_array(grad, "grad", param.dtype)
     if g.dtype != param.dtype:
         raise TypeError("grad must have the param dtype %s, got %s" % (param.dtype, g.dtype))
     if g.shape != param.shape:

@@ -8,6 +8,7 @@ cdef extern from "cpu.h" nogil:
     int fd_omp_max_threads()
     int fd_omp_in_parallel()
     const char *fd_compiler_version()
+    int fd_probe_threads(int n)
 
 ISA_NAMES = ("generic", "avx2", "avx512")
 
@@ -34,6 +35,14 @@ def omp_max_threads() -> int:
 
 def omp_in_parallel() -> bool:
     return bool(fd_omp_in_parallel())
+
+
+def probe_threads(int n) -> int:
+    """How many threads (the caller included, at most n) can run at once."""
+    cdef int r
+    with nogil:
+        r = fd_probe_threads(n)
+    return r
 
 
 def compiler_version() -> str:

@@ -2,7 +2,10 @@
 
 Parameters are any C-contiguous float32/float64 NumPy arrays (of any
 shape, updated as flat buffers); a torch parameter can be updated in place
-through ``p.detach().numpy()``.  The state buffers (velocity, m, v) are
+through ``p.detach().numpy()``.  Arrays the step writes (param, velocity, m,
+v) are never converted or copied: anything else raises.  ``grad`` is only
+read: array-likes are converted (Python numbers to the param dtype) and a
+non-contiguous grad is copied.  The state buffers (velocity, m, v) are
 arrays of the same shape and dtype, zero-initialised by the caller, and
 updated in place too.  Both steps return None.  Every argument is checked
 before anything is written.  Results do not depend on the thread count.

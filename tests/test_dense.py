@@ -38,6 +38,12 @@ def yz_for(act, y, z):
     return z if act == "gelu" else y
 
 
+def yz_kw(act, yz):
+    """dense_backward's keyword for what act' is computed from: the
+    pre-activation z for gelu, the output y otherwise."""
+    return {"z": yz} if act == "gelu" else {"y": yz}
+
+
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
@@ -71,8 +77,10 @@ def test_backward_parity(isa, dtype, act, m, k, n, w_order, need_dx):
     yz = yz_for(act, y, z)
     dy = np.asarray(rng.standard_normal((m, n)), dtype=dtype)
     with fastdigits.simd(isa):
-        dx, dW, db = fastdigits.dense_backward(dy, x, W, yz, act, need_dx=need_dx)
-    rdx, rdW, rdb = reference.dense_backward(up(dy), up(x), up(W), up(yz), act,
+        dx, dW, db = fastdigits.dense_backward(dy, x, W, activation=act, need_dx=need_dx,
+                                               **yz_kw(act, yz))
+    rdx, rdW, rdb = reference.dense_backward(up(dy), up(x), up(W), activation=act,
+                                             **yz_kw(act, up(yz)),
                                              need_dx=need_dx)
     assert_close(dW, rdW, dtype)
     assert_close(db, rdb, dtype)
@@ -114,7 +122,8 @@ def test_backward_finite_differences(act):
 
     z = np.empty((m, n))
     y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
-    dx, dW, db = fastdigits.dense_backward(g, x, W, yz_for(act, y, z), act)
+    dx, dW, db = fastdigits.dense_backward(g, x, W, activation=act,
+                                           **yz_kw(act, yz_for(act, y, z)))
     np.testing.assert_allclose(dx, num_grad(loss, x), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(dW, num_grad(loss, W), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(db, num_grad(loss, b), rtol=1e-6, atol=1e-7)
@@ -145,7 +154,8 @@ def test_threads_bit_identical(isa, dtype, act):
                 with fastdigits.threads(nt):
                     z = np.empty((m, n), dtype)
                     y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
-                    grads = fastdigits.dense_backward(dy, x, W, yz_for(act, y, z), act)
+                    grads = fastdigits.dense_backward(dy, x, W, activation=act,
+                                                      **yz_kw(act, yz_for(act, y, z)))
                     outs.append((y, z) + grads)
         for other in outs[1:]:
             for a, c in zip(outs[0], other):
@@ -170,12 +180,14 @@ def test_backward_dz_and_db_on_every_path(isa, dtype, act):
         z = np.empty((m, n), dtype)
         y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
         yz = yz_for(act, y, z)
-        ref = reference.dense_backward(up(dy), up(x), up(W), up(yz), act)
+        ref = reference.dense_backward(up(dy), up(x), up(W), activation=act,
+                                       **yz_kw(act, up(yz)))
         outs = []
         with fastdigits.simd(isa):
             for nt in (1, 2, 3):
                 with fastdigits.threads(nt):
-                    outs.append(fastdigits.dense_backward(dy, x, W, yz, act))
+                    outs.append(fastdigits.dense_backward(dy, x, W, activation=act,
+                                                          **yz_kw(act, yz)))
         for got, r in zip(outs[0], ref):
             assert_close(got, r, dtype)
         for other in outs[1:]:
@@ -184,7 +196,8 @@ def test_backward_dz_and_db_on_every_path(isa, dtype, act):
         # accumulate=True adds the same gradients into the buffers
         bufs = tuple(g.copy() for g in outs[0])
         with fastdigits.simd(isa):
-            fastdigits.dense_backward(dy, x, W, yz, act, dx_out=bufs[0], dW_out=bufs[1],
+            fastdigits.dense_backward(dy, x, W, activation=act, **yz_kw(act, yz),
+                                      dx_out=bufs[0], dW_out=bufs[1],
                                       db_out=bufs[2], accumulate=True)
         for got, once in zip(bufs, outs[0]):
             assert_close(got, 2 * once.astype(np.float64), dtype)
@@ -239,7 +252,7 @@ def test_batch_zero():
 def test_forward_validation():
     x, W, b = layer(np.random.default_rng(0), 4, 5, 3, np.float32)
     f = fastdigits.dense_forward
-    with pytest.raises(ValueError, match="activation must be one of"):
+    with pytest.raises(ValueError, match="activation must be None or one of"):
         f(x, W, b, "softplus")
     with pytest.raises(TypeError, match="W has dtype float64 but x"):
         f(x, W.astype(np.float64), b)
@@ -247,14 +260,10 @@ def test_forward_validation():
         f(x, W, b.astype(np.float64))
     with pytest.raises(TypeError, match="x must be float32 or float64"):
         f(x.astype(np.int32), W, b)
-    with pytest.raises(ValueError, match="x must be C-contiguous"):
-        f(np.asfortranarray(x), W, b)
     with pytest.raises(ValueError, match="x must be 2-D"):
         f(x[0], W, b)
     with pytest.raises(ValueError, match="W must have shape"):
         f(x, W[:4], b)
-    with pytest.raises(ValueError, match="W must be C-contiguous or F-contiguous"):
-        f(x, np.ones((5, 6), np.float32)[:, ::2], b)
     with pytest.raises(ValueError, match="b must have shape"):
         f(x, W, b[:2])
     with pytest.raises(ValueError, match="out must have shape"):
@@ -278,7 +287,7 @@ def test_backward_validation():
     y = fastdigits.dense_forward(x, W, b)
     dy = np.ones_like(y)
     g = fastdigits.dense_backward
-    with pytest.raises(ValueError, match="activation must be one of"):
+    with pytest.raises(ValueError, match="activation must be None or one of"):
         g(dy, x, W, y, "swish")
     with pytest.raises(ValueError, match="dy must have shape"):
         g(np.ones((4, 2)), x, W, y, "relu")
@@ -286,9 +295,7 @@ def test_backward_validation():
         g(dy, x, W, np.ones((2, 3)), "relu")
     with pytest.raises(TypeError, match="x has dtype float32 but dy"):
         g(dy, x.astype(np.float32), W, y, "relu")
-    with pytest.raises(ValueError, match="dy must be C-contiguous"):
-        g(np.asfortranarray(np.ones((4, 3))), x, W, y, "relu")
-    with pytest.raises(ValueError, match="accumulate=True needs dW_out"):
+    with pytest.raises(ValueError, match="accumulate=True needs at least one of"):
         g(dy, x, W, y, "relu", accumulate=True)
     with pytest.raises(ValueError, match="dW_out must have shape"):
         g(dy, x, W, y, "relu", dW_out=np.empty((3, 5)))
@@ -311,9 +318,10 @@ def test_dense_property(m, k, n, act, f64, w_f, bias, isa, seed):
         z = np.empty((m, n), dtype)
         y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
         yz = yz_for(act, y, z)
-        grads = fastdigits.dense_backward(dy, x, W, yz, act)
+        grads = fastdigits.dense_backward(dy, x, W, activation=act, **yz_kw(act, yz))
     assert_close(y, reference.dense_forward(up(x), up(W), up(b), act), dtype)
-    for got, ref in zip(grads, reference.dense_backward(up(dy), up(x), up(W), up(yz), act)):
+    for got, ref in zip(grads, reference.dense_backward(up(dy), up(x), up(W), activation=act,
+                                                        **yz_kw(act, up(yz)))):
         assert_close(got, ref, dtype)
 
 
@@ -321,34 +329,42 @@ EXTREMES = (0.0, -0.0, 1e-3, -1e-3, 0.2, -0.2, 0.3, -0.3, 3.0, -3.0, 30.0, -30.0
             100.0, -100.0, 1e4, -1e4, np.inf, -np.inf, np.nan)
 
 
-def assert_same_special(got, ref, dtype):
+def assert_same_special(got, ref, dtype, scale=1.0):
     """NaN exactly where ref has NaN, equal infinities, else close (relative
-    to max(1, |ref|))."""
+    to max(1, |ref|, scale); a sum's rounding error grows with the sum of
+    its terms' magnitudes, pass that as scale)."""
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
     fin = np.isfinite(ref)
     np.testing.assert_array_equal(got[~fin & ~np.isnan(ref)], ref[~fin & ~np.isnan(ref)])
     assert np.isfinite(got[fin]).all()
-    err = np.abs(got[fin].astype(np.float64) - ref[fin]) / np.maximum(1.0, np.abs(ref[fin]))
+    scale = np.broadcast_to(scale, ref.shape)[fin]
+    err = np.abs(got[fin].astype(np.float64) - ref[fin]) / np.maximum(
+        np.maximum(1.0, np.abs(ref[fin])), scale)
     assert err.max() <= TOL[dtype], err.max()
 
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("act", ("sigmoid", "tanh", "gelu"))
+@pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("n", [10, 37, 64])  # narrow-n kernel, edge tiles, full tiles
-def test_activation_extreme_inputs(isa, dtype, act, n):
+@pytest.mark.parametrize("m,threads", [(13, 1), (1500, 2)])  # serial; split over 2 threads
+def test_activation_extreme_inputs(isa, dtype, act, n, m, threads):
     # z = x @ 0 + b = b exactly: the bias carries the extreme pre-activations
-    m = 13
+    # (NaN included: relu(NaN) is NaN, and so is relu'(NaN), as in the reference)
+    k = 40
     b = np.resize(np.array(EXTREMES, dtype=dtype), n)
-    x = np.ones((m, 3), dtype=dtype)
-    W = np.zeros((3, n), dtype=dtype)
+    x = np.ones((m, k), dtype=dtype)
+    W = np.zeros((k, n), dtype=dtype)
     dy = np.asarray(np.random.default_rng(n).standard_normal((m, n)), dtype=dtype)
-    with fastdigits.simd(isa), np.errstate(all="ignore"):
+    with fastdigits.simd(isa), fastdigits.threads(threads), np.errstate(all="ignore"):
         z = np.empty((m, n), dtype=dtype)
         y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
-        _, _, db = fastdigits.dense_backward(dy, x, W, yz_for(act, y, z), act)
+        _, _, db = fastdigits.dense_backward(dy, x, W, activation=act,
+                                             **yz_kw(act, yz_for(act, y, z)))
         y_ref = reference.dense_forward(up(x), up(W), up(b), act)
-        _, _, rdb = reference.dense_backward(up(dy), up(x), up(W), up(yz_for(act, y, z)), act)
+        _, _, rdb = reference.dense_backward(up(dy), up(x), up(W), activation=act,
+                                             **yz_kw(act, up(yz_for(act, y, z))))
     np.testing.assert_array_equal(z, np.broadcast_to(b, (m, n)))
     assert_same_special(y, y_ref, dtype)
-    assert_same_special(db, rdb, dtype)
+    # |act'| <= 1.13 for all five: the db sums' terms are at most |dy|
+    assert_same_special(db, rdb, dtype, scale=np.abs(up(dy)).sum(axis=0) * 1.13)

@@ -303,10 +303,11 @@ def _dense_cases(p: Profile, dt: np.dtype) -> List[Case]:
                     def make():
                         f = fn_get()
                         x, W, b, z, y, dy = _layer_inputs(name, m, k, n, act, dt)
-                        yz = z if act == "gelu" else y
+                        # act' from z for gelu, from the output y otherwise
+                        yz = {"z": z} if act == "gelu" else {"y": y}
                         dx, dW, db = np.empty_like(x), np.empty_like(W), np.empty_like(b)
-                        return Bench(lambda: f(dy, x, W, yz, act, need_dx=True, dx_out=dx,
-                                               dW_out=dW, db_out=db))
+                        return Bench(lambda: f(dy, x, W, activation=act, **yz, need_dx=True,
+                                               dx_out=dx, dW_out=dW, db_out=db))
                     return make
 
                 def torch_bwd(name=name, m=m, k=k, n=n, act=act):

@@ -26,6 +26,10 @@ def _threads(text: str) -> int:
         raise argparse.ArgumentTypeError("must be a whole number, got %r" % text)
     if n < 1:
         raise argparse.ArgumentTypeError("must be >= 1, got %d" % n)
+    from .._config import MAX_THREADS
+    if n > MAX_THREADS:
+        raise argparse.ArgumentTypeError("must be <= %d (fastdigits.MAX_THREADS), got %d"
+                                         % (MAX_THREADS, n))
     return n
 
 

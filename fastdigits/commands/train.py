@@ -127,6 +127,10 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
         raise _error("--dtype must be float32 or float64, got %r" % args.dtype)
     if args.threads is not None and args.threads < 1:
         raise _error("--threads must be >= 1, got %d" % args.threads)
+    from .._config import MAX_THREADS
+    if args.threads is not None and args.threads > MAX_THREADS:
+        raise _error("--threads must be <= %d (fastdigits.MAX_THREADS), got %d"
+                     % (MAX_THREADS, args.threads))
     if args.seed < 0:
         raise _error("--seed must be >= 0, got %d" % args.seed)
     if args.limit is not None and args.limit < 1:

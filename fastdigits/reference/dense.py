@@ -1,16 +1,17 @@
 """Plain NumPy twins of :mod:`fastdigits.dense` (same signatures)."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
-ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "gelu")
+from .._activation import ACTIVATIONS, activation_name, backward_input
 _GELU_C = np.sqrt(2.0 / np.pi)
 _GELU_A = 0.044715
 
 
-def _act(name: str, z: np.ndarray) -> np.ndarray:
+def _act(name: Optional[str], z: np.ndarray) -> np.ndarray:
+    name = activation_name(name)
     if name == "identity":
         return z
     if name == "relu":
@@ -33,7 +34,8 @@ def _act_grad(name: str, yz: np.ndarray) -> np.ndarray:
     if name == "identity":
         return np.ones_like(yz)
     if name == "relu":
-        return (yz > 0).astype(yz.dtype)
+        # 1 where y > 0, 0 where y <= 0, NaN where y is NaN (NaN propagates)
+        return np.where(np.isnan(yz), yz, yz > 0).astype(yz.dtype)
     if name == "sigmoid":
         return yz * (1 - yz)
     if name == "tanh":
@@ -53,9 +55,10 @@ def matmul(a: np.ndarray, b: np.ndarray, *, out: Optional[np.ndarray] = None) ->
 
 
 def dense_forward(x: np.ndarray, W: np.ndarray, b: Optional[np.ndarray] = None,
-                  activation: str = "relu", *, out: Optional[np.ndarray] = None,
+                  activation: Optional[str] = None, *, out: Optional[np.ndarray] = None,
                   preact_out: Optional[np.ndarray] = None) -> np.ndarray:
     """``act(x @ W + b)``; ``preact_out`` receives ``x @ W + b``."""
+    activation = activation_name(activation)
     z = x @ W
     if b is not None:
         z += b
@@ -68,13 +71,21 @@ def dense_forward(x: np.ndarray, W: np.ndarray, b: Optional[np.ndarray] = None,
     return y
 
 
-def dense_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, y_or_z: np.ndarray,
-                   activation: str, *, need_dx: bool = True,
+def dense_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, y_or_z: Any = None,
+                   activation: Optional[str] = None, *, y: Optional[np.ndarray] = None,
+                   z: Optional[np.ndarray] = None, need_dx: bool = True,
                    dx_out: Optional[np.ndarray] = None, dW_out: Optional[np.ndarray] = None,
                    db_out: Optional[np.ndarray] = None,
                    accumulate: bool = False) -> Tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
-    """Gradients of ``y = act(x @ W + b)``: returns ``(dx, dW, db)``."""
-    dz = dy * _act_grad(activation, y_or_z)
+    """Gradients of ``y = act(x @ W + b)``: returns ``(dx, dW, db)``.
+
+    relu/sigmoid/tanh take the output ``y=``, gelu the pre-activation ``z=``
+    (see :func:`fastdigits.dense_backward`)."""
+    activation, yz, _ = backward_input(activation, y_or_z, y, z)
+    if accumulate and dx_out is None and dW_out is None and db_out is None:
+        raise ValueError("accumulate=True needs at least one of dx_out, dW_out, db_out "
+                         "(the buffers to add into)")
+    dz = dy if activation == "identity" else dy * _act_grad(activation, yz)
     dW = x.T @ dz
     db = dz.sum(axis=0)
     dx = dz @ W.T if need_dx else None
