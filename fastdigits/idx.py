@@ -24,6 +24,7 @@ from typing import Any, Iterator, NamedTuple, Optional, Tuple, Union
 import numpy as np
 
 from . import _idx
+from ._atomic import atomic_write, write_chunked
 from ._idx import IDXError
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
     "write_idx",
 ]
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, bytes, "os.PathLike[str]"]
 Source = Union[str, "os.PathLike[str]", io.RawIOBase, io.BufferedIOBase, Any]
 
 #: IDX type code -> NumPy dtype (native order) and back.
@@ -568,57 +569,37 @@ def _gzip_compress(data: memoryview, level: int = 6) -> bytes:
         return co.compress(data) + co.flush()
 
 
-def _create_temp(directory: str, base: str) -> Tuple[int, str]:
-    """Create ``directory/.BASE.RANDOM.tmp`` exclusively, mode 0666 minus the
-    umask (applied by the kernel: reading and restoring the process umask
-    instead would race with other threads, giving world-writable files)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) \
-        | getattr(os, "O_CLOEXEC", 0)
-    for _ in range(100):
-        tmp = os.path.join(directory, ".%s.%s.tmp" % (base, os.urandom(6).hex()))
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError("could not create a temporary file next to %s" % base)
-
-
 def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) -> PathLike:
-    """Write `array` to `path` as an IDX file, atomically; return `path`.
+    """Write `array` to `path` (str, bytes or PathLike) as an IDX file,
+    atomically; return `path`.
 
-    The data go to a temporary file in the same directory, which is flushed,
-    fsync'ed and then renamed over `path`, so readers never see a partial
-    file and a failed write leaves any existing file untouched.  gzip is used
-    when ``compress`` is true or, when it is left as None, when the name ends
-    in ``.gz``.  Supported dtypes: uint8, int8, int16, int32, float32,
+    The data go to a temporary file in the target's directory, which is
+    flushed, fsync'ed and then renamed over the target, so readers never see
+    a partial file and a failed or interrupted write leaves any existing file
+    untouched.  A symlink is followed and its target replaced; an existing
+    file keeps its permission bits (a new one gets 0666 minus the umask); a
+    directory, FIFO or device at `path` is refused with an OSError.  gzip is
+    used when ``compress`` is true or, when it is left as None, when the name
+    ends in ``.gz``.  Supported dtypes: uint8, int8, int16, int32, float32,
     float64 (any byte order; written big-endian).
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError("path must be a str or os.PathLike, got %s" % type(path).__name__)
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError("path must be a str, bytes or os.PathLike, got %s"
+                        % type(path).__name__)
     arr = _check_writable_array(array)
-    fspath = os.fspath(path)
     if compress is None:
-        compress = os.fsdecode(fspath).endswith(".gz")
+        compress = os.fsdecode(os.fspath(path)).endswith(".gz")
     big = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder(">"))
     header = _idx_bytes_header(arr)
-    directory = os.path.dirname(os.path.abspath(fspath))
-    fd, tmp = _create_temp(directory, os.path.basename(fspath))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            body = memoryview(big).cast("B") if big.size else memoryview(b"")
-            if compress:
-                f.write(_gzip_compress(_concat(header, big)))
-            else:
-                f.write(header)
-                f.write(body)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, fspath)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(directory)
+
+    def write(f: Any) -> None:
+        if compress:
+            write_chunked(f, _gzip_compress(_concat(header, big)))
+        else:
+            f.write(header)
+            write_chunked(f, big.reshape(-1).view(np.uint8))
+
+    atomic_write(path, write)
     return path
 
 
@@ -627,17 +608,3 @@ def _concat(header: bytes, big: np.ndarray) -> memoryview:
     buf[:len(header)] = np.frombuffer(header, np.uint8)
     buf[len(header):] = big.reshape(-1).view(np.uint8)
     return memoryview(buf)
-
-
-def _fsync_dir(directory: str) -> None:
-    """Make the rename durable (POSIX); harmless where unsupported."""
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
