@@ -124,12 +124,12 @@ int fd_idx_parse_header(const uint8_t *buf, size_t n, int64_t stream_len,
 
 /* ---------------------------------------------------------------- zlib */
 
-static int all_zero(const uint8_t *p, size_t n)
+/* Number of zero bytes at the start of p[0..n). */
+static size_t skip_zeros(const uint8_t *p, size_t n)
 {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (p[i]) return 0;
-    return 1;
+    size_t i = 0;
+    while (i < n && !p[i]) i++;
+    return i;
 }
 
 int fd_gzs_init(fd_gz_stream *s, const uint8_t *in, size_t n, int in_complete)
@@ -173,17 +173,21 @@ int fd_gzs_read(fd_gz_stream *s, uint8_t *out, size_t len, size_t *got,
         s->out_pos += out_chunk - s->z.avail_out;
         if (ret == Z_STREAM_END) {
             /* One member done; another may follow (multi-member gzip).
-             * Trailing zero padding is accepted, as gzip(1) does.  zlib keeps
+             * Zero padding after a member is skipped, before another member
+             * or at the end, as gzip(1) and Python's gzip do.  zlib keeps
              * answering Z_STREAM_END until reset, so returning early here and
              * being called again re-enters this branch. */
-            const uint8_t *rest = s->in + s->in_pos;
-            size_t left = s->n - s->in_pos;
-            if (all_zero(rest, left) || left < 2) {
+            const uint8_t *rest;
+            size_t left;
+            s->in_pos += skip_zeros(s->in + s->in_pos, s->n - s->in_pos);
+            rest = s->in + s->in_pos;
+            left = s->n - s->in_pos;
+            if (left < 2) {
                 if (!s->in_complete) {
                     *got = done;
                     return done < len ? FD_IDX_NEED_MORE : FD_OK;
                 }
-                if (all_zero(rest, left)) { s->ended = 1; break; }
+                if (left == 0) { s->ended = 1; break; }
                 return set_err(err, (int64_t)s->in_pos,
                                "corrupt gzip file: stray byte after a gzip "
                                "member at byte offset %lld", (long long)s->in_pos);
@@ -274,7 +278,8 @@ static int libdeflate_exact(const fd_libdeflate *lib, const uint8_t *in,
         if (r != 0 || ain == 0) break;
         in_pos += ain;
         out_pos += aout;
-        if (in_pos == n || all_zero(in + in_pos, n - in_pos)) {
+        in_pos += skip_zeros(in + in_pos, n - in_pos); /* padding */
+        if (in_pos == n) {
             ok = out_pos == expect;
             break;
         }
