@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int set_err(fd_idx_error *err, int64_t offset, const char *fmt, ...)
 {
@@ -17,6 +18,20 @@ static int set_err(fd_idx_error *err, int64_t offset, const char *fmt, ...)
         va_end(ap);
     }
     return FD_IDX_ERR;
+}
+
+int fd_idx_poll_stop(fd_idx_poll *poll)
+{
+    struct timespec ts;
+    double now;
+    if (!poll || !poll->fn) return 0;
+    if (timespec_get(&ts, TIME_UTC) == TIME_UTC) {
+        now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+        /* Not due yet (a clock set back makes it due at once). */
+        if (now >= poll->last && now - poll->last < FD_IDX_POLL_SEC) return 0;
+        poll->last = now;
+    }
+    return poll->fn(poll->arg) != 0;
 }
 
 static int type_elsize(int code)
@@ -150,8 +165,9 @@ void fd_gzs_end(fd_gz_stream *s)
     s->live = 0;
 }
 
-/* zlib counts in uInt: feed at most this much per call. */
-#define GZ_STEP ((size_t)1 << 30)
+/* Input and output per inflate call (zlib counts in uInt), small enough
+ * that polling between calls keeps Ctrl-C prompt: a few ms of work. */
+#define GZ_STEP ((size_t)1 << 22)
 
 int fd_gzs_read(fd_gz_stream *s, uint8_t *out, size_t len, size_t *got,
                 fd_idx_error *err)
@@ -171,6 +187,10 @@ int fd_gzs_read(fd_gz_stream *s, uint8_t *out, size_t len, size_t *got,
         s->in_pos += in_chunk - s->z.avail_in;
         done += out_chunk - s->z.avail_out;
         s->out_pos += out_chunk - s->z.avail_out;
+        if (fd_idx_poll_stop(s->poll)) {
+            *got = done;
+            return FD_IDX_STOPPED;
+        }
         if (ret == Z_STREAM_END) {
             /* One member done; another may follow (multi-member gzip).
              * Zero padding after a member is skipped, before another member
@@ -235,13 +255,14 @@ int fd_gz_peek(const uint8_t *in, size_t n, int in_complete, uint8_t *out,
 }
 
 static int zlib_exact(const uint8_t *in, size_t n, uint8_t *out, size_t expect,
-                      int64_t header_len, fd_idx_error *err)
+                      int64_t header_len, fd_idx_poll *poll, fd_idx_error *err)
 {
     fd_gz_stream s;
     uint8_t extra[64];
     size_t got = 0, more = 0;
     int rc = fd_gzs_init(&s, in, n, 1);
     if (rc != FD_OK) return rc;
+    s.poll = poll;
     rc = fd_gzs_read(&s, out, expect, &got, err);
     if (rc == FD_OK && got < expect)
         rc = set_err(err, (int64_t)got,
@@ -291,11 +312,13 @@ static int libdeflate_exact(const fd_libdeflate *lib, const uint8_t *in,
 
 int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *in, size_t n,
                         uint8_t *out, size_t expect, int64_t header_len,
-                        int *used_libdeflate, fd_idx_error *err)
+                        int *used_libdeflate, fd_idx_poll *poll,
+                        fd_idx_error *err)
 {
     if (used_libdeflate) *used_libdeflate = 0;
     if (lib && lib->alloc_decompressor && lib->gzip_decompress_ex &&
-        lib->free_decompressor && n >= 18) {
+        lib->free_decompressor && n >= 18 &&
+        (!poll || !poll->fn || expect <= FD_GZ_ONESHOT_MAX)) {
         /* ISIZE (last 4 bytes, little-endian) is the last member's size mod
          * 2^32: a match means the one-shot path will almost surely work;
          * a mismatch means multi-member or a length error, which zlib
@@ -308,7 +331,7 @@ int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *in, size_t n,
             return FD_OK;
         }
     }
-    return zlib_exact(in, n, out, expect, header_len, err);
+    return zlib_exact(in, n, out, expect, header_len, poll, err);
 }
 
 /* ---------------------------------------------------------- byte swap */
@@ -389,4 +412,18 @@ void fd_idx_bswap_inplace(fd_ctx ctx, void *data, int64_t count, int elsize)
             bswap_block(ctx.isa, p + lo * elsize, m, elsize);
         }
     }
+}
+
+int fd_idx_bswap_polled(fd_ctx ctx, void *data, int64_t count, int elsize,
+                        fd_idx_poll *poll)
+{
+    /* Elements per slice: 64 MiB, a few ms of work. */
+    const int64_t slice = ((int64_t)1 << 26) / (elsize > 0 ? elsize : 1);
+    int64_t lo;
+    for (lo = 0; lo < count; lo += slice) {
+        int64_t m = count - lo < slice ? count - lo : slice;
+        fd_idx_bswap_inplace(ctx, (uint8_t *)data + lo * elsize, m, elsize);
+        if (lo + m < count && fd_idx_poll_stop(poll)) return FD_IDX_STOPPED;
+    }
+    return FD_OK;
 }
