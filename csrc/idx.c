@@ -317,8 +317,7 @@ int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *in, size_t n,
 {
     if (used_libdeflate) *used_libdeflate = 0;
     if (lib && lib->alloc_decompressor && lib->gzip_decompress_ex &&
-        lib->free_decompressor && n >= 18 &&
-        (!poll || !poll->fn || expect <= FD_GZ_ONESHOT_MAX)) {
+        lib->free_decompressor && n >= 18) {
         /* ISIZE (last 4 bytes, little-endian) is the last member's size mod
          * 2^32: a match means the one-shot path will almost surely work;
          * a mismatch means multi-member or a length error, which zlib

@@ -35,9 +35,6 @@ typedef struct {
     double last;
 } fd_idx_poll;
 #define FD_IDX_POLL_SEC 0.05
-/* libdeflate inflates in one call that cannot stop; it is used for outputs
- * up to this size (a fraction of a second), zlib in polled chunks above. */
-#define FD_GZ_ONESHOT_MAX ((size_t)128 << 20)
 
 /* Nonzero when the poll callback says stop (called now if it is due). */
 int fd_idx_poll_stop(fd_idx_poll *poll);
@@ -90,12 +87,12 @@ int fd_gz_peek(const uint8_t *in, size_t n, int in_complete, uint8_t *out,
 /* Inflate the complete gzip file in[0..n) into out, which must receive
  * exactly `expect` bytes (header_len of them the IDX header, for messages).
  * Uses libdeflate when lib is non-NULL and complete (one shot straight into
- * out, all members) and, with a poll, expect <= FD_GZ_ONESHOT_MAX; zlib
- * streaming (polled) otherwise or when the ISIZE trailer does not match
- * `expect` (multi-member or a length error).  Any libdeflate failure re-runs
- * zlib to diagnose and report the byte offset.  *used_libdeflate (may be
- * NULL) tells which path produced the data.  FD_IDX_STOPPED when the poll
- * said stop (out is then partly written). */
+ * out, all members; it cannot poll), zlib streaming (polled) otherwise or
+ * when the ISIZE trailer does not match `expect` (multi-member or a length
+ * error).  Any libdeflate failure re-runs zlib to diagnose and report the
+ * byte offset.  *used_libdeflate (may be NULL) tells which path produced
+ * the data.  FD_IDX_STOPPED when the poll said stop (out is then partly
+ * written). */
 int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *in, size_t n,
                         uint8_t *out, size_t expect, int64_t header_len,
                         int *used_libdeflate, fd_idx_poll *poll,

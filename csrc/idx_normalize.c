@@ -162,7 +162,7 @@ int fd_normalize_tail_polled_##SUF(fd_ctx ctx, int64_t n, T *buf, double scale, 
     const int64_t s = (int64_t)sizeof(T), off = n * (s - 1);                     \
     const uint8_t *bytes = (const uint8_t *)buf;                                 \
     int64_t lo = 0;                                                              \
-    while (n - lo > FD_NORM_POLL_SLICE) {                                        \
+    while (n > FD_NORM_POLL_MIN && n - lo > FD_NORM_POLL_SLICE) {                \
         int64_t hi = (off + lo) / s;                                             \
         if (hi > lo + FD_NORM_POLL_SLICE) hi = lo + FD_NORM_POLL_SLICE;          \
         /* Output below the input region: memory the input never held. */      \

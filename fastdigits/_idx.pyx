@@ -118,11 +118,13 @@ def gz_peek(const uint8_t[::1] data, bint in_complete, size_t cap):
 
 
 def gz_inflate_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_len,
-                    object libdeflate=None):
+                    object libdeflate=None, bint poll_signals=True):
     """Inflate the whole gzip file `data` into `out` (exactly len(out) bytes).
 
     libdeflate: None or (alloc, gzip_decompress_ex, free) function addresses.
-    Returns True when libdeflate produced the data, False for zlib.
+    poll_signals: check for signals between zlib chunks (pointless off the
+    main thread).  Returns True when libdeflate produced the data, False for
+    zlib.
     """
     cdef fd_libdeflate lib
     cdef fd_libdeflate *libp = NULL
@@ -144,7 +146,8 @@ def gz_inflate_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_le
         o = dummy
     init_poll(&poll)
     with nogil:
-        rc = fd_gz_inflate_exact(libp, p, n, o, expect, header_len, &used, &poll, &err)
+        rc = fd_gz_inflate_exact(libp, p, n, o, expect, header_len, &used,
+                                 &poll if poll_signals else NULL, &err)
     if rc != 0:
         raise_error(rc, &err)
     return bool(used)

@@ -29,8 +29,6 @@ cdef extern from "idx.h" nogil:
                             size_t n, uint8_t *out, size_t expect,
                             int64_t header_len, int *used_libdeflate,
                             fd_idx_poll *poll, fd_idx_error *err)
-    enum:
-        FD_GZ_ONESHOT_MAX
 
 cdef extern from "idx_normalize.h" nogil:
     int fd_gz_normalize_f32(fd_ctx ctx, const uint8_t *inp, size_t n,
@@ -91,10 +89,8 @@ def gz_normalize_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_
     """Inflate the uint8 IDX gzip file `data` and normalise into `out`.
 
     libdeflate (function addresses, or None): inflate into the tail of out,
-    then normalise in place; zlib (also for outputs over FD_GZ_ONESHOT_MAX,
-    which libdeflate would inflate in one call that Ctrl-C cannot stop):
-    chunk by chunk.  Returns the path taken: 'libdeflate-tail' or
-    'zlib-chunked'.
+    then normalise in place; zlib: chunk by chunk.  Returns the path taken:
+    'libdeflate-tail' or 'zlib-chunked'.
     """
     cdef fd_ctx ctx = current_ctx()
     cdef fd_libdeflate lib
@@ -110,8 +106,7 @@ def gz_normalize_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_
     o = &out[0] if count > 0 else dummy
     lead = count * (elsize - 1) - header_len
     init_poll(&poll)
-    if (libdeflate is not None and lead >= 0
-            and <size_t>(header_len + count) <= FD_GZ_ONESHOT_MAX):
+    if libdeflate is not None and lead >= 0:
         a, g, f = libdeflate
         lib.alloc_decompressor = <void *(*)() noexcept nogil><uintptr_t>a
         lib.gzip_decompress_ex = <int (*)(void *, const void *, size_t, void *, size_t, size_t *, size_t *) noexcept nogil><uintptr_t>g

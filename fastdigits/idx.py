@@ -390,9 +390,12 @@ def read_idx(source: Source, *, mmap: bool = False) -> np.ndarray:
 
     Parameters
     ----------
-    source : path or binary file object
+    source : path (str, bytes, PathLike) or binary file object
         gzip compression is detected from the magic bytes, not the name.
-        File objects are read from their current position.
+        File objects are read from their current position.  Pipes, FIFOs,
+        ``/dev/stdin`` and devices are read to their end, with the same
+        checks as regular files.  Ctrl-C interrupts a long read within a
+        fraction of a second.
     mmap : bool
         For an uncompressed file on disk, return a copy-on-write memory map
         over the file instead of reading it (zero-copy, constant time; the
@@ -413,6 +416,42 @@ def read_idx(source: Source, *, mmap: bool = False) -> np.ndarray:
             raise inp.error(exc) from None
 
 
+# libdeflate inflates a whole file in one call, which cannot stop for Ctrl-C.
+# Outputs up to this size (tens of ms of work) are inflated inline, larger
+# ones on a helper thread while the caller waits where Ctrl-C reaches it.
+_INLINE_INFLATE = 1 << 26
+
+
+def _inflate_into(comp: np.ndarray, region: np.ndarray, hlen: int) -> None:
+    """_idx.gz_inflate_into, interruptible by Ctrl-C whichever inflater runs
+    (zlib checks for signals between its chunks by itself)."""
+    addrs = _libdeflate_addrs()
+    if addrs is None or len(region) <= _INLINE_INFLATE:
+        _idx.gz_inflate_into(comp, region, hlen, addrs)
+    else:
+        _run_interruptibly(_idx.gz_inflate_into, comp, region, hlen, addrs, False)
+
+
+def _run_interruptibly(fn: Any, *args: Any) -> None:
+    """fn(*args) (a GIL-free call that cannot poll) on a helper thread; the
+    caller waits in Thread.join, which Ctrl-C interrupts.  After an interrupt
+    the helper runs to its end in the background, holding the only
+    references to its buffers, which nobody sees again."""
+    failed: list = []
+
+    def work() -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # handed to the caller below
+            failed.append(exc)
+
+    helper = threading.Thread(target=work, name="fastdigits-inflate", daemon=True)
+    helper.start()
+    helper.join()
+    if failed:
+        raise failed[0]
+
+
 def _read(inp: _Input, mmap: bool) -> np.ndarray:
     first = inp.read(2)
     if first == _GZIP_MAGIC:
@@ -423,7 +462,7 @@ def _read(inp: _Input, mmap: bool) -> np.ndarray:
         comp = _gz_read_all(inp, first)
         code, elsize, dims, hlen, count = _gz_parse(comp, True, len(comp))
         region, _ = _aligned_empty(count * elsize, hlen)
-        _idx.gz_inflate_into(comp, region, hlen, _libdeflate_addrs())
+        _inflate_into(comp, region, hlen)
         data = region[hlen:]
     else:
         code, elsize, dims, hlen, count = _raw_header(inp, first)
@@ -554,8 +593,19 @@ def _read_normalized(inp: _Input, _idxnorm: Any, scale: float, mean: float, std:
         res = np.empty(shape, dt)
     flat = res.reshape(-1).view(np.uint8)
     if compressed:
+        addrs = _libdeflate_addrs()
+        lead = count * (dt.itemsize - 1) - hlen
+        if addrs is not None and hlen + count > _INLINE_INFLATE and lead >= 0:
+            if out is None:  # as gz_normalize_into, with an interruptible inflate
+                _run_interruptibly(_idx.gz_inflate_into, comp, flat[lead:], hlen, addrs,
+                                   False)
+                _idxnorm.normalize_tail(flat, count, dt.itemsize, scale, mean, std)
+                return res
+            # The caller's `out` must not be written after Ctrl-C returns:
+            # zlib, in chunks that check for signals.
+            addrs = None
         _idxnorm.gz_normalize_into(comp, flat, hlen, count, dt.itemsize, scale, mean, std,
-                                   _libdeflate_addrs())
+                                   addrs)
         return res
     tail = flat[count * (dt.itemsize - 1):]
     if pixels is not None:
