@@ -20,13 +20,19 @@ static int set_err(fd_idx_error *err, int64_t offset, const char *fmt, ...)
     return FD_IDX_ERR;
 }
 
-int fd_idx_poll_stop(fd_idx_poll *poll)
+double fd_idx_now(void)
 {
     struct timespec ts;
+    if (timespec_get(&ts, TIME_UTC) != TIME_UTC) return -1.0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int fd_idx_poll_stop(fd_idx_poll *poll)
+{
     double now;
     if (!poll || !poll->fn) return 0;
-    if (timespec_get(&ts, TIME_UTC) == TIME_UTC) {
-        now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    now = fd_idx_now();
+    if (now >= 0.0) {
         /* Not due yet (a clock set back makes it due at once). */
         if (now >= poll->last && now - poll->last < FD_IDX_POLL_SEC) return 0;
         poll->last = now;

@@ -38,6 +38,8 @@ typedef struct {
 
 /* Nonzero when the poll callback says stop (called now if it is due). */
 int fd_idx_poll_stop(fd_idx_poll *poll);
+/* Seconds on a clock for measuring intervals (-1 if unavailable). */
+double fd_idx_now(void);
 
 typedef struct {
     int64_t offset;  /* byte offset the problem was found at (-1: none) */

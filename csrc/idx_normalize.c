@@ -161,10 +161,11 @@ int fd_normalize_tail_polled_##SUF(fd_ctx ctx, int64_t n, T *buf, double scale, 
 {                                                                                \
     const int64_t s = (int64_t)sizeof(T), off = n * (s - 1);                     \
     const uint8_t *bytes = (const uint8_t *)buf;                                 \
-    int64_t lo = 0;                                                              \
-    while (n > FD_NORM_POLL_MIN && n - lo > FD_NORM_POLL_SLICE) {                \
+    int64_t lo = 0, slice = FD_NORM_POLL_SLICE;                                  \
+    while (n > FD_NORM_POLL_MIN && n - lo > slice) {                             \
         int64_t hi = (off + lo) / s;                                             \
-        if (hi > lo + FD_NORM_POLL_SLICE) hi = lo + FD_NORM_POLL_SLICE;          \
+        double t0 = fd_idx_now(), dt;                                            \
+        if (hi > lo + slice) hi = lo + slice;                                    \
         /* Output below the input region: memory the input never held. */      \
         fd_normalize_u8_##SUF##_ex(ctx, hi - lo, bytes + off + lo, buf + lo,     \
                                    scale, mean, std,                             \
@@ -172,6 +173,12 @@ int fd_normalize_tail_polled_##SUF(fd_ctx ctx, int64_t n, T *buf, double scale, 
                                                  : FD_NORM_STORE_CACHED);        \
         lo = hi;                                                                 \
         if (fd_idx_poll_stop(poll)) return FD_IDX_STOPPED;                       \
+        dt = fd_idx_now() - t0;                                                  \
+        if (dt >= 0.0 && dt < 0.5 * FD_IDX_POLL_SEC &&                           \
+            slice < FD_NORM_POLL_SLICE_MAX)                                      \
+            slice *= 2;                                                          \
+        else if (dt > 2.0 * FD_IDX_POLL_SEC && slice > FD_NORM_POLL_SLICE)       \
+            slice /= 2;                                                          \
     }                                                                            \
     fd_normalize_u8_##SUF##_tail_inplace(ctx, n - lo, buf + lo, scale, mean, std); \
     return FD_OK;                                                                \
