@@ -1,4 +1,7 @@
 /* IDX header parsing, gzip inflate into caller buffers, in-place byte swap. */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* clock_gettime() under -std=c99 */
+#endif
 #include "idx.h"
 #include "idx_stream.h"
 
@@ -22,9 +25,17 @@ static int set_err(fd_idx_error *err, int64_t offset, const char *fmt, ...)
 
 double fd_idx_now(void)
 {
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return -1.0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#elif defined(TIME_UTC)
     struct timespec ts;
     if (timespec_get(&ts, TIME_UTC) != TIME_UTC) return -1.0;
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#else
+    return -1.0; /* no clock: poll at every chance */
+#endif
 }
 
 int fd_idx_poll_stop(fd_idx_poll *poll)
