@@ -1,4 +1,7 @@
 /* IDX header parsing, gzip inflate into caller buffers, in-place byte swap. */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* clock_gettime() under -std=c99 */
+#endif
 #include "idx.h"
 #include "idx_stream.h"
 
@@ -6,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int set_err(fd_idx_error *err, int64_t offset, const char *fmt, ...)
 {
@@ -17,6 +21,34 @@ static int set_err(fd_idx_error *err, int64_t offset, const char *fmt, ...)
         va_end(ap);
     }
     return FD_IDX_ERR;
+}
+
+double fd_idx_now(void)
+{
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return -1.0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#elif defined(TIME_UTC)
+    struct timespec ts;
+    if (timespec_get(&ts, TIME_UTC) != TIME_UTC) return -1.0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#else
+    return -1.0; /* no clock: poll at every chance */
+#endif
+}
+
+int fd_idx_poll_stop(fd_idx_poll *poll)
+{
+    double now;
+    if (!poll || !poll->fn) return 0;
+    now = fd_idx_now();
+    if (now >= 0.0) {
+        /* Not due yet (a clock set back makes it due at once). */
+        if (now >= poll->last && now - poll->last < FD_IDX_POLL_SEC) return 0;
+        poll->last = now;
+    }
+    return poll->fn(poll->arg) != 0;
 }
 
 static int type_elsize(int code)
@@ -124,12 +156,12 @@ int fd_idx_parse_header(const uint8_t *buf, size_t n, int64_t stream_len,
 
 /* ---------------------------------------------------------------- zlib */
 
-static int all_zero(const uint8_t *p, size_t n)
+/* Number of zero bytes at the start of p[0..n). */
+static size_t skip_zeros(const uint8_t *p, size_t n)
 {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (p[i]) return 0;
-    return 1;
+    size_t i = 0;
+    while (i < n && !p[i]) i++;
+    return i;
 }
 
 int fd_gzs_init(fd_gz_stream *s, const uint8_t *in, size_t n, int in_complete)
@@ -150,8 +182,9 @@ void fd_gzs_end(fd_gz_stream *s)
     s->live = 0;
 }
 
-/* zlib counts in uInt: feed at most this much per call. */
-#define GZ_STEP ((size_t)1 << 30)
+/* Input and output per inflate call (zlib counts in uInt), small enough
+ * that polling between calls keeps Ctrl-C prompt: a few ms of work. */
+#define GZ_STEP ((size_t)1 << 22)
 
 int fd_gzs_read(fd_gz_stream *s, uint8_t *out, size_t len, size_t *got,
                 fd_idx_error *err)
@@ -171,19 +204,27 @@ int fd_gzs_read(fd_gz_stream *s, uint8_t *out, size_t len, size_t *got,
         s->in_pos += in_chunk - s->z.avail_in;
         done += out_chunk - s->z.avail_out;
         s->out_pos += out_chunk - s->z.avail_out;
+        if (fd_idx_poll_stop(s->poll)) {
+            *got = done;
+            return FD_IDX_STOPPED;
+        }
         if (ret == Z_STREAM_END) {
             /* One member done; another may follow (multi-member gzip).
-             * Trailing zero padding is accepted, as gzip(1) does.  zlib keeps
+             * Zero padding after a member is skipped, before another member
+             * or at the end, as gzip(1) and Python's gzip do.  zlib keeps
              * answering Z_STREAM_END until reset, so returning early here and
              * being called again re-enters this branch. */
-            const uint8_t *rest = s->in + s->in_pos;
-            size_t left = s->n - s->in_pos;
-            if (all_zero(rest, left) || left < 2) {
+            const uint8_t *rest;
+            size_t left;
+            s->in_pos += skip_zeros(s->in + s->in_pos, s->n - s->in_pos);
+            rest = s->in + s->in_pos;
+            left = s->n - s->in_pos;
+            if (left < 2) {
                 if (!s->in_complete) {
                     *got = done;
                     return done < len ? FD_IDX_NEED_MORE : FD_OK;
                 }
-                if (all_zero(rest, left)) { s->ended = 1; break; }
+                if (left == 0) { s->ended = 1; break; }
                 return set_err(err, (int64_t)s->in_pos,
                                "corrupt gzip file: stray byte after a gzip "
                                "member at byte offset %lld", (long long)s->in_pos);
@@ -231,13 +272,14 @@ int fd_gz_peek(const uint8_t *in, size_t n, int in_complete, uint8_t *out,
 }
 
 static int zlib_exact(const uint8_t *in, size_t n, uint8_t *out, size_t expect,
-                      int64_t header_len, fd_idx_error *err)
+                      int64_t header_len, fd_idx_poll *poll, fd_idx_error *err)
 {
     fd_gz_stream s;
     uint8_t extra[64];
     size_t got = 0, more = 0;
     int rc = fd_gzs_init(&s, in, n, 1);
     if (rc != FD_OK) return rc;
+    s.poll = poll;
     rc = fd_gzs_read(&s, out, expect, &got, err);
     if (rc == FD_OK && got < expect)
         rc = set_err(err, (int64_t)got,
@@ -274,7 +316,8 @@ static int libdeflate_exact(const fd_libdeflate *lib, const uint8_t *in,
         if (r != 0 || ain == 0) break;
         in_pos += ain;
         out_pos += aout;
-        if (in_pos == n || all_zero(in + in_pos, n - in_pos)) {
+        in_pos += skip_zeros(in + in_pos, n - in_pos); /* padding */
+        if (in_pos == n) {
             ok = out_pos == expect;
             break;
         }
@@ -286,7 +329,8 @@ static int libdeflate_exact(const fd_libdeflate *lib, const uint8_t *in,
 
 int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *in, size_t n,
                         uint8_t *out, size_t expect, int64_t header_len,
-                        int *used_libdeflate, fd_idx_error *err)
+                        int *used_libdeflate, fd_idx_poll *poll,
+                        fd_idx_error *err)
 {
     if (used_libdeflate) *used_libdeflate = 0;
     if (lib && lib->alloc_decompressor && lib->gzip_decompress_ex &&
@@ -303,7 +347,7 @@ int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *in, size_t n,
             return FD_OK;
         }
     }
-    return zlib_exact(in, n, out, expect, header_len, err);
+    return zlib_exact(in, n, out, expect, header_len, poll, err);
 }
 
 /* ---------------------------------------------------------- byte swap */
@@ -384,4 +428,18 @@ void fd_idx_bswap_inplace(fd_ctx ctx, void *data, int64_t count, int elsize)
             bswap_block(ctx.isa, p + lo * elsize, m, elsize);
         }
     }
+}
+
+int fd_idx_bswap_polled(fd_ctx ctx, void *data, int64_t count, int elsize,
+                        fd_idx_poll *poll)
+{
+    /* Elements per slice: 64 MiB, a few ms of work. */
+    const int64_t slice = ((int64_t)1 << 26) / (elsize > 0 ? elsize : 1);
+    int64_t lo;
+    for (lo = 0; lo < count; lo += slice) {
+        int64_t m = count - lo < slice ? count - lo : slice;
+        fd_idx_bswap_inplace(ctx, (uint8_t *)data + lo * elsize, m, elsize);
+        if (lo + m < count && fd_idx_poll_stop(poll)) return FD_IDX_STOPPED;
+    }
+    return FD_OK;
 }

@@ -20,8 +20,26 @@
 /* Status codes (FD_OK, FD_ENOMEM from fd_common.h). */
 enum {
     FD_IDX_ERR = -10,      /* malformed input; fd_idx_error says what/where */
+    FD_IDX_STOPPED = -11,  /* the poll callback asked to stop (e.g. Ctrl-C) */
     FD_IDX_NEED_MORE = 1   /* header incomplete in a partial buffer: read more */
 };
+
+/* Long loops (inflate, byte swap, normalise) stop between chunks of a few
+ * MB to call fn(arg), at most every FD_IDX_POLL_SEC seconds; nonzero means
+ * stop now (the Python layer checks for signals there, so Ctrl-C is
+ * honoured while the GIL is released).  A NULL fd_idx_poll or fn: never.
+ * `last` is the caller's scratch space, zero-initialise it. */
+typedef struct {
+    int (*fn)(void *arg);
+    void *arg;
+    double last;
+} fd_idx_poll;
+#define FD_IDX_POLL_SEC 0.05
+
+/* Nonzero when the poll callback says stop (called now if it is due). */
+int fd_idx_poll_stop(fd_idx_poll *poll);
+/* Seconds on a clock for measuring intervals (-1 if unavailable). */
+double fd_idx_now(void);
 
 typedef struct {
     int64_t offset;  /* byte offset the problem was found at (-1: none) */
@@ -71,18 +89,24 @@ int fd_gz_peek(const uint8_t *in, size_t n, int in_complete, uint8_t *out,
 /* Inflate the complete gzip file in[0..n) into out, which must receive
  * exactly `expect` bytes (header_len of them the IDX header, for messages).
  * Uses libdeflate when lib is non-NULL and complete (one shot straight into
- * out, all members), zlib streaming otherwise or when the ISIZE trailer does
- * not match `expect` (multi-member or a length error).  Any libdeflate
- * failure re-runs zlib to diagnose and report the byte offset.
- * *used_libdeflate (may be NULL) tells which path produced the data. */
+ * out, all members; it cannot poll), zlib streaming (polled) otherwise or
+ * when the ISIZE trailer does not match `expect` (multi-member or a length
+ * error).  Any libdeflate failure re-runs zlib to diagnose and report the
+ * byte offset.  *used_libdeflate (may be NULL) tells which path produced
+ * the data.  FD_IDX_STOPPED when the poll said stop (out is then partly
+ * written). */
 int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *in, size_t n,
                         uint8_t *out, size_t expect, int64_t header_len,
-                        int *used_libdeflate, fd_idx_error *err);
+                        int *used_libdeflate, fd_idx_poll *poll,
+                        fd_idx_error *err);
 
 /* Big-endian elements of size elsize (1, 2, 4, 8) -> native order, in place,
  * SIMD (ctx.isa) and OpenMP (ctx.nthreads).  No-op on big-endian hosts and
  * for elsize 1. */
 void fd_idx_bswap_inplace(fd_ctx ctx, void *data, int64_t count, int elsize);
+/* The same in slices, polling between them: FD_OK or FD_IDX_STOPPED. */
+int fd_idx_bswap_polled(fd_ctx ctx, void *data, int64_t count, int elsize,
+                        fd_idx_poll *poll);
 
 /* SIMD kernels (idx_avx2.c / idx_avx512.c): swap the first n elements and
  * return how many were done (a multiple of the vector width; the caller

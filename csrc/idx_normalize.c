@@ -71,7 +71,7 @@ static int64_t gzn_len(int64_t count, int64_t k)
 
 static int gzn_run(fd_ctx ctx, int is64, const uint8_t *in, size_t n,
                    int64_t header_len, int64_t count, void *out, double scale,
-                   double mean, double std, fd_idx_error *err)
+                   double mean, double std, fd_idx_poll *poll, fd_idx_error *err)
 {
     fd_gz_stream s;
     uint8_t *bufs;
@@ -83,6 +83,8 @@ static int gzn_run(fd_ctx ctx, int is64, const uint8_t *in, size_t n,
     one.nthreads = 1;
     rc = fd_gzs_init(&s, in, n, 1);
     if (rc != FD_OK) return rc;
+    /* Only thread 0, the caller's thread, reads the stream and so polls. */
+    s.poll = poll;
     bufs = (uint8_t *)malloc(2 * (size_t)FD_GZN_CHUNK);
     if (!bufs) { fd_gzs_end(&s); return FD_ENOMEM; }
     /* The header was validated by the caller; skip it. */
@@ -120,6 +122,10 @@ static int gzn_run(fd_ctx ctx, int is64, const uint8_t *in, size_t n,
                              bufs + ((k - 1) & 1) * FD_GZN_CHUNK, out,
                              (k - 1) * FD_GZN_CHUNK, scale, mean, std);
                 #pragma omp barrier
+                /* Stop both threads at once after a failure or a stop
+                 * request (slot k&1 is next written in step k+2, after
+                 * the next barrier, so both read the same value). */
+                if (k < nchunks && st[k & 1] != FD_OK) break;
             }
         }
         rc = failed;
@@ -132,14 +138,51 @@ static int gzn_run(fd_ctx ctx, int is64, const uint8_t *in, size_t n,
 
 int fd_gz_normalize_f32(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_len,
                         int64_t count, float *out, double scale, double mean,
-                        double std, fd_idx_error *err)
+                        double std, fd_idx_poll *poll, fd_idx_error *err)
 {
-    return gzn_run(ctx, 0, in, n, header_len, count, out, scale, mean, std, err);
+    return gzn_run(ctx, 0, in, n, header_len, count, out, scale, mean, std, poll, err);
 }
 
 int fd_gz_normalize_f64(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_len,
                         int64_t count, double *out, double scale, double mean,
-                        double std, fd_idx_error *err)
+                        double std, fd_idx_poll *poll, fd_idx_error *err)
 {
-    return gzn_run(ctx, 1, in, n, header_len, count, out, scale, mean, std, err);
+    return gzn_run(ctx, 1, in, n, header_len, count, out, scale, mean, std, poll, err);
 }
+
+/* Slice [lo, hi) reads input bytes [off+lo, off+hi) and writes output bytes
+ * [lo*s, hi*s): with hi <= (off + lo) / s no unread input is overwritten
+ * (the staging argument of fd_normalize_u8_*_tail_inplace).  Once at most
+ * a slice is left, elements [lo, n) are again a tail layout of n - lo
+ * elements starting at buf + lo, finished by the unpolled function. */
+#define FD_TAIL_POLLED(T, SUF)                                                   \
+int fd_normalize_tail_polled_##SUF(fd_ctx ctx, int64_t n, T *buf, double scale,  \
+                                   double mean, double std, fd_idx_poll *poll)   \
+{                                                                                \
+    const int64_t s = (int64_t)sizeof(T), off = n * (s - 1);                     \
+    const uint8_t *bytes = (const uint8_t *)buf;                                 \
+    int64_t lo = 0, slice = FD_NORM_POLL_SLICE;                                  \
+    while (n > FD_NORM_POLL_MIN && n - lo > slice) {                             \
+        int64_t hi = (off + lo) / s;                                             \
+        double t0 = fd_idx_now(), dt;                                            \
+        if (hi > lo + slice) hi = lo + slice;                                    \
+        /* Output below the input region: memory the input never held. */      \
+        fd_normalize_u8_##SUF##_ex(ctx, hi - lo, bytes + off + lo, buf + lo,     \
+                                   scale, mean, std,                             \
+                                   hi * s <= off ? FD_NORM_STORE_AUTO            \
+                                                 : FD_NORM_STORE_CACHED);        \
+        lo = hi;                                                                 \
+        if (fd_idx_poll_stop(poll)) return FD_IDX_STOPPED;                       \
+        dt = fd_idx_now() - t0;                                                  \
+        if (dt >= 0.0 && dt < 0.5 * FD_IDX_POLL_SEC &&                           \
+            slice < FD_NORM_POLL_SLICE_MAX)                                      \
+            slice *= 2;                                                          \
+        else if (dt > 2.0 * FD_IDX_POLL_SEC && slice > FD_NORM_POLL_SLICE)       \
+            slice /= 2;                                                          \
+    }                                                                            \
+    fd_normalize_u8_##SUF##_tail_inplace(ctx, n - lo, buf + lo, scale, mean, std); \
+    return FD_OK;                                                                \
+}
+
+FD_TAIL_POLLED(float, f32)
+FD_TAIL_POLLED(double, f64)

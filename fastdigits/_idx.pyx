@@ -8,6 +8,7 @@ handling and array allocation live in fastdigits/idx.py.
 from libc.stdint cimport int64_t, uint8_t, uintptr_t
 
 from fastdigits._common cimport fd_ctx, current_ctx
+from fastdigits._idxpoll cimport fd_idx_poll, FD_IDX_STOPPED, init_poll, raise_stopped
 # _common.pxd's Python-level import is not executed in including modules:
 # current_ctx() looks kernel_context up in this module's globals.
 from fastdigits._config import kernel_context  # noqa: F401
@@ -45,8 +46,9 @@ cdef extern from "idx.h" nogil:
     int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *inp,
                             size_t n, uint8_t *out, size_t expect,
                             int64_t header_len, int *used_libdeflate,
-                            fd_idx_error *err)
-    void fd_idx_bswap_inplace(fd_ctx ctx, void *data, int64_t count, int elsize)
+                            fd_idx_poll *poll, fd_idx_error *err)
+    int fd_idx_bswap_polled(fd_ctx ctx, void *data, int64_t count, int elsize,
+                            fd_idx_poll *poll)
 
 
 class IDXError(ValueError):
@@ -68,6 +70,8 @@ GZ_MAX_RATIO = FD_GZ_MAX_RATIO
 
 
 cdef raise_error(int rc, fd_idx_error *err):
+    if rc == FD_IDX_STOPPED:  # Ctrl-C (or another signal handler raised)
+        raise_stopped()
     if rc == -1:  # FD_ENOMEM
         raise MemoryError("fastdigits.idx: out of memory in the decoder")
     raise IDXError(err.msg.decode("utf-8", "replace"), err.offset)
@@ -114,15 +118,18 @@ def gz_peek(const uint8_t[::1] data, bint in_complete, size_t cap):
 
 
 def gz_inflate_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_len,
-                    object libdeflate=None):
+                    object libdeflate=None, bint poll_signals=True):
     """Inflate the whole gzip file `data` into `out` (exactly len(out) bytes).
 
     libdeflate: None or (alloc, gzip_decompress_ex, free) function addresses.
-    Returns True when libdeflate produced the data, False for zlib.
+    poll_signals: check for signals between zlib chunks (pointless off the
+    main thread).  Returns True when libdeflate produced the data, False for
+    zlib.
     """
     cdef fd_libdeflate lib
     cdef fd_libdeflate *libp = NULL
     cdef fd_idx_error err
+    cdef fd_idx_poll poll
     cdef int rc, used = 0
     cdef size_t n = data.shape[0]
     cdef size_t expect = out.shape[0]
@@ -137,8 +144,10 @@ def gz_inflate_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_le
         libp = &lib
     if o == NULL:
         o = dummy
+    init_poll(&poll)
     with nogil:
-        rc = fd_gz_inflate_exact(libp, p, n, o, expect, header_len, &used, &err)
+        rc = fd_gz_inflate_exact(libp, p, n, o, expect, header_len, &used,
+                                 &poll if poll_signals else NULL, &err)
     if rc != 0:
         raise_error(rc, &err)
     return bool(used)
@@ -147,7 +156,9 @@ def gz_inflate_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_le
 def bswap_inplace(uint8_t[::1] data, int elsize):
     """Swap big-endian elements of `elsize` bytes to native order, in place."""
     cdef fd_ctx ctx = current_ctx()
+    cdef fd_idx_poll poll
     cdef int64_t count
+    cdef int rc
     if elsize not in (1, 2, 4, 8):
         raise ValueError("elsize must be 1, 2, 4 or 8, got %d" % elsize)
     if data.shape[0] % elsize:
@@ -156,5 +167,8 @@ def bswap_inplace(uint8_t[::1] data, int elsize):
     count = data.shape[0] // elsize
     if count == 0 or elsize == 1:
         return
+    init_poll(&poll)
     with nogil:
-        fd_idx_bswap_inplace(ctx, &data[0], count, elsize)
+        rc = fd_idx_bswap_polled(ctx, &data[0], count, elsize, &poll)
+    if rc == FD_IDX_STOPPED:
+        raise_stopped()

@@ -8,6 +8,7 @@ buffer; this module checks buffer sizes and releases the GIL.
 from libc.stdint cimport int64_t, uint8_t, uintptr_t
 
 from fastdigits._common cimport fd_ctx, current_ctx
+from fastdigits._idxpoll cimport fd_idx_poll, FD_IDX_STOPPED, init_poll, raise_stopped
 # _common.pxd's Python-level import is not executed in including modules:
 # current_ctx() looks kernel_context up in this module's globals.
 from fastdigits._config import kernel_context  # noqa: F401
@@ -27,26 +28,26 @@ cdef extern from "idx.h" nogil:
     int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *inp,
                             size_t n, uint8_t *out, size_t expect,
                             int64_t header_len, int *used_libdeflate,
-                            fd_idx_error *err)
+                            fd_idx_poll *poll, fd_idx_error *err)
 
 cdef extern from "idx_normalize.h" nogil:
     int fd_gz_normalize_f32(fd_ctx ctx, const uint8_t *inp, size_t n,
                             int64_t header_len, int64_t count, float *out,
                             double scale, double mean, double std,
-                            fd_idx_error *err)
+                            fd_idx_poll *poll, fd_idx_error *err)
     int fd_gz_normalize_f64(fd_ctx ctx, const uint8_t *inp, size_t n,
                             int64_t header_len, int64_t count, double *out,
                             double scale, double mean, double std,
-                            fd_idx_error *err)
-
-cdef extern from "normalize.h" nogil:
-    void fd_normalize_u8_f32_tail_inplace(fd_ctx ctx, int64_t n, float *buf,
-                                          double scale, double mean, double std)
-    void fd_normalize_u8_f64_tail_inplace(fd_ctx ctx, int64_t n, double *buf,
-                                          double scale, double mean, double std)
+                            fd_idx_poll *poll, fd_idx_error *err)
+    int fd_normalize_tail_polled_f32(fd_ctx ctx, int64_t n, float *buf, double scale,
+                                     double mean, double std, fd_idx_poll *poll)
+    int fd_normalize_tail_polled_f64(fd_ctx ctx, int64_t n, double *buf, double scale,
+                                     double mean, double std, fd_idx_poll *poll)
 
 
 cdef raise_error(int rc, fd_idx_error *err):
+    if rc == FD_IDX_STOPPED:  # Ctrl-C (or another signal handler raised)
+        raise_stopped()
     if rc == -1:  # FD_ENOMEM
         raise MemoryError("fastdigits.idx: out of memory in the decoder")
     raise IDXError(err.msg.decode("utf-8", "replace"), err.offset)
@@ -65,14 +66,21 @@ def normalize_tail(uint8_t[::1] out, int64_t count, int elsize, double scale,
                    double mean, double std):
     """out's last `count` bytes are pixels: normalise them into all of out."""
     cdef fd_ctx ctx = current_ctx()
+    cdef fd_idx_poll poll
+    cdef int rc
     _check(out, count, elsize)
     if count == 0:
         return
+    init_poll(&poll)
     with nogil:
         if elsize == 4:
-            fd_normalize_u8_f32_tail_inplace(ctx, count, <float *>&out[0], scale, mean, std)
+            rc = fd_normalize_tail_polled_f32(ctx, count, <float *>&out[0], scale, mean,
+                                              std, &poll)
         else:
-            fd_normalize_u8_f64_tail_inplace(ctx, count, <double *>&out[0], scale, mean, std)
+            rc = fd_normalize_tail_polled_f64(ctx, count, <double *>&out[0], scale, mean,
+                                              std, &poll)
+    if rc == FD_IDX_STOPPED:
+        raise_stopped()
 
 
 def gz_normalize_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_len,
@@ -86,6 +94,7 @@ def gz_normalize_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_
     """
     cdef fd_ctx ctx = current_ctx()
     cdef fd_libdeflate lib
+    cdef fd_idx_poll poll
     cdef fd_idx_error err
     cdef int rc = 0, used = 0
     cdef size_t n = data.shape[0]
@@ -96,6 +105,7 @@ def gz_normalize_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_
     _check(out, count, elsize)
     o = &out[0] if count > 0 else dummy
     lead = count * (elsize - 1) - header_len
+    init_poll(&poll)
     if libdeflate is not None and lead >= 0:
         a, g, f = libdeflate
         lib.alloc_decompressor = <void *(*)() noexcept nogil><uintptr_t>a
@@ -103,22 +113,24 @@ def gz_normalize_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_
         lib.free_decompressor = <void (*)(void *) noexcept nogil><uintptr_t>f
         with nogil:
             rc = fd_gz_inflate_exact(&lib, p, n, o + lead, header_len + count,
-                                     header_len, &used, &err)
+                                     header_len, &used, &poll, &err)
             if rc == 0:
                 if elsize == 4:
-                    fd_normalize_u8_f32_tail_inplace(ctx, count, <float *>o, scale, mean, std)
+                    rc = fd_normalize_tail_polled_f32(ctx, count, <float *>o, scale, mean,
+                                                      std, &poll)
                 else:
-                    fd_normalize_u8_f64_tail_inplace(ctx, count, <double *>o, scale, mean, std)
+                    rc = fd_normalize_tail_polled_f64(ctx, count, <double *>o, scale, mean,
+                                                      std, &poll)
         if rc != 0:
             raise_error(rc, &err)
         return "libdeflate-tail"
     with nogil:
         if elsize == 4:
             rc = fd_gz_normalize_f32(ctx, p, n, header_len, count, <float *>o,
-                                     scale, mean, std, &err)
+                                     scale, mean, std, &poll, &err)
         else:
             rc = fd_gz_normalize_f64(ctx, p, n, header_len, count, <double *>o,
-                                     scale, mean, std, &err)
+                                     scale, mean, std, &poll, &err)
     if rc != 0:
         raise_error(rc, &err)
     return "zlib-chunked"

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
+from ._atomic import atomic_write
 from .idx import IDXError, read_idx, read_idx_header, read_idx_normalized, write_idx
 
 __all__ = ["MNIST_MEAN", "MNIST_STD", "load_mnist"]
@@ -47,6 +48,8 @@ _SUBDIRS = ("", "raw", os.path.join("MNIST", "raw"), os.path.join("FashionMNIST"
             os.path.join("KMNIST", "raw"), "MNIST", "FashionMNIST", "KMNIST")
 
 _verified: Dict[Tuple[str, int, int], bool] = {}
+# Next to each cache entry: the SHA-256 of the entry as written.
+_SUM_SUFFIX = ".sha256"
 _verify_lock = threading.Lock()
 
 
@@ -72,23 +75,35 @@ def _verify_key(path: str) -> Tuple[str, int, int]:
     return (path, st.st_size, st.st_mtime_ns)
 
 
-def _verify_bundled(path: str) -> None:
-    """Check a bundled file's SHA-256 once per process (per size and mtime)."""
+def _sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb", buffering=0) as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _verify_once(path: str, expected: str) -> bool:
+    """Whether `path` has SHA-256 `expected`; hashed once per process (per
+    size and mtime), only successes are remembered."""
     key = _verify_key(path)
     if _verified.get(key):
-        return
+        return True
     with _verify_lock:
         if _verified.get(key):
-            return
-        h = hashlib.sha256()
-        with open(path, "rb", buffering=0) as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        expected = SHA256[os.path.basename(path)]
-        if h.hexdigest() != expected:
-            raise IDXError("bundled file %s is corrupt: SHA-256 %s, expected %s "
-                           "(reinstall fastdigits)" % (path, h.hexdigest(), expected))
-        _verified[key] = True
+            return True
+        ok = _sha256_file(path) == expected
+        if ok:
+            _verified[key] = True
+        return ok
+
+
+def _verify_bundled(path: str) -> None:
+    """Check a bundled file's SHA-256 once per process (per size and mtime)."""
+    expected = SHA256[os.path.basename(path)]
+    if not _verify_once(path, expected):
+        raise IDXError("bundled file %s is corrupt: SHA-256 %s, expected %s "
+                       "(reinstall fastdigits)" % (path, _sha256_file(path), expected))
 
 
 def _cache_dir(cache: Union[bool, str, "os.PathLike[str]"]) -> Optional[str]:
@@ -112,12 +127,27 @@ def _cache_key(path: str, bundled: bool) -> str:
     return "data-" + hashlib.sha1(ident.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
+def _entry_ok(target: str) -> bool:
+    """A cache entry is used only if it matches the SHA-256 recorded when it
+    was written (target + ".sha256"), checked once per process."""
+    try:
+        with open(target + _SUM_SUFFIX, "r", encoding="ascii") as f:
+            expected = f.read().strip()
+        hdr = read_idx_header(target)
+        if hdr.compressed or hdr.file_size != hdr.data_offset + hdr.nbytes:
+            return False
+        return len(expected) == 64 and _verify_once(target, expected)
+    except (IDXError, OSError, UnicodeDecodeError):
+        return False
+
+
 def _resolve(path: str, bundled: bool, cache_dir: Optional[str]) -> str:
     """The file to read: the source, or (caching) a decoded raw IDX copy.
 
-    Bundled files are checksummed before they are decoded; a valid cache
-    entry (made from a verified file, keyed by its hash) skips that, so a
-    cached load stays in the milliseconds even in a fresh process.
+    Bundled files are checksummed before they are decoded; a cache entry
+    (made from a verified file, keyed by its hash) is checked against the
+    SHA-256 recorded next to it instead, once per process; a damaged or
+    unrecorded entry is rewritten from the source.
     """
     target = None
     if cache_dir is not None:
@@ -125,19 +155,17 @@ def _resolve(path: str, bundled: bool, cache_dir: Optional[str]) -> str:
         if base.endswith(".gz"):
             base = base[:-3]
         target = os.path.join(cache_dir, _cache_key(path, bundled), base)
-        if os.path.isfile(target):
-            try:
-                hdr = read_idx_header(target)
-                if not hdr.compressed and hdr.file_size == hdr.data_offset + hdr.nbytes:
-                    return target
-            except (IDXError, OSError):
-                pass  # a damaged cache entry is rewritten below
+        if os.path.isfile(target) and _entry_ok(target):
+            return target
     if bundled:
         _verify_bundled(path)
     if target is None:
         return path
     os.makedirs(os.path.dirname(target), exist_ok=True)
     write_idx(target, read_idx(path), compress=False)
+    digest = _sha256_file(target)
+    atomic_write(target + _SUM_SUFFIX, lambda f: f.write(digest.encode("ascii") + b"\n"))
+    _verified[_verify_key(target)] = True
     return target
 
 
@@ -169,7 +197,10 @@ def load_mnist(split: str = "train", *, root: Optional[Union[str, "os.PathLike[s
         Keep a decoded raw IDX copy (in the given folder, ``$FASTDIGITS_CACHE``,
         or ``~/.cache/fastdigits``) so later loads memory-map it in
         milliseconds.  Setting ``FASTDIGITS_CACHE`` turns caching on.
-        Cached uint8 images are copy-on-write memory maps.
+        Cached uint8 images are copy-on-write memory maps.  Each entry's
+        SHA-256 is recorded next to it (``NAME.sha256``) and checked the
+        first time a process uses it (about 30 ms for the training images);
+        a damaged entry is rebuilt from the source.
 
     Returns
     -------

@@ -17,6 +17,7 @@ import math
 import ctypes.util
 import io
 import os
+import stat
 import threading
 import zlib
 from typing import Any, Iterator, NamedTuple, Optional, Tuple, Union
@@ -24,6 +25,7 @@ from typing import Any, Iterator, NamedTuple, Optional, Tuple, Union
 import numpy as np
 
 from . import _idx
+from ._atomic import atomic_write, write_chunked
 from ._idx import IDXError
 
 __all__ = [
@@ -36,7 +38,7 @@ __all__ = [
     "write_idx",
 ]
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, bytes, "os.PathLike[str]"]
 Source = Union[str, "os.PathLike[str]", io.RawIOBase, io.BufferedIOBase, Any]
 
 #: IDX type code -> NumPy dtype (native order) and back.
@@ -133,8 +135,21 @@ def _libdeflate_addrs() -> Optional[Tuple[int, int, int]]:
 
 # ------------------------------------------------------------------- sources
 
+# Reads and writes go in pieces of at most this many bytes: one read(2) of
+# gigabytes cannot be interrupted, and Python checks for Ctrl-C between
+# pieces.  It is also the most a stream (pipe, FIFO, device) is trusted with
+# before its data arrives: a header's promise alone never allocates more.
+_PIECE = 1 << 26
+
+
 class _Input:
-    """A path or binary file object, read from its current position."""
+    """A path or binary file object, read from its current position.
+
+    Regular files (and seekable objects without a file descriptor, such as
+    BytesIO) have a known size; anything else (pipes, FIFOs, /dev/stdin,
+    character devices, sockets, non-seekable objects) is read as a stream of
+    unknown length (``size`` None) until end of file.
+    """
 
     def __init__(self, source: Source) -> None:
         self.close_after = False
@@ -142,27 +157,35 @@ class _Input:
             self.name = os.fsdecode(source)
             self.f = open(source, "rb", buffering=0)
             self.close_after = True
-            self.path: Optional[str] = self.name
         elif hasattr(source, "read"):
             self.f = source
             self.name = str(getattr(source, "name", None) or type(source).__name__)
-            self.path = None
         else:
             raise TypeError("source must be a path (str or os.PathLike) or a binary "
                             "file object, got %s" % type(source).__name__)
         self.start = 0
         self.size: Optional[int] = None  # bytes from start to end of file
+        self.regular = False  # a regular file on disk (mmap-able)
+        self.seekable = False
         try:
-            if self.close_after:
-                self.size = os.fstat(self.f.fileno()).st_size
+            st = os.fstat(self.f.fileno())
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            st = None  # no file descriptor (BytesIO, custom objects)
+        try:
+            if st is not None and not stat.S_ISREG(st.st_mode):
+                pass  # a stream: fstat's size (0 for pipes) means nothing
+            elif self.close_after:
+                self.size = st.st_size
+                self.regular = self.seekable = True
             elif self.f.seekable():
                 self.start = self.f.tell()
                 end = self.f.seek(0, io.SEEK_END)
                 self.f.seek(self.start)
                 self.size = end - self.start
+                self.regular = st is not None
+                self.seekable = True
         except (OSError, AttributeError, ValueError):
             self.size = None
-        self._data: Optional[Any] = None  # whole content when size was unknown
         self.pos = 0  # bytes consumed so far
 
     def __enter__(self) -> "_Input":
@@ -172,30 +195,19 @@ class _Input:
         if self.close_after:
             self.f.close()
 
+    def rewind(self) -> None:
+        """Put a caller's seekable file object back where it was."""
+        if not self.close_after and self.seekable:
+            self.f.seek(self.start)
+
     def error(self, exc: IDXError) -> IDXError:
         return IDXError("%s: %s" % (self.name, exc), getattr(exc, "offset", -1))
 
-    def _slurp(self) -> None:
-        """Read everything (non-seekable streams: the size is unknown)."""
-        data = self.f.read()
-        if not isinstance(data, (bytes, bytearray)):
-            raise TypeError("source must be a binary file object (read() returned %s)"
-                            % type(data).__name__)
-        self._data = memoryview(data)
-        self.size = self.pos + len(data)
-
     def read(self, n: int) -> bytes:
         """Up to n more bytes (fewer only at end of file)."""
-        if self._data is None and self.size is None:
-            self._slurp()
-        if self._data is not None:
-            off = self.pos - (self.size - len(self._data))
-            chunk = bytes(self._data[off:off + n])
-            self.pos += len(chunk)
-            return chunk
         parts = []
         while n > 0:
-            chunk = self.f.read(n)
+            chunk = self.f.read(min(n, _PIECE))
             if not chunk:
                 break
             if not isinstance(chunk, (bytes, bytearray)):
@@ -209,21 +221,17 @@ class _Input:
     def readinto(self, buf: np.ndarray) -> int:
         """Fill the uint8 array buf from the current position; bytes read."""
         mv = memoryview(buf).cast("B")
-        if self._data is None and self.size is None:
-            self._slurp()
-        if self._data is not None:
-            off = self.pos - (self.size - len(self._data))
-            part = self._data[off:off + len(mv)]
-            mv[:len(part)] = part
-            self.pos += len(part)
-            return len(part)
         got = 0
         readinto = getattr(self.f, "readinto", None)
         while got < len(mv):
+            want = min(len(mv) - got, _PIECE)
             if readinto is not None:
-                n = readinto(mv[got:])
+                n = readinto(mv[got:got + want])
             else:  # a minimal file-like object with read() only
-                chunk = self.f.read(min(len(mv) - got, 1 << 24))
+                chunk = self.f.read(want)
+                if chunk and not isinstance(chunk, (bytes, bytearray)):
+                    raise TypeError("source must be a binary file object (read() "
+                                    "returned %s)" % type(chunk).__name__)
                 n = len(chunk) if chunk else 0
                 mv[got:got + n] = chunk
             if not n:
@@ -232,17 +240,29 @@ class _Input:
         self.pos += got
         return got
 
-    def rest(self) -> Any:
-        """Everything from the current position to the end, as a buffer."""
-        if self._data is None and self.size is None:
-            self._slurp()
-        if self._data is not None:
-            off = self.pos - (self.size - len(self._data))
-            self.pos = self.size
-            return self._data[off:]
-        head = np.empty(self.size - self.pos, np.uint8)
-        got = self.readinto(head)
-        return head[:got]
+    def read_array(self, nbytes: int) -> np.ndarray:
+        """The next nbytes bytes (fewer at end of file) as a 64-byte aligned
+        uint8 array.  From a stream, memory grows with the data that actually
+        arrives, not with what a header promised."""
+        if self.size is not None or nbytes <= _PIECE:
+            buf, _ = _aligned_empty(nbytes, 0)
+            return buf[:self.readinto(buf)]
+        parts, got = [], 0
+        while got < nbytes:
+            part = np.empty(min(nbytes - got, _PIECE), np.uint8)
+            n = self.readinto(part)
+            parts.append(part[:n])
+            got += n
+            if n < len(part):
+                break
+        buf, _ = _aligned_empty(got, 0)
+        if parts:
+            np.concatenate(parts, out=buf)
+        return buf
+
+    def rest(self) -> np.ndarray:
+        """Everything from the current position to the end of a stream."""
+        return self.read_array(1 << 62)
 
 
 def _aligned_empty(nbytes: int, lead: int) -> Tuple[np.ndarray, int]:
@@ -266,13 +286,15 @@ def _parse(head: bytes, stream_len: int, max_total: int):
 
 
 def _gz_parse(comp: Any, complete: bool, total_size: int):
-    """Parse the header at the start of gzip data `comp`; None: need more."""
+    """Parse the header at the start of gzip data `comp`; None: need more.
+    total_size: compressed size of the whole file, -1 if not known yet."""
     head, need_more = _idx.gz_peek(comp, complete, _idx.MAX_HEADER)
     if need_more:
         return None
     # If the whole stream fit in the peek, its exact length is known.
     stream_len = len(head) if len(head) < _idx.MAX_HEADER else -1
-    return _parse(head, stream_len, total_size * _idx.GZ_MAX_RATIO)
+    max_total = total_size * _idx.GZ_MAX_RATIO if total_size >= 0 else -1
+    return _parse(head, stream_len, max_total)
 
 
 def _gz_header(inp: _Input, first: bytes):
@@ -284,22 +306,24 @@ def _gz_header(inp: _Input, first: bytes):
         comp += more
         complete = not more or (inp.size is not None and inp.pos >= inp.size)
         step = min(step * 4, 1 << 22)
-        total = inp.size if inp.size is not None else len(comp)
+        if inp.size is not None:
+            total = inp.size
+        else:  # a stream: its length is known only once it has ended
+            total = len(comp) if complete else -1
         hdr = _gz_parse(bytes(comp), complete, total)
         if hdr is not None:
             return hdr
 
 
 def _gz_read_all(inp: _Input, first: bytes) -> np.ndarray:
-    """The whole compressed file as one uint8 array (one read call)."""
-    if inp.size is None:
-        rest = np.frombuffer(inp.rest(), np.uint8)
+    """The whole compressed file as one uint8 array."""
+    if inp.size is not None:  # straight into place, no copy
+        comp = np.empty(len(first) + inp.size - inp.pos, np.uint8)
+        comp = comp[:len(first) + inp.readinto(comp[len(first):])]
+    else:
+        rest = inp.rest()
         comp = np.empty(len(first) + len(rest), np.uint8)
         comp[len(first):] = rest
-    else:
-        comp = np.empty(inp.size, np.uint8)
-        got = inp.readinto(comp[len(first):])
-        comp = comp[:len(first) + got]
     comp[:len(first)] = np.frombuffer(first, np.uint8)
     return comp
 
@@ -314,11 +338,32 @@ def _raw_header(inp: _Input, first: bytes):
     return hdr
 
 
+def _read_body(inp: _Input, hlen: int, nbytes: int) -> np.ndarray:
+    """The nbytes of raw IDX data after the header, checked to end exactly
+    there (for files of known size _parse checked that already)."""
+    data = inp.read_array(nbytes)
+    if len(data) != nbytes:  # a stream, or the file changed size under us
+        raise IDXError("IDX data shorter than the header says: it ends at byte "
+                       "offset %d, the header implies %d bytes of data"
+                       % (hlen + len(data), nbytes), hlen + len(data))
+    _check_end(inp, hlen + nbytes)
+    return data
+
+
+def _check_end(inp: _Input, end: int) -> None:
+    if inp.size is None or inp.pos < inp.size:
+        if inp.read(1):
+            raise IDXError("IDX data longer than the header says: trailing bytes "
+                           "start at byte offset %d" % end, end)
+
+
 def read_idx_header(source: Source) -> IDXHeader:
     """Read and validate only the header of an IDX file (gzipped or raw).
 
-    For gzip files just enough is inflated to see the header.  Raises
-    :class:`IDXError` for malformed headers, naming the problem and offset.
+    For gzip files just enough is inflated to see the header.  A seekable
+    file object is put back at the position it had (a pipe or other stream
+    cannot be; ``file_size`` is then -1).  Raises :class:`IDXError` for
+    malformed headers, naming the problem and offset.
     """
     with _Input(source) as inp:
         try:
@@ -330,6 +375,8 @@ def read_idx_header(source: Source) -> IDXHeader:
                 code, _, dims, hlen, _ = _raw_header(inp, first)
         except IDXError as exc:
             raise inp.error(exc) from None
+        finally:
+            inp.rewind()
         return IDXHeader(TYPE_CODES[code], dims, hlen, compressed,
                          -1 if inp.size is None else inp.size)
 
@@ -343,9 +390,12 @@ def read_idx(source: Source, *, mmap: bool = False) -> np.ndarray:
 
     Parameters
     ----------
-    source : path or binary file object
+    source : path (str, bytes, PathLike) or binary file object
         gzip compression is detected from the magic bytes, not the name.
-        File objects are read from their current position.
+        File objects are read from their current position.  Pipes, FIFOs,
+        ``/dev/stdin`` and devices are read to their end, with the same
+        checks as regular files.  Ctrl-C interrupts a long read within a
+        fraction of a second.
     mmap : bool
         For an uncompressed file on disk, return a copy-on-write memory map
         over the file instead of reading it (zero-copy, constant time; the
@@ -366,6 +416,42 @@ def read_idx(source: Source, *, mmap: bool = False) -> np.ndarray:
             raise inp.error(exc) from None
 
 
+# libdeflate inflates a whole file in one call, which cannot stop for Ctrl-C.
+# Outputs up to this size (tens of ms of work) are inflated inline, larger
+# ones on a helper thread while the caller waits where Ctrl-C reaches it.
+_INLINE_INFLATE = 1 << 26
+
+
+def _inflate_into(comp: np.ndarray, region: np.ndarray, hlen: int) -> None:
+    """_idx.gz_inflate_into, interruptible by Ctrl-C whichever inflater runs
+    (zlib checks for signals between its chunks by itself)."""
+    addrs = _libdeflate_addrs()
+    if addrs is None or len(region) <= _INLINE_INFLATE:
+        _idx.gz_inflate_into(comp, region, hlen, addrs)
+    else:
+        _run_interruptibly(_idx.gz_inflate_into, comp, region, hlen, addrs, False)
+
+
+def _run_interruptibly(fn: Any, *args: Any) -> None:
+    """fn(*args) (a GIL-free call that cannot poll) on a helper thread; the
+    caller waits in Thread.join, which Ctrl-C interrupts.  After an interrupt
+    the helper runs to its end in the background, holding the only
+    references to its buffers, which nobody sees again."""
+    failed: list = []
+
+    def work() -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # handed to the caller below
+            failed.append(exc)
+
+    helper = threading.Thread(target=work, name="fastdigits-inflate", daemon=True)
+    helper.start()
+    helper.join()
+    if failed:
+        raise failed[0]
+
+
 def _read(inp: _Input, mmap: bool) -> np.ndarray:
     first = inp.read(2)
     if first == _GZIP_MAGIC:
@@ -376,24 +462,14 @@ def _read(inp: _Input, mmap: bool) -> np.ndarray:
         comp = _gz_read_all(inp, first)
         code, elsize, dims, hlen, count = _gz_parse(comp, True, len(comp))
         region, _ = _aligned_empty(count * elsize, hlen)
-        _idx.gz_inflate_into(comp, region, hlen, _libdeflate_addrs())
+        _inflate_into(comp, region, hlen)
         data = region[hlen:]
     else:
         code, elsize, dims, hlen, count = _raw_header(inp, first)
         nbytes = count * elsize
         if mmap:
             return _mmap(inp, code, dims, hlen, nbytes)
-        data, _ = _aligned_empty(nbytes, 0)
-        got = inp.readinto(data)
-        if got != nbytes:  # the file changed size under us
-            raise IDXError("IDX data shorter than the header says: it ends at byte "
-                           "offset %d, the header implies %d bytes of data"
-                           % (hlen + got, nbytes), hlen + got)
-        if inp.size is None or inp.pos < inp.size:
-            if inp.read(1):
-                raise IDXError("IDX data longer than the header says: trailing "
-                               "bytes start at byte offset %d" % (hlen + nbytes),
-                               hlen + nbytes)
+        data = _read_body(inp, hlen, nbytes)
     _idx.bswap_inplace(data, elsize)
     return _native(data, code, dims)
 
@@ -404,11 +480,9 @@ def _mmap(inp: _Input, code: int, dims: Tuple[int, ...], hlen: int,
         else TYPE_CODES[code]
     if nbytes == 0:
         return np.empty(dims, dtype)
-    try:
-        inp.f.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        raise IDXError("mmap=True needs a file on disk (a path or a real file "
-                       "object), got %s" % inp.name) from None
+    if not inp.regular:
+        raise IDXError("mmap=True needs a regular file on disk (a path or a real "
+                       "file object), not a pipe, device or in-memory object")
     return np.memmap(inp.f, dtype=dtype, mode="c", offset=inp.start + hlen,
                      shape=dims)
 
@@ -511,25 +585,38 @@ def _read_normalized(inp: _Input, _idxnorm: Any, scale: float, mean: float, std:
                        % (code, TYPE_CODES[code]), 2)
     # As fastdigits.normalize(flatten=True): (N, prod(rest)), (N, 1) for rank 1.
     shape = (dims[0], math.prod(dims[1:])) if flatten else dims
-    if out is None:
+    res = None if out is None else _check_out(out, shape, dt)
+    # From a stream the pixels are read first: the result (4 or 8 times
+    # larger) is allocated only once they have all arrived.
+    pixels = _read_body(inp, hlen, count) if not compressed and inp.size is None else None
+    if res is None:
         res = np.empty(shape, dt)
-    else:
-        res = _check_out(out, shape, dt)
     flat = res.reshape(-1).view(np.uint8)
     if compressed:
+        addrs = _libdeflate_addrs()
+        lead = count * (dt.itemsize - 1) - hlen
+        if addrs is not None and hlen + count > _INLINE_INFLATE and lead >= 0:
+            if out is None:  # as gz_normalize_into, with an interruptible inflate
+                _run_interruptibly(_idx.gz_inflate_into, comp, flat[lead:], hlen, addrs,
+                                   False)
+                _idxnorm.normalize_tail(flat, count, dt.itemsize, scale, mean, std)
+                return res
+            # The caller's `out` must not be written after Ctrl-C returns:
+            # zlib, in chunks that check for signals.
+            addrs = None
         _idxnorm.gz_normalize_into(comp, flat, hlen, count, dt.itemsize, scale, mean, std,
-                                   _libdeflate_addrs())
+                                   addrs)
         return res
     tail = flat[count * (dt.itemsize - 1):]
-    got = inp.readinto(tail)
-    if got != count:
-        raise IDXError("IDX data shorter than the header says: it ends at byte "
-                       "offset %d, the header implies %d bytes of data"
-                       % (hlen + got, count), hlen + got)
-    if inp.size is None or inp.pos < inp.size:
-        if inp.read(1):
-            raise IDXError("IDX data longer than the header says: trailing bytes "
-                           "start at byte offset %d" % (hlen + count), hlen + count)
+    if pixels is not None:
+        tail[:] = pixels
+    else:
+        got = inp.readinto(tail)
+        if got != count:
+            raise IDXError("IDX data shorter than the header says: it ends at byte "
+                           "offset %d, the header implies %d bytes of data"
+                           % (hlen + got, count), hlen + got)
+        _check_end(inp, hlen + count)
     _idxnorm.normalize_tail(flat, count, dt.itemsize, scale, mean, std)
     return res
 
@@ -568,57 +655,37 @@ def _gzip_compress(data: memoryview, level: int = 6) -> bytes:
         return co.compress(data) + co.flush()
 
 
-def _create_temp(directory: str, base: str) -> Tuple[int, str]:
-    """Create ``directory/.BASE.RANDOM.tmp`` exclusively, mode 0666 minus the
-    umask (applied by the kernel: reading and restoring the process umask
-    instead would race with other threads, giving world-writable files)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) \
-        | getattr(os, "O_CLOEXEC", 0)
-    for _ in range(100):
-        tmp = os.path.join(directory, ".%s.%s.tmp" % (base, os.urandom(6).hex()))
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError("could not create a temporary file next to %s" % base)
-
-
 def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) -> PathLike:
-    """Write `array` to `path` as an IDX file, atomically; return `path`.
+    """Write `array` to `path` (str, bytes or PathLike) as an IDX file,
+    atomically; return `path`.
 
-    The data go to a temporary file in the same directory, which is flushed,
-    fsync'ed and then renamed over `path`, so readers never see a partial
-    file and a failed write leaves any existing file untouched.  gzip is used
-    when ``compress`` is true or, when it is left as None, when the name ends
-    in ``.gz``.  Supported dtypes: uint8, int8, int16, int32, float32,
+    The data go to a temporary file in the target's directory, which is
+    flushed, fsync'ed and then renamed over the target, so readers never see
+    a partial file and a failed or interrupted write leaves any existing file
+    untouched.  A symlink is followed and its target replaced; an existing
+    file keeps its permission bits (a new one gets 0666 minus the umask); a
+    directory, FIFO or device at `path` is refused with an OSError.  gzip is
+    used when ``compress`` is true or, when it is left as None, when the name
+    ends in ``.gz``.  Supported dtypes: uint8, int8, int16, int32, float32,
     float64 (any byte order; written big-endian).
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError("path must be a str or os.PathLike, got %s" % type(path).__name__)
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError("path must be a str, bytes or os.PathLike, got %s"
+                        % type(path).__name__)
     arr = _check_writable_array(array)
-    fspath = os.fspath(path)
     if compress is None:
-        compress = os.fsdecode(fspath).endswith(".gz")
+        compress = os.fsdecode(os.fspath(path)).endswith(".gz")
     big = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder(">"))
     header = _idx_bytes_header(arr)
-    directory = os.path.dirname(os.path.abspath(fspath))
-    fd, tmp = _create_temp(directory, os.path.basename(fspath))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            body = memoryview(big).cast("B") if big.size else memoryview(b"")
-            if compress:
-                f.write(_gzip_compress(_concat(header, big)))
-            else:
-                f.write(header)
-                f.write(body)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, fspath)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(directory)
+
+    def write(f: Any) -> None:
+        if compress:
+            write_chunked(f, _gzip_compress(_concat(header, big)))
+        else:
+            f.write(header)
+            write_chunked(f, big.reshape(-1).view(np.uint8))
+
+    atomic_write(path, write)
     return path
 
 
@@ -627,17 +694,3 @@ def _concat(header: bytes, big: np.ndarray) -> memoryview:
     buf[:len(header)] = np.frombuffer(header, np.uint8)
     buf[len(header):] = big.reshape(-1).view(np.uint8)
     return memoryview(buf)
-
-
-def _fsync_dir(directory: str) -> None:
-    """Make the rename durable (POSIX); harmless where unsupported."""
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from typing import Any, Tuple
 
 import numpy as np
 
+from ._atomic import atomic_write
 from .viz import _as_batch, _labels_list, to_uint8
 
 __all__ = ["PAD", "PAD_GREY", "label_height", "montage", "png_bytes", "to_png"]
@@ -135,8 +135,10 @@ def to_png(images: Any, path: Any, *, labels: Any = None, ncols: int = 10,
     ----------
     images : array-like (N, H, W), or one (H, W) image; see
         :func:`fastdigits.to_uint8` for the grey mapping of non-uint8 data.
-    path : file name (str or PathLike; written atomically: a temporary file in
-        the same folder is renamed over it) or a writable binary file object.
+    path : file name (str or PathLike; written atomically as
+        :func:`fastdigits.write_idx` does: a temporary file in the target's
+        folder is renamed over it, symlinks are followed, an existing file
+        keeps its permissions) or a writable binary file object.
     labels : optional N labels, drawn above the images.
     ncols : images per row.  scale : pixel enlargement (>= 1).
 
@@ -151,23 +153,5 @@ def to_png(images: Any, path: Any, *, labels: Any = None, ncols: int = 10,
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError("path must be a file name or a binary file object, got %s"
                         % type(path).__name__)
-    target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix=".fastdigits-", suffix=".png.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _encode(pixels, f)
-        # mkstemp makes the file private; give it an ordinary file's mode.
-        try:
-            mode = os.stat(target).st_mode & 0o777
-        except OSError:
-            mode = 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, lambda f: _encode(pixels, f))
     return path

@@ -138,7 +138,8 @@ def test_cache_memory_maps_the_second_load(tmp_path, monkeypatch, test):
     first_images, first_labels = load_mnist("test")
     cached = [os.path.join(r, f) for r, _, fs in os.walk(tmp_path) for f in fs]
     assert sorted(os.path.basename(c) for c in cached) == [
-        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+        "t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.sha256",
+        "t10k-labels-idx1-ubyte", "t10k-labels-idx1-ubyte.sha256"]
     images, labels = load_mnist("test")
     assert isinstance(images, np.memmap) and isinstance(labels, np.memmap)
     np.testing.assert_array_equal(images, test[0])
@@ -167,6 +168,52 @@ def test_cache_argument_and_damaged_entry(tmp_path):
     images, labels = load_mnist("train", root=tmp_path / "src", cache=cache)
     assert isinstance(images, np.memmap)
     np.testing.assert_array_equal(images, data["train"][0])
+
+
+def _flip_byte(path, offset, keep_mtime):
+    st = os.stat(path)
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0x55]))
+    if keep_mtime:  # bit rot: same size, same time stamp
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+@pytest.mark.parametrize("keep_mtime", [False, True])
+@pytest.mark.parametrize("bundled", [True, False])
+def test_corrupted_cache_entry_is_never_served(tmp_path, monkeypatch, test, bundled,
+                                               keep_mtime):
+    """Issue 11, item 12: a cache entry whose content changed (same size, so
+    its header still looks right) is detected and rebuilt from the source,
+    in this process and in a fresh one."""
+    cache = tmp_path / "cache"
+    if bundled:
+        root, want = None, test
+    else:
+        data = fake_dataset(tmp_path / "src")
+        root, want = tmp_path / "src", data["test"]
+    load_mnist("test", root=root, cache=cache)
+    entries = sorted(os.path.join(r, f) for r, _, fs in os.walk(cache) for f in fs
+                     if not f.endswith(".sha256"))
+    assert len(entries) == 2
+    for entry in entries:
+        _flip_byte(entry, os.path.getsize(entry) - 3, keep_mtime)
+    if keep_mtime:  # what a new process would know
+        monkeypatch.setattr(datasets, "_verified", {})
+    for _ in range(2):  # the rebuilt entry is then used
+        images, labels = load_mnist("test", root=root, cache=cache)
+        assert isinstance(images, np.memmap)
+        np.testing.assert_array_equal(images, want[0])
+        np.testing.assert_array_equal(labels, want[1])
+    # A damaged checksum file also means: rebuild.
+    with open(entries[0] + ".sha256", "w") as f:
+        f.write("nonsense")
+    images, labels = load_mnist("test", root=root, cache=cache)
+    np.testing.assert_array_equal(images, want[0])
+    with open(entries[0] + ".sha256") as f:
+        assert len(f.read().strip()) == 64
 
 
 def test_raw_files_torchvision_names(tmp_path):

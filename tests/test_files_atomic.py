@@ -312,3 +312,131 @@ def test_concurrent_writes_keep_umask_and_modes(tmp_path):
     finally:
         sys.setswitchinterval(switch)
         os.umask(umask)
+
+
+# ------------------------------------- what is at the path (issue 11, item 7)
+def _writers():
+    """Every atomic writer in the package: they share fastdigits._atomic."""
+    from fastdigits.reference import idx as ref
+
+    out = [("write_idx", lambda p, a: write_idx(p, a)),
+           ("reference.write_idx", lambda p, a: ref.write_idx(p, a))]
+    try:
+        import PIL  # noqa: F401
+
+        out.append(("to_png", lambda p, a: fastdigits.to_png(a[None] if a.ndim == 2 else a, p)))
+    except ImportError:
+        pass
+    return out
+
+
+WRITERS = _writers()
+WRITER_IDS = [w[0] for w in WRITERS]
+
+
+def _check_written(kind, path, arr):
+    if kind == "to_png":
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    else:
+        np.testing.assert_array_equal(read_idx(path), arr)
+
+
+@pytest.mark.parametrize("kind,writer", WRITERS, ids=WRITER_IDS)
+def test_symlink_is_followed_and_stays_a_link(tmp_path, kind, writer):
+    real_dir = tmp_path / "real"
+    link_dir = tmp_path / "links"
+    real_dir.mkdir()
+    link_dir.mkdir()
+    target = real_dir / "data.idx"
+    write_idx(target, np.zeros((4, 4), np.uint8))
+    link = link_dir / "data.idx"
+    os.symlink(target, link)
+    arr = np.full((4, 4), 9, np.uint8)
+    writer(link, arr)
+    assert os.path.islink(link) and os.readlink(link) == str(target)
+    _check_written(kind, target, arr)
+    # The temp file was made (and renamed) in the target's folder.
+    assert _listing(link_dir) == ["data.idx"] and _listing(real_dir) == ["data.idx"]
+
+
+@pytest.mark.parametrize("kind,writer", WRITERS, ids=WRITER_IDS)
+def test_dangling_symlink_creates_its_target(tmp_path, kind, writer):
+    link = tmp_path / "link.idx"
+    os.symlink(tmp_path / "new.idx", link)
+    arr = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    writer(link, arr)
+    assert os.path.islink(link)
+    _check_written(kind, tmp_path / "new.idx", arr)
+
+
+@pytest.mark.parametrize("kind,writer", WRITERS, ids=WRITER_IDS)
+def test_fifo_device_and_directory_are_refused(tmp_path, kind, writer):
+    fifo = tmp_path / "pipe.idx"
+    os.mkfifo(fifo)
+    arr = np.zeros((2, 2), np.uint8)
+    with pytest.raises(OSError, match="pipe.idx.*FIFO"):
+        writer(fifo, arr)
+    assert os.path.exists(fifo) and not os.path.isfile(fifo)
+    to_null = tmp_path / "null.idx"
+    os.symlink("/dev/null", to_null)
+    with pytest.raises(OSError, match="null.idx.*/dev/null.*character device"):
+        writer(to_null, arr)
+    assert os.path.islink(to_null) and not os.path.isfile("/dev/null")
+    folder = tmp_path / "dir.idx"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match="dir.idx.*directory"):
+        writer(folder, arr)
+    loop = tmp_path / "loop.idx"
+    os.symlink(loop, loop)
+    with pytest.raises(OSError, match="symbolic links"):
+        writer(loop, arr)
+    assert _listing(tmp_path) == ["dir.idx", "loop.idx", "null.idx", "pipe.idx"]
+    assert os.listdir(folder) == []
+
+
+@pytest.mark.parametrize("kind,writer", WRITERS, ids=WRITER_IDS)
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o755])
+def test_existing_file_keeps_its_mode(tmp_path, kind, writer, mode):
+    path = tmp_path / "m.idx"
+    write_idx(path, np.zeros(3, np.uint8))
+    os.chmod(path, mode)
+    writer(path, np.ones((3, 3), np.uint8))
+    assert os.stat(path).st_mode & 0o7777 == mode
+
+
+@pytest.mark.parametrize("kind,writer", WRITERS, ids=WRITER_IDS)
+def test_new_file_mode_follows_umask(tmp_path, kind, writer):
+    umask = os.umask(0o077)
+    try:
+        writer(tmp_path / "u.idx", np.ones((3, 3), np.uint8))
+    finally:
+        os.umask(umask)
+    assert os.stat(tmp_path / "u.idx").st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("kind,writer", WRITERS, ids=WRITER_IDS)
+def test_interrupt_in_writer_leaves_no_temp(tmp_path, monkeypatch, kind, writer):
+    import fastdigits._atomic as atomic
+
+    path = tmp_path / "x.idx"
+    write_idx(path, np.zeros(3, np.uint8))
+    before = path.read_bytes()
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        writer(path, np.ones((3, 3), np.uint8))
+    monkeypatch.undo()
+    assert _listing(tmp_path) == ["x.idx"] and path.read_bytes() == before
+
+
+def test_bytes_paths(tmp_path):
+    """write_idx takes the bytes paths read_idx takes (item 13)."""
+    arr = np.arange(12, dtype=np.int16).reshape(3, 4)
+    for name in (b"b.idx", b"b.idx.gz", b"caf\xe9.idx"):
+        path = os.fsencode(str(tmp_path)) + b"/" + name
+        assert write_idx(path, arr) == path
+        np.testing.assert_array_equal(read_idx(path), arr)
+        assert read_idx_header(path).compressed == name.endswith(b".gz")

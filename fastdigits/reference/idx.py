@@ -9,12 +9,12 @@ import gzip
 import io
 import os
 import struct
-import tempfile
 import zlib
 from typing import Any, Optional
 
 import numpy as np
 
+from .._atomic import atomic_write
 from ..idx import IDXError, IDXHeader
 
 __all__ = ["read_idx", "read_idx_header", "read_idx_normalized", "write_idx"]
@@ -123,22 +123,11 @@ def write_idx(path: Any, array: Any, *, compress: Optional[bool] = None) -> Any:
     header = struct.pack(">HBB%dI" % arr.ndim, 0, code, arr.ndim, *arr.shape)
     body = header + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
     if compress is None:
-        compress = os.fspath(path).endswith(".gz")
+        compress = os.fsdecode(os.fspath(path)).endswith(".gz")
     if compress:
         buf = io.BytesIO()
         with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as g:
             g.write(body)
         body = buf.getvalue()
-    directory = os.path.dirname(os.path.abspath(os.fspath(path)))
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(body)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda f: f.write(body))
     return path

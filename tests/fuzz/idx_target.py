@@ -57,9 +57,9 @@ def decode_reference(data: bytes) -> np.ndarray:
                 raise Invalid("gzip: %s" % exc)
             if not d.eof:
                 raise Invalid("gzip: truncated")
-            rest = d.unused_data
-            if not rest.strip(b"\x00"):
-                break  # zero padding after the last member is allowed (as gzip(1))
+            # Zero padding after a member is skipped, as gzip(1) and Python's
+            # gzip.decompress do (before another member or at the end).
+            rest = d.unused_data.lstrip(b"\x00")
         data = b"".join(out)
     if len(data) < 4:
         raise Invalid("short header")
