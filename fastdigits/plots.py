@@ -206,10 +206,12 @@ def plot_training(history: Any, out_dir: Any) -> str:
 
 def plot_confusion(y_true: Any, y_pred: Any, path: Any, *,
                    n_classes: Optional[int] = None,
-                   class_names: Optional[Sequence[str]] = None) -> str:
+                   class_names: Optional[Sequence[str]] = None,
+                   model_name: Optional[str] = None) -> str:
     """Write the confusion matrix (counts in each cell, title with accuracy) as PNG.
 
-    Rows are true classes, columns predicted.  Returns ``path``.
+    Rows are true classes, columns predicted; ``model_name``, when given,
+    says in the title whose predictions these are.  Returns ``path``.
     """
     cm = confusion_matrix(y_true, y_pred, n_classes)
     k = cm.shape[0]
@@ -229,7 +231,8 @@ def plot_confusion(y_true: Any, y_pred: Any, path: Any, *,
     ax.set_yticklabels(names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title("confusion matrix: %d samples, accuracy %.2f%%" % (total, 100 * acc))
+    ax.set_title("%sconfusion matrix: %d samples, accuracy %.2f%%"
+                 % ("%s model, " % model_name if model_name else "", total, 100 * acc))
     if k <= 30:
         thresh = cm.max() / 2.0 if cm.size else 0
         for t in range(k):

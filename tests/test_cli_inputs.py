@@ -256,6 +256,7 @@ def test_training_plot_names_its_models_and_ticks_whole_epochs(tmp_path, monkeyp
     training = figs[0]
     assert "numpy: 5 epochs" in training._suptitle.get_text()
     assert "fast: 5 epochs" in training._suptitle.get_text()
+    assert figs[1].axes[0].get_title().startswith("fast model, confusion matrix: 10000 samples")
     for ax in training.axes:
         legend = [t.get_text() for t in ax.get_legend().get_texts()]
         assert legend == ["numpy train", "numpy validation", "fast train", "fast validation"]

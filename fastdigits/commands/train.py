@@ -59,8 +59,9 @@ def add_arguments(parser) -> None:
                         help="no progress bar (there is none either when stderr is not a "
                              "terminal, e.g. in a log)")
     parser.add_argument("--plot", metavar="DIR", default=None,
-                        help="write training curves (training.png) and the test confusion "
-                             "matrix (confusion.png) to DIR (needs matplotlib: "
+                        help="write training curves (training.png, every backend trained) "
+                             "and the test confusion matrix (confusion.png, the fast "
+                             "backend's) to DIR, created if missing (needs matplotlib: "
                              "pip install fastdigits[plot])")
     parser.add_argument("--show-errors", type=int, default=0, metavar="N",
                         help="print the N most confidently wrong test digits in the terminal")
@@ -289,8 +290,10 @@ def _write_plots(result: TrainResult, out_dir: str) -> None:
     try:
         os.makedirs(out_dir, exist_ok=True)
         curves = plots.plot_training(result.histories, out_dir)
-        confusion = plots.plot_confusion(result.y_test, result.model.predict(result.X_test),
-                                         os.path.join(out_dir, "confusion.png"))
+        main = "fast" if "fast" in result.models else next(iter(result.models))
+        confusion = plots.plot_confusion(result.y_test, result.test_pred[main],
+                                         os.path.join(out_dir, "confusion.png"),
+                                         model_name=main)
     except OSError as exc:
         raise _error("cannot write plots to %s: %s" % (out_dir, exc))
     print("plots written: %s, %s" % (curves, confusion))
