@@ -21,9 +21,10 @@ method; float input is taken as already normalised.  A model without a
 normalisation refuses uint8 input with a TypeError instead of silently
 scoring raw pixels.
 
-Interrupts: the fast backend's epoch looks for a pending signal (Ctrl-C)
-between batches, at least every 50 ms, so KeyboardInterrupt arrives within
-one optimiser step of that.  An epoch that does not complete (interrupt, or
+Interrupts: the fast backend's epoch returns to Cython after every
+optimiser step, which runs pending signal handlers (Ctrl-C) when 50 ms have
+passed since its last check, so KeyboardInterrupt arrives within one step
+plus 50 ms.  An epoch that does not complete (interrupt, or
 an exception from ``callback``) is rolled back: the weights and gradients are
 restored to their values at the start of that epoch, so ``params``,
 ``epochs_trained`` and ``history`` always describe the same completed epochs.
@@ -54,8 +55,9 @@ OPTIMIZERS = _ref.OPTIMIZERS
 BACKENDS = ("fast", "numpy")
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3}
 DEFAULT_MOMENTUM = 0.9
-#: Largest ``batch_size`` accepted (the kernels index batch rows with 32-bit
-#: ints); a batch larger than the data set is the whole set in one step.
+#: Largest ``batch_size`` accepted: a clear error instead of an OverflowError
+#: in the binding (no data set that fits in memory has more rows); a batch
+#: larger than the data set is the whole set in one step.
 MAX_BATCH_SIZE = 2**31 - 1
 MODEL_FORMAT = "fastdigits.nn.MLP/1"
 
@@ -544,6 +546,12 @@ def _read_model_file(name: str) -> Dict[str, Any]:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError,
             KeyError) as exc:  # damaged archive, bad CRC, truncated member, ...
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        try:
+            with open(name, "rb") as f:
+                if f.read(6) == b"\x93NUMPY":
+                    why = "it is a single .npy array, a model is an .npz archive"
+        except OSError:
+            pass
         raise ModelFileError("%s: not a readable model file (.npz): %s" % (name, why)) from None
     if data["epochs_trained"] < 0:
         raise ModelFileError("%s: epochs_trained is negative" % name)

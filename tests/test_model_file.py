@@ -113,7 +113,7 @@ def test_truncated_and_bit_flipped_files(tmp_path):
 def test_npy_folder_and_missing_files(tmp_path):
     npy = tmp_path / "w.npy"
     np.save(npy, np.zeros(3))
-    _expect(npy, "not a readable model file")
+    _expect(npy, "not a readable model file", "single .npy array")
     _expect(tmp_path, "folder")
     _expect(tmp_path / "none.npz", "no such file")
     other = tmp_path / "other.npz"
