@@ -375,26 +375,50 @@ class MLP:
         return loss, acc
 
     # ----------------------------------------------------------- persistence
-    def save(self, path) -> str:
+    def save(self, path) -> Any:
         """Write a plain ``.npz`` (readable by NumPy alone): W0, b0, W1, b1,
         ..., layer_sizes, activation, seed, epochs_trained and, when set,
         normalization (scale, mean, std).
 
         ``.npz`` is appended to a name without it (as :func:`numpy.savez`
-        does, and as :meth:`load` looks it up).  Returns the file name written.
+        does, and as :meth:`load` looks it up).  The file is written
+        atomically (a temporary file in the same folder renamed over it), so
+        an interrupted save leaves any earlier file intact.  ``path`` may also
+        be a writable binary file object.  Returns the file name written (or
+        the file object).
         """
-        target = _model_path(path)
         arrays = {}
         for i in range(len(self.params) // 2):
             arrays["W%d" % i] = self.params[2 * i]
             arrays["b%d" % i] = self.params[2 * i + 1]
         if self.normalization is not None:
             arrays["normalization"] = np.asarray(self.normalization, dtype=np.float64)
-        np.savez(target, layer_sizes=np.asarray(self.layer_sizes, dtype=np.int64),
-                 activation=np.asarray(self.activation),
-                 seed=np.asarray(self.seed, dtype=np.int64),
-                 epochs_trained=np.asarray(self.epochs_trained, dtype=np.int64),
-                 format=np.asarray(MODEL_FORMAT), **arrays)
+        arrays.update(layer_sizes=np.asarray(self.layer_sizes, dtype=np.int64),
+                      activation=np.asarray(self.activation),
+                      seed=np.asarray(self.seed, dtype=np.int64),
+                      epochs_trained=np.asarray(self.epochs_trained, dtype=np.int64),
+                      format=np.asarray(MODEL_FORMAT))
+        if hasattr(path, "write"):
+            np.savez(path, **arrays)
+            return path
+        from .idx import _create_temp, _fsync_dir  # the same atomic write as write_idx
+
+        target = _model_path(path)
+        directory = os.path.dirname(os.path.abspath(target))
+        fd, tmp = _create_temp(directory, os.path.basename(target))
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        _fsync_dir(directory)
         return target
 
     @classmethod

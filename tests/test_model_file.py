@@ -81,6 +81,27 @@ def test_save_and_load_use_the_same_names(tmp_path):
     assert MLP.load(str(tmp_path / "model.bin")).layer_sizes == (16, 8, 3)
 
 
+def test_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
+    m, path = _saved(tmp_path)
+    before = open(path, "rb").read()
+    real = np.savez
+
+    def half_then_interrupt(f, **arrays):
+        f.write(b"PK\x03\x04 partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", half_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        MLP((16, 8, 3), seed=9).save(path)
+    monkeypatch.setattr(np, "savez", real)
+    assert open(path, "rb").read() == before
+    assert os.listdir(tmp_path) == ["m.npz"]  # no temporary file left
+    buf = io.BytesIO()
+    assert m.save(buf) is buf  # file objects work too
+    open(tmp_path / "copy.npz", "wb").write(buf.getvalue())
+    assert MLP.load(str(tmp_path / "copy.npz")).layer_sizes == (16, 8, 3)
+
+
 def _expect(path, *words):
     with pytest.raises(ModelFileError) as info:
         MLP.load(str(path))
