@@ -11,7 +11,7 @@ from .dense import dense_backward, dense_forward, matmul
 from .normalize import normalize
 from .loss import softmax_cross_entropy
 from .optim import adam_step, sgd_step
-from .datasets import MNIST_MEAN, MNIST_STD, load_mnist
+from .datasets import MNIST_MEAN, MNIST_STD, load_mnist, mnist_path
 from .idx import (IDXError, IDXHeader, read_idx, read_idx_header,
                   read_idx_normalized, write_idx)
 from . import nn
@@ -31,6 +31,7 @@ __all__ = [
     "MNIST_STD",
     "adam_step",
     "load_mnist",
+    "mnist_path",
     "read_idx",
     "read_idx_header",
     "read_idx_normalized",

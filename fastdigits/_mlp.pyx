@@ -2,11 +2,16 @@
 """Bindings for the one-call MLP epoch and batched inference (csrc/mlp.h).
 
 Validates everything, converts lists of parameter arrays to pointer tables,
-then runs the whole epoch in C with the GIL released.  The progress callback
-is the only place the GIL is taken back, every ``callback_every`` steps.
+then runs the whole epoch in C with the GIL released.  C calls back after
+every step; the GIL is taken back only to run the Python callback (every
+``callback_every`` steps) or, at most every 50 ms, to run pending signal
+handlers (Ctrl-C), so an epoch is interruptible whether or not a callback
+is set.  Inference runs in bounded chunks with a signal check between them.
 """
+from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 import numpy as np
 
@@ -58,15 +63,38 @@ cdef extern from "mlp.h" nogil:
 ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "gelu")  # fd_activation order
 OPTIMIZERS = ("sgd", "adam")
 _PREDICT_ROWS = 256  # rows per inference chunk: activations stay in cache
+_PREDICT_FLOPS_PER_CALL = 1 << 31  # multiply-adds per nogil inference call (~10-20 ms)
+_MAX_BATCH = 2147483647  # fastdigits.nn.MAX_BATCH_SIZE
+cdef double _SIGNAL_CHECK_S = 0.05  # longest time between two signal checks in an epoch
+
+
+cdef struct _Progress:
+    void *holder       # [python callback or None, exception or None]
+    int64_t every      # call the Python callback every `every` steps (0: none)
+    double next_check  # monotonic time of the next signal check
+
+
+cdef inline double _now() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + 1e-9 * ts.tv_nsec
 
 
 cdef int _progress(void *user, int64_t steps_done) noexcept nogil:
-    # Called from C between steps; a Python exception stops the epoch and is
-    # re-raised once the C call has returned.
+    # Called from C after every step.  A pending signal or an exception from
+    # the Python callback stops the epoch; it is re-raised once C returns.
+    cdef _Progress *p = <_Progress *>user
+    cdef bint due = p.every > 0 and steps_done % p.every == 0
+    cdef double now = _now()
+    if not due and now < p.next_check:
+        return 0
+    p.next_check = now + _SIGNAL_CHECK_S
     with gil:
-        holder = <list>user
+        holder = <list>p.holder
         try:
-            holder[0](steps_done)
+            PyErr_CheckSignals()  # runs the SIGINT handler: KeyboardInterrupt
+            if due:
+                holder[0](steps_done)
         except BaseException as exc:
             holder[1] = exc
             return 1
@@ -118,7 +146,7 @@ cdef void **_pointer_table(list arrays, str name) except NULL:
 
 
 def train_epoch(list params, list grads, list state, X, y, order, *, str activation,
-                int batch_size, str optimizer, double lr, double momentum,
+                long long batch_size, str optimizer, double lr, double momentum,
                 double weight_decay, double beta1=0.9, double beta2=0.999,
                 double eps=1e-8, long long step=0, callback=None,
                 long long callback_every=0):
@@ -134,8 +162,8 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
         raise ValueError("activation must be one of %s, got %r" % (", ".join(ACTIVATIONS), activation))
     if optimizer not in OPTIMIZERS:
         raise ValueError("optimizer must be one of %s, got %r" % (", ".join(OPTIMIZERS), optimizer))
-    if batch_size < 1:
-        raise ValueError("batch_size must be >= 1, got %d" % batch_size)
+    if batch_size < 1 or batch_size > _MAX_BATCH:
+        raise ValueError("batch_size must be from 1 to %d, got %d" % (_MAX_BATCH, batch_size))
     if step < 0:
         raise ValueError("step must be >= 0, got %d" % step)
     if len(grads) != len(params):
@@ -177,7 +205,8 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     shape.nlayers = L
     shape.sizes = &size_buf[0]
     shape.act = ACTIVATIONS.index(activation)
-    shape.batch = batch_size
+    # A batch larger than the epoch is the whole epoch: size the work block for that.
+    shape.batch = min(batch_size, max(order.shape[0], 1))
     cdef fd_mlp_optim opt
     opt.kind = FD_MLP_ADAM if optimizer == "adam" else FD_MLP_SGD
     opt.lr = lr
@@ -203,10 +232,10 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     cdef int64_t correct = 0, steps_done = 0
     cdef int rc
     cdef list holder = [callback, None]
-    cdef fd_mlp_progress cb = NULL
-    if callback is not None:
-        cb = _progress
-    cdef int64_t every = callback_every if callback is not None else 0
+    cdef _Progress prog
+    prog.holder = <void *>holder
+    prog.every = callback_every if callback is not None and callback_every > 0 else 0
+    prog.next_check = _now() + _SIGNAL_CHECK_S
     cdef void **pp = NULL
     cdef void **gp = NULL
     cdef void **sp = NULL
@@ -219,12 +248,12 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
                 rc = fd_mlp_epoch_f32(ctx, &shape, <float **>pp, <float **>gp,
                                       <float **>sp, <const float *>Xp, nn, yp, op,
                                       n_order, &opt, work, &loss_sum, &correct,
-                                      &steps_done, cb, <void *>holder, every)
+                                      &steps_done, _progress, &prog, 1)
             else:
                 rc = fd_mlp_epoch_f64(ctx, &shape, <double **>pp, <double **>gp,
                                       <double **>sp, <const double *>Xp, nn, yp, op,
                                       n_order, &opt, work, &loss_sum, &correct,
-                                      &steps_done, cb, <void *>holder, every)
+                                      &steps_done, _progress, &prog, 1)
     finally:
         free(pp)
         free(gp)
@@ -257,20 +286,35 @@ def predict_logits(list params, X, str activation):
     cdef size_t wbytes = fd_mlp_work_bytes_f32(ctx, &shape) if f32 else fd_mlp_work_bytes_f64(ctx, &shape)
     work_arr = np.empty(wbytes, dtype=np.uint8)
     out = np.empty((X.shape[0], sizes[len(sizes) - 1]), dtype=dtype)
-    cdef void *work = cnp.PyArray_DATA(work_arr)
-    cdef const void *Xp = cnp.PyArray_DATA(X)
-    cdef void *outp = cnp.PyArray_DATA(out)
+    cdef char *work = <char *>cnp.PyArray_DATA(work_arr)
+    cdef const char *Xp = <const char *>cnp.PyArray_DATA(X)
+    cdef char *outp = <char *>cnp.PyArray_DATA(out)
     cdef int64_t n = X.shape[0]
-    cdef int rc
+    cdef int64_t flops_per_row = 0
+    for i in range(len(sizes) - 1):
+        flops_per_row += sizes[i] * sizes[i + 1]
+    # Bounded nogil calls with a signal check between them: Ctrl-C is honoured
+    # promptly even for millions of rows.
+    cdef int64_t chunk = max(_PREDICT_ROWS, _PREDICT_FLOPS_PER_CALL // max(flops_per_row, 1))
+    cdef int64_t start = 0, rows
+    cdef size_t in_row = sizes[0] * X.itemsize
+    cdef size_t out_row = sizes[len(sizes) - 1] * X.itemsize
+    cdef int rc = FD_OK
     cdef void **pp = _pointer_table(params, "params")
     try:
-        with nogil:
-            if f32:
-                rc = fd_mlp_forward_f32(ctx, &shape, <float **>pp, <const float *>Xp, n,
-                                        <float *>outp, work)
-            else:
-                rc = fd_mlp_forward_f64(ctx, &shape, <double **>pp, <const double *>Xp, n,
-                                        <double *>outp, work)
+        while start < n and rc == FD_OK:
+            rows = min(chunk, n - start)
+            with nogil:
+                if f32:
+                    rc = fd_mlp_forward_f32(ctx, &shape, <float **>pp,
+                                            <const float *>(Xp + start * in_row), rows,
+                                            <float *>(outp + start * out_row), work)
+                else:
+                    rc = fd_mlp_forward_f64(ctx, &shape, <double **>pp,
+                                            <const double *>(Xp + start * in_row), rows,
+                                            <double *>(outp + start * out_row), work)
+            start += rows
+            PyErr_CheckSignals()
     finally:
         free(pp)
     if rc == FD_ENOMEM:

@@ -18,7 +18,7 @@ import numpy as np
 from ._atomic import atomic_write
 from .idx import IDXError, read_idx, read_idx_header, read_idx_normalized, write_idx
 
-__all__ = ["MNIST_MEAN", "MNIST_STD", "load_mnist"]
+__all__ = ["MNIST_MEAN", "MNIST_NAMES", "MNIST_STD", "load_mnist", "mnist_path"]
 
 #: Mean and standard deviation of the MNIST training pixels scaled to [0, 1].
 MNIST_MEAN = 0.1307
@@ -277,3 +277,26 @@ def _decode(img_path: str, lab_path: str, normalize: bool, flatten: bool, dt: np
         raise IDXError("%s and %s do not match: %s images, %s labels"
                        % (img_path, lab_path, images.shape, labels.shape))
     return images, labels
+
+
+#: Names of the bundled MNIST files for :func:`mnist_path` (and the command
+#: line's ``mnist:NAME``).
+MNIST_NAMES = ("train-images", "train-labels", "test-images", "test-labels")
+
+
+def mnist_path(name: str = "train-images") -> str:
+    """The path of a bundled MNIST file (gzip IDX, inside the installed package).
+
+    ``name``: "train-images", "train-labels", "test-images" or "test-labels"
+    ("train" and "test" alone mean the images).  For code that wants a
+    file name, e.g. ``read_idx(mnist_path("test-labels"))``; note that
+    :func:`load_mnist` also checks the files' SHA-256, reading a path
+    directly does not.
+    """
+    if name in ("train", "test"):
+        name += "-images"
+    if name not in MNIST_NAMES:
+        raise ValueError("name must be one of %s, got %r" % (", ".join(MNIST_NAMES), name))
+    split, kind = name.split("-")
+    base = _FILES[split][0 if kind == "images" else 1]
+    return os.path.join(BUNDLED_DIR, base + ".gz")

@@ -13,6 +13,22 @@ allocation per batch.  ``backend="numpy"`` runs the same maths in plain NumPy
 (:mod:`fastdigits.reference.nn`) from the same initial weights and the same
 sample order, so the two can be compared side by side.
 
+Input normalisation: a model may remember how its inputs were normalised
+(``normalization="mnist"`` or ``(scale, mean, std)``, saved in its file).
+uint8 input (raw pixels) is then mapped to ``(x * scale - mean) / std`` by
+:func:`fastdigits.normalize` before use, in ``fit`` and in every inference
+method; float input is taken as already normalised.  A model without a
+normalisation refuses uint8 input with a TypeError instead of silently
+scoring raw pixels.
+
+Interrupts: the fast backend's epoch returns to Cython after every
+optimiser step, which runs pending signal handlers (Ctrl-C) when 50 ms have
+passed since its last check, so KeyboardInterrupt arrives within one step
+plus 50 ms.  An epoch that does not complete (interrupt, or
+an exception from ``callback``) is rolled back: the weights and gradients are
+restored to their values at the start of that epoch, so ``params``,
+``epochs_trained`` and ``history`` always describe the same completed epochs.
+
 Default hyper-parameters (chosen to reach >= 98% MNIST test accuracy within
 10 epochs for 784-256-10 on standardised inputs; measured 98.40 / 98.29 /
 98.30% for seeds 0 / 1 / 2): SGD, lr 0.05 with a per-epoch cosine decay
@@ -23,20 +39,29 @@ decoupled weight decay).
 from __future__ import annotations
 
 import math
+import os
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+import zipfile
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .reference import nn as _ref
 
-__all__ = ["MLP", "ACTIVATIONS", "OPTIMIZERS", "DEFAULT_LR"]
+__all__ = ["MLP", "ModelFileError", "ACTIVATIONS", "OPTIMIZERS", "DEFAULT_LR", "MAX_BATCH_SIZE"]
 
 ACTIVATIONS = _ref.ACTIVATIONS
 OPTIMIZERS = _ref.OPTIMIZERS
 BACKENDS = ("fast", "numpy")
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3}
 DEFAULT_MOMENTUM = 0.9
+#: Largest ``batch_size`` accepted: a clear error instead of an OverflowError
+#: in the binding (no data set that fits in memory has more rows); a batch
+#: larger than the data set is the whole set in one step.
+MAX_BATCH_SIZE = 2**31 - 1
+MODEL_FORMAT = "fastdigits.nn.MLP/1"
+
+Normalization = Union[None, str, Sequence[float]]
 
 #: callback(epoch, steps_done, steps_per_epoch), called every
 #: ``callback_every`` optimiser steps and once at the end of each epoch.
@@ -56,6 +81,49 @@ def _check_dtype(dtype) -> np.dtype:
     return dt
 
 
+class ModelFileError(ValueError):
+    """A model file that cannot be loaded; the message names the file and why."""
+
+
+def _check_normalization(value: Normalization) -> Optional[Tuple[float, float, float]]:
+    """None, "mnist" or (scale, mean, std) -> None or a checked float triple."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value != "mnist":
+            raise ValueError("normalization must be None, 'mnist' or (scale, mean, std), "
+                             "got %r" % (value,))
+        from .datasets import MNIST_MEAN, MNIST_STD
+
+        return (1.0 / 255.0, float(MNIST_MEAN), float(MNIST_STD))
+    try:
+        scale, mean, std = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError("normalization must be None, 'mnist' or (scale, mean, std), got %r"
+                         % (value,)) from None
+    if not all(math.isfinite(v) for v in (scale, mean, std)) or std == 0 or scale == 0:
+        raise ValueError("normalization (scale, mean, std) must be finite with scale and "
+                         "std nonzero, got %r" % ((scale, mean, std),))
+    return (scale, mean, std)
+
+
+def _check_batch_size(batch_size) -> int:
+    if (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+            or not 1 <= batch_size <= MAX_BATCH_SIZE):
+        raise ValueError("batch_size must be an int from 1 to %d, got %r"
+                         % (MAX_BATCH_SIZE, batch_size))
+    return int(batch_size)
+
+
+def _model_path(path) -> str:
+    """The file name :meth:`MLP.save` writes for ``path`` (``.npz`` appended
+    when missing, as :func:`numpy.savez` does)."""
+    p = os.fspath(path)
+    if isinstance(p, bytes):
+        p = os.fsdecode(p)
+    return p if p.endswith(".npz") else p + ".npz"
+
+
 def _as_array(a, name):
     if hasattr(a, "numpy") and not isinstance(a, np.ndarray):  # CPU torch tensor
         a = a.detach().numpy() if hasattr(a, "detach") else a.numpy()
@@ -72,11 +140,18 @@ class MLP:
     Weights live in :attr:`params` as ``[W0, b0, W1, b1, ...]`` NumPy arrays
     (W stored (in, out), C-contiguous), with matching :attr:`grads` (the
     gradients of the last training step), so other training code can use them.
+
+    ``normalization``: how raw uint8 inputs are mapped to the floats the
+    model works on: None (uint8 input is refused), ``"mnist"`` (pixels / 255
+    standardised with MNIST_MEAN / MNIST_STD, as ``load_mnist(normalize=True)``
+    and ``fastdigits train`` do) or ``(scale, mean, std)`` for
+    ``(x * scale - mean) / std``.  Kept in :attr:`normalization` and in the
+    saved file.
     """
 
     def __init__(self, layer_sizes: Sequence[int] = (784, 256, 10),
                  activation: str = "relu", dtype=np.float32, seed: int = 0,
-                 backend: str = "fast") -> None:
+                 backend: str = "fast", normalization: Normalization = None) -> None:
         sizes = tuple(layer_sizes)
         if len(sizes) < 2:
             raise ValueError("layer_sizes needs at least an input and an output size, got %r"
@@ -99,6 +174,8 @@ class MLP:
         self.dtype = _check_dtype(dtype)
         self.seed = int(seed)
         self.backend = backend
+        self.normalization: Optional[Tuple[float, float, float]] = \
+            _check_normalization(normalization)
         self.params: List[np.ndarray] = _ref.init_params(self.layer_sizes, activation,
                                                          self.dtype, self.seed)
         self.grads: List[np.ndarray] = [np.zeros_like(p) for p in self.params]
@@ -120,6 +197,16 @@ class MLP:
             raise ValueError("%s is empty" % name)
         if not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
             raise TypeError("%s must hold numbers, got dtype %s" % (name, X.dtype))
+        if X.dtype == np.uint8:  # raw pixels
+            if self.normalization is None:
+                raise TypeError(
+                    "%s holds uint8 pixels but this model has no input normalization: pass "
+                    "floats normalised as in training, or give the model "
+                    "normalization='mnist' or (scale, mean, std)" % name)
+            from .normalize import normalize
+
+            scale, mean, std = self.normalization
+            return normalize(X, scale=scale, mean=mean, std=std, dtype=self.dtype)
         return np.ascontiguousarray(X, dtype=self.dtype)
 
     def _check_y(self, y, n, name="y") -> np.ndarray:
@@ -158,14 +245,18 @@ class MLP:
 
         Returns one dict per epoch: epoch, loss, train_acc, seconds, and
         val_loss / val_acc when ``validation_data=(X_val, y_val)`` is given.
+        ``batch_size`` is 1 .. MAX_BATCH_SIZE (a batch larger than X is all
+        of X).  An epoch cut short (KeyboardInterrupt, or an exception raised
+        by ``callback`` or during its validation) is rolled back before the
+        exception propagates: weights and gradients return to their values
+        at the start of that epoch, and it is not counted in
+        ``epochs_trained`` or ``history``.
         """
         X = self._check_X(X)
         y = self._check_y(y, X.shape[0])
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError("epochs must be a non-negative int, got %r" % (epochs,))
-        if (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-                or batch_size < 1):
-            raise ValueError("batch_size must be a positive int, got %r" % (batch_size,))
+        batch_size = _check_batch_size(batch_size)
         if optimizer not in OPTIMIZERS:
             raise ValueError("optimizer must be one of %s, got %r"
                              % (", ".join(OPTIMIZERS), optimizer))
@@ -222,20 +313,28 @@ class MLP:
             if callback is not None:
                 def cb(done, _epoch=epoch):
                     callback(_epoch, done, steps_per_epoch)
-            t0 = time.perf_counter()
-            loss_sum, correct, step = kernel(
-                self.params, self.grads, state, X, y, order,
-                activation=self.activation, batch_size=int(batch_size),
-                optimizer=optimizer, lr=lr_e, momentum=momentum,
-                weight_decay=weight_decay, step=step,
-                callback=cb, callback_every=int(callback_every))
-            seconds = time.perf_counter() - t0
-            if callback is not None and steps_per_epoch % callback_every:
-                callback(epoch, steps_per_epoch, steps_per_epoch)
-            row: Dict[str, Any] = {"epoch": epoch + 1, "loss": loss_sum / n,
-                                   "train_acc": correct / n, "seconds": seconds}
-            if val is not None:
-                row["val_loss"], row["val_acc"] = self.evaluate(*val)
+            # Rollback point: an epoch that does not finish leaves no trace.
+            start = [p.copy() for p in self.params] + [g.copy() for g in self.grads]
+            try:
+                t0 = time.perf_counter()
+                loss_sum, correct, step = kernel(
+                    self.params, self.grads, state, X, y, order,
+                    activation=self.activation, batch_size=min(batch_size, n),
+                    optimizer=optimizer, lr=lr_e, momentum=momentum,
+                    weight_decay=weight_decay, step=step,
+                    callback=cb, callback_every=int(callback_every))
+                seconds = time.perf_counter() - t0
+                if callback is not None and steps_per_epoch % callback_every:
+                    callback(epoch, steps_per_epoch, steps_per_epoch)
+                row: Dict[str, Any] = {"epoch": epoch + 1, "loss": loss_sum / n,
+                                       "train_acc": correct / n, "seconds": seconds}
+                if val is not None:
+                    row["val_loss"], row["val_acc"] = self.evaluate(*val)
+            except BaseException:
+                for p, saved in zip(self.params + self.grads, start):
+                    p[...] = saved
+                raise
+            del start
             self.epochs_trained += 1
             self.history.append(row)
             new_rows.append(row)
@@ -278,41 +377,195 @@ class MLP:
         return loss, acc
 
     # ----------------------------------------------------------- persistence
-    def save(self, path) -> None:
+    def save(self, path) -> Any:
         """Write a plain ``.npz`` (readable by NumPy alone): W0, b0, W1, b1,
-        ..., layer_sizes, activation, seed, epochs_trained."""
+        ..., layer_sizes, activation, seed, epochs_trained and, when set,
+        normalization (scale, mean, std).
+
+        ``.npz`` is appended to a name without it (as :func:`numpy.savez`
+        does, and as :meth:`load` looks it up).  The file is written
+        atomically as :func:`fastdigits.write_idx` (a temporary file in the
+        target's folder renamed over it, symlinks followed, permissions kept),
+        so an interrupted save leaves any earlier file intact.  ``path`` may also
+        be a writable binary file object.  Returns the file name written (or
+        the file object).
+        """
         arrays = {}
         for i in range(len(self.params) // 2):
             arrays["W%d" % i] = self.params[2 * i]
             arrays["b%d" % i] = self.params[2 * i + 1]
-        np.savez(path, layer_sizes=np.asarray(self.layer_sizes, dtype=np.int64),
-                 activation=np.asarray(self.activation),
-                 seed=np.asarray(self.seed, dtype=np.int64),
-                 epochs_trained=np.asarray(self.epochs_trained, dtype=np.int64),
-                 format=np.asarray("fastdigits.nn.MLP/1"), **arrays)
+        if self.normalization is not None:
+            arrays["normalization"] = np.asarray(self.normalization, dtype=np.float64)
+        arrays.update(layer_sizes=np.asarray(self.layer_sizes, dtype=np.int64),
+                      activation=np.asarray(self.activation),
+                      seed=np.asarray(self.seed, dtype=np.int64),
+                      epochs_trained=np.asarray(self.epochs_trained, dtype=np.int64),
+                      format=np.asarray(MODEL_FORMAT))
+        if hasattr(path, "write"):
+            np.savez(path, **arrays)
+            return path
+        from ._atomic import atomic_write  # the same atomic write as write_idx
+
+        target = _model_path(path)
+        atomic_write(target, lambda f: np.savez(f, **arrays))
+        return target
 
     @classmethod
     def load(cls, path, backend: str = "fast") -> "MLP":
-        """Rebuild a model written by :meth:`save` (weights keep their dtype)."""
+        """Rebuild a model written by :meth:`save` (weights keep their dtype).
+
+        ``path`` is looked up as :meth:`save` names it (``m`` -> ``m.npz``),
+        or as given when only that exists.  Any unreadable, damaged or
+        inconsistent file raises :class:`ModelFileError` (a ValueError)
+        naming the file and the problem; every array's shape is checked
+        against ``layer_sizes`` and the archive's sizes before anything is
+        allocated.
+        """
+        if backend not in BACKENDS:
+            raise ValueError("backend must be one of %s, got %r" % (", ".join(BACKENDS), backend))
+        name = _model_path(path)
+        if not os.path.exists(name) and os.path.exists(os.fspath(path)):
+            name = os.fsdecode(os.fspath(path))
+        data = _read_model_file(name)
+        sizes = data["layer_sizes"]
         try:
-            with np.load(path, allow_pickle=False) as f:
-                data = {k: f[k] for k in f.files}
-        except (OSError, ValueError) as exc:
-            raise ValueError("cannot read model file %s: %s" % (path, exc)) from None
-        if "layer_sizes" not in data or "activation" not in data:
-            raise ValueError("%s is not a fastdigits MLP file (no layer_sizes/activation)" % path)
-        sizes = tuple(int(s) for s in data["layer_sizes"])
-        dtype = data["W0"].dtype if "W0" in data else np.float32
-        model = cls(sizes, activation=str(data["activation"]), dtype=dtype,
-                    seed=int(data.get("seed", 0)), backend=backend)
-        for i in range(len(sizes) - 1):
-            for name, j in (("W%d" % i, 2 * i), ("b%d" % i, 2 * i + 1)):
-                if name not in data or data[name].shape != model.params[j].shape:
-                    raise ValueError("%s: %s missing or of the wrong shape" % (path, name))
-                model.params[j][...] = data[name]
-        model.epochs_trained = int(data.get("epochs_trained", 0))
+            model = cls(sizes, activation=data["activation"], dtype=data["dtype"],
+                        seed=data["seed"], backend=backend,
+                        normalization=data["normalization"])
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError("%s: invalid model settings: %s" % (name, exc)) from None
+        for j, arr in enumerate(data["params"]):
+            model.params[j][...] = arr
+        model.epochs_trained = data["epochs_trained"]
         return model
 
     def __repr__(self) -> str:
-        return "MLP(layer_sizes=%r, activation=%r, dtype=%s, seed=%d, backend=%r)" % (
-            self.layer_sizes, self.activation, self.dtype.name, self.seed, self.backend)
+        extra = "" if self.normalization is None else ", normalization=%r" % (self.normalization,)
+        return "MLP(layer_sizes=%r, activation=%r, dtype=%s, seed=%d, backend=%r%s)" % (
+            self.layer_sizes, self.activation, self.dtype.name, self.seed, self.backend, extra)
+
+
+# Deflate cannot expand data more than ~1032:1; a member claiming more is forged.
+_MAX_DEFLATE_RATIO = 1032
+
+
+def _npy_headers(zf: zipfile.ZipFile, name: str) -> Dict[str, Tuple[Tuple[int, ...], np.dtype]]:
+    """key -> (shape, dtype) of every array in the archive, from the .npy
+    headers alone, each checked against the member's size in the archive."""
+    fmt = np.lib.format
+    out = {}
+    for info in zf.infolist():
+        if not info.filename.endswith(".npy"):
+            raise ModelFileError("%s: unexpected member %r (not a .npy array)"
+                                 % (name, info.filename))
+        key = info.filename[:-4]
+        if info.compress_type == zipfile.ZIP_STORED:
+            ok = info.file_size == info.compress_size
+        else:
+            ok = info.file_size <= _MAX_DEFLATE_RATIO * info.compress_size + 1024
+        if not ok:
+            raise ModelFileError("%s: %s: archive sizes are inconsistent (%d bytes stored, "
+                                 "%d claimed)" % (name, key, info.compress_size, info.file_size))
+        with zf.open(info) as f:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = fmt.read_array_header_2_0(f)
+            offset = f.tell()
+        if dtype.hasobject:
+            raise ModelFileError("%s: %s holds Python objects; a model file holds numbers"
+                                 % (name, key))
+        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if offset + nbytes != info.file_size:
+            raise ModelFileError("%s: %s: header says %s %s (%d bytes) but the member has %d "
+                                 "bytes of data" % (name, key, dtype, shape, nbytes,
+                                                    info.file_size - offset))
+        out[key] = (tuple(shape), dtype)
+    return out
+
+
+def _read_model_file(name: str) -> Dict[str, Any]:
+    """The checked contents of a model file (see :meth:`MLP.load`)."""
+    if os.path.isdir(name):
+        raise ModelFileError("%s: is a folder, not a model file" % name)
+    if not os.path.exists(name):
+        raise ModelFileError("%s: no such file" % name)
+    fmt = np.lib.format
+    try:
+        with zipfile.ZipFile(name) as zf:
+            heads = _npy_headers(zf, name)
+
+            def read(key: str) -> np.ndarray:
+                with zf.open(key + ".npy") as f:
+                    return fmt.read_array(f, allow_pickle=False)
+
+            def scalar(key: str, kind: str, default: Any = None) -> Any:
+                if key not in heads:
+                    if default is None:
+                        raise ModelFileError("%s: no %s (not a fastdigits MLP file)"
+                                             % (name, key))
+                    return default
+                shape, dt = heads[key]
+                if shape != () or dt.kind not in kind:
+                    raise ModelFileError("%s: %s must be a single %s value, got %s %s"
+                                         % (name, key, "text" if kind == "U" else "integer",
+                                            dt, shape))
+                return read(key)[()]
+
+            if "layer_sizes" not in heads or "activation" not in heads:
+                raise ModelFileError("%s: not a fastdigits MLP file (no layer_sizes/activation)"
+                                     % name)
+            shape, dt = heads["layer_sizes"]
+            if len(shape) != 1 or not 2 <= shape[0] <= 1000 or dt.kind not in "iu":
+                raise ModelFileError("%s: layer_sizes must be 2 to 1000 integers, got %s %s"
+                                     % (name, dt, shape))
+            sizes = tuple(int(v) for v in read("layer_sizes"))
+            if min(sizes) < 1:
+                raise ModelFileError("%s: layer_sizes must be positive, got %s" % (name, sizes))
+            expected = []
+            for i in range(len(sizes) - 1):
+                expected += [("W%d" % i, (sizes[i], sizes[i + 1])), ("b%d" % i, (sizes[i + 1],))]
+            dtype = None
+            for key, want in expected:
+                if key not in heads:
+                    raise ModelFileError("%s: %s is missing (layer_sizes %s)" % (name, key, sizes))
+                shape, dt = heads[key]
+                if shape != want:
+                    raise ModelFileError("%s: %s has shape %s, layer_sizes %s need %s"
+                                         % (name, key, shape, sizes, want))
+                if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+                    raise ModelFileError("%s: %s must be float32 or float64, got %s"
+                                         % (name, key, dt))
+                if dtype is not None and dt != dtype:
+                    raise ModelFileError("%s: %s is %s but W0 is %s" % (name, key, dt, dtype))
+                dtype = dt
+            norm = None
+            if "normalization" in heads:
+                shape, dt = heads["normalization"]
+                if shape != (3,) or dt.kind != "f":
+                    raise ModelFileError("%s: normalization must be 3 floats (scale, mean, "
+                                         "std), got %s %s" % (name, dt, shape))
+                norm = tuple(float(v) for v in read("normalization"))
+            data = {
+                "layer_sizes": sizes, "dtype": dtype, "normalization": norm,
+                "activation": str(scalar("activation", "U")),
+                "seed": int(scalar("seed", "iu", 0)),
+                "epochs_trained": int(scalar("epochs_trained", "iu", 0)),
+                "params": [read(key) for key, _ in expected],
+            }
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError,
+            KeyError) as exc:  # damaged archive, bad CRC, truncated member, ...
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        try:
+            with open(name, "rb") as f:
+                if f.read(6) == b"\x93NUMPY":
+                    why = "it is a single .npy array, a model is an .npz archive"
+        except OSError:
+            pass
+        raise ModelFileError("%s: not a readable model file (.npz): %s" % (name, why)) from None
+    if data["epochs_trained"] < 0:
+        raise ModelFileError("%s: epochs_trained is negative" % name)
+    return data

@@ -150,35 +150,53 @@ def _history(history: Any) -> Dict[str, np.ndarray]:
     return {k: np.array(v, dtype=np.float64) for k, v in cols.items()}
 
 
-def plot_training(history: Sequence[Mapping[str, Any]], out_dir: Any) -> str:
+def plot_training(history: Any, out_dir: Any) -> str:
     """Write ``training.png``: loss and accuracy per epoch, train and validation.
 
     ``history`` is a list of per-epoch dicts with keys ``epoch``, ``loss``,
     ``train_acc``, ``val_loss``, ``val_acc``, ``seconds`` (missing or None
-    values are left out of the plot).  Accuracies are fractions (0..1) or
-    percentages, as given.  ``out_dir`` is created if needed.  Returns the
-    path of the PNG file.
+    values are left out of the plot), or a dict ``{model name: such a
+    list}`` (e.g. ``{"numpy": ..., "fast": ...}``) to draw several models'
+    curves on the same axes, each labelled with its name; the title names
+    the models plotted.  Accuracies are fractions (0..1) or percentages, as
+    given.  Epoch ticks are whole numbers.  ``out_dir`` is created if needed.
+    Returns the path of the PNG file.
     """
-    cols = _history(history)
+    if isinstance(history, Mapping):
+        if not history:
+            raise ValueError("history must be a non-empty dict of per-epoch lists")
+        runs = [(str(name), _history(h)) for name, h in history.items()]
+    else:
+        runs = [("", _history(history))]
     fig = _figure((10, 4))
+    from matplotlib.ticker import MaxNLocator
+
     ax_loss, ax_acc = fig.subplots(1, 2)
-    ep = cols["epoch"]
     for ax, keys, title in ((ax_loss, ("loss", "val_loss"), "loss"),
                             (ax_acc, ("train_acc", "val_acc"), "accuracy")):
-        for key, name in zip(keys, ("train", "validation")):
-            y = cols[key]
-            ok = np.isfinite(y)
-            if ok.any():
-                ax.plot(ep[ok], y[ok], marker="o", label=name)
+        for run_name, cols in runs:
+            ep = cols["epoch"]
+            for key, name in zip(keys, ("train", "validation")):
+                y = cols[key]
+                ok = np.isfinite(y)
+                if ok.any():
+                    label = "%s %s" % (run_name, name) if run_name else name
+                    ax.plot(ep[ok], y[ok], marker="o", label=label)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no 1.25-epoch ticks
         ax.set_ylabel(title)
         ax.set_title(title)
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
-    secs = cols["seconds"]
-    if np.isfinite(secs).any():
-        fig.suptitle("%d epochs, %.1f s" % (len(ep), np.nansum(secs)))
+    parts = []
+    for run_name, cols in runs:
+        secs = cols["seconds"]
+        part = "%d epochs" % len(cols["epoch"])
+        if np.isfinite(secs).any():
+            part += ", %.1f s" % np.nansum(secs)
+        parts.append("%s: %s" % (run_name, part) if run_name else part)
+    fig.suptitle("; ".join(parts))
     fig.tight_layout()
     os.makedirs(os.fspath(out_dir), exist_ok=True)
     path = os.path.join(os.fspath(out_dir), "training.png")
@@ -188,10 +206,12 @@ def plot_training(history: Sequence[Mapping[str, Any]], out_dir: Any) -> str:
 
 def plot_confusion(y_true: Any, y_pred: Any, path: Any, *,
                    n_classes: Optional[int] = None,
-                   class_names: Optional[Sequence[str]] = None) -> str:
+                   class_names: Optional[Sequence[str]] = None,
+                   model_name: Optional[str] = None) -> str:
     """Write the confusion matrix (counts in each cell, title with accuracy) as PNG.
 
-    Rows are true classes, columns predicted.  Returns ``path``.
+    Rows are true classes, columns predicted; ``model_name``, when given,
+    says in the title whose predictions these are.  Returns ``path``.
     """
     cm = confusion_matrix(y_true, y_pred, n_classes)
     k = cm.shape[0]
@@ -211,7 +231,8 @@ def plot_confusion(y_true: Any, y_pred: Any, path: Any, *,
     ax.set_yticklabels(names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title("confusion matrix: %d samples, accuracy %.2f%%" % (total, 100 * acc))
+    ax.set_title("%sconfusion matrix: %d samples, accuracy %.2f%%"
+                 % ("%s model, " % model_name if model_name else "", total, 100 * acc))
     if k <= 30:
         thresh = cm.max() / 2.0 if cm.size else 0
         for t in range(k):

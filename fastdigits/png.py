@@ -135,10 +135,12 @@ def to_png(images: Any, path: Any, *, labels: Any = None, ncols: int = 10,
     ----------
     images : array-like (N, H, W), or one (H, W) image; see
         :func:`fastdigits.to_uint8` for the grey mapping of non-uint8 data.
-    path : file name (str or PathLike; written atomically as
-        :func:`fastdigits.write_idx` does: a temporary file in the target's
+    path : file name ending in ``.png`` (str or PathLike; written atomically
+        as :func:`fastdigits.write_idx` does: a temporary file in the target's
         folder is renamed over it, symlinks are followed, an existing file
-        keeps its permissions) or a writable binary file object.
+        keeps its permissions) or a writable binary file object.  Another
+        extension is a ValueError (a PNG in ``grid.txt`` or ``grid.jpg`` would
+        mislead whoever opens it).
     labels : optional N labels, drawn above the images.
     ncols : images per row.  scale : pixel enlargement (>= 1).
 
@@ -146,12 +148,16 @@ def to_png(images: Any, path: Any, *, labels: Any = None, ncols: int = 10,
     fastdigits[png]`` when Pillow is missing.
     """
     _pil()
+    if not hasattr(path, "write"):
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError("path must be a file name or a binary file object, got %s"
+                            % type(path).__name__)
+        if not os.fsdecode(os.fspath(path)).lower().endswith(".png"):
+            raise ValueError("to_png writes PNG: the file name must end in .png, got %r"
+                             % os.fsdecode(os.fspath(path)))
     pixels, _ = montage(images, labels, ncols=ncols, scale=scale)
     if hasattr(path, "write"):
         _encode(pixels, path)
         return path
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError("path must be a file name or a binary file object, got %s"
-                        % type(path).__name__)
     atomic_write(path, lambda f: _encode(pixels, f))
     return path

@@ -413,7 +413,7 @@ def test_table_covers_every_public_kernel():
     """Every public function in fastdigits.__all__ that computes something is
     in this table (or in the IDX-specific cases below)."""
     config = {"available_simd", "get_num_threads", "get_simd", "set_num_threads", "set_simd",
-              "show_config", "simd", "threads", "load_mnist",
+              "show_config", "simd", "threads", "load_mnist", "mnist_path",
               # pure-Python display helpers (no C kernel behind them)
               "render", "show", "to_png", "to_uint8"}
     idx_io = {"read_idx", "read_idx_header", "write_idx"}

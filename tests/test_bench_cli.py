@@ -191,7 +191,7 @@ def _errors(argv, capsys):
     (["--wait-idle", "-1"], "argument --wait-idle: must be >= 0 seconds"),
     (["--plot", "chart.jpg"], ".png"),
     (["--only", "no_such_kernel_zzz"], "matches no case"),
-    (["--json", "/no/such/folder/x.json"], "does not exist"),
+    (["--json", "/no/such/folder/x.json"], "no such folder"),
 ])
 def test_bad_options_exit_2_with_one_line(argv, words, capsys):
     rc, cap = _errors(["bench", "--tiny"] + argv, capsys)

@@ -61,7 +61,8 @@ def test_train_model_returns_models_history_predictions():
     assert res.model.seed == 3
 
 
-def test_progress_bar_goes_to_stderr(capsys):
+def test_progress_bar_goes_to_stderr(capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a bar only on a terminal
     rc, out, err = _cli(capsys, "train", "--limit", "1500", "--epochs", "1", "--layers", "16")
     assert rc == 0
     assert "epoch 1" in err and "step" in err
@@ -114,7 +115,8 @@ def test_data_folder_with_other_idx_files(tmp_path, capsys):
     (["--optimizer", "lbfgs"], "--optimizer must be one of"),
     (["--activation", "swish"], "--activation must be one of"),
     (["--threads", "0"], "--threads must be >= 1"),
-    (["--batch-size", "0"], "--batch-size must be >= 1"),
+    (["--batch-size", "0"], "--batch-size must be from 1 to 2147483647"),
+    (["--batch-size", str(2**31)], "--batch-size must be from 1 to 2147483647, got 2147483648"),
     (["--dtype", "float16"], "--dtype must be float32 or float64"),
     (["--lr-schedule", "step"], "--lr-schedule must be cosine or constant"),
     (["--data", "/nonexistent/fastdigits-data"], "no such folder"),

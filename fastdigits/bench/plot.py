@@ -53,6 +53,13 @@ def write_plot(doc: Dict[str, Any], path: str) -> None:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     else:
         ax.text(0.5, 0.5, "no case ran", transform=ax.transAxes, ha="center")
+    from .report import run_warnings
+
+    warnings = ["WARNING: " + w.replace("the times above", "these speed-ups")
+                for w in run_warnings(doc)]
+    if warnings:  # the chart travels without the text table: it must say so too
+        ax.set_xlabel(ax.get_xlabel() + "\n" + "\n".join(warnings), color="black")
+        ax.xaxis.label.set_fontsize(8)
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=110)
     plt.close(fig)

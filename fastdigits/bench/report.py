@@ -135,15 +135,21 @@ def table_text(doc: Dict[str, Any]) -> str:
     if seen:
         lines.append("contenders (NumPy = fastdigits.reference unless said):")
         lines += ["  %s: %s" % (g, n) for g, n in seen.items()]
+    lines += ["WARNING: " + w for w in run_warnings(doc)]
+    return "\n".join(lines)
+
+
+def run_warnings(doc: Dict[str, Any]) -> List[str]:
+    """What makes the run's times doubtful (for the text table and the chart)."""
+    out = []
     if any(doc["machine"]["env"].get(k) is not None
            for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")):
-        lines.append("WARNING: NumPy may be slowed by the environment; rerun with: "
-                     + UNSET_HINT)
+        out.append("NumPy may be slowed by the environment; rerun with: " + UNSET_HINT)
     load = doc["machine"].get("load_average")
     if load is not None and load[0] > 0.5 * doc["machine"]["logical_cores"]:
-        lines.append("WARNING: the machine was busy (load average %.1f at start): "
-                     "the times above are noisy" % load[0])
-    return "\n".join(lines)
+        out.append("the machine was busy (load average %.1f at start): "
+                   "the times above are noisy" % load[0])
+    return out
 
 
 def _result_command(command: str) -> str:

@@ -1,7 +1,12 @@
-"""Shared by `fastdigits info`, `show` and `grid`: open IDX files, parse ranges.
+"""Shared by the commands: open IDX files, name the bundled data, check
+output paths, parse ranges.
 
 Every user mistake becomes a :class:`fastdigits.cli.CommandError` (one line,
-exit code 2): missing file, not an IDX file, wrong rank, bad index or range.
+exit code 2): missing file, not an IDX file, wrong rank, bad index or range,
+an output file whose folder does not exist.
+
+Input file arguments go through :func:`resolve_input`, the one place where
+the bundled MNIST's short names are understood (see :data:`MNIST_NAMES_HELP`).
 """
 from __future__ import annotations
 
@@ -53,6 +58,70 @@ def quiet_broken_pipe(fn, *args, **kwargs) -> int:
     return 0
 
 
+#: For --help texts and the README.
+MNIST_NAMES_HELP = ("mnist:train / mnist:test name the bundled MNIST files: the images "
+                    "where an image file is expected, the labels for --labels; "
+                    "mnist:train-images, mnist:train-labels, mnist:test-images and "
+                    "mnist:test-labels name one file explicitly")
+
+
+def resolve_input(path: str, kind: str = "images") -> str:
+    """The file an input argument names: ``mnist:...`` -> a bundled MNIST file
+    (``kind`` "images" or "labels" says which one a bare ``mnist:train`` or
+    ``mnist:test`` means); anything else is a path, returned unchanged."""
+    if not path.startswith("mnist:"):
+        return path
+    from ..datasets import MNIST_NAMES, mnist_path
+
+    name = path[len("mnist:"):]
+    if name in ("train", "test"):
+        name += "-" + kind
+    if name not in MNIST_NAMES:
+        raise CommandError("unknown bundled data set %r: use mnist:train, mnist:test, %s"
+                           % (path, ", ".join("mnist:" + n for n in MNIST_NAMES)))
+    return mnist_path(name)
+
+
+def check_output(opt: str, path: str, suffix: Optional[str] = None) -> None:
+    """Fail now, before any work, if ``path`` cannot be written later: its
+    folder must exist and be writable, it must not be a folder, and it must
+    end in ``suffix`` (case-insensitive) when one is given."""
+    if suffix is not None and not path.lower().endswith(suffix):
+        raise CommandError("%s %s: the file name must end in %s (it is written as %s)"
+                           % (opt, path, suffix, suffix[1:].upper()))
+    if os.path.isdir(path):
+        raise CommandError("%s %s: is a folder, not a file" % (opt, path))
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CommandError("%s %s: no such folder %s" % (opt, path, folder))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError("%s %s: cannot write in folder %s (permission denied)"
+                           % (opt, path, folder))
+
+
+def check_output_folder(opt: str, path: str) -> None:
+    """Like :func:`check_output` for a folder that is created when missing
+    (its parent must exist)."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CommandError("%s %s: exists and is not a folder" % (opt, path))
+    probe = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(probe):
+        raise CommandError("%s %s: no such folder %s" % (opt, path, probe))
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise CommandError("%s %s: cannot write in folder %s (permission denied)"
+                           % (opt, path, probe))
+
+
+def progress_wanted(no_progress: bool, stream: Any = None) -> bool:
+    """A progress bar only on a terminal: in a log or a pipe its carriage-
+    return updates would be hundreds of lines of noise."""
+    stream = sys.stderr if stream is None else stream
+    try:
+        return not no_progress and stream.isatty()
+    except (AttributeError, ValueError):  # closed or unusual stream
+        return False
+
+
 def _check_file(path: str, what: str) -> None:
     if not os.path.exists(path):
         raise CommandError("%s: no such file: %s" % (what, path))
@@ -63,7 +132,8 @@ def _check_file(path: str, what: str) -> None:
 
 
 def read_header(path: str, what: str = "FILE") -> Any:
-    """The IDX header of ``path``, or a CommandError saying what is wrong."""
+    """The IDX header of ``path`` (already resolved by :func:`resolve_input`),
+    or a CommandError saying what is wrong."""
     _check_file(path, what)
     _, read_idx_header, IDXError = idx_api()
     try:
@@ -87,20 +157,25 @@ def read_array(path: str, header: Any = None, what: str = "FILE") -> np.ndarray:
         raise CommandError("%s: %s" % (path, exc.strerror or exc)) from exc
 
 
-def read_images(path: str) -> np.ndarray:
-    """An image file's (N, H, W) array; other ranks are a CommandError."""
+def read_images(path: str, min_rank: int = 3) -> np.ndarray:
+    """An image file's (N, H, W) array (or, with ``min_rank=2``, (N, ...)
+    rows of features); other ranks are a CommandError."""
     header = read_header(path, "FILE")
     shape = tuple(header.shape)
-    if len(shape) != 3:
+    if not min_rank <= len(shape) <= 3:
         raise CommandError("%s: not an image file: rank %d, shape %s (images are rank 3: "
-                           "count x rows x columns)" % (path, len(shape), "x".join(map(str, shape))))
+                           "count x rows x columns%s)" % (path, len(shape),
+                                                          "x".join(map(str, shape)),
+                                                          "; or rank 2: count x features"
+                                                          if min_rank == 2 else ""))
     if 0 in shape:
         raise CommandError("%s: holds no images (shape %s)" % (path, "x".join(map(str, shape))))
     return read_array(path, header)
 
 
 def read_labels(path: str, n_images: int) -> np.ndarray:
-    """A label file's 1-D array, checked against the image count."""
+    """A label file's 1-D array (``path`` already resolved with
+    ``kind="labels"``), checked against the image count."""
     header = read_header(path, "--labels")
     shape = tuple(header.shape)
     if len(shape) != 1:
@@ -151,4 +226,5 @@ def add_selection_arguments(parser: Any, default_help: str) -> None:
     group.add_argument("--range", "-r", metavar="A:B",
                        help="images A to B-1, e.g. 0:10 (%s)" % default_help)
     parser.add_argument("--labels", "-l", metavar="LABELS",
-                        help="IDX label file to show the labels from")
+                        help="IDX label file to show the labels from (mnist:train and "
+                             "mnist:test name the bundled labels)")

@@ -109,17 +109,12 @@ def run(args) -> int:
     only = [p.strip() for item in args.only for p in item.split(",") if p.strip()]
     if args.only and not only:
         raise CommandError("--only needs a non-empty pattern")
-    for opt, path in (("--json", args.json), ("--plot", args.plot),
-                      ("--markdown", args.markdown)):
+    from ._view import check_output, progress_wanted
+
+    for opt, path, suffix in (("--json", args.json, None), ("--plot", args.plot, ".png"),
+                              ("--markdown", args.markdown, None)):
         if path is not None:
-            folder = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(folder):
-                raise CommandError("%s: folder %s does not exist" % (opt, folder))
-            if os.path.isdir(path):
-                raise CommandError("%s: %s is a folder, not a file" % (opt, path))
-    if args.plot is not None and not args.plot.lower().endswith(".png"):
-        raise CommandError("--plot writes a PNG: give a file name ending in .png, got %r"
-                           % args.plot)
+            check_output(opt, path, suffix)
     if args.plot is not None:
         try:
             import matplotlib  # noqa: F401
@@ -134,7 +129,7 @@ def run(args) -> int:
         threads=args.threads or fastdigits.get_num_threads(),
         dtype=args.dtype, only=only, use_torch=not args.no_torch,
         wait_idle_s=args.wait_idle,
-        progress=not args.no_progress and not args.list,
+        progress=progress_wanted(args.no_progress) and not args.list,
         argv=list(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else [])
     names = runner.case_names(opts)
     if not names:

@@ -1,6 +1,6 @@
 """`fastdigits config`: print the build and run-time configuration."""
 NAME = "config"
-HELP = "print version, compiler, OpenMP, threads and SIMD path"
+HELP = "print version, compiler, OpenMP, threads, SIMD path and where the bundled MNIST is"
 
 
 def add_arguments(parser):
@@ -10,5 +10,9 @@ def add_arguments(parser):
 def run(args) -> int:
     from .. import show_config
 
+    from ..datasets import BUNDLED_DIR
+
     show_config()
+    print("bundled MNIST: %s (on the command line: mnist:train, mnist:test, "
+          "mnist:train-labels, ...)" % BUNDLED_DIR)
     return 0

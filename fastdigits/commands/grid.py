@@ -1,15 +1,17 @@
 """`fastdigits grid FILE OUT.png`: a PNG montage of digits, labels above them."""
 from __future__ import annotations
 
-from ._view import add_selection_arguments, read_images, read_labels, select
+from ._view import (MNIST_NAMES_HELP, add_selection_arguments, check_output, read_images,
+                    read_labels, resolve_input, select)
 
 NAME = "grid"
 HELP = "write digits from an IDX image file as a PNG grid (needs Pillow)"
 
 
 def add_arguments(parser):
-    parser.add_argument("file", metavar="FILE", help="IDX image file (rank 3), raw or gzip")
-    parser.add_argument("out", metavar="OUT.png", help="PNG file to write")
+    parser.add_argument("file", metavar="FILE",
+                        help="IDX image file (rank 3), raw or gzip; " + MNIST_NAMES_HELP)
+    parser.add_argument("out", metavar="OUT.png", help="PNG file to write (name ending in .png)")
     add_selection_arguments(parser, "default: 0:100")
     parser.add_argument("--ncols", type=int, default=10, help="images per row (default 10)")
     parser.add_argument("--scale", type=int, default=4,
@@ -17,8 +19,6 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    import os
-
     from ..cli import CommandError
     from ..png import to_png
 
@@ -30,15 +30,13 @@ def run(args) -> int:
         import PIL  # noqa: F401
     except ImportError:
         raise CommandError("writing PNG needs Pillow: pip install fastdigits[png]") from None
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_dir):
-        raise CommandError("cannot write %s: no such folder %s" % (args.out, out_dir))
-    images = read_images(args.file)
+    check_output("OUT.png", args.out, ".png")
+    images = read_images(resolve_input(args.file))
     n = images.shape[0]
     a, b = select(args.index, args.range, n, 100)
     labels = None
     if args.labels:
-        labels = read_labels(args.labels, n)[a:b]
+        labels = read_labels(resolve_input(args.labels, "labels"), n)[a:b]
     try:
         to_png(images[a:b], args.out, labels=labels, ncols=args.ncols, scale=args.scale)
     except ValueError as exc:  # e.g. a montage too large

@@ -7,7 +7,8 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from ._view import TYPE_NAMES, quiet_broken_pipe, read_array, read_header, type_code
+from ._view import (MNIST_NAMES_HELP, TYPE_NAMES, quiet_broken_pipe, read_array, read_header,
+                    resolve_input, type_code)
 
 NAME = "info"
 HELP = "print an IDX file's header (type, dims, sizes) and data statistics"
@@ -16,7 +17,7 @@ _CHUNK = 1 << 18  # elements per pass: keeps temporaries in cache
 
 
 def add_arguments(parser):
-    parser.add_argument("file", metavar="FILE", help="IDX file, raw or gzip")
+    parser.add_argument("file", metavar="FILE", help="IDX file, raw or gzip; " + MNIST_NAMES_HELP)
     parser.add_argument("--no-stats", action="store_true",
                         help="header only: do not read the data")
 
@@ -104,7 +105,7 @@ def _num(v: Any) -> str:
 
 
 def run(args) -> int:
-    path = args.file
+    path = resolve_input(args.file)
     header = read_header(path)
     dtype = np.dtype(header.dtype)
     shape = tuple(int(d) for d in header.shape)

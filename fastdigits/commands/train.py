@@ -50,14 +50,18 @@ def add_arguments(parser) -> None:
                         help="fast, numpy, or both (trains both from the same seed and "
                              "reports the speed-up) (default: fast)")
     parser.add_argument("--save", metavar="MODEL.npz", default=None,
-                        help="write the trained model (fast backend's, with --backend both)")
+                        help="write the trained model (fast backend's, with --backend both); "
+                             ".npz is appended to a name without it; the folder is checked "
+                             "before training")
     parser.add_argument("--limit", type=int, default=None, metavar="N",
                         help="train on the first N training images only")
     parser.add_argument("--no-progress", action="store_true",
-                        help="no progress bar")
+                        help="no progress bar (there is none either when stderr is not a "
+                             "terminal, e.g. in a log)")
     parser.add_argument("--plot", metavar="DIR", default=None,
-                        help="write training curves (training.png) and the test confusion "
-                             "matrix (confusion.png) to DIR (needs matplotlib: "
+                        help="write training curves (training.png, every backend trained) "
+                             "and the test confusion matrix (confusion.png, the fast "
+                             "backend's) to DIR, created if missing (needs matplotlib: "
                              "pip install fastdigits[plot])")
     parser.add_argument("--show-errors", type=int, default=0, metavar="N",
                         help="print the N most confidently wrong test digits in the terminal")
@@ -110,8 +114,11 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
                      % (", ".join(OPTIMIZERS), args.optimizer))
     if args.epochs < 1:
         raise _error("--epochs must be >= 1, got %d" % args.epochs)
-    if args.batch_size < 1:
-        raise _error("--batch-size must be >= 1, got %d" % args.batch_size)
+    from ..nn import MAX_BATCH_SIZE
+
+    if not 1 <= args.batch_size <= MAX_BATCH_SIZE:
+        raise _error("--batch-size must be from 1 to %d, got %d"
+                     % (MAX_BATCH_SIZE, args.batch_size))
     if args.lr is not None and not (args.lr > 0 and np.isfinite(args.lr)):
         raise _error("--lr must be a positive number, got %r" % args.lr)
     if args.momentum is not None:
@@ -147,21 +154,16 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
         raise _error("--backend must be fast, numpy or both, got %r" % args.backend)
     if args.data is not None and not os.path.isdir(args.data):
         raise _error("--data %s: no such folder" % args.data)
+    # Output paths are checked now, not after a training run they would lose.
+    from ._view import check_output, check_output_folder
+
+    if args.save:
+        from ..nn import _model_path
+
+        check_output("--save", _model_path(args.save))
+    if args.plot:
+        check_output_folder("--plot", args.plot)
     return hidden, np.dtype(args.dtype), backends[args.backend]
-
-
-def _standardize(images: np.ndarray, dtype) -> np.ndarray:
-    """uint8 pixels -> (p / 255 - MNIST_MEAN) / MNIST_STD in dtype (the
-    statistics of MNIST, used for every dataset so saved models agree with
-    `fastdigits predict`)."""
-    from ..datasets import MNIST_MEAN, MNIST_STD
-
-    if images.dtype != np.uint8:
-        return np.ascontiguousarray(images, dtype=dtype)
-    out = images.astype(dtype)
-    out *= dtype.type(1.0 / (255.0 * MNIST_STD))
-    out -= dtype.type(MNIST_MEAN / MNIST_STD)
-    return out
 
 
 def _load(args, dtype):
@@ -218,6 +220,7 @@ def train_model(args, out=None) -> TrainResult:
     """
     import fastdigits
     from ..nn import MLP
+    from ._view import progress_wanted
 
     hidden, dtype, backends = _check_args(args)
     X_train, y_train, X_test, y_test = _load(args, dtype)
@@ -230,13 +233,16 @@ def train_model(args, out=None) -> TrainResult:
     # the NumPy backend's BLAS gets the same thread count as fastdigits
     with fastdigits.threads(threads), threadpool_limits(limits=threads, user_api="blas"):
         for backend in backends:
+            # The data were standardised with MNIST's statistics (load_mnist
+            # normalize=True): the model remembers it for raw uint8 input.
             model = MLP(sizes, activation=args.activation, dtype=dtype, seed=args.seed,
-                        backend=backend)
+                        backend=backend, normalization="mnist")
             if out is not None:
                 print("%s backend: %s, %d train / %d test images, %d thread%s"
                       % (backend, "-".join(map(str, sizes)), X_train.shape[0],
                          X_test.shape[0], threads, "" if threads == 1 else "s"), file=out)
-            callback, close = _progress_bar(out is not None and not args.no_progress)
+            callback, close = _progress_bar(out is not None
+                                            and progress_wanted(args.no_progress))
 
             def epoch_done(row, _close=close):
                 _close()
@@ -271,10 +277,10 @@ def run(args) -> int:
               % (t_np, t_fast, t_np / t_fast if t_fast > 0 else float("inf")))
     if args.save:
         try:
-            result.model.save(args.save)
+            saved = result.model.save(args.save)
         except OSError as exc:
-            raise _error("cannot write %s: %s" % (args.save, exc))
-        print("model saved to %s" % args.save)
+            raise _error("cannot write %s: %s" % (args.save, exc.strerror or exc))
+        print("model saved to %s" % saved)
     if args.plot:
         _write_plots(result, args.plot)
     if args.show_errors:
@@ -287,10 +293,11 @@ def _write_plots(result: TrainResult, out_dir: str) -> None:
 
     try:
         os.makedirs(out_dir, exist_ok=True)
-        curves = plots.plot_training(result.histories["fast" if "fast" in result.histories
-                                                      else "numpy"], out_dir)
-        confusion = plots.plot_confusion(result.y_test, result.model.predict(result.X_test),
-                                         os.path.join(out_dir, "confusion.png"))
+        curves = plots.plot_training(result.histories, out_dir)
+        main = "fast" if "fast" in result.models else next(iter(result.models))
+        confusion = plots.plot_confusion(result.y_test, result.test_pred[main],
+                                         os.path.join(out_dir, "confusion.png"),
+                                         model_name=main)
     except OSError as exc:
         raise _error("cannot write plots to %s: %s" % (out_dir, exc))
     print("plots written: %s, %s" % (curves, confusion))
