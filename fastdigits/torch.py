@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from typing import Optional, Tuple
 
+import numpy as np
 import torch  # PyTorch (absolute import: this module is fastdigits.torch)
 from torch import Tensor
 
@@ -69,26 +70,27 @@ def _forward_kernel(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                     act: str) -> Tuple[Tensor, Optional[Tensor]]:
     """(y, z): z is the pre-activation when act is gelu (its derivative needs
     it), else None."""
-    y = x.new_empty((x.shape[0], weight.shape[0]))
-    z = torch.empty_like(y) if act == "gelu" else None
-    _dense.dense_forward(x.detach().numpy(), weight.detach().numpy().T,
-                         None if bias is None else bias.detach().numpy(), act,
-                         out=y.numpy(), preact_out=None if z is None else z.numpy())
-    return y, z
+    # numpy(force=True): a view of the memory (these are CPU tensors), detached.
+    # Results are NumPy arrays the kernels allocate, wrapped by from_numpy:
+    # cheaper per call than torch.empty + .numpy().
+    xn = x.numpy(force=True)
+    z = np.empty((xn.shape[0], weight.shape[0]), xn.dtype) if act == "gelu" else None
+    y = _dense.dense_forward(xn, weight.numpy(force=True).T,
+                             None if bias is None else bias.numpy(force=True), act,
+                             preact_out=z)
+    return torch.from_numpy(y), (None if z is None else torch.from_numpy(z))
 
 
 def _backward_kernel(dy: Tensor, x: Tensor, weight: Tensor, yz: Tensor, act: str,
                      need_dx: bool) -> Tuple[Optional[Tensor], Tensor, Tensor]:
     """(dx, dweight, dbias): dweight in weight's (n, k) layout, dx None unless
     need_dx."""
-    dW = torch.empty(weight.shape, dtype=weight.dtype)
-    db = dy.new_empty((dy.shape[1],))
-    dx = torch.empty(x.shape, dtype=x.dtype) if need_dx else None
-    _dense.dense_backward(dy.numpy(), x.detach().numpy(), weight.detach().numpy().T,
-                          yz.detach().numpy(), act, need_dx=need_dx,
-                          dx_out=None if dx is None else dx.numpy(),
-                          dW_out=dW.numpy().T, db_out=db.numpy())
-    return dx, dW, db
+    dx, dW, db = _dense.dense_backward(dy.numpy(force=True), x.numpy(force=True),
+                                       weight.numpy(force=True).T, yz.numpy(force=True),
+                                       act, need_dx=need_dx)
+    # dW has W's (in, out) F-layout, so dW.T is weight's C-contiguous (out, in)
+    return (None if dx is None else torch.from_numpy(dx)), torch.from_numpy(dW.T), \
+        torch.from_numpy(db)
 
 
 # --------------------------------------------------------------------------
@@ -202,7 +204,20 @@ def dense(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
     non-tensor, a non-floating dtype or an input/weight dtype mismatch,
     ValueError for a bad activation or feature count.
     """
-    act = _check_activation(activation)
+    return _dense_call(x, weight, bias, _check_activation(activation))
+
+
+def _dense_call(x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str) -> Tensor:
+    # The common eager case first, with as few checks as make it safe: a
+    # plain 2-D contiguous CPU tensor of the weight's float32/float64 dtype.
+    if (type(x) is Tensor and x.dtype is weight.dtype and x.dtype in _DTYPES
+            and x.is_cpu and weight.is_cpu and x.dim() == 2
+            and x.shape[1] == weight.shape[1] and x.is_contiguous()
+            and not torch.compiler.is_compiling() and not torch.jit.is_tracing()):
+        if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad or (
+                bias is not None and bias.requires_grad)):
+            return _DenseFunction.apply(x, weight, bias, act)
+        return _forward_kernel(x, weight, bias, act)[0]  # no graph to record
     if not isinstance(x, Tensor):
         raise TypeError("input must be a torch.Tensor, got %s" % type(x).__name__)
     if x.dtype != weight.dtype:
@@ -215,15 +230,13 @@ def dense(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
     if x.dim() < 1 or (not torch.jit.is_tracing() and x.shape[-1] != weight.shape[1]):
         raise ValueError("input must have %d features in its last dimension, got shape %s"
                          % (weight.shape[1], tuple(x.shape)))
-    if x.dtype not in _DTYPES or x.device.type != "cpu" or weight.device.type != "cpu":
+    if x.dtype not in _DTYPES or not x.is_cpu or not weight.is_cpu:
         return _torch_linear(x, weight, bias, act)
     x2 = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
     if torch.compiler.is_compiling() or torch.jit.is_tracing() or type(x) is not Tensor:
-        y = _dense_op(x2, weight, bias, act)[0]
+        y = _dense_op(x2, weight, bias, act)[0]  # what compile/export/trace record
     else:
-        if not x2.is_contiguous():
-            x2 = x2.contiguous()
-        y = _DenseFunction.apply(x2, weight, bias, act)
+        y = _dense_call(x2.contiguous(), weight, bias, act)  # now the fast case above
     return y if x.dim() == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
 
 
@@ -276,7 +289,7 @@ class Linear(torch.nn.Module):
             torch.nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        return dense(x, self.weight, self.bias, self.activation)
+        return _dense_call(x, self.weight, self.bias, _ACTS[self.activation])
 
     def extra_repr(self) -> str:
         return "in_features=%d, out_features=%d, bias=%s, activation=%r, precision=%r" % (
