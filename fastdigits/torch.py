@@ -210,10 +210,11 @@ def dense(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
 def _dense_call(x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str) -> Tensor:
     # The common eager case first, with as few checks as make it safe: a
     # plain 2-D contiguous CPU tensor of the weight's float32/float64 dtype.
-    if (type(x) is Tensor and x.dtype is weight.dtype and x.dtype in _DTYPES
+    if (type(x) is Tensor and not torch.compiler.is_compiling()
+            and not torch.jit.is_tracing()  # (before the size test: it would warn)
+            and x.dtype is weight.dtype and x.dtype in _DTYPES
             and x.is_cpu and weight.is_cpu and x.dim() == 2
-            and x.shape[1] == weight.shape[1] and x.is_contiguous()
-            and not torch.compiler.is_compiling() and not torch.jit.is_tracing()):
+            and x.shape[1] == weight.shape[1] and x.is_contiguous()):
         if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad or (
                 bias is not None and bias.requires_grad)):
             return _DenseFunction.apply(x, weight, bias, act)
