@@ -265,6 +265,9 @@ class Linear(torch.nn.Module):
                  activation: Optional[str] = None, device=None, dtype=None,
                  precision: str = "float32") -> None:
         super().__init__()
+        if isinstance(bias, str):  # Linear(k, n, "relu") with the old argument order
+            raise TypeError("bias must be a bool, got %r; pass the activation by keyword: "
+                            "Linear(in_features, out_features, activation=%r)" % (bias, bias))
         _check_activation(activation)
         _check_precision(precision)
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):

@@ -136,6 +136,8 @@ def test_errors_name_the_problem():
         Linear(3, 2, activation="swish")
     with pytest.raises(TypeError, match="floating-point dtype"):
         Linear(3, 2, dtype=torch.int32)
+    with pytest.raises(TypeError, match="activation='relu'"):
+        Linear(3, 2, "relu")  # the old argument order must not silently drop it
     with pytest.raises(ValueError, match="precision must be one of 'float32'"):
         Linear(3, 2, precision="bfloat16")
     lin = Linear(3, 2)
