@@ -68,16 +68,20 @@ def test_inductor_compiles_forward_and_backward():
         torch.testing.assert_close(pb.grad, pa.grad)
 
 
-def test_export_records_the_fastdigits_op(tmp_path):
+@pytest.mark.parametrize("strict", [True, False])
+def test_export_records_the_fastdigits_op(tmp_path, strict):
     model = _model()
     x = torch.randn(4, 12)
-    ep = torch.export.export(model, (x,))
+    ep = torch.export.export(model, (x,), strict=strict,
+                             dynamic_shapes=({0: torch.export.Dim("batch")},))
     targets = [str(n.target) for n in ep.graph.nodes if n.op == "call_function"]
     assert targets.count("fastdigits.dense.default") == 3
     torch.testing.assert_close(ep.module()(x), model(x))
     torch.export.save(ep, tmp_path / "m.pt2")
     again = torch.export.load(tmp_path / "m.pt2")
     torch.testing.assert_close(again.module()(x), model(x))
+    x9 = torch.randn(9, 12)  # any batch size
+    torch.testing.assert_close(again.module()(x9), model(x9))
 
 
 def test_jit_trace_records_the_op_and_saves(tmp_path):
