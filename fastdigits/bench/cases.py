@@ -656,18 +656,17 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                     return Bench(step)
                 return make
 
-            mode = "compiled" if compiled else "eager"
+            mode = "compiled" if compiled else "eager"  # (notes: one per group)
             cases.append(Case("torch_loop/%s/b%d" % (mode, B), "torch_loop",
                               "fastdigits.torch.Linear", "matrix",
                               {"layers": list(sizes), "batch_size": B, "mode": mode,
                                "optimizer": "sgd", "dtype": dt.name}, per_sample * B, None,
                               {"fastdigits": mk(True), "numpy": None, "torch": mk(False)},
                               check=False,
-                              notes="one training step in PyTorch (%s): fastdigits.torch.Linear "
-                                    "vs nn.Linear + nn.ReLU; CrossEntropyLoss + optim.SGD "
-                                    "momentum%s; no NumPy contender: a PyTorch loop"
-                                    % (mode, ", torch.compile (inductor) of the model"
-                                       if compiled else "")))
+                              notes="one PyTorch training step: fastdigits.torch.Linear vs "
+                                    "nn.Linear + nn.ReLU, CrossEntropyLoss + optim.SGD "
+                                    "momentum; eager, or (compiled rows) both models under "
+                                    "torch.compile (inductor); no NumPy contender"))
     return cases
 
 
