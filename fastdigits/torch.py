@@ -4,115 +4,285 @@ Import it explicitly (``from fastdigits.torch import Linear``); the package
 never imports PyTorch by itself.
 
 :class:`Linear` is a drop-in for ``torch.nn.Linear`` followed by an optional
-activation.  Forward and backward run fastdigits' C kernels on the tensors'
-memory without copies: the weight keeps PyTorch's ``(out, in)`` layout and is
-handed to the kernels as its transposed ``(in, out)`` view, and the weight
-gradient is written in that same layout.
+activation: same constructor, parameter names, initialisation and state dict
+(a state dict loads into either).  Forward and backward run fastdigits' C
+kernels on the tensors' memory without copies: the weight keeps PyTorch's
+``(out, in)`` layout and is handed to the kernels as its transposed
+``(in, out)`` view, and the weight gradient is written in that same layout.
+
+The kernels are registered as PyTorch custom operators
+(``torch.ops.fastdigits.dense`` and ``torch.ops.fastdigits.dense_backward``,
+with fake implementations and autograd), so ``torch.compile`` (also
+``fullgraph=True``), ``torch.export`` and ``torch.jit.trace`` see one
+operator per layer instead of a graph break.  In eager mode the same kernels
+run through a plain ``torch.autograd.Function``, which costs less Python per
+call than the custom-operator dispatcher.
+
+Supported by the kernels: CPU tensors of dtype float32 or float64.  Anything
+else (float16, bfloat16, CUDA or meta tensors) falls back to PyTorch's own
+``F.linear`` + activation, with the same results as ``torch.nn.Linear``.
+Double backward (differentiating a gradient) raises ``RuntimeError``.
 """
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 import torch  # PyTorch (absolute import: this module is fastdigits.torch)
+from torch import Tensor
 
 from . import dense as _dense
 
-__all__ = ["Linear", "dense"]
+__all__ = ["Linear", "dense", "ACTIVATIONS", "PRECISIONS"]
 
 _ACTS = {None: "identity", "identity": "identity", "relu": "relu", "sigmoid": "sigmoid",
          "tanh": "tanh", "gelu": "gelu"}
+ACTIVATIONS: Tuple[Optional[str], ...] = tuple(_ACTS)
+PRECISIONS: Tuple[str, ...] = ("float32",)  # a later release adds "bfloat16"
 _DTYPES = (torch.float32, torch.float64)
+_DOUBLE_BACKWARD = ("fastdigits.torch: double backward (differentiating a gradient, e.g. "
+                    "torch.autograd.grad(..., create_graph=True) then backward through the "
+                    "result) is not supported by the fastdigits kernels; use torch.nn.Linear "
+                    "for this model")
 
 
-def _np(t: torch.Tensor) -> np.ndarray:
-    """A NumPy view of a CPU tensor's memory (made contiguous only if it is not)."""
-    return t.detach().contiguous().numpy()
+def _check_activation(activation) -> str:
+    try:
+        return _ACTS[activation]
+    except (KeyError, TypeError):
+        raise ValueError("activation must be None, 'identity', 'relu', 'sigmoid', 'tanh' "
+                         "or 'gelu', got %r" % (activation,)) from None
 
+
+def _check_precision(precision) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError("precision must be one of %s, got %r"
+                         % (", ".join(repr(p) for p in PRECISIONS), precision))
+    return precision
+
+
+# --------------------------------------------------------------------------
+# The kernels on tensors: x (m, k) C-contiguous, weight (n, k) C-contiguous
+# (nn.Linear's layout; the kernels read weight.T, an F-contiguous (k, n) view).
+
+def _forward_kernel(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                    act: str) -> Tuple[Tensor, Optional[Tensor]]:
+    """(y, z): z is the pre-activation when act is gelu (its derivative needs
+    it), else None."""
+    # numpy(force=True): a view of the memory (these are CPU tensors), detached.
+    # Results are NumPy arrays the kernels allocate, wrapped by from_numpy:
+    # cheaper per call than torch.empty + .numpy().
+    xn = x.numpy(force=True)
+    z = np.empty((xn.shape[0], weight.shape[0]), xn.dtype) if act == "gelu" else None
+    y = _dense.dense_forward(xn, weight.numpy(force=True).T,
+                             None if bias is None else bias.numpy(force=True), act,
+                             preact_out=z)
+    return torch.from_numpy(y), (None if z is None else torch.from_numpy(z))
+
+
+def _backward_kernel(dy: Tensor, x: Tensor, weight: Tensor, yz: Tensor, act: str,
+                     need_dx: bool) -> Tuple[Optional[Tensor], Tensor, Tensor]:
+    """(dx, dweight, dbias): dweight in weight's (n, k) layout, dx None unless
+    need_dx."""
+    # act' comes from the output y, or from the pre-activation z for gelu
+    yz_arg = {"z" if act == "gelu" else "y": yz.numpy(force=True)}
+    dx, dW, db = _dense.dense_backward(dy.numpy(force=True), x.numpy(force=True),
+                                       weight.numpy(force=True).T, None, act,
+                                       need_dx=need_dx, **yz_arg)
+    # dW has W's (in, out) F-layout, so dW.T is weight's C-contiguous (out, in)
+    return (None if dx is None else torch.from_numpy(dx)), torch.from_numpy(dW.T), \
+        torch.from_numpy(db)
+
+
+# --------------------------------------------------------------------------
+# Custom operators: what torch.compile, torch.export and jit.trace record.
+
+@torch.library.custom_op("fastdigits::dense", mutates_args=())
+def _dense_op(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+              activation: str) -> Tuple[Tensor, Tensor]:
+    """(y, z) for a 2-D x; z is the gelu pre-activation, empty for the others
+    (an operator cannot return None, nor an alias of y)."""
+    y, z = _forward_kernel(x.contiguous(), weight.contiguous(), bias, activation)
+    return y, (z if z is not None else x.new_empty((0,)))
+
+
+@_dense_op.register_fake
+def _(x, weight, bias, activation):
+    y = x.new_empty((x.shape[0], weight.shape[0]))
+    return y, (torch.empty_like(y) if activation == "gelu" else x.new_empty((0,)))
+
+
+@torch.library.custom_op("fastdigits::dense_backward", mutates_args=())
+def _dense_backward_op(dy: Tensor, x: Tensor, weight: Tensor, yz: Tensor,
+                       activation: str, need_dx: bool) -> Tuple[Tensor, Tensor, Tensor]:
+    """(dx, dweight, dbias); dx is empty when need_dx is False."""
+    dx, dW, db = _backward_kernel(dy.contiguous(), x.contiguous(), weight.contiguous(),
+                                  yz.contiguous(), activation, need_dx)
+    return (dx if dx is not None else x.new_empty((0,))), dW, db
+
+
+@_dense_backward_op.register_fake
+def _(dy, x, weight, yz, activation, need_dx):
+    dx = torch.empty_like(x) if need_dx else x.new_empty((0,))
+    return dx, torch.empty_like(weight), dy.new_empty((dy.shape[1],))
+
+
+def _op_setup(ctx, inputs, output):
+    x, weight, bias, act = inputs
+    y, z = output
+    ctx.act = act
+    ctx.has_bias = bias is not None
+    ctx.save_for_backward(x, weight, z if act == "gelu" else y)
+
+
+def _op_backward(ctx, dy, _dz):
+    x, weight, yz = ctx.saved_tensors
+    need_dx = ctx.needs_input_grad[0]
+    dx, dW, db = torch.ops.fastdigits.dense_backward(dy, x, weight, yz, ctx.act, need_dx)
+    return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None
+
+
+_dense_op.register_autograd(_op_backward, setup_context=_op_setup)
+
+
+def _no_double_backward(ctx, *grads):
+    raise RuntimeError(_DOUBLE_BACKWARD)
+
+
+_dense_backward_op.register_autograd(_no_double_backward,
+                                     setup_context=lambda ctx, inputs, output: None)
+
+
+# --------------------------------------------------------------------------
+# Eager path: the same kernels through a plain autograd.Function.
 
 class _DenseFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, bias, activation):
-        x2 = x.reshape(-1, x.shape[-1])
-        xn = _np(x2)
-        W = weight.detach().numpy().T  # (in, out) view of the (out, in) weight
-        b = None if bias is None else _np(bias)
-        z = None
-        if activation == "gelu":  # gelu's derivative needs the pre-activation
-            z = np.empty((xn.shape[0], W.shape[1]), dtype=xn.dtype)
-        y = torch.from_numpy(_dense.dense_forward(xn, W, b, activation, preact_out=z))
-        ctx.activation = activation
+    def forward(ctx, x, weight, bias, act):
+        y, z = _forward_kernel(x, weight, bias, act)
+        ctx.act = act
         ctx.has_bias = bias is not None
-        ctx.in_shape = x.shape
-        saved = torch.from_numpy(z) if z is not None else y
-        ctx.save_for_backward(x2, weight, saved)
-        return y.reshape(*x.shape[:-1], W.shape[1])
+        ctx.save_for_backward(x, weight, z if z is not None else y)
+        return y
 
     @staticmethod
     def backward(ctx, dy):
-        x2, weight, yz = ctx.saved_tensors
-        W = weight.detach().numpy().T
-        dyn = _np(dy.reshape(-1, dy.shape[-1]))
+        x, weight, yz = ctx.saved_tensors
         need_dx = ctx.needs_input_grad[0]
-        dx, dW, db = _dense.dense_backward(dyn, _np(x2), W, _np(yz), ctx.activation,
-                                           need_dx=need_dx)
-        gx = torch.from_numpy(dx).reshape(ctx.in_shape) if need_dx else None
-        gW = torch.from_numpy(dW.T) if ctx.needs_input_grad[1] else None  # (out, in)
-        gb = torch.from_numpy(db) if ctx.has_bias and ctx.needs_input_grad[2] else None
-        return gx, gW, gb, None
+        if torch.is_grad_enabled():
+            # create_graph=True: go through the operator, whose own backward
+            # raises the clear double-backward error if it is ever reached
+            dx, dW, db = torch.ops.fastdigits.dense_backward(dy, x, weight, yz, ctx.act,
+                                                             need_dx)
+        else:
+            dx, dW, db = _backward_kernel(dy.contiguous(), x, weight, yz, ctx.act, need_dx)
+        return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None
 
 
-def _check(x: torch.Tensor, weight: torch.Tensor, activation) -> str:
-    if activation not in _ACTS:
-        raise ValueError("activation must be None, 'identity', 'relu', 'sigmoid', 'tanh' "
-                         "or 'gelu', got %r" % (activation,))
-    if not isinstance(x, torch.Tensor):
+def _torch_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str) -> Tensor:
+    """PyTorch's own ops, for what the kernels do not support."""
+    y = torch.nn.functional.linear(x, weight, bias)
+    if act == "relu":
+        return torch.relu(y)
+    if act == "sigmoid":
+        return torch.sigmoid(y)
+    if act == "tanh":
+        return torch.tanh(y)
+    if act == "gelu":
+        return torch.nn.functional.gelu(y, approximate="tanh")
+    return y
+
+
+def dense(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
+          activation: Optional[str] = None) -> Tensor:
+    """``act(x @ weight.T + bias)`` with autograd, like ``F.linear`` + activation.
+
+    ``weight`` is ``(out_features, in_features)`` as in ``torch.nn.Linear``;
+    ``x`` is ``(..., in_features)``.  CPU float32/float64 tensors run on the
+    fastdigits kernels (as a custom operator under ``torch.compile``,
+    ``torch.export`` and ``torch.jit.trace``); other dtypes and devices fall
+    back to PyTorch's ``F.linear`` + activation.  Raises TypeError for a
+    non-tensor, a non-floating dtype or an input/weight dtype mismatch,
+    ValueError for a bad activation or feature count.
+    """
+    return _dense_call(x, weight, bias, _check_activation(activation))
+
+
+def _dense_call(x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str) -> Tensor:
+    # The common eager case first, with as few checks as make it safe: a
+    # plain 2-D contiguous CPU tensor of the weight's float32/float64 dtype.
+    if (type(x) is Tensor and not torch.compiler.is_compiling()
+            and not torch.jit.is_tracing()  # (before the size test: it would warn)
+            and x.dtype is weight.dtype and x.dtype in _DTYPES
+            and x.is_cpu and weight.is_cpu and x.dim() == 2
+            and x.shape[1] == weight.shape[1] and x.is_contiguous()):
+        if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad or (
+                bias is not None and bias.requires_grad)):
+            return _DenseFunction.apply(x, weight, bias, act)
+        return _forward_kernel(x, weight, bias, act)[0]  # no graph to record
+    if not isinstance(x, Tensor):
         raise TypeError("input must be a torch.Tensor, got %s" % type(x).__name__)
-    if x.device.type != "cpu":
-        raise TypeError("input must be a CPU tensor, got device %s" % x.device)
-    if x.dtype not in _DTYPES:
-        raise TypeError("input must be float32 or float64, got %s" % x.dtype)
     if x.dtype != weight.dtype:
         raise TypeError("input dtype %s does not match the weight dtype %s"
                         % (x.dtype, weight.dtype))
-    if x.dim() < 1 or x.shape[-1] != weight.shape[1]:
+    if not x.dtype.is_floating_point:
+        raise TypeError("input must be a floating-point tensor (float32 or float64 on the "
+                        "fastdigits kernels), got %s" % x.dtype)
+    # (under jit.trace the sizes are traced values: comparing them only warns)
+    if x.dim() < 1 or (not torch.jit.is_tracing() and x.shape[-1] != weight.shape[1]):
         raise ValueError("input must have %d features in its last dimension, got shape %s"
                          % (weight.shape[1], tuple(x.shape)))
-    return _ACTS[activation]
-
-
-def dense(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None,
-          activation: Optional[str] = None) -> torch.Tensor:
-    """``act(x @ weight.T + bias)`` with autograd, like ``F.linear`` + activation."""
-    act = _check(x, weight, activation)
-    return _DenseFunction.apply(x, weight, bias, act)
+    if x.dtype not in _DTYPES or not x.is_cpu or not weight.is_cpu:
+        return _torch_linear(x, weight, bias, act)
+    x2 = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
+    if torch.compiler.is_compiling() or torch.jit.is_tracing() or type(x) is not Tensor:
+        y = _dense_op(x2, weight, bias, act)[0]  # what compile/export/trace record
+    else:
+        y = _dense_call(x2.contiguous(), weight, bias, act)  # now the fast case above
+    return y if x.dim() == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
 
 
 class Linear(torch.nn.Module):
-    """``torch.nn.Linear(in_features, out_features)`` + ``activation``, computed
-    by fastdigits' fused kernels (CPU, float32 or float64).
+    """``torch.nn.Linear(in_features, out_features, bias, device, dtype)`` +
+    ``activation``, computed by fastdigits' fused kernels.
+
+    Same constructor (plus ``activation`` and ``precision``), parameter names
+    (``weight`` ``(out, in)``, ``bias``), initialisation and state dict as
+    ``torch.nn.Linear``, so state dicts load into either.
 
     ``activation``: None (linear), "relu", "sigmoid", "tanh" or "gelu" (tanh
-    approximation, like ``nn.GELU(approximate="tanh")``).  Parameters and
-    their initialisation are those of ``torch.nn.Linear``.
+    approximation, like ``nn.GELU(approximate="tanh")``).
+    ``precision``: the kernels' arithmetic; only "float32" exists today (the
+    tensors' own dtype, float32 or float64); anything else is a ValueError.
+
+    CPU float32/float64 tensors run on the fastdigits kernels; other dtypes
+    (float16, bfloat16) and devices (CUDA, meta) fall back to PyTorch's own
+    ``F.linear`` + activation.  Double backward raises ``RuntimeError``.
     """
 
-    def __init__(self, in_features: int, out_features: int, activation: Optional[str] = None,
-                 bias: bool = True, dtype: Optional[torch.dtype] = None) -> None:
+    __constants__ = ["in_features", "out_features"]
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 activation: Optional[str] = None, device=None, dtype=None,
+                 precision: str = "float32") -> None:
         super().__init__()
-        if activation not in _ACTS:
-            raise ValueError("activation must be None, 'relu', 'sigmoid', 'tanh' or 'gelu', "
-                             "got %r" % (activation,))
-        dtype = dtype or torch.get_default_dtype()
-        if dtype not in _DTYPES:
-            raise TypeError("dtype must be torch.float32 or torch.float64, got %s" % dtype)
+        if isinstance(bias, str):  # Linear(k, n, "relu") with the old argument order
+            raise TypeError("bias must be a bool, got %r; pass the activation by keyword: "
+                            "Linear(in_features, out_features, activation=%r)" % (bias, bias))
+        _check_activation(activation)
+        _check_precision(precision)
+        if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError("dtype must be a floating-point dtype (float32 or float64 on "
+                            "the fastdigits kernels), got %s" % (dtype,))
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.activation = activation
-        self.weight = torch.nn.Parameter(torch.empty(out_features, in_features, dtype=dtype))
+        self.precision = precision
+        kw = {"device": device, "dtype": dtype}
+        self.weight = torch.nn.Parameter(torch.empty((out_features, in_features), **kw))
         if bias:
-            self.bias = torch.nn.Parameter(torch.empty(out_features, dtype=dtype))
+            self.bias = torch.nn.Parameter(torch.empty(out_features, **kw))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -124,9 +294,10 @@ class Linear(torch.nn.Module):
             bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
             torch.nn.init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return dense(x, self.weight, self.bias, self.activation)
+    def forward(self, x: Tensor) -> Tensor:
+        return _dense_call(x, self.weight, self.bias, _ACTS[self.activation])
 
     def extra_repr(self) -> str:
-        return "in_features=%d, out_features=%d, bias=%s, activation=%r" % (
-            self.in_features, self.out_features, self.bias is not None, self.activation)
+        return "in_features=%d, out_features=%d, bias=%s, activation=%r, precision=%r" % (
+            self.in_features, self.out_features, self.bias is not None, self.activation,
+            self.precision)

@@ -12,7 +12,8 @@ from fastdigits.torch import Linear
 
 ACTS = {None: torch.nn.Identity(), "relu": torch.nn.ReLU(), "sigmoid": torch.nn.Sigmoid(),
         "tanh": torch.nn.Tanh(), "gelu": torch.nn.GELU(approximate="tanh")}
-TOL = {torch.float32: dict(rtol=1e-4, atol=1e-5), torch.float64: dict(rtol=1e-10, atol=1e-12)}
+# the parity bounds: float32 within 1e-5, float64 within 1e-14
+TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.float64: dict(rtol=1e-14, atol=1e-14)}
 
 
 def _twins(n_in, n_out, act, dtype, seed=0):
@@ -25,23 +26,25 @@ def _twins(n_in, n_out, act, dtype, seed=0):
     return ours, ref
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("act", list(ACTS))
-def test_forward_and_gradients_match_torch(act, dtype):
+def test_forward_and_gradients_match_torch(act, dtype, threads):
     ours, ref = _twins(23, 17, act, dtype)
     x = torch.randn(11, 23, dtype=dtype)
     x1 = x.clone().requires_grad_(True)
     x2 = x.clone().requires_grad_(True)
-    y1 = ours(x1)
-    y2 = ACTS[act](ref(x2))
-    torch.testing.assert_close(y1, y2, **TOL[dtype])
-    g = torch.randn_like(y1)
-    y1.backward(g)
-    y2.backward(g)
+    with fastdigits.threads(threads):
+        y1 = ours(x1)
+        y2 = ACTS[act](ref(x2))
+        torch.testing.assert_close(y1, y2, **TOL[dtype])
+        g = torch.randn_like(y1)
+        y1.backward(g)
+        y2.backward(g)
     torch.testing.assert_close(x1.grad, x2.grad, **TOL[dtype])
     torch.testing.assert_close(ours.weight.grad, ref.weight.grad, **TOL[dtype])
     torch.testing.assert_close(ours.bias.grad, ref.bias.grad, **TOL[dtype])
-    assert ours.weight.grad.shape == (17, 23)
+    assert ours.weight.grad.shape == (17, 23) and ours.weight.grad.is_contiguous()
 
 
 def test_gradcheck_float64():
@@ -131,13 +134,22 @@ def test_same_on_every_simd_path_and_thread_count():
 def test_errors_name_the_problem():
     with pytest.raises(ValueError, match="activation"):
         Linear(3, 2, activation="swish")
-    with pytest.raises(TypeError, match="dtype"):
-        Linear(3, 2, dtype=torch.float16)
+    with pytest.raises(TypeError, match="floating-point dtype"):
+        Linear(3, 2, dtype=torch.int32)
+    with pytest.raises(TypeError, match="activation='relu'"):
+        Linear(3, 2, "relu")  # the old argument order must not silently drop it
+    with pytest.raises(ValueError, match="precision must be one of 'float32'"):
+        Linear(3, 2, precision="bfloat16")
     lin = Linear(3, 2)
-    with pytest.raises(TypeError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="does not match"):
         lin(torch.zeros(2, 3, dtype=torch.int64))
+    with pytest.raises(TypeError, match="floating-point"):
+        fastdigits.torch.dense(torch.zeros(2, 3, dtype=torch.int64),
+                               torch.zeros(2, 3, dtype=torch.int64))
     with pytest.raises(TypeError, match="does not match"):
         lin(torch.zeros(2, 3, dtype=torch.float64))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        lin([[0.0, 1.0, 2.0]])
     with pytest.raises(ValueError, match="3 features"):
         lin(torch.zeros(2, 4))
 
@@ -147,3 +159,99 @@ def test_fastdigits_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+def test_constructor_matches_nn_linear():
+    import inspect
+
+    ours = list(inspect.signature(Linear.__init__).parameters)
+    theirs = list(inspect.signature(torch.nn.Linear.__init__).parameters)
+    # the signature: nn.Linear's (in, out, bias) first, every nn.Linear name
+    assert ours == ["self", "in_features", "out_features", "bias", "activation", "device",
+                    "dtype", "precision"]
+    assert set(theirs) <= set(ours) and ours[:4] == theirs[:4]
+    lin = Linear(4, 3, False, device="cpu", dtype=torch.float64)
+    assert lin.bias is None and lin.weight.dtype == torch.float64
+    lin = Linear(4, 3, device=torch.device("cpu"))
+    assert lin.weight.shape == (3, 4) and lin.bias.shape == (3,)
+    assert "precision='float32'" in repr(lin)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_state_dict_loads_both_ways(bias):
+    torch.manual_seed(3)
+    ref = torch.nn.Linear(9, 4, bias=bias)
+    ours = Linear(9, 4, bias=bias, activation="tanh")
+    assert list(ours.state_dict()) == list(ref.state_dict())
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(5, 9)
+    torch.testing.assert_close(ours(x), torch.tanh(ref(x)), rtol=1e-5, atol=1e-6)
+    back = torch.nn.Linear(9, 4, bias=bias)
+    ours2 = Linear(9, 4, bias=bias)
+    back.load_state_dict(ours2.state_dict())
+    torch.testing.assert_close(back(x), ours2(x), rtol=1e-5, atol=1e-6)
+
+
+def test_save_load_no_grad_inference_mode(tmp_path):
+    lin = Linear(6, 5, activation="gelu", dtype=torch.float64)
+    x = torch.randn(3, 6, dtype=torch.float64)
+    ref = lin(x).detach()
+    torch.save(lin, tmp_path / "m.pt")
+    again = torch.load(tmp_path / "m.pt", weights_only=False)
+    torch.testing.assert_close(again(x).detach(), ref, rtol=0, atol=0)
+    with torch.no_grad():
+        y = lin(x)
+    assert not y.requires_grad and torch.equal(y, ref)
+    with torch.inference_mode():
+        y = lin(x)
+    assert y.is_inference() and torch.equal(y, ref)
+
+
+@pytest.mark.parametrize("act", ["relu", "gelu"])
+def test_double_backward_raises_a_clear_error(act):
+    lin = Linear(4, 3, activation=act, dtype=torch.float64)
+    x = torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
+    (gx,) = torch.autograd.grad(lin(x).pow(2).sum(), x, create_graph=True)
+    # the first-order gradient is still right
+    ref = torch.nn.Linear(4, 3, dtype=torch.float64)
+    ref.load_state_dict(lin.state_dict())
+    x2 = x.detach().requires_grad_(True)
+    (gx_ref,) = torch.autograd.grad(ACTS[act](ref(x2)).pow(2).sum(), x2)
+    torch.testing.assert_close(gx.detach(), gx_ref)
+    with pytest.raises(RuntimeError, match="double backward .* not supported"):
+        gx.sum().backward()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_other_dtypes_fall_back_to_torch_ops(dtype, monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("the fastdigits kernels do not take %s" % dtype)
+
+    monkeypatch.setattr(fd_dense, "dense_forward", boom)
+    torch.manual_seed(0)
+    ours = Linear(8, 5, activation="sigmoid", dtype=dtype)
+    ref = torch.nn.Linear(8, 5, dtype=dtype)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(4, 8, dtype=dtype, requires_grad=True)
+    y = ours(x)
+    assert y.dtype == dtype
+    torch.testing.assert_close(y, torch.sigmoid(ref(x)), rtol=0, atol=0)
+    y.sum().backward()
+    assert ours.weight.grad.dtype == dtype and x.grad is not None
+
+
+def test_meta_device_falls_back_to_torch_ops():
+    lin = Linear(8, 5, activation="relu", device="meta")
+    y = lin(torch.empty(3, 8, device="meta"))
+    assert y.device.type == "meta" and y.shape == (3, 5)
+
+
+def test_one_dim_and_empty_batches():
+    ours, ref = _twins(5, 2, "relu", torch.float64)
+    x = torch.randn(5, dtype=torch.float64)
+    torch.testing.assert_close(ours(x), torch.relu(ref(x)))
+    e = torch.zeros(0, 5, dtype=torch.float64, requires_grad=True)
+    y = ours(e)
+    assert y.shape == (0, 2)
+    y.sum().backward()
+    assert torch.equal(ours.weight.grad, torch.zeros(2, 5, dtype=torch.float64))

@@ -605,10 +605,77 @@ def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     return cases
 
 
+def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
+    """One PyTorch training step (784-hidden-10, ReLU, CrossEntropyLoss, SGD
+    momentum, batches drawn in turn from MNIST) with fastdigits.torch.Linear
+    layers against the same loop with nn.Linear + nn.ReLU: eager, and both
+    models under torch.compile (inductor) at the smallest batch size."""
+    cases = []
+    sizes = (784, p.hidden, 10)
+    lr, momentum = 0.02, 0.9
+    # forward 2*k*n per layer, dW 2*k*n per layer, dx for every layer but the first
+    per_sample = sum(4.0 * k * n for k, n in zip(sizes[:-1], sizes[1:]))
+    per_sample += sum(2.0 * k * n for k, n in zip(sizes[1:-1], sizes[2:]))
+
+    # compiled: the smallest batch only, and not in the test profile (compiling
+    # takes seconds per model; the tests compile these layers elsewhere)
+    for compiled in ((False,) if p.name == "tiny" else (False, True)):
+        for B in (p.epoch_batches[:1] if compiled else p.epoch_batches):
+            def mk(ours, B=B, compiled=compiled):
+                def make():
+                    Linear = api("fastdigits.torch", "Linear")  # Unavailable without torch
+                    torch = _torch()
+                    tdt = torch.float32 if dt == np.float32 else torch.float64
+                    images, labels = data.mnist()
+                    n = max(B, min(len(images) // B, 16) * B)  # up to 16 distinct batches
+                    reps = -(-n // len(images))
+                    X = np.concatenate([images] * reps)[:n].reshape(-1, B, 784)
+                    X = torch.from_numpy(np.ascontiguousarray(
+                        (X / 255.0 - MNIST_MEAN) / MNIST_STD, dtype=dt))
+                    y = torch.from_numpy(np.concatenate([labels] * reps)[:n].reshape(-1, B))
+                    torch.manual_seed(0)  # both models start from the same weights
+                    if ours:
+                        model = torch.nn.Sequential(
+                            Linear(sizes[0], sizes[1], activation="relu", dtype=tdt),
+                            Linear(sizes[1], sizes[2], dtype=tdt))
+                    else:
+                        model = torch.nn.Sequential(
+                            torch.nn.Linear(sizes[0], sizes[1], dtype=tdt), torch.nn.ReLU(),
+                            torch.nn.Linear(sizes[1], sizes[2], dtype=tdt))
+                    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+                    run_model = torch.compile(model) if compiled else model
+                    lossf = torch.nn.CrossEntropyLoss()
+                    box = {"i": 0}
+
+                    def step():
+                        i = box["i"] = (box["i"] + 1) % len(X)
+                        opt.zero_grad(set_to_none=True)
+                        loss = lossf(run_model(X[i]), y[i])
+                        loss.backward()
+                        opt.step()
+                        return loss
+                    return Bench(step)
+                return make
+
+            mode = "compiled" if compiled else "eager"  # (notes: one per group)
+            cases.append(Case("torch_loop/%s/b%d" % (mode, B), "torch_loop",
+                              "fastdigits.torch.Linear", "matrix",
+                              {"layers": list(sizes), "batch_size": B, "mode": mode,
+                               "optimizer": "sgd", "dtype": dt.name}, per_sample * B, None,
+                              {"fastdigits": mk(True), "numpy": None, "torch": mk(False)},
+                              check=False,
+                              notes="one PyTorch training step: fastdigits.torch.Linear vs "
+                                    "nn.Linear + nn.ReLU, CrossEntropyLoss + optim.SGD "
+                                    "momentum; eager, or (compiled rows) both models under "
+                                    "torch.compile (inductor); no NumPy contender"))
+    return cases
+
+
 def build_cases(profile: Profile, dtype: Any, data: Data) -> List[Case]:
     """Every case of the profile, in a stable order (data path first)."""
     dt = np.dtype(dtype)
     return (_idx_cases(profile, dt, data) + _normalize_cases(profile, dt, data)
             + _matmul_cases(profile, dt) + _dense_cases(profile, dt)
             + _softmax_cases(profile, dt) + _optim_cases(profile, dt)
-            + _epoch_cases(profile, dt, data))
+            + _epoch_cases(profile, dt, data)
+            + _torch_loop_cases(profile, dt, data))

@@ -1,0 +1,100 @@
+"""DistributedDataParallel (gloo, 2 local processes on 127.0.0.1) over
+fastdigits.torch layers: ranks end with identical parameters, equal to
+single-process training on the concatenated batches.
+
+Run as a script, this file is one rank's worker:
+``python tests/test_torch_ddp.py RANK WORLD PORT OUTDIR``.
+"""
+import os
+import socket
+import subprocess
+import sys
+
+import torch
+
+STEPS, BATCH, SIZES = 6, 32, (20, 16, 4)  # BATCH: the global batch, split over ranks
+
+
+def _model():
+    from fastdigits.torch import Linear
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(Linear(SIZES[0], SIZES[1], activation="relu", dtype=torch.float64),
+                               Linear(SIZES[1], SIZES[2], dtype=torch.float64))
+
+
+def _data():
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(STEPS, BATCH, SIZES[0], dtype=torch.float64, generator=g)
+    y = torch.randint(0, SIZES[2], (STEPS, BATCH), generator=g)
+    return X, y
+
+
+def _train(model, rows):
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    lossf = torch.nn.CrossEntropyLoss()
+    X, y = _data()
+    for s in range(STEPS):
+        opt.zero_grad()
+        lossf(model(X[s, rows]), y[s, rows]).backward()
+        opt.step()
+
+
+def _worker(rank, world, port, outdir):
+    import datetime
+
+    import fastdigits
+    import torch.distributed as dist
+
+    fastdigits.set_num_threads(1)
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=60))
+    try:
+        model = torch.nn.parallel.DistributedDataParallel(_model())
+        share = BATCH // world
+        _train(model, slice(rank * share, (rank + 1) * share))
+        torch.save(model.module.state_dict(), os.path.join(outdir, "rank%d.pt" % rank))
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ddp_two_processes_match_single_process(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    port = _free_port()
+    procs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), str(r), "2",
+                               str(port), str(tmp_path)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for r in range(2)]
+    outs = []
+    for p in procs:
+        try:
+            outs.append(p.communicate(timeout=180)[0])
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            raise
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(outs)
+    sd = [torch.load(tmp_path / ("rank%d.pt" % r)) for r in range(2)]
+    assert list(sd[0]) == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    for name in sd[0]:
+        assert torch.equal(sd[0][name], sd[1][name]), name  # identical across ranks
+    single = _model()
+    before = {k: v.clone() for k, v in single.state_dict().items()}
+    _train(single, slice(0, BATCH))
+    for name, value in single.state_dict().items():
+        assert not torch.equal(value, before[name])  # it did train
+        # DDP averages the two half-batch gradients: the full-batch gradient
+        torch.testing.assert_close(sd[0][name], value, rtol=1e-12, atol=1e-12)
+
+
+if __name__ == "__main__":
+    _worker(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
