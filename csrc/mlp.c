@@ -2,6 +2,7 @@
  * optimiser kernels (see mlp.h).  One template, two dtypes. */
 #include "mlp.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 

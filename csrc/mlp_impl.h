@@ -50,6 +50,36 @@ size_t FN(fd_mlp_work_bytes)(fd_ctx ctx, const fd_mlp_shape *shape)
     return FN(fd_mlp_layout)(ctx, shape, NULL, NULL);
 }
 
+/* g += c * w over n elements; returns sum w^2 (in double).  Fixed 16-lane
+ * partial sums per 4096-element block, so the loop vectorises and the result
+ * depends on n only (not on threads or alignment). */
+static double FN(fd_mlp_l2_grad)(int64_t n, const T *FD_RESTRICT w,
+                                 T *FD_RESTRICT g, T c)
+{
+    double total = 0.0;
+    int64_t i0, i;
+    int j;
+    for (i0 = 0; i0 < n; i0 += 4096) {
+        int64_t end = n - i0 < 4096 ? n : i0 + 4096;
+        T acc[16] = {0};
+        T part = 0;
+        for (i = i0; i + 16 <= end; i += 16)
+            for (j = 0; j < 16; j++) {
+                T wi = w[i + j];
+                acc[j] += wi * wi;
+                g[i + j] += c * wi;
+            }
+        for (; i < end; i++) {
+            T wi = w[i];
+            acc[0] += wi * wi;
+            g[i] += c * wi;
+        }
+        for (j = 0; j < 16; j++) part += acc[j];
+        total += (double)part;
+    }
+    return total;
+}
+
 /* Forward m rows from x (leading dimension sizes[0]); logits go to `out`
  * (leading dimension ldo) or, when out is NULL, to bufs->h[L]. */
 static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params,
@@ -102,7 +132,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
     const fd_mlp_shape *s = shape;
     int L, l, j, rc = FD_OK;
     int64_t start, steps = 0, C, k0, np2;
-    double lsum = 0.0;
+    double lsum = 0.0, eps;
     int64_t ncorrect = 0;
     *loss_sum = 0.0;
     *correct = 0;
@@ -163,19 +193,31 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
         }
         if (rc != FD_OK) break;
 
+        if (opt->l2 != 0.0) { /* scikit-learn's alpha, with the pre-step weights */
+            double sq = 0.0;
+            for (l = 0; l < L; l++)
+                sq += FN(fd_mlp_l2_grad)(s->sizes[l] * s->sizes[l + 1], params[2 * l],
+                                         grads[2 * l], (T)(opt->l2 / (double)m));
+            lsum += 0.5 * opt->l2 * sq; /* alpha/(2m) * sq per row, m rows */
+        }
+
         opt->step++;
+        eps = opt->eps;
+        /* eps-hat added to sqrt(v) = eps / sqrt(1 - beta2^t) added to sqrt(v_hat) */
+        if (opt->kind == FD_MLP_ADAM && opt->adam_eps_hat)
+            eps /= sqrt(1.0 - pow(opt->beta2, (double)opt->step));
         for (j = 0; j < np2; j++) {
             l = j / 2;
             int64_t cnt = (j & 1) ? s->sizes[l + 1] : s->sizes[l] * s->sizes[l + 1];
             if (opt->kind == FD_MLP_ADAM)
                 FN(fd_adam_step)(ctx, cnt, params[j], grads[j], state[j],
                                  state[np2 + j], opt->lr, opt->beta1, opt->beta2,
-                                 opt->eps, opt->step, opt->weight_decay);
+                                 eps, opt->step, opt->weight_decay);
             else
                 FN(fd_sgd_step)(ctx, cnt, params[j], grads[j], opt->lr,
                                 opt->momentum,
                                 opt->momentum != 0.0 ? state[j] : NULL,
-                                opt->weight_decay, 0);
+                                opt->weight_decay, opt->nesterov);
         }
         steps++;
         if (cb && every > 0 && steps % every == 0 && cb(cb_user, steps)) break;
