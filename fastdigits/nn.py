@@ -314,3 +314,9 @@ class MLP:
     def __repr__(self) -> str:
         return "MLP(layer_sizes=%r, activation=%r, dtype=%s, seed=%d, backend=%r)" % (
             self.layer_sizes, self.activation, self.dtype.name, self.seed, self.backend)
+
+    def score(self, X, y) -> float:
+        """Mean accuracy on (X, y) (class ids), as scikit-learn's ``score``."""
+        X = self._check_X(X)
+        y = self._check_y(y, X.shape[0])
+        return float((self.decision_function(X).argmax(axis=1) == y).mean())
