@@ -640,7 +640,7 @@ def _sklearn_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
         return make
 
     frac = "" if N == 60000 else " (%d of 60000 samples)" % N
-    return [Case("sklearn_fit/adam/b%d" % B, "sklearn_fit", "fastdigits.sklearn.MLPClassifier.fit",
+    return [Case("sklearn_fit/b%d" % B, "sklearn_fit", "fastdigits.sklearn.MLPClassifier.fit",
                  "matrix", {"layers": list(sizes), "samples": N, "batch_size": B,
                             "optimizer": "adam", "dtype": dt.name}, per_sample * N, None,
                  {"fastdigits": mk("fastdigits.sklearn"),
