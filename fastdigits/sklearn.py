@@ -84,7 +84,11 @@ def _is_real(v) -> bool:
 class MLPClassifier(ClassifierMixin, BaseEstimator):
     """Multi-layer perceptron classifier trained by the fastdigits C epoch.
 
-    Parameters (as in ``sklearn.neural_network.MLPClassifier``)
+    The parameters and attributes are those of
+    ``sklearn.neural_network.MLPClassifier`` (see the module docstring for
+    what differs).
+
+    Parameters
     ----------
     hidden_layer_sizes : int or tuple of int, default=(100,)
         Units of each hidden layer.
