@@ -53,12 +53,12 @@ def estimators():
     return {"fastdigits": Fd, "sklearn": Sk}
 
 
-def make_bench(cls, X, y, seed=0) -> Bench:
+def make_bench(cls, X, y, seed=0, epochs=EPOCHS) -> Bench:
     box = {}
 
     def reset():
         box["m"] = cls(hidden_layer_sizes=(HIDDEN,), solver="adam", batch_size=BATCH,
-                       max_iter=EPOCHS, random_state=seed)
+                       max_iter=epochs, random_state=seed)
 
     def run():
         with warnings.catch_warnings():  # 5 epochs end with a ConvergenceWarning
@@ -107,6 +107,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=EPOCHS, help="max_iter of each fit")
     p.add_argument("--quiet-wait", type=float, default=0.0, metavar="S",
                    help="before each timed fit wait up to S seconds for an idle run queue")
     p.add_argument("--seeds", default="0", help="comma-separated random_state values "
@@ -122,8 +123,8 @@ def main(argv=None) -> int:
         print("fastdigits %s (simd %s, %d threads); scikit-learn %s on %s; "
               "784-%d-10 adam, batch %d, %d epochs, %s"
               % (fastdigits.__version__, fastdigits.get_simd(), fastdigits.get_num_threads(),
-                 sklearn.__version__, blas_info(), HIDDEN, BATCH, EPOCHS, Xtr.dtype))
-        benches = {n: make_bench(c, Xtr, ytr, seeds[0]) for n, c in ests.items()}
+                 sklearn.__version__, blas_info(), HIDDEN, BATCH, args.epochs, Xtr.dtype))
+        benches = {n: make_bench(c, Xtr, ytr, seeds[0], args.epochs) for n, c in ests.items()}
         t = time_contenders(benches, rounds=args.rounds, min_sample_s=0.0, pause_s=PAUSE,
                             warmup=1, wait_idle_s=args.quiet_wait)
         acc = {n: [] for n in ests}
@@ -131,7 +132,7 @@ def main(argv=None) -> int:
             acc[n].append(t[n].first_result.score(Xte, yte))
         for seed in seeds[1:]:
             for n, c in ests.items():
-                b = make_bench(c, Xtr, ytr, seed)
+                b = make_bench(c, Xtr, ytr, seed, args.epochs)
                 b.reset()
                 acc[n].append(b.fn().score(Xte, yte))
     for n in ests:

@@ -50,32 +50,47 @@ size_t FN(fd_mlp_work_bytes)(fd_ctx ctx, const fd_mlp_shape *shape)
     return FN(fd_mlp_layout)(ctx, shape, NULL, NULL);
 }
 
-/* g += c * w over n elements; returns sum w^2 (in double).  Fixed 16-lane
- * partial sums per 4096-element block, so the loop vectorises and the result
- * depends on n only (not on threads or alignment). */
-static double FN(fd_mlp_l2_grad)(int64_t n, const T *FD_RESTRICT w,
-                                 T *FD_RESTRICT g, T c)
+/* g += c * w over one block of n elements; returns sum w^2.  16-lane
+ * partial sums, so the loop vectorises. */
+static double FN(fd_mlp_l2_block)(int64_t n, const T *FD_RESTRICT w,
+                                  T *FD_RESTRICT g, T c)
 {
-    double total = 0.0;
-    int64_t i0, i;
+    T acc[16] = {0};
+    T part = 0;
+    int64_t i;
     int j;
-    for (i0 = 0; i0 < n; i0 += 4096) {
-        int64_t end = n - i0 < 4096 ? n : i0 + 4096;
-        T acc[16] = {0};
-        T part = 0;
-        for (i = i0; i + 16 <= end; i += 16)
-            for (j = 0; j < 16; j++) {
-                T wi = w[i + j];
-                acc[j] += wi * wi;
-                g[i + j] += c * wi;
-            }
-        for (; i < end; i++) {
-            T wi = w[i];
-            acc[0] += wi * wi;
-            g[i] += c * wi;
+    for (i = 0; i + 16 <= n; i += 16)
+        for (j = 0; j < 16; j++) {
+            T wi = w[i + j];
+            acc[j] += wi * wi;
+            g[i + j] += c * wi;
         }
-        for (j = 0; j < 16; j++) part += acc[j];
-        total += (double)part;
+    for (; i < n; i++) {
+        acc[0] += w[i] * w[i];
+        g[i] += c * w[i];
+    }
+    for (j = 0; j < 16; j++) part += acc[j];
+    return (double)part;
+}
+
+/* g += c * w over n elements; returns sum w^2 (in double).  Fixed blocks,
+ * threaded, whose sums are added in block order: the result depends on n
+ * only, not on the thread count. */
+static double FN(fd_mlp_l2_grad)(fd_ctx ctx, int64_t n, const T *w, T *g, T c)
+{
+    double part[FD_MLP_L2_CHUNK], total = 0.0;
+    int64_t nblocks = (n + FD_MLP_L2_BLOCK - 1) / FD_MLP_L2_BLOCK, b0, b;
+    for (b0 = 0; b0 < nblocks; b0 += FD_MLP_L2_CHUNK) {
+        int64_t nb = nblocks - b0 < FD_MLP_L2_CHUNK ? nblocks - b0 : FD_MLP_L2_CHUNK;
+        int nt = fd_threads_for(&ctx, (size_t)(nb * FD_MLP_L2_BLOCK), (size_t)1 << 15);
+        (void)nt; /* unused in serial builds */
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (b = 0; b < nb; b++) {
+            int64_t off = (b0 + b) * FD_MLP_L2_BLOCK;
+            int64_t len = n - off < FD_MLP_L2_BLOCK ? n - off : FD_MLP_L2_BLOCK;
+            part[b] = FN(fd_mlp_l2_block)(len, w + off, g + off, c);
+        }
+        for (b = 0; b < nb; b++) total += part[b];
     }
     return total;
 }
@@ -196,7 +211,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
         if (opt->l2 != 0.0) { /* scikit-learn's alpha, with the pre-step weights */
             double sq = 0.0;
             for (l = 0; l < L; l++)
-                sq += FN(fd_mlp_l2_grad)(s->sizes[l] * s->sizes[l + 1], params[2 * l],
+                sq += FN(fd_mlp_l2_grad)(ctx, s->sizes[l] * s->sizes[l + 1], params[2 * l],
                                          grads[2 * l], (T)(opt->l2 / (double)m));
             lsum += 0.5 * opt->l2 * sq; /* alpha/(2m) * sq per row, m rows */
         }

@@ -109,3 +109,28 @@ def test_mlp_score():
         m.score(X, y + 3)
     with pytest.raises(ValueError, match="features"):
         m.score(X[:, :5], y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_l2_pass_same_bits_for_any_thread_count(dtype):
+    # the L2 pass is threaded over fixed blocks (first layer: 300 x 256 weights,
+    # enough for two threads); its loss and updates must not depend on them
+    import fastdigits
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((90, 300)).astype(dtype)
+    y = rng.integers(0, 5, 90)
+    out = []
+    for nt in (1, 2, 3):
+        p = ref.init_params((300, 256, 5), "relu", dtype, 0)
+        g = [np.zeros_like(a) for a in p]
+        st = [np.zeros_like(a) for a in p + p]
+        with fastdigits.threads(nt):
+            r = _mlp.train_epoch(p, g, st, X, y, np.arange(90, dtype=np.int64),
+                                 activation="relu", batch_size=32, optimizer="adam", lr=1e-2,
+                                 momentum=0.0, weight_decay=0.0, l2=0.3, adam_eps_hat=True)
+        out.append((r, p))
+    for r, p in out[1:]:
+        assert r == out[0][0]
+        for a, b in zip(p, out[0][1]):
+            np.testing.assert_array_equal(a, b)
