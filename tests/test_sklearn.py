@@ -73,8 +73,12 @@ def test_same_training_as_sklearn(kw):
     # rounding (float64, multiclass).
     X, y = _digits()
     kw = dict(dict(hidden_layer_sizes=(24,), max_iter=6, random_state=3), **kw)
-    ours = MLPClassifier(**kw).fit(X, y)
-    theirs = SkMLP(**kw).fit(X, y)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", UserWarning)
+        ours = MLPClassifier(**kw).fit(X, y)
+        theirs = SkMLP(**kw).fit(X, y)
+    clipped = [str(w.message) for w in seen if "clipped" in str(w.message)]
+    assert len(clipped) == (2 if kw.get("batch_size", 0) > len(X) else 0)  # both warn
     _assert_same_model(ours, theirs)
     assert ours.best_loss_ == pytest.approx(theirs.best_loss_) if theirs.best_loss_ else True
     if kw.get("early_stopping"):
