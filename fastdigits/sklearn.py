@@ -35,12 +35,11 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Any, List, Optional
+from typing import List
 
 import numpy as np
 
 try:
-    import sklearn
     from sklearn.base import BaseEstimator, ClassifierMixin
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import accuracy_score

@@ -134,3 +134,15 @@ def test_l2_pass_same_bits_for_any_thread_count(dtype):
         assert r == out[0][0]
         for a, b in zip(p, out[0][1]):
             np.testing.assert_array_equal(a, b)
+
+
+def test_without_sklearn_the_import_error_says_what_to_install():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['sklearn'] = None\n"
+            "try:\n    import fastdigits.sklearn\n"
+            "except ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert "pip install 'fastdigits[sklearn]'" in out.stdout, out.stdout + out.stderr
