@@ -2,6 +2,7 @@
  * optimiser kernels (see mlp.h).  One template, two dtypes. */
 #include "mlp.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -11,6 +12,8 @@
 
 #define FD_MLP_MAX_LAYERS 64
 #define FD_MLP_ALIGN 64 /* cache line: each buffer starts on its own line */
+#define FD_MLP_L2_BLOCK 4096 /* elements per block of the L2 penalty pass */
+#define FD_MLP_L2_CHUNK 256  /* blocks per parallel region (sums on the stack) */
 
 static size_t fd_mlp_align(size_t n)
 {

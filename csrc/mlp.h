@@ -27,6 +27,14 @@ typedef struct {
     double weight_decay; /* sgd: coupled (PyTorch); adam: decoupled (AdamW) */
     double beta1, beta2, eps; /* adam */
     int64_t step;        /* optimiser steps taken so far; advanced by the epoch */
+    /* scikit-learn's MLP semantics (all 0 = off): */
+    double l2;           /* L2 penalty alpha: each batch of m rows adds
+                            alpha/(2m) * sum_l ||W_l||^2 (weights, not biases)
+                            to its loss and alpha/m * W_l to dL/dW_l */
+    int nesterov;        /* sgd with momentum: Nesterov's update */
+    int adam_eps_hat;    /* adam: eps is added to sqrt(v) before the bias
+                            correction (Kingma & Ba's eps-hat), not to
+                            sqrt(v_hat) */
 } fd_mlp_optim;
 
 /* Progress hook: called after every `every` steps with the steps done in

@@ -50,6 +50,51 @@ size_t FN(fd_mlp_work_bytes)(fd_ctx ctx, const fd_mlp_shape *shape)
     return FN(fd_mlp_layout)(ctx, shape, NULL, NULL);
 }
 
+/* g += c * w over one block of n elements; returns sum w^2.  16-lane
+ * partial sums, so the loop vectorises. */
+static double FN(fd_mlp_l2_block)(int64_t n, const T *FD_RESTRICT w,
+                                  T *FD_RESTRICT g, T c)
+{
+    T acc[16] = {0};
+    T part = 0;
+    int64_t i;
+    int j;
+    for (i = 0; i + 16 <= n; i += 16)
+        for (j = 0; j < 16; j++) {
+            T wi = w[i + j];
+            acc[j] += wi * wi;
+            g[i + j] += c * wi;
+        }
+    for (; i < n; i++) {
+        acc[0] += w[i] * w[i];
+        g[i] += c * w[i];
+    }
+    for (j = 0; j < 16; j++) part += acc[j];
+    return (double)part;
+}
+
+/* g += c * w over n elements; returns sum w^2 (in double).  Fixed blocks,
+ * threaded, whose sums are added in block order: the result depends on n
+ * only, not on the thread count. */
+static double FN(fd_mlp_l2_grad)(fd_ctx ctx, int64_t n, const T *w, T *g, T c)
+{
+    double part[FD_MLP_L2_CHUNK], total = 0.0;
+    int64_t nblocks = (n + FD_MLP_L2_BLOCK - 1) / FD_MLP_L2_BLOCK, b0, b;
+    for (b0 = 0; b0 < nblocks; b0 += FD_MLP_L2_CHUNK) {
+        int64_t nb = nblocks - b0 < FD_MLP_L2_CHUNK ? nblocks - b0 : FD_MLP_L2_CHUNK;
+        int nt = fd_threads_for(&ctx, (size_t)(nb * FD_MLP_L2_BLOCK), (size_t)1 << 15);
+        (void)nt; /* unused in serial builds */
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (b = 0; b < nb; b++) {
+            int64_t off = (b0 + b) * FD_MLP_L2_BLOCK;
+            int64_t len = n - off < FD_MLP_L2_BLOCK ? n - off : FD_MLP_L2_BLOCK;
+            part[b] = FN(fd_mlp_l2_block)(len, w + off, g + off, c);
+        }
+        for (b = 0; b < nb; b++) total += part[b];
+    }
+    return total;
+}
+
 /* Forward m rows from x (leading dimension sizes[0]); logits go to `out`
  * (leading dimension ldo) or, when out is NULL, to bufs->h[L]. */
 static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params,
@@ -102,7 +147,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
     const fd_mlp_shape *s = shape;
     int L, l, j, rc = FD_OK;
     int64_t start, steps = 0, C, k0, np2;
-    double lsum = 0.0;
+    double lsum = 0.0, eps;
     int64_t ncorrect = 0;
     *loss_sum = 0.0;
     *correct = 0;
@@ -164,19 +209,31 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
         }
         if (rc != FD_OK) break;
 
+        if (opt->l2 != 0.0) { /* scikit-learn's alpha, with the pre-step weights */
+            double sq = 0.0;
+            for (l = 0; l < L; l++)
+                sq += FN(fd_mlp_l2_grad)(ctx, s->sizes[l] * s->sizes[l + 1], params[2 * l],
+                                         grads[2 * l], (T)(opt->l2 / (double)m));
+            lsum += 0.5 * opt->l2 * sq; /* alpha/(2m) * sq per row, m rows */
+        }
+
         opt->step++;
+        eps = opt->eps;
+        /* eps-hat added to sqrt(v) = eps / sqrt(1 - beta2^t) added to sqrt(v_hat) */
+        if (opt->kind == FD_MLP_ADAM && opt->adam_eps_hat)
+            eps /= sqrt(1.0 - pow(opt->beta2, (double)opt->step));
         for (j = 0; j < np2; j++) {
             l = j / 2;
             int64_t cnt = (j & 1) ? s->sizes[l + 1] : s->sizes[l] * s->sizes[l + 1];
             if (opt->kind == FD_MLP_ADAM)
                 FN(fd_adam_step)(ctx, cnt, params[j], grads[j], state[j],
                                  state[np2 + j], opt->lr, opt->beta1, opt->beta2,
-                                 opt->eps, opt->step, opt->weight_decay);
+                                 eps, opt->step, opt->weight_decay);
             else
                 FN(fd_sgd_step)(ctx, cnt, params[j], grads[j], opt->lr,
                                 opt->momentum,
                                 opt->momentum != 0.0 ? state[j] : NULL,
-                                opt->weight_decay, 0);
+                                opt->weight_decay, opt->nesterov);
         }
         steps++;
         if (cb && every > 0 && steps % every == 0 && cb(cb_user, steps)) break;

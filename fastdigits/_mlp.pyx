@@ -40,6 +40,9 @@ cdef extern from "mlp.h" nogil:
         double beta2
         double eps
         int64_t step
+        double l2
+        int nesterov
+        int adam_eps_hat
     ctypedef int (*fd_mlp_progress)(void *user, int64_t steps_done) noexcept
     size_t fd_mlp_work_bytes_f32(fd_ctx ctx, const fd_mlp_shape *shape)
     size_t fd_mlp_work_bytes_f64(fd_ctx ctx, const fd_mlp_shape *shape)
@@ -149,7 +152,8 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
                 long long batch_size, str optimizer, double lr, double momentum,
                 double weight_decay, double beta1=0.9, double beta2=0.999,
                 double eps=1e-8, long long step=0, callback=None,
-                long long callback_every=0):
+                long long callback_every=0, double l2=0.0, bint nesterov=False,
+                bint adam_eps_hat=False):
     """One training epoch over ``X[order]`` in a single nogil C call.
 
     Same signature and maths as :func:`fastdigits.reference.nn.train_epoch`;
@@ -166,6 +170,8 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
         raise ValueError("batch_size must be from 1 to %d, got %d" % (_MAX_BATCH, batch_size))
     if step < 0:
         raise ValueError("step must be >= 0, got %d" % step)
+    if not l2 >= 0.0 or l2 == float("inf"):
+        raise ValueError("l2 must be a finite number >= 0, got %r" % l2)
     if len(grads) != len(params):
         raise ValueError("grads must hold %d arrays like params, got %d" % (len(params), len(grads)))
     for i in range(len(params)):
@@ -216,6 +222,9 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     opt.beta2 = beta2
     opt.eps = eps
     opt.step = step
+    opt.l2 = l2
+    opt.nesterov = nesterov
+    opt.adam_eps_hat = adam_eps_hat
     cdef fd_ctx ctx = current_ctx()
     cdef bint f32 = dtype == np.float32
     cdef size_t wbytes = fd_mlp_work_bytes_f32(ctx, &shape) if f32 else fd_mlp_work_bytes_f64(ctx, &shape)

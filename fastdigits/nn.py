@@ -445,6 +445,13 @@ class MLP:
             self.layer_sizes, self.activation, self.dtype.name, self.seed, self.backend, extra)
 
 
+    def score(self, X, y) -> float:
+        """Mean accuracy on (X, y) (class ids), as scikit-learn's ``score``."""
+        X = self._check_X(X)
+        y = self._check_y(y, X.shape[0])
+        return float((self.decision_function(X).argmax(axis=1) == y).mean())
+
+
 # Deflate cannot expand data more than ~1032:1; a member claiming more is forged.
 _MAX_DEFLATE_RATIO = 1032
 

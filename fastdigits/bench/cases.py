@@ -671,6 +671,52 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     return cases
 
 
+def _sklearn_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
+    """fastdigits.sklearn.MLPClassifier.fit against scikit-learn's own
+    MLPClassifier (the "numpy" contender: scikit-learn trains in NumPy and
+    OpenBLAS): one epoch of 784-hidden-10, adam, batch 200, same settings."""
+    N, B = p.epoch_samples, 200
+    sizes = (784, p.hidden, 10)
+    per_sample = sum(4.0 * k * n for k, n in zip(sizes[:-1], sizes[1:]))
+    per_sample += sum(2.0 * k * n for k, n in zip(sizes[1:-1], sizes[2:]))
+
+    def xy():
+        images, labels = data.mnist()
+        reps = -(-N // len(images))
+        X = (np.concatenate([images] * reps)[:N].reshape(N, 784) / 255.0 - MNIST_MEAN) / MNIST_STD
+        return np.ascontiguousarray(X, dtype=dt), np.concatenate([labels] * reps)[:N]
+
+    def mk(module):
+        def make():
+            cls = api(module, "MLPClassifier")
+            X, y = xy()
+            kw = dict(hidden_layer_sizes=(p.hidden,), solver="adam", batch_size=B,
+                      max_iter=1, random_state=0)
+            box = {}
+
+            def reset():
+                box["m"] = cls(**kw)
+
+            def run():
+                import warnings
+
+                with warnings.catch_warnings():  # one epoch never "converges"
+                    warnings.simplefilter("ignore")
+                    return box["m"].fit(X, y)
+            return Bench(run, reset=reset, repeatable=False)
+        return make
+
+    frac = "" if N == 60000 else " (%d of 60000 samples)" % N
+    return [Case("sklearn_fit/b%d" % B, "sklearn_fit", "fastdigits.sklearn.MLPClassifier.fit",
+                 "matrix", {"layers": list(sizes), "samples": N, "batch_size": B,
+                            "optimizer": "adam", "dtype": dt.name}, per_sample * N, None,
+                 {"fastdigits": mk("fastdigits.sklearn"),
+                  "numpy": mk("sklearn.neural_network"), "torch": None},
+                 check=False, rounds=p.epoch_rounds,
+                 notes="fit, max_iter=1 (one epoch)%s; numpy: scikit-learn's "
+                       "MLPClassifier, same parameters" % frac)]
+
+
 def build_cases(profile: Profile, dtype: Any, data: Data) -> List[Case]:
     """Every case of the profile, in a stable order (data path first)."""
     dt = np.dtype(dtype)
@@ -678,4 +724,5 @@ def build_cases(profile: Profile, dtype: Any, data: Data) -> List[Case]:
             + _matmul_cases(profile, dt) + _dense_cases(profile, dt)
             + _softmax_cases(profile, dt) + _optim_cases(profile, dt)
             + _epoch_cases(profile, dt, data)
-            + _torch_loop_cases(profile, dt, data))
+            + _torch_loop_cases(profile, dt, data)
+            + _sklearn_cases(profile, dt, data))

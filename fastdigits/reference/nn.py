@@ -128,13 +128,14 @@ def backward(params: Sequence[np.ndarray], cache, dlogits: np.ndarray,
 
 
 def sgd_update(p: np.ndarray, g: np.ndarray, lr: float, momentum: float,
-               velocity: Optional[np.ndarray], weight_decay: float) -> None:
+               velocity: Optional[np.ndarray], weight_decay: float,
+               nesterov: bool = False) -> None:
     """PyTorch's SGD, in place."""
     d = g + p.dtype.type(weight_decay) * p if weight_decay else g
     if momentum:
         velocity *= p.dtype.type(momentum)
         velocity += d
-        d = velocity
+        d = d + p.dtype.type(momentum) * velocity if nesterov else velocity
     p -= p.dtype.type(lr) * d
 
 
@@ -159,7 +160,8 @@ def train_epoch(params: List[np.ndarray], grads: List[np.ndarray],
                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                 step: int = 0,
                 callback: Optional[Callable[[int], object]] = None,
-                callback_every: int = 0) -> Tuple[float, int, int]:
+                callback_every: int = 0, l2: float = 0.0, nesterov: bool = False,
+                adam_eps_hat: bool = False) -> Tuple[float, int, int]:
     """One epoch over ``X[order]`` in batches; updates params in place.
 
     ``state``: velocities (SGD with momentum, one per param), or the Adam
@@ -167,6 +169,13 @@ def train_epoch(params: List[np.ndarray], grads: List[np.ndarray],
     taken before this epoch.  ``callback(steps_done)`` runs every
     ``callback_every`` steps.  Returns (sum of per-sample losses, correct
     train predictions, optimiser steps taken after the epoch).
+
+    scikit-learn's MLP semantics: ``l2`` (its ``alpha``) adds
+    ``l2 / (2 m) * sum ||W||^2`` (weights only, m rows in the batch) to each
+    batch loss and ``l2 / m * W`` to the weight gradients; ``nesterov``:
+    Nesterov momentum; ``adam_eps_hat``: eps added to sqrt(v) before the
+    bias correction (Kingma & Ba's eps-hat), i.e. ``eps / sqrt(1 - beta2**t)``
+    added to sqrt(v_hat).
     """
     n = order.shape[0]
     loss_sum = 0.0
@@ -182,14 +191,21 @@ def train_epoch(params: List[np.ndarray], grads: List[np.ndarray],
         loss_sum += loss * idx.shape[0]
         correct += int((logits.argmax(axis=1) == yb).sum())
         backward(params, cache, dlogits, activation, grads)
+        if l2:
+            m = idx.shape[0]
+            for W, gW in zip(params[0::2], grads[0::2]):
+                loss_sum += 0.5 * l2 * float(np.dot(W.ravel().astype(np.float64),
+                                                    W.ravel().astype(np.float64)))
+                gW += W.dtype.type(l2 / m) * W
         step += 1
+        eps_t = eps / math.sqrt(1.0 - beta2 ** step) if adam_eps_hat else eps
         for j in range(n_params):
             if optimizer == "sgd":
                 sgd_update(params[j], grads[j], lr, momentum,
-                           state[j] if momentum else None, weight_decay)
+                           state[j] if momentum else None, weight_decay, nesterov)
             else:
                 adam_update(params[j], grads[j], state[j], state[n_params + j],
-                            lr, beta1, beta2, eps, step, weight_decay)
+                            lr, beta1, beta2, eps_t, step, weight_decay)
         done += 1
         if callback is not None and callback_every and done % callback_every == 0:
             callback(done)
