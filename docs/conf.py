@@ -45,3 +45,17 @@ nb_execution_raise_on_error = True
 
 html_theme = "furo"
 html_title = "fastdigits %s" % release
+
+
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Members a class inherits or gets generated from scikit-learn (metadata
+    routing's set_*_request, mixin methods) are documented by scikit-learn,
+    in its own cross-reference vocabulary: leave them out."""
+    module = getattr(obj, "__module__", None) or ""
+    if module.startswith("sklearn"):
+        return True
+    return None  # the default decision (autosummary passes skip=False)
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_foreign_members)

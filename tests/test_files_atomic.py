@@ -331,6 +331,8 @@ def _writers():
 
 
 WRITERS = _writers()
+# to_png writes only to *.png names
+EXT = {"write_idx": ".idx", "reference.write_idx": ".idx", "to_png": ".png"}
 WRITER_IDS = [w[0] for w in WRITERS]
 
 
@@ -347,57 +349,57 @@ def test_symlink_is_followed_and_stays_a_link(tmp_path, kind, writer):
     link_dir = tmp_path / "links"
     real_dir.mkdir()
     link_dir.mkdir()
-    target = real_dir / "data.idx"
+    target = real_dir / f"data{EXT[kind]}"
     write_idx(target, np.zeros((4, 4), np.uint8))
-    link = link_dir / "data.idx"
+    link = link_dir / f"data{EXT[kind]}"
     os.symlink(target, link)
     arr = np.full((4, 4), 9, np.uint8)
     writer(link, arr)
     assert os.path.islink(link) and os.readlink(link) == str(target)
     _check_written(kind, target, arr)
     # The temp file was made (and renamed) in the target's folder.
-    assert _listing(link_dir) == ["data.idx"] and _listing(real_dir) == ["data.idx"]
+    assert _listing(link_dir) == [f"data{EXT[kind]}"] and _listing(real_dir) == [f"data{EXT[kind]}"]
 
 
 @pytest.mark.parametrize("kind,writer", WRITERS, ids=WRITER_IDS)
 def test_dangling_symlink_creates_its_target(tmp_path, kind, writer):
-    link = tmp_path / "link.idx"
-    os.symlink(tmp_path / "new.idx", link)
+    link = tmp_path / f"link{EXT[kind]}"
+    os.symlink(tmp_path / f"new{EXT[kind]}", link)
     arr = np.arange(6, dtype=np.uint8).reshape(2, 3)
     writer(link, arr)
     assert os.path.islink(link)
-    _check_written(kind, tmp_path / "new.idx", arr)
+    _check_written(kind, tmp_path / f"new{EXT[kind]}", arr)
 
 
 @pytest.mark.parametrize("kind,writer", WRITERS, ids=WRITER_IDS)
 def test_fifo_device_and_directory_are_refused(tmp_path, kind, writer):
-    fifo = tmp_path / "pipe.idx"
+    fifo = tmp_path / f"pipe{EXT[kind]}"
     os.mkfifo(fifo)
     arr = np.zeros((2, 2), np.uint8)
-    with pytest.raises(OSError, match="pipe.idx.*FIFO"):
+    with pytest.raises(OSError, match=f"pipe{EXT[kind]}.*FIFO"):
         writer(fifo, arr)
     assert os.path.exists(fifo) and not os.path.isfile(fifo)
-    to_null = tmp_path / "null.idx"
+    to_null = tmp_path / f"null{EXT[kind]}"
     os.symlink("/dev/null", to_null)
-    with pytest.raises(OSError, match="null.idx.*/dev/null.*character device"):
+    with pytest.raises(OSError, match=f"null{EXT[kind]}.*/dev/null.*character device"):
         writer(to_null, arr)
     assert os.path.islink(to_null) and not os.path.isfile("/dev/null")
-    folder = tmp_path / "dir.idx"
+    folder = tmp_path / f"dir{EXT[kind]}"
     folder.mkdir()
-    with pytest.raises(IsADirectoryError, match="dir.idx.*directory"):
+    with pytest.raises(IsADirectoryError, match=f"dir{EXT[kind]}.*directory"):
         writer(folder, arr)
-    loop = tmp_path / "loop.idx"
+    loop = tmp_path / f"loop{EXT[kind]}"
     os.symlink(loop, loop)
     with pytest.raises(OSError, match="symbolic links"):
         writer(loop, arr)
-    assert _listing(tmp_path) == ["dir.idx", "loop.idx", "null.idx", "pipe.idx"]
+    assert _listing(tmp_path) == [f"dir{EXT[kind]}", f"loop{EXT[kind]}", f"null{EXT[kind]}", f"pipe{EXT[kind]}"]
     assert os.listdir(folder) == []
 
 
 @pytest.mark.parametrize("kind,writer", WRITERS, ids=WRITER_IDS)
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o755])
 def test_existing_file_keeps_its_mode(tmp_path, kind, writer, mode):
-    path = tmp_path / "m.idx"
+    path = tmp_path / f"m{EXT[kind]}"
     write_idx(path, np.zeros(3, np.uint8))
     os.chmod(path, mode)
     writer(path, np.ones((3, 3), np.uint8))
@@ -408,17 +410,17 @@ def test_existing_file_keeps_its_mode(tmp_path, kind, writer, mode):
 def test_new_file_mode_follows_umask(tmp_path, kind, writer):
     umask = os.umask(0o077)
     try:
-        writer(tmp_path / "u.idx", np.ones((3, 3), np.uint8))
+        writer(tmp_path / f"u{EXT[kind]}", np.ones((3, 3), np.uint8))
     finally:
         os.umask(umask)
-    assert os.stat(tmp_path / "u.idx").st_mode & 0o777 == 0o600
+    assert os.stat(tmp_path / f"u{EXT[kind]}").st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize("kind,writer", WRITERS, ids=WRITER_IDS)
 def test_interrupt_in_writer_leaves_no_temp(tmp_path, monkeypatch, kind, writer):
     import fastdigits._atomic as atomic
 
-    path = tmp_path / "x.idx"
+    path = tmp_path / f"x{EXT[kind]}"
     write_idx(path, np.zeros(3, np.uint8))
     before = path.read_bytes()
 
@@ -429,7 +431,7 @@ def test_interrupt_in_writer_leaves_no_temp(tmp_path, monkeypatch, kind, writer)
     with pytest.raises(KeyboardInterrupt):
         writer(path, np.ones((3, 3), np.uint8))
     monkeypatch.undo()
-    assert _listing(tmp_path) == ["x.idx"] and path.read_bytes() == before
+    assert _listing(tmp_path) == [f"x{EXT[kind]}"] and path.read_bytes() == before
 
 
 def test_bytes_paths(tmp_path):

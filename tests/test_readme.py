@@ -32,3 +32,10 @@ def test_readme_python_blocks_run_in_an_empty_folder(tmp_path):
     tour = tmp_path / "block0" / "out"
     assert sorted(os.listdir(tour)) == ["grid.png", "images-idx3-ubyte",
                                         "labels-idx1-ubyte.gz", "mlp.npz"]
+
+
+def test_readme_stays_short():
+    """The README is the front page (what it is, set-up, a tour, one table,
+    links); the rest lives in docs/ (issue 16: at most 200 lines)."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        assert len(f.read().splitlines()) <= 200
