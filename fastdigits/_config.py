@@ -110,13 +110,41 @@ def _usable(n: int) -> int:
 def set_num_threads(n: Optional[int]) -> None:
     """Set the number of threads fastdigits kernels use, process-wide.
 
-    ``None`` restores the default: ``omp_get_max_threads()`` at call time,
-    which honours ``OMP_NUM_THREADS`` and threadpoolctl's limits.  An
-    explicit count overrides both (as in scikit-learn's ``n_threads``).
-    It must be in ``[1, MAX_THREADS]`` (``fastdigits.MAX_THREADS``: 4 per
-    logical CPU, at least 64), else ValueError.  If the OS cannot start that
-    many threads, kernels use as many as it could (RuntimeWarning) instead
-    of OpenMP ending the process.
+    Parameters
+    ----------
+    n : int or None
+        Thread count in ``[1, MAX_THREADS]`` (``fastdigits.MAX_THREADS``: 4
+        per logical CPU, at least 64).  An explicit count overrides
+        ``OMP_NUM_THREADS`` and threadpoolctl's limits (as in scikit-learn's
+        ``n_threads``).  ``None`` restores the default:
+        ``omp_get_max_threads()`` at call time, which honours both.
+
+    Raises
+    ------
+    TypeError
+        ``n`` is not an int (or None).
+    ValueError
+        ``n`` is outside ``[1, MAX_THREADS]``.
+
+    Notes
+    -----
+    If the OS cannot start that many threads, kernels use as many as it
+    could (RuntimeWarning) instead of OpenMP ending the process.  A
+    :func:`threads` block in the calling thread takes precedence.
+
+    Examples
+    --------
+    >>> import fastdigits
+    >>> fastdigits.set_num_threads(1)
+    >>> fastdigits.get_num_threads()
+    1
+    >>> fastdigits.set_num_threads(None)  # back to OpenMP's default
+    >>> fastdigits.get_num_threads() >= 1
+    True
+    >>> fastdigits.set_num_threads(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_threads must be >= 1, got 0
     """
     global _global_threads
     with _lock:
@@ -128,6 +156,15 @@ def get_num_threads() -> int:
 
     Always 1 inside an OpenMP parallel region (no nested parallelism) and in a
     child process created by ``fork`` (libgomp cannot run threads there).
+
+    Examples
+    --------
+    >>> import fastdigits
+    >>> fastdigits.get_num_threads() >= 1
+    True
+    >>> with fastdigits.threads(3):
+    ...     print(fastdigits.get_num_threads())
+    3
     """
     if _forked_child:
         return 1
@@ -147,8 +184,37 @@ def threads(n: int) -> Iterator[int]:
     """``with fastdigits.threads(n):`` run kernels in this block on n threads.
 
     The override is local to the calling Python thread, so concurrent users
-    do not see each other's settings.  ``n`` must be in ``[1, MAX_THREADS]``
-    (see :func:`set_num_threads`).
+    do not see each other's settings, and it takes precedence over
+    :func:`set_num_threads`.  Blocks nest; leaving one restores the setting
+    it replaced.
+
+    Parameters
+    ----------
+    n : int
+        Thread count in ``[1, MAX_THREADS]`` (TypeError for a non-int,
+        ValueError out of range, as :func:`set_num_threads`).
+
+    Yields
+    ------
+    int
+        ``n``.
+
+    Examples
+    --------
+    Kernel results do not depend on the thread count:
+
+    >>> import numpy as np, fastdigits
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.standard_normal((300, 200), dtype=np.float32)
+    >>> b = rng.standard_normal((200, 100), dtype=np.float32)
+    >>> with fastdigits.threads(1):
+    ...     print(fastdigits.get_num_threads())
+    ...     c1 = fastdigits.matmul(a, b)
+    1
+    >>> with fastdigits.threads(4) as n:
+    ...     c4 = fastdigits.matmul(a, b)
+    >>> n, np.array_equal(c1, c4)
+    (4, True)
     """
     n = _check_threads(n)
     stack = _local.threads
@@ -160,13 +226,43 @@ def threads(n: int) -> Iterator[int]:
 
 
 def get_simd() -> str:
-    """Name of the SIMD path kernels run: 'avx512', 'avx2' or 'generic'."""
+    """Name of the SIMD path kernels run: 'avx512', 'avx2' or 'generic'.
+
+    The default is the best path the CPU and build support (or the
+    ``FASTDIGITS_SIMD`` environment variable, capped at that); see
+    :func:`set_simd` and :func:`simd` to change it.
+
+    Examples
+    --------
+    >>> import fastdigits
+    >>> fastdigits.get_simd() in fastdigits.available_simd()
+    True
+    >>> with fastdigits.simd("generic"):
+    ...     print(fastdigits.get_simd())
+    generic
+    """
     stack = _local.isa
     return ISA_NAMES[stack[-1] if stack else _global_isa]
 
 
 def available_simd() -> tuple:
-    """SIMD paths this CPU and build can run, slowest first."""
+    """SIMD paths this CPU and build can run, slowest first.
+
+    Returns
+    -------
+    tuple of str
+        A prefix of ``("generic", "avx2", "avx512")``; the portable
+        ``"generic"`` path is always there.
+
+    Examples
+    --------
+    >>> import fastdigits
+    >>> paths = fastdigits.available_simd()
+    >>> paths[0]
+    'generic'
+    >>> set(paths) <= {"generic", "avx2", "avx512"}
+    True
+    """
     return ISA_NAMES[: _BEST_ISA + 1]
 
 
@@ -181,14 +277,59 @@ def _isa_index(name: str) -> int:
 
 
 def set_simd(name: str) -> None:
-    """Select the SIMD path process-wide (default: the best the CPU has)."""
+    """Select the SIMD path process-wide (default: the best the CPU has).
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`available_simd`.  A :func:`simd` block in the calling
+        thread takes precedence.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, or a path this CPU or build cannot run.
+
+    Examples
+    --------
+    >>> import fastdigits
+    >>> before = fastdigits.get_simd()
+    >>> fastdigits.set_simd("generic")
+    >>> fastdigits.get_simd()
+    'generic'
+    >>> fastdigits.set_simd(before)  # restore
+    >>> fastdigits.set_simd("sse2")
+    Traceback (most recent call last):
+    ...
+    ValueError: simd must be one of generic, avx2, avx512, got 'sse2'
+    """
     global _global_isa
     _global_isa = _isa_index(name)
 
 
 @contextlib.contextmanager
 def simd(name: str) -> Iterator[str]:
-    """``with fastdigits.simd('generic'):`` force a SIMD path in this thread."""
+    """``with fastdigits.simd('generic'):`` force a SIMD path in this thread.
+
+    The override is local to the calling Python thread and takes
+    precedence over :func:`set_simd`; ``name`` is checked as there
+    (ValueError).  Yields ``name``.
+
+    Examples
+    --------
+    Every path computes the same product, up to float32 rounding:
+
+    >>> import numpy as np, fastdigits
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.standard_normal((64, 48), dtype=np.float32)
+    >>> b = rng.standard_normal((48, 32), dtype=np.float32)
+    >>> results = {}
+    >>> for name in fastdigits.available_simd():
+    ...     with fastdigits.simd(name):
+    ...         results[name] = fastdigits.matmul(a, b)
+    >>> all(np.allclose(c, a @ b, rtol=1e-4, atol=1e-4) for c in results.values())
+    True
+    """
     idx = _isa_index(name)
     stack = _local.isa
     stack.append(idx)

@@ -29,7 +29,25 @@ def config_dict() -> Dict[str, Any]:
 
 
 def show_config() -> None:
-    """Print version, compiler, OpenMP, threads, SIMD path and NumPy version."""
+    """Print version, compiler, OpenMP, threads, SIMD path and NumPy version.
+
+    The threads and SIMD lines are what the next kernel call from this
+    Python thread would use (:func:`get_num_threads`, :func:`get_simd`).
+
+    Examples
+    --------
+    >>> import fastdigits
+    >>> with fastdigits.threads(2), fastdigits.simd("generic"):
+    ...     fastdigits.show_config()
+    fastdigits ...
+      python     : ...
+      cpu        : ...
+      compiler   : ...
+      openmp     : ...
+      threads    : 2
+      simd path  : generic (available: generic...)
+      numpy      : ...
+    """
     info = config_dict()
     omp = "on" if info["openmp"] else "off (serial build)"
     lines = [

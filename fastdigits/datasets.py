@@ -206,6 +206,51 @@ def load_mnist(split: str = "train", *, root: Optional[Union[str, "os.PathLike[s
     -------
     images : ndarray, (N, 28, 28) or (N, 784), uint8 or ``dtype``
     labels : ndarray, (N,), uint8
+
+    Raises
+    ------
+    ValueError
+        An unknown ``split``.
+    TypeError
+        A ``dtype`` other than float32/float64 with ``normalize=True``, or a
+        ``root`` that is not a path.
+    FileNotFoundError
+        ``root`` is not a folder or lacks one of the split's two files.
+    IDXError
+        A malformed file, image and label counts that differ, or a bundled
+        file that fails its SHA-256 check.
+
+    Examples
+    --------
+    >>> import os, shutil, tempfile
+    >>> import fastdigits
+    >>> images, labels = fastdigits.load_mnist("train")
+    >>> images.shape, images.dtype
+    ((60000, 28, 28), dtype('uint8'))
+    >>> labels[:10]
+    array([5, 0, 4, 1, 9, 2, 1, 3, 1, 4], dtype=uint8)
+
+    Standardised floats, one row per image:
+
+    >>> x, y = fastdigits.load_mnist("test", normalize=True, flatten=True)
+    >>> x.shape, x.dtype
+    ((10000, 784), dtype('float32'))
+    >>> y[:10]
+    array([7, 2, 1, 0, 4, 1, 4, 9, 5, 9], dtype=uint8)
+    >>> round(float(x.min()), 4)  # a black pixel: (0 - MNIST_MEAN) / MNIST_STD
+    -0.4242
+
+    Any folder holding the standard file names loads the same way (here a
+    five-image copy of the test set):
+
+    >>> test_images, test_labels = fastdigits.load_mnist("test")
+    >>> d = tempfile.mkdtemp()
+    >>> _ = fastdigits.write_idx(os.path.join(d, "t10k-images-idx3-ubyte.gz"), test_images[:5])
+    >>> _ = fastdigits.write_idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz"), test_labels[:5])
+    >>> few_images, few_labels = fastdigits.load_mnist("test", root=d)
+    >>> few_images.shape, few_labels
+    ((5, 28, 28), array([7, 2, 1, 0, 4], dtype=uint8))
+    >>> shutil.rmtree(d)
     """
     if split not in _FILES:
         raise ValueError("split must be 'train' or 'test', got %r" % (split,))
@@ -287,11 +332,36 @@ MNIST_NAMES = ("train-images", "train-labels", "test-images", "test-labels")
 def mnist_path(name: str = "train-images") -> str:
     """The path of a bundled MNIST file (gzip IDX, inside the installed package).
 
-    ``name``: "train-images", "train-labels", "test-images" or "test-labels"
-    ("train" and "test" alone mean the images).  For code that wants a
-    file name, e.g. ``read_idx(mnist_path("test-labels"))``; note that
+    For code that wants a file name, such as :func:`read_idx`; note that
     :func:`load_mnist` also checks the files' SHA-256, reading a path
     directly does not.
+
+    Parameters
+    ----------
+    name : str
+        "train-images", "train-labels", "test-images" or "test-labels"
+        ("train" and "test" alone mean the images).
+
+    Returns
+    -------
+    str
+        The file's path.
+
+    Raises
+    ------
+    ValueError
+        Any other name.
+
+    Examples
+    --------
+    >>> import os, fastdigits
+    >>> path = fastdigits.mnist_path("test-labels")
+    >>> os.path.basename(path)
+    't10k-labels-idx1-ubyte.gz'
+    >>> fastdigits.read_idx(path)[:10]
+    array([7, 2, 1, 0, 4, 1, 4, 9, 5, 9], dtype=uint8)
+    >>> fastdigits.mnist_path("train") == fastdigits.mnist_path("train-images")
+    True
     """
     if name in ("train", "test"):
         name += "-images"

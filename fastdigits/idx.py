@@ -51,12 +51,44 @@ TYPE_CODES = {
     0x0E: np.dtype(np.float64),
 }
 _CODE_OF = {dt: code for code, dt in TYPE_CODES.items()}
+
+# IDXError is defined in the compiled module (_idx.pyx); its Examples
+# section is added here so that the doctest runs with the package's others
+# (as IDXError.__module__ is "fastdigits", pytest collects it from
+# fastdigits/__init__.py) and the API reference shows it.
+_IDXERROR_EXAMPLES = """
+    Examples
+    --------
+    A file whose header promises 3 bytes of data but holds 2:
+
+    >>> import io, fastdigits
+    >>> data = io.BytesIO(bytes([0, 0, 0x08, 1, 0, 0, 0, 3, 7, 2]))
+    >>> try:
+    ...     fastdigits.read_idx(data)
+    ... except fastdigits.IDXError as exc:
+    ...     print(exc.offset, isinstance(exc, ValueError))
+    ...     print(exc)
+    10 True
+    BytesIO: IDX data shorter than the header says: it ends at byte offset 10, ...
+"""
+if IDXError.__doc__ and "Examples" not in IDXError.__doc__:
+    IDXError.__doc__ = IDXError.__doc__.rstrip() + "\n" + _IDXERROR_EXAMPLES
 _GZIP_MAGIC = b"\x1f\x8b"
 _ALIGN = 64
 
 
 class IDXHeader(NamedTuple):
-    """What :func:`read_idx_header` learns without reading the data."""
+    """What :func:`read_idx_header` learns without reading the data.
+
+    Examples
+    --------
+    >>> import fastdigits
+    >>> hdr = fastdigits.read_idx_header(fastdigits.mnist_path("test-labels"))
+    >>> hdr
+    IDXHeader(dtype=dtype('uint8'), shape=(10000,), data_offset=8, compressed=True, file_size=4542)
+    >>> hdr.nbytes  # of decoded data
+    10000
+    """
 
     dtype: np.dtype      #: element type, native byte order
     shape: Tuple[int, ...]
@@ -362,8 +394,36 @@ def read_idx_header(source: Source) -> IDXHeader:
 
     For gzip files just enough is inflated to see the header.  A seekable
     file object is put back at the position it had (a pipe or other stream
-    cannot be; ``file_size`` is then -1).  Raises :class:`IDXError` for
-    malformed headers, naming the problem and offset.
+    cannot be; ``file_size`` is then -1).
+
+    Parameters
+    ----------
+    source : path (str, bytes, PathLike) or binary file object
+
+    Returns
+    -------
+    IDXHeader
+
+    Raises
+    ------
+    IDXError
+        A malformed header; the message names the problem and the byte
+        offset.
+
+    Examples
+    --------
+    >>> import fastdigits
+    >>> hdr = fastdigits.read_idx_header(fastdigits.mnist_path("train-images"))
+    >>> hdr.shape, hdr.dtype, hdr.compressed
+    ((60000, 28, 28), dtype('uint8'), True)
+    >>> hdr.nbytes
+    47040000
+
+    A file object is left where it was:
+
+    >>> with open(fastdigits.mnist_path("test-images"), "rb") as f:
+    ...     print(fastdigits.read_idx_header(f).shape, f.tell())
+    (10000, 28, 28) 0
     """
     with _Input(source) as inp:
         try:
@@ -408,6 +468,29 @@ def read_idx(source: Source, *, mmap: bool = False) -> np.ndarray:
         Bad magic, unknown type code, rank 0, overflowing dimensions, data
         shorter or longer than the header says, corrupt or truncated gzip;
         the message names the problem and the byte offset.
+
+    Examples
+    --------
+    >>> import os, shutil, tempfile
+    >>> import numpy as np, fastdigits
+    >>> images = fastdigits.read_idx(fastdigits.mnist_path("test-images"))
+    >>> images.shape, images.dtype
+    ((10000, 28, 28), dtype('uint8'))
+
+    Multi-byte types come back in native byte order, or stay big-endian in
+    a memory map of a raw file:
+
+    >>> d = tempfile.mkdtemp()
+    >>> path = os.path.join(d, "numbers.idx")
+    >>> _ = fastdigits.write_idx(path, np.arange(6, dtype=np.int32).reshape(2, 3))
+    >>> fastdigits.read_idx(path)
+    array([[0, 1, 2],
+           [3, 4, 5]], dtype=int32)
+    >>> mapped = fastdigits.read_idx(path, mmap=True)
+    >>> mapped.dtype, mapped.tolist()
+    (dtype('>i4'), [[0, 1, 2], [3, 4, 5]])
+    >>> del mapped
+    >>> shutil.rmtree(d)
     """
     with _Input(source) as inp:
         try:
@@ -559,6 +642,22 @@ def read_idx_normalized(source: Source, *, scale: float = 1.0 / 255.0, mean: flo
     IDXError
         For every malformed file (as :func:`read_idx`) and for files whose
         element type is not uint8.
+
+    Examples
+    --------
+    The same floats as reading the pixels and normalising them, without
+    holding the uint8 array:
+
+    >>> import numpy as np, fastdigits
+    >>> path = fastdigits.mnist_path("test-images")
+    >>> x = fastdigits.read_idx_normalized(path, mean=fastdigits.MNIST_MEAN,
+    ...                                    std=fastdigits.MNIST_STD, flatten=True)
+    >>> x.shape, x.dtype
+    ((10000, 784), dtype('float32'))
+    >>> pixels = fastdigits.read_idx(path)
+    >>> np.array_equal(x, fastdigits.normalize(pixels, mean=fastdigits.MNIST_MEAN,
+    ...                                        std=fastdigits.MNIST_STD, flatten=True))
+    True
     """
     from . import _idxnorm
 
@@ -656,18 +755,51 @@ def _gzip_compress(data: memoryview, level: int = 6) -> bytes:
 
 
 def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) -> PathLike:
-    """Write `array` to `path` (str, bytes or PathLike) as an IDX file,
-    atomically; return `path`.
+    """Write an array to an IDX file, atomically, gzipped or raw.
 
     The data go to a temporary file in the target's directory, which is
     flushed, fsync'ed and then renamed over the target, so readers never see
     a partial file and a failed or interrupted write leaves any existing file
     untouched.  A symlink is followed and its target replaced; an existing
-    file keeps its permission bits (a new one gets 0666 minus the umask); a
-    directory, FIFO or device at `path` is refused with an OSError.  gzip is
-    used when ``compress`` is true or, when it is left as None, when the name
-    ends in ``.gz``.  Supported dtypes: uint8, int8, int16, int32, float32,
-    float64 (any byte order; written big-endian).
+    file keeps its permission bits (a new one gets 0666 minus the umask).
+
+    Parameters
+    ----------
+    path : str, bytes or PathLike
+        The file to write.  A directory, FIFO or device there is refused
+        with an OSError.
+    array : array_like
+        At least one dimension, each below 2**32; dtype uint8, int8, int16,
+        int32, float32 or float64 (any byte order; written big-endian).
+    compress : bool, optional
+        gzip the file; by default (None) when the name ends in ``.gz``.
+
+    Returns
+    -------
+    path
+        The ``path`` argument.
+
+    Raises
+    ------
+    TypeError
+        A ``path`` of another type, or an unsupported dtype.
+    ValueError
+        A 0-d array, more than 255 dimensions, or a dimension of 2**32 or
+        more.
+
+    Examples
+    --------
+    >>> import os, shutil, tempfile
+    >>> import numpy as np, fastdigits
+    >>> d = tempfile.mkdtemp()
+    >>> path = os.path.join(d, "labels-idx1-ubyte.gz")
+    >>> fastdigits.write_idx(path, np.array([7, 2, 1, 0], np.uint8)) == path
+    True
+    >>> fastdigits.read_idx_header(path).compressed  # from the .gz name
+    True
+    >>> fastdigits.read_idx(path)
+    array([7, 2, 1, 0], dtype=uint8)
+    >>> shutil.rmtree(d)
     """
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError("path must be a str, bytes or os.PathLike, got %s"

@@ -61,7 +61,40 @@ def softmax_cross_entropy(
         Bad shapes or reduction, a label out of range (the message names
         ``labels[i]``), or an unusable ``grad_out``; nothing is written.
 
+    Notes
+    -----
     A batch of 0 rows gives NaN for ``"mean"`` (as NumPy and PyTorch) and 0
     for ``"sum"``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastdigits
+    >>> logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]], dtype=np.float32)
+    >>> labels = np.array([0, 1])
+    >>> loss, grad = fastdigits.softmax_cross_entropy(logits, labels)
+    >>> loss.dtype, grad.shape
+    (dtype('float32'), (2, 3))
+
+    The same as computing the softmax by hand:
+
+    >>> p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    >>> bool(np.isclose(loss, -np.log(p[[0, 1], labels]).mean()))
+    True
+    >>> np.allclose(grad, (p - np.eye(3)[labels]) / 2)
+    True
+
+    Per-row losses without the gradient; huge logits stay finite:
+
+    >>> losses, none = fastdigits.softmax_cross_entropy(logits, labels, reduction="none",
+    ...                                                 need_grad=False)
+    >>> losses.shape, none is None
+    ((2,), True)
+    >>> loss, _ = fastdigits.softmax_cross_entropy(np.array([[1e4, -1e4]]), np.array([1]))
+    >>> float(loss)
+    20000.0
+    >>> fastdigits.softmax_cross_entropy(logits, np.array([0, 3]))
+    Traceback (most recent call last):
+    ...
+    ValueError: labels[1] = 3 is out of range: class ids must be in [0, 3)
     """
     return _loss.softmax_cross_entropy(logits, labels, reduction, grad_out, need_grad)

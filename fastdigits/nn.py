@@ -1,10 +1,26 @@
 """A multi-layer perceptron whose whole training epoch runs in one C call.
 
+>>> import numpy as np
+>>> from fastdigits import load_mnist
 >>> from fastdigits.nn import MLP
->>> model = MLP((784, 256, 10), seed=0)
->>> history = model.fit(X_train, y_train, epochs=10)        # doctest: +SKIP
->>> model.evaluate(X_test, y_test)                          # doctest: +SKIP
-(0.06..., 0.98...)
+>>> X_train, y_train = load_mnist("train", normalize=True, flatten=True)
+>>> X_test, y_test = load_mnist("test", normalize=True, flatten=True)
+>>> model = MLP((784, 32, 10), seed=0)
+>>> history = model.fit(X_train[:3000], y_train[:3000], epochs=2)
+>>> loss, acc = model.evaluate(X_test, y_test)
+>>> acc > 0.85
+True
+
+(A small model on 3000 images, to run in a blink; ``MLP((784, 256, 10))``
+with the default 10 epochs on all 60000 reaches about 98%, see below.)
+The NumPy backend computes the same weights from the same start:
+
+>>> slow = MLP((784, 32, 10), seed=0, backend="numpy")
+>>> fast = MLP((784, 32, 10), seed=0)
+>>> _ = slow.fit(X_train[:1000], y_train[:1000], epochs=1)
+>>> _ = fast.fit(X_train[:1000], y_train[:1000], epochs=1)
+>>> all(np.allclose(a, b, atol=1e-5) for a, b in zip(fast.params, slow.params))
+True
 
 ``backend="fast"`` (default) trains with the C kernels: each epoch is a single
 call that releases the GIL and gathers batches, runs the fused dense layers,
@@ -82,7 +98,23 @@ def _check_dtype(dtype) -> np.dtype:
 
 
 class ModelFileError(ValueError):
-    """A model file that cannot be loaded; the message names the file and why."""
+    """A model file that cannot be loaded; the message names the file and why.
+
+    Examples
+    --------
+    >>> import os, shutil, tempfile
+    >>> from fastdigits.nn import MLP, ModelFileError
+    >>> d = tempfile.mkdtemp()
+    >>> path = os.path.join(d, "junk.npz")
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(b"not a model")
+    >>> try:
+    ...     MLP.load(path)
+    ... except ModelFileError as exc:
+    ...     print(str(exc).replace(d, "DIR"))
+    DIR/junk.npz: not a readable model file (.npz): File is not a zip file
+    >>> shutil.rmtree(d)
+    """
 
 
 def _check_normalization(value: Normalization) -> Optional[Tuple[float, float, float]]:
@@ -147,6 +179,34 @@ class MLP:
     and ``fastdigits train`` do) or ``(scale, mean, std)`` for
     ``(x * scale - mean) / std``.  Kept in :attr:`normalization` and in the
     saved file.
+
+    Examples
+    --------
+    Train on raw pixels (normalised by the model), then score, predict,
+    save and reload:
+
+    >>> import os, shutil, tempfile
+    >>> import numpy as np, fastdigits
+    >>> X, y = fastdigits.load_mnist("train")
+    >>> X_test, y_test = fastdigits.load_mnist("test")
+    >>> model = fastdigits.MLP((784, 32, 10), normalization="mnist", seed=0)
+    >>> history = model.fit(X[:3000], y[:3000], epochs=2)
+    >>> [row["epoch"] for row in history], sorted(history[0])
+    ([1, 2], ['epoch', 'loss', 'seconds', 'train_acc'])
+    >>> model.score(X_test, y_test) > 0.85
+    True
+    >>> model.predict(X_test[:5]).shape, model.predict_proba(X_test[:5]).shape
+    ((5,), (5, 10))
+    >>> [W.shape for W in model.params[::2]]
+    [(784, 32), (32, 10)]
+    >>> d = tempfile.mkdtemp()
+    >>> path = model.save(os.path.join(d, "model"))
+    >>> os.path.basename(path)
+    'model.npz'
+    >>> again = fastdigits.MLP.load(path)
+    >>> again.epochs_trained, np.array_equal(again.predict(X_test), model.predict(X_test))
+    (2, True)
+    >>> shutil.rmtree(d)
     """
 
     def __init__(self, layer_sizes: Sequence[int] = (784, 256, 10),

@@ -54,6 +54,8 @@ def normalize(images: Any, *, scale: float = 1.0 / 255, mean: float = 0.0,
     ndarray
         ``out``, or a new array of the output dtype.
 
+    Notes
+    -----
     Runs on ``fastdigits.get_num_threads()`` threads (inputs under ~64k
     pixels per thread stay serial) on the ``fastdigits.get_simd()`` path.
     A reused ``out`` of 16 MiB or more is written with non-temporal stores
@@ -61,5 +63,32 @@ def normalize(images: Any, *, scale: float = 1.0 / 255, mean: float = 0.0,
     or an ``out`` whose pages were never touched (probed with mincore on
     Linux), gets regular stores, since the OS zeroes fresh pages into the
     cache on first write.
+
+    Examples
+    --------
+    >>> import numpy as np, fastdigits
+    >>> fastdigits.normalize(np.array([0, 255], np.uint8))
+    array([0., 1.], dtype=float32)
+
+    Standardise MNIST test images into a flat batch, as the NumPy twin does:
+
+    >>> images, labels = fastdigits.load_mnist("test")
+    >>> x = fastdigits.normalize(images[:100], mean=fastdigits.MNIST_MEAN,
+    ...                          std=fastdigits.MNIST_STD, flatten=True)
+    >>> x.shape, x.dtype
+    ((100, 784), dtype('float32'))
+    >>> from fastdigits import reference
+    >>> ref = reference.normalize(images[:100], mean=fastdigits.MNIST_MEAN,
+    ...                           std=fastdigits.MNIST_STD, flatten=True)
+    >>> np.allclose(x, ref, atol=1e-6)
+    True
+
+    Into an existing float64 buffer:
+
+    >>> out = np.empty((100, 28, 28), np.float64)
+    >>> fastdigits.normalize(images[:100], dtype=np.float64, out=out) is out
+    True
+    >>> float(out.min()), float(out.max())
+    (0.0, 1.0)
     """
     return _normalize.normalize(images, scale, mean, std, dtype, flatten, out)

@@ -40,11 +40,49 @@ def sgd_step(
     ``param -= lr * direction``.  Starting from ``velocity = 0`` matches
     PyTorch's first step exactly.
 
-    ``velocity`` is required when ``momentum != 0`` (ignored otherwise);
-    ``nesterov=True`` requires ``momentum > 0``.  ``lr``, ``momentum`` and
-    ``weight_decay`` must be finite and >= 0.  ``param`` and ``velocity``
-    must be writeable, C-contiguous ndarrays; ``grad`` must match ``param``
-    in shape and dtype; no two of them may share memory.  Returns None.
+    Parameters
+    ----------
+    param : ndarray
+        Writeable, C-contiguous float32/float64 array, updated in place.
+    grad : array_like
+        Gradient of ``param``'s shape and dtype (only read).
+    lr : float
+        Learning rate, finite and >= 0.
+    momentum : float
+        Finite and >= 0; 0 (the default) is plain SGD.
+    velocity : ndarray, optional
+        Momentum buffer like ``param`` (writeable, C-contiguous), updated in
+        place; required when ``momentum != 0``, ignored otherwise.
+    weight_decay : float
+        L2 penalty added to the gradient, finite and >= 0.
+    nesterov : bool
+        Nesterov momentum; requires ``momentum > 0``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For any unusable argument (no two arrays may share memory), before
+        anything is written.
+
+    Examples
+    --------
+    >>> import numpy as np, fastdigits
+    >>> param = np.array([1.0, 2.0, 3.0], np.float32)
+    >>> grad = np.array([1.0, 2.0, 4.0], np.float32)
+    >>> fastdigits.sgd_step(param, grad, lr=0.5)
+    >>> param
+    array([0.5, 1. , 1. ], dtype=float32)
+
+    With momentum, the velocity buffer carries over between steps:
+
+    >>> param = np.array([1.0, 2.0, 3.0], np.float32)
+    >>> velocity = np.zeros_like(param)
+    >>> for _ in range(2):
+    ...     fastdigits.sgd_step(param, grad, lr=0.25, momentum=0.5, velocity=velocity)
+    >>> velocity
+    array([1.5, 3. , 6. ], dtype=float32)
+    >>> param
+    array([0.375, 0.75 , 0.5  ], dtype=float32)
     """
     _optim.sgd_step(param, grad, lr, momentum, velocity, weight_decay, nesterov)
 
@@ -70,9 +108,53 @@ def adam_step(
     ``step`` counts from 1 (the first call uses ``step=1``); ``m`` and
     ``v`` start as zeros.  With ``weight_decay=0`` this is plain Adam.
 
-    ``lr``, ``eps``, ``weight_decay`` must be finite and >= 0, betas in
-    ``[0, 1)``, ``step >= 1``.  ``param``, ``m`` and ``v`` must be
-    writeable, C-contiguous ndarrays of one shape and dtype, ``grad`` must
-    match; no two may share memory.  Returns None.
+    Parameters
+    ----------
+    param : ndarray
+        Writeable, C-contiguous float32/float64 array, updated in place.
+    grad : array_like
+        Gradient of ``param``'s shape and dtype (only read).
+    m, v : ndarray
+        First and second moment buffers like ``param`` (writeable,
+        C-contiguous), zeros before the first step, updated in place.
+    lr : float
+        Learning rate, finite and >= 0.
+    beta1, beta2 : float
+        Moment decay rates in ``[0, 1)``.
+    eps : float
+        Added to the denominator, finite and >= 0.
+    step : int
+        The step number, from 1.
+    weight_decay : float
+        Decoupled weight decay, finite and >= 0.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For any unusable argument (no two arrays may share memory), before
+        anything is written.
+
+    Examples
+    --------
+    Adam's first step moves each parameter by about ``lr`` against the sign
+    of its gradient:
+
+    >>> import numpy as np, fastdigits
+    >>> param = np.zeros(3, np.float32)
+    >>> grad = np.array([0.5, -2.0, 3.0], np.float32)
+    >>> m, v = np.zeros_like(param), np.zeros_like(param)
+    >>> fastdigits.adam_step(param, grad, m, v, lr=0.1, step=1)
+    >>> np.round(param, 4)
+    array([-0.1,  0.1, -0.1], dtype=float32)
+    >>> np.allclose(m, 0.1 * grad), np.allclose(v, 0.001 * grad**2)
+    (True, True)
+
+    The NumPy twin gives the same update:
+
+    >>> from fastdigits import reference
+    >>> p2, m2, v2 = np.zeros(3, np.float32), np.zeros(3, np.float32), np.zeros(3, np.float32)
+    >>> reference.adam_step(p2, grad, m2, v2, lr=0.1, step=1)
+    >>> np.allclose(param, p2)
+    True
     """
     _optim.adam_step(param, grad, m, v, lr, beta1, beta2, eps, step, weight_decay)

@@ -131,21 +131,63 @@ def to_png(images: Any, path: Any, *, labels: Any = None, ncols: int = 10,
            scale: int = 4) -> Any:
     """Write images as a grid PNG: ``fastdigits.to_png(x[:100], "grid.png", labels=y[:100])``.
 
+    The layout is described in :mod:`fastdigits.png`.
+
     Parameters
     ----------
-    images : array-like (N, H, W), or one (H, W) image; see
-        :func:`fastdigits.to_uint8` for the grey mapping of non-uint8 data.
-    path : file name ending in ``.png`` (str or PathLike; written atomically
-        as :func:`fastdigits.write_idx` does: a temporary file in the target's
+    images : array-like (N, H, W), or one (H, W) image
+        See :func:`fastdigits.to_uint8` for the grey mapping of non-uint8
+        data.
+    path : str, PathLike or binary file object
+        A file name ending in ``.png``, written atomically as
+        :func:`fastdigits.write_idx` does (a temporary file in the target's
         folder is renamed over it, symlinks are followed, an existing file
-        keeps its permissions) or a writable binary file object.  Another
-        extension is a ValueError (a PNG in ``grid.txt`` or ``grid.jpg`` would
-        mislead whoever opens it).
-    labels : optional N labels, drawn above the images.
-    ncols : images per row.  scale : pixel enlargement (>= 1).
+        keeps its permissions), or a writable binary file object.
+    labels : sequence of N labels, optional
+        Drawn above the images.
+    ncols : int
+        Images per row (>= 1).
+    scale : int
+        Pixel enlargement (>= 1).
 
-    Returns ``path``.  Raises ImportError naming ``pip install
-    fastdigits[png]`` when Pillow is missing.
+    Returns
+    -------
+    path
+        The ``path`` argument.
+
+    Raises
+    ------
+    ImportError
+        Pillow is missing (the message names ``pip install fastdigits[png]``).
+    ValueError
+        A file name with another extension (a PNG in ``grid.txt`` or
+        ``grid.jpg`` would mislead whoever opens it).
+
+    Examples
+    --------
+    >>> import os, shutil, tempfile
+    >>> import numpy as np, fastdigits
+    >>> from PIL import Image
+    >>> images, labels = fastdigits.load_mnist("test")
+    >>> d = tempfile.mkdtemp()
+    >>> path = fastdigits.to_png(images[:20], os.path.join(d, "grid.png"),
+    ...                          labels=labels[:20], ncols=10, scale=2)
+    >>> with Image.open(path) as png:
+    ...     print(png.size, png.mode)
+    ...     pixels = np.asarray(png)
+    (582, 146) L
+
+    The first digit sits below its label strip, each pixel a 2 x 2 square:
+
+    >>> from fastdigits.png import PAD, label_height
+    >>> top = PAD + label_height(2)
+    >>> np.array_equal(pixels[top:top + 56:2, PAD:PAD + 56:2], images[0])
+    True
+    >>> fastdigits.to_png(images[:4], os.path.join(d, "grid.jpg"))
+    Traceback (most recent call last):
+    ...
+    ValueError: to_png writes PNG: the file name must end in .png, got '...grid.jpg'
+    >>> shutil.rmtree(d)
     """
     _pil()
     if not hasattr(path, "write"):

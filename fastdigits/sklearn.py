@@ -1,10 +1,21 @@
 """A scikit-learn ``MLPClassifier`` whose training epochs run in the fastdigits C kernels.
 
+>>> import warnings
+>>> from sklearn.exceptions import ConvergenceWarning
 >>> from sklearn.pipeline import make_pipeline
 >>> from sklearn.preprocessing import StandardScaler
+>>> from fastdigits import load_mnist
 >>> from fastdigits.sklearn import MLPClassifier
->>> clf = make_pipeline(StandardScaler(), MLPClassifier((256,), max_iter=5))
->>> clf.fit(X_train, y_train).score(X_test, y_test)      # doctest: +SKIP
+>>> X_train, y_train = load_mnist("train", flatten=True)
+>>> X_test, y_test = load_mnist("test", flatten=True)
+>>> clf = make_pipeline(StandardScaler(),
+...                     MLPClassifier((32,), learning_rate_init=0.01, max_iter=2,
+...                                   random_state=0))
+>>> with warnings.catch_warnings():  # 2 epochs are too few to converge
+...     warnings.simplefilter("ignore", ConvergenceWarning)
+...     score = clf.fit(X_train[:3000], y_train[:3000]).score(X_test, y_test)
+>>> score > 0.85
+True
 
 :class:`MLPClassifier` takes scikit-learn's parameter names, defaults and
 meanings (``sklearn.neural_network.MLPClassifier``) and is a drop-in
@@ -139,6 +150,28 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     best_validation_score_, t_, n_iter_, n_layers_, n_outputs_,
     out_activation_ : as in scikit-learn (``out_activation_`` is always
     "softmax"; ``n_outputs_`` is the number of output units, ``len(classes_)``).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np, fastdigits
+    >>> from sklearn.exceptions import ConvergenceWarning
+    >>> from fastdigits.sklearn import MLPClassifier
+    >>> X, y = fastdigits.load_mnist("train", flatten=True)
+    >>> X = X[:3000] / np.float32(255)  # float32 pixels in [0, 1]
+    >>> X_test, y_test = fastdigits.load_mnist("test", flatten=True)
+    >>> clf = MLPClassifier((32,), learning_rate_init=0.01, max_iter=3, random_state=0)
+    >>> with warnings.catch_warnings():  # 3 epochs are too few to converge
+    ...     warnings.simplefilter("ignore", ConvergenceWarning)
+    ...     clf = clf.fit(X, y[:3000])
+    >>> clf.n_iter_, len(clf.loss_curve_), clf.classes_
+    (3, 3, array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], dtype=uint8))
+    >>> [W.shape for W in clf.coefs_], clf.coefs_[0].dtype
+    ([(784, 32), (32, 10)], dtype('float32'))
+    >>> clf.score(X_test / np.float32(255), y_test) > 0.85
+    True
+    >>> clf.predict_proba(X_test[:5] / np.float32(255)).shape
+    (5, 10)
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",

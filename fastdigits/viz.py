@@ -86,6 +86,23 @@ def to_uint8(images: Any) -> np.ndarray:
     * anything else (e.g. normalised data with negative values) is stretched
       linearly from its minimum..maximum over the whole array to 0..255, so a
       batch keeps one common scale.  NaN shows as 0; a constant array as 0.
+
+    Examples
+    --------
+    >>> import numpy as np, fastdigits
+    >>> fastdigits.to_uint8(np.array([0.0, 0.5, 1.0]))
+    array([  0, 128, 255], dtype=uint8)
+    >>> fastdigits.to_uint8(np.array([-1.0, 0.0, 1.0]))  # stretched min..max
+    array([  0, 128, 255], dtype=uint8)
+    >>> fastdigits.to_uint8(np.array([True, False]))
+    array([255,   0], dtype=uint8)
+
+    Stretching standardised MNIST images gives back their pixels:
+
+    >>> pixels, _ = fastdigits.load_mnist("test")
+    >>> x, _ = fastdigits.load_mnist("test", normalize=True)
+    >>> np.array_equal(fastdigits.to_uint8(x[:100]), pixels[:100])
+    True
     """
     arr = _as_array(images)
     if arr.dtype == np.uint8:
@@ -230,7 +247,41 @@ def render(images: Any, labels: Any = None, *, mode: str = "blocks",
     titles : optional N strings used verbatim as the titles instead.
     start : index of the first image (titles count from it).
 
-    Returns the text, ending with a newline.
+    Returns
+    -------
+    str
+        The text, ending with a newline.
+
+    Examples
+    --------
+    >>> import fastdigits
+    >>> images, labels = fastdigits.load_mnist("test")
+    >>> text = fastdigits.render(images[:2], labels[:2], color=False, width=80)
+    >>> print(text, end="")
+    #0: 7                         #1: 2
+    <BLANKLINE>
+                                              ▄▄▄▄
+                                          ▄████████
+           ▄▄▄                            ██▀    ██▀
+          ▀▀▀▀███████████▄                      ███
+                       ██                     ▄███
+                     ▄██                     ███▀
+                    ▄██                     ███▀
+                    ██                    ▄███▀
+                  ▄██                     ███           ▄▄▄▄
+                 ██▀                      ████████████████▀▀
+               ▄██                             ▀▀▀▀▀
+               ███
+               ▀▀
+
+    The raw values of part of an image (the top bar of the 7):
+
+    >>> print(fastdigits.render(images[0, 7:11, 6:13], mode="numbers"), end="")
+    #0
+     84 185 159 151  60  36   0
+    222 254 254 254 254 241 198
+     67 114  72 114 163 227 254
+      0   0   0   0   0  17  66
     """
     if mode not in MODES:
         raise ValueError("mode must be one of %s, got %r" % (", ".join(MODES), mode))
@@ -272,6 +323,24 @@ def show(images: Any, labels: Any = None, *, mode: str = "blocks",
 
     Same parameters as :func:`render`; ``file`` defaults to ``sys.stdout``,
     and ``color=None`` uses colour only when that file is a terminal.
+
+    Examples
+    --------
+    Three test digits at half size (every other pixel), in plain ASCII:
+
+    >>> import fastdigits
+    >>> images, labels = fastdigits.load_mnist("test")
+    >>> fastdigits.show(images[:3, 6:24:2, 4:24:2], labels[:3], mode="ascii", width=80)
+    #0: 7       #1: 2       #2: 1
+                  @%  @           +
+     %@@####*     .  %@           @
+        ::: @       :@:          .%
+           @-       @*           +-
+          :@       #@            @
+          %:       @+            %
+         :@       @@            ++
+         @.       @@@@**@@      @:
+        %=         ==@@=.       @
     """
     stream = sys.stdout if file is None else file
     if color is None:
@@ -292,6 +361,24 @@ class Digits:
     ``print(Digits(...))`` renders half blocks as text.  Notebook displays
     show the first ``limit`` images only (a whole 60000-image set would be
     a 200 MB picture); :meth:`to_png` writes them all.
+
+    Examples
+    --------
+    >>> import os, shutil, tempfile
+    >>> import fastdigits
+    >>> images, labels = fastdigits.load_mnist("test")
+    >>> grid = fastdigits.Digits(images[:20], labels[:20])
+    >>> grid
+    Digits(20 images 28x28 uint8, labels 7 2 1 0 4 1 4 9 5 9 ...)
+    >>> len(grid)
+    20
+    >>> grid._repr_png_()[:8]  # what Jupyter displays
+    b'\\x89PNG\\r\\n\\x1a\\n'
+    >>> d = tempfile.mkdtemp()
+    >>> path = grid.to_png(os.path.join(d, "grid.png"))
+    >>> os.path.getsize(path) > 0
+    True
+    >>> shutil.rmtree(d)
     """
 
     def __init__(self, images: Any, labels: Any = None, *, ncols: int = 10,
