@@ -138,7 +138,7 @@ int fd_idx_parse_header(const uint8_t *buf, size_t n, int64_t stream_len,
         return set_err(err, stream_len,
                        "IDX data shorter than the header says: it ends at byte "
                        "offset %lld, the header implies %lld bytes of data "
-                       "(file size %lld)", (long long)stream_len,
+                       "(a complete file has %lld bytes)", (long long)stream_len,
                        (long long)(count * elsize), (long long)total);
     if (stream_len >= 0 && stream_len > total)
         return set_err(err, total,

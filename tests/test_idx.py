@@ -421,6 +421,15 @@ def test_truncation_at_every_byte_offset(tmp_path, backend, kind):
             read_idx(Unseekable(data[:k]))
 
 
+def test_short_raw_file_message_gives_its_end_and_the_complete_size(tmp_path):
+    """A 9-byte file whose header implies 10 was reported as "(file size 10)"."""
+    p = tmp_path / "short.idx"
+    p.write_bytes(b"\0\0\x08\x01\0\0\0\x02\x01")  # 1 of 2 data bytes
+    with pytest.raises(IDXError, match=r"ends at byte offset 9, the header implies 2 bytes "
+                                       r"of data \(a complete file has 10 bytes\)"):
+        read_idx(p)
+
+
 def test_truncated_bundled_labels(tmp_path, backend):
     data = open(os.path.join(BUNDLED, "t10k-labels-idx1-ubyte.gz"), "rb").read()
     for k in (10, 100, len(data) // 2, len(data) - 8, len(data) - 1):
