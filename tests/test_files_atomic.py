@@ -142,8 +142,6 @@ def test_disk_full(tmp_path):
 
 def test_interrupt_during_write(tmp_path, monkeypatch):
     """KeyboardInterrupt (Ctrl-C) at the last moment before the rename."""
-    import fastdigits.idx as idx_mod
-
     path = tmp_path / "i.idx"
     write_idx(path, np.arange(10, dtype=np.uint8))
     before = path.read_bytes()
@@ -151,7 +149,7 @@ def test_interrupt_during_write(tmp_path, monkeypatch):
     def interrupted(fd):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(idx_mod.os, "fsync", interrupted)
+    monkeypatch.setattr(os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_idx(path, np.arange(50, dtype=np.uint8))
     monkeypatch.undo()

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastdigits
-from fastdigits import IDXError, idx, read_idx, read_idx_header, write_idx
+from fastdigits import IDXError, _idx_write, idx, read_idx, read_idx_header, write_idx
 from fastdigits import reference as ref
 
 DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
@@ -455,7 +455,7 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
     def boom(fd):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(idx.os, "fsync", boom)
+    monkeypatch.setattr(os, "fsync", boom)
     with pytest.raises(OSError, match="disk on fire"):
         write_idx(p, sample(np.uint8, (20,), seed=3))
     monkeypatch.undo()
@@ -467,7 +467,7 @@ def test_atomic_write_leaves_no_file_on_failure(tmp_path, monkeypatch):
     def boom(data, level=6):
         raise RuntimeError("compressor failed")
 
-    monkeypatch.setattr(idx, "_gzip_compress", boom)
+    monkeypatch.setattr(_idx_write, "_gzip_compress", boom)
     with pytest.raises(RuntimeError, match="compressor failed"):
         write_idx(tmp_path / "new.idx.gz", sample(np.int16, (10,)))
     assert os.listdir(tmp_path) == []
