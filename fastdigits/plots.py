@@ -112,7 +112,8 @@ def show_errors(images: Any, proba: Any, y_true: Any, n: int, *, mode: str = "bl
     and the predicted class's score (as a percentage when ``proba`` rows
     look like probabilities).  Returns the indices shown.
     """
-    from .viz import _as_batch, show
+    from ._images import _as_batch
+    from .viz import show
 
     imgs = _as_batch(images)
     idx = most_confident_errors(proba, y_true, n)

@@ -24,7 +24,7 @@ from typing import Any, Tuple
 import numpy as np
 
 from ._atomic import atomic_write
-from .viz import _as_batch, _labels_list, to_uint8
+from ._images import _as_batch, _labels_list, to_uint8
 
 __all__ = ["PAD", "PAD_GREY", "label_height", "montage", "png_bytes", "to_png"]
 
