@@ -62,12 +62,12 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .reference import nn as _ref
+from ._activation import ACTIVATIONS
+from ._mlp_init import OPTIMIZERS, init_params
+from .reference import nn as _ref  # the numpy backend
 
 __all__ = ["MLP", "ModelFileError", "ACTIVATIONS", "OPTIMIZERS", "DEFAULT_LR", "MAX_BATCH_SIZE"]
 
-ACTIVATIONS = _ref.ACTIVATIONS
-OPTIMIZERS = _ref.OPTIMIZERS
 BACKENDS = ("fast", "numpy")
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3}
 DEFAULT_MOMENTUM = 0.9
@@ -236,7 +236,7 @@ class MLP:
         self.backend = backend
         self.normalization: Optional[Tuple[float, float, float]] = \
             _check_normalization(normalization)
-        self.params: List[np.ndarray] = _ref.init_params(self.layer_sizes, activation,
+        self.params: List[np.ndarray] = init_params(self.layer_sizes, activation,
                                                          self.dtype, self.seed)
         self.grads: List[np.ndarray] = [np.zeros_like(p) for p in self.params]
         self.history: List[Dict[str, Any]] = []

@@ -24,10 +24,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .._activation import ACTIVATIONS
 from .timing import Bench
 
 CONTENDERS = ("fastdigits", "numpy", "torch")
-ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "gelu")
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
