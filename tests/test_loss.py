@@ -174,15 +174,14 @@ def test_one_and_two_threads_identical(isa, dtype, m, c):
         assert np.array_equal(l1, l2) and np.array_equal(g1, g2)
 
 
-def test_simd_paths_agree_closely():
+def test_simd_paths_agree_closely(isa):
     x, y = make(np.random.default_rng(11), 31, 45, np.float32)
-    res = []
-    for isa in ISAS:
-        with fastdigits.simd(isa):
-            res.append(fastdigits.softmax_cross_entropy(x, y))
-    for loss, g in res[1:]:
-        np.testing.assert_allclose(loss, res[0][0], rtol=1e-6)
-        np.testing.assert_allclose(g, res[0][1], rtol=1e-5, atol=1e-8)
+    with fastdigits.simd("generic"):
+        base_loss, base_g = fastdigits.softmax_cross_entropy(x, y)
+    with fastdigits.simd(isa):
+        loss, g = fastdigits.softmax_cross_entropy(x, y)
+    np.testing.assert_allclose(loss, base_loss, rtol=1e-6)
+    np.testing.assert_allclose(g, base_g, rtol=1e-5, atol=1e-8)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

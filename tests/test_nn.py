@@ -105,15 +105,14 @@ def test_property_fast_matches_numpy(n, d, h, c, batch, f32, act, seed):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_every_simd_path_matches_numpy(dtype):
+def test_every_simd_path_matches_numpy(dtype, isa):
     X, y = _data(n=130, d=40, c=5, dtype=dtype)
     b = MLP((40, 33, 5), dtype=dtype, seed=2, backend="numpy")
     b.fit(X, y, epochs=1, batch_size=32)
-    for isa in fastdigits.available_simd():
-        with fastdigits.simd(isa):
-            a = MLP((40, 33, 5), dtype=dtype, seed=2)
-            a.fit(X, y, epochs=1, batch_size=32)
-            _assert_params_close(a, b, dtype)
+    with fastdigits.simd(isa):
+        a = MLP((40, 33, 5), dtype=dtype, seed=2)
+        a.fit(X, y, epochs=1, batch_size=32)
+    _assert_params_close(a, b, dtype)
 
 
 # --------------------------------------------------------- determinism
