@@ -12,6 +12,8 @@ import pytest
 
 from fastdigits import _runtime
 
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCES = ["tests/c/test_kernels.c", "csrc/loss.c", "csrc/loss_avx2.c", "csrc/loss_avx512.c",
            "csrc/optim.c", "csrc/optim_avx2.c", "csrc/optim_avx512.c", "csrc/cpu.c"]

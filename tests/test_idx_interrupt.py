@@ -16,6 +16,8 @@ import pytest
 import fastdigits
 from fastdigits import read_idx, read_idx_normalized, normalize
 
+pytestmark = [pytest.mark.subprocess]
+
 PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastdigits.__file__)))
 SEG = 64 << 20
 

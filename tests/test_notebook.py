@@ -4,6 +4,9 @@ import os
 
 import nbformat
 from nbclient import NotebookClient
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK = os.path.join(ROOT, "examples", "mnist_walkthrough.ipynb")

@@ -3,6 +3,9 @@ import os
 import re
 import subprocess
 import sys
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -13,6 +13,8 @@ import pytest
 import fastdigits
 from fastdigits import _dense
 
+pytestmark = [pytest.mark.subprocess]
+
 
 def test_cap_value_and_errors():
     assert fastdigits.MAX_THREADS == max(64, 4 * (os.cpu_count() or 1))

@@ -5,6 +5,8 @@ import torch
 
 from fastdigits.torch import Linear
 
+pytestmark = [pytest.mark.slow]
+
 ACTS = [None, "relu", "sigmoid", "tanh", "gelu"]
 
 

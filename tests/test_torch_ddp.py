@@ -11,6 +11,9 @@ import subprocess
 import sys
 
 import torch
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
 STEPS, BATCH, SIZES = 6, 32, (20, 16, 4)  # BATCH: the global batch, split over ranks
 
