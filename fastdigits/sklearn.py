@@ -447,7 +447,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         else:
             if self.batch_size > n:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
-                              "It is going to be clipped")
+                              "It is going to be clipped", stacklevel=2)
             batch_size = int(np.clip(self.batch_size, 1, n))
         activation = _ACTIVATIONS[self.activation]
         sample_idx = np.arange(n, dtype=np.int64)
@@ -491,9 +491,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 if self.n_iter_ == self.max_iter:
                     warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and "
                                   "the optimization hasn't converged yet." % self.max_iter,
-                                  ConvergenceWarning)
+                                  ConvergenceWarning, stacklevel=2)
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            warnings.warn("Training interrupted by user.", stacklevel=2)
         if early_stopping:  # keep the best weights, in the arrays already exposed
             for dst, src in zip(self.coefs_ + self.intercepts_,
                                 self._best_coefs + self._best_intercepts):

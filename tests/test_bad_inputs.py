@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 import pytest
@@ -292,7 +292,7 @@ def _cases():
                     out.append(("%s-%s-%s-noncontig" % (f.name, dn, a), f, dt, m(_noncontig),
                                 names, "either"))
             for s, bads in f.scalars.items():
-                for i, v in enumerate(bads):
+                for v in bads:
                     out.append(("%s-%s-%s=%r" % (f.name, dn, s, v), f, dt,
                                 (lambda args, s=s, v=v: args.__setitem__(s, v)),
                                 (s,) + f.related.get(s, ()), "error"))

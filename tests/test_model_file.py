@@ -186,7 +186,7 @@ def test_huge_sizes_are_rejected_before_allocating(tmp_path):
         arrays = {k: f[k] for k in f.files}
     arrays["layer_sizes"] = np.array([784, 10**7, 10])
     buf = io.BytesIO()
-    np.savez(buf, **{k: v for k, v in arrays.items() if not k[0] in "Wb"})
+    np.savez(buf, **{k: v for k, v in arrays.items() if k[0] not in "Wb"})
     with zipfile.ZipFile(buf, "a") as zf:
         zf.writestr("W0.npy", _forged_member((784, 10**7)))
         zf.writestr("b0.npy", _forged_member((10**7,)))

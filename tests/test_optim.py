@@ -1,7 +1,6 @@
 """sgd_step / adam_step: parity with the NumPy reference, hand-computed steps
 and torch.optim; tails, determinism across threads and SIMD paths,
 in-place semantics and validation."""
-import math
 
 import numpy as np
 import pytest

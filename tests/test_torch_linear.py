@@ -51,7 +51,7 @@ def test_gradcheck_float64():
     for act in ACTS:
         lin = Linear(5, 4, activation=act, dtype=torch.float64)
         x = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
-        assert torch.autograd.gradcheck(lambda x, w, b: fastdigits.torch.dense(x, w, b, act),
+        assert torch.autograd.gradcheck(lambda x, w, b, act=act: fastdigits.torch.dense(x, w, b, act),
                                         (x, lin.weight, lin.bias))
 
 

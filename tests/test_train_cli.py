@@ -1,5 +1,4 @@
 """`fastdigits train` and `fastdigits predict`."""
-import argparse
 import os
 import re
 import subprocess

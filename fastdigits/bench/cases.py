@@ -336,7 +336,7 @@ def _softmax_cases(p: Profile, dt: np.dtype) -> List[Case]:
         c = 10
         name = "softmax_cross_entropy/b%d" % m
 
-        def inputs(name=name, m=m):
+        def inputs(name=name, m=m, c=c):
             g = np.random.default_rng(_seed(name))
             return (3 * g.standard_normal((m, c))).astype(dt), g.integers(0, c, m)
 

@@ -189,7 +189,7 @@ def fma_peak(threads: int, *, target_s: float = 0.02, reps: int = 3) -> Dict[str
     isa = _config.available_simd()[-1]
     out: Dict[str, Any] = {}
     for dt in ("float32", "float64"):
-        def run_on(nt):
+        def run_on(nt, dt=dt):
             def run(units):
                 with _config.simd(isa), _config.threads(nt):
                     flops, _used, _sink = _peak.fma_loop(dt, units)

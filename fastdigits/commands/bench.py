@@ -23,7 +23,7 @@ def _threads(text: str) -> int:
     try:
         n = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("must be a whole number, got %r" % text)
+        raise argparse.ArgumentTypeError("must be a whole number, got %r" % text) from None
     if n < 1:
         raise argparse.ArgumentTypeError("must be >= 1, got %d" % n)
     from .._config import MAX_THREADS
@@ -37,7 +37,7 @@ def _seconds(text: str) -> float:
     try:
         s = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("must be a number of seconds, got %r" % text)
+        raise argparse.ArgumentTypeError("must be a number of seconds, got %r" % text) from None
     if not (s >= 0 and s < float("inf")):
         raise argparse.ArgumentTypeError("must be >= 0 seconds, got %r" % text)
     return s

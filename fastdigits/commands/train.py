@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
@@ -103,7 +103,7 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
     try:
         hidden = tuple(int(w) for w in str(args.layers).split(",") if w.strip())
     except ValueError:
-        raise _error("--layers must be comma-separated positive ints, got %r" % args.layers)
+        raise _error("--layers must be comma-separated positive ints, got %r" % args.layers) from None
     if any(w < 1 for w in hidden):
         raise _error("--layers must be comma-separated positive ints, got %r" % args.layers)
     if args.activation not in ACTIVATIONS:
@@ -148,7 +148,7 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            raise _error("--plot needs matplotlib: pip install fastdigits[plot]")
+            raise _error("--plot needs matplotlib: pip install fastdigits[plot]") from None
     backends = {"fast": ["fast"], "numpy": ["numpy"], "both": ["numpy", "fast"]}
     if args.backend not in backends:
         raise _error("--backend must be fast, numpy or both, got %r" % args.backend)
@@ -176,7 +176,7 @@ def _load(args, dtype):
         X_test, y_test = load_mnist("test", root=args.data, flatten=True, normalize=True,
                                     dtype=dtype)
     except (OSError, IDXError, ValueError) as exc:
-        raise _error("cannot load the data: %s" % exc)
+        raise _error("cannot load the data: %s" % exc) from None
     if X_train.shape[1:] != X_test.shape[1:]:
         raise _error("train images %s and test images %s differ in size"
                      % (X_train.shape[1:], X_test.shape[1:]))
@@ -279,7 +279,7 @@ def run(args) -> int:
         try:
             saved = result.model.save(args.save)
         except OSError as exc:
-            raise _error("cannot write %s: %s" % (args.save, exc.strerror or exc))
+            raise _error("cannot write %s: %s" % (args.save, exc.strerror or exc)) from None
         print("model saved to %s" % saved)
     if args.plot:
         _write_plots(result, args.plot)
@@ -299,7 +299,7 @@ def _write_plots(result: TrainResult, out_dir: str) -> None:
                                          os.path.join(out_dir, "confusion.png"),
                                          model_name=main)
     except OSError as exc:
-        raise _error("cannot write plots to %s: %s" % (out_dir, exc))
+        raise _error("cannot write plots to %s: %s" % (out_dir, exc)) from None
     print("plots written: %s, %s" % (curves, confusion))
 
 

@@ -54,7 +54,7 @@ def decode_reference(data: bytes) -> np.ndarray:
             try:
                 out.append(d.decompress(rest))
             except zlib.error as exc:
-                raise Invalid("gzip: %s" % exc)
+                raise Invalid("gzip: %s" % exc) from None
             if not d.eof:
                 raise Invalid("gzip: truncated")
             # Zero padding after a member is skipped, as gzip(1) and Python's
