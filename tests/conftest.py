@@ -39,3 +39,16 @@ def dtype(request):
 def threads(request):
     """1, 2 and 3 threads (3: an uneven split on any machine)."""
     return request.param
+
+
+@pytest.fixture(params=["libdeflate", "zlib"])
+def inflater(request):
+    """Run an IDX test with each gzip inflater: libdeflate (where the deflate
+    wheel or the system has it, else zlib again) and zlib's streaming path."""
+    from fastdigits import idx
+
+    if request.param == "zlib":
+        with idx._force_zlib():
+            yield "zlib"
+    else:
+        yield idx.inflate_backend()

@@ -22,14 +22,6 @@ CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C,
 BUNDLED = os.path.join(os.path.dirname(fastdigits.__file__), "data", "mnist")
 
 
-@pytest.fixture(params=["libdeflate", "zlib"])
-def backend(request):
-    """Run a test with each inflate path (libdeflate only where available)."""
-    if request.param == "zlib":
-        with idx._force_zlib():
-            yield "zlib"
-    else:
-        yield idx.inflate_backend()
 
 
 def sample(dtype, shape, seed=0):
@@ -52,7 +44,7 @@ def idx_bytes(arr):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4), (1, 2, 1, 3, 2), (0, 4)])
 @pytest.mark.parametrize("compress", [False, True])
-def test_round_trip_every_dtype_and_rank(tmp_path, backend, dtype, shape, compress):
+def test_round_trip_every_dtype_and_rank(tmp_path, inflater, dtype, shape, compress):
     x = sample(dtype, shape)
     path = tmp_path / ("a.idx.gz" if compress else "a.idx")
     assert write_idx(path, x) == path
@@ -114,7 +106,7 @@ def test_property_parity_with_reference(tmp_path_factory, dtype, shape, compress
 
 # --------------------------------------------------------------------- sources
 
-def test_file_objects_and_paths_agree(tmp_path, backend):
+def test_file_objects_and_paths_agree(tmp_path, inflater):
     x = sample(np.float64, (9, 3))
     for name in ("a.idx", "a.idx.gz"):
         p = tmp_path / name
@@ -142,7 +134,7 @@ class Unseekable(io.RawIOBase):
         return len(chunk)
 
 
-def test_unseekable_stream(backend):
+def test_unseekable_stream(inflater):
     x = sample(np.int16, (4, 5))
     raw = idx_bytes(x)
     for data in (raw, gzip.compress(raw)):
@@ -166,7 +158,7 @@ class ReadOnlyMethod:
         return True
 
 
-def test_minimal_file_like_object(backend):
+def test_minimal_file_like_object(inflater):
     x = sample(np.float32, (3, 7))
     for data in (idx_bytes(x), gzip.compress(idx_bytes(x))):
         np.testing.assert_array_equal(read_idx(ReadOnlyMethod(data)), x)
@@ -275,7 +267,7 @@ def test_byteswap_every_simd_path_and_thread_count(tmp_path, dtype, n, isa, thre
     assert r.tobytes() == x.tobytes()  # exact, NaN payloads and -0.0 included
 
 
-def test_data_is_64_byte_aligned(backend):
+def test_data_is_64_byte_aligned(inflater):
     a = read_idx(os.path.join(BUNDLED, "t10k-images-idx3-ubyte.gz"))
     assert a.ctypes.data % 64 == 0
 
@@ -288,7 +280,7 @@ def zlib_gzip(data, level=6):
 
 
 @pytest.mark.parametrize("cuts", [(1,), (3,), (10,), (20, 50), (5, 6, 7, 100)])
-def test_multi_member_gzip(tmp_path, backend, cuts):
+def test_multi_member_gzip(tmp_path, inflater, cuts):
     x = sample(np.int32, (40,))
     raw = idx_bytes(x)
     bounds = [0, *cuts, len(raw)]
@@ -300,7 +292,7 @@ def test_multi_member_gzip(tmp_path, backend, cuts):
     assert read_idx_header(p).shape == (40,)
 
 
-def test_gzip_zero_padding_accepted_garbage_rejected(tmp_path, backend):
+def test_gzip_zero_padding_accepted_garbage_rejected(tmp_path, inflater):
     x = sample(np.uint8, (100,))
     comp = gzip.compress(idx_bytes(x))
     np.testing.assert_array_equal(read_idx(io.BytesIO(comp + b"\0" * 9)), x)
@@ -310,7 +302,7 @@ def test_gzip_zero_padding_accepted_garbage_rejected(tmp_path, backend):
         read_idx(io.BytesIO(comp + b"\x01"))
 
 
-def test_gzip_detected_by_magic_not_name(tmp_path, backend):
+def test_gzip_detected_by_magic_not_name(tmp_path, inflater):
     x = sample(np.float32, (8,))
     (tmp_path / "plain.gz").write_bytes(idx_bytes(x))
     (tmp_path / "packed.idx").write_bytes(gzip.compress(idx_bytes(x)))
@@ -339,7 +331,7 @@ def bad(data, match, header_sees_it=True):
 
 
 @pytest.mark.parametrize("wrap", [lambda b: b, gzip.compress], ids=["raw", "gzip"])
-def test_bad_headers(backend, wrap):
+def test_bad_headers(inflater, wrap):
     bad(wrap(b""), "empty" if wrap(b"") == b"" else "shorter|short|empty")
     bad(wrap(b"\0\0"), "short IDX header.*byte offset 2")
     bad(wrap(b"\x01\0\x08\x01" + b"\0\0\0\1" + b"\0"), "bad IDX magic.*byte offset 0")
@@ -360,7 +352,7 @@ def test_raw_data_length_errors():
     assert e.offset == len(x)
 
 
-def test_gzip_data_length_errors(backend):
+def test_gzip_data_length_errors(inflater):
     x = idx_bytes(np.arange(1000, dtype=np.int16))
     e = bad(gzip.compress(x[:-2]), r"shorter.*byte offset %d" % (len(x) - 2), False)
     assert e.offset == len(x) - 2
@@ -368,7 +360,7 @@ def test_gzip_data_length_errors(backend):
     assert e.offset == len(x)
 
 
-def test_tiny_gzip_claiming_huge_data_fails_before_allocating(backend):
+def test_tiny_gzip_claiming_huge_data_fails_before_allocating(inflater):
     # 4 GiB claimed by a ~30-byte file: rejected on the deflate-ratio bound.
     data = gzip.compress(b"\0\0\x08\x02" + struct.pack(">II", 65536, 65536))
     e = bad(data, "more than a gzip file of this size can hold")
@@ -381,7 +373,7 @@ def test_tiny_raw_file_claiming_huge_data_fails_before_allocating():
     assert e.offset == 16
 
 
-def test_corrupt_gzip_names_offset(backend):
+def test_corrupt_gzip_names_offset(inflater):
     x = idx_bytes(sample(np.float32, (5000,)))
     comp = bytearray(zlib_gzip(x))
     comp[-6] ^= 0x55  # inside the CRC32 trailer
@@ -400,7 +392,7 @@ def small_files():
 
 
 @pytest.mark.parametrize("kind", ["raw", "gzip"])
-def test_truncation_at_every_byte_offset(tmp_path, backend, kind):
+def test_truncation_at_every_byte_offset(tmp_path, inflater, kind):
     x, raw, comp = small_files()
     data = raw if kind == "raw" else comp
     np.testing.assert_array_equal(read_idx(io.BytesIO(data)), x)
@@ -425,7 +417,7 @@ def test_short_raw_file_message_gives_its_end_and_the_complete_size(tmp_path):
         read_idx(p)
 
 
-def test_truncated_bundled_labels(tmp_path, backend):
+def test_truncated_bundled_labels(tmp_path, inflater):
     data = open(os.path.join(BUNDLED, "t10k-labels-idx1-ubyte.gz"), "rb").read()
     for k in (10, 100, len(data) // 2, len(data) - 8, len(data) - 1):
         with pytest.raises(IDXError, match="truncated|corrupt"):

@@ -18,13 +18,6 @@ T10K = os.path.join(BUNDLED, "t10k-images-idx3-ubyte.gz")
 M, S = fastdigits.MNIST_MEAN, fastdigits.MNIST_STD
 
 
-@pytest.fixture(params=["libdeflate", "zlib"])
-def backend(request):
-    if request.param == "zlib":
-        with idx._force_zlib():
-            yield "zlib"
-    else:
-        yield idx.inflate_backend()
 
 
 def close(got, want, scale, mean, std):
@@ -42,7 +35,7 @@ def t10k_u8():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_bundled_matches_normalize_of_read_idx(backend, t10k_u8, dtype):
+def test_bundled_matches_normalize_of_read_idx(inflater, t10k_u8, dtype):
     got = read_idx_normalized(T10K, mean=M, std=S, dtype=dtype)
     want = fd_normalize(t10k_u8, mean=M, std=S, dtype=dtype)
     assert got.tobytes() == want.tobytes()  # same kernel numerics, bit for bit
@@ -62,7 +55,7 @@ def test_every_path_thread_count_and_simd_identical(tmp_path, t10k_u8, isa, thre
             assert read_idx_normalized(T10K, mean=M, std=S).tobytes() == base.tobytes()
 
 
-def test_flatten_and_out(backend, t10k_u8):
+def test_flatten_and_out(inflater, t10k_u8):
     out = np.empty((10000, 784), np.float32)
     res = read_idx_normalized(T10K, scale=1.0, mean=0.5, std=2.0, flatten=True, out=out)
     assert res is out
@@ -102,7 +95,7 @@ def test_property_parity_small_files(tmp_path_factory, shape, compress, dtype, f
 
 
 @pytest.mark.parametrize("n", [1, 5, 6, 100, 1_100_001])
-def test_odd_sizes_gzip_and_raw(tmp_path, backend, n):
+def test_odd_sizes_gzip_and_raw(tmp_path, inflater, n):
     x = pixels((n,), seed=n)
     for name in ("a.idx", "a.idx.gz"):
         write_idx(tmp_path / name, x)
@@ -110,7 +103,7 @@ def test_odd_sizes_gzip_and_raw(tmp_path, backend, n):
         close(got, (x / 255.0 - 0.25) / 0.5, 1 / 255, 0.25, 0.5)
 
 
-def test_multi_member_and_file_objects(backend):
+def test_multi_member_and_file_objects(inflater):
     x = pixels((50, 3))
     raw = b"\0\0\x08\x02" + (50).to_bytes(4, "big") + (3).to_bytes(4, "big") + x.tobytes()
     data = gzip.compress(raw[:9]) + gzip.compress(raw[9:77]) + gzip.compress(raw[77:])
@@ -119,7 +112,7 @@ def test_multi_member_and_file_objects(backend):
     close(read_idx_normalized(io.BytesIO(raw), mean=M, std=S), want, 1 / 255, M, S)
 
 
-def test_errors_name_the_problem(tmp_path, backend):
+def test_errors_name_the_problem(tmp_path, inflater):
     write_idx(tmp_path / "f.idx.gz", np.zeros((3, 3), np.float32))
     with pytest.raises(IDXError, match="uint8"):
         read_idx_normalized(tmp_path / "f.idx.gz")

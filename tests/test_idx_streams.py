@@ -16,18 +16,11 @@ import numpy as np
 import pytest
 
 import fastdigits
-from fastdigits import IDXError, idx, read_idx, read_idx_header, read_idx_normalized
+from fastdigits import IDXError, read_idx, read_idx_header, read_idx_normalized
 
 PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastdigits.__file__)))
 
 
-@pytest.fixture(params=["libdeflate", "zlib"])
-def backend(request):
-    if request.param == "zlib":
-        with idx._force_zlib():
-            yield "zlib"
-    else:
-        yield idx.inflate_backend()
 
 
 def idx_bytes(arr):
@@ -71,7 +64,7 @@ I16 = np.random.default_rng(1).integers(-30000, 30000, (300, 7), dtype=np.int16)
 
 @pytest.mark.parametrize("arr", [U8, I16], ids=["uint8", "int16"])
 @pytest.mark.parametrize("compress", [False, True], ids=["raw", "gzip"])
-def test_fifo_read_idx(tmp_path, backend, arr, compress):
+def test_fifo_read_idx(tmp_path, inflater, arr, compress):
     data = idx_bytes(arr)
     if compress:
         data = gzip.compress(data)
@@ -85,7 +78,7 @@ def test_fifo_read_idx(tmp_path, backend, arr, compress):
 
 @pytest.mark.parametrize("compress", [False, True], ids=["raw", "gzip"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fifo_read_idx_normalized(tmp_path, backend, compress, dtype):
+def test_fifo_read_idx_normalized(tmp_path, inflater, compress, dtype):
     data = idx_bytes(U8)
     if compress:
         data = gzip.compress(data)
@@ -221,7 +214,7 @@ def test_read_idx_header_restores_the_position(tmp_path, compress):
             np.testing.assert_array_equal(read_idx(f), I16)
 
 
-def test_zero_padding_between_gzip_members(backend):
+def test_zero_padding_between_gzip_members(inflater):
     whole = idx_bytes(np.concatenate([I16.ravel(), I16.ravel()[:500]]))
     # Header + data split over members, zero padding between and after.
     split = len(idx_bytes(I16))
@@ -240,7 +233,7 @@ def test_zero_padding_between_gzip_members(backend):
         read_idx(io.BytesIO(bad))
 
 
-def test_zero_padding_between_gzip_members_normalized(backend):
+def test_zero_padding_between_gzip_members_normalized(inflater):
     whole = idx_bytes(U8)
     data = gzip.compress(whole[:5000]) + b"\0" * 3 + gzip.compress(whole[5000:]) + b"\0"
     got = read_idx_normalized(io.BytesIO(data), dtype=np.float64)
