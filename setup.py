@@ -1,4 +1,4 @@
-"""Build script: compiles csrc/*.c and the Cython modules in fastdigits/.
+"""Build script: compiles csrc/<kernel>/*.c and the Cython modules in fastdigits/.
 
 Each fastdigits/_*.pyx becomes one extension; the C sources it needs are
 named in its ``# distutils: sources = ...`` header.  Sources whose name ends
@@ -163,7 +163,7 @@ def extensions():
             name, [pyx],
             include_dirs=["csrc", np.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-            depends=glob.glob(os.path.join("csrc", "*.h")),
+            depends=glob.glob(os.path.join("csrc", "**", "*.h"), recursive=True),
         ))
     return cythonize(
         exts,

@@ -1,4 +1,4 @@
-# distutils: sources = csrc/idx.c csrc/idx_avx2.c csrc/idx_avx512.c csrc/idx_normalize.c csrc/normalize.c csrc/normalize_avx2.c csrc/normalize_avx512.c
+# distutils: sources = csrc/idx/idx.c csrc/idx/idx_avx2.c csrc/idx/idx_avx512.c csrc/idx/idx_normalize.c csrc/normalize/normalize.c csrc/normalize/normalize_avx2.c csrc/normalize/normalize_avx512.c
 # distutils: libraries = z
 """Cython bindings for decode + normalise (csrc/idx_normalize.c, normalize.h).
 
@@ -14,7 +14,7 @@ from fastdigits._idxpoll cimport fd_idx_poll, FD_IDX_STOPPED, init_poll, raise_s
 from fastdigits._config import kernel_context  # noqa: F401
 from fastdigits._idx import IDXError
 
-cdef extern from "idx.h" nogil:
+cdef extern from "idx/idx.h" nogil:
     ctypedef struct fd_idx_error:
         int64_t offset
         char msg[320]
@@ -30,7 +30,7 @@ cdef extern from "idx.h" nogil:
                             int64_t header_len, int *used_libdeflate,
                             fd_idx_poll *poll, fd_idx_error *err)
 
-cdef extern from "idx_normalize.h" nogil:
+cdef extern from "idx/idx_normalize.h" nogil:
     int fd_gz_normalize_f32(fd_ctx ctx, const uint8_t *inp, size_t n,
                             int64_t header_len, int64_t count, float *out,
                             double scale, double mean, double std,

@@ -8,7 +8,7 @@
 cdef extern from "Python.h":
     int PyErr_CheckSignals()  # -1 with the exception set when a handler raised
 
-cdef extern from "idx.h" nogil:
+cdef extern from "idx/idx.h" nogil:
     ctypedef struct fd_idx_poll:
         int (*fn)(void *arg)
         void *arg

@@ -1,4 +1,4 @@
-# distutils: sources = csrc/mlp.c csrc/gemm.c csrc/gemm_kernel_avx2.c csrc/gemm_kernel_avx512.c csrc/dense.c csrc/loss.c csrc/loss_avx2.c csrc/loss_avx512.c csrc/optim.c csrc/optim_avx2.c csrc/optim_avx512.c
+# distutils: sources = csrc/mlp/mlp.c csrc/gemm/gemm.c csrc/gemm/gemm_avx2.c csrc/gemm/gemm_avx512.c csrc/dense/dense.c csrc/loss/loss.c csrc/loss/loss_avx2.c csrc/loss/loss_avx512.c csrc/optim/optim.c csrc/optim/optim_avx2.c csrc/optim/optim_avx512.c
 """Bindings for the one-call MLP epoch and batched inference (csrc/mlp.h).
 
 Validates everything, converts lists of parameter arrays to pointer tables,
@@ -22,7 +22,7 @@ from fastdigits._config import kernel_context  # noqa: F401  (used by current_ct
 
 cnp.import_array()
 
-cdef extern from "mlp.h" nogil:
+cdef extern from "mlp/mlp.h" nogil:
     enum:
         FD_MLP_SGD
         FD_MLP_ADAM

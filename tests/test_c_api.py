@@ -13,8 +13,9 @@ import pytest
 from fastdigits import _runtime
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCES = ["tests/c/test_kernels.c", "csrc/loss.c", "csrc/loss_avx2.c", "csrc/loss_avx512.c",
-           "csrc/optim.c", "csrc/optim_avx2.c", "csrc/optim_avx512.c", "csrc/cpu.c"]
+SOURCES = ["tests/c/test_kernels.c", "csrc/loss/loss.c", "csrc/loss/loss_avx2.c",
+           "csrc/loss/loss_avx512.c", "csrc/optim/optim.c", "csrc/optim/optim_avx2.c",
+           "csrc/optim/optim_avx512.c", "csrc/common/cpu.c"]
 FLAGS = ["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O2", "-DFD_NO_SIMD",
          "-Icsrc"]
 

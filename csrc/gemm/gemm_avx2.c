@@ -1,0 +1,173 @@
+/* AVX2+FMA GEMM micro-kernels (this file is compiled with -mavx2 -mfma). */
+#include "gemm/gemm.h"
+
+#if FD_HAVE_X86_SIMD
+#include <immintrin.h>
+
+#include "act/act.h"
+#include "act/act_simd.h"
+#include "simd/simd_avx2.h"
+
+#define FD_CAT2(a, b) a##b
+#define FD_CAT(a, b) FD_CAT2(a, b)
+
+/* float32: 6 x 16 tile = 12 ymm accumulators */
+#define T float
+#define SFX f32
+#define VT __m256
+#define VL 8
+#define MR FD_AVX2_MR_F32
+#define NV (FD_AVX2_NR_F32 / 8)
+#define NAME fd_ukr_avx2_f32
+#define VLOAD _mm256_load_ps
+#define VLOADU _mm256_loadu_ps
+#define VSTOREU _mm256_storeu_ps
+#define VSET1 _mm256_set1_ps
+#define VFMA _mm256_fmadd_ps
+#define VADD _mm256_add_ps
+#define VMAX _mm256_max_ps
+#define VZERO _mm256_setzero_ps
+#define ACT_ROWS fd_act_rows_avx2_f32
+#include "gemm/gemm_simd_impl.h"
+#undef ACT_ROWS
+#undef T
+#undef SFX
+#undef VT
+#undef VL
+#undef MR
+#undef NV
+#undef NAME
+#undef VLOAD
+#undef VLOADU
+#undef VSTOREU
+#undef VSET1
+#undef VFMA
+#undef VADD
+#undef VMAX
+#undef VZERO
+
+/* float64: 6 x 8 tile = 12 ymm accumulators */
+#define T double
+#define SFX f64
+#define VT __m256d
+#define VL 4
+#define MR FD_AVX2_MR_F64
+#define NV (FD_AVX2_NR_F64 / 4)
+#define NAME fd_ukr_avx2_f64
+#define VLOAD _mm256_load_pd
+#define VLOADU _mm256_loadu_pd
+#define VSTOREU _mm256_storeu_pd
+#define VSET1 _mm256_set1_pd
+#define VFMA _mm256_fmadd_pd
+#define VADD _mm256_add_pd
+#define VMAX _mm256_max_pd
+#define VZERO _mm256_setzero_pd
+#define ACT_ROWS fd_act_rows_avx2_f64
+#include "gemm/gemm_simd_impl.h"
+#undef ACT_ROWS
+
+#endif /* FD_HAVE_X86_SIMD */
+
+#if FD_HAVE_X86_SIMD
+/* Transposing pack for float panels whose lanes are contiguous along k
+ * (s_p == 1: W^T, row-major A): dst[p * W + l] = src[l * s_l + p] for
+ * l < valid.  8 x 8 blocks go through an in-register transpose; the ragged
+ * rest is copied element by element.  Padding lanes are left to the caller. */
+void fd_tpack_avx2_f32(int64_t kc, int W, int64_t valid, const float *src,
+                       int64_t s_l, float *dst)
+{
+    int64_t l0, p0, l, p;
+    int64_t lfull = valid & ~(int64_t)7, pfull = kc & ~(int64_t)7;
+    for (l0 = 0; l0 < lfull; l0 += 8) {
+        const float *s = src + l0 * s_l;
+        for (p0 = 0; p0 < pfull; p0 += 8) {
+            __m256 r0 = _mm256_loadu_ps(s + 0 * s_l + p0);
+            __m256 r1 = _mm256_loadu_ps(s + 1 * s_l + p0);
+            __m256 r2 = _mm256_loadu_ps(s + 2 * s_l + p0);
+            __m256 r3 = _mm256_loadu_ps(s + 3 * s_l + p0);
+            __m256 r4 = _mm256_loadu_ps(s + 4 * s_l + p0);
+            __m256 r5 = _mm256_loadu_ps(s + 5 * s_l + p0);
+            __m256 r6 = _mm256_loadu_ps(s + 6 * s_l + p0);
+            __m256 r7 = _mm256_loadu_ps(s + 7 * s_l + p0);
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *d = dst + p0 * W + l0;
+            _mm256_storeu_ps(d + 0 * W, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(d + 1 * W, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(d + 2 * W, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(d + 3 * W, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(d + 4 * W, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(d + 5 * W, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(d + 6 * W, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(d + 7 * W, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+        for (l = l0; l < l0 + 8; l++)
+            for (p = pfull; p < kc; p++) dst[p * W + l] = src[l * s_l + p];
+    }
+    for (l = lfull; l < valid; l++)
+        for (p = 0; p < kc; p++) dst[p * W + l] = src[l * s_l + p];
+}
+#endif
+
+#if FD_HAVE_X86_SIMD
+/* Vector activations (act_simd.h); below |x| = 0.25 tanh uses its
+ * Taylor series, long enough for the dtype. */
+#undef T
+#undef VT
+#define T float
+#define VT __m256
+#define VP(name) v8f_##name
+#define ROWS_NAME fd_act_rows_avx2_f32
+#define DZ_NAME fd_dz_gelu_row_avx2_f32
+#define ACT_ABS(x) _mm256_andnot_ps(_mm256_set1_ps(-0.0f), (x))
+#define ACT_SIGN(x) _mm256_and_ps(_mm256_set1_ps(-0.0f), (x))
+#define ACT_XOR(a, b) _mm256_xor_ps((a), (b))
+#define ACT_SEL_NEG(s, a, b) _mm256_blendv_ps((b), (a), (s))
+#define ACT_SEL_LT(x, y, a, b) _mm256_blendv_ps((b), (a), _mm256_cmp_ps((x), (y), _CMP_LT_OQ))
+#define TANH_SMALL 0.25
+#define TANH_LONG 0
+#include "act/act_simd_impl.h"
+#undef T
+#undef VT
+#undef VP
+#undef ROWS_NAME
+#undef DZ_NAME
+#undef ACT_ABS
+#undef ACT_SIGN
+#undef ACT_XOR
+#undef ACT_SEL_NEG
+#undef ACT_SEL_LT
+#undef TANH_SMALL
+#undef TANH_LONG
+#define T double
+#define VT __m256d
+#define VP(name) v4d_##name
+#define ROWS_NAME fd_act_rows_avx2_f64
+#define DZ_NAME fd_dz_gelu_row_avx2_f64
+#define ACT_ABS(x) _mm256_andnot_pd(_mm256_set1_pd(-0.0), (x))
+#define ACT_SIGN(x) _mm256_and_pd(_mm256_set1_pd(-0.0), (x))
+#define ACT_XOR(a, b) _mm256_xor_pd((a), (b))
+#define ACT_SEL_NEG(s, a, b) _mm256_blendv_pd((b), (a), (s))
+#define ACT_SEL_LT(x, y, a, b) _mm256_blendv_pd((b), (a), _mm256_cmp_pd((x), (y), _CMP_LT_OQ))
+#define TANH_SMALL 0.25
+#define TANH_LONG 1
+#include "act/act_simd_impl.h"
+#undef T
+#undef VT
+#undef VP
+#undef ROWS_NAME
+#undef DZ_NAME
+#undef ACT_ABS
+#undef ACT_SIGN
+#undef ACT_XOR
+#undef ACT_SEL_NEG
+#undef ACT_SEL_LT
+#undef TANH_SMALL
+#undef TANH_LONG
+#endif

@@ -1,0 +1,95 @@
+/* Dispatch and portable path of the machine-limit probes (see peak.h). */
+#include "peak/peak.h"
+
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Portable loop: 16 independent multiply-add chains per iteration, plain C
+ * (the compiler may vectorise it with the baseline instruction set; that is
+ * what the generic kernels get too).  A multiply plus an add counts 2. */
+#define FD_PEAK_GENERIC(T, SFX)                                              \
+    static double peak_generic_##SFX(int64_t iters, double *sink)            \
+    {                                                                        \
+        T acc[16];                                                           \
+        const T m = (T)0.999999, c = (T)0.000001;                            \
+        double s = 0.0;                                                      \
+        int64_t i;                                                           \
+        int j;                                                               \
+        for (j = 0; j < 16; j++) acc[j] = (T)(0.05 * (j + 1));               \
+        for (i = 0; i < iters; i++)                                          \
+            for (j = 0; j < 16; j++) acc[j] = acc[j] * m + c;                \
+        for (j = 0; j < 16; j++) s += (double)acc[j];                        \
+        *sink = s;                                                           \
+        return (double)iters * 16.0 * 2.0;                                   \
+    }
+
+FD_PEAK_GENERIC(float, f32)
+FD_PEAK_GENERIC(double, f64)
+
+typedef double (*peak_fn)(int64_t, double *);
+
+static double peak_run(fd_ctx ctx, int64_t iters, int *threads_used, double *sink,
+                       peak_fn fn)
+{
+    double total = 0.0, s = 0.0;
+    int used = 1;
+    int nt = ctx.nthreads < 1 ? 1 : ctx.nthreads;
+    (void)nt; /* used only by the OpenMP pragma */
+    if (iters < 0) iters = 0;
+    /* Every thread runs the full loop: the probe measures aggregate
+     * throughput, so thread count is never reduced for small work here. */
+#pragma omp parallel num_threads(nt) reduction(+ : total, s)
+    {
+        double local_sink = 0.0;
+        total += fn(iters, &local_sink);
+        s += local_sink;
+#ifdef _OPENMP
+#pragma omp master
+        used = omp_get_num_threads();
+#endif
+    }
+    if (threads_used) *threads_used = used;
+    if (sink) *sink = s;
+    return total;
+}
+
+double fd_peak_fma_f32(fd_ctx ctx, int64_t iters, int *threads_used, double *sink)
+{
+    peak_fn fn = peak_generic_f32;
+#if FD_HAVE_X86_SIMD
+    if (ctx.isa >= FD_ISA_AVX512) fn = fd_peak_fma_f32_avx512;
+    else if (ctx.isa >= FD_ISA_AVX2) fn = fd_peak_fma_f32_avx2;
+#endif
+    return peak_run(ctx, iters, threads_used, sink, fn);
+}
+
+double fd_peak_fma_f64(fd_ctx ctx, int64_t iters, int *threads_used, double *sink)
+{
+    peak_fn fn = peak_generic_f64;
+#if FD_HAVE_X86_SIMD
+    if (ctx.isa >= FD_ISA_AVX512) fn = fd_peak_fma_f64_avx512;
+    else if (ctx.isa >= FD_ISA_AVX2) fn = fd_peak_fma_f64_avx2;
+#endif
+    return peak_run(ctx, iters, threads_used, sink, fn);
+}
+
+void fd_peak_copy(fd_ctx ctx, int64_t n, const uint8_t *src, uint8_t *dst)
+{
+    /* Split into 256 KiB blocks so each thread streams its own range. */
+    const int64_t block = (int64_t)1 << 18;
+    int64_t nblocks, b;
+    int nt;
+    if (n <= 0) return;
+    nblocks = (n + block - 1) / block;
+    nt = fd_threads_for(&ctx, (size_t)nblocks, 4);
+    (void)nt; /* used only by the OpenMP pragma */
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (b = 0; b < nblocks; b++) {
+        int64_t lo = b * block;
+        int64_t len = n - lo < block ? n - lo : block;
+        memcpy(dst + lo, src + lo, (size_t)len);
+    }
+}
