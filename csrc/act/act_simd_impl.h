@@ -1,6 +1,6 @@
-/* Vector sigmoid / tanh / gelu, included by the GEMM kernel files once per
+/* Vector sigmoid / tanh / gelu, included by act_avx2.c / act_avx512.c once per
  * (ISA, dtype) after simd/simd_avx2.h / simd/simd_avx512.h, with:
- *   T, VT, VP(name) (the lossopt prefix: v8f_, v4d_, v16f_, v8d_),
+ *   T, VT, VP(name) (the simd/ vocabulary prefix: v8f_, v4d_, v16f_, v8d_),
  *   ROWS_NAME, DZ_NAME (exported names, see act_simd.h),
  *   ACT_ABS(x), ACT_SIGN(x) (sign bit only), ACT_XOR(a, b),
  *   ACT_SEL_NEG(s, a, b) (sign bit of s set ? a : b),
