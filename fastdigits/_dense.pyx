@@ -1,4 +1,3 @@
-# distutils: sources = csrc/gemm/gemm.c csrc/gemm/gemm_avx2.c csrc/gemm/gemm_avx512.c csrc/act/act_avx2.c csrc/act/act_avx512.c csrc/dense/dense.c
 """Bindings for the GEMM core and the fused dense layers (csrc/gemm.h, dense.h).
 
 Validation and conversion only: the work runs in C without the GIL.

@@ -1,4 +1,3 @@
-# distutils: sources = csrc/idx/idx.c csrc/idx/idx_avx2.c csrc/idx/idx_avx512.c
 # distutils: libraries = z
 """Cython bindings for the IDX decoder in csrc/idx.c.
 

@@ -1,4 +1,3 @@
-# distutils: sources = csrc/idx/idx.c csrc/idx/idx_avx2.c csrc/idx/idx_avx512.c csrc/idx/idx_normalize.c csrc/normalize/normalize.c csrc/normalize/normalize_avx2.c csrc/normalize/normalize_avx512.c
 # distutils: libraries = z
 """Cython bindings for decode + normalise (csrc/idx_normalize.c, normalize.h).
 

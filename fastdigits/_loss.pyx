@@ -1,4 +1,3 @@
-# distutils: sources = [csrc/loss/loss.c, csrc/loss/loss_avx2.c, csrc/loss/loss_avx512.c]
 """Binding for the softmax cross-entropy kernel: validate, convert, call C
 without the GIL.  The public, documented function is fastdigits.loss."""
 import numpy as np

@@ -1,4 +1,3 @@
-# distutils: sources = csrc/mlp/mlp.c csrc/gemm/gemm.c csrc/gemm/gemm_avx2.c csrc/gemm/gemm_avx512.c csrc/act/act_avx2.c csrc/act/act_avx512.c csrc/dense/dense.c csrc/loss/loss.c csrc/loss/loss_avx2.c csrc/loss/loss_avx512.c csrc/optim/optim.c csrc/optim/optim_avx2.c csrc/optim/optim_avx512.c
 """Bindings for the one-call MLP epoch and batched inference (csrc/mlp.h).
 
 Validates everything, converts lists of parameter arrays to pointer tables,

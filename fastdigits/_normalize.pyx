@@ -1,4 +1,3 @@
-# distutils: sources = [csrc/normalize/normalize.c, csrc/normalize/normalize_avx2.c, csrc/normalize/normalize_avx512.c]
 """Binding for the fused normalisation kernels: validates, converts, releases the GIL."""
 import math
 

@@ -1,4 +1,3 @@
-# distutils: sources = [csrc/optim/optim.c, csrc/optim/optim_avx2.c, csrc/optim/optim_avx512.c]
 """Binding for the in-place SGD and AdamW kernels: validate, convert, call C
 without the GIL.  The public, documented functions are in fastdigits.optim."""
 import math

@@ -1,4 +1,3 @@
-# distutils: sources = [csrc/peak/peak.c, csrc/peak/peak_avx2.c, csrc/peak/peak_avx512.c]
 """Machine-limit probes for `fastdigits bench`: FMA throughput and memory copy.
 
 The SIMD path and thread count come from the usual context

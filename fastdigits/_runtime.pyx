@@ -1,4 +1,3 @@
-# distutils: sources = csrc/common/cpu.c
 """CPU features and OpenMP facts, read from the C layer."""
 
 cdef extern from "common/cpu.h" nogil:
