@@ -16,51 +16,28 @@
 #define FD_GELU_C 0.7978845608028654 /* sqrt(2/pi) */
 #define FD_GELU_A 0.044715
 
-#define FD_DEFINE_ACT(T, SFX, EXP, TANH)                                      \
-    static inline T fd_act_##SFX(int act, T v)                               \
-    {                                                                         \
-        switch (act) {                                                        \
-        case FD_ACT_RELU: /* NaN (unordered) kept, as the vector kernels */ \
-            return v < (T)0 ? (T)0 : v;                                       \
-        case FD_ACT_SIGMOID:                                                  \
-            /* never exp of a large positive number: no overflow */           \
-            if (v >= (T)0) return (T)1 / ((T)1 + EXP(-v));                    \
-            {                                                                 \
-                T e = EXP(v);                                                 \
-                return e / ((T)1 + e);                                        \
-            }                                                                 \
-        case FD_ACT_TANH:                                                     \
-            return TANH(v);                                                   \
-        case FD_ACT_GELU:                                                     \
-            return (T)0.5 * v *                                               \
-                   ((T)1 + TANH((T)FD_GELU_C * (v + (T)FD_GELU_A * v * v * v))); \
-        default:                                                              \
-            return v;                                                         \
-        }                                                                     \
-    }                                                                         \
-    /* act'(.) from y (identity, relu, sigmoid, tanh) or from z (gelu). */   \
-    static inline T fd_act_grad_##SFX(int act, T yz)                          \
-    {                                                                         \
-        switch (act) {                                                        \
-        case FD_ACT_RELU: /* NaN where y is NaN: NaN propagates */          \
-            return yz > (T)0 ? (T)1 : yz <= (T)0 ? (T)0 : yz;                 \
-        case FD_ACT_SIGMOID:                                                  \
-            return yz * ((T)1 - yz);                                          \
-        case FD_ACT_TANH:                                                     \
-            return (T)1 - yz * yz;                                            \
-        case FD_ACT_GELU: {                                                   \
-            T z2 = yz * yz;                                                   \
-            T t = TANH((T)FD_GELU_C * (yz + (T)FD_GELU_A * z2 * yz));         \
-            return (T)0.5 * ((T)1 + t) +                                      \
-                   (T)0.5 * yz * ((T)1 - t * t) * (T)FD_GELU_C *              \
-                       ((T)1 + (T)(3.0 * FD_GELU_A) * z2);                    \
-        }                                                                     \
-        default:                                                              \
-            return (T)1;                                                      \
-        }                                                                     \
-    }
+#if defined(T) || defined(SFX)
+#error "act/act.h instantiates a template with T and SFX: include it first"
+#endif
 
-FD_DEFINE_ACT(float, f32, expf, tanhf)
-FD_DEFINE_ACT(double, f64, exp, tanh)
+#define T float
+#define SFX f32
+#define FD_EXP expf
+#define FD_TANH tanhf
+#include "act/act_impl.h"
+#undef T
+#undef SFX
+#undef FD_EXP
+#undef FD_TANH
+
+#define T double
+#define SFX f64
+#define FD_EXP exp
+#define FD_TANH tanh
+#include "act/act_impl.h"
+#undef T
+#undef SFX
+#undef FD_EXP
+#undef FD_TANH
 
 #endif /* FD_ACTIVATIONS_H */

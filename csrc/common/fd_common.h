@@ -47,6 +47,17 @@ enum {
     FD_EINVAL = -2
 };
 
+/* Per-dtype templates: a header included once per dtype with T (float or
+ * double) and SFX (f32 or f64) defined names what it defines FD_TNAME(fd_foo),
+ * which is fd_foo_f32 or fd_foo_f64, and FD_TNAME_ISA(fd_foo, avx2), which is
+ * fd_foo_f32_avx2 or fd_foo_f64_avx2. */
+#define FD_PASTE2_(a, b) a##_##b
+#define FD_PASTE2(a, b) FD_PASTE2_(a, b)
+#define FD_PASTE3_(a, b, c) a##_##b##_##c
+#define FD_PASTE3(a, b, c) FD_PASTE3_(a, b, c)
+#define FD_TNAME(name) FD_PASTE2(name, SFX)
+#define FD_TNAME_ISA(name, isa) FD_PASTE3(name, SFX, isa)
+
 /* Threads to use for `work` units when each thread should get at least
  * `grain` units: tiny inputs stay serial (no thread start-up cost). */
 static inline int fd_threads_for(const fd_ctx *ctx, size_t work, size_t grain)

@@ -155,34 +155,14 @@ int fd_gz_normalize_f64(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_
  * (the staging argument of fd_normalize_u8_*_tail_inplace).  Once at most
  * a slice is left, elements [lo, n) are again a tail layout of n - lo
  * elements starting at buf + lo, finished by the unpolled function. */
-#define FD_TAIL_POLLED(T, SUF)                                                   \
-int fd_normalize_tail_polled_##SUF(fd_ctx ctx, int64_t n, T *buf, double scale,  \
-                                   double mean, double std, fd_idx_poll *poll)   \
-{                                                                                \
-    const int64_t s = (int64_t)sizeof(T), off = n * (s - 1);                     \
-    const uint8_t *bytes = (const uint8_t *)buf;                                 \
-    int64_t lo = 0, slice = FD_NORM_POLL_SLICE;                                  \
-    while (n > FD_NORM_POLL_MIN && n - lo > slice) {                             \
-        int64_t hi = (off + lo) / s;                                             \
-        double t0 = fd_idx_now(), dt;                                            \
-        if (hi > lo + slice) hi = lo + slice;                                    \
-        /* Output below the input region: memory the input never held. */      \
-        fd_normalize_u8_##SUF##_ex(ctx, hi - lo, bytes + off + lo, buf + lo,     \
-                                   scale, mean, std,                             \
-                                   hi * s <= off ? FD_NORM_STORE_AUTO            \
-                                                 : FD_NORM_STORE_CACHED);        \
-        lo = hi;                                                                 \
-        if (fd_idx_poll_stop(poll)) return FD_IDX_STOPPED;                       \
-        dt = fd_idx_now() - t0;                                                  \
-        if (dt >= 0.0 && dt < 0.5 * FD_IDX_POLL_SEC &&                           \
-            slice < FD_NORM_POLL_SLICE_MAX)                                      \
-            slice *= 2;                                                          \
-        else if (dt > 2.0 * FD_IDX_POLL_SEC && slice > FD_NORM_POLL_SLICE)       \
-            slice /= 2;                                                          \
-    }                                                                            \
-    fd_normalize_u8_##SUF##_tail_inplace(ctx, n - lo, buf + lo, scale, mean, std); \
-    return FD_OK;                                                                \
-}
+#define T float
+#define SFX f32
+#include "idx/idx_normalize_impl.h"
+#undef T
+#undef SFX
 
-FD_TAIL_POLLED(float, f32)
-FD_TAIL_POLLED(double, f64)
+#define T double
+#define SFX f64
+#include "idx/idx_normalize_impl.h"
+#undef T
+#undef SFX

@@ -10,24 +10,17 @@
 /* Portable loop: 16 independent multiply-add chains per iteration, plain C
  * (the compiler may vectorise it with the baseline instruction set; that is
  * what the generic kernels get too).  A multiply plus an add counts 2. */
-#define FD_PEAK_GENERIC(T, SFX)                                              \
-    static double peak_generic_##SFX(int64_t iters, double *sink)            \
-    {                                                                        \
-        T acc[16];                                                           \
-        const T m = (T)0.999999, c = (T)0.000001;                            \
-        double s = 0.0;                                                      \
-        int64_t i;                                                           \
-        int j;                                                               \
-        for (j = 0; j < 16; j++) acc[j] = (T)(0.05 * (j + 1));               \
-        for (i = 0; i < iters; i++)                                          \
-            for (j = 0; j < 16; j++) acc[j] = acc[j] * m + c;                \
-        for (j = 0; j < 16; j++) s += (double)acc[j];                        \
-        *sink = s;                                                           \
-        return (double)iters * 16.0 * 2.0;                                   \
-    }
+#define T float
+#define SFX f32
+#include "peak/peak_impl.h"
+#undef T
+#undef SFX
 
-FD_PEAK_GENERIC(float, f32)
-FD_PEAK_GENERIC(double, f64)
+#define T double
+#define SFX f64
+#include "peak/peak_impl.h"
+#undef T
+#undef SFX
 
 typedef double (*peak_fn)(int64_t, double *);
 
