@@ -58,6 +58,14 @@ enum {
 #define FD_TNAME(name) FD_PASTE2(name, SFX)
 #define FD_TNAME_ISA(name, isa) FD_PASTE3(name, SFX, isa)
 
+/* Dispatch, the same in every kernel: one static function per kernel and
+ * dtype, fd_<kernel>_pick_<sfx>(int isa), returns a struct of function
+ * pointers (fd_<kernel>_kernels_<sfx>) for the SIMD path isa: the caller
+ * has checked that the CPU supports it, and builds without x86 SIMD always
+ * get the portable functions.  It is the only code that compares isa; a
+ * kernel's driver calls it once per call, before any parallel loop, and
+ * calls through the table. */
+
 /* Threads to use for `work` units when each thread should get at least
  * `grain` units: tiny inputs stay serial (no thread start-up cost). */
 static inline int fd_threads_for(const fd_ctx *ctx, size_t work, size_t grain)

@@ -43,22 +43,49 @@ static FD_NOINLINE void FN(fd_dz_row)(int act, int64_t n, const T *FD_RESTRICT d
 }
 
 /* gelu' needs tanh: vector code on x86 (act_simd.h), libm otherwise. */
-static void FN(fd_dz_row_isa)(int isa, int act, int64_t n, const T *dy,
-                              const T *yz, T *dz, T *ps)
-{
 #if FD_HAVE_X86_SIMD
-    if (act == FD_ACT_GELU && isa >= FD_ISA_AVX512) {
+static void FN(fd_dz_row_avx2)(int act, int64_t n, const T *dy, const T *yz, T *dz, T *ps)
+{
+    if (act == FD_ACT_GELU) {
+        FN(fd_dz_gelu_row_avx2)(n, dy, yz, dz, ps);
+        return;
+    }
+    FN(fd_dz_row)(act, n, dy, yz, dz, ps);
+}
+
+static void FN(fd_dz_row_avx512)(int act, int64_t n, const T *dy, const T *yz, T *dz,
+                                 T *ps)
+{
+    if (act == FD_ACT_GELU) {
         FN(fd_dz_gelu_row_avx512)(n, dy, yz, dz, ps);
         return;
     }
-    if (act == FD_ACT_GELU && isa >= FD_ISA_AVX2) {
-        FN(fd_dz_gelu_row_avx2)(n, dy, yz, dz, ps);
-        return;
+    FN(fd_dz_row)(act, n, dy, yz, dz, ps);
+}
+#endif
+
+/* The dz row worker of one SIMD path (see "Dispatch" in fd_common.h). */
+typedef struct {
+    void (*dz_row)(int act, int64_t n, const T *dy, const T *yz, T *dz, T *ps);
+} FN(fd_dense_kernels);
+
+static FN(fd_dense_kernels) FN(fd_dense_pick)(int isa)
+{
+    FN(fd_dense_kernels) k;
+#if FD_HAVE_X86_SIMD
+    if (isa >= FD_ISA_AVX512) {
+        k.dz_row = FN(fd_dz_row_avx512);
+        return k;
+    }
+    if (isa >= FD_ISA_AVX2) {
+        k.dz_row = FN(fd_dz_row_avx2);
+        return k;
     }
 #else
     (void)isa;
 #endif
-    FN(fd_dz_row)(act, n, dy, yz, dz, ps);
+    k.dz_row = FN(fd_dz_row);
+    return k;
 }
 
 /* dz = dy * act' and the bias gradient's chunk sums for a block of rows and
@@ -67,7 +94,8 @@ static void FN(fd_dz_row_isa)(int isa, int act, int64_t n, const T *dy,
  * For the identity dz is dy itself and only the chunk sums are made.  Rows
  * of a chunk arrive in order, so each chunk sum starts at its first row. */
 typedef struct {
-    int isa, act;
+    FN(fd_dense_kernels) k;
+    int act;
     int64_t n, lddy, ldyz;
     const T *dy, *yz;
     T *dz; /* n apart; unused for the identity */
@@ -83,9 +111,9 @@ static void FN(fd_dz_block)(void *arg, int64_t p0, int64_t p1,
         T *ps = jb->part + (i / FD_DB_CHUNK) * jb->n + j0;
         if (i % FD_DB_CHUNK == 0)
             for (j = 0; j < nc; j++) ps[j] = (T)0;
-        FN(fd_dz_row_isa)(jb->isa, jb->act, nc, jb->dy + i * jb->lddy + j0,
-                          ident ? NULL : jb->yz + i * jb->ldyz + j0,
-                          ident ? NULL : jb->dz + i * jb->n + j0, ps);
+        jb->k.dz_row(jb->act, nc, jb->dy + i * jb->lddy + j0,
+                     ident ? NULL : jb->yz + i * jb->ldyz + j0,
+                     ident ? NULL : jb->dz + i * jb->n + j0, ps);
     }
 }
 
@@ -184,7 +212,7 @@ int FN(fd_dense_backward)(
      * anyway; a row split would pack all of dz in every thread. Else
      * they get a pass of their own, threads splitting the columns. */
     fused = dW != NULL && n >= k && (db || act != FD_ACT_IDENTITY);
-    job.isa = ctx.isa;
+    job.k = FN(fd_dense_pick)(ctx.isa);
     job.act = act;
     job.n = n;
     job.lddy = lddy;

@@ -3,10 +3,18 @@
 #define FN(name) FD_CAT(name, SFX)
 #define UKR_T FD_CAT(fd_ukr_, SFX)
 
+/* The kernels and blocks of one SIMD path (see "Dispatch" in fd_common.h). */
 typedef struct {
     int mr, nr;
     int64_t mc, kc, nc; /* cache blocks: mc % mr == 0, nc % nr == 0 */
     UKR_T ukr;
+    /* transposing pack (s_p == 1) into vector registers, or NULL */
+    void (*tpack)(int64_t kc, int W, int64_t valid, const T *src, int64_t s_l, T *dst);
+    /* narrow outputs (n <= small_n_max) without packing, or NULL */
+    void (*small_n)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs,
+                    int64_t a_cs, const T *B, int64_t b_rs, T *C, int64_t ldc, int beta,
+                    const T *bias, T *z, int64_t ldz, int act);
+    int64_t small_n_max;
 } FN(blk_);
 
 /* Portable micro-kernel: plain loops the compiler can vectorise. */
@@ -39,47 +47,58 @@ static void FN(ukr_generic_)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda,
         }
 }
 
-static void FN(get_blk_)(int isa, FN(blk_) *b)
+static FN(blk_) FN(fd_gemm_pick_)(int isa)
 {
+    FN(blk_) b;
+    b.tpack = NULL;
+    b.small_n = NULL;
+    b.small_n_max = 0;
 #if FD_HAVE_X86_SIMD
     if (isa >= FD_ISA_AVX512) {
-        b->mr = FD_CAT(FD_AVX512_MR_, FD_CAT(F, SFX_UP));
-        b->nr = FD_CAT(FD_AVX512_NR_, FD_CAT(F, SFX_UP));
-        b->ukr = FD_CAT(fd_ukr_avx512_, SFX);
-        b->kc = KC_512;
-        b->mc = MC_512;
-        b->nc = NC_512;
-        return;
+        b.mr = FD_CAT(FD_AVX512_MR_, FD_CAT(F, SFX_UP));
+        b.nr = FD_CAT(FD_AVX512_NR_, FD_CAT(F, SFX_UP));
+        b.ukr = FD_CAT(fd_ukr_avx512_, SFX);
+        b.kc = KC_512;
+        b.mc = MC_512;
+        b.nc = NC_512;
+#if FD_TPACK_SIMD
+        b.tpack = fd_tpack_avx2_f32;
+#endif
+        b.small_n = FD_CAT(fd_small_n_avx512_, SFX);
+        b.small_n_max = FD_CAT(FD_SMALL_N_MAX_F, SFX_UP);
+        return b;
     }
     if (isa >= FD_ISA_AVX2) {
-        b->mr = FD_CAT(FD_AVX2_MR_, FD_CAT(F, SFX_UP));
-        b->nr = FD_CAT(FD_AVX2_NR_, FD_CAT(F, SFX_UP));
-        b->ukr = FD_CAT(fd_ukr_avx2_, SFX);
-        b->kc = KC_AVX2;
-        b->mc = MC_AVX2;
-        b->nc = NC_AVX2;
-        return;
+        b.mr = FD_CAT(FD_AVX2_MR_, FD_CAT(F, SFX_UP));
+        b.nr = FD_CAT(FD_AVX2_NR_, FD_CAT(F, SFX_UP));
+        b.ukr = FD_CAT(fd_ukr_avx2_, SFX);
+        b.kc = KC_AVX2;
+        b.mc = MC_AVX2;
+        b.nc = NC_AVX2;
+#if FD_TPACK_SIMD
+        b.tpack = fd_tpack_avx2_f32;
+#endif
+        return b;
     }
 #else
     (void)isa;
 #endif
-    b->mr = GENERIC_MR;
-    b->nr = GENERIC_NR;
-    b->ukr = FN(ukr_generic_);
-    b->kc = 256;
-    b->mc = 128;
-    b->nc = 2048;
+    b.mr = GENERIC_MR;
+    b.nr = GENERIC_NR;
+    b.ukr = FN(ukr_generic_);
+    b.kc = 256;
+    b.mc = 128;
+    b.nc = 2048;
+    return b;
 }
 
 static int64_t FN(round_up_)(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 static int64_t FN(min_)(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* Block sizes actually used for an m x k x n problem. */
-static void FN(plan_)(int isa, int64_t m, int64_t k, int64_t n, FN(blk_) *b,
-                      int64_t *kc_eff)
+/* Narrow the picked blocks (*b) to an m x k x n problem. */
+static void FN(plan_)(int64_t m, int64_t k, int64_t n, FN(blk_) *b, int64_t *kc_eff)
 {
     int64_t nk;
-    FN(get_blk_)(isa, b);
     b->mc = FN(min_)(b->mc, FN(round_up_)(m, b->mr));
     b->nc = FN(min_)(b->nc, FN(round_up_)(n, b->nr));
     /* Split K into equal panels: fewer C reloads than a short tail panel. */
@@ -120,7 +139,8 @@ static size_t FN(work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
     int64_t kc, units;
     int split, nt, nt2;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
-    FN(plan_)(ctx.isa, m, k, n, &b, &kc);
+    b = FN(fd_gemm_pick_)(ctx.isa);
+    FN(plan_)(m, k, n, &b, &kc);
     nt = FN(threads_)(&ctx, &b, m, k, n, 0, &split, &units);
     nt2 = FN(threads_)(&ctx, &b, m, k, n, 1, &split, &units); /* with a B producer */
     if (nt2 > nt) nt = nt2;
@@ -152,7 +172,8 @@ size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
         for (p = 0; p < kc; p++)                                              \
             for (l = 0; l < N; l++) dst[p * N + l] = src[p * s_p + l];        \
         return;
-static void FN(pack_)(int isa, int64_t kc, int W, int64_t valid,
+static void FN(pack_)(void (*tpack)(int64_t, int, int64_t, const T *, int64_t, T *),
+                      int64_t kc, int W, int64_t valid,
                       const T *FD_RESTRICT src, int64_t s_p, int64_t s_l,
                       T *FD_RESTRICT dst)
 {
@@ -170,12 +191,9 @@ static void FN(pack_)(int isa, int64_t kc, int W, int64_t valid,
             break;
         }
     }
-#if FD_HAVE_X86_SIMD && FD_TPACK_SIMD
-    if (s_p == 1 && s_l != 1 && isa >= FD_ISA_AVX2) {
-        fd_tpack_avx2_f32(kc, W, valid, src, s_l, dst);
-    } else
-#endif
-    if (s_p == 1 && s_l != 1) {
+    if (s_p == 1 && s_l != 1 && tpack) {
+        tpack(kc, W, valid, src, s_l, dst);
+    } else if (s_p == 1 && s_l != 1) {
         /* transposing pack (e.g. W^T, row-major A): blocks of 8 k-steps keep
          * both the reads (8 contiguous) and the writes (8 rows of dst) in a
          * few cache lines */
@@ -241,7 +259,7 @@ static void FN(pack_b_rows_)(int64_t kc, int64_t nc, int nr,
 /* Serial BLIS loop nest over one m x n region of C (pointers already
  * offset to the region).  Every element's K order is fixed by kc_eff only,
  * so how the regions are cut does not change any result. */
-static void FN(gemm_region_)(int isa, const FN(blk_) *bp, int64_t kc_eff, int64_t m,
+static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
                              int64_t k, int64_t n, const T *A, int64_t a_rs,
                              int64_t a_cs, const T *B, int64_t b_rs,
                              int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs,
@@ -278,7 +296,7 @@ static void FN(gemm_region_)(int isa, const FN(blk_) *bp, int64_t kc_eff, int64_
                     T *dst = Bpack + jp * kc * b.nr;
                     const T *src = B + pc * b_rs + j0 * b_cs;
                     if (!(b_inplace && cols == b.nr))
-                        FN(pack_)(isa, kc, b.nr, cols, src, b_rs, b_cs, dst);
+                        FN(pack_)(b.tpack, kc, b.nr, cols, src, b_rs, b_cs, dst);
                 }
             for (ic = 0; ic < m; ic += b.mc) {
                 int64_t mc = FN(min_)(b.mc, m - ic);
@@ -290,7 +308,7 @@ static void FN(gemm_region_)(int isa, const FN(blk_) *bp, int64_t kc_eff, int64_
                         int64_t rows = FN(min_)(b.mr, m - i0);
                         T *dst = Apack + ip * kc * b.mr;
                         const T *src = A + i0 * a_rs + pc * a_cs;
-                        FN(pack_)(isa, kc, b.mr, rows, src, a_cs, a_rs, dst);
+                        FN(pack_)(b.tpack, kc, b.mr, rows, src, a_cs, a_rs, dst);
                     }
                 /* ir outer: the MR x KC micro-panel of A stays in L1 while
                  * the KC x NC panel of B streams from L2.  This lets KC
@@ -360,12 +378,8 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
     /* Paths that do not pack B: a column-major C (computed as C^T), and
      * narrow outputs on AVX-512 (fd_small_n reads B in place). */
     const int col_major_c = c_cs != 1 && c_rs == 1;
-#if FD_HAVE_X86_SIMD
-    const int narrow = ctx.isa >= FD_ISA_AVX512 &&
-                       n <= FD_CAT(FD_SMALL_N_MAX_F, SFX_UP) && b_cs == 1 && c_cs == 1;
-#else
-    const int narrow = 0;
-#endif
+    const FN(blk_) picked = FN(fd_gemm_pick_)(ctx.isa);
+    const int narrow = picked.small_n && n <= picked.small_n_max && b_cs == 1 && c_cs == 1;
     FN(blk_) b;
     int64_t kc_eff, per_thread, units;
     T *base;
@@ -400,14 +414,13 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
         return FN(fd_gemm_)(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C,
                             c_cs, 1, epi, work);
     }
-#if FD_HAVE_X86_SIMD
     if (narrow) {
-        FD_CAT(fd_small_n_avx512_, SFX)(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C,
-                                        c_rs, beta, bias, z, ldz, act);
+        picked.small_n(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C, c_rs, beta, bias, z, ldz,
+                       act);
         return FD_OK;
     }
-#endif
-    FN(plan_)(ctx.isa, m, k, n, &b, &kc_eff);
+    b = picked;
+    FN(plan_)(m, k, n, &b, &kc_eff);
 
     /* Each thread owns a slab of C and packs its own panels into scratch
      * slot `tid` (a loop index < nt, whatever team OpenMP actually forms):
@@ -436,7 +449,7 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
             i1 = FN(min_)(m, u1 * b.mr);
         }
         if (i1 > i0 && j1 > j0)
-            FN(gemm_region_)(ctx.isa, &b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs,
+            FN(gemm_region_)(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs,
                              B + j0 * b_cs, b_rs, b_cs, C + i0 * c_rs + j0 * c_cs,
                              c_rs, c_cs, bias ? bias + j0 : NULL,
                              z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap,

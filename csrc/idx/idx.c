@@ -397,15 +397,43 @@ static void bswap_portable(uint8_t *p, int64_t n, int elsize)
     }
 }
 
-static void bswap_block(int isa, uint8_t *p, int64_t n, int elsize)
+/* SIMD part of a block swap: swaps a prefix of the n elements, returns how
+ * many; the portable loop does the rest. */
+static int64_t bswap_none(uint8_t *p, int64_t n, int elsize)
 {
-    int64_t done = 0;
+    (void)p;
+    (void)n;
+    (void)elsize;
+    return 0;
+}
+
+/* The byte-swap workers of one SIMD path (see "Dispatch" in fd_common.h). */
+typedef struct {
+    int64_t (*bswap)(uint8_t *p, int64_t n, int elsize);
+} fd_idx_kernels;
+
+static fd_idx_kernels fd_idx_pick(int isa)
+{
+    fd_idx_kernels k;
 #if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AVX512) done = fd_idx_bswap_avx512(p, n, elsize);
-    else if (isa >= FD_ISA_AVX2) done = fd_idx_bswap_avx2(p, n, elsize);
+    if (isa >= FD_ISA_AVX512) {
+        k.bswap = fd_idx_bswap_avx512;
+        return k;
+    }
+    if (isa >= FD_ISA_AVX2) {
+        k.bswap = fd_idx_bswap_avx2;
+        return k;
+    }
 #else
     (void)isa;
 #endif
+    k.bswap = bswap_none;
+    return k;
+}
+
+static void bswap_block(const fd_idx_kernels *k, uint8_t *p, int64_t n, int elsize)
+{
+    int64_t done = k->bswap(p, n, elsize);
     bswap_portable(p + done * elsize, n - done, elsize);
 }
 
@@ -415,7 +443,9 @@ void fd_idx_bswap_inplace(fd_ctx ctx, void *data, int64_t count, int elsize)
     int nt;
     int64_t nblocks;
     const int64_t block = 1 << 15; /* elements per work item */
+    fd_idx_kernels k;
     if (elsize <= 1 || count <= 0 || !host_is_little()) return;
+    k = fd_idx_pick(ctx.isa);
     nblocks = (count + block - 1) / block;
     nt = fd_threads_for(&ctx, (size_t)count * (size_t)elsize, (size_t)1 << 20);
     (void)nt; /* unused in serial builds */
@@ -425,7 +455,7 @@ void fd_idx_bswap_inplace(fd_ctx ctx, void *data, int64_t count, int elsize)
         for (b = 0; b < nblocks; b++) {
             int64_t lo = b * block;
             int64_t m = count - lo < block ? count - lo : block;
-            bswap_block(ctx.isa, p + lo * elsize, m, elsize);
+            bswap_block(&k, p + lo * elsize, m, elsize);
         }
     }
 }

@@ -53,24 +53,29 @@ double FD_TNAME_ISA(fd_xent_rows, generic)(int64_t r0, int64_t r1, int64_t c,
     return total;
 }
 
-/* The row worker for the SIMD path in ctx.isa (the caller checked the CPU
- * supports it; builds without x86 SIMD always run the portable one). */
-static double FN(fd_xent_rows)(int isa, int64_t r0, int64_t r1, int64_t c,
-                               const T *logits, const int64_t *labels,
-                               T *rows, T *grad, T scale)
+/* The row worker of one SIMD path (see "Dispatch" in fd_common.h). */
+typedef struct {
+    double (*rows)(int64_t r0, int64_t r1, int64_t c, const T *logits,
+                   const int64_t *labels, T *rows, T *grad, T scale);
+} FN(fd_loss_kernels);
+
+static FN(fd_loss_kernels) FN(fd_loss_pick)(int isa)
 {
+    FN(fd_loss_kernels) k;
 #if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AVX512)
-        return FD_TNAME_ISA(fd_xent_rows, avx512)(r0, r1, c, logits, labels, rows,
-                                                  grad, scale);
-    if (isa >= FD_ISA_AVX2)
-        return FD_TNAME_ISA(fd_xent_rows, avx2)(r0, r1, c, logits, labels, rows, grad,
-                                                scale);
+    if (isa >= FD_ISA_AVX512) {
+        k.rows = FD_TNAME_ISA(fd_xent_rows, avx512);
+        return k;
+    }
+    if (isa >= FD_ISA_AVX2) {
+        k.rows = FD_TNAME_ISA(fd_xent_rows, avx2);
+        return k;
+    }
 #else
     (void)isa;
 #endif
-    return FD_TNAME_ISA(fd_xent_rows, generic)(r0, r1, c, logits, labels, rows, grad,
-                                               scale);
+    k.rows = FD_TNAME_ISA(fd_xent_rows, generic);
+    return k;
 }
 
 int FN(fd_softmax_xent)(fd_ctx ctx, int64_t m, int64_t c, const T *logits,
@@ -82,6 +87,7 @@ int FN(fd_softmax_xent)(fd_ctx ctx, int64_t m, int64_t c, const T *logits,
     T scale;
     T *rows;
     int nt;
+    FN(fd_loss_kernels) k;
     if (m < 0 || c < 0) return FD_EINVAL;
     if (reduction != FD_REDUCE_NONE && reduction != FD_REDUCE_MEAN &&
         reduction != FD_REDUCE_SUM)
@@ -101,12 +107,12 @@ int FN(fd_softmax_xent)(fd_ctx ctx, int64_t m, int64_t c, const T *logits,
     nblocks = (m + rows_per - 1) / rows_per;
     nt = fd_threads_for(&ctx, (size_t)m * (size_t)c, FD_XENT_GRAIN);
     if (nt > nblocks) nt = (int)nblocks;
+    k = FN(fd_loss_pick)(ctx.isa);
     FD_PARALLEL_FOR
     for (b = 0; b < nblocks; b++) {
         int64_t r0 = b * rows_per;
         int64_t r1 = r0 + rows_per < m ? r0 + rows_per : m;
-        partial[b] = FN(fd_xent_rows)(ctx.isa, r0, r1, c, logits, labels,
-                                      rows, grad, scale);
+        partial[b] = k.rows(r0, r1, c, logits, labels, rows, grad, scale);
     }
     for (b = 0; b < nblocks; b++) total += partial[b];
     if (reduction == FD_REDUCE_MEAN) *loss = (T)(total / (double)m);

@@ -15,15 +15,28 @@ static void FD_NAME(norm_generic_)(int64_t n, const uint8_t *FD_RESTRICT in,
         out[i] = (T)in[i] * a + c;
 }
 
-static KERN_T FD_NAME(norm_pick_)(int isa)
+/* The range kernel of one SIMD path (see "Dispatch" in fd_common.h). */
+typedef struct {
+    KERN_T kern;
+} FD_NAME(fd_normalize_kernels_);
+
+static FD_NAME(fd_normalize_kernels_) FD_NAME(fd_normalize_pick_)(int isa)
 {
+    FD_NAME(fd_normalize_kernels_) k;
 #if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AVX512) return FD_CAT(FD_CAT(fd_norm_kern_u8_, SFX), _avx512);
-    if (isa >= FD_ISA_AVX2) return FD_CAT(FD_CAT(fd_norm_kern_u8_, SFX), _avx2);
+    if (isa >= FD_ISA_AVX512) {
+        k.kern = FD_CAT(FD_CAT(fd_norm_kern_u8_, SFX), _avx512);
+        return k;
+    }
+    if (isa >= FD_ISA_AVX2) {
+        k.kern = FD_CAT(FD_CAT(fd_norm_kern_u8_, SFX), _avx2);
+        return k;
+    }
 #else
     (void)isa;
 #endif
-    return FD_NAME(norm_generic_);
+    k.kern = FD_NAME(norm_generic_);
+    return k;
 }
 
 /* One parallel pass over n elements (in and out disjoint).  Each thread gets
@@ -32,7 +45,7 @@ static KERN_T FD_NAME(norm_pick_)(int isa)
 static void FD_NAME(norm_run_)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT in,
                                T *FD_RESTRICT out, T a, T c, int store)
 {
-    KERN_T kern = FD_NAME(norm_pick_)(ctx.isa);
+    KERN_T kern = FD_NAME(fd_normalize_pick_)(ctx.isa).kern;
     int stream = store == FD_NORM_STORE_STREAM ||
                  (store == FD_NORM_STORE_AUTO && n > 0 &&
                   (uint64_t)n * sizeof(T) >= FD_NORM_STREAM_BYTES &&

@@ -35,8 +35,7 @@ void FD_TNAME_ISA(fd_adam_span, generic)(int64_t n, T *p, const T *g, T *m, T *v
     }
 }
 
-/* The span workers of one SIMD path (the caller checked the CPU supports
- * it; builds without x86 SIMD always get the portable ones). */
+/* The span workers of one SIMD path (see "Dispatch" in fd_common.h). */
 typedef struct {
     void (*sgd)(int64_t n, T *p, const T *g, T *v, T lr, T mom, T wd, int flags);
     void (*adam)(int64_t n, T *p, const T *g, T *m, T *v, T decay, T b1, T c1, T b2,

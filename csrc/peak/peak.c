@@ -7,21 +7,6 @@
 #include <omp.h>
 #endif
 
-/* Portable loop: 16 independent multiply-add chains per iteration, plain C
- * (the compiler may vectorise it with the baseline instruction set; that is
- * what the generic kernels get too).  A multiply plus an add counts 2. */
-#define T float
-#define SFX f32
-#include "peak/peak_impl.h"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "peak/peak_impl.h"
-#undef T
-#undef SFX
-
 typedef double (*peak_fn)(int64_t, double *);
 
 static double peak_run(fd_ctx ctx, int64_t iters, int *threads_used, double *sink,
@@ -49,25 +34,18 @@ static double peak_run(fd_ctx ctx, int64_t iters, int *threads_used, double *sin
     return total;
 }
 
-double fd_peak_fma_f32(fd_ctx ctx, int64_t iters, int *threads_used, double *sink)
-{
-    peak_fn fn = peak_generic_f32;
-#if FD_HAVE_X86_SIMD
-    if (ctx.isa >= FD_ISA_AVX512) fn = fd_peak_fma_f32_avx512;
-    else if (ctx.isa >= FD_ISA_AVX2) fn = fd_peak_fma_f32_avx2;
-#endif
-    return peak_run(ctx, iters, threads_used, sink, fn);
-}
+/* Per dtype: the portable loop, the pick and fd_peak_fma_<sfx> (peak_impl.h). */
+#define T float
+#define SFX f32
+#include "peak/peak_impl.h"
+#undef T
+#undef SFX
 
-double fd_peak_fma_f64(fd_ctx ctx, int64_t iters, int *threads_used, double *sink)
-{
-    peak_fn fn = peak_generic_f64;
-#if FD_HAVE_X86_SIMD
-    if (ctx.isa >= FD_ISA_AVX512) fn = fd_peak_fma_f64_avx512;
-    else if (ctx.isa >= FD_ISA_AVX2) fn = fd_peak_fma_f64_avx2;
-#endif
-    return peak_run(ctx, iters, threads_used, sink, fn);
-}
+#define T double
+#define SFX f64
+#include "peak/peak_impl.h"
+#undef T
+#undef SFX
 
 void fd_peak_copy(fd_ctx ctx, int64_t n, const uint8_t *src, uint8_t *dst)
 {
