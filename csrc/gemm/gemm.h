@@ -35,6 +35,7 @@
 #define FD_GEMM_H
 
 #include "common/fd_common.h"
+#include "gemm/gemm_blocking.h"
 
 #define FD_GEMM_DECL(T, SFX)                                                  \
     typedef struct {                                                          \
@@ -80,21 +81,12 @@ typedef void (*fd_ukr_f64)(int64_t, const double *, int64_t, int,
                            const double *, double *, int64_t, int);
 
 #if FD_HAVE_X86_SIMD
-/* Register blocks of the x86 micro-kernels. */
-#define FD_AVX512_MR_F32 8
-#define FD_AVX512_NR_F32 32
-#define FD_AVX512_MR_F64 8
-#define FD_AVX512_NR_F64 16
-#define FD_AVX2_MR_F32 6
-#define FD_AVX2_NR_F32 16
-#define FD_AVX2_MR_F64 6
-#define FD_AVX2_NR_F64 8
 FD_UKR_DECL(float, f32, fd_ukr_avx512_f32)
 FD_UKR_DECL(double, f64, fd_ukr_avx512_f64)
 FD_UKR_DECL(float, f32, fd_ukr_avx2_f32)
 FD_UKR_DECL(double, f64, fd_ukr_avx2_f64)
 
-/* AVX-512 path for narrow outputs (n <= 16 float / 8 double lanes, b_cs ==
+/* AVX-512 path for narrow outputs (n <= FD_GEMM_AVX512_*_SMALL_N, b_cs ==
  * 1, row-major C): no packing; same epilogue as the micro-kernels. */
 #define FD_SMALL_N_DECL(T, SFX)                                                \
     void fd_small_n_avx512_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n,  \
@@ -106,8 +98,6 @@ void fd_tpack_avx2_f32(int64_t kc, int W, int64_t valid, const float *src,
                        int64_t s_l, float *dst);
 FD_SMALL_N_DECL(float, f32)
 FD_SMALL_N_DECL(double, f64)
-#define FD_SMALL_N_MAX_F32 16
-#define FD_SMALL_N_MAX_F64 8
 #endif
 
 #endif /* FD_GEMM_H */

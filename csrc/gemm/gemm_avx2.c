@@ -15,8 +15,8 @@
 #define SFX f32
 #define VT __m256
 #define VL 8
-#define MR FD_AVX2_MR_F32
-#define NV (FD_AVX2_NR_F32 / 8)
+#define MR FD_GEMM_AVX2_F32_MR
+#define NV (FD_GEMM_AVX2_F32_NR / 8)
 #define NAME fd_ukr_avx2_f32
 #define VLOAD _mm256_load_ps
 #define VLOADU _mm256_loadu_ps
@@ -50,8 +50,8 @@
 #define SFX f64
 #define VT __m256d
 #define VL 4
-#define MR FD_AVX2_MR_F64
-#define NV (FD_AVX2_NR_F64 / 4)
+#define MR FD_GEMM_AVX2_F64_MR
+#define NV (FD_GEMM_AVX2_F64_NR / 4)
 #define NAME fd_ukr_avx2_f64
 #define VLOAD _mm256_load_pd
 #define VLOADU _mm256_loadu_pd

@@ -16,8 +16,8 @@
 #define SFX f32
 #define VT __m512
 #define VL 16
-#define MR FD_AVX512_MR_F32
-#define NV (FD_AVX512_NR_F32 / 16)
+#define MR FD_GEMM_AVX512_F32_MR
+#define NV (FD_GEMM_AVX512_F32_NR / 16)
 #define NAME fd_ukr_avx512_f32
 #define VLOAD _mm512_load_ps
 #define VLOADU _mm512_loadu_ps
@@ -51,8 +51,8 @@
 #define SFX f64
 #define VT __m512d
 #define VL 8
-#define MR FD_AVX512_MR_F64
-#define NV (FD_AVX512_NR_F64 / 8)
+#define MR FD_GEMM_AVX512_F64_MR
+#define NV (FD_GEMM_AVX512_F64_NR / 8)
 #define NAME fd_ukr_avx512_f64
 #define VLOAD _mm512_load_pd
 #define VLOADU _mm512_loadu_pd

@@ -1,7 +1,13 @@
 /* GEMM driver template, included by gemm.c once per dtype with T, SFX,
- * GENERIC_MR, GENERIC_NR defined. */
+ * SFX_UP (32 or 64) and FD_TPACK_SIMD defined. */
 #define FN(name) FD_CAT(name, SFX)
 #define UKR_T FD_CAT(fd_ukr_, SFX)
+/* BLK(AVX2, KC): this dtype's entry in the blocking table (gemm_blocking.h) */
+#define BLK__(isa, up, field) FD_GEMM_##isa##_F##up##_##field
+#define BLK_(isa, up, field) BLK__(isa, up, field)
+#define BLK(isa, field) BLK_(isa, SFX_UP, field)
+#define GENERIC_MR BLK(GENERIC, MR)
+#define GENERIC_NR BLK(GENERIC, NR)
 
 /* The kernels and blocks of one SIMD path (see "Dispatch" in fd_common.h). */
 typedef struct {
@@ -55,26 +61,26 @@ static FN(blk_) FN(fd_gemm_pick_)(int isa)
     b.small_n_max = 0;
 #if FD_HAVE_X86_SIMD
     if (isa >= FD_ISA_AVX512) {
-        b.mr = FD_CAT(FD_AVX512_MR_, FD_CAT(F, SFX_UP));
-        b.nr = FD_CAT(FD_AVX512_NR_, FD_CAT(F, SFX_UP));
+        b.mr = BLK(AVX512, MR);
+        b.nr = BLK(AVX512, NR);
         b.ukr = FD_CAT(fd_ukr_avx512_, SFX);
-        b.kc = KC_512;
-        b.mc = MC_512;
-        b.nc = NC_512;
+        b.kc = BLK(AVX512, KC);
+        b.mc = BLK(AVX512, MC);
+        b.nc = BLK(AVX512, NC);
 #if FD_TPACK_SIMD
         b.tpack = fd_tpack_avx2_f32;
 #endif
         b.small_n = FD_CAT(fd_small_n_avx512_, SFX);
-        b.small_n_max = FD_CAT(FD_SMALL_N_MAX_F, SFX_UP);
+        b.small_n_max = BLK(AVX512, SMALL_N);
         return b;
     }
     if (isa >= FD_ISA_AVX2) {
-        b.mr = FD_CAT(FD_AVX2_MR_, FD_CAT(F, SFX_UP));
-        b.nr = FD_CAT(FD_AVX2_NR_, FD_CAT(F, SFX_UP));
+        b.mr = BLK(AVX2, MR);
+        b.nr = BLK(AVX2, NR);
         b.ukr = FD_CAT(fd_ukr_avx2_, SFX);
-        b.kc = KC_AVX2;
-        b.mc = MC_AVX2;
-        b.nc = NC_AVX2;
+        b.kc = BLK(AVX2, KC);
+        b.mc = BLK(AVX2, MC);
+        b.nc = BLK(AVX2, NC);
 #if FD_TPACK_SIMD
         b.tpack = fd_tpack_avx2_f32;
 #endif
@@ -86,9 +92,9 @@ static FN(blk_) FN(fd_gemm_pick_)(int isa)
     b.mr = GENERIC_MR;
     b.nr = GENERIC_NR;
     b.ukr = FN(ukr_generic_);
-    b.kc = 256;
-    b.mc = 128;
-    b.nc = 2048;
+    b.kc = BLK(GENERIC, KC);
+    b.mc = BLK(GENERIC, MC);
+    b.nc = BLK(GENERIC, NC);
     return b;
 }
 
@@ -276,7 +282,7 @@ static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
     const int b_inplace = b_cs == 1 && b_rs > 0 &&
                           b_rs * (int64_t)sizeof(T) <= 2048 && m <= 128 && !prod;
     int64_t jc, pc, ic;
-    FD_ALIGNED64(T tilebuf[FD_TILE_MAX]);
+    FD_ALIGNED64(T tilebuf[FD_GEMM_TILE_MAX]);
     for (jc = 0; jc < n; jc += b.nc) {
         int64_t nc = FN(min_)(b.nc, n - jc);
         int64_t njp = (nc + b.nr - 1) / b.nr;
@@ -462,3 +468,8 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
 #undef EPI_STORE
 #undef FN
 #undef UKR_T
+#undef BLK__
+#undef BLK_
+#undef BLK
+#undef GENERIC_MR
+#undef GENERIC_NR
