@@ -62,5 +62,5 @@
 #undef TANH_LONG
 
 #else
-typedef int fd_act_avx512_unused; /* ISO C wants a non-empty file */
+FD_NO_SIMD_UNIT;
 #endif

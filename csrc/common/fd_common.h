@@ -28,6 +28,11 @@
 #define FD_HAVE_X86_SIMD 0
 #endif
 
+/* A per-ISA unit (<kernel>_avx2.c, ...) compiled where FD_HAVE_X86_SIMD is
+ * 0 defines nothing; it ends with `#else FD_NO_SIMD_UNIT; #endif` so the
+ * translation unit is not empty (ISO C). */
+#define FD_NO_SIMD_UNIT typedef int fd_no_simd_unit
+
 /* SIMD paths, ordered: a higher value implies the lower ones are usable. */
 typedef enum {
     FD_ISA_GENERIC = 0, /* portable C, any compiler, any CPU */

@@ -25,5 +25,5 @@
 #undef VP
 
 #else
-typedef int fd_loss_avx2_unused; /* ISO C wants a non-empty file */
+FD_NO_SIMD_UNIT;
 #endif

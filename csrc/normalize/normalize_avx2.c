@@ -48,5 +48,5 @@ static inline __m128i fd_load4_u8(const uint8_t *p)
 #include "normalize/normalize_simd_impl.h"
 
 #else
-typedef int fd_normalize_avx2_unused; /* ISO C forbids an empty file */
+FD_NO_SIMD_UNIT;
 #endif

@@ -41,5 +41,5 @@
 #include "normalize/normalize_simd_impl.h"
 
 #else
-typedef int fd_normalize_avx512_unused; /* ISO C forbids an empty file */
+FD_NO_SIMD_UNIT;
 #endif

@@ -23,5 +23,5 @@
 #undef VP
 
 #else
-typedef int fd_optim_avx512_unused; /* ISO C wants a non-empty file */
+FD_NO_SIMD_UNIT;
 #endif
