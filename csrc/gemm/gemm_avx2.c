@@ -6,63 +6,40 @@
 
 #include "act/act.h"
 #include "act/act_simd.h"
-
-#define FD_CAT2(a, b) a##b
-#define FD_CAT(a, b) FD_CAT2(a, b)
+#include "simd/simd_avx2.h"
 
 /* float32: 6 x 16 tile = 12 ymm accumulators */
 #define T float
 #define SFX f32
-#define VT __m256
-#define VL 8
+#define VP(name) v8f_##name
 #define MR FD_GEMM_AVX2_F32_MR
 #define NV (FD_GEMM_AVX2_F32_NR / 8)
 #define NAME fd_ukr_avx2_f32
-#define VLOAD _mm256_load_ps
-#define VLOADU _mm256_loadu_ps
-#define VSTOREU _mm256_storeu_ps
-#define VSET1 _mm256_set1_ps
-#define VFMA _mm256_fmadd_ps
-#define VADD _mm256_add_ps
-#define VMAX _mm256_max_ps
-#define VZERO _mm256_setzero_ps
 #define ACT_ROWS fd_act_rows_avx2_f32
 #include "gemm/gemm_simd_impl.h"
-#undef ACT_ROWS
 #undef T
 #undef SFX
-#undef VT
-#undef VL
+#undef VP
 #undef MR
 #undef NV
 #undef NAME
-#undef VLOAD
-#undef VLOADU
-#undef VSTOREU
-#undef VSET1
-#undef VFMA
-#undef VADD
-#undef VMAX
-#undef VZERO
+#undef ACT_ROWS
 
 /* float64: 6 x 8 tile = 12 ymm accumulators */
 #define T double
 #define SFX f64
-#define VT __m256d
-#define VL 4
+#define VP(name) v4d_##name
 #define MR FD_GEMM_AVX2_F64_MR
 #define NV (FD_GEMM_AVX2_F64_NR / 4)
 #define NAME fd_ukr_avx2_f64
-#define VLOAD _mm256_load_pd
-#define VLOADU _mm256_loadu_pd
-#define VSTOREU _mm256_storeu_pd
-#define VSET1 _mm256_set1_pd
-#define VFMA _mm256_fmadd_pd
-#define VADD _mm256_add_pd
-#define VMAX _mm256_max_pd
-#define VZERO _mm256_setzero_pd
 #define ACT_ROWS fd_act_rows_avx2_f64
 #include "gemm/gemm_simd_impl.h"
+#undef T
+#undef SFX
+#undef VP
+#undef MR
+#undef NV
+#undef NAME
 #undef ACT_ROWS
 
 #endif /* FD_HAVE_X86_SIMD */

@@ -1,25 +1,25 @@
 /* x86 micro-kernel template, included once per (ISA, dtype) with:
- *   T, SFX, VT (vector type), VL (lanes), MR, NV (vectors per row: NR = NV*VL),
- *   NAME, VLOAD (aligned), VLOADU, VSTOREU, VSET1, VFMA, VADD, VMAX, VZERO,
+ *   T, SFX, VP(name) (the simd/ vocabulary: v8f_, v4d_, v16f_, v8d_),
+ *   MR, NV (vectors per row: NR = NV * VP(W)), NAME,
  *   ACT_ROWS (vector sigmoid/tanh/gelu over stored rows, see act_simd.h).
  * B rows are ldb apart: NR when packed, or a row-major B read in place
  * (unaligned loads cost nothing extra on data that happens to be aligned).
  * The accumulator tile c[MR][NV] lives in registers (fully unrolled loops);
  * the epilogue (beta, bias, z, relu) runs on it before the single store.
  */
-#define UKR_NR (NV * VL)
+#define UKR_NR (NV * VP(W))
 
 void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
           const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc, int beta,
           const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz, int act)
 {
-    VT c[MR][NV];
+    VP(vec) c[MR][NV];
     int64_t p;
     int r, v;
 #pragma GCC unroll 16
     for (r = 0; r < MR; r++)
 #pragma GCC unroll 4
-        for (v = 0; v < NV; v++) c[r][v] = VZERO();
+        for (v = 0; v < NV; v++) c[r][v] = VP(zero)();
     /* Warm the C tile while the K loop runs. */
 #pragma GCC unroll 16
     for (r = 0; r < MR; r++) {
@@ -30,14 +30,14 @@ void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
         /* packed A: MR values per k-step */
 #pragma GCC unroll 4
         for (p = 0; p < kc; p++) {
-            VT b[NV];
+            VP(vec) b[NV];
 #pragma GCC unroll 4
-            for (v = 0; v < NV; v++) b[v] = VLOADU(Bp + v * VL);
+            for (v = 0; v < NV; v++) b[v] = VP(load)(Bp + v * VP(W));
 #pragma GCC unroll 16
             for (r = 0; r < MR; r++) {
-                VT a = VSET1(Ap[r]);
+                VP(vec) a = VP(set1)(Ap[r]);
 #pragma GCC unroll 4
-                for (v = 0; v < NV; v++) c[r][v] = VFMA(a, b[v], c[r][v]);
+                for (v = 0; v < NV; v++) c[r][v] = VP(fmadd)(a, b[v], c[r][v]);
             }
             Ap += MR;
             Bp += ldb;
@@ -52,14 +52,14 @@ void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
         for (r = 0; r < MR; r++) ar[r] = Ap + (r < arows ? r : arows - 1) * lda;
 #pragma GCC unroll 4
         for (p = 0; p < kc; p++) {
-            VT b[NV];
+            VP(vec) b[NV];
 #pragma GCC unroll 4
-            for (v = 0; v < NV; v++) b[v] = VLOADU(Bp + v * VL);
+            for (v = 0; v < NV; v++) b[v] = VP(load)(Bp + v * VP(W));
 #pragma GCC unroll 16
             for (r = 0; r < MR; r++) {
-                VT a = VSET1(ar[r][p]);
+                VP(vec) a = VP(set1)(ar[r][p]);
 #pragma GCC unroll 4
-                for (v = 0; v < NV; v++) c[r][v] = VFMA(a, b[v], c[r][v]);
+                for (v = 0; v < NV; v++) c[r][v] = VP(fmadd)(a, b[v], c[r][v]);
             }
             Bp += ldb;
         }
@@ -69,35 +69,35 @@ void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
         for (r = 0; r < MR; r++)
 #pragma GCC unroll 4
             for (v = 0; v < NV; v++)
-                c[r][v] = VADD(c[r][v], VLOADU(C + r * ldc + v * VL));
+                c[r][v] = VP(add)(c[r][v], VP(load)(C + r * ldc + v * VP(W)));
     }
     if (bias) {
 #pragma GCC unroll 4
         for (v = 0; v < NV; v++) {
-            VT bv = VLOADU(bias + v * VL);
+            VP(vec) bv = VP(load)(bias + v * VP(W));
 #pragma GCC unroll 16
-            for (r = 0; r < MR; r++) c[r][v] = VADD(c[r][v], bv);
+            for (r = 0; r < MR; r++) c[r][v] = VP(add)(c[r][v], bv);
         }
     }
     if (z) {
 #pragma GCC unroll 16
         for (r = 0; r < MR; r++)
 #pragma GCC unroll 4
-            for (v = 0; v < NV; v++) VSTOREU(z + r * ldz + v * VL, c[r][v]);
+            for (v = 0; v < NV; v++) VP(store)(z + r * ldz + v * VP(W), c[r][v]);
     }
     if (act == FD_ACT_RELU) {
         /* MAXPS returns its second operand when either is NaN: c second,
          * so relu(NaN) = NaN, as np.maximum(z, 0) */
-        VT zero = VZERO();
+        VP(vec) zero = VP(zero)();
 #pragma GCC unroll 16
         for (r = 0; r < MR; r++)
 #pragma GCC unroll 4
-            for (v = 0; v < NV; v++) c[r][v] = VMAX(zero, c[r][v]);
+            for (v = 0; v < NV; v++) c[r][v] = VP(max)(zero, c[r][v]);
     }
 #pragma GCC unroll 16
     for (r = 0; r < MR; r++)
 #pragma GCC unroll 4
-        for (v = 0; v < NV; v++) VSTOREU(C + r * ldc + v * VL, c[r][v]);
+        for (v = 0; v < NV; v++) VP(store)(C + r * ldc + v * VP(W), c[r][v]);
     if (act != FD_ACT_IDENTITY && act != FD_ACT_RELU) {
         /* Transcendental activations: the tile was just stored, so it is in
          * L1; apply them there rather than in a separate pass over C. */

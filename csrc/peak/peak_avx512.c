@@ -4,31 +4,18 @@
 #if FD_HAVE_X86_SIMD
 #include <immintrin.h>
 
-#define VEC __m512
-#define ELEM float
-#define LANES 16
-#define SET1 _mm512_set1_ps
-#define FMADD _mm512_fmadd_ps
-#define ADDV _mm512_add_ps
-#define STORE _mm512_storeu_ps
+#include "simd/simd_avx512.h"
+
+#define T float
+#define VP(name) v16f_##name
 #define FNAME fd_peak_fma_f32_avx512
 #include "peak/peak_simd_impl.h"
-#undef VEC
-#undef ELEM
-#undef LANES
-#undef SET1
-#undef FMADD
-#undef ADDV
-#undef STORE
+#undef T
+#undef VP
 #undef FNAME
 
-#define VEC __m512d
-#define ELEM double
-#define LANES 8
-#define SET1 _mm512_set1_pd
-#define FMADD _mm512_fmadd_pd
-#define ADDV _mm512_add_pd
-#define STORE _mm512_storeu_pd
+#define T double
+#define VP(name) v8d_##name
 #define FNAME fd_peak_fma_f64_avx512
 #include "peak/peak_simd_impl.h"
 

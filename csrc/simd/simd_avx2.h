@@ -1,15 +1,16 @@
-/* AVX2 + FMA vector operations shared by the loss and optimiser kernels.
+/* AVX2 + FMA vector operations: the one vocabulary of every AVX2 kernel.
  *
  * Private header: include only from files compiled with AVX2 flags
- * (loss_avx2.c, optim_avx2.c) and inside `#if FD_HAVE_X86_SIMD`.
+ * (<kernel>_avx2.c) and inside `#if FD_HAVE_X86_SIMD`.
  * Prefix v8f_ works on 8 floats, v4d_ on 4 doubles; the kernel templates
  * pick one with their VP(name) macro.  Masks select the first k lanes so
  * tails are read and written exactly, never out of bounds.
  */
-#ifndef FD_LOSSOPT_AVX2_H
-#define FD_LOSSOPT_AVX2_H
+#ifndef FD_SIMD_AVX2_H
+#define FD_SIMD_AVX2_H
 
 #include <immintrin.h>
+#include <string.h>
 
 #include "common/fd_common.h"
 
@@ -30,6 +31,27 @@ FD_INLINE __m256 v8f_sqrt(__m256 a) { return _mm256_sqrt_ps(a); }
 FD_INLINE __m256 v8f_max(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }
 FD_INLINE __m256 v8f_fmadd(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
 FD_INLINE __m256 v8f_fnmadd(__m256 a, __m256 b, __m256 c) { return _mm256_fnmadd_ps(a, b, c); }
+FD_INLINE __m256 v8f_zero(void) { return _mm256_setzero_ps(); }
+/* p 32-byte aligned */
+FD_INLINE __m256 v8f_loada(const float *p) { return _mm256_load_ps(p); }
+/* non-temporal store, p 32-byte aligned */
+FD_INLINE void v8f_stream(float *p, __m256 v) { _mm256_stream_ps(p, v); }
+/* 8 bytes at p -> 8 floats (exact) */
+FD_INLINE __m256 v8f_load_u8(const uint8_t *p)
+{
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p))));
+}
+FD_INLINE __m256 v8f_xor(__m256 a, __m256 b) { return _mm256_xor_ps(a, b); }
+FD_INLINE __m256 v8f_abs(__m256 x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
+/* the sign bit of x alone */
+FD_INLINE __m256 v8f_signbit(__m256 x) { return _mm256_and_ps(_mm256_set1_ps(-0.0f), x); }
+/* sign bit of s set ? a : b */
+FD_INLINE __m256 v8f_sel_neg(__m256 s, __m256 a, __m256 b) { return _mm256_blendv_ps(b, a, s); }
+/* x < y ? a : b (false for NaN) */
+FD_INLINE __m256 v8f_sel_lt(__m256 x, __m256 y, __m256 a, __m256 b)
+{
+    return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, y, _CMP_LT_OQ));
+}
 
 FD_INLINE __m256i v8f_tailmask(int64_t k) /* 0 < k < 8 */
 {
@@ -102,6 +124,24 @@ FD_INLINE __m256d v4d_sqrt(__m256d a) { return _mm256_sqrt_pd(a); }
 FD_INLINE __m256d v4d_max(__m256d a, __m256d b) { return _mm256_max_pd(a, b); }
 FD_INLINE __m256d v4d_fmadd(__m256d a, __m256d b, __m256d c) { return _mm256_fmadd_pd(a, b, c); }
 FD_INLINE __m256d v4d_fnmadd(__m256d a, __m256d b, __m256d c) { return _mm256_fnmadd_pd(a, b, c); }
+FD_INLINE __m256d v4d_zero(void) { return _mm256_setzero_pd(); }
+FD_INLINE __m256d v4d_loada(const double *p) { return _mm256_load_pd(p); }
+FD_INLINE void v4d_stream(double *p, __m256d v) { _mm256_stream_pd(p, v); }
+/* 4 bytes at p -> 4 doubles (exact); reads exactly 4 bytes */
+FD_INLINE __m256d v4d_load_u8(const uint8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(v)));
+}
+FD_INLINE __m256d v4d_xor(__m256d a, __m256d b) { return _mm256_xor_pd(a, b); }
+FD_INLINE __m256d v4d_abs(__m256d x) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), x); }
+FD_INLINE __m256d v4d_signbit(__m256d x) { return _mm256_and_pd(_mm256_set1_pd(-0.0), x); }
+FD_INLINE __m256d v4d_sel_neg(__m256d s, __m256d a, __m256d b) { return _mm256_blendv_pd(b, a, s); }
+FD_INLINE __m256d v4d_sel_lt(__m256d x, __m256d y, __m256d a, __m256d b)
+{
+    return _mm256_blendv_pd(b, a, _mm256_cmp_pd(x, y, _CMP_LT_OQ));
+}
 
 FD_INLINE __m256i v4d_tailmask(int64_t k) /* 0 < k < 4 */
 {
@@ -161,4 +201,4 @@ FD_INLINE __m256d v4d_exp_neg(__m256d x)
     return _mm256_andnot_pd(_mm256_cmp_pd(x, lo, _CMP_LT_OQ), p);
 }
 
-#endif /* FD_LOSSOPT_AVX2_H */
+#endif /* FD_SIMD_AVX2_H */

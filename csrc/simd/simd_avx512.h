@@ -1,11 +1,11 @@
-/* AVX-512 (F/DQ/BW/VL) vector operations shared by the loss and optimiser
- * kernels.  Private header: include only from files compiled with AVX-512
- * flags (loss_avx512.c, optim_avx512.c) inside `#if FD_HAVE_X86_SIMD`.
+/* AVX-512 (F/DQ/BW/VL) vector operations: the one vocabulary of every
+ * AVX-512 kernel.  Private header: include only from files compiled with
+ * AVX-512 flags (<kernel>_avx512.c) inside `#if FD_HAVE_X86_SIMD`.
  * Prefix v16f_ works on 16 floats, v8d_ on 8 doubles.  Same arithmetic as
  * simd/simd_avx2.h (only the lane count and the masks differ).
  */
-#ifndef FD_LOSSOPT_AVX512_H
-#define FD_LOSSOPT_AVX512_H
+#ifndef FD_SIMD_AVX512_H
+#define FD_SIMD_AVX512_H
 
 #include <immintrin.h>
 
@@ -27,6 +27,32 @@ FD_INLINE __m512 v16f_sqrt(__m512 a) { return _mm512_sqrt_ps(a); }
 FD_INLINE __m512 v16f_max(__m512 a, __m512 b) { return _mm512_max_ps(a, b); }
 FD_INLINE __m512 v16f_fmadd(__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); }
 FD_INLINE __m512 v16f_fnmadd(__m512 a, __m512 b, __m512 c) { return _mm512_fnmadd_ps(a, b, c); }
+FD_INLINE __m512 v16f_zero(void) { return _mm512_setzero_ps(); }
+/* p 64-byte aligned */
+FD_INLINE __m512 v16f_loada(const float *p) { return _mm512_load_ps(p); }
+/* non-temporal store, p 64-byte aligned */
+FD_INLINE void v16f_stream(float *p, __m512 v) { _mm512_stream_ps(p, v); }
+/* 16 bytes at p -> 16 floats (exact) */
+FD_INLINE __m512 v16f_load_u8(const uint8_t *p)
+{
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p))));
+}
+/* lanes in k from p, zero elsewhere (nothing else is read) */
+FD_INLINE __m512 v16f_mloadz(const float *p, __mmask16 k) { return _mm512_maskz_loadu_ps(k, p); }
+FD_INLINE __m512 v16f_xor(__m512 a, __m512 b) { return _mm512_xor_ps(a, b); }
+FD_INLINE __m512 v16f_abs(__m512 x) { return _mm512_abs_ps(x); }
+/* the sign bit of x alone */
+FD_INLINE __m512 v16f_signbit(__m512 x) { return _mm512_and_ps(_mm512_set1_ps(-0.0f), x); }
+/* sign bit of s set ? a : b */
+FD_INLINE __m512 v16f_sel_neg(__m512 s, __m512 a, __m512 b)
+{
+    return _mm512_mask_blend_ps(_mm512_movepi32_mask(_mm512_castps_si512(s)), b, a);
+}
+/* x < y ? a : b (false for NaN) */
+FD_INLINE __m512 v16f_sel_lt(__m512 x, __m512 y, __m512 a, __m512 b)
+{
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, y, _CMP_LT_OQ), b, a);
+}
 
 FD_INLINE __mmask16 v16f_tailmask(int64_t k) /* 0 < k < 16 */
 {
@@ -97,6 +123,26 @@ FD_INLINE __m512d v8d_sqrt(__m512d a) { return _mm512_sqrt_pd(a); }
 FD_INLINE __m512d v8d_max(__m512d a, __m512d b) { return _mm512_max_pd(a, b); }
 FD_INLINE __m512d v8d_fmadd(__m512d a, __m512d b, __m512d c) { return _mm512_fmadd_pd(a, b, c); }
 FD_INLINE __m512d v8d_fnmadd(__m512d a, __m512d b, __m512d c) { return _mm512_fnmadd_pd(a, b, c); }
+FD_INLINE __m512d v8d_zero(void) { return _mm512_setzero_pd(); }
+FD_INLINE __m512d v8d_loada(const double *p) { return _mm512_load_pd(p); }
+FD_INLINE void v8d_stream(double *p, __m512d v) { _mm512_stream_pd(p, v); }
+/* 8 bytes at p -> 8 doubles (exact) */
+FD_INLINE __m512d v8d_load_u8(const uint8_t *p)
+{
+    return _mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p))));
+}
+FD_INLINE __m512d v8d_mloadz(const double *p, __mmask8 k) { return _mm512_maskz_loadu_pd(k, p); }
+FD_INLINE __m512d v8d_xor(__m512d a, __m512d b) { return _mm512_xor_pd(a, b); }
+FD_INLINE __m512d v8d_abs(__m512d x) { return _mm512_abs_pd(x); }
+FD_INLINE __m512d v8d_signbit(__m512d x) { return _mm512_and_pd(_mm512_set1_pd(-0.0), x); }
+FD_INLINE __m512d v8d_sel_neg(__m512d s, __m512d a, __m512d b)
+{
+    return _mm512_mask_blend_pd(_mm512_movepi64_mask(_mm512_castpd_si512(s)), b, a);
+}
+FD_INLINE __m512d v8d_sel_lt(__m512d x, __m512d y, __m512d a, __m512d b)
+{
+    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, y, _CMP_LT_OQ), b, a);
+}
 
 FD_INLINE __mmask8 v8d_tailmask(int64_t k) /* 0 < k < 8 */
 {
@@ -156,4 +202,4 @@ FD_INLINE __m512d v8d_exp_neg(__m512d x)
     return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, lo, _CMP_NLT_UQ), p);
 }
 
-#endif /* FD_LOSSOPT_AVX512_H */
+#endif /* FD_SIMD_AVX512_H */
