@@ -1,4 +1,4 @@
-"""Bindings for the GEMM core and the fused dense layers (csrc/gemm.h, dense.h).
+"""Bindings for the GEMM core and the fused dense layers (csrc/gemm/gemm.h, csrc/dense/dense.h).
 
 Validation and conversion only: the work runs in C without the GIL.
 """

@@ -1,5 +1,5 @@
 # distutils: libraries = z
-"""Cython bindings for the IDX decoder in csrc/idx.c.
+"""Cython bindings for the IDX decoder in csrc/idx/idx.c.
 
 Only validates arguments, converts buffers and releases the GIL; the file
 handling and array allocation live in fastdigits/idx.py.

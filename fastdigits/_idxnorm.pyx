@@ -1,5 +1,5 @@
 # distutils: libraries = z
-"""Cython bindings for decode + normalise (csrc/idx_normalize.c, normalize.h).
+"""Cython bindings for decode + normalise (csrc/idx/idx_normalize.c, csrc/normalize/normalize.h).
 
 The caller (fastdigits/idx.py) validates the file header and the output
 buffer; this module checks buffer sizes and releases the GIL.

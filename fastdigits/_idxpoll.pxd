@@ -1,4 +1,4 @@
-# The fd_idx_poll callback (csrc/idx.h) shared by _idx.pyx and _idxnorm.pyx:
+# The fd_idx_poll callback (csrc/idx/idx.h) shared by _idx.pyx and _idxnorm.pyx:
 # long GIL-free loops call it between chunks; it takes the GIL briefly and
 # runs Python's signal handlers, so Ctrl-C stops a multi-second decode.
 #

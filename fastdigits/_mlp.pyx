@@ -1,4 +1,4 @@
-"""Bindings for the one-call MLP epoch and batched inference (csrc/mlp.h).
+"""Bindings for the one-call MLP epoch and batched inference (csrc/mlp/mlp.h).
 
 Validates everything, converts lists of parameter arrays to pointer tables,
 then runs the whole epoch in C with the GIL released.  C calls back after
