@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "act/act.h"
+#include "common/fd_omp.h"
 
 #define FD_CAT2(a, b) a##b
 #define FD_CAT(a, b) FD_CAT2(a, b)

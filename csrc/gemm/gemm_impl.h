@@ -441,7 +441,7 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
     }
     base = (T *)fd_align_ptr(work);
 
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
     for (tid = 0; tid < nt; tid++) {
         int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
         int64_t i0 = 0, i1 = m, j0 = 0, j1 = n;

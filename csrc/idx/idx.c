@@ -3,6 +3,7 @@
 #define _DEFAULT_SOURCE /* clock_gettime() under -std=c99 */
 #endif
 #include "idx/idx.h"
+#include "common/fd_omp.h"
 #include "idx/idx_stream.h"
 
 #include <limits.h>
@@ -448,10 +449,9 @@ void fd_idx_bswap_inplace(fd_ctx ctx, void *data, int64_t count, int elsize)
     k = fd_idx_pick(ctx.isa);
     nblocks = (count + block - 1) / block;
     nt = fd_threads_for(&ctx, (size_t)count * (size_t)elsize, (size_t)1 << 20);
-    (void)nt; /* unused in serial builds */
     {
         int64_t b;
-        #pragma omp parallel for num_threads(nt) schedule(static)
+        FD_PARALLEL_FOR
         for (b = 0; b < nblocks; b++) {
             int64_t lo = b * block;
             int64_t m = count - lo < block ? count - lo : block;

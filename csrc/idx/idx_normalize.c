@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/fd_omp.h"
 #include "idx/idx_stream.h"
 #include "normalize/normalize.h"
 
@@ -102,7 +103,7 @@ static int gzn_run(fd_ctx ctx, int is64, const uint8_t *in, size_t n,
          * bufs while thread 1 normalises chunk k-1 from the other half.  Only
          * thread 0 touches the stream, `failed` and `err`; st[k&1] passes
          * chunk k's status to thread 1 across the barrier. */
-        #pragma omp parallel num_threads(2)
+        FD_OMP(parallel num_threads(2))
         {
             int tid = 0, team = 1;
             int64_t k;
@@ -121,7 +122,7 @@ static int gzn_run(fd_ctx ctx, int is64, const uint8_t *in, size_t n,
                     gzn_norm(one, is64, gzn_len(count, k - 1),
                              bufs + ((k - 1) & 1) * FD_GZN_CHUNK, out,
                              (k - 1) * FD_GZN_CHUNK, scale, mean, std);
-                #pragma omp barrier
+                FD_OMP(barrier)
                 /* Stop both threads at once after a failure or a stop
                  * request (slot k&1 is next written in step k+2, after
                  * the next barrier, so both read the same value). */

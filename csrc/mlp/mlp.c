@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/fd_omp.h"
 #include "dense/dense.h"
 #include "loss/loss.h"
 #include "optim/optim.h"

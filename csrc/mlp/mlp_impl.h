@@ -83,8 +83,7 @@ static double FN(fd_mlp_l2_grad)(fd_ctx ctx, int64_t n, const T *w, T *g, T c)
     for (b0 = 0; b0 < nblocks; b0 += FD_MLP_L2_CHUNK) {
         int64_t nb = nblocks - b0 < FD_MLP_L2_CHUNK ? nblocks - b0 : FD_MLP_L2_CHUNK;
         int nt = fd_threads_for(&ctx, (size_t)(nb * FD_MLP_L2_BLOCK), (size_t)1 << 15);
-        (void)nt; /* unused in serial builds */
-#pragma omp parallel for num_threads(nt) schedule(static)
+        FD_PARALLEL_FOR
         for (b = 0; b < nb; b++) {
             int64_t off = (b0 + b) * FD_MLP_L2_BLOCK;
             int64_t len = n - off < FD_MLP_L2_BLOCK ? n - off : FD_MLP_L2_BLOCK;
@@ -174,8 +173,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
         /* Gather the batch rows into one contiguous block: a memcpy per row,
          * threaded only for big batches (one fewer barrier per step). */
         nt = fd_threads_for(&ctx, (size_t)(m * k0), (size_t)1 << 18);
-        (void)nt; /* unused in serial builds */
-#pragma omp parallel for num_threads(nt) schedule(static)
+        FD_PARALLEL_FOR
         for (r = 0; r < m; r++)
             memcpy(b.h[0] + r * k0, X + idx[r] * k0, (size_t)k0 * sizeof(T));
 

@@ -63,7 +63,7 @@ static void FD_NAME(norm_run_)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT
     head = ((uintptr_t)out % sizeof(T) == 0)
                ? (int64_t)((64 - (uintptr_t)out % 64) % 64) / (int64_t)sizeof(T)
                : 0;
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    FD_PARALLEL_FOR
     for (t = 0; t < nt; t++) {
         int64_t lo = fd_norm_bound(n, nt, t, head, lane);
         int64_t hi = fd_norm_bound(n, nt, t + 1, head, lane);

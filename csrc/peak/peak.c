@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "common/fd_omp.h"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -15,11 +17,11 @@ static double peak_run(fd_ctx ctx, int64_t iters, int *threads_used, double *sin
     double total = 0.0, s = 0.0;
     int used = 1;
     int nt = ctx.nthreads < 1 ? 1 : ctx.nthreads;
-    (void)nt; /* used only by the OpenMP pragma */
+    (void)nt; /* used only by the OpenMP directive */
     if (iters < 0) iters = 0;
     /* Every thread runs the full loop: the probe measures aggregate
      * throughput, so thread count is never reduced for small work here. */
-#pragma omp parallel num_threads(nt) reduction(+ : total, s)
+FD_OMP(parallel num_threads(nt) reduction(+ : total, s))
     {
         double local_sink = 0.0;
         total += fn(iters, &local_sink);
@@ -56,8 +58,7 @@ void fd_peak_copy(fd_ctx ctx, int64_t n, const uint8_t *src, uint8_t *dst)
     if (n <= 0) return;
     nblocks = (n + block - 1) / block;
     nt = fd_threads_for(&ctx, (size_t)nblocks, 4);
-    (void)nt; /* used only by the OpenMP pragma */
-#pragma omp parallel for num_threads(nt) schedule(static)
+    FD_PARALLEL_FOR
     for (b = 0; b < nblocks; b++) {
         int64_t lo = b * block;
         int64_t len = n - lo < block ? n - lo : block;
