@@ -1,10 +1,12 @@
-"""Build script: compiles csrc/*.c and the Cython modules in fastdigits/.
+"""Build script: the C kernels in csrc/ and the Cython modules in fastdigits/.
 
-Each fastdigits/_*.pyx becomes one extension; the C sources it needs are
-named in its ``# distutils: sources = ...`` header.  Sources whose name ends
-in ``_avx2.c`` or ``_avx512.c`` are compiled with that instruction set
-enabled (and only those), so one build runs on any CPU and the fast path is
-chosen at run time.
+The C sources are listed once, in csrc/manifest.txt.  Each is compiled once
+into one static library (libfdkernels, in the build's temporary directory)
+that every extension module links; the linker takes from it only what a
+module uses.  Sources whose name ends in ``_avx2.c`` or ``_avx512.c`` are
+compiled with that instruction set enabled (and only those), so one build
+runs on any CPU and the fast path is chosen at run time.  Each
+fastdigits/_*.pyx becomes one extension (its own C file only).
 
 Environment switches:
   FASTDIGITS_NO_OPENMP=1   build serial, without OpenMP
@@ -21,11 +23,17 @@ import sys
 import sysconfig
 import tempfile
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+
+try:
+    from setuptools.modified import newer_group
+except ImportError:  # setuptools < 69
+    from distutils.dep_util import newer_group
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IS_X86_64 = platform.machine().lower() in ("x86_64", "amd64", "x64")
@@ -43,6 +51,22 @@ ISA_FLAGS = {
     },
     "msvc": {"avx2": ["/arch:AVX2"], "avx512": ["/arch:AVX512"]},
 }
+
+
+MANIFEST = os.path.join("csrc", "manifest.txt")
+KERNEL_LIB = "fdkernels"
+
+
+def kernel_sources(manifest=MANIFEST):
+    """The C sources listed in csrc/manifest.txt (comments and blank lines
+    skipped), in order."""
+    with open(os.path.join(HERE, manifest) if not os.path.isabs(manifest) else manifest) as f:
+        lines = (line.split("#", 1)[0].strip() for line in f)
+        return [line for line in lines if line]
+
+
+def kernel_headers():
+    return sorted(glob.glob(os.path.join("csrc", "**", "*.h"), recursive=True))
 
 
 def source_isa(path):
@@ -129,30 +153,48 @@ class BuildExt(build_ext):
             # for a process that preloads its own (atheris' asan_with_fuzzer.so).
             if os.environ.get("FASTDIGITS_SANITIZE_LINK", "1").strip() != "0":
                 lflags += san
+        self.fd_cflags, self.fd_macros = cflags, macros
+        lib = self.build_kernel_lib()
         for ext in self.extensions:
             ext.extra_compile_args = list(ext.extra_compile_args or []) + cflags
             ext.extra_link_args = list(ext.extra_link_args or []) + lflags
             ext.define_macros = list(ext.define_macros or []) + macros
+            # The archive goes on the link line after the module's own object
+            # (before -lz & co.): only the members it needs are linked.
+            ext.extra_objects = list(ext.extra_objects or []) + [lib]
+            ext.depends = list(ext.depends or []) + [lib]
         super().build_extensions()
 
-    def build_extension(self, ext):
-        # Compile SIMD sources with their own instruction-set flags.
-        special = [s for s in ext.sources if source_isa(s)]
-        if special:
-            ext.sources = [s for s in ext.sources if not source_isa(s)]
-            flagset = ISA_FLAGS.get(self.compiler.compiler_type, ISA_FLAGS["unix"])
-            objects = []
-            for src in special:
-                flags = flagset[source_isa(src)] if self.fd_simd else []
-                objects += self.compiler.compile(
-                    [src], output_dir=self.build_temp,
-                    macros=ext.define_macros, include_dirs=ext.include_dirs,
-                    extra_postargs=ext.extra_compile_args + flags,
-                    depends=ext.depends, debug=self.debug)
-            ext.extra_objects = list(ext.extra_objects or []) + objects
-            # Relink when only a SIMD source changed.
-            ext.depends = list(ext.depends or []) + special
-        super().build_extension(ext)
+    def build_kernel_lib(self):
+        """Compile every source in csrc/manifest.txt once (SIMD ones with their
+        instruction-set flags) into one static library; returns its path.
+        Skipped when the library is newer than every source and header."""
+        sources = kernel_sources()
+        out_dir = os.path.join(self.build_temp, "fdkernels")
+        lib = self.compiler.library_filename(KERNEL_LIB, output_dir=out_dir)
+        if not (self.force or newer_group(sources + kernel_headers() + [MANIFEST], lib)):
+            return lib
+        flagset = ISA_FLAGS.get(self.compiler.compiler_type, ISA_FLAGS["unix"])
+
+        def compile_one(src):
+            isa = source_isa(src)
+            flags = flagset[isa] if isa and self.fd_simd else []
+            return self.compiler.compile(
+                [src], output_dir=out_dir, macros=self.fd_macros,
+                include_dirs=["csrc"], extra_postargs=self.fd_cflags + flags,
+                debug=self.debug)
+
+        jobs = self.parallel
+        jobs = (os.cpu_count() or 1) if jobs is True else (jobs or 1)
+        if jobs > 1:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                objects = [o for objs in pool.map(compile_one, sources) for o in objs]
+        else:
+            objects = [o for src in sources for o in compile_one(src)]
+        if os.path.exists(lib):
+            os.remove(lib)  # ar adds to an existing archive: no stale members
+        self.compiler.create_static_lib(objects, KERNEL_LIB, output_dir=out_dir)
+        return lib
 
 
 def extensions():
@@ -163,7 +205,7 @@ def extensions():
             name, [pyx],
             include_dirs=["csrc", np.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-            depends=glob.glob(os.path.join("csrc", "*.h")),
+            depends=kernel_headers(),
         ))
     return cythonize(
         exts,

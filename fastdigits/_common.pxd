@@ -7,7 +7,7 @@
 #     from fastdigits._config import kernel_context
 from fastdigits._config import kernel_context
 
-cdef extern from "fd_common.h" nogil:
+cdef extern from "common/fd_common.h" nogil:
     ctypedef struct fd_ctx:
         int isa
         int nthreads

@@ -1,5 +1,4 @@
-# distutils: sources = csrc/gemm.c csrc/gemm_kernel_avx2.c csrc/gemm_kernel_avx512.c csrc/dense.c
-"""Bindings for the GEMM core and the fused dense layers (csrc/gemm.h, dense.h).
+"""Bindings for the GEMM core and the fused dense layers (csrc/gemm/gemm.h, csrc/dense/dense.h).
 
 Validation and conversion only: the work runs in C without the GIL.
 """
@@ -15,7 +14,7 @@ from fastdigits._config import kernel_context  # noqa: F401
 
 cnp.import_array()
 
-cdef extern from "gemm.h" nogil:
+cdef extern from "gemm/gemm.h" nogil:
     ctypedef struct fd_gemm_epi_f32:
         const float *bias
         float *z
@@ -39,7 +38,7 @@ cdef extern from "gemm.h" nogil:
                     double *C, int64_t c_rs, int64_t c_cs,
                     const fd_gemm_epi_f64 *epi, void *work)
 
-cdef extern from "dense.h" nogil:
+cdef extern from "dense/dense.h" nogil:
     int fd_dense_forward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
                              const float *x, int64_t ldx,
                              const float *W, int64_t w_rs, int64_t w_cs,
@@ -186,7 +185,7 @@ cdef inline void *_ptr(cnp.ndarray a):
     return cnp.PyArray_DATA(a)
 
 
-cdef extern from "dense.h" nogil:
+cdef extern from "dense/dense.h" nogil:
     size_t fd_dense_forward_work_bytes_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
     size_t fd_dense_forward_work_bytes_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
     size_t fd_dense_backward_work_bytes_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n)

@@ -1,6 +1,5 @@
-# distutils: sources = csrc/idx.c csrc/idx_avx2.c csrc/idx_avx512.c
 # distutils: libraries = z
-"""Cython bindings for the IDX decoder in csrc/idx.c.
+"""Cython bindings for the IDX decoder in csrc/idx/idx.c.
 
 Only validates arguments, converts buffers and releases the GIL; the file
 handling and array allocation live in fastdigits/idx.py.
@@ -13,7 +12,7 @@ from fastdigits._idxpoll cimport fd_idx_poll, FD_IDX_STOPPED, init_poll, raise_s
 # current_ctx() looks kernel_context up in this module's globals.
 from fastdigits._config import kernel_context  # noqa: F401
 
-cdef extern from "idx.h" nogil:
+cdef extern from "idx/idx.h" nogil:
     enum:
         FD_IDX_ERR
         FD_IDX_NEED_MORE

@@ -1,6 +1,5 @@
-# distutils: sources = csrc/idx.c csrc/idx_avx2.c csrc/idx_avx512.c csrc/idx_normalize.c csrc/normalize.c csrc/normalize_avx2.c csrc/normalize_avx512.c
 # distutils: libraries = z
-"""Cython bindings for decode + normalise (csrc/idx_normalize.c, normalize.h).
+"""Cython bindings for decode + normalise (csrc/idx/idx_normalize.c, csrc/normalize/normalize.h).
 
 The caller (fastdigits/idx.py) validates the file header and the output
 buffer; this module checks buffer sizes and releases the GIL.
@@ -14,7 +13,7 @@ from fastdigits._idxpoll cimport fd_idx_poll, FD_IDX_STOPPED, init_poll, raise_s
 from fastdigits._config import kernel_context  # noqa: F401
 from fastdigits._idx import IDXError
 
-cdef extern from "idx.h" nogil:
+cdef extern from "idx/idx.h" nogil:
     ctypedef struct fd_idx_error:
         int64_t offset
         char msg[320]
@@ -30,7 +29,7 @@ cdef extern from "idx.h" nogil:
                             int64_t header_len, int *used_libdeflate,
                             fd_idx_poll *poll, fd_idx_error *err)
 
-cdef extern from "idx_normalize.h" nogil:
+cdef extern from "idx/idx_normalize.h" nogil:
     int fd_gz_normalize_f32(fd_ctx ctx, const uint8_t *inp, size_t n,
                             int64_t header_len, int64_t count, float *out,
                             double scale, double mean, double std,

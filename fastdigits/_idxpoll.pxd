@@ -1,4 +1,4 @@
-# The fd_idx_poll callback (csrc/idx.h) shared by _idx.pyx and _idxnorm.pyx:
+# The fd_idx_poll callback (csrc/idx/idx.h) shared by _idx.pyx and _idxnorm.pyx:
 # long GIL-free loops call it between chunks; it takes the GIL briefly and
 # runs Python's signal handlers, so Ctrl-C stops a multi-second decode.
 #
@@ -8,7 +8,7 @@
 cdef extern from "Python.h":
     int PyErr_CheckSignals()  # -1 with the exception set when a handler raised
 
-cdef extern from "idx.h" nogil:
+cdef extern from "idx/idx.h" nogil:
     ctypedef struct fd_idx_poll:
         int (*fn)(void *arg)
         void *arg

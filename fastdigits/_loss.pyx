@@ -1,4 +1,3 @@
-# distutils: sources = [csrc/loss.c, csrc/loss_avx2.c, csrc/loss_avx512.c]
 """Binding for the softmax cross-entropy kernel: validate, convert, call C
 without the GIL.  The public, documented function is fastdigits.loss."""
 import numpy as np
@@ -15,7 +14,7 @@ from fastdigits._args import as_array
 
 cnp.import_array()
 
-cdef extern from "loss.h" nogil:
+cdef extern from "loss/loss.h" nogil:
     enum:
         FD_REDUCE_NONE
         FD_REDUCE_MEAN

@@ -1,5 +1,4 @@
-# distutils: sources = csrc/mlp.c csrc/gemm.c csrc/gemm_kernel_avx2.c csrc/gemm_kernel_avx512.c csrc/dense.c csrc/loss.c csrc/loss_avx2.c csrc/loss_avx512.c csrc/optim.c csrc/optim_avx2.c csrc/optim_avx512.c
-"""Bindings for the one-call MLP epoch and batched inference (csrc/mlp.h).
+"""Bindings for the one-call MLP epoch and batched inference (csrc/mlp/mlp.h).
 
 Validates everything, converts lists of parameter arrays to pointer tables,
 then runs the whole epoch in C with the GIL released.  C calls back after
@@ -22,7 +21,7 @@ from fastdigits._config import kernel_context  # noqa: F401  (used by current_ct
 
 cnp.import_array()
 
-cdef extern from "mlp.h" nogil:
+cdef extern from "mlp/mlp.h" nogil:
     enum:
         FD_MLP_SGD
         FD_MLP_ADAM

@@ -1,4 +1,3 @@
-# distutils: sources = [csrc/normalize.c, csrc/normalize_avx2.c, csrc/normalize_avx512.c]
 """Binding for the fused normalisation kernels: validates, converts, releases the GIL."""
 import math
 
@@ -10,7 +9,7 @@ from fastdigits._common cimport fd_ctx, current_ctx
 from fastdigits._config import kernel_context  # noqa: F401
 from fastdigits._args import as_array
 
-cdef extern from "normalize.h" nogil:
+cdef extern from "normalize/normalize.h" nogil:
     enum:
         FD_NORM_STORE_AUTO
         FD_NORM_STORE_CACHED

@@ -1,4 +1,3 @@
-# distutils: sources = [csrc/optim.c, csrc/optim_avx2.c, csrc/optim_avx512.c]
 """Binding for the in-place SGD and AdamW kernels: validate, convert, call C
 without the GIL.  The public, documented functions are in fastdigits.optim."""
 import math
@@ -19,7 +18,7 @@ from fastdigits._args import as_array
 
 cnp.import_array()
 
-cdef extern from "optim.h" nogil:
+cdef extern from "optim/optim.h" nogil:
     void fd_sgd_step_f32(fd_ctx ctx, int64_t n, float *param, const float *grad,
                          double lr, double momentum, float *velocity,
                          double weight_decay, int nesterov)

@@ -1,4 +1,3 @@
-# distutils: sources = [csrc/peak.c, csrc/peak_avx2.c, csrc/peak_avx512.c]
 """Machine-limit probes for `fastdigits bench`: FMA throughput and memory copy.
 
 The SIMD path and thread count come from the usual context
@@ -10,7 +9,7 @@ from libc.stdint cimport int64_t, uint8_t
 from fastdigits._common cimport fd_ctx, current_ctx
 from fastdigits._config import kernel_context  # noqa: F401  (current_ctx looks it up here)
 
-cdef extern from "peak.h" nogil:
+cdef extern from "peak/peak.h" nogil:
     double fd_peak_fma_f32(fd_ctx ctx, int64_t iters, int *threads_used, double *sink)
     double fd_peak_fma_f64(fd_ctx ctx, int64_t iters, int *threads_used, double *sink)
     void fd_peak_copy(fd_ctx ctx, int64_t n, const uint8_t *src, uint8_t *dst)

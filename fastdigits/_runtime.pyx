@@ -1,7 +1,6 @@
-# distutils: sources = csrc/cpu.c
 """CPU features and OpenMP facts, read from the C layer."""
 
-cdef extern from "cpu.h" nogil:
+cdef extern from "common/cpu.h" nogil:
     int fd_cpu_best_isa()
     void fd_cpu_brand(char *buf, size_t len)
     int fd_openmp_enabled()

@@ -1,6 +1,6 @@
 """Read and write IDX files (the MNIST container format), gzipped or raw.
 
-The decoder is C (``csrc/idx.c``): it parses and validates the header,
+The decoder is C (``csrc/idx/idx.c``): it parses and validates the header,
 inflates gzip straight into the result array (libdeflate from the ``deflate``
 wheel or the system library when available, zlib streaming otherwise) and
 converts big-endian elements to native order in place, with SIMD and OpenMP.

@@ -1,6 +1,6 @@
 """Softmax cross-entropy over integer class labels, loss and gradient in one pass.
 
-The C kernel (csrc/loss.c) computes, per row, the max-subtracted
+The C kernel (csrc/loss/loss.c) computes, per row, the max-subtracted
 log-sum-exp and the softmax, so any finite logits (1e4, -1e4, all equal)
 give finite, correct results.  The batch reduction sums fixed row blocks in
 a fixed order: results are bit-identical for any thread count.  The plain

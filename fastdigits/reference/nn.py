@@ -1,6 +1,6 @@
 """Plain NumPy twin of the fastdigits MLP training kernels (``backend="numpy"``).
 
-Same maths as the C epoch in ``csrc/mlp.c``: the same batch gathering from a
+Same maths as the C epoch in ``csrc/mlp/mlp.c``: the same batch gathering from a
 given sample order, fused dense layers ``act(x @ W + b)`` with W stored
 (in, out), mean softmax cross-entropy, PyTorch-style SGD (momentum, coupled
 weight decay) and AdamW (decoupled weight decay).  Parameters are a flat list

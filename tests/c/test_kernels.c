@@ -2,8 +2,9 @@
  *
  * Built by tests/test_c_api.py with the system compiler as plain C99:
  *   cc -std=c99 -Wall -Wextra -Werror -DFD_NO_SIMD -Icsrc tests/c/test_kernels.c \
- *      csrc/loss.c csrc/loss_avx2.c csrc/loss_avx512.c csrc/optim.c \
- *      csrc/optim_avx2.c csrc/optim_avx512.c csrc/cpu.c -lm
+ *      csrc/loss/loss.c csrc/loss/loss_avx2.c csrc/loss/loss_avx512.c \
+ *      csrc/optim/optim.c csrc/optim/optim_avx2.c csrc/optim/optim_avx512.c \
+ *      csrc/common/cpu.c -lm
  * (optionally with -fopenmp).  Prints one line per failed check and a
  * summary; exits 0 only when every check passes.
  */
@@ -11,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cpu.h"
-#include "loss.h"
-#include "optim.h"
+#include "common/cpu.h"
+#include "loss/loss.h"
+#include "optim/optim.h"
 
 static int g_checks = 0, g_failed = 0;
 

@@ -1,0 +1,86 @@
+/* Shared definitions for the fastdigits C kernels.
+ *
+ * The kernels are plain C99 and know nothing of Python.  Every entry point
+ * takes an fd_ctx by value: which SIMD path to run and how many OpenMP
+ * threads it may use.  Nothing is kept in globals, so kernels are reentrant
+ * and thread-safe by construction.
+ */
+#ifndef FD_COMMON_H
+#define FD_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_MSC_VER)
+#define FD_RESTRICT __restrict
+#define FD_INLINE static __forceinline
+#else
+#define FD_RESTRICT __restrict__
+#define FD_INLINE static inline __attribute__((always_inline))
+#endif
+
+/* x86-64 SIMD paths are compiled only on x86-64 and when not opted out
+ * (FASTDIGITS_NO_SIMD=1 builds define FD_NO_SIMD): the portable path is
+ * always there. */
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(FD_NO_SIMD)
+#define FD_HAVE_X86_SIMD 1
+#else
+#define FD_HAVE_X86_SIMD 0
+#endif
+
+/* A per-ISA unit (<kernel>_avx2.c, ...) compiled where FD_HAVE_X86_SIMD is
+ * 0 defines nothing; it ends with `#else FD_NO_SIMD_UNIT; #endif` so the
+ * translation unit is not empty (ISO C). */
+#define FD_NO_SIMD_UNIT typedef int fd_no_simd_unit
+
+/* SIMD paths, ordered: a higher value implies the lower ones are usable. */
+typedef enum {
+    FD_ISA_GENERIC = 0, /* portable C, any compiler, any CPU */
+    FD_ISA_AVX2 = 1,    /* x86-64 AVX2 + FMA */
+    FD_ISA_AVX512 = 2   /* x86-64 AVX-512 F/BW/DQ/VL */
+} fd_isa;
+
+typedef struct {
+    int isa;      /* an fd_isa the CPU supports (checked by the caller) */
+    int nthreads; /* >= 1; kernels may use fewer for small inputs */
+} fd_ctx;
+
+/* Status codes returned by kernels that can fail. */
+enum {
+    FD_OK = 0,
+    FD_ENOMEM = -1,
+    FD_EINVAL = -2
+};
+
+/* Per-dtype templates: a header included once per dtype with T (float or
+ * double) and SFX (f32 or f64) defined names what it defines FD_TNAME(fd_foo),
+ * which is fd_foo_f32 or fd_foo_f64, and FD_TNAME_ISA(fd_foo, avx2), which is
+ * fd_foo_f32_avx2 or fd_foo_f64_avx2. */
+#define FD_PASTE2_(a, b) a##_##b
+#define FD_PASTE2(a, b) FD_PASTE2_(a, b)
+#define FD_PASTE3_(a, b, c) a##_##b##_##c
+#define FD_PASTE3(a, b, c) FD_PASTE3_(a, b, c)
+#define FD_TNAME(name) FD_PASTE2(name, SFX)
+#define FD_TNAME_ISA(name, isa) FD_PASTE3(name, SFX, isa)
+
+/* Dispatch, the same in every kernel: one static function per kernel and
+ * dtype, fd_<kernel>_pick_<sfx>(int isa), returns a struct of function
+ * pointers (fd_<kernel>_kernels_<sfx>) for the SIMD path isa: the caller
+ * has checked that the CPU supports it, and builds without x86 SIMD always
+ * get the portable functions.  It is the only code that compares isa; a
+ * kernel's driver calls it once per call, before any parallel loop, and
+ * calls through the table. */
+
+/* Threads to use for `work` units when each thread should get at least
+ * `grain` units: tiny inputs stay serial (no thread start-up cost). */
+static inline int fd_threads_for(const fd_ctx *ctx, size_t work, size_t grain)
+{
+    size_t t;
+    if (grain == 0) grain = 1;
+    t = work / grain;
+    if (t < 1) t = 1;
+    if (t > (size_t)ctx->nthreads) t = (size_t)ctx->nthreads;
+    return (int)t;
+}
+
+#endif /* FD_COMMON_H */

@@ -1,0 +1,67 @@
+/* Fused dense layers: forward (matmul + bias + activation) and backward.
+ *
+ * Layout: x is (m, k) row-major with leading dimension ldx; W is (k, n) with
+ * arbitrary strides (w_rs, w_cs) so a C-contiguous W (w_rs = n, w_cs = 1)
+ * and an F-contiguous W (w_rs = 1, w_cs = k: a transposed PyTorch weight)
+ * are both read without a copy; dW is written with its own strides.  Every
+ * other matrix is row-major with the given leading dimension.
+ *
+ * Results are bit-identical for any ctx.nthreads: work is split over
+ * independent output blocks and every reduction sums fixed-size chunks in a
+ * fixed order.
+ */
+#ifndef FD_DENSE_H
+#define FD_DENSE_H
+
+#include "common/fd_common.h"
+
+typedef enum {
+    FD_ACT_IDENTITY = 0,
+    FD_ACT_RELU = 1,
+    FD_ACT_SIGMOID = 2,
+    FD_ACT_TANH = 3,
+    FD_ACT_GELU = 4 /* tanh approximation */
+} fd_activation;
+
+/* y = act(x @ W + b); b may be NULL (no bias); z, when not NULL, receives
+ * the pre-activation x @ W + b.  `work` is scratch space of at least
+ * fd_dense_forward_work_bytes(...) bytes, or NULL to allocate per call.
+ * Returns FD_OK or FD_ENOMEM. */
+#define FD_DENSE_FORWARD_DECL(T, SFX)                                          \
+    size_t fd_dense_forward_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, \
+                                             int64_t n);                       \
+    int fd_dense_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n,    \
+                               const T *x, int64_t ldx,                        \
+                               const T *W, int64_t w_rs, int64_t w_cs,         \
+                               const T *b, int act,                            \
+                               T *y, int64_t ldy, T *z, int64_t ldz,           \
+                               void *work);
+
+/* Backward of y = act(x @ W + b) given dy = dL/dy:
+ *   dz = dy * act'(.)     act' from y (yz_is_preact = 0: identity, relu,
+ *                         sigmoid, tanh) or from z (yz_is_preact = 1; gelu
+ *                         needs z)
+ *   db = sum over the batch of dz        (db may be NULL)
+ *   dW = x^T @ dz                        (dW may be NULL; strides dw_rs, dw_cs)
+ *   dx = dz @ W^T                        (dx may be NULL: first layer)
+ * With accumulate != 0 the results are added to dW, db (and dx).
+ * Returns FD_OK or FD_ENOMEM. */
+#define FD_DENSE_BACKWARD_DECL(T, SFX)                                          \
+    size_t fd_dense_backward_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, \
+                                              int64_t n);                       \
+    int fd_dense_backward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n,    \
+                                const T *dy, int64_t lddy,                      \
+                                const T *x, int64_t ldx,                        \
+                                const T *W, int64_t w_rs, int64_t w_cs,         \
+                                const T *yz, int64_t ldyz, int yz_is_preact,    \
+                                int act,                                        \
+                                T *dx, int64_t lddx,                            \
+                                T *dW, int64_t dw_rs, int64_t dw_cs,            \
+                                T *db, int accumulate, void *work);
+
+FD_DENSE_FORWARD_DECL(float, f32)
+FD_DENSE_FORWARD_DECL(double, f64)
+FD_DENSE_BACKWARD_DECL(float, f32)
+FD_DENSE_BACKWARD_DECL(double, f64)
+
+#endif /* FD_DENSE_H */

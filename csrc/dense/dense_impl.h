@@ -1,0 +1,279 @@
+/* Per-dtype body of dense.c: included once per (T, SFX); see dense.h. */
+
+#define FN(name) FD_TNAME(name)
+
+/* dz = dy * act' for one row, added into the chunk's column sums ps.
+ * restrict + branch-free (act' multiplies, as in the NumPy reference) so the
+ * compiler vectorises it. */
+static FD_NOINLINE void FN(fd_dz_row)(int act, int64_t n, const T *FD_RESTRICT dy,
+                                      const T *FD_RESTRICT yz, T *FD_RESTRICT dz,
+                                      T *FD_RESTRICT ps)
+{
+    int64_t j;
+    if (act == FD_ACT_IDENTITY) {
+        for (j = 0; j < n; j++) ps[j] += dy[j];
+    } else if (act == FD_ACT_RELU) {
+        for (j = 0; j < n; j++) {
+            /* 1, 0, or NaN for a NaN y (NaN propagates); selects,
+             * no branch: vectorises */
+            T msk = yz[j] > (T)0 ? (T)1 : yz[j] <= (T)0 ? (T)0 : yz[j];
+            T g = dy[j] * msk;
+            dz[j] = g;
+            ps[j] += g;
+        }
+    } else if (act == FD_ACT_SIGMOID) {
+        for (j = 0; j < n; j++) {
+            T g = dy[j] * (yz[j] * ((T)1 - yz[j]));
+            dz[j] = g;
+            ps[j] += g;
+        }
+    } else if (act == FD_ACT_TANH) {
+        for (j = 0; j < n; j++) {
+            T g = dy[j] * ((T)1 - yz[j] * yz[j]);
+            dz[j] = g;
+            ps[j] += g;
+        }
+    } else {
+        for (j = 0; j < n; j++) {
+            T g = dy[j] * FN(fd_act_grad)(act, yz[j]);
+            dz[j] = g;
+            ps[j] += g;
+        }
+    }
+}
+
+/* gelu' needs tanh: vector code on x86 (act_simd.h), libm otherwise. */
+#if FD_HAVE_X86_SIMD
+static void FN(fd_dz_row_avx2)(int act, int64_t n, const T *dy, const T *yz, T *dz, T *ps)
+{
+    if (act == FD_ACT_GELU) {
+        FN(fd_dz_gelu_row_avx2)(n, dy, yz, dz, ps);
+        return;
+    }
+    FN(fd_dz_row)(act, n, dy, yz, dz, ps);
+}
+
+static void FN(fd_dz_row_avx512)(int act, int64_t n, const T *dy, const T *yz, T *dz,
+                                 T *ps)
+{
+    if (act == FD_ACT_GELU) {
+        FN(fd_dz_gelu_row_avx512)(n, dy, yz, dz, ps);
+        return;
+    }
+    FN(fd_dz_row)(act, n, dy, yz, dz, ps);
+}
+#endif
+
+/* The dz row worker of one SIMD path (see "Dispatch" in fd_common.h). */
+typedef struct {
+    void (*dz_row)(int act, int64_t n, const T *dy, const T *yz, T *dz, T *ps);
+} FN(fd_dense_kernels);
+
+static FN(fd_dense_kernels) FN(fd_dense_pick)(int isa)
+{
+    FN(fd_dense_kernels) k;
+#if FD_HAVE_X86_SIMD
+    if (isa >= FD_ISA_AVX512) {
+        k.dz_row = FN(fd_dz_row_avx512);
+        return k;
+    }
+    if (isa >= FD_ISA_AVX2) {
+        k.dz_row = FN(fd_dz_row_avx2);
+        return k;
+    }
+#else
+    (void)isa;
+#endif
+    k.dz_row = FN(fd_dz_row);
+    return k;
+}
+
+/* dz = dy * act' and the bias gradient's chunk sums for a block of rows and
+ * columns: the B producer of the dW = x^T dz product (gemm.h), so dz is
+ * made in the pass that packs it, each column by the thread that owns it.
+ * For the identity dz is dy itself and only the chunk sums are made.  Rows
+ * of a chunk arrive in order, so each chunk sum starts at its first row. */
+typedef struct {
+    FN(fd_dense_kernels) k;
+    int act;
+    int64_t n, lddy, ldyz;
+    const T *dy, *yz;
+    T *dz; /* n apart; unused for the identity */
+    T *part; /* chunk sums, n apart */
+} FN(fd_dz_job);
+static void FN(fd_dz_block)(void *arg, int64_t p0, int64_t p1,
+                            int64_t j0, int64_t nc)
+{
+    const FN(fd_dz_job) *jb = (const FN(fd_dz_job) *)arg;
+    const int ident = jb->act == FD_ACT_IDENTITY;
+    int64_t i, j;
+    for (i = p0; i < p1; i++) {
+        T *ps = jb->part + (i / FD_DB_CHUNK) * jb->n + j0;
+        if (i % FD_DB_CHUNK == 0)
+            for (j = 0; j < nc; j++) ps[j] = (T)0;
+        jb->k.dz_row(jb->act, nc, jb->dy + i * jb->lddy + j0,
+                     ident ? NULL : jb->yz + i * jb->ldyz + j0,
+                     ident ? NULL : jb->dz + i * jb->n + j0, ps);
+    }
+}
+
+size_t FN(fd_dense_forward_work_bytes)(fd_ctx ctx, int64_t m, int64_t k,
+                                       int64_t n)
+{
+    return FN(fd_gemm_work_bytes)(ctx, m, k, n);
+}
+
+int FN(fd_dense_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
+                         const T *x, int64_t ldx, const T *W,
+                         int64_t w_rs, int64_t w_cs, const T *b,
+                         int act, T *y, int64_t ldy, T *z, int64_t ldz,
+                         void *work)
+{
+    FN(fd_gemm_epi) epi;
+    memset(&epi, 0, sizeof(epi));
+    epi.bias = b;
+    epi.z = z;
+    epi.ldz = ldz;
+    epi.act = act;
+    epi.beta = 0;
+    return FN(fd_gemm)(ctx, m, k, n, x, ldx, 1, W, w_rs, w_cs, y, ldy,
+                       1, &epi, work);
+}
+
+static size_t FN(fd_dense_bwd_gemm_bytes)(fd_ctx ctx, int64_t m,
+                                          int64_t k, int64_t n)
+{
+    /* dW (k x n, inner m; or its transpose) and dx (m x k, inner n) */
+    size_t a = FN(fd_gemm_work_bytes)(ctx, k, m, n);
+    size_t a2 = FN(fd_gemm_work_bytes)(ctx, n, m, k);
+    size_t c = FN(fd_gemm_work_bytes)(ctx, m, n, k);
+    if (a2 > a) a = a2;
+    return a > c ? a : c;
+}
+
+size_t FN(fd_dense_backward_work_bytes)(fd_ctx ctx, int64_t m,
+                                        int64_t k, int64_t n)
+{
+    size_t nch;
+    if (m <= 0 || n <= 0) return 0;
+    nch = (size_t)((m + FD_DB_CHUNK - 1) / FD_DB_CHUNK);
+    return fd_align_up((size_t)m * (size_t)n * sizeof(T)) +
+           fd_align_up(nch * (size_t)n * sizeof(T)) +
+           FN(fd_dense_bwd_gemm_bytes)(ctx, m, k, n) + 64;
+}
+
+int FN(fd_dense_backward)(
+    fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,
+    int64_t lddy, const T *x, int64_t ldx, const T *W, int64_t w_rs,
+    int64_t w_cs, const T *yz, int64_t ldyz, int yz_is_preact, int act,
+    T *dx, int64_t lddx, T *dW, int64_t dw_rs, int64_t dw_cs, T *db,
+    int accumulate, void *work)
+{
+    void *owned = NULL;
+    char *w;
+    const T *dz;
+    int64_t lddz, nch;
+    T *part, *gwork;
+    FN(fd_dz_job) job;
+    int fused, rc = FD_OK;
+    (void)yz_is_preact; /* act' reads yz as documented per activation */
+    if (n <= 0) {
+        /* no outputs: every gradient is zero */
+        int64_t i, j;
+        if (!accumulate) {
+            if (dx)
+                for (i = 0; i < m; i++)
+                    for (j = 0; j < k; j++) dx[i * lddx + j] = (T)0;
+            if (dW)
+                for (i = 0; i < k; i++)
+                    for (j = 0; j < n; j++) dW[i * dw_rs + j * dw_cs] = 0;
+        }
+        return FD_OK;
+    }
+    if (work == NULL) {
+        owned = malloc(FN(fd_dense_backward_work_bytes)(ctx, m, k, n) + 64);
+        if (!owned) return FD_ENOMEM;
+        work = owned;
+    }
+    w = (char *)fd_align64(work);
+    nch = (m + FD_DB_CHUNK - 1) / FD_DB_CHUNK;
+    part = (T *)(w + fd_align_up((size_t)m * (size_t)n * sizeof(T)));
+    gwork = (T *)((char *)part +
+                  fd_align_up((size_t)nch * (size_t)n * sizeof(T)));
+    if (act == FD_ACT_IDENTITY) {
+        dz = dy;
+        lddz = lddy;
+    } else {
+        dz = (const T *)w;
+        lddz = n;
+    }
+    /* dz and the chunk sums are made while dz is packed for dW
+     * (fd_dz_block) when that product splits its columns (n >= k)
+     * anyway; a row split would pack all of dz in every thread. Else
+     * they get a pass of their own, threads splitting the columns. */
+    fused = dW != NULL && n >= k && (db || act != FD_ACT_IDENTITY);
+    job.k = FN(fd_dense_pick)(ctx.isa);
+    job.act = act;
+    job.n = n;
+    job.lddy = lddy;
+    job.ldyz = ldyz;
+    job.dy = dy;
+    job.yz = yz;
+    job.dz = (T *)w;
+    job.part = part;
+    if (!fused && m > 0 && (db || act != FD_ACT_IDENTITY)) {
+        /* one pass: threads own whole 64-row chunks, or, with fewer
+         * chunks than threads, slabs of columns (16-aligned) */
+        int nt = fd_threads_for(&ctx, (size_t)m * (size_t)n,
+                                (size_t)1 << 14);
+        int64_t nblk = nch >= nt ? nch : nt, blk;
+        int64_t wcol = ((n + nt - 1) / nt + 15) & ~(int64_t)15;
+        FD_PARALLEL_FOR
+        for (blk = 0; blk < nblk; blk++) {
+            if (nch >= nt) {
+                int64_t i0 = blk * FD_DB_CHUNK;
+                FN(fd_dz_block)(&job, i0, m - i0 < FD_DB_CHUNK ? m : i0 + FD_DB_CHUNK,
+                                0, n);
+            } else if (blk * wcol < n) {
+                int64_t j0 = blk * wcol;
+                FN(fd_dz_block)(&job, 0, m, j0, n - j0 < wcol ? n - j0 : wcol);
+            }
+        }
+    } else if (!fused && db && !accumulate) {
+        memset(db, 0, (size_t)n * sizeof(T));
+    }
+    if (dW && rc == FD_OK) {
+        FN(fd_gemm_epi) epi;
+        memset(&epi, 0, sizeof(epi));
+        epi.act = FD_ACT_IDENTITY;
+        epi.beta = accumulate;
+        if (fused) {
+            epi.b_rows = FN(fd_dz_block);
+            epi.b_rows_arg = &job;
+        }
+        rc = FN(fd_gemm)(ctx, k, m, n, x, 1, ldx, dz, lddz, 1, dW,
+                         dw_rs, dw_cs, &epi, gwork);
+    }
+    if (db && rc == FD_OK && (fused || m > 0)) {
+        /* chunk sums added in chunk order: the same bits for any
+         * thread count */
+        int64_t j, ch;
+        for (j = 0; j < n; j++) {
+            T s = (T)0;
+            for (ch = 0; ch < nch; ch++) s += part[ch * n + j];
+            db[j] = accumulate ? db[j] + s : s;
+        }
+    }
+    if (dx && rc == FD_OK) {
+        FN(fd_gemm_epi) epi;
+        memset(&epi, 0, sizeof(epi));
+        epi.act = FD_ACT_IDENTITY;
+        epi.beta = accumulate;
+        rc = FN(fd_gemm)(ctx, m, n, k, dz, lddz, 1, W, w_cs, w_rs, dx,
+                         lddx, 1, &epi, gwork);
+    }
+    free(owned);
+    return rc;
+}
+
+#undef FN

@@ -1,0 +1,103 @@
+/* GEMM core (no BLAS): C = A @ B (+ C) with a fused epilogue.
+ *
+ * BLIS-style: B is packed into KC x NR micro-panels, A into MR x KC
+ * micro-panels, and a register-blocked micro-kernel (AVX-512, AVX2+FMA or
+ * portable C, chosen by ctx.isa) computes MR x NR tiles.  A and B are read
+ * through arbitrary row/column strides, so transposed or F-ordered operands
+ * need no copy.  C is written through (c_rs, c_cs).
+ *
+ * Threads split the output tiles only (K is never split), and every block
+ * size is independent of the thread count, so each output element sees the
+ * same summation order and results are bit-identical for any ctx.nthreads.
+ *
+ * Scratch: fd_gemm_work_bytes depends on ctx (ISA block sizes and
+ * ctx.nthreads: one packing area per thread), so size it with the ctx that
+ * the call will use.  Threads are used only above ~1M multiply-adds; each
+ * owns a slab of C and packs its own panels (no barriers inside a call).
+ *
+ * Epilogue, applied while the tile is in registers on the last K panel:
+ *   v = A@B (+ C when beta)  (+ bias[col] when bias)
+ *   z[row, col] = v          (when z != NULL; z row-major with ldz)
+ *   C = act(v)
+ * Bias, z and act need a row-major C (c_cs == 1).
+ *
+ * B producer (b_rows): B is written by the caller while it is packed.
+ * b_rows(arg, p0, p1, j0, nc) must fill rows [p0, p1) x columns
+ * [j0, j0 + nc) of B (row-major, b_cs == 1); the driver calls it for each
+ * block just before packing that block, and each element's block exactly
+ * once per call (threads then split the columns of C, never its rows, so
+ * no two threads produce the same element).  Where the product would not
+ * pack B (narrow outputs, a column-major C), it is called once for the
+ * whole of B first.  The dense backward pass computes dz = dy * act' and
+ * the bias gradient this way, in the pass that packs dz for dW = x^T dz.
+ */
+#ifndef FD_GEMM_H
+#define FD_GEMM_H
+
+#include "common/fd_common.h"
+#include "gemm/gemm_blocking.h"
+
+#define FD_GEMM_DECL(T, SFX)                                                  \
+    typedef struct {                                                          \
+        const T *bias; /* per column of C, or NULL */                        \
+        T *z;          /* pre-activation copy, or NULL */                    \
+        int64_t ldz;                                                          \
+        int act;       /* fd_activation */                                   \
+        int beta;      /* 1: add into C */                                   \
+        /* Optional producer of B (row-major B only, see below), or NULL. */ \
+        void (*b_rows)(void *arg, int64_t p0, int64_t p1, int64_t j0,        \
+                       int64_t nc);                                          \
+        void *b_rows_arg;                                                     \
+    } fd_gemm_epi_##SFX;                                                      \
+    size_t fd_gemm_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k,         \
+                                    int64_t n);                               \
+    /* epi may be NULL (C = A@B).  work: fd_gemm_work_bytes bytes or NULL.   \
+     * Returns FD_OK, FD_ENOMEM, or FD_EINVAL (epilogue with c_cs != 1). */  \
+    int fd_gemm_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n,            \
+                      const T *A, int64_t a_rs, int64_t a_cs,                 \
+                      const T *B, int64_t b_rs, int64_t b_cs,                 \
+                      T *C, int64_t c_rs, int64_t c_cs,                       \
+                      const fd_gemm_epi_##SFX *epi, void *work);
+
+FD_GEMM_DECL(float, f32)
+FD_GEMM_DECL(double, f64)
+
+/* Micro-kernel: tile (MR x NR) = A @ Bp (row p of B at Bp + p * ldb: NR
+ * when packed, or a row-major B read in place) over kc steps,
+ * written to C (row-major, ldc) with the epilogue above; bias already offset
+ * to the tile's first column; z to its first element.  A is packed (MR per
+ * k) when lda == 0, else read in place: row r at Ap + r * lda with unit
+ * column stride, rows >= arows replaced by row arows - 1. */
+#define FD_UKR_DECL(T, SFX, NAME)                                             \
+    void NAME(int64_t kc, const T *Ap, int64_t lda, int arows, const T *Bp,   \
+              int64_t ldb, T *C, int64_t ldc, int beta, const T *bias, T *z,  \
+              int64_t ldz, int act);
+
+typedef void (*fd_ukr_f32)(int64_t, const float *, int64_t, int, const float *,
+                           int64_t, float *, int64_t, int, const float *,
+                           float *, int64_t, int);
+typedef void (*fd_ukr_f64)(int64_t, const double *, int64_t, int,
+                           const double *, int64_t, double *, int64_t, int,
+                           const double *, double *, int64_t, int);
+
+#if FD_HAVE_X86_SIMD
+FD_UKR_DECL(float, f32, fd_ukr_avx512_f32)
+FD_UKR_DECL(double, f64, fd_ukr_avx512_f64)
+FD_UKR_DECL(float, f32, fd_ukr_avx2_f32)
+FD_UKR_DECL(double, f64, fd_ukr_avx2_f64)
+
+/* AVX-512 path for narrow outputs (n <= FD_GEMM_AVX512_*_SMALL_N, b_cs ==
+ * 1, row-major C): no packing; same epilogue as the micro-kernels. */
+#define FD_SMALL_N_DECL(T, SFX)                                                \
+    void fd_small_n_avx512_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n,  \
+                                 const T *A, int64_t a_rs, int64_t a_cs,       \
+                                 const T *B, int64_t b_rs, T *C, int64_t ldc,  \
+                                 int beta, const T *bias, T *z, int64_t ldz,   \
+                                 int act);
+void fd_tpack_avx2_f32(int64_t kc, int W, int64_t valid, const float *src,
+                       int64_t s_l, float *dst);
+FD_SMALL_N_DECL(float, f32)
+FD_SMALL_N_DECL(double, f64)
+#endif
+
+#endif /* FD_GEMM_H */

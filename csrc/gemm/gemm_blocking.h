@@ -1,0 +1,68 @@
+/* GEMM blocking: one table per instruction set and dtype, the only place
+ * these numbers are written (gemm.c, gemm_impl.h and the micro-kernel units
+ * read them from here).
+ *
+ *   MR x NR     register block: the micro-kernel's tile of C
+ *   KC, MC, NC  cache blocks: the K panel, rows of A and columns of B packed
+ *               per step (MC % MR == 0, NC % NR == 0)
+ *   SMALL_N     outputs up to this many columns take the unpacked
+ *               narrow-output kernel (AVX-512 only: one vector of lanes)
+ *
+ * Cache blocks.  float: KC = 800 takes K = 784 (MNIST) in one panel, so
+ * each C tile is loaded and stored once; the MR x KC micro-panel of A
+ * (25 KiB) still fits L1d, and the KC x NC panel of B streams from L2/L3.
+ * Measured on a Zen 4 (L1d 32 KiB, L2 1 MiB): one panel beat three
+ * (KC = 384) by 1-4% at one thread on 784->256/1024, and NC = 1024 beat
+ * 256 and 512.  AVX2 keeps KC = 384: with 800, a small batch reading B in
+ * place (64 x 784 -> 256) lost 10%.  double keeps its 2-4 panels (KC =
+ * 400 measured the same) and takes NC = 1024 too (one thread, 784->1024:
+ * 48-54 against 43-52 GFLOP/s with 512). */
+#ifndef FD_GEMM_BLOCKING_H
+#define FD_GEMM_BLOCKING_H
+
+/* portable C: plain loops the compiler may vectorise */
+#define FD_GEMM_GENERIC_F32_MR 4
+#define FD_GEMM_GENERIC_F32_NR 8
+#define FD_GEMM_GENERIC_F32_KC 256
+#define FD_GEMM_GENERIC_F32_MC 128
+#define FD_GEMM_GENERIC_F32_NC 2048
+
+#define FD_GEMM_GENERIC_F64_MR 4
+#define FD_GEMM_GENERIC_F64_NR 4
+#define FD_GEMM_GENERIC_F64_KC 256
+#define FD_GEMM_GENERIC_F64_MC 128
+#define FD_GEMM_GENERIC_F64_NC 2048
+
+/* AVX2 + FMA: 6 x 16 float / 6 x 8 double = 12 ymm accumulators */
+#define FD_GEMM_AVX2_F32_MR 6
+#define FD_GEMM_AVX2_F32_NR 16
+#define FD_GEMM_AVX2_F32_KC 384
+#define FD_GEMM_AVX2_F32_MC 240
+#define FD_GEMM_AVX2_F32_NC 1024
+
+#define FD_GEMM_AVX2_F64_MR 6
+#define FD_GEMM_AVX2_F64_NR 8
+#define FD_GEMM_AVX2_F64_KC 256
+#define FD_GEMM_AVX2_F64_MC 192
+#define FD_GEMM_AVX2_F64_NC 512
+
+/* AVX-512: 8 x 32 float / 8 x 16 double = 16 zmm accumulators */
+#define FD_GEMM_AVX512_F32_MR 8
+#define FD_GEMM_AVX512_F32_NR 32
+#define FD_GEMM_AVX512_F32_KC 800
+#define FD_GEMM_AVX512_F32_MC 256
+#define FD_GEMM_AVX512_F32_NC 1024
+#define FD_GEMM_AVX512_F32_SMALL_N 16
+
+#define FD_GEMM_AVX512_F64_MR 8
+#define FD_GEMM_AVX512_F64_NR 16
+#define FD_GEMM_AVX512_F64_KC 256
+#define FD_GEMM_AVX512_F64_MC 192
+#define FD_GEMM_AVX512_F64_NC 1024
+#define FD_GEMM_AVX512_F64_SMALL_N 8
+
+/* Largest MR x NR tile of any micro-kernel (elements): the edge-tile
+ * buffer's size. */
+#define FD_GEMM_TILE_MAX 256
+
+#endif /* FD_GEMM_BLOCKING_H */

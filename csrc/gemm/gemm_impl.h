@@ -1,0 +1,475 @@
+/* GEMM driver template, included by gemm.c once per dtype with T, SFX,
+ * SFX_UP (32 or 64) and FD_TPACK_SIMD defined. */
+#define FN(name) FD_CAT(name, SFX)
+#define UKR_T FD_CAT(fd_ukr_, SFX)
+/* BLK(AVX2, KC): this dtype's entry in the blocking table (gemm_blocking.h) */
+#define BLK__(isa, up, field) FD_GEMM_##isa##_F##up##_##field
+#define BLK_(isa, up, field) BLK__(isa, up, field)
+#define BLK(isa, field) BLK_(isa, SFX_UP, field)
+#define GENERIC_MR BLK(GENERIC, MR)
+#define GENERIC_NR BLK(GENERIC, NR)
+
+/* The kernels and blocks of one SIMD path (see "Dispatch" in fd_common.h). */
+typedef struct {
+    int mr, nr;
+    int64_t mc, kc, nc; /* cache blocks: mc % mr == 0, nc % nr == 0 */
+    UKR_T ukr;
+    /* transposing pack (s_p == 1) into vector registers, or NULL */
+    void (*tpack)(int64_t kc, int W, int64_t valid, const T *src, int64_t s_l, T *dst);
+    /* narrow outputs (n <= small_n_max) without packing, or NULL */
+    void (*small_n)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs,
+                    int64_t a_cs, const T *B, int64_t b_rs, T *C, int64_t ldc, int beta,
+                    const T *bias, T *z, int64_t ldz, int act);
+    int64_t small_n_max;
+} FN(blk_);
+
+/* Portable micro-kernel: plain loops the compiler can vectorise. */
+static void FN(ukr_generic_)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda,
+                             int arows, const T *FD_RESTRICT Bp, int64_t ldb,
+                             T *FD_RESTRICT C, int64_t ldc, int beta,
+                             const T *FD_RESTRICT bias, T *FD_RESTRICT z,
+                             int64_t ldz, int act)
+{
+    T c[GENERIC_MR][GENERIC_NR];
+    int64_t p, a_rs = lda ? lda : 1, a_cs = lda ? 1 : GENERIC_MR;
+    int r, j;
+    for (r = 0; r < GENERIC_MR; r++)
+        for (j = 0; j < GENERIC_NR; j++) c[r][j] = (T)0;
+    for (p = 0; p < kc; p++) {
+        for (r = 0; r < GENERIC_MR; r++) {
+            /* packed: Ap[p * MR + r]; in place: row min(r, arows - 1) */
+            T a = Ap[(lda && r >= arows ? arows - 1 : r) * a_rs + p * a_cs];
+            for (j = 0; j < GENERIC_NR; j++) c[r][j] += a * Bp[j];
+        }
+        Bp += ldb;
+    }
+    for (r = 0; r < GENERIC_MR; r++)
+        for (j = 0; j < GENERIC_NR; j++) {
+            T v = c[r][j];
+            if (beta) v += C[r * ldc + j];
+            if (bias) v += bias[j];
+            if (z) z[r * ldz + j] = v;
+            C[r * ldc + j] = FN(fd_act_)(act, v);
+        }
+}
+
+static FN(blk_) FN(fd_gemm_pick_)(int isa)
+{
+    FN(blk_) b;
+    b.tpack = NULL;
+    b.small_n = NULL;
+    b.small_n_max = 0;
+#if FD_HAVE_X86_SIMD
+    if (isa >= FD_ISA_AVX512) {
+        b.mr = BLK(AVX512, MR);
+        b.nr = BLK(AVX512, NR);
+        b.ukr = FD_CAT(fd_ukr_avx512_, SFX);
+        b.kc = BLK(AVX512, KC);
+        b.mc = BLK(AVX512, MC);
+        b.nc = BLK(AVX512, NC);
+#if FD_TPACK_SIMD
+        b.tpack = fd_tpack_avx2_f32;
+#endif
+        b.small_n = FD_CAT(fd_small_n_avx512_, SFX);
+        b.small_n_max = BLK(AVX512, SMALL_N);
+        return b;
+    }
+    if (isa >= FD_ISA_AVX2) {
+        b.mr = BLK(AVX2, MR);
+        b.nr = BLK(AVX2, NR);
+        b.ukr = FD_CAT(fd_ukr_avx2_, SFX);
+        b.kc = BLK(AVX2, KC);
+        b.mc = BLK(AVX2, MC);
+        b.nc = BLK(AVX2, NC);
+#if FD_TPACK_SIMD
+        b.tpack = fd_tpack_avx2_f32;
+#endif
+        return b;
+    }
+#else
+    (void)isa;
+#endif
+    b.mr = GENERIC_MR;
+    b.nr = GENERIC_NR;
+    b.ukr = FN(ukr_generic_);
+    b.kc = BLK(GENERIC, KC);
+    b.mc = BLK(GENERIC, MC);
+    b.nc = BLK(GENERIC, NC);
+    return b;
+}
+
+static int64_t FN(round_up_)(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+static int64_t FN(min_)(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Narrow the picked blocks (*b) to an m x k x n problem. */
+static void FN(plan_)(int64_t m, int64_t k, int64_t n, FN(blk_) *b, int64_t *kc_eff)
+{
+    int64_t nk;
+    b->mc = FN(min_)(b->mc, FN(round_up_)(m, b->mr));
+    b->nc = FN(min_)(b->nc, FN(round_up_)(n, b->nr));
+    /* Split K into equal panels: fewer C reloads than a short tail panel. */
+    nk = (k + b->kc - 1) / b->kc;
+    if (nk < 1) nk = 1;
+    *kc_eff = (k + nk - 1) / nk;
+}
+
+/* Packed-buffer elements one thread needs. */
+static int64_t FN(thread_elems_)(const FN(blk_) *b, int64_t kc)
+{
+    /* Rounded to whole cache lines so every thread's B block (and, after
+     * fd_align_ptr, its A block) starts on one: packed loads are aligned. */
+    const int64_t line = FD_ALIGN / (int64_t)sizeof(T);
+    return FN(round_up_)(b->mc * kc + kc * b->nc, line) + line;
+}
+
+/* Threads (each with its own packing scratch) for a planned m x k x n
+ * product: only when each gets >= ~1M multiply-adds, and never more than
+ * the slabs of C there are to hand out.  Slabs cut the longer side of C
+ * (keeping the duplicated packing of the other operand small); a produced
+ * B is split by columns, so each of its elements is made by one thread. */
+static int FN(threads_)(const fd_ctx *ctx, const FN(blk_) *b, int64_t m, int64_t k,
+                        int64_t n, int prod, int *split_n, int64_t *units)
+{
+    int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
+    *split_n = n >= m || prod;
+    *units = *split_n ? (n + b->nr - 1) / b->nr : (m + b->mr - 1) / b->mr;
+    if ((int64_t)nt > *units) nt = (int)*units;
+    return nt;
+}
+
+/* Scratch for the threads this product will actually use (not ctx.nthreads:
+ * a small product on threads(64) would otherwise reserve 64 threads' panels). */
+static size_t FN(work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+{
+    FN(blk_) b;
+    int64_t kc, units;
+    int split, nt, nt2;
+    if (m <= 0 || n <= 0 || k <= 0) return 0;
+    b = FN(fd_gemm_pick_)(ctx.isa);
+    FN(plan_)(m, k, n, &b, &kc);
+    nt = FN(threads_)(&ctx, &b, m, k, n, 0, &split, &units);
+    nt2 = FN(threads_)(&ctx, &b, m, k, n, 1, &split, &units); /* with a B producer */
+    if (nt2 > nt) nt = nt2;
+    return (size_t)nt * (size_t)FN(thread_elems_)(&b, kc) * sizeof(T) + FD_ALIGN;
+}
+
+size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+{
+    /* enough for either orientation (a column-major C is computed as the
+     * transposed product) */
+    size_t a = FN(work_bytes_)(ctx, m, k, n), t = FN(work_bytes_)(ctx, n, k, m);
+    return a > t ? a : t;
+}
+
+/* Scalar epilogue for one element; same operation order as the kernels. */
+#define EPI_STORE(v, addc, Cp, zp, bj)           \
+    do {                                         \
+        T v_ = (v);                              \
+        if (addc) v_ += *(Cp);                   \
+        if (bias) v_ += (bj);                    \
+        if (z) *(zp) = v_;                       \
+        *(Cp) = FN(fd_act_)(act, v_);            \
+    } while (0)
+
+/* Pack kc x W: dst[p * W + l] = src[p * s_p + l * s_l] for lanes l < valid,
+ * zero for the padding lanes.  W is MR (A) or NR (B). */
+#define PACK_ROWS(N)                                                          \
+    case N:                                                                   \
+        for (p = 0; p < kc; p++)                                              \
+            for (l = 0; l < N; l++) dst[p * N + l] = src[p * s_p + l];        \
+        return;
+static void FN(pack_)(void (*tpack)(int64_t, int, int64_t, const T *, int64_t, T *),
+                      int64_t kc, int W, int64_t valid,
+                      const T *FD_RESTRICT src, int64_t s_p, int64_t s_l,
+                      T *FD_RESTRICT dst)
+{
+    int64_t p, l;
+    if (s_l == 1 && valid == W) {
+        /* contiguous lanes, full panel: fixed-size copies the compiler
+         * turns into vector moves */
+        switch (W) {
+            PACK_ROWS(32)
+            PACK_ROWS(16)
+            PACK_ROWS(8)
+            PACK_ROWS(6)
+            PACK_ROWS(4)
+        default:
+            break;
+        }
+    }
+    if (s_p == 1 && s_l != 1 && tpack) {
+        tpack(kc, W, valid, src, s_l, dst);
+    } else if (s_p == 1 && s_l != 1) {
+        /* transposing pack (e.g. W^T, row-major A): blocks of 8 k-steps keep
+         * both the reads (8 contiguous) and the writes (8 rows of dst) in a
+         * few cache lines */
+        int64_t p0 = 0, q;
+        for (; p0 + 8 <= kc; p0 += 8)
+            for (l = 0; l < valid; l++) {
+                const T *sl = src + l * s_l + p0;
+                for (q = 0; q < 8; q++) dst[(p0 + q) * W + l] = sl[q];
+            }
+        for (l = 0; l < valid; l++)
+            for (p = p0; p < kc; p++) dst[p * W + l] = src[l * s_l + p];
+    } else {
+        for (p = 0; p < kc; p++)
+            for (l = 0; l < valid; l++) dst[p * W + l] = src[p * s_p + l * s_l];
+    }
+    if (valid < W)
+        for (p = 0; p < kc; p++)
+            for (l = valid; l < W; l++) dst[p * W + l] = (T)0;
+}
+#undef PACK_ROWS
+
+/* Pack a row-major kc x nc block of B (unit column stride) into NR-wide
+ * micro-panels, walking B row by row: each row is one sequential read the
+ * hardware prefetcher follows.  Panel by panel, the same copy would jump a
+ * whole row (often 4 KiB: a new page, no prefetch) every NR elements, which
+ * made packing a large share of small-batch products. */
+#define PACK_B_ROW(N)                                                         \
+    case N:                                                                   \
+        for (jp = 0; jp < nfull; jp++) {                                      \
+            const T *s = src + jp * N;                                        \
+            T *d = dst + jp * kc * N;                                         \
+            for (l = 0; l < N; l++) d[l] = s[l];                              \
+        }                                                                     \
+        break;
+static void FN(pack_b_rows_)(int64_t kc, int64_t nc, int nr,
+                             const T *FD_RESTRICT b, int64_t b_rs,
+                             T *FD_RESTRICT pk)
+{
+    const int64_t nfull = nc / nr, tail = nc - nfull * nr;
+    int64_t p, jp, l;
+    for (p = 0; p < kc; p++) {
+        const T *FD_RESTRICT src = b + p * b_rs;
+        T *FD_RESTRICT dst = pk + p * nr;
+        switch (nr) {
+            PACK_B_ROW(32)
+            PACK_B_ROW(16)
+            PACK_B_ROW(8)
+            PACK_B_ROW(4)
+        default:
+            for (jp = 0; jp < nfull; jp++)
+                for (l = 0; l < nr; l++) dst[jp * kc * nr + l] = src[jp * nr + l];
+        }
+        if (tail) {
+            /* last, partial panel: zero-padded to NR lanes */
+            T *d = dst + nfull * kc * nr;
+            for (l = 0; l < tail; l++) d[l] = src[nfull * nr + l];
+            for (; l < nr; l++) d[l] = (T)0;
+        }
+    }
+}
+#undef PACK_B_ROW
+
+/* Serial BLIS loop nest over one m x n region of C (pointers already
+ * offset to the region).  Every element's K order is fixed by kc_eff only,
+ * so how the regions are cut does not change any result. */
+static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
+                             int64_t k, int64_t n, const T *A, int64_t a_rs,
+                             int64_t a_cs, const T *B, int64_t b_rs,
+                             int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs,
+                             const T *bias, T *z, int64_t ldz, int act,
+                             int beta, T *Bpack, T *Apack,
+                             const FN(fd_gemm_epi_) *prod, int64_t j_off)
+{
+    const FN(blk_) b = *bp;
+    /* Unit column stride: the kernel broadcasts A straight from its rows. */
+    const int a_inplace = a_cs == 1 && a_rs != 1 && a_rs != 0;
+    /* Row-major B with short rows, few row tiles: packing would not pay for
+     * itself (each panel is reused by only m / MR tiles), and rows <= 2 KiB
+     * apart keep the in-place stream TLB- and prefetch-friendly. */
+    const int b_inplace = b_cs == 1 && b_rs > 0 &&
+                          b_rs * (int64_t)sizeof(T) <= 2048 && m <= 128 && !prod;
+    int64_t jc, pc, ic;
+    FD_ALIGNED64(T tilebuf[FD_GEMM_TILE_MAX]);
+    for (jc = 0; jc < n; jc += b.nc) {
+        int64_t nc = FN(min_)(b.nc, n - jc);
+        int64_t njp = (nc + b.nr - 1) / b.nr;
+        for (pc = 0; pc < k; pc += kc_eff) {
+            int64_t kc = FN(min_)(kc_eff, k - pc);
+            int last = pc + kc >= k;
+            int bt = beta || pc > 0;
+            int64_t jp;
+            if (prod) /* B is produced block by block, just before packing */
+                prod->b_rows(prod->b_rows_arg, pc, pc + kc, j_off + jc, nc);
+            if (b_cs == 1 && !b_inplace)
+                FN(pack_b_rows_)(kc, nc, b.nr, B + pc * b_rs + jc, b_rs, Bpack);
+            else
+                for (jp = 0; jp < njp; jp++) {
+                    int64_t j0 = jc + jp * b.nr;
+                    int64_t cols = FN(min_)(b.nr, n - j0);
+                    T *dst = Bpack + jp * kc * b.nr;
+                    const T *src = B + pc * b_rs + j0 * b_cs;
+                    if (!(b_inplace && cols == b.nr))
+                        FN(pack_)(b.tpack, kc, b.nr, cols, src, b_rs, b_cs, dst);
+                }
+            for (ic = 0; ic < m; ic += b.mc) {
+                int64_t mc = FN(min_)(b.mc, m - ic);
+                int64_t nip = (mc + b.mr - 1) / b.mr;
+                int64_t ip, jp2;
+                if (!a_inplace)
+                    for (ip = 0; ip < nip; ip++) {
+                        int64_t i0 = ic + ip * b.mr;
+                        int64_t rows = FN(min_)(b.mr, m - i0);
+                        T *dst = Apack + ip * kc * b.mr;
+                        const T *src = A + i0 * a_rs + pc * a_cs;
+                        FN(pack_)(b.tpack, kc, b.mr, rows, src, a_cs, a_rs, dst);
+                    }
+                /* ir outer: the MR x KC micro-panel of A stays in L1 while
+                 * the KC x NC panel of B streams from L2.  This lets KC
+                 * cover a whole MNIST-sized K (784) in one panel, so each C
+                 * tile is written once, epilogue included. */
+                for (ip = 0; ip < nip; ip++) {
+                    int64_t i0 = ic + ip * b.mr;
+                    int64_t rows = FN(min_)(b.mr, m - i0);
+                    const T *apk = a_inplace ? A + i0 * a_rs + pc
+                                             : Apack + ip * kc * b.mr;
+                    int64_t lda = a_inplace ? a_rs : 0;
+                    for (jp2 = 0; jp2 < njp; jp2++) {
+                        int64_t j0 = jc + jp2 * b.nr;
+                        int64_t cols = FN(min_)(b.nr, n - j0);
+                        /* full panels of a row-major B are read in place */
+                        const int bin = b_inplace && cols == b.nr;
+                        const T *bpk = bin ? B + pc * b_rs + j0
+                                           : Bpack + jp2 * kc * b.nr;
+                        const int64_t ldb = bin ? b_rs : b.nr;
+                        T *cp = C + i0 * c_rs + j0 * c_cs;
+                        if (rows == b.mr && cols == b.nr && c_cs == 1) {
+                            if (last)
+                                b.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt,
+                                      bias ? bias + j0 : NULL,
+                                      z ? z + i0 * ldz + j0 : NULL, ldz, act);
+                            else
+                                b.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt, NULL,
+                                      NULL, 0, FD_ACT_IDENTITY);
+                        } else {
+                            /* Edge tile (or strided C): full tile into a
+                             * buffer, then only the valid part is stored. */
+                            int64_t r, c;
+                            b.ukr(kc, apk, lda, (int)rows, bpk, ldb, tilebuf, b.nr, 0,
+                                  NULL, NULL, 0, FD_ACT_IDENTITY);
+                            for (r = 0; r < rows; r++)
+                                for (c = 0; c < cols; c++) {
+                                    T *cel = cp + r * c_rs + c * c_cs;
+                                    T v = tilebuf[r * b.nr + c];
+                                    if (last) {
+                                        EPI_STORE(v, bt, cel,
+                                                  z ? z + (i0 + r) * ldz + j0 + c : NULL,
+                                                  bias ? bias[j0 + c] : (T)0);
+                                    } else {
+                                        *cel = bt ? *cel + v : v;
+                                    }
+                                }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
+                 const T *A, int64_t a_rs, int64_t a_cs,
+                 const T *B, int64_t b_rs, int64_t b_cs,
+                 T *C, int64_t c_rs, int64_t c_cs,
+                 const FN(fd_gemm_epi_) *epi, void *work)
+{
+    const T *bias = epi ? epi->bias : NULL;
+    T *z = epi ? epi->z : NULL;
+    int64_t ldz = epi ? epi->ldz : 0;
+    int act = epi ? epi->act : FD_ACT_IDENTITY;
+    int beta = epi ? epi->beta : 0;
+    const FN(fd_gemm_epi_) *prod = epi && epi->b_rows ? epi : NULL;
+    /* Paths that do not pack B: a column-major C (computed as C^T), and
+     * narrow outputs on AVX-512 (fd_small_n reads B in place). */
+    const int col_major_c = c_cs != 1 && c_rs == 1;
+    const FN(blk_) picked = FN(fd_gemm_pick_)(ctx.isa);
+    const int narrow = picked.small_n && n <= picked.small_n_max && b_cs == 1 && c_cs == 1;
+    FN(blk_) b;
+    int64_t kc_eff, per_thread, units;
+    T *base;
+    void *owned = NULL;
+    int nt, split_n, tid;
+
+    if (prod && m <= 0 && n > 0 && k > 0) /* no C, but B is still owed */
+        prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
+    if (m <= 0 || n <= 0) return FD_OK;
+    if ((bias || z || act != FD_ACT_IDENTITY) && c_cs != 1) return FD_EINVAL;
+    if (prod && b_cs != 1) return FD_EINVAL;
+
+    if (prod && k > 0 && (col_major_c || narrow)) {
+        /* this product will not pack B: produce all of it first */
+        FN(fd_gemm_epi_) plain = *epi;
+        prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
+        plain.b_rows = NULL;
+        plain.b_rows_arg = NULL;
+        return FN(fd_gemm_)(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs,
+                            &plain, work);
+    }
+    if (k <= 0) {
+        int64_t i, j;
+        for (i = 0; i < m; i++)
+            for (j = 0; j < n; j++)
+                EPI_STORE((T)0, beta, C + i * c_rs + j * c_cs, z ? z + i * ldz + j : NULL,
+                          bias ? bias[j] : (T)0);
+        return FD_OK;
+    }
+    if (col_major_c) {
+        /* Column-major C: compute C^T = B^T A^T, which is row-major. */
+        return FN(fd_gemm_)(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C,
+                            c_cs, 1, epi, work);
+    }
+    if (narrow) {
+        picked.small_n(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C, c_rs, beta, bias, z, ldz,
+                       act);
+        return FD_OK;
+    }
+    b = picked;
+    FN(plan_)(m, k, n, &b, &kc_eff);
+
+    /* Each thread owns a slab of C and packs its own panels into scratch
+     * slot `tid` (a loop index < nt, whatever team OpenMP actually forms):
+     * no barriers, so a descheduled thread never stalls the other. */
+    nt = FN(threads_)(&ctx, &b, m, k, n, prod != NULL, &split_n, &units);
+
+    per_thread = FN(thread_elems_)(&b, kc_eff);
+    if (work == NULL) {
+        owned = malloc((size_t)nt * (size_t)per_thread * sizeof(T) + FD_ALIGN);
+        if (!owned) return FD_ENOMEM;
+        work = owned;
+    }
+    base = (T *)fd_align_ptr(work);
+
+FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
+    for (tid = 0; tid < nt; tid++) {
+        int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
+        int64_t i0 = 0, i1 = m, j0 = 0, j1 = n;
+        T *Bp = base + (int64_t)tid * per_thread;
+        T *Ap = (T *)fd_align_ptr(Bp + kc_eff * b.nc);
+        if (split_n) {
+            j0 = u0 * b.nr;
+            j1 = FN(min_)(n, u1 * b.nr);
+        } else {
+            i0 = u0 * b.mr;
+            i1 = FN(min_)(m, u1 * b.mr);
+        }
+        if (i1 > i0 && j1 > j0)
+            FN(gemm_region_)(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs,
+                             B + j0 * b_cs, b_rs, b_cs, C + i0 * c_rs + j0 * c_cs,
+                             c_rs, c_cs, bias ? bias + j0 : NULL,
+                             z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap,
+                             prod, j0);
+    }
+    free(owned);
+    return FD_OK;
+}
+
+#undef EPI_STORE
+#undef FN
+#undef UKR_T
+#undef BLK__
+#undef BLK_
+#undef BLK
+#undef GENERIC_MR
+#undef GENERIC_NR

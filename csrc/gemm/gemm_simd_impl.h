@@ -1,0 +1,108 @@
+/* x86 micro-kernel template, included once per (ISA, dtype) with:
+ *   T, SFX, VP(name) (the simd/ vocabulary: v8f_, v4d_, v16f_, v8d_),
+ *   MR, NV (vectors per row: NR = NV * VP(W)), NAME,
+ *   ACT_ROWS (vector sigmoid/tanh/gelu over stored rows, see act_simd.h).
+ * B rows are ldb apart: NR when packed, or a row-major B read in place
+ * (unaligned loads cost nothing extra on data that happens to be aligned).
+ * The accumulator tile c[MR][NV] lives in registers (fully unrolled loops);
+ * the epilogue (beta, bias, z, relu) runs on it before the single store.
+ */
+#define UKR_NR (NV * VP(W))
+
+void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
+          const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc, int beta,
+          const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz, int act)
+{
+    VP(vec) c[MR][NV];
+    int64_t p;
+    int r, v;
+#pragma GCC unroll 16
+    for (r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (v = 0; v < NV; v++) c[r][v] = VP(zero)();
+    /* Warm the C tile while the K loop runs. */
+#pragma GCC unroll 16
+    for (r = 0; r < MR; r++) {
+        _mm_prefetch((const char *)(C + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(C + r * ldc + UKR_NR - 1), _MM_HINT_T0);
+    }
+    if (lda == 0) {
+        /* packed A: MR values per k-step */
+#pragma GCC unroll 4
+        for (p = 0; p < kc; p++) {
+            VP(vec) b[NV];
+#pragma GCC unroll 4
+            for (v = 0; v < NV; v++) b[v] = VP(load)(Bp + v * VP(W));
+#pragma GCC unroll 16
+            for (r = 0; r < MR; r++) {
+                VP(vec) a = VP(set1)(Ap[r]);
+#pragma GCC unroll 4
+                for (v = 0; v < NV; v++) c[r][v] = VP(fmadd)(a, b[v], c[r][v]);
+            }
+            Ap += MR;
+            Bp += ldb;
+        }
+    } else {
+        /* A read in place: MR rows with unit column stride (row-major x).
+         * A is only ever broadcast, so packing it would buy nothing; rows
+         * past arows repeat the last valid row (never read out of bounds,
+         * results discarded by the caller). */
+        const T *ar[MR];
+#pragma GCC unroll 16
+        for (r = 0; r < MR; r++) ar[r] = Ap + (r < arows ? r : arows - 1) * lda;
+#pragma GCC unroll 4
+        for (p = 0; p < kc; p++) {
+            VP(vec) b[NV];
+#pragma GCC unroll 4
+            for (v = 0; v < NV; v++) b[v] = VP(load)(Bp + v * VP(W));
+#pragma GCC unroll 16
+            for (r = 0; r < MR; r++) {
+                VP(vec) a = VP(set1)(ar[r][p]);
+#pragma GCC unroll 4
+                for (v = 0; v < NV; v++) c[r][v] = VP(fmadd)(a, b[v], c[r][v]);
+            }
+            Bp += ldb;
+        }
+    }
+    if (beta) {
+#pragma GCC unroll 16
+        for (r = 0; r < MR; r++)
+#pragma GCC unroll 4
+            for (v = 0; v < NV; v++)
+                c[r][v] = VP(add)(c[r][v], VP(load)(C + r * ldc + v * VP(W)));
+    }
+    if (bias) {
+#pragma GCC unroll 4
+        for (v = 0; v < NV; v++) {
+            VP(vec) bv = VP(load)(bias + v * VP(W));
+#pragma GCC unroll 16
+            for (r = 0; r < MR; r++) c[r][v] = VP(add)(c[r][v], bv);
+        }
+    }
+    if (z) {
+#pragma GCC unroll 16
+        for (r = 0; r < MR; r++)
+#pragma GCC unroll 4
+            for (v = 0; v < NV; v++) VP(store)(z + r * ldz + v * VP(W), c[r][v]);
+    }
+    if (act == FD_ACT_RELU) {
+        /* MAXPS returns its second operand when either is NaN: c second,
+         * so relu(NaN) = NaN, as np.maximum(z, 0) */
+        VP(vec) zero = VP(zero)();
+#pragma GCC unroll 16
+        for (r = 0; r < MR; r++)
+#pragma GCC unroll 4
+            for (v = 0; v < NV; v++) c[r][v] = VP(max)(zero, c[r][v]);
+    }
+#pragma GCC unroll 16
+    for (r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (v = 0; v < NV; v++) VP(store)(C + r * ldc + v * VP(W), c[r][v]);
+    if (act != FD_ACT_IDENTITY && act != FD_ACT_RELU) {
+        /* Transcendental activations: the tile was just stored, so it is in
+         * L1; apply them there rather than in a separate pass over C. */
+        ACT_ROWS(act, MR, UKR_NR, C, ldc);
+    }
+}
+
+#undef UKR_NR

@@ -1,0 +1,59 @@
+/* AVX-512 GEMM for narrow outputs, included by gemm_avx512.c once per
+ * (T, SFX) with VP(name) (simd/simd_avx512.h: v16f_, v8d_).
+ *
+ * Narrow C (n <= one vector, e.g. a 10-class output layer): no packing, no
+ * padding to NR.  Rows in blocks of 8 (8 independent FMA chains), B rows
+ * read with a masked load, the epilogue applied before a masked store.
+ * Requires b_cs == 1 and a row-major C.  Each row's sum runs over k in
+ * order, whatever the thread count. */
+
+#define FN(name) FD_TNAME(name)
+
+void FN(fd_small_n_avx512)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
+                           const T *A, int64_t a_rs, int64_t a_cs,
+                           const T *B, int64_t b_rs, T *C, int64_t ldc,
+                           int beta, const T *bias, T *z, int64_t ldz,
+                           int act)
+{
+    const VP(mask) mask = (VP(mask))((1u << n) - 1u);
+    int64_t nblk = (m + 7) / 8, blk;
+    int nt = fd_threads_for(&ctx, (size_t)m * (size_t)k * (size_t)n,
+                            (size_t)1 << 16);
+    FD_PARALLEL_FOR
+    for (blk = 0; blk < nblk; blk++) {
+        int64_t i0 = blk * 8, p;
+        int rows = (int)(m - i0 < 8 ? m - i0 : 8), r;
+        VP(vec) acc[8], res[8];
+        const T *ar[8];
+#pragma GCC unroll 8
+        for (r = 0; r < 8; r++) {
+            acc[r] = VP(zero)();
+            /* short blocks re-read their last row; results unused */
+            ar[r] = A + (i0 + (r < rows ? r : rows - 1)) * a_rs;
+        }
+        for (p = 0; p < k; p++) {
+            VP(vec) bv = VP(mloadz)(B + p * b_rs, mask);
+#pragma GCC unroll 8
+            for (r = 0; r < 8; r++)
+                acc[r] = VP(fmadd)(VP(set1)(ar[r][p * a_cs]), bv, acc[r]);
+        }
+        /* acc[] is only ever indexed by constants (unrolled loops), so
+         * it stays in registers; the epilogue works on a copy. */
+#pragma GCC unroll 8
+        for (r = 0; r < 8; r++) res[r] = acc[r];
+        for (r = 0; r < rows; r++) {
+            T *cr = C + (i0 + r) * ldc;
+            VP(vec) v = res[r];
+            if (beta) v = VP(add)(v, VP(mloadz)(cr, mask));
+            if (bias) v = VP(add)(v, VP(mloadz)(bias, mask));
+            if (z) VP(mstore)(z + (i0 + r) * ldz, mask, v);
+            /* v second: MAXPS returns it when NaN (relu(NaN) = NaN) */
+            if (act == FD_ACT_RELU) v = VP(max)(VP(zero)(), v);
+            VP(mstore)(cr, mask, v);
+            if (act != FD_ACT_IDENTITY && act != FD_ACT_RELU)
+                FN(fd_act_rows_avx512)(act, 1, n, cr, ldc);
+        }
+    }
+}
+
+#undef FN

@@ -1,0 +1,23 @@
+/* Softmax cross-entropy over integer class labels, in one stable pass. */
+#ifndef FD_LOSS_H
+#define FD_LOSS_H
+
+#include "common/fd_common.h"
+
+typedef enum { FD_REDUCE_NONE = 0, FD_REDUCE_MEAN = 1, FD_REDUCE_SUM = 2 } fd_reduction;
+
+/* logits: (m, c) row-major (ld = c); labels: m class ids in [0, c).
+ * loss: m values for FD_REDUCE_NONE, else one value (mean or sum).
+ * grad: (m, c) gradient of the reduced loss w.r.t. logits, or NULL.
+ * The batch reduction sums fixed-size chunks in a fixed order, so results do
+ * not depend on ctx.nthreads.  Returns FD_OK, or FD_EINVAL (nothing written)
+ * when a label is out of range. */
+#define FD_SOFTMAX_XENT_DECL(T, SFX)                                            \
+    int fd_softmax_xent_##SFX(fd_ctx ctx, int64_t m, int64_t c, const T *logits, \
+                              const int64_t *labels, int reduction, T *loss,     \
+                              T *grad);
+
+FD_SOFTMAX_XENT_DECL(float, f32)
+FD_SOFTMAX_XENT_DECL(double, f64)
+
+#endif

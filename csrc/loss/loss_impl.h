@@ -1,0 +1,123 @@
+/* Per-dtype body of loss.c: included once per (T, SFX); see loss.h. */
+
+#define FN(name) FD_TNAME(name)
+
+/* Portable row worker.  Max and sum run over FD_LANES independent
+ * partial results and exp is branch-free, so compilers can vectorise the
+ * inner loops for any target (SSE2, NEON, ...) without reassociating. */
+double FD_TNAME_ISA(fd_xent_rows, generic)(int64_t r0, int64_t r1, int64_t c,
+                                           const T *logits, const int64_t *labels,
+                                           T *rows, T *grad, T scale)
+{
+    double total = 0.0;
+    int64_t i, j;
+    int k;
+    for (i = r0; i < r1; i++) {
+        const T *x = logits + i * c;
+        T *g = grad ? grad + i * c : NULL;
+        const int64_t lab = labels[i];
+        T ml[FD_LANES], sl[FD_LANES], mx;
+        double s = 0.0, li;
+        for (k = 0; k < FD_LANES; k++) {
+            ml[k] = (T)-INFINITY;
+            sl[k] = (T)0;
+        }
+        /* a NaN need not win the max: exp(NaN - max) spreads it */
+        for (j = 0; j + FD_LANES <= c; j += FD_LANES)
+            for (k = 0; k < FD_LANES; k++)
+                ml[k] = x[j + k] > ml[k] ? x[j + k] : ml[k];
+        for (; j < c; j++) ml[0] = x[j] > ml[0] ? x[j] : ml[0];
+        mx = ml[0];
+        for (k = 1; k < FD_LANES; k++) mx = ml[k] > mx ? ml[k] : mx;
+        if (g) {
+            for (j = 0; j < c; j++) g[j] = FN(fd_exp_neg)(x[j] - mx);
+            for (j = 0; j + FD_LANES <= c; j += FD_LANES)
+                for (k = 0; k < FD_LANES; k++) sl[k] += g[j + k];
+            for (; j < c; j++) sl[0] += g[j];
+        } else {
+            for (j = 0; j + FD_LANES <= c; j += FD_LANES)
+                for (k = 0; k < FD_LANES; k++)
+                    sl[k] += FN(fd_exp_neg)(x[j + k] - mx);
+            for (; j < c; j++) sl[0] += FN(fd_exp_neg)(x[j] - mx);
+        }
+        for (k = 0; k < FD_LANES; k++) s += sl[k];
+        li = ((double)mx - (double)x[lab]) + log(s);
+        total += li;
+        if (rows) rows[i] = (T)li;
+        if (g) {
+            const T inv = (T)((double)scale / s);
+            for (j = 0; j < c; j++) g[j] *= inv;
+            g[lab] -= scale;
+        }
+    }
+    return total;
+}
+
+/* The row worker of one SIMD path (see "Dispatch" in fd_common.h). */
+typedef struct {
+    double (*rows)(int64_t r0, int64_t r1, int64_t c, const T *logits,
+                   const int64_t *labels, T *rows, T *grad, T scale);
+} FN(fd_loss_kernels);
+
+static FN(fd_loss_kernels) FN(fd_loss_pick)(int isa)
+{
+    FN(fd_loss_kernels) k;
+#if FD_HAVE_X86_SIMD
+    if (isa >= FD_ISA_AVX512) {
+        k.rows = FD_TNAME_ISA(fd_xent_rows, avx512);
+        return k;
+    }
+    if (isa >= FD_ISA_AVX2) {
+        k.rows = FD_TNAME_ISA(fd_xent_rows, avx2);
+        return k;
+    }
+#else
+    (void)isa;
+#endif
+    k.rows = FD_TNAME_ISA(fd_xent_rows, generic);
+    return k;
+}
+
+int FN(fd_softmax_xent)(fd_ctx ctx, int64_t m, int64_t c, const T *logits,
+                        const int64_t *labels, int reduction, T *loss,
+                        T *grad)
+{
+    double partial[FD_XENT_MAX_BLOCKS], total = 0.0;
+    int64_t i, rows_per, nblocks, b;
+    T scale;
+    T *rows;
+    int nt;
+    FN(fd_loss_kernels) k;
+    if (m < 0 || c < 0) return FD_EINVAL;
+    if (reduction != FD_REDUCE_NONE && reduction != FD_REDUCE_MEAN &&
+        reduction != FD_REDUCE_SUM)
+        return FD_EINVAL;
+    for (i = 0; i < m; i++)
+        if (labels[i] < 0 || labels[i] >= c) return FD_EINVAL;
+    if (m == 0) {
+        /* mean of nothing is NaN (as NumPy and PyTorch), sum is 0 */
+        if (reduction == FD_REDUCE_MEAN) *loss = (T)NAN;
+        else if (reduction == FD_REDUCE_SUM) *loss = (T)0;
+        return FD_OK;
+    }
+    scale = reduction == FD_REDUCE_MEAN ? (T)(1.0 / (double)m) : (T)1;
+    rows = reduction == FD_REDUCE_NONE ? loss : NULL;
+    rows_per = (m + FD_XENT_MAX_BLOCKS - 1) / FD_XENT_MAX_BLOCKS;
+    if (rows_per < FD_XENT_MIN_ROWS) rows_per = FD_XENT_MIN_ROWS;
+    nblocks = (m + rows_per - 1) / rows_per;
+    nt = fd_threads_for(&ctx, (size_t)m * (size_t)c, FD_XENT_GRAIN);
+    if (nt > nblocks) nt = (int)nblocks;
+    k = FN(fd_loss_pick)(ctx.isa);
+    FD_PARALLEL_FOR
+    for (b = 0; b < nblocks; b++) {
+        int64_t r0 = b * rows_per;
+        int64_t r1 = r0 + rows_per < m ? r0 + rows_per : m;
+        partial[b] = k.rows(r0, r1, c, logits, labels, rows, grad, scale);
+    }
+    for (b = 0; b < nblocks; b++) total += partial[b];
+    if (reduction == FD_REDUCE_MEAN) *loss = (T)(total / (double)m);
+    else if (reduction == FD_REDUCE_SUM) *loss = (T)total;
+    return FD_OK;
+}
+
+#undef FN

@@ -1,0 +1,50 @@
+/* MLP training epoch and batched inference on top of the dense, loss and
+ * optimiser kernels (see mlp.h).  One template, two dtypes. */
+#include "mlp/mlp.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "common/fd_omp.h"
+#include "dense/dense.h"
+#include "loss/loss.h"
+#include "optim/optim.h"
+
+#define FD_MLP_MAX_LAYERS 64
+#define FD_MLP_ALIGN 64 /* cache line: each buffer starts on its own line */
+#define FD_MLP_L2_BLOCK 4096 /* elements per block of the L2 penalty pass */
+#define FD_MLP_L2_CHUNK 256  /* blocks per parallel region (sums on the stack) */
+
+static size_t fd_mlp_align(size_t n)
+{
+    return (n + FD_MLP_ALIGN - 1) & ~(size_t)(FD_MLP_ALIGN - 1);
+}
+
+static char *fd_mlp_align_ptr(void *p)
+{
+    uintptr_t u = (uintptr_t)p;
+    return (char *)p + ((FD_MLP_ALIGN - (u & (FD_MLP_ALIGN - 1))) & (FD_MLP_ALIGN - 1));
+}
+
+static int fd_mlp_shape_ok(const fd_mlp_shape *s)
+{
+    int l;
+    if (!s || s->nlayers < 1 || s->nlayers > FD_MLP_MAX_LAYERS || s->batch < 1 || !s->sizes)
+        return 0;
+    for (l = 0; l <= s->nlayers; l++)
+        if (s->sizes[l] < 1) return 0;
+    return 1;
+}
+
+#define T float
+#define SFX f32
+#include "mlp/mlp_impl.h"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX f64
+#include "mlp/mlp_impl.h"
+#undef T
+#undef SFX

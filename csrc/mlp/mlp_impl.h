@@ -1,0 +1,247 @@
+/* Per-dtype body of mlp.c: included once per (T, SFX). */
+
+#define FD_CAT2(a, b) a##_##b
+#define FD_CAT(a, b) FD_CAT2(a, b)
+#define FN(name) FD_CAT(name, SFX)
+
+/* Pointers into the caller's scratch block (see layout()). */
+typedef struct {
+    T *h[FD_MLP_MAX_LAYERS + 1]; /* h[0] gathered batch, h[l] layer outputs */
+    T *z[FD_MLP_MAX_LAYERS + 1]; /* pre-activations (gelu hidden layers only) */
+    T *d[FD_MLP_MAX_LAYERS + 1]; /* dL/dh[l], l >= 1 */
+    int64_t *lab;                /* batch labels */
+    void *kwork;                 /* dense kernels' scratch */
+} FN(fd_mlp_bufs);
+
+/* Lay out the scratch block; returns its size (bufs may be NULL to measure). */
+static size_t FN(fd_mlp_layout)(fd_ctx ctx, const fd_mlp_shape *s, char *base,
+                                FN(fd_mlp_bufs) *bufs)
+{
+    size_t off = 0, kw = 0, w;
+    int64_t B = s->batch;
+    int l, L = s->nlayers;
+    int gelu = s->act == FD_ACT_GELU;
+#define TAKE(ptr, type, count)                                              \
+    do {                                                                    \
+        if (bufs) ptr = (type *)(void *)(base + off);                       \
+        off = fd_mlp_align(off + (size_t)(count) * sizeof(type));           \
+    } while (0)
+    for (l = 0; l <= L; l++) {
+        TAKE(bufs->h[l], T, B * s->sizes[l]);
+        if (l >= 1) TAKE(bufs->d[l], T, B * s->sizes[l]);
+        if (bufs) bufs->z[l] = NULL;
+        if (gelu && l >= 1 && l < L) TAKE(bufs->z[l], T, B * s->sizes[l]);
+    }
+    TAKE(bufs->lab, int64_t, B);
+#undef TAKE
+    for (l = 0; l < L; l++) {
+        w = FN(fd_dense_forward_work_bytes)(ctx, B, s->sizes[l], s->sizes[l + 1]);
+        if (w > kw) kw = w;
+        w = FN(fd_dense_backward_work_bytes)(ctx, B, s->sizes[l], s->sizes[l + 1]);
+        if (w > kw) kw = w;
+    }
+    if (bufs) bufs->kwork = kw ? (void *)(base + off) : NULL;
+    return off + fd_mlp_align(kw) + FD_MLP_ALIGN; /* slack to align the base */
+}
+
+size_t FN(fd_mlp_work_bytes)(fd_ctx ctx, const fd_mlp_shape *shape)
+{
+    if (!fd_mlp_shape_ok(shape)) return 0;
+    return FN(fd_mlp_layout)(ctx, shape, NULL, NULL);
+}
+
+/* g += c * w over one block of n elements; returns sum w^2.  16-lane
+ * partial sums, so the loop vectorises. */
+static double FN(fd_mlp_l2_block)(int64_t n, const T *FD_RESTRICT w,
+                                  T *FD_RESTRICT g, T c)
+{
+    T acc[16] = {0};
+    T part = 0;
+    int64_t i;
+    int j;
+    for (i = 0; i + 16 <= n; i += 16)
+        for (j = 0; j < 16; j++) {
+            T wi = w[i + j];
+            acc[j] += wi * wi;
+            g[i + j] += c * wi;
+        }
+    for (; i < n; i++) {
+        acc[0] += w[i] * w[i];
+        g[i] += c * w[i];
+    }
+    for (j = 0; j < 16; j++) part += acc[j];
+    return (double)part;
+}
+
+/* g += c * w over n elements; returns sum w^2 (in double).  Fixed blocks,
+ * threaded, whose sums are added in block order: the result depends on n
+ * only, not on the thread count. */
+static double FN(fd_mlp_l2_grad)(fd_ctx ctx, int64_t n, const T *w, T *g, T c)
+{
+    double part[FD_MLP_L2_CHUNK], total = 0.0;
+    int64_t nblocks = (n + FD_MLP_L2_BLOCK - 1) / FD_MLP_L2_BLOCK, b0, b;
+    for (b0 = 0; b0 < nblocks; b0 += FD_MLP_L2_CHUNK) {
+        int64_t nb = nblocks - b0 < FD_MLP_L2_CHUNK ? nblocks - b0 : FD_MLP_L2_CHUNK;
+        int nt = fd_threads_for(&ctx, (size_t)(nb * FD_MLP_L2_BLOCK), (size_t)1 << 15);
+        FD_PARALLEL_FOR
+        for (b = 0; b < nb; b++) {
+            int64_t off = (b0 + b) * FD_MLP_L2_BLOCK;
+            int64_t len = n - off < FD_MLP_L2_BLOCK ? n - off : FD_MLP_L2_BLOCK;
+            part[b] = FN(fd_mlp_l2_block)(len, w + off, g + off, c);
+        }
+        for (b = 0; b < nb; b++) total += part[b];
+    }
+    return total;
+}
+
+/* Forward m rows from x (leading dimension sizes[0]); logits go to `out`
+ * (leading dimension ldo) or, when out is NULL, to bufs->h[L]. */
+static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params,
+                          const T *x, int64_t m, FN(fd_mlp_bufs) *b, T *out,
+                          int64_t ldo)
+{
+    int l, L = s->nlayers, rc;
+    const T *in = x;
+    for (l = 0; l < L; l++) {
+        int64_t k = s->sizes[l], nn = s->sizes[l + 1];
+        int last = l == L - 1;
+        T *y = (last && out) ? out : b->h[l + 1];
+        int64_t ldy = (last && out) ? ldo : nn;
+        rc = FN(fd_dense_forward)(ctx, m, k, nn, in, k, params[2 * l], nn, 1,
+                                  params[2 * l + 1],
+                                  last ? FD_ACT_IDENTITY : s->act, y, ldy,
+                                  last ? NULL : b->z[l + 1], nn, b->kwork);
+        if (rc != FD_OK) return rc;
+        in = y;
+    }
+    return FD_OK;
+}
+
+int FN(fd_mlp_forward)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
+                       const T *X, int64_t n, T *logits, void *work)
+{
+    FN(fd_mlp_bufs) b;
+    int64_t r, C;
+    int rc;
+    if (!fd_mlp_shape_ok(shape) || n < 0) return FD_EINVAL;
+    FN(fd_mlp_layout)(ctx, shape, fd_mlp_align_ptr(work), &b);
+    C = shape->sizes[shape->nlayers];
+    for (r = 0; r < n; r += shape->batch) {
+        int64_t m = n - r < shape->batch ? n - r : shape->batch;
+        rc = FN(fd_mlp_fwd)(ctx, shape, params, X + r * shape->sizes[0], m, &b,
+                            logits + r * C, C);
+        if (rc != FD_OK) return rc;
+    }
+    return FD_OK;
+}
+
+int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
+                     T *const *grads, T *const *state, const T *X, int64_t n,
+                     const int64_t *labels, const int64_t *order, int64_t n_order,
+                     fd_mlp_optim *opt, void *work, double *loss_sum,
+                     int64_t *correct, int64_t *steps_done, fd_mlp_progress cb,
+                     void *cb_user, int64_t every)
+{
+    FN(fd_mlp_bufs) b;
+    const fd_mlp_shape *s = shape;
+    int L, l, j, rc = FD_OK;
+    int64_t start, steps = 0, C, k0, np2;
+    double lsum = 0.0, eps;
+    int64_t ncorrect = 0;
+    *loss_sum = 0.0;
+    *correct = 0;
+    *steps_done = 0;
+    if (!fd_mlp_shape_ok(shape) || n < 0 || n_order < 0) return FD_EINVAL;
+    L = s->nlayers;
+    C = s->sizes[L];
+    k0 = s->sizes[0];
+    np2 = 2 * (int64_t)L;
+    FN(fd_mlp_layout)(ctx, s, fd_mlp_align_ptr(work), &b);
+
+    for (start = 0; start < n_order; start += s->batch) {
+        int64_t m = n_order - start < s->batch ? n_order - start : s->batch;
+        const int64_t *idx = order + start;
+        int64_t r;
+        int bad = 0, nt;
+        T loss = 0;
+
+        for (r = 0; r < m; r++) {
+            if (idx[r] < 0 || idx[r] >= n) bad = 1;
+            else b.lab[r] = labels[idx[r]];
+        }
+        if (bad) { rc = FD_EINVAL; break; }
+        /* Gather the batch rows into one contiguous block: a memcpy per row,
+         * threaded only for big batches (one fewer barrier per step). */
+        nt = fd_threads_for(&ctx, (size_t)(m * k0), (size_t)1 << 18);
+        FD_PARALLEL_FOR
+        for (r = 0; r < m; r++)
+            memcpy(b.h[0] + r * k0, X + idx[r] * k0, (size_t)k0 * sizeof(T));
+
+        rc = FN(fd_mlp_fwd)(ctx, s, params, b.h[0], m, &b, NULL, 0);
+        if (rc != FD_OK) break;
+        for (r = 0; r < m; r++) { /* train accuracy; first max wins, and a
+                                     * NaN beats any number, as np.argmax */
+            const T *row = b.h[L] + r * C;
+            int64_t c, best = 0;
+            for (c = 1; c < C && row[best] == row[best]; c++)
+                if (row[c] > row[best] || row[c] != row[c]) best = c;
+            ncorrect += best == b.lab[r];
+        }
+        rc = FN(fd_softmax_xent)(ctx, m, C, b.h[L], b.lab, FD_REDUCE_MEAN, &loss,
+                                 b.d[L]);
+        if (rc != FD_OK) break;
+        lsum += (double)loss * (double)m;
+
+        for (l = L - 1; l >= 0; l--) {
+            int64_t k = s->sizes[l], nn = s->sizes[l + 1];
+            int last = l == L - 1;
+            int pre = !last && s->act == FD_ACT_GELU;
+            rc = FN(fd_dense_backward)(ctx, m, k, nn, b.d[l + 1], nn, b.h[l], k,
+                                       params[2 * l], nn, 1,
+                                       pre ? b.z[l + 1] : b.h[l + 1], nn, pre,
+                                       last ? FD_ACT_IDENTITY : s->act,
+                                       l > 0 ? b.d[l] : NULL, k,
+                                       grads[2 * l], nn, 1, grads[2 * l + 1], 0,
+                                       b.kwork);
+            if (rc != FD_OK) break;
+        }
+        if (rc != FD_OK) break;
+
+        if (opt->l2 != 0.0) { /* scikit-learn's alpha, with the pre-step weights */
+            double sq = 0.0;
+            for (l = 0; l < L; l++)
+                sq += FN(fd_mlp_l2_grad)(ctx, s->sizes[l] * s->sizes[l + 1], params[2 * l],
+                                         grads[2 * l], (T)(opt->l2 / (double)m));
+            lsum += 0.5 * opt->l2 * sq; /* alpha/(2m) * sq per row, m rows */
+        }
+
+        opt->step++;
+        eps = opt->eps;
+        /* eps-hat added to sqrt(v) = eps / sqrt(1 - beta2^t) added to sqrt(v_hat) */
+        if (opt->kind == FD_MLP_ADAM && opt->adam_eps_hat)
+            eps /= sqrt(1.0 - pow(opt->beta2, (double)opt->step));
+        for (j = 0; j < np2; j++) {
+            l = j / 2;
+            int64_t cnt = (j & 1) ? s->sizes[l + 1] : s->sizes[l] * s->sizes[l + 1];
+            if (opt->kind == FD_MLP_ADAM)
+                FN(fd_adam_step)(ctx, cnt, params[j], grads[j], state[j],
+                                 state[np2 + j], opt->lr, opt->beta1, opt->beta2,
+                                 eps, opt->step, opt->weight_decay);
+            else
+                FN(fd_sgd_step)(ctx, cnt, params[j], grads[j], opt->lr,
+                                opt->momentum,
+                                opt->momentum != 0.0 ? state[j] : NULL,
+                                opt->weight_decay, opt->nesterov);
+        }
+        steps++;
+        if (cb && every > 0 && steps % every == 0 && cb(cb_user, steps)) break;
+    }
+    *loss_sum = lsum;
+    *correct = ncorrect;
+    *steps_done = steps;
+    return rc;
+}
+
+#undef FN
+#undef FD_CAT
+#undef FD_CAT2

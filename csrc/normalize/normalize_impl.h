@@ -1,0 +1,124 @@
+/* Per-dtype driver for fused normalisation, included by normalize.c with
+ *   T, SFX   element type and suffix (f32/f64)
+ *   KERN_T   the fd_norm_kern_* function-pointer type for T */
+#define FD_CAT_(a, b) a##b
+#define FD_CAT(a, b) FD_CAT_(a, b)
+#define FD_NAME(name) FD_CAT(name, SFX)
+
+/* Portable range kernel: mul then add in T (contraction is off). */
+static void FD_NAME(norm_generic_)(int64_t n, const uint8_t *FD_RESTRICT in,
+                                   T *FD_RESTRICT out, T a, T c, int stream)
+{
+    int64_t i;
+    (void)stream;
+    for (i = 0; i < n; i++)
+        out[i] = (T)in[i] * a + c;
+}
+
+/* The range kernel of one SIMD path (see "Dispatch" in fd_common.h). */
+typedef struct {
+    KERN_T kern;
+} FD_NAME(fd_normalize_kernels_);
+
+static FD_NAME(fd_normalize_kernels_) FD_NAME(fd_normalize_pick_)(int isa)
+{
+    FD_NAME(fd_normalize_kernels_) k;
+#if FD_HAVE_X86_SIMD
+    if (isa >= FD_ISA_AVX512) {
+        k.kern = FD_CAT(FD_CAT(fd_norm_kern_u8_, SFX), _avx512);
+        return k;
+    }
+    if (isa >= FD_ISA_AVX2) {
+        k.kern = FD_CAT(FD_CAT(fd_norm_kern_u8_, SFX), _avx2);
+        return k;
+    }
+#else
+    (void)isa;
+#endif
+    k.kern = FD_NAME(norm_generic_);
+    return k;
+}
+
+/* One parallel pass over n elements (in and out disjoint).  Each thread gets
+ * one contiguous range whose bounds fall on 64-byte lines of `out`, so no
+ * two threads share an output cache line and streaming stores stay aligned. */
+static void FD_NAME(norm_run_)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT in,
+                               T *FD_RESTRICT out, T a, T c, int store)
+{
+    KERN_T kern = FD_NAME(fd_normalize_pick_)(ctx.isa).kern;
+    int stream = store == FD_NORM_STORE_STREAM ||
+                 (store == FD_NORM_STORE_AUTO && n > 0 &&
+                  (uint64_t)n * sizeof(T) >= FD_NORM_STREAM_BYTES &&
+                  !fd_norm_untouched(out, (uint64_t)n * sizeof(T)));
+    int nt, t;
+    int64_t lane, head;
+    if (n <= 0) return;
+    nt = fd_threads_for(&ctx, (size_t)n, FD_NORM_GRAIN);
+    if (nt <= 1) {
+        kern(n, in, out, a, c, stream);
+        return;
+    }
+    lane = 64 / (int64_t)sizeof(T);
+    /* First element index whose address is 64-byte aligned. */
+    head = ((uintptr_t)out % sizeof(T) == 0)
+               ? (int64_t)((64 - (uintptr_t)out % 64) % 64) / (int64_t)sizeof(T)
+               : 0;
+    FD_PARALLEL_FOR
+    for (t = 0; t < nt; t++) {
+        int64_t lo = fd_norm_bound(n, nt, t, head, lane);
+        int64_t hi = fd_norm_bound(n, nt, t + 1, head, lane);
+        if (hi > lo) kern(hi - lo, in + lo, out + lo, a, c, stream);
+    }
+}
+
+void FD_CAT(FD_NAME(fd_normalize_u8_), _ex)(fd_ctx ctx, int64_t n, const uint8_t *in,
+                                            T *out, double scale, double mean,
+                                            double std, int store)
+{
+    const T a = (T)(scale / std), c = (T)(-mean / std);
+    FD_NAME(norm_run_)(ctx, n, in, out, a, c, store);
+}
+
+void FD_NAME(fd_normalize_u8_)(fd_ctx ctx, int64_t n, const uint8_t *in, T *out,
+                               double scale, double mean, double std)
+{
+    FD_CAT(FD_NAME(fd_normalize_u8_), _ex)(ctx, n, in, out, scale, mean, std,
+                                           FD_NORM_STORE_AUTO);
+}
+
+void FD_CAT(FD_NAME(fd_normalize_u8_), _tail_inplace)(fd_ctx ctx, int64_t n, T *buf,
+                                                      double scale, double mean,
+                                                      double std)
+{
+    const T a = (T)(scale / std), c = (T)(-mean / std);
+    const int64_t s = (int64_t)sizeof(T);
+    const int64_t off = n * (s - 1); /* byte offset of the input */
+    const uint8_t *bytes = (const uint8_t *)buf;
+    int64_t lo = 0;
+    if (n <= 0) return;
+    /* Stage [lo, hi) writes bytes [lo*s, hi*s) and reads [off+lo, off+hi):
+     * with hi <= (off + lo) / s they are disjoint and no unread input is
+     * overwritten.  The unprocessed count shrinks from r to ceil(r/s) per
+     * stage, so there are about log_s(n) stages, all but the first few tiny
+     * (and run serially by fd_threads_for). */
+    while (n - lo > 1) {
+        int64_t hi = (off + lo) / s;
+        if (hi > n) hi = n;
+        /* The first stage (most of the work) writes memory the input never
+         * occupied: stream it if it is large and already touched (AUTO).
+         * Later stages overwrite input bytes just read, which are cached. */
+        FD_NAME(norm_run_)(ctx, hi - lo, bytes + off + lo, buf + lo, a, c,
+                           lo == 0 ? FD_NORM_STORE_AUTO : FD_NORM_STORE_CACHED);
+        lo = hi;
+    }
+    /* The last element's byte is the last byte of its own output slot: read
+     * it, then write. */
+    if (lo < n) {
+        T x = (T)bytes[off + lo];
+        buf[lo] = x * a + c;
+    }
+}
+
+#undef FD_NAME
+#undef FD_CAT
+#undef FD_CAT_

@@ -1,0 +1,30 @@
+/* Private to the optimiser kernels: per-ISA workers over one contiguous
+ * span of n elements; optim.c splits the buffer into fixed blocks and
+ * dispatches.  Coefficients arrive already rounded to T. */
+#ifndef FD_OPTIM_INTERNAL_H
+#define FD_OPTIM_INTERNAL_H
+
+#include "common/fd_common.h"
+
+/* SGD: flags bit 0 = weight decay, bit 1 = momentum, bit 2 = nesterov. */
+#define FD_SGD_WD 1
+#define FD_SGD_MOM 2
+#define FD_SGD_NESTEROV 4
+
+#define FD_OPT_SPAN_DECL(T, SFX, ISA)                                           \
+    void fd_sgd_span_##SFX##_##ISA(int64_t n, T *p, const T *g, T *v, T lr,     \
+                                   T mom, T wd, int flags);                     \
+    void fd_adam_span_##SFX##_##ISA(int64_t n, T *p, const T *g, T *m, T *v,    \
+                                    T decay, T b1, T c1, T b2, T c2,            \
+                                    T inv_bc2s, T eps, T step_size);
+
+FD_OPT_SPAN_DECL(float, f32, generic)
+FD_OPT_SPAN_DECL(double, f64, generic)
+#if FD_HAVE_X86_SIMD
+FD_OPT_SPAN_DECL(float, f32, avx2)
+FD_OPT_SPAN_DECL(double, f64, avx2)
+FD_OPT_SPAN_DECL(float, f32, avx512)
+FD_OPT_SPAN_DECL(double, f64, avx512)
+#endif
+
+#endif
