@@ -14,13 +14,12 @@ Environment switches:
   FASTDIGITS_SANITIZE=address,undefined   build with sanitizers (for tests)
   FASTDIGITS_SANITIZE_LINK=0   ... without linking the sanitizer runtime (fuzzing)
 """
+
 import glob
 import os
 import platform
 import shutil
-import subprocess
 import sys
-import sysconfig
 import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -46,8 +45,15 @@ def env_flag(name):
 ISA_FLAGS = {
     "unix": {
         "avx2": ["-mavx2", "-mfma", "-mf16c"],
-        "avx512": ["-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw",
-                   "-mavx512dq", "-mavx512vl"],
+        "avx512": [
+            "-mavx2",
+            "-mfma",
+            "-mf16c",
+            "-mavx512f",
+            "-mavx512bw",
+            "-mavx512dq",
+            "-mavx512vl",
+        ],
     },
     "msvc": {"avx2": ["/arch:AVX2"], "avx512": ["/arch:AVX512"]},
 }
@@ -84,8 +90,7 @@ def try_compile(compiler, code, extra_compile, extra_link):
         with open(src, "w") as f:
             f.write(code)
         objs = compiler.compile([src], output_dir=tmp, extra_postargs=extra_compile)
-        compiler.link_executable(objs, os.path.join(tmp, "probe"),
-                                 extra_postargs=extra_link)
+        compiler.link_executable(objs, os.path.join(tmp, "probe"), extra_postargs=extra_link)
         return True
     except Exception:
         return False
@@ -109,8 +114,7 @@ def openmp_flags(compiler):
     if compiler.compiler_type == "msvc":
         candidates = [(["/openmp"], [])]
     elif sys.platform == "darwin":
-        candidates = [(["-Xpreprocessor", "-fopenmp"], ["-lomp"]),
-                      (["-fopenmp"], ["-fopenmp"])]
+        candidates = [(["-Xpreprocessor", "-fopenmp"], ["-lomp"]), (["-fopenmp"], ["-fopenmp"])]
     else:
         candidates = [(["-fopenmp"], ["-fopenmp"])]
     for cflags, lflags in candidates:
@@ -126,16 +130,16 @@ class BuildExt(build_ext):
         if ctype == "msvc":
             cflags += ["/O2"]
         else:
-            cflags += ["-O3", "-fno-strict-aliasing",
-                       "-Wno-unused-function"]
+            cflags += ["-O3", "-fno-strict-aliasing", "-Wno-unused-function"]
         self.fd_openmp = False
         if env_flag("FASTDIGITS_NO_OPENMP"):
             print("fastdigits: OpenMP disabled by FASTDIGITS_NO_OPENMP")
         else:
             omp = openmp_flags(self.compiler)
             if omp is None:
-                warnings.warn("fastdigits: no OpenMP support found; "
-                              "building the serial version")
+                warnings.warn(
+                    "fastdigits: no OpenMP support found; building the serial version", stacklevel=2
+                )
             else:
                 cflags += omp[0]
                 lflags += omp[1]
@@ -180,9 +184,13 @@ class BuildExt(build_ext):
             isa = source_isa(src)
             flags = flagset[isa] if isa and self.fd_simd else []
             return self.compiler.compile(
-                [src], output_dir=out_dir, macros=self.fd_macros,
-                include_dirs=["csrc"], extra_postargs=self.fd_cflags + flags,
-                debug=self.debug)
+                [src],
+                output_dir=out_dir,
+                macros=self.fd_macros,
+                include_dirs=["csrc"],
+                extra_postargs=self.fd_cflags + flags,
+                debug=self.debug,
+            )
 
         jobs = self.parallel
         jobs = (os.cpu_count() or 1) if jobs is True else (jobs or 1)
@@ -201,12 +209,15 @@ def extensions():
     exts = []
     for pyx in sorted(glob.glob(os.path.join("fastdigits", "*.pyx"))):
         name = "fastdigits." + os.path.splitext(os.path.basename(pyx))[0]
-        exts.append(Extension(
-            name, [pyx],
-            include_dirs=["csrc", np.get_include()],
-            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-            depends=kernel_headers(),
-        ))
+        exts.append(
+            Extension(
+                name,
+                [pyx],
+                include_dirs=["csrc", np.get_include()],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+                depends=kernel_headers(),
+            )
+        )
     return cythonize(
         exts,
         compiler_directives={

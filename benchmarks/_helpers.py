@@ -8,6 +8,7 @@ each), a pause precedes every benchmark (OpenBLAS/libgomp threads spin for
 ``contender(benchmark, "fastdigits" | "numpy" | "torch")`` so the summary
 prints each group's speed-up of fastdigits over the others.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -36,8 +37,14 @@ def public_api(dotted: str) -> Any:
         raise ImportError("%s is not in this build of fastdigits" % dotted) from None
 
 
-def run(benchmark, fn: Callable[[], Any], *, setup: Optional[Callable[[], Any]] = None,
-        rounds: Optional[int] = None, warmup_rounds: int = 1) -> Any:
+def run(
+    benchmark,
+    fn: Callable[[], Any],
+    *,
+    setup: Optional[Callable[[], Any]] = None,
+    rounds: Optional[int] = None,
+    warmup_rounds: int = 1,
+) -> Any:
     """Time fn() with pytest-benchmark; with ``setup`` (untimed, run before
     every round, e.g. a fresh model) or ``rounds`` this uses pedantic mode."""
     if setup is None and rounds is None:
@@ -48,5 +55,6 @@ def run(benchmark, fn: Callable[[], Any], *, setup: Optional[Callable[[], Any]] 
             setup()
         return (), {}
 
-    return benchmark.pedantic(lambda: fn(), setup=_setup, rounds=rounds or 3,
-                              iterations=1, warmup_rounds=warmup_rounds)
+    return benchmark.pedantic(
+        lambda: fn(), setup=_setup, rounds=rounds or 3, iterations=1, warmup_rounds=warmup_rounds
+    )

@@ -6,6 +6,7 @@ case, so the suite and the command never drift apart.  A contender that is
 not in this build (or PyTorch when not installed) is skipped with the reason;
 a case whose fastdigits kernel is missing is skipped as a whole.
 """
+
 import pytest
 
 from _helpers import contender, run
@@ -51,8 +52,7 @@ def bench_case(benchmark, case_table, case_name, who):
     except ImportError as exc:
         pytest.skip("%s: %s" % (who, exc))
     contender(benchmark, who, group=case.name)
-    benchmark.extra_info.update({"kernel": case.kernel, "kind": case.kind,
-                                 "flops": case.flops})
+    benchmark.extra_info.update({"kernel": case.kernel, "kind": case.kind, "flops": case.flops})
     if bench.reset is not None or not bench.repeatable:
         run(benchmark, bench.fn, setup=bench.reset, rounds=case.rounds or prof.rounds)
     else:

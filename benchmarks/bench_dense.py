@@ -15,6 +15,7 @@ each sample >= 50 ms of back-to-back calls after a few ms of untimed calls
 that wake the contender's sleeping thread pool.  The median sample is
 reported; the "best" columns use each contender's fastest sample instead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,7 @@ except ImportError:  # torch is optional: its columns are left out
 THREADS = 2
 # The issue's grid: MNIST layers 784->256, 784->1024 and 256->10 at batch
 # 64, 256, 1024 and 8192.
-SHAPES = [(b, k, n) for k, n in ((784, 256), (784, 1024), (256, 10))
-          for b in (64, 256, 1024, 8192)]
+SHAPES = [(b, k, n) for k, n in ((784, 256), (784, 1024), (256, 10)) for b in (64, 256, 1024, 8192)]
 
 
 def make(m, k, n, seed=0):
@@ -54,8 +54,11 @@ def contenders(kind, m, k, n):
     x, W, b, dy = make(m, k, n)
     out = np.empty((m, n), np.float32)
     y = np.maximum(x @ W + b, 0)
-    dx_o, dW_o, db_o = np.empty((m, k), np.float32), np.empty((k, n), np.float32), \
-        np.empty(n, np.float32)
+    dx_o, dW_o, db_o = (
+        np.empty((m, k), np.float32),
+        np.empty((k, n), np.float32),
+        np.empty(n, np.float32),
+    )
     fns = {}
     if kind == "gemm":
         fns["fastdigits"] = lambda: fastdigits.matmul(x, W, out=out)
@@ -65,11 +68,13 @@ def contenders(kind, m, k, n):
         fns["numpy"] = lambda: np.maximum(x @ W + b, 0)
     else:
         fns["fastdigits"] = lambda: fastdigits.dense_backward(
-            dy, x, W, activation="relu", y=y, dx_out=dx_o, dW_out=dW_o, db_out=db_o)
+            dy, x, W, activation="relu", y=y, dx_out=dx_o, dW_out=dW_o, db_out=db_o
+        )
 
         def np_backward():
             dz = dy * (y > 0)
             return dz @ W.T, x.T @ dz, dz.sum(0)
+
         fns["numpy"] = np_backward
     if torch is not None:
         tx, tW, tb = torch.from_numpy(x), torch.from_numpy(W), torch.from_numpy(b)
@@ -84,8 +89,7 @@ def contenders(kind, m, k, n):
             gb = tb.clone().requires_grad_(True)
             ty = torch.relu(torch.addmm(gb, gx, gW))
             tdy = torch.from_numpy(dy)
-            fns["torch"] = lambda: torch.autograd.grad(ty, (gx, gW, gb), tdy,
-                                                       retain_graph=True)
+            fns["torch"] = lambda: torch.autograd.grad(ty, (gx, gW, gb), tdy, retain_graph=True)
     return fns
 
 
@@ -122,44 +126,76 @@ def time_row(fns, rounds, pause, min_sample_s=0.05):
     >= min_sample_s each starting with untimed pool-waking calls, rounds in
     rotated order, `pause` after NumPy (OpenBLAS spins ~0.1 s after a call)
     and a short one after the others."""
-    res = timing.time_contenders({name: timing.Bench(f) for name, f in fns.items()},
-                                 rounds=rounds, min_sample_s=min_sample_s,
-                                 pause_s=min(pause, 0.05), pause_after={"numpy": pause})
-    return ({name: t.median for name, t in res.items()},
-            {name: t.min for name, t in res.items()})
+    res = timing.time_contenders(
+        {name: timing.Bench(f) for name, f in fns.items()},
+        rounds=rounds,
+        min_sample_s=min_sample_s,
+        pause_s=min(pause, 0.05),
+        pause_after={"numpy": pause},
+    )
+    return ({name: t.median for name, t in res.items()}, {name: t.min for name, t in res.items()})
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--pause", type=float, default=0.2)
-    ap.add_argument("--peak", type=float, default=None,
-                    help="GFLOP/s peak for the %%-of-peak column (default: "
-                         "measured here: fastdigits' float32 FMA loop on every "
-                         "thread, as in `fastdigits bench`)")
+    ap.add_argument(
+        "--peak",
+        type=float,
+        default=None,
+        help="GFLOP/s peak for the %%-of-peak column (default: "
+        "measured here: fastdigits' float32 FMA loop on every "
+        "thread, as in `fastdigits bench`)",
+    )
     ap.add_argument("--kinds", default="gemm,forward,backward")
-    ap.add_argument("--threads", type=int, default=THREADS,
-                    help="threads for every contender (default 2)")
-    ap.add_argument("--shapes", default="",
-                    help="only these shapes, e.g. 64x784x256,256x256x10")
+    ap.add_argument(
+        "--threads", type=int, default=THREADS, help="threads for every contender (default 2)"
+    )
+    ap.add_argument("--shapes", default="", help="only these shapes, e.g. 64x784x256,256x256x10")
     args = ap.parse_args()
     threads = args.threads
     if torch is not None:
         torch.set_num_threads(threads)
     with threadpool_limits(threads), fastdigits.threads(threads):
-        blas = [(i["internal_api"], i.get("architecture"), i["num_threads"])
-                for i in threadpool_info() if i["user_api"] == "blas"]
-        print("fastdigits simd=%s threads=%d; numpy BLAS %s; torch %s threads=%s" % (
-            fastdigits.get_simd(), fastdigits.get_num_threads(), blas,
-            torch.__version__ if torch else "-", torch.get_num_threads() if torch else "-"))
+        blas = [
+            (i["internal_api"], i.get("architecture"), i["num_threads"])
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        ]
+        print(
+            "fastdigits simd=%s threads=%d; numpy BLAS %s; torch %s threads=%s"
+            % (
+                fastdigits.get_simd(),
+                fastdigits.get_num_threads(),
+                blas,
+                torch.__version__ if torch else "-",
+                torch.get_num_threads() if torch else "-",
+            )
+        )
         if args.peak is None:
             args.peak = fma_peak(threads)["float32"]["peak_gflops"]
             print("FMA peak (float32, %d threads, measured): %.0f GFLOP/s" % (threads, args.peak))
-        print("%-9s %-15s %10s %8s %6s %10s %10s %8s %8s | %8s %8s %8s" % (
-            "kernel", "shape", "fd ms", "fd GF/s", "%peak", "numpy ms", "torch ms",
-            "vs np", "vs torch", "bestGF/s", "best np", "best th"))
-        shapes = [tuple(int(v) for v in sh.split("x")) for sh in args.shapes.split(",")
-                  if sh] or SHAPES
+        print(
+            "%-9s %-15s %10s %8s %6s %10s %10s %8s %8s | %8s %8s %8s"
+            % (
+                "kernel",
+                "shape",
+                "fd ms",
+                "fd GF/s",
+                "%peak",
+                "numpy ms",
+                "torch ms",
+                "vs np",
+                "vs torch",
+                "bestGF/s",
+                "best np",
+                "best th",
+            )
+        )
+        shapes = [
+            tuple(int(v) for v in sh.split("x")) for sh in args.shapes.split(",") if sh
+        ] or SHAPES
         for kind in args.kinds.split(","):
             for m, k, n in shapes:
                 fl = flops(kind, m, k, n)
@@ -167,13 +203,25 @@ def main():
                 fd_t = res["fastdigits"]
                 tt = res.get("torch", float("nan"))
                 fd_b = best["fastdigits"]
-                print("%-9s %-15s %10.4f %8.1f %5.0f%% %10.4f %10.4f %7.2fx %7.2fx | "
-                      "%8.1f %7.2fx %7.2fx" % (
-                          kind, "%dx%d->%d" % (m, k, n), fd_t * 1e3, fl / fd_t / 1e9,
-                          100 * fl / fd_t / 1e9 / args.peak, res["numpy"] * 1e3, tt * 1e3,
-                          res["numpy"] / fd_t, tt / fd_t, fl / fd_b / 1e9,
-                          best["numpy"] / fd_b, best.get("torch", float("nan")) / fd_b),
-                      flush=True)
+                print(
+                    "%-9s %-15s %10.4f %8.1f %5.0f%% %10.4f %10.4f %7.2fx %7.2fx | "
+                    "%8.1f %7.2fx %7.2fx"
+                    % (
+                        kind,
+                        "%dx%d->%d" % (m, k, n),
+                        fd_t * 1e3,
+                        fl / fd_t / 1e9,
+                        100 * fl / fd_t / 1e9 / args.peak,
+                        res["numpy"] * 1e3,
+                        tt * 1e3,
+                        res["numpy"] / fd_t,
+                        tt / fd_t,
+                        fl / fd_b / 1e9,
+                        best["numpy"] / fd_b,
+                        best.get("torch", float("nan")) / fd_b,
+                    ),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

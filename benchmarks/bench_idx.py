@@ -11,6 +11,7 @@ Uses ../shared/data/mnist (beside the repository) when present, else the bundled
 contenders run on the same thread count (fastdigits' default; NumPy's gzip
 path is single-threaded either way).
 """
+
 import gzip
 import os
 import time
@@ -21,8 +22,12 @@ import pytest
 import fastdigits
 from fastdigits import idx
 
-SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "shared", "data", "mnist")
+SHARED = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    "shared",
+    "data",
+    "mnist",
+)
 BUNDLED = os.path.join(os.path.dirname(fastdigits.__file__), "data", "mnist")
 DATA = SHARED if os.path.isdir(SHARED) else BUNDLED
 TRAIN = os.path.join(DATA, "train-images-idx3-ubyte.gz")
@@ -122,15 +127,27 @@ def _interleaved(rounds=15):
                 fn()
                 times[name].append(time.perf_counter() - t)
     med = {k: statistics.median(v) for k, v in times.items()}
-    print("fastdigits %s, %d threads, inflate: %s, data: %s, %d rounds"
-          % (fastdigits.__version__, fastdigits.get_num_threads(), idx.inflate_backend(),
-             DATA, rounds), file=sys.stdout)
+    print(
+        "fastdigits %s, %d threads, inflate: %s, data: %s, %d rounds"
+        % (
+            fastdigits.__version__,
+            fastdigits.get_num_threads(),
+            idx.inflate_backend(),
+            DATA,
+            rounds,
+        ),
+        file=sys.stdout,
+    )
     for k, v in med.items():
         print("  %-26s median %9.3f ms  (min %9.3f ms)" % (k, v * 1e3, min(times[k]) * 1e3))
-    print("  speed-up read_idx gz           : %.2fx"
-          % (med["numpy gzip+frombuffer"] / med["read_idx gz"]))
-    print("  speed-up read_idx_normalized gz: %.2fx"
-          % (med["numpy gzip+normalize"] / med["read_idx_normalized gz"]))
+    print(
+        "  speed-up read_idx gz           : %.2fx"
+        % (med["numpy gzip+frombuffer"] / med["read_idx gz"])
+    )
+    print(
+        "  speed-up read_idx_normalized gz: %.2fx"
+        % (med["numpy gzip+normalize"] / med["read_idx_normalized gz"])
+    )
 
 
 if __name__ == "__main__":

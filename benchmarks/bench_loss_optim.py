@@ -18,6 +18,7 @@ loss; p, g, v read and p, v written for SGD with momentum; p, g, m, v read
 and p, m, v written for AdamW.  On a shared, oversubscribed machine compare
 1-thread runs: a descheduled OpenMP worker stalls every parallel region.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -108,6 +109,7 @@ def all_cases():
 
 # ---- pytest-benchmark -------------------------------------------------------
 
+
 @pytest.fixture(autouse=True)
 def _same_threads_and_quiet():
     pytest.importorskip("torch")
@@ -148,6 +150,7 @@ def test_adamw_step(benchmark, n, who):
 
 # ---- script mode: interleaved medians ---------------------------------------
 
+
 def _per_call(fn, k):
     t = time.perf_counter()
     for _ in range(k):
@@ -159,14 +162,20 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=25)
-    ap.add_argument("--batch-seconds", type=float, default=0.01,
-                    help="time per contender per round (calls are batched)")
+    ap.add_argument(
+        "--batch-seconds",
+        type=float,
+        default=0.01,
+        help="time per contender per round (calls are batched)",
+    )
     args = ap.parse_args(argv)
     who_all = CONTENDERS if torch is not None else CONTENDERS[:2]
     if torch is not None:
         torch.set_num_threads(args.threads)
-    print("fastdigits %s, simd %s, %d thread(s), %d interleaved rounds"
-          % (fastdigits.__version__, fastdigits.get_simd(), args.threads, args.rounds))
+    print(
+        "fastdigits %s, simd %s, %d thread(s), %d interleaved rounds"
+        % (fastdigits.__version__, fastdigits.get_simd(), args.threads, args.rounds)
+    )
     with fastdigits.threads(args.threads):
         for group, make, arg in all_cases():
             fns, k, times = {}, {}, {}
@@ -181,9 +190,15 @@ def main(argv=None) -> None:
                     time.sleep(0.2 if args.threads > 1 else 0.0)
             med = {w: statistics.median(t) for w, t in times.items()}
             fd = med["fastdigits"]
-            print("%-26s %s | fastdigits %.1f GB/s" % (
-                group, " | ".join("%s %.1f us (x%.2f)" % (w, m * 1e6, m / fd)
-                                  for w, m in med.items()), nbytes / fd / 1e9), flush=True)
+            print(
+                "%-26s %s | fastdigits %.1f GB/s"
+                % (
+                    group,
+                    " | ".join("%s %.1f us (x%.2f)" % (w, m * 1e6, m / fd) for w, m in med.items()),
+                    nbytes / fd / 1e9,
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ spin-waiting makes multi-thread epochs erratic (a join waits for a
 descheduled thread); ``OMP_WAIT_POLICY=passive`` steadies them, and
 ``--quiet-wait S`` waits for an idle run queue before each run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,12 @@ def mnist_train(dtype=np.float32):
 def blas_info() -> str:
     from threadpoolctl import threadpool_info
 
-    return ", ".join("%s %s (%s, %d threads)" % (i.get("internal_api"), i.get("version"),
-                                                 i.get("architecture"), i.get("num_threads"))
-                     for i in threadpool_info() if i.get("user_api") == "blas")
+    return ", ".join(
+        "%s %s (%s, %d threads)"
+        % (i.get("internal_api"), i.get("version"), i.get("architecture"), i.get("num_threads"))
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    )
 
 
 class Contenders:
@@ -80,15 +84,18 @@ class Contenders:
             self._torch = (torch.from_numpy(self.X), torch.from_numpy(self.y))
         Xt, yt = self._torch
         torch.manual_seed(0)
-        model = torch.nn.Sequential(torch.nn.Linear(SIZES[0], SIZES[1]), torch.nn.ReLU(),
-                                    torch.nn.Linear(SIZES[1], SIZES[2]))
+        model = torch.nn.Sequential(
+            torch.nn.Linear(SIZES[0], SIZES[1]),
+            torch.nn.ReLU(),
+            torch.nn.Linear(SIZES[1], SIZES[2]),
+        )
         lossf = torch.nn.CrossEntropyLoss()
         opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
         n = Xt.shape[0]
         t0 = time.perf_counter()
         order = torch.from_numpy(np.random.default_rng([0, 0]).permutation(n))
         for s in range(0, n, BATCH):
-            idx = order[s:s + BATCH]
+            idx = order[s : s + BATCH]
             opt.zero_grad(set_to_none=True)
             loss = lossf(model(Xt[idx]), yt[idx])
             loss.backward()
@@ -98,8 +105,7 @@ class Contenders:
 
 # ------------------------------------------------------------- pytest-benchmark
 def _pedantic(benchmark, fn):
-    benchmark.pedantic(fn, setup=lambda: time.sleep(PAUSE), rounds=3, iterations=1,
-                       warmup_rounds=1)
+    benchmark.pedantic(fn, setup=lambda: time.sleep(PAUSE), rounds=3, iterations=1, warmup_rounds=1)
 
 
 _CONTENDERS = None
@@ -144,16 +150,28 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--only", default="fastdigits,numpy,pytorch",
-                   help="comma-separated contenders")
-    p.add_argument("--quiet-wait", type=float, default=0.0, metavar="S",
-                   help="before each run wait up to S seconds for an idle run queue")
+    p.add_argument("--only", default="fastdigits,numpy,pytorch", help="comma-separated contenders")
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="before each run wait up to S seconds for an idle run queue",
+    )
     args = p.parse_args(argv)
     c = Contenders(args.threads)
     names = [n for n in args.only.split(",") if n]
-    print("fastdigits %s, simd %s; %s; epoch of %s at batch %d on %d threads"
-          % (fastdigits.__version__, fastdigits.get_simd(), blas_info(),
-             "-".join(map(str, SIZES)), BATCH, args.threads))
+    print(
+        "fastdigits %s, simd %s; %s; epoch of %s at batch %d on %d threads"
+        % (
+            fastdigits.__version__,
+            fastdigits.get_simd(),
+            blas_info(),
+            "-".join(map(str, SIZES)),
+            BATCH,
+            args.threads,
+        )
+    )
     for name in names:  # warm-up: page in data, start thread pools
         getattr(c, name)()
         time.sleep(PAUSE)
@@ -163,12 +181,15 @@ def main(argv=None) -> int:
             wait_quiet(args.quiet_wait)
             times[name].append(getattr(c, name)())
             time.sleep(PAUSE)
-        print("round %d: %s" % (r + 1, "  ".join("%s %.3f s" % (n, times[n][-1]) for n in names)),
-              flush=True)
+        print(
+            "round %d: %s" % (r + 1, "  ".join("%s %.3f s" % (n, times[n][-1]) for n in names)),
+            flush=True,
+        )
     med = {n: statistics.median(v) for n, v in times.items()}
     for n in names:
-        print("%-10s median %.3f s  (min %.3f, max %.3f)" % (n, med[n], min(times[n]),
-                                                            max(times[n])))
+        print(
+            "%-10s median %.3f s  (min %.3f, max %.3f)" % (n, med[n], min(times[n]), max(times[n]))
+        )
     if "fastdigits" in med:
         for n in names:
             if n != "fastdigits":

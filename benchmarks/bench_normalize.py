@@ -18,6 +18,7 @@ GB/s counts the bytes the operation must move: n input bytes plus n*4 output
 bytes.  "fresh" means the result is allocated by the call (its pages fault on
 first write); "out=" reuses a preallocated buffer.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,13 @@ import pytest
 
 import fastdigits
 
-MNIST_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "shared", "data", "mnist", "train-images-idx3-ubyte.gz")
+MNIST_PATH = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    "shared",
+    "data",
+    "mnist",
+    "train-images-idx3-ubyte.gz",
+)
 MEAN, STD = 0.1307, 0.3081
 THREADS = int(os.environ.get("FASTDIGITS_BENCH_THREADS", "2"))
 
@@ -120,19 +126,24 @@ def test_normalize(benchmark, name, dtype):
     fn = contenders(x, dtype)[name]
     if "copyto" not in name:  # every other contender computes the same thing
         np.testing.assert_allclose(
-            np.asarray(fn())[:2], fastdigits.normalize(x[:2], mean=MEAN, std=STD, dtype=dtype),
-            rtol=1e-5, atol=1e-5)
+            np.asarray(fn())[:2],
+            fastdigits.normalize(x[:2], mean=MEAN, std=STD, dtype=dtype),
+            rtol=1e-5,
+            atol=1e-5,
+        )
     time.sleep(0.2)  # let the previous contender's thread pools go idle
     benchmark.group = "normalize MNIST train uint8->%s, %d threads" % (
-        np.dtype(dtype).name, THREADS)
+        np.dtype(dtype).name,
+        THREADS,
+    )
     benchmark.pedantic(fn, rounds=15, iterations=1, warmup_rounds=2)
     if benchmark.stats is not None:  # None under --benchmark-disable
         med = benchmark.stats.stats.median
-        benchmark.extra_info["GB/s"] = round(
-            x.size * (1 + np.dtype(dtype).itemsize) / med / 1e9, 2)
+        benchmark.extra_info["GB/s"] = round(x.size * (1 + np.dtype(dtype).itemsize) / med / 1e9, 2)
 
 
 # ---------------------------------------------------------------- script mode
+
 
 def wait_for_quiet(limit: float) -> None:
     """Sleep until at most one task (this one) is runnable, or `limit` s pass."""
@@ -152,9 +163,14 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    p.add_argument("--quiet-wait", type=float, default=0.0, metavar="S",
-                   help="before each round wait up to S seconds for the machine's "
-                        "run queue to drain (Linux /proc/loadavg), for shared machines")
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="before each round wait up to S seconds for the machine's "
+        "run queue to drain (Linux /proc/loadavg), for shared machines",
+    )
     args = p.parse_args(argv)
     dtype = np.dtype(args.dtype).type
     x = load_images()
@@ -172,21 +188,42 @@ def main(argv=None) -> None:
                 times[name].append(time.perf_counter() - t0)
     try:
         from threadpoolctl import threadpool_info
-        blas = ["%s/%s" % (i.get("internal_api"), i.get("architecture"))
-                for i in threadpool_info() if i.get("user_api") == "blas"]
+
+        blas = [
+            "%s/%s" % (i.get("internal_api"), i.get("architecture"))
+            for i in threadpool_info()
+            if i.get("user_api") == "blas"
+        ]
     except ImportError:
         blas = []
     nbytes = x.size * (1 + np.dtype(dtype).itemsize)
     med = {k: statistics.median(v) for k, v in times.items()}
-    print("normalize %s uint8 -> %s, %d threads (fastdigits simd=%s), BLAS %s, "
-          "%d rounds x 2" % (x.shape, np.dtype(dtype).name, THREADS, fastdigits.get_simd(),
-                             ", ".join(blas) or "-", args.rounds))
-    print("%-32s %10s %8s %14s %14s" % ("contender", "median ms", "GB/s",
-                                         "x fd out=", "x fd fresh"))
+    print(
+        "normalize %s uint8 -> %s, %d threads (fastdigits simd=%s), BLAS %s, "
+        "%d rounds x 2"
+        % (
+            x.shape,
+            np.dtype(dtype).name,
+            THREADS,
+            fastdigits.get_simd(),
+            ", ".join(blas) or "-",
+            args.rounds,
+        )
+    )
+    print(
+        "%-32s %10s %8s %14s %14s" % ("contender", "median ms", "GB/s", "x fd out=", "x fd fresh")
+    )
     for k, m in med.items():
-        print("%-32s %10.2f %8.1f %14.2f %14.2f" % (
-            k, m * 1e3, nbytes / m / 1e9, m / med["fastdigits out="],
-            m / med["fastdigits fresh"]))
+        print(
+            "%-32s %10.2f %8.1f %14.2f %14.2f"
+            % (
+                k,
+                m * 1e3,
+                nbytes / m / 1e9,
+                m / med["fastdigits out="],
+                m / med["fastdigits fresh"],
+            )
+        )
 
 
 if __name__ == "__main__":

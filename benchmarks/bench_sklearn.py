@@ -15,6 +15,7 @@ MNIST from ``fastdigits.load_mnist(normalize=True, flatten=True)`` (float32),
 test accuracy on the 10,000 test images.  Accuracy of each random_state in
 ``--seeds`` comes from one extra fit per seed and contender (not timed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,15 +42,19 @@ def mnist():
 def blas_info() -> str:
     from threadpoolctl import threadpool_info
 
-    return ", ".join("%s %s (%s kernel, %d threads)" % (
-        i.get("internal_api"), i.get("version"), i.get("architecture"), i.get("num_threads"))
-        for i in threadpool_info() if i.get("user_api") == "blas")
+    return ", ".join(
+        "%s %s (%s kernel, %d threads)"
+        % (i.get("internal_api"), i.get("version"), i.get("architecture"), i.get("num_threads"))
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    )
 
 
 def estimators():
     from sklearn.neural_network import MLPClassifier as Sk
 
     from fastdigits.sklearn import MLPClassifier as Fd
+
     return {"fastdigits": Fd, "sklearn": Sk}
 
 
@@ -57,13 +62,19 @@ def make_bench(cls, X, y, seed=0, epochs=EPOCHS) -> Bench:
     box = {}
 
     def reset():
-        box["m"] = cls(hidden_layer_sizes=(HIDDEN,), solver="adam", batch_size=BATCH,
-                       max_iter=epochs, random_state=seed)
+        box["m"] = cls(
+            hidden_layer_sizes=(HIDDEN,),
+            solver="adam",
+            batch_size=BATCH,
+            max_iter=epochs,
+            random_state=seed,
+        )
 
     def run():
         with warnings.catch_warnings():  # 5 epochs end with a ConvergenceWarning
             warnings.simplefilter("ignore")
             return box["m"].fit(X, y)
+
     return Bench(run, reset=reset, repeatable=False)
 
 
@@ -88,6 +99,7 @@ def _pedantic(benchmark, name):
     def setup():
         time.sleep(PAUSE)
         b.reset()
+
     with fastdigits.threads(threads), threadpool_limits(limits=threads, user_api="blas"):
         benchmark.pedantic(b.fn, setup=setup, rounds=2, iterations=1, warmup_rounds=0)
 
@@ -108,25 +120,50 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--epochs", type=int, default=EPOCHS, help="max_iter of each fit")
-    p.add_argument("--quiet-wait", type=float, default=0.0, metavar="S",
-                   help="before each timed fit wait up to S seconds for an idle run queue")
-    p.add_argument("--seeds", default="0", help="comma-separated random_state values "
-                   "whose test accuracy is reported (the first one is timed)")
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="before each timed fit wait up to S seconds for an idle run queue",
+    )
+    p.add_argument(
+        "--seeds",
+        default="0",
+        help="comma-separated random_state values "
+        "whose test accuracy is reported (the first one is timed)",
+    )
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s]
     Xtr, ytr, Xte, yte = mnist()
     ests = estimators()
-    with fastdigits.threads(args.threads), threadpool_limits(limits=args.threads,
-                                                             user_api="blas"):
+    with fastdigits.threads(args.threads), threadpool_limits(limits=args.threads, user_api="blas"):
         import sklearn
 
-        print("fastdigits %s (simd %s, %d threads); scikit-learn %s on %s; "
-              "784-%d-10 adam, batch %d, %d epochs, %s"
-              % (fastdigits.__version__, fastdigits.get_simd(), fastdigits.get_num_threads(),
-                 sklearn.__version__, blas_info(), HIDDEN, BATCH, args.epochs, Xtr.dtype))
+        print(
+            "fastdigits %s (simd %s, %d threads); scikit-learn %s on %s; "
+            "784-%d-10 adam, batch %d, %d epochs, %s"
+            % (
+                fastdigits.__version__,
+                fastdigits.get_simd(),
+                fastdigits.get_num_threads(),
+                sklearn.__version__,
+                blas_info(),
+                HIDDEN,
+                BATCH,
+                args.epochs,
+                Xtr.dtype,
+            )
+        )
         benches = {n: make_bench(c, Xtr, ytr, seeds[0], args.epochs) for n, c in ests.items()}
-        t = time_contenders(benches, rounds=args.rounds, min_sample_s=0.0, pause_s=PAUSE,
-                            warmup=1, wait_idle_s=args.quiet_wait)
+        t = time_contenders(
+            benches,
+            rounds=args.rounds,
+            min_sample_s=0.0,
+            pause_s=PAUSE,
+            warmup=1,
+            wait_idle_s=args.quiet_wait,
+        )
         acc = {n: [] for n in ests}
         for n in ests:
             acc[n].append(t[n].first_result.score(Xte, yte))
@@ -137,12 +174,26 @@ def main(argv=None) -> int:
                 acc[n].append(b.fn().score(Xte, yte))
     for n in ests:
         s = t[n].samples
-        print("%-10s fit median %.3f s (min %.3f, max %.3f, %d rounds: %s)  test accuracy %s"
-              % (n, t[n].median, t[n].min, t[n].max, len(s), " ".join("%.3f" % v for v in s),
-                 " ".join("%.2f%%" % (100 * a) for a in acc[n])))
-    print("speed-up: %.2fx; accuracy difference (fastdigits - sklearn, mean over seeds): "
-          "%+.2f points" % (t["sklearn"].median / t["fastdigits"].median,
-                            100 * (np.mean(acc["fastdigits"]) - np.mean(acc["sklearn"]))))
+        print(
+            "%-10s fit median %.3f s (min %.3f, max %.3f, %d rounds: %s)  test accuracy %s"
+            % (
+                n,
+                t[n].median,
+                t[n].min,
+                t[n].max,
+                len(s),
+                " ".join("%.3f" % v for v in s),
+                " ".join("%.2f%%" % (100 * a) for a in acc[n]),
+            )
+        )
+    print(
+        "speed-up: %.2fx; accuracy difference (fastdigits - sklearn, mean over seeds): "
+        "%+.2f points"
+        % (
+            t["sklearn"].median / t["fastdigits"].median,
+            100 * (np.mean(acc["fastdigits"]) - np.mean(acc["sklearn"])),
+        )
+    )
     return 0
 
 

@@ -17,6 +17,7 @@ contenders; a sample is as many steps as fill ``--min-sample`` seconds;
 medians with min-max.  On a busy machine ``OMP_WAIT_POLICY=passive`` and
 ``--wait-idle S`` steady the figures (both contenders run on OpenMP).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,32 +40,57 @@ def main(argv=None) -> int:
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--min-sample", type=float, default=0.1, help="seconds per sample")
     p.add_argument("--pause", type=float, default=0.05, help="seconds between contenders")
-    p.add_argument("--wait-idle", type=float, default=0.0,
-                   help="wait up to S seconds for an idle run queue before each sample")
+    p.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        help="wait up to S seconds for an idle run queue before each sample",
+    )
     p.add_argument("--no-compile", action="store_true", help="eager rows only")
     args = p.parse_args(argv)
 
     fastdigits.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
-    print("threads: fastdigits %d, torch %d; torch %s; simd %s"
-          % (fastdigits.get_num_threads(), torch.get_num_threads(), torch.__version__,
-             fastdigits.get_simd()))
-    prof = dataclasses.replace(C.PROFILES["full"], epoch_batches=(args.batch,),
-                               hidden=args.hidden)
+    print(
+        "threads: fastdigits %d, torch %d; torch %s; simd %s"
+        % (
+            fastdigits.get_num_threads(),
+            torch.get_num_threads(),
+            torch.__version__,
+            fastdigits.get_simd(),
+        )
+    )
+    prof = dataclasses.replace(C.PROFILES["full"], epoch_batches=(args.batch,), hidden=args.hidden)
     data = C.Data(prof)
     try:
         for case in C._torch_loop_cases(prof, np.dtype(np.float32), data):
             if args.no_compile and case.params["mode"] == "compiled":
                 continue
             benches = {who: make() for who, make in case.contenders.items() if make}
-            t = time_contenders(benches, rounds=args.rounds, min_sample_s=args.min_sample,
-                                pause_s=args.pause, warmup=3, wait_idle_s=args.wait_idle)
+            t = time_contenders(
+                benches,
+                rounds=args.rounds,
+                min_sample_s=args.min_sample,
+                pause_s=args.pause,
+                warmup=3,
+                wait_idle_s=args.wait_idle,
+            )
             ours, theirs = t["fastdigits"], t["torch"]
-            print("%-24s fastdigits.torch %.3f ms [%.3f-%.3f]   nn.Linear %.3f ms [%.3f-%.3f]"
-                  "   speed-up %.2fx (median), %.2fx (min)"
-                  % (case.name, 1e3 * ours.median, 1e3 * ours.min, 1e3 * ours.max,
-                     1e3 * theirs.median, 1e3 * theirs.min, 1e3 * theirs.max,
-                     theirs.median / ours.median, theirs.min / ours.min))
+            print(
+                "%-24s fastdigits.torch %.3f ms [%.3f-%.3f]   nn.Linear %.3f ms [%.3f-%.3f]"
+                "   speed-up %.2fx (median), %.2fx (min)"
+                % (
+                    case.name,
+                    1e3 * ours.median,
+                    1e3 * ours.min,
+                    1e3 * ours.max,
+                    1e3 * theirs.median,
+                    1e3 * theirs.min,
+                    1e3 * theirs.max,
+                    theirs.median / ours.median,
+                    theirs.min / ours.min,
+                )
+            )
             sys.stdout.flush()
     finally:
         data.close()

@@ -5,6 +5,7 @@
 data_stats (exact 8-bit sums, chunked) vs the plain NumPy min/max/mean/std
 that converts the whole array to float64.  Renderers are timed for scale.
 """
+
 import gzip
 import os
 

@@ -5,6 +5,7 @@ Options: ``--bench-threads N`` (default: fastdigits' default thread count),
 ``--bench-pause S`` (default 0.2), ``--bench-profile quick|full|tiny`` (sizes
 of bench_cases.py, which runs the very cases of `fastdigits bench`).
 """
+
 from __future__ import annotations
 
 import os
@@ -19,19 +20,32 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)  # _helpers
 # Benchmark the in-place build of this checkout when there is one.
 if os.path.isdir(os.path.join(ROOT, "fastdigits")) and any(
-        f.startswith("_runtime") and f.endswith((".so", ".pyd"))
-        for f in os.listdir(os.path.join(ROOT, "fastdigits"))):
+    f.startswith("_runtime") and f.endswith((".so", ".pyd"))
+    for f in os.listdir(os.path.join(ROOT, "fastdigits"))
+):
     sys.path.insert(0, ROOT)
 
 
 def pytest_addoption(parser):
     g = parser.getgroup("fastdigits benchmarks")
-    g.addoption("--bench-threads", type=int, default=None,
-                help="threads for every contender (default: fastdigits' default)")
-    g.addoption("--bench-pause", type=float, default=0.2,
-                help="seconds to pause before each benchmark (default 0.2)")
-    g.addoption("--bench-profile", default="quick", choices=("quick", "full", "tiny"),
-                help="sizes of the `fastdigits bench` cases in bench_cases.py")
+    g.addoption(
+        "--bench-threads",
+        type=int,
+        default=None,
+        help="threads for every contender (default: fastdigits' default)",
+    )
+    g.addoption(
+        "--bench-pause",
+        type=float,
+        default=0.2,
+        help="seconds to pause before each benchmark (default 0.2)",
+    )
+    g.addoption(
+        "--bench-profile",
+        default="quick",
+        choices=("quick", "full", "tiny"),
+        help="sizes of the `fastdigits bench` cases in bench_cases.py",
+    )
 
 
 def _threads(config) -> int:
@@ -47,12 +61,23 @@ def pytest_report_header(config):
         facts = machine.facts(use_torch=machine.torch_available())
     except Exception as exc:  # the header must never break the run
         return ["fastdigits: machine facts unavailable (%s)" % exc]
-    blas = ", ".join("%s %s (%s)" % (b["internal_api"], b["version"], b["architecture"])
-                     for b in facts["blas"]) or "none"
+    blas = (
+        ", ".join(
+            "%s %s (%s)" % (b["internal_api"], b["version"], b["architecture"])
+            for b in facts["blas"]
+        )
+        or "none"
+    )
     lines = [
         "fastdigits %s: cpu %s, %d cores, simd %s, openmp %s, %s"
-        % (facts["fastdigits"], facts["cpu"], facts["logical_cores"], facts["simd"],
-           "on" if facts["openmp"] else "off", facts["compiler"]),
+        % (
+            facts["fastdigits"],
+            facts["cpu"],
+            facts["logical_cores"],
+            facts["simd"],
+            "on" if facts["openmp"] else "off",
+            facts["compiler"],
+        ),
         "contenders on %d thread(s): NumPy %s with BLAS %s; PyTorch %s"
         % (_threads(config), facts["numpy"], blas, facts["torch"] or "not installed"),
     ]
@@ -70,8 +95,9 @@ def same_threads(request):
     with machine.same_threads(n, machine.torch_available()) as report:
         for who, t in report.items():
             if t.get("observed") is not None and t["observed"] != t["requested"]:
-                raise pytest.UsageError("%s runs %s threads, not the %d requested"
-                                        % (who, t["observed"], n))
+                raise pytest.UsageError(
+                    "%s runs %s threads, not the %d requested" % (who, t["observed"], n)
+                )
         import fastdigits
 
         fastdigits.set_num_threads(n)
@@ -131,8 +157,10 @@ def pytest_terminal_summary(terminalreporter, config):
         if ours is None or len(entries) < 2:
             continue
         parts = ["%s x%.2f" % (label, t / ours[1]) for label, t in entries if (label, t) != ours]
-        lines.append("%s: fastdigits (%s) %.4g s; speed-up vs %s"
-                     % (group, ours[0], ours[1], ", ".join(parts)))
+        lines.append(
+            "%s: fastdigits (%s) %.4g s; speed-up vs %s"
+            % (group, ours[0], ours[1], ", ".join(parts))
+        )
     if lines:
         terminalreporter.write_sep("-", "fastdigits speed-up (other's median / ours)")
         for line in lines:

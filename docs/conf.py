@@ -3,6 +3,7 @@
 Build: ``pip install -e ".[docs]" && sphinx-build -W -b html docs docs/_build/html``
 (``.ci/run`` does this with warnings as errors).
 """
+
 import os
 import sys
 

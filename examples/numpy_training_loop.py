@@ -6,6 +6,7 @@ few NumPy lines (shown in the comments) with one fused C kernel.
 
     python examples/numpy_training_loop.py --epochs 2
 """
+
 import argparse
 import math
 import time
@@ -27,7 +28,7 @@ def main(argv=None):
     X, y = fd.load_mnist("train", normalize=True, flatten=True)  # decode + standardise
     Xt, yt = fd.load_mnist("test", normalize=True, flatten=True)
     if args.limit:
-        X, y = X[:args.limit], y[:args.limit]
+        X, y = X[: args.limit], y[: args.limit]
     y, yt = y.astype(np.int64), yt.astype(np.int64)
 
     rng = np.random.default_rng(0)
@@ -43,21 +44,29 @@ def main(argv=None):
         order = rng.permutation(X.shape[0])
         total = 0.0
         for s in range(0, X.shape[0], args.batch_size):
-            idx = order[s:s + args.batch_size]
+            idx = order[s : s + args.batch_size]
             xb, yb = X[idx], y[idx]
-            h = fd.dense_forward(xb, W1, b1, "relu")           # np.maximum(xb @ W1 + b1, 0)
-            logits = fd.dense_forward(h, W2, b2, "identity")   # h @ W2 + b2
+            h = fd.dense_forward(xb, W1, b1, "relu")  # np.maximum(xb @ W1 + b1, 0)
+            logits = fd.dense_forward(h, W2, b2, "identity")  # h @ W2 + b2
             loss, dlogits = fd.softmax_cross_entropy(logits, yb)  # stable log-softmax + grad
-            dh, dW2, db2 = fd.dense_backward(dlogits, h, W2)     # linear: no y/z needed
-            _, dW1, db1 = fd.dense_backward(dh, xb, W1, activation="relu", y=h,  # relu' from y
-                                            need_dx=False)
+            dh, dW2, db2 = fd.dense_backward(dlogits, h, W2)  # linear: no y/z needed
+            _, dW1, db1 = fd.dense_backward(
+                dh,
+                xb,
+                W1,
+                activation="relu",
+                y=h,  # relu' from y
+                need_dx=False,
+            )
             for q, g, v in zip(params, (dW1, db1, dW2, db2), velocity):
                 fd.sgd_step(q, g, lr=args.lr, momentum=0.9, velocity=v)  # v = .9v + g; q -= lr v
             total += float(loss) * len(idx)
         hidden = fd.dense_forward(Xt, W1, b1, "relu")
         acc = (fd.dense_forward(hidden, W2, b2, "identity").argmax(1) == yt).mean()
-        print("epoch %d  loss %.4f  test accuracy %.2f%%  %.2f s"
-              % (epoch + 1, total / X.shape[0], 100 * acc, time.perf_counter() - t0))
+        print(
+            "epoch %d  loss %.4f  test accuracy %.2f%%  %.2f s"
+            % (epoch + 1, total / X.shape[0], 100 * acc, time.perf_counter() - t0)
+        )
     return acc
 
 

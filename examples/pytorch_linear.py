@@ -5,6 +5,7 @@ rest (optimizer, loss, training loop) is ordinary PyTorch.
 
     python examples/pytorch_linear.py --epochs 1
 """
+
 import argparse
 import time
 
@@ -24,7 +25,7 @@ def main(argv=None):
     X, y = fd.load_mnist("train", normalize=True, flatten=True)
     Xt, yt = fd.load_mnist("test", normalize=True, flatten=True)
     if args.limit:
-        X, y = X[:args.limit], y[:args.limit]
+        X, y = X[: args.limit], y[: args.limit]
     X, y = torch.from_numpy(X), torch.from_numpy(y.astype("int64"))
     Xt, yt = torch.from_numpy(Xt), torch.from_numpy(yt.astype("int64"))
 
@@ -36,15 +37,17 @@ def main(argv=None):
         t0 = time.perf_counter()
         order = torch.randperm(X.shape[0])
         for s in range(0, X.shape[0], args.batch_size):
-            idx = order[s:s + args.batch_size]
+            idx = order[s : s + args.batch_size]
             opt.zero_grad()
             loss = lossf(model(X[idx]), y[idx])
             loss.backward()
             opt.step()
         with torch.no_grad():
             acc = (model(Xt).argmax(1) == yt).float().mean().item()
-        print("epoch %d  last loss %.4f  test accuracy %.2f%%  %.2f s"
-              % (epoch + 1, loss.item(), 100 * acc, time.perf_counter() - t0))
+        print(
+            "epoch %d  last loss %.4f  test accuracy %.2f%%  %.2f s"
+            % (epoch + 1, loss.item(), 100 * acc, time.perf_counter() - t0)
+        )
     return acc
 
 

@@ -1,8 +1,9 @@
 """Train the default 784-256-10 MLP on MNIST with the high-level API.
 
-    python examples/train_mlp.py            # 10 epochs, >= 98% test accuracy
-    python examples/train_mlp.py --epochs 1 --save model.npz
+python examples/train_mlp.py            # 10 epochs, >= 98% test accuracy
+python examples/train_mlp.py --epochs 1 --save model.npz
 """
+
 import argparse
 
 import fastdigits as fd
@@ -19,11 +20,13 @@ def main(argv=None):
     X, y = fd.load_mnist("train", normalize=True, flatten=True)
     Xt, yt = fd.load_mnist("test", normalize=True, flatten=True)
     if args.limit:
-        X, y = X[:args.limit], y[:args.limit]
+        X, y = X[: args.limit], y[: args.limit]
     model = MLP((784, 256, 10), seed=0)
     for row in model.fit(X, y, epochs=args.epochs, validation_data=(Xt, yt)):
-        print("epoch %(epoch)d  loss %(loss).4f  train %(train_acc).4f  "
-              "test %(val_acc).4f  %(seconds).2f s" % row)
+        print(
+            "epoch %(epoch)d  loss %(loss).4f  train %(train_acc).4f  "
+            "test %(val_acc).4f  %(seconds).2f s" % row
+        )
     loss, acc = model.evaluate(Xt, yt)
     print("test accuracy %.2f%%" % (100 * acc))
     if args.save:

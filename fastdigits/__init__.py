@@ -4,16 +4,24 @@ C kernels (csrc/) bound with Cython, parallelised with OpenMP, with a run-time
 chosen SIMD path.  Every kernel has a plain NumPy twin in
 :mod:`fastdigits.reference` with the same signature.
 """
-from ._config import (MAX_THREADS, available_simd, get_num_threads, get_simd,
-                      set_num_threads, set_simd, simd, threads)
+
+from ._config import (
+    MAX_THREADS,
+    available_simd,
+    get_num_threads,
+    get_simd,
+    set_num_threads,
+    set_simd,
+    simd,
+    threads,
+)
 from ._info import show_config
 from .dense import dense_backward, dense_forward, matmul
 from .normalize import normalize
 from .loss import softmax_cross_entropy
 from .optim import adam_step, sgd_step
 from .datasets import MNIST_MEAN, MNIST_STD, load_mnist, mnist_path
-from .idx import (IDXError, IDXHeader, read_idx, read_idx_header,
-                  read_idx_normalized, write_idx)
+from .idx import IDXError, IDXHeader, read_idx, read_idx_header, read_idx_normalized, write_idx
 from . import nn
 from .nn import MLP
 from ._version import __version__

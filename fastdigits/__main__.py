@@ -1,4 +1,5 @@
 """``python -m fastdigits``: the command line (see :mod:`fastdigits.cli`)."""
+
 import sys
 
 from .cli import main

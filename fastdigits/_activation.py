@@ -1,6 +1,7 @@
 """Argument rules shared by fastdigits.dense and its NumPy twin
 fastdigits.reference.dense, so both accept and reject exactly the same calls.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -17,16 +18,20 @@ def activation_name(activation: Optional[str]) -> str:
     if activation is None:
         return "identity"
     if not isinstance(activation, str):
-        raise TypeError("activation must be None or a str, one of %s; got %s"
-                        % (", ".join(ACTIVATIONS), type(activation).__name__))
+        raise TypeError(
+            "activation must be None or a str, one of %s; got %s"
+            % (", ".join(ACTIVATIONS), type(activation).__name__)
+        )
     if activation not in ACTIVATIONS:
-        raise ValueError("activation must be None or one of %s, got %r"
-                         % (", ".join(ACTIVATIONS), activation))
+        raise ValueError(
+            "activation must be None or one of %s, got %r" % (", ".join(ACTIVATIONS), activation)
+        )
     return activation
 
 
-def backward_input(activation: Optional[str], y_or_z: Any, y: Any, z: Any,
-                   stacklevel: int = 3) -> Tuple[str, Any, str]:
+def backward_input(
+    activation: Optional[str], y_or_z: Any, y: Any, z: Any, stacklevel: int = 3
+) -> Tuple[str, Any, str]:
     """(activation name, the array act' is computed from or None, the name
     it was passed by) for dense_backward.
 
@@ -39,31 +44,47 @@ def backward_input(activation: Optional[str], y_or_z: Any, y: Any, z: Any,
     act = activation_name(activation)
     given = [n for n, v in (("y_or_z", y_or_z), ("y", y), ("z", z)) if v is not None]
     if len(given) > 1:
-        raise TypeError("dense_backward got %s; pass exactly one of them (y= for "
-                        "relu/sigmoid/tanh, z= for gelu)" % " and ".join(given))
+        raise TypeError(
+            "dense_backward got %s; pass exactly one of them (y= for "
+            "relu/sigmoid/tanh, z= for gelu)" % " and ".join(given)
+        )
     if act == "identity":
-        return act, (y_or_z if y_or_z is not None else y if y is not None else z), \
-            (given[0] if given else "y")
+        return (
+            act,
+            (y_or_z if y_or_z is not None else y if y is not None else z),
+            (given[0] if given else "y"),
+        )
     if act in _FROM_Y:
         if z is not None:
-            raise ValueError("activation %r needs the layer output y= (what dense_forward "
-                             "returns), not the pre-activation z" % act)
+            raise ValueError(
+                "activation %r needs the layer output y= (what dense_forward "
+                "returns), not the pre-activation z" % act
+            )
         arr = y_or_z if y_or_z is not None else y
         if arr is None:
-            raise ValueError("activation %r needs the layer output y= (what dense_forward "
-                             "returns)" % act)
+            raise ValueError(
+                "activation %r needs the layer output y= (what dense_forward returns)" % act
+            )
         return act, arr, given[0]
     # gelu
     if y is not None:
-        raise ValueError("activation 'gelu' needs the pre-activation z=, not the output y "
-                         "(gelu' is not a function of y): get it from "
-                         "dense_forward(..., preact_out=z)")
+        raise ValueError(
+            "activation 'gelu' needs the pre-activation z=, not the output y "
+            "(gelu' is not a function of y): get it from "
+            "dense_forward(..., preact_out=z)"
+        )
     if y_or_z is not None:
-        warnings.warn("dense_backward: pass gelu's pre-activation as z= (from "
-                      "dense_forward(..., preact_out=z)); the positional y_or_z form is "
-                      "deprecated", DeprecationWarning, stacklevel=stacklevel)
+        warnings.warn(
+            "dense_backward: pass gelu's pre-activation as z= (from "
+            "dense_forward(..., preact_out=z)); the positional y_or_z form is "
+            "deprecated",
+            DeprecationWarning,
+            stacklevel=stacklevel,
+        )
         return act, y_or_z, "y_or_z"
     if z is None:
-        raise ValueError("activation 'gelu' needs the pre-activation z=: get it from "
-                         "dense_forward(..., preact_out=z)")
+        raise ValueError(
+            "activation 'gelu' needs the pre-activation z=: get it from "
+            "dense_forward(..., preact_out=z)"
+        )
     return act, z, "z"

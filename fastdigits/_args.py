@@ -7,6 +7,7 @@ non-contiguous arrays are copied by the binding.  Arrays a kernel writes
 (``out=`` buffers, optimiser parameters and state) are never converted:
 they are used as given or rejected, so no update can land in a copy.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -25,12 +26,14 @@ def anchor_dtype(*objs: Any) -> Optional[np.dtype]:
 
 
 def _not_convertible(obj: Any, name: str, why: str) -> TypeError:
-    return TypeError("%s must be a NumPy array or array-like, got %s (%s)"
-                     % (name, type(obj).__name__, why))
+    return TypeError(
+        "%s must be a NumPy array or array-like, got %s (%s)" % (name, type(obj).__name__, why)
+    )
 
 
-def as_array(obj: Any, name: str, dtype: Optional[np.dtype] = None,
-             natural: bool = False) -> np.ndarray:
+def as_array(
+    obj: Any, name: str, dtype: Optional[np.dtype] = None, natural: bool = False
+) -> np.ndarray:
     """obj (not an ndarray) as an ndarray, for a kernel that only reads it.
 
     Objects with a dtype of their own (a torch tensor, a NumPy scalar) keep
@@ -45,11 +48,11 @@ def as_array(obj: Any, name: str, dtype: Optional[np.dtype] = None,
     if isinstance(obj, (str, bytes)):
         raise TypeError("%s must be an array, got %s" % (name, type(obj).__name__))
     if getattr(obj, "requires_grad", False) is True:
-        raise TypeError("%s is a tensor that requires grad; pass %s.detach() (fastdigits "
-                        "kernels do not record autograd graphs; see fastdigits.torch)"
-                        % (name, name))
-    own = hasattr(obj, "dtype") or hasattr(obj, "__array__") or \
-        hasattr(obj, "__array_interface__")
+        raise TypeError(
+            "%s is a tensor that requires grad; pass %s.detach() (fastdigits "
+            "kernels do not record autograd graphs; see fastdigits.torch)" % (name, name)
+        )
+    own = hasattr(obj, "dtype") or hasattr(obj, "__array__") or hasattr(obj, "__array_interface__")
     try:
         if own or natural:
             return np.asarray(obj)

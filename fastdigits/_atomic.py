@@ -15,6 +15,7 @@ the old file or the complete new one, never a mix:
 * on any error, including KeyboardInterrupt, the temporary file is removed
   and the target is untouched.
 """
+
 from __future__ import annotations
 
 import errno
@@ -64,8 +65,10 @@ def resolve_target(path: PathArg) -> Tuple[str, int]:
         what = _kind(st.st_mode)
         shown = name if target == os.path.abspath(name) else "%s (-> %s)" % (name, target)
         exc = IsADirectoryError if stat.S_ISDIR(st.st_mode) else OSError
-        raise exc(errno.EISDIR if exc is IsADirectoryError else errno.EINVAL,
-                  "cannot write %s: it is %s, not a regular file" % (shown, what))
+        raise exc(
+            errno.EISDIR if exc is IsADirectoryError else errno.EINVAL,
+            "cannot write %s: it is %s, not a regular file" % (shown, what),
+        )
     return target, stat.S_IMODE(st.st_mode)
 
 
@@ -73,8 +76,13 @@ def _create_temp(directory: str, base: str) -> Tuple[int, str]:
     """Create ``directory/.BASE.RANDOM.tmp`` exclusively, mode 0666 minus the
     umask (applied by the kernel: reading and restoring the process umask
     instead would race with other threads)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) \
+    flags = (
+        os.O_WRONLY
+        | os.O_CREAT
+        | os.O_EXCL
+        | getattr(os, "O_BINARY", 0)
         | getattr(os, "O_CLOEXEC", 0)
+    )
     for _ in range(100):
         tmp = os.path.join(directory, ".%s.%s.tmp" % (base, os.urandom(6).hex()))
         try:
@@ -102,7 +110,7 @@ def write_chunked(f: BinaryIO, data: Any) -> None:
     """f.write(data) in pieces (a bytes-like object of any size)."""
     mv = memoryview(data).cast("B")
     for i in range(0, len(mv), _WRITE_PIECE):
-        f.write(mv[i:i + _WRITE_PIECE])
+        f.write(mv[i : i + _WRITE_PIECE])
 
 
 def atomic_write(path: PathArg, write: Callable[[BinaryIO], Any]) -> None:

@@ -3,6 +3,7 @@
 Kernels never read globals in C: the Python layer resolves these two values
 at call time and passes them down explicitly (see ``kernel_context``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -67,8 +68,7 @@ def _env_isa() -> int:
     if not name:
         return _BEST_ISA
     if name not in ISA_NAMES:
-        raise ValueError(
-            "FASTDIGITS_SIMD must be one of %s, got %r" % (", ".join(ISA_NAMES), name))
+        raise ValueError("FASTDIGITS_SIMD must be one of %s, got %r" % (", ".join(ISA_NAMES), name))
     return min(ISA_NAMES.index(name), _BEST_ISA)
 
 
@@ -81,8 +81,10 @@ def _check_threads(n: int) -> int:
     if n < 1:
         raise ValueError("n_threads must be >= 1, got %d" % n)
     if n > MAX_THREADS:
-        raise ValueError("n_threads must be <= %d (fastdigits.MAX_THREADS: 4 per CPU, "
-                         "at least 64), got %d" % (MAX_THREADS, n))
+        raise ValueError(
+            "n_threads must be <= %d (fastdigits.MAX_THREADS: 4 per CPU, "
+            "at least 64), got %d" % (MAX_THREADS, n)
+        )
     return n
 
 
@@ -99,9 +101,12 @@ def _usable(n: int) -> int:
             got = _runtime.probe_threads(n)
             if got < n:
                 _ceiling = got
-                warnings.warn("fastdigits: the OS could start only %d of %d threads; "
-                              "kernels will use at most %d" % (got, n, got),
-                              RuntimeWarning, stacklevel=3)
+                warnings.warn(
+                    "fastdigits: the OS could start only %d of %d threads; "
+                    "kernels will use at most %d" % (got, n, got),
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
                 return got
             _probed = n
     return n
@@ -271,8 +276,10 @@ def _isa_index(name: str) -> int:
         raise ValueError("simd must be one of %s, got %r" % (", ".join(ISA_NAMES), name))
     idx = ISA_NAMES.index(name)
     if idx > _BEST_ISA:
-        raise ValueError("SIMD path %r is not supported by this CPU/build "
-                         "(best: %r)" % (name, ISA_NAMES[_BEST_ISA]))
+        raise ValueError(
+            "SIMD path %r is not supported by this CPU/build "
+            "(best: %r)" % (name, ISA_NAMES[_BEST_ISA])
+        )
     return idx
 
 

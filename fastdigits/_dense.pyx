@@ -10,7 +10,7 @@ from libc.stdint cimport int64_t
 
 from fastdigits._common cimport fd_ctx, current_ctx, FD_OK, FD_ENOMEM
 # current_ctx() (inlined from _common.pxd) looks this name up in our globals
-from fastdigits._config import kernel_context  # noqa: F401
+from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint
 
 cnp.import_array()
 

@@ -10,7 +10,7 @@ from fastdigits._common cimport fd_ctx, current_ctx
 from fastdigits._idxpoll cimport fd_idx_poll, FD_IDX_STOPPED, init_poll, raise_stopped
 # _common.pxd's Python-level import is not executed in including modules:
 # current_ctx() looks kernel_context up in this module's globals.
-from fastdigits._config import kernel_context  # noqa: F401
+from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint
 
 cdef extern from "idx/idx.h" nogil:
     enum:

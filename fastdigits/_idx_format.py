@@ -1,5 +1,6 @@
 """The IDX format: element type codes, the header a reader learns, and
 the argument types of the IDX functions (:mod:`fastdigits.idx`)."""
+
 from __future__ import annotations
 
 import io
@@ -63,11 +64,11 @@ class IDXHeader(NamedTuple):
     10000
     """
 
-    dtype: np.dtype      #: element type, native byte order
+    dtype: np.dtype  #: element type, native byte order
     shape: Tuple[int, ...]
-    data_offset: int     #: bytes of header before the data (decompressed stream)
-    compressed: bool     #: gzip file
-    file_size: int       #: size of the file (compressed size for gzip); -1 if unknown
+    data_offset: int  #: bytes of header before the data (decompressed stream)
+    compressed: bool  #: gzip file
+    file_size: int  #: size of the file (compressed size for gzip); -1 if unknown
 
     @property
     def nbytes(self) -> int:

@@ -1,4 +1,5 @@
 """Decode and normalise in one pass: :func:`fastdigits.read_idx_normalized`."""
+
 from __future__ import annotations
 
 import math
@@ -14,7 +15,9 @@ from ._inflate import _INLINE_INFLATE, _libdeflate_addrs, _run_interruptibly
 from ._sources import _Input
 
 
-def _check_norm_args(scale: Any, mean: Any, std: Any, dtype: Any) -> Tuple[float, float, float, np.dtype]:
+def _check_norm_args(
+    scale: Any, mean: Any, std: Any, dtype: Any
+) -> Tuple[float, float, float, np.dtype]:
     vals = []
     for name, v in (("scale", scale), ("mean", mean), ("std", std)):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
@@ -53,9 +56,16 @@ def _check_out(out: Any, shape: Tuple[int, ...], dt: np.dtype) -> np.ndarray:
     return out
 
 
-def read_idx_normalized(source: Source, *, scale: float = 1.0 / 255.0, mean: float = 0.0,
-                        std: float = 1.0, dtype: Any = np.float32, flatten: bool = False,
-                        out: Optional[np.ndarray] = None) -> np.ndarray:
+def read_idx_normalized(
+    source: Source,
+    *,
+    scale: float = 1.0 / 255.0,
+    mean: float = 0.0,
+    std: float = 1.0,
+    dtype: Any = np.float32,
+    flatten: bool = False,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
     """Decode a uint8 IDX file straight into ``(pixels * scale - mean) / std``.
 
     Never holds the whole uint8 array: with libdeflate the gzip stream is
@@ -111,8 +121,16 @@ def read_idx_normalized(source: Source, *, scale: float = 1.0 / 255.0, mean: flo
             raise inp.error(exc) from None
 
 
-def _read_normalized(inp: _Input, _idxnorm: Any, scale: float, mean: float, std: float,
-                     dt: np.dtype, flatten: bool, out: Optional[np.ndarray]) -> np.ndarray:
+def _read_normalized(
+    inp: _Input,
+    _idxnorm: Any,
+    scale: float,
+    mean: float,
+    std: float,
+    dt: np.dtype,
+    flatten: bool,
+    out: Optional[np.ndarray],
+) -> np.ndarray:
     first = inp.read(2)
     compressed = first == _GZIP_MAGIC
     if compressed:
@@ -121,9 +139,11 @@ def _read_normalized(inp: _Input, _idxnorm: Any, scale: float, mean: float, std:
     else:
         code, _, dims, hlen, count = _raw_header(inp, first)
     if code != 0x08:
-        raise IDXError("read_idx_normalized needs a uint8 IDX file (type code 0x08), "
-                       "got type code 0x%02x (%s) at byte offset 2"
-                       % (code, TYPE_CODES[code]), 2)
+        raise IDXError(
+            "read_idx_normalized needs a uint8 IDX file (type code 0x08), "
+            "got type code 0x%02x (%s) at byte offset 2" % (code, TYPE_CODES[code]),
+            2,
+        )
     # As fastdigits.normalize(flatten=True): (N, prod(rest)), (N, 1) for rank 1.
     shape = (dims[0], math.prod(dims[1:])) if flatten else dims
     res = None if out is None else _check_out(out, shape, dt)
@@ -138,25 +158,25 @@ def _read_normalized(inp: _Input, _idxnorm: Any, scale: float, mean: float, std:
         lead = count * (dt.itemsize - 1) - hlen
         if addrs is not None and hlen + count > _INLINE_INFLATE and lead >= 0:
             if out is None:  # as gz_normalize_into, with an interruptible inflate
-                _run_interruptibly(_idx.gz_inflate_into, comp, flat[lead:], hlen, addrs,
-                                   False)
+                _run_interruptibly(_idx.gz_inflate_into, comp, flat[lead:], hlen, addrs, False)
                 _idxnorm.normalize_tail(flat, count, dt.itemsize, scale, mean, std)
                 return res
             # The caller's `out` must not be written after Ctrl-C returns:
             # zlib, in chunks that check for signals.
             addrs = None
-        _idxnorm.gz_normalize_into(comp, flat, hlen, count, dt.itemsize, scale, mean, std,
-                                   addrs)
+        _idxnorm.gz_normalize_into(comp, flat, hlen, count, dt.itemsize, scale, mean, std, addrs)
         return res
-    tail = flat[count * (dt.itemsize - 1):]
+    tail = flat[count * (dt.itemsize - 1) :]
     if pixels is not None:
         tail[:] = pixels
     else:
         got = inp.readinto(tail)
         if got != count:
-            raise IDXError("IDX data shorter than the header says: it ends at byte "
-                           "offset %d, the header implies %d bytes of data"
-                           % (hlen + got, count), hlen + got)
+            raise IDXError(
+                "IDX data shorter than the header says: it ends at byte "
+                "offset %d, the header implies %d bytes of data" % (hlen + got, count),
+                hlen + got,
+            )
         _check_end(inp, hlen + count)
     _idxnorm.normalize_tail(flat, count, dt.itemsize, scale, mean, std)
     return res

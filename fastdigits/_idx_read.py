@@ -1,5 +1,6 @@
 """Reading IDX files: header parsing and validation (C), raw and gzip
 decoding into native-order arrays, ``mmap=True`` views."""
+
 from __future__ import annotations
 
 from typing import Any, Tuple
@@ -21,8 +22,11 @@ _MAX_NDIM = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
 def _parse(head: bytes, stream_len: int, max_total: int):
     hdr = _idx.parse_header(head, stream_len, max_total)
     if hdr is not None and len(hdr[2]) > _MAX_NDIM:
-        raise IDXError("IDX rank %d at byte offset 3: NumPy arrays support at most "
-                       "%d dimensions" % (len(hdr[2]), _MAX_NDIM), 3)
+        raise IDXError(
+            "IDX rank %d at byte offset 3: NumPy arrays support at most "
+            "%d dimensions" % (len(hdr[2]), _MAX_NDIM),
+            3,
+        )
     return hdr
 
 
@@ -60,12 +64,12 @@ def _gz_read_all(inp: _Input, first: bytes) -> np.ndarray:
     """The whole compressed file as one uint8 array."""
     if inp.size is not None:  # straight into place, no copy
         comp = np.empty(len(first) + inp.size - inp.pos, np.uint8)
-        comp = comp[:len(first) + inp.readinto(comp[len(first):])]
+        comp = comp[: len(first) + inp.readinto(comp[len(first) :])]
     else:
         rest = inp.rest()
         comp = np.empty(len(first) + len(rest), np.uint8)
-        comp[len(first):] = rest
-    comp[:len(first)] = np.frombuffer(first, np.uint8)
+        comp[len(first) :] = rest
+    comp[: len(first)] = np.frombuffer(first, np.uint8)
     return comp
 
 
@@ -84,9 +88,11 @@ def _read_body(inp: _Input, hlen: int, nbytes: int) -> np.ndarray:
     there (for files of known size _parse checked that already)."""
     data = inp.read_array(nbytes)
     if len(data) != nbytes:  # a stream, or the file changed size under us
-        raise IDXError("IDX data shorter than the header says: it ends at byte "
-                       "offset %d, the header implies %d bytes of data"
-                       % (hlen + len(data), nbytes), hlen + len(data))
+        raise IDXError(
+            "IDX data shorter than the header says: it ends at byte "
+            "offset %d, the header implies %d bytes of data" % (hlen + len(data), nbytes),
+            hlen + len(data),
+        )
     _check_end(inp, hlen + nbytes)
     return data
 
@@ -94,8 +100,11 @@ def _read_body(inp: _Input, hlen: int, nbytes: int) -> np.ndarray:
 def _check_end(inp: _Input, end: int) -> None:
     if inp.size is None or inp.pos < inp.size:
         if inp.read(1):
-            raise IDXError("IDX data longer than the header says: trailing bytes "
-                           "start at byte offset %d" % end, end)
+            raise IDXError(
+                "IDX data longer than the header says: trailing bytes "
+                "start at byte offset %d" % end,
+                end,
+            )
 
 
 def read_idx_header(source: Source) -> IDXHeader:
@@ -146,8 +155,9 @@ def read_idx_header(source: Source) -> IDXHeader:
             raise inp.error(exc) from None
         finally:
             inp.rewind()
-        return IDXHeader(TYPE_CODES[code], dims, hlen, compressed,
-                         -1 if inp.size is None else inp.size)
+        return IDXHeader(
+            TYPE_CODES[code], dims, hlen, compressed, -1 if inp.size is None else inp.size
+        )
 
 
 def _native(arr_u8: np.ndarray, code: int, dims: Tuple[int, ...]) -> np.ndarray:
@@ -212,9 +222,11 @@ def _read(inp: _Input, mmap: bool) -> np.ndarray:
     first = inp.read(2)
     if first == _GZIP_MAGIC:
         if mmap:
-            raise IDXError("mmap=True needs an uncompressed IDX file but this one "
-                           "is gzip-compressed (decompress it once, e.g. write_idx("
-                           "path, read_idx(gz_path)), or use load_mnist(cache=True))")
+            raise IDXError(
+                "mmap=True needs an uncompressed IDX file but this one "
+                "is gzip-compressed (decompress it once, e.g. write_idx("
+                "path, read_idx(gz_path)), or use load_mnist(cache=True))"
+            )
         comp = _gz_read_all(inp, first)
         code, elsize, dims, hlen, count = _gz_parse(comp, True, len(comp))
         region, _ = _aligned_empty(count * elsize, hlen)
@@ -230,14 +242,15 @@ def _read(inp: _Input, mmap: bool) -> np.ndarray:
     return _native(data, code, dims)
 
 
-def _mmap(inp: _Input, code: int, dims: Tuple[int, ...], hlen: int,
-          nbytes: int) -> np.ndarray:
-    dtype = TYPE_CODES[code].newbyteorder(">") if TYPE_CODES[code].itemsize > 1 \
-        else TYPE_CODES[code]
+def _mmap(inp: _Input, code: int, dims: Tuple[int, ...], hlen: int, nbytes: int) -> np.ndarray:
+    dtype = (
+        TYPE_CODES[code].newbyteorder(">") if TYPE_CODES[code].itemsize > 1 else TYPE_CODES[code]
+    )
     if nbytes == 0:
         return np.empty(dims, dtype)
     if not inp.regular:
-        raise IDXError("mmap=True needs a regular file on disk (a path or a real "
-                       "file object), not a pipe, device or in-memory object")
-    return np.memmap(inp.f, dtype=dtype, mode="c", offset=inp.start + hlen,
-                     shape=dims)
+        raise IDXError(
+            "mmap=True needs a regular file on disk (a path or a real "
+            "file object), not a pipe, device or in-memory object"
+        )
+    return np.memmap(inp.f, dtype=dtype, mode="c", offset=inp.start + hlen, shape=dims)

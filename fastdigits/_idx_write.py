@@ -1,4 +1,5 @@
 """Writing IDX files: :func:`fastdigits.write_idx` (atomic, raw or gzip)."""
+
 from __future__ import annotations
 
 import os
@@ -20,16 +21,19 @@ def _idx_bytes_header(arr: np.ndarray) -> bytes:
 def _check_writable_array(array: Any) -> np.ndarray:
     arr = np.asarray(array)
     if arr.dtype.newbyteorder("=") not in _CODE_OF:
-        raise TypeError("array dtype must be one of uint8, int8, int16, int32, "
-                        "float32, float64 for IDX, got %s" % arr.dtype)
+        raise TypeError(
+            "array dtype must be one of uint8, int8, int16, int32, "
+            "float32, float64 for IDX, got %s" % arr.dtype
+        )
     if arr.ndim == 0:
         raise ValueError("array must have at least one dimension (IDX rank >= 1)")
     if arr.ndim > 255:
         raise ValueError("array has %d dimensions, IDX allows at most 255" % arr.ndim)
     for i, d in enumerate(arr.shape):
         if d > 0xFFFFFFFF:
-            raise ValueError("array dimension %d is %d, IDX dimensions must fit "
-                             "in 32 bits" % (i, d))
+            raise ValueError(
+                "array dimension %d is %d, IDX dimensions must fit in 32 bits" % (i, d)
+            )
     return arr
 
 
@@ -91,8 +95,7 @@ def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) ->
     >>> shutil.rmtree(d)
     """
     if not isinstance(path, (str, bytes, os.PathLike)):
-        raise TypeError("path must be a str, bytes or os.PathLike, got %s"
-                        % type(path).__name__)
+        raise TypeError("path must be a str, bytes or os.PathLike, got %s" % type(path).__name__)
     arr = _check_writable_array(array)
     if compress is None:
         compress = os.fsdecode(os.fspath(path)).endswith(".gz")
@@ -112,6 +115,6 @@ def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) ->
 
 def _concat(header: bytes, big: np.ndarray) -> memoryview:
     buf = np.empty(len(header) + big.nbytes, np.uint8)
-    buf[:len(header)] = np.frombuffer(header, np.uint8)
-    buf[len(header):] = big.reshape(-1).view(np.uint8)
+    buf[: len(header)] = np.frombuffer(header, np.uint8)
+    buf[len(header) :] = big.reshape(-1).view(np.uint8)
     return memoryview(buf)

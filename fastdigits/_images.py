@@ -2,6 +2,7 @@
 PNG writer (:mod:`fastdigits.png`) and the plots: array-likes to an
 (N, H, W) batch, labels to strings, and the grey mapping
 :func:`fastdigits.to_uint8`."""
+
 from __future__ import annotations
 
 from typing import Any, List, Optional
@@ -17,8 +18,9 @@ def _as_array(images: Any, name: str = "images") -> np.ndarray:
     except Exception as exc:  # pragma: no cover - exotic array-likes
         raise TypeError("%s must be an array, got %s" % (name, type(images).__name__)) from exc
     if arr.dtype.kind not in "biuf":
-        raise TypeError("%s must hold numbers (bool, int or float), got dtype %s"
-                        % (name, arr.dtype))
+        raise TypeError(
+            "%s must hold numbers (bool, int or float), got dtype %s" % (name, arr.dtype)
+        )
     return arr
 
 
@@ -30,8 +32,10 @@ def _as_batch(images: Any, name: str = "images") -> np.ndarray:
     elif arr.ndim == 4 and arr.shape[1] == 1:  # PyTorch's (N, 1, H, W)
         arr = arr[:, 0]
     if arr.ndim != 3:
-        raise ValueError("%s must be one image (H, W) or a batch (N, H, W) or (N, 1, H, W), "
-                         "got shape %s" % (name, arr.shape))
+        raise ValueError(
+            "%s must be one image (H, W) or a batch (N, H, W) or (N, 1, H, W), "
+            "got shape %s" % (name, arr.shape)
+        )
     if arr.shape[0] == 0:
         raise ValueError("%s is empty (shape %s): nothing to show" % (name, arr.shape))
     if arr.shape[1] == 0 or arr.shape[2] == 0:
@@ -102,8 +106,7 @@ def _labels_list(labels: Any, n: int) -> Optional[List[str]]:
     if hasattr(labels, "detach") and hasattr(labels, "cpu"):
         labels = labels.detach().cpu().numpy()
     if isinstance(labels, np.ndarray) and labels.ndim != 1:
-        raise ValueError("labels must be 1-D (one label per image), got shape %s"
-                         % (labels.shape,))
+        raise ValueError("labels must be 1-D (one label per image), got shape %s" % (labels.shape,))
     out = [str(v.item() if isinstance(v, np.generic) else v) for v in labels]
     if len(out) != n:
         raise ValueError("labels has %d entries but there are %d images" % (len(out), n))

@@ -1,5 +1,6 @@
 """Which gzip inflater the IDX decoder uses (libdeflate from the ``deflate``
 wheel or the system, else zlib), and inflating interruptibly."""
+
 from __future__ import annotations
 
 import contextlib
@@ -23,9 +24,12 @@ class _Backend:
                 lib = ctypes.CDLL(path)
                 addrs = tuple(
                     ctypes.cast(getattr(lib, sym), ctypes.c_void_p).value
-                    for sym in ("libdeflate_alloc_decompressor",
-                                "libdeflate_gzip_decompress_ex",
-                                "libdeflate_free_decompressor"))
+                    for sym in (
+                        "libdeflate_alloc_decompressor",
+                        "libdeflate_gzip_decompress_ex",
+                        "libdeflate_free_decompressor",
+                    )
+                )
             except (OSError, AttributeError):
                 continue
             if all(addrs):

@@ -1,4 +1,5 @@
 """show_config(): what this build of fastdigits is and what it will run."""
+
 from __future__ import annotations
 
 import platform
@@ -71,6 +72,7 @@ def _extra_facts() -> Dict[str, str]:
     facts: Dict[str, str] = {}
     try:
         from .idx import inflate_backend  # noqa: WPS433 (optional until idx lands)
+
         facts["inflate"] = inflate_backend()
     except ImportError:
         pass

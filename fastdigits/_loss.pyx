@@ -7,7 +7,7 @@ from libc.stdint cimport int64_t
 
 # _common.pxd's inline current_ctx() looks kernel_context up in this module's
 # globals (a Python import inside a .pxd is not run for cimporters).
-from fastdigits._config import kernel_context  # noqa: F401
+from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint
 
 from fastdigits._common cimport fd_ctx, current_ctx, FD_OK
 from fastdigits._args import as_array

@@ -16,8 +16,8 @@ import numpy as np
 
 cimport numpy as cnp
 
-from fastdigits._common cimport FD_EINVAL, FD_ENOMEM, FD_OK, current_ctx, fd_ctx
-from fastdigits._config import kernel_context  # noqa: F401  (used by current_ctx)
+from fastdigits._common cimport FD_ENOMEM, FD_OK, current_ctx, fd_ctx
+from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint (used by current_ctx)
 
 cnp.import_array()
 

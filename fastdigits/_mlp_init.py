@@ -1,6 +1,7 @@
 """What the MLP's two backends share: the optimiser names and the initial
 weights (:class:`fastdigits.MLP` and its NumPy twin
 :mod:`fastdigits.reference.nn` start from the same numbers)."""
+
 from __future__ import annotations
 
 import math
@@ -11,8 +12,9 @@ import numpy as np
 OPTIMIZERS = ("sgd", "adam")
 
 
-def init_params(layer_sizes: Sequence[int], activation: str = "relu",
-                dtype=np.float32, seed: int = 0) -> List[np.ndarray]:
+def init_params(
+    layer_sizes: Sequence[int], activation: str = "relu", dtype=np.float32, seed: int = 0
+) -> List[np.ndarray]:
     """Initial ``[W0, b0, W1, b1, ...]`` from ``np.random.default_rng(seed)``.
 
     Hidden layers followed by relu/gelu get He-uniform weights

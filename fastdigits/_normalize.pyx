@@ -6,7 +6,7 @@ import numpy as np
 from libc.stdint cimport int64_t, uint8_t
 from fastdigits._common cimport fd_ctx, current_ctx
 # current_ctx() (inlined from the .pxd) looks kernel_context up in this module.
-from fastdigits._config import kernel_context  # noqa: F401
+from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint
 from fastdigits._args import as_array
 
 cdef extern from "normalize/normalize.h" nogil:

@@ -1,5 +1,6 @@
 """IDX input sources: paths and binary file objects, regular files and
 streams (pipes, FIFOs, devices), read in interruptible pieces."""
+
 from __future__ import annotations
 
 import io
@@ -39,8 +40,10 @@ class _Input:
             self.f = source
             self.name = str(getattr(source, "name", None) or type(source).__name__)
         else:
-            raise TypeError("source must be a path (str or os.PathLike) or a binary "
-                            "file object, got %s" % type(source).__name__)
+            raise TypeError(
+                "source must be a path (str or os.PathLike) or a binary "
+                "file object, got %s" % type(source).__name__
+            )
         self.start = 0
         self.size: Optional[int] = None  # bytes from start to end of file
         self.regular = False  # a regular file on disk (mmap-able)
@@ -89,8 +92,10 @@ class _Input:
             if not chunk:
                 break
             if not isinstance(chunk, (bytes, bytearray)):
-                raise TypeError("source must be a binary file object (read() returned "
-                                "%s)" % type(chunk).__name__)
+                raise TypeError(
+                    "source must be a binary file object (read() returned "
+                    "%s)" % type(chunk).__name__
+                )
             parts.append(chunk)
             n -= len(chunk)
             self.pos += len(chunk)
@@ -104,14 +109,16 @@ class _Input:
         while got < len(mv):
             want = min(len(mv) - got, _PIECE)
             if readinto is not None:
-                n = readinto(mv[got:got + want])
+                n = readinto(mv[got : got + want])
             else:  # a minimal file-like object with read() only
                 chunk = self.f.read(want)
                 if chunk and not isinstance(chunk, (bytes, bytearray)):
-                    raise TypeError("source must be a binary file object (read() "
-                                    "returned %s)" % type(chunk).__name__)
+                    raise TypeError(
+                        "source must be a binary file object (read() "
+                        "returned %s)" % type(chunk).__name__
+                    )
                 n = len(chunk) if chunk else 0
-                mv[got:got + n] = chunk
+                mv[got : got + n] = chunk
             if not n:
                 break
             got += n
@@ -124,7 +131,7 @@ class _Input:
         arrives, not with what a header promised."""
         if self.size is not None or nbytes <= _PIECE:
             buf, _ = _aligned_empty(nbytes, 0)
-            return buf[:self.readinto(buf)]
+            return buf[: self.readinto(buf)]
         parts, got = [], 0
         while got < nbytes:
             part = np.empty(min(nbytes - got, _PIECE), np.uint8)
@@ -147,4 +154,4 @@ def _aligned_empty(nbytes: int, lead: int) -> Tuple[np.ndarray, int]:
     """A uint8 buffer of lead + nbytes bytes where byte `lead` is 64-aligned."""
     raw = np.empty(lead + nbytes + _ALIGN, np.uint8)
     off = (-(raw.ctypes.data + lead)) % _ALIGN
-    return raw[off:off + lead + nbytes], off
+    return raw[off : off + lead + nbytes], off

@@ -1,4 +1,5 @@
 """The `fastdigits` command (also `python -m fastdigits`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
 
     parser = argparse.ArgumentParser(
-        prog="fastdigits",
-        description="Fast IDX/MNIST data path and fused dense-layer kernels.")
+        prog="fastdigits", description="Fast IDX/MNIST data path and fused dense-layer kernels."
+    )
     parser.add_argument("--version", action="version", version="fastdigits " + __version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

@@ -6,6 +6,7 @@ SHA-256 once per process.  ``root=`` reads any folder holding the four
 standard IDX file names, gzipped or raw, including torchvision's
 ``root/<Name>/raw/`` layout, so Fashion-MNIST and KMNIST load the same way.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,21 +32,25 @@ _FILES = {
 
 #: Published SHA-256 of the original MNIST .gz files (bundled copies).
 SHA256 = {
-    "train-images-idx3-ubyte.gz":
-        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "train-labels-idx1-ubyte.gz":
-        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    "t10k-images-idx3-ubyte.gz":
-        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    "t10k-labels-idx1-ubyte.gz":
-        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
 
 BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mnist")
 
 # torchvision keeps raw files in root/<ClassName>/raw/.
-_SUBDIRS = ("", "raw", os.path.join("MNIST", "raw"), os.path.join("FashionMNIST", "raw"),
-            os.path.join("KMNIST", "raw"), "MNIST", "FashionMNIST", "KMNIST")
+_SUBDIRS = (
+    "",
+    "raw",
+    os.path.join("MNIST", "raw"),
+    os.path.join("FashionMNIST", "raw"),
+    os.path.join("KMNIST", "raw"),
+    "MNIST",
+    "FashionMNIST",
+    "KMNIST",
+)
 
 _verified: Dict[Tuple[str, int, int], bool] = {}
 # Next to each cache entry: the SHA-256 of the entry as written.
@@ -67,7 +72,8 @@ def _find(root: str, base: str) -> str:
                 return path
     raise FileNotFoundError(
         "root=%r has no %s[.gz] (looked in the folder itself and in %s)"
-        % (root, base, ", ".join(s for s in _SUBDIRS if s)))
+        % (root, base, ", ".join(s for s in _SUBDIRS if s))
+    )
 
 
 def _verify_key(path: str) -> Tuple[str, int, int]:
@@ -102,8 +108,10 @@ def _verify_bundled(path: str) -> None:
     """Check a bundled file's SHA-256 once per process (per size and mtime)."""
     expected = SHA256[os.path.basename(path)]
     if not _verify_once(path, expected):
-        raise IDXError("bundled file %s is corrupt: SHA-256 %s, expected %s "
-                       "(reinstall fastdigits)" % (path, _sha256_file(path), expected))
+        raise IDXError(
+            "bundled file %s is corrupt: SHA-256 %s, expected %s "
+            "(reinstall fastdigits)" % (path, _sha256_file(path), expected)
+        )
 
 
 def _cache_dir(cache: Union[bool, str, "os.PathLike[str]"]) -> Optional[str]:
@@ -113,8 +121,7 @@ def _cache_dir(cache: Union[bool, str, "os.PathLike[str]"]) -> Optional[str]:
     if env:
         return env
     if cache:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
-            os.path.expanduser("~"), ".cache")
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         return os.path.join(base, "fastdigits")
     return None
 
@@ -169,10 +176,15 @@ def _resolve(path: str, bundled: bool, cache_dir: Optional[str]) -> str:
     return target
 
 
-def load_mnist(split: str = "train", *, root: Optional[Union[str, "os.PathLike[str]"]] = None,
-               normalize: bool = False, flatten: bool = False, dtype: Any = np.float32,
-               cache: Union[bool, str, "os.PathLike[str]"] = False
-               ) -> Tuple[np.ndarray, np.ndarray]:
+def load_mnist(
+    split: str = "train",
+    *,
+    root: Optional[Union[str, "os.PathLike[str]"]] = None,
+    normalize: bool = False,
+    flatten: bool = False,
+    dtype: Any = np.float32,
+    cache: Union[bool, str, "os.PathLike[str]"] = False,
+) -> Tuple[np.ndarray, np.ndarray]:
     """Load MNIST (or a dataset in the same format) as ``(images, labels)``.
 
     Parameters
@@ -281,8 +293,7 @@ def load_mnist(split: str = "train", *, root: Optional[Union[str, "os.PathLike[s
         verifier.result()
     else:  # verified already, or cached (then _resolve verifies before caching)
         img_path, lab_path = (_resolve(p, bundled, cache_dir) for p in paths)
-        images, labels = _decode(img_path, lab_path, normalize, flatten, dt,
-                                 cache_dir is not None)
+        images, labels = _decode(img_path, lab_path, normalize, flatten, dt, cache_dir is not None)
     return images, labels
 
 
@@ -291,8 +302,9 @@ class _Verifier:
 
     def __init__(self, paths: List[str]) -> None:
         self._exc: Optional[BaseException] = None
-        self._thread = threading.Thread(target=self._run, args=(paths,),
-                                        name="fastdigits-sha256", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(paths,), name="fastdigits-sha256", daemon=True
+        )
         self._thread.start()
 
     def _run(self, paths: List[str]) -> None:
@@ -308,19 +320,23 @@ class _Verifier:
             raise self._exc
 
 
-def _decode(img_path: str, lab_path: str, normalize: bool, flatten: bool, dt: np.dtype,
-            use_mmap: bool) -> Tuple[np.ndarray, np.ndarray]:
+def _decode(
+    img_path: str, lab_path: str, normalize: bool, flatten: bool, dt: np.dtype, use_mmap: bool
+) -> Tuple[np.ndarray, np.ndarray]:
     labels = read_idx(lab_path, mmap=use_mmap)
     if normalize:
-        images = read_idx_normalized(img_path, scale=1.0 / 255.0, mean=MNIST_MEAN,
-                                     std=MNIST_STD, dtype=dt, flatten=flatten)
+        images = read_idx_normalized(
+            img_path, scale=1.0 / 255.0, mean=MNIST_MEAN, std=MNIST_STD, dtype=dt, flatten=flatten
+        )
     else:
         images = read_idx(img_path, mmap=use_mmap)
         if flatten:
             images = images.reshape(images.shape[0], -1)
     if images.ndim < 1 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-        raise IDXError("%s and %s do not match: %s images, %s labels"
-                       % (img_path, lab_path, images.shape, labels.shape))
+        raise IDXError(
+            "%s and %s do not match: %s images, %s labels"
+            % (img_path, lab_path, images.shape, labels.shape)
+        )
     return images, labels
 
 

@@ -16,6 +16,7 @@ Activations: ``None`` or ``"identity"`` (linear, the default, as in
 ``0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3)))``).  NaN propagates through
 every activation (``relu(NaN)`` is NaN, as ``np.maximum(z, 0)``).
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional, Tuple
@@ -68,9 +69,15 @@ def matmul(a: np.ndarray, b: np.ndarray, *, out: Optional[np.ndarray] = None) ->
     return _dense.matmul(a, b, out)
 
 
-def dense_forward(x: np.ndarray, W: np.ndarray, b: Optional[np.ndarray] = None,
-                  activation: Optional[str] = None, *, out: Optional[np.ndarray] = None,
-                  preact_out: Optional[np.ndarray] = None) -> np.ndarray:
+def dense_forward(
+    x: np.ndarray,
+    W: np.ndarray,
+    b: Optional[np.ndarray] = None,
+    activation: Optional[str] = None,
+    *,
+    out: Optional[np.ndarray] = None,
+    preact_out: Optional[np.ndarray] = None,
+) -> np.ndarray:
     """``y = act(x @ W + b)`` in one pass (a fused dense layer).
 
     Bias and activation are applied to each output tile while it is still in
@@ -120,12 +127,21 @@ def dense_forward(x: np.ndarray, W: np.ndarray, b: Optional[np.ndarray] = None,
     return _dense.dense_forward(x, W, b, activation, out, preact_out)
 
 
-def dense_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, y_or_z: Any = None,
-                   activation: Optional[str] = None, *, y: Optional[np.ndarray] = None,
-                   z: Optional[np.ndarray] = None, need_dx: bool = True,
-                   dx_out: Optional[np.ndarray] = None, dW_out: Optional[np.ndarray] = None,
-                   db_out: Optional[np.ndarray] = None,
-                   accumulate: bool = False) -> Tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
+def dense_backward(
+    dy: np.ndarray,
+    x: np.ndarray,
+    W: np.ndarray,
+    y_or_z: Any = None,
+    activation: Optional[str] = None,
+    *,
+    y: Optional[np.ndarray] = None,
+    z: Optional[np.ndarray] = None,
+    need_dx: bool = True,
+    dx_out: Optional[np.ndarray] = None,
+    dW_out: Optional[np.ndarray] = None,
+    db_out: Optional[np.ndarray] = None,
+    accumulate: bool = False,
+) -> Tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
     """Gradients of ``y = act(x @ W + b)`` given ``dy = dL/dy``.
 
     act' is computed from the layer **output** ``y=`` for relu/sigmoid/tanh
@@ -209,5 +225,6 @@ def dense_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, y_or_z: Any = N
     (True, True)
     """
     act, yz, yz_name = backward_input(activation, y_or_z, y, z)
-    return _dense.dense_backward(dy, x, W, yz, act, need_dx, dx_out,
-                                 dW_out, db_out, accumulate, yz_name)
+    return _dense.dense_backward(
+        dy, x, W, yz, act, need_dx, dx_out, dW_out, db_out, accumulate, yz_name
+    )

@@ -9,6 +9,7 @@ IDX layout: two zero bytes, a type code (0x08 uint8, 0x09 int8, 0x0B int16,
 0x0C int32, 0x0D float32, 0x0E float64), the rank, then one big-endian
 uint32 per dimension, then the elements in C order, big-endian.
 """
+
 from __future__ import annotations
 
 # One module per concern; this one is the public face (and keeps the names

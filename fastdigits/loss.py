@@ -6,6 +6,7 @@ give finite, correct results.  The batch reduction sums fixed row blocks in
 a fixed order: results are bit-identical for any thread count.  The plain
 NumPy twin is :func:`fastdigits.reference.softmax_cross_entropy`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional, Tuple, Union

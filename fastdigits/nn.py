@@ -52,6 +52,7 @@ over the ``fit`` call, momentum 0.9, no weight decay, batch 64, He-uniform
 init.  Adam defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8 (AdamW-style
 decoupled weight decay).
 """
+
 from __future__ import annotations
 
 import math
@@ -123,27 +124,35 @@ def _check_normalization(value: Normalization) -> Optional[Tuple[float, float, f
         return None
     if isinstance(value, str):
         if value != "mnist":
-            raise ValueError("normalization must be None, 'mnist' or (scale, mean, std), "
-                             "got %r" % (value,))
+            raise ValueError(
+                "normalization must be None, 'mnist' or (scale, mean, std), got %r" % (value,)
+            )
         from .datasets import MNIST_MEAN, MNIST_STD
 
         return (1.0 / 255.0, float(MNIST_MEAN), float(MNIST_STD))
     try:
         scale, mean, std = (float(v) for v in value)
     except (TypeError, ValueError):
-        raise ValueError("normalization must be None, 'mnist' or (scale, mean, std), got %r"
-                         % (value,)) from None
+        raise ValueError(
+            "normalization must be None, 'mnist' or (scale, mean, std), got %r" % (value,)
+        ) from None
     if not all(math.isfinite(v) for v in (scale, mean, std)) or std == 0 or scale == 0:
-        raise ValueError("normalization (scale, mean, std) must be finite with scale and "
-                         "std nonzero, got %r" % ((scale, mean, std),))
+        raise ValueError(
+            "normalization (scale, mean, std) must be finite with scale and "
+            "std nonzero, got %r" % ((scale, mean, std),)
+        )
     return (scale, mean, std)
 
 
 def _check_batch_size(batch_size) -> int:
-    if (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-            or not 1 <= batch_size <= MAX_BATCH_SIZE):
-        raise ValueError("batch_size must be an int from 1 to %d, got %r"
-                         % (MAX_BATCH_SIZE, batch_size))
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or not 1 <= batch_size <= MAX_BATCH_SIZE
+    ):
+        raise ValueError(
+            "batch_size must be an int from 1 to %d, got %r" % (MAX_BATCH_SIZE, batch_size)
+        )
     return int(batch_size)
 
 
@@ -209,22 +218,29 @@ class MLP:
     >>> shutil.rmtree(d)
     """
 
-    def __init__(self, layer_sizes: Sequence[int] = (784, 256, 10),
-                 activation: str = "relu", dtype=np.float32, seed: int = 0,
-                 backend: str = "fast", normalization: Normalization = None) -> None:
+    def __init__(
+        self,
+        layer_sizes: Sequence[int] = (784, 256, 10),
+        activation: str = "relu",
+        dtype=np.float32,
+        seed: int = 0,
+        backend: str = "fast",
+        normalization: Normalization = None,
+    ) -> None:
         sizes = tuple(layer_sizes)
         if len(sizes) < 2:
-            raise ValueError("layer_sizes needs at least an input and an output size, got %r"
-                             % (sizes,))
+            raise ValueError(
+                "layer_sizes needs at least an input and an output size, got %r" % (sizes,)
+            )
         for s in sizes:
             if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
                 raise ValueError("layer_sizes must be positive ints, got %r" % (sizes,))
         if sizes[-1] < 2:
-            raise ValueError("layer_sizes: the output layer needs >= 2 classes, got %d"
-                             % sizes[-1])
+            raise ValueError("layer_sizes: the output layer needs >= 2 classes, got %d" % sizes[-1])
         if activation not in ACTIVATIONS:
-            raise ValueError("activation must be one of %s, got %r"
-                             % (", ".join(ACTIVATIONS), activation))
+            raise ValueError(
+                "activation must be one of %s, got %r" % (", ".join(ACTIVATIONS), activation)
+            )
         if backend not in BACKENDS:
             raise ValueError("backend must be one of %s, got %r" % (", ".join(BACKENDS), backend))
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -234,10 +250,12 @@ class MLP:
         self.dtype = _check_dtype(dtype)
         self.seed = int(seed)
         self.backend = backend
-        self.normalization: Optional[Tuple[float, float, float]] = \
-            _check_normalization(normalization)
-        self.params: List[np.ndarray] = init_params(self.layer_sizes, activation,
-                                                         self.dtype, self.seed)
+        self.normalization: Optional[Tuple[float, float, float]] = _check_normalization(
+            normalization
+        )
+        self.params: List[np.ndarray] = init_params(
+            self.layer_sizes, activation, self.dtype, self.seed
+        )
         self.grads: List[np.ndarray] = [np.zeros_like(p) for p in self.params]
         self.history: List[Dict[str, Any]] = []
         self.epochs_trained = 0
@@ -246,13 +264,16 @@ class MLP:
     def _check_X(self, X, name="X") -> np.ndarray:
         X = _as_array(X, name)
         if X.ndim < 2:
-            raise ValueError("%s must have shape (n_samples, %d), got %s"
-                             % (name, self.layer_sizes[0], X.shape))
+            raise ValueError(
+                "%s must have shape (n_samples, %d), got %s" % (name, self.layer_sizes[0], X.shape)
+            )
         if X.ndim > 2:
             X = X.reshape(X.shape[0], -1)
         if X.shape[1] != self.layer_sizes[0]:
-            raise ValueError("%s has %d features per sample, the model expects %d"
-                             % (name, X.shape[1], self.layer_sizes[0]))
+            raise ValueError(
+                "%s has %d features per sample, the model expects %d"
+                % (name, X.shape[1], self.layer_sizes[0])
+            )
         if X.shape[0] == 0:
             raise ValueError("%s is empty" % name)
         if not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
@@ -262,7 +283,8 @@ class MLP:
                 raise TypeError(
                     "%s holds uint8 pixels but this model has no input normalization: pass "
                     "floats normalised as in training, or give the model "
-                    "normalization='mnist' or (scale, mean, std)" % name)
+                    "normalization='mnist' or (scale, mean, std)" % name
+                )
             from .normalize import normalize
 
             scale, mean, std = self.normalization
@@ -281,14 +303,25 @@ class MLP:
         return np.ascontiguousarray(y, dtype=np.int64)
 
     # -------------------------------------------------------------- training
-    def fit(self, X, y, *, epochs: int = 10, batch_size: int = 64, optimizer: str = "sgd",
-            lr: Optional[float] = None, momentum: Optional[float] = None,
-            weight_decay: float = 0.0, shuffle: bool = True,
-            validation_data: Optional[Tuple[Any, Any]] = None,
-            callback: Optional[Callback] = None, callback_every: int = 50,
-            epoch_callback: Optional[Callable[[Dict[str, Any]], Any]] = None,
-            lr_schedule: str = "cosine",
-            verbose: bool = False) -> List[Dict[str, Any]]:
+    def fit(
+        self,
+        X,
+        y,
+        *,
+        epochs: int = 10,
+        batch_size: int = 64,
+        optimizer: str = "sgd",
+        lr: Optional[float] = None,
+        momentum: Optional[float] = None,
+        weight_decay: float = 0.0,
+        shuffle: bool = True,
+        validation_data: Optional[Tuple[Any, Any]] = None,
+        callback: Optional[Callback] = None,
+        callback_every: int = 50,
+        epoch_callback: Optional[Callable[[Dict[str, Any]], Any]] = None,
+        lr_schedule: str = "cosine",
+        verbose: bool = False,
+    ) -> List[Dict[str, Any]]:
         """Train in place and return the history (also kept in :attr:`history`).
 
         Each epoch's sample order is ``np.random.default_rng([seed, epoch])
@@ -318,8 +351,9 @@ class MLP:
             raise ValueError("epochs must be a non-negative int, got %r" % (epochs,))
         batch_size = _check_batch_size(batch_size)
         if optimizer not in OPTIMIZERS:
-            raise ValueError("optimizer must be one of %s, got %r"
-                             % (", ".join(OPTIMIZERS), optimizer))
+            raise ValueError(
+                "optimizer must be one of %s, got %r" % (", ".join(OPTIMIZERS), optimizer)
+            )
         lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
         if not (lr > 0 and np.isfinite(lr)):
             raise ValueError("lr must be a positive finite number, got %r" % lr)
@@ -333,8 +367,11 @@ class MLP:
         weight_decay = float(weight_decay)
         if not (weight_decay >= 0 and np.isfinite(weight_decay)):
             raise ValueError("weight_decay must be >= 0, got %r" % weight_decay)
-        if (isinstance(callback_every, bool) or not isinstance(callback_every, (int, np.integer))
-                or callback_every < 1):
+        if (
+            isinstance(callback_every, bool)
+            or not isinstance(callback_every, (int, np.integer))
+            or callback_every < 1
+        ):
             raise ValueError("callback_every must be a positive int, got %r" % (callback_every,))
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
@@ -354,8 +391,9 @@ class MLP:
         if optimizer == "sgd":
             state = [np.zeros_like(p) for p in self.params] if momentum else []
         else:
-            state = ([np.zeros_like(p) for p in self.params]
-                     + [np.zeros_like(p) for p in self.params])
+            state = [np.zeros_like(p) for p in self.params] + [
+                np.zeros_like(p) for p in self.params
+            ]
         kernel = _ref.train_epoch if self.backend == "numpy" else _fast().train_epoch
         step = 0
         new_rows = []
@@ -371,23 +409,40 @@ class MLP:
             order = np.ascontiguousarray(order, dtype=np.int64)
             cb = None
             if callback is not None:
+
                 def cb(done, _epoch=epoch):
                     callback(_epoch, done, steps_per_epoch)
+
             # Rollback point: an epoch that does not finish leaves no trace.
             start = [p.copy() for p in self.params] + [g.copy() for g in self.grads]
             try:
                 t0 = time.perf_counter()
                 loss_sum, correct, step = kernel(
-                    self.params, self.grads, state, X, y, order,
-                    activation=self.activation, batch_size=min(batch_size, n),
-                    optimizer=optimizer, lr=lr_e, momentum=momentum,
-                    weight_decay=weight_decay, step=step,
-                    callback=cb, callback_every=int(callback_every))
+                    self.params,
+                    self.grads,
+                    state,
+                    X,
+                    y,
+                    order,
+                    activation=self.activation,
+                    batch_size=min(batch_size, n),
+                    optimizer=optimizer,
+                    lr=lr_e,
+                    momentum=momentum,
+                    weight_decay=weight_decay,
+                    step=step,
+                    callback=cb,
+                    callback_every=int(callback_every),
+                )
                 seconds = time.perf_counter() - t0
                 if callback is not None and steps_per_epoch % callback_every:
                     callback(epoch, steps_per_epoch, steps_per_epoch)
-                row: Dict[str, Any] = {"epoch": epoch + 1, "loss": loss_sum / n,
-                                       "train_acc": correct / n, "seconds": seconds}
+                row: Dict[str, Any] = {
+                    "epoch": epoch + 1,
+                    "loss": loss_sum / n,
+                    "train_acc": correct / n,
+                    "seconds": seconds,
+                }
                 if val is not None:
                     row["val_loss"], row["val_acc"] = self.evaluate(*val)
             except BaseException:
@@ -401,8 +456,12 @@ class MLP:
             if epoch_callback is not None:
                 epoch_callback(row)
             if verbose:
-                print(" ".join("%s=%.4g" % kv if isinstance(kv[1], float) else "%s=%s" % kv
-                               for kv in row.items()))
+                print(
+                    " ".join(
+                        "%s=%.4g" % kv if isinstance(kv[1], float) else "%s=%s" % kv
+                        for kv in row.items()
+                    )
+                )
         return new_rows
 
     # ------------------------------------------------------------- inference
@@ -456,11 +515,13 @@ class MLP:
             arrays["b%d" % i] = self.params[2 * i + 1]
         if self.normalization is not None:
             arrays["normalization"] = np.asarray(self.normalization, dtype=np.float64)
-        arrays.update(layer_sizes=np.asarray(self.layer_sizes, dtype=np.int64),
-                      activation=np.asarray(self.activation),
-                      seed=np.asarray(self.seed, dtype=np.int64),
-                      epochs_trained=np.asarray(self.epochs_trained, dtype=np.int64),
-                      format=np.asarray(MODEL_FORMAT))
+        arrays.update(
+            layer_sizes=np.asarray(self.layer_sizes, dtype=np.int64),
+            activation=np.asarray(self.activation),
+            seed=np.asarray(self.seed, dtype=np.int64),
+            epochs_trained=np.asarray(self.epochs_trained, dtype=np.int64),
+            format=np.asarray(MODEL_FORMAT),
+        )
         if hasattr(path, "write"):
             np.savez(path, **arrays)
             return path
@@ -489,9 +550,14 @@ class MLP:
         data = _read_model_file(name)
         sizes = data["layer_sizes"]
         try:
-            model = cls(sizes, activation=data["activation"], dtype=data["dtype"],
-                        seed=data["seed"], backend=backend,
-                        normalization=data["normalization"])
+            model = cls(
+                sizes,
+                activation=data["activation"],
+                dtype=data["dtype"],
+                seed=data["seed"],
+                backend=backend,
+                normalization=data["normalization"],
+            )
         except (TypeError, ValueError) as exc:
             raise ModelFileError("%s: invalid model settings: %s" % (name, exc)) from None
         for j, arr in enumerate(data["params"]):
@@ -502,8 +568,13 @@ class MLP:
     def __repr__(self) -> str:
         extra = "" if self.normalization is None else ", normalization=%r" % (self.normalization,)
         return "MLP(layer_sizes=%r, activation=%r, dtype=%s, seed=%d, backend=%r%s)" % (
-            self.layer_sizes, self.activation, self.dtype.name, self.seed, self.backend, extra)
-
+            self.layer_sizes,
+            self.activation,
+            self.dtype.name,
+            self.seed,
+            self.backend,
+            extra,
+        )
 
     def score(self, X, y) -> float:
         """Mean accuracy on (X, y) (class ids), as scikit-learn's ``score``."""
@@ -523,16 +594,19 @@ def _npy_headers(zf: zipfile.ZipFile, name: str) -> Dict[str, Tuple[Tuple[int, .
     out = {}
     for info in zf.infolist():
         if not info.filename.endswith(".npy"):
-            raise ModelFileError("%s: unexpected member %r (not a .npy array)"
-                                 % (name, info.filename))
+            raise ModelFileError(
+                "%s: unexpected member %r (not a .npy array)" % (name, info.filename)
+            )
         key = info.filename[:-4]
         if info.compress_type == zipfile.ZIP_STORED:
             ok = info.file_size == info.compress_size
         else:
             ok = info.file_size <= _MAX_DEFLATE_RATIO * info.compress_size + 1024
         if not ok:
-            raise ModelFileError("%s: %s: archive sizes are inconsistent (%d bytes stored, "
-                                 "%d claimed)" % (name, key, info.compress_size, info.file_size))
+            raise ModelFileError(
+                "%s: %s: archive sizes are inconsistent (%d bytes stored, "
+                "%d claimed)" % (name, key, info.compress_size, info.file_size)
+            )
         with zf.open(info) as f:
             version = fmt.read_magic(f)
             if version == (1, 0):
@@ -541,13 +615,15 @@ def _npy_headers(zf: zipfile.ZipFile, name: str) -> Dict[str, Tuple[Tuple[int, .
                 shape, fortran, dtype = fmt.read_array_header_2_0(f)
             offset = f.tell()
         if dtype.hasobject:
-            raise ModelFileError("%s: %s holds Python objects; a model file holds numbers"
-                                 % (name, key))
+            raise ModelFileError(
+                "%s: %s holds Python objects; a model file holds numbers" % (name, key)
+            )
         nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
         if offset + nbytes != info.file_size:
-            raise ModelFileError("%s: %s: header says %s %s (%d bytes) but the member has %d "
-                                 "bytes of data" % (name, key, dtype, shape, nbytes,
-                                                    info.file_size - offset))
+            raise ModelFileError(
+                "%s: %s: header says %s %s (%d bytes) but the member has %d "
+                "bytes of data" % (name, key, dtype, shape, nbytes, info.file_size - offset)
+            )
         out[key] = (tuple(shape), dtype)
     return out
 
@@ -570,23 +646,25 @@ def _read_model_file(name: str) -> Dict[str, Any]:
             def scalar(key: str, kind: str, default: Any = None) -> Any:
                 if key not in heads:
                     if default is None:
-                        raise ModelFileError("%s: no %s (not a fastdigits MLP file)"
-                                             % (name, key))
+                        raise ModelFileError("%s: no %s (not a fastdigits MLP file)" % (name, key))
                     return default
                 shape, dt = heads[key]
                 if shape != () or dt.kind not in kind:
-                    raise ModelFileError("%s: %s must be a single %s value, got %s %s"
-                                         % (name, key, "text" if kind == "U" else "integer",
-                                            dt, shape))
+                    raise ModelFileError(
+                        "%s: %s must be a single %s value, got %s %s"
+                        % (name, key, "text" if kind == "U" else "integer", dt, shape)
+                    )
                 return read(key)[()]
 
             if "layer_sizes" not in heads or "activation" not in heads:
-                raise ModelFileError("%s: not a fastdigits MLP file (no layer_sizes/activation)"
-                                     % name)
+                raise ModelFileError(
+                    "%s: not a fastdigits MLP file (no layer_sizes/activation)" % name
+                )
             shape, dt = heads["layer_sizes"]
             if len(shape) != 1 or not 2 <= shape[0] <= 1000 or dt.kind not in "iu":
-                raise ModelFileError("%s: layer_sizes must be 2 to 1000 integers, got %s %s"
-                                     % (name, dt, shape))
+                raise ModelFileError(
+                    "%s: layer_sizes must be 2 to 1000 integers, got %s %s" % (name, dt, shape)
+                )
             sizes = tuple(int(v) for v in read("layer_sizes"))
             if min(sizes) < 1:
                 raise ModelFileError("%s: layer_sizes must be positive, got %s" % (name, sizes))
@@ -599,11 +677,14 @@ def _read_model_file(name: str) -> Dict[str, Any]:
                     raise ModelFileError("%s: %s is missing (layer_sizes %s)" % (name, key, sizes))
                 shape, dt = heads[key]
                 if shape != want:
-                    raise ModelFileError("%s: %s has shape %s, layer_sizes %s need %s"
-                                         % (name, key, shape, sizes, want))
+                    raise ModelFileError(
+                        "%s: %s has shape %s, layer_sizes %s need %s"
+                        % (name, key, shape, sizes, want)
+                    )
                 if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-                    raise ModelFileError("%s: %s must be float32 or float64, got %s"
-                                         % (name, key, dt))
+                    raise ModelFileError(
+                        "%s: %s must be float32 or float64, got %s" % (name, key, dt)
+                    )
                 if dtype is not None and dt != dtype:
                     raise ModelFileError("%s: %s is %s but W0 is %s" % (name, key, dt, dtype))
                 dtype = dt
@@ -611,11 +692,15 @@ def _read_model_file(name: str) -> Dict[str, Any]:
             if "normalization" in heads:
                 shape, dt = heads["normalization"]
                 if shape != (3,) or dt.kind != "f":
-                    raise ModelFileError("%s: normalization must be 3 floats (scale, mean, "
-                                         "std), got %s %s" % (name, dt, shape))
+                    raise ModelFileError(
+                        "%s: normalization must be 3 floats (scale, mean, "
+                        "std), got %s %s" % (name, dt, shape)
+                    )
                 norm = tuple(float(v) for v in read("normalization"))
             data = {
-                "layer_sizes": sizes, "dtype": dtype, "normalization": norm,
+                "layer_sizes": sizes,
+                "dtype": dtype,
+                "normalization": norm,
                 "activation": str(scalar("activation", "U")),
                 "seed": int(scalar("seed", "iu", 0)),
                 "epochs_trained": int(scalar("epochs_trained", "iu", 0)),
@@ -623,8 +708,14 @@ def _read_model_file(name: str) -> Dict[str, Any]:
             }
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError,
-            KeyError) as exc:  # damaged archive, bad CRC, truncated member, ...
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        ValueError,
+        OSError,
+        KeyError,
+    ) as exc:  # damaged archive, bad CRC, truncated member, ...
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         try:
             with open(name, "rb") as f:

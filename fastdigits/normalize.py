@@ -13,6 +13,7 @@ FMA).  That is within a few ulp of the float64 reference
 and bit-identical across SIMD paths, thread counts, and the in-place variant
 used by the IDX decoder.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -25,9 +26,16 @@ from . import _normalize
 __all__ = ["normalize"]
 
 
-def normalize(images: Any, *, scale: float = 1.0 / 255, mean: float = 0.0,
-              std: float = 1.0, dtype: DTypeLike = np.float32, flatten: bool = False,
-              out: Optional[np.ndarray] = None) -> np.ndarray:
+def normalize(
+    images: Any,
+    *,
+    scale: float = 1.0 / 255,
+    mean: float = 0.0,
+    std: float = 1.0,
+    dtype: DTypeLike = np.float32,
+    flatten: bool = False,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
     """Normalise uint8 images to ``(images * scale - mean) / std`` in one pass.
 
     Parameters

@@ -11,6 +11,7 @@ updated in place too.  Both steps return None.  Every argument is checked
 before anything is written.  Results do not depend on the thread count.
 The plain NumPy twins are in :mod:`fastdigits.reference`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional

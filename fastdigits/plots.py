@@ -7,6 +7,7 @@
 * :func:`confusion_matrix`, :func:`most_confident_errors` are plain NumPy;
   :func:`show_errors` prints those mistakes in the terminal.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,11 +15,18 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
 
 import numpy as np
 
-__all__ = ["confusion_matrix", "most_confident_errors", "plot_confusion",
-           "plot_training", "show_errors"]
+__all__ = [
+    "confusion_matrix",
+    "most_confident_errors",
+    "plot_confusion",
+    "plot_training",
+    "show_errors",
+]
 
-_INSTALL_HINT = ("plotting needs matplotlib, an optional extra: "
-                 "pip install fastdigits[plot]  (or: pip install matplotlib)")
+_INSTALL_HINT = (
+    "plotting needs matplotlib, an optional extra: "
+    "pip install fastdigits[plot]  (or: pip install matplotlib)"
+)
 HISTORY_KEYS = ("epoch", "loss", "train_acc", "val_loss", "val_acc", "seconds")
 
 
@@ -38,8 +46,12 @@ def _labels_1d(values: Any, name: str) -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError("%s must be 1-D, got shape %s" % (name, arr.shape))
     if arr.dtype.kind not in "iub":
-        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) \
-                and np.all(arr == np.rint(arr)):
+        if (
+            arr.dtype.kind == "f"
+            and arr.size
+            and np.all(np.isfinite(arr))
+            and np.all(arr == np.rint(arr))
+        ):
             arr = arr.astype(np.int64)
         elif arr.size:
             raise TypeError("%s must hold integer class labels, got dtype %s" % (name, arr.dtype))
@@ -63,8 +75,9 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: Optional[int] = None) 
     seen = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
     if n_classes is None:
         n_classes = max(seen, 1)
-    elif isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) \
-            or n_classes < 1:
+    elif (
+        isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1
+    ):
         raise ValueError("n_classes must be a positive int, got %r" % (n_classes,))
     elif seen > n_classes:
         raise ValueError("n_classes is %d but a label %d was seen" % (n_classes, seen - 1))
@@ -94,8 +107,9 @@ def most_confident_errors(proba: Any, y_true: Any, n: int) -> np.ndarray:
     if n < 0:
         raise ValueError("n must be >= 0, got %d" % n)
     if y.size and y.max() >= pr.shape[1]:
-        raise ValueError("y_true holds class %d but proba has only %d columns"
-                         % (y.max(), pr.shape[1]))
+        raise ValueError(
+            "y_true holds class %d but proba has only %d columns" % (y.max(), pr.shape[1])
+        )
     pred = pr.argmax(axis=1)
     wrong = np.flatnonzero(pred != y)
     conf = pr[wrong, pred[wrong]].astype(np.float64)
@@ -103,9 +117,17 @@ def most_confident_errors(proba: Any, y_true: Any, n: int) -> np.ndarray:
     return wrong[order[:n]].astype(np.int64)
 
 
-def show_errors(images: Any, proba: Any, y_true: Any, n: int, *, mode: str = "blocks",
-                color: Optional[bool] = None, width: Optional[int] = None,
-                file: Optional[TextIO] = None) -> np.ndarray:
+def show_errors(
+    images: Any,
+    proba: Any,
+    y_true: Any,
+    n: int,
+    *,
+    mode: str = "blocks",
+    color: Optional[bool] = None,
+    width: Optional[int] = None,
+    file: Optional[TextIO] = None,
+) -> np.ndarray:
     """Print the ``n`` most confidently wrong digits (what ``--show-errors N`` shows).
 
     Each digit is titled ``#index t5 p3 98%``: true class, predicted class,
@@ -118,8 +140,9 @@ def show_errors(images: Any, proba: Any, y_true: Any, n: int, *, mode: str = "bl
     imgs = _as_batch(images)
     idx = most_confident_errors(proba, y_true, n)
     if imgs.shape[0] != np.shape(proba)[0]:
-        raise ValueError("images has %d images but proba has %d rows"
-                         % (imgs.shape[0], np.shape(proba)[0]))
+        raise ValueError(
+            "images has %d images but proba has %d rows" % (imgs.shape[0], np.shape(proba)[0])
+        )
     if idx.size == 0:
         print("no misclassified images", file=file)
         return idx
@@ -173,8 +196,10 @@ def plot_training(history: Any, out_dir: Any) -> str:
     from matplotlib.ticker import MaxNLocator
 
     ax_loss, ax_acc = fig.subplots(1, 2)
-    for ax, keys, title in ((ax_loss, ("loss", "val_loss"), "loss"),
-                            (ax_acc, ("train_acc", "val_acc"), "accuracy")):
+    for ax, keys, title in (
+        (ax_loss, ("loss", "val_loss"), "loss"),
+        (ax_acc, ("train_acc", "val_acc"), "accuracy"),
+    ):
         for run_name, cols in runs:
             ep = cols["epoch"]
             for key, name in zip(keys, ("train", "validation")):
@@ -205,10 +230,15 @@ def plot_training(history: Any, out_dir: Any) -> str:
     return path
 
 
-def plot_confusion(y_true: Any, y_pred: Any, path: Any, *,
-                   n_classes: Optional[int] = None,
-                   class_names: Optional[Sequence[str]] = None,
-                   model_name: Optional[str] = None) -> str:
+def plot_confusion(
+    y_true: Any,
+    y_pred: Any,
+    path: Any,
+    *,
+    n_classes: Optional[int] = None,
+    class_names: Optional[Sequence[str]] = None,
+    model_name: Optional[str] = None,
+) -> str:
     """Write the confusion matrix (counts in each cell, title with accuracy) as PNG.
 
     Rows are true classes, columns predicted; ``model_name``, when given,
@@ -232,14 +262,23 @@ def plot_confusion(y_true: Any, y_pred: Any, path: Any, *,
     ax.set_yticklabels(names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title("%sconfusion matrix: %d samples, accuracy %.2f%%"
-                 % ("%s model, " % model_name if model_name else "", total, 100 * acc))
+    ax.set_title(
+        "%sconfusion matrix: %d samples, accuracy %.2f%%"
+        % ("%s model, " % model_name if model_name else "", total, 100 * acc)
+    )
     if k <= 30:
         thresh = cm.max() / 2.0 if cm.size else 0
         for t in range(k):
             for p in range(k):
-                ax.text(p, t, str(cm[t, p]), ha="center", va="center", fontsize=8,
-                        color="white" if cm[t, p] > thresh else "black")
+                ax.text(
+                    p,
+                    t,
+                    str(cm[t, p]),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if cm[t, p] > thresh else "black",
+                )
     fig.tight_layout()
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
     os.makedirs(folder, exist_ok=True)

@@ -15,6 +15,7 @@ So image ``i`` occupies rows ``y0 .. y0 + H*scale`` and columns
 ``y0 = PAD + (i // c) * (label_height + H*scale + PAD) + label_height``.
 The file is 8-bit greyscale; grey levels follow :func:`fastdigits.to_uint8`.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,8 +31,10 @@ __all__ = ["PAD", "PAD_GREY", "label_height", "montage", "png_bytes", "to_png"]
 
 PAD = 2
 PAD_GREY = 96
-_INSTALL_HINT = ("writing PNG needs Pillow, an optional extra: "
-                 "pip install fastdigits[png]  (or: pip install pillow)")
+_INSTALL_HINT = (
+    "writing PNG needs Pillow, an optional extra: "
+    "pip install fastdigits[png]  (or: pip install pillow)"
+)
 
 
 def _pil():
@@ -66,8 +69,9 @@ def _font(ImageFont: Any, px: int) -> Any:
         return ImageFont.load_default()  # small bitmap font
 
 
-def montage(images: Any, labels: Any = None, *, ncols: int = 10,
-            scale: int = 4) -> Tuple[np.ndarray, np.ndarray]:
+def montage(
+    images: Any, labels: Any = None, *, ncols: int = 10, scale: int = 4
+) -> Tuple[np.ndarray, np.ndarray]:
     """The montage as a uint8 array, and each image's box.
 
     Returns ``(pixels, boxes)``: ``pixels`` is the (height, width) uint8 grid
@@ -88,15 +92,17 @@ def montage(images: Any, labels: Any = None, *, ncols: int = 10,
     total_w = PAD + c * (cw + PAD)
     total_h = PAD + r * (lh + ch + PAD)
     if total_w * total_h > 1 << 31:
-        raise ValueError("montage would be %d x %d pixels: too large; show fewer images "
-                         "or use a smaller scale" % (total_w, total_h))
+        raise ValueError(
+            "montage would be %d x %d pixels: too large; show fewer images "
+            "or use a smaller scale" % (total_w, total_h)
+        )
     canvas = np.full((total_h, total_w), PAD_GREY, np.uint8)
     boxes = np.zeros((n, 4), np.int64)
     for i in range(n):
         x0 = PAD + (i % c) * (cw + PAD)
         y0 = PAD + (i // c) * (lh + ch + PAD) + lh
         big = np.repeat(np.repeat(u8[i], scale, axis=0), scale, axis=1)
-        canvas[y0:y0 + ch, x0:x0 + cw] = big
+        canvas[y0 : y0 + ch, x0 : x0 + cw] = big
         boxes[i] = (x0, y0, x0 + cw, y0 + ch)
     if labs is not None:
         Image, ImageDraw, ImageFont = _pil()
@@ -109,7 +115,7 @@ def montage(images: Any, labels: Any = None, *, ncols: int = 10,
             tx = max(0, (cw - (right - left)) // 2 - left)
             ty = (lh - (bottom - top)) // 2 - top
             draw.text((tx, ty), text, fill=255, font=font)
-            canvas[y0:y0 + lh, x0:x0 + cw] = np.asarray(strip, dtype=np.uint8)
+            canvas[y0 : y0 + lh, x0 : x0 + cw] = np.asarray(strip, dtype=np.uint8)
     return canvas, boxes
 
 
@@ -127,8 +133,7 @@ def png_bytes(images: Any, labels: Any = None, *, ncols: int = 10, scale: int = 
     return buf.getvalue()
 
 
-def to_png(images: Any, path: Any, *, labels: Any = None, ncols: int = 10,
-           scale: int = 4) -> Any:
+def to_png(images: Any, path: Any, *, labels: Any = None, ncols: int = 10, scale: int = 4) -> Any:
     """Write images as a grid PNG: ``fastdigits.to_png(x[:100], "grid.png", labels=y[:100])``.
 
     The layout is described in :mod:`fastdigits.png`.
@@ -192,11 +197,14 @@ def to_png(images: Any, path: Any, *, labels: Any = None, ncols: int = 10,
     _pil()
     if not hasattr(path, "write"):
         if not isinstance(path, (str, os.PathLike)):
-            raise TypeError("path must be a file name or a binary file object, got %s"
-                            % type(path).__name__)
+            raise TypeError(
+                "path must be a file name or a binary file object, got %s" % type(path).__name__
+            )
         if not os.fsdecode(os.fspath(path)).lower().endswith(".png"):
-            raise ValueError("to_png writes PNG: the file name must end in .png, got %r"
-                             % os.fsdecode(os.fspath(path)))
+            raise ValueError(
+                "to_png writes PNG: the file name must end in .png, got %r"
+                % os.fsdecode(os.fspath(path))
+            )
     pixels, _ = montage(images, labels, ncols=ncols, scale=scale)
     if hasattr(path, "write"):
         _encode(pixels, path)

@@ -42,6 +42,7 @@ float64), like scikit-learn.  Scale pixel data first (e.g. ``X / 255`` or a
 
 Requires scikit-learn (``pip install fastdigits[sklearn]``).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -60,14 +61,17 @@ try:
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
     from sklearn.utils.validation import check_is_fitted
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("fastdigits.sklearn needs scikit-learn: "
-                      "pip install 'fastdigits[sklearn]' (%s)" % exc) from None
+    raise ImportError(
+        "fastdigits.sklearn needs scikit-learn: pip install 'fastdigits[sklearn]' (%s)" % exc
+    ) from None
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
 except ImportError:  # pragma: no cover - older scikit-learn
+
     def _validate_data(est, *args, **kwargs):
         return est._validate_data(*args, **kwargs)
+
 
 __all__ = ["MLPClassifier"]
 
@@ -174,13 +178,32 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     (5, 10)
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -213,50 +236,74 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         try:
             hidden = list(hidden)
         except TypeError:
-            raise TypeError("hidden_layer_sizes must be an int or a tuple of ints, got %r"
-                            % (self.hidden_layer_sizes,)) from None
+            raise TypeError(
+                "hidden_layer_sizes must be an int or a tuple of ints, got %r"
+                % (self.hidden_layer_sizes,)
+            ) from None
         if not all(_is_int(h) for h in hidden):
-            raise TypeError("hidden_layer_sizes must be an int or a tuple of ints, got %r"
-                            % (self.hidden_layer_sizes,))
+            raise TypeError(
+                "hidden_layer_sizes must be an int or a tuple of ints, got %r"
+                % (self.hidden_layer_sizes,)
+            )
         if any(h <= 0 for h in hidden):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden)
 
         def choice(name, options):
             v = getattr(self, name)
             if not isinstance(v, str) or v not in options:
-                raise ValueError("The '%s' parameter of MLPClassifier must be one of %s. "
-                                 "Got %r instead." % (name, sorted(options), v))
+                raise ValueError(
+                    "The '%s' parameter of MLPClassifier must be one of %s. "
+                    "Got %r instead." % (name, sorted(options), v)
+                )
 
         def real(name, lo, hi=None, lo_open=False, hi_open=False):
             v = getattr(self, name)
             if not _is_real(v):
-                raise TypeError("The '%s' parameter of MLPClassifier must be a float. "
-                                "Got %r instead." % (name, v))
-            if (not np.isfinite(v) or (v <= lo if lo_open else v < lo)
-                    or (hi is not None and (v >= hi if hi_open else v > hi))):
-                raise ValueError("The '%s' parameter of MLPClassifier must be in the range "
-                                 "%s%s, %s%s. Got %r instead."
-                                 % (name, "(" if lo_open else "[", lo,
-                                    "inf" if hi is None else hi,
-                                    ")" if hi is None or hi_open else "]", v))
+                raise TypeError(
+                    "The '%s' parameter of MLPClassifier must be a float. "
+                    "Got %r instead." % (name, v)
+                )
+            if (
+                not np.isfinite(v)
+                or (v <= lo if lo_open else v < lo)
+                or (hi is not None and (v >= hi if hi_open else v > hi))
+            ):
+                raise ValueError(
+                    "The '%s' parameter of MLPClassifier must be in the range "
+                    "%s%s, %s%s. Got %r instead."
+                    % (
+                        name,
+                        "(" if lo_open else "[",
+                        lo,
+                        "inf" if hi is None else hi,
+                        ")" if hi is None or hi_open else "]",
+                        v,
+                    )
+                )
 
         def integer(name, lo):
             v = getattr(self, name)
             if not _is_int(v) or v < lo:
-                raise ValueError("The '%s' parameter of MLPClassifier must be an int >= %d. "
-                                 "Got %r instead." % (name, lo, v))
+                raise ValueError(
+                    "The '%s' parameter of MLPClassifier must be an int >= %d. "
+                    "Got %r instead." % (name, lo, v)
+                )
 
         def boolean(name):
             v = getattr(self, name)
             if not isinstance(v, (bool, np.bool_)):
-                raise TypeError("The '%s' parameter of MLPClassifier must be a bool. "
-                                "Got %r instead." % (name, v))
+                raise TypeError(
+                    "The '%s' parameter of MLPClassifier must be a bool. "
+                    "Got %r instead." % (name, v)
+                )
 
         choice("activation", _ACTIVATIONS)
         if self.solver == "lbfgs":
-            raise ValueError("solver='lbfgs' is not supported by fastdigits.sklearn."
-                             "MLPClassifier (only 'sgd' and 'adam'); use "
-                             "sklearn.neural_network.MLPClassifier for it")
+            raise ValueError(
+                "solver='lbfgs' is not supported by fastdigits.sklearn."
+                "MLPClassifier (only 'sgd' and 'adam'); use "
+                "sklearn.neural_network.MLPClassifier for it"
+            )
         choice("solver", _SOLVERS)
         choice("learning_rate", _LEARNING_RATES)
         real("alpha", 0.0)
@@ -276,28 +323,45 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         real("beta_2", 0.0, 1.0, hi_open=True)
         real("epsilon", 0.0, lo_open=True)
         integer("n_iter_no_change", 1)
-        if not (self.verbose is None or _is_real(self.verbose)
-                or isinstance(self.verbose, (bool, np.bool_))):
-            raise TypeError("The 'verbose' parameter of MLPClassifier must be a bool or "
-                            "an int. Got %r instead." % (self.verbose,))
+        if not (
+            self.verbose is None
+            or _is_real(self.verbose)
+            or isinstance(self.verbose, (bool, np.bool_))
+        ):
+            raise TypeError(
+                "The 'verbose' parameter of MLPClassifier must be a bool or "
+                "an int. Got %r instead." % (self.verbose,)
+            )
         return hidden
 
     # ------------------------------------------------------------------ data
     def _validate_input(self, X, y, incremental: bool, reset: bool):
-        X, y = _validate_data(self, X, y, accept_sparse=False, multi_output=True,
-                              dtype=(np.float64, np.float32), order="C", reset=reset)
+        X, y = _validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=False,
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            order="C",
+            reset=reset,
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if y.ndim != 1:
-            raise ValueError("fastdigits.sklearn.MLPClassifier supports single-output "
-                             "targets only (y of shape (n_samples,)); got y of shape %s "
-                             "(multi-label / multi-output)" % (y.shape,))
+            raise ValueError(
+                "fastdigits.sklearn.MLPClassifier supports single-output "
+                "targets only (y of shape (n_samples,)); got y of shape %s "
+                "(multi-label / multi-output)" % (y.shape,)
+            )
         check_classification_targets(y)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self.classes_ = np.unique(y)
             if len(self.classes_) < 2:
-                raise ValueError("MLPClassifier needs samples of at least 2 classes in y; "
-                                 "got 1 class: %r" % (self.classes_[0],))
+                raise ValueError(
+                    "MLPClassifier needs samples of at least 2 classes in y; "
+                    "got 1 class: %r" % (self.classes_[0],)
+                )
         else:
             classes = np.unique(y)
             if self.warm_start and not incremental:
@@ -305,10 +369,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                     raise ValueError(
                         "warm_start can only be used where `y` has the same classes as "
                         "in the previous call to fit. Previously got %s, `y` has %s"
-                        % (self.classes_, classes))
+                        % (self.classes_, classes)
+                    )
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError("`y` has classes not in `self.classes_`. `self.classes_` "
-                                 "has %s. 'y' has %s." % (self.classes_, classes))
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. `self.classes_` "
+                    "has %s. 'y' has %s." % (self.classes_, classes)
+                )
         codes = np.ascontiguousarray(np.searchsorted(self.classes_, y), dtype=np.int64)
         return X, y, codes
 
@@ -318,8 +385,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         in place by training, and keep referring to the same arrays)."""
         for lst in (self.coefs_, self.intercepts_):
             for i, a in enumerate(lst):
-                if (not isinstance(a, np.ndarray) or a.dtype != dtype
-                        or not a.flags.c_contiguous or not a.flags.writeable):
+                if (
+                    not isinstance(a, np.ndarray)
+                    or a.dtype != dtype
+                    or not a.flags.c_contiguous
+                    or not a.flags.writeable
+                ):
                     lst[i] = np.array(a, dtype=dtype, order="C")
         return [a for pair in zip(self.coefs_, self.intercepts_) for a in pair]
 
@@ -340,15 +411,19 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             classes = np.unique(np.asarray(classes))
             check_classification_targets(classes)
             if len(classes) < 2:
-                raise ValueError("MLPClassifier needs at least 2 classes; got classes=%r"
-                                 % (classes,))
+                raise ValueError(
+                    "MLPClassifier needs at least 2 classes; got classes=%r" % (classes,)
+                )
             if type_of_target(y).startswith("multilabel"):
-                raise ValueError("fastdigits.sklearn.MLPClassifier does not support "
-                                 "multi-label targets")
+                raise ValueError(
+                    "fastdigits.sklearn.MLPClassifier does not support multi-label targets"
+                )
             self.classes_ = classes
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError("`classes=%r` is not the same as on last call to partial_fit, "
-                             "was: %r" % (classes, self.classes_))
+            raise ValueError(
+                "`classes=%r` is not the same as on last call to partial_fit, "
+                "was: %r" % (classes, self.classes_)
+            )
         return self._fit(X, y, incremental=True)
 
     def _fit(self, X, y, incremental: bool):
@@ -361,9 +436,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         layer_units = [X.shape[1]] + hidden + [n_classes]
         self._random_state = check_random_state(self.random_state)
         if not first_pass and [c.shape for c in self.coefs_] != list(
-                zip(layer_units[:-1], layer_units[1:])):
-            raise ValueError("the network shape %s does not match the fitted one; refit "
-                             "without warm_start" % (layer_units,))
+            zip(layer_units[:-1], layer_units[1:])
+        ):
+            raise ValueError(
+                "the network shape %s does not match the fitted one; refit "
+                "without warm_start" % (layer_units,)
+            )
         if first_pass:
             self._initialize(layer_units, X.dtype)
         dtype = self.coefs_[0].dtype
@@ -374,8 +452,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self._new_optimizer(params)
         self._fit_stochastic(X, codes, params, incremental)
         if not all(np.isfinite(w).all() for w in params):
-            raise ValueError("Solver produced non-finite parameter weights. The input data "
-                             "may contain large values and need to be preprocessed.")
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data "
+                "may contain large values and need to be preprocessed."
+            )
         return self
 
     def _initialize(self, layer_units, dtype) -> None:
@@ -431,14 +511,20 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             idx = np.arange(X.shape[0])
             strat = None
             if len(self.classes_) == 2:
-                strat = LabelBinarizer().fit(self.classes_).transform(
-                    self.classes_[codes]).astype(bool)
+                strat = (
+                    LabelBinarizer().fit(self.classes_).transform(self.classes_[codes]).astype(bool)
+                )
             idx_train, idx_val = train_test_split(
-                idx, random_state=self._random_state,
-                test_size=self.validation_fraction, stratify=strat)
+                idx,
+                random_state=self._random_state,
+                test_size=self.validation_fraction,
+                stratify=strat,
+            )
             if idx_val.shape[0] < 2:
-                raise ValueError("The validation set is too small. Increase "
-                                 "'validation_fraction' or the size of your dataset.")
+                raise ValueError(
+                    "The validation set is too small. Increase "
+                    "'validation_fraction' or the size of your dataset."
+                )
             X_val, y_val = X[idx_val], self.classes_[codes[idx_val]]
             X, codes = np.ascontiguousarray(X[idx_train]), codes[idx_train]
         n = X.shape[0]
@@ -446,8 +532,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             batch_size = min(200, n)
         else:
             if self.batch_size > n:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
-                              "It is going to be clipped", stacklevel=2)
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. "
+                    "It is going to be clipped",
+                    stacklevel=2,
+                )
             batch_size = int(np.clip(self.batch_size, 1, n))
         activation = _ACTIVATIONS[self.activation]
         sample_idx = np.arange(n, dtype=np.int64)
@@ -464,12 +553,26 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                         v *= v.dtype.type(self._velocity_lr / self._lr)
                     self._velocity_lr = self._lr
                 loss_sum, _, self._opt_step = kernels.train_epoch(
-                    params, grads, self._opt_state, X, codes, np.ascontiguousarray(sample_idx),
-                    activation=activation, batch_size=batch_size, optimizer=self.solver,
-                    lr=self._lr, momentum=momentum, weight_decay=0.0,
-                    beta1=float(self.beta_1), beta2=float(self.beta_2),
-                    eps=float(self.epsilon), step=self._opt_step, l2=float(self.alpha),
-                    nesterov=bool(self.nesterovs_momentum), adam_eps_hat=True)
+                    params,
+                    grads,
+                    self._opt_state,
+                    X,
+                    codes,
+                    np.ascontiguousarray(sample_idx),
+                    activation=activation,
+                    batch_size=batch_size,
+                    optimizer=self.solver,
+                    lr=self._lr,
+                    momentum=momentum,
+                    weight_decay=0.0,
+                    beta1=float(self.beta_1),
+                    beta2=float(self.beta_2),
+                    eps=float(self.epsilon),
+                    step=self._opt_step,
+                    l2=float(self.alpha),
+                    nesterov=bool(self.nesterovs_momentum),
+                    adam_eps_hat=True,
+                )
                 self.n_iter_ += 1
                 self.loss_ = loss_sum / n
                 self.t_ += n
@@ -481,22 +584,29 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                     self._lr = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
                 if self._no_improvement_count > self.n_iter_no_change:
                     what = "Validation score" if early_stopping else "Training loss"
-                    msg = ("%s did not improve more than tol=%f for %d consecutive epochs."
-                           % (what, self.tol, self.n_iter_no_change))
+                    msg = "%s did not improve more than tol=%f for %d consecutive epochs." % (
+                        what,
+                        self.tol,
+                        self.n_iter_no_change,
+                    )
                     if self._trigger_stopping(msg):
                         break
                     self._no_improvement_count = 0
                 if incremental:
                     break
                 if self.n_iter_ == self.max_iter:
-                    warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and "
-                                  "the optimization hasn't converged yet." % self.max_iter,
-                                  ConvergenceWarning, stacklevel=2)
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) reached and "
+                        "the optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning,
+                        stacklevel=2,
+                    )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=2)
         if early_stopping:  # keep the best weights, in the arrays already exposed
-            for dst, src in zip(self.coefs_ + self.intercepts_,
-                                self._best_coefs + self._best_intercepts):
+            for dst, src in zip(
+                self.coefs_ + self.intercepts_, self._best_coefs + self._best_intercepts
+            ):
                 dst[...] = src
 
     def _trigger_stopping(self, msg: str) -> bool:
@@ -546,8 +656,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, columns in the order of :attr:`classes_`."""
         check_is_fitted(self)
-        X = _validate_data(self, X, accept_sparse=False, dtype=(np.float64, np.float32),
-                           order="C", reset=False)
+        X = _validate_data(
+            self, X, accept_sparse=False, dtype=(np.float64, np.float32), order="C", reset=False
+        )
         z = self._logits(X)
         z -= z.max(axis=1, keepdims=True)
         np.exp(z, out=z)
@@ -562,8 +673,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Predicted class labels (values of :attr:`classes_`)."""
         check_is_fitted(self)
-        X = _validate_data(self, X, accept_sparse=False, dtype=(np.float64, np.float32),
-                           order="C", reset=False)
+        X = _validate_data(
+            self, X, accept_sparse=False, dtype=(np.float64, np.float32), order="C", reset=False
+        )
         return self.classes_[self._logits(X).argmax(axis=1)]
 
     # ------------------------------------------------------------------ tags

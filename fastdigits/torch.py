@@ -23,6 +23,7 @@ else (float16, bfloat16, CUDA or meta tensors) falls back to PyTorch's own
 ``F.linear`` + activation, with the same results as ``torch.nn.Linear``.
 Double backward (differentiating a gradient) raises ``RuntimeError``.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,29 +37,41 @@ from . import dense as _dense
 
 __all__ = ["Linear", "dense", "ACTIVATIONS", "PRECISIONS"]
 
-_ACTS = {None: "identity", "identity": "identity", "relu": "relu", "sigmoid": "sigmoid",
-         "tanh": "tanh", "gelu": "gelu"}
+_ACTS = {
+    None: "identity",
+    "identity": "identity",
+    "relu": "relu",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "gelu": "gelu",
+}
 ACTIVATIONS: Tuple[Optional[str], ...] = tuple(_ACTS)
 PRECISIONS: Tuple[str, ...] = ("float32",)  # a later release adds "bfloat16"
 _DTYPES = (torch.float32, torch.float64)
-_DOUBLE_BACKWARD = ("fastdigits.torch: double backward (differentiating a gradient, e.g. "
-                    "torch.autograd.grad(..., create_graph=True) then backward through the "
-                    "result) is not supported by the fastdigits kernels; use torch.nn.Linear "
-                    "for this model")
+_DOUBLE_BACKWARD = (
+    "fastdigits.torch: double backward (differentiating a gradient, e.g. "
+    "torch.autograd.grad(..., create_graph=True) then backward through the "
+    "result) is not supported by the fastdigits kernels; use torch.nn.Linear "
+    "for this model"
+)
 
 
 def _check_activation(activation) -> str:
     try:
         return _ACTS[activation]
     except (KeyError, TypeError):
-        raise ValueError("activation must be None, 'identity', 'relu', 'sigmoid', 'tanh' "
-                         "or 'gelu', got %r" % (activation,)) from None
+        raise ValueError(
+            "activation must be None, 'identity', 'relu', 'sigmoid', 'tanh' "
+            "or 'gelu', got %r" % (activation,)
+        ) from None
 
 
 def _check_precision(precision) -> str:
     if precision not in PRECISIONS:
-        raise ValueError("precision must be one of %s, got %r"
-                         % (", ".join(repr(p) for p in PRECISIONS), precision))
+        raise ValueError(
+            "precision must be one of %s, got %r"
+            % (", ".join(repr(p) for p in PRECISIONS), precision)
+        )
     return precision
 
 
@@ -66,8 +79,10 @@ def _check_precision(precision) -> str:
 # The kernels on tensors: x (m, k) C-contiguous, weight (n, k) C-contiguous
 # (nn.Linear's layout; the kernels read weight.T, an F-contiguous (k, n) view).
 
-def _forward_kernel(x: Tensor, weight: Tensor, bias: Optional[Tensor],
-                    act: str) -> Tuple[Tensor, Optional[Tensor]]:
+
+def _forward_kernel(
+    x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str
+) -> Tuple[Tensor, Optional[Tensor]]:
     """(y, z): z is the pre-activation when act is gelu (its derivative needs
     it), else None."""
     # numpy(force=True): a view of the memory (these are CPU tensors), detached.
@@ -75,32 +90,48 @@ def _forward_kernel(x: Tensor, weight: Tensor, bias: Optional[Tensor],
     # cheaper per call than torch.empty + .numpy().
     xn = x.numpy(force=True)
     z = np.empty((xn.shape[0], weight.shape[0]), xn.dtype) if act == "gelu" else None
-    y = _dense.dense_forward(xn, weight.numpy(force=True).T,
-                             None if bias is None else bias.numpy(force=True), act,
-                             preact_out=z)
+    y = _dense.dense_forward(
+        xn,
+        weight.numpy(force=True).T,
+        None if bias is None else bias.numpy(force=True),
+        act,
+        preact_out=z,
+    )
     return torch.from_numpy(y), (None if z is None else torch.from_numpy(z))
 
 
-def _backward_kernel(dy: Tensor, x: Tensor, weight: Tensor, yz: Tensor, act: str,
-                     need_dx: bool) -> Tuple[Optional[Tensor], Tensor, Tensor]:
+def _backward_kernel(
+    dy: Tensor, x: Tensor, weight: Tensor, yz: Tensor, act: str, need_dx: bool
+) -> Tuple[Optional[Tensor], Tensor, Tensor]:
     """(dx, dweight, dbias): dweight in weight's (n, k) layout, dx None unless
     need_dx."""
     # act' comes from the output y, or from the pre-activation z for gelu
     yz_arg = {"z" if act == "gelu" else "y": yz.numpy(force=True)}
-    dx, dW, db = _dense.dense_backward(dy.numpy(force=True), x.numpy(force=True),
-                                       weight.numpy(force=True).T, None, act,
-                                       need_dx=need_dx, **yz_arg)
+    dx, dW, db = _dense.dense_backward(
+        dy.numpy(force=True),
+        x.numpy(force=True),
+        weight.numpy(force=True).T,
+        None,
+        act,
+        need_dx=need_dx,
+        **yz_arg,
+    )
     # dW has W's (in, out) F-layout, so dW.T is weight's C-contiguous (out, in)
-    return (None if dx is None else torch.from_numpy(dx)), torch.from_numpy(dW.T), \
-        torch.from_numpy(db)
+    return (
+        (None if dx is None else torch.from_numpy(dx)),
+        torch.from_numpy(dW.T),
+        torch.from_numpy(db),
+    )
 
 
 # --------------------------------------------------------------------------
 # Custom operators: what torch.compile, torch.export and jit.trace record.
 
+
 @torch.library.custom_op("fastdigits::dense", mutates_args=())
-def _dense_op(x: Tensor, weight: Tensor, bias: Optional[Tensor],
-              activation: str) -> Tuple[Tensor, Tensor]:
+def _dense_op(
+    x: Tensor, weight: Tensor, bias: Optional[Tensor], activation: str
+) -> Tuple[Tensor, Tensor]:
     """(y, z) for a 2-D x; z is the gelu pre-activation, empty for the others
     (an operator cannot return None, nor an alias of y)."""
     y, z = _forward_kernel(x.contiguous(), weight.contiguous(), bias, activation)
@@ -114,11 +145,13 @@ def _(x, weight, bias, activation):
 
 
 @torch.library.custom_op("fastdigits::dense_backward", mutates_args=())
-def _dense_backward_op(dy: Tensor, x: Tensor, weight: Tensor, yz: Tensor,
-                       activation: str, need_dx: bool) -> Tuple[Tensor, Tensor, Tensor]:
+def _dense_backward_op(
+    dy: Tensor, x: Tensor, weight: Tensor, yz: Tensor, activation: str, need_dx: bool
+) -> Tuple[Tensor, Tensor, Tensor]:
     """(dx, dweight, dbias); dx is empty when need_dx is False."""
-    dx, dW, db = _backward_kernel(dy.contiguous(), x.contiguous(), weight.contiguous(),
-                                  yz.contiguous(), activation, need_dx)
+    dx, dW, db = _backward_kernel(
+        dy.contiguous(), x.contiguous(), weight.contiguous(), yz.contiguous(), activation, need_dx
+    )
     return (dx if dx is not None else x.new_empty((0,))), dW, db
 
 
@@ -150,12 +183,14 @@ def _no_double_backward(ctx, *grads):
     raise RuntimeError(_DOUBLE_BACKWARD)
 
 
-_dense_backward_op.register_autograd(_no_double_backward,
-                                     setup_context=lambda ctx, inputs, output: None)
+_dense_backward_op.register_autograd(
+    _no_double_backward, setup_context=lambda ctx, inputs, output: None
+)
 
 
 # --------------------------------------------------------------------------
 # Eager path: the same kernels through a plain autograd.Function.
+
 
 class _DenseFunction(torch.autograd.Function):
     @staticmethod
@@ -173,8 +208,7 @@ class _DenseFunction(torch.autograd.Function):
         if torch.is_grad_enabled():
             # create_graph=True: go through the operator, whose own backward
             # raises the clear double-backward error if it is ever reached
-            dx, dW, db = torch.ops.fastdigits.dense_backward(dy, x, weight, yz, ctx.act,
-                                                             need_dx)
+            dx, dW, db = torch.ops.fastdigits.dense_backward(dy, x, weight, yz, ctx.act, need_dx)
         else:
             dx, dW, db = _backward_kernel(dy.contiguous(), x, weight, yz, ctx.act, need_dx)
         return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None
@@ -194,8 +228,9 @@ def _torch_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str) -
     return y
 
 
-def dense(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
-          activation: Optional[str] = None) -> Tensor:
+def dense(
+    x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, activation: Optional[str] = None
+) -> Tensor:
     """``act(x @ weight.T + bias)`` with autograd, like ``F.linear`` + activation.
 
     CPU float32/float64 tensors run on the fastdigits kernels (as a custom
@@ -261,27 +296,40 @@ def dense(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
 def _dense_call(x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str) -> Tensor:
     # The common eager case first, with as few checks as make it safe: a
     # plain 2-D contiguous CPU tensor of the weight's float32/float64 dtype.
-    if (type(x) is Tensor and not torch.compiler.is_compiling()
-            and not torch.jit.is_tracing()  # (before the size test: it would warn)
-            and x.dtype is weight.dtype and x.dtype in _DTYPES
-            and x.is_cpu and weight.is_cpu and x.dim() == 2
-            and x.shape[1] == weight.shape[1] and x.is_contiguous()):
-        if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad or (
-                bias is not None and bias.requires_grad)):
+    if (
+        type(x) is Tensor
+        and not torch.compiler.is_compiling()
+        and not torch.jit.is_tracing()  # (before the size test: it would warn)
+        and x.dtype is weight.dtype
+        and x.dtype in _DTYPES
+        and x.is_cpu
+        and weight.is_cpu
+        and x.dim() == 2
+        and x.shape[1] == weight.shape[1]
+        and x.is_contiguous()
+    ):
+        if torch.is_grad_enabled() and (
+            x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+        ):
             return _DenseFunction.apply(x, weight, bias, act)
         return _forward_kernel(x, weight, bias, act)[0]  # no graph to record
     if not isinstance(x, Tensor):
         raise TypeError("input must be a torch.Tensor, got %s" % type(x).__name__)
     if x.dtype != weight.dtype:
-        raise TypeError("input dtype %s does not match the weight dtype %s"
-                        % (x.dtype, weight.dtype))
+        raise TypeError(
+            "input dtype %s does not match the weight dtype %s" % (x.dtype, weight.dtype)
+        )
     if not x.dtype.is_floating_point:
-        raise TypeError("input must be a floating-point tensor (float32 or float64 on the "
-                        "fastdigits kernels), got %s" % x.dtype)
+        raise TypeError(
+            "input must be a floating-point tensor (float32 or float64 on the "
+            "fastdigits kernels), got %s" % x.dtype
+        )
     # (under jit.trace the sizes are traced values: comparing them only warns)
     if x.dim() < 1 or (not torch.jit.is_tracing() and x.shape[-1] != weight.shape[1]):
-        raise ValueError("input must have %d features in its last dimension, got shape %s"
-                         % (weight.shape[1], tuple(x.shape)))
+        raise ValueError(
+            "input must have %d features in its last dimension, got shape %s"
+            % (weight.shape[1], tuple(x.shape))
+        )
     if x.dtype not in _DTYPES or not x.is_cpu or not weight.is_cpu:
         return _torch_linear(x, weight, bias, act)
     x2 = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
@@ -341,18 +389,29 @@ class Linear(torch.nn.Module):
 
     __constants__ = ["in_features", "out_features"]
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 activation: Optional[str] = None, device=None, dtype=None,
-                 precision: str = "float32") -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        activation: Optional[str] = None,
+        device=None,
+        dtype=None,
+        precision: str = "float32",
+    ) -> None:
         super().__init__()
         if isinstance(bias, str):  # Linear(k, n, "relu") with the old argument order
-            raise TypeError("bias must be a bool, got %r; pass the activation by keyword: "
-                            "Linear(in_features, out_features, activation=%r)" % (bias, bias))
+            raise TypeError(
+                "bias must be a bool, got %r; pass the activation by keyword: "
+                "Linear(in_features, out_features, activation=%r)" % (bias, bias)
+            )
         _check_activation(activation)
         _check_precision(precision)
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-            raise TypeError("dtype must be a floating-point dtype (float32 or float64 on "
-                            "the fastdigits kernels), got %s" % (dtype,))
+            raise TypeError(
+                "dtype must be a floating-point dtype (float32 or float64 on "
+                "the fastdigits kernels), got %s" % (dtype,)
+            )
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.activation = activation
@@ -377,5 +436,9 @@ class Linear(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return "in_features=%d, out_features=%d, bias=%s, activation=%r, precision=%r" % (
-            self.in_features, self.out_features, self.bias is not None, self.activation,
-            self.precision)
+            self.in_features,
+            self.out_features,
+            self.bias is not None,
+            self.activation,
+            self.precision,
+        )

@@ -22,6 +22,7 @@
 Images need not be uint8: see :func:`to_uint8` for how other dtypes map to
 the 256 grey levels.  Any array-like works (a CPU torch tensor too).
 """
+
 from __future__ import annotations
 
 import os
@@ -129,9 +130,16 @@ def _fit(text: str, width: int) -> str:
     return text[:width].ljust(width)
 
 
-def render(images: Any, labels: Any = None, *, mode: str = "blocks",
-           color: Optional[bool] = None, width: Optional[int] = None,
-           titles: Optional[Sequence[Any]] = None, start: int = 0) -> str:
+def render(
+    images: Any,
+    labels: Any = None,
+    *,
+    mode: str = "blocks",
+    color: Optional[bool] = None,
+    width: Optional[int] = None,
+    titles: Optional[Sequence[Any]] = None,
+    start: int = 0,
+) -> str:
     """Render images as text (see the module doc for the modes).
 
     Parameters
@@ -207,8 +215,9 @@ def render(images: Any, labels: Any = None, *, mode: str = "blocks",
     out_rows = []
     for r0 in range(0, n, per_row):
         idx = range(r0, min(n, r0 + per_row))
-        tiles = [_tile_blocks(u8[i], use_color) if mode == "blocks" else _tile_ascii(u8[i])
-                 for i in idx]
+        tiles = [
+            _tile_blocks(u8[i], use_color) if mode == "blocks" else _tile_ascii(u8[i]) for i in idx
+        ]
         lines = [(" " * GAP).join(_fit(heads[i], w) for i in idx).rstrip()]
         for k in range(len(tiles[0])):
             lines.append((" " * GAP).join(t[k] for t in tiles).rstrip(" "))
@@ -216,10 +225,17 @@ def render(images: Any, labels: Any = None, *, mode: str = "blocks",
     return "\n\n".join(out_rows) + "\n"
 
 
-def show(images: Any, labels: Any = None, *, mode: str = "blocks",
-         color: Optional[bool] = None, width: Optional[int] = None,
-         titles: Optional[Sequence[Any]] = None, start: int = 0,
-         file: Optional[TextIO] = None) -> None:
+def show(
+    images: Any,
+    labels: Any = None,
+    *,
+    mode: str = "blocks",
+    color: Optional[bool] = None,
+    width: Optional[int] = None,
+    titles: Optional[Sequence[Any]] = None,
+    start: int = 0,
+    file: Optional[TextIO] = None,
+) -> None:
     """Print images in the terminal: ``fastdigits.show(images[:10], labels[:10])``.
 
     Same parameters as :func:`render`; ``file`` defaults to ``sys.stdout``,
@@ -246,8 +262,9 @@ def show(images: Any, labels: Any = None, *, mode: str = "blocks",
     stream = sys.stdout if file is None else file
     if color is None:
         color = _use_color(None, stream)
-    stream.write(render(images, labels, mode=mode, color=color, width=width,
-                        titles=titles, start=start))
+    stream.write(
+        render(images, labels, mode=mode, color=color, width=width, titles=titles, start=start)
+    )
     flush = getattr(stream, "flush", None)
     if flush:
         flush()
@@ -282,8 +299,16 @@ class Digits:
     >>> shutil.rmtree(d)
     """
 
-    def __init__(self, images: Any, labels: Any = None, *, ncols: int = 10,
-                 scale: Optional[int] = None, start: int = 0, limit: int = 200) -> None:
+    def __init__(
+        self,
+        images: Any,
+        labels: Any = None,
+        *,
+        ncols: int = 10,
+        scale: Optional[int] = None,
+        start: int = 0,
+        limit: int = 200,
+    ) -> None:
         arr = _as_array(images)
         single = arr.ndim == 2
         self.images = _as_batch(arr)
@@ -310,27 +335,35 @@ class Digits:
         if self.labels is not None:
             shown = " ".join(self.labels[:10]) + (" ..." if n > 10 else "")
             lab = ", labels %s" % shown
-        return "Digits(%d image%s %dx%d %s%s)" % (n, "" if n == 1 else "s", h, w,
-                                                  self.images.dtype, lab)
+        return "Digits(%d image%s %dx%d %s%s)" % (
+            n,
+            "" if n == 1 else "s",
+            h,
+            w,
+            self.images.dtype,
+            lab,
+        )
 
     def __str__(self) -> str:
-        return render(self.images, self.labels, mode="blocks", color=False,
-                      start=self.start)
+        return render(self.images, self.labels, mode="blocks", color=False, start=self.start)
 
     def to_png(self, path: Any) -> Any:
         """Write the grid as a PNG file (see :func:`fastdigits.to_png`)."""
         from .png import to_png
 
-        return to_png(self.images, path, labels=self.labels, ncols=self.ncols,
-                      scale=self.scale)
+        return to_png(self.images, path, labels=self.labels, ncols=self.ncols, scale=self.scale)
 
     def _png(self) -> Optional[bytes]:
         from .png import png_bytes
 
         k = self.limit
         try:
-            return png_bytes(self.images[:k], labels=None if self.labels is None
-                             else self.labels[:k], ncols=self.ncols, scale=self.scale)
+            return png_bytes(
+                self.images[:k],
+                labels=None if self.labels is None else self.labels[:k],
+                ncols=self.ncols,
+                scale=self.scale,
+            )
         except ImportError:
             return None
 
@@ -346,9 +379,16 @@ class Digits:
         note = ("<p>first %d of %d images</p>" % (k, n)) if n > k else ""
         data = self._png()
         if data is None:  # no Pillow: text rendering instead
-            text = render(self.images[:k], None if self.labels is None else self.labels[:k],
-                          mode="ascii", width=120, start=self.start)
+            text = render(
+                self.images[:k],
+                None if self.labels is None else self.labels[:k],
+                mode="ascii",
+                width=120,
+                start=self.start,
+            )
             return "<pre>%s</pre>%s" % (html.escape(text), note)
-        return ('<img src="data:image/png;base64,%s" alt="%s" '
-                'style="image-rendering: pixelated"/>%s'
-                % (base64.b64encode(data).decode("ascii"), html.escape(repr(self)), note))
+        return (
+            '<img src="data:image/png;base64,%s" alt="%s" '
+            'style="image-rendering: pixelated"/>%s'
+            % (base64.b64encode(data).decode("ascii"), html.escape(repr(self)), note)
+        )

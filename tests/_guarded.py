@@ -2,6 +2,7 @@
 kernel reading or writing one element past either end crashes the test
 instead of silently touching a neighbour.  POSIX only; elsewhere plain
 arrays are returned (the tests still check values)."""
+
 import ctypes
 import ctypes.util
 import mmap

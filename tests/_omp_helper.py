@@ -4,6 +4,7 @@ starting libgomp's thread pool before a fork, and calling back into Python
 from inside a parallel region.  It links the same OpenMP runtime as the
 extension modules (both are built with -fopenmp by the same compiler).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -55,8 +56,11 @@ def library() -> ctypes.CDLL:
     with open(src, "w") as f:
         f.write(_SRC)
     # No sanitizer flags: this is test scaffolding, not code under test.
-    subprocess.run(cc[:1] + ["-O1", "-fPIC", "-shared", "-fopenmp", src, "-o", lib],
-                   check=True, capture_output=True)
+    subprocess.run(
+        cc[:1] + ["-O1", "-fPIC", "-shared", "-fopenmp", src, "-o", lib],
+        check=True,
+        capture_output=True,
+    )
     dll = ctypes.CDLL(lib)
     dll.omp_sum.restype = ctypes.c_double
     dll.omp_sum.argtypes = [ctypes.c_int, ctypes.c_long]

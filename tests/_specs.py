@@ -14,6 +14,7 @@ the fast kernel and its :mod:`fastdigits.reference` twin.
 The concurrency, memory and fork tests iterate over ``available_specs()``; add
 an entry here when a new public kernel lands.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -32,12 +33,12 @@ _counter = itertools.count()
 
 @dataclass
 class Spec:
-    name: str                      # public name in fastdigits (and fastdigits.reference)
-    make: Callable[..., Dict[str, Any]]   # make(dtype, rng, scale, tmpdir) -> shared inputs
+    name: str  # public name in fastdigits (and fastdigits.reference)
+    make: Callable[..., Dict[str, Any]]  # make(dtype, rng, scale, tmpdir) -> shared inputs
     call: Callable[..., List[np.ndarray]]  # call(fn, shared, tmpdir) -> results
     dtypes: Tuple = FLOATS
     uses_files: bool = False
-    label: str = ""                # test id when one kernel has several specs
+    label: str = ""  # test id when one kernel has several specs
     # Scale at which the kernel runs an OpenMP team of 2 (work >= several
     # grains), so concurrency tests exercise the parallel code; 0: no OpenMP.
     par_scale: int = 1
@@ -50,6 +51,7 @@ class Spec:
 
     def reference(self):
         import fastdigits.reference as ref
+
         return _resolve(ref, self.name)
 
 
@@ -105,8 +107,14 @@ def freeze(shared: Dict[str, Any]) -> Dict[str, Any]:
 
 
 # --------------------------------------------------------------- IDX helpers
-IDX_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B,
-             np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
+IDX_CODES = {
+    np.dtype(np.uint8): 0x08,
+    np.dtype(np.int8): 0x09,
+    np.dtype(">i2"): 0x0B,
+    np.dtype(">i4"): 0x0C,
+    np.dtype(">f4"): 0x0D,
+    np.dtype(">f8"): 0x0E,
+}
 
 
 def idx_bytes(arr: np.ndarray) -> bytes:
@@ -150,8 +158,10 @@ def _call_normalize(fn, s, tmp):
 
 
 def _mk_matmul(dtype, rng, scale=1, tmpdir=None):
-    return {"a": rng.standard_normal((7 * scale, 13)).astype(dtype),
-            "b": rng.standard_normal((13, 5 + scale)).astype(dtype)}
+    return {
+        "a": rng.standard_normal((7 * scale, 13)).astype(dtype),
+        "b": rng.standard_normal((13, 5 + scale)).astype(dtype),
+    }
 
 
 def _call_matmul(fn, s, tmp):
@@ -182,15 +192,16 @@ def _call_dense_backward(fn, s, tmp):
     dx = np.empty(s["x"].shape, dt)
     dW = np.empty(s["W"].shape, dt)
     db = np.empty(s["b"].shape, dt)
-    r = fn(s["dy"], s["x"], s["W"], s["y"], "relu", need_dx=True,
-           dx_out=dx, dW_out=dW, db_out=db)
+    r = fn(s["dy"], s["x"], s["W"], s["y"], "relu", need_dx=True, dx_out=dx, dW_out=dW, db_out=db)
     return flatten(r) + [dx.copy(), dW.copy(), db.copy()]
 
 
 def _mk_xent(dtype, rng, scale=1, tmpdir=None):
     m, c = 9 * scale, 10
-    return {"logits": (rng.standard_normal((m, c)) * 3).astype(dtype),
-            "labels": rng.integers(0, c, size=m).astype(np.int64)}
+    return {
+        "logits": (rng.standard_normal((m, c)) * 3).astype(dtype),
+        "labels": rng.integers(0, c, size=m).astype(np.int64),
+    }
 
 
 def _call_xent(fn, s, tmp):
@@ -201,10 +212,12 @@ def _call_xent(fn, s, tmp):
 
 def _mk_optim(dtype, rng, scale=1, tmpdir=None):
     n = 37 * scale
-    return {"param": rng.standard_normal(n).astype(dtype),
-            "grad": rng.standard_normal(n).astype(dtype),
-            "m": (rng.standard_normal(n) * 0.1).astype(dtype),
-            "v": np.abs(rng.standard_normal(n) * 0.01).astype(dtype)}
+    return {
+        "param": rng.standard_normal(n).astype(dtype),
+        "grad": rng.standard_normal(n).astype(dtype),
+        "m": (rng.standard_normal(n) * 0.1).astype(dtype),
+        "v": np.abs(rng.standard_normal(n) * 0.01).astype(dtype),
+    }
 
 
 def _call_sgd(fn, s, tmp):
@@ -216,8 +229,7 @@ def _call_sgd(fn, s, tmp):
 
 def _call_adam(fn, s, tmp):
     p, m, v = s["param"].copy(), s["m"].copy(), s["v"].copy()
-    fn(p, s["grad"], m, v, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, step=3,
-       weight_decay=0.01)
+    fn(p, s["grad"], m, v, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, step=3, weight_decay=0.01)
     return [p, m, v]
 
 
@@ -267,8 +279,11 @@ def _call_write_idx(fn, s, tmp):
 
 def _mk_mlp(dtype, rng, scale=1, tmpdir=None):
     n = 48 * scale
-    return {"X": rng.standard_normal((n, 20)).astype(dtype),
-            "y": rng.integers(0, 4, size=n).astype(np.int64), "dtype": dtype}
+    return {
+        "X": rng.standard_normal((n, 20)).astype(dtype),
+        "y": rng.integers(0, 4, size=n).astype(np.int64),
+        "dtype": dtype,
+    }
 
 
 def _call_mlp(cls, s, tmp):
@@ -287,18 +302,39 @@ SPECS = [
     Spec("softmax_cross_entropy", _mk_xent, _call_xent, par_scale=1000),
     Spec("sgd_step", _mk_optim, _call_sgd, par_scale=4000),
     Spec("adam_step", _mk_optim, _call_adam, par_scale=4000),
-    Spec("read_idx", _mk_idx, _call_read_idx, dtypes=(np.uint8,), uses_files=True,
-         par_scale=0),  # uint8: no byte swap, nothing to parallelise
-    Spec("read_idx", _mk_idx16, _call_read_idx, dtypes=(np.int16,), uses_files=True,
-         par_scale=8000, label="read_idx_i16"),
-    Spec("read_idx", _mk_idx, _call_read_idx_mmap, dtypes=(np.uint8,), uses_files=True,
-         par_scale=0, label="read_idx_mmap"),
-    Spec("read_idx_header", _mk_idx, _call_read_idx_header, dtypes=(np.uint8,),
-         uses_files=True, par_scale=0),
-    Spec("read_idx_normalized", _mk_idx, _call_read_idx_normalized, uses_files=True,
-         par_scale=1000),
-    Spec("write_idx", _mk_idx, _call_write_idx, dtypes=(np.uint8,), uses_files=True,
-         par_scale=0),
+    Spec(
+        "read_idx", _mk_idx, _call_read_idx, dtypes=(np.uint8,), uses_files=True, par_scale=0
+    ),  # uint8: no byte swap, nothing to parallelise
+    Spec(
+        "read_idx",
+        _mk_idx16,
+        _call_read_idx,
+        dtypes=(np.int16,),
+        uses_files=True,
+        par_scale=8000,
+        label="read_idx_i16",
+    ),
+    Spec(
+        "read_idx",
+        _mk_idx,
+        _call_read_idx_mmap,
+        dtypes=(np.uint8,),
+        uses_files=True,
+        par_scale=0,
+        label="read_idx_mmap",
+    ),
+    Spec(
+        "read_idx_header",
+        _mk_idx,
+        _call_read_idx_header,
+        dtypes=(np.uint8,),
+        uses_files=True,
+        par_scale=0,
+    ),
+    Spec(
+        "read_idx_normalized", _mk_idx, _call_read_idx_normalized, uses_files=True, par_scale=1000
+    ),
+    Spec("write_idx", _mk_idx, _call_write_idx, dtypes=(np.uint8,), uses_files=True, par_scale=0),
     Spec("MLP", _mk_mlp, _call_mlp, par_scale=0),
 ]
 

@@ -6,6 +6,7 @@ combination (``test_x[avx2-float64-3]``).  The fixtures only give the value:
 the test enters ``fastdigits.simd(isa)`` / ``fastdigits.threads(threads)``
 where it wants them (a baseline may be computed on another path first).
 """
+
 import os
 
 # scikit-learn's check_estimator runs its array-API input check only when

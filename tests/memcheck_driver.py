@@ -6,6 +6,7 @@ error paths (a sample of bad inputs), and the IDX decoder on the fuzz seed
 corpus, then exits.  Results are checked too, so a silent miscompute under
 valgrind also fails.
 """
+
 import os
 import sys
 import tempfile
@@ -52,8 +53,10 @@ def main():
     for name in sorted(os.listdir(seeds)):
         with open(os.path.join(seeds, name), "rb") as f:
             idx_target.check(f.read())
-    print("memcheck driver: %d kernel calls, %d bad-input cases, %d IDX seeds, simd %s"
-          % (calls, errors, len(os.listdir(seeds)), ",".join(fastdigits.available_simd())))
+    print(
+        "memcheck driver: %d kernel calls, %d bad-input cases, %d IDX seeds, simd %s"
+        % (calls, errors, len(os.listdir(seeds)), ",".join(fastdigits.available_simd()))
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Kernel inputs: array-likes converted as NumPy functions do, non-contiguous
 inputs copied, tensors that require grad rejected with a TypeError naming the
 argument; arrays a kernel writes are used as given or rejected, never copied."""
+
 import numpy as np
 import pytest
 
@@ -12,18 +13,24 @@ class GradTensor:
     """Stands in for a torch tensor with requires_grad=True: converting it
     raises torch's RuntimeError ("Can't call numpy() on Tensor that requires
     grad")."""
+
     requires_grad = True
     dtype = "float32"
 
     def __array__(self, dtype=None, copy=None):
-        raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
-                           "Use tensor.detach().numpy() instead.")
+        raise RuntimeError(
+            "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+        )
 
 
 def _layer(dtype=np.float32):
     rng = np.random.default_rng(3)
-    return (rng.standard_normal((5, 4)).astype(dtype), rng.standard_normal((4, 3)).astype(dtype),
-            rng.standard_normal(3).astype(dtype), rng.standard_normal((5, 3)).astype(dtype))
+    return (
+        rng.standard_normal((5, 4)).astype(dtype),
+        rng.standard_normal((4, 3)).astype(dtype),
+        rng.standard_normal(3).astype(dtype),
+        rng.standard_normal((5, 3)).astype(dtype),
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -55,43 +62,71 @@ def test_lists_take_the_dtype_of_the_arrays(dtype):
 
 def test_non_contiguous_inputs_are_copied():
     x, W, b, dy = _layer(np.float64)
-    xf = np.asfortranarray(x)                      # was rejected: "x must be C-contiguous"
-    xs = np.repeat(x, 2, axis=1)[:, ::2]           # a strided view
-    Ws = np.repeat(W, 2, axis=1)[:, ::2]           # neither C- nor F-contiguous
+    xf = np.asfortranarray(x)  # was rejected: "x must be C-contiguous"
+    xs = np.repeat(x, 2, axis=1)[:, ::2]  # a strided view
+    Ws = np.repeat(W, 2, axis=1)[:, ::2]  # neither C- nor F-contiguous
     ref_y = reference.dense_forward(x, W, b, "relu")
     for xi in (xf, xs):
         np.testing.assert_allclose(fastdigits.dense_forward(xi, W, b, "relu"), ref_y, rtol=1e-12)
     np.testing.assert_allclose(fastdigits.dense_forward(x, Ws, b, "relu"), ref_y, rtol=1e-12)
-    np.testing.assert_allclose(fastdigits.dense_forward(x, W, np.repeat(b, 2)[::2], "relu"),
-                               ref_y, rtol=1e-12)
+    np.testing.assert_allclose(
+        fastdigits.dense_forward(x, W, np.repeat(b, 2)[::2], "relu"), ref_y, rtol=1e-12
+    )
     y = ref_y
-    got = fastdigits.dense_backward(np.asfortranarray(dy), xs, Ws, activation="relu",
-                                    y=np.asfortranarray(y))
+    got = fastdigits.dense_backward(
+        np.asfortranarray(dy), xs, Ws, activation="relu", y=np.asfortranarray(y)
+    )
     for a, r in zip(got, reference.dense_backward(dy, x, W, activation="relu", y=y)):
         np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda x, W, b, dy: fastdigits.dense_forward(GradTensor(), W, b), "x"),
-    (lambda x, W, b, dy: fastdigits.dense_forward(x, GradTensor(), b), "W"),
-    (lambda x, W, b, dy: fastdigits.dense_forward(x, W, GradTensor()), "b"),
-    (lambda x, W, b, dy: fastdigits.dense_backward(GradTensor(), x, W, activation="relu",
-                                                   y=dy), "dy"),
-    (lambda x, W, b, dy: fastdigits.dense_backward(dy, x, W, activation="relu",
-                                                   y=GradTensor()), "y"),
-    (lambda x, W, b, dy: fastdigits.dense_backward(dy, x, W, activation="gelu",
-                                                   z=GradTensor()), "z"),
-    (lambda x, W, b, dy: fastdigits.matmul(x, GradTensor()), "b"),
-    (lambda x, W, b, dy: fastdigits.softmax_cross_entropy(GradTensor(), [0] * 5), "logits"),
-    (lambda x, W, b, dy: fastdigits.sgd_step(b.copy(), GradTensor(), lr=0.1), "grad"),
-    (lambda x, W, b, dy: fastdigits.normalize(GradTensor()), "images"),
-], ids=["dense_forward-x", "dense_forward-W", "dense_forward-b", "dense_backward-dy",
-        "dense_backward-y", "dense_backward-z", "matmul-b", "softmax_cross_entropy-logits",
-        "sgd_step-grad", "normalize-images"])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda x, W, b, dy: fastdigits.dense_forward(GradTensor(), W, b), "x"),
+        (lambda x, W, b, dy: fastdigits.dense_forward(x, GradTensor(), b), "W"),
+        (lambda x, W, b, dy: fastdigits.dense_forward(x, W, GradTensor()), "b"),
+        (
+            lambda x, W, b, dy: fastdigits.dense_backward(
+                GradTensor(), x, W, activation="relu", y=dy
+            ),
+            "dy",
+        ),
+        (
+            lambda x, W, b, dy: fastdigits.dense_backward(
+                dy, x, W, activation="relu", y=GradTensor()
+            ),
+            "y",
+        ),
+        (
+            lambda x, W, b, dy: fastdigits.dense_backward(
+                dy, x, W, activation="gelu", z=GradTensor()
+            ),
+            "z",
+        ),
+        (lambda x, W, b, dy: fastdigits.matmul(x, GradTensor()), "b"),
+        (lambda x, W, b, dy: fastdigits.softmax_cross_entropy(GradTensor(), [0] * 5), "logits"),
+        (lambda x, W, b, dy: fastdigits.sgd_step(b.copy(), GradTensor(), lr=0.1), "grad"),
+        (lambda x, W, b, dy: fastdigits.normalize(GradTensor()), "images"),
+    ],
+    ids=[
+        "dense_forward-x",
+        "dense_forward-W",
+        "dense_forward-b",
+        "dense_backward-dy",
+        "dense_backward-y",
+        "dense_backward-z",
+        "matmul-b",
+        "softmax_cross_entropy-logits",
+        "sgd_step-grad",
+        "normalize-images",
+    ],
+)
 def test_tensor_requiring_grad_is_a_type_error_naming_it(call, name):
     x, W, b, dy = _layer()
-    with pytest.raises(TypeError, match=r"^%s is a tensor that requires grad; pass %s\.detach"
-                       % (name, name)):
+    with pytest.raises(
+        TypeError, match=r"^%s is a tensor that requires grad; pass %s\.detach" % (name, name)
+    ):
         call(x, W, b, dy)
 
 
@@ -137,5 +172,6 @@ def test_real_torch_tensors():
     with pytest.raises(TypeError, match=r"^x is a tensor that requires grad; pass x\.detach"):
         fastdigits.dense_forward(torch.ones(5, 4, requires_grad=True), W)
     # a plain CPU tensor is read through NumPy's protocol, a strided one copied
-    np.testing.assert_array_equal(fastdigits.dense_forward(torch.ones(8, 4)[::2], W),
-                                  np.full((4, 3), 4, np.float32))
+    np.testing.assert_array_equal(
+        fastdigits.dense_forward(torch.ones(8, 4)[::2], W), np.full((4, 3), 4, np.float32)
+    )

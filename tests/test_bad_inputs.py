@@ -11,6 +11,7 @@ call.  For mutations that may legitimately work (non-contiguous inputs, zero
 batch), the call must either work and match the NumPy reference, or fail
 the same clean way.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,22 +31,24 @@ F = (np.float32, np.float64)
 @dataclass
 class Fn:
     name: str
-    base: Callable[[Any], Dict[str, Any]]   # dtype -> valid arguments
-    pos: Tuple[str, ...]                    # positional parameters, in order
-    arrays: Tuple[str, ...]                 # float array inputs
-    outs: Tuple[str, ...] = ()              # buffers the call writes (incl. in place)
+    base: Callable[[Any], Dict[str, Any]]  # dtype -> valid arguments
+    pos: Tuple[str, ...]  # positional parameters, in order
+    arrays: Tuple[str, ...]  # float array inputs
+    outs: Tuple[str, ...] = ()  # buffers the call writes (incl. in place)
     related: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     scalars: Dict[str, List[Any]] = field(default_factory=dict)  # bad values
     extra: List[Tuple[str, Callable, Tuple[str, ...]]] = field(default_factory=list)
-    batch: Tuple[str, ...] = ()             # arrays whose axis 0 is the batch
+    batch: Tuple[str, ...] = ()  # arrays whose axis 0 is the batch
     dtypes: Tuple = F
 
     def fn(self):
         return getattr(fastdigits, self.name)
 
     def call(self, f, args):
-        return f(*[args[k] for k in self.pos if k in args],
-                 **{k: v for k, v in args.items() if k not in self.pos})
+        return f(
+            *[args[k] for k in self.pos if k in args],
+            **{k: v for k, v in args.items() if k not in self.pos},
+        )
 
 
 def _rng():
@@ -61,55 +64,91 @@ def _filled(shape, dtype):
 # ------------------------------------------------------------ the table
 def _norm_base(dt):
     imgs = _rng().integers(0, 256, size=(4, 5, 6), dtype=np.uint8)
-    return {"images": imgs, "scale": 1 / 255, "mean": 0.1, "std": 0.3, "dtype": dt,
-            "out": _filled((4, 5, 6), dt)}
+    return {
+        "images": imgs,
+        "scale": 1 / 255,
+        "mean": 0.1,
+        "std": 0.3,
+        "dtype": dt,
+        "out": _filled((4, 5, 6), dt),
+    }
 
 
 def _xent_base(dt):
     r = _rng()
-    return {"logits": r.standard_normal((6, 10)).astype(dt),
-            "labels": r.integers(0, 10, size=6).astype(np.int64),
-            "reduction": "mean", "grad_out": _filled((6, 10), dt)}
+    return {
+        "logits": r.standard_normal((6, 10)).astype(dt),
+        "labels": r.integers(0, 10, size=6).astype(np.int64),
+        "reduction": "mean",
+        "grad_out": _filled((6, 10), dt),
+    }
 
 
 def _sgd_base(dt):
     r = _rng()
-    return {"param": r.standard_normal((5, 7)).astype(dt),
-            "grad": r.standard_normal((5, 7)).astype(dt), "lr": 0.1, "momentum": 0.9,
-            "velocity": r.standard_normal((5, 7)).astype(dt), "weight_decay": 1e-3,
-            "nesterov": False}
+    return {
+        "param": r.standard_normal((5, 7)).astype(dt),
+        "grad": r.standard_normal((5, 7)).astype(dt),
+        "lr": 0.1,
+        "momentum": 0.9,
+        "velocity": r.standard_normal((5, 7)).astype(dt),
+        "weight_decay": 1e-3,
+        "nesterov": False,
+    }
 
 
 def _adam_base(dt):
     r = _rng()
-    return {"param": r.standard_normal(33).astype(dt), "grad": r.standard_normal(33).astype(dt),
-            "m": r.standard_normal(33).astype(dt) * 0.1,
-            "v": np.abs(r.standard_normal(33)).astype(dt) * 0.01,
-            "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "step": 3,
-            "weight_decay": 0.01}
+    return {
+        "param": r.standard_normal(33).astype(dt),
+        "grad": r.standard_normal(33).astype(dt),
+        "m": r.standard_normal(33).astype(dt) * 0.1,
+        "v": np.abs(r.standard_normal(33)).astype(dt) * 0.01,
+        "lr": 1e-3,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-8,
+        "step": 3,
+        "weight_decay": 0.01,
+    }
 
 
 def _mm_base(dt):
     r = _rng()
-    return {"a": r.standard_normal((5, 6)).astype(dt), "b": r.standard_normal((6, 3)).astype(dt),
-            "out": _filled((5, 3), dt)}
+    return {
+        "a": r.standard_normal((5, 6)).astype(dt),
+        "b": r.standard_normal((6, 3)).astype(dt),
+        "out": _filled((5, 3), dt),
+    }
 
 
 def _fwd_base(dt):
     r = _rng()
-    return {"x": r.standard_normal((5, 6)).astype(dt), "W": r.standard_normal((6, 3)).astype(dt),
-            "b": r.standard_normal(3).astype(dt), "activation": "relu",
-            "out": _filled((5, 3), dt), "preact_out": _filled((5, 3), dt)}
+    return {
+        "x": r.standard_normal((5, 6)).astype(dt),
+        "W": r.standard_normal((6, 3)).astype(dt),
+        "b": r.standard_normal(3).astype(dt),
+        "activation": "relu",
+        "out": _filled((5, 3), dt),
+        "preact_out": _filled((5, 3), dt),
+    }
 
 
 def _bwd_base(dt):
     r = _rng()
     x = r.standard_normal((5, 6)).astype(dt)
     W = r.standard_normal((6, 3)).astype(dt)
-    return {"dy": r.standard_normal((5, 3)).astype(dt), "x": x, "W": W,
-            "y_or_z": np.maximum(x @ W, 0).astype(dt), "activation": "relu",
-            "need_dx": True, "dx_out": _filled((5, 6), dt), "dW_out": _filled((6, 3), dt),
-            "db_out": _filled((3,), dt)}
+    return {
+        "dy": r.standard_normal((5, 3)).astype(dt),
+        "x": x,
+        "W": W,
+        "y_or_z": np.maximum(x @ W, 0).astype(dt),
+        "activation": "relu",
+        "need_dx": True,
+        "dx_out": _filled((5, 6), dt),
+        "dW_out": _filled((6, 3), dt),
+        "db_out": _filled((3,), dt),
+    }
 
 
 def _rin_base(dt):
@@ -117,102 +156,216 @@ def _rin_base(dt):
 
     imgs = _rng().integers(0, 256, size=(3, 4, 5), dtype=np.uint8)
     raw = bytes([0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5]) + imgs.tobytes()
-    return {"source": io.BytesIO(raw), "scale": 1 / 255, "mean": 0.5, "std": 0.25,
-            "dtype": dt, "out": _filled((3, 4, 5), dt)}
+    return {
+        "source": io.BytesIO(raw),
+        "scale": 1 / 255,
+        "mean": 0.5,
+        "std": 0.25,
+        "dtype": dt,
+        "out": _filled((3, 4, 5), dt),
+    }
 
 
 NAN, INF = float("nan"), float("inf")
 
 TABLE = [
-    Fn("normalize", _norm_base, ("images",), (), outs=("out",),
-       related={"out": ("dtype",), "images": ("out",)},
-       scalars={"scale": [NAN, INF, "1", None], "mean": [NAN, -INF, "0"],
-                "std": [0.0, NAN, INF, "1", None, 1e-320],
-                "dtype": [np.int32, np.float16, "complex64", object]},
-       extra=[("images_float", lambda a: a.update(images=a["images"].astype(np.float32)),
-               ("images",)),
-              ("images_int16", lambda a: a.update(images=a["images"].astype(np.int16)),
-               ("images",)),
-              ("images_str", lambda a: a.update(images="pixels"), ("images",)),
-              ("images_object", lambda a: a.update(images=np.array([object()])), ("images",)),
-              ("out_aliases_images", lambda a: a.update(
-                  images=a["out"].reshape(-1).view(np.uint8)[:a["images"].size].reshape(
-                      a["images"].shape)),
-               ("out", "images"))],
-       batch=("images", "out")),
-    Fn("softmax_cross_entropy", _xent_base, ("logits", "labels"), ("logits",),
-       outs=("grad_out",), related={"logits": ("labels", "grad_out"), "grad_out": ("logits",)},
-       scalars={"reduction": ["avg", None, 1, "MEAN "]},
-       extra=[("labels_float", lambda a: a.update(labels=a["labels"].astype(np.float64)),
-               ("labels",)),
-              ("labels_out_of_range", lambda a: a["labels"].__setitem__(2, 10), ("labels",)),
-              ("labels_negative", lambda a: a["labels"].__setitem__(0, -1), ("labels",)),
-              ("labels_huge", lambda a: a["labels"].__setitem__(1, 2**62), ("labels",)),
-              ("labels_short", lambda a: a.update(labels=a["labels"][:-1]), ("labels",)),
-              ("labels_2d", lambda a: a.update(labels=a["labels"][:, None]), ("labels",)),
-              ("labels_str", lambda a: a.update(labels="cats"), ("labels",)),
-              ("grad_aliases_logits", lambda a: a.update(grad_out=a["logits"]),
-               ("grad_out", "logits"))],
-       batch=("logits", "labels", "grad_out")),
-    Fn("sgd_step", _sgd_base, ("param", "grad"), ("param", "grad"),
-       outs=("param", "velocity"),
-       related={"param": ("grad", "velocity"), "grad": ("param",), "velocity": ("param",)},
-       scalars={"lr": [NAN, INF, -0.1, "0.1", None], "momentum": [NAN, INF, -0.5, "0.9"],
-                "weight_decay": [NAN, -1.0, INF, "0"], "nesterov": ["yes", None, 1.5]},
-       extra=[("velocity_missing", lambda a: a.update(velocity=None), ("velocity",)),
-              ("velocity_aliases_param", lambda a: a.update(velocity=a["param"]),
-               ("velocity", "param")),
-              ("grad_aliases_param", lambda a: a.update(grad=a["param"]), ("grad", "param")),
-              ("param_list", lambda a: a.update(param=a["param"].tolist()), ("param",))],
-       batch=("param", "grad", "velocity")),
-    Fn("adam_step", _adam_base, ("param", "grad", "m", "v"), ("param", "grad", "m", "v"),
-       outs=("param", "m", "v"),
-       related={"param": ("grad", "m", "v"), "grad": ("param",), "m": ("param",),
-                "v": ("param",)},
-       scalars={"lr": [NAN, INF, -1e-3, "1e-3"], "beta1": [1.0, 1.5, -0.1, NAN],
-                "beta2": [1.0, 2.0, -0.5, NAN], "eps": [NAN, INF, -1e-8, "1e-8"],
-                "step": [0, -1, 1.5, "3", None, 2**70], "weight_decay": [NAN, -0.1, INF]},
-       extra=[("m_aliases_v", lambda a: a.update(m=a["v"]), ("m", "v")),
-              ("m_aliases_param", lambda a: a.update(m=a["param"]), ("m", "param"))],
-       batch=("param", "grad", "m", "v")),
-    Fn("matmul", _mm_base, ("a", "b"), ("a", "b"), outs=("out",),
-       related={"a": ("b", "out"), "b": ("a", "out"), "out": ("a", "b")},
-       extra=[("out_aliases_a", lambda a: a.update(out=a["a"][:, :3]), ("out", "a")),
-              ("mixed_dtypes", lambda a: a.update(b=a["b"].astype(
-                  np.float32 if a["a"].dtype == np.float64 else np.float64)), ("a", "b"))],
-       batch=("a", "out")),
-    Fn("dense_forward", _fwd_base, ("x", "W", "b", "activation"), ("x", "W", "b"),
-       outs=("out", "preact_out"),
-       related={"x": ("W", "out", "preact_out"), "W": ("x", "b", "out", "preact_out"),
-                "b": ("W",),
-                "out": ("x", "W"), "preact_out": ("x", "W", "out")},
-       scalars={"activation": ["swish", 3, "RELU "]},
-       extra=[("out_aliases_x", lambda a: a.update(out=a["x"][:, :3]), ("out", "x")),
-              ("out_is_preact", lambda a: a.update(preact_out=a["out"]),
-               ("preact_out", "out"))],
-       batch=("x", "out", "preact_out")),
-    Fn("dense_backward", _bwd_base, ("dy", "x", "W", "y_or_z", "activation"),
-       ("dy", "x", "W", "y_or_z"), outs=("dx_out", "dW_out", "db_out"),
-       related={"dy": ("x", "W", "y_or_z"), "x": ("dy", "W", "dx_out"),
-                "W": ("x", "dy", "dW_out"),
-                "y_or_z": ("dy",), "dx_out": ("x",), "dW_out": ("W",), "db_out": ("W", "dy")},
-       scalars={"activation": ["swish", 3]},
-       extra=[("dW_aliases_W", lambda a: a.update(dW_out=a["W"]), ("dW_out", "W")),
-              # act' from the wrong array (silently wrong gradients before)
-              ("relu_given_z", lambda a: a.update(z=a["y_or_z"], y_or_z=None), ("y", "z")),
-              ("gelu_given_y", lambda a: a.update(activation="gelu", y=a["y_or_z"],
-                                                          y_or_z=None),
-               ("z", "y")),
-              ("relu_without_y", lambda a: a.update(y_or_z=None), ("y",)),
-              ("y_twice", lambda a: a.update(y=a["y_or_z"]), ("y", "y_or_z")),
-              ("dx_aliases_dy", lambda a: a.update(dx_out=a["x"]), ("dx_out", "x"))],
-       batch=("dy", "x", "y_or_z", "dx_out")),
-    Fn("read_idx_normalized", _rin_base, ("source",), (), outs=("out",),
-       related={"out": ("dtype",)},
-       scalars={"scale": [NAN, INF, "1"], "mean": [NAN, INF], "std": [0.0, NAN, INF],
-                "dtype": [np.int32, np.float16]},
-       extra=[("source_int", lambda a: a.update(source=42), ("source",)),
-              ("source_none", lambda a: a.update(source=None), ("source",))]),
+    Fn(
+        "normalize",
+        _norm_base,
+        ("images",),
+        (),
+        outs=("out",),
+        related={"out": ("dtype",), "images": ("out",)},
+        scalars={
+            "scale": [NAN, INF, "1", None],
+            "mean": [NAN, -INF, "0"],
+            "std": [0.0, NAN, INF, "1", None, 1e-320],
+            "dtype": [np.int32, np.float16, "complex64", object],
+        },
+        extra=[
+            (
+                "images_float",
+                lambda a: a.update(images=a["images"].astype(np.float32)),
+                ("images",),
+            ),
+            ("images_int16", lambda a: a.update(images=a["images"].astype(np.int16)), ("images",)),
+            ("images_str", lambda a: a.update(images="pixels"), ("images",)),
+            ("images_object", lambda a: a.update(images=np.array([object()])), ("images",)),
+            (
+                "out_aliases_images",
+                lambda a: a.update(
+                    images=a["out"]
+                    .reshape(-1)
+                    .view(np.uint8)[: a["images"].size]
+                    .reshape(a["images"].shape)
+                ),
+                ("out", "images"),
+            ),
+        ],
+        batch=("images", "out"),
+    ),
+    Fn(
+        "softmax_cross_entropy",
+        _xent_base,
+        ("logits", "labels"),
+        ("logits",),
+        outs=("grad_out",),
+        related={"logits": ("labels", "grad_out"), "grad_out": ("logits",)},
+        scalars={"reduction": ["avg", None, 1, "MEAN "]},
+        extra=[
+            (
+                "labels_float",
+                lambda a: a.update(labels=a["labels"].astype(np.float64)),
+                ("labels",),
+            ),
+            ("labels_out_of_range", lambda a: a["labels"].__setitem__(2, 10), ("labels",)),
+            ("labels_negative", lambda a: a["labels"].__setitem__(0, -1), ("labels",)),
+            ("labels_huge", lambda a: a["labels"].__setitem__(1, 2**62), ("labels",)),
+            ("labels_short", lambda a: a.update(labels=a["labels"][:-1]), ("labels",)),
+            ("labels_2d", lambda a: a.update(labels=a["labels"][:, None]), ("labels",)),
+            ("labels_str", lambda a: a.update(labels="cats"), ("labels",)),
+            (
+                "grad_aliases_logits",
+                lambda a: a.update(grad_out=a["logits"]),
+                ("grad_out", "logits"),
+            ),
+        ],
+        batch=("logits", "labels", "grad_out"),
+    ),
+    Fn(
+        "sgd_step",
+        _sgd_base,
+        ("param", "grad"),
+        ("param", "grad"),
+        outs=("param", "velocity"),
+        related={"param": ("grad", "velocity"), "grad": ("param",), "velocity": ("param",)},
+        scalars={
+            "lr": [NAN, INF, -0.1, "0.1", None],
+            "momentum": [NAN, INF, -0.5, "0.9"],
+            "weight_decay": [NAN, -1.0, INF, "0"],
+            "nesterov": ["yes", None, 1.5],
+        },
+        extra=[
+            ("velocity_missing", lambda a: a.update(velocity=None), ("velocity",)),
+            (
+                "velocity_aliases_param",
+                lambda a: a.update(velocity=a["param"]),
+                ("velocity", "param"),
+            ),
+            ("grad_aliases_param", lambda a: a.update(grad=a["param"]), ("grad", "param")),
+            ("param_list", lambda a: a.update(param=a["param"].tolist()), ("param",)),
+        ],
+        batch=("param", "grad", "velocity"),
+    ),
+    Fn(
+        "adam_step",
+        _adam_base,
+        ("param", "grad", "m", "v"),
+        ("param", "grad", "m", "v"),
+        outs=("param", "m", "v"),
+        related={"param": ("grad", "m", "v"), "grad": ("param",), "m": ("param",), "v": ("param",)},
+        scalars={
+            "lr": [NAN, INF, -1e-3, "1e-3"],
+            "beta1": [1.0, 1.5, -0.1, NAN],
+            "beta2": [1.0, 2.0, -0.5, NAN],
+            "eps": [NAN, INF, -1e-8, "1e-8"],
+            "step": [0, -1, 1.5, "3", None, 2**70],
+            "weight_decay": [NAN, -0.1, INF],
+        },
+        extra=[
+            ("m_aliases_v", lambda a: a.update(m=a["v"]), ("m", "v")),
+            ("m_aliases_param", lambda a: a.update(m=a["param"]), ("m", "param")),
+        ],
+        batch=("param", "grad", "m", "v"),
+    ),
+    Fn(
+        "matmul",
+        _mm_base,
+        ("a", "b"),
+        ("a", "b"),
+        outs=("out",),
+        related={"a": ("b", "out"), "b": ("a", "out"), "out": ("a", "b")},
+        extra=[
+            ("out_aliases_a", lambda a: a.update(out=a["a"][:, :3]), ("out", "a")),
+            (
+                "mixed_dtypes",
+                lambda a: a.update(
+                    b=a["b"].astype(np.float32 if a["a"].dtype == np.float64 else np.float64)
+                ),
+                ("a", "b"),
+            ),
+        ],
+        batch=("a", "out"),
+    ),
+    Fn(
+        "dense_forward",
+        _fwd_base,
+        ("x", "W", "b", "activation"),
+        ("x", "W", "b"),
+        outs=("out", "preact_out"),
+        related={
+            "x": ("W", "out", "preact_out"),
+            "W": ("x", "b", "out", "preact_out"),
+            "b": ("W",),
+            "out": ("x", "W"),
+            "preact_out": ("x", "W", "out"),
+        },
+        scalars={"activation": ["swish", 3, "RELU "]},
+        extra=[
+            ("out_aliases_x", lambda a: a.update(out=a["x"][:, :3]), ("out", "x")),
+            ("out_is_preact", lambda a: a.update(preact_out=a["out"]), ("preact_out", "out")),
+        ],
+        batch=("x", "out", "preact_out"),
+    ),
+    Fn(
+        "dense_backward",
+        _bwd_base,
+        ("dy", "x", "W", "y_or_z", "activation"),
+        ("dy", "x", "W", "y_or_z"),
+        outs=("dx_out", "dW_out", "db_out"),
+        related={
+            "dy": ("x", "W", "y_or_z"),
+            "x": ("dy", "W", "dx_out"),
+            "W": ("x", "dy", "dW_out"),
+            "y_or_z": ("dy",),
+            "dx_out": ("x",),
+            "dW_out": ("W",),
+            "db_out": ("W", "dy"),
+        },
+        scalars={"activation": ["swish", 3]},
+        extra=[
+            ("dW_aliases_W", lambda a: a.update(dW_out=a["W"]), ("dW_out", "W")),
+            # act' from the wrong array (silently wrong gradients before)
+            ("relu_given_z", lambda a: a.update(z=a["y_or_z"], y_or_z=None), ("y", "z")),
+            (
+                "gelu_given_y",
+                lambda a: a.update(activation="gelu", y=a["y_or_z"], y_or_z=None),
+                ("z", "y"),
+            ),
+            ("relu_without_y", lambda a: a.update(y_or_z=None), ("y",)),
+            ("y_twice", lambda a: a.update(y=a["y_or_z"]), ("y", "y_or_z")),
+            ("dx_aliases_dy", lambda a: a.update(dx_out=a["x"]), ("dx_out", "x")),
+        ],
+        batch=("dy", "x", "y_or_z", "dx_out"),
+    ),
+    Fn(
+        "read_idx_normalized",
+        _rin_base,
+        ("source",),
+        (),
+        outs=("out",),
+        related={"out": ("dtype",)},
+        scalars={
+            "scale": [NAN, INF, "1"],
+            "mean": [NAN, INF],
+            "std": [0.0, NAN, INF],
+            "dtype": [np.int32, np.float16],
+        },
+        extra=[
+            ("source_int", lambda a: a.update(source=42), ("source",)),
+            ("source_none", lambda a: a.update(source=None), ("source",)),
+        ],
+    ),
 ]
 
 AVAILABLE = [f for f in TABLE if hasattr(fastdigits, f.name)]
@@ -245,8 +398,9 @@ def _huge(a):
     """A zero-stride view with 2**40 rows: its shape product is far beyond
     2**31 and beyond any machine's memory, so a copy fails at once (MemoryError)
     instead of slowly eating RAM; its base is `a`, so writes would show."""
-    return np.ndarray(shape=(2**40,) + a.shape[1:], dtype=a.dtype, buffer=a,
-                      strides=(0,) + a.strides[1:])
+    return np.ndarray(
+        shape=(2**40,) + a.shape[1:], dtype=a.dtype, buffer=a, strides=(0,) + a.strides[1:]
+    )
 
 
 def _wrong_dtype(a):
@@ -269,42 +423,87 @@ def _cases():
 
                 out += [
                     ("%s-%s-%s-dtype" % (f.name, dn, a), f, dt, m(_wrong_dtype), names, "error"),
-                    ("%s-%s-%s-f16" % (f.name, dn, a), f, dt, m(lambda x: x.astype(np.float16)),
-                     names, "error"),
-                    ("%s-%s-%s-complex" % (f.name, dn, a), f, dt,
-                     m(lambda x: x.astype(np.complex128)), names, "error"),
+                    (
+                        "%s-%s-%s-f16" % (f.name, dn, a),
+                        f,
+                        dt,
+                        m(lambda x: x.astype(np.float16)),
+                        names,
+                        "error",
+                    ),
+                    (
+                        "%s-%s-%s-complex" % (f.name, dn, a),
+                        f,
+                        dt,
+                        m(lambda x: x.astype(np.complex128)),
+                        names,
+                        "error",
+                    ),
                     ("%s-%s-%s-rank" % (f.name, dn, a), f, dt, m(_drop_rank), names, "error"),
-                    ("%s-%s-%s-rank+1" % (f.name, dn, a), f, dt, m(lambda x: x[None]), names,
-                     "error"),
+                    (
+                        "%s-%s-%s-rank+1" % (f.name, dn, a),
+                        f,
+                        dt,
+                        m(lambda x: x[None]),
+                        names,
+                        "error",
+                    ),
                     ("%s-%s-%s-shape" % (f.name, dn, a), f, dt, m(_bigger), names, "error"),
-                    ("%s-%s-%s-str" % (f.name, dn, a), f, dt, m(lambda x: "oops"), names,
-                     "error"),
+                    ("%s-%s-%s-str" % (f.name, dn, a), f, dt, m(lambda x: "oops"), names, "error"),
                     ("%s-%s-%s-huge" % (f.name, dn, a), f, dt, m(_huge), names, "huge"),
                 ]
                 if is_out:
                     out += [
-                        ("%s-%s-%s-readonly" % (f.name, dn, a), f, dt, m(_readonly), names,
-                         "error"),
-                        ("%s-%s-%s-noncontig" % (f.name, dn, a), f, dt, m(_noncontig), names,
-                         "either"),
+                        (
+                            "%s-%s-%s-readonly" % (f.name, dn, a),
+                            f,
+                            dt,
+                            m(_readonly),
+                            names,
+                            "error",
+                        ),
+                        (
+                            "%s-%s-%s-noncontig" % (f.name, dn, a),
+                            f,
+                            dt,
+                            m(_noncontig),
+                            names,
+                            "either",
+                        ),
                     ]
                 else:
-                    out.append(("%s-%s-%s-noncontig" % (f.name, dn, a), f, dt, m(_noncontig),
-                                names, "either"))
+                    out.append(
+                        (
+                            "%s-%s-%s-noncontig" % (f.name, dn, a),
+                            f,
+                            dt,
+                            m(_noncontig),
+                            names,
+                            "either",
+                        )
+                    )
             for s, bads in f.scalars.items():
                 for v in bads:
-                    out.append(("%s-%s-%s=%r" % (f.name, dn, s, v), f, dt,
-                                (lambda args, s=s, v=v: args.__setitem__(s, v)),
-                                (s,) + f.related.get(s, ()), "error"))
+                    out.append(
+                        (
+                            "%s-%s-%s=%r" % (f.name, dn, s, v),
+                            f,
+                            dt,
+                            (lambda args, s=s, v=v: args.__setitem__(s, v)),
+                            (s,) + f.related.get(s, ()),
+                            "error",
+                        )
+                    )
             for tag, fun, names in f.extra:
                 out.append(("%s-%s-%s" % (f.name, dn, tag), f, dt, fun, names, "error"))
             if f.batch:
+
                 def zero(args, f=f):
                     for k in f.batch:
                         if isinstance(args.get(k), np.ndarray):
                             args[k] = args[k][:0]
-                out.append(("%s-%s-zero-batch" % (f.name, dn), f, dt, zero,
-                            f.batch, "either"))
+
+                out.append(("%s-%s-zero-batch" % (f.name, dn), f, dt, zero, f.batch, "either"))
     return out
 
 
@@ -351,15 +550,18 @@ def _run_case(case):
         if not isinstance(exc, MemoryError):
             assert _names_in(msg, names), "message does not name %s: %r" % (names, msg)
         for k, (root, copy) in before.items():
-            assert np.array_equal(root.view(np.uint8), copy.view(np.uint8)), \
+            assert np.array_equal(root.view(np.uint8), copy.view(np.uint8)), (
                 "%s was written before the error" % k
+            )
         return
     assert mode == "either", "accepted a bad input (%s): returned %r" % (cid, type(result))
     # Accepted: it must match the reference on the same arguments.
     ref_args = f.base(dt)
     mutate(ref_args)
-    ref_args = {k: (np.ascontiguousarray(v) if isinstance(v, np.ndarray) else v)
-                for k, v in ref_args.items()}
+    ref_args = {
+        k: (np.ascontiguousarray(v) if isinstance(v, np.ndarray) else v)
+        for k, v in ref_args.items()
+    }
     expected = f.call(getattr(ref, f.name), ref_args)
     _assert_close(result, expected, dt)
     for k in f.outs:
@@ -376,8 +578,9 @@ def _assert_close(a, b, dt):
             _assert_close(x, y, dt)
         return
     tol = 1e-5 if np.dtype(dt) == np.float32 else 1e-12
-    np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64),
-                               rtol=tol, atol=tol)
+    np.testing.assert_allclose(
+        np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=tol, atol=tol
+    )
 
 
 class _Fake(Fn):
@@ -393,6 +596,7 @@ def test_harness_catches_partial_writes_and_vague_errors():
     """The checks above can fail: a kernel that writes out= before raising, one
     whose message does not name the argument, and one that accepts bad input
     are all reported."""
+
     def writes_then_raises(a, b, out=None):
         out[0, 0] = 0.0
         raise ValueError("a is bad")
@@ -412,13 +616,29 @@ def test_harness_catches_partial_writes_and_vague_errors():
 def test_table_covers_every_public_kernel():
     """Every public function in fastdigits.__all__ that computes something is
     in this table (or in the IDX-specific cases below)."""
-    config = {"available_simd", "get_num_threads", "get_simd", "set_num_threads", "set_simd",
-              "show_config", "simd", "threads", "load_mnist", "mnist_path",
-              # pure-Python display helpers (no C kernel behind them)
-              "render", "show", "to_png", "to_uint8"}
+    config = {
+        "available_simd",
+        "get_num_threads",
+        "get_simd",
+        "set_num_threads",
+        "set_simd",
+        "show_config",
+        "simd",
+        "threads",
+        "load_mnist",
+        "mnist_path",
+        # pure-Python display helpers (no C kernel behind them)
+        "render",
+        "show",
+        "to_png",
+        "to_uint8",
+    }
     idx_io = {"read_idx", "read_idx_header", "write_idx"}
-    names = {n for n in fastdigits.__all__ if callable(getattr(fastdigits, n))
-             and not isinstance(getattr(fastdigits, n), type)}
+    names = {
+        n
+        for n in fastdigits.__all__
+        if callable(getattr(fastdigits, n)) and not isinstance(getattr(fastdigits, n), type)
+    }
     missing = names - config - idx_io - {f.name for f in TABLE}
     assert not missing, missing
     assert len(CASES) > 100
@@ -450,10 +670,16 @@ def test_idx_missing_file_is_filenotfound(tmp_path):
         fastdigits.read_idx(tmp_path / "missing.idx")
 
 
-@pytest.mark.parametrize("array, exc", [
-    (np.zeros(3, np.complex64), TypeError), (np.zeros(3, np.int64), TypeError),
-    (np.zeros(3, object), TypeError), (np.float64(1.0), ValueError),
-    (np.zeros((), np.uint8), ValueError)])
+@pytest.mark.parametrize(
+    "array, exc",
+    [
+        (np.zeros(3, np.complex64), TypeError),
+        (np.zeros(3, np.int64), TypeError),
+        (np.zeros(3, object), TypeError),
+        (np.float64(1.0), ValueError),
+        (np.zeros((), np.uint8), ValueError),
+    ],
+)
 def test_write_idx_bad_array(array, exc, tmp_path):
     with pytest.raises(exc, match="array"):
         fastdigits.write_idx(tmp_path / "x.idx", array)
@@ -467,8 +693,7 @@ def test_write_idx_bad_path_type(path):
 
 
 def test_write_idx_dimension_beyond_32_bits(tmp_path):
-    huge = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape=(2**32 + 1,),
-                                           strides=(0,))
+    huge = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape=(2**32 + 1,), strides=(0,))
     with pytest.raises(ValueError, match="dimension"):
         fastdigits.write_idx(tmp_path / "h.idx", huge)
     assert list(tmp_path.iterdir()) == []

@@ -1,5 +1,6 @@
 """`fastdigits bench`: the command end to end (tiny sizes), its JSON schema,
 fair-timing mechanics, the peak/copy probes and one-line option errors."""
+
 import importlib
 import json
 import os
@@ -44,9 +45,28 @@ def tiny_run(tmp_path_factory):
     env = dict(os.environ)
     env["PYTHONPATH"] = HERE + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run(
-        [sys.executable, "-m", "fastdigits", "bench", "--tiny", "--quick", "--threads", "2",
-         "--json", str(js), "--plot", str(png), "--markdown", str(md)],
-        capture_output=True, text=True, env=env, cwd=str(d), timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "fastdigits",
+            "bench",
+            "--tiny",
+            "--quick",
+            "--threads",
+            "2",
+            "--json",
+            str(js),
+            "--plot",
+            str(png),
+            "--markdown",
+            str(md),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(d),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc, json.loads(js.read_text()), png, md
 
@@ -75,8 +95,18 @@ def test_tiny_run_header_facts_and_thread_checks(tiny_run):
         assert p["simd"] == fastdigits.available_simd()[-1]
     assert doc["limits"]["copy"]["gbps"] > 0
     out = proc.stdout
-    for word in ("cpu", "simd path", "openmp", "compiler", "BLAS", "pytorch", "FMA peak f32",
-                 "FMA peak f64", "memory copy", "OPENBLAS_CORETYPE"):
+    for word in (
+        "cpu",
+        "simd path",
+        "openmp",
+        "compiler",
+        "BLAS",
+        "pytorch",
+        "FMA peak f32",
+        "FMA peak f64",
+        "memory copy",
+        "OPENBLAS_CORETYPE",
+    ):
         assert word in out
 
 
@@ -86,9 +116,18 @@ def test_tiny_run_rows_are_honest(tiny_run):
     _proc, doc, _png, _md = tiny_run
     rows = doc["rows"]
     groups = {r["group"] for r in rows}
-    assert {"read_idx", "read_idx_normalized", "normalize", "matmul", "dense_forward",
-            "dense_backward", "softmax_cross_entropy", "sgd_step", "adam_step",
-            "mlp_epoch"} <= groups
+    assert {
+        "read_idx",
+        "read_idx_normalized",
+        "normalize",
+        "matmul",
+        "dense_forward",
+        "dense_backward",
+        "softmax_cross_entropy",
+        "sgd_step",
+        "adam_step",
+        "mlp_epoch",
+    } <= groups
     acts = {r["params"]["activation"] for r in rows if r["group"] == "dense_backward"}
     assert acts == {"identity", "relu", "sigmoid", "tanh", "gelu"}
     peak = doc["limits"]["fma_peak"]["float32"]["peak_gflops"]
@@ -106,10 +145,12 @@ def test_tiny_run_rows_are_honest(tiny_run):
         assert ours["status"] == "ok" and ours["min_s"] <= ours["median_s"] <= ours["max_s"]
         if res["numpy"]["status"] == "ok":
             assert r["speedup_vs_numpy"] == pytest.approx(
-                res["numpy"]["median_s"] / ours["median_s"])
+                res["numpy"]["median_s"] / ours["median_s"]
+            )
         if res["torch"]["status"] == "ok":
             assert r["speedup_vs_torch"] == pytest.approx(
-                res["torch"]["median_s"] / ours["median_s"])
+                res["torch"]["median_s"] / ours["median_s"]
+            )
         lim = r["limit"]
         if r["kind"] == "matrix":
             assert lim["metric"] == "GFLOP/s"
@@ -183,16 +224,19 @@ def _errors(argv, capsys):
     return rc, capsys.readouterr()
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["--threads", "0"], "argument --threads: must be >= 1"),
-    (["--threads", "two"], "argument --threads: must be a whole number"),
-    (["--bogus"], "unrecognized arguments: --bogus"),
-    (["--dtype", "float16"], "--dtype"),
-    (["--wait-idle", "-1"], "argument --wait-idle: must be >= 0 seconds"),
-    (["--plot", "chart.jpg"], ".png"),
-    (["--only", "no_such_kernel_zzz"], "matches no case"),
-    (["--json", "/no/such/folder/x.json"], "no such folder"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--threads", "0"], "argument --threads: must be >= 1"),
+        (["--threads", "two"], "argument --threads: must be a whole number"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--dtype", "float16"], "--dtype"),
+        (["--wait-idle", "-1"], "argument --wait-idle: must be >= 0 seconds"),
+        (["--plot", "chart.jpg"], ".png"),
+        (["--only", "no_such_kernel_zzz"], "matches no case"),
+        (["--json", "/no/such/folder/x.json"], "no such folder"),
+    ],
+)
 def test_bad_options_exit_2_with_one_line(argv, words, capsys):
     rc, cap = _errors(["bench", "--tiny"] + argv, capsys)
     assert rc == 2
@@ -211,8 +255,7 @@ def test_plot_without_matplotlib_says_how_to_install(monkeypatch, capsys, tmp_pa
 
 
 def _run_rows(only):
-    opts = runner.Options(mode="tiny", threads=1, only=[only], use_torch=False,
-                          progress=False)
+    opts = runner.Options(mode="tiny", threads=1, only=[only], use_torch=False, progress=False)
     with open(os.devnull, "w") as sink:
         return runner.run(opts, out=sink)["rows"]
 
@@ -251,8 +294,9 @@ def test_contender_that_raises_is_reported_not_fatal(monkeypatch):
     def broken(a, b, *, out=None):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(fastdigits, "matmul", lambda a, b, *, out=None: np.matmul(a, b, out=out),
-                        raising=False)
+    monkeypatch.setattr(
+        fastdigits, "matmul", lambda a, b, *, out=None: np.matmul(a, b, out=out), raising=False
+    )
     monkeypatch.setattr(reference, "matmul", broken, raising=False)
     (row,) = _run_rows("matmul/*")
     assert row["status"] == "ok"
@@ -272,7 +316,7 @@ def test_timing_rotates_order_warms_up_and_pauses():
     # each sample is one untimed pool-waking call, then the timed call
     assert len(timed) == 24 and timed[0::2] == timed[1::2]
     samples = timed[0::2]
-    rounds = [tuple(samples[i:i + 3]) for i in range(0, 12, 3)]
+    rounds = [tuple(samples[i : i + 3]) for i in range(0, 12, 3)]
     assert all(sorted(r) == ["a", "b", "c"] for r in rounds)
     assert len({r[0] for r in rounds}) >= 2  # who goes first changes
 
@@ -283,8 +327,9 @@ def test_timing_pauses_after_each_warm_up_like_after_a_sample(monkeypatch):
     log = []
     monkeypatch.setattr(timing, "_pause", lambda s: log.append(s))
     benches = {name: timing.Bench(lambda name=name: log.append(name)) for name in "abc"}
-    timing.time_contenders(benches, rounds=1, min_sample_s=0.0, pause_s=0.01,
-                           pause_after={"b": 0.2}, warmup=1)
+    timing.time_contenders(
+        benches, rounds=1, min_sample_s=0.0, pause_s=0.01, pause_after={"b": 0.2}, warmup=1
+    )
     assert log[:6] == ["a", 0.01, "b", 0.2, "c", 0.01]
 
 
@@ -294,8 +339,9 @@ def test_timing_wakes_pools_before_each_sample(monkeypatch, wake_s, expected):
     # passed, never more than the sample's own number of calls
     monkeypatch.setattr(timing, "WAKE_S", wake_s)
     counts = []
-    bench = timing.Bench(lambda: counts.__setitem__(-1, counts[-1] + 1),
-                         reset=lambda: counts.append(0))
+    bench = timing.Bench(
+        lambda: counts.__setitem__(-1, counts[-1] + 1), reset=lambda: counts.append(0)
+    )
     monkeypatch.setattr(timing, "_pause", lambda s: None)
     out = timing.time_contenders({"x": bench}, rounds=2, min_sample_s=0.0, pause_s=0.0)
     assert out["x"].calls == 1
@@ -340,16 +386,24 @@ def test_timing_reset_runs_before_every_sample():
     def run():
         state["runs"] += 1
 
-    out = timing.time_contenders({"x": timing.Bench(run, reset=reset, repeatable=False)},
-                                 rounds=3, min_sample_s=1.0, pause_s=0.0, warmup=1)
+    out = timing.time_contenders(
+        {"x": timing.Bench(run, reset=reset, repeatable=False)},
+        rounds=3,
+        min_sample_s=1.0,
+        pause_s=0.0,
+        warmup=1,
+    )
     assert out["x"].calls == 1
     assert state == {"fresh": 4, "runs": 4}
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_fma_loop_counts_flops_on_every_path(dtype):
-    lanes = {"generic": 16, "avx2": 12 * (8 if dtype == "float32" else 4),
-             "avx512": 12 * (16 if dtype == "float32" else 8)}
+    lanes = {
+        "generic": 16,
+        "avx2": 12 * (8 if dtype == "float32" else 4),
+        "avx512": 12 * (16 if dtype == "float32" else 8),
+    }
     for isa in fastdigits.available_simd():
         for nt in (1, 2):
             with fastdigits.simd(isa), fastdigits.threads(nt):

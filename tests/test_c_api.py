@@ -2,6 +2,7 @@
 compiler as strict C99 (-Wall -Wextra -Werror -pedantic), without SIMD
 (-DFD_NO_SIMD), with and without OpenMP, and run.  Proves the loss,
 optimiser and CPU kernels are testable and portable without Python."""
+
 import os
 import shutil
 import subprocess
@@ -26,10 +27,8 @@ def manifest_sources():
         return [line for line in lines if line]
 
 
-SOURCES = ["tests/c/test_kernels.c"] + [s for s in manifest_sources()
-                                        if s.split("/")[1] in KERNELS]
-FLAGS = ["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O2", "-DFD_NO_SIMD",
-         "-Icsrc"]
+SOURCES = ["tests/c/test_kernels.c"] + [s for s in manifest_sources() if s.split("/")[1] in KERNELS]
+FLAGS = ["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O2", "-DFD_NO_SIMD", "-Icsrc"]
 
 
 def c_compiler():
@@ -43,8 +42,9 @@ def build_and_run(tmp_path, extra):
     cmd = c_compiler() + FLAGS + extra + SOURCES + ["-lm", "-o", exe]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, "compile failed:\n%s\n%s" % (" ".join(cmd), res.stderr)
-    run = subprocess.run([exe], capture_output=True, text=True, timeout=60,
-                         env=dict(os.environ, OMP_NUM_THREADS="4"))
+    run = subprocess.run(
+        [exe], capture_output=True, text=True, timeout=60, env=dict(os.environ, OMP_NUM_THREADS="4")
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert ", 0 failed" in run.stdout
     checks = int(run.stdout.strip().splitlines()[-1].split()[0])
@@ -60,8 +60,7 @@ if sys.platform.startswith("linux") and _runtime.openmp_enabled():
 if sys.platform.startswith("linux") and "gcc" in _runtime.compiler_version():
     # undefined behaviour (shifts, overflow, bad casts) and any out-of-bounds
     # access in the portable kernels abort the run
-    VARIANTS["sanitize"] = ["-fsanitize=address,undefined",
-                            "-fno-sanitize-recover=undefined", "-g"]
+    VARIANTS["sanitize"] = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-g"]
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

@@ -1,5 +1,6 @@
 """Command-line fixes of issue 11: label checks, bundled-data names, output
 paths checked first, Ctrl-C, progress bars in logs, plot honesty."""
+
 import os
 import re
 import signal
@@ -51,25 +52,28 @@ def model_path(tmp_path_factory):
 
 
 # ------------------------------------------------- 4: predict --labels
-@pytest.mark.parametrize("labels, words", [
-    (TRAIN_Y, ["has 60000 labels but the image file has 10000 images"]),
-    (TEST_X, ["not a label file: rank 3"]),
-    ("mnist:train", ["has 60000 labels but the image file has 10000"]),
-    ("mnist:test-images", ["not a label file: rank 3"]),
-])
+@pytest.mark.parametrize(
+    "labels, words",
+    [
+        (TRAIN_Y, ["has 60000 labels but the image file has 10000 images"]),
+        (TEST_X, ["not a label file: rank 3"]),
+        ("mnist:train", ["has 60000 labels but the image file has 10000"]),
+        ("mnist:test-images", ["not a label file: rank 3"]),
+    ],
+)
 def test_predict_labels_must_match_the_images(model_path, capsys, labels, words):
     rc, out, err = _cli(capsys, "predict", model_path, TEST_X, "--labels", labels)
     _one_line_error(rc, err, "predict", *words)
     assert out == "" and "accuracy" not in out
     # --limit takes the first N images and their labels; the files must still match
-    rc, out, err = _cli(capsys, "predict", model_path, TEST_X, "--labels", labels,
-                        "--limit", "10")
+    rc, out, err = _cli(capsys, "predict", model_path, TEST_X, "--labels", labels, "--limit", "10")
     _one_line_error(rc, err, "predict", *words)
 
 
 def test_predict_accuracy_with_matching_labels(model_path, capsys):
-    rc, out, err = _cli(capsys, "predict", model_path, "mnist:test", "--labels", "mnist:test",
-                        "--limit", "500")
+    rc, out, err = _cli(
+        capsys, "predict", model_path, "mnist:test", "--labels", "mnist:test", "--limit", "500"
+    )
     assert rc == 0, err
     lines = out.splitlines()
     pred = np.array([int(v) for v in lines[:-1]])
@@ -84,7 +88,8 @@ def test_predict_accuracy_with_matching_labels(model_path, capsys):
 def test_train_saves_the_normalization_predict_uses(model_path):
     model = MLP.load(model_path)
     assert model.normalization == pytest.approx(
-        (1 / 255, fastdigits.MNIST_MEAN, fastdigits.MNIST_STD))
+        (1 / 255, fastdigits.MNIST_MEAN, fastdigits.MNIST_STD)
+    )
     imgs, _ = fastdigits.load_mnist("test")
     Xt, _ = fastdigits.load_mnist("test", normalize=True, flatten=True)
     np.testing.assert_array_equal(model.predict(imgs[:300]), model.predict(Xt[:300]))
@@ -113,12 +118,15 @@ def test_predict_with_damaged_or_wrong_model_files(model_path, tmp_path, capsys)
 
 
 # ------------------------------------------------ 8: outputs checked first
-@pytest.mark.parametrize("argv, words", [
-    (["--save", "/nonexistent/dir/m.npz"], ["--save", "no such folder /nonexistent/dir"]),
-    (["--save", "{tmp}/d.npz"], ["--save", "is a folder"]),
-    (["--plot", "/nonexistent/dir/plots"], ["--plot", "no such folder"]),
-    (["--plot", "{tmp}/file"], ["--plot", "exists and is not a folder"]),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--save", "/nonexistent/dir/m.npz"], ["--save", "no such folder /nonexistent/dir"]),
+        (["--save", "{tmp}/d.npz"], ["--save", "is a folder"]),
+        (["--plot", "/nonexistent/dir/plots"], ["--plot", "no such folder"]),
+        (["--plot", "{tmp}/file"], ["--plot", "exists and is not a folder"]),
+    ],
+)
 def test_train_checks_output_paths_before_training(tmp_path, capsys, argv, words):
     (tmp_path / "file").write_text("x")
     (tmp_path / "d.npz").mkdir()
@@ -136,8 +144,9 @@ def test_train_save_in_read_only_folder(tmp_path, capsys, monkeypatch):
     os.mkdir(ro)
     real_access = os.access
     # (chmod does not stop root, who runs these tests in CI containers)
-    monkeypatch.setattr(_view.os, "access",
-                        lambda p, mode: False if p == ro else real_access(p, mode))
+    monkeypatch.setattr(
+        _view.os, "access", lambda p, mode: False if p == ro else real_access(p, mode)
+    )
     rc, out, err = _cli(capsys, "train", "--save", os.path.join(ro, "m.npz"))
     _one_line_error(rc, err, "train", "cannot write in folder", "permission denied")
 
@@ -156,20 +165,41 @@ def test_grid_writes_only_png_files(tmp_path, capsys):
 
 # ----------------------------------------- 11: batch size (CLI, real process)
 def test_huge_batch_size_is_one_line_exit_2():
-    proc = subprocess.run([sys.executable, "-m", "fastdigits", "train", "--batch-size",
-                           str(2**31)], capture_output=True, text=True, env=_env(), timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastdigits", "train", "--batch-size", str(2**31)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip() == ("fastdigits train: error: --batch-size must be from 1 to "
-                                   "2147483647, got 2147483648")
+    assert proc.stderr.strip() == (
+        "fastdigits train: error: --batch-size must be from 1 to 2147483647, got 2147483648"
+    )
 
 
 # ----------------------------------------------------- 14: Ctrl-C
 @pytest.mark.parametrize("backend", ["fast", "numpy"])
 def test_ctrl_c_stops_training_within_half_a_second(backend):
     # stderr is a pipe: no progress bar, so no Python callback during the epoch
-    proc = subprocess.Popen([sys.executable, "-m", "fastdigits", "train", "--epochs", "50",
-                             "--layers", "4096", "--backend", backend], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=_env())
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fastdigits",
+            "train",
+            "--epochs",
+            "50",
+            "--layers",
+            "4096",
+            "--backend",
+            backend,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
     try:
         line = proc.stdout.readline()  # "fast backend: ..." once the data are loaded
         assert "%s backend" % backend in line
@@ -200,13 +230,21 @@ def test_bundled_names_resolve_in_every_command(capsys, tmp_path):
     assert os.path.join(MNIST, "train-labels-idx1-ubyte.gz") in out
     rc, out, err = _cli(capsys, "info", "mnist:test")
     assert rc == 0 and "dims         : 10000 x 28 x 28" in out
-    rc, out1, err = _cli(capsys, "show", "mnist:test", "--labels", "mnist:test", "--range",
-                         "0:3", "--ascii")
-    rc2, out2, err = _cli(capsys, "show", TEST_X, "--labels", TEST_Y, "--range", "0:3",
-                          "--ascii")
+    rc, out1, err = _cli(
+        capsys, "show", "mnist:test", "--labels", "mnist:test", "--range", "0:3", "--ascii"
+    )
+    rc2, out2, err = _cli(capsys, "show", TEST_X, "--labels", TEST_Y, "--range", "0:3", "--ascii")
     assert rc == rc2 == 0 and out1 == out2
-    rc, out, err = _cli(capsys, "show", "mnist:train-images", "--labels",
-                        "mnist:train-labels", "--index", "0", "--ascii")
+    rc, out, err = _cli(
+        capsys,
+        "show",
+        "mnist:train-images",
+        "--labels",
+        "mnist:train-labels",
+        "--index",
+        "0",
+        "--ascii",
+    )
     assert rc == 0 and "5" in out.splitlines()[0]
     assert fastdigits.mnist_path("test-labels") == TEST_Y
     assert fastdigits.mnist_path("train") == os.path.join(MNIST, "train-images-idx3-ubyte.gz")
@@ -214,8 +252,14 @@ def test_bundled_names_resolve_in_every_command(capsys, tmp_path):
         fastdigits.mnist_path("validation")
 
 
-@pytest.mark.parametrize("argv", [["info", "mnist:validation"], ["show", "mnist:"],
-                                  ["show", "mnist:test", "--labels", "mnist:tst"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["info", "mnist:validation"],
+        ["show", "mnist:"],
+        ["show", "mnist:test", "--labels", "mnist:tst"],
+    ],
+)
 def test_unknown_bundled_name(capsys, argv):
     rc, out, err = _cli(capsys, *argv)
     _one_line_error(rc, err, argv[0], "unknown bundled data set", "mnist:test-labels")
@@ -233,9 +277,24 @@ def test_config_and_help_say_where_the_bundled_data_is(capsys):
 
 # ----------------------------------------------- 17: logs and charts
 def test_no_progress_bar_when_stderr_is_not_a_terminal():
-    proc = subprocess.run([sys.executable, "-m", "fastdigits", "train", "--limit", "3000",
-                           "--epochs", "2", "--layers", "16"], capture_output=True, text=True,
-                          env=_env(), timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fastdigits",
+            "train",
+            "--limit",
+            "3000",
+            "--epochs",
+            "2",
+            "--layers",
+            "16",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "" and "\r" not in proc.stdout
 
@@ -256,8 +315,21 @@ def _capture_figures(monkeypatch):
 
 def test_training_plot_names_its_models_and_ticks_whole_epochs(tmp_path, monkeypatch, capsys):
     figs = _capture_figures(monkeypatch)
-    rc, out, err = _cli(capsys, "train", "--limit", "1000", "--epochs", "5", "--layers", "8",
-                        "--no-progress", "--backend", "both", "--plot", tmp_path)
+    rc, out, err = _cli(
+        capsys,
+        "train",
+        "--limit",
+        "1000",
+        "--epochs",
+        "5",
+        "--layers",
+        "8",
+        "--no-progress",
+        "--backend",
+        "both",
+        "--plot",
+        tmp_path,
+    )
     assert rc == 0, err
     training = figs[0]
     assert "numpy: 5 epochs" in training._suptitle.get_text()
@@ -271,9 +343,17 @@ def test_training_plot_names_its_models_and_ticks_whole_epochs(tmp_path, monkeyp
 
 
 def _bench_doc(load):
-    return {"rows": [], "settings": {"dtype": "float32", "threads": 2},
-            "machine": {"fastdigits": "0", "cpu": "cpu", "env": {}, "load_average": [load],
-                        "logical_cores": 2}}
+    return {
+        "rows": [],
+        "settings": {"dtype": "float32", "threads": 2},
+        "machine": {
+            "fastdigits": "0",
+            "cpu": "cpu",
+            "env": {},
+            "load_average": [load],
+            "logical_cores": 2,
+        },
+    }
 
 
 def test_bench_chart_carries_the_busy_machine_warning(tmp_path, monkeypatch):

@@ -1,4 +1,5 @@
 """`fastdigits info`, `show` and `grid` on real and made-up IDX files."""
+
 import gzip
 import os
 import struct
@@ -20,8 +21,14 @@ TRAIN_X = os.path.join(DATA, "train-images-idx3-ubyte.gz")
 TRAIN_Y = os.path.join(DATA, "train-labels-idx1-ubyte.gz")
 TEST_X = os.path.join(DATA, "t10k-images-idx3-ubyte.gz")
 TEST_Y = os.path.join(DATA, "t10k-labels-idx1-ubyte.gz")
-CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(np.int16): 0x0B,
-         np.dtype(np.int32): 0x0C, np.dtype(np.float32): 0x0D, np.dtype(np.float64): 0x0E}
+CODES = {
+    np.dtype(np.uint8): 0x08,
+    np.dtype(np.int8): 0x09,
+    np.dtype(np.int16): 0x0B,
+    np.dtype(np.int32): 0x0C,
+    np.dtype(np.float32): 0x0D,
+    np.dtype(np.float64): 0x0E,
+}
 
 
 def idx_bytes(arr):
@@ -34,7 +41,7 @@ def idx_bytes(arr):
 
 def write_idx(path, arr, compress=False):
     data = idx_bytes(arr)
-    with (gzip.open(path, "wb") if compress else open(path, "wb")) as f:
+    with gzip.open(path, "wb") if compress else open(path, "wb") as f:
         f.write(data)
     return str(path)
 
@@ -73,6 +80,7 @@ def golden(name):
 
 
 # --- info ------------------------------------------------------------------
+
 
 def test_info_train_images(capsys):
     rc, out, err = run_cli(capsys, "info", TRAIN_X)
@@ -113,8 +121,16 @@ def test_info_raw_matches_gzip(tmp_path, capsys, test_set):
     fr, fg = fields(out_raw), fields(out_gz)
     assert fr["compressed"] == "no"
     assert fr["file size"] == "{:,} bytes".format(16 + x.size)
-    for key in ("magic", "element type", "rank", "dims", "data offset", "data size",
-                "min / max", "mean / std"):
+    for key in (
+        "magic",
+        "element type",
+        "rank",
+        "dims",
+        "data offset",
+        "data size",
+        "min / max",
+        "mean / std",
+    ):
         assert fr[key] == fg[key], key
 
 
@@ -167,13 +183,19 @@ def test_info_no_stats(capsys, tmp_path):
 
 # --- show ------------------------------------------------------------------
 
-@pytest.mark.parametrize("args,name", [
-    (("--range", "0:2", "--color", "never", "--width", "80"), "train_0-2_blocks.txt"),
-    (("--range", "0:2", "--blocks", "--color", "always", "--width", "80"),
-     "train_0-2_blocks_color.txt"),
-    (("--range", ":2", "--ascii", "--width", "80"), "train_0-2_ascii.txt"),
-    (("--index", "0", "--numbers"), "train_0_numbers.txt"),
-])
+
+@pytest.mark.parametrize(
+    "args,name",
+    [
+        (("--range", "0:2", "--color", "never", "--width", "80"), "train_0-2_blocks.txt"),
+        (
+            ("--range", "0:2", "--blocks", "--color", "always", "--width", "80"),
+            "train_0-2_blocks_color.txt",
+        ),
+        (("--range", ":2", "--ascii", "--width", "80"), "train_0-2_ascii.txt"),
+        (("--index", "0", "--numbers"), "train_0_numbers.txt"),
+    ],
+)
 def test_show_golden_train(capsys, args, name):
     rc, out, err = run_cli(capsys, "show", TRAIN_X, "--labels", TRAIN_Y, *args)
     assert (rc, err) == (0, "")
@@ -181,8 +203,9 @@ def test_show_golden_train(capsys, args, name):
 
 
 def test_show_golden_test_set(capsys):
-    rc, out, _ = run_cli(capsys, "show", TEST_X, "-l", TEST_Y, "-r", "0:3",
-                         "--color", "never", "--width", "90")
+    rc, out, _ = run_cli(
+        capsys, "show", TEST_X, "-l", TEST_Y, "-r", "0:3", "--color", "never", "--width", "90"
+    )
     assert rc == 0 and out == golden("t10k_0-3_blocks.txt")
 
 
@@ -198,8 +221,9 @@ def test_show_default_fills_one_row(capsys, test_set):
 
 def test_show_range_titles_use_file_indices(capsys, test_set):
     x, y = test_set
-    rc, out, _ = run_cli(capsys, "show", TEST_X, "-l", TEST_Y, "--range", "9998:10000",
-                         "--ascii", "--width", "80")
+    rc, out, _ = run_cli(
+        capsys, "show", TEST_X, "-l", TEST_Y, "--range", "9998:10000", "--ascii", "--width", "80"
+    )
     assert rc == 0
     assert out.splitlines()[0].split() == ["#9998:", str(y[9998]), "#9999:", str(y[9999])]
     assert out == fastdigits.render(x[9998:], y[9998:], mode="ascii", width=80, start=9998)
@@ -219,11 +243,24 @@ def test_show_raw_file_and_other_sizes(tmp_path, capsys):
 
 # --- grid ------------------------------------------------------------------
 
+
 def test_grid_writes_montage(tmp_path, capsys, test_set):
     x, y = test_set
     out_png = tmp_path / "grid.png"
-    rc, out, err = run_cli(capsys, "grid", TEST_X, str(out_png), "--labels", TEST_Y,
-                           "--range", "10:33", "--ncols", "7", "--scale", "2")
+    rc, out, err = run_cli(
+        capsys,
+        "grid",
+        TEST_X,
+        str(out_png),
+        "--labels",
+        TEST_Y,
+        "--range",
+        "10:33",
+        "--ncols",
+        "7",
+        "--scale",
+        "2",
+    )
     assert (rc, err) == (0, "")
     assert out.strip() == "wrote %s: 23 images (10..32) with labels" % out_png
     pixels = np.asarray(Image.open(out_png))
@@ -244,6 +281,7 @@ def test_grid_default_first_hundred(tmp_path, capsys, test_set):
 
 
 # --- user errors: one line on stderr, exit code 2 --------------------------
+
 
 def _bad_files(tmp_path):
     files = {}
@@ -267,8 +305,9 @@ def _bad_files(tmp_path):
     return files
 
 
-@pytest.mark.parametrize("kind", ["empty", "text", "badtype", "short", "shorthead", "long",
-                                  "badgz", "bomb"])
+@pytest.mark.parametrize(
+    "kind", ["empty", "text", "badtype", "short", "shorthead", "long", "badgz", "bomb"]
+)
 @pytest.mark.parametrize("command", ["info", "show", "grid"])
 def test_bad_files_one_line_exit_2(tmp_path, capsys, kind, command):
     path = str(_bad_files(tmp_path)[kind])
@@ -283,29 +322,32 @@ def test_bad_files_one_line_exit_2(tmp_path, capsys, kind, command):
     assert not os.path.exists(tmp_path / "o.png")
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["show", "/no/such/file"], "FILE: no such file: /no/such/file"),
-    (["info", "/no/such/file"], "FILE: no such file: /no/such/file"),
-    (["grid", "/no/such/file", "x.png"], "FILE: no such file: /no/such/file"),
-    (["show", TEST_X, "--range", "5:3"], "bad range '5:3': need 0 <= A < B <= 10000"),
-    (["show", TEST_X, "--range", "0:10001"], "bad range '0:10001'"),
-    (["show", TEST_X, "--range", "a:b"], "bad range 'a:b': expected A:B"),
-    (["show", TEST_X, "--range", "1:2:3"], "bad range '1:2:3': expected A:B"),
-    (["show", TEST_X, "--range=-3:"], "bad range '-3:'"),
-    (["grid", TEST_X, "x.png", "--range", "7:7"], "bad range '7:7'"),
-    (["show", TEST_X, "--index", "10000"], "bad index 10000: need 0 <= I < 10000"),
-    (["show", TEST_X, "--index", "-1"], "bad index -1"),
-    (["show", TEST_X, "--index", "x1"], "bad index 'x1': expected a whole number"),
-    (["show", TEST_Y], "not an image file: rank 1, shape 10000"),
-    (["grid", TEST_Y, "x.png"], "not an image file: rank 1"),
-    (["show", TEST_X, "--labels", TRAIN_Y], "has 60000 labels but the image file has 10000"),
-    (["show", TEST_X, "--labels", TEST_X], "not a label file: rank 3"),
-    (["show", TEST_X, "--labels", "/no/such"], "--labels: no such file: /no/such"),
-    (["show", TEST_X, "--width", "0"], "bad --width 0"),
-    (["grid", TEST_X, "x.png", "--scale", "0"], "bad --scale 0"),
-    (["grid", TEST_X, "x.png", "--ncols", "0"], "bad --ncols 0"),
-    (["grid", TEST_X, "/no/such/dir/x.png"], "no such folder"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["show", "/no/such/file"], "FILE: no such file: /no/such/file"),
+        (["info", "/no/such/file"], "FILE: no such file: /no/such/file"),
+        (["grid", "/no/such/file", "x.png"], "FILE: no such file: /no/such/file"),
+        (["show", TEST_X, "--range", "5:3"], "bad range '5:3': need 0 <= A < B <= 10000"),
+        (["show", TEST_X, "--range", "0:10001"], "bad range '0:10001'"),
+        (["show", TEST_X, "--range", "a:b"], "bad range 'a:b': expected A:B"),
+        (["show", TEST_X, "--range", "1:2:3"], "bad range '1:2:3': expected A:B"),
+        (["show", TEST_X, "--range=-3:"], "bad range '-3:'"),
+        (["grid", TEST_X, "x.png", "--range", "7:7"], "bad range '7:7'"),
+        (["show", TEST_X, "--index", "10000"], "bad index 10000: need 0 <= I < 10000"),
+        (["show", TEST_X, "--index", "-1"], "bad index -1"),
+        (["show", TEST_X, "--index", "x1"], "bad index 'x1': expected a whole number"),
+        (["show", TEST_Y], "not an image file: rank 1, shape 10000"),
+        (["grid", TEST_Y, "x.png"], "not an image file: rank 1"),
+        (["show", TEST_X, "--labels", TRAIN_Y], "has 60000 labels but the image file has 10000"),
+        (["show", TEST_X, "--labels", TEST_X], "not a label file: rank 3"),
+        (["show", TEST_X, "--labels", "/no/such"], "--labels: no such file: /no/such"),
+        (["show", TEST_X, "--width", "0"], "bad --width 0"),
+        (["grid", TEST_X, "x.png", "--scale", "0"], "bad --scale 0"),
+        (["grid", TEST_X, "x.png", "--ncols", "0"], "bad --ncols 0"),
+        (["grid", TEST_X, "/no/such/dir/x.png"], "no such folder"),
+    ],
+)
 def test_user_errors_one_line_exit_2(tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
     rc, out, err = run_cli(capsys, *argv)
@@ -344,12 +386,20 @@ def test_real_process_exit_code(tmp_path):
     bad.write_bytes(b"\x01\x02\x03\x04\x05")
     root = os.path.dirname(HERE)
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    p = subprocess.run([sys.executable, "-m", "fastdigits", "show", str(bad)],
-                       capture_output=True, text=True, env=env)
+    p = subprocess.run(
+        [sys.executable, "-m", "fastdigits", "show", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert p.returncode == 2 and p.stdout == ""
     assert len(p.stderr.splitlines()) == 1 and p.stderr.startswith("fastdigits show: error:")
-    p = subprocess.run([sys.executable, "-m", "fastdigits", "show", TEST_X, "-i", "0",
-                        "--numbers"], capture_output=True, text=True, env=env)
+    p = subprocess.run(
+        [sys.executable, "-m", "fastdigits", "show", TEST_X, "-i", "0", "--numbers"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert p.returncode == 0 and p.stdout.startswith("#0\n")
 
 
@@ -358,8 +408,12 @@ def test_closed_stdout_pipe_is_quiet(argv):
     """`fastdigits show ... | head`: a reader that goes away is no traceback."""
     root = os.path.dirname(HERE)
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    p = subprocess.Popen([sys.executable, "-m", "fastdigits"] + argv, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "fastdigits"] + argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     p.stdout.close()  # before the command had time to write
     err = p.stderr.read().decode()
     p.wait()

@@ -6,6 +6,7 @@ calls from inside someone else's thread pool or OpenMP region must not
 multiply threads; a child made by fork() after the parent used OpenMP must
 still run every kernel (GNU libgomp's pool does not survive fork).
 """
+
 import os
 import random
 import subprocess
@@ -114,10 +115,12 @@ def test_eight_threads_same_kernel(case, tmp_path):
         for r in per_thread:
             assert _specs.same(r, expected)
     # Inputs are shared and read-only: nobody may have touched them.
-    assert _specs.same(_specs.flatten([v for v in shared.values()
-                                       if isinstance(v, np.ndarray)]),
-                       _specs.flatten([v for v in _shared(spec, dtype, tmp_path).values()
-                                       if isinstance(v, np.ndarray)]))
+    assert _specs.same(
+        _specs.flatten([v for v in shared.values() if isinstance(v, np.ndarray)]),
+        _specs.flatten(
+            [v for v in _shared(spec, dtype, tmp_path).values() if isinstance(v, np.ndarray)]
+        ),
+    )
 
 
 def test_eight_threads_every_kernel_and_simd_path_at_once(tmp_path):
@@ -164,8 +167,9 @@ def test_no_nested_parallelism_inside_an_openmp_region(tmp_path):
     def inside(tid):
         if fastdigits.get_num_threads() != 1:
             return False
-        return all(_specs.same(s.call(s.fast(), sh, tmp_path), e)
-                   for (s, d, sh), e in zip(cases, expected))
+        return all(
+            _specs.same(s.call(s.fast(), sh, tmp_path), e) for (s, d, sh), e in zip(cases, expected)
+        )
 
     bad, team = _omp_helper.omp_call(2, inside)
     assert team == 2 and bad == 0
@@ -173,11 +177,13 @@ def test_no_nested_parallelism_inside_an_openmp_region(tmp_path):
 
 def _run_script(code, timeout=120):
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([HERE, PKG_PARENT] +
-                                        env.get("PYTHONPATH", "").split(os.pathsep))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [HERE, PKG_PARENT] + env.get("PYTHONPATH", "").split(os.pathsep)
+    )
     env.pop("OMP_NUM_THREADS", None)
-    proc = subprocess.run([sys.executable, "-c", code], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -193,7 +199,9 @@ def test_thread_pool_with_threads_1_starts_no_openmp_threads(tmp_path):
     """8 pool workers each limited with fastdigits.threads(1) (or
     set_num_threads(1)) add no OpenMP threads; the control run with 2 threads
     per call shows the count would have grown."""
-    out = _run_script(THREAD_COUNT + textwrap.dedent("""
+    out = _run_script(
+        THREAD_COUNT
+        + textwrap.dedent("""
         import tempfile, threading, numpy as np, fastdigits, _specs
         from concurrent.futures import ThreadPoolExecutor
         tmp = tempfile.mkdtemp()
@@ -219,7 +227,8 @@ def test_thread_pool_with_threads_1_starts_no_openmp_threads(tmp_path):
         global_cap = run(None)        # process-wide cap
         fastdigits.set_num_threads(None)
         print(base, local_cap, global_cap, run(2))
-    """))
+    """)
+    )
     base, local_cap, global_cap, uncapped = map(int, out.split())
     assert local_cap == base + 8 and global_cap == base + 8
     assert uncapped > base + 8, "control run started no OpenMP threads: inputs too small?"

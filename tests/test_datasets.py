@@ -1,5 +1,6 @@
 """load_mnist: the bundled files, folders (raw, gzipped, torchvision layout),
 checksums and the decoded-file cache."""
+
 import gzip
 import os
 import shutil
@@ -49,8 +50,12 @@ def test_test_figures(test):
 def test_matches_reference_decoder(test):
     images, labels = test
     d = datasets.BUNDLED_DIR
-    np.testing.assert_array_equal(images, ref.read_idx(os.path.join(d, "t10k-images-idx3-ubyte.gz")))
-    np.testing.assert_array_equal(labels, ref.read_idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz")))
+    np.testing.assert_array_equal(
+        images, ref.read_idx(os.path.join(d, "t10k-images-idx3-ubyte.gz"))
+    )
+    np.testing.assert_array_equal(
+        labels, ref.read_idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz"))
+    )
 
 
 def test_flatten(test):
@@ -138,8 +143,11 @@ def test_cache_memory_maps_the_second_load(tmp_path, monkeypatch, test):
     first_images, first_labels = load_mnist("test")
     cached = [os.path.join(r, f) for r, _, fs in os.walk(tmp_path) for f in fs]
     assert sorted(os.path.basename(c) for c in cached) == [
-        "t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.sha256",
-        "t10k-labels-idx1-ubyte", "t10k-labels-idx1-ubyte.sha256"]
+        "t10k-images-idx3-ubyte",
+        "t10k-images-idx3-ubyte.sha256",
+        "t10k-labels-idx1-ubyte",
+        "t10k-labels-idx1-ubyte.sha256",
+    ]
     images, labels = load_mnist("test")
     assert isinstance(images, np.memmap) and isinstance(labels, np.memmap)
     np.testing.assert_array_equal(images, test[0])
@@ -159,8 +167,12 @@ def test_cache_argument_and_damaged_entry(tmp_path):
     data = fake_dataset(tmp_path / "src")
     cache = tmp_path / "cache"
     load_mnist("train", root=tmp_path / "src", cache=cache)
-    entry = [os.path.join(r, f) for r, _, fs in os.walk(cache) for f in fs
-             if f.startswith("train-images")][0]
+    entry = [
+        os.path.join(r, f)
+        for r, _, fs in os.walk(cache)
+        for f in fs
+        if f.startswith("train-images")
+    ][0]
     with open(entry, "r+b") as f:  # truncate the cached copy
         f.truncate(100)
     images, labels = load_mnist("train", root=tmp_path / "src", cache=cache)
@@ -183,8 +195,7 @@ def _flip_byte(path, offset, keep_mtime):
 
 @pytest.mark.parametrize("keep_mtime", [False, True])
 @pytest.mark.parametrize("bundled", [True, False])
-def test_corrupted_cache_entry_is_never_served(tmp_path, monkeypatch, test, bundled,
-                                               keep_mtime):
+def test_corrupted_cache_entry_is_never_served(tmp_path, monkeypatch, test, bundled, keep_mtime):
     """Issue 11, item 12: a cache entry whose content changed (same size, so
     its header still looks right) is detected and rebuilt from the source,
     in this process and in a fresh one."""
@@ -195,8 +206,9 @@ def test_corrupted_cache_entry_is_never_served(tmp_path, monkeypatch, test, bund
         data = fake_dataset(tmp_path / "src")
         root, want = tmp_path / "src", data["test"]
     load_mnist("test", root=root, cache=cache)
-    entries = sorted(os.path.join(r, f) for r, _, fs in os.walk(cache) for f in fs
-                     if not f.endswith(".sha256"))
+    entries = sorted(
+        os.path.join(r, f) for r, _, fs in os.walk(cache) for f in fs if not f.endswith(".sha256")
+    )
     assert len(entries) == 2
     for entry in entries:
         _flip_byte(entry, os.path.getsize(entry) - 3, keep_mtime)

@@ -1,4 +1,5 @@
 """fastdigits.dense_forward / dense_backward against fastdigits.reference."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -47,9 +48,16 @@ def yz_kw(act, yz):
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
-@pytest.mark.parametrize("m,k,n,w_order,bias", [
-    (1, 7, 1, "C", True), (7, 63, 65, "F", True), (65, 100, 63, "C", False),
-    (64, 784, 256, "F", True), (1000, 30, 10, "C", True)])
+@pytest.mark.parametrize(
+    "m,k,n,w_order,bias",
+    [
+        (1, 7, 1, "C", True),
+        (7, 63, 65, "F", True),
+        (65, 100, 63, "C", False),
+        (64, 784, 256, "F", True),
+        (1000, 30, 10, "C", True),
+    ],
+)
 def test_forward_parity(isa, dtype, act, m, k, n, w_order, bias):
     rng = np.random.default_rng(m + 7 * k + 13 * n)
     x, W, b = layer(rng, m, k, n, dtype, w_order, bias)
@@ -66,9 +74,15 @@ def test_forward_parity(isa, dtype, act, m, k, n, w_order, bias):
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
-@pytest.mark.parametrize("m,k,n,w_order,need_dx", [
-    (1, 7, 1, "C", True), (7, 63, 65, "F", True), (65, 100, 63, "C", False),
-    (130, 300, 70, "F", True)])
+@pytest.mark.parametrize(
+    "m,k,n,w_order,need_dx",
+    [
+        (1, 7, 1, "C", True),
+        (7, 63, 65, "F", True),
+        (65, 100, 63, "C", False),
+        (130, 300, 70, "F", True),
+    ],
+)
 def test_backward_parity(isa, dtype, act, m, k, n, w_order, need_dx):
     rng = np.random.default_rng(m + 3 * k + 5 * n)
     x, W, b = layer(rng, m, k, n, dtype, w_order)
@@ -77,11 +91,12 @@ def test_backward_parity(isa, dtype, act, m, k, n, w_order, need_dx):
     yz = yz_for(act, y, z)
     dy = np.asarray(rng.standard_normal((m, n)), dtype=dtype)
     with fastdigits.simd(isa):
-        dx, dW, db = fastdigits.dense_backward(dy, x, W, activation=act, need_dx=need_dx,
-                                               **yz_kw(act, yz))
-    rdx, rdW, rdb = reference.dense_backward(up(dy), up(x), up(W), activation=act,
-                                             **yz_kw(act, up(yz)),
-                                             need_dx=need_dx)
+        dx, dW, db = fastdigits.dense_backward(
+            dy, x, W, activation=act, need_dx=need_dx, **yz_kw(act, yz)
+        )
+    rdx, rdW, rdb = reference.dense_backward(
+        up(dy), up(x), up(W), activation=act, **yz_kw(act, up(yz)), need_dx=need_dx
+    )
     assert_close(dW, rdW, dtype)
     assert_close(db, rdb, dtype)
     # dW has W's layout, like a PyTorch weight gradient
@@ -122,8 +137,7 @@ def test_backward_finite_differences(act):
 
     z = np.empty((m, n))
     y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
-    dx, dW, db = fastdigits.dense_backward(g, x, W, activation=act,
-                                           **yz_kw(act, yz_for(act, y, z)))
+    dx, dW, db = fastdigits.dense_backward(g, x, W, activation=act, **yz_kw(act, yz_for(act, y, z)))
     np.testing.assert_allclose(dx, num_grad(loss, x), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(dW, num_grad(loss, W), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(db, num_grad(loss, b), rtol=1e-6, atol=1e-7)
@@ -134,8 +148,9 @@ def test_float32_close_to_float64(act):
     rng = np.random.default_rng(12)
     x, W, b = layer(rng, 64, 784, 100, np.float64)
     y64 = fastdigits.dense_forward(x, W, b, act)
-    y32 = fastdigits.dense_forward(x.astype(np.float32), W.astype(np.float32),
-                                   b.astype(np.float32), act)
+    y32 = fastdigits.dense_forward(
+        x.astype(np.float32), W.astype(np.float32), b.astype(np.float32), act
+    )
     assert np.abs(y32 - y64).max() / np.abs(y64).max() < 1e-5
 
 
@@ -154,8 +169,9 @@ def test_threads_bit_identical(isa, dtype, act):
                 with fastdigits.threads(nt):
                     z = np.empty((m, n), dtype)
                     y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
-                    grads = fastdigits.dense_backward(dy, x, W, activation=act,
-                                                      **yz_kw(act, yz_for(act, y, z)))
+                    grads = fastdigits.dense_backward(
+                        dy, x, W, activation=act, **yz_kw(act, yz_for(act, y, z))
+                    )
                     outs.append((y, z) + grads)
         for other in outs[1:]:
             for a, c in zip(outs[0], other):
@@ -173,21 +189,27 @@ def test_backward_dz_and_db_on_every_path(isa, dtype, act):
     # 64-row chunks (batch 300) or, with fewer chunks than threads, over
     # column slabs (batch 40).
     rng = np.random.default_rng(21)
-    for m, k, n, w_order in [(500, 100, 300, "C"), (70, 8, 10, "C"), (130, 40, 40, "C"),
-                             (129, 30, 97, "F"), (300, 120, 100, "C"), (40, 120, 100, "C")]:
+    for m, k, n, w_order in [
+        (500, 100, 300, "C"),
+        (70, 8, 10, "C"),
+        (130, 40, 40, "C"),
+        (129, 30, 97, "F"),
+        (300, 120, 100, "C"),
+        (40, 120, 100, "C"),
+    ]:
         x, W, b = layer(rng, m, k, n, dtype, w_order)
         dy = np.asarray(rng.standard_normal((m, n)), dtype=dtype)
         z = np.empty((m, n), dtype)
         y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
         yz = yz_for(act, y, z)
-        ref = reference.dense_backward(up(dy), up(x), up(W), activation=act,
-                                       **yz_kw(act, up(yz)))
+        ref = reference.dense_backward(up(dy), up(x), up(W), activation=act, **yz_kw(act, up(yz)))
         outs = []
         with fastdigits.simd(isa):
             for nt in (1, 2, 3):
                 with fastdigits.threads(nt):
-                    outs.append(fastdigits.dense_backward(dy, x, W, activation=act,
-                                                          **yz_kw(act, yz)))
+                    outs.append(
+                        fastdigits.dense_backward(dy, x, W, activation=act, **yz_kw(act, yz))
+                    )
         for got, r in zip(outs[0], ref):
             assert_close(got, r, dtype)
         for other in outs[1:]:
@@ -196,9 +218,17 @@ def test_backward_dz_and_db_on_every_path(isa, dtype, act):
         # accumulate=True adds the same gradients into the buffers
         bufs = tuple(g.copy() for g in outs[0])
         with fastdigits.simd(isa):
-            fastdigits.dense_backward(dy, x, W, activation=act, **yz_kw(act, yz),
-                                      dx_out=bufs[0], dW_out=bufs[1],
-                                      db_out=bufs[2], accumulate=True)
+            fastdigits.dense_backward(
+                dy,
+                x,
+                W,
+                activation=act,
+                **yz_kw(act, yz),
+                dx_out=bufs[0],
+                dW_out=bufs[1],
+                db_out=bufs[2],
+                accumulate=True,
+            )
         for got, once in zip(bufs, outs[0]):
             assert_close(got, 2 * once.astype(np.float64), dtype)
 
@@ -217,14 +247,16 @@ def test_out_buffers_are_used_and_accumulate(n):
         dy = rng.standard_normal((m, n))
         dx_o, db_o = np.full((m, k), np.nan), np.full(n, np.nan)
         dW_o = np.full((k, n), np.nan, order=w_order)
-        dx, dW, db = fastdigits.dense_backward(dy, x, W, y, "tanh", dx_out=dx_o,
-                                               dW_out=dW_o, db_out=db_o)
+        dx, dW, db = fastdigits.dense_backward(
+            dy, x, W, y, "tanh", dx_out=dx_o, dW_out=dW_o, db_out=db_o
+        )
         assert dx is dx_o and dW is dW_o and db is db_o
         rdx, rdW, rdb = reference.dense_backward(dy, x, W, y, "tanh")
         first = (dx.copy(), dW.copy(), db.copy())
         np.testing.assert_allclose(dW, rdW, rtol=1e-12, atol=1e-12)
-        fastdigits.dense_backward(dy, x, W, y, "tanh", dx_out=dx_o, dW_out=dW_o,
-                                  db_out=db_o, accumulate=True)
+        fastdigits.dense_backward(
+            dy, x, W, y, "tanh", dx_out=dx_o, dW_out=dW_o, db_out=db_o, accumulate=True
+        )
         for got, f in zip((dx_o, dW_o, db_o), first):
             np.testing.assert_allclose(got, 2 * f, rtol=1e-12, atol=1e-12)
 
@@ -306,9 +338,17 @@ def test_backward_validation():
 
 
 @settings(max_examples=40, deadline=None)
-@given(m=st.integers(1, 24), k=st.integers(1, 40), n=st.integers(1, 40),
-       act=st.sampled_from(ACTS), f64=st.booleans(), w_f=st.booleans(),
-       bias=st.booleans(), isa=st.sampled_from(ISAS), seed=st.integers(0, 2**16))
+@given(
+    m=st.integers(1, 24),
+    k=st.integers(1, 40),
+    n=st.integers(1, 40),
+    act=st.sampled_from(ACTS),
+    f64=st.booleans(),
+    w_f=st.booleans(),
+    bias=st.booleans(),
+    isa=st.sampled_from(ISAS),
+    seed=st.integers(0, 2**16),
+)
 def test_dense_property(m, k, n, act, f64, w_f, bias, isa, seed):
     rng = np.random.default_rng(seed)
     dtype = np.float64 if f64 else np.float32
@@ -320,13 +360,33 @@ def test_dense_property(m, k, n, act, f64, w_f, bias, isa, seed):
         yz = yz_for(act, y, z)
         grads = fastdigits.dense_backward(dy, x, W, activation=act, **yz_kw(act, yz))
     assert_close(y, reference.dense_forward(up(x), up(W), up(b), act), dtype)
-    for got, ref in zip(grads, reference.dense_backward(up(dy), up(x), up(W), activation=act,
-                                                        **yz_kw(act, up(yz)))):
+    for got, ref in zip(
+        grads, reference.dense_backward(up(dy), up(x), up(W), activation=act, **yz_kw(act, up(yz)))
+    ):
         assert_close(got, ref, dtype)
 
 
-EXTREMES = (0.0, -0.0, 1e-3, -1e-3, 0.2, -0.2, 0.3, -0.3, 3.0, -3.0, 30.0, -30.0,
-            100.0, -100.0, 1e4, -1e4, np.inf, -np.inf, np.nan)
+EXTREMES = (
+    0.0,
+    -0.0,
+    1e-3,
+    -1e-3,
+    0.2,
+    -0.2,
+    0.3,
+    -0.3,
+    3.0,
+    -3.0,
+    30.0,
+    -30.0,
+    100.0,
+    -100.0,
+    1e4,
+    -1e4,
+    np.inf,
+    -np.inf,
+    np.nan,
+)
 
 
 def assert_same_special(got, ref, dtype, scale=1.0):
@@ -339,7 +399,8 @@ def assert_same_special(got, ref, dtype, scale=1.0):
     assert np.isfinite(got[fin]).all()
     scale = np.broadcast_to(scale, ref.shape)[fin]
     err = np.abs(got[fin].astype(np.float64) - ref[fin]) / np.maximum(
-        np.maximum(1.0, np.abs(ref[fin])), scale)
+        np.maximum(1.0, np.abs(ref[fin])), scale
+    )
     assert err.max() <= TOL[dtype], err.max()
 
 
@@ -359,11 +420,13 @@ def test_activation_extreme_inputs(isa, dtype, act, n, m, threads):
     with fastdigits.simd(isa), fastdigits.threads(threads), np.errstate(all="ignore"):
         z = np.empty((m, n), dtype=dtype)
         y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
-        _, _, db = fastdigits.dense_backward(dy, x, W, activation=act,
-                                             **yz_kw(act, yz_for(act, y, z)))
+        _, _, db = fastdigits.dense_backward(
+            dy, x, W, activation=act, **yz_kw(act, yz_for(act, y, z))
+        )
         y_ref = reference.dense_forward(up(x), up(W), up(b), act)
-        _, _, rdb = reference.dense_backward(up(dy), up(x), up(W), activation=act,
-                                             **yz_kw(act, up(yz_for(act, y, z))))
+        _, _, rdb = reference.dense_backward(
+            up(dy), up(x), up(W), activation=act, **yz_kw(act, up(yz_for(act, y, z)))
+        )
     np.testing.assert_array_equal(z, np.broadcast_to(b, (m, n)))
     assert_same_special(y, y_ref, dtype)
     # |act'| <= 1.13 for all five: the db sums' terms are at most |dy|

@@ -1,6 +1,7 @@
 """dense_forward / dense_backward call forms, identical for fastdigits and its
 NumPy twin: None means linear, act' from the array each activation needs
 (y= or z=), relu keeps NaN, accumulate into only the buffers given."""
+
 import warnings
 
 import numpy as np
@@ -14,8 +15,12 @@ IMPLS = [pytest.param(fastdigits, id="fast"), pytest.param(reference, id="refere
 
 def _layer(dtype=np.float64, m=6, k=5, n=4, seed=0):
     rng = np.random.default_rng(seed)
-    return (rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype),
-            rng.standard_normal(n).astype(dtype), rng.standard_normal((m, n)).astype(dtype))
+    return (
+        rng.standard_normal((m, k)).astype(dtype),
+        rng.standard_normal((k, n)).astype(dtype),
+        rng.standard_normal(n).astype(dtype),
+        rng.standard_normal((m, n)).astype(dtype),
+    )
 
 
 @pytest.mark.parametrize("mod", IMPLS)
@@ -24,8 +29,9 @@ def test_default_and_none_are_linear(mod):
     lin = x @ W + b
     np.testing.assert_allclose(mod.dense_forward(x, W, b), lin, rtol=1e-12)
     np.testing.assert_allclose(mod.dense_forward(x, W, b, None), lin, rtol=1e-12)
-    np.testing.assert_array_equal(mod.dense_forward(x, W, b, None),
-                                  mod.dense_forward(x, W, b, "identity"))
+    np.testing.assert_array_equal(
+        mod.dense_forward(x, W, b, None), mod.dense_forward(x, W, b, "identity")
+    )
     assert (lin < 0).any()  # relu would have changed it
 
 
@@ -78,9 +84,11 @@ def test_backward_gelu_needs_z(mod):
 
 def test_twins_share_signatures():
     import inspect
+
     for name in ("dense_forward", "dense_backward", "matmul"):
-        assert inspect.signature(getattr(fastdigits, name)) == \
-            inspect.signature(getattr(reference, name)), name
+        assert inspect.signature(getattr(fastdigits, name)) == inspect.signature(
+            getattr(reference, name)
+        ), name
 
 
 def test_relu_keeps_nan_every_path(isa, dtype, threads):
@@ -110,8 +118,7 @@ def test_accumulate_only_dW(mod):
     y = mod.dense_forward(x, W, b, "tanh")
     dx0, dW0, db0 = mod.dense_backward(dy, x, W, activation="tanh", y=y)
     acc = np.ones_like(W)
-    dx, dW, db = mod.dense_backward(dy, x, W, activation="tanh", y=y, dW_out=acc,
-                                    accumulate=True)
+    dx, dW, db = mod.dense_backward(dy, x, W, activation="tanh", y=y, dW_out=acc, accumulate=True)
     assert dW is acc
     np.testing.assert_allclose(acc, 1 + dW0, rtol=1e-12)
     np.testing.assert_allclose(db, db0, rtol=1e-12)  # no buffer: returned fresh

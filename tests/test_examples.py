@@ -1,4 +1,5 @@
 """Every script in examples/ runs and learns (on a subset, to stay quick)."""
+
 import os
 import re
 import subprocess
@@ -15,8 +16,13 @@ EXAMPLES = os.path.join(ROOT, "examples")
 def _run(script, *args):
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, os.path.join(EXAMPLES, script)] + list(args),
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(EXAMPLES, script)] + list(args),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -26,11 +32,14 @@ def test_examples_are_all_tested():
     assert scripts == ["numpy_training_loop.py", "pytorch_linear.py", "train_mlp.py"]
 
 
-@pytest.mark.parametrize("script, args", [
-    ("numpy_training_loop.py", ["--epochs", "1", "--limit", "3000"]),
-    ("pytorch_linear.py", ["--epochs", "1", "--limit", "3000"]),
-    ("train_mlp.py", ["--epochs", "1", "--limit", "3000"]),
-])
+@pytest.mark.parametrize(
+    "script, args",
+    [
+        ("numpy_training_loop.py", ["--epochs", "1", "--limit", "3000"]),
+        ("pytorch_linear.py", ["--epochs", "1", "--limit", "3000"]),
+        ("train_mlp.py", ["--epochs", "1", "--limit", "3000"]),
+    ],
+)
 def test_example_learns(script, args, tmp_path):
     if script == "train_mlp.py":
         args = args + ["--save", str(tmp_path / "m.npz")]

@@ -6,6 +6,7 @@ Failures are real where possible: a full tmpfs (when this process may mount
 one) or the kernel's RLIMIT_FSIZE (EFBIG from write(2)), and SIGKILL of a
 writer process mid-write.
 """
+
 import errno
 import os
 import shutil
@@ -33,13 +34,20 @@ def _listing(d):
 
 def _env():
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([HERE, PKG_PARENT] + env.get("PYTHONPATH", "").split(os.pathsep))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [HERE, PKG_PARENT] + env.get("PYTHONPATH", "").split(os.pathsep)
+    )
     return env
 
 
 def _run(code, timeout=120, check=True):
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
@@ -104,8 +112,9 @@ def _mount_small_tmpfs(where):
     """Mount a 256 KiB tmpfs at `where` (root only); True on success."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("mount"):
         return False
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)],
-                       capture_output=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)], capture_output=True
+    )
     return r.returncode == 0
 
 
@@ -188,8 +197,12 @@ def test_sigkill_mid_write_leaves_old_or_new_file(tmp_path):
             write_idx(%r, new)
     """ % str(path)
     for delay in (0.0, 0.01, 0.03, 0.07, 0.15):
-        proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)],
-                                env=_env(), stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(script)],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
@@ -317,8 +330,10 @@ def _writers():
     """Every atomic writer in the package: they share fastdigits._atomic."""
     from fastdigits.reference import idx as ref
 
-    out = [("write_idx", lambda p, a: write_idx(p, a)),
-           ("reference.write_idx", lambda p, a: ref.write_idx(p, a))]
+    out = [
+        ("write_idx", lambda p, a: write_idx(p, a)),
+        ("reference.write_idx", lambda p, a: ref.write_idx(p, a)),
+    ]
     try:
         import PIL  # noqa: F401
 
@@ -390,7 +405,12 @@ def test_fifo_device_and_directory_are_refused(tmp_path, kind, writer):
     os.symlink(loop, loop)
     with pytest.raises(OSError, match="symbolic links"):
         writer(loop, arr)
-    assert _listing(tmp_path) == [f"dir{EXT[kind]}", f"loop{EXT[kind]}", f"null{EXT[kind]}", f"pipe{EXT[kind]}"]
+    assert _listing(tmp_path) == [
+        f"dir{EXT[kind]}",
+        f"loop{EXT[kind]}",
+        f"null{EXT[kind]}",
+        f"pipe{EXT[kind]}",
+    ]
     assert os.listdir(folder) == []
 
 

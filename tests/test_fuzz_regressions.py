@@ -5,6 +5,7 @@ checks the fuzzer applies (tests/fuzz/idx_target.py).
 To add a crash found by .ci/fuzz: copy the artifact file into
 tests/fuzz/regressions/ (keep the crash-<sha1> name or give it a telling one).
 """
+
 import io
 import os
 import struct
@@ -52,8 +53,10 @@ def test_seed_corpus_replays_clean():
 def test_known_regressions_raise_idxerror():
     from fastdigits.idx import IDXError, read_idx
 
-    for data in (bytes([0, 0, 0x0E, 3]) + struct.pack(">3I", 0, 2**32 - 1, 2**32 - 1),
-                 bytes([0, 0, 0x08, 65]) + struct.pack(">65I", *([1] * 65)) + b"\x07"):
+    for data in (
+        bytes([0, 0, 0x0E, 3]) + struct.pack(">3I", 0, 2**32 - 1, 2**32 - 1),
+        bytes([0, 0, 0x08, 65]) + struct.pack(">65I", *([1] * 65)) + b"\x07",
+    ):
         with pytest.raises(IDXError):
             read_idx(io.BytesIO(data))
 

@@ -1,4 +1,5 @@
 """fastdigits.matmul: the GEMM core against np.matmul."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -29,8 +30,18 @@ def check(c, a, b):
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (7, 63, 65), (65, 1, 7), (63, 1000, 9),
-                                   (130, 300, 70), (1, 784, 10), (17, 385, 33)])
+@pytest.mark.parametrize(
+    "m,k,n",
+    [
+        (1, 1, 1),
+        (7, 63, 65),
+        (65, 1, 7),
+        (63, 1000, 9),
+        (130, 300, 70),
+        (1, 784, 10),
+        (17, 385, 33),
+    ],
+)
 def test_matmul_parity(isa, dtype, m, k, n):
     rng = np.random.default_rng(m * 1000 + k + n)
     a, b = rand(rng, (m, k), dtype), rand(rng, (k, n), dtype)
@@ -43,7 +54,18 @@ def test_matmul_parity(isa, dtype, m, k, n):
 @pytest.mark.parametrize("a_order,b_order", [("F", "C"), ("C", "F"), ("F", "F")])
 def test_matmul_layouts(isa, dtype, a_order, b_order):
     rng = np.random.default_rng(1)
-    a, b = rand(rng, (37, 129, ), dtype, a_order), rand(rng, (129, 45), dtype, b_order)
+    a, b = (
+        rand(
+            rng,
+            (
+                37,
+                129,
+            ),
+            dtype,
+            a_order,
+        ),
+        rand(rng, (129, 45), dtype, b_order),
+    )
     with fastdigits.simd(isa):
         c = fastdigits.matmul(a, b)
         check(c, a, b)
@@ -69,8 +91,9 @@ def test_matmul_big_sizes_and_blocks():
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("m,k,n", [(300, 200, 70), (70, 200, 300), (150, 800, 150),
-                                   (1000, 300, 10)])
+@pytest.mark.parametrize(
+    "m,k,n", [(300, 200, 70), (70, 200, 300), (150, 800, 150), (1000, 300, 10)]
+)
 def test_matmul_threads_bit_identical(isa, dtype, m, k, n):
     rng = np.random.default_rng(4)
     a, b = rand(rng, (m, k), dtype), rand(rng, (k, n), dtype)
@@ -137,9 +160,16 @@ def test_matmul_bad_inputs():
 
 
 @settings(max_examples=40, deadline=None)
-@given(m=st.integers(0, 40), k=st.integers(0, 40), n=st.integers(0, 40),
-       f64=st.booleans(), a_f=st.booleans(), b_f=st.booleans(),
-       isa=st.sampled_from(ISAS), seed=st.integers(0, 2**16))
+@given(
+    m=st.integers(0, 40),
+    k=st.integers(0, 40),
+    n=st.integers(0, 40),
+    f64=st.booleans(),
+    a_f=st.booleans(),
+    b_f=st.booleans(),
+    isa=st.sampled_from(ISAS),
+    seed=st.integers(0, 2**16),
+)
 def test_matmul_property(m, k, n, f64, a_f, b_f, isa, seed):
     rng = np.random.default_rng(seed)
     dtype = np.float64 if f64 else np.float32

@@ -1,5 +1,6 @@
 """IDX reading and writing: round trips, parity with the reference, sources,
 mmap, every inflate backend, SIMD path and thread count, and bad files."""
+
 import contextlib
 import gzip
 import io
@@ -17,11 +18,15 @@ from fastdigits import IDXError, _idx_write, idx, read_idx, read_idx_header, wri
 from fastdigits import reference as ref
 
 DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
-CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C,
-         np.float32: 0x0D, np.float64: 0x0E}
+CODES = {
+    np.uint8: 0x08,
+    np.int8: 0x09,
+    np.int16: 0x0B,
+    np.int32: 0x0C,
+    np.float32: 0x0D,
+    np.float64: 0x0E,
+}
 BUNDLED = os.path.join(os.path.dirname(fastdigits.__file__), "data", "mnist")
-
-
 
 
 def sample(dtype, shape, seed=0):
@@ -40,6 +45,7 @@ def idx_bytes(arr):
 
 
 # ------------------------------------------------------------------ round trips
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4), (1, 2, 1, 3, 2), (0, 4)])
@@ -88,9 +94,12 @@ def test_write_accepts_any_byte_order_and_layout(tmp_path):
 
 
 @settings(max_examples=30, deadline=None)
-@given(dtype=st.sampled_from(DTYPES),
-       shape=st.lists(st.integers(0, 6), min_size=1, max_size=4).map(tuple),
-       compress=st.booleans(), seed=st.integers(0, 2**16))
+@given(
+    dtype=st.sampled_from(DTYPES),
+    shape=st.lists(st.integers(0, 6), min_size=1, max_size=4).map(tuple),
+    compress=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_property_parity_with_reference(tmp_path_factory, dtype, shape, compress, seed):
     d = tmp_path_factory.mktemp("prop")
     x = sample(dtype, shape, seed)
@@ -105,6 +114,7 @@ def test_property_parity_with_reference(tmp_path_factory, dtype, shape, compress
 
 
 # --------------------------------------------------------------------- sources
+
 
 def test_file_objects_and_paths_agree(tmp_path, inflater):
     x = sample(np.float64, (9, 3))
@@ -130,7 +140,7 @@ class Unseekable(io.RawIOBase):
 
     def readinto(self, buf):
         chunk = self._b.read(min(len(buf), 7))
-        buf[:len(chunk)] = chunk
+        buf[: len(chunk)] = chunk
         return len(chunk)
 
 
@@ -183,6 +193,7 @@ def test_bad_source_types():
 
 # ------------------------------------------------------------------------ mmap
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_mmap_is_zero_copy_over_the_file(tmp_path, dtype):
     x = sample(dtype, (50, 3, 2))
@@ -191,6 +202,7 @@ def test_mmap_is_zero_copy_over_the_file(tmp_path, dtype):
     m = read_idx(p, mmap=True)
     assert isinstance(m, np.memmap)
     import mmap as _mmap
+
     assert isinstance(m.base, _mmap.mmap)
     assert m.dtype.itemsize == 1 or m.dtype.byteorder == ">"
     np.testing.assert_array_equal(m, x)
@@ -221,6 +233,7 @@ def test_mmap_empty_and_bad_header(tmp_path):
 
 
 # ------------------------------------------------------------------ header
+
 
 def test_read_idx_header_fields(tmp_path):
     x = sample(np.int32, (4, 5, 6))
@@ -256,6 +269,7 @@ def test_bundled_header():
 
 # --------------------------------------------------------- SIMD and threads
 
+
 @pytest.mark.parametrize("dtype", [np.int16, np.int32, np.float32, np.float64])
 @pytest.mark.parametrize("n", [1, 3, 31, 33, 257, 400_003])
 def test_byteswap_every_simd_path_and_thread_count(tmp_path, dtype, n, isa, threads):
@@ -273,6 +287,7 @@ def test_data_is_64_byte_aligned(inflater):
 
 
 # -------------------------------------------------------------- gzip specials
+
 
 def zlib_gzip(data, level=6):
     co = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
@@ -311,13 +326,13 @@ def test_gzip_detected_by_magic_not_name(tmp_path, inflater):
 
 
 def test_backend_name():
-    assert idx.inflate_backend() in ("libdeflate (deflate wheel)", "libdeflate (system)",
-                                     "zlib")
+    assert idx.inflate_backend() in ("libdeflate (deflate wheel)", "libdeflate (system)", "zlib")
     with idx._force_zlib():
         assert idx.inflate_backend() == "zlib"
 
 
 # ------------------------------------------------------------------- bad files
+
 
 def bad(data, match, header_sees_it=True):
     with pytest.raises(IDXError, match=match) as ei:
@@ -335,11 +350,13 @@ def test_bad_headers(inflater, wrap):
     bad(wrap(b""), "empty" if wrap(b"") == b"" else "shorter|short|empty")
     bad(wrap(b"\0\0"), "short IDX header.*byte offset 2")
     bad(wrap(b"\x01\0\x08\x01" + b"\0\0\0\1" + b"\0"), "bad IDX magic.*byte offset 0")
-    e = bad(wrap(b"\0\0\x0A\x01" + b"\0\0\0\1" + b"\0"), "unknown IDX element type code 0x0a.*offset 2")
+    e = bad(
+        wrap(b"\0\0\x0a\x01" + b"\0\0\0\1" + b"\0"), "unknown IDX element type code 0x0a.*offset 2"
+    )
     assert e.offset == 2
     bad(wrap(b"\0\0\x08\x00"), "rank 0 at byte offset 3")
     bad(wrap(b"\0\0\x08\x03\0\0\0\1\0\0"), "short IDX header.*byte offset 10.*16 bytes")
-    big = b"\0\0\x0E\x04" + b"\xff\xff\xff\xff" * 4
+    big = b"\0\0\x0e\x04" + b"\xff\xff\xff\xff" * 4
     e = bad(wrap(big), "dimension product overflows at byte offset 8")
     assert e.offset == 8
 
@@ -368,7 +385,7 @@ def test_tiny_gzip_claiming_huge_data_fails_before_allocating(inflater):
 
 
 def test_tiny_raw_file_claiming_huge_data_fails_before_allocating():
-    data = b"\0\0\x0E\x03" + struct.pack(">III", 65536, 65536, 65536)
+    data = b"\0\0\x0e\x03" + struct.pack(">III", 65536, 65536, 65536)
     e = bad(data, "shorter than the header says.*byte offset 16")
     assert e.offset == 16
 
@@ -377,8 +394,7 @@ def test_corrupt_gzip_names_offset(inflater):
     x = idx_bytes(sample(np.float32, (5000,)))
     comp = bytearray(zlib_gzip(x))
     comp[-6] ^= 0x55  # inside the CRC32 trailer
-    e = bad(bytes(comp), r"corrupt gzip data at or before compressed byte offset \d+",
-            False)
+    e = bad(bytes(comp), r"corrupt gzip data at or before compressed byte offset \d+", False)
     assert len(comp) - 8 <= e.offset <= len(comp)
     comp = bytearray(zlib_gzip(x))
     comp[len(comp) // 2] ^= 0xFF
@@ -412,8 +428,11 @@ def test_short_raw_file_message_gives_its_end_and_the_complete_size(tmp_path):
     """A 9-byte file whose header implies 10 was reported as "(file size 10)"."""
     p = tmp_path / "short.idx"
     p.write_bytes(b"\0\0\x08\x01\0\0\0\x02\x01")  # 1 of 2 data bytes
-    with pytest.raises(IDXError, match=r"ends at byte offset 9, the header implies 2 bytes "
-                                       r"of data \(a complete file has 10 bytes\)"):
+    with pytest.raises(
+        IDXError,
+        match=r"ends at byte offset 9, the header implies 2 bytes "
+        r"of data \(a complete file has 10 bytes\)",
+    ):
         read_idx(p)
 
 
@@ -433,6 +452,7 @@ def test_error_message_names_the_file(tmp_path):
 
 
 # ------------------------------------------------------------------- writing
+
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
     p = tmp_path / "a.idx"
@@ -493,7 +513,7 @@ def test_fuzzed_files_decode_or_raise_idxerror(data, compress, zlib_only):
         if op == "flip" and blob:
             blob[pos] ^= data.draw(st.integers(1, 255))
         elif op == "cut":
-            del blob[pos:pos + data.draw(st.integers(1, 8))]
+            del blob[pos : pos + data.draw(st.integers(1, 8))]
         else:
             blob[pos:pos] = bytes(data.draw(st.binary(min_size=1, max_size=8)))
     ctx = idx._force_zlib() if zlib_only else contextlib.nullcontext()

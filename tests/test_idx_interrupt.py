@@ -4,6 +4,7 @@ of SIGINT even in the middle of a gigabyte gzip inflate, byte swap or
 normalisation.  Each case runs in a child process that sends SIGINT to
 itself while reading a file generated here (gigabytes of zeros gzip to a
 few MB)."""
+
 import os
 import subprocess
 import sys
@@ -67,8 +68,9 @@ CHILD = """
 def _run_child(call, delay=0.4, setup=""):
     code = textwrap.dedent(CHILD.format(call=call, delay=delay, setup=setup))
     env = dict(os.environ, PYTHONPATH=PKG_PARENT)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     what, secs = proc.stdout.split()
     return what, float(secs)
@@ -102,15 +104,18 @@ def test_ctrl_c_during_large_gzip_read_idx(big_gz, force_zlib):
     assert secs < 0.5, "KeyboardInterrupt came %.2f s after SIGINT" % secs
 
 
-@pytest.mark.parametrize("dtype,out", [("np.float32", False), ("np.float64", False),
-                                       ("np.float32", True)])
+@pytest.mark.parametrize(
+    "dtype,out", [("np.float32", False), ("np.float64", False), ("np.float32", True)]
+)
 def test_ctrl_c_during_large_gzip_read_idx_normalized(mid_gz, dtype, out):
     # out=: inflated by zlib in chunks (nothing may write the caller's buffer
     # after the call has returned); otherwise by libdeflate on a helper thread.
     setup = "buf = np.empty((1 << 13, 1 << 14), %s)" % dtype if out else ""
-    what, secs = _run_child("read_idx_normalized(%r, dtype=%s%s)"
-                            % (str(mid_gz), dtype, ", out=buf" if out else ""),
-                            delay=0.3, setup=setup)
+    what, secs = _run_child(
+        "read_idx_normalized(%r, dtype=%s%s)" % (str(mid_gz), dtype, ", out=buf" if out else ""),
+        delay=0.3,
+        setup=setup,
+    )
     assert what == "interrupted"
     assert secs < 0.5, "KeyboardInterrupt came %.2f s after SIGINT" % secs
 

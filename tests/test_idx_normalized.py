@@ -1,4 +1,5 @@
 """read_idx_normalized: decode uint8 IDX straight into normalised floats."""
+
 import gzip
 import io
 import os
@@ -18,15 +19,12 @@ T10K = os.path.join(BUNDLED, "t10k-images-idx3-ubyte.gz")
 M, S = fastdigits.MNIST_MEAN, fastdigits.MNIST_STD
 
 
-
-
 def close(got, want, scale, mean, std):
     """Within a few ulp of the float64 reference, measured against |c| near 0."""
     eps = np.finfo(got.dtype).eps
     tol = 4 * eps * (abs(mean / std) + 255 * abs(scale / std))
     assert got.dtype == want.dtype and got.shape == want.shape
-    np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64),
-                               rtol=0, atol=tol)
+    np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=0, atol=tol)
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +67,20 @@ def pixels(shape, seed=0):
 
 
 @settings(max_examples=25, deadline=None)
-@given(shape=st.lists(st.integers(0, 9), min_size=1, max_size=3).map(tuple),
-       compress=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]),
-       flatten=st.booleans(),
-       scale=st.floats(1e-3, 10), mean=st.floats(-5, 5), std=st.floats(0.1, 10),
-       zlib_only=st.booleans(), seed=st.integers(0, 1000))
-def test_property_parity_small_files(tmp_path_factory, shape, compress, dtype, flatten, scale,
-                                     mean, std, zlib_only, seed):
+@given(
+    shape=st.lists(st.integers(0, 9), min_size=1, max_size=3).map(tuple),
+    compress=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    flatten=st.booleans(),
+    scale=st.floats(1e-3, 10),
+    mean=st.floats(-5, 5),
+    std=st.floats(0.1, 10),
+    zlib_only=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_property_parity_small_files(
+    tmp_path_factory, shape, compress, dtype, flatten, scale, mean, std, zlib_only, seed
+):
     # Tiny files exercise the path where the pixels do not fit behind the
     # header in the output tail (zlib chunks even with libdeflate).
     d = tmp_path_factory.mktemp("n")
@@ -122,7 +127,7 @@ def test_errors_name_the_problem(tmp_path, inflater):
     for k in range(0, len(data), max(1, len(data) // 40)):
         with pytest.raises(IDXError):
             read_idx_normalized(io.BytesIO(data[:k]))
-    raw = (b"\0\0\x08\x01" + (10).to_bytes(4, "big") + bytes(10))
+    raw = b"\0\0\x08\x01" + (10).to_bytes(4, "big") + bytes(10)
     with pytest.raises(IDXError, match="shorter"):
         read_idx_normalized(io.BytesIO(raw[:-1]))
     with pytest.raises(IDXError, match="longer"):

@@ -3,6 +3,7 @@ character devices and non-seekable objects are read to end of file with the
 same validation and messages as regular files; a header's promise alone never
 allocates memory; read_idx_header leaves a seekable file where it was; zero
 padding between gzip members is accepted as Python's gzip accepts it."""
+
 import gzip
 import io
 import os
@@ -19,8 +20,6 @@ import fastdigits
 from fastdigits import IDXError, read_idx, read_idx_header, read_idx_normalized
 
 PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastdigits.__file__)))
-
-
 
 
 def idx_bytes(arr):
@@ -46,7 +45,7 @@ class Fifo:
         try:
             with open(self.path, "wb", buffering=0) as f:
                 for i in range(0, len(self.data), self.piece):
-                    f.write(self.data[i:i + self.piece])
+                    f.write(self.data[i : i + self.piece])
         except BrokenPipeError:  # the reader stopped early (an error case)
             pass
 
@@ -84,8 +83,9 @@ def test_fifo_read_idx_normalized(tmp_path, inflater, compress, dtype):
         data = gzip.compress(data)
     with Fifo(tmp_path, data) as path:
         got = read_idx_normalized(path, mean=0.5, std=0.25, dtype=dtype, flatten=True)
-    want = read_idx_normalized(io.BytesIO(data), mean=0.5, std=0.25, dtype=dtype,
-                               flatten=True)  # a source of known size
+    want = read_idx_normalized(
+        io.BytesIO(data), mean=0.5, std=0.25, dtype=dtype, flatten=True
+    )  # a source of known size
     np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(got, (U8.reshape(50, -1) / 255.0 - 0.5) / 0.25, atol=1e-6)
     assert got.dtype == dtype and got.shape == (50, 784)
@@ -106,20 +106,31 @@ def test_fifo_read_idx_header(tmp_path, compress):
 
 def test_dev_stdin_pipe_gzip_and_raw(tmp_path):
     """`fastdigits ... /dev/stdin` and `<(zcat ...)`: a pipe opened by path."""
-    code = ("import sys; from fastdigits import read_idx, read_idx_header\n"
-            "a = read_idx(sys.argv[1]); print(a.shape, a.dtype, int(a.sum()))\n")
+    code = (
+        "import sys; from fastdigits import read_idx, read_idx_header\n"
+        "a = read_idx(sys.argv[1]); print(a.shape, a.dtype, int(a.sum()))\n"
+    )
     env = dict(os.environ, PYTHONPATH=PKG_PARENT)
     want = "%s int16 %d" % (I16.shape, int(I16.sum()))
     for data in (idx_bytes(I16), gzip.compress(idx_bytes(I16))):
-        proc = subprocess.run([sys.executable, "-c", code, "/dev/stdin"], input=data,
-                              capture_output=True, env=env, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, "/dev/stdin"],
+            input=data,
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
         assert proc.returncode == 0, proc.stderr.decode()
         assert proc.stdout.decode().strip() == want
     # Process substitution hands the reader a /dev/fd/N pipe.
     path = tmp_path / "x.idx.gz"
     path.write_bytes(gzip.compress(idx_bytes(I16)))
-    proc = subprocess.run(["bash", "-c", '"$0" -c "$1" <(zcat "$2")', sys.executable, code,
-                           str(path)], capture_output=True, env=env, timeout=60)
+    proc = subprocess.run(
+        ["bash", "-c", '"$0" -c "$1" <(zcat "$2")', sys.executable, code, str(path)],
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode().strip() == want
 
@@ -143,20 +154,28 @@ def _errors(tmp_path, data, func=read_idx):
 def test_fifo_errors_match_regular_files(tmp_path, func):
     data = idx_bytes(U8[:3])
     for bad, pattern in (
-            (b"", "empty IDX file"),
-            (data[:2], "short IDX header: data ends at byte offset 2"),
-            (data[:10], "short IDX header: data ends at byte offset 10"),
-            (b"\x01" + data[1:], "bad IDX magic number at byte offset 0"),
-            (data[:-5], "IDX data shorter than the header says: it ends at byte offset "
-                        "%d" % (len(data) - 5)),
-            (data + b"xyz", "IDX data longer than the header says: .*trailing bytes "
-                            "start at byte offset %d" % len(data))):
+        (b"", "empty IDX file"),
+        (data[:2], "short IDX header: data ends at byte offset 2"),
+        (data[:10], "short IDX header: data ends at byte offset 10"),
+        (b"\x01" + data[1:], "bad IDX magic number at byte offset 0"),
+        (
+            data[:-5],
+            "IDX data shorter than the header says: it ends at byte offset %d" % (len(data) - 5),
+        ),
+        (
+            data + b"xyz",
+            "IDX data longer than the header says: .*trailing bytes "
+            "start at byte offset %d" % len(data),
+        ),
+    ):
         for msg in _errors(tmp_path, bad, func):
             assert re.search(pattern, msg), (pattern, msg)
     gz = gzip.compress(data)
-    for bad, pattern in ((gz[:-12], "truncated gzip file"),
-                         (gzip.compress(data[:-4]), "IDX data shorter than the header says"),
-                         (gzip.compress(data + b"!"), "IDX data longer than the header says")):
+    for bad, pattern in (
+        (gz[:-12], "truncated gzip file"),
+        (gzip.compress(data[:-4]), "IDX data shorter than the header says"),
+        (gzip.compress(data + b"!"), "IDX data longer than the header says"),
+    ):
         for msg in _errors(tmp_path, bad, func):
             assert re.search(pattern, msg), (pattern, msg)
 
@@ -170,17 +189,22 @@ def test_huge_header_from_a_pipe_allocates_nothing(tmp_path, func):
         if func is read_idx_header:
             assert func(fifo).shape == (1000000, 1000000)
         else:
-            with pytest.raises(IDXError, match="ends at byte offset 1012, the header "
-                                               "implies 1000000000000 bytes"):
+            with pytest.raises(
+                IDXError, match="ends at byte offset 1012, the header implies 1000000000000 bytes"
+            ):
                 func(fifo)
     with Fifo(tmp_path, gzip.compress(head + b"\1" * 1000)) as fifo:
-        with pytest.raises(IDXError, match="claims 1000000000000 bytes of data, more "
-                                           "than a gzip file of this size can hold"):
+        with pytest.raises(
+            IDXError,
+            match="claims 1000000000000 bytes of data, more than a gzip file of this size can hold",
+        ):
             func(fifo) if func is not read_idx_header else read_idx(fifo)
 
 
 def test_character_devices():
-    with pytest.raises(IDXError, match="/dev/zero: unknown IDX element type code 0x00 at byte offset 2"):
+    with pytest.raises(
+        IDXError, match="/dev/zero: unknown IDX element type code 0x00 at byte offset 2"
+    ):
         read_idx("/dev/zero")
     with open("/dev/zero", "rb") as f:  # seekable, but not a regular file
         with pytest.raises(IDXError, match="type code 0x00"):
@@ -198,6 +222,7 @@ def test_mmap_of_a_stream_is_a_clean_error(tmp_path):
 
 
 # ------------------------------------------------------------------ item 13
+
 
 @pytest.mark.parametrize("compress", [False, True], ids=["raw", "gzip"])
 def test_read_idx_header_restores_the_position(tmp_path, compress):
@@ -219,8 +244,12 @@ def test_zero_padding_between_gzip_members(inflater):
     # Header + data split over members, zero padding between and after.
     split = len(idx_bytes(I16))
     for pad_mid, pad_end in ((1, 0), (7, 0), (3, 5), (0, 9), (4096, 1)):
-        data = (gzip.compress(whole[:split]) + b"\0" * pad_mid + gzip.compress(whole[split:])
-                + b"\0" * pad_end)
+        data = (
+            gzip.compress(whole[:split])
+            + b"\0" * pad_mid
+            + gzip.compress(whole[split:])
+            + b"\0" * pad_end
+        )
         assert gzip.decompress(data) == whole  # Python's gzip accepts it
         got = read_idx(io.BytesIO(data))
         assert got.shape == (I16.size + 500,)
@@ -228,8 +257,11 @@ def test_zero_padding_between_gzip_members(inflater):
         assert read_idx_header(io.BytesIO(data)).shape == (I16.size + 500,)
     # A member that is not gzip after the padding is still an error.
     bad = gzip.compress(whole[:split]) + b"\0\0xy" + gzip.compress(whole[split:])
-    with pytest.raises(IDXError, match="unexpected trailing data after a gzip member "
-                                       "at byte offset %d" % (len(gzip.compress(whole[:split])) + 2)):
+    with pytest.raises(
+        IDXError,
+        match="unexpected trailing data after a gzip member "
+        "at byte offset %d" % (len(gzip.compress(whole[:split])) + 2),
+    ):
         read_idx(io.BytesIO(bad))
 
 

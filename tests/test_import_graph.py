@@ -1,6 +1,7 @@
 """The package's modules import each other without a cycle (issue 12): each
 concern sits below the ones that use it.  Imports inside functions count
 too: a lazy import hides a cycle, it does not remove it."""
+
 import ast
 import os
 
@@ -11,7 +12,7 @@ PKG_DIR = os.path.dirname(fastdigits.__file__)
 
 def _module_name(path):
     rel = os.path.relpath(path, os.path.dirname(PKG_DIR))[:-3].replace(os.sep, ".")
-    return rel[:-len(".__init__")] if rel.endswith(".__init__") else rel
+    return rel[: -len(".__init__")] if rel.endswith(".__init__") else rel
 
 
 def _exists(module):
@@ -33,7 +34,7 @@ def import_graph():
                 if isinstance(node, ast.ImportFrom):
                     if node.level:
                         parts = pkg.split(".")
-                        parts = parts[:len(parts) - (node.level - 1)]
+                        parts = parts[: len(parts) - (node.level - 1)]
                         target = ".".join(parts + ([node.module] if node.module else []))
                     else:
                         target = node.module or ""
@@ -55,7 +56,7 @@ def find_cycle(graph):
         state[node] = "open"
         for dep in sorted(graph.get(node, ())):
             if state.get(dep) == "open":
-                return stack[stack.index(dep):] + [dep]
+                return stack[stack.index(dep) :] + [dep]
             if dep not in state:
                 found = visit(dep, stack + [dep])
                 if found:

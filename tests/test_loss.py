@@ -1,6 +1,7 @@
 """softmax_cross_entropy: parity with the NumPy reference, PyTorch and finite
 differences; stability, determinism across threads and SIMD paths, buffers
 and validation."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,8 +18,7 @@ ISAS = fastdigits.available_simd()
 def tols(dtype):
     # float32: the row sum of exps is accurate to a few 1e-7 relative, so
     # log-sum-exp to a few 1e-7 absolute; float64 to ~1e-15.
-    return (dict(rtol=2e-6, atol=2e-6) if dtype == np.float32
-            else dict(rtol=1e-12, atol=1e-13))
+    return dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
 
 
 def make(rng, m, c, dtype, scale=4.0):
@@ -45,8 +45,10 @@ def check_parity(x, y, reduction):
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("m,c", [(1, 1), (1, 10), (3, 1), (64, 10), (33, 1000),
-                                 (5, 17), (7, 3), (2, 31), (9, 33), (4, 64)])
+@pytest.mark.parametrize(
+    "m,c",
+    [(1, 1), (1, 10), (3, 1), (64, 10), (33, 1000), (5, 17), (7, 3), (2, 31), (9, 33), (4, 64)],
+)
 def test_parity_every_simd_path(isa, dtype, reduction, m, c):
     x, y = make(np.random.default_rng(m * 1000 + c), m, c, dtype)
     with fastdigits.simd(isa):
@@ -54,9 +56,15 @@ def test_parity_every_simd_path(isa, dtype, reduction, m, c):
 
 
 @settings(max_examples=40, deadline=None)
-@given(m=st.integers(1, 40), c=st.integers(1, 70), f64=st.booleans(),
-       reduction=st.sampled_from(REDUCTIONS), scale=st.sampled_from([0.1, 3.0, 50.0]),
-       isa=st.sampled_from(ISAS), seed=st.integers(0, 2**32 - 1))
+@given(
+    m=st.integers(1, 40),
+    c=st.integers(1, 70),
+    f64=st.booleans(),
+    reduction=st.sampled_from(REDUCTIONS),
+    scale=st.sampled_from([0.1, 3.0, 50.0]),
+    isa=st.sampled_from(ISAS),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_parity_property(m, c, f64, reduction, scale, isa, seed):
     x, y = make(np.random.default_rng(seed), m, c, np.float64 if f64 else np.float32, scale)
     with fastdigits.simd(isa):
@@ -102,8 +110,8 @@ def test_gradient_by_finite_differences(isa):
 def test_extreme_logits_stay_finite_and_correct(isa, dtype):
     c = 10
     big = np.zeros((4, c), dtype)
-    big[0, 0], big[0, 1] = 1e4, -1e4            # label 0: loss 0; label 1: 2e4
-    big[1, :] = 1e4                             # all equal: log(c), uniform softmax
+    big[0, 0], big[0, 1] = 1e4, -1e4  # label 0: loss 0; label 1: 2e4
+    big[1, :] = 1e4  # all equal: log(c), uniform softmax
     big[2, :] = -1e4
     big[3, 3] = -1e4
     y = np.array([1, 4, 9, 3])
@@ -219,8 +227,9 @@ def test_read_only_and_non_contiguous_inputs():
     check_parity(x, y, "mean")
 
 
-@pytest.mark.parametrize("ldtype", [np.uint8, np.int8, np.int16, np.uint16, np.int32,
-                                    np.uint32, np.int64, np.uint64])
+@pytest.mark.parametrize(
+    "ldtype", [np.uint8, np.int8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64]
+)
 def test_any_integer_label_dtype(ldtype):
     x, y = make(np.random.default_rng(10), 15, 10, np.float32)
     base = fastdigits.softmax_cross_entropy(x, y)

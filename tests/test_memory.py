@@ -5,6 +5,7 @@ or scratch buffer per call would add tens of MB); after a warm-up, RSS may
 not grow by more than a few MB, and the second half of the run may not grow
 at all beyond allocator noise.
 """
+
 import ctypes
 import gc
 import os
@@ -78,7 +79,9 @@ def test_rss_flat_over_10000_calls(case, fast_tmp):
     assert _specs.same(last, expected)  # still computing the same thing
     assert r2 - r0 < 4 * MB, "RSS grew %.1f MB over %d calls" % ((r2 - r0) / MB, CALLS)
     assert r2 - r1 < 1 * MB, "RSS still growing: %.1f MB in the last %d calls" % (
-        (r2 - r1) / MB, CALLS - half)
+        (r2 - r1) / MB,
+        CALLS - half,
+    )
     assert len(os.listdir(fast_tmp)) <= len(_specs.SPECS) * 4, "files leaked"
     # RSS can hide a leak in memory freed earlier; tracemalloc sees every
     # Python object and NumPy buffer still alive.
@@ -106,8 +109,10 @@ def test_errors_do_not_leak():
 
     from fastdigits.idx import IDXError, read_idx
 
-    bad_inputs = [b"\x00\x00\x08\x01\x00\x00\x00\x10" + b"x" * 3,  # truncated
-                  b"\x1f\x8b" + b"\x00" * 30]                       # corrupt gzip
+    bad_inputs = [
+        b"\x00\x00\x08\x01\x00\x00\x00\x10" + b"x" * 3,  # truncated
+        b"\x1f\x8b" + b"\x00" * 30,
+    ]  # corrupt gzip
     x = np.ones((4, 7), np.float32)
 
     def one_round():

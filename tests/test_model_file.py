@@ -1,4 +1,5 @@
 """MLP: input normalisation, model files, batch_size limits, interrupted fit (issue 11)."""
+
 import io
 import os
 import struct
@@ -31,7 +32,8 @@ def test_uint8_pixels_use_the_saved_normalization(tmp_path):
     np.testing.assert_array_equal(m.predict(imgs[:500]), m.predict(X[:500]))
     np.testing.assert_array_equal(m.decision_function(imgs[:50]), m.decision_function(X[:50]))
     assert m.evaluate(imgs[:500], labels[:500].astype(np.int64)) == m.evaluate(
-        X[:500], labels[:500].astype(np.int64))
+        X[:500], labels[:500].astype(np.int64)
+    )
     path = m.save(str(tmp_path / "m.npz"))
     m2 = MLP.load(path)
     assert m2.normalization == m.normalization
@@ -39,8 +41,10 @@ def test_uint8_pixels_use_the_saved_normalization(tmp_path):
     custom = MLP((784, 8, 10), normalization=(1.0, 127.5, 50.0))
     np.testing.assert_array_equal(
         custom.decision_function(imgs[:3]),
-        custom.decision_function(fastdigits.normalize(imgs[:3], scale=1.0, mean=127.5, std=50.0,
-                                                      flatten=True)))
+        custom.decision_function(
+            fastdigits.normalize(imgs[:3], scale=1.0, mean=127.5, std=50.0, flatten=True)
+        ),
+    )
 
 
 def test_uint8_input_without_normalization_is_refused():
@@ -121,8 +125,11 @@ def test_truncated_and_bit_flipped_files(tmp_path):
         _expect(bad)
     # flip one bit in the middle of each member's data: the CRC catches it
     with zipfile.ZipFile(path) as zf:
-        offsets = [(i.header_offset + 30 + len(i.filename) + 80, i.filename)
-                   for i in zf.infolist() if i.file_size > 200]
+        offsets = [
+            (i.header_offset + 30 + len(i.filename) + 80, i.filename)
+            for i in zf.infolist()
+            if i.file_size > 200
+        ]
     for off, member in offsets:
         flipped = bytearray(data)
         flipped[off] ^= 0x10
@@ -201,12 +208,14 @@ def test_huge_sizes_are_rejected_before_allocating(tmp_path):
         limit = ""
     else:
         limit = "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
-    code = ("import resource, sys\n" + limit +
-            "from fastdigits.nn import MLP, ModelFileError\n"
-            "try:\n    MLP.load(sys.argv[1])\n"
-            "except ModelFileError as e:\n    print('OK', e)\n")
-    proc = subprocess.run([sys.executable, "-c", code, str(bad)], capture_output=True,
-                          text=True, timeout=120, env=env)
+    code = (
+        "import resource, sys\n" + limit + "from fastdigits.nn import MLP, ModelFileError\n"
+        "try:\n    MLP.load(sys.argv[1])\n"
+        "except ModelFileError as e:\n    print('OK', e)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(bad)], capture_output=True, text=True, timeout=120, env=env
+    )
     assert proc.returncode == 0 and proc.stdout.startswith("OK "), proc.stderr
     assert "W0: header says float32 (784, 10000000)" in proc.stdout
 
@@ -235,9 +244,20 @@ def test_kernel_batch_size_limit():
     m = MLP((16, 8, 3))
     X, y = _data()
     with pytest.raises(ValueError, match="batch_size must be from 1 to 2147483647"):
-        _mlp.train_epoch(m.params, m.grads, [], X, y, np.arange(len(X)), activation="relu",
-                         batch_size=2**31, optimizer="sgd", lr=0.1, momentum=0.0,
-                         weight_decay=0.0)
+        _mlp.train_epoch(
+            m.params,
+            m.grads,
+            [],
+            X,
+            y,
+            np.arange(len(X)),
+            activation="relu",
+            batch_size=2**31,
+            optimizer="sgd",
+            lr=0.1,
+            momentum=0.0,
+            weight_decay=0.0,
+        )
 
 
 # --------------------------------------------------- interrupts (14)
@@ -265,8 +285,16 @@ def test_interrupted_epoch_is_rolled_back(backend, where, monkeypatch):
 
     monkeypatch.setattr(m, "evaluate", slow_evaluate)
     with pytest.raises(KeyboardInterrupt):
-        m.fit(X, y, epochs=3, batch_size=10, callback=cb, callback_every=5,
-              epoch_callback=epoch_cb, validation_data=(X, y))
+        m.fit(
+            X,
+            y,
+            epochs=3,
+            batch_size=10,
+            callback=cb,
+            callback_every=5,
+            epoch_callback=epoch_cb,
+            validation_data=(X, y),
+        )
     # the interrupted epoch left no trace: the state is that after epoch 2
     assert m.epochs_trained == 2 and [r["epoch"] for r in m.history] == [1, 2]
     for p, q in zip(m.params + m.grads, snapshots[2]):
@@ -295,17 +323,26 @@ except KeyboardInterrupt:
 """
 
 
-@pytest.mark.parametrize("hidden, call", [
-    (512, "fit(X, y, epochs=5, batch_size=64)"),               # no callback: one C call
-    (512, "fit(X, y, epochs=5, batch_size=64, callback=lambda *a: None, "
-          "callback_every=10**9)"),                            # a callback that is never due
-    (4096, "predict(X)"),                                      # a long inference
-])
+@pytest.mark.parametrize(
+    "hidden, call",
+    [
+        (512, "fit(X, y, epochs=5, batch_size=64)"),  # no callback: one C call
+        (
+            512,
+            "fit(X, y, epochs=5, batch_size=64, callback=lambda *a: None, callback_every=10**9)",
+        ),  # a callback that is never due
+        (4096, "predict(X)"),  # a long inference
+    ],
+)
 def test_sigint_is_honoured_within_half_a_second(hidden, call):
     # epoch ~ seconds on 2 cores, inference of 200000 rows at 784-4096-10 ~ 10 s:
     # before the fix, Ctrl-C waited for the whole C call.
-    proc = subprocess.run([sys.executable, "-c", _SIGINT_SCRIPT % (hidden, call)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIGINT_SCRIPT % (hidden, call)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     words = proc.stdout.split()
     assert words[0] == "INTERRUPTED", proc.stdout

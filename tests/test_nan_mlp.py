@@ -4,6 +4,7 @@ Before the relu fix the fast kernels turned a NaN pre-activation into 0, so
 one NaN image trained NaN weights while the reported epoch loss stayed
 finite (2.39 against the NumPy backend's NaN).
 """
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """fastdigits.nn.MLP: both backends, parity, gradients, determinism, persistence."""
+
 import gzip
 import os
 
@@ -33,8 +34,10 @@ def _data(n=150, d=20, c=4, dtype=np.float64, seed=1):
 
 
 def _pair(sizes, act="relu", dtype=np.float64, seed=3):
-    return (MLP(sizes, act, dtype, seed, backend="fast"),
-            MLP(sizes, act, dtype, seed, backend="numpy"))
+    return (
+        MLP(sizes, act, dtype, seed, backend="fast"),
+        MLP(sizes, act, dtype, seed, backend="numpy"),
+    )
 
 
 def _assert_params_close(a, b, dtype):
@@ -77,9 +80,14 @@ def test_fast_matches_numpy_step_by_step(act, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("opt", [dict(optimizer="sgd", momentum=0.0),
-                                 dict(optimizer="sgd", momentum=0.5, weight_decay=0.01),
-                                 dict(optimizer="adam", lr=0.01, weight_decay=0.1)])
+@pytest.mark.parametrize(
+    "opt",
+    [
+        dict(optimizer="sgd", momentum=0.0),
+        dict(optimizer="sgd", momentum=0.5, weight_decay=0.01),
+        dict(optimizer="adam", lr=0.01, weight_decay=0.1),
+    ],
+)
 def test_optimizers_match_numpy(opt, dtype):
     X, y = _data(n=90, d=11, c=4, dtype=dtype)
     a, b = _pair((11, 8, 4), "tanh", dtype)
@@ -89,9 +97,16 @@ def test_optimizers_match_numpy(opt, dtype):
 
 
 @settings(max_examples=15, deadline=None)
-@given(n=st.integers(1, 70), d=st.integers(1, 20), h=st.integers(1, 12),
-       c=st.integers(2, 6), batch=st.integers(1, 40), f32=st.booleans(),
-       act=st.sampled_from(ACTS), seed=st.integers(0, 1000))
+@given(
+    n=st.integers(1, 70),
+    d=st.integers(1, 20),
+    h=st.integers(1, 12),
+    c=st.integers(2, 6),
+    batch=st.integers(1, 40),
+    f32=st.booleans(),
+    act=st.sampled_from(ACTS),
+    seed=st.integers(0, 1000),
+)
 def test_property_fast_matches_numpy(n, d, h, c, batch, f32, act, seed):
     dtype = np.float32 if f32 else np.float64
     X, y = _data(n, d, c, dtype, seed)
@@ -100,8 +115,12 @@ def test_property_fast_matches_numpy(n, d, h, c, batch, f32, act, seed):
     hb = b.fit(X, y, epochs=1, batch_size=batch, lr=0.05)
     np.testing.assert_allclose(ha[0]["loss"], hb[0]["loss"], rtol=1e-4, atol=1e-6)
     _assert_params_close(a, b, dtype)
-    np.testing.assert_allclose(a.decision_function(X), b.decision_function(X),
-                               rtol=1e-3 if f32 else 1e-9, atol=1e-4 if f32 else 1e-10)
+    np.testing.assert_allclose(
+        a.decision_function(X),
+        b.decision_function(X),
+        rtol=1e-3 if f32 else 1e-9,
+        atol=1e-4 if f32 else 1e-10,
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -229,8 +248,9 @@ def test_predict_and_proba(backend):
     pred = m.predict(X)
     assert pred.dtype == np.int64
     np.testing.assert_array_equal(pred, ref.forward(m.params, X, "relu").argmax(axis=1))
-    np.testing.assert_allclose(m.decision_function(X), ref.forward(m.params, X, "relu"),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        m.decision_function(X), ref.forward(m.params, X, "relu"), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_inputs_read_only_3d_and_torch():
@@ -298,41 +318,62 @@ def test_callback_progress_and_stop(backend):
 
 
 # --------------------------------------------------------- validation
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(layer_sizes=(5,)), ValueError, "layer_sizes"),
-    (dict(layer_sizes=(5, 0, 3)), ValueError, "layer_sizes"),
-    (dict(layer_sizes=(5, 1)), ValueError, "layer_sizes"),
-    (dict(activation="swish"), ValueError, "activation"),
-    (dict(dtype=np.int32), TypeError, "dtype"),
-    (dict(seed=-1), ValueError, "seed"),
-    (dict(backend="gpu"), ValueError, "backend"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(layer_sizes=(5,)), ValueError, "layer_sizes"),
+        (dict(layer_sizes=(5, 0, 3)), ValueError, "layer_sizes"),
+        (dict(layer_sizes=(5, 1)), ValueError, "layer_sizes"),
+        (dict(activation="swish"), ValueError, "activation"),
+        (dict(dtype=np.int32), TypeError, "dtype"),
+        (dict(seed=-1), ValueError, "seed"),
+        (dict(backend="gpu"), ValueError, "backend"),
+    ],
+)
 def test_constructor_validation(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         MLP(**kwargs)
 
 
 @pytest.mark.parametrize("backend", ["fast", "numpy"])
-@pytest.mark.parametrize("args, kwargs, exc, match", [
-    ((np.zeros((4, 7)), np.zeros(4, np.int64)), {}, ValueError, "X has 7 features"),
-    ((np.zeros(6), np.zeros(6, np.int64)), {}, ValueError, "X must have shape"),
-    ((np.zeros((4, 6)), np.zeros(5, np.int64)), {}, ValueError, "y must have shape"),
-    ((np.zeros((4, 6)), np.zeros(4)), {}, TypeError, "y must hold integer"),
-    ((np.zeros((4, 6)), np.array([0, 1, 3, 0])), {}, ValueError, "y holds labels"),
-    ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(lr=-1.0), ValueError, "lr"),
-    ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(batch_size=0), ValueError, "batch_size"),
-    ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(epochs=-1), ValueError, "epochs"),
-    ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(optimizer="rmsprop"), ValueError,
-     "optimizer"),
-    ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(momentum=1.5), ValueError, "momentum"),
-    ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(weight_decay=-1.0), ValueError,
-     "weight_decay"),
-    ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(lr_schedule="step"), ValueError,
-     "lr_schedule"),
-    ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(validation_data=(np.zeros((2, 5)),
-                                                                      np.zeros(2, np.int64))),
-     ValueError, "validation_data"),
-])
+@pytest.mark.parametrize(
+    "args, kwargs, exc, match",
+    [
+        ((np.zeros((4, 7)), np.zeros(4, np.int64)), {}, ValueError, "X has 7 features"),
+        ((np.zeros(6), np.zeros(6, np.int64)), {}, ValueError, "X must have shape"),
+        ((np.zeros((4, 6)), np.zeros(5, np.int64)), {}, ValueError, "y must have shape"),
+        ((np.zeros((4, 6)), np.zeros(4)), {}, TypeError, "y must hold integer"),
+        ((np.zeros((4, 6)), np.array([0, 1, 3, 0])), {}, ValueError, "y holds labels"),
+        ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(lr=-1.0), ValueError, "lr"),
+        ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(batch_size=0), ValueError, "batch_size"),
+        ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(epochs=-1), ValueError, "epochs"),
+        (
+            (np.zeros((4, 6)), np.zeros(4, np.int64)),
+            dict(optimizer="rmsprop"),
+            ValueError,
+            "optimizer",
+        ),
+        ((np.zeros((4, 6)), np.zeros(4, np.int64)), dict(momentum=1.5), ValueError, "momentum"),
+        (
+            (np.zeros((4, 6)), np.zeros(4, np.int64)),
+            dict(weight_decay=-1.0),
+            ValueError,
+            "weight_decay",
+        ),
+        (
+            (np.zeros((4, 6)), np.zeros(4, np.int64)),
+            dict(lr_schedule="step"),
+            ValueError,
+            "lr_schedule",
+        ),
+        (
+            (np.zeros((4, 6)), np.zeros(4, np.int64)),
+            dict(validation_data=(np.zeros((2, 5)), np.zeros(2, np.int64))),
+            ValueError,
+            "validation_data",
+        ),
+    ],
+)
 def test_fit_validation(backend, args, kwargs, exc, match):
     m = MLP((6, 4, 3), backend=backend)
     before = [p.copy() for p in m.params]
@@ -348,8 +389,9 @@ def test_kernel_validation_names_arguments():
     m = MLP((6, 4, 3), dtype=np.float64)
     X, y = _data(n=10, d=6, c=3)
     order = np.arange(10, dtype=np.int64)
-    kw = dict(activation="relu", batch_size=4, optimizer="sgd", lr=0.1, momentum=0.0,
-              weight_decay=0.0)
+    kw = dict(
+        activation="relu", batch_size=4, optimizer="sgd", lr=0.1, momentum=0.0, weight_decay=0.0
+    )
     with pytest.raises(TypeError, match="X must have dtype float64"):
         _mlp.train_epoch(m.params, m.grads, [], X.astype(np.float32), y, order, **kw)
     with pytest.raises(ValueError, match="order holds indices"):
@@ -363,5 +405,4 @@ def test_kernel_validation_names_arguments():
     with pytest.raises(ValueError, match=r"params\[0\] must be writeable"):
         _mlp.train_epoch([ro] + m.params[1:], m.grads, [], X, y, order, **kw)
     with pytest.raises(ValueError, match=r"grads\[1\] must have shape"):
-        _mlp.train_epoch(m.params, [m.grads[0], np.zeros(5)] + m.grads[2:], [], X, y, order,
-                         **kw)
+        _mlp.train_epoch(m.params, [m.grads[0], np.zeros(5)] + m.grads[2:], [], X, y, order, **kw)

@@ -1,5 +1,6 @@
 """fastdigits.normalize: parity with the NumPy reference, every SIMD path and
 thread count bit-identical, the in-place tail C path, and argument checks."""
+
 import math
 
 import numpy as np
@@ -55,13 +56,17 @@ shapes = st.one_of(
 
 
 @settings(max_examples=60, deadline=None)
-@given(shape=shapes, seed=st.integers(0, 2**32 - 1),
-       scale=st.floats(1e-3, 10), mean=st.floats(-5, 5),
-       std=st.floats(0.05, 20) | st.floats(-20, -0.05),
-       dtype=st.sampled_from(DTYPES), offset=st.integers(0, 17),
-       store=st.sampled_from(["auto", "cached", "stream"]))
-def test_property_parity_all_paths_identical(shape, seed, scale, mean, std, dtype, offset,
-                                             store):
+@given(
+    shape=shapes,
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.floats(1e-3, 10),
+    mean=st.floats(-5, 5),
+    std=st.floats(0.05, 20) | st.floats(-20, -0.05),
+    dtype=st.sampled_from(DTYPES),
+    offset=st.integers(0, 17),
+    store=st.sampled_from(["auto", "cached", "stream"]),
+)
+def test_property_parity_all_paths_identical(shape, seed, scale, mean, std, dtype, offset, store):
     # store='stream' forces non-temporal stores (aligned head, body, tail)
     # even on these small buffers.
     rng = np.random.default_rng(seed)
@@ -99,8 +104,9 @@ def test_threads_and_simd_paths_bit_identical(dtype, n, isa, threads, store):
             got = fastdigits.normalize(x, dtype=dtype, **MNIST)
         else:
             got = np.full(n, np.nan, dtype)
-            _normalize.normalize(x, MNIST["scale"], MNIST["mean"], MNIST["std"],
-                                 dtype, False, got, store)
+            _normalize.normalize(
+                x, MNIST["scale"], MNIST["mean"], MNIST["std"], dtype, False, got, store
+            )
     np.testing.assert_array_equal(got, base)
 
 
@@ -111,7 +117,7 @@ def test_large_float32_stream_path_with_unaligned_out():
     x = _images(rng, n)
     backing = np.empty(n + 3, np.float32)
     for off in (0, 1, 3):
-        out = backing[off:off + n]
+        out = backing[off : off + n]
         out[:] = np.nan
         with fastdigits.threads(2):
             assert fastdigits.normalize(x, out=out, **MNIST) is out
@@ -123,10 +129,10 @@ def test_flatten(dtype):
     x = _images(np.random.default_rng(1), (7, 5, 3))
     got = fastdigits.normalize(x, flatten=True, dtype=dtype, **MNIST)
     assert got.shape == (7, 15)
-    np.testing.assert_array_equal(got, fastdigits.normalize(x, dtype=dtype, **MNIST)
-                                  .reshape(7, 15))
-    np.testing.assert_allclose(got, ref.normalize(x, flatten=True, dtype=dtype, **MNIST),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(got, fastdigits.normalize(x, dtype=dtype, **MNIST).reshape(7, 15))
+    np.testing.assert_allclose(
+        got, ref.normalize(x, flatten=True, dtype=dtype, **MNIST), rtol=1e-6, atol=1e-6
+    )
     out = np.empty((7, 15), dtype)
     assert fastdigits.normalize(x, flatten=True, dtype=dtype, out=out, **MNIST) is out
     with pytest.raises(ValueError, match="out has shape"):
@@ -160,11 +166,11 @@ def test_read_only_and_non_contiguous_input():
     sliced = x[::2, ::3, 1:]
     assert not sliced.flags.c_contiguous
     got = fastdigits.normalize(sliced, **MNIST)
-    np.testing.assert_array_equal(got, fastdigits.normalize(np.ascontiguousarray(sliced),
-                                                            **MNIST))
+    np.testing.assert_array_equal(got, fastdigits.normalize(np.ascontiguousarray(sliced), **MNIST))
     assert fastdigits.normalize(x.T, **MNIST).shape == x.T.shape
-    np.testing.assert_array_equal(fastdigits.normalize(x.T, **MNIST),
-                                  fastdigits.normalize(x, **MNIST).T)
+    np.testing.assert_array_equal(
+        fastdigits.normalize(x.T, **MNIST), fastdigits.normalize(x, **MNIST).T
+    )
 
 
 def test_array_likes_and_tensors():
@@ -181,8 +187,7 @@ def test_array_likes_and_tensors():
         return
     t = torch.tensor([[0, 51], [255, 102]], dtype=torch.uint8)
     np.testing.assert_allclose(fastdigits.normalize(t), [[0, 0.2], [1, 0.4]], rtol=1e-7)
-    np.testing.assert_allclose(fastdigits.normalize(t.numpy()), [[0, 0.2], [1, 0.4]],
-                               rtol=1e-7)
+    np.testing.assert_allclose(fastdigits.normalize(t.numpy()), [[0, 0.2], [1, 0.4]], rtol=1e-7)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -225,21 +230,24 @@ def test_bad_out():
         fastdigits.normalize(inp, out=buf.reshape(4, 5))
 
 
-@pytest.mark.parametrize("kw,exc,match", [
-    (dict(std=0.0), ValueError, "std must be nonzero"),
-    (dict(std=-0.0), ValueError, "std must be nonzero"),
-    (dict(std=float("nan")), ValueError, "std must be finite"),
-    (dict(std=float("inf")), ValueError, "std must be finite"),
-    (dict(mean=float("nan")), ValueError, "mean must be finite"),
-    (dict(scale=float("inf")), ValueError, "scale must be finite"),
-    (dict(scale="2"), TypeError, "scale must be a real number"),
-    (dict(mean=10**400), ValueError, "mean must be finite"),
-    (dict(std=True), TypeError, "std must be a real number"),
-    (dict(scale=1e30, std=1e-20), ValueError, "finite in float32"),
-    (dict(dtype=np.int32), TypeError, "dtype must be float32 or float64"),
-    (dict(dtype="nonsense"), TypeError, "dtype must be float32 or float64"),
-    (dict(flatten=1), TypeError, "flatten must be a bool"),
-])
+@pytest.mark.parametrize(
+    "kw,exc,match",
+    [
+        (dict(std=0.0), ValueError, "std must be nonzero"),
+        (dict(std=-0.0), ValueError, "std must be nonzero"),
+        (dict(std=float("nan")), ValueError, "std must be finite"),
+        (dict(std=float("inf")), ValueError, "std must be finite"),
+        (dict(mean=float("nan")), ValueError, "mean must be finite"),
+        (dict(scale=float("inf")), ValueError, "scale must be finite"),
+        (dict(scale="2"), TypeError, "scale must be a real number"),
+        (dict(mean=10**400), ValueError, "mean must be finite"),
+        (dict(std=True), TypeError, "std must be a real number"),
+        (dict(scale=1e30, std=1e-20), ValueError, "finite in float32"),
+        (dict(dtype=np.int32), TypeError, "dtype must be float32 or float64"),
+        (dict(dtype="nonsense"), TypeError, "dtype must be float32 or float64"),
+        (dict(flatten=1), TypeError, "flatten must be a bool"),
+    ],
+)
 def test_bad_arguments(kw, exc, match):
     with pytest.raises(exc, match=match):
         fastdigits.normalize(np.zeros(3, np.uint8), **kw)
@@ -259,18 +267,20 @@ def test_numpy_scalar_parameters():
 
 # --- the in-place tail C entry point (used by the IDX decoder) -------------
 
+
 def _tail_buffer(x, dtype, offset=0):
     """A float buffer of x.size elements whose last x.size bytes are x."""
     n = x.size
     backing = np.zeros(n + offset, dtype)
     buf = backing[offset:]
-    buf.view(np.uint8)[n * (buf.itemsize - 1):] = x
+    buf.view(np.uint8)[n * (buf.itemsize - 1) :] = x
     return buf
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 33, 100, 1023, 65536 * 5 + 7,
-                               1_000_003])
+@pytest.mark.parametrize(
+    "n", [0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 33, 100, 1023, 65536 * 5 + 7, 1_000_003]
+)
 def test_tail_inplace_bit_identical_to_normal_path(dtype, n, isa, threads):
     rng = np.random.default_rng(n)
     x = _images(rng, n)
@@ -291,15 +301,19 @@ def test_tail_inplace_large_touched_buffer_streams(touched):
     buf = np.empty(n, np.float64)
     if touched:
         buf.fill(np.nan)
-    buf.view(np.uint8)[n * 7:] = x
+    buf.view(np.uint8)[n * 7 :] = x
     with fastdigits.threads(2):
         _normalize._normalize_tail_inplace_test(buf, **MNIST)
         np.testing.assert_array_equal(buf, fastdigits.normalize(x, dtype=np.float64, **MNIST))
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(0, 3000), seed=st.integers(0, 2**32 - 1),
-       dtype=st.sampled_from(DTYPES), offset=st.integers(0, 16))
+@given(
+    n=st.integers(0, 3000),
+    seed=st.integers(0, 2**32 - 1),
+    dtype=st.sampled_from(DTYPES),
+    offset=st.integers(0, 16),
+)
 def test_tail_inplace_property(n, seed, dtype, offset):
     x = _images(np.random.default_rng(seed), n)
     want = fastdigits.normalize(x, dtype=dtype, **MNIST)
@@ -320,5 +334,4 @@ def test_tail_inplace_bad_arguments():
 
 def test_bad_store_policy():
     with pytest.raises(ValueError, match="_store"):
-        _normalize.normalize(np.zeros(3, np.uint8), 1.0, 0.0, 1.0, np.float32, False, None,
-                             "fast")
+        _normalize.normalize(np.zeros(3, np.uint8), 1.0, 0.0, 1.0, np.float32, False, None, "fast")

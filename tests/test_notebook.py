@@ -1,5 +1,6 @@
 """examples/mnist_walkthrough.ipynb is stored without outputs and runs from
 top to bottom: its pictures appear and the labels are MNIST's."""
+
 import os
 
 import nbformat
@@ -17,8 +18,9 @@ def _code_cells(nb):
 
 
 def _text(cell):
-    return "".join(o.get("data", {}).get("text/plain", "") + o.get("text", "")
-                   for o in cell.outputs)
+    return "".join(
+        o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in cell.outputs
+    )
 
 
 def test_notebook_is_stored_without_outputs():
@@ -32,8 +34,9 @@ def test_notebook_runs_and_shows_the_digits(tmp_path):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     # ipykernel's native kernel spec runs this interpreter, so the kernel
     # imports the fastdigits under test.
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
 
     cells = _code_cells(nb)
     by_source = {c.source.strip().splitlines()[-1]: c for c in cells}  # by last line

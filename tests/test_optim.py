@@ -14,8 +14,13 @@ DTYPES = [np.float32, np.float64]
 ISAS = fastdigits.available_simd()
 # n around the vector widths (4, 8, 16) and the 4096-element block size
 SIZES = [1, 3, 7, 8, 15, 17, 33, 4095, 4097, 8193 + 5]
-SGD_CASES = [dict(), dict(momentum=0.9), dict(momentum=0.5, nesterov=True),
-             dict(weight_decay=0.1), dict(momentum=0.9, weight_decay=0.01, nesterov=True)]
+SGD_CASES = [
+    dict(),
+    dict(momentum=0.9),
+    dict(momentum=0.5, nesterov=True),
+    dict(weight_decay=0.1),
+    dict(momentum=0.9, weight_decay=0.01, nesterov=True),
+]
 
 
 def tols(dtype):
@@ -71,10 +76,16 @@ def test_adam_matches_reference_every_path_and_tail(isa, dtype, n):
 
 
 @settings(max_examples=30, deadline=None)
-@given(n=st.integers(1, 300), f64=st.booleans(), isa=st.sampled_from(ISAS),
-       momentum=st.sampled_from([0.0, 0.5, 0.9]), nesterov=st.booleans(),
-       wd=st.sampled_from([0.0, 1e-3, 0.5]), lr=st.floats(1e-4, 1.0),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    n=st.integers(1, 300),
+    f64=st.booleans(),
+    isa=st.sampled_from(ISAS),
+    momentum=st.sampled_from([0.0, 0.5, 0.9]),
+    nesterov=st.booleans(),
+    wd=st.sampled_from([0.0, 1e-3, 0.5]),
+    lr=st.floats(1e-4, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_sgd_property(n, f64, isa, momentum, nesterov, wd, lr, seed):
     dtype = np.float64 if f64 else np.float32
     p0, *grads = arrays(np.random.default_rng(seed), n, dtype, 3)
@@ -86,10 +97,17 @@ def test_sgd_property(n, f64, isa, momentum, nesterov, wd, lr, seed):
 
 
 @settings(max_examples=30, deadline=None)
-@given(n=st.integers(1, 300), f64=st.booleans(), isa=st.sampled_from(ISAS),
-       beta1=st.sampled_from([0.0, 0.9]), beta2=st.sampled_from([0.9, 0.999]),
-       eps=st.sampled_from([1e-8, 1e-3]), wd=st.sampled_from([0.0, 0.01]),
-       lr=st.floats(1e-4, 0.1), seed=st.integers(0, 2**32 - 1))
+@given(
+    n=st.integers(1, 300),
+    f64=st.booleans(),
+    isa=st.sampled_from(ISAS),
+    beta1=st.sampled_from([0.0, 0.9]),
+    beta2=st.sampled_from([0.9, 0.999]),
+    eps=st.sampled_from([1e-8, 1e-3]),
+    wd=st.sampled_from([0.0, 0.01]),
+    lr=st.floats(1e-4, 0.1),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_adam_property(n, f64, isa, beta1, beta2, eps, wd, lr, seed):
     dtype = np.float64 if f64 else np.float32
     p0, *grads = arrays(np.random.default_rng(seed), n, dtype, 3)
@@ -114,8 +132,7 @@ def test_sgd_hand_computed_step(isa):
         expect_v.append(nv)
         expect_p.append(pi - lr * (d + mu * nv))  # nesterov
     with fastdigits.simd(isa):
-        fastdigits.sgd_step(p, g, lr=lr, momentum=mu, velocity=v, weight_decay=wd,
-                            nesterov=True)
+        fastdigits.sgd_step(p, g, lr=lr, momentum=mu, velocity=v, weight_decay=wd, nesterov=True)
     np.testing.assert_allclose(v, expect_v, rtol=1e-15)
     np.testing.assert_allclose(p, expect_p, rtol=1e-15)
 
@@ -128,8 +145,9 @@ def test_adam_first_step_is_signed_lr(isa, dtype):
     p = np.array([1.0, -2.0, 0.5, 4.0, -3.0, 2.5, 1.5, -0.5, 0.25], dtype)
     g = np.array([0.3, -2.0, 1e-3, -5.0, 0.0, 7.0, -0.1, 0.2, 1.0], dtype)
     lr, eps, wd = 0.01, 1e-8, 0.1
-    expect = [float(pi) * (1 - lr * wd) - lr * float(gi) / (abs(float(gi)) + eps)
-              for pi, gi in zip(p, g)]
+    expect = [
+        float(pi) * (1 - lr * wd) - lr * float(gi) / (abs(float(gi)) + eps) for pi, gi in zip(p, g)
+    ]
     m, v = np.zeros_like(p), np.zeros_like(p)
     with fastdigits.simd(isa):
         fastdigits.adam_step(p, g, m, v, lr=lr, eps=eps, step=1, weight_decay=wd)
@@ -163,9 +181,16 @@ def test_several_steps_match_torch(isa, dtype):
             opt.step()
         b1, b2 = kw.get("betas", (0.9, 0.999))
         with fastdigits.simd(isa):
-            p, m, v = run_adam(fastdigits.adam_step, p0, grads, lr=kw["lr"], beta1=b1,
-                               beta2=b2, eps=kw.get("eps", 1e-8),
-                               weight_decay=kw.get("weight_decay", 0.01))
+            p, m, v = run_adam(
+                fastdigits.adam_step,
+                p0,
+                grads,
+                lr=kw["lr"],
+                beta1=b1,
+                beta2=b2,
+                eps=kw.get("eps", 1e-8),
+                weight_decay=kw.get("weight_decay", 0.01),
+            )
         np.testing.assert_allclose(p, tp.detach().numpy(), **tol)
         st_ = opt.state[tp]
         np.testing.assert_allclose(m, st_["exp_avg"].numpy(), **tol)
@@ -190,8 +215,9 @@ def test_one_and_two_threads_identical(isa, dtype):
     res = {}
     for t in (1, 2):
         with fastdigits.simd(isa), fastdigits.threads(t):
-            s = run_sgd(fastdigits.sgd_step, p0, grads, momentum=0.9, nesterov=True,
-                        weight_decay=1e-3)
+            s = run_sgd(
+                fastdigits.sgd_step, p0, grads, momentum=0.9, nesterov=True, weight_decay=1e-3
+            )
             a = run_adam(fastdigits.adam_step, p0, grads, lr=1e-3, weight_decay=0.01)
         res[t] = (s, a)
     assert np.array_equal(res[1][0][0], res[2][0][0])
@@ -248,8 +274,11 @@ def test_sgd_validation_names_argument_and_writes_nothing():
         (ValueError, "weight_decay", lambda: sgd(p, g, lr=0.1, weight_decay=float("inf"))),
         (ValueError, "velocity", lambda: sgd(p, g, lr=0.1, momentum=0.9)),
         (ValueError, "velocity", lambda: sgd(p, g, lr=0.1, momentum=0.9, velocity=v[:3])),
-        (TypeError, "velocity", lambda: sgd(p, g, lr=0.1, momentum=0.9,
-                                            velocity=v.astype(np.float64))),
+        (
+            TypeError,
+            "velocity",
+            lambda: sgd(p, g, lr=0.1, momentum=0.9, velocity=v.astype(np.float64)),
+        ),
         (ValueError, "nesterov", lambda: sgd(p, g, lr=0.1, nesterov=True)),
         (ValueError, "param and grad", lambda: sgd(p, p, lr=0.1)),
         (ValueError, "velocity", lambda: sgd(p, g, lr=0.1, momentum=0.9, velocity=p)),
@@ -284,8 +313,11 @@ def test_adam_validation_names_argument_and_writes_nothing():
         (ValueError, "beta2", lambda: adam(p, g, m, v, lr=0.1, beta2=float("nan"), step=1)),
         (ValueError, "beta2", lambda: adam(p, g, m, v, lr=0.1, beta2=-0.5, step=1)),
         (ValueError, "eps", lambda: adam(p, g, m, v, lr=0.1, eps=float("inf"), step=1)),
-        (ValueError, "weight_decay", lambda: adam(p, g, m, v, lr=0.1, weight_decay=float("nan"),
-                                                  step=1)),
+        (
+            ValueError,
+            "weight_decay",
+            lambda: adam(p, g, m, v, lr=0.1, weight_decay=float("nan"), step=1),
+        ),
         (ValueError, "lr", lambda: adam(p, g, m, v, lr=float("-inf"), step=1)),
         (TypeError, "m ", lambda: adam(p, g, m.astype(np.float32), v, lr=0.1, step=1)),
         (ValueError, "v ", lambda: adam(p, g, m, v[:4], lr=0.1, step=1)),
@@ -293,8 +325,7 @@ def test_adam_validation_names_argument_and_writes_nothing():
         (ValueError, "m and v", lambda: adam(p, g, m, m, lr=0.1, step=1)),
         (ValueError, "grad and v", lambda: adam(p, g, m, g, lr=0.1, step=1)),
         # partial overlap: two views of one buffer
-        (ValueError, "param and m", lambda: adam(whole[:10], g, whole[5:15], v, lr=0.1,
-                                                 step=1)),
+        (ValueError, "param and m", lambda: adam(whole[:10], g, whole[5:15], v, lr=0.1, step=1)),
     ]
     for exc, name, call in cases:
         with pytest.raises(exc, match=name):
@@ -325,12 +356,14 @@ def test_no_out_of_bounds_access(isa, dtype, where):
         p, g, v = (guarded_copy(a, where) for a in (p0, g0, v0))
         ap, m, s = (guarded_copy(a, where) for a in (p0, m0, s0))
         with fastdigits.simd(isa):
-            fastdigits.sgd_step(p, g, lr=0.1, momentum=0.9, velocity=v, nesterov=True,
-                                weight_decay=0.01)
+            fastdigits.sgd_step(
+                p, g, lr=0.1, momentum=0.9, velocity=v, nesterov=True, weight_decay=0.01
+            )
             fastdigits.adam_step(ap, g, m, s, lr=0.1, step=2, weight_decay=0.01)
         rp, rv = p0.copy(), v0.copy()
-        reference.sgd_step(rp, g0, lr=0.1, momentum=0.9, velocity=rv, nesterov=True,
-                           weight_decay=0.01)
+        reference.sgd_step(
+            rp, g0, lr=0.1, momentum=0.9, velocity=rv, nesterov=True, weight_decay=0.01
+        )
         np.testing.assert_allclose(p, rp, **tols(dtype))
         np.testing.assert_allclose(v, rv, **tols(dtype))
         rap = p0.copy()

@@ -1,4 +1,5 @@
 """The README's Python code runs as written, from an empty folder."""
+
 import os
 import re
 import subprocess
@@ -28,13 +29,23 @@ def test_readme_python_blocks_run_in_an_empty_folder(tmp_path):
     for i, code in enumerate(python_blocks()):
         folder = tmp_path / ("block%d" % i)
         folder.mkdir()
-        proc = subprocess.run([sys.executable, "-c", code], cwd=str(folder), env=env,
-                              capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=str(folder),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert proc.returncode == 0, "README python block %d failed:\n%s" % (i, proc.stderr)
     # what the tour says it writes
     tour = tmp_path / "block0" / "out"
-    assert sorted(os.listdir(tour)) == ["grid.png", "images-idx3-ubyte",
-                                        "labels-idx1-ubyte.gz", "mlp.npz"]
+    assert sorted(os.listdir(tour)) == [
+        "grid.png",
+        "images-idx3-ubyte",
+        "labels-idx1-ubyte.gz",
+        "mlp.npz",
+    ]
 
 
 def test_readme_stays_short():

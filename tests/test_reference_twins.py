@@ -1,6 +1,7 @@
 """Every public kernel has a NumPy twin in fastdigits.reference with the same
 signature (parameter names, kinds and defaults), so a call can switch
 between them by changing the module only."""
+
 import inspect
 
 import pytest
@@ -9,9 +10,19 @@ import fastdigits
 import fastdigits.reference as reference
 
 # The public functions backed by C kernels (csrc/): each must have a twin.
-KERNELS = ["read_idx", "read_idx_header", "read_idx_normalized", "write_idx", "normalize",
-           "matmul", "dense_forward", "dense_backward", "softmax_cross_entropy", "sgd_step",
-           "adam_step"]
+KERNELS = [
+    "read_idx",
+    "read_idx_header",
+    "read_idx_normalized",
+    "write_idx",
+    "normalize",
+    "matmul",
+    "dense_forward",
+    "dense_backward",
+    "softmax_cross_entropy",
+    "sgd_step",
+    "adam_step",
+]
 
 
 def _params(fn):
@@ -21,8 +32,11 @@ def _params(fn):
 
 
 def test_twins_are_exactly_the_kernels():
-    functions = {n for n in reference.__all__ if callable(getattr(reference, n))
-                 and not inspect.ismodule(getattr(reference, n))}
+    functions = {
+        n
+        for n in reference.__all__
+        if callable(getattr(reference, n)) and not inspect.ismodule(getattr(reference, n))
+    }
     assert functions == set(KERNELS)
     assert set(KERNELS) <= set(fastdigits.__all__)
 

@@ -1,4 +1,5 @@
 """Thread-count and SIMD-path configuration."""
+
 import os
 import subprocess
 import sys
@@ -64,13 +65,15 @@ def test_thread_count_type_checked():
 def _run(code, **env):
     full = dict(os.environ)
     full.update(env)
-    return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], env=full, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_default_honours_omp_num_threads():
-    assert _run("import fastdigits; print(fastdigits.get_num_threads())",
-                OMP_NUM_THREADS="3") == "3"
+    assert (
+        _run("import fastdigits; print(fastdigits.get_num_threads())", OMP_NUM_THREADS="3") == "3"
+    )
 
 
 def test_threadpoolctl_sees_and_limits_openmp():
@@ -99,8 +102,10 @@ def test_simd_paths_and_override():
 
 
 def test_simd_env_forces_portable_path():
-    assert _run("import fastdigits; print(fastdigits.get_simd())",
-                FASTDIGITS_SIMD="generic") == "generic"
+    assert (
+        _run("import fastdigits; print(fastdigits.get_simd())", FASTDIGITS_SIMD="generic")
+        == "generic"
+    )
 
 
 def test_cli_config_runs():

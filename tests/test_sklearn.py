@@ -1,6 +1,7 @@
 """fastdigits.sklearn.MLPClassifier: scikit-learn's estimator checks, parity
 with sklearn.neural_network.MLPClassifier, partial_fit, labels, Pipeline and
 GridSearchCV, errors."""
+
 import pickle
 import warnings
 
@@ -57,8 +58,9 @@ PARITY = [
     dict(solver="sgd", learning_rate_init=0.05, momentum=0.0, alpha=0.0),
     dict(solver="sgd", learning_rate="invscaling", learning_rate_init=0.2, power_t=0.3),
     # tol so large that the rate drops (and the velocity is rescaled) every 2 epochs
-    dict(solver="sgd", learning_rate="adaptive", learning_rate_init=0.1, tol=10.0,
-         n_iter_no_change=1),
+    dict(
+        solver="sgd", learning_rate="adaptive", learning_rate_init=0.1, tol=10.0, n_iter_no_change=1
+    ),
     dict(solver="adam", early_stopping=True, validation_fraction=0.2),
     dict(solver="adam", tol=10.0, n_iter_no_change=2),  # stops early on the loss
     dict(solver="adam", activation="logistic", hidden_layer_sizes=(20, 15)),
@@ -90,8 +92,7 @@ def test_same_training_as_sklearn(kw):
 
 def test_stops_on_no_improvement_like_sklearn():
     X, y = _digits()
-    kw = dict(hidden_layer_sizes=(16,), max_iter=50, random_state=0, tol=10.0,
-              n_iter_no_change=3)
+    kw = dict(hidden_layer_sizes=(16,), max_iter=50, random_state=0, tol=10.0, n_iter_no_change=3)
     ours = MLPClassifier(**kw).fit(X, y)
     # epoch 1 sets best_loss_; epochs 2..5 improve by less than tol: 4 > 3
     assert ours.n_iter_ == SkMLP(**kw).fit(X, y).n_iter_ == 5
@@ -136,10 +137,15 @@ def test_warm_start_continues():
         ours.fit(X[y < 5], y[y < 5])
 
 
-@pytest.mark.parametrize("labels", [
-    np.array(["zero", "one", "two"]), np.array([-7, 3, 100]), np.array([1.0, 2.0, 30.0]),
-    np.array([True, False, True])[:2],
-])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["zero", "one", "two"]),
+        np.array([-7, 3, 100]),
+        np.array([1.0, 2.0, 30.0]),
+        np.array([True, False, True])[:2],
+    ],
+)
 def test_any_label_values(labels):
     X, y = _digits(300)
     y = y % len(labels)
@@ -190,36 +196,42 @@ def test_coefs_are_the_trained_arrays():
 def test_pipeline_and_grid_search():
     X, y = load_digits(return_X_y=True)
     X, y = X[:600], y[:600]
-    pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=30, learning_rate_init=0.01,
-                                                         random_state=0))
-    grid = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(16,), (32,)],
-                               "mlpclassifier__alpha": [1e-4, 1e-2]}, cv=3)
+    pipe = make_pipeline(
+        StandardScaler(), MLPClassifier(max_iter=30, learning_rate_init=0.01, random_state=0)
+    )
+    grid = GridSearchCV(
+        pipe,
+        {"mlpclassifier__hidden_layer_sizes": [(16,), (32,)], "mlpclassifier__alpha": [1e-4, 1e-2]},
+        cv=3,
+    )
     grid.fit(X, y)
-    assert set(grid.best_params_) == {"mlpclassifier__hidden_layer_sizes",
-                                      "mlpclassifier__alpha"}
+    assert set(grid.best_params_) == {"mlpclassifier__hidden_layer_sizes", "mlpclassifier__alpha"}
     assert grid.best_score_ > 0.85
     assert grid.score(X, y) > 0.9
     assert grid.best_estimator_[-1].coefs_[0].shape[0] == 64
 
 
-@pytest.mark.parametrize("kw, exc, match", [
-    (dict(solver="lbfgs"), ValueError, "lbfgs"),
-    (dict(solver="newton"), ValueError, "solver"),
-    (dict(activation="gelu"), ValueError, "activation"),
-    (dict(hidden_layer_sizes=(10, 0)), ValueError, "hidden_layer_sizes"),
-    (dict(hidden_layer_sizes="10"), TypeError, "hidden_layer_sizes"),
-    (dict(alpha=-1.0), ValueError, "alpha"),
-    (dict(batch_size=0), ValueError, "batch_size"),
-    (dict(learning_rate="cosine"), ValueError, "learning_rate"),
-    (dict(learning_rate_init=0.0), ValueError, "learning_rate_init"),
-    (dict(max_iter=0), ValueError, "max_iter"),
-    (dict(momentum=1.5), ValueError, "momentum"),
-    (dict(beta_2=1.0), ValueError, "beta_2"),
-    (dict(epsilon=0.0), ValueError, "epsilon"),
-    (dict(validation_fraction=1.0), ValueError, "validation_fraction"),
-    (dict(n_iter_no_change=0), ValueError, "n_iter_no_change"),
-    (dict(shuffle="yes"), TypeError, "shuffle"),
-])
+@pytest.mark.parametrize(
+    "kw, exc, match",
+    [
+        (dict(solver="lbfgs"), ValueError, "lbfgs"),
+        (dict(solver="newton"), ValueError, "solver"),
+        (dict(activation="gelu"), ValueError, "activation"),
+        (dict(hidden_layer_sizes=(10, 0)), ValueError, "hidden_layer_sizes"),
+        (dict(hidden_layer_sizes="10"), TypeError, "hidden_layer_sizes"),
+        (dict(alpha=-1.0), ValueError, "alpha"),
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(learning_rate="cosine"), ValueError, "learning_rate"),
+        (dict(learning_rate_init=0.0), ValueError, "learning_rate_init"),
+        (dict(max_iter=0), ValueError, "max_iter"),
+        (dict(momentum=1.5), ValueError, "momentum"),
+        (dict(beta_2=1.0), ValueError, "beta_2"),
+        (dict(epsilon=0.0), ValueError, "epsilon"),
+        (dict(validation_fraction=1.0), ValueError, "validation_fraction"),
+        (dict(n_iter_no_change=0), ValueError, "n_iter_no_change"),
+        (dict(shuffle="yes"), TypeError, "shuffle"),
+    ],
+)
 def test_bad_parameters(kw, exc, match):
     X, y = _digits(50)
     with pytest.raises(exc, match=match):
@@ -242,5 +254,6 @@ def test_bad_data():
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:, :10])
     with pytest.raises(ValueError, match="non-finite"):
-        MLPClassifier(learning_rate_init=1.0, solver="sgd", max_iter=5, random_state=0,
-                      activation="identity").fit(X * 1e100, y)
+        MLPClassifier(
+            learning_rate_init=1.0, solver="sgd", max_iter=5, random_state=0, activation="identity"
+        ).fit(X * 1e100, y)

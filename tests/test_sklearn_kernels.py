@@ -1,6 +1,7 @@
 """The scikit-learn semantics of the MLP epoch kernel (l2, nesterov,
 adam_eps_hat): C against the NumPy twin and against the formulas; and
 fastdigits.nn.MLP.score.  No scikit-learn needed."""
+
 import math
 
 import numpy as np
@@ -22,20 +23,34 @@ def _run(kernel, optimizer, dtype, n=203, batch=50, **kw):
     k = 2 if optimizer == "adam" else (1 if kw.get("momentum") else 0)
     state = [np.zeros_like(p) for p in params * k]
     order = rng.permutation(n).astype(np.int64)
-    out = kernel(params, grads, state, X, y, order, activation="tanh", batch_size=batch,
-                 optimizer=optimizer, lr=0.05 if optimizer == "sgd" else 0.01,
-                 weight_decay=0.0, **dict(dict(momentum=0.0), **kw))
+    out = kernel(
+        params,
+        grads,
+        state,
+        X,
+        y,
+        order,
+        activation="tanh",
+        batch_size=batch,
+        optimizer=optimizer,
+        lr=0.05 if optimizer == "sgd" else 0.01,
+        weight_decay=0.0,
+        **dict(dict(momentum=0.0), **kw),
+    )
     return out, params
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("optimizer, kw", [
-    ("sgd", dict(l2=0.7)),
-    ("sgd", dict(l2=0.7, momentum=0.9, nesterov=True)),
-    ("sgd", dict(momentum=0.5, nesterov=True)),
-    ("adam", dict(l2=0.3, adam_eps_hat=True, eps=1e-2)),
-    ("adam", dict(adam_eps_hat=True, eps=1e-2, beta2=0.9)),
-])
+@pytest.mark.parametrize(
+    "optimizer, kw",
+    [
+        ("sgd", dict(l2=0.7)),
+        ("sgd", dict(l2=0.7, momentum=0.9, nesterov=True)),
+        ("sgd", dict(momentum=0.5, nesterov=True)),
+        ("adam", dict(l2=0.3, adam_eps_hat=True, eps=1e-2)),
+        ("adam", dict(adam_eps_hat=True, eps=1e-2, beta2=0.9)),
+    ],
+)
 def test_epoch_c_matches_numpy_twin(dtype, optimizer, kw):
     (loss_c, correct_c, step_c), p_c = _run(_mlp.train_epoch, optimizer, dtype, **kw)
     (loss_r, correct_r, step_r), p_r = _run(ref.train_epoch, optimizer, dtype, **kw)
@@ -49,9 +64,11 @@ def test_options_change_the_result():
     # each option really reaches the kernel (not silently ignored)
     base_sgd = _run(_mlp.train_epoch, "sgd", np.float64, momentum=0.9)
     base_adam = _run(_mlp.train_epoch, "adam", np.float64, eps=1e-2)
-    for opt, base, kw in (("sgd", base_sgd, dict(momentum=0.9, l2=0.5)),
-                          ("sgd", base_sgd, dict(momentum=0.9, nesterov=True)),
-                          ("adam", base_adam, dict(eps=1e-2, adam_eps_hat=True))):
+    for opt, base, kw in (
+        ("sgd", base_sgd, dict(momentum=0.9, l2=0.5)),
+        ("sgd", base_sgd, dict(momentum=0.9, nesterov=True)),
+        ("adam", base_adam, dict(eps=1e-2, adam_eps_hat=True)),
+    ):
         _, p = _run(_mlp.train_epoch, opt, np.float64, **kw)
         assert not np.allclose(p[0], base[1][0])
 
@@ -70,9 +87,21 @@ def test_l2_loss_and_gradient_formula():
     for l2_ in (0.0, l2):
         p = [a.copy() for a in p0]
         g = [np.zeros_like(a) for a in p]
-        loss, _, _ = _mlp.train_epoch(p, g, [], X, y, np.arange(n, dtype=np.int64),
-                                      activation="relu", batch_size=n, optimizer="sgd",
-                                      lr=lr, momentum=0.0, weight_decay=0.0, l2=l2_)
+        loss, _, _ = _mlp.train_epoch(
+            p,
+            g,
+            [],
+            X,
+            y,
+            np.arange(n, dtype=np.int64),
+            activation="relu",
+            batch_size=n,
+            optimizer="sgd",
+            lr=lr,
+            momentum=0.0,
+            weight_decay=0.0,
+            l2=l2_,
+        )
         outs.append((loss, p))
     sq = sum(float((W * W).sum()) for W in p0[0::2])
     assert outs[1][0] == pytest.approx(outs[0][0] + 0.5 * l2 * sq, rel=1e-12)
@@ -126,9 +155,22 @@ def test_l2_pass_same_bits_for_any_thread_count(dtype):
         g = [np.zeros_like(a) for a in p]
         st = [np.zeros_like(a) for a in p + p]
         with fastdigits.threads(nt):
-            r = _mlp.train_epoch(p, g, st, X, y, np.arange(90, dtype=np.int64),
-                                 activation="relu", batch_size=32, optimizer="adam", lr=1e-2,
-                                 momentum=0.0, weight_decay=0.0, l2=0.3, adam_eps_hat=True)
+            r = _mlp.train_epoch(
+                p,
+                g,
+                st,
+                X,
+                y,
+                np.arange(90, dtype=np.int64),
+                activation="relu",
+                batch_size=32,
+                optimizer="adam",
+                lr=1e-2,
+                momentum=0.0,
+                weight_decay=0.0,
+                l2=0.3,
+                adam_eps_hat=True,
+            )
         out.append((r, p))
     for r, p in out[1:]:
         assert r == out[0][0]
@@ -140,9 +182,10 @@ def test_without_sklearn_the_import_error_says_what_to_install():
     import subprocess
     import sys
 
-    code = ("import sys; sys.modules['sklearn'] = None\n"
-            "try:\n    import fastdigits.sklearn\n"
-            "except ImportError as e:\n    print(e)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "try:\n    import fastdigits.sklearn\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "pip install 'fastdigits[sklearn]'" in out.stdout, out.stdout + out.stderr

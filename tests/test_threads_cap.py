@@ -1,6 +1,7 @@
 """Thread counts: capped at fastdigits.MAX_THREADS, a thread limit of the OS
 degrades to fewer threads instead of ending the process, and packing scratch
 is sized by the threads a call actually uses."""
+
 import os
 import subprocess
 import sys
@@ -30,6 +31,7 @@ def test_cap_value_and_errors():
 
 def test_cli_threads_above_cap_one_line_exit_2(capsys):
     from fastdigits.cli import main
+
     for argv in (["train", "--threads", "100000"], ["bench", "--tiny", "--threads", "100000"]):
         try:
             rc = main(argv)
@@ -42,13 +44,20 @@ def test_cli_threads_above_cap_one_line_exit_2(capsys):
 
 
 def _run(code, **kw):
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kw,
+    )
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
-                    reason="needs root to run a child as 'nobody' under RLIMIT_NPROC "
-                           "(root itself ignores that limit)")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="needs root to run a child as 'nobody' under RLIMIT_NPROC "
+    "(root itself ignores that limit)",
+)
 def test_os_thread_limit_degrades_instead_of_exiting():
     # Before: libgomp printed "Thread creation failed" and the process exited
     # with status 1: no exception, no finally.

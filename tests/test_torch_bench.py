@@ -1,4 +1,5 @@
 """The torch_loop rows of `fastdigits bench` (and benchmarks/bench_torch_loop.py)."""
+
 import os
 
 import numpy as np
@@ -8,8 +9,9 @@ from fastdigits.bench import runner
 
 
 def test_torch_loop_rows_run_both_contenders():
-    opts = runner.Options(mode="tiny", threads=1, only=["torch_loop/*"], use_torch=True,
-                          progress=False)
+    opts = runner.Options(
+        mode="tiny", threads=1, only=["torch_loop/*"], use_torch=True, progress=False
+    )
     with open(os.devnull, "w") as sink:
         rows = runner.run(opts, out=sink)["rows"]
     assert [r["name"] for r in rows] == ["torch_loop/eager/b16"]
@@ -24,8 +26,7 @@ def test_torch_loop_rows_run_both_contenders():
 def test_torch_loop_steps_train_the_same_model_both_ways():
     prof = C.PROFILES["quick"]
     names = [c.name for c in C._torch_loop_cases(prof, np.dtype(np.float32), None)]
-    assert names == ["torch_loop/eager/b64", "torch_loop/eager/b1024",
-                     "torch_loop/compiled/b64"]
+    assert names == ["torch_loop/eager/b64", "torch_loop/eager/b1024", "torch_loop/compiled/b64"]
     data = C.Data(C.PROFILES["tiny"])
     try:
         (case,) = C._torch_loop_cases(C.PROFILES["tiny"], np.dtype(np.float32), data)

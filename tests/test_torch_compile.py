@@ -1,5 +1,6 @@
 """fastdigits.torch under torch.compile, torch.export, torch.jit.trace and
 torch.library.opcheck: the layers are custom operators, not graph breaks."""
+
 import pytest
 import torch
 
@@ -12,9 +13,11 @@ ACTS = [None, "relu", "sigmoid", "tanh", "gelu"]
 
 def _model(dtype=torch.float32, seed=0):
     torch.manual_seed(seed)
-    return torch.nn.Sequential(Linear(12, 16, activation="gelu", dtype=dtype),
-                               Linear(16, 8, activation="relu", dtype=dtype),
-                               Linear(8, 3, dtype=dtype))
+    return torch.nn.Sequential(
+        Linear(12, 16, activation="gelu", dtype=dtype),
+        Linear(16, 8, activation="relu", dtype=dtype),
+        Linear(8, 3, dtype=dtype),
+    )
 
 
 class _Counting:
@@ -25,8 +28,11 @@ class _Counting:
 
     def __call__(self, gm, example_inputs):
         self.graphs += 1
-        self.ops += [str(n.target) for n in gm.graph.nodes
-                     if n.op == "call_function" and "fastdigits" in str(n.target)]
+        self.ops += [
+            str(n.target)
+            for n in gm.graph.nodes
+            if n.op == "call_function" and "fastdigits" in str(n.target)
+        ]
         return gm.forward
 
 
@@ -74,8 +80,9 @@ def test_inductor_compiles_forward_and_backward():
 def test_export_records_the_fastdigits_op(tmp_path, strict):
     model = _model()
     x = torch.randn(4, 12)
-    ep = torch.export.export(model, (x,), strict=strict,
-                             dynamic_shapes=({0: torch.export.Dim("batch")},))
+    ep = torch.export.export(
+        model, (x,), strict=strict, dynamic_shapes=({0: torch.export.Dim("batch")},)
+    )
     targets = [str(n.target) for n in ep.graph.nodes if n.op == "call_function"]
     assert targets.count("fastdigits.dense.default") == 3
     torch.testing.assert_close(ep.module()(x), model(x))
@@ -110,9 +117,11 @@ def test_opcheck_both_operators(act):
     yz = z if a == "gelu" else y
     dy = torch.randn(6, 4, dtype=torch.float64)
     for need_dx in (True, False):
-        torch.library.opcheck(torch.ops.fastdigits.dense_backward.default,
-                              (dy, x.detach(), w.detach(), yz, a, need_dx),
-                              test_utils=("test_schema", "test_faketensor",
-                                          "test_aot_dispatch_static"))
+        torch.library.opcheck(
+            torch.ops.fastdigits.dense_backward.default,
+            (dy, x.detach(), w.detach(), yz, a, need_dx),
+            test_utils=("test_schema", "test_faketensor", "test_aot_dispatch_static"),
+        )
     assert torch.autograd.gradcheck(
-        lambda x, w, b: torch.ops.fastdigits.dense(x, w, b, a)[0], (x, w, b))
+        lambda x, w, b: torch.ops.fastdigits.dense(x, w, b, a)[0], (x, w, b)
+    )

@@ -5,6 +5,7 @@ single-process training on the concatenated batches.
 Run as a script, this file is one rank's worker:
 ``python tests/test_torch_ddp.py RANK WORLD PORT OUTDIR``.
 """
+
 import os
 import socket
 import subprocess
@@ -22,8 +23,10 @@ def _model():
     from fastdigits.torch import Linear
 
     torch.manual_seed(0)
-    return torch.nn.Sequential(Linear(SIZES[0], SIZES[1], activation="relu", dtype=torch.float64),
-                               Linear(SIZES[1], SIZES[2], dtype=torch.float64))
+    return torch.nn.Sequential(
+        Linear(SIZES[0], SIZES[1], activation="relu", dtype=torch.float64),
+        Linear(SIZES[1], SIZES[2], dtype=torch.float64),
+    )
 
 
 def _data():
@@ -52,8 +55,9 @@ def _worker(rank, world, port, outdir):
     fastdigits.set_num_threads(1)
     torch.set_num_threads(1)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world,
-                            timeout=datetime.timedelta(seconds=60))
+    dist.init_process_group(
+        "gloo", rank=rank, world_size=world, timeout=datetime.timedelta(seconds=60)
+    )
     try:
         model = torch.nn.parallel.DistributedDataParallel(_model())
         share = BATCH // world
@@ -73,10 +77,16 @@ def test_ddp_two_processes_match_single_process(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     port = _free_port()
-    procs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), str(r), "2",
-                               str(port), str(tmp_path)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for r in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), str(r), "2", str(port), str(tmp_path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for r in range(2)
+    ]
     outs = []
     for p in procs:
         try:

@@ -1,4 +1,5 @@
 """fastdigits.torch.Linear against torch.nn.Linear (+ activation)."""
+
 import subprocess
 import sys
 
@@ -10,8 +11,13 @@ import fastdigits
 from fastdigits import dense as fd_dense
 from fastdigits.torch import Linear
 
-ACTS = {None: torch.nn.Identity(), "relu": torch.nn.ReLU(), "sigmoid": torch.nn.Sigmoid(),
-        "tanh": torch.nn.Tanh(), "gelu": torch.nn.GELU(approximate="tanh")}
+ACTS = {
+    None: torch.nn.Identity(),
+    "relu": torch.nn.ReLU(),
+    "sigmoid": torch.nn.Sigmoid(),
+    "tanh": torch.nn.Tanh(),
+    "gelu": torch.nn.GELU(approximate="tanh"),
+}
 # the issue's parity bounds: float32 within 1e-5, float64 within 1e-14
 TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.float64: dict(rtol=1e-14, atol=1e-14)}
 
@@ -51,8 +57,9 @@ def test_gradcheck_float64():
     for act in ACTS:
         lin = Linear(5, 4, activation=act, dtype=torch.float64)
         x = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
-        assert torch.autograd.gradcheck(lambda x, w, b, act=act: fastdigits.torch.dense(x, w, b, act),
-                                        (x, lin.weight, lin.bias))
+        assert torch.autograd.gradcheck(
+            lambda x, w, b, act=act: fastdigits.torch.dense(x, w, b, act), (x, lin.weight, lin.bias)
+        )
 
 
 def test_no_bias_batched_input_and_frozen_input():
@@ -111,7 +118,7 @@ def test_small_model_trains_like_torch():
     for step in range(20):
         for model, opt in ((ours, opt1), (ref, opt2)):
             opt.zero_grad()
-            loss = lossf(model(X[step % 4 * 16:][:16]), y[step % 4 * 16:][:16])
+            loss = lossf(model(X[step % 4 * 16 :][:16]), y[step % 4 * 16 :][:16])
             loss.backward()
             opt.step()
     torch.testing.assert_close(l1.weight, r1.weight, rtol=1e-4, atol=1e-5)
@@ -143,8 +150,9 @@ def test_errors_name_the_problem():
     with pytest.raises(TypeError, match="does not match"):
         lin(torch.zeros(2, 3, dtype=torch.int64))
     with pytest.raises(TypeError, match="floating-point"):
-        fastdigits.torch.dense(torch.zeros(2, 3, dtype=torch.int64),
-                               torch.zeros(2, 3, dtype=torch.int64))
+        fastdigits.torch.dense(
+            torch.zeros(2, 3, dtype=torch.int64), torch.zeros(2, 3, dtype=torch.int64)
+        )
     with pytest.raises(TypeError, match="does not match"):
         lin(torch.zeros(2, 3, dtype=torch.float64))
     with pytest.raises(TypeError, match="torch.Tensor"):
@@ -155,8 +163,9 @@ def test_errors_name_the_problem():
 
 def test_fastdigits_does_not_import_torch():
     code = "import sys, fastdigits, fastdigits.nn; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "False"
 
 
@@ -166,8 +175,16 @@ def test_constructor_matches_nn_linear():
     ours = list(inspect.signature(Linear.__init__).parameters)
     theirs = list(inspect.signature(torch.nn.Linear.__init__).parameters)
     # the issue's signature: nn.Linear's (in, out, bias) first, every nn.Linear name
-    assert ours == ["self", "in_features", "out_features", "bias", "activation", "device",
-                    "dtype", "precision"]
+    assert ours == [
+        "self",
+        "in_features",
+        "out_features",
+        "bias",
+        "activation",
+        "device",
+        "dtype",
+        "precision",
+    ]
     assert set(theirs) <= set(ours) and ours[:4] == theirs[:4]
     lin = Linear(4, 3, False, device="cpu", dtype=torch.float64)
     assert lin.bias is None and lin.weight.dtype == torch.float64

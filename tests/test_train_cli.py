@@ -1,4 +1,5 @@
 """`fastdigits train` and `fastdigits predict`."""
+
 import os
 import re
 import subprocess
@@ -26,8 +27,9 @@ def _cli(capsys, *argv):
 def test_train_prints_epochs_and_accuracy(capsys):
     rc, out, err = _cli(capsys, "train", *QUICK, "--epochs", "2")
     assert rc == 0, err
-    epochs = re.findall(r"epoch +(\d)/2 +loss ([\d.]+) +train ([\d.]+)% +test ([\d.]+)% +([\d.]+) s",
-                        out)
+    epochs = re.findall(
+        r"epoch +(\d)/2 +loss ([\d.]+) +train ([\d.]+)% +test ([\d.]+)% +([\d.]+) s", out
+    )
     assert [e[0] for e in epochs] == ["1", "2"]
     assert float(epochs[1][1]) < float(epochs[0][1])
     acc = float(re.search(r"fast test accuracy: ([\d.]+)%", out).group(1))
@@ -41,8 +43,7 @@ def test_backend_both_reports_speedup_and_agrees(capsys):
     accs = dict(re.findall(r"(fast|numpy) test accuracy: ([\d.]+)%", out))
     assert set(accs) == {"fast", "numpy"}
     assert abs(float(accs["fast"]) - float(accs["numpy"])) <= 0.2
-    m = re.search(r"numpy time: ([\d.]+) s, fastdigits time: ([\d.]+) s, speed-up: ([\d.]+)x",
-                  out)
+    m = re.search(r"numpy time: ([\d.]+) s, fastdigits time: ([\d.]+) s, speed-up: ([\d.]+)x", out)
     assert m
     t_np, t_fast, ratio = (float(g) for g in m.groups())
     # times are printed to 0.01 s: the ratio must lie within that rounding
@@ -97,29 +98,33 @@ def test_data_folder_with_other_idx_files(tmp_path, capsys):
     fastdigits.write_idx(str(tmp_path / "train-labels-idx1-ubyte"), y[:1200])
     fastdigits.write_idx(str(tmp_path / "t10k-images-idx3-ubyte"), Xt[:300])
     fastdigits.write_idx(str(tmp_path / "t10k-labels-idx1-ubyte"), yt[:300])
-    rc, out, err = _cli(capsys, "train", "--data", str(tmp_path), "--epochs", "2",
-                        "--layers", "32", "--no-progress")
+    rc, out, err = _cli(
+        capsys, "train", "--data", str(tmp_path), "--epochs", "2", "--layers", "32", "--no-progress"
+    )
     assert rc == 0, err
     assert "1200 train / 300 test" in out
     assert float(re.search(r"fast test accuracy: ([\d.]+)%", out).group(1)) > 70.0
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--epochs", "0"], "--epochs must be >= 1"),
-    (["--backend", "gpu"], "--backend must be fast, numpy or both"),
-    (["--layers", "3,x"], "--layers must be comma-separated positive ints"),
-    (["--layers", "0"], "--layers must be comma-separated positive ints"),
-    (["--lr", "-1"], "--lr must be a positive number"),
-    (["--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to --optimizer sgd"),
-    (["--optimizer", "lbfgs"], "--optimizer must be one of"),
-    (["--activation", "swish"], "--activation must be one of"),
-    (["--threads", "0"], "--threads must be >= 1"),
-    (["--batch-size", "0"], "--batch-size must be from 1 to 2147483647"),
-    (["--batch-size", str(2**31)], "--batch-size must be from 1 to 2147483647, got 2147483648"),
-    (["--dtype", "float16"], "--dtype must be float32 or float64"),
-    (["--lr-schedule", "step"], "--lr-schedule must be cosine or constant"),
-    (["--data", "/nonexistent/fastdigits-data"], "no such folder"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--epochs", "0"], "--epochs must be >= 1"),
+        (["--backend", "gpu"], "--backend must be fast, numpy or both"),
+        (["--layers", "3,x"], "--layers must be comma-separated positive ints"),
+        (["--layers", "0"], "--layers must be comma-separated positive ints"),
+        (["--lr", "-1"], "--lr must be a positive number"),
+        (["--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to --optimizer sgd"),
+        (["--optimizer", "lbfgs"], "--optimizer must be one of"),
+        (["--activation", "swish"], "--activation must be one of"),
+        (["--threads", "0"], "--threads must be >= 1"),
+        (["--batch-size", "0"], "--batch-size must be from 1 to 2147483647"),
+        (["--batch-size", str(2**31)], "--batch-size must be from 1 to 2147483647, got 2147483648"),
+        (["--dtype", "float16"], "--dtype must be float32 or float64"),
+        (["--lr-schedule", "step"], "--lr-schedule must be cosine or constant"),
+        (["--data", "/nonexistent/fastdigits-data"], "no such folder"),
+    ],
+)
 def test_bad_arguments_one_line_exit_2(argv, message, capsys):
     rc, out, err = _cli(capsys, "train", *argv)
     assert rc == 2
@@ -149,13 +154,34 @@ def test_predict_errors(tmp_path, capsys):
 def test_python_dash_m_entry_point():
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-m", "fastdigits", "train", "--epochs", "1",
-                           "--limit", "500", "--layers", "8", "--no-progress"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fastdigits",
+            "train",
+            "--epochs",
+            "1",
+            "--limit",
+            "500",
+            "--layers",
+            "8",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "fast test accuracy" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "fastdigits", "train", "--epochs", "-3"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastdigits", "train", "--epochs", "-3"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 

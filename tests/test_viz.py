@@ -1,4 +1,5 @@
 """Terminal rendering, PNG montages, Jupyter reprs and training plots."""
+
 import base64
 import gzip
 import io
@@ -53,26 +54,31 @@ def _chunks(text, per_image_lines):
     assert (len(lines) + 1) % (k + 1) == 0, (len(lines), k)
     for j in range(k, len(lines), k + 1):
         assert lines[j] == ""
-    return [lines[j:j + k] for j in range(0, len(lines), k + 1)]
+    return [lines[j : j + k] for j in range(0, len(lines), k + 1)]
 
 
 def images_strategy(max_n=4, max_hw=9):
-    return hnp.arrays(np.uint8, st.tuples(st.integers(1, max_n), st.integers(1, max_hw),
-                                          st.integers(1, max_hw)))
+    return hnp.arrays(
+        np.uint8, st.tuples(st.integers(1, max_n), st.integers(1, max_hw), st.integers(1, max_hw))
+    )
 
 
 # --- known digits, golden renderings -----------------------------------------
+
 
 def test_data_facts(mnist_head):
     _, y = mnist_head
     assert list(y[:10]) == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
 
 
-@pytest.mark.parametrize("mode,color,name", [
-    ("blocks", False, "train_0-2_blocks.txt"),
-    ("blocks", True, "train_0-2_blocks_color.txt"),
-    ("ascii", None, "train_0-2_ascii.txt"),
-])
+@pytest.mark.parametrize(
+    "mode,color,name",
+    [
+        ("blocks", False, "train_0-2_blocks.txt"),
+        ("blocks", True, "train_0-2_blocks_color.txt"),
+        ("ascii", None, "train_0-2_ascii.txt"),
+    ],
+)
 def test_golden_first_two_train_digits(mnist_head, mode, color, name):
     x, y = mnist_head
     text = fastdigits.render(x[:2], y[:2], mode=mode, color=color, width=80)
@@ -99,6 +105,7 @@ def test_golden_test_set_digits():
 
 # --- decoding the renderings back --------------------------------------------
 
+
 def _decode_color_blocks(lines, h, w):
     """Palette code of each pixel from half-block lines with 256-colour escapes."""
     out = np.full((h + (h % 2), w), -1)
@@ -107,7 +114,7 @@ def _decode_color_blocks(lines, h, w):
         col = 0
         pos = 0
         for m in ESC.finditer(line):
-            for ch in line[pos:m.start()]:
+            for ch in line[pos : m.start()]:
                 assert ch == "\u2580"
                 out[2 * r, col] = fg
                 out[2 * r + 1, col] = bg if bg is not None else -2
@@ -139,8 +146,10 @@ def test_color_blocks_give_nearest_palette_grey(imgs):
         codes = _decode_color_blocks(lines[1:], h, w)
         grey = np.vectorize(levels.get)(codes)
         err = np.abs(grey - imgs[i].astype(int))
-        best = np.min(np.abs(np.array(list(levels.values()))[None, :]
-                             - imgs[i].reshape(-1, 1).astype(int)), axis=1)
+        best = np.min(
+            np.abs(np.array(list(levels.values()))[None, :] - imgs[i].reshape(-1, 1).astype(int)),
+            axis=1,
+        )
         assert np.array_equal(err.reshape(-1), best)
 
 
@@ -175,8 +184,11 @@ def test_ascii_ramp_levels(imgs):
 
 
 @settings(max_examples=30, deadline=None)
-@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 6)),
-                  elements=st.floats(-1e6, 1e6)))
+@given(
+    hnp.arrays(
+        np.float64, st.tuples(st.integers(1, 6), st.integers(1, 6)), elements=st.floats(-1e6, 1e6)
+    )
+)
 def test_numbers_floats_parse_back(img):
     rows = fastdigits.render(img, mode="numbers").splitlines()[1:]
     assert len({len(r) for r in rows}) == 1
@@ -227,8 +239,7 @@ def test_to_uint8_rules():
     # normalised data (negative values): stretched min..max over the batch
     z = np.array([[-1.0, 0.0], [1.0, 3.0]])
     assert np.array_equal(fastdigits.to_uint8(z), [[0, 64], [128, 255]])
-    assert np.array_equal(fastdigits.to_uint8(np.array([-5, 5, 1000], np.int16)),
-                          [0, 3, 255])
+    assert np.array_equal(fastdigits.to_uint8(np.array([-5, 5, 1000], np.int16)), [0, 3, 255])
     assert np.array_equal(fastdigits.to_uint8(np.array([np.nan, 0.25, 1.0])), [0, 64, 255])
     assert np.array_equal(fastdigits.to_uint8(np.full(3, 7.5)), [0, 0, 0])
     assert np.array_equal(fastdigits.to_uint8(np.full(3, np.nan)), [0, 0, 0])
@@ -238,11 +249,18 @@ def test_float_and_torch_inputs_render_like_uint8(mnist_head):
     x, y = mnist_head
     ref = fastdigits.render(x[:2], y[:2], color=True, width=80)
     assert fastdigits.render(x[:2] / 255.0, y[:2], color=True, width=80) == ref
-    assert fastdigits.render(x[:2].astype(np.float32) / np.float32(255), y[:2],
-                             color=True, width=80) == ref
+    assert (
+        fastdigits.render(x[:2].astype(np.float32) / np.float32(255), y[:2], color=True, width=80)
+        == ref
+    )
     import torch
-    assert fastdigits.render(torch.from_numpy(x[:2].copy()), torch.from_numpy(y[:2].copy()),
-                             color=True, width=80) == ref
+
+    assert (
+        fastdigits.render(
+            torch.from_numpy(x[:2].copy()), torch.from_numpy(y[:2].copy()), color=True, width=80
+        )
+        == ref
+    )
     nchw = torch.from_numpy(x[:2].copy()).unsqueeze(1).float() / 255  # (N, 1, H, W)
     assert fastdigits.render(nchw, y[:2], color=True, width=80) == ref
     assert np.array_equal(png.montage(nchw)[0], png.montage(x[:2])[0])
@@ -275,13 +293,20 @@ def test_show_writes_to_file_and_auto_color(mnist_head, monkeypatch):
     assert tty.getvalue() == golden("train_0-2_blocks.txt")
 
 
-@pytest.mark.parametrize("bad,exc,match", [
-    (np.zeros((2, 2, 2, 2)), ValueError, r"images must be one image .* got shape \(2, 2, 2, 2\)"),
-    (np.zeros(5), ValueError, "images must be one image"),
-    (np.zeros((0, 28, 28)), ValueError, "images is empty"),
-    (np.zeros((2, 0, 3)), ValueError, "empty image size"),
-    (np.array([["a"]]), TypeError, "images must hold numbers"),
-])
+@pytest.mark.parametrize(
+    "bad,exc,match",
+    [
+        (
+            np.zeros((2, 2, 2, 2)),
+            ValueError,
+            r"images must be one image .* got shape \(2, 2, 2, 2\)",
+        ),
+        (np.zeros(5), ValueError, "images must be one image"),
+        (np.zeros((0, 28, 28)), ValueError, "images is empty"),
+        (np.zeros((2, 0, 3)), ValueError, "empty image size"),
+        (np.array([["a"]]), TypeError, "images must hold numbers"),
+    ],
+)
 def test_bad_images(bad, exc, match):
     with pytest.raises(exc, match=match):
         fastdigits.render(bad)
@@ -305,9 +330,9 @@ def test_bad_arguments():
 
 # --- PNG montages ----------------------------------------------------------
 
+
 def _decode_png(data_or_path):
-    img = Image.open(io.BytesIO(data_or_path) if isinstance(data_or_path, bytes)
-                     else data_or_path)
+    img = Image.open(io.BytesIO(data_or_path) if isinstance(data_or_path, bytes) else data_or_path)
     assert img.format == "PNG" and img.mode == "L"
     return np.asarray(img)
 
@@ -317,21 +342,23 @@ def _check_montage(pixels, imgs_u8, ncols, scale, labelled):
     c = min(ncols, n)
     r = -(-n // c)
     lh = png.label_height(scale) if labelled else 0
-    assert pixels.shape == (png.PAD + r * (lh + h * scale + png.PAD),
-                            png.PAD + c * (w * scale + png.PAD))
+    assert pixels.shape == (
+        png.PAD + r * (lh + h * scale + png.PAD),
+        png.PAD + c * (w * scale + png.PAD),
+    )
     covered = np.zeros(pixels.shape, bool)
     for i in range(n):
         x0 = png.PAD + (i % c) * (w * scale + png.PAD)
         y0 = png.PAD + (i // c) * (lh + h * scale + png.PAD) + lh
-        tile = pixels[y0:y0 + h * scale, x0:x0 + w * scale]
+        tile = pixels[y0 : y0 + h * scale, x0 : x0 + w * scale]
         # every enlarged pixel is a scale x scale square of the input's grey
         blocks = tile.reshape(h, scale, w, scale)
         assert np.array_equal(blocks, np.broadcast_to(imgs_u8[i][:, None, :, None], blocks.shape))
-        covered[y0:y0 + h * scale, x0:x0 + w * scale] = True
+        covered[y0 : y0 + h * scale, x0 : x0 + w * scale] = True
         if labelled:
-            strip = pixels[y0 - lh:y0, x0:x0 + w * scale]
+            strip = pixels[y0 - lh : y0, x0 : x0 + w * scale]
             assert strip.max() > 128  # the label text is drawn
-            covered[y0 - lh:y0, x0:x0 + w * scale] = True
+            covered[y0 - lh : y0, x0 : x0 + w * scale] = True
     assert (pixels[~covered] == png.PAD_GREY).all()
 
 
@@ -412,6 +439,7 @@ def test_missing_pillow_says_how_to_install(tmp_path, mnist_head, monkeypatch):
 
 # --- Jupyter ---------------------------------------------------------------
 
+
 def test_digits_reprs_are_valid_png(mnist_head):
     x, y = mnist_head
     d = fastdigits.Digits(x[:12], y[:12], ncols=6)
@@ -419,8 +447,11 @@ def test_digits_reprs_are_valid_png(mnist_head):
     assert data.startswith(PNG_SIGNATURE)
     _check_montage(_decode_png(data), x[:12], 6, 2, True)
     html = d._repr_html_()
-    m = re.fullmatch(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)" '
-                     r'style="image-rendering: pixelated"/>', html)
+    m = re.fullmatch(
+        r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)" '
+        r'style="image-rendering: pixelated"/>',
+        html,
+    )
     assert m, html[:200]
     assert base64.b64decode(m.group(1)) == data
     assert "12 images 28x28" in m.group(2)
@@ -466,12 +497,17 @@ def test_digits_bad_arguments(mnist_head):
 
 # --- training plots --------------------------------------------------------
 
+
 def _history(epochs=4, with_val=True):
     rng = np.random.default_rng(0)
     hist = []
     for e in range(1, epochs + 1):
-        row = {"epoch": e, "loss": 1.0 / e, "train_acc": 1 - 0.5 / e,
-               "seconds": float(rng.uniform(0.5, 1.5))}
+        row = {
+            "epoch": e,
+            "loss": 1.0 / e,
+            "train_acc": 1 - 0.5 / e,
+            "seconds": float(rng.uniform(0.5, 1.5)),
+        }
         if with_val:
             row.update(val_loss=1.1 / e, val_acc=1 - 0.6 / e)
         hist.append(row)
@@ -536,11 +572,21 @@ def test_confusion_matrix_bad_input():
 
 
 @settings(max_examples=40, deadline=None)
-@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 30), st.integers(2, 5)),
-                  elements=st.floats(0, 1)), st.data(), st.integers(0, 40))
+@given(
+    hnp.arrays(
+        np.float64, st.tuples(st.integers(1, 30), st.integers(2, 5)), elements=st.floats(0, 1)
+    ),
+    st.data(),
+    st.integers(0, 40),
+)
 def test_most_confident_errors_matches_brute_force(proba, data, n):
-    y = np.array(data.draw(st.lists(st.integers(0, proba.shape[1] - 1),
-                                    min_size=proba.shape[0], max_size=proba.shape[0])))
+    y = np.array(
+        data.draw(
+            st.lists(
+                st.integers(0, proba.shape[1] - 1), min_size=proba.shape[0], max_size=proba.shape[0]
+            )
+        )
+    )
     got = plots.most_confident_errors(proba, y, n)
     pred = [int(np.argmax(row)) for row in proba]
     wrong = [i for i in range(len(y)) if pred[i] != y[i]]
@@ -578,8 +624,9 @@ def test_show_errors_prints_worst_digits(mnist_head):
     assert list(idx) == [5, 3]
     text = buf.getvalue()
     assert text.splitlines()[0].split() == ["#5", "t2", "p8", "95%", "#3", "t1", "p7", "60%"]
-    assert text == fastdigits.render(x[[5, 3]], titles=["#5 t2 p8 95%", "#3 t1 p7 60%"],
-                                     color=False, width=80)
+    assert text == fastdigits.render(
+        x[[5, 3]], titles=["#5 t2 p8 95%", "#3 t1 p7 60%"], color=False, width=80
+    )
     buf = io.StringIO()
     proba2 = np.eye(10)[y]
     assert plots.show_errors(x, proba2, y, 3, file=buf).size == 0

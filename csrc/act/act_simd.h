@@ -14,11 +14,9 @@
 #include "common/fd_common.h"
 
 #if FD_HAVE_X86_SIMD
-#define FD_ACT_SIMD_DECL(ISA, T, SFX)                                          \
-    void fd_act_rows_##ISA##_##SFX(int act, int64_t rows, int64_t n, T *p,     \
-                                   int64_t ld);                                \
-    void fd_dz_gelu_row_##ISA##_##SFX(int64_t n, const T *FD_RESTRICT dy,      \
-                                      const T *FD_RESTRICT z,                  \
+#define FD_ACT_SIMD_DECL(ISA, T, SFX)                                                              \
+    void fd_act_rows_##ISA##_##SFX(int act, int64_t rows, int64_t n, T *p, int64_t ld);            \
+    void fd_dz_gelu_row_##ISA##_##SFX(int64_t n, const T *FD_RESTRICT dy, const T *FD_RESTRICT z,  \
                                       T *FD_RESTRICT dz, T *FD_RESTRICT ps);
 FD_ACT_SIMD_DECL(avx2, float, f32)
 FD_ACT_SIMD_DECL(avx2, double, f64)

@@ -69,14 +69,14 @@ FD_INLINE VP(vec) VP(act_gelu_grad)(VP(vec) z)
     return VP(add)(VP(mul)(half, VP(add)(one, t)), d);
 }
 
-#define ACT_LOOP(F)                                                            \
-    for (i = 0; i < rows; i++) {                                               \
-        T *q = p + i * ld;                                                     \
-        for (j = 0; j + W <= n; j += W) VP(store)(q + j, F(VP(load)(q + j)));  \
-        if (j < n) {                                                           \
-            VP(mask) k = VP(tailmask)(n - j);                                  \
-            VP(mstore)(q + j, k, F(VP(mload)(q + j, k, VP(set1)((T)0))));      \
-        }                                                                      \
+#define ACT_LOOP(F)                                                                                \
+    for (i = 0; i < rows; i++) {                                                                   \
+        T *q = p + i * ld;                                                                         \
+        for (j = 0; j + W <= n; j += W) VP(store)(q + j, F(VP(load)(q + j)));                      \
+        if (j < n) {                                                                               \
+            VP(mask) k = VP(tailmask)(n - j);                                                      \
+            VP(mstore)(q + j, k, F(VP(mload)(q + j, k, VP(set1)((T)0))));                          \
+        }                                                                                          \
     }
 
 void ROWS_NAME(int act, int64_t rows, int64_t n, T *p, int64_t ld)
@@ -84,23 +84,16 @@ void ROWS_NAME(int act, int64_t rows, int64_t n, T *p, int64_t ld)
     const int64_t W = VP(W);
     int64_t i, j;
     switch (act) {
-    case FD_ACT_SIGMOID:
-        ACT_LOOP(VP(act_sigmoid))
-        break;
-    case FD_ACT_TANH:
-        ACT_LOOP(VP(act_tanh))
-        break;
-    case FD_ACT_GELU:
-        ACT_LOOP(VP(act_gelu))
-        break;
-    default:
-        break;
+    case FD_ACT_SIGMOID: ACT_LOOP(VP(act_sigmoid)) break;
+    case FD_ACT_TANH: ACT_LOOP(VP(act_tanh)) break;
+    case FD_ACT_GELU: ACT_LOOP(VP(act_gelu)) break;
+    default: break;
     }
 }
 #undef ACT_LOOP
 
-void DZ_NAME(int64_t n, const T *FD_RESTRICT dy, const T *FD_RESTRICT z,
-             T *FD_RESTRICT dz, T *FD_RESTRICT ps)
+void DZ_NAME(int64_t n, const T *FD_RESTRICT dy, const T *FD_RESTRICT z, T *FD_RESTRICT dz,
+             T *FD_RESTRICT ps)
 {
     const int64_t W = VP(W);
     int64_t j;
@@ -112,8 +105,8 @@ void DZ_NAME(int64_t n, const T *FD_RESTRICT dy, const T *FD_RESTRICT z,
     if (j < n) {
         VP(mask) k = VP(tailmask)(n - j);
         const VP(vec) zero = VP(set1)((T)0);
-        VP(vec) g = VP(mul)(VP(mload)(dy + j, k, zero),
-                       VP(act_gelu_grad)(VP(mload)(z + j, k, zero)));
+        VP(vec)
+        g = VP(mul)(VP(mload)(dy + j, k, zero), VP(act_gelu_grad)(VP(mload)(z + j, k, zero)));
         VP(mstore)(dz + j, k, g);
         VP(mstore)(ps + j, k, VP(add)(VP(mload)(ps + j, k, zero), g));
     }

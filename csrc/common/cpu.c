@@ -24,13 +24,12 @@ static void fd_cpuid(int leaf, int sub, unsigned r[4])
     __cpuidex(out, leaf, sub);
     memcpy(r, out, sizeof(out));
 }
-static unsigned long long fd_xgetbv(void) { return _xgetbv(0); }
+static unsigned long long fd_xgetbv(void)
+{ return _xgetbv(0); }
 #else
 #include <cpuid.h>
 static void fd_cpuid(int leaf, int sub, unsigned r[4])
-{
-    __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
-}
+{ __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]); }
 static unsigned long long fd_xgetbv(void)
 {
     unsigned lo, hi;
@@ -59,8 +58,8 @@ int fd_cpu_best_isa(void)
     avx2 = (r[1] >> 5) & 1;
     if (!(avx2 && fma)) return FD_ISA_GENERIC;
     /* AVX-512 F(16) DQ(17) BW(30) VL(31), and opmask/ZMM state (bits 5-7). */
-    avx512 = ((r[1] >> 16) & 1) && ((r[1] >> 17) & 1) && ((r[1] >> 30) & 1) &&
-             ((r[1] >> 31) & 1) && ((xcr0 & 0xE0) == 0xE0);
+    avx512 = ((r[1] >> 16) & 1) && ((r[1] >> 17) & 1) && ((r[1] >> 30) & 1) && ((r[1] >> 31) & 1) &&
+        ((xcr0 & 0xE0) == 0xE0);
     return avx512 ? FD_ISA_AVX512 : FD_ISA_AVX2;
 #else
     return FD_ISA_GENERIC;
@@ -148,8 +147,7 @@ int fd_probe_threads(int n)
     pthread_cond_init(&g.cv, NULL);
     g.release = 0;
     /* all alive at once, as in an OpenMP team */
-    while (made < n - 1 && pthread_create(&tids[made], NULL, fd_probe_wait, &g) == 0)
-        made++;
+    while (made < n - 1 && pthread_create(&tids[made], NULL, fd_probe_wait, &g) == 0) made++;
     pthread_mutex_lock(&g.mu);
     g.release = 1;
     pthread_cond_broadcast(&g.cv);

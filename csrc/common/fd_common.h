@@ -36,21 +36,17 @@
 /* SIMD paths, ordered: a higher value implies the lower ones are usable. */
 typedef enum {
     FD_ISA_GENERIC = 0, /* portable C, any compiler, any CPU */
-    FD_ISA_AVX2 = 1,    /* x86-64 AVX2 + FMA */
-    FD_ISA_AVX512 = 2   /* x86-64 AVX-512 F/BW/DQ/VL */
+    FD_ISA_AVX2 = 1, /* x86-64 AVX2 + FMA */
+    FD_ISA_AVX512 = 2 /* x86-64 AVX-512 F/BW/DQ/VL */
 } fd_isa;
 
 typedef struct {
-    int isa;      /* an fd_isa the CPU supports (checked by the caller) */
+    int isa; /* an fd_isa the CPU supports (checked by the caller) */
     int nthreads; /* >= 1; kernels may use fewer for small inputs */
 } fd_ctx;
 
 /* Status codes returned by kernels that can fail. */
-enum {
-    FD_OK = 0,
-    FD_ENOMEM = -1,
-    FD_EINVAL = -2
-};
+enum { FD_OK = 0, FD_ENOMEM = -1, FD_EINVAL = -2 };
 
 /* Per-dtype templates: a header included once per dtype with T (float or
  * double) and SFX (f32 or f64) defined names what it defines FD_TNAME(fd_foo),

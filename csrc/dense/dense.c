@@ -26,11 +26,10 @@
 #define FD_NOINLINE __attribute__((noinline))
 #endif
 
-static size_t fd_align_up(size_t v) { return (v + 63) & ~(size_t)63; }
+static size_t fd_align_up(size_t v)
+{ return (v + 63) & ~(size_t)63; }
 static void *fd_align64(void *p)
-{
-    return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
-}
+{ return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
 #define T float
 #define SFX f32

@@ -27,15 +27,11 @@ typedef enum {
  * the pre-activation x @ W + b.  `work` is scratch space of at least
  * fd_dense_forward_work_bytes(...) bytes, or NULL to allocate per call.
  * Returns FD_OK or FD_ENOMEM. */
-#define FD_DENSE_FORWARD_DECL(T, SFX)                                          \
-    size_t fd_dense_forward_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, \
-                                             int64_t n);                       \
-    int fd_dense_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n,    \
-                               const T *x, int64_t ldx,                        \
-                               const T *W, int64_t w_rs, int64_t w_cs,         \
-                               const T *b, int act,                            \
-                               T *y, int64_t ldy, T *z, int64_t ldz,           \
-                               void *work);
+#define FD_DENSE_FORWARD_DECL(T, SFX)                                                              \
+    size_t fd_dense_forward_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n);         \
+    int fd_dense_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,            \
+                               int64_t ldx, const T *W, int64_t w_rs, int64_t w_cs, const T *b,    \
+                               int act, T *y, int64_t ldy, T *z, int64_t ldz, void *work);
 
 /* Backward of y = act(x @ W + b) given dy = dL/dy:
  *   dz = dy * act'(.)     act' from y (yz_is_preact = 0: identity, relu,
@@ -46,17 +42,12 @@ typedef enum {
  *   dx = dz @ W^T                        (dx may be NULL: first layer)
  * With accumulate != 0 the results are added to dW, db (and dx).
  * Returns FD_OK or FD_ENOMEM. */
-#define FD_DENSE_BACKWARD_DECL(T, SFX)                                          \
-    size_t fd_dense_backward_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, \
-                                              int64_t n);                       \
-    int fd_dense_backward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n,    \
-                                const T *dy, int64_t lddy,                      \
-                                const T *x, int64_t ldx,                        \
-                                const T *W, int64_t w_rs, int64_t w_cs,         \
-                                const T *yz, int64_t ldyz, int yz_is_preact,    \
-                                int act,                                        \
-                                T *dx, int64_t lddx,                            \
-                                T *dW, int64_t dw_rs, int64_t dw_cs,            \
+#define FD_DENSE_BACKWARD_DECL(T, SFX)                                                             \
+    size_t fd_dense_backward_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n);        \
+    int fd_dense_backward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,          \
+                                int64_t lddy, const T *x, int64_t ldx, const T *W, int64_t w_rs,   \
+                                int64_t w_cs, const T *yz, int64_t ldyz, int yz_is_preact,         \
+                                int act, T *dx, int64_t lddx, T *dW, int64_t dw_rs, int64_t dw_cs, \
                                 T *db, int accumulate, void *work);
 
 FD_DENSE_FORWARD_DECL(float, f32)

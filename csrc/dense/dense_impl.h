@@ -6,8 +6,7 @@
  * restrict + branch-free (act' multiplies, as in the NumPy reference) so the
  * compiler vectorises it. */
 static FD_NOINLINE void FN(fd_dz_row)(int act, int64_t n, const T *FD_RESTRICT dy,
-                                      const T *FD_RESTRICT yz, T *FD_RESTRICT dz,
-                                      T *FD_RESTRICT ps)
+                                      const T *FD_RESTRICT yz, T *FD_RESTRICT dz, T *FD_RESTRICT ps)
 {
     int64_t j;
     if (act == FD_ACT_IDENTITY) {
@@ -53,8 +52,7 @@ static void FN(fd_dz_row_avx2)(int act, int64_t n, const T *dy, const T *yz, T *
     FN(fd_dz_row)(act, n, dy, yz, dz, ps);
 }
 
-static void FN(fd_dz_row_avx512)(int act, int64_t n, const T *dy, const T *yz, T *dz,
-                                 T *ps)
+static void FN(fd_dz_row_avx512)(int act, int64_t n, const T *dy, const T *yz, T *dz, T *ps)
 {
     if (act == FD_ACT_GELU) {
         FN(fd_dz_gelu_row_avx512)(n, dy, yz, dz, ps);
@@ -101,8 +99,7 @@ typedef struct {
     T *dz; /* n apart; unused for the identity */
     T *part; /* chunk sums, n apart */
 } FN(fd_dz_job);
-static void FN(fd_dz_block)(void *arg, int64_t p0, int64_t p1,
-                            int64_t j0, int64_t nc)
+static void FN(fd_dz_block)(void *arg, int64_t p0, int64_t p1, int64_t j0, int64_t nc)
 {
     const FN(fd_dz_job) *jb = (const FN(fd_dz_job) *)arg;
     const int ident = jb->act == FD_ACT_IDENTITY;
@@ -117,17 +114,12 @@ static void FN(fd_dz_block)(void *arg, int64_t p0, int64_t p1,
     }
 }
 
-size_t FN(fd_dense_forward_work_bytes)(fd_ctx ctx, int64_t m, int64_t k,
-                                       int64_t n)
-{
-    return FN(fd_gemm_work_bytes)(ctx, m, k, n);
-}
+size_t FN(fd_dense_forward_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+{ return FN(fd_gemm_work_bytes)(ctx, m, k, n); }
 
-int FN(fd_dense_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
-                         const T *x, int64_t ldx, const T *W,
-                         int64_t w_rs, int64_t w_cs, const T *b,
-                         int act, T *y, int64_t ldy, T *z, int64_t ldz,
-                         void *work)
+int FN(fd_dense_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x, int64_t ldx,
+                         const T *W, int64_t w_rs, int64_t w_cs, const T *b, int act, T *y,
+                         int64_t ldy, T *z, int64_t ldz, void *work)
 {
     FN(fd_gemm_epi) epi;
     memset(&epi, 0, sizeof(epi));
@@ -136,12 +128,10 @@ int FN(fd_dense_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
     epi.ldz = ldz;
     epi.act = act;
     epi.beta = 0;
-    return FN(fd_gemm)(ctx, m, k, n, x, ldx, 1, W, w_rs, w_cs, y, ldy,
-                       1, &epi, work);
+    return FN(fd_gemm)(ctx, m, k, n, x, ldx, 1, W, w_rs, w_cs, y, ldy, 1, &epi, work);
 }
 
-static size_t FN(fd_dense_bwd_gemm_bytes)(fd_ctx ctx, int64_t m,
-                                          int64_t k, int64_t n)
+static size_t FN(fd_dense_bwd_gemm_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 {
     /* dW (k x n, inner m; or its transpose) and dx (m x k, inner n) */
     size_t a = FN(fd_gemm_work_bytes)(ctx, k, m, n);
@@ -151,23 +141,19 @@ static size_t FN(fd_dense_bwd_gemm_bytes)(fd_ctx ctx, int64_t m,
     return a > c ? a : c;
 }
 
-size_t FN(fd_dense_backward_work_bytes)(fd_ctx ctx, int64_t m,
-                                        int64_t k, int64_t n)
+size_t FN(fd_dense_backward_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 {
     size_t nch;
     if (m <= 0 || n <= 0) return 0;
     nch = (size_t)((m + FD_DB_CHUNK - 1) / FD_DB_CHUNK);
     return fd_align_up((size_t)m * (size_t)n * sizeof(T)) +
-           fd_align_up(nch * (size_t)n * sizeof(T)) +
-           FN(fd_dense_bwd_gemm_bytes)(ctx, m, k, n) + 64;
+        fd_align_up(nch * (size_t)n * sizeof(T)) + FN(fd_dense_bwd_gemm_bytes)(ctx, m, k, n) + 64;
 }
 
-int FN(fd_dense_backward)(
-    fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,
-    int64_t lddy, const T *x, int64_t ldx, const T *W, int64_t w_rs,
-    int64_t w_cs, const T *yz, int64_t ldyz, int yz_is_preact, int act,
-    T *dx, int64_t lddx, T *dW, int64_t dw_rs, int64_t dw_cs, T *db,
-    int accumulate, void *work)
+int FN(fd_dense_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy, int64_t lddy,
+                          const T *x, int64_t ldx, const T *W, int64_t w_rs, int64_t w_cs,
+                          const T *yz, int64_t ldyz, int yz_is_preact, int act, T *dx, int64_t lddx,
+                          T *dW, int64_t dw_rs, int64_t dw_cs, T *db, int accumulate, void *work)
 {
     void *owned = NULL;
     char *w;
@@ -198,8 +184,7 @@ int FN(fd_dense_backward)(
     w = (char *)fd_align64(work);
     nch = (m + FD_DB_CHUNK - 1) / FD_DB_CHUNK;
     part = (T *)(w + fd_align_up((size_t)m * (size_t)n * sizeof(T)));
-    gwork = (T *)((char *)part +
-                  fd_align_up((size_t)nch * (size_t)n * sizeof(T)));
+    gwork = (T *)((char *)part + fd_align_up((size_t)nch * (size_t)n * sizeof(T)));
     if (act == FD_ACT_IDENTITY) {
         dz = dy;
         lddz = lddy;
@@ -224,16 +209,14 @@ int FN(fd_dense_backward)(
     if (!fused && m > 0 && (db || act != FD_ACT_IDENTITY)) {
         /* one pass: threads own whole 64-row chunks, or, with fewer
          * chunks than threads, slabs of columns (16-aligned) */
-        int nt = fd_threads_for(&ctx, (size_t)m * (size_t)n,
-                                (size_t)1 << 14);
+        int nt = fd_threads_for(&ctx, (size_t)m * (size_t)n, (size_t)1 << 14);
         int64_t nblk = nch >= nt ? nch : nt, blk;
         int64_t wcol = ((n + nt - 1) / nt + 15) & ~(int64_t)15;
         FD_PARALLEL_FOR
         for (blk = 0; blk < nblk; blk++) {
             if (nch >= nt) {
                 int64_t i0 = blk * FD_DB_CHUNK;
-                FN(fd_dz_block)(&job, i0, m - i0 < FD_DB_CHUNK ? m : i0 + FD_DB_CHUNK,
-                                0, n);
+                FN(fd_dz_block)(&job, i0, m - i0 < FD_DB_CHUNK ? m : i0 + FD_DB_CHUNK, 0, n);
             } else if (blk * wcol < n) {
                 int64_t j0 = blk * wcol;
                 FN(fd_dz_block)(&job, 0, m, j0, n - j0 < wcol ? n - j0 : wcol);
@@ -251,8 +234,7 @@ int FN(fd_dense_backward)(
             epi.b_rows = FN(fd_dz_block);
             epi.b_rows_arg = &job;
         }
-        rc = FN(fd_gemm)(ctx, k, m, n, x, 1, ldx, dz, lddz, 1, dW,
-                         dw_rs, dw_cs, &epi, gwork);
+        rc = FN(fd_gemm)(ctx, k, m, n, x, 1, ldx, dz, lddz, 1, dW, dw_rs, dw_cs, &epi, gwork);
     }
     if (db && rc == FD_OK && (fused || m > 0)) {
         /* chunk sums added in chunk order: the same bits for any
@@ -269,8 +251,7 @@ int FN(fd_dense_backward)(
         memset(&epi, 0, sizeof(epi));
         epi.act = FD_ACT_IDENTITY;
         epi.beta = accumulate;
-        rc = FN(fd_gemm)(ctx, m, n, k, dz, lddz, 1, W, w_cs, w_rs, dx,
-                         lddx, 1, &epi, gwork);
+        rc = FN(fd_gemm)(ctx, m, n, k, dz, lddz, 1, W, w_cs, w_rs, dx, lddx, 1, &epi, gwork);
     }
     free(owned);
     return rc;

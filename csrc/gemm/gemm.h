@@ -37,27 +37,23 @@
 #include "common/fd_common.h"
 #include "gemm/gemm_blocking.h"
 
-#define FD_GEMM_DECL(T, SFX)                                                  \
-    typedef struct {                                                          \
-        const T *bias; /* per column of C, or NULL */                        \
-        T *z;          /* pre-activation copy, or NULL */                    \
-        int64_t ldz;                                                          \
-        int act;       /* fd_activation */                                   \
-        int beta;      /* 1: add into C */                                   \
-        /* Optional producer of B (row-major B only, see below), or NULL. */ \
-        void (*b_rows)(void *arg, int64_t p0, int64_t p1, int64_t j0,        \
-                       int64_t nc);                                          \
-        void *b_rows_arg;                                                     \
-    } fd_gemm_epi_##SFX;                                                      \
-    size_t fd_gemm_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k,         \
-                                    int64_t n);                               \
+#define FD_GEMM_DECL(T, SFX)                                                                       \
+    typedef struct {                                                                               \
+        const T *bias; /* per column of C, or NULL */                                              \
+        T *z; /* pre-activation copy, or NULL */                                                   \
+        int64_t ldz;                                                                               \
+        int act; /* fd_activation */                                                               \
+        int beta; /* 1: add into C */                                                              \
+        /* Optional producer of B (row-major B only, see below), or NULL. */                       \
+        void (*b_rows)(void *arg, int64_t p0, int64_t p1, int64_t j0, int64_t nc);                 \
+        void *b_rows_arg;                                                                          \
+    } fd_gemm_epi_##SFX;                                                                           \
+    size_t fd_gemm_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n);                  \
     /* epi may be NULL (C = A@B).  work: fd_gemm_work_bytes bytes or NULL.   \
-     * Returns FD_OK, FD_ENOMEM, or FD_EINVAL (epilogue with c_cs != 1). */  \
-    int fd_gemm_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n,            \
-                      const T *A, int64_t a_rs, int64_t a_cs,                 \
-                      const T *B, int64_t b_rs, int64_t b_cs,                 \
-                      T *C, int64_t c_rs, int64_t c_cs,                       \
-                      const fd_gemm_epi_##SFX *epi, void *work);
+     * Returns FD_OK, FD_ENOMEM, or FD_EINVAL (epilogue with c_cs != 1). */                     \
+    int fd_gemm_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs,       \
+                      int64_t a_cs, const T *B, int64_t b_rs, int64_t b_cs, T *C, int64_t c_rs,    \
+                      int64_t c_cs, const fd_gemm_epi_##SFX *epi, void *work);
 
 FD_GEMM_DECL(float, f32)
 FD_GEMM_DECL(double, f64)
@@ -68,17 +64,14 @@ FD_GEMM_DECL(double, f64)
  * to the tile's first column; z to its first element.  A is packed (MR per
  * k) when lda == 0, else read in place: row r at Ap + r * lda with unit
  * column stride, rows >= arows replaced by row arows - 1. */
-#define FD_UKR_DECL(T, SFX, NAME)                                             \
-    void NAME(int64_t kc, const T *Ap, int64_t lda, int arows, const T *Bp,   \
-              int64_t ldb, T *C, int64_t ldc, int beta, const T *bias, T *z,  \
-              int64_t ldz, int act);
+#define FD_UKR_DECL(T, SFX, NAME)                                                                  \
+    void NAME(int64_t kc, const T *Ap, int64_t lda, int arows, const T *Bp, int64_t ldb, T *C,     \
+              int64_t ldc, int beta, const T *bias, T *z, int64_t ldz, int act);
 
-typedef void (*fd_ukr_f32)(int64_t, const float *, int64_t, int, const float *,
-                           int64_t, float *, int64_t, int, const float *,
-                           float *, int64_t, int);
-typedef void (*fd_ukr_f64)(int64_t, const double *, int64_t, int,
-                           const double *, int64_t, double *, int64_t, int,
-                           const double *, double *, int64_t, int);
+typedef void (*fd_ukr_f32)(int64_t, const float *, int64_t, int, const float *, int64_t, float *,
+                           int64_t, int, const float *, float *, int64_t, int);
+typedef void (*fd_ukr_f64)(int64_t, const double *, int64_t, int, const double *, int64_t, double *,
+                           int64_t, int, const double *, double *, int64_t, int);
 
 #if FD_HAVE_X86_SIMD
 FD_UKR_DECL(float, f32, fd_ukr_avx512_f32)
@@ -88,14 +81,12 @@ FD_UKR_DECL(double, f64, fd_ukr_avx2_f64)
 
 /* AVX-512 path for narrow outputs (n <= FD_GEMM_AVX512_*_SMALL_N, b_cs ==
  * 1, row-major C): no packing; same epilogue as the micro-kernels. */
-#define FD_SMALL_N_DECL(T, SFX)                                                \
-    void fd_small_n_avx512_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n,  \
-                                 const T *A, int64_t a_rs, int64_t a_cs,       \
-                                 const T *B, int64_t b_rs, T *C, int64_t ldc,  \
-                                 int beta, const T *bias, T *z, int64_t ldz,   \
+#define FD_SMALL_N_DECL(T, SFX)                                                                    \
+    void fd_small_n_avx512_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A,          \
+                                 int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs, T *C,       \
+                                 int64_t ldc, int beta, const T *bias, T *z, int64_t ldz,          \
                                  int act);
-void fd_tpack_avx2_f32(int64_t kc, int W, int64_t valid, const float *src,
-                       int64_t s_l, float *dst);
+void fd_tpack_avx2_f32(int64_t kc, int W, int64_t valid, const float *src, int64_t s_l, float *dst);
 FD_SMALL_N_DECL(float, f32)
 FD_SMALL_N_DECL(double, f64)
 #endif

@@ -49,8 +49,7 @@
  * (s_p == 1: W^T, row-major A): dst[p * W + l] = src[l * s_l + p] for
  * l < valid.  8 x 8 blocks go through an in-register transpose; the ragged
  * rest is copied element by element.  Padding lanes are left to the caller. */
-void fd_tpack_avx2_f32(int64_t kc, int W, int64_t valid, const float *src,
-                       int64_t s_l, float *dst)
+void fd_tpack_avx2_f32(int64_t kc, int W, int64_t valid, const float *src, int64_t s_l, float *dst)
 {
     int64_t l0, p0, l, p;
     int64_t lfull = valid & ~(int64_t)7, pfull = kc & ~(int64_t)7;

@@ -24,11 +24,10 @@ typedef struct {
 } FN(blk_);
 
 /* Portable micro-kernel: plain loops the compiler can vectorise. */
-static void FN(ukr_generic_)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda,
-                             int arows, const T *FD_RESTRICT Bp, int64_t ldb,
-                             T *FD_RESTRICT C, int64_t ldc, int beta,
-                             const T *FD_RESTRICT bias, T *FD_RESTRICT z,
-                             int64_t ldz, int act)
+static void FN(ukr_generic_)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
+                             const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc,
+                             int beta, const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz,
+                             int act)
 {
     T c[GENERIC_MR][GENERIC_NR];
     int64_t p, a_rs = lda ? lda : 1, a_cs = lda ? 1 : GENERIC_MR;
@@ -98,11 +97,13 @@ static FN(blk_) FN(fd_gemm_pick_)(int isa)
     return b;
 }
 
-static int64_t FN(round_up_)(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
-static int64_t FN(min_)(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t FN(round_up_)(int64_t a, int64_t b)
+{ return (a + b - 1) / b * b; }
+static int64_t FN(min_)(int64_t a, int64_t b)
+{ return a < b ? a : b; }
 
 /* Narrow the picked blocks (*b) to an m x k x n problem. */
-static void FN(plan_)(int64_t m, int64_t k, int64_t n, FN(blk_) *b, int64_t *kc_eff)
+static void FN(plan_)(int64_t m, int64_t k, int64_t n, FN(blk_) * b, int64_t *kc_eff)
 {
     int64_t nk;
     b->mc = FN(min_)(b->mc, FN(round_up_)(m, b->mr));
@@ -114,7 +115,7 @@ static void FN(plan_)(int64_t m, int64_t k, int64_t n, FN(blk_) *b, int64_t *kc_
 }
 
 /* Packed-buffer elements one thread needs. */
-static int64_t FN(thread_elems_)(const FN(blk_) *b, int64_t kc)
+static int64_t FN(thread_elems_)(const FN(blk_) * b, int64_t kc)
 {
     /* Rounded to whole cache lines so every thread's B block (and, after
      * fd_align_ptr, its A block) starts on one: packed loads are aligned. */
@@ -127,8 +128,8 @@ static int64_t FN(thread_elems_)(const FN(blk_) *b, int64_t kc)
  * the slabs of C there are to hand out.  Slabs cut the longer side of C
  * (keeping the duplicated packing of the other operand small); a produced
  * B is split by columns, so each of its elements is made by one thread. */
-static int FN(threads_)(const fd_ctx *ctx, const FN(blk_) *b, int64_t m, int64_t k,
-                        int64_t n, int prod, int *split_n, int64_t *units)
+static int FN(threads_)(const fd_ctx *ctx, const FN(blk_) * b, int64_t m, int64_t k, int64_t n,
+                        int prod, int *split_n, int64_t *units)
 {
     int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
     *split_n = n >= m || prod;
@@ -162,25 +163,24 @@ size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 }
 
 /* Scalar epilogue for one element; same operation order as the kernels. */
-#define EPI_STORE(v, addc, Cp, zp, bj)           \
-    do {                                         \
-        T v_ = (v);                              \
-        if (addc) v_ += *(Cp);                   \
-        if (bias) v_ += (bj);                    \
-        if (z) *(zp) = v_;                       \
-        *(Cp) = FN(fd_act_)(act, v_);            \
+#define EPI_STORE(v, addc, Cp, zp, bj)                                                             \
+    do {                                                                                           \
+        T v_ = (v);                                                                                \
+        if (addc) v_ += *(Cp);                                                                     \
+        if (bias) v_ += (bj);                                                                      \
+        if (z) *(zp) = v_;                                                                         \
+        *(Cp) = FN(fd_act_)(act, v_);                                                              \
     } while (0)
 
 /* Pack kc x W: dst[p * W + l] = src[p * s_p + l * s_l] for lanes l < valid,
  * zero for the padding lanes.  W is MR (A) or NR (B). */
-#define PACK_ROWS(N)                                                          \
-    case N:                                                                   \
-        for (p = 0; p < kc; p++)                                              \
-            for (l = 0; l < N; l++) dst[p * N + l] = src[p * s_p + l];        \
+#define PACK_ROWS(N)                                                                               \
+    case N:                                                                                        \
+        for (p = 0; p < kc; p++)                                                                   \
+            for (l = 0; l < N; l++) dst[p * N + l] = src[p * s_p + l];                             \
         return;
-static void FN(pack_)(void (*tpack)(int64_t, int, int64_t, const T *, int64_t, T *),
-                      int64_t kc, int W, int64_t valid,
-                      const T *FD_RESTRICT src, int64_t s_p, int64_t s_l,
+static void FN(pack_)(void (*tpack)(int64_t, int, int64_t, const T *, int64_t, T *), int64_t kc,
+                      int W, int64_t valid, const T *FD_RESTRICT src, int64_t s_p, int64_t s_l,
                       T *FD_RESTRICT dst)
 {
     int64_t p, l;
@@ -193,8 +193,7 @@ static void FN(pack_)(void (*tpack)(int64_t, int, int64_t, const T *, int64_t, T
             PACK_ROWS(8)
             PACK_ROWS(6)
             PACK_ROWS(4)
-        default:
-            break;
+        default: break;
         }
     }
     if (s_p == 1 && s_l != 1 && tpack) {
@@ -226,16 +225,15 @@ static void FN(pack_)(void (*tpack)(int64_t, int, int64_t, const T *, int64_t, T
  * hardware prefetcher follows.  Panel by panel, the same copy would jump a
  * whole row (often 4 KiB: a new page, no prefetch) every NR elements, which
  * made packing a large share of small-batch products. */
-#define PACK_B_ROW(N)                                                         \
-    case N:                                                                   \
-        for (jp = 0; jp < nfull; jp++) {                                      \
-            const T *s = src + jp * N;                                        \
-            T *d = dst + jp * kc * N;                                         \
-            for (l = 0; l < N; l++) d[l] = s[l];                              \
-        }                                                                     \
+#define PACK_B_ROW(N)                                                                              \
+    case N:                                                                                        \
+        for (jp = 0; jp < nfull; jp++) {                                                           \
+            const T *s = src + jp * N;                                                             \
+            T *d = dst + jp * kc * N;                                                              \
+            for (l = 0; l < N; l++) d[l] = s[l];                                                   \
+        }                                                                                          \
         break;
-static void FN(pack_b_rows_)(int64_t kc, int64_t nc, int nr,
-                             const T *FD_RESTRICT b, int64_t b_rs,
+static void FN(pack_b_rows_)(int64_t kc, int64_t nc, int nr, const T *FD_RESTRICT b, int64_t b_rs,
                              T *FD_RESTRICT pk)
 {
     const int64_t nfull = nc / nr, tail = nc - nfull * nr;
@@ -265,13 +263,11 @@ static void FN(pack_b_rows_)(int64_t kc, int64_t nc, int nr,
 /* Serial BLIS loop nest over one m x n region of C (pointers already
  * offset to the region).  Every element's K order is fixed by kc_eff only,
  * so how the regions are cut does not change any result. */
-static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
-                             int64_t k, int64_t n, const T *A, int64_t a_rs,
-                             int64_t a_cs, const T *B, int64_t b_rs,
-                             int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs,
-                             const T *bias, T *z, int64_t ldz, int act,
-                             int beta, T *Bpack, T *Apack,
-                             const FN(fd_gemm_epi_) *prod, int64_t j_off)
+static void FN(gemm_region_)(const FN(blk_) * bp, int64_t kc_eff, int64_t m, int64_t k, int64_t n,
+                             const T *A, int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,
+                             int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs, const T *bias, T *z,
+                             int64_t ldz, int act, int beta, T *Bpack, T *Apack,
+                             const FN(fd_gemm_epi_) * prod, int64_t j_off)
 {
     const FN(blk_) b = *bp;
     /* Unit column stride: the kernel broadcasts A straight from its rows. */
@@ -279,8 +275,8 @@ static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
     /* Row-major B with short rows, few row tiles: packing would not pay for
      * itself (each panel is reused by only m / MR tiles), and rows <= 2 KiB
      * apart keep the in-place stream TLB- and prefetch-friendly. */
-    const int b_inplace = b_cs == 1 && b_rs > 0 &&
-                          b_rs * (int64_t)sizeof(T) <= 2048 && m <= 128 && !prod;
+    const int b_inplace =
+        b_cs == 1 && b_rs > 0 && b_rs * (int64_t)sizeof(T) <= 2048 && m <= 128 && !prod;
     int64_t jc, pc, ic;
     FD_ALIGNED64(T tilebuf[FD_GEMM_TILE_MAX]);
     for (jc = 0; jc < n; jc += b.nc) {
@@ -323,32 +319,30 @@ static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
                 for (ip = 0; ip < nip; ip++) {
                     int64_t i0 = ic + ip * b.mr;
                     int64_t rows = FN(min_)(b.mr, m - i0);
-                    const T *apk = a_inplace ? A + i0 * a_rs + pc
-                                             : Apack + ip * kc * b.mr;
+                    const T *apk = a_inplace ? A + i0 * a_rs + pc : Apack + ip * kc * b.mr;
                     int64_t lda = a_inplace ? a_rs : 0;
                     for (jp2 = 0; jp2 < njp; jp2++) {
                         int64_t j0 = jc + jp2 * b.nr;
                         int64_t cols = FN(min_)(b.nr, n - j0);
                         /* full panels of a row-major B are read in place */
                         const int bin = b_inplace && cols == b.nr;
-                        const T *bpk = bin ? B + pc * b_rs + j0
-                                           : Bpack + jp2 * kc * b.nr;
+                        const T *bpk = bin ? B + pc * b_rs + j0 : Bpack + jp2 * kc * b.nr;
                         const int64_t ldb = bin ? b_rs : b.nr;
                         T *cp = C + i0 * c_rs + j0 * c_cs;
                         if (rows == b.mr && cols == b.nr && c_cs == 1) {
                             if (last)
                                 b.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt,
-                                      bias ? bias + j0 : NULL,
-                                      z ? z + i0 * ldz + j0 : NULL, ldz, act);
+                                      bias ? bias + j0 : NULL, z ? z + i0 * ldz + j0 : NULL, ldz,
+                                      act);
                             else
-                                b.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt, NULL,
-                                      NULL, 0, FD_ACT_IDENTITY);
+                                b.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt, NULL, NULL,
+                                      0, FD_ACT_IDENTITY);
                         } else {
                             /* Edge tile (or strided C): full tile into a
                              * buffer, then only the valid part is stored. */
                             int64_t r, c;
-                            b.ukr(kc, apk, lda, (int)rows, bpk, ldb, tilebuf, b.nr, 0,
-                                  NULL, NULL, 0, FD_ACT_IDENTITY);
+                            b.ukr(kc, apk, lda, (int)rows, bpk, ldb, tilebuf, b.nr, 0, NULL, NULL,
+                                  0, FD_ACT_IDENTITY);
                             for (r = 0; r < rows; r++)
                                 for (c = 0; c < cols; c++) {
                                     T *cel = cp + r * c_rs + c * c_cs;
@@ -369,11 +363,9 @@ static void FN(gemm_region_)(const FN(blk_) *bp, int64_t kc_eff, int64_t m,
     }
 }
 
-int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
-                 const T *A, int64_t a_rs, int64_t a_cs,
-                 const T *B, int64_t b_rs, int64_t b_cs,
-                 T *C, int64_t c_rs, int64_t c_cs,
-                 const FN(fd_gemm_epi_) *epi, void *work)
+int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs,
+                 int64_t a_cs, const T *B, int64_t b_rs, int64_t b_cs, T *C, int64_t c_rs,
+                 int64_t c_cs, const FN(fd_gemm_epi_) * epi, void *work)
 {
     const T *bias = epi ? epi->bias : NULL;
     T *z = epi ? epi->z : NULL;
@@ -404,8 +396,8 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
         prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
         plain.b_rows = NULL;
         plain.b_rows_arg = NULL;
-        return FN(fd_gemm_)(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs,
-                            &plain, work);
+        return FN(fd_gemm_)(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs, &plain,
+                            work);
     }
     if (k <= 0) {
         int64_t i, j;
@@ -417,12 +409,10 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
     }
     if (col_major_c) {
         /* Column-major C: compute C^T = B^T A^T, which is row-major. */
-        return FN(fd_gemm_)(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C,
-                            c_cs, 1, epi, work);
+        return FN(fd_gemm_)(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1, epi, work);
     }
     if (narrow) {
-        picked.small_n(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C, c_rs, beta, bias, z, ldz,
-                       act);
+        picked.small_n(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C, c_rs, beta, bias, z, ldz, act);
         return FD_OK;
     }
     b = picked;
@@ -442,27 +432,25 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
     base = (T *)fd_align_ptr(work);
 
 FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
-    for (tid = 0; tid < nt; tid++) {
-        int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
-        int64_t i0 = 0, i1 = m, j0 = 0, j1 = n;
-        T *Bp = base + (int64_t)tid * per_thread;
-        T *Ap = (T *)fd_align_ptr(Bp + kc_eff * b.nc);
-        if (split_n) {
-            j0 = u0 * b.nr;
-            j1 = FN(min_)(n, u1 * b.nr);
-        } else {
-            i0 = u0 * b.mr;
-            i1 = FN(min_)(m, u1 * b.mr);
-        }
-        if (i1 > i0 && j1 > j0)
-            FN(gemm_region_)(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs,
-                             B + j0 * b_cs, b_rs, b_cs, C + i0 * c_rs + j0 * c_cs,
-                             c_rs, c_cs, bias ? bias + j0 : NULL,
-                             z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap,
-                             prod, j0);
+for (tid = 0; tid < nt; tid++) {
+    int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
+    int64_t i0 = 0, i1 = m, j0 = 0, j1 = n;
+    T *Bp = base + (int64_t)tid * per_thread;
+    T *Ap = (T *)fd_align_ptr(Bp + kc_eff * b.nc);
+    if (split_n) {
+        j0 = u0 * b.nr;
+        j1 = FN(min_)(n, u1 * b.nr);
+    } else {
+        i0 = u0 * b.mr;
+        i1 = FN(min_)(m, u1 * b.mr);
     }
-    free(owned);
-    return FD_OK;
+    if (i1 > i0 && j1 > j0)
+        FN(gemm_region_)(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
+                         b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,
+                         z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap, prod, j0);
+}
+free(owned);
+return FD_OK;
 }
 
 #undef EPI_STORE

@@ -9,9 +9,9 @@
  */
 #define UKR_NR (NV * VP(W))
 
-void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
-          const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc, int beta,
-          const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz, int act)
+void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows, const T *FD_RESTRICT Bp,
+          int64_t ldb, T *FD_RESTRICT C, int64_t ldc, int beta, const T *FD_RESTRICT bias,
+          T *FD_RESTRICT z, int64_t ldz, int act)
 {
     VP(vec) c[MR][NV];
     int64_t p;
@@ -68,8 +68,7 @@ void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
 #pragma GCC unroll 16
         for (r = 0; r < MR; r++)
 #pragma GCC unroll 4
-            for (v = 0; v < NV; v++)
-                c[r][v] = VP(add)(c[r][v], VP(load)(C + r * ldc + v * VP(W)));
+            for (v = 0; v < NV; v++) c[r][v] = VP(add)(c[r][v], VP(load)(C + r * ldc + v * VP(W)));
     }
     if (bias) {
 #pragma GCC unroll 4

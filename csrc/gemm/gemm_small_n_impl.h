@@ -9,16 +9,13 @@
 
 #define FN(name) FD_TNAME(name)
 
-void FN(fd_small_n_avx512)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
-                           const T *A, int64_t a_rs, int64_t a_cs,
-                           const T *B, int64_t b_rs, T *C, int64_t ldc,
-                           int beta, const T *bias, T *z, int64_t ldz,
-                           int act)
+void FN(fd_small_n_avx512)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs,
+                           int64_t a_cs, const T *B, int64_t b_rs, T *C, int64_t ldc, int beta,
+                           const T *bias, T *z, int64_t ldz, int act)
 {
     const VP(mask) mask = (VP(mask))((1u << n) - 1u);
     int64_t nblk = (m + 7) / 8, blk;
-    int nt = fd_threads_for(&ctx, (size_t)m * (size_t)k * (size_t)n,
-                            (size_t)1 << 16);
+    int nt = fd_threads_for(&ctx, (size_t)m * (size_t)k * (size_t)n, (size_t)1 << 16);
     FD_PARALLEL_FOR
     for (blk = 0; blk < nblk; blk++) {
         int64_t i0 = blk * 8, p;
@@ -34,8 +31,7 @@ void FN(fd_small_n_avx512)(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
         for (p = 0; p < k; p++) {
             VP(vec) bv = VP(mloadz)(B + p * b_rs, mask);
 #pragma GCC unroll 8
-            for (r = 0; r < 8; r++)
-                acc[r] = VP(fmadd)(VP(set1)(ar[r][p * a_cs]), bv, acc[r]);
+            for (r = 0; r < 8; r++) acc[r] = VP(fmadd)(VP(set1)(ar[r][p * a_cs]), bv, acc[r]);
         }
         /* acc[] is only ever indexed by constants (unrolled loops), so
          * it stays in registers; the epilogue works on a copy. */

@@ -66,13 +66,10 @@ static int type_elsize(int code)
 }
 
 static uint32_t load_be32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-           ((uint32_t)p[2] << 8) | (uint32_t)p[3];
-}
+{ return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3]; }
 
-int fd_idx_parse_header(const uint8_t *buf, size_t n, int64_t stream_len,
-                        int64_t max_total, fd_idx_header *h, fd_idx_error *err)
+int fd_idx_parse_header(const uint8_t *buf, size_t n, int64_t stream_len, int64_t max_total,
+                        fd_idx_header *h, fd_idx_error *err)
 {
     int rank, i, elsize, zero = 0;
     int64_t count = 1, hlen, total;
@@ -82,25 +79,28 @@ int fd_idx_parse_header(const uint8_t *buf, size_t n, int64_t stream_len,
     if (n < 4) {
         /* stream_len < 0: the caller may have more bytes to give. */
         if (stream_len < 0) return FD_IDX_NEED_MORE;
-        if (n == 0)
-            return set_err(err, 0, "empty IDX file: no header at byte offset 0");
+        if (n == 0) return set_err(err, 0, "empty IDX file: no header at byte offset 0");
         return set_err(err, (int64_t)n,
                        "short IDX header: data ends at byte offset %lld, the "
-                       "magic number needs 4 bytes", (long long)n);
+                       "magic number needs 4 bytes",
+                       (long long)n);
     }
     if (buf[0] != 0 || buf[1] != 0)
         return set_err(err, 0,
                        "bad IDX magic number at byte offset 0: expected two zero "
-                       "bytes, got 0x%02x 0x%02x", buf[0], buf[1]);
+                       "bytes, got 0x%02x 0x%02x",
+                       buf[0], buf[1]);
     elsize = type_elsize(buf[2]);
     if (elsize == 0)
         return set_err(err, 2,
                        "unknown IDX element type code 0x%02x at byte offset 2 "
-                       "(expected 0x08, 0x09, 0x0B, 0x0C, 0x0D or 0x0E)", buf[2]);
+                       "(expected 0x08, 0x09, 0x0B, 0x0C, 0x0D or 0x0E)",
+                       buf[2]);
     rank = buf[3];
     if (rank == 0)
-        return set_err(err, 3, "IDX rank 0 at byte offset 3: at least one "
-                               "dimension is required");
+        return set_err(err, 3,
+                       "IDX rank 0 at byte offset 3: at least one "
+                       "dimension is required");
     hlen = 4 + 4 * (int64_t)rank;
     if ((int64_t)n < hlen) {
         if (stream_len < 0) return FD_IDX_NEED_MORE;
@@ -122,8 +122,8 @@ int fd_idx_parse_header(const uint8_t *buf, size_t n, int64_t stream_len,
         if (count > (INT64_MAX / 16 - hlen) / elsize / d) {
             return set_err(err, 4 + 4 * (int64_t)i,
                            "IDX dimension product overflows at byte offset %lld "
-                           "(dimension %d = %lld)", (long long)(4 + 4 * i), i,
-                           (long long)d);
+                           "(dimension %d = %lld)",
+                           (long long)(4 + 4 * i), i, (long long)d);
         }
         count *= d;
     }
@@ -134,13 +134,14 @@ int fd_idx_parse_header(const uint8_t *buf, size_t n, int64_t stream_len,
                        "IDX header (dimensions at byte offset 4) claims %lld bytes "
                        "of data, more than a gzip file of this size can hold "
                        "(at most %lld bytes at deflate's maximum ratio)",
-                       (long long)(count * elsize), (long long)(max_total - hlen > 0 ? max_total - hlen : 0));
+                       (long long)(count * elsize),
+                       (long long)(max_total - hlen > 0 ? max_total - hlen : 0));
     if (stream_len >= 0 && stream_len < total)
         return set_err(err, stream_len,
                        "IDX data shorter than the header says: it ends at byte "
                        "offset %lld, the header implies %lld bytes of data "
-                       "(a complete file has %lld bytes)", (long long)stream_len,
-                       (long long)(count * elsize), (long long)total);
+                       "(a complete file has %lld bytes)",
+                       (long long)stream_len, (long long)(count * elsize), (long long)total);
     if (stream_len >= 0 && stream_len > total)
         return set_err(err, total,
                        "IDX data longer than the header says: %lld unexpected "
@@ -187,8 +188,7 @@ void fd_gzs_end(fd_gz_stream *s)
  * that polling between calls keeps Ctrl-C prompt: a few ms of work. */
 #define GZ_STEP ((size_t)1 << 22)
 
-int fd_gzs_read(fd_gz_stream *s, uint8_t *out, size_t len, size_t *got,
-                fd_idx_error *err)
+int fd_gzs_read(fd_gz_stream *s, uint8_t *out, size_t len, size_t *got, fd_idx_error *err)
 {
     size_t done = 0;
     *got = 0;
@@ -225,10 +225,14 @@ int fd_gzs_read(fd_gz_stream *s, uint8_t *out, size_t len, size_t *got,
                     *got = done;
                     return done < len ? FD_IDX_NEED_MORE : FD_OK;
                 }
-                if (left == 0) { s->ended = 1; break; }
+                if (left == 0) {
+                    s->ended = 1;
+                    break;
+                }
                 return set_err(err, (int64_t)s->in_pos,
                                "corrupt gzip file: stray byte after a gzip "
-                               "member at byte offset %lld", (long long)s->in_pos);
+                               "member at byte offset %lld",
+                               (long long)s->in_pos);
             }
             if (!(rest[0] == 0x1f && rest[1] == 0x8b))
                 return set_err(err, (int64_t)s->in_pos,
@@ -244,8 +248,8 @@ int fd_gzs_read(fd_gz_stream *s, uint8_t *out, size_t len, size_t *got,
         if (ret == Z_DATA_ERROR || ret == Z_NEED_DICT || ret == Z_STREAM_ERROR)
             return set_err(err, (int64_t)s->in_pos,
                            "corrupt gzip data at or before compressed byte "
-                           "offset %lld: %s", (long long)s->in_pos,
-                           s->z.msg ? s->z.msg : "invalid deflate stream");
+                           "offset %lld: %s",
+                           (long long)s->in_pos, s->z.msg ? s->z.msg : "invalid deflate stream");
         /* Z_OK / Z_BUF_ERROR: out of input or out of output. */
         if (s->z.avail_out > 0 && s->in_pos == s->n) {
             *got = done;
@@ -253,15 +257,16 @@ int fd_gzs_read(fd_gz_stream *s, uint8_t *out, size_t len, size_t *got,
             return set_err(err, (int64_t)s->n,
                            "truncated gzip file: the compressed stream ends "
                            "early at byte offset %lld (after %lld decompressed "
-                           "bytes)", (long long)s->n, (long long)s->out_pos);
+                           "bytes)",
+                           (long long)s->n, (long long)s->out_pos);
         }
     }
     *got = done;
     return FD_OK;
 }
 
-int fd_gz_peek(const uint8_t *in, size_t n, int in_complete, uint8_t *out,
-               size_t cap, size_t *got, fd_idx_error *err)
+int fd_gz_peek(const uint8_t *in, size_t n, int in_complete, uint8_t *out, size_t cap, size_t *got,
+               fd_idx_error *err)
 {
     fd_gz_stream s;
     int rc = fd_gzs_init(&s, in, n, in_complete);
@@ -272,8 +277,8 @@ int fd_gz_peek(const uint8_t *in, size_t n, int in_complete, uint8_t *out,
     return rc;
 }
 
-static int zlib_exact(const uint8_t *in, size_t n, uint8_t *out, size_t expect,
-                      int64_t header_len, fd_idx_poll *poll, fd_idx_error *err)
+static int zlib_exact(const uint8_t *in, size_t n, uint8_t *out, size_t expect, int64_t header_len,
+                      fd_idx_poll *poll, fd_idx_error *err)
 {
     fd_gz_stream s;
     uint8_t extra[64];
@@ -286,8 +291,8 @@ static int zlib_exact(const uint8_t *in, size_t n, uint8_t *out, size_t expect,
         rc = set_err(err, (int64_t)got,
                      "IDX data shorter than the header says: the decompressed "
                      "stream ends at byte offset %lld, the %lld-byte header "
-                     "implies %lld bytes in all", (long long)got,
-                     (long long)header_len, (long long)expect);
+                     "implies %lld bytes in all",
+                     (long long)got, (long long)header_len, (long long)expect);
     if (rc == FD_OK) {
         /* Exactly `expect` bytes so far: the stream must end here. */
         rc = fd_gzs_read(&s, extra, sizeof(extra), &more, err);
@@ -295,16 +300,16 @@ static int zlib_exact(const uint8_t *in, size_t n, uint8_t *out, size_t expect,
             rc = set_err(err, (int64_t)expect,
                          "IDX data longer than the header says: decompressed "
                          "data continues past byte offset %lld (the %lld-byte "
-                         "header implies %lld bytes in all)", (long long)expect,
-                         (long long)header_len, (long long)expect);
+                         "header implies %lld bytes in all)",
+                         (long long)expect, (long long)header_len, (long long)expect);
     }
     fd_gzs_end(&s);
     return rc;
 }
 
 /* libdeflate_result: 0 success, 1 bad data, 2 short output, 3 no space. */
-static int libdeflate_exact(const fd_libdeflate *lib, const uint8_t *in,
-                            size_t n, uint8_t *out, size_t expect)
+static int libdeflate_exact(const fd_libdeflate *lib, const uint8_t *in, size_t n, uint8_t *out,
+                            size_t expect)
 {
     void *d = lib->alloc_decompressor();
     size_t in_pos = 0, out_pos = 0;
@@ -312,8 +317,8 @@ static int libdeflate_exact(const fd_libdeflate *lib, const uint8_t *in,
     if (!d) return 0;
     for (;;) {
         size_t ain = 0, aout = 0;
-        int r = lib->gzip_decompress_ex(d, in + in_pos, n - in_pos, out + out_pos,
-                                        expect - out_pos, &ain, &aout);
+        int r = lib->gzip_decompress_ex(d, in + in_pos, n - in_pos, out + out_pos, expect - out_pos,
+                                        &ain, &aout);
         if (r != 0 || ain == 0) break;
         in_pos += ain;
         out_pos += aout;
@@ -328,21 +333,20 @@ static int libdeflate_exact(const fd_libdeflate *lib, const uint8_t *in,
     return ok;
 }
 
-int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *in, size_t n,
-                        uint8_t *out, size_t expect, int64_t header_len,
-                        int *used_libdeflate, fd_idx_poll *poll,
+int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *in, size_t n, uint8_t *out,
+                        size_t expect, int64_t header_len, int *used_libdeflate, fd_idx_poll *poll,
                         fd_idx_error *err)
 {
     if (used_libdeflate) *used_libdeflate = 0;
-    if (lib && lib->alloc_decompressor && lib->gzip_decompress_ex &&
-        lib->free_decompressor && n >= 18) {
+    if (lib && lib->alloc_decompressor && lib->gzip_decompress_ex && lib->free_decompressor &&
+        n >= 18) {
         /* ISIZE (last 4 bytes, little-endian) is the last member's size mod
          * 2^32: a match means the one-shot path will almost surely work;
          * a mismatch means multi-member or a length error, which zlib
          * streams through and diagnoses precisely. */
         const uint8_t *t = in + n - 4;
-        uint32_t isize = (uint32_t)t[0] | ((uint32_t)t[1] << 8) |
-                         ((uint32_t)t[2] << 16) | ((uint32_t)t[3] << 24);
+        uint32_t isize = (uint32_t)t[0] | ((uint32_t)t[1] << 8) | ((uint32_t)t[2] << 16) |
+            ((uint32_t)t[3] << 24);
         if (isize == (uint32_t)expect && libdeflate_exact(lib, in, n, out, expect)) {
             if (used_libdeflate) *used_libdeflate = 1;
             return FD_OK;
@@ -377,8 +381,7 @@ static void bswap_portable(uint8_t *p, int64_t n, int elsize)
         for (i = 0; i < n; i++) {
             uint32_t v;
             memcpy(&v, p + 4 * i, 4);
-            v = ((v >> 24) & 0xffu) | ((v >> 8) & 0xff00u) |
-                ((v << 8) & 0xff0000u) | (v << 24);
+            v = ((v >> 24) & 0xffu) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
             memcpy(p + 4 * i, &v, 4);
         }
         break;
@@ -386,15 +389,13 @@ static void bswap_portable(uint8_t *p, int64_t n, int elsize)
         for (i = 0; i < n; i++) {
             uint64_t v;
             memcpy(&v, p + 8 * i, 8);
-            v = ((v >> 56) & 0xffull) | ((v >> 40) & 0xff00ull) |
-                ((v >> 24) & 0xff0000ull) | ((v >> 8) & 0xff000000ull) |
-                ((v << 8) & 0xff00000000ull) | ((v << 24) & 0xff0000000000ull) |
-                ((v << 40) & 0xff000000000000ull) | (v << 56);
+            v = ((v >> 56) & 0xffull) | ((v >> 40) & 0xff00ull) | ((v >> 24) & 0xff0000ull) |
+                ((v >> 8) & 0xff000000ull) | ((v << 8) & 0xff00000000ull) |
+                ((v << 24) & 0xff0000000000ull) | ((v << 40) & 0xff000000000000ull) | (v << 56);
             memcpy(p + 8 * i, &v, 8);
         }
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -460,8 +461,7 @@ void fd_idx_bswap_inplace(fd_ctx ctx, void *data, int64_t count, int elsize)
     }
 }
 
-int fd_idx_bswap_polled(fd_ctx ctx, void *data, int64_t count, int elsize,
-                        fd_idx_poll *poll)
+int fd_idx_bswap_polled(fd_ctx ctx, void *data, int64_t count, int elsize, fd_idx_poll *poll)
 {
     /* Elements per slice: 64 MiB, a few ms of work. */
     const int64_t slice = ((int64_t)1 << 26) / (elsize > 0 ? elsize : 1);

@@ -8,14 +8,14 @@ static __m256i swap_mask(int elsize)
 {
     switch (elsize) {
     case 2:
-        return _mm256_setr_epi8(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14,
-                                1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+        return _mm256_setr_epi8(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14, 1, 0, 3, 2, 5,
+                                4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
     case 4:
-        return _mm256_setr_epi8(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
-                                3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+        return _mm256_setr_epi8(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 3, 2, 1, 0, 7,
+                                6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
     default:
-        return _mm256_setr_epi8(7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8,
-                                7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
+        return _mm256_setr_epi8(7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3,
+                                2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
     }
 }
 
@@ -40,7 +40,9 @@ int64_t fd_idx_bswap_avx2(uint8_t *p, int64_t n, int elsize)
 #else
 int64_t fd_idx_bswap_avx2(uint8_t *p, int64_t n, int elsize)
 {
-    (void)p; (void)n; (void)elsize;
+    (void)p;
+    (void)n;
+    (void)elsize;
     return 0;
 }
 #endif

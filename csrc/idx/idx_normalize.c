@@ -17,8 +17,7 @@
  * other to be scheduled), so steps are few and large: 23 for MNIST train. */
 #define FD_GZN_CHUNK ((int64_t)1 << 21)
 
-static int gzn_err(fd_idx_error *err, int64_t off, const char *msg, long long a,
-                   long long b)
+static int gzn_err(fd_idx_error *err, int64_t off, const char *msg, long long a, long long b)
 {
     err->offset = off;
     snprintf(err->msg, sizeof(err->msg), msg, a, b);
@@ -26,8 +25,8 @@ static int gzn_err(fd_idx_error *err, int64_t off, const char *msg, long long a,
 }
 
 /* Inflate step k's chunk (exactly its size) into buf; FD_OK or an error. */
-static int gzn_fill(fd_gz_stream *s, uint8_t *buf, int64_t len, int64_t header_len,
-                    int64_t total, fd_idx_error *err)
+static int gzn_fill(fd_gz_stream *s, uint8_t *buf, int64_t len, int64_t header_len, int64_t total,
+                    fd_idx_error *err)
 {
     size_t got = 0;
     int rc = fd_gzs_read(s, buf, (size_t)len, &got, err);
@@ -36,7 +35,8 @@ static int gzn_fill(fd_gz_stream *s, uint8_t *buf, int64_t len, int64_t header_l
         return gzn_err(err, s->out_pos,
                        "IDX data shorter than the header says: the decompressed "
                        "stream ends at byte offset %lld, the header implies %lld "
-                       "bytes in all", (long long)s->out_pos, (long long)total);
+                       "bytes in all",
+                       (long long)s->out_pos, (long long)total);
     (void)header_len;
     return FD_OK;
 }
@@ -51,12 +51,13 @@ static int gzn_finish(fd_gz_stream *s, int64_t total, fd_idx_error *err)
         return gzn_err(err, total,
                        "IDX data longer than the header says: decompressed data "
                        "continues past byte offset %lld (the header implies %lld "
-                       "bytes in all)", (long long)total, (long long)total);
+                       "bytes in all)",
+                       (long long)total, (long long)total);
     return FD_OK;
 }
 
-static void gzn_norm(fd_ctx c, int is64, int64_t len, const uint8_t *src, void *out,
-                     int64_t lo, double scale, double mean, double std)
+static void gzn_norm(fd_ctx c, int is64, int64_t len, const uint8_t *src, void *out, int64_t lo,
+                     double scale, double mean, double std)
 {
     if (is64)
         fd_normalize_u8_f64(c, len, src, (double *)out + lo, scale, mean, std);
@@ -70,9 +71,9 @@ static int64_t gzn_len(int64_t count, int64_t k)
     return count - lo < FD_GZN_CHUNK ? count - lo : FD_GZN_CHUNK;
 }
 
-static int gzn_run(fd_ctx ctx, int is64, const uint8_t *in, size_t n,
-                   int64_t header_len, int64_t count, void *out, double scale,
-                   double mean, double std, fd_idx_poll *poll, fd_idx_error *err)
+static int gzn_run(fd_ctx ctx, int is64, const uint8_t *in, size_t n, int64_t header_len,
+                   int64_t count, void *out, double scale, double mean, double std,
+                   fd_idx_poll *poll, fd_idx_error *err)
 {
     fd_gz_stream s;
     uint8_t *bufs;
@@ -87,7 +88,10 @@ static int gzn_run(fd_ctx ctx, int is64, const uint8_t *in, size_t n,
     /* Only thread 0, the caller's thread, reads the stream and so polls. */
     s.poll = poll;
     bufs = (uint8_t *)malloc(2 * (size_t)FD_GZN_CHUNK);
-    if (!bufs) { fd_gzs_end(&s); return FD_ENOMEM; }
+    if (!bufs) {
+        fd_gzs_end(&s);
+        return FD_ENOMEM;
+    }
     /* The header was validated by the caller; skip it. */
     rc = gzn_fill(&s, bufs, header_len, header_len, total, err);
     if (rc == FD_OK && (ctx.nthreads < 2 || nchunks < 2)) {
@@ -114,14 +118,13 @@ static int gzn_run(fd_ctx ctx, int is64, const uint8_t *in, size_t n,
             for (k = 0; k <= nchunks; k++) {
                 if ((tid == 0) && k < nchunks) {
                     if (failed == FD_OK)
-                        failed = gzn_fill(&s, bufs + (k & 1) * FD_GZN_CHUNK,
-                                          gzn_len(count, k), header_len, total, err);
+                        failed = gzn_fill(&s, bufs + (k & 1) * FD_GZN_CHUNK, gzn_len(count, k),
+                                          header_len, total, err);
                     st[k & 1] = failed;
                 }
                 if ((tid == 1 || team == 1) && k > 0 && st[(k - 1) & 1] == FD_OK)
-                    gzn_norm(one, is64, gzn_len(count, k - 1),
-                             bufs + ((k - 1) & 1) * FD_GZN_CHUNK, out,
-                             (k - 1) * FD_GZN_CHUNK, scale, mean, std);
+                    gzn_norm(one, is64, gzn_len(count, k - 1), bufs + ((k - 1) & 1) * FD_GZN_CHUNK,
+                             out, (k - 1) * FD_GZN_CHUNK, scale, mean, std);
                 FD_OMP(barrier)
                 /* Stop both threads at once after a failure or a stop
                  * request (slot k&1 is next written in step k+2, after
@@ -137,19 +140,15 @@ static int gzn_run(fd_ctx ctx, int is64, const uint8_t *in, size_t n,
     return rc;
 }
 
-int fd_gz_normalize_f32(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_len,
-                        int64_t count, float *out, double scale, double mean,
-                        double std, fd_idx_poll *poll, fd_idx_error *err)
-{
-    return gzn_run(ctx, 0, in, n, header_len, count, out, scale, mean, std, poll, err);
-}
+int fd_gz_normalize_f32(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_len, int64_t count,
+                        float *out, double scale, double mean, double std, fd_idx_poll *poll,
+                        fd_idx_error *err)
+{ return gzn_run(ctx, 0, in, n, header_len, count, out, scale, mean, std, poll, err); }
 
-int fd_gz_normalize_f64(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_len,
-                        int64_t count, double *out, double scale, double mean,
-                        double std, fd_idx_poll *poll, fd_idx_error *err)
-{
-    return gzn_run(ctx, 1, in, n, header_len, count, out, scale, mean, std, poll, err);
-}
+int fd_gz_normalize_f64(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_len, int64_t count,
+                        double *out, double scale, double mean, double std, fd_idx_poll *poll,
+                        fd_idx_error *err)
+{ return gzn_run(ctx, 1, in, n, header_len, count, out, scale, mean, std, poll, err); }
 
 /* Slice [lo, hi) reads input bytes [off+lo, off+hi) and writes output bytes
  * [lo*s, hi*s): with hi <= (off + lo) / s no unread input is overwritten

@@ -12,12 +12,12 @@
  * (checked exactly); out: count floats = (byte * scale - mean) / std.
  * poll (may be NULL) is called between chunks: FD_IDX_STOPPED if it says
  * stop. */
-int fd_gz_normalize_f32(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_len,
-                        int64_t count, float *out, double scale, double mean,
-                        double std, fd_idx_poll *poll, fd_idx_error *err);
-int fd_gz_normalize_f64(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_len,
-                        int64_t count, double *out, double scale, double mean,
-                        double std, fd_idx_poll *poll, fd_idx_error *err);
+int fd_gz_normalize_f32(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_len, int64_t count,
+                        float *out, double scale, double mean, double std, fd_idx_poll *poll,
+                        fd_idx_error *err);
+int fd_gz_normalize_f64(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_len, int64_t count,
+                        double *out, double scale, double mean, double std, fd_idx_poll *poll,
+                        fd_idx_error *err);
 
 /* fd_normalize_u8_*_tail_inplace (normalize.h) in slices, polling between
  * them; the same results.  Slices start at FD_NORM_POLL_SLICE elements and
@@ -28,9 +28,9 @@ int fd_gz_normalize_f64(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_
 #define FD_NORM_POLL_SLICE ((int64_t)1 << 21)
 #define FD_NORM_POLL_SLICE_MAX ((int64_t)1 << 23)
 #define FD_NORM_POLL_MIN ((int64_t)1 << 26)
-int fd_normalize_tail_polled_f32(fd_ctx ctx, int64_t n, float *buf, double scale,
-                                 double mean, double std, fd_idx_poll *poll);
-int fd_normalize_tail_polled_f64(fd_ctx ctx, int64_t n, double *buf, double scale,
-                                 double mean, double std, fd_idx_poll *poll);
+int fd_normalize_tail_polled_f32(fd_ctx ctx, int64_t n, float *buf, double scale, double mean,
+                                 double std, fd_idx_poll *poll);
+int fd_normalize_tail_polled_f64(fd_ctx ctx, int64_t n, double *buf, double scale, double mean,
+                                 double std, fd_idx_poll *poll);
 
 #endif

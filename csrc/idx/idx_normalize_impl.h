@@ -3,8 +3,8 @@
 
 #define FN(name) FD_TNAME(name)
 
-int FN(fd_normalize_tail_polled)(fd_ctx ctx, int64_t n, T *buf, double scale,
-                                 double mean, double std, fd_idx_poll *poll)
+int FN(fd_normalize_tail_polled)(fd_ctx ctx, int64_t n, T *buf, double scale, double mean,
+                                 double std, fd_idx_poll *poll)
 {
     const int64_t s = (int64_t)sizeof(T), off = n * (s - 1);
     const uint8_t *bytes = (const uint8_t *)buf;
@@ -14,15 +14,13 @@ int FN(fd_normalize_tail_polled)(fd_ctx ctx, int64_t n, T *buf, double scale,
         double t0 = fd_idx_now(), dt;
         if (hi > lo + slice) hi = lo + slice;
         /* Output below the input region: memory the input never held. */
-        FD_TNAME_ISA(fd_normalize_u8, ex)(ctx, hi - lo, bytes + off + lo, buf + lo,
-                                          scale, mean, std,
-                                          hi * s <= off ? FD_NORM_STORE_AUTO
-                                                        : FD_NORM_STORE_CACHED);
+        FD_TNAME_ISA(fd_normalize_u8,
+                     ex)(ctx, hi - lo, bytes + off + lo, buf + lo, scale, mean, std,
+                         hi * s <= off ? FD_NORM_STORE_AUTO : FD_NORM_STORE_CACHED);
         lo = hi;
         if (fd_idx_poll_stop(poll)) return FD_IDX_STOPPED;
         dt = fd_idx_now() - t0;
-        if (dt >= 0.0 && dt < 0.5 * FD_IDX_POLL_SEC &&
-            slice < FD_NORM_POLL_SLICE_MAX)
+        if (dt >= 0.0 && dt < 0.5 * FD_IDX_POLL_SEC && slice < FD_NORM_POLL_SLICE_MAX)
             slice *= 2;
         else if (dt > 2.0 * FD_IDX_POLL_SEC && slice > FD_NORM_POLL_SLICE)
             slice /= 2;

@@ -55,8 +55,7 @@ static inline double fd_exp_neg_f64(double x)
     uint64_t xb, lob, under, tb, eb, pb;
     memcpy(&xb, &x, sizeof xb);
     memcpy(&lob, &lo, sizeof lob);
-    under = 0u - (uint64_t)((xb > lob) &
-                            ((xb & 0x7fffffffffffffffull) <= 0x7ff0000000000000ull));
+    under = 0u - (uint64_t)((xb > lob) & ((xb & 0x7fffffffffffffffull) <= 0x7ff0000000000000ull));
     xb = (xb & ~under) | (lob & under);
     memcpy(&xc, &xb, sizeof xc);
     t = xc * 1.4426950408889634074 + magic;

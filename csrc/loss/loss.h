@@ -12,10 +12,9 @@ typedef enum { FD_REDUCE_NONE = 0, FD_REDUCE_MEAN = 1, FD_REDUCE_SUM = 2 } fd_re
  * The batch reduction sums fixed-size chunks in a fixed order, so results do
  * not depend on ctx.nthreads.  Returns FD_OK, or FD_EINVAL (nothing written)
  * when a label is out of range. */
-#define FD_SOFTMAX_XENT_DECL(T, SFX)                                            \
-    int fd_softmax_xent_##SFX(fd_ctx ctx, int64_t m, int64_t c, const T *logits, \
-                              const int64_t *labels, int reduction, T *loss,     \
-                              T *grad);
+#define FD_SOFTMAX_XENT_DECL(T, SFX)                                                               \
+    int fd_softmax_xent_##SFX(fd_ctx ctx, int64_t m, int64_t c, const T *logits,                   \
+                              const int64_t *labels, int reduction, T *loss, T *grad);
 
 FD_SOFTMAX_XENT_DECL(float, f32)
 FD_SOFTMAX_XENT_DECL(double, f64)

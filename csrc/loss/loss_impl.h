@@ -5,9 +5,8 @@
 /* Portable row worker.  Max and sum run over FD_LANES independent
  * partial results and exp is branch-free, so compilers can vectorise the
  * inner loops for any target (SSE2, NEON, ...) without reassociating. */
-double FD_TNAME_ISA(fd_xent_rows, generic)(int64_t r0, int64_t r1, int64_t c,
-                                           const T *logits, const int64_t *labels,
-                                           T *rows, T *grad, T scale)
+double FD_TNAME_ISA(fd_xent_rows, generic)(int64_t r0, int64_t r1, int64_t c, const T *logits,
+                                           const int64_t *labels, T *rows, T *grad, T scale)
 {
     double total = 0.0;
     int64_t i, j;
@@ -24,8 +23,7 @@ double FD_TNAME_ISA(fd_xent_rows, generic)(int64_t r0, int64_t r1, int64_t c,
         }
         /* a NaN need not win the max: exp(NaN - max) spreads it */
         for (j = 0; j + FD_LANES <= c; j += FD_LANES)
-            for (k = 0; k < FD_LANES; k++)
-                ml[k] = x[j + k] > ml[k] ? x[j + k] : ml[k];
+            for (k = 0; k < FD_LANES; k++) ml[k] = x[j + k] > ml[k] ? x[j + k] : ml[k];
         for (; j < c; j++) ml[0] = x[j] > ml[0] ? x[j] : ml[0];
         mx = ml[0];
         for (k = 1; k < FD_LANES; k++) mx = ml[k] > mx ? ml[k] : mx;
@@ -36,8 +34,7 @@ double FD_TNAME_ISA(fd_xent_rows, generic)(int64_t r0, int64_t r1, int64_t c,
             for (; j < c; j++) sl[0] += g[j];
         } else {
             for (j = 0; j + FD_LANES <= c; j += FD_LANES)
-                for (k = 0; k < FD_LANES; k++)
-                    sl[k] += FN(fd_exp_neg)(x[j + k] - mx);
+                for (k = 0; k < FD_LANES; k++) sl[k] += FN(fd_exp_neg)(x[j + k] - mx);
             for (; j < c; j++) sl[0] += FN(fd_exp_neg)(x[j] - mx);
         }
         for (k = 0; k < FD_LANES; k++) s += sl[k];
@@ -55,8 +52,8 @@ double FD_TNAME_ISA(fd_xent_rows, generic)(int64_t r0, int64_t r1, int64_t c,
 
 /* The row worker of one SIMD path (see "Dispatch" in fd_common.h). */
 typedef struct {
-    double (*rows)(int64_t r0, int64_t r1, int64_t c, const T *logits,
-                   const int64_t *labels, T *rows, T *grad, T scale);
+    double (*rows)(int64_t r0, int64_t r1, int64_t c, const T *logits, const int64_t *labels,
+                   T *rows, T *grad, T scale);
 } FN(fd_loss_kernels);
 
 static FN(fd_loss_kernels) FN(fd_loss_pick)(int isa)
@@ -78,9 +75,8 @@ static FN(fd_loss_kernels) FN(fd_loss_pick)(int isa)
     return k;
 }
 
-int FN(fd_softmax_xent)(fd_ctx ctx, int64_t m, int64_t c, const T *logits,
-                        const int64_t *labels, int reduction, T *loss,
-                        T *grad)
+int FN(fd_softmax_xent)(fd_ctx ctx, int64_t m, int64_t c, const T *logits, const int64_t *labels,
+                        int reduction, T *loss, T *grad)
 {
     double partial[FD_XENT_MAX_BLOCKS], total = 0.0;
     int64_t i, rows_per, nblocks, b;
@@ -89,15 +85,16 @@ int FN(fd_softmax_xent)(fd_ctx ctx, int64_t m, int64_t c, const T *logits,
     int nt;
     FN(fd_loss_kernels) k;
     if (m < 0 || c < 0) return FD_EINVAL;
-    if (reduction != FD_REDUCE_NONE && reduction != FD_REDUCE_MEAN &&
-        reduction != FD_REDUCE_SUM)
+    if (reduction != FD_REDUCE_NONE && reduction != FD_REDUCE_MEAN && reduction != FD_REDUCE_SUM)
         return FD_EINVAL;
     for (i = 0; i < m; i++)
         if (labels[i] < 0 || labels[i] >= c) return FD_EINVAL;
     if (m == 0) {
         /* mean of nothing is NaN (as NumPy and PyTorch), sum is 0 */
-        if (reduction == FD_REDUCE_MEAN) *loss = (T)NAN;
-        else if (reduction == FD_REDUCE_SUM) *loss = (T)0;
+        if (reduction == FD_REDUCE_MEAN)
+            *loss = (T)NAN;
+        else if (reduction == FD_REDUCE_SUM)
+            *loss = (T)0;
         return FD_OK;
     }
     scale = reduction == FD_REDUCE_MEAN ? (T)(1.0 / (double)m) : (T)1;
@@ -115,8 +112,10 @@ int FN(fd_softmax_xent)(fd_ctx ctx, int64_t m, int64_t c, const T *logits,
         partial[b] = k.rows(r0, r1, c, logits, labels, rows, grad, scale);
     }
     for (b = 0; b < nblocks; b++) total += partial[b];
-    if (reduction == FD_REDUCE_MEAN) *loss = (T)(total / (double)m);
-    else if (reduction == FD_REDUCE_SUM) *loss = (T)total;
+    if (reduction == FD_REDUCE_MEAN)
+        *loss = (T)(total / (double)m);
+    else if (reduction == FD_REDUCE_SUM)
+        *loss = (T)total;
     return FD_OK;
 }
 

@@ -9,10 +9,9 @@
 
 #include "common/fd_common.h"
 
-#define FD_XENT_ROWS_DECL(T, SFX, ISA)                                             \
-    double fd_xent_rows_##SFX##_##ISA(int64_t r0, int64_t r1, int64_t c,         \
-                                      const T *logits, const int64_t *labels,    \
-                                      T *rows, T *grad, T scale);
+#define FD_XENT_ROWS_DECL(T, SFX, ISA)                                                             \
+    double fd_xent_rows_##SFX##_##ISA(int64_t r0, int64_t r1, int64_t c, const T *logits,          \
+                                      const int64_t *labels, T *rows, T *grad, T scale);
 
 FD_XENT_ROWS_DECL(float, f32, generic)
 FD_XENT_ROWS_DECL(double, f64, generic)

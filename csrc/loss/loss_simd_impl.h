@@ -17,12 +17,11 @@
 #define FD_XENT_GROUP 8
 #endif
 
-double FD_LX_CAT(fd_xent_rows, SFX, ISA)(int64_t r0, int64_t r1, int64_t c,
-                                         const T *logits, const int64_t *labels,
-                                         T *rows, T *grad, T scale)
+double FD_LX_CAT(fd_xent_rows, SFX, ISA)(int64_t r0, int64_t r1, int64_t c, const T *logits,
+                                         const int64_t *labels, T *rows, T *grad, T scale)
 {
     const int64_t W = VP(W);
-    const int64_t cv = c - c % W;              /* full vectors per row */
+    const int64_t cv = c - c % W; /* full vectors per row */
     const VP(vec) ninf = VP(set1)((T)-INFINITY);
     VP(mask) tail = VP(tailmask)(c % W ? c % W : 1);
     double total = 0.0;
@@ -101,8 +100,7 @@ double FD_LX_CAT(fd_xent_rows, SFX, ISA)(int64_t r0, int64_t r1, int64_t c,
                 T *g = grad + i * c;
                 const VP(vec) vinv = VP(set1)(scale / ss[r]);
                 for (j = 0; j < cv; j += W) VP(store)(g + j, VP(mul)(VP(load)(g + j), vinv));
-                if (cv < c)
-                    VP(mstore)(g + cv, tail, VP(mul)(VP(mload)(g + cv, tail, vinv), vinv));
+                if (cv < c) VP(mstore)(g + cv, tail, VP(mul)(VP(mload)(g + cv, tail, vinv), vinv));
                 g[lab] -= scale;
             }
         }

@@ -14,12 +14,10 @@
 #define FD_MLP_MAX_LAYERS 64
 #define FD_MLP_ALIGN 64 /* cache line: each buffer starts on its own line */
 #define FD_MLP_L2_BLOCK 4096 /* elements per block of the L2 penalty pass */
-#define FD_MLP_L2_CHUNK 256  /* blocks per parallel region (sums on the stack) */
+#define FD_MLP_L2_CHUNK 256 /* blocks per parallel region (sums on the stack) */
 
 static size_t fd_mlp_align(size_t n)
-{
-    return (n + FD_MLP_ALIGN - 1) & ~(size_t)(FD_MLP_ALIGN - 1);
-}
+{ return (n + FD_MLP_ALIGN - 1) & ~(size_t)(FD_MLP_ALIGN - 1); }
 
 static char *fd_mlp_align_ptr(void *p)
 {

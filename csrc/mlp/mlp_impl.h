@@ -9,22 +9,22 @@ typedef struct {
     T *h[FD_MLP_MAX_LAYERS + 1]; /* h[0] gathered batch, h[l] layer outputs */
     T *z[FD_MLP_MAX_LAYERS + 1]; /* pre-activations (gelu hidden layers only) */
     T *d[FD_MLP_MAX_LAYERS + 1]; /* dL/dh[l], l >= 1 */
-    int64_t *lab;                /* batch labels */
-    void *kwork;                 /* dense kernels' scratch */
+    int64_t *lab; /* batch labels */
+    void *kwork; /* dense kernels' scratch */
 } FN(fd_mlp_bufs);
 
 /* Lay out the scratch block; returns its size (bufs may be NULL to measure). */
 static size_t FN(fd_mlp_layout)(fd_ctx ctx, const fd_mlp_shape *s, char *base,
-                                FN(fd_mlp_bufs) *bufs)
+                                FN(fd_mlp_bufs) * bufs)
 {
     size_t off = 0, kw = 0, w;
     int64_t B = s->batch;
     int l, L = s->nlayers;
     int gelu = s->act == FD_ACT_GELU;
-#define TAKE(ptr, type, count)                                              \
-    do {                                                                    \
-        if (bufs) ptr = (type *)(void *)(base + off);                       \
-        off = fd_mlp_align(off + (size_t)(count) * sizeof(type));           \
+#define TAKE(ptr, type, count)                                                                     \
+    do {                                                                                           \
+        if (bufs) ptr = (type *)(void *)(base + off);                                              \
+        off = fd_mlp_align(off + (size_t)(count) * sizeof(type));                                  \
     } while (0)
     for (l = 0; l <= L; l++) {
         TAKE(bufs->h[l], T, B * s->sizes[l]);
@@ -52,8 +52,7 @@ size_t FN(fd_mlp_work_bytes)(fd_ctx ctx, const fd_mlp_shape *shape)
 
 /* g += c * w over one block of n elements; returns sum w^2.  16-lane
  * partial sums, so the loop vectorises. */
-static double FN(fd_mlp_l2_block)(int64_t n, const T *FD_RESTRICT w,
-                                  T *FD_RESTRICT g, T c)
+static double FN(fd_mlp_l2_block)(int64_t n, const T *FD_RESTRICT w, T *FD_RESTRICT g, T c)
 {
     T acc[16] = {0};
     T part = 0;
@@ -96,9 +95,8 @@ static double FN(fd_mlp_l2_grad)(fd_ctx ctx, int64_t n, const T *w, T *g, T c)
 
 /* Forward m rows from x (leading dimension sizes[0]); logits go to `out`
  * (leading dimension ldo) or, when out is NULL, to bufs->h[L]. */
-static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params,
-                          const T *x, int64_t m, FN(fd_mlp_bufs) *b, T *out,
-                          int64_t ldo)
+static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, const T *x,
+                          int64_t m, FN(fd_mlp_bufs) * b, T *out, int64_t ldo)
 {
     int l, L = s->nlayers, rc;
     const T *in = x;
@@ -107,8 +105,7 @@ static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params,
         int last = l == L - 1;
         T *y = (last && out) ? out : b->h[l + 1];
         int64_t ldy = (last && out) ? ldo : nn;
-        rc = FN(fd_dense_forward)(ctx, m, k, nn, in, k, params[2 * l], nn, 1,
-                                  params[2 * l + 1],
+        rc = FN(fd_dense_forward)(ctx, m, k, nn, in, k, params[2 * l], nn, 1, params[2 * l + 1],
                                   last ? FD_ACT_IDENTITY : s->act, y, ldy,
                                   last ? NULL : b->z[l + 1], nn, b->kwork);
         if (rc != FD_OK) return rc;
@@ -117,8 +114,8 @@ static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params,
     return FD_OK;
 }
 
-int FN(fd_mlp_forward)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
-                       const T *X, int64_t n, T *logits, void *work)
+int FN(fd_mlp_forward)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, const T *X,
+                       int64_t n, T *logits, void *work)
 {
     FN(fd_mlp_bufs) b;
     int64_t r, C;
@@ -128,18 +125,16 @@ int FN(fd_mlp_forward)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
     C = shape->sizes[shape->nlayers];
     for (r = 0; r < n; r += shape->batch) {
         int64_t m = n - r < shape->batch ? n - r : shape->batch;
-        rc = FN(fd_mlp_fwd)(ctx, shape, params, X + r * shape->sizes[0], m, &b,
-                            logits + r * C, C);
+        rc = FN(fd_mlp_fwd)(ctx, shape, params, X + r * shape->sizes[0], m, &b, logits + r * C, C);
         if (rc != FD_OK) return rc;
     }
     return FD_OK;
 }
 
-int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
-                     T *const *grads, T *const *state, const T *X, int64_t n,
-                     const int64_t *labels, const int64_t *order, int64_t n_order,
-                     fd_mlp_optim *opt, void *work, double *loss_sum,
-                     int64_t *correct, int64_t *steps_done, fd_mlp_progress cb,
+int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T *const *grads,
+                     T *const *state, const T *X, int64_t n, const int64_t *labels,
+                     const int64_t *order, int64_t n_order, fd_mlp_optim *opt, void *work,
+                     double *loss_sum, int64_t *correct, int64_t *steps_done, fd_mlp_progress cb,
                      void *cb_user, int64_t every)
 {
     FN(fd_mlp_bufs) b;
@@ -166,16 +161,20 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
         T loss = 0;
 
         for (r = 0; r < m; r++) {
-            if (idx[r] < 0 || idx[r] >= n) bad = 1;
-            else b.lab[r] = labels[idx[r]];
+            if (idx[r] < 0 || idx[r] >= n)
+                bad = 1;
+            else
+                b.lab[r] = labels[idx[r]];
         }
-        if (bad) { rc = FD_EINVAL; break; }
+        if (bad) {
+            rc = FD_EINVAL;
+            break;
+        }
         /* Gather the batch rows into one contiguous block: a memcpy per row,
          * threaded only for big batches (one fewer barrier per step). */
         nt = fd_threads_for(&ctx, (size_t)(m * k0), (size_t)1 << 18);
         FD_PARALLEL_FOR
-        for (r = 0; r < m; r++)
-            memcpy(b.h[0] + r * k0, X + idx[r] * k0, (size_t)k0 * sizeof(T));
+        for (r = 0; r < m; r++) memcpy(b.h[0] + r * k0, X + idx[r] * k0, (size_t)k0 * sizeof(T));
 
         rc = FN(fd_mlp_fwd)(ctx, s, params, b.h[0], m, &b, NULL, 0);
         if (rc != FD_OK) break;
@@ -187,8 +186,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
                 if (row[c] > row[best] || row[c] != row[c]) best = c;
             ncorrect += best == b.lab[r];
         }
-        rc = FN(fd_softmax_xent)(ctx, m, C, b.h[L], b.lab, FD_REDUCE_MEAN, &loss,
-                                 b.d[L]);
+        rc = FN(fd_softmax_xent)(ctx, m, C, b.h[L], b.lab, FD_REDUCE_MEAN, &loss, b.d[L]);
         if (rc != FD_OK) break;
         lsum += (double)loss * (double)m;
 
@@ -196,13 +194,10 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
             int64_t k = s->sizes[l], nn = s->sizes[l + 1];
             int last = l == L - 1;
             int pre = !last && s->act == FD_ACT_GELU;
-            rc = FN(fd_dense_backward)(ctx, m, k, nn, b.d[l + 1], nn, b.h[l], k,
-                                       params[2 * l], nn, 1,
-                                       pre ? b.z[l + 1] : b.h[l + 1], nn, pre,
-                                       last ? FD_ACT_IDENTITY : s->act,
-                                       l > 0 ? b.d[l] : NULL, k,
-                                       grads[2 * l], nn, 1, grads[2 * l + 1], 0,
-                                       b.kwork);
+            rc = FN(fd_dense_backward)(ctx, m, k, nn, b.d[l + 1], nn, b.h[l], k, params[2 * l], nn,
+                                       1, pre ? b.z[l + 1] : b.h[l + 1], nn, pre,
+                                       last ? FD_ACT_IDENTITY : s->act, l > 0 ? b.d[l] : NULL, k,
+                                       grads[2 * l], nn, 1, grads[2 * l + 1], 0, b.kwork);
             if (rc != FD_OK) break;
         }
         if (rc != FD_OK) break;
@@ -224,14 +219,12 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params,
             l = j / 2;
             int64_t cnt = (j & 1) ? s->sizes[l + 1] : s->sizes[l] * s->sizes[l + 1];
             if (opt->kind == FD_MLP_ADAM)
-                FN(fd_adam_step)(ctx, cnt, params[j], grads[j], state[j],
-                                 state[np2 + j], opt->lr, opt->beta1, opt->beta2,
-                                 eps, opt->step, opt->weight_decay);
+                FN(fd_adam_step)(ctx, cnt, params[j], grads[j], state[j], state[np2 + j], opt->lr,
+                                 opt->beta1, opt->beta2, eps, opt->step, opt->weight_decay);
             else
-                FN(fd_sgd_step)(ctx, cnt, params[j], grads[j], opt->lr,
-                                opt->momentum,
-                                opt->momentum != 0.0 ? state[j] : NULL,
-                                opt->weight_decay, opt->nesterov);
+                FN(fd_sgd_step)(ctx, cnt, params[j], grads[j], opt->lr, opt->momentum,
+                                opt->momentum != 0.0 ? state[j] : NULL, opt->weight_decay,
+                                opt->nesterov);
         }
         steps++;
         if (cb && every > 0 && steps % every == 0 && cb(cb_user, steps)) break;

@@ -6,13 +6,12 @@
 #define FD_NAME(name) FD_CAT(name, SFX)
 
 /* Portable range kernel: mul then add in T (contraction is off). */
-static void FD_NAME(norm_generic_)(int64_t n, const uint8_t *FD_RESTRICT in,
-                                   T *FD_RESTRICT out, T a, T c, int stream)
+static void FD_NAME(norm_generic_)(int64_t n, const uint8_t *FD_RESTRICT in, T *FD_RESTRICT out,
+                                   T a, T c, int stream)
 {
     int64_t i;
     (void)stream;
-    for (i = 0; i < n; i++)
-        out[i] = (T)in[i] * a + c;
+    for (i = 0; i < n; i++) out[i] = (T)in[i] * a + c;
 }
 
 /* The range kernel of one SIMD path (see "Dispatch" in fd_common.h). */
@@ -47,9 +46,8 @@ static void FD_NAME(norm_run_)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT
 {
     KERN_T kern = FD_NAME(fd_normalize_pick_)(ctx.isa).kern;
     int stream = store == FD_NORM_STORE_STREAM ||
-                 (store == FD_NORM_STORE_AUTO && n > 0 &&
-                  (uint64_t)n * sizeof(T) >= FD_NORM_STREAM_BYTES &&
-                  !fd_norm_untouched(out, (uint64_t)n * sizeof(T)));
+        (store == FD_NORM_STORE_AUTO && n > 0 && (uint64_t)n * sizeof(T) >= FD_NORM_STREAM_BYTES &&
+         !fd_norm_untouched(out, (uint64_t)n * sizeof(T)));
     int nt, t;
     int64_t lane, head;
     if (n <= 0) return;
@@ -61,8 +59,8 @@ static void FD_NAME(norm_run_)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT
     lane = 64 / (int64_t)sizeof(T);
     /* First element index whose address is 64-byte aligned. */
     head = ((uintptr_t)out % sizeof(T) == 0)
-               ? (int64_t)((64 - (uintptr_t)out % 64) % 64) / (int64_t)sizeof(T)
-               : 0;
+        ? (int64_t)((64 - (uintptr_t)out % 64) % 64) / (int64_t)sizeof(T)
+        : 0;
     FD_PARALLEL_FOR
     for (t = 0; t < nt; t++) {
         int64_t lo = fd_norm_bound(n, nt, t, head, lane);
@@ -71,24 +69,19 @@ static void FD_NAME(norm_run_)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT
     }
 }
 
-void FD_CAT(FD_NAME(fd_normalize_u8_), _ex)(fd_ctx ctx, int64_t n, const uint8_t *in,
-                                            T *out, double scale, double mean,
-                                            double std, int store)
+void FD_CAT(FD_NAME(fd_normalize_u8_), _ex)(fd_ctx ctx, int64_t n, const uint8_t *in, T *out,
+                                            double scale, double mean, double std, int store)
 {
     const T a = (T)(scale / std), c = (T)(-mean / std);
     FD_NAME(norm_run_)(ctx, n, in, out, a, c, store);
 }
 
-void FD_NAME(fd_normalize_u8_)(fd_ctx ctx, int64_t n, const uint8_t *in, T *out,
-                               double scale, double mean, double std)
-{
-    FD_CAT(FD_NAME(fd_normalize_u8_), _ex)(ctx, n, in, out, scale, mean, std,
-                                           FD_NORM_STORE_AUTO);
-}
+void FD_NAME(fd_normalize_u8_)(fd_ctx ctx, int64_t n, const uint8_t *in, T *out, double scale,
+                               double mean, double std)
+{ FD_CAT(FD_NAME(fd_normalize_u8_), _ex)(ctx, n, in, out, scale, mean, std, FD_NORM_STORE_AUTO); }
 
-void FD_CAT(FD_NAME(fd_normalize_u8_), _tail_inplace)(fd_ctx ctx, int64_t n, T *buf,
-                                                      double scale, double mean,
-                                                      double std)
+void FD_CAT(FD_NAME(fd_normalize_u8_), _tail_inplace)(fd_ctx ctx, int64_t n, T *buf, double scale,
+                                                      double mean, double std)
 {
     const T a = (T)(scale / std), c = (T)(-mean / std);
     const int64_t s = (int64_t)sizeof(T);

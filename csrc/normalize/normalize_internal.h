@@ -18,22 +18,20 @@
 #pragma GCC optimize("fp-contract=off")
 #endif
 
-typedef void (*fd_norm_kern_f32)(int64_t n, const uint8_t *FD_RESTRICT in,
-                                 float *FD_RESTRICT out, float a, float c,
-                                 int stream);
-typedef void (*fd_norm_kern_f64)(int64_t n, const uint8_t *FD_RESTRICT in,
-                                 double *FD_RESTRICT out, double a, double c,
-                                 int stream);
+typedef void (*fd_norm_kern_f32)(int64_t n, const uint8_t *FD_RESTRICT in, float *FD_RESTRICT out,
+                                 float a, float c, int stream);
+typedef void (*fd_norm_kern_f64)(int64_t n, const uint8_t *FD_RESTRICT in, double *FD_RESTRICT out,
+                                 double a, double c, int stream);
 
 #if FD_HAVE_X86_SIMD
-void fd_norm_kern_u8_f32_avx2(int64_t n, const uint8_t *FD_RESTRICT in,
-                              float *FD_RESTRICT out, float a, float c, int stream);
-void fd_norm_kern_u8_f64_avx2(int64_t n, const uint8_t *FD_RESTRICT in,
-                              double *FD_RESTRICT out, double a, double c, int stream);
-void fd_norm_kern_u8_f32_avx512(int64_t n, const uint8_t *FD_RESTRICT in,
-                                float *FD_RESTRICT out, float a, float c, int stream);
-void fd_norm_kern_u8_f64_avx512(int64_t n, const uint8_t *FD_RESTRICT in,
-                                double *FD_RESTRICT out, double a, double c, int stream);
+void fd_norm_kern_u8_f32_avx2(int64_t n, const uint8_t *FD_RESTRICT in, float *FD_RESTRICT out,
+                              float a, float c, int stream);
+void fd_norm_kern_u8_f64_avx2(int64_t n, const uint8_t *FD_RESTRICT in, double *FD_RESTRICT out,
+                              double a, double c, int stream);
+void fd_norm_kern_u8_f32_avx512(int64_t n, const uint8_t *FD_RESTRICT in, float *FD_RESTRICT out,
+                                float a, float c, int stream);
+void fd_norm_kern_u8_f64_avx512(int64_t n, const uint8_t *FD_RESTRICT in, double *FD_RESTRICT out,
+                                double a, double c, int stream);
 #endif
 
 #endif

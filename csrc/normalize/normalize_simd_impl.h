@@ -7,8 +7,7 @@
  * Head (until out is 64-byte aligned, streaming only) and tail are scalar;
  * with contraction off they round exactly like the vector body. */
 
-void FN(int64_t n, const uint8_t *FD_RESTRICT in, T *FD_RESTRICT out, T a, T c,
-        int stream)
+void FN(int64_t n, const uint8_t *FD_RESTRICT in, T *FD_RESTRICT out, T a, T c, int stream)
 {
     int64_t i = 0;
     const VP(vec) va = VP(set1)(a), vc = VP(set1)(c);
@@ -43,6 +42,5 @@ void FN(int64_t n, const uint8_t *FD_RESTRICT in, T *FD_RESTRICT out, T a, T c,
     }
     for (; i + VP(W) <= n; i += VP(W))
         VP(store)(out + i, VP(add)(VP(mul)(VP(load_u8)(in + i), va), vc));
-    for (; i < n; i++)
-        out[i] = (T)in[i] * a + c;
+    for (; i < n; i++) out[i] = (T)in[i] * a + c;
 }

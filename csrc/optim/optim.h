@@ -7,19 +7,18 @@
 /* PyTorch's SGD: g = grad + weight_decay * param; with momentum,
  * v = momentum * v + g and the step uses v (or g + momentum * v when
  * nesterov); param -= lr * step.  velocity may be NULL when momentum == 0. */
-#define FD_SGD_DECL(T, SFX)                                                   \
-    void fd_sgd_step_##SFX(fd_ctx ctx, int64_t n, T *param, const T *grad,    \
-                           double lr, double momentum, T *velocity,           \
-                           double weight_decay, int nesterov);
+#define FD_SGD_DECL(T, SFX)                                                                        \
+    void fd_sgd_step_##SFX(fd_ctx ctx, int64_t n, T *param, const T *grad, double lr,              \
+                           double momentum, T *velocity, double weight_decay, int nesterov);
 
 /* AdamW: param -= lr * weight_decay * param (decoupled), then
  * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
  * param -= lr * (m / (1-b1^step)) / (sqrt(v / (1-b2^step)) + eps).
  * step counts from 1. */
-#define FD_ADAM_DECL(T, SFX)                                                  \
-    void fd_adam_step_##SFX(fd_ctx ctx, int64_t n, T *param, const T *grad,   \
-                            T *m, T *v, double lr, double beta1, double beta2, \
-                            double eps, int64_t step, double weight_decay);
+#define FD_ADAM_DECL(T, SFX)                                                                       \
+    void fd_adam_step_##SFX(fd_ctx ctx, int64_t n, T *param, const T *grad, T *m, T *v, double lr, \
+                            double beta1, double beta2, double eps, int64_t step,                  \
+                            double weight_decay);
 
 FD_SGD_DECL(float, f32)
 FD_SGD_DECL(double, f64)

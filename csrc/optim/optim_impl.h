@@ -4,8 +4,8 @@
 #define FN(name) FD_TNAME(name)
 
 /* Portable span workers. */
-void FD_TNAME_ISA(fd_sgd_span, generic)(int64_t n, T *p, const T *g, T *v, T lr,
-                                        T mom, T wd, int flags)
+void FD_TNAME_ISA(fd_sgd_span, generic)(int64_t n, T *p, const T *g, T *v, T lr, T mom, T wd,
+                                        int flags)
 {
     int64_t i;
     for (i = 0; i < n; i++) {
@@ -20,9 +20,8 @@ void FD_TNAME_ISA(fd_sgd_span, generic)(int64_t n, T *p, const T *g, T *v, T lr,
     }
 }
 
-void FD_TNAME_ISA(fd_adam_span, generic)(int64_t n, T *p, const T *g, T *m, T *v,
-                                         T decay, T b1, T c1, T b2, T c2,
-                                         T inv_bc2s, T eps, T step_size)
+void FD_TNAME_ISA(fd_adam_span, generic)(int64_t n, T *p, const T *g, T *m, T *v, T decay, T b1,
+                                         T c1, T b2, T c2, T inv_bc2s, T eps, T step_size)
 {
     int64_t i;
     for (i = 0; i < n; i++) {
@@ -38,8 +37,8 @@ void FD_TNAME_ISA(fd_adam_span, generic)(int64_t n, T *p, const T *g, T *m, T *v
 /* The span workers of one SIMD path (see "Dispatch" in fd_common.h). */
 typedef struct {
     void (*sgd)(int64_t n, T *p, const T *g, T *v, T lr, T mom, T wd, int flags);
-    void (*adam)(int64_t n, T *p, const T *g, T *m, T *v, T decay, T b1, T c1, T b2,
-                 T c2, T inv_bc2s, T eps, T step_size);
+    void (*adam)(int64_t n, T *p, const T *g, T *m, T *v, T decay, T b1, T c1, T b2, T c2,
+                 T inv_bc2s, T eps, T step_size);
 } FN(fd_optim_kernels);
 
 static FN(fd_optim_kernels) FN(fd_optim_pick)(int isa)
@@ -66,9 +65,8 @@ static FN(fd_optim_kernels) FN(fd_optim_pick)(int isa)
 
 /* velocity == NULL disables momentum (the header allows NULL only when
  * momentum == 0; the Python layer enforces it). */
-void FN(fd_sgd_step)(fd_ctx ctx, int64_t n, T *param, const T *grad,
-                     double lr, double momentum, T *velocity,
-                     double weight_decay, int nesterov)
+void FN(fd_sgd_step)(fd_ctx ctx, int64_t n, T *param, const T *grad, double lr, double momentum,
+                     T *velocity, double weight_decay, int nesterov)
 {
     int flags = 0, nt;
     int64_t nblocks, b;
@@ -86,16 +84,15 @@ void FN(fd_sgd_step)(fd_ctx ctx, int64_t n, T *param, const T *grad,
     for (b = 0; b < nblocks; b++) {
         int64_t off = b * FD_OPT_BLOCK;
         int64_t len = n - off < FD_OPT_BLOCK ? n - off : FD_OPT_BLOCK;
-        k.sgd(len, param + off, grad + off, velocity ? velocity + off : NULL, (T)lr,
-              (T)momentum, (T)weight_decay, flags);
+        k.sgd(len, param + off, grad + off, velocity ? velocity + off : NULL, (T)lr, (T)momentum,
+              (T)weight_decay, flags);
     }
 }
 
 /* Scalars (bias corrections, step size) are computed in double once, as
  * torch.optim.AdamW does in Python.  step < 1 is treated as 1. */
-void FN(fd_adam_step)(fd_ctx ctx, int64_t n, T *param, const T *grad,
-                      T *m, T *v, double lr, double beta1, double beta2,
-                      double eps, int64_t step, double weight_decay)
+void FN(fd_adam_step)(fd_ctx ctx, int64_t n, T *param, const T *grad, T *m, T *v, double lr,
+                      double beta1, double beta2, double eps, int64_t step, double weight_decay)
 {
     double bc1, bc2;
     T decay, b1, c1, b2, c2, inv_bc2s, teps, step_size;
@@ -121,8 +118,8 @@ void FN(fd_adam_step)(fd_ctx ctx, int64_t n, T *param, const T *grad,
     for (b = 0; b < nblocks; b++) {
         int64_t off = b * FD_OPT_BLOCK;
         int64_t len = n - off < FD_OPT_BLOCK ? n - off : FD_OPT_BLOCK;
-        k.adam(len, param + off, grad + off, m + off, v + off, decay, b1, c1, b2, c2,
-               inv_bc2s, teps, step_size);
+        k.adam(len, param + off, grad + off, m + off, v + off, decay, b1, c1, b2, c2, inv_bc2s,
+               teps, step_size);
     }
 }
 

@@ -11,12 +11,11 @@
 #define FD_SGD_MOM 2
 #define FD_SGD_NESTEROV 4
 
-#define FD_OPT_SPAN_DECL(T, SFX, ISA)                                           \
-    void fd_sgd_span_##SFX##_##ISA(int64_t n, T *p, const T *g, T *v, T lr,     \
-                                   T mom, T wd, int flags);                     \
-    void fd_adam_span_##SFX##_##ISA(int64_t n, T *p, const T *g, T *m, T *v,    \
-                                    T decay, T b1, T c1, T b2, T c2,            \
-                                    T inv_bc2s, T eps, T step_size);
+#define FD_OPT_SPAN_DECL(T, SFX, ISA)                                                              \
+    void fd_sgd_span_##SFX##_##ISA(int64_t n, T *p, const T *g, T *v, T lr, T mom, T wd,           \
+                                   int flags);                                                     \
+    void fd_adam_span_##SFX##_##ISA(int64_t n, T *p, const T *g, T *m, T *v, T decay, T b1, T c1,  \
+                                    T b2, T c2, T inv_bc2s, T eps, T step_size);
 
 FD_OPT_SPAN_DECL(float, f32, generic)
 FD_OPT_SPAN_DECL(double, f64, generic)

@@ -7,9 +7,8 @@
 #define FD_OX_CAT(a, b, c) FD_OX_CAT_(a, b, c)
 
 /* One SGD vector; returns the new param, updates *vv (velocity) in place. */
-FD_INLINE VP(vec) FD_OX_CAT(sgd_vec, SFX, ISA)(VP(vec) p, VP(vec) g, VP(vec) *vv,
-                                               VP(vec) lr, VP(vec) mom, VP(vec) wd,
-                                               int flags)
+FD_INLINE VP(vec) FD_OX_CAT(sgd_vec, SFX, ISA)(VP(vec) p, VP(vec) g, VP(vec) * vv, VP(vec) lr,
+                                               VP(vec) mom, VP(vec) wd, int flags)
 {
     if (flags & FD_SGD_WD) g = VP(fmadd)(wd, p, g);
     if (flags & FD_SGD_MOM) {
@@ -20,8 +19,8 @@ FD_INLINE VP(vec) FD_OX_CAT(sgd_vec, SFX, ISA)(VP(vec) p, VP(vec) g, VP(vec) *vv
     return VP(fnmadd)(lr, g, p);
 }
 
-void FD_OX_CAT(fd_sgd_span, SFX, ISA)(int64_t n, T *p, const T *g, T *v, T lr,
-                                      T mom, T wd, int flags)
+void FD_OX_CAT(fd_sgd_span, SFX, ISA)(int64_t n, T *p, const T *g, T *v, T lr, T mom, T wd,
+                                      int flags)
 {
     const int64_t W = VP(W);
     const VP(vec) vlr = VP(set1)(lr), vmom = VP(set1)(mom), vwd = VP(set1)(wd);
@@ -30,35 +29,33 @@ void FD_OX_CAT(fd_sgd_span, SFX, ISA)(int64_t n, T *p, const T *g, T *v, T lr,
     int64_t i;
     for (i = 0; i + W <= n; i += W) {
         VP(vec) vv = usev ? VP(load)(v + i) : zero;
-        VP(vec) np = FD_OX_CAT(sgd_vec, SFX, ISA)(VP(load)(p + i), VP(load)(g + i), &vv,
-                                                  vlr, vmom, vwd, flags);
+        VP(vec)
+        np = FD_OX_CAT(sgd_vec, SFX, ISA)(VP(load)(p + i), VP(load)(g + i), &vv, vlr, vmom, vwd,
+                                          flags);
         VP(store)(p + i, np);
         if (usev) VP(store)(v + i, vv);
     }
     if (i < n) {
         VP(mask) k = VP(tailmask)(n - i);
         VP(vec) vv = usev ? VP(mload)(v + i, k, zero) : zero;
-        VP(vec) np = FD_OX_CAT(sgd_vec, SFX, ISA)(VP(mload)(p + i, k, zero),
-                                                  VP(mload)(g + i, k, zero), &vv,
-                                                  vlr, vmom, vwd, flags);
+        VP(vec)
+        np = FD_OX_CAT(sgd_vec, SFX, ISA)(VP(mload)(p + i, k, zero), VP(mload)(g + i, k, zero), &vv,
+                                          vlr, vmom, vwd, flags);
         VP(mstore)(p + i, k, np);
         if (usev) VP(mstore)(v + i, k, vv);
     }
 }
 
 /* One AdamW vector: decoupled decay, moments, bias-corrected step. */
-#define FD_ADAM_VEC(P, G, M, V)                                                  \
-    do {                                                                         \
-        M = VP(fmadd)(vb1, M, VP(mul)(vc1, G));                                  \
-        V = VP(fmadd)(vb2, V, VP(mul)(VP(mul)(vc2, G), G));                      \
-        P = VP(fnmadd)(vstep,                                                    \
-                       VP(div)(M, VP(fmadd)(VP(sqrt)(V), vibc, veps)),           \
-                       VP(mul)(P, vdecay));                                      \
+#define FD_ADAM_VEC(P, G, M, V)                                                                    \
+    do {                                                                                           \
+        M = VP(fmadd)(vb1, M, VP(mul)(vc1, G));                                                    \
+        V = VP(fmadd)(vb2, V, VP(mul)(VP(mul)(vc2, G), G));                                        \
+        P = VP(fnmadd)(vstep, VP(div)(M, VP(fmadd)(VP(sqrt)(V), vibc, veps)), VP(mul)(P, vdecay)); \
     } while (0)
 
-void FD_OX_CAT(fd_adam_span, SFX, ISA)(int64_t n, T *p, const T *g, T *m, T *v,
-                                       T decay, T b1, T c1, T b2, T c2,
-                                       T inv_bc2s, T eps, T step_size)
+void FD_OX_CAT(fd_adam_span, SFX, ISA)(int64_t n, T *p, const T *g, T *m, T *v, T decay, T b1, T c1,
+                                       T b2, T c2, T inv_bc2s, T eps, T step_size)
 {
     const int64_t W = VP(W);
     const VP(vec) vdecay = VP(set1)(decay), vb1 = VP(set1)(b1), vc1 = VP(set1)(c1);

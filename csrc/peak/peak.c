@@ -11,8 +11,7 @@
 
 typedef double (*peak_fn)(int64_t, double *);
 
-static double peak_run(fd_ctx ctx, int64_t iters, int *threads_used, double *sink,
-                       peak_fn fn)
+static double peak_run(fd_ctx ctx, int64_t iters, int *threads_used, double *sink, peak_fn fn)
 {
     double total = 0.0, s = 0.0;
     int used = 1;
@@ -21,7 +20,7 @@ static double peak_run(fd_ctx ctx, int64_t iters, int *threads_used, double *sin
     if (iters < 0) iters = 0;
     /* Every thread runs the full loop: the probe measures aggregate
      * throughput, so thread count is never reduced for small work here. */
-FD_OMP(parallel num_threads(nt) reduction(+ : total, s))
+    FD_OMP(parallel num_threads(nt) reduction(+ : total, s))
     {
         double local_sink = 0.0;
         total += fn(iters, &local_sink);

@@ -46,8 +46,6 @@ static FN(fd_peak_kernels) FN(fd_peak_pick)(int isa)
 }
 
 double FN(fd_peak_fma)(fd_ctx ctx, int64_t iters, int *threads_used, double *sink)
-{
-    return peak_run(ctx, iters, threads_used, sink, FN(fd_peak_pick)(ctx.isa).fma);
-}
+{ return peak_run(ctx, iters, threads_used, sink, FN(fd_peak_pick)(ctx.isa).fma); }
 
 #undef FN

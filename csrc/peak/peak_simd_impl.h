@@ -35,7 +35,8 @@ double FNAME(int64_t iters, double *sink)
         a10 = VP(fmadd)(a10, m, c);
         a11 = VP(fmadd)(a11, m, c);
     }
-    a0 = VP(add)(VP(add)(VP(add)(a0, a1), VP(add)(a2, a3)), VP(add)(VP(add)(a4, a5), VP(add)(a6, a7)));
+    a0 = VP(add)(VP(add)(VP(add)(a0, a1), VP(add)(a2, a3)),
+                 VP(add)(VP(add)(a4, a5), VP(add)(a6, a7)));
     a0 = VP(add)(a0, VP(add)(VP(add)(a8, a9), VP(add)(a10, a11)));
     VP(store)(buf, a0);
     for (j = 0; j < VP(W); j++) s += (double)buf[j];

@@ -19,51 +19,62 @@ typedef __m256 v8f_vec;
 typedef __m256i v8f_mask;
 #define v8f_W 8
 
-FD_INLINE __m256 v8f_load(const float *p) { return _mm256_loadu_ps(p); }
-FD_INLINE void v8f_store(float *p, __m256 v) { _mm256_storeu_ps(p, v); }
-FD_INLINE __m256 v8f_set1(float x) { return _mm256_set1_ps(x); }
-FD_INLINE __m256 v8f_add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
-FD_INLINE __m256 v8f_sub(__m256 a, __m256 b) { return _mm256_sub_ps(a, b); }
-FD_INLINE __m256 v8f_mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
-FD_INLINE __m256 v8f_div(__m256 a, __m256 b) { return _mm256_div_ps(a, b); }
-FD_INLINE __m256 v8f_sqrt(__m256 a) { return _mm256_sqrt_ps(a); }
+FD_INLINE __m256 v8f_load(const float *p)
+{ return _mm256_loadu_ps(p); }
+FD_INLINE void v8f_store(float *p, __m256 v)
+{ _mm256_storeu_ps(p, v); }
+FD_INLINE __m256 v8f_set1(float x)
+{ return _mm256_set1_ps(x); }
+FD_INLINE __m256 v8f_add(__m256 a, __m256 b)
+{ return _mm256_add_ps(a, b); }
+FD_INLINE __m256 v8f_sub(__m256 a, __m256 b)
+{ return _mm256_sub_ps(a, b); }
+FD_INLINE __m256 v8f_mul(__m256 a, __m256 b)
+{ return _mm256_mul_ps(a, b); }
+FD_INLINE __m256 v8f_div(__m256 a, __m256 b)
+{ return _mm256_div_ps(a, b); }
+FD_INLINE __m256 v8f_sqrt(__m256 a)
+{ return _mm256_sqrt_ps(a); }
 /* max(a, b); a NaN in b is returned (MAXPS returns its second operand). */
-FD_INLINE __m256 v8f_max(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }
-FD_INLINE __m256 v8f_fmadd(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
-FD_INLINE __m256 v8f_fnmadd(__m256 a, __m256 b, __m256 c) { return _mm256_fnmadd_ps(a, b, c); }
-FD_INLINE __m256 v8f_zero(void) { return _mm256_setzero_ps(); }
+FD_INLINE __m256 v8f_max(__m256 a, __m256 b)
+{ return _mm256_max_ps(a, b); }
+FD_INLINE __m256 v8f_fmadd(__m256 a, __m256 b, __m256 c)
+{ return _mm256_fmadd_ps(a, b, c); }
+FD_INLINE __m256 v8f_fnmadd(__m256 a, __m256 b, __m256 c)
+{ return _mm256_fnmadd_ps(a, b, c); }
+FD_INLINE __m256 v8f_zero(void)
+{ return _mm256_setzero_ps(); }
 /* p 32-byte aligned */
-FD_INLINE __m256 v8f_loada(const float *p) { return _mm256_load_ps(p); }
+FD_INLINE __m256 v8f_loada(const float *p)
+{ return _mm256_load_ps(p); }
 /* non-temporal store, p 32-byte aligned */
-FD_INLINE void v8f_stream(float *p, __m256 v) { _mm256_stream_ps(p, v); }
+FD_INLINE void v8f_stream(float *p, __m256 v)
+{ _mm256_stream_ps(p, v); }
 /* 8 bytes at p -> 8 floats (exact) */
 FD_INLINE __m256 v8f_load_u8(const uint8_t *p)
-{
-    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p))));
-}
-FD_INLINE __m256 v8f_xor(__m256 a, __m256 b) { return _mm256_xor_ps(a, b); }
-FD_INLINE __m256 v8f_abs(__m256 x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
+{ return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p)))); }
+FD_INLINE __m256 v8f_xor(__m256 a, __m256 b)
+{ return _mm256_xor_ps(a, b); }
+FD_INLINE __m256 v8f_abs(__m256 x)
+{ return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
 /* the sign bit of x alone */
-FD_INLINE __m256 v8f_signbit(__m256 x) { return _mm256_and_ps(_mm256_set1_ps(-0.0f), x); }
+FD_INLINE __m256 v8f_signbit(__m256 x)
+{ return _mm256_and_ps(_mm256_set1_ps(-0.0f), x); }
 /* sign bit of s set ? a : b */
-FD_INLINE __m256 v8f_sel_neg(__m256 s, __m256 a, __m256 b) { return _mm256_blendv_ps(b, a, s); }
+FD_INLINE __m256 v8f_sel_neg(__m256 s, __m256 a, __m256 b)
+{ return _mm256_blendv_ps(b, a, s); }
 /* x < y ? a : b (false for NaN) */
 FD_INLINE __m256 v8f_sel_lt(__m256 x, __m256 y, __m256 a, __m256 b)
-{
-    return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, y, _CMP_LT_OQ));
-}
+{ return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, y, _CMP_LT_OQ)); }
 
 FD_INLINE __m256i v8f_tailmask(int64_t k) /* 0 < k < 8 */
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k),
-                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
+{ return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
 FD_INLINE __m256 v8f_mload(const float *p, __m256i k, __m256 fill)
-{
-    return _mm256_blendv_ps(fill, _mm256_maskload_ps(p, k), _mm256_castsi256_ps(k));
-}
-FD_INLINE void v8f_mstore(float *p, __m256i k, __m256 v) { _mm256_maskstore_ps(p, k, v); }
-FD_INLINE __m256 v8f_mzero(__m256i k, __m256 v) { return _mm256_and_ps(_mm256_castsi256_ps(k), v); }
+{ return _mm256_blendv_ps(fill, _mm256_maskload_ps(p, k), _mm256_castsi256_ps(k)); }
+FD_INLINE void v8f_mstore(float *p, __m256i k, __m256 v)
+{ _mm256_maskstore_ps(p, k, v); }
+FD_INLINE __m256 v8f_mzero(__m256i k, __m256 v)
+{ return _mm256_and_ps(_mm256_castsi256_ps(k), v); }
 
 FD_INLINE float v8f_hmax(__m256 v)
 {
@@ -87,7 +98,7 @@ FD_INLINE __m256 v8f_exp_neg(__m256 x)
 {
     const __m256 lo = _mm256_set1_ps(-87.33f);
     const __m256 magic = _mm256_set1_ps(12582912.0f); /* 1.5 * 2^23 */
-    __m256 xc = _mm256_max_ps(lo, x);                 /* NaN stays NaN */
+    __m256 xc = _mm256_max_ps(lo, x); /* NaN stays NaN */
     __m256 t = _mm256_fmadd_ps(xc, _mm256_set1_ps(1.44269504088896341f), magic);
     __m256 n = _mm256_sub_ps(t, magic);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
@@ -113,20 +124,34 @@ typedef __m256d v4d_vec;
 typedef __m256i v4d_mask;
 #define v4d_W 4
 
-FD_INLINE __m256d v4d_load(const double *p) { return _mm256_loadu_pd(p); }
-FD_INLINE void v4d_store(double *p, __m256d v) { _mm256_storeu_pd(p, v); }
-FD_INLINE __m256d v4d_set1(double x) { return _mm256_set1_pd(x); }
-FD_INLINE __m256d v4d_add(__m256d a, __m256d b) { return _mm256_add_pd(a, b); }
-FD_INLINE __m256d v4d_sub(__m256d a, __m256d b) { return _mm256_sub_pd(a, b); }
-FD_INLINE __m256d v4d_mul(__m256d a, __m256d b) { return _mm256_mul_pd(a, b); }
-FD_INLINE __m256d v4d_div(__m256d a, __m256d b) { return _mm256_div_pd(a, b); }
-FD_INLINE __m256d v4d_sqrt(__m256d a) { return _mm256_sqrt_pd(a); }
-FD_INLINE __m256d v4d_max(__m256d a, __m256d b) { return _mm256_max_pd(a, b); }
-FD_INLINE __m256d v4d_fmadd(__m256d a, __m256d b, __m256d c) { return _mm256_fmadd_pd(a, b, c); }
-FD_INLINE __m256d v4d_fnmadd(__m256d a, __m256d b, __m256d c) { return _mm256_fnmadd_pd(a, b, c); }
-FD_INLINE __m256d v4d_zero(void) { return _mm256_setzero_pd(); }
-FD_INLINE __m256d v4d_loada(const double *p) { return _mm256_load_pd(p); }
-FD_INLINE void v4d_stream(double *p, __m256d v) { _mm256_stream_pd(p, v); }
+FD_INLINE __m256d v4d_load(const double *p)
+{ return _mm256_loadu_pd(p); }
+FD_INLINE void v4d_store(double *p, __m256d v)
+{ _mm256_storeu_pd(p, v); }
+FD_INLINE __m256d v4d_set1(double x)
+{ return _mm256_set1_pd(x); }
+FD_INLINE __m256d v4d_add(__m256d a, __m256d b)
+{ return _mm256_add_pd(a, b); }
+FD_INLINE __m256d v4d_sub(__m256d a, __m256d b)
+{ return _mm256_sub_pd(a, b); }
+FD_INLINE __m256d v4d_mul(__m256d a, __m256d b)
+{ return _mm256_mul_pd(a, b); }
+FD_INLINE __m256d v4d_div(__m256d a, __m256d b)
+{ return _mm256_div_pd(a, b); }
+FD_INLINE __m256d v4d_sqrt(__m256d a)
+{ return _mm256_sqrt_pd(a); }
+FD_INLINE __m256d v4d_max(__m256d a, __m256d b)
+{ return _mm256_max_pd(a, b); }
+FD_INLINE __m256d v4d_fmadd(__m256d a, __m256d b, __m256d c)
+{ return _mm256_fmadd_pd(a, b, c); }
+FD_INLINE __m256d v4d_fnmadd(__m256d a, __m256d b, __m256d c)
+{ return _mm256_fnmadd_pd(a, b, c); }
+FD_INLINE __m256d v4d_zero(void)
+{ return _mm256_setzero_pd(); }
+FD_INLINE __m256d v4d_loada(const double *p)
+{ return _mm256_load_pd(p); }
+FD_INLINE void v4d_stream(double *p, __m256d v)
+{ _mm256_stream_pd(p, v); }
 /* 4 bytes at p -> 4 doubles (exact); reads exactly 4 bytes */
 FD_INLINE __m256d v4d_load_u8(const uint8_t *p)
 {
@@ -134,25 +159,25 @@ FD_INLINE __m256d v4d_load_u8(const uint8_t *p)
     memcpy(&v, p, 4);
     return _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(v)));
 }
-FD_INLINE __m256d v4d_xor(__m256d a, __m256d b) { return _mm256_xor_pd(a, b); }
-FD_INLINE __m256d v4d_abs(__m256d x) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), x); }
-FD_INLINE __m256d v4d_signbit(__m256d x) { return _mm256_and_pd(_mm256_set1_pd(-0.0), x); }
-FD_INLINE __m256d v4d_sel_neg(__m256d s, __m256d a, __m256d b) { return _mm256_blendv_pd(b, a, s); }
+FD_INLINE __m256d v4d_xor(__m256d a, __m256d b)
+{ return _mm256_xor_pd(a, b); }
+FD_INLINE __m256d v4d_abs(__m256d x)
+{ return _mm256_andnot_pd(_mm256_set1_pd(-0.0), x); }
+FD_INLINE __m256d v4d_signbit(__m256d x)
+{ return _mm256_and_pd(_mm256_set1_pd(-0.0), x); }
+FD_INLINE __m256d v4d_sel_neg(__m256d s, __m256d a, __m256d b)
+{ return _mm256_blendv_pd(b, a, s); }
 FD_INLINE __m256d v4d_sel_lt(__m256d x, __m256d y, __m256d a, __m256d b)
-{
-    return _mm256_blendv_pd(b, a, _mm256_cmp_pd(x, y, _CMP_LT_OQ));
-}
+{ return _mm256_blendv_pd(b, a, _mm256_cmp_pd(x, y, _CMP_LT_OQ)); }
 
 FD_INLINE __m256i v4d_tailmask(int64_t k) /* 0 < k < 4 */
-{
-    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(k), _mm256_setr_epi64x(0, 1, 2, 3));
-}
+{ return _mm256_cmpgt_epi64(_mm256_set1_epi64x(k), _mm256_setr_epi64x(0, 1, 2, 3)); }
 FD_INLINE __m256d v4d_mload(const double *p, __m256i k, __m256d fill)
-{
-    return _mm256_blendv_pd(fill, _mm256_maskload_pd(p, k), _mm256_castsi256_pd(k));
-}
-FD_INLINE void v4d_mstore(double *p, __m256i k, __m256d v) { _mm256_maskstore_pd(p, k, v); }
-FD_INLINE __m256d v4d_mzero(__m256i k, __m256d v) { return _mm256_and_pd(_mm256_castsi256_pd(k), v); }
+{ return _mm256_blendv_pd(fill, _mm256_maskload_pd(p, k), _mm256_castsi256_pd(k)); }
+FD_INLINE void v4d_mstore(double *p, __m256i k, __m256d v)
+{ _mm256_maskstore_pd(p, k, v); }
+FD_INLINE __m256d v4d_mzero(__m256i k, __m256d v)
+{ return _mm256_and_pd(_mm256_castsi256_pd(k), v); }
 
 FD_INLINE double v4d_hmax(__m256d v)
 {
@@ -196,7 +221,8 @@ FD_INLINE __m256d v4d_exp_neg(__m256d x)
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
     e = _mm256_slli_epi64(
         _mm256_add_epi64(_mm256_castpd_si256(t),
-                         _mm256_set1_epi64x(1023 - (long long)0x4338000000000000LL)), 52);
+                         _mm256_set1_epi64x(1023 - (long long)0x4338000000000000LL)),
+        52);
     p = _mm256_mul_pd(p, _mm256_castsi256_pd(e));
     return _mm256_andnot_pd(_mm256_cmp_pd(x, lo, _CMP_LT_OQ), p);
 }

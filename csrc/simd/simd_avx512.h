@@ -16,54 +16,64 @@ typedef __m512 v16f_vec;
 typedef __mmask16 v16f_mask;
 #define v16f_W 16
 
-FD_INLINE __m512 v16f_load(const float *p) { return _mm512_loadu_ps(p); }
-FD_INLINE void v16f_store(float *p, __m512 v) { _mm512_storeu_ps(p, v); }
-FD_INLINE __m512 v16f_set1(float x) { return _mm512_set1_ps(x); }
-FD_INLINE __m512 v16f_add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
-FD_INLINE __m512 v16f_sub(__m512 a, __m512 b) { return _mm512_sub_ps(a, b); }
-FD_INLINE __m512 v16f_mul(__m512 a, __m512 b) { return _mm512_mul_ps(a, b); }
-FD_INLINE __m512 v16f_div(__m512 a, __m512 b) { return _mm512_div_ps(a, b); }
-FD_INLINE __m512 v16f_sqrt(__m512 a) { return _mm512_sqrt_ps(a); }
-FD_INLINE __m512 v16f_max(__m512 a, __m512 b) { return _mm512_max_ps(a, b); }
-FD_INLINE __m512 v16f_fmadd(__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); }
-FD_INLINE __m512 v16f_fnmadd(__m512 a, __m512 b, __m512 c) { return _mm512_fnmadd_ps(a, b, c); }
-FD_INLINE __m512 v16f_zero(void) { return _mm512_setzero_ps(); }
+FD_INLINE __m512 v16f_load(const float *p)
+{ return _mm512_loadu_ps(p); }
+FD_INLINE void v16f_store(float *p, __m512 v)
+{ _mm512_storeu_ps(p, v); }
+FD_INLINE __m512 v16f_set1(float x)
+{ return _mm512_set1_ps(x); }
+FD_INLINE __m512 v16f_add(__m512 a, __m512 b)
+{ return _mm512_add_ps(a, b); }
+FD_INLINE __m512 v16f_sub(__m512 a, __m512 b)
+{ return _mm512_sub_ps(a, b); }
+FD_INLINE __m512 v16f_mul(__m512 a, __m512 b)
+{ return _mm512_mul_ps(a, b); }
+FD_INLINE __m512 v16f_div(__m512 a, __m512 b)
+{ return _mm512_div_ps(a, b); }
+FD_INLINE __m512 v16f_sqrt(__m512 a)
+{ return _mm512_sqrt_ps(a); }
+FD_INLINE __m512 v16f_max(__m512 a, __m512 b)
+{ return _mm512_max_ps(a, b); }
+FD_INLINE __m512 v16f_fmadd(__m512 a, __m512 b, __m512 c)
+{ return _mm512_fmadd_ps(a, b, c); }
+FD_INLINE __m512 v16f_fnmadd(__m512 a, __m512 b, __m512 c)
+{ return _mm512_fnmadd_ps(a, b, c); }
+FD_INLINE __m512 v16f_zero(void)
+{ return _mm512_setzero_ps(); }
 /* p 64-byte aligned */
-FD_INLINE __m512 v16f_loada(const float *p) { return _mm512_load_ps(p); }
+FD_INLINE __m512 v16f_loada(const float *p)
+{ return _mm512_load_ps(p); }
 /* non-temporal store, p 64-byte aligned */
-FD_INLINE void v16f_stream(float *p, __m512 v) { _mm512_stream_ps(p, v); }
+FD_INLINE void v16f_stream(float *p, __m512 v)
+{ _mm512_stream_ps(p, v); }
 /* 16 bytes at p -> 16 floats (exact) */
 FD_INLINE __m512 v16f_load_u8(const uint8_t *p)
-{
-    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p))));
-}
+{ return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p)))); }
 /* lanes in k from p, zero elsewhere (nothing else is read) */
-FD_INLINE __m512 v16f_mloadz(const float *p, __mmask16 k) { return _mm512_maskz_loadu_ps(k, p); }
-FD_INLINE __m512 v16f_xor(__m512 a, __m512 b) { return _mm512_xor_ps(a, b); }
-FD_INLINE __m512 v16f_abs(__m512 x) { return _mm512_abs_ps(x); }
+FD_INLINE __m512 v16f_mloadz(const float *p, __mmask16 k)
+{ return _mm512_maskz_loadu_ps(k, p); }
+FD_INLINE __m512 v16f_xor(__m512 a, __m512 b)
+{ return _mm512_xor_ps(a, b); }
+FD_INLINE __m512 v16f_abs(__m512 x)
+{ return _mm512_abs_ps(x); }
 /* the sign bit of x alone */
-FD_INLINE __m512 v16f_signbit(__m512 x) { return _mm512_and_ps(_mm512_set1_ps(-0.0f), x); }
+FD_INLINE __m512 v16f_signbit(__m512 x)
+{ return _mm512_and_ps(_mm512_set1_ps(-0.0f), x); }
 /* sign bit of s set ? a : b */
 FD_INLINE __m512 v16f_sel_neg(__m512 s, __m512 a, __m512 b)
-{
-    return _mm512_mask_blend_ps(_mm512_movepi32_mask(_mm512_castps_si512(s)), b, a);
-}
+{ return _mm512_mask_blend_ps(_mm512_movepi32_mask(_mm512_castps_si512(s)), b, a); }
 /* x < y ? a : b (false for NaN) */
 FD_INLINE __m512 v16f_sel_lt(__m512 x, __m512 y, __m512 a, __m512 b)
-{
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, y, _CMP_LT_OQ), b, a);
-}
+{ return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, y, _CMP_LT_OQ), b, a); }
 
 FD_INLINE __mmask16 v16f_tailmask(int64_t k) /* 0 < k < 16 */
-{
-    return (__mmask16)((1u << k) - 1u);
-}
+{ return (__mmask16)((1u << k) - 1u); }
 FD_INLINE __m512 v16f_mload(const float *p, __mmask16 k, __m512 fill)
-{
-    return _mm512_mask_loadu_ps(fill, k, p);
-}
-FD_INLINE void v16f_mstore(float *p, __mmask16 k, __m512 v) { _mm512_mask_storeu_ps(p, k, v); }
-FD_INLINE __m512 v16f_mzero(__mmask16 k, __m512 v) { return _mm512_maskz_mov_ps(k, v); }
+{ return _mm512_mask_loadu_ps(fill, k, p); }
+FD_INLINE void v16f_mstore(float *p, __mmask16 k, __m512 v)
+{ _mm512_mask_storeu_ps(p, k, v); }
+FD_INLINE __m512 v16f_mzero(__mmask16 k, __m512 v)
+{ return _mm512_maskz_mov_ps(k, v); }
 
 FD_INLINE float v16f_hmax(__m512 v)
 {
@@ -112,48 +122,58 @@ typedef __m512d v8d_vec;
 typedef __mmask8 v8d_mask;
 #define v8d_W 8
 
-FD_INLINE __m512d v8d_load(const double *p) { return _mm512_loadu_pd(p); }
-FD_INLINE void v8d_store(double *p, __m512d v) { _mm512_storeu_pd(p, v); }
-FD_INLINE __m512d v8d_set1(double x) { return _mm512_set1_pd(x); }
-FD_INLINE __m512d v8d_add(__m512d a, __m512d b) { return _mm512_add_pd(a, b); }
-FD_INLINE __m512d v8d_sub(__m512d a, __m512d b) { return _mm512_sub_pd(a, b); }
-FD_INLINE __m512d v8d_mul(__m512d a, __m512d b) { return _mm512_mul_pd(a, b); }
-FD_INLINE __m512d v8d_div(__m512d a, __m512d b) { return _mm512_div_pd(a, b); }
-FD_INLINE __m512d v8d_sqrt(__m512d a) { return _mm512_sqrt_pd(a); }
-FD_INLINE __m512d v8d_max(__m512d a, __m512d b) { return _mm512_max_pd(a, b); }
-FD_INLINE __m512d v8d_fmadd(__m512d a, __m512d b, __m512d c) { return _mm512_fmadd_pd(a, b, c); }
-FD_INLINE __m512d v8d_fnmadd(__m512d a, __m512d b, __m512d c) { return _mm512_fnmadd_pd(a, b, c); }
-FD_INLINE __m512d v8d_zero(void) { return _mm512_setzero_pd(); }
-FD_INLINE __m512d v8d_loada(const double *p) { return _mm512_load_pd(p); }
-FD_INLINE void v8d_stream(double *p, __m512d v) { _mm512_stream_pd(p, v); }
+FD_INLINE __m512d v8d_load(const double *p)
+{ return _mm512_loadu_pd(p); }
+FD_INLINE void v8d_store(double *p, __m512d v)
+{ _mm512_storeu_pd(p, v); }
+FD_INLINE __m512d v8d_set1(double x)
+{ return _mm512_set1_pd(x); }
+FD_INLINE __m512d v8d_add(__m512d a, __m512d b)
+{ return _mm512_add_pd(a, b); }
+FD_INLINE __m512d v8d_sub(__m512d a, __m512d b)
+{ return _mm512_sub_pd(a, b); }
+FD_INLINE __m512d v8d_mul(__m512d a, __m512d b)
+{ return _mm512_mul_pd(a, b); }
+FD_INLINE __m512d v8d_div(__m512d a, __m512d b)
+{ return _mm512_div_pd(a, b); }
+FD_INLINE __m512d v8d_sqrt(__m512d a)
+{ return _mm512_sqrt_pd(a); }
+FD_INLINE __m512d v8d_max(__m512d a, __m512d b)
+{ return _mm512_max_pd(a, b); }
+FD_INLINE __m512d v8d_fmadd(__m512d a, __m512d b, __m512d c)
+{ return _mm512_fmadd_pd(a, b, c); }
+FD_INLINE __m512d v8d_fnmadd(__m512d a, __m512d b, __m512d c)
+{ return _mm512_fnmadd_pd(a, b, c); }
+FD_INLINE __m512d v8d_zero(void)
+{ return _mm512_setzero_pd(); }
+FD_INLINE __m512d v8d_loada(const double *p)
+{ return _mm512_load_pd(p); }
+FD_INLINE void v8d_stream(double *p, __m512d v)
+{ _mm512_stream_pd(p, v); }
 /* 8 bytes at p -> 8 doubles (exact) */
 FD_INLINE __m512d v8d_load_u8(const uint8_t *p)
-{
-    return _mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p))));
-}
-FD_INLINE __m512d v8d_mloadz(const double *p, __mmask8 k) { return _mm512_maskz_loadu_pd(k, p); }
-FD_INLINE __m512d v8d_xor(__m512d a, __m512d b) { return _mm512_xor_pd(a, b); }
-FD_INLINE __m512d v8d_abs(__m512d x) { return _mm512_abs_pd(x); }
-FD_INLINE __m512d v8d_signbit(__m512d x) { return _mm512_and_pd(_mm512_set1_pd(-0.0), x); }
+{ return _mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p)))); }
+FD_INLINE __m512d v8d_mloadz(const double *p, __mmask8 k)
+{ return _mm512_maskz_loadu_pd(k, p); }
+FD_INLINE __m512d v8d_xor(__m512d a, __m512d b)
+{ return _mm512_xor_pd(a, b); }
+FD_INLINE __m512d v8d_abs(__m512d x)
+{ return _mm512_abs_pd(x); }
+FD_INLINE __m512d v8d_signbit(__m512d x)
+{ return _mm512_and_pd(_mm512_set1_pd(-0.0), x); }
 FD_INLINE __m512d v8d_sel_neg(__m512d s, __m512d a, __m512d b)
-{
-    return _mm512_mask_blend_pd(_mm512_movepi64_mask(_mm512_castpd_si512(s)), b, a);
-}
+{ return _mm512_mask_blend_pd(_mm512_movepi64_mask(_mm512_castpd_si512(s)), b, a); }
 FD_INLINE __m512d v8d_sel_lt(__m512d x, __m512d y, __m512d a, __m512d b)
-{
-    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, y, _CMP_LT_OQ), b, a);
-}
+{ return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, y, _CMP_LT_OQ), b, a); }
 
 FD_INLINE __mmask8 v8d_tailmask(int64_t k) /* 0 < k < 8 */
-{
-    return (__mmask8)((1u << k) - 1u);
-}
+{ return (__mmask8)((1u << k) - 1u); }
 FD_INLINE __m512d v8d_mload(const double *p, __mmask8 k, __m512d fill)
-{
-    return _mm512_mask_loadu_pd(fill, k, p);
-}
-FD_INLINE void v8d_mstore(double *p, __mmask8 k, __m512d v) { _mm512_mask_storeu_pd(p, k, v); }
-FD_INLINE __m512d v8d_mzero(__mmask8 k, __m512d v) { return _mm512_maskz_mov_pd(k, v); }
+{ return _mm512_mask_loadu_pd(fill, k, p); }
+FD_INLINE void v8d_mstore(double *p, __mmask8 k, __m512d v)
+{ _mm512_mask_storeu_pd(p, k, v); }
+FD_INLINE __m512d v8d_mzero(__mmask8 k, __m512d v)
+{ return _mm512_maskz_mov_pd(k, v); }
 
 FD_INLINE double v8d_hmax(__m512d v)
 {
@@ -197,7 +217,8 @@ FD_INLINE __m512d v8d_exp_neg(__m512d x)
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
     e = _mm512_slli_epi64(
         _mm512_add_epi64(_mm512_castpd_si512(t),
-                         _mm512_set1_epi64(1023 - (long long)0x4338000000000000LL)), 52);
+                         _mm512_set1_epi64(1023 - (long long)0x4338000000000000LL)),
+        52);
     p = _mm512_mul_pd(p, _mm512_castsi512_pd(e));
     return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, lo, _CMP_NLT_UQ), p);
 }

@@ -15,6 +15,7 @@ Modules: ``machine`` (facts, thread checks, peak and copy rate), ``timing``,
 ``cases`` (one per kernel, shape, batch size), ``runner``, ``report`` (text),
 ``schema`` (the JSON document's schema and a validator), ``plot``.
 """
+
 from .runner import Options, run  # noqa: F401
 from .schema import SCHEMA, SCHEMA_ID, validate  # noqa: F401
 

@@ -12,6 +12,7 @@ preallocated and passed as ``out=`` where the API has it (fastdigits and the
 reference always; PyTorch where its API allows), so no contender pays for
 page faults of fresh output arrays that the others avoid.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -39,52 +40,90 @@ class Unavailable(Exception):
 class Profile:
     """Sizes and repetitions of one run mode."""
 
-    name: str                       # "full", "quick" or "tiny"
-    batches: Tuple[int, ...]        # batch sizes for per-batch kernels
-    hidden: int                     # MNIST MLP: 784 -> hidden -> 10
-    idx_images: int                 # images in the IDX decode cases
+    name: str  # "full", "quick" or "tiny"
+    batches: Tuple[int, ...]  # batch sizes for per-batch kernels
+    hidden: int  # MNIST MLP: 784 -> hidden -> 10
+    idx_images: int  # images in the IDX decode cases
     normalize_sets: Tuple[int, ...]  # extra whole-set normalise sizes
-    epoch_samples: int              # samples in the training-epoch cases
+    epoch_samples: int  # samples in the training-epoch cases
     epoch_batches: Tuple[int, ...]
-    rounds: int                     # timed samples per contender
+    rounds: int  # timed samples per contender
     epoch_rounds: int
-    min_sample_s: float             # a sample lasts at least this long
-    pause_s: float                  # after NumPy (OpenBLAS threads spin ~0.1 s)
-    short_pause_s: float            # after the others (libgomp/torch: a few ms)
+    min_sample_s: float  # a sample lasts at least this long
+    pause_s: float  # after NumPy (OpenBLAS threads spin ~0.1 s)
+    short_pause_s: float  # after the others (libgomp/torch: a few ms)
     warmup: int
 
 
 PROFILES = {
-    "full": Profile("full", (64, 256, 1024, 8192), 256, 60000, (60000,), 60000,
-                    (64, 256, 1024, 8192), rounds=5, epoch_rounds=3,
-                    min_sample_s=0.05, pause_s=0.2, short_pause_s=0.05, warmup=2),
-    "quick": Profile("quick", (64, 1024), 256, 10000, (), 6000, (64, 1024),
-                     rounds=3, epoch_rounds=2, min_sample_s=0.01, pause_s=0.12,
-                     short_pause_s=0.03, warmup=1),
+    "full": Profile(
+        "full",
+        (64, 256, 1024, 8192),
+        256,
+        60000,
+        (60000,),
+        60000,
+        (64, 256, 1024, 8192),
+        rounds=5,
+        epoch_rounds=3,
+        min_sample_s=0.05,
+        pause_s=0.2,
+        short_pause_s=0.05,
+        warmup=2,
+    ),
+    "quick": Profile(
+        "quick",
+        (64, 1024),
+        256,
+        10000,
+        (),
+        6000,
+        (64, 1024),
+        rounds=3,
+        epoch_rounds=2,
+        min_sample_s=0.01,
+        pause_s=0.12,
+        short_pause_s=0.03,
+        warmup=1,
+    ),
     # For the tests: tiny sizes, one round, no pauses.
-    "tiny": Profile("tiny", (8,), 32, 16, (), 64, (16,), rounds=1, epoch_rounds=1,
-                    min_sample_s=0.0, pause_s=0.0, short_pause_s=0.0, warmup=1),
+    "tiny": Profile(
+        "tiny",
+        (8,),
+        32,
+        16,
+        (),
+        64,
+        (16,),
+        rounds=1,
+        epoch_rounds=1,
+        min_sample_s=0.0,
+        pause_s=0.0,
+        short_pause_s=0.0,
+        warmup=1,
+    ),
 }
 
 
 @dataclass
 class Case:
-    name: str                 # unique, matchable with --only, e.g. "dense_forward/relu/b64"
-    group: str                # the kernel's short name, e.g. "dense_forward"
-    kernel: str               # the public API timed, e.g. "fastdigits.dense_forward"
-    kind: str                 # "matrix" (GFLOP/s vs FMA peak) or "stream" (GB/s vs copy)
+    name: str  # unique, matchable with --only, e.g. "dense_forward/relu/b64"
+    group: str  # the kernel's short name, e.g. "dense_forward"
+    kernel: str  # the public API timed, e.g. "fastdigits.dense_forward"
+    kind: str  # "matrix" (GFLOP/s vs FMA peak) or "stream" (GB/s vs copy)
     params: Dict[str, Any]
-    flops: Optional[float]    # floating-point operations per call (matrix work)
-    bytes: Any                # bytes read + written per call (streaming work):
-                              # a number, None, or a function giving it at run time
+    flops: Optional[float]  # floating-point operations per call (matrix work)
+    bytes: Any  # bytes read + written per call (streaming work):
+    # a number, None, or a function giving it at run time
     contenders: Dict[str, Optional[Callable[[], Bench]]]  # None: no such contender
-    check: bool = True        # compare the fastdigits and NumPy results once
+    check: bool = True  # compare the fastdigits and NumPy results once
     rounds: Optional[int] = None  # overrides the profile's rounds
     notes: str = ""
 
 
 # --------------------------------------------------------------------------
 # Looking up the public APIs.
+
 
 def api(module: str, attr: str) -> Any:
     """``module.attr`` or Unavailable naming what is missing."""
@@ -114,6 +153,7 @@ def _torch():
 
 # --------------------------------------------------------------------------
 # Inputs.
+
 
 class Data:
     """MNIST arrays and IDX files, made once per run and cleaned up after."""
@@ -165,8 +205,9 @@ class Data:
         written once; else a file made from the training images."""
         if "idx" not in self._cache:
             n = self.profile.idx_images
-            bundled = {60000: "train-images-idx3-ubyte.gz",
-                       10000: "t10k-images-idx3-ubyte.gz"}.get(n)
+            bundled = {60000: "train-images-idx3-ubyte.gz", 10000: "t10k-images-idx3-ubyte.gz"}.get(
+                n
+            )
             raw = os.path.join(self.tmp, "images-idx3-ubyte")
             if bundled is not None:
                 gz = self._bundled(bundled)
@@ -175,7 +216,8 @@ class Data:
             else:
                 imgs = self.images(n)
                 header = bytes([0, 0, 0x08, 3]) + b"".join(
-                    int(d).to_bytes(4, "big") for d in imgs.shape)
+                    int(d).to_bytes(4, "big") for d in imgs.shape
+                )
                 with open(raw, "wb") as f:
                     f.write(header)
                     f.write(imgs.tobytes())
@@ -201,7 +243,7 @@ def _act_np(z: np.ndarray, act: str) -> np.ndarray:
     if act == "tanh":
         return np.tanh(z)
     c = np.sqrt(2 / np.pi)
-    return 0.5 * z * (1 + np.tanh(c * (z + 0.044715 * z ** 3)))
+    return 0.5 * z * (1 + np.tanh(c * (z + 0.044715 * z**3)))
 
 
 def _act_torch(act: str):
@@ -218,22 +260,27 @@ def _act_torch(act: str):
 # --------------------------------------------------------------------------
 # Case builders.
 
+
 def _matmul_cases(p: Profile, dt: np.dtype) -> List[Case]:
     cases = []
-    for (k, n) in ((784, p.hidden),):
+    for k, n in ((784, p.hidden),):
         for m in p.batches:
             name = "matmul/%dx%dx%d" % (m, k, n)
 
             def inputs(name=name, m=m, k=k, n=n):
                 g = np.random.default_rng(_seed(name))
-                return (g.standard_normal((m, k)).astype(dt),
-                        g.standard_normal((k, n)).astype(dt), np.empty((m, n), dt))
+                return (
+                    g.standard_normal((m, k)).astype(dt),
+                    g.standard_normal((k, n)).astype(dt),
+                    np.empty((m, n), dt),
+                )
 
             def mk(fn_get, inputs=inputs):
                 def make():
                     f = fn_get()
                     a, b, o = inputs()
                     return Bench(lambda: f(a, b, out=o))
+
                 return make
 
             def mk_torch(inputs=inputs):
@@ -241,12 +288,22 @@ def _matmul_cases(p: Profile, dt: np.dtype) -> List[Case]:
                 a, b, o = (torch.from_numpy(t) for t in inputs())
                 return Bench(lambda: torch.matmul(a, b, out=o))
 
-            cases.append(Case(name, "matmul", "fastdigits.matmul", "matrix",
-                              {"m": m, "k": k, "n": n, "dtype": dt.name},
-                              2.0 * m * k * n, None,
-                              {"fastdigits": mk(lambda: fast("matmul")),
-                               "numpy": mk(lambda: ref("matmul")),
-                               "torch": mk_torch}))
+            cases.append(
+                Case(
+                    name,
+                    "matmul",
+                    "fastdigits.matmul",
+                    "matrix",
+                    {"m": m, "k": k, "n": n, "dtype": dt.name},
+                    2.0 * m * k * n,
+                    None,
+                    {
+                        "fastdigits": mk(lambda: fast("matmul")),
+                        "numpy": mk(lambda: ref("matmul")),
+                        "torch": mk_torch,
+                    },
+                )
+            )
     return cases
 
 
@@ -255,7 +312,7 @@ def _layer_inputs(name: str, m: int, k: int, n: int, act: str, dt: np.dtype):
     x = g.standard_normal((m, k)).astype(dt)
     W = (g.standard_normal((k, n)) / np.sqrt(k)).astype(dt)
     b = (0.1 * g.standard_normal(n)).astype(dt)
-    z = (x.astype(np.float64) @ W + b)
+    z = x.astype(np.float64) @ W + b
     y = _act_np(z, act)
     dy = g.standard_normal((m, n)).astype(dt)
     return x, W, b, z.astype(dt), y.astype(dt), dy
@@ -280,22 +337,34 @@ def _dense_cases(p: Profile, dt: np.dtype) -> List[Case]:
                         x, W, b, *_ = _layer_inputs(name, m, k, n, act, dt)
                         o = np.empty((m, n), dt)
                         return Bench(lambda: f(x, W, b, act, out=o))
+
                     return make
 
                 def torch_fwd(name=name, m=m, k=k, n=n, act=act):
                     torch = _torch()
-                    x, W, b, *_ = (torch.from_numpy(t) for t in
-                                   _layer_inputs(name, m, k, n, act, dt))
+                    x, W, b, *_ = (
+                        torch.from_numpy(t) for t in _layer_inputs(name, m, k, n, act, dt)
+                    )
                     a = _act_torch(act)
                     return Bench(lambda: a(torch.addmm(b, x, W)))
 
-                cases.append(Case(
-                    name, "dense_forward", "fastdigits.dense_forward", "matrix", params,
-                    2.0 * m * k * n, None,
-                    {"fastdigits": mk_fwd(lambda: fast("dense_forward")),
-                     "numpy": mk_fwd(lambda: ref("dense_forward")),
-                     "torch": torch_fwd},
-                    notes="torch: act(torch.addmm(b, x, W))"))
+                cases.append(
+                    Case(
+                        name,
+                        "dense_forward",
+                        "fastdigits.dense_forward",
+                        "matrix",
+                        params,
+                        2.0 * m * k * n,
+                        None,
+                        {
+                            "fastdigits": mk_fwd(lambda: fast("dense_forward")),
+                            "numpy": mk_fwd(lambda: ref("dense_forward")),
+                            "torch": torch_fwd,
+                        },
+                        notes="torch: act(torch.addmm(b, x, W))",
+                    )
+                )
                 # backward (dx, dW, db)
                 name = "dense_backward/%s/%s/b%d" % (act, tag, m)
 
@@ -306,27 +375,49 @@ def _dense_cases(p: Profile, dt: np.dtype) -> List[Case]:
                         # act' from z for gelu, from the output y otherwise
                         yz = {"z": z} if act == "gelu" else {"y": y}
                         dx, dW, db = np.empty_like(x), np.empty_like(W), np.empty_like(b)
-                        return Bench(lambda: f(dy, x, W, activation=act, **yz, need_dx=True,
-                                               dx_out=dx, dW_out=dW, db_out=db))
+                        return Bench(
+                            lambda: f(
+                                dy,
+                                x,
+                                W,
+                                activation=act,
+                                **yz,
+                                need_dx=True,
+                                dx_out=dx,
+                                dW_out=dW,
+                                db_out=db,
+                            )
+                        )
+
                     return make
 
                 def torch_bwd(name=name, m=m, k=k, n=n, act=act):
                     torch = _torch()
-                    x, W, b, _z, _y, dy = (torch.from_numpy(t) for t in
-                                           _layer_inputs(name, m, k, n, act, dt))
+                    x, W, b, _z, _y, dy = (
+                        torch.from_numpy(t) for t in _layer_inputs(name, m, k, n, act, dt)
+                    )
                     for t in (x, W, b):
                         t.requires_grad_(True)
                     y = _act_torch(act)(torch.addmm(b, x, W))
-                    return Bench(lambda: torch.autograd.grad(y, (x, W, b), dy,
-                                                             retain_graph=True))
+                    return Bench(lambda: torch.autograd.grad(y, (x, W, b), dy, retain_graph=True))
 
-                cases.append(Case(
-                    name, "dense_backward", "fastdigits.dense_backward", "matrix", params,
-                    4.0 * m * k * n, None,
-                    {"fastdigits": mk_bwd(lambda: fast("dense_backward")),
-                     "numpy": mk_bwd(lambda: ref("dense_backward")),
-                     "torch": torch_bwd},
-                    notes="torch: autograd.grad of act(addmm) on a kept graph"))
+                cases.append(
+                    Case(
+                        name,
+                        "dense_backward",
+                        "fastdigits.dense_backward",
+                        "matrix",
+                        params,
+                        4.0 * m * k * n,
+                        None,
+                        {
+                            "fastdigits": mk_bwd(lambda: fast("dense_backward")),
+                            "numpy": mk_bwd(lambda: ref("dense_backward")),
+                            "torch": torch_bwd,
+                        },
+                        notes="torch: autograd.grad of act(addmm) on a kept graph",
+                    )
+                )
     return cases
 
 
@@ -346,6 +437,7 @@ def _softmax_cases(p: Profile, dt: np.dtype) -> List[Case]:
                 logits, labels = inputs()
                 grad = np.empty_like(logits)
                 return Bench(lambda: f(logits, labels, reduction="mean", grad_out=grad))
+
             return make
 
         def mk_torch(inputs=inputs):
@@ -357,16 +449,27 @@ def _softmax_cases(p: Profile, dt: np.dtype) -> List[Case]:
             def run():
                 loss = F.cross_entropy(logits, labels)
                 return torch.autograd.grad(loss, logits)
+
             return Bench(run)
 
         isz = np.dtype(dt).itemsize
-        cases.append(Case(name, "softmax_cross_entropy", "fastdigits.softmax_cross_entropy",
-                          "stream", {"m": m, "classes": c, "dtype": dt.name}, None,
-                          float(2 * m * c * isz + 8 * m),
-                          {"fastdigits": mk(lambda: fast("softmax_cross_entropy")),
-                           "numpy": mk(lambda: ref("softmax_cross_entropy")),
-                           "torch": mk_torch},
-                          notes="torch: F.cross_entropy + autograd.grad"))
+        cases.append(
+            Case(
+                name,
+                "softmax_cross_entropy",
+                "fastdigits.softmax_cross_entropy",
+                "stream",
+                {"m": m, "classes": c, "dtype": dt.name},
+                None,
+                float(2 * m * c * isz + 8 * m),
+                {
+                    "fastdigits": mk(lambda: fast("softmax_cross_entropy")),
+                    "numpy": mk(lambda: ref("softmax_cross_entropy")),
+                    "torch": mk_torch,
+                },
+                notes="torch: F.cross_entropy + autograd.grad",
+            )
+        )
     return cases
 
 
@@ -387,6 +490,7 @@ def _optim_cases(p: Profile, dt: np.dtype) -> List[Case]:
             param, grad = inputs(name, 2)
             vel = np.zeros_like(param)
             return Bench(lambda: f(param, grad, lr=0.01, momentum=0.9, velocity=vel))
+
         return make
 
     def torch_sgd(name=name):
@@ -397,11 +501,24 @@ def _optim_cases(p: Profile, dt: np.dtype) -> List[Case]:
         opt = torch.optim.SGD([param], lr=0.01, momentum=0.9, foreach=True)
         return Bench(opt.step)
 
-    cases.append(Case(name, "sgd_step", "fastdigits.sgd_step", "stream",
-                      {"n": n, "momentum": 0.9, "dtype": dt.name}, None, float(5 * n * isz),
-                      {"fastdigits": mk_sgd(lambda: fast("sgd_step")),
-                       "numpy": mk_sgd(lambda: ref("sgd_step")), "torch": torch_sgd},
-                      check=False, notes="torch: optim.SGD(foreach=True).step()"))
+    cases.append(
+        Case(
+            name,
+            "sgd_step",
+            "fastdigits.sgd_step",
+            "stream",
+            {"n": n, "momentum": 0.9, "dtype": dt.name},
+            None,
+            float(5 * n * isz),
+            {
+                "fastdigits": mk_sgd(lambda: fast("sgd_step")),
+                "numpy": mk_sgd(lambda: ref("sgd_step")),
+                "torch": torch_sgd,
+            },
+            check=False,
+            notes="torch: optim.SGD(foreach=True).step()",
+        )
+    )
 
     name = "adam_step/n%d" % n
 
@@ -414,9 +531,21 @@ def _optim_cases(p: Profile, dt: np.dtype) -> List[Case]:
 
             def run():
                 step[0] += 1
-                return f(param, grad, m1, v1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-                         step=step[0], weight_decay=0.01)
+                return f(
+                    param,
+                    grad,
+                    m1,
+                    v1,
+                    lr=1e-3,
+                    beta1=0.9,
+                    beta2=0.999,
+                    eps=1e-8,
+                    step=step[0],
+                    weight_decay=0.01,
+                )
+
             return Bench(run)
+
         return make
 
     def torch_adam(name=name):
@@ -424,16 +553,29 @@ def _optim_cases(p: Profile, dt: np.dtype) -> List[Case]:
         param, grad = (torch.from_numpy(t) for t in inputs(name, 2))
         param.requires_grad_(True)
         param.grad = grad
-        opt = torch.optim.AdamW([param], lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
-                                weight_decay=0.01, foreach=True)
+        opt = torch.optim.AdamW(
+            [param], lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, foreach=True
+        )
         return Bench(opt.step)
 
-    cases.append(Case(name, "adam_step", "fastdigits.adam_step", "stream",
-                      {"n": n, "weight_decay": 0.01, "dtype": dt.name}, None,
-                      float(7 * n * isz),
-                      {"fastdigits": mk_adam(lambda: fast("adam_step")),
-                       "numpy": mk_adam(lambda: ref("adam_step")), "torch": torch_adam},
-                      check=False, notes="torch: optim.AdamW(foreach=True).step()"))
+    cases.append(
+        Case(
+            name,
+            "adam_step",
+            "fastdigits.adam_step",
+            "stream",
+            {"n": n, "weight_decay": 0.01, "dtype": dt.name},
+            None,
+            float(7 * n * isz),
+            {
+                "fastdigits": mk_adam(lambda: fast("adam_step")),
+                "numpy": mk_adam(lambda: ref("adam_step")),
+                "torch": torch_adam,
+            },
+            check=False,
+            notes="torch: optim.AdamW(foreach=True).step()",
+        )
+    )
     return cases
 
 
@@ -449,6 +591,7 @@ def _normalize_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                 x = data.images(m)
                 o = np.empty(x.shape, dt)
                 return Bench(lambda: f(x, mean=MNIST_MEAN, std=MNIST_STD, dtype=dt, out=o))
+
             return make
 
         def mk_torch(m=m):
@@ -457,22 +600,35 @@ def _normalize_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
             tdt = torch.float32 if dt == np.float32 else torch.float64
             return Bench(lambda: x.to(tdt).mul_(1 / 255).sub_(MNIST_MEAN).div_(MNIST_STD))
 
-        cases.append(Case(name, "normalize", "fastdigits.normalize", "stream",
-                          {"m": m, "shape": [m, 28, 28], "dtype": dt.name}, None,
-                          float(m * 784 * (1 + isz)),
-                          {"fastdigits": mk(lambda: fast("normalize")),
-                           "numpy": mk(lambda: ref("normalize")), "torch": mk_torch},
-                          notes="NumPy: fastdigits.reference.normalize (float64 maths, then "
-                                "cast); torch: x.to(dtype).mul_(1/255).sub_(mean).div_(std)"))
+        cases.append(
+            Case(
+                name,
+                "normalize",
+                "fastdigits.normalize",
+                "stream",
+                {"m": m, "shape": [m, 28, 28], "dtype": dt.name},
+                None,
+                float(m * 784 * (1 + isz)),
+                {
+                    "fastdigits": mk(lambda: fast("normalize")),
+                    "numpy": mk(lambda: ref("normalize")),
+                    "torch": mk_torch,
+                },
+                notes="NumPy: fastdigits.reference.normalize (float64 maths, then "
+                "cast); torch: x.to(dtype).mul_(1/255).sub_(mean).div_(std)",
+            )
+        )
     return cases
 
 
 def _file_bytes(data: Data, fmt: str, out_bytes: int) -> Callable[[], float]:
     """Bytes read (the file) + bytes written (the array), known once the
     files exist."""
+
     def nbytes() -> float:
         raw, gz, _ = data.idx_files()
         return float(os.path.getsize(raw if fmt == "raw" else gz) + out_bytes)
+
     return nbytes
 
 
@@ -481,51 +637,87 @@ def _idx_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     isz = np.dtype(dt).itemsize
     n = p.idx_images
     for fmt in ("raw", "gzip"):
+
         def mk(fn_get, fmt=fmt):
             def make():
                 f = fn_get()
                 raw, gz, _ = data.idx_files()
                 path = raw if fmt == "raw" else gz
                 return Bench(lambda: f(path))
+
             return make
 
         nbytes = n * 784
-        cases.append(Case("read_idx/%s/n%d" % (fmt, n), "read_idx", "fastdigits.read_idx",
-                          "stream", {"images": n, "format": fmt}, None,
-                          _file_bytes(data, fmt, nbytes),
-                          {"fastdigits": mk(lambda: fast("read_idx")),
-                           "numpy": mk(lambda: ref("read_idx")), "torch": None},
-                          notes="no PyTorch contender: PyTorch has no IDX reader"))
+        cases.append(
+            Case(
+                "read_idx/%s/n%d" % (fmt, n),
+                "read_idx",
+                "fastdigits.read_idx",
+                "stream",
+                {"images": n, "format": fmt},
+                None,
+                _file_bytes(data, fmt, nbytes),
+                {
+                    "fastdigits": mk(lambda: fast("read_idx")),
+                    "numpy": mk(lambda: ref("read_idx")),
+                    "torch": None,
+                },
+                notes="no PyTorch contender: PyTorch has no IDX reader",
+            )
+        )
 
     def mk_mmap(fn_get):
         def make():
             f = fn_get()
             raw, _gz, _ = data.idx_files()
             return Bench(lambda: f(raw, mmap=True))
+
         return make
 
-    cases.append(Case("read_idx/raw-mmap/n%d" % n, "read_idx", "fastdigits.read_idx", "stream",
-                      {"images": n, "format": "raw", "mmap": True}, None, None,
-                      {"fastdigits": mk_mmap(lambda: fast("read_idx")),
-                       "numpy": mk_mmap(lambda: ref("read_idx")), "torch": None},
-                      notes="zero-copy view of the file (no bytes moved: no limit); "
-                            "no PyTorch contender: PyTorch has no IDX reader"))
+    cases.append(
+        Case(
+            "read_idx/raw-mmap/n%d" % n,
+            "read_idx",
+            "fastdigits.read_idx",
+            "stream",
+            {"images": n, "format": "raw", "mmap": True},
+            None,
+            None,
+            {
+                "fastdigits": mk_mmap(lambda: fast("read_idx")),
+                "numpy": mk_mmap(lambda: ref("read_idx")),
+                "torch": None,
+            },
+            notes="zero-copy view of the file (no bytes moved: no limit); "
+            "no PyTorch contender: PyTorch has no IDX reader",
+        )
+    )
 
     def mk_norm(fn_get):
         def make():
             f = fn_get()
             _raw, gz, _ = data.idx_files()
             return Bench(lambda: f(gz, mean=MNIST_MEAN, std=MNIST_STD, dtype=dt))
+
         return make
 
-    cases.append(Case("read_idx_normalized/gzip/n%d" % n, "read_idx_normalized",
-                      "fastdigits.read_idx_normalized", "stream",
-                      {"images": n, "format": "gzip", "dtype": dt.name}, None,
-                      _file_bytes(data, "gzip", n * 784 * isz),
-                      {"fastdigits": mk_norm(lambda: fast("read_idx_normalized")),
-                       "numpy": mk_norm(lambda: ref("read_idx_normalized")),
-                       "torch": None},
-                      notes="no PyTorch contender: PyTorch has no IDX reader"))
+    cases.append(
+        Case(
+            "read_idx_normalized/gzip/n%d" % n,
+            "read_idx_normalized",
+            "fastdigits.read_idx_normalized",
+            "stream",
+            {"images": n, "format": "gzip", "dtype": dt.name},
+            None,
+            _file_bytes(data, "gzip", n * 784 * isz),
+            {
+                "fastdigits": mk_norm(lambda: fast("read_idx_normalized")),
+                "numpy": mk_norm(lambda: ref("read_idx_normalized")),
+                "torch": None,
+            },
+            notes="no PyTorch contender: PyTorch has no IDX reader",
+        )
+    )
     return cases
 
 
@@ -547,6 +739,7 @@ def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
         return np.ascontiguousarray(X, dtype=dt), np.ascontiguousarray(y)
 
     for B in p.epoch_batches:
+
         def mk(backend, B=B):
             def make():
                 MLP = api("fastdigits.nn", "MLP")
@@ -554,13 +747,15 @@ def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                 box = {}
 
                 def reset():
-                    box["m"] = MLP(sizes, activation="relu", dtype=dt, seed=0,
-                                   backend=backend)
+                    box["m"] = MLP(sizes, activation="relu", dtype=dt, seed=0, backend=backend)
 
                 def run():
-                    return box["m"].fit(X, y, epochs=1, batch_size=B, optimizer="sgd",
-                                        lr=lr, momentum=momentum)
+                    return box["m"].fit(
+                        X, y, epochs=1, batch_size=B, optimizer="sgd", lr=lr, momentum=momentum
+                    )
+
                 return Bench(run, reset=reset, repeatable=False)
+
             return make
 
         def mk_torch(B=B):
@@ -577,8 +772,7 @@ def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                         layers.append(torch.nn.ReLU())
                     layers.append(torch.nn.Linear(k, n, dtype=tdt))
                 box["model"] = torch.nn.Sequential(*layers)
-                box["opt"] = torch.optim.SGD(box["model"].parameters(), lr=lr,
-                                             momentum=momentum)
+                box["opt"] = torch.optim.SGD(box["model"].parameters(), lr=lr, momentum=momentum)
                 box["gen"] = torch.Generator().manual_seed(0)
 
             lossf = torch.nn.CrossEntropyLoss()
@@ -587,21 +781,37 @@ def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                 model, opt = box["model"], box["opt"]
                 perm = torch.randperm(N, generator=box["gen"])
                 for i in range(0, N, B):
-                    idx = perm[i:i + B]
+                    idx = perm[i : i + B]
                     opt.zero_grad(set_to_none=True)
                     loss = lossf(model(X[idx]), y[idx])
                     loss.backward()
                     opt.step()
+
             return Bench(run, reset=reset, repeatable=False)
 
         frac = "" if N == 60000 else " (%d of 60000 samples)" % N
-        cases.append(Case("mlp_epoch/b%d" % B, "mlp_epoch", "fastdigits.nn.MLP.fit", "matrix",
-                          {"layers": list(sizes), "samples": N, "batch_size": B,
-                           "optimizer": "sgd", "dtype": dt.name}, per_sample * N, None,
-                          {"fastdigits": mk("fast"), "numpy": mk("numpy"), "torch": mk_torch},
-                          check=False, rounds=p.epoch_rounds,
-                          notes="one epoch%s; torch: nn.Sequential + CrossEntropyLoss + "
-                                "optim.SGD, shuffled batches" % frac))
+        cases.append(
+            Case(
+                "mlp_epoch/b%d" % B,
+                "mlp_epoch",
+                "fastdigits.nn.MLP.fit",
+                "matrix",
+                {
+                    "layers": list(sizes),
+                    "samples": N,
+                    "batch_size": B,
+                    "optimizer": "sgd",
+                    "dtype": dt.name,
+                },
+                per_sample * N,
+                None,
+                {"fastdigits": mk("fast"), "numpy": mk("numpy"), "torch": mk_torch},
+                check=False,
+                rounds=p.epoch_rounds,
+                notes="one epoch%s; torch: nn.Sequential + CrossEntropyLoss + "
+                "optim.SGD, shuffled batches" % frac,
+            )
+        )
     return cases
 
 
@@ -619,8 +829,9 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
 
     # compiled: the smallest batch only, and not in the test profile (compiling
     # takes seconds per model; the tests compile these layers elsewhere)
-    for compiled in ((False,) if p.name == "tiny" else (False, True)):
-        for B in (p.epoch_batches[:1] if compiled else p.epoch_batches):
+    for compiled in (False,) if p.name == "tiny" else (False, True):
+        for B in p.epoch_batches[:1] if compiled else p.epoch_batches:
+
             def mk(ours, B=B, compiled=compiled):
                 def make():
                     Linear = api("fastdigits.torch", "Linear")  # Unavailable without torch
@@ -630,18 +841,22 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                     n = max(B, min(len(images) // B, 16) * B)  # up to 16 distinct batches
                     reps = -(-n // len(images))
                     X = np.concatenate([images] * reps)[:n].reshape(-1, B, 784)
-                    X = torch.from_numpy(np.ascontiguousarray(
-                        (X / 255.0 - MNIST_MEAN) / MNIST_STD, dtype=dt))
+                    X = torch.from_numpy(
+                        np.ascontiguousarray((X / 255.0 - MNIST_MEAN) / MNIST_STD, dtype=dt)
+                    )
                     y = torch.from_numpy(np.concatenate([labels] * reps)[:n].reshape(-1, B))
                     torch.manual_seed(0)  # both models start from the same weights
                     if ours:
                         model = torch.nn.Sequential(
                             Linear(sizes[0], sizes[1], activation="relu", dtype=tdt),
-                            Linear(sizes[1], sizes[2], dtype=tdt))
+                            Linear(sizes[1], sizes[2], dtype=tdt),
+                        )
                     else:
                         model = torch.nn.Sequential(
-                            torch.nn.Linear(sizes[0], sizes[1], dtype=tdt), torch.nn.ReLU(),
-                            torch.nn.Linear(sizes[1], sizes[2], dtype=tdt))
+                            torch.nn.Linear(sizes[0], sizes[1], dtype=tdt),
+                            torch.nn.ReLU(),
+                            torch.nn.Linear(sizes[1], sizes[2], dtype=tdt),
+                        )
                     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
                     run_model = torch.compile(model) if compiled else model
                     lossf = torch.nn.CrossEntropyLoss()
@@ -654,20 +869,35 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                         loss.backward()
                         opt.step()
                         return loss
+
                     return Bench(step)
+
                 return make
 
             mode = "compiled" if compiled else "eager"  # (notes: one per group)
-            cases.append(Case("torch_loop/%s/b%d" % (mode, B), "torch_loop",
-                              "fastdigits.torch.Linear", "matrix",
-                              {"layers": list(sizes), "batch_size": B, "mode": mode,
-                               "optimizer": "sgd", "dtype": dt.name}, per_sample * B, None,
-                              {"fastdigits": mk(True), "numpy": None, "torch": mk(False)},
-                              check=False,
-                              notes="one PyTorch training step: fastdigits.torch.Linear vs "
-                                    "nn.Linear + nn.ReLU, CrossEntropyLoss + optim.SGD "
-                                    "momentum; eager, or (compiled rows) both models under "
-                                    "torch.compile (inductor); no NumPy contender"))
+            cases.append(
+                Case(
+                    "torch_loop/%s/b%d" % (mode, B),
+                    "torch_loop",
+                    "fastdigits.torch.Linear",
+                    "matrix",
+                    {
+                        "layers": list(sizes),
+                        "batch_size": B,
+                        "mode": mode,
+                        "optimizer": "sgd",
+                        "dtype": dt.name,
+                    },
+                    per_sample * B,
+                    None,
+                    {"fastdigits": mk(True), "numpy": None, "torch": mk(False)},
+                    check=False,
+                    notes="one PyTorch training step: fastdigits.torch.Linear vs "
+                    "nn.Linear + nn.ReLU, CrossEntropyLoss + optim.SGD "
+                    "momentum; eager, or (compiled rows) both models under "
+                    "torch.compile (inductor); no NumPy contender",
+                )
+            )
     return cases
 
 
@@ -690,8 +920,13 @@ def _sklearn_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
         def make():
             cls = api(module, "MLPClassifier")
             X, y = xy()
-            kw = dict(hidden_layer_sizes=(p.hidden,), solver="adam", batch_size=B,
-                      max_iter=1, random_state=0)
+            kw = dict(
+                hidden_layer_sizes=(p.hidden,),
+                solver="adam",
+                batch_size=B,
+                max_iter=1,
+                random_state=0,
+            )
             box = {}
 
             def reset():
@@ -703,26 +938,51 @@ def _sklearn_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                 with warnings.catch_warnings():  # one epoch never "converges"
                     warnings.simplefilter("ignore")
                     return box["m"].fit(X, y)
+
             return Bench(run, reset=reset, repeatable=False)
+
         return make
 
     frac = "" if N == 60000 else " (%d of 60000 samples)" % N
-    return [Case("sklearn_fit/b%d" % B, "sklearn_fit", "fastdigits.sklearn.MLPClassifier.fit",
-                 "matrix", {"layers": list(sizes), "samples": N, "batch_size": B,
-                            "optimizer": "adam", "dtype": dt.name}, per_sample * N, None,
-                 {"fastdigits": mk("fastdigits.sklearn"),
-                  "numpy": mk("sklearn.neural_network"), "torch": None},
-                 check=False, rounds=p.epoch_rounds,
-                 notes="fit, max_iter=1 (one epoch)%s; numpy: scikit-learn's "
-                       "MLPClassifier, same parameters" % frac)]
+    return [
+        Case(
+            "sklearn_fit/b%d" % B,
+            "sklearn_fit",
+            "fastdigits.sklearn.MLPClassifier.fit",
+            "matrix",
+            {
+                "layers": list(sizes),
+                "samples": N,
+                "batch_size": B,
+                "optimizer": "adam",
+                "dtype": dt.name,
+            },
+            per_sample * N,
+            None,
+            {
+                "fastdigits": mk("fastdigits.sklearn"),
+                "numpy": mk("sklearn.neural_network"),
+                "torch": None,
+            },
+            check=False,
+            rounds=p.epoch_rounds,
+            notes="fit, max_iter=1 (one epoch)%s; numpy: scikit-learn's "
+            "MLPClassifier, same parameters" % frac,
+        )
+    ]
 
 
 def build_cases(profile: Profile, dtype: Any, data: Data) -> List[Case]:
     """Every case of the profile, in a stable order (data path first)."""
     dt = np.dtype(dtype)
-    return (_idx_cases(profile, dt, data) + _normalize_cases(profile, dt, data)
-            + _matmul_cases(profile, dt) + _dense_cases(profile, dt)
-            + _softmax_cases(profile, dt) + _optim_cases(profile, dt)
-            + _epoch_cases(profile, dt, data)
-            + _torch_loop_cases(profile, dt, data)
-            + _sklearn_cases(profile, dt, data))
+    return (
+        _idx_cases(profile, dt, data)
+        + _normalize_cases(profile, dt, data)
+        + _matmul_cases(profile, dt)
+        + _dense_cases(profile, dt)
+        + _softmax_cases(profile, dt)
+        + _optim_cases(profile, dt)
+        + _epoch_cases(profile, dt, data)
+        + _torch_loop_cases(profile, dt, data)
+        + _sklearn_cases(profile, dt, data)
+    )

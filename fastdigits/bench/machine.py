@@ -1,4 +1,5 @@
 """Machine facts and measured limits for the header of `fastdigits bench`."""
+
 from __future__ import annotations
 
 import contextlib
@@ -15,8 +16,13 @@ from .. import _config, _info
 #: machine when set (some images export them globally).
 OPENBLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 #: Thread-pool settings reported as facts (they change how pools wait).
-THREAD_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS",
-              "MKL_NUM_THREADS")
+THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "OMP_WAIT_POLICY",
+    "GOMP_SPINCOUNT",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
 UNSET_HINT = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE fastdigits bench"
 
 
@@ -49,10 +55,20 @@ def blas_info() -> List[Dict[str, Any]]:
     """NumPy's BLAS libraries as threadpoolctl reports them."""
     from threadpoolctl import threadpool_info
 
-    keys = ("user_api", "internal_api", "version", "architecture",
-            "threading_layer", "num_threads", "prefix")
-    return [{k: info.get(k) for k in keys}
-            for info in threadpool_info() if info.get("user_api") == "blas"]
+    keys = (
+        "user_api",
+        "internal_api",
+        "version",
+        "architecture",
+        "threading_layer",
+        "num_threads",
+        "prefix",
+    )
+    return [
+        {k: info.get(k) for k in keys}
+        for info in threadpool_info()
+        if info.get("user_api") == "blas"
+    ]
 
 
 def facts(use_torch: bool) -> Dict[str, Any]:
@@ -62,16 +78,20 @@ def facts(use_torch: bool) -> Dict[str, Any]:
     warnings = []
     if any(env[k] is not None for k in OPENBLAS_ENV):
         set_vars = ", ".join("%s=%s" % (k, env[k]) for k in OPENBLAS_ENV if env[k] is not None)
-        warnings.append("%s is set: it can make NumPy's OpenBLAS pick a slower kernel; "
-                        "for a fair run use: %s" % (set_vars, UNSET_HINT))
+        warnings.append(
+            "%s is set: it can make NumPy's OpenBLAS pick a slower kernel; "
+            "for a fair run use: %s" % (set_vars, UNSET_HINT)
+        )
     try:
         load = [round(x, 2) for x in os.getloadavg()]
     except (AttributeError, OSError):
         load = None
     ncpu = os.cpu_count() or 1
     if load is not None and load[0] > 0.5 * ncpu:
-        warnings.append("the machine is busy (load average %.1f on %d logical cores): "
-                        "timings will be noisy; rerun when it is idle" % (load[0], ncpu))
+        warnings.append(
+            "the machine is busy (load average %.1f on %d logical cores): "
+            "timings will be noisy; rerun when it is idle" % (load[0], ncpu)
+        )
     torch_version = None
     if use_torch:
         import torch
@@ -100,6 +120,7 @@ def facts(use_torch: bool) -> Dict[str, Any]:
 
 # --------------------------------------------------------------------------
 # Thread counts: set for every contender, then checked.
+
 
 @contextlib.contextmanager
 def same_threads(n: int, use_torch: bool) -> Iterator[Dict[str, Dict[str, Any]]]:
@@ -138,6 +159,7 @@ def same_threads(n: int, use_torch: bool) -> Iterator[Dict[str, Dict[str, Any]]]
 
 # --------------------------------------------------------------------------
 # Limits: calibrated FMA peak and memory-copy rate.
+
 
 def _cpu_clock(threads: int):
     """A clock that advances like the wall clock while `threads` threads of
@@ -189,11 +211,13 @@ def fma_peak(threads: int, *, target_s: float = 0.02, reps: int = 3) -> Dict[str
     isa = _config.available_simd()[-1]
     out: Dict[str, Any] = {}
     for dt in ("float32", "float64"):
+
         def run_on(nt, dt=dt):
             def run(units):
                 with _config.simd(isa), _config.threads(nt):
                     flops, _used, _sink = _peak.fma_loop(dt, units)
                 return flops
+
             return run
 
         per_core = _rate(run_on(1), target_s, reps, _cpu_clock(1)) / 1e9

@@ -1,4 +1,5 @@
 """`--plot FILE.png`: a bar chart of fastdigits' speed-up over NumPy and PyTorch."""
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -20,14 +21,19 @@ def write_plot(doc: Dict[str, Any], path: str) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise PlotUnavailable(INSTALL_HINT) from None
-    rows = [r for r in doc["rows"] if r["status"] == "ok"
-            and (r["speedup_vs_numpy"] or r["speedup_vs_torch"])]
+    rows = [
+        r
+        for r in doc["rows"]
+        if r["status"] == "ok" and (r["speedup_vs_numpy"] or r["speedup_vs_torch"])
+    ]
     names = [r["name"] for r in rows]
     n = max(1, len(rows))
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.32 * n))
     h = 0.38
-    for offset, key, label, color in ((-h / 2, "speedup_vs_numpy", "vs NumPy", "#1f77b4"),
-                                      (h / 2, "speedup_vs_torch", "vs PyTorch", "#ff7f0e")):
+    for offset, key, label, color in (
+        (-h / 2, "speedup_vs_numpy", "vs NumPy", "#1f77b4"),
+        (h / 2, "speedup_vs_torch", "vs PyTorch", "#ff7f0e"),
+    ):
         ys = [i + offset for i, r in enumerate(rows) if r[key]]
         xs = [r[key] for r in rows if r[key]]
         if xs:
@@ -44,8 +50,11 @@ def write_plot(doc: Dict[str, Any], path: str) -> None:
     ax.invert_yaxis()
     ax.set_xlabel("speed-up of fastdigits (other's median time / ours; > 1 = faster)")
     st, m = doc["settings"], doc["machine"]
-    ax.set_title("fastdigits %s, %s, %d thread(s): %s" % (m["fastdigits"], st["dtype"],
-                                                         st["threads"], m["cpu"]), fontsize=9)
+    ax.set_title(
+        "fastdigits %s, %s, %d thread(s): %s"
+        % (m["fastdigits"], st["dtype"], st["threads"], m["cpu"]),
+        fontsize=9,
+    )
     values = [r[k] for r in rows for k in ("speedup_vs_numpy", "speedup_vs_torch") if r[k]]
     if values:  # room for the labels at the bar ends
         ax.set_xlim(min(0.5, min(values) / 1.5), max(2.0, max(values)) * 3)
@@ -55,8 +64,9 @@ def write_plot(doc: Dict[str, Any], path: str) -> None:
         ax.text(0.5, 0.5, "no case ran", transform=ax.transAxes, ha="center")
     from .report import run_warnings
 
-    warnings = ["WARNING: " + w.replace("the times above", "these speed-ups")
-                for w in run_warnings(doc)]
+    warnings = [
+        "WARNING: " + w.replace("the times above", "these speed-ups") for w in run_warnings(doc)
+    ]
     if warnings:  # the chart travels without the text table: it must say so too
         ax.set_xlabel(ax.get_xlabel() + "\n" + "\n".join(warnings), color="black")
         ax.xaxis.label.set_fontsize(8)

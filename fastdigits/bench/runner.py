@@ -1,4 +1,5 @@
 """Run the selected cases and assemble the result document (see schema.py)."""
+
 from __future__ import annotations
 
 import datetime
@@ -18,13 +19,13 @@ from .timing import Bench, time_contenders
 
 @dataclass
 class Options:
-    mode: str = "full"                   # "full", "quick" or "tiny"
+    mode: str = "full"  # "full", "quick" or "tiny"
     threads: int = 1
     dtype: str = "float32"
-    only: Sequence[str] = ()             # glob patterns (or substrings) of case names
+    only: Sequence[str] = ()  # glob patterns (or substrings) of case names
     use_torch: bool = True
     progress: bool = True
-    wait_idle_s: float = 0.0             # before each sample, wait for an idle run queue
+    wait_idle_s: float = 0.0  # before each sample, wait for an idle run queue
     argv: List[str] = field(default_factory=list)
 
 
@@ -46,8 +47,11 @@ def case_names(opts: Options) -> List[str]:
     """Names of the cases the options select (nothing is run or loaded)."""
     data = Data(PROFILES[opts.mode])
     try:
-        return [c.name for c in build_cases(PROFILES[opts.mode], opts.dtype, data)
-                if matches(c.name, opts.only)]
+        return [
+            c.name
+            for c in build_cases(PROFILES[opts.mode], opts.dtype, data)
+            if matches(c.name, opts.only)
+        ]
     finally:
         data.close()
 
@@ -105,10 +109,20 @@ def run_case(case: Case, opts: Options, limits: Dict[str, Any]) -> Dict[str, Any
     results: Dict[str, Dict[str, Any]] = {}
     benches: Dict[str, Bench] = {}
     row: Dict[str, Any] = {
-        "name": case.name, "group": case.group, "kernel": case.kernel, "kind": case.kind,
-        "params": case.params, "notes": case.notes, "status": "ok", "reason": None,
-        "flops": case.flops, "bytes": None, "check": "n/a",
-        "results": results, "speedup_vs_numpy": None, "speedup_vs_torch": None,
+        "name": case.name,
+        "group": case.group,
+        "kernel": case.kernel,
+        "kind": case.kind,
+        "params": case.params,
+        "notes": case.notes,
+        "status": "ok",
+        "reason": None,
+        "flops": case.flops,
+        "bytes": None,
+        "check": "n/a",
+        "results": results,
+        "speedup_vs_numpy": None,
+        "speedup_vs_torch": None,
         "limit": None,
     }
     for name in CONTENDERS:
@@ -116,17 +130,19 @@ def run_case(case: Case, opts: Options, limits: Dict[str, Any]) -> Dict[str, Any
         if factory is None:
             results[name] = {"status": "n/a", "reason": "no %s equivalent" % name}
         elif name == "torch" and not opts.use_torch:
-            results[name] = {"status": "unavailable",
-                             "reason": "PyTorch not installed" if not machine.torch_available()
-                             else "disabled by --no-torch"}
+            results[name] = {
+                "status": "unavailable",
+                "reason": "PyTorch not installed"
+                if not machine.torch_available()
+                else "disabled by --no-torch",
+            }
         else:
             try:
                 benches[name] = factory()
             except Unavailable as exc:
                 results[name] = {"status": "unavailable", "reason": str(exc)}
             except Exception as exc:  # setup failure: report, keep going
-                results[name] = {"status": "error",
-                                 "reason": "%s: %s" % (type(exc).__name__, exc)}
+                results[name] = {"status": "error", "reason": "%s: %s" % (type(exc).__name__, exc)}
         if name == "fastdigits" and name not in benches:
             # Without our kernel the row has nothing to compare: skip the rest.
             row["status"] = results[name]["status"]
@@ -139,16 +155,29 @@ def run_case(case: Case, opts: Options, limits: Dict[str, Any]) -> Dict[str, Any
         results[name] = {"status": "error", "reason": "%s: %s" % (type(exc).__name__, exc)}
 
     timings = time_contenders(
-        benches, rounds=case.rounds or profile.rounds, min_sample_s=profile.min_sample_s,
-        pause_s=profile.short_pause_s, warmup=profile.warmup,
-        pause_after={"numpy": profile.pause_s}, wait_idle_s=opts.wait_idle_s,
-        on_error=on_error)
+        benches,
+        rounds=case.rounds or profile.rounds,
+        min_sample_s=profile.min_sample_s,
+        pause_s=profile.short_pause_s,
+        warmup=profile.warmup,
+        pause_after={"numpy": profile.pause_s},
+        wait_idle_s=opts.wait_idle_s,
+        on_error=on_error,
+    )
     nbytes = _resolve_bytes(case)
     row["bytes"] = nbytes
     for name, t in timings.items():
-        res = {"status": "ok", "reason": None, "median_s": t.median, "min_s": t.min,
-               "max_s": t.max, "samples": len(t.samples), "calls_per_sample": t.calls,
-               "gflops": None, "gbps": None}
+        res = {
+            "status": "ok",
+            "reason": None,
+            "median_s": t.median,
+            "min_s": t.min,
+            "max_s": t.max,
+            "samples": len(t.samples),
+            "calls_per_sample": t.calls,
+            "gflops": None,
+            "gbps": None,
+        }
         if case.flops:
             res["gflops"] = case.flops / t.median / 1e9
         if nbytes:
@@ -166,18 +195,25 @@ def run_case(case: Case, opts: Options, limits: Dict[str, Any]) -> Dict[str, Any
     if case.check and "numpy" in timings:
         f32 = case.params.get("dtype", "float32") == "float32"
         rtol, atol = (1e-3, 1e-4) if f32 else (1e-7, 1e-9)
-        same = _same(timings["fastdigits"].first_result, timings["numpy"].first_result,
-                     rtol, atol)
+        same = _same(timings["fastdigits"].first_result, timings["numpy"].first_result, rtol, atol)
         row["check"] = "n/a" if same is None else ("ok" if same else "mismatch")
     res = results["fastdigits"]
     if case.kind == "matrix" and res["gflops"] is not None:
         peak = limits["fma_peak"][opts.dtype]["peak_gflops"]
-        row["limit"] = {"metric": "GFLOP/s", "value": res["gflops"],
-                        "percent": 100.0 * res["gflops"] / peak, "of": "fma_peak"}
+        row["limit"] = {
+            "metric": "GFLOP/s",
+            "value": res["gflops"],
+            "percent": 100.0 * res["gflops"] / peak,
+            "of": "fma_peak",
+        }
     elif case.kind == "stream" and res["gbps"] is not None:
         rate = limits["copy"]["gbps"]
-        row["limit"] = {"metric": "GB/s", "value": res["gbps"],
-                        "percent": 100.0 * res["gbps"] / rate, "of": "copy_rate"}
+        row["limit"] = {
+            "metric": "GB/s",
+            "value": res["gbps"],
+            "percent": 100.0 * res["gbps"] / rate,
+            "of": "copy_rate",
+        }
     return row
 
 
@@ -201,21 +237,34 @@ def run(opts: Options, *, out=sys.stdout) -> Dict[str, Any]:
         with machine.same_threads(opts.threads, use_torch) as thread_report:
             tiny = opts.mode == "tiny"
             limits = {
-                "fma_peak": machine.fma_peak(opts.threads, target_s=0.002 if tiny else 0.01,
-                                             reps=1 if tiny else 5),
-                "copy": machine.copy_rate(opts.threads, nbytes=(1 << 20) if tiny else 64 << 20,
-                                          reps=1 if tiny else 5),
+                "fma_peak": machine.fma_peak(
+                    opts.threads, target_s=0.002 if tiny else 0.01, reps=1 if tiny else 5
+                ),
+                "copy": machine.copy_rate(
+                    opts.threads, nbytes=(1 << 20) if tiny else 64 << 20, reps=1 if tiny else 5
+                ),
             }
             settings = {
-                "mode": opts.mode, "threads": opts.threads, "dtype": opts.dtype,
-                "only": list(opts.only), "torch": use_torch,
-                "batch_sizes": list(profile.batches), "rounds": profile.rounds,
-                "epoch_rounds": profile.epoch_rounds, "warmup": profile.warmup,
-                "min_sample_s": profile.min_sample_s, "pause_s": profile.pause_s,
-                "short_pause_s": profile.short_pause_s, "wait_idle_s": opts.wait_idle_s,
+                "mode": opts.mode,
+                "threads": opts.threads,
+                "dtype": opts.dtype,
+                "only": list(opts.only),
+                "torch": use_torch,
+                "batch_sizes": list(profile.batches),
+                "rounds": profile.rounds,
+                "epoch_rounds": profile.epoch_rounds,
+                "warmup": profile.warmup,
+                "min_sample_s": profile.min_sample_s,
+                "pause_s": profile.pause_s,
+                "short_pause_s": profile.short_pause_s,
+                "wait_idle_s": opts.wait_idle_s,
             }
-            head = {"machine": facts, "threads": thread_report, "limits": limits,
-                    "settings": settings}
+            head = {
+                "machine": facts,
+                "threads": thread_report,
+                "limits": limits,
+                "settings": settings,
+            }
             print(report.header_text(head), file=out, flush=True)
             bar = _progress(cases, opts.progress)
             for case in bar:
@@ -227,24 +276,26 @@ def run(opts: Options, *, out=sys.stdout) -> Dict[str, Any]:
     finally:
         data.close()
     statuses = [r["status"] for r in rows]
-    return _finite({
-        "schema": SCHEMA_ID,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(["fastdigits", "bench"] + list(opts.argv)),
-        "settings": settings,
-        "machine": facts,
-        "threads": thread_report,
-        "limits": limits,
-        "rows": rows,
-        "summary": {
-            "cases": len(rows),
-            "ran": statuses.count("ok"),
-            "unavailable": statuses.count("unavailable"),
-            "errors": statuses.count("error"),
-            "mismatches": sum(1 for r in rows if r["check"] == "mismatch"),
-            "elapsed_s": time.perf_counter() - t_start,
-        },
-    })
+    return _finite(
+        {
+            "schema": SCHEMA_ID,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "command": " ".join(["fastdigits", "bench"] + list(opts.argv)),
+            "settings": settings,
+            "machine": facts,
+            "threads": thread_report,
+            "limits": limits,
+            "rows": rows,
+            "summary": {
+                "cases": len(rows),
+                "ran": statuses.count("ok"),
+                "unavailable": statuses.count("unavailable"),
+                "errors": statuses.count("error"),
+                "mismatches": sum(1 for r in rows if r["check"] == "mismatch"),
+                "elapsed_s": time.perf_counter() - t_start,
+            },
+        }
+    )
 
 
 def _finite(obj: Any) -> Any:
@@ -267,5 +318,4 @@ def _progress(cases: List[Case], enabled: bool):
         from tqdm import tqdm
     except ImportError:
         return cases
-    return tqdm(cases, desc="bench", unit="case", file=sys.stderr, leave=False,
-                dynamic_ncols=True)
+    return tqdm(cases, desc="bench", unit="case", file=sys.stderr, leave=False, dynamic_ncols=True)

@@ -9,6 +9,7 @@ untimed wake-up (see ``_sample``).  A sample is ``calls`` calls
 averaged, with ``calls`` chosen per contender so a sample lasts about
 ``min_sample_s``.  We report the median, min and max of the samples.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -76,12 +77,17 @@ def _sample(bench: Bench, calls: int) -> float:
     return (time.perf_counter() - t0) / calls
 
 
-def time_contenders(benches: Dict[str, Bench], *, rounds: int, min_sample_s: float,
-                    pause_s: float, warmup: int = 1,
-                    pause_after: Optional[Dict[str, float]] = None,
-                    wait_idle_s: float = 0.0,
-                    on_error: Optional[Callable[[str, BaseException], None]] = None,
-                    ) -> Dict[str, Timing]:
+def time_contenders(
+    benches: Dict[str, Bench],
+    *,
+    rounds: int,
+    min_sample_s: float,
+    pause_s: float,
+    warmup: int = 1,
+    pause_after: Optional[Dict[str, float]] = None,
+    wait_idle_s: float = 0.0,
+    on_error: Optional[Callable[[str, BaseException], None]] = None,
+) -> Dict[str, Timing]:
     """Time each contender of ``benches`` (name -> Bench) as described above.
 
     ``pause_after`` overrides the pause after given contenders (OpenBLAS

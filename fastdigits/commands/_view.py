@@ -8,6 +8,7 @@ an output file whose folder does not exist.
 Input file arguments go through :func:`resolve_input`, the one place where
 the bundled MNIST's short names are understood (see :data:`MNIST_NAMES_HELP`).
 """
+
 from __future__ import annotations
 
 import os
@@ -19,10 +20,22 @@ import numpy as np
 from ..cli import CommandError
 
 # IDX element type codes.
-TYPE_NAMES = {0x08: "uint8", 0x09: "int8", 0x0B: "int16", 0x0C: "int32",
-              0x0D: "float32", 0x0E: "float64"}
-_CODE_OF = {("u", 1): 0x08, ("i", 1): 0x09, ("i", 2): 0x0B, ("i", 4): 0x0C,
-            ("f", 4): 0x0D, ("f", 8): 0x0E}
+TYPE_NAMES = {
+    0x08: "uint8",
+    0x09: "int8",
+    0x0B: "int16",
+    0x0C: "int32",
+    0x0D: "float32",
+    0x0E: "float64",
+}
+_CODE_OF = {
+    ("u", 1): 0x08,
+    ("i", 1): 0x09,
+    ("i", 2): 0x0B,
+    ("i", 4): 0x0C,
+    ("f", 4): 0x0D,
+    ("f", 8): 0x0E,
+}
 
 
 def type_code(dtype: Any) -> int:
@@ -41,7 +54,7 @@ def idx_api():
 def _idx_message(path: str, exc: BaseException) -> str:
     msg = str(exc)
     if msg.startswith(path + ": "):  # the decoder names the file already
-        msg = msg[len(path) + 2:]
+        msg = msg[len(path) + 2 :]
     return "%s: not a valid IDX file: %s" % (path, msg)
 
 
@@ -59,10 +72,12 @@ def quiet_broken_pipe(fn, *args, **kwargs) -> int:
 
 
 #: For --help texts and the README.
-MNIST_NAMES_HELP = ("mnist:train / mnist:test name the bundled MNIST files: the images "
-                    "where an image file is expected, the labels for --labels; "
-                    "mnist:train-images, mnist:train-labels, mnist:test-images and "
-                    "mnist:test-labels name one file explicitly")
+MNIST_NAMES_HELP = (
+    "mnist:train / mnist:test name the bundled MNIST files: the images "
+    "where an image file is expected, the labels for --labels; "
+    "mnist:train-images, mnist:train-labels, mnist:test-images and "
+    "mnist:test-labels name one file explicitly"
+)
 
 
 def resolve_input(path: str, kind: str = "images") -> str:
@@ -73,12 +88,14 @@ def resolve_input(path: str, kind: str = "images") -> str:
         return path
     from ..datasets import MNIST_NAMES, mnist_path
 
-    name = path[len("mnist:"):]
+    name = path[len("mnist:") :]
     if name in ("train", "test"):
         name += "-" + kind
     if name not in MNIST_NAMES:
-        raise CommandError("unknown bundled data set %r: use mnist:train, mnist:test, %s"
-                           % (path, ", ".join("mnist:" + n for n in MNIST_NAMES)))
+        raise CommandError(
+            "unknown bundled data set %r: use mnist:train, mnist:test, %s"
+            % (path, ", ".join("mnist:" + n for n in MNIST_NAMES))
+        )
     return mnist_path(name)
 
 
@@ -87,16 +104,19 @@ def check_output(opt: str, path: str, suffix: Optional[str] = None) -> None:
     folder must exist and be writable, it must not be a folder, and it must
     end in ``suffix`` (case-insensitive) when one is given."""
     if suffix is not None and not path.lower().endswith(suffix):
-        raise CommandError("%s %s: the file name must end in %s (it is written as %s)"
-                           % (opt, path, suffix, suffix[1:].upper()))
+        raise CommandError(
+            "%s %s: the file name must end in %s (it is written as %s)"
+            % (opt, path, suffix, suffix[1:].upper())
+        )
     if os.path.isdir(path):
         raise CommandError("%s %s: is a folder, not a file" % (opt, path))
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise CommandError("%s %s: no such folder %s" % (opt, path, folder))
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise CommandError("%s %s: cannot write in folder %s (permission denied)"
-                           % (opt, path, folder))
+        raise CommandError(
+            "%s %s: cannot write in folder %s (permission denied)" % (opt, path, folder)
+        )
 
 
 def check_output_folder(opt: str, path: str) -> None:
@@ -108,8 +128,9 @@ def check_output_folder(opt: str, path: str) -> None:
     if not os.path.isdir(probe):
         raise CommandError("%s %s: no such folder %s" % (opt, path, probe))
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise CommandError("%s %s: cannot write in folder %s (permission denied)"
-                           % (opt, path, probe))
+        raise CommandError(
+            "%s %s: cannot write in folder %s (permission denied)" % (opt, path, probe)
+        )
 
 
 def progress_wanted(no_progress: bool, stream: Any = None) -> bool:
@@ -163,11 +184,16 @@ def read_images(path: str, min_rank: int = 3) -> np.ndarray:
     header = read_header(path, "FILE")
     shape = tuple(header.shape)
     if not min_rank <= len(shape) <= 3:
-        raise CommandError("%s: not an image file: rank %d, shape %s (images are rank 3: "
-                           "count x rows x columns%s)" % (path, len(shape),
-                                                          "x".join(map(str, shape)),
-                                                          "; or rank 2: count x features"
-                                                          if min_rank == 2 else ""))
+        raise CommandError(
+            "%s: not an image file: rank %d, shape %s (images are rank 3: "
+            "count x rows x columns%s)"
+            % (
+                path,
+                len(shape),
+                "x".join(map(str, shape)),
+                "; or rank 2: count x features" if min_rank == 2 else "",
+            )
+        )
     if 0 in shape:
         raise CommandError("%s: holds no images (shape %s)" % (path, "x".join(map(str, shape))))
     return read_array(path, header)
@@ -179,11 +205,15 @@ def read_labels(path: str, n_images: int) -> np.ndarray:
     header = read_header(path, "--labels")
     shape = tuple(header.shape)
     if len(shape) != 1:
-        raise CommandError("--labels %s: not a label file: rank %d, shape %s (labels are rank 1)"
-                           % (path, len(shape), "x".join(map(str, shape))))
+        raise CommandError(
+            "--labels %s: not a label file: rank %d, shape %s (labels are rank 1)"
+            % (path, len(shape), "x".join(map(str, shape)))
+        )
     if shape[0] != n_images:
-        raise CommandError("--labels %s has %d labels but the image file has %d images"
-                           % (path, shape[0], n_images))
+        raise CommandError(
+            "--labels %s has %d labels but the image file has %d images"
+            % (path, shape[0], n_images)
+        )
     return read_array(path, header, "--labels")
 
 
@@ -198,8 +228,9 @@ def parse_range(text: str, n: int) -> Tuple[int, int]:
     except ValueError:
         raise CommandError("bad range %r: expected A:B, e.g. 0:10" % text) from None
     if not 0 <= a < b <= n:
-        raise CommandError("bad range %r: need 0 <= A < B <= %d (the file has %d images)"
-                           % (text, n, n))
+        raise CommandError(
+            "bad range %r: need 0 <= A < B <= %d (the file has %d images)" % (text, n, n)
+        )
     return a, b
 
 
@@ -211,8 +242,9 @@ def select(index: Optional[str], rng: Optional[str], n: int, default: int) -> Tu
         except ValueError:
             raise CommandError("bad index %r: expected a whole number" % index) from None
         if not 0 <= index < n:
-            raise CommandError("bad index %d: need 0 <= I < %d (the file has %d images)"
-                               % (index, n, n))
+            raise CommandError(
+                "bad index %d: need 0 <= I < %d (the file has %d images)" % (index, n, n)
+            )
         return index, index + 1
     if rng is not None:
         return parse_range(rng, n)
@@ -221,10 +253,14 @@ def select(index: Optional[str], rng: Optional[str], n: int, default: int) -> Tu
 
 def add_selection_arguments(parser: Any, default_help: str) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--index", "-i", metavar="I",
-                       help="one image, number I (from 0)")
-    group.add_argument("--range", "-r", metavar="A:B",
-                       help="images A to B-1, e.g. 0:10 (%s)" % default_help)
-    parser.add_argument("--labels", "-l", metavar="LABELS",
-                        help="IDX label file to show the labels from (mnist:train and "
-                             "mnist:test name the bundled labels)")
+    group.add_argument("--index", "-i", metavar="I", help="one image, number I (from 0)")
+    group.add_argument(
+        "--range", "-r", metavar="A:B", help="images A to B-1, e.g. 0:10 (%s)" % default_help
+    )
+    parser.add_argument(
+        "--labels",
+        "-l",
+        metavar="LABELS",
+        help="IDX label file to show the labels from (mnist:train and "
+        "mnist:test name the bundled labels)",
+    )

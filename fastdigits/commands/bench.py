@@ -1,4 +1,5 @@
 """`fastdigits bench`: time every kernel against NumPy and PyTorch, fairly."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,11 @@ def _threads(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError("must be >= 1, got %d" % n)
     from .._config import MAX_THREADS
+
     if n > MAX_THREADS:
-        raise argparse.ArgumentTypeError("must be <= %d (fastdigits.MAX_THREADS), got %d"
-                                         % (MAX_THREADS, n))
+        raise argparse.ArgumentTypeError(
+            "must be <= %d (fastdigits.MAX_THREADS), got %d" % (MAX_THREADS, n)
+        )
     return n
 
 
@@ -45,9 +48,11 @@ def _seconds(text: str) -> float:
 
 def _one_line_errors(parser: argparse.ArgumentParser) -> None:
     """Bad options: one line on stderr and exit status 2, no usage dump."""
+
     def error(message: str) -> None:
-        print("fastdigits bench: error: %s (see fastdigits bench --help)" % message,
-              file=sys.stderr)
+        print(
+            "fastdigits bench: error: %s (see fastdigits bench --help)" % message, file=sys.stderr
+        )
         sys.exit(2)
 
     strict_parse = parser.parse_known_args
@@ -67,32 +72,63 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    parser.add_argument("--quick", action="store_true",
-                        help="batch sizes 64 and 1024 only, fewer rounds, a tenth of an "
-                             "epoch: under a minute")
-    parser.add_argument("--threads", type=_threads, metavar="N", default=None,
-                        help="threads for every contender (default: fastdigits' default, "
-                             "i.e. OMP_NUM_THREADS or the core count)")
-    parser.add_argument("--json", metavar="FILE", help="write every figure to FILE as JSON "
-                        "(schema: fastdigits bench --print-schema)")
-    parser.add_argument("--plot", metavar="FILE.png",
-                        help="write a PNG bar chart of the speed-ups (needs matplotlib)")
-    parser.add_argument("--markdown", metavar="FILE.md",
-                        help="also write the table as Markdown (e.g. for a README)")
-    parser.add_argument("--only", metavar="PATTERN", action="append", default=[],
-                        help="run only the cases matching PATTERN")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
-                        help="floating-point type of the kernels (default float32)")
-    parser.add_argument("--wait-idle", type=_seconds, metavar="S", default=0.0,
-                        help="on a shared machine: before each sample wait up to S seconds "
-                             "until nothing else is runnable (Linux)")
-    parser.add_argument("--no-torch", action="store_true",
-                        help="leave PyTorch out even when it is installed")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="batch sizes 64 and 1024 only, fewer rounds, a tenth of an epoch: under a minute",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_threads,
+        metavar="N",
+        default=None,
+        help="threads for every contender (default: fastdigits' default, "
+        "i.e. OMP_NUM_THREADS or the core count)",
+    )
+    parser.add_argument(
+        "--json",
+        metavar="FILE",
+        help="write every figure to FILE as JSON (schema: fastdigits bench --print-schema)",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="write a PNG bar chart of the speed-ups (needs matplotlib)",
+    )
+    parser.add_argument(
+        "--markdown", metavar="FILE.md", help="also write the table as Markdown (e.g. for a README)"
+    )
+    parser.add_argument(
+        "--only",
+        metavar="PATTERN",
+        action="append",
+        default=[],
+        help="run only the cases matching PATTERN",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=("float32", "float64"),
+        default="float32",
+        help="floating-point type of the kernels (default float32)",
+    )
+    parser.add_argument(
+        "--wait-idle",
+        type=_seconds,
+        metavar="S",
+        default=0.0,
+        help="on a shared machine: before each sample wait up to S seconds "
+        "until nothing else is runnable (Linux)",
+    )
+    parser.add_argument(
+        "--no-torch", action="store_true", help="leave PyTorch out even when it is installed"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--list", action="store_true",
-                        help="list the selected case names and exit")
-    parser.add_argument("--print-schema", action="store_true",
-                        help="print the JSON Schema of --json's output and exit")
+    parser.add_argument("--list", action="store_true", help="list the selected case names and exit")
+    parser.add_argument(
+        "--print-schema",
+        action="store_true",
+        help="print the JSON Schema of --json's output and exit",
+    )
     # Tiny sizes for the tests (also FASTDIGITS_BENCH_TINY=1): not a benchmark.
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
     _one_line_errors(parser)
@@ -111,8 +147,11 @@ def run(args) -> int:
         raise CommandError("--only needs a non-empty pattern")
     from ._view import check_output, progress_wanted
 
-    for opt, path, suffix in (("--json", args.json, None), ("--plot", args.plot, ".png"),
-                              ("--markdown", args.markdown, None)):
+    for opt, path, suffix in (
+        ("--json", args.json, None),
+        ("--plot", args.plot, ".png"),
+        ("--markdown", args.markdown, None),
+    ):
         if path is not None:
             check_output(opt, path, suffix)
     if args.plot is not None:
@@ -127,14 +166,18 @@ def run(args) -> int:
     opts = runner.Options(
         mode="tiny" if tiny else ("quick" if args.quick else "full"),
         threads=args.threads or fastdigits.get_num_threads(),
-        dtype=args.dtype, only=only, use_torch=not args.no_torch,
+        dtype=args.dtype,
+        only=only,
+        use_torch=not args.no_torch,
         wait_idle_s=args.wait_idle,
         progress=progress_wanted(args.no_progress) and not args.list,
-        argv=list(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else [])
+        argv=list(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else [],
+    )
     names = runner.case_names(opts)
     if not names:
-        raise CommandError("--only %s matches no case (see fastdigits bench --list)"
-                           % ",".join(only))
+        raise CommandError(
+            "--only %s matches no case (see fastdigits bench --list)" % ",".join(only)
+        )
     if args.list:
         try:
             print("\n".join(names))

@@ -1,4 +1,5 @@
 """`fastdigits config`: print the build and run-time configuration."""
+
 NAME = "config"
 HELP = "print version, compiler, OpenMP, threads, SIMD path and where the bundled MNIST is"
 
@@ -13,6 +14,8 @@ def run(args) -> int:
     from ..datasets import BUNDLED_DIR
 
     show_config()
-    print("bundled MNIST: %s (on the command line: mnist:train, mnist:test, "
-          "mnist:train-labels, ...)" % BUNDLED_DIR)
+    print(
+        "bundled MNIST: %s (on the command line: mnist:train, mnist:test, "
+        "mnist:train-labels, ...)" % BUNDLED_DIR
+    )
     return 0

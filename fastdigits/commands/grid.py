@@ -1,21 +1,29 @@
 """`fastdigits grid FILE OUT.png`: a PNG montage of digits, labels above them."""
+
 from __future__ import annotations
 
-from ._view import (MNIST_NAMES_HELP, add_selection_arguments, check_output, read_images,
-                    read_labels, resolve_input, select)
+from ._view import (
+    MNIST_NAMES_HELP,
+    add_selection_arguments,
+    check_output,
+    read_images,
+    read_labels,
+    resolve_input,
+    select,
+)
 
 NAME = "grid"
 HELP = "write digits from an IDX image file as a PNG grid (needs Pillow)"
 
 
 def add_arguments(parser):
-    parser.add_argument("file", metavar="FILE",
-                        help="IDX image file (rank 3), raw or gzip; " + MNIST_NAMES_HELP)
+    parser.add_argument(
+        "file", metavar="FILE", help="IDX image file (rank 3), raw or gzip; " + MNIST_NAMES_HELP
+    )
     parser.add_argument("out", metavar="OUT.png", help="PNG file to write (name ending in .png)")
     add_selection_arguments(parser, "default: 0:100")
     parser.add_argument("--ncols", type=int, default=10, help="images per row (default 10)")
-    parser.add_argument("--scale", type=int, default=4,
-                        help="pixel enlargement factor (default 4)")
+    parser.add_argument("--scale", type=int, default=4, help="pixel enlargement factor (default 4)")
 
 
 def run(args) -> int:
@@ -43,6 +51,15 @@ def run(args) -> int:
         raise CommandError(str(exc)) from exc
     except OSError as exc:
         raise CommandError("cannot write %s: %s" % (args.out, exc.strerror or exc)) from exc
-    print("wrote %s: %d image%s (%d..%d)%s" % (args.out, b - a, "" if b - a == 1 else "s",
-                                              a, b - 1, " with labels" if labels is not None else ""))
+    print(
+        "wrote %s: %d image%s (%d..%d)%s"
+        % (
+            args.out,
+            b - a,
+            "" if b - a == 1 else "s",
+            a,
+            b - 1,
+            " with labels" if labels is not None else "",
+        )
+    )
     return 0

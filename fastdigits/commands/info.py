@@ -1,4 +1,5 @@
 """`fastdigits info FILE`: the IDX header and statistics of the data."""
+
 from __future__ import annotations
 
 import math
@@ -7,8 +8,15 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from ._view import (MNIST_NAMES_HELP, TYPE_NAMES, quiet_broken_pipe, read_array, read_header,
-                    resolve_input, type_code)
+from ._view import (
+    MNIST_NAMES_HELP,
+    TYPE_NAMES,
+    quiet_broken_pipe,
+    read_array,
+    read_header,
+    resolve_input,
+    type_code,
+)
 
 NAME = "info"
 HELP = "print an IDX file's header (type, dims, sizes) and data statistics"
@@ -18,8 +26,7 @@ _CHUNK = 1 << 18  # elements per pass: keeps temporaries in cache
 
 def add_arguments(parser):
     parser.add_argument("file", metavar="FILE", help="IDX file, raw or gzip; " + MNIST_NAMES_HELP)
-    parser.add_argument("--no-stats", action="store_true",
-                        help="header only: do not read the data")
+    parser.add_argument("--no-stats", action="store_true", help="header only: do not read the data")
 
 
 def data_stats(arr: np.ndarray) -> Dict[str, Any]:
@@ -40,14 +47,13 @@ def data_stats(arr: np.ndarray) -> Dict[str, Any]:
         sq = 0
         buf = np.empty(min(_CHUNK, n), sq_t)
         for i in range(0, n, _CHUNK):
-            c = x[i:i + _CHUNK]
-            b = buf[:c.size]
+            c = x[i : i + _CHUNK]
+            b = buf[: c.size]
             np.multiply(c, c, out=b, dtype=sq_t)
             sq += int(b.sum(dtype=np.uint64))
         mean = s / n
         var = (n * sq - s * s) / (n * n)
-        out.update(min=x.min().item(), max=x.max().item(), mean=mean,
-                   std=math.sqrt(max(var, 0.0)))
+        out.update(min=x.min().item(), max=x.max().item(), mean=mean, std=math.sqrt(max(var, 0.0)))
         return out
     # General: per chunk mean and M2, combined (Chan et al.); NaNs counted, skipped.
     cnt, mean, m2 = 0, 0.0, 0.0
@@ -55,7 +61,7 @@ def data_stats(arr: np.ndarray) -> Dict[str, Any]:
     hi: Optional[float] = None
     nan = 0
     for i in range(0, n, _CHUNK):
-        c = x[i:i + _CHUNK].astype(np.float64)
+        c = x[i : i + _CHUNK].astype(np.float64)
         if x.dtype.kind == "f":
             bad = np.isnan(c)
             k = int(bad.sum())
@@ -121,8 +127,11 @@ def run(args) -> int:
         "compressed   : %s" % ("yes (gzip)" if header.compressed else "no"),
         "magic        : 0x%08X" % magic,
         "element type : 0x%02X %s (%s)"
-        % (code, TYPE_NAMES[code], "1 byte" if dtype.itemsize == 1
-           else "%d bytes, big-endian" % dtype.itemsize),
+        % (
+            code,
+            TYPE_NAMES[code],
+            "1 byte" if dtype.itemsize == 1 else "%d bytes, big-endian" % dtype.itemsize,
+        ),
         "rank         : %d" % rank,
         "dims         : %s" % " x ".join(str(d) for d in shape),
         "data offset  : %d" % header.data_offset,

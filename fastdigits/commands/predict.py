@@ -1,4 +1,5 @@
 """`fastdigits predict MODEL.npz FILE`: print a trained model's predictions."""
+
 from __future__ import annotations
 
 import sys
@@ -13,13 +14,18 @@ HELP = "print the predicted class of every image in an IDX image file"
 
 def add_arguments(parser) -> None:
     parser.add_argument("model", help="model file written by `fastdigits train --save`")
-    parser.add_argument("file", help="IDX image file (e.g. t10k-images-idx3-ubyte[.gz]); "
-                        + MNIST_NAMES_HELP)
-    parser.add_argument("--labels", metavar="FILE", default=None,
-                        help="IDX label file with one label per image (e.g. mnist:test): "
-                             "also print the accuracy")
-    parser.add_argument("--limit", type=int, default=None, metavar="N",
-                        help="only the first N images")
+    parser.add_argument(
+        "file", help="IDX image file (e.g. t10k-images-idx3-ubyte[.gz]); " + MNIST_NAMES_HELP
+    )
+    parser.add_argument(
+        "--labels",
+        metavar="FILE",
+        default=None,
+        help="IDX label file with one label per image (e.g. mnist:test): also print the accuracy",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, metavar="N", help="only the first N images"
+    )
 
 
 def _load_model(model_path: str):
@@ -44,12 +50,16 @@ def predict_file(model_path: str, image_path: str, limit=None) -> np.ndarray:
         images = images[:limit]
     X = images.reshape(images.shape[0], -1)
     if X.shape[1] != model.layer_sizes[0]:
-        raise CommandError("%s: images have %d pixels, the model expects %d"
-                           % (image_path, X.shape[1], model.layer_sizes[0]))
+        raise CommandError(
+            "%s: images have %d pixels, the model expects %d"
+            % (image_path, X.shape[1], model.layer_sizes[0])
+        )
     if X.dtype == np.uint8 and model.normalization is None:
-        raise CommandError("%s: the model has no input normalization, so it cannot take the "
-                           "uint8 pixels of %s (retrain it with this version of fastdigits)"
-                           % (model_path, image_path))
+        raise CommandError(
+            "%s: the model has no input normalization, so it cannot take the "
+            "uint8 pixels of %s (retrain it with this version of fastdigits)"
+            % (model_path, image_path)
+        )
     return model.predict(X)
 
 
@@ -68,10 +78,12 @@ def run(args) -> int:
         labels = read_labels(resolve_input(args.labels, "labels"), n_images)
     pred = predict_file(args.model, args.file, args.limit)
     if labels is not None:
-        labels = np.asarray(labels[:pred.shape[0]], dtype=np.int64)
+        labels = np.asarray(labels[: pred.shape[0]], dtype=np.int64)
     out = sys.stdout
     out.write("".join("%d\n" % p for p in pred))
     if labels is not None:
-        print("accuracy: %.2f%% (%d/%d)" % (100 * float((pred == labels).mean()),
-                                             int((pred == labels).sum()), pred.shape[0]))
+        print(
+            "accuracy: %.2f%% (%d/%d)"
+            % (100 * float((pred == labels).mean()), int((pred == labels).sum()), pred.shape[0])
+        )
     return 0

@@ -1,32 +1,64 @@
 """`fastdigits show FILE`: digits in the terminal, with their labels."""
+
 from __future__ import annotations
 
 import shutil
 
-from ._view import (MNIST_NAMES_HELP, add_selection_arguments, quiet_broken_pipe, read_images,
-                    read_labels, resolve_input, select)
+from ._view import (
+    MNIST_NAMES_HELP,
+    add_selection_arguments,
+    quiet_broken_pipe,
+    read_images,
+    read_labels,
+    resolve_input,
+    select,
+)
 
 NAME = "show"
 HELP = "render digits from an IDX image file in the terminal"
 
 
 def add_arguments(parser):
-    parser.add_argument("file", metavar="FILE",
-                        help="IDX image file (rank 3), raw or gzip; " + MNIST_NAMES_HELP)
+    parser.add_argument(
+        "file", metavar="FILE", help="IDX image file (rank 3), raw or gzip; " + MNIST_NAMES_HELP
+    )
     add_selection_arguments(parser, "default: as many as fit one row")
     style = parser.add_mutually_exclusive_group()
-    style.add_argument("--blocks", dest="mode", action="store_const", const="blocks",
-                       help="Unicode half blocks, two pixel rows per line (default)")
-    style.add_argument("--ascii", dest="mode", action="store_const", const="ascii",
-                       help="plain ASCII ramp, one character per pixel")
-    style.add_argument("--numbers", dest="mode", action="store_const", const="numbers",
-                       help="the raw pixel values in aligned columns")
+    style.add_argument(
+        "--blocks",
+        dest="mode",
+        action="store_const",
+        const="blocks",
+        help="Unicode half blocks, two pixel rows per line (default)",
+    )
+    style.add_argument(
+        "--ascii",
+        dest="mode",
+        action="store_const",
+        const="ascii",
+        help="plain ASCII ramp, one character per pixel",
+    )
+    style.add_argument(
+        "--numbers",
+        dest="mode",
+        action="store_const",
+        const="numbers",
+        help="the raw pixel values in aligned columns",
+    )
     parser.set_defaults(mode="blocks")
-    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                        help="grey shades with terminal colours for --blocks "
-                             "(auto: when writing to a terminal and NO_COLOR is unset)")
-    parser.add_argument("--width", type=int, metavar="COLS",
-                        help="text columns to fill (default: the terminal's width)")
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="grey shades with terminal colours for --blocks "
+        "(auto: when writing to a terminal and NO_COLOR is unset)",
+    )
+    parser.add_argument(
+        "--width",
+        type=int,
+        metavar="COLS",
+        help="text columns to fill (default: the terminal's width)",
+    )
 
 
 def run(args) -> int:
@@ -44,5 +76,6 @@ def run(args) -> int:
     if args.labels:
         labels = read_labels(resolve_input(args.labels, "labels"), n)[a:b]
     color = {"auto": None, "always": True, "never": False}[args.color]
-    return quiet_broken_pipe(show, images[a:b], labels, mode=args.mode, color=color,
-                             width=width, start=a)
+    return quiet_broken_pipe(
+        show, images[a:b], labels, mode=args.mode, color=color, width=width, start=a
+    )

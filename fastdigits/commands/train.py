@@ -4,6 +4,7 @@ The work is done by :func:`train_model`, which returns the fitted model(s),
 their histories and the test predictions, so other commands (plots, error
 galleries) can build on it; :func:`run` only parses and prints.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,52 +20,95 @@ HELP = "train an MLP classifier on MNIST (or --data DIR) and report test accurac
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--data", metavar="DIR", default=None,
-                        help="folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-                             "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (optionally .gz), "
-                             "e.g. Fashion-MNIST (default: the bundled MNIST)")
-    parser.add_argument("--layers", default="256", metavar="W[,W...]",
-                        help="hidden layer widths, comma-separated; input and output sizes "
-                             "come from the data (default: 256, i.e. 784-256-10)")
-    parser.add_argument("--activation", default="relu",
-                        help="hidden activation: identity, relu, sigmoid, tanh, gelu "
-                             "(default: relu)")
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        default=None,
+        help="folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+        "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (optionally .gz), "
+        "e.g. Fashion-MNIST (default: the bundled MNIST)",
+    )
+    parser.add_argument(
+        "--layers",
+        default="256",
+        metavar="W[,W...]",
+        help="hidden layer widths, comma-separated; input and output sizes "
+        "come from the data (default: 256, i.e. 784-256-10)",
+    )
+    parser.add_argument(
+        "--activation",
+        default="relu",
+        help="hidden activation: identity, relu, sigmoid, tanh, gelu (default: relu)",
+    )
     parser.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64)")
     parser.add_argument("--optimizer", default="sgd", help="sgd or adam (default: sgd)")
-    parser.add_argument("--lr", type=float, default=None,
-                        help="learning rate (default: 0.05 for sgd, 0.001 for adam)")
-    parser.add_argument("--lr-schedule", default="cosine",
-                        help="cosine (per-epoch cosine decay to ~0) or constant (default: cosine)")
-    parser.add_argument("--momentum", type=float, default=None,
-                        help="SGD momentum (default: 0.9)")
-    parser.add_argument("--weight-decay", type=float, default=0.0,
-                        help="weight decay (default: 0)")
+    parser.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate (default: 0.05 for sgd, 0.001 for adam)",
+    )
+    parser.add_argument(
+        "--lr-schedule",
+        default="cosine",
+        help="cosine (per-epoch cosine decay to ~0) or constant (default: cosine)",
+    )
+    parser.add_argument("--momentum", type=float, default=None, help="SGD momentum (default: 0.9)")
+    parser.add_argument("--weight-decay", type=float, default=0.0, help="weight decay (default: 0)")
     parser.add_argument("--dtype", default="float32", help="float32 or float64 (default: float32)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for fastdigits kernels and for the NumPy backend's "
-                             "BLAS (default: all available)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed for initial weights and sample order (default: 0)")
-    parser.add_argument("--backend", default="fast",
-                        help="fast, numpy, or both (trains both from the same seed and "
-                             "reports the speed-up) (default: fast)")
-    parser.add_argument("--save", metavar="MODEL.npz", default=None,
-                        help="write the trained model (fast backend's, with --backend both); "
-                             ".npz is appended to a name without it; the folder is checked "
-                             "before training")
-    parser.add_argument("--limit", type=int, default=None, metavar="N",
-                        help="train on the first N training images only")
-    parser.add_argument("--no-progress", action="store_true",
-                        help="no progress bar (there is none either when stderr is not a "
-                             "terminal, e.g. in a log)")
-    parser.add_argument("--plot", metavar="DIR", default=None,
-                        help="write training curves (training.png, every backend trained) "
-                             "and the test confusion matrix (confusion.png, the fast "
-                             "backend's) to DIR, created if missing (needs matplotlib: "
-                             "pip install fastdigits[plot])")
-    parser.add_argument("--show-errors", type=int, default=0, metavar="N",
-                        help="print the N most confidently wrong test digits in the terminal")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads for fastdigits kernels and for the NumPy backend's "
+        "BLAS (default: all available)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for initial weights and sample order (default: 0)"
+    )
+    parser.add_argument(
+        "--backend",
+        default="fast",
+        help="fast, numpy, or both (trains both from the same seed and "
+        "reports the speed-up) (default: fast)",
+    )
+    parser.add_argument(
+        "--save",
+        metavar="MODEL.npz",
+        default=None,
+        help="write the trained model (fast backend's, with --backend both); "
+        ".npz is appended to a name without it; the folder is checked "
+        "before training",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train on the first N training images only",
+    )
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (there is none either when stderr is not a terminal, e.g. in a log)",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="DIR",
+        default=None,
+        help="write training curves (training.png, every backend trained) "
+        "and the test confusion matrix (confusion.png, the fast "
+        "backend's) to DIR, created if missing (needs matplotlib: "
+        "pip install fastdigits[plot])",
+    )
+    parser.add_argument(
+        "--show-errors",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print the N most confidently wrong test digits in the terminal",
+    )
 
 
 def build_args(argv) -> argparse.Namespace:
@@ -77,9 +121,10 @@ def build_args(argv) -> argparse.Namespace:
 @dataclass
 class TrainResult:
     """What :func:`train_model` produced."""
-    models: Dict[str, Any]                 # backend name -> fitted MLP
+
+    models: Dict[str, Any]  # backend name -> fitted MLP
     histories: Dict[str, List[Dict[str, Any]]]
-    test_pred: Dict[str, np.ndarray]       # backend name -> predicted test labels
+    test_pred: Dict[str, np.ndarray]  # backend name -> predicted test labels
     test_acc: Dict[str, float]
     X_test: np.ndarray
     y_test: np.ndarray
@@ -103,22 +148,27 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
     try:
         hidden = tuple(int(w) for w in str(args.layers).split(",") if w.strip())
     except ValueError:
-        raise _error("--layers must be comma-separated positive ints, got %r" % args.layers) from None
+        raise _error(
+            "--layers must be comma-separated positive ints, got %r" % args.layers
+        ) from None
     if any(w < 1 for w in hidden):
         raise _error("--layers must be comma-separated positive ints, got %r" % args.layers)
     if args.activation not in ACTIVATIONS:
-        raise _error("--activation must be one of %s, got %r"
-                     % (", ".join(ACTIVATIONS), args.activation))
+        raise _error(
+            "--activation must be one of %s, got %r" % (", ".join(ACTIVATIONS), args.activation)
+        )
     if args.optimizer not in OPTIMIZERS:
-        raise _error("--optimizer must be one of %s, got %r"
-                     % (", ".join(OPTIMIZERS), args.optimizer))
+        raise _error(
+            "--optimizer must be one of %s, got %r" % (", ".join(OPTIMIZERS), args.optimizer)
+        )
     if args.epochs < 1:
         raise _error("--epochs must be >= 1, got %d" % args.epochs)
     from ..nn import MAX_BATCH_SIZE
 
     if not 1 <= args.batch_size <= MAX_BATCH_SIZE:
-        raise _error("--batch-size must be from 1 to %d, got %d"
-                     % (MAX_BATCH_SIZE, args.batch_size))
+        raise _error(
+            "--batch-size must be from 1 to %d, got %d" % (MAX_BATCH_SIZE, args.batch_size)
+        )
     if args.lr is not None and not (args.lr > 0 and np.isfinite(args.lr)):
         raise _error("--lr must be a positive number, got %r" % args.lr)
     if args.momentum is not None:
@@ -135,9 +185,11 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
     if args.threads is not None and args.threads < 1:
         raise _error("--threads must be >= 1, got %d" % args.threads)
     from .._config import MAX_THREADS
+
     if args.threads is not None and args.threads > MAX_THREADS:
-        raise _error("--threads must be <= %d (fastdigits.MAX_THREADS), got %d"
-                     % (MAX_THREADS, args.threads))
+        raise _error(
+            "--threads must be <= %d (fastdigits.MAX_THREADS), got %d" % (MAX_THREADS, args.threads)
+        )
     if args.seed < 0:
         raise _error("--seed must be >= 0, got %d" % args.seed)
     if args.limit is not None and args.limit < 1:
@@ -171,17 +223,21 @@ def _load(args, dtype):
     from ..idx import IDXError
 
     try:
-        X_train, y_train = load_mnist("train", root=args.data, flatten=True, normalize=True,
-                                      dtype=dtype)
-        X_test, y_test = load_mnist("test", root=args.data, flatten=True, normalize=True,
-                                    dtype=dtype)
+        X_train, y_train = load_mnist(
+            "train", root=args.data, flatten=True, normalize=True, dtype=dtype
+        )
+        X_test, y_test = load_mnist(
+            "test", root=args.data, flatten=True, normalize=True, dtype=dtype
+        )
     except (OSError, IDXError, ValueError) as exc:
         raise _error("cannot load the data: %s" % exc) from None
     if X_train.shape[1:] != X_test.shape[1:]:
-        raise _error("train images %s and test images %s differ in size"
-                     % (X_train.shape[1:], X_test.shape[1:]))
+        raise _error(
+            "train images %s and test images %s differ in size"
+            % (X_train.shape[1:], X_test.shape[1:])
+        )
     if args.limit is not None:
-        X_train, y_train = X_train[:args.limit], y_train[:args.limit]
+        X_train, y_train = X_train[: args.limit], y_train[: args.limit]
     return X_train, y_train.astype(np.int64), X_test, y_test.astype(np.int64)
 
 
@@ -197,8 +253,13 @@ def _progress_bar(enabled: bool):
         if state["epoch"] != epoch:
             if state["bar"] is not None:
                 state["bar"].close()
-            state["bar"] = tqdm(total=total, desc="epoch %d" % (epoch + 1), unit="step",
-                                leave=False, file=sys.stderr)
+            state["bar"] = tqdm(
+                total=total,
+                desc="epoch %d" % (epoch + 1),
+                unit="step",
+                leave=False,
+                file=sys.stderr,
+            )
             state["epoch"] = epoch
         bar = state["bar"]
         bar.update(done - bar.n)
@@ -235,28 +296,62 @@ def train_model(args, out=None) -> TrainResult:
         for backend in backends:
             # The data were standardised with MNIST's statistics (load_mnist
             # normalize=True): the model remembers it for raw uint8 input.
-            model = MLP(sizes, activation=args.activation, dtype=dtype, seed=args.seed,
-                        backend=backend, normalization="mnist")
+            model = MLP(
+                sizes,
+                activation=args.activation,
+                dtype=dtype,
+                seed=args.seed,
+                backend=backend,
+                normalization="mnist",
+            )
             if out is not None:
-                print("%s backend: %s, %d train / %d test images, %d thread%s"
-                      % (backend, "-".join(map(str, sizes)), X_train.shape[0],
-                         X_test.shape[0], threads, "" if threads == 1 else "s"), file=out)
-            callback, close = _progress_bar(out is not None
-                                            and progress_wanted(args.no_progress))
+                print(
+                    "%s backend: %s, %d train / %d test images, %d thread%s"
+                    % (
+                        backend,
+                        "-".join(map(str, sizes)),
+                        X_train.shape[0],
+                        X_test.shape[0],
+                        threads,
+                        "" if threads == 1 else "s",
+                    ),
+                    file=out,
+                )
+            callback, close = _progress_bar(out is not None and progress_wanted(args.no_progress))
 
             def epoch_done(row, _close=close):
                 _close()
                 if out is not None:
-                    print("  epoch %2d/%d  loss %.4f  train %.2f%%  test %.2f%%  %.2f s"
-                          % (row["epoch"], args.epochs, row["loss"], 100 * row["train_acc"],
-                             100 * row["val_acc"], row["seconds"]), file=out, flush=True)
+                    print(
+                        "  epoch %2d/%d  loss %.4f  train %.2f%%  test %.2f%%  %.2f s"
+                        % (
+                            row["epoch"],
+                            args.epochs,
+                            row["loss"],
+                            100 * row["train_acc"],
+                            100 * row["val_acc"],
+                            row["seconds"],
+                        ),
+                        file=out,
+                        flush=True,
+                    )
 
             try:
-                model.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
-                          optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-                          weight_decay=args.weight_decay, lr_schedule=args.lr_schedule,
-                          validation_data=(X_test, y_test), callback=callback,
-                          callback_every=20, epoch_callback=epoch_done)
+                model.fit(
+                    X_train,
+                    y_train,
+                    epochs=args.epochs,
+                    batch_size=args.batch_size,
+                    optimizer=args.optimizer,
+                    lr=args.lr,
+                    momentum=args.momentum,
+                    weight_decay=args.weight_decay,
+                    lr_schedule=args.lr_schedule,
+                    validation_data=(X_test, y_test),
+                    callback=callback,
+                    callback_every=20,
+                    epoch_callback=epoch_done,
+                )
             finally:
                 close()
             models[backend] = model
@@ -273,8 +368,10 @@ def run(args) -> int:
         print("%s test accuracy: %.2f%%" % (backend, 100 * acc))
     if "fast" in result.seconds and "numpy" in result.seconds:
         t_np, t_fast = result.seconds["numpy"], result.seconds["fast"]
-        print("numpy time: %.2f s, fastdigits time: %.2f s, speed-up: %.2fx"
-              % (t_np, t_fast, t_np / t_fast if t_fast > 0 else float("inf")))
+        print(
+            "numpy time: %.2f s, fastdigits time: %.2f s, speed-up: %.2fx"
+            % (t_np, t_fast, t_np / t_fast if t_fast > 0 else float("inf"))
+        )
     if args.save:
         try:
             saved = result.model.save(args.save)
@@ -295,9 +392,12 @@ def _write_plots(result: TrainResult, out_dir: str) -> None:
         os.makedirs(out_dir, exist_ok=True)
         curves = plots.plot_training(result.histories, out_dir)
         main = "fast" if "fast" in result.models else next(iter(result.models))
-        confusion = plots.plot_confusion(result.y_test, result.test_pred[main],
-                                         os.path.join(out_dir, "confusion.png"),
-                                         model_name=main)
+        confusion = plots.plot_confusion(
+            result.y_test,
+            result.test_pred[main],
+            os.path.join(out_dir, "confusion.png"),
+            model_name=main,
+        )
     except OSError as exc:
         raise _error("cannot write plots to %s: %s" % (out_dir, exc)) from None
     print("plots written: %s, %s" % (curves, confusion))

@@ -4,6 +4,7 @@ Each function has the same signature and semantics as its fast twin in
 :mod:`fastdigits`.  The tests compare against these; the benchmarks time them
 as the NumPy baseline.
 """
+
 from .dense import dense_backward, dense_forward, matmul
 from .idx import read_idx, read_idx_header, read_idx_normalized, write_idx
 from .loss import softmax_cross_entropy
@@ -11,6 +12,17 @@ from .normalize import normalize
 from .optim import adam_step, sgd_step
 from . import nn  # the NumPy MLP backend (fastdigits.reference.nn)
 
-__all__ = ["adam_step", "dense_backward", "dense_forward", "matmul", "nn", "normalize",
-           "read_idx", "read_idx_header", "read_idx_normalized", "sgd_step",
-           "softmax_cross_entropy", "write_idx"]
+__all__ = [
+    "adam_step",
+    "dense_backward",
+    "dense_forward",
+    "matmul",
+    "nn",
+    "normalize",
+    "read_idx",
+    "read_idx_header",
+    "read_idx_normalized",
+    "sgd_step",
+    "softmax_cross_entropy",
+    "write_idx",
+]

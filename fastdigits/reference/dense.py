@@ -1,4 +1,5 @@
 """Plain NumPy twins of :mod:`fastdigits.dense` (same signatures)."""
+
 from __future__ import annotations
 
 from typing import Any, Optional, Tuple
@@ -6,6 +7,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from .._activation import ACTIVATIONS, activation_name, backward_input
+
 _GELU_C = np.sqrt(2.0 / np.pi)
 _GELU_A = 0.044715
 
@@ -44,8 +46,9 @@ def _act_grad(name: str, yz: np.ndarray) -> np.ndarray:
         t = yz.dtype.type
         z2 = yz * yz
         th = np.tanh(t(_GELU_C) * (yz + t(_GELU_A) * z2 * yz))
-        return (t(0.5) * (1 + th)
-                + t(0.5) * yz * (1 - th * th) * t(_GELU_C) * (1 + t(3 * _GELU_A) * z2))
+        return t(0.5) * (1 + th) + t(0.5) * yz * (1 - th * th) * t(_GELU_C) * (
+            1 + t(3 * _GELU_A) * z2
+        )
     raise ValueError("activation must be one of %s, got %r" % (", ".join(ACTIVATIONS), name))
 
 
@@ -54,9 +57,15 @@ def matmul(a: np.ndarray, b: np.ndarray, *, out: Optional[np.ndarray] = None) ->
     return np.matmul(a, b, out=out)
 
 
-def dense_forward(x: np.ndarray, W: np.ndarray, b: Optional[np.ndarray] = None,
-                  activation: Optional[str] = None, *, out: Optional[np.ndarray] = None,
-                  preact_out: Optional[np.ndarray] = None) -> np.ndarray:
+def dense_forward(
+    x: np.ndarray,
+    W: np.ndarray,
+    b: Optional[np.ndarray] = None,
+    activation: Optional[str] = None,
+    *,
+    out: Optional[np.ndarray] = None,
+    preact_out: Optional[np.ndarray] = None,
+) -> np.ndarray:
     """``act(x @ W + b)``; ``preact_out`` receives ``x @ W + b``."""
     activation = activation_name(activation)
     z = x @ W
@@ -71,20 +80,30 @@ def dense_forward(x: np.ndarray, W: np.ndarray, b: Optional[np.ndarray] = None,
     return y
 
 
-def dense_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, y_or_z: Any = None,
-                   activation: Optional[str] = None, *, y: Optional[np.ndarray] = None,
-                   z: Optional[np.ndarray] = None, need_dx: bool = True,
-                   dx_out: Optional[np.ndarray] = None, dW_out: Optional[np.ndarray] = None,
-                   db_out: Optional[np.ndarray] = None,
-                   accumulate: bool = False) -> Tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
+def dense_backward(
+    dy: np.ndarray,
+    x: np.ndarray,
+    W: np.ndarray,
+    y_or_z: Any = None,
+    activation: Optional[str] = None,
+    *,
+    y: Optional[np.ndarray] = None,
+    z: Optional[np.ndarray] = None,
+    need_dx: bool = True,
+    dx_out: Optional[np.ndarray] = None,
+    dW_out: Optional[np.ndarray] = None,
+    db_out: Optional[np.ndarray] = None,
+    accumulate: bool = False,
+) -> Tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
     """Gradients of ``y = act(x @ W + b)``: returns ``(dx, dW, db)``.
 
     relu/sigmoid/tanh take the output ``y=``, gelu the pre-activation ``z=``
     (see :func:`fastdigits.dense_backward`)."""
     activation, yz, _ = backward_input(activation, y_or_z, y, z)
     if accumulate and dx_out is None and dW_out is None and db_out is None:
-        raise ValueError("accumulate=True needs at least one of dx_out, dW_out, db_out "
-                         "(the buffers to add into)")
+        raise ValueError(
+            "accumulate=True needs at least one of dx_out, dW_out, db_out (the buffers to add into)"
+        )
     dz = dy if activation == "identity" else dy * _act_grad(activation, yz)
     dW = x.T @ dz
     db = dz.sum(axis=0)

@@ -3,6 +3,7 @@
 Same signatures and semantics as :mod:`fastdigits.idx`; used by the tests as
 the oracle and by the benchmarks as the baseline.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -28,8 +29,10 @@ def _read_all(source: Any) -> bytes:
             return f.read()
     if hasattr(source, "read"):
         return source.read()
-    raise TypeError("source must be a path (str or os.PathLike) or a binary file "
-                    "object, got %s" % type(source).__name__)
+    raise TypeError(
+        "source must be a path (str or os.PathLike) or a binary file "
+        "object, got %s" % type(source).__name__
+    )
 
 
 def _decompress(raw: bytes) -> bytes:
@@ -56,11 +59,15 @@ def _parse(data: bytes, exact: bool):
     dtype = np.dtype(">" + _DTYPES[code])
     nbytes = int(np.prod(dims, dtype=object)) * dtype.itemsize
     if exact and len(data) - hlen < nbytes:
-        raise IDXError("IDX data shorter than the header says, ends at byte offset "
-                       "%d" % len(data), len(data))
+        raise IDXError(
+            "IDX data shorter than the header says, ends at byte offset %d" % len(data), len(data)
+        )
     if exact and len(data) - hlen > nbytes:
-        raise IDXError("IDX data longer than the header says, trailing bytes at "
-                       "byte offset %d" % (hlen + nbytes), hlen + nbytes)
+        raise IDXError(
+            "IDX data longer than the header says, trailing bytes at "
+            "byte offset %d" % (hlen + nbytes),
+            hlen + nbytes,
+        )
     return dtype, tuple(dims), hlen
 
 
@@ -93,10 +100,16 @@ def read_idx(source: Any, *, mmap: bool = False) -> np.ndarray:
     return arr.astype(dtype.newbyteorder("=")).reshape(dims)
 
 
-def read_idx_normalized(source: Any, *, scale: float = 1.0 / 255.0, mean: float = 0.0,
-                        std: float = 1.0, dtype: Any = np.float32,
-                        flatten: bool = False, out: Optional[np.ndarray] = None
-                        ) -> np.ndarray:
+def read_idx_normalized(
+    source: Any,
+    *,
+    scale: float = 1.0 / 255.0,
+    mean: float = 0.0,
+    std: float = 1.0,
+    dtype: Any = np.float32,
+    flatten: bool = False,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
     """uint8 IDX file -> (x * scale - mean) / std as float32/float64."""
     x = read_idx(source)
     if x.dtype != np.uint8:

@@ -1,4 +1,5 @@
 """Plain NumPy softmax cross-entropy: the twin of :mod:`fastdigits.loss`."""
+
 from __future__ import annotations
 
 from typing import Any, Optional, Tuple, Union
@@ -36,8 +37,9 @@ def softmax_cross_entropy(
         raise ValueError("labels must have shape (%d,) to match logits, got %s" % (m, y.shape))
     bad = np.flatnonzero((y < 0) | (y >= c))
     if bad.size:
-        raise ValueError("labels[%d] = %d is out of range: class ids must be in [0, %d)"
-                         % (bad[0], y[bad[0]], c))
+        raise ValueError(
+            "labels[%d] = %d is out of range: class ids must be in [0, %d)" % (bad[0], y[bad[0]], c)
+        )
     if grad_out is not None and not need_grad:
         raise ValueError("grad_out was given but need_grad is False")
     rows_idx = np.arange(m)

@@ -6,6 +6,7 @@ given sample order, fused dense layers ``act(x @ W + b)`` with W stored
 weight decay) and AdamW (decoupled weight decay).  Parameters are a flat list
 ``[W0, b0, W1, b1, ...]`` updated in place.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,7 +30,7 @@ def _act(z: np.ndarray, activation: str) -> np.ndarray:
     if activation == "tanh":
         return np.tanh(z)
     if activation == "gelu":
-        return 0.5 * z * (1 + np.tanh(_GELU_C * (z + 0.044715 * z ** 3)))
+        return 0.5 * z * (1 + np.tanh(_GELU_C * (z + 0.044715 * z**3)))
     raise ValueError("activation must be one of %s, got %r" % (ACTIVATIONS, activation))
 
 
@@ -44,7 +45,7 @@ def _act_grad(dy: np.ndarray, y: np.ndarray, z: np.ndarray, activation: str) -> 
     if activation == "tanh":
         return dy * (1 - y * y)
     if activation == "gelu":
-        u = _GELU_C * (z + 0.044715 * z ** 3)
+        u = _GELU_C * (z + 0.044715 * z**3)
         t = np.tanh(u)
         du = _GELU_C * (1 + 3 * 0.044715 * z * z)
         return dy * (0.5 * (1 + t) + 0.5 * z * (1 - t * t) * du)
@@ -55,8 +56,9 @@ def _layer_acts(n_layers: int, activation: str) -> List[str]:
     return [activation] * (n_layers - 1) + ["identity"]
 
 
-def forward(params: Sequence[np.ndarray], x: np.ndarray, activation: str = "relu",
-            keep: bool = False):
+def forward(
+    params: Sequence[np.ndarray], x: np.ndarray, activation: str = "relu", keep: bool = False
+):
     """Logits for rows of x; with keep=True also the per-layer (inputs, z, y)."""
     n_layers = len(params) // 2
     acts = _layer_acts(n_layers, activation)
@@ -86,8 +88,13 @@ def softmax_xent(logits: np.ndarray, labels: np.ndarray):
     return loss, grad.astype(logits.dtype, copy=False)
 
 
-def backward(params: Sequence[np.ndarray], cache, dlogits: np.ndarray,
-             activation: str, grads: Sequence[np.ndarray]) -> None:
+def backward(
+    params: Sequence[np.ndarray],
+    cache,
+    dlogits: np.ndarray,
+    activation: str,
+    grads: Sequence[np.ndarray],
+) -> None:
     """Write dL/dW and dL/db into ``grads`` (same layout as params)."""
     n_layers = len(params) // 2
     acts = _layer_acts(n_layers, activation)
@@ -101,9 +108,15 @@ def backward(params: Sequence[np.ndarray], cache, dlogits: np.ndarray,
             dy = dz @ params[2 * i].T
 
 
-def sgd_update(p: np.ndarray, g: np.ndarray, lr: float, momentum: float,
-               velocity: Optional[np.ndarray], weight_decay: float,
-               nesterov: bool = False) -> None:
+def sgd_update(
+    p: np.ndarray,
+    g: np.ndarray,
+    lr: float,
+    momentum: float,
+    velocity: Optional[np.ndarray],
+    weight_decay: float,
+    nesterov: bool = False,
+) -> None:
     """PyTorch's SGD, in place."""
     d = g + p.dtype.type(weight_decay) * p if weight_decay else g
     if momentum:
@@ -122,20 +135,35 @@ def adam_update(p, g, m, v, lr, beta1, beta2, eps, step, weight_decay) -> None:
     m += t(1 - beta1) * g
     v *= t(beta2)
     v += t(1 - beta2) * g * g
-    mhat = m / t(1 - beta1 ** step)
-    vhat = v / t(1 - beta2 ** step)
+    mhat = m / t(1 - beta1**step)
+    vhat = v / t(1 - beta2**step)
     p -= t(lr) * mhat / (np.sqrt(vhat) + t(eps))
 
 
-def train_epoch(params: List[np.ndarray], grads: List[np.ndarray],
-                state: List[np.ndarray], X: np.ndarray, y: np.ndarray,
-                order: np.ndarray, *, activation: str, batch_size: int,
-                optimizer: str, lr: float, momentum: float, weight_decay: float,
-                beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                step: int = 0,
-                callback: Optional[Callable[[int], object]] = None,
-                callback_every: int = 0, l2: float = 0.0, nesterov: bool = False,
-                adam_eps_hat: bool = False) -> Tuple[float, int, int]:
+def train_epoch(
+    params: List[np.ndarray],
+    grads: List[np.ndarray],
+    state: List[np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    order: np.ndarray,
+    *,
+    activation: str,
+    batch_size: int,
+    optimizer: str,
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    step: int = 0,
+    callback: Optional[Callable[[int], object]] = None,
+    callback_every: int = 0,
+    l2: float = 0.0,
+    nesterov: bool = False,
+    adam_eps_hat: bool = False,
+) -> Tuple[float, int, int]:
     """One epoch over ``X[order]`` in batches; updates params in place.
 
     ``state``: velocities (SGD with momentum, one per param), or the Adam
@@ -157,7 +185,7 @@ def train_epoch(params: List[np.ndarray], grads: List[np.ndarray],
     n_params = len(params)
     done = 0
     for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         xb = X[idx]
         yb = y[idx]
         logits, cache = forward(params, xb, activation, keep=True)
@@ -168,29 +196,50 @@ def train_epoch(params: List[np.ndarray], grads: List[np.ndarray],
         if l2:
             m = idx.shape[0]
             for W, gW in zip(params[0::2], grads[0::2]):
-                loss_sum += 0.5 * l2 * float(np.dot(W.ravel().astype(np.float64),
-                                                    W.ravel().astype(np.float64)))
+                loss_sum += (
+                    0.5
+                    * l2
+                    * float(np.dot(W.ravel().astype(np.float64), W.ravel().astype(np.float64)))
+                )
                 gW += W.dtype.type(l2 / m) * W
         step += 1
-        eps_t = eps / math.sqrt(1.0 - beta2 ** step) if adam_eps_hat else eps
+        eps_t = eps / math.sqrt(1.0 - beta2**step) if adam_eps_hat else eps
         for j in range(n_params):
             if optimizer == "sgd":
-                sgd_update(params[j], grads[j], lr, momentum,
-                           state[j] if momentum else None, weight_decay, nesterov)
+                sgd_update(
+                    params[j],
+                    grads[j],
+                    lr,
+                    momentum,
+                    state[j] if momentum else None,
+                    weight_decay,
+                    nesterov,
+                )
             else:
-                adam_update(params[j], grads[j], state[j], state[n_params + j],
-                            lr, beta1, beta2, eps_t, step, weight_decay)
+                adam_update(
+                    params[j],
+                    grads[j],
+                    state[j],
+                    state[n_params + j],
+                    lr,
+                    beta1,
+                    beta2,
+                    eps_t,
+                    step,
+                    weight_decay,
+                )
         done += 1
         if callback is not None and callback_every and done % callback_every == 0:
             callback(done)
     return loss_sum, correct, step
 
 
-def predict_logits(params: Sequence[np.ndarray], X: np.ndarray, activation: str,
-                   chunk: int = 8192) -> np.ndarray:
+def predict_logits(
+    params: Sequence[np.ndarray], X: np.ndarray, activation: str, chunk: int = 8192
+) -> np.ndarray:
     """Logits for every row of X, computed in chunks."""
     n_out = params[-1].shape[0]
     out = np.empty((X.shape[0], n_out), dtype=params[0].dtype)
     for s in range(0, X.shape[0], chunk):
-        out[s:s + chunk] = forward(params, X[s:s + chunk], activation)
+        out[s : s + chunk] = forward(params, X[s : s + chunk], activation)
     return out

@@ -1,4 +1,5 @@
 """NumPy reference for :func:`fastdigits.normalize`."""
+
 from __future__ import annotations
 
 import math
@@ -10,9 +11,16 @@ from numpy.typing import DTypeLike
 __all__ = ["normalize"]
 
 
-def normalize(images: Any, *, scale: float = 1.0 / 255, mean: float = 0.0,
-              std: float = 1.0, dtype: DTypeLike = np.float32, flatten: bool = False,
-              out: Optional[np.ndarray] = None) -> np.ndarray:
+def normalize(
+    images: Any,
+    *,
+    scale: float = 1.0 / 255,
+    mean: float = 0.0,
+    std: float = 1.0,
+    dtype: DTypeLike = np.float32,
+    flatten: bool = False,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
     """``((images * scale) - mean) / std`` computed in float64, cast to dtype.
 
     Same signature as :func:`fastdigits.normalize`; only checks that the input

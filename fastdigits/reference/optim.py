@@ -3,6 +3,7 @@
 In place, in the parameter dtype, with the same formulas as
 ``torch.optim.SGD`` / ``torch.optim.AdamW``.
 """
+
 from __future__ import annotations
 
 import math
@@ -63,7 +64,7 @@ def adam_step(
     m += t(1.0 - beta1) * g
     v *= t(beta2)
     v += t(1.0 - beta2) * g * g
-    bc1 = 1.0 - beta1 ** step
-    bc2 = 1.0 - beta2 ** step
+    bc1 = 1.0 - beta1**step
+    bc2 = 1.0 - beta2**step
     denom = np.sqrt(v) / t(math.sqrt(bc2)) + t(eps)
     param -= t(lr / bc1) * (m / denom)

@@ -18,20 +18,18 @@
 
 static int g_checks = 0, g_failed = 0;
 
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        g_checks++;                                                            \
-        if (!(cond)) {                                                         \
-            g_failed++;                                                        \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);             \
-        }                                                                      \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        g_checks++;                                                                                \
+        if (!(cond)) {                                                                             \
+            g_failed++;                                                                            \
+            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
+        }                                                                                          \
     } while (0)
 
 /* |a - b| <= atol + rtol * |b| */
 static int close_to(double a, double b, double rtol, double atol)
-{
-    return fabs(a - b) <= atol + rtol * fabs(b);
-}
+{ return fabs(a - b) <= atol + rtol * fabs(b); }
 
 static fd_ctx ctx_of(int nthreads)
 {
@@ -77,9 +75,8 @@ static double row_loss(const double *x, int c, int label, double *softmax)
 static void test_loss_f64(void)
 {
     enum { M = 3, C = 5 };
-    const double x[M * C] = {1.0, 2.0, 3.0, -1.0, 0.5,
-                             0.0, 0.0, 0.0, 0.0, 0.0,
-                             10.0, -4.0, 2.5, 7.0, 1.0};
+    const double x[M * C] = {1.0, 2.0, 3.0,  -1.0, 0.5, 0.0, 0.0, 0.0,
+                             0.0, 0.0, 10.0, -4.0, 2.5, 7.0, 1.0};
     const int64_t y[M] = {2, 1, 3};
     double rows[M], sm[M][C], loss[M], grad[M * C], total = 0.0;
     int i, j, r;
@@ -99,12 +96,10 @@ static void test_loss_f64(void)
         CHECK(close_to(loss[0], total * scale, 1e-13, 1e-15));
         for (i = 0; i < M; i++)
             for (j = 0; j < C; j++)
-                CHECK(close_to(grad[i * C + j], (sm[i][j] - (j == y[i])) * scale, 1e-13,
-                               1e-15));
+                CHECK(close_to(grad[i * C + j], (sm[i][j] - (j == y[i])) * scale, 1e-13, 1e-15));
     }
     /* all classes equal: log(C) and a uniform softmax; no gradient asked */
-    CHECK(fd_softmax_xent_f64(ctx_of(1), 1, C, x + C, y + 1, FD_REDUCE_SUM, loss, NULL) ==
-          FD_OK);
+    CHECK(fd_softmax_xent_f64(ctx_of(1), 1, C, x + C, y + 1, FD_REDUCE_SUM, loss, NULL) == FD_OK);
     CHECK(close_to(loss[0], log((double)C), 1e-14, 0.0));
 }
 
@@ -204,8 +199,7 @@ static void test_adam(void)
     memcpy(p, p0, sizeof p);
     fd_adam_step_f64(ctx_of(1), 6, p, g, m, v, lr, b1, b2, eps, 1, wd);
     for (i = 0; i < 6; i++) {
-        CHECK(close_to(p[i], p0[i] * (1 - lr * wd) - lr * g[i] / (fabs(g[i]) + eps), 1e-12,
-                       1e-15));
+        CHECK(close_to(p[i], p0[i] * (1 - lr * wd) - lr * g[i] / (fabs(g[i]) + eps), 1e-12, 1e-15));
         CHECK(close_to(m[i], (1 - b1) * g[i], 1e-15, 0.0));
         CHECK(close_to(v[i], (1 - b2) * g[i] * g[i], 1e-15, 0.0));
     }
@@ -218,8 +212,8 @@ static void test_adam(void)
         fd_adam_step_f64(ctx_of(1), 6, p, g, m, v, lr, b1, b2, eps, 2, wd);
         for (i = 0; i < 6; i++) {
             double nm = b1 * mm[i] + (1 - b1) * g[i], nv = b2 * vv[i] + (1 - b2) * g[i] * g[i];
-            double want = pp[i] * (1 - lr * wd) -
-                          lr / (1 - b1 * b1) * nm / (sqrt(nv / (1 - b2 * b2)) + eps);
+            double want =
+                pp[i] * (1 - lr * wd) - lr / (1 - b1 * b1) * nm / (sqrt(nv / (1 - b2 * b2)) + eps);
             CHECK(close_to(p[i], want, 1e-12, 1e-15));
         }
     }
@@ -229,8 +223,7 @@ static void test_adam(void)
     }
     fd_adam_step_f32(ctx_of(2), 6, pf, gf, mf, vf, lr, b1, b2, eps, 1, wd);
     for (i = 0; i < 6; i++)
-        CHECK(close_to(pf[i], p0[i] * (1 - lr * wd) - lr * g[i] / (fabs(g[i]) + eps), 1e-6,
-                       1e-7));
+        CHECK(close_to(pf[i], p0[i] * (1 - lr * wd) - lr * g[i] / (fabs(g[i]) + eps), 1e-6, 1e-7));
 }
 
 int main(void)

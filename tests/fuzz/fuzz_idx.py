@@ -13,6 +13,7 @@ and some mutants get a header made consistent with their payload length, so
 the fuzzer reaches the data paths (byte swapping, inflate into the result)
 instead of only the header checks.
 """
+
 import os
 import random
 import struct
@@ -52,10 +53,10 @@ def _gzip(data, rng):
         out = co.compress(data) + co.flush()
     r = rng.random()
     if r < 0.05:
-        out = out[:rng.randrange(len(out))]  # truncated
+        out = out[: rng.randrange(len(out))]  # truncated
     elif r < 0.10:
         i = rng.randrange(len(out))
-        out = out[:i] + bytes([out[i] ^ (1 << rng.randrange(8))]) + out[i + 1:]  # bit flip
+        out = out[:i] + bytes([out[i] ^ (1 << rng.randrange(8))]) + out[i + 1 :]  # bit flip
     elif r < 0.13:
         out += b"\x00" * rng.randrange(1, 9)
     return out
@@ -83,7 +84,7 @@ def _fix_header(data, rng):
         dims[rng.randrange(rank)] = 0
         count = 0
     head = bytes([0, 0, code, rank]) + struct.pack(">%dI" % rank, *dims)
-    return head + payload[:count * ELSIZE[code]]
+    return head + payload[: count * ELSIZE[code]]
 
 
 def mutator(data, max_size, seed):

@@ -16,6 +16,7 @@ for paths; libdeflate and zlib inflaters for gzip) and asserts:
 Used by the atheris harness (fuzz_idx.py) and replayed by
 tests/test_fuzz_regressions.py over the seed corpus and every saved crash.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -30,11 +31,18 @@ import numpy as np
 
 import fastdigits
 import fastdigits.idx as _idxmod
+
 # The public fastdigits.read_idx & co. are these same functions.
 from fastdigits.idx import IDXError, read_idx, read_idx_header
 
-CODES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
-         0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+CODES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 GZ_MAX_RATIO = 1032
 MAX_NDIM = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
 _TMPDIR = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
@@ -107,7 +115,7 @@ class _Stream(io.RawIOBase):
         # Short reads, as from a pipe.
         n = min(len(b), 4096)
         chunk = self._b.read(n)
-        b[:len(chunk)] = chunk
+        b[: len(chunk)] = chunk
         return len(chunk)
 
 
@@ -129,8 +137,11 @@ def _bits(a) -> np.ndarray:
 def _same(a, b) -> bool:
     """Same shape, element type and bits (byte order aside; NaN payloads too)."""
     a, b = np.asarray(a), np.asarray(b)
-    return (a.shape == b.shape and a.dtype.newbyteorder("=") == b.dtype.newbyteorder("=")
-            and np.array_equal(_bits(a), _bits(b)))
+    return (
+        a.shape == b.shape
+        and a.dtype.newbyteorder("=") == b.dtype.newbyteorder("=")
+        and np.array_equal(_bits(a), _bits(b))
+    )
 
 
 def check(data: bytes, use_path: bool = True, sample: bool = False) -> str:
@@ -174,7 +185,9 @@ def check(data: bytes, use_path: bool = True, sample: bool = False) -> str:
                 del results["mmap"]
         kinds = {k: v[0] for k, v in results.items()}
         assert len(set(kinds.values())) == 1, "routes disagree: %s (%s)" % (
-            kinds, {k: repr(v[1])[:200] for k, v in results.items() if v[0] == "err"})
+            kinds,
+            {k: repr(v[1])[:200] for k, v in results.items() if v[0] == "err"},
+        )
         first = next(iter(results.values()))
         try:
             ref = decode_reference(data)
@@ -216,5 +229,6 @@ def _check_normalized(data: bytes, ref: np.ndarray) -> None:
         got = fn(io.BytesIO(data), mean=0.25, std=0.5, dtype=dtype)
         want = (ref.astype(np.float64) * (1 / 255) - 0.25) / 0.5
         assert got.dtype == dtype and got.shape == ref.shape
-        np.testing.assert_allclose(got, want.astype(dtype), rtol=1e-6 if dtype == np.float32
-                                   else 1e-12, atol=1e-6)
+        np.testing.assert_allclose(
+            got, want.astype(dtype), rtol=1e-6 if dtype == np.float32 else 1e-12, atol=1e-6
+        )

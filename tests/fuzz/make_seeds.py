@@ -7,6 +7,7 @@ bytes, zero and huge dimensions, product overflow, corrupt or truncated
 gzip, multi-member gzip, a gzip "bomb" header).  Deterministic: running it
 again rewrites identical files.
 """
+
 import gzip
 import os
 import struct
@@ -23,8 +24,11 @@ CODES = {"u1": 0x08, "i1": 0x09, ">i2": 0x0B, ">i4": 0x0C, ">f4": 0x0D, ">f8": 0
 def idx(arr, dtype):
     arr = np.asarray(arr, dtype=dtype)
     code = CODES[dtype]
-    return (bytes([0, 0, code, arr.ndim]) + b"".join(struct.pack(">I", d) for d in arr.shape)
-            + arr.tobytes())
+    return (
+        bytes([0, 0, code, arr.ndim])
+        + b"".join(struct.pack(">I", d) for d in arr.shape)
+        + arr.tobytes()
+    )
 
 
 def gz(data, level=6):
@@ -52,9 +56,18 @@ def seeds():
     s["mnist_images_2.gz"] = gz(s["mnist_images_2"], 9)
     s["mnist_images_1.gz_stored"] = gz(real("train-images-idx3-ubyte.gz", 1), 0)
     rng = np.random.default_rng(1234)
-    for dt, shape in [("u1", (3, 5)), ("i1", (7,)), (">i2", (2, 3, 2)), (">i4", (5, 1)),
-                      (">f4", (4, 3)), (">f8", (3,)), ("u1", (2, 1, 1, 3)), (">i4", (33,)),
-                      (">f4", (17,)), ("u1", (65,))]:
+    for dt, shape in [
+        ("u1", (3, 5)),
+        ("i1", (7,)),
+        (">i2", (2, 3, 2)),
+        (">i4", (5, 1)),
+        (">f4", (4, 3)),
+        (">f8", (3,)),
+        ("u1", (2, 1, 1, 3)),
+        (">i4", (33,)),
+        (">f4", (17,)),
+        ("u1", (65,)),
+    ]:
         a = rng.integers(-100, 100, size=shape) if dt[-2] != "f" else rng.standard_normal(shape)
         name = "%s_%s" % (dt.replace(">", "be_"), "x".join(map(str, shape)))
         s[name] = idx(a, dt)
@@ -77,8 +90,9 @@ def seeds():
     s["one_byte"] = b"\x00"
     s["huge_dim"] = bytes([0, 0, 0x08, 1]) + struct.pack(">I", 0xFFFFFFFF) + b"\x01" * 16
     s["huge_dims_overflow"] = bytes([0, 0, 0x0E, 4]) + struct.pack(">4I", *([0xFFFFFFFF] * 4))
-    s["dims_product_2p64"] = bytes([0, 0, 0x08, 2]) + struct.pack(">2I", 1 << 31, 1 << 31) \
-        + b"\x00" * 8
+    s["dims_product_2p64"] = (
+        bytes([0, 0, 0x08, 2]) + struct.pack(">2I", 1 << 31, 1 << 31) + b"\x00" * 8
+    )
     s["rank_says_more_dims"] = bytes([0, 0, 0x08, 9]) + struct.pack(">2I", 1, 1)
     g = gz(good)
     s["gz_trunc"] = g[:-5]
@@ -93,8 +107,9 @@ def seeds():
     s["gz_of_trailing"] = gz(s["trailing_byte"])
     s["gz_of_trunc"] = gz(s["trunc_data"])
     s["gz_bomb_header"] = gz(bytes([0, 0, 0x08, 3]) + struct.pack(">3I", 60000, 28, 28))
-    s["gz_bomb_zeros"] = gz(bytes([0, 0, 0x08, 1]) + struct.pack(">I", 1 << 16)
-                            + b"\x00" * (1 << 16), 9)
+    s["gz_bomb_zeros"] = gz(
+        bytes([0, 0, 0x08, 1]) + struct.pack(">I", 1 << 16) + b"\x00" * (1 << 16), 9
+    )
     s["gz_only_magic"] = b"\x1f\x8b"
     s["gz_fhcrc_fextra"] = _gz_with_flags(good)
     s["raw_deflate"] = zlib.compress(good)
