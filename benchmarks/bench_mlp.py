@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 import fastdigits
+from fastdigits.bench.timing import wait_for_idle
 from fastdigits.nn import MLP
 
 SIZES = (784, 256, 10)
@@ -131,21 +132,6 @@ def test_epoch_pytorch(benchmark):
 
 
 # --------------------------------------------------------------------- script
-def wait_quiet(limit_s: float) -> None:
-    """Wait (at most limit_s) until no other task is runnable (Linux
-    /proc/loadavg), so a contender does not start on a busy machine."""
-    end = time.monotonic() + limit_s
-    while time.monotonic() < end:
-        try:
-            with open("/proc/loadavg") as f:
-                running = int(f.read().split()[3].split("/")[0])
-        except (OSError, ValueError, IndexError):
-            return
-        if running <= 1:  # this process only
-            return
-        time.sleep(0.02)
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=5)
@@ -178,7 +164,7 @@ def main(argv=None) -> int:
     times = {n: [] for n in names}
     for r in range(args.rounds):
         for name in names:
-            wait_quiet(args.quiet_wait)
+            wait_for_idle(args.quiet_wait)
             times[name].append(getattr(c, name)())
             time.sleep(PAUSE)
         print(

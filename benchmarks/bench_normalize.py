@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 
 import fastdigits
+from fastdigits.bench.timing import wait_for_idle
 
 MNIST_PATH = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -145,20 +146,6 @@ def test_normalize(benchmark, name, dtype):
 # ---------------------------------------------------------------- script mode
 
 
-def wait_for_quiet(limit: float) -> None:
-    """Sleep until at most one task (this one) is runnable, or `limit` s pass."""
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        try:
-            with open("/proc/loadavg") as f:
-                running = int(f.read().split()[3].split("/")[0])
-        except (OSError, ValueError, IndexError):
-            return
-        if running <= 1:
-            return
-        time.sleep(0.05)
-
-
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=15)
@@ -179,7 +166,7 @@ def main(argv=None) -> None:
     for fn in cs.values():  # warm up: first touch, thread pools
         fn()
     for _ in range(args.rounds):
-        wait_for_quiet(args.quiet_wait)
+        wait_for_idle(args.quiet_wait)
         for name, fn in cs.items():
             time.sleep(0.2)
             for _ in range(2):
