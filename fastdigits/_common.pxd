@@ -24,3 +24,28 @@ cdef inline fd_ctx current_ctx():
     ctx.isa = isa
     ctx.nthreads = n
     return ctx
+
+
+cdef extern from "dense/dense.h" nogil:
+    enum:
+        FD_ACT_IDENTITY
+        FD_ACT_RELU
+        FD_ACT_SIGMOID
+        FD_ACT_TANH
+        FD_ACT_GELU
+
+
+cdef inline int act_code(str name) except -1:
+    """The C enum value of an activation name (fastdigits._activation.ACTIVATIONS);
+    the one place the names meet the C codes."""
+    if name == "identity":
+        return FD_ACT_IDENTITY
+    if name == "relu":
+        return FD_ACT_RELU
+    if name == "sigmoid":
+        return FD_ACT_SIGMOID
+    if name == "tanh":
+        return FD_ACT_TANH
+    if name == "gelu":
+        return FD_ACT_GELU
+    raise ValueError("unknown activation %r" % (name,))

@@ -8,7 +8,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t
 
-from fastdigits._common cimport fd_ctx, current_ctx, FD_OK, FD_ENOMEM
+from fastdigits._common cimport fd_ctx, current_ctx, act_code, FD_OK, FD_ENOMEM
 # current_ctx() (inlined from _common.pxd) looks this name up in our globals
 from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint
 
@@ -70,14 +70,14 @@ cdef extern from "dense/dense.h" nogil:
                               double *dW, int64_t dw_rs, int64_t dw_cs,
                               double *db, int accumulate, void *work)
 
-from fastdigits._activation import ACTIVATIONS, activation_name
+from fastdigits._activation import activation_name
 from fastdigits._args import anchor_dtype, as_array
 
 
 cdef int _act_code(activation) except -1:
     # None is linear (as torch.nn.Linear); the rules live in _activation.py,
     # shared with the NumPy twin
-    return ACTIVATIONS.index(activation_name(activation))
+    return act_code(activation_name(activation))
 
 
 cdef inline cnp.ndarray _array(obj, str name, int ndim, tuple peers=()):

@@ -16,7 +16,7 @@ import numpy as np
 
 cimport numpy as cnp
 
-from fastdigits._common cimport FD_ENOMEM, FD_OK, current_ctx, fd_ctx
+from fastdigits._common cimport FD_ENOMEM, FD_OK, act_code, current_ctx, fd_ctx
 from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint (used by current_ctx)
 
 cnp.import_array()
@@ -62,7 +62,8 @@ cdef extern from "mlp/mlp.h" nogil:
     int fd_mlp_forward_f64(fd_ctx ctx, const fd_mlp_shape *shape, double **params,
                            const double *X, int64_t n, double *logits, void *work)
 
-ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "gelu")  # fd_activation order
+from fastdigits._activation import ACTIVATIONS
+
 OPTIMIZERS = ("sgd", "adam")
 _PREDICT_ROWS = 256  # rows per inference chunk: activations stay in cache
 _PREDICT_FLOPS_PER_CALL = 1 << 31  # multiply-adds per nogil inference call (~10-20 ms)
@@ -209,7 +210,7 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     cdef fd_mlp_shape shape
     shape.nlayers = L
     shape.sizes = &size_buf[0]
-    shape.act = ACTIVATIONS.index(activation)
+    shape.act = act_code(activation)
     # A batch larger than the epoch is the whole epoch: size the work block for that.
     shape.batch = min(batch_size, max(order.shape[0], 1))
     cdef fd_mlp_optim opt
@@ -287,7 +288,7 @@ def predict_logits(list params, X, str activation):
     cdef fd_mlp_shape shape
     shape.nlayers = len(sizes) - 1
     shape.sizes = &size_buf[0]
-    shape.act = ACTIVATIONS.index(activation)
+    shape.act = act_code(activation)
     shape.batch = _PREDICT_ROWS
     cdef fd_ctx ctx = current_ctx()
     cdef bint f32 = dtype == np.float32
