@@ -179,6 +179,15 @@ class Data:
         here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         return os.path.join(here, "data", "mnist", name)
 
+    def mnist_rows(self, n: int, dtype: Any) -> Tuple[np.ndarray, np.ndarray]:
+        """The first n training images (repeated past 60000) as standardised
+        (n, 784) rows in ``dtype`` (MNIST mean/std, computed in float64), and
+        their labels."""
+        images, labels = self.mnist()
+        reps = -(-n // len(images))
+        X = (np.concatenate([images] * reps)[:n].reshape(n, 784) / 255.0 - MNIST_MEAN) / MNIST_STD
+        return np.ascontiguousarray(X, dtype=dtype), np.concatenate([labels] * reps)[:n]
+
     def mnist(self) -> Tuple[np.ndarray, np.ndarray]:
         """The 60000 MNIST training images (uint8, N x 28 x 28) and labels."""
         if "mnist" not in self._cache:
@@ -732,11 +741,7 @@ def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     per_sample += sum(2.0 * k * n for k, n in zip(sizes[1:-1], sizes[2:]))
 
     def xy():
-        images, labels = data.mnist()
-        reps = -(-N // len(images))
-        X = (np.concatenate([images] * reps)[:N].reshape(N, 784) / 255.0 - MNIST_MEAN) / MNIST_STD
-        y = np.concatenate([labels] * reps)[:N]
-        return np.ascontiguousarray(X, dtype=dt), np.ascontiguousarray(y)
+        return data.mnist_rows(N, dt)
 
     for B in p.epoch_batches:
 
@@ -837,14 +842,10 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                     Linear = api("fastdigits.torch", "Linear")  # Unavailable without torch
                     torch = _torch()
                     tdt = torch.float32 if dt == np.float32 else torch.float64
-                    images, labels = data.mnist()
-                    n = max(B, min(len(images) // B, 16) * B)  # up to 16 distinct batches
-                    reps = -(-n // len(images))
-                    X = np.concatenate([images] * reps)[:n].reshape(-1, B, 784)
-                    X = torch.from_numpy(
-                        np.ascontiguousarray((X / 255.0 - MNIST_MEAN) / MNIST_STD, dtype=dt)
-                    )
-                    y = torch.from_numpy(np.concatenate([labels] * reps)[:n].reshape(-1, B))
+                    n = max(B, min(60000 // B, 16) * B)  # up to 16 distinct batches
+                    X, y = data.mnist_rows(n, dt)
+                    X = torch.from_numpy(X.reshape(-1, B, 784))
+                    y = torch.from_numpy(y.reshape(-1, B))
                     torch.manual_seed(0)  # both models start from the same weights
                     if ours:
                         model = torch.nn.Sequential(
@@ -911,10 +912,7 @@ def _sklearn_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     per_sample += sum(2.0 * k * n for k, n in zip(sizes[1:-1], sizes[2:]))
 
     def xy():
-        images, labels = data.mnist()
-        reps = -(-N // len(images))
-        X = (np.concatenate([images] * reps)[:N].reshape(N, 784) / 255.0 - MNIST_MEAN) / MNIST_STD
-        return np.ascontiguousarray(X, dtype=dt), np.concatenate([labels] * reps)[:N]
+        return data.mnist_rows(N, dt)
 
     def mk(module):
         def make():
