@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/cpu.h"
+#include "common/fd_rng.h"
 #include "loss/loss.h"
 #include "optim/optim.h"
 
@@ -226,9 +227,24 @@ static void test_adam(void)
         CHECK(close_to(pf[i], p0[i] * (1 - lr * wd) - lr * g[i] / (fabs(g[i]) + eps), 1e-6, 1e-7));
 }
 
+/* Philox4x32-10 known answers from Random123's kat_vectors. */
+static void test_philox(void)
+{
+    fd_rng4 r = fd_philox4x32_10(0, 0, 0, 0, 0);
+    CHECK(r.v[0] == 0x6627e8d5u && r.v[1] == 0xe169c58du);
+    CHECK(r.v[2] == 0xbc57ac4cu && r.v[3] == 0x9b00dbd8u);
+    r = fd_philox4x32_10(0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u,
+                         ((uint64_t)0x299f31d0u << 32) | 0xa4093822u);
+    CHECK(r.v[0] == 0xd16cfe09u && r.v[1] == 0x94fdccebu);
+    CHECK(r.v[2] == 0x5001e420u && r.v[3] == 0x24126ea1u);
+    CHECK(fd_rng_uniform_f32(0xFFFFFFFFu) < 1.0f && fd_rng_uniform_f32(0) == 0.0f);
+    CHECK(fd_rng_c3(FD_RNG_STREAM_DROPOUT, 0x1234567u) == 0x03234567u);
+}
+
 int main(void)
 {
     test_cpu();
+    test_philox();
     test_loss_f64();
     test_loss_f32_extremes();
     test_loss_errors_write_nothing();
