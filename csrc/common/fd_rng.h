@@ -30,9 +30,7 @@ typedef struct {
 
 /* c3 with the stream id in its top 8 bits (low 24 bits: the kernel's). */
 static inline uint32_t fd_rng_c3(unsigned stream, uint32_t low24)
-{
-    return ((uint32_t)stream << 24) | (low24 & 0xFFFFFFu);
-}
+{ return ((uint32_t)stream << 24) | (low24 & 0xFFFFFFu); }
 
 static inline fd_rng4 fd_philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
                                        uint64_t seed)
@@ -63,8 +61,6 @@ static inline fd_rng4 fd_philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, ui
 
 /* Uniform in [0, 1) from the top 24 bits: exact in float32 (and float64). */
 static inline float fd_rng_uniform_f32(uint32_t u)
-{
-    return (float)(u >> 8) * (1.0f / 16777216.0f);
-}
+{ return (float)(u >> 8) * (1.0f / 16777216.0f); }
 
 #endif /* FD_RNG_H */
