@@ -1,11 +1,5 @@
-# Declarations shared by every Cython binding: the kernel context.
-#
-# current_ctx() is inlined into each module that cimports it and looks
-# `kernel_context` up in THAT module's globals.  The import below only
-# declares the name for the compiler; it is not executed in the including
-# module, so every binding also starts with
-#     from fastdigits._config import kernel_context
-from fastdigits._config import kernel_context
+# C declarations shared by every Cython binding: the kernel context, status
+# codes and the activation enum.  The helper functions are in _binding.pxd.
 
 cdef extern from "common/fd_common.h" nogil:
     ctypedef struct fd_ctx:
@@ -17,15 +11,6 @@ cdef extern from "common/fd_common.h" nogil:
         FD_EINVAL
 
 
-cdef inline fd_ctx current_ctx():
-    """The SIMD path and thread count for a call made now from this thread."""
-    cdef fd_ctx ctx
-    isa, n = kernel_context()
-    ctx.isa = isa
-    ctx.nthreads = n
-    return ctx
-
-
 cdef extern from "dense/dense.h" nogil:
     enum:
         FD_ACT_IDENTITY
@@ -33,19 +18,3 @@ cdef extern from "dense/dense.h" nogil:
         FD_ACT_SIGMOID
         FD_ACT_TANH
         FD_ACT_GELU
-
-
-cdef inline int act_code(str name) except -1:
-    """The C enum value of an activation name (fastdigits._activation.ACTIVATIONS);
-    the one place the names meet the C codes."""
-    if name == "identity":
-        return FD_ACT_IDENTITY
-    if name == "relu":
-        return FD_ACT_RELU
-    if name == "sigmoid":
-        return FD_ACT_SIGMOID
-    if name == "tanh":
-        return FD_ACT_TANH
-    if name == "gelu":
-        return FD_ACT_GELU
-    raise ValueError("unknown activation %r" % (name,))

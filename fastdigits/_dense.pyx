@@ -8,9 +8,8 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t
 
-from fastdigits._common cimport fd_ctx, current_ctx, act_code, FD_OK, FD_ENOMEM
-# current_ctx() (inlined from _common.pxd) looks this name up in our globals
-from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint
+from fastdigits._common cimport fd_ctx, FD_OK, FD_ENOMEM
+from fastdigits._binding cimport act_code, check_out, current_ctx
 
 cnp.import_array()
 
@@ -114,69 +113,6 @@ cdef int _same_dtype(cnp.ndarray ref, cnp.ndarray arr, str name, str refname) ex
     return 0
 
 
-cdef void _extent(cnp.ndarray a, char **lo, char **hi):
-    """Byte range [lo, hi) spanned by a (lo == hi when a is empty)."""
-    cdef int i
-    cdef Py_ssize_t ext
-    lo[0] = <char *>cnp.PyArray_DATA(a)
-    hi[0] = lo[0] + cnp.PyArray_ITEMSIZE(a)
-    for i in range(cnp.PyArray_NDIM(a)):
-        if cnp.PyArray_DIM(a, i) == 0:
-            hi[0] = lo[0]
-            return
-        ext = (cnp.PyArray_DIM(a, i) - 1) * cnp.PyArray_STRIDE(a, i)
-        if ext < 0:
-            lo[0] += ext
-        else:
-            hi[0] += ext
-
-
-cdef bint _extents_overlap(cnp.ndarray a, cnp.ndarray b):
-    """Cheap test: do the byte ranges a and b span intersect?"""
-    cdef char *alo
-    cdef char *ahi
-    cdef char *blo
-    cdef char *bhi
-    _extent(a, &alo, &ahi)
-    _extent(b, &blo, &bhi)
-    return alo < ahi and blo < bhi and alo < bhi and blo < ahi
-
-
-cdef int _no_overlap(cnp.ndarray out, str name, inputs) except -1:
-    for other, oname in inputs:
-        if other is not None and _extents_overlap(out, other) and \
-                np.shares_memory(out, other):
-            raise ValueError("%s overlaps %s; pass a separate buffer" % (name, oname))
-    return 0
-
-
-cdef cnp.ndarray _out(obj, str name, int64_t d0, int64_t d1, int ndim, int typenum,
-                      bint allow_f, inputs):
-    """Validate an out= buffer of shape (d0, d1) or (d0,) (ndim 1), or
-    allocate one when obj is None."""
-    cdef object shape = (d0, d1)
-    if ndim == 1:
-        shape = (d0,)
-    if obj is None:
-        return np.empty(shape, dtype=np.float32 if typenum == cnp.NPY_FLOAT32 else np.float64)
-    if not cnp.PyArray_Check(obj):
-        raise TypeError("%s must be a numpy.ndarray, got %s" % (name, type(obj).__name__))
-    cdef cnp.ndarray arr = <cnp.ndarray>obj
-    if cnp.PyArray_TYPE(arr) != typenum:
-        raise TypeError("%s must have dtype %s, got %s"
-                        % (name, "float32" if typenum == cnp.NPY_FLOAT32 else "float64",
-                           arr.dtype))
-    if cnp.PyArray_NDIM(arr) != ndim or cnp.PyArray_DIM(arr, 0) != d0 or \
-            (ndim == 2 and cnp.PyArray_DIM(arr, 1) != d1):
-        raise ValueError("%s must have shape %s, got %s" % (name, shape, (<object>arr).shape))
-    if not cnp.PyArray_ISWRITEABLE(arr):
-        raise ValueError("%s is read-only" % name)
-    if not (cnp.PyArray_IS_C_CONTIGUOUS(arr) or (allow_f and cnp.PyArray_IS_F_CONTIGUOUS(arr))):
-        raise ValueError("%s must be C-contiguous%s" % (name, " or F-contiguous" if allow_f else ""))
-    _no_overlap(arr, name, inputs)
-    return arr
-
-
 cdef inline int64_t _st(cnp.ndarray a, int i):
     return cnp.PyArray_STRIDE(a, i) // cnp.PyArray_ITEMSIZE(a)
 
@@ -237,7 +173,7 @@ def matmul(a, b, out=None):
     cdef int64_t m = cnp.PyArray_DIM(A, 0), k = cnp.PyArray_DIM(A, 1)
     cdef int64_t n = cnp.PyArray_DIM(B, 1)
     cdef int typenum = cnp.PyArray_TYPE(A)
-    cdef cnp.ndarray C = _out(out, "out", m, n, 2, typenum, True, ((A, "a"), (B, "b")))
+    cdef cnp.ndarray C = check_out(out, "out", (m, n), A.dtype, True, ((A, "a"), (B, "b")))
     cdef int64_t c_rs = _st(C, 0), c_cs = _st(C, 1)
     cdef fd_ctx ctx = current_ctx()
     cdef int rc
@@ -313,10 +249,10 @@ def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None):
         if cnp.PyArray_DIM(Ba, 0) != n:
             raise ValueError("b must have shape (%d,), got %s" % (n, (<object>Ba).shape))
     ins = ((X, "x"), (Wa, "W"), (Ba, "b"))
-    cdef cnp.ndarray Y = _out(out, "out", m, n, 2, typenum, False, ins)
+    cdef cnp.ndarray Y = check_out(out, "out", (m, n), X.dtype, False, ins)
     cdef cnp.ndarray Z = None
     if preact_out is not None:
-        Z = _out(preact_out, "preact_out", m, n, 2, typenum, False, ins + ((Y, "out"),))
+        Z = check_out(preact_out, "preact_out", (m, n), X.dtype, False, ins + ((Y, "out"),))
     cdef fd_ctx ctx = current_ctx()
     cdef void *px = _ptr(X)
     cdef void *pw = _ptr(Wa)
@@ -378,13 +314,13 @@ def dense_backward(dy, x, W, y_or_z, activation=None, need_dx=True, dx_out=None,
         DW = np.empty((k, n), dtype=X.dtype,
                       order="F" if w_rs == 1 and not cnp.PyArray_IS_C_CONTIGUOUS(Wa) else "C")
     else:
-        DW = _out(dW_out, "dW_out", k, n, 2, typenum, True, ins)
-    cdef cnp.ndarray DB = _out(db_out, "db_out", n, 0, 1, typenum, False,
-                               ins + ((DW, "dW_out"),))
+        DW = check_out(dW_out, "dW_out", (k, n), X.dtype, True, ins)
+    cdef cnp.ndarray DB = check_out(db_out, "db_out", (n,), X.dtype, False,
+                                    ins + ((DW, "dW_out"),))
     cdef cnp.ndarray DX = None
     if want_dx:
-        DX = _out(dx_out, "dx_out", m, k, 2, typenum, False,
-                  ins + ((DW, "dW_out"), (DB, "db_out")))
+        DX = check_out(dx_out, "dx_out", (m, k), X.dtype, False,
+                       ins + ((DW, "dW_out"), (DB, "db_out")))
     if acc:
         # the kernel adds into every result: those without a caller's buffer
         # start from zero (returned as new arrays)

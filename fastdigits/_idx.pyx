@@ -6,11 +6,8 @@ handling and array allocation live in fastdigits/idx.py.
 """
 from libc.stdint cimport int64_t, uint8_t, uintptr_t
 
-from fastdigits._common cimport fd_ctx, current_ctx
-from fastdigits._idxpoll cimport fd_idx_poll, FD_IDX_STOPPED, init_poll, raise_stopped
-# _common.pxd's Python-level import is not executed in including modules:
-# current_ctx() looks kernel_context up in this module's globals.
-from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint
+from fastdigits._common cimport fd_ctx
+from fastdigits._binding cimport current_ctx
 
 cdef extern from "idx/idx.h" nogil:
     enum:
@@ -19,9 +16,6 @@ cdef extern from "idx/idx.h" nogil:
         FD_IDX_MAX_RANK
         FD_IDX_MAX_HEADER
         FD_GZ_MAX_RATIO
-    ctypedef struct fd_idx_error:
-        int64_t offset
-        char msg[320]
     ctypedef struct fd_idx_header:
         int type_code
         int elsize
@@ -30,22 +24,11 @@ cdef extern from "idx/idx.h" nogil:
         int64_t header_len
         int64_t count
         int64_t data_nbytes
-    ctypedef struct fd_libdeflate:
-        void *(*alloc_decompressor)()
-        int (*gzip_decompress_ex)(void *d, const void *inp, size_t in_nbytes,
-                                  void *out, size_t out_nbytes_avail,
-                                  size_t *actual_in_nbytes_ret,
-                                  size_t *actual_out_nbytes_ret)
-        void (*free_decompressor)(void *d)
     int fd_idx_parse_header(const uint8_t *buf, size_t n, int64_t stream_len,
                             int64_t max_total, fd_idx_header *h,
                             fd_idx_error *err)
     int fd_gz_peek(const uint8_t *inp, size_t n, int in_complete, uint8_t *out,
                    size_t cap, size_t *got, fd_idx_error *err)
-    int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *inp,
-                            size_t n, uint8_t *out, size_t expect,
-                            int64_t header_len, int *used_libdeflate,
-                            fd_idx_poll *poll, fd_idx_error *err)
     int fd_idx_bswap_polled(fd_ctx ctx, void *data, int64_t count, int elsize,
                             fd_idx_poll *poll)
 
@@ -68,9 +51,9 @@ MAX_HEADER = FD_IDX_MAX_HEADER
 GZ_MAX_RATIO = FD_GZ_MAX_RATIO
 
 
-cdef raise_error(int rc, fd_idx_error *err):
+cdef int raise_error(int rc, fd_idx_error *err) except -1:
     if rc == FD_IDX_STOPPED:  # Ctrl-C (or another signal handler raised)
-        raise_stopped()
+        return raise_stopped()
     if rc == -1:  # FD_ENOMEM
         raise MemoryError("fastdigits.idx: out of memory in the decoder")
     raise IDXError(err.msg.decode("utf-8", "replace"), err.offset)

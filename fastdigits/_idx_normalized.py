@@ -8,6 +8,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from . import _idx
+from ._binding import out_buffer
 from ._idx import IDXError
 from ._idx_format import _GZIP_MAGIC, Source, TYPE_CODES
 from ._idx_read import _check_end, _gz_parse, _gz_read_all, _raw_header, _read_body
@@ -43,17 +44,8 @@ def _check_norm_args(
 
 
 def _check_out(out: Any, shape: Tuple[int, ...], dt: np.dtype) -> np.ndarray:
-    if not isinstance(out, np.ndarray):
-        raise TypeError("out must be a numpy.ndarray, got %s" % type(out).__name__)
-    if out.dtype != dt:
-        raise TypeError("out has dtype %s, expected %s (the dtype argument)" % (out.dtype, dt))
-    if out.shape != shape:
-        raise ValueError("out has shape %s, expected %s" % (out.shape, shape))
-    if not out.flags.c_contiguous or not out.flags.aligned:
-        raise ValueError("out must be C-contiguous and aligned")
-    if not out.flags.writeable:
-        raise ValueError("out must be writeable")
-    return out
+    # the bindings' out= check: one wording for every kernel
+    return out_buffer(out, "out", shape, dt)
 
 
 def read_idx_normalized(

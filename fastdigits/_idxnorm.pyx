@@ -6,28 +6,18 @@ buffer; this module checks buffer sizes and releases the GIL.
 """
 from libc.stdint cimport int64_t, uint8_t, uintptr_t
 
-from fastdigits._common cimport fd_ctx, current_ctx
-from fastdigits._idxpoll cimport fd_idx_poll, FD_IDX_STOPPED, init_poll, raise_stopped
-# _common.pxd's Python-level import is not executed in including modules:
-# current_ctx() looks kernel_context up in this module's globals.
-from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint
-from fastdigits._idx import IDXError
-
-cdef extern from "idx/idx.h" nogil:
-    ctypedef struct fd_idx_error:
-        int64_t offset
-        char msg[320]
-    ctypedef struct fd_libdeflate:
-        void *(*alloc_decompressor)()
-        int (*gzip_decompress_ex)(void *d, const void *inp, size_t in_nbytes,
-                                  void *out, size_t out_nbytes_avail,
-                                  size_t *actual_in_nbytes_ret,
-                                  size_t *actual_out_nbytes_ret)
-        void (*free_decompressor)(void *d)
-    int fd_gz_inflate_exact(const fd_libdeflate *lib, const uint8_t *inp,
-                            size_t n, uint8_t *out, size_t expect,
-                            int64_t header_len, int *used_libdeflate,
-                            fd_idx_poll *poll, fd_idx_error *err)
+from fastdigits._common cimport fd_ctx
+from fastdigits._binding cimport current_ctx
+from fastdigits._idx cimport (
+    FD_IDX_STOPPED,
+    fd_gz_inflate_exact,
+    fd_idx_error,
+    fd_idx_poll,
+    fd_libdeflate,
+    init_poll,
+    raise_error,
+    raise_stopped,
+)
 
 cdef extern from "idx/idx_normalize.h" nogil:
     int fd_gz_normalize_f32(fd_ctx ctx, const uint8_t *inp, size_t n,
@@ -42,14 +32,6 @@ cdef extern from "idx/idx_normalize.h" nogil:
                                      double mean, double std, fd_idx_poll *poll)
     int fd_normalize_tail_polled_f64(fd_ctx ctx, int64_t n, double *buf, double scale,
                                      double mean, double std, fd_idx_poll *poll)
-
-
-cdef raise_error(int rc, fd_idx_error *err):
-    if rc == FD_IDX_STOPPED:  # Ctrl-C (or another signal handler raised)
-        raise_stopped()
-    if rc == -1:  # FD_ENOMEM
-        raise MemoryError("fastdigits.idx: out of memory in the decoder")
-    raise IDXError(err.msg.decode("utf-8", "replace"), err.offset)
 
 
 cdef int64_t _check(uint8_t[::1] out, int64_t count, int elsize) except -1:

@@ -5,11 +5,9 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t
 
-# _common.pxd's inline current_ctx() looks kernel_context up in this module's
-# globals (a Python import inside a .pxd is not run for cimporters).
-from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint
 
-from fastdigits._common cimport fd_ctx, current_ctx, FD_OK
+from fastdigits._common cimport fd_ctx, FD_OK
+from fastdigits._binding cimport check_out, current_ctx
 from fastdigits._args import as_array
 
 cnp.import_array()
@@ -79,21 +77,8 @@ def softmax_cross_entropy(logits, labels, str reduction="mean", grad_out=None,
     if grad_out is not None:
         if not need_grad:
             raise ValueError("grad_out was given but need_grad is False")
-        if not isinstance(grad_out, np.ndarray):
-            raise TypeError("grad_out must be a numpy.ndarray, got %s"
-                            % type(grad_out).__name__)
-        if grad_out.dtype != x.dtype:
-            raise TypeError("grad_out must have the logits dtype %s, got %s"
-                            % (x.dtype, grad_out.dtype))
-        if grad_out.shape != (m, c):
-            raise ValueError("grad_out must have shape %s, got %s"
-                             % ((m, c), grad_out.shape))
-        if not grad_out.flags.c_contiguous:
-            raise ValueError("grad_out must be C-contiguous")
-        if not grad_out.flags.writeable:
-            raise ValueError("grad_out is read-only")
-        if np.shares_memory(grad_out, x) or np.shares_memory(grad_out, lab):
-            raise ValueError("grad_out overlaps logits or labels")
+        check_out(grad_out, "grad_out", (m, c), x.dtype, False,
+                  ((x, "logits"), (lab, "labels")))
         grad = grad_out
     elif need_grad:
         grad = np.empty((m, c), dtype=x.dtype)

@@ -16,8 +16,8 @@ import numpy as np
 
 cimport numpy as cnp
 
-from fastdigits._common cimport FD_ENOMEM, FD_OK, act_code, current_ctx, fd_ctx
-from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint (used by current_ctx)
+from fastdigits._common cimport FD_ENOMEM, FD_OK, fd_ctx
+from fastdigits._binding cimport act_code, current_ctx
 
 cnp.import_array()
 

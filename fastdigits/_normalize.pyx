@@ -4,9 +4,8 @@ import math
 import numpy as np
 
 from libc.stdint cimport int64_t, uint8_t
-from fastdigits._common cimport fd_ctx, current_ctx
-# current_ctx() (inlined from the .pxd) looks kernel_context up in this module.
-from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint
+from fastdigits._common cimport fd_ctx
+from fastdigits._binding cimport check_out, current_ctx, finite_real
 from fastdigits._args import as_array
 
 cdef extern from "normalize/normalize.h" nogil:
@@ -30,26 +29,11 @@ cdef double _F32_MAX = float(np.finfo(np.float32).max)
 cdef double _F64_MAX = float(np.finfo(np.float64).max)
 
 
-cdef double _finite(str name, value) except? -1.0:
-    """value as a finite float, or TypeError/ValueError naming the argument."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, float, np.integer, np.floating)):
-        raise TypeError("%s must be a real number, got %s" % (name, type(value).__name__))
-    cdef double v
-    try:
-        v = float(value)
-    except OverflowError:  # a huge Python int
-        v = math.inf
-    if not math.isfinite(v):
-        raise ValueError("%s must be finite, got %r" % (name, value))
-    return v
-
-
 cdef tuple _coefficients(scale, mean, std, object dt):
     """Validated (scale, mean, std) as floats; checks a and c fit dtype dt."""
-    cdef double s = _finite("scale", scale)
-    cdef double m = _finite("mean", mean)
-    cdef double d = _finite("std", std)
+    cdef double s = finite_real(scale, "scale")
+    cdef double m = finite_real(mean, "mean")
+    cdef double d = finite_real(std, "std")
     if d == 0.0:
         raise ValueError("std must be nonzero, got %r" % (std,))
     # The kernel multiplies by a = scale/std and adds c = -mean/std in the
@@ -116,20 +100,7 @@ def normalize(images, scale, mean, std, dtype, flatten, out, _store=None):
         store = FD_NORM_STORE_CACHED
     else:
         store = FD_NORM_STORE_AUTO
-        if not isinstance(out, np.ndarray):
-            raise TypeError("out must be a numpy.ndarray, got %s" % type(out).__name__)
-        if out.dtype != dt:
-            raise TypeError("out has dtype %s but dtype is %s" % (out.dtype, dt.name))
-        if out.shape != shape:
-            raise ValueError("out has shape %s, expected %s" % (out.shape, shape))
-        if not out.flags.c_contiguous:
-            raise ValueError("out must be C-contiguous")
-        if not out.flags.writeable:
-            raise ValueError("out must be writeable (it is read-only)")
-        if not out.flags.aligned:
-            raise ValueError("out must be aligned to its dtype")
-        if np.shares_memory(out, images):
-            raise ValueError("out must not overlap images")
+        check_out(out, "out", shape, dt, False, ((images, "images"),))
     n = images.size
     if n == 0:
         return out

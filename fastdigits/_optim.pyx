@@ -1,7 +1,5 @@
 """Binding for the in-place SGD and AdamW kernels: validate, convert, call C
 without the GIL.  The public, documented functions are in fastdigits.optim."""
-import math
-import numbers
 import operator
 
 import numpy as np
@@ -9,11 +7,9 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t
 
-# _common.pxd's inline current_ctx() looks kernel_context up in this module's
-# globals (a Python import inside a .pxd is not run for cimporters).
-from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint
 
-from fastdigits._common cimport fd_ctx, current_ctx
+from fastdigits._common cimport fd_ctx
+from fastdigits._binding cimport check_inplace, check_no_overlap, current_ctx, finite_real
 from fastdigits._args import as_array
 
 cnp.import_array()
@@ -37,11 +33,7 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 def _real(value, str name, double lo=0.0, bint below_one=False):
     """A finite Python float >= lo (and < 1 when below_one)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError("%s must be a real number, got %s" % (name, type(value).__name__))
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError("%s must be finite, got %r" % (name, v))
+    cdef double v = finite_real(value, name)
     if v < lo:
         raise ValueError("%s must be >= %g, got %r" % (name, lo, v))
     if below_one and v >= 1.0:
@@ -50,25 +42,16 @@ def _real(value, str name, double lo=0.0, bint below_one=False):
 
 
 def _state(object arr, str name, object like):
-    """An array the step writes: ndarray, float, C-contiguous, writeable."""
+    """An array the step writes in place: float, C-contiguous, writeable, and
+    of like's dtype and shape when like is given."""
     if not isinstance(arr, np.ndarray):
         raise TypeError("%s must be a numpy.ndarray updated in place (for a torch "
                         "tensor pass tensor.numpy()), got %s" % (name, type(arr).__name__))
     if like is None:
         if arr.dtype not in _FLOATS:
             raise TypeError("%s must be float32 or float64, got dtype %s" % (name, arr.dtype))
-    else:
-        if arr.dtype != like.dtype:
-            raise TypeError("%s must have the param dtype %s, got %s"
-                            % (name, like.dtype, arr.dtype))
-        if arr.shape != like.shape:
-            raise ValueError("%s must have the param shape %s, got %s"
-                             % (name, like.shape, arr.shape))
-    if not arr.flags.c_contiguous:
-        raise ValueError("%s must be C-contiguous" % name)
-    if not arr.flags.writeable:
-        raise ValueError("%s is read-only" % name)
-    return arr
+        like = arr
+    return check_inplace(arr, name, like.shape, like.dtype)
 
 
 def _grad(object grad, object param):
@@ -85,10 +68,8 @@ def _grad(object grad, object param):
 
 def _no_overlap(named):
     """ValueError naming the first pair of buffers that share memory."""
-    for i in range(len(named)):
-        for j in range(i + 1, len(named)):
-            if np.shares_memory(named[i][1], named[j][1]):
-                raise ValueError("%s and %s overlap in memory" % (named[i][0], named[j][0]))
+    for i in range(1, len(named)):
+        check_no_overlap(named[i][1], named[i][0], tuple((a, n) for n, a in named[:i]))
 
 
 def sgd_step(param, grad, lr, momentum=0.0, velocity=None, weight_decay=0.0,

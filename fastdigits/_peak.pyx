@@ -6,8 +6,8 @@ The SIMD path and thread count come from the usual context
 import numpy as np
 
 from libc.stdint cimport int64_t, uint8_t
-from fastdigits._common cimport fd_ctx, current_ctx
-from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint (current_ctx looks it up here)
+from fastdigits._common cimport fd_ctx
+from fastdigits._binding cimport current_ctx
 
 cdef extern from "peak/peak.h" nogil:
     double fd_peak_fma_f32(fd_ctx ctx, int64_t iters, int *threads_used, double *sink)

@@ -148,13 +148,13 @@ def test_argument_checks(tmp_path):
         read_idx_normalized(p, scale="1")
     with pytest.raises(TypeError, match="dtype"):
         read_idx_normalized(p, dtype=np.float16)
-    with pytest.raises(ValueError, match="out has shape"):
+    with pytest.raises(ValueError, match="out must have shape"):
         read_idx_normalized(p, out=np.empty((5, 4), np.float32))
-    with pytest.raises(TypeError, match="out has dtype"):
+    with pytest.raises(TypeError, match="out must have dtype"):
         read_idx_normalized(p, out=np.empty((4, 5), np.float64))
     ro = np.empty((4, 5), np.float32)
     ro.flags.writeable = False
-    with pytest.raises(ValueError, match="writeable"):
+    with pytest.raises(ValueError, match="out is read-only"):
         read_idx_normalized(p, out=ro)
     with pytest.raises(ValueError, match="contiguous"):
         read_idx_normalized(p, out=np.empty((5, 4), np.float32).T)

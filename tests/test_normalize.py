@@ -135,7 +135,7 @@ def test_flatten(dtype):
     )
     out = np.empty((7, 15), dtype)
     assert fastdigits.normalize(x, flatten=True, dtype=dtype, out=out, **MNIST) is out
-    with pytest.raises(ValueError, match="out has shape"):
+    with pytest.raises(ValueError, match="out must have shape"):
         fastdigits.normalize(x, flatten=True, dtype=dtype, out=np.empty((7, 5, 3), dtype))
 
 
@@ -204,15 +204,15 @@ def test_out_is_used(dtype):
 
 def test_bad_out():
     x = np.zeros((4, 5), np.uint8)
-    with pytest.raises(ValueError, match="out has shape"):
+    with pytest.raises(ValueError, match="out must have shape"):
         fastdigits.normalize(x, out=np.empty((5, 4), np.float32))
-    with pytest.raises(TypeError, match="out has dtype float64"):
+    with pytest.raises(TypeError, match="out must have dtype float32, got float64"):
         fastdigits.normalize(x, out=np.empty((4, 5), np.float64))
-    with pytest.raises(TypeError, match="out has dtype float64"):
+    with pytest.raises(TypeError, match="out must have dtype float32, got float64"):
         fastdigits.normalize(x, dtype=np.float32, out=np.empty((4, 5), np.float64))
     ro = np.empty((4, 5), np.float32)
     ro.setflags(write=False)
-    with pytest.raises(ValueError, match="out must be writeable"):
+    with pytest.raises(ValueError, match="out is read-only"):
         fastdigits.normalize(x, out=ro)
     with pytest.raises(ValueError, match="out must be C-contiguous"):
         fastdigits.normalize(x, out=np.empty((5, 4), np.float32).T)
