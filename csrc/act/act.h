@@ -16,28 +16,7 @@
 #define FD_GELU_C 0.7978845608028654 /* sqrt(2/pi) */
 #define FD_GELU_A 0.044715
 
-#if defined(T) || defined(SFX)
-#error "act/act.h instantiates a template with T and SFX: include it first"
-#endif
-
-#define T float
-#define SFX f32
-#define FD_EXP expf
-#define FD_TANH tanhf
-#include "act/act_impl.h"
-#undef T
-#undef SFX
-#undef FD_EXP
-#undef FD_TANH
-
-#define T double
-#define SFX f64
-#define FD_EXP exp
-#define FD_TANH tanh
-#include "act/act_impl.h"
-#undef T
-#undef SFX
-#undef FD_EXP
-#undef FD_TANH
+#define FD_TEMPLATE "act/act_impl.h"
+#include "common/fd_template.h"
 
 #endif /* FD_ACTIVATIONS_H */

@@ -3,9 +3,9 @@
  * act_avx2.c / act_avx512.c from act_simd_impl.h; callers
  * dispatch on ctx.isa.  The portable path keeps act/act.h (libm).
  *
- * fd_act_rows_*: p[i * ld + j] = act(p[i * ld + j]) for i < rows, j < n
+ * fd_act_rows_<sfx>_<isa>: p[i * ld + j] = act(p[i * ld + j]) for i < rows, j < n
  *   (act is FD_ACT_SIGMOID, FD_ACT_TANH or FD_ACT_GELU; others: no-op).
- * fd_dz_gelu_row_*: dz[j] = dy[j] * gelu'(z[j]); ps[j] += dz[j], j < n.
+ * fd_dz_gelu_row_<sfx>_<isa>: dz[j] = dy[j] * gelu'(z[j]); ps[j] += dz[j], j < n.
  * Each element's result depends only on its input (no split dependence).
  */
 #ifndef FD_ACT_SIMD_H
@@ -15,8 +15,8 @@
 
 #if FD_HAVE_X86_SIMD
 #define FD_ACT_SIMD_DECL(ISA, T, SFX)                                                              \
-    void fd_act_rows_##ISA##_##SFX(int act, int64_t rows, int64_t n, T *p, int64_t ld);            \
-    void fd_dz_gelu_row_##ISA##_##SFX(int64_t n, const T *FD_RESTRICT dy, const T *FD_RESTRICT z,  \
+    void fd_act_rows_##SFX##_##ISA(int act, int64_t rows, int64_t n, T *p, int64_t ld);            \
+    void fd_dz_gelu_row_##SFX##_##ISA(int64_t n, const T *FD_RESTRICT dy, const T *FD_RESTRICT z,  \
                                       T *FD_RESTRICT dz, T *FD_RESTRICT ps);
 FD_ACT_SIMD_DECL(avx2, float, f32)
 FD_ACT_SIMD_DECL(avx2, double, f64)

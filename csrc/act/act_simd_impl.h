@@ -1,13 +1,15 @@
-/* Vector sigmoid / tanh / gelu, included by act_avx2.c / act_avx512.c once per
- * (ISA, dtype) after simd/simd_avx2.h / simd/simd_avx512.h, with:
- *   T, VP(name) (the simd/ vocabulary: v8f_, v4d_, v16f_, v8d_; this uses
- *   its abs, signbit, xor, sel_neg and sel_lt besides the arithmetic),
- *   ROWS_NAME, DZ_NAME (exported names, see act_simd.h),
- *   TANH_SMALL (|x| below which tanh uses its Taylor series), TANH_LONG
- *   (1: the longer series double needs there).
+/* Vector sigmoid / tanh / gelu, instantiated by act_avx2.c / act_avx512.c
+ * through common/fd_template.h (T, SFX, ISA, VP: the simd/ vocabulary; this
+ * uses its abs, signbit, xor, sel_neg and sel_lt besides the arithmetic).
+ * Defines FD_TNAME_ISA(fd_act_rows, ISA) and FD_TNAME_ISA(fd_dz_gelu_row,
+ * ISA) (see act_simd.h).  Below |x| = FD_ACT_TANH_SMALL tanh uses its odd
+ * Taylor series, longer for double (FD_T_F64).
  * exp comes from VP(exp_neg) (x <= 0 only, ~1 ulp, NaN propagated), so
  * every exp argument is -|.|: nothing overflows, +-inf give exact 0 / +-1.
  */
+#ifndef FD_ACT_TANH_SMALL
+#define FD_ACT_TANH_SMALL 0.25
+#endif
 
 /* 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) for x < 0: one division. */
 FD_INLINE VP(vec) VP(act_sigmoid)(VP(vec) x)
@@ -28,7 +30,7 @@ FD_INLINE VP(vec) VP(act_tanh)(VP(vec) x)
     VP(vec) e = VP(exp_neg)(VP(mul)(ax, VP(set1)((T)-2)));
     VP(vec) t = VP(div)(VP(sub)(one, e), VP(add)(one, e));
     VP(vec) x2 = VP(mul)(ax, ax);
-#if TANH_LONG /* double: series to x^23 (next term < 1e-19 relative) */
+#if FD_T_F64 /* double: series to x^23 (next term < 1e-19 relative) */
     VP(vec) p = VP(set1)((T)(-113927491862.0 / 2900518163668125.0));
     p = VP(fmadd)(p, x2, VP(set1)((T)(18888466084.0 / 194896477400625.0)));
     p = VP(fmadd)(p, x2, VP(set1)((T)(-443861162.0 / 1856156927625.0)));
@@ -44,7 +46,7 @@ FD_INLINE VP(vec) VP(act_tanh)(VP(vec) x)
     p = VP(fmadd)(p, x2, VP(set1)((T)(2.0 / 15.0)));
     p = VP(fmadd)(p, x2, VP(set1)((T)(-1.0 / 3.0)));
     p = VP(fmadd)(VP(mul)(ax, x2), p, ax);
-    t = VP(sel_lt)(ax, VP(set1)((T)TANH_SMALL), p, t);
+    t = VP(sel_lt)(ax, VP(set1)((T)FD_ACT_TANH_SMALL), p, t);
     return VP(xor)(t, VP(signbit)(x));
 }
 
@@ -79,7 +81,7 @@ FD_INLINE VP(vec) VP(act_gelu_grad)(VP(vec) z)
         }                                                                                          \
     }
 
-void ROWS_NAME(int act, int64_t rows, int64_t n, T *p, int64_t ld)
+void FD_TNAME_ISA(fd_act_rows, ISA)(int act, int64_t rows, int64_t n, T *p, int64_t ld)
 {
     const int64_t W = VP(W);
     int64_t i, j;
@@ -92,8 +94,8 @@ void ROWS_NAME(int act, int64_t rows, int64_t n, T *p, int64_t ld)
 }
 #undef ACT_LOOP
 
-void DZ_NAME(int64_t n, const T *FD_RESTRICT dy, const T *FD_RESTRICT z, T *FD_RESTRICT dz,
-             T *FD_RESTRICT ps)
+void FD_TNAME_ISA(fd_dz_gelu_row, ISA)(int64_t n, const T *FD_RESTRICT dy, const T *FD_RESTRICT z,
+                                       T *FD_RESTRICT dz, T *FD_RESTRICT ps)
 {
     const int64_t W = VP(W);
     int64_t j;

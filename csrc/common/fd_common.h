@@ -48,10 +48,11 @@ typedef struct {
 /* Status codes returned by kernels that can fail. */
 enum { FD_OK = 0, FD_ENOMEM = -1, FD_EINVAL = -2 };
 
-/* Per-dtype templates: a header included once per dtype with T (float or
- * double) and SFX (f32 or f64) defined names what it defines FD_TNAME(fd_foo),
- * which is fd_foo_f32 or fd_foo_f64, and FD_TNAME_ISA(fd_foo, avx2), which is
- * fd_foo_f32_avx2 or fd_foo_f64_avx2. */
+/* Per-dtype templates: a header instantiated for float and double by
+ * common/fd_template.h (T, SFX = f32 / f64) names what it defines
+ * FD_TNAME(fd_foo), which is fd_foo_f32 or fd_foo_f64, and, in a
+ * per-instruction-set unit, FD_TNAME_ISA(fd_foo, ISA), which is
+ * fd_foo_f32_avx2 or fd_foo_f64_avx2: one naming rule everywhere. */
 #define FD_PASTE2_(a, b) a##_##b
 #define FD_PASTE2(a, b) FD_PASTE2_(a, b)
 #define FD_PASTE3_(a, b, c) a##_##b##_##c

@@ -31,14 +31,5 @@ static size_t fd_align_up(size_t v)
 static void *fd_align64(void *p)
 { return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
-#define T float
-#define SFX f32
-#include "dense/dense_impl.h"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "dense/dense_impl.h"
-#undef T
-#undef SFX
+#define FD_TEMPLATE "dense/dense_impl.h"
+#include "common/fd_template.h"

@@ -1,4 +1,4 @@
-/* Per-dtype body of dense.c: included once per (T, SFX); see dense.h. */
+/* Per-dtype body of dense.c, instantiated through common/fd_template.h; see dense.h. */
 
 #define FN(name) FD_TNAME(name)
 
@@ -46,7 +46,7 @@ static FD_NOINLINE void FN(fd_dz_row)(int act, int64_t n, const T *FD_RESTRICT d
 static void FN(fd_dz_row_avx2)(int act, int64_t n, const T *dy, const T *yz, T *dz, T *ps)
 {
     if (act == FD_ACT_GELU) {
-        FN(fd_dz_gelu_row_avx2)(n, dy, yz, dz, ps);
+        FD_TNAME_ISA(fd_dz_gelu_row, avx2)(n, dy, yz, dz, ps);
         return;
     }
     FN(fd_dz_row)(act, n, dy, yz, dz, ps);
@@ -55,7 +55,7 @@ static void FN(fd_dz_row_avx2)(int act, int64_t n, const T *dy, const T *yz, T *
 static void FN(fd_dz_row_avx512)(int act, int64_t n, const T *dy, const T *yz, T *dz, T *ps)
 {
     if (act == FD_ACT_GELU) {
-        FN(fd_dz_gelu_row_avx512)(n, dy, yz, dz, ps);
+        FD_TNAME_ISA(fd_dz_gelu_row, avx512)(n, dy, yz, dz, ps);
         return;
     }
     FN(fd_dz_row)(act, n, dy, yz, dz, ps);

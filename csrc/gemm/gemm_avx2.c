@@ -15,7 +15,7 @@
 #define MR FD_GEMM_AVX2_F32_MR
 #define NV (FD_GEMM_AVX2_F32_NR / 8)
 #define NAME fd_ukr_avx2_f32
-#define ACT_ROWS fd_act_rows_avx2_f32
+#define ACT_ROWS fd_act_rows_f32_avx2
 #include "gemm/gemm_simd_impl.h"
 #undef T
 #undef SFX
@@ -32,7 +32,7 @@
 #define MR FD_GEMM_AVX2_F64_MR
 #define NV (FD_GEMM_AVX2_F64_NR / 4)
 #define NAME fd_ukr_avx2_f64
-#define ACT_ROWS fd_act_rows_avx2_f64
+#define ACT_ROWS fd_act_rows_f64_avx2
 #include "gemm/gemm_simd_impl.h"
 #undef T
 #undef SFX

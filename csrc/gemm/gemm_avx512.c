@@ -16,7 +16,7 @@
 #define MR FD_GEMM_AVX512_F32_MR
 #define NV (FD_GEMM_AVX512_F32_NR / 16)
 #define NAME fd_ukr_avx512_f32
-#define ACT_ROWS fd_act_rows_avx512_f32
+#define ACT_ROWS fd_act_rows_f32_avx512
 #include "gemm/gemm_simd_impl.h"
 #undef T
 #undef SFX
@@ -33,7 +33,7 @@
 #define MR FD_GEMM_AVX512_F64_MR
 #define NV (FD_GEMM_AVX512_F64_NR / 8)
 #define NAME fd_ukr_avx512_f64
-#define ACT_ROWS fd_act_rows_avx512_f64
+#define ACT_ROWS fd_act_rows_f64_avx512
 #include "gemm/gemm_simd_impl.h"
 #undef T
 #undef SFX

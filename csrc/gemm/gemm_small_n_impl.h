@@ -47,7 +47,7 @@ void FN(fd_small_n_avx512)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T 
             if (act == FD_ACT_RELU) v = VP(max)(VP(zero)(), v);
             VP(mstore)(cr, mask, v);
             if (act != FD_ACT_IDENTITY && act != FD_ACT_RELU)
-                FN(fd_act_rows_avx512)(act, 1, n, cr, ldc);
+                FD_TNAME_ISA(fd_act_rows, avx512)(act, 1, n, cr, ldc);
         }
     }
 }

@@ -155,14 +155,5 @@ int fd_gz_normalize_f64(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_
  * (the staging argument of fd_normalize_u8_*_tail_inplace).  Once at most
  * a slice is left, elements [lo, n) are again a tail layout of n - lo
  * elements starting at buf + lo, finished by the unpolled function. */
-#define T float
-#define SFX f32
-#include "idx/idx_normalize_impl.h"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "idx/idx_normalize_impl.h"
-#undef T
-#undef SFX
+#define FD_TEMPLATE "idx/idx_normalize_impl.h"
+#include "common/fd_template.h"

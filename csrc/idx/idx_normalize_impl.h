@@ -1,5 +1,5 @@
 /* Per-dtype body of idx_normalize.c: the polled in-place normalisation of
- * a tail layout, included once per (T, SFX). */
+ * a tail layout, instantiated through common/fd_template.h. */
 
 #define FN(name) FD_TNAME(name)
 

@@ -95,14 +95,5 @@ static inline double fd_exp_neg_f64(double x)
 /* Logits per thread before a second thread pays off. */
 #define FD_XENT_GRAIN 16384
 
-#define T float
-#define SFX f32
-#include "loss/loss_impl.h"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "loss/loss_impl.h"
-#undef T
-#undef SFX
+#define FD_TEMPLATE "loss/loss_impl.h"
+#include "common/fd_template.h"

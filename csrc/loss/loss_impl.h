@@ -1,4 +1,4 @@
-/* Per-dtype body of loss.c: included once per (T, SFX); see loss.h. */
+/* Per-dtype body of loss.c, instantiated through common/fd_template.h; see loss.h. */
 
 #define FN(name) FD_TNAME(name)
 

@@ -1,13 +1,10 @@
 /* Row-block worker for softmax cross-entropy, written once over the vector
- * operations of simd/simd_avx2.h / simd/simd_avx512.h.  Included with
- *   T      element type          SFX  f32 / f64
- *   ISA    avx2 / avx512         VP(name)  the vector-op prefix, e.g. v8f_##name
+ * operations of simd/simd_avx2.h / simd/simd_avx512.h, instantiated by
+ * loss_avx2.c / loss_avx512.c through common/fd_template.h.
  * Per row: max, e = exp(x - max) (stored into grad when wanted) and their
  * sum, loss = (max - x[label]) + log(sum), grad = e * scale/sum - scale at
  * the label.  Tails use masked loads/stores: nothing outside the row is
  * touched. */
-#define FD_LX_CAT_(a, b, c) a##_##b##_##c
-#define FD_LX_CAT(a, b, c) FD_LX_CAT_(a, b, c)
 
 /* Rows go in groups of FD_XENT_GROUP through three phases (max/exp/sum,
  * then the logs, then loss and gradient scaling): the phases of different
@@ -17,8 +14,8 @@
 #define FD_XENT_GROUP 8
 #endif
 
-double FD_LX_CAT(fd_xent_rows, SFX, ISA)(int64_t r0, int64_t r1, int64_t c, const T *logits,
-                                         const int64_t *labels, T *rows, T *grad, T scale)
+double FD_TNAME_ISA(fd_xent_rows, ISA)(int64_t r0, int64_t r1, int64_t c, const T *logits,
+                                       const int64_t *labels, T *rows, T *grad, T scale)
 {
     const int64_t W = VP(W);
     const int64_t cv = c - c % W; /* full vectors per row */
@@ -107,6 +104,3 @@ double FD_LX_CAT(fd_xent_rows, SFX, ISA)(int64_t r0, int64_t r1, int64_t c, cons
     }
     return total;
 }
-
-#undef FD_LX_CAT_
-#undef FD_LX_CAT

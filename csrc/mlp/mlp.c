@@ -35,14 +35,5 @@ static int fd_mlp_shape_ok(const fd_mlp_shape *s)
     return 1;
 }
 
-#define T float
-#define SFX f32
-#include "mlp/mlp_impl.h"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "mlp/mlp_impl.h"
-#undef T
-#undef SFX
+#define FD_TEMPLATE "mlp/mlp_impl.h"
+#include "common/fd_template.h"

@@ -1,8 +1,6 @@
-/* Per-dtype body of mlp.c: included once per (T, SFX). */
+/* Per-dtype body of mlp.c, instantiated through common/fd_template.h. */
 
-#define FD_CAT2(a, b) a##_##b
-#define FD_CAT(a, b) FD_CAT2(a, b)
-#define FN(name) FD_CAT(name, SFX)
+#define FN(name) FD_TNAME(name)
 
 /* Pointers into the caller's scratch block (see layout()). */
 typedef struct {
@@ -236,5 +234,3 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
 }
 
 #undef FN
-#undef FD_CAT
-#undef FD_CAT2

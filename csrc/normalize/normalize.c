@@ -63,18 +63,5 @@ static int64_t fd_norm_bound(int64_t n, int nt, int t, int64_t head, int64_t lan
     return b < n ? b : n;
 }
 
-#define T float
-#define SFX f32
-#define KERN_T fd_norm_kern_f32
-#include "normalize/normalize_impl.h"
-#undef T
-#undef SFX
-#undef KERN_T
-
-#define T double
-#define SFX f64
-#define KERN_T fd_norm_kern_f64
-#include "normalize/normalize_impl.h"
-#undef T
-#undef SFX
-#undef KERN_T
+#define FD_TEMPLATE "normalize/normalize_impl.h"
+#include "common/fd_template.h"

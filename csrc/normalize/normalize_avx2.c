@@ -6,18 +6,8 @@
 
 #include "simd/simd_avx2.h"
 
-#define T float
-#define FN fd_norm_kern_u8_f32_avx2
-#define VP(name) v8f_##name
-#include "normalize/normalize_simd_impl.h"
-#undef T
-#undef FN
-#undef VP
-
-#define T double
-#define FN fd_norm_kern_u8_f64_avx2
-#define VP(name) v4d_##name
-#include "normalize/normalize_simd_impl.h"
+#define FD_TEMPLATE "normalize/normalize_simd_impl.h"
+#include "common/fd_template.h"
 
 #else
 FD_NO_SIMD_UNIT;

@@ -1,13 +1,10 @@
-/* Per-dtype driver for fused normalisation, included by normalize.c with
- *   T, SFX   element type and suffix (f32/f64)
- *   KERN_T   the fd_norm_kern_* function-pointer type for T */
-#define FD_CAT_(a, b) a##b
-#define FD_CAT(a, b) FD_CAT_(a, b)
-#define FD_NAME(name) FD_CAT(name, SFX)
+/* Per-dtype driver for fused normalisation, instantiated by normalize.c
+ * through common/fd_template.h. */
+#define FN(name) FD_TNAME(name)
 
 /* Portable range kernel: mul then add in T (contraction is off). */
-static void FD_NAME(norm_generic_)(int64_t n, const uint8_t *FD_RESTRICT in, T *FD_RESTRICT out,
-                                   T a, T c, int stream)
+static void FN(norm_generic)(int64_t n, const uint8_t *FD_RESTRICT in, T *FD_RESTRICT out, T a, T c,
+                             int stream)
 {
     int64_t i;
     (void)stream;
@@ -16,35 +13,35 @@ static void FD_NAME(norm_generic_)(int64_t n, const uint8_t *FD_RESTRICT in, T *
 
 /* The range kernel of one SIMD path (see "Dispatch" in fd_common.h). */
 typedef struct {
-    KERN_T kern;
-} FD_NAME(fd_normalize_kernels_);
+    FN(fd_norm_kern) kern;
+} FN(fd_normalize_kernels);
 
-static FD_NAME(fd_normalize_kernels_) FD_NAME(fd_normalize_pick_)(int isa)
+static FN(fd_normalize_kernels) FN(fd_normalize_pick)(int isa)
 {
-    FD_NAME(fd_normalize_kernels_) k;
+    FN(fd_normalize_kernels) k;
 #if FD_HAVE_X86_SIMD
     if (isa >= FD_ISA_AVX512) {
-        k.kern = FD_CAT(FD_CAT(fd_norm_kern_u8_, SFX), _avx512);
+        k.kern = FD_TNAME_ISA(fd_norm_kern_u8, avx512);
         return k;
     }
     if (isa >= FD_ISA_AVX2) {
-        k.kern = FD_CAT(FD_CAT(fd_norm_kern_u8_, SFX), _avx2);
+        k.kern = FD_TNAME_ISA(fd_norm_kern_u8, avx2);
         return k;
     }
 #else
     (void)isa;
 #endif
-    k.kern = FD_NAME(norm_generic_);
+    k.kern = FN(norm_generic);
     return k;
 }
 
 /* One parallel pass over n elements (in and out disjoint).  Each thread gets
  * one contiguous range whose bounds fall on 64-byte lines of `out`, so no
  * two threads share an output cache line and streaming stores stay aligned. */
-static void FD_NAME(norm_run_)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT in,
-                               T *FD_RESTRICT out, T a, T c, int store)
+static void FN(norm_run)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT in, T *FD_RESTRICT out,
+                         T a, T c, int store)
 {
-    KERN_T kern = FD_NAME(fd_normalize_pick_)(ctx.isa).kern;
+    FN(fd_norm_kern) kern = FN(fd_normalize_pick)(ctx.isa).kern;
     int stream = store == FD_NORM_STORE_STREAM ||
         (store == FD_NORM_STORE_AUTO && n > 0 && (uint64_t)n * sizeof(T) >= FD_NORM_STREAM_BYTES &&
          !fd_norm_untouched(out, (uint64_t)n * sizeof(T)));
@@ -69,19 +66,19 @@ static void FD_NAME(norm_run_)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT
     }
 }
 
-void FD_CAT(FD_NAME(fd_normalize_u8_), _ex)(fd_ctx ctx, int64_t n, const uint8_t *in, T *out,
-                                            double scale, double mean, double std, int store)
+void FD_PASTE2(FN(fd_normalize_u8), ex)(fd_ctx ctx, int64_t n, const uint8_t *in, T *out,
+                                        double scale, double mean, double std, int store)
 {
     const T a = (T)(scale / std), c = (T)(-mean / std);
-    FD_NAME(norm_run_)(ctx, n, in, out, a, c, store);
+    FN(norm_run)(ctx, n, in, out, a, c, store);
 }
 
-void FD_NAME(fd_normalize_u8_)(fd_ctx ctx, int64_t n, const uint8_t *in, T *out, double scale,
-                               double mean, double std)
-{ FD_CAT(FD_NAME(fd_normalize_u8_), _ex)(ctx, n, in, out, scale, mean, std, FD_NORM_STORE_AUTO); }
+void FN(fd_normalize_u8)(fd_ctx ctx, int64_t n, const uint8_t *in, T *out, double scale,
+                         double mean, double std)
+{ FD_PASTE2(FN(fd_normalize_u8), ex)(ctx, n, in, out, scale, mean, std, FD_NORM_STORE_AUTO); }
 
-void FD_CAT(FD_NAME(fd_normalize_u8_), _tail_inplace)(fd_ctx ctx, int64_t n, T *buf, double scale,
-                                                      double mean, double std)
+void FD_PASTE2(FN(fd_normalize_u8), tail_inplace)(fd_ctx ctx, int64_t n, T *buf, double scale,
+                                                  double mean, double std)
 {
     const T a = (T)(scale / std), c = (T)(-mean / std);
     const int64_t s = (int64_t)sizeof(T);
@@ -100,8 +97,8 @@ void FD_CAT(FD_NAME(fd_normalize_u8_), _tail_inplace)(fd_ctx ctx, int64_t n, T *
         /* The first stage (most of the work) writes memory the input never
          * occupied: stream it if it is large and already touched (AUTO).
          * Later stages overwrite input bytes just read, which are cached. */
-        FD_NAME(norm_run_)(ctx, hi - lo, bytes + off + lo, buf + lo, a, c,
-                           lo == 0 ? FD_NORM_STORE_AUTO : FD_NORM_STORE_CACHED);
+        FN(norm_run)(ctx, hi - lo, bytes + off + lo, buf + lo, a, c,
+                     lo == 0 ? FD_NORM_STORE_AUTO : FD_NORM_STORE_CACHED);
         lo = hi;
     }
     /* The last element's byte is the last byte of its own output slot: read
@@ -112,6 +109,4 @@ void FD_CAT(FD_NAME(fd_normalize_u8_), _tail_inplace)(fd_ctx ctx, int64_t n, T *
     }
 }
 
-#undef FD_NAME
-#undef FD_CAT
-#undef FD_CAT_
+#undef FN

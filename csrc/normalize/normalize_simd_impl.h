@@ -1,13 +1,14 @@
-/* Template for one SIMD range kernel (see normalize_internal.h), included by
- * normalize_avx2.c / normalize_avx512.c once per dtype with:
- *   T, FN      element type and function name
+/* Template for one SIMD range kernel, FD_TNAME_ISA(fd_norm_kern_u8, ISA)
+ * (see normalize_internal.h), instantiated by normalize_avx2.c /
+ * normalize_avx512.c through common/fd_template.h:
  *   VP(name)   the simd/ vocabulary (v8f_, v4d_, v16f_, v8d_): vec, W,
  *              set1, load_u8 (W bytes -> W values, exact), mul, add,
  *              store, stream (non-temporal, aligned to the vector size)
  * Head (until out is 64-byte aligned, streaming only) and tail are scalar;
  * with contraction off they round exactly like the vector body. */
 
-void FN(int64_t n, const uint8_t *FD_RESTRICT in, T *FD_RESTRICT out, T a, T c, int stream)
+void FD_TNAME_ISA(fd_norm_kern_u8, ISA)(int64_t n, const uint8_t *FD_RESTRICT in,
+                                        T *FD_RESTRICT out, T a, T c, int stream)
 {
     int64_t i = 0;
     const VP(vec) va = VP(set1)(a), vc = VP(set1)(c);

@@ -15,18 +15,5 @@
 /* Elements per thread before a second thread pays off. */
 #define FD_OPT_GRAIN 32768
 
-#define T float
-#define SFX f32
-#define FD_SQRT sqrtf
-#include "optim/optim_impl.h"
-#undef T
-#undef SFX
-#undef FD_SQRT
-
-#define T double
-#define SFX f64
-#define FD_SQRT sqrt
-#include "optim/optim_impl.h"
-#undef T
-#undef SFX
-#undef FD_SQRT
+#define FD_TEMPLATE "optim/optim_impl.h"
+#include "common/fd_template.h"

@@ -4,23 +4,8 @@
 #if FD_HAVE_X86_SIMD
 #include "simd/simd_avx2.h"
 
-#define ISA avx2
-
-#define T float
-#define SFX f32
-#define VP(name) v8f_##name
-#include "optim/optim_simd_impl.h"
-#undef T
-#undef SFX
-#undef VP
-
-#define T double
-#define SFX f64
-#define VP(name) v4d_##name
-#include "optim/optim_simd_impl.h"
-#undef T
-#undef SFX
-#undef VP
+#define FD_TEMPLATE "optim/optim_simd_impl.h"
+#include "common/fd_template.h"
 
 #else
 FD_NO_SIMD_UNIT;

@@ -1,4 +1,4 @@
-/* Per-dtype body of optim.c: included once per (T, SFX, FD_SQRT); see
+/* Per-dtype body of optim.c: instantiated through common/fd_template.h; see
  * optim.h. */
 
 #define FN(name) FD_TNAME(name)
@@ -30,7 +30,7 @@ void FD_TNAME_ISA(fd_adam_span, generic)(int64_t n, T *p, const T *g, T *m, T *v
         const T vi = b2 * v[i] + (c2 * gi) * gi;
         m[i] = mi;
         v[i] = vi;
-        p[i] = p[i] * decay - step_size * (mi / (FD_SQRT(vi) * inv_bc2s + eps));
+        p[i] = p[i] * decay - step_size * (mi / (FD_TMATH(sqrt)(vi) * inv_bc2s + eps));
     }
 }
 

@@ -1,14 +1,12 @@
 /* Optimiser span workers written once over the vector operations of
- * simd/simd_avx2.h / simd/simd_avx512.h; included with T, SFX, ISA and VP(name)
- * (see loss_simd_impl.h).  The tail goes through the same vector
+ * simd/simd_avx2.h / simd/simd_avx512.h, instantiated by optim_avx2.c /
+ * optim_avx512.c through common/fd_template.h.  The tail goes through the same vector
  * arithmetic with masked loads/stores, so every element gets the same
  * rounding wherever it falls. */
-#define FD_OX_CAT_(a, b, c) a##_##b##_##c
-#define FD_OX_CAT(a, b, c) FD_OX_CAT_(a, b, c)
 
 /* One SGD vector; returns the new param, updates *vv (velocity) in place. */
-FD_INLINE VP(vec) FD_OX_CAT(sgd_vec, SFX, ISA)(VP(vec) p, VP(vec) g, VP(vec) * vv, VP(vec) lr,
-                                               VP(vec) mom, VP(vec) wd, int flags)
+FD_INLINE VP(vec) FD_TNAME_ISA(sgd_vec, ISA)(VP(vec) p, VP(vec) g, VP(vec) * vv, VP(vec) lr,
+                                             VP(vec) mom, VP(vec) wd, int flags)
 {
     if (flags & FD_SGD_WD) g = VP(fmadd)(wd, p, g);
     if (flags & FD_SGD_MOM) {
@@ -19,8 +17,7 @@ FD_INLINE VP(vec) FD_OX_CAT(sgd_vec, SFX, ISA)(VP(vec) p, VP(vec) g, VP(vec) * v
     return VP(fnmadd)(lr, g, p);
 }
 
-void FD_OX_CAT(fd_sgd_span, SFX, ISA)(int64_t n, T *p, const T *g, T *v, T lr, T mom, T wd,
-                                      int flags)
+void FD_TNAME_ISA(fd_sgd_span, ISA)(int64_t n, T *p, const T *g, T *v, T lr, T mom, T wd, int flags)
 {
     const int64_t W = VP(W);
     const VP(vec) vlr = VP(set1)(lr), vmom = VP(set1)(mom), vwd = VP(set1)(wd);
@@ -30,8 +27,8 @@ void FD_OX_CAT(fd_sgd_span, SFX, ISA)(int64_t n, T *p, const T *g, T *v, T lr, T
     for (i = 0; i + W <= n; i += W) {
         VP(vec) vv = usev ? VP(load)(v + i) : zero;
         VP(vec)
-        np = FD_OX_CAT(sgd_vec, SFX, ISA)(VP(load)(p + i), VP(load)(g + i), &vv, vlr, vmom, vwd,
-                                          flags);
+        np = FD_TNAME_ISA(sgd_vec, ISA)(VP(load)(p + i), VP(load)(g + i), &vv, vlr, vmom, vwd,
+                                        flags);
         VP(store)(p + i, np);
         if (usev) VP(store)(v + i, vv);
     }
@@ -39,8 +36,8 @@ void FD_OX_CAT(fd_sgd_span, SFX, ISA)(int64_t n, T *p, const T *g, T *v, T lr, T
         VP(mask) k = VP(tailmask)(n - i);
         VP(vec) vv = usev ? VP(mload)(v + i, k, zero) : zero;
         VP(vec)
-        np = FD_OX_CAT(sgd_vec, SFX, ISA)(VP(mload)(p + i, k, zero), VP(mload)(g + i, k, zero), &vv,
-                                          vlr, vmom, vwd, flags);
+        np = FD_TNAME_ISA(sgd_vec, ISA)(VP(mload)(p + i, k, zero), VP(mload)(g + i, k, zero), &vv,
+                                        vlr, vmom, vwd, flags);
         VP(mstore)(p + i, k, np);
         if (usev) VP(mstore)(v + i, k, vv);
     }
@@ -54,8 +51,8 @@ void FD_OX_CAT(fd_sgd_span, SFX, ISA)(int64_t n, T *p, const T *g, T *v, T lr, T
         P = VP(fnmadd)(vstep, VP(div)(M, VP(fmadd)(VP(sqrt)(V), vibc, veps)), VP(mul)(P, vdecay)); \
     } while (0)
 
-void FD_OX_CAT(fd_adam_span, SFX, ISA)(int64_t n, T *p, const T *g, T *m, T *v, T decay, T b1, T c1,
-                                       T b2, T c2, T inv_bc2s, T eps, T step_size)
+void FD_TNAME_ISA(fd_adam_span, ISA)(int64_t n, T *p, const T *g, T *m, T *v, T decay, T b1, T c1,
+                                     T b2, T c2, T inv_bc2s, T eps, T step_size)
 {
     const int64_t W = VP(W);
     const VP(vec) vdecay = VP(set1)(decay), vb1 = VP(set1)(b1), vc1 = VP(set1)(c1);
@@ -84,5 +81,3 @@ void FD_OX_CAT(fd_adam_span, SFX, ISA)(int64_t n, T *p, const T *g, T *m, T *v, 
 }
 
 #undef FD_ADAM_VEC
-#undef FD_OX_CAT_
-#undef FD_OX_CAT

@@ -36,17 +36,8 @@ static double peak_run(fd_ctx ctx, int64_t iters, int *threads_used, double *sin
 }
 
 /* Per dtype: the portable loop, the pick and fd_peak_fma_<sfx> (peak_impl.h). */
-#define T float
-#define SFX f32
-#include "peak/peak_impl.h"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "peak/peak_impl.h"
-#undef T
-#undef SFX
+#define FD_TEMPLATE "peak/peak_impl.h"
+#include "common/fd_template.h"
 
 void fd_peak_copy(fd_ctx ctx, int64_t n, const uint8_t *src, uint8_t *dst)
 {

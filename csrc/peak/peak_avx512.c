@@ -6,17 +6,9 @@
 
 #include "simd/simd_avx512.h"
 
-#define T float
-#define VP(name) v16f_##name
-#define FNAME fd_peak_fma_f32_avx512
-#include "peak/peak_simd_impl.h"
-#undef T
-#undef VP
-#undef FNAME
+#define FD_TEMPLATE "peak/peak_simd_impl.h"
+#include "common/fd_template.h"
 
-#define T double
-#define VP(name) v8d_##name
-#define FNAME fd_peak_fma_f64_avx512
-#include "peak/peak_simd_impl.h"
-
+#else
+FD_NO_SIMD_UNIT;
 #endif

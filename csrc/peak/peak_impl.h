@@ -1,5 +1,5 @@
 /* Per-dtype body of peak.c: the portable FMA-throughput loop, the pick and
- * the entry point, included once per (T, SFX). */
+ * the entry point, instantiated through common/fd_template.h. */
 
 #define FN(name) FD_TNAME(name)
 

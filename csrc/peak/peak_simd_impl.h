@@ -1,13 +1,11 @@
-/* One FMA-throughput loop, included by peak_avx2.c and peak_avx512.c with
- *   T         element type
- *   VP(name)  the simd/ vocabulary (v8f_, v4d_, v16f_, v8d_): vec, W, set1,
- *             fmadd, add, store
- *   FNAME     function name
+/* One FMA-throughput loop, FD_TNAME_ISA(fd_peak_fma, ISA), instantiated by
+ * peak_avx2.c and peak_avx512.c through common/fd_template.h; it uses the
+ * simd/ vocabulary's vec, W, set1, fmadd, add and store.
  *
  * 12 independent accumulator chains: FMA latency is 4 cycles and a core
  * retires 2 FMAs per cycle, so at least 8 chains must be in flight; 12 gives
  * margin and still fits the 16 (AVX2) / 32 (AVX-512) vector registers. */
-double FNAME(int64_t iters, double *sink)
+double FD_TNAME_ISA(fd_peak_fma, ISA)(int64_t iters, double *sink)
 {
     /* acc = acc * m + c converges to c / (1 - m) = 1: no overflow, no
      * denormals, and the compiler cannot fold it (no fast-math). */

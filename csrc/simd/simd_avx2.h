@@ -9,6 +9,12 @@
 #ifndef FD_SIMD_AVX2_H
 #define FD_SIMD_AVX2_H
 
+/* For common/fd_template.h: this unit's instruction set and, per dtype
+ * suffix, the prefix of its vector operations. */
+#define FD_SIMD_ISA avx2
+#define FD_SIMD_VEC_f32 v8f
+#define FD_SIMD_VEC_f64 v4d
+
 #include <immintrin.h>
 #include <string.h>
 

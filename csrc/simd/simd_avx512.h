@@ -7,6 +7,12 @@
 #ifndef FD_SIMD_AVX512_H
 #define FD_SIMD_AVX512_H
 
+/* For common/fd_template.h: this unit's instruction set and, per dtype
+ * suffix, the prefix of its vector operations. */
+#define FD_SIMD_ISA avx512
+#define FD_SIMD_VEC_f32 v16f
+#define FD_SIMD_VEC_f64 v8d
+
 #include <immintrin.h>
 
 #include "common/fd_common.h"
