@@ -10,10 +10,11 @@
 #define FD_SIMD_AVX2_H
 
 /* For common/fd_template.h: this unit's instruction set and, per dtype
- * suffix, the prefix of its vector operations. */
+ * suffix, the prefix of its vector operations (FD_SIMD_BYTES: byte vectors). */
 #define FD_SIMD_ISA avx2
 #define FD_SIMD_VEC_f32 v8f
 #define FD_SIMD_VEC_f64 v4d
+#define FD_SIMD_BYTES v32b
 
 #include <immintrin.h>
 #include <string.h>
@@ -232,5 +233,20 @@ FD_INLINE __m256d v4d_exp_neg(__m256d x)
     p = _mm256_mul_pd(p, _mm256_castsi256_pd(e));
     return _mm256_andnot_pd(_mm256_cmp_pd(x, lo, _CMP_LT_OQ), p);
 }
+
+/* ---- 32 x byte (IDX byte swaps) ----------------------------------------- */
+typedef __m256i v32b_vec;
+#define v32b_W 32
+
+FD_INLINE __m256i v32b_load(const uint8_t *p)
+{ return _mm256_loadu_si256((const __m256i *)p); }
+FD_INLINE void v32b_store(uint8_t *p, __m256i v)
+{ _mm256_storeu_si256((__m256i *)p, v); }
+/* The same 16-byte pattern in every 128-bit lane (shuffle indices). */
+FD_INLINE __m256i v32b_lane_pattern(const uint8_t pattern[16])
+{ return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)pattern)); }
+/* r[i] = a[idx[i]] within each 128-bit lane (vpshufb). */
+FD_INLINE __m256i v32b_shuffle(__m256i a, __m256i idx)
+{ return _mm256_shuffle_epi8(a, idx); }
 
 #endif /* FD_SIMD_AVX2_H */

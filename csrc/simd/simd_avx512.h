@@ -8,10 +8,11 @@
 #define FD_SIMD_AVX512_H
 
 /* For common/fd_template.h: this unit's instruction set and, per dtype
- * suffix, the prefix of its vector operations. */
+ * suffix, the prefix of its vector operations (FD_SIMD_BYTES: byte vectors). */
 #define FD_SIMD_ISA avx512
 #define FD_SIMD_VEC_f32 v16f
 #define FD_SIMD_VEC_f64 v8d
+#define FD_SIMD_BYTES v64b
 
 #include <immintrin.h>
 
@@ -228,5 +229,20 @@ FD_INLINE __m512d v8d_exp_neg(__m512d x)
     p = _mm512_mul_pd(p, _mm512_castsi512_pd(e));
     return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, lo, _CMP_NLT_UQ), p);
 }
+
+/* ---- 64 x byte (IDX byte swaps) ----------------------------------------- */
+typedef __m512i v64b_vec;
+#define v64b_W 64
+
+FD_INLINE __m512i v64b_load(const uint8_t *p)
+{ return _mm512_loadu_si512((const void *)p); }
+FD_INLINE void v64b_store(uint8_t *p, __m512i v)
+{ _mm512_storeu_si512((void *)p, v); }
+/* The same 16-byte pattern in every 128-bit lane (shuffle indices). */
+FD_INLINE __m512i v64b_lane_pattern(const uint8_t pattern[16])
+{ return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)pattern)); }
+/* r[i] = a[idx[i]] within each 128-bit lane (vpshufb). */
+FD_INLINE __m512i v64b_shuffle(__m512i a, __m512i idx)
+{ return _mm512_shuffle_epi8(a, idx); }
 
 #endif /* FD_SIMD_AVX512_H */
