@@ -1,5 +1,5 @@
 # C declarations shared by every Cython binding: the kernel context, status
-# codes and the activation enum.  The helper functions are in _binding.pxd.
+# codes and the activation enum (csrc/act/act_code.h).  The helper functions are in _binding.pxd.
 
 cdef extern from "common/fd_common.h" nogil:
     ctypedef struct fd_ctx:
@@ -11,7 +11,7 @@ cdef extern from "common/fd_common.h" nogil:
         FD_EINVAL
 
 
-cdef extern from "dense/dense.h" nogil:
+cdef extern from "act/act_code.h" nogil:
     enum:
         FD_ACT_IDENTITY
         FD_ACT_RELU

@@ -11,7 +11,8 @@
 
 #include <math.h>
 
-#include "dense/dense.h"
+#include "act/act_code.h"
+#include "common/fd_common.h"
 
 #define FD_GELU_C 0.7978845608028654 /* sqrt(2/pi) */
 #define FD_GELU_A 0.044715

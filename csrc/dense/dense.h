@@ -13,15 +13,8 @@
 #ifndef FD_DENSE_H
 #define FD_DENSE_H
 
+#include "act/act_code.h"
 #include "common/fd_common.h"
-
-typedef enum {
-    FD_ACT_IDENTITY = 0,
-    FD_ACT_RELU = 1,
-    FD_ACT_SIGMOID = 2,
-    FD_ACT_TANH = 3,
-    FD_ACT_GELU = 4 /* tanh approximation */
-} fd_activation;
 
 /* y = act(x @ W + b); b may be NULL (no bias); z, when not NULL, receives
  * the pre-activation x @ W + b.  `work` is scratch space of at least
