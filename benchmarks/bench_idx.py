@@ -105,9 +105,10 @@ def test_read_mmap_raw(benchmark, raw_copy):
 def _interleaved(rounds=15):
     """`python benchmarks/bench_idx.py [rounds]`: contenders interleaved round
     by round (so machine load hits them alike), medians and ratios."""
-    import statistics
     import sys
     import tempfile
+
+    from fastdigits.bench.timing import Bench, time_contenders
 
     contenders = {
         "read_idx gz": lambda: idx.read_idx(TRAIN),
@@ -119,14 +120,14 @@ def _interleaved(rounds=15):
         raw = os.path.join(d, "train-images-idx3-ubyte")
         idx.write_idx(raw, idx.read_idx(TRAIN))
         contenders["read_idx mmap raw"] = lambda: idx.read_idx(raw, mmap=True)
-        times = {k: [] for k in contenders}
-        for _ in range(rounds):
-            for name, fn in contenders.items():
-                time.sleep(0.2)
-                t = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t)
-    med = {k: statistics.median(v) for k, v in times.items()}
+        res = time_contenders(
+            {k: Bench(fn) for k, fn in contenders.items()},
+            rounds=rounds,
+            min_sample_s=0.0,
+            pause_s=0.2,
+        )
+    med = {k: t.median for k, t in res.items()}
+    mins = {k: t.min for k, t in res.items()}
     print(
         "fastdigits %s, %d threads, inflate: %s, data: %s, %d rounds"
         % (
@@ -139,7 +140,7 @@ def _interleaved(rounds=15):
         file=sys.stdout,
     )
     for k, v in med.items():
-        print("  %-26s median %9.3f ms  (min %9.3f ms)" % (k, v * 1e3, min(times[k]) * 1e3))
+        print("  %-26s median %9.3f ms  (min %9.3f ms)" % (k, v * 1e3, mins[k] * 1e3))
     print(
         "  speed-up read_idx gz           : %.2fx"
         % (med["numpy gzip+frombuffer"] / med["read_idx gz"])

@@ -22,7 +22,6 @@ and p, m, v written for AdamW.  On a shared, oversubscribed machine compare
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import numpy as np
@@ -30,6 +29,7 @@ import pytest
 
 import fastdigits
 from fastdigits import reference
+from fastdigits.bench.timing import Bench, time_contenders
 
 try:
     import torch
@@ -151,13 +151,6 @@ def test_adamw_step(benchmark, n, who):
 # ---- script mode: interleaved medians ---------------------------------------
 
 
-def _per_call(fn, k):
-    t = time.perf_counter()
-    for _ in range(k):
-        fn()
-    return (time.perf_counter() - t) / k
-
-
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
@@ -178,17 +171,17 @@ def main(argv=None) -> None:
     )
     with fastdigits.threads(args.threads):
         for group, make, arg in all_cases():
-            fns, k, times = {}, {}, {}
+            benches = {}
             for who in who_all:
                 fn, nbytes = make(arg, who)
-                fn()  # warm up
-                k[who] = max(1, int(args.batch_seconds / max(_per_call(fn, 1), 1e-7)))
-                fns[who], times[who] = fn, []
-            for _ in range(args.rounds):
-                for who in who_all:
-                    times[who].append(_per_call(fns[who], k[who]))
-                    time.sleep(0.2 if args.threads > 1 else 0.0)
-            med = {w: statistics.median(t) for w, t in times.items()}
+                benches[who] = Bench(fn)
+            res = time_contenders(
+                benches,
+                rounds=args.rounds,
+                min_sample_s=args.batch_seconds,
+                pause_s=0.2 if args.threads > 1 else 0.0,
+            )
+            med = {w: t.median for w, t in res.items()}
             fd = med["fastdigits"]
             print(
                 "%-26s %s | fastdigits %.1f GB/s"

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 
 import numpy as np
 
 import fastdigits
-from fastdigits.bench.timing import wait_for_idle
+from fastdigits.bench.timing import Bench, time_contenders
 from fastdigits.nn import MLP
 
 SIZES = (784, 256, 10)
@@ -54,59 +53,81 @@ def blas_info() -> str:
 
 
 class Contenders:
-    """Each contender trains one epoch of a fresh model per call."""
+    """Each contender trains one epoch of a fresh model (built by the untimed
+    reset) per call: a fastdigits.bench.timing.Bench each."""
 
     def __init__(self, threads: int):
         self.threads = threads
         self.X, self.y = mnist_train()
         self._torch = None
 
-    def fastdigits(self) -> float:
-        model = MLP(SIZES, seed=0)
-        with fastdigits.threads(self.threads):
-            t0 = time.perf_counter()
-            model.fit(self.X, self.y, epochs=1, batch_size=BATCH, lr=LR, momentum=MOMENTUM)
-            return time.perf_counter() - t0
+    def fastdigits(self) -> Bench:
+        model = {}
 
-    def numpy(self) -> float:
+        def reset():
+            model["m"] = MLP(SIZES, seed=0)
+
+        def run():
+            with fastdigits.threads(self.threads):
+                model["m"].fit(self.X, self.y, epochs=1, batch_size=BATCH, lr=LR, momentum=MOMENTUM)
+
+        return Bench(run, reset, repeatable=False)
+
+    def numpy(self) -> Bench:
         from threadpoolctl import threadpool_limits
 
-        model = MLP(SIZES, seed=0, backend="numpy")
-        with threadpool_limits(limits=self.threads, user_api="blas"):
-            t0 = time.perf_counter()
-            model.fit(self.X, self.y, epochs=1, batch_size=BATCH, lr=LR, momentum=MOMENTUM)
-            return time.perf_counter() - t0
+        model = {}
 
-    def pytorch(self) -> float:
+        def reset():
+            model["m"] = MLP(SIZES, seed=0, backend="numpy")
+
+        def run():
+            with threadpool_limits(limits=self.threads, user_api="blas"):
+                model["m"].fit(self.X, self.y, epochs=1, batch_size=BATCH, lr=LR, momentum=MOMENTUM)
+
+        return Bench(run, reset, repeatable=False)
+
+    def pytorch(self) -> Bench:
         import torch
 
         torch.set_num_threads(self.threads)
         if self._torch is None:
             self._torch = (torch.from_numpy(self.X), torch.from_numpy(self.y))
         Xt, yt = self._torch
-        torch.manual_seed(0)
-        model = torch.nn.Sequential(
-            torch.nn.Linear(SIZES[0], SIZES[1]),
-            torch.nn.ReLU(),
-            torch.nn.Linear(SIZES[1], SIZES[2]),
-        )
         lossf = torch.nn.CrossEntropyLoss()
-        opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-        n = Xt.shape[0]
-        t0 = time.perf_counter()
-        order = torch.from_numpy(np.random.default_rng([0, 0]).permutation(n))
-        for s in range(0, n, BATCH):
-            idx = order[s : s + BATCH]
-            opt.zero_grad(set_to_none=True)
-            loss = lossf(model(Xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-        return time.perf_counter() - t0
+        state = {}
+
+        def reset():
+            torch.manual_seed(0)
+            model = torch.nn.Sequential(
+                torch.nn.Linear(SIZES[0], SIZES[1]),
+                torch.nn.ReLU(),
+                torch.nn.Linear(SIZES[1], SIZES[2]),
+            )
+            state["model"] = model
+            state["opt"] = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+
+        def run():
+            model, opt = state["model"], state["opt"]
+            n = Xt.shape[0]
+            order = torch.from_numpy(np.random.default_rng([0, 0]).permutation(n))
+            for s in range(0, n, BATCH):
+                idx = order[s : s + BATCH]
+                opt.zero_grad(set_to_none=True)
+                loss = lossf(model(Xt[idx]), yt[idx])
+                loss.backward()
+                opt.step()
+
+        return Bench(run, reset, repeatable=False)
 
 
 # ------------------------------------------------------------- pytest-benchmark
-def _pedantic(benchmark, fn):
-    benchmark.pedantic(fn, setup=lambda: time.sleep(PAUSE), rounds=3, iterations=1, warmup_rounds=1)
+def _pedantic(benchmark, bench):
+    def setup():
+        time.sleep(PAUSE)
+        bench.reset()
+
+    benchmark.pedantic(bench.fn, setup=setup, rounds=3, iterations=1, warmup_rounds=1)
 
 
 _CONTENDERS = None
@@ -120,15 +141,15 @@ def _contenders():
 
 
 def test_epoch_fastdigits(benchmark):
-    _pedantic(benchmark, _contenders().fastdigits)
+    _pedantic(benchmark, _contenders().fastdigits())
 
 
 def test_epoch_numpy_reference(benchmark):
-    _pedantic(benchmark, _contenders().numpy)
+    _pedantic(benchmark, _contenders().numpy())
 
 
 def test_epoch_pytorch(benchmark):
-    _pedantic(benchmark, _contenders().pytorch)
+    _pedantic(benchmark, _contenders().pytorch())
 
 
 # --------------------------------------------------------------------- script
@@ -158,20 +179,15 @@ def main(argv=None) -> int:
             args.threads,
         )
     )
-    for name in names:  # warm-up: page in data, start thread pools
-        getattr(c, name)()
-        time.sleep(PAUSE)
-    times = {n: [] for n in names}
-    for r in range(args.rounds):
-        for name in names:
-            wait_for_idle(args.quiet_wait)
-            times[name].append(getattr(c, name)())
-            time.sleep(PAUSE)
-        print(
-            "round %d: %s" % (r + 1, "  ".join("%s %.3f s" % (n, times[n][-1]) for n in names)),
-            flush=True,
-        )
-    med = {n: statistics.median(v) for n, v in times.items()}
+    res = time_contenders(
+        {n: getattr(c, n)() for n in names},
+        rounds=args.rounds,
+        min_sample_s=0.0,
+        pause_s=PAUSE,
+        wait_idle_s=args.quiet_wait,
+    )
+    times = {n: t.samples for n, t in res.items()}
+    med = {n: t.median for n, t in res.items()}
     for n in names:
         print(
             "%-10s median %.3f s  (min %.3f, max %.3f)" % (n, med[n], min(times[n]), max(times[n]))

@@ -24,14 +24,13 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import statistics
 import time
 
 import numpy as np
 import pytest
 
 import fastdigits
-from fastdigits.bench.timing import wait_for_idle
+from fastdigits.bench.timing import Bench, time_contenders
 
 MNIST_PATH = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -162,17 +161,13 @@ def main(argv=None) -> None:
     dtype = np.dtype(args.dtype).type
     x = load_images()
     cs = contenders(x, dtype)
-    times = {k: [] for k in cs}
-    for fn in cs.values():  # warm up: first touch, thread pools
-        fn()
-    for _ in range(args.rounds):
-        wait_for_idle(args.quiet_wait)
-        for name, fn in cs.items():
-            time.sleep(0.2)
-            for _ in range(2):
-                t0 = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t0)
+    res = time_contenders(
+        {k: Bench(fn) for k, fn in cs.items()},
+        rounds=args.rounds,
+        min_sample_s=0.0,
+        pause_s=0.2,
+        wait_idle_s=args.quiet_wait,
+    )
     try:
         from threadpoolctl import threadpool_info
 
@@ -184,10 +179,10 @@ def main(argv=None) -> None:
     except ImportError:
         blas = []
     nbytes = x.size * (1 + np.dtype(dtype).itemsize)
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med = {k: t.median for k, t in res.items()}
     print(
         "normalize %s uint8 -> %s, %d threads (fastdigits simd=%s), BLAS %s, "
-        "%d rounds x 2"
+        "%d rounds"
         % (
             x.shape,
             np.dtype(dtype).name,
