@@ -74,19 +74,19 @@ typedef void (*fd_ukr_f64)(int64_t, const double *, int64_t, int, const double *
                            int64_t, int, const double *, double *, int64_t, int);
 
 #if FD_HAVE_X86_SIMD
-FD_UKR_DECL(float, f32, fd_ukr_avx512_f32)
-FD_UKR_DECL(double, f64, fd_ukr_avx512_f64)
-FD_UKR_DECL(float, f32, fd_ukr_avx2_f32)
-FD_UKR_DECL(double, f64, fd_ukr_avx2_f64)
+FD_UKR_DECL(float, f32, fd_ukr_f32_avx512)
+FD_UKR_DECL(double, f64, fd_ukr_f64_avx512)
+FD_UKR_DECL(float, f32, fd_ukr_f32_avx2)
+FD_UKR_DECL(double, f64, fd_ukr_f64_avx2)
 
 /* AVX-512 path for narrow outputs (n <= FD_GEMM_AVX512_*_SMALL_N, b_cs ==
  * 1, row-major C): no packing; same epilogue as the micro-kernels. */
 #define FD_SMALL_N_DECL(T, SFX)                                                                    \
-    void fd_small_n_avx512_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A,          \
-                                 int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs, T *C,       \
-                                 int64_t ldc, int beta, const T *bias, T *z, int64_t ldz,          \
-                                 int act);
-void fd_tpack_avx2_f32(int64_t kc, int W, int64_t valid, const float *src, int64_t s_l, float *dst);
+    void fd_small_n_##SFX##_avx512(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A,        \
+                                   int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs, T *C,     \
+                                   int64_t ldc, int beta, const T *bias, T *z, int64_t ldz,        \
+                                   int act);
+void fd_tpack_f32_avx2(int64_t kc, int W, int64_t valid, const float *src, int64_t s_l, float *dst);
 FD_SMALL_N_DECL(float, f32)
 FD_SMALL_N_DECL(double, f64)
 #endif

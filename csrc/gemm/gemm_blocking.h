@@ -65,4 +65,9 @@
  * buffer's size. */
 #define FD_GEMM_TILE_MAX 256
 
+/* FD_GEMM_BLK(AVX2, 32, KC) is FD_GEMM_AVX2_F32_KC: the templates look their
+ * entry up by instruction set and dtype width. */
+#define FD_GEMM_BLK_(isa, bits, field) FD_GEMM_##isa##_F##bits##_##field
+#define FD_GEMM_BLK(isa, bits, field) FD_GEMM_BLK_(isa, bits, field)
+
 #endif /* FD_GEMM_BLOCKING_H */

@@ -1,11 +1,15 @@
-/* GEMM driver template, included by gemm.c once per dtype with T, SFX,
- * SFX_UP (32 or 64) and FD_TPACK_SIMD defined. */
-#define FN(name) FD_CAT(name, SFX)
-#define UKR_T FD_CAT(fd_ukr_, SFX)
+/* GEMM driver template, instantiated by gemm.c through common/fd_template.h. */
+#define FN(name) FD_TNAME(name)
+#define UKR_T FN(fd_ukr)
+#if FD_T_F64
+#define T_BITS 64
+#define FD_TPACK_SIMD 0
+#else
+#define T_BITS 32
+#define FD_TPACK_SIMD 1 /* AVX2 8x8 transposing pack (float only) */
+#endif
 /* BLK(AVX2, KC): this dtype's entry in the blocking table (gemm_blocking.h) */
-#define BLK__(isa, up, field) FD_GEMM_##isa##_F##up##_##field
-#define BLK_(isa, up, field) BLK__(isa, up, field)
-#define BLK(isa, field) BLK_(isa, SFX_UP, field)
+#define BLK(isa, field) FD_GEMM_BLK(isa, T_BITS, field)
 #define GENERIC_MR BLK(GENERIC, MR)
 #define GENERIC_NR BLK(GENERIC, NR)
 
@@ -21,13 +25,13 @@ typedef struct {
                     int64_t a_cs, const T *B, int64_t b_rs, T *C, int64_t ldc, int beta,
                     const T *bias, T *z, int64_t ldz, int act);
     int64_t small_n_max;
-} FN(blk_);
+} FN(blk);
 
 /* Portable micro-kernel: plain loops the compiler can vectorise. */
-static void FN(ukr_generic_)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
-                             const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc,
-                             int beta, const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz,
-                             int act)
+static void FN(ukr_generic)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
+                            const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc,
+                            int beta, const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz,
+                            int act)
 {
     T c[GENERIC_MR][GENERIC_NR];
     int64_t p, a_rs = lda ? lda : 1, a_cs = lda ? 1 : GENERIC_MR;
@@ -48,13 +52,13 @@ static void FN(ukr_generic_)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, i
             if (beta) v += C[r * ldc + j];
             if (bias) v += bias[j];
             if (z) z[r * ldz + j] = v;
-            C[r * ldc + j] = FN(fd_act_)(act, v);
+            C[r * ldc + j] = FN(fd_act)(act, v);
         }
 }
 
-static FN(blk_) FN(fd_gemm_pick_)(int isa)
+static FN(blk) FN(fd_gemm_pick)(int isa)
 {
-    FN(blk_) b;
+    FN(blk) b;
     b.tpack = NULL;
     b.small_n = NULL;
     b.small_n_max = 0;
@@ -62,26 +66,26 @@ static FN(blk_) FN(fd_gemm_pick_)(int isa)
     if (isa >= FD_ISA_AVX512) {
         b.mr = BLK(AVX512, MR);
         b.nr = BLK(AVX512, NR);
-        b.ukr = FD_CAT(fd_ukr_avx512_, SFX);
+        b.ukr = FD_TNAME_ISA(fd_ukr, avx512);
         b.kc = BLK(AVX512, KC);
         b.mc = BLK(AVX512, MC);
         b.nc = BLK(AVX512, NC);
 #if FD_TPACK_SIMD
-        b.tpack = fd_tpack_avx2_f32;
+        b.tpack = fd_tpack_f32_avx2;
 #endif
-        b.small_n = FD_CAT(fd_small_n_avx512_, SFX);
+        b.small_n = FD_TNAME_ISA(fd_small_n, avx512);
         b.small_n_max = BLK(AVX512, SMALL_N);
         return b;
     }
     if (isa >= FD_ISA_AVX2) {
         b.mr = BLK(AVX2, MR);
         b.nr = BLK(AVX2, NR);
-        b.ukr = FD_CAT(fd_ukr_avx2_, SFX);
+        b.ukr = FD_TNAME_ISA(fd_ukr, avx2);
         b.kc = BLK(AVX2, KC);
         b.mc = BLK(AVX2, MC);
         b.nc = BLK(AVX2, NC);
 #if FD_TPACK_SIMD
-        b.tpack = fd_tpack_avx2_f32;
+        b.tpack = fd_tpack_f32_avx2;
 #endif
         return b;
     }
@@ -90,24 +94,24 @@ static FN(blk_) FN(fd_gemm_pick_)(int isa)
 #endif
     b.mr = GENERIC_MR;
     b.nr = GENERIC_NR;
-    b.ukr = FN(ukr_generic_);
+    b.ukr = FN(ukr_generic);
     b.kc = BLK(GENERIC, KC);
     b.mc = BLK(GENERIC, MC);
     b.nc = BLK(GENERIC, NC);
     return b;
 }
 
-static int64_t FN(round_up_)(int64_t a, int64_t b)
+static int64_t FN(round_up)(int64_t a, int64_t b)
 { return (a + b - 1) / b * b; }
-static int64_t FN(min_)(int64_t a, int64_t b)
+static int64_t FN(min)(int64_t a, int64_t b)
 { return a < b ? a : b; }
 
 /* Narrow the picked blocks (*b) to an m x k x n problem. */
-static void FN(plan_)(int64_t m, int64_t k, int64_t n, FN(blk_) * b, int64_t *kc_eff)
+static void FN(plan)(int64_t m, int64_t k, int64_t n, FN(blk) * b, int64_t *kc_eff)
 {
     int64_t nk;
-    b->mc = FN(min_)(b->mc, FN(round_up_)(m, b->mr));
-    b->nc = FN(min_)(b->nc, FN(round_up_)(n, b->nr));
+    b->mc = FN(min)(b->mc, FN(round_up)(m, b->mr));
+    b->nc = FN(min)(b->nc, FN(round_up)(n, b->nr));
     /* Split K into equal panels: fewer C reloads than a short tail panel. */
     nk = (k + b->kc - 1) / b->kc;
     if (nk < 1) nk = 1;
@@ -115,12 +119,12 @@ static void FN(plan_)(int64_t m, int64_t k, int64_t n, FN(blk_) * b, int64_t *kc
 }
 
 /* Packed-buffer elements one thread needs. */
-static int64_t FN(thread_elems_)(const FN(blk_) * b, int64_t kc)
+static int64_t FN(thread_elems)(const FN(blk) * b, int64_t kc)
 {
     /* Rounded to whole cache lines so every thread's B block (and, after
      * fd_align_ptr, its A block) starts on one: packed loads are aligned. */
     const int64_t line = FD_ALIGN / (int64_t)sizeof(T);
-    return FN(round_up_)(b->mc * kc + kc * b->nc, line) + line;
+    return FN(round_up)(b->mc * kc + kc * b->nc, line) + line;
 }
 
 /* Threads (each with its own packing scratch) for a planned m x k x n
@@ -128,8 +132,8 @@ static int64_t FN(thread_elems_)(const FN(blk_) * b, int64_t kc)
  * the slabs of C there are to hand out.  Slabs cut the longer side of C
  * (keeping the duplicated packing of the other operand small); a produced
  * B is split by columns, so each of its elements is made by one thread. */
-static int FN(threads_)(const fd_ctx *ctx, const FN(blk_) * b, int64_t m, int64_t k, int64_t n,
-                        int prod, int *split_n, int64_t *units)
+static int FN(threads)(const fd_ctx *ctx, const FN(blk) * b, int64_t m, int64_t k, int64_t n,
+                       int prod, int *split_n, int64_t *units)
 {
     int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
     *split_n = n >= m || prod;
@@ -140,25 +144,25 @@ static int FN(threads_)(const fd_ctx *ctx, const FN(blk_) * b, int64_t m, int64_
 
 /* Scratch for the threads this product will actually use (not ctx.nthreads:
  * a small product on threads(64) would otherwise reserve 64 threads' panels). */
-static size_t FN(work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+static size_t FN(work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 {
-    FN(blk_) b;
+    FN(blk) b;
     int64_t kc, units;
     int split, nt, nt2;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
-    b = FN(fd_gemm_pick_)(ctx.isa);
-    FN(plan_)(m, k, n, &b, &kc);
-    nt = FN(threads_)(&ctx, &b, m, k, n, 0, &split, &units);
-    nt2 = FN(threads_)(&ctx, &b, m, k, n, 1, &split, &units); /* with a B producer */
+    b = FN(fd_gemm_pick)(ctx.isa);
+    FN(plan)(m, k, n, &b, &kc);
+    nt = FN(threads)(&ctx, &b, m, k, n, 0, &split, &units);
+    nt2 = FN(threads)(&ctx, &b, m, k, n, 1, &split, &units); /* with a B producer */
     if (nt2 > nt) nt = nt2;
-    return (size_t)nt * (size_t)FN(thread_elems_)(&b, kc) * sizeof(T) + FD_ALIGN;
+    return (size_t)nt * (size_t)FN(thread_elems)(&b, kc) * sizeof(T) + FD_ALIGN;
 }
 
-size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+size_t FN(fd_gemm_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 {
     /* enough for either orientation (a column-major C is computed as the
      * transposed product) */
-    size_t a = FN(work_bytes_)(ctx, m, k, n), t = FN(work_bytes_)(ctx, n, k, m);
+    size_t a = FN(work_bytes)(ctx, m, k, n), t = FN(work_bytes)(ctx, n, k, m);
     return a > t ? a : t;
 }
 
@@ -169,7 +173,7 @@ size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
         if (addc) v_ += *(Cp);                                                                     \
         if (bias) v_ += (bj);                                                                      \
         if (z) *(zp) = v_;                                                                         \
-        *(Cp) = FN(fd_act_)(act, v_);                                                              \
+        *(Cp) = FN(fd_act)(act, v_);                                                               \
     } while (0)
 
 /* Pack kc x W: dst[p * W + l] = src[p * s_p + l * s_l] for lanes l < valid,
@@ -179,9 +183,9 @@ size_t FN(fd_gemm_work_bytes_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
         for (p = 0; p < kc; p++)                                                                   \
             for (l = 0; l < N; l++) dst[p * N + l] = src[p * s_p + l];                             \
         return;
-static void FN(pack_)(void (*tpack)(int64_t, int, int64_t, const T *, int64_t, T *), int64_t kc,
-                      int W, int64_t valid, const T *FD_RESTRICT src, int64_t s_p, int64_t s_l,
-                      T *FD_RESTRICT dst)
+static void FN(pack)(void (*tpack)(int64_t, int, int64_t, const T *, int64_t, T *), int64_t kc,
+                     int W, int64_t valid, const T *FD_RESTRICT src, int64_t s_p, int64_t s_l,
+                     T *FD_RESTRICT dst)
 {
     int64_t p, l;
     if (s_l == 1 && valid == W) {
@@ -233,8 +237,8 @@ static void FN(pack_)(void (*tpack)(int64_t, int, int64_t, const T *, int64_t, T
             for (l = 0; l < N; l++) d[l] = s[l];                                                   \
         }                                                                                          \
         break;
-static void FN(pack_b_rows_)(int64_t kc, int64_t nc, int nr, const T *FD_RESTRICT b, int64_t b_rs,
-                             T *FD_RESTRICT pk)
+static void FN(pack_b_rows)(int64_t kc, int64_t nc, int nr, const T *FD_RESTRICT b, int64_t b_rs,
+                            T *FD_RESTRICT pk)
 {
     const int64_t nfull = nc / nr, tail = nc - nfull * nr;
     int64_t p, jp, l;
@@ -263,13 +267,13 @@ static void FN(pack_b_rows_)(int64_t kc, int64_t nc, int nr, const T *FD_RESTRIC
 /* Serial BLIS loop nest over one m x n region of C (pointers already
  * offset to the region).  Every element's K order is fixed by kc_eff only,
  * so how the regions are cut does not change any result. */
-static void FN(gemm_region_)(const FN(blk_) * bp, int64_t kc_eff, int64_t m, int64_t k, int64_t n,
-                             const T *A, int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,
-                             int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs, const T *bias, T *z,
-                             int64_t ldz, int act, int beta, T *Bpack, T *Apack,
-                             const FN(fd_gemm_epi_) * prod, int64_t j_off)
+static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64_t k, int64_t n,
+                            const T *A, int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,
+                            int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs, const T *bias, T *z,
+                            int64_t ldz, int act, int beta, T *Bpack, T *Apack,
+                            const FN(fd_gemm_epi) * prod, int64_t j_off)
 {
-    const FN(blk_) b = *bp;
+    const FN(blk) b = *bp;
     /* Unit column stride: the kernel broadcasts A straight from its rows. */
     const int a_inplace = a_cs == 1 && a_rs != 1 && a_rs != 0;
     /* Row-major B with short rows, few row tiles: packing would not pay for
@@ -280,37 +284,37 @@ static void FN(gemm_region_)(const FN(blk_) * bp, int64_t kc_eff, int64_t m, int
     int64_t jc, pc, ic;
     FD_ALIGNED64(T tilebuf[FD_GEMM_TILE_MAX]);
     for (jc = 0; jc < n; jc += b.nc) {
-        int64_t nc = FN(min_)(b.nc, n - jc);
+        int64_t nc = FN(min)(b.nc, n - jc);
         int64_t njp = (nc + b.nr - 1) / b.nr;
         for (pc = 0; pc < k; pc += kc_eff) {
-            int64_t kc = FN(min_)(kc_eff, k - pc);
+            int64_t kc = FN(min)(kc_eff, k - pc);
             int last = pc + kc >= k;
             int bt = beta || pc > 0;
             int64_t jp;
             if (prod) /* B is produced block by block, just before packing */
                 prod->b_rows(prod->b_rows_arg, pc, pc + kc, j_off + jc, nc);
             if (b_cs == 1 && !b_inplace)
-                FN(pack_b_rows_)(kc, nc, b.nr, B + pc * b_rs + jc, b_rs, Bpack);
+                FN(pack_b_rows)(kc, nc, b.nr, B + pc * b_rs + jc, b_rs, Bpack);
             else
                 for (jp = 0; jp < njp; jp++) {
                     int64_t j0 = jc + jp * b.nr;
-                    int64_t cols = FN(min_)(b.nr, n - j0);
+                    int64_t cols = FN(min)(b.nr, n - j0);
                     T *dst = Bpack + jp * kc * b.nr;
                     const T *src = B + pc * b_rs + j0 * b_cs;
                     if (!(b_inplace && cols == b.nr))
-                        FN(pack_)(b.tpack, kc, b.nr, cols, src, b_rs, b_cs, dst);
+                        FN(pack)(b.tpack, kc, b.nr, cols, src, b_rs, b_cs, dst);
                 }
             for (ic = 0; ic < m; ic += b.mc) {
-                int64_t mc = FN(min_)(b.mc, m - ic);
+                int64_t mc = FN(min)(b.mc, m - ic);
                 int64_t nip = (mc + b.mr - 1) / b.mr;
                 int64_t ip, jp2;
                 if (!a_inplace)
                     for (ip = 0; ip < nip; ip++) {
                         int64_t i0 = ic + ip * b.mr;
-                        int64_t rows = FN(min_)(b.mr, m - i0);
+                        int64_t rows = FN(min)(b.mr, m - i0);
                         T *dst = Apack + ip * kc * b.mr;
                         const T *src = A + i0 * a_rs + pc * a_cs;
-                        FN(pack_)(b.tpack, kc, b.mr, rows, src, a_cs, a_rs, dst);
+                        FN(pack)(b.tpack, kc, b.mr, rows, src, a_cs, a_rs, dst);
                     }
                 /* ir outer: the MR x KC micro-panel of A stays in L1 while
                  * the KC x NC panel of B streams from L2.  This lets KC
@@ -318,12 +322,12 @@ static void FN(gemm_region_)(const FN(blk_) * bp, int64_t kc_eff, int64_t m, int
                  * tile is written once, epilogue included. */
                 for (ip = 0; ip < nip; ip++) {
                     int64_t i0 = ic + ip * b.mr;
-                    int64_t rows = FN(min_)(b.mr, m - i0);
+                    int64_t rows = FN(min)(b.mr, m - i0);
                     const T *apk = a_inplace ? A + i0 * a_rs + pc : Apack + ip * kc * b.mr;
                     int64_t lda = a_inplace ? a_rs : 0;
                     for (jp2 = 0; jp2 < njp; jp2++) {
                         int64_t j0 = jc + jp2 * b.nr;
-                        int64_t cols = FN(min_)(b.nr, n - j0);
+                        int64_t cols = FN(min)(b.nr, n - j0);
                         /* full panels of a row-major B are read in place */
                         const int bin = b_inplace && cols == b.nr;
                         const T *bpk = bin ? B + pc * b_rs + j0 : Bpack + jp2 * kc * b.nr;
@@ -363,22 +367,22 @@ static void FN(gemm_region_)(const FN(blk_) * bp, int64_t kc_eff, int64_t m, int
     }
 }
 
-int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs,
-                 int64_t a_cs, const T *B, int64_t b_rs, int64_t b_cs, T *C, int64_t c_rs,
-                 int64_t c_cs, const FN(fd_gemm_epi_) * epi, void *work)
+int FN(fd_gemm)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs, int64_t a_cs,
+                const T *B, int64_t b_rs, int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs,
+                const FN(fd_gemm_epi) * epi, void *work)
 {
     const T *bias = epi ? epi->bias : NULL;
     T *z = epi ? epi->z : NULL;
     int64_t ldz = epi ? epi->ldz : 0;
     int act = epi ? epi->act : FD_ACT_IDENTITY;
     int beta = epi ? epi->beta : 0;
-    const FN(fd_gemm_epi_) *prod = epi && epi->b_rows ? epi : NULL;
+    const FN(fd_gemm_epi) *prod = epi && epi->b_rows ? epi : NULL;
     /* Paths that do not pack B: a column-major C (computed as C^T), and
      * narrow outputs on AVX-512 (fd_small_n reads B in place). */
     const int col_major_c = c_cs != 1 && c_rs == 1;
-    const FN(blk_) picked = FN(fd_gemm_pick_)(ctx.isa);
+    const FN(blk) picked = FN(fd_gemm_pick)(ctx.isa);
     const int narrow = picked.small_n && n <= picked.small_n_max && b_cs == 1 && c_cs == 1;
-    FN(blk_) b;
+    FN(blk) b;
     int64_t kc_eff, per_thread, units;
     T *base;
     void *owned = NULL;
@@ -392,12 +396,11 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_
 
     if (prod && k > 0 && (col_major_c || narrow)) {
         /* this product will not pack B: produce all of it first */
-        FN(fd_gemm_epi_) plain = *epi;
+        FN(fd_gemm_epi) plain = *epi;
         prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
         plain.b_rows = NULL;
         plain.b_rows_arg = NULL;
-        return FN(fd_gemm_)(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs, &plain,
-                            work);
+        return FN(fd_gemm)(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs, &plain, work);
     }
     if (k <= 0) {
         int64_t i, j;
@@ -409,21 +412,21 @@ int FN(fd_gemm_)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_
     }
     if (col_major_c) {
         /* Column-major C: compute C^T = B^T A^T, which is row-major. */
-        return FN(fd_gemm_)(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1, epi, work);
+        return FN(fd_gemm)(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1, epi, work);
     }
     if (narrow) {
         picked.small_n(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C, c_rs, beta, bias, z, ldz, act);
         return FD_OK;
     }
     b = picked;
-    FN(plan_)(m, k, n, &b, &kc_eff);
+    FN(plan)(m, k, n, &b, &kc_eff);
 
     /* Each thread owns a slab of C and packs its own panels into scratch
      * slot `tid` (a loop index < nt, whatever team OpenMP actually forms):
      * no barriers, so a descheduled thread never stalls the other. */
-    nt = FN(threads_)(&ctx, &b, m, k, n, prod != NULL, &split_n, &units);
+    nt = FN(threads)(&ctx, &b, m, k, n, prod != NULL, &split_n, &units);
 
-    per_thread = FN(thread_elems_)(&b, kc_eff);
+    per_thread = FN(thread_elems)(&b, kc_eff);
     if (work == NULL) {
         owned = malloc((size_t)nt * (size_t)per_thread * sizeof(T) + FD_ALIGN);
         if (!owned) return FD_ENOMEM;
@@ -439,15 +442,15 @@ for (tid = 0; tid < nt; tid++) {
     T *Ap = (T *)fd_align_ptr(Bp + kc_eff * b.nc);
     if (split_n) {
         j0 = u0 * b.nr;
-        j1 = FN(min_)(n, u1 * b.nr);
+        j1 = FN(min)(n, u1 * b.nr);
     } else {
         i0 = u0 * b.mr;
-        i1 = FN(min_)(m, u1 * b.mr);
+        i1 = FN(min)(m, u1 * b.mr);
     }
     if (i1 > i0 && j1 > j0)
-        FN(gemm_region_)(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
-                         b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,
-                         z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap, prod, j0);
+        FN(gemm_region)(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
+                        b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,
+                        z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap, prod, j0);
 }
 free(owned);
 return FD_OK;
@@ -456,8 +459,8 @@ return FD_OK;
 #undef EPI_STORE
 #undef FN
 #undef UKR_T
-#undef BLK__
-#undef BLK_
+#undef T_BITS
+#undef FD_TPACK_SIMD
 #undef BLK
 #undef GENERIC_MR
 #undef GENERIC_NR

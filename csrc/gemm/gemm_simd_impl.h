@@ -1,17 +1,26 @@
-/* x86 micro-kernel template, included once per (ISA, dtype) with:
- *   T, SFX, VP(name) (the simd/ vocabulary: v8f_, v4d_, v16f_, v8d_),
- *   MR, NV (vectors per row: NR = NV * VP(W)), NAME,
- *   ACT_ROWS (vector sigmoid/tanh/gelu over stored rows, see act_simd.h).
+/* x86 micro-kernel template FD_TNAME_ISA(fd_ukr, ISA), instantiated by
+ * gemm_avx2.c / gemm_avx512.c through common/fd_template.h.  MR x NR is
+ * this (ISA, dtype)'s entry of the blocking table (NR = NV vectors); the
+ * epilogue's sigmoid/tanh/gelu run over the stored rows with
+ * FD_TNAME_ISA(fd_act_rows, ISA) (act_simd.h).
  * B rows are ldb apart: NR when packed, or a row-major B read in place
  * (unaligned loads cost nothing extra on data that happens to be aligned).
  * The accumulator tile c[MR][NV] lives in registers (fully unrolled loops);
  * the epilogue (beta, bias, z, relu) runs on it before the single store.
  */
+#if FD_T_F64
+#define T_BITS 64
+#else
+#define T_BITS 32
+#endif
+#define MR FD_GEMM_BLK(FD_SIMD_ISA_UP, T_BITS, MR)
+#define NV (FD_GEMM_BLK(FD_SIMD_ISA_UP, T_BITS, NR) / VP(W))
 #define UKR_NR (NV * VP(W))
 
-void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows, const T *FD_RESTRICT Bp,
-          int64_t ldb, T *FD_RESTRICT C, int64_t ldc, int beta, const T *FD_RESTRICT bias,
-          T *FD_RESTRICT z, int64_t ldz, int act)
+void FD_TNAME_ISA(fd_ukr, ISA)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
+                               const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc,
+                               int beta, const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz,
+                               int act)
 {
     VP(vec) c[MR][NV];
     int64_t p;
@@ -100,8 +109,11 @@ void NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows, const T *
     if (act != FD_ACT_IDENTITY && act != FD_ACT_RELU) {
         /* Transcendental activations: the tile was just stored, so it is in
          * L1; apply them there rather than in a separate pass over C. */
-        ACT_ROWS(act, MR, UKR_NR, C, ldc);
+        FD_TNAME_ISA(fd_act_rows, ISA)(act, MR, UKR_NR, C, ldc);
     }
 }
 
 #undef UKR_NR
+#undef MR
+#undef NV
+#undef T_BITS

@@ -1,5 +1,5 @@
-/* AVX-512 GEMM for narrow outputs, included by gemm_avx512.c once per
- * (T, SFX) with VP(name) (simd/simd_avx512.h: v16f_, v8d_).
+/* AVX-512 GEMM for narrow outputs, FD_TNAME_ISA(fd_small_n, ISA),
+ * instantiated by gemm_avx512.c through common/fd_template.h.
  *
  * Narrow C (n <= one vector, e.g. a 10-class output layer): no packing, no
  * padding to NR.  Rows in blocks of 8 (8 independent FMA chains), B rows
@@ -9,9 +9,9 @@
 
 #define FN(name) FD_TNAME(name)
 
-void FN(fd_small_n_avx512)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs,
-                           int64_t a_cs, const T *B, int64_t b_rs, T *C, int64_t ldc, int beta,
-                           const T *bias, T *z, int64_t ldz, int act)
+void FD_TNAME_ISA(fd_small_n, ISA)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A,
+                                   int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs, T *C,
+                                   int64_t ldc, int beta, const T *bias, T *z, int64_t ldz, int act)
 {
     const VP(mask) mask = (VP(mask))((1u << n) - 1u);
     int64_t nblk = (m + 7) / 8, blk;
@@ -47,7 +47,7 @@ void FN(fd_small_n_avx512)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T 
             if (act == FD_ACT_RELU) v = VP(max)(VP(zero)(), v);
             VP(mstore)(cr, mask, v);
             if (act != FD_ACT_IDENTITY && act != FD_ACT_RELU)
-                FD_TNAME_ISA(fd_act_rows, avx512)(act, 1, n, cr, ldc);
+                FD_TNAME_ISA(fd_act_rows, ISA)(act, 1, n, cr, ldc);
         }
     }
 }

@@ -10,6 +10,7 @@
 /* For common/fd_template.h: this unit's instruction set and, per dtype
  * suffix, the prefix of its vector operations (FD_SIMD_BYTES: byte vectors). */
 #define FD_SIMD_ISA avx512
+#define FD_SIMD_ISA_UP AVX512
 #define FD_SIMD_VEC_f32 v16f
 #define FD_SIMD_VEC_f64 v8d
 #define FD_SIMD_BYTES v64b
