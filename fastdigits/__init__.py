@@ -18,6 +18,7 @@ from ._config import (
 from ._info import show_config
 from .dense import dense_backward, dense_forward, matmul
 from .normalize import normalize
+from .augment import Affine, Compose, Elastic
 from .loss import softmax_cross_entropy
 from .optim import adam_step, sgd_step
 from .datasets import MNIST_MEAN, MNIST_STD, load_mnist, mnist_path
@@ -30,7 +31,10 @@ from .viz import Digits, render, show, to_uint8
 
 __all__ = [
     "__version__",
+    "Affine",
+    "Compose",
     "Digits",
+    "Elastic",
     "IDXError",
     "IDXHeader",
     "MAX_THREADS",

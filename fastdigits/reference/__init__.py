@@ -11,9 +11,11 @@ from .loss import softmax_cross_entropy
 from .normalize import normalize
 from .optim import adam_step, sgd_step
 from . import nn  # the NumPy MLP backend (fastdigits.reference.nn)
+from . import augment  # twin of fastdigits.augment (apply, shuffle_order)
 
 __all__ = [
     "adam_step",
+    "augment",
     "dense_backward",
     "dense_forward",
     "matmul",
