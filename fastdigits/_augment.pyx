@@ -150,12 +150,17 @@ def shuffle_order(int64_t n, seed, epoch):
 cdef class BatchMaker:
     """Everything fixed for the batches of one epoch; make() fills one batch.
 
+    images: (n, h, w) uint8 or float32, C-contiguous; order: int64 indices
+    into images (also the sample ids of the augmentation).
+
     make() releases the GIL, so a background thread can call it while the
     caller trains.  It holds references to the arrays it reads.
     """
     cdef fd_aug_spec spec
     cdef object images, order
     cdef const uint8_t[:, :, ::1] u8
+    cdef const float[:, :, ::1] f32
+    cdef bint is_u8
     cdef const int64_t[::1] ordv
     cdef int64_t n, h, w
     cdef uint64_t seed
@@ -165,7 +170,7 @@ cdef class BatchMaker:
 
     def __init__(self, images, order, list ops, seed, epoch, double scale, double mean,
                  double std):
-        _check_images(images, (_U8,))
+        _check_images(images, (_U8, _F32))
         if not isinstance(order, np.ndarray) or order.dtype != _I64 or order.ndim != 1 \
                 or not order.flags.c_contiguous:
             raise ValueError("order must be a contiguous 1-D int64 array")
@@ -175,7 +180,11 @@ cdef class BatchMaker:
         _fill_spec(&self.spec, ops, self.h, self.w)
         self.images = images
         self.order = order
-        self.u8 = images
+        self.is_u8 = images.dtype == _U8
+        if self.is_u8:
+            self.u8 = images
+        else:
+            self.f32 = images
         self.ordv = order
         self.seed = seed
         self.epoch = epoch
@@ -201,9 +210,17 @@ cdef class BatchMaker:
             return out
         o = out.reshape(-1)
         ctx = self.ctx
-        with nogil:
-            st = fd_batch_make_f32(ctx, &self.u8[0, 0, 0], self.n, self.h, self.w,
-                                   &self.ordv[0], start, count, &self.spec, self.seed,
-                                   self.epoch, self.scale, self.mean, self.std, &o[0])
+        if self.is_u8:
+            with nogil:
+                st = fd_batch_make_f32(ctx, &self.u8[0, 0, 0], self.n, self.h, self.w,
+                                       &self.ordv[0], start, count, &self.spec, self.seed,
+                                       self.epoch, self.scale, self.mean, self.std, &o[0])
+        else:
+            # float32 images: the same gather and augmentation, no uint8 cast
+            with nogil:
+                st = fd_augment_f32(ctx, &self.f32[0, 0, 0], self.h, self.w,
+                                    &self.ordv[start], &self.ordv[start], count, &self.spec,
+                                    self.seed, self.epoch, self.scale, self.mean, self.std,
+                                    &o[0])
         _status(st)
         return out

@@ -254,3 +254,118 @@ def check_indices(indices: Any, n: int) -> Optional[np.ndarray]:
     if a.size and a.min() < 0:
         raise ValueError("indices must be >= 0")
     return a
+
+
+MNIST_MEAN = 0.1307  # = fastdigits.datasets.MNIST_MEAN (kept here: no import)
+MNIST_STD = 0.3081
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """The validated arguments of fastdigits.batches (and its twin)."""
+
+    images: np.ndarray  # (n, h, w) uint8 or float32, C-contiguous
+    labels: np.ndarray  # (n,)
+    batch_size: int
+    shuffle: bool
+    seed: int
+    epoch: int
+    drop_last: bool
+    scale: float
+    mean: float
+    std: float
+    rows: List[Tuple[int, Tuple[float, ...]]]
+    flatten: bool
+    dtype: np.dtype
+    prefetch: int
+
+    @property
+    def n(self) -> int:
+        return int(self.images.shape[0])
+
+    def __len__(self) -> int:
+        n, b = self.n, self.batch_size
+        return n // b if self.drop_last else -(-n // b)
+
+    def bounds(self) -> List[Tuple[int, int]]:
+        """(start, count) of each batch in the epoch's order."""
+        return [
+            (k * self.batch_size, min(self.batch_size, self.n - k * self.batch_size))
+            for k in range(len(self))
+        ]
+
+
+def _bool(name: str, v: Any) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError("%s must be a bool, got %s" % (name, type(v).__name__))
+    return bool(v)
+
+
+def batch_plan(
+    images: Any,
+    labels: Any,
+    batch_size: Any,
+    shuffle: Any,
+    seed: Any,
+    epoch: Any,
+    drop_last: Any,
+    normalize: Any,
+    augment: Any,
+    flatten: Any,
+    dtype: Any,
+    prefetch: Any,
+) -> BatchPlan:
+    """Check every argument of fastdigits.batches before any work."""
+    a = check_images(images, (np.uint8, np.float32))
+    if labels is None or isinstance(labels, (str, bytes)):
+        raise TypeError("labels must be an array of n labels, got %s" % type(labels).__name__)
+    lab = np.asarray(labels)
+    if lab.ndim != 1:
+        raise ValueError("labels must be 1-D, got shape %s" % (lab.shape,))
+    if lab.shape[0] != a.shape[0]:
+        raise ValueError(
+            "images and labels have different counts: %d images, %d labels"
+            % (a.shape[0], lab.shape[0])
+        )
+    bs = check_int("batch_size", batch_size, 1, 1 << 62)
+    pf = check_int("prefetch", prefetch, 0, 1 << 20)
+    if normalize is True:
+        scale, mean, std = 1.0 / 255, MNIST_MEAN, MNIST_STD
+    elif normalize is False or normalize is None:
+        scale, mean, std = 1.0, 0.0, 1.0
+    elif isinstance(normalize, (tuple, list)) and len(normalize) == 2:
+        scale = 1.0 / 255
+        mean, std = _real("normalize mean", normalize[0]), _real("normalize std", normalize[1])
+        if std == 0:
+            raise ValueError("normalize std must be nonzero, got %r" % (normalize[1],))
+    else:
+        raise TypeError(
+            "normalize must be True, False or a (mean, std) pair, got %r" % (normalize,)
+        )
+    if normalize is not False and normalize is not None and a.dtype != np.uint8:
+        raise TypeError(
+            "normalize needs uint8 images (pixels 0..255), got %s; pass normalize=False "
+            "for float images" % a.dtype
+        )
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError("dtype must be float32 or float64, got %r" % (dtype,)) from None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError("dtype must be float32 or float64, got %s" % dt)
+    return BatchPlan(
+        images=np.ascontiguousarray(a),
+        labels=lab,
+        batch_size=bs,
+        shuffle=_bool("shuffle", shuffle),
+        seed=check_seed(seed),
+        epoch=check_epoch(epoch),
+        drop_last=_bool("drop_last", drop_last),
+        scale=scale,
+        mean=mean,
+        std=std,
+        rows=ops(augment),
+        flatten=_bool("flatten", flatten),
+        dtype=dt,
+        prefetch=pf,
+    )
