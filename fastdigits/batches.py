@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Iterator, List, Tuple
+from typing import Any, List, Tuple
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -146,7 +146,9 @@ class Batches:
             except queue.Empty:
                 if not self._thread.is_alive() and self._queue.empty():
                     self.close()
-                    raise RuntimeError("fastdigits.batches: the background thread stopped")
+                    raise RuntimeError(
+                        "fastdigits.batches: the background thread stopped"
+                    ) from None
         if item is _END:
             self.close()
             raise StopIteration
