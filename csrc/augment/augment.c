@@ -42,16 +42,16 @@ static void fd_aug_warp_generic(const float *src, int64_t h, int64_t w, const fl
 {
     const int64_t S = w + 2;
     const float fw = (float)w, fh = (float)h;
-    int64_t i, j;
+    int64_t i, p;
     for (i = 0; i < h; i++) {
-        float *d = dst + (i + 1) * S + 1;
         if (fx == NULL)
-            fd_aug_affine_coords(w, (float)i, coef, sx, sy);
+            fd_aug_affine_coords(w, (float)i, coef, sx + i * w, sy + i * w);
         else
-            fd_aug_elastic_coords(w, (float)i, alpha, fx + i * fstride, fx + foff + i * fstride, sx,
-                                  sy);
-        for (j = 0; j < w; j++) d[j] = fd_aug_sample1(src, S, fw, fh, sx[j], sy[j]);
+            fd_aug_elastic_coords(w, (float)i, alpha, fx + i * fstride, fx + foff + i * fstride,
+                                  sx + i * w, sy + i * w);
     }
+    for (p = 0; p < h * w; p++) sx[p] = fd_aug_sample1(src, S, fw, fh, sx[p], sy[p]);
+    for (i = 0; i < h; i++) memcpy(dst + (i + 1) * S + 1, sx + i * w, sizeof(float) * (size_t)w);
 }
 
 typedef struct {
@@ -211,7 +211,7 @@ static void fd_aug_affine_coef(const double *p, int64_t h, int64_t w, uint32_t c
  *   uni     2hw (+4) uniforms          vpad  hw + 2rw (column pass input)
  *   tmp     hw (column pass output)    hpad  h(w+r) + 2r (row pass input)
  *   fld     2h(w+r): the smoothed dx then dy, row stride w + r
- *   sx, sy  w each; srcs 2r+1 row pointers */
+ *   sx, sy  hw each (coordinates, then samples); srcs 2r+1 row pointers */
 typedef struct {
     float *buf[2], *uni, *vpad, *tmp, *hpad, *fld, *sx, *sy, *slab;
     const float **srcs;
@@ -224,7 +224,7 @@ static int fd_aug_scratch_alloc(fd_aug_scratch *s, const fd_aug_plan *pl)
     const int e = pl->has_elastic;
     const size_t nuni = e ? 2 * hw + 4 : 0, nvpad = e ? hw + 2 * r * w : 0, ntmp = e ? hw : 0;
     const size_t nhpad = e ? h * (w + r) + 2 * r : 0, nfld = e ? 2 * h * (w + r) : 0;
-    const size_t total = 2 * npadded + nuni + nvpad + ntmp + nhpad + nfld + 2 * w;
+    const size_t total = 2 * npadded + nuni + nvpad + ntmp + nhpad + nfld + 2 * hw;
     memset(s, 0, sizeof *s);
     s->slab = (float *)calloc(total, sizeof(float));
     s->srcs = (const float **)malloc(sizeof(float *) * (2 * r + 1));
@@ -241,7 +241,7 @@ static int fd_aug_scratch_alloc(fd_aug_scratch *s, const fd_aug_plan *pl)
     s->hpad = s->tmp + ntmp;
     s->fld = s->hpad + nhpad;
     s->sx = s->fld + nfld;
-    s->sy = s->sx + w;
+    s->sy = s->sx + hw;
     return FD_OK;
 }
 

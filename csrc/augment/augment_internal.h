@@ -10,6 +10,7 @@
 #include "common/fd_rng.h"
 
 #include <math.h>
+#include <string.h>
 
 #if defined(__clang__)
 #pragma clang fp contract(off)
@@ -87,7 +88,7 @@ static inline void fd_aug_elastic_coords(int64_t w, float yi, float alpha, const
  *   affine  (field == 0): coordinates from fd_aug_affine_coords(coef)
  *   elastic (field != 0): from fd_aug_elastic_coords(alpha, fx, fy), with
  *           the fields' row i at fx + i * fstride (likewise fy = fx + foff).
- * sx, sy: w floats of scratch each. */
+ * sx, sy: h*w floats of scratch each. */
 typedef void (*fd_aug_warp_fn)(const float *src, int64_t h, int64_t w, const float *coef,
                                float alpha, const float *fx, int64_t fstride, int64_t foff,
                                float *FD_RESTRICT dst, float *FD_RESTRICT sx,

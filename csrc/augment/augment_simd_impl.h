@@ -68,17 +68,18 @@ void WARP_FN(const float *src, int64_t h, int64_t w, const float *coef, float al
 {
     const int64_t S = w + 2;
     const float fw = (float)w, fh = (float)h;
-    int64_t i, j;
+    int64_t i, p;
     for (i = 0; i < h; i++) {
-        float *d = dst + (i + 1) * S + 1;
         if (fx == NULL)
-            fd_aug_affine_coords(w, (float)i, coef, sx, sy);
+            fd_aug_affine_coords(w, (float)i, coef, sx + i * w, sy + i * w);
         else
-            fd_aug_elastic_coords(w, (float)i, alpha, fx + i * fstride, fx + foff + i * fstride, sx,
-                                  sy);
-        for (j = 0; j + AUG_W <= w; j += AUG_W)
-            aug_store(d + j,
-                      aug_sample_vec(src, (int32_t)S, fw, fh, aug_load(sx + j), aug_load(sy + j)));
-        for (; j < w; j++) d[j] = fd_aug_sample1(src, S, fw, fh, sx[j], sy[j]);
+            fd_aug_elastic_coords(w, (float)i, alpha, fx + i * fstride, fx + foff + i * fstride,
+                                  sx + i * w, sy + i * w);
     }
+    /* all h*w samples in one flat loop (no per-row tails), in place in sx */
+    for (p = 0; p + AUG_W <= h * w; p += AUG_W)
+        aug_store(sx + p,
+                  aug_sample_vec(src, (int32_t)S, fw, fh, aug_load(sx + p), aug_load(sy + p)));
+    for (; p < h * w; p++) sx[p] = fd_aug_sample1(src, S, fw, fh, sx[p], sy[p]);
+    for (i = 0; i < h; i++) memcpy(dst + (i + 1) * S + 1, sx + i * w, sizeof(float) * (size_t)w);
 }

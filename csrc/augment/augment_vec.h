@@ -35,10 +35,18 @@ FD_INLINE aug_vf aug_sample_vec(const float *pad, int32_t S, float fw, float fh,
     __m512i b =
         _mm512_add_epi32(_mm512_mullo_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(y0), v1), vS),
                          _mm512_add_epi32(_mm512_cvttps_epi32(x0), v1));
-    __m512 p00 = _mm512_i32gather_ps(b, pad, 4);
-    __m512 p01 = _mm512_i32gather_ps(b, pad + 1, 4);
-    __m512 p10 = _mm512_i32gather_ps(b, pad + S, 4);
-    __m512 p11 = _mm512_i32gather_ps(b, pad + S + 1, 4);
+    /* Horizontal neighbours are adjacent: gather them as one 64-bit pair
+     * per pixel (half the gathered elements), then split even/odd floats. */
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, v1);
+    __m256i blo = _mm512_castsi512_si256(b), bhi = _mm512_extracti32x8_epi32(b, 1);
+    __m512 t0 = _mm512_castsi512_ps(_mm512_i32gather_epi64(blo, (const void *)pad, 4));
+    __m512 t1 = _mm512_castsi512_ps(_mm512_i32gather_epi64(bhi, (const void *)pad, 4));
+    __m512 u0 = _mm512_castsi512_ps(_mm512_i32gather_epi64(blo, (const void *)(pad + S), 4));
+    __m512 u1 = _mm512_castsi512_ps(_mm512_i32gather_epi64(bhi, (const void *)(pad + S), 4));
+    __m512 p00 = _mm512_permutex2var_ps(t0, even, t1), p01 = _mm512_permutex2var_ps(t0, odd, t1);
+    __m512 p10 = _mm512_permutex2var_ps(u0, even, u1), p11 = _mm512_permutex2var_ps(u0, odd, u1);
     __m512 v0 = _mm512_add_ps(_mm512_mul_ps(p00, gx), _mm512_mul_ps(p01, fx));
     __m512 v1f = _mm512_add_ps(_mm512_mul_ps(p10, gx), _mm512_mul_ps(p11, fx));
     __m512 v = _mm512_add_ps(_mm512_mul_ps(v0, gy), _mm512_mul_ps(v1f, fy));
