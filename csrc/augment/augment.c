@@ -54,10 +54,24 @@ static void fd_aug_warp_generic(const float *src, int64_t h, int64_t w, const fl
     for (i = 0; i < h; i++) memcpy(dst + (i + 1) * S + 1, sx + i * w, sizeof(float) * (size_t)w);
 }
 
+static void fd_aug_put_u8_generic(const uint8_t *src, int64_t h, int64_t w, float *FD_RESTRICT dst)
+{ fd_aug_put_u8_body(src, h, w, dst); }
+
+static void fd_aug_out_generic(const float *res, int64_t h, int64_t w, float a, float c,
+                               float *FD_RESTRICT out)
+{ fd_aug_out_body(res, h, w, a, c, out); }
+
+static void fd_aug_norm_u8_generic(int64_t n, const uint8_t *src, float a, float c,
+                                   float *FD_RESTRICT out)
+{ fd_aug_norm_u8_body(n, src, a, c, out); }
+
 typedef struct {
     fd_aug_conv_fn conv;
     fd_aug_fill_fn fill;
     fd_aug_warp_fn warp;
+    fd_aug_put_u8_fn put_u8;
+    fd_aug_out_fn out;
+    fd_aug_norm_u8_fn norm_u8;
 } fd_augment_kernels_f32;
 
 static fd_augment_kernels_f32 fd_augment_pick_f32(int isa)
@@ -68,12 +82,18 @@ static fd_augment_kernels_f32 fd_augment_pick_f32(int isa)
         k.conv = fd_aug_conv_avx512;
         k.fill = fd_aug_fill_avx512;
         k.warp = fd_aug_warp_avx512;
+        k.put_u8 = fd_aug_put_u8_avx512;
+        k.out = fd_aug_out_avx512;
+        k.norm_u8 = fd_aug_norm_u8_avx512;
         return k;
     }
     if (isa >= FD_ISA_AVX2) {
         k.conv = fd_aug_conv_avx2;
         k.fill = fd_aug_fill_avx2;
         k.warp = fd_aug_warp_avx2;
+        k.put_u8 = fd_aug_put_u8_avx2;
+        k.out = fd_aug_out_avx2;
+        k.norm_u8 = fd_aug_norm_u8_avx2;
         return k;
     }
 #else
@@ -82,6 +102,9 @@ static fd_augment_kernels_f32 fd_augment_pick_f32(int isa)
     k.conv = fd_aug_conv_generic;
     k.fill = fd_aug_fill_generic;
     k.warp = fd_aug_warp_generic;
+    k.put_u8 = fd_aug_put_u8_generic;
+    k.out = fd_aug_out_generic;
+    k.norm_u8 = fd_aug_norm_u8_generic;
     return k;
 }
 
@@ -303,6 +326,19 @@ static const float *fd_aug_run(const fd_aug_plan *pl, fd_aug_scratch *s, int64_t
     return s->buf[cur];
 }
 
+/* Ask for the next image's bytes while this one is warped (a shuffled
+ * batch reads images from anywhere in the data set). */
+static void fd_aug_prefetch(const void *p, size_t bytes)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    size_t k;
+    for (k = 0; k < bytes; k += 64) __builtin_prefetch((const char *)p + k, 0, 1);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
 static void fd_aug_set_fail(int *fail)
 {
     FD_OMP(atomic write)
@@ -312,13 +348,17 @@ static void fd_aug_set_fail(int *fail)
 /* Per input type: T = uint8_t / float, SFX = u8 / f32. */
 #define T uint8_t
 #define SFX u8
+#define FD_AUG_IN_U8 1
 #include "augment/augment_impl.h"
 #undef T
 #undef SFX
+#undef FD_AUG_IN_U8
 
 #define T float
 #define SFX f32
+#define FD_AUG_IN_U8 0
 #include "augment/augment_impl.h"
+#undef FD_AUG_IN_U8
 #undef T
 #undef SFX
 

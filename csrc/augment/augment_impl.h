@@ -20,13 +20,18 @@ int FD_TNAME(fd_augment)(fd_ctx ctx, const T *images, int64_t h, int64_t w, cons
     for (t = 0; t < nt; t++) {
         int64_t lo = count / nt * t + (count % nt) * t / nt;
         int64_t hi = count / nt * (t + 1) + (count % nt) * (t + 1) / nt;
-        int64_t i, p;
+        int64_t i;
         fd_aug_scratch s;
         if (!augment) {
             for (i = lo; i < hi; i++) {
                 const T *src = images + (rows ? rows[i] : i) * hw;
                 float *dst = out + i * hw;
+#if FD_AUG_IN_U8
+                pl.k.norm_u8(hw, src, a, c, dst);
+#else
+                int64_t p;
                 for (p = 0; p < hw; p++) dst[p] = (float)src[p] * a + c;
+#endif
             }
             continue;
         }
@@ -38,16 +43,17 @@ int FD_TNAME(fd_augment)(fd_ctx ctx, const T *images, int64_t h, int64_t w, cons
             const T *src = images + (rows ? rows[i] : i) * hw;
             float *dst = out + i * hw;
             const float *res;
-            int64_t y, x;
-            for (y = 0; y < h; y++) {
-                float *d = s.buf[0] + (y + 1) * (w + 2) + 1;
-                for (x = 0; x < w; x++) d[x] = (float)src[y * w + x];
-            }
+            if (i + 1 < hi)
+                fd_aug_prefetch(images + (rows ? rows[i + 1] : i + 1) * hw, hw * sizeof(T));
+#if FD_AUG_IN_U8
+            pl.k.put_u8(src, h, w, s.buf[0]);
+#else
+            int64_t p;
+            for (p = 0; p < h; p++)
+                memcpy(s.buf[0] + (p + 1) * (w + 2) + 1, src + p * w, sizeof(float) * (size_t)w);
+#endif
             res = fd_aug_run(&pl, &s, ids ? ids[i] : i, seed, epoch);
-            for (y = 0; y < h; y++) {
-                const float *q = res + (y + 1) * (w + 2) + 1;
-                for (x = 0; x < w; x++) dst[y * w + x] = q[x] * a + c;
-            }
+            pl.k.out(res, h, w, a, c, dst);
         }
         fd_aug_scratch_free(&s);
     }

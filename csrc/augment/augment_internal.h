@@ -94,6 +94,57 @@ typedef void (*fd_aug_warp_fn)(const float *src, int64_t h, int64_t w, const flo
                                float *FD_RESTRICT dst, float *FD_RESTRICT sx,
                                float *FD_RESTRICT sy);
 
+/* Image in: the interior of padded dst = (float)src (h x w uint8). */
+typedef void (*fd_aug_put_u8_fn)(const uint8_t *src, int64_t h, int64_t w, float *FD_RESTRICT dst);
+/* Image out: out[y*w + x] = res[(y+1)*(w+2) + x+1] * a + c. */
+typedef void (*fd_aug_out_fn)(const float *res, int64_t h, int64_t w, float a, float c,
+                              float *FD_RESTRICT out);
+/* No augmentation: out[p] = (float)src[p] * a + c for p < n. */
+typedef void (*fd_aug_norm_u8_fn)(int64_t n, const uint8_t *src, float a, float c,
+                                  float *FD_RESTRICT out);
+
+/* The bodies of the three above, shared by every path (plain loops the
+ * compiler vectorises with the unit's instruction set). */
+static inline void fd_aug_put_u8_body(const uint8_t *src, int64_t h, int64_t w,
+                                      float *FD_RESTRICT dst)
+{
+    int64_t y, x;
+    for (y = 0; y < h; y++) {
+        float *d = dst + (y + 1) * (w + 2) + 1;
+        const uint8_t *q = src + y * w;
+        for (x = 0; x < w; x++) d[x] = (float)q[x];
+    }
+}
+
+static inline void fd_aug_out_body(const float *res, int64_t h, int64_t w, float a, float c,
+                                   float *FD_RESTRICT out)
+{
+    int64_t y, x;
+    for (y = 0; y < h; y++) {
+        const float *q = res + (y + 1) * (w + 2) + 1;
+        float *o = out + y * w;
+        for (x = 0; x < w; x++) o[x] = q[x] * a + c;
+    }
+}
+
+static inline void fd_aug_norm_u8_body(int64_t n, const uint8_t *src, float a, float c,
+                                       float *FD_RESTRICT out)
+{
+    int64_t p;
+    for (p = 0; p < n; p++) out[p] = (float)src[p] * a + c;
+}
+
+#if FD_HAVE_X86_SIMD
+void fd_aug_put_u8_avx2(const uint8_t *src, int64_t h, int64_t w, float *FD_RESTRICT dst);
+void fd_aug_put_u8_avx512(const uint8_t *src, int64_t h, int64_t w, float *FD_RESTRICT dst);
+void fd_aug_out_avx2(const float *res, int64_t h, int64_t w, float a, float c,
+                     float *FD_RESTRICT out);
+void fd_aug_out_avx512(const float *res, int64_t h, int64_t w, float a, float c,
+                       float *FD_RESTRICT out);
+void fd_aug_norm_u8_avx2(int64_t n, const uint8_t *src, float a, float c, float *FD_RESTRICT out);
+void fd_aug_norm_u8_avx512(int64_t n, const uint8_t *src, float a, float c, float *FD_RESTRICT out);
+#endif
+
 #if FD_HAVE_X86_SIMD
 void fd_aug_warp_avx2(const float *src, int64_t h, int64_t w, const float *coef, float alpha,
                       const float *fx, int64_t fstride, int64_t foff, float *FD_RESTRICT dst,

@@ -1,8 +1,8 @@
 /* Template for the per-ISA augmentation kernels (see augment_internal.h),
  * included by augment_avx2.c / augment_avx512.c with:
- *   CONV_FN, FILL_FN, WARP_FN   the function names
+ *   CONV_FN, FILL_FN, WARP_FN, PUT_U8_FN, OUT_FN, NORM_U8_FN   the names
  *   VP(name)   the simd/ vocabulary for float (v8f_, v16f_): vec, W, set1,
- *              load, mul, add, store
+ *              load, load_u8, mul, add, store
  *   LANES      Philox blocks computed side by side in FILL_FN
  * and augment/augment_vec.h (the gather-based bilinear sample).  Every
  * result is computed with the portable path's float32 operations in the
@@ -82,4 +82,51 @@ void WARP_FN(const float *src, int64_t h, int64_t w, const float *coef, float al
                   aug_sample_vec(src, (int32_t)S, fw, fh, aug_load(sx + p), aug_load(sy + p)));
     for (; p < h * w; p++) sx[p] = fd_aug_sample1(src, S, fw, fh, sx[p], sy[p]);
     for (i = 0; i < h; i++) memcpy(dst + (i + 1) * S + 1, sx + i * w, sizeof(float) * (size_t)w);
+}
+
+/* Rows of w >= W values: whole vectors, then one last vector ending at the
+ * row's end (overlapping the previous one: it rewrites the same values). */
+void PUT_U8_FN(const uint8_t *src, int64_t h, int64_t w, float *FD_RESTRICT dst)
+{
+    int64_t y, x;
+    if (w < VP(W)) {
+        fd_aug_put_u8_body(src, h, w, dst);
+        return;
+    }
+    for (y = 0; y < h; y++) {
+        float *d = dst + (y + 1) * (w + 2) + 1;
+        const uint8_t *q = src + y * w;
+        for (x = 0; x + VP(W) <= w; x += VP(W)) VP(store)(d + x, VP(load_u8)(q + x));
+        if (x < w) VP(store)(d + w - VP(W), VP(load_u8)(q + w - VP(W)));
+    }
+}
+
+void OUT_FN(const float *res, int64_t h, int64_t w, float a, float c, float *FD_RESTRICT out)
+{
+    const VP(vec) va = VP(set1)(a), vc = VP(set1)(c);
+    int64_t y, x;
+    if (w < VP(W)) {
+        fd_aug_out_body(res, h, w, a, c, out);
+        return;
+    }
+    for (y = 0; y < h; y++) {
+        const float *q = res + (y + 1) * (w + 2) + 1;
+        float *o = out + y * w;
+        for (x = 0; x + VP(W) <= w; x += VP(W))
+            VP(store)(o + x, VP(add)(VP(mul)(VP(load)(q + x), va), vc));
+        if (x < w) VP(store)(o + w - VP(W), VP(add)(VP(mul)(VP(load)(q + w - VP(W)), va), vc));
+    }
+}
+
+void NORM_U8_FN(int64_t n, const uint8_t *src, float a, float c, float *FD_RESTRICT out)
+{
+    const VP(vec) va = VP(set1)(a), vc = VP(set1)(c);
+    int64_t p;
+    if (n < VP(W)) {
+        fd_aug_norm_u8_body(n, src, a, c, out);
+        return;
+    }
+    for (p = 0; p + VP(W) <= n; p += VP(W))
+        VP(store)(out + p, VP(add)(VP(mul)(VP(load_u8)(src + p), va), vc));
+    if (p < n) VP(store)(out + n - VP(W), VP(add)(VP(mul)(VP(load_u8)(src + n - VP(W)), va), vc));
 }
