@@ -18,6 +18,8 @@ from ._config import (
 from ._info import show_config
 from .dense import dense_backward, dense_forward, matmul
 from .normalize import normalize
+from .augment import Affine, Compose, Elastic
+from .batches import batches
 from .loss import softmax_cross_entropy
 from .optim import adam_step, sgd_step
 from .datasets import MNIST_MEAN, MNIST_STD, load_mnist, mnist_path
@@ -30,7 +32,10 @@ from .viz import Digits, render, show, to_uint8
 
 __all__ = [
     "__version__",
+    "Affine",
+    "Compose",
     "Digits",
+    "Elastic",
     "IDXError",
     "IDXHeader",
     "MAX_THREADS",
@@ -45,6 +50,7 @@ __all__ = [
     "read_idx_normalized",
     "write_idx",
     "available_simd",
+    "batches",
     "dense_backward",
     "dense_forward",
     "get_num_threads",

@@ -632,6 +632,9 @@ def test_table_covers_every_public_kernel():
         "show",
         "to_png",
         "to_uint8",
+        # an iterator over a data set (uint8 images, no float inputs or out=):
+        # its argument checks are table-driven in tests/test_batches.py
+        "batches",
     }
     idx_io = {"read_idx", "read_idx_header", "write_idx"}
     names = {

@@ -970,12 +970,106 @@ def _sklearn_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     ]
 
 
+def _last_batch(it: Any) -> Any:
+    last = None
+    for x, _ in it:
+        last = x
+    return last
+
+
+def _torchvision_affine(images: np.ndarray, labels: np.ndarray, batch: int, dt: np.dtype):
+    """torchvision RandomAffine + ToTensor + Normalize in a DataLoader with 2
+    workers (Unavailable when torchvision is not installed)."""
+    try:
+        from torch.utils.data import DataLoader, Dataset
+        from torchvision import transforms
+    except ImportError as exc:
+        raise Unavailable("torchvision is not importable (%s)" % exc) from None
+
+    class _Set(Dataset):
+        def __init__(self, tf):
+            self.tf = tf
+
+        def __len__(self):
+            return len(images)
+
+        def __getitem__(self, i):
+            return self.tf(images[i]), int(labels[i])
+
+    tf = transforms.Compose(
+        [
+            transforms.ToPILImage(),
+            transforms.RandomAffine(10, translate=(0.1, 0.1)),
+            transforms.ToTensor(),
+            transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)),
+        ]
+    )
+    loader = DataLoader(_Set(tf), batch_size=batch, shuffle=True, num_workers=2)
+    return Bench(lambda: _last_batch(loader))
+
+
+def _batches_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
+    """One epoch of augmented, normalised batches (fastdigits.batches)."""
+    cases = []
+    m = min(p.epoch_samples, 10000)
+    B = 256 if m >= 1024 else 16
+    isz = np.dtype(dt).itemsize
+    for label, spec_src in (
+        ("affine", ("Affine", dict(degrees=10, translate=0.1))),
+        ("elastic", ("Elastic", dict(alpha=34, sigma=4))),
+    ):
+
+        def mk(fn_get, spec_src=spec_src):
+            def make():
+                f = fn_get()
+                spec = fast(spec_src[0])(**spec_src[1])
+                x, y = data.images(m), data.mnist()[1][:m]
+                return Bench(lambda: _last_batch(f(x, y, B, seed=0, augment=spec, dtype=dt)))
+
+            return make
+
+        def mk_torch(label=label):
+            if label != "affine":
+                raise Unavailable("no torchvision elastic contender")
+            return _torchvision_affine(data.images(m), data.mnist()[1][:m], B, dt)
+
+        args = ", ".join("%s=%s" % kv for kv in spec_src[1].items())
+        cases.append(
+            Case(
+                "batches/%s/n%d" % (label, m),
+                "batches",
+                "fastdigits.batches",
+                "stream",
+                {
+                    "images": m,
+                    "batch": B,
+                    "augment": "%s(%s)" % (spec_src[0], args),
+                    "dtype": dt.name,
+                },
+                None,
+                float(m * 784 * (1 + isz)),
+                {
+                    "fastdigits": mk(lambda: fast("batches")),
+                    "numpy": mk(lambda: ref("batches")),
+                    "torch": mk_torch if label == "affine" else None,
+                },
+                rounds=p.epoch_rounds,
+                notes="one epoch of %d MNIST images (images/s = %d / median), batch %d, "
+                "shuffled, augmented, MNIST-normalised; NumPy: fastdigits.reference.batches; "
+                "torch: torchvision RandomAffine + ToTensor + Normalize in a DataLoader with "
+                "2 workers (only where torchvision is installed)" % (m, m, B),
+            )
+        )
+    return cases
+
+
 def build_cases(profile: Profile, dtype: Any, data: Data) -> List[Case]:
     """Every case of the profile, in a stable order (data path first)."""
     dt = np.dtype(dtype)
     return (
         _idx_cases(profile, dt, data)
         + _normalize_cases(profile, dt, data)
+        + _batches_cases(profile, dt, data)
         + _matmul_cases(profile, dt)
         + _dense_cases(profile, dt)
         + _softmax_cases(profile, dt)

@@ -5,15 +5,19 @@ Each function has the same signature and semantics as its fast twin in
 as the NumPy baseline.
 """
 
+from .batches import batches
 from .dense import dense_backward, dense_forward, matmul
 from .idx import read_idx, read_idx_header, read_idx_normalized, write_idx
 from .loss import softmax_cross_entropy
 from .normalize import normalize
 from .optim import adam_step, sgd_step
 from . import nn  # the NumPy MLP backend (fastdigits.reference.nn)
+from . import augment  # twin of fastdigits.augment (apply, shuffle_order)
 
 __all__ = [
     "adam_step",
+    "augment",
+    "batches",
     "dense_backward",
     "dense_forward",
     "matmul",

@@ -1,4 +1,4 @@
-/* C-level tests of the loss, optimiser and CPU kernels, without Python.
+/* C-level tests of the loss, optimiser, augmentation and CPU kernels, without Python.
  *
  * Built by tests/test_c_api.py with the system compiler as plain C99:
  *   cc -std=c99 -Wall -Wextra -Werror -DFD_NO_SIMD -Icsrc tests/c/test_kernels.c \
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "augment/augment.h"
 #include "common/cpu.h"
 #include "common/fd_rng.h"
 #include "loss/loss.h"
@@ -241,6 +242,66 @@ static void test_philox(void)
     CHECK(fd_rng_c3(FD_RNG_STREAM_DROPOUT, 0x1234567u) == 0x03234567u);
 }
 
+/* Augmentation: the shuffle is a permutation, an identity spec is plain
+ * normalisation, results do not depend on the thread count or on a
+ * sample's place in the batch, bad arguments are refused. */
+static void test_augment(void)
+{
+    enum { N = 37, H = 9, W = 11, HW = H * W };
+    static uint8_t img[N * HW];
+    static float a[N * HW], b[N * HW], one[HW];
+    int64_t order[N], seen[N], rows[1];
+    fd_aug_spec spec;
+    int i, k, same;
+    for (i = 0; i < N * HW; i++) img[i] = (uint8_t)((i * 37 + 11) % 256);
+    CHECK(fd_shuffle_order(ctx_of(3), N, 42, 7, order) == FD_OK);
+    for (i = 0; i < N; i++) seen[i] = 0;
+    for (i = 0; i < N; i++)
+        if (order[i] >= 0 && order[i] < N) seen[order[i]]++;
+    for (i = 0; i < N; i++) CHECK(seen[i] == 1);
+
+    memset(&spec, 0, sizeof spec);
+    CHECK(fd_batch_make_f32(ctx_of(2), img, N, H, W, order, 0, N, &spec, 1, 0, 1.0 / 255, 0.5, 0.25,
+                            a) == FD_OK);
+    same = 1;
+    for (k = 0; k < N; k++)
+        for (i = 0; i < HW; i++)
+            same &= a[k * HW + i] ==
+                (float)img[order[k] * HW + i] * (float)(1.0 / 255 / 0.25) + (float)(-0.5 / 0.25);
+    CHECK(same);
+
+    spec.n_ops = 2;
+    spec.ops[0].kind = FD_AUG_AFFINE;
+    spec.ops[0].p[0] = -20;
+    spec.ops[0].p[1] = 20;
+    spec.ops[0].p[2] = spec.ops[0].p[3] = 0.1;
+    spec.ops[0].p[4] = 0.9;
+    spec.ops[0].p[5] = 1.1;
+    spec.ops[1].kind = FD_AUG_ELASTIC;
+    spec.ops[1].p[0] = 5;
+    spec.ops[1].p[1] = 2;
+    CHECK(fd_aug_check(&spec, H, W) == FD_OK);
+    CHECK(fd_batch_make_f32(ctx_of(1), img, N, H, W, order, 0, N, &spec, 9, 3, 1, 0, 1, a) ==
+          FD_OK);
+    CHECK(fd_batch_make_f32(ctx_of(4), img, N, H, W, order, 0, N, &spec, 9, 3, 1, 0, 1, b) ==
+          FD_OK);
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    for (i = 0; i < N * HW; i++) CHECK(a[i] >= 0.0f && a[i] <= 255.0f);
+    rows[0] = order[5];
+    CHECK(fd_augment_u8(ctx_of(1), img, H, W, rows, rows, 1, &spec, 9, 3, 1, 0, 1, one) == FD_OK);
+    CHECK(memcmp(one, a + 5 * HW, sizeof one) == 0);
+
+    order[3] = N; /* out of range */
+    CHECK(fd_batch_make_f32(ctx_of(1), img, N, H, W, order, 0, N, &spec, 9, 3, 1, 0, 1, a) ==
+          FD_EINVAL);
+    CHECK(fd_batch_make_f32(ctx_of(1), img, N, H, W, order, 4, N, &spec, 9, 3, 1, 0, 1, a) ==
+          FD_EINVAL);
+    spec.ops[1].p[1] = -1; /* negative sigma */
+    CHECK(fd_aug_check(&spec, H, W) == FD_EINVAL);
+    CHECK(fd_augment_u8(ctx_of(1), img, H, W, NULL, NULL, 1, &spec, 0, 0, 1, 0, 1, one) ==
+          FD_EINVAL);
+}
+
 int main(void)
 {
     test_cpu();
@@ -251,6 +312,7 @@ int main(void)
     test_loss_threads_identical();
     test_sgd();
     test_adam();
+    test_augment();
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed ? 1 : 0;
 }

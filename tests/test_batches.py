@@ -1,0 +1,224 @@
+"""fastdigits.batches: the same batches as the NumPy twin on every SIMD path
+and thread count, whatever the prefetch depth or batch size; the background
+thread stops however the consumer leaves; arguments checked before work."""
+
+import gc
+import threading
+
+import numpy as np
+import pytest
+
+import fastdigits
+from fastdigits import Affine, Elastic
+from fastdigits import reference as R
+
+
+@pytest.fixture(scope="module")
+def data():
+    images, labels = fastdigits.load_mnist("test")
+    return images[:700], labels[:700]
+
+
+def _workers():
+    return sum(t.name == "fastdigits-batches" and t.is_alive() for t in threading.enumerate())
+
+
+def _same(a, b):
+    a, b = list(a), list(b)
+    assert len(a) == len(b)
+    for (xa, ya), (xb, yb) in zip(a, b):
+        assert xa.dtype == xb.dtype and xa.shape == xb.shape
+        assert np.array_equal(xa, xb) and np.array_equal(ya, yb)
+
+
+CONFIGS = {
+    "plain": dict(),
+    "affine": dict(augment=Affine(degrees=10, translate=0.1)),
+    "both": dict(
+        augment=[Affine(degrees=10), Elastic(20, 3)],
+        normalize=(0.5, 0.25),
+        flatten=False,
+        drop_last=True,
+    ),
+    "raw64": dict(augment=Elastic(8, 2), normalize=False, dtype=np.float64, shuffle=False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_same_batches_as_reference(data, isa, threads, name):
+    images, labels = data
+    kw = CONFIGS[name]
+    want = R.batches(images, labels, 128, seed=5, epoch=3, **kw)
+    with fastdigits.simd(isa), fastdigits.threads(threads):
+        got = fastdigits.batches(images, labels, 128, seed=5, epoch=3, **kw)
+    _same(got, want)
+
+
+@pytest.mark.parametrize("prefetch", [0, 1, 3])
+def test_prefetch_and_batch_split_do_not_change_results(data, prefetch):
+    images, labels = data
+    aug = Affine(degrees=15, scale=(0.9, 1.1))
+    ref = list(fastdigits.batches(images, labels, 100, seed=2, augment=aug, prefetch=2))
+    _same(fastdigits.batches(images, labels, 100, seed=2, augment=aug, prefetch=prefetch), ref)
+    whole = np.concatenate([x for x, _ in ref])
+    other = fastdigits.batches(images, labels, 33, seed=2, augment=aug, prefetch=prefetch)
+    assert np.array_equal(np.concatenate([x for x, _ in other]), whole)
+
+
+def test_order_is_a_permutation_and_epoch_dependent(data):
+    images, labels = data
+    it = fastdigits.batches(images, labels, 64, seed=1, epoch=0)
+    assert np.array_equal(np.sort(it.order), np.arange(len(images)))
+    ys = np.concatenate([y for _, y in it])
+    assert np.array_equal(ys, labels[it.order])
+    it1 = fastdigits.batches(images, labels, 64, seed=1, epoch=1)
+    assert not np.array_equal(it.order, it1.order)
+    it1.close()
+    assert np.array_equal(it.order, R.augment.shuffle_order(len(images), 1, 0))
+
+
+def test_lengths_and_last_batch(data):
+    images, labels = data
+    assert len(fastdigits.batches(images, labels, 64)) == 11
+    assert len(fastdigits.batches(images, labels, 64, drop_last=True)) == 10
+    sizes = [len(y) for _, y in fastdigits.batches(images, labels, 64)]
+    assert sizes == [64] * 10 + [60]
+    assert len(fastdigits.batches(images, labels, 1000, drop_last=True)) == 0
+    empty = fastdigits.batches(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64))
+    assert len(empty) == 0 and list(empty) == []
+
+
+def test_unshuffled_batches_are_normalize(data):
+    images, labels = data
+    X, y = next(iter(fastdigits.batches(images, labels, 300, shuffle=False, prefetch=0)))
+    ref = fastdigits.normalize(
+        images[:300], mean=fastdigits.MNIST_MEAN, std=fastdigits.MNIST_STD, flatten=True
+    )
+    assert np.array_equal(X, ref) and np.array_equal(y, labels[:300])
+    assert y.dtype == labels.dtype
+
+
+def test_augmentation_matches_augment_apply(data):
+    images, labels = data
+    aug = Elastic(30, 4)
+    it = fastdigits.batches(images, labels, 50, seed=9, epoch=2, augment=aug, normalize=False)
+    X, _ = next(it)
+    idx = it.order[:50]
+    want = fastdigits.augment.apply(images[idx], aug, 9, epoch=2, indices=idx)
+    assert np.array_equal(X.reshape(want.shape), want)
+    it.close()
+
+
+def test_float32_images_without_normalisation(data):
+    images, labels = data
+    f = images.astype(np.float32) / 255
+    kw = dict(normalize=False, augment=Affine(degrees=5), seed=4)
+    _same(fastdigits.batches(f, labels, 128, **kw), R.batches(f, labels, 128, **kw))
+
+
+def test_batches_are_fresh_arrays(data):
+    images, labels = data
+    it = fastdigits.batches(images, labels, 64)
+    x0, y0 = next(it)
+    keep = x0.copy()
+    x1, _ = next(it)
+    assert not np.shares_memory(x0, x1)
+    list(it)
+    assert np.array_equal(x0, keep)
+
+
+def _consume_and_break(images, labels):
+    for i, _ in enumerate(fastdigits.batches(images, labels, 32, prefetch=3)):
+        if i == 1:
+            break
+
+
+def test_thread_stops_on_break_del_close_and_errors(data):
+    images, labels = data
+    base = _workers()
+    _consume_and_break(images, labels)
+    gc.collect()
+    assert _workers() == base
+    it = fastdigits.batches(images, labels, 32)
+    next(it)
+    del it
+    gc.collect()
+    assert _workers() == base
+    it = fastdigits.batches(images, labels, 32)
+    next(it)
+    it.close()
+    assert _workers() == base
+    with pytest.raises(StopIteration):
+        next(it)
+    with fastdigits.batches(images, labels, 32) as it:
+        next(it)
+    assert _workers() == base
+    try:
+        for _ in fastdigits.batches(images, labels, 32):
+            raise KeyError("consumer failed")
+    except KeyError:
+        pass
+    gc.collect()
+    assert _workers() == base
+    list(fastdigits.batches(images, labels, 32))  # runs to the end
+    assert _workers() == base
+
+
+def test_worker_errors_reach_the_consumer(data, monkeypatch):
+    images, labels = data
+    import sys
+
+    mod = sys.modules["fastdigits.batches"]  # the module (the name is the function)
+
+    def boom(*args):
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(mod, "_make", boom)
+    it = fastdigits.batches(images, labels, 32)
+    with pytest.raises(MemoryError, match="no room"):
+        next(it)
+    it.close()
+    assert _workers() == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(batch_size=2.5), TypeError, "batch_size"),
+        (dict(prefetch=-1), ValueError, "prefetch"),
+        (dict(labels=np.zeros(5)), ValueError, "labels"),
+        (dict(labels=np.zeros((700, 2))), ValueError, "labels"),
+        (dict(labels=None), TypeError, "labels"),
+        (dict(images=np.zeros((700, 4, 4), np.float32)), TypeError, "normalize"),
+        (dict(images=np.zeros((700, 4, 4), np.int32)), TypeError, "images"),
+        (dict(images=np.zeros((700, 16), np.uint8)), ValueError, "images"),
+        (dict(normalize="yes"), TypeError, "normalize"),
+        (dict(normalize=(0.1, 0.0)), ValueError, "std"),
+        (dict(dtype=np.int32), TypeError, "dtype"),
+        (dict(augment="affine"), TypeError, "augment"),
+        (dict(seed=-3), ValueError, "seed"),
+        (dict(epoch=2**32), ValueError, "epoch"),
+        (dict(shuffle=1), TypeError, "shuffle"),
+        (dict(flatten="no"), TypeError, "flatten"),
+    ],
+)
+def test_bad_arguments_raise_before_work(data, kwargs, exc, match):
+    images, labels = data
+    args = dict(images=images, labels=labels)
+    args.update(kwargs)
+    base = _workers()
+    for fn in (fastdigits.batches, R.batches):
+        with pytest.raises(exc, match=match):
+            fn(**args)
+    assert _workers() == base
+
+
+def test_threads_setting_is_taken_at_the_call(data):
+    images, labels = data
+    aug = Elastic(20, 3)
+    with fastdigits.threads(1):
+        one = list(fastdigits.batches(images, labels, 200, augment=aug))
+    with fastdigits.threads(3):
+        three = fastdigits.batches(images, labels, 200, augment=aug)
+    _same(three, one)

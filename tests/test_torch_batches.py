@@ -1,0 +1,45 @@
+"""fastdigits.torch.batches: the NumPy batches as tensors, without copies."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import fastdigits  # noqa: E402
+from fastdigits.torch import batches  # noqa: E402
+
+
+def test_tensors_are_the_numpy_batches():
+    images, labels = fastdigits.load_mnist("test")
+    images, labels = images[:300], labels[:300]
+    aug = fastdigits.Affine(degrees=10, translate=0.1)
+    want = list(fastdigits.batches(images, labels, 64, seed=3, augment=aug))
+    it = batches(torch.from_numpy(images), labels, 64, seed=3, augment=aug)
+    assert len(it) == len(want) == 5
+    got = list(it)
+    for (x, y), (wx, wy) in zip(got, want):
+        assert isinstance(x, torch.Tensor) and x.dtype == torch.float32
+        assert y.dtype == torch.int64
+        assert np.array_equal(x.numpy(), wx) and np.array_equal(y.numpy(), wy)
+
+
+def test_no_copy_and_close(monkeypatch):
+    import sys
+
+    mod = sys.modules["fastdigits.batches"]
+    made = []
+    real = mod._make
+
+    def spy(*args):
+        made.append(real(*args))
+        return made[-1]
+
+    monkeypatch.setattr(mod, "_make", spy)
+    images, labels = fastdigits.load_mnist("test")
+    with batches(images[:100], labels[:100], 50, label_dtype=None, flatten=False) as it:
+        x, y = next(it)
+        assert x.shape == (50, 28, 28) and y.dtype == torch.uint8
+        assert np.shares_memory(x.numpy(), made[0][0])
+        assert np.shares_memory(y.numpy(), made[0][1])
+    with pytest.raises(StopIteration):
+        next(it)
