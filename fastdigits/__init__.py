@@ -18,6 +18,7 @@ from ._config import (
 from ._info import show_config
 from .dense import dense_backward, dense_forward, matmul
 from .normalize import normalize
+from .dropout import dropout
 from .loss import softmax_cross_entropy
 from .optim import adam_step, sgd_step
 from .datasets import MNIST_MEAN, MNIST_STD, load_mnist, mnist_path
@@ -47,6 +48,7 @@ __all__ = [
     "available_simd",
     "dense_backward",
     "dense_forward",
+    "dropout",
     "get_num_threads",
     "get_simd",
     "matmul",

@@ -22,6 +22,7 @@ KERNELS = [
     "softmax_cross_entropy",
     "sgd_step",
     "adam_step",
+    "dropout",
 ]
 
 

@@ -5,6 +5,7 @@ Each function has the same signature and semantics as its fast twin in
 as the NumPy baseline.
 """
 
+from .dropout import dropout
 from .dense import dense_backward, dense_forward, matmul
 from .idx import read_idx, read_idx_header, read_idx_normalized, write_idx
 from .loss import softmax_cross_entropy
@@ -16,6 +17,7 @@ __all__ = [
     "adam_step",
     "dense_backward",
     "dense_forward",
+    "dropout",
     "matmul",
     "nn",
     "normalize",

@@ -1,0 +1,19 @@
+/* AVX2 range workers for dropout (built with -mavx2 -mfma): the portable
+ * body, vectorised by the compiler for this instruction set. */
+#include "dropout/dropout_internal.h"
+
+#if FD_HAVE_X86_SIMD
+#define T float
+#define FN fd_dropout_range_f32_avx2
+#include "dropout/dropout_simd_impl.h"
+#undef T
+#undef FN
+
+#define T double
+#define FN fd_dropout_range_f64_avx2
+#include "dropout/dropout_simd_impl.h"
+#undef T
+#undef FN
+#else
+FD_NO_SIMD_UNIT;
+#endif
