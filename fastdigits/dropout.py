@@ -65,7 +65,7 @@ def dropout(x: Any, p: float, seed: int, *, out: Optional[np.ndarray] = None) ->
     >>> import numpy as np, fastdigits
     >>> x = np.ones(8, dtype=np.float32)
     >>> y = fastdigits.dropout(x, 0.5, seed=0)
-    >>> sorted(set(y.tolist())) == [0.0, 2.0] or set(y.tolist()) <= {0.0, 2.0}
+    >>> set(y.tolist()) <= {0.0, 2.0}  # dropped, or kept and scaled by 1 / (1 - p)
     True
     >>> np.array_equal(y, fastdigits.reference.dropout(x, 0.5, seed=0))
     True
