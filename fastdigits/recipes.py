@@ -74,13 +74,15 @@ RECIPES: Dict[str, Recipe] = {
     for r in (
         Recipe(
             name="speedrun",
-            summary="fastest to >= 98.0% MNIST test accuracy (784-256-10, "
-            "2 epochs, one-cycle Adam, label smoothing, no per-epoch evaluation)",
+            summary="fastest to >= 98.0% MNIST test accuracy: 784-256-10, 3 epochs "
+            "of SGD (momentum 0.9, batch 128) with a one-cycle rate peaking at 0.2, "
+            "label smoothing 0.1, no per-epoch test evaluation",
             hidden=(256,),
-            epochs=2,
+            epochs=3,
             batch_size=128,
-            optimizer="adam",
-            lr=3e-3,
+            optimizer="sgd",
+            lr=0.2,
+            momentum=0.9,
             lr_schedule="onecycle",
             warmup=0.2,
             label_smoothing=0.1,
@@ -89,20 +91,23 @@ RECIPES: Dict[str, Recipe] = {
         ),
         Recipe(
             name="mlp99",
-            summary="an MLP to >= 99.0% test with dropout and augmentation "
-            "(784-1024-1024-10, 40 epochs, one-cycle SGD; augmentation is "
-            "wired in where fastdigits.augment exists)",
-            hidden=(1024, 1024),
-            epochs=40,
+            summary="an MLP (no convolution) for >= 99.0% test: 784-800-800-10, "
+            "dropout 0.3 on hidden and 0.1 on input, 20 epochs of SGD (momentum "
+            "0.9, batch 128), one-cycle rate peaking at 0.1, label smoothing 0.1; "
+            "meant with affine augmentation, which is applied where "
+            "fastdigits.augment exists (without it: see the measured figures)",
+            hidden=(800, 800),
+            epochs=20,
             batch_size=128,
             optimizer="sgd",
             lr=0.1,
             momentum=0.9,
             lr_schedule="onecycle",
-            warmup=0.1,
+            warmup=0.15,
             label_smoothing=0.1,
             dropout=0.3,
             input_dropout=0.1,
+            evaluate_each_epoch=False,
             augment={"affine": {"degrees": 10, "translate": 0.1, "scale": (0.9, 1.1)}},
             measured="",
         ),

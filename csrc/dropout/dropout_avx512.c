@@ -3,6 +3,7 @@
 #include "dropout/dropout_internal.h"
 
 #if FD_HAVE_X86_SIMD
+#define FD_DROP_WIDE /* 64-bit generator lanes: see dropout_simd_impl.h */
 #define T float
 #define FN fd_dropout_range_f32_avx512
 #include "dropout/dropout_simd_impl.h"
