@@ -20,6 +20,7 @@ from .dense import dense_backward, dense_forward, matmul
 from .normalize import normalize
 from .augment import Affine, Compose, Elastic
 from .batches import batches
+from .dropout import dropout
 from .loss import softmax_cross_entropy
 from .optim import adam_step, sgd_step
 from .datasets import MNIST_MEAN, MNIST_STD, load_mnist, mnist_path
@@ -53,6 +54,7 @@ __all__ = [
     "batches",
     "dense_backward",
     "dense_forward",
+    "dropout",
     "get_num_threads",
     "get_simd",
     "matmul",

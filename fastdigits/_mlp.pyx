@@ -8,8 +8,9 @@ handlers (Ctrl-C), so an epoch is interruptible whether or not a callback
 is set.  Inference runs in bounded chunks with a signal check between them.
 """
 from cpython.exc cimport PyErr_CheckSignals
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 import numpy as np
@@ -25,6 +26,9 @@ cdef extern from "mlp/mlp.h" nogil:
     enum:
         FD_MLP_SGD
         FD_MLP_ADAM
+        FD_MLP_LR_CONSTANT
+        FD_MLP_LR_LINEAR
+        FD_MLP_LR_ONECYCLE
     ctypedef struct fd_mlp_shape:
         int nlayers
         const int64_t *sizes
@@ -42,6 +46,14 @@ cdef extern from "mlp/mlp.h" nogil:
         double l2
         int nesterov
         int adam_eps_hat
+        double dropout
+        double input_dropout
+        uint64_t seed
+        double label_smoothing
+        int schedule
+        int64_t sched_start
+        int64_t sched_total
+        int64_t sched_warmup
     ctypedef int (*fd_mlp_progress)(void *user, int64_t steps_done) noexcept
     size_t fd_mlp_work_bytes_f32(fd_ctx ctx, const fd_mlp_shape *shape)
     size_t fd_mlp_work_bytes_f64(fd_ctx ctx, const fd_mlp_shape *shape)
@@ -65,6 +77,9 @@ cdef extern from "mlp/mlp.h" nogil:
 from fastdigits._activation import ACTIVATIONS
 
 OPTIMIZERS = ("sgd", "adam")
+#: per-step learning-rate schedules run in C (csrc/mlp/mlp.h, FD_MLP_LR_*)
+STEP_SCHEDULES = {"constant": FD_MLP_LR_CONSTANT, "linear": FD_MLP_LR_LINEAR,
+                  "onecycle": FD_MLP_LR_ONECYCLE}
 _PREDICT_ROWS = 256  # rows per inference chunk: activations stay in cache
 _PREDICT_FLOPS_PER_CALL = 1 << 31  # multiply-adds per nogil inference call (~10-20 ms)
 _MAX_BATCH = 2147483647  # fastdigits.nn.MAX_BATCH_SIZE
@@ -153,7 +168,10 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
                 double weight_decay, double beta1=0.9, double beta2=0.999,
                 double eps=1e-8, long long step=0, callback=None,
                 long long callback_every=0, double l2=0.0, bint nesterov=False,
-                bint adam_eps_hat=False):
+                bint adam_eps_hat=False, double dropout=0.0, double input_dropout=0.0,
+                dropout_seed=0, double label_smoothing=0.0, str schedule="constant",
+                long long schedule_start=0, long long schedule_total=0,
+                long long warmup=0):
     """One training epoch over ``X[order]`` in a single nogil C call.
 
     Same signature and maths as :func:`fastdigits.reference.nn.train_epoch`;
@@ -172,6 +190,18 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
         raise ValueError("step must be >= 0, got %d" % step)
     if not l2 >= 0.0 or l2 == float("inf"):
         raise ValueError("l2 must be a finite number >= 0, got %r" % l2)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError("dropout must be in [0, 1), got %r" % dropout)
+    if not 0.0 <= input_dropout < 1.0:
+        raise ValueError("input_dropout must be in [0, 1), got %r" % input_dropout)
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError("label_smoothing must be in [0, 1), got %r" % label_smoothing)
+    if not 0 <= dropout_seed < 2 ** 64:
+        raise ValueError("dropout_seed must be in [0, 2**64), got %r" % (dropout_seed,))
+    if schedule not in STEP_SCHEDULES:
+        raise ValueError("schedule must be one of %s, got %r" % (", ".join(STEP_SCHEDULES), schedule))
+    if not (0 <= warmup and 0 <= schedule_total and 0 <= schedule_start <= step):
+        raise ValueError("need 0 <= warmup, 0 <= schedule_total and 0 <= schedule_start <= step")
     if len(grads) != len(params):
         raise ValueError("grads must hold %d arrays like params, got %d" % (len(params), len(grads)))
     for i in range(len(params)):
@@ -214,6 +244,7 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     # A batch larger than the epoch is the whole epoch: size the work block for that.
     shape.batch = min(batch_size, max(order.shape[0], 1))
     cdef fd_mlp_optim opt
+    memset(&opt, 0, sizeof(opt))
     opt.kind = FD_MLP_ADAM if optimizer == "adam" else FD_MLP_SGD
     opt.lr = lr
     opt.momentum = momentum
@@ -225,6 +256,14 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     opt.l2 = l2
     opt.nesterov = nesterov
     opt.adam_eps_hat = adam_eps_hat
+    opt.dropout = dropout
+    opt.input_dropout = input_dropout
+    opt.seed = <uint64_t>int(dropout_seed)
+    opt.label_smoothing = label_smoothing
+    opt.schedule = STEP_SCHEDULES[schedule]
+    opt.sched_start = schedule_start
+    opt.sched_total = schedule_total
+    opt.sched_warmup = min(warmup, schedule_total) if schedule != "constant" else warmup
     cdef fd_ctx ctx = current_ctx()
     cdef bint f32 = dtype == np.float32
     cdef size_t wbytes = fd_mlp_work_bytes_f32(ctx, &shape) if f32 else fd_mlp_work_bytes_f64(ctx, &shape)

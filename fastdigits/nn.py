@@ -70,6 +70,9 @@ from .reference import nn as _ref  # the numpy backend
 __all__ = ["MLP", "ModelFileError", "ACTIVATIONS", "OPTIMIZERS", "DEFAULT_LR", "MAX_BATCH_SIZE"]
 
 BACKENDS = ("fast", "numpy")
+#: fit(lr_schedule=...): "cosine" and "constant" set the rate per epoch;
+#: "linear" and "onecycle" are computed per step in C (see fit)
+LR_SCHEDULES = ("cosine", "constant", "linear", "onecycle")
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3}
 DEFAULT_MOMENTUM = 0.9
 #: Largest ``batch_size`` accepted: a clear error instead of an OverflowError
@@ -142,6 +145,16 @@ def _check_normalization(value: Normalization) -> Optional[Tuple[float, float, f
             "std nonzero, got %r" % ((scale, mean, std),)
         )
     return (scale, mean, std)
+
+
+def _check_rate(value, name: str) -> float:
+    """A dropout or smoothing rate: a real number in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError("%s must be a number in [0, 1), got %r" % (name, value))
+    v = float(value)
+    if not 0.0 <= v < 1.0:
+        raise ValueError("%s must be in [0, 1), got %r" % (name, value))
+    return v
 
 
 def _check_batch_size(batch_size) -> int:
@@ -226,6 +239,8 @@ class MLP:
         seed: int = 0,
         backend: str = "fast",
         normalization: Normalization = None,
+        dropout: float = 0.0,
+        input_dropout: float = 0.0,
     ) -> None:
         sizes = tuple(layer_sizes)
         if len(sizes) < 2:
@@ -245,6 +260,8 @@ class MLP:
             raise ValueError("backend must be one of %s, got %r" % (", ".join(BACKENDS), backend))
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError("seed must be a non-negative int, got %r" % (seed,))
+        self.dropout = _check_rate(dropout, "dropout")
+        self.input_dropout = _check_rate(input_dropout, "input_dropout")
         self.layer_sizes: Tuple[int, ...] = tuple(int(s) for s in sizes)
         self.activation = activation
         self.dtype = _check_dtype(dtype)
@@ -321,6 +338,8 @@ class MLP:
         epoch_callback: Optional[Callable[[Dict[str, Any]], Any]] = None,
         lr_schedule: str = "cosine",
         verbose: bool = False,
+        warmup: Union[int, float] = 0,
+        label_smoothing: float = 0.0,
     ) -> List[Dict[str, Any]]:
         """Train in place and return the history (also kept in :attr:`history`).
 
@@ -334,7 +353,20 @@ class MLP:
         ``epoch_callback(row)`` gets each epoch's history row as soon as it
         is complete.  ``lr_schedule``: "cosine" (default: the rate for epoch
         e of E (from 0) is ``lr * (1 + cos(pi * e / E)) / 2``, set once per
-        epoch) or "constant".
+        epoch), "constant", or one of the per-step schedules computed in C
+        before every optimiser step from the step count (no Python per
+        batch): "linear" (decay to zero over the whole fit) and "onecycle"
+        (cosine up from lr/25 to lr over the warm-up, then cosine down to 0);
+        ``lr`` is their peak.  ``warmup``: warm-up steps (an int) or a
+        fraction of the fit's steps (a float in [0, 1)) for "constant",
+        "linear" and "onecycle" (linear ramp, or onecycle's rise; 0: none,
+        onecycle then starts at its peak).  ``label_smoothing`` eps trains
+        against (1 - eps) one-hot + eps / classes (the loss reported stays
+        the plain cross-entropy).  ``epochs`` may be fractional (2.5: two
+        epochs, then the first half of a third epoch's shuffled order).
+        Dropout (the model's ``dropout`` / ``input_dropout``) is applied in
+        training only; its masks are keyed by ``seed + 2**32 *
+        epochs_trained`` at the start of the call and the step number.
 
         Returns one dict per epoch: epoch, loss, train_acc, seconds, and
         val_loss / val_acc when ``validation_data=(X_val, y_val)`` is given.
@@ -347,8 +379,12 @@ class MLP:
         """
         X = self._check_X(X)
         y = self._check_y(y, X.shape[0])
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise ValueError("epochs must be a non-negative int, got %r" % (epochs,))
+        if (
+            isinstance(epochs, bool)
+            or not isinstance(epochs, (int, float, np.integer, np.floating))
+            or not 0 <= epochs < float("inf")
+        ):
+            raise ValueError("epochs must be a non-negative number, got %r" % (epochs,))
         batch_size = _check_batch_size(batch_size)
         if optimizer not in OPTIMIZERS:
             raise ValueError(
@@ -377,8 +413,23 @@ class MLP:
             raise TypeError("callback must be callable")
         if epoch_callback is not None and not callable(epoch_callback):
             raise TypeError("epoch_callback must be callable")
-        if lr_schedule not in ("constant", "cosine"):
-            raise ValueError("lr_schedule must be 'constant' or 'cosine', got %r" % (lr_schedule,))
+        if lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                "lr_schedule must be one of %s, got %r" % (", ".join(LR_SCHEDULES), lr_schedule)
+            )
+        label_smoothing = _check_rate(label_smoothing, "label_smoothing")
+        if isinstance(warmup, bool) or not isinstance(
+            warmup, (int, float, np.integer, np.floating)
+        ):
+            raise ValueError(
+                "warmup must be an int (steps) or a fraction in [0, 1), got %r" % (warmup,)
+            )
+        if isinstance(warmup, (float, np.floating)) and not 0.0 <= warmup < 1.0:
+            raise ValueError("a fractional warmup must be in [0, 1), got %r" % (warmup,))
+        if warmup < 0:
+            raise ValueError("warmup must be >= 0, got %r" % (warmup,))
+        if warmup and lr_schedule == "cosine":
+            raise ValueError("warmup applies to the constant, linear and onecycle schedules")
         val = None
         if validation_data is not None:
             if len(validation_data) != 2:
@@ -387,7 +438,32 @@ class MLP:
             val = (Xv, self._check_y(validation_data[1], Xv.shape[0], "validation_data[1]"))
 
         n = X.shape[0]
-        steps_per_epoch = -(-n // batch_size)
+        n_loops = int(math.ceil(epochs))
+        # samples seen in each epoch of this call (the last one may be partial)
+        sizes = [n] * n_loops
+        if n_loops and epochs != n_loops:
+            sizes[-1] = max(1, int(round((epochs - (n_loops - 1)) * n)))
+        total_steps = sum(-(-m // min(batch_size, n)) for m in sizes)
+        warm = int(round(warmup * total_steps)) if isinstance(warmup, float) else int(warmup)
+        step_schedule = lr_schedule if lr_schedule in ("linear", "onecycle") else "constant"
+        drop_kw: Dict[str, Any] = {}
+        if (
+            self.dropout
+            or self.input_dropout
+            or label_smoothing
+            or warm
+            or step_schedule != "constant"
+        ):
+            drop_kw = dict(
+                dropout=self.dropout,
+                input_dropout=self.input_dropout,
+                dropout_seed=(self.seed + (self.epochs_trained << 32)) % 2**64,
+                label_smoothing=label_smoothing,
+                schedule=step_schedule,
+                schedule_start=0,
+                schedule_total=total_steps,
+                warmup=warm,
+            )
         if optimizer == "sgd":
             state = [np.zeros_like(p) for p in self.params] if momentum else []
         else:
@@ -397,7 +473,7 @@ class MLP:
         kernel = _ref.train_epoch if self.backend == "numpy" else _fast().train_epoch
         step = 0
         new_rows = []
-        for e in range(int(epochs)):
+        for e in range(n_loops):
             epoch = self.epochs_trained
             lr_e = lr
             if lr_schedule == "cosine":
@@ -406,12 +482,14 @@ class MLP:
                 order = np.random.default_rng([self.seed, epoch]).permutation(n)
             else:
                 order = np.arange(n)
-            order = np.ascontiguousarray(order, dtype=np.int64)
+            order = np.ascontiguousarray(order[: sizes[e]], dtype=np.int64)
+            n_e = sizes[e]
+            steps_e = -(-n_e // batch_size)
             cb = None
             if callback is not None:
 
-                def cb(done, _epoch=epoch):
-                    callback(_epoch, done, steps_per_epoch)
+                def cb(done, _epoch=epoch, _total=steps_e):
+                    callback(_epoch, done, _total)
 
             # Rollback point: an epoch that does not finish leaves no trace.
             start = [p.copy() for p in self.params] + [g.copy() for g in self.grads]
@@ -433,14 +511,15 @@ class MLP:
                     step=step,
                     callback=cb,
                     callback_every=int(callback_every),
+                    **drop_kw,
                 )
                 seconds = time.perf_counter() - t0
-                if callback is not None and steps_per_epoch % callback_every:
-                    callback(epoch, steps_per_epoch, steps_per_epoch)
+                if callback is not None and steps_e % callback_every:
+                    callback(epoch, steps_e, steps_e)
                 row: Dict[str, Any] = {
                     "epoch": epoch + 1,
-                    "loss": loss_sum / n,
-                    "train_acc": correct / n,
+                    "loss": loss_sum / n_e,
+                    "train_acc": correct / n_e,
                     "seconds": seconds,
                 }
                 if val is not None:
@@ -515,6 +594,8 @@ class MLP:
             arrays["b%d" % i] = self.params[2 * i + 1]
         if self.normalization is not None:
             arrays["normalization"] = np.asarray(self.normalization, dtype=np.float64)
+        if self.dropout or self.input_dropout:
+            arrays["dropout"] = np.asarray([self.dropout, self.input_dropout], dtype=np.float64)
         arrays.update(
             layer_sizes=np.asarray(self.layer_sizes, dtype=np.int64),
             activation=np.asarray(self.activation),
@@ -557,6 +638,8 @@ class MLP:
                 seed=data["seed"],
                 backend=backend,
                 normalization=data["normalization"],
+                dropout=data["dropout"][0],
+                input_dropout=data["dropout"][1],
             )
         except (TypeError, ValueError) as exc:
             raise ModelFileError("%s: invalid model settings: %s" % (name, exc)) from None
@@ -567,6 +650,10 @@ class MLP:
 
     def __repr__(self) -> str:
         extra = "" if self.normalization is None else ", normalization=%r" % (self.normalization,)
+        if self.dropout:
+            extra += ", dropout=%r" % self.dropout
+        if self.input_dropout:
+            extra += ", input_dropout=%r" % self.input_dropout
         return "MLP(layer_sizes=%r, activation=%r, dtype=%s, seed=%d, backend=%r%s)" % (
             self.layer_sizes,
             self.activation,
@@ -697,7 +784,17 @@ def _read_model_file(name: str) -> Dict[str, Any]:
                         "std), got %s %s" % (name, dt, shape)
                     )
                 norm = tuple(float(v) for v in read("normalization"))
+            drop = (0.0, 0.0)
+            if "dropout" in heads:
+                shape, dt = heads["dropout"]
+                if shape != (2,) or dt.kind != "f":
+                    raise ModelFileError(
+                        "%s: dropout must be 2 floats (hidden, input), got %s %s"
+                        % (name, dt, shape)
+                    )
+                drop = tuple(float(v) for v in read("dropout"))
             data = {
+                "dropout": drop,
                 "layer_sizes": sizes,
                 "dtype": dtype,
                 "normalization": norm,

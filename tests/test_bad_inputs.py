@@ -84,6 +84,15 @@ def _xent_base(dt):
     }
 
 
+def _drop_base(dt):
+    return {
+        "x": _rng().standard_normal((6, 10)).astype(dt),
+        "p": 0.3,
+        "seed": 5,
+        "out": _filled((6, 10), dt),
+    }
+
+
 def _sgd_base(dt):
     r = _rng()
     return {
@@ -231,6 +240,22 @@ TABLE = [
             ),
         ],
         batch=("logits", "labels", "grad_out"),
+    ),
+    Fn(
+        "dropout",
+        _drop_base,
+        ("x", "p", "seed"),
+        ("x",),
+        outs=("out",),
+        related={"x": ("out",), "out": ("x",)},
+        scalars={
+            "p": [-0.1, 1.0, 1.5, NAN, INF, "0.5", None, True],
+            "seed": [-1, 2**64, 1.5, None, "1"],
+        },
+        extra=[
+            ("out_overlaps_x", lambda a: a.update(out=a["x"][::-1]), ("out", "x")),
+        ],
+        batch=("x", "out"),
     ),
     Fn(
         "sgd_step",

@@ -23,6 +23,7 @@ KERNELS = [
     "sgd_step",
     "adam_step",
     "batches",
+    "dropout",
 ]
 
 

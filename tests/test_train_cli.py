@@ -109,7 +109,7 @@ def test_data_folder_with_other_idx_files(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--epochs", "0"], "--epochs must be >= 1"),
+        (["--epochs", "0"], "--epochs must be > 0"),
         (["--backend", "gpu"], "--backend must be fast, numpy or both"),
         (["--layers", "3,x"], "--layers must be comma-separated positive ints"),
         (["--layers", "0"], "--layers must be comma-separated positive ints"),
@@ -121,7 +121,7 @@ def test_data_folder_with_other_idx_files(tmp_path, capsys):
         (["--batch-size", "0"], "--batch-size must be from 1 to 2147483647"),
         (["--batch-size", str(2**31)], "--batch-size must be from 1 to 2147483647, got 2147483648"),
         (["--dtype", "float16"], "--dtype must be float32 or float64"),
-        (["--lr-schedule", "step"], "--lr-schedule must be cosine or constant"),
+        (["--lr-schedule", "step"], "--lr-schedule must be one of cosine, constant"),
         (["--data", "/nonexistent/fastdigits-data"], "no such folder"),
     ],
 )

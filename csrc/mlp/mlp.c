@@ -8,6 +8,7 @@
 
 #include "common/fd_omp.h"
 #include "dense/dense.h"
+#include "dropout/dropout.h"
 #include "loss/loss.h"
 #include "optim/optim.h"
 

@@ -13,6 +13,17 @@
 
 enum { FD_MLP_SGD = 0, FD_MLP_ADAM = 1 };
 
+/* Learning-rate schedules, evaluated in C before every step from
+ * t = step - sched_start (steps taken in this fit so far), T = sched_total
+ * and W = sched_warmup (0 <= W <= T):
+ *   CONSTANT: lr * (t + 1) / W while t < W, then lr;
+ *   LINEAR:   the same warm-up, then lr * (T - t) / (T - W): linear decay
+ *             to zero at the end of the fit;
+ *   ONECYCLE: cosine from lr / 25 up to lr over the W warm-up steps, then
+ *             cosine from lr down to 0 over the rest (PyTorch's OneCycleLR
+ *             with final_div_factor -> inf, no momentum cycling). */
+enum { FD_MLP_LR_CONSTANT = 0, FD_MLP_LR_LINEAR = 1, FD_MLP_LR_ONECYCLE = 2 };
+
 typedef struct {
     int nlayers; /* dense layers L >= 1 */
     const int64_t *sizes; /* L + 1 widths: sizes[0] features, sizes[L] classes */
@@ -35,7 +46,22 @@ typedef struct {
     int adam_eps_hat; /* adam: eps is added to sqrt(v) before the bias
                             correction (Kingma & Ba's eps-hat), not to
                             sqrt(v_hat) */
+    /* Regularisation and schedules (issue 14; all 0 = off): */
+    double dropout; /* drop rate of every hidden layer's output, training only */
+    double input_dropout; /* drop rate of the input rows, training only */
+    uint64_t seed; /* dropout's Philox key */
+    double label_smoothing; /* eps: targets (1 - eps) one-hot + eps / classes */
+    int schedule; /* FD_MLP_LR_*: lr above is the peak rate */
+    int64_t sched_start, sched_total, sched_warmup; /* see FD_MLP_LR_* */
 } fd_mlp_optim;
+
+/* Dropout masks in the epoch: the activation h_j (j = 0: the input rows,
+ * j = l + 1: dense layer l's output) of the batch of global optimiser step
+ * s (opt->step before the step) uses fd_dropout_ex's counter with
+ * c0, c1 = (element index within the batch, row-major) / 4, c2 = the low
+ * 32 bits of s and tag = j + 1, key = opt->seed (csrc/dropout/dropout.h).
+ * The backward pass re-derives the same mask for dL/dh_j; nothing is
+ * stored.  Inference (fd_mlp_forward) applies no dropout. */
 
 /* Progress hook: called after every `every` steps with the steps done in
  * this epoch; a non-zero return stops the epoch after that step. */

@@ -7,6 +7,8 @@ typedef struct {
     T *h[FD_MLP_MAX_LAYERS + 1]; /* h[0] gathered batch, h[l] layer outputs */
     T *z[FD_MLP_MAX_LAYERS + 1]; /* pre-activations (gelu hidden layers only) */
     T *d[FD_MLP_MAX_LAYERS + 1]; /* dL/dh[l], l >= 1 */
+    T *hd[FD_MLP_MAX_LAYERS + 1]; /* dropped copies of sigmoid / tanh hidden
+                                     outputs (their act' needs the kept h) */
     int64_t *lab; /* batch labels */
     void *kwork; /* dense kernels' scratch */
 } FN(fd_mlp_bufs);
@@ -19,6 +21,7 @@ static size_t FN(fd_mlp_layout)(fd_ctx ctx, const fd_mlp_shape *s, char *base,
     int64_t B = s->batch;
     int l, L = s->nlayers;
     int gelu = s->act == FD_ACT_GELU;
+    int yact = s->act == FD_ACT_SIGMOID || s->act == FD_ACT_TANH;
 #define TAKE(ptr, type, count)                                                                     \
     do {                                                                                           \
         if (bufs) ptr = (type *)(void *)(base + off);                                              \
@@ -28,7 +31,9 @@ static size_t FN(fd_mlp_layout)(fd_ctx ctx, const fd_mlp_shape *s, char *base,
         TAKE(bufs->h[l], T, B * s->sizes[l]);
         if (l >= 1) TAKE(bufs->d[l], T, B * s->sizes[l]);
         if (bufs) bufs->z[l] = NULL;
+        if (bufs) bufs->hd[l] = NULL;
         if (gelu && l >= 1 && l < L) TAKE(bufs->z[l], T, B * s->sizes[l]);
+        if (yact && l >= 1 && l < L) TAKE(bufs->hd[l], T, B * s->sizes[l]);
     }
     TAKE(bufs->lab, int64_t, B);
 #undef TAKE
@@ -91,10 +96,17 @@ static double FN(fd_mlp_l2_grad)(fd_ctx ctx, int64_t n, const T *w, T *g, T c)
     return total;
 }
 
+/* The input rows of dense layer l in training: h[l], or its dropped copy. */
+static const T *FN(fd_mlp_input)(const FN(fd_mlp_bufs) * b, const fd_mlp_optim *drop, int l)
+{ return (l > 0 && drop && drop->dropout > 0.0 && b->hd[l]) ? b->hd[l] : b->h[l]; }
+
 /* Forward m rows from x (leading dimension sizes[0]); logits go to `out`
- * (leading dimension ldo) or, when out is NULL, to bufs->h[L]. */
+ * (leading dimension ldo) or, when out is NULL, to bufs->h[L].  With drop
+ * (training) every hidden output gets its dropout mask (see mlp.h): in
+ * place, or into hd[l] for sigmoid / tanh. */
 static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, const T *x,
-                          int64_t m, FN(fd_mlp_bufs) * b, T *out, int64_t ldo)
+                          int64_t m, FN(fd_mlp_bufs) * b, T *out, int64_t ldo,
+                          const fd_mlp_optim *drop)
 {
     int l, L = s->nlayers, rc;
     const T *in = x;
@@ -108,8 +120,34 @@ static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, c
                                   last ? NULL : b->z[l + 1], nn, b->kwork);
         if (rc != FD_OK) return rc;
         in = y;
+        if (!last && drop && drop->dropout > 0.0) {
+            T *dst = b->hd[l + 1] ? b->hd[l + 1] : y;
+            rc = FN(fd_dropout_ex)(ctx, m * nn, y, dst, drop->dropout, drop->seed,
+                                   (uint32_t)drop->step, (uint32_t)(l + 2));
+            if (rc != FD_OK) return rc;
+            in = dst;
+        }
     }
     return FD_OK;
+}
+
+/* The learning rate of the next step (see FD_MLP_LR_* in mlp.h). */
+static double FN(fd_mlp_lr)(const fd_mlp_optim *o)
+{
+    const double pi = 3.14159265358979323846;
+    double t = (double)(o->step - o->sched_start), tot = (double)o->sched_total;
+    double wu = (double)o->sched_warmup, lr = o->lr;
+    if (o->schedule == FD_MLP_LR_ONECYCLE) {
+        double lo = lr / 25.0;
+        if (t < wu) return lo + (lr - lo) * 0.5 * (1.0 - cos(pi * t / wu));
+        if (tot <= wu) return lr;
+        if (t >= tot) return 0.0;
+        return lr * 0.5 * (1.0 + cos(pi * (t - wu) / (tot - wu)));
+    }
+    if (t < wu) return lr * (t + 1.0) / wu;
+    if (o->schedule == FD_MLP_LR_LINEAR && tot > wu)
+        return t >= tot ? 0.0 : lr * (tot - t) / (tot - wu);
+    return lr;
 }
 
 int FN(fd_mlp_forward)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, const T *X,
@@ -123,7 +161,8 @@ int FN(fd_mlp_forward)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, 
     C = shape->sizes[shape->nlayers];
     for (r = 0; r < n; r += shape->batch) {
         int64_t m = n - r < shape->batch ? n - r : shape->batch;
-        rc = FN(fd_mlp_fwd)(ctx, shape, params, X + r * shape->sizes[0], m, &b, logits + r * C, C);
+        rc = FN(fd_mlp_fwd)(ctx, shape, params, X + r * shape->sizes[0], m, &b, logits + r * C, C,
+                            NULL);
         if (rc != FD_OK) return rc;
     }
     return FD_OK;
@@ -139,7 +178,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
     const fd_mlp_shape *s = shape;
     int L, l, j, rc = FD_OK;
     int64_t start, steps = 0, C, k0, np2;
-    double lsum = 0.0, eps;
+    double lsum = 0.0, eps, lr;
     int64_t ncorrect = 0;
     *loss_sum = 0.0;
     *correct = 0;
@@ -174,7 +213,12 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
         FD_PARALLEL_FOR
         for (r = 0; r < m; r++) memcpy(b.h[0] + r * k0, X + idx[r] * k0, (size_t)k0 * sizeof(T));
 
-        rc = FN(fd_mlp_fwd)(ctx, s, params, b.h[0], m, &b, NULL, 0);
+        if (opt->input_dropout > 0.0) {
+            rc = FN(fd_dropout_ex)(ctx, m * k0, b.h[0], b.h[0], opt->input_dropout, opt->seed,
+                                   (uint32_t)opt->step, 1);
+            if (rc != FD_OK) break;
+        }
+        rc = FN(fd_mlp_fwd)(ctx, s, params, b.h[0], m, &b, NULL, 0, opt);
         if (rc != FD_OK) break;
         for (r = 0; r < m; r++) { /* train accuracy; first max wins, and a
                                      * NaN beats any number, as np.argmax */
@@ -186,16 +230,35 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
         }
         rc = FN(fd_softmax_xent)(ctx, m, C, b.h[L], b.lab, FD_REDUCE_MEAN, &loss, b.d[L]);
         if (rc != FD_OK) break;
-        lsum += (double)loss * (double)m;
+        lsum += (double)loss * (double)m; /* the plain cross-entropy */
+        if (opt->label_smoothing != 0.0) {
+            /* d/dlogits of the smoothed loss: softmax - (1 - eps) onehot -
+             * eps / C, over m: the plain gradient + eps (onehot - 1/C) / m */
+            const T a = (T)(opt->label_smoothing / (double)C / (double)m);
+            const T c1 = (T)(opt->label_smoothing / (double)m);
+            int64_t c;
+            for (r = 0; r < m; r++) {
+                T *g = b.d[L] + r * C;
+                for (c = 0; c < C; c++) g[c] -= a;
+                g[b.lab[r]] += c1;
+            }
+        }
 
         for (l = L - 1; l >= 0; l--) {
             int64_t k = s->sizes[l], nn = s->sizes[l + 1];
             int last = l == L - 1;
             int pre = !last && s->act == FD_ACT_GELU;
-            rc = FN(fd_dense_backward)(ctx, m, k, nn, b.d[l + 1], nn, b.h[l], k, params[2 * l], nn,
-                                       1, pre ? b.z[l + 1] : b.h[l + 1], nn, pre,
-                                       last ? FD_ACT_IDENTITY : s->act, l > 0 ? b.d[l] : NULL, k,
-                                       grads[2 * l], nn, 1, grads[2 * l + 1], 0, b.kwork);
+            if (!last && opt->dropout > 0.0) { /* dL/dh from dL/d(dropped h) */
+                rc = FN(fd_dropout_ex)(ctx, m * nn, b.d[l + 1], b.d[l + 1], opt->dropout, opt->seed,
+                                       (uint32_t)opt->step, (uint32_t)(l + 2));
+                if (rc != FD_OK) break;
+            }
+            /* relu / identity outputs were dropped in place: act' from the
+             * dropped h differs only where the mask has zeroed dL/dh */
+            rc = FN(fd_dense_backward)(ctx, m, k, nn, b.d[l + 1], nn, FN(fd_mlp_input)(&b, opt, l),
+                                       k, params[2 * l], nn, 1, pre ? b.z[l + 1] : b.h[l + 1], nn,
+                                       pre, last ? FD_ACT_IDENTITY : s->act, l > 0 ? b.d[l] : NULL,
+                                       k, grads[2 * l], nn, 1, grads[2 * l + 1], 0, b.kwork);
             if (rc != FD_OK) break;
         }
         if (rc != FD_OK) break;
@@ -208,6 +271,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
             lsum += 0.5 * opt->l2 * sq; /* alpha/(2m) * sq per row, m rows */
         }
 
+        lr = FN(fd_mlp_lr)(opt);
         opt->step++;
         eps = opt->eps;
         /* eps-hat added to sqrt(v) = eps / sqrt(1 - beta2^t) added to sqrt(v_hat) */
@@ -217,10 +281,10 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
             l = j / 2;
             int64_t cnt = (j & 1) ? s->sizes[l + 1] : s->sizes[l] * s->sizes[l + 1];
             if (opt->kind == FD_MLP_ADAM)
-                FN(fd_adam_step)(ctx, cnt, params[j], grads[j], state[j], state[np2 + j], opt->lr,
+                FN(fd_adam_step)(ctx, cnt, params[j], grads[j], state[j], state[np2 + j], lr,
                                  opt->beta1, opt->beta2, eps, opt->step, opt->weight_decay);
             else
-                FN(fd_sgd_step)(ctx, cnt, params[j], grads[j], opt->lr, opt->momentum,
+                FN(fd_sgd_step)(ctx, cnt, params[j], grads[j], lr, opt->momentum,
                                 opt->momentum != 0.0 ? state[j] : NULL, opt->weight_decay,
                                 opt->nesterov);
         }

@@ -20,6 +20,17 @@ HELP = "train an MLP classifier on MNIST (or --data DIR) and report test accurac
 
 
 def add_arguments(parser) -> None:
+    from ..recipes import RECIPES
+
+    parser.add_argument(
+        "--recipe",
+        default=None,
+        metavar="NAME",
+        help="a named, measured training setup that fixes the model and the "
+        "training options (%s); --seed, --threads, --dtype, --data, --limit, "
+        "--save, --plot and --no-progress still apply"
+        % "; ".join("%s: %s" % (r.name, r.summary.replace("%", "%%")) for r in RECIPES.values()),
+    )
     parser.add_argument(
         "--data",
         metavar="DIR",
@@ -40,7 +51,12 @@ def add_arguments(parser) -> None:
         default="relu",
         help="hidden activation: identity, relu, sigmoid, tanh, gelu (default: relu)",
     )
-    parser.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
+    parser.add_argument(
+        "--epochs",
+        type=float,
+        default=10,
+        help="training epochs; a fraction trains on part of the last epoch (default: 10)",
+    )
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64)")
     parser.add_argument("--optimizer", default="sgd", help="sgd or adam (default: sgd)")
     parser.add_argument(
@@ -52,7 +68,24 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--lr-schedule",
         default="cosine",
-        help="cosine (per-epoch cosine decay to ~0) or constant (default: cosine)",
+        help="cosine (per-epoch cosine decay to ~0), constant, linear (per-step "
+        "decay to 0) or onecycle (per-step warm-up then cosine to 0) (default: cosine)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=0,
+        help="warm-up for constant/linear/onecycle: steps (>= 1) or a fraction of "
+        "all steps (< 1) (default: 0)",
+    )
+    parser.add_argument(
+        "--label-smoothing", type=float, default=0.0, help="label smoothing eps (default: 0)"
+    )
+    parser.add_argument(
+        "--dropout", type=float, default=0.0, help="dropout rate of hidden layers (default: 0)"
+    )
+    parser.add_argument(
+        "--input-dropout", type=float, default=0.0, help="dropout rate of the input (default: 0)"
     )
     parser.add_argument("--momentum", type=float, default=None, help="SGD momentum (default: 0.9)")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="weight decay (default: 0)")
@@ -142,8 +175,52 @@ def _error(msg: str):
     return CommandError(msg)
 
 
+# the options a recipe sets (argparse dest -> Recipe attribute)
+_RECIPE_OPTIONS = {
+    "layers": "hidden",
+    "activation": "activation",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "optimizer": "optimizer",
+    "lr": "lr",
+    "lr_schedule": "lr_schedule",
+    "momentum": "momentum",
+    "weight_decay": "weight_decay",
+    "warmup": "warmup",
+    "label_smoothing": "label_smoothing",
+    "dropout": "dropout",
+    "input_dropout": "input_dropout",
+}
+
+
+def _apply_recipe(args) -> None:
+    """Fill args from args.recipe; an option also given explicitly is an error."""
+    from ..recipes import get_recipe
+
+    try:
+        recipe = get_recipe(args.recipe)
+    except ValueError as exc:
+        raise _error("--recipe: %s" % exc) from None
+    defaults = vars(build_args([]))
+    for dest, attr in _RECIPE_OPTIONS.items():
+        if getattr(args, dest) != defaults[dest]:
+            raise _error(
+                "--%s cannot be combined with --recipe (the recipe sets it)"
+                % dest.replace("_", "-")
+            )
+        value = getattr(recipe, attr)
+        if dest == "layers":
+            value = ",".join(str(w) for w in value)
+        setattr(args, dest, value)
+    args.evaluate_each_epoch = recipe.evaluate_each_epoch
+    args.recipe_obj = recipe
+
+
 def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
     from ..nn import ACTIVATIONS, OPTIMIZERS
+
+    if getattr(args, "recipe", None) and not hasattr(args, "recipe_obj"):
+        _apply_recipe(args)
 
     try:
         hidden = tuple(int(w) for w in str(args.layers).split(",") if w.strip())
@@ -161,8 +238,8 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
         raise _error(
             "--optimizer must be one of %s, got %r" % (", ".join(OPTIMIZERS), args.optimizer)
         )
-    if args.epochs < 1:
-        raise _error("--epochs must be >= 1, got %d" % args.epochs)
+    if not (args.epochs > 0 and np.isfinite(args.epochs)):
+        raise _error("--epochs must be > 0, got %g" % args.epochs)
     from ..nn import MAX_BATCH_SIZE
 
     if not 1 <= args.batch_size <= MAX_BATCH_SIZE:
@@ -178,8 +255,21 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
             raise _error("--momentum must be in [0, 1), got %r" % args.momentum)
     if not (args.weight_decay >= 0 and np.isfinite(args.weight_decay)):
         raise _error("--weight-decay must be >= 0, got %r" % args.weight_decay)
-    if args.lr_schedule not in ("cosine", "constant"):
-        raise _error("--lr-schedule must be cosine or constant, got %r" % args.lr_schedule)
+    from ..nn import LR_SCHEDULES
+
+    if args.lr_schedule not in LR_SCHEDULES:
+        raise _error(
+            "--lr-schedule must be one of %s, got %r" % (", ".join(LR_SCHEDULES), args.lr_schedule)
+        )
+    if not (args.warmup >= 0 and np.isfinite(args.warmup)):
+        raise _error("--warmup must be >= 0, got %r" % args.warmup)
+    if args.warmup and args.lr_schedule == "cosine":
+        raise _error("--warmup applies to --lr-schedule constant, linear or onecycle")
+    for opt in ("label_smoothing", "dropout", "input_dropout"):
+        if not 0 <= getattr(args, opt) < 1:
+            raise _error(
+                "--%s must be in [0, 1), got %r" % (opt.replace("_", "-"), getattr(args, opt))
+            )
     if args.dtype not in ("float32", "float64"):
         raise _error("--dtype must be float32 or float64, got %r" % args.dtype)
     if args.threads is not None and args.threads < 1:
@@ -289,10 +379,15 @@ def train_model(args, out=None) -> TrainResult:
     sizes = (X_train.shape[1],) + hidden + (max(n_classes, 2),)
     threads = args.threads or fastdigits.get_num_threads()
     models, histories, preds, accs, seconds = {}, {}, {}, {}, {}
-    from threadpoolctl import threadpool_limits
+    import contextlib
 
+    blas = contextlib.nullcontext()
+    if "numpy" in backends:  # threadpoolctl only when BLAS does the work (import + scan time)
+        from threadpoolctl import threadpool_limits
+
+        blas = threadpool_limits(limits=threads, user_api="blas")
     # the NumPy backend's BLAS gets the same thread count as fastdigits
-    with fastdigits.threads(threads), threadpool_limits(limits=threads, user_api="blas"):
+    with fastdigits.threads(threads), blas:
         for backend in backends:
             # The data were standardised with MNIST's statistics (load_mnist
             # normalize=True): the model remembers it for raw uint8 input.
@@ -303,6 +398,8 @@ def train_model(args, out=None) -> TrainResult:
                 seed=args.seed,
                 backend=backend,
                 normalization="mnist",
+                dropout=args.dropout,
+                input_dropout=args.input_dropout,
             )
             if out is not None:
                 print(
@@ -317,19 +414,31 @@ def train_model(args, out=None) -> TrainResult:
                     ),
                     file=out,
                 )
+            recipe = getattr(args, "recipe_obj", None)
+            if out is not None and recipe is not None and recipe.augment:
+                import importlib.util
+
+                if importlib.util.find_spec("fastdigits.augment") is None:
+                    print(
+                        "note: recipe %s wants augmentation %r; this build has no "
+                        "fastdigits.augment, so it trains without it"
+                        % (recipe.name, recipe.augment),
+                        file=out,
+                    )
             callback, close = _progress_bar(out is not None and progress_wanted(args.no_progress))
 
             def epoch_done(row, _close=close):
                 _close()
                 if out is not None:
+                    test = "  test %.2f%%" % (100 * row["val_acc"]) if "val_acc" in row else ""
                     print(
-                        "  epoch %2d/%d  loss %.4f  train %.2f%%  test %.2f%%  %.2f s"
+                        "  epoch %2d/%g  loss %.4f  train %.2f%%%s  %.2f s"
                         % (
                             row["epoch"],
                             args.epochs,
                             row["loss"],
                             100 * row["train_acc"],
-                            100 * row["val_acc"],
+                            test,
                             row["seconds"],
                         ),
                         file=out,
@@ -340,14 +449,18 @@ def train_model(args, out=None) -> TrainResult:
                 model.fit(
                     X_train,
                     y_train,
-                    epochs=args.epochs,
+                    epochs=int(args.epochs) if args.epochs == int(args.epochs) else args.epochs,
                     batch_size=args.batch_size,
                     optimizer=args.optimizer,
                     lr=args.lr,
                     momentum=args.momentum,
                     weight_decay=args.weight_decay,
                     lr_schedule=args.lr_schedule,
-                    validation_data=(X_test, y_test),
+                    warmup=int(args.warmup) if args.warmup >= 1 else float(args.warmup),
+                    label_smoothing=args.label_smoothing,
+                    validation_data=(X_test, y_test)
+                    if getattr(args, "evaluate_each_epoch", True)
+                    else None,
                     callback=callback,
                     callback_every=20,
                     epoch_callback=epoch_done,

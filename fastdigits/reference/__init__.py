@@ -6,6 +6,7 @@ as the NumPy baseline.
 """
 
 from .batches import batches
+from .dropout import dropout
 from .dense import dense_backward, dense_forward, matmul
 from .idx import read_idx, read_idx_header, read_idx_normalized, write_idx
 from .loss import softmax_cross_entropy
@@ -20,6 +21,7 @@ __all__ = [
     "batches",
     "dense_backward",
     "dense_forward",
+    "dropout",
     "matmul",
     "nn",
     "normalize",

@@ -16,6 +16,10 @@ import numpy as np
 
 from .._activation import ACTIVATIONS  # noqa: F401 (re-exported)
 from .._mlp_init import OPTIMIZERS, init_params  # noqa: F401 (re-exported)
+from .dropout import dropout_apply
+
+#: per-step learning-rate schedules (csrc/mlp/mlp.h, FD_MLP_LR_*)
+STEP_SCHEDULES = ("constant", "linear", "onecycle")
 
 _GELU_C = math.sqrt(2.0 / math.pi)
 
@@ -57,9 +61,20 @@ def _layer_acts(n_layers: int, activation: str) -> List[str]:
 
 
 def forward(
-    params: Sequence[np.ndarray], x: np.ndarray, activation: str = "relu", keep: bool = False
+    params: Sequence[np.ndarray],
+    x: np.ndarray,
+    activation: str = "relu",
+    keep: bool = False,
+    *,
+    dropout: float = 0.0,
+    seed: int = 0,
+    step: int = 0,
 ):
-    """Logits for rows of x; with keep=True also the per-layer (inputs, z, y)."""
+    """Logits for rows of x; with keep=True also the per-layer (inputs, z, y).
+
+    ``dropout`` > 0 (training): each hidden output y of layer i is followed
+    by its dropout mask (counter words c2 = step, tag = i + 2, key = seed,
+    as the C epoch: csrc/mlp/mlp.h); the cache keeps y before the mask."""
     n_layers = len(params) // 2
     acts = _layer_acts(n_layers, activation)
     h = x
@@ -70,6 +85,8 @@ def forward(
         y = _act(z, acts[i])
         cache.append((h, z, y))
         h = y
+        if dropout and i < n_layers - 1:
+            h = dropout_apply(y, dropout, seed, step & 0xFFFFFFFF, i + 2)
     return (h, cache) if keep else h
 
 
@@ -94,13 +111,20 @@ def backward(
     dlogits: np.ndarray,
     activation: str,
     grads: Sequence[np.ndarray],
+    *,
+    dropout: float = 0.0,
+    seed: int = 0,
+    step: int = 0,
 ) -> None:
-    """Write dL/dW and dL/db into ``grads`` (same layout as params)."""
+    """Write dL/dW and dL/db into ``grads`` (same layout as params); with
+    ``dropout``, the masks of :func:`forward` with the same seed and step."""
     n_layers = len(params) // 2
     acts = _layer_acts(n_layers, activation)
     dy = dlogits
     for i in range(n_layers - 1, -1, -1):
         h, z, y = cache[i]
+        if dropout and i < n_layers - 1:
+            dy = dropout_apply(np.ascontiguousarray(dy), dropout, seed, step & 0xFFFFFFFF, i + 2)
         dz = _act_grad(dy, y, z, acts[i])
         grads[2 * i][...] = h.T @ dz
         grads[2 * i + 1][...] = dz.sum(axis=0)
@@ -140,6 +164,25 @@ def adam_update(p, g, m, v, lr, beta1, beta2, eps, step, weight_decay) -> None:
     p -= t(lr) * mhat / (np.sqrt(vhat) + t(eps))
 
 
+def step_lr(lr: float, schedule: str, t: int, total: int, warmup: int) -> float:
+    """The learning rate of step t (from 0) of a fit of ``total`` steps with
+    ``warmup`` warm-up steps (the C epoch's FD_MLP_LR_*, csrc/mlp/mlp.h)."""
+    if schedule == "onecycle":
+        lo = lr / 25.0
+        if t < warmup:
+            return lo + (lr - lo) * 0.5 * (1.0 - math.cos(math.pi * t / warmup))
+        if total <= warmup:
+            return lr
+        if t >= total:
+            return 0.0
+        return lr * 0.5 * (1.0 + math.cos(math.pi * (t - warmup) / (total - warmup)))
+    if t < warmup:
+        return lr * (t + 1.0) / warmup
+    if schedule == "linear" and total > warmup:
+        return 0.0 if t >= total else lr * (total - t) / (total - warmup)
+    return lr
+
+
 def train_epoch(
     params: List[np.ndarray],
     grads: List[np.ndarray],
@@ -163,6 +206,14 @@ def train_epoch(
     l2: float = 0.0,
     nesterov: bool = False,
     adam_eps_hat: bool = False,
+    dropout: float = 0.0,
+    input_dropout: float = 0.0,
+    dropout_seed: int = 0,
+    label_smoothing: float = 0.0,
+    schedule: str = "constant",
+    schedule_start: int = 0,
+    schedule_total: int = 0,
+    warmup: int = 0,
 ) -> Tuple[float, int, int]:
     """One epoch over ``X[order]`` in batches; updates params in place.
 
@@ -178,7 +229,18 @@ def train_epoch(
     Nesterov momentum; ``adam_eps_hat``: eps added to sqrt(v) before the
     bias correction (Kingma & Ba's eps-hat), i.e. ``eps / sqrt(1 - beta2**t)``
     added to sqrt(v_hat).
+
+    Issue 14: ``dropout`` / ``input_dropout`` (hidden outputs / input rows,
+    masks keyed by ``dropout_seed`` and the global step, see
+    csrc/mlp/mlp.h), ``label_smoothing`` (gradient only: the loss returned
+    stays the plain cross-entropy) and the per-step ``schedule``
+    (:func:`step_lr` with t = step - schedule_start, ``schedule_total``
+    steps, ``warmup`` warm-up steps; ``lr`` is the peak rate).
     """
+    if schedule not in STEP_SCHEDULES:
+        raise ValueError("schedule must be one of %s, got %r" % (STEP_SCHEDULES, schedule))
+    if schedule != "constant":
+        warmup = min(warmup, schedule_total)
     n = order.shape[0]
     loss_sum = 0.0
     correct = 0
@@ -188,11 +250,18 @@ def train_epoch(
         idx = order[start : start + batch_size]
         xb = X[idx]
         yb = y[idx]
-        logits, cache = forward(params, xb, activation, keep=True)
+        drop = dict(dropout=dropout, seed=dropout_seed, step=step)
+        if input_dropout:
+            xb = dropout_apply(xb, input_dropout, dropout_seed, step & 0xFFFFFFFF, 1)
+        logits, cache = forward(params, xb, activation, keep=True, **drop)
         loss, dlogits = softmax_xent(logits, yb)
         loss_sum += loss * idx.shape[0]
         correct += int((logits.argmax(axis=1) == yb).sum())
-        backward(params, cache, dlogits, activation, grads)
+        if label_smoothing:
+            m, c = logits.shape
+            dlogits -= dlogits.dtype.type(label_smoothing / c / m)
+            dlogits[np.arange(m), yb] += dlogits.dtype.type(label_smoothing / m)
+        backward(params, cache, dlogits, activation, grads, **drop)
         if l2:
             m = idx.shape[0]
             for W, gW in zip(params[0::2], grads[0::2]):
@@ -202,6 +271,7 @@ def train_epoch(
                     * float(np.dot(W.ravel().astype(np.float64), W.ravel().astype(np.float64)))
                 )
                 gW += W.dtype.type(l2 / m) * W
+        lr_t = step_lr(lr, schedule, step - schedule_start, schedule_total, warmup)
         step += 1
         eps_t = eps / math.sqrt(1.0 - beta2**step) if adam_eps_hat else eps
         for j in range(n_params):
@@ -209,7 +279,7 @@ def train_epoch(
                 sgd_update(
                     params[j],
                     grads[j],
-                    lr,
+                    lr_t,
                     momentum,
                     state[j] if momentum else None,
                     weight_decay,
@@ -221,7 +291,7 @@ def train_epoch(
                     grads[j],
                     state[j],
                     state[n_params + j],
-                    lr,
+                    lr_t,
                     beta1,
                     beta2,
                     eps_t,

@@ -1,0 +1,62 @@
+/* Per-dtype body of dropout.c, instantiated through common/fd_template.h; see dropout.h. */
+
+#define FN(name) FD_TNAME(name)
+
+typedef struct {
+    void (*range)(int64_t q0, int64_t q1, int64_t n, const T *x, T *out, uint32_t thr, T scale,
+                  uint64_t seed, uint32_t c2, uint32_t c3);
+} FN(fd_dropout_kernels);
+
+static FN(fd_dropout_kernels) FN(fd_dropout_pick)(int isa)
+{
+    FN(fd_dropout_kernels) k;
+#if FD_HAVE_X86_SIMD
+    if (isa >= FD_ISA_AVX512) {
+        k.range = FD_TNAME_ISA(fd_dropout_range, avx512);
+        return k;
+    }
+    if (isa >= FD_ISA_AVX2) {
+        k.range = FD_TNAME_ISA(fd_dropout_range, avx2);
+        return k;
+    }
+#else
+    (void)isa;
+#endif
+    k.range = FD_TNAME_ISA(fd_dropout_range, generic);
+    return k;
+}
+
+int FN(fd_dropout_ex)(fd_ctx ctx, int64_t n, const T *x, T *out, double p, uint64_t seed,
+                      uint32_t c2, uint32_t tag)
+{
+    FN(fd_dropout_kernels) k;
+    uint32_t thr, c3 = fd_rng_c3(FD_RNG_STREAM_DROPOUT, tag);
+    T scale;
+    int64_t nq, per, t;
+    int nt;
+    if (n < 0 || !(p >= 0.0 && p < 1.0)) return FD_EINVAL;
+    if (n == 0) return FD_OK;
+    if (p == 0.0) {
+        if (out != x) memmove(out, x, (size_t)n * sizeof(T));
+        return FD_OK;
+    }
+    /* u < p for u = k / 2^24 (k integer) <=> k < ceil(p * 2^24); exact */
+    thr = (uint32_t)ceil(p * 16777216.0);
+    scale = (T)(1.0 / (1.0 - p));
+    k = FN(fd_dropout_pick)(ctx.isa);
+    nq = (n + 3) / 4;
+    nt = fd_threads_for(&ctx, (size_t)n, FD_DROPOUT_GRAIN);
+    /* whole 16-block (64-element) slices per thread */
+    per = ((nq + nt - 1) / nt + FD_DROP_LANES - 1) / FD_DROP_LANES * FD_DROP_LANES;
+    FD_PARALLEL_FOR
+    for (t = 0; t < nt; t++) {
+        int64_t q0 = t * per, q1 = q0 + per < nq ? q0 + per : nq;
+        if (q0 < q1) k.range(q0, q1, n, x, out, thr, scale, seed, c2, c3);
+    }
+    return FD_OK;
+}
+
+int FN(fd_dropout)(fd_ctx ctx, int64_t n, const T *x, T *out, double p, uint64_t seed)
+{ return FN(fd_dropout_ex)(ctx, n, x, out, p, seed, 0, 0); }
+
+#undef FN

@@ -1,0 +1,26 @@
+/* Private to dropout*.c: the per-ISA range workers behind fd_dropout_*.
+ *
+ * A worker handles the Philox blocks q0 <= q < q1 (elements 4q .. 4q+3,
+ * those below n): out = (w >> 8) < thr ? 0 : x * scale.  The same portable
+ * body (dropout_simd_impl.h) is compiled per instruction set, so the
+ * compiler vectorises the generator with that set's 32x32->64 multiplies;
+ * one multiply per kept element, so every path gives the same bits. */
+#ifndef FD_DROPOUT_INTERNAL_H
+#define FD_DROPOUT_INTERNAL_H
+
+#include "common/fd_common.h"
+
+#define FD_DROPOUT_WORKER_DECL(T, NAME)                                                            \
+    void NAME(int64_t q0, int64_t q1, int64_t n, const T *x, T *out, uint32_t thr, T scale,        \
+              uint64_t seed, uint32_t c2, uint32_t c3);
+
+FD_DROPOUT_WORKER_DECL(float, fd_dropout_range_f32_generic)
+FD_DROPOUT_WORKER_DECL(double, fd_dropout_range_f64_generic)
+#if FD_HAVE_X86_SIMD
+FD_DROPOUT_WORKER_DECL(float, fd_dropout_range_f32_avx2)
+FD_DROPOUT_WORKER_DECL(double, fd_dropout_range_f64_avx2)
+FD_DROPOUT_WORKER_DECL(float, fd_dropout_range_f32_avx512)
+FD_DROPOUT_WORKER_DECL(double, fd_dropout_range_f64_avx512)
+#endif
+
+#endif

@@ -1,0 +1,90 @@
+/* Range worker body (see dropout_internal.h), FD_TNAME_ISA(fd_dropout_range,
+ * ISA), instantiated through common/fd_template.h by dropout_avx2.c /
+ * dropout_avx512.c (after their simd/ header) and by dropout.c for the
+ * portable path (no ISA: fd_dropout_range_<sfx>_generic): plain C over FD_DROP_LANES Philox blocks at a time, written so
+ * that compilers vectorise the rounds (lane loops over uint32 arrays). */
+#include <stdint.h>
+
+#ifdef ISA
+#define FN FD_TNAME_ISA(fd_dropout_range, ISA)
+#else
+#define FN FD_TNAME_ISA(fd_dropout_range, generic)
+#endif
+
+#ifndef FD_DROP_LANES
+#define FD_DROP_LANES 16
+#endif
+/* Lane type of the generator's words: 64-bit lanes (high half zero) where
+ * FD_DROP_WIDE is defined (AVX-512: each 32x32->64 product is then one
+ * vpmuludq, no unpacking), else 32-bit lanes (better for SSE2 / AVX2). */
+#undef FD_DROP_LANE
+#ifdef FD_DROP_WIDE
+#define FD_DROP_LANE uint64_t
+#else
+#define FD_DROP_LANE uint32_t
+#endif
+
+#ifndef FD_DROP_NOINLINE
+#if defined(_MSC_VER)
+#define FD_DROP_NOINLINE __declspec(noinline)
+#else
+#define FD_DROP_NOINLINE __attribute__((noinline))
+#endif
+#endif
+
+/* Ten Philox rounds over FD_DROP_LANES counters in place; out of line
+ * (restrict arguments) so that compilers vectorise it as a loop. */
+static FD_DROP_NOINLINE void FD_PASTE2(FN, rounds)(FD_DROP_LANE *FD_RESTRICT a0,
+                                                   FD_DROP_LANE *FD_RESTRICT a1,
+                                                   FD_DROP_LANE *FD_RESTRICT a2,
+                                                   FD_DROP_LANE *FD_RESTRICT a3, uint64_t k0,
+                                                   uint64_t k1)
+{
+    const uint64_t lo = 0xFFFFFFFFu;
+    int j, round;
+    for (round = 0; round < 10; round++) {
+        for (j = 0; j < FD_DROP_LANES; j++) {
+            uint64_t p0 = (uint64_t)0xD2511F53u * (a0[j] & lo);
+            uint64_t p1 = (uint64_t)0xCD9E8D57u * (a2[j] & lo);
+            FD_DROP_LANE n0 = (FD_DROP_LANE)((p1 >> 32) ^ a1[j] ^ k0);
+            FD_DROP_LANE n2 = (FD_DROP_LANE)((p0 >> 32) ^ a3[j] ^ k1);
+            a1[j] = (FD_DROP_LANE)(p1 & lo);
+            a3[j] = (FD_DROP_LANE)(p0 & lo);
+            a0[j] = n0;
+            a2[j] = n2;
+        }
+        k0 = (k0 + 0x9E3779B9u) & lo;
+        k1 = (k1 + 0xBB67AE85u) & lo;
+    }
+}
+
+void FN(int64_t q0, int64_t q1, int64_t n, const T *x, T *out, uint32_t thr, T scale, uint64_t seed,
+        uint32_t c2, uint32_t c3)
+{
+    FD_DROP_LANE a0[FD_DROP_LANES], a1[FD_DROP_LANES], a2[FD_DROP_LANES], a3[FD_DROP_LANES];
+    uint32_t w[4 * FD_DROP_LANES];
+    int64_t q, e, base, cnt;
+    int j;
+    for (q = q0; q < q1; q += FD_DROP_LANES) {
+        for (j = 0; j < FD_DROP_LANES; j++) {
+            uint64_t b = (uint64_t)(q + j);
+            a0[j] = (FD_DROP_LANE)(b & 0xFFFFFFFFu);
+            a1[j] = (FD_DROP_LANE)(b >> 32);
+            a2[j] = c2;
+            a3[j] = c3;
+        }
+        FD_PASTE2(FN, rounds)(a0, a1, a2, a3, seed & 0xFFFFFFFFu, seed >> 32);
+        for (j = 0; j < FD_DROP_LANES; j++) {
+            w[4 * j] = (uint32_t)a0[j];
+            w[4 * j + 1] = (uint32_t)a1[j];
+            w[4 * j + 2] = (uint32_t)a2[j];
+            w[4 * j + 3] = (uint32_t)a3[j];
+        }
+        base = 4 * q;
+        cnt = 4 * (q1 - q < FD_DROP_LANES ? q1 - q : FD_DROP_LANES);
+        if (cnt > n - base) cnt = n - base;
+        for (e = 0; e < cnt; e++) out[base + e] = (w[e] >> 8) < thr ? (T)0 : x[base + e] * scale;
+    }
+}
+
+#undef FN

@@ -1,0 +1,68 @@
+"""Binding for the dropout kernel: validate, convert, call C without the
+GIL.  The public, documented function is fastdigits.dropout."""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport int64_t, uint64_t
+
+from fastdigits._common cimport fd_ctx, FD_OK
+from fastdigits._binding cimport check_out, current_ctx
+from fastdigits._args import as_array
+
+cnp.import_array()
+
+cdef extern from "dropout/dropout.h" nogil:
+    int fd_dropout_f32(fd_ctx ctx, int64_t n, const float *x, float *out, double p,
+                       uint64_t seed)
+    int fd_dropout_f64(fd_ctx ctx, int64_t n, const double *x, double *out, double p,
+                       uint64_t seed)
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_rate(p, str name="p"):
+    """p as a float in [0, 1), or TypeError/ValueError naming the argument."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError("%s must be a real number in [0, 1), got %s" % (name, type(p).__name__))
+    v = float(p)
+    if not (0.0 <= v < 1.0):
+        raise ValueError("%s must be in [0, 1), got %r" % (name, p))
+    return v
+
+
+def check_seed(seed, str name="seed"):
+    """seed as an int in [0, 2**64), or TypeError/ValueError naming the argument."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError("%s must be an int, got %s" % (name, type(seed).__name__))
+    s = int(seed)
+    if not 0 <= s < 2 ** 64:
+        raise ValueError("%s must be in [0, 2**64), got %d" % (name, s))
+    return s
+
+
+def dropout(x, p, seed, out=None):
+    cdef double rate = check_rate(p)
+    cdef uint64_t key = check_seed(seed)
+    a = x if isinstance(x, np.ndarray) else as_array(x, "x")
+    if a.dtype not in _FLOATS:
+        raise TypeError("x must be float32 or float64, got dtype %s" % a.dtype)
+    # out=x itself (in place) is allowed; any other overlap with x is not
+    same = (out is not None and isinstance(out, np.ndarray) and a.flags.c_contiguous
+            and out.__array_interface__["data"][0] == a.__array_interface__["data"][0])
+    res = check_out(out, "out", a.shape, a.dtype, False, () if same else ((a, "x"),))
+    src = np.ascontiguousarray(a)
+    cdef int64_t n = src.size
+    cdef void *xp = cnp.PyArray_DATA(<cnp.ndarray>src)
+    cdef void *op = cnp.PyArray_DATA(<cnp.ndarray>res)
+    cdef fd_ctx ctx = current_ctx()
+    cdef int rc
+    if src.dtype == np.float32:
+        with nogil:
+            rc = fd_dropout_f32(ctx, n, <const float *>xp, <float *>op, rate, key)
+    else:
+        with nogil:
+            rc = fd_dropout_f64(ctx, n, <const double *>xp, <double *>op, rate, key)
+    if rc != FD_OK:  # unreachable: arguments were checked above
+        raise ValueError("dropout: invalid arguments")
+    return res
