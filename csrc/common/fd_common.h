@@ -68,6 +68,18 @@ enum { FD_OK = 0, FD_ENOMEM = -1, FD_EINVAL = -2 };
  * kernel's driver calls it once per call, before any parallel loop, and
  * calls through the table. */
 
+/* In a pick function: the path-isa function among FD_TNAME_ISA(name,
+ * avx512 / avx2 / generic), e.g. k.rows = FD_PICK(isa, fd_xent_rows).  A
+ * build without x86 SIMD names only the generic one. */
+#if FD_HAVE_X86_SIMD
+#define FD_PICK(isa, name)                                                                         \
+    ((isa) >= FD_ISA_AVX512     ? FD_TNAME_ISA(name, avx512)                                       \
+         : (isa) >= FD_ISA_AVX2 ? FD_TNAME_ISA(name, avx2)                                         \
+                                : FD_TNAME_ISA(name, generic))
+#else
+#define FD_PICK(isa, name) ((void)(isa), FD_TNAME_ISA(name, generic))
+#endif
+
 /* Threads to use for `work` units when each thread should get at least
  * `grain` units: tiny inputs stay serial (no thread start-up cost). */
 static inline int fd_threads_for(const fd_ctx *ctx, size_t work, size_t grain)

@@ -5,8 +5,10 @@
 /* dz = dy * act' for one row, added into the chunk's column sums ps.
  * restrict + branch-free (act' multiplies, as in the NumPy reference) so the
  * compiler vectorises it. */
-static FD_NOINLINE void FN(fd_dz_row)(int act, int64_t n, const T *FD_RESTRICT dy,
-                                      const T *FD_RESTRICT yz, T *FD_RESTRICT dz, T *FD_RESTRICT ps)
+static FD_NOINLINE void FD_TNAME_ISA(fd_dz_row, generic)(int act, int64_t n,
+                                                         const T *FD_RESTRICT dy,
+                                                         const T *FD_RESTRICT yz, T *FD_RESTRICT dz,
+                                                         T *FD_RESTRICT ps)
 {
     int64_t j;
     if (act == FD_ACT_IDENTITY) {
@@ -43,22 +45,24 @@ static FD_NOINLINE void FN(fd_dz_row)(int act, int64_t n, const T *FD_RESTRICT d
 
 /* gelu' needs tanh: vector code on x86 (act_simd.h), libm otherwise. */
 #if FD_HAVE_X86_SIMD
-static void FN(fd_dz_row_avx2)(int act, int64_t n, const T *dy, const T *yz, T *dz, T *ps)
+static void FD_TNAME_ISA(fd_dz_row, avx2)(int act, int64_t n, const T *dy, const T *yz, T *dz,
+                                          T *ps)
 {
     if (act == FD_ACT_GELU) {
         FD_TNAME_ISA(fd_dz_gelu_row, avx2)(n, dy, yz, dz, ps);
         return;
     }
-    FN(fd_dz_row)(act, n, dy, yz, dz, ps);
+    FD_TNAME_ISA(fd_dz_row, generic)(act, n, dy, yz, dz, ps);
 }
 
-static void FN(fd_dz_row_avx512)(int act, int64_t n, const T *dy, const T *yz, T *dz, T *ps)
+static void FD_TNAME_ISA(fd_dz_row, avx512)(int act, int64_t n, const T *dy, const T *yz, T *dz,
+                                            T *ps)
 {
     if (act == FD_ACT_GELU) {
         FD_TNAME_ISA(fd_dz_gelu_row, avx512)(n, dy, yz, dz, ps);
         return;
     }
-    FN(fd_dz_row)(act, n, dy, yz, dz, ps);
+    FD_TNAME_ISA(fd_dz_row, generic)(act, n, dy, yz, dz, ps);
 }
 #endif
 
@@ -70,19 +74,7 @@ typedef struct {
 static FN(fd_dense_kernels) FN(fd_dense_pick)(int isa)
 {
     FN(fd_dense_kernels) k;
-#if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AVX512) {
-        k.dz_row = FN(fd_dz_row_avx512);
-        return k;
-    }
-    if (isa >= FD_ISA_AVX2) {
-        k.dz_row = FN(fd_dz_row_avx2);
-        return k;
-    }
-#else
-    (void)isa;
-#endif
-    k.dz_row = FN(fd_dz_row);
+    k.dz_row = FD_PICK(isa, fd_dz_row);
     return k;
 }
 

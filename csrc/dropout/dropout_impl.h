@@ -10,19 +10,7 @@ typedef struct {
 static FN(fd_dropout_kernels) FN(fd_dropout_pick)(int isa)
 {
     FN(fd_dropout_kernels) k;
-#if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AVX512) {
-        k.range = FD_TNAME_ISA(fd_dropout_range, avx512);
-        return k;
-    }
-    if (isa >= FD_ISA_AVX2) {
-        k.range = FD_TNAME_ISA(fd_dropout_range, avx2);
-        return k;
-    }
-#else
-    (void)isa;
-#endif
-    k.range = FD_TNAME_ISA(fd_dropout_range, generic);
+    k.range = FD_PICK(isa, fd_dropout_range);
     return k;
 }
 

@@ -59,19 +59,7 @@ typedef struct {
 static FN(fd_loss_kernels) FN(fd_loss_pick)(int isa)
 {
     FN(fd_loss_kernels) k;
-#if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AVX512) {
-        k.rows = FD_TNAME_ISA(fd_xent_rows, avx512);
-        return k;
-    }
-    if (isa >= FD_ISA_AVX2) {
-        k.rows = FD_TNAME_ISA(fd_xent_rows, avx2);
-        return k;
-    }
-#else
-    (void)isa;
-#endif
-    k.rows = FD_TNAME_ISA(fd_xent_rows, generic);
+    k.rows = FD_PICK(isa, fd_xent_rows);
     return k;
 }
 

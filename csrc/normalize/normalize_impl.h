@@ -3,8 +3,8 @@
 #define FN(name) FD_TNAME(name)
 
 /* Portable range kernel: mul then add in T (contraction is off). */
-static void FN(norm_generic)(int64_t n, const uint8_t *FD_RESTRICT in, T *FD_RESTRICT out, T a, T c,
-                             int stream)
+static void FD_TNAME_ISA(fd_norm_kern_u8, generic)(int64_t n, const uint8_t *FD_RESTRICT in,
+                                                   T *FD_RESTRICT out, T a, T c, int stream)
 {
     int64_t i;
     (void)stream;
@@ -19,19 +19,7 @@ typedef struct {
 static FN(fd_normalize_kernels) FN(fd_normalize_pick)(int isa)
 {
     FN(fd_normalize_kernels) k;
-#if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AVX512) {
-        k.kern = FD_TNAME_ISA(fd_norm_kern_u8, avx512);
-        return k;
-    }
-    if (isa >= FD_ISA_AVX2) {
-        k.kern = FD_TNAME_ISA(fd_norm_kern_u8, avx2);
-        return k;
-    }
-#else
-    (void)isa;
-#endif
-    k.kern = FN(norm_generic);
+    k.kern = FD_PICK(isa, fd_norm_kern_u8);
     return k;
 }
 

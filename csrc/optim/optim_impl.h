@@ -44,22 +44,8 @@ typedef struct {
 static FN(fd_optim_kernels) FN(fd_optim_pick)(int isa)
 {
     FN(fd_optim_kernels) k;
-#if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AVX512) {
-        k.sgd = FD_TNAME_ISA(fd_sgd_span, avx512);
-        k.adam = FD_TNAME_ISA(fd_adam_span, avx512);
-        return k;
-    }
-    if (isa >= FD_ISA_AVX2) {
-        k.sgd = FD_TNAME_ISA(fd_sgd_span, avx2);
-        k.adam = FD_TNAME_ISA(fd_adam_span, avx2);
-        return k;
-    }
-#else
-    (void)isa;
-#endif
-    k.sgd = FD_TNAME_ISA(fd_sgd_span, generic);
-    k.adam = FD_TNAME_ISA(fd_adam_span, generic);
+    k.sgd = FD_PICK(isa, fd_sgd_span);
+    k.adam = FD_PICK(isa, fd_adam_span);
     return k;
 }
 

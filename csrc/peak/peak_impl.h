@@ -6,7 +6,7 @@
 /* Portable loop: 16 independent multiply-add chains per iteration, plain C
  * (the compiler may vectorise it with the baseline instruction set; that is
  * what the generic kernels get too).  A multiply plus an add counts 2. */
-static double FN(peak_generic)(int64_t iters, double *sink)
+static double FD_TNAME_ISA(fd_peak_fma, generic)(int64_t iters, double *sink)
 {
     T acc[16];
     const T m = (T)0.999999, c = (T)0.000001;
@@ -29,19 +29,7 @@ typedef struct {
 static FN(fd_peak_kernels) FN(fd_peak_pick)(int isa)
 {
     FN(fd_peak_kernels) k;
-#if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AVX512) {
-        k.fma = FD_TNAME_ISA(fd_peak_fma, avx512);
-        return k;
-    }
-    if (isa >= FD_ISA_AVX2) {
-        k.fma = FD_TNAME_ISA(fd_peak_fma, avx2);
-        return k;
-    }
-#else
-    (void)isa;
-#endif
-    k.fma = FN(peak_generic);
+    k.fma = FD_PICK(isa, fd_peak_fma);
     return k;
 }
 
