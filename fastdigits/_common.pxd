@@ -11,7 +11,10 @@ cdef extern from "common/fd_common.h" nogil:
     ctypedef struct fd_ctx:
         int isa
         int nthreads
+        int precision
     enum:
+        FD_PREC_F32
+        FD_PREC_BF16
         FD_OK
         FD_ENOMEM
         FD_EINVAL
@@ -23,6 +26,7 @@ cdef inline fd_ctx current_ctx():
     isa, n = kernel_context()
     ctx.isa = isa
     ctx.nthreads = n
+    ctx.precision = FD_PREC_F32
     return ctx
 
 

@@ -9,11 +9,12 @@ cdef extern from "common/cpu.h" nogil:
     const char *fd_compiler_version()
     int fd_probe_threads(int n)
 
-ISA_NAMES = ("generic", "avx2", "avx512")
+ISA_NAMES = ("generic", "avx2", "avx512", "avx512_bf16", "amx")
 
 
 def best_isa() -> int:
-    """Highest SIMD path (0 generic, 1 avx2, 2 avx512) this CPU and build support."""
+    """Highest SIMD path (0 generic, 1 avx2, 2 avx512, 3 avx512_bf16, 4 amx) this
+    CPU, OS and build support (amx: the tile-data permission was granted)."""
     return fd_cpu_best_isa()
 
 

@@ -4,8 +4,13 @@
 
 #include "common/fd_common.h"
 
-/* Highest fd_isa the CPU and the operating system support. */
+/* Highest fd_isa the CPU and the operating system support.  Where the CPU
+ * has AMX it asks Linux for the tile-data permission (arch_prctl), once per
+ * process in effect; FD_ISA_AMX only when granted. */
 int fd_cpu_best_isa(void);
+
+/* 1 when the AMX path may run (CPU, XCR0 and OS permission). */
+int fd_amx_available(void);
 
 /* Human-readable CPU brand string (x86) or "" when unknown. */
 void fd_cpu_brand(char *buf, size_t len);

@@ -6,6 +6,7 @@
 
 #include "act/act.h"
 #include "common/fd_omp.h"
+#include "gemm/gemm_bf16.h"
 
 #define FD_CAT2(a, b) a##b
 #define FD_CAT(a, b) FD_CAT2(a, b)
