@@ -24,6 +24,7 @@ typedef struct {
     int64_t mc, kc, nc;
     fd_ukr_bf16 ukr;
     fd_packb_bf16 packb; /* row-major B (unit column stride), or NULL */
+    fd_packa_bf16 packa; /* row-major A when a_rows, or NULL */
 } fd_bf16_blk;
 
 /* Portable emulation: Intel's vdpbf16ps order per pair (high element's
@@ -71,6 +72,7 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
     b.kp_align = 1;
     b.a_rows = 0;
     b.packb = NULL;
+    b.packa = NULL;
 #if FD_HAVE_X86_SIMD
     if (isa >= FD_ISA_AMX) {
         b.mr = FD_GEMM_BF16_AMX_MR;
@@ -82,6 +84,7 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
         b.a_rows = 1;
         b.ukr = fd_ukr_bf16_amx;
         b.packb = fd_packb_bf16_avx512bf16;
+        b.packa = fd_packa_bf16_avx512bf16;
         return b;
     }
     if (isa >= FD_ISA_AVX512_BF16) {
@@ -97,6 +100,8 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
         b.ukr = fd_ukr_bf16_avx512bf16_ymm;
 #endif
         b.packb = fd_packb_bf16_avx512bf16;
+        b.a_rows = FD_GEMM_BF16_AVX512_A_ROWS;
+        if (b.a_rows) b.packa = fd_packa_bf16_avx512bf16;
         return b;
     }
 #else
@@ -188,6 +193,10 @@ static void fd_bf_pack_a(const fd_bf16_blk *b, int64_t kc, int64_t kp, int64_t r
     const int64_t mr = b->mr, full = kc / 2;
     const int64_t s_q = b->a_rows ? 1 : mr, s_r = b->a_rows ? kp : 1;
     int64_t r, q;
+    if (a_cs == 1 && b->packa) {
+        b->packa(kc, kp, rows, A, a_rs, (int)mr, dst);
+        return;
+    }
     for (r = 0; r < mr; r++) {
         uint32_t *d = dst + r * s_r;
         if (r < rows) {

@@ -10,8 +10,9 @@
  * tdpbf16ps want them: one 32-bit word holds the bf16 of element 2q (low
  * half) and 2q + 1 (high half); an odd K is padded with a zero.
  *   B micro-panel (NR columns): word [q * NR + j] = pair of column j.
- *   A micro-panel (MR rows): word [q * MR + r] (broadcast per row), or, for
- *   AMX (a_rows), word [r * kp + q] (16 rows of 16 pairs form a tile).
+ *   A micro-panel (MR rows): word [r * kp + q] (a_rows: row by row, so a
+ *   row-major A converts 32 floats at a time; 16 rows of 16 pairs form an
+ *   AMX tile), or word [q * MR + r] (the portable path).
  *
  * Paths (ctx.isa, one pick per call):
  *   AMX          tdpbf16ps on 16 x 16 float tiles (2 x 2 of them: 32 x 32)
@@ -73,7 +74,15 @@ typedef void (*fd_ukr_bf16)(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, 
 typedef void (*fd_packb_bf16)(int64_t kc, int64_t valid, const float *B, int64_t b_rs, int nr,
                               uint32_t *dst);
 
+/* Pack rows [0, rows) of a row-major A (unit column stride, a_rs apart)
+ * over kc K elements into an A micro-panel row by row (word [r * kp + q]),
+ * zero padding to kp pairs and mr rows. */
+typedef void (*fd_packa_bf16)(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_rs,
+                              int mr, uint32_t *dst);
+
 #if FD_HAVE_X86_SIMD
+void fd_packa_bf16_avx512bf16(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_rs,
+                              int mr, uint32_t *dst);
 #define FD_UKR_BF16_DECL(NAME)                                                                     \
     void NAME(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, float *C, int64_t ldc, int beta, \
               const float *bias, float *z, int64_t ldz, int act);

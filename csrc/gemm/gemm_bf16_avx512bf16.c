@@ -19,7 +19,9 @@
 #define NV (FD_GEMM_BF16_AVX512_NR / 16)
 #define NAME fd_ukr_bf16_avx512bf16_zmm
 #define ACT_ROWS fd_act_rows_avx512_f32
+#define A_ROWS FD_GEMM_BF16_AVX512_A_ROWS
 #include "gemm/gemm_bf16_simd_impl.h"
+#undef A_ROWS
 #undef VP
 #undef MR
 #undef NV
@@ -31,12 +33,46 @@
 #define NV (FD_GEMM_BF16_AVX512_NR / 8)
 #define NAME fd_ukr_bf16_avx512bf16_ymm
 #define ACT_ROWS fd_act_rows_avx512_f32
+#define A_ROWS FD_GEMM_BF16_AVX512_A_ROWS
 #include "gemm/gemm_bf16_simd_impl.h"
+#undef A_ROWS
 #undef VP
 #undef MR
 #undef NV
 #undef NAME
 #undef ACT_ROWS
+
+/* Row-major A (unit column stride), rows [0, rows) of a micro-panel row
+ * by row: 32 floats of a row -> 16 pairs (vcvtne2ps2bf16 keeps the order);
+ * zero pairs up to kp and zero rows up to mr. */
+void fd_packa_bf16_avx512bf16(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_rs,
+                              int mr, uint32_t *dst)
+{
+    int64_t r, p;
+    for (r = 0; r < mr; r++) {
+        uint32_t *d = dst + r * kp;
+        int64_t q = 0;
+        if (r < rows) {
+            const float *src = A + r * a_rs;
+            for (p = 0; p + 32 <= kc; p += 32, q += 16) {
+                __m512bh h = _mm512_cvtne2ps_pbh(v16f_load(src + p + 16), v16f_load(src + p));
+                _mm512_storeu_si512((void *)(d + q), (__m512i)h);
+            }
+            if (p < kc) {
+                const int64_t left = kc - p; /* 1..31 floats */
+                __m512 lo =
+                    left >= 16 ? v16f_load(src + p) : v16f_mloadz(src + p, v16f_tailmask(left));
+                __m512 hi =
+                    left > 16 ? v16f_mloadz(src + p + 16, v16f_tailmask(left - 16)) : v16f_zero();
+                const int64_t np = (left + 1) / 2;
+                __m512i w = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+                _mm512_mask_storeu_epi32((void *)(d + q), (__mmask16)((1u << np) - 1u), w);
+                q += np;
+            }
+        }
+        for (; q < kp; q++) d[q] = 0;
+    }
+}
 
 /* Row-major B: pairs of rows -> one micro-panel (nr a multiple of 16). */
 void fd_packb_bf16_avx512bf16(int64_t kc, int64_t valid, const float *B, int64_t b_rs, int nr,

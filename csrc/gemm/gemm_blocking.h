@@ -80,6 +80,8 @@
 /* the ymm twin (6 x 32, 24 accumulators), run instead when 1 */
 #define FD_GEMM_BF16_AVX512_YMM_MR 6
 #define FD_GEMM_BF16_AVX512_USE_YMM 0
+/* A packed row by row (1) or pair by pair (0), see gemm_bf16.h */
+#define FD_GEMM_BF16_AVX512_A_ROWS 1
 
 /* AMX: 2 x 2 tiles of 16 x 16 float; K panels padded to 16 pairs */
 #define FD_GEMM_BF16_AMX_MR 32
