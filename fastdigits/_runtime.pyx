@@ -8,6 +8,7 @@ cdef extern from "common/cpu.h" nogil:
     int fd_omp_in_parallel()
     const char *fd_compiler_version()
     int fd_probe_threads(int n)
+    int fd_cpu_amx_state()
 
 ISA_NAMES = ("generic", "avx2", "avx512", "avx512_bf16", "amx")
 
@@ -48,3 +49,9 @@ def probe_threads(int n) -> int:
 def compiler_version() -> str:
     """The C compiler that built the kernels."""
     return fd_compiler_version().decode("ascii", "replace")
+
+
+def amx_state() -> str:
+    """AMX on this machine: "absent", "refused" (in the CPU, but the OS did
+    not grant the tile data) or "usable"."""
+    return ("absent", "refused", "usable")[fd_cpu_amx_state()]

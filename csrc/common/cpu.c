@@ -69,10 +69,15 @@ static int fd_amx_permitted(void)
 }
 #endif
 
-int fd_amx_available(void)
+int fd_cpu_amx_state(void)
 {
 #ifdef FD_X86
-    return fd_cpu_best_isa() >= FD_ISA_AMX;
+    unsigned r[4];
+    fd_cpuid(0, 0, r);
+    if (r[0] < 7) return 0;
+    fd_cpuid(7, 0, r);
+    if (!(((r[3] >> 22) & 1) && ((r[3] >> 24) & 1))) return 0;
+    return fd_cpu_best_isa() >= FD_ISA_AMX ? 2 : 1;
 #else
     return 0;
 #endif

@@ -9,8 +9,9 @@
  * process in effect; FD_ISA_AMX only when granted. */
 int fd_cpu_best_isa(void);
 
-/* 1 when the AMX path may run (CPU, XCR0 and OS permission). */
-int fd_amx_available(void);
+/* AMX (AMX-TILE + AMX-BF16): 0 not in this CPU (or build), 1 in the CPU
+ * but tile data not enabled or refused by the OS, 2 usable. */
+int fd_cpu_amx_state(void);
 
 /* Human-readable CPU brand string (x86) or "" when unknown. */
 void fd_cpu_brand(char *buf, size_t len);
