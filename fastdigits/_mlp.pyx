@@ -17,6 +17,7 @@ import numpy as np
 cimport numpy as cnp
 
 from fastdigits._common cimport FD_ENOMEM, FD_OK, act_code, current_ctx, fd_ctx
+from fastdigits._common cimport FD_PREC_BF16, FD_PREC_F32
 from fastdigits._config import kernel_context  # noqa: F401  # no-cython-lint (used by current_ctx)
 
 cnp.import_array()
@@ -148,12 +149,24 @@ cdef void **_pointer_table(list arrays, str name) except NULL:
     return tab
 
 
+cdef int _precision_code(str precision, bint f32) except -1:
+    """fd_ctx.precision for precision= (bfloat16: float32 models only); the
+    GEMMs of every layer then round their operands to bf16 (gemm_bf16.h)."""
+    if precision == "float32":
+        return FD_PREC_F32
+    if precision == "bfloat16":
+        if not f32:
+            raise TypeError('precision="bfloat16" needs a float32 model')
+        return FD_PREC_BF16
+    raise ValueError('precision must be "float32" or "bfloat16", got %r' % (precision,))
+
+
 def train_epoch(list params, list grads, list state, X, y, order, *, str activation,
                 long long batch_size, str optimizer, double lr, double momentum,
                 double weight_decay, double beta1=0.9, double beta2=0.999,
                 double eps=1e-8, long long step=0, callback=None,
                 long long callback_every=0, double l2=0.0, bint nesterov=False,
-                bint adam_eps_hat=False):
+                bint adam_eps_hat=False, str precision="float32"):
     """One training epoch over ``X[order]`` in a single nogil C call.
 
     Same signature and maths as :func:`fastdigits.reference.nn.train_epoch`;
@@ -227,6 +240,7 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     opt.adam_eps_hat = adam_eps_hat
     cdef fd_ctx ctx = current_ctx()
     cdef bint f32 = dtype == np.float32
+    ctx.precision = _precision_code(precision, f32)
     cdef size_t wbytes = fd_mlp_work_bytes_f32(ctx, &shape) if f32 else fd_mlp_work_bytes_f64(ctx, &shape)
     if wbytes == 0:
         raise ValueError("invalid layer sizes %r" % (sizes,))
@@ -276,7 +290,7 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     return float(loss_sum), int(correct), int(opt.step)
 
 
-def predict_logits(list params, X, str activation):
+def predict_logits(list params, X, str activation, str precision="float32"):
     """Logits (n, n_classes) for the rows of X, computed in C without the GIL."""
     dtype, sizes = _sizes_from_params(params)
     if activation not in ACTIVATIONS:
@@ -292,6 +306,7 @@ def predict_logits(list params, X, str activation):
     shape.batch = _PREDICT_ROWS
     cdef fd_ctx ctx = current_ctx()
     cdef bint f32 = dtype == np.float32
+    ctx.precision = _precision_code(precision, f32)
     cdef size_t wbytes = fd_mlp_work_bytes_f32(ctx, &shape) if f32 else fd_mlp_work_bytes_f64(ctx, &shape)
     work_arr = np.empty(wbytes, dtype=np.uint8)
     out = np.empty((X.shape[0], sizes[len(sizes) - 1]), dtype=dtype)
