@@ -25,6 +25,10 @@ typedef struct {
     fd_ukr_bf16 ukr;
     fd_packb_bf16 packb; /* row-major B (unit column stride), or NULL */
     fd_packa_bf16 packa; /* row-major A when a_rows, or NULL */
+    fd_packb_t_bf16 packb_t; /* B with unit row stride, or NULL */
+    /* A with unit row stride: packed pair by pair for this kernel, or NULL */
+    fd_packa_t_bf16 packa_t;
+    fd_ukr_bf16 ukr_pairs;
 } fd_bf16_blk;
 
 /* Portable emulation: Intel's vdpbf16ps order per pair (high element's
@@ -73,6 +77,9 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
     b.a_rows = 0;
     b.packb = NULL;
     b.packa = NULL;
+    b.packb_t = NULL;
+    b.packa_t = NULL;
+    b.ukr_pairs = NULL;
 #if FD_HAVE_X86_SIMD
     if (isa >= FD_ISA_AMX) {
         b.mr = FD_GEMM_BF16_AMX_MR;
@@ -85,6 +92,7 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
         b.ukr = fd_ukr_bf16_amx;
         b.packb = fd_packb_bf16_avx512bf16;
         b.packa = fd_packa_bf16_avx512bf16;
+        b.packb_t = fd_packb_t_bf16_avx512bf16;
         return b;
     }
     if (isa >= FD_ISA_AVX512_BF16) {
@@ -101,7 +109,12 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
 #endif
         b.packb = fd_packb_bf16_avx512bf16;
         b.a_rows = FD_GEMM_BF16_AVX512_A_ROWS;
-        if (b.a_rows) b.packa = fd_packa_bf16_avx512bf16;
+        if (b.a_rows) {
+            b.packa = fd_packa_bf16_avx512bf16;
+            b.packa_t = fd_packa_t_bf16_avx512bf16;
+            b.ukr_pairs = fd_ukr_bf16_avx512bf16_zmm_pairs;
+        }
+        b.packb_t = fd_packb_t_bf16_avx512bf16;
         return b;
     }
 #else
@@ -197,6 +210,10 @@ static void fd_bf_pack_a(const fd_bf16_blk *b, int64_t kc, int64_t kp, int64_t r
         b->packa(kc, kp, rows, A, a_rs, (int)mr, dst);
         return;
     }
+    if (a_rs == 1 && !b->a_rows && b->packa_t) {
+        b->packa_t(kc, kp, rows, A, a_cs, (int)mr, dst);
+        return;
+    }
     for (r = 0; r < mr; r++) {
         uint32_t *d = dst + r * s_r;
         if (r < rows) {
@@ -226,6 +243,8 @@ static void fd_bf_pack_b(const fd_bf16_blk *b, int64_t kc, int64_t kp, int64_t v
     int64_t q, l;
     if (b_cs == 1 && b->packb) {
         b->packb(kc, valid, B, b_rs, nr, dst);
+    } else if (b_rs == 1 && b->packb_t) {
+        b->packb_t(kc, valid, B, b_cs, nr, dst);
     } else if (b_rs == 1) {
         /* columns contiguous in K (an F-ordered W): pairs are adjacent */
         for (l = 0; l < valid; l++) {
@@ -362,6 +381,11 @@ int fd_gemm_bf16(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *A, in
         return fd_gemm_bf16(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1, epi, work);
     }
     b = fd_gemm_bf16_pick(ctx.isa);
+    if (a_rs == 1 && a_cs != 1 && b.ukr_pairs) {
+        /* transposed A: the pair-by-pair kernel packs it without a transpose */
+        b.ukr = b.ukr_pairs;
+        b.a_rows = 0;
+    }
     fd_bf_plan(m, k, n, &b, &kc_eff);
     nt = fd_bf_threads(&ctx, &b, m, k, n, prod != NULL, &split_n, &units);
     per_thread = fd_bf_thread_words(&b, kc_eff);

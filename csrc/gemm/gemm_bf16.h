@@ -80,13 +80,25 @@ typedef void (*fd_packb_bf16)(int64_t kc, int64_t valid, const float *B, int64_t
 typedef void (*fd_packa_bf16)(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_rs,
                               int mr, uint32_t *dst);
 
+/* Transposed operands (unit row stride): A pair by pair (word [q * mr + r])
+ * from a_cs-apart K steps; B (word [q * nr + l]) from b_cs-apart columns. */
+typedef void (*fd_packa_t_bf16)(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_cs,
+                                int mr, uint32_t *dst);
+typedef void (*fd_packb_t_bf16)(int64_t kc, int64_t valid, const float *B, int64_t b_cs, int nr,
+                                uint32_t *dst);
+
 #if FD_HAVE_X86_SIMD
+void fd_packa_t_bf16_avx512bf16(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_cs,
+                                int mr, uint32_t *dst);
+void fd_packb_t_bf16_avx512bf16(int64_t kc, int64_t valid, const float *B, int64_t b_cs, int nr,
+                                uint32_t *dst);
 void fd_packa_bf16_avx512bf16(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_rs,
                               int mr, uint32_t *dst);
 #define FD_UKR_BF16_DECL(NAME)                                                                     \
     void NAME(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, float *C, int64_t ldc, int beta, \
               const float *bias, float *z, int64_t ldz, int act);
 FD_UKR_BF16_DECL(fd_ukr_bf16_avx512bf16_zmm)
+FD_UKR_BF16_DECL(fd_ukr_bf16_avx512bf16_zmm_pairs)
 FD_UKR_BF16_DECL(fd_ukr_bf16_avx512bf16_ymm)
 FD_UKR_BF16_DECL(fd_ukr_bf16_amx)
 void fd_packb_bf16_avx512bf16(int64_t kc, int64_t valid, const float *B, int64_t b_rs, int nr,

@@ -28,6 +28,22 @@
 #undef NAME
 #undef ACT_ROWS
 
+/* the same tile with A packed pair by pair: a transposed A (x^T in the
+ * backward pass's dW = x^T dz) packs that way without a transpose */
+#define VP(name) v16f_##name
+#define MR FD_GEMM_BF16_AVX512_MR
+#define NV (FD_GEMM_BF16_AVX512_NR / 16)
+#define NAME fd_ukr_bf16_avx512bf16_zmm_pairs
+#define ACT_ROWS fd_act_rows_avx512_f32
+#define A_ROWS 0
+#include "gemm/gemm_bf16_simd_impl.h"
+#undef A_ROWS
+#undef VP
+#undef MR
+#undef NV
+#undef NAME
+#undef ACT_ROWS
+
 #define VP(name) v8f_##name
 #define MR FD_GEMM_BF16_AVX512_YMM_MR
 #define NV (FD_GEMM_BF16_AVX512_NR / 8)
@@ -72,6 +88,57 @@ void fd_packa_bf16_avx512bf16(int64_t kc, int64_t kp, int64_t rows, const float 
         }
         for (; q < kp; q++) d[q] = 0;
     }
+}
+
+/* A with unit row stride (column r of a row-major x, a_cs apart between
+ * K steps), pair by pair (word [q * mr + r], mr <= 16): pairs of K come
+ * from two rows of x, contiguous in r. */
+void fd_packa_t_bf16_avx512bf16(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_cs,
+                                int mr, uint32_t *dst)
+{
+    const int64_t np = (kc + 1) / 2;
+    const __mmask16 m = (__mmask16)((1u << rows) - 1u), st = (__mmask16)((1u << mr) - 1u);
+    int64_t q;
+    for (q = 0; q < np; q++) {
+        const float *r0 = A + 2 * q * a_cs;
+        __m512 x0 = v16f_mloadz(r0, m), x1 = v16f_zero();
+        if (2 * q + 1 < kc) x1 = v16f_mloadz(r0 + a_cs, m);
+        _mm512_mask_storeu_epi32((void *)(dst + q * mr), st, v16f_bf16_pairs(x0, x1));
+    }
+    for (; q < kp; q++)
+        _mm512_mask_storeu_epi32((void *)(dst + q * mr), st, _mm512_setzero_si512());
+}
+
+/* B with unit row stride (an F-ordered W, or W^T in dx = dz W^T): column
+ * l's pairs are adjacent floats; 32 of them -> 16 words, scattered down
+ * the panel (word [q * nr + l]). */
+void fd_packb_t_bf16_avx512bf16(int64_t kc, int64_t valid, const float *B, int64_t b_cs, int nr,
+                                uint32_t *dst)
+{
+    const int64_t np = (kc + 1) / 2;
+    const __m512i idx =
+        _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                           _mm512_set1_epi32(nr));
+    int64_t l, p, q;
+    for (l = 0; l < valid; l++) {
+        const float *src = B + l * b_cs;
+        uint32_t *d = dst + l;
+        for (p = 0, q = 0; p + 32 <= kc; p += 32, q += 16) {
+            __m512bh h = _mm512_cvtne2ps_pbh(v16f_load(src + p + 16), v16f_load(src + p));
+            _mm512_i32scatter_epi32((void *)(d + q * nr), idx, (__m512i)h, 4);
+        }
+        if (p < kc) {
+            const int64_t left = kc - p, npr = (left + 1) / 2;
+            __m512 lo = left >= 16 ? v16f_load(src + p) : v16f_mloadz(src + p, v16f_tailmask(left));
+            __m512 hi =
+                left > 16 ? v16f_mloadz(src + p + 16, v16f_tailmask(left - 16)) : v16f_zero();
+            __m512i w = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+            _mm512_mask_i32scatter_epi32((void *)(d + q * nr), (__mmask16)((1u << npr) - 1u), idx,
+                                         w, 4);
+        }
+    }
+    for (q = 0; q < np; q++)
+        for (l = valid; l < nr; l++) dst[q * nr + l] = 0;
 }
 
 /* Row-major B: pairs of rows -> one micro-panel (nr a multiple of 16). */
