@@ -253,3 +253,33 @@ def test_empty_and_k_zero_bf16(isa):
             np.ones((0, 5), np.float32), np.ones((5, 2), np.float32), precision="bfloat16"
         )
         assert y.shape == (0, 2)
+
+
+def test_mlp_bfloat16_precision(threads):
+    """MLP(precision="bfloat16"): float32 weights and state, bf16 products;
+    bit-identical for any thread count, close to (not equal to) float32."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 40), dtype=np.float32)
+    y = (X[:, 0] > 0).astype(np.int64) + 2 * (X[:, 1] > 0)
+    fits = {}
+    for prec, t in (("float32", 1), ("bfloat16", 1), ("bfloat16", threads)):
+        m = fastdigits.MLP((40, 32, 4), seed=3, precision=prec)
+        with fastdigits.threads(t):
+            m.fit(X, y, epochs=3, batch_size=32)
+            fits[prec, t] = (m, m.decision_function(X))
+    m16, out16 = fits["bfloat16", 1]
+    assert all(p.dtype == np.float32 for p in m16.params)
+    np.testing.assert_array_equal(fits["bfloat16", threads][1], out16)
+    for a, b in zip(fits["bfloat16", threads][0].params, m16.params):
+        np.testing.assert_array_equal(a, b)
+    m32, out32 = fits["float32", 1]
+    assert not np.array_equal(out16, out32)
+    np.testing.assert_allclose(out16, out32, atol=0.5)  # 3 epochs of drift
+    assert m16.score(X, y) > 0.8
+    assert "precision='bfloat16'" in repr(m16)
+    with pytest.raises(ValueError, match="precision"):
+        fastdigits.MLP((4, 3), precision="float16")
+    with pytest.raises(ValueError, match="float32"):
+        fastdigits.MLP((4, 3), dtype=np.float64, precision="bfloat16")
+    with pytest.raises(ValueError, match="backend"):
+        fastdigits.MLP((4, 3), backend="numpy", precision="bfloat16")
