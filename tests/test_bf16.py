@@ -275,7 +275,7 @@ def test_mlp_bfloat16_precision(threads):
     m32, out32 = fits["float32", 1]
     assert not np.array_equal(out16, out32)
     np.testing.assert_allclose(out16, out32, atol=0.5)  # 3 epochs of drift
-    assert m16.score(X, y) > 0.8
+    assert m16.score(X, y) >= m32.score(X, y) - 0.05
     assert "precision='bfloat16'" in repr(m16)
     with pytest.raises(ValueError, match="precision"):
         fastdigits.MLP((4, 3), precision="float16")
