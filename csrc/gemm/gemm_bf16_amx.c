@@ -33,7 +33,11 @@ void fd_ukr_bf16_amx(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, float *
                      int beta, const float *bias, float *z, int64_t ldz, int act)
 {
     fd_amx_tilecfg cfg;
+#if defined(_MSC_VER)
+    __declspec(align(64)) float buf[AMX_MR * AMX_NR];
+#else
     float buf[AMX_MR * AMX_NR] __attribute__((aligned(64)));
+#endif
     int64_t q;
     int t, r, j;
     memset(&cfg, 0, sizeof(cfg));
