@@ -55,8 +55,16 @@ ISA_FLAGS = {
             "-mavx512vl",
         ],
     },
-    "msvc": {"avx2": ["/arch:AVX2"], "avx512": ["/arch:AVX512"]},
+    "msvc": {
+        "avx2": ["/arch:AVX2"],
+        "avx512": ["/arch:AVX512"],
+        "avx512bf16": ["/arch:AVX512"],
+        "amx": ["/arch:AVX512"],
+    },
 }
+# bf16 GEMM units: AVX-512 plus the bf16 dot product (and the AMX tiles)
+ISA_FLAGS["unix"]["avx512bf16"] = ISA_FLAGS["unix"]["avx512"] + ["-mavx512bf16"]
+ISA_FLAGS["unix"]["amx"] = ISA_FLAGS["unix"]["avx512bf16"] + ["-mamx-tile", "-mamx-bf16"]
 
 
 MANIFEST = os.path.join("csrc", "manifest.txt")
@@ -76,7 +84,7 @@ def kernel_headers():
 
 
 def source_isa(path):
-    for isa in ("avx512", "avx2"):
+    for isa in ("avx512bf16", "amx", "avx512", "avx2"):
         if path.endswith("_%s.c" % isa):
             return isa
     return None

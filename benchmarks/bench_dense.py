@@ -6,6 +6,11 @@ Two ways to run (both at 2 threads for every contender):
       python -m pytest benchmarks/bench_dense.py --benchmark-only
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_dense.py
 
+bfloat16 rows (``--kinds forward_bf16,backward_bf16``): fastdigits with
+precision="bfloat16", the NumPy column is fastdigits' own float32 call (so
+"vs np" is bf16 over our fp32), torch is F.linear on bfloat16 tensors; the
+header line names the bf16 path that ran.
+
 The script form prints one table row per (kernel, shape): median time,
 GFLOP/s and the speed-up of fastdigits over each contender.  Contenders are
 timed by the same rules as `fastdigits bench` (fastdigits.bench.timing):
@@ -60,6 +65,8 @@ def contenders(kind, m, k, n):
         np.empty(n, np.float32),
     )
     fns = {}
+    if kind.endswith("_bf16"):
+        return _bf16_contenders(kind[:-5], x, W, b, dy, y, out, dx_o, dW_o, db_o)
     if kind == "gemm":
         fns["fastdigits"] = lambda: fastdigits.matmul(x, W, out=out)
         fns["numpy"] = lambda: np.matmul(x, W, out=out)
@@ -93,8 +100,36 @@ def contenders(kind, m, k, n):
     return fns
 
 
+def _bf16_contenders(kind, x, W, b, dy, y, out, dx_o, dW_o, db_o):
+    """fastdigits bf16 vs fastdigits fp32 (the "numpy" slot) vs torch bf16."""
+    fns = {}
+    for name, prec in (("fastdigits", "bfloat16"), ("numpy", "float32")):
+        if kind == "forward":
+            fns[name] = lambda p=prec: fastdigits.dense_forward(
+                x, W, b, "relu", out=out, precision=p
+            )
+        else:
+            fns[name] = lambda p=prec: fastdigits.dense_backward(
+                dy, x, W, activation="relu", y=y, dx_out=dx_o, dW_out=dW_o, db_out=db_o, precision=p
+            )
+    if torch is not None:
+        bf = torch.bfloat16
+        tx, tb = torch.from_numpy(x).to(bf), torch.from_numpy(b).to(bf)
+        tW = torch.from_numpy(np.ascontiguousarray(W.T)).to(bf)
+        F = torch.nn.functional
+        if kind == "forward":
+            fns["torch"] = lambda: torch.relu(F.linear(tx, tW, tb))
+        else:
+            for t in (tx, tW, tb):
+                t.requires_grad_(True)
+            ty = torch.relu(F.linear(tx, tW, tb))
+            tdy = torch.from_numpy(dy).to(bf)
+            fns["torch"] = lambda: torch.autograd.grad(ty, (tx, tW, tb), tdy, retain_graph=True)
+    return fns
+
+
 def flops(kind, m, k, n):
-    return 2.0 * m * k * n * (2 if kind == "backward" else 1)
+    return 2.0 * m * k * n * (2 if kind.startswith("backward") else 1)
 
 
 # ---------------------------------------------------------------- pytest-benchmark
@@ -120,6 +155,12 @@ def test_dense(benchmark, kind, m, k, n, contender):
 
 
 # ---------------------------------------------------------------- table script
+def _bf16_path():
+    from fastdigits._info import bf16_path
+
+    return bf16_path(fastdigits.get_simd())
+
+
 def time_row(fns, rounds, pause, min_sample_s=0.05):
     """Median and best per-call seconds of each contender, timed by the
     `fastdigits bench` rules (fastdigits.bench.timing): warm-up, samples of
@@ -164,9 +205,10 @@ def main():
             if i["user_api"] == "blas"
         ]
         print(
-            "fastdigits simd=%s threads=%d; numpy BLAS %s; torch %s threads=%s"
+            "fastdigits simd=%s (bf16: %s) threads=%d; numpy BLAS %s; torch %s threads=%s"
             % (
                 fastdigits.get_simd(),
+                _bf16_path(),
                 fastdigits.get_num_threads(),
                 blas,
                 torch.__version__ if torch else "-",

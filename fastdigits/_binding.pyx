@@ -24,6 +24,7 @@ from fastdigits._common cimport (
     FD_ACT_RELU,
     FD_ACT_SIGMOID,
     FD_ACT_TANH,
+    FD_PREC_F32,
     fd_ctx,
 )
 from fastdigits._config import kernel_context
@@ -37,6 +38,7 @@ cdef fd_ctx current_ctx() except *:
     isa, n = kernel_context()
     ctx.isa = isa
     ctx.nthreads = n
+    ctx.precision = FD_PREC_F32  # a kernel taking precision= sets its own
     return ctx
 
 

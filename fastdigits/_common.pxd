@@ -5,7 +5,10 @@ cdef extern from "common/fd_common.h" nogil:
     ctypedef struct fd_ctx:
         int isa
         int nthreads
+        int precision
     enum:
+        FD_PREC_F32
+        FD_PREC_BF16
         FD_OK
         FD_ENOMEM
         FD_EINVAL

@@ -231,7 +231,7 @@ def threads(n: int) -> Iterator[int]:
 
 
 def get_simd() -> str:
-    """Name of the SIMD path kernels run: 'avx512', 'avx2' or 'generic'.
+    """Name of the SIMD path kernels run: 'amx', 'avx512_bf16', 'avx512', 'avx2' or 'generic'.
 
     The default is the best path the CPU and build support (or the
     ``FASTDIGITS_SIMD`` environment variable, capped at that); see
@@ -256,7 +256,11 @@ def available_simd() -> tuple:
     Returns
     -------
     tuple of str
-        A prefix of ``("generic", "avx2", "avx512")``; the portable
+        A prefix of ``("generic", "avx2", "avx512", "avx512_bf16", "amx")``;
+        the last two differ from ``"avx512"`` only for
+        ``precision="bfloat16"`` products (vdpbf16ps, AMX tiles; the other
+        paths emulate them); ``"amx"`` needs the OS's tile-data permission,
+        asked for at import.  The portable
         ``"generic"`` path is always there.
 
     Examples
@@ -265,7 +269,7 @@ def available_simd() -> tuple:
     >>> paths = fastdigits.available_simd()
     >>> paths[0]
     'generic'
-    >>> set(paths) <= {"generic", "avx2", "avx512"}
+    >>> set(paths) <= {"generic", "avx2", "avx512", "avx512_bf16", "amx"}
     True
     """
     return ISA_NAMES[: _BEST_ISA + 1]
@@ -308,7 +312,7 @@ def set_simd(name: str) -> None:
     >>> fastdigits.set_simd("sse2")
     Traceback (most recent call last):
     ...
-    ValueError: simd must be one of generic, avx2, avx512, got 'sse2'
+    ValueError: simd must be one of generic, avx2, avx512, avx512_bf16, amx, got 'sse2'
     """
     global _global_isa
     _global_isa = _isa_index(name)

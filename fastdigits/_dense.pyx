@@ -10,6 +10,7 @@ from libc.stdint cimport int64_t
 
 from fastdigits._common cimport fd_ctx, FD_OK, FD_ENOMEM
 from fastdigits._binding cimport act_code, check_out, current_ctx
+from fastdigits._common cimport FD_PREC_F32, FD_PREC_BF16
 
 cnp.import_array()
 
@@ -153,6 +154,19 @@ cdef cnp.ndarray _workspace(size_t nbytes):
     return buf
 
 
+cdef int _precision(precision, int typenum) except -1:
+    """The C code of precision= ("float32" or "bfloat16"); bfloat16 products
+    are for float32 arrays only (a float64 call would silently lose 45 bits)."""
+    if precision is None or precision == "float32":
+        return FD_PREC_F32
+    if precision == "bfloat16":
+        if typenum != cnp.NPY_FLOAT32:
+            raise TypeError('precision="bfloat16" needs float32 arrays, got float64; '
+                            'convert with .astype(np.float32) or use precision="float32"')
+        return FD_PREC_BF16
+    raise ValueError('precision must be "float32" or "bfloat16", got %r' % (precision,))
+
+
 cdef int _check_rc(int rc) except -1:
     if rc == FD_ENOMEM:
         raise MemoryError("fastdigits: out of memory for GEMM scratch space")
@@ -161,7 +175,7 @@ cdef int _check_rc(int rc) except -1:
     return 0
 
 
-def matmul(a, b, out=None):
+def matmul(a, b, out=None, precision="float32"):
     cdef cnp.ndarray A = _array(a, "a", 2, (b,))
     cdef cnp.ndarray B = _array(b, "b", 2, (A,))
     _same_dtype(A, B, "b", "a")
@@ -173,9 +187,11 @@ def matmul(a, b, out=None):
     cdef int64_t m = cnp.PyArray_DIM(A, 0), k = cnp.PyArray_DIM(A, 1)
     cdef int64_t n = cnp.PyArray_DIM(B, 1)
     cdef int typenum = cnp.PyArray_TYPE(A)
+    cdef int prec = _precision(precision, typenum)
     cdef cnp.ndarray C = check_out(out, "out", (m, n), A.dtype, True, ((A, "a"), (B, "b")))
     cdef int64_t c_rs = _st(C, 0), c_cs = _st(C, 1)
     cdef fd_ctx ctx = current_ctx()
+    ctx.precision = prec
     cdef int rc
     cdef int64_t a_rs = _st(A, 0), a_cs = _st(A, 1), b_rs = _st(B, 0), b_cs = _st(B, 1)
     cdef void *pa = _ptr(A)
@@ -235,13 +251,15 @@ cdef int _check_shape2(cnp.ndarray a, str name, int64_t m, int64_t n) except -1:
     return 0
 
 
-def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None):
+def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None,
+                  precision="float32"):
     cdef int act = _act_code(activation)
     cdef cnp.ndarray X = _c_input(x, "x", 2, (W, b))
     cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), w_rs = 0, w_cs = 0
     cdef cnp.ndarray Wa = _weight(W, X, k, &w_rs, &w_cs)
     cdef int64_t n = cnp.PyArray_DIM(Wa, 1)
     cdef int typenum = cnp.PyArray_TYPE(X)
+    cdef int prec = _precision(precision, typenum)
     cdef cnp.ndarray Ba = None
     if b is not None:
         Ba = _c_input(b, "b", 1, (X,))
@@ -254,6 +272,7 @@ def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None):
     if preact_out is not None:
         Z = check_out(preact_out, "preact_out", (m, n), X.dtype, False, ins + ((Y, "out"),))
     cdef fd_ctx ctx = current_ctx()
+    ctx.precision = prec
     cdef void *px = _ptr(X)
     cdef void *pw = _ptr(Wa)
     cdef void *pb = _ptr(Ba) if Ba is not None else NULL
@@ -283,7 +302,8 @@ def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None):
 
 
 def dense_backward(dy, x, W, y_or_z, activation=None, need_dx=True, dx_out=None,
-                   dW_out=None, db_out=None, accumulate=False, str yz_name="y_or_z"):
+                   dW_out=None, db_out=None, accumulate=False, str yz_name="y_or_z",
+                   precision="float32"):
     # y_or_z: what act' is computed from (y, or z for gelu; None or unused
     # for the identity), checked by fastdigits.dense; yz_name: its argument name
     cdef int act = _act_code(activation)
@@ -294,6 +314,7 @@ def dense_backward(dy, x, W, y_or_z, activation=None, need_dx=True, dx_out=None,
     cdef cnp.ndarray Wa = _weight(W, X, k, &w_rs, &w_cs)
     cdef int64_t n = cnp.PyArray_DIM(Wa, 1)
     cdef int typenum = cnp.PyArray_TYPE(X)
+    cdef int prec = _precision(precision, typenum)
     _check_shape2(DY, "dy", m, n)
     cdef cnp.ndarray YZ = None
     if y_or_z is not None or act != 0:
@@ -333,6 +354,7 @@ def dense_backward(dy, x, W, y_or_z, activation=None, need_dx=True, dx_out=None,
     else:
         dw_rs, dw_cs = 1, k
     cdef fd_ctx ctx = current_ctx()
+    ctx.precision = prec
     cdef void *pdy = _ptr(DY)
     cdef void *px = _ptr(X)
     cdef void *pw = _ptr(Wa)

@@ -25,8 +25,19 @@ def config_dict() -> Dict[str, Any]:
         "threads": _config.get_num_threads(),
         "simd": _config.get_simd(),
         "simd_available": list(_config.available_simd()),
+        "bf16": bf16_path(_config.get_simd()),
+        "amx": _runtime.amx_state(),
         "numpy": np.__version__,
     }
+
+
+def bf16_path(simd: str) -> str:
+    """What precision="bfloat16" runs on SIMD path `simd`."""
+    if simd == "amx":
+        return "amx (tdpbf16ps)"
+    if simd == "avx512_bf16":
+        return "avx512_bf16 (vdpbf16ps)"
+    return "emulated (portable C)"
 
 
 def show_config() -> None:
@@ -47,6 +58,8 @@ def show_config() -> None:
       openmp     : ...
       threads    : 2
       simd path  : generic (available: generic...)
+      bf16 path  : emulated (portable C)
+      amx        : ...
       numpy      : ...
     """
     info = config_dict()
@@ -59,6 +72,8 @@ def show_config() -> None:
         "  openmp     : %s" % omp,
         "  threads    : %d" % info["threads"],
         "  simd path  : %s (available: %s)" % (info["simd"], ", ".join(info["simd_available"])),
+        "  bf16 path  : %s" % info["bf16"],
+        "  amx        : %s" % info["amx"],
         "  numpy      : %s" % info["numpy"],
     ]
     extra = _extra_facts()

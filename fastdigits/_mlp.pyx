@@ -19,6 +19,7 @@ cimport numpy as cnp
 
 from fastdigits._common cimport FD_ENOMEM, FD_OK, fd_ctx
 from fastdigits._binding cimport act_code, current_ctx
+from fastdigits._common cimport FD_PREC_BF16, FD_PREC_F32
 
 cnp.import_array()
 
@@ -163,6 +164,18 @@ cdef void **_pointer_table(list arrays, str name) except NULL:
     return tab
 
 
+cdef int _precision_code(str precision, bint f32) except -1:
+    """fd_ctx.precision for precision= (bfloat16: float32 models only); the
+    GEMMs of every layer then round their operands to bf16 (gemm_bf16.h)."""
+    if precision == "float32":
+        return FD_PREC_F32
+    if precision == "bfloat16":
+        if not f32:
+            raise TypeError('precision="bfloat16" needs a float32 model')
+        return FD_PREC_BF16
+    raise ValueError('precision must be "float32" or "bfloat16", got %r' % (precision,))
+
+
 def train_epoch(list params, list grads, list state, X, y, order, *, str activation,
                 long long batch_size, str optimizer, double lr, double momentum,
                 double weight_decay, double beta1=0.9, double beta2=0.999,
@@ -171,7 +184,7 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
                 bint adam_eps_hat=False, double dropout=0.0, double input_dropout=0.0,
                 dropout_seed=0, double label_smoothing=0.0, str schedule="constant",
                 long long schedule_start=0, long long schedule_total=0,
-                long long warmup=0):
+                long long warmup=0, str precision="float32"):
     """One training epoch over ``X[order]`` in a single nogil C call.
 
     Same signature and maths as :func:`fastdigits.reference.nn.train_epoch`;
@@ -266,6 +279,7 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     opt.sched_warmup = min(warmup, schedule_total) if schedule != "constant" else warmup
     cdef fd_ctx ctx = current_ctx()
     cdef bint f32 = dtype == np.float32
+    ctx.precision = _precision_code(precision, f32)
     cdef size_t wbytes = fd_mlp_work_bytes_f32(ctx, &shape) if f32 else fd_mlp_work_bytes_f64(ctx, &shape)
     if wbytes == 0:
         raise ValueError("invalid layer sizes %r" % (sizes,))
@@ -315,7 +329,7 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     return float(loss_sum), int(correct), int(opt.step)
 
 
-def predict_logits(list params, X, str activation):
+def predict_logits(list params, X, str activation, str precision="float32"):
     """Logits (n, n_classes) for the rows of X, computed in C without the GIL."""
     dtype, sizes = _sizes_from_params(params)
     if activation not in ACTIVATIONS:
@@ -331,6 +345,7 @@ def predict_logits(list params, X, str activation):
     shape.batch = _PREDICT_ROWS
     cdef fd_ctx ctx = current_ctx()
     cdef bint f32 = dtype == np.float32
+    ctx.precision = _precision_code(precision, f32)
     cdef size_t wbytes = fd_mlp_work_bytes_f32(ctx, &shape) if f32 else fd_mlp_work_bytes_f64(ctx, &shape)
     work_arr = np.empty(wbytes, dtype=np.uint8)
     out = np.empty((X.shape[0], sizes[len(sizes) - 1]), dtype=dtype)

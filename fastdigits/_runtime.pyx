@@ -8,12 +8,14 @@ cdef extern from "common/cpu.h" nogil:
     int fd_omp_in_parallel()
     const char *fd_compiler_version()
     int fd_probe_threads(int n)
+    int fd_cpu_amx_state()
 
-ISA_NAMES = ("generic", "avx2", "avx512")
+ISA_NAMES = ("generic", "avx2", "avx512", "avx512_bf16", "amx")
 
 
 def best_isa() -> int:
-    """Highest SIMD path (0 generic, 1 avx2, 2 avx512) this CPU and build support."""
+    """Highest SIMD path (0 generic, 1 avx2, 2 avx512, 3 avx512_bf16, 4 amx) this
+    CPU, OS and build support (amx: the tile-data permission was granted)."""
     return fd_cpu_best_isa()
 
 
@@ -47,3 +49,9 @@ def probe_threads(int n) -> int:
 def compiler_version() -> str:
     """The C compiler that built the kernels."""
     return fd_compiler_version().decode("ascii", "replace")
+
+
+def amx_state() -> str:
+    """AMX on this machine: "absent", "refused" (in the CPU, but the OS did
+    not grant the tile data) or "usable"."""
+    return ("absent", "refused", "usable")[fd_cpu_amx_state()]

@@ -10,6 +10,20 @@ F-contiguous (``torch_linear.weight.detach().numpy().T`` is F-contiguous).
 not depend on the thread count (bit-identical for any
 ``fastdigits.threads(n)``).
 
+Precision: ``precision="float32"`` (the default) or ``"bfloat16"`` on
+:func:`matmul`, :func:`dense_forward` and :func:`dense_backward`.
+bfloat16 takes and returns float32 arrays: the GEMM operands are rounded to
+bfloat16 (round to nearest even; NaN stays NaN) while they are packed, the
+products are summed in float32, and bias, activation, activation gradient
+and bias gradient stay float32.  It runs on the ``"amx"`` path (tdpbf16ps),
+the ``"avx512_bf16"`` path (vdpbf16ps), or, on any other
+``fastdigits.simd(...)`` path, a portable emulation of the same rounding
+(correct, not fast).  Results match the NumPy twin
+(``fastdigits.reference``, same keyword) within bfloat16 accuracy (relative
+error about ``2**-8`` per operand) and are bit-identical for any thread
+count on each path, not across paths.  float64 arrays with
+``precision="bfloat16"`` raise TypeError.
+
 Activations: ``None`` or ``"identity"`` (linear, the default, as in
 ``torch.nn.Linear`` and Keras ``Dense``), ``"relu"``, ``"sigmoid"``,
 ``"tanh"``, ``"gelu"`` (tanh approximation
@@ -29,7 +43,13 @@ from ._activation import ACTIVATIONS, backward_input
 __all__ = ["ACTIVATIONS", "dense_backward", "dense_forward", "matmul"]
 
 
-def matmul(a: np.ndarray, b: np.ndarray, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+def matmul(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    out: Optional[np.ndarray] = None,
+    precision: str = "float32",
+) -> np.ndarray:
     """``a @ b`` for 2-D float32/float64 arrays of the same dtype.
 
     Parameters
@@ -39,6 +59,9 @@ def matmul(a: np.ndarray, b: np.ndarray, *, out: Optional[np.ndarray] = None) ->
     out : ndarray, optional
         C- or F-contiguous buffer of shape ``(m, n)`` and the inputs' dtype,
         written in place.
+    precision : {"float32", "bfloat16"}
+        ``"bfloat16"``: operands rounded to bfloat16, products summed in
+        float32 (float32 arrays only; see the module notes).
 
     Returns
     -------
@@ -65,8 +88,16 @@ def matmul(a: np.ndarray, b: np.ndarray, *, out: Optional[np.ndarray] = None) ->
     True
     >>> np.allclose(out, c, rtol=1e-4, atol=1e-4)
     True
+
+    bfloat16 products (float32 in and out), against the NumPy twin:
+
+    >>> c16 = fastdigits.matmul(a, b, precision="bfloat16")
+    >>> c16.dtype
+    dtype('float32')
+    >>> np.allclose(c16, reference.matmul(a, b, precision="bfloat16"), rtol=1e-3, atol=1e-3)
+    True
     """
-    return _dense.matmul(a, b, out)
+    return _dense.matmul(a, b, out, precision)
 
 
 def dense_forward(
@@ -77,6 +108,7 @@ def dense_forward(
     *,
     out: Optional[np.ndarray] = None,
     preact_out: Optional[np.ndarray] = None,
+    precision: str = "float32",
 ) -> np.ndarray:
     """``y = act(x @ W + b)`` in one pass (a fused dense layer).
 
@@ -95,6 +127,9 @@ def dense_forward(
     preact_out : ndarray, optional
         Buffer of shape ``(batch, out)`` that receives the pre-activation
         ``z = x @ W + b`` (needed by :func:`dense_backward` for gelu).
+    precision : {"float32", "bfloat16"}
+        ``"bfloat16"``: ``x`` and ``W`` rounded to bfloat16 for the product,
+        summed in float32; bias and activation in float32.
 
     Returns
     -------
@@ -123,8 +158,15 @@ def dense_forward(
     >>> from fastdigits import reference
     >>> np.allclose(y, reference.dense_forward(x, W, b, "gelu"), atol=1e-5)
     True
+
+    With bfloat16 products:
+
+    >>> y16 = fastdigits.dense_forward(x, W, b, "relu", precision="bfloat16")
+    >>> ref16 = reference.dense_forward(x, W, b, "relu", precision="bfloat16")
+    >>> np.allclose(y16, ref16, rtol=1e-3, atol=1e-3)
+    True
     """
-    return _dense.dense_forward(x, W, b, activation, out, preact_out)
+    return _dense.dense_forward(x, W, b, activation, out, preact_out, precision)
 
 
 def dense_backward(
@@ -141,6 +183,7 @@ def dense_backward(
     dW_out: Optional[np.ndarray] = None,
     db_out: Optional[np.ndarray] = None,
     accumulate: bool = False,
+    precision: str = "float32",
 ) -> Tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
     """Gradients of ``y = act(x @ W + b)`` given ``dy = dL/dy``.
 
@@ -175,6 +218,10 @@ def dense_backward(
         Add each result into its buffer when one is given, and return it as
         a new array otherwise (e.g. only ``dW_out`` to sum weight gradients
         over micro-batches); at least one buffer must be given.
+    precision : {"float32", "bfloat16"}
+        ``"bfloat16"``: the ``dW`` and ``dx`` products take bfloat16
+        operands (``x``, ``dz``, ``W``), summed in float32; ``dz`` and ``db``
+        are computed in float32.
 
     Returns
     -------
@@ -226,5 +273,5 @@ def dense_backward(
     """
     act, yz, yz_name = backward_input(activation, y_or_z, y, z)
     return _dense.dense_backward(
-        dy, x, W, yz, act, need_dx, dx_out, dW_out, db_out, accumulate, yz_name
+        dy, x, W, yz, act, need_dx, dx_out, dW_out, db_out, accumulate, yz_name, precision
     )

@@ -202,6 +202,15 @@ class MLP:
     ``(x * scale - mean) / std``.  Kept in :attr:`normalization` and in the
     saved file.
 
+    ``precision``: ``"float32"`` (default) or ``"bfloat16"`` (float32 models,
+    fast backend): every layer's products, in :meth:`fit` and inference,
+    take bfloat16 operands and sum in float32 (the ``precision=`` of
+    :func:`fastdigits.dense_forward`); weights, gradients, optimiser state,
+    bias, activations and loss stay float32.  Nothing bf16 is kept between
+    calls (weights are converted as they are packed), so there is no cache
+    to invalidate.  Not saved in the model file: :meth:`load` gives a
+    float32-precision model (set :attr:`precision` to change it).
+
     Examples
     --------
     Train on raw pixels (normalised by the model), then score, predict,
@@ -241,6 +250,7 @@ class MLP:
         normalization: Normalization = None,
         dropout: float = 0.0,
         input_dropout: float = 0.0,
+        precision: str = "float32",
     ) -> None:
         sizes = tuple(layer_sizes)
         if len(sizes) < 2:
@@ -262,9 +272,17 @@ class MLP:
             raise ValueError("seed must be a non-negative int, got %r" % (seed,))
         self.dropout = _check_rate(dropout, "dropout")
         self.input_dropout = _check_rate(input_dropout, "input_dropout")
+        if precision not in ("float32", "bfloat16"):
+            raise ValueError('precision must be "float32" or "bfloat16", got %r' % (precision,))
+        # bfloat16: every layer's GEMMs (forward, dW, dx) round their operands
+        # to bf16 and sum in float32; weights, gradients, optimiser state,
+        # bias, activations and loss stay float32 (nothing bf16 is cached)
+        self.precision = precision
         self.layer_sizes: Tuple[int, ...] = tuple(int(s) for s in sizes)
         self.activation = activation
         self.dtype = _check_dtype(dtype)
+        if precision == "bfloat16" and (self.dtype != np.float32 or backend != "fast"):
+            raise ValueError('precision="bfloat16" needs dtype=float32 and backend="fast"')
         self.seed = int(seed)
         self.backend = backend
         self.normalization: Optional[Tuple[float, float, float]] = _check_normalization(
@@ -471,6 +489,7 @@ class MLP:
                 np.zeros_like(p) for p in self.params
             ]
         kernel = _ref.train_epoch if self.backend == "numpy" else _fast().train_epoch
+        prec = {} if self.backend == "numpy" else {"precision": self.precision}
         step = 0
         new_rows = []
         for e in range(n_loops):
@@ -512,6 +531,7 @@ class MLP:
                     callback=cb,
                     callback_every=int(callback_every),
                     **drop_kw,
+                    **prec,
                 )
                 seconds = time.perf_counter() - t0
                 if callback is not None and steps_e % callback_every:
@@ -549,7 +569,7 @@ class MLP:
         X = self._check_X(X)
         if self.backend == "numpy":
             return _ref.predict_logits(self.params, X, self.activation)
-        return _fast().predict_logits(self.params, X, self.activation)
+        return _fast().predict_logits(self.params, X, self.activation, self.precision)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (softmax of the logits)."""
@@ -654,6 +674,8 @@ class MLP:
             extra += ", dropout=%r" % self.dropout
         if self.input_dropout:
             extra += ", input_dropout=%r" % self.input_dropout
+        if self.precision != "float32":
+            extra += ", precision=%r" % (self.precision,)
         return "MLP(layer_sizes=%r, activation=%r, dtype=%s, seed=%d, backend=%r%s)" % (
             self.layer_sizes,
             self.activation,

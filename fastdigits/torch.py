@@ -48,7 +48,7 @@ _ACTS = {
     "gelu": "gelu",
 }
 ACTIVATIONS: Tuple[Optional[str], ...] = tuple(_ACTS)
-PRECISIONS: Tuple[str, ...] = ("float32",)  # a later release adds "bfloat16"
+PRECISIONS: Tuple[str, ...] = ("float32", "bfloat16")
 _DTYPES = (torch.float32, torch.float64)
 _DOUBLE_BACKWARD = (
     "fastdigits.torch: double backward (differentiating a gradient, e.g. "
@@ -83,7 +83,7 @@ def _check_precision(precision) -> str:
 
 
 def _forward_kernel(
-    x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str
+    x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str, precision: str = "float32"
 ) -> Tuple[Tensor, Optional[Tensor]]:
     """(y, z): z is the pre-activation when act is gelu (its derivative needs
     it), else None."""
@@ -98,12 +98,19 @@ def _forward_kernel(
         None if bias is None else bias.numpy(force=True),
         act,
         preact_out=z,
+        precision=precision,
     )
     return torch.from_numpy(y), (None if z is None else torch.from_numpy(z))
 
 
 def _backward_kernel(
-    dy: Tensor, x: Tensor, weight: Tensor, yz: Tensor, act: str, need_dx: bool
+    dy: Tensor,
+    x: Tensor,
+    weight: Tensor,
+    yz: Tensor,
+    act: str,
+    need_dx: bool,
+    precision: str = "float32",
 ) -> Tuple[Optional[Tensor], Tensor, Tensor]:
     """(dx, dweight, dbias): dweight in weight's (n, k) layout, dx None unless
     need_dx."""
@@ -116,6 +123,7 @@ def _backward_kernel(
         None,
         act,
         need_dx=need_dx,
+        precision=precision,
         **yz_arg,
     )
     # dW has W's (in, out) F-layout, so dW.T is weight's C-contiguous (out, in)
@@ -132,41 +140,58 @@ def _backward_kernel(
 
 @torch.library.custom_op("fastdigits::dense", mutates_args=())
 def _dense_op(
-    x: Tensor, weight: Tensor, bias: Optional[Tensor], activation: str
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor],
+    activation: str,
+    precision: str = "float32",
 ) -> Tuple[Tensor, Tensor]:
     """(y, z) for a 2-D x; z is the gelu pre-activation, empty for the others
     (an operator cannot return None, nor an alias of y)."""
-    y, z = _forward_kernel(x.contiguous(), weight.contiguous(), bias, activation)
+    y, z = _forward_kernel(x.contiguous(), weight.contiguous(), bias, activation, precision)
     return y, (z if z is not None else x.new_empty((0,)))
 
 
 @_dense_op.register_fake
-def _(x, weight, bias, activation):
+def _(x, weight, bias, activation, precision="float32"):
     y = x.new_empty((x.shape[0], weight.shape[0]))
     return y, (torch.empty_like(y) if activation == "gelu" else x.new_empty((0,)))
 
 
 @torch.library.custom_op("fastdigits::dense_backward", mutates_args=())
 def _dense_backward_op(
-    dy: Tensor, x: Tensor, weight: Tensor, yz: Tensor, activation: str, need_dx: bool
+    dy: Tensor,
+    x: Tensor,
+    weight: Tensor,
+    yz: Tensor,
+    activation: str,
+    need_dx: bool,
+    precision: str = "float32",
 ) -> Tuple[Tensor, Tensor, Tensor]:
     """(dx, dweight, dbias); dx is empty when need_dx is False."""
     dx, dW, db = _backward_kernel(
-        dy.contiguous(), x.contiguous(), weight.contiguous(), yz.contiguous(), activation, need_dx
+        dy.contiguous(),
+        x.contiguous(),
+        weight.contiguous(),
+        yz.contiguous(),
+        activation,
+        need_dx,
+        precision,
     )
     return (dx if dx is not None else x.new_empty((0,))), dW, db
 
 
 @_dense_backward_op.register_fake
-def _(dy, x, weight, yz, activation, need_dx):
+def _(dy, x, weight, yz, activation, need_dx, precision="float32"):
     dx = torch.empty_like(x) if need_dx else x.new_empty((0,))
     return dx, torch.empty_like(weight), dy.new_empty((dy.shape[1],))
 
 
 def _op_setup(ctx, inputs, output):
-    x, weight, bias, act = inputs
+    x, weight, bias, act = inputs[:4]
     y, z = output
     ctx.act = act
+    ctx.precision = inputs[4] if len(inputs) > 4 else "float32"
     ctx.has_bias = bias is not None
     ctx.save_for_backward(x, weight, z if act == "gelu" else y)
 
@@ -174,8 +199,10 @@ def _op_setup(ctx, inputs, output):
 def _op_backward(ctx, dy, _dz):
     x, weight, yz = ctx.saved_tensors
     need_dx = ctx.needs_input_grad[0]
-    dx, dW, db = torch.ops.fastdigits.dense_backward(dy, x, weight, yz, ctx.act, need_dx)
-    return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None
+    dx, dW, db = torch.ops.fastdigits.dense_backward(
+        dy, x, weight, yz, ctx.act, need_dx, ctx.precision
+    )
+    return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None, None
 
 
 _dense_op.register_autograd(_op_backward, setup_context=_op_setup)
@@ -196,9 +223,10 @@ _dense_backward_op.register_autograd(
 
 class _DenseFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, bias, act):
-        y, z = _forward_kernel(x, weight, bias, act)
+    def forward(ctx, x, weight, bias, act, precision):
+        y, z = _forward_kernel(x, weight, bias, act, precision)
         ctx.act = act
+        ctx.precision = precision
         ctx.has_bias = bias is not None
         ctx.save_for_backward(x, weight, z if z is not None else y)
         return y
@@ -210,10 +238,14 @@ class _DenseFunction(torch.autograd.Function):
         if torch.is_grad_enabled():
             # create_graph=True: go through the operator, whose own backward
             # raises the clear double-backward error if it is ever reached
-            dx, dW, db = torch.ops.fastdigits.dense_backward(dy, x, weight, yz, ctx.act, need_dx)
+            dx, dW, db = torch.ops.fastdigits.dense_backward(
+                dy, x, weight, yz, ctx.act, need_dx, ctx.precision
+            )
         else:
-            dx, dW, db = _backward_kernel(dy.contiguous(), x, weight, yz, ctx.act, need_dx)
-        return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None
+            dx, dW, db = _backward_kernel(
+                dy.contiguous(), x, weight, yz, ctx.act, need_dx, ctx.precision
+            )
+        return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None, None
 
 
 def _torch_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str) -> Tensor:
@@ -295,7 +327,9 @@ def dense(
     return _dense_call(x, weight, bias, _check_activation(activation))
 
 
-def _dense_call(x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str) -> Tensor:
+def _dense_call(
+    x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str, precision: str = "float32"
+) -> Tensor:
     # The common eager case first, with as few checks as make it safe: a
     # plain 2-D contiguous CPU tensor of the weight's float32/float64 dtype.
     if (
@@ -313,8 +347,8 @@ def _dense_call(x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str) -> 
         if torch.is_grad_enabled() and (
             x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
         ):
-            return _DenseFunction.apply(x, weight, bias, act)
-        return _forward_kernel(x, weight, bias, act)[0]  # no graph to record
+            return _DenseFunction.apply(x, weight, bias, act, precision)
+        return _forward_kernel(x, weight, bias, act, precision)[0]  # no graph to record
     if not isinstance(x, Tensor):
         raise TypeError("input must be a torch.Tensor, got %s" % type(x).__name__)
     if x.dtype != weight.dtype:
@@ -336,9 +370,9 @@ def _dense_call(x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str) -> 
         return _torch_linear(x, weight, bias, act)
     x2 = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
     if torch.compiler.is_compiling() or torch.jit.is_tracing() or type(x) is not Tensor:
-        y = _dense_op(x2, weight, bias, act)[0]  # what compile/export/trace record
+        y = _dense_op(x2, weight, bias, act, precision)[0]  # what compile/export/trace record
     else:
-        y = _dense_call(x2.contiguous(), weight, bias, act)  # now the fast case above
+        y = _dense_call(x2.contiguous(), weight, bias, act, precision)  # the fast case above
     return y if x.dim() == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
 
 
@@ -354,8 +388,12 @@ class Linear(torch.nn.Module):
 
     ``activation``: None (linear), "relu", "sigmoid", "tanh" or "gelu" (tanh
     approximation, like ``nn.GELU(approximate="tanh")``).
-    ``precision``: the kernels' arithmetic; only "float32" exists today (the
-    tensors' own dtype, float32 or float64); anything else is a ValueError.
+    ``precision``: the kernels' arithmetic: "float32" (the tensors' own
+    dtype, float32 or float64) or "bfloat16" (float32 tensors: the products
+    take bfloat16 operands and sum in float32, as
+    ``fastdigits.dense_forward(..., precision="bfloat16")``; weights,
+    gradients, bias and activation stay float32; float64 tensors raise
+    TypeError); anything else is a ValueError.
 
     CPU float32/float64 tensors run on the fastdigits kernels; other dtypes
     (float16, bfloat16) and devices (CUDA, meta) fall back to PyTorch's own
@@ -434,7 +472,7 @@ class Linear(torch.nn.Module):
             torch.nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        return _dense_call(x, self.weight, self.bias, _ACTS[self.activation])
+        return _dense_call(x, self.weight, self.bias, _ACTS[self.activation], self.precision)
 
     def extra_repr(self) -> str:
         return "in_features=%d, out_features=%d, bias=%s, activation=%r, precision=%r" % (

@@ -404,6 +404,7 @@ def test_fma_loop_counts_flops_on_every_path(dtype):
         "avx2": 12 * (8 if dtype == "float32" else 4),
         "avx512": 12 * (16 if dtype == "float32" else 8),
     }
+    lanes["avx512_bf16"] = lanes["amx"] = lanes["avx512"]  # float32/64: the AVX-512 loop
     for isa in fastdigits.available_simd():
         for nt in (1, 2):
             with fastdigits.simd(isa), fastdigits.threads(nt):

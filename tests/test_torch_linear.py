@@ -144,8 +144,8 @@ def test_errors_name_the_problem():
         Linear(3, 2, dtype=torch.int32)
     with pytest.raises(TypeError, match="activation='relu'"):
         Linear(3, 2, "relu")  # the old argument order must not silently drop it
-    with pytest.raises(ValueError, match="precision must be one of 'float32'"):
-        Linear(3, 2, precision="bfloat16")
+    with pytest.raises(ValueError, match="precision must be one of 'float32', 'bfloat16'"):
+        Linear(3, 2, precision="float16")
     lin = Linear(3, 2)
     with pytest.raises(TypeError, match="does not match"):
         lin(torch.zeros(2, 3, dtype=torch.int64))
@@ -271,3 +271,36 @@ def test_one_dim_and_empty_batches():
     assert y.shape == (0, 2)
     y.sum().backward()
     assert torch.equal(ours.weight.grad, torch.zeros(2, 5, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("act", ["relu", "gelu"])
+def test_bfloat16_precision_matches_the_dense_kernels(act):
+    """precision="bfloat16": outputs and gradients are the bf16 dense kernels'
+    (float32 tensors in and out), eager and through the custom operator."""
+    torch.manual_seed(0)
+    lin = Linear(50, 33, activation=act, precision="bfloat16")
+    assert "precision='bfloat16'" in repr(lin)
+    x = torch.randn(17, 50, requires_grad=True)
+    y = lin(x)
+    assert y.dtype == torch.float32
+    xn, W, b = x.detach().numpy(), lin.weight.detach().numpy().T, lin.bias.detach().numpy()
+    z = np.empty((17, 33), np.float32)
+    y_fd = fd_dense.dense_forward(xn, W, b, act, preact_out=z, precision="bfloat16")
+    np.testing.assert_array_equal(y.detach().numpy(), y_fd)
+    dy = torch.randn(17, 33)
+    y.backward(dy)
+    yz = {"z": z} if act == "gelu" else {"y": y_fd}
+    dx, dW, db = fd_dense.dense_backward(
+        dy.numpy(), xn, W, activation=act, precision="bfloat16", **yz
+    )
+    np.testing.assert_array_equal(x.grad.numpy(), dx)
+    np.testing.assert_array_equal(lin.weight.grad.numpy(), dW.T)
+    np.testing.assert_array_equal(lin.bias.grad.numpy(), db)
+    y_op = torch.ops.fastdigits.dense(
+        x.detach(), lin.weight.detach(), lin.bias.detach(), act, "bfloat16"
+    )[0]
+    np.testing.assert_array_equal(y_op.numpy(), y_fd)
+    with pytest.raises(TypeError, match="bfloat16"):
+        Linear(5, 3, dtype=torch.float64, precision="bfloat16")(
+            torch.randn(2, 5, dtype=torch.float64)
+        )

@@ -2,7 +2,7 @@
 (kernel, case, SIMD path, thread count): a bit-identity check for changes
 that must not change behaviour (issue 12, "One kernel layout").
 
-    python tools/kernel_hashes.py > /tmp/after.txt
+    python tools/kernel_hashes.py --paths generic,avx2,avx512 > /tmp/after.txt
     diff tools/kernel_hashes.before.txt /tmp/after.txt
 
 Runs every SIMD path this machine has (fastdigits.available_simd()) and
@@ -357,13 +357,19 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="run only kernels whose name contains this")
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument(
+        "--paths",
+        help="comma-separated SIMD paths (default: every path available); the "
+        "before file has generic,avx2,avx512 (the float32 kernels run the same "
+        "code on avx512_bf16 and amx)",
+    )
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="kernel-hashes-") as tmp:
         _TMP = tmp
         cases = build_cases()
         if args.only:
             cases = [c for c in cases if args.only in c[0]]
-        paths = fd.available_simd()
+        paths = args.paths.split(",") if args.paths else fd.available_simd()
         nthreads = [int(t) for t in args.threads.split(",")]
         for kernel, case, fn in cases:
             for path in paths:

@@ -1,3 +1,6 @@
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* syscall() for arch_prctl (AMX tile-data permission) */
+#endif
 #include "common/cpu.h"
 
 #include <stdlib.h>
@@ -28,6 +31,10 @@ static unsigned long long fd_xgetbv(void)
 { return _xgetbv(0); }
 #else
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 static void fd_cpuid(int leaf, int sub, unsigned r[4])
 { __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]); }
 static unsigned long long fd_xgetbv(void)
@@ -38,6 +45,43 @@ static unsigned long long fd_xgetbv(void)
 }
 #endif
 #endif
+
+#ifdef FD_X86
+/* AMX tile data: the CPU has it enabled in XCR0 (bits 17 TILECFG, 18
+ * TILEDATA), and on Linux the process must ask for it once
+ * (arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), Linux >= 5.16);
+ * refused (old kernel, seccomp, ...) means no AMX path.  Asking again is
+ * harmless: the permission is per process and sticky. */
+static int fd_amx_permitted(void)
+{
+    if ((fd_xgetbv() & 0x60000ULL) != 0x60000ULL) return 0;
+#if defined(__linux__) && !defined(_MSC_VER)
+    {
+        const long req_perm = 0x1023, get_perm = 0x1022, xtiledata = 18;
+        unsigned long bits = 0;
+        if (syscall(SYS_arch_prctl, req_perm, xtiledata) != 0) return 0;
+        if (syscall(SYS_arch_prctl, get_perm, &bits) != 0) return 0;
+        return (bits >> xtiledata) & 1;
+    }
+#else
+    return 0; /* other OSes: untested, so not used */
+#endif
+}
+#endif
+
+int fd_cpu_amx_state(void)
+{
+#ifdef FD_X86
+    unsigned r[4];
+    fd_cpuid(0, 0, r);
+    if (r[0] < 7) return 0;
+    fd_cpuid(7, 0, r);
+    if (!(((r[3] >> 22) & 1) && ((r[3] >> 24) & 1))) return 0;
+    return fd_cpu_best_isa() >= FD_ISA_AMX ? 2 : 1;
+#else
+    return 0;
+#endif
+}
 
 int fd_cpu_best_isa(void)
 {
@@ -60,7 +104,18 @@ int fd_cpu_best_isa(void)
     /* AVX-512 F(16) DQ(17) BW(30) VL(31), and opmask/ZMM state (bits 5-7). */
     avx512 = ((r[1] >> 16) & 1) && ((r[1] >> 17) & 1) && ((r[1] >> 30) & 1) && ((r[1] >> 31) & 1) &&
         ((xcr0 & 0xE0) == 0xE0);
-    return avx512 ? FD_ISA_AVX512 : FD_ISA_AVX2;
+    if (!avx512) return FD_ISA_AVX2;
+    {
+        /* AVX512_BF16: CPUID.(7,1):EAX bit 5 */
+        unsigned r1[4];
+        int amx;
+        if (r[0] < 1) return FD_ISA_AVX512;
+        /* AMX-BF16 (EDX bit 22) and AMX-TILE (bit 24) of leaf 7.0 */
+        amx = ((r[3] >> 22) & 1) && ((r[3] >> 24) & 1);
+        fd_cpuid(7, 1, r1);
+        if (!((r1[0] >> 5) & 1)) return FD_ISA_AVX512;
+        return amx && fd_amx_permitted() ? FD_ISA_AMX : FD_ISA_AVX512_BF16;
+    }
 #else
     return FD_ISA_GENERIC;
 #endif

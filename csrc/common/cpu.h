@@ -4,8 +4,14 @@
 
 #include "common/fd_common.h"
 
-/* Highest fd_isa the CPU and the operating system support. */
+/* Highest fd_isa the CPU and the operating system support.  Where the CPU
+ * has AMX it asks Linux for the tile-data permission (arch_prctl), once per
+ * process in effect; FD_ISA_AMX only when granted. */
 int fd_cpu_best_isa(void);
+
+/* AMX (AMX-TILE + AMX-BF16): 0 not in this CPU (or build), 1 in the CPU
+ * but tile data not enabled or refused by the OS, 2 usable. */
+int fd_cpu_amx_state(void);
 
 /* Human-readable CPU brand string (x86) or "" when unknown. */
 void fd_cpu_brand(char *buf, size_t len);

@@ -37,12 +37,21 @@
 typedef enum {
     FD_ISA_GENERIC = 0, /* portable C, any compiler, any CPU */
     FD_ISA_AVX2 = 1, /* x86-64 AVX2 + FMA */
-    FD_ISA_AVX512 = 2 /* x86-64 AVX-512 F/BW/DQ/VL */
+    FD_ISA_AVX512 = 2, /* x86-64 AVX-512 F/BW/DQ/VL */
+    FD_ISA_AVX512_BF16 = 3, /* AVX-512 + AVX512_BF16 (vdpbf16ps) */
+    FD_ISA_AMX = 4 /* + AMX-TILE/AMX-BF16, tile data granted by the OS */
 } fd_isa;
+
+/* Precision of the float32 GEMM's products (fd_ctx.precision).  BF16:
+ * operands rounded to bfloat16 while packed, products accumulated in
+ * float32 (gemm/gemm_bf16.h); only fd_gemm_f32 reads it, so every float32
+ * kernel built on the GEMM (dense, MLP) follows it. */
+enum { FD_PREC_F32 = 0, FD_PREC_BF16 = 1 };
 
 typedef struct {
     int isa; /* an fd_isa the CPU supports (checked by the caller) */
     int nthreads; /* >= 1; kernels may use fewer for small inputs */
+    int precision; /* FD_PREC_F32 (0) or FD_PREC_BF16 */
 } fd_ctx;
 
 /* Status codes returned by kernels that can fail. */

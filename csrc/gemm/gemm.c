@@ -6,6 +6,7 @@
 
 #include "act/act.h"
 #include "common/fd_omp.h"
+#include "gemm/gemm_bf16.h"
 
 #define FD_ALIGN 64
 #if defined(_MSC_VER)

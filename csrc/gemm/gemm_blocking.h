@@ -61,9 +61,39 @@
 #define FD_GEMM_AVX512_F64_NC 1024
 #define FD_GEMM_AVX512_F64_SMALL_N 8
 
+/* bfloat16 (gemm_bf16.h), float32 in and out.  KC counts K elements (a
+ * multiple of 2: K goes in pairs).  A 1024-element K panel is 512 pairs:
+ * the 8 x 512 words of A (16 KiB) fit L1d, the 512 x NC words of B stream
+ * from L2. */
+#define FD_GEMM_BF16_GENERIC_MR 4
+#define FD_GEMM_BF16_GENERIC_NR 8
+#define FD_GEMM_BF16_GENERIC_KC 512
+#define FD_GEMM_BF16_GENERIC_MC 128
+#define FD_GEMM_BF16_GENERIC_NC 1024
+
+/* vdpbf16ps on zmm: 8 x 32 float tile, 16 accumulators */
+#define FD_GEMM_BF16_AVX512_MR 8
+#define FD_GEMM_BF16_AVX512_NR 32
+#define FD_GEMM_BF16_AVX512_KC 1024
+#define FD_GEMM_BF16_AVX512_MC 256
+#define FD_GEMM_BF16_AVX512_NC 1024
+/* the ymm twin (6 x 32, 24 accumulators), run instead when 1 */
+#define FD_GEMM_BF16_AVX512_YMM_MR 6
+#define FD_GEMM_BF16_AVX512_USE_YMM 0
+/* A packed row by row (1) or pair by pair (0), see gemm_bf16.h */
+#define FD_GEMM_BF16_AVX512_A_ROWS 1
+
+/* AMX: 2 x 2 tiles of 16 x 16 float; K panels padded to 16 pairs */
+#define FD_GEMM_BF16_AMX_MR 32
+#define FD_GEMM_BF16_AMX_NR 32
+#define FD_GEMM_BF16_AMX_KC 1024
+#define FD_GEMM_BF16_AMX_MC 256
+#define FD_GEMM_BF16_AMX_NC 1024
+
 /* Largest MR x NR tile of any micro-kernel (elements): the edge-tile
  * buffer's size. */
 #define FD_GEMM_TILE_MAX 256
+#define FD_GEMM_BF16_TILE_MAX 1024
 
 /* FD_GEMM_BLK(AVX2, 32, KC) is FD_GEMM_AVX2_F32_KC: the templates look their
  * entry up by instruction set and dtype width. */

@@ -160,6 +160,9 @@ static size_t FN(work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 
 size_t FN(fd_gemm_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 {
+#if !FD_T_F64
+    if (ctx.precision == FD_PREC_BF16) return fd_gemm_bf16_work_bytes(ctx, m, k, n);
+#endif
     /* enough for either orientation (a column-major C is computed as the
      * transposed product) */
     size_t a = FN(work_bytes)(ctx, m, k, n), t = FN(work_bytes)(ctx, n, k, m);
@@ -388,6 +391,10 @@ int FN(fd_gemm)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t
     void *owned = NULL;
     int nt, split_n, tid;
 
+#if !FD_T_F64
+    if (ctx.precision == FD_PREC_BF16)
+        return fd_gemm_bf16(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs, epi, work);
+#endif
     if (prod && m <= 0 && n > 0 && k > 0) /* no C, but B is still owed */
         prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
     if (m <= 0 || n <= 0) return FD_OK;

@@ -1063,6 +1063,81 @@ def _batches_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     return cases
 
 
+def _bf16_cases(p: Profile, dt: np.dtype) -> List[Case]:
+    """precision="bfloat16" layers (float32 runs only): the NumPy column is
+    our own float32 kernel (same call, precision="float32"), so the
+    speed-up column is bf16 over fp32; torch runs F.linear on bf16 tensors."""
+    if dt != np.float32:
+        return []
+    from .._info import bf16_path
+
+    path = bf16_path(api("fastdigits", "get_simd")())
+    k, n, act = 784, p.hidden, "relu"
+    tag = "%d->%d" % (k, n)
+    cases = []
+    for kind, m in (("forward", 64), ("forward", 1024), ("backward", 1024)):
+        name = "dense_%s_bf16/%s/%s/b%d" % (kind, act, tag, m)
+        params = {"m": m, "k": k, "n": n, "activation": act, "dtype": "float32"}
+        params["precision"] = "bfloat16"
+
+        def mk(precision, kind=kind, name=name, m=m):
+            def make():
+                x, W, b, _z, y, dy = _layer_inputs(name, m, k, n, act, dt)
+                if kind == "forward":
+                    f = fast("dense_forward")
+                    o = np.empty((m, n), dt)
+                    return Bench(lambda: f(x, W, b, act, out=o, precision=precision))
+                f = fast("dense_backward")
+                dx, dW, db = np.empty_like(x), np.empty_like(W), np.empty_like(b)
+                return Bench(
+                    lambda: f(
+                        dy,
+                        x,
+                        W,
+                        activation=act,
+                        y=y,
+                        dx_out=dx,
+                        dW_out=dW,
+                        db_out=db,
+                        precision=precision,
+                    )
+                )
+
+            return make
+
+        def torch_bf16(kind=kind, name=name, m=m):
+            torch = _torch()
+            F = torch.nn.functional
+            x, W, b, _z, _y, dy = (
+                torch.from_numpy(t).to(torch.bfloat16)
+                for t in _layer_inputs(name, m, k, n, act, dt)
+            )
+            Wt = W.t().contiguous()  # torch's (out, in) weight
+            if kind == "forward":
+                return Bench(lambda: torch.relu(F.linear(x, Wt, b)))
+            for t in (x, Wt, b):
+                t.requires_grad_(True)
+            yt = torch.relu(F.linear(x, Wt, b))
+            return Bench(lambda: torch.autograd.grad(yt, (x, Wt, b), dy, retain_graph=True))
+
+        cases.append(
+            Case(
+                name,
+                "dense_%s_bf16" % kind,
+                "fastdigits.dense_%s" % kind,
+                "matrix",
+                params,
+                (2.0 if kind == "forward" else 4.0) * m * k * n,
+                None,
+                {"fastdigits": mk("bfloat16"), "numpy": mk("float32"), "torch": torch_bf16},
+                check=False,
+                notes="bf16 path: %s; NumPy column: fastdigits float32; "
+                "torch: F.linear on bfloat16 tensors" % path,
+            )
+        )
+    return cases
+
+
 def build_cases(profile: Profile, dtype: Any, data: Data) -> List[Case]:
     """Every case of the profile, in a stable order (data path first)."""
     dt = np.dtype(dtype)
@@ -1072,6 +1147,7 @@ def build_cases(profile: Profile, dtype: Any, data: Data) -> List[Case]:
         + _batches_cases(profile, dt, data)
         + _matmul_cases(profile, dt)
         + _dense_cases(profile, dt)
+        + _bf16_cases(profile, dt)
         + _softmax_cases(profile, dt)
         + _optim_cases(profile, dt)
         + _epoch_cases(profile, dt, data)

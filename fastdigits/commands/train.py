@@ -91,6 +91,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--weight-decay", type=float, default=0.0, help="weight decay (default: 0)")
     parser.add_argument("--dtype", default="float32", help="float32 or float64 (default: float32)")
     parser.add_argument(
+        "--precision",
+        choices=("float32", "bfloat16"),
+        default="float32",
+        help="products of the fast backend: float32, or bfloat16 operands summed "
+        "in float32 (float32 weights and optimiser state; --dtype float32 only) "
+        "(default: float32)",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=None,
@@ -272,6 +280,8 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
             )
     if args.dtype not in ("float32", "float64"):
         raise _error("--dtype must be float32 or float64, got %r" % args.dtype)
+    if args.precision == "bfloat16" and args.dtype != "float32":
+        raise _error("--precision bfloat16 needs --dtype float32")
     if args.threads is not None and args.threads < 1:
         raise _error("--threads must be >= 1, got %d" % args.threads)
     from .._config import MAX_THREADS
@@ -400,6 +410,8 @@ def train_model(args, out=None) -> TrainResult:
                 normalization="mnist",
                 dropout=args.dropout,
                 input_dropout=args.input_dropout,
+                # the NumPy backend has no bf16 products: it runs float32
+                precision=args.precision if backend == "fast" else "float32",
             )
             if out is not None:
                 print(

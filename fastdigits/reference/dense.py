@@ -52,8 +52,51 @@ def _act_grad(name: str, yz: np.ndarray) -> np.ndarray:
     raise ValueError("activation must be one of %s, got %r" % (", ".join(ACTIVATIONS), name))
 
 
-def matmul(a: np.ndarray, b: np.ndarray, *, out: Optional[np.ndarray] = None) -> np.ndarray:
-    """``a @ b`` for 2-D float arrays."""
+def to_bfloat16(a: Any) -> np.ndarray:
+    """float32 values rounded to bfloat16 (nearest even; NaN stays NaN),
+    returned as float32 (the low 16 bits zero)."""
+    a = np.asarray(a, dtype=np.float32)
+    u = a.view(np.uint32).astype(np.uint64)
+    nan = np.isnan(a)
+    r = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000
+    r = np.where(nan, (u | 0x400000) & 0xFFFF0000, r)
+    return r.astype(np.uint32).view(np.float32).reshape(a.shape)
+
+
+def _check_precision(precision: str, *arrays: Any) -> bool:
+    """True for bfloat16 (float32 arrays only), False for float32."""
+    if precision == "float32":
+        return False
+    if precision != "bfloat16":
+        raise ValueError('precision must be "float32" or "bfloat16", got %r' % (precision,))
+    for a in arrays:
+        if isinstance(a, np.ndarray) and a.dtype != np.float32:
+            raise TypeError('precision="bfloat16" needs float32 arrays, got %s' % a.dtype)
+    return True
+
+
+def _mm_bf16(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """bf16 operands, products and sums in float64, result float32."""
+    a64 = to_bfloat16(a).astype(np.float64)
+    b64 = to_bfloat16(b).astype(np.float64)
+    return (a64 @ b64).astype(np.float32)
+
+
+def matmul(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    out: Optional[np.ndarray] = None,
+    precision: str = "float32",
+) -> np.ndarray:
+    """``a @ b`` for 2-D float arrays (bfloat16: operands rounded to bf16,
+    computed in float64, cast to float32)."""
+    if _check_precision(precision, a, b):
+        r = _mm_bf16(a, b)
+        if out is not None:
+            out[...] = r
+            return out
+        return r
     return np.matmul(a, b, out=out)
 
 
@@ -65,10 +108,12 @@ def dense_forward(
     *,
     out: Optional[np.ndarray] = None,
     preact_out: Optional[np.ndarray] = None,
+    precision: str = "float32",
 ) -> np.ndarray:
-    """``act(x @ W + b)``; ``preact_out`` receives ``x @ W + b``."""
+    """``act(x @ W + b)``; ``preact_out`` receives ``x @ W + b``
+    (bfloat16: ``x @ W`` as :func:`matmul`, bias and activation float32)."""
     activation = activation_name(activation)
-    z = x @ W
+    z = _mm_bf16(x, W) if _check_precision(precision, x, W) else x @ W
     if b is not None:
         z += b
     if preact_out is not None:
@@ -94,20 +139,24 @@ def dense_backward(
     dW_out: Optional[np.ndarray] = None,
     db_out: Optional[np.ndarray] = None,
     accumulate: bool = False,
+    precision: str = "float32",
 ) -> Tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
     """Gradients of ``y = act(x @ W + b)``: returns ``(dx, dW, db)``.
 
     relu/sigmoid/tanh take the output ``y=``, gelu the pre-activation ``z=``
-    (see :func:`fastdigits.dense_backward`)."""
+    (see :func:`fastdigits.dense_backward`); bfloat16: the ``dW`` and
+    ``dx`` products as :func:`matmul`, ``dz`` and ``db`` float32."""
+    bf16 = _check_precision(precision, dy, x, W)
+    mm = _mm_bf16 if bf16 else np.matmul
     activation, yz, _ = backward_input(activation, y_or_z, y, z)
     if accumulate and dx_out is None and dW_out is None and db_out is None:
         raise ValueError(
             "accumulate=True needs at least one of dx_out, dW_out, db_out (the buffers to add into)"
         )
     dz = dy if activation == "identity" else dy * _act_grad(activation, yz)
-    dW = x.T @ dz
+    dW = mm(x.T, dz)
     db = dz.sum(axis=0)
-    dx = dz @ W.T if need_dx else None
+    dx = mm(dz, W.T) if need_dx else None
     results = []
     for val, buf in ((dx, dx_out), (dW, dW_out), (db, db_out)):
         if buf is not None and val is not None:

@@ -38,6 +38,7 @@ static fd_ctx ctx_of(int nthreads)
     fd_ctx ctx;
     ctx.isa = FD_ISA_GENERIC;
     ctx.nthreads = nthreads;
+    ctx.precision = FD_PREC_F32;
     return ctx;
 }
 

@@ -1,0 +1,170 @@
+"""bfloat16 vs float32 dense layers and MLP epoch: one interleaved run.
+
+    python benchmarks/bench_bf16.py [--threads 2] [--rounds 15]
+
+Contenders, each timed round by round in rotated order (the minimum and
+median of `--rounds` samples are printed; on a shared machine the minimum
+is the steadier figure): fastdigits precision="bfloat16", fastdigits
+float32, PyTorch bf16 (``F.linear`` on bfloat16 tensors; backward: autograd
+on them).  Shapes: dense_forward relu 784->256 at batch 64 and 1024,
+dense_backward at 1024, and a training epoch of MLP 784-256-10 at batch 64
+on 10000 MNIST rows.  `--cpu-time` times one thread by process CPU time
+(immune to other processes' load; needs --threads 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import fastdigits
+from fastdigits._info import bf16_path
+from fastdigits.bench.timing import wait_for_idle
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+
+def layer_fns(kind, m, k=784, n=256):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((m, k), dtype=np.float32)
+    W = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+    b = rng.standard_normal(n, dtype=np.float32)
+    y = np.maximum(x @ W + b, 0)
+    dy = rng.standard_normal((m, n), dtype=np.float32)
+    out, dx, dW, db = (
+        np.empty((m, n), np.float32),
+        np.empty_like(x),
+        np.empty_like(W),
+        np.empty_like(b),
+    )
+    fns = {}
+    for name, p in (("fd_bf16", "bfloat16"), ("fd_fp32", "float32")):
+        if kind == "forward":
+            fns[name] = lambda p=p: fastdigits.dense_forward(x, W, b, "relu", out=out, precision=p)
+        else:
+            fns[name] = lambda p=p: fastdigits.dense_backward(
+                dy, x, W, activation="relu", y=y, dx_out=dx, dW_out=dW, db_out=db, precision=p
+            )
+    if torch is not None:
+        bf = torch.bfloat16
+        tx, tb = torch.from_numpy(x).to(bf), torch.from_numpy(b).to(bf)
+        tW = torch.from_numpy(np.ascontiguousarray(W.T)).to(bf)
+        F = torch.nn.functional
+        if kind == "forward":
+            fns["torch_bf16"] = lambda: torch.relu(F.linear(tx, tW, tb))
+        else:
+            for t in (tx, tW, tb):
+                t.requires_grad_(True)
+            ty = torch.relu(F.linear(tx, tW, tb))
+            tdy = torch.from_numpy(dy).to(bf)
+            fns["torch_bf16"] = lambda: torch.autograd.grad(
+                ty, (tx, tW, tb), tdy, retain_graph=True
+            )
+    return fns, (2 if kind == "forward" else 4) * m * k * n
+
+
+def epoch_fns(rows=10000):
+    X, y = fastdigits.load_mnist("train", normalize=True)
+    X, y = X.reshape(len(X), -1)[:rows], y[:rows]
+    models = {
+        "fd_bf16": fastdigits.MLP((784, 256, 10), seed=0, precision="bfloat16"),
+        "fd_fp32": fastdigits.MLP((784, 256, 10), seed=0),
+    }
+    return {k: (lambda m=m: m.fit(X, y, epochs=1, batch_size=64)) for k, m in models.items()}, (
+        6 * rows * (784 * 256 + 256 * 10)
+    )
+
+
+def run(fns, rounds, clock, min_s=0.05):
+    names = list(fns)
+    res = {n: [] for n in names}
+    for f in fns.values():
+        f()
+    for r in range(rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for n in order:
+            wait_for_idle(0.5)
+            calls, t0 = 0, clock()
+            while True:
+                fns[n]()
+                calls += 1
+                dt = clock() - t0
+                if dt >= min_s:
+                    break
+            res[n].append(dt / calls)
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--cpu-time", action="store_true")
+    args = ap.parse_args()
+    clock = time.perf_counter
+    if args.cpu_time:
+        assert args.threads == 1, "--cpu-time needs --threads 1"
+        clock = time.process_time
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+    print(
+        "fastdigits simd=%s, bf16 path: %s; %d thread(s); clock: %s; torch %s"
+        % (
+            fastdigits.get_simd(),
+            bf16_path(fastdigits.get_simd()),
+            args.threads,
+            "process CPU time" if args.cpu_time else "wall",
+            torch.__version__ if torch else "-",
+        )
+    )
+    print(
+        "| case | fd bf16 min (med) | fd fp32 min (med) | torch bf16 min (med) "
+        "| bf16/fp32 (min, med) | bf16 vs torch (min, med) |"
+    )
+    print("|---|---|---|---|---|---|")
+    cases = [
+        ("dense_forward relu 784->256 b64", lambda: layer_fns("forward", 64)),
+        ("dense_forward relu 784->256 b1024", lambda: layer_fns("forward", 1024)),
+        ("dense_backward relu 784->256 b1024", lambda: layer_fns("backward", 1024)),
+        ("MLP epoch 784-256-10 b64 (10k rows)", epoch_fns),
+    ]
+    with fastdigits.threads(args.threads):
+        for label, make in cases:
+            fns, flops = make()
+            rounds = args.rounds if "epoch" not in label else max(3, args.rounds // 3)
+            res = run(fns, rounds, clock)
+            mn = {k: min(v) for k, v in res.items()}
+            md = {k: statistics.median(v) for k, v in res.items()}
+
+            def cell(k, mn=mn, md=md, flops=flops):
+                if k not in mn:
+                    return "-"
+                return "%.3g ms (%.3g) %.0f GF/s" % (mn[k] * 1e3, md[k] * 1e3, flops / mn[k] / 1e9)
+
+            def ratio(a, b, mn=mn, md=md):
+                if b not in mn:
+                    return "-"
+                return "%.2fx, %.2fx" % (mn[b] / mn[a], md[b] / md[a])
+
+            print(
+                "| %s | %s | %s | %s | %s | %s |"
+                % (
+                    label,
+                    cell("fd_bf16"),
+                    cell("fd_fp32"),
+                    cell("torch_bf16"),
+                    ratio("fd_bf16", "fd_fp32"),
+                    ratio("fd_bf16", "torch_bf16"),
+                ),
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,420 @@
+/* bfloat16 GEMM driver: packing to bf16 pairs, cache blocking, threading,
+ * dispatch to the micro-kernel of ctx.isa.  See gemm_bf16.h. */
+#include "gemm/gemm_bf16.h"
+
+#include <stdlib.h>
+
+#include "act/act.h"
+#include "common/fd_omp.h"
+
+#define FD_BF_ALIGN 64
+#define GMR FD_GEMM_BF16_GENERIC_MR
+#define GNR FD_GEMM_BF16_GENERIC_NR
+#if defined(_MSC_VER)
+#define FD_BF_ALIGNED64(decl) __declspec(align(64)) decl
+#else
+#define FD_BF_ALIGNED64(decl) decl __attribute__((aligned(64)))
+#endif
+
+/* The kernels and blocks of one path (see "Dispatch" in fd_common.h). */
+typedef struct {
+    int mr, nr;
+    int kp_align; /* pairs per K panel rounded up to a multiple of this */
+    int a_rows; /* A micro-panels row by row (AMX tiles), else pair by pair */
+    int64_t mc, kc, nc;
+    fd_ukr_bf16 ukr;
+    fd_packb_bf16 packb; /* row-major B (unit column stride), or NULL */
+    fd_packa_bf16 packa; /* row-major A when a_rows, or NULL */
+    fd_packb_t_bf16 packb_t; /* B with unit row stride, or NULL */
+    /* A with unit row stride: packed pair by pair for this kernel, or NULL */
+    fd_packa_t_bf16 packa_t;
+    fd_ukr_bf16 ukr_pairs;
+} fd_bf16_blk;
+
+/* Portable emulation: Intel's vdpbf16ps order per pair (high element's
+ * product first), each step rounded to float32; the products of two bf16
+ * values are exact, so contracting to an FMA changes nothing. */
+static void fd_ukr_bf16_generic(int64_t kp, const uint32_t *FD_RESTRICT Ap,
+                                const uint32_t *FD_RESTRICT Bp, float *FD_RESTRICT C, int64_t ldc,
+                                int beta, const float *FD_RESTRICT bias, float *FD_RESTRICT z,
+                                int64_t ldz, int act)
+{
+    float c[GMR][GNR], b0[GNR], b1[GNR];
+    int64_t q;
+    int r, j;
+    for (r = 0; r < GMR; r++)
+        for (j = 0; j < GNR; j++) c[r][j] = 0.0f;
+    for (q = 0; q < kp; q++) {
+        for (j = 0; j < GNR; j++) {
+            b0[j] = fd_bf16_to_f32((uint16_t)(Bp[j] & 0xffffu));
+            b1[j] = fd_bf16_to_f32((uint16_t)(Bp[j] >> 16));
+        }
+        for (r = 0; r < GMR; r++) {
+            const float a0 = fd_bf16_to_f32((uint16_t)(Ap[r] & 0xffffu));
+            const float a1 = fd_bf16_to_f32((uint16_t)(Ap[r] >> 16));
+            for (j = 0; j < GNR; j++) {
+                float t = c[r][j] + a1 * b1[j];
+                c[r][j] = t + a0 * b0[j];
+            }
+        }
+        Ap += GMR;
+        Bp += GNR;
+    }
+    for (r = 0; r < GMR; r++)
+        for (j = 0; j < GNR; j++) {
+            float v = c[r][j];
+            if (beta) v += C[r * ldc + j];
+            if (bias) v += bias[j];
+            if (z) z[r * ldz + j] = v;
+            C[r * ldc + j] = fd_act_f32(act, v);
+        }
+}
+
+static fd_bf16_blk fd_gemm_bf16_pick(int isa)
+{
+    fd_bf16_blk b;
+    b.kp_align = 1;
+    b.a_rows = 0;
+    b.packb = NULL;
+    b.packa = NULL;
+    b.packb_t = NULL;
+    b.packa_t = NULL;
+    b.ukr_pairs = NULL;
+#if FD_HAVE_X86_SIMD
+    if (isa >= FD_ISA_AMX) {
+        b.mr = FD_GEMM_BF16_AMX_MR;
+        b.nr = FD_GEMM_BF16_AMX_NR;
+        b.mc = FD_GEMM_BF16_AMX_MC;
+        b.kc = FD_GEMM_BF16_AMX_KC;
+        b.nc = FD_GEMM_BF16_AMX_NC;
+        b.kp_align = 16;
+        b.a_rows = 1;
+        b.ukr = fd_ukr_bf16_amx;
+        b.packb = fd_packb_bf16_avx512bf16;
+        b.packa = fd_packa_bf16_avx512bf16;
+        b.packb_t = fd_packb_t_bf16_avx512bf16;
+        return b;
+    }
+    if (isa >= FD_ISA_AVX512_BF16) {
+        b.mr = FD_GEMM_BF16_AVX512_MR;
+        b.nr = FD_GEMM_BF16_AVX512_NR;
+        b.mc = FD_GEMM_BF16_AVX512_MC;
+        b.kc = FD_GEMM_BF16_AVX512_KC;
+        b.nc = FD_GEMM_BF16_AVX512_NC;
+        b.ukr = fd_ukr_bf16_avx512bf16_zmm;
+#if FD_GEMM_BF16_AVX512_USE_YMM
+        b.mr = FD_GEMM_BF16_AVX512_YMM_MR;
+        b.mc = FD_GEMM_BF16_AVX512_MC / 8 * 6;
+        b.ukr = fd_ukr_bf16_avx512bf16_ymm;
+#endif
+        b.packb = fd_packb_bf16_avx512bf16;
+        b.a_rows = FD_GEMM_BF16_AVX512_A_ROWS;
+        if (b.a_rows) {
+            b.packa = fd_packa_bf16_avx512bf16;
+            b.packa_t = fd_packa_t_bf16_avx512bf16;
+            b.ukr_pairs = fd_ukr_bf16_avx512bf16_zmm_pairs;
+        }
+        b.packb_t = fd_packb_t_bf16_avx512bf16;
+        return b;
+    }
+#else
+    (void)isa;
+#endif
+    b.mr = GMR;
+    b.nr = GNR;
+    b.mc = FD_GEMM_BF16_GENERIC_MC;
+    b.kc = FD_GEMM_BF16_GENERIC_KC;
+    b.nc = FD_GEMM_BF16_GENERIC_NC;
+    b.ukr = fd_ukr_bf16_generic;
+    return b;
+}
+
+static int64_t fd_bf_min(int64_t a, int64_t b)
+{ return a < b ? a : b; }
+static int64_t fd_bf_round_up(int64_t a, int64_t b)
+{ return (a + b - 1) / b * b; }
+static void *fd_bf_align_ptr(void *p)
+{
+    uintptr_t u = (uintptr_t)p;
+    return (void *)((u + FD_BF_ALIGN - 1) & ~(uintptr_t)(FD_BF_ALIGN - 1));
+}
+
+/* Pairs a K panel of kc elements takes on this path. */
+static int64_t fd_bf_pairs(const fd_bf16_blk *b, int64_t kc)
+{ return fd_bf_round_up((kc + 1) / 2, b->kp_align); }
+
+/* Narrow the blocks to an m x k x n problem; the K panel (even, so only
+ * the last panel can end on half a pair) depends on k and the path only. */
+static void fd_bf_plan(int64_t m, int64_t k, int64_t n, fd_bf16_blk *b, int64_t *kc_eff)
+{
+    int64_t nk = (k + b->kc - 1) / b->kc;
+    if (nk < 1) nk = 1;
+    b->mc = fd_bf_min(b->mc, fd_bf_round_up(m, b->mr));
+    b->nc = fd_bf_min(b->nc, fd_bf_round_up(n, b->nr));
+    *kc_eff = fd_bf_round_up((k + nk - 1) / nk, 2);
+}
+
+/* Packed words one thread needs: a KC x NC block of B and MC x KC of A. */
+static int64_t fd_bf_thread_words(const fd_bf16_blk *b, int64_t kc)
+{
+    const int64_t line = FD_BF_ALIGN / 4, kp = fd_bf_pairs(b, kc);
+    return fd_bf_round_up(kp * b->nc, line) + fd_bf_round_up(kp * b->mc, line) + line;
+}
+
+static int fd_bf_threads(const fd_ctx *ctx, const fd_bf16_blk *b, int64_t m, int64_t k, int64_t n,
+                         int prod, int *split_n, int64_t *units)
+{
+    int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
+    *split_n = n >= m || prod;
+    *units = *split_n ? (n + b->nr - 1) / b->nr : (m + b->mr - 1) / b->mr;
+    if ((int64_t)nt > *units) nt = (int)*units;
+    return nt;
+}
+
+static size_t fd_bf_work_bytes(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+{
+    fd_bf16_blk b;
+    int64_t kc, units;
+    int split, nt, nt2;
+    if (m <= 0 || n <= 0 || k <= 0) return 0;
+    b = fd_gemm_bf16_pick(ctx.isa);
+    fd_bf_plan(m, k, n, &b, &kc);
+    nt = fd_bf_threads(&ctx, &b, m, k, n, 0, &split, &units);
+    nt2 = fd_bf_threads(&ctx, &b, m, k, n, 1, &split, &units);
+    if (nt2 > nt) nt = nt2;
+    return (size_t)nt * (size_t)fd_bf_thread_words(&b, kc) * 4u + FD_BF_ALIGN;
+}
+
+size_t fd_gemm_bf16_work_bytes(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+{
+    size_t a, t;
+    ctx.precision = FD_PREC_F32; /* the plain product covers the trivial cases */
+    a = fd_gemm_work_bytes_f32(ctx, m, k, n);
+    t = fd_bf_work_bytes(ctx, m, k, n);
+    if (t > a) a = t;
+    t = fd_bf_work_bytes(ctx, n, k, m); /* column-major C: the transposed product */
+    return a > t ? a : t;
+}
+
+/* One A micro-panel: rows [0, rows) of A (strides a_rs, a_cs) over kc K
+ * elements, as kp pairs (zero padding); pair by pair (dst[q * mr + r]) or,
+ * a_rows, row by row (dst[r * kp + q]). */
+static void fd_bf_pack_a(const fd_bf16_blk *b, int64_t kc, int64_t kp, int64_t rows,
+                         const float *FD_RESTRICT A, int64_t a_rs, int64_t a_cs,
+                         uint32_t *FD_RESTRICT dst)
+{
+    const int64_t mr = b->mr, full = kc / 2;
+    const int64_t s_q = b->a_rows ? 1 : mr, s_r = b->a_rows ? kp : 1;
+    int64_t r, q;
+    if (a_cs == 1 && b->packa) {
+        b->packa(kc, kp, rows, A, a_rs, (int)mr, dst);
+        return;
+    }
+    if (a_rs == 1 && !b->a_rows && b->packa_t) {
+        b->packa_t(kc, kp, rows, A, a_cs, (int)mr, dst);
+        return;
+    }
+    for (r = 0; r < mr; r++) {
+        uint32_t *d = dst + r * s_r;
+        if (r < rows) {
+            const float *src = A + r * a_rs;
+            for (q = 0; q < full; q++)
+                d[q * s_q] = fd_bf16_pair(src[2 * q * a_cs], src[(2 * q + 1) * a_cs]);
+            q = full;
+            if (kc & 1) {
+                d[q * s_q] = fd_bf16_pair(src[2 * q * a_cs], 0.0f);
+                q++;
+            }
+        } else {
+            q = 0;
+        }
+        for (; q < kp; q++) d[q * s_q] = 0;
+    }
+}
+
+/* One B micro-panel: kc rows x `valid` columns of B (strides b_rs, b_cs)
+ * as kp pairs x nr words (zero padding). */
+static void fd_bf_pack_b(const fd_bf16_blk *b, int64_t kc, int64_t kp, int64_t valid,
+                         const float *FD_RESTRICT B, int64_t b_rs, int64_t b_cs,
+                         uint32_t *FD_RESTRICT dst)
+{
+    const int nr = b->nr;
+    const int64_t full = kc / 2, done = (kc + 1) / 2;
+    int64_t q, l;
+    if (b_cs == 1 && b->packb) {
+        b->packb(kc, valid, B, b_rs, nr, dst);
+    } else if (b_rs == 1 && b->packb_t) {
+        b->packb_t(kc, valid, B, b_cs, nr, dst);
+    } else if (b_rs == 1) {
+        /* columns contiguous in K (an F-ordered W): pairs are adjacent */
+        for (l = 0; l < valid; l++) {
+            const float *src = B + l * b_cs;
+            for (q = 0; q < full; q++) dst[q * nr + l] = fd_bf16_pair(src[2 * q], src[2 * q + 1]);
+            if (kc & 1) dst[full * nr + l] = fd_bf16_pair(src[2 * full], 0.0f);
+        }
+        for (q = 0; q < done; q++)
+            for (l = valid; l < nr; l++) dst[q * nr + l] = 0;
+    } else {
+        for (q = 0; q < done; q++) {
+            const float *r0 = B + 2 * q * b_rs, *r1 = r0 + b_rs;
+            const int two = 2 * q + 1 < kc;
+            for (l = 0; l < valid; l++)
+                dst[q * nr + l] = fd_bf16_pair(r0[l * b_cs], two ? r1[l * b_cs] : 0.0f);
+            for (; l < nr; l++) dst[q * nr + l] = 0;
+        }
+    }
+    for (q = done; q < kp; q++)
+        for (l = 0; l < nr; l++) dst[q * nr + l] = 0;
+}
+
+/* Scalar epilogue for one element; same operation order as the kernels. */
+static void fd_bf_epi_store(float v, int addc, float *Cp, float *zp, const float *bp, int act)
+{
+    if (addc) v += *Cp;
+    if (bp) v += *bp;
+    if (zp) *zp = v;
+    *Cp = fd_act_f32(act, v);
+}
+
+/* Serial loop nest over one m x n region of C (pointers offset to it). */
+static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64_t k, int64_t n,
+                         const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
+                         int64_t b_cs, float *C, int64_t c_rs, int64_t c_cs, const float *bias,
+                         float *z, int64_t ldz, int act, int beta, uint32_t *Bpack, uint32_t *Apack,
+                         const fd_gemm_epi_f32 *prod, int64_t j_off)
+{
+    const fd_bf16_blk b = *bp;
+    int64_t jc, pc, ic;
+    FD_BF_ALIGNED64(float tilebuf[FD_GEMM_BF16_TILE_MAX]);
+    for (jc = 0; jc < n; jc += b.nc) {
+        const int64_t nc = fd_bf_min(b.nc, n - jc);
+        const int64_t njp = (nc + b.nr - 1) / b.nr;
+        for (pc = 0; pc < k; pc += kc_eff) {
+            const int64_t kc = fd_bf_min(kc_eff, k - pc), kp = fd_bf_pairs(&b, kc);
+            const int last = pc + kc >= k, bt = beta || pc > 0;
+            int64_t jp;
+            if (prod) prod->b_rows(prod->b_rows_arg, pc, pc + kc, j_off + jc, nc);
+            for (jp = 0; jp < njp; jp++) {
+                const int64_t j0 = jc + jp * b.nr;
+                fd_bf_pack_b(&b, kc, kp, fd_bf_min(b.nr, n - j0), B + pc * b_rs + j0 * b_cs, b_rs,
+                             b_cs, Bpack + jp * kp * b.nr);
+            }
+            for (ic = 0; ic < m; ic += b.mc) {
+                const int64_t mc = fd_bf_min(b.mc, m - ic);
+                const int64_t nip = (mc + b.mr - 1) / b.mr;
+                int64_t ip;
+                for (ip = 0; ip < nip; ip++) {
+                    const int64_t i0 = ic + ip * b.mr;
+                    fd_bf_pack_a(&b, kc, kp, fd_bf_min(b.mr, m - i0), A + i0 * a_rs + pc * a_cs,
+                                 a_rs, a_cs, Apack + ip * kp * b.mr);
+                }
+                for (ip = 0; ip < nip; ip++) {
+                    const int64_t i0 = ic + ip * b.mr, rows = fd_bf_min(b.mr, m - i0);
+                    const uint32_t *apk = Apack + ip * kp * b.mr;
+                    for (jp = 0; jp < njp; jp++) {
+                        const int64_t j0 = jc + jp * b.nr, cols = fd_bf_min(b.nr, n - j0);
+                        const uint32_t *bpk = Bpack + jp * kp * b.nr;
+                        float *cp = C + i0 * c_rs + j0 * c_cs;
+                        if (rows == b.mr && cols == b.nr && c_cs == 1) {
+                            if (last)
+                                b.ukr(kp, apk, bpk, cp, c_rs, bt, bias ? bias + j0 : NULL,
+                                      z ? z + i0 * ldz + j0 : NULL, ldz, act);
+                            else
+                                b.ukr(kp, apk, bpk, cp, c_rs, bt, NULL, NULL, 0, FD_ACT_IDENTITY);
+                        } else {
+                            /* edge tile (or strided C): into a buffer first */
+                            int64_t r, c;
+                            b.ukr(kp, apk, bpk, tilebuf, b.nr, 0, NULL, NULL, 0, FD_ACT_IDENTITY);
+                            for (r = 0; r < rows; r++)
+                                for (c = 0; c < cols; c++) {
+                                    float *cel = cp + r * c_rs + c * c_cs;
+                                    const float v = tilebuf[r * b.nr + c];
+                                    if (last)
+                                        fd_bf_epi_store(v, bt, cel,
+                                                        z ? z + (i0 + r) * ldz + j0 + c : NULL,
+                                                        bias ? bias + j0 + c : NULL, act);
+                                    else
+                                        *cel = bt ? *cel + v : v;
+                                }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+int fd_gemm_bf16(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *A, int64_t a_rs,
+                 int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C, int64_t c_rs,
+                 int64_t c_cs, const fd_gemm_epi_f32 *epi, void *work)
+{
+    const float *bias = epi ? epi->bias : NULL;
+    float *z = epi ? epi->z : NULL;
+    const int64_t ldz = epi ? epi->ldz : 0;
+    const int act = epi ? epi->act : FD_ACT_IDENTITY;
+    const int beta = epi ? epi->beta : 0;
+    const fd_gemm_epi_f32 *prod = epi && epi->b_rows ? epi : NULL;
+    fd_bf16_blk b;
+    int64_t kc_eff, per_thread, units;
+    uint32_t *base;
+    void *owned = NULL;
+    int nt, split_n, tid;
+
+    if (m <= 0 || n <= 0 || k <= 0) {
+        /* no products: the float32 driver's bookkeeping (epilogue of
+         * zero sums, a B producer still owed) is the same */
+        ctx.precision = FD_PREC_F32;
+        return fd_gemm_f32(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs, epi, work);
+    }
+    if ((bias || z || act != FD_ACT_IDENTITY) && c_cs != 1) return FD_EINVAL;
+    if (prod && b_cs != 1) return FD_EINVAL;
+    if (c_cs != 1 && c_rs == 1) {
+        /* column-major C: C^T = B^T A^T is row-major (no epilogue here) */
+        if (prod) {
+            fd_gemm_epi_f32 plain = *epi;
+            prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
+            plain.b_rows = NULL;
+            plain.b_rows_arg = NULL;
+            return fd_gemm_bf16(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1, &plain,
+                                work);
+        }
+        return fd_gemm_bf16(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1, epi, work);
+    }
+    b = fd_gemm_bf16_pick(ctx.isa);
+    if (a_rs == 1 && a_cs != 1 && b.ukr_pairs) {
+        /* transposed A: the pair-by-pair kernel packs it without a transpose */
+        b.ukr = b.ukr_pairs;
+        b.a_rows = 0;
+    }
+    fd_bf_plan(m, k, n, &b, &kc_eff);
+    nt = fd_bf_threads(&ctx, &b, m, k, n, prod != NULL, &split_n, &units);
+    per_thread = fd_bf_thread_words(&b, kc_eff);
+    if (work == NULL) {
+        owned = malloc((size_t)nt * (size_t)per_thread * 4u + FD_BF_ALIGN);
+        if (!owned) return FD_ENOMEM;
+        work = owned;
+    }
+    base = (uint32_t *)fd_bf_align_ptr(work);
+
+FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
+for (tid = 0; tid < nt; tid++) {
+    const int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
+    const int64_t kp = fd_bf_pairs(&b, kc_eff);
+    int64_t i0 = 0, i1 = m, j0 = 0, j1 = n;
+    uint32_t *Bp = base + (int64_t)tid * per_thread;
+    uint32_t *Ap = (uint32_t *)fd_bf_align_ptr(Bp + kp * b.nc);
+    if (split_n) {
+        j0 = u0 * b.nr;
+        j1 = fd_bf_min(n, u1 * b.nr);
+    } else {
+        i0 = u0 * b.mr;
+        i1 = fd_bf_min(m, u1 * b.mr);
+    }
+    if (i1 > i0 && j1 > j0)
+        fd_bf_region(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
+                     b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,
+                     z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap, prod, j0);
+}
+free(owned);
+return FD_OK;
+}

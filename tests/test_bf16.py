@@ -1,0 +1,285 @@
+"""precision="bfloat16": matmul / dense_forward / dense_backward against the
+bf16 NumPy twins (fastdigits.reference, operands rounded to bf16, float64
+sums), on every SIMD path (avx512_bf16 and amx run the bf16 instructions,
+the others the portable emulation), 1/2/3 threads bit-identical."""
+
+import numpy as np
+import pytest
+
+import fastdigits
+from fastdigits import reference
+from fastdigits.reference.dense import to_bfloat16
+
+ACTS = ("identity", "relu", "sigmoid", "tanh", "gelu")
+EPS32 = 2.0**-24
+EPS_BF16 = 2.0**-8  # unit roundoff of bfloat16 (8 significant bits)
+
+
+def bf16_product_bound(a, b):
+    """Worst-case float32 summation error of a @ b with bf16 operands (the
+    twin sums in float64): k * eps32 * |a| @ |b|, plus the final rounding."""
+    absprod = np.abs(to_bfloat16(a)).astype(np.float64) @ np.abs(to_bfloat16(b)).astype(np.float64)
+    k = a.shape[1]
+    return (k + 2) * EPS32 * absprod + 1e-30
+
+
+def assert_within_bf16(got, a, b, ref_bf16):
+    """got (float32) against the bf16 twin: within float32 summation error;
+    and against the exact float64 product: within bf16 operand rounding."""
+    bound = bf16_product_bound(a, b)
+    assert np.all(np.abs(got.astype(np.float64) - ref_bf16) <= bound + 2 * EPS32 * np.abs(ref_bf16))
+    exact = a.astype(np.float64) @ b.astype(np.float64)
+    absprod = np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64)
+    assert np.all(np.abs(got - exact) <= 2.01 * EPS_BF16 * absprod + bound)
+
+
+SHAPES = [
+    (1, 1, 1),
+    (5, 3, 7),
+    (9, 31, 33),
+    (17, 33, 65),
+    (64, 784, 256),
+    (37, 1001, 45),
+    (3, 8192, 33),
+    (100, 17, 1),
+]
+
+
+@pytest.mark.parametrize("m,k,n", SHAPES)
+@pytest.mark.parametrize("order", ["CC", "CF", "FC"])
+def test_matmul_bf16_parity(isa, threads, m, k, n, order):
+    rng = np.random.default_rng(m * 1000 + k + n)
+    a = np.asarray(rng.standard_normal((m, k)), np.float32, order=order[0])
+    b = np.asarray(rng.standard_normal((k, n)), np.float32, order=order[1])
+    ref = reference.matmul(a, b, precision="bfloat16").astype(np.float64)
+    ref64 = to_bfloat16(a).astype(np.float64) @ to_bfloat16(b).astype(np.float64)
+    assert np.abs(ref - ref64).max() <= 2 * EPS32 * np.abs(ref64).max()
+    with fastdigits.simd(isa):
+        with fastdigits.threads(1):
+            one = fastdigits.matmul(a, b, precision="bfloat16")
+        with fastdigits.threads(threads):
+            got = fastdigits.matmul(a, b, precision="bfloat16")
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, one)
+    assert_within_bf16(got, a, b, ref64)
+
+
+def test_bf16_differs_from_float32_and_layouts_agree(isa):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((40, 300), dtype=np.float32)
+    b = rng.standard_normal((300, 70), dtype=np.float32)
+    with fastdigits.simd(isa):
+        c = fastdigits.matmul(a, b, precision="bfloat16")
+        f = fastdigits.matmul(a, b)
+        for aa in (a, np.asfortranarray(a), a[:, ::1].copy()):
+            for bb in (b, np.asfortranarray(b)):
+                np.testing.assert_array_equal(fastdigits.matmul(aa, bb, precision="bfloat16"), c)
+        out = np.empty((70, 40), np.float32).T  # F-contiguous out
+        r = fastdigits.matmul(a, b, out=out, precision="bfloat16")
+        assert r is out and np.shares_memory(r, out)
+        np.testing.assert_array_equal(out, c)
+    assert not np.array_equal(c, f)  # really rounded
+    assert np.abs(c - f).max() <= 2.01 * EPS_BF16 * (np.abs(a) @ np.abs(b)).max()
+
+
+def test_exact_on_bf16_values(isa):
+    """Operands already bf16 (small integers), short K: every path exact."""
+    rng = np.random.default_rng(2)
+    a = rng.integers(-8, 9, (33, 19)).astype(np.float32)
+    b = rng.integers(-8, 9, (19, 47)).astype(np.float32)
+    with fastdigits.simd(isa):
+        got = fastdigits.matmul(a, b, precision="bfloat16")
+    np.testing.assert_array_equal(got, a @ b)
+
+
+def test_to_bfloat16_rounding():
+    one = np.float32(1.0)
+    ulp = 2.0**-7
+    x = np.array(
+        [1 + ulp / 2, 1 + 1.5 * ulp, 1 + ulp / 2 + 2.0**-20, -(1 + ulp / 2), np.inf, -np.inf, 0.0],
+        np.float32,
+    )
+    r = to_bfloat16(x)
+    np.testing.assert_array_equal(
+        r, [one, 1 + 2 * ulp, 1 + ulp, -one, np.inf, -np.inf, 0.0]
+    )  # ties to even
+    assert np.isnan(to_bfloat16(np.float32(np.nan)))
+    big = np.array([0x7F7F8000], np.uint32).view(np.float32)  # max bf16 + half an ulp
+    assert to_bfloat16(big) == np.inf
+
+
+def test_nan_propagates(isa):
+    a = np.ones((9, 40), np.float32)
+    b = np.ones((40, 33), np.float32)
+    a[3, 5] = np.nan
+    with fastdigits.simd(isa):
+        c = fastdigits.matmul(a, b, precision="bfloat16")
+    assert np.isnan(c[3]).all()
+    assert not np.isnan(np.delete(c, 3, axis=0)).any()
+
+
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize(
+    "m,k,n,w_order,bias",
+    [
+        (7, 63, 65, "F", True),
+        (64, 784, 256, "C", True),
+        (65, 100, 63, "C", False),
+        (3, 4099, 17, "F", True),
+    ],
+)
+def test_forward_bf16_parity(isa, threads, act, m, k, n, w_order, bias):
+    rng = np.random.default_rng(k + n)
+    x = rng.standard_normal((m, k), dtype=np.float32)
+    W = np.asarray(rng.standard_normal((k, n)) / np.sqrt(k), np.float32, order=w_order)
+    b = rng.standard_normal(n, dtype=np.float32) if bias else None
+    with fastdigits.simd(isa):
+        with fastdigits.threads(1):
+            z1 = np.empty((m, n), np.float32)
+            y1 = fastdigits.dense_forward(x, W, b, act, preact_out=z1, precision="bfloat16")
+        with fastdigits.threads(threads):
+            z = np.empty((m, n), np.float32)
+            y = fastdigits.dense_forward(x, W, b, act, preact_out=z, precision="bfloat16")
+    np.testing.assert_array_equal(y, y1)
+    np.testing.assert_array_equal(z, z1)
+    # the pre-activation: the bf16 product, plus the bias in float32
+    prod = z - (b if bias else 0)
+    ref64 = to_bfloat16(x).astype(np.float64) @ to_bfloat16(W).astype(np.float64)
+    bound = bf16_product_bound(x, W) + 4 * EPS32 * (np.abs(z) + (np.abs(b) if bias else 0))
+    assert np.all(np.abs(prod - ref64) <= bound)
+    # the activation runs in float32 on z, as the float32 layer's does
+    ref_y = reference.dense_forward(x, W, b, act, precision="bfloat16")
+    yz = reference.dense_forward(z, np.eye(n, dtype=np.float32), None, act)
+    np.testing.assert_allclose(y, yz, rtol=2e-6, atol=2e-6)
+    tol = 1e-5 * k + 2e-3
+    np.testing.assert_allclose(y, ref_y, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize(
+    "m,k,n,w_order,need_dx",
+    [
+        (7, 63, 65, "F", True),
+        (64, 784, 256, "C", True),
+        (65, 100, 63, "C", False),
+        (130, 30, 10, "F", True),
+    ],
+)
+def test_backward_bf16_parity(isa, threads, act, m, k, n, w_order, need_dx):
+    rng = np.random.default_rng(m + k + n)
+    x = rng.standard_normal((m, k), dtype=np.float32)
+    W = np.asarray(rng.standard_normal((k, n)) / np.sqrt(k), np.float32, order=w_order)
+    b = rng.standard_normal(n, dtype=np.float32)
+    z = np.empty((m, n), np.float32)
+    y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
+    yz = {"z": z} if act == "gelu" else {"y": y}
+    dy = rng.standard_normal((m, n), dtype=np.float32)
+    kw = dict(activation=act, need_dx=need_dx, precision="bfloat16", **yz)
+    with fastdigits.simd(isa):
+        with fastdigits.threads(1):
+            one = fastdigits.dense_backward(dy, x, W, **kw)
+        with fastdigits.threads(threads):
+            got = fastdigits.dense_backward(dy, x, W, **kw)
+    for g, o in zip(got, one):
+        if g is None:
+            assert o is None
+        else:
+            np.testing.assert_array_equal(g, o)
+    dx, dW, db = got
+    ref_dx, ref_dW, ref_db = reference.dense_backward(dy, x, W, **kw)
+    # dz and db are float32 (as the float32 layer's)
+    f_dx, f_dW, f_db = fastdigits.dense_backward(dy, x, W, activation=act, need_dx=need_dx, **yz)
+    np.testing.assert_allclose(db, f_db, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(db, ref_db, rtol=1e-4, atol=1e-4)
+    dz = dy if act == "identity" else dy * reference.dense._act_grad(act, z if act == "gelu" else y)
+    # dz (float32) may differ from the twin's in its last bits; one of those
+    # crossing a bf16 rounding boundary moves a term by a bf16 ulp
+    flip_w = 2 * EPS_BF16 * np.outer(np.abs(x).max(0), np.abs(dz).max(0))
+    assert np.all(np.abs(dW - ref_dW) <= bf16_product_bound(x.T, dz) + flip_w + 1e-6)
+    assert np.all(np.abs(dW - f_dW) <= 2.01 * EPS_BF16 * (np.abs(x.T) @ np.abs(dz)) + 1e-4)
+    assert dW.flags.f_contiguous == (w_order == "F" and not W.flags.c_contiguous)
+    if need_dx:
+        flip_x = 2 * EPS_BF16 * np.outer(np.abs(dz).max(1), np.abs(W).max(1))
+        assert np.all(np.abs(dx - ref_dx) <= bf16_product_bound(dz, W.T) + flip_x + 1e-6)
+    else:
+        assert dx is None and ref_dx is None
+
+
+def test_out_buffers_and_accumulate_bf16():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((20, 30), dtype=np.float32)
+    W = rng.standard_normal((30, 40), dtype=np.float32)
+    dy = rng.standard_normal((20, 40), dtype=np.float32)
+    y = np.empty((20, 40), np.float32)
+    r = fastdigits.dense_forward(x, W, None, "relu", out=y, precision="bfloat16")
+    assert r is y
+    dW = np.ones((30, 40), np.float32)
+    _, dW2, _ = fastdigits.dense_backward(
+        dy, x, W, activation="relu", y=y, dW_out=dW, accumulate=True, precision="bfloat16"
+    )
+    assert dW2 is dW
+    _, ref, _ = fastdigits.dense_backward(dy, x, W, activation="relu", y=y, precision="bfloat16")
+    np.testing.assert_allclose(dW, ref + 1, rtol=1e-6, atol=1e-6)
+
+
+def test_precision_validation():
+    a = np.ones((3, 4))
+    b = np.ones((4, 5))
+    with pytest.raises(TypeError, match="bfloat16.*float32"):
+        fastdigits.matmul(a, b, precision="bfloat16")
+    with pytest.raises(TypeError, match="bfloat16.*float32"):
+        fastdigits.dense_forward(a, b, precision="bfloat16")
+    with pytest.raises(TypeError, match="bfloat16.*float32"):
+        fastdigits.dense_backward(np.ones((3, 5)), a, b, precision="bfloat16")
+    a32, b32 = a.astype(np.float32), b.astype(np.float32)
+    for bad in ("float16", "bf16", 16):
+        with pytest.raises(ValueError, match="precision"):
+            fastdigits.matmul(a32, b32, precision=bad)
+        with pytest.raises(ValueError, match="precision"):
+            reference.matmul(a32, b32, precision=bad)
+    with pytest.raises(TypeError, match="bfloat16"):
+        reference.matmul(a, b, precision="bfloat16")
+    # precision="float32" is the default, float64 still works with it
+    np.testing.assert_allclose(fastdigits.matmul(a, b, precision="float32"), a @ b)
+
+
+def test_empty_and_k_zero_bf16(isa):
+    with fastdigits.simd(isa):
+        c = fastdigits.matmul(
+            np.ones((3, 0), np.float32), np.ones((0, 4), np.float32), precision="bfloat16"
+        )
+        np.testing.assert_array_equal(c, np.zeros((3, 4), np.float32))
+        y = fastdigits.dense_forward(
+            np.ones((0, 5), np.float32), np.ones((5, 2), np.float32), precision="bfloat16"
+        )
+        assert y.shape == (0, 2)
+
+
+def test_mlp_bfloat16_precision(threads):
+    """MLP(precision="bfloat16"): float32 weights and state, bf16 products;
+    bit-identical for any thread count, close to (not equal to) float32."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 40), dtype=np.float32)
+    y = (X[:, 0] > 0).astype(np.int64) + 2 * (X[:, 1] > 0)
+    fits = {}
+    for prec, t in (("float32", 1), ("bfloat16", 1), ("bfloat16", threads)):
+        m = fastdigits.MLP((40, 32, 4), seed=3, precision=prec)
+        with fastdigits.threads(t):
+            m.fit(X, y, epochs=3, batch_size=32)
+            fits[prec, t] = (m, m.decision_function(X))
+    m16, out16 = fits["bfloat16", 1]
+    assert all(p.dtype == np.float32 for p in m16.params)
+    np.testing.assert_array_equal(fits["bfloat16", threads][1], out16)
+    for a, b in zip(fits["bfloat16", threads][0].params, m16.params):
+        np.testing.assert_array_equal(a, b)
+    m32, out32 = fits["float32", 1]
+    assert not np.array_equal(out16, out32)
+    np.testing.assert_allclose(out16, out32, atol=0.5)  # 3 epochs of drift
+    assert m16.score(X, y) >= m32.score(X, y) - 0.05
+    assert "precision='bfloat16'" in repr(m16)
+    with pytest.raises(ValueError, match="precision"):
+        fastdigits.MLP((4, 3), precision="float16")
+    with pytest.raises(ValueError, match="float32"):
+        fastdigits.MLP((4, 3), dtype=np.float64, precision="bfloat16")
+    with pytest.raises(ValueError, match="backend"):
+        fastdigits.MLP((4, 3), backend="numpy", precision="bfloat16")
