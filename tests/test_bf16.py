@@ -47,14 +47,14 @@ SHAPES = [
 
 @pytest.mark.parametrize("m,k,n", SHAPES)
 @pytest.mark.parametrize("order", ["CC", "CF", "FC"])
-def test_matmul_bf16_parity(isa, threads, m, k, n, order):
+def test_matmul_bf16_parity(bf16_isa, threads, m, k, n, order):
     rng = np.random.default_rng(m * 1000 + k + n)
     a = np.asarray(rng.standard_normal((m, k)), np.float32, order=order[0])
     b = np.asarray(rng.standard_normal((k, n)), np.float32, order=order[1])
     ref = reference.matmul(a, b, precision="bfloat16").astype(np.float64)
     ref64 = to_bfloat16(a).astype(np.float64) @ to_bfloat16(b).astype(np.float64)
     assert np.abs(ref - ref64).max() <= 2 * EPS32 * np.abs(ref64).max()
-    with fastdigits.simd(isa):
+    with fastdigits.simd(bf16_isa):
         with fastdigits.threads(1):
             one = fastdigits.matmul(a, b, precision="bfloat16")
         with fastdigits.threads(threads):
@@ -64,11 +64,11 @@ def test_matmul_bf16_parity(isa, threads, m, k, n, order):
     assert_within_bf16(got, a, b, ref64)
 
 
-def test_bf16_differs_from_float32_and_layouts_agree(isa):
+def test_bf16_differs_from_float32_and_layouts_agree(bf16_isa):
     rng = np.random.default_rng(1)
     a = rng.standard_normal((40, 300), dtype=np.float32)
     b = rng.standard_normal((300, 70), dtype=np.float32)
-    with fastdigits.simd(isa):
+    with fastdigits.simd(bf16_isa):
         c = fastdigits.matmul(a, b, precision="bfloat16")
         f = fastdigits.matmul(a, b)
         for aa in (a, np.asfortranarray(a), a[:, ::1].copy()):
@@ -82,12 +82,12 @@ def test_bf16_differs_from_float32_and_layouts_agree(isa):
     assert np.abs(c - f).max() <= 2.01 * EPS_BF16 * (np.abs(a) @ np.abs(b)).max()
 
 
-def test_exact_on_bf16_values(isa):
+def test_exact_on_bf16_values(bf16_isa):
     """Operands already bf16 (small integers), short K: every path exact."""
     rng = np.random.default_rng(2)
     a = rng.integers(-8, 9, (33, 19)).astype(np.float32)
     b = rng.integers(-8, 9, (19, 47)).astype(np.float32)
-    with fastdigits.simd(isa):
+    with fastdigits.simd(bf16_isa):
         got = fastdigits.matmul(a, b, precision="bfloat16")
     np.testing.assert_array_equal(got, a @ b)
 
@@ -108,11 +108,11 @@ def test_to_bfloat16_rounding():
     assert to_bfloat16(big) == np.inf
 
 
-def test_nan_propagates(isa):
+def test_nan_propagates(bf16_isa):
     a = np.ones((9, 40), np.float32)
     b = np.ones((40, 33), np.float32)
     a[3, 5] = np.nan
-    with fastdigits.simd(isa):
+    with fastdigits.simd(bf16_isa):
         c = fastdigits.matmul(a, b, precision="bfloat16")
     assert np.isnan(c[3]).all()
     assert not np.isnan(np.delete(c, 3, axis=0)).any()
@@ -128,12 +128,12 @@ def test_nan_propagates(isa):
         (3, 4099, 17, "F", True),
     ],
 )
-def test_forward_bf16_parity(isa, threads, act, m, k, n, w_order, bias):
+def test_forward_bf16_parity(bf16_isa, threads, act, m, k, n, w_order, bias):
     rng = np.random.default_rng(k + n)
     x = rng.standard_normal((m, k), dtype=np.float32)
     W = np.asarray(rng.standard_normal((k, n)) / np.sqrt(k), np.float32, order=w_order)
     b = rng.standard_normal(n, dtype=np.float32) if bias else None
-    with fastdigits.simd(isa):
+    with fastdigits.simd(bf16_isa):
         with fastdigits.threads(1):
             z1 = np.empty((m, n), np.float32)
             y1 = fastdigits.dense_forward(x, W, b, act, preact_out=z1, precision="bfloat16")
@@ -165,7 +165,7 @@ def test_forward_bf16_parity(isa, threads, act, m, k, n, w_order, bias):
         (130, 30, 10, "F", True),
     ],
 )
-def test_backward_bf16_parity(isa, threads, act, m, k, n, w_order, need_dx):
+def test_backward_bf16_parity(bf16_isa, threads, act, m, k, n, w_order, need_dx):
     rng = np.random.default_rng(m + k + n)
     x = rng.standard_normal((m, k), dtype=np.float32)
     W = np.asarray(rng.standard_normal((k, n)) / np.sqrt(k), np.float32, order=w_order)
@@ -175,7 +175,7 @@ def test_backward_bf16_parity(isa, threads, act, m, k, n, w_order, need_dx):
     yz = {"z": z} if act == "gelu" else {"y": y}
     dy = rng.standard_normal((m, n), dtype=np.float32)
     kw = dict(activation=act, need_dx=need_dx, precision="bfloat16", **yz)
-    with fastdigits.simd(isa):
+    with fastdigits.simd(bf16_isa):
         with fastdigits.threads(1):
             one = fastdigits.dense_backward(dy, x, W, **kw)
         with fastdigits.threads(threads):
@@ -243,8 +243,8 @@ def test_precision_validation():
     np.testing.assert_allclose(fastdigits.matmul(a, b, precision="float32"), a @ b)
 
 
-def test_empty_and_k_zero_bf16(isa):
-    with fastdigits.simd(isa):
+def test_empty_and_k_zero_bf16(bf16_isa):
+    with fastdigits.simd(bf16_isa):
         c = fastdigits.matmul(
             np.ones((3, 0), np.float32), np.ones((0, 4), np.float32), precision="bfloat16"
         )
@@ -283,3 +283,51 @@ def test_mlp_bfloat16_precision(threads):
         fastdigits.MLP((4, 3), dtype=np.float64, precision="bfloat16")
     with pytest.raises(ValueError, match="backend"):
         fastdigits.MLP((4, 3), backend="numpy", precision="bfloat16")
+
+
+BF16_ONLY_PATHS = [p for p in fastdigits.available_simd() if p not in ("generic", "avx2", "avx512")]
+
+
+@pytest.mark.parametrize("path", BF16_ONLY_PATHS or ["avx512_bf16"])
+def test_float_kernels_identical_to_avx512_on_bf16_paths(path, dtype, threads):
+    """Why the shared `isa` fixture leaves avx512_bf16 / amx out: without
+    precision="bfloat16" every kernel runs the avx512 code there, bit for
+    bit.  (Where the CPU has neither path, it checks the avx512 path
+    against itself and the bf16 ladder is covered by bf16_isa.)"""
+    if path not in fastdigits.available_simd():
+        path = fastdigits.available_simd()[-1]
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((67, 97)).astype(dtype)
+    W = rng.standard_normal((97, 45)).astype(dtype)
+    b = rng.standard_normal(45).astype(dtype)
+    dy = rng.standard_normal((67, 45)).astype(dtype)
+    labels = rng.integers(0, 45, 67)
+    u8 = rng.integers(0, 256, (33, 28, 28), dtype=np.uint8)
+
+    def run():
+        y = fastdigits.dense_forward(x, W, b, "gelu")
+        z = np.empty_like(y)
+        fastdigits.dense_forward(x, W, b, "gelu", preact_out=z)
+        grads = fastdigits.dense_backward(dy, x, W, activation="gelu", z=z)
+        loss, g = fastdigits.softmax_cross_entropy(y, labels)
+        m = fastdigits.MLP((97, 31, 45), seed=3, dtype=dtype)
+        m.fit(x, labels, epochs=1, batch_size=16)
+        return [
+            fastdigits.matmul(x, W),
+            y,
+            *grads,
+            np.asarray(loss),
+            g,
+            fastdigits.normalize(u8, dtype=dtype),
+            *m.params,
+        ]
+
+    base = "avx512" if "avx512" in fastdigits.available_simd() else "generic"
+    with fastdigits.threads(threads):
+        with fastdigits.simd(base):
+            want = run()
+        with fastdigits.simd(path):
+            got = run()
+    for a, c in zip(want, got):
+        assert a.dtype == c.dtype and a.shape == c.shape
+        assert a.tobytes() == c.tobytes()
