@@ -1,14 +1,16 @@
-/* Template for the per-ISA augmentation kernels (see augment_internal.h),
- * included by augment_avx2.c / augment_avx512.c with:
- *   CONV_FN, FILL_FN, WARP_FN, PUT_U8_FN, OUT_FN, NORM_U8_FN   the names
- *   VP(name)   the simd/ vocabulary for float (v8f_, v16f_): vec, W, set1,
- *              load, load_u8, mul, add, store
- *   LANES      Philox blocks computed side by side in FILL_FN
- * and augment/augment_vec.h (the gather-based bilinear sample).  Every
+/* Template for the per-ISA augmentation kernels fd_aug_<kernel>_<isa> (see
+ * augment_internal.h; float32 only), included by augment_avx2.c /
+ * augment_avx512.c after their simd/ header: it uses the float vocabulary
+ * (vec, W, set1, load, load_u8, mul, add, store, bilinear_pad) and computes
+ * W Philox blocks side by side in the fill.  Every
  * result is computed with the portable path's float32 operations in the
  * same order (contraction off), so all paths agree bit for bit. */
 
-void CONV_FN(int64_t n, int ntaps, const float *const *src, const float *w, float *FD_RESTRICT out)
+#define AUG_NAME(name) FD_PASTE2(name, FD_SIMD_ISA)
+#define VP(name) FD_PASTE2(FD_SIMD_VEC_f32, name)
+
+void AUG_NAME(fd_aug_conv)(int64_t n, int ntaps, const float *const *src, const float *w,
+                           float *FD_RESTRICT out)
 {
     int64_t j = 0;
     int k;
@@ -38,21 +40,21 @@ void CONV_FN(int64_t n, int ntaps, const float *const *src, const float *w, floa
 
 /* Lanes side by side, the ten rounds inside the lane loop (fully unrolled
  * by the compiler), so the lane loop vectorises (32x32->64 multiplies). */
-void FILL_FN(int64_t nblocks, uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint64_t seed,
-             float *FD_RESTRICT out)
+void AUG_NAME(fd_aug_fill)(int64_t nblocks, uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
+                           uint64_t seed, float *FD_RESTRICT out)
 {
     int64_t b = 0;
-    for (; b + LANES <= nblocks; b += LANES) {
-        float o0[LANES], o1[LANES], o2[LANES], o3[LANES];
+    for (; b + VP(W) <= nblocks; b += VP(W)) {
+        float o0[VP(W)], o1[VP(W)], o2[VP(W)], o3[VP(W)];
         int l;
-        for (l = 0; l < LANES; l++) {
+        for (l = 0; l < VP(W); l++) {
             fd_rng4 r = fd_philox4x32_10(c0, c1, c2, c3 + (uint32_t)(b + l), seed);
             o0[l] = (float)(r.v[0] >> 8) * (1.0f / 8388608.0f) - 1.0f;
             o1[l] = (float)(r.v[1] >> 8) * (1.0f / 8388608.0f) - 1.0f;
             o2[l] = (float)(r.v[2] >> 8) * (1.0f / 8388608.0f) - 1.0f;
             o3[l] = (float)(r.v[3] >> 8) * (1.0f / 8388608.0f) - 1.0f;
         }
-        for (l = 0; l < LANES; l++) {
+        for (l = 0; l < VP(W); l++) {
             out[4 * (b + l)] = o0[l];
             out[4 * (b + l) + 1] = o1[l];
             out[4 * (b + l) + 2] = o2[l];
@@ -62,9 +64,9 @@ void FILL_FN(int64_t nblocks, uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3
     for (; b < nblocks; b++) fd_aug_fill_one(c0, c1, c2, c3 + (uint32_t)b, seed, out + 4 * b);
 }
 
-void WARP_FN(const float *src, int64_t h, int64_t w, const float *coef, float alpha,
-             const float *fx, int64_t fstride, int64_t foff, float *FD_RESTRICT dst,
-             float *FD_RESTRICT sx, float *FD_RESTRICT sy)
+void AUG_NAME(fd_aug_warp)(const float *src, int64_t h, int64_t w, const float *coef, float alpha,
+                           const float *fx, int64_t fstride, int64_t foff, float *FD_RESTRICT dst,
+                           float *FD_RESTRICT sx, float *FD_RESTRICT sy)
 {
     const int64_t S = w + 2;
     const float fw = (float)w, fh = (float)h;
@@ -77,16 +79,16 @@ void WARP_FN(const float *src, int64_t h, int64_t w, const float *coef, float al
                                   sx + i * w, sy + i * w);
     }
     /* all h*w samples in one flat loop (no per-row tails), in place in sx */
-    for (p = 0; p + AUG_W <= h * w; p += AUG_W)
-        aug_store(sx + p,
-                  aug_sample_vec(src, (int32_t)S, fw, fh, aug_load(sx + p), aug_load(sy + p)));
+    for (p = 0; p + VP(W) <= h * w; p += VP(W))
+        VP(store)(sx + p,
+                  VP(bilinear_pad)(src, (int32_t)S, fw, fh, VP(load)(sx + p), VP(load)(sy + p)));
     for (; p < h * w; p++) sx[p] = fd_aug_sample1(src, S, fw, fh, sx[p], sy[p]);
     for (i = 0; i < h; i++) memcpy(dst + (i + 1) * S + 1, sx + i * w, sizeof(float) * (size_t)w);
 }
 
 /* Rows of w >= W values: whole vectors, then one last vector ending at the
  * row's end (overlapping the previous one: it rewrites the same values). */
-void PUT_U8_FN(const uint8_t *src, int64_t h, int64_t w, float *FD_RESTRICT dst)
+void AUG_NAME(fd_aug_put_u8)(const uint8_t *src, int64_t h, int64_t w, float *FD_RESTRICT dst)
 {
     int64_t y, x;
     if (w < VP(W)) {
@@ -101,7 +103,8 @@ void PUT_U8_FN(const uint8_t *src, int64_t h, int64_t w, float *FD_RESTRICT dst)
     }
 }
 
-void OUT_FN(const float *res, int64_t h, int64_t w, float a, float c, float *FD_RESTRICT out)
+void AUG_NAME(fd_aug_out)(const float *res, int64_t h, int64_t w, float a, float c,
+                          float *FD_RESTRICT out)
 {
     const VP(vec) va = VP(set1)(a), vc = VP(set1)(c);
     int64_t y, x;
@@ -118,7 +121,8 @@ void OUT_FN(const float *res, int64_t h, int64_t w, float a, float c, float *FD_
     }
 }
 
-void NORM_U8_FN(int64_t n, const uint8_t *src, float a, float c, float *FD_RESTRICT out)
+void AUG_NAME(fd_aug_norm_u8)(int64_t n, const uint8_t *src, float a, float c,
+                              float *FD_RESTRICT out)
 {
     const VP(vec) va = VP(set1)(a), vc = VP(set1)(c);
     int64_t p;
@@ -130,3 +134,6 @@ void NORM_U8_FN(int64_t n, const uint8_t *src, float a, float c, float *FD_RESTR
         VP(store)(out + p, VP(add)(VP(mul)(VP(load_u8)(src + p), va), vc));
     if (p < n) VP(store)(out + n - VP(W), VP(add)(VP(mul)(VP(load_u8)(src + n - VP(W)), va), vc));
 }
+
+#undef AUG_NAME
+#undef VP

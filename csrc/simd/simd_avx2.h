@@ -256,6 +256,37 @@ FD_INLINE __m256d v4d_exp_neg(__m256d x)
     return _mm256_andnot_pd(_mm256_cmp_pd(x, lo, _CMP_LT_OQ), p);
 }
 
+/* Bilinear sample of a zero-padded float image (row stride S, the pixel
+ * (x, y) at pad[(y + 1) * S + x + 1]) at W points (x, y): 0 outside
+ * (-1, fw) x (-1, fh); the same float32 operations in the same order as the
+ * scalar fd_aug_sample1 (augment_internal.h), so results are bit-identical.
+ * Gathers the four neighbours. */
+FD_INLINE __m256 v8f_bilinear_pad(const float *pad, int32_t S, float fw, float fh, __m256 x,
+                                  __m256 y)
+{
+    const __m256 m1 = _mm256_set1_ps(-1.0f), one = _mm256_set1_ps(1.0f);
+    __m256 in = _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(x, m1, _CMP_GT_OQ),
+                                            _mm256_cmp_ps(x, _mm256_set1_ps(fw), _CMP_LT_OQ)),
+                              _mm256_and_ps(_mm256_cmp_ps(y, m1, _CMP_GT_OQ),
+                                            _mm256_cmp_ps(y, _mm256_set1_ps(fh), _CMP_LT_OQ)));
+    __m256 xc = _mm256_blendv_ps(m1, x, in), yc = _mm256_blendv_ps(m1, y, in);
+    __m256 x0 = _mm256_floor_ps(xc), y0 = _mm256_floor_ps(yc);
+    __m256 fx = _mm256_sub_ps(xc, x0), fy = _mm256_sub_ps(yc, y0);
+    __m256 gx = _mm256_sub_ps(one, fx), gy = _mm256_sub_ps(one, fy);
+    __m256i vS = _mm256_set1_epi32(S), v1 = _mm256_set1_epi32(1);
+    __m256i b =
+        _mm256_add_epi32(_mm256_mullo_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(y0), v1), vS),
+                         _mm256_add_epi32(_mm256_cvttps_epi32(x0), v1));
+    __m256 p00 = _mm256_i32gather_ps(pad, b, 4);
+    __m256 p01 = _mm256_i32gather_ps(pad + 1, b, 4);
+    __m256 p10 = _mm256_i32gather_ps(pad + S, b, 4);
+    __m256 p11 = _mm256_i32gather_ps(pad + S + 1, b, 4);
+    __m256 v0 = _mm256_add_ps(_mm256_mul_ps(p00, gx), _mm256_mul_ps(p01, fx));
+    __m256 v1f = _mm256_add_ps(_mm256_mul_ps(p10, gx), _mm256_mul_ps(p11, fx));
+    __m256 v = _mm256_add_ps(_mm256_mul_ps(v0, gy), _mm256_mul_ps(v1f, fy));
+    return _mm256_and_ps(v, in);
+}
+
 /* ---- 32 x byte (IDX byte swaps) ----------------------------------------- */
 typedef __m256i v32b_vec;
 #define v32b_W 32

@@ -231,6 +231,46 @@ FD_INLINE __m512d v8d_exp_neg(__m512d x)
     return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, lo, _CMP_NLT_UQ), p);
 }
 
+/* Bilinear sample of a zero-padded float image (row stride S, the pixel
+ * (x, y) at pad[(y + 1) * S + x + 1]) at W points (x, y): 0 outside
+ * (-1, fw) x (-1, fh); the same float32 operations in the same order as the
+ * scalar fd_aug_sample1 (augment_internal.h), so results are bit-identical.
+ * Gathers the four neighbours. */
+FD_INLINE __m512 v16f_bilinear_pad(const float *pad, int32_t S, float fw, float fh, __m512 x,
+                                   __m512 y)
+{
+    const __m512 m1 = _mm512_set1_ps(-1.0f), one = _mm512_set1_ps(1.0f);
+    __mmask16 in = _mm512_cmp_ps_mask(x, m1, _CMP_GT_OQ) &
+        _mm512_cmp_ps_mask(x, _mm512_set1_ps(fw), _CMP_LT_OQ) &
+        _mm512_cmp_ps_mask(y, m1, _CMP_GT_OQ) &
+        _mm512_cmp_ps_mask(y, _mm512_set1_ps(fh), _CMP_LT_OQ);
+    __m512 xc = _mm512_mask_blend_ps(in, m1, x), yc = _mm512_mask_blend_ps(in, m1, y);
+    __m512 x0 = _mm512_roundscale_ps(xc, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 y0 = _mm512_roundscale_ps(yc, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 fx = _mm512_sub_ps(xc, x0), fy = _mm512_sub_ps(yc, y0);
+    __m512 gx = _mm512_sub_ps(one, fx), gy = _mm512_sub_ps(one, fy);
+    __m512i vS = _mm512_set1_epi32(S), v1 = _mm512_set1_epi32(1);
+    __m512i b =
+        _mm512_add_epi32(_mm512_mullo_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(y0), v1), vS),
+                         _mm512_add_epi32(_mm512_cvttps_epi32(x0), v1));
+    /* Horizontal neighbours are adjacent: gather them as one 64-bit pair
+     * per pixel (half the gathered elements), then split even/odd floats. */
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, v1);
+    __m256i blo = _mm512_castsi512_si256(b), bhi = _mm512_extracti32x8_epi32(b, 1);
+    __m512 t0 = _mm512_castsi512_ps(_mm512_i32gather_epi64(blo, (const void *)pad, 4));
+    __m512 t1 = _mm512_castsi512_ps(_mm512_i32gather_epi64(bhi, (const void *)pad, 4));
+    __m512 u0 = _mm512_castsi512_ps(_mm512_i32gather_epi64(blo, (const void *)(pad + S), 4));
+    __m512 u1 = _mm512_castsi512_ps(_mm512_i32gather_epi64(bhi, (const void *)(pad + S), 4));
+    __m512 p00 = _mm512_permutex2var_ps(t0, even, t1), p01 = _mm512_permutex2var_ps(t0, odd, t1);
+    __m512 p10 = _mm512_permutex2var_ps(u0, even, u1), p11 = _mm512_permutex2var_ps(u0, odd, u1);
+    __m512 v0 = _mm512_add_ps(_mm512_mul_ps(p00, gx), _mm512_mul_ps(p01, fx));
+    __m512 v1f = _mm512_add_ps(_mm512_mul_ps(p10, gx), _mm512_mul_ps(p11, fx));
+    __m512 v = _mm512_add_ps(_mm512_mul_ps(v0, gy), _mm512_mul_ps(v1f, fy));
+    return _mm512_maskz_mov_ps(in, v);
+}
+
 /* ---- 64 x byte (IDX byte swaps) ----------------------------------------- */
 typedef __m512i v64b_vec;
 #define v64b_W 64
