@@ -6,18 +6,13 @@ epochs); the command keeps ``--seed``, ``--threads``, ``--dtype``,
 ``--data``, ``--limit``, ``--save``, ``--plot`` and ``--no-progress``.
 Other training options given together with ``--recipe`` are an error.
 
-========== ===================================================== ===========================
-recipe     what                                                  measured (2 threads, float32)
-========== ===================================================== ===========================
-speedrun   fastest to >= 98.0 % MNIST test accuracy              see :data:`RECIPES` below
-mlp99      an MLP (no convolution) to >= 99.0 % with dropout;    see :data:`RECIPES` below
-           needs augmentation (wired in by ``fastdigits.augment``
-           when available), without it it stops short of 99 %
-========== ===================================================== ===========================
+``speedrun``: the fastest to >= 98.0% MNIST test accuracy (784-256-10, 3
+epochs).  ``mlp99``: an MLP (no convolution) with dropout, meant to reach
+>= 99.0% with augmentation (applied where ``fastdigits.augment`` exists;
+without it the recipe stops short of 99%).
 
-The figures of each recipe (accuracy over seeds, wall time of the whole
-``fastdigits train --recipe NAME --threads 2 --no-progress`` process) are in
-its ``measured`` field and in docs/guide/training.md.
+Each recipe's figures (test accuracy over seeds, time on 2 threads,
+float32) are in its ``measured`` field and in docs/guide/training.md.
 """
 
 from __future__ import annotations
@@ -87,7 +82,8 @@ RECIPES: Dict[str, Recipe] = {
             warmup=0.2,
             label_smoothing=0.1,
             evaluate_each_epoch=False,
-            measured="",
+            measured="98.11-98.35% test over seeds 0-7 (mean 98.20%); training "
+            "1.00-1.03 s, whole process about 1.3-1.4 s on a quiet 2-core Zen 4",
         ),
         Recipe(
             name="mlp99",
@@ -109,7 +105,7 @@ RECIPES: Dict[str, Recipe] = {
             input_dropout=0.1,
             evaluate_each_epoch=False,
             augment={"affine": {"degrees": 10, "translate": 0.1, "scale": (0.9, 1.1)}},
-            measured="",
+            measured="98.56% test (seed 0) without augmentation",
         ),
     )
 }

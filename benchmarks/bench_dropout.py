@@ -1,0 +1,101 @@
+"""Benchmark: fastdigits.dropout vs NumPy (and PyTorch CPU), float32.
+
+A (128, 1024) activation block (one hidden layer of a training batch) and a
+(60000, 784) array, out= buffers, at the same thread count
+(FASTDIGITS_BENCH_THREADS, default 2; NumPy's generator and ufuncs are
+single-threaded whatever the count).  NumPy: ``rng.random(x.shape,
+dtype=np.float32) < p`` then ``np.where``; PyTorch:
+``torch.nn.functional.dropout``.  fastdigits' mask is counter-based
+(Philox4x32-10), the same for any thread count.
+
+  PYTHONPATH=. python benchmarks/bench_dropout.py [--rounds 15]
+      (contenders interleaved round by round, so machine noise hits all
+       alike; prints medians and ratios)
+  python -m pytest benchmarks/bench_dropout.py --benchmark-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+import fastdigits
+from fastdigits.bench.timing import wait_for_idle
+
+THREADS = int(os.environ.get("FASTDIGITS_BENCH_THREADS", "2"))
+P = 0.3
+SHAPES = {"batch 128x1024": (128, 1024), "60000x784": (60000, 784)}
+
+try:
+    import torch
+except ImportError:  # PyTorch is optional
+    torch = None
+
+
+def contenders(shape):
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    out = np.empty_like(x)
+    rng = np.random.default_rng(1)
+    scale = np.float32(1 / (1 - P))
+
+    def fast():
+        fastdigits.dropout(x, P, 7, out=out)
+
+    def numpy():
+        keep = rng.random(x.shape, dtype=np.float32) >= P
+        np.multiply(x, scale, out=out)
+        out[~keep] = 0
+
+    c = {"fastdigits": fast, "numpy": numpy}
+    if torch is not None:
+        tx = torch.from_numpy(x)
+
+        def torch_dropout():
+            torch.nn.functional.dropout(tx, P, training=True)
+
+        c["torch"] = torch_dropout
+    return c
+
+
+def run(rounds: int) -> None:
+    if torch is not None:
+        torch.set_num_threads(THREADS)
+    with fastdigits.threads(THREADS):
+        for name, shape in SHAPES.items():
+            cs = contenders(shape)
+            reps = max(1, int(2e7 // (shape[0] * shape[1])))
+            times = {k: [] for k in cs}
+            for _ in range(rounds):
+                for k, fn in cs.items():
+                    wait_for_idle(2)
+                    fn()
+                    t0 = time.perf_counter()
+                    for _ in range(reps):
+                        fn()
+                    times[k].append((time.perf_counter() - t0) / reps)
+            base = statistics.median(times["fastdigits"])
+            for k, ts in times.items():
+                med = statistics.median(ts)
+                print(
+                    "%-15s %-11s %9.3f ms  %6.2f ns/element  %5.2fx fastdigits"
+                    % (name, k, med * 1e3, med / (shape[0] * shape[1]) * 1e9, med / base)
+                )
+
+
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+@pytest.mark.parametrize("who", ["fastdigits", "numpy"])
+def test_dropout(benchmark, shape, who):
+    fn = contenders(SHAPES[shape])[who]
+    with fastdigits.threads(THREADS):
+        benchmark(fn)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=15)
+    run(ap.parse_args().rounds)
