@@ -6,6 +6,7 @@
  * broadcast word of A per row and NV words-vectors of B; the epilogue is
  * the float32 micro-kernel's (gemm_simd_impl.h). */
 #define UKR_NR (NV * VP(W))
+#define UKR_ACT_ROWS ACT_ROWS
 
 void NAME(int64_t kp, const uint32_t *FD_RESTRICT Ap, const uint32_t *FD_RESTRICT Bp,
           float *FD_RESTRICT C, int64_t ldc, int beta, const float *FD_RESTRICT bias,
@@ -59,39 +60,8 @@ void NAME(int64_t kp, const uint32_t *FD_RESTRICT Ap, const uint32_t *FD_RESTRIC
         Bp += UKR_NR;
     }
 #endif
-    if (beta) {
-#pragma GCC unroll 16
-        for (r = 0; r < MR; r++)
-#pragma GCC unroll 4
-            for (v = 0; v < NV; v++) c[r][v] = VP(add)(c[r][v], VP(load)(C + r * ldc + v * VP(W)));
-    }
-    if (bias) {
-#pragma GCC unroll 4
-        for (v = 0; v < NV; v++) {
-            VP(vec) bv = VP(load)(bias + v * VP(W));
-#pragma GCC unroll 16
-            for (r = 0; r < MR; r++) c[r][v] = VP(add)(c[r][v], bv);
-        }
-    }
-    if (z) {
-#pragma GCC unroll 16
-        for (r = 0; r < MR; r++)
-#pragma GCC unroll 4
-            for (v = 0; v < NV; v++) VP(store)(z + r * ldz + v * VP(W), c[r][v]);
-    }
-    if (act == FD_ACT_RELU) {
-        /* c second: relu(NaN) = NaN */
-        VP(vec) zero = VP(zero)();
-#pragma GCC unroll 16
-        for (r = 0; r < MR; r++)
-#pragma GCC unroll 4
-            for (v = 0; v < NV; v++) c[r][v] = VP(max)(zero, c[r][v]);
-    }
-#pragma GCC unroll 16
-    for (r = 0; r < MR; r++)
-#pragma GCC unroll 4
-        for (v = 0; v < NV; v++) VP(store)(C + r * ldc + v * VP(W), c[r][v]);
-    if (act != FD_ACT_IDENTITY && act != FD_ACT_RELU) ACT_ROWS(act, MR, UKR_NR, C, ldc);
+#include "gemm/gemm_ukr_epilogue.h"
 }
 
 #undef UKR_NR
+#undef UKR_ACT_ROWS

@@ -16,6 +16,7 @@
 #define MR FD_GEMM_BLK(FD_SIMD_ISA_UP, T_BITS, MR)
 #define NV (FD_GEMM_BLK(FD_SIMD_ISA_UP, T_BITS, NR) / VP(W))
 #define UKR_NR (NV * VP(W))
+#define UKR_ACT_ROWS FD_TNAME_ISA(fd_act_rows, ISA)
 
 void FD_TNAME_ISA(fd_ukr, ISA)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
                                const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc,
@@ -73,47 +74,11 @@ void FD_TNAME_ISA(fd_ukr, ISA)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda,
             Bp += ldb;
         }
     }
-    if (beta) {
-#pragma GCC unroll 16
-        for (r = 0; r < MR; r++)
-#pragma GCC unroll 4
-            for (v = 0; v < NV; v++) c[r][v] = VP(add)(c[r][v], VP(load)(C + r * ldc + v * VP(W)));
-    }
-    if (bias) {
-#pragma GCC unroll 4
-        for (v = 0; v < NV; v++) {
-            VP(vec) bv = VP(load)(bias + v * VP(W));
-#pragma GCC unroll 16
-            for (r = 0; r < MR; r++) c[r][v] = VP(add)(c[r][v], bv);
-        }
-    }
-    if (z) {
-#pragma GCC unroll 16
-        for (r = 0; r < MR; r++)
-#pragma GCC unroll 4
-            for (v = 0; v < NV; v++) VP(store)(z + r * ldz + v * VP(W), c[r][v]);
-    }
-    if (act == FD_ACT_RELU) {
-        /* MAXPS returns its second operand when either is NaN: c second,
-         * so relu(NaN) = NaN, as np.maximum(z, 0) */
-        VP(vec) zero = VP(zero)();
-#pragma GCC unroll 16
-        for (r = 0; r < MR; r++)
-#pragma GCC unroll 4
-            for (v = 0; v < NV; v++) c[r][v] = VP(max)(zero, c[r][v]);
-    }
-#pragma GCC unroll 16
-    for (r = 0; r < MR; r++)
-#pragma GCC unroll 4
-        for (v = 0; v < NV; v++) VP(store)(C + r * ldc + v * VP(W), c[r][v]);
-    if (act != FD_ACT_IDENTITY && act != FD_ACT_RELU) {
-        /* Transcendental activations: the tile was just stored, so it is in
-         * L1; apply them there rather than in a separate pass over C. */
-        FD_TNAME_ISA(fd_act_rows, ISA)(act, MR, UKR_NR, C, ldc);
-    }
+#include "gemm/gemm_ukr_epilogue.h"
 }
 
 #undef UKR_NR
+#undef UKR_ACT_ROWS
 #undef MR
 #undef NV
 #undef T_BITS
