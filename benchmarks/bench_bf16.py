@@ -22,15 +22,19 @@ import numpy as np
 
 import fastdigits
 from fastdigits._info import bf16_path
-from fastdigits.bench.timing import wait_for_idle
+from fastdigits.bench.timing import Bench, time_contenders
 
 try:
     import torch
 except ImportError:
     torch = None
 
+from bench_dense import _bf16_contenders  # benchmarks/ is the script's folder
+
 
 def layer_fns(kind, m, k=784, n=256):
+    """bench_dense's bf16 contenders (fastdigits bf16, fastdigits fp32 in the
+    "numpy" slot, torch bf16) for one layer shape, and its flop count."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((m, k), dtype=np.float32)
     W = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
@@ -43,30 +47,9 @@ def layer_fns(kind, m, k=784, n=256):
         np.empty_like(W),
         np.empty_like(b),
     )
-    fns = {}
-    for name, p in (("fd_bf16", "bfloat16"), ("fd_fp32", "float32")):
-        if kind == "forward":
-            fns[name] = lambda p=p: fastdigits.dense_forward(x, W, b, "relu", out=out, precision=p)
-        else:
-            fns[name] = lambda p=p: fastdigits.dense_backward(
-                dy, x, W, activation="relu", y=y, dx_out=dx, dW_out=dW, db_out=db, precision=p
-            )
-    if torch is not None:
-        bf = torch.bfloat16
-        tx, tb = torch.from_numpy(x).to(bf), torch.from_numpy(b).to(bf)
-        tW = torch.from_numpy(np.ascontiguousarray(W.T)).to(bf)
-        F = torch.nn.functional
-        if kind == "forward":
-            fns["torch_bf16"] = lambda: torch.relu(F.linear(tx, tW, tb))
-        else:
-            for t in (tx, tW, tb):
-                t.requires_grad_(True)
-            ty = torch.relu(F.linear(tx, tW, tb))
-            tdy = torch.from_numpy(dy).to(bf)
-            fns["torch_bf16"] = lambda: torch.autograd.grad(
-                ty, (tx, tW, tb), tdy, retain_graph=True
-            )
-    return fns, (2 if kind == "forward" else 4) * m * k * n
+    fns = _bf16_contenders(kind, x, W, b, dy, y, out, dx, dW, db)
+    names = {"fastdigits": "fd_bf16", "numpy": "fd_fp32", "torch": "torch_bf16"}
+    return {names[k]: f for k, f in fns.items()}, (2 if kind == "forward" else 4) * m * k * n
 
 
 def epoch_fns(rows=10000):
@@ -82,23 +65,16 @@ def epoch_fns(rows=10000):
 
 
 def run(fns, rounds, clock, min_s=0.05):
-    names = list(fns)
-    res = {n: [] for n in names}
-    for f in fns.values():
-        f()
-    for r in range(rounds):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for n in order:
-            wait_for_idle(0.5)
-            calls, t0 = 0, clock()
-            while True:
-                fns[n]()
-                calls += 1
-                dt = clock() - t0
-                if dt >= min_s:
-                    break
-            res[n].append(dt / calls)
-    return res
+    """name -> per-call seconds of every sample (fastdigits.bench.timing)."""
+    res = time_contenders(
+        {k: Bench(f) for k, f in fns.items()},
+        rounds=rounds,
+        min_sample_s=min_s,
+        pause_s=0.0,
+        wait_idle_s=0.5,
+        clock=clock,
+    )
+    return {k: t.samples for k, t in res.items()}
 
 
 def main():

@@ -54,7 +54,7 @@ class Timing:
 WAKE_S = 0.005
 
 
-def _sample(bench: Bench, calls: int) -> float:
+def _sample(bench: Bench, calls: int, clock: Callable[[], float] = time.perf_counter) -> float:
     if bench.reset is not None:
         bench.reset()
     fn = bench.fn
@@ -71,10 +71,10 @@ def _sample(bench: Bench, calls: int) -> float:
             woke += 1
             if woke >= calls or time.perf_counter() - t0 >= WAKE_S:
                 break
-    t0 = time.perf_counter()
+    t0 = clock()
     for _ in range(calls):
         fn()
-    return (time.perf_counter() - t0) / calls
+    return (clock() - t0) / calls
 
 
 def time_contenders(
@@ -87,6 +87,7 @@ def time_contenders(
     pause_after: Optional[Dict[str, float]] = None,
     wait_idle_s: float = 0.0,
     on_error: Optional[Callable[[str, BaseException], None]] = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> Dict[str, Timing]:
     """Time each contender of ``benches`` (name -> Bench) as described above.
 
@@ -94,6 +95,9 @@ def time_contenders(
     spins ~0.1 s after a call, libgomp and PyTorch's pool only a few ms).
     ``wait_idle_s`` > 0: before each sample also wait up to that long for
     the machine's run queue to drain (see wait_for_idle).
+
+    ``clock`` times the samples (``time.process_time``: process CPU time, for
+    one thread on a machine other jobs keep busy).
 
     A contender whose call raises is dropped (``on_error(name, exc)`` is told)
     and the others carry on.  Returns name -> Timing for those that ran.
@@ -147,7 +151,7 @@ def time_contenders(
             if wait_idle_s > 0:
                 wait_for_idle(wait_idle_s)
             try:
-                out[name].samples.append(_sample(benches[name], out[name].calls))
+                out[name].samples.append(_sample(benches[name], out[name].calls, clock))
             except Exception as exc:
                 if on_error is not None:
                     on_error(name, exc)
