@@ -77,34 +77,12 @@ typedef struct {
 static fd_augment_kernels_f32 fd_augment_pick_f32(int isa)
 {
     fd_augment_kernels_f32 k;
-#if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AVX512) {
-        k.conv = fd_aug_conv_avx512;
-        k.fill = fd_aug_fill_avx512;
-        k.warp = fd_aug_warp_avx512;
-        k.put_u8 = fd_aug_put_u8_avx512;
-        k.out = fd_aug_out_avx512;
-        k.norm_u8 = fd_aug_norm_u8_avx512;
-        return k;
-    }
-    if (isa >= FD_ISA_AVX2) {
-        k.conv = fd_aug_conv_avx2;
-        k.fill = fd_aug_fill_avx2;
-        k.warp = fd_aug_warp_avx2;
-        k.put_u8 = fd_aug_put_u8_avx2;
-        k.out = fd_aug_out_avx2;
-        k.norm_u8 = fd_aug_norm_u8_avx2;
-        return k;
-    }
-#else
-    (void)isa;
-#endif
-    k.conv = fd_aug_conv_generic;
-    k.fill = fd_aug_fill_generic;
-    k.warp = fd_aug_warp_generic;
-    k.put_u8 = fd_aug_put_u8_generic;
-    k.out = fd_aug_out_generic;
-    k.norm_u8 = fd_aug_norm_u8_generic;
+    k.conv = FD_PICK_NAMED(isa, fd_aug_conv);
+    k.fill = FD_PICK_NAMED(isa, fd_aug_fill);
+    k.warp = FD_PICK_NAMED(isa, fd_aug_warp);
+    k.put_u8 = FD_PICK_NAMED(isa, fd_aug_put_u8);
+    k.out = FD_PICK_NAMED(isa, fd_aug_out);
+    k.norm_u8 = FD_PICK_NAMED(isa, fd_aug_norm_u8);
     return k;
 }
 

@@ -77,17 +77,20 @@ enum { FD_OK = 0, FD_ENOMEM = -1, FD_EINVAL = -2 };
  * kernel's driver calls it once per call, before any parallel loop, and
  * calls through the table. */
 
-/* In a pick function: the path-isa function among FD_TNAME_ISA(name,
- * avx512 / avx2 / generic), e.g. k.rows = FD_PICK(isa, fd_xent_rows).  A
- * build without x86 SIMD names only the generic one. */
+/* In a pick function: the function of the path isa among name_avx512,
+ * name_avx2 and name_generic (FD_PICK_NAMED), or, in a per-dtype template,
+ * among FD_TNAME_ISA(name, avx512 / avx2 / generic) (FD_PICK), e.g.
+ * k.rows = FD_PICK(isa, fd_xent_rows).  A build without x86 SIMD names only
+ * the generic one. */
 #if FD_HAVE_X86_SIMD
-#define FD_PICK(isa, name)                                                                         \
-    ((isa) >= FD_ISA_AVX512     ? FD_TNAME_ISA(name, avx512)                                       \
-         : (isa) >= FD_ISA_AVX2 ? FD_TNAME_ISA(name, avx2)                                         \
-                                : FD_TNAME_ISA(name, generic))
+#define FD_PICK_NAMED(isa, name)                                                                   \
+    ((isa) >= FD_ISA_AVX512     ? FD_PASTE2(name, avx512)                                          \
+         : (isa) >= FD_ISA_AVX2 ? FD_PASTE2(name, avx2)                                            \
+                                : FD_PASTE2(name, generic))
 #else
-#define FD_PICK(isa, name) ((void)(isa), FD_TNAME_ISA(name, generic))
+#define FD_PICK_NAMED(isa, name) ((void)(isa), FD_PASTE2(name, generic))
 #endif
+#define FD_PICK(isa, name) FD_PICK_NAMED(isa, FD_TNAME(name))
 
 /* Threads to use for `work` units when each thread should get at least
  * `grain` units: tiny inputs stay serial (no thread start-up cost). */

@@ -401,7 +401,7 @@ static void bswap_portable(uint8_t *p, int64_t n, int elsize)
 
 /* SIMD part of a block swap: swaps a prefix of the n elements, returns how
  * many; the portable loop does the rest. */
-static int64_t bswap_none(uint8_t *p, int64_t n, int elsize)
+static int64_t fd_idx_bswap_generic(uint8_t *p, int64_t n, int elsize)
 {
     (void)p;
     (void)n;
@@ -417,19 +417,7 @@ typedef struct {
 static fd_idx_kernels fd_idx_pick(int isa)
 {
     fd_idx_kernels k;
-#if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AVX512) {
-        k.bswap = fd_idx_bswap_avx512;
-        return k;
-    }
-    if (isa >= FD_ISA_AVX2) {
-        k.bswap = fd_idx_bswap_avx2;
-        return k;
-    }
-#else
-    (void)isa;
-#endif
-    k.bswap = bswap_none;
+    k.bswap = FD_PICK_NAMED(isa, fd_idx_bswap);
     return k;
 }
 
