@@ -49,10 +49,20 @@ class Recipe:
     input_dropout: float = 0.0
     #: test accuracy after every epoch (False: only at the end, saving time)
     evaluate_each_epoch: bool = True
-    #: augmentation spec for MLP.fit(augment=...) once fastdigits.augment exists
+    #: augmentation for MLP.fit(augment=...): {"affine": Affine kwargs,
+    #: "elastic": Elastic kwargs}, applied in that order (see augment_spec)
     augment: Optional[Dict[str, Any]] = None
     measured: str = ""
     extra: Dict[str, Any] = field(default_factory=dict)
+
+    def augment_spec(self) -> Optional[list]:
+        """The :mod:`fastdigits.augment` operations of :attr:`augment` (None: none)."""
+        if not self.augment:
+            return None
+        from .augment import Affine, Elastic
+
+        kinds = {"affine": Affine, "elastic": Elastic}
+        return [kinds[k](**kw) for k, kw in self.augment.items()]
 
     def fit_kwargs(self) -> Dict[str, Any]:
         """Keyword arguments for :meth:`fastdigits.MLP.fit`."""
