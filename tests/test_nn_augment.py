@@ -217,3 +217,16 @@ def test_kernel_validation():
     with pytest.raises(TypeError, match="float32"):
         _mlp.train_epoch(P64, G64, [], X, y, o, augment=aug, normalization=norm, **kw)
     _mlp.train_epoch(P, G, [], X, y, o, augment=aug, normalization=norm, **kw)  # fine
+
+
+@pytest.mark.slow
+def test_mlp99_recipe_augments_on_a_slice(capsys):
+    from fastdigits.cli import main
+
+    rc = main(["train", "--recipe", "mlp99", "--limit", "300", "--threads", "2", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "augment: Affine(" in out and "fast test accuracy:" in out
+    rc = main(["train", "--recipe", "mlp99", "--limit", "300", "--dtype", "float64"])
+    out, err = capsys.readouterr()
+    assert rc == 2 and "needs --dtype float32" in err
