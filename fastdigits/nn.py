@@ -363,10 +363,9 @@ class MLP:
                 "X images have %d pixels, the model expects %d inputs"
                 % (X.shape[1] if X.ndim == 2 else h * w, k)
             )
-        if self.normalization is None:
-            self.normalization = _check_normalization("mnist")
+        norm = self.normalization or _check_normalization("mnist")
         images = np.ascontiguousarray(X).reshape(X.shape[0], h, w)
-        kw = dict(augment=rows, augment_seed=self.seed % 2**64, normalization=self.normalization)
+        kw = dict(augment=rows, augment_seed=self.seed % 2**64, normalization=norm)
         return images, kw
 
     def fit(
@@ -503,6 +502,9 @@ class MLP:
             raise ValueError("warmup must be >= 0, got %r" % (warmup,))
         if warmup and lr_schedule == "cosine":
             raise ValueError("warmup applies to the constant, linear and onecycle schedules")
+        if aug_kw and self.normalization is None:
+            # trained on MNIST-normalised inputs: raw uint8 at inference too
+            self.normalization = aug_kw["normalization"]
         val = None
         if validation_data is not None:
             if len(validation_data) != 2:
