@@ -118,7 +118,11 @@ RECIPES: Dict[str, Recipe] = {
             input_dropout=0.0,
             evaluate_each_epoch=False,
             augment={"affine": {"degrees": 10, "translate": 0.1, "scale": (0.9, 1.1)}},
-            measured="",
+            measured="test accuracy 99.11% (seed 0), 99.06% (seed 1); 16 epochs gave "
+            "98.96% / 99.12%.  2 threads, float32: 2.84 s per epoch at an idle "
+            "moment (about 60 s for the whole process, estimated); measured "
+            "wall times of whole runs were 5-6 min because other sessions kept "
+            "the 2-core machine loaded (load ~5) during every run",
         ),
     )
 }
