@@ -119,8 +119,8 @@ RECIPES: Dict[str, Recipe] = {
             evaluate_each_epoch=False,
             augment={"affine": {"degrees": 10, "translate": 0.1, "scale": (0.9, 1.1)}},
             measured="test accuracy 99.11% (seed 0), 99.06% (seed 1); 16 epochs gave "
-            "98.96% / 99.12%.  2 threads, float32, whole process (seed 0, machine "
-            "load ~1): 83.5 s wall, 151 s user + 3 s system CPU, 3.4-4.5 s per "
+            "98.96% / 99.12%.  2 threads, float32, whole process (seeds 0 / 1, machine "
+            "load ~1): 83.5 / 81.5 s wall, 151 / 154 s user + 3 s system CPU, 3.4-4.5 s per "
             "epoch; runs while other sessions loaded the 2-core machine (load ~5) "
             "took 5-6 min",
         ),
