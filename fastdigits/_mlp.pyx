@@ -8,7 +8,7 @@ handlers (Ctrl-C), so an epoch is interruptible whether or not a callback
 is set.  Inference runs in bounded chunks with a signal check between them.
 """
 from cpython.exc cimport PyErr_CheckSignals
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
@@ -22,6 +22,15 @@ from fastdigits._binding cimport act_code, current_ctx
 from fastdigits._common cimport FD_PREC_BF16, FD_PREC_F32
 
 cnp.import_array()
+
+cdef extern from "augment/augment.h" nogil:
+    ctypedef struct fd_aug_op:
+        int kind
+        double p[10]
+    ctypedef struct fd_aug_spec:
+        int n_ops
+        fd_aug_op ops[16]
+    int fd_aug_check(const fd_aug_spec *spec, int64_t h, int64_t w)
 
 cdef extern from "mlp/mlp.h" nogil:
     enum:
@@ -55,6 +64,15 @@ cdef extern from "mlp/mlp.h" nogil:
         int64_t sched_start
         int64_t sched_total
         int64_t sched_warmup
+        const uint8_t *aug_images
+        const fd_aug_spec *aug_spec
+        int64_t aug_h
+        int64_t aug_w
+        uint64_t aug_seed
+        uint32_t aug_epoch
+        double aug_scale
+        double aug_mean
+        double aug_std
     ctypedef int (*fd_mlp_progress)(void *user, int64_t steps_done) noexcept
     size_t fd_mlp_work_bytes_f32(fd_ctx ctx, const fd_mlp_shape *shape)
     size_t fd_mlp_work_bytes_f64(fd_ctx ctx, const fd_mlp_shape *shape)
@@ -154,6 +172,25 @@ def _sizes_from_params(list params):
     return dtype, sizes
 
 
+cdef int _fill_spec(fd_aug_spec *spec, list ops, int64_t h, int64_t w) except -1:
+    # ops: [(kind, params)] from fastdigits._augspec.ops (as _augment.pyx)
+    cdef int i, k
+    if len(ops) > 16:
+        raise ValueError("augment has %d operations; at most 16" % len(ops))
+    memset(spec, 0, sizeof(fd_aug_spec))
+    spec.n_ops = len(ops)
+    for i in range(spec.n_ops):
+        kind, params = ops[i]
+        if len(params) > 10:
+            raise ValueError("too many parameters for an augmentation op")
+        spec.ops[i].kind = kind
+        for k in range(len(params)):
+            spec.ops[i].p[k] = float(params[k])
+    if fd_aug_check(spec, h, w) != 0:
+        raise ValueError("augment is not usable on %d x %d images" % (h, w))
+    return 0
+
+
 cdef void **_pointer_table(list arrays, str name) except NULL:
     cdef Py_ssize_t i, n = len(arrays)
     cdef void **tab = <void **>malloc((n if n else 1) * sizeof(void *))
@@ -184,11 +221,16 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
                 bint adam_eps_hat=False, double dropout=0.0, double input_dropout=0.0,
                 dropout_seed=0, double label_smoothing=0.0, str schedule="constant",
                 long long schedule_start=0, long long schedule_total=0,
-                long long warmup=0, str precision="float32"):
+                long long warmup=0, str precision="float32", augment=None, augment_seed=0,
+                long long augment_epoch=0, normalization=None):
     """One training epoch over ``X[order]`` in a single nogil C call.
 
     Same signature and maths as :func:`fastdigits.reference.nn.train_epoch`;
     returns (sum of per-sample losses, correct predictions, optimiser steps).
+    ``augment``: the operation rows of fastdigits._augspec.ops (None: off);
+    X is then the uint8 images (n, h, w) with h * w = sizes[0], and every
+    batch is augmented (key augment_seed, epoch augment_epoch) and
+    normalised with ``normalization`` = (scale, mean, std) in C.
     """
     dtype, sizes = _sizes_from_params(params)
     cdef int L = len(sizes) - 1
@@ -229,10 +271,32 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
             n_state, optimizer, " with momentum" if momentum else "", len(state)))
     for i in range(n_state):
         _check_array(state[i], "state[%d]" % i, dtype, params[i % len(params)].shape, True)
-    if not isinstance(X, np.ndarray) or X.ndim != 2:
-        raise ValueError("X must be a 2-D array")
+    cdef fd_aug_spec aspec
+    cdef double ascale = 1.0, amean = 0.0, astd = 1.0
+    if augment is not None:
+        if dtype != np.float32:
+            raise TypeError("augment needs float32 params, got %s" % dtype)
+        if not isinstance(X, np.ndarray) or X.ndim != 3:
+            raise ValueError("X must be uint8 images (n, h, w) with augment")
+        _check_array(X, "X", np.uint8, X.shape, False)
+        if X.shape[1] * X.shape[2] != sizes[0]:
+            raise ValueError("X images are %d x %d but the model takes %d inputs"
+                             % (X.shape[1], X.shape[2], sizes[0]))
+        _fill_spec(&aspec, augment, X.shape[1], X.shape[2])
+        if normalization is None or len(normalization) != 3:
+            raise ValueError("normalization must be (scale, mean, std) with augment")
+        ascale, amean, astd = [float(v) for v in normalization]
+        if not (np.isfinite([ascale, amean, astd]).all() and astd > 0):
+            raise ValueError("normalization must be finite with std > 0")
+        if not 0 <= augment_seed < 2 ** 64:
+            raise ValueError("augment_seed must be in [0, 2**64), got %r" % (augment_seed,))
+        if not 0 <= augment_epoch < 2 ** 32:
+            raise ValueError("augment_epoch must be in [0, 2**32), got %r" % augment_epoch)
+    else:
+        if not isinstance(X, np.ndarray) or X.ndim != 2:
+            raise ValueError("X must be a 2-D array")
+        _check_array(X, "X", dtype, (X.shape[0], sizes[0]), False)
     n = X.shape[0]
-    _check_array(X, "X", dtype, (n, sizes[0]), False)
     _check_array(y, "y", np.int64, (n,), False)
     if not isinstance(order, np.ndarray) or order.ndim != 1:
         raise ValueError("order must be a 1-D int64 array")
@@ -277,6 +341,16 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     opt.sched_start = schedule_start
     opt.sched_total = schedule_total
     opt.sched_warmup = min(warmup, schedule_total) if schedule != "constant" else warmup
+    if augment is not None:
+        opt.aug_images = <const uint8_t *>cnp.PyArray_DATA(X)
+        opt.aug_spec = &aspec
+        opt.aug_h = X.shape[1]
+        opt.aug_w = X.shape[2]
+        opt.aug_seed = <uint64_t>int(augment_seed)
+        opt.aug_epoch = <uint32_t>augment_epoch
+        opt.aug_scale = ascale
+        opt.aug_mean = amean
+        opt.aug_std = astd
     cdef fd_ctx ctx = current_ctx()
     cdef bint f32 = dtype == np.float32
     ctx.precision = _precision_code(precision, f32)

@@ -338,6 +338,54 @@ class MLP:
         return np.ascontiguousarray(y, dtype=np.int64)
 
     # -------------------------------------------------------------- training
+    def _augment_args(self, X, augment, image_shape) -> Tuple[np.ndarray, Dict[str, Any]]:
+        """Checked uint8 images (n, h, w) and the epoch kernel's augment
+        arguments for fit(augment=...)."""
+        from ._augspec import ops
+
+        rows = ops(augment)  # validates the spec
+        if self.dtype != np.float32:
+            raise TypeError("augment needs a float32 model, this one is %s" % self.dtype.name)
+        X = _as_array(X, "X")
+        if X.dtype != np.uint8:
+            raise TypeError(
+                "X must hold raw uint8 pixels with augment (the kernel warps the images "
+                "before normalising them), got dtype %s" % X.dtype
+            )
+        k = self.layer_sizes[0]
+        if X.ndim not in (2, 3) or X.shape[0] == 0:
+            raise ValueError("X must be non-empty uint8 images (n, h, w) or (n, h*w)")
+        if image_shape is not None:
+            if (
+                len(image_shape) != 2
+                or not all(isinstance(v, (int, np.integer)) for v in image_shape)
+                or min(image_shape) < 1
+            ):
+                raise ValueError(
+                    "image_shape must be (h, w) positive ints, got %r" % (image_shape,)
+                )
+            h, w = int(image_shape[0]), int(image_shape[1])
+            if X.ndim == 3 and X.shape[1:] != (h, w):
+                raise ValueError("X images are %s, image_shape says %s" % (X.shape[1:], (h, w)))
+        elif X.ndim == 3:
+            h, w = X.shape[1:]
+        else:
+            h = w = int(round(math.sqrt(X.shape[1])))
+            if h * w != X.shape[1]:
+                raise ValueError(
+                    "X rows have %d pixels, not a square image: give image_shape=(h, w)"
+                    % X.shape[1]
+                )
+        if h * w != k or (X.ndim == 2 and X.shape[1] != k):
+            raise ValueError(
+                "X images have %d pixels, the model expects %d inputs"
+                % (X.shape[1] if X.ndim == 2 else h * w, k)
+            )
+        norm = self.normalization or _check_normalization("mnist")
+        images = np.ascontiguousarray(X).reshape(X.shape[0], h, w)
+        kw = dict(augment=rows, augment_seed=self.seed % 2**64, normalization=norm)
+        return images, kw
+
     def fit(
         self,
         X,
@@ -358,6 +406,8 @@ class MLP:
         verbose: bool = False,
         warmup: Union[int, float] = 0,
         label_smoothing: float = 0.0,
+        augment: Any = None,
+        image_shape: Optional[Tuple[int, int]] = None,
     ) -> List[Dict[str, Any]]:
         """Train in place and return the history (also kept in :attr:`history`).
 
@@ -386,6 +436,22 @@ class MLP:
         training only; its masks are keyed by ``seed + 2**32 *
         epochs_trained`` at the start of the call and the step number.
 
+        ``augment``: an :class:`~fastdigits.augment.Affine`,
+        :class:`~fastdigits.augment.Elastic`, :class:`~fastdigits.augment.Compose`
+        or list of them (None: off).  Every batch is then warped, cast and
+        normalised by the augmentation kernel inside the epoch's C loop (no
+        Python per batch; the NumPy backend uses
+        :mod:`fastdigits.reference.augment`).  Requirements, checked before
+        any work: a float32 model; X raw uint8 images, ``(n, h, w)`` or
+        ``(n, h*w)`` with ``h*w`` the model's inputs (flat rows are taken as
+        square images unless ``image_shape=(h, w)`` says otherwise); the
+        normalisation is the model's, and a model without one gets MNIST's
+        (``normalization`` is then set to "mnist", so inference on raw
+        uint8 pixels matches training).  Sample ``i``'s warp depends only on
+        ``(seed, epoch, i)``: the Philox key is the model's ``seed``, the
+        epoch is :attr:`epochs_trained` (new warps every epoch, across fit
+        calls), so results are bit-identical for any thread count.
+
         Returns one dict per epoch: epoch, loss, train_acc, seconds, and
         val_loss / val_acc when ``validation_data=(X_val, y_val)`` is given.
         ``batch_size`` is 1 .. MAX_BATCH_SIZE (a batch larger than X is all
@@ -395,7 +461,13 @@ class MLP:
         at the start of that epoch, and it is not counted in
         ``epochs_trained`` or ``history``.
         """
-        X = self._check_X(X)
+        aug_kw: Dict[str, Any] = {}
+        if augment is not None:
+            X, aug_kw = self._augment_args(X, augment, image_shape)
+        else:
+            if image_shape is not None:
+                raise ValueError("image_shape applies only with augment")
+            X = self._check_X(X)
         y = self._check_y(y, X.shape[0])
         if (
             isinstance(epochs, bool)
@@ -448,6 +520,9 @@ class MLP:
             raise ValueError("warmup must be >= 0, got %r" % (warmup,))
         if warmup and lr_schedule == "cosine":
             raise ValueError("warmup applies to the constant, linear and onecycle schedules")
+        if aug_kw and self.normalization is None:
+            # trained on MNIST-normalised inputs: raw uint8 at inference too
+            self.normalization = aug_kw["normalization"]
         val = None
         if validation_data is not None:
             if len(validation_data) != 2:
@@ -532,6 +607,7 @@ class MLP:
                     callback_every=int(callback_every),
                     **drop_kw,
                     **prec,
+                    **({**aug_kw, "augment_epoch": epoch % 2**32} if aug_kw else {}),
                 )
                 seconds = time.perf_counter() - t0
                 if callback is not None and steps_e % callback_every:

@@ -36,5 +36,23 @@ static int fd_mlp_shape_ok(const fd_mlp_shape *s)
     return 1;
 }
 
+/* The augmented batch of `m` samples idx[0..m) into out (float32 only:
+ * elem is sizeof(T)); see the aug_* fields of fd_mlp_optim. */
+static int fd_mlp_aug_ok(const fd_mlp_optim *o, int64_t k0, size_t elem)
+{
+    if (elem != sizeof(float) || !o->aug_spec || o->aug_h < 1 || o->aug_w < 1 ||
+        o->aug_h * o->aug_w != k0 || !(o->aug_std > 0.0))
+        return 0;
+    return fd_aug_check(o->aug_spec, o->aug_h, o->aug_w) == FD_OK;
+}
+
+static int fd_mlp_aug_batch(fd_ctx ctx, const fd_mlp_optim *o, const int64_t *idx, int64_t m,
+                            void *out)
+{
+    return fd_augment_u8(ctx, o->aug_images, o->aug_h, o->aug_w, idx, idx, m, o->aug_spec,
+                         o->aug_seed, o->aug_epoch, o->aug_scale, o->aug_mean, o->aug_std,
+                         (float *)out);
+}
+
 #define FD_TEMPLATE "mlp/mlp_impl.h"
 #include "common/fd_template.h"

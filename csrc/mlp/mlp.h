@@ -9,6 +9,7 @@
 #ifndef FD_MLP_H
 #define FD_MLP_H
 
+#include "augment/augment.h"
 #include "common/fd_common.h"
 
 enum { FD_MLP_SGD = 0, FD_MLP_ADAM = 1 };
@@ -53,6 +54,19 @@ typedef struct {
     double label_smoothing; /* eps: targets (1 - eps) one-hot + eps / classes */
     int schedule; /* FD_MLP_LR_*: lr above is the peak rate */
     int64_t sched_start, sched_total, sched_warmup; /* see FD_MLP_LR_* */
+    /* Augmented batches (issue 14; aug_images NULL = off; float32 only, the
+     * float64 epoch returns FD_EINVAL): each batch is built by
+     * fd_augment_u8 from aug_images (the n images of aug_h x aug_w pixels,
+     * aug_h * aug_w == sizes[0]; X is then unused and may be NULL) with
+     * rows = ids = the batch's entries of order, spec aug_spec, key
+     * aug_seed, epoch aug_epoch, and the normalisation aug_scale /
+     * aug_mean / aug_std, straight into the batch buffer. */
+    const uint8_t *aug_images;
+    const fd_aug_spec *aug_spec;
+    int64_t aug_h, aug_w;
+    uint64_t aug_seed;
+    uint32_t aug_epoch;
+    double aug_scale, aug_mean, aug_std;
 } fd_mlp_optim;
 
 /* Dropout masks in the epoch: the activation h_j (j = 0: the input rows,

@@ -188,6 +188,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
     C = s->sizes[L];
     k0 = s->sizes[0];
     np2 = 2 * (int64_t)L;
+    if (opt->aug_images && !fd_mlp_aug_ok(opt, k0, sizeof(T))) return FD_EINVAL;
     FN(fd_mlp_layout)(ctx, s, fd_mlp_align_ptr(work), &b);
 
     for (start = 0; start < n_order; start += s->batch) {
@@ -207,11 +208,17 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
             rc = FD_EINVAL;
             break;
         }
-        /* Gather the batch rows into one contiguous block: a memcpy per row,
-         * threaded only for big batches (one fewer barrier per step). */
-        nt = fd_threads_for(&ctx, (size_t)(m * k0), (size_t)1 << 18);
-        FD_PARALLEL_FOR
-        for (r = 0; r < m; r++) memcpy(b.h[0] + r * k0, X + idx[r] * k0, (size_t)k0 * sizeof(T));
+        if (opt->aug_images) { /* augmented, normalised batch (float32 only) */
+            rc = fd_mlp_aug_batch(ctx, opt, idx, m, b.h[0]);
+            if (rc != FD_OK) break;
+        } else {
+            /* Gather the batch rows into one contiguous block: a memcpy per
+             * row, threaded only for big batches (one fewer barrier per step). */
+            nt = fd_threads_for(&ctx, (size_t)(m * k0), (size_t)1 << 18);
+            FD_PARALLEL_FOR
+            for (r = 0; r < m; r++)
+                memcpy(b.h[0] + r * k0, X + idx[r] * k0, (size_t)k0 * sizeof(T));
+        }
 
         if (opt->input_dropout > 0.0) {
             rc = FN(fd_dropout_ex)(ctx, m * k0, b.h[0], b.h[0], opt->input_dropout, opt->seed,

@@ -341,6 +341,19 @@ def _load(args, dtype):
     return X_train, y_train.astype(np.int64), X_test, y_test.astype(np.int64)
 
 
+def _raw_train(args, dtype):
+    """The raw uint8 train images (n, h, w) for an augmented recipe (same
+    --limit as _load); float64 models cannot augment."""
+    from ..datasets import load_mnist
+
+    if dtype != np.float32:
+        raise _error("--recipe %s augments its batches: it needs --dtype float32" % args.recipe)
+    X, _ = load_mnist("train", root=args.data)
+    if args.limit is not None:
+        X = X[: args.limit]
+    return X
+
+
 def _progress_bar(enabled: bool):
     """(callback for MLP.fit, close()) showing one tqdm bar per epoch."""
     if not enabled:
@@ -427,16 +440,14 @@ def train_model(args, out=None) -> TrainResult:
                     file=out,
                 )
             recipe = getattr(args, "recipe_obj", None)
-            if out is not None and recipe is not None and recipe.augment:
-                import importlib.util
-
-                if importlib.util.find_spec("fastdigits.augment") is None:
-                    print(
-                        "note: recipe %s wants augmentation %r; this build has no "
-                        "fastdigits.augment, so it trains without it"
-                        % (recipe.name, recipe.augment),
-                        file=out,
-                    )
+            augment = recipe.augment_spec() if recipe is not None else None
+            X_fit = X_train
+            if augment is not None:
+                # the augmentation kernel warps raw pixels, then normalises
+                # them with the model's (MNIST) statistics, inside the epoch
+                X_fit = _raw_train(args, dtype)
+                if out is not None:
+                    print("augment: %s" % ", ".join(map(repr, augment)), file=out)
             callback, close = _progress_bar(out is not None and progress_wanted(args.no_progress))
 
             def epoch_done(row, _close=close):
@@ -459,7 +470,7 @@ def train_model(args, out=None) -> TrainResult:
 
             try:
                 model.fit(
-                    X_train,
+                    X_fit,
                     y_train,
                     epochs=int(args.epochs) if args.epochs == int(args.epochs) else args.epochs,
                     batch_size=args.batch_size,
@@ -476,6 +487,7 @@ def train_model(args, out=None) -> TrainResult:
                     callback=callback,
                     callback_every=20,
                     epoch_callback=epoch_done,
+                    **({"augment": augment} if augment is not None else {}),
                 )
             finally:
                 close()

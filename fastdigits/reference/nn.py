@@ -183,6 +183,16 @@ def step_lr(lr: float, schedule: str, t: int, total: int, warmup: int) -> float:
     return lr
 
 
+def _augment_batch(X, idx, rows, seed, epoch, normalization) -> np.ndarray:
+    """The augmented, normalised float32 batch (m, h*w) of images X[idx]."""
+    from .augment import _augment
+
+    scale, mean, std = normalization
+    xb = _augment(X[idx], rows, np.asarray(idx, dtype=np.int64), seed, epoch)
+    a, c = np.float32(scale / std), np.float32(-mean / std)
+    return (xb * a + c).astype(np.float32).reshape(idx.shape[0], -1)
+
+
 def train_epoch(
     params: List[np.ndarray],
     grads: List[np.ndarray],
@@ -214,6 +224,10 @@ def train_epoch(
     schedule_start: int = 0,
     schedule_total: int = 0,
     warmup: int = 0,
+    augment: Optional[list] = None,
+    augment_seed: int = 0,
+    augment_epoch: int = 0,
+    normalization: Optional[Tuple[float, float, float]] = None,
 ) -> Tuple[float, int, int]:
     """One epoch over ``X[order]`` in batches; updates params in place.
 
@@ -236,6 +250,12 @@ def train_epoch(
     stays the plain cross-entropy) and the per-step ``schedule``
     (:func:`step_lr` with t = step - schedule_start, ``schedule_total``
     steps, ``warmup`` warm-up steps; ``lr`` is the peak rate).
+    ``augment`` (operation rows of fastdigits._augspec.ops): X is the uint8
+    images (n, h, w); each batch is augmented with
+    :func:`fastdigits.reference.augment` (sample ids = the batch's indices,
+    key ``augment_seed``, epoch ``augment_epoch``) and normalised as
+    ``x * float32(scale / std) + float32(-mean / std)`` with
+    ``normalization = (scale, mean, std)``, as the C epoch does.
     """
     if schedule not in STEP_SCHEDULES:
         raise ValueError("schedule must be one of %s, got %r" % (STEP_SCHEDULES, schedule))
@@ -248,7 +268,10 @@ def train_epoch(
     done = 0
     for start in range(0, n, batch_size):
         idx = order[start : start + batch_size]
-        xb = X[idx]
+        if augment is not None:
+            xb = _augment_batch(X, idx, augment, augment_seed, augment_epoch, normalization)
+        else:
+            xb = X[idx]
         yb = y[idx]
         drop = dict(dropout=dropout, seed=dropout_seed, step=step)
         if input_dropout:
