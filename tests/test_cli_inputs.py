@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -207,11 +208,15 @@ def test_ctrl_c_stops_training_within_half_a_second(backend):
         # fast backend of a quiet 2-core machine (784-1024-10 took 1.3 s,
         # shorter than the 1.5 s this used to wait)
         time.sleep(0.5)
+        # a lost interrupt must fail the test, not hang it: kill after 30 s
+        watchdog = threading.Timer(30.0, proc.kill)
+        watchdog.start()
         sent = time.perf_counter()
         proc.send_signal(signal.SIGINT)
         err = proc.stderr.readline()  # the one line, printed once the interrupt is handled
         latency = time.perf_counter() - sent  # (not counting the interpreter's shutdown)
         rc = proc.wait(timeout=60)
+        watchdog.cancel()
         out, rest = proc.communicate()
         err += rest
     finally:
