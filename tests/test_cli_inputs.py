@@ -16,6 +16,8 @@ import fastdigits
 from fastdigits.cli import main
 from fastdigits.nn import MLP
 
+from _sigint import default_sigint
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST = os.path.join(os.path.dirname(fastdigits.__file__), "data", "mnist")
 TEST_X = os.path.join(MNIST, "t10k-images-idx3-ubyte.gz")
@@ -200,6 +202,7 @@ def test_ctrl_c_stops_training_within_half_a_second(backend):
         stderr=subprocess.PIPE,
         text=True,
         env=_env(),
+        preexec_fn=default_sigint,
     )
     try:
         line = proc.stdout.readline()  # "fast backend: ..." once the data are loaded

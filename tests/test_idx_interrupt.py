@@ -17,6 +17,8 @@ import pytest
 import fastdigits
 from fastdigits import read_idx, read_idx_normalized, normalize
 
+from _sigint import default_sigint
+
 pytestmark = [pytest.mark.subprocess]
 
 PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastdigits.__file__)))
@@ -69,7 +71,12 @@ def _run_child(call, delay=0.4, setup=""):
     code = textwrap.dedent(CHILD.format(call=call, delay=delay, setup=setup))
     env = dict(os.environ, PYTHONPATH=PKG_PARENT)
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        preexec_fn=default_sigint,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     what, secs = proc.stdout.split()

@@ -13,6 +13,8 @@ import pytest
 import fastdigits
 from fastdigits.nn import MAX_BATCH_SIZE, MLP, ModelFileError
 
+from _sigint import default_sigint
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -342,6 +344,7 @@ def test_sigint_is_honoured_within_half_a_second(hidden, call):
         capture_output=True,
         text=True,
         timeout=300,
+        preexec_fn=default_sigint,
     )
     assert proc.returncode == 0, proc.stderr
     words = proc.stdout.split()
