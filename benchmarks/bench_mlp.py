@@ -25,6 +25,8 @@ import time
 import numpy as np
 
 import fastdigits
+from fastdigits.bench.cases import torch_epoch, torch_mlp
+from fastdigits.bench.machine import blas_summary
 from fastdigits.bench.timing import Bench, time_contenders
 from fastdigits.nn import MLP
 
@@ -39,17 +41,6 @@ def mnist_train(dtype=np.float32):
     X, y = fastdigits.load_mnist("train", flatten=True)
     X = ((X.astype(dtype) / 255 - fastdigits.MNIST_MEAN) / fastdigits.MNIST_STD).astype(dtype)
     return np.ascontiguousarray(X), y.astype(np.int64)
-
-
-def blas_info() -> str:
-    from threadpoolctl import threadpool_info
-
-    return ", ".join(
-        "%s %s (%s, %d threads)"
-        % (i.get("internal_api"), i.get("version"), i.get("architecture"), i.get("num_threads"))
-        for i in threadpool_info()
-        if i.get("user_api") == "blas"
-    )
 
 
 class Contenders:
@@ -99,24 +90,14 @@ class Contenders:
 
         def reset():
             torch.manual_seed(0)
-            model = torch.nn.Sequential(
-                torch.nn.Linear(SIZES[0], SIZES[1]),
-                torch.nn.ReLU(),
-                torch.nn.Linear(SIZES[1], SIZES[2]),
-            )
+            model = torch_mlp(SIZES)
             state["model"] = model
             state["opt"] = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
 
         def run():
-            model, opt = state["model"], state["opt"]
             n = Xt.shape[0]
             order = torch.from_numpy(np.random.default_rng([0, 0]).permutation(n))
-            for s in range(0, n, BATCH):
-                idx = order[s : s + BATCH]
-                opt.zero_grad(set_to_none=True)
-                loss = lossf(model(Xt[idx]), yt[idx])
-                loss.backward()
-                opt.step()
+            torch_epoch(state["model"], state["opt"], lossf, Xt, yt, order, BATCH)
 
         return Bench(run, reset, repeatable=False)
 
@@ -173,7 +154,7 @@ def main(argv=None) -> int:
         % (
             fastdigits.__version__,
             fastdigits.get_simd(),
-            blas_info(),
+            blas_summary(),
             "-".join(map(str, SIZES)),
             BATCH,
             args.threads,

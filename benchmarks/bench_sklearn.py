@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 import fastdigits
+from fastdigits.bench.machine import blas_summary
 from fastdigits.bench.timing import Bench, time_contenders
 
 HIDDEN, BATCH, EPOCHS = 256, 200, 5
@@ -37,17 +38,6 @@ def mnist():
     Xtr, ytr = fastdigits.load_mnist("train", normalize=True, flatten=True)
     Xte, yte = fastdigits.load_mnist("test", normalize=True, flatten=True)
     return Xtr, ytr.astype(np.int64), Xte, yte.astype(np.int64)
-
-
-def blas_info() -> str:
-    from threadpoolctl import threadpool_info
-
-    return ", ".join(
-        "%s %s (%s kernel, %d threads)"
-        % (i.get("internal_api"), i.get("version"), i.get("architecture"), i.get("num_threads"))
-        for i in threadpool_info()
-        if i.get("user_api") == "blas"
-    )
 
 
 def estimators():
@@ -148,7 +138,7 @@ def main(argv=None) -> int:
                 fastdigits.get_simd(),
                 fastdigits.get_num_threads(),
                 sklearn.__version__,
-                blas_info(),
+                blas_summary(),
                 HIDDEN,
                 BATCH,
                 args.epochs,

@@ -26,6 +26,21 @@ from typing import Any, Dict, Optional, Tuple, Union
 __all__ = ["Recipe", "RECIPES", "get_recipe"]
 
 
+#: the MLP.fit keywords a recipe (or ``fastdigits train``) sets, named as
+#: both the Recipe fields and the command's options are
+FIT_OPTIONS = (
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "lr_schedule",
+    "warmup",
+    "label_smoothing",
+)
+
+
 @dataclass(frozen=True)
 class Recipe:
     """One named training setup (see the module docstring)."""
@@ -64,17 +79,7 @@ class Recipe:
 
     def fit_kwargs(self) -> Dict[str, Any]:
         """Keyword arguments for :meth:`fastdigits.MLP.fit`."""
-        return dict(
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            optimizer=self.optimizer,
-            lr=self.lr,
-            momentum=self.momentum,
-            weight_decay=self.weight_decay,
-            lr_schedule=self.lr_schedule,
-            warmup=self.warmup,
-            label_smoothing=self.label_smoothing,
-        )
+        return {name: getattr(self, name) for name in FIT_OPTIONS}
 
 
 RECIPES: Dict[str, Recipe] = {

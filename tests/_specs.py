@@ -31,6 +31,29 @@ FLOATS = (np.float32, np.float64)
 _counter = itertools.count()
 
 
+# The public functions backed by C kernels (csrc/): each must have a twin
+# (test_reference_twins.py) and, but for UNBENCHED, a `fastdigits bench` row.
+KERNELS = [
+    "read_idx",
+    "read_idx_header",
+    "read_idx_normalized",
+    "write_idx",
+    "normalize",
+    "matmul",
+    "dense_forward",
+    "dense_backward",
+    "softmax_cross_entropy",
+    "sgd_step",
+    "adam_step",
+    "batches",
+    "dropout",
+]
+
+
+# kernels with no `fastdigits bench` row (test_bench_cli.py)
+UNBENCHED = ("read_idx_header", "write_idx", "dropout")
+
+
 @dataclass
 class Spec:
     name: str  # public name in fastdigits (and fastdigits.reference)
@@ -294,6 +317,12 @@ def _call_mlp(cls, s, tmp):
     return flatten(model.params) + [np.array(model.predict_proba(s["X"]), copy=True)]
 
 
+def _file_spec(name, make, call, dtypes=(np.uint8,), par_scale=0, label=""):
+    """A spec of a kernel that reads or writes files; by default on uint8
+    images (no byte swap: nothing to parallelise)."""
+    return Spec(name, make, call, dtypes, uses_files=True, label=label, par_scale=par_scale)
+
+
 SPECS = [
     Spec("normalize", _mk_normalize, _call_normalize, par_scale=1000),
     Spec("matmul", _mk_matmul, _call_matmul, par_scale=256),
@@ -302,39 +331,21 @@ SPECS = [
     Spec("softmax_cross_entropy", _mk_xent, _call_xent, par_scale=1000),
     Spec("sgd_step", _mk_optim, _call_sgd, par_scale=4000),
     Spec("adam_step", _mk_optim, _call_adam, par_scale=4000),
-    Spec(
-        "read_idx", _mk_idx, _call_read_idx, dtypes=(np.uint8,), uses_files=True, par_scale=0
-    ),  # uint8: no byte swap, nothing to parallelise
-    Spec(
+    _file_spec("read_idx", _mk_idx, _call_read_idx),
+    _file_spec(
         "read_idx",
         _mk_idx16,
         _call_read_idx,
         dtypes=(np.int16,),
-        uses_files=True,
         par_scale=8000,
         label="read_idx_i16",
     ),
-    Spec(
-        "read_idx",
-        _mk_idx,
-        _call_read_idx_mmap,
-        dtypes=(np.uint8,),
-        uses_files=True,
-        par_scale=0,
-        label="read_idx_mmap",
+    _file_spec("read_idx", _mk_idx, _call_read_idx_mmap, label="read_idx_mmap"),
+    _file_spec("read_idx_header", _mk_idx, _call_read_idx_header),
+    _file_spec(
+        "read_idx_normalized", _mk_idx, _call_read_idx_normalized, dtypes=FLOATS, par_scale=1000
     ),
-    Spec(
-        "read_idx_header",
-        _mk_idx,
-        _call_read_idx_header,
-        dtypes=(np.uint8,),
-        uses_files=True,
-        par_scale=0,
-    ),
-    Spec(
-        "read_idx_normalized", _mk_idx, _call_read_idx_normalized, uses_files=True, par_scale=1000
-    ),
-    Spec("write_idx", _mk_idx, _call_write_idx, dtypes=(np.uint8,), uses_files=True, par_scale=0),
+    _file_spec("write_idx", _mk_idx, _call_write_idx),
     Spec("MLP", _mk_mlp, _call_mlp, par_scale=0),
 ]
 

@@ -17,8 +17,8 @@ from fastdigits.cli import main
 from fastdigits.nn import MLP
 
 from _sigint import default_sigint
+from _subprocess import checkout_env, run_fastdigits
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST = os.path.join(os.path.dirname(fastdigits.__file__), "data", "mnist")
 TEST_X = os.path.join(MNIST, "t10k-images-idx3-ubyte.gz")
 TEST_Y = os.path.join(MNIST, "t10k-labels-idx1-ubyte.gz")
@@ -39,12 +39,6 @@ def _one_line_error(rc, err, command, *words):
     assert lines[0].startswith("fastdigits %s: error: " % command), err
     for w in words:
         assert w in lines[0], err
-
-
-def _env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -168,13 +162,7 @@ def test_grid_writes_only_png_files(tmp_path, capsys):
 
 # ----------------------------------------- 11: batch size (CLI, real process)
 def test_huge_batch_size_is_one_line_exit_2():
-    proc = subprocess.run(
-        [sys.executable, "-m", "fastdigits", "train", "--batch-size", str(2**31)],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=300,
-    )
+    proc = run_fastdigits("train", "--batch-size", str(2**31))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == (
         "fastdigits train: error: --batch-size must be from 1 to 2147483647, got 2147483648"
@@ -201,7 +189,7 @@ def test_ctrl_c_stops_training_within_half_a_second(backend):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=checkout_env(),
         preexec_fn=default_sigint,
     )
     try:
@@ -285,24 +273,7 @@ def test_config_and_help_say_where_the_bundled_data_is(capsys):
 
 # ----------------------------------------------- 17: logs and charts
 def test_no_progress_bar_when_stderr_is_not_a_terminal():
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fastdigits",
-            "train",
-            "--limit",
-            "3000",
-            "--epochs",
-            "2",
-            "--layers",
-            "16",
-        ],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=300,
-    )
+    proc = run_fastdigits("train", "--limit", "3000", "--epochs", "2", "--layers", "16")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "" and "\r" not in proc.stdout
 

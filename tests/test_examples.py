@@ -2,27 +2,18 @@
 
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
+from _subprocess import ROOT, run_python
+
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
 
 
 def _run(script, *args):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run(
-        [sys.executable, os.path.join(EXAMPLES, script)] + list(args),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    proc = run_python(os.path.join(EXAMPLES, script), *args)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

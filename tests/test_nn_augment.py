@@ -39,9 +39,24 @@ def _fit(X, y, backend="numpy", threads=1, epochs=1, spec=SPEC, fit_kw=None, **k
     return m
 
 
+# what the epoch-kernel tests share: plain SGD on a ReLU net, MNIST normalisation
+EPOCH_KW = dict(
+    activation="relu",
+    optimizer="sgd",
+    lr=0.05,
+    weight_decay=0.0,
+    normalization=(1 / 255, 0.1307, 0.3081),
+)
+
+
+def _params_and_grads(hidden, seed):
+    """float32 784-hidden-10 ReLU parameters and zero gradients."""
+    P = init_params((784, hidden, 10), "relu", np.float32, seed)
+    return P, [np.zeros_like(p) for p in P]
+
+
 def _kernel_epoch(X, y, augment_epoch, kernel=_mlp.train_epoch):
-    P = init_params((784, 24, 10), "relu", np.float32, 2)
-    G = [np.zeros_like(p) for p in P]
+    P, G = _params_and_grads(24, 2)
     kernel(
         P,
         G,
@@ -49,16 +64,12 @@ def _kernel_epoch(X, y, augment_epoch, kernel=_mlp.train_epoch):
         X,
         y,
         np.arange(X.shape[0], dtype=np.int64),
-        activation="relu",
         batch_size=25,
-        optimizer="sgd",
-        lr=0.05,
         momentum=0.0,
-        weight_decay=0.0,
         augment=ops(SPEC),
         augment_seed=1,
         augment_epoch=augment_epoch,
-        normalization=(1 / 255, 0.1307, 0.3081),
+        **EPOCH_KW,
     )
     return P
 
@@ -78,21 +89,11 @@ def test_epoch_kernel_matches_reference_batches(raw, spec, isa):
     X, y = raw[0][:200], raw[1][:200]
     order = np.random.default_rng(1).permutation(200).astype(np.int64)[:170]
     kw = dict(
-        activation="relu",
-        batch_size=32,
-        optimizer="sgd",
-        lr=0.05,
-        momentum=0.9,
-        weight_decay=0.0,
-        augment=ops(spec),
-        augment_seed=9,
-        augment_epoch=3,
-        normalization=(1 / 255, 0.1307, 0.3081),
+        batch_size=32, momentum=0.9, augment=ops(spec), augment_seed=9, augment_epoch=3, **EPOCH_KW
     )
     res = []
     for kernel in (_mlp.train_epoch, ref_nn.train_epoch):
-        P = init_params((784, 32, 10), "relu", np.float32, 1)
-        G = [np.zeros_like(p) for p in P]
+        P, G = _params_and_grads(32, 1)
         S = [np.zeros_like(p) for p in P]
         with fastdigits.simd(isa):
             out = kernel(P, G, S, X, y, order, **kw)

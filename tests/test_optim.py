@@ -75,20 +75,33 @@ def test_adam_matches_reference_every_path_and_tail(isa, dtype, n):
         np.testing.assert_allclose(a, b, **tols(dtype))
 
 
-@settings(max_examples=30, deadline=None)
-@given(
+# what both property tests draw: the size, dtype, SIMD path and input seed
+# (see property_inputs)
+PROPERTY_DRAWS = dict(
     n=st.integers(1, 300),
     f64=st.booleans(),
     isa=st.sampled_from(ISAS),
+    seed=st.integers(0, 2**32 - 1),
+)
+
+
+def property_inputs(n, f64, seed):
+    """(dtype, p0, grads): a parameter and two gradient steps of n elements."""
+    dtype = np.float64 if f64 else np.float32
+    p0, *grads = arrays(np.random.default_rng(seed), n, dtype, 3)
+    return dtype, p0, grads
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    **PROPERTY_DRAWS,
     momentum=st.sampled_from([0.0, 0.5, 0.9]),
     nesterov=st.booleans(),
     wd=st.sampled_from([0.0, 1e-3, 0.5]),
     lr=st.floats(1e-4, 1.0),
-    seed=st.integers(0, 2**32 - 1),
 )
 def test_sgd_property(n, f64, isa, momentum, nesterov, wd, lr, seed):
-    dtype = np.float64 if f64 else np.float32
-    p0, *grads = arrays(np.random.default_rng(seed), n, dtype, 3)
+    dtype, p0, grads = property_inputs(n, f64, seed)
     kw = dict(momentum=momentum, nesterov=nesterov and momentum > 0, weight_decay=wd)
     with fastdigits.simd(isa):
         p, _ = run_sgd(fastdigits.sgd_step, p0, grads, lr=lr, **kw)
@@ -98,19 +111,15 @@ def test_sgd_property(n, f64, isa, momentum, nesterov, wd, lr, seed):
 
 @settings(max_examples=30, deadline=None)
 @given(
-    n=st.integers(1, 300),
-    f64=st.booleans(),
-    isa=st.sampled_from(ISAS),
+    **PROPERTY_DRAWS,
     beta1=st.sampled_from([0.0, 0.9]),
     beta2=st.sampled_from([0.9, 0.999]),
     eps=st.sampled_from([1e-8, 1e-3]),
     wd=st.sampled_from([0.0, 0.01]),
     lr=st.floats(1e-4, 0.1),
-    seed=st.integers(0, 2**32 - 1),
 )
 def test_adam_property(n, f64, isa, beta1, beta2, eps, wd, lr, seed):
-    dtype = np.float64 if f64 else np.float32
-    p0, *grads = arrays(np.random.default_rng(seed), n, dtype, 3)
+    dtype, p0, grads = property_inputs(n, f64, seed)
     kw = dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=wd)
     with fastdigits.simd(isa):
         got = run_adam(fastdigits.adam_step, p0, grads, **kw)

@@ -9,22 +9,7 @@ import pytest
 import fastdigits
 import fastdigits.reference as reference
 
-# The public functions backed by C kernels (csrc/): each must have a twin.
-KERNELS = [
-    "read_idx",
-    "read_idx_header",
-    "read_idx_normalized",
-    "write_idx",
-    "normalize",
-    "matmul",
-    "dense_forward",
-    "dense_backward",
-    "softmax_cross_entropy",
-    "sgd_step",
-    "adam_step",
-    "batches",
-    "dropout",
-]
+from _specs import KERNELS
 
 
 def _params(fn):

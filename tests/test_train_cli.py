@@ -2,7 +2,6 @@
 
 import os
 import re
-import subprocess
 import sys
 
 import numpy as np
@@ -13,7 +12,8 @@ from fastdigits.cli import main
 from fastdigits.commands import train as train_cmd
 from fastdigits.nn import MLP
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _subprocess import run_fastdigits
+
 MNIST = os.path.join(os.path.dirname(fastdigits.__file__), "data", "mnist")
 QUICK = ["--limit", "2000", "--epochs", "1", "--layers", "48", "--no-progress"]
 
@@ -152,36 +152,12 @@ def test_predict_errors(tmp_path, capsys):
 
 
 def test_python_dash_m_entry_point():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fastdigits",
-            "train",
-            "--epochs",
-            "1",
-            "--limit",
-            "500",
-            "--layers",
-            "8",
-            "--no-progress",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+    proc = run_fastdigits(
+        "train", "--epochs", "1", "--limit", "500", "--layers", "8", "--no-progress"
     )
     assert proc.returncode == 0, proc.stderr
     assert "fast test accuracy" in proc.stdout
-    proc = subprocess.run(
-        [sys.executable, "-m", "fastdigits", "train", "--epochs", "-3"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    proc = run_fastdigits("train", "--epochs", "-3")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 

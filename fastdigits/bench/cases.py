@@ -242,19 +242,6 @@ def _seed(name: str) -> int:
     return sum(name.encode()) * 7919 % (2**31)
 
 
-def _act_np(z: np.ndarray, act: str) -> np.ndarray:
-    if act == "identity":
-        return z.copy()
-    if act == "relu":
-        return np.maximum(z, 0)
-    if act == "sigmoid":
-        return 1 / (1 + np.exp(-z))
-    if act == "tanh":
-        return np.tanh(z)
-    c = np.sqrt(2 / np.pi)
-    return 0.5 * z * (1 + np.tanh(c * (z + 0.044715 * z**3)))
-
-
 def _act_torch(act: str):
     torch = _torch()
     return {
@@ -264,6 +251,77 @@ def _act_torch(act: str):
         "tanh": torch.tanh,
         "gelu": lambda z: torch.nn.functional.gelu(z, approximate="tanh"),
     }[act]
+
+
+def _torch_dtype(dt: np.dtype):
+    torch = _torch()
+    return torch.float32 if dt == np.float32 else torch.float64
+
+
+def _mlp_flops_per_sample(sizes: Tuple[int, ...]) -> float:
+    """Matrix work of one training sample: forward 2*k*n per layer, dW 2*k*n
+    per layer, dx 2*k*n for every layer but the first."""
+    per_sample = sum(4.0 * k * n for k, n in zip(sizes[:-1], sizes[1:]))
+    return per_sample + sum(2.0 * k * n for k, n in zip(sizes[1:-1], sizes[2:]))
+
+
+def torch_mlp(sizes: Tuple[int, ...], dtype: Any = None):
+    """nn.Sequential of nn.Linear layers with nn.ReLU between them (PyTorch's
+    default initialisation: call torch.manual_seed first for fixed weights)."""
+    torch = _torch()
+    layers = []
+    for i, (k, n) in enumerate(zip(sizes[:-1], sizes[1:])):
+        if i:
+            layers.append(torch.nn.ReLU())
+        layers.append(torch.nn.Linear(k, n, dtype=dtype))
+    return torch.nn.Sequential(*layers)
+
+
+def torch_train_step(model, opt, lossf, x, y) -> Any:
+    """One optimiser step of model on the batch (x, y); returns the loss."""
+    opt.zero_grad(set_to_none=True)
+    loss = lossf(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def torch_epoch(model, opt, lossf, X, y, order, batch: int) -> None:
+    """One epoch of torch_train_step over X[order], batch rows at a time."""
+    for i in range(0, len(order), batch):
+        idx = order[i : i + batch]
+        torch_train_step(model, opt, lossf, X[idx], y[idx])
+
+
+def _twin_case(
+    name: str,
+    group: str,
+    kind: str,
+    params: Dict[str, Any],
+    flops: Optional[float],
+    nbytes: Any,
+    mk: Callable[[Callable[[], Any]], Callable[[], Bench]],
+    torch_mk: Optional[Callable[[], Bench]],
+    **kw: Any,
+) -> Case:
+    """A case timing ``fastdigits.<group>`` against its NumPy twin
+    ``fastdigits.reference.<group>`` (both made by ``mk(get_function)``) and
+    the PyTorch contender ``torch_mk`` (None: no such contender)."""
+    return Case(
+        name,
+        group,
+        "fastdigits." + group,
+        kind,
+        params,
+        flops,
+        nbytes,
+        {
+            "fastdigits": mk(lambda: fast(group)),
+            "numpy": mk(lambda: ref(group)),
+            "torch": torch_mk,
+        },
+        **kw,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -298,19 +356,15 @@ def _matmul_cases(p: Profile, dt: np.dtype) -> List[Case]:
                 return Bench(lambda: torch.matmul(a, b, out=o))
 
             cases.append(
-                Case(
+                _twin_case(
                     name,
                     "matmul",
-                    "fastdigits.matmul",
                     "matrix",
                     {"m": m, "k": k, "n": n, "dtype": dt.name},
                     2.0 * m * k * n,
                     None,
-                    {
-                        "fastdigits": mk(lambda: fast("matmul")),
-                        "numpy": mk(lambda: ref("matmul")),
-                        "torch": mk_torch,
-                    },
+                    mk,
+                    mk_torch,
                 )
             )
     return cases
@@ -322,9 +376,28 @@ def _layer_inputs(name: str, m: int, k: int, n: int, act: str, dt: np.dtype):
     W = (g.standard_normal((k, n)) / np.sqrt(k)).astype(dt)
     b = (0.1 * g.standard_normal(n)).astype(dt)
     z = x.astype(np.float64) @ W + b
-    y = _act_np(z, act)
+    from ..reference.nn import _act  # the NumPy MLP's activation
+
+    y = _act(z, act)
     dy = g.standard_normal((m, n)).astype(dt)
     return x, W, b, z.astype(dt), y.astype(dt), dy
+
+
+def _dense_bench(f, kind: str, name: str, m: int, k: int, n: int, act: str, dt, **kw) -> Bench:
+    """f = dense_forward or dense_backward (``kind``) on _layer_inputs, with
+    every output preallocated; kw: further keywords (precision=)."""
+    x, W, b, z, y, dy = _layer_inputs(name, m, k, n, act, dt)
+    if kind == "forward":
+        o = np.empty((m, n), dt)
+        return Bench(lambda: f(x, W, b, act, out=o, **kw))
+    # act' from z for gelu, from the output y otherwise
+    yz = {"z": z} if act == "gelu" else {"y": y}
+    dx, dW, db = np.empty_like(x), np.empty_like(W), np.empty_like(b)
+    return Bench(
+        lambda: f(
+            dy, x, W, activation=act, **yz, need_dx=True, dx_out=dx, dW_out=dW, db_out=db, **kw
+        )
+    )
 
 
 def _dense_cases(p: Profile, dt: np.dtype) -> List[Case]:
@@ -341,13 +414,7 @@ def _dense_cases(p: Profile, dt: np.dtype) -> List[Case]:
                 name = "dense_forward/%s/%s/b%d" % (act, tag, m)
 
                 def mk_fwd(fn_get, name=name, m=m, k=k, n=n, act=act):
-                    def make():
-                        f = fn_get()
-                        x, W, b, *_ = _layer_inputs(name, m, k, n, act, dt)
-                        o = np.empty((m, n), dt)
-                        return Bench(lambda: f(x, W, b, act, out=o))
-
-                    return make
+                    return lambda: _dense_bench(fn_get(), "forward", name, m, k, n, act, dt)
 
                 def torch_fwd(name=name, m=m, k=k, n=n, act=act):
                     torch = _torch()
@@ -358,19 +425,15 @@ def _dense_cases(p: Profile, dt: np.dtype) -> List[Case]:
                     return Bench(lambda: a(torch.addmm(b, x, W)))
 
                 cases.append(
-                    Case(
+                    _twin_case(
                         name,
                         "dense_forward",
-                        "fastdigits.dense_forward",
                         "matrix",
                         params,
                         2.0 * m * k * n,
                         None,
-                        {
-                            "fastdigits": mk_fwd(lambda: fast("dense_forward")),
-                            "numpy": mk_fwd(lambda: ref("dense_forward")),
-                            "torch": torch_fwd,
-                        },
+                        mk_fwd,
+                        torch_fwd,
                         notes="torch: act(torch.addmm(b, x, W))",
                     )
                 )
@@ -378,27 +441,7 @@ def _dense_cases(p: Profile, dt: np.dtype) -> List[Case]:
                 name = "dense_backward/%s/%s/b%d" % (act, tag, m)
 
                 def mk_bwd(fn_get, name=name, m=m, k=k, n=n, act=act):
-                    def make():
-                        f = fn_get()
-                        x, W, b, z, y, dy = _layer_inputs(name, m, k, n, act, dt)
-                        # act' from z for gelu, from the output y otherwise
-                        yz = {"z": z} if act == "gelu" else {"y": y}
-                        dx, dW, db = np.empty_like(x), np.empty_like(W), np.empty_like(b)
-                        return Bench(
-                            lambda: f(
-                                dy,
-                                x,
-                                W,
-                                activation=act,
-                                **yz,
-                                need_dx=True,
-                                dx_out=dx,
-                                dW_out=dW,
-                                db_out=db,
-                            )
-                        )
-
-                    return make
+                    return lambda: _dense_bench(fn_get(), "backward", name, m, k, n, act, dt)
 
                 def torch_bwd(name=name, m=m, k=k, n=n, act=act):
                     torch = _torch()
@@ -411,19 +454,15 @@ def _dense_cases(p: Profile, dt: np.dtype) -> List[Case]:
                     return Bench(lambda: torch.autograd.grad(y, (x, W, b), dy, retain_graph=True))
 
                 cases.append(
-                    Case(
+                    _twin_case(
                         name,
                         "dense_backward",
-                        "fastdigits.dense_backward",
                         "matrix",
                         params,
                         4.0 * m * k * n,
                         None,
-                        {
-                            "fastdigits": mk_bwd(lambda: fast("dense_backward")),
-                            "numpy": mk_bwd(lambda: ref("dense_backward")),
-                            "torch": torch_bwd,
-                        },
+                        mk_bwd,
+                        torch_bwd,
                         notes="torch: autograd.grad of act(addmm) on a kept graph",
                     )
                 )
@@ -463,19 +502,15 @@ def _softmax_cases(p: Profile, dt: np.dtype) -> List[Case]:
 
         isz = np.dtype(dt).itemsize
         cases.append(
-            Case(
+            _twin_case(
                 name,
                 "softmax_cross_entropy",
-                "fastdigits.softmax_cross_entropy",
                 "stream",
                 {"m": m, "classes": c, "dtype": dt.name},
                 None,
                 float(2 * m * c * isz + 8 * m),
-                {
-                    "fastdigits": mk(lambda: fast("softmax_cross_entropy")),
-                    "numpy": mk(lambda: ref("softmax_cross_entropy")),
-                    "torch": mk_torch,
-                },
+                mk,
+                mk_torch,
                 notes="torch: F.cross_entropy + autograd.grad",
             )
         )
@@ -485,107 +520,90 @@ def _softmax_cases(p: Profile, dt: np.dtype) -> List[Case]:
 def _optim_cases(p: Profile, dt: np.dtype) -> List[Case]:
     n = 784 * p.hidden
     isz = np.dtype(dt).itemsize
-    cases = []
 
     def inputs(name, k):
         g = np.random.default_rng(_seed(name))
         return [g.standard_normal(n).astype(dt) * (0.01 if i else 1) for i in range(k)]
 
-    name = "sgd_step/momentum/n%d" % n
+    def optim_case(name, group, params, streams, run_for, torch_opt, notes):
+        """group's case on inputs(name, 2): run_for(f, param, grad) gives the
+        timed call (with its own optimiser state), torch_opt(params) the
+        PyTorch optimiser; streams: arrays of n elements read or written."""
 
-    def mk_sgd(fn_get, name=name):
-        def make():
-            f = fn_get()
-            param, grad = inputs(name, 2)
-            vel = np.zeros_like(param)
-            return Bench(lambda: f(param, grad, lr=0.01, momentum=0.9, velocity=vel))
+        def mk(fn_get):
+            def make():
+                f = fn_get()
+                param, grad = inputs(name, 2)
+                return Bench(run_for(f, param, grad))
 
-        return make
+            return make
 
-    def torch_sgd(name=name):
-        torch = _torch()
-        param, grad = (torch.from_numpy(t) for t in inputs(name, 2))
-        param.requires_grad_(True)
-        param.grad = grad
-        opt = torch.optim.SGD([param], lr=0.01, momentum=0.9, foreach=True)
-        return Bench(opt.step)
+        def torch_mk():
+            param, grad = (_torch().from_numpy(t) for t in inputs(name, 2))
+            param.requires_grad_(True)
+            param.grad = grad
+            return Bench(torch_opt([param]).step)
 
-    cases.append(
-        Case(
+        return _twin_case(
             name,
+            group,
+            "stream",
+            {"n": n, **params, "dtype": dt.name},
+            None,
+            float(streams * n * isz),
+            mk,
+            torch_mk,
+            check=False,
+            notes=notes,
+        )
+
+    def sgd_run(f, param, grad):
+        vel = np.zeros_like(param)
+        return lambda: f(param, grad, lr=0.01, momentum=0.9, velocity=vel)
+
+    def adam_run(f, param, grad):
+        m1, v1 = np.zeros_like(param), np.zeros_like(param)
+        step = [0]
+
+        def run():
+            step[0] += 1
+            return f(
+                param,
+                grad,
+                m1,
+                v1,
+                lr=1e-3,
+                beta1=0.9,
+                beta2=0.999,
+                eps=1e-8,
+                step=step[0],
+                weight_decay=0.01,
+            )
+
+        return run
+
+    return [
+        optim_case(
+            "sgd_step/momentum/n%d" % n,
             "sgd_step",
-            "fastdigits.sgd_step",
-            "stream",
-            {"n": n, "momentum": 0.9, "dtype": dt.name},
-            None,
-            float(5 * n * isz),
-            {
-                "fastdigits": mk_sgd(lambda: fast("sgd_step")),
-                "numpy": mk_sgd(lambda: ref("sgd_step")),
-                "torch": torch_sgd,
-            },
-            check=False,
-            notes="torch: optim.SGD(foreach=True).step()",
-        )
-    )
-
-    name = "adam_step/n%d" % n
-
-    def mk_adam(fn_get, name=name):
-        def make():
-            f = fn_get()
-            param, grad = inputs(name, 2)
-            m1, v1 = np.zeros_like(param), np.zeros_like(param)
-            step = [0]
-
-            def run():
-                step[0] += 1
-                return f(
-                    param,
-                    grad,
-                    m1,
-                    v1,
-                    lr=1e-3,
-                    beta1=0.9,
-                    beta2=0.999,
-                    eps=1e-8,
-                    step=step[0],
-                    weight_decay=0.01,
-                )
-
-            return Bench(run)
-
-        return make
-
-    def torch_adam(name=name):
-        torch = _torch()
-        param, grad = (torch.from_numpy(t) for t in inputs(name, 2))
-        param.requires_grad_(True)
-        param.grad = grad
-        opt = torch.optim.AdamW(
-            [param], lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, foreach=True
-        )
-        return Bench(opt.step)
-
-    cases.append(
-        Case(
-            name,
+            {"momentum": 0.9},
+            5,
+            sgd_run,
+            lambda params: _torch().optim.SGD(params, lr=0.01, momentum=0.9, foreach=True),
+            "torch: optim.SGD(foreach=True).step()",
+        ),
+        optim_case(
+            "adam_step/n%d" % n,
             "adam_step",
-            "fastdigits.adam_step",
-            "stream",
-            {"n": n, "weight_decay": 0.01, "dtype": dt.name},
-            None,
-            float(7 * n * isz),
-            {
-                "fastdigits": mk_adam(lambda: fast("adam_step")),
-                "numpy": mk_adam(lambda: ref("adam_step")),
-                "torch": torch_adam,
-            },
-            check=False,
-            notes="torch: optim.AdamW(foreach=True).step()",
-        )
-    )
-    return cases
+            {"weight_decay": 0.01},
+            7,
+            adam_run,
+            lambda params: _torch().optim.AdamW(
+                params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, foreach=True
+            ),
+            "torch: optim.AdamW(foreach=True).step()",
+        ),
+    ]
 
 
 def _normalize_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
@@ -606,23 +624,19 @@ def _normalize_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
         def mk_torch(m=m):
             torch = _torch()
             x = torch.from_numpy(data.images(m))
-            tdt = torch.float32 if dt == np.float32 else torch.float64
+            tdt = _torch_dtype(dt)
             return Bench(lambda: x.to(tdt).mul_(1 / 255).sub_(MNIST_MEAN).div_(MNIST_STD))
 
         cases.append(
-            Case(
+            _twin_case(
                 name,
                 "normalize",
-                "fastdigits.normalize",
                 "stream",
                 {"m": m, "shape": [m, 28, 28], "dtype": dt.name},
                 None,
                 float(m * 784 * (1 + isz)),
-                {
-                    "fastdigits": mk(lambda: fast("normalize")),
-                    "numpy": mk(lambda: ref("normalize")),
-                    "torch": mk_torch,
-                },
+                mk,
+                mk_torch,
                 notes="NumPy: fastdigits.reference.normalize (float64 maths, then "
                 "cast); torch: x.to(dtype).mul_(1/255).sub_(mean).div_(std)",
             )
@@ -658,19 +672,15 @@ def _idx_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
 
         nbytes = n * 784
         cases.append(
-            Case(
+            _twin_case(
                 "read_idx/%s/n%d" % (fmt, n),
                 "read_idx",
-                "fastdigits.read_idx",
                 "stream",
                 {"images": n, "format": fmt},
                 None,
                 _file_bytes(data, fmt, nbytes),
-                {
-                    "fastdigits": mk(lambda: fast("read_idx")),
-                    "numpy": mk(lambda: ref("read_idx")),
-                    "torch": None,
-                },
+                mk,
+                None,
                 notes="no PyTorch contender: PyTorch has no IDX reader",
             )
         )
@@ -684,19 +694,15 @@ def _idx_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
         return make
 
     cases.append(
-        Case(
+        _twin_case(
             "read_idx/raw-mmap/n%d" % n,
             "read_idx",
-            "fastdigits.read_idx",
             "stream",
             {"images": n, "format": "raw", "mmap": True},
             None,
             None,
-            {
-                "fastdigits": mk_mmap(lambda: fast("read_idx")),
-                "numpy": mk_mmap(lambda: ref("read_idx")),
-                "torch": None,
-            },
+            mk_mmap,
+            None,
             notes="zero-copy view of the file (no bytes moved: no limit); "
             "no PyTorch contender: PyTorch has no IDX reader",
         )
@@ -711,19 +717,15 @@ def _idx_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
         return make
 
     cases.append(
-        Case(
+        _twin_case(
             "read_idx_normalized/gzip/n%d" % n,
             "read_idx_normalized",
-            "fastdigits.read_idx_normalized",
             "stream",
             {"images": n, "format": "gzip", "dtype": dt.name},
             None,
             _file_bytes(data, "gzip", n * 784 * isz),
-            {
-                "fastdigits": mk_norm(lambda: fast("read_idx_normalized")),
-                "numpy": mk_norm(lambda: ref("read_idx_normalized")),
-                "torch": None,
-            },
+            mk_norm,
+            None,
             notes="no PyTorch contender: PyTorch has no IDX reader",
         )
     )
@@ -735,10 +737,6 @@ def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     N = p.epoch_samples
     sizes = (784, p.hidden, 10)
     lr, momentum = 0.02, 0.9  # the MLP defaults
-    # Matrix work per sample: forward 2*k*n per layer, dW 2*k*n per layer,
-    # dx 2*k*n for every layer but the first.
-    per_sample = sum(4.0 * k * n for k, n in zip(sizes[:-1], sizes[1:]))
-    per_sample += sum(2.0 * k * n for k, n in zip(sizes[1:-1], sizes[2:]))
 
     def xy():
         return data.mnist_rows(N, dt)
@@ -766,31 +764,19 @@ def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
         def mk_torch(B=B):
             torch = _torch()
             X, y = (torch.from_numpy(t) for t in xy())
-            tdt = torch.float32 if dt == np.float32 else torch.float64
             box = {}
 
             def reset():
                 torch.manual_seed(0)
-                layers = []
-                for i, (k, n) in enumerate(zip(sizes[:-1], sizes[1:])):
-                    if i:
-                        layers.append(torch.nn.ReLU())
-                    layers.append(torch.nn.Linear(k, n, dtype=tdt))
-                box["model"] = torch.nn.Sequential(*layers)
+                box["model"] = torch_mlp(sizes, _torch_dtype(dt))
                 box["opt"] = torch.optim.SGD(box["model"].parameters(), lr=lr, momentum=momentum)
                 box["gen"] = torch.Generator().manual_seed(0)
 
             lossf = torch.nn.CrossEntropyLoss()
 
             def run():
-                model, opt = box["model"], box["opt"]
                 perm = torch.randperm(N, generator=box["gen"])
-                for i in range(0, N, B):
-                    idx = perm[i : i + B]
-                    opt.zero_grad(set_to_none=True)
-                    loss = lossf(model(X[idx]), y[idx])
-                    loss.backward()
-                    opt.step()
+                torch_epoch(box["model"], box["opt"], lossf, X, y, perm, B)
 
             return Bench(run, reset=reset, repeatable=False)
 
@@ -808,7 +794,7 @@ def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                     "optimizer": "sgd",
                     "dtype": dt.name,
                 },
-                per_sample * N,
+                _mlp_flops_per_sample(sizes) * N,
                 None,
                 {"fastdigits": mk("fast"), "numpy": mk("numpy"), "torch": mk_torch},
                 check=False,
@@ -828,9 +814,6 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     cases = []
     sizes = (784, p.hidden, 10)
     lr, momentum = 0.02, 0.9
-    # forward 2*k*n per layer, dW 2*k*n per layer, dx for every layer but the first
-    per_sample = sum(4.0 * k * n for k, n in zip(sizes[:-1], sizes[1:]))
-    per_sample += sum(2.0 * k * n for k, n in zip(sizes[1:-1], sizes[2:]))
 
     # compiled: the smallest batch only, and not in the test profile (compiling
     # takes seconds per model; the tests compile these layers elsewhere)
@@ -841,7 +824,7 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                 def make():
                     Linear = api("fastdigits.torch", "Linear")  # Unavailable without torch
                     torch = _torch()
-                    tdt = torch.float32 if dt == np.float32 else torch.float64
+                    tdt = _torch_dtype(dt)
                     n = max(B, min(60000 // B, 16) * B)  # up to 16 distinct batches
                     X, y = data.mnist_rows(n, dt)
                     X = torch.from_numpy(X.reshape(-1, B, 784))
@@ -853,11 +836,7 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                             Linear(sizes[1], sizes[2], dtype=tdt),
                         )
                     else:
-                        model = torch.nn.Sequential(
-                            torch.nn.Linear(sizes[0], sizes[1], dtype=tdt),
-                            torch.nn.ReLU(),
-                            torch.nn.Linear(sizes[1], sizes[2], dtype=tdt),
-                        )
+                        model = torch_mlp(sizes, tdt)
                     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
                     run_model = torch.compile(model) if compiled else model
                     lossf = torch.nn.CrossEntropyLoss()
@@ -865,11 +844,7 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
 
                     def step():
                         i = box["i"] = (box["i"] + 1) % len(X)
-                        opt.zero_grad(set_to_none=True)
-                        loss = lossf(run_model(X[i]), y[i])
-                        loss.backward()
-                        opt.step()
-                        return loss
+                        return torch_train_step(run_model, opt, lossf, X[i], y[i])
 
                     return Bench(step)
 
@@ -889,7 +864,7 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                         "optimizer": "sgd",
                         "dtype": dt.name,
                     },
-                    per_sample * B,
+                    _mlp_flops_per_sample(sizes) * B,
                     None,
                     {"fastdigits": mk(True), "numpy": None, "torch": mk(False)},
                     check=False,
@@ -908,8 +883,6 @@ def _sklearn_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     OpenBLAS): one epoch of 784-hidden-10, adam, batch 200, same settings."""
     N, B = p.epoch_samples, 200
     sizes = (784, p.hidden, 10)
-    per_sample = sum(4.0 * k * n for k, n in zip(sizes[:-1], sizes[1:]))
-    per_sample += sum(2.0 * k * n for k, n in zip(sizes[1:-1], sizes[2:]))
 
     def xy():
         return data.mnist_rows(N, dt)
@@ -955,7 +928,7 @@ def _sklearn_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                 "optimizer": "adam",
                 "dtype": dt.name,
             },
-            per_sample * N,
+            _mlp_flops_per_sample(sizes) * N,
             None,
             {
                 "fastdigits": mk("fastdigits.sklearn"),
@@ -1035,10 +1008,9 @@ def _batches_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
 
         args = ", ".join("%s=%s" % kv for kv in spec_src[1].items())
         cases.append(
-            Case(
+            _twin_case(
                 "batches/%s/n%d" % (label, m),
                 "batches",
-                "fastdigits.batches",
                 "stream",
                 {
                     "images": m,
@@ -1048,11 +1020,8 @@ def _batches_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                 },
                 None,
                 float(m * 784 * (1 + isz)),
-                {
-                    "fastdigits": mk(lambda: fast("batches")),
-                    "numpy": mk(lambda: ref("batches")),
-                    "torch": mk_torch if label == "affine" else None,
-                },
+                mk,
+                mk_torch if label == "affine" else None,
                 rounds=p.epoch_rounds,
                 notes="one epoch of %d MNIST images (images/s = %d / median), batch %d, "
                 "shuffled, augmented, MNIST-normalised; NumPy: fastdigits.reference.batches; "
@@ -1081,29 +1050,9 @@ def _bf16_cases(p: Profile, dt: np.dtype) -> List[Case]:
         params["precision"] = "bfloat16"
 
         def mk(precision, kind=kind, name=name, m=m):
-            def make():
-                x, W, b, _z, y, dy = _layer_inputs(name, m, k, n, act, dt)
-                if kind == "forward":
-                    f = fast("dense_forward")
-                    o = np.empty((m, n), dt)
-                    return Bench(lambda: f(x, W, b, act, out=o, precision=precision))
-                f = fast("dense_backward")
-                dx, dW, db = np.empty_like(x), np.empty_like(W), np.empty_like(b)
-                return Bench(
-                    lambda: f(
-                        dy,
-                        x,
-                        W,
-                        activation=act,
-                        y=y,
-                        dx_out=dx,
-                        dW_out=dW,
-                        db_out=db,
-                        precision=precision,
-                    )
-                )
-
-            return make
+            return lambda: _dense_bench(
+                fast("dense_" + kind), kind, name, m, k, n, act, dt, precision=precision
+            )
 
         def torch_bf16(kind=kind, name=name, m=m):
             torch = _torch()

@@ -71,6 +71,15 @@ def blas_info() -> List[Dict[str, Any]]:
     ]
 
 
+def blas_summary() -> str:
+    """blas_info() on one line: ``openblas 0.3.27 (Zen kernel, 2 threads)``."""
+    return ", ".join(
+        "%s %s (%s kernel, %d threads)"
+        % (i["internal_api"], i["version"], i["architecture"], i["num_threads"])
+        for i in blas_info()
+    )
+
+
 def facts(use_torch: bool) -> Dict[str, Any]:
     """CPU, cores, SIMD path, OpenMP, compiler, BLAS, torch, environment."""
     cfg = _info.config_dict()

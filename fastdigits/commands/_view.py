@@ -264,3 +264,26 @@ def add_selection_arguments(parser: Any, default_help: str) -> None:
         help="IDX label file to show the labels from (mnist:train and "
         "mnist:test name the bundled labels)",
     )
+
+
+def add_image_arguments(parser: Any, default_help: str) -> None:
+    """FILE, an IDX image file, and the selection options (--index, --range,
+    --labels; ``default_help`` says what is shown without them)."""
+    parser.add_argument(
+        "file", metavar="FILE", help="IDX image file (rank 3), raw or gzip; " + MNIST_NAMES_HELP
+    )
+    add_selection_arguments(parser, default_help)
+
+
+def read_selection(args: Any, default: Any) -> Tuple[np.ndarray, int, int, Optional[np.ndarray]]:
+    """(images, a, b, labels): images a to b-1 of args.file as --index /
+    --range select them, and their labels from --labels (None without).
+    ``default``: how many images to take without --index / --range, or a
+    function of the file's image array giving that number."""
+    images = read_images(resolve_input(args.file))
+    n = images.shape[0]
+    a, b = select(args.index, args.range, n, default(images) if callable(default) else default)
+    labels = None
+    if args.labels:
+        labels = read_labels(resolve_input(args.labels, "labels"), n)[a:b]
+    return images[a:b], a, b, labels

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from ._view import (
-    MNIST_NAMES_HELP,
-    add_selection_arguments,
-    check_output,
-    read_images,
-    read_labels,
-    resolve_input,
-    select,
-)
+from ._view import add_image_arguments, check_output, read_selection
 
 NAME = "grid"
 HELP = "write digits from an IDX image file as a PNG grid (needs Pillow)"
 
 
 def add_arguments(parser):
-    parser.add_argument(
-        "file", metavar="FILE", help="IDX image file (rank 3), raw or gzip; " + MNIST_NAMES_HELP
-    )
+    add_image_arguments(parser, "default: 0:100")
     parser.add_argument("out", metavar="OUT.png", help="PNG file to write (name ending in .png)")
-    add_selection_arguments(parser, "default: 0:100")
     parser.add_argument("--ncols", type=int, default=10, help="images per row (default 10)")
     parser.add_argument("--scale", type=int, default=4, help="pixel enlargement factor (default 4)")
 
@@ -39,14 +28,9 @@ def run(args) -> int:
     except ImportError:
         raise CommandError("writing PNG needs Pillow: pip install fastdigits[png]") from None
     check_output("OUT.png", args.out, ".png")
-    images = read_images(resolve_input(args.file))
-    n = images.shape[0]
-    a, b = select(args.index, args.range, n, 100)
-    labels = None
-    if args.labels:
-        labels = read_labels(resolve_input(args.labels, "labels"), n)[a:b]
+    images, a, b, labels = read_selection(args, 100)
     try:
-        to_png(images[a:b], args.out, labels=labels, ncols=args.ncols, scale=args.scale)
+        to_png(images, args.out, labels=labels, ncols=args.ncols, scale=args.scale)
     except ValueError as exc:  # e.g. a montage too large
         raise CommandError(str(exc)) from exc
     except OSError as exc:

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import shutil
 
-from ._view import (
-    MNIST_NAMES_HELP,
-    add_selection_arguments,
-    quiet_broken_pipe,
-    read_images,
-    read_labels,
-    resolve_input,
-    select,
-)
+from ._view import add_image_arguments, quiet_broken_pipe, read_selection
 
 NAME = "show"
 HELP = "render digits from an IDX image file in the terminal"
 
 
 def add_arguments(parser):
-    parser.add_argument(
-        "file", metavar="FILE", help="IDX image file (rank 3), raw or gzip; " + MNIST_NAMES_HELP
-    )
-    add_selection_arguments(parser, "default: as many as fit one row")
+    add_image_arguments(parser, "default: as many as fit one row")
     style = parser.add_mutually_exclusive_group()
     style.add_argument(
         "--blocks",
@@ -67,15 +56,13 @@ def run(args) -> int:
 
     if args.width is not None and args.width < 1:
         raise CommandError("bad --width %d: must be >= 1" % args.width)
-    images = read_images(resolve_input(args.file))
-    n, _, w = images.shape
     width = args.width or shutil.get_terminal_size(fallback=(80, 24)).columns
-    per_row = 1 if args.mode == "numbers" else max(1, (width + GAP) // (w + GAP))
-    a, b = select(args.index, args.range, n, per_row)
-    labels = None
-    if args.labels:
-        labels = read_labels(resolve_input(args.labels, "labels"), n)[a:b]
+
+    def per_row(images):
+        return 1 if args.mode == "numbers" else max(1, (width + GAP) // (images.shape[2] + GAP))
+
+    images, a, _, labels = read_selection(args, per_row)
     color = {"auto": None, "always": True, "never": False}[args.color]
     return quiet_broken_pipe(
-        show, images[a:b], labels, mode=args.mode, color=color, width=width, start=a
+        show, images, labels, mode=args.mode, color=color, width=width, start=a
     )

@@ -394,6 +394,7 @@ def train_model(args, out=None) -> TrainResult:
     """
     import fastdigits
     from ..nn import MLP
+    from ..recipes import FIT_OPTIONS
     from ._view import progress_wanted
 
     hidden, dtype, backends = _check_args(args)
@@ -468,19 +469,14 @@ def train_model(args, out=None) -> TrainResult:
                         flush=True,
                     )
 
+            fit_kw = {name: getattr(args, name) for name in FIT_OPTIONS}
+            fit_kw["epochs"] = int(args.epochs) if args.epochs == int(args.epochs) else args.epochs
+            fit_kw["warmup"] = int(args.warmup) if args.warmup >= 1 else float(args.warmup)
             try:
                 model.fit(
                     X_fit,
                     y_train,
-                    epochs=int(args.epochs) if args.epochs == int(args.epochs) else args.epochs,
-                    batch_size=args.batch_size,
-                    optimizer=args.optimizer,
-                    lr=args.lr,
-                    momentum=args.momentum,
-                    weight_decay=args.weight_decay,
-                    lr_schedule=args.lr_schedule,
-                    warmup=int(args.warmup) if args.warmup >= 1 else float(args.warmup),
-                    label_smoothing=args.label_smoothing,
+                    **fit_kw,
                     validation_data=(X_test, y_test)
                     if getattr(args, "evaluate_each_epoch", True)
                     else None,
