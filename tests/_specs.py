@@ -31,6 +31,42 @@ FLOATS = (np.float32, np.float64)
 _counter = itertools.count()
 
 
+# The shapes every matmul parity test runs, float and bfloat16 (m, k, n):
+# single elements, odd sizes around the register tiles, K = 1, MNIST's
+# 64 x 784 x 256, a long K (8192: the bf16 error bound), one output column.
+MATMUL_SHAPES = [
+    (1, 1, 1),
+    (5, 3, 7),
+    (7, 63, 65),
+    (9, 31, 33),
+    (17, 33, 65),
+    (17, 385, 33),
+    (65, 1, 7),
+    (63, 1000, 9),
+    (130, 300, 70),
+    (1, 784, 10),
+    (64, 784, 256),
+    (37, 1001, 45),
+    (3, 8192, 33),
+    (100, 17, 1),
+]
+
+# The layers every dense parity test runs, float and bfloat16:
+# (m, k, n, W's memory order, flag), where the flag is `bias` for a forward
+# test and `need_dx` for a backward one.
+LAYER_CASES = [
+    (1, 7, 1, "C", True),
+    (7, 63, 65, "F", True),
+    (65, 100, 63, "C", False),
+    (64, 784, 256, "F", True),
+    (64, 784, 256, "C", True),
+    (1000, 30, 10, "C", True),
+    (130, 300, 70, "F", True),
+    (130, 30, 10, "F", True),
+    (3, 4099, 17, "F", True),
+]
+
+
 # The public functions backed by C kernels (csrc/): each must have a twin
 # (test_reference_twins.py) and, but for UNBENCHED, a `fastdigits bench` row.
 KERNELS = [

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 import fastdigits
 from fastdigits import reference
 
+from _specs import LAYER_CASES
+
 DTYPES = (np.float32, np.float64)
 ISAS = fastdigits.available_simd()
 ACTS = ("identity", "relu", "sigmoid", "tanh", "gelu")
@@ -48,16 +50,7 @@ def yz_kw(act, yz):
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
-@pytest.mark.parametrize(
-    "m,k,n,w_order,bias",
-    [
-        (1, 7, 1, "C", True),
-        (7, 63, 65, "F", True),
-        (65, 100, 63, "C", False),
-        (64, 784, 256, "F", True),
-        (1000, 30, 10, "C", True),
-    ],
-)
+@pytest.mark.parametrize("m,k,n,w_order,bias", LAYER_CASES)
 def test_forward_parity(isa, dtype, act, m, k, n, w_order, bias):
     rng = np.random.default_rng(m + 7 * k + 13 * n)
     x, W, b = layer(rng, m, k, n, dtype, w_order, bias)
@@ -74,15 +67,7 @@ def test_forward_parity(isa, dtype, act, m, k, n, w_order, bias):
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
-@pytest.mark.parametrize(
-    "m,k,n,w_order,need_dx",
-    [
-        (1, 7, 1, "C", True),
-        (7, 63, 65, "F", True),
-        (65, 100, 63, "C", False),
-        (130, 300, 70, "F", True),
-    ],
-)
+@pytest.mark.parametrize("m,k,n,w_order,need_dx", LAYER_CASES)
 def test_backward_parity(isa, dtype, act, m, k, n, w_order, need_dx):
     rng = np.random.default_rng(m + 3 * k + 5 * n)
     x, W, b = layer(rng, m, k, n, dtype, w_order)

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 import fastdigits
 from fastdigits import reference
 
+from _specs import MATMUL_SHAPES
+
 DTYPES = (np.float32, np.float64)
 ISAS = fastdigits.available_simd()
 # relative to max |a| @ |b|: float32 error grows ~ sqrt(k) eps, float64 too
@@ -30,18 +32,7 @@ def check(c, a, b):
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(
-    "m,k,n",
-    [
-        (1, 1, 1),
-        (7, 63, 65),
-        (65, 1, 7),
-        (63, 1000, 9),
-        (130, 300, 70),
-        (1, 784, 10),
-        (17, 385, 33),
-    ],
-)
+@pytest.mark.parametrize("m,k,n", MATMUL_SHAPES)
 def test_matmul_parity(isa, dtype, m, k, n):
     rng = np.random.default_rng(m * 1000 + k + n)
     a, b = rand(rng, (m, k), dtype), rand(rng, (k, n), dtype)
