@@ -11,18 +11,6 @@ from fastdigits._common cimport fd_ctx, FD_OK, FD_ENOMEM
 from fastdigits._binding cimport current_ctx
 
 cdef extern from "augment/augment.h" nogil:
-    enum:
-        FD_AUG_MAX_OPS
-        FD_AUG_MAX_PARAMS
-        FD_AUG_AFFINE
-        FD_AUG_ELASTIC
-    ctypedef struct fd_aug_op:
-        int kind
-        double p[10]
-    ctypedef struct fd_aug_spec:
-        int n_ops
-        fd_aug_op ops[16]
-    int fd_aug_check(const fd_aug_spec *spec, int64_t h, int64_t w)
     int fd_augment_u8(fd_ctx ctx, const uint8_t *images, int64_t h, int64_t w,
                       const int64_t *rows, const int64_t *ids, int64_t count,
                       const fd_aug_spec *spec, uint64_t seed, uint32_t epoch,
@@ -45,8 +33,9 @@ _F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
 
 
-cdef int _fill_spec(fd_aug_spec *spec, list ops, int64_t h, int64_t w) except -1:
-    """ops: [(kind, params...)] as made by fastdigits.augment."""
+cdef int fill_spec(fd_aug_spec *spec, list ops, int64_t h, int64_t w) except -1:
+    """ops: [(kind, params...)] as made by fastdigits._augspec.ops (declared in
+    _augment.pxd: _mlp.pyx fills the spec of an augmented epoch with it)."""
     cdef int i, k
     if len(ops) > FD_AUG_MAX_OPS:
         raise ValueError("augment has %d operations; at most %d" % (len(ops), FD_AUG_MAX_OPS))
@@ -96,7 +85,7 @@ def augment(images, list ops, seed, epoch, indices, out, double scale, double me
     cdef float[:, :, ::1] o
     _check_images(images, (_U8, _F32))
     n, h, w = images.shape
-    _fill_spec(&spec, ops, h, w)
+    fill_spec(&spec, ops, h, w)
     if not isinstance(out, np.ndarray) or out.dtype != _F32 or out.shape != images.shape \
             or not out.flags.c_contiguous or not out.flags.writeable:
         raise ValueError("out must be a writeable C-contiguous float32 array of shape %s"
@@ -176,7 +165,7 @@ cdef class BatchMaker:
         self.n, self.h, self.w = images.shape
         if order.size and (order.min() < 0 or order.max() >= self.n):
             raise ValueError("order has entries outside [0, %d)" % self.n)
-        _fill_spec(&self.spec, ops, self.h, self.w)
+        fill_spec(&self.spec, ops, self.h, self.w)
         self.images = images
         self.order = order
         self.is_u8 = images.dtype == _U8
