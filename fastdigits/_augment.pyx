@@ -7,8 +7,8 @@ validate the user's arguments; this module checks what the C relies on
 import numpy as np
 
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
-from fastdigits._common cimport fd_ctx, FD_OK, FD_ENOMEM
-from fastdigits._binding cimport current_ctx
+from fastdigits._common cimport fd_ctx, FD_OK
+from fastdigits._binding cimport check_status, current_ctx
 
 cdef extern from "augment/augment.h" nogil:
     int fd_augment_u8(fd_ctx ctx, const uint8_t *images, int64_t h, int64_t w,
@@ -54,11 +54,8 @@ cdef int fill_spec(fd_aug_spec *spec, list ops, int64_t h, int64_t w) except -1:
 
 
 cdef int _status(int st) except -1:
-    if st == FD_ENOMEM:
-        raise MemoryError("fastdigits augment: out of memory for scratch buffers")
-    if st != FD_OK:
-        raise ValueError("fastdigits augment: invalid arguments (status %d)" % st)
-    return 0
+    return check_status(st, "fastdigits augment: out of memory for scratch buffers",
+                        ValueError, "fastdigits augment: invalid arguments (status %d)")
 
 
 def _check_images(images, dtypes):

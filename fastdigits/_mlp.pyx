@@ -17,9 +17,9 @@ import numpy as np
 
 cimport numpy as cnp
 
-from fastdigits._common cimport FD_ENOMEM, FD_OK, fd_ctx
+from fastdigits._common cimport FD_OK, fd_ctx
 from fastdigits._augment cimport fd_aug_spec, fill_spec
-from fastdigits._binding cimport act_code, current_ctx
+from fastdigits._binding cimport act_code, check_status, current_ctx
 from fastdigits._common cimport FD_PREC_BF16, FD_PREC_F32
 
 cnp.import_array()
@@ -369,10 +369,8 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
         free(sp)
     if holder[1] is not None:
         raise holder[1]
-    if rc == FD_ENOMEM:
-        raise MemoryError("fastdigits: out of memory in the MLP epoch")
-    if rc != FD_OK:
-        raise ValueError("invalid labels or sample order for the MLP epoch")
+    check_status(rc, "fastdigits: out of memory in the MLP epoch",
+                 ValueError, "invalid labels or sample order for the MLP epoch")
     return float(loss_sum), int(correct), int(opt.step)
 
 
@@ -427,8 +425,5 @@ def predict_logits(list params, X, str activation, str precision="float32"):
             PyErr_CheckSignals()
     finally:
         free(pp)
-    if rc == FD_ENOMEM:
-        raise MemoryError("fastdigits: out of memory in MLP inference")
-    if rc != FD_OK:
-        raise ValueError("invalid MLP shape")
+    check_status(rc, "fastdigits: out of memory in MLP inference", ValueError, "invalid MLP shape")
     return out
