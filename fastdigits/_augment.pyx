@@ -7,6 +7,7 @@ validate the user's arguments; this module checks what the C relies on
 import numpy as np
 
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.string cimport memset
 from fastdigits._common cimport fd_ctx, FD_OK
 from fastdigits._binding cimport check_status, current_ctx
 
@@ -39,14 +40,15 @@ cdef int fill_spec(fd_aug_spec *spec, list ops, int64_t h, int64_t w) except -1:
     cdef int i, k
     if len(ops) > FD_AUG_MAX_OPS:
         raise ValueError("augment has %d operations; at most %d" % (len(ops), FD_AUG_MAX_OPS))
+    memset(spec, 0, sizeof(fd_aug_spec))  # unused ops and parameters are zeros
     spec.n_ops = len(ops)
     for i in range(spec.n_ops):
         kind, params = ops[i]
         if len(params) > FD_AUG_MAX_PARAMS:
             raise ValueError("too many parameters for an augmentation op")
         spec.ops[i].kind = kind
-        for k in range(FD_AUG_MAX_PARAMS):
-            spec.ops[i].p[k] = float(params[k]) if k < len(params) else 0.0
+        for k in range(len(params)):
+            spec.ops[i].p[k] = float(params[k])
     if fd_aug_check(spec, h, w) != FD_OK:
         raise ValueError("augment is not usable on %d x %d images (an elastic field may "
                          "have at most 2**21 pixels)" % (h, w))
