@@ -25,6 +25,17 @@ def anchor_dtype(*objs: Any) -> Optional[np.dtype]:
     return None
 
 
+def float_dtype(dtype: Any) -> np.dtype:
+    """dtype= as np.dtype float32 or float64; TypeError naming ``dtype`` otherwise."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError("dtype must be float32 or float64, got %r" % (dtype,)) from None
+    if dt not in _FLOATS:
+        raise TypeError("dtype must be float32 or float64, got %s" % dt)
+    return dt
+
+
 def _not_convertible(obj: Any, name: str, why: str) -> TypeError:
     return TypeError(
         "%s must be a NumPy array or array-like, got %s (%s)" % (name, type(obj).__name__, why)

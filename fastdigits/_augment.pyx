@@ -7,22 +7,11 @@ validate the user's arguments; this module checks what the C relies on
 import numpy as np
 
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
-from fastdigits._common cimport fd_ctx, FD_OK, FD_ENOMEM
-from fastdigits._binding cimport current_ctx
+from libc.string cimport memset
+from fastdigits._common cimport fd_ctx, FD_OK
+from fastdigits._binding cimport check_status, current_ctx
 
 cdef extern from "augment/augment.h" nogil:
-    enum:
-        FD_AUG_MAX_OPS
-        FD_AUG_MAX_PARAMS
-        FD_AUG_AFFINE
-        FD_AUG_ELASTIC
-    ctypedef struct fd_aug_op:
-        int kind
-        double p[10]
-    ctypedef struct fd_aug_spec:
-        int n_ops
-        fd_aug_op ops[16]
-    int fd_aug_check(const fd_aug_spec *spec, int64_t h, int64_t w)
     int fd_augment_u8(fd_ctx ctx, const uint8_t *images, int64_t h, int64_t w,
                       const int64_t *rows, const int64_t *ids, int64_t count,
                       const fd_aug_spec *spec, uint64_t seed, uint32_t epoch,
@@ -45,19 +34,21 @@ _F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
 
 
-cdef int _fill_spec(fd_aug_spec *spec, list ops, int64_t h, int64_t w) except -1:
-    """ops: [(kind, params...)] as made by fastdigits.augment."""
+cdef int fill_spec(fd_aug_spec *spec, list ops, int64_t h, int64_t w) except -1:
+    """ops: [(kind, params...)] as made by fastdigits._augspec.ops (declared in
+    _augment.pxd: _mlp.pyx fills the spec of an augmented epoch with it)."""
     cdef int i, k
     if len(ops) > FD_AUG_MAX_OPS:
         raise ValueError("augment has %d operations; at most %d" % (len(ops), FD_AUG_MAX_OPS))
+    memset(spec, 0, sizeof(fd_aug_spec))  # unused ops and parameters are zeros
     spec.n_ops = len(ops)
     for i in range(spec.n_ops):
         kind, params = ops[i]
         if len(params) > FD_AUG_MAX_PARAMS:
             raise ValueError("too many parameters for an augmentation op")
         spec.ops[i].kind = kind
-        for k in range(FD_AUG_MAX_PARAMS):
-            spec.ops[i].p[k] = float(params[k]) if k < len(params) else 0.0
+        for k in range(len(params)):
+            spec.ops[i].p[k] = float(params[k])
     if fd_aug_check(spec, h, w) != FD_OK:
         raise ValueError("augment is not usable on %d x %d images (an elastic field may "
                          "have at most 2**21 pixels)" % (h, w))
@@ -65,11 +56,8 @@ cdef int _fill_spec(fd_aug_spec *spec, list ops, int64_t h, int64_t w) except -1
 
 
 cdef int _status(int st) except -1:
-    if st == FD_ENOMEM:
-        raise MemoryError("fastdigits augment: out of memory for scratch buffers")
-    if st != FD_OK:
-        raise ValueError("fastdigits augment: invalid arguments (status %d)" % st)
-    return 0
+    return check_status(st, "fastdigits augment: out of memory for scratch buffers",
+                        ValueError, "fastdigits augment: invalid arguments (status %d)")
 
 
 def _check_images(images, dtypes):
@@ -96,7 +84,7 @@ def augment(images, list ops, seed, epoch, indices, out, double scale, double me
     cdef float[:, :, ::1] o
     _check_images(images, (_U8, _F32))
     n, h, w = images.shape
-    _fill_spec(&spec, ops, h, w)
+    fill_spec(&spec, ops, h, w)
     if not isinstance(out, np.ndarray) or out.dtype != _F32 or out.shape != images.shape \
             or not out.flags.c_contiguous or not out.flags.writeable:
         raise ValueError("out must be a writeable C-contiguous float32 array of shape %s"
@@ -176,7 +164,7 @@ cdef class BatchMaker:
         self.n, self.h, self.w = images.shape
         if order.size and (order.min() < 0 or order.max() >= self.n):
             raise ValueError("order has entries outside [0, %d)" % self.n)
-        _fill_spec(&self.spec, ops, self.h, self.w)
+        fill_spec(&self.spec, ops, self.h, self.w)
         self.images = images
         self.order = order
         self.is_u8 = images.dtype == _U8

@@ -17,6 +17,8 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ._args import float_dtype
+
 # Operation codes: the values of FD_AUG_AFFINE / FD_AUG_ELASTIC in augment.h.
 AFFINE = 1
 ELASTIC = 2
@@ -347,12 +349,7 @@ def batch_plan(
             "normalize needs uint8 images (pixels 0..255), got %s; pass normalize=False "
             "for float images" % a.dtype
         )
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError("dtype must be float32 or float64, got %r" % (dtype,)) from None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError("dtype must be float32 or float64, got %s" % dt)
+    dt = float_dtype(dtype)
     return BatchPlan(
         images=np.ascontiguousarray(a),
         labels=lab,

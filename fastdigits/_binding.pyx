@@ -24,6 +24,8 @@ from fastdigits._common cimport (
     FD_ACT_RELU,
     FD_ACT_SIGMOID,
     FD_ACT_TANH,
+    FD_ENOMEM,
+    FD_OK,
     FD_PREC_F32,
     fd_ctx,
 )
@@ -131,6 +133,16 @@ cdef double finite_real(object value, str name) except? -1.0:
     if not math.isfinite(v):
         raise ValueError("%s must be finite, got %r" % (name, value))
     return v
+
+
+cdef int check_status(int rc, str nomem, object error, str failed) except -1:
+    """Raise for a kernel status other than FD_OK: MemoryError(nomem) for
+    FD_ENOMEM, else error(failed), the status in place of a %d there."""
+    if rc == FD_OK:
+        return 0
+    if rc == FD_ENOMEM:
+        raise MemoryError(nomem)
+    raise error(failed % rc if "%d" in failed else failed)
 
 
 cdef int act_code(str name) except -1:

@@ -47,6 +47,17 @@ class _Overrides(threading.local):
 
 _local = _Overrides()
 
+
+@contextlib.contextmanager
+def _override(stack: list, value: int) -> Iterator[None]:
+    """Push value on one of this thread's override stacks for a with block."""
+    stack.append(value)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
 # True in a child made by os.fork(): GNU libgomp's thread pool does not survive
 # fork, so a parallel region there hangs forever once the parent has used one.
 # Kernels in a forked child therefore run serially (spawn/forkserver children
@@ -222,12 +233,8 @@ def threads(n: int) -> Iterator[int]:
     (4, True)
     """
     n = _check_threads(n)
-    stack = _local.threads
-    stack.append(n)
-    try:
+    with _override(_local.threads, n):
         yield n
-    finally:
-        stack.pop()
 
 
 def get_simd() -> str:
@@ -341,13 +348,8 @@ def simd(name: str) -> Iterator[str]:
     >>> all(np.allclose(c, a @ b, rtol=1e-4, atol=1e-4) for c in results.values())
     True
     """
-    idx = _isa_index(name)
-    stack = _local.isa
-    stack.append(idx)
-    try:
+    with _override(_local.isa, _isa_index(name)):
         yield name
-    finally:
-        stack.pop()
 
 
 def kernel_context() -> tuple:

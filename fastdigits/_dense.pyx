@@ -8,8 +8,8 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int64_t
 
-from fastdigits._common cimport fd_ctx, FD_OK, FD_ENOMEM
-from fastdigits._binding cimport act_code, check_out, current_ctx
+from fastdigits._common cimport fd_ctx
+from fastdigits._binding cimport act_code, check_out, check_status, current_ctx
 from fastdigits._common cimport FD_PREC_F32, FD_PREC_BF16
 
 cnp.import_array()
@@ -168,11 +168,8 @@ cdef int _precision(precision, int typenum) except -1:
 
 
 cdef int _check_rc(int rc) except -1:
-    if rc == FD_ENOMEM:
-        raise MemoryError("fastdigits: out of memory for GEMM scratch space")
-    if rc != FD_OK:
-        raise RuntimeError("fastdigits: kernel failed with code %d" % rc)
-    return 0
+    return check_status(rc, "fastdigits: out of memory for GEMM scratch space",
+                        RuntimeError, "fastdigits: kernel failed with code %d")
 
 
 def matmul(a, b, out=None, precision="float32"):

@@ -8,6 +8,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from . import _idx
+from ._args import float_dtype
 from ._binding import out_buffer
 from ._idx import IDXError
 from ._idx_format import _GZIP_MAGIC, Source, TYPE_CODES
@@ -30,12 +31,7 @@ def _check_norm_args(
     scale, mean, std = vals
     if std == 0.0:
         raise ValueError("std must be nonzero")
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError("dtype must be float32 or float64, got %r" % (dtype,)) from None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError("dtype must be float32 or float64, got %s" % dt)
+    dt = float_dtype(dtype)
     with np.errstate(over="ignore"):
         for what, v in (("scale/std", scale / std), ("mean/std", mean / std)):
             if not (math.isfinite(v) and np.isfinite(dt.type(v))):

@@ -17,20 +17,12 @@ import numpy as np
 
 cimport numpy as cnp
 
-from fastdigits._common cimport FD_ENOMEM, FD_OK, fd_ctx
-from fastdigits._binding cimport act_code, current_ctx
+from fastdigits._common cimport FD_OK, fd_ctx
+from fastdigits._augment cimport fd_aug_spec, fill_spec
+from fastdigits._binding cimport act_code, check_status, current_ctx
 from fastdigits._common cimport FD_PREC_BF16, FD_PREC_F32
 
 cnp.import_array()
-
-cdef extern from "augment/augment.h" nogil:
-    ctypedef struct fd_aug_op:
-        int kind
-        double p[10]
-    ctypedef struct fd_aug_spec:
-        int n_ops
-        fd_aug_op ops[16]
-    int fd_aug_check(const fd_aug_spec *spec, int64_t h, int64_t w)
 
 cdef extern from "mlp/mlp.h" nogil:
     enum:
@@ -172,25 +164,6 @@ def _sizes_from_params(list params):
     return dtype, sizes
 
 
-cdef int _fill_spec(fd_aug_spec *spec, list ops, int64_t h, int64_t w) except -1:
-    # ops: [(kind, params)] from fastdigits._augspec.ops (as _augment.pyx)
-    cdef int i, k
-    if len(ops) > 16:
-        raise ValueError("augment has %d operations; at most 16" % len(ops))
-    memset(spec, 0, sizeof(fd_aug_spec))
-    spec.n_ops = len(ops)
-    for i in range(spec.n_ops):
-        kind, params = ops[i]
-        if len(params) > 10:
-            raise ValueError("too many parameters for an augmentation op")
-        spec.ops[i].kind = kind
-        for k in range(len(params)):
-            spec.ops[i].p[k] = float(params[k])
-    if fd_aug_check(spec, h, w) != 0:
-        raise ValueError("augment is not usable on %d x %d images" % (h, w))
-    return 0
-
-
 cdef void **_pointer_table(list arrays, str name) except NULL:
     cdef Py_ssize_t i, n = len(arrays)
     cdef void **tab = <void **>malloc((n if n else 1) * sizeof(void *))
@@ -282,7 +255,7 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
         if X.shape[1] * X.shape[2] != sizes[0]:
             raise ValueError("X images are %d x %d but the model takes %d inputs"
                              % (X.shape[1], X.shape[2], sizes[0]))
-        _fill_spec(&aspec, augment, X.shape[1], X.shape[2])
+        fill_spec(&aspec, augment, X.shape[1], X.shape[2])
         if normalization is None or len(normalization) != 3:
             raise ValueError("normalization must be (scale, mean, std) with augment")
         ascale, amean, astd = [float(v) for v in normalization]
@@ -396,10 +369,8 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
         free(sp)
     if holder[1] is not None:
         raise holder[1]
-    if rc == FD_ENOMEM:
-        raise MemoryError("fastdigits: out of memory in the MLP epoch")
-    if rc != FD_OK:
-        raise ValueError("invalid labels or sample order for the MLP epoch")
+    check_status(rc, "fastdigits: out of memory in the MLP epoch",
+                 ValueError, "invalid labels or sample order for the MLP epoch")
     return float(loss_sum), int(correct), int(opt.step)
 
 
@@ -454,8 +425,5 @@ def predict_logits(list params, X, str activation, str precision="float32"):
             PyErr_CheckSignals()
     finally:
         free(pp)
-    if rc == FD_ENOMEM:
-        raise MemoryError("fastdigits: out of memory in MLP inference")
-    if rc != FD_OK:
-        raise ValueError("invalid MLP shape")
+    check_status(rc, "fastdigits: out of memory in MLP inference", ValueError, "invalid MLP shape")
     return out
