@@ -47,8 +47,6 @@ def yz_kw(act, yz):
     return {"z": yz} if act == "gelu" else {"y": yz}
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("m,k,n,w_order,bias", LAYER_CASES)
 def test_forward_parity(isa, dtype, act, m, k, n, w_order, bias):
@@ -64,8 +62,6 @@ def test_forward_parity(isa, dtype, act, m, k, n, w_order, bias):
     assert_close(y, y_ref, dtype)
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("m,k,n,w_order,need_dx", LAYER_CASES)
 def test_backward_parity(isa, dtype, act, m, k, n, w_order, need_dx):
@@ -139,8 +135,6 @@ def test_float32_close_to_float64(act):
     assert np.abs(y32 - y64).max() / np.abs(y64).max() < 1e-5
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh", "gelu"])
 def test_threads_bit_identical(isa, dtype, act):
     rng = np.random.default_rng(13)
@@ -163,8 +157,6 @@ def test_threads_bit_identical(isa, dtype, act):
                 assert np.array_equal(a, c)
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
 def test_backward_dz_and_db_on_every_path(isa, dtype, act):
     # out >= in: dz and db are made inside the dW product's packing of dz.
@@ -389,8 +381,6 @@ def assert_same_special(got, ref, dtype, scale=1.0):
     assert err.max() <= TOL[dtype], err.max()
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("n", [10, 37, 64])  # narrow-n kernel, edge tiles, full tiles
 @pytest.mark.parametrize("m,threads", [(13, 1), (1500, 2)])  # serial; split over 2 threads

@@ -42,8 +42,6 @@ def check_parity(x, y, reduction):
     np.testing.assert_allclose(g, rg, rtol=t["rtol"], atol=t["atol"] * gscale)
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize(
     "m,c",
@@ -71,7 +69,6 @@ def test_parity_property(m, c, f64, reduction, scale, isa, seed):
         check_parity(x, y, reduction)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_matches_torch_cross_entropy_and_backward(dtype):
     torch = pytest.importorskip("torch")
     x, y = make(np.random.default_rng(5), 37, 10, dtype)
@@ -85,7 +82,6 @@ def test_matches_torch_cross_entropy_and_backward(dtype):
         np.testing.assert_allclose(g, tx.grad.numpy(), rtol=t["rtol"], atol=t["atol"])
 
 
-@pytest.mark.parametrize("isa", ISAS)
 def test_gradient_by_finite_differences(isa):
     rng = np.random.default_rng(7)
     x, y = make(rng, 4, 7, np.float64, scale=2.0)
@@ -105,8 +101,6 @@ def test_gradient_by_finite_differences(isa):
             np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_extreme_logits_stay_finite_and_correct(isa, dtype):
     c = 10
     big = np.zeros((4, c), dtype)
@@ -136,7 +130,6 @@ def test_extreme_logits_stay_finite_and_correct(isa, dtype):
     assert l0 == 0 and np.all(g0 == 0)
 
 
-@pytest.mark.parametrize("isa", ISAS)
 def test_float32_range_extremes(isa):
     x = np.array([[3e38, -3e38, 0.0, 1.0]], np.float32)
     with fastdigits.simd(isa):
@@ -144,7 +137,6 @@ def test_float32_range_extremes(isa):
     assert loss == 0 and np.array_equal(g, np.zeros_like(x))
 
 
-@pytest.mark.parametrize("isa", ISAS)
 def test_nan_propagates_to_its_row_only(isa):
     x, y = make(np.random.default_rng(2), 3, 12, np.float64)
     x[1, 5] = np.nan
@@ -154,7 +146,6 @@ def test_nan_propagates_to_its_row_only(isa):
     assert np.all(np.isfinite(loss[[0, 2]])) and np.all(np.isfinite(g[[0, 2]]))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_reductions_are_consistent(dtype):
     x, y = make(np.random.default_rng(3), 50, 13, dtype)
     rows, g_none = fastdigits.softmax_cross_entropy(x, y, reduction="none")
@@ -169,8 +160,6 @@ def test_reductions_are_consistent(dtype):
     np.testing.assert_allclose(g_sum.sum(axis=1), 0, atol=10 * t["atol"])
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("m,c", [(4099, 10), (70, 1000)])
 def test_one_and_two_threads_identical(isa, dtype, m, c):
     x, y = make(np.random.default_rng(m), m, c, dtype)
@@ -192,7 +181,6 @@ def test_simd_paths_agree_closely(isa):
     np.testing.assert_allclose(g, base_g, rtol=1e-5, atol=1e-8)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_grad_out_is_used(dtype):
     x, y = make(np.random.default_rng(4), 9, 11, dtype)
     buf = np.full_like(x, 123.0)
@@ -316,8 +304,6 @@ def test_bad_inputs_raise_clear_errors():
         sce(x, y, "mean")  # keyword-only options
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("where", ["start", "end"])
 def test_no_out_of_bounds_access(isa, dtype, where):
     from _guarded import guarded_copy

@@ -46,8 +46,6 @@ def run_adam(fn, p0, grads, **kw):
     return p, m, v
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", SIZES)
 def test_sgd_matches_reference_every_path_and_tail(isa, dtype, n):
     rng = np.random.default_rng(n)
@@ -61,8 +59,6 @@ def test_sgd_matches_reference_every_path_and_tail(isa, dtype, n):
             np.testing.assert_allclose(v, rv, **tols(dtype))
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", SIZES)
 def test_adam_matches_reference_every_path_and_tail(isa, dtype, n):
     rng = np.random.default_rng(n + 1)
@@ -128,7 +124,6 @@ def test_adam_property(n, f64, isa, beta1, beta2, eps, wd, lr, seed):
         np.testing.assert_allclose(a, b, **tols(dtype))
 
 
-@pytest.mark.parametrize("isa", ISAS)
 def test_sgd_hand_computed_step(isa):
     p = np.array([1.0, 2.0, -1.0, 0.5, 3.0])
     g = np.array([0.5, -1.0, 2.0, 0.0, -0.25])
@@ -146,8 +141,6 @@ def test_sgd_hand_computed_step(isa):
     np.testing.assert_allclose(p, expect_p, rtol=1e-15)
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_adam_first_step_is_signed_lr(isa, dtype):
     # step 1 from zero moments: m_hat = g, v_hat = g^2, so
     # p <- p (1 - lr wd) - lr g / (|g| + eps)
@@ -165,8 +158,6 @@ def test_adam_first_step_is_signed_lr(isa, dtype):
     np.testing.assert_allclose(v, 0.001 * g.astype(np.float64) ** 2, rtol=1e-6)
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_several_steps_match_torch(isa, dtype):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
@@ -215,8 +206,6 @@ def test_updates_torch_parameter_in_place():
     np.testing.assert_allclose(w.detach().numpy(), (before - 0.5 * g).numpy(), rtol=1e-6)
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_one_and_two_threads_identical(isa, dtype):
     rng = np.random.default_rng(12)
     n = 784 * 100 + 3
@@ -356,8 +345,6 @@ def test_adam_validation_names_argument_and_writes_nothing():
         reference.adam_step(p, g, m, v, lr=0.1, step=0)
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("where", ["start", "end"])
 def test_no_out_of_bounds_access(isa, dtype, where):
     from _guarded import guarded_copy
