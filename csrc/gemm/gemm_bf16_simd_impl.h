@@ -46,12 +46,6 @@ void NAME(int64_t kp, const uint32_t *FD_RESTRICT Ap, const uint32_t *FD_RESTRIC
 #include "gemm/gemm_ukr_epilogue.h"
 }
 
-#undef UKR_NR
-#undef UKR_ACT_ROWS
-#undef UKR_BVEC
-#undef UKR_BLOAD
-#undef UKR_BCAST
-#undef UKR_MAC
 #undef NV
 #undef VP
 #undef MR

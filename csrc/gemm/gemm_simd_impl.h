@@ -56,12 +56,6 @@ void FD_TNAME_ISA(fd_ukr, ISA)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda,
 #include "gemm/gemm_ukr_epilogue.h"
 }
 
-#undef UKR_NR
-#undef UKR_ACT_ROWS
-#undef UKR_BVEC
-#undef UKR_BLOAD
-#undef UKR_BCAST
-#undef UKR_MAC
 #undef MR
 #undef NV
 #undef T_BITS
