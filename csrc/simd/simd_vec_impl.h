@@ -72,7 +72,7 @@ FD_INLINE FD_VT FD_VN(bilerp)(FD_VT p00, FD_VT p01, FD_VT p10, FD_VT p11, FD_VT 
 #include FD_SIMD_MASK_IMPL
 
 #if FD_V_F64
-/* exp(x) for x <= 0, NaN propagated: reduction as for float with the fdlibm
+/* exp(x) for x <= 0, NaN propagated: the float reduction (below) with the fdlibm
  * ln2 split, degree-12 Taylor polynomial (truncation < 2e-16 on
  * |r| <= ln2/2); results below DBL_MIN flush to 0. */
 FD_INLINE FD_VT FD_VN(exp_neg)(FD_VT x)
