@@ -28,6 +28,9 @@ FD_INLINE FD_VT FD_VN(sel_neg)(FD_VT s, FD_VT a, FD_VT b)
 /* x < y ? a : b (false for NaN) */
 FD_INLINE FD_VT FD_VN(sel_lt)(FD_VT x, FD_VT y, FD_VT a, FD_VT b)
 { return FD_MM(blendv)(b, a, FD_MM(cmp)(x, y, _CMP_LT_OQ)); }
+/* x < y ? 0 : v (v for NaN) */
+FD_INLINE FD_VT FD_VN(zero_lt)(FD_VT x, FD_VT y, FD_VT v)
+{ return FD_MM(andnot)(FD_MM(cmp)(x, y, _CMP_LT_OQ), v); }
 
 FD_INLINE FD_V_S FD_VN(hmax)(FD_VT v)
 { return FD_PASTE2(fd_hmax256, FD_V_PS)(v); }

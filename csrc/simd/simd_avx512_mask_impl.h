@@ -29,6 +29,9 @@ FD_INLINE FD_VT FD_VN(sel_neg)(FD_VT s, FD_VT a, FD_VT b)
 /* x < y ? a : b (false for NaN) */
 FD_INLINE FD_VT FD_VN(sel_lt)(FD_VT x, FD_VT y, FD_VT a, FD_VT b)
 { return FD_MM(mask_blend)(FD_PASTE2(FD_MM(cmp), mask)(x, y, _CMP_LT_OQ), b, a); }
+/* x < y ? 0 : v (v for NaN) */
+FD_INLINE FD_VT FD_VN(zero_lt)(FD_VT x, FD_VT y, FD_VT v)
+{ return FD_MM(maskz_mov)(FD_PASTE2(FD_MM(cmp), mask)(x, y, _CMP_NLT_UQ), v); }
 
 /* hmax / hsum: the two 256-bit halves folded into one (simd_hreduce.h) */
 #if FD_V_F64

@@ -77,9 +77,6 @@ FD_INLINE FD_VT FD_VN(bilerp)(FD_VT p00, FD_VT p01, FD_VT p10, FD_VT p11, FD_VT 
  * |r| <= ln2/2); results below DBL_MIN flush to 0. */
 FD_INLINE FD_VT FD_VN(exp_neg)(FD_VT x)
 {
-    static const double taylor[12] = {
-        1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0,
-        1.0 / 120.0,      1.0 / 24.0,      1.0 / 6.0,      0.5,           1.0,          1.0};
     const FD_VT lo = FD_VN(set1)(-708.39);
     const FD_VT magic = FD_VN(set1)(6755399441055744.0); /* 1.5 * 2^52 */
     FD_VT xc = FD_VN(max)(lo, x);
@@ -87,12 +84,21 @@ FD_INLINE FD_VT FD_VN(exp_neg)(FD_VT x)
     FD_VT n = FD_VN(sub)(t, magic);
     FD_VT r = FD_VN(fnmadd)(n, FD_VN(set1)(6.93147180369123816490e-01), xc);
     FD_VT p = FD_VN(set1)(1.0 / 479001600.0);
-    int i;
     r = FD_VN(fnmadd)(n, FD_VN(set1)(1.90821492927058770002e-10), r);
-#pragma GCC unroll 12
-    for (i = 0; i < 12; i++) p = FD_VN(fmadd)(p, r, FD_VN(set1)(taylor[i]));
+    p = FD_VN(fmadd)(p, r, FD_VN(set1)(1.0 / 39916800.0));
+    p = FD_VN(fmadd)(p, r, FD_VN(set1)(1.0 / 3628800.0));
+    p = FD_VN(fmadd)(p, r, FD_VN(set1)(1.0 / 362880.0));
+    p = FD_VN(fmadd)(p, r, FD_VN(set1)(1.0 / 40320.0));
+    p = FD_VN(fmadd)(p, r, FD_VN(set1)(1.0 / 5040.0));
+    p = FD_VN(fmadd)(p, r, FD_VN(set1)(1.0 / 720.0));
+    p = FD_VN(fmadd)(p, r, FD_VN(set1)(1.0 / 120.0));
+    p = FD_VN(fmadd)(p, r, FD_VN(set1)(1.0 / 24.0));
+    p = FD_VN(fmadd)(p, r, FD_VN(set1)(1.0 / 6.0));
+    p = FD_VN(fmadd)(p, r, FD_VN(set1)(0.5));
+    p = FD_VN(fmadd)(p, r, FD_VN(set1)(1.0));
+    p = FD_VN(fmadd)(p, r, FD_VN(set1)(1.0));
     p = FD_VN(mul)(p, FD_VN(pow2n)(t));
-    return FD_VN(sel_lt)(x, lo, FD_VN(zero)(), p);
+    return FD_VN(zero_lt)(x, lo, p);
 }
 #else
 /* exp(x) for x <= 0 (x = logit - row max), NaN propagated.  Cody-Waite
@@ -116,7 +122,7 @@ FD_INLINE FD_VT FD_VN(exp_neg)(FD_VT x)
     p = FD_VN(fmadd)(p, r, FD_VN(set1)(5.0000001201e-1f));
     p = FD_VN(fmadd)(p, z, FD_VN(add)(r, FD_VN(set1)(1.0f)));
     p = FD_VN(mul)(p, FD_VN(pow2n)(t));
-    return FD_VN(sel_lt)(x, lo, FD_VN(zero)(), p);
+    return FD_VN(zero_lt)(x, lo, p);
 }
 #endif
 
