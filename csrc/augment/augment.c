@@ -43,13 +43,7 @@ static void fd_aug_warp_generic(const float *src, int64_t h, int64_t w, const fl
     const int64_t S = w + 2;
     const float fw = (float)w, fh = (float)h;
     int64_t i, p;
-    for (i = 0; i < h; i++) {
-        if (fx == NULL)
-            fd_aug_affine_coords(w, (float)i, coef, sx + i * w, sy + i * w);
-        else
-            fd_aug_elastic_coords(w, (float)i, alpha, fx + i * fstride, fx + foff + i * fstride,
-                                  sx + i * w, sy + i * w);
-    }
+    fd_aug_warp_coords(h, w, coef, alpha, fx, fstride, foff, sx, sy);
     for (p = 0; p < h * w; p++) sx[p] = fd_aug_sample1(src, S, fw, fh, sx[p], sy[p]);
     for (i = 0; i < h; i++) memcpy(dst + (i + 1) * S + 1, sx + i * w, sizeof(float) * (size_t)w);
 }

@@ -84,6 +84,22 @@ static inline void fd_aug_elastic_coords(int64_t w, float yi, float alpha, const
     }
 }
 
+/* Source coordinates of all h rows of a warp (fd_aug_warp_fn below), row i
+ * at sx + i * w, sy + i * w: every path computes them with these loops. */
+static inline void fd_aug_warp_coords(int64_t h, int64_t w, const float *coef, float alpha,
+                                      const float *fx, int64_t fstride, int64_t foff,
+                                      float *FD_RESTRICT sx, float *FD_RESTRICT sy)
+{
+    int64_t i;
+    for (i = 0; i < h; i++) {
+        if (fx == NULL)
+            fd_aug_affine_coords(w, (float)i, coef, sx + i * w, sy + i * w);
+        else
+            fd_aug_elastic_coords(w, (float)i, alpha, fx + i * fstride, fx + foff + i * fstride,
+                                  sx + i * w, sy + i * w);
+    }
+}
+
 /* Resample a padded h x w image into the interior of dst (padded too):
  *   affine  (field == 0): coordinates from fd_aug_affine_coords(coef)
  *   elastic (field != 0): from fd_aug_elastic_coords(alpha, fx, fy), with

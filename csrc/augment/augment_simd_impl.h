@@ -71,13 +71,7 @@ void AUG_NAME(fd_aug_warp)(const float *src, int64_t h, int64_t w, const float *
     const int64_t S = w + 2;
     const float fw = (float)w, fh = (float)h;
     int64_t i, p;
-    for (i = 0; i < h; i++) {
-        if (fx == NULL)
-            fd_aug_affine_coords(w, (float)i, coef, sx + i * w, sy + i * w);
-        else
-            fd_aug_elastic_coords(w, (float)i, alpha, fx + i * fstride, fx + foff + i * fstride,
-                                  sx + i * w, sy + i * w);
-    }
+    fd_aug_warp_coords(h, w, coef, alpha, fx, fstride, foff, sx, sy);
     /* all h*w samples in one flat loop (no per-row tails), in place in sx */
     for (p = 0; p + VP(W) <= h * w; p += VP(W))
         VP(store)(sx + p,

@@ -69,6 +69,20 @@ enum { FD_OK = 0, FD_ENOMEM = -1, FD_EINVAL = -2 };
 #define FD_TNAME(name) FD_PASTE2(name, SFX)
 #define FD_TNAME_ISA(name, isa) FD_PASTE3(name, SFX, isa)
 
+/* Declares a per-dtype, per-path function family in a kernel's private
+ * header: DECL(T, SFX, ISA), a macro declaring the function for one dtype
+ * and path, for float (f32) and double (f64) on every path the build has
+ * (generic; avx2 and avx512 with x86 SIMD), e.g.
+ * FD_DECL_PATHS(FD_XENT_ROWS_DECL) declares fd_xent_rows_f32_generic ...
+ * fd_xent_rows_f64_avx512. */
+#define FD_DECL_DTYPES(DECL, isa) DECL(float, f32, isa) DECL(double, f64, isa)
+#if FD_HAVE_X86_SIMD
+#define FD_DECL_PATHS(DECL)                                                                        \
+    FD_DECL_DTYPES(DECL, generic) FD_DECL_DTYPES(DECL, avx2) FD_DECL_DTYPES(DECL, avx512)
+#else
+#define FD_DECL_PATHS(DECL) FD_DECL_DTYPES(DECL, generic)
+#endif
+
 /* Dispatch, the same in every kernel: one static function per kernel and
  * dtype, fd_<kernel>_pick_<sfx>(int isa), returns a struct of function
  * pointers (fd_<kernel>_kernels_<sfx>) for the SIMD path isa: the caller

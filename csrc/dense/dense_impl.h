@@ -43,38 +43,21 @@ static FD_NOINLINE void FD_TNAME_ISA(fd_dz_row, generic)(int act, int64_t n,
     }
 }
 
-/* gelu' needs tanh: vector code on x86 (act_simd.h), libm otherwise. */
-#if FD_HAVE_X86_SIMD
-static void FD_TNAME_ISA(fd_dz_row, avx2)(int act, int64_t n, const T *dy, const T *yz, T *dz,
-                                          T *ps)
-{
-    if (act == FD_ACT_GELU) {
-        FD_TNAME_ISA(fd_dz_gelu_row, avx2)(n, dy, yz, dz, ps);
-        return;
-    }
-    FD_TNAME_ISA(fd_dz_row, generic)(act, n, dy, yz, dz, ps);
-}
+/* gelu' needs tanh: vector code on x86 (act_simd.h:
+ * fd_dz_gelu_row_<sfx>_<isa>), libm otherwise. */
+static void FD_TNAME_ISA(fd_dz_gelu_row, generic)(int64_t n, const T *dy, const T *yz, T *dz, T *ps)
+{ FD_TNAME_ISA(fd_dz_row, generic)(FD_ACT_GELU, n, dy, yz, dz, ps); }
 
-static void FD_TNAME_ISA(fd_dz_row, avx512)(int act, int64_t n, const T *dy, const T *yz, T *dz,
-                                            T *ps)
-{
-    if (act == FD_ACT_GELU) {
-        FD_TNAME_ISA(fd_dz_gelu_row, avx512)(n, dy, yz, dz, ps);
-        return;
-    }
-    FD_TNAME_ISA(fd_dz_row, generic)(act, n, dy, yz, dz, ps);
-}
-#endif
-
-/* The dz row worker of one SIMD path (see "Dispatch" in fd_common.h). */
+/* The GELU dz row worker of one SIMD path (see "Dispatch" in fd_common.h);
+ * every other activation's is the portable fd_dz_row. */
 typedef struct {
-    void (*dz_row)(int act, int64_t n, const T *dy, const T *yz, T *dz, T *ps);
+    void (*dz_gelu)(int64_t n, const T *dy, const T *yz, T *dz, T *ps);
 } FN(fd_dense_kernels);
 
 static FN(fd_dense_kernels) FN(fd_dense_pick)(int isa)
 {
     FN(fd_dense_kernels) k;
-    k.dz_row = FD_PICK(isa, fd_dz_row);
+    k.dz_gelu = FD_PICK(isa, fd_dz_gelu_row);
     return k;
 }
 
@@ -98,11 +81,15 @@ static void FN(fd_dz_block)(void *arg, int64_t p0, int64_t p1, int64_t j0, int64
     int64_t i, j;
     for (i = p0; i < p1; i++) {
         T *ps = jb->part + (i / FD_DB_CHUNK) * jb->n + j0;
+        const T *dy = jb->dy + i * jb->lddy + j0;
+        const T *yz = ident ? NULL : jb->yz + i * jb->ldyz + j0;
+        T *dz = ident ? NULL : jb->dz + i * jb->n + j0;
         if (i % FD_DB_CHUNK == 0)
             for (j = 0; j < nc; j++) ps[j] = (T)0;
-        jb->k.dz_row(jb->act, nc, jb->dy + i * jb->lddy + j0,
-                     ident ? NULL : jb->yz + i * jb->ldyz + j0,
-                     ident ? NULL : jb->dz + i * jb->n + j0, ps);
+        if (jb->act == FD_ACT_GELU)
+            jb->k.dz_gelu(nc, dy, yz, dz, ps);
+        else
+            FD_TNAME_ISA(fd_dz_row, generic)(jb->act, nc, dy, yz, dz, ps);
     }
 }
 

@@ -10,17 +10,11 @@
 
 #include "common/fd_common.h"
 
-#define FD_DROPOUT_WORKER_DECL(T, NAME)                                                            \
-    void NAME(int64_t q0, int64_t q1, int64_t n, const T *x, T *out, uint32_t thr, T scale,        \
-              uint64_t seed, uint32_t c2, uint32_t c3);
+#define FD_DROPOUT_WORKER_DECL(T, SFX, ISA)                                                        \
+    void fd_dropout_range_##SFX##_##ISA(int64_t q0, int64_t q1, int64_t n, const T *x, T *out,     \
+                                        uint32_t thr, T scale, uint64_t seed, uint32_t c2,         \
+                                        uint32_t c3);
 
-FD_DROPOUT_WORKER_DECL(float, fd_dropout_range_f32_generic)
-FD_DROPOUT_WORKER_DECL(double, fd_dropout_range_f64_generic)
-#if FD_HAVE_X86_SIMD
-FD_DROPOUT_WORKER_DECL(float, fd_dropout_range_f32_avx2)
-FD_DROPOUT_WORKER_DECL(double, fd_dropout_range_f64_avx2)
-FD_DROPOUT_WORKER_DECL(float, fd_dropout_range_f32_avx512)
-FD_DROPOUT_WORKER_DECL(double, fd_dropout_range_f64_avx512)
-#endif
+FD_DECL_PATHS(FD_DROPOUT_WORKER_DECL)
 
 #endif

@@ -14,49 +14,27 @@
 #include "simd/simd_avx512.h"
 #include "simd/simd_avx512bf16.h"
 
+/* gemm_bf16_simd_impl.h once per (width, A layout); it undefines
+ * VP, MR, NAME and A_ROWS again. */
 #define VP(name) v16f_##name
 #define MR FD_GEMM_BF16_AVX512_MR
-#define NV (FD_GEMM_BF16_AVX512_NR / 16)
 #define NAME fd_ukr_bf16_avx512bf16_zmm
-#define ACT_ROWS fd_act_rows_f32_avx512
 #define A_ROWS FD_GEMM_BF16_AVX512_A_ROWS
 #include "gemm/gemm_bf16_simd_impl.h"
-#undef A_ROWS
-#undef VP
-#undef MR
-#undef NV
-#undef NAME
-#undef ACT_ROWS
 
 /* the same tile with A packed pair by pair: a transposed A (x^T in the
  * backward pass's dW = x^T dz) packs that way without a transpose */
 #define VP(name) v16f_##name
 #define MR FD_GEMM_BF16_AVX512_MR
-#define NV (FD_GEMM_BF16_AVX512_NR / 16)
 #define NAME fd_ukr_bf16_avx512bf16_zmm_pairs
-#define ACT_ROWS fd_act_rows_f32_avx512
 #define A_ROWS 0
 #include "gemm/gemm_bf16_simd_impl.h"
-#undef A_ROWS
-#undef VP
-#undef MR
-#undef NV
-#undef NAME
-#undef ACT_ROWS
 
 #define VP(name) v8f_##name
 #define MR FD_GEMM_BF16_AVX512_YMM_MR
-#define NV (FD_GEMM_BF16_AVX512_NR / 8)
 #define NAME fd_ukr_bf16_avx512bf16_ymm
-#define ACT_ROWS fd_act_rows_f32_avx512
 #define A_ROWS FD_GEMM_BF16_AVX512_A_ROWS
 #include "gemm/gemm_bf16_simd_impl.h"
-#undef A_ROWS
-#undef VP
-#undef MR
-#undef NV
-#undef NAME
-#undef ACT_ROWS
 
 /* Row-major A (unit column stride), rows [0, rows) of a micro-panel row
  * by row: 32 floats of a row -> 16 pairs (vcvtne2ps2bf16 keeps the order);

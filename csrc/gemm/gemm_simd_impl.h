@@ -17,38 +17,24 @@
 #define NV (FD_GEMM_BLK(FD_SIMD_ISA_UP, T_BITS, NR) / VP(W))
 #define UKR_NR (NV * VP(W))
 #define UKR_ACT_ROWS FD_TNAME_ISA(fd_act_rows, ISA)
+#define UKR_BVEC VP(vec)
+#define UKR_BLOAD VP(load)
+#define UKR_BCAST VP(set1)
+#define UKR_MAC(acc, a, b) VP(fmadd)(a, b, acc)
 
 void FD_TNAME_ISA(fd_ukr, ISA)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
                                const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc,
                                int beta, const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz,
                                int act)
 {
-    VP(vec) c[MR][NV];
     int64_t p;
-    int r, v;
-#pragma GCC unroll 16
-    for (r = 0; r < MR; r++)
-#pragma GCC unroll 4
-        for (v = 0; v < NV; v++) c[r][v] = VP(zero)();
-    /* Warm the C tile while the K loop runs. */
-#pragma GCC unroll 16
-    for (r = 0; r < MR; r++) {
-        _mm_prefetch((const char *)(C + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(C + r * ldc + UKR_NR - 1), _MM_HINT_T0);
-    }
+#include "gemm/gemm_ukr_prologue.h"
     if (lda == 0) {
         /* packed A: MR values per k-step */
 #pragma GCC unroll 4
         for (p = 0; p < kc; p++) {
-            VP(vec) b[NV];
-#pragma GCC unroll 4
-            for (v = 0; v < NV; v++) b[v] = VP(load)(Bp + v * VP(W));
-#pragma GCC unroll 16
-            for (r = 0; r < MR; r++) {
-                VP(vec) a = VP(set1)(Ap[r]);
-#pragma GCC unroll 4
-                for (v = 0; v < NV; v++) c[r][v] = VP(fmadd)(a, b[v], c[r][v]);
-            }
+#define UKR_A(r) Ap[r]
+#include "gemm/gemm_ukr_kstep.h"
             Ap += MR;
             Bp += ldb;
         }
@@ -62,23 +48,14 @@ void FD_TNAME_ISA(fd_ukr, ISA)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda,
         for (r = 0; r < MR; r++) ar[r] = Ap + (r < arows ? r : arows - 1) * lda;
 #pragma GCC unroll 4
         for (p = 0; p < kc; p++) {
-            VP(vec) b[NV];
-#pragma GCC unroll 4
-            for (v = 0; v < NV; v++) b[v] = VP(load)(Bp + v * VP(W));
-#pragma GCC unroll 16
-            for (r = 0; r < MR; r++) {
-                VP(vec) a = VP(set1)(ar[r][p]);
-#pragma GCC unroll 4
-                for (v = 0; v < NV; v++) c[r][v] = VP(fmadd)(a, b[v], c[r][v]);
-            }
+#define UKR_A(r) ar[r][p]
+#include "gemm/gemm_ukr_kstep.h"
             Bp += ldb;
         }
     }
 #include "gemm/gemm_ukr_epilogue.h"
 }
 
-#undef UKR_NR
-#undef UKR_ACT_ROWS
 #undef MR
 #undef NV
 #undef T_BITS

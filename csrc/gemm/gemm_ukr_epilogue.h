@@ -4,8 +4,10 @@
  * pre-activation copy z, ReLU and the stores in one place.  In scope: the
  * register tile VP(vec) c[MR][NV], ints r, v, and C, ldc, beta, bias, z,
  * ldz, act; UKR_NR and UKR_ACT_ROWS (the vector sigmoid/tanh/gelu over the
- * stored rows, act_simd.h) defined by the including template.  No include
- * guard: included once per kernel. */
+ * stored rows, act_simd.h) defined by the including template; this block
+ * undefines them and the K step's UKR_BVEC, UKR_BLOAD, UKR_BCAST and
+ * UKR_MAC (gemm_ukr_kstep.h) at the end.  No include guard: included once
+ * per kernel. */
 if (beta) {
 #pragma GCC unroll 16
     for (r = 0; r < MR; r++)
@@ -44,3 +46,9 @@ if (act != FD_ACT_IDENTITY && act != FD_ACT_RELU) {
      * L1; apply them there rather than in a separate pass over C. */
     UKR_ACT_ROWS(act, MR, UKR_NR, C, ldc);
 }
+#undef UKR_NR
+#undef UKR_ACT_ROWS
+#undef UKR_BVEC
+#undef UKR_BLOAD
+#undef UKR_BCAST
+#undef UKR_MAC

@@ -105,10 +105,12 @@ void fd_idx_bswap_inplace(fd_ctx ctx, void *data, int64_t count, int elsize);
 /* The same in slices, polling between them: FD_OK or FD_IDX_STOPPED. */
 int fd_idx_bswap_polled(fd_ctx ctx, void *data, int64_t count, int elsize, fd_idx_poll *poll);
 
-/* SIMD kernels (idx_avx2.c / idx_avx512.c): swap the first n elements and
- * return how many were done (a multiple of the vector width; the caller
- * finishes the tail). */
+/* SIMD kernels (idx_avx2.c / idx_avx512.c, built with x86 SIMD only): swap
+ * the first n elements and return how many were done (a multiple of the
+ * vector width; the caller finishes the tail). */
+#if FD_HAVE_X86_SIMD
 int64_t fd_idx_bswap_avx2(uint8_t *p, int64_t n, int elsize);
 int64_t fd_idx_bswap_avx512(uint8_t *p, int64_t n, int elsize);
+#endif
 
 #endif

@@ -6,11 +6,5 @@
 
 #include "idx/idx_bswap_simd_impl.h"
 #else
-int64_t fd_idx_bswap_avx2(uint8_t *p, int64_t n, int elsize)
-{
-    (void)p;
-    (void)n;
-    (void)elsize;
-    return 0;
-}
+FD_NO_SIMD_UNIT;
 #endif

@@ -13,13 +13,6 @@
     double fd_xent_rows_##SFX##_##ISA(int64_t r0, int64_t r1, int64_t c, const T *logits,          \
                                       const int64_t *labels, T *rows, T *grad, T scale);
 
-FD_XENT_ROWS_DECL(float, f32, generic)
-FD_XENT_ROWS_DECL(double, f64, generic)
-#if FD_HAVE_X86_SIMD
-FD_XENT_ROWS_DECL(float, f32, avx2)
-FD_XENT_ROWS_DECL(double, f64, avx2)
-FD_XENT_ROWS_DECL(float, f32, avx512)
-FD_XENT_ROWS_DECL(double, f64, avx512)
-#endif
+FD_DECL_PATHS(FD_XENT_ROWS_DECL)
 
 #endif

@@ -49,30 +49,48 @@ static FN(fd_optim_kernels) FN(fd_optim_pick)(int isa)
     return k;
 }
 
+/* Runs the path's span worker over fixed blocks of FD_OPT_BLOCK elements
+ * (the last one shorter) in parallel: Adam when adam, else SGD.  s1, s2:
+ * the state buffers (SGD: velocity or NULL, s2 unused; Adam: m, v); coef:
+ * SGD's lr, mom, wd, or Adam's decay, b1, c1, b2, c2, inv_bc2s, eps,
+ * step_size. */
+static void FN(fd_opt_blocks)(fd_ctx ctx, int64_t n, int adam, T *param, const T *grad, T *s1,
+                              T *s2, const T *coef, int flags)
+{
+    const FN(fd_optim_kernels) k = FN(fd_optim_pick)(ctx.isa);
+    const int64_t nblocks = (n + FD_OPT_BLOCK - 1) / FD_OPT_BLOCK;
+    const int nt = fd_threads_for(&ctx, (size_t)n, FD_OPT_GRAIN);
+    int64_t b;
+    FD_PARALLEL_FOR
+    for (b = 0; b < nblocks; b++) {
+        int64_t off = b * FD_OPT_BLOCK;
+        int64_t len = n - off < FD_OPT_BLOCK ? n - off : FD_OPT_BLOCK;
+        if (adam)
+            k.adam(len, param + off, grad + off, s1 + off, s2 + off, coef[0], coef[1], coef[2],
+                   coef[3], coef[4], coef[5], coef[6], coef[7]);
+        else
+            k.sgd(len, param + off, grad + off, s1 ? s1 + off : NULL, coef[0], coef[1], coef[2],
+                  flags);
+    }
+}
+
 /* velocity == NULL disables momentum (the header allows NULL only when
  * momentum == 0; the Python layer enforces it). */
 void FN(fd_sgd_step)(fd_ctx ctx, int64_t n, T *param, const T *grad, double lr, double momentum,
                      T *velocity, double weight_decay, int nesterov)
 {
-    int flags = 0, nt;
-    int64_t nblocks, b;
-    FN(fd_optim_kernels) k;
+    int flags = 0;
+    T coef[3];
     if (n <= 0) return;
     if (weight_decay != 0.0) flags |= FD_SGD_WD;
     if (momentum != 0.0 && velocity != NULL) {
         flags |= FD_SGD_MOM;
         if (nesterov) flags |= FD_SGD_NESTEROV;
     }
-    k = FN(fd_optim_pick)(ctx.isa);
-    nblocks = (n + FD_OPT_BLOCK - 1) / FD_OPT_BLOCK;
-    nt = fd_threads_for(&ctx, (size_t)n, FD_OPT_GRAIN);
-    FD_PARALLEL_FOR
-    for (b = 0; b < nblocks; b++) {
-        int64_t off = b * FD_OPT_BLOCK;
-        int64_t len = n - off < FD_OPT_BLOCK ? n - off : FD_OPT_BLOCK;
-        k.sgd(len, param + off, grad + off, velocity ? velocity + off : NULL, (T)lr, (T)momentum,
-              (T)weight_decay, flags);
-    }
+    coef[0] = (T)lr;
+    coef[1] = (T)momentum;
+    coef[2] = (T)weight_decay;
+    FN(fd_opt_blocks)(ctx, n, 0, param, grad, velocity, NULL, coef, flags);
 }
 
 /* Scalars (bias corrections, step size) are computed in double once, as
@@ -81,32 +99,20 @@ void FN(fd_adam_step)(fd_ctx ctx, int64_t n, T *param, const T *grad, T *m, T *v
                       double beta1, double beta2, double eps, int64_t step, double weight_decay)
 {
     double bc1, bc2;
-    T decay, b1, c1, b2, c2, inv_bc2s, teps, step_size;
-    int nt;
-    int64_t nblocks, b;
-    FN(fd_optim_kernels) k;
+    T coef[8];
     if (n <= 0) return;
     if (step < 1) step = 1;
     bc1 = 1.0 - pow(beta1, (double)step);
     bc2 = 1.0 - pow(beta2, (double)step);
-    decay = (T)(1.0 - lr * weight_decay);
-    b1 = (T)beta1;
-    c1 = (T)(1.0 - beta1);
-    b2 = (T)beta2;
-    c2 = (T)(1.0 - beta2);
-    inv_bc2s = (T)(1.0 / sqrt(bc2));
-    teps = (T)eps;
-    step_size = (T)(lr / bc1);
-    k = FN(fd_optim_pick)(ctx.isa);
-    nblocks = (n + FD_OPT_BLOCK - 1) / FD_OPT_BLOCK;
-    nt = fd_threads_for(&ctx, (size_t)n, FD_OPT_GRAIN);
-    FD_PARALLEL_FOR
-    for (b = 0; b < nblocks; b++) {
-        int64_t off = b * FD_OPT_BLOCK;
-        int64_t len = n - off < FD_OPT_BLOCK ? n - off : FD_OPT_BLOCK;
-        k.adam(len, param + off, grad + off, m + off, v + off, decay, b1, c1, b2, c2, inv_bc2s,
-               teps, step_size);
-    }
+    coef[0] = (T)(1.0 - lr * weight_decay); /* decay */
+    coef[1] = (T)beta1;
+    coef[2] = (T)(1.0 - beta1);
+    coef[3] = (T)beta2;
+    coef[4] = (T)(1.0 - beta2);
+    coef[5] = (T)(1.0 / sqrt(bc2)); /* inv_bc2s */
+    coef[6] = (T)eps;
+    coef[7] = (T)(lr / bc1); /* step_size */
+    FN(fd_opt_blocks)(ctx, n, 1, param, grad, m, v, coef, 0);
 }
 
 #undef FN

@@ -17,13 +17,6 @@
     void fd_adam_span_##SFX##_##ISA(int64_t n, T *p, const T *g, T *m, T *v, T decay, T b1, T c1,  \
                                     T b2, T c2, T inv_bc2s, T eps, T step_size);
 
-FD_OPT_SPAN_DECL(float, f32, generic)
-FD_OPT_SPAN_DECL(double, f64, generic)
-#if FD_HAVE_X86_SIMD
-FD_OPT_SPAN_DECL(float, f32, avx2)
-FD_OPT_SPAN_DECL(double, f64, avx2)
-FD_OPT_SPAN_DECL(float, f32, avx512)
-FD_OPT_SPAN_DECL(double, f64, avx512)
-#endif
+FD_DECL_PATHS(FD_OPT_SPAN_DECL)
 
 #endif
