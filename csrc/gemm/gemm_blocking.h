@@ -20,6 +20,46 @@
 #ifndef FD_GEMM_BLOCKING_H
 #define FD_GEMM_BLOCKING_H
 
+#include "common/cpu.h"
+
+/* Cache blocks derived at run time (gemm_blocking.c) from the caches the
+ * CPU reports (common/cpu.h, fd_cpu_caches), BLIS-style (Low et al. 2016,
+ * "Analytical modeling is enough for high-performance BLIS"), for the loop
+ * order of gemm_impl.h (jc, pc, ic, ir, jr: an A micro-panel is reused
+ * across the jr loop, the packed KC x NC block of B across the ir loop):
+ *   KC  MR x KC micro-panel of A in all ways of L1d but one
+ *   NC  KC x NC block of B in this core's share of L3 (NC_L3), or of L2
+ *       (NC_L2) where no L3 is reported
+ *   MC  MC x KC block of A in MC_L2 of L2
+ * clamped to the limits below and rounded down (KC to the path's K
+ * alignment, MC to MR, NC to NR).  The per-ISA KC, MC and NC in the table
+ * below are no longer used by the drivers: they record what was measured
+ * on a Zen 4 before (and what the derivation gives there, see
+ * docs/performance.md).  MR and NR (the register tile) stay compile-time
+ * constants of each micro-kernel. */
+#define FD_GEMM_KC_MIN 64
+#define FD_GEMM_KC_MAX 2048
+#define FD_GEMM_MC_MAX 1024
+#define FD_GEMM_NC_MAX 4096
+#define FD_GEMM_NC_L2_NUM 1
+#define FD_GEMM_NC_L2_DEN 2
+#define FD_GEMM_NC_L3_NUM 1
+#define FD_GEMM_NC_L3_DEN 4
+#define FD_GEMM_MC_L2_NUM 1
+#define FD_GEMM_MC_L2_DEN 2
+
+/* Register tile and cache blocks of one path and dtype. */
+typedef struct {
+    int mr, nr;
+    int64_t kc, mc, nc;
+} fd_gemm_blocks;
+
+/* Blocks for an MR x NR micro-kernel whose packed operands take kbytes
+ * per K element and row (4 float, 8 double, 2 bfloat16) and whose K panel
+ * is a multiple of kalign, on caches c (NULL: fd_caches_default()).  A
+ * pure function: the same caches give the same blocks. */
+fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kbytes, int kalign);
+
 /* portable C: plain loops the compiler may vectorise */
 #define FD_GEMM_GENERIC_F32_MR 4
 #define FD_GEMM_GENERIC_F32_NR 8
