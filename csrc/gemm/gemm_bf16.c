@@ -136,7 +136,7 @@ static fd_bf16_blk fd_gemm_bf16_pick_blocked(int isa, const fd_caches *caches)
 {
     fd_bf16_blk b = fd_gemm_bf16_pick(isa);
     const fd_gemm_blocks d = fd_gemm_derive_blocks(caches, b.mr, b.nr, 2, 2 * b.kp_align);
-    b.kc = d.kc;
+    b.kc = d.kc < b.kc ? d.kc : b.kc; /* the table's KC is the path's cap */
     b.mc = d.mc;
     b.nc = d.nc;
     return b;

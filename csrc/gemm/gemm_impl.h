@@ -108,7 +108,7 @@ static FN(blk) FN(fd_gemm_pick_blocked)(int isa, const fd_caches *caches)
 {
     FN(blk) b = FN(fd_gemm_pick)(isa);
     const fd_gemm_blocks d = fd_gemm_derive_blocks(caches, b.mr, b.nr, (int)sizeof(T), 8);
-    b.kc = d.kc;
+    b.kc = d.kc < b.kc ? d.kc : b.kc; /* the table's KC is the path's cap */
     b.mc = d.mc;
     b.nc = d.nc;
     return b;
