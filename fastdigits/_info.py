@@ -27,8 +27,47 @@ def config_dict() -> Dict[str, Any]:
         "simd_available": list(_config.available_simd()),
         "bf16": bf16_path(_config.get_simd()),
         "amx": _runtime.amx_state(),
+        "caches": _runtime.cache_info(),
+        "gemm_blocks": gemm_blocks(_config.get_simd()),
         "numpy": np.__version__,
     }
+
+
+def gemm_blocks(simd: str) -> Dict[str, Dict[str, int]]:
+    """The GEMM's register tile (mr x nr) and cache blocks (kc, mc, nc) per
+    dtype on SIMD path `simd`, derived from this CPU's caches."""
+    isa = _runtime.ISA_NAMES.index(simd)
+    return {dt: _runtime.gemm_blocking(isa, dt) for dt in ("float32", "float64", "bfloat16")}
+
+
+def _size(n: int) -> str:
+    if n >= 1 << 20 and n % (1 << 20) == 0:
+        return "%d MiB" % (n >> 20)
+    if n >= 1 << 10 and n % (1 << 10) == 0:
+        return "%d KiB" % (n >> 10)
+    return "%d B" % n
+
+
+def _caches_line(caches: Dict[str, Any]) -> str:
+    parts = []
+    for name, label in (("l1d", "L1d"), ("l2", "L2"), ("l3", "L3")):
+        lv = caches[name]
+        if not lv["size"]:
+            continue
+        text = "%s %s" % (label, _size(lv["size"]))
+        if lv["ways"]:
+            text += " %d-way" % lv["ways"]
+        if lv["sharing"] > 1:
+            text += " (%d CPUs)" % lv["sharing"]
+        parts.append(text)
+    return "%s; from %s" % (", ".join(parts), caches["source"])
+
+
+def _blocks_line(blocks: Dict[str, Dict[str, int]]) -> str:
+    return "; ".join(
+        "%s %dx%d kc %d mc %d nc %d" % (dt, b["mr"], b["nr"], b["kc"], b["mc"], b["nc"])
+        for dt, b in blocks.items()
+    )
 
 
 def bf16_path(simd: str) -> str:
@@ -46,6 +85,11 @@ def show_config() -> None:
     The threads and SIMD lines are what the next kernel call from this
     Python thread would use (:func:`get_num_threads`, :func:`get_simd`).
 
+    The caches line is what the CPU reports (read once per process); the
+    gemm blocks line gives, per dtype, the register tile MR x NR of the
+    path's micro-kernel and the cache blocks KC, MC, NC derived from those
+    caches (docs/performance.md).
+
     Examples
     --------
     >>> import fastdigits
@@ -60,6 +104,8 @@ def show_config() -> None:
       simd path  : generic (available: generic...)
       bf16 path  : emulated (portable C)
       amx        : ...
+      caches     : ...
+      gemm blocks: ...
       numpy      : ...
     """
     info = config_dict()
@@ -74,6 +120,8 @@ def show_config() -> None:
         "  simd path  : %s (available: %s)" % (info["simd"], ", ".join(info["simd_available"])),
         "  bf16 path  : %s" % info["bf16"],
         "  amx        : %s" % info["amx"],
+        "  caches     : %s" % _caches_line(info["caches"]),
+        "  gemm blocks: %s" % _blocks_line(info["gemm_blocks"]),
         "  numpy      : %s" % info["numpy"],
     ]
     extra = _extra_facts()

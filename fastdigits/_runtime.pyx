@@ -1,4 +1,6 @@
-"""CPU features and OpenMP facts, read from the C layer."""
+"""CPU features, caches and OpenMP facts, read from the C layer."""
+
+from fastdigits._common cimport fd_ctx
 
 cdef extern from "common/cpu.h" nogil:
     int fd_cpu_best_isa()
@@ -55,3 +57,158 @@ def amx_state() -> str:
     """AMX on this machine: "absent", "refused" (in the CPU, but the OS did
     not grant the tile data) or "usable"."""
     return ("absent", "refused", "usable")[fd_cpu_amx_state()]
+
+
+cdef extern from "common/cpu.h" nogil:
+    ctypedef struct fd_cache_level:
+        long long size
+        int line
+        int ways
+        int sharing
+    ctypedef struct fd_caches:
+        fd_cache_level l1d
+        fd_cache_level l2
+        fd_cache_level l3
+        int source
+    const fd_caches *fd_cpu_caches()
+    void fd_caches_default(fd_caches *c)
+
+
+cdef extern from "gemm/gemm_bf16.h" nogil:
+    ctypedef struct fd_gemm_blocks:
+        int mr
+        int nr
+        long long kc
+        long long mc
+        long long nc
+    fd_gemm_blocks fd_gemm_blocking_f32(int isa, const fd_caches *c)
+    fd_gemm_blocks fd_gemm_blocking_f64(int isa, const fd_caches *c)
+    fd_gemm_blocks fd_gemm_bf16_blocking(int isa, const fd_caches *c)
+    int fd_gemm_caches_f32(fd_ctx ctx, const fd_caches *c, long long m, long long k, long long n,
+                           const float *A, long long a_rs, long long a_cs, const float *B,
+                           long long b_rs, long long b_cs, float *C, long long c_rs,
+                           long long c_cs, const void *epi, void *work)
+    int fd_gemm_caches_f64(fd_ctx ctx, const fd_caches *c, long long m, long long k, long long n,
+                           const double *A, long long a_rs, long long a_cs, const double *B,
+                           long long b_rs, long long b_cs, double *C, long long c_rs,
+                           long long c_cs, const void *epi, void *work)
+
+
+CACHE_SOURCES = ("defaults", "cpuid leaf 4", "cpuid 0x8000001d", "cpuid 0x80000005/6", "sysfs")
+_LEVELS = ("l1d", "l2", "l3")
+_DTYPES = ("float32", "float64", "bfloat16")
+
+
+cdef dict _level_dict(fd_cache_level lv):
+    return {"size": lv.size, "line": lv.line, "ways": lv.ways, "sharing": lv.sharing}
+
+
+cdef dict _caches_dict(const fd_caches *c):
+    return {
+        "l1d": _level_dict(c.l1d),
+        "l2": _level_dict(c.l2),
+        "l3": _level_dict(c.l3),
+        "source": CACHE_SOURCES[c.source],
+    }
+
+
+def cache_info() -> dict:
+    """The caches this CPU reports (read once per process): for "l1d", "l2" and
+    "l3" a dict of size (bytes, 0 when absent), line (bytes), ways (0: unknown
+    or fully associative) and sharing (logical CPUs sharing it); "source"
+    says where they were read."""
+    return _caches_dict(fd_cpu_caches())
+
+
+def default_caches() -> dict:
+    """The documented fallback caches used where the CPU reports none."""
+    cdef fd_caches c
+    fd_caches_default(&c)
+    return _caches_dict(&c)
+
+
+cdef int _fill_caches(object caches, fd_caches *c) except -1:
+    """caches (a dict shaped as cache_info(), missing keys default) -> *c."""
+    cdef fd_cache_level *lv
+    fd_caches_default(c)
+    c.l3.size = 0
+    if not isinstance(caches, dict):
+        raise TypeError("caches must be a dict such as cache_info() returns, got %s"
+                        % type(caches).__name__)
+    for name in caches:
+        if name not in _LEVELS and name != "source":
+            raise ValueError("caches: unknown level %r (expected l1d, l2, l3)" % (name,))
+    for i, name in enumerate(_LEVELS):
+        if name not in caches:
+            continue
+        lv = &c.l1d if i == 0 else (&c.l2 if i == 1 else &c.l3)
+        level = caches[name]
+        size = int(level["size"])
+        if size < 0 or (i < 2 and size < 1024):
+            raise ValueError("caches[%r]['size'] must be >= 1024 bytes, got %d" % (name, size))
+        lv.size = size
+        lv.line = int(level.get("line", 64))
+        lv.ways = int(level.get("ways", 0))
+        lv.sharing = max(1, int(level.get("sharing", 1)))
+    return 0
+
+
+def gemm_blocking(isa: int, dtype: str = "float32", caches: object = None) -> dict:
+    """Register tile (mr, nr) and cache blocks (kc, mc, nc) the GEMM of SIMD
+    path `isa` uses for `dtype` ("float32", "float64" or "bfloat16") on
+    `caches` (a dict as cache_info() returns; None: this CPU's)."""
+    cdef fd_caches c
+    cdef fd_gemm_blocks b
+    if dtype not in _DTYPES:
+        raise ValueError("dtype must be one of %s, got %r" % (", ".join(_DTYPES), dtype))
+    if not 0 <= isa < len(ISA_NAMES):
+        raise ValueError("isa must be in [0, %d), got %r" % (len(ISA_NAMES), isa))
+    if caches is None:
+        c = fd_cpu_caches()[0]
+    else:
+        _fill_caches(caches, &c)
+    if dtype == "float32":
+        b = fd_gemm_blocking_f32(isa, &c)
+    elif dtype == "float64":
+        b = fd_gemm_blocking_f64(isa, &c)
+    else:
+        b = fd_gemm_bf16_blocking(isa if isa >= 3 else 0, &c)
+    return {"mr": b.mr, "nr": b.nr, "kc": b.kc, "mc": b.mc, "nc": b.nc}
+
+
+ctypedef fused real:
+    float
+    double
+
+
+def _gemm_on_caches(const real[:, ::1] A, const real[:, ::1] B, real[:, ::1] C, object caches,
+                    int isa, int nthreads, int bf16=0):
+    """Test hook: C = A @ B by the GEMM blocked for `caches` instead of this
+    CPU's (row-major operands; isa must be one this CPU runs)."""
+    cdef fd_caches c
+    cdef fd_ctx ctx
+    cdef int rc
+    cdef long long m = A.shape[0], k = A.shape[1], n = B.shape[1]
+    if B.shape[0] != k or C.shape[0] != m or C.shape[1] != n:
+        raise ValueError("A, B, C: shapes do not match (m, k) @ (k, n) -> (m, n)")
+    if isa > fd_cpu_best_isa() or isa < 0:
+        raise ValueError("isa %d is not available on this CPU" % isa)
+    if nthreads < 1:
+        raise ValueError("nthreads must be >= 1, got %d" % nthreads)
+    _fill_caches(caches, &c)
+    ctx.isa = isa
+    ctx.nthreads = nthreads
+    ctx.precision = 1 if bf16 else 0
+    if bf16 and real is double:
+        raise ValueError("bf16 needs float32 operands")
+    with nogil:
+        if real is float:
+            rc = fd_gemm_caches_f32(ctx, &c, m, k, n, &A[0, 0] if m and k else NULL, k, 1,
+                                    &B[0, 0] if k and n else NULL, n, 1,
+                                    &C[0, 0] if m and n else NULL, n, 1, NULL, NULL)
+        else:
+            rc = fd_gemm_caches_f64(ctx, &c, m, k, n, &A[0, 0] if m and k else NULL, k, 1,
+                                    &B[0, 0] if k and n else NULL, n, 1,
+                                    &C[0, 0] if m and n else NULL, n, 1, NULL, NULL)
+    if rc != 0:
+        raise MemoryError("fd_gemm failed (%d)" % rc)

@@ -27,7 +27,12 @@ def manifest_sources():
         return [line for line in lines if line]
 
 
-SOURCES = ["tests/c/test_kernels.c"] + [s for s in manifest_sources() if s.split("/")[1] in KERNELS]
+# plus the GEMM's cache-block derivation (pure C on common/cpu.h)
+SOURCES = (
+    ["tests/c/test_kernels.c"]
+    + [s for s in manifest_sources() if s.split("/")[1] in KERNELS]
+    + ["csrc/gemm/gemm_blocking.c"]
+)
 FLAGS = ["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O2", "-DFD_NO_SIMD", "-Icsrc"]
 
 

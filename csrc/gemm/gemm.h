@@ -53,7 +53,15 @@
      * Returns FD_OK, FD_ENOMEM, or FD_EINVAL (epilogue with c_cs != 1). */                     \
     int fd_gemm_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs,       \
                       int64_t a_cs, const T *B, int64_t b_rs, int64_t b_cs, T *C, int64_t c_rs,    \
-                      int64_t c_cs, const fd_gemm_epi_##SFX *epi, void *work);
+                      int64_t c_cs, const fd_gemm_epi_##SFX *epi, void *work);                     \
+    /* The same on caches c instead of this CPU's (tests; work NULL or sized \
+     * for those blocks). */                     \
+    int fd_gemm_caches_##SFX(fd_ctx ctx, const fd_caches *c, int64_t m, int64_t k, int64_t n,      \
+                             const T *A, int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,     \
+                             int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs,                       \
+                             const fd_gemm_epi_##SFX *epi, void *work);                            \
+    /* The register tile and cache blocks path isa uses on caches c. */                            \
+    fd_gemm_blocks fd_gemm_blocking_##SFX(int isa, const fd_caches *c);
 
 FD_GEMM_DECL(float, f32)
 FD_GEMM_DECL(double, f64)

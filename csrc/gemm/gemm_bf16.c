@@ -129,6 +129,31 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
     return b;
 }
 
+/* The path's kernels with the cache blocks derived from caches
+ * (gemm_blocking.h): 2 bytes per K element, K panels in whole pairs (AMX:
+ * whole tiles of 16 pairs). */
+static fd_bf16_blk fd_gemm_bf16_pick_blocked(int isa, const fd_caches *caches)
+{
+    fd_bf16_blk b = fd_gemm_bf16_pick(isa);
+    const fd_gemm_blocks d = fd_gemm_derive_blocks(caches, b.mr, b.nr, 2, 2 * b.kp_align);
+    b.kc = d.kc < b.kc ? d.kc : b.kc; /* the table's KC is the path's cap */
+    b.mc = d.mc;
+    b.nc = d.nc;
+    return b;
+}
+
+fd_gemm_blocks fd_gemm_bf16_blocking(int isa, const fd_caches *caches)
+{
+    const fd_bf16_blk b = fd_gemm_bf16_pick_blocked(isa, caches);
+    fd_gemm_blocks d;
+    d.mr = b.mr;
+    d.nr = b.nr;
+    d.kc = b.kc;
+    d.mc = b.mc;
+    d.nc = b.nc;
+    return d;
+}
+
 static int64_t fd_bf_min(int64_t a, int64_t b)
 { return a < b ? a : b; }
 static int64_t fd_bf_round_up(int64_t a, int64_t b)
@@ -171,13 +196,13 @@ static int fd_bf_threads(const fd_ctx *ctx, const fd_bf16_blk *b, int64_t m, int
     return nt;
 }
 
-static size_t fd_bf_work_bytes(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+static size_t fd_bf_work_bytes(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n)
 {
     fd_bf16_blk b;
     int64_t kc, units;
     int split, nt, nt2;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
-    b = fd_gemm_bf16_pick(ctx.isa);
+    b = fd_gemm_bf16_pick_blocked(ctx.isa, caches);
     fd_bf_plan(m, k, n, &b, &kc);
     nt = fd_bf_threads(&ctx, &b, m, k, n, 0, &split, &units);
     nt2 = fd_bf_threads(&ctx, &b, m, k, n, 1, &split, &units);
@@ -190,9 +215,10 @@ size_t fd_gemm_bf16_work_bytes(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
     size_t a, t;
     ctx.precision = FD_PREC_F32; /* the plain product covers the trivial cases */
     a = fd_gemm_work_bytes_f32(ctx, m, k, n);
-    t = fd_bf_work_bytes(ctx, m, k, n);
+    t = fd_bf_work_bytes(ctx, fd_cpu_caches(), m, k, n);
     if (t > a) a = t;
-    t = fd_bf_work_bytes(ctx, n, k, m); /* column-major C: the transposed product */
+    t = fd_bf_work_bytes(ctx, fd_cpu_caches(), n, k,
+                         m); /* column-major C: the transposed product */
     return a > t ? a : t;
 }
 
@@ -344,9 +370,10 @@ static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64
     }
 }
 
-int fd_gemm_bf16(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *A, int64_t a_rs,
-                 int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C, int64_t c_rs,
-                 int64_t c_cs, const fd_gemm_epi_f32 *epi, void *work)
+int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n,
+                        const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
+                        int64_t b_cs, float *C, int64_t c_rs, int64_t c_cs,
+                        const fd_gemm_epi_f32 *epi, void *work)
 {
     const float *bias = epi ? epi->bias : NULL;
     float *z = epi ? epi->z : NULL;
@@ -364,7 +391,8 @@ int fd_gemm_bf16(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *A, in
         /* no products: the float32 driver's bookkeeping (epilogue of
          * zero sums, a B producer still owed) is the same */
         ctx.precision = FD_PREC_F32;
-        return fd_gemm_f32(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs, epi, work);
+        return fd_gemm_caches_f32(ctx, caches, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs,
+                                  epi, work);
     }
     if ((bias || z || act != FD_ACT_IDENTITY) && c_cs != 1) return FD_EINVAL;
     if (prod && b_cs != 1) return FD_EINVAL;
@@ -375,12 +403,13 @@ int fd_gemm_bf16(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *A, in
             prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
             plain.b_rows = NULL;
             plain.b_rows_arg = NULL;
-            return fd_gemm_bf16(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1, &plain,
-                                work);
+            return fd_gemm_bf16_caches(ctx, caches, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs,
+                                       1, &plain, work);
         }
-        return fd_gemm_bf16(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1, epi, work);
+        return fd_gemm_bf16_caches(ctx, caches, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1,
+                                   epi, work);
     }
-    b = fd_gemm_bf16_pick(ctx.isa);
+    b = fd_gemm_bf16_pick_blocked(ctx.isa, caches);
     if (a_rs == 1 && a_cs != 1 && b.ukr_pairs) {
         /* transposed A: the pair-by-pair kernel packs it without a transpose */
         b.ukr = b.ukr_pairs;
@@ -417,4 +446,12 @@ for (tid = 0; tid < nt; tid++) {
 }
 free(owned);
 return FD_OK;
+}
+
+int fd_gemm_bf16(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *A, int64_t a_rs,
+                 int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C, int64_t c_rs,
+                 int64_t c_cs, const fd_gemm_epi_f32 *epi, void *work)
+{
+    return fd_gemm_bf16_caches(ctx, fd_cpu_caches(), m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs,
+                               c_cs, epi, work);
 }

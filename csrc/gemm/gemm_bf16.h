@@ -61,6 +61,13 @@ size_t fd_gemm_bf16_work_bytes(fd_ctx ctx, int64_t m, int64_t k, int64_t n);
 int fd_gemm_bf16(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *A, int64_t a_rs,
                  int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C, int64_t c_rs,
                  int64_t c_cs, const fd_gemm_epi_f32 *epi, void *work);
+/* The same on caches c instead of this CPU's (see fd_gemm_caches_f32). */
+int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *c, int64_t m, int64_t k, int64_t n,
+                        const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
+                        int64_t b_cs, float *C, int64_t c_rs, int64_t c_cs,
+                        const fd_gemm_epi_f32 *epi, void *work);
+/* The register tile and cache blocks the bf16 path isa uses on caches c. */
+fd_gemm_blocks fd_gemm_bf16_blocking(int isa, const fd_caches *c);
 
 /* Micro-kernel: the MR x NR tile of C from kp packed pairs of A and B,
  * written to C (row-major, ldc) with the epilogue of gemm.h (bias offset to

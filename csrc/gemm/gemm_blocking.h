@@ -2,34 +2,74 @@
  * these numbers are written (gemm.c, gemm_impl.h and the micro-kernel units
  * read them from here).
  *
- *   MR x NR     register block: the micro-kernel's tile of C
- *   KC, MC, NC  cache blocks: the K panel, rows of A and columns of B packed
- *               per step (MC % MR == 0, NC % NR == 0)
+ *   MR x NR     register block: the micro-kernel's tile of C (compile time)
+ *   KC          the largest K panel the path may take: a cap on the KC
+ *               derived from the caches (below); FD_GEMM_KC_MAX unless a
+ *               measurement showed that a shorter panel pays
+ *   MC, NC      the blocks used before they were derived at run time (a
+ *               record; the drivers overwrite them)
  *   SMALL_N     outputs up to this many columns take the unpacked
  *               narrow-output kernel (AVX-512 only: one vector of lanes)
  *
- * Cache blocks.  float: KC = 800 takes K = 784 (MNIST) in one panel, so
- * each C tile is loaded and stored once; the MR x KC micro-panel of A
- * (25 KiB) still fits L1d, and the KC x NC panel of B streams from L2/L3.
- * Measured on a Zen 4 (L1d 32 KiB, L2 1 MiB): one panel beat three
- * (KC = 384) by 1-4% at one thread on 784->256/1024, and NC = 1024 beat
- * 256 and 512.  AVX2 keeps KC = 384: with 800, a small batch reading B in
- * place (64 x 784 -> 256) lost 10%.  double keeps its 2-4 panels (KC =
- * 400 measured the same) and takes NC = 1024 too (one thread, 784->1024:
- * 48-54 against 43-52 GFLOP/s with 512). */
+ * The one measured cap: AVX2 float keeps KC = 384.  On the Zen 4 (one
+ * thread, process CPU time, 2026-12-03) a small batch reading a row-major B
+ * in place (64 x 784 -> 256) ran at 51 (best 77) GFLOP/s with 384 against
+ * 47 (best 56) with one 784 panel; at batch 1024 one panel was 5% faster,
+ * but the cap keeps the small batch (and main's AVX2 results) as they were.
+ * On AVX-512 one 784 panel was best at both batches (docs/performance.md). */
 #ifndef FD_GEMM_BLOCKING_H
 #define FD_GEMM_BLOCKING_H
+
+#include "common/cpu.h"
+
+/* Cache blocks derived at run time (gemm_blocking.c) from the caches the
+ * CPU reports (common/cpu.h, fd_cpu_caches), BLIS-style (Low et al. 2016,
+ * "Analytical modeling is enough for high-performance BLIS"), for the loop
+ * order of gemm_impl.h (jc, pc, ic, ir, jr: an A micro-panel is reused
+ * across the jr loop, the packed KC x NC block of B across the ir loop):
+ *   KC  MR x KC micro-panel of A in all ways of L1d but one
+ *   NC  KC x NC block of B in this core's share of L3 (NC_L3), or of L2
+ *       (NC_L2) where no L3 is reported
+ *   MC  MC x KC block of A in MC_L2 of L2
+ * clamped to the limits below and to the path's KC cap (the table above),
+ * rounded down (KC to the path's K alignment, MC to MR, NC to NR).  On
+ * the Zen 4 this gives KC 896, MC 144, NC 1152 for float AVX-512 (main had
+ * 800, 256, 1024: the same K panels and the same blocks at the MNIST
+ * shapes), on a Xeon with 48 KiB L1d and 2 MiB L2 KC 1408, MC 184, NC 2432
+ * (docs/performance.md). */
+#define FD_GEMM_KC_MIN 64
+#define FD_GEMM_KC_MAX 2048
+#define FD_GEMM_MC_MAX 1024
+#define FD_GEMM_NC_MAX 4096
+#define FD_GEMM_NC_L2_NUM 1
+#define FD_GEMM_NC_L2_DEN 2
+#define FD_GEMM_NC_L3_NUM 1
+#define FD_GEMM_NC_L3_DEN 4
+#define FD_GEMM_MC_L2_NUM 1
+#define FD_GEMM_MC_L2_DEN 2
+
+/* Register tile and cache blocks of one path and dtype. */
+typedef struct {
+    int mr, nr;
+    int64_t kc, mc, nc;
+} fd_gemm_blocks;
+
+/* Blocks for an MR x NR micro-kernel whose packed operands take kbytes
+ * per K element and row (4 float, 8 double, 2 bfloat16) and whose K panel
+ * is a multiple of kalign, on caches c (NULL: fd_caches_default()).  A
+ * pure function: the same caches give the same blocks. */
+fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kbytes, int kalign);
 
 /* portable C: plain loops the compiler may vectorise */
 #define FD_GEMM_GENERIC_F32_MR 4
 #define FD_GEMM_GENERIC_F32_NR 8
-#define FD_GEMM_GENERIC_F32_KC 256
+#define FD_GEMM_GENERIC_F32_KC FD_GEMM_KC_MAX
 #define FD_GEMM_GENERIC_F32_MC 128
 #define FD_GEMM_GENERIC_F32_NC 2048
 
 #define FD_GEMM_GENERIC_F64_MR 4
 #define FD_GEMM_GENERIC_F64_NR 4
-#define FD_GEMM_GENERIC_F64_KC 256
+#define FD_GEMM_GENERIC_F64_KC FD_GEMM_KC_MAX
 #define FD_GEMM_GENERIC_F64_MC 128
 #define FD_GEMM_GENERIC_F64_NC 2048
 
@@ -42,39 +82,37 @@
 
 #define FD_GEMM_AVX2_F64_MR 6
 #define FD_GEMM_AVX2_F64_NR 8
-#define FD_GEMM_AVX2_F64_KC 256
+#define FD_GEMM_AVX2_F64_KC FD_GEMM_KC_MAX
 #define FD_GEMM_AVX2_F64_MC 192
 #define FD_GEMM_AVX2_F64_NC 512
 
 /* AVX-512: 8 x 32 float / 8 x 16 double = 16 zmm accumulators */
 #define FD_GEMM_AVX512_F32_MR 8
 #define FD_GEMM_AVX512_F32_NR 32
-#define FD_GEMM_AVX512_F32_KC 800
+#define FD_GEMM_AVX512_F32_KC FD_GEMM_KC_MAX
 #define FD_GEMM_AVX512_F32_MC 256
 #define FD_GEMM_AVX512_F32_NC 1024
 #define FD_GEMM_AVX512_F32_SMALL_N 16
 
 #define FD_GEMM_AVX512_F64_MR 8
 #define FD_GEMM_AVX512_F64_NR 16
-#define FD_GEMM_AVX512_F64_KC 256
+#define FD_GEMM_AVX512_F64_KC FD_GEMM_KC_MAX
 #define FD_GEMM_AVX512_F64_MC 192
 #define FD_GEMM_AVX512_F64_NC 1024
 #define FD_GEMM_AVX512_F64_SMALL_N 8
 
 /* bfloat16 (gemm_bf16.h), float32 in and out.  KC counts K elements (a
- * multiple of 2: K goes in pairs).  A 1024-element K panel is 512 pairs:
- * the 8 x 512 words of A (16 KiB) fit L1d, the 512 x NC words of B stream
- * from L2. */
+ * multiple of 2: K goes in pairs; AMX: of 32, whole tiles). */
 #define FD_GEMM_BF16_GENERIC_MR 4
 #define FD_GEMM_BF16_GENERIC_NR 8
-#define FD_GEMM_BF16_GENERIC_KC 512
+#define FD_GEMM_BF16_GENERIC_KC FD_GEMM_KC_MAX
 #define FD_GEMM_BF16_GENERIC_MC 128
 #define FD_GEMM_BF16_GENERIC_NC 1024
 
 /* vdpbf16ps on zmm: 8 x 32 float tile, 16 accumulators */
 #define FD_GEMM_BF16_AVX512_MR 8
 #define FD_GEMM_BF16_AVX512_NR 32
-#define FD_GEMM_BF16_AVX512_KC 1024
+#define FD_GEMM_BF16_AVX512_KC FD_GEMM_KC_MAX
 #define FD_GEMM_BF16_AVX512_MC 256
 #define FD_GEMM_BF16_AVX512_NC 1024
 /* the ymm twin (6 x 32, 24 accumulators), run instead when 1 */
@@ -86,7 +124,7 @@
 /* AMX: 2 x 2 tiles of 16 x 16 float; K panels padded to 16 pairs */
 #define FD_GEMM_BF16_AMX_MR 32
 #define FD_GEMM_BF16_AMX_NR 32
-#define FD_GEMM_BF16_AMX_KC 1024
+#define FD_GEMM_BF16_AMX_KC FD_GEMM_KC_MAX
 #define FD_GEMM_BF16_AMX_MC 256
 #define FD_GEMM_BF16_AMX_NC 1024
 

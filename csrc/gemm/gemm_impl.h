@@ -101,6 +101,31 @@ static FN(blk) FN(fd_gemm_pick)(int isa)
     return b;
 }
 
+/* The path's kernels with the cache blocks derived from caches
+ * (gemm_blocking.h): they depend on the caches and the path only, never on
+ * the thread count. */
+static FN(blk) FN(fd_gemm_pick_blocked)(int isa, const fd_caches *caches)
+{
+    FN(blk) b = FN(fd_gemm_pick)(isa);
+    const fd_gemm_blocks d = fd_gemm_derive_blocks(caches, b.mr, b.nr, (int)sizeof(T), 8);
+    b.kc = d.kc < b.kc ? d.kc : b.kc; /* the table's KC is the path's cap */
+    b.mc = d.mc;
+    b.nc = d.nc;
+    return b;
+}
+
+fd_gemm_blocks FN(fd_gemm_blocking)(int isa, const fd_caches *caches)
+{
+    const FN(blk) b = FN(fd_gemm_pick_blocked)(isa, caches);
+    fd_gemm_blocks d;
+    d.mr = b.mr;
+    d.nr = b.nr;
+    d.kc = b.kc;
+    d.mc = b.mc;
+    d.nc = b.nc;
+    return d;
+}
+
 static int64_t FN(round_up)(int64_t a, int64_t b)
 { return (a + b - 1) / b * b; }
 static int64_t FN(min)(int64_t a, int64_t b)
@@ -144,13 +169,13 @@ static int FN(threads)(const fd_ctx *ctx, const FN(blk) * b, int64_t m, int64_t 
 
 /* Scratch for the threads this product will actually use (not ctx.nthreads:
  * a small product on threads(64) would otherwise reserve 64 threads' panels). */
-static size_t FN(work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
+static size_t FN(work_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n)
 {
     FN(blk) b;
     int64_t kc, units;
     int split, nt, nt2;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
-    b = FN(fd_gemm_pick)(ctx.isa);
+    b = FN(fd_gemm_pick_blocked)(ctx.isa, caches);
     FN(plan)(m, k, n, &b, &kc);
     nt = FN(threads)(&ctx, &b, m, k, n, 0, &split, &units);
     nt2 = FN(threads)(&ctx, &b, m, k, n, 1, &split, &units); /* with a B producer */
@@ -165,7 +190,8 @@ size_t FN(fd_gemm_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 #endif
     /* enough for either orientation (a column-major C is computed as the
      * transposed product) */
-    size_t a = FN(work_bytes)(ctx, m, k, n), t = FN(work_bytes)(ctx, n, k, m);
+    const fd_caches *c = fd_cpu_caches();
+    size_t a = FN(work_bytes)(ctx, c, m, k, n), t = FN(work_bytes)(ctx, c, n, k, m);
     return a > t ? a : t;
 }
 
@@ -370,9 +396,10 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
     }
 }
 
-int FN(fd_gemm)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs, int64_t a_cs,
-                const T *B, int64_t b_rs, int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs,
-                const FN(fd_gemm_epi) * epi, void *work)
+int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n,
+                       const T *A, int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,
+                       int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs, const FN(fd_gemm_epi) * epi,
+                       void *work)
 {
     const T *bias = epi ? epi->bias : NULL;
     T *z = epi ? epi->z : NULL;
@@ -383,7 +410,7 @@ int FN(fd_gemm)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t
     /* Paths that do not pack B: a column-major C (computed as C^T), and
      * narrow outputs on AVX-512 (fd_small_n reads B in place). */
     const int col_major_c = c_cs != 1 && c_rs == 1;
-    const FN(blk) picked = FN(fd_gemm_pick)(ctx.isa);
+    const FN(blk) picked = FN(fd_gemm_pick_blocked)(ctx.isa, caches);
     const int narrow = picked.small_n && n <= picked.small_n_max && b_cs == 1 && c_cs == 1;
     FN(blk) b;
     int64_t kc_eff, per_thread, units;
@@ -393,7 +420,8 @@ int FN(fd_gemm)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t
 
 #if !FD_T_F64
     if (ctx.precision == FD_PREC_BF16)
-        return fd_gemm_bf16(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs, epi, work);
+        return fd_gemm_bf16_caches(ctx, caches, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs,
+                                   c_cs, epi, work);
 #endif
     if (prod && m <= 0 && n > 0 && k > 0) /* no C, but B is still owed */
         prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
@@ -407,7 +435,8 @@ int FN(fd_gemm)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t
         prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
         plain.b_rows = NULL;
         plain.b_rows_arg = NULL;
-        return FN(fd_gemm)(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs, &plain, work);
+        return FN(fd_gemm_caches)(ctx, caches, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs,
+                                  &plain, work);
     }
     if (k <= 0) {
         int64_t i, j;
@@ -419,7 +448,8 @@ int FN(fd_gemm)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t
     }
     if (col_major_c) {
         /* Column-major C: compute C^T = B^T A^T, which is row-major. */
-        return FN(fd_gemm)(ctx, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1, epi, work);
+        return FN(fd_gemm_caches)(ctx, caches, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1,
+                                  epi, work);
     }
     if (narrow) {
         picked.small_n(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C, c_rs, beta, bias, z, ldz, act);
@@ -461,6 +491,14 @@ for (tid = 0; tid < nt; tid++) {
 }
 free(owned);
 return FD_OK;
+}
+
+int FN(fd_gemm)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs, int64_t a_cs,
+                const T *B, int64_t b_rs, int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs,
+                const FN(fd_gemm_epi) * epi, void *work)
+{
+    return FN(fd_gemm_caches)(ctx, fd_cpu_caches(), m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs,
+                              c_cs, epi, work);
 }
 
 #undef EPI_STORE

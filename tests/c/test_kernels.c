@@ -15,6 +15,7 @@
 #include "augment/augment.h"
 #include "common/cpu.h"
 #include "common/fd_rng.h"
+#include "gemm/gemm_blocking.h"
 #include "loss/loss.h"
 #include "optim/optim.h"
 
@@ -40,6 +41,34 @@ static fd_ctx ctx_of(int nthreads)
     ctx.nthreads = nthreads;
     ctx.precision = FD_PREC_F32;
     return ctx;
+}
+
+/* Cache detection (CPUID or sysfs, or the defaults) and the blocks derived
+ * from it, in strict C99 without SIMD or OpenMP. */
+static void test_caches(void)
+{
+    const fd_caches *c = fd_cpu_caches();
+    fd_caches def, xeon;
+    fd_gemm_blocks b;
+    CHECK(c == fd_cpu_caches()); /* detected once */
+    CHECK(c->l1d.size >= 4096 && c->l1d.size < c->l2.size);
+    CHECK(c->l3.size == 0 || c->l3.size >= c->l2.size);
+    CHECK(c->l1d.line >= 16 && (c->l1d.line & (c->l1d.line - 1)) == 0);
+    CHECK(c->source >= FD_CACHES_DEFAULT && c->source <= FD_CACHES_SYSFS);
+    fd_caches_default(&def);
+    CHECK(def.l1d.size == 32 * 1024 && def.l2.size == 1024 * 1024 && def.l3.size == 0);
+    b = fd_gemm_derive_blocks(&def, 8, 32, 4, 8);
+    CHECK(b.kc == 896 && b.mc % 8 == 0 && b.nc % 32 == 0);
+    xeon = def;
+    xeon.l1d.size = 48 * 1024;
+    xeon.l1d.ways = 12;
+    xeon.l2.size = 2 * 1024 * 1024;
+    b = fd_gemm_derive_blocks(&xeon, 8, 32, 4, 8);
+    CHECK(b.kc == 1408 && b.mc == 184);
+    b = fd_gemm_derive_blocks(&xeon, 32, 32, 2, 32); /* AMX bf16 */
+    CHECK(b.kc % 32 == 0 && b.kc * 32 * 2 <= xeon.l1d.size);
+    b = fd_gemm_derive_blocks(NULL, 4, 8, 4, 8);
+    CHECK(b.kc >= FD_GEMM_KC_MIN && b.kc <= FD_GEMM_KC_MAX && b.nc >= 8 && b.mc >= 4);
 }
 
 static void test_cpu(void)
@@ -306,6 +335,7 @@ static void test_augment(void)
 int main(void)
 {
     test_cpu();
+    test_caches();
     test_philox();
     test_loss_f64();
     test_loss_f32_extremes();

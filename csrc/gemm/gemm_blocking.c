@@ -1,0 +1,58 @@
+/* Cache blocks from the caches the CPU reports (see gemm_blocking.h). */
+#include "gemm/gemm_blocking.h"
+
+static int64_t fd_blk_clamp(int64_t v, int64_t lo, int64_t hi)
+{ return v < lo ? lo : v > hi ? hi : v; }
+
+/* v rounded down to a multiple of q (q >= 1), at least q. */
+static int64_t fd_blk_floor(int64_t v, int64_t q)
+{
+    v = v / q * q;
+    return v < q ? q : v;
+}
+
+/* Bytes of a cache level a block may fill: `num / den` of it, and, where
+ * the level is shared by several CPUs, only this CPU's share. */
+static int64_t fd_blk_budget(const fd_cache_level *l, int num, int den)
+{
+    int64_t share = l->size / (l->sharing > 1 ? l->sharing : 1);
+    return share / den * num;
+}
+
+fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kbytes, int kalign)
+{
+    fd_gemm_blocks b;
+    fd_caches def;
+    int64_t l1, kc, mc, nc, l2_bytes, l3_bytes;
+    int ways;
+    if (c == NULL) {
+        fd_caches_default(&def);
+        c = &def;
+    }
+    b.mr = mr;
+    b.nr = nr;
+    /* KC (L1d): the MR x KC micro-panel of A is what every micro-kernel
+     * call of the jr loop reads again; it gets all ways of L1d but one,
+     * which is left to the KC x NR micro-panel of B streaming through (and
+     * the C tile).  Unknown associativity: 3/4 of L1d. */
+    ways = c->l1d.ways;
+    l1 = ways >= 2 ? c->l1d.size / ways * (ways - 1) : c->l1d.size / 4 * 3;
+    kc = l1 / ((int64_t)mr * kbytes);
+    kc = fd_blk_floor(fd_blk_clamp(kc, FD_GEMM_KC_MIN, FD_GEMM_KC_MAX), kalign);
+    /* NC (L2 / L3): the KC x NC block of B is read again by every A
+     * micro-panel (the ir loop), so it should stay in this core's share of
+     * L2 (FD_GEMM_NC_L2 of it) or, where an L3 is reported, of L3
+     * (FD_GEMM_NC_L3). */
+    l2_bytes = fd_blk_budget(&c->l2, FD_GEMM_NC_L2_NUM, FD_GEMM_NC_L2_DEN);
+    l3_bytes = c->l3.size > 0 ? fd_blk_budget(&c->l3, FD_GEMM_NC_L3_NUM, FD_GEMM_NC_L3_DEN) : 0;
+    nc = (l3_bytes > l2_bytes ? l3_bytes : l2_bytes) / (kc * kbytes);
+    nc = fd_blk_floor(fd_blk_clamp(nc, nr, FD_GEMM_NC_MAX), nr);
+    /* MC (L2): the MC x KC block of A packed at once (only a strided A is
+     * packed; a row-major A is read in place) takes FD_GEMM_MC_L2 of L2. */
+    mc = fd_blk_budget(&c->l2, FD_GEMM_MC_L2_NUM, FD_GEMM_MC_L2_DEN) / (kc * kbytes);
+    mc = fd_blk_floor(fd_blk_clamp(mc, mr, FD_GEMM_MC_MAX), mr);
+    b.kc = kc;
+    b.mc = mc;
+    b.nc = nc;
+    return b;
+}

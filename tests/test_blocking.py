@@ -1,0 +1,303 @@
+"""Cache detection and the GEMM blocking derived from it (gemm_blocking.h).
+
+The caches come from CPUID (or Linux sysfs) once per process; the blocks
+(KC, MC, NC) are a pure function of the caches, the path's register tile
+and the dtype.  ``_runtime._gemm_on_caches`` runs the real GEMM driver on
+forged caches, so the blocks another CPU would get are tested for
+correctness and thread-count independence here too.
+"""
+
+import glob
+import os
+import platform
+
+import numpy as np
+import pytest
+
+import fastdigits
+from fastdigits import _runtime
+from fastdigits.reference.dense import to_bfloat16
+
+KIB, MIB = 1024, 1024 * 1024
+
+# Zen 4 (this project's build machine) and the Intel Xeon of issue 13
+# (Sapphire Rapids: 48 KiB 12-way L1d, 2 MiB 16-way L2, 105 MiB L3 shared).
+ZEN4 = {
+    "l1d": {"size": 32 * KIB, "ways": 8},
+    "l2": {"size": 1 * MIB, "ways": 8},
+    "l3": {"size": 32 * MIB, "ways": 16, "sharing": 2},
+}
+XEON = {
+    "l1d": {"size": 48 * KIB, "ways": 12},
+    "l2": {"size": 2 * MIB, "ways": 16},
+    "l3": {"size": 105 * MIB, "ways": 15, "sharing": 2},
+}
+# A small, old CPU with no L3: several K panels, several NC blocks.
+TINY = {"l1d": {"size": 8 * KIB, "ways": 4}, "l2": {"size": 128 * KIB, "ways": 8}}
+CACHES = {"zen4": ZEN4, "xeon": XEON, "tiny": TINY}
+
+# Builds with the x86-64 SIMD kernels have every path's register tile
+# (elsewhere every path is the portable one).
+X86 = platform.machine().lower() in ("x86_64", "amd64") and "avx2" in fastdigits.available_simd()
+x86_only = pytest.mark.skipif(not X86, reason="the x86-64 micro-kernels are not in this build")
+
+KBYTES = {"float32": 4, "float64": 8, "bfloat16": 2}
+ISA_IDS = range(len(_runtime.ISA_NAMES))
+
+
+def _isa(name):
+    return _runtime.ISA_NAMES.index(name)
+
+
+# ---- detection --------------------------------------------------------------
+
+
+def test_detected_caches_are_sane():
+    c = _runtime.cache_info()
+    assert c["source"] in _runtime.CACHE_SOURCES
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        assert c["source"].startswith("cpuid"), c
+    l1, l2, l3 = c["l1d"], c["l2"], c["l3"]
+    for lv in (l1, l2):
+        assert lv["size"] >= 4 * KIB and lv["size"] % KIB == 0, c
+    for lv in (l1, l2, l3):
+        line = lv["line"]
+        assert 16 <= line <= 256 and line & (line - 1) == 0, c  # a power of two
+        assert lv["sharing"] >= 1 and lv["ways"] >= 0
+        if lv["size"] and lv["ways"]:
+            assert lv["size"] % (lv["ways"] * line) == 0, c  # ways x sets x line
+    assert l1["size"] < l2["size"]
+    if l3["size"]:
+        assert l2["size"] <= l3["size"]
+
+
+def test_detection_is_done_once_and_is_stable():
+    assert _runtime.cache_info() == _runtime.cache_info()
+    assert _runtime.gemm_blocking(0) == _runtime.gemm_blocking(0, "float32", None)
+
+
+def _sysfs_size(text):
+    text = text.strip()
+    mult = {"K": KIB, "M": MIB}.get(text[-1], 1)
+    return int(text.rstrip("KM")) * mult
+
+
+@pytest.mark.skipif(
+    not glob.glob("/sys/devices/system/cpu/cpu0/cache/index*/size"),
+    reason="no Linux sysfs cache description on this machine",
+)
+def test_detected_caches_match_linux_sysfs():
+    """Linux derives /sys/.../cache from the same CPUID leaves: the sizes,
+    lines and ways of L1d and L2 must agree."""
+    found = {}
+    for d in sorted(glob.glob("/sys/devices/system/cpu/cpu0/cache/index*")):
+
+        def read(name, d=d):
+            with open(os.path.join(d, name)) as f:
+                return f.read().strip()
+
+        if read("type") == "Instruction":
+            continue
+        level = int(read("level"))
+        found[level] = (_sysfs_size(read("size")), int(read("coherency_line_size")))
+    c = _runtime.cache_info()
+    for level, name in ((1, "l1d"), (2, "l2"), (3, "l3")):
+        if level in found:
+            assert (c[name]["size"], c[name]["line"]) == found[level], (level, c, found)
+
+
+def test_default_caches_are_documented_values():
+    d = _runtime.default_caches()
+    assert d["source"] == "defaults"
+    assert (d["l1d"]["size"], d["l1d"]["ways"]) == (32 * KIB, 8)
+    assert (d["l2"]["size"], d["l2"]["ways"]) == (1 * MIB, 8)
+    assert d["l3"]["size"] == 0
+
+
+# ---- derivation ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cname", sorted(CACHES))
+@pytest.mark.parametrize("dt", sorted(KBYTES))
+@pytest.mark.parametrize("isa_id", ISA_IDS, ids=lambda i: _runtime.ISA_NAMES[i])
+def test_derived_blocks_satisfy_the_constraints(cname, dt, isa_id):
+    caches = CACHES[cname]
+    b = _runtime.gemm_blocking(isa_id, dt, caches)
+    assert b["mc"] % b["mr"] == 0 and b["mc"] >= b["mr"]
+    assert b["nc"] % b["nr"] == 0 and b["nc"] >= b["nr"]
+    assert 64 <= b["kc"] <= 2048
+    if dt == "bfloat16":
+        assert b["kc"] % 2 == 0
+        if b["mr"] == 32:  # AMX: whole 16-pair tiles
+            assert b["kc"] % 32 == 0
+    # the MR x KC micro-panel of A fits L1d, leaving at least one way free
+    l1 = caches["l1d"]
+    assert b["mr"] * b["kc"] * KBYTES[dt] <= l1["size"] * (l1["ways"] - 1) // l1["ways"]
+    # the KC x NC block of B fits this core's share of the last level
+    last = caches.get("l3", caches["l2"]) or caches["l2"]
+    share = last["size"] // last.get("sharing", 1)
+    assert b["kc"] * b["nc"] * KBYTES[dt] <= share
+    # the MC x KC block of A fits half of L2
+    assert b["mc"] * b["kc"] * KBYTES[dt] <= caches["l2"]["size"] // 2
+
+
+@x86_only
+def test_blocks_for_the_two_machines_of_issue_13():
+    """What the model gives on this project's Zen 4 and the issue's Xeon
+    (docs/performance.md explains each number)."""
+    avx512 = _isa("avx512")
+    zen = _runtime.gemm_blocking(avx512, "float32", ZEN4)
+    xeon = _runtime.gemm_blocking(avx512, "float32", XEON)
+    # KC: 7/8 of 32 KiB / (8 rows x 4 bytes) = 896; 11/12 of 48 KiB -> 1408.
+    # Both take MNIST's K = 784 in one panel.
+    assert (zen["mr"], zen["nr"], zen["kc"]) == (8, 32, 896)
+    assert xeon["kc"] == 1408
+    # NC: a quarter of the L3 share (16 MiB / 52.5 MiB) over KC x 4 bytes
+    assert zen["nc"] == 1152
+    assert xeon["nc"] == 2432
+    # MC: half of L2 over KC x 4 bytes
+    assert zen["mc"] == 144 and xeon["mc"] == 184
+    # bfloat16 on AMX (32 x 32 tiles) and AVX512_BF16 (8 x 32)
+    amx = _runtime.gemm_blocking(_isa("amx"), "bfloat16", XEON)
+    assert (amx["mr"], amx["kc"]) == (32, 704)
+    vdp = _runtime.gemm_blocking(_isa("avx512_bf16"), "bfloat16", ZEN4)
+    assert (vdp["mr"], vdp["kc"]) == (8, 1792)
+
+
+def test_blocks_grow_with_the_caches():
+    for isa_id in ISA_IDS:
+        for dt in KBYTES:
+            prev = None
+            for l1 in (8, 16, 32, 48, 64, 128):
+                c = {"l1d": {"size": l1 * KIB, "ways": 8}, "l2": {"size": 2 * MIB, "ways": 8}}
+                b = _runtime.gemm_blocking(isa_id, dt, c)
+                if prev is not None:
+                    assert b["kc"] >= prev["kc"]
+                prev = b
+            prev = None
+            for l2 in (256, 512, 1024, 2048, 4096):
+                c = {"l1d": {"size": 32 * KIB, "ways": 8}, "l2": {"size": l2 * KIB, "ways": 8}}
+                b = _runtime.gemm_blocking(isa_id, dt, c)
+                if prev is not None:
+                    assert b["nc"] >= prev["nc"] and b["mc"] >= prev["mc"]
+                prev = b
+
+
+@x86_only
+def test_register_tile_comes_from_the_path():
+    tiles = {
+        ("generic", "float32"): (4, 8),
+        ("avx2", "float32"): (6, 16),
+        ("avx512", "float32"): (8, 32),
+        ("avx512", "float64"): (8, 16),
+        ("avx512_bf16", "bfloat16"): (8, 32),
+        ("amx", "bfloat16"): (32, 32),
+    }
+    for (name, dt), tile in tiles.items():
+        for caches in CACHES.values():
+            b = _runtime.gemm_blocking(_isa(name), dt, caches)
+            assert (b["mr"], b["nr"]) == tile, (name, dt)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"isa": 0, "dtype": "float16"}, "dtype"),
+        ({"isa": 9}, "isa"),
+        ({"isa": 0, "caches": [1, 2]}, "caches"),
+        ({"isa": 0, "caches": {"l4": {"size": 1}}}, "unknown level"),
+        ({"isa": 0, "caches": {"l1d": {"size": 100}}}, r"caches\['l1d'\]"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        _runtime.gemm_blocking(**kwargs)
+
+
+# ---- the GEMM on forged caches ------------------------------------------------
+
+
+def _operands(m, k, n, dt, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, k)).astype(dt)
+    b = rng.standard_normal((k, n)).astype(dt)
+    return a, b
+
+
+SHAPES = [(37, 300, 70), (130, 1000, 200), (9, 2100, 33)]
+
+
+@pytest.mark.parametrize("cname", sorted(CACHES))
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_gemm_is_correct_with_forged_blocks(isa, dtype, cname, shape):
+    m, k, n = shape
+    a, b = _operands(m, k, n, dtype)
+    c = np.full((m, n), np.nan, dtype)
+    _runtime._gemm_on_caches(a, b, c, CACHES[cname], _isa(isa), 2)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(c, want, rtol=tol, atol=tol * np.sqrt(k) * 4)
+
+
+@pytest.mark.parametrize("cname", sorted(CACHES))
+def test_gemm_on_forged_blocks_is_bit_identical_for_any_thread_count(isa, dtype, threads, cname):
+    m, k, n = 150, 1000, 260
+    a, b = _operands(m, k, n, dtype, seed=1)
+    one = np.empty((m, n), dtype)
+    many = np.empty((m, n), dtype)
+    _runtime._gemm_on_caches(a, b, one, CACHES[cname], _isa(isa), 1)
+    _runtime._gemm_on_caches(a, b, many, CACHES[cname], _isa(isa), threads)
+    assert np.array_equal(one, many)
+
+
+def test_gemm_on_this_cpus_caches_is_matmul(isa, dtype):
+    """The hook runs the same driver: on the detected caches it gives
+    matmul's result bit for bit."""
+    a, b = _operands(70, 900, 90, dtype, seed=2)
+    c = np.empty((70, 90), dtype)
+    _runtime._gemm_on_caches(a, b, c, _runtime.cache_info(), _isa(isa), 2)
+    with fastdigits.simd(isa), fastdigits.threads(2):
+        assert np.array_equal(c, fastdigits.matmul(a, b))
+
+
+@pytest.mark.parametrize("cname", sorted(CACHES))
+def test_bf16_gemm_is_correct_with_forged_blocks(bf16_isa, cname, threads):
+    m, k, n = 45, 2100, 70
+    a, b = _operands(m, k, n, np.float32, seed=3)
+    c = np.empty((m, n), np.float32)
+    _runtime._gemm_on_caches(a, b, c, CACHES[cname], _isa(bf16_isa), threads, 1)
+    want = to_bfloat16(a).astype(np.float64) @ to_bfloat16(b).astype(np.float64)
+    np.testing.assert_allclose(c, want, rtol=1e-4, atol=1e-3)
+    one = np.empty_like(c)
+    _runtime._gemm_on_caches(a, b, one, CACHES[cname], _isa(bf16_isa), 1, 1)
+    assert np.array_equal(one, c)
+
+
+def test_hook_refuses_bad_input():
+    a, b = _operands(4, 5, 6, np.float32)
+    with pytest.raises(ValueError, match="shapes"):
+        _runtime._gemm_on_caches(a, a, np.empty((4, 6), np.float32), ZEN4, 0, 1)
+    with pytest.raises(ValueError, match="nthreads"):
+        _runtime._gemm_on_caches(a, b, np.empty((4, 6), np.float32), ZEN4, 0, 0)
+    with pytest.raises(ValueError, match="isa"):
+        _runtime._gemm_on_caches(a, b, np.empty((4, 6), np.float32), ZEN4, 99, 1)
+
+
+# ---- reporting -------------------------------------------------------------------
+
+
+def test_show_config_reports_caches_and_blocks(capsys):
+    with fastdigits.simd("generic"):
+        fastdigits.show_config()
+    out = capsys.readouterr().out
+    caches = [ln for ln in out.splitlines() if ln.strip().startswith("caches")]
+    blocks = [ln for ln in out.splitlines() if ln.strip().startswith("gemm blocks")]
+    assert len(caches) == 1 and "L1d" in caches[0] and "L2" in caches[0]
+    assert _runtime.cache_info()["source"] in caches[0]
+    g = _runtime.gemm_blocking(0, "float32")
+    assert len(blocks) == 1
+    assert "float32 4x8 kc %d mc %d nc %d" % (g["kc"], g["mc"], g["nc"]) in blocks[0]
+    assert "bfloat16" in blocks[0] and "float64" in blocks[0]
+    info = fastdigits._info.config_dict()
+    assert info["caches"] == _runtime.cache_info()
+    assert set(info["gemm_blocks"]) == {"float32", "float64", "bfloat16"}
