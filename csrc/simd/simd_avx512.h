@@ -9,7 +9,14 @@
 #define FD_SIMD_AVX512_H
 
 /* For common/fd_template.h: this unit's instruction set and, per dtype
- * suffix, the prefix of its vector operations (FD_SIMD_BYTES: byte vectors). */
+ * suffix, the prefix of its vector operations (FD_SIMD_BYTES: byte vectors).
+ * An AVX-512 unit may include simd_avx2.h first for the ymm operations:
+ * this header, included last, names the unit. */
+#undef FD_SIMD_ISA
+#undef FD_SIMD_ISA_UP
+#undef FD_SIMD_VEC_f32
+#undef FD_SIMD_VEC_f64
+#undef FD_SIMD_BYTES
 #define FD_SIMD_ISA avx512
 #define FD_SIMD_ISA_UP AVX512
 #define FD_SIMD_VEC_f32 v16f
