@@ -93,10 +93,10 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--precision",
         choices=("float32", "bfloat16"),
-        default="float32",
+        default=None,
         help="products of the fast backend: float32, or bfloat16 operands summed "
         "in float32 (float32 weights and optimiser state; --dtype float32 only) "
-        "(default: float32)",
+        "(default: the recipe's, else float32)",
     )
     parser.add_argument(
         "--threads",
@@ -220,6 +220,8 @@ def _apply_recipe(args) -> None:
         if dest == "layers":
             value = ",".join(str(w) for w in value)
         setattr(args, dest, value)
+    if args.precision is None:  # the recipe's unless given (bfloat16: float32 models)
+        args.precision = recipe.precision if args.dtype == "float32" else "float32"
     args.evaluate_each_epoch = recipe.evaluate_each_epoch
     args.recipe_obj = recipe
 
@@ -280,6 +282,8 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
             )
     if args.dtype not in ("float32", "float64"):
         raise _error("--dtype must be float32 or float64, got %r" % args.dtype)
+    if args.precision is None:
+        args.precision = "float32"
     if args.precision == "bfloat16" and args.dtype != "float32":
         raise _error("--precision bfloat16 needs --dtype float32")
     if args.threads is not None and args.threads < 1:
