@@ -5,6 +5,23 @@ chosen SIMD path.  Every kernel has a plain NumPy twin in
 :mod:`fastdigits.reference` with the same signature.
 """
 
+import os as _os
+import sys as _sys
+
+# The `fastdigits` command on a busy machine (load average >= cores, read
+# before libgomp starts): OpenMP threads that sleep at barriers instead of
+# spinning, unless OMP_WAIT_POLICY / GOMP_SPINCOUNT say otherwise.  A
+# spinning thread holds a core its descheduled team mate needs: `train
+# --recipe speedrun` took 18-30 s there instead of 2.7-3.0 s (load 5-6, 2
+# cores).  Only the command's own process; a library user's is left alone.
+if (
+    _os.path.basename(_sys.argv[0] if _sys.argv else "") == "fastdigits"
+    and not {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"} & set(_os.environ)
+    and hasattr(_os, "getloadavg")
+    and _os.getloadavg()[0] >= (_os.cpu_count() or 1)
+):
+    _os.environ["OMP_WAIT_POLICY"] = "passive"
+
 from ._config import (
     MAX_THREADS,
     available_simd,
