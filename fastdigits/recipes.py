@@ -99,7 +99,11 @@ RECIPES: Dict[str, Recipe] = {
             label_smoothing=0.1,
             precision="bfloat16",
             evaluate_each_epoch=False,
-            measured="MEASURED",
+            measured="98.22-98.39% test over seeds 0-7 (median 98.31%; float32 at "
+            "this rate: 98.17-98.30%); whole process 1.4-2.0 s user + 0.1-0.9 s system "
+            "CPU, training 1.23 s CPU on one thread (float32 at 0.2: 2.01 s); wall "
+            "2.3-4.0 s (median 3.3 s) over seeds 0-7 on a 2-core Zen 4 at load ~5 "
+            "(other sessions): a quiet-machine wall was not measurable this session",
         ),
         Recipe(
             name="mlp99",
