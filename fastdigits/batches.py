@@ -82,8 +82,9 @@ class _Window:
         self.issued = k + 1
         return k
 
-    def make(self, k: int) -> None:
-        """Make batch k (claimed by this thread) and publish it; lock not held."""
+    def make(self, k: int) -> Any:
+        """Make batch k (claimed by this thread), publish it and return it
+        (or the exception making it raised); lock not held."""
         start, count = self.bounds[k]
         try:
             item: Any = _make(self.plan, self.maker, start, count, self.order)
@@ -93,6 +94,7 @@ class _Window:
             if not self.stop:
                 self.ready[k] = item
             self.cond.notify_all()
+        return item
 
 
 def _worker(win: _Window) -> None:
@@ -189,9 +191,11 @@ class Batches:
                     if j is not None:
                         win.cond.release()
                         try:
-                            win.make(j)
+                            made = win.make(j)
                         finally:
                             win.cond.acquire()
+                        if isinstance(made, (KeyboardInterrupt, SystemExit)):
+                            raise made  # Ctrl-C now, not when batch j is due
                         continue
                     if not win.cond.wait(_POLL_S) and not any(t.is_alive() for t in self._threads):
                         if k not in win.ready:
@@ -278,9 +282,10 @@ def batches(
     dtype : float32 or float64
         dtype of ``X`` (float64 is computed in float32 and widened).
     prefetch : int
-        Batches prepared ahead by a background thread, ``>= 0`` (0: each
-        batch is made when asked for, on the calling thread).  At most
-        ``prefetch + 1`` batches exist beyond those the caller holds.
+        Batches prepared ahead by background threads, ``>= 0`` (0: each
+        batch is made when asked for, on the calling thread; see the module
+        notes).  At most ``prefetch + 1`` batches exist beyond those the
+        caller holds.
 
     Returns
     -------
