@@ -208,3 +208,21 @@ def test_show_errors_prints_wrong_digits(capsys):
 def test_show_errors_negative_is_one_line_exit_2(capsys):
     rc, out, err = _cli(capsys, "train", *QUICK, "--show-errors", "-1")
     assert rc == 2 and err.count("\n") == 1 and "--show-errors" in err
+
+
+def test_fast_backend_trains_on_uint8_pixels_with_the_same_weights():
+    # the fast float32 path keeps the train pixels as uint8 and normalises
+    # each batch in the C epoch: the same weights as on the float32 copy
+    args = train_cmd.build_args(QUICK + ["--seed", "2"])
+    res = train_cmd.train_model(args)
+    X, y = fastdigits.load_mnist("train", flatten=True, normalize=True)
+    n = args.limit
+    ref = fastdigits.MLP(res.model.layer_sizes, seed=2, normalization="mnist")
+    kw = {k: getattr(args, k) for k in _FIT_ARGS}
+    kw["epochs"] = int(kw["epochs"])
+    ref.fit(X[:n], y[:n].astype(np.int64), **kw)
+    for a, b in zip(res.model.params, ref.params):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+_FIT_ARGS = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "lr_schedule")
