@@ -100,10 +100,10 @@ RECIPES: Dict[str, Recipe] = {
             precision="bfloat16",
             evaluate_each_epoch=False,
             measured="98.22-98.39% test over seeds 0-7 (median 98.31%; float32 at "
-            "this rate: 98.17-98.30%); whole process 1.4-2.0 s user + 0.1-0.9 s system "
-            "CPU, training 1.23 s CPU on one thread (float32 at 0.2: 2.01 s); wall "
-            "2.3-4.0 s (median 3.3 s) over seeds 0-7 on a 2-core Zen 4 at load ~5 "
-            "(other sessions): a quiet-machine wall was not measurable this session",
+            "this rate: 98.17-98.30%); whole process 1.35-1.79 s wall (median 1.52 s), "
+            "1.4-1.9 s user CPU, seeds 0-7 each started idle on a shared 2-core Zen 4 "
+            "(load ~2.5); 2.3-4.0 s at load ~5; training 1.23 s CPU on one thread "
+            "(float32 at 0.2: 2.01 s)",
         ),
         Recipe(
             name="mlp99",

@@ -226,3 +226,27 @@ def test_fast_backend_trains_on_uint8_pixels_with_the_same_weights():
 
 
 _FIT_ARGS = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "lr_schedule")
+
+
+@pytest.mark.parametrize(
+    "argv, env, want",
+    [
+        (["fastdigits", "bench"], {}, "None"),  # other commands keep libgomp's default
+        (["script.py", "train"], {}, "None"),  # a library user's process too
+        (["fastdigits", "train"], {"OMP_WAIT_POLICY": "active"}, "active"),  # the user's
+        (["fastdigits", "train"], {"GOMP_SPINCOUNT": "1000"}, "None"),
+    ],
+)
+def test_train_wait_policy_leaves_other_processes_and_user_settings(argv, env, want):
+    # `fastdigits train` on a busy machine sets OMP_WAIT_POLICY=passive
+    # before libgomp starts; nothing else does, and never over the user's
+    code = "import sys; sys.argv = %r; import fastdigits, os; print(os.environ.get(%r))" % (
+        argv,
+        "OMP_WAIT_POLICY",
+    )
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=dict(base, **env), capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == want
