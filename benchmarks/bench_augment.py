@@ -245,6 +245,8 @@ def main(argv=None) -> None:
             "%-38s %14.0f %14.0f %12s"
             % (k, rate[k], best[k], "%.1f" % (rate[k] / ref) if ref else "-")
         )
+    if "torchvision DataLoader 2 workers" not in cs:
+        print("%-38s %14s" % ("torchvision DataLoader 2 workers", "unavailable"))
 
 
 if __name__ == "__main__":

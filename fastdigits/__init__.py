@@ -5,6 +5,25 @@ chosen SIMD path.  Every kernel has a plain NumPy twin in
 :mod:`fastdigits.reference` with the same signature.
 """
 
+import os as _os
+import sys as _sys
+
+# `fastdigits train` on a busy machine (1-minute load average >= half the
+# cores, read before libgomp starts): OpenMP threads that sleep at barriers
+# instead of spinning, unless OMP_WAIT_POLICY / GOMP_SPINCOUNT say
+# otherwise.  A spinning thread holds a core its descheduled team mate
+# needs: `train --recipe speedrun` took 18-30 s at load 5-6 on 2 cores
+# instead of 2.7-3.0 s, and 10.8 s once at load 1.95 (1.1-1.5 s quiet).
+# Only that command's own process; a library user's is left alone.
+if (
+    _sys.argv[1:2] == ["train"]
+    and _os.path.basename(_sys.argv[0]) in ("fastdigits", "-m", "__main__.py")
+    and not {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"} & set(_os.environ)
+    and hasattr(_os, "getloadavg")
+    and 2 * _os.getloadavg()[0] >= (_os.cpu_count() or 1)
+):
+    _os.environ["OMP_WAIT_POLICY"] = "passive"
+
 from ._config import (
     MAX_THREADS,
     available_simd,

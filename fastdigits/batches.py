@@ -3,33 +3,42 @@
 :func:`batches` is the loop most users write around a model (shuffle,
 slice, augment, cast, normalise) as one call per batch of
 ``fastdigits._augment`` (``fd_batch_make_f32`` in csrc/augment/augment.h):
-gather in shuffled order + augmentation + cast + normalisation, OpenMP over
-images, the GIL released, while a background thread prepares the next
-``prefetch`` batches.
+gather in shuffled order + augmentation + cast + normalisation, the GIL
+released, while background threads prepare the next ``prefetch`` batches.
+
+Threads: with ``prefetch=0`` each batch is made on the calling thread,
+OpenMP over its images.  With ``prefetch > 0`` batches are made whole, one
+per thread and each on one core (no OpenMP team): ``min(threads - 1,
+prefetch)`` background threads (at least one) keep the next batches ready,
+and a caller that finds its next batch not ready makes one of the window
+itself instead of waiting (when ``threads >= 2``).  A second OpenMP team in
+a background thread would make libgomp count more threads than cores and
+switch every team in the process, the caller's too, from spinning to
+sleeping at its barriers (measured: the batch kernel 1.5x slower in such a
+team); so the background threads never start one.
 
 Determinism: the order of an epoch is a permutation drawn from Philox keyed
 by ``(seed, epoch)`` (indices sorted by 64-bit draws on the SHUFFLE stream,
 ties by index) and each image's augmentation depends on ``(seed, epoch, its
 index in the data set)`` only, so a batch is bit-identical for any thread
-count, SIMD path, prefetch depth or batch size split.
+count, SIMD path, prefetch depth, batch size split or thread that made it.
 :func:`fastdigits.reference.batches` is the NumPy twin.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 from . import _augment
 from ._augspec import BatchPlan, Spec, batch_plan
+from ._config import get_num_threads, threads
 
 __all__ = ["Batches", "batches"]
 
-_END = object()
 _POLL_S = 0.05
 
 
@@ -43,28 +52,61 @@ def _make(plan: BatchPlan, maker: Any, start: int, count: int, order: np.ndarray
     return x, plan.labels[order[start : start + count]]
 
 
-def _put(q: "queue.Queue[Any]", item: Any, stop: threading.Event) -> bool:
-    while not stop.is_set():
+class _Window:
+    """State shared by the consumer and the background threads (which hold
+    no reference to the Batches object, so dropping it finalises it).
+
+    Batch k may be made once ``k < consumed + depth``: at most ``depth =
+    prefetch + 1`` batches exist beyond those the caller holds.  Batches are
+    claimed in order (``issued`` is the next one to claim); ``ready`` maps
+    an index to its ``(X, y)`` or to the exception that making it raised.
+    """
+
+    def __init__(self, plan: BatchPlan, maker: Any, order: np.ndarray, bounds, depth: int):
+        self.plan = plan
+        self.maker = maker  # one OpenMP thread per batch
+        self.order = order
+        self.bounds = bounds
+        self.depth = depth
+        self.cond = threading.Condition(threading.Lock())
+        self.ready: Dict[int, Any] = {}
+        self.issued = 0
+        self.consumed = 0
+        self.stop = False
+
+    def claim(self) -> Optional[int]:
+        """The next batch to make, or None (window full or epoch done); lock held."""
+        k = self.issued
+        if self.stop or k >= len(self.bounds) or k >= self.consumed + self.depth:
+            return None
+        self.issued = k + 1
+        return k
+
+    def make(self, k: int) -> Any:
+        """Make batch k (claimed by this thread), publish it and return it
+        (or the exception making it raised); lock not held."""
+        start, count = self.bounds[k]
         try:
-            q.put(item, timeout=_POLL_S)
-            return True
-        except queue.Full:
-            continue
-    return False
+            item: Any = _make(self.plan, self.maker, start, count, self.order)
+        except BaseException as exc:  # handed to the consumer in batch order
+            item = exc
+        with self.cond:
+            if not self.stop:
+                self.ready[k] = item
+            self.cond.notify_all()
+        return item
 
 
-def _worker(plan, maker, order, bounds, q, stop) -> None:
-    # Holds no reference to the Batches object, so dropping that object
-    # (break out of a for loop, del) finalises it and stops this thread.
-    try:
-        for start, count in bounds:
-            if stop.is_set():
-                return
-            if not _put(q, _make(plan, maker, start, count, order), stop):
-                return
-        _put(q, _END, stop)
-    except BaseException as exc:  # handed to the consumer
-        _put(q, exc, stop)
+def _worker(win: _Window) -> None:
+    while True:
+        with win.cond:
+            k = win.claim()
+            while k is None:
+                if win.stop or win.issued >= len(win.bounds):
+                    return
+                win.cond.wait()
+                k = win.claim()
+        win.make(k)
 
 
 class Batches:
@@ -72,7 +114,7 @@ class Batches:
 
     ``len()`` is the number of batches.  Each ``X`` and ``y`` is a new array
     that the caller owns (batches are never reused or overwritten).  The
-    background thread and its queued batches are released by
+    background threads and the batches they prepared are released by
     :meth:`close`, at the end of the iteration, on leaving a ``with``
     block, or when the iterator is garbage collected (e.g. after ``break``
     out of a ``for`` loop over it).
@@ -85,22 +127,25 @@ class Batches:
             self._order = _augment.shuffle_order(plan.n, plan.seed, plan.epoch)
         else:
             self._order = np.arange(plan.n, dtype=np.int64)
-        # captures this thread's fastdigits.threads() / simd() setting
-        self._maker = _augment.BatchMaker(
-            plan.images,
-            self._order,
-            plan.rows,
-            plan.seed,
-            plan.epoch,
-            plan.scale,
-            plan.mean,
-            plan.std,
-        )
+        # both capture this thread's fastdigits.threads() / simd() setting
+        self._maker = self._new_maker()
         self._next = 0
         self._closed = False
-        self._thread: Any = None
-        self._queue: Any = None
-        self._stop = threading.Event()
+        self._threads: List[threading.Thread] = []
+        self._win: Any = None
+        nt = get_num_threads()
+        self._helps = nt >= 2  # the caller makes batches rather than wait
+        self._nworkers = max(1, min(nt - 1, plan.prefetch))
+        if plan.prefetch > 0:
+            with threads(1):
+                serial = self._new_maker()
+            self._win = _Window(plan, serial, self._order, self._bounds, plan.prefetch + 1)
+
+    def _new_maker(self) -> Any:
+        p = self._plan
+        return _augment.BatchMaker(
+            p.images, self._order, p.rows, p.seed, p.epoch, p.scale, p.mean, p.std
+        )
 
     def __len__(self) -> int:
         return len(self._bounds)
@@ -120,38 +165,47 @@ class Batches:
         return self._order
 
     def _start(self) -> None:
-        self._queue = queue.Queue(maxsize=self._plan.prefetch)
-        self._thread = threading.Thread(
-            target=_worker,
-            args=(self._plan, self._maker, self._order, self._bounds, self._queue, self._stop),
-            name="fastdigits-batches",
-            daemon=True,
-        )
-        self._thread.start()
+        for _ in range(min(self._nworkers, len(self._bounds))):
+            t = threading.Thread(
+                target=_worker, args=(self._win,), name="fastdigits-batches", daemon=True
+            )
+            self._threads.append(t)
+            t.start()
 
     def __next__(self) -> Tuple[np.ndarray, np.ndarray]:
         if self._closed or self._next >= len(self._bounds):
             self.close()
             raise StopIteration
-        if self._plan.prefetch == 0:
-            start, count = self._bounds[self._next]
+        k = self._next
+        win = self._win
+        if win is None:
+            start, count = self._bounds[k]
             self._next += 1
             return _make(self._plan, self._maker, start, count, self._order)
-        if self._thread is None:
+        if not self._threads:
             self._start()
-        while True:
-            try:
-                item = self._queue.get(timeout=_POLL_S)
-                break
-            except queue.Empty:
-                if not self._thread.is_alive() and self._queue.empty():
-                    self.close()
-                    raise RuntimeError(
-                        "fastdigits.batches: the background thread stopped"
-                    ) from None
-        if item is _END:
+        try:
+            with win.cond:
+                while k not in win.ready:
+                    j = win.claim() if self._helps else None
+                    if j is not None:
+                        win.cond.release()
+                        try:
+                            made = win.make(j)
+                        finally:
+                            win.cond.acquire()
+                        if isinstance(made, (KeyboardInterrupt, SystemExit)):
+                            raise made  # Ctrl-C now, not when batch j is due
+                        continue
+                    if not win.cond.wait(_POLL_S) and not any(t.is_alive() for t in self._threads):
+                        if k not in win.ready:
+                            raise RuntimeError("fastdigits.batches: the background thread stopped")
+                item = win.ready.pop(k)
+                win.consumed = k + 1
+                win.cond.notify_all()
+        except BaseException:
             self.close()
-            raise StopIteration
+            raise
         if isinstance(item, BaseException):
             self.close()
             raise item
@@ -159,19 +213,18 @@ class Batches:
         return item
 
     def close(self) -> None:
-        """Stop the background thread and drop the batches it prepared."""
+        """Stop the background threads and drop the batches they prepared."""
         self._closed = True
-        self._stop.set()
-        t, self._thread = self._thread, None
-        if t is not None and t is not threading.current_thread():
-            t.join()
-        q = self._queue
-        if q is not None:
-            while True:
-                try:
-                    q.get_nowait()
-                except queue.Empty:
-                    break
+        win = self._win
+        if win is not None:
+            with win.cond:
+                win.stop = True
+                win.ready.clear()
+                win.cond.notify_all()
+        ts, self._threads = self._threads, []
+        for t in ts:
+            if t is not threading.current_thread():
+                t.join()
 
     def __del__(self) -> None:
         try:
@@ -229,9 +282,10 @@ def batches(
     dtype : float32 or float64
         dtype of ``X`` (float64 is computed in float32 and widened).
     prefetch : int
-        Batches prepared ahead by a background thread, ``>= 0`` (0: each
-        batch is made when asked for, on the calling thread).  At most
-        ``prefetch + 1`` batches exist beyond those the caller holds.
+        Batches prepared ahead by background threads, ``>= 0`` (0: each
+        batch is made when asked for, on the calling thread; see the module
+        notes).  At most ``prefetch + 1`` batches exist beyond those the
+        caller holds.
 
     Returns
     -------

@@ -164,6 +164,22 @@ def test_thread_stops_on_break_del_close_and_errors(data):
     assert _workers() == base
 
 
+@pytest.mark.parametrize("nt, prefetch, want", [(1, 2, 1), (2, 2, 1), (3, 2, 2), (3, 1, 1)])
+def test_background_threads_follow_threads_and_prefetch(data, nt, prefetch, want):
+    # min(threads - 1, prefetch) single-threaded makers, at least one; the
+    # caller makes batches too when threads >= 2 (same batches either way)
+    images, labels = data
+    base = _workers()
+    with fastdigits.threads(nt):
+        it = fastdigits.batches(images, labels, 32, prefetch=prefetch, augment=Affine(degrees=5))
+    got = [next(it) for _ in range(3)]
+    assert _workers() - base == want
+    it.close()
+    assert _workers() == base
+    ref = list(fastdigits.batches(images, labels, 32, prefetch=0, augment=Affine(degrees=5)))
+    _same(got, ref[:3])
+
+
 def test_worker_errors_reach_the_consumer(data, monkeypatch):
     images, labels = data
     import sys

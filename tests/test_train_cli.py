@@ -184,3 +184,45 @@ def test_show_errors_prints_wrong_digits(capsys):
 def test_show_errors_negative_is_one_line_exit_2(capsys):
     rc, out, err = _cli(capsys, "train", *QUICK, "--show-errors", "-1")
     assert rc == 2 and err.count("\n") == 1 and "--show-errors" in err
+
+
+def test_fast_backend_trains_on_uint8_pixels_with_the_same_weights():
+    # the fast float32 path keeps the train pixels as uint8 and normalises
+    # each batch in the C epoch: the same weights as on the float32 copy
+    args = train_cmd.build_args(QUICK + ["--seed", "2"])
+    res = train_cmd.train_model(args)
+    X, y = fastdigits.load_mnist("train", flatten=True, normalize=True)
+    n = args.limit
+    ref = fastdigits.MLP(res.model.layer_sizes, seed=2, normalization="mnist")
+    kw = {k: getattr(args, k) for k in _FIT_ARGS}
+    kw["epochs"] = int(kw["epochs"])
+    ref.fit(X[:n], y[:n].astype(np.int64), **kw)
+    for a, b in zip(res.model.params, ref.params):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+_FIT_ARGS = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "lr_schedule")
+
+
+@pytest.mark.parametrize(
+    "argv, env, want",
+    [
+        (["fastdigits", "bench"], {}, "None"),  # other commands keep libgomp's default
+        (["script.py", "train"], {}, "None"),  # a library user's process too
+        (["fastdigits", "train"], {"OMP_WAIT_POLICY": "active"}, "active"),  # the user's
+        (["fastdigits", "train"], {"GOMP_SPINCOUNT": "1000"}, "None"),
+    ],
+)
+def test_train_wait_policy_leaves_other_processes_and_user_settings(argv, env, want):
+    # `fastdigits train` on a busy machine sets OMP_WAIT_POLICY=passive
+    # before libgomp starts; nothing else does, and never over the user's
+    code = "import sys; sys.argv = %r; import fastdigits, os; print(os.environ.get(%r))" % (
+        argv,
+        "OMP_WAIT_POLICY",
+    )
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=dict(base, **env), capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == want
