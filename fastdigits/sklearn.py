@@ -73,6 +73,8 @@ except ImportError:  # pragma: no cover - older scikit-learn
         return est._validate_data(*args, **kwargs)
 
 
+from .nn import _softmax_rows
+
 __all__ = ["MLPClassifier"]
 
 # scikit-learn's activation names -> fastdigits' ("logistic" is the sigmoid)
@@ -659,11 +661,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         X = _validate_data(
             self, X, accept_sparse=False, dtype=(np.float64, np.float32), order="C", reset=False
         )
-        z = self._logits(X)
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
+        return _softmax_rows(self._logits(X))
 
     def predict_log_proba(self, X) -> np.ndarray:
         """``log(predict_proba(X))``."""
