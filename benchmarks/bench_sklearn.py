@@ -4,6 +4,7 @@ random_state, both on the same number of threads (default 2: fastdigits'
 kernels, and OpenBLAS under scikit-learn through threadpoolctl).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_sklearn.py --rounds 3
+    ... bench_sklearn.py --precision bfloat16   # fastdigits' bfloat16 products
     pytest benchmarks/bench_sklearn.py --benchmark-only
 
 Timing follows fastdigits.bench.timing (interleaved rounds in rotating order,
@@ -48,7 +49,7 @@ def estimators():
     return {"fastdigits": Fd, "sklearn": Sk}
 
 
-def make_bench(cls, X, y, seed=0, epochs=EPOCHS) -> Bench:
+def make_bench(cls, X, y, seed=0, epochs=EPOCHS, **extra) -> Bench:
     box = {}
 
     def reset():
@@ -58,6 +59,7 @@ def make_bench(cls, X, y, seed=0, epochs=EPOCHS) -> Bench:
             batch_size=BATCH,
             max_iter=epochs,
             random_state=seed,
+            **extra,
         )
 
     def run():
@@ -118,6 +120,12 @@ def main(argv=None) -> int:
         help="before each timed fit wait up to S seconds for an idle run queue",
     )
     p.add_argument(
+        "--precision",
+        choices=("float32", "bfloat16"),
+        default="float32",
+        help="fastdigits' precision= (bfloat16: bfloat16 matrix products, float32 model)",
+    )
+    p.add_argument(
         "--seeds",
         default="0",
         help="comma-separated random_state values "
@@ -127,12 +135,13 @@ def main(argv=None) -> int:
     seeds = [int(s) for s in args.seeds.split(",") if s]
     Xtr, ytr, Xte, yte = mnist()
     ests = estimators()
+    extra = {"fastdigits": {"precision": args.precision}, "sklearn": {}}
     with fastdigits.threads(args.threads), threadpool_limits(limits=args.threads, user_api="blas"):
         import sklearn
 
         print(
             "fastdigits %s (simd %s, %d threads); scikit-learn %s on %s; "
-            "784-%d-10 adam, batch %d, %d epochs, %s"
+            "784-%d-10 adam, batch %d, %d epochs, %s; fastdigits precision=%s"
             % (
                 fastdigits.__version__,
                 fastdigits.get_simd(),
@@ -143,9 +152,12 @@ def main(argv=None) -> int:
                 BATCH,
                 args.epochs,
                 Xtr.dtype,
+                args.precision,
             )
         )
-        benches = {n: make_bench(c, Xtr, ytr, seeds[0], args.epochs) for n, c in ests.items()}
+        benches = {
+            n: make_bench(c, Xtr, ytr, seeds[0], args.epochs, **extra[n]) for n, c in ests.items()
+        }
         t = time_contenders(
             benches,
             rounds=args.rounds,
@@ -159,7 +171,7 @@ def main(argv=None) -> int:
             acc[n].append(t[n].first_result.score(Xte, yte))
         for seed in seeds[1:]:
             for n, c in ests.items():
-                b = make_bench(c, Xtr, ytr, seed, args.epochs)
+                b = make_bench(c, Xtr, ytr, seed, args.epochs, **extra[n])
                 b.reset()
                 acc[n].append(b.fn().score(Xte, yte))
     for n in ests:

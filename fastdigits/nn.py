@@ -184,6 +184,19 @@ def _as_array(a, name):
     return np.asarray(a)
 
 
+def _softmax_rows(z: np.ndarray) -> np.ndarray:
+    """Softmax of each row of the logits ``z``, in place (``z`` is returned).
+
+    The max of each row is subtracted first, so large logits do not overflow.
+    Shared by :meth:`MLP.predict_proba` and
+    ``fastdigits.sklearn.MLPClassifier.predict_proba``.
+    """
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
 class MLP:
     """A fully connected classifier trained one C call per epoch.
 
@@ -649,11 +662,7 @@ class MLP:
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (softmax of the logits)."""
-        z = self.decision_function(X)
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
+        return _softmax_rows(self.decision_function(X))
 
     def predict(self, X) -> np.ndarray:
         """Predicted class ids (int64)."""

