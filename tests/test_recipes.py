@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+import fastdigits
 from fastdigits.cli import main
 from fastdigits.commands import train as train_cmd
 from fastdigits.nn import MLP
@@ -70,6 +71,22 @@ def test_recipe_sets_the_options():
     r = get_recipe("mlp99")
     assert args.layers == ",".join(map(str, r.hidden)) and args.dropout == r.dropout
     assert args.seed == 3 and args.epochs == r.epochs and args.lr_schedule == r.lr_schedule
+
+
+@pytest.mark.parametrize("path", fastdigits.available_simd())
+def test_recipe_bfloat16_only_on_bf16_units(path):
+    # speedrun asks for bfloat16 products for speed: on a path that would
+    # emulate them (slower than float32) it trains in float32; an explicit
+    # --precision is kept either way
+    with fastdigits.simd(path):
+        args = train_cmd.build_args(["--recipe", "speedrun"])
+        train_cmd._check_args(args)
+        forced = train_cmd.build_args(["--recipe", "speedrun", "--precision", "bfloat16"])
+        train_cmd._check_args(forced)
+    assert get_recipe("speedrun").precision == "bfloat16"
+    want = "bfloat16" if path in ("avx512_bf16", "amx") else "float32"
+    assert args.precision == want
+    assert forced.precision == "bfloat16"
 
 
 @pytest.mark.parametrize(
