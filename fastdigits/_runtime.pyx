@@ -181,16 +181,11 @@ ctypedef fused real:
     double
 
 
-def _gemm_on_caches(const real[:, ::1] A, const real[:, ::1] B, real[:, ::1] C, object caches,
-                    int isa, int nthreads, int bf16=0):
+def _gemm_on_caches(A, B, C, object caches, int isa, int nthreads, int bf16=0):
     """Test hook: C = A @ B by the GEMM blocked for `caches` instead of this
     CPU's (row-major operands; isa must be one this CPU runs)."""
     cdef fd_caches c
     cdef fd_ctx ctx
-    cdef int rc
-    cdef long long m = A.shape[0], k = A.shape[1], n = B.shape[1]
-    if B.shape[0] != k or C.shape[0] != m or C.shape[1] != n:
-        raise ValueError("A, B, C: shapes do not match (m, k) @ (k, n) -> (m, n)")
     if isa > fd_cpu_best_isa() or isa < 0:
         raise ValueError("isa %d is not available on this CPU" % isa)
     if nthreads < 1:
@@ -199,16 +194,32 @@ def _gemm_on_caches(const real[:, ::1] A, const real[:, ::1] B, real[:, ::1] C, 
     ctx.isa = isa
     ctx.nthreads = nthreads
     ctx.precision = 1 if bf16 else 0
-    if bf16 and real is double:
+    # one plain def over a cdef fused body: a fused def makes two code objects
+    # with equal descriptions, which gcc merges and ASan (the fuzz stage's
+    # clang runtime) then reports as an ODR violation
+    if C.dtype.itemsize == 4:
+        _gemm_caches_run[float](A, B, C, ctx, &c)
+    elif bf16:
         raise ValueError("bf16 needs float32 operands")
+    else:
+        _gemm_caches_run[double](A, B, C, ctx, &c)
+
+
+cdef int _gemm_caches_run(const real[:, ::1] A, const real[:, ::1] B, real[:, ::1] C,
+                          fd_ctx ctx, fd_caches *c) except -1:
+    cdef int rc
+    cdef long long m = A.shape[0], k = A.shape[1], n = B.shape[1]
+    if B.shape[0] != k or C.shape[0] != m or C.shape[1] != n:
+        raise ValueError("A, B, C: shapes do not match (m, k) @ (k, n) -> (m, n)")
     with nogil:
         if real is float:
-            rc = fd_gemm_caches_f32(ctx, &c, m, k, n, &A[0, 0] if m and k else NULL, k, 1,
+            rc = fd_gemm_caches_f32(ctx, c, m, k, n, &A[0, 0] if m and k else NULL, k, 1,
                                     &B[0, 0] if k and n else NULL, n, 1,
                                     &C[0, 0] if m and n else NULL, n, 1, NULL, NULL)
         else:
-            rc = fd_gemm_caches_f64(ctx, &c, m, k, n, &A[0, 0] if m and k else NULL, k, 1,
+            rc = fd_gemm_caches_f64(ctx, c, m, k, n, &A[0, 0] if m and k else NULL, k, 1,
                                     &B[0, 0] if k and n else NULL, n, 1,
                                     &C[0, 0] if m and n else NULL, n, 1, NULL, NULL)
     if rc != 0:
         raise MemoryError("fd_gemm failed (%d)" % rc)
+    return 0
