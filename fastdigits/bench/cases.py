@@ -55,53 +55,26 @@ class Profile:
     warmup: int
 
 
+# One row per Profile field, one column per run mode (full, quick, tiny);
+# tiny is for the tests: tiny sizes, one round, no pauses.
+_MODES = ("full", "quick", "tiny")
+_SETTINGS: Dict[str, Tuple[Any, Any, Any]] = {
+    "batches": ((64, 256, 1024, 8192), (64, 1024), (8,)),
+    "hidden": (256, 256, 32),
+    "idx_images": (60000, 10000, 16),
+    "normalize_sets": ((60000,), (), ()),
+    "epoch_samples": (60000, 6000, 64),
+    "epoch_batches": ((64, 256, 1024, 8192), (64, 1024), (16,)),
+    "rounds": (5, 3, 1),
+    "epoch_rounds": (3, 2, 1),
+    "min_sample_s": (0.05, 0.01, 0.0),
+    "pause_s": (0.2, 0.12, 0.0),
+    "short_pause_s": (0.05, 0.03, 0.0),
+    "warmup": (2, 1, 1),
+}
 PROFILES = {
-    "full": Profile(
-        "full",
-        (64, 256, 1024, 8192),
-        256,
-        60000,
-        (60000,),
-        60000,
-        (64, 256, 1024, 8192),
-        rounds=5,
-        epoch_rounds=3,
-        min_sample_s=0.05,
-        pause_s=0.2,
-        short_pause_s=0.05,
-        warmup=2,
-    ),
-    "quick": Profile(
-        "quick",
-        (64, 1024),
-        256,
-        10000,
-        (),
-        6000,
-        (64, 1024),
-        rounds=3,
-        epoch_rounds=2,
-        min_sample_s=0.01,
-        pause_s=0.12,
-        short_pause_s=0.03,
-        warmup=1,
-    ),
-    # For the tests: tiny sizes, one round, no pauses.
-    "tiny": Profile(
-        "tiny",
-        (8,),
-        32,
-        16,
-        (),
-        64,
-        (16,),
-        rounds=1,
-        epoch_rounds=1,
-        min_sample_s=0.0,
-        pause_s=0.0,
-        short_pause_s=0.0,
-        warmup=1,
-    ),
+    mode: Profile(mode, **{setting: row[i] for setting, row in _SETTINGS.items()})
+    for i, mode in enumerate(_MODES)
 }
 
 
