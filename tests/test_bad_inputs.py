@@ -326,7 +326,11 @@ TABLE = [
             "out": ("x", "W"),
             "preact_out": ("x", "W", "out"),
         },
-        scalars={"activation": ["swish", 3, "RELU "]},
+        scalars={
+            "activation": ["swish", 3, "RELU "],
+            "dropout": [1.0, -0.1, float("nan"), "0.5"],
+            "seed": [-1, 2**64, 1.5],
+        },
         extra=[
             ("out_aliases_x", lambda a: a.update(out=a["x"][:, :3]), ("out", "x")),
             ("out_is_preact", lambda a: a.update(preact_out=a["out"]), ("preact_out", "out")),
@@ -348,7 +352,7 @@ TABLE = [
             "dW_out": ("W",),
             "db_out": ("W", "dy"),
         },
-        scalars={"activation": ["swish", 3]},
+        scalars={"activation": ["swish", 3], "dropout": [1.0, -0.1], "seed": [-1, 2**64]},
         extra=[
             ("dW_aliases_W", lambda a: a.update(dW_out=a["W"]), ("dW_out", "W")),
             # act' from the wrong array (silently wrong gradients before)
