@@ -29,7 +29,31 @@ import torch
 
 import fastdigits
 from fastdigits.bench import cases as C
-from fastdigits.bench.timing import time_contenders
+from fastdigits.bench.timing import Bench, time_contenders
+
+
+def _bf16_mlp(prof, data, B: int, compiled: bool):
+    """A maker for the same step with MLP(..., precision="bfloat16")."""
+
+    def make():
+        from fastdigits.torch import MLP
+
+        X, y = data.mnist_rows(max(B, min(60000 // B, 16) * B), np.dtype(np.float32))
+        X, y = torch.from_numpy(X.reshape(-1, B, 784)), torch.from_numpy(y.reshape(-1, B))
+        torch.manual_seed(0)
+        model = MLP((784, prof.hidden, 10), precision="bfloat16")
+        opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+        run_model = torch.compile(model) if compiled else model
+        lossf = torch.nn.CrossEntropyLoss()
+        box = {"i": 0}
+
+        def step():
+            i = box["i"] = (box["i"] + 1) % len(X)
+            return C.torch_train_step(run_model, opt, lossf, X[i], y[i])
+
+        return Bench(step)
+
+    return make
 
 
 def main(argv=None) -> int:
@@ -47,6 +71,7 @@ def main(argv=None) -> int:
         help="wait up to S seconds for an idle run queue before each sample",
     )
     p.add_argument("--no-compile", action="store_true", help="eager rows only")
+    p.add_argument("--bf16", action="store_true", help='also the MLP with precision="bfloat16"')
     args = p.parse_args(argv)
 
     fastdigits.set_num_threads(args.threads)
@@ -63,10 +88,20 @@ def main(argv=None) -> int:
     prof = dataclasses.replace(C.PROFILES["full"], epoch_batches=(args.batch,), hidden=args.hidden)
     data = C.Data(prof)
     try:
-        for case in C._torch_loop_cases(prof, np.dtype(np.float32), data):
-            if args.no_compile and case.params["mode"] == "compiled":
-                continue
-            benches = {who: make() for who, make in case.contenders.items() if make}
+        cases = C._torch_loop_cases(prof, np.dtype(np.float32), data)
+        by_name = {c.name: c for c in cases}
+        for mode in ("eager",) if args.no_compile else ("eager", "compiled"):
+            name = "torch_loop/%s/b%d" % (mode, args.batch)
+            linear, mlp = by_name[name], by_name[name.replace("/" + mode, "/mlp_" + mode)]
+            # all three in one interleaved run: Linear layers, the fused MLP, nn.Linear
+            makers = {
+                "Linear": linear.contenders["fastdigits"],
+                "MLP": mlp.contenders["fastdigits"],
+                "nn.Linear": linear.contenders["torch"],
+            }
+            if args.bf16:
+                makers["MLP bf16"] = _bf16_mlp(prof, data, args.batch, mode == "compiled")
+            benches = {who: make() for who, make in makers.items()}
             t = time_contenders(
                 benches,
                 rounds=args.rounds,
@@ -75,22 +110,23 @@ def main(argv=None) -> int:
                 warmup=3,
                 wait_idle_s=args.wait_idle,
             )
-            ours, theirs = t["fastdigits"], t["torch"]
+            theirs = t["nn.Linear"]
             print(
-                "%-24s fastdigits.torch %.3f ms [%.3f-%.3f]   nn.Linear %.3f ms [%.3f-%.3f]"
-                "   speed-up %.2fx (median), %.2fx (min)"
-                % (
-                    case.name,
-                    1e3 * ours.median,
-                    1e3 * ours.min,
-                    1e3 * ours.max,
-                    1e3 * theirs.median,
-                    1e3 * theirs.min,
-                    1e3 * theirs.max,
-                    theirs.median / ours.median,
-                    theirs.min / ours.min,
-                )
+                "%s (784-%d-10, batch %d), ms per step: median [min-max]"
+                % (mode, args.hidden, args.batch)
             )
+            for who, tm in t.items():
+                print(
+                    "  %-26s %.3f [%.3f-%.3f]   vs nn.Linear %.2fx (median), %.2fx (min)"
+                    % (
+                        "fastdigits.torch." + who if who in ("Linear", "MLP") else who,
+                        1e3 * tm.median,
+                        1e3 * tm.min,
+                        1e3 * tm.max,
+                        theirs.median / tm.median,
+                        theirs.min / tm.min,
+                    )
+                )
             sys.stdout.flush()
     finally:
         data.close()
