@@ -274,6 +274,14 @@ class _DenseFunction(torch.autograd.Function):
         return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None, None
 
 
+# autograd.Function.apply is a Python wrapper (default-argument binding for
+# setup_context, functorch's dead-wrapper unwrapping) over the C apply; our
+# Functions have no setup_context, so without functorch transforms active the
+# wrapper only costs time (a few microseconds a call): call the C apply then.
+_functorch_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
+_dense_apply = super(torch.autograd.Function, _DenseFunction).apply
+
+
 def _torch_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str) -> Tensor:
     """PyTorch's own ops, for what the kernels do not support."""
     y = torch.nn.functional.linear(x, weight, bias)
@@ -373,7 +381,8 @@ def _dense_call(
         if torch.is_grad_enabled() and (
             x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
         ):
-            return _DenseFunction.apply(x, weight, bias, act, precision)
+            apply = _DenseFunction.apply if _functorch_active() else _dense_apply
+            return apply(x, weight, bias, act, precision)
         return _forward_kernel(x, weight, bias, act, precision)[0]  # no graph to record
     if not isinstance(x, Tensor):
         raise TypeError("input must be a torch.Tensor, got %s" % type(x).__name__)
@@ -666,8 +675,8 @@ class _MLPFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, act, precision, has_bias, *params):
-        xn = x.numpy(force=True)
-        pn = [p.numpy(force=True) for p in params]
+        xn = x.detach().numpy()  # (CPU tensors: _mlp_call checked)
+        pn = [p.detach().numpy() for p in params]
         wns = pn[0::2] if has_bias else pn
         out, hs, zs = _mlp_forward_numpy(xn, wns, pn[1::2] if has_bias else None, act, precision)
         saved = [torch.from_numpy(a) for a in hs + zs]
@@ -707,6 +716,9 @@ class _MLPFunction(torch.autograd.Function):
         return (dx, None, None, None, *grads)
 
 
+_mlp_apply = super(torch.autograd.Function, _MLPFunction).apply  # (see _dense_apply)
+
+
 def _check_sizes(sizes) -> Tuple[int, ...]:
     try:
         out = tuple(operator.index(s) for s in sizes)
@@ -723,9 +735,18 @@ def _check_sizes(sizes) -> Tuple[int, ...]:
     return out
 
 
+def _param(layer, name: str):
+    # a plain parameter straight from its dict (Module.__getattr__ costs a
+    # microsecond); anything else (a parametrization's property, a tensor
+    # attribute) through the attribute
+    p = layer._parameters.get(name)
+    return p if p is not None else getattr(layer, name)
+
+
 def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
-    ws = [layer.weight for layer in layers]
-    bs = [layer.bias for layer in layers]
+    mods = layers._modules.values()
+    ws = [_param(layer, "weight") for layer in mods]
+    bs = [_param(layer, "bias") for layer in mods]
     has_bias = bs[0] is not None
     w0 = ws[0]
     # The common eager case first (as _dense_call): a plain 2-D contiguous CPU
@@ -745,7 +766,8 @@ def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
     ):
         params = [p for wb in zip(ws, bs) for p in wb] if has_bias else ws
         if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params)):
-            return _MLPFunction.apply(x, act, precision, has_bias, *params)
+            apply = _MLPFunction.apply if _functorch_active() else _mlp_apply
+            return apply(x, act, precision, has_bias, *params)
         out = _mlp_forward_numpy(
             x.numpy(force=True),
             [w.numpy(force=True) for w in ws],

@@ -388,3 +388,24 @@ def test_opcheck_both_operators(act):
                 (dout, x.detach(), det, outs[1:], act, need_dx, has_bias, "float32"),
                 test_utils=("test_schema", "test_faketensor", "test_aot_dispatch_static"),
             )
+
+
+def test_parametrized_weight_is_read_through_the_attribute():
+    """torch.nn.utils.parametrize turns a weight into a property: the MLP reads
+    the parametrized value, and the gradient reaches the original."""
+
+    class Double(torch.nn.Module):
+        def forward(self, w):
+            return 2 * w
+
+    ours, ref = _twins([6, 5, 4], "tanh", torch.float64)
+    torch.nn.utils.parametrize.register_parametrization(ours.layers[0], "weight", Double())
+    with torch.no_grad():
+        ref[0].weight.mul_(2)
+    x = torch.randn(3, 6, dtype=torch.float64)
+    y1, y2 = ours(x), ref(x)
+    torch.testing.assert_close(y1, y2)
+    y1.sum().backward()
+    y2.sum().backward()
+    orig = ours.layers[0].parametrizations.weight.original
+    torch.testing.assert_close(orig.grad, 2 * ref[0].weight.grad)
