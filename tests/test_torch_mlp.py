@@ -409,3 +409,24 @@ def test_parametrized_weight_is_read_through_the_attribute():
     y2.sum().backward()
     orig = ours.layers[0].parametrizations.weight.original
     torch.testing.assert_close(orig.grad, 2 * ref[0].weight.grad)
+
+
+@pytest.mark.slow
+def test_jit_trace_and_compile_without_bias(tmp_path):
+    torch.manual_seed(0)
+    mlp = MLP([6, 5, 3], activation="gelu", bias=False, dtype=torch.float64)
+    x = torch.randn(4, 6, dtype=torch.float64)
+    traced = torch.jit.trace(mlp, x)
+    assert "fastdigits::mlp_forward" in str(traced.inlined_graph)
+    torch.jit.save(traced, tmp_path / "m.ts")
+    torch.testing.assert_close(torch.jit.load(tmp_path / "m.ts")(x), mlp(x))
+    torch._dynamo.reset()
+    ref = _sequential([6, 5, 3], "gelu", bias=False, dtype=torch.float64)
+    ref.load_state_dict(MLP.state_dict_to_sequential(mlp.state_dict()))
+    compiled = torch.compile(mlp, backend="aot_eager", fullgraph=True)
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    compiled(xa).sum().backward()
+    ref(xb).sum().backward()
+    torch.testing.assert_close(xa.grad, xb.grad, **TOL[torch.float64])
+    for a, b in zip(_grads(mlp), _grads(ref)):
+        torch.testing.assert_close(a, b, **TOL[torch.float64])
