@@ -1,11 +1,13 @@
 """A PyTorch training loop (784-256-10, ReLU, CrossEntropyLoss, SGD momentum
-0.9, batch 64) with ``fastdigits.torch.Linear`` layers against the same loop
-with ``nn.Linear`` + ``nn.ReLU``: time per step, eager and under
+0.9, batch 64) with ``fastdigits.torch.Linear`` layers and with the fused
+``fastdigits.torch.MLP`` against the same loop with ``nn.Linear`` +
+``nn.ReLU``, all three in one interleaved run: time per step, eager and under
 ``torch.compile`` (inductor), both on the same thread count
 (``torch.set_num_threads`` and ``fastdigits.set_num_threads``, read back and
 printed).
 
     python benchmarks/bench_torch_loop.py --rounds 9 --threads 2
+    python benchmarks/bench_torch_loop.py --no-compile --colmajor --bf16
     python benchmarks/bench_torch_loop.py --batch 256 --no-compile
 
 The steps are the ``torch_loop`` cases of ``fastdigits bench`` (see
@@ -32,8 +34,8 @@ from fastdigits.bench import cases as C
 from fastdigits.bench.timing import Bench, time_contenders
 
 
-def _bf16_mlp(prof, data, B: int, compiled: bool):
-    """A maker for the same step with MLP(..., precision="bfloat16")."""
+def _mlp_variant(prof, data, B: int, compiled: bool, **kw):
+    """A maker for the same step with MLP(..., **kw)."""
 
     def make():
         from fastdigits.torch import MLP
@@ -41,7 +43,7 @@ def _bf16_mlp(prof, data, B: int, compiled: bool):
         X, y = data.mnist_rows(max(B, min(60000 // B, 16) * B), np.dtype(np.float32))
         X, y = torch.from_numpy(X.reshape(-1, B, 784)), torch.from_numpy(y.reshape(-1, B))
         torch.manual_seed(0)
-        model = MLP((784, prof.hidden, 10), precision="bfloat16")
+        model = MLP((784, prof.hidden, 10), **kw)
         opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
         run_model = torch.compile(model) if compiled else model
         lossf = torch.nn.CrossEntropyLoss()
@@ -72,6 +74,11 @@ def main(argv=None) -> int:
     )
     p.add_argument("--no-compile", action="store_true", help="eager rows only")
     p.add_argument("--bf16", action="store_true", help='also the MLP with precision="bfloat16"')
+    p.add_argument(
+        "--colmajor",
+        action="store_true",
+        help='also the MLP with weight_order="F" (column-major weights)',
+    )
     args = p.parse_args(argv)
 
     fastdigits.set_num_threads(args.threads)
@@ -99,8 +106,13 @@ def main(argv=None) -> int:
                 "MLP": mlp.contenders["fastdigits"],
                 "nn.Linear": linear.contenders["torch"],
             }
+            compiled = mode == "compiled"
+            if args.colmajor:
+                makers["MLP F"] = _mlp_variant(prof, data, args.batch, compiled, weight_order="F")
             if args.bf16:
-                makers["MLP bf16"] = _bf16_mlp(prof, data, args.batch, mode == "compiled")
+                makers["MLP bf16"] = _mlp_variant(
+                    prof, data, args.batch, compiled, precision="bfloat16"
+                )
             benches = {who: make() for who, make in makers.items()}
             t = time_contenders(
                 benches,

@@ -152,6 +152,16 @@ def _backward_kernel(
     )
 
 
+def _w_dense(w: Tensor) -> bool:
+    """The weight's (out, in) memory is row- or column-major: the kernels
+    read both in place, and the weight gradient takes the same layout."""
+    return w.is_contiguous() or w.t().is_contiguous()
+
+
+def _w_in_place(w: Tensor) -> Tensor:
+    return w if _w_dense(w) else w.contiguous()
+
+
 # --------------------------------------------------------------------------
 # Custom operators: what torch.compile, torch.export and jit.trace record.
 
@@ -166,7 +176,7 @@ def _dense_op(
 ) -> Tuple[Tensor, Tensor]:
     """(y, z) for a 2-D x; z is the gelu pre-activation, empty for the others
     (an operator cannot return None, nor an alias of y)."""
-    y, z = _forward_kernel(x.contiguous(), weight.contiguous(), bias, activation, precision)
+    y, z = _forward_kernel(x.contiguous(), _w_in_place(weight), bias, activation, precision)
     return y, (z if z is not None else x.new_empty((0,)))
 
 
@@ -190,7 +200,7 @@ def _dense_backward_op(
     dx, dW, db = _backward_kernel(
         dy.contiguous(),
         x.contiguous(),
-        weight.contiguous(),
+        _w_in_place(weight),
         yz.contiguous(),
         activation,
         need_dx,
@@ -202,7 +212,8 @@ def _dense_backward_op(
 @_dense_backward_op.register_fake
 def _(dy, x, weight, yz, activation, need_dx, precision="float32"):
     dx = torch.empty_like(x) if need_dx else x.new_empty((0,))
-    return dx, torch.empty_like(weight), dy.new_empty((dy.shape[1],))
+    dW = torch.empty_like(weight) if _w_dense(weight) else weight.new_empty(weight.shape)
+    return dx, dW, dy.new_empty((dy.shape[1],))
 
 
 def _op_setup(ctx, inputs, output):
@@ -580,6 +591,10 @@ def _np(t: Tensor):
     return t.contiguous().numpy(force=True)
 
 
+def _wnp(w: Tensor):
+    return _w_in_place(w).numpy(force=True)
+
+
 @torch.library.custom_op("fastdigits::mlp_forward", mutates_args=())
 def _mlp_forward_op(
     x: Tensor, weights: List[Tensor], biases: List[Tensor], activation: str, precision: str
@@ -587,7 +602,7 @@ def _mlp_forward_op(
     """[out, h_0, ..., h_{L-2}, (z_0, ..., z_{L-2} for gelu)] for a 2-D x;
     ``biases`` is empty for layers without bias."""
     out, hs, zs = _mlp_forward_numpy(
-        _np(x), [_np(w) for w in weights], [_np(b) for b in biases] or None, activation, precision
+        _np(x), [_wnp(w) for w in weights], [_np(b) for b in biases] or None, activation, precision
     )
     return [torch.from_numpy(a) for a in [out] + hs + zs]
 
@@ -618,7 +633,7 @@ def _mlp_backward_op(
     dx, grads = _mlp_backward_numpy(
         _np(dout),
         _np(x),
-        [_np(w) for w in weights],
+        [_wnp(w) for w in weights],
         sv[: L - 1],
         sv[L - 1 :],
         activation,
@@ -634,7 +649,7 @@ def _(dout, x, weights, saved, activation, need_dx, has_bias, precision):
     dx = torch.empty_like(x) if need_dx else x.new_empty((0,))
     grads = []
     for w in weights:
-        grads.append(torch.empty_like(w))
+        grads.append(torch.empty_like(w) if _w_dense(w) else w.new_empty(w.shape))
         if has_bias:
             grads.append(dout.new_empty((w.shape[0],)))
     return [dx] + grads
@@ -830,6 +845,14 @@ class MLP(torch.nn.Module):
     bias, device, dtype : as for ``torch.nn.Linear``
     precision : {"float32", "bfloat16"}
         As for :class:`Linear`.
+    weight_order : {"C", "F"}
+        The weights' memory order.  "C" (default): row-major, as
+        ``nn.Linear``'s.  "F": the same ``(out, in)`` weights stored
+        column-major (``weight.t()`` is contiguous; the gradients and the
+        optimiser's buffers take that layout too), which the kernels read
+        and write faster: forward reads ``weight.t()`` row by row and the
+        weight gradient is written row-major.  Shapes, values, state dicts
+        and initialisation are the same either way.
 
     The layers are :class:`Linear` modules in ``self.layers`` (an
     ``nn.ModuleList``), so the parameters are ``layers.0.weight``
@@ -870,14 +893,18 @@ class MLP(torch.nn.Module):
         device=None,
         dtype=None,
         precision: str = "float32",
+        weight_order: str = "C",
     ) -> None:
         super().__init__()
         sizes = _check_sizes(sizes)
         _check_activation(activation)
         _check_precision(precision)
+        if weight_order not in ("C", "F"):
+            raise ValueError("weight_order must be 'C' or 'F', got %r" % (weight_order,))
         self.sizes = sizes
         self.activation = activation
         self.precision = precision
+        self.weight_order = weight_order
         last = len(sizes) - 2
         self.layers = torch.nn.ModuleList(
             Linear(
@@ -891,20 +918,36 @@ class MLP(torch.nn.Module):
             )
             for i, (k, n) in enumerate(zip(sizes[:-1], sizes[1:]))
         )
+        if weight_order == "F":
+            # the same values (drawn as nn.Linear draws them), column-major
+            for layer in self.layers:
+                layer.weight = torch.nn.Parameter(layer.weight.detach().t().contiguous().t())
 
     def reset_parameters(self) -> None:
-        """torch.nn.Linear's initialisation, layer by layer."""
+        """torch.nn.Linear's initialisation, layer by layer (the same values
+        for the same seed whatever ``weight_order``)."""
         for layer in self.layers:
-            layer.reset_parameters()
+            w = layer.weight
+            if w.is_contiguous():
+                layer.reset_parameters()
+                continue
+            tmp = torch.empty(w.shape, dtype=w.dtype, device=w.device)
+            torch.nn.init.kaiming_uniform_(tmp, a=math.sqrt(5))
+            with torch.no_grad():
+                w.copy_(tmp)
+            if layer.bias is not None:
+                bound = 1 / math.sqrt(layer.in_features)
+                torch.nn.init.uniform_(layer.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
         return _mlp_call(x, self.layers, _ACTS[self.activation], self.precision)
 
     def extra_repr(self) -> str:
-        return "sizes=%r, activation=%r, precision=%r" % (
+        return "sizes=%r, activation=%r, precision=%r%s" % (
             list(self.sizes),
             self.activation,
             self.precision,
+            ", weight_order='F'" if self.weight_order == "F" else "",
         )
 
     @staticmethod

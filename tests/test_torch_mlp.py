@@ -430,3 +430,70 @@ def test_jit_trace_and_compile_without_bias(tmp_path):
     torch.testing.assert_close(xa.grad, xb.grad, **TOL[torch.float64])
     for a, b in zip(_grads(mlp), _grads(ref)):
         torch.testing.assert_close(a, b, **TOL[torch.float64])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_column_major_weights(dtype):
+    """weight_order="F": the same values and state dict, column-major
+    storage that the gradients and the optimiser's buffers share."""
+    torch.manual_seed(0)
+    ref_c = MLP(SIZES, activation="gelu", dtype=dtype)
+    torch.manual_seed(0)
+    ours = MLP(SIZES, activation="gelu", dtype=dtype, weight_order="F")
+    assert "weight_order='F'" in repr(ours)
+    for a, b in zip(ref_c.parameters(), ours.parameters()):
+        assert torch.equal(a, b)
+    assert ours.layers[0].weight.shape == (9, 13) and ours.layers[0].weight.stride() == (1, 9)
+    ref = _sequential(SIZES, "gelu", dtype=dtype)
+    ref.load_state_dict(MLP.state_dict_to_sequential(ours.state_dict()))
+    x = torch.randn(6, 13, dtype=dtype)
+    opts = [torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9) for m in (ours, ref)]
+    for _ in range(3):
+        for m, opt in zip((ours, ref), opts):
+            opt.zero_grad(set_to_none=True)
+            m(x).square().mean().backward()
+            opt.step()
+    for lay, p in zip(ours.layers, list(ref.parameters())[0::2]):
+        assert lay.weight.stride() == lay.weight.grad.stride() == (1, lay.out_features)
+        torch.testing.assert_close(lay.weight.grad, p.grad, **TOL[dtype])
+        torch.testing.assert_close(lay.weight, p, **TOL[dtype])
+    with pytest.raises(ValueError, match="weight_order"):
+        MLP([4, 3], weight_order="K")
+
+
+@pytest.mark.slow
+def test_column_major_weights_compile_export_opcheck():
+    torch.manual_seed(0)
+    mlp = MLP([12, 16, 3], weight_order="F", dtype=torch.float64)
+    ref = MLP([12, 16, 3], dtype=torch.float64)
+    ref.load_state_dict(mlp.state_dict())
+    torch._dynamo.reset()
+    compiled = torch.compile(mlp, backend="aot_eager", fullgraph=True)
+    x = torch.randn(5, 12, dtype=torch.float64)
+    compiled(x).sum().backward()
+    ref(x).sum().backward()
+    for a, b in zip(mlp.parameters(), ref.parameters()):
+        assert a.grad.stride() == a.stride()
+        torch.testing.assert_close(a.grad, b.grad)
+    ep = torch.export.export(mlp, (x,))
+    torch.testing.assert_close(ep.module()(x), ref(x))
+    ws = [lay.weight.detach().requires_grad_(True) for lay in mlp.layers]
+    torch.library.opcheck(torch.ops.fastdigits.mlp_forward.default, (x, ws, [], "relu", "float32"))
+    ws = [w.detach() for w in ws]
+    outs = torch.ops.fastdigits.mlp_forward(x, ws, [], "relu", "float32")
+    torch.library.opcheck(
+        torch.ops.fastdigits.mlp_backward.default,
+        (torch.randn(5, 3, dtype=torch.float64), x, ws, outs[1:], "relu", True, False, "float32"),
+        test_utils=("test_schema", "test_faketensor", "test_aot_dispatch_static"),
+    )
+    w = mlp.layers[0].weight.detach()
+    torch.library.opcheck(torch.ops.fastdigits.dense.default, (x, w, None, "relu"))
+    y = torch.ops.fastdigits.dense(x, w, None, "relu")[0]
+    torch.library.opcheck(
+        torch.ops.fastdigits.dense_backward.default,
+        (torch.randn_like(y), x, w, y, "relu", True),
+        test_utils=("test_schema", "test_faketensor", "test_aot_dispatch_static"),
+    )
+    assert torch.ops.fastdigits.dense_backward(torch.randn_like(y), x, w, y, "relu", True)[
+        1
+    ].stride() == (1, 16)
