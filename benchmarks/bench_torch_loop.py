@@ -1,11 +1,13 @@
 """A PyTorch training loop (784-256-10, ReLU, CrossEntropyLoss, SGD momentum
-0.9, batch 64) with ``fastdigits.torch.Linear`` layers against the same loop
-with ``nn.Linear`` + ``nn.ReLU``: time per step, eager and under
+0.9, batch 64) with ``fastdigits.torch.Linear`` layers and with the fused
+``fastdigits.torch.MLP`` against the same loop with ``nn.Linear`` +
+``nn.ReLU``, all three in one interleaved run: time per step, eager and under
 ``torch.compile`` (inductor), both on the same thread count
 (``torch.set_num_threads`` and ``fastdigits.set_num_threads``, read back and
 printed).
 
     python benchmarks/bench_torch_loop.py --rounds 9 --threads 2
+    python benchmarks/bench_torch_loop.py --no-compile --colmajor --bf16
     python benchmarks/bench_torch_loop.py --batch 256 --no-compile
 
 The steps are the ``torch_loop`` cases of ``fastdigits bench`` (see
@@ -29,7 +31,31 @@ import torch
 
 import fastdigits
 from fastdigits.bench import cases as C
-from fastdigits.bench.timing import time_contenders
+from fastdigits.bench.timing import Bench, time_contenders
+
+
+def _mlp_variant(prof, data, B: int, compiled: bool, **kw):
+    """A maker for the same step with MLP(..., **kw)."""
+
+    def make():
+        from fastdigits.torch import MLP
+
+        X, y = data.mnist_rows(max(B, min(60000 // B, 16) * B), np.dtype(np.float32))
+        X, y = torch.from_numpy(X.reshape(-1, B, 784)), torch.from_numpy(y.reshape(-1, B))
+        torch.manual_seed(0)
+        model = MLP((784, prof.hidden, 10), **kw)
+        opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+        run_model = torch.compile(model) if compiled else model
+        lossf = torch.nn.CrossEntropyLoss()
+        box = {"i": 0}
+
+        def step():
+            i = box["i"] = (box["i"] + 1) % len(X)
+            return C.torch_train_step(run_model, opt, lossf, X[i], y[i])
+
+        return Bench(step)
+
+    return make
 
 
 def main(argv=None) -> int:
@@ -47,6 +73,12 @@ def main(argv=None) -> int:
         help="wait up to S seconds for an idle run queue before each sample",
     )
     p.add_argument("--no-compile", action="store_true", help="eager rows only")
+    p.add_argument("--bf16", action="store_true", help='also the MLP with precision="bfloat16"')
+    p.add_argument(
+        "--colmajor",
+        action="store_true",
+        help='also the MLP with weight_order="F" (column-major weights)',
+    )
     args = p.parse_args(argv)
 
     fastdigits.set_num_threads(args.threads)
@@ -63,10 +95,25 @@ def main(argv=None) -> int:
     prof = dataclasses.replace(C.PROFILES["full"], epoch_batches=(args.batch,), hidden=args.hidden)
     data = C.Data(prof)
     try:
-        for case in C._torch_loop_cases(prof, np.dtype(np.float32), data):
-            if args.no_compile and case.params["mode"] == "compiled":
-                continue
-            benches = {who: make() for who, make in case.contenders.items() if make}
+        cases = C._torch_loop_cases(prof, np.dtype(np.float32), data)
+        by_name = {c.name: c for c in cases}
+        for mode in ("eager",) if args.no_compile else ("eager", "compiled"):
+            name = "torch_loop/%s/b%d" % (mode, args.batch)
+            linear, mlp = by_name[name], by_name[name.replace("/" + mode, "/mlp_" + mode)]
+            # all three in one interleaved run: Linear layers, the fused MLP, nn.Linear
+            makers = {
+                "Linear": linear.contenders["fastdigits"],
+                "MLP": mlp.contenders["fastdigits"],
+                "nn.Linear": linear.contenders["torch"],
+            }
+            compiled = mode == "compiled"
+            if args.colmajor:
+                makers["MLP F"] = _mlp_variant(prof, data, args.batch, compiled, weight_order="F")
+            if args.bf16:
+                makers["MLP bf16"] = _mlp_variant(
+                    prof, data, args.batch, compiled, precision="bfloat16"
+                )
+            benches = {who: make() for who, make in makers.items()}
             t = time_contenders(
                 benches,
                 rounds=args.rounds,
@@ -75,22 +122,23 @@ def main(argv=None) -> int:
                 warmup=3,
                 wait_idle_s=args.wait_idle,
             )
-            ours, theirs = t["fastdigits"], t["torch"]
+            theirs = t["nn.Linear"]
             print(
-                "%-24s fastdigits.torch %.3f ms [%.3f-%.3f]   nn.Linear %.3f ms [%.3f-%.3f]"
-                "   speed-up %.2fx (median), %.2fx (min)"
-                % (
-                    case.name,
-                    1e3 * ours.median,
-                    1e3 * ours.min,
-                    1e3 * ours.max,
-                    1e3 * theirs.median,
-                    1e3 * theirs.min,
-                    1e3 * theirs.max,
-                    theirs.median / ours.median,
-                    theirs.min / ours.min,
-                )
+                "%s (784-%d-10, batch %d), ms per step: median [min-max]"
+                % (mode, args.hidden, args.batch)
             )
+            for who, tm in t.items():
+                print(
+                    "  %-26s %.3f [%.3f-%.3f]   vs nn.Linear %.2fx (median), %.2fx (min)"
+                    % (
+                        "fastdigits.torch." + who if who in ("Linear", "MLP") else who,
+                        1e3 * tm.median,
+                        1e3 * tm.min,
+                        1e3 * tm.max,
+                        theirs.median / tm.median,
+                        theirs.min / tm.min,
+                    )
+                )
             sys.stdout.flush()
     finally:
         data.close()

@@ -14,27 +14,38 @@ def test_torch_loop_rows_run_both_contenders():
     )
     with open(os.devnull, "w") as sink:
         rows = runner.run(opts, out=sink)["rows"]
-    assert [r["name"] for r in rows] == ["torch_loop/eager/b16"]
-    (row,) = rows
-    assert row["status"] == "ok" and row["kernel"] == "fastdigits.torch.Linear"
-    assert row["results"]["fastdigits"]["status"] == "ok"
-    assert row["results"]["torch"]["status"] == "ok"
-    assert row["results"]["numpy"]["status"] == "n/a"
-    assert row["speedup_vs_torch"] > 0
+    assert [r["name"] for r in rows] == ["torch_loop/eager/b16", "torch_loop/mlp_eager/b16"]
+    for row, kernel in zip(rows, ["fastdigits.torch.Linear", "fastdigits.torch.MLP"]):
+        assert row["status"] == "ok" and row["kernel"] == kernel
+        assert row["results"]["fastdigits"]["status"] == "ok"
+        assert row["results"]["torch"]["status"] == "ok"
+        assert row["results"]["numpy"]["status"] == "n/a"
+        assert row["speedup_vs_torch"] > 0
 
 
 def test_torch_loop_steps_train_the_same_model_both_ways():
     prof = C.PROFILES["quick"]
     names = [c.name for c in C._torch_loop_cases(prof, np.dtype(np.float32), None)]
-    assert names == ["torch_loop/eager/b64", "torch_loop/eager/b1024", "torch_loop/compiled/b64"]
+    assert names == [
+        "torch_loop/eager/b64",
+        "torch_loop/eager/b1024",
+        "torch_loop/compiled/b64",
+        "torch_loop/mlp_eager/b64",
+        "torch_loop/mlp_eager/b1024",
+        "torch_loop/mlp_compiled/b64",
+    ]
     data = C.Data(C.PROFILES["tiny"])
     try:
-        (case,) = C._torch_loop_cases(C.PROFILES["tiny"], np.dtype(np.float32), data)
-        ours, theirs = case.contenders["fastdigits"](), case.contenders["torch"]()
-        a = [ours.fn().item() for _ in range(30)]
-        b = [theirs.fn().item() for _ in range(30)]
+        linear, mlp = C._torch_loop_cases(C.PROFILES["tiny"], np.dtype(np.float32), data)
+        steps = [
+            linear.contenders["fastdigits"](),
+            mlp.contenders["fastdigits"](),
+            linear.contenders["torch"](),
+        ]
+        a, m, b = [[s.fn().item() for _ in range(30)] for s in steps]
     finally:
         data.close()
     # same start, same batches: the same losses up to float32 rounding
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(m, b, rtol=1e-4, atol=1e-5)
     assert np.mean(a[-4:]) < np.mean(a[:4])

@@ -827,20 +827,25 @@ def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
 def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     """One PyTorch training step (784-hidden-10, ReLU, CrossEntropyLoss, SGD
     momentum, batches drawn in turn from MNIST) with fastdigits.torch.Linear
-    layers against the same loop with nn.Linear + nn.ReLU: eager, and both
-    models under torch.compile (inductor) at the smallest batch size."""
+    layers (rows torch_loop/<mode>/b<B>), or the fused fastdigits.torch.MLP
+    (rows torch_loop/mlp_<mode>/b<B>), against the same loop with nn.Linear +
+    nn.ReLU: eager, and both models under torch.compile (inductor) at the
+    smallest batch size."""
     cases = []
     sizes = (784, p.hidden, 10)
     lr, momentum = 0.02, 0.9
 
     # compiled: the smallest batch only, and not in the test profile (compiling
     # takes seconds per model; the tests compile these layers elsewhere)
-    for compiled in (False,) if p.name == "tiny" else (False, True):
+    modes = (False,) if p.name == "tiny" else (False, True)
+    for fused, compiled in [(f, c) for f in (False, True) for c in modes]:
         for B in p.epoch_batches[:1] if compiled else p.epoch_batches:
 
-            def mk(ours, B=B, compiled=compiled):
+            def mk(ours, B=B, compiled=compiled, fused=fused):
                 def make():
-                    Linear = api("fastdigits.torch", "Linear")  # Unavailable without torch
+                    # Unavailable without torch
+                    Linear = api("fastdigits.torch", "Linear")
+                    MLP = api("fastdigits.torch", "MLP")
                     torch = _torch()
                     tdt = _torch_dtype(dt)
                     n = max(B, min(60000 // B, 16) * B)  # up to 16 distinct batches
@@ -848,7 +853,9 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                     X = torch.from_numpy(X.reshape(-1, B, 784))
                     y = torch.from_numpy(y.reshape(-1, B))
                     torch.manual_seed(0)  # both models start from the same weights
-                    if ours:
+                    if ours and fused:
+                        model = MLP(sizes, activation="relu", dtype=tdt)
+                    elif ours:
                         model = torch.nn.Sequential(
                             Linear(sizes[0], sizes[1], activation="relu", dtype=tdt),
                             Linear(sizes[1], sizes[2], dtype=tdt),
@@ -871,14 +878,15 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
             mode = "compiled" if compiled else "eager"  # (notes: one per group)
             cases.append(
                 Case(
-                    "torch_loop/%s/b%d" % (mode, B),
+                    "torch_loop/%s%s/b%d" % ("mlp_" if fused else "", mode, B),
                     "torch_loop",
-                    "fastdigits.torch.Linear",
+                    "fastdigits.torch.MLP" if fused else "fastdigits.torch.Linear",
                     "matrix",
                     {
                         "layers": list(sizes),
                         "batch_size": B,
                         "mode": mode,
+                        "module": "MLP" if fused else "Linear",
                         "optimizer": "sgd",
                         "dtype": dt.name,
                     },
@@ -886,7 +894,8 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                     None,
                     {"fastdigits": mk(True), "numpy": None, "torch": mk(False)},
                     check=False,
-                    notes="one PyTorch training step: fastdigits.torch.Linear vs "
+                    notes="one PyTorch training step: fastdigits.torch.Linear "
+                    "(mlp_ rows: the fused fastdigits.torch.MLP) vs "
                     "nn.Linear + nn.ReLU, CrossEntropyLoss + optim.SGD "
                     "momentum; eager, or (compiled rows) both models under "
                     "torch.compile (inductor); no NumPy contender",
