@@ -69,6 +69,8 @@ static void fd_ukr_bf16_generic(int64_t kp, const uint32_t *FD_RESTRICT Ap,
 static fd_bf16_blk fd_gemm_bf16_pick(int isa)
 {
     fd_bf16_blk b;
+    b.blocks = FD_GEMM_ENTRY(FD_GEMM_BF16_GENERIC);
+    b.ukr = fd_ukr_bf16_generic;
     b.kp_align = 1;
     b.a_rows = 0;
     b.packb = NULL;
@@ -77,17 +79,12 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
     b.packa_t = NULL;
     b.ukr_pairs = NULL;
 #if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AMX) {
-        b.blocks = FD_GEMM_ENTRY(FD_GEMM_BF16_AMX);
-        b.kp_align = 16;
-        b.a_rows = 1;
-        b.ukr = fd_ukr_bf16_amx;
-        b.packb = fd_packb_bf16_avx512bf16;
-        b.packa = fd_packa_bf16_avx512bf16;
-        b.packb_t = fd_packb_t_bf16_avx512bf16;
-        return b;
-    }
     if (isa >= FD_ISA_AVX512_BF16) {
+        /* B is packed the same way for vdpbf16ps and AMX */
+        b.packb = fd_packb_bf16_avx512bf16;
+        b.packb_t = fd_packb_t_bf16_avx512bf16;
+    }
+    if (isa == FD_ISA_AVX512_BF16) {
         b.blocks = FD_GEMM_ENTRY(FD_GEMM_BF16_AVX512);
         b.ukr = fd_ukr_bf16_avx512bf16_zmm;
 #if FD_GEMM_BF16_AVX512_USE_YMM
@@ -95,21 +92,24 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
         b.blocks.mc = FD_GEMM_BF16_AVX512_MC / 8 * 6;
         b.ukr = fd_ukr_bf16_avx512bf16_ymm;
 #endif
-        b.packb = fd_packb_bf16_avx512bf16;
         b.a_rows = FD_GEMM_BF16_AVX512_A_ROWS;
         if (b.a_rows) {
             b.packa = fd_packa_bf16_avx512bf16;
             b.packa_t = fd_packa_t_bf16_avx512bf16;
             b.ukr_pairs = fd_ukr_bf16_avx512bf16_zmm_pairs;
         }
-        b.packb_t = fd_packb_t_bf16_avx512bf16;
-        return b;
+    }
+    if (isa >= FD_ISA_AMX) {
+        /* 16 x 16 tiles: K panels in whole tiles, A row by row */
+        b.blocks = FD_GEMM_ENTRY(FD_GEMM_BF16_AMX);
+        b.ukr = fd_ukr_bf16_amx;
+        b.kp_align = 16;
+        b.a_rows = 1;
+        b.packa = fd_packa_bf16_avx512bf16;
     }
 #else
     (void)isa;
 #endif
-    b.blocks = FD_GEMM_ENTRY(FD_GEMM_BF16_GENERIC);
-    b.ukr = fd_ukr_bf16_generic;
     return b;
 }
 
@@ -380,18 +380,11 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
 
 FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
 for (tid = 0; tid < nt; tid++) {
-    const int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
     const int64_t kp = fd_bf_pairs(&b, kc_eff);
-    int64_t i0 = 0, i1 = m, j0 = 0, j1 = n;
+    int64_t i0, i1, j0, j1;
     uint32_t *Bp = base + (int64_t)tid * per_thread;
     uint32_t *Ap = (uint32_t *)fd_bf_align_ptr(Bp + kp * b.blocks.nc);
-    if (split_n) {
-        j0 = u0 * b.blocks.nr;
-        j1 = fd_gemm_min(n, u1 * b.blocks.nr);
-    } else {
-        i0 = u0 * b.blocks.mr;
-        i1 = fd_gemm_min(m, u1 * b.blocks.mr);
-    }
+    fd_gemm_slab(&b.blocks, split_n, units, tid, nt, m, n, &i0, &i1, &j0, &j1);
     if (i1 > i0 && j1 > j0)
         fd_bf_region(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
                      b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,

@@ -100,6 +100,27 @@ static inline int fd_gemm_threads(const fd_ctx *ctx, const fd_gemm_blocks *b, in
     return nt;
 }
 
+/* Thread tid's slab of the m x n C, of nt threads on the units above:
+ * rows [*i0, *i1) x columns [*j0, *j1) (empty when *i1 <= *i0 or
+ * *j1 <= *j0). */
+static inline void fd_gemm_slab(const fd_gemm_blocks *b, int split_n, int64_t units, int tid,
+                                int nt, int64_t m, int64_t n, int64_t *i0, int64_t *i1, int64_t *j0,
+                                int64_t *j1)
+{
+    const int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
+    *i0 = 0;
+    *i1 = m;
+    *j0 = 0;
+    *j1 = n;
+    if (split_n) {
+        *j0 = u0 * b->nr;
+        *j1 = fd_gemm_min(n, u1 * b->nr);
+    } else {
+        *i0 = u0 * b->mr;
+        *i1 = fd_gemm_min(m, u1 * b->mr);
+    }
+}
+
 /* portable C: plain loops the compiler may vectorise */
 #define FD_GEMM_GENERIC_F32_MR 4
 #define FD_GEMM_GENERIC_F32_NR 8

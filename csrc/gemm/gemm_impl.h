@@ -30,10 +30,11 @@ typedef struct {
 } FN(blk);
 
 /* Portable micro-kernel: plain loops the compiler can vectorise. */
-static void FN(ukr_generic)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
-                            const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc,
-                            int beta, const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz,
-                            int act)
+static void FD_TNAME_ISA(fd_ukr, generic)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda,
+                                          int arows, const T *FD_RESTRICT Bp, int64_t ldb,
+                                          T *FD_RESTRICT C, int64_t ldc, int beta,
+                                          const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz,
+                                          int act)
 {
     T c[GENERIC_MR][GENERIC_NR];
     int64_t p, a_rs = lda ? lda : 1, a_cs = lda ? 1 : GENERIC_MR;
@@ -54,33 +55,24 @@ static void FN(ukr_generic)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, in
 static FN(blk) FN(fd_gemm_pick)(int isa)
 {
     FN(blk) b;
+    b.ukr = FD_PICK(isa, fd_ukr);
+    b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(GENERIC, T_BITS));
     b.tpack = NULL;
     b.small_n = NULL;
     b.small_n_max = 0;
 #if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AVX512) {
-        b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(AVX512, T_BITS));
-        b.ukr = FD_TNAME_ISA(fd_ukr, avx512);
-#if FD_TPACK_SIMD
-        b.tpack = fd_tpack_f32_avx2;
-#endif
-        b.small_n = FD_TNAME_ISA(fd_small_n, avx512);
-        b.small_n_max = BLK(AVX512, SMALL_N);
-        return b;
-    }
     if (isa >= FD_ISA_AVX2) {
         b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(AVX2, T_BITS));
-        b.ukr = FD_TNAME_ISA(fd_ukr, avx2);
 #if FD_TPACK_SIMD
-        b.tpack = fd_tpack_f32_avx2;
+        b.tpack = fd_tpack_f32_avx2; /* on AVX-512 as well */
 #endif
-        return b;
     }
-#else
-    (void)isa;
+    if (isa >= FD_ISA_AVX512) {
+        b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(AVX512, T_BITS));
+        b.small_n = FD_TNAME_ISA(fd_small_n, avx512);
+        b.small_n_max = BLK(AVX512, SMALL_N);
+    }
 #endif
-    b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(GENERIC, T_BITS));
-    b.ukr = FN(ukr_generic);
     return b;
 }
 
@@ -415,17 +407,10 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
 
 FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
 for (tid = 0; tid < nt; tid++) {
-    int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
-    int64_t i0 = 0, i1 = m, j0 = 0, j1 = n;
+    int64_t i0, i1, j0, j1;
     T *Bp = base + (int64_t)tid * per_thread;
     T *Ap = (T *)fd_align_ptr(Bp + kc_eff * b.blocks.nc);
-    if (split_n) {
-        j0 = u0 * b.blocks.nr;
-        j1 = fd_gemm_min(n, u1 * b.blocks.nr);
-    } else {
-        i0 = u0 * b.blocks.mr;
-        i1 = fd_gemm_min(m, u1 * b.blocks.mr);
-    }
+    fd_gemm_slab(&b.blocks, split_n, units, tid, nt, m, n, &i0, &i1, &j0, &j1);
     if (i1 > i0 && j1 > j0)
         FN(gemm_region)(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
                         b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,
