@@ -259,55 +259,53 @@ static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64
                          float *z, int64_t ldz, int act, int beta, uint32_t *Bpack, uint32_t *Apack,
                          const fd_gemm_epi_f32 *prod, int64_t j_off)
 {
-    const fd_bf16_blk kern = *bp;
-    const fd_gemm_blocks b = kern.blocks;
+    const fd_bf16_blk b = *bp;
+    const fd_gemm_blocks bk = b.blocks;
     int64_t jc, pc, ic;
     FD_BF_ALIGNED64(float tilebuf[FD_GEMM_BF16_TILE_MAX]);
-    for (jc = 0; jc < n; jc += b.nc) {
-        const int64_t nc = fd_gemm_min(b.nc, n - jc);
-        const int64_t njp = (nc + b.nr - 1) / b.nr;
+    for (jc = 0; jc < n; jc += bk.nc) {
+        const int64_t nc = fd_gemm_min(bk.nc, n - jc);
+        const int64_t njp = (nc + bk.nr - 1) / bk.nr;
         for (pc = 0; pc < k; pc += kc_eff) {
-            const int64_t kc = fd_gemm_min(kc_eff, k - pc), kp = fd_bf_pairs(&kern, kc);
+            const int64_t kc = fd_gemm_min(kc_eff, k - pc), kp = fd_bf_pairs(&b, kc);
             const int last = pc + kc >= k, bt = beta || pc > 0;
             int64_t jp;
             if (prod) prod->b_rows(prod->b_rows_arg, pc, pc + kc, j_off + jc, nc);
             for (jp = 0; jp < njp; jp++) {
-                const int64_t j0 = jc + jp * b.nr;
-                fd_bf_pack_b(&kern, kc, kp, fd_gemm_min(b.nr, n - j0), B + pc * b_rs + j0 * b_cs,
-                             b_rs, b_cs, Bpack + jp * kp * b.nr);
+                const int64_t j0 = jc + jp * bk.nr;
+                fd_bf_pack_b(&b, kc, kp, fd_gemm_min(bk.nr, n - j0), B + pc * b_rs + j0 * b_cs,
+                             b_rs, b_cs, Bpack + jp * kp * bk.nr);
             }
-            for (ic = 0; ic < m; ic += b.mc) {
-                const int64_t mc = fd_gemm_min(b.mc, m - ic);
-                const int64_t nip = (mc + b.mr - 1) / b.mr;
+            for (ic = 0; ic < m; ic += bk.mc) {
+                const int64_t mc = fd_gemm_min(bk.mc, m - ic);
+                const int64_t nip = (mc + bk.mr - 1) / bk.mr;
                 int64_t ip;
                 for (ip = 0; ip < nip; ip++) {
-                    const int64_t i0 = ic + ip * b.mr;
-                    fd_bf_pack_a(&kern, kc, kp, fd_gemm_min(b.mr, m - i0),
-                                 A + i0 * a_rs + pc * a_cs, a_rs, a_cs, Apack + ip * kp * b.mr);
+                    const int64_t i0 = ic + ip * bk.mr;
+                    fd_bf_pack_a(&b, kc, kp, fd_gemm_min(bk.mr, m - i0), A + i0 * a_rs + pc * a_cs,
+                                 a_rs, a_cs, Apack + ip * kp * bk.mr);
                 }
                 for (ip = 0; ip < nip; ip++) {
-                    const int64_t i0 = ic + ip * b.mr, rows = fd_gemm_min(b.mr, m - i0);
-                    const uint32_t *apk = Apack + ip * kp * b.mr;
+                    const int64_t i0 = ic + ip * bk.mr, rows = fd_gemm_min(bk.mr, m - i0);
+                    const uint32_t *apk = Apack + ip * kp * bk.mr;
                     for (jp = 0; jp < njp; jp++) {
-                        const int64_t j0 = jc + jp * b.nr, cols = fd_gemm_min(b.nr, n - j0);
-                        const uint32_t *bpk = Bpack + jp * kp * b.nr;
+                        const int64_t j0 = jc + jp * bk.nr, cols = fd_gemm_min(bk.nr, n - j0);
+                        const uint32_t *bpk = Bpack + jp * kp * bk.nr;
                         float *cp = C + i0 * c_rs + j0 * c_cs;
-                        if (rows == b.mr && cols == b.nr && c_cs == 1) {
+                        if (rows == bk.mr && cols == bk.nr && c_cs == 1) {
                             if (last)
-                                kern.ukr(kp, apk, bpk, cp, c_rs, bt, bias ? bias + j0 : NULL,
-                                         z ? z + i0 * ldz + j0 : NULL, ldz, act);
+                                b.ukr(kp, apk, bpk, cp, c_rs, bt, bias ? bias + j0 : NULL,
+                                      z ? z + i0 * ldz + j0 : NULL, ldz, act);
                             else
-                                kern.ukr(kp, apk, bpk, cp, c_rs, bt, NULL, NULL, 0,
-                                         FD_ACT_IDENTITY);
+                                b.ukr(kp, apk, bpk, cp, c_rs, bt, NULL, NULL, 0, FD_ACT_IDENTITY);
                         } else {
                             /* edge tile (or strided C): into a buffer first */
                             int64_t r, c;
-                            kern.ukr(kp, apk, bpk, tilebuf, b.nr, 0, NULL, NULL, 0,
-                                     FD_ACT_IDENTITY);
+                            b.ukr(kp, apk, bpk, tilebuf, bk.nr, 0, NULL, NULL, 0, FD_ACT_IDENTITY);
                             for (r = 0; r < rows; r++)
                                 for (c = 0; c < cols; c++) {
                                     float *cel = cp + r * c_rs + c * c_cs;
-                                    const float v = tilebuf[r * b.nr + c];
+                                    const float v = tilebuf[r * bk.nr + c];
                                     if (last)
                                         fd_gemm_epi_store_f32(
                                             v, bt, cel, z ? z + (i0 + r) * ldz + j0 + c : NULL,

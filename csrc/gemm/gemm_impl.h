@@ -235,8 +235,8 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
                             int64_t ldz, int act, int beta, T *Bpack, T *Apack,
                             const FN(fd_gemm_epi) * prod, int64_t j_off)
 {
-    const FN(blk) kern = *bp;
-    const fd_gemm_blocks b = kern.blocks;
+    const FN(blk) b = *bp;
+    const fd_gemm_blocks bk = b.blocks;
     /* Unit column stride: the kernel broadcasts A straight from its rows. */
     const int a_inplace = a_cs == 1 && a_rs != 1 && a_rs != 0;
     /* Row-major B with short rows, few row tiles: packing would not pay for
@@ -246,9 +246,9 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
         b_cs == 1 && b_rs > 0 && b_rs * (int64_t)sizeof(T) <= 2048 && m <= 128 && !prod;
     int64_t jc, pc, ic;
     FD_ALIGNED64(T tilebuf[FD_GEMM_TILE_MAX]);
-    for (jc = 0; jc < n; jc += b.nc) {
-        int64_t nc = fd_gemm_min(b.nc, n - jc);
-        int64_t njp = (nc + b.nr - 1) / b.nr;
+    for (jc = 0; jc < n; jc += bk.nc) {
+        int64_t nc = fd_gemm_min(bk.nc, n - jc);
+        int64_t njp = (nc + bk.nr - 1) / bk.nr;
         for (pc = 0; pc < k; pc += kc_eff) {
             int64_t kc = fd_gemm_min(kc_eff, k - pc);
             int last = pc + kc >= k;
@@ -257,63 +257,63 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
             if (prod) /* B is produced block by block, just before packing */
                 prod->b_rows(prod->b_rows_arg, pc, pc + kc, j_off + jc, nc);
             if (b_cs == 1 && !b_inplace)
-                FN(pack_b_rows)(kc, nc, b.nr, B + pc * b_rs + jc, b_rs, Bpack);
+                FN(pack_b_rows)(kc, nc, bk.nr, B + pc * b_rs + jc, b_rs, Bpack);
             else
                 for (jp = 0; jp < njp; jp++) {
-                    int64_t j0 = jc + jp * b.nr;
-                    int64_t cols = fd_gemm_min(b.nr, n - j0);
-                    T *dst = Bpack + jp * kc * b.nr;
+                    int64_t j0 = jc + jp * bk.nr;
+                    int64_t cols = fd_gemm_min(bk.nr, n - j0);
+                    T *dst = Bpack + jp * kc * bk.nr;
                     const T *src = B + pc * b_rs + j0 * b_cs;
-                    if (!(b_inplace && cols == b.nr))
-                        FN(pack)(kern.tpack, kc, b.nr, cols, src, b_rs, b_cs, dst);
+                    if (!(b_inplace && cols == bk.nr))
+                        FN(pack)(b.tpack, kc, bk.nr, cols, src, b_rs, b_cs, dst);
                 }
-            for (ic = 0; ic < m; ic += b.mc) {
-                int64_t mc = fd_gemm_min(b.mc, m - ic);
-                int64_t nip = (mc + b.mr - 1) / b.mr;
+            for (ic = 0; ic < m; ic += bk.mc) {
+                int64_t mc = fd_gemm_min(bk.mc, m - ic);
+                int64_t nip = (mc + bk.mr - 1) / bk.mr;
                 int64_t ip, jp2;
                 if (!a_inplace)
                     for (ip = 0; ip < nip; ip++) {
-                        int64_t i0 = ic + ip * b.mr;
-                        int64_t rows = fd_gemm_min(b.mr, m - i0);
-                        T *dst = Apack + ip * kc * b.mr;
+                        int64_t i0 = ic + ip * bk.mr;
+                        int64_t rows = fd_gemm_min(bk.mr, m - i0);
+                        T *dst = Apack + ip * kc * bk.mr;
                         const T *src = A + i0 * a_rs + pc * a_cs;
-                        FN(pack)(kern.tpack, kc, b.mr, rows, src, a_cs, a_rs, dst);
+                        FN(pack)(b.tpack, kc, bk.mr, rows, src, a_cs, a_rs, dst);
                     }
                 /* ir outer: the MR x KC micro-panel of A stays in L1 while
                  * the KC x NC panel of B streams from L2.  This lets KC
                  * cover a whole MNIST-sized K (784) in one panel, so each C
                  * tile is written once, epilogue included. */
                 for (ip = 0; ip < nip; ip++) {
-                    int64_t i0 = ic + ip * b.mr;
-                    int64_t rows = fd_gemm_min(b.mr, m - i0);
-                    const T *apk = a_inplace ? A + i0 * a_rs + pc : Apack + ip * kc * b.mr;
+                    int64_t i0 = ic + ip * bk.mr;
+                    int64_t rows = fd_gemm_min(bk.mr, m - i0);
+                    const T *apk = a_inplace ? A + i0 * a_rs + pc : Apack + ip * kc * bk.mr;
                     int64_t lda = a_inplace ? a_rs : 0;
                     for (jp2 = 0; jp2 < njp; jp2++) {
-                        int64_t j0 = jc + jp2 * b.nr;
-                        int64_t cols = fd_gemm_min(b.nr, n - j0);
+                        int64_t j0 = jc + jp2 * bk.nr;
+                        int64_t cols = fd_gemm_min(bk.nr, n - j0);
                         /* full panels of a row-major B are read in place */
-                        const int bin = b_inplace && cols == b.nr;
-                        const T *bpk = bin ? B + pc * b_rs + j0 : Bpack + jp2 * kc * b.nr;
-                        const int64_t ldb = bin ? b_rs : b.nr;
+                        const int bin = b_inplace && cols == bk.nr;
+                        const T *bpk = bin ? B + pc * b_rs + j0 : Bpack + jp2 * kc * bk.nr;
+                        const int64_t ldb = bin ? b_rs : bk.nr;
                         T *cp = C + i0 * c_rs + j0 * c_cs;
-                        if (rows == b.mr && cols == b.nr && c_cs == 1) {
+                        if (rows == bk.mr && cols == bk.nr && c_cs == 1) {
                             if (last)
-                                kern.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt,
-                                         bias ? bias + j0 : NULL, z ? z + i0 * ldz + j0 : NULL, ldz,
-                                         act);
+                                b.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt,
+                                      bias ? bias + j0 : NULL, z ? z + i0 * ldz + j0 : NULL, ldz,
+                                      act);
                             else
-                                kern.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt, NULL,
-                                         NULL, 0, FD_ACT_IDENTITY);
+                                b.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt, NULL, NULL,
+                                      0, FD_ACT_IDENTITY);
                         } else {
                             /* Edge tile (or strided C): full tile into a
                              * buffer, then only the valid part is stored. */
                             int64_t r, c;
-                            kern.ukr(kc, apk, lda, (int)rows, bpk, ldb, tilebuf, b.nr, 0, NULL,
-                                     NULL, 0, FD_ACT_IDENTITY);
+                            b.ukr(kc, apk, lda, (int)rows, bpk, ldb, tilebuf, bk.nr, 0, NULL, NULL,
+                                  0, FD_ACT_IDENTITY);
                             for (r = 0; r < rows; r++)
                                 for (c = 0; c < cols; c++) {
                                     T *cel = cp + r * c_rs + c * c_cs;
-                                    T v = tilebuf[r * b.nr + c];
+                                    T v = tilebuf[r * bk.nr + c];
                                     if (last) {
                                         FN(fd_gemm_epi_store)(
                                             v, bt, cel, z ? z + (i0 + r) * ldz + j0 + c : NULL,
