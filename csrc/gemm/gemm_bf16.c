@@ -10,14 +10,8 @@
 #define FD_TEMPLATE "gemm/gemm_scalar_epi_impl.h"
 #include "common/fd_template.h"
 
-#define FD_BF_ALIGN 64
 #define GMR FD_GEMM_BF16_GENERIC_MR
 #define GNR FD_GEMM_BF16_GENERIC_NR
-#if defined(_MSC_VER)
-#define FD_BF_ALIGNED64(decl) __declspec(align(64)) decl
-#else
-#define FD_BF_ALIGNED64(decl) decl __attribute__((aligned(64)))
-#endif
 
 /* The kernels and blocks of one path (see "Dispatch" in fd_common.h). */
 typedef struct {
@@ -126,12 +120,6 @@ static fd_bf16_blk fd_gemm_bf16_pick_blocked(int isa, const fd_caches *caches)
 fd_gemm_blocks fd_gemm_bf16_blocking(int isa, const fd_caches *caches)
 { return fd_gemm_bf16_pick_blocked(isa, caches).blocks; }
 
-static void *fd_bf_align_ptr(void *p)
-{
-    uintptr_t u = (uintptr_t)p;
-    return (void *)((u + FD_BF_ALIGN - 1) & ~(uintptr_t)(FD_BF_ALIGN - 1));
-}
-
 /* Pairs a K panel of kc elements takes on this path. */
 static int64_t fd_bf_pairs(const fd_bf16_blk *b, int64_t kc)
 { return fd_gemm_round_up((kc + 1) / 2, b->kp_align); }
@@ -150,7 +138,7 @@ static void fd_bf_plan(int64_t m, int64_t k, int64_t n, fd_gemm_blocks *b, int64
 /* Packed words one thread needs: a KC x NC block of B and MC x KC of A. */
 static int64_t fd_bf_thread_words(const fd_bf16_blk *b, int64_t kc)
 {
-    const int64_t line = FD_BF_ALIGN / 4, kp = fd_bf_pairs(b, kc);
+    const int64_t line = FD_GEMM_ALIGN / 4, kp = fd_bf_pairs(b, kc);
     return fd_gemm_round_up(kp * b->blocks.nc, line) + fd_gemm_round_up(kp * b->blocks.mc, line) +
         line;
 }
@@ -166,7 +154,7 @@ static size_t fd_bf_work_bytes(fd_ctx ctx, const fd_caches *caches, int64_t m, i
     nt = fd_gemm_threads(&ctx, &b.blocks, m, k, n, 0, &split, &units);
     nt2 = fd_gemm_threads(&ctx, &b.blocks, m, k, n, 1, &split, &units);
     if (nt2 > nt) nt = nt2;
-    return (size_t)nt * (size_t)fd_bf_thread_words(&b, kc) * 4u + FD_BF_ALIGN;
+    return (size_t)nt * (size_t)fd_bf_thread_words(&b, kc) * 4u + FD_GEMM_ALIGN;
 }
 
 size_t fd_gemm_bf16_work_bytes(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
@@ -262,7 +250,7 @@ static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64
     const fd_bf16_blk b = *bp;
     const fd_gemm_blocks bk = b.blocks;
     int64_t jc, pc, ic;
-    FD_BF_ALIGNED64(float tilebuf[FD_GEMM_BF16_TILE_MAX]);
+    FD_GEMM_ALIGNED64(float tilebuf[FD_GEMM_BF16_TILE_MAX]);
     for (jc = 0; jc < n; jc += bk.nc) {
         const int64_t nc = fd_gemm_min(bk.nc, n - jc);
         const int64_t njp = (nc + bk.nr - 1) / bk.nr;
@@ -370,18 +358,18 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
     nt = fd_gemm_threads(&ctx, &b.blocks, m, k, n, prod != NULL, &split_n, &units);
     per_thread = fd_bf_thread_words(&b, kc_eff);
     if (work == NULL) {
-        owned = malloc((size_t)nt * (size_t)per_thread * 4u + FD_BF_ALIGN);
+        owned = malloc((size_t)nt * (size_t)per_thread * 4u + FD_GEMM_ALIGN);
         if (!owned) return FD_ENOMEM;
         work = owned;
     }
-    base = (uint32_t *)fd_bf_align_ptr(work);
+    base = (uint32_t *)fd_gemm_align_ptr(work);
 
 FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
 for (tid = 0; tid < nt; tid++) {
     const int64_t kp = fd_bf_pairs(&b, kc_eff);
     int64_t i0, i1, j0, j1;
     uint32_t *Bp = base + (int64_t)tid * per_thread;
-    uint32_t *Ap = (uint32_t *)fd_bf_align_ptr(Bp + kp * b.blocks.nc);
+    uint32_t *Ap = (uint32_t *)fd_gemm_align_ptr(Bp + kp * b.blocks.nc);
     fd_gemm_slab(&b.blocks, split_n, units, tid, nt, m, n, &i0, &i1, &j0, &j1);
     if (i1 > i0 && j1 > j0)
         fd_bf_region(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,

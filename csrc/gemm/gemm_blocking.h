@@ -78,6 +78,20 @@ static inline fd_gemm_blocks fd_gemm_entry(int mr, int nr, int64_t kc, int64_t m
     return b;
 }
 
+/* Packing scratch: every thread's packed blocks start on a cache line
+ * (fd_gemm_align_ptr), and so do the edge-tile buffers (FD_GEMM_ALIGNED64). */
+#define FD_GEMM_ALIGN 64
+#if defined(_MSC_VER)
+#define FD_GEMM_ALIGNED64(decl) __declspec(align(64)) decl
+#else
+#define FD_GEMM_ALIGNED64(decl) decl __attribute__((aligned(64)))
+#endif
+static inline void *fd_gemm_align_ptr(void *p)
+{
+    uintptr_t u = (uintptr_t)p;
+    return (void *)((u + FD_GEMM_ALIGN - 1) & ~(uintptr_t)(FD_GEMM_ALIGN - 1));
+}
+
 /* a rounded up to a multiple of b (b >= 1); the smaller of a and b */
 static inline int64_t fd_gemm_round_up(int64_t a, int64_t b)
 { return (a + b - 1) / b * b; }

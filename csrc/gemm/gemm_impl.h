@@ -105,8 +105,8 @@ static void FN(plan)(int64_t m, int64_t k, int64_t n, fd_gemm_blocks *b, int64_t
 static int64_t FN(thread_elems)(const fd_gemm_blocks *b, int64_t kc)
 {
     /* Rounded to whole cache lines so every thread's B block (and, after
-     * fd_align_ptr, its A block) starts on one: packed loads are aligned. */
-    const int64_t line = FD_ALIGN / (int64_t)sizeof(T);
+     * fd_gemm_align_ptr, its A block) starts on one: packed loads are aligned. */
+    const int64_t line = FD_GEMM_ALIGN / (int64_t)sizeof(T);
     return fd_gemm_round_up(b->mc * kc + kc * b->nc, line) + line;
 }
 
@@ -123,7 +123,7 @@ static size_t FN(work_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, int
     nt = fd_gemm_threads(&ctx, &b, m, k, n, 0, &split, &units);
     nt2 = fd_gemm_threads(&ctx, &b, m, k, n, 1, &split, &units); /* with a B producer */
     if (nt2 > nt) nt = nt2;
-    return (size_t)nt * (size_t)FN(thread_elems)(&b, kc) * sizeof(T) + FD_ALIGN;
+    return (size_t)nt * (size_t)FN(thread_elems)(&b, kc) * sizeof(T) + FD_GEMM_ALIGN;
 }
 
 size_t FN(fd_gemm_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
@@ -245,7 +245,7 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
     const int b_inplace =
         b_cs == 1 && b_rs > 0 && b_rs * (int64_t)sizeof(T) <= 2048 && m <= 128 && !prod;
     int64_t jc, pc, ic;
-    FD_ALIGNED64(T tilebuf[FD_GEMM_TILE_MAX]);
+    FD_GEMM_ALIGNED64(T tilebuf[FD_GEMM_TILE_MAX]);
     for (jc = 0; jc < n; jc += bk.nc) {
         int64_t nc = fd_gemm_min(bk.nc, n - jc);
         int64_t njp = (nc + bk.nr - 1) / bk.nr;
@@ -399,17 +399,17 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
 
     per_thread = FN(thread_elems)(&b.blocks, kc_eff);
     if (work == NULL) {
-        owned = malloc((size_t)nt * (size_t)per_thread * sizeof(T) + FD_ALIGN);
+        owned = malloc((size_t)nt * (size_t)per_thread * sizeof(T) + FD_GEMM_ALIGN);
         if (!owned) return FD_ENOMEM;
         work = owned;
     }
-    base = (T *)fd_align_ptr(work);
+    base = (T *)fd_gemm_align_ptr(work);
 
 FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
 for (tid = 0; tid < nt; tid++) {
     int64_t i0, i1, j0, j1;
     T *Bp = base + (int64_t)tid * per_thread;
-    T *Ap = (T *)fd_align_ptr(Bp + kc_eff * b.blocks.nc);
+    T *Ap = (T *)fd_gemm_align_ptr(Bp + kc_eff * b.blocks.nc);
     fd_gemm_slab(&b.blocks, split_n, units, tid, nt, m, n, &i0, &i1, &j0, &j1);
     if (i1 > i0 && j1 > j0)
         FN(gemm_region)(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
