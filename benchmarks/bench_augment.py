@@ -38,6 +38,7 @@ import pytest
 import fastdigits
 from fastdigits.augment import Affine, Elastic
 from fastdigits.bench.timing import wait_for_idle
+from fastdigits.commands.bench import add_wait_idle_option
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(os.path.dirname(HERE), "fastdigits", "data", "mnist")
@@ -218,7 +219,7 @@ def main(argv=None) -> None:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--images", type=int, default=20000)
     p.add_argument("--scipy-images", type=int, default=3000)
-    p.add_argument("--quiet-wait", type=float, default=0.0, metavar="S")
+    add_wait_idle_option(p, "--quiet-wait", before="each round")
     args = p.parse_args(argv)
     x, labels = load(args.images)
     cs = contenders(x, labels, args.scipy_images)

@@ -8,7 +8,13 @@ dtype=np.float32) < p`` then ``np.where``; PyTorch:
 ``torch.nn.functional.dropout``.  fastdigits' mask is counter-based
 (Philox4x32-10), the same for any thread count.
 
-  PYTHONPATH=. python benchmarks/bench_dropout.py [--rounds 15]
+Fused into a dense layer (issue 14): ``dense_forward(x, W, b, "relu",
+dropout=0.5, seed=7)`` against ``dense_forward`` + ``dropout`` (two calls,
+out= buffers), the layer alone (no dropout, for scale) and PyTorch
+``F.dropout(F.relu(F.linear(x, W.T, b)), 0.5)``, 784 -> 256 and 784 -> 1024
+at batch 64 and 1024.
+
+  PYTHONPATH=. python benchmarks/bench_dropout.py [--rounds 15] [--fused-only]
       (contenders interleaved round by round, so machine noise hits all
        alike; prints medians and ratios)
   python -m pytest benchmarks/bench_dropout.py --benchmark-only
@@ -62,6 +68,72 @@ def contenders(shape):
     return c
 
 
+FUSED_P = 0.5
+FUSED_SHAPES = {
+    "784->256 b64": (64, 784, 256),
+    "784->1024 b64": (64, 784, 1024),
+    "784->256 b1024": (1024, 784, 256),
+    "784->1024 b1024": (1024, 784, 1024),
+}
+
+
+def fused_contenders(m, k, n):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    W = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    out = np.empty((m, n), np.float32)
+    tmp = np.empty_like(out)
+
+    def fused():
+        fastdigits.dense_forward(x, W, b, "relu", out=out, dropout=FUSED_P, seed=7)
+
+    def two_calls():
+        fastdigits.dense_forward(x, W, b, "relu", out=tmp)
+        fastdigits.dropout(tmp, FUSED_P, 7, out=out)
+
+    def layer_only():
+        fastdigits.dense_forward(x, W, b, "relu", out=out)
+
+    c = {"fused": fused, "two calls": two_calls, "no dropout": layer_only}
+    if torch is not None:
+        F = torch.nn.functional
+        tx, tW, tb = (
+            torch.from_numpy(x),
+            torch.from_numpy(np.ascontiguousarray(W.T)),
+            torch.from_numpy(b),
+        )
+
+        def torch_fused():
+            with torch.no_grad():
+                F.dropout(F.relu(F.linear(tx, tW, tb)), FUSED_P, training=True)
+
+        c["torch"] = torch_fused
+    return c
+
+
+def run_fused(rounds: int) -> None:
+    if torch is not None:
+        torch.set_num_threads(THREADS)
+    with fastdigits.threads(THREADS):
+        for name, (m, k, n) in FUSED_SHAPES.items():
+            cs = fused_contenders(m, k, n)
+            reps = max(1, int(2e8 // (m * k * n)))
+            times = {c: [] for c in cs}
+            for _ in range(rounds):
+                for c, fn in cs.items():
+                    wait_for_idle(2)
+                    fn()
+                    t0 = time.perf_counter()
+                    for _ in range(reps):
+                        fn()
+                    times[c].append((time.perf_counter() - t0) / reps)
+            base = statistics.median(times["fused"])
+            for c, ts in times.items():
+                med = statistics.median(ts)
+                print("%-16s %-11s %9.3f ms  %5.2fx fused" % (name, c, med * 1e3, med / base))
+
+
 def run(rounds: int) -> None:
     if torch is not None:
         torch.set_num_threads(THREADS)
@@ -87,6 +159,14 @@ def run(rounds: int) -> None:
                 )
 
 
+@pytest.mark.parametrize("shape", list(FUSED_SHAPES), ids=list(FUSED_SHAPES))
+@pytest.mark.parametrize("who", ["fused", "two calls"])
+def test_dense_dropout(benchmark, shape, who):
+    fn = fused_contenders(*FUSED_SHAPES[shape])[who]
+    with fastdigits.threads(THREADS):
+        benchmark(fn)
+
+
 @pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
 @pytest.mark.parametrize("who", ["fastdigits", "numpy"])
 def test_dropout(benchmark, shape, who):
@@ -98,4 +178,8 @@ def test_dropout(benchmark, shape, who):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=15)
-    run(ap.parse_args().rounds)
+    ap.add_argument("--fused-only", action="store_true", help="only the dense-layer rows")
+    args = ap.parse_args()
+    if not args.fused_only:
+        run(args.rounds)
+    run_fused(args.rounds)

@@ -28,6 +28,7 @@ import fastdigits
 from fastdigits.bench.cases import torch_epoch, torch_mlp
 from fastdigits.bench.machine import blas_summary
 from fastdigits.bench.timing import Bench, time_contenders
+from fastdigits.commands.bench import add_wait_idle_option
 from fastdigits.nn import MLP
 
 SIZES = (784, 256, 10)
@@ -139,13 +140,7 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--only", default="fastdigits,numpy,pytorch", help="comma-separated contenders")
-    p.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="before each run wait up to S seconds for an idle run queue",
-    )
+    add_wait_idle_option(p, "--quiet-wait", before="each run")
     args = p.parse_args(argv)
     c = Contenders(args.threads)
     names = [n for n in args.only.split(",") if n]

@@ -31,6 +31,7 @@ import pytest
 
 import fastdigits
 from fastdigits.bench.timing import Bench, time_contenders
+from fastdigits.commands.bench import add_wait_idle_option
 
 MNIST_PATH = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -149,14 +150,7 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    p.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="before each round wait up to S seconds for the machine's "
-        "run queue to drain (Linux /proc/loadavg), for shared machines",
-    )
+    add_wait_idle_option(p, "--quiet-wait", before="each round")
     args = p.parse_args(argv)
     dtype = np.dtype(args.dtype).type
     x = load_images()

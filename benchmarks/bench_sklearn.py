@@ -30,6 +30,7 @@ import numpy as np
 import fastdigits
 from fastdigits.bench.machine import blas_summary
 from fastdigits.bench.timing import Bench, time_contenders
+from fastdigits.commands.bench import add_wait_idle_option
 
 HIDDEN, BATCH, EPOCHS = 256, 200, 5
 PAUSE = 0.3  # OpenBLAS threads spin ~0.1 s after a call
@@ -112,13 +113,7 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--epochs", type=int, default=EPOCHS, help="max_iter of each fit")
-    p.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="before each timed fit wait up to S seconds for an idle run queue",
-    )
+    add_wait_idle_option(p, "--quiet-wait", before="each timed fit")
     p.add_argument(
         "--precision",
         choices=("float32", "bfloat16"),

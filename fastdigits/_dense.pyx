@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 from fastdigits._common cimport fd_ctx
 from fastdigits._binding cimport act_code, check_out, check_status, current_ctx
@@ -39,17 +39,24 @@ cdef extern from "gemm/gemm.h" nogil:
                     const fd_gemm_epi_f64 *epi, void *work)
 
 cdef extern from "dense/dense.h" nogil:
+    ctypedef struct fd_dense_drop:
+        double p
+        uint64_t seed
+        uint32_t c2
+        uint32_t tag
     int fd_dense_forward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
                              const float *x, int64_t ldx,
                              const float *W, int64_t w_rs, int64_t w_cs,
                              const float *b, int act,
                              float *y, int64_t ldy, float *z, int64_t ldz,
+                             const fd_dense_drop *drop, float *yk, int64_t ldyk,
                              void *work)
     int fd_dense_forward_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
                              const double *x, int64_t ldx,
                              const double *W, int64_t w_rs, int64_t w_cs,
                              const double *b, int act,
                              double *y, int64_t ldy, double *z, int64_t ldz,
+                             const fd_dense_drop *drop, double *yk, int64_t ldyk,
                              void *work)
     int fd_dense_backward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
                               const float *dy, int64_t lddy,
@@ -59,7 +66,8 @@ cdef extern from "dense/dense.h" nogil:
                               int act,
                               float *dx, int64_t lddx,
                               float *dW, int64_t dw_rs, int64_t dw_cs,
-                              float *db, int accumulate, void *work)
+                              float *db, int accumulate, const fd_dense_drop *drop,
+                              void *work)
     int fd_dense_backward_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
                               const double *dy, int64_t lddy,
                               const double *x, int64_t ldx,
@@ -68,10 +76,22 @@ cdef extern from "dense/dense.h" nogil:
                               int act,
                               double *dx, int64_t lddx,
                               double *dW, int64_t dw_rs, int64_t dw_cs,
-                              double *db, int accumulate, void *work)
+                              double *db, int accumulate, const fd_dense_drop *drop,
+                              void *work)
 
 from fastdigits._activation import activation_name
 from fastdigits._args import anchor_dtype, as_array
+from fastdigits._dropout import check_rate, check_seed
+
+
+cdef fd_dense_drop _drop_args(dropout, seed):
+    """dropout= and seed= checked (errors name them) as fd_dense_drop."""
+    cdef fd_dense_drop d
+    d.p = check_rate(dropout, "dropout")
+    d.seed = check_seed(seed, "seed")
+    d.c2 = 0
+    d.tag = 0
+    return d
 
 
 cdef int _act_code(activation) except -1:
@@ -249,7 +269,8 @@ cdef int _check_shape2(cnp.ndarray a, str name, int64_t m, int64_t n) except -1:
 
 
 def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None,
-                  precision="float32"):
+                  precision="float32", dropout=0.0, seed=0, act_out=None):
+    cdef fd_dense_drop drop = _drop_args(dropout, seed)
     cdef int act = _act_code(activation)
     cdef cnp.ndarray X = _c_input(x, "x", 2, (W, b))
     cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), w_rs = 0, w_cs = 0
@@ -268,6 +289,10 @@ def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None,
     cdef cnp.ndarray Z = None
     if preact_out is not None:
         Z = check_out(preact_out, "preact_out", (m, n), X.dtype, False, ins + ((Y, "out"),))
+    cdef cnp.ndarray YK = None
+    if act_out is not None:
+        YK = check_out(act_out, "act_out", (m, n), X.dtype, False,
+                       ins + ((Y, "out"), (Z, "preact_out")))
     cdef fd_ctx ctx = current_ctx()
     ctx.precision = prec
     cdef void *px = _ptr(X)
@@ -275,6 +300,7 @@ def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None,
     cdef void *pb = _ptr(Ba) if Ba is not None else NULL
     cdef void *py = _ptr(Y)
     cdef void *pz = _ptr(Z) if Z is not None else NULL
+    cdef void *pyk = _ptr(YK) if YK is not None else NULL
     cdef int rc
     cdef void *work
     cdef cnp.ndarray wbuf
@@ -285,7 +311,7 @@ def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None,
             rc = fd_dense_forward_f32(ctx, m, k, n, <const float *>px, k,
                                       <const float *>pw, w_rs, w_cs,
                                       <const float *>pb, act, <float *>py, n,
-                                      <float *>pz, n, work)
+                                      <float *>pz, n, &drop, <float *>pyk, n, work)
     else:
         wbuf = _workspace(fd_dense_forward_work_bytes_f64(ctx, m, k, n))
         work = _ptr(wbuf)
@@ -293,16 +319,17 @@ def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None,
             rc = fd_dense_forward_f64(ctx, m, k, n, <const double *>px, k,
                                       <const double *>pw, w_rs, w_cs,
                                       <const double *>pb, act, <double *>py, n,
-                                      <double *>pz, n, work)
+                                      <double *>pz, n, &drop, <double *>pyk, n, work)
     _check_rc(rc)
     return Y
 
 
 def dense_backward(dy, x, W, y_or_z, activation=None, need_dx=True, dx_out=None,
                    dW_out=None, db_out=None, accumulate=False, str yz_name="y_or_z",
-                   precision="float32"):
+                   precision="float32", dropout=0.0, seed=0):
     # y_or_z: what act' is computed from (y, or z for gelu; None or unused
     # for the identity), checked by fastdigits.dense; yz_name: its argument name
+    cdef fd_dense_drop drop = _drop_args(dropout, seed)
     cdef int act = _act_code(activation)
     cdef cnp.ndarray DY = _c_input(dy, "dy", 2, (x, W, y_or_z))
     cdef cnp.ndarray X = _c_input(x, "x", 2, (DY,))
@@ -371,7 +398,7 @@ def dense_backward(dy, x, W, y_or_z, activation=None, need_dx=True, dx_out=None,
                                        <const float *>px, k, <const float *>pw, w_rs, w_cs,
                                        <const float *>pyz, n, preact, act,
                                        <float *>pdx, k, <float *>pdw, dw_rs, dw_cs,
-                                       <float *>pdb, acc, work)
+                                       <float *>pdb, acc, &drop, work)
     else:
         wbuf = _workspace(fd_dense_backward_work_bytes_f64(ctx, m, k, n))
         work = _ptr(wbuf)
@@ -380,6 +407,6 @@ def dense_backward(dy, x, W, y_or_z, activation=None, need_dx=True, dx_out=None,
                                        <const double *>px, k, <const double *>pw, w_rs, w_cs,
                                        <const double *>pyz, n, preact, act,
                                        <double *>pdx, k, <double *>pdw, dw_rs, dw_cs,
-                                       <double *>pdb, acc, work)
+                                       <double *>pdb, acc, &drop, work)
     _check_rc(rc)
     return DX, DW, DB

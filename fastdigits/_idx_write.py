@@ -9,6 +9,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ._atomic import atomic_write, write_chunked
+from ._docstrings import fill_doc
 from ._idx_format import _CODE_OF, PathLike
 
 
@@ -47,6 +48,7 @@ def _gzip_compress(data: memoryview, level: int = 6) -> bytes:
         return co.compress(data) + co.flush()
 
 
+@fill_doc
 def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) -> PathLike:
     """Write an array to an IDX file, atomically, gzipped or raw.
 
@@ -67,10 +69,7 @@ def write_idx(path: PathLike, array: Any, *, compress: Optional[bool] = None) ->
     compress : bool, optional
         gzip the file; by default (None) when the name ends in ``.gz``.
 
-    Returns
-    -------
-    path
-        The ``path`` argument.
+    %(returns_path)s
 
     Raises
     ------

@@ -109,11 +109,16 @@ def dense_forward(
     out: Optional[np.ndarray] = None,
     preact_out: Optional[np.ndarray] = None,
     precision: str = "float32",
+    dropout: float = 0.0,
+    seed: int = 0,
+    act_out: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """``y = act(x @ W + b)`` in one pass (a fused dense layer).
 
     Bias and activation are applied to each output tile while it is still in
-    registers.
+    registers; with ``dropout=p`` each finished tile is also masked and
+    scaled while it is in L1: ``y = fastdigits.dropout(act(x @ W + b), p,
+    seed)`` bit for bit, in one pass.
 
     Parameters
     ----------
@@ -130,11 +135,24 @@ def dense_forward(
     precision : {"float32", "bfloat16"}
         ``"bfloat16"``: ``x`` and ``W`` rounded to bfloat16 for the product,
         summed in float32; bias and activation in float32.
+    dropout : float
+        Drop rate ``p`` in ``[0, 1)`` (0, the default: no dropout).  Element
+        ``(i, j)`` takes the mask of flat index ``i * out + j`` of
+        :func:`fastdigits.dropout` on the ``(batch, out)`` result, with the
+        same scaling ``1 / (1 - p)`` (a dropped NaN or inf becomes 0), so
+        the result is the two-call form's bit for bit, for any thread count
+        and SIMD path.
+    seed : int
+        The dropout mask's Philox key, in ``[0, 2**64)``.
+    act_out : ndarray, optional
+        Buffer of shape ``(batch, out)`` that receives the un-dropped
+        ``act(x @ W + b)`` (what :func:`dense_backward` needs as ``y=`` for
+        sigmoid and tanh under dropout); without dropout, a copy of ``y``.
 
     Returns
     -------
     y : ndarray, shape (batch, out)
-        ``out`` when given.
+        ``out`` when given; with ``dropout``, the dropped output.
 
     Examples
     --------
@@ -165,8 +183,17 @@ def dense_forward(
     >>> ref16 = reference.dense_forward(x, W, b, "relu", precision="bfloat16")
     >>> np.allclose(y16, ref16, rtol=1e-3, atol=1e-3)
     True
+
+    Dropout fused into the layer, equal to the two-call form:
+
+    >>> yd = fastdigits.dense_forward(x, W, b, "relu", dropout=0.5, seed=7)
+    >>> y2 = fastdigits.dropout(fastdigits.dense_forward(x, W, b, "relu"), 0.5, seed=7)
+    >>> np.array_equal(yd, y2)
+    True
     """
-    return _dense.dense_forward(x, W, b, activation, out, preact_out, precision)
+    return _dense.dense_forward(
+        x, W, b, activation, out, preact_out, precision, dropout, seed, act_out
+    )
 
 
 def dense_backward(
@@ -184,6 +211,8 @@ def dense_backward(
     db_out: Optional[np.ndarray] = None,
     accumulate: bool = False,
     precision: str = "float32",
+    dropout: float = 0.0,
+    seed: int = 0,
 ) -> Tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
     """Gradients of ``y = act(x @ W + b)`` given ``dy = dL/dy``.
 
@@ -222,6 +251,17 @@ def dense_backward(
         ``"bfloat16"``: the ``dW`` and ``dx`` products take bfloat16
         operands (``x``, ``dz``, ``W``), summed in float32; ``dz`` and ``db``
         are computed in float32.
+    dropout, seed : float, int
+        The forward pass's ``dropout=`` and ``seed=``: ``dy`` is then the
+        gradient with respect to the dropped output, and dropout's backward
+        is fused into the pass that makes ``dz``:
+        ``dz = fastdigits.dropout(dy, p, seed) * act'``, bit for bit the
+        two-call form ``dense_backward(fastdigits.dropout(dy, p, seed),
+        ...)``.  act' is read from ``y=`` / ``z=`` as without dropout: for
+        relu ``y=`` may be the dropped output (it gives the same gradients,
+        except that a dropped NaN gives 0 rather than NaN); sigmoid and tanh
+        need the un-dropped output (``dense_forward(..., act_out=)``); gelu
+        takes ``z=``.
 
     Returns
     -------
@@ -270,8 +310,31 @@ def dense_backward(
     >>> _, dW_ref, db_ref = reference.dense_backward(dy, x, W, activation="gelu", z=z)
     >>> np.allclose(dW, dW_ref, atol=1e-5), np.allclose(db, db_ref, atol=1e-5)
     (True, True)
+
+    A relu layer with dropout: the same ``dropout`` and ``seed`` in both
+    passes, ``y=`` the dropped output:
+
+    >>> yd = fastdigits.dense_forward(x, W, b, "relu", dropout=0.25, seed=3)
+    >>> g = fastdigits.dense_backward(dy, x, W, activation="relu", y=yd, dropout=0.25, seed=3)
+    >>> g2 = fastdigits.dense_backward(fastdigits.dropout(dy, 0.25, seed=3), x, W,
+    ...                                activation="relu", y=yd)
+    >>> all(np.array_equal(a, c) for a, c in zip(g, g2))
+    True
     """
     act, yz, yz_name = backward_input(activation, y_or_z, y, z)
     return _dense.dense_backward(
-        dy, x, W, yz, act, need_dx, dx_out, dW_out, db_out, accumulate, yz_name, precision
+        dy,
+        x,
+        W,
+        yz,
+        act,
+        need_dx,
+        dx_out,
+        dW_out,
+        db_out,
+        accumulate,
+        yz_name,
+        precision,
+        dropout,
+        seed,
     )

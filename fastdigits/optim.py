@@ -19,10 +19,12 @@ from typing import Any, Optional
 import numpy as np
 
 from . import _optim
+from ._docstrings import fill_doc
 
 __all__ = ["adam_step", "sgd_step"]
 
 
+@fill_doc
 def sgd_step(
     param: np.ndarray,
     grad: Any,
@@ -43,10 +45,7 @@ def sgd_step(
 
     Parameters
     ----------
-    param : ndarray
-        Writeable, C-contiguous float32/float64 array, updated in place.
-    grad : array_like
-        Gradient of ``param``'s shape and dtype (only read).
+    %(step_param_grad)s
     lr : float
         Learning rate, finite and >= 0.
     momentum : float
@@ -59,11 +58,7 @@ def sgd_step(
     nesterov : bool
         Nesterov momentum; requires ``momentum > 0``.
 
-    Raises
-    ------
-    TypeError, ValueError
-        For any unusable argument (no two arrays may share memory), before
-        anything is written.
+    %(step_raises)s
 
     Examples
     --------
@@ -88,6 +83,7 @@ def sgd_step(
     _optim.sgd_step(param, grad, lr, momentum, velocity, weight_decay, nesterov)
 
 
+@fill_doc
 def adam_step(
     param: np.ndarray,
     grad: Any,
@@ -111,10 +107,7 @@ def adam_step(
 
     Parameters
     ----------
-    param : ndarray
-        Writeable, C-contiguous float32/float64 array, updated in place.
-    grad : array_like
-        Gradient of ``param``'s shape and dtype (only read).
+    %(step_param_grad)s
     m, v : ndarray
         First and second moment buffers like ``param`` (writeable,
         C-contiguous), zeros before the first step, updated in place.
@@ -129,11 +122,7 @@ def adam_step(
     weight_decay : float
         Decoupled weight decay, finite and >= 0.
 
-    Raises
-    ------
-    TypeError, ValueError
-        For any unusable argument (no two arrays may share memory), before
-        anything is written.
+    %(step_raises)s
 
     Examples
     --------

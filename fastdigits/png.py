@@ -25,6 +25,7 @@ from typing import Any, Tuple
 import numpy as np
 
 from ._atomic import atomic_write
+from ._docstrings import fill_doc
 from ._images import _as_batch, _labels_list, to_uint8
 
 __all__ = ["PAD", "PAD_GREY", "label_height", "montage", "png_bytes", "to_png"]
@@ -133,6 +134,7 @@ def png_bytes(images: Any, labels: Any = None, *, ncols: int = 10, scale: int = 
     return buf.getvalue()
 
 
+@fill_doc
 def to_png(images: Any, path: Any, *, labels: Any = None, ncols: int = 10, scale: int = 4) -> Any:
     """Write images as a grid PNG: ``fastdigits.to_png(x[:100], "grid.png", labels=y[:100])``.
 
@@ -155,10 +157,7 @@ def to_png(images: Any, path: Any, *, labels: Any = None, ncols: int = 10, scale
     scale : int
         Pixel enlargement (>= 1).
 
-    Returns
-    -------
-    path
-        The ``path`` argument.
+    %(returns_path)s
 
     Raises
     ------

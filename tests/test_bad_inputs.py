@@ -61,6 +61,13 @@ def _filled(shape, dtype):
     return a
 
 
+def _normal(dt, **shapes):
+    """Standard-normal arrays of dtype dt, one per keyword (name=shape),
+    drawn from one fresh _rng() in the order given."""
+    r = _rng()
+    return {k: r.standard_normal(s).astype(dt) for k, s in shapes.items()}
+
+
 # ------------------------------------------------------------ the table
 def _norm_base(dt):
     imgs = _rng().integers(0, 256, size=(4, 5, 6), dtype=np.uint8)
@@ -86,7 +93,7 @@ def _xent_base(dt):
 
 def _drop_base(dt):
     return {
-        "x": _rng().standard_normal((6, 10)).astype(dt),
+        **_normal(dt, x=(6, 10)),
         "p": 0.3,
         "seed": 5,
         "out": _filled((6, 10), dt),
@@ -94,25 +101,21 @@ def _drop_base(dt):
 
 
 def _sgd_base(dt):
-    r = _rng()
     return {
-        "param": r.standard_normal((5, 7)).astype(dt),
-        "grad": r.standard_normal((5, 7)).astype(dt),
+        **_normal(dt, param=(5, 7), grad=(5, 7), velocity=(5, 7)),
         "lr": 0.1,
         "momentum": 0.9,
-        "velocity": r.standard_normal((5, 7)).astype(dt),
         "weight_decay": 1e-3,
         "nesterov": False,
     }
 
 
 def _adam_base(dt):
-    r = _rng()
+    a = _normal(dt, param=33, grad=33, m=33, v=33)
+    a["m"] *= 0.1
+    a["v"] = np.abs(a["v"]) * 0.01
     return {
-        "param": r.standard_normal(33).astype(dt),
-        "grad": r.standard_normal(33).astype(dt),
-        "m": r.standard_normal(33).astype(dt) * 0.1,
-        "v": np.abs(r.standard_normal(33)).astype(dt) * 0.01,
+        **a,
         "lr": 1e-3,
         "beta1": 0.9,
         "beta2": 0.999,
@@ -123,20 +126,12 @@ def _adam_base(dt):
 
 
 def _mm_base(dt):
-    r = _rng()
-    return {
-        "a": r.standard_normal((5, 6)).astype(dt),
-        "b": r.standard_normal((6, 3)).astype(dt),
-        "out": _filled((5, 3), dt),
-    }
+    return {**_normal(dt, a=(5, 6), b=(6, 3)), "out": _filled((5, 3), dt)}
 
 
 def _fwd_base(dt):
-    r = _rng()
     return {
-        "x": r.standard_normal((5, 6)).astype(dt),
-        "W": r.standard_normal((6, 3)).astype(dt),
-        "b": r.standard_normal(3).astype(dt),
+        **_normal(dt, x=(5, 6), W=(6, 3), b=3),
         "activation": "relu",
         "out": _filled((5, 3), dt),
         "preact_out": _filled((5, 3), dt),
@@ -144,14 +139,10 @@ def _fwd_base(dt):
 
 
 def _bwd_base(dt):
-    r = _rng()
-    x = r.standard_normal((5, 6)).astype(dt)
-    W = r.standard_normal((6, 3)).astype(dt)
+    a = _normal(dt, x=(5, 6), W=(6, 3), dy=(5, 3))
     return {
-        "dy": r.standard_normal((5, 3)).astype(dt),
-        "x": x,
-        "W": W,
-        "y_or_z": np.maximum(x @ W, 0).astype(dt),
+        **a,
+        "y_or_z": np.maximum(a["x"] @ a["W"], 0).astype(dt),
         "activation": "relu",
         "need_dx": True,
         "dx_out": _filled((5, 6), dt),
@@ -335,7 +326,11 @@ TABLE = [
             "out": ("x", "W"),
             "preact_out": ("x", "W", "out"),
         },
-        scalars={"activation": ["swish", 3, "RELU "]},
+        scalars={
+            "activation": ["swish", 3, "RELU "],
+            "dropout": [1.0, -0.1, float("nan"), "0.5"],
+            "seed": [-1, 2**64, 1.5],
+        },
         extra=[
             ("out_aliases_x", lambda a: a.update(out=a["x"][:, :3]), ("out", "x")),
             ("out_is_preact", lambda a: a.update(preact_out=a["out"]), ("preact_out", "out")),
@@ -357,7 +352,7 @@ TABLE = [
             "dW_out": ("W",),
             "db_out": ("W", "dy"),
         },
-        scalars={"activation": ["swish", 3]},
+        scalars={"activation": ["swish", 3], "dropout": [1.0, -0.1], "seed": [-1, 2**64]},
         extra=[
             ("dW_aliases_W", lambda a: a.update(dW_out=a["W"]), ("dW_out", "W")),
             # act' from the wrong array (silently wrong gradients before)

@@ -6,6 +6,9 @@
  * gradient (fixed 64-row chunks summed in a fixed order: deterministic),
  * then dW = x^T dz and dx = dz W^T are two GEMMs reading dz, x and W through
  * strides (no transposed copies).  For the identity activation dz is dy.
+ * Dropout (dense.h: fd_dense_drop) is fused into both: the forward GEMM's
+ * tile hook masks each finished output tile, and the dz pass masks dy
+ * (then dz is always made, also for the identity).
  */
 #include "dense/dense.h"
 
@@ -15,6 +18,7 @@
 #include "act/act_simd.h"
 #include "act/act.h"
 #include "common/fd_omp.h"
+#include "dropout/dropout.h"
 #include "gemm/gemm.h"
 
 #define FD_DB_CHUNK 64 /* rows per partial bias-gradient sum */

@@ -16,15 +16,33 @@
 #include "act/act_code.h"
 #include "common/fd_common.h"
 
+/* Dropout fused into a layer (NULL: none): rate p in [0, 1), Philox key
+ * seed and counter words c2, tag as fd_dropout_ex (dropout/dropout.h).  The
+ * mask of output element (i, j) is that of flat index i * n + j of the
+ * logical row-major (m, n) output, whatever ldy is: the layer's output is
+ * bit for bit fd_dropout_ex over act(x @ W + b) stored contiguously. */
+typedef struct {
+    double p;
+    uint64_t seed;
+    uint32_t c2, tag;
+} fd_dense_drop;
+
 /* y = act(x @ W + b); b may be NULL (no bias); z, when not NULL, receives
- * the pre-activation x @ W + b.  `work` is scratch space of at least
- * fd_dense_forward_work_bytes(...) bytes, or NULL to allocate per call.
- * Returns FD_OK or FD_ENOMEM. */
+ * the pre-activation x @ W + b (never dropped).  With drop (p > 0) y is
+ * dropout(act(x @ W + b)): each finished output tile is masked and scaled
+ * by (T)(1 / (1 - p)) while it is in L1 (a dropped NaN or inf becomes 0),
+ * and yk, when not NULL, receives the un-dropped act(x @ W + b) (leading
+ * dimension ldyk; what a sigmoid / tanh backward needs); with no drop (or
+ * p == 0) yk, when not NULL, receives a copy of y.  `work` is scratch space
+ * of at least fd_dense_forward_work_bytes(...) bytes, or NULL to allocate
+ * per call.  Returns FD_OK, FD_ENOMEM or FD_EINVAL (drop->p outside
+ * [0, 1): nothing written). */
 #define FD_DENSE_FORWARD_DECL(T, SFX)                                                              \
     size_t fd_dense_forward_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n);         \
     int fd_dense_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,            \
                                int64_t ldx, const T *W, int64_t w_rs, int64_t w_cs, const T *b,    \
-                               int act, T *y, int64_t ldy, T *z, int64_t ldz, void *work);
+                               int act, T *y, int64_t ldy, T *z, int64_t ldz,                      \
+                               const fd_dense_drop *drop, T *yk, int64_t ldyk, void *work);
 
 /* Backward of y = act(x @ W + b) given dy = dL/dy:
  *   dz = dy * act'(.)     act' from y (yz_is_preact = 0: identity, relu,
@@ -34,14 +52,22 @@
  *   dW = x^T @ dz                        (dW may be NULL; strides dw_rs, dw_cs)
  *   dx = dz @ W^T                        (dx may be NULL: first layer)
  * With accumulate != 0 the results are added to dW, db (and dx).
- * Returns FD_OK or FD_ENOMEM. */
+ * With drop (p > 0; the forward pass's parameters) dy is dL/d(dropped y)
+ * and the dropout's backward is fused into the dz pass:
+ *   dz = (dropped ? 0 : dy * (T)(1 / (1 - p))) * act'(.)
+ * bit for bit the layer's backward on fd_dropout_ex(dy).  act' is read from
+ * yz as above: for relu (and identity, which needs no yz) the dropped y
+ * gives the same dz as the un-dropped one (they differ only where the mask
+ * zeroes dz; a dropped NaN gives 0, not NaN); sigmoid and tanh need the
+ * un-dropped y (the forward pass's yk), gelu z.
+ * Returns FD_OK, FD_ENOMEM or FD_EINVAL (drop->p outside [0, 1)). */
 #define FD_DENSE_BACKWARD_DECL(T, SFX)                                                             \
     size_t fd_dense_backward_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n);        \
     int fd_dense_backward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,          \
                                 int64_t lddy, const T *x, int64_t ldx, const T *W, int64_t w_rs,   \
                                 int64_t w_cs, const T *yz, int64_t ldyz, int yz_is_preact,         \
                                 int act, T *dx, int64_t lddx, T *dW, int64_t dw_rs, int64_t dw_cs, \
-                                T *db, int accumulate, void *work);
+                                T *db, int accumulate, const fd_dense_drop *drop, void *work);
 
 FD_DENSE_FORWARD_DECL(float, f32)
 FD_DENSE_FORWARD_DECL(double, f64)

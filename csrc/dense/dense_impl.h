@@ -12,7 +12,10 @@ static FD_NOINLINE void FD_TNAME_ISA(fd_dz_row, generic)(int act, int64_t n,
 {
     int64_t j;
     if (act == FD_ACT_IDENTITY) {
+        /* dz is dy itself (NULL) unless dropout made a new dy */
         for (j = 0; j < n; j++) ps[j] += dy[j];
+        if (dz)
+            for (j = 0; j < n; j++) dz[j] = dy[j];
     } else if (act == FD_ACT_RELU) {
         for (j = 0; j < n; j++) {
             /* 1, 0, or NaN for a NaN y (NaN propagates); selects,
@@ -68,17 +71,24 @@ static FN(fd_dense_kernels) FN(fd_dense_pick)(int isa)
  * of a chunk arrive in order, so each chunk sum starts at its first row. */
 typedef struct {
     FN(fd_dense_kernels) k;
+    const FN(fd_drop_plan) * dp; /* dropout's backward, or NULL */
     int act;
     int64_t n, lddy, ldyz;
     const T *dy, *yz;
-    T *dz; /* n apart; unused for the identity */
+    T *dz; /* n apart; unused for the identity without dropout */
     T *part; /* chunk sums, n apart */
 } FN(fd_dz_job);
+static void FN(fd_dz_block_drop)(const FN(fd_dz_job) * jb, int64_t p0, int64_t p1, int64_t j0,
+                                 int64_t nc);
 static void FN(fd_dz_block)(void *arg, int64_t p0, int64_t p1, int64_t j0, int64_t nc)
 {
     const FN(fd_dz_job) *jb = (const FN(fd_dz_job) *)arg;
     const int ident = jb->act == FD_ACT_IDENTITY;
     int64_t i, j;
+    if (jb->dp) {
+        FN(fd_dz_block_drop)(jb, p0, p1, j0, nc);
+        return;
+    }
     for (i = p0; i < p1; i++) {
         T *ps = jb->part + (i / FD_DB_CHUNK) * jb->n + j0;
         const T *dy = jb->dy + i * jb->lddy + j0;
@@ -93,21 +103,88 @@ static void FN(fd_dz_block)(void *arg, int64_t p0, int64_t p1, int64_t j0, int64
     }
 }
 
+/* fd_dz_block with dropout's backward: the dropped dy of up to FD_DZ_TMP
+ * elements (a few rows of the block) is made in a buffer in L1
+ * (fd_drop_plan's tile worker, the mask of fd_dropout_ex), then each row
+ * is the same dz row as without dropout on that dy, so dz and the chunk
+ * sums are those of fd_dropout_ex(dy) bit for bit; dz is always written. */
+#define FD_DZ_TMP 512
+static void FN(fd_dz_block_drop)(const FN(fd_dz_job) * jb, int64_t p0, int64_t p1, int64_t j0,
+                                 int64_t nc)
+{
+    T tmp[FD_DZ_TMP];
+    int64_t c0, r0, i, j;
+    for (c0 = 0; c0 < nc; c0 += FD_DZ_TMP) {
+        const int64_t cw = nc - c0 < FD_DZ_TMP ? nc - c0 : FD_DZ_TMP, rch = FD_DZ_TMP / cw;
+        const int64_t jj = j0 + c0;
+        for (r0 = p0; r0 < p1; r0 += rch) {
+            const int64_t nr = p1 - r0 < rch ? p1 - r0 : rch;
+            jb->dp->tile(jb->dp, r0, jj, nr, cw, jb->dy + r0 * jb->lddy + jj, jb->lddy, tmp, cw,
+                         NULL, 0);
+            for (i = r0; i < r0 + nr; i++) {
+                T *ps = jb->part + (i / FD_DB_CHUNK) * jb->n + jj;
+                const T *dyd = tmp + (i - r0) * cw;
+                const T *yz = jb->act == FD_ACT_IDENTITY ? NULL : jb->yz + i * jb->ldyz + jj;
+                T *dz = jb->dz + i * jb->n + jj;
+                if (i % FD_DB_CHUNK == 0)
+                    for (j = 0; j < cw; j++) ps[j] = (T)0;
+                if (jb->act == FD_ACT_GELU)
+                    jb->k.dz_gelu(cw, dyd, yz, dz, ps);
+                else
+                    FD_TNAME_ISA(fd_dz_row, generic)(jb->act, cw, dyd, yz, dz, ps);
+            }
+        }
+    }
+}
+#undef FD_DZ_TMP
+
+/* The forward pass's tile hook (gemm.h: c_tile) with dropout. */
+typedef struct {
+    FN(fd_drop_plan) plan;
+    T *keep;
+    int64_t ldk;
+} FN(fd_fwd_drop);
+static void FN(fd_fwd_drop_tile)(void *arg, int64_t i0, int64_t j0, int64_t rows, int64_t cols,
+                                 T *c, int64_t ldc)
+{
+    const FN(fd_fwd_drop) *fd = (const FN(fd_fwd_drop) *)arg;
+    fd->plan.tile(&fd->plan, i0, j0, rows, cols, c, ldc, c, ldc,
+                  fd->keep ? fd->keep + i0 * fd->ldk + j0 : NULL, fd->ldk);
+}
+
 size_t FN(fd_dense_forward_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 { return FN(fd_gemm_work_bytes)(ctx, m, k, n); }
 
 int FN(fd_dense_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x, int64_t ldx,
                          const T *W, int64_t w_rs, int64_t w_cs, const T *b, int act, T *y,
-                         int64_t ldy, T *z, int64_t ldz, void *work)
+                         int64_t ldy, T *z, int64_t ldz, const fd_dense_drop *drop, T *yk,
+                         int64_t ldyk, void *work)
 {
     FN(fd_gemm_epi) epi;
+    FN(fd_fwd_drop) fdp;
+    int rc;
+    if (drop && !(drop->p >= 0.0 && drop->p < 1.0)) return FD_EINVAL;
     memset(&epi, 0, sizeof(epi));
     epi.bias = b;
     epi.z = z;
     epi.ldz = ldz;
     epi.act = act;
     epi.beta = 0;
-    return FN(fd_gemm)(ctx, m, k, n, x, ldx, 1, W, w_rs, w_cs, y, ldy, 1, &epi, work);
+    if (drop && drop->p > 0.0) {
+        rc = FN(fd_drop_plan_init)(&fdp.plan, ctx, n, drop->p, drop->seed, drop->c2, drop->tag);
+        if (rc != FD_OK) return rc;
+        fdp.keep = yk;
+        fdp.ldk = ldyk;
+        epi.c_tile = FN(fd_fwd_drop_tile);
+        epi.c_tile_arg = &fdp;
+        yk = NULL;
+    }
+    rc = FN(fd_gemm)(ctx, m, k, n, x, ldx, 1, W, w_rs, w_cs, y, ldy, 1, &epi, work);
+    if (rc == FD_OK && yk) { /* no dropout: the un-dropped output is y */
+        int64_t i;
+        for (i = 0; i < m; i++) memcpy(yk + i * ldyk, y + i * ldy, (size_t)n * sizeof(T));
+    }
+    return rc;
 }
 
 static size_t FN(fd_dense_bwd_gemm_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
@@ -132,7 +209,8 @@ size_t FN(fd_dense_backward_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_
 int FN(fd_dense_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy, int64_t lddy,
                           const T *x, int64_t ldx, const T *W, int64_t w_rs, int64_t w_cs,
                           const T *yz, int64_t ldyz, int yz_is_preact, int act, T *dx, int64_t lddx,
-                          T *dW, int64_t dw_rs, int64_t dw_cs, T *db, int accumulate, void *work)
+                          T *dW, int64_t dw_rs, int64_t dw_cs, T *db, int accumulate,
+                          const fd_dense_drop *drop, void *work)
 {
     void *owned = NULL;
     char *w;
@@ -141,7 +219,15 @@ int FN(fd_dense_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *
     T *part, *gwork;
     FN(fd_dz_job) job;
     int fused, rc = FD_OK;
+    FN(fd_drop_plan) plan;
+    const FN(fd_drop_plan) *dp = NULL;
     (void)yz_is_preact; /* act' reads yz as documented per activation */
+    if (drop && !(drop->p >= 0.0 && drop->p < 1.0)) return FD_EINVAL;
+    if (drop && drop->p > 0.0 && n > 0) {
+        rc = FN(fd_drop_plan_init)(&plan, ctx, n, drop->p, drop->seed, drop->c2, drop->tag);
+        if (rc != FD_OK) return rc;
+        dp = &plan;
+    }
     if (n <= 0) {
         /* no outputs: every gradient is zero */
         int64_t i, j;
@@ -164,7 +250,7 @@ int FN(fd_dense_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *
     nch = (m + FD_DB_CHUNK - 1) / FD_DB_CHUNK;
     part = (T *)(w + fd_align_up((size_t)m * (size_t)n * sizeof(T)));
     gwork = (T *)((char *)part + fd_align_up((size_t)nch * (size_t)n * sizeof(T)));
-    if (act == FD_ACT_IDENTITY) {
+    if (act == FD_ACT_IDENTITY && !dp) {
         dz = dy;
         lddz = lddy;
     } else {
@@ -175,8 +261,9 @@ int FN(fd_dense_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *
      * (fd_dz_block) when that product splits its columns (n >= k)
      * anyway; a row split would pack all of dz in every thread. Else
      * they get a pass of their own, threads splitting the columns. */
-    fused = dW != NULL && n >= k && (db || act != FD_ACT_IDENTITY);
+    fused = dW != NULL && n >= k && (db || act != FD_ACT_IDENTITY || dp);
     job.k = FN(fd_dense_pick)(ctx.isa);
+    job.dp = dp;
     job.act = act;
     job.n = n;
     job.lddy = lddy;
@@ -185,7 +272,7 @@ int FN(fd_dense_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *
     job.yz = yz;
     job.dz = (T *)w;
     job.part = part;
-    if (!fused && m > 0 && (db || act != FD_ACT_IDENTITY)) {
+    if (!fused && m > 0 && (db || act != FD_ACT_IDENTITY || dp)) {
         /* one pass: threads own whole 64-row chunks, or, with fewer
          * chunks than threads, slabs of columns (16-aligned) */
         int nt = fd_threads_for(&ctx, (size_t)m * (size_t)n, (size_t)1 << 14);

@@ -5,12 +5,15 @@
 typedef struct {
     void (*range)(int64_t q0, int64_t q1, int64_t n, const T *x, T *out, uint32_t thr, T scale,
                   uint64_t seed, uint32_t c2, uint32_t c3);
+    void (*tile)(const FN(fd_drop_plan) * d, int64_t i0, int64_t j0, int64_t rows, int64_t cols,
+                 const T *src, int64_t lds, T *dst, int64_t ldd, T *keep, int64_t ldk);
 } FN(fd_dropout_kernels);
 
 static FN(fd_dropout_kernels) FN(fd_dropout_pick)(int isa)
 {
     FN(fd_dropout_kernels) k;
     k.range = FD_PICK(isa, fd_dropout_range);
+    k.tile = FD_PICK(isa, fd_dropout_tile);
     return k;
 }
 
@@ -46,5 +49,20 @@ int FN(fd_dropout_ex)(fd_ctx ctx, int64_t n, const T *x, T *out, double p, uint6
 
 int FN(fd_dropout)(fd_ctx ctx, int64_t n, const T *x, T *out, double p, uint64_t seed)
 { return FN(fd_dropout_ex)(ctx, n, x, out, p, seed, 0, 0); }
+
+int FN(fd_drop_plan_init)(FN(fd_drop_plan) * d, fd_ctx ctx, int64_t n, double p, uint64_t seed,
+                          uint32_t c2, uint32_t tag)
+{
+    if (n < 0 || !(p >= 0.0 && p < 1.0)) return FD_EINVAL;
+    d->tile = FN(fd_dropout_pick)(ctx.isa).tile;
+    d->n = n;
+    d->seed = seed;
+    /* the same threshold and scale as fd_dropout_ex */
+    d->thr = (uint32_t)ceil(p * 16777216.0);
+    d->c2 = c2;
+    d->c3 = fd_rng_c3(FD_RNG_STREAM_DROPOUT, tag);
+    d->scale = (T)(1.0 / (1.0 - p));
+    return FD_OK;
+}
 
 #undef FN

@@ -87,4 +87,81 @@ void FN(int64_t q0, int64_t q1, int64_t n, const T *x, T *out, uint32_t thr, T s
     }
 }
 
+/* The tile worker of fd_drop_plan (dropout.h).  A chunk of rows lists
+ * the Philox blocks of each row in turn (a block that straddles two rows,
+ * or two tiles, is listed for each), generates them FD_DROP_LANES at a
+ * time into wl (block t of the list at wl[4 t .. 4 t + 3]), so row r's
+ * words are contiguous: from wl + 4 t_r + e0 % 4, t_r its first block and
+ * e0 the flat index of its first element.  Each row is then masked in a
+ * loop the compiler vectorises: the same expression as the range worker
+ * above, so the same bits. */
+#ifndef FD_DROP_TILE_BLOCKS
+#define FD_DROP_TILE_BLOCKS 512
+#define FD_DROP_TILE_ROWS 256
+#endif
+#ifdef ISA
+#define FNT FD_TNAME_ISA(fd_dropout_tile, ISA)
+#else
+#define FNT FD_TNAME_ISA(fd_dropout_tile, generic)
+#endif
+
+void FNT(const FD_TNAME(fd_drop_plan) * d, int64_t i0, int64_t j0, int64_t rows, int64_t cols,
+         const T *src, int64_t lds, T *dst, int64_t ldd, T *keep, int64_t ldk)
+{
+    FD_DROP_LANE a0[FD_DROP_LANES], a1[FD_DROP_LANES], a2[FD_DROP_LANES], a3[FD_DROP_LANES];
+    uint32_t wl[4 * (FD_DROP_TILE_BLOCKS + FD_DROP_LANES)];
+    int64_t lq[FD_DROP_TILE_BLOCKS + FD_DROP_LANES];
+    int64_t rs[FD_DROP_TILE_ROWS]; /* offset in wl of each row's first word */
+    const int64_t n = d->n, cmax = 4 * (FD_DROP_TILE_BLOCKS - 2);
+    const uint32_t thr = d->thr;
+    const T scale = d->scale;
+    int64_t c0, r0;
+    for (c0 = 0; c0 < cols; c0 += cmax) {
+        const int64_t cw = cols - c0 < cmax ? cols - c0 : cmax;
+        const int64_t per_row = (cw + 6) / 4; /* blocks a row can touch */
+        int64_t rch = FD_DROP_TILE_BLOCKS / per_row;
+        if (rch > FD_DROP_TILE_ROWS) rch = FD_DROP_TILE_ROWS;
+        for (r0 = 0; r0 < rows; r0 += rch) {
+            const int64_t nr = rows - r0 < rch ? rows - r0 : rch;
+            int64_t r, c, t, nb = 0, g;
+            int j;
+            for (r = 0; r < nr; r++) {
+                const int64_t e0 = (i0 + r0 + r) * n + j0 + c0;
+                int64_t q;
+                rs[r] = 4 * nb + (e0 & 3);
+                for (q = e0 / 4; q <= (e0 + cw - 1) / 4; q++) lq[nb++] = q;
+            }
+            for (t = nb; t < nb + FD_DROP_LANES; t++) lq[t] = 0; /* unused lanes */
+            for (g = 0; g < nb; g += FD_DROP_LANES) {
+                for (j = 0; j < FD_DROP_LANES; j++) {
+                    uint64_t bq = (uint64_t)lq[g + j];
+                    a0[j] = (FD_DROP_LANE)(bq & 0xFFFFFFFFu);
+                    a1[j] = (FD_DROP_LANE)(bq >> 32);
+                    a2[j] = d->c2;
+                    a3[j] = d->c3;
+                }
+                FD_PASTE2(FN, rounds)(a0, a1, a2, a3, d->seed & 0xFFFFFFFFu, d->seed >> 32);
+                for (j = 0; j < FD_DROP_LANES; j++) {
+                    uint32_t *w = wl + 4 * (g + j);
+                    w[0] = (uint32_t)a0[j];
+                    w[1] = (uint32_t)a1[j];
+                    w[2] = (uint32_t)a2[j];
+                    w[3] = (uint32_t)a3[j];
+                }
+            }
+            for (r = 0; r < nr; r++) {
+                const T *s = src + (r0 + r) * lds + c0;
+                T *o = dst + (r0 + r) * ldd + c0;
+                const uint32_t *wr = wl + rs[r];
+                if (keep) {
+                    T *kp = keep + (r0 + r) * ldk + c0;
+                    for (c = 0; c < cw; c++) kp[c] = s[c];
+                }
+                for (c = 0; c < cw; c++) o[c] = (wr[c] >> 8) < thr ? (T)0 : s[c] * scale;
+            }
+        }
+    }
+}
+
+#undef FNT
 #undef FN

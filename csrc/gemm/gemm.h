@@ -21,6 +21,12 @@
  *   C = act(v)
  * Bias, z and act need a row-major C (c_cs == 1).
  *
+ * Tile hook (c_tile): called once for every finished rows x cols tile of C
+ * (after the epilogue above, while the tile is still in L1) with the tile's
+ * first row i0 and column j0 in C and its address; tiles do not overlap and
+ * cover C, and each is passed by the thread that made it.  Needs a
+ * row-major C.  The dense forward pass applies dropout this way.
+ *
  * B producer (b_rows): B is written by the caller while it is packed.
  * b_rows(arg, p0, p1, j0, nc) must fill rows [p0, p1) x columns
  * [j0, j0 + nc) of B (row-major, b_cs == 1); the driver calls it for each
@@ -47,6 +53,10 @@
         /* Optional producer of B (row-major B only, see below), or NULL. */                       \
         void (*b_rows)(void *arg, int64_t p0, int64_t p1, int64_t j0, int64_t nc);                 \
         void *b_rows_arg;                                                                          \
+        /* Optional hook on every finished tile of C (row-major C), or NULL. */                    \
+        void (*c_tile)(void *arg, int64_t i0, int64_t j0, int64_t rows, int64_t cols, T *c,        \
+                       int64_t ldc);                                                               \
+        void *c_tile_arg;                                                                          \
     } fd_gemm_epi_##SFX;                                                                           \
     size_t fd_gemm_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n);                  \
     /* epi may be NULL (C = A@B).  work: fd_gemm_work_bytes bytes or NULL.   \
@@ -88,12 +98,13 @@ FD_UKR_DECL(float, f32, fd_ukr_f32_avx2)
 FD_UKR_DECL(double, f64, fd_ukr_f64_avx2)
 
 /* AVX-512 path for narrow outputs (n <= FD_GEMM_AVX512_*_SMALL_N, b_cs ==
- * 1, row-major C): no packing; same epilogue as the micro-kernels. */
+ * 1, row-major C): no packing; same epilogue as the micro-kernels; hook
+ * (NULL or an epi with c_tile) gets each block of 8 rows. */
 #define FD_SMALL_N_DECL(T, SFX)                                                                    \
     void fd_small_n_##SFX##_avx512(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A,        \
                                    int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs, T *C,     \
                                    int64_t ldc, int beta, const T *bias, T *z, int64_t ldz,        \
-                                   int act);
+                                   int act, const fd_gemm_epi_##SFX *hook);
 void fd_tpack_f32_avx2(int64_t kc, int W, int64_t valid, const float *src, int64_t s_l, float *dst);
 FD_SMALL_N_DECL(float, f32)
 FD_SMALL_N_DECL(double, f64)

@@ -245,7 +245,8 @@ static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64
                          const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
                          int64_t b_cs, float *C, int64_t c_rs, int64_t c_cs, const float *bias,
                          float *z, int64_t ldz, int act, int beta, uint32_t *Bpack, uint32_t *Apack,
-                         const fd_gemm_epi_f32 *prod, int64_t j_off)
+                         const fd_gemm_epi_f32 *prod, int64_t j_off, const fd_gemm_epi_f32 *hook,
+                         int64_t i_off)
 {
     const fd_bf16_blk b = *bp;
     const fd_gemm_blocks bk = b.blocks;
@@ -286,6 +287,9 @@ static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64
                                       z ? z + i0 * ldz + j0 : NULL, ldz, act);
                             else
                                 b.ukr(kp, apk, bpk, cp, c_rs, bt, NULL, NULL, 0, FD_ACT_IDENTITY);
+                            if (last && hook)
+                                hook->c_tile(hook->c_tile_arg, i_off + i0, j_off + j0, rows, cols,
+                                             cp, c_rs);
                         } else {
                             /* edge tile (or strided C): into a buffer first */
                             int64_t r, c;
@@ -301,6 +305,9 @@ static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64
                                     else
                                         *cel = bt ? *cel + v : v;
                                 }
+                            if (last && hook)
+                                hook->c_tile(hook->c_tile_arg, i_off + i0, j_off + j0, rows, cols,
+                                             cp, c_rs);
                         }
                     }
                 }
@@ -320,6 +327,7 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
     const int act = epi ? epi->act : FD_ACT_IDENTITY;
     const int beta = epi ? epi->beta : 0;
     const fd_gemm_epi_f32 *prod = epi && epi->b_rows ? epi : NULL;
+    const fd_gemm_epi_f32 *hook = epi && epi->c_tile ? epi : NULL;
     fd_bf16_blk b;
     int64_t kc_eff, per_thread, units;
     uint32_t *base;
@@ -333,7 +341,7 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
         return fd_gemm_caches_f32(ctx, caches, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs,
                                   epi, work);
     }
-    if ((bias || z || act != FD_ACT_IDENTITY) && c_cs != 1) return FD_EINVAL;
+    if ((bias || z || act != FD_ACT_IDENTITY || hook) && c_cs != 1) return FD_EINVAL;
     if (prod && b_cs != 1) return FD_EINVAL;
     if (c_cs != 1 && c_rs == 1) {
         /* column-major C: C^T = B^T A^T is row-major (no epilogue here) */
@@ -374,7 +382,7 @@ for (tid = 0; tid < nt; tid++) {
     if (i1 > i0 && j1 > j0)
         fd_bf_region(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
                      b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,
-                     z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap, prod, j0);
+                     z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap, prod, j0, hook, i0);
 }
 free(owned);
 return FD_OK;

@@ -25,7 +25,7 @@ typedef struct {
     /* narrow outputs (n <= small_n_max) without packing, or NULL */
     void (*small_n)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs,
                     int64_t a_cs, const T *B, int64_t b_rs, T *C, int64_t ldc, int beta,
-                    const T *bias, T *z, int64_t ldz, int act);
+                    const T *bias, T *z, int64_t ldz, int act, const FN(fd_gemm_epi) * hook);
     int64_t small_n_max;
 } FN(blk);
 
@@ -233,7 +233,8 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
                             const T *A, int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,
                             int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs, const T *bias, T *z,
                             int64_t ldz, int act, int beta, T *Bpack, T *Apack,
-                            const FN(fd_gemm_epi) * prod, int64_t j_off)
+                            const FN(fd_gemm_epi) * prod, int64_t j_off,
+                            const FN(fd_gemm_epi) * hook, int64_t i_off)
 {
     const FN(blk) b = *bp;
     const fd_gemm_blocks bk = b.blocks;
@@ -304,6 +305,9 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
                             else
                                 b.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt, NULL, NULL,
                                       0, FD_ACT_IDENTITY);
+                            if (last && hook)
+                                hook->c_tile(hook->c_tile_arg, i_off + i0, j_off + j0, rows, cols,
+                                             cp, c_rs);
                         } else {
                             /* Edge tile (or strided C): full tile into a
                              * buffer, then only the valid part is stored. */
@@ -322,6 +326,9 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
                                         *cel = bt ? *cel + v : v;
                                     }
                                 }
+                            if (last && hook)
+                                hook->c_tile(hook->c_tile_arg, i_off + i0, j_off + j0, rows, cols,
+                                             cp, c_rs);
                         }
                     }
                 }
@@ -341,6 +348,7 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
     int act = epi ? epi->act : FD_ACT_IDENTITY;
     int beta = epi ? epi->beta : 0;
     const FN(fd_gemm_epi) *prod = epi && epi->b_rows ? epi : NULL;
+    const FN(fd_gemm_epi) *hook = epi && epi->c_tile ? epi : NULL;
     /* Paths that do not pack B: a column-major C (computed as C^T), and
      * narrow outputs on AVX-512 (fd_small_n reads B in place). */
     const int col_major_c = c_cs != 1 && c_rs == 1;
@@ -360,7 +368,7 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
     if (prod && m <= 0 && n > 0 && k > 0) /* no C, but B is still owed */
         prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
     if (m <= 0 || n <= 0) return FD_OK;
-    if ((bias || z || act != FD_ACT_IDENTITY) && c_cs != 1) return FD_EINVAL;
+    if ((bias || z || act != FD_ACT_IDENTITY || hook) && c_cs != 1) return FD_EINVAL;
     if (prod && b_cs != 1) return FD_EINVAL;
 
     if (prod && k > 0 && (col_major_c || narrow)) {
@@ -378,6 +386,7 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
             for (j = 0; j < n; j++)
                 FN(fd_gemm_epi_store)((T)0, beta, C + i * c_rs + j * c_cs,
                                       z ? z + i * ldz + j : NULL, bias ? bias + j : NULL, act);
+        if (hook) hook->c_tile(hook->c_tile_arg, 0, 0, m, n, C, c_rs);
         return FD_OK;
     }
     if (col_major_c) {
@@ -386,7 +395,8 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
                                   epi, work);
     }
     if (narrow) {
-        picked.small_n(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C, c_rs, beta, bias, z, ldz, act);
+        picked.small_n(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C, c_rs, beta, bias, z, ldz, act,
+                       hook);
         return FD_OK;
     }
     b = picked;
@@ -414,7 +424,7 @@ for (tid = 0; tid < nt; tid++) {
     if (i1 > i0 && j1 > j0)
         FN(gemm_region)(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
                         b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,
-                        z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap, prod, j0);
+                        z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap, prod, j0, hook, i0);
 }
 free(owned);
 return FD_OK;

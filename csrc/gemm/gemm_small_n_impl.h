@@ -11,7 +11,8 @@
 
 void FD_TNAME_ISA(fd_small_n, ISA)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A,
                                    int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs, T *C,
-                                   int64_t ldc, int beta, const T *bias, T *z, int64_t ldz, int act)
+                                   int64_t ldc, int beta, const T *bias, T *z, int64_t ldz, int act,
+                                   const FN(fd_gemm_epi) * hook)
 {
     const VP(mask) mask = (VP(mask))((1u << n) - 1u);
     int64_t nblk = (m + 7) / 8, blk;
@@ -49,6 +50,7 @@ void FD_TNAME_ISA(fd_small_n, ISA)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, 
             if (act != FD_ACT_IDENTITY && act != FD_ACT_RELU)
                 FD_TNAME_ISA(fd_act_rows, ISA)(act, 1, n, cr, ldc);
         }
+        if (hook) hook->c_tile(hook->c_tile_arg, i0, 0, rows, n, C + i0 * ldc, ldc);
     }
 }
 

@@ -100,10 +100,23 @@ static double FN(fd_mlp_l2_grad)(fd_ctx ctx, int64_t n, const T *w, T *g, T c)
 static const T *FN(fd_mlp_input)(const FN(fd_mlp_bufs) * b, const fd_mlp_optim *drop, int l)
 { return (l > 0 && drop && drop->dropout > 0.0 && b->hd[l]) ? b->hd[l] : b->h[l]; }
 
+/* The fused dropout of hidden layer l (l + 1 < L) at the step of o (see
+ * mlp.h), for fd_dense_forward / fd_dense_backward. */
+static fd_dense_drop FN(fd_mlp_drop)(const fd_mlp_optim *o, int l)
+{
+    fd_dense_drop d;
+    d.p = o->dropout;
+    d.seed = o->seed;
+    d.c2 = (uint32_t)o->step;
+    d.tag = (uint32_t)(l + 2);
+    return d;
+}
+
 /* Forward m rows from x (leading dimension sizes[0]); logits go to `out`
  * (leading dimension ldo) or, when out is NULL, to bufs->h[L].  With drop
- * (training) every hidden output gets its dropout mask (see mlp.h): in
- * place, or into hd[l] for sigmoid / tanh. */
+ * (training) every hidden output gets its dropout mask (see mlp.h), fused
+ * into the layer: h[l] is the dropped output, or, for sigmoid / tanh,
+ * hd[l] is and h[l] keeps the un-dropped one for act'. */
 static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, const T *x,
                           int64_t m, FN(fd_mlp_bufs) * b, T *out, int64_t ldo,
                           const fd_mlp_optim *drop)
@@ -113,20 +126,23 @@ static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, c
     for (l = 0; l < L; l++) {
         int64_t k = s->sizes[l], nn = s->sizes[l + 1];
         int last = l == L - 1;
-        T *y = (last && out) ? out : b->h[l + 1];
+        const int dropping = !last && drop && drop->dropout > 0.0;
+        fd_dense_drop dd;
+        T *y = (last && out) ? out : b->h[l + 1], *yk = NULL;
         int64_t ldy = (last && out) ? ldo : nn;
-        rc = FN(fd_dense_forward)(ctx, m, k, nn, in, k, params[2 * l], nn, 1, params[2 * l + 1],
-                                  last ? FD_ACT_IDENTITY : s->act, y, ldy,
-                                  last ? NULL : b->z[l + 1], nn, b->kwork);
+        if (dropping) {
+            dd = FN(fd_mlp_drop)(drop, l);
+            if (b->hd[l + 1]) {
+                yk = y;
+                y = b->hd[l + 1];
+            }
+        }
+        rc =
+            FN(fd_dense_forward)(ctx, m, k, nn, in, k, params[2 * l], nn, 1, params[2 * l + 1],
+                                 last ? FD_ACT_IDENTITY : s->act, y, ldy, last ? NULL : b->z[l + 1],
+                                 nn, dropping ? &dd : NULL, yk, nn, b->kwork);
         if (rc != FD_OK) return rc;
         in = y;
-        if (!last && drop && drop->dropout > 0.0) {
-            T *dst = b->hd[l + 1] ? b->hd[l + 1] : y;
-            rc = FN(fd_dropout_ex)(ctx, m * nn, y, dst, drop->dropout, drop->seed,
-                                   (uint32_t)drop->step, (uint32_t)(l + 2));
-            if (rc != FD_OK) return rc;
-            in = dst;
-        }
     }
     return FD_OK;
 }
@@ -255,17 +271,17 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
             int64_t k = s->sizes[l], nn = s->sizes[l + 1];
             int last = l == L - 1;
             int pre = !last && s->act == FD_ACT_GELU;
-            if (!last && opt->dropout > 0.0) { /* dL/dh from dL/d(dropped h) */
-                rc = FN(fd_dropout_ex)(ctx, m * nn, b.d[l + 1], b.d[l + 1], opt->dropout, opt->seed,
-                                       (uint32_t)opt->step, (uint32_t)(l + 2));
-                if (rc != FD_OK) break;
-            }
-            /* relu / identity outputs were dropped in place: act' from the
-             * dropped h differs only where the mask has zeroed dL/dh */
+            /* dL/dh from dL/d(dropped h): dropout's backward is fused into
+             * the layer's dz pass.  relu / identity outputs were dropped in
+             * place: act' from the dropped h differs only where the mask
+             * has zeroed dL/dh */
+            fd_dense_drop dd = FN(fd_mlp_drop)(opt, l);
+            const int dropping = !last && opt->dropout > 0.0;
             rc = FN(fd_dense_backward)(ctx, m, k, nn, b.d[l + 1], nn, FN(fd_mlp_input)(&b, opt, l),
                                        k, params[2 * l], nn, 1, pre ? b.z[l + 1] : b.h[l + 1], nn,
                                        pre, last ? FD_ACT_IDENTITY : s->act, l > 0 ? b.d[l] : NULL,
-                                       k, grads[2 * l], nn, 1, grads[2 * l + 1], 0, b.kwork);
+                                       k, grads[2 * l], nn, 1, grads[2 * l + 1], 0,
+                                       dropping ? &dd : NULL, b.kwork);
             if (rc != FD_OK) break;
         }
         if (rc != FD_OK) break;

@@ -55,53 +55,26 @@ class Profile:
     warmup: int
 
 
+# One row per Profile field, one column per run mode (full, quick, tiny);
+# tiny is for the tests: tiny sizes, one round, no pauses.
+_MODES = ("full", "quick", "tiny")
+_SETTINGS: Dict[str, Tuple[Any, Any, Any]] = {
+    "batches": ((64, 256, 1024, 8192), (64, 1024), (8,)),
+    "hidden": (256, 256, 32),
+    "idx_images": (60000, 10000, 16),
+    "normalize_sets": ((60000,), (), ()),
+    "epoch_samples": (60000, 6000, 64),
+    "epoch_batches": ((64, 256, 1024, 8192), (64, 1024), (16,)),
+    "rounds": (5, 3, 1),
+    "epoch_rounds": (3, 2, 1),
+    "min_sample_s": (0.05, 0.01, 0.0),
+    "pause_s": (0.2, 0.12, 0.0),
+    "short_pause_s": (0.05, 0.03, 0.0),
+    "warmup": (2, 1, 1),
+}
 PROFILES = {
-    "full": Profile(
-        "full",
-        (64, 256, 1024, 8192),
-        256,
-        60000,
-        (60000,),
-        60000,
-        (64, 256, 1024, 8192),
-        rounds=5,
-        epoch_rounds=3,
-        min_sample_s=0.05,
-        pause_s=0.2,
-        short_pause_s=0.05,
-        warmup=2,
-    ),
-    "quick": Profile(
-        "quick",
-        (64, 1024),
-        256,
-        10000,
-        (),
-        6000,
-        (64, 1024),
-        rounds=3,
-        epoch_rounds=2,
-        min_sample_s=0.01,
-        pause_s=0.12,
-        short_pause_s=0.03,
-        warmup=1,
-    ),
-    # For the tests: tiny sizes, one round, no pauses.
-    "tiny": Profile(
-        "tiny",
-        (8,),
-        32,
-        16,
-        (),
-        64,
-        (16,),
-        rounds=1,
-        epoch_rounds=1,
-        min_sample_s=0.0,
-        pause_s=0.0,
-        short_pause_s=0.0,
-        warmup=1,
-    ),
+    mode: Profile(mode, **{setting: row[i] for setting, row in _SETTINGS.items()})
+    for i, mode in enumerate(_MODES)
 }
 
 
@@ -466,6 +439,51 @@ def _dense_cases(p: Profile, dt: np.dtype) -> List[Case]:
                         notes="torch: autograd.grad of act(addmm) on a kept graph",
                     )
                 )
+    return cases
+
+
+def _dense_dropout_cases(p: Profile, dt: np.dtype) -> List[Case]:
+    """dense_forward(..., dropout=0.5) fused, against the two-call form
+    (dense_forward, then dropout: the NumPy column) and PyTorch's
+    F.dropout(F.relu(F.linear(...)))."""
+    k, act, rate = 784, "relu", 0.5
+    cases = []
+    batches = [m for m in p.batches if m in (64, 1024)] or list(p.batches)
+    for n, m in ((n, m) for n in sorted({p.hidden, 1024}) for m in batches):
+        name = "dense_forward_dropout/%s/%d->%d/b%d" % (act, k, n, m)
+
+        def mk(fused, name=name, m=m, n=n):
+            def make():
+                f, drop = fast("dense_forward"), fast("dropout")
+                x, W, b, *_ = _layer_inputs(name, m, k, n, act, dt)
+                o, t = np.empty((m, n), dt), np.empty((m, n), dt)
+                if fused:
+                    return Bench(lambda: f(x, W, b, act, out=o, dropout=rate, seed=7))
+                return Bench(lambda: drop(f(x, W, b, act, out=t), rate, 7, out=o))
+
+            return make
+
+        def torch_mk(name=name, m=m, n=n):
+            torch = _torch()
+            F = torch.nn.functional
+            x, W, b, *_ = (torch.from_numpy(t) for t in _layer_inputs(name, m, k, n, act, dt))
+            Wt = W.t().contiguous()  # torch's (out, in) weight
+            return Bench(lambda: F.dropout(F.relu(F.linear(x, Wt, b)), rate, training=True))
+
+        cases.append(
+            Case(
+                name,
+                "dense_forward_dropout",
+                "fastdigits.dense_forward",
+                "matrix",
+                {"m": m, "k": k, "n": n, "activation": act, "dtype": dt.name, "dropout": rate},
+                2.0 * m * k * n,
+                None,
+                {"fastdigits": mk(True), "numpy": mk(False), "torch": torch_mk},
+                notes="NumPy column: fastdigits dense_forward + dropout (two calls); "
+                "torch: F.dropout(F.relu(F.linear(x, W.T, b)), 0.5)",
+            )
+        )
     return cases
 
 
@@ -1096,6 +1114,7 @@ def build_cases(profile: Profile, dtype: Any, data: Data) -> List[Case]:
         + _batches_cases(profile, dt, data)
         + _matmul_cases(profile, dt)
         + _dense_cases(profile, dt)
+        + _dense_dropout_cases(profile, dt)
         + _bf16_cases(profile, dt)
         + _softmax_cases(profile, dt)
         + _optim_cases(profile, dt)

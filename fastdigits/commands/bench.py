@@ -46,6 +46,22 @@ def _seconds(text: str) -> float:
     return s
 
 
+def add_wait_idle_option(
+    parser: argparse.ArgumentParser, flag: str = "--wait-idle", before: str = "each sample"
+) -> None:
+    """The option, shared with the scripts in benchmarks/, that waits for an
+    idle machine before each timing (``wait_idle_s`` of
+    :func:`fastdigits.bench.timing.time_contenders`): seconds >= 0, default 0."""
+    parser.add_argument(
+        flag,
+        type=_seconds,
+        metavar="S",
+        default=0.0,
+        help="on a shared machine: before %s wait up to S seconds "
+        "until nothing else is runnable (Linux)" % before,
+    )
+
+
 def _one_line_errors(parser: argparse.ArgumentParser) -> None:
     """Bad options: one line on stderr and exit status 2, no usage dump."""
 
@@ -111,14 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="float32",
         help="floating-point type of the kernels (default float32)",
     )
-    parser.add_argument(
-        "--wait-idle",
-        type=_seconds,
-        metavar="S",
-        default=0.0,
-        help="on a shared machine: before each sample wait up to S seconds "
-        "until nothing else is runnable (Linux)",
-    )
+    add_wait_idle_option(parser)
     parser.add_argument(
         "--no-torch", action="store_true", help="leave PyTorch out even when it is installed"
     )

@@ -7,6 +7,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from .._activation import ACTIVATIONS, activation_name, backward_input
+from .dropout import dropout_apply
 
 _GELU_C = np.sqrt(2.0 / np.pi)
 _GELU_A = 0.044715
@@ -50,6 +51,16 @@ def _act_grad(name: str, yz: np.ndarray) -> np.ndarray:
             1 + t(3 * _GELU_A) * z2
         )
     raise ValueError("activation must be one of %s, got %r" % (", ".join(ACTIVATIONS), name))
+
+
+def _check_rate(dropout: Any, seed: Any) -> float:
+    """dropout= as a float in [0, 1) and seed= an int in [0, 2**64)."""
+    p = float(dropout)
+    if not 0.0 <= p < 1.0:
+        raise ValueError("dropout must be in [0, 1), got %r" % (dropout,))
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError("seed must be in [0, 2**64), got %r" % (seed,))
+    return p
 
 
 def to_bfloat16(a: Any) -> np.ndarray:
@@ -109,16 +120,26 @@ def dense_forward(
     out: Optional[np.ndarray] = None,
     preact_out: Optional[np.ndarray] = None,
     precision: str = "float32",
+    dropout: float = 0.0,
+    seed: int = 0,
+    act_out: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """``act(x @ W + b)``; ``preact_out`` receives ``x @ W + b``
-    (bfloat16: ``x @ W`` as :func:`matmul`, bias and activation float32)."""
+    (bfloat16: ``x @ W`` as :func:`matmul`, bias and activation float32);
+    with ``dropout``, :func:`~fastdigits.reference.dropout` of it, and
+    ``act_out`` the un-dropped ``act(x @ W + b)``."""
     activation = activation_name(activation)
+    p = _check_rate(dropout, seed)
     z = _mm_bf16(x, W) if _check_precision(precision, x, W) else x @ W
     if b is not None:
         z += b
     if preact_out is not None:
         preact_out[...] = z
     y = _act(activation, z)
+    if act_out is not None:
+        act_out[...] = y
+    if p > 0:
+        y = dropout_apply(np.ascontiguousarray(y), p, int(seed))
     if out is not None:
         out[...] = y
         return out
@@ -140,12 +161,16 @@ def dense_backward(
     db_out: Optional[np.ndarray] = None,
     accumulate: bool = False,
     precision: str = "float32",
+    dropout: float = 0.0,
+    seed: int = 0,
 ) -> Tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
     """Gradients of ``y = act(x @ W + b)``: returns ``(dx, dW, db)``.
 
     relu/sigmoid/tanh take the output ``y=``, gelu the pre-activation ``z=``
     (see :func:`fastdigits.dense_backward`); bfloat16: the ``dW`` and
-    ``dx`` products as :func:`matmul`, ``dz`` and ``db`` float32."""
+    ``dx`` products as :func:`matmul`, ``dz`` and ``db`` float32; with
+    ``dropout``, ``dy`` first goes through the forward pass's mask."""
+    p = _check_rate(dropout, seed)
     bf16 = _check_precision(precision, dy, x, W)
     mm = _mm_bf16 if bf16 else np.matmul
     activation, yz, _ = backward_input(activation, y_or_z, y, z)
@@ -153,6 +178,8 @@ def dense_backward(
         raise ValueError(
             "accumulate=True needs at least one of dx_out, dW_out, db_out (the buffers to add into)"
         )
+    if p > 0:
+        dy = dropout_apply(np.ascontiguousarray(dy), p, int(seed))
     dz = dy if activation == "identity" else dy * _act_grad(activation, yz)
     dW = mm(x.T, dz)
     db = dz.sum(axis=0)

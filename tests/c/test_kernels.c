@@ -12,8 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "act/act_code.h"
 #include "augment/augment.h"
 #include "common/cpu.h"
+#include "dense/dense.h"
+#include "dropout/dropout.h"
 #include "common/fd_rng.h"
 #include "gemm/gemm_blocking.h"
 #include "loss/loss.h"
@@ -332,6 +335,73 @@ static void test_augment(void)
           FD_EINVAL);
 }
 
+/* Dropout fused into the dense layers (dense.h) on the portable path: the
+ * forward pass is fd_dropout_ex over the un-dropped output, stored with
+ * ldy != n, bit for bit; the backward pass is the layer's backward on
+ * fd_dropout_ex(dy); both the same for 1 and 3 threads. */
+static float fd_test_val(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return (float)((int)(*s >> 9) - (1 << 22)) / (float)(1 << 22);
+}
+
+static int dense_dropout_case(int64_t m, int64_t k, int64_t n, int nthreads)
+{
+    enum { MAXE = 200 * 160 };
+    static float x[MAXE], W[MAXE], b[400], y[MAXE + 400], y2[MAXE], yk[MAXE], z[MAXE], dy[MAXE];
+    static float dyd[MAXE], dW[MAXE], dW2[MAXE], db[400], db2[400], dx[MAXE], dx2[MAXE];
+    const int64_t ldy = n + 3;
+    fd_ctx ctx = ctx_of(nthreads);
+    fd_dense_drop drop;
+    uint32_t s = 12345u;
+    int64_t i, j;
+    int ok = 1;
+    drop.p = 0.3;
+    drop.seed = 0x123456789abcdefULL;
+    drop.c2 = 7;
+    drop.tag = 3;
+    for (i = 0; i < m * k; i++) x[i] = fd_test_val(&s);
+    for (i = 0; i < k * n; i++) W[i] = fd_test_val(&s);
+    for (i = 0; i < n; i++) b[i] = fd_test_val(&s);
+    for (i = 0; i < m * n; i++) dy[i] = dyd[i] = fd_test_val(&s);
+    if (fd_dense_forward_f32(ctx, m, k, n, x, k, W, n, 1, b, FD_ACT_TANH, y, ldy, z, n, &drop, yk,
+                             n, NULL) != FD_OK ||
+        fd_dense_forward_f32(ctx, m, k, n, x, k, W, n, 1, b, FD_ACT_TANH, y2, n, NULL, 0, NULL,
+                             NULL, 0, NULL) != FD_OK)
+        return 0;
+    for (i = 0; i < m * n; i++) ok &= yk[i] == y2[i];
+    fd_dropout_ex_f32(ctx, m * n, y2, y2, drop.p, drop.seed, drop.c2, drop.tag);
+    for (i = 0; i < m; i++)
+        for (j = 0; j < n; j++) ok &= y[i * ldy + j] == y2[i * n + j];
+    fd_dropout_ex_f32(ctx, m * n, dyd, dyd, drop.p, drop.seed, drop.c2, drop.tag);
+    if (fd_dense_backward_f32(ctx, m, k, n, dy, n, x, k, W, n, 1, yk, n, 0, FD_ACT_TANH, dx, k, dW,
+                              n, 1, db, 0, &drop, NULL) != FD_OK ||
+        fd_dense_backward_f32(ctx, m, k, n, dyd, n, x, k, W, n, 1, yk, n, 0, FD_ACT_TANH, dx2, k,
+                              dW2, n, 1, db2, 0, NULL, NULL) != FD_OK)
+        return 0;
+    ok &= memcmp(dx, dx2, (size_t)(m * k) * sizeof(float)) == 0;
+    ok &= memcmp(dW, dW2, (size_t)(k * n) * sizeof(float)) == 0;
+    ok &= memcmp(db, db2, (size_t)n * sizeof(float)) == 0;
+    return ok;
+}
+
+static void test_dense_dropout(void)
+{
+    fd_dense_drop bad;
+    float x[6] = {1, 2, 3, 4, 5, 6}, W[6] = {1, 1, 1, 1, 1, 1}, y[4] = {9, 9, 9, 9};
+    CHECK(dense_dropout_case(1, 1, 1, 1));
+    CHECK(dense_dropout_case(7, 5, 13, 1));
+    CHECK(dense_dropout_case(65, 17, 33, 2));
+    CHECK(dense_dropout_case(200, 160, 150, 1));
+    CHECK(dense_dropout_case(200, 160, 150, 3));
+    bad.p = 1.0;
+    bad.seed = 0;
+    bad.c2 = bad.tag = 0;
+    CHECK(fd_dense_forward_f32(ctx_of(1), 2, 3, 2, x, 3, W, 2, 1, NULL, FD_ACT_RELU, y, 2, NULL, 0,
+                               &bad, NULL, 0, NULL) == FD_EINVAL);
+    CHECK(y[0] == 9 && y[3] == 9);
+}
+
 int main(void)
 {
     test_cpu();
@@ -344,6 +414,7 @@ int main(void)
     test_sgd();
     test_adam();
     test_augment();
+    test_dense_dropout();
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed ? 1 : 0;
 }
