@@ -7,21 +7,18 @@
 #include "act/act.h"
 #include "common/fd_omp.h"
 
-#define FD_BF_ALIGN 64
+#define FD_TEMPLATE "gemm/gemm_scalar_epi_impl.h"
+#include "common/fd_template.h"
+
 #define GMR FD_GEMM_BF16_GENERIC_MR
 #define GNR FD_GEMM_BF16_GENERIC_NR
-#if defined(_MSC_VER)
-#define FD_BF_ALIGNED64(decl) __declspec(align(64)) decl
-#else
-#define FD_BF_ALIGNED64(decl) decl __attribute__((aligned(64)))
-#endif
 
 /* The kernels and blocks of one path (see "Dispatch" in fd_common.h). */
 typedef struct {
-    int mr, nr;
+    /* register tile and cache blocks: mc % mr == 0, nc % nr == 0 */
+    fd_gemm_blocks blocks;
     int kp_align; /* pairs per K panel rounded up to a multiple of this */
     int a_rows; /* A micro-panels row by row (AMX tiles), else pair by pair */
-    int64_t mc, kc, nc;
     fd_ukr_bf16 ukr;
     fd_packb_bf16 packb; /* row-major B (unit column stride), or NULL */
     fd_packa_bf16 packa; /* row-major A when a_rows, or NULL */
@@ -60,19 +57,14 @@ static void fd_ukr_bf16_generic(int64_t kp, const uint32_t *FD_RESTRICT Ap,
         Ap += GMR;
         Bp += GNR;
     }
-    for (r = 0; r < GMR; r++)
-        for (j = 0; j < GNR; j++) {
-            float v = c[r][j];
-            if (beta) v += C[r * ldc + j];
-            if (bias) v += bias[j];
-            if (z) z[r * ldz + j] = v;
-            C[r * ldc + j] = fd_act_f32(act, v);
-        }
+    fd_gemm_tile_epi_f32(&c[0][0], GMR, GNR, C, ldc, beta, bias, z, ldz, act);
 }
 
 static fd_bf16_blk fd_gemm_bf16_pick(int isa)
 {
     fd_bf16_blk b;
+    b.blocks = FD_GEMM_ENTRY(FD_GEMM_BF16_GENERIC);
+    b.ukr = fd_ukr_bf16_generic;
     b.kp_align = 1;
     b.a_rows = 0;
     b.packb = NULL;
@@ -81,51 +73,37 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
     b.packa_t = NULL;
     b.ukr_pairs = NULL;
 #if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AMX) {
-        b.mr = FD_GEMM_BF16_AMX_MR;
-        b.nr = FD_GEMM_BF16_AMX_NR;
-        b.mc = FD_GEMM_BF16_AMX_MC;
-        b.kc = FD_GEMM_BF16_AMX_KC;
-        b.nc = FD_GEMM_BF16_AMX_NC;
-        b.kp_align = 16;
-        b.a_rows = 1;
-        b.ukr = fd_ukr_bf16_amx;
-        b.packb = fd_packb_bf16_avx512bf16;
-        b.packa = fd_packa_bf16_avx512bf16;
-        b.packb_t = fd_packb_t_bf16_avx512bf16;
-        return b;
-    }
     if (isa >= FD_ISA_AVX512_BF16) {
-        b.mr = FD_GEMM_BF16_AVX512_MR;
-        b.nr = FD_GEMM_BF16_AVX512_NR;
-        b.mc = FD_GEMM_BF16_AVX512_MC;
-        b.kc = FD_GEMM_BF16_AVX512_KC;
-        b.nc = FD_GEMM_BF16_AVX512_NC;
+        /* B is packed the same way for vdpbf16ps and AMX */
+        b.packb = fd_packb_bf16_avx512bf16;
+        b.packb_t = fd_packb_t_bf16_avx512bf16;
+    }
+    if (isa == FD_ISA_AVX512_BF16) {
+        b.blocks = FD_GEMM_ENTRY(FD_GEMM_BF16_AVX512);
         b.ukr = fd_ukr_bf16_avx512bf16_zmm;
 #if FD_GEMM_BF16_AVX512_USE_YMM
-        b.mr = FD_GEMM_BF16_AVX512_YMM_MR;
-        b.mc = FD_GEMM_BF16_AVX512_MC / 8 * 6;
+        b.blocks.mr = FD_GEMM_BF16_AVX512_YMM_MR;
+        b.blocks.mc = FD_GEMM_BF16_AVX512_MC / 8 * 6;
         b.ukr = fd_ukr_bf16_avx512bf16_ymm;
 #endif
-        b.packb = fd_packb_bf16_avx512bf16;
         b.a_rows = FD_GEMM_BF16_AVX512_A_ROWS;
         if (b.a_rows) {
             b.packa = fd_packa_bf16_avx512bf16;
             b.packa_t = fd_packa_t_bf16_avx512bf16;
             b.ukr_pairs = fd_ukr_bf16_avx512bf16_zmm_pairs;
         }
-        b.packb_t = fd_packb_t_bf16_avx512bf16;
-        return b;
+    }
+    if (isa >= FD_ISA_AMX) {
+        /* 16 x 16 tiles: K panels in whole tiles, A row by row */
+        b.blocks = FD_GEMM_ENTRY(FD_GEMM_BF16_AMX);
+        b.ukr = fd_ukr_bf16_amx;
+        b.kp_align = 16;
+        b.a_rows = 1;
+        b.packa = fd_packa_bf16_avx512bf16;
     }
 #else
     (void)isa;
 #endif
-    b.mr = GMR;
-    b.nr = GNR;
-    b.mc = FD_GEMM_BF16_GENERIC_MC;
-    b.kc = FD_GEMM_BF16_GENERIC_KC;
-    b.nc = FD_GEMM_BF16_GENERIC_NC;
-    b.ukr = fd_ukr_bf16_generic;
     return b;
 }
 
@@ -135,65 +113,34 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
 static fd_bf16_blk fd_gemm_bf16_pick_blocked(int isa, const fd_caches *caches)
 {
     fd_bf16_blk b = fd_gemm_bf16_pick(isa);
-    const fd_gemm_blocks d = fd_gemm_derive_blocks(caches, b.mr, b.nr, 2, 2 * b.kp_align);
-    b.kc = d.kc < b.kc ? d.kc : b.kc; /* the table's KC is the path's cap */
-    b.mc = d.mc;
-    b.nc = d.nc;
+    b.blocks = fd_gemm_path_blocks(b.blocks, caches, 2, 2 * b.kp_align);
     return b;
 }
 
 fd_gemm_blocks fd_gemm_bf16_blocking(int isa, const fd_caches *caches)
-{
-    const fd_bf16_blk b = fd_gemm_bf16_pick_blocked(isa, caches);
-    fd_gemm_blocks d;
-    d.mr = b.mr;
-    d.nr = b.nr;
-    d.kc = b.kc;
-    d.mc = b.mc;
-    d.nc = b.nc;
-    return d;
-}
-
-static int64_t fd_bf_min(int64_t a, int64_t b)
-{ return a < b ? a : b; }
-static int64_t fd_bf_round_up(int64_t a, int64_t b)
-{ return (a + b - 1) / b * b; }
-static void *fd_bf_align_ptr(void *p)
-{
-    uintptr_t u = (uintptr_t)p;
-    return (void *)((u + FD_BF_ALIGN - 1) & ~(uintptr_t)(FD_BF_ALIGN - 1));
-}
+{ return fd_gemm_bf16_pick_blocked(isa, caches).blocks; }
 
 /* Pairs a K panel of kc elements takes on this path. */
 static int64_t fd_bf_pairs(const fd_bf16_blk *b, int64_t kc)
-{ return fd_bf_round_up((kc + 1) / 2, b->kp_align); }
+{ return fd_gemm_round_up((kc + 1) / 2, b->kp_align); }
 
 /* Narrow the blocks to an m x k x n problem; the K panel (even, so only
  * the last panel can end on half a pair) depends on k and the path only. */
-static void fd_bf_plan(int64_t m, int64_t k, int64_t n, fd_bf16_blk *b, int64_t *kc_eff)
+static void fd_bf_plan(int64_t m, int64_t k, int64_t n, fd_gemm_blocks *b, int64_t *kc_eff)
 {
     int64_t nk = (k + b->kc - 1) / b->kc;
     if (nk < 1) nk = 1;
-    b->mc = fd_bf_min(b->mc, fd_bf_round_up(m, b->mr));
-    b->nc = fd_bf_min(b->nc, fd_bf_round_up(n, b->nr));
-    *kc_eff = fd_bf_round_up((k + nk - 1) / nk, 2);
+    b->mc = fd_gemm_min(b->mc, fd_gemm_round_up(m, b->mr));
+    b->nc = fd_gemm_min(b->nc, fd_gemm_round_up(n, b->nr));
+    *kc_eff = fd_gemm_round_up((k + nk - 1) / nk, 2);
 }
 
 /* Packed words one thread needs: a KC x NC block of B and MC x KC of A. */
 static int64_t fd_bf_thread_words(const fd_bf16_blk *b, int64_t kc)
 {
-    const int64_t line = FD_BF_ALIGN / 4, kp = fd_bf_pairs(b, kc);
-    return fd_bf_round_up(kp * b->nc, line) + fd_bf_round_up(kp * b->mc, line) + line;
-}
-
-static int fd_bf_threads(const fd_ctx *ctx, const fd_bf16_blk *b, int64_t m, int64_t k, int64_t n,
-                         int prod, int *split_n, int64_t *units)
-{
-    int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
-    *split_n = n >= m || prod;
-    *units = *split_n ? (n + b->nr - 1) / b->nr : (m + b->mr - 1) / b->mr;
-    if ((int64_t)nt > *units) nt = (int)*units;
-    return nt;
+    const int64_t line = FD_GEMM_ALIGN / 4, kp = fd_bf_pairs(b, kc);
+    return fd_gemm_round_up(kp * b->blocks.nc, line) + fd_gemm_round_up(kp * b->blocks.mc, line) +
+        line;
 }
 
 static size_t fd_bf_work_bytes(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n)
@@ -203,11 +150,11 @@ static size_t fd_bf_work_bytes(fd_ctx ctx, const fd_caches *caches, int64_t m, i
     int split, nt, nt2;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
     b = fd_gemm_bf16_pick_blocked(ctx.isa, caches);
-    fd_bf_plan(m, k, n, &b, &kc);
-    nt = fd_bf_threads(&ctx, &b, m, k, n, 0, &split, &units);
-    nt2 = fd_bf_threads(&ctx, &b, m, k, n, 1, &split, &units);
+    fd_bf_plan(m, k, n, &b.blocks, &kc);
+    nt = fd_gemm_threads(&ctx, &b.blocks, m, k, n, 0, &split, &units);
+    nt2 = fd_gemm_threads(&ctx, &b.blocks, m, k, n, 1, &split, &units);
     if (nt2 > nt) nt = nt2;
-    return (size_t)nt * (size_t)fd_bf_thread_words(&b, kc) * 4u + FD_BF_ALIGN;
+    return (size_t)nt * (size_t)fd_bf_thread_words(&b, kc) * 4u + FD_GEMM_ALIGN;
 }
 
 size_t fd_gemm_bf16_work_bytes(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
@@ -229,7 +176,7 @@ static void fd_bf_pack_a(const fd_bf16_blk *b, int64_t kc, int64_t kp, int64_t r
                          const float *FD_RESTRICT A, int64_t a_rs, int64_t a_cs,
                          uint32_t *FD_RESTRICT dst)
 {
-    const int64_t mr = b->mr, full = kc / 2;
+    const int64_t mr = b->blocks.mr, full = kc / 2;
     const int64_t s_q = b->a_rows ? 1 : mr, s_r = b->a_rows ? kp : 1;
     int64_t r, q;
     if (a_cs == 1 && b->packa) {
@@ -264,7 +211,7 @@ static void fd_bf_pack_b(const fd_bf16_blk *b, int64_t kc, int64_t kp, int64_t v
                          const float *FD_RESTRICT B, int64_t b_rs, int64_t b_cs,
                          uint32_t *FD_RESTRICT dst)
 {
-    const int nr = b->nr;
+    const int nr = b->blocks.nr;
     const int64_t full = kc / 2, done = (kc + 1) / 2;
     int64_t q, l;
     if (b_cs == 1 && b->packb) {
@@ -293,15 +240,6 @@ static void fd_bf_pack_b(const fd_bf16_blk *b, int64_t kc, int64_t kp, int64_t v
         for (l = 0; l < nr; l++) dst[q * nr + l] = 0;
 }
 
-/* Scalar epilogue for one element; same operation order as the kernels. */
-static void fd_bf_epi_store(float v, int addc, float *Cp, float *zp, const float *bp, int act)
-{
-    if (addc) v += *Cp;
-    if (bp) v += *bp;
-    if (zp) *zp = v;
-    *Cp = fd_act_f32(act, v);
-}
-
 /* Serial loop nest over one m x n region of C (pointers offset to it). */
 static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64_t k, int64_t n,
                          const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
@@ -311,38 +249,39 @@ static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64
                          int64_t i_off)
 {
     const fd_bf16_blk b = *bp;
+    const fd_gemm_blocks bk = b.blocks;
     int64_t jc, pc, ic;
-    FD_BF_ALIGNED64(float tilebuf[FD_GEMM_BF16_TILE_MAX]);
-    for (jc = 0; jc < n; jc += b.nc) {
-        const int64_t nc = fd_bf_min(b.nc, n - jc);
-        const int64_t njp = (nc + b.nr - 1) / b.nr;
+    FD_GEMM_ALIGNED64(float tilebuf[FD_GEMM_BF16_TILE_MAX]);
+    for (jc = 0; jc < n; jc += bk.nc) {
+        const int64_t nc = fd_gemm_min(bk.nc, n - jc);
+        const int64_t njp = (nc + bk.nr - 1) / bk.nr;
         for (pc = 0; pc < k; pc += kc_eff) {
-            const int64_t kc = fd_bf_min(kc_eff, k - pc), kp = fd_bf_pairs(&b, kc);
+            const int64_t kc = fd_gemm_min(kc_eff, k - pc), kp = fd_bf_pairs(&b, kc);
             const int last = pc + kc >= k, bt = beta || pc > 0;
             int64_t jp;
             if (prod) prod->b_rows(prod->b_rows_arg, pc, pc + kc, j_off + jc, nc);
             for (jp = 0; jp < njp; jp++) {
-                const int64_t j0 = jc + jp * b.nr;
-                fd_bf_pack_b(&b, kc, kp, fd_bf_min(b.nr, n - j0), B + pc * b_rs + j0 * b_cs, b_rs,
-                             b_cs, Bpack + jp * kp * b.nr);
+                const int64_t j0 = jc + jp * bk.nr;
+                fd_bf_pack_b(&b, kc, kp, fd_gemm_min(bk.nr, n - j0), B + pc * b_rs + j0 * b_cs,
+                             b_rs, b_cs, Bpack + jp * kp * bk.nr);
             }
-            for (ic = 0; ic < m; ic += b.mc) {
-                const int64_t mc = fd_bf_min(b.mc, m - ic);
-                const int64_t nip = (mc + b.mr - 1) / b.mr;
+            for (ic = 0; ic < m; ic += bk.mc) {
+                const int64_t mc = fd_gemm_min(bk.mc, m - ic);
+                const int64_t nip = (mc + bk.mr - 1) / bk.mr;
                 int64_t ip;
                 for (ip = 0; ip < nip; ip++) {
-                    const int64_t i0 = ic + ip * b.mr;
-                    fd_bf_pack_a(&b, kc, kp, fd_bf_min(b.mr, m - i0), A + i0 * a_rs + pc * a_cs,
-                                 a_rs, a_cs, Apack + ip * kp * b.mr);
+                    const int64_t i0 = ic + ip * bk.mr;
+                    fd_bf_pack_a(&b, kc, kp, fd_gemm_min(bk.mr, m - i0), A + i0 * a_rs + pc * a_cs,
+                                 a_rs, a_cs, Apack + ip * kp * bk.mr);
                 }
                 for (ip = 0; ip < nip; ip++) {
-                    const int64_t i0 = ic + ip * b.mr, rows = fd_bf_min(b.mr, m - i0);
-                    const uint32_t *apk = Apack + ip * kp * b.mr;
+                    const int64_t i0 = ic + ip * bk.mr, rows = fd_gemm_min(bk.mr, m - i0);
+                    const uint32_t *apk = Apack + ip * kp * bk.mr;
                     for (jp = 0; jp < njp; jp++) {
-                        const int64_t j0 = jc + jp * b.nr, cols = fd_bf_min(b.nr, n - j0);
-                        const uint32_t *bpk = Bpack + jp * kp * b.nr;
+                        const int64_t j0 = jc + jp * bk.nr, cols = fd_gemm_min(bk.nr, n - j0);
+                        const uint32_t *bpk = Bpack + jp * kp * bk.nr;
                         float *cp = C + i0 * c_rs + j0 * c_cs;
-                        if (rows == b.mr && cols == b.nr && c_cs == 1) {
+                        if (rows == bk.mr && cols == bk.nr && c_cs == 1) {
                             if (last)
                                 b.ukr(kp, apk, bpk, cp, c_rs, bt, bias ? bias + j0 : NULL,
                                       z ? z + i0 * ldz + j0 : NULL, ldz, act);
@@ -354,15 +293,15 @@ static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64
                         } else {
                             /* edge tile (or strided C): into a buffer first */
                             int64_t r, c;
-                            b.ukr(kp, apk, bpk, tilebuf, b.nr, 0, NULL, NULL, 0, FD_ACT_IDENTITY);
+                            b.ukr(kp, apk, bpk, tilebuf, bk.nr, 0, NULL, NULL, 0, FD_ACT_IDENTITY);
                             for (r = 0; r < rows; r++)
                                 for (c = 0; c < cols; c++) {
                                     float *cel = cp + r * c_rs + c * c_cs;
-                                    const float v = tilebuf[r * b.nr + c];
+                                    const float v = tilebuf[r * bk.nr + c];
                                     if (last)
-                                        fd_bf_epi_store(v, bt, cel,
-                                                        z ? z + (i0 + r) * ldz + j0 + c : NULL,
-                                                        bias ? bias + j0 + c : NULL, act);
+                                        fd_gemm_epi_store_f32(
+                                            v, bt, cel, z ? z + (i0 + r) * ldz + j0 + c : NULL,
+                                            bias ? bias + j0 + c : NULL, act);
                                     else
                                         *cel = bt ? *cel + v : v;
                                 }
@@ -423,30 +362,23 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
         b.ukr = b.ukr_pairs;
         b.a_rows = 0;
     }
-    fd_bf_plan(m, k, n, &b, &kc_eff);
-    nt = fd_bf_threads(&ctx, &b, m, k, n, prod != NULL, &split_n, &units);
+    fd_bf_plan(m, k, n, &b.blocks, &kc_eff);
+    nt = fd_gemm_threads(&ctx, &b.blocks, m, k, n, prod != NULL, &split_n, &units);
     per_thread = fd_bf_thread_words(&b, kc_eff);
     if (work == NULL) {
-        owned = malloc((size_t)nt * (size_t)per_thread * 4u + FD_BF_ALIGN);
+        owned = malloc((size_t)nt * (size_t)per_thread * 4u + FD_GEMM_ALIGN);
         if (!owned) return FD_ENOMEM;
         work = owned;
     }
-    base = (uint32_t *)fd_bf_align_ptr(work);
+    base = (uint32_t *)fd_gemm_align_ptr(work);
 
 FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
 for (tid = 0; tid < nt; tid++) {
-    const int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
     const int64_t kp = fd_bf_pairs(&b, kc_eff);
-    int64_t i0 = 0, i1 = m, j0 = 0, j1 = n;
+    int64_t i0, i1, j0, j1;
     uint32_t *Bp = base + (int64_t)tid * per_thread;
-    uint32_t *Ap = (uint32_t *)fd_bf_align_ptr(Bp + kp * b.nc);
-    if (split_n) {
-        j0 = u0 * b.nr;
-        j1 = fd_bf_min(n, u1 * b.nr);
-    } else {
-        i0 = u0 * b.mr;
-        i1 = fd_bf_min(m, u1 * b.mr);
-    }
+    uint32_t *Ap = (uint32_t *)fd_gemm_align_ptr(Bp + kp * b.blocks.nc);
+    fd_gemm_slab(&b.blocks, split_n, units, tid, nt, m, n, &i0, &i1, &j0, &j1);
     if (i1 > i0 && j1 > j0)
         fd_bf_region(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
                      b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,

@@ -56,3 +56,10 @@ fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kby
     b.nc = nc;
     return b;
 }
+
+fd_gemm_blocks fd_gemm_path_blocks(fd_gemm_blocks entry, const fd_caches *c, int kbytes, int kalign)
+{
+    fd_gemm_blocks b = fd_gemm_derive_blocks(c, entry.mr, entry.nr, kbytes, kalign);
+    if (entry.kc < b.kc) b.kc = entry.kc; /* the table's KC is the path's cap */
+    return b;
+}

@@ -60,6 +60,81 @@ typedef struct {
  * pure function: the same caches give the same blocks. */
 fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kbytes, int kalign);
 
+/* The blocks a path runs with: its table entry (FD_GEMM_ENTRY below: MR,
+ * NR and the KC cap) and the blocks derived from caches c, KC capped by
+ * the entry's.  The one place the float32/float64 and the bfloat16 drivers
+ * (their pick_blocked) turn a table entry into blocks. */
+fd_gemm_blocks fd_gemm_path_blocks(fd_gemm_blocks entry, const fd_caches *c, int kbytes,
+                                   int kalign);
+
+static inline fd_gemm_blocks fd_gemm_entry(int mr, int nr, int64_t kc, int64_t mc, int64_t nc)
+{
+    fd_gemm_blocks b;
+    b.mr = mr;
+    b.nr = nr;
+    b.kc = kc;
+    b.mc = mc;
+    b.nc = nc;
+    return b;
+}
+
+/* Packing scratch: every thread's packed blocks start on a cache line
+ * (fd_gemm_align_ptr), and so do the edge-tile buffers (FD_GEMM_ALIGNED64). */
+#define FD_GEMM_ALIGN 64
+#if defined(_MSC_VER)
+#define FD_GEMM_ALIGNED64(decl) __declspec(align(64)) decl
+#else
+#define FD_GEMM_ALIGNED64(decl) decl __attribute__((aligned(64)))
+#endif
+static inline void *fd_gemm_align_ptr(void *p)
+{
+    uintptr_t u = (uintptr_t)p;
+    return (void *)((u + FD_GEMM_ALIGN - 1) & ~(uintptr_t)(FD_GEMM_ALIGN - 1));
+}
+
+/* a rounded up to a multiple of b (b >= 1); the smaller of a and b */
+static inline int64_t fd_gemm_round_up(int64_t a, int64_t b)
+{ return (a + b - 1) / b * b; }
+static inline int64_t fd_gemm_min(int64_t a, int64_t b)
+{ return a < b ? a : b; }
+
+/* Threads (each with its own packing scratch) for an m x k x n product on
+ * blocks b: only when each gets >= ~1M multiply-adds, and never more than
+ * the slabs of C there are to hand out (*units, of NR columns when
+ * *split_n, else of MR rows).  Slabs cut the longer side of C (keeping the
+ * duplicated packing of the other operand small); a produced B (prod) is
+ * split by columns, so each of its elements is made by one thread. */
+static inline int fd_gemm_threads(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_t m, int64_t k,
+                                  int64_t n, int prod, int *split_n, int64_t *units)
+{
+    int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
+    *split_n = n >= m || prod;
+    *units = *split_n ? (n + b->nr - 1) / b->nr : (m + b->mr - 1) / b->mr;
+    if ((int64_t)nt > *units) nt = (int)*units;
+    return nt;
+}
+
+/* Thread tid's slab of the m x n C, of nt threads on the units above:
+ * rows [*i0, *i1) x columns [*j0, *j1) (empty when *i1 <= *i0 or
+ * *j1 <= *j0). */
+static inline void fd_gemm_slab(const fd_gemm_blocks *b, int split_n, int64_t units, int tid,
+                                int nt, int64_t m, int64_t n, int64_t *i0, int64_t *i1, int64_t *j0,
+                                int64_t *j1)
+{
+    const int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
+    *i0 = 0;
+    *i1 = m;
+    *j0 = 0;
+    *j1 = n;
+    if (split_n) {
+        *j0 = u0 * b->nr;
+        *j1 = fd_gemm_min(n, u1 * b->nr);
+    } else {
+        *i0 = u0 * b->mr;
+        *i1 = fd_gemm_min(m, u1 * b->mr);
+    }
+}
+
 /* portable C: plain loops the compiler may vectorise */
 #define FD_GEMM_GENERIC_F32_MR 4
 #define FD_GEMM_GENERIC_F32_NR 8
@@ -137,5 +212,13 @@ fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kby
  * entry up by instruction set and dtype width. */
 #define FD_GEMM_BLK_(isa, bits, field) FD_GEMM_##isa##_F##bits##_##field
 #define FD_GEMM_BLK(isa, bits, field) FD_GEMM_BLK_(isa, bits, field)
+
+/* One path's table entry as an fd_gemm_blocks (MC, NC: the record above),
+ * by the prefix of its names: FD_GEMM_ENTRY(FD_GEMM_BF16_AMX), or
+ * FD_GEMM_ENTRY(FD_GEMM_PATH(AVX2, 32)) for FD_GEMM_AVX2_F32_*. */
+#define FD_GEMM_PATH_(isa, bits) FD_GEMM_##isa##_F##bits
+#define FD_GEMM_PATH(isa, bits) FD_GEMM_PATH_(isa, bits)
+#define FD_GEMM_ENTRY_(p) fd_gemm_entry(p##_MR, p##_NR, p##_KC, p##_MC, p##_NC)
+#define FD_GEMM_ENTRY(p) FD_GEMM_ENTRY_(p)
 
 #endif /* FD_GEMM_BLOCKING_H */

@@ -13,10 +13,12 @@
 #define GENERIC_MR BLK(GENERIC, MR)
 #define GENERIC_NR BLK(GENERIC, NR)
 
+#include "gemm/gemm_scalar_epi_impl.h"
+
 /* The kernels and blocks of one SIMD path (see "Dispatch" in fd_common.h). */
 typedef struct {
-    int mr, nr;
-    int64_t mc, kc, nc; /* cache blocks: mc % mr == 0, nc % nr == 0 */
+    /* register tile and cache blocks: mc % mr == 0, nc % nr == 0 */
+    fd_gemm_blocks blocks;
     UKR_T ukr;
     /* transposing pack (s_p == 1) into vector registers, or NULL */
     void (*tpack)(int64_t kc, int W, int64_t valid, const T *src, int64_t s_l, T *dst);
@@ -28,10 +30,11 @@ typedef struct {
 } FN(blk);
 
 /* Portable micro-kernel: plain loops the compiler can vectorise. */
-static void FN(ukr_generic)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
-                            const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc,
-                            int beta, const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz,
-                            int act)
+static void FD_TNAME_ISA(fd_ukr, generic)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda,
+                                          int arows, const T *FD_RESTRICT Bp, int64_t ldb,
+                                          T *FD_RESTRICT C, int64_t ldc, int beta,
+                                          const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz,
+                                          int act)
 {
     T c[GENERIC_MR][GENERIC_NR];
     int64_t p, a_rs = lda ? lda : 1, a_cs = lda ? 1 : GENERIC_MR;
@@ -46,58 +49,30 @@ static void FN(ukr_generic)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, in
         }
         Bp += ldb;
     }
-    for (r = 0; r < GENERIC_MR; r++)
-        for (j = 0; j < GENERIC_NR; j++) {
-            T v = c[r][j];
-            if (beta) v += C[r * ldc + j];
-            if (bias) v += bias[j];
-            if (z) z[r * ldz + j] = v;
-            C[r * ldc + j] = FN(fd_act)(act, v);
-        }
+    FN(fd_gemm_tile_epi)(&c[0][0], GENERIC_MR, GENERIC_NR, C, ldc, beta, bias, z, ldz, act);
 }
 
 static FN(blk) FN(fd_gemm_pick)(int isa)
 {
     FN(blk) b;
+    b.ukr = FD_PICK(isa, fd_ukr);
+    b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(GENERIC, T_BITS));
     b.tpack = NULL;
     b.small_n = NULL;
     b.small_n_max = 0;
 #if FD_HAVE_X86_SIMD
-    if (isa >= FD_ISA_AVX512) {
-        b.mr = BLK(AVX512, MR);
-        b.nr = BLK(AVX512, NR);
-        b.ukr = FD_TNAME_ISA(fd_ukr, avx512);
-        b.kc = BLK(AVX512, KC);
-        b.mc = BLK(AVX512, MC);
-        b.nc = BLK(AVX512, NC);
+    if (isa >= FD_ISA_AVX2) {
+        b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(AVX2, T_BITS));
 #if FD_TPACK_SIMD
-        b.tpack = fd_tpack_f32_avx2;
+        b.tpack = fd_tpack_f32_avx2; /* on AVX-512 as well */
 #endif
+    }
+    if (isa >= FD_ISA_AVX512) {
+        b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(AVX512, T_BITS));
         b.small_n = FD_TNAME_ISA(fd_small_n, avx512);
         b.small_n_max = BLK(AVX512, SMALL_N);
-        return b;
     }
-    if (isa >= FD_ISA_AVX2) {
-        b.mr = BLK(AVX2, MR);
-        b.nr = BLK(AVX2, NR);
-        b.ukr = FD_TNAME_ISA(fd_ukr, avx2);
-        b.kc = BLK(AVX2, KC);
-        b.mc = BLK(AVX2, MC);
-        b.nc = BLK(AVX2, NC);
-#if FD_TPACK_SIMD
-        b.tpack = fd_tpack_f32_avx2;
 #endif
-        return b;
-    }
-#else
-    (void)isa;
-#endif
-    b.mr = GENERIC_MR;
-    b.nr = GENERIC_NR;
-    b.ukr = FN(ukr_generic);
-    b.kc = BLK(GENERIC, KC);
-    b.mc = BLK(GENERIC, MC);
-    b.nc = BLK(GENERIC, NC);
     return b;
 }
 
@@ -107,36 +82,19 @@ static FN(blk) FN(fd_gemm_pick)(int isa)
 static FN(blk) FN(fd_gemm_pick_blocked)(int isa, const fd_caches *caches)
 {
     FN(blk) b = FN(fd_gemm_pick)(isa);
-    const fd_gemm_blocks d = fd_gemm_derive_blocks(caches, b.mr, b.nr, (int)sizeof(T), 8);
-    b.kc = d.kc < b.kc ? d.kc : b.kc; /* the table's KC is the path's cap */
-    b.mc = d.mc;
-    b.nc = d.nc;
+    b.blocks = fd_gemm_path_blocks(b.blocks, caches, (int)sizeof(T), 8);
     return b;
 }
 
 fd_gemm_blocks FN(fd_gemm_blocking)(int isa, const fd_caches *caches)
-{
-    const FN(blk) b = FN(fd_gemm_pick_blocked)(isa, caches);
-    fd_gemm_blocks d;
-    d.mr = b.mr;
-    d.nr = b.nr;
-    d.kc = b.kc;
-    d.mc = b.mc;
-    d.nc = b.nc;
-    return d;
-}
-
-static int64_t FN(round_up)(int64_t a, int64_t b)
-{ return (a + b - 1) / b * b; }
-static int64_t FN(min)(int64_t a, int64_t b)
-{ return a < b ? a : b; }
+{ return FN(fd_gemm_pick_blocked)(isa, caches).blocks; }
 
 /* Narrow the picked blocks (*b) to an m x k x n problem. */
-static void FN(plan)(int64_t m, int64_t k, int64_t n, FN(blk) * b, int64_t *kc_eff)
+static void FN(plan)(int64_t m, int64_t k, int64_t n, fd_gemm_blocks *b, int64_t *kc_eff)
 {
     int64_t nk;
-    b->mc = FN(min)(b->mc, FN(round_up)(m, b->mr));
-    b->nc = FN(min)(b->nc, FN(round_up)(n, b->nr));
+    b->mc = fd_gemm_min(b->mc, fd_gemm_round_up(m, b->mr));
+    b->nc = fd_gemm_min(b->nc, fd_gemm_round_up(n, b->nr));
     /* Split K into equal panels: fewer C reloads than a short tail panel. */
     nk = (k + b->kc - 1) / b->kc;
     if (nk < 1) nk = 1;
@@ -144,43 +102,28 @@ static void FN(plan)(int64_t m, int64_t k, int64_t n, FN(blk) * b, int64_t *kc_e
 }
 
 /* Packed-buffer elements one thread needs. */
-static int64_t FN(thread_elems)(const FN(blk) * b, int64_t kc)
+static int64_t FN(thread_elems)(const fd_gemm_blocks *b, int64_t kc)
 {
     /* Rounded to whole cache lines so every thread's B block (and, after
-     * fd_align_ptr, its A block) starts on one: packed loads are aligned. */
-    const int64_t line = FD_ALIGN / (int64_t)sizeof(T);
-    return FN(round_up)(b->mc * kc + kc * b->nc, line) + line;
-}
-
-/* Threads (each with its own packing scratch) for a planned m x k x n
- * product: only when each gets >= ~1M multiply-adds, and never more than
- * the slabs of C there are to hand out.  Slabs cut the longer side of C
- * (keeping the duplicated packing of the other operand small); a produced
- * B is split by columns, so each of its elements is made by one thread. */
-static int FN(threads)(const fd_ctx *ctx, const FN(blk) * b, int64_t m, int64_t k, int64_t n,
-                       int prod, int *split_n, int64_t *units)
-{
-    int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
-    *split_n = n >= m || prod;
-    *units = *split_n ? (n + b->nr - 1) / b->nr : (m + b->mr - 1) / b->mr;
-    if ((int64_t)nt > *units) nt = (int)*units;
-    return nt;
+     * fd_gemm_align_ptr, its A block) starts on one: packed loads are aligned. */
+    const int64_t line = FD_GEMM_ALIGN / (int64_t)sizeof(T);
+    return fd_gemm_round_up(b->mc * kc + kc * b->nc, line) + line;
 }
 
 /* Scratch for the threads this product will actually use (not ctx.nthreads:
  * a small product on threads(64) would otherwise reserve 64 threads' panels). */
 static size_t FN(work_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n)
 {
-    FN(blk) b;
+    fd_gemm_blocks b;
     int64_t kc, units;
     int split, nt, nt2;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
-    b = FN(fd_gemm_pick_blocked)(ctx.isa, caches);
+    b = FN(fd_gemm_pick_blocked)(ctx.isa, caches).blocks;
     FN(plan)(m, k, n, &b, &kc);
-    nt = FN(threads)(&ctx, &b, m, k, n, 0, &split, &units);
-    nt2 = FN(threads)(&ctx, &b, m, k, n, 1, &split, &units); /* with a B producer */
+    nt = fd_gemm_threads(&ctx, &b, m, k, n, 0, &split, &units);
+    nt2 = fd_gemm_threads(&ctx, &b, m, k, n, 1, &split, &units); /* with a B producer */
     if (nt2 > nt) nt = nt2;
-    return (size_t)nt * (size_t)FN(thread_elems)(&b, kc) * sizeof(T) + FD_ALIGN;
+    return (size_t)nt * (size_t)FN(thread_elems)(&b, kc) * sizeof(T) + FD_GEMM_ALIGN;
 }
 
 size_t FN(fd_gemm_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
@@ -194,16 +137,6 @@ size_t FN(fd_gemm_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
     size_t a = FN(work_bytes)(ctx, c, m, k, n), t = FN(work_bytes)(ctx, c, n, k, m);
     return a > t ? a : t;
 }
-
-/* Scalar epilogue for one element; same operation order as the kernels. */
-#define EPI_STORE(v, addc, Cp, zp, bj)                                                             \
-    do {                                                                                           \
-        T v_ = (v);                                                                                \
-        if (addc) v_ += *(Cp);                                                                     \
-        if (bias) v_ += (bj);                                                                      \
-        if (z) *(zp) = v_;                                                                         \
-        *(Cp) = FN(fd_act)(act, v_);                                                               \
-    } while (0)
 
 /* Pack kc x W: dst[p * W + l] = src[p * s_p + l * s_l] for lanes l < valid,
  * zero for the padding lanes.  W is MR (A) or NR (B). */
@@ -304,6 +237,7 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
                             const FN(fd_gemm_epi) * hook, int64_t i_off)
 {
     const FN(blk) b = *bp;
+    const fd_gemm_blocks bk = b.blocks;
     /* Unit column stride: the kernel broadcasts A straight from its rows. */
     const int a_inplace = a_cs == 1 && a_rs != 1 && a_rs != 0;
     /* Row-major B with short rows, few row tiles: packing would not pay for
@@ -312,58 +246,58 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
     const int b_inplace =
         b_cs == 1 && b_rs > 0 && b_rs * (int64_t)sizeof(T) <= 2048 && m <= 128 && !prod;
     int64_t jc, pc, ic;
-    FD_ALIGNED64(T tilebuf[FD_GEMM_TILE_MAX]);
-    for (jc = 0; jc < n; jc += b.nc) {
-        int64_t nc = FN(min)(b.nc, n - jc);
-        int64_t njp = (nc + b.nr - 1) / b.nr;
+    FD_GEMM_ALIGNED64(T tilebuf[FD_GEMM_TILE_MAX]);
+    for (jc = 0; jc < n; jc += bk.nc) {
+        int64_t nc = fd_gemm_min(bk.nc, n - jc);
+        int64_t njp = (nc + bk.nr - 1) / bk.nr;
         for (pc = 0; pc < k; pc += kc_eff) {
-            int64_t kc = FN(min)(kc_eff, k - pc);
+            int64_t kc = fd_gemm_min(kc_eff, k - pc);
             int last = pc + kc >= k;
             int bt = beta || pc > 0;
             int64_t jp;
             if (prod) /* B is produced block by block, just before packing */
                 prod->b_rows(prod->b_rows_arg, pc, pc + kc, j_off + jc, nc);
             if (b_cs == 1 && !b_inplace)
-                FN(pack_b_rows)(kc, nc, b.nr, B + pc * b_rs + jc, b_rs, Bpack);
+                FN(pack_b_rows)(kc, nc, bk.nr, B + pc * b_rs + jc, b_rs, Bpack);
             else
                 for (jp = 0; jp < njp; jp++) {
-                    int64_t j0 = jc + jp * b.nr;
-                    int64_t cols = FN(min)(b.nr, n - j0);
-                    T *dst = Bpack + jp * kc * b.nr;
+                    int64_t j0 = jc + jp * bk.nr;
+                    int64_t cols = fd_gemm_min(bk.nr, n - j0);
+                    T *dst = Bpack + jp * kc * bk.nr;
                     const T *src = B + pc * b_rs + j0 * b_cs;
-                    if (!(b_inplace && cols == b.nr))
-                        FN(pack)(b.tpack, kc, b.nr, cols, src, b_rs, b_cs, dst);
+                    if (!(b_inplace && cols == bk.nr))
+                        FN(pack)(b.tpack, kc, bk.nr, cols, src, b_rs, b_cs, dst);
                 }
-            for (ic = 0; ic < m; ic += b.mc) {
-                int64_t mc = FN(min)(b.mc, m - ic);
-                int64_t nip = (mc + b.mr - 1) / b.mr;
+            for (ic = 0; ic < m; ic += bk.mc) {
+                int64_t mc = fd_gemm_min(bk.mc, m - ic);
+                int64_t nip = (mc + bk.mr - 1) / bk.mr;
                 int64_t ip, jp2;
                 if (!a_inplace)
                     for (ip = 0; ip < nip; ip++) {
-                        int64_t i0 = ic + ip * b.mr;
-                        int64_t rows = FN(min)(b.mr, m - i0);
-                        T *dst = Apack + ip * kc * b.mr;
+                        int64_t i0 = ic + ip * bk.mr;
+                        int64_t rows = fd_gemm_min(bk.mr, m - i0);
+                        T *dst = Apack + ip * kc * bk.mr;
                         const T *src = A + i0 * a_rs + pc * a_cs;
-                        FN(pack)(b.tpack, kc, b.mr, rows, src, a_cs, a_rs, dst);
+                        FN(pack)(b.tpack, kc, bk.mr, rows, src, a_cs, a_rs, dst);
                     }
                 /* ir outer: the MR x KC micro-panel of A stays in L1 while
                  * the KC x NC panel of B streams from L2.  This lets KC
                  * cover a whole MNIST-sized K (784) in one panel, so each C
                  * tile is written once, epilogue included. */
                 for (ip = 0; ip < nip; ip++) {
-                    int64_t i0 = ic + ip * b.mr;
-                    int64_t rows = FN(min)(b.mr, m - i0);
-                    const T *apk = a_inplace ? A + i0 * a_rs + pc : Apack + ip * kc * b.mr;
+                    int64_t i0 = ic + ip * bk.mr;
+                    int64_t rows = fd_gemm_min(bk.mr, m - i0);
+                    const T *apk = a_inplace ? A + i0 * a_rs + pc : Apack + ip * kc * bk.mr;
                     int64_t lda = a_inplace ? a_rs : 0;
                     for (jp2 = 0; jp2 < njp; jp2++) {
-                        int64_t j0 = jc + jp2 * b.nr;
-                        int64_t cols = FN(min)(b.nr, n - j0);
+                        int64_t j0 = jc + jp2 * bk.nr;
+                        int64_t cols = fd_gemm_min(bk.nr, n - j0);
                         /* full panels of a row-major B are read in place */
-                        const int bin = b_inplace && cols == b.nr;
-                        const T *bpk = bin ? B + pc * b_rs + j0 : Bpack + jp2 * kc * b.nr;
-                        const int64_t ldb = bin ? b_rs : b.nr;
+                        const int bin = b_inplace && cols == bk.nr;
+                        const T *bpk = bin ? B + pc * b_rs + j0 : Bpack + jp2 * kc * bk.nr;
+                        const int64_t ldb = bin ? b_rs : bk.nr;
                         T *cp = C + i0 * c_rs + j0 * c_cs;
-                        if (rows == b.mr && cols == b.nr && c_cs == 1) {
+                        if (rows == bk.mr && cols == bk.nr && c_cs == 1) {
                             if (last)
                                 b.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt,
                                       bias ? bias + j0 : NULL, z ? z + i0 * ldz + j0 : NULL, ldz,
@@ -378,16 +312,16 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
                             /* Edge tile (or strided C): full tile into a
                              * buffer, then only the valid part is stored. */
                             int64_t r, c;
-                            b.ukr(kc, apk, lda, (int)rows, bpk, ldb, tilebuf, b.nr, 0, NULL, NULL,
+                            b.ukr(kc, apk, lda, (int)rows, bpk, ldb, tilebuf, bk.nr, 0, NULL, NULL,
                                   0, FD_ACT_IDENTITY);
                             for (r = 0; r < rows; r++)
                                 for (c = 0; c < cols; c++) {
                                     T *cel = cp + r * c_rs + c * c_cs;
-                                    T v = tilebuf[r * b.nr + c];
+                                    T v = tilebuf[r * bk.nr + c];
                                     if (last) {
-                                        EPI_STORE(v, bt, cel,
-                                                  z ? z + (i0 + r) * ldz + j0 + c : NULL,
-                                                  bias ? bias[j0 + c] : (T)0);
+                                        FN(fd_gemm_epi_store)(
+                                            v, bt, cel, z ? z + (i0 + r) * ldz + j0 + c : NULL,
+                                            bias ? bias + j0 + c : NULL, act);
                                     } else {
                                         *cel = bt ? *cel + v : v;
                                     }
@@ -450,8 +384,8 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
         int64_t i, j;
         for (i = 0; i < m; i++)
             for (j = 0; j < n; j++)
-                EPI_STORE((T)0, beta, C + i * c_rs + j * c_cs, z ? z + i * ldz + j : NULL,
-                          bias ? bias[j] : (T)0);
+                FN(fd_gemm_epi_store)((T)0, beta, C + i * c_rs + j * c_cs,
+                                      z ? z + i * ldz + j : NULL, bias ? bias + j : NULL, act);
         if (hook) hook->c_tile(hook->c_tile_arg, 0, 0, m, n, C, c_rs);
         return FD_OK;
     }
@@ -466,34 +400,27 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
         return FD_OK;
     }
     b = picked;
-    FN(plan)(m, k, n, &b, &kc_eff);
+    FN(plan)(m, k, n, &b.blocks, &kc_eff);
 
     /* Each thread owns a slab of C and packs its own panels into scratch
      * slot `tid` (a loop index < nt, whatever team OpenMP actually forms):
      * no barriers, so a descheduled thread never stalls the other. */
-    nt = FN(threads)(&ctx, &b, m, k, n, prod != NULL, &split_n, &units);
+    nt = fd_gemm_threads(&ctx, &b.blocks, m, k, n, prod != NULL, &split_n, &units);
 
-    per_thread = FN(thread_elems)(&b, kc_eff);
+    per_thread = FN(thread_elems)(&b.blocks, kc_eff);
     if (work == NULL) {
-        owned = malloc((size_t)nt * (size_t)per_thread * sizeof(T) + FD_ALIGN);
+        owned = malloc((size_t)nt * (size_t)per_thread * sizeof(T) + FD_GEMM_ALIGN);
         if (!owned) return FD_ENOMEM;
         work = owned;
     }
-    base = (T *)fd_align_ptr(work);
+    base = (T *)fd_gemm_align_ptr(work);
 
 FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
 for (tid = 0; tid < nt; tid++) {
-    int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
-    int64_t i0 = 0, i1 = m, j0 = 0, j1 = n;
+    int64_t i0, i1, j0, j1;
     T *Bp = base + (int64_t)tid * per_thread;
-    T *Ap = (T *)fd_align_ptr(Bp + kc_eff * b.nc);
-    if (split_n) {
-        j0 = u0 * b.nr;
-        j1 = FN(min)(n, u1 * b.nr);
-    } else {
-        i0 = u0 * b.mr;
-        i1 = FN(min)(m, u1 * b.mr);
-    }
+    T *Ap = (T *)fd_gemm_align_ptr(Bp + kc_eff * b.blocks.nc);
+    fd_gemm_slab(&b.blocks, split_n, units, tid, nt, m, n, &i0, &i1, &j0, &j1);
     if (i1 > i0 && j1 > j0)
         FN(gemm_region)(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
                         b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,
@@ -511,7 +438,6 @@ int FN(fd_gemm)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t
                               c_cs, epi, work);
 }
 
-#undef EPI_STORE
 #undef FN
 #undef UKR_T
 #undef T_BITS
