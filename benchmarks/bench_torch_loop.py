@@ -32,6 +32,7 @@ import torch
 import fastdigits
 from fastdigits.bench import cases as C
 from fastdigits.bench.timing import Bench, time_contenders
+from fastdigits.commands.bench import add_wait_idle_option
 
 
 def _mlp_variant(prof, data, B: int, compiled: bool, **kw):
@@ -66,12 +67,7 @@ def main(argv=None) -> int:
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--min-sample", type=float, default=0.1, help="seconds per sample")
     p.add_argument("--pause", type=float, default=0.05, help="seconds between contenders")
-    p.add_argument(
-        "--wait-idle",
-        type=float,
-        default=0.0,
-        help="wait up to S seconds for an idle run queue before each sample",
-    )
+    add_wait_idle_option(p)
     p.add_argument("--no-compile", action="store_true", help="eager rows only")
     p.add_argument("--bf16", action="store_true", help='also the MLP with precision="bfloat16"')
     p.add_argument(

@@ -4,6 +4,8 @@ torch.library.opcheck: the layers are custom operators, not graph breaks."""
 import pytest
 import torch
 
+from _torch_helpers import CountingBackend
+
 from fastdigits.torch import Linear
 
 pytestmark = [pytest.mark.slow]
@@ -20,29 +22,13 @@ def _model(dtype=torch.float32, seed=0):
     )
 
 
-class _Counting:
-    """A torch.compile backend that counts the graphs and the fastdigits ops."""
-
-    def __init__(self):
-        self.graphs, self.ops = 0, []
-
-    def __call__(self, gm, example_inputs):
-        self.graphs += 1
-        self.ops += [
-            str(n.target)
-            for n in gm.graph.nodes
-            if n.op == "call_function" and "fastdigits" in str(n.target)
-        ]
-        return gm.forward
-
-
 def test_compile_fullgraph_has_no_graph_break():
     torch._dynamo.reset()
     model = _model()
     x = torch.randn(5, 12)
     explain = torch._dynamo.explain(model)(x)
     assert explain.graph_count == 1 and explain.graph_break_count == 0, explain.break_reasons
-    backend = _Counting()
+    backend = CountingBackend()
     compiled = torch.compile(model, backend=backend, fullgraph=True)
     torch.testing.assert_close(compiled(x), model(x))
     assert backend.graphs == 1

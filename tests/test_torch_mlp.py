@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 import torch
 
+from _torch_helpers import CountingBackend, assert_double_backward_raises, forbid_kernels
+
 import fastdigits
 import fastdigits.torch as fdt
 from fastdigits import _dense as fd_binding
@@ -239,21 +241,14 @@ def test_no_grad_inference_mode_and_training():
 @pytest.mark.parametrize("act", ["relu", "gelu"])
 def test_double_backward_raises_a_clear_error(act):
     ours, ref = _twins([4, 3, 2], act, torch.float64)
-    x = torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
-    (gx,) = torch.autograd.grad(ours(x).pow(2).sum(), x, create_graph=True)
-    x2 = x.detach().requires_grad_(True)
-    (gx_ref,) = torch.autograd.grad(ref(x2).pow(2).sum(), x2)
-    torch.testing.assert_close(gx.detach(), gx_ref)  # the first order is right
-    with pytest.raises(RuntimeError, match="double backward .* not supported"):
-        gx.sum().backward()
+    assert_double_backward_raises(
+        ours, ref, torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_other_dtypes_fall_back_to_torch_ops(dtype, monkeypatch):
-    def boom(*a, **k):
-        raise AssertionError("the fastdigits kernels do not take %s" % dtype)
-
-    monkeypatch.setattr(fd_binding, "dense_forward", boom)
+    forbid_kernels(monkeypatch, dtype)
     ours, ref = _twins([8, 6, 5], "sigmoid", dtype)
     x = torch.randn(4, 8, dtype=dtype, requires_grad=True)
     y = ours(x)
@@ -300,20 +295,6 @@ def test_module_exports():
 # tests/test_torch_compile.py)
 
 
-class _Counting:
-    def __init__(self):
-        self.graphs, self.ops = 0, []
-
-    def __call__(self, gm, example_inputs):
-        self.graphs += 1
-        self.ops += [
-            str(n.target)
-            for n in gm.graph.nodes
-            if n.op == "call_function" and "fastdigits" in str(n.target)
-        ]
-        return gm.forward
-
-
 @pytest.mark.slow
 def test_compile_fullgraph_one_op():
     torch._dynamo.reset()
@@ -321,7 +302,7 @@ def test_compile_fullgraph_one_op():
     x = torch.randn(5, 12)
     explain = torch._dynamo.explain(mlp)(x)
     assert explain.graph_count == 1 and explain.graph_break_count == 0, explain.break_reasons
-    backend = _Counting()
+    backend = CountingBackend()
     compiled = torch.compile(mlp, backend=backend, fullgraph=True)
     torch.testing.assert_close(compiled(x), mlp(x))
     assert backend.graphs == 1 and backend.ops == ["fastdigits.mlp_forward.default"]

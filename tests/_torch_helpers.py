@@ -1,0 +1,44 @@
+"""Checks shared by the fastdigits.torch test files (Linear, MLP, compile)."""
+
+import pytest
+import torch
+
+from fastdigits import _dense as fd_binding
+
+
+class CountingBackend:
+    """A torch.compile backend that counts the graphs and the fastdigits ops."""
+
+    def __init__(self):
+        self.graphs, self.ops = 0, []
+
+    def __call__(self, gm, example_inputs):
+        self.graphs += 1
+        self.ops += [
+            str(n.target)
+            for n in gm.graph.nodes
+            if n.op == "call_function" and "fastdigits" in str(n.target)
+        ]
+        return gm.forward
+
+
+def assert_double_backward_raises(ours, ref, x):
+    """``ours``'s first-order input gradient equals ``ref``'s (a torch module
+    computing the same function), and a second backward through it raises
+    the clear RuntimeError."""
+    (gx,) = torch.autograd.grad(ours(x).pow(2).sum(), x, create_graph=True)
+    x2 = x.detach().requires_grad_(True)
+    (gx_ref,) = torch.autograd.grad(ref(x2).pow(2).sum(), x2)
+    torch.testing.assert_close(gx.detach(), gx_ref)
+    with pytest.raises(RuntimeError, match="double backward .* not supported"):
+        gx.sum().backward()
+
+
+def forbid_kernels(monkeypatch, dtype):
+    """Make any call of the fastdigits dense kernel fail the test (for the
+    dtypes that must fall back to PyTorch's own ops)."""
+
+    def boom(*a, **k):
+        raise AssertionError("the fastdigits kernels do not take %s" % dtype)
+
+    monkeypatch.setattr(fd_binding, "dense_forward", boom)
