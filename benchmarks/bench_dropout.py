@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 import numpy as np
 import pytest
 
 import fastdigits
-from fastdigits.bench.timing import wait_for_idle
+from fastdigits.bench.timing import Bench, time_contenders
 
 THREADS = int(os.environ.get("FASTDIGITS_BENCH_THREADS", "2"))
 P = 0.3
@@ -112,51 +110,34 @@ def fused_contenders(m, k, n):
     return c
 
 
-def run_fused(rounds: int) -> None:
+def _medians(cs, rounds: int):
+    """Median seconds per call of each contender, interleaved rounds on
+    THREADS threads (fastdigits.bench.timing, waiting for an idle machine)."""
+    benches = {name: Bench(fn) for name, fn in cs.items()}
     if torch is not None:
         torch.set_num_threads(THREADS)
     with fastdigits.threads(THREADS):
-        for name, (m, k, n) in FUSED_SHAPES.items():
-            cs = fused_contenders(m, k, n)
-            reps = max(1, int(2e8 // (m * k * n)))
-            times = {c: [] for c in cs}
-            for _ in range(rounds):
-                for c, fn in cs.items():
-                    wait_for_idle(2)
-                    fn()
-                    t0 = time.perf_counter()
-                    for _ in range(reps):
-                        fn()
-                    times[c].append((time.perf_counter() - t0) / reps)
-            base = statistics.median(times["fused"])
-            for c, ts in times.items():
-                med = statistics.median(ts)
-                print("%-16s %-11s %9.3f ms  %5.2fx fused" % (name, c, med * 1e3, med / base))
+        timings = time_contenders(
+            benches, rounds=rounds, min_sample_s=0.05, pause_s=0.05, wait_idle_s=2
+        )
+    return {name: t.median for name, t in timings.items()}
+
+
+def run_fused(rounds: int) -> None:
+    for name, (m, k, n) in FUSED_SHAPES.items():
+        meds = _medians(fused_contenders(m, k, n), rounds)
+        for c, med in meds.items():
+            print("%-16s %-11s %9.3f ms  %5.2fx fused" % (name, c, med * 1e3, med / meds["fused"]))
 
 
 def run(rounds: int) -> None:
-    if torch is not None:
-        torch.set_num_threads(THREADS)
-    with fastdigits.threads(THREADS):
-        for name, shape in SHAPES.items():
-            cs = contenders(shape)
-            reps = max(1, int(2e7 // (shape[0] * shape[1])))
-            times = {k: [] for k in cs}
-            for _ in range(rounds):
-                for k, fn in cs.items():
-                    wait_for_idle(2)
-                    fn()
-                    t0 = time.perf_counter()
-                    for _ in range(reps):
-                        fn()
-                    times[k].append((time.perf_counter() - t0) / reps)
-            base = statistics.median(times["fastdigits"])
-            for k, ts in times.items():
-                med = statistics.median(ts)
-                print(
-                    "%-15s %-11s %9.3f ms  %6.2f ns/element  %5.2fx fastdigits"
-                    % (name, k, med * 1e3, med / (shape[0] * shape[1]) * 1e9, med / base)
-                )
+    for name, shape in SHAPES.items():
+        meds = _medians(contenders(shape), rounds)
+        for k, med in meds.items():
+            print(
+                "%-15s %-11s %9.3f ms  %6.2f ns/element  %5.2fx fastdigits"
+                % (name, k, med * 1e3, med / (shape[0] * shape[1]) * 1e9, med / meds["fastdigits"])
+            )
 
 
 @pytest.mark.parametrize("shape", list(FUSED_SHAPES), ids=list(FUSED_SHAPES))
