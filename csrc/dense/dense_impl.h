@@ -260,8 +260,12 @@ int FN(fd_dense_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *
     /* dz and the chunk sums are made while dz is packed for dW
      * (fd_dz_block) when that product splits its columns (n >= k)
      * anyway; a row split would pack all of dz in every thread. Else
-     * they get a pass of their own, threads splitting the columns. */
-    fused = dW != NULL && n >= k && (db || act != FD_ACT_IDENTITY || dp);
+     * they get a pass of their own, threads splitting the columns.  A
+     * column-major dW (a PyTorch weight's gradient) is computed as dz^T x,
+     * which does not pack dz: the product would make all of dz first on
+     * one thread, so it gets the pass of its own too. */
+    fused =
+        dW != NULL && n >= k && !(dw_rs == 1 && dw_cs != 1) && (db || act != FD_ACT_IDENTITY || dp);
     job.k = FN(fd_dense_pick)(ctx.isa);
     job.dp = dp;
     job.act = act;
