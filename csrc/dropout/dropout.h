@@ -39,23 +39,9 @@
  *   dst[r * ldd + c] = 0 where (i0 + r, j0 + c) is dropped,
  *                      else src[r * lds + c] * scale
  * src may be dst (with lds == ldd).  p == 0 keeps everything (scale 1). */
-#define FD_DROP_PLAN_DECL(T, SFX)                                                                  \
-    typedef struct fd_drop_plan_##SFX fd_drop_plan_##SFX;                                          \
-    struct fd_drop_plan_##SFX {                                                                    \
-        void (*tile)(const fd_drop_plan_##SFX *d, int64_t i0, int64_t j0, int64_t rows,            \
-                     int64_t cols, const T *src, int64_t lds, T *dst, int64_t ldd, T *keep,        \
-                     int64_t ldk);                                                                 \
-        int64_t n; /* logical row length */                                                        \
-        uint64_t seed;                                                                             \
-        uint32_t thr, c2, c3; /* drop where (w >> 8) < thr */                                      \
-        T scale; /* (T)(1 / (1 - p)) */                                                            \
-    };                                                                                             \
-    int fd_drop_plan_init_##SFX(fd_drop_plan_##SFX *d, fd_ctx ctx, int64_t n, double p,            \
-                                uint64_t seed, uint32_t c2, uint32_t tag);
-
 FD_DROPOUT_DECL(float, f32)
 FD_DROPOUT_DECL(double, f64)
-FD_DROP_PLAN_DECL(float, f32)
-FD_DROP_PLAN_DECL(double, f64)
+#define FD_TEMPLATE "dropout/dropout_plan.h"
+#include "common/fd_template.h"
 
 #endif
