@@ -42,3 +42,15 @@ def forbid_kernels(monkeypatch, dtype):
         raise AssertionError("the fastdigits kernels do not take %s" % dtype)
 
     monkeypatch.setattr(fd_binding, "dense_forward", boom)
+
+
+def assert_compiled_grads_match(eager, comp, compiled, x):
+    """One backward of ``square().sum()`` through ``eager`` and through
+    ``compiled`` (``torch.compile`` of ``comp``, a module with eager's
+    parameters) gives the same input and parameter gradients."""
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    eager(xa).square().sum().backward()
+    compiled(xb).square().sum().backward()
+    torch.testing.assert_close(xb.grad, xa.grad)
+    for pa, pb in zip(eager.parameters(), comp.parameters()):
+        torch.testing.assert_close(pb.grad, pa.grad)

@@ -4,7 +4,7 @@ torch.library.opcheck: the layers are custom operators, not graph breaks."""
 import pytest
 import torch
 
-from _torch_helpers import CountingBackend
+from _torch_helpers import CountingBackend, assert_compiled_grads_match
 
 from fastdigits.torch import Linear
 
@@ -41,13 +41,7 @@ def test_compiled_training_step_matches_eager(dtype):
     torch._dynamo.reset()
     eager, comp = _model(dtype), _model(dtype)
     compiled = torch.compile(comp, backend="aot_eager", fullgraph=True)
-    x = torch.randn(7, 12, dtype=dtype)
-    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
-    eager(xa).square().sum().backward()
-    compiled(xb).square().sum().backward()
-    torch.testing.assert_close(xb.grad, xa.grad)
-    for pa, pb in zip(eager.parameters(), comp.parameters()):
-        torch.testing.assert_close(pb.grad, pa.grad)
+    assert_compiled_grads_match(eager, comp, compiled, torch.randn(7, 12, dtype=dtype))
 
 
 def test_inductor_compiles_forward_and_backward():

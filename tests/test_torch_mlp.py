@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from _torch_helpers import CountingBackend, assert_double_backward_raises, forbid_kernels
+from _torch_helpers import (
+    CountingBackend,
+    assert_compiled_grads_match,
+    assert_double_backward_raises,
+    forbid_kernels,
+)
 
 import fastdigits
 import fastdigits.torch as fdt
@@ -318,13 +323,7 @@ def test_compiled_training_step_matches_eager(backend, dtype):
     eager, comp = MLP([12, 16, 8, 3], dtype=dtype), MLP([12, 16, 8, 3], dtype=dtype)
     comp.load_state_dict(eager.state_dict())
     compiled = torch.compile(comp, backend=backend, fullgraph=True)
-    x = torch.randn(7, 12, dtype=dtype)
-    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
-    eager(xa).square().sum().backward()
-    compiled(xb).square().sum().backward()
-    torch.testing.assert_close(xb.grad, xa.grad)
-    for pa, pb in zip(eager.parameters(), comp.parameters()):
-        torch.testing.assert_close(pb.grad, pa.grad)
+    assert_compiled_grads_match(eager, comp, compiled, torch.randn(7, 12, dtype=dtype))
 
 
 @pytest.mark.slow
