@@ -1,7 +1,8 @@
 # The helpers every Cython binding shares (cimported from fastdigits._binding,
 # compiled once there): the kernel context of the calling thread, out= and
 # in-place buffer checks with one wording, real-number arguments, kernel
-# status codes as exceptions, and the activation codes of the C enum.
+# status codes as exceptions, the activation codes of the C enum and the
+# dtype codes of the dtype-dispatching C entries.
 cimport numpy as cnp
 
 from fastdigits._common cimport fd_ctx
@@ -15,3 +16,4 @@ cdef int check_no_overlap(object arr, str name, tuple inputs) except -1
 cdef double finite_real(object value, str name) except? -1.0
 cdef int check_status(int rc, str nomem, object error, str failed) except -1
 cdef int act_code(str name) except -1
+cdef int dtype_code(cnp.ndarray arr) except -1

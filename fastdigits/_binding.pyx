@@ -25,6 +25,8 @@ from fastdigits._common cimport (
     FD_ACT_SIGMOID,
     FD_ACT_TANH,
     FD_ENOMEM,
+    FD_F32,
+    FD_F64,
     FD_OK,
     FD_PREC_F32,
     fd_ctx,
@@ -159,6 +161,17 @@ cdef int act_code(str name) except -1:
     if name == "gelu":
         return FD_ACT_GELU
     raise ValueError("unknown activation %r" % (name,))
+
+
+cdef int dtype_code(cnp.ndarray arr) except -1:
+    """FD_F32 / FD_F64, the dtype argument of a dtype-dispatching C entry
+    (fd_dense_forward, ...), for a float32 / float64 array."""
+    cdef int t = cnp.PyArray_TYPE(arr)
+    if t == cnp.NPY_FLOAT32:
+        return FD_F32
+    if t == cnp.NPY_FLOAT64:
+        return FD_F64
+    raise TypeError("expected float32 or float64, got %s" % (arr.dtype,))
 
 
 def out_buffer(obj, str name, tuple shape, dtype, bint allow_f=False, tuple inputs=()):

@@ -12,6 +12,8 @@ cdef extern from "common/fd_common.h" nogil:
         FD_OK
         FD_ENOMEM
         FD_EINVAL
+        FD_F32
+        FD_F64
 
 
 cdef extern from "act/act_code.h" nogil:

@@ -1,4 +1,5 @@
-"""Bindings for the GEMM core and the fused dense layers (csrc/gemm/gemm.h, csrc/dense/dense.h).
+"""Bindings for the GEMM core and the fused dense layers (csrc/dense/dense.h: the
+product and the layers, one dtype-dispatching C entry each).
 
 Validation and conversion only: the work runs in C without the GIL.
 """
@@ -9,34 +10,10 @@ cimport numpy as cnp
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 from fastdigits._common cimport fd_ctx
-from fastdigits._binding cimport act_code, check_out, check_status, current_ctx
+from fastdigits._binding cimport act_code, check_out, check_status, current_ctx, dtype_code
 from fastdigits._common cimport FD_PREC_F32, FD_PREC_BF16
 
 cnp.import_array()
-
-cdef extern from "gemm/gemm.h" nogil:
-    ctypedef struct fd_gemm_epi_f32:
-        const float *bias
-        float *z
-        int64_t ldz
-        int act
-        int beta
-    ctypedef struct fd_gemm_epi_f64:
-        const double *bias
-        double *z
-        int64_t ldz
-        int act
-        int beta
-    int fd_gemm_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
-                    const float *A, int64_t a_rs, int64_t a_cs,
-                    const float *B, int64_t b_rs, int64_t b_cs,
-                    float *C, int64_t c_rs, int64_t c_cs,
-                    const fd_gemm_epi_f32 *epi, void *work)
-    int fd_gemm_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
-                    const double *A, int64_t a_rs, int64_t a_cs,
-                    const double *B, int64_t b_rs, int64_t b_cs,
-                    double *C, int64_t c_rs, int64_t c_cs,
-                    const fd_gemm_epi_f64 *epi, void *work)
 
 cdef extern from "dense/dense.h" nogil:
     ctypedef struct fd_dense_drop:
@@ -44,40 +21,34 @@ cdef extern from "dense/dense.h" nogil:
         uint64_t seed
         uint32_t c2
         uint32_t tag
-    int fd_dense_forward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
-                             const float *x, int64_t ldx,
-                             const float *W, int64_t w_rs, int64_t w_cs,
-                             const float *b, int act,
-                             float *y, int64_t ldy, float *z, int64_t ldz,
-                             const fd_dense_drop *drop, float *yk, int64_t ldyk,
-                             void *work)
-    int fd_dense_forward_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
-                             const double *x, int64_t ldx,
-                             const double *W, int64_t w_rs, int64_t w_cs,
-                             const double *b, int act,
-                             double *y, int64_t ldy, double *z, int64_t ldz,
-                             const fd_dense_drop *drop, double *yk, int64_t ldyk,
-                             void *work)
-    int fd_dense_backward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
-                              const float *dy, int64_t lddy,
-                              const float *x, int64_t ldx,
-                              const float *W, int64_t w_rs, int64_t w_cs,
-                              const float *yz, int64_t ldyz, int yz_is_preact,
-                              int act,
-                              float *dx, int64_t lddx,
-                              float *dW, int64_t dw_rs, int64_t dw_cs,
-                              float *db, int accumulate, const fd_dense_drop *drop,
-                              void *work)
-    int fd_dense_backward_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n,
-                              const double *dy, int64_t lddy,
-                              const double *x, int64_t ldx,
-                              const double *W, int64_t w_rs, int64_t w_cs,
-                              const double *yz, int64_t ldyz, int yz_is_preact,
-                              int act,
-                              double *dx, int64_t lddx,
-                              double *dW, int64_t dw_rs, int64_t dw_cs,
-                              double *db, int accumulate, const fd_dense_drop *drop,
-                              void *work)
+    enum:
+        FD_DENSE_MATMUL
+        FD_DENSE_FORWARD
+        FD_DENSE_BACKWARD
+    # one entry for both dtypes: dtype (FD_F32 / FD_F64) picks the instance
+    size_t fd_dense_work_bytes(fd_ctx ctx, int dtype, int dense_pass,
+                               int64_t m, int64_t k, int64_t n)
+    int fd_dense_matmul(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n,
+                        const void *A, int64_t a_rs, int64_t a_cs,
+                        const void *B, int64_t b_rs, int64_t b_cs,
+                        void *C, int64_t c_rs, int64_t c_cs, void *work)
+    int fd_dense_forward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n,
+                         const void *x, int64_t ldx,
+                         const void *W, int64_t w_rs, int64_t w_cs,
+                         const void *b, int act,
+                         void *y, int64_t ldy, void *z, int64_t ldz,
+                         const fd_dense_drop *drop, void *yk, int64_t ldyk,
+                         void *work)
+    int fd_dense_backward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n,
+                          const void *dy, int64_t lddy,
+                          const void *x, int64_t ldx,
+                          const void *W, int64_t w_rs, int64_t w_cs,
+                          const void *yz, int64_t ldyz, int yz_is_preact,
+                          int act,
+                          void *dx, int64_t lddx,
+                          void *dW, int64_t dw_rs, int64_t dw_cs,
+                          void *db, int accumulate, const fd_dense_drop *drop,
+                          void *work)
 
 from fastdigits._activation import activation_name
 from fastdigits._args import anchor_dtype, as_array
@@ -140,15 +111,6 @@ cdef inline int64_t _st(cnp.ndarray a, int i):
 
 cdef inline void *_ptr(cnp.ndarray a):
     return cnp.PyArray_DATA(a)
-
-
-cdef extern from "dense/dense.h" nogil:
-    size_t fd_dense_forward_work_bytes_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
-    size_t fd_dense_forward_work_bytes_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
-    size_t fd_dense_backward_work_bytes_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
-    size_t fd_dense_backward_work_bytes_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
-    size_t fd_gemm_work_bytes_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
-    size_t fd_gemm_work_bytes_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 
 
 # Packing scratch space, one buffer per Python thread, kept between calls and
@@ -214,22 +176,12 @@ def matmul(a, b, out=None, precision="float32"):
     cdef void *pa = _ptr(A)
     cdef void *pb = _ptr(B)
     cdef void *pc = _ptr(C)
-    cdef void *work
-    cdef cnp.ndarray wbuf
-    if typenum == cnp.NPY_FLOAT32:
-        wbuf = _workspace(fd_gemm_work_bytes_f32(ctx, m, k, n))
-        work = _ptr(wbuf)
-        with nogil:
-            rc = fd_gemm_f32(ctx, m, k, n, <const float *>pa, a_rs, a_cs,
-                             <const float *>pb, b_rs, b_cs, <float *>pc, c_rs, c_cs,
-                             NULL, work)
-    else:
-        wbuf = _workspace(fd_gemm_work_bytes_f64(ctx, m, k, n))
-        work = _ptr(wbuf)
-        with nogil:
-            rc = fd_gemm_f64(ctx, m, k, n, <const double *>pa, a_rs, a_cs,
-                             <const double *>pb, b_rs, b_cs, <double *>pc, c_rs, c_cs,
-                             NULL, work)
+    cdef int dt = dtype_code(A)
+    cdef cnp.ndarray wbuf = _workspace(fd_dense_work_bytes(ctx, dt, FD_DENSE_MATMUL, m, k, n))
+    cdef void *work = _ptr(wbuf)
+    with nogil:
+        rc = fd_dense_matmul(ctx, dt, m, k, n, pa, a_rs, a_cs, pb, b_rs, b_cs, pc, c_rs, c_cs,
+                             work)
     _check_rc(rc)
     return C
 
@@ -302,24 +254,12 @@ def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None,
     cdef void *pz = _ptr(Z) if Z is not None else NULL
     cdef void *pyk = _ptr(YK) if YK is not None else NULL
     cdef int rc
-    cdef void *work
-    cdef cnp.ndarray wbuf
-    if typenum == cnp.NPY_FLOAT32:
-        wbuf = _workspace(fd_dense_forward_work_bytes_f32(ctx, m, k, n))
-        work = _ptr(wbuf)
-        with nogil:
-            rc = fd_dense_forward_f32(ctx, m, k, n, <const float *>px, k,
-                                      <const float *>pw, w_rs, w_cs,
-                                      <const float *>pb, act, <float *>py, n,
-                                      <float *>pz, n, &drop, <float *>pyk, n, work)
-    else:
-        wbuf = _workspace(fd_dense_forward_work_bytes_f64(ctx, m, k, n))
-        work = _ptr(wbuf)
-        with nogil:
-            rc = fd_dense_forward_f64(ctx, m, k, n, <const double *>px, k,
-                                      <const double *>pw, w_rs, w_cs,
-                                      <const double *>pb, act, <double *>py, n,
-                                      <double *>pz, n, &drop, <double *>pyk, n, work)
+    cdef int dt = dtype_code(X)
+    cdef cnp.ndarray wbuf = _workspace(fd_dense_work_bytes(ctx, dt, FD_DENSE_FORWARD, m, k, n))
+    cdef void *work = _ptr(wbuf)
+    with nogil:
+        rc = fd_dense_forward(ctx, dt, m, k, n, px, k, pw, w_rs, w_cs, pb, act, py, n,
+                              pz, n, &drop, pyk, n, work)
     _check_rc(rc)
     return Y
 
@@ -388,25 +328,12 @@ def dense_backward(dy, x, W, y_or_z, activation=None, need_dx=True, dx_out=None,
     cdef void *pdb = _ptr(DB)
     cdef int preact = 1 if act == 4 else 0
     cdef int rc
-    cdef void *work
-    cdef cnp.ndarray wbuf
-    if typenum == cnp.NPY_FLOAT32:
-        wbuf = _workspace(fd_dense_backward_work_bytes_f32(ctx, m, k, n))
-        work = _ptr(wbuf)
-        with nogil:
-            rc = fd_dense_backward_f32(ctx, m, k, n, <const float *>pdy, n,
-                                       <const float *>px, k, <const float *>pw, w_rs, w_cs,
-                                       <const float *>pyz, n, preact, act,
-                                       <float *>pdx, k, <float *>pdw, dw_rs, dw_cs,
-                                       <float *>pdb, acc, &drop, work)
-    else:
-        wbuf = _workspace(fd_dense_backward_work_bytes_f64(ctx, m, k, n))
-        work = _ptr(wbuf)
-        with nogil:
-            rc = fd_dense_backward_f64(ctx, m, k, n, <const double *>pdy, n,
-                                       <const double *>px, k, <const double *>pw, w_rs, w_cs,
-                                       <const double *>pyz, n, preact, act,
-                                       <double *>pdx, k, <double *>pdw, dw_rs, dw_cs,
-                                       <double *>pdb, acc, &drop, work)
+    cdef int dt = dtype_code(X)
+    cdef cnp.ndarray wbuf = _workspace(fd_dense_work_bytes(ctx, dt, FD_DENSE_BACKWARD, m, k, n))
+    cdef void *work = _ptr(wbuf)
+    with nogil:
+        rc = fd_dense_backward(ctx, dt, m, k, n, pdy, n, px, k, pw, w_rs, w_cs,
+                               pyz, n, preact, act, pdx, k, pdw, dw_rs, dw_cs,
+                               pdb, acc, &drop, work)
     _check_rc(rc)
     return DX, DW, DB

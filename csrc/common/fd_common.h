@@ -57,6 +57,11 @@ typedef struct {
 /* Status codes returned by kernels that can fail. */
 enum { FD_OK = 0, FD_ENOMEM = -1, FD_EINVAL = -2 };
 
+/* Element type of a dtype-dispatching entry point (fd_dense_forward, ...):
+ * the one function a binding declares and calls, with void * data, for
+ * both dtypes; it calls the _f32 or _f64 instance. */
+enum { FD_F32 = 0, FD_F64 = 1 };
+
 /* Per-dtype templates: a header instantiated for float and double by
  * common/fd_template.h (T, SFX = f32 / f64) names what it defines
  * FD_TNAME(fd_foo), which is fd_foo_f32 or fd_foo_f64, and, in a

@@ -37,3 +37,63 @@ static void *fd_align64(void *p)
 
 #define FD_TEMPLATE "dense/dense_impl.h"
 #include "common/fd_template.h"
+
+/* The dtype-dispatching entries (dense.h): the _f32 or _f64 instance. */
+size_t fd_dense_work_bytes(fd_ctx ctx, int dtype, int pass, int64_t m, int64_t k, int64_t n)
+{
+    int f64 = dtype == FD_F64;
+    if (dtype != FD_F32 && !f64) return 0;
+    switch (pass) {
+    case FD_DENSE_MATMUL:
+        return f64 ? fd_gemm_work_bytes_f64(ctx, m, k, n) : fd_gemm_work_bytes_f32(ctx, m, k, n);
+    case FD_DENSE_FORWARD:
+        return f64 ? fd_dense_forward_work_bytes_f64(ctx, m, k, n)
+                   : fd_dense_forward_work_bytes_f32(ctx, m, k, n);
+    case FD_DENSE_BACKWARD:
+        return f64 ? fd_dense_backward_work_bytes_f64(ctx, m, k, n)
+                   : fd_dense_backward_work_bytes_f32(ctx, m, k, n);
+    default: return 0;
+    }
+}
+
+int fd_dense_matmul(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *A,
+                    int64_t a_rs, int64_t a_cs, const void *B, int64_t b_rs, int64_t b_cs, void *C,
+                    int64_t c_rs, int64_t c_cs, void *work)
+{
+    if (dtype == FD_F32)
+        return fd_gemm_f32(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs, NULL, work);
+    if (dtype == FD_F64)
+        return fd_gemm_f64(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs, NULL, work);
+    return FD_EINVAL;
+}
+
+int fd_dense_forward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *x,
+                     int64_t ldx, const void *W, int64_t w_rs, int64_t w_cs, const void *b, int act,
+                     void *y, int64_t ldy, void *z, int64_t ldz, const fd_dense_drop *drop,
+                     void *yk, int64_t ldyk, void *work)
+{
+    if (dtype == FD_F32)
+        return fd_dense_forward_f32(ctx, m, k, n, x, ldx, W, w_rs, w_cs, b, act, y, ldy, z, ldz,
+                                    drop, yk, ldyk, work);
+    if (dtype == FD_F64)
+        return fd_dense_forward_f64(ctx, m, k, n, x, ldx, W, w_rs, w_cs, b, act, y, ldy, z, ldz,
+                                    drop, yk, ldyk, work);
+    return FD_EINVAL;
+}
+
+int fd_dense_backward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *dy,
+                      int64_t lddy, const void *x, int64_t ldx, const void *W, int64_t w_rs,
+                      int64_t w_cs, const void *yz, int64_t ldyz, int yz_is_preact, int act,
+                      void *dx, int64_t lddx, void *dW, int64_t dw_rs, int64_t dw_cs, void *db,
+                      int accumulate, const fd_dense_drop *drop, void *work)
+{
+    if (dtype == FD_F32)
+        return fd_dense_backward_f32(ctx, m, k, n, dy, lddy, x, ldx, W, w_rs, w_cs, yz, ldyz,
+                                     yz_is_preact, act, dx, lddx, dW, dw_rs, dw_cs, db, accumulate,
+                                     drop, work);
+    if (dtype == FD_F64)
+        return fd_dense_backward_f64(ctx, m, k, n, dy, lddy, x, ldx, W, w_rs, w_cs, yz, ldyz,
+                                     yz_is_preact, act, dx, lddx, dW, dw_rs, dw_cs, db, accumulate,
+                                     drop, work);
+    return FD_EINVAL;
+}

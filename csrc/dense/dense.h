@@ -74,4 +74,26 @@ FD_DENSE_FORWARD_DECL(double, f64)
 FD_DENSE_BACKWARD_DECL(float, f32)
 FD_DENSE_BACKWARD_DECL(double, f64)
 
+/* The same for both dtypes, for the bindings: one entry each whose dtype
+ * (FD_F32, FD_F64; common/fd_common.h) says which instance above it calls
+ * with the void * data (float or double).  fd_dense_matmul is the plain
+ * product C = A @ B of fd_gemm (gemm/gemm.h, no epilogue; every matrix
+ * strided); fd_dense_work_bytes is the scratch of a pass (FD_DENSE_MATMUL,
+ * _FORWARD, _BACKWARD), 0 for an unknown dtype or pass; the others return
+ * FD_EINVAL for an unknown dtype (nothing written). */
+enum { FD_DENSE_MATMUL = 0, FD_DENSE_FORWARD = 1, FD_DENSE_BACKWARD = 2 };
+size_t fd_dense_work_bytes(fd_ctx ctx, int dtype, int pass, int64_t m, int64_t k, int64_t n);
+int fd_dense_matmul(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *A,
+                    int64_t a_rs, int64_t a_cs, const void *B, int64_t b_rs, int64_t b_cs, void *C,
+                    int64_t c_rs, int64_t c_cs, void *work);
+int fd_dense_forward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *x,
+                     int64_t ldx, const void *W, int64_t w_rs, int64_t w_cs, const void *b, int act,
+                     void *y, int64_t ldy, void *z, int64_t ldz, const fd_dense_drop *drop,
+                     void *yk, int64_t ldyk, void *work);
+int fd_dense_backward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *dy,
+                      int64_t lddy, const void *x, int64_t ldx, const void *W, int64_t w_rs,
+                      int64_t w_cs, const void *yz, int64_t ldyz, int yz_is_preact, int act,
+                      void *dx, int64_t lddx, void *dW, int64_t dw_rs, int64_t dw_cs, void *db,
+                      int accumulate, const fd_dense_drop *drop, void *work);
+
 #endif /* FD_DENSE_H */

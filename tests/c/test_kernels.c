@@ -402,6 +402,34 @@ static void test_dense_dropout(void)
     CHECK(y[0] == 9 && y[3] == 9);
 }
 
+/* The dtype-dispatching entries call the dtype's instance: same bits. */
+static void test_dense_dispatch(void)
+{
+    float xf[6] = {1, -2, 3, 4, 5, -6}, Wf[6] = {0.5f, 1, -1, 2, 0.25f, 3}, yf[4], yf2[4];
+    double xd[6] = {1, -2, 3, 4, 5, -6}, Wd[6] = {0.5, 1, -1, 2, 0.25, 3}, yd[4], yd2[4];
+    double dyd[4] = {1, -1, 0.5, 2}, dWd[6], dWd2[6];
+    fd_ctx ctx = ctx_of(1);
+    CHECK(fd_dense_forward(ctx, FD_F32, 2, 3, 2, xf, 3, Wf, 2, 1, NULL, FD_ACT_TANH, yf, 2, NULL, 0,
+                           NULL, NULL, 0, NULL) == FD_OK);
+    CHECK(fd_dense_forward_f32(ctx, 2, 3, 2, xf, 3, Wf, 2, 1, NULL, FD_ACT_TANH, yf2, 2, NULL, 0,
+                               NULL, NULL, 0, NULL) == FD_OK);
+    CHECK(memcmp(yf, yf2, sizeof yf) == 0);
+    CHECK(fd_dense_matmul(ctx, FD_F64, 2, 3, 2, xd, 3, 1, Wd, 2, 1, yd, 2, 1, NULL) == FD_OK);
+    CHECK(fd_dense_forward_f64(ctx, 2, 3, 2, xd, 3, Wd, 2, 1, NULL, FD_ACT_IDENTITY, yd2, 2, NULL,
+                               0, NULL, NULL, 0, NULL) == FD_OK);
+    CHECK(memcmp(yd, yd2, sizeof yd) == 0);
+    CHECK(fd_dense_backward(ctx, FD_F64, 2, 3, 2, dyd, 2, xd, 3, Wd, 2, 1, NULL, 0, 0,
+                            FD_ACT_IDENTITY, NULL, 0, dWd, 2, 1, NULL, 0, NULL, NULL) == FD_OK);
+    CHECK(fd_dense_backward_f64(ctx, 2, 3, 2, dyd, 2, xd, 3, Wd, 2, 1, NULL, 0, 0, FD_ACT_IDENTITY,
+                                NULL, 0, dWd2, 2, 1, NULL, 0, NULL, NULL) == FD_OK);
+    CHECK(memcmp(dWd, dWd2, sizeof dWd) == 0);
+    CHECK(fd_dense_work_bytes(ctx, FD_F32, FD_DENSE_BACKWARD, 5, 7, 9) ==
+          fd_dense_backward_work_bytes_f32(ctx, 5, 7, 9));
+    CHECK(fd_dense_work_bytes(ctx, 7, FD_DENSE_FORWARD, 5, 7, 9) == 0);
+    CHECK(fd_dense_forward(ctx, 7, 2, 3, 2, xf, 3, Wf, 2, 1, NULL, FD_ACT_TANH, yf2, 2, NULL, 0,
+                           NULL, NULL, 0, NULL) == FD_EINVAL);
+}
+
 int main(void)
 {
     test_cpu();
@@ -415,6 +443,7 @@ int main(void)
     test_adam();
     test_augment();
     test_dense_dropout();
+    test_dense_dispatch();
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed ? 1 : 0;
 }
