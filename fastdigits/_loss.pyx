@@ -7,7 +7,7 @@ from libc.stdint cimport int64_t
 
 
 from fastdigits._common cimport fd_ctx, FD_OK
-from fastdigits._binding cimport check_out, current_ctx
+from fastdigits._binding cimport check_out, current_ctx, dtype_code
 from fastdigits._args import as_array
 
 cnp.import_array()
@@ -17,12 +17,9 @@ cdef extern from "loss/loss.h" nogil:
         FD_REDUCE_NONE
         FD_REDUCE_MEAN
         FD_REDUCE_SUM
-    int fd_softmax_xent_f32(fd_ctx ctx, int64_t m, int64_t c, const float *logits,
-                            const int64_t *labels, int reduction, float *loss,
-                            float *grad)
-    int fd_softmax_xent_f64(fd_ctx ctx, int64_t m, int64_t c, const double *logits,
-                            const int64_t *labels, int reduction, double *loss,
-                            double *grad)
+    # one entry for both dtypes: dtype (FD_F32 / FD_F64) picks the instance
+    int fd_softmax_xent(fd_ctx ctx, int dtype, int64_t m, int64_t c, const void *logits,
+                        const int64_t *labels, int reduction, void *loss, void *grad)
 
 _REDUCTIONS = {"none": FD_REDUCE_NONE, "mean": FD_REDUCE_MEAN, "sum": FD_REDUCE_SUM}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -52,11 +49,9 @@ def _label_error(object lab, Py_ssize_t c):
 def softmax_cross_entropy(logits, labels, str reduction="mean", grad_out=None,
                           bint need_grad=True):
     cdef fd_ctx ctx
-    cdef void *xp
-    cdef void *lp
-    cdef void *outp
+    cdef cnp.ndarray lab, loss
     cdef int64_t m, c
-    cdef int red, rc
+    cdef int red, rc, dt
     cdef void *gptr = NULL
 
     x = logits if isinstance(logits, np.ndarray) else as_array(logits, "logits")
@@ -88,20 +83,13 @@ def softmax_cross_entropy(logits, labels, str reduction="mean", grad_out=None,
         gptr = cnp.PyArray_DATA(<cnp.ndarray>grad)
 
     loss = np.empty(m if red == FD_REDUCE_NONE else 1, dtype=x.dtype)
-    xp = cnp.PyArray_DATA(<cnp.ndarray>x)
-    lp = cnp.PyArray_DATA(<cnp.ndarray>lab)
-    outp = cnp.PyArray_DATA(<cnp.ndarray>loss)
+    cdef cnp.ndarray xa = x
+    dt = dtype_code(xa)
     ctx = current_ctx()
-    if x.dtype == np.float32:
-        with nogil:
-            rc = fd_softmax_xent_f32(ctx, m, c, <const float *>xp,
-                                     <const int64_t *>lp, red, <float *>outp,
-                                     <float *>gptr)
-    else:
-        with nogil:
-            rc = fd_softmax_xent_f64(ctx, m, c, <const double *>xp,
-                                     <const int64_t *>lp, red, <double *>outp,
-                                     <double *>gptr)
+    with nogil:
+        rc = fd_softmax_xent(ctx, dt, m, c, cnp.PyArray_DATA(xa),
+                             <const int64_t *>cnp.PyArray_DATA(lab), red,
+                             cnp.PyArray_DATA(loss), gptr)
     if rc != FD_OK:  # the only failure left: a label out of range
         raise _label_error(labels, c)
     return (loss if red == FD_REDUCE_NONE else loss[0]), grad

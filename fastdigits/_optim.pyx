@@ -9,24 +9,25 @@ from libc.stdint cimport int64_t
 
 
 from fastdigits._common cimport fd_ctx
-from fastdigits._binding cimport check_inplace, check_no_overlap, current_ctx, finite_real
+from fastdigits._binding cimport (
+    check_inplace,
+    check_no_overlap,
+    current_ctx,
+    dtype_code,
+    finite_real,
+)
 from fastdigits._args import as_array
 
 cnp.import_array()
 
 cdef extern from "optim/optim.h" nogil:
-    void fd_sgd_step_f32(fd_ctx ctx, int64_t n, float *param, const float *grad,
-                         double lr, double momentum, float *velocity,
-                         double weight_decay, int nesterov)
-    void fd_sgd_step_f64(fd_ctx ctx, int64_t n, double *param, const double *grad,
-                         double lr, double momentum, double *velocity,
-                         double weight_decay, int nesterov)
-    void fd_adam_step_f32(fd_ctx ctx, int64_t n, float *param, const float *grad,
-                          float *m, float *v, double lr, double beta1, double beta2,
-                          double eps, int64_t step, double weight_decay)
-    void fd_adam_step_f64(fd_ctx ctx, int64_t n, double *param, const double *grad,
-                          double *m, double *v, double lr, double beta1, double beta2,
-                          double eps, int64_t step, double weight_decay)
+    # one entry for both dtypes: dtype (FD_F32 / FD_F64) picks the instance
+    void fd_sgd_step(fd_ctx ctx, int dtype, int64_t n, void *param, const void *grad,
+                     double lr, double momentum, void *velocity, double weight_decay,
+                     int nesterov)
+    void fd_adam_step(fd_ctx ctx, int dtype, int64_t n, void *param, const void *grad,
+                      void *m, void *v, double lr, double beta1, double beta2, double eps,
+                      int64_t step, double weight_decay)
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -75,10 +76,9 @@ def _no_overlap(named):
 def sgd_step(param, grad, lr, momentum=0.0, velocity=None, weight_decay=0.0,
              nesterov=False):
     cdef fd_ctx ctx
-    cdef void *pp
-    cdef void *gp
+    cdef cnp.ndarray p, g
     cdef double clr, cmom, cwd
-    cdef int cnest
+    cdef int cnest, dt
     cdef int64_t n
     cdef void *vptr = NULL
 
@@ -104,28 +104,21 @@ def sgd_step(param, grad, lr, momentum=0.0, velocity=None, weight_decay=0.0,
             vptr = cnp.PyArray_DATA(<cnp.ndarray>vel)
 
     n = p.size
-    pp = cnp.PyArray_DATA(<cnp.ndarray>p)
-    gp = cnp.PyArray_DATA(<cnp.ndarray>g)
+    dt = dtype_code(p)
     ctx = current_ctx()
-    if p.dtype == np.float32:
-        with nogil:
-            fd_sgd_step_f32(ctx, n, <float *>pp, <const float *>gp, clr, cmom,
-                            <float *>vptr, cwd, cnest)
-    else:
-        with nogil:
-            fd_sgd_step_f64(ctx, n, <double *>pp, <const double *>gp, clr, cmom,
-                            <double *>vptr, cwd, cnest)
+    with nogil:
+        fd_sgd_step(ctx, dt, n, cnp.PyArray_DATA(p), cnp.PyArray_DATA(g), clr, cmom, vptr,
+                    cwd, cnest)
+
 
 
 def adam_step(param, grad, m, v, lr, beta1=0.9, beta2=0.999, eps=1e-8, step=None,
               weight_decay=0.0):
     cdef fd_ctx ctx
-    cdef void *pp
-    cdef void *gp
-    cdef void *mp
-    cdef void *vp
+    cdef cnp.ndarray p, g, pm, pv
     cdef double clr, cb1, cb2, ceps, cwd
     cdef int64_t n, cstep
+    cdef int dt
 
     p = _state(param, "param", None)
     g = _grad(grad, p)
@@ -151,16 +144,8 @@ def adam_step(param, grad, m, v, lr, beta1=0.9, beta2=0.999, eps=1e-8, step=None
     _no_overlap([("param", p), ("grad", g), ("m", pm), ("v", pv)])
 
     n = p.size
-    pp = cnp.PyArray_DATA(<cnp.ndarray>p)
-    gp = cnp.PyArray_DATA(<cnp.ndarray>g)
-    mp = cnp.PyArray_DATA(<cnp.ndarray>pm)
-    vp = cnp.PyArray_DATA(<cnp.ndarray>pv)
+    dt = dtype_code(p)
     ctx = current_ctx()
-    if p.dtype == np.float32:
-        with nogil:
-            fd_adam_step_f32(ctx, n, <float *>pp, <const float *>gp, <float *>mp,
-                             <float *>vp, clr, cb1, cb2, ceps, cstep, cwd)
-    else:
-        with nogil:
-            fd_adam_step_f64(ctx, n, <double *>pp, <const double *>gp, <double *>mp,
-                             <double *>vp, clr, cb1, cb2, ceps, cstep, cwd)
+    with nogil:
+        fd_adam_step(ctx, dt, n, cnp.PyArray_DATA(p), cnp.PyArray_DATA(g), cnp.PyArray_DATA(pm),
+                     cnp.PyArray_DATA(pv), clr, cb1, cb2, ceps, cstep, cwd)

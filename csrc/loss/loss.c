@@ -26,3 +26,13 @@
 
 #define FD_TEMPLATE "loss/loss_impl.h"
 #include "common/fd_template.h"
+
+int fd_softmax_xent(fd_ctx ctx, int dtype, int64_t m, int64_t c, const void *logits,
+                    const int64_t *labels, int reduction, void *loss, void *grad)
+{
+    if (dtype == FD_F32)
+        return fd_softmax_xent_f32(ctx, m, c, logits, labels, reduction, loss, grad);
+    if (dtype == FD_F64)
+        return fd_softmax_xent_f64(ctx, m, c, logits, labels, reduction, loss, grad);
+    return FD_EINVAL;
+}

@@ -19,4 +19,10 @@ typedef enum { FD_REDUCE_NONE = 0, FD_REDUCE_MEAN = 1, FD_REDUCE_SUM = 2 } fd_re
 FD_SOFTMAX_XENT_DECL(float, f32)
 FD_SOFTMAX_XENT_DECL(double, f64)
 
+/* The same for both dtypes (dtype FD_F32 / FD_F64, common/fd_common.h;
+ * logits, loss and grad point to float or double): the binding's one
+ * entry.  FD_EINVAL also for an unknown dtype. */
+int fd_softmax_xent(fd_ctx ctx, int dtype, int64_t m, int64_t c, const void *logits,
+                    const int64_t *labels, int reduction, void *loss, void *grad);
+
 #endif

@@ -17,3 +17,22 @@
 
 #define FD_TEMPLATE "optim/optim_impl.h"
 #include "common/fd_template.h"
+
+void fd_sgd_step(fd_ctx ctx, int dtype, int64_t n, void *param, const void *grad, double lr,
+                 double momentum, void *velocity, double weight_decay, int nesterov)
+{
+    if (dtype == FD_F32)
+        fd_sgd_step_f32(ctx, n, param, grad, lr, momentum, velocity, weight_decay, nesterov);
+    else if (dtype == FD_F64)
+        fd_sgd_step_f64(ctx, n, param, grad, lr, momentum, velocity, weight_decay, nesterov);
+}
+
+void fd_adam_step(fd_ctx ctx, int dtype, int64_t n, void *param, const void *grad, void *m, void *v,
+                  double lr, double beta1, double beta2, double eps, int64_t step,
+                  double weight_decay)
+{
+    if (dtype == FD_F32)
+        fd_adam_step_f32(ctx, n, param, grad, m, v, lr, beta1, beta2, eps, step, weight_decay);
+    else if (dtype == FD_F64)
+        fd_adam_step_f64(ctx, n, param, grad, m, v, lr, beta1, beta2, eps, step, weight_decay);
+}

@@ -25,4 +25,13 @@ FD_SGD_DECL(double, f64)
 FD_ADAM_DECL(float, f32)
 FD_ADAM_DECL(double, f64)
 
+/* The same for both dtypes (dtype FD_F32 / FD_F64, common/fd_common.h; the
+ * buffers are float or double): the bindings' entries.  An unknown dtype
+ * does nothing. */
+void fd_sgd_step(fd_ctx ctx, int dtype, int64_t n, void *param, const void *grad, double lr,
+                 double momentum, void *velocity, double weight_decay, int nesterov);
+void fd_adam_step(fd_ctx ctx, int dtype, int64_t n, void *param, const void *grad, void *m, void *v,
+                  double lr, double beta1, double beta2, double eps, int64_t step,
+                  double weight_decay);
+
 #endif

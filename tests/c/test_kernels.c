@@ -430,6 +430,25 @@ static void test_dense_dispatch(void)
                            NULL, NULL, 0, NULL) == FD_EINVAL);
 }
 
+static void test_loss_optim_dispatch(void)
+{
+    float x[6] = {1, -2, 3, 4, 5, -6}, lf[2], lf2[2], gf[6], gf2[6];
+    double p[4] = {1, 2, 3, 4}, p2[4] = {1, 2, 3, 4}, g[4] = {0.5, -1, 2, 0.25};
+    double m[4] = {0}, v[4] = {0}, m2[4] = {0}, v2[4] = {0};
+    int64_t y[2] = {2, 0};
+    fd_ctx ctx = ctx_of(1);
+    CHECK(fd_softmax_xent(ctx, FD_F32, 2, 3, x, y, FD_REDUCE_NONE, lf, gf) == FD_OK);
+    CHECK(fd_softmax_xent_f32(ctx, 2, 3, x, y, FD_REDUCE_NONE, lf2, gf2) == FD_OK);
+    CHECK(memcmp(lf, lf2, sizeof lf) == 0 && memcmp(gf, gf2, sizeof gf) == 0);
+    CHECK(fd_softmax_xent(ctx, 9, 2, 3, x, y, FD_REDUCE_NONE, lf, gf) == FD_EINVAL);
+    fd_sgd_step(ctx, FD_F64, 4, p, g, 0.1, 0.0, NULL, 0.01, 0);
+    fd_sgd_step_f64(ctx, 4, p2, g, 0.1, 0.0, NULL, 0.01, 0);
+    CHECK(memcmp(p, p2, sizeof p) == 0 && p[0] != 1.0);
+    fd_adam_step(ctx, FD_F64, 4, p, g, m, v, 0.1, 0.9, 0.999, 1e-8, 1, 0.01);
+    fd_adam_step_f64(ctx, 4, p2, g, m2, v2, 0.1, 0.9, 0.999, 1e-8, 1, 0.01);
+    CHECK(memcmp(p, p2, sizeof p) == 0 && memcmp(v, v2, sizeof v) == 0);
+}
+
 int main(void)
 {
     test_cpu();
@@ -444,6 +463,7 @@ int main(void)
     test_augment();
     test_dense_dropout();
     test_dense_dispatch();
+    test_loss_optim_dispatch();
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed ? 1 : 0;
 }
