@@ -80,27 +80,33 @@ typedef struct {
 } FN(fd_dz_job);
 static void FN(fd_dz_block_drop)(const FN(fd_dz_job) * jb, int64_t p0, int64_t p1, int64_t j0,
                                  int64_t nc);
+/* Row i of dz, columns j0 .. j0 + nc, from that row's dy (dz: NULL for the
+ * identity without dropout); the chunk's sum starts at its first row. */
+FD_INLINE void FN(fd_dz_one_row)(const FN(fd_dz_job) * jb, int64_t i, int64_t j0, int64_t nc,
+                                 const T *dy, T *dz)
+{
+    T *ps = jb->part + (i / FD_DB_CHUNK) * jb->n + j0;
+    const T *yz = jb->act == FD_ACT_IDENTITY ? NULL : jb->yz + i * jb->ldyz + j0;
+    int64_t j;
+    if (i % FD_DB_CHUNK == 0)
+        for (j = 0; j < nc; j++) ps[j] = (T)0;
+    if (jb->act == FD_ACT_GELU)
+        jb->k.dz_gelu(nc, dy, yz, dz, ps);
+    else
+        FD_TNAME_ISA(fd_dz_row, generic)(jb->act, nc, dy, yz, dz, ps);
+}
 static void FN(fd_dz_block)(void *arg, int64_t p0, int64_t p1, int64_t j0, int64_t nc)
 {
     const FN(fd_dz_job) *jb = (const FN(fd_dz_job) *)arg;
     const int ident = jb->act == FD_ACT_IDENTITY;
-    int64_t i, j;
+    int64_t i;
     if (jb->dp) {
         FN(fd_dz_block_drop)(jb, p0, p1, j0, nc);
         return;
     }
-    for (i = p0; i < p1; i++) {
-        T *ps = jb->part + (i / FD_DB_CHUNK) * jb->n + j0;
-        const T *dy = jb->dy + i * jb->lddy + j0;
-        const T *yz = ident ? NULL : jb->yz + i * jb->ldyz + j0;
-        T *dz = ident ? NULL : jb->dz + i * jb->n + j0;
-        if (i % FD_DB_CHUNK == 0)
-            for (j = 0; j < nc; j++) ps[j] = (T)0;
-        if (jb->act == FD_ACT_GELU)
-            jb->k.dz_gelu(nc, dy, yz, dz, ps);
-        else
-            FD_TNAME_ISA(fd_dz_row, generic)(jb->act, nc, dy, yz, dz, ps);
-    }
+    for (i = p0; i < p1; i++)
+        FN(fd_dz_one_row)(jb, i, j0, nc, jb->dy + i * jb->lddy + j0,
+                          ident ? NULL : jb->dz + i * jb->n + j0);
 }
 
 /* fd_dz_block with dropout's backward: the dropped dy of up to FD_DZ_TMP
@@ -113,7 +119,7 @@ static void FN(fd_dz_block_drop)(const FN(fd_dz_job) * jb, int64_t p0, int64_t p
                                  int64_t nc)
 {
     T tmp[FD_DZ_TMP];
-    int64_t c0, r0, i, j;
+    int64_t c0, r0, i;
     for (c0 = 0; c0 < nc; c0 += FD_DZ_TMP) {
         const int64_t cw = nc - c0 < FD_DZ_TMP ? nc - c0 : FD_DZ_TMP, rch = FD_DZ_TMP / cw;
         const int64_t jj = j0 + c0;
@@ -121,18 +127,8 @@ static void FN(fd_dz_block_drop)(const FN(fd_dz_job) * jb, int64_t p0, int64_t p
             const int64_t nr = p1 - r0 < rch ? p1 - r0 : rch;
             jb->dp->tile(jb->dp, r0, jj, nr, cw, jb->dy + r0 * jb->lddy + jj, jb->lddy, tmp, cw,
                          NULL, 0);
-            for (i = r0; i < r0 + nr; i++) {
-                T *ps = jb->part + (i / FD_DB_CHUNK) * jb->n + jj;
-                const T *dyd = tmp + (i - r0) * cw;
-                const T *yz = jb->act == FD_ACT_IDENTITY ? NULL : jb->yz + i * jb->ldyz + jj;
-                T *dz = jb->dz + i * jb->n + jj;
-                if (i % FD_DB_CHUNK == 0)
-                    for (j = 0; j < cw; j++) ps[j] = (T)0;
-                if (jb->act == FD_ACT_GELU)
-                    jb->k.dz_gelu(cw, dyd, yz, dz, ps);
-                else
-                    FD_TNAME_ISA(fd_dz_row, generic)(jb->act, cw, dyd, yz, dz, ps);
-            }
+            for (i = r0; i < r0 + nr; i++)
+                FN(fd_dz_one_row)(jb, i, jj, cw, tmp + (i - r0) * cw, jb->dz + i * jb->n + jj);
         }
     }
 }
