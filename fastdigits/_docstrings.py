@@ -29,6 +29,13 @@ Raises
 TypeError, ValueError
     For any unusable argument (no two arrays may share memory), before
     anything is written.""",
+    # the examples of the fused dense layer (dense_forward, dense_backward)
+    "dense_example_layer": """\
+>>> import numpy as np, fastdigits
+>>> rng = np.random.default_rng(0)
+>>> x = rng.standard_normal((8, 5), dtype=np.float32)
+>>> W = rng.standard_normal((5, 3), dtype=np.float32)
+>>> b = rng.standard_normal(3, dtype=np.float32)""",
     # the atomic file writers (write_idx, to_png)
     "returns_path": """\
 Returns

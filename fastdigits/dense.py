@@ -39,6 +39,7 @@ import numpy as np
 
 from . import _dense
 from ._activation import ACTIVATIONS, backward_input
+from ._docstrings import fill_doc
 
 __all__ = ["ACTIVATIONS", "dense_backward", "dense_forward", "matmul"]
 
@@ -100,6 +101,7 @@ def matmul(
     return _dense.matmul(a, b, out, precision)
 
 
+@fill_doc
 def dense_forward(
     x: np.ndarray,
     W: np.ndarray,
@@ -156,11 +158,7 @@ def dense_forward(
 
     Examples
     --------
-    >>> import numpy as np, fastdigits
-    >>> rng = np.random.default_rng(0)
-    >>> x = rng.standard_normal((8, 5), dtype=np.float32)
-    >>> W = rng.standard_normal((5, 3), dtype=np.float32)
-    >>> b = rng.standard_normal(3, dtype=np.float32)
+    %(dense_example_layer)s
     >>> y = fastdigits.dense_forward(x, W, b, "relu")
     >>> y.shape, y.dtype
     ((8, 3), dtype('float32'))
@@ -196,6 +194,7 @@ def dense_forward(
     )
 
 
+@fill_doc
 def dense_backward(
     dy: np.ndarray,
     x: np.ndarray,
@@ -283,11 +282,7 @@ def dense_backward(
     --------
     A relu layer's gradients, checked against the formulas above:
 
-    >>> import numpy as np, fastdigits
-    >>> rng = np.random.default_rng(0)
-    >>> x = rng.standard_normal((8, 5), dtype=np.float32)
-    >>> W = rng.standard_normal((5, 3), dtype=np.float32)
-    >>> b = rng.standard_normal(3, dtype=np.float32)
+    %(dense_example_layer)s
     >>> y = fastdigits.dense_forward(x, W, b, "relu")
     >>> dy = rng.standard_normal((8, 3), dtype=np.float32)
     >>> dx, dW, db = fastdigits.dense_backward(dy, x, W, activation="relu", y=y)
