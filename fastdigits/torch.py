@@ -293,6 +293,28 @@ _functorch_active = getattr(torch._C, "_are_functorch_transforms_active", lambda
 _dense_apply = super(torch.autograd.Function, _DenseFunction).apply
 
 
+def _check_input(x, weight: Tensor) -> None:
+    """TypeError / ValueError for an input a layer whose (first) weight is
+    ``weight`` (out_features, in_features) cannot take."""
+    if not isinstance(x, Tensor):
+        raise TypeError("input must be a torch.Tensor, got %s" % type(x).__name__)
+    if x.dtype != weight.dtype:
+        raise TypeError(
+            "input dtype %s does not match the weight dtype %s" % (x.dtype, weight.dtype)
+        )
+    if not x.dtype.is_floating_point:
+        raise TypeError(
+            "input must be a floating-point tensor (float32 or float64 on the "
+            "fastdigits kernels), got %s" % x.dtype
+        )
+    # (under jit.trace the sizes are traced values: comparing them only warns)
+    if x.dim() < 1 or (not torch.jit.is_tracing() and x.shape[-1] != weight.shape[1]):
+        raise ValueError(
+            "input must have %d features in its last dimension, got shape %s"
+            % (weight.shape[1], tuple(x.shape))
+        )
+
+
 def _torch_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str) -> Tensor:
     """PyTorch's own ops, for what the kernels do not support."""
     y = torch.nn.functional.linear(x, weight, bias)
@@ -395,23 +417,7 @@ def _dense_call(
             apply = _DenseFunction.apply if _functorch_active() else _dense_apply
             return apply(x, weight, bias, act, precision)
         return _forward_kernel(x, weight, bias, act, precision)[0]  # no graph to record
-    if not isinstance(x, Tensor):
-        raise TypeError("input must be a torch.Tensor, got %s" % type(x).__name__)
-    if x.dtype != weight.dtype:
-        raise TypeError(
-            "input dtype %s does not match the weight dtype %s" % (x.dtype, weight.dtype)
-        )
-    if not x.dtype.is_floating_point:
-        raise TypeError(
-            "input must be a floating-point tensor (float32 or float64 on the "
-            "fastdigits kernels), got %s" % x.dtype
-        )
-    # (under jit.trace the sizes are traced values: comparing them only warns)
-    if x.dim() < 1 or (not torch.jit.is_tracing() and x.shape[-1] != weight.shape[1]):
-        raise ValueError(
-            "input must have %d features in its last dimension, got shape %s"
-            % (weight.shape[1], tuple(x.shape))
-        )
+    _check_input(x, weight)
     if x.dtype not in _DTYPES or not x.is_cpu or not weight.is_cpu:
         return _torch_linear(x, weight, bias, act)
     x2 = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
@@ -791,20 +797,7 @@ def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
             precision,
         )[0]
         return torch.from_numpy(out)  # no graph to record
-    if not isinstance(x, Tensor):
-        raise TypeError("input must be a torch.Tensor, got %s" % type(x).__name__)
-    if x.dtype != w0.dtype:
-        raise TypeError("input dtype %s does not match the weight dtype %s" % (x.dtype, w0.dtype))
-    if not x.dtype.is_floating_point:
-        raise TypeError(
-            "input must be a floating-point tensor (float32 or float64 on the "
-            "fastdigits kernels), got %s" % x.dtype
-        )
-    if x.dim() < 1 or (not torch.jit.is_tracing() and x.shape[-1] != w0.shape[1]):
-        raise ValueError(
-            "input must have %d features in its last dimension, got shape %s"
-            % (w0.shape[1], tuple(x.shape))
-        )
+    _check_input(x, w0)
     last = len(layers) - 1
     if (
         x.dtype not in _DTYPES
