@@ -22,6 +22,19 @@ class CountingBackend:
         return gm.forward
 
 
+def assert_one_compiled_graph(model, x, ops):
+    """``model`` under ``torch.compile(fullgraph=True)``: one graph with no
+    break (``torch._dynamo.explain``), the eager result, and exactly the
+    fastdigits ops ``ops`` in the graph."""
+    explain = torch._dynamo.explain(model)(x)
+    assert explain.graph_count == 1 and explain.graph_break_count == 0, explain.break_reasons
+    backend = CountingBackend()
+    compiled = torch.compile(model, backend=backend, fullgraph=True)
+    torch.testing.assert_close(compiled(x), model(x))
+    assert backend.graphs == 1
+    assert backend.ops == ops
+
+
 def assert_double_backward_raises(ours, ref, x):
     """``ours``'s first-order input gradient equals ``ref``'s (a torch module
     computing the same function), and a second backward through it raises

@@ -4,7 +4,7 @@ torch.library.opcheck: the layers are custom operators, not graph breaks."""
 import pytest
 import torch
 
-from _torch_helpers import CountingBackend, assert_compiled_grads_match
+from _torch_helpers import assert_compiled_grads_match, assert_one_compiled_graph
 
 from fastdigits.torch import Linear
 
@@ -24,15 +24,7 @@ def _model(dtype=torch.float32, seed=0):
 
 def test_compile_fullgraph_has_no_graph_break():
     torch._dynamo.reset()
-    model = _model()
-    x = torch.randn(5, 12)
-    explain = torch._dynamo.explain(model)(x)
-    assert explain.graph_count == 1 and explain.graph_break_count == 0, explain.break_reasons
-    backend = CountingBackend()
-    compiled = torch.compile(model, backend=backend, fullgraph=True)
-    torch.testing.assert_close(compiled(x), model(x))
-    assert backend.graphs == 1
-    assert backend.ops == ["fastdigits.dense.default"] * 3
+    assert_one_compiled_graph(_model(), torch.randn(5, 12), ["fastdigits.dense.default"] * 3)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from _torch_helpers import (
-    CountingBackend,
     assert_compiled_grads_match,
     assert_double_backward_raises,
+    assert_one_compiled_graph,
     forbid_kernels,
 )
 
@@ -304,13 +304,7 @@ def test_module_exports():
 def test_compile_fullgraph_one_op():
     torch._dynamo.reset()
     mlp = MLP([12, 16, 8, 3], activation="gelu")
-    x = torch.randn(5, 12)
-    explain = torch._dynamo.explain(mlp)(x)
-    assert explain.graph_count == 1 and explain.graph_break_count == 0, explain.break_reasons
-    backend = CountingBackend()
-    compiled = torch.compile(mlp, backend=backend, fullgraph=True)
-    torch.testing.assert_close(compiled(x), mlp(x))
-    assert backend.graphs == 1 and backend.ops == ["fastdigits.mlp_forward.default"]
+    assert_one_compiled_graph(mlp, torch.randn(5, 12), ["fastdigits.mlp_forward.default"])
 
 
 @pytest.mark.slow
