@@ -36,6 +36,14 @@ def layer(rng, m, k, n, dtype):
     return x, W, b
 
 
+def layers(seed, dtype):
+    """((m, k, n), (x, W, b)) for each of SHAPES, drawn in turn from
+    default_rng(seed)."""
+    rng = np.random.default_rng(seed)
+    for m, k, n in SHAPES:
+        yield (m, k, n), layer(rng, m, k, n, dtype)
+
+
 def act_kw(act, y, z):
     """What dense_backward reads act' from (the un-dropped y; z for gelu)."""
     if act == "identity":
@@ -79,23 +87,19 @@ def check_backward(x, W, y, z, act, p, seed, where, **kw):
 
 @pytest.mark.parametrize("act", ACTS)
 def test_forward_is_the_two_call_form(isa, dtype, act):
-    rng = np.random.default_rng(1)
     with fastdigits.simd(isa):
-        for m, k, n in SHAPES:
-            x, W, b = layer(rng, m, k, n, dtype)
+        for where, (x, W, b) in layers(1, dtype):
             for p, seed in ((0.5, 0), (0.13, 2**64 - 1)):
-                check_forward(x, W, b, act, p, seed, (m, k, n, p))
+                check_forward(x, W, b, act, p, seed, where + (p,))
 
 
 @pytest.mark.parametrize("act", ACTS)
 def test_backward_is_the_two_call_form(isa, dtype, act):
-    rng = np.random.default_rng(2)
     with fastdigits.simd(isa):
-        for m, k, n in SHAPES:
-            x, W, b = layer(rng, m, k, n, dtype)
-            yd, y, z = check_forward(x, W, b, act, 0.3, 11, (m, k, n))
-            check_backward(x, W, y, z, act, 0.3, 11, (m, k, n))
-            check_backward(x, W, y, z, act, 0.3, 11, (m, k, n), need_dx=False)
+        for where, (x, W, b) in layers(2, dtype):
+            yd, y, z = check_forward(x, W, b, act, 0.3, 11, where)
+            check_backward(x, W, y, z, act, 0.3, 11, where)
+            check_backward(x, W, y, z, act, 0.3, 11, where, need_dx=False)
             if act == "relu":  # relu' from the dropped output: the same gradients
                 dy = np.ones_like(yd)
                 g = fastdigits.dense_backward(
@@ -105,17 +109,15 @@ def test_backward_is_the_two_call_form(isa, dtype, act):
                     dy, x, W, activation="relu", y=y, dropout=0.3, seed=11
                 )
                 for a, c in zip(g, g2):
-                    assert np.array_equal(a, c), (m, k, n)
+                    assert np.array_equal(a, c), where
 
 
 @pytest.mark.parametrize("act", ACTS)
 def test_bfloat16_products(bf16_isa, act):
-    rng = np.random.default_rng(3)
     with fastdigits.simd(bf16_isa):
-        for m, k, n in SHAPES:
-            x, W, b = layer(rng, m, k, n, np.float32)
-            yd, y, z = check_forward(x, W, b, act, 0.4, 5, (m, k, n), precision="bfloat16")
-            check_backward(x, W, y, z, act, 0.4, 5, (m, k, n), precision="bfloat16")
+        for where, (x, W, b) in layers(3, np.float32):
+            yd, y, z = check_forward(x, W, b, act, 0.4, 5, where, precision="bfloat16")
+            check_backward(x, W, y, z, act, 0.4, 5, where, precision="bfloat16")
 
 
 @pytest.mark.parametrize("m,k,n", [(300, 100, 200), (257, 784, 10), (96, 64, 1030)])
