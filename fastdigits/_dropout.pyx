@@ -7,16 +7,15 @@ cimport numpy as cnp
 from libc.stdint cimport int64_t, uint64_t
 
 from fastdigits._common cimport fd_ctx, FD_OK
-from fastdigits._binding cimport check_out, current_ctx
+from fastdigits._binding cimport check_out, current_ctx, dtype_code
 from fastdigits._args import as_array
 
 cnp.import_array()
 
 cdef extern from "dropout/dropout.h" nogil:
-    int fd_dropout_f32(fd_ctx ctx, int64_t n, const float *x, float *out, double p,
-                       uint64_t seed)
-    int fd_dropout_f64(fd_ctx ctx, int64_t n, const double *x, double *out, double p,
-                       uint64_t seed)
+    # one entry for both dtypes: dtype (FD_F32 / FD_F64) picks the instance
+    int fd_dropout(fd_ctx ctx, int dtype, int64_t n, const void *x, void *out, double p,
+                   uint64_t seed)
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -55,14 +54,11 @@ def dropout(x, p, seed, out=None):
     cdef int64_t n = src.size
     cdef void *xp = cnp.PyArray_DATA(<cnp.ndarray>src)
     cdef void *op = cnp.PyArray_DATA(<cnp.ndarray>res)
+    cdef int dt = dtype_code(src)
     cdef fd_ctx ctx = current_ctx()
     cdef int rc
-    if src.dtype == np.float32:
-        with nogil:
-            rc = fd_dropout_f32(ctx, n, <const float *>xp, <float *>op, rate, key)
-    else:
-        with nogil:
-            rc = fd_dropout_f64(ctx, n, <const double *>xp, <double *>op, rate, key)
+    with nogil:
+        rc = fd_dropout(ctx, dt, n, xp, op, rate, key)
     if rc != FD_OK:  # unreachable: arguments were checked above
         raise ValueError("dropout: invalid arguments")
     return res

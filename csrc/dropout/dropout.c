@@ -18,3 +18,10 @@
 
 #define FD_TEMPLATE "dropout/dropout_impl.h"
 #include "common/fd_template.h"
+
+int fd_dropout(fd_ctx ctx, int dtype, int64_t n, const void *x, void *out, double p, uint64_t seed)
+{
+    if (dtype == FD_F32) return fd_dropout_f32(ctx, n, x, out, p, seed);
+    if (dtype == FD_F64) return fd_dropout_f64(ctx, n, x, out, p, seed);
+    return FD_EINVAL;
+}

@@ -44,4 +44,9 @@ FD_DROPOUT_DECL(double, f64)
 #define FD_TEMPLATE "dropout/dropout_plan.h"
 #include "common/fd_template.h"
 
+/* fd_dropout for both dtypes (dtype FD_F32 / FD_F64, common/fd_common.h; x
+ * and out point to float or double): the binding's one entry.  FD_EINVAL
+ * also for an unknown dtype. */
+int fd_dropout(fd_ctx ctx, int dtype, int64_t n, const void *x, void *out, double p, uint64_t seed);
+
 #endif

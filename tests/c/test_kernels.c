@@ -430,6 +430,7 @@ static void test_dense_dispatch(void)
                            NULL, NULL, 0, NULL) == FD_EINVAL);
 }
 
+/* The same for loss, optimiser and dropout entries. */
 static void test_loss_optim_dispatch(void)
 {
     float x[6] = {1, -2, 3, 4, 5, -6}, lf[2], lf2[2], gf[6], gf2[6];
@@ -441,6 +442,10 @@ static void test_loss_optim_dispatch(void)
     CHECK(fd_softmax_xent_f32(ctx, 2, 3, x, y, FD_REDUCE_NONE, lf2, gf2) == FD_OK);
     CHECK(memcmp(lf, lf2, sizeof lf) == 0 && memcmp(gf, gf2, sizeof gf) == 0);
     CHECK(fd_softmax_xent(ctx, 9, 2, 3, x, y, FD_REDUCE_NONE, lf, gf) == FD_EINVAL);
+    CHECK(fd_dropout(ctx, FD_F32, 6, x, gf, 0.5, 7) == FD_OK);
+    CHECK(fd_dropout_f32(ctx, 6, x, gf2, 0.5, 7) == FD_OK);
+    CHECK(memcmp(gf, gf2, sizeof gf) == 0);
+    CHECK(fd_dropout(ctx, 9, 6, x, gf, 0.5, 7) == FD_EINVAL);
     fd_sgd_step(ctx, FD_F64, 4, p, g, 0.1, 0.0, NULL, 0.01, 0);
     fd_sgd_step_f64(ctx, 4, p2, g, 0.1, 0.0, NULL, 0.01, 0);
     CHECK(memcmp(p, p2, sizeof p) == 0 && p[0] != 1.0);
