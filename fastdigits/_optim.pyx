@@ -111,7 +111,6 @@ def sgd_step(param, grad, lr, momentum=0.0, velocity=None, weight_decay=0.0,
                     cwd, cnest)
 
 
-
 def adam_step(param, grad, m, v, lr, beta1=0.9, beta2=0.999, eps=1e-8, step=None,
               weight_decay=0.0):
     cdef fd_ctx ctx
