@@ -77,7 +77,7 @@ def test_jit_trace_records_the_op_and_saves(tmp_path):
 
 @pytest.mark.parametrize("act", ACTS)
 def test_opcheck_both_operators(act):
-    from fastdigits.torch import _ACTS
+    from fastdigits.torch._common import _ACTS
 
     a = _ACTS[act]
     x = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)

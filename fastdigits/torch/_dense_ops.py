@@ -1,0 +1,209 @@
+"""The dense layer on tensors: the fastdigits kernels on the tensors' memory,
+registered as the custom operators ``fastdigits::dense`` and
+``fastdigits::dense_backward`` (what torch.compile, torch.export and
+jit.trace record), and the eager autograd.Function over the same kernels."""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .. import _dense  # the Cython binding: validates, releases the GIL
+from ._common import _no_double_backward, _w_dense, _w_in_place
+
+# --------------------------------------------------------------------------
+# The kernels on tensors: x (m, k) C-contiguous, weight (n, k) C-contiguous
+# (nn.Linear's layout; the kernels read weight.T, an F-contiguous (k, n) view).
+
+
+def _forward_kernel(
+    x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str, precision: str = "float32"
+) -> Tuple[Tensor, Optional[Tensor]]:
+    """(y, z): z is the pre-activation when act is gelu (its derivative needs
+    it), else None."""
+    # numpy(force=True): a view of the memory (these are CPU tensors), detached.
+    # Results are NumPy arrays the kernels allocate, wrapped by from_numpy:
+    # cheaper per call than torch.empty + .numpy().
+    y, z = _forward_numpy(x.numpy(force=True), weight.numpy(force=True), bias, act, precision)
+    return torch.from_numpy(y), (None if z is None else torch.from_numpy(z))
+
+
+def _forward_numpy(xn, wn, bias: Optional[Tensor], act: str, precision: str):
+    """(y, z) as NumPy arrays, for the NumPy views xn of x and wn of weight."""
+    z = np.empty((xn.shape[0], wn.shape[0]), xn.dtype) if act == "gelu" else None
+    bn = None if bias is None else bias.numpy(force=True)
+    y = _dense.dense_forward(xn, wn.T, bn, act, None, z, precision)
+    return y, z
+
+
+def _backward_numpy(dyn, xn, wn, yzn, act: str, need_dx: bool, precision: str):
+    """(dx, dweight, dbias) tensors from NumPy views: dyn, xn (m, k), wn the
+    weight's (n, k) view, yzn y (or z for gelu)."""
+    # act' comes from the output y, or from the pre-activation z for gelu
+    dx, dW, db = _dense.dense_backward(
+        dyn,
+        xn,
+        wn.T,
+        yzn,
+        act,
+        need_dx,
+        None,
+        None,
+        None,
+        False,
+        "z" if act == "gelu" else "y",
+        precision,
+    )
+    # dW has W's (in, out) F-layout, so dW.T is weight's C-contiguous (out, in)
+    return (
+        (None if dx is None else torch.from_numpy(dx)),
+        torch.from_numpy(dW.T),
+        torch.from_numpy(db),
+    )
+
+
+def _backward_kernel(
+    dy: Tensor,
+    x: Tensor,
+    weight: Tensor,
+    yz: Tensor,
+    act: str,
+    need_dx: bool,
+    precision: str = "float32",
+) -> Tuple[Optional[Tensor], Tensor, Tensor]:
+    """(dx, dweight, dbias): dweight in weight's (n, k) layout, dx None unless
+    need_dx."""
+    return _backward_numpy(
+        dy.numpy(force=True),
+        x.numpy(force=True),
+        weight.numpy(force=True),
+        yz.numpy(force=True),
+        act,
+        need_dx,
+        precision,
+    )
+
+
+# --------------------------------------------------------------------------
+# Custom operators: what torch.compile, torch.export and jit.trace record.
+
+
+@torch.library.custom_op("fastdigits::dense", mutates_args=())
+def _dense_op(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor],
+    activation: str,
+    precision: str = "float32",
+) -> Tuple[Tensor, Tensor]:
+    """(y, z) for a 2-D x; z is the gelu pre-activation, empty for the others
+    (an operator cannot return None, nor an alias of y)."""
+    y, z = _forward_kernel(x.contiguous(), _w_in_place(weight), bias, activation, precision)
+    return y, (z if z is not None else x.new_empty((0,)))
+
+
+@_dense_op.register_fake
+def _(x, weight, bias, activation, precision="float32"):
+    y = x.new_empty((x.shape[0], weight.shape[0]))
+    return y, (torch.empty_like(y) if activation == "gelu" else x.new_empty((0,)))
+
+
+@torch.library.custom_op("fastdigits::dense_backward", mutates_args=())
+def _dense_backward_op(
+    dy: Tensor,
+    x: Tensor,
+    weight: Tensor,
+    yz: Tensor,
+    activation: str,
+    need_dx: bool,
+    precision: str = "float32",
+) -> Tuple[Tensor, Tensor, Tensor]:
+    """(dx, dweight, dbias); dx is empty when need_dx is False."""
+    dx, dW, db = _backward_kernel(
+        dy.contiguous(),
+        x.contiguous(),
+        _w_in_place(weight),
+        yz.contiguous(),
+        activation,
+        need_dx,
+        precision,
+    )
+    return (dx if dx is not None else x.new_empty((0,))), dW, db
+
+
+@_dense_backward_op.register_fake
+def _(dy, x, weight, yz, activation, need_dx, precision="float32"):
+    dx = torch.empty_like(x) if need_dx else x.new_empty((0,))
+    dW = torch.empty_like(weight) if _w_dense(weight) else weight.new_empty(weight.shape)
+    return dx, dW, dy.new_empty((dy.shape[1],))
+
+
+def _op_setup(ctx, inputs, output):
+    x, weight, bias, act = inputs[:4]
+    y, z = output
+    ctx.act = act
+    ctx.precision = inputs[4] if len(inputs) > 4 else "float32"
+    ctx.has_bias = bias is not None
+    ctx.save_for_backward(x, weight, z if act == "gelu" else y)
+
+
+def _op_backward(ctx, dy, _dz):
+    x, weight, yz = ctx.saved_tensors
+    need_dx = ctx.needs_input_grad[0]
+    dx, dW, db = torch.ops.fastdigits.dense_backward(
+        dy, x, weight, yz, ctx.act, need_dx, ctx.precision
+    )
+    return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None, None
+
+
+_dense_op.register_autograd(_op_backward, setup_context=_op_setup)
+
+_dense_backward_op.register_autograd(
+    _no_double_backward, setup_context=lambda ctx, inputs, output: None
+)
+
+
+# --------------------------------------------------------------------------
+# Eager path: the same kernels through a plain autograd.Function.
+
+
+class _DenseFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, act, precision):
+        xn, wn = x.numpy(force=True), weight.numpy(force=True)
+        y, z = _forward_numpy(xn, wn, bias, act, precision)
+        yt = torch.from_numpy(y)
+        zt = None if z is None else torch.from_numpy(z)
+        ctx.act = act
+        ctx.precision = precision
+        ctx.has_bias = bias is not None
+        ctx.save_for_backward(x, weight, yt if zt is None else zt)
+        # The NumPy views the backward kernel reads, kept so it need not
+        # convert the saved tensors again (ctx.saved_tensors still checks
+        # that none of them was modified in place).
+        ctx.views = (xn, wn, y if z is None else z)
+        return yt
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, weight, yz = ctx.saved_tensors  # (raises if one was modified in place)
+        need_dx = ctx.needs_input_grad[0]
+        if torch.is_grad_enabled():
+            # create_graph=True: go through the operator, whose own backward
+            # raises the clear double-backward error if it is ever reached
+            dx, dW, db = torch.ops.fastdigits.dense_backward(
+                dy, x, weight, yz, ctx.act, need_dx, ctx.precision
+            )
+        else:
+            xn, wn, yzn = ctx.views
+            dx, dW, db = _backward_numpy(
+                dy.contiguous().numpy(force=True), xn, wn, yzn, ctx.act, need_dx, ctx.precision
+            )
+        return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None, None
+
+
+# the C apply (see _common._functorch_active)
+_dense_apply = super(torch.autograd.Function, _DenseFunction).apply

@@ -1,0 +1,217 @@
+"""The whole MLP stack on tensors in one call each way: the custom operators
+``fastdigits::mlp_forward`` / ``fastdigits::mlp_backward`` and the eager
+autograd.Function, over the dense kernels."""
+
+from __future__ import annotations
+
+from typing import List
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .. import _dense  # the Cython binding: validates, releases the GIL
+from ._common import _no_double_backward, _w_dense, _w_in_place
+
+# --------------------------------------------------------------------------
+# MLP: a whole stack of layers in one call.  Layer i computes
+# act_i(h_{i-1} @ W_i.T + b_i) with h_{-1} = x; every layer but the last has
+# the activation, the last is linear (as an nn.Sequential of nn.Linear with
+# activations between them).  What backward needs: x, the weights, the hidden
+# outputs h_0..h_{L-2} (the next layer's input, and act' for relu, sigmoid,
+# tanh) and, for gelu, the pre-activations z_0..z_{L-2}.
+
+
+def _mlp_forward_numpy(xn, wns, bns, act: str, precision: str):
+    """(out, hs, zs) as NumPy arrays: hs the hidden outputs, zs the gelu
+    pre-activations (empty for the other activations)."""
+    hs, zs = [], []
+    h = xn
+    last = len(wns) - 1
+    for i, wn in enumerate(wns):
+        a = act if i < last else "identity"
+        z = np.empty((h.shape[0], wn.shape[0]), h.dtype) if a == "gelu" else None
+        h = _dense.dense_forward(h, wn.T, None if bns is None else bns[i], a, None, z, precision)
+        if i < last:
+            hs.append(h)
+            if z is not None:
+                zs.append(z)
+    return h, hs, zs
+
+
+def _mlp_backward_numpy(dyn, xn, wns, hs, zs, act: str, need_dx: bool, has_bias, precision):
+    """(dx or None, [dW_0, db_0, dW_1, db_1, ...]) with dW in the weights'
+    (out, in) layout (db left out without bias) as tensors."""
+    last = len(wns) - 1
+    grads = [None] * (len(wns) * (2 if has_bias else 1))
+    dy = dyn
+    for i in range(last, -1, -1):
+        a = act if i < last else "identity"
+        yz = None if i == last else (zs[i] if a == "gelu" else hs[i])
+        dy, dW, db = _dense.dense_backward(
+            dy,
+            hs[i - 1] if i else xn,
+            wns[i].T,
+            yz,
+            a,
+            bool(i) or need_dx,
+            None,
+            None,
+            None,
+            False,
+            "z" if a == "gelu" else "y",
+            precision,
+        )
+        if has_bias:
+            grads[2 * i] = torch.from_numpy(dW.T)
+            grads[2 * i + 1] = torch.from_numpy(db)
+        else:
+            grads[i] = torch.from_numpy(dW.T)
+    return (None if dy is None else torch.from_numpy(dy)), grads
+
+
+def _np(t: Tensor):
+    return t.contiguous().numpy(force=True)
+
+
+def _wnp(w: Tensor):
+    return _w_in_place(w).numpy(force=True)
+
+
+@torch.library.custom_op("fastdigits::mlp_forward", mutates_args=())
+def _mlp_forward_op(
+    x: Tensor, weights: List[Tensor], biases: List[Tensor], activation: str, precision: str
+) -> List[Tensor]:
+    """[out, h_0, ..., h_{L-2}, (z_0, ..., z_{L-2} for gelu)] for a 2-D x;
+    ``biases`` is empty for layers without bias."""
+    out, hs, zs = _mlp_forward_numpy(
+        _np(x), [_wnp(w) for w in weights], [_np(b) for b in biases] or None, activation, precision
+    )
+    return [torch.from_numpy(a) for a in [out] + hs + zs]
+
+
+@_mlp_forward_op.register_fake
+def _(x, weights, biases, activation, precision):
+    m = x.shape[0]
+    outs = [x.new_empty((m, weights[-1].shape[0]))]
+    hidden = [x.new_empty((m, w.shape[0])) for w in weights[:-1]]
+    return outs + hidden + ([torch.empty_like(h) for h in hidden] if activation == "gelu" else [])
+
+
+@torch.library.custom_op("fastdigits::mlp_backward", mutates_args=())
+def _mlp_backward_op(
+    dout: Tensor,
+    x: Tensor,
+    weights: List[Tensor],
+    saved: List[Tensor],
+    activation: str,
+    need_dx: bool,
+    has_bias: bool,
+    precision: str,
+) -> List[Tensor]:
+    """[dx (empty unless need_dx), dW_0, (db_0,) dW_1, ...]: ``saved`` is the
+    forward's outputs after ``out``."""
+    L = len(weights)
+    sv = [_np(s) for s in saved]
+    dx, grads = _mlp_backward_numpy(
+        _np(dout),
+        _np(x),
+        [_wnp(w) for w in weights],
+        sv[: L - 1],
+        sv[L - 1 :],
+        activation,
+        need_dx,
+        has_bias,
+        precision,
+    )
+    return [dx if dx is not None else x.new_empty((0,))] + grads
+
+
+@_mlp_backward_op.register_fake
+def _(dout, x, weights, saved, activation, need_dx, has_bias, precision):
+    dx = torch.empty_like(x) if need_dx else x.new_empty((0,))
+    grads = []
+    for w in weights:
+        grads.append(torch.empty_like(w) if _w_dense(w) else w.new_empty(w.shape))
+        if has_bias:
+            grads.append(dout.new_empty((w.shape[0],)))
+    return [dx] + grads
+
+
+def _mlp_op_setup(ctx, inputs, output):
+    x, weights, biases, act, precision = inputs
+    ctx.act, ctx.precision, ctx.has_bias = act, precision, len(biases) > 0
+    ctx.n_weights = len(weights)
+    ctx.mark_non_differentiable(*output[1:])
+    ctx.save_for_backward(x, *weights, *output[1:])
+
+
+def _mlp_op_backward(ctx, grads):
+    x, *rest = ctx.saved_tensors
+    L = ctx.n_weights
+    weights, saved = rest[:L], rest[L:]
+    need_dx = ctx.needs_input_grad[0]
+    res = torch.ops.fastdigits.mlp_backward(
+        grads[0], x, weights, saved, ctx.act, need_dx, ctx.has_bias, ctx.precision
+    )
+    if ctx.has_bias:
+        dws, dbs = res[1::2], res[2::2]
+    else:
+        dws, dbs = res[1:], []
+    return (res[0] if need_dx else None), list(dws), list(dbs), None, None
+
+
+_mlp_forward_op.register_autograd(_mlp_op_backward, setup_context=_mlp_op_setup)
+_mlp_backward_op.register_autograd(
+    _no_double_backward, setup_context=lambda ctx, inputs, output: None
+)
+
+
+class _MLPFunction(torch.autograd.Function):
+    """The eager path: one forward and one backward call for the whole stack
+    (inputs: x, act, precision, n_weights, has_bias, W_0, (b_0,) W_1, ...)."""
+
+    @staticmethod
+    def forward(ctx, x, act, precision, has_bias, *params):
+        xn = x.detach().numpy()  # (CPU tensors: _mlp_call checked)
+        pn = [p.detach().numpy() for p in params]
+        wns = pn[0::2] if has_bias else pn
+        out, hs, zs = _mlp_forward_numpy(xn, wns, pn[1::2] if has_bias else None, act, precision)
+        saved = [torch.from_numpy(a) for a in hs + zs]
+        ctx.act, ctx.precision, ctx.has_bias = act, precision, has_bias
+        weights = params[0::2] if has_bias else params
+        ctx.save_for_backward(x, *weights, *saved)
+        # the NumPy views the backward kernels read (ctx.saved_tensors still
+        # checks that none of the tensors was modified in place)
+        ctx.views = (xn, wns, hs, zs)
+        return torch.from_numpy(out)
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, *rest = ctx.saved_tensors  # (raises if one was modified in place)
+        need_dx = ctx.needs_input_grad[0]
+        if torch.is_grad_enabled():
+            # create_graph=True: through the operator, whose own backward
+            # raises the clear double-backward error if it is ever reached
+            L = len(ctx.views[1])
+            res = torch.ops.fastdigits.mlp_backward(
+                dy, x, rest[:L], rest[L:], ctx.act, need_dx, ctx.has_bias, ctx.precision
+            )
+            dx, grads = (res[0] if need_dx else None), res[1:]
+        else:
+            xn, wns, hs, zs = ctx.views
+            dx, grads = _mlp_backward_numpy(
+                dy.contiguous().numpy(force=True),
+                xn,
+                wns,
+                hs,
+                zs,
+                ctx.act,
+                need_dx,
+                ctx.has_bias,
+                ctx.precision,
+            )
+        return (dx, None, None, None, *grads)
+
+
+_mlp_apply = super(torch.autograd.Function, _MLPFunction).apply  # (see _dense_apply)

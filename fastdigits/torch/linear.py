@@ -1,0 +1,228 @@
+"""``dense`` (``F.linear`` + activation) and ``Linear`` (``nn.Linear`` +
+activation) on the fastdigits kernels."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from ._common import (
+    _ACTS,
+    _DTYPES,
+    _check_activation,
+    _check_input,
+    _check_precision,
+    _functorch_active,
+    _torch_linear,
+)
+from ._dense_ops import _dense_apply, _dense_op, _DenseFunction, _forward_kernel
+
+
+def dense(
+    x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, activation: Optional[str] = None
+) -> Tensor:
+    """``act(x @ weight.T + bias)`` with autograd, like ``F.linear`` + activation.
+
+    CPU float32/float64 tensors run on the fastdigits kernels (as a custom
+    operator under ``torch.compile``, ``torch.export`` and
+    ``torch.jit.trace``); other dtypes and devices fall back to PyTorch's
+    ``F.linear`` + activation.
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., in_features)
+    weight : Tensor, shape (out_features, in_features)
+        As in ``torch.nn.Linear``.
+    bias : Tensor, shape (out_features,), optional
+    activation : {None, "identity", "relu", "sigmoid", "tanh", "gelu"}
+        ``None`` is linear; gelu is the tanh approximation.
+
+    Returns
+    -------
+    Tensor, shape (..., out_features)
+
+    Raises
+    ------
+    TypeError
+        A non-tensor input, a non-floating dtype or an input/weight dtype
+        mismatch.
+    ValueError
+        A bad activation or feature count.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastdigits.torch import dense
+    >>> _ = torch.manual_seed(0)
+    >>> x = torch.randn(4, 3, requires_grad=True)
+    >>> weight = torch.randn(2, 3, requires_grad=True)
+    >>> bias = torch.zeros(2, requires_grad=True)
+    >>> y = dense(x, weight, bias, activation="tanh")
+    >>> y.shape
+    torch.Size([4, 2])
+    >>> expected = torch.tanh(torch.nn.functional.linear(x, weight, bias))
+    >>> torch.allclose(y, expected, atol=1e-6)
+    True
+
+    Gradients flow through the fastdigits backward kernel:
+
+    >>> dx_expected, = torch.autograd.grad(expected.sum(), x)
+    >>> y.sum().backward()
+    >>> torch.allclose(x.grad, dx_expected, atol=1e-6)
+    True
+
+    Leading dimensions are kept, as by ``F.linear``:
+
+    >>> dense(torch.randn(2, 5, 3), weight).shape
+    torch.Size([2, 5, 2])
+    >>> dense(x.double(), weight)
+    Traceback (most recent call last):
+    ...
+    TypeError: input dtype torch.float64 does not match the weight dtype torch.float32
+    """
+    return _dense_call(x, weight, bias, _check_activation(activation))
+
+
+def _dense_call(
+    x: Tensor, weight: Tensor, bias: Optional[Tensor], act: str, precision: str = "float32"
+) -> Tensor:
+    # The common eager case first, with as few checks as make it safe: a
+    # plain 2-D contiguous CPU tensor of the weight's float32/float64 dtype.
+    if (
+        type(x) is Tensor
+        and not torch.compiler.is_compiling()
+        and not torch.jit.is_tracing()  # (before the size test: it would warn)
+        and x.dtype is weight.dtype
+        and x.dtype in _DTYPES
+        and x.is_cpu
+        and weight.is_cpu
+        and x.dim() == 2
+        and x.shape[1] == weight.shape[1]
+        and x.is_contiguous()
+    ):
+        if torch.is_grad_enabled() and (
+            x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+        ):
+            apply = _DenseFunction.apply if _functorch_active() else _dense_apply
+            return apply(x, weight, bias, act, precision)
+        return _forward_kernel(x, weight, bias, act, precision)[0]  # no graph to record
+    _check_input(x, weight)
+    if x.dtype not in _DTYPES or not x.is_cpu or not weight.is_cpu:
+        return _torch_linear(x, weight, bias, act)
+    x2 = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
+    if torch.compiler.is_compiling() or torch.jit.is_tracing() or type(x) is not Tensor:
+        y = _dense_op(x2, weight, bias, act, precision)[0]  # what compile/export/trace record
+    else:
+        y = _dense_call(x2.contiguous(), weight, bias, act, precision)  # the fast case above
+    return y if x.dim() == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
+
+
+class Linear(torch.nn.Module):
+    """``torch.nn.Linear`` plus an activation, computed by fastdigits' fused kernels.
+
+    The constructor takes ``torch.nn.Linear``'s arguments ``in_features,
+    out_features, bias, device, dtype`` (``device`` and ``dtype`` by
+    keyword: the fourth positional argument is ``activation``) plus
+    ``activation`` and ``precision``.  Parameter names (``weight``
+    ``(out, in)``, ``bias``), initialisation and state dict are those of
+    ``torch.nn.Linear``, so state dicts load into either.
+
+    ``activation``: None (linear), "relu", "sigmoid", "tanh" or "gelu" (tanh
+    approximation, like ``nn.GELU(approximate="tanh")``).
+    ``precision``: the kernels' arithmetic: "float32" (the tensors' own
+    dtype, float32 or float64) or "bfloat16" (float32 tensors: the products
+    take bfloat16 operands and sum in float32, as
+    ``fastdigits.dense_forward(..., precision="bfloat16")``; weights,
+    gradients, bias and activation stay float32; float64 tensors raise
+    TypeError); anything else is a ValueError.
+
+    CPU float32/float64 tensors run on the fastdigits kernels; other dtypes
+    (float16, bfloat16) and devices (CUDA, meta) fall back to PyTorch's own
+    ``F.linear`` + activation.  Double backward raises ``RuntimeError``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastdigits.torch import Linear
+    >>> _ = torch.manual_seed(0)
+    >>> layer = Linear(784, 32, activation="relu")
+    >>> layer
+    Linear(in_features=784, out_features=32, bias=True, activation='relu', precision='float32')
+    >>> x = torch.randn(8, 784)
+    >>> y = layer(x)
+    >>> y.shape
+    torch.Size([8, 32])
+
+    Its state dict loads into ``torch.nn.Linear``, which then computes the
+    same outputs and gradients:
+
+    >>> ref = torch.nn.Linear(784, 32)
+    >>> ref.load_state_dict(layer.state_dict())
+    <All keys matched successfully>
+    >>> y_ref = torch.relu(ref(x))
+    >>> torch.allclose(y, y_ref, atol=1e-5)
+    True
+    >>> y.sum().backward()
+    >>> y_ref.sum().backward()
+    >>> layer.weight.grad.shape, torch.allclose(layer.weight.grad, ref.weight.grad, atol=1e-5)
+    (torch.Size([32, 784]), True)
+    """
+
+    __constants__ = ["in_features", "out_features"]
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        activation: Optional[str] = None,
+        device=None,
+        dtype=None,
+        precision: str = "float32",
+    ) -> None:
+        super().__init__()
+        if isinstance(bias, str):  # Linear(k, n, "relu") with the old argument order
+            raise TypeError(
+                "bias must be a bool, got %r; pass the activation by keyword: "
+                "Linear(in_features, out_features, activation=%r)" % (bias, bias)
+            )
+        _check_activation(activation)
+        _check_precision(precision)
+        if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(
+                "dtype must be a floating-point dtype (float32 or float64 on "
+                "the fastdigits kernels), got %s" % (dtype,)
+            )
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.activation = activation
+        self.precision = precision
+        kw = {"device": device, "dtype": dtype}
+        self.weight = torch.nn.Parameter(torch.empty((out_features, in_features), **kw))
+        if bias:
+            self.bias = torch.nn.Parameter(torch.empty(out_features, **kw))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch.nn.Linear's initialisation."""
+        torch.nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            torch.nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _dense_call(x, self.weight, self.bias, _ACTS[self.activation], self.precision)
+
+    def extra_repr(self) -> str:
+        return "in_features=%d, out_features=%d, bias=%s, activation=%r, precision=%r" % (
+            self.in_features,
+            self.out_features,
+            self.bias is not None,
+            self.activation,
+            self.precision,
+        )

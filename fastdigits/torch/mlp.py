@@ -1,0 +1,251 @@
+"""``MLP``: a stack of fully connected layers run by the fastdigits kernels
+in one call each way."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections import OrderedDict
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from ._common import (
+    _ACTS,
+    _DTYPES,
+    _check_activation,
+    _check_input,
+    _check_precision,
+    _functorch_active,
+)
+from ._mlp_ops import _mlp_apply, _mlp_forward_numpy, _mlp_forward_op, _MLPFunction
+from .linear import Linear, _dense_call
+
+
+def _check_sizes(sizes) -> Tuple[int, ...]:
+    try:
+        out = tuple(operator.index(s) for s in sizes)
+    except TypeError:
+        raise TypeError(
+            "sizes must be a sequence of ints (in_features, hidden..., out_features), "
+            "got %r" % (sizes,)
+        ) from None
+    if len(out) < 2 or min(out) < 1:
+        raise ValueError(
+            "sizes must have at least two positive ints (in_features, ..., "
+            "out_features), got %r" % (sizes,)
+        )
+    return out
+
+
+def _param(layer, name: str):
+    # a plain parameter straight from its dict (Module.__getattr__ costs a
+    # microsecond); anything else (a parametrization's property, a tensor
+    # attribute) through the attribute
+    p = layer._parameters.get(name)
+    return p if p is not None else getattr(layer, name)
+
+
+def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
+    mods = layers._modules.values()
+    ws = [_param(layer, "weight") for layer in mods]
+    bs = [_param(layer, "bias") for layer in mods]
+    has_bias = bs[0] is not None
+    w0 = ws[0]
+    # The common eager case first (as _dense_call): a plain 2-D contiguous CPU
+    # tensor of the weights' float32/float64 dtype.
+    if (
+        type(x) is Tensor
+        and not torch.compiler.is_compiling()
+        and not torch.jit.is_tracing()
+        and x.dtype is w0.dtype
+        and x.dtype in _DTYPES
+        and x.is_cpu
+        and x.dim() == 2
+        and x.shape[1] == w0.shape[1]
+        and x.is_contiguous()
+        and all(w.is_cpu for w in ws)
+        and all((b is not None) is has_bias for b in bs)
+    ):
+        params = [p for wb in zip(ws, bs) for p in wb] if has_bias else ws
+        if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params)):
+            apply = _MLPFunction.apply if _functorch_active() else _mlp_apply
+            return apply(x, act, precision, has_bias, *params)
+        out = _mlp_forward_numpy(
+            x.numpy(force=True),
+            [w.numpy(force=True) for w in ws],
+            [b.numpy(force=True) for b in bs] if has_bias else None,
+            act,
+            precision,
+        )[0]
+        return torch.from_numpy(out)  # no graph to record
+    _check_input(x, w0)
+    last = len(layers) - 1
+    if (
+        x.dtype not in _DTYPES
+        or not x.is_cpu
+        or not all(w.is_cpu for w in ws)
+        or not all((b is not None) is has_bias for b in bs)
+    ):
+        # PyTorch's own ops (or a layer by layer run for mixed biases)
+        for i, (w, b) in enumerate(zip(ws, bs)):
+            x = _dense_call(x, w, b, act if i < last else "identity", precision)
+        return x
+    x2 = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
+    if torch.compiler.is_compiling() or torch.jit.is_tracing() or type(x) is not Tensor:
+        # what compile / export / trace record: one operator for the stack
+        y = _mlp_forward_op(x2, ws, bs if has_bias else [], act, precision)[0]
+    else:
+        y = _mlp_call(x2.contiguous(), layers, act, precision)  # the fast case above
+    return y if x.dim() == 2 else y.reshape(*x.shape[:-1], ws[-1].shape[0])
+
+
+class MLP(torch.nn.Module):
+    """A stack of fully connected layers run by fastdigits' kernels in one call.
+
+    ``MLP([784, 256, 10], activation="relu")`` computes what
+    ``nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))``
+    computes: every layer but the last is followed by ``activation``, the
+    last is linear (logits).  Forward runs the whole stack in one call (one
+    custom operator, ``torch.ops.fastdigits.mlp_forward``, under
+    ``torch.compile`` and ``torch.export``) and backward too
+    (``fastdigits::mlp_backward``), keeping the hidden outputs it needs.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        ``(in_features, hidden..., out_features)``, at least two.
+    activation : {"relu", "sigmoid", "tanh", "gelu", "identity", None}
+        Between layers; gelu is the tanh approximation.
+    bias, device, dtype : as for ``torch.nn.Linear``
+    precision : {"float32", "bfloat16"}
+        As for :class:`Linear`.
+    weight_order : {"C", "F"}
+        The weights' memory order.  "C" (default): row-major, as
+        ``nn.Linear``'s.  "F": the same ``(out, in)`` weights stored
+        column-major (``weight.t()`` is contiguous; the gradients and the
+        optimiser's buffers take that layout too), which the kernels read
+        and write faster: forward reads ``weight.t()`` row by row and the
+        weight gradient is written row-major.  Shapes, values, state dicts
+        and initialisation are the same either way.
+
+    The layers are :class:`Linear` modules in ``self.layers`` (an
+    ``nn.ModuleList``), so the parameters are ``layers.0.weight``
+    ``(hidden, in)``, ``layers.0.bias``, ``layers.1.weight``, ... laid out
+    and initialised as ``nn.Linear``'s.  A state dict of
+    ``nn.Sequential(nn.Linear, act, nn.Linear, ...)`` (keys ``0.weight``,
+    ``2.weight``, ...) maps onto it with :meth:`state_dict_from_sequential`:
+    the i-th ``nn.Linear`` becomes ``layers.i``.
+
+    CPU float32/float64 tensors run on the fastdigits kernels; other dtypes
+    and devices run layer by layer on PyTorch's ops, as :class:`Linear`.
+    Double backward raises ``RuntimeError``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastdigits.torch import MLP
+    >>> _ = torch.manual_seed(0)
+    >>> model = MLP([784, 64, 10])
+    >>> [k for k in model.state_dict()]
+    ['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias']
+    >>> ref = torch.nn.Sequential(torch.nn.Linear(784, 64), torch.nn.ReLU(),
+    ...                           torch.nn.Linear(64, 10))
+    >>> ref.load_state_dict(MLP.state_dict_to_sequential(model.state_dict()))
+    <All keys matched successfully>
+    >>> x = torch.randn(8, 784)
+    >>> torch.allclose(model(x), ref(x), atol=1e-5)
+    True
+    >>> model.load_state_dict(MLP.state_dict_from_sequential(ref.state_dict()))
+    <All keys matched successfully>
+    """
+
+    def __init__(
+        self,
+        sizes,
+        activation: Optional[str] = "relu",
+        bias: bool = True,
+        device=None,
+        dtype=None,
+        precision: str = "float32",
+        weight_order: str = "C",
+    ) -> None:
+        super().__init__()
+        sizes = _check_sizes(sizes)
+        _check_activation(activation)
+        _check_precision(precision)
+        if weight_order not in ("C", "F"):
+            raise ValueError("weight_order must be 'C' or 'F', got %r" % (weight_order,))
+        self.sizes = sizes
+        self.activation = activation
+        self.precision = precision
+        self.weight_order = weight_order
+        last = len(sizes) - 2
+        self.layers = torch.nn.ModuleList(
+            Linear(
+                k,
+                n,
+                bias=bias,
+                activation=activation if i < last else None,
+                device=device,
+                dtype=dtype,
+                precision=precision,
+            )
+            for i, (k, n) in enumerate(zip(sizes[:-1], sizes[1:]))
+        )
+        if weight_order == "F":
+            # the same values (drawn as nn.Linear draws them), column-major
+            for layer in self.layers:
+                layer.weight = torch.nn.Parameter(layer.weight.detach().t().contiguous().t())
+
+    def reset_parameters(self) -> None:
+        """torch.nn.Linear's initialisation, layer by layer (the same values
+        for the same seed whatever ``weight_order``)."""
+        for layer in self.layers:
+            w = layer.weight
+            if w.is_contiguous():
+                layer.reset_parameters()
+                continue
+            tmp = torch.empty(w.shape, dtype=w.dtype, device=w.device)
+            torch.nn.init.kaiming_uniform_(tmp, a=math.sqrt(5))
+            with torch.no_grad():
+                w.copy_(tmp)
+            if layer.bias is not None:
+                bound = 1 / math.sqrt(layer.in_features)
+                torch.nn.init.uniform_(layer.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _mlp_call(x, self.layers, _ACTS[self.activation], self.precision)
+
+    def extra_repr(self) -> str:
+        return "sizes=%r, activation=%r, precision=%r%s" % (
+            list(self.sizes),
+            self.activation,
+            self.precision,
+            ", weight_order='F'" if self.weight_order == "F" else "",
+        )
+
+    @staticmethod
+    def state_dict_from_sequential(state_dict) -> "OrderedDict[str, Tensor]":
+        """An ``nn.Sequential``'s state dict with MLP's names: the i-th
+        ``<index>.weight`` / ``<index>.bias`` pair (in order of the indices)
+        becomes ``layers.i.weight`` / ``layers.i.bias``."""
+        prefixes = sorted(
+            {k.rsplit(".", 1)[0] for k in state_dict}, key=lambda p: [int(s) for s in p.split(".")]
+        )
+        ren = {p: "layers.%d" % i for i, p in enumerate(prefixes)}
+        return OrderedDict(
+            (ren[k.rsplit(".", 1)[0]] + "." + k.rsplit(".", 1)[1], v) for k, v in state_dict.items()
+        )
+
+    @staticmethod
+    def state_dict_to_sequential(state_dict, stride: int = 2) -> "OrderedDict[str, Tensor]":
+        """MLP's state dict with the names of ``nn.Sequential(nn.Linear, act,
+        nn.Linear, ...)``: ``layers.i.*`` becomes ``<stride*i>.*`` (stride 2:
+        one activation module between the linear layers; 1 without)."""
+        out = OrderedDict()
+        for k, v in state_dict.items():
+            _, i, name = k.split(".")
+            out["%d.%s" % (stride * int(i), name)] = v
+        return out
