@@ -3,24 +3,24 @@ import math
 
 import numpy as np
 
+cimport numpy as cnp
 from libc.stdint cimport int64_t, uint8_t
 from fastdigits._common cimport fd_ctx
-from fastdigits._binding cimport check_out, current_ctx, finite_real
+from fastdigits._binding cimport check_out, current_ctx, dtype_code, finite_real
 from fastdigits._args import as_array
+
+cnp.import_array()
 
 cdef extern from "normalize/normalize.h" nogil:
     enum:
         FD_NORM_STORE_AUTO
         FD_NORM_STORE_CACHED
         FD_NORM_STORE_STREAM
-    void fd_normalize_u8_f32_ex(fd_ctx ctx, int64_t n, const uint8_t *src, float *out,
-                                double scale, double mean, double std, int store)
-    void fd_normalize_u8_f64_ex(fd_ctx ctx, int64_t n, const uint8_t *src, double *out,
-                                double scale, double mean, double std, int store)
-    void fd_normalize_u8_f32_tail_inplace(fd_ctx ctx, int64_t n, float *buf,
-                                          double scale, double mean, double std)
-    void fd_normalize_u8_f64_tail_inplace(fd_ctx ctx, int64_t n, double *buf,
-                                          double scale, double mean, double std)
+    # one entry each for both dtypes: dtype (FD_F32 / FD_F64) picks the instance
+    int fd_normalize_u8_ex(fd_ctx ctx, int dtype, int64_t n, const uint8_t *src, void *out,
+                           double scale, double mean, double std, int store)
+    int fd_normalize_u8_tail_inplace(fd_ctx ctx, int dtype, int64_t n, void *buf,
+                                     double scale, double mean, double std)
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -71,8 +71,8 @@ def normalize(images, scale, mean, std, dtype, flatten, out, _store=None):
     cdef int store
     cdef int64_t n
     cdef const uint8_t[::1] src
-    cdef float[::1] o32
-    cdef double[::1] o64
+    cdef void *op
+    cdef int dtc
     cdef double s, m, d
 
     if not isinstance(images, np.ndarray):
@@ -109,15 +109,12 @@ def normalize(images, scale, mean, std, dtype, flatten, out, _store=None):
     src = (images if images.flags.c_contiguous else np.ascontiguousarray(images)).reshape(-1)
     if _store is not None:
         store = STORE_POLICIES[_store]
+    # out is C-contiguous and writeable (allocated here or checked above)
+    op = cnp.PyArray_DATA(<cnp.ndarray>out)
+    dtc = dtype_code(<cnp.ndarray>out)
     ctx = current_ctx()
-    if dt == _F32:
-        o32 = out.reshape(-1)
-        with nogil:
-            fd_normalize_u8_f32_ex(ctx, n, &src[0], &o32[0], s, m, d, store)
-    else:
-        o64 = out.reshape(-1)
-        with nogil:
-            fd_normalize_u8_f64_ex(ctx, n, &src[0], &o64[0], s, m, d, store)
+    with nogil:
+        fd_normalize_u8_ex(ctx, dtc, n, &src[0], op, s, m, d, store)
     return out
 
 
@@ -129,8 +126,8 @@ def _normalize_tail_inplace_test(buf, scale=1.0 / 255, mean=0.0, std=1.0):
     """
     cdef fd_ctx ctx
     cdef int64_t n
-    cdef float[::1] o32
-    cdef double[::1] o64
+    cdef void *bp
+    cdef int dtc
     cdef double s, m, d
     if not isinstance(buf, np.ndarray):
         raise TypeError("buf must be a numpy.ndarray, got %s" % type(buf).__name__)
@@ -142,13 +139,9 @@ def _normalize_tail_inplace_test(buf, scale=1.0 / 255, mean=0.0, std=1.0):
     n = buf.size
     if n == 0:
         return buf
+    bp = cnp.PyArray_DATA(<cnp.ndarray>buf)
+    dtc = dtype_code(<cnp.ndarray>buf)
     ctx = current_ctx()
-    if dt == _F32:
-        o32 = buf
-        with nogil:
-            fd_normalize_u8_f32_tail_inplace(ctx, n, &o32[0], s, m, d)
-    else:
-        o64 = buf
-        with nogil:
-            fd_normalize_u8_f64_tail_inplace(ctx, n, &o64[0], s, m, d)
+    with nogil:
+        fd_normalize_u8_tail_inplace(ctx, dtc, n, bp, s, m, d)
     return buf

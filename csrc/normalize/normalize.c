@@ -65,3 +65,27 @@ static int64_t fd_norm_bound(int64_t n, int nt, int t, int64_t head, int64_t lan
 
 #define FD_TEMPLATE "normalize/normalize_impl.h"
 #include "common/fd_template.h"
+
+int fd_normalize_u8_ex(fd_ctx ctx, int dtype, int64_t n, const uint8_t *in, void *out, double scale,
+                       double mean, double std, int store)
+{
+    if (dtype == FD_F32)
+        fd_normalize_u8_f32_ex(ctx, n, in, out, scale, mean, std, store);
+    else if (dtype == FD_F64)
+        fd_normalize_u8_f64_ex(ctx, n, in, out, scale, mean, std, store);
+    else
+        return FD_EINVAL;
+    return FD_OK;
+}
+
+int fd_normalize_u8_tail_inplace(fd_ctx ctx, int dtype, int64_t n, void *buf, double scale,
+                                 double mean, double std)
+{
+    if (dtype == FD_F32)
+        fd_normalize_u8_f32_tail_inplace(ctx, n, buf, scale, mean, std);
+    else if (dtype == FD_F64)
+        fd_normalize_u8_f64_tail_inplace(ctx, n, buf, scale, mean, std);
+    else
+        return FD_EINVAL;
+    return FD_OK;
+}

@@ -41,4 +41,13 @@ void fd_normalize_u8_f32_tail_inplace(fd_ctx ctx, int64_t n, float *buf, double 
 void fd_normalize_u8_f64_tail_inplace(fd_ctx ctx, int64_t n, double *buf, double scale, double mean,
                                       double std);
 
+/* fd_normalize_u8_*_ex and fd_normalize_u8_*_tail_inplace for both dtypes
+ * (dtype FD_F32 / FD_F64, common/fd_common.h; out and buf point to float or
+ * double): the binding's one entry each.  FD_OK, or FD_EINVAL for an
+ * unknown dtype (nothing written). */
+int fd_normalize_u8_ex(fd_ctx ctx, int dtype, int64_t n, const uint8_t *in, void *out, double scale,
+                       double mean, double std, int store);
+int fd_normalize_u8_tail_inplace(fd_ctx ctx, int dtype, int64_t n, void *buf, double scale,
+                                 double mean, double std);
+
 #endif

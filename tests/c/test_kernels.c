@@ -20,6 +20,7 @@
 #include "common/fd_rng.h"
 #include "gemm/gemm_blocking.h"
 #include "loss/loss.h"
+#include "normalize/normalize.h"
 #include "optim/optim.h"
 
 static int g_checks = 0, g_failed = 0;
@@ -454,6 +455,39 @@ static void test_loss_optim_dispatch(void)
     CHECK(memcmp(p, p2, sizeof p) == 0 && memcmp(v, v2, sizeof v) == 0);
 }
 
+/* The same for the normalisation entries (plain and in place). */
+static void test_normalize_dispatch(void)
+{
+    const uint8_t px[5] = {0, 1, 127, 200, 255};
+    float of[5], of2[5], tf[5], tf2[5];
+    double od[5], od2[5], td[5], td2[5];
+    fd_ctx ctx = ctx_of(1);
+    CHECK(fd_normalize_u8_ex(ctx, FD_F32, 5, px, of, 1.0 / 255, 0.1307, 0.3081,
+                             FD_NORM_STORE_AUTO) == FD_OK);
+    fd_normalize_u8_f32_ex(ctx, 5, px, of2, 1.0 / 255, 0.1307, 0.3081, FD_NORM_STORE_AUTO);
+    CHECK(memcmp(of, of2, sizeof of) == 0 && of[4] != 0.0f);
+    CHECK(fd_normalize_u8_ex(ctx, FD_F64, 5, px, od, 1.0 / 255, 0.5, 0.25, FD_NORM_STORE_STREAM) ==
+          FD_OK);
+    fd_normalize_u8_f64_ex(ctx, 5, px, od2, 1.0 / 255, 0.5, 0.25, FD_NORM_STORE_STREAM);
+    CHECK(memcmp(od, od2, sizeof od) == 0 && od[0] == -2.0);
+    /* in place: the pixels sit in the last 5 bytes of the buffer */
+    memcpy((uint8_t *)tf + sizeof tf - 5, px, 5);
+    memcpy((uint8_t *)tf2 + sizeof tf2 - 5, px, 5);
+    CHECK(fd_normalize_u8_tail_inplace(ctx, FD_F32, 5, tf, 2.0, 1.0, 0.5) == FD_OK);
+    fd_normalize_u8_f32_tail_inplace(ctx, 5, tf2, 2.0, 1.0, 0.5);
+    CHECK(memcmp(tf, tf2, sizeof tf) == 0 && tf[1] == 2.0f);
+    memcpy((uint8_t *)td + sizeof td - 5, px, 5);
+    memcpy((uint8_t *)td2 + sizeof td2 - 5, px, 5);
+    CHECK(fd_normalize_u8_tail_inplace(ctx, FD_F64, 5, td, 2.0, 1.0, 0.5) == FD_OK);
+    fd_normalize_u8_f64_tail_inplace(ctx, 5, td2, 2.0, 1.0, 0.5);
+    CHECK(memcmp(td, td2, sizeof td) == 0 && td[4] == 1018.0);
+    /* an unknown dtype: FD_EINVAL, nothing written */
+    memcpy(of2, of, sizeof of);
+    CHECK(fd_normalize_u8_ex(ctx, 9, 5, px, of, 1.0, 0.0, 1.0, FD_NORM_STORE_AUTO) == FD_EINVAL);
+    CHECK(fd_normalize_u8_tail_inplace(ctx, 9, 5, of, 1.0, 0.0, 1.0) == FD_EINVAL);
+    CHECK(memcmp(of, of2, sizeof of) == 0);
+}
+
 int main(void)
 {
     test_cpu();
@@ -469,6 +503,7 @@ int main(void)
     test_dense_dropout();
     test_dense_dispatch();
     test_loss_optim_dispatch();
+    test_normalize_dispatch();
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed ? 1 : 0;
 }
