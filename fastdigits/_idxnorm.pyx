@@ -6,7 +6,7 @@ buffer; this module checks buffer sizes and releases the GIL.
 """
 from libc.stdint cimport int64_t, uint8_t, uintptr_t
 
-from fastdigits._common cimport fd_ctx
+from fastdigits._common cimport fd_ctx, FD_F32, FD_F64
 from fastdigits._binding cimport current_ctx
 from fastdigits._idx cimport (
     FD_IDX_STOPPED,
@@ -20,27 +20,23 @@ from fastdigits._idx cimport (
 )
 
 cdef extern from "idx/idx_normalize.h" nogil:
-    int fd_gz_normalize_f32(fd_ctx ctx, const uint8_t *inp, size_t n,
-                            int64_t header_len, int64_t count, float *out,
-                            double scale, double mean, double std,
-                            fd_idx_poll *poll, fd_idx_error *err)
-    int fd_gz_normalize_f64(fd_ctx ctx, const uint8_t *inp, size_t n,
-                            int64_t header_len, int64_t count, double *out,
-                            double scale, double mean, double std,
-                            fd_idx_poll *poll, fd_idx_error *err)
-    int fd_normalize_tail_polled_f32(fd_ctx ctx, int64_t n, float *buf, double scale,
-                                     double mean, double std, fd_idx_poll *poll)
-    int fd_normalize_tail_polled_f64(fd_ctx ctx, int64_t n, double *buf, double scale,
-                                     double mean, double std, fd_idx_poll *poll)
+    # one entry each for both dtypes: dtype (FD_F32 / FD_F64) picks the instance
+    int fd_gz_normalize(fd_ctx ctx, int dtype, const uint8_t *inp, size_t n,
+                        int64_t header_len, int64_t count, void *out,
+                        double scale, double mean, double std,
+                        fd_idx_poll *poll, fd_idx_error *err)
+    int fd_normalize_tail_polled(fd_ctx ctx, int dtype, int64_t n, void *buf, double scale,
+                                 double mean, double std, fd_idx_poll *poll)
 
 
-cdef int64_t _check(uint8_t[::1] out, int64_t count, int elsize) except -1:
+cdef int _check(uint8_t[::1] out, int64_t count, int elsize) except -1:
+    """The dtype code (FD_F32 / FD_F64) of elsize, once out's size is checked."""
     if elsize not in (4, 8):
         raise ValueError("elsize must be 4 or 8, got %d" % elsize)
     if count < 0 or out.shape[0] != count * elsize:
         raise ValueError("out holds %d bytes, need %d floats of %d bytes"
                          % (out.shape[0], count, elsize))
-    return 0
+    return FD_F32 if elsize == 4 else FD_F64
 
 
 def normalize_tail(uint8_t[::1] out, int64_t count, int elsize, double scale,
@@ -49,17 +45,12 @@ def normalize_tail(uint8_t[::1] out, int64_t count, int elsize, double scale,
     cdef fd_ctx ctx = current_ctx()
     cdef fd_idx_poll poll
     cdef int rc
-    _check(out, count, elsize)
+    cdef int dt = _check(out, count, elsize)
     if count == 0:
         return
     init_poll(&poll)
     with nogil:
-        if elsize == 4:
-            rc = fd_normalize_tail_polled_f32(ctx, count, <float *>&out[0], scale, mean,
-                                              std, &poll)
-        else:
-            rc = fd_normalize_tail_polled_f64(ctx, count, <double *>&out[0], scale, mean,
-                                              std, &poll)
+        rc = fd_normalize_tail_polled(ctx, dt, count, &out[0], scale, mean, std, &poll)
     if rc == FD_IDX_STOPPED:
         raise_stopped()
 
@@ -83,7 +74,7 @@ def gz_normalize_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_
     cdef uint8_t *o
     cdef uint8_t dummy[8]
     cdef int64_t lead
-    _check(out, count, elsize)
+    cdef int dt = _check(out, count, elsize)
     o = &out[0] if count > 0 else dummy
     lead = count * (elsize - 1) - header_len
     init_poll(&poll)
@@ -96,22 +87,13 @@ def gz_normalize_into(const uint8_t[::1] data, uint8_t[::1] out, int64_t header_
             rc = fd_gz_inflate_exact(&lib, p, n, o + lead, header_len + count,
                                      header_len, &used, &poll, &err)
             if rc == 0:
-                if elsize == 4:
-                    rc = fd_normalize_tail_polled_f32(ctx, count, <float *>o, scale, mean,
-                                                      std, &poll)
-                else:
-                    rc = fd_normalize_tail_polled_f64(ctx, count, <double *>o, scale, mean,
-                                                      std, &poll)
+                rc = fd_normalize_tail_polled(ctx, dt, count, o, scale, mean, std, &poll)
         if rc != 0:
             raise_error(rc, &err)
         return "libdeflate-tail"
     with nogil:
-        if elsize == 4:
-            rc = fd_gz_normalize_f32(ctx, p, n, header_len, count, <float *>o,
-                                     scale, mean, std, &poll, &err)
-        else:
-            rc = fd_gz_normalize_f64(ctx, p, n, header_len, count, <double *>o,
-                                     scale, mean, std, &poll, &err)
+        rc = fd_gz_normalize(ctx, dt, p, n, header_len, count, o, scale, mean, std, &poll,
+                             &err)
     if rc != 0:
         raise_error(rc, &err)
     return "zlib-chunked"

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The kernels under test, with their sources taken from the build's own list.
-KERNELS = ("common", "loss", "optim", "augment", "act", "gemm", "dense", "dropout", "normalize")
+KERNELS = "common loss optim augment act gemm dense dropout normalize idx".split()
 
 
 def manifest_sources():
@@ -40,7 +40,7 @@ def c_compiler():
 
 def build_and_run(tmp_path, extra):
     exe = str(tmp_path / "test_kernels")
-    cmd = c_compiler() + FLAGS + extra + SOURCES + ["-lm", "-o", exe]
+    cmd = c_compiler() + FLAGS + extra + SOURCES + ["-lz", "-lm", "-o", exe]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, "compile failed:\n%s\n%s" % (" ".join(cmd), res.stderr)
     run = subprocess.run(

@@ -157,3 +157,22 @@ int fd_gz_normalize_f64(fd_ctx ctx, const uint8_t *in, size_t n, int64_t header_
  * elements starting at buf + lo, finished by the unpolled function. */
 #define FD_TEMPLATE "idx/idx_normalize_impl.h"
 #include "common/fd_template.h"
+
+int fd_gz_normalize(fd_ctx ctx, int dtype, const uint8_t *in, size_t n, int64_t header_len,
+                    int64_t count, void *out, double scale, double mean, double std,
+                    fd_idx_poll *poll, fd_idx_error *err)
+{
+    if (dtype == FD_F32)
+        return fd_gz_normalize_f32(ctx, in, n, header_len, count, out, scale, mean, std, poll, err);
+    if (dtype == FD_F64)
+        return fd_gz_normalize_f64(ctx, in, n, header_len, count, out, scale, mean, std, poll, err);
+    return FD_EINVAL;
+}
+
+int fd_normalize_tail_polled(fd_ctx ctx, int dtype, int64_t n, void *buf, double scale, double mean,
+                             double std, fd_idx_poll *poll)
+{
+    if (dtype == FD_F32) return fd_normalize_tail_polled_f32(ctx, n, buf, scale, mean, std, poll);
+    if (dtype == FD_F64) return fd_normalize_tail_polled_f64(ctx, n, buf, scale, mean, std, poll);
+    return FD_EINVAL;
+}

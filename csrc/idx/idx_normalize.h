@@ -33,4 +33,14 @@ int fd_normalize_tail_polled_f32(fd_ctx ctx, int64_t n, float *buf, double scale
 int fd_normalize_tail_polled_f64(fd_ctx ctx, int64_t n, double *buf, double scale, double mean,
                                  double std, fd_idx_poll *poll);
 
+/* fd_gz_normalize_* and fd_normalize_tail_polled_* for both dtypes (dtype
+ * FD_F32 / FD_F64, common/fd_common.h; out and buf point to float or
+ * double): the binding's one entry each.  FD_EINVAL (nothing read or
+ * written) for an unknown dtype. */
+int fd_gz_normalize(fd_ctx ctx, int dtype, const uint8_t *in, size_t n, int64_t header_len,
+                    int64_t count, void *out, double scale, double mean, double std,
+                    fd_idx_poll *poll, fd_idx_error *err);
+int fd_normalize_tail_polled(fd_ctx ctx, int dtype, int64_t n, void *buf, double scale, double mean,
+                             double std, fd_idx_poll *poll);
+
 #endif

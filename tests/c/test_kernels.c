@@ -4,13 +4,14 @@
  *   cc -std=c99 -Wall -Wextra -Werror -DFD_NO_SIMD -Icsrc tests/c/test_kernels.c \
  *      csrc/loss/loss.c csrc/loss/loss_avx2.c csrc/loss/loss_avx512.c \
  *      csrc/optim/optim.c csrc/optim/optim_avx2.c csrc/optim/optim_avx512.c \
- *      csrc/common/cpu.c -lm
+ *      csrc/common/cpu.c -lz -lm
  * (optionally with -fopenmp).  Prints one line per failed check and a
  * summary; exits 0 only when every check passes.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "act/act_code.h"
 #include "augment/augment.h"
@@ -19,6 +20,7 @@
 #include "dropout/dropout.h"
 #include "common/fd_rng.h"
 #include "gemm/gemm_blocking.h"
+#include "idx/idx_normalize.h"
 #include "loss/loss.h"
 #include "normalize/normalize.h"
 #include "optim/optim.h"
@@ -488,6 +490,50 @@ static void test_normalize_dispatch(void)
     CHECK(memcmp(of, of2, sizeof of) == 0);
 }
 
+/* The same for the IDX decode + normalise entries: a gzip file of one
+ * stored deflate block holding an 8-byte IDX header and 5 pixels. */
+static void test_idx_normalize_dispatch(void)
+{
+    const uint8_t raw[13] = {0, 0, 8, 1, 0, 0, 0, 5, 0, 1, 127, 200, 255};
+    uint8_t gz[10 + 5 + 13 + 8] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1, 13, 0, 0xf2, 0xff};
+    uLong crc = crc32(0L, raw, 13);
+    float of[5], of2[5], tf[5], tf2[5];
+    double od[5], od2[5], td[5], td2[5];
+    fd_idx_error err;
+    fd_ctx ctx = ctx_of(1);
+    int k;
+    memcpy(gz + 15, raw, 13);
+    for (k = 0; k < 4; k++) {
+        gz[28 + k] = (uint8_t)(crc >> (8 * k));
+        gz[32 + k] = (uint8_t)(13u >> (8 * k));
+    }
+    CHECK(fd_gz_normalize(ctx, FD_F32, gz, sizeof gz, 8, 5, of, 1.0 / 255, 0.1307, 0.3081, NULL,
+                          &err) == FD_OK);
+    CHECK(fd_gz_normalize_f32(ctx, gz, sizeof gz, 8, 5, of2, 1.0 / 255, 0.1307, 0.3081, NULL,
+                              &err) == FD_OK);
+    CHECK(memcmp(of, of2, sizeof of) == 0 && of[4] != 0.0f);
+    CHECK(fd_gz_normalize(ctx, FD_F64, gz, sizeof gz, 8, 5, od, 1.0 / 255, 0.5, 0.25, NULL, &err) ==
+          FD_OK);
+    CHECK(fd_gz_normalize_f64(ctx, gz, sizeof gz, 8, 5, od2, 1.0 / 255, 0.5, 0.25, NULL, &err) ==
+          FD_OK);
+    CHECK(memcmp(od, od2, sizeof od) == 0 && od[0] == -2.0);
+    memcpy((uint8_t *)tf + sizeof tf - 5, raw + 8, 5);
+    memcpy((uint8_t *)tf2 + sizeof tf2 - 5, raw + 8, 5);
+    CHECK(fd_normalize_tail_polled(ctx, FD_F32, 5, tf, 2.0, 1.0, 0.5, NULL) == FD_OK);
+    CHECK(fd_normalize_tail_polled_f32(ctx, 5, tf2, 2.0, 1.0, 0.5, NULL) == FD_OK);
+    CHECK(memcmp(tf, tf2, sizeof tf) == 0 && tf[1] == 2.0f);
+    memcpy((uint8_t *)td + sizeof td - 5, raw + 8, 5);
+    memcpy((uint8_t *)td2 + sizeof td2 - 5, raw + 8, 5);
+    CHECK(fd_normalize_tail_polled(ctx, FD_F64, 5, td, 2.0, 1.0, 0.5, NULL) == FD_OK);
+    CHECK(fd_normalize_tail_polled_f64(ctx, 5, td2, 2.0, 1.0, 0.5, NULL) == FD_OK);
+    CHECK(memcmp(td, td2, sizeof td) == 0 && td[4] == 1018.0);
+    /* an unknown dtype: FD_EINVAL, nothing written */
+    memcpy(of2, of, sizeof of);
+    CHECK(fd_gz_normalize(ctx, 9, gz, sizeof gz, 8, 5, of, 1.0, 0.0, 1.0, NULL, &err) == FD_EINVAL);
+    CHECK(fd_normalize_tail_polled(ctx, 9, 5, of, 1.0, 0.0, 1.0, NULL) == FD_EINVAL);
+    CHECK(memcmp(of, of2, sizeof of) == 0);
+}
+
 int main(void)
 {
     test_cpu();
@@ -504,6 +550,7 @@ int main(void)
     test_dense_dispatch();
     test_loss_optim_dispatch();
     test_normalize_dispatch();
+    test_idx_normalize_dispatch();
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed ? 1 : 0;
 }
