@@ -6,25 +6,21 @@ validate the user's arguments; this module checks what the C relies on
 """
 import numpy as np
 
-from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+cimport numpy as cnp
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.string cimport memset
-from fastdigits._common cimport fd_ctx, FD_OK
+from fastdigits._common cimport fd_ctx, FD_OK, FD_F32, FD_U8
 from fastdigits._binding cimport check_status, current_ctx
 
+cnp.import_array()
+
 cdef extern from "augment/augment.h" nogil:
-    int fd_augment_u8(fd_ctx ctx, const uint8_t *images, int64_t h, int64_t w,
-                      const int64_t *rows, const int64_t *ids, int64_t count,
-                      const fd_aug_spec *spec, uint64_t seed, uint32_t epoch,
-                      double scale, double mean, double std, float *out)
-    int fd_augment_f32(fd_ctx ctx, const float *images, int64_t h, int64_t w,
-                       const int64_t *rows, const int64_t *ids, int64_t count,
-                       const fd_aug_spec *spec, uint64_t seed, uint32_t epoch,
-                       double scale, double mean, double std, float *out)
+    # one entry for both image dtypes: dtype (FD_U8 / FD_F32) picks the instance
+    int fd_augment(fd_ctx ctx, int dtype, const void *images, int64_t h, int64_t w,
+                   const int64_t *rows, const int64_t *ids, int64_t count,
+                   const fd_aug_spec *spec, uint64_t seed, uint32_t epoch,
+                   double scale, double mean, double std, float *out)
     int fd_shuffle_order(fd_ctx ctx, int64_t n, uint64_t seed, uint32_t epoch, int64_t *order)
-    int fd_batch_make_f32(fd_ctx ctx, const uint8_t *images, int64_t n, int64_t h, int64_t w,
-                          const int64_t *order, int64_t start, int64_t count,
-                          const fd_aug_spec *spec, uint64_t seed, uint32_t epoch,
-                          double scale, double mean, double std, float *out)
 
 AFFINE = FD_AUG_AFFINE
 ELASTIC = FD_AUG_ELASTIC
@@ -60,12 +56,14 @@ cdef int _status(int st) except -1:
                         ValueError, "fastdigits augment: invalid arguments (status %d)")
 
 
-def _check_images(images, dtypes):
+cdef int _check_images(images, dtypes) except -1:
+    """The dtype code (FD_U8 / FD_F32) of images, once they are checked."""
     if not isinstance(images, np.ndarray) or images.ndim != 3 or images.dtype not in dtypes:
         raise TypeError("images must be an (n, h, w) array of %s"
                         % " or ".join(str(d) for d in dtypes))
     if not images.flags.c_contiguous:
         raise ValueError("images must be C-contiguous")
+    return FD_U8 if images.dtype == _U8 else FD_F32
 
 
 def augment(images, list ops, seed, epoch, indices, out, double scale, double mean,
@@ -77,12 +75,11 @@ def augment(images, list ops, seed, epoch, indices, out, double scale, double me
     cdef int64_t n, h, w
     cdef uint64_t s = seed
     cdef uint32_t e = epoch
-    cdef const uint8_t[:, :, ::1] u8
-    cdef const float[:, :, ::1] f32
+    cdef const void *img
     cdef const int64_t[::1] ids
     cdef const int64_t *idp = NULL
     cdef float[:, :, ::1] o
-    _check_images(images, (_U8, _F32))
+    cdef int dt = _check_images(images, (_U8, _F32))
     n, h, w = images.shape
     fill_spec(&spec, ops, h, w)
     if not isinstance(out, np.ndarray) or out.dtype != _F32 or out.shape != images.shape \
@@ -99,17 +96,11 @@ def augment(images, list ops, seed, epoch, indices, out, double scale, double me
     if indices is not None:
         ids = indices
         idp = &ids[0]
+    img = cnp.PyArray_DATA(<cnp.ndarray>images)  # C-contiguous, checked above
     ctx = current_ctx()
-    if images.dtype == _U8:
-        u8 = images
-        with nogil:
-            st = fd_augment_u8(ctx, &u8[0, 0, 0], h, w, NULL, idp, n, &spec, s, e,
-                               scale, mean, std, &o[0, 0, 0])
-    else:
-        f32 = images
-        with nogil:
-            st = fd_augment_f32(ctx, &f32[0, 0, 0], h, w, NULL, idp, n, &spec, s, e,
-                                scale, mean, std, &o[0, 0, 0])
+    with nogil:
+        st = fd_augment(ctx, dt, img, h, w, NULL, idp, n, &spec, s, e, scale, mean, std,
+                        &o[0, 0, 0])
     _status(st)
     return out
 
@@ -145,9 +136,8 @@ cdef class BatchMaker:
     """
     cdef fd_aug_spec spec
     cdef object images, order
-    cdef const uint8_t[:, :, ::1] u8
-    cdef const float[:, :, ::1] f32
-    cdef bint is_u8
+    cdef const void *img
+    cdef int dtype
     cdef const int64_t[::1] ordv
     cdef int64_t n, h, w
     cdef uint64_t seed
@@ -157,7 +147,7 @@ cdef class BatchMaker:
 
     def __init__(self, images, order, list ops, seed, epoch, double scale, double mean,
                  double std):
-        _check_images(images, (_U8, _F32))
+        self.dtype = _check_images(images, (_U8, _F32))
         if not isinstance(order, np.ndarray) or order.dtype != _I64 or order.ndim != 1 \
                 or not order.flags.c_contiguous:
             raise ValueError("order must be a contiguous 1-D int64 array")
@@ -167,11 +157,7 @@ cdef class BatchMaker:
         fill_spec(&self.spec, ops, self.h, self.w)
         self.images = images
         self.order = order
-        self.is_u8 = images.dtype == _U8
-        if self.is_u8:
-            self.u8 = images
-        else:
-            self.f32 = images
+        self.img = cnp.PyArray_DATA(<cnp.ndarray>images)  # kept alive by self.images
         self.ordv = order
         self.seed = seed
         self.epoch = epoch
@@ -187,6 +173,7 @@ cdef class BatchMaker:
         cdef float[::1] o
         cdef fd_ctx ctx
         cdef int st
+        cdef int64_t i
         if start < 0 or count < 0 or start + count > self.ordv.shape[0]:
             raise ValueError("batch [%d, %d) is outside the order" % (start, start + count))
         if not isinstance(out, np.ndarray) or out.dtype != _F32 or not out.flags.c_contiguous \
@@ -195,19 +182,16 @@ cdef class BatchMaker:
                              % (count * self.h * self.w))
         if count == 0 or self.h * self.w == 0:
             return out
+        # the order array may have been changed since __init__ checked it
+        for i in range(start, start + count):
+            if self.ordv[i] < 0 or self.ordv[i] >= self.n:
+                raise ValueError("order[%d] = %d is outside [0, %d)" % (i, self.ordv[i], self.n))
         o = out.reshape(-1)
         ctx = self.ctx
-        if self.is_u8:
-            with nogil:
-                st = fd_batch_make_f32(ctx, &self.u8[0, 0, 0], self.n, self.h, self.w,
-                                       &self.ordv[0], start, count, &self.spec, self.seed,
-                                       self.epoch, self.scale, self.mean, self.std, &o[0])
-        else:
-            # float32 images: the same gather and augmentation, no uint8 cast
-            with nogil:
-                st = fd_augment_f32(ctx, &self.f32[0, 0, 0], self.h, self.w,
-                                    &self.ordv[start], &self.ordv[start], count, &self.spec,
-                                    self.seed, self.epoch, self.scale, self.mean, self.std,
-                                    &o[0])
+        # order[start:start+count] are both the rows gathered and their sample ids
+        with nogil:
+            st = fd_augment(ctx, self.dtype, self.img, self.h, self.w, &self.ordv[start],
+                            &self.ordv[start], count, &self.spec, self.seed, self.epoch,
+                            self.scale, self.mean, self.std, &o[0])
         _status(st)
         return out

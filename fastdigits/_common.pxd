@@ -14,6 +14,7 @@ cdef extern from "common/fd_common.h" nogil:
         FD_EINVAL
         FD_F32
         FD_F64
+        FD_U8
 
 
 cdef extern from "act/act_code.h" nogil:

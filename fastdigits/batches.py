@@ -2,7 +2,7 @@
 
 :func:`batches` is the loop most users write around a model (shuffle,
 slice, augment, cast, normalise) as one call per batch of
-``fastdigits._augment`` (``fd_batch_make_f32`` in csrc/augment/augment.h):
+``fastdigits._augment`` (``fd_augment`` in csrc/augment/augment.h):
 gather in shuffled order + augmentation + cast + normalisation, the GIL
 released, while background threads prepare the next ``prefetch`` batches.
 

@@ -77,6 +77,23 @@ def test_order_is_a_permutation_and_epoch_dependent(data):
     assert np.array_equal(it.order, R.augment.shuffle_order(len(images), 1, 0))
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_batch_maker_rechecks_an_order_changed_after_it_was_made(dtype):
+    # the order array is the iterator's (Batches.order): a batch reads only
+    # entries inside the images, whatever the image dtype
+    from fastdigits import _augment
+
+    images = np.ones((4, 3, 3), dtype=dtype)
+    order = np.arange(4, dtype=np.int64)
+    maker = _augment.BatchMaker(images, order, [], 1, 0, 1.0, 0.0, 1.0)
+    out = np.empty(2 * 9, np.float32)
+    assert np.array_equal(maker.make(2, 2, out), np.ones(18, np.float32))
+    order[3] = 4
+    with pytest.raises(ValueError, match=r"order\[3\] = 4 is outside \[0, 4\)"):
+        maker.make(2, 2, out)
+    maker.make(0, 2, out)  # the batches before it are still fine
+
+
 def test_lengths_and_last_batch(data):
     images, labels = data
     assert len(fastdigits.batches(images, labels, 64)) == 11

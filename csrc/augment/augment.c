@@ -382,3 +382,16 @@ int fd_batch_make_f32(fd_ctx ctx, const uint8_t *images, int64_t n, int64_t h, i
     return fd_augment_u8(ctx, images, h, w, order + start, order + start, count, spec, seed, epoch,
                          scale, mean, std, out);
 }
+
+int fd_augment(fd_ctx ctx, int dtype, const void *images, int64_t h, int64_t w, const int64_t *rows,
+               const int64_t *ids, int64_t count, const fd_aug_spec *spec, uint64_t seed,
+               uint32_t epoch, double scale, double mean, double std, float *out)
+{
+    if (dtype == FD_U8)
+        return fd_augment_u8(ctx, images, h, w, rows, ids, count, spec, seed, epoch, scale, mean,
+                             std, out);
+    if (dtype == FD_F32)
+        return fd_augment_f32(ctx, images, h, w, rows, ids, count, spec, seed, epoch, scale, mean,
+                              std, out);
+    return FD_EINVAL;
+}

@@ -97,4 +97,11 @@ int fd_batch_make_f32(fd_ctx ctx, const uint8_t *images, int64_t n, int64_t h, i
                       uint64_t seed, uint32_t epoch, double scale, double mean, double std,
                       float *out);
 
+/* fd_augment_u8 / fd_augment_f32 for dtype FD_U8 / FD_F32 (common/fd_common.h;
+ * images points to uint8 or float): the binding's one entry.  FD_EINVAL
+ * (nothing written) for any other dtype. */
+int fd_augment(fd_ctx ctx, int dtype, const void *images, int64_t h, int64_t w, const int64_t *rows,
+               const int64_t *ids, int64_t count, const fd_aug_spec *spec, uint64_t seed,
+               uint32_t epoch, double scale, double mean, double std, float *out);
+
 #endif

@@ -59,8 +59,9 @@ enum { FD_OK = 0, FD_ENOMEM = -1, FD_EINVAL = -2 };
 
 /* Element type of a dtype-dispatching entry point (fd_dense_forward, ...):
  * the one function a binding declares and calls, with void * data, for
- * both dtypes; it calls the _f32 or _f64 instance. */
-enum { FD_F32 = 0, FD_F64 = 1 };
+ * both dtypes; it calls the _f32 or _f64 instance.  FD_U8: uint8 input
+ * (fd_augment's images, whose instances are _u8 and _f32). */
+enum { FD_F32 = 0, FD_F64 = 1, FD_U8 = 2 };
 
 /* Per-dtype templates: a header instantiated for float and double by
  * common/fd_template.h (T, SFX = f32 / f64) names what it defines

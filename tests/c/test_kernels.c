@@ -534,6 +534,40 @@ static void test_idx_normalize_dispatch(void)
     CHECK(memcmp(of, of2, sizeof of) == 0);
 }
 
+/* The same for the augmentation entry (uint8 and float32 images). */
+static void test_augment_dispatch(void)
+{
+    enum { N = 3, H = 5, W = 6, HW = H * W };
+    static uint8_t img[N * HW];
+    static float imf[N * HW], a[2 * HW], b[2 * HW];
+    int64_t rows[2] = {2, 0}, ids[2] = {7, 1};
+    fd_aug_spec spec;
+    fd_ctx ctx = ctx_of(2);
+    int i;
+    for (i = 0; i < N * HW; i++) {
+        img[i] = (uint8_t)((i * 53 + 5) % 256);
+        imf[i] = (float)img[i] * 0.5f;
+    }
+    memset(&spec, 0, sizeof spec);
+    spec.n_ops = 1;
+    spec.ops[0].kind = FD_AUG_ELASTIC;
+    spec.ops[0].p[0] = 3;
+    spec.ops[0].p[1] = 1;
+    CHECK(fd_augment(ctx, FD_U8, img, H, W, rows, ids, 2, &spec, 5, 1, 1.0 / 255, 0.5, 0.25, a) ==
+          FD_OK);
+    CHECK(fd_augment_u8(ctx, img, H, W, rows, ids, 2, &spec, 5, 1, 1.0 / 255, 0.5, 0.25, b) ==
+          FD_OK);
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    CHECK(fd_augment(ctx, FD_F32, imf, H, W, rows, ids, 2, &spec, 5, 1, 1.0, 0.0, 1.0, a) == FD_OK);
+    CHECK(fd_augment_f32(ctx, imf, H, W, rows, ids, 2, &spec, 5, 1, 1.0, 0.0, 1.0, b) == FD_OK);
+    CHECK(memcmp(a, b, sizeof a) == 0 && memcmp(a, b + HW, sizeof b / 2) != 0);
+    /* an unknown dtype (float64 images have no instance): FD_EINVAL, nothing written */
+    CHECK(fd_augment(ctx, FD_F64, imf, H, W, rows, ids, 2, &spec, 5, 1, 1.0, 0.0, 1.0, a) ==
+          FD_EINVAL);
+    CHECK(fd_augment(ctx, 9, img, H, W, rows, ids, 2, &spec, 5, 1, 1.0, 0.0, 1.0, a) == FD_EINVAL);
+    CHECK(memcmp(a, b, sizeof a) == 0);
+}
+
 int main(void)
 {
     test_cpu();
@@ -551,6 +585,7 @@ int main(void)
     test_loss_optim_dispatch();
     test_normalize_dispatch();
     test_idx_normalize_dispatch();
+    test_augment_dispatch();
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed ? 1 : 0;
 }
