@@ -12,7 +12,7 @@
 
 #define GMR FD_GEMM_BF16_GENERIC_MR
 #define GNR FD_GEMM_BF16_GENERIC_NR
-#define FD_GEMM_BF16_GRAIN ((size_t)1 << 18)
+#define FD_GEMM_BF16_GRAIN ((size_t)1 << 17)
 
 /* The kernels and blocks of one path (see "Dispatch" in fd_common.h). */
 typedef struct {
@@ -168,11 +168,12 @@ static void fd_bf_plan(int64_t m, int64_t k, int64_t n, fd_gemm_blocks *b, int64
     *kc_eff = fd_gemm_round_up((k + nk - 1) / nk, 2);
 }
 
-/* Threads for an m x k x n product: fd_gemm_threads with a quarter of its
- * grain (256K multiply-adds a thread), as vdpbf16ps does twice the work of
- * an FMA a cycle: the 200 x 256 x 10 products of an MLP's output layer
- * (batch 200) then run on 2 threads rather than one while the other
- * waits.  The work-size function and the driver both count with it. */
+/* Threads for an m x k x n product: fd_gemm_threads with an eighth of its
+ * grain (128K multiply-adds a thread; vdpbf16ps does twice the work of an
+ * FMA a cycle): the 200 x 256 x 10 products of an MLP's output layer
+ * (batch 200, 512K multiply-adds) then run on 2 threads rather than one
+ * while the other waits.  The work-size function and the driver both
+ * count with it. */
 static int fd_bf_threads(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_t m, int64_t k,
                          int64_t n, int prod, int *split_n, int64_t *units)
 { return fd_gemm_threads_grain(ctx, b, m, k, n, prod, FD_GEMM_BF16_GRAIN, split_n, units); }
