@@ -107,8 +107,8 @@ static double FN(fd_mlp_l2_adam)(fd_ctx ctx, int64_t n, T *w, T *g, T c, T *m, T
 {
     double part[FD_MLP_L2_CHUNK], total = 0.0;
     int64_t nblocks = (n + FD_MLP_L2_BLOCK - 1) / FD_MLP_L2_BLOCK, b0, b;
-    fd_ctx one = ctx;
-    one.nthreads = 1;
+    const FN(fd_adam_consts) ac =
+        FN(fd_adam_coefs)(lr, o->beta1, o->beta2, eps, step, o->weight_decay);
     for (b0 = 0; b0 < nblocks; b0 += FD_MLP_L2_CHUNK) {
         int64_t nb = nblocks - b0 < FD_MLP_L2_CHUNK ? nblocks - b0 : FD_MLP_L2_CHUNK;
         int nt = fd_threads_for(&ctx, (size_t)(nb * FD_MLP_L2_BLOCK), (size_t)1 << 15);
@@ -117,8 +117,7 @@ static double FN(fd_mlp_l2_adam)(fd_ctx ctx, int64_t n, T *w, T *g, T c, T *m, T
             int64_t off = (b0 + b) * FD_MLP_L2_BLOCK;
             int64_t len = n - off < FD_MLP_L2_BLOCK ? n - off : FD_MLP_L2_BLOCK;
             part[b] = FN(fd_mlp_l2_block)(len, w + off, g + off, c);
-            FN(fd_adam_step)(one, len, w + off, g + off, m + off, v + off, lr, o->beta1, o->beta2,
-                             eps, step, o->weight_decay);
+            FN(fd_adam_apply)(ctx.isa, len, w + off, g + off, m + off, v + off, &ac);
         }
         for (b = 0; b < nb; b++) total += part[b];
     }
