@@ -178,6 +178,40 @@ def test_l2_pass_same_bits_for_any_thread_count(dtype):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+@pytest.mark.parametrize("eps_hat", [False, True])
+def test_adam_with_l2_is_the_l2_gradient_then_adam(precision, eps_hat, threads):
+    """Adam with l2 (the penalty and the step in one pass over each weight)
+    gives the bits of the two steps apart: the l2 gradient (an SGD step of
+    lr 0 leaves the weights and returns it in grads) then fastdigits.adam_step."""
+    import fastdigits
+
+    rng = np.random.default_rng(4)
+    n, l2, lr, eps, b2 = 77, 0.3, 1e-2, 1e-3, 0.999
+    X = rng.standard_normal((n, 300)).astype(np.float32)
+    y = rng.integers(0, 10, n)
+    order = np.arange(n, dtype=np.int64)
+    kw = dict(activation="relu", batch_size=n, momentum=0.0, weight_decay=0.0, l2=l2)
+    kw.update(precision=precision)
+    with fastdigits.threads(threads):
+        p = ref.init_params((300, 256, 10), "relu", np.float32, 0)
+        g = [np.zeros_like(a) for a in p]
+        st = [np.zeros_like(a) for a in p + p]
+        got = _mlp.train_epoch(
+            p, g, st, X, y, order, optimizer="adam", lr=lr, eps=eps, adam_eps_hat=eps_hat, **kw
+        )
+        q = ref.init_params((300, 256, 10), "relu", np.float32, 0)
+        gq = [np.zeros_like(a) for a in q]
+        plain = _mlp.train_epoch(q, gq, [], X, y, order, optimizer="sgd", lr=0.0, **kw)
+        e = eps / math.sqrt(1.0 - b2) if eps_hat else eps
+        m2 = [np.zeros_like(a) for a in q + q]
+        for i, (w, gw) in enumerate(zip(q, gq)):
+            fastdigits.adam_step(w, gw, m2[i], m2[len(q) + i], lr=lr, eps=e, beta2=b2, step=1)
+    assert got[0] == plain[0] and got[2] == plain[2] == 1
+    for a, b in zip(g + p + st, gq + q + m2):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_without_sklearn_the_import_error_says_what_to_install():
     import subprocess
     import sys

@@ -12,6 +12,7 @@
 
 #define GMR FD_GEMM_BF16_GENERIC_MR
 #define GNR FD_GEMM_BF16_GENERIC_NR
+#define FD_GEMM_BF16_GRAIN ((size_t)1 << 17)
 
 /* The kernels and blocks of one path (see "Dispatch" in fd_common.h). */
 typedef struct {
@@ -26,6 +27,10 @@ typedef struct {
     /* A with unit row stride: packed pair by pair for this kernel, or NULL */
     fd_packa_t_bf16 packa_t;
     fd_ukr_bf16 ukr_pairs;
+    /* C of at most narrow_nr columns: a register tile narrow_nr wide (the
+     * same sums: only the padding differs), or narrow_nr == 0 */
+    int narrow_nr;
+    fd_ukr_bf16 ukr_narrow, ukr_narrow_pairs;
 } fd_bf16_blk;
 
 /* Portable emulation: Intel's vdpbf16ps order per pair (high element's
@@ -72,6 +77,9 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
     b.packb_t = NULL;
     b.packa_t = NULL;
     b.ukr_pairs = NULL;
+    b.narrow_nr = 0;
+    b.ukr_narrow = NULL;
+    b.ukr_narrow_pairs = NULL;
 #if FD_HAVE_X86_SIMD
     if (isa >= FD_ISA_AVX512_BF16) {
         /* B is packed the same way for vdpbf16ps and AMX */
@@ -92,6 +100,11 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
             b.packa_t = fd_packa_t_bf16_avx512bf16;
             b.ukr_pairs = fd_ukr_bf16_avx512bf16_zmm_pairs;
         }
+#if !FD_GEMM_BF16_AVX512_USE_YMM
+        b.narrow_nr = FD_GEMM_BF16_AVX512_NARROW_NR;
+        b.ukr_narrow = fd_ukr_bf16_avx512bf16_zmm_n16;
+        b.ukr_narrow_pairs = b.a_rows ? fd_ukr_bf16_avx512bf16_zmm_n16_pairs : NULL;
+#endif
     }
     if (isa >= FD_ISA_AMX) {
         /* 16 x 16 tiles: K panels in whole tiles, A row by row */
@@ -120,6 +133,26 @@ static fd_bf16_blk fd_gemm_bf16_pick_blocked(int isa, const fd_caches *caches)
 fd_gemm_blocks fd_gemm_bf16_blocking(int isa, const fd_caches *caches)
 { return fd_gemm_bf16_pick_blocked(isa, caches).blocks; }
 
+/* The kernels for an m x k x n product on b (the pick above): the narrow
+ * tile when C has at most narrow_nr columns (10 classes: 16 lanes of work
+ * a row instead of 32), the pair-by-pair kernel for a transposed A.  Every
+ * C element is the same sum over the same K panels in the same order
+ * whichever tile computes it, so the results do not change. */
+static void fd_bf_for_product(fd_bf16_blk *b, int64_t n, int64_t a_rs, int64_t a_cs)
+{
+    const int transposed_a = a_rs == 1 && a_cs != 1;
+    if (b->narrow_nr && n <= b->narrow_nr && b->blocks.nc % b->narrow_nr == 0) {
+        b->blocks.nr = b->narrow_nr;
+        b->ukr = b->ukr_narrow;
+        b->ukr_pairs = b->ukr_narrow_pairs;
+    }
+    if (transposed_a && b->ukr_pairs) {
+        /* transposed A: the pair-by-pair kernel packs it without a transpose */
+        b->ukr = b->ukr_pairs;
+        b->a_rows = 0;
+    }
+}
+
 /* Pairs a K panel of kc elements takes on this path. */
 static int64_t fd_bf_pairs(const fd_bf16_blk *b, int64_t kc)
 { return fd_gemm_round_up((kc + 1) / 2, b->kp_align); }
@@ -134,6 +167,16 @@ static void fd_bf_plan(int64_t m, int64_t k, int64_t n, fd_gemm_blocks *b, int64
     b->nc = fd_gemm_min(b->nc, fd_gemm_round_up(n, b->nr));
     *kc_eff = fd_gemm_round_up((k + nk - 1) / nk, 2);
 }
+
+/* Threads for an m x k x n product: fd_gemm_threads with an eighth of its
+ * grain (128K multiply-adds a thread; vdpbf16ps does twice the work of an
+ * FMA a cycle): the 200 x 256 x 10 products of an MLP's output layer
+ * (batch 200, 512K multiply-adds) then run on 2 threads rather than one
+ * while the other waits.  The work-size function and the driver both
+ * count with it. */
+static int fd_bf_threads(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_t m, int64_t k,
+                         int64_t n, int prod, int *split_n, int64_t *units)
+{ return fd_gemm_threads_grain(ctx, b, m, k, n, prod, FD_GEMM_BF16_GRAIN, split_n, units); }
 
 /* Packed words one thread needs: a KC x NC block of B and MC x KC of A. */
 static int64_t fd_bf_thread_words(const fd_bf16_blk *b, int64_t kc)
@@ -150,9 +193,10 @@ static size_t fd_bf_work_bytes(fd_ctx ctx, const fd_caches *caches, int64_t m, i
     int split, nt, nt2;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
     b = fd_gemm_bf16_pick_blocked(ctx.isa, caches);
+    fd_bf_for_product(&b, n, 0, 0);
     fd_bf_plan(m, k, n, &b.blocks, &kc);
-    nt = fd_gemm_threads(&ctx, &b.blocks, m, k, n, 0, &split, &units);
-    nt2 = fd_gemm_threads(&ctx, &b.blocks, m, k, n, 1, &split, &units);
+    nt = fd_bf_threads(&ctx, &b.blocks, m, k, n, 0, &split, &units);
+    nt2 = fd_bf_threads(&ctx, &b.blocks, m, k, n, 1, &split, &units);
     if (nt2 > nt) nt = nt2;
     return (size_t)nt * (size_t)fd_bf_thread_words(&b, kc) * 4u + FD_GEMM_ALIGN;
 }
@@ -357,13 +401,9 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
                                    epi, work);
     }
     b = fd_gemm_bf16_pick_blocked(ctx.isa, caches);
-    if (a_rs == 1 && a_cs != 1 && b.ukr_pairs) {
-        /* transposed A: the pair-by-pair kernel packs it without a transpose */
-        b.ukr = b.ukr_pairs;
-        b.a_rows = 0;
-    }
+    fd_bf_for_product(&b, n, a_rs, a_cs);
     fd_bf_plan(m, k, n, &b.blocks, &kc_eff);
-    nt = fd_gemm_threads(&ctx, &b.blocks, m, k, n, prod != NULL, &split_n, &units);
+    nt = fd_bf_threads(&ctx, &b.blocks, m, k, n, prod != NULL, &split_n, &units);
     per_thread = fd_bf_thread_words(&b, kc_eff);
     if (work == NULL) {
         owned = malloc((size_t)nt * (size_t)per_thread * 4u + FD_GEMM_ALIGN);

@@ -106,6 +106,8 @@ void fd_packa_bf16_avx512bf16(int64_t kc, int64_t kp, int64_t rows, const float 
               const float *bias, float *z, int64_t ldz, int act);
 FD_UKR_BF16_DECL(fd_ukr_bf16_avx512bf16_zmm)
 FD_UKR_BF16_DECL(fd_ukr_bf16_avx512bf16_zmm_pairs)
+FD_UKR_BF16_DECL(fd_ukr_bf16_avx512bf16_zmm_n16)
+FD_UKR_BF16_DECL(fd_ukr_bf16_avx512bf16_zmm_n16_pairs)
 FD_UKR_BF16_DECL(fd_ukr_bf16_avx512bf16_ymm)
 FD_UKR_BF16_DECL(fd_ukr_bf16_amx)
 void fd_packb_bf16_avx512bf16(int64_t kc, int64_t valid, const float *B, int64_t b_rs, int nr,

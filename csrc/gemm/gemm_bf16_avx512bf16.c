@@ -14,10 +14,11 @@
 #include "simd/simd_avx512.h"
 #include "simd/simd_avx512bf16.h"
 
-/* gemm_bf16_simd_impl.h once per (width, A layout); it undefines
- * VP, MR, NAME and A_ROWS again. */
+/* gemm_bf16_simd_impl.h once per (width, tile, A layout); it undefines
+ * VP, MR, NR, NAME and A_ROWS again. */
 #define VP(name) v16f_##name
 #define MR FD_GEMM_BF16_AVX512_MR
+#define NR FD_GEMM_BF16_AVX512_NR
 #define NAME fd_ukr_bf16_avx512bf16_zmm
 #define A_ROWS FD_GEMM_BF16_AVX512_A_ROWS
 #include "gemm/gemm_bf16_simd_impl.h"
@@ -26,12 +27,29 @@
  * backward pass's dW = x^T dz) packs that way without a transpose */
 #define VP(name) v16f_##name
 #define MR FD_GEMM_BF16_AVX512_MR
+#define NR FD_GEMM_BF16_AVX512_NR
 #define NAME fd_ukr_bf16_avx512bf16_zmm_pairs
+#define A_ROWS 0
+#include "gemm/gemm_bf16_simd_impl.h"
+
+/* the narrow tile (8 x 16) for C of at most 16 columns, both A layouts */
+#define VP(name) v16f_##name
+#define MR FD_GEMM_BF16_AVX512_MR
+#define NR FD_GEMM_BF16_AVX512_NARROW_NR
+#define NAME fd_ukr_bf16_avx512bf16_zmm_n16
+#define A_ROWS FD_GEMM_BF16_AVX512_A_ROWS
+#include "gemm/gemm_bf16_simd_impl.h"
+
+#define VP(name) v16f_##name
+#define MR FD_GEMM_BF16_AVX512_MR
+#define NR FD_GEMM_BF16_AVX512_NARROW_NR
+#define NAME fd_ukr_bf16_avx512bf16_zmm_n16_pairs
 #define A_ROWS 0
 #include "gemm/gemm_bf16_simd_impl.h"
 
 #define VP(name) v8f_##name
 #define MR FD_GEMM_BF16_AVX512_YMM_MR
+#define NR FD_GEMM_BF16_AVX512_NR
 #define NAME fd_ukr_bf16_avx512bf16_ymm
 #define A_ROWS FD_GEMM_BF16_AVX512_A_ROWS
 #include "gemm/gemm_bf16_simd_impl.h"

@@ -1,13 +1,12 @@
 /* bf16 micro-kernel template (gemm_bf16.h) of the AVX512_BF16 path,
  * included by gemm_bf16_avx512bf16.c once per vector width and A layout
  * with VP(name) (v16f_ or v8f_: simd_avx512.h / simd_avx2.h and
- * simd_avx512bf16.h), MR, NAME and A_ROWS (1: A packed row by row, word
- * [r * kp + q]; 0: pair by pair, word [q * MR + r]), all undefined again
- * at the end; NR is FD_GEMM_BF16_AVX512_NR (NV = NR / VP(W) vectors per
- * row).  Accumulators c[MR][NV] stay in registers; per pair of K, one
+ * simd_avx512bf16.h), MR, NR (a multiple of VP(W): NV = NR / VP(W) vectors
+ * per row), NAME and A_ROWS (1: A packed row by row, word [r * kp + q]; 0:
+ * pair by pair, word [q * MR + r]), all undefined again at the end.  Accumulators c[MR][NV] stay in registers; per pair of K, one
  * broadcast word of A per row and NV words-vectors of B; the prologue, K
  * step and epilogue are the float32 micro-kernel's (gemm_simd_impl.h). */
-#define NV (FD_GEMM_BF16_AVX512_NR / VP(W))
+#define NV (NR / VP(W))
 #define UKR_NR (NV * VP(W))
 #define UKR_ACT_ROWS fd_act_rows_f32_avx512
 #define UKR_BVEC VP(ivec)
@@ -49,5 +48,6 @@ void NAME(int64_t kp, const uint32_t *FD_RESTRICT Ap, const uint32_t *FD_RESTRIC
 #undef NV
 #undef VP
 #undef MR
+#undef NR
 #undef NAME
 #undef A_ROWS

@@ -99,16 +99,18 @@ static inline int64_t fd_gemm_min(int64_t a, int64_t b)
 { return a < b ? a : b; }
 
 /* Threads (each with its own packing scratch) for an m x k x n product on
- * blocks b: only when each gets >= ~1M multiply-adds, and never more than
+ * blocks b: only when each gets >= `grain` multiply-adds (fd_gemm_threads:
+ * ~1M), and never more than
  * the slabs of C there are to hand out (*units, of NR columns when
  * *split_n, else of MR rows).  Slabs cut the longer side of C (keeping the
  * duplicated packing of the other operand small) unless K is short (see
  * below); a produced B (prod) is
  * split by columns, so each of its elements is made by one thread. */
-static inline int fd_gemm_threads(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_t m, int64_t k,
-                                  int64_t n, int prod, int *split_n, int64_t *units)
+static inline int fd_gemm_threads_grain(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_t m,
+                                        int64_t k, int64_t n, int prod, size_t grain, int *split_n,
+                                        int64_t *units)
 {
-    int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
+    int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, grain);
     const int64_t mu = (m + b->mr - 1) / b->mr;
     /* A short K (a weight gradient: K is the batch) makes writing C the
      * bulk of the work, and threads sharing every row of C then ran no
@@ -120,6 +122,10 @@ static inline int fd_gemm_threads(const fd_ctx *ctx, const fd_gemm_blocks *b, in
     if ((int64_t)nt > *units) nt = (int)*units;
     return nt;
 }
+
+static inline int fd_gemm_threads(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_t m, int64_t k,
+                                  int64_t n, int prod, int *split_n, int64_t *units)
+{ return fd_gemm_threads_grain(ctx, b, m, k, n, prod, (size_t)1 << 20, split_n, units); }
 
 /* Thread tid's slab of the m x n C, of nt threads on the units above:
  * rows [*i0, *i1) x columns [*j0, *j1) (empty when *i1 <= *i0 or
@@ -197,6 +203,9 @@ static inline void fd_gemm_slab(const fd_gemm_blocks *b, int split_n, int64_t un
 #define FD_GEMM_BF16_AVX512_KC FD_GEMM_KC_MAX
 #define FD_GEMM_BF16_AVX512_MC 256
 #define FD_GEMM_BF16_AVX512_NC 1024
+/* the narrow twin for n <= 16 columns (the 10 classes of an MLP's output
+ * layer): 8 x 16, one zmm a row, instead of padding 10 columns to 32 */
+#define FD_GEMM_BF16_AVX512_NARROW_NR 16
 /* the ymm twin (6 x 32, 24 accumulators), run instead when 1 */
 #define FD_GEMM_BF16_AVX512_YMM_MR 6
 #define FD_GEMM_BF16_AVX512_USE_YMM 0

@@ -18,7 +18,18 @@
 #define FD_ADAM_DECL(T, SFX)                                                                       \
     void fd_adam_step_##SFX(fd_ctx ctx, int64_t n, T *param, const T *grad, T *m, T *v, double lr, \
                             double beta1, double beta2, double eps, int64_t step,                  \
-                            double weight_decay);
+                            double weight_decay);                                                  \
+    /* The same step split in two, for callers that share the work out     \
+     * themselves (the MLP epoch's fused L2 pass): the coefficients of     \
+     * one step, then any number of spans of it on one thread; the same    \
+     * bits as fd_adam_step. */                       \
+    typedef struct {                                                                               \
+        T coef[8];                                                                                 \
+    } fd_adam_consts_##SFX;                                                                        \
+    fd_adam_consts_##SFX fd_adam_coefs_##SFX(double lr, double beta1, double beta2, double eps,    \
+                                             int64_t step, double weight_decay);                   \
+    void fd_adam_apply_##SFX(int isa, int64_t n, T *param, const T *grad, T *m, T *v,              \
+                             const fd_adam_consts_##SFX *c);
 
 FD_SGD_DECL(float, f32)
 FD_SGD_DECL(double, f64)

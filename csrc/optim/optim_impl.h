@@ -95,12 +95,13 @@ void FN(fd_sgd_step)(fd_ctx ctx, int64_t n, T *param, const T *grad, double lr, 
 
 /* Scalars (bias corrections, step size) are computed in double once, as
  * torch.optim.AdamW does in Python.  step < 1 is treated as 1. */
-void FN(fd_adam_step)(fd_ctx ctx, int64_t n, T *param, const T *grad, T *m, T *v, double lr,
-                      double beta1, double beta2, double eps, int64_t step, double weight_decay)
+FN(fd_adam_consts)
+FN(fd_adam_coefs)(double lr, double beta1, double beta2, double eps, int64_t step,
+                  double weight_decay)
 {
+    FN(fd_adam_consts) c;
+    T *coef = c.coef;
     double bc1, bc2;
-    T coef[8];
-    if (n <= 0) return;
     if (step < 1) step = 1;
     bc1 = 1.0 - pow(beta1, (double)step);
     bc2 = 1.0 - pow(beta2, (double)step);
@@ -112,7 +113,26 @@ void FN(fd_adam_step)(fd_ctx ctx, int64_t n, T *param, const T *grad, T *m, T *v
     coef[5] = (T)(1.0 / sqrt(bc2)); /* inv_bc2s */
     coef[6] = (T)eps;
     coef[7] = (T)(lr / bc1); /* step_size */
-    FN(fd_opt_blocks)(ctx, n, 1, param, grad, m, v, coef, 0);
+    return c;
+}
+
+void FN(fd_adam_apply)(int isa, int64_t n, T *param, const T *grad, T *m, T *v,
+                       const FN(fd_adam_consts) * c)
+{
+    const FN(fd_optim_kernels) k = FN(fd_optim_pick)(isa);
+    const T *coef = c->coef;
+    if (n > 0)
+        k.adam(n, param, grad, m, v, coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6],
+               coef[7]);
+}
+
+void FN(fd_adam_step)(fd_ctx ctx, int64_t n, T *param, const T *grad, T *m, T *v, double lr,
+                      double beta1, double beta2, double eps, int64_t step, double weight_decay)
+{
+    FN(fd_adam_consts) c;
+    if (n <= 0) return;
+    c = FN(fd_adam_coefs)(lr, beta1, beta2, eps, step, weight_decay);
+    FN(fd_opt_blocks)(ctx, n, 1, param, grad, m, v, c.coef, 0);
 }
 
 #undef FN
