@@ -354,6 +354,14 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
     const int col_major_c = c_cs != 1 && c_rs == 1;
     const FN(blk) picked = FN(fd_gemm_pick_blocked)(ctx.isa, caches);
     const int narrow = picked.small_n && n <= picked.small_n_max && b_cs == 1 && c_cs == 1;
+    /* The same for a strided B (a transposed PyTorch weight: b_rs == 1)
+     * through a row-major copy of it (k x n, small), when K fits one panel
+     * (the packed product then sums in the same order) and the epilogue is
+     * the identity or relu (the packed product's narrow tiles are edge
+     * tiles, whose scalar epilogue is the vector one bit for bit only for
+     * those): the same results, without padding every tile to NR. */
+    const int narrow_t = picked.small_n && n <= picked.small_n_max && b_cs != 1 && c_cs == 1 &&
+        !prod && k <= picked.blocks.kc && (act == FD_ACT_IDENTITY || act == FD_ACT_RELU);
     FN(blk) b;
     int64_t kc_eff, per_thread, units;
     T *base;
@@ -397,6 +405,22 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
     if (narrow) {
         picked.small_n(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C, c_rs, beta, bias, z, ldz, act,
                        hook);
+        return FD_OK;
+    }
+    if (narrow_t) {
+        /* the scratch holds one thread's kc x nc block of B, >= k x n */
+        T *bt;
+        int64_t p, j;
+        if (work == NULL) {
+            owned = malloc((size_t)k * (size_t)n * sizeof(T) + FD_GEMM_ALIGN);
+            if (!owned) return FD_ENOMEM;
+            work = owned;
+        }
+        bt = (T *)fd_gemm_align_ptr(work);
+        for (j = 0; j < n; j++)
+            for (p = 0; p < k; p++) bt[p * n + j] = B[p * b_rs + j * b_cs];
+        picked.small_n(ctx, m, k, n, A, a_rs, a_cs, bt, n, C, c_rs, beta, bias, z, ldz, act, hook);
+        free(owned);
         return FD_OK;
     }
     b = picked;
