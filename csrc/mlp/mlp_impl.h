@@ -77,8 +77,12 @@ static double FN(fd_mlp_l2_block)(int64_t n, const T *FD_RESTRICT w, T *FD_RESTR
 
 /* g += c * w over n elements; returns sum w^2 (in double).  Fixed blocks,
  * threaded, whose sums are added in block order: the result depends on n
- * only, not on the thread count. */
-static double FN(fd_mlp_l2_grad)(fd_ctx ctx, int64_t n, const T *w, T *g, T c)
+ * only, not on the thread count.  With ac, Adam (moments m, v) then steps
+ * each block while it is in cache: Adam is element-wise and the penalty of
+ * block b reads only block b's pre-step weights, so this gives the bits of
+ * the two passes, with one pass over g and w and one parallel region fewer. */
+static double FN(fd_mlp_l2_pass)(fd_ctx ctx, int64_t n, T *w, T *g, T c, T *m, T *v,
+                                 const FN(fd_adam_consts) * ac)
 {
     double part[FD_MLP_L2_CHUNK], total = 0.0;
     int64_t nblocks = (n + FD_MLP_L2_BLOCK - 1) / FD_MLP_L2_BLOCK, b0, b;
@@ -90,38 +94,25 @@ static double FN(fd_mlp_l2_grad)(fd_ctx ctx, int64_t n, const T *w, T *g, T c)
             int64_t off = (b0 + b) * FD_MLP_L2_BLOCK;
             int64_t len = n - off < FD_MLP_L2_BLOCK ? n - off : FD_MLP_L2_BLOCK;
             part[b] = FN(fd_mlp_l2_block)(len, w + off, g + off, c);
+            if (ac) FN(fd_adam_apply)(ctx.isa, len, w + off, g + off, m + off, v + off, ac);
         }
         for (b = 0; b < nb; b++) total += part[b];
     }
     return total;
 }
 
-/* fd_mlp_l2_grad and then Adam on each block while it is in cache: the
- * same blocks, sums and element-wise updates as the two passes (Adam is
- * element-wise and the penalty of block b reads only block b's pre-step
- * weights), so the same bits, with one pass over g and w fewer and one
- * parallel region instead of two.  m, v: the weight's Adam moments; lr,
- * eps and step (counting this one) as fd_adam_step takes them. */
+/* the L2 gradient alone (the optimiser steps afterwards) */
+static double FN(fd_mlp_l2_grad)(fd_ctx ctx, int64_t n, T *w, T *g, T c)
+{ return FN(fd_mlp_l2_pass)(ctx, n, w, g, c, NULL, NULL, NULL); }
+
+/* the L2 gradient and Adam's step in one pass; lr, eps and step (counting
+ * this one) as fd_adam_step takes them */
 static double FN(fd_mlp_l2_adam)(fd_ctx ctx, int64_t n, T *w, T *g, T c, T *m, T *v,
                                  const fd_mlp_optim *o, double lr, double eps, int64_t step)
 {
-    double part[FD_MLP_L2_CHUNK], total = 0.0;
-    int64_t nblocks = (n + FD_MLP_L2_BLOCK - 1) / FD_MLP_L2_BLOCK, b0, b;
     const FN(fd_adam_consts) ac =
         FN(fd_adam_coefs)(lr, o->beta1, o->beta2, eps, step, o->weight_decay);
-    for (b0 = 0; b0 < nblocks; b0 += FD_MLP_L2_CHUNK) {
-        int64_t nb = nblocks - b0 < FD_MLP_L2_CHUNK ? nblocks - b0 : FD_MLP_L2_CHUNK;
-        int nt = fd_threads_for(&ctx, (size_t)(nb * FD_MLP_L2_BLOCK), (size_t)1 << 15);
-        FD_PARALLEL_FOR
-        for (b = 0; b < nb; b++) {
-            int64_t off = (b0 + b) * FD_MLP_L2_BLOCK;
-            int64_t len = n - off < FD_MLP_L2_BLOCK ? n - off : FD_MLP_L2_BLOCK;
-            part[b] = FN(fd_mlp_l2_block)(len, w + off, g + off, c);
-            FN(fd_adam_apply)(ctx.isa, len, w + off, g + off, m + off, v + off, &ac);
-        }
-        for (b = 0; b < nb; b++) total += part[b];
-    }
-    return total;
+    return FN(fd_mlp_l2_pass)(ctx, n, w, g, c, m, v, &ac);
 }
 
 /* The input rows of dense layer l in training: h[l], or its dropped copy. */

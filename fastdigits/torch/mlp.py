@@ -11,14 +11,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from ._common import (
-    _ACTS,
-    _DTYPES,
-    _check_activation,
-    _check_input,
-    _check_precision,
-    _functorch_active,
-)
+from . import _common as _c
 from ._mlp_ops import _mlp_apply, _mlp_forward_numpy, _mlp_forward_op, _MLPFunction
 from .linear import Linear, _dense_call
 
@@ -60,7 +53,7 @@ def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
         and not torch.compiler.is_compiling()
         and not torch.jit.is_tracing()
         and x.dtype is w0.dtype
-        and x.dtype in _DTYPES
+        and x.dtype in _c._DTYPES
         and x.is_cpu
         and x.dim() == 2
         and x.shape[1] == w0.shape[1]
@@ -70,7 +63,7 @@ def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
     ):
         params = [p for wb in zip(ws, bs) for p in wb] if has_bias else ws
         if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params)):
-            apply = _MLPFunction.apply if _functorch_active() else _mlp_apply
+            apply = _MLPFunction.apply if _c._functorch_active() else _mlp_apply
             return apply(x, act, precision, has_bias, *params)
         out = _mlp_forward_numpy(
             x.numpy(force=True),
@@ -80,10 +73,10 @@ def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
             precision,
         )[0]
         return torch.from_numpy(out)  # no graph to record
-    _check_input(x, w0)
+    _c._check_input(x, w0)
     last = len(layers) - 1
     if (
-        x.dtype not in _DTYPES
+        x.dtype not in _c._DTYPES
         or not x.is_cpu
         or not all(w.is_cpu for w in ws)
         or not all((b is not None) is has_bias for b in bs)
@@ -173,8 +166,8 @@ class MLP(torch.nn.Module):
     ) -> None:
         super().__init__()
         sizes = _check_sizes(sizes)
-        _check_activation(activation)
-        _check_precision(precision)
+        _c._check_activation(activation)
+        _c._check_precision(precision)
         if weight_order not in ("C", "F"):
             raise ValueError("weight_order must be 'C' or 'F', got %r" % (weight_order,))
         self.sizes = sizes
@@ -216,7 +209,7 @@ class MLP(torch.nn.Module):
                 torch.nn.init.uniform_(layer.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        return _mlp_call(x, self.layers, _ACTS[self.activation], self.precision)
+        return _mlp_call(x, self.layers, _c._ACTS[self.activation], self.precision)
 
     def extra_repr(self) -> str:
         return "sizes=%r, activation=%r, precision=%r%s" % (
