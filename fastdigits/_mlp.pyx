@@ -17,9 +17,9 @@ import numpy as np
 
 cimport numpy as cnp
 
-from fastdigits._common cimport FD_OK, fd_ctx
+from fastdigits._common cimport FD_F32, FD_OK, fd_ctx
 from fastdigits._augment cimport fd_aug_spec, fill_spec
-from fastdigits._binding cimport act_code, check_status, current_ctx
+from fastdigits._binding cimport act_code, check_status, current_ctx, dtype_code
 from fastdigits._common cimport FD_PREC_BF16, FD_PREC_F32
 
 cnp.import_array()
@@ -66,24 +66,14 @@ cdef extern from "mlp/mlp.h" nogil:
         double aug_mean
         double aug_std
     ctypedef int (*fd_mlp_progress)(void *user, int64_t steps_done) noexcept
-    size_t fd_mlp_work_bytes_f32(fd_ctx ctx, const fd_mlp_shape *shape)
-    size_t fd_mlp_work_bytes_f64(fd_ctx ctx, const fd_mlp_shape *shape)
-    int fd_mlp_epoch_f32(fd_ctx ctx, const fd_mlp_shape *shape, float **params,
-                         float **grads, float **state, const float *X, int64_t n,
-                         const int64_t *labels, const int64_t *order, int64_t n_order,
-                         fd_mlp_optim *opt, void *work, double *loss_sum,
-                         int64_t *correct, int64_t *steps_done, fd_mlp_progress cb,
-                         void *cb_user, int64_t every)
-    int fd_mlp_epoch_f64(fd_ctx ctx, const fd_mlp_shape *shape, double **params,
-                         double **grads, double **state, const double *X, int64_t n,
-                         const int64_t *labels, const int64_t *order, int64_t n_order,
-                         fd_mlp_optim *opt, void *work, double *loss_sum,
-                         int64_t *correct, int64_t *steps_done, fd_mlp_progress cb,
-                         void *cb_user, int64_t every)
-    int fd_mlp_forward_f32(fd_ctx ctx, const fd_mlp_shape *shape, float **params,
-                           const float *X, int64_t n, float *logits, void *work)
-    int fd_mlp_forward_f64(fd_ctx ctx, const fd_mlp_shape *shape, double **params,
-                           const double *X, int64_t n, double *logits, void *work)
+    size_t fd_mlp_work_bytes(fd_ctx ctx, int dtype, const fd_mlp_shape *shape)
+    int fd_mlp_epoch(fd_ctx ctx, int dtype, const fd_mlp_shape *shape, void **params,
+                     void **grads, void **state, const void *X, int64_t n,
+                     const int64_t *labels, const int64_t *order, int64_t n_order,
+                     fd_mlp_optim *opt, void *work, double *loss_sum, int64_t *correct,
+                     int64_t *steps_done, fd_mlp_progress cb, void *cb_user, int64_t every)
+    int fd_mlp_forward(fd_ctx ctx, int dtype, const fd_mlp_shape *shape, void **params,
+                       const void *X, int64_t n, void *logits, void *work)
 
 from fastdigits._activation import ACTIVATIONS
 
@@ -325,9 +315,9 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
         opt.aug_mean = amean
         opt.aug_std = astd
     cdef fd_ctx ctx = current_ctx()
-    cdef bint f32 = dtype == np.float32
-    ctx.precision = _precision_code(precision, f32)
-    cdef size_t wbytes = fd_mlp_work_bytes_f32(ctx, &shape) if f32 else fd_mlp_work_bytes_f64(ctx, &shape)
+    cdef int dt = dtype_code(params[0])
+    ctx.precision = _precision_code(precision, dt == FD_F32)
+    cdef size_t wbytes = fd_mlp_work_bytes(ctx, dt, &shape)
     if wbytes == 0:
         raise ValueError("invalid layer sizes %r" % (sizes,))
     work_arr = np.empty(wbytes, dtype=np.uint8)  # once per epoch, never per batch
@@ -353,16 +343,8 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
         gp = _pointer_table(grads, "grads")
         sp = _pointer_table(state, "state")
         with nogil:
-            if f32:
-                rc = fd_mlp_epoch_f32(ctx, &shape, <float **>pp, <float **>gp,
-                                      <float **>sp, <const float *>Xp, nn, yp, op,
-                                      n_order, &opt, work, &loss_sum, &correct,
-                                      &steps_done, _progress, &prog, 1)
-            else:
-                rc = fd_mlp_epoch_f64(ctx, &shape, <double **>pp, <double **>gp,
-                                      <double **>sp, <const double *>Xp, nn, yp, op,
-                                      n_order, &opt, work, &loss_sum, &correct,
-                                      &steps_done, _progress, &prog, 1)
+            rc = fd_mlp_epoch(ctx, dt, &shape, pp, gp, sp, Xp, nn, yp, op, n_order, &opt,
+                              work, &loss_sum, &correct, &steps_done, _progress, &prog, 1)
     finally:
         free(pp)
         free(gp)
@@ -389,9 +371,9 @@ def predict_logits(list params, X, str activation, str precision="float32"):
     shape.act = act_code(activation)
     shape.batch = _PREDICT_ROWS
     cdef fd_ctx ctx = current_ctx()
-    cdef bint f32 = dtype == np.float32
-    ctx.precision = _precision_code(precision, f32)
-    cdef size_t wbytes = fd_mlp_work_bytes_f32(ctx, &shape) if f32 else fd_mlp_work_bytes_f64(ctx, &shape)
+    cdef int dt = dtype_code(params[0])
+    ctx.precision = _precision_code(precision, dt == FD_F32)
+    cdef size_t wbytes = fd_mlp_work_bytes(ctx, dt, &shape)
     work_arr = np.empty(wbytes, dtype=np.uint8)
     out = np.empty((X.shape[0], sizes[len(sizes) - 1]), dtype=dtype)
     cdef char *work = <char *>cnp.PyArray_DATA(work_arr)
@@ -413,14 +395,8 @@ def predict_logits(list params, X, str activation, str precision="float32"):
         while start < n and rc == FD_OK:
             rows = min(chunk, n - start)
             with nogil:
-                if f32:
-                    rc = fd_mlp_forward_f32(ctx, &shape, <float **>pp,
-                                            <const float *>(Xp + start * in_row), rows,
-                                            <float *>(outp + start * out_row), work)
-                else:
-                    rc = fd_mlp_forward_f64(ctx, &shape, <double **>pp,
-                                            <const double *>(Xp + start * in_row), rows,
-                                            <double *>(outp + start * out_row), work)
+                rc = fd_mlp_forward(ctx, dt, &shape, pp, Xp + start * in_row, rows,
+                                    outp + start * out_row, work)
             start += rows
             PyErr_CheckSignals()
     finally:

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The kernels under test, with their sources taken from the build's own list.
-KERNELS = "common loss optim augment act gemm dense dropout normalize idx".split()
+KERNELS = "common loss optim augment act gemm dense dropout normalize idx mlp".split()
 
 
 def manifest_sources():

@@ -56,3 +56,42 @@ static int fd_mlp_aug_batch(fd_ctx ctx, const fd_mlp_optim *o, const int64_t *id
 
 #define FD_TEMPLATE "mlp/mlp_impl.h"
 #include "common/fd_template.h"
+
+/* The dtype-dispatching entries (mlp.h): the _f32 or _f64 instance, the
+ * pointer tables read as tables of float * or double *. */
+size_t fd_mlp_work_bytes(fd_ctx ctx, int dtype, const fd_mlp_shape *shape)
+{
+    if (dtype == FD_F32) return fd_mlp_work_bytes_f32(ctx, shape);
+    if (dtype == FD_F64) return fd_mlp_work_bytes_f64(ctx, shape);
+    return 0;
+}
+
+int fd_mlp_epoch(fd_ctx ctx, int dtype, const fd_mlp_shape *shape, void *const *params,
+                 void *const *grads, void *const *state, const void *X, int64_t n,
+                 const int64_t *labels, const int64_t *order, int64_t n_order, fd_mlp_optim *opt,
+                 void *work, double *loss_sum, int64_t *correct, int64_t *steps_done,
+                 fd_mlp_progress cb, void *cb_user, int64_t every)
+{
+    if (dtype == FD_F32)
+        return fd_mlp_epoch_f32(ctx, shape, (float *const *)params, (float *const *)grads,
+                                (float *const *)state, (const float *)X, n, labels, order, n_order,
+                                opt, work, loss_sum, correct, steps_done, cb, cb_user, every);
+    if (dtype == FD_F64)
+        return fd_mlp_epoch_f64(ctx, shape, (double *const *)params, (double *const *)grads,
+                                (double *const *)state, (const double *)X, n, labels, order,
+                                n_order, opt, work, loss_sum, correct, steps_done, cb, cb_user,
+                                every);
+    return FD_EINVAL;
+}
+
+int fd_mlp_forward(fd_ctx ctx, int dtype, const fd_mlp_shape *shape, void *const *params,
+                   const void *X, int64_t n, void *logits, void *work)
+{
+    if (dtype == FD_F32)
+        return fd_mlp_forward_f32(ctx, shape, (float *const *)params, (const float *)X, n,
+                                  (float *)logits, work);
+    if (dtype == FD_F64)
+        return fd_mlp_forward_f64(ctx, shape, (double *const *)params, (const double *)X, n,
+                                  (double *)logits, work);
+    return FD_EINVAL;
+}

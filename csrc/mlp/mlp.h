@@ -105,4 +105,21 @@ typedef int (*fd_mlp_progress)(void *user, int64_t steps_done);
 FD_MLP_DECL(float, f32)
 FD_MLP_DECL(double, f64)
 
+/* The same for both dtypes, for the binding: one entry each whose dtype
+ * (FD_F32, FD_F64; common/fd_common.h) says which instance above it calls.
+ * The tables params / grads / state hold float * (FD_F32) or double *
+ * (FD_F64) pointers stored as void *, and X / logits point to float or
+ * double; a bfloat16-precision epoch is the FD_F32 one with
+ * ctx.precision = FD_PREC_BF16, as for fd_mlp_epoch_f32.
+ * fd_mlp_work_bytes returns 0 for an unknown dtype; fd_mlp_epoch and
+ * fd_mlp_forward return FD_EINVAL for it (nothing read or written). */
+size_t fd_mlp_work_bytes(fd_ctx ctx, int dtype, const fd_mlp_shape *shape);
+int fd_mlp_epoch(fd_ctx ctx, int dtype, const fd_mlp_shape *shape, void *const *params,
+                 void *const *grads, void *const *state, const void *X, int64_t n,
+                 const int64_t *labels, const int64_t *order, int64_t n_order, fd_mlp_optim *opt,
+                 void *work, double *loss_sum, int64_t *correct, int64_t *steps_done,
+                 fd_mlp_progress cb, void *cb_user, int64_t every);
+int fd_mlp_forward(fd_ctx ctx, int dtype, const fd_mlp_shape *shape, void *const *params,
+                   const void *X, int64_t n, void *logits, void *work);
+
 #endif /* FD_MLP_H */

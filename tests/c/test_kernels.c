@@ -10,6 +10,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -22,6 +23,7 @@
 #include "gemm/gemm_blocking.h"
 #include "idx/idx_normalize.h"
 #include "loss/loss.h"
+#include "mlp/mlp.h"
 #include "normalize/normalize.h"
 #include "optim/optim.h"
 
@@ -568,6 +570,103 @@ static void test_augment_dispatch(void)
     CHECK(memcmp(a, b, sizeof a) == 0);
 }
 
+/* The MLP epoch / inference entries: a 4-5-3 model trained with Adam on 5
+ * rows in batches of 2, once through the entry (tables of void *) and once
+ * through the dtype's instance, on copies of the same buffers. */
+enum { MLP_P = 4 * 5 + 5 + 5 * 3 + 3, MLP_N = 4 * MLP_P + 5 * 4 + 5 * 3 };
+
+static void mlp_tables(char *base, size_t elem, void **tab)
+{
+    static const int off[4] = {0, 20, 25, 40}; /* W0 (4, 5), b0, W1 (5, 3), b1 */
+    int t, j;
+    for (t = 0; t < 4; t++) /* params, grads, first moments, second moments */
+        for (j = 0; j < 4; j++) tab[4 * t + j] = base + (size_t)(t * MLP_P + off[j]) * elem;
+}
+
+static void mlp_dispatch_case(int dtype, int precision)
+{
+    static double a[MLP_N], b[MLP_N]; /* float or double elements */
+    const int64_t sizes[3] = {4, 5, 3}, labels[5] = {2, 0, 1, 1, 0}, order[5] = {3, 0, 4, 1, 2};
+    const size_t elem = dtype == FD_F64 ? sizeof(double) : sizeof(float);
+    void *ta[16], *tb[16], *work;
+    float *fb[16];
+    double *db[16];
+    char *xa = (char *)a + 4 * MLP_P * elem, *xb = (char *)b + 4 * MLP_P * elem;
+    double la = 0, lb = 0;
+    int64_t ca = 0, cb = 0, sa = 0, sb = 0;
+    fd_mlp_shape shape = {2, sizes, FD_ACT_TANH, 2};
+    fd_mlp_optim oa, ob;
+    fd_ctx ctx = ctx_of(2);
+    size_t wb;
+    int i, rc;
+    ctx.precision = precision;
+    memset(a, 0, sizeof a);
+    for (i = 0; i < MLP_P + 5 * 4; i++) { /* the params, then X after the state */
+        double v = (double)((i * 37 + 11) % 29) / 29.0 - 0.5;
+        int at = i < MLP_P ? i : i + 3 * MLP_P;
+        if (dtype == FD_F64)
+            a[at] = v;
+        else
+            ((float *)a)[at] = (float)v;
+    }
+    memcpy(b, a, sizeof a);
+    mlp_tables((char *)a, elem, ta);
+    mlp_tables((char *)b, elem, tb);
+    for (i = 0; i < 16; i++) {
+        fb[i] = (float *)tb[i];
+        db[i] = (double *)tb[i];
+    }
+    memset(&oa, 0, sizeof oa);
+    oa.kind = FD_MLP_ADAM;
+    oa.lr = 0.05;
+    oa.beta1 = 0.9;
+    oa.beta2 = 0.999;
+    oa.eps = 1e-8;
+    oa.l2 = 1e-3;
+    ob = oa;
+    wb = fd_mlp_work_bytes(ctx, dtype, &shape);
+    CHECK(wb > 0 &&
+          wb ==
+              (dtype == FD_F64 ? fd_mlp_work_bytes_f64(ctx, &shape)
+                               : fd_mlp_work_bytes_f32(ctx, &shape)));
+    work = malloc(wb);
+    CHECK(work != NULL);
+    if (!work) return;
+    CHECK(fd_mlp_epoch(ctx, dtype, &shape, ta, ta + 4, ta + 8, xa, 5, labels, order, 5, &oa, work,
+                       &la, &ca, &sa, NULL, NULL, 0) == FD_OK);
+    if (dtype == FD_F64)
+        rc = fd_mlp_epoch_f64(ctx, &shape, db, db + 4, db + 8, (const double *)xb, 5, labels, order,
+                              5, &ob, work, &lb, &cb, &sb, NULL, NULL, 0);
+    else
+        rc = fd_mlp_epoch_f32(ctx, &shape, fb, fb + 4, fb + 8, (const float *)xb, 5, labels, order,
+                              5, &ob, work, &lb, &cb, &sb, NULL, NULL, 0);
+    CHECK(rc == FD_OK);
+    CHECK(memcmp(a, b, sizeof a) == 0 && la == lb && la > 0 && ca == cb && sa == sb && sa == 3);
+    CHECK(oa.step == 3 && ob.step == 3);
+    CHECK(fd_mlp_forward(ctx, dtype, &shape, ta, xa, 5, xa + 5 * 4 * elem, work) == FD_OK);
+    if (dtype == FD_F64)
+        rc = fd_mlp_forward_f64(ctx, &shape, db, (const double *)xb, 5,
+                                (double *)(xb + 5 * 4 * elem), work);
+    else
+        rc = fd_mlp_forward_f32(ctx, &shape, fb, (const float *)xb, 5, (float *)(xb + 5 * 4 * elem),
+                                work);
+    CHECK(rc == FD_OK && memcmp(a, b, sizeof a) == 0);
+    /* an unknown dtype: 0 bytes, FD_EINVAL, nothing written */
+    CHECK(fd_mlp_work_bytes(ctx, 9, &shape) == 0);
+    CHECK(fd_mlp_epoch(ctx, 9, &shape, ta, ta + 4, ta + 8, xa, 5, labels, order, 5, &oa, work, &la,
+                       &ca, &sa, NULL, NULL, 0) == FD_EINVAL);
+    CHECK(fd_mlp_forward(ctx, 9, &shape, ta, xa, 5, xa + 5 * 4 * elem, work) == FD_EINVAL);
+    CHECK(memcmp(a, b, sizeof a) == 0 && oa.step == 3 && la == lb && sa == sb);
+    free(work);
+}
+
+static void test_mlp_dispatch(void)
+{
+    mlp_dispatch_case(FD_F32, FD_PREC_F32);
+    mlp_dispatch_case(FD_F64, FD_PREC_F32);
+    mlp_dispatch_case(FD_F32, FD_PREC_BF16); /* the bfloat16-precision epoch */
+}
+
 int main(void)
 {
     test_cpu();
@@ -586,6 +685,7 @@ int main(void)
     test_normalize_dispatch();
     test_idx_normalize_dispatch();
     test_augment_dispatch();
+    test_mlp_dispatch();
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed ? 1 : 0;
 }
