@@ -24,13 +24,20 @@ typedef struct {
     fd_packb_bf16 packb; /* row-major B (unit column stride), or NULL */
     fd_packa_bf16 packa; /* row-major A when a_rows, or NULL */
     fd_packb_t_bf16 packb_t; /* B with unit row stride, or NULL */
-    /* A with unit row stride: packed pair by pair for this kernel, or NULL */
+    /* A with unit row stride, or NULL: packed row by row when packa_t_rows
+     * (AMX), else pair by pair (for the pairs kernel) */
     fd_packa_t_bf16 packa_t;
+    int packa_t_rows;
     fd_ukr_bf16 ukr_pairs;
     /* C of at most narrow_nr columns: a register tile narrow_nr wide (the
      * same sums: only the padding differs), or narrow_nr == 0 */
     int narrow_nr;
     fd_ukr_bf16 ukr_narrow, ukr_narrow_pairs;
+    /* per-thread set-up and tear-down around the loop nest (AMX tile
+     * configuration), or NULL */
+    void (*begin)(void);
+    void (*end)(void);
+    int kc_from_l2; /* K panels from L2 (fd_gemm_derive_blocks_l2k), not L1d */
 } fd_bf16_blk;
 
 /* Portable emulation: Intel's vdpbf16ps order per pair (high element's
@@ -76,10 +83,14 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
     b.packa = NULL;
     b.packb_t = NULL;
     b.packa_t = NULL;
+    b.packa_t_rows = 0;
     b.ukr_pairs = NULL;
     b.narrow_nr = 0;
     b.ukr_narrow = NULL;
     b.ukr_narrow_pairs = NULL;
+    b.begin = NULL;
+    b.end = NULL;
+    b.kc_from_l2 = 0;
 #if FD_HAVE_X86_SIMD
     if (isa >= FD_ISA_AVX512_BF16) {
         /* B is packed the same way for vdpbf16ps and AMX */
@@ -113,6 +124,11 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
         b.kp_align = 16;
         b.a_rows = 1;
         b.packa = fd_packa_bf16_avx512bf16;
+        b.packa_t = fd_packa_t_bf16_amx; /* transposed A straight into rows */
+        b.packa_t_rows = 1;
+        b.begin = fd_amx_tiles_begin;
+        b.end = fd_amx_tiles_end;
+        b.kc_from_l2 = 1;
     }
 #else
     (void)isa;
@@ -126,7 +142,10 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
 static fd_bf16_blk fd_gemm_bf16_pick_blocked(int isa, const fd_caches *caches)
 {
     fd_bf16_blk b = fd_gemm_bf16_pick(isa);
-    b.blocks = fd_gemm_path_blocks(b.blocks, caches, 2, 2 * b.kp_align);
+    if (b.kc_from_l2)
+        b.blocks = fd_gemm_path_blocks_l2k(b.blocks, caches, 2, 2 * b.kp_align);
+    else
+        b.blocks = fd_gemm_path_blocks(b.blocks, caches, 2, 2 * b.kp_align);
     return b;
 }
 
@@ -227,7 +246,7 @@ static void fd_bf_pack_a(const fd_bf16_blk *b, int64_t kc, int64_t kp, int64_t r
         b->packa(kc, kp, rows, A, a_rs, (int)mr, dst);
         return;
     }
-    if (a_rs == 1 && !b->a_rows && b->packa_t) {
+    if (a_rs == 1 && b->packa_t && b->packa_t_rows == b->a_rows) {
         b->packa_t(kc, kp, rows, A, a_cs, (int)mr, dst);
         return;
     }
@@ -419,10 +438,13 @@ for (tid = 0; tid < nt; tid++) {
     uint32_t *Bp = base + (int64_t)tid * per_thread;
     uint32_t *Ap = (uint32_t *)fd_gemm_align_ptr(Bp + kp * b.blocks.nc);
     fd_gemm_slab(&b.blocks, split_n, units, tid, nt, m, n, &i0, &i1, &j0, &j1);
-    if (i1 > i0 && j1 > j0)
+    if (i1 > i0 && j1 > j0) {
+        if (b.begin) b.begin();
         fd_bf_region(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
                      b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,
                      z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap, prod, j0, hook, i0);
+        if (b.end) b.end();
+    }
 }
 free(owned);
 return FD_OK;

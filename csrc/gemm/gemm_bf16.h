@@ -110,6 +110,11 @@ FD_UKR_BF16_DECL(fd_ukr_bf16_avx512bf16_zmm_n16)
 FD_UKR_BF16_DECL(fd_ukr_bf16_avx512bf16_zmm_n16_pairs)
 FD_UKR_BF16_DECL(fd_ukr_bf16_avx512bf16_ymm)
 FD_UKR_BF16_DECL(fd_ukr_bf16_amx)
+/* AMX: load the tile configuration on this thread / release the tiles */
+void fd_amx_tiles_begin(void);
+void fd_amx_tiles_end(void);
+void fd_packa_t_bf16_amx(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_cs, int mr,
+                         uint32_t *dst);
 void fd_packb_bf16_avx512bf16(int64_t kc, int64_t valid, const float *B, int64_t b_rs, int nr,
                               uint32_t *dst);
 #endif

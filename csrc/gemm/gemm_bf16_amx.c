@@ -1,22 +1,30 @@
-/* AMX bf16 GEMM micro-kernel (gemm_bf16.h); compiled with -mamx-tile
- * -mamx-bf16 (and AVX-512).  Chosen only where fd_cpu_best_isa() found
- * AMX-TILE and AMX-BF16 and the OS granted the tile data (cpu.c).
+/* AMX bf16 GEMM micro-kernel and transposed-A packing (gemm_bf16.h);
+ * compiled with -mamx-tile -mamx-bf16 (and AVX-512).  Chosen only where
+ * fd_cpu_best_isa() found AMX-TILE and AMX-BF16 and the OS granted the tile
+ * data (cpu.c).
  *
- * UNTESTED on the machine it was written on (AMD Zen 4: no AMX); written to
- * Intel's documented tile semantics (SDM vol. 2, TDPBF16PS):
+ * Intel's tile semantics (SDM vol. 2, TDPBF16PS):
  *   C[m][n] += sum_k A.bf16[m][2k] * B.bf16[k][2n] + A[m][2k+1] * B[k][2n+1]
  * with A a 16-row tile of 16 pairs (64 bytes a row) and B a tile of 16
  * rows of pairs by 16 columns (64 bytes a row), C 16 x 16 float.
  * Tiles: 0-3 the 2 x 2 C tiles of the 32 x 32 block, 4-5 A (rows 0-15,
  * 16-31), 6-7 B (columns 0-15, 16-31).  A is packed row by row (word
  * [r * kp + q]), B as the other paths (word [q * 32 + j]); kp is a
- * multiple of 16 (gemm_bf16.c pads K panels with zero pairs). */
+ * multiple of 16 (gemm_bf16.c pads K panels with zero pairs).
+ *
+ * The tile configuration is loaded once per thread and product
+ * (fd_amx_tiles_begin / _end around the thread's share of the loop nest),
+ * not per micro-kernel call: LDTILECFG and TILERELEASE cost about as much
+ * as a few tile products. */
 #include "gemm/gemm_bf16.h"
 
 #if FD_HAVE_X86_SIMD
 #include <immintrin.h>
 
 #include "act/act.h"
+#include "act/act_simd.h"
+#include "simd/simd_avx512.h"
+#include "simd/simd_avx512bf16.h"
 
 #define AMX_MR FD_GEMM_BF16_AMX_MR
 #define AMX_NR FD_GEMM_BF16_AMX_NR
@@ -29,51 +37,100 @@ typedef struct {
     uint8_t rows[16];
 } fd_amx_tilecfg;
 
+/* Eight 16 x 64-byte tiles.  A static table, not a local filled in: GCC
+ * does not see LDTILECFG read its operand and may drop the stores to a
+ * local configuration (seen with gcc 12: #GP at LDTILECFG). */
+static const fd_amx_tilecfg fd_amx_cfg = {
+    1, 0, {0}, {64, 64, 64, 64, 64, 64, 64, 64}, {16, 16, 16, 16, 16, 16, 16, 16}};
+
+void fd_amx_tiles_begin(void) { _tile_loadconfig(&fd_amx_cfg); }
+
+void fd_amx_tiles_end(void) { _tile_release(); }
+
+/* The epilogue of the other micro-kernels (gemm_ukr_epilogue.h) on 8 rows
+ * of the 32 x 32 result, read back from the tiles' buffer into zmm. */
+#define VP(name) v16f_##name
+#define MR 8
+#define NV 2
+static inline void fd_amx_epi_rows8(const float *FD_RESTRICT buf, float *FD_RESTRICT C,
+                                    int64_t ldc, int beta, const float *FD_RESTRICT bias,
+                                    float *FD_RESTRICT z, int64_t ldz, int act)
+{
+    VP(vec) c[MR][NV];
+    int r, v;
+#define UKR_NR AMX_NR
+#define UKR_ACT_ROWS fd_act_rows_f32_avx512
+    for (r = 0; r < MR; r++)
+        for (v = 0; v < NV; v++) c[r][v] = VP(load)(buf + r * AMX_NR + v * VP(W));
+#include "gemm/gemm_ukr_epilogue.h"
+}
+#undef VP
+#undef MR
+#undef NV
+
 void fd_ukr_bf16_amx(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, float *C, int64_t ldc,
                      int beta, const float *bias, float *z, int64_t ldz, int act)
 {
-    fd_amx_tilecfg cfg;
-#if defined(_MSC_VER)
-    __declspec(align(64)) float buf[AMX_MR * AMX_NR];
-#else
-    float buf[AMX_MR * AMX_NR] __attribute__((aligned(64)));
-#endif
+    FD_GEMM_ALIGNED64(float buf[AMX_MR * AMX_NR]);
     int64_t q;
-    int t, r, j;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.palette_id = 1;
-    for (t = 0; t < 8; t++) {
-        cfg.rows[t] = 16;
-        cfg.colsb[t] = 64;
-    }
-    _tile_loadconfig(&cfg);
+    int r;
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
     _tile_zero(3);
     for (q = 0; q < kp; q += 16) {
         _tile_loadd(4, Ap + q, kp * 4);
-        _tile_loadd(5, Ap + 16 * kp + q, kp * 4);
         _tile_loadd(6, Bp + q * AMX_NR, AMX_NR * 4);
-        _tile_loadd(7, Bp + q * AMX_NR + 16, AMX_NR * 4);
+        _tile_loadd(5, Ap + 16 * kp + q, kp * 4);
         _tile_dpbf16ps(0, 4, 6);
-        _tile_dpbf16ps(1, 4, 7);
+        _tile_loadd(7, Bp + q * AMX_NR + 16, AMX_NR * 4);
         _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(1, 4, 7);
         _tile_dpbf16ps(3, 5, 7);
+    }
+    if (!beta && !bias && !z && act == FD_ACT_IDENTITY) {
+        /* nothing to add: the tiles go straight to C */
+        _tile_stored(0, C, ldc * 4);
+        _tile_stored(1, C + 16, ldc * 4);
+        _tile_stored(2, C + 16 * ldc, ldc * 4);
+        _tile_stored(3, C + 16 * ldc + 16, ldc * 4);
+        return;
     }
     _tile_stored(0, buf, AMX_NR * 4);
     _tile_stored(1, buf + 16, AMX_NR * 4);
     _tile_stored(2, buf + 16 * AMX_NR, AMX_NR * 4);
     _tile_stored(3, buf + 16 * AMX_NR + 16, AMX_NR * 4);
-    _tile_release();
-    for (r = 0; r < AMX_MR; r++)
-        for (j = 0; j < AMX_NR; j++) {
-            float v = buf[r * AMX_NR + j];
-            if (beta) v += C[r * ldc + j];
-            if (bias) v += bias[j];
-            if (z) z[r * ldz + j] = v;
-            C[r * ldc + j] = fd_act_f32(act, v);
+    for (r = 0; r < AMX_MR; r += 8)
+        fd_amx_epi_rows8(buf + r * AMX_NR, C + r * ldc, ldc, beta, bias, z ? z + r * ldz : NULL,
+                         ldz, act);
+}
+
+/* A with unit row stride (x^T in dW = x^T dz: column r of a row-major x,
+ * a_cs apart between K steps) straight into the rows layout the A tiles
+ * load (word [r * kp + q], mr a multiple of 16): the pair of K steps 2q,
+ * 2q + 1 of 16 rows is one vector, scattered down the rows. */
+void fd_packa_t_bf16_amx(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_cs,
+                         int mr, uint32_t *dst)
+{
+    const int64_t np = (kc + 1) / 2;
+    const __m512i idx =
+        _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                           _mm512_set1_epi32((int)kp));
+    int64_t h, q;
+    for (h = 0; h < mr; h += 16) {
+        const int64_t left = rows - h;
+        const __mmask16 m = left >= 16 ? (__mmask16)0xffff
+                            : left > 0 ? (__mmask16)((1u << left) - 1u)
+                                       : (__mmask16)0;
+        uint32_t *d = dst + h * kp;
+        for (q = 0; q < np; q++) {
+            const float *r0 = A + 2 * q * a_cs + h;
+            __m512 x0 = v16f_mloadz(r0, m), x1 = v16f_zero();
+            if (2 * q + 1 < kc) x1 = v16f_mloadz(r0 + a_cs, m);
+            _mm512_i32scatter_epi32((void *)(d + q), idx, v16f_bf16_pairs(x0, x1), 4);
         }
+        for (; q < kp; q++) _mm512_i32scatter_epi32((void *)(d + q), idx, _mm512_setzero_si512(), 4);
+    }
 }
 
 #else
