@@ -43,18 +43,20 @@ typedef struct {
 static const fd_amx_tilecfg fd_amx_cfg = {
     1, 0, {0}, {64, 64, 64, 64, 64, 64, 64, 64}, {16, 16, 16, 16, 16, 16, 16, 16}};
 
-void fd_amx_tiles_begin(void) { _tile_loadconfig(&fd_amx_cfg); }
+void fd_amx_tiles_begin(void)
+{ _tile_loadconfig(&fd_amx_cfg); }
 
-void fd_amx_tiles_end(void) { _tile_release(); }
+void fd_amx_tiles_end(void)
+{ _tile_release(); }
 
 /* The epilogue of the other micro-kernels (gemm_ukr_epilogue.h) on 8 rows
  * of the 32 x 32 result, read back from the tiles' buffer into zmm. */
 #define VP(name) v16f_##name
 #define MR 8
 #define NV 2
-static inline void fd_amx_epi_rows8(const float *FD_RESTRICT buf, float *FD_RESTRICT C,
-                                    int64_t ldc, int beta, const float *FD_RESTRICT bias,
-                                    float *FD_RESTRICT z, int64_t ldz, int act)
+static inline void fd_amx_epi_rows8(const float *FD_RESTRICT buf, float *FD_RESTRICT C, int64_t ldc,
+                                    int beta, const float *FD_RESTRICT bias, float *FD_RESTRICT z,
+                                    int64_t ldz, int act)
 {
     VP(vec) c[MR][NV];
     int r, v;
@@ -109,8 +111,8 @@ void fd_ukr_bf16_amx(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, float *
  * a_cs apart between K steps) straight into the rows layout the A tiles
  * load (word [r * kp + q], mr a multiple of 16): the pair of K steps 2q,
  * 2q + 1 of 16 rows is one vector, scattered down the rows. */
-void fd_packa_t_bf16_amx(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_cs,
-                         int mr, uint32_t *dst)
+void fd_packa_t_bf16_amx(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_cs, int mr,
+                         uint32_t *dst)
 {
     const int64_t np = (kc + 1) / 2;
     const __m512i idx =
@@ -120,7 +122,7 @@ void fd_packa_t_bf16_amx(int64_t kc, int64_t kp, int64_t rows, const float *A, i
     for (h = 0; h < mr; h += 16) {
         const int64_t left = rows - h;
         const __mmask16 m = left >= 16 ? (__mmask16)0xffff
-                            : left > 0 ? (__mmask16)((1u << left) - 1u)
+            : left > 0                 ? (__mmask16)((1u << left) - 1u)
                                        : (__mmask16)0;
         uint32_t *d = dst + h * kp;
         for (q = 0; q < np; q++) {
@@ -129,7 +131,8 @@ void fd_packa_t_bf16_amx(int64_t kc, int64_t kp, int64_t rows, const float *A, i
             if (2 * q + 1 < kc) x1 = v16f_mloadz(r0 + a_cs, m);
             _mm512_i32scatter_epi32((void *)(d + q), idx, v16f_bf16_pairs(x0, x1), 4);
         }
-        for (; q < kp; q++) _mm512_i32scatter_epi32((void *)(d + q), idx, _mm512_setzero_si512(), 4);
+        for (; q < kp; q++)
+            _mm512_i32scatter_epi32((void *)(d + q), idx, _mm512_setzero_si512(), 4);
     }
 }
 

@@ -65,8 +65,7 @@ fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kby
     return b;
 }
 
-fd_gemm_blocks fd_gemm_derive_blocks_l2k(const fd_caches *c, int mr, int nr, int kbytes,
-                                         int kalign)
+fd_gemm_blocks fd_gemm_derive_blocks_l2k(const fd_caches *c, int mr, int nr, int kbytes, int kalign)
 {
     fd_gemm_blocks b;
     fd_caches def;
@@ -76,7 +75,8 @@ fd_gemm_blocks fd_gemm_derive_blocks_l2k(const fd_caches *c, int mr, int nr, int
     b.nr = nr;
     /* KC (L2): the A and B micro-panels ((MR + NR) x KC) in FD_GEMM_KC_L2
      * of L2 */
-    kc = fd_blk_budget(&c->l2, FD_GEMM_KC_L2_NUM, FD_GEMM_KC_L2_DEN) / ((int64_t)(mr + nr) * kbytes);
+    kc =
+        fd_blk_budget(&c->l2, FD_GEMM_KC_L2_NUM, FD_GEMM_KC_L2_DEN) / ((int64_t)(mr + nr) * kbytes);
     b.kc = fd_blk_floor(fd_blk_clamp(kc, FD_GEMM_KC_MIN, FD_GEMM_KC_MAX), kalign);
     fd_blk_nc_mc(c, kbytes, &b);
     return b;
