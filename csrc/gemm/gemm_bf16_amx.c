@@ -107,32 +107,66 @@ void fd_ukr_bf16_amx(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, float *
                          ldz, act);
 }
 
+/* 16 x 16 transpose of 32-bit words: r[i] word c -> r[c] word i
+ * (unpack within 128-bit lanes, then a 4 x 4 transpose of the lanes). */
+static inline void fd_amx_tr16(__m512i r[16])
+{
+    __m512i t[16], u[16];
+    int i, j;
+    for (i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4g + j], lane L: words 4L + j of rows 4g .. 4g + 3 */
+    for (i = 0; i < 4; i++) {
+        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (j = 0; j < 4; j++) {
+        const __m512i s0 = _mm512_shuffle_i32x4(u[j], u[4 + j], _MM_SHUFFLE(1, 0, 1, 0));
+        const __m512i s1 = _mm512_shuffle_i32x4(u[j], u[4 + j], _MM_SHUFFLE(3, 2, 3, 2));
+        const __m512i s2 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], _MM_SHUFFLE(1, 0, 1, 0));
+        const __m512i s3 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], _MM_SHUFFLE(3, 2, 3, 2));
+        r[j] = _mm512_shuffle_i32x4(s0, s2, _MM_SHUFFLE(2, 0, 2, 0));
+        r[4 + j] = _mm512_shuffle_i32x4(s0, s2, _MM_SHUFFLE(3, 1, 3, 1));
+        r[8 + j] = _mm512_shuffle_i32x4(s1, s3, _MM_SHUFFLE(2, 0, 2, 0));
+        r[12 + j] = _mm512_shuffle_i32x4(s1, s3, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+}
+
 /* A with unit row stride (x^T in dW = x^T dz: column r of a row-major x,
  * a_cs apart between K steps) straight into the rows layout the A tiles
- * load (word [r * kp + q], mr a multiple of 16): the pair of K steps 2q,
- * 2q + 1 of 16 rows is one vector, scattered down the rows. */
-void fd_packa_t_bf16_amx(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_cs, int mr,
-                         uint32_t *dst)
+ * load (word [r * kp + q]; mr and kp multiples of 16): the pair of K steps
+ * 2q, 2q + 1 of 16 rows is one vector of words, and 16 such vectors
+ * transposed are 16 pairs of each of the 16 rows. */
+void fd_packa_t_bf16_amx(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_cs,
+                         int mr, uint32_t *dst)
 {
     const int64_t np = (kc + 1) / 2;
-    const __m512i idx =
-        _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                           _mm512_set1_epi32((int)kp));
-    int64_t h, q;
+    int64_t h, q0;
+    int i;
     for (h = 0; h < mr; h += 16) {
         const int64_t left = rows - h;
         const __mmask16 m = left >= 16 ? (__mmask16)0xffff
-            : left > 0                 ? (__mmask16)((1u << left) - 1u)
+                            : left > 0 ? (__mmask16)((1u << left) - 1u)
                                        : (__mmask16)0;
         uint32_t *d = dst + h * kp;
-        for (q = 0; q < np; q++) {
-            const float *r0 = A + 2 * q * a_cs + h;
-            __m512 x0 = v16f_mloadz(r0, m), x1 = v16f_zero();
-            if (2 * q + 1 < kc) x1 = v16f_mloadz(r0 + a_cs, m);
-            _mm512_i32scatter_epi32((void *)(d + q), idx, v16f_bf16_pairs(x0, x1), 4);
+        for (q0 = 0; q0 < kp; q0 += 16) {
+            __m512i w[16];
+            for (i = 0; i < 16; i++) {
+                const int64_t q = q0 + i;
+                __m512 x0 = v16f_zero(), x1 = v16f_zero();
+                if (q < np) {
+                    x0 = v16f_mloadz(A + 2 * q * a_cs + h, m);
+                    if (2 * q + 1 < kc) x1 = v16f_mloadz(A + (2 * q + 1) * a_cs + h, m);
+                }
+                w[i] = v16f_bf16_pairs(x0, x1);
+            }
+            fd_amx_tr16(w);
+            for (i = 0; i < 16; i++) _mm512_storeu_si512((void *)(d + i * kp + q0), w[i]);
         }
-        for (; q < kp; q++)
-            _mm512_i32scatter_epi32((void *)(d + q), idx, _mm512_setzero_si512(), 4);
     }
 }
 
