@@ -8,8 +8,10 @@ is the steadier figure): fastdigits precision="bfloat16", fastdigits
 float32, PyTorch bf16 (``F.linear`` on bfloat16 tensors; backward: autograd
 on them).  Shapes: dense_forward relu 784->256 at batch 64 and 1024,
 dense_backward at 1024, and a training epoch of MLP 784-256-10 at batch 64
-on 10000 MNIST rows.  `--cpu-time` times one thread by process CPU time
-(immune to other processes' load; needs --threads 1).
+on 10000 MNIST rows (PyTorch: the same model and SGD under
+``torch.autocast("cpu", dtype=torch.bfloat16)``).  `--cpu-time` times one
+thread by process CPU time (immune to other processes' load; needs
+--threads 1).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import numpy as np
 
 import fastdigits
 from fastdigits._info import bf16_path
+from fastdigits.bench.cases import torch_epoch, torch_mlp
+from fastdigits.nn import DEFAULT_LR
 from fastdigits.bench.timing import Bench, time_contenders
 
 try:
@@ -52,6 +56,19 @@ def layer_fns(kind, m, k=784, n=256):
     return {names[k]: f for k, f in fns.items()}, (2 if kind == "forward" else 4) * m * k * n
 
 
+def torch_autocast_epoch(X, y, batch=64):
+    """The same epoch in PyTorch (fastdigits.bench.cases' torch_epoch):
+    nn.Linear 784-256-10 with ReLU, SGD with fastdigits' defaults (lr 0.05,
+    momentum 0.9), a fresh permutation per epoch, forward and loss under
+    torch.autocast("cpu", dtype=torch.bfloat16)."""
+    torch.manual_seed(0)
+    model = torch_mlp((784, 256, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=DEFAULT_LR["sgd"], momentum=0.9)
+    lossf = torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    return lambda: torch_epoch(model, opt, lossf, Xt, yt, torch.randperm(len(Xt)), batch, bf16=True)
+
+
 def epoch_fns(rows=10000):
     X, y = fastdigits.load_mnist("train", normalize=True)
     X, y = X.reshape(len(X), -1)[:rows], y[:rows]
@@ -59,9 +76,10 @@ def epoch_fns(rows=10000):
         "fd_bf16": fastdigits.MLP((784, 256, 10), seed=0, precision="bfloat16"),
         "fd_fp32": fastdigits.MLP((784, 256, 10), seed=0),
     }
-    return {k: (lambda m=m: m.fit(X, y, epochs=1, batch_size=64)) for k, m in models.items()}, (
-        6 * rows * (784 * 256 + 256 * 10)
-    )
+    fns = {k: (lambda m=m: m.fit(X, y, epochs=1, batch_size=64)) for k, m in models.items()}
+    if torch is not None:
+        fns["torch_bf16"] = torch_autocast_epoch(X, y)
+    return fns, 6 * rows * (784 * 256 + 256 * 10)
 
 
 def run(fns, rounds, clock, min_s=0.05):

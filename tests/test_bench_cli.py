@@ -2,6 +2,7 @@
 fair-timing mechanics, the peak/copy probes and one-line option errors."""
 
 import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -137,6 +138,23 @@ def test_tiny_run_rows_are_honest(tiny_run):
         elif lim is not None:
             assert lim["metric"] == "GB/s"
             assert lim["percent"] == pytest.approx(100 * lim["value"] / copy)
+
+
+def test_tiny_run_has_the_bf16_rows_against_pytorch_bf16(tiny_run):
+    """Issue 13: bf16 layers against F.linear on bf16 tensors and a bf16
+    epoch against PyTorch under autocast, each saying which path ran."""
+    _proc, doc, _png, _md = tiny_run
+    rows = {r["group"]: r for r in doc["rows"]}
+    for group in ("dense_forward_bf16", "dense_backward_bf16", "mlp_epoch_bf16"):
+        r = rows[group]
+        assert r["status"] == "ok", (group, r["reason"])
+        assert r["params"]["precision"] == "bfloat16"
+        assert "bf16 path: " in r["notes"]
+        assert r["results"]["fastdigits"]["status"] == "ok"
+        assert r["results"]["numpy"]["status"] == "ok"  # fastdigits float32
+        if importlib.util.find_spec("torch") is not None:
+            assert r["results"]["torch"]["status"] == "ok", r["results"]["torch"]
+    assert "autocast" in rows["mlp_epoch_bf16"]["notes"]
 
 
 def test_tiny_run_text_table_markdown_and_png(tiny_run):

@@ -250,20 +250,27 @@ def torch_mlp(sizes: Tuple[int, ...], dtype: Any = None):
     return torch.nn.Sequential(*layers)
 
 
-def torch_train_step(model, opt, lossf, x, y) -> Any:
-    """One optimiser step of model on the batch (x, y); returns the loss."""
+def torch_train_step(model, opt, lossf, x, y, bf16: bool = False) -> Any:
+    """One optimiser step of model on the batch (x, y); returns the loss.
+    bf16: forward and loss under ``torch.autocast("cpu", torch.bfloat16)``
+    (bf16 products, float32 weights: PyTorch's mixed precision)."""
     opt.zero_grad(set_to_none=True)
-    loss = lossf(model(x), y)
+    if bf16:
+        torch = _torch()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = lossf(model(x), y)
+    else:
+        loss = lossf(model(x), y)
     loss.backward()
     opt.step()
     return loss
 
 
-def torch_epoch(model, opt, lossf, X, y, order, batch: int) -> None:
+def torch_epoch(model, opt, lossf, X, y, order, batch: int, bf16: bool = False) -> None:
     """One epoch of torch_train_step over X[order], batch rows at a time."""
     for i in range(0, len(order), batch):
         idx = order[i : i + batch]
-        torch_train_step(model, opt, lossf, X[idx], y[idx])
+        torch_train_step(model, opt, lossf, X[idx], y[idx], bf16)
 
 
 def _twin_case(
@@ -750,8 +757,11 @@ def _idx_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     return cases
 
 
-def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
-    cases = []
+def _epoch_case(p: Profile, dt: np.dtype, data: Data, B: int, bf16: bool = False) -> Case:
+    """One training epoch of MLP 784-hidden-10 (sgd, momentum) at batch B.
+    bf16: fastdigits' precision="bfloat16" against its float32 (the NumPy
+    column) and PyTorch under bf16 autocast; else fastdigits against its
+    NumPy backend and PyTorch in dt."""
     N = p.epoch_samples
     sizes = (784, p.hidden, 10)
     lr, momentum = 0.02, 0.9  # the MLP defaults
@@ -759,69 +769,84 @@ def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     def xy():
         return data.mnist_rows(N, dt)
 
-    for B in p.epoch_batches:
-
-        def mk(backend, B=B):
-            def make():
-                MLP = api("fastdigits.nn", "MLP")
-                X, y = xy()
-                box = {}
-
-                def reset():
-                    box["m"] = MLP(sizes, activation="relu", dtype=dt, seed=0, backend=backend)
-
-                def run():
-                    return box["m"].fit(
-                        X, y, epochs=1, batch_size=B, optimizer="sgd", lr=lr, momentum=momentum
-                    )
-
-                return Bench(run, reset=reset, repeatable=False)
-
-            return make
-
-        def mk_torch(B=B):
-            torch = _torch()
-            X, y = (torch.from_numpy(t) for t in xy())
+    def mk(backend, precision="float32"):
+        def make():
+            MLP = api("fastdigits.nn", "MLP")
+            X, y = xy()
             box = {}
 
             def reset():
-                torch.manual_seed(0)
-                box["model"] = torch_mlp(sizes, _torch_dtype(dt))
-                box["opt"] = torch.optim.SGD(box["model"].parameters(), lr=lr, momentum=momentum)
-                box["gen"] = torch.Generator().manual_seed(0)
-
-            lossf = torch.nn.CrossEntropyLoss()
+                box["m"] = MLP(
+                    sizes,
+                    activation="relu",
+                    dtype=dt,
+                    seed=0,
+                    backend=backend,
+                    **({"precision": precision} if bf16 else {}),
+                )
 
             def run():
-                perm = torch.randperm(N, generator=box["gen"])
-                torch_epoch(box["model"], box["opt"], lossf, X, y, perm, B)
+                return box["m"].fit(
+                    X, y, epochs=1, batch_size=B, optimizer="sgd", lr=lr, momentum=momentum
+                )
 
             return Bench(run, reset=reset, repeatable=False)
 
-        frac = "" if N == 60000 else " (%d of 60000 samples)" % N
-        cases.append(
-            Case(
-                "mlp_epoch/b%d" % B,
-                "mlp_epoch",
-                "fastdigits.nn.MLP.fit",
-                "matrix",
-                {
-                    "layers": list(sizes),
-                    "samples": N,
-                    "batch_size": B,
-                    "optimizer": "sgd",
-                    "dtype": dt.name,
-                },
-                _mlp_flops_per_sample(sizes) * N,
-                None,
-                {"fastdigits": mk("fast"), "numpy": mk("numpy"), "torch": mk_torch},
-                check=False,
-                rounds=p.epoch_rounds,
-                notes="one epoch%s; torch: nn.Sequential + CrossEntropyLoss + "
-                "optim.SGD, shuffled batches" % frac,
-            )
+        return make
+
+    def mk_torch():
+        torch = _torch()
+        X, y = (torch.from_numpy(t) for t in xy())
+        box = {}
+
+        def reset():
+            torch.manual_seed(0)
+            box["model"] = torch_mlp(sizes, _torch_dtype(dt))
+            box["opt"] = torch.optim.SGD(box["model"].parameters(), lr=lr, momentum=momentum)
+            box["gen"] = torch.Generator().manual_seed(0)
+
+        lossf = torch.nn.CrossEntropyLoss()
+
+        def run():
+            perm = torch.randperm(N, generator=box["gen"])
+            torch_epoch(box["model"], box["opt"], lossf, X, y, perm, B, bf16)
+
+        return Bench(run, reset=reset, repeatable=False)
+
+    frac = "" if N == 60000 else " (%d of 60000 samples)" % N
+    params = {"layers": list(sizes), "samples": N, "batch_size": B, "optimizer": "sgd"}
+    params["dtype"] = dt.name
+    contenders = {"fastdigits": mk("fast"), "numpy": mk("numpy"), "torch": mk_torch}
+    notes = (
+        "one epoch%s; torch: nn.Sequential + CrossEntropyLoss + optim.SGD, shuffled batches" % frac
+    )
+    if bf16:
+        from .._info import bf16_path
+
+        params["precision"] = "bfloat16"
+        contenders = {"fastdigits": mk("fast", "bfloat16"), "numpy": mk("fast"), "torch": mk_torch}
+        path = bf16_path(api("fastdigits", "get_simd")())
+        notes += (
+            " under torch.autocast(bfloat16); bf16 path: %s; NumPy column: fastdigits float32"
+            % path
         )
-    return cases
+    return Case(
+        "mlp_epoch%s/b%d" % ("_bf16" if bf16 else "", B),
+        "mlp_epoch_bf16" if bf16 else "mlp_epoch",
+        "fastdigits.nn.MLP.fit",
+        "matrix",
+        params,
+        _mlp_flops_per_sample(sizes) * N,
+        None,
+        contenders,
+        check=False,
+        rounds=p.epoch_rounds,
+        notes=notes,
+    )
+
+
+def _epoch_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
+    return [_epoch_case(p, dt, data, B) for B in p.epoch_batches]
 
 
 def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
@@ -1059,10 +1084,11 @@ def _batches_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     return cases
 
 
-def _bf16_cases(p: Profile, dt: np.dtype) -> List[Case]:
+def _bf16_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     """precision="bfloat16" layers (float32 runs only): the NumPy column is
     our own float32 kernel (same call, precision="float32"), so the
-    speed-up column is bf16 over fp32; torch runs F.linear on bf16 tensors."""
+    speed-up column is bf16 over fp32; torch runs F.linear on bf16 tensors,
+    and the training epoch (batch: the profile's first) under bf16 autocast."""
     if dt != np.float32:
         return []
     from .._info import bf16_path
@@ -1111,7 +1137,7 @@ def _bf16_cases(p: Profile, dt: np.dtype) -> List[Case]:
                 "torch: F.linear on bfloat16 tensors" % path,
             )
         )
-    return cases
+    return cases + [_epoch_case(p, dt, data, p.epoch_batches[0], bf16=True)]
 
 
 def build_cases(profile: Profile, dtype: Any, data: Data) -> List[Case]:
@@ -1124,7 +1150,7 @@ def build_cases(profile: Profile, dtype: Any, data: Data) -> List[Case]:
         + _matmul_cases(profile, dt)
         + _dense_cases(profile, dt)
         + _dense_dropout_cases(profile, dt)
-        + _bf16_cases(profile, dt)
+        + _bf16_cases(profile, dt, data)
         + _softmax_cases(profile, dt)
         + _optim_cases(profile, dt)
         + _epoch_cases(profile, dt, data)
