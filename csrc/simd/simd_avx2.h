@@ -38,12 +38,14 @@ typedef __m256i v4d_mask;
 #define FD_V_S float
 #define FD_V_F64 0
 #define FD_V_MM _mm256
+#define FD_V_SI si256
 #define FD_V_PS ps
 #include "simd/simd_vec_impl.h"
 #define FD_V v4d
 #define FD_V_S double
 #define FD_V_F64 1
 #define FD_V_MM _mm256
+#define FD_V_SI si256
 #define FD_V_PS pd
 #include "simd/simd_vec_impl.h"
 #undef FD_SIMD_MASK_IMPL

@@ -43,12 +43,14 @@ typedef __mmask8 v8d_mask;
 #define FD_V_S float
 #define FD_V_F64 0
 #define FD_V_MM _mm512
+#define FD_V_SI si512
 #define FD_V_PS ps
 #include "simd/simd_vec_impl.h"
 #define FD_V v8d
 #define FD_V_S double
 #define FD_V_F64 1
 #define FD_V_MM _mm512
+#define FD_V_SI si512
 #define FD_V_PS pd
 #include "simd/simd_vec_impl.h"
 #undef FD_SIMD_MASK_IMPL

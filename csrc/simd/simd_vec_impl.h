@@ -9,6 +9,7 @@
  *     FD_V_F64   0 for float, 1 for double
  *     FD_V_MM    the intrinsics' width prefix (_mm256, _mm512)
  *     FD_V_PS    the intrinsics' dtype suffix (ps, pd)
+ *     FD_V_SI    the integer vector's suffix (si256, si512)
  *
  * and FD_SIMD_MASK_IMPL, its own template of the operations whose
  * intrinsics differ between instruction sets (masks, blends; it sees the
@@ -70,6 +71,31 @@ FD_INLINE FD_VT FD_VN(bilerp)(FD_VT p00, FD_VT p01, FD_VT p10, FD_VT p11, FD_VT 
 }
 
 #include FD_SIMD_MASK_IMPL
+
+/* 2^n from t = magic + n (exp_neg): n is in the low mantissa bits of t
+ * (bits(t) = bits(magic) + n) and magic's bits there are 0, so bits(t)
+ * shifted left by the mantissa width is n in the exponent field; adding the
+ * bits of 1 adds the exponent bias.  In integer lanes of the dtype's width. */
+#define FD_VCAT_(a, b) a##b
+#define FD_VCAT(a, b) FD_VCAT_(a, b)
+#define FD_V_TO_BITS FD_PASTE3(FD_V_MM, FD_VCAT(cast, FD_V_PS), FD_V_SI)
+#define FD_V_FROM_BITS FD_PASTE3(FD_V_MM, FD_VCAT(cast, FD_V_SI), FD_V_PS)
+#if FD_V_F64
+#define FD_V_EPI(op) FD_PASTE3(FD_V_MM, op, epi64)
+#else
+#define FD_V_EPI(op) FD_PASTE3(FD_V_MM, op, epi32)
+#endif
+FD_INLINE FD_VT FD_VN(pow2n)(FD_VT t)
+{
+    const int mant = FD_V_F64 ? 52 : 23;
+    return FD_V_FROM_BITS(
+        FD_V_EPI(add)(FD_V_EPI(slli)(FD_V_TO_BITS(t), mant), FD_V_TO_BITS(FD_MM(set1)((FD_V_S)1))));
+}
+#undef FD_V_EPI
+#undef FD_V_FROM_BITS
+#undef FD_V_TO_BITS
+#undef FD_VCAT
+#undef FD_VCAT_
 
 #if FD_V_F64
 /* exp(x) for x <= 0, NaN propagated: the float reduction (below) with the fdlibm
@@ -134,3 +160,4 @@ FD_INLINE FD_VT FD_VN(exp_neg)(FD_VT x)
 #undef FD_V_F64
 #undef FD_V_MM
 #undef FD_V_PS
+#undef FD_V_SI
