@@ -35,6 +35,13 @@ from fastdigits.bench.timing import Bench, time_contenders
 from fastdigits.commands.bench import add_wait_idle_option
 
 
+# The optional MLP rows: flag -> (row name, MLP keywords, what --help says).
+_MLP_VARIANTS = {
+    "colmajor": ("MLP F", {"weight_order": "F"}, 'weight_order="F" (column-major weights)'),
+    "bf16": ("MLP bf16", {"precision": "bfloat16"}, 'precision="bfloat16"'),
+}
+
+
 def _mlp_variant(prof, data, B: int, compiled: bool, **kw):
     """A maker for the same step with MLP(..., **kw)."""
 
@@ -69,12 +76,8 @@ def main(argv=None) -> int:
     p.add_argument("--pause", type=float, default=0.05, help="seconds between contenders")
     add_wait_idle_option(p)
     p.add_argument("--no-compile", action="store_true", help="eager rows only")
-    p.add_argument("--bf16", action="store_true", help='also the MLP with precision="bfloat16"')
-    p.add_argument(
-        "--colmajor",
-        action="store_true",
-        help='also the MLP with weight_order="F" (column-major weights)',
-    )
+    for flag, (_, _, what) in _MLP_VARIANTS.items():
+        p.add_argument("--" + flag, action="store_true", help="also the MLP with %s" % what)
     args = p.parse_args(argv)
 
     fastdigits.set_num_threads(args.threads)
@@ -103,12 +106,9 @@ def main(argv=None) -> int:
                 "nn.Linear": linear.contenders["torch"],
             }
             compiled = mode == "compiled"
-            if args.colmajor:
-                makers["MLP F"] = _mlp_variant(prof, data, args.batch, compiled, weight_order="F")
-            if args.bf16:
-                makers["MLP bf16"] = _mlp_variant(
-                    prof, data, args.batch, compiled, precision="bfloat16"
-                )
+            for flag, (who, kw, _) in _MLP_VARIANTS.items():
+                if getattr(args, flag):
+                    makers[who] = _mlp_variant(prof, data, args.batch, compiled, **kw)
             benches = {who: make() for who, make in makers.items()}
             t = time_contenders(
                 benches,

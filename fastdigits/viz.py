@@ -225,21 +225,13 @@ def render(
     return "\n\n".join(out_rows) + "\n"
 
 
-def show(
-    images: Any,
-    labels: Any = None,
-    *,
-    mode: str = "blocks",
-    color: Optional[bool] = None,
-    width: Optional[int] = None,
-    titles: Optional[Sequence[Any]] = None,
-    start: int = 0,
-    file: Optional[TextIO] = None,
-) -> None:
+def show(images: Any, labels: Any = None, *, file: Optional[TextIO] = None, **options: Any) -> None:
     """Print images in the terminal: ``fastdigits.show(images[:10], labels[:10])``.
 
-    Same parameters as :func:`render`; ``file`` defaults to ``sys.stdout``,
-    and ``color=None`` uses colour only when that file is a terminal.
+    ``options`` are the keyword parameters of :func:`render` (``mode``,
+    ``color``, ``width``, ``titles``, ``start``), passed on to it;
+    ``file`` defaults to ``sys.stdout``, and ``color=None`` (the default)
+    uses colour only when that file is a terminal.
 
     Examples
     --------
@@ -260,11 +252,9 @@ def show(
         %=         ==@@=.       @
     """
     stream = sys.stdout if file is None else file
-    if color is None:
-        color = _use_color(None, stream)
-    stream.write(
-        render(images, labels, mode=mode, color=color, width=width, titles=titles, start=start)
-    )
+    if options.get("color") is None:
+        options["color"] = _use_color(None, stream)
+    stream.write(render(images, labels, **options))
     flush = getattr(stream, "flush", None)
     if flush:
         flush()

@@ -51,6 +51,13 @@ class Fn:
         )
 
 
+def _aliases(key, other):
+    """An `extra` case: the buffer `key` is the array `other` (the error must
+    name both); its id is "<key>_aliases_<other>" without an "_out" suffix."""
+    name = "%s_aliases_%s" % (key[: -len("_out")] if key.endswith("_out") else key, other)
+    return (name, lambda a: a.update({key: a[other]}), (key, other))
+
+
 def _rng():
     return np.random.default_rng(7)
 
@@ -224,11 +231,7 @@ TABLE = [
             ("labels_short", lambda a: a.update(labels=a["labels"][:-1]), ("labels",)),
             ("labels_2d", lambda a: a.update(labels=a["labels"][:, None]), ("labels",)),
             ("labels_str", lambda a: a.update(labels="cats"), ("labels",)),
-            (
-                "grad_aliases_logits",
-                lambda a: a.update(grad_out=a["logits"]),
-                ("grad_out", "logits"),
-            ),
+            _aliases("grad_out", "logits"),
         ],
         batch=("logits", "labels", "grad_out"),
     ),
@@ -263,12 +266,8 @@ TABLE = [
         },
         extra=[
             ("velocity_missing", lambda a: a.update(velocity=None), ("velocity",)),
-            (
-                "velocity_aliases_param",
-                lambda a: a.update(velocity=a["param"]),
-                ("velocity", "param"),
-            ),
-            ("grad_aliases_param", lambda a: a.update(grad=a["param"]), ("grad", "param")),
+            _aliases("velocity", "param"),
+            _aliases("grad", "param"),
             ("param_list", lambda a: a.update(param=a["param"].tolist()), ("param",)),
         ],
         batch=("param", "grad", "velocity"),
@@ -289,8 +288,8 @@ TABLE = [
             "weight_decay": [NAN, -0.1, INF],
         },
         extra=[
-            ("m_aliases_v", lambda a: a.update(m=a["v"]), ("m", "v")),
-            ("m_aliases_param", lambda a: a.update(m=a["param"]), ("m", "param")),
+            _aliases("m", "v"),
+            _aliases("m", "param"),
         ],
         batch=("param", "grad", "m", "v"),
     ),
@@ -333,7 +332,7 @@ TABLE = [
         },
         extra=[
             ("out_aliases_x", lambda a: a.update(out=a["x"][:, :3]), ("out", "x")),
-            ("out_is_preact", lambda a: a.update(preact_out=a["out"]), ("preact_out", "out")),
+            _aliases("preact_out", "out"),
         ],
         batch=("x", "out", "preact_out"),
     ),
@@ -354,7 +353,7 @@ TABLE = [
         },
         scalars={"activation": ["swish", 3], "dropout": [1.0, -0.1], "seed": [-1, 2**64]},
         extra=[
-            ("dW_aliases_W", lambda a: a.update(dW_out=a["W"]), ("dW_out", "W")),
+            _aliases("dW_out", "W"),
             # act' from the wrong array (silently wrong gradients before)
             ("relu_given_z", lambda a: a.update(z=a["y_or_z"], y_or_z=None), ("y", "z")),
             (
@@ -364,7 +363,7 @@ TABLE = [
             ),
             ("relu_without_y", lambda a: a.update(y_or_z=None), ("y",)),
             ("y_twice", lambda a: a.update(y=a["y_or_z"]), ("y", "y_or_z")),
-            ("dx_aliases_dy", lambda a: a.update(dx_out=a["x"]), ("dx_out", "x")),
+            _aliases("dx_out", "x"),
         ],
         batch=("dy", "x", "y_or_z", "dx_out"),
     ),

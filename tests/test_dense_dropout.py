@@ -12,28 +12,7 @@ from fastdigits import _mlp, reference
 from fastdigits._mlp_init import init_params
 from fastdigits.reference.dropout import dropout_apply
 
-ACTS = ("identity", "relu", "sigmoid", "tanh", "gelu")
-# (m, k, n): 1x1; odd sizes with n % 4 != 0 (Philox blocks straddle rows and
-# tiles); whole register tiles; narrow outputs (AVX-512's small-n path);
-# n > one tile with a ragged edge; no inputs (k = 0); no rows.
-SHAPES = (
-    (1, 1, 1),
-    (7, 5, 13),
-    (65, 17, 33),
-    (64, 96, 256),
-    (130, 40, 10),
-    (9, 3, 70),
-    (6, 0, 7),
-    (0, 4, 5),
-)
-TOL = {np.float32: 2e-5, np.float64: 1e-12}
-
-
-def layer(rng, m, k, n, dtype):
-    x = rng.standard_normal((m, k)).astype(dtype)
-    W = (rng.standard_normal((k, n)) / np.sqrt(max(k, 1))).astype(dtype)
-    b = rng.standard_normal(n).astype(dtype)
-    return x, W, b
+from _dense import ACTS, SHAPES, TOL, layer
 
 
 def layers(seed, dtype):

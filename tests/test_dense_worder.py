@@ -13,30 +13,16 @@ import fastdigits
 from fastdigits import reference
 from fastdigits.reference.dropout import dropout_apply
 
-ACTS = ("identity", "relu", "sigmoid", "tanh", "gelu")
-TOL = {np.float32: 2e-5, np.float64: 1e-12}
-# (m, k, n): 1x1; odd sizes; narrow outputs (n <= 16: AVX-512's unpacked
-# kernel, through a copy of W^T) including a 10-class layer at batch 64 and
-# n = 16; K longer than one panel (no copy: packed product); wider outputs
-# with ragged tiles; the 784->256 layer at batch 64.
-SHAPES = (
-    (1, 1, 1),
-    (7, 13, 9),
-    (64, 256, 10),
-    (13, 5, 16),
-    (3, 17, 2),
-    (9, 1000, 7),
-    (7, 13, 40),
-    (5, 30, 33),
-    (64, 784, 256),
-)
+from _dense import ACTS, TOL
+from _dense import SHAPES as ALL_SHAPES
+from _dense import layer as dense_layer
+
+# The shapes of _dense.py but the empty ones (an empty W has no layout).
+SHAPES = tuple(s for s in ALL_SHAPES if min(s) > 0)
 
 
 def layer(rng, m, k, n, dtype):
-    x = rng.standard_normal((m, k)).astype(dtype)
-    W = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype)
-    b = rng.standard_normal(n).astype(dtype)
-    return x, np.asfortranarray(W), b
+    return dense_layer(rng, m, k, n, dtype, "F")
 
 
 def forward(x, W, b, act, p=0.0, seed=0):

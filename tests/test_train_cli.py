@@ -124,6 +124,13 @@ def test_data_folder_with_other_idx_files(tmp_path, capsys):
         (["--dtype", "float16"], "--dtype must be float32 or float64"),
         (["--lr-schedule", "step"], "--lr-schedule must be one of cosine, constant"),
         (["--data", "/nonexistent/fastdigits-data"], "no such folder"),
+        # --recipe and the options that clash with it; the newer options
+        (["--recipe", "speedrun", "--epochs", "3"], "--epochs cannot be combined with --recipe"),
+        (["--recipe", "speedrun", "--lr", "0.1"], "--lr cannot be combined"),
+        (["--recipe", "nope"], "unknown recipe 'nope'"),
+        (["--dropout", "1.0"], "--dropout must be in [0, 1)"),
+        (["--label-smoothing", "-0.1"], "--label-smoothing must be in [0, 1)"),
+        (["--warmup", "10"], "--warmup applies to"),
     ],
 )
 def test_bad_arguments_one_line_exit_2(argv, message, capsys):

@@ -91,9 +91,10 @@ enum { FD_F32 = 0, FD_F64 = 1, FD_U8 = 2 };
 
 /* Dispatch, the same in every kernel: one static function per kernel and
  * dtype, fd_<kernel>_pick_<sfx>(int isa), returns a struct of function
- * pointers (fd_<kernel>_kernels_<sfx>) for the SIMD path isa: the caller
- * has checked that the CPU supports it, and builds without x86 SIMD always
- * get the portable functions.  It is the only code that compares isa; a
+ * pointers (fd_<kernel>_kernels_<sfx>; dropout's is its plan,
+ * fd_drop_plan_<sfx>, which fd_drop_plan_init fills) for the SIMD path isa:
+ * the caller has checked that the CPU supports it, and builds without x86
+ * SIMD always get the portable functions.  It is the only code that compares isa; a
  * kernel's driver calls it once per call, before any parallel loop, and
  * calls through the table. */
 

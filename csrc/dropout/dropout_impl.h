@@ -2,39 +2,18 @@
 
 #define FN(name) FD_TNAME(name)
 
-typedef struct {
-    void (*range)(int64_t q0, int64_t q1, int64_t n, const T *x, T *out, uint32_t thr, T scale,
-                  uint64_t seed, uint32_t c2, uint32_t c3);
-    void (*tile)(const FN(fd_drop_plan) * d, int64_t i0, int64_t j0, int64_t rows, int64_t cols,
-                 const T *src, int64_t lds, T *dst, int64_t ldd, T *keep, int64_t ldk);
-} FN(fd_dropout_kernels);
-
-static FN(fd_dropout_kernels) FN(fd_dropout_pick)(int isa)
-{
-    FN(fd_dropout_kernels) k;
-    k.range = FD_PICK(isa, fd_dropout_range);
-    k.tile = FD_PICK(isa, fd_dropout_tile);
-    return k;
-}
-
 int FN(fd_dropout_ex)(fd_ctx ctx, int64_t n, const T *x, T *out, double p, uint64_t seed,
                       uint32_t c2, uint32_t tag)
 {
-    FN(fd_dropout_kernels) k;
-    uint32_t thr, c3 = fd_rng_c3(FD_RNG_STREAM_DROPOUT, tag);
-    T scale;
+    FN(fd_drop_plan) d;
     int64_t nq, per, t;
-    int nt;
-    if (n < 0 || !(p >= 0.0 && p < 1.0)) return FD_EINVAL;
+    int nt, rc = FN(fd_drop_plan_init)(&d, ctx, n, p, seed, c2, tag);
+    if (rc != FD_OK) return rc;
     if (n == 0) return FD_OK;
     if (p == 0.0) {
         if (out != x) memmove(out, x, (size_t)n * sizeof(T));
         return FD_OK;
     }
-    /* u < p for u = k / 2^24 (k integer) <=> k < ceil(p * 2^24); exact */
-    thr = (uint32_t)ceil(p * 16777216.0);
-    scale = (T)(1.0 / (1.0 - p));
-    k = FN(fd_dropout_pick)(ctx.isa);
     nq = (n + 3) / 4;
     nt = fd_threads_for(&ctx, (size_t)n, FD_DROPOUT_GRAIN);
     /* whole 16-block (64-element) slices per thread */
@@ -42,7 +21,7 @@ int FN(fd_dropout_ex)(fd_ctx ctx, int64_t n, const T *x, T *out, double p, uint6
     FD_PARALLEL_FOR
     for (t = 0; t < nt; t++) {
         int64_t q0 = t * per, q1 = q0 + per < nq ? q0 + per : nq;
-        if (q0 < q1) k.range(q0, q1, n, x, out, thr, scale, seed, c2, c3);
+        if (q0 < q1) d.range(&d, q0, q1, x, out);
     }
     return FD_OK;
 }
@@ -54,10 +33,12 @@ int FN(fd_drop_plan_init)(FN(fd_drop_plan) * d, fd_ctx ctx, int64_t n, double p,
                           uint32_t c2, uint32_t tag)
 {
     if (n < 0 || !(p >= 0.0 && p < 1.0)) return FD_EINVAL;
-    d->tile = FN(fd_dropout_pick)(ctx.isa).tile;
+    /* the workers of the SIMD path (see "Dispatch" in fd_common.h) */
+    d->tile = FD_PICK(ctx.isa, fd_dropout_tile);
+    d->range = FD_PICK(ctx.isa, fd_dropout_range);
     d->n = n;
     d->seed = seed;
-    /* the same threshold and scale as fd_dropout_ex */
+    /* u < p for u = k / 2^24 (k integer) <=> k < ceil(p * 2^24); exact */
     d->thr = (uint32_t)ceil(p * 16777216.0);
     d->c2 = c2;
     d->c3 = fd_rng_c3(FD_RNG_STREAM_DROPOUT, tag);

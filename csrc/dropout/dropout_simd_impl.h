@@ -58,9 +58,12 @@ static FD_DROP_NOINLINE void FD_PASTE2(FN, rounds)(FD_DROP_LANE *FD_RESTRICT a0,
     }
 }
 
-void FN(int64_t q0, int64_t q1, int64_t n, const T *x, T *out, uint32_t thr, T scale, uint64_t seed,
-        uint32_t c2, uint32_t c3)
+void FN(const FD_TNAME(fd_drop_plan) * d, int64_t q0, int64_t q1, const T *x, T *out)
 {
+    const int64_t n = d->n;
+    const uint64_t seed = d->seed;
+    const uint32_t thr = d->thr, c2 = d->c2, c3 = d->c3;
+    const T scale = d->scale;
     FD_DROP_LANE a0[FD_DROP_LANES], a1[FD_DROP_LANES], a2[FD_DROP_LANES], a3[FD_DROP_LANES];
     uint32_t w[4 * FD_DROP_LANES];
     int64_t q, e, base, cnt;

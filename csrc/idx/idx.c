@@ -363,38 +363,46 @@ static int host_is_little(void)
     return *(const uint8_t *)&one == 1;
 }
 
-/* Portable swap; memcpy keeps it alignment-safe and compilers turn the loop
- * into bswap / vector shuffles. */
+/* Reverses the bytes of each elsize-byte field of v (elsize 2, 4 or 8):
+ * swaps the adjacent bytes, then the adjacent 16-bit halves, then the
+ * 32-bit halves, up to the field width. */
+FD_INLINE uint64_t bswap_fields(uint64_t v, int elsize)
+{
+    const uint64_t m8 = 0x00ff00ff00ff00ffull, m16 = 0x0000ffff0000ffffull;
+    v = ((v >> 8) & m8) | ((v & m8) << 8);
+    if (elsize >= 4) v = ((v >> 16) & m16) | ((v & m16) << 16);
+    if (elsize >= 8) v = (v >> 32) | (v << 32);
+    return v;
+}
+
+/* Portable swap of n elements of elsize bytes, 8 bytes (whole elements) at
+ * a time, the last word zero-padded; memcpy keeps it alignment-safe and
+ * compilers vectorise the loop.  elsize is a constant where it is inlined
+ * (bswap_portable). */
+FD_INLINE void bswap_words(uint8_t *p, int64_t n, int elsize)
+{
+    const int64_t nbytes = n * elsize;
+    int64_t i;
+    uint64_t v;
+    for (i = 0; i + 8 <= nbytes; i += 8) {
+        memcpy(&v, p + i, 8);
+        v = bswap_fields(v, elsize);
+        memcpy(p + i, &v, 8);
+    }
+    if (i < nbytes) {
+        v = 0;
+        memcpy(&v, p + i, (size_t)(nbytes - i));
+        v = bswap_fields(v, elsize);
+        memcpy(p + i, &v, (size_t)(nbytes - i));
+    }
+}
+
 static void bswap_portable(uint8_t *p, int64_t n, int elsize)
 {
-    int64_t i;
     switch (elsize) {
-    case 2:
-        for (i = 0; i < n; i++) {
-            uint16_t v;
-            memcpy(&v, p + 2 * i, 2);
-            v = (uint16_t)((v >> 8) | (v << 8));
-            memcpy(p + 2 * i, &v, 2);
-        }
-        break;
-    case 4:
-        for (i = 0; i < n; i++) {
-            uint32_t v;
-            memcpy(&v, p + 4 * i, 4);
-            v = ((v >> 24) & 0xffu) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
-            memcpy(p + 4 * i, &v, 4);
-        }
-        break;
-    case 8:
-        for (i = 0; i < n; i++) {
-            uint64_t v;
-            memcpy(&v, p + 8 * i, 8);
-            v = ((v >> 56) & 0xffull) | ((v >> 40) & 0xff00ull) | ((v >> 24) & 0xff0000ull) |
-                ((v >> 8) & 0xff000000ull) | ((v << 8) & 0xff00000000ull) |
-                ((v << 24) & 0xff0000000000ull) | ((v << 40) & 0xff000000000000ull) | (v << 56);
-            memcpy(p + 8 * i, &v, 8);
-        }
-        break;
+    case 2: bswap_words(p, n, 2); break;
+    case 4: bswap_words(p, n, 4); break;
+    case 8: bswap_words(p, n, 8); break;
     default: break;
     }
 }

@@ -1,5 +1,5 @@
 /* In-place byte swap of big-endian IDX elements, written once over the byte
- * vectors of simd/simd_avx2.h / simd_avx512.h (FD_SIMD_BYTES: v32b, v64b);
+ * vectors of simd/simd_isa_impl.h (FD_SIMD_BYTES: v32b, v64b);
  * included by idx_avx2.c / idx_avx512.c after their simd/ header.  Defines
  * fd_idx_bswap_<isa>: swaps whole vectors from the start of p and returns
  * how many elements it did (the caller swaps the rest). */

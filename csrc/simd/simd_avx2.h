@@ -23,41 +23,24 @@
 #include "common/fd_common.h"
 #include "simd/simd_hreduce.h"
 
-/* ---- 8 x float, 4 x double --------------------------------------------- */
+/* ---- 8 x float, 4 x double, 32 x byte ---------------------------------- */
 typedef __m256 v8f_vec;
 typedef __m256i v8f_mask;
 #define v8f_W 8
 typedef __m256d v4d_vec;
 typedef __m256i v4d_mask;
 #define v4d_W 4
+typedef __m256i v32b_vec;
+#define v32b_W 32
 
-/* The operations spelled alike on every instruction set, then the masked
- * ones of simd_avx2_mask_impl.h, once per dtype. */
+/* The operations spelled alike on every instruction set, written once
+ * (simd_isa_impl.h), with the masked ones of simd_avx2_mask_impl.h. */
+#define FD_V_MM _mm256
+#define FD_V_MM_HALF _mm
+#define FD_V_SI si256
+#define FD_V_BCAST128 _mm256_broadcastsi128_si256
 #define FD_SIMD_MASK_IMPL "simd/simd_avx2_mask_impl.h"
-#define FD_V v8f
-#define FD_V_S float
-#define FD_V_F64 0
-#define FD_V_MM _mm256
-#define FD_V_PS ps
-#include "simd/simd_vec_impl.h"
-#define FD_V v4d
-#define FD_V_S double
-#define FD_V_F64 1
-#define FD_V_MM _mm256
-#define FD_V_PS pd
-#include "simd/simd_vec_impl.h"
-#undef FD_SIMD_MASK_IMPL
-
-/* 8 bytes at p -> 8 floats (exact) */
-FD_INLINE __m256 v8f_load_u8(const uint8_t *p)
-{ return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p)))); }
-/* 4 bytes at p -> 4 doubles (exact); reads exactly 4 bytes */
-FD_INLINE __m256d v4d_load_u8(const uint8_t *p)
-{
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(v)));
-}
+#include "simd/simd_isa_impl.h"
 
 /* Transposes the 8 x 8 block of rows r[0..7] in place (r[i][j] <-> r[j][i]). */
 FD_INLINE void v8f_transpose8(__m256 r[8])
@@ -106,20 +89,5 @@ FD_INLINE __m256 v8f_bilinear_pad(const float *pad, int32_t S, float fw, float f
     __m256 p11 = _mm256_i32gather_ps(pad + S + 1, b, 4);
     return _mm256_and_ps(v8f_bilerp(p00, p01, p10, p11, fx, fy), in);
 }
-
-/* ---- 32 x byte (IDX byte swaps) ----------------------------------------- */
-typedef __m256i v32b_vec;
-#define v32b_W 32
-
-FD_INLINE __m256i v32b_load(const uint8_t *p)
-{ return _mm256_loadu_si256((const __m256i *)p); }
-FD_INLINE void v32b_store(uint8_t *p, __m256i v)
-{ _mm256_storeu_si256((__m256i *)p, v); }
-/* The same 16-byte pattern in every 128-bit lane (shuffle indices). */
-FD_INLINE __m256i v32b_lane_pattern(const uint8_t pattern[16])
-{ return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)pattern)); }
-/* r[i] = a[idx[i]] within each 128-bit lane (vpshufb). */
-FD_INLINE __m256i v32b_shuffle(__m256i a, __m256i idx)
-{ return _mm256_shuffle_epi8(a, idx); }
 
 #endif /* FD_SIMD_AVX2_H */

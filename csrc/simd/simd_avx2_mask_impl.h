@@ -37,19 +37,4 @@ FD_INLINE FD_V_S FD_VN(hmax)(FD_VT v)
 FD_INLINE FD_V_S FD_VN(hsum)(FD_VT v)
 { return FD_PASTE2(fd_hsum256, FD_V_PS)(v); }
 
-/* 2^n from t = magic + n (exp_neg): bits(t) = bits(magic) + n, so
- * 2^n = (bits(t) - bits(magic) + bias) << mantissa bits. */
-FD_INLINE FD_VT FD_VN(pow2n)(FD_VT t)
-{
-#if FD_V_F64
-    return _mm256_castsi256_pd(_mm256_slli_epi64(
-        _mm256_add_epi64(_mm256_castpd_si256(t),
-                         _mm256_set1_epi64x(1023 - (long long)0x4338000000000000LL)),
-        52));
-#else
-    return _mm256_castsi256_ps(_mm256_slli_epi32(
-        _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127 - 0x4B400000)), 23));
-#endif
-}
-
 #undef FD_V_FROM_MASK

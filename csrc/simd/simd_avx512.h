@@ -3,7 +3,7 @@
  * AVX-512 flags (<kernel>_avx512.c) inside `#if FD_HAVE_X86_SIMD`.
  * Prefix v16f_ works on 16 floats, v8d_ on 8 doubles.  Same arithmetic as
  * simd/simd_avx2.h: the operations spelled alike are written once
- * (simd/simd_vec_impl.h); the lane count and the masks differ.
+ * (simd/simd_isa_impl.h); the lane count and the masks differ.
  */
 #ifndef FD_SIMD_AVX512_H
 #define FD_SIMD_AVX512_H
@@ -24,41 +24,29 @@
 #define FD_SIMD_BYTES v64b
 
 #include <immintrin.h>
+#include <string.h>
 
 #include "common/fd_common.h"
 #include "simd/simd_hreduce.h"
 
-/* ---- 16 x float, 8 x double ------------------------------------------- */
+/* ---- 16 x float, 8 x double, 64 x byte ---------------------------------- */
 typedef __m512 v16f_vec;
 typedef __mmask16 v16f_mask;
 #define v16f_W 16
 typedef __m512d v8d_vec;
 typedef __mmask8 v8d_mask;
 #define v8d_W 8
+typedef __m512i v64b_vec;
+#define v64b_W 64
 
-/* The operations spelled alike on every instruction set, then the masked
- * ones of simd_avx512_mask_impl.h, once per dtype. */
+/* The operations spelled alike on every instruction set, written once
+ * (simd_isa_impl.h), with the masked ones of simd_avx512_mask_impl.h. */
+#define FD_V_MM _mm512
+#define FD_V_MM_HALF _mm256
+#define FD_V_SI si512
+#define FD_V_BCAST128 _mm512_broadcast_i32x4
 #define FD_SIMD_MASK_IMPL "simd/simd_avx512_mask_impl.h"
-#define FD_V v16f
-#define FD_V_S float
-#define FD_V_F64 0
-#define FD_V_MM _mm512
-#define FD_V_PS ps
-#include "simd/simd_vec_impl.h"
-#define FD_V v8d
-#define FD_V_S double
-#define FD_V_F64 1
-#define FD_V_MM _mm512
-#define FD_V_PS pd
-#include "simd/simd_vec_impl.h"
-#undef FD_SIMD_MASK_IMPL
-
-/* 16 bytes at p -> 16 floats (exact) */
-FD_INLINE __m512 v16f_load_u8(const uint8_t *p)
-{ return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p)))); }
-/* 8 bytes at p -> 8 doubles (exact) */
-FD_INLINE __m512d v8d_load_u8(const uint8_t *p)
-{ return _mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p)))); }
+#include "simd/simd_isa_impl.h"
 
 /* Bilinear sample of a zero-padded float image (row stride S, the pixel
  * (x, y) at pad[(y + 1) * S + x + 1]) at W points (x, y): 0 outside
@@ -95,20 +83,5 @@ FD_INLINE __m512 v16f_bilinear_pad(const float *pad, int32_t S, float fw, float 
     __m512 p10 = _mm512_permutex2var_ps(u0, even, u1), p11 = _mm512_permutex2var_ps(u0, odd, u1);
     return _mm512_maskz_mov_ps(in, v16f_bilerp(p00, p01, p10, p11, fx, fy));
 }
-
-/* ---- 64 x byte (IDX byte swaps) ----------------------------------------- */
-typedef __m512i v64b_vec;
-#define v64b_W 64
-
-FD_INLINE __m512i v64b_load(const uint8_t *p)
-{ return _mm512_loadu_si512((const void *)p); }
-FD_INLINE void v64b_store(uint8_t *p, __m512i v)
-{ _mm512_storeu_si512((void *)p, v); }
-/* The same 16-byte pattern in every 128-bit lane (shuffle indices). */
-FD_INLINE __m512i v64b_lane_pattern(const uint8_t pattern[16])
-{ return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)pattern)); }
-/* r[i] = a[idx[i]] within each 128-bit lane (vpshufb). */
-FD_INLINE __m512i v64b_shuffle(__m512i a, __m512i idx)
-{ return _mm512_shuffle_epi8(a, idx); }
 
 #endif /* FD_SIMD_AVX512_H */

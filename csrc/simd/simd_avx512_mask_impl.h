@@ -47,18 +47,3 @@ FD_INLINE FD_V_S FD_VN(hsum)(FD_VT v)
 { return FD_PASTE2(fd_hsum256, FD_V_PS)(FD_PASTE2(_mm256_add, FD_V_PS)(FD_V_LO(v), FD_V_HI(v))); }
 #undef FD_V_LO
 #undef FD_V_HI
-
-/* 2^n from t = magic + n (exp_neg): n, read from t's low mantissa bits,
- * moved into the exponent field. */
-FD_INLINE FD_VT FD_VN(pow2n)(FD_VT t)
-{
-#if FD_V_F64
-    return _mm512_castsi512_pd(_mm512_slli_epi64(
-        _mm512_add_epi64(_mm512_castpd_si512(t),
-                         _mm512_set1_epi64(1023 - (long long)0x4338000000000000LL)),
-        52));
-#else
-    return _mm512_castsi512_ps(_mm512_slli_epi32(
-        _mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127 - 0x4B400000)), 23));
-#endif
-}

@@ -11,22 +11,14 @@
 
 #include "common/fd_common.h"
 
-typedef __m512i v16f_ivec;
-typedef __m256i v8f_ivec;
-
-FD_INLINE __m512i v16f_iload(const uint32_t *p)
-{ return _mm512_loadu_si512((const void *)p); }
-FD_INLINE __m512i v16f_ibcast(uint32_t w)
-{ return _mm512_set1_epi32((int)w); }
-FD_INLINE __m512 v16f_dpbf16(__m512 acc, __m512i a, __m512i b)
-{ return _mm512_dpbf16_ps(acc, (__m512bh)a, (__m512bh)b); }
-
-FD_INLINE __m256i v8f_iload(const uint32_t *p)
-{ return _mm256_loadu_si256((const __m256i *)p); }
-FD_INLINE __m256i v8f_ibcast(uint32_t w)
-{ return _mm256_set1_epi32((int)w); }
-FD_INLINE __m256 v8f_dpbf16(__m256 acc, __m256i a, __m256i b)
-{ return _mm256_dpbf16_ps(acc, (__m256bh)a, (__m256bh)b); }
+/* v16f_ and v8f_ iload (a vector of words), ibcast (one word in every lane)
+ * and dpbf16 */
+#define FD_V v16f
+#define FD_V_BITS 512
+#include "simd/simd_bf16_impl.h"
+#define FD_V v8f
+#define FD_V_BITS 256
+#include "simd/simd_bf16_impl.h"
 
 /* 16 floats of row r0 and of row r1 -> 16 words (bf16(r0) | bf16(r1) << 16),
  * round to nearest even (vcvtneps2bf16: NaN stays NaN; denormal inputs are

@@ -1,21 +1,24 @@
 /* Per-dtype vector vocabulary template: the operations of one float vector
  * type (v8f_, v4d_ in simd_avx2.h; v16f_, v8d_ in simd_avx512.h) that every
- * x86 instruction set spells the same way, written once.  The including
- * header has typedef'd FD_V##_vec and FD_V##_mask and defined FD_V##_W, then
- * defines
- *
- *     FD_V       the prefix of the operations (v8f: v8f_load, ...)
- *     FD_V_S     the scalar type (float, double)
- *     FD_V_F64   0 for float, 1 for double
- *     FD_V_MM    the intrinsics' width prefix (_mm256, _mm512)
- *     FD_V_PS    the intrinsics' dtype suffix (ps, pd)
- *
- * and FD_SIMD_MASK_IMPL, its own template of the operations whose
- * intrinsics differ between instruction sets (masks, blends; it sees the
- * same macros), included here before the operations built on them.
- * No include guard: included once per vector type; the FD_V* macros are
- * undefined again at the end. */
+ * x86 instruction set spells the same way, written once.  Instantiated for
+ * both dtypes (T, SFX, FD_T_F64 of common/fd_template.h) by simd_isa_impl.h,
+ * with the instruction set's FD_V_MM, FD_V_MM_HALF, FD_V_SI and
+ * FD_SIMD_MASK_IMPL, its own template of the operations whose intrinsics
+ * differ between instruction sets (masks, blends; it sees the macros
+ * below), included here before the operations built on them.
+ * Defines for it FD_V (the prefix: v8f), FD_V_S (the scalar type), FD_V_F64
+ * (0, 1), FD_V_PS (the intrinsics' dtype suffix: ps, pd), FD_VN(name) (the
+ * operation: v8f_name), FD_VT (the vector type) and FD_MM(op) (the
+ * intrinsic: _mm256_op_ps); undefined again at the end. */
 
+#define FD_V FD_PASTE2(FD_SIMD_VEC, SFX)
+#define FD_V_S T
+#define FD_V_F64 FD_T_F64
+#if FD_T_F64
+#define FD_V_PS pd
+#else
+#define FD_V_PS ps
+#endif
 #define FD_VN(name) FD_PASTE2(FD_V, name)
 #define FD_MM(op) FD_PASTE3(FD_V_MM, op, FD_V_PS)
 #define FD_VT FD_VN(vec)
@@ -26,6 +29,18 @@ FD_INLINE void FD_VN(store)(FD_V_S *p, FD_VT v)
 { FD_MM(storeu)(p, v); }
 FD_INLINE FD_VT FD_VN(set1)(FD_V_S x)
 { return FD_MM(set1)(x); }
+/* W bytes at p -> W values (exact); reads exactly W bytes.  The double
+ * lanes widen from a half-width vector of int32. */
+FD_INLINE FD_VT FD_VN(load_u8)(const uint8_t *p)
+{
+    __m128i b = _mm_setzero_si128();
+    memcpy(&b, p, FD_VN(W));
+#if FD_V_F64
+    return FD_MM(cvtepi32)(FD_PASTE2(FD_V_MM_HALF, cvtepu8_epi32)(b));
+#else
+    return FD_MM(cvtepi32)(FD_PASTE2(FD_V_MM, cvtepu8_epi32)(b));
+#endif
+}
 FD_INLINE FD_VT FD_VN(add)(FD_VT a, FD_VT b)
 { return FD_MM(add)(a, b); }
 FD_INLINE FD_VT FD_VN(sub)(FD_VT a, FD_VT b)
@@ -70,6 +85,31 @@ FD_INLINE FD_VT FD_VN(bilerp)(FD_VT p00, FD_VT p01, FD_VT p10, FD_VT p11, FD_VT 
 }
 
 #include FD_SIMD_MASK_IMPL
+
+/* 2^n from t = magic + n (exp_neg): n is in the low mantissa bits of t
+ * (bits(t) = bits(magic) + n) and magic's bits there are 0, so bits(t)
+ * shifted left by the mantissa width is n in the exponent field; adding the
+ * bits of 1 adds the exponent bias.  In integer lanes of the dtype's width. */
+#define FD_VCAT_(a, b) a##b
+#define FD_VCAT(a, b) FD_VCAT_(a, b)
+#define FD_V_TO_BITS FD_PASTE3(FD_V_MM, FD_VCAT(cast, FD_V_PS), FD_V_SI)
+#define FD_V_FROM_BITS FD_PASTE3(FD_V_MM, FD_VCAT(cast, FD_V_SI), FD_V_PS)
+#if FD_V_F64
+#define FD_V_EPI(op) FD_PASTE3(FD_V_MM, op, epi64)
+#else
+#define FD_V_EPI(op) FD_PASTE3(FD_V_MM, op, epi32)
+#endif
+FD_INLINE FD_VT FD_VN(pow2n)(FD_VT t)
+{
+    const int mant = FD_V_F64 ? 52 : 23;
+    return FD_V_FROM_BITS(
+        FD_V_EPI(add)(FD_V_EPI(slli)(FD_V_TO_BITS(t), mant), FD_V_TO_BITS(FD_MM(set1)((FD_V_S)1))));
+}
+#undef FD_V_EPI
+#undef FD_V_FROM_BITS
+#undef FD_V_TO_BITS
+#undef FD_VCAT
+#undef FD_VCAT_
 
 #if FD_V_F64
 /* exp(x) for x <= 0, NaN propagated: the float reduction (below) with the fdlibm
@@ -132,5 +172,4 @@ FD_INLINE FD_VT FD_VN(exp_neg)(FD_VT x)
 #undef FD_V
 #undef FD_V_S
 #undef FD_V_F64
-#undef FD_V_MM
 #undef FD_V_PS
