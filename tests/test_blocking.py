@@ -157,9 +157,10 @@ def test_blocks_for_the_two_machines_of_issue_13():
     # Both take MNIST's K = 784 in one panel.
     assert (zen["mr"], zen["nr"], zen["kc"]) == (8, 32, 896)
     assert xeon["kc"] == 1408
-    # NC: a quarter of the L3 share (16 MiB / 52.5 MiB) over KC x 4 bytes
+    # NC: a quarter of the L3 share (16 MiB) over KC x 4 bytes on the Zen 4;
+    # on the Xeon (2 MiB L2) half of L2 over KC x 4 bytes: 186 -> 160
     assert zen["nc"] == 1152
-    assert xeon["nc"] == 2432
+    assert xeon["nc"] == 160
     # MC: half of L2 over KC x 4 bytes
     assert zen["mc"] == 144 and xeon["mc"] == 184
     # bfloat16 on AMX (32 x 32 tiles) and AVX512_BF16 (8 x 32)
@@ -168,6 +169,25 @@ def test_blocks_for_the_two_machines_of_issue_13():
     assert (amx["mr"], amx["kc"]) == (32, 2048)
     vdp = _runtime.gemm_blocking(_isa("avx512_bf16"), "bfloat16", ZEN4)
     assert (vdp["mr"], vdp["kc"]) == (8, 1792)
+    # the big-L2 NC rule is float32/float64 only: bfloat16 keeps the L3 one
+    assert amx["nc"] == 3360  # a quarter of 52.5 MiB over 2048 x 2 bytes
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+@pytest.mark.parametrize("isa_id", ISA_IDS)
+def test_nc_from_l2_when_l2_is_big(dt, isa_id):
+    # an L2 of 2 MiB or more holds B's block whatever the L3; below, the L3
+    # rule (the Zen 4's) is kept
+    for l2, from_l2 in ((1 * MIB, False), (2 * MIB, True), (4 * MIB, True)):
+        c = {
+            "l1d": {"size": 48 * KIB, "ways": 12},
+            "l2": {"size": l2, "ways": 16},
+            "l3": {"size": 105 * MIB, "ways": 15, "sharing": 2},
+        }
+        no_l3 = {key: c[key] for key in ("l1d", "l2")}
+        b = _runtime.gemm_blocking(isa_id, dt, c)
+        b2 = _runtime.gemm_blocking(isa_id, dt, no_l3)
+        assert (b["nc"] == b2["nc"]) == from_l2, (l2, b, b2)
 
 
 def test_blocks_grow_with_the_caches():

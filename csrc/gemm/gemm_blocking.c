@@ -19,8 +19,9 @@ static int64_t fd_blk_budget(const fd_cache_level *l, int num, int den)
     return share / den * num;
 }
 
-/* NC and MC for K panels of b->kc (the rules of gemm_blocking.h). */
-static void fd_blk_nc_mc(const fd_caches *c, int kbytes, fd_gemm_blocks *b)
+/* NC and MC for K panels of b->kc (the rules of gemm_blocking.h);
+ * nc_l2_big: the float32/float64 rule for a big L2 applies. */
+static void fd_blk_nc_mc(const fd_caches *c, int kbytes, int nc_l2_big, fd_gemm_blocks *b)
 {
     int64_t nc, mc, l2_bytes, l3_bytes;
     /* NC (L2 / L3): the KC x NC block of B is read again by every A
@@ -28,7 +29,12 @@ static void fd_blk_nc_mc(const fd_caches *c, int kbytes, fd_gemm_blocks *b)
      * L2 (FD_GEMM_NC_L2 of it) or, where an L3 is reported, of L3
      * (FD_GEMM_NC_L3). */
     l2_bytes = fd_blk_budget(&c->l2, FD_GEMM_NC_L2_NUM, FD_GEMM_NC_L2_DEN);
-    l3_bytes = c->l3.size > 0 ? fd_blk_budget(&c->l3, FD_GEMM_NC_L3_NUM, FD_GEMM_NC_L3_DEN) : 0;
+    /* ... but on the float32/float64 paths an L2 of
+     * FD_GEMM_NC_L2_ONLY_BYTES or more keeps the block in L2 whatever the
+     * L3 (see gemm_blocking.h) */
+    l3_bytes = c->l3.size > 0 && !(nc_l2_big && c->l2.size >= FD_GEMM_NC_L2_ONLY_BYTES)
+        ? fd_blk_budget(&c->l3, FD_GEMM_NC_L3_NUM, FD_GEMM_NC_L3_DEN)
+        : 0;
     nc = (l3_bytes > l2_bytes ? l3_bytes : l2_bytes) / (b->kc * kbytes);
     b->nc = fd_blk_floor(fd_blk_clamp(nc, b->nr, FD_GEMM_NC_MAX), b->nr);
     /* MC (L2): the MC x KC block of A packed at once (only a strided A is
@@ -44,7 +50,8 @@ static const fd_caches *fd_blk_caches(const fd_caches *c, fd_caches *def)
     return def;
 }
 
-fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kbytes, int kalign)
+static fd_gemm_blocks fd_blk_derive(const fd_caches *c, int mr, int nr, int kbytes, int kalign,
+                                    int nc_l2_big)
 {
     fd_gemm_blocks b;
     fd_caches def;
@@ -61,9 +68,12 @@ fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kby
     l1 = ways >= 2 ? c->l1d.size / ways * (ways - 1) : c->l1d.size / 4 * 3;
     kc = l1 / ((int64_t)mr * kbytes);
     b.kc = fd_blk_floor(fd_blk_clamp(kc, FD_GEMM_KC_MIN, FD_GEMM_KC_MAX), kalign);
-    fd_blk_nc_mc(c, kbytes, &b);
+    fd_blk_nc_mc(c, kbytes, nc_l2_big, &b);
     return b;
 }
+
+fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kbytes, int kalign)
+{ return fd_blk_derive(c, mr, nr, kbytes, kalign, 0); }
 
 fd_gemm_blocks fd_gemm_derive_blocks_l2k(const fd_caches *c, int mr, int nr, int kbytes, int kalign)
 {
@@ -78,7 +88,7 @@ fd_gemm_blocks fd_gemm_derive_blocks_l2k(const fd_caches *c, int mr, int nr, int
     kc =
         fd_blk_budget(&c->l2, FD_GEMM_KC_L2_NUM, FD_GEMM_KC_L2_DEN) / ((int64_t)(mr + nr) * kbytes);
     b.kc = fd_blk_floor(fd_blk_clamp(kc, FD_GEMM_KC_MIN, FD_GEMM_KC_MAX), kalign);
-    fd_blk_nc_mc(c, kbytes, &b);
+    fd_blk_nc_mc(c, kbytes, 0, &b);
     return b;
 }
 
@@ -93,6 +103,14 @@ fd_gemm_blocks fd_gemm_path_blocks_l2k(fd_gemm_blocks entry, const fd_caches *c,
                                        int kalign)
 {
     fd_gemm_blocks b = fd_gemm_derive_blocks_l2k(c, entry.mr, entry.nr, kbytes, kalign);
+    if (entry.kc < b.kc) b.kc = entry.kc;
+    return b;
+}
+
+fd_gemm_blocks fd_gemm_path_blocks_float(fd_gemm_blocks entry, const fd_caches *c, int kbytes,
+                                         int kalign)
+{
+    fd_gemm_blocks b = fd_blk_derive(c, entry.mr, entry.nr, kbytes, kalign, 1);
     if (entry.kc < b.kc) b.kc = entry.kc;
     return b;
 }

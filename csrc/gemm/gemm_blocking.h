@@ -29,13 +29,14 @@
  * across the jr loop, the packed KC x NC block of B across the ir loop):
  *   KC  MR x KC micro-panel of A in all ways of L1d but one
  *   NC  KC x NC block of B in this core's share of L3 (NC_L3), or of L2
- *       (NC_L2) where no L3 is reported
+ *       (NC_L2) where no L3 is reported or (float32/float64) the L2 is
+ *       at least FD_GEMM_NC_L2_ONLY_BYTES
  *   MC  MC x KC block of A in MC_L2 of L2
  * clamped to the limits below and to the path's KC cap (the table above),
  * rounded down (KC to the path's K alignment, MC to MR, NC to NR).  On
  * the Zen 4 this gives KC 896, MC 144, NC 1152 for float AVX-512 (main had
  * 800, 256, 1024: the same K panels and the same blocks at the MNIST
- * shapes), on a Xeon with 48 KiB L1d and 2 MiB L2 KC 1408, MC 184, NC 2432
+ * shapes), on a Xeon with 48 KiB L1d and 2 MiB L2 KC 1408, MC 184, NC 160
  * (docs/performance.md). */
 #define FD_GEMM_KC_MIN 64
 #define FD_GEMM_KC_MAX 2048
@@ -45,6 +46,16 @@
 #define FD_GEMM_NC_L2_DEN 2
 #define FD_GEMM_NC_L3_NUM 1
 #define FD_GEMM_NC_L3_DEN 4
+/* float32/float64 (fd_gemm_path_blocks_float): NC from L2 even where an L3
+ * is reported, on CPUs whose L2 is at least
+ * this big.  The L3 rule was measured on the Zen 4 (1 MiB L2: half of it
+ * holds only 128 columns of B at KC 896, and its L3 streams B fast); on
+ * the Xeon of issue 13 (Sapphire Rapids, 2 MiB L2, mesh L3) B streamed
+ * from L3 (NC 4096) ran at 95 GFLOP/s against 144-158 with NC 160-320 in
+ * L2 (one thread, process CPU time, 1024 x 784 x 1024; 2048^3: 95 against
+ * 141-150).  cpuid reports no bandwidths, so the L2 size stands in for
+ * "an L2 big enough to hold a useful block of B". */
+#define FD_GEMM_NC_L2_ONLY_BYTES (2 * 1024 * 1024)
 #define FD_GEMM_MC_L2_NUM 1
 #define FD_GEMM_MC_L2_DEN 2
 #define FD_GEMM_KC_L2_NUM 1
@@ -77,6 +88,10 @@ fd_gemm_blocks fd_gemm_derive_blocks_l2k(const fd_caches *c, int mr, int nr, int
  * (their pick_blocked) turn a table entry into blocks. */
 fd_gemm_blocks fd_gemm_path_blocks(fd_gemm_blocks entry, const fd_caches *c, int kbytes,
                                    int kalign);
+/* ... on the float32/float64 paths, where an L2 of FD_GEMM_NC_L2_ONLY_BYTES
+ * or more sizes NC from L2 whatever the L3 */
+fd_gemm_blocks fd_gemm_path_blocks_float(fd_gemm_blocks entry, const fd_caches *c, int kbytes,
+                                         int kalign);
 /* ... and with fd_gemm_derive_blocks_l2k (the AMX path) */
 fd_gemm_blocks fd_gemm_path_blocks_l2k(fd_gemm_blocks entry, const fd_caches *c, int kbytes,
                                        int kalign);
