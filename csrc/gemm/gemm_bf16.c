@@ -74,23 +74,11 @@ static void fd_ukr_bf16_generic(int64_t kp, const uint32_t *FD_RESTRICT Ap,
 
 static fd_bf16_blk fd_gemm_bf16_pick(int isa)
 {
-    fd_bf16_blk b;
+    /* the portable path; every optional kernel NULL, every flag 0 */
+    fd_bf16_blk b = {0};
     b.blocks = FD_GEMM_ENTRY(FD_GEMM_BF16_GENERIC);
     b.ukr = fd_ukr_bf16_generic;
     b.kp_align = 1;
-    b.a_rows = 0;
-    b.packb = NULL;
-    b.packa = NULL;
-    b.packb_t = NULL;
-    b.packa_t = NULL;
-    b.packa_t_rows = 0;
-    b.ukr_pairs = NULL;
-    b.narrow_nr = 0;
-    b.ukr_narrow = NULL;
-    b.ukr_narrow_pairs = NULL;
-    b.begin = NULL;
-    b.end = NULL;
-    b.kc_from_l2 = 0;
 #if FD_HAVE_X86_SIMD
     if (isa >= FD_ISA_AVX512_BF16) {
         /* B is packed the same way for vdpbf16ps and AMX */
