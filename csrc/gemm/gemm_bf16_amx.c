@@ -141,8 +141,8 @@ static inline void fd_amx_tr16(__m512i r[16])
  * load (word [r * kp + q]; mr and kp multiples of 16): the pair of K steps
  * 2q, 2q + 1 of 16 rows is one vector of words, and 16 such vectors
  * transposed are 16 pairs of each of the 16 rows. */
-void fd_packa_t_bf16_amx(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_cs,
-                         int mr, uint32_t *dst)
+void fd_packa_t_bf16_amx(int64_t kc, int64_t kp, int64_t rows, const float *A, int64_t a_cs, int mr,
+                         uint32_t *dst)
 {
     const int64_t np = (kc + 1) / 2;
     int64_t h, q0;
@@ -150,7 +150,7 @@ void fd_packa_t_bf16_amx(int64_t kc, int64_t kp, int64_t rows, const float *A, i
     for (h = 0; h < mr; h += 16) {
         const int64_t left = rows - h;
         const __mmask16 m = left >= 16 ? (__mmask16)0xffff
-                            : left > 0 ? (__mmask16)((1u << left) - 1u)
+            : left > 0                 ? (__mmask16)((1u << left) - 1u)
                                        : (__mmask16)0;
         uint32_t *d = dst + h * kp;
         for (q0 = 0; q0 < kp; q0 += 16) {
