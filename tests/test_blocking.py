@@ -158,9 +158,9 @@ def test_blocks_for_the_two_machines_of_issue_13():
     assert (zen["mr"], zen["nr"], zen["kc"]) == (8, 32, 896)
     assert xeon["kc"] == 1408
     # NC: a quarter of the L3 share (16 MiB) over KC x 4 bytes on the Zen 4;
-    # on the Xeon (2 MiB L2) half of L2 over KC x 4 bytes: 186 -> 160
+    # on the Xeon (2 MiB L2) three quarters of L2 over KC x 4 bytes: 279 -> 256
     assert zen["nc"] == 1152
-    assert xeon["nc"] == 160
+    assert xeon["nc"] == 256
     # MC: half of L2 over KC x 4 bytes
     assert zen["mc"] == 144 and xeon["mc"] == 184
     # bfloat16 on AMX (32 x 32 tiles) and AVX512_BF16 (8 x 32)

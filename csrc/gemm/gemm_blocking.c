@@ -28,11 +28,13 @@ static void fd_blk_nc_mc(const fd_caches *c, int kbytes, int nc_l2_big, fd_gemm_
      * micro-panel (the ir loop), so it should stay in this core's share of
      * L2 (FD_GEMM_NC_L2 of it) or, where an L3 is reported, of L3
      * (FD_GEMM_NC_L3). */
-    l2_bytes = fd_blk_budget(&c->l2, FD_GEMM_NC_L2_NUM, FD_GEMM_NC_L2_DEN);
+    const int l2_only = nc_l2_big && c->l2.size >= FD_GEMM_NC_L2_ONLY_BYTES;
     /* ... but on the float32/float64 paths an L2 of
-     * FD_GEMM_NC_L2_ONLY_BYTES or more keeps the block in L2 whatever the
-     * L3 (see gemm_blocking.h) */
-    l3_bytes = c->l3.size > 0 && !(nc_l2_big && c->l2.size >= FD_GEMM_NC_L2_ONLY_BYTES)
+     * FD_GEMM_NC_L2_ONLY_BYTES or more keeps the block in L2 (three
+     * quarters of it) whatever the L3 (see gemm_blocking.h) */
+    l2_bytes = l2_only ? fd_blk_budget(&c->l2, FD_GEMM_NC_L2_ONLY_NUM, FD_GEMM_NC_L2_ONLY_DEN)
+                       : fd_blk_budget(&c->l2, FD_GEMM_NC_L2_NUM, FD_GEMM_NC_L2_DEN);
+    l3_bytes = c->l3.size > 0 && !l2_only
         ? fd_blk_budget(&c->l3, FD_GEMM_NC_L3_NUM, FD_GEMM_NC_L3_DEN)
         : 0;
     nc = (l3_bytes > l2_bytes ? l3_bytes : l2_bytes) / (b->kc * kbytes);
