@@ -37,7 +37,7 @@ typedef struct {
      * configuration), or NULL */
     void (*begin)(void);
     void (*end)(void);
-    int kc_from_l2; /* K panels from L2 (fd_gemm_derive_blocks_l2k), not L1d */
+    int rules; /* blocking rules (gemm_blocking.h): AMX's K panel from L2 */
 } fd_bf16_blk;
 
 /* Portable emulation: Intel's vdpbf16ps order per pair (high element's
@@ -116,7 +116,7 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
         b.packa_t_rows = 1;
         b.begin = fd_amx_tiles_begin;
         b.end = fd_amx_tiles_end;
-        b.kc_from_l2 = 1;
+        b.rules = FD_GEMM_RULE_KC_L2;
     }
 #else
     (void)isa;
@@ -130,10 +130,7 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
 static fd_bf16_blk fd_gemm_bf16_pick_blocked(int isa, const fd_caches *caches)
 {
     fd_bf16_blk b = fd_gemm_bf16_pick(isa);
-    if (b.kc_from_l2)
-        b.blocks = fd_gemm_path_blocks_l2k(b.blocks, caches, 2, 2 * b.kp_align);
-    else
-        b.blocks = fd_gemm_path_blocks(b.blocks, caches, 2, 2 * b.kp_align);
+    b.blocks = fd_gemm_path_blocks(b.blocks, caches, 2, 2 * b.kp_align, b.rules);
     return b;
 }
 

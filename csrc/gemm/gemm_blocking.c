@@ -19,100 +19,60 @@ static int64_t fd_blk_budget(const fd_cache_level *l, int num, int den)
     return share / den * num;
 }
 
-/* NC and MC for K panels of b->kc (the rules of gemm_blocking.h);
- * nc_l2_big: the float32/float64 rule for a big L2 applies. */
-static void fd_blk_nc_mc(const fd_caches *c, int kbytes, int nc_l2_big, fd_gemm_blocks *b)
+fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kbytes, int kalign,
+                                     int rules)
 {
-    int64_t nc, mc, l2_bytes, l3_bytes;
+    fd_gemm_blocks b;
+    fd_caches def;
+    int64_t kc, nc, mc, l2_bytes, l3_bytes;
+    int ways, l2_only;
+    if (c == NULL) {
+        fd_caches_default(&def);
+        c = &def;
+    }
+    b.mr = mr;
+    b.nr = nr;
+    if (rules & FD_GEMM_RULE_KC_L2) {
+        /* KC (L2, matrix units): the A and B micro-panels ((MR + NR) x KC)
+         * in FD_GEMM_KC_L2 of L2 */
+        kc = fd_blk_budget(&c->l2, FD_GEMM_KC_L2_NUM, FD_GEMM_KC_L2_DEN) /
+            ((int64_t)(mr + nr) * kbytes);
+    } else {
+        /* KC (L1d): the MR x KC micro-panel of A is what every micro-kernel
+         * call of the jr loop reads again; it gets all ways of L1d but one,
+         * which is left to the KC x NR micro-panel of B streaming through
+         * (and the C tile).  Unknown associativity: 3/4 of L1d. */
+        ways = c->l1d.ways;
+        kc = (ways >= 2 ? c->l1d.size / ways * (ways - 1) : c->l1d.size / 4 * 3) /
+            ((int64_t)mr * kbytes);
+    }
+    kc = fd_blk_floor(fd_blk_clamp(kc, FD_GEMM_KC_MIN, FD_GEMM_KC_MAX), kalign);
     /* NC (L2 / L3): the KC x NC block of B is read again by every A
      * micro-panel (the ir loop), so it should stay in this core's share of
      * L2 (FD_GEMM_NC_L2 of it) or, where an L3 is reported, of L3
-     * (FD_GEMM_NC_L3). */
-    const int l2_only = nc_l2_big && c->l2.size >= FD_GEMM_NC_L2_ONLY_BYTES;
-    /* ... but on the float32/float64 paths an L2 of
-     * FD_GEMM_NC_L2_ONLY_BYTES or more keeps the block in L2 (three
-     * quarters of it) whatever the L3 (see gemm_blocking.h) */
+     * (FD_GEMM_NC_L3); with FD_GEMM_RULE_NC_BIG_L2 an L2 of
+     * FD_GEMM_NC_L2_ONLY_BYTES or more keeps it in L2 (FD_GEMM_NC_L2_ONLY
+     * of it) whatever the L3 (see gemm_blocking.h). */
+    l2_only = (rules & FD_GEMM_RULE_NC_BIG_L2) && c->l2.size >= FD_GEMM_NC_L2_ONLY_BYTES;
     l2_bytes = l2_only ? fd_blk_budget(&c->l2, FD_GEMM_NC_L2_ONLY_NUM, FD_GEMM_NC_L2_ONLY_DEN)
                        : fd_blk_budget(&c->l2, FD_GEMM_NC_L2_NUM, FD_GEMM_NC_L2_DEN);
     l3_bytes = c->l3.size > 0 && !l2_only
         ? fd_blk_budget(&c->l3, FD_GEMM_NC_L3_NUM, FD_GEMM_NC_L3_DEN)
         : 0;
-    nc = (l3_bytes > l2_bytes ? l3_bytes : l2_bytes) / (b->kc * kbytes);
-    b->nc = fd_blk_floor(fd_blk_clamp(nc, b->nr, FD_GEMM_NC_MAX), b->nr);
+    nc = (l3_bytes > l2_bytes ? l3_bytes : l2_bytes) / (kc * kbytes);
     /* MC (L2): the MC x KC block of A packed at once (only a strided A is
      * packed; a row-major A is read in place) takes FD_GEMM_MC_L2 of L2. */
-    mc = fd_blk_budget(&c->l2, FD_GEMM_MC_L2_NUM, FD_GEMM_MC_L2_DEN) / (b->kc * kbytes);
-    b->mc = fd_blk_floor(fd_blk_clamp(mc, b->mr, FD_GEMM_MC_MAX), b->mr);
-}
-
-static const fd_caches *fd_blk_caches(const fd_caches *c, fd_caches *def)
-{
-    if (c != NULL) return c;
-    fd_caches_default(def);
-    return def;
-}
-
-static fd_gemm_blocks fd_blk_derive(const fd_caches *c, int mr, int nr, int kbytes, int kalign,
-                                    int nc_l2_big)
-{
-    fd_gemm_blocks b;
-    fd_caches def;
-    int64_t l1, kc;
-    int ways;
-    c = fd_blk_caches(c, &def);
-    b.mr = mr;
-    b.nr = nr;
-    /* KC (L1d): the MR x KC micro-panel of A is what every micro-kernel
-     * call of the jr loop reads again; it gets all ways of L1d but one,
-     * which is left to the KC x NR micro-panel of B streaming through (and
-     * the C tile).  Unknown associativity: 3/4 of L1d. */
-    ways = c->l1d.ways;
-    l1 = ways >= 2 ? c->l1d.size / ways * (ways - 1) : c->l1d.size / 4 * 3;
-    kc = l1 / ((int64_t)mr * kbytes);
-    b.kc = fd_blk_floor(fd_blk_clamp(kc, FD_GEMM_KC_MIN, FD_GEMM_KC_MAX), kalign);
-    fd_blk_nc_mc(c, kbytes, nc_l2_big, &b);
+    mc = fd_blk_budget(&c->l2, FD_GEMM_MC_L2_NUM, FD_GEMM_MC_L2_DEN) / (kc * kbytes);
+    b.kc = kc;
+    b.nc = fd_blk_floor(fd_blk_clamp(nc, nr, FD_GEMM_NC_MAX), nr);
+    b.mc = fd_blk_floor(fd_blk_clamp(mc, mr, FD_GEMM_MC_MAX), mr);
     return b;
 }
 
-fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kbytes, int kalign)
-{ return fd_blk_derive(c, mr, nr, kbytes, kalign, 0); }
-
-fd_gemm_blocks fd_gemm_derive_blocks_l2k(const fd_caches *c, int mr, int nr, int kbytes, int kalign)
+fd_gemm_blocks fd_gemm_path_blocks(fd_gemm_blocks entry, const fd_caches *c, int kbytes, int kalign,
+                                   int rules)
 {
-    fd_gemm_blocks b;
-    fd_caches def;
-    int64_t kc;
-    c = fd_blk_caches(c, &def);
-    b.mr = mr;
-    b.nr = nr;
-    /* KC (L2): the A and B micro-panels ((MR + NR) x KC) in FD_GEMM_KC_L2
-     * of L2 */
-    kc =
-        fd_blk_budget(&c->l2, FD_GEMM_KC_L2_NUM, FD_GEMM_KC_L2_DEN) / ((int64_t)(mr + nr) * kbytes);
-    b.kc = fd_blk_floor(fd_blk_clamp(kc, FD_GEMM_KC_MIN, FD_GEMM_KC_MAX), kalign);
-    fd_blk_nc_mc(c, kbytes, 0, &b);
-    return b;
-}
-
-fd_gemm_blocks fd_gemm_path_blocks(fd_gemm_blocks entry, const fd_caches *c, int kbytes, int kalign)
-{
-    fd_gemm_blocks b = fd_gemm_derive_blocks(c, entry.mr, entry.nr, kbytes, kalign);
+    fd_gemm_blocks b = fd_gemm_derive_blocks(c, entry.mr, entry.nr, kbytes, kalign, rules);
     if (entry.kc < b.kc) b.kc = entry.kc; /* the table's KC is the path's cap */
-    return b;
-}
-
-fd_gemm_blocks fd_gemm_path_blocks_l2k(fd_gemm_blocks entry, const fd_caches *c, int kbytes,
-                                       int kalign)
-{
-    fd_gemm_blocks b = fd_gemm_derive_blocks_l2k(c, entry.mr, entry.nr, kbytes, kalign);
-    if (entry.kc < b.kc) b.kc = entry.kc;
-    return b;
-}
-
-fd_gemm_blocks fd_gemm_path_blocks_float(fd_gemm_blocks entry, const fd_caches *c, int kbytes,
-                                         int kalign)
-{
-    fd_gemm_blocks b = fd_blk_derive(c, entry.mr, entry.nr, kbytes, kalign, 1);
-    if (entry.kc < b.kc) b.kc = entry.kc;
     return b;
 }

@@ -36,7 +36,7 @@
  * rounded down (KC to the path's K alignment, MC to MR, NC to NR).  On
  * the Zen 4 this gives KC 896, MC 144, NC 1152 for float AVX-512 (main had
  * 800, 256, 1024: the same K panels and the same blocks at the MNIST
- * shapes), on a Xeon with 48 KiB L1d and 2 MiB L2 KC 1408, MC 184, NC 160
+ * shapes), on a Xeon with 48 KiB L1d and 2 MiB L2 KC 1408, MC 184, NC 256
  * (docs/performance.md). */
 #define FD_GEMM_KC_MIN 64
 #define FD_GEMM_KC_MAX 2048
@@ -46,7 +46,7 @@
 #define FD_GEMM_NC_L2_DEN 2
 #define FD_GEMM_NC_L3_NUM 1
 #define FD_GEMM_NC_L3_DEN 4
-/* float32/float64 (fd_gemm_path_blocks_float): NC from L2 even where an L3
+/* float32/float64 (FD_GEMM_RULE_NC_BIG_L2): NC from L2 even where an L3
  * is reported, on CPUs whose L2 is at least
  * this big.  The L3 rule was measured on the Zen 4 (1 MiB L2: half of it
  * holds only 128 columns of B at KC 896, and its L3 streams B fast); on
@@ -74,34 +74,33 @@ typedef struct {
     int64_t kc, mc, nc;
 } fd_gemm_blocks;
 
+/* Rules a path's blocks follow besides the ones above (flags):
+ *   FD_GEMM_RULE_KC_L2      a matrix unit (AMX): its tile loads stream from
+ *       L2 at the unit's rate, so the K panel is not held to L1d (where a
+ *       32-row A micro-panel would cut MNIST's K = 784 in two: 704 on a
+ *       48 KiB L1d) but sized so that the A and B micro-panels take
+ *       FD_GEMM_KC_L2 of L2.  Measured on a Xeon with AMX (2 MiB L2,
+ *       1024 x 784 x 256, 2 threads): one 784 panel 1115-1178 GFLOP/s
+ *       against 1015-1088 with two of 392.
+ *   FD_GEMM_RULE_NC_BIG_L2  float32/float64: NC from L2 where the L2 is at
+ *       least FD_GEMM_NC_L2_ONLY_BYTES (above). */
+#define FD_GEMM_RULE_KC_L2 1
+#define FD_GEMM_RULE_NC_BIG_L2 2
+
 /* Blocks for an MR x NR micro-kernel whose packed operands take kbytes
  * per K element and row (4 float, 8 double, 2 bfloat16) and whose K panel
- * is a multiple of kalign, on caches c (NULL: fd_caches_default()).  A
- * pure function: the same caches give the same blocks. */
-fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kbytes, int kalign);
-
-/* The same for a matrix unit (AMX): its tile loads stream from L2 at the
- * unit's rate, so the K panel is not held to L1d (where a 32-row A
- * micro-panel would cut MNIST's K = 784 in two: 704 on a 48 KiB L1d)
- * but sized so that the A and B micro-panels take FD_GEMM_KC_L2 of L2.
- * Measured on a Xeon with AMX (2 MiB L2, 1024 x 784 x 256, 2 threads):
- * one 784 panel 1115-1178 GFLOP/s against 1015-1088 with two of 392. */
-fd_gemm_blocks fd_gemm_derive_blocks_l2k(const fd_caches *c, int mr, int nr, int kbytes,
-                                         int kalign);
+ * is a multiple of kalign, on caches c (NULL: fd_caches_default()), by the
+ * rules above and `rules`.  A pure function: the same caches give the
+ * same blocks. */
+fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kbytes, int kalign,
+                                     int rules);
 
 /* The blocks a path runs with: its table entry (FD_GEMM_ENTRY below: MR,
- * NR and the KC cap) and the blocks derived from caches c, KC capped by
- * the entry's.  The one place the float32/float64 and the bfloat16 drivers
- * (their pick_blocked) turn a table entry into blocks. */
-fd_gemm_blocks fd_gemm_path_blocks(fd_gemm_blocks entry, const fd_caches *c, int kbytes,
-                                   int kalign);
-/* ... on the float32/float64 paths, where an L2 of FD_GEMM_NC_L2_ONLY_BYTES
- * or more sizes NC from L2 whatever the L3 */
-fd_gemm_blocks fd_gemm_path_blocks_float(fd_gemm_blocks entry, const fd_caches *c, int kbytes,
-                                         int kalign);
-/* ... and with fd_gemm_derive_blocks_l2k (the AMX path) */
-fd_gemm_blocks fd_gemm_path_blocks_l2k(fd_gemm_blocks entry, const fd_caches *c, int kbytes,
-                                       int kalign);
+ * NR and the KC cap) and the blocks derived from caches c by `rules`, KC
+ * capped by the entry's.  The one place the float32/float64 and the
+ * bfloat16 drivers (their pick_blocked) turn a table entry into blocks. */
+fd_gemm_blocks fd_gemm_path_blocks(fd_gemm_blocks entry, const fd_caches *c, int kbytes, int kalign,
+                                   int rules);
 
 static inline fd_gemm_blocks fd_gemm_entry(int mr, int nr, int64_t kc, int64_t mc, int64_t nc)
 {

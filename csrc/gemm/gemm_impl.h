@@ -82,7 +82,7 @@ static FN(blk) FN(fd_gemm_pick)(int isa)
 static FN(blk) FN(fd_gemm_pick_blocked)(int isa, const fd_caches *caches)
 {
     FN(blk) b = FN(fd_gemm_pick)(isa);
-    b.blocks = fd_gemm_path_blocks_float(b.blocks, caches, (int)sizeof(T), 8);
+    b.blocks = fd_gemm_path_blocks(b.blocks, caches, (int)sizeof(T), 8, FD_GEMM_RULE_NC_BIG_L2);
     return b;
 }
 

@@ -65,17 +65,18 @@ static void test_caches(void)
     CHECK(c->source >= FD_CACHES_DEFAULT && c->source <= FD_CACHES_SYSFS);
     fd_caches_default(&def);
     CHECK(def.l1d.size == 32 * 1024 && def.l2.size == 1024 * 1024 && def.l3.size == 0);
-    b = fd_gemm_derive_blocks(&def, 8, 32, 4, 8);
+    b = fd_gemm_derive_blocks(&def, 8, 32, 4, 8, FD_GEMM_RULE_NC_BIG_L2);
     CHECK(b.kc == 896 && b.mc % 8 == 0 && b.nc % 32 == 0);
     xeon = def;
     xeon.l1d.size = 48 * 1024;
     xeon.l1d.ways = 12;
     xeon.l2.size = 2 * 1024 * 1024;
-    b = fd_gemm_derive_blocks(&xeon, 8, 32, 4, 8);
+    b = fd_gemm_derive_blocks(&xeon, 8, 32, 4, 8, FD_GEMM_RULE_NC_BIG_L2);
     CHECK(b.kc == 1408 && b.mc == 184);
-    b = fd_gemm_derive_blocks(&xeon, 32, 32, 2, 32); /* AMX bf16 */
-    CHECK(b.kc % 32 == 0 && b.kc * 32 * 2 <= xeon.l1d.size);
-    b = fd_gemm_derive_blocks(NULL, 4, 8, 4, 8);
+    CHECK(b.nc == 256); /* three quarters of the 2 MiB L2 */
+    b = fd_gemm_derive_blocks(&xeon, 32, 32, 2, 32, FD_GEMM_RULE_KC_L2); /* AMX bf16 */
+    CHECK(b.kc % 32 == 0 && b.kc * (32 + 32) * 2 <= xeon.l2.size / 8);
+    b = fd_gemm_derive_blocks(NULL, 4, 8, 4, 8, 0);
     CHECK(b.kc >= FD_GEMM_KC_MIN && b.kc <= FD_GEMM_KC_MAX && b.nc >= 8 && b.mc >= 4);
 }
 
