@@ -287,8 +287,11 @@ def test_gemm_on_this_cpus_caches_is_matmul(isa, dtype):
 
 
 @pytest.mark.parametrize("cname", sorted(CACHES))
-def test_bf16_gemm_is_correct_with_forged_blocks(bf16_isa, cname, threads):
-    m, k, n = 45, 2100, 70
+# (45, 2100, 70): column slabs, each thread packs its own B; (260, 2100,
+# 130): row slabs sharing one packed B block, over several K panels (and,
+# on the tiny caches, several NC blocks): the barriers between blocks
+@pytest.mark.parametrize("m,k,n", [(45, 2100, 70), (260, 2100, 130)])
+def test_bf16_gemm_is_correct_with_forged_blocks(bf16_isa, cname, threads, m, k, n):
     a, b = _operands(m, k, n, np.float32, seed=3)
     c = np.empty((m, n), np.float32)
     _runtime._gemm_on_caches(a, b, c, CACHES[cname], _isa(bf16_isa), threads, 1)
