@@ -258,6 +258,7 @@ static inline void fd_gemm_slab(const fd_gemm_blocks *b, int split_n, int64_t un
  * buffer's size. */
 #define FD_GEMM_TILE_MAX 256
 #define FD_GEMM_BF16_TILE_MAX 1024
+#define FD_GEMM_BF16_NR_MAX 32 /* the widest bf16 tile */
 
 /* FD_GEMM_BLK(AVX2, 32, KC) is FD_GEMM_AVX2_F32_KC: the templates look their
  * entry up by instruction set and dtype width. */
