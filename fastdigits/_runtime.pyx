@@ -1,5 +1,9 @@
 """CPU features, caches and OpenMP facts, read from the C layer."""
 
+from libc.string cimport memset
+
+import numpy as np
+
 from fastdigits._common cimport fd_ctx
 
 cdef extern from "common/cpu.h" nogil:
@@ -84,6 +88,15 @@ cdef extern from "gemm/gemm_bf16.h" nogil:
     fd_gemm_blocks fd_gemm_blocking_f32(int isa, const fd_caches *c)
     fd_gemm_blocks fd_gemm_blocking_f64(int isa, const fd_caches *c)
     fd_gemm_blocks fd_gemm_bf16_blocking(int isa, const fd_caches *c)
+    ctypedef struct fd_gemm_epi_f32:
+        const unsigned int *b_packed
+    int fd_gemm_f32(fd_ctx ctx, long long m, long long k, long long n, const float *A,
+                    long long a_rs, long long a_cs, const float *B, long long b_rs,
+                    long long b_cs, float *C, long long c_rs, long long c_cs,
+                    const fd_gemm_epi_f32 *epi, void *work)
+    long long fd_gemm_bf16_packed_words(fd_ctx ctx, long long k, long long n)
+    void fd_gemm_bf16_pack_rows(fd_ctx ctx, long long k, long long n, long long p0,
+                                long long p1, const float *B, long long b_rs, unsigned int *dst)
     int fd_gemm_caches_f32(fd_ctx ctx, const fd_caches *c, long long m, long long k, long long n,
                            const float *A, long long a_rs, long long a_cs, const float *B,
                            long long b_rs, long long b_cs, float *C, long long c_rs,
@@ -203,6 +216,40 @@ def _gemm_on_caches(A, B, C, object caches, int isa, int nthreads, int bf16=0):
         raise ValueError("bf16 needs float32 operands")
     else:
         _gemm_caches_run[double](A, B, C, ctx, &c)
+
+
+def _bf16_matmul_packed_b(const float[:, ::1] A, const float[:, ::1] B, float[:, ::1] C,
+                          int isa, int nthreads, long long chunk):
+    """Test hook: C = A @ B in bfloat16 with B packed beforehand
+    (fd_gemm_bf16_pack_rows, `chunk` rows at a time, last chunk first) and
+    passed as epi.b_packed; returns the packed words (uint32)."""
+    cdef fd_ctx ctx
+    cdef fd_gemm_epi_f32 epi
+    cdef long long m = A.shape[0], k = A.shape[1], n = B.shape[1], p0
+    cdef int rc
+    if isa > fd_cpu_best_isa() or isa < 0:
+        raise ValueError("isa %d is not available on this CPU" % isa)
+    if B.shape[0] != k or C.shape[0] != m or C.shape[1] != n or k < 1 or n < 1:
+        raise ValueError("A, B, C: shapes do not match (m, k) @ (k, n) -> (m, n), k, n >= 1")
+    if chunk < 2 or chunk % 2:
+        raise ValueError("chunk must be even and >= 2")
+    ctx.isa = isa
+    ctx.nthreads = nthreads
+    ctx.precision = 1
+    packed = np.full(fd_gemm_bf16_packed_words(ctx, k, n), 0xDEADBEEF, np.uint32)
+    cdef unsigned int[::1] pk = packed
+    memset(&epi, 0, sizeof(epi))
+    epi.b_packed = &pk[0]
+    with nogil:
+        p0 = (k - 1) // chunk * chunk
+        while p0 >= 0:
+            fd_gemm_bf16_pack_rows(ctx, k, n, p0, min(p0 + chunk, k), &B[0, 0], n, &pk[0])
+            p0 -= chunk
+        rc = fd_gemm_f32(ctx, m, k, n, &A[0, 0] if m else NULL, k, 1, &B[0, 0], n, 1,
+                         &C[0, 0] if m else NULL, n, 1, &epi, NULL)
+    if rc != 0:
+        raise ValueError("fd_gemm failed (%d)" % rc)
+    return packed
 
 
 cdef int _gemm_caches_run(const real[:, ::1] A, const real[:, ::1] B, real[:, ::1] C,

@@ -330,3 +330,32 @@ def test_show_config_reports_caches_and_blocks(capsys):
     info = fastdigits._info.config_dict()
     assert info["caches"] == _runtime.cache_info()
     assert set(info["gemm_blocks"]) == {"float32", "float64", "bfloat16"}
+
+
+# ---- bfloat16 B packed beforehand (epi.b_packed) ------------------------------
+
+
+@pytest.mark.parametrize(
+    "m,k,n",
+    # one K panel; an odd K; several K panels (AMX KC 2048, AVX512_BF16
+    # 1792); narrow outputs (the 16-wide tile of AVX512_BF16); row slabs
+    [(64, 784, 256), (33, 101, 70), (40, 4500, 33), (65, 300, 10), (300, 200, 40)],
+)
+@pytest.mark.parametrize("chunk", [2, 32, 10_000])
+def test_bf16_product_on_a_prepacked_b_is_the_packed_product(bf16_isa, threads, m, k, n, chunk):
+    """B packed beforehand, in row chunks (last chunk first), gives the bits
+    of the product that packs B itself, and every packed word (padding
+    included) is written."""
+    a, b = _operands(m, k, n, np.float32, seed=4)
+    got = np.full((m, n), np.nan, np.float32)
+    packed = _runtime._bf16_matmul_packed_b(a, b, got, _isa(bf16_isa), threads, chunk)
+    assert not np.any(packed == 0xDEADBEEF)
+    with fastdigits.simd(bf16_isa), fastdigits.threads(threads):
+        want = fastdigits.matmul(a, b, precision="bfloat16")
+    assert np.array_equal(got, want)
+
+
+def test_bf16_prepacked_hook_checks_its_chunk():
+    a, b = _operands(8, 16, 8, np.float32, seed=5)
+    with pytest.raises(ValueError, match="chunk"):
+        _runtime._bf16_matmul_packed_b(a, b, np.empty((8, 8), np.float32), 0, 1, 3)

@@ -36,6 +36,12 @@
  * pack B (narrow outputs, a column-major C), it is called once for the
  * whole of B first.  The dense backward pass computes dz = dy * act' and
  * the bias gradient this way, in the pass that packs dz for dW = x^T dz.
+ *
+ * Packed B (b_packed): a bfloat16 product (ctx.precision FD_PREC_BF16)
+ * reads B from words packed beforehand by fd_gemm_bf16_pack_rows for this
+ * k x n and path, and never reads B itself; other products reject it
+ * (FD_EINVAL).  The MLP's bfloat16 epoch packs each weight matrix in its
+ * optimiser step this way.
  */
 #ifndef FD_GEMM_H
 #define FD_GEMM_H
@@ -57,6 +63,8 @@
         void (*c_tile)(void *arg, int64_t i0, int64_t j0, int64_t rows, int64_t cols, T *c,        \
                        int64_t ldc);                                                               \
         void *c_tile_arg;                                                                          \
+        /* B already packed (bfloat16 products only, gemm_bf16.h), or NULL. */                     \
+        const uint32_t *b_packed;                                                                  \
     } fd_gemm_epi_##SFX;                                                                           \
     size_t fd_gemm_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n);                  \
     /* epi may be NULL (C = A@B).  work: fd_gemm_work_bytes bytes or NULL.   \

@@ -292,6 +292,63 @@ static void fd_bf_pack_b(const fd_bf16_blk *b, int64_t kc, int64_t kp, int64_t v
         for (l = 0; l < nr; l++) dst[q * nr + l] = 0;
 }
 
+/* The layout of a B packed beforehand (gemm_bf16.h): K panel by K panel
+ * (kc_eff rows each, the last one shorter), each panel's micro-panels of
+ * all round_up(n, nr) columns in a row, kp(panel) x nr words each.  The
+ * blocks are those the driver derives for this k x n on ctx's path. */
+typedef struct {
+    fd_bf16_blk b;
+    int64_t kc_eff, n_pad;
+} fd_bf_pre;
+
+static fd_bf_pre fd_bf_pre_plan(fd_ctx ctx, int64_t k, int64_t n)
+{
+    fd_bf_pre p;
+    p.b = fd_gemm_bf16_pick_blocked(ctx.isa, fd_cpu_caches());
+    fd_bf_for_product(&p.b, n, 0, 1);
+    fd_bf_plan(1, k, n, &p.b.blocks, &p.kc_eff);
+    p.n_pad = fd_gemm_round_up(n, p.b.blocks.nr);
+    return p;
+}
+
+/* Word offset of K panel pc (a multiple of kc_eff): all earlier panels are
+ * full. */
+static int64_t fd_bf_pre_offset(const fd_bf16_blk *b, int64_t kc_eff, int64_t n_pad, int64_t pc)
+{ return pc / kc_eff * fd_bf_pairs(b, kc_eff) * n_pad; }
+
+int64_t fd_gemm_bf16_packed_words(fd_ctx ctx, int64_t k, int64_t n)
+{
+    fd_bf_pre p;
+    int64_t last;
+    if (k < 1 || n < 1) return 0;
+    p = fd_bf_pre_plan(ctx, k, n);
+    last = (k - 1) / p.kc_eff * p.kc_eff;
+    return fd_bf_pre_offset(&p.b, p.kc_eff, p.n_pad, last) + fd_bf_pairs(&p.b, k - last) * p.n_pad;
+}
+
+void fd_gemm_bf16_pack_rows(fd_ctx ctx, int64_t k, int64_t n, int64_t p0, int64_t p1,
+                            const float *B, int64_t b_rs, uint32_t *dst)
+{
+    fd_bf_pre p;
+    int64_t pc, nr, njp;
+    if (k < 1 || n < 1 || p1 <= p0) return;
+    p = fd_bf_pre_plan(ctx, k, n);
+    nr = p.b.blocks.nr;
+    njp = p.n_pad / nr;
+    for (pc = p0 / p.kc_eff * p.kc_eff; pc < p1; pc += p.kc_eff) {
+        const int64_t kc = fd_gemm_min(p.kc_eff, k - pc), kp = fd_bf_pairs(&p.b, kc);
+        const int64_t r0 = p0 > pc ? p0 : pc, r1 = fd_gemm_min(p1, pc + kc);
+        const int64_t q0 = (r0 - pc) / 2, done = (r1 - pc + 1) / 2;
+        /* the zero pairs padding the panel to kp: with the rows ending it */
+        const int64_t kpad = r1 == pc + kc ? kp : done;
+        uint32_t *panel = dst + fd_bf_pre_offset(&p.b, p.kc_eff, p.n_pad, pc);
+        int64_t jp;
+        for (jp = 0; jp < njp; jp++)
+            fd_bf_pack_b(&p.b, r1 - r0, kpad - q0, fd_gemm_min(nr, n - jp * nr),
+                         B + r0 * b_rs + jp * nr, b_rs, 1, panel + jp * kp * nr + q0 * nr);
+    }
+}
+
 /* An edge tile (rows x cols of a row-major C, fewer than mr x nr) by the
  * micro-kernel itself on a full tile staged in buf (2 * mr * nr floats): C
  * (when added to), bias and z padded there, the valid part copied back.
@@ -329,7 +386,8 @@ static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64
                          int64_t b_cs, float *C, int64_t c_rs, int64_t c_cs, const float *bias,
                          float *z, int64_t ldz, int act, int beta, uint32_t *Bpack, uint32_t *Apack,
                          const fd_gemm_epi_f32 *prod, int64_t j_off, const fd_gemm_epi_f32 *hook,
-                         int64_t i_off, int share_id, int nshare)
+                         int64_t i_off, int share_id, int nshare, const uint32_t *pre,
+                         int64_t pre_n_pad)
 {
     const fd_bf16_blk b = *bp;
     const fd_gemm_blocks bk = b.blocks;
@@ -343,10 +401,13 @@ static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64
             const int last = pc + kc >= k, bt = beta || pc > 0;
             int64_t jp;
             if (prod) prod->b_rows(prod->b_rows_arg, pc, pc + kc, j_off + jc, nc);
+            if (pre) /* B packed beforehand: this block's micro-panels */
+                Bpack = (uint32_t *)pre + fd_bf_pre_offset(&b, kc_eff, pre_n_pad, pc) +
+                    (j_off + jc) / bk.nr * kp * bk.nr;
             if (nshare > 1 && (jc > 0 || pc > 0)) {
                 FD_OMP(barrier) /* every thread is done with the last block */
             }
-            for (jp = share_id; jp < njp; jp += nshare) {
+            for (jp = share_id; jp < njp && !pre; jp += nshare) {
                 const int64_t j0 = jc + jp * bk.nr;
                 fd_bf_pack_b(&b, kc, kp, fd_gemm_min(bk.nr, n - j0), B + pc * b_rs + j0 * b_cs,
                              b_rs, b_cs, Bpack + jp * kp * bk.nr);
@@ -423,6 +484,7 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
     const int beta = epi ? epi->beta : 0;
     const fd_gemm_epi_f32 *prod = epi && epi->b_rows ? epi : NULL;
     const fd_gemm_epi_f32 *hook = epi && epi->c_tile ? epi : NULL;
+    const uint32_t *pre = epi ? epi->b_packed : NULL;
     fd_bf16_blk b;
     int64_t kc_eff, per_thread, units;
     uint32_t *base;
@@ -432,12 +494,19 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
     if (m <= 0 || n <= 0 || k <= 0) {
         /* no products: the float32 driver's bookkeeping (epilogue of
          * zero sums, a B producer still owed) is the same */
+        fd_gemm_epi_f32 plain;
         ctx.precision = FD_PREC_F32;
+        if (epi && epi->b_packed) { /* nothing was packed for an empty B */
+            plain = *epi;
+            plain.b_packed = NULL;
+            epi = &plain;
+        }
         return fd_gemm_caches_f32(ctx, caches, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs,
                                   epi, work);
     }
     if ((bias || z || act != FD_ACT_IDENTITY || hook) && c_cs != 1) return FD_EINVAL;
     if (prod && b_cs != 1) return FD_EINVAL;
+    if (pre && (prod || c_cs != 1)) return FD_EINVAL;
     if (c_cs != 1 && c_rs == 1) {
         /* column-major C: C^T = B^T A^T is row-major (no epilogue here) */
         if (prod) {
@@ -474,7 +543,7 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
         me = omp_get_thread_num();
         team = omp_get_num_threads();
 #endif
-        const int share = nt > 1 && team == nt && !split_n && !prod;
+        const int share = nt > 1 && team == nt && !split_n && !prod && !pre;
         const int64_t kp = fd_bf_pairs(&b, kc_eff);
         for (tid = me; tid < nt; tid += team) {
             int64_t i0, i1, j0, j1;
@@ -487,7 +556,7 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
                              B + j0 * b_cs, b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs,
                              bias ? bias + j0 : NULL, z ? z + i0 * ldz + j0 : NULL, ldz, act, beta,
                              share ? base : Bp, Ap, prod, j0, hook, i0, share ? tid : 0,
-                             share ? nt : 1);
+                             share ? nt : 1, pre, fd_gemm_round_up(n, b.blocks.nr));
                 if (b.end) b.end();
             }
         }

@@ -26,7 +26,8 @@
  * split output tiles only; the K panels depend on the path alone).  Across
  * paths they agree within bf16 accuracy, not bitwise.
  *
- * Nothing is cached between calls: both operands are packed per call.
+ * Nothing is cached between calls: both operands are packed per call,
+ * except a B the caller packed itself (epi->b_packed, below).
  */
 #ifndef FD_GEMM_BF16_H
 #define FD_GEMM_BF16_H
@@ -58,6 +59,18 @@ static inline uint32_t fd_bf16_pair(float lo, float hi)
 { return (uint32_t)fd_f32_to_bf16(lo) | ((uint32_t)fd_f32_to_bf16(hi) << 16); }
 
 size_t fd_gemm_bf16_work_bytes(fd_ctx ctx, int64_t m, int64_t k, int64_t n);
+/* A k x n B packed once for the products of ctx's path (ctx.isa, this
+ * CPU's caches) that take it as epi->b_packed, with a row-major C: every K
+ * panel's micro-panels, all columns, in the words the driver would pack.
+ * fd_gemm_bf16_packed_words: its size in 32-bit words (0 when k or n < 1).
+ * fd_gemm_bf16_pack_rows: rows [p0, p1) of a row-major B (b_rs apart) into
+ * dst; p0 even, p1 even or k, so a pair is never split (an odd k's last
+ * pair gets a zero high half).  Rows of disjoint ranges may be packed by
+ * different threads at once; the zero padding of a K panel is written with
+ * the range that reaches the panel's end. */
+int64_t fd_gemm_bf16_packed_words(fd_ctx ctx, int64_t k, int64_t n);
+void fd_gemm_bf16_pack_rows(fd_ctx ctx, int64_t k, int64_t n, int64_t p0, int64_t p1,
+                            const float *B, int64_t b_rs, uint32_t *dst);
 int fd_gemm_bf16(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *A, int64_t a_rs,
                  int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C, int64_t c_rs,
                  int64_t c_cs, const fd_gemm_epi_f32 *epi, void *work);

@@ -378,6 +378,7 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
     if (m <= 0 || n <= 0) return FD_OK;
     if ((bias || z || act != FD_ACT_IDENTITY || hook) && c_cs != 1) return FD_EINVAL;
     if (prod && b_cs != 1) return FD_EINVAL;
+    if (epi && epi->b_packed) return FD_EINVAL; /* bfloat16 products only */
 
     if (prod && k > 0 && (col_major_c || narrow)) {
         /* this product will not pack B: produce all of it first */

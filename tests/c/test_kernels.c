@@ -20,6 +20,7 @@
 #include "dense/dense.h"
 #include "dropout/dropout.h"
 #include "common/fd_rng.h"
+#include "gemm/gemm_bf16.h"
 #include "gemm/gemm_blocking.h"
 #include "idx/idx_normalize.h"
 #include "loss/loss.h"
@@ -668,9 +669,37 @@ static void test_mlp_dispatch(void)
     mlp_dispatch_case(FD_F32, FD_PREC_BF16); /* the bfloat16-precision epoch */
 }
 
+/* A B packed beforehand (epi.b_packed) is for bfloat16 products with a
+ * row-major C only: float32 and float64 products, and a column-major C,
+ * are refused rather than reading the words as floats. */
+static void test_gemm_packed_b_only_bf16(void)
+{
+    float a[4 * 6], b[6 * 5], c[4 * 5];
+    double ad[4 * 6], bd[6 * 5], cd[4 * 5];
+    uint32_t pk[64];
+    fd_gemm_epi_f32 e;
+    fd_gemm_epi_f64 ed;
+    fd_ctx bf = ctx_of(1);
+    int i;
+    for (i = 0; i < 24; i++) a[i] = (float)(ad[i] = i * 0.25);
+    for (i = 0; i < 30; i++) b[i] = (float)(bd[i] = 1.0 - i * 0.125);
+    memset(&e, 0, sizeof e);
+    memset(&ed, 0, sizeof ed);
+    bf.precision = FD_PREC_BF16;
+    CHECK(fd_gemm_bf16_packed_words(bf, 6, 5) <= 64);
+    fd_gemm_bf16_pack_rows(bf, 6, 5, 0, 6, b, 5, pk);
+    e.b_packed = pk;
+    ed.b_packed = pk;
+    CHECK(fd_gemm_f32(ctx_of(1), 4, 6, 5, a, 6, 1, b, 5, 1, c, 5, 1, &e, NULL) == FD_EINVAL);
+    CHECK(fd_gemm_f64(ctx_of(1), 4, 6, 5, ad, 6, 1, bd, 5, 1, cd, 5, 1, &ed, NULL) == FD_EINVAL);
+    CHECK(fd_gemm_f32(bf, 4, 6, 5, a, 6, 1, b, 5, 1, c, 1, 4, &e, NULL) == FD_EINVAL);
+    CHECK(fd_gemm_f32(bf, 4, 6, 5, a, 6, 1, b, 5, 1, c, 5, 1, &e, NULL) == FD_OK);
+}
+
 int main(void)
 {
     test_cpu();
+    test_gemm_packed_b_only_bf16();
     test_caches();
     test_philox();
     test_loss_f64();
