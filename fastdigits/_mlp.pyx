@@ -101,7 +101,9 @@ cdef inline double _now() noexcept nogil:
 
 cdef int _progress(void *user, int64_t steps_done) noexcept nogil:
     # Called from C after every step.  A pending signal or an exception from
-    # the Python callback stops the epoch; it is re-raised once C returns.
+    # the Python callback stops the epoch (1, FD_MLP_STOP); it is re-raised
+    # once C returns.  2 (FD_MLP_TOUCHED): the callback ran and may have
+    # changed the weights (a bfloat16 epoch packs them again).
     cdef _Progress *p = <_Progress *>user
     cdef bint due = p.every > 0 and steps_done % p.every == 0
     cdef double now = _now()
@@ -117,7 +119,7 @@ cdef int _progress(void *user, int64_t steps_done) noexcept nogil:
         except BaseException as exc:
             holder[1] = exc
             return 1
-    return 0
+    return 2 if due else 0
 
 
 def _check_array(a, str name, dtype, shape, bint writeable):

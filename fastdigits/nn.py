@@ -289,7 +289,11 @@ class MLP:
             raise ValueError('precision must be "float32" or "bfloat16", got %r' % (precision,))
         # bfloat16: every layer's GEMMs (forward, dW, dx) round their operands
         # to bf16 and sum in float32; weights, gradients, optimiser state,
-        # bias, activations and loss stay float32 (nothing bf16 is cached)
+        # bias, activations and loss stay float32.  Within one training
+        # epoch (one C call) each W's bf16 packing is kept: made when the
+        # epoch starts, re-made by every optimiser step (and after a
+        # callback, which may change the weights); nothing bf16 outlives
+        # the call, so weights changed between calls are always seen
         self.precision = precision
         self.layer_sizes: Tuple[int, ...] = tuple(int(s) for s in sizes)
         self.activation = activation

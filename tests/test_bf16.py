@@ -328,3 +328,88 @@ def test_float_kernels_identical_to_avx512_on_bf16_paths(path, dtype, threads):
     for a, c in zip(want, got):
         assert a.dtype == c.dtype and a.shape == c.shape
         assert a.tobytes() == c.tobytes()
+
+
+@pytest.mark.parametrize(
+    "optimizer, kw",
+    [
+        ("sgd", dict(momentum=0.9)),
+        ("sgd", dict(momentum=0.9, nesterov=True, weight_decay=1e-3)),
+        ("sgd", dict(momentum=0.0, l2=0.5)),
+        ("adam", dict(l2=0.3)),
+        ("adam", dict()),
+    ],
+)
+def test_bf16_epoch_keeps_its_packed_weights(bf16_isa, threads, optimizer, kw):
+    """A bfloat16 epoch packs each W once and then re-packs it chunk by chunk
+    inside every optimiser step; one 4-step epoch must give the bits of 4
+    one-step epochs, each of which packs W afresh.  K = 2101 spans two K
+    panels on the bf16 paths, is odd, and its row chunks cross the panels."""
+    from fastdigits import _mlp
+    from fastdigits.reference import nn as ref
+
+    rng = np.random.default_rng(6)
+    n, batch = 80, 20
+    X = rng.standard_normal((n, 2101)).astype(np.float32)
+    y = rng.integers(0, 7, n)
+    order = rng.permutation(n).astype(np.int64)
+    nstate = 2 if optimizer == "adam" else (1 if kw.get("momentum") else 0)
+    common = dict(activation="tanh", batch_size=batch, optimizer=optimizer, precision="bfloat16")
+    common.update(lr=0.05 if optimizer == "sgd" else 0.01, momentum=0.0, weight_decay=0.0)
+    common.update(kw)
+
+    def fresh():
+        p = ref.init_params((2101, 40, 7), "tanh", np.float32, 2)
+        return p, [np.zeros_like(a) for a in p], [np.zeros_like(a) for a in p * nstate]
+
+    with fastdigits.simd(bf16_isa), fastdigits.threads(threads):
+        p1, g1, s1 = fresh()
+        _mlp.train_epoch(p1, g1, s1, X, y, order, **common)
+        p2, g2, s2 = fresh()
+        for i in range(n // batch):
+            part = order[i * batch : (i + 1) * batch]
+            _mlp.train_epoch(p2, g2, s2, X, y, part, step=i, **common)
+    for a, b in zip(p1 + s1, p2 + s2):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bf16_epoch_repacks_weights_a_callback_changed(bf16_isa):
+    """The Python callback may change the weights between steps: a bfloat16
+    epoch then packs them again.  Plain SGD, the callback resetting W to its
+    first value after every step but the last: the result is one step from
+    the first weights on the last batch."""
+    from fastdigits import _mlp
+    from fastdigits.reference import nn as ref
+
+    rng = np.random.default_rng(7)
+    n, batch = 60, 20
+    X = rng.standard_normal((n, 50)).astype(np.float32)
+    y = rng.integers(0, 5, n)
+    order = np.arange(n, dtype=np.int64)
+    p0 = ref.init_params((50, 24, 5), "relu", np.float32, 3)
+    common = dict(activation="relu", batch_size=batch, optimizer="sgd", lr=0.1, momentum=0.0)
+    common.update(weight_decay=0.0, precision="bfloat16")
+
+    p = [a.copy() for a in p0]
+
+    def reset(steps):
+        if steps < n // batch:
+            for a, b in zip(p, p0):
+                a[...] = b
+
+    with fastdigits.simd(bf16_isa):
+        _mlp.train_epoch(
+            p,
+            [np.zeros_like(a) for a in p],
+            [],
+            X,
+            y,
+            order,
+            callback=reset,
+            callback_every=1,
+            **common,
+        )
+        q = [a.copy() for a in p0]
+        _mlp.train_epoch(q, [np.zeros_like(a) for a in q], [], X, y, order[-batch:], **common)
+    for a, b in zip(p, q):
+        np.testing.assert_array_equal(a, b)

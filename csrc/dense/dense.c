@@ -74,10 +74,10 @@ int fd_dense_forward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, con
 {
     if (dtype == FD_F32)
         return fd_dense_forward_f32(ctx, m, k, n, x, ldx, W, w_rs, w_cs, b, act, y, ldy, z, ldz,
-                                    drop, yk, ldyk, work);
+                                    drop, yk, ldyk, NULL, work);
     if (dtype == FD_F64)
         return fd_dense_forward_f64(ctx, m, k, n, x, ldx, W, w_rs, w_cs, b, act, y, ldy, z, ldz,
-                                    drop, yk, ldyk, work);
+                                    drop, yk, ldyk, NULL, work);
     return FD_EINVAL;
 }
 

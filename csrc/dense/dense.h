@@ -35,14 +35,16 @@ typedef struct {
  * dimension ldyk; what a sigmoid / tanh backward needs); with no drop (or
  * p == 0) yk, when not NULL, receives a copy of y.  `work` is scratch space
  * of at least fd_dense_forward_work_bytes(...) bytes, or NULL to allocate
- * per call.  Returns FD_OK, FD_ENOMEM or FD_EINVAL (drop->p outside
- * [0, 1): nothing written). */
+ * per call.  w_packed: NULL, or (bfloat16 precision only) W already packed
+ * by fd_gemm_bf16_pack_rows for this k x n and path (W itself is then not
+ * read; gemm.h "Packed B").  Returns FD_OK, FD_ENOMEM or FD_EINVAL
+ * (drop->p outside [0, 1): nothing written). */
 #define FD_DENSE_FORWARD_DECL(T, SFX)                                                              \
     size_t fd_dense_forward_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n);         \
-    int fd_dense_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,            \
-                               int64_t ldx, const T *W, int64_t w_rs, int64_t w_cs, const T *b,    \
-                               int act, T *y, int64_t ldy, T *z, int64_t ldz,                      \
-                               const fd_dense_drop *drop, T *yk, int64_t ldyk, void *work);
+    int fd_dense_forward_##SFX(                                                                    \
+        fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x, int64_t ldx, const T *W,          \
+        int64_t w_rs, int64_t w_cs, const T *b, int act, T *y, int64_t ldy, T *z, int64_t ldz,     \
+        const fd_dense_drop *drop, T *yk, int64_t ldyk, const uint32_t *w_packed, void *work);
 
 /* Backward of y = act(x @ W + b) given dy = dL/dy:
  *   dz = dy * act'(.)     act' from y (yz_is_preact = 0: identity, relu,

@@ -154,7 +154,7 @@ size_t FN(fd_dense_forward_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t
 int FN(fd_dense_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x, int64_t ldx,
                          const T *W, int64_t w_rs, int64_t w_cs, const T *b, int act, T *y,
                          int64_t ldy, T *z, int64_t ldz, const fd_dense_drop *drop, T *yk,
-                         int64_t ldyk, void *work)
+                         int64_t ldyk, const uint32_t *w_packed, void *work)
 {
     FN(fd_gemm_epi) epi;
     FN(fd_fwd_drop) fdp;
@@ -166,6 +166,7 @@ int FN(fd_dense_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x
     epi.ldz = ldz;
     epi.act = act;
     epi.beta = 0;
+    epi.b_packed = w_packed;
     if (drop && drop->p > 0.0) {
         rc = FN(fd_drop_plan_init)(&fdp.plan, ctx, n, drop->p, drop->seed, drop->c2, drop->tag);
         if (rc != FD_OK) return rc;

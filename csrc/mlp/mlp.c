@@ -9,6 +9,7 @@
 #include "common/fd_omp.h"
 #include "dense/dense.h"
 #include "dropout/dropout.h"
+#include "gemm/gemm_bf16.h"
 #include "loss/loss.h"
 #include "optim/optim.h"
 
@@ -16,6 +17,9 @@
 #define FD_MLP_ALIGN 64 /* cache line: each buffer starts on its own line */
 #define FD_MLP_L2_BLOCK 4096 /* elements per block of the L2 penalty pass */
 #define FD_MLP_L2_CHUNK 256 /* blocks per parallel region (sums on the stack) */
+/* elements per chunk of the bfloat16 epoch's weight step (whole row pairs):
+ * its W, gradient and state stay in L1/L2 until the chunk is packed */
+#define FD_MLP_W_CHUNK 4096
 
 static size_t fd_mlp_align(size_t n)
 { return (n + FD_MLP_ALIGN - 1) & ~(size_t)(FD_MLP_ALIGN - 1); }

@@ -77,8 +77,18 @@ typedef struct {
  * The backward pass re-derives the same mask for dL/dh_j; nothing is
  * stored.  Inference (fd_mlp_forward) applies no dropout. */
 
+/* bfloat16 precision (ctx.precision, float32 only): each weight matrix is
+ * packed to bf16 (gemm_bf16.h) when the epoch starts and re-packed by each
+ * optimiser step, chunk by chunk while the chunk is in cache, so the
+ * forward products do not pack W; after a progress hook that returns
+ * FD_MLP_TOUCHED it is packed again.  Nothing packed outlives the call.
+ * The weight bits are those of stepping and packing apart. */
+
 /* Progress hook: called after every `every` steps with the steps done in
- * this epoch; a non-zero return stops the epoch after that step. */
+ * this epoch; returns FD_MLP_STOP to stop the epoch after that step, and
+ * FD_MLP_TOUCHED when code that may have changed the parameters ran (a
+ * bfloat16 epoch then packs its weights again), both, or 0. */
+enum { FD_MLP_STOP = 1, FD_MLP_TOUCHED = 2 };
 typedef int (*fd_mlp_progress)(void *user, int64_t steps_done);
 
 /* params / grads: 2L pointers W0, b0, W1, b1, ... with W_l (sizes[l],

@@ -10,6 +10,9 @@ typedef struct {
     T *hd[FD_MLP_MAX_LAYERS + 1]; /* dropped copies of sigmoid / tanh hidden
                                      outputs (their act' needs the kept h) */
     int64_t *lab; /* batch labels */
+    /* bfloat16 precision (float32 only): each W packed for its forward
+     * product (gemm_bf16.h), kept by the epoch's optimiser steps; else NULL */
+    uint32_t *wpk[FD_MLP_MAX_LAYERS];
     void *kwork; /* dense kernels' scratch */
 } FN(fd_mlp_bufs);
 
@@ -36,6 +39,15 @@ static size_t FN(fd_mlp_layout)(fd_ctx ctx, const fd_mlp_shape *s, char *base,
         if (yact && l >= 1 && l < L) TAKE(bufs->hd[l], T, B * s->sizes[l]);
     }
     TAKE(bufs->lab, int64_t, B);
+    for (l = 0; l < L; l++) {
+        int64_t words = 0;
+#if !FD_T_F64
+        if (ctx.precision == FD_PREC_BF16)
+            words = fd_gemm_bf16_packed_words(ctx, s->sizes[l], s->sizes[l + 1]);
+#endif
+        if (bufs) bufs->wpk[l] = NULL;
+        if (words) TAKE(bufs->wpk[l], uint32_t, words);
+    }
 #undef TAKE
     for (l = 0; l < L; l++) {
         w = FN(fd_dense_forward_work_bytes)(ctx, B, s->sizes[l], s->sizes[l + 1]);
@@ -115,6 +127,51 @@ static double FN(fd_mlp_l2_adam)(fd_ctx ctx, int64_t n, T *w, T *g, T c, T *m, T
     return FN(fd_mlp_l2_pass)(ctx, n, w, g, c, m, v, &ac);
 }
 
+/* The optimiser step of one weight matrix w (k x n, row-major; gradient g,
+ * state s1 = SGD's velocity or Adam's m, s2 = Adam's v) in the bfloat16
+ * epoch, with the packing of w for the next forward product (wpk):
+ * fixed chunks of whole row pairs, threaded, each taking its L2 term
+ * (coefficient c when o->l2 != 0), its step and its packing while it is in
+ * cache, instead of a step pass over all of w and a packing pass over it
+ * again in the forward product.  Every operation is element-wise, so the
+ * weights get the bits of fd_mlp_l2_pass / fd_sgd_step / fd_adam_step.
+ * Returns sum w^2 over the pre-step weights (with the L2 term; chunk
+ * sums added in chunk order, so it depends on k and n only). */
+static double FN(fd_mlp_w_step)(fd_ctx ctx, const fd_mlp_optim *o, int64_t k, int64_t n, T *w, T *g,
+                                T *s1, T *s2, T c, double lr, double eps, uint32_t *wpk)
+{
+    double part[FD_MLP_L2_CHUNK], total = 0.0;
+    const int64_t rows = FD_MLP_W_CHUNK / n >= 2 ? FD_MLP_W_CHUNK / n / 2 * 2 : 2;
+    const int64_t nch = (k + rows - 1) / rows;
+    const int adam = o->kind == FD_MLP_ADAM;
+    const FN(fd_adam_consts) ac =
+        FN(fd_adam_coefs)(lr, o->beta1, o->beta2, eps, o->step, o->weight_decay);
+    const FN(fd_sgd_consts) sc =
+        FN(fd_sgd_coefs)(lr, o->momentum, s1 != NULL, o->weight_decay, o->nesterov);
+    int64_t c0, ch;
+    for (c0 = 0; c0 < nch; c0 += FD_MLP_L2_CHUNK) {
+        const int64_t nc = nch - c0 < FD_MLP_L2_CHUNK ? nch - c0 : FD_MLP_L2_CHUNK;
+        const int nt = fd_threads_for(&ctx, (size_t)(nc * rows * n), (size_t)1 << 15);
+        FD_PARALLEL_FOR
+        for (ch = 0; ch < nc; ch++) {
+            const int64_t r0 = (c0 + ch) * rows, r1 = r0 + rows < k ? r0 + rows : k;
+            const int64_t off = r0 * n, len = (r1 - r0) * n;
+            part[ch] = o->l2 != 0.0 ? FN(fd_mlp_l2_block)(len, w + off, g + off, c) : 0.0;
+            if (adam)
+                FN(fd_adam_apply)(ctx.isa, len, w + off, g + off, s1 + off, s2 + off, &ac);
+            else
+                FN(fd_sgd_apply)(ctx.isa, len, w + off, g + off, s1 ? s1 + off : NULL, &sc);
+#if !FD_T_F64
+            fd_gemm_bf16_pack_rows(ctx, k, n, r0, r1, w, n, wpk);
+#else
+            (void)wpk;
+#endif
+        }
+        for (ch = 0; ch < nc; ch++) total += part[ch];
+    }
+    return total;
+}
+
 /* The input rows of dense layer l in training: h[l], or its dropped copy. */
 static const T *FN(fd_mlp_input)(const FN(fd_mlp_bufs) * b, const fd_mlp_optim *drop, int l)
 { return (l > 0 && drop && drop->dropout > 0.0 && b->hd[l]) ? b->hd[l] : b->h[l]; }
@@ -138,7 +195,7 @@ static fd_dense_drop FN(fd_mlp_drop)(const fd_mlp_optim *o, int l)
  * hd[l] is and h[l] keeps the un-dropped one for act'. */
 static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, const T *x,
                           int64_t m, FN(fd_mlp_bufs) * b, T *out, int64_t ldo,
-                          const fd_mlp_optim *drop)
+                          const fd_mlp_optim *drop, int packed_w)
 {
     int l, L = s->nlayers, rc;
     const T *in = x;
@@ -156,10 +213,10 @@ static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, c
                 y = b->hd[l + 1];
             }
         }
-        rc =
-            FN(fd_dense_forward)(ctx, m, k, nn, in, k, params[2 * l], nn, 1, params[2 * l + 1],
-                                 last ? FD_ACT_IDENTITY : s->act, y, ldy, last ? NULL : b->z[l + 1],
-                                 nn, dropping ? &dd : NULL, yk, nn, b->kwork);
+        rc = FN(fd_dense_forward)(ctx, m, k, nn, in, k, params[2 * l], nn, 1, params[2 * l + 1],
+                                  last ? FD_ACT_IDENTITY : s->act, y, ldy,
+                                  last ? NULL : b->z[l + 1], nn, dropping ? &dd : NULL, yk, nn,
+                                  packed_w ? b->wpk[l] : NULL, b->kwork);
         if (rc != FD_OK) return rc;
         in = y;
     }
@@ -197,7 +254,7 @@ int FN(fd_mlp_forward)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, 
     for (r = 0; r < n; r += shape->batch) {
         int64_t m = n - r < shape->batch ? n - r : shape->batch;
         rc = FN(fd_mlp_fwd)(ctx, shape, params, X + r * shape->sizes[0], m, &b, logits + r * C, C,
-                            NULL);
+                            NULL, 0);
         if (rc != FD_OK) return rc;
     }
     return FD_OK;
@@ -211,9 +268,9 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
 {
     FN(fd_mlp_bufs) b;
     const fd_mlp_shape *s = shape;
-    int L, l, j, rc = FD_OK, fused_l2;
+    int L, l, j, rc = FD_OK, fused_l2, packw;
     int64_t start, steps = 0, C, k0, np2;
-    double lsum = 0.0, eps, lr;
+    double lsum = 0.0, eps, lr, sq;
     int64_t ncorrect = 0;
     *loss_sum = 0.0;
     *correct = 0;
@@ -225,6 +282,13 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
     np2 = 2 * (int64_t)L;
     if (opt->aug_images && !fd_mlp_aug_ok(opt, k0, sizeof(T))) return FD_EINVAL;
     FN(fd_mlp_layout)(ctx, s, fd_mlp_align_ptr(work), &b);
+    /* bfloat16: pack every W once; the steps below keep the packing */
+    packw = b.wpk[0] != NULL;
+#if !FD_T_F64
+    for (l = 0; l < L && packw; l++)
+        fd_gemm_bf16_pack_rows(ctx, s->sizes[l], s->sizes[l + 1], 0, s->sizes[l], params[2 * l],
+                               s->sizes[l + 1], b.wpk[l]);
+#endif
 
     for (start = 0; start < n_order; start += s->batch) {
         int64_t m = n_order - start < s->batch ? n_order - start : s->batch;
@@ -263,7 +327,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
                                    (uint32_t)opt->step, 1);
             if (rc != FD_OK) break;
         }
-        rc = FN(fd_mlp_fwd)(ctx, s, params, b.h[0], m, &b, NULL, 0, opt);
+        rc = FN(fd_mlp_fwd)(ctx, s, params, b.h[0], m, &b, NULL, 0, opt, packw);
         if (rc != FD_OK) break;
         for (r = 0; r < m; r++) { /* train accuracy; first max wins, and a
                                      * NaN beats any number, as np.argmax */
@@ -315,8 +379,8 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
             eps /= sqrt(1.0 - pow(opt->beta2, (double)(opt->step + 1)));
         /* Adam with alpha: each weight's penalty and step in one pass */
         fused_l2 = opt->l2 != 0.0 && opt->kind == FD_MLP_ADAM;
-        if (opt->l2 != 0.0) { /* scikit-learn's alpha, with the pre-step weights */
-            double sq = 0.0;
+        sq = 0.0;
+        if (opt->l2 != 0.0 && !packw) { /* scikit-learn's alpha, with the pre-step weights */
             for (l = 0; l < L; l++) {
                 const int64_t cnt = s->sizes[l] * s->sizes[l + 1];
                 const T c = (T)(opt->l2 / (double)m);
@@ -326,13 +390,20 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
                 else
                     sq += FN(fd_mlp_l2_grad)(ctx, cnt, params[2 * l], grads[2 * l], c);
             }
-            lsum += 0.5 * opt->l2 * sq; /* alpha/(2m) * sq per row, m rows */
         }
 
         opt->step++;
         for (j = 0; j < np2; j++) {
             l = j / 2;
             int64_t cnt = (j & 1) ? s->sizes[l + 1] : s->sizes[l] * s->sizes[l + 1];
+            if (packw && !(j & 1)) { /* penalty, step and packing in one pass */
+                sq += FN(fd_mlp_w_step)(ctx, opt, s->sizes[l], s->sizes[l + 1], params[j], grads[j],
+                                        opt->kind == FD_MLP_ADAM || opt->momentum != 0.0 ? state[j]
+                                                                                         : NULL,
+                                        opt->kind == FD_MLP_ADAM ? state[np2 + j] : NULL,
+                                        (T)(opt->l2 / (double)m), lr, eps, b.wpk[l]);
+                continue;
+            }
             if (fused_l2 && !(j & 1)) continue; /* done with its penalty above */
             if (opt->kind == FD_MLP_ADAM)
                 FN(fd_adam_step)(ctx, cnt, params[j], grads[j], state[j], state[np2 + j], lr,
@@ -342,8 +413,17 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
                                 opt->momentum != 0.0 ? state[j] : NULL, opt->weight_decay,
                                 opt->nesterov);
         }
+        if (opt->l2 != 0.0) lsum += 0.5 * opt->l2 * sq; /* alpha/(2m) * sq per row, m rows */
         steps++;
-        if (cb && every > 0 && steps % every == 0 && cb(cb_user, steps)) break;
+        if (cb && every > 0 && steps % every == 0) {
+            const int r = cb(cb_user, steps);
+            if (r & FD_MLP_STOP) break;
+#if !FD_T_F64
+            for (l = 0; l < L && packw && (r & FD_MLP_TOUCHED); l++)
+                fd_gemm_bf16_pack_rows(ctx, s->sizes[l], s->sizes[l + 1], 0, s->sizes[l],
+                                       params[2 * l], s->sizes[l + 1], b.wpk[l]);
+#endif
+        }
     }
     *loss_sum = lsum;
     *correct = ncorrect;

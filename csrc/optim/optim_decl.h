@@ -28,3 +28,16 @@ FD_TNAME(fd_adam_coefs)(double lr, double beta1, double beta2, double eps, int64
                         double weight_decay);
 void FD_TNAME(fd_adam_apply)(int isa, int64_t n, T *param, const T *grad, T *m, T *v,
                              const FD_TNAME(fd_adam_consts) * c);
+
+/* SGD split the same way (the MLP's bfloat16 epoch steps and packs each
+ * weight matrix a few rows at a time): the same bits as fd_sgd_step with
+ * the same arguments (velocity NULL or not as there). */
+typedef struct {
+    T coef[3];
+    int flags;
+} FD_TNAME(fd_sgd_consts);
+FD_TNAME(fd_sgd_consts)
+FD_TNAME(fd_sgd_coefs)(double lr, double momentum, int has_velocity, double weight_decay,
+                       int nesterov);
+void FD_TNAME(fd_sgd_apply)(int isa, int64_t n, T *param, const T *grad, T *velocity,
+                            const FD_TNAME(fd_sgd_consts) * c);

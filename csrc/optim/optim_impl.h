@@ -76,21 +76,37 @@ static void FN(fd_opt_blocks)(fd_ctx ctx, int64_t n, int adam, T *param, const T
 
 /* velocity == NULL disables momentum (the header allows NULL only when
  * momentum == 0; the Python layer enforces it). */
+FN(fd_sgd_consts)
+FN(fd_sgd_coefs)(double lr, double momentum, int has_velocity, double weight_decay, int nesterov)
+{
+    FN(fd_sgd_consts) c;
+    c.flags = 0;
+    if (weight_decay != 0.0) c.flags |= FD_SGD_WD;
+    if (momentum != 0.0 && has_velocity) {
+        c.flags |= FD_SGD_MOM;
+        if (nesterov) c.flags |= FD_SGD_NESTEROV;
+    }
+    c.coef[0] = (T)lr;
+    c.coef[1] = (T)momentum;
+    c.coef[2] = (T)weight_decay;
+    return c;
+}
+
+void FN(fd_sgd_apply)(int isa, int64_t n, T *param, const T *grad, T *velocity,
+                      const FN(fd_sgd_consts) * c)
+{
+    if (n > 0)
+        FN(fd_optim_pick)(isa).sgd(n, param, grad, velocity, c->coef[0], c->coef[1], c->coef[2],
+                                   c->flags);
+}
+
 void FN(fd_sgd_step)(fd_ctx ctx, int64_t n, T *param, const T *grad, double lr, double momentum,
                      T *velocity, double weight_decay, int nesterov)
 {
-    int flags = 0;
-    T coef[3];
+    const FN(fd_sgd_consts) c =
+        FN(fd_sgd_coefs)(lr, momentum, velocity != NULL, weight_decay, nesterov);
     if (n <= 0) return;
-    if (weight_decay != 0.0) flags |= FD_SGD_WD;
-    if (momentum != 0.0 && velocity != NULL) {
-        flags |= FD_SGD_MOM;
-        if (nesterov) flags |= FD_SGD_NESTEROV;
-    }
-    coef[0] = (T)lr;
-    coef[1] = (T)momentum;
-    coef[2] = (T)weight_decay;
-    FN(fd_opt_blocks)(ctx, n, 0, param, grad, velocity, NULL, coef, flags);
+    FN(fd_opt_blocks)(ctx, n, 0, param, grad, velocity, NULL, c.coef, c.flags);
 }
 
 /* Scalars (bias corrections, step size) are computed in double once, as

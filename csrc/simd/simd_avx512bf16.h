@@ -25,9 +25,13 @@
  * flushed to zero, as vdpbf16ps treats denormal bf16 anyway). */
 FD_INLINE __m512i v16f_bf16_pairs(__m512 r0, __m512 r1)
 {
-    __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(r0));
-    __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(r1));
-    return _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+    /* one vcvtne2ps2bf16 (bf16 words 0-15 from r0, 16-31 from r1: the same
+     * rounding as vcvtneps2bf16) and one vpermw interleaving them */
+    static const uint16_t inter[32] = {0,  16, 1,  17, 2,  18, 3,  19, 4,  20, 5,
+                                       21, 6,  22, 7,  23, 8,  24, 9,  25, 10, 26,
+                                       11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+    return _mm512_permutexvar_epi16(_mm512_loadu_si512((const void *)inter),
+                                    (__m512i)_mm512_cvtne2ps_pbh(r1, r0));
 }
 
 #endif /* FD_SIMD_AVX512BF16_H */

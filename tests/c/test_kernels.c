@@ -372,9 +372,9 @@ static int dense_dropout_case(int64_t m, int64_t k, int64_t n, int nthreads)
     for (i = 0; i < n; i++) b[i] = fd_test_val(&s);
     for (i = 0; i < m * n; i++) dy[i] = dyd[i] = fd_test_val(&s);
     if (fd_dense_forward_f32(ctx, m, k, n, x, k, W, n, 1, b, FD_ACT_TANH, y, ldy, z, n, &drop, yk,
-                             n, NULL) != FD_OK ||
+                             n, NULL, NULL) != FD_OK ||
         fd_dense_forward_f32(ctx, m, k, n, x, k, W, n, 1, b, FD_ACT_TANH, y2, n, NULL, 0, NULL,
-                             NULL, 0, NULL) != FD_OK)
+                             NULL, 0, NULL, NULL) != FD_OK)
         return 0;
     for (i = 0; i < m * n; i++) ok &= yk[i] == y2[i];
     fd_dropout_ex_f32(ctx, m * n, y2, y2, drop.p, drop.seed, drop.c2, drop.tag);
@@ -405,7 +405,7 @@ static void test_dense_dropout(void)
     bad.seed = 0;
     bad.c2 = bad.tag = 0;
     CHECK(fd_dense_forward_f32(ctx_of(1), 2, 3, 2, x, 3, W, 2, 1, NULL, FD_ACT_RELU, y, 2, NULL, 0,
-                               &bad, NULL, 0, NULL) == FD_EINVAL);
+                               &bad, NULL, 0, NULL, NULL) == FD_EINVAL);
     CHECK(y[0] == 9 && y[3] == 9);
 }
 
@@ -419,11 +419,11 @@ static void test_dense_dispatch(void)
     CHECK(fd_dense_forward(ctx, FD_F32, 2, 3, 2, xf, 3, Wf, 2, 1, NULL, FD_ACT_TANH, yf, 2, NULL, 0,
                            NULL, NULL, 0, NULL) == FD_OK);
     CHECK(fd_dense_forward_f32(ctx, 2, 3, 2, xf, 3, Wf, 2, 1, NULL, FD_ACT_TANH, yf2, 2, NULL, 0,
-                               NULL, NULL, 0, NULL) == FD_OK);
+                               NULL, NULL, 0, NULL, NULL) == FD_OK);
     CHECK(memcmp(yf, yf2, sizeof yf) == 0);
     CHECK(fd_dense_matmul(ctx, FD_F64, 2, 3, 2, xd, 3, 1, Wd, 2, 1, yd, 2, 1, NULL) == FD_OK);
     CHECK(fd_dense_forward_f64(ctx, 2, 3, 2, xd, 3, Wd, 2, 1, NULL, FD_ACT_IDENTITY, yd2, 2, NULL,
-                               0, NULL, NULL, 0, NULL) == FD_OK);
+                               0, NULL, NULL, 0, NULL, NULL) == FD_OK);
     CHECK(memcmp(yd, yd2, sizeof yd) == 0);
     CHECK(fd_dense_backward(ctx, FD_F64, 2, 3, 2, dyd, 2, xd, 3, Wd, 2, 1, NULL, 0, 0,
                             FD_ACT_IDENTITY, NULL, 0, dWd, 2, 1, NULL, 0, NULL, NULL) == FD_OK);
