@@ -77,8 +77,8 @@ def test_matmul_tiles_odd_k(isa, m, k, n):
     assert np.array_equal(out, c)  # out= is the result
 
 
-# forged caches: a 4 KiB L1d gives KC 112 (8 x 112 floats in 7/8 of it), so
-# K = 784 spans seven panels; 2 MiB of L2 (the Xeon's NC rule)
+# forged caches: a 4 KiB L1d gives KC 112 on AVX-512 (8 x 112 floats in 7/8
+# of it), so K = 784 spans seven panels; 2 MiB of L2 (the Xeon's NC rule)
 SMALL_L1 = {"l1d": {"size": 4096, "ways": 8}, "l2": {"size": 2 << 20, "ways": 16}}
 
 
@@ -86,7 +86,7 @@ SMALL_L1 = {"l1d": {"size": 4096, "ways": 8}, "l2": {"size": 2 << 20, "ways": 16
 def test_tiles_k_over_many_panels(m):
     isa = min(_runtime.best_isa(), 2)
     blocks = _runtime.gemm_blocking(isa, "float32", SMALL_L1)
-    assert blocks["kc"] < 784 // 4
+    assert blocks["kc"] <= 784 // 3  # (4 x 224 on the generic path)
     rng = np.random.default_rng(m)
     a, b = rand(rng, (m, 784)), rand(rng, (784, 256))
     outs = []
