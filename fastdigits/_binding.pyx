@@ -31,6 +31,7 @@ from fastdigits._common cimport (
     FD_PREC_F32,
     fd_ctx,
 )
+from fastdigits import _config
 from fastdigits._config import kernel_context
 
 cnp.import_array()
@@ -43,6 +44,7 @@ cdef fd_ctx current_ctx() except *:
     ctx.isa = isa
     ctx.nthreads = n
     ctx.precision = FD_PREC_F32  # a kernel taking precision= sets its own
+    ctx.tile = _config._gemm_tile  # 0 (the CPU's rule) unless a test forces one
     return ctx
 
 

@@ -6,6 +6,7 @@ cdef extern from "common/fd_common.h" nogil:
         int isa
         int nthreads
         int precision
+        int tile
     enum:
         FD_PREC_F32
         FD_PREC_BF16

@@ -85,6 +85,25 @@ def _env_isa() -> int:
 
 _global_isa = _env_isa()
 
+# The float32 GEMM's row tiles on the AVX-512 path, for every kernel call
+# (fd_ctx.tile): "auto" the CPU's rule, "base" 8 x 32 tiles only, "tall"
+# with the 14 x 32 tiles (csrc/gemm/gemm_blocking.h) wherever the product
+# reads A and B in place.  Results are the same; tests and benchmarks force
+# one with _set_gemm_tile.
+GEMM_TILES = ("auto", "base", "tall")
+_gemm_tile = 0
+
+
+def _set_gemm_tile(name: str) -> str:
+    """Force the float32 GEMM's row tiles ("auto", "base" or "tall") in every
+    thread; returns the previous choice.  For tests and benchmarks."""
+    global _gemm_tile
+    if name not in GEMM_TILES:
+        raise ValueError("tile must be one of %s, got %r" % (", ".join(GEMM_TILES), name))
+    before = GEMM_TILES[_gemm_tile]
+    _gemm_tile = GEMM_TILES.index(name)
+    return before
+
 
 def _check_threads(n: int) -> int:
     if isinstance(n, bool) or not isinstance(n, int):

@@ -37,7 +37,10 @@ def gemm_blocks(simd: str) -> Dict[str, Dict[str, int]]:
     """The GEMM's register tile (mr x nr) and cache blocks (kc, mc, nc) per
     dtype on SIMD path `simd`, derived from this CPU's caches."""
     isa = _runtime.ISA_NAMES.index(simd)
-    return {dt: _runtime.gemm_blocking(isa, dt) for dt in ("float32", "float64", "bfloat16")}
+    blocks = {dt: _runtime.gemm_blocking(isa, dt) for dt in ("float32", "float64", "bfloat16")}
+    # the tall tile's rows (14 x 32 tiles where A and B are read in place), 0: none
+    blocks["float32"]["mr_tall"] = _runtime.gemm_tall_mr(isa)
+    return blocks
 
 
 def _size(n: int) -> str:
@@ -64,8 +67,14 @@ def _caches_line(caches: Dict[str, Any]) -> str:
 
 
 def _blocks_line(blocks: Dict[str, Dict[str, int]]) -> str:
+    def tile(b: Dict[str, int]) -> str:
+        text = "%dx%d" % (b["mr"], b["nr"])
+        if b.get("mr_tall"):
+            text += " (+%dx%d)" % (b["mr_tall"], b["nr"])
+        return text
+
     return "; ".join(
-        "%s %dx%d kc %d mc %d nc %d" % (dt, b["mr"], b["nr"], b["kc"], b["mc"], b["nc"])
+        "%s %s kc %d mc %d nc %d" % (dt, tile(b), b["kc"], b["mc"], b["nc"])
         for dt, b in blocks.items()
     )
 
@@ -88,7 +97,10 @@ def show_config() -> None:
     The caches line is what the CPU reports (read once per process); the
     gemm blocks line gives, per dtype, the register tile MR x NR of the
     path's micro-kernel and the cache blocks KC, MC, NC derived from those
-    caches (docs/performance.md).
+    caches (docs/performance.md); "(+14x32)" after float32's tile: on this
+    CPU (Intel, two 512-bit FMA ports) the AVX-512 path also runs 14 x 32
+    tiles where it reads A and B in place (a small batch, a row-major
+    weight).
 
     Examples
     --------

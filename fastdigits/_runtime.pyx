@@ -97,6 +97,7 @@ cdef extern from "gemm/gemm_bf16.h" nogil:
     long long fd_gemm_bf16_packed_words(fd_ctx ctx, long long k, long long n)
     void fd_gemm_bf16_pack_rows(fd_ctx ctx, long long k, long long n, long long p0,
                                 long long p1, const float *B, long long b_rs, unsigned int *dst)
+    int fd_gemm_tall_mr_f32(int isa)
     int fd_gemm_caches_f32(fd_ctx ctx, const fd_caches *c, long long m, long long k, long long n,
                            const float *A, long long a_rs, long long a_cs, const float *B,
                            long long b_rs, long long b_cs, float *C, long long c_rs,
@@ -189,14 +190,25 @@ def gemm_blocking(isa: int, dtype: str = "float32", caches: object = None) -> di
     return {"mr": b.mr, "nr": b.nr, "kc": b.kc, "mc": b.mc, "nc": b.nc}
 
 
+def gemm_tall_mr(isa: int) -> int:
+    """Rows of the tall float32 tile (14 x 32) that the AVX-512 path `isa`
+    runs now for products reading both operands in place, or 0 when it runs
+    8 x 32 tiles only: this CPU's rule (fd_cpu_fma512_ports in
+    common/cpu.h; fastdigits._config._set_gemm_tile forces a choice)."""
+    if not 0 <= isa < len(ISA_NAMES):
+        raise ValueError("isa must be in [0, %d), got %r" % (len(ISA_NAMES), isa))
+    return fd_gemm_tall_mr_f32(isa)
+
+
 ctypedef fused real:
     float
     double
 
 
-def _gemm_on_caches(A, B, C, object caches, int isa, int nthreads, int bf16=0):
+def _gemm_on_caches(A, B, C, object caches, int isa, int nthreads, int bf16=0, int tile=0):
     """Test hook: C = A @ B by the GEMM blocked for `caches` instead of this
-    CPU's (row-major operands; isa must be one this CPU runs)."""
+    CPU's (row-major operands; isa must be one this CPU runs; tile: 0 the
+    CPU's float32 tiles, 1 8 x 32 only, 2 with 14 x 32, as fd_ctx.tile)."""
     cdef fd_caches c
     cdef fd_ctx ctx
     if isa > fd_cpu_best_isa() or isa < 0:
@@ -207,6 +219,9 @@ def _gemm_on_caches(A, B, C, object caches, int isa, int nthreads, int bf16=0):
     ctx.isa = isa
     ctx.nthreads = nthreads
     ctx.precision = 1 if bf16 else 0
+    if not 0 <= tile <= 2:
+        raise ValueError("tile must be 0, 1 or 2, got %d" % tile)
+    ctx.tile = tile
     # one plain def over a cdef fused body: a fused def makes two code objects
     # with equal descriptions, which gcc merges and ASan (the fuzz stage's
     # clang runtime) then reports as an ODR violation
@@ -236,6 +251,7 @@ def _bf16_matmul_packed_b(const float[:, ::1] A, const float[:, ::1] B, float[:,
     ctx.isa = isa
     ctx.nthreads = nthreads
     ctx.precision = 1
+    ctx.tile = 0
     packed = np.full(fd_gemm_bf16_packed_words(ctx, k, n), 0xDEADBEEF, np.uint32)
     cdef unsigned int[::1] pk = packed
     memset(&epi, 0, sizeof(epi))

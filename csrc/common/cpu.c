@@ -121,6 +121,34 @@ int fd_cpu_best_isa(void)
 #endif
 }
 
+/* See cpu.h.  Read once (a benign race: every thread computes the same). */
+static int fd_cpu_fma512_ports_detect(void)
+{
+#ifdef FD_X86
+    unsigned r[4];
+    char vendor[13];
+    if (fd_cpu_best_isa() < FD_ISA_AVX512) return 0;
+    fd_cpuid(0, 0, r);
+    memcpy(vendor, &r[1], 4);
+    memcpy(vendor + 4, &r[3], 4);
+    memcpy(vendor + 8, &r[2], 4);
+    vendor[12] = '\0';
+    if (strcmp(vendor, "GenuineIntel") != 0) return 1;
+    fd_cpuid(7, 0, r);
+    /* AMX-TILE (EDX bit 24) or AVX512_FP16 (EDX bit 23) */
+    return ((r[3] >> 24) & 1) || ((r[3] >> 23) & 1) ? 2 : 1;
+#else
+    return 0;
+#endif
+}
+
+int fd_cpu_fma512_ports(void)
+{
+    static volatile int ports = -1;
+    if (ports < 0) ports = fd_cpu_fma512_ports_detect();
+    return ports;
+}
+
 void fd_cpu_brand(char *buf, size_t len)
 {
     if (len == 0) return;

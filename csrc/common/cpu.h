@@ -13,6 +13,14 @@ int fd_cpu_best_isa(void);
  * but tile data not enabled or refused by the OS, 2 usable. */
 int fd_cpu_amx_state(void);
 
+/* 512-bit FMA ports of this core, by the rule below (cpuid reports no
+ * port count): 0 without AVX-512, 2 on an Intel CPU with AVX-512 and AMX
+ * or AVX512_FP16 (Sapphire Rapids and its successors: server cores, all
+ * with two), 1 on any other AVX-512 CPU (AMD Zen 4, whose 512-bit
+ * operations run on 256-bit units; Intel client cores and the older
+ * server cores, some of whose models have one port).  Read once. */
+int fd_cpu_fma512_ports(void);
+
 /* One level of the data cache hierarchy, as the CPU reports it. */
 typedef struct {
     int64_t size; /* bytes; 0: absent or unknown */

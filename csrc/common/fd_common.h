@@ -52,7 +52,13 @@ typedef struct {
     int isa; /* an fd_isa the CPU supports (checked by the caller) */
     int nthreads; /* >= 1; kernels may use fewer for small inputs */
     int precision; /* FD_PREC_F32 (0) or FD_PREC_BF16 */
+    int tile; /* float32 AVX-512 GEMM row tiles: FD_TILE_AUTO (0, the CPU's
+               * rule), FD_TILE_BASE or FD_TILE_TALL (gemm_blocking.h) */
 } fd_ctx;
+
+/* fd_ctx.tile: tests and benchmarks force one of the float32 GEMM's tile
+ * choices on any AVX-512 CPU; results are the same for all three. */
+enum { FD_TILE_AUTO = 0, FD_TILE_BASE = 1, FD_TILE_TALL = 2 };
 
 /* Status codes returned by kernels that can fail. */
 enum { FD_OK = 0, FD_ENOMEM = -1, FD_EINVAL = -2 };

@@ -79,7 +79,9 @@
                              int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs,                       \
                              const fd_gemm_epi_##SFX *epi, void *work);                            \
     /* The register tile and cache blocks path isa uses on caches c. */                            \
-    fd_gemm_blocks fd_gemm_blocking_##SFX(int isa, const fd_caches *c);
+    fd_gemm_blocks fd_gemm_blocking_##SFX(int isa, const fd_caches *c);                            \
+    /* Rows of the tall tile path isa runs on this CPU (FD_TILE_AUTO), 0: none. */                 \
+    int fd_gemm_tall_mr_##SFX(int isa);
 
 FD_GEMM_DECL(float, f32)
 FD_GEMM_DECL(double, f64)
@@ -101,6 +103,7 @@ typedef void (*fd_ukr_f64)(int64_t, const double *, int64_t, int, const double *
 
 #if FD_HAVE_X86_SIMD
 FD_UKR_DECL(float, f32, fd_ukr_f32_avx512)
+FD_UKR_DECL(float, f32, fd_ukr_f32_avx512tall)
 FD_UKR_DECL(double, f64, fd_ukr_f64_avx512)
 FD_UKR_DECL(float, f32, fd_ukr_f32_avx2)
 FD_UKR_DECL(double, f64, fd_ukr_f64_avx2)

@@ -76,3 +76,10 @@ fd_gemm_blocks fd_gemm_path_blocks(fd_gemm_blocks entry, const fd_caches *c, int
     if (entry.kc < b.kc) b.kc = entry.kc; /* the table's KC is the path's cap */
     return b;
 }
+
+int fd_gemm_tall_f32(int tile)
+{
+    if (tile == FD_TILE_TALL) return 1;
+    if (tile == FD_TILE_BASE) return 0;
+    return fd_cpu_fma512_ports() >= 2;
+}

@@ -68,6 +68,13 @@
 #define FD_GEMM_KC_L2_NUM 1
 #define FD_GEMM_KC_L2_DEN 8
 
+/* Whether the AVX-512 path runs the tall float tile
+ * (FD_GEMM_AVX512_TALL_F32_*) for a call whose fd_ctx.tile is `tile`:
+ * FD_TILE_AUTO where the core has two 512-bit FMA ports
+ * (fd_cpu_fma512_ports), FD_TILE_TALL / FD_TILE_BASE force it on / off
+ * (tests, benchmarks).  Results do not depend on it (the same K panels). */
+int fd_gemm_tall_f32(int tile);
+
 /* Register tile and cache blocks of one path and dtype. */
 typedef struct {
     int mr, nr;
@@ -217,6 +224,22 @@ static inline void fd_gemm_slab(const fd_gemm_blocks *b, int split_n, int64_t un
 #define FD_GEMM_AVX512_F32_NC 1024
 #define FD_GEMM_AVX512_F32_SMALL_N 16
 
+/* AVX-512 float, the tall tile: 14 x 32 (28 zmm accumulators, 2 of B, 1
+ * broadcast), for the row tiles of a product whose A and B are both read
+ * in place (a batch of <= 128 rows times a row-major weight of <= 512
+ * columns) on Intel cores with two 512-bit FMA ports (fd_cpu_fma512_ports,
+ * common/cpu.h): the B micro-panel, read in place from L2, then serves 14
+ * rows instead of 8.  The product keeps the 8 x 32 entry's blocks (the
+ * same K panels: bit-identical results) and 8-row units; gemm_impl.h cuts
+ * the whole units into 14-row tiles and as few 8-row ones as leave no
+ * padding (64 = 4 x 14 + 8).  On issue 13's Xeon (one thread, paired
+ * process-CPU-time medians): 64 x 784 x 256 +8%, 128 x 784 x 256 +8%,
+ * 64 x 784 x 512 +18% against 8 x 32 tiles; 12 x 32 gave +6%, +8%, +10%
+ * (docs/performance.md).  Not used with a packed B (1024 x 784 x 1024,
+ * 2048^3: no gain, measured with 12 x 32). */
+#define FD_GEMM_AVX512_TALL_F32_MR 14
+#define FD_GEMM_AVX512_TALL_F32_NR 32
+
 #define FD_GEMM_AVX512_F64_MR 8
 #define FD_GEMM_AVX512_F64_NR 16
 #define FD_GEMM_AVX512_F64_KC FD_GEMM_KC_MAX
@@ -256,7 +279,7 @@ static inline void fd_gemm_slab(const fd_gemm_blocks *b, int split_n, int64_t un
 
 /* Largest MR x NR tile of any micro-kernel (elements): the edge-tile
  * buffer's size. */
-#define FD_GEMM_TILE_MAX 256
+#define FD_GEMM_TILE_MAX 448
 #define FD_GEMM_BF16_TILE_MAX 1024
 #define FD_GEMM_BF16_NR_MAX 32 /* the widest bf16 tile */
 

@@ -27,6 +27,10 @@ typedef struct {
                     int64_t a_cs, const T *B, int64_t b_rs, T *C, int64_t ldc, int beta,
                     const T *bias, T *z, int64_t ldz, int act, const FN(fd_gemm_epi) * hook);
     int64_t small_n_max;
+    /* the tall tile (gemm_blocking.h: FD_GEMM_AVX512_TALL_F32_*) for row
+     * tiles of products reading A and B in place, or NULL; mr_tall rows */
+    UKR_T ukr_tall;
+    int mr_tall;
 } FN(blk);
 
 /* Portable micro-kernel: plain loops the compiler can vectorise. */
@@ -52,7 +56,7 @@ static void FD_TNAME_ISA(fd_ukr, generic)(int64_t kc, const T *FD_RESTRICT Ap, i
     FN(fd_gemm_tile_epi)(&c[0][0], GENERIC_MR, GENERIC_NR, C, ldc, beta, bias, z, ldz, act);
 }
 
-static FN(blk) FN(fd_gemm_pick)(int isa)
+static FN(blk) FN(fd_gemm_pick)(int isa, int tile)
 {
     FN(blk) b;
     b.ukr = FD_PICK(isa, fd_ukr);
@@ -60,6 +64,8 @@ static FN(blk) FN(fd_gemm_pick)(int isa)
     b.tpack = NULL;
     b.small_n = NULL;
     b.small_n_max = 0;
+    b.ukr_tall = NULL;
+    b.mr_tall = 0;
 #if FD_HAVE_X86_SIMD
     if (isa >= FD_ISA_AVX2) {
         b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(AVX2, T_BITS));
@@ -71,7 +77,17 @@ static FN(blk) FN(fd_gemm_pick)(int isa)
         b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(AVX512, T_BITS));
         b.small_n = FD_TNAME_ISA(fd_small_n, avx512);
         b.small_n_max = BLK(AVX512, SMALL_N);
+#if !FD_T_F64
+        if (fd_gemm_tall_f32(tile)) {
+            b.ukr_tall = fd_ukr_f32_avx512tall;
+            b.mr_tall = BLK(AVX512_TALL, MR);
+        }
+#else
+        (void)tile;
+#endif
     }
+#else
+    (void)tile;
 #endif
     return b;
 }
@@ -79,15 +95,18 @@ static FN(blk) FN(fd_gemm_pick)(int isa)
 /* The path's kernels with the cache blocks derived from caches
  * (gemm_blocking.h): they depend on the caches and the path only, never on
  * the thread count. */
-static FN(blk) FN(fd_gemm_pick_blocked)(int isa, const fd_caches *caches)
+static FN(blk) FN(fd_gemm_pick_blocked)(int isa, int tile, const fd_caches *caches)
 {
-    FN(blk) b = FN(fd_gemm_pick)(isa);
+    FN(blk) b = FN(fd_gemm_pick)(isa, tile);
     b.blocks = fd_gemm_path_blocks(b.blocks, caches, (int)sizeof(T), 8, FD_GEMM_RULE_NC_BIG_L2);
     return b;
 }
 
 fd_gemm_blocks FN(fd_gemm_blocking)(int isa, const fd_caches *caches)
-{ return FN(fd_gemm_pick_blocked)(isa, caches).blocks; }
+{ return FN(fd_gemm_pick_blocked)(isa, FD_TILE_AUTO, caches).blocks; }
+
+int FN(fd_gemm_tall_mr)(int isa)
+{ return FN(fd_gemm_pick)(isa, FD_TILE_AUTO).mr_tall; }
 
 /* Narrow the picked blocks (*b) to an m x k x n problem. */
 static void FN(plan)(int64_t m, int64_t k, int64_t n, fd_gemm_blocks *b, int64_t *kc_eff)
@@ -118,7 +137,7 @@ static size_t FN(work_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, int
     int64_t kc, units;
     int split, nt, nt2;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
-    b = FN(fd_gemm_pick_blocked)(ctx.isa, caches).blocks;
+    b = FN(fd_gemm_pick_blocked)(ctx.isa, ctx.tile, caches).blocks;
     FN(plan)(m, k, n, &b, &kc);
     nt = fd_gemm_threads(&ctx, &b, m, k, n, 0, &split, &units);
     nt2 = fd_gemm_threads(&ctx, &b, m, k, n, 1, &split, &units); /* with a B producer */
@@ -280,15 +299,37 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
                         const T *src = A + i0 * a_rs + pc * a_cs;
                         FN(pack)(b.tpack, kc, bk.mr, rows, src, a_cs, a_rs, dst);
                     }
+                /* Row tiles: MR rows each, or, with the tall tile (A and B
+                 * read in place), ntall tiles of mr_tall rows first and the
+                 * rest in MR-row tiles: the block's whole MR-row units are
+                 * cut into mr_tall-row tiles and as few MR-row ones as
+                 * leave no padding, and only its last, part unit (the rows
+                 * an MR tile would pad, which the slabs of every thread
+                 * count leave at the same place) is an edge tile, as with
+                 * MR tiles alone: the same elements take the edge tiles'
+                 * scalar epilogue whatever the tiles and thread count. */
+                int64_t ntall = 0, i1;
+                if (b.ukr_tall && a_inplace && b_inplace) {
+                    const int64_t whole = mc / bk.mr * bk.mr, mt = b.mr_tall;
+                    int64_t nmr = 0;
+                    while ((whole - nmr * bk.mr) % mt) nmr++; /* ends by nmr = whole / MR */
+                    ntall = (whole - nmr * bk.mr) / mt;
+                }
                 /* ir outer: the MR x KC micro-panel of A stays in L1 while
                  * the KC x NC panel of B streams from L2.  This lets KC
                  * cover a whole MNIST-sized K (784) in one panel, so each C
                  * tile is written once, epilogue included. */
-                for (ip = 0; ip < nip; ip++) {
-                    int64_t i0 = ic + ip * bk.mr;
-                    int64_t rows = fd_gemm_min(bk.mr, m - i0);
-                    const T *apk = a_inplace ? A + i0 * a_rs + pc : Apack + ip * kc * bk.mr;
+                for (ip = 0, i1 = ic; i1 < ic + mc; ip++) {
+                    const int tall = ip < ntall;
+                    const int64_t tmr = tall ? b.mr_tall : bk.mr;
+                    const UKR_T ukr = tall ? b.ukr_tall : b.ukr;
+                    int64_t i0 = i1;
+                    int64_t rows = fd_gemm_min(tmr, m - i0);
+                    /* (tall tiles only where A is read in place) */
+                    const T *apk =
+                        a_inplace ? A + i0 * a_rs + pc : Apack + (i0 - ic) / bk.mr * kc * bk.mr;
                     int64_t lda = a_inplace ? a_rs : 0;
+                    i1 += tmr;
                     for (jp2 = 0; jp2 < njp; jp2++) {
                         int64_t j0 = jc + jp2 * bk.nr;
                         int64_t cols = fd_gemm_min(bk.nr, n - j0);
@@ -297,14 +338,14 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
                         const T *bpk = bin ? B + pc * b_rs + j0 : Bpack + jp2 * kc * bk.nr;
                         const int64_t ldb = bin ? b_rs : bk.nr;
                         T *cp = C + i0 * c_rs + j0 * c_cs;
-                        if (rows == bk.mr && cols == bk.nr && c_cs == 1) {
+                        if (rows == tmr && cols == bk.nr && c_cs == 1) {
                             if (last)
-                                b.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt,
-                                      bias ? bias + j0 : NULL, z ? z + i0 * ldz + j0 : NULL, ldz,
-                                      act);
+                                ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt,
+                                    bias ? bias + j0 : NULL, z ? z + i0 * ldz + j0 : NULL, ldz,
+                                    act);
                             else
-                                b.ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt, NULL, NULL,
-                                      0, FD_ACT_IDENTITY);
+                                ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt, NULL, NULL, 0,
+                                    FD_ACT_IDENTITY);
                             if (last && hook)
                                 hook->c_tile(hook->c_tile_arg, i_off + i0, j_off + j0, rows, cols,
                                              cp, c_rs);
@@ -312,8 +353,8 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
                             /* Edge tile (or strided C): full tile into a
                              * buffer, then only the valid part is stored. */
                             int64_t r, c;
-                            b.ukr(kc, apk, lda, (int)rows, bpk, ldb, tilebuf, bk.nr, 0, NULL, NULL,
-                                  0, FD_ACT_IDENTITY);
+                            ukr(kc, apk, lda, (int)rows, bpk, ldb, tilebuf, bk.nr, 0, NULL, NULL, 0,
+                                FD_ACT_IDENTITY);
                             for (r = 0; r < rows; r++)
                                 for (c = 0; c < cols; c++) {
                                     T *cel = cp + r * c_rs + c * c_cs;
@@ -352,7 +393,7 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
     /* Paths that do not pack B: a column-major C (computed as C^T), and
      * narrow outputs on AVX-512 (fd_small_n reads B in place). */
     const int col_major_c = c_cs != 1 && c_rs == 1;
-    const FN(blk) picked = FN(fd_gemm_pick_blocked)(ctx.isa, caches);
+    const FN(blk) picked = FN(fd_gemm_pick_blocked)(ctx.isa, ctx.tile, caches);
     const int narrow = picked.small_n && n <= picked.small_n_max && b_cs == 1 && c_cs == 1;
     /* The same for a strided B (a transposed PyTorch weight: b_rs == 1)
      * through a row-major copy of it (k x n, small), when K fits one panel

@@ -8,13 +8,22 @@
  * The accumulator tile c[MR][NV] lives in registers (fully unrolled loops);
  * the epilogue (beta, bias, z, relu) runs on it before the single store.
  */
+#if !(defined(FD_UKR_PATH) && FD_T_F64) /* second tiles: float only */
 #if FD_T_F64
 #define T_BITS 64
 #else
 #define T_BITS 32
 #endif
-#define MR FD_GEMM_BLK(FD_SIMD_ISA_UP, T_BITS, MR)
-#define NV (FD_GEMM_BLK(FD_SIMD_ISA_UP, T_BITS, NR) / VP(W))
+#ifdef FD_UKR_PATH
+/* a second tile of this instruction set: its own table entry and name */
+#define UKR_PATH FD_UKR_PATH
+#define UKR_NAME FD_TNAME_ISA(fd_ukr, FD_UKR_SUFFIX)
+#else
+#define UKR_PATH FD_SIMD_ISA_UP
+#define UKR_NAME FD_TNAME_ISA(fd_ukr, ISA)
+#endif
+#define MR FD_GEMM_BLK(UKR_PATH, T_BITS, MR)
+#define NV (FD_GEMM_BLK(UKR_PATH, T_BITS, NR) / VP(W))
 #define UKR_NR (NV * VP(W))
 #define UKR_ACT_ROWS FD_TNAME_ISA(fd_act_rows, ISA)
 #define UKR_BVEC VP(vec)
@@ -22,10 +31,9 @@
 #define UKR_BCAST VP(set1)
 #define UKR_MAC(acc, a, b) VP(fmadd)(a, b, acc)
 
-void FD_TNAME_ISA(fd_ukr, ISA)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows,
-                               const T *FD_RESTRICT Bp, int64_t ldb, T *FD_RESTRICT C, int64_t ldc,
-                               int beta, const T *FD_RESTRICT bias, T *FD_RESTRICT z, int64_t ldz,
-                               int act)
+void UKR_NAME(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda, int arows, const T *FD_RESTRICT Bp,
+              int64_t ldb, T *FD_RESTRICT C, int64_t ldc, int beta, const T *FD_RESTRICT bias,
+              T *FD_RESTRICT z, int64_t ldz, int act)
 {
     int64_t p;
 #include "gemm/gemm_ukr_prologue.h"
@@ -59,3 +67,6 @@ void FD_TNAME_ISA(fd_ukr, ISA)(int64_t kc, const T *FD_RESTRICT Ap, int64_t lda,
 #undef MR
 #undef NV
 #undef T_BITS
+#undef UKR_PATH
+#undef UKR_NAME
+#endif

@@ -49,6 +49,7 @@ static fd_ctx ctx_of(int nthreads)
     ctx.isa = FD_ISA_GENERIC;
     ctx.nthreads = nthreads;
     ctx.precision = FD_PREC_F32;
+    ctx.tile = FD_TILE_AUTO;
     return ctx;
 }
 
