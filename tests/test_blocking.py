@@ -287,9 +287,8 @@ def test_gemm_on_this_cpus_caches_is_matmul(isa, dtype):
 
 
 @pytest.mark.parametrize("cname", sorted(CACHES))
-# (45, 2100, 70): column slabs, each thread packs its own B; (260, 2100,
-# 130): row slabs sharing one packed B block, over several K panels (and,
-# on the tiny caches, several NC blocks): the barriers between blocks
+# (45, 2100, 70): column slabs; (260, 2100, 130): row slabs, over several
+# K panels (and, on the tiny caches, several NC blocks)
 @pytest.mark.parametrize("m,k,n", [(45, 2100, 70), (260, 2100, 130)])
 def test_bf16_gemm_is_correct_with_forged_blocks(bf16_isa, cname, threads, m, k, n):
     a, b = _operands(m, k, n, np.float32, seed=3)

@@ -7,10 +7,6 @@
 #include "act/act.h"
 #include "common/fd_omp.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #define FD_TEMPLATE "gemm/gemm_scalar_epi_impl.h"
 #include "common/fd_template.h"
 
@@ -376,18 +372,15 @@ static void fd_bf_edge_tile(const fd_bf16_blk *b, int64_t kp, const uint32_t *ap
         }
 }
 
-/* Loop nest over one m x n region of C (pointers offset to it).  With
- * nshare > 1 the nshare threads of the team run it over row slabs of the
- * same columns and share one packed B block: each packs every nshare-th
- * micro-panel (from share_id), with a barrier before the block is read and
- * one before it is overwritten.  The packed words are the same either way. */
+/* Serial loop nest over one m x n region of C (pointers offset to it);
+ * pre: B packed beforehand (round_up(n, nr) = pre_n_pad columns in all),
+ * or NULL to pack B into Bpack here. */
 static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64_t k, int64_t n,
                          const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
                          int64_t b_cs, float *C, int64_t c_rs, int64_t c_cs, const float *bias,
                          float *z, int64_t ldz, int act, int beta, uint32_t *Bpack, uint32_t *Apack,
                          const fd_gemm_epi_f32 *prod, int64_t j_off, const fd_gemm_epi_f32 *hook,
-                         int64_t i_off, int share_id, int nshare, const uint32_t *pre,
-                         int64_t pre_n_pad)
+                         int64_t i_off, const uint32_t *pre, int64_t pre_n_pad)
 {
     const fd_bf16_blk b = *bp;
     const fd_gemm_blocks bk = b.blocks;
@@ -404,15 +397,11 @@ static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64
             if (pre) /* B packed beforehand: this block's micro-panels */
                 Bpack = (uint32_t *)pre + fd_bf_pre_offset(&b, kc_eff, pre_n_pad, pc) +
                     (j_off + jc) / bk.nr * kp * bk.nr;
-            if (nshare > 1 && (jc > 0 || pc > 0)) {
-                FD_OMP(barrier) /* every thread is done with the last block */
-            }
-            for (jp = share_id; jp < njp && !pre; jp += nshare) {
+            for (jp = 0; jp < njp && !pre; jp++) {
                 const int64_t j0 = jc + jp * bk.nr;
                 fd_bf_pack_b(&b, kc, kp, fd_gemm_min(bk.nr, n - j0), B + pc * b_rs + j0 * b_cs,
                              b_rs, b_cs, Bpack + jp * kp * bk.nr);
             }
-            if (nshare > 1) { FD_OMP(barrier) /* the whole block is packed */ }
             for (ic = 0; ic < m; ic += bk.mc) {
                 const int64_t mc = fd_gemm_min(bk.mc, m - ic);
                 const int64_t nip = (mc + bk.mr - 1) / bk.mr;
@@ -489,7 +478,7 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
     int64_t kc_eff, per_thread, units;
     uint32_t *base;
     void *owned = NULL;
-    int nt, split_n;
+    int nt, split_n, tid;
 
     if (m <= 0 || n <= 0 || k <= 0) {
         /* no products: the float32 driver's bookkeeping (epilogue of
@@ -532,33 +521,23 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
     }
     base = (uint32_t *)fd_gemm_align_ptr(work);
 
-    /* Row slabs (no B producer) share one packed B block when OpenMP forms
- * the whole team: each thread packs 1/nt of it (issue 13: at batch 1024
- * both threads packed all of a 784 x 256 W).  Otherwise each slab `tid`
- * packs its own B into scratch slot tid, whatever team OpenMP forms. */
-    FD_OMP(parallel num_threads(nt) if (nt > 1))
-    {
-        int me = 0, team = 1, tid; /* tid private: declared in the region */
-#ifdef _OPENMP
-        me = omp_get_thread_num();
-        team = omp_get_num_threads();
-#endif
-        const int share = nt > 1 && team == nt && !split_n && !prod && !pre;
+    /* Each thread owns a slab of C and packs its own panels into scratch
+     * slot `tid` (a loop index < nt, whatever team OpenMP forms): no
+     * barriers, so a descheduled thread never stalls the other. */
+    FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
+    for (tid = 0; tid < nt; tid++) {
         const int64_t kp = fd_bf_pairs(&b, kc_eff);
-        for (tid = me; tid < nt; tid += team) {
-            int64_t i0, i1, j0, j1;
-            uint32_t *Bp = base + (int64_t)tid * per_thread;
-            uint32_t *Ap = (uint32_t *)fd_gemm_align_ptr(Bp + kp * b.blocks.nc);
-            fd_gemm_slab(&b.blocks, split_n, units, tid, nt, m, n, &i0, &i1, &j0, &j1);
-            if (share || (i1 > i0 && j1 > j0)) {
-                if (b.begin) b.begin();
-                fd_bf_region(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs,
-                             B + j0 * b_cs, b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs,
-                             bias ? bias + j0 : NULL, z ? z + i0 * ldz + j0 : NULL, ldz, act, beta,
-                             share ? base : Bp, Ap, prod, j0, hook, i0, share ? tid : 0,
-                             share ? nt : 1, pre, fd_gemm_round_up(n, b.blocks.nr));
-                if (b.end) b.end();
-            }
+        int64_t i0, i1, j0, j1;
+        uint32_t *Bp = base + (int64_t)tid * per_thread;
+        uint32_t *Ap = (uint32_t *)fd_gemm_align_ptr(Bp + kp * b.blocks.nc);
+        fd_gemm_slab(&b.blocks, split_n, units, tid, nt, m, n, &i0, &i1, &j0, &j1);
+        if (i1 > i0 && j1 > j0) {
+            if (b.begin) b.begin();
+            fd_bf_region(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
+                         b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,
+                         z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap, prod, j0, hook, i0,
+                         pre, fd_gemm_round_up(n, b.blocks.nr));
+            if (b.end) b.end();
         }
     }
     free(owned);
