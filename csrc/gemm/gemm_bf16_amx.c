@@ -70,6 +70,15 @@ static inline void fd_amx_epi_rows8(const float *FD_RESTRICT buf, float *FD_REST
 #undef MR
 #undef NV
 
+/* The 2 x 2 C tiles (0-3) to the 32 x 32 block at C, rows ldc floats apart. */
+FD_INLINE void fd_amx_store_c(float *C, int64_t ldc)
+{
+    _tile_stored(0, C, ldc * 4);
+    _tile_stored(1, C + 16, ldc * 4);
+    _tile_stored(2, C + 16 * ldc, ldc * 4);
+    _tile_stored(3, C + 16 * ldc + 16, ldc * 4);
+}
+
 void fd_ukr_bf16_amx(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, float *C, int64_t ldc,
                      int beta, const float *bias, float *z, int64_t ldz, int act)
 {
@@ -91,17 +100,10 @@ void fd_ukr_bf16_amx(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, float *
         _tile_dpbf16ps(3, 5, 7);
     }
     if (!beta && !bias && !z && act == FD_ACT_IDENTITY) {
-        /* nothing to add: the tiles go straight to C */
-        _tile_stored(0, C, ldc * 4);
-        _tile_stored(1, C + 16, ldc * 4);
-        _tile_stored(2, C + 16 * ldc, ldc * 4);
-        _tile_stored(3, C + 16 * ldc + 16, ldc * 4);
+        fd_amx_store_c(C, ldc); /* nothing to add: the tiles go straight to C */
         return;
     }
-    _tile_stored(0, buf, AMX_NR * 4);
-    _tile_stored(1, buf + 16, AMX_NR * 4);
-    _tile_stored(2, buf + 16 * AMX_NR, AMX_NR * 4);
-    _tile_stored(3, buf + 16 * AMX_NR + 16, AMX_NR * 4);
+    fd_amx_store_c(buf, AMX_NR);
     for (r = 0; r < AMX_MR; r += 8)
         fd_amx_epi_rows8(buf + r * AMX_NR, C + r * ldc, ldc, beta, bias, z ? z + r * ldz : NULL,
                          ldz, act);
