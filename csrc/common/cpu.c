@@ -121,19 +121,28 @@ int fd_cpu_best_isa(void)
 #endif
 }
 
-/* See cpu.h.  Read once (a benign race: every thread computes the same). */
-static int fd_cpu_fma512_ports_detect(void)
-{
 #ifdef FD_X86
+/* Is the CPUID vendor string (leaf 0: EBX, EDX, ECX) `name`? */
+static int fd_cpu_vendor_is(const char *name)
+{
     unsigned r[4];
     char vendor[13];
-    if (fd_cpu_best_isa() < FD_ISA_AVX512) return 0;
     fd_cpuid(0, 0, r);
     memcpy(vendor, &r[1], 4);
     memcpy(vendor + 4, &r[3], 4);
     memcpy(vendor + 8, &r[2], 4);
     vendor[12] = '\0';
-    if (strcmp(vendor, "GenuineIntel") != 0) return 1;
+    return strcmp(vendor, name) == 0;
+}
+#endif
+
+/* See cpu.h.  Read once (a benign race: every thread computes the same). */
+static int fd_cpu_fma512_ports_detect(void)
+{
+#ifdef FD_X86
+    unsigned r[4];
+    if (fd_cpu_best_isa() < FD_ISA_AVX512) return 0;
+    if (!fd_cpu_vendor_is("GenuineIntel")) return 1;
     fd_cpuid(7, 0, r);
     /* AMX-TILE (EDX bit 24) or AVX512_FP16 (EDX bit 23) */
     return ((r[3] >> 24) & 1) || ((r[3] >> 23) & 1) ? 2 : 1;
@@ -356,13 +365,8 @@ static int fd_caches_amd_legacy(fd_caches *c)
 static int fd_caches_cpuid(fd_caches *c)
 {
     unsigned r[4];
-    char vendor[13];
-    fd_cpuid(0, 0, r);
-    memcpy(vendor, &r[1], 4);
-    memcpy(vendor + 4, &r[3], 4);
-    memcpy(vendor + 8, &r[2], 4);
-    vendor[12] = '\0';
-    if (strcmp(vendor, "AuthenticAMD") == 0 || strcmp(vendor, "HygonGenuine") == 0) {
+    fd_cpuid(0, 0, r); /* r[0]: the highest standard leaf */
+    if (fd_cpu_vendor_is("AuthenticAMD") || fd_cpu_vendor_is("HygonGenuine")) {
         unsigned e[4];
         fd_cpuid((int)0x80000000u, 0, e);
         if (e[0] >= 0x8000001Du) {
