@@ -63,6 +63,10 @@ def _worker(rank, world, port, outdir):
         share = BATCH // world
         _train(model, slice(rank * share, (rank + 1) * share))
         torch.save(model.module.state_dict(), os.path.join(outdir, "rank%d.pt" % rank))
+        # both ranks done with every collective before either tears gloo
+        # down: once, in a clean-clone CI run, rank 1 died in the teardown
+        # ("terminate called without an active exception", SIGABRT)
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
