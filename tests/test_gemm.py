@@ -60,6 +60,24 @@ def test_matmul_layouts(isa, dtype, a_order, b_order):
         check(fastdigits.matmul(b.T, a.T), b.T, a.T)
 
 
+@pytest.mark.parametrize("k", [1, 15, 16, 17, 129, 789])
+@pytest.mark.parametrize("n", [17, 45, 64, 100])
+def test_matmul_transposed_b_packs_exactly(isa, dtype, k, n):
+    """A B with unit row stride (a PyTorch weight's W.T) is packed by the
+    transposing pack (16 x 16 blocks on AVX-512, 8 x 8 on AVX2, K and lane
+    tails): the product equals, bit for bit, the one on a row-major copy
+    of B (the same panels, the same sums), at 1 and 3 threads."""
+    rng = np.random.default_rng(k * 100 + n)
+    a = rand(rng, (37, k), dtype)
+    bt = rand(rng, (n, k), dtype)
+    with fastdigits.simd(isa):
+        for nt in (1, 3):
+            with fastdigits.threads(nt):
+                c = fastdigits.matmul(a, bt.T)
+                assert np.array_equal(c, fastdigits.matmul(a, np.ascontiguousarray(bt.T)))
+    check(c, a, bt.T)
+
+
 def test_matmul_strided_views():
     rng = np.random.default_rng(2)
     big = rand(rng, (90, 120), np.float64)

@@ -117,6 +117,8 @@ FD_UKR_DECL(double, f64, fd_ukr_f64_avx2)
                                    int64_t ldc, int beta, const T *bias, T *z, int64_t ldz,        \
                                    int act, const fd_gemm_epi_##SFX *hook);
 void fd_tpack_f32_avx2(int64_t kc, int W, int64_t valid, const float *src, int64_t s_l, float *dst);
+void fd_tpack_f32_avx512(int64_t kc, int W, int64_t valid, const float *src, int64_t s_l,
+                         float *dst);
 FD_SMALL_N_DECL(float, f32)
 FD_SMALL_N_DECL(double, f64)
 #endif

@@ -109,35 +109,6 @@ void fd_ukr_bf16_amx(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, float *
                          ldz, act);
 }
 
-/* 16 x 16 transpose of 32-bit words: r[i] word c -> r[c] word i
- * (unpack within 128-bit lanes, then a 4 x 4 transpose of the lanes). */
-static inline void fd_amx_tr16(__m512i r[16])
-{
-    __m512i t[16], u[16];
-    int i, j;
-    for (i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-    }
-    /* u[4g + j], lane L: words 4L + j of rows 4g .. 4g + 3 */
-    for (i = 0; i < 4; i++) {
-        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-    }
-    for (j = 0; j < 4; j++) {
-        const __m512i s0 = _mm512_shuffle_i32x4(u[j], u[4 + j], _MM_SHUFFLE(1, 0, 1, 0));
-        const __m512i s1 = _mm512_shuffle_i32x4(u[j], u[4 + j], _MM_SHUFFLE(3, 2, 3, 2));
-        const __m512i s2 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], _MM_SHUFFLE(1, 0, 1, 0));
-        const __m512i s3 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], _MM_SHUFFLE(3, 2, 3, 2));
-        r[j] = _mm512_shuffle_i32x4(s0, s2, _MM_SHUFFLE(2, 0, 2, 0));
-        r[4 + j] = _mm512_shuffle_i32x4(s0, s2, _MM_SHUFFLE(3, 1, 3, 1));
-        r[8 + j] = _mm512_shuffle_i32x4(s1, s3, _MM_SHUFFLE(2, 0, 2, 0));
-        r[12 + j] = _mm512_shuffle_i32x4(s1, s3, _MM_SHUFFLE(3, 1, 3, 1));
-    }
-}
-
 /* A with unit row stride (x^T in dW = x^T dz: column r of a row-major x,
  * a_cs apart between K steps) straight into the rows layout the A tiles
  * load (word [r * kp + q]; mr and kp multiples of 16): the pair of K steps
@@ -166,7 +137,7 @@ void fd_packa_t_bf16_amx(int64_t kc, int64_t kp, int64_t rows, const float *A, i
                 }
                 w[i] = v16f_bf16_pairs(x0, x1);
             }
-            fd_amx_tr16(w);
+            v16i_transpose16(w);
             for (i = 0; i < 16; i++) _mm512_storeu_si512((void *)(d + i * kp + q0), w[i]);
         }
     }

@@ -6,7 +6,7 @@
 #define FD_TPACK_SIMD 0
 #else
 #define T_BITS 32
-#define FD_TPACK_SIMD 1 /* AVX2 8x8 transposing pack (float only) */
+#define FD_TPACK_SIMD 1 /* SIMD transposing packs (float only) */
 #endif
 /* BLK(AVX2, KC): this dtype's entry in the blocking table (gemm_blocking.h) */
 #define BLK(isa, field) FD_GEMM_BLK(isa, T_BITS, field)
@@ -70,12 +70,15 @@ static FN(blk) FN(fd_gemm_pick)(int isa, int tile)
     if (isa >= FD_ISA_AVX2) {
         b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(AVX2, T_BITS));
 #if FD_TPACK_SIMD
-        b.tpack = fd_tpack_f32_avx2; /* on AVX-512 as well */
+        b.tpack = fd_tpack_f32_avx2;
 #endif
     }
     if (isa >= FD_ISA_AVX512) {
         b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(AVX512, T_BITS));
         b.small_n = FD_TNAME_ISA(fd_small_n, avx512);
+#if FD_TPACK_SIMD
+        b.tpack = fd_tpack_f32_avx512;
+#endif
         b.small_n_max = BLK(AVX512, SMALL_N);
 #if !FD_T_F64
         if (fd_gemm_tall_f32(tile)) {
