@@ -62,6 +62,27 @@ def test_forward_parity(isa, dtype, act, m, k, n, w_order, bias):
     assert_close(y, y_ref, dtype)
 
 
+@pytest.mark.parametrize("act", ["identity", "relu"])
+@pytest.mark.parametrize(
+    "m,k,n,w_order",
+    [(37, 129, 45, "C"), (37, 129, 45, "F"), (130, 300, 70, "C"), (9, 2101, 33, "F")],
+)
+def test_forward_edge_tiles_without_preact(isa, dtype, act, m, k, n, w_order):
+    """Edge tiles (n not a multiple of the tile width) without preact_out
+    and with a bias store row by row (the identity) or element by element
+    (relu): the reference's values, and the same bits as with preact_out,
+    at 1 and 3 threads; K = 2101 spans several K panels."""
+    rng = np.random.default_rng(m + k + n)
+    x, W, b = layer(rng, m, k, n, dtype, w_order, True)
+    with fastdigits.simd(isa):
+        for nt in (1, 3):
+            with fastdigits.threads(nt):
+                y = fastdigits.dense_forward(x, W, b, act)
+                y_z = fastdigits.dense_forward(x, W, b, act, preact_out=np.empty((m, n), dtype))
+            assert np.array_equal(y, y_z)
+    assert_close(y, reference.dense_forward(up(x), up(W), up(b), act), dtype)
+
+
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("m,k,n,w_order,need_dx", LAYER_CASES)
 def test_backward_parity(isa, dtype, act, m, k, n, w_order, need_dx):

@@ -358,18 +358,38 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
                             int64_t r, c;
                             ukr(kc, apk, lda, (int)rows, bpk, ldb, tilebuf, bk.nr, 0, NULL, NULL, 0,
                                 FD_ACT_IDENTITY);
-                            for (r = 0; r < rows; r++)
-                                for (c = 0; c < cols; c++) {
-                                    T *cel = cp + r * c_rs + c * c_cs;
-                                    T v = tilebuf[r * bk.nr + c];
-                                    if (last) {
-                                        FN(fd_gemm_epi_store)(
-                                            v, bt, cel, z ? z + (i0 + r) * ldz + j0 + c : NULL,
-                                            bias ? bias + j0 + c : NULL, act);
-                                    } else {
-                                        *cel = bt ? *cel + v : v;
-                                    }
+                            if (c_cs == 1 && !(last && (z || act != FD_ACT_IDENTITY))) {
+                                /* no z, no activation: row by row, loops
+                                 * the compiler vectorises (the element
+                                 * loop below was 7% of a 256 x 64 x 784
+                                 * weight-gradient product, whose 784
+                                 * columns end in a 16-wide edge); the
+                                 * same operations in the same order */
+                                const T *bb = last && bias ? bias + j0 : NULL;
+                                for (r = 0; r < rows; r++) {
+                                    T *FD_RESTRICT cr = cp + r * c_rs;
+                                    const T *FD_RESTRICT tr = tilebuf + r * bk.nr;
+                                    if (bt)
+                                        for (c = 0; c < cols; c++) cr[c] = tr[c] + cr[c];
+                                    else
+                                        for (c = 0; c < cols; c++) cr[c] = tr[c];
+                                    if (bb)
+                                        for (c = 0; c < cols; c++) cr[c] = cr[c] + bb[c];
                                 }
+                            } else {
+                                for (r = 0; r < rows; r++)
+                                    for (c = 0; c < cols; c++) {
+                                        T *cel = cp + r * c_rs + c * c_cs;
+                                        T v = tilebuf[r * bk.nr + c];
+                                        if (last) {
+                                            FN(fd_gemm_epi_store)(
+                                                v, bt, cel, z ? z + (i0 + r) * ldz + j0 + c : NULL,
+                                                bias ? bias + j0 + c : NULL, act);
+                                        } else {
+                                            *cel = bt ? *cel + v : v;
+                                        }
+                                    }
+                            }
                             if (last && hook)
                                 hook->c_tile(hook->c_tile_arg, i_off + i0, j_off + j0, rows, cols,
                                              cp, c_rs);
