@@ -358,3 +358,84 @@ def test_bf16_prepacked_hook_checks_its_chunk():
     a, b = _operands(8, 16, 8, np.float32, seed=5)
     with pytest.raises(ValueError, match="chunk"):
         _runtime._bf16_matmul_packed_b(a, b, np.empty((8, 8), np.float32), 0, 1, 3)
+
+
+# ---- small batches with wide rows of B (fd_gemm_small_m_blocks) --------------
+
+
+def _k_panel(isa_id, dt, caches, m, k, n):
+    """The K panel length gemm_blocking.h gives an m x k x n product: the
+    path's KC, shortened for a small batch where B's blocks live in L2 (an
+    L2 of 2 MiB or more) and B's rows are wider than NC, so that a block of
+    whole rows (at most 4 KiB of each) takes half of L2; then K is cut into
+    equal panels."""
+    b = _runtime.gemm_blocking(isa_id, dt, caches)
+    kb, nr, kc = KBYTES[dt], b["nr"], b["kc"]
+    if m <= 128 and caches["l2"]["size"] >= 2 * MIB:
+        nc = min(-(-n // nr) * nr, 4096 // kb // nr * nr)
+        if nc > b["nc"]:
+            kc = min(max(caches["l2"]["size"] // 2 // (nc * kb), 64), kc)
+    nk = -(-k // kc)
+    return -(-k // nk)
+
+
+def _panel_sum(a, b, kc, caches, isa_id, tile):
+    """C as the driver sums it over K panels of kc: each panel's product
+    (one panel each) added to the sum so far."""
+    m, k = a.shape
+    acc = None
+    for p0 in range(0, k, kc):
+        part = np.full((m, b.shape[1]), np.nan, a.dtype)
+        pa, pb = np.ascontiguousarray(a[:, p0 : p0 + kc]), np.ascontiguousarray(b[p0 : p0 + kc])
+        _runtime._gemm_on_caches(pa, pb, part, caches, isa_id, 1, 0, tile)
+        acc = part if acc is None else part + acc
+    return acc
+
+
+def test_small_batch_k_panels_on_the_two_machines():
+    # issue 13's shapes: on the Xeon (2 MiB L2) 784 -> 1024 and 784 -> 2048
+    # take four panels of 196, 784 -> 512 two of 392, 1024 -> 784 four of
+    # 256, on every path and dtype; 784 -> 256 and batches over 128 keep
+    # the path's KC, and so does the Zen 4 (B blocks in L3) everywhere
+    for isa_id in ISA_IDS:
+        for dt in ("float32", "float64"):
+            for (m, k, n), want in (
+                ((64, 784, 1024), 196),
+                ((128, 784, 2048), 196),
+                ((64, 1024, 784), 256),
+            ):
+                assert _k_panel(isa_id, dt, XEON, m, k, n) == want
+                nk = -(-k // _runtime.gemm_blocking(isa_id, dt, ZEN4)["kc"])
+                assert _k_panel(isa_id, dt, ZEN4, m, k, n) == -(-k // nk)
+            for shape in ((129, 784, 1024), (64, 784, 16)):
+                nk = -(-shape[1] // _runtime.gemm_blocking(isa_id, dt, XEON)["kc"])
+                assert _k_panel(isa_id, dt, XEON, *shape) == -(-shape[1] // nk)
+        # AVX-512: one 784 panel before; AVX2 float keeps its 384 cap (262)
+        assert _k_panel(isa_id, "float32", XEON, 64, 784, 512) == (262 if isa_id == 1 else 392)
+
+
+@pytest.mark.parametrize("cname", ["xeon", "zen4"])
+@pytest.mark.parametrize(
+    "m,k,n",
+    # issue 13's shape; odd sizes with a ragged last NR panel and K over
+    # several panels; rows 2 KiB and 3 KiB apart; over the batch limit
+    [(64, 784, 1024), (37, 1001, 1030), (100, 3001, 520), (13, 1500, 700), (129, 784, 1024)],
+    ids=lambda v: str(v),
+)
+def test_small_batch_wide_b_panels(isa, dtype, cname, m, k, n):
+    """The product sums over the K panels _k_panel names, bit for bit (so
+    it fails where the rule is not applied), with either float32 tiling and
+    1, 2 or 3 threads, and matches float64 matmul."""
+    caches, isa_id = CACHES[cname], _isa(isa)
+    a, b = _operands(m, k, n, dtype, seed=m + n)
+    kc = _k_panel(isa_id, np.dtype(dtype).name, caches, m, k, n)
+    tiles = (1, 2) if dtype == np.float32 else (0,)
+    want = _panel_sum(a, b, kc, caches, isa_id, tiles[0])
+    for tile in tiles:
+        for nt in (1, 2, 3):
+            c = np.full((m, n), np.nan, dtype)
+            _runtime._gemm_on_caches(a, b, c, caches, isa_id, nt, 0, tile)
+            assert np.array_equal(c, want), (tile, nt)
+    ref = a.astype(np.float64) @ b.astype(np.float64)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(want, ref, rtol=tol, atol=tol * np.sqrt(k) * 4)

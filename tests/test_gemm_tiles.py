@@ -126,6 +126,34 @@ def test_dense_forward_tiles(isa, activation, m, n):
     assert np.abs(y - ref_y).max() <= 1e-4 * (1 + np.abs(ref_z).max())
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("m,k,n", [(64, 784, 1024), (37, 1001, 1030), (13, 1500, 700)])
+def test_dense_forward_wide_b(isa, dt, m, k, n):
+    # a small batch times a W whose rows are wider than the NC block: on
+    # CPUs whose B blocks live in L2 (issue 13's Xeon) blocks of whole rows
+    # and K panels that keep them in half of L2 (gemm_blocking.h,
+    # fd_gemm_small_m_blocks; the panels themselves: test_blocking.py);
+    # bias + relu in the epilogue, out=, both tilings, 1-3 threads
+    rng = np.random.default_rng(m + n)
+    x, W = rng.standard_normal((m, k)).astype(dt), rng.standard_normal((k, n)).astype(dt)
+    bias = rng.standard_normal(n).astype(dt)
+
+    def run():
+        out = np.full((m, n), np.nan, dt)
+        y = fastdigits.dense_forward(x, W, bias, "relu", out=out)
+        assert y is out
+        return out.copy()
+
+    with fastdigits.simd(isa):
+        y = run_all(run)
+    ref = reference.dense_forward(
+        x.astype(np.float64), W.astype(np.float64), bias.astype(np.float64), "relu"
+    )
+    scale = float((np.abs(x.astype(np.float64)) @ np.abs(W.astype(np.float64))).max())
+    tol = 2e-5 if dt == np.float32 else 1e-13
+    assert np.abs(y - ref).max() <= tol * scale
+
+
 @pytest.mark.parametrize("x_order", ["C", "F"])
 def test_tiles_packed_and_in_place_a(isa, x_order):
     # F-order x: A is packed (8-row panels only); C-order: read in place

@@ -77,6 +77,26 @@ fd_gemm_blocks fd_gemm_path_blocks(fd_gemm_blocks entry, const fd_caches *c, int
     return b;
 }
 
+void fd_gemm_small_m_blocks(fd_gemm_blocks *b, const fd_caches *c, int kbytes, int rules, int64_t m,
+                            int64_t n)
+{
+    fd_caches def;
+    int64_t nc, kc;
+    if (c == NULL) {
+        fd_caches_default(&def);
+        c = &def;
+    }
+    if (m > FD_GEMM_SMALL_M || !(rules & FD_GEMM_RULE_NC_BIG_L2) ||
+        c->l2.size < FD_GEMM_NC_L2_ONLY_BYTES)
+        return;
+    /* whole rows of B, at most a page of each */
+    nc = fd_gemm_min(fd_gemm_round_up(n, b->nr), fd_blk_floor(FD_GEMM_PAGE_BYTES / kbytes, b->nr));
+    if (nc <= b->nc) return;
+    kc = fd_blk_budget(&c->l2, FD_GEMM_NC_L2_NUM, FD_GEMM_NC_L2_DEN) / (nc * kbytes);
+    b->nc = nc;
+    b->kc = fd_blk_clamp(kc, FD_GEMM_KC_MIN, b->kc);
+}
+
 int fd_gemm_tall_f32(int tile)
 {
     if (tile == FD_TILE_TALL) return 1;

@@ -109,6 +109,30 @@ fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kby
 fd_gemm_blocks fd_gemm_path_blocks(fd_gemm_blocks entry, const fd_caches *c, int kbytes, int kalign,
                                    int rules);
 
+/* Small batches on CPUs whose B blocks live in L2 (FD_GEMM_RULE_NC_BIG_L2
+ * with an L2 of FD_GEMM_NC_L2_ONLY_BYTES or more): a product with at most
+ * FD_GEMM_SMALL_M rows of C reuses each B block for only a few row tiles,
+ * so moving B (packing it, or reading it in place) is a large share of its
+ * time.  Where the rows of B are wider than NC, the B block there cut
+ * each row into NC-wide pieces (1 KiB of a 4 KiB row at NC 256), which
+ * the L2 streamer (it stops at page ends) and the L2's sets (a
+ * power-of-two row stride maps a column onto few of them) both handle
+ * badly.  fd_gemm_small_m_blocks widens NC to whole rows, at most
+ * FD_GEMM_PAGE_BYTES of each, and shortens KC so that the block takes half
+ * of L2 (FD_GEMM_NC_L2: the packed block and the rows it is packed from
+ * pass through L2 together): contiguous rows, a page at a time.  On issue
+ * 13's Xeon (2 MiB L2, float32) 784 -> 1024 and 784 -> 2048 take four K
+ * panels of 196 (NC 1024), 784 -> 512 two of 392 (NC 512), 1024 -> 784
+ * four of 256 (NC 800); 784 -> 256 (NC 256 already whole rows) is
+ * unchanged.  The Zen 4 (1 MiB L2, B blocks in L3 with NC 1152 at KC 896:
+ * already whole rows up to 1152 columns) keeps its blocks.  The K panels
+ * depend on m, n and the caches only (never the thread count or the
+ * layout of B); a column-major C is computed as C^T, whose m is n. */
+#define FD_GEMM_SMALL_M 128
+#define FD_GEMM_PAGE_BYTES 4096
+void fd_gemm_small_m_blocks(fd_gemm_blocks *b, const fd_caches *c, int kbytes, int rules, int64_t m,
+                            int64_t n);
+
 static inline fd_gemm_blocks fd_gemm_entry(int mr, int nr, int64_t kc, int64_t mc, int64_t nc)
 {
     fd_gemm_blocks b;

@@ -111,10 +111,12 @@ fd_gemm_blocks FN(fd_gemm_blocking)(int isa, const fd_caches *caches)
 int FN(fd_gemm_tall_mr)(int isa)
 { return FN(fd_gemm_pick)(isa, FD_TILE_AUTO).mr_tall; }
 
-/* Narrow the picked blocks (*b) to an m x k x n problem. */
-static void FN(plan)(int64_t m, int64_t k, int64_t n, fd_gemm_blocks *b, int64_t *kc_eff)
+/* Narrow the picked blocks (*b) to an m x k x n problem on caches c. */
+static void FN(plan)(const fd_caches *c, int64_t m, int64_t k, int64_t n, fd_gemm_blocks *b,
+                     int64_t *kc_eff)
 {
     int64_t nk;
+    fd_gemm_small_m_blocks(b, c, (int)sizeof(T), FD_GEMM_RULE_NC_BIG_L2, m, n);
     b->mc = fd_gemm_min(b->mc, fd_gemm_round_up(m, b->mr));
     b->nc = fd_gemm_min(b->nc, fd_gemm_round_up(n, b->nr));
     /* Split K into equal panels: fewer C reloads than a short tail panel. */
@@ -141,7 +143,7 @@ static size_t FN(work_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, int
     int split, nt, nt2;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
     b = FN(fd_gemm_pick_blocked)(ctx.isa, ctx.tile, caches).blocks;
-    FN(plan)(m, k, n, &b, &kc);
+    FN(plan)(caches, m, k, n, &b, &kc);
     nt = fd_gemm_threads(&ctx, &b, m, k, n, 0, &split, &units);
     nt2 = fd_gemm_threads(&ctx, &b, m, k, n, 1, &split, &units); /* with a B producer */
     if (nt2 > nt) nt = nt2;
@@ -266,7 +268,7 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
      * itself (each panel is reused by only m / MR tiles), and rows <= 2 KiB
      * apart keep the in-place stream TLB- and prefetch-friendly. */
     const int b_inplace =
-        b_cs == 1 && b_rs > 0 && b_rs * (int64_t)sizeof(T) <= 2048 && m <= 128 && !prod;
+        b_cs == 1 && b_rs > 0 && b_rs * (int64_t)sizeof(T) <= 2048 && m <= FD_GEMM_SMALL_M && !prod;
     int64_t jc, pc, ic;
     FD_GEMM_ALIGNED64(T tilebuf[FD_GEMM_TILE_MAX]);
     for (jc = 0; jc < n; jc += bk.nc) {
@@ -489,7 +491,7 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
         return FD_OK;
     }
     b = picked;
-    FN(plan)(m, k, n, &b.blocks, &kc_eff);
+    FN(plan)(caches, m, k, n, &b.blocks, &kc_eff);
 
     /* Each thread owns a slab of C and packs its own panels into scratch
      * slot `tid` (a loop index < nt, whatever team OpenMP actually forms):
