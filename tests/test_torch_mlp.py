@@ -243,6 +243,54 @@ def test_no_grad_inference_mode_and_training():
     assert losses[0][-1] < losses[0][0]
 
 
+@pytest.mark.parametrize("what", ["x", "weight", "bias"])
+def test_modified_in_place_before_backward_raises_as_nn_linear(what):
+    """backward raises PyTorch's in-place error when x or a weight the
+    gradient needs was modified after forward, as nn.Linear's does (the MLP
+    saves x and the weights, not its own hidden outputs); a bias, which no
+    gradient reads, may change."""
+    for model in _twins([5, 4, 3], "relu", torch.float64):
+        x = torch.randn(2, 5, dtype=torch.float64, requires_grad=True)
+        xin = x * 1.0  # a non-leaf, so it may be modified in place
+        y = model(xin)
+        first = model.layers[0] if isinstance(model, MLP) else model[0]
+        with torch.no_grad():
+            {"x": xin, "weight": first.weight, "bias": first.bias}[what].add_(1.0)
+        if what == "bias":
+            y.sum().backward()  # nothing saved was modified
+            assert x.grad is not None
+        else:
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                y.sum().backward()
+
+
+def test_second_backward_needs_retain_graph():
+    ours, ref = _twins([5, 4, 3], "gelu", torch.float64)
+    x = torch.randn(3, 5, dtype=torch.float64)
+    for model in (ours, ref):
+        y = model(x).sum()
+        y.backward(retain_graph=True)
+        y.backward()  # the graph was kept: gradients add up
+        with pytest.raises(RuntimeError, match="second time"):
+            y.backward()
+    for a, b in zip(_grads(ours), _grads(ref)):
+        torch.testing.assert_close(a, b, **TOL[torch.float64])
+
+
+def test_mixed_bias_layers_run_layer_by_layer():
+    """A stack whose layers do not all have a bias (a bias removed after
+    construction) runs layer by layer and still matches the Sequential."""
+    ours, ref = _twins([6, 5, 4], "tanh", torch.float64)
+    ours.layers[1].register_parameter("bias", None)
+    ref[2].register_parameter("bias", None)
+    x = torch.randn(3, 6, dtype=torch.float64)
+    torch.testing.assert_close(ours(x), ref(x), **TOL[torch.float64])
+    ours(x).sum().backward()
+    ref(x).sum().backward()
+    for a, b in zip(_grads(ours), _grads(ref)):
+        torch.testing.assert_close(a, b, **TOL[torch.float64])
+
+
 @pytest.mark.parametrize("act", ["relu", "gelu"])
 def test_double_backward_raises_a_clear_error(act):
     ours, ref = _twins([4, 3, 2], act, torch.float64)

@@ -173,43 +173,53 @@ class _MLPFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, act, precision, has_bias, *params):
-        xn = x.detach().numpy()  # (CPU tensors: _mlp_call checked)
-        pn = [p.detach().numpy() for p in params]
-        wns = pn[0::2] if has_bias else pn
-        out, hs, zs = _mlp_forward_numpy(xn, wns, pn[1::2] if has_bias else None, act, precision)
-        saved = [torch.from_numpy(a) for a in hs + zs]
-        ctx.act, ctx.precision, ctx.has_bias = act, precision, has_bias
-        weights = params[0::2] if has_bias else params
-        ctx.save_for_backward(x, *weights, *saved)
-        # the NumPy views the backward kernels read (ctx.saved_tensors still
-        # checks that none of the tensors was modified in place)
-        ctx.views = (xn, wns, hs, zs)
+        # numpy(force=True): the memory's view, detached (CPU tensors:
+        # _mlp_call checked)
+        xn = x.numpy(force=True)
+        pn = [p.numpy(force=True) for p in params]
+        if has_bias:
+            wns, bns, weights = pn[0::2], pn[1::2], params[0::2]
+        else:
+            wns, bns, weights = pn, None, params
+        out, hs, zs = _mlp_forward_numpy(xn, wns, bns, act, precision)
+        # x and the weights are saved so that backward raises if one of them
+        # was modified in place (or the graph was freed); the hidden outputs
+        # are this call's own arrays, never handed out, so they stay NumPy
+        # arrays in ctx.views with the views the backward kernels read
+        ctx.save_for_backward(x, *weights)
+        ctx.views = (xn, wns, hs, zs, act, precision, has_bias)
         return torch.from_numpy(out)
 
     @staticmethod
     def backward(ctx, dy):
-        x, *rest = ctx.saved_tensors  # (raises if one was modified in place)
+        saved = ctx.saved_tensors  # (raises if one was modified in place)
+        xn, wns, hs, zs, act, precision, has_bias = ctx.views
         need_dx = ctx.needs_input_grad[0]
         if torch.is_grad_enabled():
             # create_graph=True: through the operator, whose own backward
             # raises the clear double-backward error if it is ever reached
-            L = len(ctx.views[1])
             res = torch.ops.fastdigits.mlp_backward(
-                dy, x, rest[:L], rest[L:], ctx.act, need_dx, ctx.has_bias, ctx.precision
+                dy,
+                saved[0],
+                saved[1:],
+                [torch.from_numpy(a) for a in hs + zs],
+                act,
+                need_dx,
+                has_bias,
+                precision,
             )
             dx, grads = (res[0] if need_dx else None), res[1:]
         else:
-            xn, wns, hs, zs = ctx.views
             dx, grads = _mlp_backward_numpy(
                 dy.contiguous().numpy(force=True),
                 xn,
                 wns,
                 hs,
                 zs,
-                ctx.act,
+                act,
                 need_dx,
-                ctx.has_bias,
-                ctx.precision,
+                has_bias,
+                precision,
             )
         return (dx, None, None, None, *grads)
 
