@@ -299,3 +299,38 @@ def test_bfloat16_precision_matches_the_dense_kernels(act):
         Linear(5, 3, dtype=torch.float64, precision="bfloat16")(
             torch.randn(2, 5, dtype=torch.float64)
         )
+
+
+@pytest.mark.parametrize("name", ["weight", "bias"])
+def test_parametrized_parameter_is_read_through_the_attribute(name):
+    """torch.nn.utils.parametrize turns a parameter into a property (it
+    leaves the layer's parameter dict): forward reads the parametrized
+    value, and the gradient reaches the original."""
+
+    class Double(torch.nn.Module):
+        def forward(self, w):
+            return 2 * w
+
+    ours, ref = _twins(6, 4, "tanh", torch.float64)
+    torch.nn.utils.parametrize.register_parametrization(ours, name, Double())
+    with torch.no_grad():
+        getattr(ref, name).mul_(2)
+    x = torch.randn(3, 6, dtype=torch.float64)
+    y1, y2 = ours(x), torch.tanh(ref(x))
+    torch.testing.assert_close(y1, y2, **TOL[torch.float64])
+    y1.sum().backward()
+    y2.sum().backward()
+    orig = getattr(ours.parametrizations, name).original
+    torch.testing.assert_close(orig.grad, 2 * getattr(ref, name).grad, **TOL[torch.float64])
+
+
+def test_bias_false_and_bias_removed_later():
+    """bias=False registers None (no bias added); a bias set to None after
+    construction is dropped the same way."""
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, dtype=torch.float64)
+    ours = Linear(5, 4, bias=False, activation="relu", dtype=torch.float64)
+    torch.testing.assert_close(ours(x), torch.relu(x @ ours.weight.T), **TOL[torch.float64])
+    ours2, _ = _twins(5, 4, "relu", torch.float64)
+    ours2.bias = None
+    torch.testing.assert_close(ours2(x), torch.relu(x @ ours2.weight.T), **TOL[torch.float64])

@@ -216,7 +216,17 @@ class Linear(torch.nn.Module):
             torch.nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        return _dense_call(x, self.weight, self.bias, _ACTS[self.activation], self.precision)
+        # the parameters straight from their dict (self.weight goes through
+        # Module.__getattr__, a microsecond a call); a parametrization's
+        # property through the attribute
+        d = self._parameters
+        w = d.get("weight")
+        if w is None:
+            w = self.weight
+        b = d.get("bias")
+        if b is None and "bias" not in d:  # (bias=False registers None)
+            b = self.bias
+        return _dense_call(x, w, b, _ACTS[self.activation], self.precision)
 
     def extra_repr(self) -> str:
         return "in_features=%d, out_features=%d, bias=%s, activation=%r, precision=%r" % (
