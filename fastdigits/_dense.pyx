@@ -58,8 +58,14 @@ from fastdigits._dropout import check_rate, check_seed
 cdef fd_dense_drop _drop_args(dropout, seed):
     """dropout= and seed= checked (errors name them) as fd_dense_drop."""
     cdef fd_dense_drop d
-    d.p = check_rate(dropout, "dropout")
-    d.seed = check_seed(seed, "seed")
+    if type(dropout) is float and dropout == 0.0 and type(seed) is int and seed == 0:
+        # the defaults, without the two Python-level checks (called per
+        # layer per step by fastdigits.torch)
+        d.p = 0.0
+        d.seed = 0
+    else:
+        d.p = check_rate(dropout, "dropout")
+        d.seed = check_seed(seed, "seed")
     d.c2 = 0
     d.tag = 0
     return d
