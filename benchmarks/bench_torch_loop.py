@@ -38,7 +38,11 @@ from fastdigits.commands.bench import add_wait_idle_option
 # The optional MLP rows: flag -> (row name, MLP keywords, what --help says).
 _MLP_VARIANTS = {
     "colmajor": ("MLP F", {"weight_order": "F"}, 'weight_order="F" (column-major weights)'),
-    "bf16": ("MLP bf16", {"precision": "bfloat16"}, 'precision="bfloat16"'),
+    "bf16": (
+        "MLP bf16",
+        {"precision": "bfloat16"},
+        'precision="bfloat16" (and nn.Linear under torch.autocast(bfloat16))',
+    ),
 }
 
 
@@ -60,6 +64,30 @@ def _mlp_variant(prof, data, B: int, compiled: bool, **kw):
         def step():
             i = box["i"] = (box["i"] + 1) % len(X)
             return C.torch_train_step(run_model, opt, lossf, X[i], y[i])
+
+        return Bench(step)
+
+    return make
+
+
+def _torch_autocast(prof, data, B: int, compiled: bool):
+    """A maker for the nn.Linear step with forward and loss under
+    torch.autocast(bfloat16): PyTorch's own mixed precision, the fair
+    contender of MLP(precision="bfloat16")."""
+
+    def make():
+        X, y = data.mnist_rows(max(B, min(60000 // B, 16) * B), np.dtype(np.float32))
+        X, y = torch.from_numpy(X.reshape(-1, B, 784)), torch.from_numpy(y.reshape(-1, B))
+        torch.manual_seed(0)
+        model = C.torch_mlp((784, prof.hidden, 10))
+        opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+        run_model = torch.compile(model) if compiled else model
+        lossf = torch.nn.CrossEntropyLoss()
+        box = {"i": 0}
+
+        def step():
+            i = box["i"] = (box["i"] + 1) % len(X)
+            return C.torch_train_step(run_model, opt, lossf, X[i], y[i], bf16=True)
 
         return Bench(step)
 
@@ -109,6 +137,10 @@ def main(argv=None) -> int:
             for flag, (who, kw, _) in _MLP_VARIANTS.items():
                 if getattr(args, flag):
                     makers[who] = _mlp_variant(prof, data, args.batch, compiled, **kw)
+            if args.bf16:
+                makers["nn.Linear bf16 autocast"] = _torch_autocast(
+                    prof, data, args.batch, compiled
+                )
             benches = {who: make() for who, make in makers.items()}
             t = time_contenders(
                 benches,
