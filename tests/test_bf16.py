@@ -432,10 +432,10 @@ def test_bf16_inference_packs_once_same_bits_as_dense_chain(bf16_isa, nthreads, 
     with fastdigits.simd(bf16_isa), fastdigits.threads(nthreads):
         got = _mlp.predict_logits(params, X, act, "bfloat16")
         h = X
-        for l in range(0, len(params), 2):
-            last = l == len(params) - 2
+        for j in range(0, len(params), 2):
+            last = j == len(params) - 2
             h = fastdigits.dense_forward(
-                h, params[l], params[l + 1], None if last else act, precision="bfloat16"
+                h, params[j], params[j + 1], None if last else act, precision="bfloat16"
             )
     assert got.dtype == np.float32 and got.shape == (700, 10)
     assert got.tobytes() == h.tobytes()
