@@ -332,7 +332,8 @@ cdef _forward_packed(x, PackedWeights Wp, b, int act, out, preact_out, precision
     if precision != "bfloat16":
         raise ValueError('W is PackedWeights (packed for precision="bfloat16"), but '
                          'precision=%r; pass precision="bfloat16", or the float32 W' % (precision,))
-    cdef cnp.ndarray X = _c_input(x, "x", 2, (b,))
+    # plain Python data takes b's dtype, else float32 (the packed W's)
+    cdef cnp.ndarray X = _c_input(x, "x", 2, (b, _F32_ANCHOR))
     cdef int prec = _precision(precision, cnp.PyArray_TYPE(X))
     cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), n = Wp._n
     if Wp._k != k:

@@ -110,8 +110,14 @@ def test_memory_orders_and_views_pack_the_same_words():
         fastdigits.dense_forward(x, fastdigits.pack_weights(w), b, "relu", precision="bfloat16")
         for w in (W, np.asfortranarray(W), big, W.tolist())
     ]
+    # array-like x (a list) as float32, the packed W's dtype
+    ys.append(
+        fastdigits.dense_forward(
+            x.tolist(), fastdigits.pack_weights(W), b, "relu", precision="bfloat16"
+        )
+    )
     for y in ys[1:]:
-        assert y.tobytes() == ys[0].tobytes()
+        assert y.dtype == np.float32 and y.tobytes() == ys[0].tobytes()
 
 
 @pytest.mark.parametrize("m,k,n", [(0, 5, 3), (4, 0, 3), (4, 5, 0), (0, 0, 0)])
