@@ -9,7 +9,10 @@ float32, PyTorch bf16 (``F.linear`` on bfloat16 tensors; backward: autograd
 on them).  Shapes: dense_forward relu 784->256 at batch 64 and 1024,
 dense_backward at 1024, and a training epoch of MLP 784-256-10 at batch 64
 on 10000 MNIST rows (PyTorch: the same model and SGD under
-``torch.autocast("cpu", dtype=torch.bfloat16)``).  `--cpu-time` times one
+``torch.autocast("cpu", dtype=torch.bfloat16)``); then dense_forward at
+batch 64 and 1024 with W pre-packed (``fastdigits.pack_weights`` outside
+the clock, as PyTorch's bf16 tensors are made outside it; the bf16 call
+that packs W per call is timed alongside and printed below the table).  `--cpu-time` times one
 thread by process CPU time (immune to other processes' load; needs
 --threads 1).
 """
@@ -51,9 +54,19 @@ def layer_fns(kind, m, k=784, n=256):
         np.empty_like(W),
         np.empty_like(b),
     )
-    fns = _bf16_contenders(kind, x, W, b, dy, y, out, dx, dW, db)
+    prepacked = kind == "forward_prepacked"
+    fns = _bf16_contenders("forward" if prepacked else kind, x, W, b, dy, y, out, dx, dW, db)
     names = {"fastdigits": "fd_bf16", "numpy": "fd_fp32", "torch": "torch_bf16"}
-    return {names[k]: f for k, f in fns.items()}, (2 if kind == "forward" else 4) * m * k * n
+    fns = {names[k]: f for k, f in fns.items()}
+    if prepacked:
+        # W packed outside the clock, as torch's bf16 tensors are made outside
+        # it; the bf16 call packing W per call is timed alongside
+        Wp = fastdigits.pack_weights(W)
+        fns["fd_bf16_per_call"] = fns["fd_bf16"]
+        fns["fd_bf16"] = lambda: fastdigits.dense_forward(
+            x, Wp, b, "relu", out=out, precision="bfloat16"
+        )
+    return fns, (4 if kind == "backward" else 2) * m * k * n
 
 
 def torch_autocast_epoch(X, y, batch=64):
@@ -127,7 +140,16 @@ def main():
         ("dense_forward relu 784->256 b1024", lambda: layer_fns("forward", 1024)),
         ("dense_backward relu 784->256 b1024", lambda: layer_fns("backward", 1024)),
         ("MLP epoch 784-256-10 b64 (10k rows)", epoch_fns),
+        (
+            "dense_forward relu 784->256 b64, W pre-packed",
+            lambda: layer_fns("forward_prepacked", 64),
+        ),
+        (
+            "dense_forward relu 784->256 b1024, W pre-packed",
+            lambda: layer_fns("forward_prepacked", 1024),
+        ),
     ]
+    per_call = []
     with fastdigits.threads(args.threads):
         for label, make in cases:
             fns, flops = make()
@@ -158,6 +180,18 @@ def main():
                 ),
                 flush=True,
             )
+            if "fd_bf16_per_call" in mn:
+                per_call.append(
+                    "%s: fd bf16 packing W per call %.3g ms (%.3g), pre-packed %s faster"
+                    % (
+                        label,
+                        mn["fd_bf16_per_call"] * 1e3,
+                        md["fd_bf16_per_call"] * 1e3,
+                        ratio("fd_bf16", "fd_bf16_per_call"),
+                    )
+                )
+    for line in per_call:
+        print("\n" + line if line is per_call[0] else line)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from ._config import (
     threads,
 )
 from ._info import show_config
-from .dense import dense_backward, dense_forward, matmul
+from .dense import PackedWeights, dense_backward, dense_forward, matmul, pack_weights
 from .normalize import normalize
 from .augment import Affine, Compose, Elastic
 from .batches import batches
@@ -62,6 +62,7 @@ __all__ = [
     "MLP",
     "MNIST_MEAN",
     "MNIST_STD",
+    "PackedWeights",
     "adam_step",
     "load_mnist",
     "mnist_path",
@@ -79,6 +80,7 @@ __all__ = [
     "matmul",
     "nn",
     "normalize",
+    "pack_weights",
     "render",
     "set_num_threads",
     "set_simd",

@@ -11,7 +11,7 @@ from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 from fastdigits._common cimport fd_ctx
 from fastdigits._binding cimport act_code, check_out, check_status, current_ctx, dtype_code
-from fastdigits._common cimport FD_PREC_F32, FD_PREC_BF16
+from fastdigits._common cimport FD_OK, FD_PREC_F32, FD_PREC_BF16
 
 cnp.import_array()
 
@@ -38,7 +38,10 @@ cdef extern from "dense/dense.h" nogil:
                          const void *b, int act,
                          void *y, int64_t ldy, void *z, int64_t ldz,
                          const fd_dense_drop *drop, void *yk, int64_t ldyk,
-                         void *work)
+                         const uint32_t *w_packed, void *work)
+    int64_t fd_dense_packed_words(fd_ctx ctx, int64_t k, int64_t n)
+    int fd_dense_pack_weights(fd_ctx ctx, int64_t k, int64_t n, const float *W,
+                              int64_t w_rs, uint32_t *dst)
     int fd_dense_backward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n,
                           const void *dy, int64_t lddy,
                           const void *x, int64_t ldx,
@@ -52,6 +55,7 @@ cdef extern from "dense/dense.h" nogil:
 
 from fastdigits._activation import activation_name
 from fastdigits._args import anchor_dtype, as_array
+from fastdigits._runtime import ISA_NAMES
 from fastdigits._dropout import check_rate, check_seed
 
 
@@ -161,6 +165,9 @@ cdef int _check_rc(int rc) except -1:
 
 
 def matmul(a, b, out=None, precision="float32"):
+    if isinstance(a, PackedWeights) or isinstance(b, PackedWeights):
+        raise TypeError("matmul takes arrays, not PackedWeights (dense_forward accepts "
+                        "a PackedWeights W)")
     cdef cnp.ndarray A = _array(a, "a", 2, (b,))
     cdef cnp.ndarray B = _array(b, "b", 2, (A,))
     _same_dtype(A, B, "b", "a")
@@ -226,10 +233,164 @@ cdef int _check_shape2(cnp.ndarray a, str name, int64_t m, int64_t n) except -1:
     return 0
 
 
+cdef class PackedWeights:
+    """A float32 ``W`` packed for bfloat16 products (:func:`fastdigits.pack_weights`).
+
+    Pass it to :func:`fastdigits.dense_forward` in place of ``W`` with
+    ``precision="bfloat16"``, on the SIMD path it was packed on (``.path``).
+    A snapshot of ``W``: after ``W`` changes, pack it again.  Immutable and
+    thread-safe; not picklable (TypeError).  Attributes: ``shape`` (in, out),
+    ``precision`` ("bfloat16"), ``path``, ``nbytes``, ``dtype`` (float32).
+    """
+    # The words fd_dense_pack_weights wrote: private (no Python attribute
+    # reaches them, so nothing can make them writeable again), never changed
+    # after pack_weights returns, read without the GIL by any thread.
+    cdef cnp.ndarray _words
+    cdef int64_t _k, _n
+    cdef int _isa
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("PackedWeights are made by fastdigits.pack_weights(W)")
+
+    @property
+    def shape(self):
+        """(in_features, out_features) of the W that was packed."""
+        return (int(self._k), int(self._n))
+
+    @property
+    def precision(self):
+        """The products it is packed for: always "bfloat16"."""
+        return "bfloat16"
+
+    @property
+    def path(self):
+        """The SIMD path it was packed on (``fastdigits.get_simd()`` then)."""
+        return ISA_NAMES[self._isa]
+
+    @property
+    def nbytes(self):
+        """Bytes of packed bfloat16 pairs (padding included)."""
+        return int(self._words.nbytes)
+
+    @property
+    def dtype(self):
+        """The dtype of the arrays it is used with: float32."""
+        return np.dtype(np.float32)
+
+    def __repr__(self):
+        return "PackedWeights(shape=%r, precision='bfloat16', path=%r, nbytes=%d)" % (
+            self.shape, self.path, self.nbytes)
+
+    def __reduce__(self):
+        raise TypeError("PackedWeights cannot be pickled: the packed layout belongs to "
+                        "this process's SIMD path and CPU caches; pickle W and call "
+                        "fastdigits.pack_weights(W) after loading it")
+
+    def __copy__(self):
+        return self  # immutable
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+_F32_ANCHOR = np.empty(0, np.float32)
+
+
+def pack_weights(W, precision="bfloat16"):
+    if precision != "bfloat16":
+        raise ValueError('pack_weights packs W for precision="bfloat16" products only, '
+                         'got precision=%r (float32 products read W in place: pass W '
+                         'itself)' % (precision,))
+    if isinstance(W, PackedWeights):
+        raise TypeError("W is already PackedWeights; pack the float32 W")
+    # plain Python data (lists) becomes float32: bfloat16 products take nothing else
+    cdef cnp.ndarray Wa = _array(W, "W", 2, (_F32_ANCHOR,))
+    if cnp.PyArray_TYPE(Wa) != cnp.NPY_FLOAT32:
+        raise TypeError('pack_weights needs a float32 W (precision="bfloat16"), got %s; '
+                        'convert with .astype(np.float32)' % Wa.dtype)
+    _check_strides(Wa, "W")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(Wa):
+        Wa = np.ascontiguousarray(Wa)  # the packer reads rows (one copy, once)
+    cdef int64_t k = cnp.PyArray_DIM(Wa, 0), n = cnp.PyArray_DIM(Wa, 1)
+    cdef fd_ctx ctx = current_ctx()
+    ctx.precision = FD_PREC_BF16
+    cdef int64_t words = fd_dense_packed_words(ctx, k, n)
+    cdef cnp.ndarray buf = np.empty(words, dtype=np.uint32)
+    cdef const float *pw = <const float *>_ptr(Wa)
+    cdef uint32_t *dst = <uint32_t *>_ptr(buf)
+    cdef int rc = FD_OK
+    if words:
+        with nogil:
+            rc = fd_dense_pack_weights(ctx, k, n, pw, n, dst)
+    _check_rc(rc)
+    buf.flags.writeable = False
+    cdef PackedWeights pk = PackedWeights.__new__(PackedWeights)
+    pk._words = buf
+    pk._k = k
+    pk._n = n
+    pk._isa = ctx.isa
+    return pk
+
+
+cdef _forward_packed(x, PackedWeights Wp, b, int act, out, preact_out, precision,
+                     fd_dense_drop drop, act_out):
+    """dense_forward with W packed beforehand (pack_weights)."""
+    if precision != "bfloat16":
+        raise ValueError('W is PackedWeights (packed for precision="bfloat16"), but '
+                         'precision=%r; pass precision="bfloat16", or the float32 W' % (precision,))
+    # plain Python data takes b's dtype, else float32 (the packed W's)
+    cdef cnp.ndarray X = _c_input(x, "x", 2, (b, _F32_ANCHOR))
+    cdef int prec = _precision(precision, cnp.PyArray_TYPE(X))
+    cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), n = Wp._n
+    if Wp._k != k:
+        raise ValueError("W must have shape (in_features, out_features) = (%d, n); "
+                         "got PackedWeights of shape %s" % (k, Wp.shape))
+    cdef fd_ctx ctx = current_ctx()
+    ctx.precision = prec
+    if ctx.isa != Wp._isa:
+        raise ValueError("W was packed on SIMD path %r but this call runs on %r; the packed "
+                         "layout differs: pack W again (fastdigits.pack_weights) under %r"
+                         % (Wp.path, ISA_NAMES[ctx.isa], ISA_NAMES[ctx.isa]))
+    cdef cnp.ndarray Ba = None
+    if b is not None:
+        Ba = _c_input(b, "b", 1, (X,))
+        _same_dtype(X, Ba, "b", "x")
+        if cnp.PyArray_DIM(Ba, 0) != n:
+            raise ValueError("b must have shape (%d,), got %s" % (n, (<object>Ba).shape))
+    ins = ((X, "x"), (Ba, "b"))
+    cdef cnp.ndarray Y = check_out(out, "out", (m, n), X.dtype, False, ins)
+    cdef cnp.ndarray Z = None
+    if preact_out is not None:
+        Z = check_out(preact_out, "preact_out", (m, n), X.dtype, False, ins + ((Y, "out"),))
+    cdef cnp.ndarray YK = None
+    if act_out is not None:
+        YK = check_out(act_out, "act_out", (m, n), X.dtype, False,
+                       ins + ((Y, "out"), (Z, "preact_out")))
+    cdef void *px = _ptr(X)
+    cdef void *pb = _ptr(Ba) if Ba is not None else NULL
+    cdef void *py = _ptr(Y)
+    cdef void *pz = _ptr(Z) if Z is not None else NULL
+    cdef void *pyk = _ptr(YK) if YK is not None else NULL
+    # no words when k or n is 0: then no product reads W (NULL for both)
+    cdef const uint32_t *wpk = (<const uint32_t *>_ptr(Wp._words)
+                                if cnp.PyArray_DIM(Wp._words, 0) else NULL)
+    cdef int rc
+    cdef int dt = dtype_code(X)
+    cdef cnp.ndarray wbuf = _workspace(fd_dense_work_bytes(ctx, dt, FD_DENSE_FORWARD, m, k, n))
+    cdef void *work = _ptr(wbuf)
+    with nogil:
+        rc = fd_dense_forward(ctx, dt, m, k, n, px, k, NULL, n, 1, pb, act, py, n,
+                              pz, n, &drop, pyk, n, wpk, work)
+    _check_rc(rc)
+    return Y
+
+
 def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None,
                   precision="float32", dropout=0.0, seed=0, act_out=None):
     cdef fd_dense_drop drop = _drop_args(dropout, seed)
     cdef int act = _act_code(activation)
+    if isinstance(W, PackedWeights):
+        return _forward_packed(x, W, b, act, out, preact_out, precision, drop, act_out)
     cdef cnp.ndarray X = _c_input(x, "x", 2, (W, b))
     cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), w_rs = 0, w_cs = 0
     cdef cnp.ndarray Wa = _weight(W, X, k, &w_rs, &w_cs)
@@ -265,7 +426,7 @@ def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None,
     cdef void *work = _ptr(wbuf)
     with nogil:
         rc = fd_dense_forward(ctx, dt, m, k, n, px, k, pw, w_rs, w_cs, pb, act, py, n,
-                              pz, n, &drop, pyk, n, work)
+                              pz, n, &drop, pyk, n, NULL, work)
     _check_rc(rc)
     return Y
 
@@ -277,6 +438,9 @@ def dense_backward(dy, x, W, y_or_z, activation=None, need_dx=True, dx_out=None,
     # for the identity), checked by fastdigits.dense; yz_name: its argument name
     cdef fd_dense_drop drop = _drop_args(dropout, seed)
     cdef int act = _act_code(activation)
+    if isinstance(W, PackedWeights):
+        raise TypeError("W is PackedWeights: dense_backward needs the float32 W itself "
+                        "(packed weights serve dense_forward only)")
     cdef cnp.ndarray DY = _c_input(dy, "dy", 2, (x, W, y_or_z))
     cdef cnp.ndarray X = _c_input(x, "x", 2, (DY,))
     _same_dtype(DY, X, "x", "dy")

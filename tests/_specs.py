@@ -78,6 +78,7 @@ KERNELS = [
     "matmul",
     "dense_forward",
     "dense_backward",
+    "pack_weights",
     "softmax_cross_entropy",
     "sgd_step",
     "adam_step",
@@ -255,6 +256,18 @@ def _call_dense_backward(fn, s, tmp):
     return flatten(r) + [dx.copy(), dW.copy(), db.copy()]
 
 
+def _call_pack_weights(fn, s, tmp):
+    """W packed by fn (fastdigits' or the reference's), then used by the same
+    module's bf16 dense_forward."""
+    import fastdigits.reference as ref
+
+    mod = ref if fn is ref.pack_weights else fastdigits
+    wp = fn(s["W"])
+    out = np.empty(s["y"].shape, s["x"].dtype)
+    r = mod.dense_forward(s["x"], wp, s["b"], "relu", out=out, precision="bfloat16")
+    return flatten(r) + [out.copy(), np.asarray(wp.shape)]
+
+
 def _mk_xent(dtype, rng, scale=1, tmpdir=None):
     m, c = 9 * scale, 10
     return {
@@ -364,6 +377,7 @@ SPECS = [
     Spec("matmul", _mk_matmul, _call_matmul, par_scale=256),
     Spec("dense_forward", _mk_dense, _call_dense_forward, par_scale=256),
     Spec("dense_backward", _mk_dense, _call_dense_backward, par_scale=256),
+    Spec("pack_weights", _mk_dense, _call_pack_weights, dtypes=(np.float32,), par_scale=256),
     Spec("softmax_cross_entropy", _mk_xent, _call_xent, par_scale=1000),
     Spec("sgd_step", _mk_optim, _call_sgd, par_scale=4000),
     Spec("adam_step", _mk_optim, _call_adam, par_scale=4000),

@@ -145,6 +145,14 @@ def _fwd_base(dt):
     }
 
 
+def _pack_base(dt):
+    return {**_normal(dt, W=(6, 3)), "precision": "bfloat16"}
+
+
+def _set_W(value):
+    return lambda a: a.update(W=value(a["W"]) if callable(value) else value)
+
+
 def _bwd_base(dt):
     a = _normal(dt, x=(5, 6), W=(6, 3), dy=(5, 3))
     return {
@@ -335,6 +343,27 @@ TABLE = [
             _aliases("preact_out", "out"),
         ],
         batch=("x", "out", "preact_out"),
+    ),
+    # pack_weights' one array W has no shape to agree with: its cases are
+    # listed here (bfloat16 packs float32 only)
+    Fn(
+        "pack_weights",
+        _pack_base,
+        ("W",),
+        (),
+        scalars={"precision": ["float32", "float16", 3, None]},
+        extra=[
+            ("W_float64", _set_W(lambda w: w.astype(np.float64)), ("W",)),
+            ("W_int32", _set_W(lambda w: w.astype(np.int32)), ("W",)),
+            ("W_f16", _set_W(lambda w: w.astype(np.float16)), ("W",)),
+            ("W_complex", _set_W(lambda w: w.astype(np.complex64)), ("W",)),
+            ("W_rank", _set_W(lambda w: w.reshape(-1)), ("W",)),
+            ("W_rank+1", _set_W(lambda w: w[None]), ("W",)),
+            ("W_str", _set_W("oops"), ("W",)),
+            ("W_none", _set_W(None), ("W",)),
+            ("W_packed", _set_W(lambda w: fastdigits.pack_weights(w)), ("W",)),
+        ],
+        dtypes=(np.float32,),
     ),
     Fn(
         "dense_backward",

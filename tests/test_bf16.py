@@ -413,3 +413,29 @@ def test_bf16_epoch_repacks_weights_a_callback_changed(bf16_isa):
         _mlp.train_epoch(q, [np.zeros_like(a) for a in q], [], X, y, order[-batch:], **common)
     for a, b in zip(p, q):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("act", ["relu", "gelu"])
+@pytest.mark.parametrize("nthreads", [1, 2])
+def test_bf16_inference_packs_once_same_bits_as_dense_chain(bf16_isa, nthreads, act):
+    """bfloat16 inference packs each W once per call and reuses it for every
+    256-row batch: the logits equal a chain of bf16 dense_forward calls (each
+    packing W itself) bit for bit.  700 rows: batches of 256, 256 and 188;
+    K = 785 is odd and W's of 40, 17 and 10 columns have edge tiles."""
+    from fastdigits import _mlp
+    from fastdigits.reference import nn as ref
+
+    assert _mlp._PREDICT_ROWS == 256 and 700 % 256
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((700, 785)).astype(np.float32)
+    params = ref.init_params((785, 40, 17, 10), act, np.float32, 4)
+    with fastdigits.simd(bf16_isa), fastdigits.threads(nthreads):
+        got = _mlp.predict_logits(params, X, act, "bfloat16")
+        h = X
+        for j in range(0, len(params), 2):
+            last = j == len(params) - 2
+            h = fastdigits.dense_forward(
+                h, params[j], params[j + 1], None if last else act, precision="bfloat16"
+            )
+    assert got.dtype == np.float32 and got.shape == (700, 10)
+    assert got.tobytes() == h.tobytes()

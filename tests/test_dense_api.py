@@ -85,7 +85,7 @@ def test_backward_gelu_needs_z(mod):
 def test_twins_share_signatures():
     import inspect
 
-    for name in ("dense_forward", "dense_backward", "matmul"):
+    for name in ("dense_forward", "dense_backward", "matmul", "pack_weights"):
         assert inspect.signature(getattr(fastdigits, name)) == inspect.signature(
             getattr(reference, name)
         ), name

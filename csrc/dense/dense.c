@@ -20,6 +20,7 @@
 #include "common/fd_omp.h"
 #include "dropout/dropout.h"
 #include "gemm/gemm.h"
+#include "gemm/gemm_bf16.h"
 
 #define FD_DB_CHUNK 64 /* rows per partial bias-gradient sum */
 
@@ -70,15 +71,36 @@ int fd_dense_matmul(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, cons
 int fd_dense_forward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *x,
                      int64_t ldx, const void *W, int64_t w_rs, int64_t w_cs, const void *b, int act,
                      void *y, int64_t ldy, void *z, int64_t ldz, const fd_dense_drop *drop,
-                     void *yk, int64_t ldyk, void *work)
+                     void *yk, int64_t ldyk, const uint32_t *w_packed, void *work)
 {
     if (dtype == FD_F32)
         return fd_dense_forward_f32(ctx, m, k, n, x, ldx, W, w_rs, w_cs, b, act, y, ldy, z, ldz,
-                                    drop, yk, ldyk, NULL, work);
-    if (dtype == FD_F64)
+                                    drop, yk, ldyk, w_packed, work);
+    if (dtype == FD_F64 && !w_packed) /* packed words are bfloat16 pairs */
         return fd_dense_forward_f64(ctx, m, k, n, x, ldx, W, w_rs, w_cs, b, act, y, ldy, z, ldz,
                                     drop, yk, ldyk, NULL, work);
     return FD_EINVAL;
+}
+
+int64_t fd_dense_packed_words(fd_ctx ctx, int64_t k, int64_t n)
+{ return ctx.precision == FD_PREC_BF16 ? fd_gemm_bf16_packed_words(ctx, k, n) : 0; }
+
+int fd_dense_pack_weights(fd_ctx ctx, int64_t k, int64_t n, const float *W, int64_t w_rs,
+                          uint32_t *dst)
+{
+    /* row chunks of an even count (pack_rows never splits a pair) */
+    const int64_t rows = 64, nch = (k + rows - 1) / rows;
+    int64_t ch;
+    int nt;
+    if (ctx.precision != FD_PREC_BF16) return FD_EINVAL;
+    if (k < 1 || n < 1) return FD_OK;
+    nt = fd_threads_for(&ctx, (size_t)(k * n), (size_t)1 << 16);
+    FD_PARALLEL_FOR
+    for (ch = 0; ch < nch; ch++) {
+        const int64_t r0 = ch * rows, r1 = r0 + rows < k ? r0 + rows : k;
+        fd_gemm_bf16_pack_rows(ctx, k, n, r0, r1, W, w_rs, dst);
+    }
+    return FD_OK;
 }
 
 int fd_dense_backward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *dy,

@@ -82,7 +82,8 @@ FD_DENSE_BACKWARD_DECL(double, f64)
  * product C = A @ B of fd_gemm (gemm/gemm.h, no epilogue; every matrix
  * strided); fd_dense_work_bytes is the scratch of a pass (FD_DENSE_MATMUL,
  * _FORWARD, _BACKWARD), 0 for an unknown dtype or pass; the others return
- * FD_EINVAL for an unknown dtype (nothing written). */
+ * FD_EINVAL for an unknown dtype (nothing written).  fd_dense_forward's
+ * w_packed (FD_F32 only; NULL otherwise) is the _f32 instance's. */
 enum { FD_DENSE_MATMUL = 0, FD_DENSE_FORWARD = 1, FD_DENSE_BACKWARD = 2 };
 size_t fd_dense_work_bytes(fd_ctx ctx, int dtype, int pass, int64_t m, int64_t k, int64_t n);
 int fd_dense_matmul(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *A,
@@ -91,7 +92,19 @@ int fd_dense_matmul(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, cons
 int fd_dense_forward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *x,
                      int64_t ldx, const void *W, int64_t w_rs, int64_t w_cs, const void *b, int act,
                      void *y, int64_t ldy, void *z, int64_t ldz, const fd_dense_drop *drop,
-                     void *yk, int64_t ldyk, void *work);
+                     void *yk, int64_t ldyk, const uint32_t *w_packed, void *work);
+/* A float32 k x n W packed once for bfloat16 forward products on ctx's
+ * path (ctx.isa; this CPU's caches), to pass to fd_dense_forward as
+ * w_packed (FD_F32, ctx.precision FD_PREC_BF16, the same path) any number
+ * of times: the words fd_gemm_bf16_pack_rows writes (gemm/gemm_bf16.h).
+ * fd_dense_packed_words: their count (0 when k or n < 1, or ctx.precision
+ * is not FD_PREC_BF16).  fd_dense_pack_weights: W row-major (w_rs apart,
+ * unit column stride) into dst; row ranges split over up to ctx.nthreads
+ * threads (the words do not depend on the split).  Returns FD_OK, or
+ * FD_EINVAL when ctx.precision is not FD_PREC_BF16 (nothing written). */
+int64_t fd_dense_packed_words(fd_ctx ctx, int64_t k, int64_t n);
+int fd_dense_pack_weights(fd_ctx ctx, int64_t k, int64_t n, const float *W, int64_t w_rs,
+                          uint32_t *dst);
 int fd_dense_backward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *dy,
                       int64_t lddy, const void *x, int64_t ldx, const void *W, int64_t w_rs,
                       int64_t w_cs, const void *yz, int64_t ldyz, int yz_is_preact, int act,

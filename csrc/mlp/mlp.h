@@ -108,7 +108,8 @@ typedef int (*fd_mlp_progress)(void *user, int64_t steps_done);
                            fd_mlp_optim *opt, void *work, double *loss_sum, int64_t *correct,      \
                            int64_t *steps_done, fd_mlp_progress cb, void *cb_user, int64_t every); \
     /* logits (n, sizes[L]) for X (n, sizes[0]) computed shape->batch rows at  \
-     * a time with the same work block. */                   \
+     * a time with the same work block (bfloat16: each W packed once per      \
+     * call, before the first batch). */                   \
     int fd_mlp_forward_##SFX(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, const T *X,  \
                              int64_t n, T *logits, void *work);
 

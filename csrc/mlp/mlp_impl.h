@@ -247,14 +247,25 @@ int FN(fd_mlp_forward)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, 
 {
     FN(fd_mlp_bufs) b;
     int64_t r, C;
-    int rc;
+    int rc, l, packw;
     if (!fd_mlp_shape_ok(shape) || n < 0) return FD_EINVAL;
     FN(fd_mlp_layout)(ctx, shape, fd_mlp_align_ptr(work), &b);
     C = shape->sizes[shape->nlayers];
+    /* bfloat16: pack every W once for all the batches below (the packing
+     * is deterministic, so each product is the same as when packed per
+     * batch) */
+    packw = n > 0 && b.wpk[0] != NULL;
+#if !FD_T_F64
+    for (l = 0; l < shape->nlayers && packw; l++)
+        fd_gemm_bf16_pack_rows(ctx, shape->sizes[l], shape->sizes[l + 1], 0, shape->sizes[l],
+                               params[2 * l], shape->sizes[l + 1], b.wpk[l]);
+#else
+    (void)l;
+#endif
     for (r = 0; r < n; r += shape->batch) {
         int64_t m = n - r < shape->batch ? n - r : shape->batch;
         rc = FN(fd_mlp_fwd)(ctx, shape, params, X + r * shape->sizes[0], m, &b, logits + r * C, C,
-                            NULL, 0);
+                            NULL, packw);
         if (rc != FD_OK) return rc;
     }
     return FD_OK;

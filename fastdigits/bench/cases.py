@@ -1137,7 +1137,89 @@ def _bf16_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                 "torch: F.linear on bfloat16 tensors" % path,
             )
         )
+    cases += _prepacked_cases(k, n, act, dt, path)
     return cases + [_epoch_case(p, dt, data, p.epoch_batches[0], bf16=True)]
+
+
+def _prepacked_cases(k: int, n: int, act: str, dt: np.dtype, path: str) -> List[Case]:
+    """bf16 dense_forward with W packed outside the clock (pack_weights), as
+    PyTorch's contender gets bf16 tensors made outside it; the NumPy column
+    is the same bf16 call packing W per call.  And pack_weights itself."""
+    tag = "%d->%d" % (k, n)
+    cases = []
+    for m in (64, 1024):
+        name = "dense_forward_bf16/%s/%s/b%d/prepacked" % (act, tag, m)
+        params = {"m": m, "k": k, "n": n, "activation": act, "dtype": "float32"}
+        params.update(precision="bfloat16", weights="pre-packed")
+
+        def mk(prepacked, name=name, m=m):
+            def make():
+                x, W, b, *_ = _layer_inputs(name, m, k, n, act, dt)
+                f, o = fast("dense_forward"), np.empty((m, n), dt)
+                w = fast("pack_weights")(W) if prepacked else W
+                return Bench(lambda: f(x, w, b, act, out=o, precision="bfloat16"))
+
+            return make
+
+        def torch_mk(name=name, m=m):
+            torch = _torch()
+            x, W, b, *_ = (
+                torch.from_numpy(t).to(torch.bfloat16)
+                for t in _layer_inputs(name, m, k, n, act, dt)
+            )
+            Wt = W.t().contiguous()
+            return Bench(lambda: torch.relu(torch.nn.functional.linear(x, Wt, b)))
+
+        cases.append(
+            Case(
+                name,
+                "dense_forward_bf16_prepacked",
+                "fastdigits.dense_forward",
+                "matrix",
+                params,
+                2.0 * m * k * n,
+                None,
+                {"fastdigits": mk(True), "numpy": mk(False), "torch": torch_mk},
+                notes="W = fastdigits.pack_weights(W) outside the clock; bf16 path: %s; "
+                "NumPy column: fastdigits bf16 packing W per call; "
+                "torch: F.linear on bfloat16 tensors" % path,
+            )
+        )
+    name = "pack_weights/%s" % tag
+
+    def mk_pack(fn_get):
+        def make():
+            W = _layer_inputs(name, 1, k, n, act, dt)[1]
+            f = fn_get()
+            return Bench(lambda: f(W))
+
+        return make
+
+    def torch_pack():
+        torch = _torch()
+        W = torch.from_numpy(_layer_inputs(name, 1, k, n, act, dt)[1])
+        return Bench(lambda: W.t().contiguous().to(torch.bfloat16))
+
+    cases.append(
+        Case(
+            name,
+            "pack_weights",
+            "fastdigits.pack_weights",
+            "stream",
+            {"k": k, "n": n, "dtype": "float32", "precision": "bfloat16"},
+            None,
+            6.0 * k * n,  # float32 read, bf16 pairs written
+            {
+                "fastdigits": mk_pack(lambda: fast("pack_weights")),
+                "numpy": mk_pack(lambda: ref("pack_weights")),
+                "torch": torch_pack,
+            },
+            check=False,
+            notes="bf16 path: %s; NumPy column: fastdigits.reference.pack_weights "
+            "(W rounded to bf16); torch: W.t().contiguous().to(bfloat16)" % path,
+        )
+    )
+    return cases
 
 
 def build_cases(profile: Profile, dtype: Any, data: Data) -> List[Case]:

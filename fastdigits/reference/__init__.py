@@ -7,7 +7,8 @@ as the NumPy baseline.
 
 from .batches import batches
 from .dropout import dropout
-from .dense import dense_backward, dense_forward, matmul
+from .dense import dense_backward, dense_forward, matmul, pack_weights
+from .dense import PackedWeights  # noqa: F401  (pack_weights' result; not a kernel)
 from .idx import read_idx, read_idx_header, read_idx_normalized, write_idx
 from .loss import softmax_cross_entropy
 from .normalize import normalize
@@ -25,6 +26,7 @@ __all__ = [
     "matmul",
     "nn",
     "normalize",
+    "pack_weights",
     "read_idx",
     "read_idx_header",
     "read_idx_normalized",

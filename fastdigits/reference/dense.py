@@ -93,6 +93,55 @@ def _mm_bf16(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a64 @ b64).astype(np.float32)
 
 
+class PackedWeights:
+    """Twin of :class:`fastdigits.PackedWeights`: ``W`` rounded to bfloat16
+    (a read-only float32 array, ``.weights``), what the reference
+    :func:`dense_forward` multiplies by.  A snapshot, as the fast one: pack
+    again after ``W`` changes.  No SIMD path (``.path`` is "numpy"), so
+    it works under any ``fastdigits.simd(...)``."""
+
+    __slots__ = ("weights",)
+
+    def __init__(self, weights: np.ndarray) -> None:
+        weights.flags.writeable = False
+        object.__setattr__(self, "weights", weights)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("PackedWeights is immutable")
+
+    shape = property(lambda self: self.weights.shape)
+    precision = property(lambda self: "bfloat16")
+    path = property(lambda self: "numpy")
+    nbytes = property(lambda self: self.weights.nbytes)
+    dtype = property(lambda self: np.dtype(np.float32))
+
+    def __repr__(self) -> str:
+        return "PackedWeights(shape=%r, precision='bfloat16', path='numpy', nbytes=%d)" % (
+            self.shape,
+            self.nbytes,
+        )
+
+    def __reduce__(self):
+        raise TypeError("PackedWeights cannot be pickled; pickle W and pack it after loading")
+
+
+def pack_weights(W: np.ndarray, *, precision: str = "bfloat16") -> PackedWeights:
+    """``W`` (float32, 2-D) rounded to bfloat16 once, for bfloat16
+    :func:`dense_forward` calls (see :func:`fastdigits.pack_weights`)."""
+    if precision != "bfloat16":
+        raise ValueError(
+            'pack_weights packs W for precision="bfloat16" products only, got precision=%r'
+            % (precision,)
+        )
+    # plain Python data (lists) becomes float32, as in fastdigits.pack_weights
+    W = np.asarray(W) if hasattr(W, "dtype") else np.asarray(W, dtype=np.float32)
+    if W.dtype != np.float32:
+        raise TypeError('pack_weights needs a float32 W (precision="bfloat16"), got %s' % W.dtype)
+    if W.ndim != 2:
+        raise ValueError("W must be 2-D, got %d-D with shape %s" % (W.ndim, W.shape))
+    return PackedWeights(np.ascontiguousarray(to_bfloat16(W)))
+
+
 def matmul(
     a: np.ndarray,
     b: np.ndarray,
@@ -113,7 +162,7 @@ def matmul(
 
 def dense_forward(
     x: np.ndarray,
-    W: np.ndarray,
+    W: Any,
     b: Optional[np.ndarray] = None,
     activation: Optional[str] = None,
     *,
@@ -130,6 +179,18 @@ def dense_forward(
     ``act_out`` the un-dropped ``act(x @ W + b)``."""
     activation = activation_name(activation)
     p = _check_rate(dropout, seed)
+    if isinstance(W, PackedWeights):
+        if precision != "bfloat16":
+            raise ValueError(
+                'W is PackedWeights (packed for precision="bfloat16"), but precision=%r'
+                % (precision,)
+            )
+        if x.shape[1] != W.shape[0]:
+            raise ValueError(
+                "W must have shape (in_features, out_features) = (%d, n); got PackedWeights of"
+                " shape %s" % (x.shape[1], W.shape)
+            )
+        W = W.weights  # already bf16 values: rounding them again changes nothing
     z = _mm_bf16(x, W) if _check_precision(precision, x, W) else x @ W
     if b is not None:
         z += b

@@ -418,7 +418,7 @@ static void test_dense_dispatch(void)
     double dyd[4] = {1, -1, 0.5, 2}, dWd[6], dWd2[6];
     fd_ctx ctx = ctx_of(1);
     CHECK(fd_dense_forward(ctx, FD_F32, 2, 3, 2, xf, 3, Wf, 2, 1, NULL, FD_ACT_TANH, yf, 2, NULL, 0,
-                           NULL, NULL, 0, NULL) == FD_OK);
+                           NULL, NULL, 0, NULL, NULL) == FD_OK);
     CHECK(fd_dense_forward_f32(ctx, 2, 3, 2, xf, 3, Wf, 2, 1, NULL, FD_ACT_TANH, yf2, 2, NULL, 0,
                                NULL, NULL, 0, NULL, NULL) == FD_OK);
     CHECK(memcmp(yf, yf2, sizeof yf) == 0);
@@ -435,7 +435,47 @@ static void test_dense_dispatch(void)
           fd_dense_backward_work_bytes_f32(ctx, 5, 7, 9));
     CHECK(fd_dense_work_bytes(ctx, 7, FD_DENSE_FORWARD, 5, 7, 9) == 0);
     CHECK(fd_dense_forward(ctx, 7, 2, 3, 2, xf, 3, Wf, 2, 1, NULL, FD_ACT_TANH, yf2, 2, NULL, 0,
-                           NULL, NULL, 0, NULL) == FD_EINVAL);
+                           NULL, NULL, 0, NULL, NULL) == FD_EINVAL);
+}
+
+/* W packed once (fd_dense_pack_weights) gives the bits of a bfloat16
+ * forward that packs W itself; float32 and float64 products reject it. */
+static void test_dense_packed_weights(void)
+{
+    enum { M = 5, K = 37, N = 19 };
+    float x[M * K], W[K * N], bias[N], y[M * N], y2[M * N];
+    double xd[M * K], Wd[K * N], yd[M * N];
+    uint32_t *pk;
+    int64_t words;
+    int i, t;
+    for (i = 0; i < M * K; i++) xd[i] = x[i] = (float)((i * 37 % 23) - 11) / 7.0f;
+    for (i = 0; i < K * N; i++) Wd[i] = W[i] = (float)((i * 13 % 17) - 8) / 9.0f;
+    for (i = 0; i < N; i++) bias[i] = (float)i / 10.0f;
+    for (t = 1; t <= 3; t++) {
+        fd_ctx ctx = ctx_of(t);
+        CHECK(fd_dense_packed_words(ctx, K, N) == 0);
+        CHECK(fd_dense_pack_weights(ctx, K, N, W, N, NULL) == FD_EINVAL);
+        ctx.precision = FD_PREC_BF16;
+        words = fd_dense_packed_words(ctx, K, N);
+        CHECK(words >= (K + 1) / 2 * N);
+        CHECK(fd_dense_packed_words(ctx, 0, N) == 0);
+        pk = (uint32_t *)malloc((size_t)words * sizeof(uint32_t));
+        CHECK(pk != NULL);
+        if (!pk) return;
+        CHECK(fd_dense_pack_weights(ctx, K, N, W, N, pk) == FD_OK);
+        CHECK(fd_dense_forward(ctx, FD_F32, M, K, N, x, K, W, N, 1, bias, FD_ACT_RELU, y, N, NULL,
+                               0, NULL, NULL, 0, NULL, NULL) == FD_OK);
+        /* W itself is not read */
+        CHECK(fd_dense_forward(ctx, FD_F32, M, K, N, x, K, NULL, N, 1, bias, FD_ACT_RELU, y2, N,
+                               NULL, 0, NULL, NULL, 0, pk, NULL) == FD_OK);
+        CHECK(memcmp(y, y2, sizeof y) == 0);
+        CHECK(fd_dense_forward(ctx, FD_F64, M, K, N, xd, K, Wd, N, 1, NULL, FD_ACT_RELU, yd, N,
+                               NULL, 0, NULL, NULL, 0, pk, NULL) == FD_EINVAL);
+        ctx.precision = FD_PREC_F32;
+        CHECK(fd_dense_forward(ctx, FD_F32, M, K, N, x, K, W, N, 1, bias, FD_ACT_RELU, y2, N, NULL,
+                               0, NULL, NULL, 0, pk, NULL) == FD_EINVAL);
+        free(pk);
+    }
 }
 
 /* The same for loss, optimiser and dropout entries. */
@@ -712,6 +752,7 @@ int main(void)
     test_augment();
     test_dense_dropout();
     test_dense_dispatch();
+    test_dense_packed_weights();
     test_loss_optim_dispatch();
     test_normalize_dispatch();
     test_idx_normalize_dispatch();
