@@ -46,16 +46,15 @@ _MLP_VARIANTS = {
 }
 
 
-def _mlp_variant(prof, data, B: int, compiled: bool, **kw):
-    """A maker for the same step with MLP(..., **kw)."""
+def _step_maker(data, B: int, compiled: bool, new_model, bf16: bool = False):
+    """A maker for the loop's step on new_model() (seeded as the cases' models),
+    forward and loss under torch.autocast(bfloat16) when bf16."""
 
     def make():
-        from fastdigits.torch import MLP
-
         X, y = data.mnist_rows(max(B, min(60000 // B, 16) * B), np.dtype(np.float32))
         X, y = torch.from_numpy(X.reshape(-1, B, 784)), torch.from_numpy(y.reshape(-1, B))
         torch.manual_seed(0)
-        model = MLP((784, prof.hidden, 10), **kw)
+        model = new_model()
         opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
         run_model = torch.compile(model) if compiled else model
         lossf = torch.nn.CrossEntropyLoss()
@@ -63,35 +62,29 @@ def _mlp_variant(prof, data, B: int, compiled: bool, **kw):
 
         def step():
             i = box["i"] = (box["i"] + 1) % len(X)
-            return C.torch_train_step(run_model, opt, lossf, X[i], y[i])
+            return C.torch_train_step(run_model, opt, lossf, X[i], y[i], bf16=bf16)
 
         return Bench(step)
 
     return make
+
+
+def _mlp_variant(prof, data, B: int, compiled: bool, **kw):
+    """A maker for the same step with MLP(..., **kw)."""
+
+    def new_model():
+        from fastdigits.torch import MLP
+
+        return MLP((784, prof.hidden, 10), **kw)
+
+    return _step_maker(data, B, compiled, new_model)
 
 
 def _torch_autocast(prof, data, B: int, compiled: bool):
     """A maker for the nn.Linear step with forward and loss under
     torch.autocast(bfloat16): PyTorch's own mixed precision, the fair
     contender of MLP(precision="bfloat16")."""
-
-    def make():
-        X, y = data.mnist_rows(max(B, min(60000 // B, 16) * B), np.dtype(np.float32))
-        X, y = torch.from_numpy(X.reshape(-1, B, 784)), torch.from_numpy(y.reshape(-1, B))
-        torch.manual_seed(0)
-        model = C.torch_mlp((784, prof.hidden, 10))
-        opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
-        run_model = torch.compile(model) if compiled else model
-        lossf = torch.nn.CrossEntropyLoss()
-        box = {"i": 0}
-
-        def step():
-            i = box["i"] = (box["i"] + 1) % len(X)
-            return C.torch_train_step(run_model, opt, lossf, X[i], y[i], bf16=True)
-
-        return Bench(step)
-
-    return make
+    return _step_maker(data, B, compiled, lambda: C.torch_mlp((784, prof.hidden, 10)), bf16=True)
 
 
 def main(argv=None) -> int:

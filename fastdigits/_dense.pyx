@@ -332,78 +332,55 @@ def pack_weights(W, precision="bfloat16"):
     return pk
 
 
-cdef _forward_packed(x, PackedWeights Wp, b, int act, out, preact_out, precision,
-                     fd_dense_drop drop, act_out):
-    """dense_forward with W packed beforehand (pack_weights)."""
-    if precision != "bfloat16":
-        raise ValueError('W is PackedWeights (packed for precision="bfloat16"), but '
-                         'precision=%r; pass precision="bfloat16", or the float32 W' % (precision,))
-    # plain Python data takes b's dtype, else float32 (the packed W's)
-    cdef cnp.ndarray X = _c_input(x, "x", 2, (b, _F32_ANCHOR))
-    cdef int prec = _precision(precision, cnp.PyArray_TYPE(X))
-    cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), n = Wp._n
-    if Wp._k != k:
-        raise ValueError("W must have shape (in_features, out_features) = (%d, n); "
-                         "got PackedWeights of shape %s" % (k, Wp.shape))
-    cdef fd_ctx ctx = current_ctx()
-    ctx.precision = prec
-    if ctx.isa != Wp._isa:
-        raise ValueError("W was packed on SIMD path %r but this call runs on %r; the packed "
-                         "layout differs: pack W again (fastdigits.pack_weights) under %r"
-                         % (Wp.path, ISA_NAMES[ctx.isa], ISA_NAMES[ctx.isa]))
-    cdef cnp.ndarray Ba = None
-    if b is not None:
-        Ba = _c_input(b, "b", 1, (X,))
-        _same_dtype(X, Ba, "b", "x")
-        if cnp.PyArray_DIM(Ba, 0) != n:
-            raise ValueError("b must have shape (%d,), got %s" % (n, (<object>Ba).shape))
-    ins = ((X, "x"), (Ba, "b"))
-    cdef cnp.ndarray Y = check_out(out, "out", (m, n), X.dtype, False, ins)
-    cdef cnp.ndarray Z = None
-    if preact_out is not None:
-        Z = check_out(preact_out, "preact_out", (m, n), X.dtype, False, ins + ((Y, "out"),))
-    cdef cnp.ndarray YK = None
-    if act_out is not None:
-        YK = check_out(act_out, "act_out", (m, n), X.dtype, False,
-                       ins + ((Y, "out"), (Z, "preact_out")))
-    cdef void *px = _ptr(X)
-    cdef void *pb = _ptr(Ba) if Ba is not None else NULL
-    cdef void *py = _ptr(Y)
-    cdef void *pz = _ptr(Z) if Z is not None else NULL
-    cdef void *pyk = _ptr(YK) if YK is not None else NULL
-    # no words when k or n is 0: then no product reads W (NULL for both)
-    cdef const uint32_t *wpk = (<const uint32_t *>_ptr(Wp._words)
-                                if cnp.PyArray_DIM(Wp._words, 0) else NULL)
-    cdef int rc
-    cdef int dt = dtype_code(X)
-    cdef cnp.ndarray wbuf = _workspace(fd_dense_work_bytes(ctx, dt, FD_DENSE_FORWARD, m, k, n))
-    cdef void *work = _ptr(wbuf)
-    with nogil:
-        rc = fd_dense_forward(ctx, dt, m, k, n, px, k, NULL, n, 1, pb, act, py, n,
-                              pz, n, &drop, pyk, n, wpk, work)
-    _check_rc(rc)
-    return Y
-
-
 def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None,
                   precision="float32", dropout=0.0, seed=0, act_out=None):
     cdef fd_dense_drop drop = _drop_args(dropout, seed)
     cdef int act = _act_code(activation)
+    cdef cnp.ndarray X, Wa = None
+    cdef PackedWeights Wp = None
+    cdef int64_t m, k, n, w_rs = 0, w_cs = 0
+    cdef int prec
+    cdef fd_ctx ctx = current_ctx()
+    cdef const uint32_t *wpk = NULL
+    cdef void *pw = NULL
     if isinstance(W, PackedWeights):
-        return _forward_packed(x, W, b, act, out, preact_out, precision, drop, act_out)
-    cdef cnp.ndarray X = _c_input(x, "x", 2, (W, b))
-    cdef int64_t m = cnp.PyArray_DIM(X, 0), k = cnp.PyArray_DIM(X, 1), w_rs = 0, w_cs = 0
-    cdef cnp.ndarray Wa = _weight(W, X, k, &w_rs, &w_cs)
-    cdef int64_t n = cnp.PyArray_DIM(Wa, 1)
-    cdef int typenum = cnp.PyArray_TYPE(X)
-    cdef int prec = _precision(precision, typenum)
+        # W packed beforehand (pack_weights): bfloat16 products on its path
+        Wp = W
+        if precision != "bfloat16":
+            raise ValueError('W is PackedWeights (packed for precision="bfloat16"), but '
+                             'precision=%r; pass precision="bfloat16", or the float32 W'
+                             % (precision,))
+        # plain Python data takes b's dtype, else float32 (the packed W's)
+        X = _c_input(x, "x", 2, (b, _F32_ANCHOR))
+        m, k, n = cnp.PyArray_DIM(X, 0), cnp.PyArray_DIM(X, 1), Wp._n
+        prec = _precision(precision, cnp.PyArray_TYPE(X))
+        if Wp._k != k:
+            raise ValueError("W must have shape (in_features, out_features) = (%d, n); "
+                             "got PackedWeights of shape %s" % (k, Wp.shape))
+        if ctx.isa != Wp._isa:
+            raise ValueError("W was packed on SIMD path %r but this call runs on %r; the "
+                             "packed layout differs: pack W again (fastdigits.pack_weights) "
+                             "under %r" % (Wp.path, ISA_NAMES[ctx.isa], ISA_NAMES[ctx.isa]))
+        w_rs, w_cs = n, 1
+        # no words when k or n is 0: then no product reads W (NULL for both)
+        if cnp.PyArray_DIM(Wp._words, 0):
+            wpk = <const uint32_t *>_ptr(Wp._words)
+        ins = ((X, "x"),)
+    else:
+        X = _c_input(x, "x", 2, (W, b))
+        m, k = cnp.PyArray_DIM(X, 0), cnp.PyArray_DIM(X, 1)
+        Wa = _weight(W, X, k, &w_rs, &w_cs)
+        n = cnp.PyArray_DIM(Wa, 1)
+        prec = _precision(precision, cnp.PyArray_TYPE(X))
+        pw = _ptr(Wa)
+        ins = ((X, "x"), (Wa, "W"))
     cdef cnp.ndarray Ba = None
     if b is not None:
         Ba = _c_input(b, "b", 1, (X,))
         _same_dtype(X, Ba, "b", "x")
         if cnp.PyArray_DIM(Ba, 0) != n:
             raise ValueError("b must have shape (%d,), got %s" % (n, (<object>Ba).shape))
-    ins = ((X, "x"), (Wa, "W"), (Ba, "b"))
+    ins = ins + ((Ba, "b"),)
     cdef cnp.ndarray Y = check_out(out, "out", (m, n), X.dtype, False, ins)
     cdef cnp.ndarray Z = None
     if preact_out is not None:
@@ -412,10 +389,8 @@ def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None,
     if act_out is not None:
         YK = check_out(act_out, "act_out", (m, n), X.dtype, False,
                        ins + ((Y, "out"), (Z, "preact_out")))
-    cdef fd_ctx ctx = current_ctx()
     ctx.precision = prec
     cdef void *px = _ptr(X)
-    cdef void *pw = _ptr(Wa)
     cdef void *pb = _ptr(Ba) if Ba is not None else NULL
     cdef void *py = _ptr(Y)
     cdef void *pz = _ptr(Z) if Z is not None else NULL
@@ -426,7 +401,7 @@ def dense_forward(x, W, b=None, activation=None, out=None, preact_out=None,
     cdef void *work = _ptr(wbuf)
     with nogil:
         rc = fd_dense_forward(ctx, dt, m, k, n, px, k, pw, w_rs, w_cs, pb, act, py, n,
-                              pz, n, &drop, pyk, n, NULL, work)
+                              pz, n, &drop, pyk, n, wpk, work)
     _check_rc(rc)
     return Y
 

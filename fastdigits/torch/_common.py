@@ -68,6 +68,21 @@ def _no_double_backward(ctx, *grads):
 _functorch_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
 
 
+def _weight_bias(layer) -> Tuple[Tensor, Optional[Tensor]]:
+    """(weight, bias) of a Linear layer straight from its parameter dict
+    (layer.weight goes through Module.__getattr__, a microsecond a call: the
+    PyTorch loop pays it per layer per step); a parametrization's property
+    (not in the dict) through the attribute.  bias=False registers None."""
+    d = layer._parameters
+    w = d.get("weight")
+    if w is None:
+        w = layer.weight
+    b = d.get("bias")
+    if b is None and "bias" not in d:
+        b = layer.bias
+    return w, b
+
+
 def _check_input(x, weight: Tensor) -> None:
     """TypeError / ValueError for an input a layer whose (first) weight is
     ``weight`` (out_features, in_features) cannot take."""

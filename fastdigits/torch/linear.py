@@ -17,6 +17,7 @@ from ._common import (
     _check_precision,
     _functorch_active,
     _torch_linear,
+    _weight_bias,
 )
 from ._dense_ops import _dense_apply, _dense_op, _DenseFunction, _forward_kernel
 
@@ -216,16 +217,7 @@ class Linear(torch.nn.Module):
             torch.nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        # the parameters straight from their dict (self.weight goes through
-        # Module.__getattr__, a microsecond a call); a parametrization's
-        # property through the attribute
-        d = self._parameters
-        w = d.get("weight")
-        if w is None:
-            w = self.weight
-        b = d.get("bias")
-        if b is None and "bias" not in d:  # (bias=False registers None)
-            b = self.bias
+        w, b = _weight_bias(self)
         return _dense_call(x, w, b, _ACTS[self.activation], self.precision)
 
     def extra_repr(self) -> str:

@@ -33,7 +33,7 @@ def _check_sizes(sizes) -> Tuple[int, ...]:
 
 
 def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
-    # One plain loop over the layers (no generators, no helper calls): in a
+    # One plain loop over the layers (no generators or comprehensions): in a
     # training loop this Python runs with cold caches after the optimiser's
     # pass over the weights, where every bytecode costs several times its
     # warm price (the checks below, written with generators and
@@ -43,15 +43,7 @@ def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
     cpu = True
     n_bias = n_layers = 0
     for layer in layers._modules.values():
-        # a plain parameter straight from its dict (Module.__getattr__ costs
-        # a microsecond); a parametrization's property through the attribute
-        d = layer._parameters
-        w = d.get("weight")
-        if w is None:
-            w = layer.weight
-        b = d.get("bias")
-        if b is None and "bias" not in d:  # (bias=False registers None)
-            b = layer.bias
+        w, b = _c._weight_bias(layer)
         add(w)
         cpu = cpu and w.is_cpu
         n_layers += 1
