@@ -131,8 +131,9 @@ def test_derived_blocks_satisfy_the_constraints(cname, dt, isa_id):
         if b["mr"] == 32:  # AMX: whole 16-pair tiles
             assert b["kc"] % 32 == 0
     if dt == "bfloat16" and b["mr"] == 32:
-        # AMX: the A and B micro-panels fit an eighth of L2 (tile loads
-        # stream from L2), unless KC is at its floor
+        # AMX: the A and B micro-panels fit an eighth of L2 (its long K
+        # panels; see FD_GEMM_RULE_KC_AB_L1 for its short ones), unless KC is
+        # at its floor
         assert (b["mr"] + b["nr"]) * b["kc"] * 2 <= caches["l2"]["size"] // 8 or b["kc"] == 64
     else:
         # the MR x KC micro-panel of A fits L1d, leaving at least one way free
@@ -165,7 +166,9 @@ def test_blocks_for_the_two_machines_of_issue_13():
     assert zen["mc"] == 144 and xeon["mc"] == 184
     # bfloat16 on AMX (32 x 32 tiles) and AVX512_BF16 (8 x 32)
     amx = _runtime.gemm_blocking(_isa("amx"), "bfloat16", XEON)
-    # AMX: K panel from L2 (2 MiB / 8 over 64 rows x 2 bytes = 2048), not L1d
+    # AMX: long K panels from L2 (2 MiB / 8 over 64 rows x 2 bytes = 2048),
+    # for small batches and a W packed beforehand; the short ones (3/4 of
+    # L1d over 64 rows x 2 bytes = 288) are checked in tests/c
     assert (amx["mr"], amx["kc"]) == (32, 2048)
     vdp = _runtime.gemm_blocking(_isa("avx512_bf16"), "bfloat16", ZEN4)
     assert (vdp["mr"], vdp["kc"]) == (8, 1792)
@@ -299,6 +302,36 @@ def test_bf16_gemm_is_correct_with_forged_blocks(bf16_isa, cname, threads, m, k,
     one = np.empty_like(c)
     _runtime._gemm_on_caches(a, b, one, CACHES[cname], _isa(bf16_isa), 1, 1)
     assert np.array_equal(one, c)
+
+
+# L1d / L2 pairs that cut K into different AMX panels: long ones (KC 256,
+# 2048) below FD_GEMM_BF16_SHORT_K_M rows, short ones (96, 288, 2048) from
+# there
+K_CUTS = {
+    "16k": dict(XEON, l1d={"size": 16 * KIB, "ways": 8}, l2={"size": 256 * KIB, "ways": 8}),
+    "48k": XEON,
+    "1m": dict(XEON, l1d={"size": 1 * MIB, "ways": 16}, l2={"size": 16 * MIB, "ways": 16}),
+}
+
+
+@pytest.mark.parametrize(
+    "m,k,n", [(45, 2101, 70), (260, 784, 130), (1030, 900, 40), (256, 2101, 33)]
+)
+def test_bf16_k_panels_keep_the_bits_on_amx(bf16_isa, threads, m, k, n):
+    """AMX goes on with each K panel's float32 sums from the tiles of the
+    last (C loaded into them), so how K is cut changes no bit there; the
+    other paths add each panel's sum to C, within float32 rounding."""
+    a, b = _operands(m, k, n, np.float32, seed=4)
+    got = []
+    for caches in K_CUTS.values():
+        c = np.empty((m, n), np.float32)
+        _runtime._gemm_on_caches(a, b, c, caches, _isa(bf16_isa), threads, 1)
+        got.append(c)
+    for c in got[1:]:
+        if bf16_isa == "amx":
+            assert np.array_equal(c, got[0])
+        else:
+            np.testing.assert_allclose(c, got[0], rtol=1e-5, atol=1e-4)
 
 
 def test_hook_refuses_bad_input():

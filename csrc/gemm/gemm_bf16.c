@@ -37,7 +37,13 @@ typedef struct {
      * configuration), or NULL */
     void (*begin)(void);
     void (*end)(void);
-    int rules; /* blocking rules (gemm_blocking.h): AMX's K panel from L2 */
+    int rules; /* blocking rules (gemm_blocking.h): AMX's K panel from L1d */
+    /* short K panels (KC kc_short) for FD_GEMM_BF16_SHORT_K_M rows or
+     * more without a B packed beforehand, or kc_short 0; with them, K
+     * panels inside the row blocks where B's whole-K block fits in
+     * k_inner_bytes (fd_bf_k_inner) */
+    int k_inner;
+    int64_t kc_short, k_inner_bytes;
 } fd_bf16_blk;
 
 /* Portable emulation: Intel's vdpbf16ps order per pair (high element's
@@ -117,6 +123,7 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
         b.begin = fd_amx_tiles_begin;
         b.end = fd_amx_tiles_end;
         b.rules = FD_GEMM_RULE_KC_L2;
+        b.k_inner = 1;
     }
 #else
     (void)isa;
@@ -130,7 +137,16 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
 static fd_bf16_blk fd_gemm_bf16_pick_blocked(int isa, const fd_caches *caches)
 {
     fd_bf16_blk b = fd_gemm_bf16_pick(isa);
-    b.blocks = fd_gemm_path_blocks(b.blocks, caches, 2, 2 * b.kp_align, b.rules);
+    const fd_gemm_blocks entry = b.blocks;
+    b.blocks = fd_gemm_path_blocks(entry, caches, 2, 2 * b.kp_align, b.rules);
+    b.kc_short = 0;
+    b.k_inner_bytes = 0;
+    if (b.k_inner) {
+        fd_gemm_blocks s =
+            fd_gemm_path_blocks(entry, caches, 2, 2 * b.kp_align, FD_GEMM_RULE_KC_AB_L1);
+        b.kc_short = s.kc < b.blocks.kc ? s.kc : 0;
+        b.k_inner_bytes = fd_gemm_k_inner_bytes(caches);
+    }
     return b;
 }
 
@@ -161,15 +177,21 @@ static void fd_bf_for_product(fd_bf16_blk *b, int64_t n, int64_t a_rs, int64_t a
 static int64_t fd_bf_pairs(const fd_bf16_blk *b, int64_t kc)
 { return fd_gemm_round_up((kc + 1) / 2, b->kp_align); }
 
-/* Narrow the blocks to an m x k x n problem; the K panel (even, so only
- * the last panel can end on half a pair) depends on k and the path only. */
-static void fd_bf_plan(int64_t m, int64_t k, int64_t n, fd_gemm_blocks *b, int64_t *kc_eff)
+/* Narrow the blocks of bp to an m x k x n problem (pre: on a B packed
+ * beforehand); the K panels (even, so only the last panel can end on half
+ * a pair; whole tiles on AMX) depend on k and the path only, except that
+ * AMX, whose results they do not change, takes its short ones for
+ * FD_GEMM_BF16_SHORT_K_M rows or more when it packs B itself. */
+static void fd_bf_plan(fd_bf16_blk *bp, int64_t m, int64_t k, int64_t n, int pre, int64_t *kc_eff)
 {
-    int64_t nk = (k + b->kc - 1) / b->kc;
+    fd_gemm_blocks *b = &bp->blocks;
+    int64_t nk;
+    if (bp->kc_short && !pre && m >= FD_GEMM_BF16_SHORT_K_M) b->kc = bp->kc_short;
+    nk = (k + b->kc - 1) / b->kc;
     if (nk < 1) nk = 1;
     b->mc = fd_gemm_min(b->mc, fd_gemm_round_up(m, b->mr));
     b->nc = fd_gemm_min(b->nc, fd_gemm_round_up(n, b->nr));
-    *kc_eff = fd_gemm_round_up((k + nk - 1) / nk, 2);
+    *kc_eff = fd_gemm_round_up((k + nk - 1) / nk, 2 * bp->kp_align);
 }
 
 /* Threads for an m x k x n product: fd_gemm_threads with an eighth of its
@@ -182,27 +204,80 @@ static int fd_bf_threads(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_t m, 
                          int64_t n, int prod, int *split_n, int64_t *units)
 { return fd_gemm_threads_grain(ctx, b, m, k, n, prod, FD_GEMM_BF16_GRAIN, split_n, units); }
 
-/* Packed words one thread needs: a KC x NC block of B and MC x KC of A. */
-static int64_t fd_bf_thread_words(const fd_bf16_blk *b, int64_t kc)
+/* Word offset of K panel pc (a multiple of kc_eff) in a block of B packed
+ * panel by panel, n_pad columns each: all earlier panels are full. */
+static int64_t fd_bf_pre_offset(const fd_bf16_blk *b, int64_t kc_eff, int64_t n_pad, int64_t pc)
+{ return pc / kc_eff * fd_bf_pairs(b, kc_eff) * n_pad; }
+
+/* Words of all K panels of a k x n_pad block of B, packed that way. */
+static int64_t fd_bf_whole_k_words(const fd_bf16_blk *b, int64_t kc_eff, int64_t k, int64_t n_pad)
 {
-    const int64_t line = FD_GEMM_ALIGN / 4, kp = fd_bf_pairs(b, kc);
-    return fd_gemm_round_up(kp * b->blocks.nc, line) + fd_gemm_round_up(kp * b->blocks.mc, line) +
-        line;
+    const int64_t last = (k - 1) / kc_eff * kc_eff;
+    return fd_bf_pre_offset(b, kc_eff, n_pad, last) + fd_bf_pairs(b, k - last) * n_pad;
+}
+
+/* Whether all K panels of an NC-wide block of B fit the budget for
+ * packing them at once (fd_bf_k_inner); not with a B producer, which hands
+ * B over panel by panel. */
+static int fd_bf_whole_k_fits(const fd_bf16_blk *b, int64_t kc_eff, int64_t k, int prod)
+{
+    return b->k_inner && !prod && k > kc_eff &&
+        fd_bf_whole_k_words(b, kc_eff, k, b->blocks.nc) * 4 <= b->k_inner_bytes;
+}
+
+/* Whether a thread's m x n region runs its K panels inside each row block
+ * (ic outer, pc inner), every K panel of the NC-wide block of B packed at
+ * once: when its C takes more than that budget (AMX's short K panels would
+ * otherwise send it out of L2 and back once a panel; measured on the Xeon,
+ * 1024 x 784 x 256 on one thread: 471 us against 513 panel by panel, while
+ * a 256-row region was 117 against 111). */
+static int fd_bf_k_inner(const fd_bf16_blk *b, int64_t kc_eff, int64_t k, int prod, int64_t m,
+                         int64_t n)
+{
+    return fd_bf_whole_k_fits(b, kc_eff, k, prod) &&
+        m * fd_gemm_round_up(fd_gemm_min(n, b->blocks.nc), b->blocks.nr) * 4 >= b->k_inner_bytes;
+}
+
+/* Packed words of one thread's B block: KC x NC (all K panels of it where
+ * they fit, for fd_bf_k_inner), whole cache lines. */
+static int64_t fd_bf_b_words(const fd_bf16_blk *b, int64_t kc, int64_t k, int prod)
+{
+    const int64_t bw = fd_bf_whole_k_fits(b, kc, k, prod)
+        ? fd_bf_whole_k_words(b, kc, k, b->blocks.nc)
+        : fd_bf_pairs(b, kc) * b->blocks.nc;
+    return fd_gemm_round_up(bw, FD_GEMM_ALIGN / 4);
+}
+
+/* Packed words one thread needs: its B block and an MC x KC block of A. */
+static int64_t fd_bf_thread_words(const fd_bf16_blk *b, int64_t kc, int64_t k, int prod)
+{
+    const int64_t line = FD_GEMM_ALIGN / 4;
+    return fd_bf_b_words(b, kc, k, prod) +
+        fd_gemm_round_up(fd_bf_pairs(b, kc) * b->blocks.mc, line) + line;
 }
 
 static size_t fd_bf_work_bytes(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n)
 {
-    fd_bf16_blk b;
-    int64_t kc, units;
-    int split, nt, nt2;
+    size_t most = 0;
+    int pre;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
-    b = fd_gemm_bf16_pick_blocked(ctx.isa, caches);
-    fd_bf_for_product(&b, n, 0, 0);
-    fd_bf_plan(m, k, n, &b.blocks, &kc);
-    nt = fd_bf_threads(&ctx, &b.blocks, m, k, n, 0, &split, &units);
-    nt2 = fd_bf_threads(&ctx, &b.blocks, m, k, n, 1, &split, &units);
-    if (nt2 > nt) nt = nt2;
-    return (size_t)nt * (size_t)fd_bf_thread_words(&b, kc) * 4u + FD_GEMM_ALIGN;
+    for (pre = 0; pre < 2; pre++) { /* B packed here or beforehand: the larger */
+        fd_bf16_blk b = fd_gemm_bf16_pick_blocked(ctx.isa, caches);
+        int64_t kc, units, t0, t1;
+        int split, nt, nt2;
+        size_t bytes;
+        fd_bf_for_product(&b, n, 0, 0);
+        fd_bf_plan(&b, m, k, n, pre, &kc);
+        nt = fd_bf_threads(&ctx, &b.blocks, m, k, n, 0, &split, &units);
+        nt2 = fd_bf_threads(&ctx, &b.blocks, m, k, n, 1, &split, &units);
+        if (nt2 > nt) nt = nt2;
+        /* with or without a B producer: the larger */
+        t0 = fd_bf_thread_words(&b, kc, k, 0);
+        t1 = fd_bf_thread_words(&b, kc, k, 1);
+        bytes = (size_t)nt * (size_t)(t0 > t1 ? t0 : t1) * 4u + FD_GEMM_ALIGN;
+        if (bytes > most) most = bytes;
+    }
+    return most;
 }
 
 size_t fd_gemm_bf16_work_bytes(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
@@ -302,24 +377,17 @@ static fd_bf_pre fd_bf_pre_plan(fd_ctx ctx, int64_t k, int64_t n)
     fd_bf_pre p;
     p.b = fd_gemm_bf16_pick_blocked(ctx.isa, fd_cpu_caches());
     fd_bf_for_product(&p.b, n, 0, 1);
-    fd_bf_plan(1, k, n, &p.b.blocks, &p.kc_eff);
+    fd_bf_plan(&p.b, 1, k, n, 1, &p.kc_eff);
     p.n_pad = fd_gemm_round_up(n, p.b.blocks.nr);
     return p;
 }
 
-/* Word offset of K panel pc (a multiple of kc_eff): all earlier panels are
- * full. */
-static int64_t fd_bf_pre_offset(const fd_bf16_blk *b, int64_t kc_eff, int64_t n_pad, int64_t pc)
-{ return pc / kc_eff * fd_bf_pairs(b, kc_eff) * n_pad; }
-
 int64_t fd_gemm_bf16_packed_words(fd_ctx ctx, int64_t k, int64_t n)
 {
     fd_bf_pre p;
-    int64_t last;
     if (k < 1 || n < 1) return 0;
     p = fd_bf_pre_plan(ctx, k, n);
-    last = (k - 1) / p.kc_eff * p.kc_eff;
-    return fd_bf_pre_offset(&p.b, p.kc_eff, p.n_pad, last) + fd_bf_pairs(&p.b, k - last) * p.n_pad;
+    return fd_bf_whole_k_words(&p.b, p.kc_eff, k, p.n_pad);
 }
 
 void fd_gemm_bf16_pack_rows(fd_ctx ctx, int64_t k, int64_t n, int64_t p0, int64_t p1,
@@ -372,92 +440,139 @@ static void fd_bf_edge_tile(const fd_bf16_blk *b, int64_t kp, const uint32_t *ap
         }
 }
 
-/* Serial loop nest over one m x n region of C (pointers offset to it);
- * pre: B packed beforehand (round_up(n, nr) = pre_n_pad columns in all),
- * or NULL to pack B into Bpack here. */
-static void fd_bf_region(const fd_bf16_blk *bp, int64_t kc_eff, int64_t m, int64_t k, int64_t n,
-                         const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
-                         int64_t b_cs, float *C, int64_t c_rs, int64_t c_cs, const float *bias,
-                         float *z, int64_t ldz, int act, int beta, uint32_t *Bpack, uint32_t *Apack,
-                         const fd_gemm_epi_f32 *prod, int64_t j_off, const fd_gemm_epi_f32 *hook,
-                         int64_t i_off, const uint32_t *pre, int64_t pre_n_pad)
+/* What one thread's loop nest over its m x n region of C reads and
+ * writes (pointers offset to the region). */
+typedef struct {
+    const fd_bf16_blk *b;
+    int64_t kc_eff, m, k, n;
+    const float *A;
+    int64_t a_rs, a_cs;
+    float *C;
+    int64_t c_rs, c_cs;
+    const float *bias;
+    float *z;
+    int64_t ldz;
+    int act, beta;
+    uint32_t *Apack;
+    const fd_gemm_epi_f32 *hook;
+    int64_t i_off, j_off; /* the region's place in C, for the hook */
+} fd_bf_nest;
+
+/* Rows [ic, ic + mc) of C, columns [jc, jc + nc), over the K panel at pc
+ * (kc elements): the A block packed, then every micro-tile against the
+ * panel's B micro-panels at Bpack. */
+static void fd_bf_block(const fd_bf_nest *t, int64_t jc, int64_t nc, int64_t pc, int64_t ic,
+                        const uint32_t *Bpack, float *tilebuf)
 {
-    const fd_bf16_blk b = *bp;
+    const fd_bf16_blk b = *t->b;
     const fd_gemm_blocks bk = b.blocks;
+    const int64_t kc = fd_gemm_min(t->kc_eff, t->k - pc), kp = fd_bf_pairs(&b, kc);
+    const int64_t mc = fd_gemm_min(bk.mc, t->m - ic), nip = (mc + bk.mr - 1) / bk.mr;
+    const int64_t njp = (nc + bk.nr - 1) / bk.nr;
+    const int last = pc + kc >= t->k, bt = t->beta || pc > 0;
+    const int64_t c_rs = t->c_rs, c_cs = t->c_cs, ldz = t->ldz;
+    const float *bias = t->bias;
+    float *z = t->z;
+    const int act = t->act;
+    const fd_gemm_epi_f32 *hook = t->hook;
+    int64_t ip, jp;
+    for (ip = 0; ip < nip; ip++) {
+        const int64_t i0 = ic + ip * bk.mr;
+        fd_bf_pack_a(&b, kc, kp, fd_gemm_min(bk.mr, t->m - i0), t->A + i0 * t->a_rs + pc * t->a_cs,
+                     t->a_rs, t->a_cs, t->Apack + ip * kp * bk.mr);
+    }
+    for (ip = 0; ip < nip; ip++) {
+        const int64_t i0 = ic + ip * bk.mr, rows = fd_gemm_min(bk.mr, t->m - i0);
+        const uint32_t *apk = t->Apack + ip * kp * bk.mr;
+        for (jp = 0; jp < njp; jp++) {
+            const int64_t j0 = jc + jp * bk.nr, cols = fd_gemm_min(bk.nr, t->n - j0);
+            const uint32_t *bpk = Bpack + jp * kp * bk.nr;
+            float *cp = t->C + i0 * c_rs + j0 * c_cs;
+            if (rows == bk.mr && cols == bk.nr && c_cs == 1) {
+                if (last)
+                    b.ukr(kp, apk, bpk, cp, c_rs, bt, bias ? bias + j0 : NULL,
+                          z ? z + i0 * ldz + j0 : NULL, ldz, act);
+                else
+                    b.ukr(kp, apk, bpk, cp, c_rs, bt, NULL, NULL, 0, FD_ACT_IDENTITY);
+            } else if (c_cs == 1) {
+                fd_bf_edge_tile(&b, kp, apk, bpk, rows, cols, cp, c_rs, bt,
+                                last && bias ? bias + j0 : NULL,
+                                last && z ? z + i0 * ldz + j0 : NULL, ldz,
+                                last ? act : FD_ACT_IDENTITY, tilebuf);
+            } else {
+                /* strided C: staged in a buffer like an edge tile (C
+                 * gathered when added to, so the sums go on from it as
+                 * in a row-major C), the epilogue on the way back */
+                int64_t r, c;
+                if (bt)
+                    for (r = 0; r < bk.mr; r++)
+                        for (c = 0; c < bk.nr; c++)
+                            tilebuf[r * bk.nr + c] =
+                                r < rows && c < cols ? cp[r * c_rs + c * c_cs] : 0.0f;
+                b.ukr(kp, apk, bpk, tilebuf, bk.nr, bt, NULL, NULL, 0, FD_ACT_IDENTITY);
+                for (r = 0; r < rows; r++)
+                    for (c = 0; c < cols; c++) {
+                        float *cel = cp + r * c_rs + c * c_cs;
+                        const float v = tilebuf[r * bk.nr + c];
+                        if (last)
+                            fd_gemm_epi_store_f32(v, 0, cel, z ? z + (i0 + r) * ldz + j0 + c : NULL,
+                                                  bias ? bias + j0 + c : NULL, act);
+                        else
+                            *cel = v;
+                    }
+            }
+            if (last && hook)
+                hook->c_tile(hook->c_tile_arg, t->i_off + i0, t->j_off + j0, rows, cols, cp, c_rs);
+        }
+    }
+}
+
+/* Serial loop nest over one thread's region of C (see fd_bf_nest):
+ * pre: B packed beforehand (round_up(n, nr) = pre_n_pad columns in all),
+ * or NULL to pack B into Bpack here; prod: the B producer, or NULL. */
+static void fd_bf_region(const fd_bf_nest *t, const float *B, int64_t b_rs, int64_t b_cs,
+                         uint32_t *Bpack, const fd_gemm_epi_f32 *prod, const uint32_t *pre,
+                         int64_t pre_n_pad)
+{
+    const fd_bf16_blk *b = t->b;
+    const fd_gemm_blocks bk = b->blocks;
+    const int64_t kc_eff = t->kc_eff, k = t->k, m = t->m, n = t->n;
+    const int k_inner = fd_bf_k_inner(b, kc_eff, k, prod != NULL, m, n);
     int64_t jc, pc, ic;
     FD_GEMM_ALIGNED64(float tilebuf[2 * FD_GEMM_BF16_TILE_MAX]); /* C and z of an edge tile */
     for (jc = 0; jc < n; jc += bk.nc) {
-        const int64_t nc = fd_gemm_min(bk.nc, n - jc);
-        const int64_t njp = (nc + bk.nr - 1) / bk.nr;
+        const int64_t nc = fd_gemm_min(bk.nc, n - jc), njp = (nc + bk.nr - 1) / bk.nr;
+        /* B's K panels of this block, packed here: at once (k_inner, the
+         * panels one after the other, njp micro-panels each) or panel by
+         * panel into the same words (each after its producer ran) */
+        const int64_t bpad = k_inner ? njp * bk.nr : 0;
         for (pc = 0; pc < k; pc += kc_eff) {
-            const int64_t kc = fd_gemm_min(kc_eff, k - pc), kp = fd_bf_pairs(&b, kc);
-            const int last = pc + kc >= k, bt = beta || pc > 0;
+            const int64_t kc = fd_gemm_min(kc_eff, k - pc), kp = fd_bf_pairs(b, kc);
+            uint32_t *bpanel = Bpack + fd_bf_pre_offset(b, kc_eff, bpad, pc);
             int64_t jp;
-            if (prod) prod->b_rows(prod->b_rows_arg, pc, pc + kc, j_off + jc, nc);
+            if (prod) prod->b_rows(prod->b_rows_arg, pc, pc + kc, t->j_off + jc, nc);
             if (pre) /* B packed beforehand: this block's micro-panels */
-                Bpack = (uint32_t *)pre + fd_bf_pre_offset(&b, kc_eff, pre_n_pad, pc) +
-                    (j_off + jc) / bk.nr * kp * bk.nr;
-            for (jp = 0; jp < njp && !pre; jp++) {
-                const int64_t j0 = jc + jp * bk.nr;
-                fd_bf_pack_b(&b, kc, kp, fd_gemm_min(bk.nr, n - j0), B + pc * b_rs + j0 * b_cs,
-                             b_rs, b_cs, Bpack + jp * kp * bk.nr);
-            }
-            for (ic = 0; ic < m; ic += bk.mc) {
-                const int64_t mc = fd_gemm_min(bk.mc, m - ic);
-                const int64_t nip = (mc + bk.mr - 1) / bk.mr;
-                int64_t ip;
-                for (ip = 0; ip < nip; ip++) {
-                    const int64_t i0 = ic + ip * bk.mr;
-                    fd_bf_pack_a(&b, kc, kp, fd_gemm_min(bk.mr, m - i0), A + i0 * a_rs + pc * a_cs,
-                                 a_rs, a_cs, Apack + ip * kp * bk.mr);
+                bpanel = (uint32_t *)pre + fd_bf_pre_offset(b, kc_eff, pre_n_pad, pc) +
+                    (t->j_off + jc) / bk.nr * kp * bk.nr;
+            else
+                for (jp = 0; jp < njp; jp++) {
+                    const int64_t j0 = jc + jp * bk.nr;
+                    fd_bf_pack_b(b, kc, kp, fd_gemm_min(bk.nr, n - j0), B + pc * b_rs + j0 * b_cs,
+                                 b_rs, b_cs, bpanel + jp * kp * bk.nr);
                 }
-                for (ip = 0; ip < nip; ip++) {
-                    const int64_t i0 = ic + ip * bk.mr, rows = fd_gemm_min(bk.mr, m - i0);
-                    const uint32_t *apk = Apack + ip * kp * bk.mr;
-                    for (jp = 0; jp < njp; jp++) {
-                        const int64_t j0 = jc + jp * bk.nr, cols = fd_gemm_min(bk.nr, n - j0);
-                        const uint32_t *bpk = Bpack + jp * kp * bk.nr;
-                        float *cp = C + i0 * c_rs + j0 * c_cs;
-                        if (rows == bk.mr && cols == bk.nr && c_cs == 1) {
-                            if (last)
-                                b.ukr(kp, apk, bpk, cp, c_rs, bt, bias ? bias + j0 : NULL,
-                                      z ? z + i0 * ldz + j0 : NULL, ldz, act);
-                            else
-                                b.ukr(kp, apk, bpk, cp, c_rs, bt, NULL, NULL, 0, FD_ACT_IDENTITY);
-                            if (last && hook)
-                                hook->c_tile(hook->c_tile_arg, i_off + i0, j_off + j0, rows, cols,
-                                             cp, c_rs);
-                        } else if (c_cs == 1) {
-                            fd_bf_edge_tile(&b, kp, apk, bpk, rows, cols, cp, c_rs, bt,
-                                            last && bias ? bias + j0 : NULL,
-                                            last && z ? z + i0 * ldz + j0 : NULL, ldz,
-                                            last ? act : FD_ACT_IDENTITY, tilebuf);
-                            if (last && hook)
-                                hook->c_tile(hook->c_tile_arg, i_off + i0, j_off + j0, rows, cols,
-                                             cp, c_rs);
-                        } else {
-                            /* strided C: into a buffer first */
-                            int64_t r, c;
-                            b.ukr(kp, apk, bpk, tilebuf, bk.nr, 0, NULL, NULL, 0, FD_ACT_IDENTITY);
-                            for (r = 0; r < rows; r++)
-                                for (c = 0; c < cols; c++) {
-                                    float *cel = cp + r * c_rs + c * c_cs;
-                                    const float v = tilebuf[r * bk.nr + c];
-                                    if (last)
-                                        fd_gemm_epi_store_f32(
-                                            v, bt, cel, z ? z + (i0 + r) * ldz + j0 + c : NULL,
-                                            bias ? bias + j0 + c : NULL, act);
-                                    else
-                                        *cel = bt ? *cel + v : v;
-                                }
-                            if (last && hook)
-                                hook->c_tile(hook->c_tile_arg, i_off + i0, j_off + j0, rows, cols,
-                                             cp, c_rs);
-                        }
-                    }
-                }
-            }
+            if (!k_inner)
+                for (ic = 0; ic < m; ic += bk.mc) fd_bf_block(t, jc, nc, pc, ic, bpanel, tilebuf);
         }
+        if (k_inner)
+            for (ic = 0; ic < m; ic += bk.mc)
+                for (pc = 0; pc < k; pc += kc_eff) {
+                    const int64_t kp = fd_bf_pairs(b, fd_gemm_min(kc_eff, k - pc));
+                    const uint32_t *bpanel = pre
+                        ? pre + fd_bf_pre_offset(b, kc_eff, pre_n_pad, pc) +
+                            (t->j_off + jc) / bk.nr * kp * bk.nr
+                        : Bpack + fd_bf_pre_offset(b, kc_eff, bpad, pc);
+                    fd_bf_block(t, jc, nc, pc, ic, bpanel, tilebuf);
+                }
     }
 }
 
@@ -511,9 +626,9 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
     }
     b = fd_gemm_bf16_pick_blocked(ctx.isa, caches);
     fd_bf_for_product(&b, n, a_rs, a_cs);
-    fd_bf_plan(m, k, n, &b.blocks, &kc_eff);
+    fd_bf_plan(&b, m, k, n, pre != NULL, &kc_eff);
     nt = fd_bf_threads(&ctx, &b.blocks, m, k, n, prod != NULL, &split_n, &units);
-    per_thread = fd_bf_thread_words(&b, kc_eff);
+    per_thread = fd_bf_thread_words(&b, kc_eff, k, prod != NULL);
     if (work == NULL) {
         owned = malloc((size_t)nt * (size_t)per_thread * 4u + FD_GEMM_ALIGN);
         if (!owned) return FD_ENOMEM;
@@ -526,17 +641,36 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
      * barriers, so a descheduled thread never stalls the other. */
     FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
     for (tid = 0; tid < nt; tid++) {
-        const int64_t kp = fd_bf_pairs(&b, kc_eff);
         int64_t i0, i1, j0, j1;
         uint32_t *Bp = base + (int64_t)tid * per_thread;
-        uint32_t *Ap = (uint32_t *)fd_gemm_align_ptr(Bp + kp * b.blocks.nc);
+        uint32_t *Ap =
+            (uint32_t *)fd_gemm_align_ptr(Bp + fd_bf_b_words(&b, kc_eff, k, prod != NULL));
         fd_gemm_slab(&b.blocks, split_n, units, tid, nt, m, n, &i0, &i1, &j0, &j1);
         if (i1 > i0 && j1 > j0) {
+            fd_bf_nest t;
+            t.b = &b;
+            t.kc_eff = kc_eff;
+            t.m = i1 - i0;
+            t.k = k;
+            t.n = j1 - j0;
+            t.A = A + i0 * a_rs;
+            t.a_rs = a_rs;
+            t.a_cs = a_cs;
+            t.C = C + i0 * c_rs + j0 * c_cs;
+            t.c_rs = c_rs;
+            t.c_cs = c_cs;
+            t.bias = bias ? bias + j0 : NULL;
+            t.z = z ? z + i0 * ldz + j0 : NULL;
+            t.ldz = ldz;
+            t.act = act;
+            t.beta = beta;
+            t.Apack = Ap;
+            t.hook = hook;
+            t.i_off = i0;
+            t.j_off = j0;
             if (b.begin) b.begin();
-            fd_bf_region(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
-                         b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,
-                         z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap, prod, j0, hook, i0,
-                         pre, fd_gemm_round_up(n, b.blocks.nr));
+            fd_bf_region(&t, B + j0 * b_cs, b_rs, b_cs, Bp, prod, pre,
+                         fd_gemm_round_up(n, b.blocks.nr));
             if (b.end) b.end();
         }
     }

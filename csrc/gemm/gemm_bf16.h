@@ -23,8 +23,10 @@
  *                a CPU that rounds the two-product sum once differs in the
  *                last bit)
  * Results are bit-identical for any thread count on each path (threads
- * split output tiles only; the K panels depend on the path alone).  Across
- * paths they agree within bf16 accuracy, not bitwise.
+ * split output tiles only; the K panels depend on the path alone, and on
+ * AMX not even on that: its tiles go on with the float32 sums of the last
+ * K panel, and with the C of a product that adds to C, loaded into them).
+ * Across paths they agree within bf16 accuracy, not bitwise.
  *
  * Nothing is cached between calls: both operands are packed per call,
  * except a B the caller packed itself (epi->b_packed, below).

@@ -12,6 +12,10 @@
  * [r * kp + q]), B as the other paths (word [q * 32 + j]); kp is a
  * multiple of 16 (gemm_bf16.c pads K panels with zero pairs).
  *
+ * A product that adds to C (beta: a K panel after the first, or C +=
+ * A @ B) loads C into the C tiles and goes on with the sums there, so a
+ * result is the same whichever way K is cut into panels.
+ *
  * The tile configuration is loaded once per thread and product
  * (fd_amx_tiles_begin / _end around the thread's share of the loop nest),
  * not per micro-kernel call: LDTILECFG and TILERELEASE cost about as much
@@ -79,16 +83,29 @@ FD_INLINE void fd_amx_store_c(float *C, int64_t ldc)
     _tile_stored(3, C + 16 * ldc + 16, ldc * 4);
 }
 
+/* ... and back: C's 32 x 32 block into the C tiles. */
+FD_INLINE void fd_amx_load_c(const float *C, int64_t ldc)
+{
+    _tile_loadd(0, C, ldc * 4);
+    _tile_loadd(1, C + 16, ldc * 4);
+    _tile_loadd(2, C + 16 * ldc, ldc * 4);
+    _tile_loadd(3, C + 16 * ldc + 16, ldc * 4);
+}
+
 void fd_ukr_bf16_amx(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, float *C, int64_t ldc,
                      int beta, const float *bias, float *z, int64_t ldz, int act)
 {
     FD_GEMM_ALIGNED64(float buf[AMX_MR * AMX_NR]);
     int64_t q;
     int r;
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
+    if (beta) {
+        fd_amx_load_c(C, ldc); /* the sums go on from C's float32 values */
+    } else {
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+    }
     for (q = 0; q < kp; q += 16) {
         _tile_loadd(4, Ap + q, kp * 4);
         _tile_loadd(6, Bp + q * AMX_NR, AMX_NR * 4);
@@ -99,14 +116,14 @@ void fd_ukr_bf16_amx(int64_t kp, const uint32_t *Ap, const uint32_t *Bp, float *
         _tile_dpbf16ps(1, 4, 7);
         _tile_dpbf16ps(3, 5, 7);
     }
-    if (!beta && !bias && !z && act == FD_ACT_IDENTITY) {
+    if (!bias && !z && act == FD_ACT_IDENTITY) {
         fd_amx_store_c(C, ldc); /* nothing to add: the tiles go straight to C */
         return;
     }
     fd_amx_store_c(buf, AMX_NR);
     for (r = 0; r < AMX_MR; r += 8)
-        fd_amx_epi_rows8(buf + r * AMX_NR, C + r * ldc, ldc, beta, bias, z ? z + r * ldz : NULL,
-                         ldz, act);
+        fd_amx_epi_rows8(buf + r * AMX_NR, C + r * ldc, ldc, 0, bias, z ? z + r * ldz : NULL, ldz,
+                         act);
 }
 
 /* A with unit row stride (x^T in dW = x^T dz: column r of a row-major x,

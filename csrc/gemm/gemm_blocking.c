@@ -32,7 +32,12 @@ fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kby
     }
     b.mr = mr;
     b.nr = nr;
-    if (rules & FD_GEMM_RULE_KC_L2) {
+    if (rules & FD_GEMM_RULE_KC_AB_L1) {
+        /* KC (L1d, matrix units): the A and B micro-panels ((MR + NR) x KC)
+         * in FD_GEMM_KC_AB_L1 of L1d */
+        kc = fd_blk_budget(&c->l1d, FD_GEMM_KC_AB_L1_NUM, FD_GEMM_KC_AB_L1_DEN) /
+            ((int64_t)(mr + nr) * kbytes);
+    } else if (rules & FD_GEMM_RULE_KC_L2) {
         /* KC (L2, matrix units): the A and B micro-panels ((MR + NR) x KC)
          * in FD_GEMM_KC_L2 of L2 */
         kc = fd_blk_budget(&c->l2, FD_GEMM_KC_L2_NUM, FD_GEMM_KC_L2_DEN) /
@@ -102,4 +107,14 @@ int fd_gemm_tall_f32(int tile)
     if (tile == FD_TILE_TALL) return 1;
     if (tile == FD_TILE_BASE) return 0;
     return fd_cpu_fma512_ports() >= 2;
+}
+
+int64_t fd_gemm_k_inner_bytes(const fd_caches *c)
+{
+    fd_caches def;
+    if (c == NULL) {
+        fd_caches_default(&def);
+        c = &def;
+    }
+    return fd_blk_budget(&c->l2, FD_GEMM_K_INNER_L2_NUM, FD_GEMM_K_INNER_L2_DEN);
 }

@@ -67,6 +67,8 @@
 #define FD_GEMM_MC_L2_DEN 2
 #define FD_GEMM_KC_L2_NUM 1
 #define FD_GEMM_KC_L2_DEN 8
+#define FD_GEMM_KC_AB_L1_NUM 3
+#define FD_GEMM_KC_AB_L1_DEN 4
 
 /* Whether the AVX-512 path runs the tall float tile
  * (FD_GEMM_AVX512_TALL_F32_*) for a call whose fd_ctx.tile is `tile`:
@@ -82,17 +84,32 @@ typedef struct {
 } fd_gemm_blocks;
 
 /* Rules a path's blocks follow besides the ones above (flags):
- *   FD_GEMM_RULE_KC_L2      a matrix unit (AMX): its tile loads stream from
- *       L2 at the unit's rate, so the K panel is not held to L1d (where a
- *       32-row A micro-panel would cut MNIST's K = 784 in two: 704 on a
- *       48 KiB L1d) but sized so that the A and B micro-panels take
- *       FD_GEMM_KC_L2 of L2.  Measured on a Xeon with AMX (2 MiB L2,
- *       1024 x 784 x 256, 2 threads): one 784 panel 1115-1178 GFLOP/s
- *       against 1015-1088 with two of 392.
+ *   FD_GEMM_RULE_KC_L2      a matrix unit (AMX): K panels long enough that
+ *       the A and B micro-panels take FD_GEMM_KC_L2 of L2 (MNIST's K = 784
+ *       in one panel): its blocks, for small batches and for a B packed
+ *       beforehand.  Measured on a Xeon with AMX (2 MiB L2, 784 -> 256,
+ *       2 threads): batch 64 0.028 ms against 0.036 in short panels.
+ *   FD_GEMM_RULE_KC_AB_L1   a matrix unit (AMX), its short K panels (for
+ *       FD_GEMM_BF16_SHORT_K_M rows or more): each tile product reads a
+ *       tile of A and one of B, a cache line a cycle, which L2 cannot
+ *       feed; so the A micro-panel, read again by every B micro-panel,
+ *       must stay in L1d with the B micro-panel streaming past it: the
+ *       two ((MR + NR) x KC) take FD_GEMM_KC_AB_L1 of L1d (KC 288 on a
+ *       48 KiB L1d: MNIST's K = 784 in three panels).  The tiles carry
+ *       the float32 sums from panel to panel (C loaded into them), so the
+ *       panels change no result.  Measured on a Xeon with AMX (48 KiB
+ *       L1d), a 32 x 32 tile loop over packed panels on one core: 1.40
+ *       TFLOP/s at 400 pairs a panel, 1.81 at 208, 2.14 at 128 (3.8 at
+ *       most); the tile loops of a 1024 x 784 x 256 product 1.36 -> 1.57
+ *       TFLOP/s in three panels.
  *   FD_GEMM_RULE_NC_BIG_L2  float32/float64: NC from L2 where the L2 is at
  *       least FD_GEMM_NC_L2_ONLY_BYTES (above). */
 #define FD_GEMM_RULE_KC_L2 1
 #define FD_GEMM_RULE_NC_BIG_L2 2
+#define FD_GEMM_RULE_KC_AB_L1 4
+/* Rows of C from which a bfloat16 product on AMX takes the short K panels
+ * (the K panels change no result there, see gemm_bf16.h) */
+#define FD_GEMM_BF16_SHORT_K_M 256
 
 /* Blocks for an MR x NR micro-kernel whose packed operands take kbytes
  * per K element and row (4 float, 8 double, 2 bfloat16) and whose K panel
@@ -108,6 +125,12 @@ fd_gemm_blocks fd_gemm_derive_blocks(const fd_caches *c, int mr, int nr, int kby
  * bfloat16 drivers (their pick_blocked) turn a table entry into blocks. */
 fd_gemm_blocks fd_gemm_path_blocks(fd_gemm_blocks entry, const fd_caches *c, int kbytes, int kalign,
                                    int rules);
+
+/* Bytes of L2 a B block with all its K panels may take when the K panels
+ * run inside the row blocks (the bfloat16 driver's fd_bf_k_inner). */
+#define FD_GEMM_K_INNER_L2_NUM 1
+#define FD_GEMM_K_INNER_L2_DEN 2
+int64_t fd_gemm_k_inner_bytes(const fd_caches *c);
 
 /* Small batches on CPUs whose B blocks live in L2 (FD_GEMM_RULE_NC_BIG_L2
  * with an L2 of FD_GEMM_NC_L2_ONLY_BYTES or more): a product with at most

@@ -78,6 +78,8 @@ static void test_caches(void)
     CHECK(b.nc == 256); /* three quarters of the 2 MiB L2 */
     b = fd_gemm_derive_blocks(&xeon, 32, 32, 2, 32, FD_GEMM_RULE_KC_L2); /* AMX bf16 */
     CHECK(b.kc % 32 == 0 && b.kc * (32 + 32) * 2 <= xeon.l2.size / 8);
+    b = fd_gemm_derive_blocks(&xeon, 32, 32, 2, 32, FD_GEMM_RULE_KC_AB_L1); /* its short panels */
+    CHECK(b.kc == 288 && b.kc * (32 + 32) * 2 <= xeon.l1d.size / 4 * 3);
     b = fd_gemm_derive_blocks(NULL, 4, 8, 4, 8, 0);
     CHECK(b.kc >= FD_GEMM_KC_MIN && b.kc <= FD_GEMM_KC_MAX && b.nc >= 8 && b.mc >= 4);
 }
