@@ -38,12 +38,14 @@ typedef struct {
     void (*begin)(void);
     void (*end)(void);
     int rules; /* blocking rules (gemm_blocking.h): AMX's K panel from L1d */
-    /* short K panels (KC kc_short) for FD_GEMM_BF16_SHORT_K_M rows or
-     * more without a B packed beforehand, or kc_short 0; with them, K
-     * panels inside the row blocks where B's whole-K block fits in
-     * k_inner_bytes (fd_bf_k_inner) */
+    /* short K panels (FD_GEMM_RULE_KC_AB_L1 on `caches`) for
+     * FD_GEMM_BF16_SHORT_K_M rows or more without a B packed beforehand
+     * (fd_bf_plan), and with them K panels inside the row blocks where
+     * B's whole-K block fits in k_inner_bytes (fd_bf_k_inner) */
     int k_inner;
-    int64_t kc_short, k_inner_bytes;
+    int64_t k_inner_bytes;
+    fd_gemm_blocks entry; /* the table entry the blocks came from */
+    const fd_caches *caches;
 } fd_bf16_blk;
 
 /* Portable emulation: Intel's vdpbf16ps order per pair (high element's
@@ -137,16 +139,9 @@ static fd_bf16_blk fd_gemm_bf16_pick(int isa)
 static fd_bf16_blk fd_gemm_bf16_pick_blocked(int isa, const fd_caches *caches)
 {
     fd_bf16_blk b = fd_gemm_bf16_pick(isa);
-    const fd_gemm_blocks entry = b.blocks;
-    b.blocks = fd_gemm_path_blocks(entry, caches, 2, 2 * b.kp_align, b.rules);
-    b.kc_short = 0;
-    b.k_inner_bytes = 0;
-    if (b.k_inner) {
-        fd_gemm_blocks s =
-            fd_gemm_path_blocks(entry, caches, 2, 2 * b.kp_align, FD_GEMM_RULE_KC_AB_L1);
-        b.kc_short = s.kc < b.blocks.kc ? s.kc : 0;
-        b.k_inner_bytes = fd_gemm_k_inner_bytes(caches);
-    }
+    b.entry = b.blocks;
+    b.caches = caches;
+    b.blocks = fd_gemm_path_blocks(b.entry, caches, 2, 2 * b.kp_align, b.rules);
     return b;
 }
 
@@ -186,7 +181,15 @@ static void fd_bf_plan(fd_bf16_blk *bp, int64_t m, int64_t k, int64_t n, int pre
 {
     fd_gemm_blocks *b = &bp->blocks;
     int64_t nk;
-    if (bp->kc_short && !pre && m >= FD_GEMM_BF16_SHORT_K_M) b->kc = bp->kc_short;
+    bp->k_inner_bytes = 0;
+    if (bp->k_inner && !pre && m >= FD_GEMM_BF16_SHORT_K_M) {
+        /* derived here, not in the pick: most bfloat16 calls of an MLP
+         * epoch are small or on a B packed beforehand */
+        const fd_gemm_blocks s =
+            fd_gemm_path_blocks(bp->entry, bp->caches, 2, 2 * bp->kp_align, FD_GEMM_RULE_KC_AB_L1);
+        if (s.kc < b->kc) b->kc = s.kc;
+        bp->k_inner_bytes = fd_gemm_k_inner_bytes(bp->caches);
+    }
     nk = (k + b->kc - 1) / b->kc;
     if (nk < 1) nk = 1;
     b->mc = fd_gemm_min(b->mc, fd_gemm_round_up(m, b->mr));
