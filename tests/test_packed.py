@@ -32,6 +32,10 @@ SHAPES = [
     (64, 129, 1),
     (1, 785, 15),
     (7, 17, 33),
+    # 256 rows or more: AMX's short K panels read inside the pre-packed
+    # long one (one panel up to K = 2048, two above)
+    (300, 785, 33),
+    (257, 2101, 40),
 ]
 
 

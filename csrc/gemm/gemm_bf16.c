@@ -176,15 +176,17 @@ static int64_t fd_bf_pairs(const fd_bf16_blk *b, int64_t kc)
  * beforehand); the K panels (even, so only the last panel can end on half
  * a pair; whole tiles on AMX) depend on k and the path only, except that
  * AMX, whose results they do not change, takes its short ones for
- * FD_GEMM_BF16_SHORT_K_M rows or more when it packs B itself. */
+ * FD_GEMM_BF16_SHORT_K_M rows or more (on a B packed beforehand, when that
+ * is one panel). */
 static void fd_bf_plan(fd_bf16_blk *bp, int64_t m, int64_t k, int64_t n, int pre, int64_t *kc_eff)
 {
     fd_gemm_blocks *b = &bp->blocks;
     int64_t nk;
     bp->k_inner_bytes = 0;
-    if (bp->k_inner && !pre && m >= FD_GEMM_BF16_SHORT_K_M) {
+    if (bp->k_inner && m >= FD_GEMM_BF16_SHORT_K_M && (!pre || k <= b->kc)) {
         /* derived here, not in the pick: most bfloat16 calls of an MLP
-         * epoch are small or on a B packed beforehand */
+         * epoch are small (a B packed beforehand is one long panel here,
+         * which the short ones read in place: fd_bf_pre_panel) */
         const fd_gemm_blocks s =
             fd_gemm_path_blocks(bp->entry, bp->caches, 2, 2 * bp->kp_align, FD_GEMM_RULE_KC_AB_L1);
         if (s.kc < b->kc) b->kc = s.kc;
@@ -234,11 +236,26 @@ static int fd_bf_whole_k_fits(const fd_bf16_blk *b, int64_t kc_eff, int64_t k, i
  * otherwise send it out of L2 and back once a panel; measured on the Xeon,
  * 1024 x 784 x 256 on one thread: 471 us against 513 panel by panel, while
  * a 256-row region was 117 against 111). */
-static int fd_bf_k_inner(const fd_bf16_blk *b, int64_t kc_eff, int64_t k, int prod, int64_t m,
-                         int64_t n)
+static int fd_bf_k_inner(const fd_bf16_blk *b, int64_t kc_eff, int64_t k, int prod, int pre,
+                         int64_t m, int64_t n)
 {
-    return fd_bf_whole_k_fits(b, kc_eff, k, prod) &&
+    return (pre ? b->k_inner_bytes > 0 && k > kc_eff : fd_bf_whole_k_fits(b, kc_eff, k, prod)) &&
         m * fd_gemm_round_up(fd_gemm_min(n, b->blocks.nc), b->blocks.nr) * 4 >= b->k_inner_bytes;
+}
+
+/* The B micro-panels of K panel pc (kc_eff elements) from column j (a
+ * multiple of NR) in a B packed beforehand in panels of pre_kc elements
+ * (fd_gemm_bf16_pack_rows), and in *stride the words from one micro-panel
+ * to the next: the panel's own, or, for a short panel inside a long one
+ * (AMX), its pairs within the long one's micro-panels, read in place. */
+static const uint32_t *fd_bf_pre_panel(const fd_bf16_blk *b, const uint32_t *pre, int64_t pre_kc,
+                                       int64_t n_pad, int64_t k, int64_t pc, int64_t j,
+                                       int64_t *stride)
+{
+    const int64_t p0 = pc / pre_kc * pre_kc, kp = fd_bf_pairs(b, fd_gemm_min(pre_kc, k - p0));
+    *stride = kp * b->blocks.nr;
+    return pre + fd_bf_pre_offset(b, pre_kc, n_pad, p0) + j / b->blocks.nr * *stride +
+        (pc - p0) / 2 * b->blocks.nr;
 }
 
 /* Packed words of one thread's B block: KC x NC (all K panels of it where
@@ -463,9 +480,9 @@ typedef struct {
 
 /* Rows [ic, ic + mc) of C, columns [jc, jc + nc), over the K panel at pc
  * (kc elements): the A block packed, then every micro-tile against the
- * panel's B micro-panels at Bpack. */
+ * panel's B micro-panels at Bpack, b_stride words apart. */
 static void fd_bf_block(const fd_bf_nest *t, int64_t jc, int64_t nc, int64_t pc, int64_t ic,
-                        const uint32_t *Bpack, float *tilebuf)
+                        const uint32_t *Bpack, int64_t b_stride, float *tilebuf)
 {
     const fd_bf16_blk b = *t->b;
     const fd_gemm_blocks bk = b.blocks;
@@ -489,7 +506,7 @@ static void fd_bf_block(const fd_bf_nest *t, int64_t jc, int64_t nc, int64_t pc,
         const uint32_t *apk = t->Apack + ip * kp * bk.mr;
         for (jp = 0; jp < njp; jp++) {
             const int64_t j0 = jc + jp * bk.nr, cols = fd_gemm_min(bk.nr, t->n - j0);
-            const uint32_t *bpk = Bpack + jp * kp * bk.nr;
+            const uint32_t *bpk = Bpack + jp * b_stride;
             float *cp = t->C + i0 * c_rs + j0 * c_cs;
             if (rows == bk.mr && cols == bk.nr && c_cs == 1) {
                 if (last)
@@ -531,17 +548,18 @@ static void fd_bf_block(const fd_bf_nest *t, int64_t jc, int64_t nc, int64_t pc,
 }
 
 /* Serial loop nest over one thread's region of C (see fd_bf_nest):
- * pre: B packed beforehand (round_up(n, nr) = pre_n_pad columns in all),
- * or NULL to pack B into Bpack here; prod: the B producer, or NULL. */
+ * pre: B packed beforehand in K panels of pre_kc elements
+ * (round_up(n, nr) = pre_n_pad columns in all), or NULL to pack B into
+ * Bpack here; prod: the B producer, or NULL. */
 static void fd_bf_region(const fd_bf_nest *t, const float *B, int64_t b_rs, int64_t b_cs,
                          uint32_t *Bpack, const fd_gemm_epi_f32 *prod, const uint32_t *pre,
-                         int64_t pre_n_pad)
+                         int64_t pre_kc, int64_t pre_n_pad)
 {
     const fd_bf16_blk *b = t->b;
     const fd_gemm_blocks bk = b->blocks;
     const int64_t kc_eff = t->kc_eff, k = t->k, m = t->m, n = t->n;
-    const int k_inner = fd_bf_k_inner(b, kc_eff, k, prod != NULL, m, n);
-    int64_t jc, pc, ic;
+    const int k_inner = fd_bf_k_inner(b, kc_eff, k, prod != NULL, pre != NULL, m, n);
+    int64_t jc, pc, ic, stride;
     FD_GEMM_ALIGNED64(float tilebuf[2 * FD_GEMM_BF16_TILE_MAX]); /* C and z of an edge tile */
     for (jc = 0; jc < n; jc += bk.nc) {
         const int64_t nc = fd_gemm_min(bk.nc, n - jc), njp = (nc + bk.nr - 1) / bk.nr;
@@ -549,32 +567,39 @@ static void fd_bf_region(const fd_bf_nest *t, const float *B, int64_t b_rs, int6
          * panels one after the other, njp micro-panels each) or panel by
          * panel into the same words (each after its producer ran) */
         const int64_t bpad = k_inner ? njp * bk.nr : 0;
-        for (pc = 0; pc < k; pc += kc_eff) {
+        for (pc = 0; pc < k && !(pre && k_inner); pc += kc_eff) {
             const int64_t kc = fd_gemm_min(kc_eff, k - pc), kp = fd_bf_pairs(b, kc);
-            uint32_t *bpanel = Bpack + fd_bf_pre_offset(b, kc_eff, bpad, pc);
+            const uint32_t *bpanel;
             int64_t jp;
             if (prod) prod->b_rows(prod->b_rows_arg, pc, pc + kc, t->j_off + jc, nc);
-            if (pre) /* B packed beforehand: this block's micro-panels */
-                bpanel = (uint32_t *)pre + fd_bf_pre_offset(b, kc_eff, pre_n_pad, pc) +
-                    (t->j_off + jc) / bk.nr * kp * bk.nr;
-            else
+            if (pre) { /* B packed beforehand: this block's micro-panels */
+                bpanel = fd_bf_pre_panel(b, pre, pre_kc, pre_n_pad, k, pc, t->j_off + jc, &stride);
+            } else {
+                uint32_t *dst = Bpack + fd_bf_pre_offset(b, kc_eff, bpad, pc);
                 for (jp = 0; jp < njp; jp++) {
                     const int64_t j0 = jc + jp * bk.nr;
                     fd_bf_pack_b(b, kc, kp, fd_gemm_min(bk.nr, n - j0), B + pc * b_rs + j0 * b_cs,
-                                 b_rs, b_cs, bpanel + jp * kp * bk.nr);
+                                 b_rs, b_cs, dst + jp * kp * bk.nr);
                 }
+                bpanel = dst;
+                stride = kp * bk.nr;
+            }
             if (!k_inner)
-                for (ic = 0; ic < m; ic += bk.mc) fd_bf_block(t, jc, nc, pc, ic, bpanel, tilebuf);
+                for (ic = 0; ic < m; ic += bk.mc)
+                    fd_bf_block(t, jc, nc, pc, ic, bpanel, stride, tilebuf);
         }
         if (k_inner)
             for (ic = 0; ic < m; ic += bk.mc)
                 for (pc = 0; pc < k; pc += kc_eff) {
-                    const int64_t kp = fd_bf_pairs(b, fd_gemm_min(kc_eff, k - pc));
-                    const uint32_t *bpanel = pre
-                        ? pre + fd_bf_pre_offset(b, kc_eff, pre_n_pad, pc) +
-                            (t->j_off + jc) / bk.nr * kp * bk.nr
-                        : Bpack + fd_bf_pre_offset(b, kc_eff, bpad, pc);
-                    fd_bf_block(t, jc, nc, pc, ic, bpanel, tilebuf);
+                    const uint32_t *bpanel;
+                    if (pre) {
+                        bpanel = fd_bf_pre_panel(b, pre, pre_kc, pre_n_pad, k, pc, t->j_off + jc,
+                                                 &stride);
+                    } else {
+                        bpanel = Bpack + fd_bf_pre_offset(b, kc_eff, bpad, pc);
+                        stride = fd_bf_pairs(b, fd_gemm_min(kc_eff, k - pc)) * bk.nr;
+                    }
+                    fd_bf_block(t, jc, nc, pc, ic, bpanel, stride, tilebuf);
                 }
     }
 }
@@ -593,7 +618,7 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
     const fd_gemm_epi_f32 *hook = epi && epi->c_tile ? epi : NULL;
     const uint32_t *pre = epi ? epi->b_packed : NULL;
     fd_bf16_blk b;
-    int64_t kc_eff, per_thread, units;
+    int64_t kc_eff, per_thread, units, pre_kc = 0;
     uint32_t *base;
     void *owned = NULL;
     int nt, split_n, tid;
@@ -629,6 +654,10 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
     }
     b = fd_gemm_bf16_pick_blocked(ctx.isa, caches);
     fd_bf_for_product(&b, n, a_rs, a_cs);
+    if (pre) { /* the K panels it was packed in (fd_bf_pre_plan's) */
+        fd_bf16_blk p = b;
+        fd_bf_plan(&p, 1, k, n, 1, &pre_kc);
+    }
     fd_bf_plan(&b, m, k, n, pre != NULL, &kc_eff);
     nt = fd_bf_threads(&ctx, &b.blocks, m, k, n, prod != NULL, &split_n, &units);
     per_thread = fd_bf_thread_words(&b, kc_eff, k, prod != NULL);
@@ -672,7 +701,7 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
             t.i_off = i0;
             t.j_off = j0;
             if (b.begin) b.begin();
-            fd_bf_region(&t, B + j0 * b_cs, b_rs, b_cs, Bp, prod, pre,
+            fd_bf_region(&t, B + j0 * b_cs, b_rs, b_cs, Bp, prod, pre, pre_kc,
                          fd_gemm_round_up(n, b.blocks.nr));
             if (b.end) b.end();
         }
