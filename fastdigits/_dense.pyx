@@ -293,6 +293,11 @@ cdef class PackedWeights:
         return self
 
 
+def _packed_address(PackedWeights p):
+    """Test hook: the address of p's first packed word."""
+    return <size_t>cnp.PyArray_DATA(p._words)
+
+
 _F32_ANCHOR = np.empty(0, np.float32)
 
 
@@ -315,7 +320,13 @@ def pack_weights(W, precision="bfloat16"):
     cdef fd_ctx ctx = current_ctx()
     ctx.precision = FD_PREC_BF16
     cdef int64_t words = fd_dense_packed_words(ctx, k, n)
-    cdef cnp.ndarray buf = np.empty(words, dtype=np.uint32)
+    # on a cache line: AMX loads a tile row (64 bytes) at a time, and a
+    # NumPy block starts 16 bytes into one (a row across two lines: the
+    # pre-packed 1024 x 784 x 256 product took 0.24 ms instead of 0.21 on
+    # the AMX Xeon, 2 threads)
+    cdef cnp.ndarray raw = np.empty(words + 16, dtype=np.uint32)
+    cdef size_t skip = (64 - <size_t>cnp.PyArray_DATA(raw) % 64) % 64 // 4
+    cdef cnp.ndarray buf = raw[skip:skip + words]
     cdef const float *pw = <const float *>_ptr(Wa)
     cdef uint32_t *dst = <uint32_t *>_ptr(buf)
     cdef int rc = FD_OK

@@ -277,3 +277,13 @@ def test_shared_between_threads(bf16_isa):
         t.join()
     assert not errors and len(results) == 20
     assert all(r.tobytes() == want.tobytes() for r in results)
+
+
+def test_packed_words_start_on_a_cache_line():
+    """AMX loads a packed tile row (64 bytes) at a time; a NumPy block
+    starts 16 bytes into a line, which put every row across two lines."""
+    from fastdigits import _dense
+
+    for k, n in [(784, 256), (17, 3), (129, 33), (785, 1000)] * 5:
+        Wp = fastdigits.pack_weights(np.ones((k, n), np.float32))
+        assert _dense._packed_address(Wp) % 64 == 0
