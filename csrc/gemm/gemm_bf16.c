@@ -37,11 +37,11 @@ typedef struct {
      * configuration), or NULL */
     void (*begin)(void);
     void (*end)(void);
-    int rules; /* blocking rules (gemm_blocking.h): AMX's K panel from L1d */
-    /* short K panels (FD_GEMM_RULE_KC_AB_L1 on `caches`) for
-     * FD_GEMM_BF16_SHORT_K_M rows or more without a B packed beforehand
-     * (fd_bf_plan), and with them K panels inside the row blocks where
-     * B's whole-K block fits in k_inner_bytes (fd_bf_k_inner) */
+    int rules; /* blocking rules (gemm_blocking.h): AMX's long K panels from L2 */
+    /* AMX: short K panels (FD_GEMM_RULE_KC_AB_L1 on `caches`) for
+     * FD_GEMM_BF16_SHORT_K_M rows or more (fd_bf_plan), and with them K
+     * panels inside the row blocks where B's whole-K block fits in
+     * k_inner_bytes (fd_bf_k_inner) */
     int k_inner;
     int64_t k_inner_bytes;
     fd_gemm_blocks entry; /* the table entry the blocks came from */
@@ -232,7 +232,7 @@ static int fd_bf_whole_k_fits(const fd_bf16_blk *b, int64_t kc_eff, int64_t k, i
 
 /* Whether a thread's m x n region runs its K panels inside each row block
  * (ic outer, pc inner), every K panel of the NC-wide block of B packed at
- * once: when its C takes more than that budget (AMX's short K panels would
+ * once (or beforehand): when its C takes more than that budget (AMX's short K panels would
  * otherwise send it out of L2 and back once a panel; measured on the Xeon,
  * 1024 x 784 x 256 on one thread: 471 us against 513 panel by panel, while
  * a 256-row region was 117 against 111). */
