@@ -344,6 +344,59 @@ def build_cases():
                     epoch,
                 )
             )
+    # --- bfloat16 products (precision="bfloat16"; on generic/avx2/avx512
+    # the portable emulation, on avx512_bf16 vdpbf16ps, on amx the tiles) --
+    for m, k, n in ((7, 30, 5), (64, 784, 256), (33, 2101, 45), (300, 785, 33), (1024, 784, 256)):
+        r = rng(9, m, k, n)
+        a = randn(r, (m, k), np.float32)
+        b = randn(r, (k, n), np.float32) * np.float32(0.1)
+        bias = randn(r, (n,), np.float32)
+        dy = randn(r, (m, n), np.float32)
+        tag = "%dx%dx%d" % (m, k, n)
+
+        def bmm(a=a, b=b, m=m, n=n):
+            outs = [fd.matmul(a, b, precision="bfloat16")]
+            outs.append(fd.matmul(np.asfortranarray(a), b, precision="bfloat16"))
+            outs.append(fd.matmul(a, np.asfortranarray(b), precision="bfloat16"))
+            f = np.zeros((m, n), np.float32, order="F")
+            outs.append(fd.matmul(a, b, out=f, precision="bfloat16"))
+            return outs
+
+        cases.append(("matmul_bf16", tag, bmm))
+
+        def bfwd(a=a, b=b, bias=bias):
+            outs = []
+            for act in ("relu", "gelu", None):
+                outs.append(fd.dense_forward(a, b, bias, act, precision="bfloat16"))
+            outs.append(
+                fd.dense_forward(a, np.asfortranarray(b), bias, "relu", precision="bfloat16")
+            )
+            outs.append(fd.dense_forward(a, fd.pack_weights(b), bias, "relu", precision="bfloat16"))
+            return outs
+
+        cases.append(("dense_forward_bf16", tag, bfwd))
+
+        def bbwd(a=a, b=b, dy=dy):
+            dx, dW, db = fd.dense_backward(dy, a, b, precision="bfloat16")
+            dWa = np.ones_like(dW)
+            dba = np.ones_like(db)
+            dxa = np.ones_like(dx)
+            fd.dense_backward(
+                dy, a, b, dx_out=dxa, dW_out=dWa, db_out=dba, accumulate=True, precision="bfloat16"
+            )
+            return [dx, dW, db, dxa, dWa, dba]
+
+        cases.append(("dense_backward_bf16", tag, bbwd))
+    Xb = randn(rng(10), (500, 784), np.float32)
+    yb = rng(11).integers(0, 10, size=500)
+    for opt in ("sgd", "adam"):
+
+        def bepoch(opt=opt):
+            model = nn.MLP((784, 64, 10), seed=3, precision="bfloat16")
+            model.fit(Xb, yb, epochs=1, batch_size=64, optimizer=opt)
+            return list(model.params) + [model.decision_function(Xb[:300])]
+
+        cases.append(("mlp_epoch_bf16", "784-64-10-" + opt, bepoch))
     return cases
 
 
@@ -361,7 +414,8 @@ def main(argv=None):
         "--paths",
         help="comma-separated SIMD paths (default: every path available); the "
         "before file has generic,avx2,avx512 (the float32 kernels run the same "
-        "code on avx512_bf16 and amx)",
+        "code on avx512_bf16 and amx; the *_bf16 kernels differ there) and "
+        "predates the *_bf16 kernels",
     )
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="kernel-hashes-") as tmp:
