@@ -547,6 +547,21 @@ static void fd_bf_block(const fd_bf_nest *t, int64_t jc, int64_t nc, int64_t pc,
     }
 }
 
+/* The B micro-panels of K panel pc for the columns from jc of a thread's
+ * region, and in *stride the words between them: in a B packed
+ * beforehand (pre, see fd_bf_pre_panel), or in the thread's Bpack, whose
+ * panels sit one after the other bpad columns wide (bpad 0: one panel,
+ * packed again for each pc). */
+static const uint32_t *fd_bf_b_panel(const fd_bf_nest *t, const uint32_t *pre, int64_t pre_kc,
+                                     int64_t pre_n_pad, const uint32_t *Bpack, int64_t bpad,
+                                     int64_t jc, int64_t pc, int64_t *stride)
+{
+    const fd_bf16_blk *b = t->b;
+    if (pre) return fd_bf_pre_panel(b, pre, pre_kc, pre_n_pad, t->k, pc, t->j_off + jc, stride);
+    *stride = fd_bf_pairs(b, fd_gemm_min(t->kc_eff, t->k - pc)) * b->blocks.nr;
+    return Bpack + fd_bf_pre_offset(b, t->kc_eff, bpad, pc);
+}
+
 /* Serial loop nest over one thread's region of C (see fd_bf_nest):
  * pre: B packed beforehand in K panels of pre_kc elements
  * (round_up(n, nr) = pre_n_pad columns in all), or NULL to pack B into
@@ -569,20 +584,15 @@ static void fd_bf_region(const fd_bf_nest *t, const float *B, int64_t b_rs, int6
         const int64_t bpad = k_inner ? njp * bk.nr : 0;
         for (pc = 0; pc < k && !(pre && k_inner); pc += kc_eff) {
             const int64_t kc = fd_gemm_min(kc_eff, k - pc), kp = fd_bf_pairs(b, kc);
-            const uint32_t *bpanel;
+            const uint32_t *bpanel =
+                fd_bf_b_panel(t, pre, pre_kc, pre_n_pad, Bpack, bpad, jc, pc, &stride);
+            uint32_t *dst = Bpack + fd_bf_pre_offset(b, kc_eff, bpad, pc); /* (without pre) */
             int64_t jp;
             if (prod) prod->b_rows(prod->b_rows_arg, pc, pc + kc, t->j_off + jc, nc);
-            if (pre) { /* B packed beforehand: this block's micro-panels */
-                bpanel = fd_bf_pre_panel(b, pre, pre_kc, pre_n_pad, k, pc, t->j_off + jc, &stride);
-            } else {
-                uint32_t *dst = Bpack + fd_bf_pre_offset(b, kc_eff, bpad, pc);
-                for (jp = 0; jp < njp; jp++) {
-                    const int64_t j0 = jc + jp * bk.nr;
-                    fd_bf_pack_b(b, kc, kp, fd_gemm_min(bk.nr, n - j0), B + pc * b_rs + j0 * b_cs,
-                                 b_rs, b_cs, dst + jp * kp * bk.nr);
-                }
-                bpanel = dst;
-                stride = kp * bk.nr;
+            for (jp = 0; jp < njp && !pre; jp++) {
+                const int64_t j0 = jc + jp * bk.nr;
+                fd_bf_pack_b(b, kc, kp, fd_gemm_min(bk.nr, n - j0), B + pc * b_rs + j0 * b_cs, b_rs,
+                             b_cs, dst + jp * kp * bk.nr);
             }
             if (!k_inner)
                 for (ic = 0; ic < m; ic += bk.mc)
@@ -591,14 +601,8 @@ static void fd_bf_region(const fd_bf_nest *t, const float *B, int64_t b_rs, int6
         if (k_inner)
             for (ic = 0; ic < m; ic += bk.mc)
                 for (pc = 0; pc < k; pc += kc_eff) {
-                    const uint32_t *bpanel;
-                    if (pre) {
-                        bpanel = fd_bf_pre_panel(b, pre, pre_kc, pre_n_pad, k, pc, t->j_off + jc,
-                                                 &stride);
-                    } else {
-                        bpanel = Bpack + fd_bf_pre_offset(b, kc_eff, bpad, pc);
-                        stride = fd_bf_pairs(b, fd_gemm_min(kc_eff, k - pc)) * bk.nr;
-                    }
+                    const uint32_t *bpanel =
+                        fd_bf_b_panel(t, pre, pre_kc, pre_n_pad, Bpack, bpad, jc, pc, &stride);
                     fd_bf_block(t, jc, nc, pc, ic, bpanel, stride, tilebuf);
                 }
     }
