@@ -412,17 +412,48 @@ def _k_panel(isa_id, dt, caches, m, k, n):
     return -(-k // nk)
 
 
+def _ksplit_at(m, k):
+    """Where gemm_blocking.h's K split cuts K (0: not split): batches of at
+    most 128 rows over K >= 512, at half of K rounded up to 8."""
+    return (k // 2 + 7) // 8 * 8 if m <= 128 and k >= 512 else 0
+
+
 def _panel_sum(a, b, kc, caches, isa_id, tile):
     """C as the driver sums it over K panels of kc: each panel's product
-    (one panel each) added to the sum so far."""
+    (one panel each, computed with 129 rows so that the product is neither
+    K-split nor small-batch blocked) added to the sum so far."""
     m, k = a.shape
     acc = None
     for p0 in range(0, k, kc):
-        part = np.full((m, b.shape[1]), np.nan, a.dtype)
-        pa, pb = np.ascontiguousarray(a[:, p0 : p0 + kc]), np.ascontiguousarray(b[p0 : p0 + kc])
+        pa = np.zeros((max(m, 129), min(kc, k - p0)), a.dtype)
+        pa[:m] = a[:, p0 : p0 + kc]
+        part = np.full((pa.shape[0], b.shape[1]), np.nan, a.dtype)
+        pb = np.ascontiguousarray(b[p0 : p0 + kc])
         _runtime._gemm_on_caches(pa, pb, part, caches, isa_id, 1, 0, tile)
-        acc = part if acc is None else part + acc
+        acc = part[:m] if acc is None else part[:m] + acc
     return acc
+
+
+def _product_sum(a, b, caches, isa_id, tile):
+    """C as the driver sums it: over the K panels of _k_panel, and for a
+    K-split product the second K part's sum added to the first's."""
+    m, k = a.shape
+    n, dt = b.shape[1], np.dtype(a.dtype).name
+    kh = _ksplit_at(m, k)
+    if not kh:
+        return _panel_sum(a, b, _k_panel(isa_id, dt, caches, m, k, n), caches, isa_id, tile)
+    first, second = (
+        _panel_sum(
+            np.ascontiguousarray(a[:, p0:p1]),
+            np.ascontiguousarray(b[p0:p1]),
+            _k_panel(isa_id, dt, caches, m, p1 - p0, n),
+            caches,
+            isa_id,
+            tile,
+        )
+        for p0, p1 in ((0, kh), (kh, k))
+    )
+    return second + first
 
 
 def test_small_batch_k_panels_on_the_two_machines():
@@ -456,14 +487,14 @@ def test_small_batch_k_panels_on_the_two_machines():
     ids=lambda v: str(v),
 )
 def test_small_batch_wide_b_panels(isa, dtype, cname, m, k, n):
-    """The product sums over the K panels _k_panel names, bit for bit (so
-    it fails where the rule is not applied), with either float32 tiling and
-    1, 2 or 3 threads, and matches float64 matmul."""
+    """The product sums over the K panels _k_panel names, in the two K
+    parts of the K split (_ksplit_at), bit for bit (so it fails where
+    either rule is not applied), with either float32 tiling and 1, 2 or 3
+    threads, and matches float64 matmul."""
     caches, isa_id = CACHES[cname], _isa(isa)
     a, b = _operands(m, k, n, dtype, seed=m + n)
-    kc = _k_panel(isa_id, np.dtype(dtype).name, caches, m, k, n)
     tiles = (1, 2) if dtype == np.float32 else (0,)
-    want = _panel_sum(a, b, kc, caches, isa_id, tiles[0])
+    want = _product_sum(a, b, caches, isa_id, tiles[0])
     for tile in tiles:
         for nt in (1, 2, 3):
             c = np.full((m, n), np.nan, dtype)

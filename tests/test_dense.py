@@ -179,6 +179,55 @@ def test_threads_bit_identical(isa, dtype, act):
 
 
 @pytest.mark.parametrize("act", ACTS)
+def test_k_split_products(isa, dtype, act):
+    """A batch of at most 128 rows over K >= 512 is summed in two K parts
+    and joined (gemm_blocking.h, fd_gemm_ksplit_at): the same bits on 1 to
+    5 threads (the parts, then column slabs of them), the epilogue (bias,
+    preact, activation) on the joined sums, within tolerance of the
+    reference; and a weight gradient whose K is such a batch (>= 512 rows,
+    <= 128 inputs) adds to dW_out as one sum with accumulate=True."""
+    rng = np.random.default_rng(21)
+    for m, k, n, w_order in [(37, 600, 70, "C"), (128, 513, 33, "F"), (64, 784, 256, "C")]:
+        x, W, b = layer(rng, m, k, n, dtype, w_order)
+        outs = []
+        with fastdigits.simd(isa):
+            for nt in (1, 2, 3, 4, 5):
+                with fastdigits.threads(nt):
+                    z = np.full((m, n), np.nan, dtype)
+                    outs.append((fastdigits.dense_forward(x, W, b, act, preact_out=z), z))
+        for y, z in outs[1:]:
+            assert np.array_equal(y, outs[0][0]) and np.array_equal(z, outs[0][1])
+        rz = np.empty((m, n))
+        ry = reference.dense_forward(up(x), up(W), up(b), act, preact_out=rz)
+        assert_close(outs[0][0], ry, dtype)
+        assert_close(outs[0][1], rz, dtype)
+    # dW = x^T dz: 40 x 600 x 30, K = the batch of 600
+    x, W, b = layer(rng, 600, 40, 30, dtype)
+    dy = np.asarray(rng.standard_normal((600, 30)), dtype=dtype)
+    z = np.empty((600, 30), dtype)
+    y = fastdigits.dense_forward(x, W, b, act, preact_out=z)
+    yz = yz_for(act, y, z)
+    grads = []
+    with fastdigits.simd(isa):
+        for nt in (1, 2, 3):
+            with fastdigits.threads(nt):
+                dW = np.full((40, 30), 0.5, dtype)
+                fastdigits.dense_backward(
+                    dy,
+                    x,
+                    W,
+                    activation=act,
+                    dW_out=dW,
+                    accumulate=True,
+                    **yz_kw(act, yz),
+                )
+                grads.append(dW)
+    assert np.array_equal(grads[0], grads[1]) and np.array_equal(grads[0], grads[2])
+    _, rdW, _ = reference.dense_backward(up(dy), up(x), up(W), activation=act, **yz_kw(act, up(yz)))
+    assert_close(grads[0], rdW + 0.5, dtype)
+
+
+@pytest.mark.parametrize("act", ACTS)
 def test_backward_dz_and_db_on_every_path(isa, dtype, act):
     # out >= in: dz and db are made inside the dW product's packing of dz.
     # Batch 500 spans two K panels, so 64-row bias chunks straddle a panel

@@ -95,18 +95,27 @@ def test_matmul_big_sizes_and_blocks():
 
 
 @pytest.mark.parametrize(
-    "m,k,n", [(300, 200, 70), (70, 200, 300), (150, 800, 150), (1000, 300, 10)]
+    # the last two: K split (two K parts, then column slabs of them)
+    "m,k,n",
+    [
+        (300, 200, 70),
+        (70, 200, 300),
+        (150, 800, 150),
+        (1000, 300, 10),
+        (37, 1001, 70),
+        (9, 512, 20),
+    ],
 )
 def test_matmul_threads_bit_identical(isa, dtype, m, k, n):
     rng = np.random.default_rng(4)
     a, b = rand(rng, (m, k), dtype), rand(rng, (k, n), dtype)
     with fastdigits.simd(isa):
         results = []
-        for nt in (1, 2, 3):
+        for nt in (1, 2, 3, 4):
             with fastdigits.threads(nt):
                 results.append(fastdigits.matmul(a, b))
-    assert np.array_equal(results[0], results[1])
-    assert np.array_equal(results[0], results[2])
+    for other in results[1:]:
+        assert np.array_equal(results[0], other)
     check(results[0], a, b)
 
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "act/act.h"
+#include "act/act_simd.h"
 #include "common/fd_omp.h"
 #include "gemm/gemm_bf16.h"
 

@@ -156,6 +156,27 @@ int64_t fd_gemm_k_inner_bytes(const fd_caches *c);
 void fd_gemm_small_m_blocks(fd_gemm_blocks *b, const fd_caches *c, int kbytes, int rules, int64_t m,
                             int64_t n);
 
+/* Small batches over a long K: the K split.  A product of at most
+ * FD_GEMM_SMALL_M rows of C whose K is at least FD_GEMM_KSPLIT_MIN_K is
+ * computed as two K parts, rows [0, kh) and [kh, k) of B, kh the half of K
+ * rounded up to whole 8-row units (fd_gemm_ksplit_at; 0: not split): the
+ * first part's sums go to C, the second's to a scratch block, and a join
+ * pass adds them and applies the epilogue.  Threads take the parts (each
+ * part's columns cut further when there are 4 or more), so each reads only
+ * its half of B's rows, contiguous, which its cache keeps between calls;
+ * and in training the weight gradient (cut by rows: K is the batch) and
+ * the optimiser step (cut by elements: rows) touch the same half of W on
+ * the same core, where a forward cut by columns (half of every row) moved
+ * half of W between the cores' caches twice a step.  The parts depend on
+ * m and k only, never the thread count: one thread runs both and the
+ * join, with the same bits. */
+#define FD_GEMM_KSPLIT_MIN_K 512
+static inline int64_t fd_gemm_ksplit_at(int64_t m, int64_t k, int64_t n)
+{
+    if (m < 1 || n < 1 || m > FD_GEMM_SMALL_M || k < FD_GEMM_KSPLIT_MIN_K) return 0;
+    return (k / 2 + 7) / 8 * 8;
+}
+
 static inline fd_gemm_blocks fd_gemm_entry(int mr, int nr, int64_t kc, int64_t mc, int64_t nc)
 {
     fd_gemm_blocks b;

@@ -31,6 +31,9 @@ typedef struct {
      * tiles of products reading A and B in place, or NULL; mr_tall rows */
     UKR_T ukr_tall;
     int mr_tall;
+    /* the micro-kernels' vector sigmoid / tanh / gelu over rows
+     * (act_simd.h), or NULL for the scalar ones (act.h) */
+    void (*act_rows)(int act, int64_t rows, int64_t n, T *p, int64_t ld);
 } FN(blk);
 
 /* Portable micro-kernel: plain loops the compiler can vectorise. */
@@ -66,15 +69,18 @@ static FN(blk) FN(fd_gemm_pick)(int isa, int tile)
     b.small_n_max = 0;
     b.ukr_tall = NULL;
     b.mr_tall = 0;
+    b.act_rows = NULL;
 #if FD_HAVE_X86_SIMD
     if (isa >= FD_ISA_AVX2) {
         b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(AVX2, T_BITS));
+        b.act_rows = FD_TNAME_ISA(fd_act_rows, avx2);
 #if FD_TPACK_SIMD
         b.tpack = fd_tpack_f32_avx2;
 #endif
     }
     if (isa >= FD_ISA_AVX512) {
         b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(AVX512, T_BITS));
+        b.act_rows = FD_TNAME_ISA(fd_act_rows, avx512);
         b.small_n = FD_TNAME_ISA(fd_small_n, avx512);
 #if FD_TPACK_SIMD
         b.tpack = fd_tpack_f32_avx512;
@@ -134,6 +140,52 @@ static int64_t FN(thread_elems)(const fd_gemm_blocks *b, int64_t kc)
     return fd_gemm_round_up(b->mc * kc + kc * b->nc, line) + line;
 }
 
+/* Elements of the second K part's sums (fd_gemm_ksplit_at), whole cache
+ * lines a row, or 0 when the product is not split. */
+static int64_t FN(ksplit_lds)(int64_t n)
+{ return fd_gemm_round_up(n, FD_GEMM_ALIGN / (int64_t)sizeof(T)); }
+static int64_t FN(ksplit_elems)(int64_t m, int64_t k, int64_t n)
+{
+    return fd_gemm_ksplit_at(m, k, n) ? m * FN(ksplit_lds)(n) + FD_GEMM_ALIGN / (int64_t)sizeof(T)
+                                      : 0;
+}
+
+/* Threads for the K split of an m x k x n product (fd_gemm_ksplit_at): 1,
+ * which runs both parts, or q[0] + q[1], q[p] column slabs of part p
+ * (the odd thread to the first part). */
+static int FN(ksplit_threads)(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_t m, int64_t k,
+                              int64_t n, int q[2])
+{
+    const int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
+    const int64_t units = (n + b->nr - 1) / b->nr;
+    int p;
+    q[0] = (nt + 1) / 2;
+    q[1] = nt / 2 > 1 ? nt / 2 : 1;
+    for (p = 0; p < 2; p++)
+        if ((int64_t)q[p] > units) q[p] = (int)units;
+    return nt >= 2 ? q[0] + q[1] : 1;
+}
+
+/* The K split's scratch: its threads' packing (for the longer of the two
+ * parts' K panels) and the second part's sums; 0 when not split. */
+static size_t FN(ksplit_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n)
+{
+    const int64_t kh = fd_gemm_ksplit_at(m, k, n);
+    int64_t most = 0, kc, e;
+    int p, q[2], nt;
+    fd_gemm_blocks b0 = FN(fd_gemm_pick_blocked)(ctx.isa, ctx.tile, caches).blocks, b;
+    if (!kh) return 0;
+    for (p = 0; p < 2; p++) {
+        b = b0;
+        FN(plan)(caches, m, p ? k - kh : kh, n, &b, &kc);
+        e = FN(thread_elems)(&b, kc);
+        if (e > most) most = e;
+    }
+    nt = FN(ksplit_threads)(&ctx, &b0, m, k, n, q);
+    return ((size_t)nt * (size_t)most + (size_t)FN(ksplit_elems)(m, k, n)) * sizeof(T) +
+        2 * FD_GEMM_ALIGN;
+}
+
 /* Scratch for the threads this product will actually use (not ctx.nthreads:
  * a small product on threads(64) would otherwise reserve 64 threads' panels). */
 static size_t FN(work_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n)
@@ -159,6 +211,10 @@ size_t FN(fd_gemm_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
      * transposed product) */
     const fd_caches *c = fd_cpu_caches();
     size_t a = FN(work_bytes)(ctx, c, m, k, n), t = FN(work_bytes)(ctx, c, n, k, m);
+    if (t > a) a = t;
+    t = FN(ksplit_bytes)(ctx, c, m, k, n);
+    if (t > a) a = t;
+    t = FN(ksplit_bytes)(ctx, c, n, k, m);
     return a > t ? a : t;
 }
 
@@ -403,6 +459,97 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
     }
 }
 
+/* Rows [r0, r1) of the K split's join: C = S + C (the second part's sums
+ * added to the first's, as a micro-kernel adds its sums to C), then the
+ * epilogue in the micro-kernels' order and code: + bias, z, relu, or the
+ * path's vector sigmoid / tanh / gelu over the stored row. */
+static void FN(ksplit_join)(const FN(blk) * b, int64_t r0, int64_t r1, int64_t n, T *C, int64_t ldc,
+                            const T *S, int64_t lds, const T *bias, T *z, int64_t ldz, int act)
+{
+    const int rows_act = act != FD_ACT_IDENTITY && act != FD_ACT_RELU;
+    int64_t r, j;
+    for (r = r0; r < r1; r++) {
+        T *FD_RESTRICT c = C + r * ldc;
+        const T *FD_RESTRICT s = S + r * lds;
+        T *FD_RESTRICT zr = z ? z + r * ldz : NULL;
+        for (j = 0; j < n; j++) {
+            T v = s[j] + c[j];
+            if (bias) v = v + bias[j];
+            if (zr) zr[j] = v;
+            c[j] = act == FD_ACT_RELU ? FN(fd_act)(FD_ACT_RELU, v) : v;
+        }
+        if (rows_act && b->act_rows)
+            b->act_rows(act, 1, n, c, ldc);
+        else if (rows_act)
+            for (j = 0; j < n; j++) c[j] = FN(fd_act)(act, c[j]);
+    }
+}
+
+/* The K split (fd_gemm_ksplit_at) of a product with a row-major C (a B
+ * producer has made all of B before): the two parts, then the join, whose
+ * rows then go to the tile hook. */
+static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * picked, int64_t m,
+                           int64_t k, int64_t n, const T *A, int64_t a_rs, int64_t a_cs, const T *B,
+                           int64_t b_rs, int64_t b_cs, T *C, int64_t c_rs, const T *bias, T *z,
+                           int64_t ldz, int act, int beta, const FN(fd_gemm_epi) * hook, void *work)
+{
+    const int64_t kh = fd_gemm_ksplit_at(m, k, n), lds = FN(ksplit_lds)(n);
+    const int64_t kpart[2] = {kh, k - kh};
+    FN(blk) bp[2];
+    int64_t kc_eff[2], per_thread, e;
+    int q[2], nt, t, p;
+    T *S, *base;
+    void *owned = NULL;
+    for (p = 0; p < 2; p++) {
+        bp[p] = *picked;
+        FN(plan)(caches, m, kpart[p], n, &bp[p].blocks, &kc_eff[p]);
+    }
+    per_thread = FN(thread_elems)(&bp[0].blocks, kc_eff[0]);
+    e = FN(thread_elems)(&bp[1].blocks, kc_eff[1]);
+    if (e > per_thread) per_thread = e;
+    nt = FN(ksplit_threads)(&ctx, &bp[0].blocks, m, k, n, q);
+    if (work == NULL) {
+        owned = malloc(((size_t)nt * (size_t)per_thread + (size_t)FN(ksplit_elems)(m, k, n)) *
+                           sizeof(T) +
+                       FD_GEMM_ALIGN);
+        if (!owned) return FD_ENOMEM;
+        work = owned;
+    }
+    S = (T *)fd_gemm_align_ptr(work);
+    base = (T *)fd_gemm_align_ptr(S + m * lds);
+
+    /* the parts: thread t < q[0] takes column slab t of the first part,
+     * the others slab t - q[0] of the second (one thread: both parts, one
+     * after the other, in scratch slot 0); then, after the loop's
+     * barrier, the join by rows */
+    FD_OMP(parallel num_threads(nt) if (nt > 1))
+    {
+    FD_OMP(for schedule(static))
+    for (t = 0; t < q[0] + q[1]; t++) {
+        const int part = t >= q[0], slab = part ? t - q[0] : t;
+        const FN(blk) *bk = &bp[part];
+        const int64_t k0 = part ? kh : 0, units = (n + bk->blocks.nr - 1) / bk->blocks.nr;
+        int64_t i0, i1, j0, j1;
+        T *Bp = base + (int64_t)(nt > 1 ? t : 0) * per_thread;
+        T *Ap = (T *)fd_gemm_align_ptr(Bp + kc_eff[part] * bk->blocks.nc);
+        fd_gemm_slab(&bk->blocks, 1, units, slab, q[part], m, n, &i0, &i1, &j0, &j1);
+        if (j1 > j0)
+            FN(gemm_region)(bk, kc_eff[part], m, kpart[part], j1 - j0, A + k0 * a_cs, a_rs, a_cs,
+                            B + k0 * b_rs + j0 * b_cs, b_rs, b_cs, part ? S + j0 : C + j0,
+                            part ? lds : c_rs, 1, NULL, NULL, 0, FD_ACT_IDENTITY, part ? 0 : beta,
+                            Bp, Ap, NULL, j0, NULL, 0);
+    }
+    FD_OMP(for schedule(static))
+    for (t = 0; t < nt; t++) {
+        const int64_t r0 = m * t / nt, r1 = m * (t + 1) / nt;
+        FN(ksplit_join)(picked, r0, r1, n, C, c_rs, S, lds, bias, z, ldz, act);
+        if (hook && r1 > r0) hook->c_tile(hook->c_tile_arg, r0, 0, r1 - r0, n, C + r0 * c_rs, c_rs);
+    }
+    }
+    free(owned);
+    return FD_OK;
+}
+
 int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n,
                        const T *A, int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,
                        int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs, const FN(fd_gemm_epi) * epi,
@@ -420,6 +567,8 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
     const int col_major_c = c_cs != 1 && c_rs == 1;
     const FN(blk) picked = FN(fd_gemm_pick_blocked)(ctx.isa, ctx.tile, caches);
     const int narrow = picked.small_n && n <= picked.small_n_max && b_cs == 1 && c_cs == 1;
+    /* small batch, long K: two K parts (gemm_blocking.h) */
+    const int ksplit = fd_gemm_ksplit_at(m, k, n) != 0 && !narrow;
     /* The same for a strided B (a transposed PyTorch weight: b_rs == 1)
      * through a row-major copy of it (k x n, small), when K fits one panel
      * (the packed product then sums in the same order) and the epilogue is
@@ -446,7 +595,7 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
     if (prod && b_cs != 1) return FD_EINVAL;
     if (epi && epi->b_packed) return FD_EINVAL; /* bfloat16 products only */
 
-    if (prod && k > 0 && (col_major_c || narrow)) {
+    if (prod && k > 0 && (col_major_c || narrow || (ksplit && c_cs == 1))) {
         /* this product will not pack B: produce all of it first */
         FN(fd_gemm_epi) plain = *epi;
         prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
@@ -490,6 +639,9 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
         free(owned);
         return FD_OK;
     }
+    if (ksplit && c_cs == 1)
+        return FN(gemm_ksplit)(ctx, caches, &picked, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs,
+                               bias, z, ldz, act, beta, hook, work);
     b = picked;
     FN(plan)(caches, m, k, n, &b.blocks, &kc_eff);
 
