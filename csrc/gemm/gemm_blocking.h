@@ -161,15 +161,19 @@ void fd_gemm_small_m_blocks(fd_gemm_blocks *b, const fd_caches *c, int kbytes, i
  * computed as two K parts, rows [0, kh) and [kh, k) of B, kh the half of K
  * rounded up to whole 8-row units (fd_gemm_ksplit_at; 0: not split): the
  * first part's sums go to C, the second's to a scratch block, and a join
- * pass adds them and applies the epilogue.  Threads take the parts (each
- * part's columns cut further when there are 4 or more), so each reads only
- * its half of B's rows, contiguous, which its cache keeps between calls;
- * and in training the weight gradient (cut by rows: K is the batch) and
- * the optimiser step (cut by elements: rows) touch the same half of W on
- * the same core, where a forward cut by columns (half of every row) moved
- * half of W between the cores' caches twice a step.  The parts depend on
- * m and k only, never the thread count: one thread runs both and the
- * join, with the same bits. */
+ * adds them and applies the epilogue.  Where B is stored by rows (a
+ * row-major W), threads take the parts (then column slabs of each part,
+ * from 3 threads on), so each reads only its half of B's rows,
+ * contiguous, which its cache keeps between calls; and in training the
+ * weight gradient (cut by rows: its K is the batch) and the optimiser
+ * step (cut by elements: rows) touch the same half of W on the same core,
+ * where a forward cut by columns (half of every row) moved half of W
+ * between the cores' caches twice a step.  Where B is stored by columns (a
+ * PyTorch weight, W^T), each thread takes a column slab of both parts and
+ * joins it: whole rows of B's storage again, as an optimiser stepping the
+ * flat array cuts it.  Either way every element is the same two sums and
+ * join, which depend on m and k only, never the thread count or B's
+ * layout: one thread runs both parts and the join, with the same bits. */
 #define FD_GEMM_KSPLIT_MIN_K 512
 static inline int64_t fd_gemm_ksplit_at(int64_t m, int64_t k, int64_t n)
 {

@@ -172,7 +172,7 @@ static size_t FN(ksplit_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, i
 {
     const int64_t kh = fd_gemm_ksplit_at(m, k, n);
     int64_t most = 0, kc, e;
-    int p, q[2], nt;
+    int p, nt;
     fd_gemm_blocks b0 = FN(fd_gemm_pick_blocked)(ctx.isa, ctx.tile, caches).blocks, b;
     if (!kh) return 0;
     for (p = 0; p < 2; p++) {
@@ -181,7 +181,9 @@ static size_t FN(ksplit_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, i
         e = FN(thread_elems)(&b, kc);
         if (e > most) most = e;
     }
-    nt = FN(ksplit_threads)(&ctx, &b0, m, k, n, q);
+    /* either schedule (gemm_ksplit) runs at most the threads the
+     * product's size allows */
+    nt = fd_threads_for(&ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
     return ((size_t)nt * (size_t)most + (size_t)FN(ksplit_elems)(m, k, n)) * sizeof(T) +
         2 * FD_GEMM_ALIGN;
 }
@@ -459,7 +461,8 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
     }
 }
 
-/* Rows [r0, r1) of the K split's join: C = S + C (the second part's sums
+/* Rows [r0, r1) of the K split's join over n columns (C, S, bias and z
+ * offset to the first): C = S + C (the second part's sums
  * added to the first's, as a micro-kernel adds its sums to C), then the
  * epilogue in the micro-kernels' order and code: + bias, z, relu, or the
  * path's vector sigmoid / tanh / gelu over the stored row. */
@@ -508,6 +511,11 @@ static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * 
     e = FN(thread_elems)(&bp[1].blocks, kc_eff[1]);
     if (e > per_thread) per_thread = e;
     nt = FN(ksplit_threads)(&ctx, &bp[0].blocks, m, k, n, q);
+    if (b_cs != 1) { /* column slabs of both parts (below) */
+        const int64_t units = (n + bp[0].blocks.nr - 1) / bp[0].blocks.nr;
+        nt = fd_threads_for(&ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
+        if ((int64_t)nt > units) nt = (int)units;
+    }
     if (work == NULL) {
         owned = malloc(((size_t)nt * (size_t)per_thread + (size_t)FN(ksplit_elems)(m, k, n)) *
                            sizeof(T) +
@@ -518,10 +526,38 @@ static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * 
     S = (T *)fd_gemm_align_ptr(work);
     base = (T *)fd_gemm_align_ptr(S + m * lds);
 
-    /* the parts: thread t < q[0] takes column slab t of the first part,
-     * the others slab t - q[0] of the second (one thread: both parts, one
-     * after the other, in scratch slot 0); then, after the loop's
-     * barrier, the join by rows */
+    if (b_cs != 1) {
+        /* B stored by columns (W^T): thread t takes column slab t of both
+         * parts and joins it, so each thread reads whole columns of B,
+         * rows of its storage, as an optimiser stepping the flat array
+         * cuts it; the same sums as the part-per-thread schedule below */
+        const int64_t units = (n + bp[0].blocks.nr - 1) / bp[0].blocks.nr;
+        FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
+        for (t = 0; t < nt; t++) {
+            int64_t i0, i1, j0, j1;
+            int part;
+            T *Bp = base + (int64_t)t * per_thread;
+            fd_gemm_slab(&bp[0].blocks, 1, units, t, nt, m, n, &i0, &i1, &j0, &j1);
+            if (j1 <= j0) continue;
+            for (part = 0; part < 2; part++) {
+                const int64_t k0 = part ? kh : 0;
+                T *Ap = (T *)fd_gemm_align_ptr(Bp + kc_eff[part] * bp[part].blocks.nc);
+                FN(gemm_region)(&bp[part], kc_eff[part], m, kpart[part], j1 - j0, A + k0 * a_cs,
+                                a_rs, a_cs, B + k0 * b_rs + j0 * b_cs, b_rs, b_cs,
+                                part ? S + j0 : C + j0, part ? lds : c_rs, 1, NULL, NULL, 0,
+                                FD_ACT_IDENTITY, part ? 0 : beta, Bp, Ap, NULL, j0, NULL, 0);
+            }
+            FN(ksplit_join)(picked, 0, m, j1 - j0, C + j0, c_rs, S + j0, lds,
+                            bias ? bias + j0 : NULL, z ? z + j0 : NULL, ldz, act);
+            if (hook) hook->c_tile(hook->c_tile_arg, 0, j0, m, j1 - j0, C + j0, c_rs);
+        }
+        free(owned);
+        return FD_OK;
+    }
+    /* B stored by rows: thread t < q[0] takes column slab t of the first
+     * part, the others slab t - q[0] of the second (one thread: both
+     * parts, one after the other, in scratch slot 0); then, after the
+     * loop's barrier, the join by rows */
     FD_OMP(parallel num_threads(nt) if (nt > 1))
     {
     FD_OMP(for schedule(static))
