@@ -5,6 +5,11 @@ that must not change behaviour (issue 12, "One kernel layout").
     python tools/kernel_hashes.py --paths generic,avx2,avx512 > /tmp/after.txt
     diff tools/kernel_hashes.before.txt /tmp/after.txt
 
+It hashes the fastdigits that `import fastdigits` finds: the installed (or
+editable) one, whichever tree the script is run from.  To hash another
+build (a second worktree), put that tree first:
+`PYTHONPATH=/path/to/tree python tools/kernel_hashes.py ...`.
+
 Runs every SIMD path this machine has (fastdigits.available_simd()) and
 1 and 2 threads.  Each line: kernel case path threads sha256 (of every
 output array's dtype, shape and bytes, in order).  Inputs are made once
