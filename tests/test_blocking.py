@@ -412,10 +412,11 @@ def _k_panel(isa_id, dt, caches, m, k, n):
     return -(-k // nk)
 
 
-def _ksplit_at(m, k):
+def _ksplit_at(m, k, n):
     """Where gemm_blocking.h's K split cuts K (0: not split): batches of at
-    most 128 rows over K >= 512, at half of K rounded up to 8."""
-    return (k // 2 + 7) // 8 * 8 if m <= 128 and k >= 512 else 0
+    most 128 rows over K >= 512, C of at most 2**20 elements, at half of K
+    rounded up to 8."""
+    return (k // 2 + 7) // 8 * 8 if m <= 128 and k >= 512 and m * n <= 1 << 20 else 0
 
 
 def _panel_sum(a, b, kc, caches, isa_id, tile):
@@ -439,7 +440,7 @@ def _product_sum(a, b, caches, isa_id, tile):
     K-split product the second K part's sum added to the first's."""
     m, k = a.shape
     n, dt = b.shape[1], np.dtype(a.dtype).name
-    kh = _ksplit_at(m, k)
+    kh = _ksplit_at(m, k, n)
     if not kh:
         return _panel_sum(a, b, _k_panel(isa_id, dt, caches, m, k, n), caches, isa_id, tile)
     first, second = (

@@ -175,9 +175,14 @@ void fd_gemm_small_m_blocks(fd_gemm_blocks *b, const fd_caches *c, int kbytes, i
  * join, which depend on m and k only, never the thread count or B's
  * layout: one thread runs both parts and the join, with the same bits. */
 #define FD_GEMM_KSPLIT_MIN_K 512
+/* ... and at most this many elements of C: the second part's sums take a
+ * scratch block as large as C, bounded so (8 MiB of float64) */
+#define FD_GEMM_KSPLIT_MAX_MN ((int64_t)1 << 20)
 static inline int64_t fd_gemm_ksplit_at(int64_t m, int64_t k, int64_t n)
 {
-    if (m < 1 || n < 1 || m > FD_GEMM_SMALL_M || k < FD_GEMM_KSPLIT_MIN_K) return 0;
+    if (m < 1 || n < 1 || m > FD_GEMM_SMALL_M || k < FD_GEMM_KSPLIT_MIN_K ||
+        n > FD_GEMM_KSPLIT_MAX_MN / m)
+        return 0;
     return (k / 2 + 7) / 8 * 8;
 }
 
