@@ -414,19 +414,19 @@ def _k_panel(isa_id, dt, caches, m, k, n):
 
 def _ksplit_at(m, k, n):
     """Where gemm_blocking.h's K split cuts K (0: not split): batches of at
-    most 128 rows over K >= 512, C of at most 2**20 elements, at half of K
+    most 256 rows over K >= 512, C of at most 2**20 elements, at half of K
     rounded up to 8."""
-    return (k // 2 + 7) // 8 * 8 if m <= 128 and k >= 512 and m * n <= 1 << 20 else 0
+    return (k // 2 + 7) // 8 * 8 if m <= 256 and k >= 512 and m * n <= 1 << 20 else 0
 
 
 def _panel_sum(a, b, kc, caches, isa_id, tile):
     """C as the driver sums it over K panels of kc: each panel's product
-    (one panel each, computed with 129 rows so that the product is neither
+    (one panel each, computed with 257 rows so that the product is neither
     K-split nor small-batch blocked) added to the sum so far."""
     m, k = a.shape
     acc = None
     for p0 in range(0, k, kc):
-        pa = np.zeros((max(m, 129), min(kc, k - p0)), a.dtype)
+        pa = np.zeros((max(m, 257), min(kc, k - p0)), a.dtype)
         pa[:m] = a[:, p0 : p0 + kc]
         part = np.full((pa.shape[0], b.shape[1]), np.nan, a.dtype)
         pb = np.ascontiguousarray(b[p0 : p0 + kc])
@@ -484,7 +484,16 @@ def test_small_batch_k_panels_on_the_two_machines():
     "m,k,n",
     # issue 13's shape; odd sizes with a ragged last NR panel and K over
     # several panels; rows 2 KiB and 3 KiB apart; over the batch limit
-    [(64, 784, 1024), (37, 1001, 1030), (100, 3001, 520), (13, 1500, 700), (129, 784, 1024)],
+    # (K split up to 256 rows; 257 rows: not split)
+    [
+        (64, 784, 1024),
+        (37, 1001, 1030),
+        (100, 3001, 520),
+        (13, 1500, 700),
+        (129, 784, 1024),
+        (200, 784, 100),
+        (257, 600, 40),
+    ],
     ids=lambda v: str(v),
 )
 def test_small_batch_wide_b_panels(isa, dtype, cname, m, k, n):

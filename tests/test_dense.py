@@ -180,15 +180,20 @@ def test_threads_bit_identical(isa, dtype, act):
 
 @pytest.mark.parametrize("act", ACTS)
 def test_k_split_products(isa, dtype, act):
-    """A batch of at most 128 rows over K >= 512 is summed in two K parts
+    """A batch of at most 256 rows over K >= 512 is summed in two K parts
     and joined (gemm_blocking.h, fd_gemm_ksplit_at; threads take the parts
     of a C-order W, column slabs of both parts of an F-order one): the
     same bits on 1 to 5 threads (the parts, then column slabs of them), the epilogue (bias,
     preact, activation) on the joined sums, within tolerance of the
     reference; and a weight gradient whose K is such a batch (>= 512 rows,
-    <= 128 inputs) adds to dW_out as one sum with accumulate=True."""
+    <= 256 inputs) adds to dW_out as one sum with accumulate=True."""
     rng = np.random.default_rng(21)
-    for m, k, n, w_order in [(37, 600, 70, "C"), (128, 513, 33, "F"), (64, 784, 256, "C")]:
+    for m, k, n, w_order in [
+        (37, 600, 70, "C"),
+        (128, 513, 33, "F"),
+        (64, 784, 256, "C"),
+        (200, 784, 100, "C"),
+    ]:
         x, W, b = layer(rng, m, k, n, dtype, w_order)
         outs = []
         with fastdigits.simd(isa):
