@@ -151,10 +151,11 @@ static int64_t FN(ksplit_elems)(int64_t m, int64_t k, int64_t n)
 }
 
 /* Threads for the K split of an m x k x n product (fd_gemm_ksplit_at): 1,
- * which runs both parts, or q[0] + q[1], q[p] column slabs of part p
- * (the odd thread to the first part). */
+ * which runs both parts; with B stored by rows (by_cols 0) q[0] + q[1],
+ * q[p] column slabs of part p (the odd thread to the first part); with B
+ * stored by columns one column slab of both parts each. */
 static int FN(ksplit_threads)(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_t m, int64_t k,
-                              int64_t n, int q[2])
+                              int64_t n, int by_cols, int q[2])
 {
     const int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
     const int64_t units = (n + b->nr - 1) / b->nr;
@@ -163,6 +164,7 @@ static int FN(ksplit_threads)(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_
     q[1] = nt / 2 > 1 ? nt / 2 : 1;
     for (p = 0; p < 2; p++)
         if ((int64_t)q[p] > units) q[p] = (int)units;
+    if (by_cols) return (int64_t)nt > units ? (int)units : nt;
     return nt >= 2 ? q[0] + q[1] : 1;
 }
 
@@ -488,6 +490,22 @@ static void FN(ksplit_join)(const FN(blk) * b, int64_t r0, int64_t r1, int64_t n
     }
 }
 
+/* Part `part` of the K split over columns [j0, j1): its K rows of A and B
+ * into C (the first part, with the product's beta) or into the scratch S
+ * (the second), no epilogue; Bp: the thread's packing scratch. */
+static void FN(ksplit_part)(const FN(blk) * bp, const int64_t *kc_eff, const int64_t *kpart,
+                            int part, int64_t m, int64_t j0, int64_t j1, const T *A, int64_t a_rs,
+                            int64_t a_cs, const T *B, int64_t b_rs, int64_t b_cs, T *C,
+                            int64_t c_rs, T *S, int64_t lds, int beta, T *Bp)
+{
+    const int64_t k0 = part ? kpart[0] : 0;
+    T *Ap = (T *)fd_gemm_align_ptr(Bp + kc_eff[part] * bp[part].blocks.nc);
+    FN(gemm_region)(&bp[part], kc_eff[part], m, kpart[part], j1 - j0, A + k0 * a_cs, a_rs, a_cs,
+                    B + k0 * b_rs + j0 * b_cs, b_rs, b_cs, part ? S + j0 : C + j0,
+                    part ? lds : c_rs, 1, NULL, NULL, 0, FD_ACT_IDENTITY, part ? 0 : beta, Bp, Ap,
+                    NULL, j0, NULL, 0);
+}
+
 /* The K split (fd_gemm_ksplit_at) of a product with a row-major C (a B
  * producer has made all of B before): the two parts, then the join, whose
  * rows then go to the tile hook. */
@@ -510,12 +528,7 @@ static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * 
     per_thread = FN(thread_elems)(&bp[0].blocks, kc_eff[0]);
     e = FN(thread_elems)(&bp[1].blocks, kc_eff[1]);
     if (e > per_thread) per_thread = e;
-    nt = FN(ksplit_threads)(&ctx, &bp[0].blocks, m, k, n, q);
-    if (b_cs != 1) { /* column slabs of both parts (below) */
-        const int64_t units = (n + bp[0].blocks.nr - 1) / bp[0].blocks.nr;
-        nt = fd_threads_for(&ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
-        if ((int64_t)nt > units) nt = (int)units;
-    }
+    nt = FN(ksplit_threads)(&ctx, &bp[0].blocks, m, k, n, b_cs != 1, q);
     if (work == NULL) {
         owned = malloc(((size_t)nt * (size_t)per_thread + (size_t)FN(ksplit_elems)(m, k, n)) *
                            sizeof(T) +
@@ -536,17 +549,11 @@ static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * 
         for (t = 0; t < nt; t++) {
             int64_t i0, i1, j0, j1;
             int part;
-            T *Bp = base + (int64_t)t * per_thread;
             fd_gemm_slab(&bp[0].blocks, 1, units, t, nt, m, n, &i0, &i1, &j0, &j1);
             if (j1 <= j0) continue;
-            for (part = 0; part < 2; part++) {
-                const int64_t k0 = part ? kh : 0;
-                T *Ap = (T *)fd_gemm_align_ptr(Bp + kc_eff[part] * bp[part].blocks.nc);
-                FN(gemm_region)(&bp[part], kc_eff[part], m, kpart[part], j1 - j0, A + k0 * a_cs,
-                                a_rs, a_cs, B + k0 * b_rs + j0 * b_cs, b_rs, b_cs,
-                                part ? S + j0 : C + j0, part ? lds : c_rs, 1, NULL, NULL, 0,
-                                FD_ACT_IDENTITY, part ? 0 : beta, Bp, Ap, NULL, j0, NULL, 0);
-            }
+            for (part = 0; part < 2; part++)
+                FN(ksplit_part)(bp, kc_eff, kpart, part, m, j0, j1, A, a_rs, a_cs, B, b_rs, b_cs, C,
+                                c_rs, S, lds, beta, base + (int64_t)t * per_thread);
             FN(ksplit_join)(picked, 0, m, j1 - j0, C + j0, c_rs, S + j0, lds,
                             bias ? bias + j0 : NULL, z ? z + j0 : NULL, ldz, act);
             if (hook) hook->c_tile(hook->c_tile_arg, 0, j0, m, j1 - j0, C + j0, c_rs);
@@ -563,17 +570,12 @@ static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * 
     FD_OMP(for schedule(static))
     for (t = 0; t < q[0] + q[1]; t++) {
         const int part = t >= q[0], slab = part ? t - q[0] : t;
-        const FN(blk) *bk = &bp[part];
-        const int64_t k0 = part ? kh : 0, units = (n + bk->blocks.nr - 1) / bk->blocks.nr;
+        const int64_t units = (n + bp[part].blocks.nr - 1) / bp[part].blocks.nr;
         int64_t i0, i1, j0, j1;
-        T *Bp = base + (int64_t)(nt > 1 ? t : 0) * per_thread;
-        T *Ap = (T *)fd_gemm_align_ptr(Bp + kc_eff[part] * bk->blocks.nc);
-        fd_gemm_slab(&bk->blocks, 1, units, slab, q[part], m, n, &i0, &i1, &j0, &j1);
+        fd_gemm_slab(&bp[part].blocks, 1, units, slab, q[part], m, n, &i0, &i1, &j0, &j1);
         if (j1 > j0)
-            FN(gemm_region)(bk, kc_eff[part], m, kpart[part], j1 - j0, A + k0 * a_cs, a_rs, a_cs,
-                            B + k0 * b_rs + j0 * b_cs, b_rs, b_cs, part ? S + j0 : C + j0,
-                            part ? lds : c_rs, 1, NULL, NULL, 0, FD_ACT_IDENTITY, part ? 0 : beta,
-                            Bp, Ap, NULL, j0, NULL, 0);
+            FN(ksplit_part)(bp, kc_eff, kpart, part, m, j0, j1, A, a_rs, a_cs, B, b_rs, b_cs, C,
+                            c_rs, S, lds, beta, base + (int64_t)(nt > 1 ? t : 0) * per_thread);
     }
     FD_OMP(for schedule(static))
     for (t = 0; t < nt; t++) {
