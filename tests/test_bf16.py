@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastdigits
-from fastdigits import reference
+from fastdigits import _runtime, reference
 from fastdigits.reference.dense import to_bfloat16
 
 from _specs import LAYER_CASES, MATMUL_SHAPES
@@ -154,6 +154,66 @@ def test_forward_bf16_parity(bf16_isa, threads, act, m, k, n, w_order, bias):
     np.testing.assert_allclose(y, yz, rtol=2e-6, atol=2e-6)
     tol = 1e-5 * k + 2e-3
     np.testing.assert_allclose(y, ref_y, rtol=tol, atol=tol)
+
+
+def _bf16_ksplit_at(path, m, k, n):
+    """Where the bfloat16 driver's K split cuts K (gemm_bf16.c,
+    fd_bf_ksplit_at; 0: not split): 160 to 256 rows over K >= 512 within one
+    K panel of the path, C of at most 2**20 elements, at half of K rounded
+    up to the path's K unit (AMX: a tile of 32 bfloat16 values, else a pair)."""
+    kc = _runtime.gemm_blocking(_runtime.ISA_NAMES.index(path), "bfloat16")["kc"]
+    unit = 32 if path == "amx" else 2
+    if not (160 <= m <= 256 and 512 <= k <= kc and m * n <= 1 << 20):
+        return 0
+    return (k // 2 + unit - 1) // unit * unit
+
+
+@pytest.mark.parametrize("act", ["identity", "relu"])
+@pytest.mark.parametrize(
+    "m,k,n,w_order",
+    # split (160 and 256 rows; an F-order W: column slabs of both parts; a
+    # narrow C); not split (159 and 257 rows, K 511)
+    [
+        (200, 784, 256, "C"),
+        (160, 600, 70, "F"),
+        (256, 1000, 10, "C"),
+        (159, 784, 64, "C"),
+        (257, 784, 64, "C"),
+        (200, 511, 64, "C"),
+    ],
+)
+def test_bf16_k_split_is_two_half_products_joined(bf16_isa, act, m, k, n, w_order):
+    """160 to 256 rows over K >= 512 are summed in two K parts (x[:, :kh] @
+    W[:kh] and x[:, kh:] @ W[kh:], each a product of its own) and joined as
+    the float32 split joins (second part + first, + bias, then the
+    activation), bit for bit; the same bits on 1 to 5 threads, for a C- or
+    F-order W and for a W packed beforehand (pack_weights, read from row kh
+    in place)."""
+    rng = np.random.default_rng(m + k + n)
+    x = rng.standard_normal((m, k), dtype=np.float32)
+    W = np.asarray(rng.standard_normal((k, n)) / np.sqrt(k), np.float32, order=w_order)
+    b = rng.standard_normal(n, dtype=np.float32)
+    kh = _bf16_ksplit_at(bf16_isa, m, k, n)
+
+    def product(a, w):  # in blocks of 100 rows: never split themselves
+        return np.concatenate(
+            [fastdigits.matmul(a[i : i + 100], w, precision="bfloat16") for i in range(0, m, 100)]
+        )
+
+    with fastdigits.simd(bf16_isa):
+        if kh:
+            want_z = (product(x[:, kh:], W[kh:]) + product(x[:, :kh], W[:kh])) + b
+        else:
+            want_z = product(x, W) + b
+        want = np.maximum(want_z, 0) if act == "relu" else want_z
+        packed = fastdigits.pack_weights(W)
+        for nt in (1, 2, 3, 4, 5):
+            with fastdigits.threads(nt):
+                for w in (W, packed):
+                    z = np.full((m, n), np.nan, np.float32)
+                    y = fastdigits.dense_forward(x, w, b, act, preact_out=z, precision="bfloat16")
+                    np.testing.assert_array_equal(z, want_z)
+                    np.testing.assert_array_equal(y, want)
 
 
 @pytest.mark.parametrize("act", ACTS)
@@ -419,9 +479,10 @@ def test_bf16_epoch_repacks_weights_a_callback_changed(bf16_isa):
 @pytest.mark.parametrize("nthreads", [1, 2])
 def test_bf16_inference_packs_once_same_bits_as_dense_chain(bf16_isa, nthreads, act):
     """bfloat16 inference packs each W once per call and reuses it for every
-    256-row batch: the logits equal a chain of bf16 dense_forward calls (each
-    packing W itself) bit for bit.  700 rows: batches of 256, 256 and 188;
-    K = 785 is odd and W's of 40, 17 and 10 columns have edge tiles."""
+    256-row batch: the logits equal, batch by batch, a chain of bf16
+    dense_forward calls (each packing W itself) bit for bit.  700 rows:
+    batches of 256, 256 and 188 (both K-split: fd_bf_ksplit_at); K = 785 is
+    odd and W's of 40, 17 and 10 columns have edge tiles."""
     from fastdigits import _mlp
     from fastdigits.reference import nn as ref
 
@@ -431,11 +492,14 @@ def test_bf16_inference_packs_once_same_bits_as_dense_chain(bf16_isa, nthreads, 
     params = ref.init_params((785, 40, 17, 10), act, np.float32, 4)
     with fastdigits.simd(bf16_isa), fastdigits.threads(nthreads):
         got = _mlp.predict_logits(params, X, act, "bfloat16")
-        h = X
-        for j in range(0, len(params), 2):
-            last = j == len(params) - 2
-            h = fastdigits.dense_forward(
-                h, params[j], params[j + 1], None if last else act, precision="bfloat16"
-            )
+        chain = []
+        for r in range(0, 700, 256):
+            h = X[r : r + 256]
+            for j in range(0, len(params), 2):
+                last = j == len(params) - 2
+                h = fastdigits.dense_forward(
+                    h, params[j], params[j + 1], None if last else act, precision="bfloat16"
+                )
+            chain.append(h)
     assert got.dtype == np.float32 and got.shape == (700, 10)
-    assert got.tobytes() == h.tobytes()
+    assert got.tobytes() == np.concatenate(chain).tobytes()

@@ -81,7 +81,12 @@
     /* The register tile and cache blocks path isa uses on caches c. */                            \
     fd_gemm_blocks fd_gemm_blocking_##SFX(int isa, const fd_caches *c);                            \
     /* Rows of the tall tile path isa runs on this CPU (FD_TILE_AUTO), 0: none. */                 \
-    int fd_gemm_tall_mr_##SFX(int isa);
+    int fd_gemm_tall_mr_##SFX(int isa);                                                            \
+    /* The K split's join (fd_gemm_ksplit_at) over rows [r0, r1) on path isa: C = S + C, then    \
+     * bias, z and act as the micro-kernels apply them (the bfloat16 split joins with it). */ \
+    void fd_gemm_ksplit_join_##SFX(int isa, int64_t r0, int64_t r1, int64_t n, T *C, int64_t ldc,  \
+                                   const T *S, int64_t lds, const T *bias, T *z, int64_t ldz,      \
+                                   int act);
 
 FD_GEMM_DECL(float, f32)
 FD_GEMM_DECL(double, f64)

@@ -276,6 +276,77 @@ static int64_t fd_bf_thread_words(const fd_bf16_blk *b, int64_t kc, int64_t k, i
         fd_gemm_round_up(fd_bf_pairs(b, kc) * b->blocks.mc, line) + line;
 }
 
+/* The K split (gemm_blocking.h: fd_gemm_ksplit_at, the float32 rule and
+ * its reasons) of a bfloat16 product on b (fd_bf_for_product's blocks):
+ * K rows [0, kh) and [kh, k), kh the half of K rounded up to whole K units
+ * of the path (AMX: tiles of 32), and all of K within one of b's K panels,
+ * so that a B packed beforehand (one panel then) is read in place from kh
+ * on; from FD_GEMM_BF16_KSPLIT_MIN_M rows.  0: not split.  Like the
+ * float32 split it depends on m, k, n and the path only. */
+static int64_t fd_bf_ksplit_at(const fd_bf16_blk *b, int64_t m, int64_t k, int64_t n)
+{
+    const int64_t unit = 2 * (int64_t)b->kp_align;
+    if (m < FD_GEMM_BF16_KSPLIT_MIN_M || k > b->blocks.kc || !fd_gemm_ksplit_at(m, k, n)) return 0;
+    return (k / 2 + unit - 1) / unit * unit;
+}
+
+/* Threads for the K split (as the float32 split counts them, on this
+ * driver's grain): 1, which runs both parts; with B read by rows (or
+ * packed beforehand) q[0] + q[1], q[p] column slabs of part p; with B
+ * stored by columns (by_cols), one column slab of both parts each. */
+static int fd_bf_ksplit_threads(const fd_ctx *ctx, const fd_bf16_blk *b, int64_t m, int64_t k,
+                                int64_t n, int by_cols, int q[2])
+{
+    const int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, FD_GEMM_BF16_GRAIN);
+    const int64_t units = (n + b->blocks.nr - 1) / b->blocks.nr;
+    int p;
+    q[0] = (nt + 1) / 2;
+    q[1] = nt / 2 > 1 ? nt / 2 : 1;
+    for (p = 0; p < 2; p++)
+        if ((int64_t)q[p] > units) q[p] = (int)units;
+    if (by_cols) return (int64_t)nt > units ? (int)units : nt;
+    return nt >= 2 ? q[0] + q[1] : 1;
+}
+
+/* Floats a row of the second part's sums takes (whole cache lines). */
+static int64_t fd_bf_ksplit_lds(int64_t n)
+{ return fd_gemm_round_up(n, FD_GEMM_ALIGN / 4); }
+
+/* The parts' blocks and K panels, and the packing words a thread needs for
+ * either part; returns kh (0: not split, nothing set). */
+static int64_t fd_bf_ksplit_plan(const fd_bf16_blk *picked, int64_t m, int64_t k, int64_t n,
+                                 int pre, fd_bf16_blk bp[2], int64_t kc_eff[2], int64_t *per_thread)
+{
+    const int64_t kh = fd_bf_ksplit_at(picked, m, k, n);
+    int p;
+    *per_thread = 0;
+    for (p = 0; p < 2 && kh; p++) {
+        const int64_t kp = p ? k - kh : kh;
+        int64_t w;
+        bp[p] = *picked;
+        fd_bf_plan(&bp[p], m, kp, n, pre, &kc_eff[p]);
+        w = fd_bf_thread_words(&bp[p], kc_eff[p], kp, 0);
+        if (w > *per_thread) *per_thread = w;
+    }
+    return kh;
+}
+
+/* The K split's scratch for B read by rows or packed beforehand (pre):
+ * its threads' packing and the second part's sums; 0 when not split. */
+static size_t fd_bf_ksplit_bytes(fd_ctx ctx, const fd_bf16_blk *picked, int64_t m, int64_t k,
+                                 int64_t n, int pre)
+{
+    fd_bf16_blk bp[2];
+    int64_t kc_eff[2], per_thread;
+    int q[2], nt, nt2;
+    if (!fd_bf_ksplit_plan(picked, m, k, n, pre, bp, kc_eff, &per_thread)) return 0;
+    nt = fd_bf_ksplit_threads(&ctx, &bp[0], m, k, n, 0, q);
+    nt2 = fd_bf_ksplit_threads(&ctx, &bp[0], m, k, n, 1, q);
+    if (nt2 > nt) nt = nt2;
+    return ((size_t)nt * (size_t)per_thread + (size_t)(m * fd_bf_ksplit_lds(n))) * 4u +
+        2 * FD_GEMM_ALIGN;
+}
+
 static size_t fd_bf_work_bytes(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n)
 {
     size_t most = 0;
@@ -296,6 +367,12 @@ static size_t fd_bf_work_bytes(fd_ctx ctx, const fd_caches *caches, int64_t m, i
         t1 = fd_bf_thread_words(&b, kc, k, 1);
         bytes = (size_t)nt * (size_t)(t0 > t1 ? t0 : t1) * 4u + FD_GEMM_ALIGN;
         if (bytes > most) most = bytes;
+        {
+            fd_bf16_blk picked = fd_gemm_bf16_pick_blocked(ctx.isa, caches);
+            fd_bf_for_product(&picked, n, 0, 0);
+            bytes = fd_bf_ksplit_bytes(ctx, &picked, m, k, n, pre);
+            if (bytes > most) most = bytes;
+        }
     }
     return most;
 }
@@ -476,6 +553,9 @@ typedef struct {
     uint32_t *Apack;
     const fd_gemm_epi_f32 *hook;
     int64_t i_off, j_off; /* the region's place in C, for the hook */
+    /* a K split's part: its first K row in B, and B's whole K (a B packed
+     * beforehand is read at k_off + pc in the layout of all k_all rows) */
+    int64_t k_off, k_all;
 } fd_bf_nest;
 
 /* Rows [ic, ic + mc) of C, columns [jc, jc + nc), over the K panel at pc
@@ -557,7 +637,9 @@ static const uint32_t *fd_bf_b_panel(const fd_bf_nest *t, const uint32_t *pre, i
                                      int64_t jc, int64_t pc, int64_t *stride)
 {
     const fd_bf16_blk *b = t->b;
-    if (pre) return fd_bf_pre_panel(b, pre, pre_kc, pre_n_pad, t->k, pc, t->j_off + jc, stride);
+    if (pre)
+        return fd_bf_pre_panel(b, pre, pre_kc, pre_n_pad, t->k_all, t->k_off + pc, t->j_off + jc,
+                               stride);
     *stride = fd_bf_pairs(b, fd_gemm_min(t->kc_eff, t->k - pc)) * b->blocks.nr;
     return Bpack + fd_bf_pre_offset(b, t->kc_eff, bpad, pc);
 }
@@ -606,6 +688,120 @@ static void fd_bf_region(const fd_bf_nest *t, const float *B, int64_t b_rs, int6
                     fd_bf_block(t, jc, nc, pc, ic, bpanel, stride, tilebuf);
                 }
     }
+}
+
+/* Part `part` of the K split over columns [j0, j1): its K rows of A and B
+ * (or of the B packed beforehand, pre) into C (the first part, with the
+ * product's beta) or into the scratch S (the second), no epilogue; Bp: the
+ * thread's packing scratch. */
+static void fd_bf_ksplit_part(const fd_bf16_blk *bp, const int64_t *kc_eff, int64_t kh, int part,
+                              int64_t m, int64_t k, int64_t j0, int64_t j1, const float *A,
+                              int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
+                              int64_t b_cs, float *C, int64_t c_rs, float *S, int64_t lds, int beta,
+                              const uint32_t *pre, int64_t pre_kc, int64_t n_pad, uint32_t *Bp)
+{
+    const fd_bf16_blk *b = &bp[part];
+    const int64_t k0 = part ? kh : 0, kp = part ? k - kh : kh;
+    fd_bf_nest t;
+    t.b = b;
+    t.kc_eff = kc_eff[part];
+    t.m = m;
+    t.k = kp;
+    t.n = j1 - j0;
+    t.A = A + k0 * a_cs;
+    t.a_rs = a_rs;
+    t.a_cs = a_cs;
+    t.C = part ? S + j0 : C + j0;
+    t.c_rs = part ? lds : c_rs;
+    t.c_cs = 1;
+    t.bias = NULL;
+    t.z = NULL;
+    t.ldz = 0;
+    t.act = FD_ACT_IDENTITY;
+    t.beta = part ? 0 : beta;
+    t.Apack = (uint32_t *)fd_gemm_align_ptr(Bp + fd_bf_b_words(b, kc_eff[part], kp, 0));
+    t.hook = NULL;
+    t.i_off = 0;
+    t.j_off = j0;
+    t.k_off = k0;
+    t.k_all = k;
+    if (b->begin) b->begin();
+    fd_bf_region(&t, B + k0 * b_rs + j0 * b_cs, b_rs, b_cs, Bp, NULL, pre, pre_kc, n_pad);
+    if (b->end) b->end();
+}
+
+/* The K split (fd_bf_ksplit_at) of a product with a row-major C, in the
+ * float32 split's two schedules (gemm_impl.h: gemm_ksplit): B read by rows
+ * or packed beforehand, threads take the parts (column slabs of each from
+ * 3 threads on), then after a barrier the join by rows; B stored by
+ * columns, each thread both parts of a column slab and its join.  The
+ * join is the float32 one (fd_gemm_ksplit_join_f32), then the tile hook. */
+static int fd_bf_ksplit(fd_ctx ctx, const fd_bf16_blk *picked, int64_t m, int64_t k, int64_t n,
+                        const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
+                        int64_t b_cs, float *C, int64_t c_rs, const float *bias, float *z,
+                        int64_t ldz, int act, int beta, const fd_gemm_epi_f32 *hook,
+                        const uint32_t *pre, int64_t pre_kc, void *work)
+{
+    const int by_cols = b_cs != 1 && !pre;
+    const int64_t lds = fd_bf_ksplit_lds(n), n_pad = fd_gemm_round_up(n, picked->blocks.nr);
+    fd_bf16_blk bp[2];
+    int64_t kc_eff[2], per_thread, kh;
+    int q[2], nt, t;
+    float *S;
+    uint32_t *base;
+    void *owned = NULL;
+    kh = fd_bf_ksplit_plan(picked, m, k, n, pre != NULL, bp, kc_eff, &per_thread);
+    nt = fd_bf_ksplit_threads(&ctx, &bp[0], m, k, n, by_cols, q);
+    if (work == NULL) {
+        owned =
+            malloc(((size_t)nt * (size_t)per_thread + (size_t)(m * lds)) * 4u + 2 * FD_GEMM_ALIGN);
+        if (!owned) return FD_ENOMEM;
+        work = owned;
+    }
+    S = (float *)fd_gemm_align_ptr(work);
+    base = (uint32_t *)fd_gemm_align_ptr(S + m * lds);
+
+    if (by_cols) {
+        const int64_t units = n_pad / bp[0].blocks.nr;
+        FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
+        for (t = 0; t < nt; t++) {
+            int64_t i0, i1, j0, j1;
+            int part;
+            fd_gemm_slab(&bp[0].blocks, 1, units, t, nt, m, n, &i0, &i1, &j0, &j1);
+            if (j1 <= j0) continue;
+            for (part = 0; part < 2; part++)
+                fd_bf_ksplit_part(bp, kc_eff, kh, part, m, k, j0, j1, A, a_rs, a_cs, B, b_rs, b_cs,
+                                  C, c_rs, S, lds, beta, pre, pre_kc, n_pad,
+                                  base + (int64_t)t * per_thread);
+            fd_gemm_ksplit_join_f32(ctx.isa, 0, m, j1 - j0, C + j0, c_rs, S + j0, lds,
+                                    bias ? bias + j0 : NULL, z ? z + j0 : NULL, ldz, act);
+            if (hook) hook->c_tile(hook->c_tile_arg, 0, j0, m, j1 - j0, C + j0, c_rs);
+        }
+        free(owned);
+        return FD_OK;
+    }
+    FD_OMP(parallel num_threads(nt) if (nt > 1))
+    {
+    FD_OMP(for schedule(static))
+    for (t = 0; t < q[0] + q[1]; t++) {
+        const int part = t >= q[0], slab = part ? t - q[0] : t;
+        const int64_t units = n_pad / bp[part].blocks.nr;
+        int64_t i0, i1, j0, j1;
+        fd_gemm_slab(&bp[part].blocks, 1, units, slab, q[part], m, n, &i0, &i1, &j0, &j1);
+        if (j1 > j0)
+            fd_bf_ksplit_part(bp, kc_eff, kh, part, m, k, j0, j1, A, a_rs, a_cs, B, b_rs, b_cs, C,
+                              c_rs, S, lds, beta, pre, pre_kc, n_pad,
+                              base + (int64_t)(nt > 1 ? t : 0) * per_thread);
+    }
+    FD_OMP(for schedule(static))
+    for (t = 0; t < nt; t++) {
+        const int64_t r0 = m * t / nt, r1 = m * (t + 1) / nt;
+        fd_gemm_ksplit_join_f32(ctx.isa, r0, r1, n, C, c_rs, S, lds, bias, z, ldz, act);
+        if (hook && r1 > r0) hook->c_tile(hook->c_tile_arg, r0, 0, r1 - r0, n, C + r0 * c_rs, c_rs);
+    }
+    }
+    free(owned);
+    return FD_OK;
 }
 
 int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n,
@@ -662,6 +858,11 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
         fd_bf16_blk p = b;
         fd_bf_plan(&p, 1, k, n, 1, &pre_kc);
     }
+    if (c_cs == 1 && fd_bf_ksplit_at(&b, m, k, n)) {
+        if (prod) prod->b_rows(prod->b_rows_arg, 0, k, 0, n); /* all of B first */
+        return fd_bf_ksplit(ctx, &b, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, bias, z, ldz,
+                            act, beta, hook, pre, pre_kc, work);
+    }
     fd_bf_plan(&b, m, k, n, pre != NULL, &kc_eff);
     nt = fd_bf_threads(&ctx, &b.blocks, m, k, n, prod != NULL, &split_n, &units);
     per_thread = fd_bf_thread_words(&b, kc_eff, k, prod != NULL);
@@ -704,6 +905,8 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
             t.hook = hook;
             t.i_off = i0;
             t.j_off = j0;
+            t.k_off = 0;
+            t.k_all = k;
             if (b.begin) b.begin();
             fd_bf_region(&t, B + j0 * b_cs, b_rs, b_cs, Bp, prod, pre, pre_kc,
                          fd_gemm_round_up(n, b.blocks.nr));

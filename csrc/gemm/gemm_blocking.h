@@ -182,6 +182,15 @@ void fd_gemm_small_m_blocks(fd_gemm_blocks *b, const fd_caches *c, int kbytes, i
 /* ... and at most this many elements of C: the second part's sums take a
  * scratch block as large as C, bounded so (8 MiB of float64) */
 #define FD_GEMM_KSPLIT_MAX_MN ((int64_t)1 << 20)
+/* bfloat16 products (gemm_bf16.c: fd_bf_ksplit_at) split from
+ * FD_GEMM_BF16_KSPLIT_MIN_M to FD_GEMM_KSPLIT_MAX_M rows of C.  Measured on
+ * the Xeon of issue 13 (AMX, 2 threads, x @ W of 784 -> 256): alone, with W
+ * packed beforehand, 160 rows 43-47 us against 47-49 unsplit, 200 rows
+ * 50-54 against 59-62, 256 rows 63-65 against 90-96; 96 and 128 rows
+ * 15-20% slower split (the join and twice the C tiles outweigh packing
+ * half of x); in the 784-256-10 epoch at batch 200 (Adam, bfloat16) 7-9%
+ * faster, at batch 64 3% */
+#define FD_GEMM_BF16_KSPLIT_MIN_M 160
 static inline int64_t fd_gemm_ksplit_at(int64_t m, int64_t k, int64_t n)
 {
     if (m < 1 || n < 1 || m > FD_GEMM_KSPLIT_MAX_M || k < FD_GEMM_KSPLIT_MIN_K ||

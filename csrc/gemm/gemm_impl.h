@@ -490,6 +490,13 @@ static void FN(ksplit_join)(const FN(blk) * b, int64_t r0, int64_t r1, int64_t n
     }
 }
 
+void FN(fd_gemm_ksplit_join)(int isa, int64_t r0, int64_t r1, int64_t n, T *C, int64_t ldc,
+                             const T *S, int64_t lds, const T *bias, T *z, int64_t ldz, int act)
+{
+    const FN(blk) b = FN(fd_gemm_pick)(isa, FD_TILE_AUTO);
+    FN(ksplit_join)(&b, r0, r1, n, C, ldc, S, lds, bias, z, ldz, act);
+}
+
 /* Part `part` of the K split over columns [j0, j1): its K rows of A and B
  * into C (the first part, with the product's beta) or into the scratch S
  * (the second), no epilogue; Bp: the thread's packing scratch. */
