@@ -216,6 +216,34 @@ def test_bf16_k_split_is_two_half_products_joined(bf16_isa, act, m, k, n, w_orde
                     np.testing.assert_array_equal(y, want)
 
 
+@pytest.mark.parametrize(
+    "m,k,n",
+    # the split in one orientation only: C^T of 64 x 784 x 256 has 256 rows
+    # (split), 200 x 784 x 300's has 300 (not), 1024 x 784 x 256's 256
+    [(64, 784, 256), (200, 784, 300), (1024, 784, 256)],
+)
+def test_bf16_k_split_follows_the_row_major_product(bf16_isa, m, k, n):
+    """A column-major C is computed as C^T = B^T A^T, whose m is n: it is
+    split where the row-major product is, so the layout of C, or of W in a
+    weight gradient (dW takes W's layout), changes no bit."""
+    rng = np.random.default_rng(m + n)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    with fastdigits.simd(bf16_isa), fastdigits.threads(2):
+        c = fastdigits.matmul(a, b, precision="bfloat16")
+        f = np.empty((n, m), np.float32).T
+        fastdigits.matmul(a, b, out=f, precision="bfloat16")
+        np.testing.assert_array_equal(f, c)
+        # dW = x^T dy of a 784 -> n layer at batch 600: n rows of dW^T
+        x = rng.standard_normal((600, k), dtype=np.float32)
+        dy = rng.standard_normal((600, n), dtype=np.float32)
+        W = rng.standard_normal((k, n), dtype=np.float32)
+        _, dw_c, _ = fastdigits.dense_backward(dy, x, W, precision="bfloat16")
+        _, dw_f, _ = fastdigits.dense_backward(dy, x, np.asfortranarray(W), precision="bfloat16")
+        assert dw_f.flags.f_contiguous
+        np.testing.assert_array_equal(dw_f, dw_c)
+
+
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("m,k,n,w_order,need_dx", LAYER_CASES)
 def test_backward_bf16_parity(bf16_isa, threads, act, m, k, n, w_order, need_dx):

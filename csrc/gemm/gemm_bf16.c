@@ -283,11 +283,27 @@ static int64_t fd_bf_thread_words(const fd_bf16_blk *b, int64_t kc, int64_t k, i
  * so that a B packed beforehand (one panel then) is read in place from kh
  * on; from FD_GEMM_BF16_KSPLIT_MIN_M rows.  0: not split.  Like the
  * float32 split it depends on m, k, n and the path only. */
-static int64_t fd_bf_ksplit_at(const fd_bf16_blk *b, int64_t m, int64_t k, int64_t n)
+static int64_t fd_bf_ksplit_kh(const fd_bf16_blk *b, int64_t k)
 {
     const int64_t unit = 2 * (int64_t)b->kp_align;
-    if (m < FD_GEMM_BF16_KSPLIT_MIN_M || k > b->blocks.kc || !fd_gemm_ksplit_at(m, k, n)) return 0;
     return (k / 2 + unit - 1) / unit * unit;
+}
+
+static int64_t fd_bf_ksplit_at(const fd_bf16_blk *b, int64_t m, int64_t k, int64_t n)
+{
+    if (m < FD_GEMM_BF16_KSPLIT_MIN_M || k > b->blocks.kc || !fd_gemm_ksplit_at(m, k, n)) return 0;
+    return fd_bf_ksplit_kh(b, k);
+}
+
+/* Where a product with a column-major C (computed as C^T = B^T A^T, whose
+ * m is n) splits K: where the same product with a row-major C would, so
+ * that the layout of C changes no bit; kh, or 0. */
+static int64_t fd_bf_ksplit_logical(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k,
+                                    int64_t n)
+{
+    fd_bf16_blk b = fd_gemm_bf16_pick_blocked(ctx.isa, caches);
+    fd_bf_for_product(&b, n, 0, 0);
+    return fd_bf_ksplit_at(&b, m, k, n);
 }
 
 /* Threads for the K split (as the float32 split counts them, on this
@@ -312,12 +328,11 @@ static int fd_bf_ksplit_threads(const fd_ctx *ctx, const fd_bf16_blk *b, int64_t
 static int64_t fd_bf_ksplit_lds(int64_t n)
 { return fd_gemm_round_up(n, FD_GEMM_ALIGN / 4); }
 
-/* The parts' blocks and K panels, and the packing words a thread needs for
- * either part; returns kh (0: not split, nothing set). */
-static int64_t fd_bf_ksplit_plan(const fd_bf16_blk *picked, int64_t m, int64_t k, int64_t n,
-                                 int pre, fd_bf16_blk bp[2], int64_t kc_eff[2], int64_t *per_thread)
+/* The parts' blocks and K panels at kh (> 0), and the packing words a
+ * thread needs for either part. */
+static void fd_bf_ksplit_plan(const fd_bf16_blk *picked, int64_t m, int64_t k, int64_t n, int pre,
+                              int64_t kh, fd_bf16_blk bp[2], int64_t kc_eff[2], int64_t *per_thread)
 {
-    const int64_t kh = fd_bf_ksplit_at(picked, m, k, n);
     int p;
     *per_thread = 0;
     for (p = 0; p < 2 && kh; p++) {
@@ -328,18 +343,18 @@ static int64_t fd_bf_ksplit_plan(const fd_bf16_blk *picked, int64_t m, int64_t k
         w = fd_bf_thread_words(&bp[p], kc_eff[p], kp, 0);
         if (w > *per_thread) *per_thread = w;
     }
-    return kh;
 }
 
-/* The K split's scratch for B read by rows or packed beforehand (pre):
- * its threads' packing and the second part's sums; 0 when not split. */
+/* The scratch of a K split at kh (0: none) with B read by rows or packed
+ * beforehand (pre): its threads' packing and the second part's sums. */
 static size_t fd_bf_ksplit_bytes(fd_ctx ctx, const fd_bf16_blk *picked, int64_t m, int64_t k,
-                                 int64_t n, int pre)
+                                 int64_t n, int pre, int64_t kh)
 {
     fd_bf16_blk bp[2];
     int64_t kc_eff[2], per_thread;
     int q[2], nt, nt2;
-    if (!fd_bf_ksplit_plan(picked, m, k, n, pre, bp, kc_eff, &per_thread)) return 0;
+    if (!kh) return 0;
+    fd_bf_ksplit_plan(picked, m, k, n, pre, kh, bp, kc_eff, &per_thread);
     nt = fd_bf_ksplit_threads(&ctx, &bp[0], m, k, n, 0, q);
     nt2 = fd_bf_ksplit_threads(&ctx, &bp[0], m, k, n, 1, q);
     if (nt2 > nt) nt = nt2;
@@ -347,7 +362,10 @@ static size_t fd_bf_ksplit_bytes(fd_ctx ctx, const fd_bf16_blk *picked, int64_t 
         2 * FD_GEMM_ALIGN;
 }
 
-static size_t fd_bf_work_bytes(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n)
+/* kh: the K split the product takes (fd_bf_ksplit_at, or for a column-major
+ * C fd_bf_ksplit_logical of the row-major one; 0: none) */
+static size_t fd_bf_work_bytes(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n,
+                               int64_t kh)
 {
     size_t most = 0;
     int pre;
@@ -370,7 +388,7 @@ static size_t fd_bf_work_bytes(fd_ctx ctx, const fd_caches *caches, int64_t m, i
         {
             fd_bf16_blk picked = fd_gemm_bf16_pick_blocked(ctx.isa, caches);
             fd_bf_for_product(&picked, n, 0, 0);
-            bytes = fd_bf_ksplit_bytes(ctx, &picked, m, k, n, pre);
+            bytes = fd_bf_ksplit_bytes(ctx, &picked, m, k, n, pre, kh);
             if (bytes > most) most = bytes;
         }
     }
@@ -382,10 +400,12 @@ size_t fd_gemm_bf16_work_bytes(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
     size_t a, t;
     ctx.precision = FD_PREC_F32; /* the plain product covers the trivial cases */
     a = fd_gemm_work_bytes_f32(ctx, m, k, n);
-    t = fd_bf_work_bytes(ctx, fd_cpu_caches(), m, k, n);
+    t = fd_bf_work_bytes(ctx, fd_cpu_caches(), m, k, n,
+                         fd_bf_ksplit_logical(ctx, fd_cpu_caches(), m, k, n));
     if (t > a) a = t;
-    t = fd_bf_work_bytes(ctx, fd_cpu_caches(), n, k,
-                         m); /* column-major C: the transposed product */
+    /* column-major C: the transposed product, split where C^T's own is */
+    t = fd_bf_work_bytes(ctx, fd_cpu_caches(), n, k, m,
+                         fd_bf_ksplit_logical(ctx, fd_cpu_caches(), m, k, n));
     return a > t ? a : t;
 }
 
@@ -736,21 +756,21 @@ static void fd_bf_ksplit_part(const fd_bf16_blk *bp, const int64_t *kc_eff, int6
  * 3 threads on), then after a barrier the join by rows; B stored by
  * columns, each thread both parts of a column slab and its join.  The
  * join is the float32 one (fd_gemm_ksplit_join_f32), then the tile hook. */
-static int fd_bf_ksplit(fd_ctx ctx, const fd_bf16_blk *picked, int64_t m, int64_t k, int64_t n,
-                        const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
-                        int64_t b_cs, float *C, int64_t c_rs, const float *bias, float *z,
-                        int64_t ldz, int act, int beta, const fd_gemm_epi_f32 *hook,
+static int fd_bf_ksplit(fd_ctx ctx, const fd_bf16_blk *picked, int64_t kh, int64_t m, int64_t k,
+                        int64_t n, const float *A, int64_t a_rs, int64_t a_cs, const float *B,
+                        int64_t b_rs, int64_t b_cs, float *C, int64_t c_rs, const float *bias,
+                        float *z, int64_t ldz, int act, int beta, const fd_gemm_epi_f32 *hook,
                         const uint32_t *pre, int64_t pre_kc, void *work)
 {
     const int by_cols = b_cs != 1 && !pre;
     const int64_t lds = fd_bf_ksplit_lds(n), n_pad = fd_gemm_round_up(n, picked->blocks.nr);
     fd_bf16_blk bp[2];
-    int64_t kc_eff[2], per_thread, kh;
+    int64_t kc_eff[2], per_thread;
     int q[2], nt, t;
     float *S;
     uint32_t *base;
     void *owned = NULL;
-    kh = fd_bf_ksplit_plan(picked, m, k, n, pre != NULL, bp, kc_eff, &per_thread);
+    fd_bf_ksplit_plan(picked, m, k, n, pre != NULL, kh, bp, kc_eff, &per_thread);
     nt = fd_bf_ksplit_threads(&ctx, &bp[0], m, k, n, by_cols, q);
     if (work == NULL) {
         owned =
@@ -804,10 +824,13 @@ static int fd_bf_ksplit(fd_ctx ctx, const fd_bf16_blk *picked, int64_t m, int64_
     return FD_OK;
 }
 
-int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n,
-                        const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
-                        int64_t b_cs, float *C, int64_t c_rs, int64_t c_cs,
-                        const fd_gemm_epi_f32 *epi, void *work)
+/* fd_gemm_bf16_caches with the K split given: ks < 0 by the rule on this
+ * m x k x n (fd_bf_ksplit_at), else kh = ks (0: not split; the transposed
+ * product of a column-major C takes the row-major product's). */
+static int fd_bf_gemm(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n,
+                      const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
+                      int64_t b_cs, float *C, int64_t c_rs, int64_t c_cs,
+                      const fd_gemm_epi_f32 *epi, void *work, int64_t ks)
 {
     const float *bias = epi ? epi->bias : NULL;
     float *z = epi ? epi->z : NULL;
@@ -818,7 +841,7 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
     const fd_gemm_epi_f32 *hook = epi && epi->c_tile ? epi : NULL;
     const uint32_t *pre = epi ? epi->b_packed : NULL;
     fd_bf16_blk b;
-    int64_t kc_eff, per_thread, units, pre_kc = 0;
+    int64_t kc_eff, per_thread, units, kh, pre_kc = 0;
     uint32_t *base;
     void *owned = NULL;
     int nt, split_n, tid;
@@ -840,17 +863,19 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
     if (prod && b_cs != 1) return FD_EINVAL;
     if (pre && (prod || c_cs != 1)) return FD_EINVAL;
     if (c_cs != 1 && c_rs == 1) {
-        /* column-major C: C^T = B^T A^T is row-major (no epilogue here) */
+        /* column-major C: C^T = B^T A^T is row-major (no epilogue here),
+         * split where the row-major product would be */
+        const int64_t kh = fd_bf_ksplit_logical(ctx, caches, m, k, n);
         if (prod) {
             fd_gemm_epi_f32 plain = *epi;
             prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
             plain.b_rows = NULL;
             plain.b_rows_arg = NULL;
-            return fd_gemm_bf16_caches(ctx, caches, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs,
-                                       1, &plain, work);
+            return fd_bf_gemm(ctx, caches, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1,
+                              &plain, work, kh);
         }
-        return fd_gemm_bf16_caches(ctx, caches, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1,
-                                   epi, work);
+        return fd_bf_gemm(ctx, caches, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1, epi, work,
+                          kh);
     }
     b = fd_gemm_bf16_pick_blocked(ctx.isa, caches);
     fd_bf_for_product(&b, n, a_rs, a_cs);
@@ -858,10 +883,11 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
         fd_bf16_blk p = b;
         fd_bf_plan(&p, 1, k, n, 1, &pre_kc);
     }
-    if (c_cs == 1 && fd_bf_ksplit_at(&b, m, k, n)) {
+    kh = ks < 0 ? fd_bf_ksplit_at(&b, m, k, n) : ks;
+    if (c_cs == 1 && kh) {
         if (prod) prod->b_rows(prod->b_rows_arg, 0, k, 0, n); /* all of B first */
-        return fd_bf_ksplit(ctx, &b, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, bias, z, ldz,
-                            act, beta, hook, pre, pre_kc, work);
+        return fd_bf_ksplit(ctx, &b, kh, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, bias, z,
+                            ldz, act, beta, hook, pre, pre_kc, work);
     }
     fd_bf_plan(&b, m, k, n, pre != NULL, &kc_eff);
     nt = fd_bf_threads(&ctx, &b.blocks, m, k, n, prod != NULL, &split_n, &units);
@@ -915,6 +941,15 @@ int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t 
     }
     free(owned);
     return FD_OK;
+}
+
+int fd_gemm_bf16_caches(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n,
+                        const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
+                        int64_t b_cs, float *C, int64_t c_rs, int64_t c_cs,
+                        const fd_gemm_epi_f32 *epi, void *work)
+{
+    return fd_bf_gemm(ctx, caches, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs, epi, work,
+                      -1);
 }
 
 int fd_gemm_bf16(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *A, int64_t a_rs,
