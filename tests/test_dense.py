@@ -233,6 +233,40 @@ def test_k_split_products(isa, dtype, act):
     assert_close(grads[0], rdW + 0.5, dtype)
 
 
+@pytest.mark.parametrize(
+    "m,k,n",
+    # split in one orientation only (C^T of m x k x n has n rows): 300 x 784 x
+    # 200 and 1024 x 784 x 256 (C^T split), 200 x 784 x 300 and 8 x 784 x 300
+    # (C split, C^T not)
+    [(300, 784, 200), (1024, 784, 256), (200, 784, 300), (8, 784, 300)],
+)
+def test_k_split_follows_the_row_major_product(isa, dtype, m, k, n):
+    """A column-major C is computed as C^T = B^T A^T, whose m is n: it is
+    split where the row-major product is, so an F-order out, or an F-order W
+    in a weight gradient (dW takes W's layout), gives the bits of the
+    C-order one."""
+    rng = np.random.default_rng(m + n)
+    a = np.asarray(rng.standard_normal((m, k)), dtype)
+    b = np.asarray(rng.standard_normal((k, n)), dtype)
+    with fastdigits.simd(isa), fastdigits.threads(2):
+        c = fastdigits.matmul(a, b)
+        f = np.empty((n, m), dtype).T
+        fastdigits.matmul(a, b, out=f)
+        assert np.array_equal(f, c)
+    # dW = x^T dy of a 784 -> 256 layer at batch 600 (K >= 512): dW^T has
+    # 256 rows (split by its own rule), dW 784 (not).  (Where C^T has at
+    # most 128 rows its K panels can differ too: gemm_blocking.h,
+    # fd_gemm_small_m_blocks.)
+    x = np.asarray(rng.standard_normal((600, 784)), dtype)
+    dy = np.asarray(rng.standard_normal((600, 256)), dtype)
+    W = np.asarray(rng.standard_normal((784, 256)), dtype)
+    with fastdigits.simd(isa), fastdigits.threads(2):
+        _, dw_c, _ = fastdigits.dense_backward(dy, x, W)
+        _, dw_f, _ = fastdigits.dense_backward(dy, x, np.asfortranarray(W))
+    assert dw_f.flags.f_contiguous
+    assert np.array_equal(dw_f, dw_c)
+
+
 @pytest.mark.parametrize("act", ACTS)
 def test_backward_dz_and_db_on_every_path(isa, dtype, act):
     # out >= in: dz and db are made inside the dW product's packing of dz.

@@ -144,11 +144,8 @@ static int64_t FN(thread_elems)(const fd_gemm_blocks *b, int64_t kc)
  * lines a row, or 0 when the product is not split. */
 static int64_t FN(ksplit_lds)(int64_t n)
 { return fd_gemm_round_up(n, FD_GEMM_ALIGN / (int64_t)sizeof(T)); }
-static int64_t FN(ksplit_elems)(int64_t m, int64_t k, int64_t n)
-{
-    return fd_gemm_ksplit_at(m, k, n) ? m * FN(ksplit_lds)(n) + FD_GEMM_ALIGN / (int64_t)sizeof(T)
-                                      : 0;
-}
+static int64_t FN(ksplit_elems)(int64_t m, int64_t n, int64_t kh)
+{ return kh ? m * FN(ksplit_lds)(n) + FD_GEMM_ALIGN / (int64_t)sizeof(T) : 0; }
 
 /* Threads for the K split of an m x k x n product (fd_gemm_ksplit_at): 1,
  * which runs both parts; with B stored by rows (by_cols 0) q[0] + q[1],
@@ -168,11 +165,11 @@ static int FN(ksplit_threads)(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_
     return nt >= 2 ? q[0] + q[1] : 1;
 }
 
-/* The K split's scratch: its threads' packing (for the longer of the two
- * parts' K panels) and the second part's sums; 0 when not split. */
-static size_t FN(ksplit_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n)
+/* The scratch of a K split at kh (0: none): its threads' packing (for the
+ * longer of the two parts' K panels) and the second part's sums. */
+static size_t FN(ksplit_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n,
+                               int64_t kh)
 {
-    const int64_t kh = fd_gemm_ksplit_at(m, k, n);
     int64_t most = 0, kc, e;
     int p, nt;
     fd_gemm_blocks b0 = FN(fd_gemm_pick_blocked)(ctx.isa, ctx.tile, caches).blocks, b;
@@ -186,8 +183,21 @@ static size_t FN(ksplit_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, i
     /* either schedule (gemm_ksplit) runs at most the threads the
      * product's size allows */
     nt = fd_threads_for(&ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
-    return ((size_t)nt * (size_t)most + (size_t)FN(ksplit_elems)(m, k, n)) * sizeof(T) +
+    return ((size_t)nt * (size_t)most + (size_t)FN(ksplit_elems)(m, n, kh)) * sizeof(T) +
         2 * FD_GEMM_ALIGN;
+}
+
+/* Where a product with a row-major C on `picked` splits K (fd_gemm_ksplit_at;
+ * 0: not split): not where the narrow-output kernel takes it (n <=
+ * small_n_max, B read in place or, strided, through a row-major copy).  A
+ * column-major C, computed as C^T = B^T A^T (whose m is n), is split where
+ * the row-major product is: the layout of C changes no split. */
+static int64_t FN(ksplit_for)(const FN(blk) * picked, int64_t m, int64_t k, int64_t n, int64_t b_cs,
+                              int act)
+{
+    const int narrow = picked->small_n && n <= picked->small_n_max &&
+        (b_cs == 1 || (k <= picked->blocks.kc && (act == FD_ACT_IDENTITY || act == FD_ACT_RELU)));
+    return narrow ? 0 : fd_gemm_ksplit_at(m, k, n);
 }
 
 /* Scratch for the threads this product will actually use (not ctx.nthreads:
@@ -216,9 +226,10 @@ size_t FN(fd_gemm_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
     const fd_caches *c = fd_cpu_caches();
     size_t a = FN(work_bytes)(ctx, c, m, k, n), t = FN(work_bytes)(ctx, c, n, k, m);
     if (t > a) a = t;
-    t = FN(ksplit_bytes)(ctx, c, m, k, n);
+    t = FN(ksplit_bytes)(ctx, c, m, k, n, fd_gemm_ksplit_at(m, k, n));
     if (t > a) a = t;
-    t = FN(ksplit_bytes)(ctx, c, n, k, m);
+    /* a column-major C: the transposed product, split where C^T's is */
+    t = FN(ksplit_bytes)(ctx, c, n, k, m, fd_gemm_ksplit_at(m, k, n));
     return a > t ? a : t;
 }
 
@@ -513,15 +524,16 @@ static void FN(ksplit_part)(const FN(blk) * bp, const int64_t *kc_eff, const int
                     NULL, j0, NULL, 0);
 }
 
-/* The K split (fd_gemm_ksplit_at) of a product with a row-major C (a B
- * producer has made all of B before): the two parts, then the join, whose
- * rows then go to the tile hook. */
-static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * picked, int64_t m,
-                           int64_t k, int64_t n, const T *A, int64_t a_rs, int64_t a_cs, const T *B,
-                           int64_t b_rs, int64_t b_cs, T *C, int64_t c_rs, const T *bias, T *z,
-                           int64_t ldz, int act, int beta, const FN(fd_gemm_epi) * hook, void *work)
+/* The K split at kh (fd_gemm_ksplit_at) of a product with a row-major C (a
+ * B producer has made all of B before): the two parts, then the join,
+ * whose rows then go to the tile hook. */
+static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * picked, int64_t kh,
+                           int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs, int64_t a_cs,
+                           const T *B, int64_t b_rs, int64_t b_cs, T *C, int64_t c_rs,
+                           const T *bias, T *z, int64_t ldz, int act, int beta,
+                           const FN(fd_gemm_epi) * hook, void *work)
 {
-    const int64_t kh = fd_gemm_ksplit_at(m, k, n), lds = FN(ksplit_lds)(n);
+    const int64_t lds = FN(ksplit_lds)(n);
     const int64_t kpart[2] = {kh, k - kh};
     FN(blk) bp[2];
     int64_t kc_eff[2], per_thread, e;
@@ -537,7 +549,7 @@ static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * 
     if (e > per_thread) per_thread = e;
     nt = FN(ksplit_threads)(&ctx, &bp[0].blocks, m, k, n, b_cs != 1, q);
     if (work == NULL) {
-        owned = malloc(((size_t)nt * (size_t)per_thread + (size_t)FN(ksplit_elems)(m, k, n)) *
+        owned = malloc(((size_t)nt * (size_t)per_thread + (size_t)FN(ksplit_elems)(m, n, kh)) *
                            sizeof(T) +
                        FD_GEMM_ALIGN);
         if (!owned) return FD_ENOMEM;
@@ -595,10 +607,13 @@ static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * 
     return FD_OK;
 }
 
-int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n,
-                       const T *A, int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,
-                       int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs, const FN(fd_gemm_epi) * epi,
-                       void *work)
+/* fd_gemm_caches with the K split given: ks < 0 by this product's own rule
+ * (ksplit_for), else kh = ks (0: not split; the transposed product of a
+ * column-major C takes the row-major product's). */
+static int FN(gemm_caches_ks)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n,
+                              const T *A, int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,
+                              int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs,
+                              const FN(fd_gemm_epi) * epi, void *work, int64_t ks)
 {
     const T *bias = epi ? epi->bias : NULL;
     T *z = epi ? epi->z : NULL;
@@ -611,17 +626,20 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
      * narrow outputs on AVX-512 (fd_small_n reads B in place). */
     const int col_major_c = c_cs != 1 && c_rs == 1;
     const FN(blk) picked = FN(fd_gemm_pick_blocked)(ctx.isa, ctx.tile, caches);
-    const int narrow = picked.small_n && n <= picked.small_n_max && b_cs == 1 && c_cs == 1;
-    /* small batch, long K: two K parts (gemm_blocking.h) */
-    const int ksplit = fd_gemm_ksplit_at(m, k, n) != 0 && !narrow;
+    /* small batch, long K: two K parts (gemm_blocking.h), row-major C only */
+    const int64_t kh = c_cs != 1 ? 0 : ks >= 0 ? ks : FN(ksplit_for)(&picked, m, k, n, b_cs, act);
+    const int ksplit = kh != 0;
+    const int narrow =
+        !ksplit && picked.small_n && n <= picked.small_n_max && b_cs == 1 && c_cs == 1;
     /* The same for a strided B (a transposed PyTorch weight: b_rs == 1)
      * through a row-major copy of it (k x n, small), when K fits one panel
      * (the packed product then sums in the same order) and the epilogue is
      * the identity or relu (the packed product's narrow tiles are edge
      * tiles, whose scalar epilogue is the vector one bit for bit only for
      * those): the same results, without padding every tile to NR. */
-    const int narrow_t = picked.small_n && n <= picked.small_n_max && b_cs != 1 && c_cs == 1 &&
-        !prod && k <= picked.blocks.kc && (act == FD_ACT_IDENTITY || act == FD_ACT_RELU);
+    const int narrow_t = !ksplit && picked.small_n && n <= picked.small_n_max && b_cs != 1 &&
+        c_cs == 1 && !prod && k <= picked.blocks.kc &&
+        (act == FD_ACT_IDENTITY || act == FD_ACT_RELU);
     FN(blk) b;
     int64_t kc_eff, per_thread, units;
     T *base;
@@ -640,14 +658,14 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
     if (prod && b_cs != 1) return FD_EINVAL;
     if (epi && epi->b_packed) return FD_EINVAL; /* bfloat16 products only */
 
-    if (prod && k > 0 && (col_major_c || narrow || (ksplit && c_cs == 1))) {
+    if (prod && k > 0 && (col_major_c || narrow || ksplit)) {
         /* this product will not pack B: produce all of it first */
         FN(fd_gemm_epi) plain = *epi;
         prod->b_rows(prod->b_rows_arg, 0, k, 0, n);
         plain.b_rows = NULL;
         plain.b_rows_arg = NULL;
-        return FN(fd_gemm_caches)(ctx, caches, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs,
-                                  &plain, work);
+        return FN(gemm_caches_ks)(ctx, caches, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs,
+                                  &plain, work, ks);
     }
     if (k <= 0) {
         int64_t i, j;
@@ -660,8 +678,9 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
     }
     if (col_major_c) {
         /* Column-major C: compute C^T = B^T A^T, which is row-major. */
-        return FN(fd_gemm_caches)(ctx, caches, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1,
-                                  epi, work);
+        return FN(gemm_caches_ks)(ctx, caches, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1,
+                                  epi, work,
+                                  FN(ksplit_for)(&picked, m, k, n, b_cs, FD_ACT_IDENTITY));
     }
     if (narrow) {
         picked.small_n(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C, c_rs, beta, bias, z, ldz, act,
@@ -684,9 +703,9 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
         free(owned);
         return FD_OK;
     }
-    if (ksplit && c_cs == 1)
-        return FN(gemm_ksplit)(ctx, caches, &picked, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs,
-                               bias, z, ldz, act, beta, hook, work);
+    if (ksplit)
+        return FN(gemm_ksplit)(ctx, caches, &picked, kh, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C,
+                               c_rs, bias, z, ldz, act, beta, hook, work);
     b = picked;
     FN(plan)(caches, m, k, n, &b.blocks, &kc_eff);
 
@@ -716,6 +735,15 @@ for (tid = 0; tid < nt; tid++) {
 }
 free(owned);
 return FD_OK;
+}
+
+int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n,
+                       const T *A, int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,
+                       int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs, const FN(fd_gemm_epi) * epi,
+                       void *work)
+{
+    return FN(gemm_caches_ks)(ctx, caches, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs,
+                              epi, work, -1);
 }
 
 int FN(fd_gemm)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs, int64_t a_cs,
