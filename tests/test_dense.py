@@ -267,6 +267,26 @@ def test_k_split_follows_the_row_major_product(isa, dtype, m, k, n):
     assert np.array_equal(dw_f, dw_c)
 
 
+@pytest.mark.parametrize("batch", [600, 1024])
+def test_weight_gradient_k_split_where_its_transpose_is_small(isa, dtype, batch):
+    """dW = x^T dz takes the K split where dW^T's rows (the outputs) would
+    (fd_gemm_epi.ksplit_either): for 784 -> 256 at a batch >= 512 it is the
+    two half-batch products joined (second + first), bit for bit, on 1-3
+    threads and for a C- or F-order W."""
+    rng = np.random.default_rng(batch)
+    x = np.asarray(rng.standard_normal((batch, 784)), dtype)
+    dy = np.asarray(rng.standard_normal((batch, 256)), dtype)
+    W = np.asarray(rng.standard_normal((784, 256)), dtype)
+    kh = (batch // 2 + 7) // 8 * 8
+    with fastdigits.simd(isa):
+        want = fastdigits.matmul(x[kh:].T, dy[kh:]) + fastdigits.matmul(x[:kh].T, dy[:kh])
+        for nt in (1, 2, 3):
+            with fastdigits.threads(nt):
+                for w in (W, np.asfortranarray(W)):
+                    _, dW, _ = fastdigits.dense_backward(dy, x, w, need_dx=False)
+                    assert np.array_equal(dW, want), (nt, w.flags.f_contiguous)
+
+
 @pytest.mark.parametrize("act", ACTS)
 def test_backward_dz_and_db_on_every_path(isa, dtype, act):
     # out >= in: dz and db are made inside the dW product's packing of dz.

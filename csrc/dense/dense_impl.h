@@ -297,6 +297,7 @@ int FN(fd_dense_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *
         memset(&epi, 0, sizeof(epi));
         epi.act = FD_ACT_IDENTITY;
         epi.beta = accumulate;
+        epi.ksplit_either = 1; /* K is the batch */
         if (fused) {
             epi.b_rows = FN(fd_dz_block);
             epi.b_rows_arg = &job;

@@ -42,6 +42,12 @@
  * k x n and path, and never reads B itself; other products reject it
  * (FD_EINVAL).  The MLP's bfloat16 epoch packs each weight matrix in its
  * optimiser step this way.
+ *
+ * K split (ksplit_either): float32/float64 products of a few rows over a
+ * long K are summed in two K parts (gemm_blocking.h: fd_gemm_ksplit_at);
+ * with ksplit_either also where C^T has few rows (fd_gemm_ksplit_either_at:
+ * the dense backward's weight gradient, whose K is the batch).  A
+ * column-major C is split where the row-major product would be.
  */
 #ifndef FD_GEMM_H
 #define FD_GEMM_H
@@ -65,6 +71,8 @@
         void *c_tile_arg;                                                                          \
         /* B already packed (bfloat16 products only, gemm_bf16.h), or NULL. */                     \
         const uint32_t *b_packed;                                                                  \
+        /* float32/float64: split K also where C^T's rows qualify (gemm_blocking.h). */            \
+        int ksplit_either;                                                                         \
     } fd_gemm_epi_##SFX;                                                                           \
     size_t fd_gemm_work_bytes_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n);                  \
     /* epi may be NULL (C = A@B).  work: fd_gemm_work_bytes bytes or NULL.   \

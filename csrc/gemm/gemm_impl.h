@@ -193,11 +193,11 @@ static size_t FN(ksplit_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, i
  * column-major C, computed as C^T = B^T A^T (whose m is n), is split where
  * the row-major product is: the layout of C changes no split. */
 static int64_t FN(ksplit_for)(const FN(blk) * picked, int64_t m, int64_t k, int64_t n, int64_t b_cs,
-                              int act)
+                              int act, int either)
 {
     const int narrow = picked->small_n && n <= picked->small_n_max &&
         (b_cs == 1 || (k <= picked->blocks.kc && (act == FD_ACT_IDENTITY || act == FD_ACT_RELU)));
-    return narrow ? 0 : fd_gemm_ksplit_at(m, k, n);
+    return narrow ? 0 : fd_gemm_ksplit_either_at(m, k, n, either);
 }
 
 /* Scratch for the threads this product will actually use (not ctx.nthreads:
@@ -226,10 +226,10 @@ size_t FN(fd_gemm_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
     const fd_caches *c = fd_cpu_caches();
     size_t a = FN(work_bytes)(ctx, c, m, k, n), t = FN(work_bytes)(ctx, c, n, k, m);
     if (t > a) a = t;
-    t = FN(ksplit_bytes)(ctx, c, m, k, n, fd_gemm_ksplit_at(m, k, n));
+    t = FN(ksplit_bytes)(ctx, c, m, k, n, fd_gemm_ksplit_either_at(m, k, n, 1));
     if (t > a) a = t;
-    /* a column-major C: the transposed product, split where C^T's is */
-    t = FN(ksplit_bytes)(ctx, c, n, k, m, fd_gemm_ksplit_at(m, k, n));
+    /* a column-major C: the transposed product, split where C's is */
+    t = FN(ksplit_bytes)(ctx, c, n, k, m, fd_gemm_ksplit_either_at(m, k, n, 1));
     return a > t ? a : t;
 }
 
@@ -620,6 +620,7 @@ static int FN(gemm_caches_ks)(fd_ctx ctx, const fd_caches *caches, int64_t m, in
     int64_t ldz = epi ? epi->ldz : 0;
     int act = epi ? epi->act : FD_ACT_IDENTITY;
     int beta = epi ? epi->beta : 0;
+    const int either = epi ? epi->ksplit_either : 0;
     const FN(fd_gemm_epi) *prod = epi && epi->b_rows ? epi : NULL;
     const FN(fd_gemm_epi) *hook = epi && epi->c_tile ? epi : NULL;
     /* Paths that do not pack B: a column-major C (computed as C^T), and
@@ -627,7 +628,9 @@ static int FN(gemm_caches_ks)(fd_ctx ctx, const fd_caches *caches, int64_t m, in
     const int col_major_c = c_cs != 1 && c_rs == 1;
     const FN(blk) picked = FN(fd_gemm_pick_blocked)(ctx.isa, ctx.tile, caches);
     /* small batch, long K: two K parts (gemm_blocking.h), row-major C only */
-    const int64_t kh = c_cs != 1 ? 0 : ks >= 0 ? ks : FN(ksplit_for)(&picked, m, k, n, b_cs, act);
+    const int64_t kh = c_cs != 1 ? 0
+        : ks >= 0                ? ks
+                                 : FN(ksplit_for)(&picked, m, k, n, b_cs, act, either);
     const int ksplit = kh != 0;
     const int narrow =
         !ksplit && picked.small_n && n <= picked.small_n_max && b_cs == 1 && c_cs == 1;
@@ -680,7 +683,7 @@ static int FN(gemm_caches_ks)(fd_ctx ctx, const fd_caches *caches, int64_t m, in
         /* Column-major C: compute C^T = B^T A^T, which is row-major. */
         return FN(gemm_caches_ks)(ctx, caches, n, k, m, B, b_cs, b_rs, A, a_cs, a_rs, C, c_cs, 1,
                                   epi, work,
-                                  FN(ksplit_for)(&picked, m, k, n, b_cs, FD_ACT_IDENTITY));
+                                  FN(ksplit_for)(&picked, m, k, n, b_cs, FD_ACT_IDENTITY, either));
     }
     if (narrow) {
         picked.small_n(ctx, m, k, n, A, a_rs, a_cs, B, b_rs, C, c_rs, beta, bias, z, ldz, act,
