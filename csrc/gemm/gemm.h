@@ -96,6 +96,23 @@
                                    const T *S, int64_t lds, const T *bias, T *z, int64_t ldz,      \
                                    int act);
 
+/* The K split's two schedules (fd_gemm_ksplit_at), for both drivers, over
+ * nt threads from fd_gemm_ksplit_threads.  by_cols (B stored by columns):
+ * thread t runs both parts of column slab t, then joins it; else threads
+ * take column slabs of the parts (q[0] of the first, q[1] of the second;
+ * one thread: both, in slot 0), then, after a barrier, the join by rows.
+ * part(arg, p, j0, j1, slot): part p over columns [j0, j1) in packing slot
+ * `slot`; join(arg, r0, r1, j0, j1): the join of that block, then its tile
+ * hook. */
+typedef struct {
+    void (*part)(void *arg, int p, int64_t j0, int64_t j1, int slot);
+    void (*join)(void *arg, int64_t r0, int64_t r1, int64_t j0, int64_t j1);
+    void *arg;
+    fd_gemm_blocks blocks[2]; /* each part's blocks (column slabs of NR) */
+} fd_gemm_ksplit_job;
+void fd_gemm_ksplit_run(const fd_gemm_ksplit_job *job, int nt, const int q[2], int by_cols,
+                        int64_t m, int64_t n);
+
 FD_GEMM_DECL(float, f32)
 FD_GEMM_DECL(double, f64)
 

@@ -306,24 +306,6 @@ static int64_t fd_bf_ksplit_logical(fd_ctx ctx, const fd_caches *caches, int64_t
     return fd_bf_ksplit_at(&b, m, k, n);
 }
 
-/* Threads for the K split (as the float32 split counts them, on this
- * driver's grain): 1, which runs both parts; with B read by rows (or
- * packed beforehand) q[0] + q[1], q[p] column slabs of part p; with B
- * stored by columns (by_cols), one column slab of both parts each. */
-static int fd_bf_ksplit_threads(const fd_ctx *ctx, const fd_bf16_blk *b, int64_t m, int64_t k,
-                                int64_t n, int by_cols, int q[2])
-{
-    const int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, FD_GEMM_BF16_GRAIN);
-    const int64_t units = (n + b->blocks.nr - 1) / b->blocks.nr;
-    int p;
-    q[0] = (nt + 1) / 2;
-    q[1] = nt / 2 > 1 ? nt / 2 : 1;
-    for (p = 0; p < 2; p++)
-        if ((int64_t)q[p] > units) q[p] = (int)units;
-    if (by_cols) return (int64_t)nt > units ? (int)units : nt;
-    return nt >= 2 ? q[0] + q[1] : 1;
-}
-
 /* Floats a row of the second part's sums takes (whole cache lines). */
 static int64_t fd_bf_ksplit_lds(int64_t n)
 { return fd_gemm_round_up(n, FD_GEMM_ALIGN / 4); }
@@ -355,8 +337,8 @@ static size_t fd_bf_ksplit_bytes(fd_ctx ctx, const fd_bf16_blk *picked, int64_t 
     int q[2], nt, nt2;
     if (!kh) return 0;
     fd_bf_ksplit_plan(picked, m, k, n, pre, kh, bp, kc_eff, &per_thread);
-    nt = fd_bf_ksplit_threads(&ctx, &bp[0], m, k, n, 0, q);
-    nt2 = fd_bf_ksplit_threads(&ctx, &bp[0], m, k, n, 1, q);
+    nt = fd_gemm_ksplit_threads(&ctx, &bp[0].blocks, m, k, n, FD_GEMM_BF16_GRAIN, 0, q);
+    nt2 = fd_gemm_ksplit_threads(&ctx, &bp[0].blocks, m, k, n, FD_GEMM_BF16_GRAIN, 1, q);
     if (nt2 > nt) nt = nt2;
     return ((size_t)nt * (size_t)per_thread + (size_t)(m * fd_bf_ksplit_lds(n))) * 4u +
         2 * FD_GEMM_ALIGN;
@@ -750,6 +732,37 @@ static void fd_bf_ksplit_part(const fd_bf16_blk *bp, const int64_t *kc_eff, int6
     if (b->end) b->end();
 }
 
+/* What the K split's parts and joins read (fd_gemm_ksplit_run's arg). */
+typedef struct {
+    const fd_bf16_blk *bp;
+    const int64_t *kc_eff;
+    int64_t kh, m, k, a_rs, a_cs, b_rs, b_cs, c_rs, lds, ldz, pre_kc, n_pad, per_thread;
+    const float *A, *B, *bias;
+    float *C, *S, *z;
+    int act, beta, isa;
+    const fd_gemm_epi_f32 *hook;
+    const uint32_t *pre;
+    uint32_t *base;
+} fd_bf_ksplit_args;
+
+static void fd_bf_ksplit_part_cb(void *arg, int p, int64_t j0, int64_t j1, int slot)
+{
+    const fd_bf_ksplit_args *a = (const fd_bf_ksplit_args *)arg;
+    fd_bf_ksplit_part(a->bp, a->kc_eff, a->kh, p, a->m, a->k, j0, j1, a->A, a->a_rs, a->a_cs, a->B,
+                      a->b_rs, a->b_cs, a->C, a->c_rs, a->S, a->lds, a->beta, a->pre, a->pre_kc,
+                      a->n_pad, a->base + (int64_t)slot * a->per_thread);
+}
+
+static void fd_bf_ksplit_join_cb(void *arg, int64_t r0, int64_t r1, int64_t j0, int64_t j1)
+{
+    const fd_bf_ksplit_args *a = (const fd_bf_ksplit_args *)arg;
+    fd_gemm_ksplit_join_f32(a->isa, r0, r1, j1 - j0, a->C + j0, a->c_rs, a->S + j0, a->lds,
+                            a->bias ? a->bias + j0 : NULL, a->z ? a->z + j0 : NULL, a->ldz, a->act);
+    if (a->hook)
+        a->hook->c_tile(a->hook->c_tile_arg, r0, j0, r1 - r0, j1 - j0, a->C + r0 * a->c_rs + j0,
+                        a->c_rs);
+}
+
 /* The K split (fd_bf_ksplit_at) of a product with a row-major C, in the
  * float32 split's two schedules (gemm_impl.h: gemm_ksplit): B read by rows
  * or packed beforehand, threads take the parts (column slabs of each from
@@ -766,12 +779,12 @@ static int fd_bf_ksplit(fd_ctx ctx, const fd_bf16_blk *picked, int64_t kh, int64
     const int64_t lds = fd_bf_ksplit_lds(n), n_pad = fd_gemm_round_up(n, picked->blocks.nr);
     fd_bf16_blk bp[2];
     int64_t kc_eff[2], per_thread;
-    int q[2], nt, t;
+    int q[2], nt;
     float *S;
     uint32_t *base;
     void *owned = NULL;
     fd_bf_ksplit_plan(picked, m, k, n, pre != NULL, kh, bp, kc_eff, &per_thread);
-    nt = fd_bf_ksplit_threads(&ctx, &bp[0], m, k, n, by_cols, q);
+    nt = fd_gemm_ksplit_threads(&ctx, &bp[0].blocks, m, k, n, FD_GEMM_BF16_GRAIN, by_cols, q);
     if (work == NULL) {
         owned =
             malloc(((size_t)nt * (size_t)per_thread + (size_t)(m * lds)) * 4u + 2 * FD_GEMM_ALIGN);
@@ -781,44 +794,42 @@ static int fd_bf_ksplit(fd_ctx ctx, const fd_bf16_blk *picked, int64_t kh, int64
     S = (float *)fd_gemm_align_ptr(work);
     base = (uint32_t *)fd_gemm_align_ptr(S + m * lds);
 
-    if (by_cols) {
-        const int64_t units = n_pad / bp[0].blocks.nr;
-        FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
-        for (t = 0; t < nt; t++) {
-            int64_t i0, i1, j0, j1;
-            int part;
-            fd_gemm_slab(&bp[0].blocks, 1, units, t, nt, m, n, &i0, &i1, &j0, &j1);
-            if (j1 <= j0) continue;
-            for (part = 0; part < 2; part++)
-                fd_bf_ksplit_part(bp, kc_eff, kh, part, m, k, j0, j1, A, a_rs, a_cs, B, b_rs, b_cs,
-                                  C, c_rs, S, lds, beta, pre, pre_kc, n_pad,
-                                  base + (int64_t)t * per_thread);
-            fd_gemm_ksplit_join_f32(ctx.isa, 0, m, j1 - j0, C + j0, c_rs, S + j0, lds,
-                                    bias ? bias + j0 : NULL, z ? z + j0 : NULL, ldz, act);
-            if (hook) hook->c_tile(hook->c_tile_arg, 0, j0, m, j1 - j0, C + j0, c_rs);
-        }
-        free(owned);
-        return FD_OK;
-    }
-    FD_OMP(parallel num_threads(nt) if (nt > 1))
     {
-    FD_OMP(for schedule(static))
-    for (t = 0; t < q[0] + q[1]; t++) {
-        const int part = t >= q[0], slab = part ? t - q[0] : t;
-        const int64_t units = n_pad / bp[part].blocks.nr;
-        int64_t i0, i1, j0, j1;
-        fd_gemm_slab(&bp[part].blocks, 1, units, slab, q[part], m, n, &i0, &i1, &j0, &j1);
-        if (j1 > j0)
-            fd_bf_ksplit_part(bp, kc_eff, kh, part, m, k, j0, j1, A, a_rs, a_cs, B, b_rs, b_cs, C,
-                              c_rs, S, lds, beta, pre, pre_kc, n_pad,
-                              base + (int64_t)(nt > 1 ? t : 0) * per_thread);
-    }
-    FD_OMP(for schedule(static))
-    for (t = 0; t < nt; t++) {
-        const int64_t r0 = m * t / nt, r1 = m * (t + 1) / nt;
-        fd_gemm_ksplit_join_f32(ctx.isa, r0, r1, n, C, c_rs, S, lds, bias, z, ldz, act);
-        if (hook && r1 > r0) hook->c_tile(hook->c_tile_arg, r0, 0, r1 - r0, n, C + r0 * c_rs, c_rs);
-    }
+        fd_bf_ksplit_args a;
+        fd_gemm_ksplit_job job;
+        a.bp = bp;
+        a.kc_eff = kc_eff;
+        a.kh = kh;
+        a.m = m;
+        a.k = k;
+        a.A = A;
+        a.a_rs = a_rs;
+        a.a_cs = a_cs;
+        a.B = B;
+        a.b_rs = b_rs;
+        a.b_cs = b_cs;
+        a.C = C;
+        a.c_rs = c_rs;
+        a.S = S;
+        a.lds = lds;
+        a.bias = bias;
+        a.z = z;
+        a.ldz = ldz;
+        a.act = act;
+        a.beta = beta;
+        a.isa = ctx.isa;
+        a.hook = hook;
+        a.pre = pre;
+        a.pre_kc = pre_kc;
+        a.n_pad = n_pad;
+        a.base = base;
+        a.per_thread = per_thread;
+        job.part = fd_bf_ksplit_part_cb;
+        job.join = fd_bf_ksplit_join_cb;
+        job.arg = &a;
+        job.blocks[0] = bp[0].blocks;
+        job.blocks[1] = bp[1].blocks;
+        fd_gemm_ksplit_run(&job, nt, q, by_cols, m, n);
     }
     free(owned);
     return FD_OK;

@@ -213,6 +213,25 @@ static inline int64_t fd_gemm_ksplit_either_at(int64_t m, int64_t k, int64_t n, 
     return kh || !either ? kh : fd_gemm_ksplit_at(n, k, m);
 }
 
+/* Threads for the K split of an m x k x n product on blocks b, each with
+ * at least `grain` multiply-adds: 1, which runs both parts; with B read by
+ * rows q[0] + q[1], q[p] column slabs of part p (the odd thread to the
+ * first part); with B stored by columns (by_cols) one column slab of both
+ * parts each. */
+static inline int fd_gemm_ksplit_threads(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_t m,
+                                         int64_t k, int64_t n, size_t grain, int by_cols, int q[2])
+{
+    const int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, grain);
+    const int64_t units = (n + b->nr - 1) / b->nr;
+    int p;
+    q[0] = (nt + 1) / 2;
+    q[1] = nt / 2 > 1 ? nt / 2 : 1;
+    for (p = 0; p < 2; p++)
+        if ((int64_t)q[p] > units) q[p] = (int)units;
+    if (by_cols) return (int64_t)nt > units ? (int)units : nt;
+    return nt >= 2 ? q[0] + q[1] : 1;
+}
+
 static inline fd_gemm_blocks fd_gemm_entry(int mr, int nr, int64_t kc, int64_t mc, int64_t nc)
 {
     fd_gemm_blocks b;

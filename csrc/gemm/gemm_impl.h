@@ -147,24 +147,6 @@ static int64_t FN(ksplit_lds)(int64_t n)
 static int64_t FN(ksplit_elems)(int64_t m, int64_t n, int64_t kh)
 { return kh ? m * FN(ksplit_lds)(n) + FD_GEMM_ALIGN / (int64_t)sizeof(T) : 0; }
 
-/* Threads for the K split of an m x k x n product (fd_gemm_ksplit_at): 1,
- * which runs both parts; with B stored by rows (by_cols 0) q[0] + q[1],
- * q[p] column slabs of part p (the odd thread to the first part); with B
- * stored by columns one column slab of both parts each. */
-static int FN(ksplit_threads)(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_t m, int64_t k,
-                              int64_t n, int by_cols, int q[2])
-{
-    const int nt = fd_threads_for(ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
-    const int64_t units = (n + b->nr - 1) / b->nr;
-    int p;
-    q[0] = (nt + 1) / 2;
-    q[1] = nt / 2 > 1 ? nt / 2 : 1;
-    for (p = 0; p < 2; p++)
-        if ((int64_t)q[p] > units) q[p] = (int)units;
-    if (by_cols) return (int64_t)nt > units ? (int)units : nt;
-    return nt >= 2 ? q[0] + q[1] : 1;
-}
-
 /* The scratch of a K split at kh (0: none): its threads' packing (for the
  * longer of the two parts' K panels) and the second part's sums. */
 static size_t FN(ksplit_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k, int64_t n,
@@ -524,6 +506,35 @@ static void FN(ksplit_part)(const FN(blk) * bp, const int64_t *kc_eff, const int
                     NULL, j0, NULL, 0);
 }
 
+/* What the K split's parts and joins read (fd_gemm_ksplit_run's arg). */
+typedef struct {
+    const FN(blk) * bp, *picked;
+    const int64_t *kc_eff, *kpart;
+    int64_t m, a_rs, a_cs, b_rs, b_cs, c_rs, lds, ldz, per_thread;
+    const T *A, *B, *bias;
+    T *C, *S, *z, *base;
+    int act, beta;
+    const FN(fd_gemm_epi) * hook;
+} FN(ksplit_args);
+
+static void FN(ksplit_part_cb)(void *arg, int p, int64_t j0, int64_t j1, int slot)
+{
+    const FN(ksplit_args) *a = (const FN(ksplit_args) *)arg;
+    FN(ksplit_part)(a->bp, a->kc_eff, a->kpart, p, a->m, j0, j1, a->A, a->a_rs, a->a_cs, a->B,
+                    a->b_rs, a->b_cs, a->C, a->c_rs, a->S, a->lds, a->beta,
+                    a->base + (int64_t)slot * a->per_thread);
+}
+
+static void FN(ksplit_join_cb)(void *arg, int64_t r0, int64_t r1, int64_t j0, int64_t j1)
+{
+    const FN(ksplit_args) *a = (const FN(ksplit_args) *)arg;
+    FN(ksplit_join)(a->picked, r0, r1, j1 - j0, a->C + j0, a->c_rs, a->S + j0, a->lds,
+                    a->bias ? a->bias + j0 : NULL, a->z ? a->z + j0 : NULL, a->ldz, a->act);
+    if (a->hook)
+        a->hook->c_tile(a->hook->c_tile_arg, r0, j0, r1 - r0, j1 - j0, a->C + r0 * a->c_rs + j0,
+                        a->c_rs);
+}
+
 /* The K split at kh (fd_gemm_ksplit_at) of a product with a row-major C (a
  * B producer has made all of B before): the two parts, then the join,
  * whose rows then go to the tile hook. */
@@ -537,7 +548,7 @@ static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * 
     const int64_t kpart[2] = {kh, k - kh};
     FN(blk) bp[2];
     int64_t kc_eff[2], per_thread, e;
-    int q[2], nt, t, p;
+    int q[2], nt, p;
     T *S, *base;
     void *owned = NULL;
     for (p = 0; p < 2; p++) {
@@ -547,7 +558,7 @@ static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * 
     per_thread = FN(thread_elems)(&bp[0].blocks, kc_eff[0]);
     e = FN(thread_elems)(&bp[1].blocks, kc_eff[1]);
     if (e > per_thread) per_thread = e;
-    nt = FN(ksplit_threads)(&ctx, &bp[0].blocks, m, k, n, b_cs != 1, q);
+    nt = fd_gemm_ksplit_threads(&ctx, &bp[0].blocks, m, k, n, (size_t)1 << 20, b_cs != 1, q);
     if (work == NULL) {
         owned = malloc(((size_t)nt * (size_t)per_thread + (size_t)FN(ksplit_elems)(m, n, kh)) *
                            sizeof(T) +
@@ -558,50 +569,43 @@ static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * 
     S = (T *)fd_gemm_align_ptr(work);
     base = (T *)fd_gemm_align_ptr(S + m * lds);
 
-    if (b_cs != 1) {
-        /* B stored by columns (W^T): thread t takes column slab t of both
-         * parts and joins it, so each thread reads whole columns of B,
-         * rows of its storage, as an optimiser stepping the flat array
-         * cuts it; the same sums as the part-per-thread schedule below */
-        const int64_t units = (n + bp[0].blocks.nr - 1) / bp[0].blocks.nr;
-        FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
-        for (t = 0; t < nt; t++) {
-            int64_t i0, i1, j0, j1;
-            int part;
-            fd_gemm_slab(&bp[0].blocks, 1, units, t, nt, m, n, &i0, &i1, &j0, &j1);
-            if (j1 <= j0) continue;
-            for (part = 0; part < 2; part++)
-                FN(ksplit_part)(bp, kc_eff, kpart, part, m, j0, j1, A, a_rs, a_cs, B, b_rs, b_cs, C,
-                                c_rs, S, lds, beta, base + (int64_t)t * per_thread);
-            FN(ksplit_join)(picked, 0, m, j1 - j0, C + j0, c_rs, S + j0, lds,
-                            bias ? bias + j0 : NULL, z ? z + j0 : NULL, ldz, act);
-            if (hook) hook->c_tile(hook->c_tile_arg, 0, j0, m, j1 - j0, C + j0, c_rs);
-        }
-        free(owned);
-        return FD_OK;
-    }
-    /* B stored by rows: thread t < q[0] takes column slab t of the first
-     * part, the others slab t - q[0] of the second (one thread: both
-     * parts, one after the other, in scratch slot 0); then, after the
-     * loop's barrier, the join by rows */
-    FD_OMP(parallel num_threads(nt) if (nt > 1))
     {
-    FD_OMP(for schedule(static))
-    for (t = 0; t < q[0] + q[1]; t++) {
-        const int part = t >= q[0], slab = part ? t - q[0] : t;
-        const int64_t units = (n + bp[part].blocks.nr - 1) / bp[part].blocks.nr;
-        int64_t i0, i1, j0, j1;
-        fd_gemm_slab(&bp[part].blocks, 1, units, slab, q[part], m, n, &i0, &i1, &j0, &j1);
-        if (j1 > j0)
-            FN(ksplit_part)(bp, kc_eff, kpart, part, m, j0, j1, A, a_rs, a_cs, B, b_rs, b_cs, C,
-                            c_rs, S, lds, beta, base + (int64_t)(nt > 1 ? t : 0) * per_thread);
-    }
-    FD_OMP(for schedule(static))
-    for (t = 0; t < nt; t++) {
-        const int64_t r0 = m * t / nt, r1 = m * (t + 1) / nt;
-        FN(ksplit_join)(picked, r0, r1, n, C, c_rs, S, lds, bias, z, ldz, act);
-        if (hook && r1 > r0) hook->c_tile(hook->c_tile_arg, r0, 0, r1 - r0, n, C + r0 * c_rs, c_rs);
-    }
+        /* B stored by columns (W^T): each thread both parts of a column
+         * slab and its join, so it reads whole columns of B, rows of its
+         * storage, as an optimiser stepping the flat array cuts it; B by
+         * rows: threads take the parts, so each reads its half of B's rows
+         * (the same sums either way) */
+        FN(ksplit_args) a;
+        fd_gemm_ksplit_job job;
+        a.bp = bp;
+        a.picked = picked;
+        a.kc_eff = kc_eff;
+        a.kpart = kpart;
+        a.m = m;
+        a.A = A;
+        a.a_rs = a_rs;
+        a.a_cs = a_cs;
+        a.B = B;
+        a.b_rs = b_rs;
+        a.b_cs = b_cs;
+        a.C = C;
+        a.c_rs = c_rs;
+        a.S = S;
+        a.lds = lds;
+        a.bias = bias;
+        a.z = z;
+        a.ldz = ldz;
+        a.act = act;
+        a.beta = beta;
+        a.hook = hook;
+        a.base = base;
+        a.per_thread = per_thread;
+        job.part = FN(ksplit_part_cb);
+        job.join = FN(ksplit_join_cb);
+        job.arg = &a;
+        job.blocks[0] = bp[0].blocks;
+        job.blocks[1] = bp[1].blocks;
+        fd_gemm_ksplit_run(&job, nt, q, b_cs != 1, m, n);
     }
     free(owned);
     return FD_OK;
