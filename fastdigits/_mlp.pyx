@@ -36,6 +36,7 @@ cdef extern from "mlp/mlp.h" nogil:
         const int64_t *sizes
         int act
         int64_t batch
+        int64_t tail
     ctypedef struct fd_mlp_optim:
         int kind
         double lr
@@ -81,8 +82,8 @@ OPTIMIZERS = ("sgd", "adam")
 #: per-step learning-rate schedules run in C (csrc/mlp/mlp.h, FD_MLP_LR_*)
 STEP_SCHEDULES = {"constant": FD_MLP_LR_CONSTANT, "linear": FD_MLP_LR_LINEAR,
                   "onecycle": FD_MLP_LR_ONECYCLE}
-_PREDICT_ROWS = 256  # rows per inference chunk: activations stay in cache
-_PREDICT_FLOPS_PER_CALL = 1 << 31  # multiply-adds per nogil inference call (~10-20 ms)
+_PREDICT_ROWS = 256  # rows per inference batch in C: activations stay in cache
+_PREDICT_FLOPS_PER_CALL = 1 << 31  # most multiply-adds per nogil inference call
 _MAX_BATCH = 2147483647  # fastdigits.nn.MAX_BATCH_SIZE
 cdef double _SIGNAL_CHECK_S = 0.05  # longest time between two signal checks in an epoch
 
@@ -285,6 +286,7 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     shape.act = act_code(activation)
     # A batch larger than the epoch is the whole epoch: size the work block for that.
     shape.batch = min(batch_size, max(order.shape[0], 1))
+    shape.tail = order.shape[0] % shape.batch  # the last step's rows (0: a full one)
     cdef fd_mlp_optim opt
     memset(&opt, 0, sizeof(opt))
     opt.kind = FD_MLP_ADAM if optimizer == "adam" else FD_MLP_SGD
@@ -372,6 +374,7 @@ def predict_logits(list params, X, str activation, str precision="float32"):
     shape.sizes = &size_buf[0]
     shape.act = act_code(activation)
     shape.batch = _PREDICT_ROWS
+    shape.tail = X.shape[0] % _PREDICT_ROWS  # calls below take whole batches but the last
     cdef fd_ctx ctx = current_ctx()
     cdef int dt = dtype_code(params[0])
     ctx.precision = _precision_code(precision, dt == FD_F32)
@@ -386,21 +389,33 @@ def predict_logits(list params, X, str activation, str precision="float32"):
     for i in range(len(sizes) - 1):
         flops_per_row += sizes[i] * sizes[i + 1]
     # Bounded nogil calls with a signal check between them: Ctrl-C is honoured
-    # promptly even for millions of rows.
-    cdef int64_t chunk = max(_PREDICT_ROWS, _PREDICT_FLOPS_PER_CALL // max(flops_per_row, 1))
-    cdef int64_t start = 0, rows
+    # promptly even for millions of rows.  A call takes whole batches of
+    # _PREDICT_ROWS, so the rows fall into the batches of one call over all of
+    # X and the bits do not depend on the call sizes (a product's blocking
+    # depends on its row count); their count is doubled while a call is
+    # short and halved while it is long, so a slow path (the portable build,
+    # ~0.3 s a batch for 784-4096-10) is not stuck in 2^31 multiply-adds.
+    cdef int64_t cap = max(1, _PREDICT_FLOPS_PER_CALL // max(flops_per_row, 1) // _PREDICT_ROWS)
+    cdef int64_t nbat = 1, start = 0, rows
+    cdef double t0, el
     cdef size_t in_row = sizes[0] * X.itemsize
     cdef size_t out_row = sizes[len(sizes) - 1] * X.itemsize
     cdef int rc = FD_OK
     cdef void **pp = _pointer_table(params, "params")
     try:
         while start < n and rc == FD_OK:
-            rows = min(chunk, n - start)
+            rows = min(nbat * _PREDICT_ROWS, n - start)
+            t0 = _now()
             with nogil:
                 rc = fd_mlp_forward(ctx, dt, &shape, pp, Xp + start * in_row, rows,
                                     outp + start * out_row, work)
+            el = _now() - t0
             start += rows
             PyErr_CheckSignals()
+            if el < _SIGNAL_CHECK_S / 4 and nbat < cap:
+                nbat = min(cap, 2 * nbat)
+            elif el > _SIGNAL_CHECK_S and nbat > 1:
+                nbat //= 2
     finally:
         free(pp)
     check_status(rc, "fastdigits: out of memory in MLP inference", ValueError, "invalid MLP shape")

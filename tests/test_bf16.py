@@ -531,3 +531,38 @@ def test_bf16_inference_packs_once_same_bits_as_dense_chain(bf16_isa, nthreads, 
             chain.append(h)
     assert got.dtype == np.float32 and got.shape == (700, 10)
     assert got.tobytes() == np.concatenate(chain).tobytes()
+
+
+def test_bf16_inference_calls_take_whole_batches(bf16_isa):
+    """A large layer cuts the rows into several nogil calls (784-4096-10: 660
+    rows a call before); each call takes whole 256-row batches, so every row
+    meets the products of one call over all of X.  A 660-row call ended in a
+    148-row batch, which the bfloat16 K split (160-256 rows) leaves whole:
+    rows 512-659 changed bits with the number of rows predicted."""
+    from fastdigits import _mlp
+    from fastdigits.reference import nn as ref
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((1100, 784)).astype(np.float32)
+    params = ref.init_params((784, 4096, 10), "relu", np.float32, 4)
+    with fastdigits.simd(bf16_isa):
+        got = _mlp.predict_logits(params, X, "relu", "bfloat16")
+        parts = [
+            _mlp.predict_logits(params, X[r : r + 256], "relu", "bfloat16")
+            for r in range(0, 1100, 256)
+        ]
+    assert got.tobytes() == np.concatenate(parts).tobytes()
+
+
+def test_bf16_epoch_with_a_short_last_step_same_bits_as_that_step_alone(bf16_isa):
+    """A last step of 76 rows takes AMX's long K panels and no K split (under
+    160 rows), the 256-row steps short panels and the split: it needs more
+    scratch than they do.  The work block was sized for full steps only and
+    the step wrote past it (a segmentation fault in the same way in
+    inference of 784-2048-10 for a last batch under 160 rows)."""
+    from _epochs import epoch_whole_and_cut
+
+    with fastdigits.simd(bf16_isa):
+        whole, cut = epoch_whole_and_cut((784, 2048, 10), np.float32, 332, 256, "bfloat16")
+    for p, q in zip(whole, cut):
+        assert p.tobytes() == q.tobytes()

@@ -12,6 +12,8 @@ import fastdigits
 from fastdigits.nn import MLP
 from fastdigits.reference import nn as ref
 
+from _epochs import epoch_whole_and_cut
+
 DATA = os.path.join(os.path.dirname(fastdigits.__file__), "data", "mnist")
 ACTS = ("identity", "relu", "sigmoid", "tanh", "gelu")
 TOL = {np.float32: dict(rtol=2e-4, atol=2e-5), np.float64: dict(rtol=1e-9, atol=1e-11)}
@@ -406,3 +408,15 @@ def test_kernel_validation_names_arguments():
         _mlp.train_epoch([ro] + m.params[1:], m.grads, [], X, y, order, **kw)
     with pytest.raises(ValueError, match=r"grads\[1\] must have shape"):
         _mlp.train_epoch(m.params, [m.grads[0], np.zeros(5)] + m.grads[2:], [], X, y, order, **kw)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_epoch_with_a_short_last_step_same_bits_as_that_step_alone(isa, dtype):
+    """The last step of 60 rows splits K (784 >= 512, <= 256 rows) while the
+    512-row steps do not: the work block is sized for both (it was for full
+    steps only; float32's split scratch stayed within it here, bfloat16's
+    short steps did not: test_bf16's twin of this test)."""
+    with fastdigits.simd(isa):
+        whole, cut = epoch_whole_and_cut((784, 300, 10), dtype, 572, 512)
+    for p, q in zip(whole, cut):
+        assert p.tobytes() == q.tobytes()

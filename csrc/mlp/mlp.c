@@ -33,7 +33,8 @@ static char *fd_mlp_align_ptr(void *p)
 static int fd_mlp_shape_ok(const fd_mlp_shape *s)
 {
     int l;
-    if (!s || s->nlayers < 1 || s->nlayers > FD_MLP_MAX_LAYERS || s->batch < 1 || !s->sizes)
+    if (!s || s->nlayers < 1 || s->nlayers > FD_MLP_MAX_LAYERS || s->batch < 1 || !s->sizes ||
+        s->tail < 0 || s->tail >= s->batch)
         return 0;
     for (l = 0; l <= s->nlayers; l++)
         if (s->sizes[l] < 1) return 0;

@@ -30,6 +30,12 @@ typedef struct {
     const int64_t *sizes; /* L + 1 widths: sizes[0] features, sizes[L] classes */
     int act; /* hidden activation (fd_activation); output is linear */
     int64_t batch; /* rows per step (the last step may have fewer) */
+    /* rows of the last step when it has fewer (0: every step has batch
+     * rows): the work block is sized for both, since a product's scratch
+     * does not shrink with its rows (a short product may take longer K
+     * panels or no K split); fd_mlp_epoch and fd_mlp_forward return
+     * FD_EINVAL for a row count whose last step is another */
+    int64_t tail;
 } fd_mlp_shape;
 
 typedef struct {

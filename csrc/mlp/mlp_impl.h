@@ -50,10 +50,14 @@ static size_t FN(fd_mlp_layout)(fd_ctx ctx, const fd_mlp_shape *s, char *base,
     }
 #undef TAKE
     for (l = 0; l < L; l++) {
-        w = FN(fd_dense_forward_work_bytes)(ctx, B, s->sizes[l], s->sizes[l + 1]);
-        if (w > kw) kw = w;
-        w = FN(fd_dense_backward_work_bytes)(ctx, B, s->sizes[l], s->sizes[l + 1]);
-        if (w > kw) kw = w;
+        const int64_t rows[2] = {B, s->tail}; /* a full step's, the last one's (0: none) */
+        int r;
+        for (r = 0; r < 2 && rows[r] > 0; r++) {
+            w = FN(fd_dense_forward_work_bytes)(ctx, rows[r], s->sizes[l], s->sizes[l + 1]);
+            if (w > kw) kw = w;
+            w = FN(fd_dense_backward_work_bytes)(ctx, rows[r], s->sizes[l], s->sizes[l + 1]);
+            if (w > kw) kw = w;
+        }
     }
     if (bufs) bufs->kwork = kw ? (void *)(base + off) : NULL;
     return off + fd_mlp_align(kw) + FD_MLP_ALIGN; /* slack to align the base */
@@ -248,7 +252,8 @@ int FN(fd_mlp_forward)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, 
     FN(fd_mlp_bufs) b;
     int64_t r, C;
     int rc, l, packw;
-    if (!fd_mlp_shape_ok(shape) || n < 0) return FD_EINVAL;
+    if (!fd_mlp_shape_ok(shape) || n < 0 || (n % shape->batch && n % shape->batch != shape->tail))
+        return FD_EINVAL;
     FN(fd_mlp_layout)(ctx, shape, fd_mlp_align_ptr(work), &b);
     C = shape->sizes[shape->nlayers];
     /* bfloat16: pack every W once for all the batches below (the packing
@@ -286,7 +291,9 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
     *loss_sum = 0.0;
     *correct = 0;
     *steps_done = 0;
-    if (!fd_mlp_shape_ok(shape) || n < 0 || n_order < 0) return FD_EINVAL;
+    if (!fd_mlp_shape_ok(shape) || n < 0 || n_order < 0 ||
+        (n_order % shape->batch && n_order % shape->batch != shape->tail))
+        return FD_EINVAL;
     L = s->nlayers;
     C = s->sizes[L];
     k0 = s->sizes[0];

@@ -639,7 +639,7 @@ static void mlp_dispatch_case(int dtype, int precision)
     char *xa = (char *)a + 4 * MLP_P * elem, *xb = (char *)b + 4 * MLP_P * elem;
     double la = 0, lb = 0;
     int64_t ca = 0, cb = 0, sa = 0, sb = 0;
-    fd_mlp_shape shape = {2, sizes, FD_ACT_TANH, 2};
+    fd_mlp_shape shape = {2, sizes, FD_ACT_TANH, 2, 1}; /* 5 rows: a last step of 1 */
     fd_mlp_optim oa, ob;
     fd_ctx ctx = ctx_of(2);
     size_t wb;
@@ -702,6 +702,18 @@ static void mlp_dispatch_case(int dtype, int precision)
                        &ca, &sa, NULL, NULL, 0) == FD_EINVAL);
     CHECK(fd_mlp_forward(ctx, 9, &shape, ta, xa, 5, xa + 5 * 4 * elem, work) == FD_EINVAL);
     CHECK(memcmp(a, b, sizeof a) == 0 && oa.step == 3 && la == lb && sa == sb);
+    /* row counts whose last step is not the one the work was sized for (4
+     * rows: none; 3: 1 row, the sized one) and a tail of a whole batch */
+    CHECK(fd_mlp_epoch(ctx, dtype, &shape, ta, ta + 4, ta + 8, xa, 5, labels, order, 4, &oa, work,
+                       &la, &ca, &sa, NULL, NULL, 0) == FD_OK);
+    shape.tail = 0;
+    CHECK(fd_mlp_epoch(ctx, dtype, &shape, ta, ta + 4, ta + 8, xa, 5, labels, order, 5, &oa, work,
+                       &la, &ca, &sa, NULL, NULL, 0) == FD_EINVAL);
+    CHECK(fd_mlp_forward(ctx, dtype, &shape, ta, xa, 3, xa + 5 * 4 * elem, work) == FD_EINVAL);
+    shape.tail = 2;
+    CHECK(fd_mlp_work_bytes(ctx, dtype, &shape) == 0);
+    CHECK(fd_mlp_forward(ctx, dtype, &shape, ta, xa, 4, xa + 5 * 4 * elem, work) == FD_EINVAL);
+    shape.tail = 1;
     free(work);
 }
 
