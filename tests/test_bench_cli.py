@@ -6,12 +6,13 @@ import importlib.util
 import json
 import os
 import sys
+import time
 
 import numpy as np
 import pytest
 
 import fastdigits
-from fastdigits import _peak
+from fastdigits import _info, _peak
 from fastdigits.bench import SCHEMA, SCHEMA_ID, validate
 from fastdigits.bench import cases as bench_cases
 from fastdigits.bench import runner, timing
@@ -428,6 +429,32 @@ def test_copy_bytes_copies_exactly(n):
             _peak.copy_bytes(dst[:n], src)
         assert np.array_equal(dst[:n], src)
         assert not dst[n:].any()  # nothing written past the end
+
+
+def test_copy_rate_counts_the_time_a_waiting_thread_sleeps(monkeypatch):
+    # Team mates that wait for a descheduled thread sleep: wall time, no CPU
+    # time.  A CPU-time clock read 2785 GB/s for 16 threads on a loaded VM.
+    from fastdigits.bench import machine
+
+    real = _peak.copy_bytes
+
+    def copy_then_sleep(dst, src):
+        real(dst, src)
+        time.sleep(0.05)
+
+    monkeypatch.setattr(_peak, "copy_bytes", copy_then_sleep)
+    got = machine.copy_rate(2, nbytes=1 << 20, reps=2)
+    assert got["gbps"] <= 2 * (1 << 20) / 0.05 / 1e9
+
+
+def test_copy_rate_buffer_is_larger_than_the_last_level_cache():
+    from fastdigits.bench import machine
+
+    caches = _info.config_dict()["caches"]
+    llc = max(c["size"] for c in caches.values() if isinstance(c, dict))
+    nbytes = machine.copy_buffer_bytes()
+    assert nbytes >= 64 << 20
+    assert nbytes > llc or nbytes == 1 << 30
 
 
 def test_copy_bytes_rejects_bad_buffers():

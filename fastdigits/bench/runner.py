@@ -241,7 +241,7 @@ def run(opts: Options, *, out=sys.stdout) -> Dict[str, Any]:
                     opts.threads, target_s=0.002 if tiny else 0.01, reps=1 if tiny else 5
                 ),
                 "copy": machine.copy_rate(
-                    opts.threads, nbytes=(1 << 20) if tiny else 64 << 20, reps=1 if tiny else 5
+                    opts.threads, nbytes=(1 << 20) if tiny else None, reps=1 if tiny else 5
                 ),
             }
             settings = {
