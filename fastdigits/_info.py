@@ -12,6 +12,23 @@ from . import _config, _runtime
 from ._version import __version__
 
 
+def cpu_name() -> str:
+    """The CPU's name: its brand string (x86 cpuid; none in a build without
+    the x86 code), else /proc/cpuinfo's (Linux), else the platform's."""
+    name = _runtime.cpu_brand()
+    if not name:
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    if key.strip() in ("model name", "Processor", "cpu model") and value.strip():
+                        name = value.strip()
+                        break
+        except OSError:
+            pass
+    return name or platform.processor() or platform.machine()
+
+
 def config_dict() -> Dict[str, Any]:
     """The facts show_config() prints, as a dict (used by `fastdigits bench`)."""
     return {
@@ -19,7 +36,7 @@ def config_dict() -> Dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "machine": platform.machine(),
-        "cpu": _runtime.cpu_brand() or platform.processor(),
+        "cpu": cpu_name(),
         "compiler": _runtime.compiler_version(),
         "openmp": _runtime.openmp_enabled(),
         "threads": _config.get_num_threads(),
