@@ -1,4 +1,5 @@
-# Shared by .ci/sanitize and .ci/fuzz (sourced, not run).
+# Shared by .ci/sanitize, .ci/fuzz and .ci/portable (sourced, not run).
+#   build_reqs PY              install Cython etc. where PY lacks them
 #   san_copy_tree ROOT WORK    copy the source tree (no build outputs) to WORK
 #   san_build WORK PY          build it in place with FASTDIGITS_SANITIZE=$SAN
 #   san_env WORK               export the run-time environment (ASan preloaded)
@@ -19,16 +20,21 @@ san_copy_tree() {
     fi
 }
 
+build_reqs() {
+    # An in-place build needs the build requirements in this environment (pip
+    # install put them only in its isolated build environment).
+    local py=$1
+    if ! "$py" -c "import Cython, setuptools, numpy" 2>/dev/null; then
+        echo "ci: installing the build requirements (Cython, setuptools)"
+        "$py" -m pip install -q "Cython>=3.0" "setuptools>=77" wheel "numpy>=1.25" ||
+            { echo "ci: cannot install the build requirements"; return 1; }
+    fi
+}
+
 san_build() {
     local work=$1 py=$2
     echo "sanitize: building with FASTDIGITS_SANITIZE=$SAN in $work"
-    # An in-place build needs the build requirements in this environment (pip
-    # install put them only in its isolated build environment).
-    if ! "$py" -c "import Cython, setuptools, numpy" 2>/dev/null; then
-        echo "sanitize: installing the build requirements (Cython, setuptools)"
-        "$py" -m pip install -q "Cython>=3.0" "setuptools>=77" wheel "numpy>=1.25" ||
-            { echo "sanitize: cannot install the build requirements"; return 1; }
-    fi
+    build_reqs "$py"
     (cd "$work" && FASTDIGITS_SANITIZE="$SAN" CC="$CC" "$py" setup.py -q build_ext --inplace \
         -j "${BUILD_JOBS:-2}" >build.log 2>&1) ||
         { tail -n 60 "$work/build.log"; echo "sanitize: build failed"; return 1; }
