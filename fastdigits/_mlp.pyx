@@ -392,11 +392,13 @@ def predict_logits(list params, X, str activation, str precision="float32"):
     # promptly even for millions of rows.  A call takes whole batches of
     # _PREDICT_ROWS, so the rows fall into the batches of one call over all of
     # X and the bits do not depend on the call sizes (a product's blocking
-    # depends on its row count); their count is doubled while a call is
-    # short and halved while it is long, so a slow path (the portable build,
-    # ~0.3 s a batch for 784-4096-10) is not stuck in 2^31 multiply-adds.
+    # depends on its row count).  A call takes at most 2^31 multiply-adds,
+    # the first a quarter of that; a call under 6 ms takes 4x more batches
+    # next time, one over 50 ms half as many, so a slow path (the portable
+    # build: ~0.3 s a batch for 784-4096-10) is not stuck in 2^31
+    # multiply-adds, and a fast one makes few calls (each packs bfloat16 W).
     cdef int64_t cap = max(1, _PREDICT_FLOPS_PER_CALL // max(flops_per_row, 1) // _PREDICT_ROWS)
-    cdef int64_t nbat = 1, start = 0, rows
+    cdef int64_t nbat = max(1, cap // 4), start = 0, rows
     cdef double t0, el
     cdef size_t in_row = sizes[0] * X.itemsize
     cdef size_t out_row = sizes[len(sizes) - 1] * X.itemsize
@@ -412,8 +414,8 @@ def predict_logits(list params, X, str activation, str precision="float32"):
             el = _now() - t0
             start += rows
             PyErr_CheckSignals()
-            if el < _SIGNAL_CHECK_S / 4 and nbat < cap:
-                nbat = min(cap, 2 * nbat)
+            if el < _SIGNAL_CHECK_S / 8 and nbat < cap:
+                nbat = min(cap, 4 * nbat)
             elif el > _SIGNAL_CHECK_S and nbat > 1:
                 nbat //= 2
     finally:
