@@ -379,15 +379,15 @@ static size_t fd_bf_work_bytes(fd_ctx ctx, const fd_caches *caches, int64_t m, i
 
 size_t fd_gemm_bf16_work_bytes(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 {
+    const fd_caches *caches = fd_cpu_caches();
+    const int64_t kh = fd_bf_ksplit_logical(ctx, caches, m, k, n);
     size_t a, t;
     ctx.precision = FD_PREC_F32; /* the plain product covers the trivial cases */
     a = fd_gemm_work_bytes_f32(ctx, m, k, n);
-    t = fd_bf_work_bytes(ctx, fd_cpu_caches(), m, k, n,
-                         fd_bf_ksplit_logical(ctx, fd_cpu_caches(), m, k, n));
+    t = fd_bf_work_bytes(ctx, caches, m, k, n, kh);
     if (t > a) a = t;
-    /* column-major C: the transposed product, split where C^T's own is */
-    t = fd_bf_work_bytes(ctx, fd_cpu_caches(), n, k, m,
-                         fd_bf_ksplit_logical(ctx, fd_cpu_caches(), m, k, n));
+    /* column-major C: the transposed product, split where the row-major one is */
+    t = fd_bf_work_bytes(ctx, caches, n, k, m, kh);
     return a > t ? a : t;
 }
 
