@@ -12,7 +12,7 @@ HELP = "time every kernel against NumPy and PyTorch on the same thread count"
 
 EPILOG = """\
 examples:
-  fastdigits bench --quick                 # under a minute
+  fastdigits bench --quick                 # about a minute on 2 cores
   fastdigits bench --only dense_forward --json bench.json --plot bench.png
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE fastdigits bench
 
@@ -91,7 +91,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="batch sizes 64 and 1024 only, fewer rounds, a tenth of an epoch: under a minute",
+        help="batch sizes 64 and 1024 only, fewer rounds, a tenth of an epoch: about a minute "
+        "on 2 cores (a first run also compiles the torch.compile rows: ~10 s more)",
     )
     parser.add_argument(
         "--threads",
