@@ -265,7 +265,7 @@ static inline int64_t fd_gemm_min(int64_t a, int64_t b)
 
 /* Threads (each with its own packing scratch) for an m x k x n product on
  * blocks b: only when each gets >= `grain` multiply-adds (fd_gemm_threads:
- * ~1M), and never more than
+ * FD_GEMM_GRAIN), and never more than
  * the slabs of C there are to hand out (*units, of NR columns when
  * *split_n, else of MR rows).  Slabs cut the longer side of C (keeping the
  * duplicated packing of the other operand small) unless K is short (see
@@ -288,9 +288,12 @@ static inline int fd_gemm_threads_grain(const fd_ctx *ctx, const fd_gemm_blocks 
     return nt;
 }
 
+/* Multiply-adds a thread of a float32/float64 product gets at least. */
+#define FD_GEMM_GRAIN ((size_t)1 << 20)
+
 static inline int fd_gemm_threads(const fd_ctx *ctx, const fd_gemm_blocks *b, int64_t m, int64_t k,
                                   int64_t n, int prod, int *split_n, int64_t *units)
-{ return fd_gemm_threads_grain(ctx, b, m, k, n, prod, (size_t)1 << 20, split_n, units); }
+{ return fd_gemm_threads_grain(ctx, b, m, k, n, prod, FD_GEMM_GRAIN, split_n, units); }
 
 /* Thread tid's slab of the m x n C, of nt threads on the units above:
  * rows [*i0, *i1) x columns [*j0, *j1) (empty when *i1 <= *i0 or

@@ -164,7 +164,7 @@ static size_t FN(ksplit_bytes)(fd_ctx ctx, const fd_caches *caches, int64_t m, i
     }
     /* either schedule (gemm_ksplit) runs at most the threads the
      * product's size allows */
-    nt = fd_threads_for(&ctx, (size_t)m * (size_t)n * (size_t)k, (size_t)1 << 20);
+    nt = fd_threads_for(&ctx, (size_t)m * (size_t)n * (size_t)k, FD_GEMM_GRAIN);
     return ((size_t)nt * (size_t)most + (size_t)FN(ksplit_elems)(m, n, kh)) * sizeof(T) +
         2 * FD_GEMM_ALIGN;
 }
@@ -558,7 +558,7 @@ static int FN(gemm_ksplit)(fd_ctx ctx, const fd_caches *caches, const FN(blk) * 
     per_thread = FN(thread_elems)(&bp[0].blocks, kc_eff[0]);
     e = FN(thread_elems)(&bp[1].blocks, kc_eff[1]);
     if (e > per_thread) per_thread = e;
-    nt = fd_gemm_ksplit_threads(&ctx, &bp[0].blocks, m, k, n, (size_t)1 << 20, b_cs != 1, q);
+    nt = fd_gemm_ksplit_threads(&ctx, &bp[0].blocks, m, k, n, FD_GEMM_GRAIN, b_cs != 1, q);
     if (work == NULL) {
         owned = malloc(((size_t)nt * (size_t)per_thread + (size_t)FN(ksplit_elems)(m, n, kh)) *
                            sizeof(T) +
