@@ -554,6 +554,32 @@ def test_bf16_inference_calls_take_whole_batches(bf16_isa):
     assert got.tobytes() == np.concatenate(parts).tobytes()
 
 
+@pytest.mark.parametrize("rows", [64, 159, 257])
+def test_bf16_inference_short_batches_match_the_dense_chain(bf16_isa, rows):
+    """A batch under 160 rows (no K split) or under 256 (AMX's long K
+    panels) needs more scratch than a full one: 784-1500-10 inference of 64
+    rows aborted with heap corruption on amx before the MLP sized its work
+    block for the last batch too.  Each batch's logits equal a chain of
+    dense_forward calls, which size their own scratch."""
+    from fastdigits import _mlp
+    from fastdigits.reference import nn as ref
+
+    rng = np.random.default_rng(rows)
+    X = rng.standard_normal((rows, 784)).astype(np.float32)
+    params = ref.init_params((784, 1500, 10), "relu", np.float32, 4)
+    with fastdigits.simd(bf16_isa):
+        got = _mlp.predict_logits(params, X, "relu", "bfloat16")
+        chain = []
+        for r in range(0, rows, 256):
+            h = fastdigits.dense_forward(
+                X[r : r + 256], params[0], params[1], "relu", precision="bfloat16"
+            )
+            chain.append(
+                fastdigits.dense_forward(h, params[2], params[3], None, precision="bfloat16")
+            )
+    assert got.tobytes() == np.concatenate(chain).tobytes()
+
+
 def test_bf16_epoch_with_a_short_last_step_same_bits_as_that_step_alone(bf16_isa):
     """A last step of 76 rows takes AMX's long K panels and no K split (under
     160 rows), the 256-row steps short panels and the split: it needs more
