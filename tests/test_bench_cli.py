@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastdigits
-from fastdigits import _info, _peak
+from fastdigits import _peak, _runtime
 from fastdigits.bench import SCHEMA, SCHEMA_ID, validate
 from fastdigits.bench import cases as bench_cases
 from fastdigits.bench import runner, timing
@@ -450,8 +450,8 @@ def test_copy_rate_counts_the_time_a_waiting_thread_sleeps(monkeypatch):
 def test_copy_rate_buffer_is_larger_than_the_last_level_cache():
     from fastdigits.bench import machine
 
-    caches = _info.config_dict()["caches"]
-    llc = max(c["size"] for c in caches.values() if isinstance(c, dict))
+    caches = _runtime.cache_info()
+    llc = max(caches[level]["size"] for level in ("l1d", "l2", "l3"))
     nbytes = machine.copy_buffer_bytes()
     assert nbytes >= 64 << 20
     assert nbytes > llc or nbytes == 1 << 30

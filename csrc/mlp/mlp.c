@@ -41,6 +41,11 @@ static int fd_mlp_shape_ok(const fd_mlp_shape *s)
     return 1;
 }
 
+/* Whether n rows (of a valid shape) end in a batch the work block was sized
+ * for: a full one or the shape's tail. */
+static int fd_mlp_rows_ok(const fd_mlp_shape *s, int64_t n)
+{ return n >= 0 && (n % s->batch == 0 || n % s->batch == s->tail); }
+
 /* The augmented batch of `m` samples idx[0..m) into out (float32 only:
  * elem is sizeof(T)); see the aug_* fields of fd_mlp_optim. */
 static int fd_mlp_aug_ok(const fd_mlp_optim *o, int64_t k0, size_t elem)

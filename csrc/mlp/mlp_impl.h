@@ -252,8 +252,7 @@ int FN(fd_mlp_forward)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, 
     FN(fd_mlp_bufs) b;
     int64_t r, C;
     int rc, l, packw;
-    if (!fd_mlp_shape_ok(shape) || n < 0 || (n % shape->batch && n % shape->batch != shape->tail))
-        return FD_EINVAL;
+    if (!fd_mlp_shape_ok(shape) || !fd_mlp_rows_ok(shape, n)) return FD_EINVAL;
     FN(fd_mlp_layout)(ctx, shape, fd_mlp_align_ptr(work), &b);
     C = shape->sizes[shape->nlayers];
     /* bfloat16: pack every W once for all the batches below (the packing
@@ -291,9 +290,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
     *loss_sum = 0.0;
     *correct = 0;
     *steps_done = 0;
-    if (!fd_mlp_shape_ok(shape) || n < 0 || n_order < 0 ||
-        (n_order % shape->batch && n_order % shape->batch != shape->tail))
-        return FD_EINVAL;
+    if (!fd_mlp_shape_ok(shape) || n < 0 || !fd_mlp_rows_ok(shape, n_order)) return FD_EINVAL;
     L = s->nlayers;
     C = s->sizes[L];
     k0 = s->sizes[0];

@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import numpy as np
 
-from .. import _config, _info
+from .. import _config, _info, _runtime
 
 #: Variables that make OpenBLAS pick a slower kernel or blocking on this
 #: machine when set (some images export them globally).
@@ -249,10 +249,8 @@ def fma_peak(threads: int, *, target_s: float = 0.02, reps: int = 3) -> Dict[str
 def copy_buffer_bytes() -> int:
     """Bytes per buffer for `copy_rate`: twice the last-level cache, so the
     copy streams from memory, within [64 MiB, 1 GiB]."""
-    llc = max(
-        (c.get("size", 0) for c in _info.config_dict()["caches"].values() if isinstance(c, dict)),
-        default=0,
-    )
+    caches = _runtime.cache_info()
+    llc = max(caches[level]["size"] for level in ("l1d", "l2", "l3"))
     return int(min(max(2 * llc, 64 << 20), 1 << 30))
 
 
