@@ -45,6 +45,7 @@ cdef fd_ctx current_ctx() except *:
     ctx.nthreads = n
     ctx.precision = FD_PREC_F32  # a kernel taking precision= sets its own
     ctx.tile = _config._gemm_tile  # 0 (the CPU's rule) unless a test forces one
+    ctx.flush_denormals = 0  # the MLP's entry points set their own
     return ctx
 
 

@@ -7,6 +7,7 @@ cdef extern from "common/fd_common.h" nogil:
         int nthreads
         int precision
         int tile
+        int flush_denormals
     enum:
         FD_PREC_F32
         FD_PREC_BF16

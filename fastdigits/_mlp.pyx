@@ -321,6 +321,7 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     cdef fd_ctx ctx = current_ctx()
     cdef int dt = dtype_code(params[0])
     ctx.precision = _precision_code(precision, dt == FD_F32)
+    ctx.flush_denormals = 1  # the model's arithmetic: denormals as zero (mlp.h)
     cdef size_t wbytes = fd_mlp_work_bytes(ctx, dt, &shape)
     if wbytes == 0:
         raise ValueError("invalid layer sizes %r" % (sizes,))
@@ -378,6 +379,7 @@ def predict_logits(list params, X, str activation, str precision="float32"):
     cdef fd_ctx ctx = current_ctx()
     cdef int dt = dtype_code(params[0])
     ctx.precision = _precision_code(precision, dt == FD_F32)
+    ctx.flush_denormals = 1  # the model's arithmetic: denormals as zero (mlp.h)
     cdef size_t wbytes = fd_mlp_work_bytes(ctx, dt, &shape)
     work_arr = np.empty(wbytes, dtype=np.uint8)
     out = np.empty((X.shape[0], sizes[len(sizes) - 1]), dtype=dtype)

@@ -286,3 +286,30 @@ cdef int _gemm_caches_run(const real[:, ::1] A, const real[:, ::1] B, real[:, ::
     if rc != 0:
         raise MemoryError("fd_gemm failed (%d)" % rc)
     return 0
+
+
+cdef extern from "common/fd_fpenv.h" nogil:
+    ctypedef unsigned int fd_fpenv
+    int FD_HAVE_MXCSR
+    fd_fpenv fd_fpenv_get()
+    fd_fpenv fd_fpenv_flushing(fd_fpenv env)
+    fd_fpenv fd_fpenv_enter(fd_fpenv env)
+
+
+def fpenv_controls() -> int:
+    """The calling thread's floating-point control bits (x86: MXCSR without
+    its exception flags; 0 where the kernels keep no environment)."""
+    return fd_fpenv_get()
+
+
+def flush_denormals_supported() -> bool:
+    """Whether the kernels can set and pass on the denormal controls (x86)."""
+    return bool(FD_HAVE_MXCSR)
+
+
+def _set_flush_denormals(bint on) -> None:
+    """Tests: FTZ and DAZ on or off in the calling thread (as
+    ``torch.set_flush_denormal`` does), so they can check that kernels
+    compute in the caller's environment and leave it as it was."""
+    cdef fd_fpenv env = fd_fpenv_get()
+    fd_fpenv_enter(fd_fpenv_flushing(env) if on else env & ~(<fd_fpenv>0x8040))

@@ -2,6 +2,7 @@
  * See augment.h for the API and the exact definition of every operation. */
 #include "augment/augment.h"
 #include "augment/augment_internal.h"
+#include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
 
 #include <math.h>

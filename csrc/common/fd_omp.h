@@ -28,4 +28,20 @@
 #define FD_PARALLEL_FOR (void)nt;
 #endif
 
+/* FD_PARALLEL, before a block, runs it on a team of `nt` threads (one
+ * thread: in the caller, no team), and FD_FOR, before a `for` loop inside
+ * it, splits the loop statically over the team: FD_PARALLEL_FOR for loops
+ * whose threads each need set-up and tear-down around their iterations
+ * (common/fd_fpenv.h).  Serial builds run the block once, the loop whole. */
+#if defined(_OPENMP) && defined(_MSC_VER)
+#define FD_PARALLEL __pragma(omp parallel num_threads(nt) if (nt > 1))
+#define FD_FOR __pragma(omp for schedule(static))
+#elif defined(_OPENMP)
+#define FD_PARALLEL _Pragma("omp parallel num_threads(nt) if (nt > 1)")
+#define FD_FOR _Pragma("omp for schedule(static)")
+#else
+#define FD_PARALLEL (void)nt;
+#define FD_FOR
+#endif
+
 #endif /* FD_OMP_H */

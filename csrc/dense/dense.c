@@ -17,6 +17,7 @@
 
 #include "act/act_simd.h"
 #include "act/act.h"
+#include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
 #include "dropout/dropout.h"
 #include "gemm/gemm.h"

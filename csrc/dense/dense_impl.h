@@ -279,15 +279,21 @@ int FN(fd_dense_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *
         int nt = fd_threads_for(&ctx, (size_t)m * (size_t)n, (size_t)1 << 14);
         int64_t nblk = nch >= nt ? nch : nt, blk;
         int64_t wcol = ((n + nt - 1) / nt + 15) & ~(int64_t)15;
-        FD_PARALLEL_FOR
-        for (blk = 0; blk < nblk; blk++) {
-            if (nch >= nt) {
-                int64_t i0 = blk * FD_DB_CHUNK;
-                FN(fd_dz_block)(&job, i0, m - i0 < FD_DB_CHUNK ? m : i0 + FD_DB_CHUNK, 0, n);
-            } else if (blk * wcol < n) {
-                int64_t j0 = blk * wcol;
-                FN(fd_dz_block)(&job, 0, m, j0, n - j0 < wcol ? n - j0 : wcol);
+        const fd_fpenv env = fd_fpenv_get();
+        FD_PARALLEL
+        {
+            const fd_fpenv own = fd_fpenv_enter(env);
+            FD_FOR
+            for (blk = 0; blk < nblk; blk++) {
+                if (nch >= nt) {
+                    int64_t i0 = blk * FD_DB_CHUNK;
+                    FN(fd_dz_block)(&job, i0, m - i0 < FD_DB_CHUNK ? m : i0 + FD_DB_CHUNK, 0, n);
+                } else if (blk * wcol < n) {
+                    int64_t j0 = blk * wcol;
+                    FN(fd_dz_block)(&job, 0, m, j0, n - j0 < wcol ? n - j0 : wcol);
+                }
             }
+            fd_fpenv_leave(own);
         }
     } else if (!fused && db && !accumulate) {
         memset(db, 0, (size_t)n * sizeof(T));

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
 #include "common/fd_rng.h"
 #include "dropout/dropout_internal.h"

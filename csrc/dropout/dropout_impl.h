@@ -7,6 +7,7 @@ int FN(fd_dropout_ex)(fd_ctx ctx, int64_t n, const T *x, T *out, double p, uint6
 {
     FN(fd_drop_plan) d;
     int64_t nq, per, t;
+    fd_fpenv env;
     int nt, rc = FN(fd_drop_plan_init)(&d, ctx, n, p, seed, c2, tag);
     if (rc != FD_OK) return rc;
     if (n == 0) return FD_OK;
@@ -18,10 +19,13 @@ int FN(fd_dropout_ex)(fd_ctx ctx, int64_t n, const T *x, T *out, double p, uint6
     nt = fd_threads_for(&ctx, (size_t)n, FD_DROPOUT_GRAIN);
     /* whole 16-block (64-element) slices per thread */
     per = ((nq + nt - 1) / nt + FD_DROP_LANES - 1) / FD_DROP_LANES * FD_DROP_LANES;
+    env = fd_fpenv_get();
     FD_PARALLEL_FOR
     for (t = 0; t < nt; t++) {
+        const fd_fpenv own = fd_fpenv_enter(env);
         int64_t q0 = t * per, q1 = q0 + per < nq ? q0 + per : nq;
         if (q0 < q1) d.range(&d, q0, q1, x, out);
+        fd_fpenv_leave(own);
     }
     return FD_OK;
 }

@@ -4,6 +4,7 @@
 #if FD_HAVE_X86_SIMD
 #include "act/act.h"
 #include "act/act_simd.h"
+#include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
 #include "simd/simd_avx512.h"
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "act/act.h"
+#include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
 
 #define FD_TEMPLATE "gemm/gemm_scalar_epi_impl.h"
@@ -856,6 +857,7 @@ static int fd_bf_gemm(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k,
     uint32_t *base;
     void *owned = NULL;
     int nt, split_n, tid;
+    fd_fpenv env;
 
     if (m <= 0 || n <= 0 || k <= 0) {
         /* no products: the float32 driver's bookkeeping (epilogue of
@@ -902,6 +904,7 @@ static int fd_bf_gemm(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k,
     }
     fd_bf_plan(&b, m, k, n, pre != NULL, &kc_eff);
     nt = fd_bf_threads(&ctx, &b.blocks, m, k, n, prod != NULL, &split_n, &units);
+    env = fd_fpenv_get(); /* the caller's, for every block */
     per_thread = fd_bf_thread_words(&b, kc_eff, k, prod != NULL);
     if (work == NULL) {
         owned = malloc((size_t)nt * (size_t)per_thread * 4u + FD_GEMM_ALIGN);
@@ -915,6 +918,7 @@ static int fd_bf_gemm(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k,
      * barriers, so a descheduled thread never stalls the other. */
     FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
     for (tid = 0; tid < nt; tid++) {
+        const fd_fpenv own = fd_fpenv_enter(env);
         int64_t i0, i1, j0, j1;
         uint32_t *Bp = base + (int64_t)tid * per_thread;
         uint32_t *Ap =
@@ -949,6 +953,7 @@ static int fd_bf_gemm(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k,
                          fd_gemm_round_up(n, b.blocks.nr));
             if (b.end) b.end();
         }
+        fd_fpenv_leave(own);
     }
     free(owned);
     return FD_OK;

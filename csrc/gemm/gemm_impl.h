@@ -652,6 +652,7 @@ static int FN(gemm_caches_ks)(fd_ctx ctx, const fd_caches *caches, int64_t m, in
     T *base;
     void *owned = NULL;
     int nt, split_n, tid;
+    const fd_fpenv env = fd_fpenv_get(); /* the caller's, for every block */
 
 #if !FD_T_F64
     if (ctx.precision == FD_PREC_BF16)
@@ -731,6 +732,7 @@ static int FN(gemm_caches_ks)(fd_ctx ctx, const fd_caches *caches, int64_t m, in
 
 FD_OMP(parallel for num_threads(nt) schedule(static) if (nt > 1))
 for (tid = 0; tid < nt; tid++) {
+    const fd_fpenv own = fd_fpenv_enter(env);
     int64_t i0, i1, j0, j1;
     T *Bp = base + (int64_t)tid * per_thread;
     T *Ap = (T *)fd_gemm_align_ptr(Bp + kc_eff * b.blocks.nc);
@@ -739,6 +741,7 @@ for (tid = 0; tid < nt; tid++) {
         FN(gemm_region)(&b, kc_eff, i1 - i0, k, j1 - j0, A + i0 * a_rs, a_rs, a_cs, B + j0 * b_cs,
                         b_rs, b_cs, C + i0 * c_rs + j0 * c_cs, c_rs, c_cs, bias ? bias + j0 : NULL,
                         z ? z + i0 * ldz + j0 : NULL, ldz, act, beta, Bp, Ap, prod, j0, hook, i0);
+    fd_fpenv_leave(own);
 }
 free(owned);
 return FD_OK;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
 #include "idx/idx_stream.h"
 #include "normalize/normalize.h"
@@ -107,8 +108,10 @@ static int gzn_run(fd_ctx ctx, int is64, const uint8_t *in, size_t n, int64_t he
          * bufs while thread 1 normalises chunk k-1 from the other half.  Only
          * thread 0 touches the stream, `failed` and `err`; st[k&1] passes
          * chunk k's status to thread 1 across the barrier. */
+        const fd_fpenv env = fd_fpenv_get(); /* gzn_norm's, in both threads */
         FD_OMP(parallel num_threads(2))
         {
+            const fd_fpenv own = fd_fpenv_enter(env);
             int tid = 0, team = 1;
             int64_t k;
 #ifdef _OPENMP
@@ -131,6 +134,7 @@ static int gzn_run(fd_ctx ctx, int is64, const uint8_t *in, size_t n, int64_t he
                  * the next barrier, so both read the same value). */
                 if (k < nchunks && st[k & 1] != FD_OK) break;
             }
+            fd_fpenv_leave(own);
         }
         rc = failed;
     }

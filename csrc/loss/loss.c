@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
 #include "loss/loss_internal.h"
 

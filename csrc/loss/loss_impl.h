@@ -71,6 +71,7 @@ int FN(fd_softmax_xent)(fd_ctx ctx, int64_t m, int64_t c, const T *logits, const
     T scale;
     T *rows;
     int nt;
+    fd_fpenv env;
     FN(fd_loss_kernels) k;
     if (m < 0 || c < 0) return FD_EINVAL;
     if (reduction != FD_REDUCE_NONE && reduction != FD_REDUCE_MEAN && reduction != FD_REDUCE_SUM)
@@ -93,11 +94,17 @@ int FN(fd_softmax_xent)(fd_ctx ctx, int64_t m, int64_t c, const T *logits, const
     nt = fd_threads_for(&ctx, (size_t)m * (size_t)c, FD_XENT_GRAIN);
     if (nt > nblocks) nt = (int)nblocks;
     k = FN(fd_loss_pick)(ctx.isa);
-    FD_PARALLEL_FOR
-    for (b = 0; b < nblocks; b++) {
-        int64_t r0 = b * rows_per;
-        int64_t r1 = r0 + rows_per < m ? r0 + rows_per : m;
-        partial[b] = k.rows(r0, r1, c, logits, labels, rows, grad, scale);
+    env = fd_fpenv_get();
+    FD_PARALLEL
+    {
+        const fd_fpenv own = fd_fpenv_enter(env);
+        FD_FOR
+        for (b = 0; b < nblocks; b++) {
+            int64_t r0 = b * rows_per;
+            int64_t r1 = r0 + rows_per < m ? r0 + rows_per : m;
+            partial[b] = k.rows(r0, r1, c, logits, labels, rows, grad, scale);
+        }
+        fd_fpenv_leave(own);
     }
     for (b = 0; b < nblocks; b++) total += partial[b];
     if (reduction == FD_REDUCE_MEAN)

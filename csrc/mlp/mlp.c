@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
 #include "dense/dense.h"
 #include "dropout/dropout.h"
@@ -76,32 +77,66 @@ size_t fd_mlp_work_bytes(fd_ctx ctx, int dtype, const fd_mlp_shape *shape)
     return 0;
 }
 
+/* With ctx.flush_denormals the whole call runs with FTZ and DAZ
+ * (common/fd_fpenv.h; every parallel region takes the caller's setting),
+ * and the caller's own is back before it returns and while the progress
+ * callback (which may run Python) runs. */
+typedef struct {
+    fd_mlp_progress cb;
+    void *user;
+    fd_fpenv caller;
+} fd_mlp_cb_env;
+
+static int fd_mlp_cb_in_caller_env(void *arg, int64_t steps_done)
+{
+    const fd_mlp_cb_env *e = (const fd_mlp_cb_env *)arg;
+    const fd_fpenv flushing = fd_fpenv_enter(e->caller);
+    const int r = e->cb(e->user, steps_done);
+    fd_fpenv_leave(flushing);
+    return r;
+}
+
+static fd_fpenv fd_mlp_env_enter(fd_ctx ctx)
+{
+    const fd_fpenv own = fd_fpenv_get();
+    return ctx.flush_denormals ? fd_fpenv_enter(fd_fpenv_flushing(own)) : own;
+}
+
 int fd_mlp_epoch(fd_ctx ctx, int dtype, const fd_mlp_shape *shape, void *const *params,
                  void *const *grads, void *const *state, const void *X, int64_t n,
                  const int64_t *labels, const int64_t *order, int64_t n_order, fd_mlp_optim *opt,
                  void *work, double *loss_sum, int64_t *correct, int64_t *steps_done,
                  fd_mlp_progress cb, void *cb_user, int64_t every)
 {
+    fd_mlp_cb_env ce;
+    fd_mlp_progress pcb = cb ? fd_mlp_cb_in_caller_env : NULL;
+    int rc = FD_EINVAL;
+    ce.cb = cb;
+    ce.user = cb_user;
+    ce.caller = fd_mlp_env_enter(ctx);
     if (dtype == FD_F32)
-        return fd_mlp_epoch_f32(ctx, shape, (float *const *)params, (float *const *)grads,
-                                (float *const *)state, (const float *)X, n, labels, order, n_order,
-                                opt, work, loss_sum, correct, steps_done, cb, cb_user, every);
-    if (dtype == FD_F64)
-        return fd_mlp_epoch_f64(ctx, shape, (double *const *)params, (double *const *)grads,
-                                (double *const *)state, (const double *)X, n, labels, order,
-                                n_order, opt, work, loss_sum, correct, steps_done, cb, cb_user,
-                                every);
-    return FD_EINVAL;
+        rc = fd_mlp_epoch_f32(ctx, shape, (float *const *)params, (float *const *)grads,
+                              (float *const *)state, (const float *)X, n, labels, order, n_order,
+                              opt, work, loss_sum, correct, steps_done, pcb, &ce, every);
+    else if (dtype == FD_F64)
+        rc = fd_mlp_epoch_f64(ctx, shape, (double *const *)params, (double *const *)grads,
+                              (double *const *)state, (const double *)X, n, labels, order, n_order,
+                              opt, work, loss_sum, correct, steps_done, pcb, &ce, every);
+    fd_fpenv_leave(ce.caller);
+    return rc;
 }
 
 int fd_mlp_forward(fd_ctx ctx, int dtype, const fd_mlp_shape *shape, void *const *params,
                    const void *X, int64_t n, void *logits, void *work)
 {
+    const fd_fpenv own = fd_mlp_env_enter(ctx);
+    int rc = FD_EINVAL;
     if (dtype == FD_F32)
-        return fd_mlp_forward_f32(ctx, shape, (float *const *)params, (const float *)X, n,
-                                  (float *)logits, work);
-    if (dtype == FD_F64)
-        return fd_mlp_forward_f64(ctx, shape, (double *const *)params, (const double *)X, n,
-                                  (double *)logits, work);
-    return FD_EINVAL;
+        rc = fd_mlp_forward_f32(ctx, shape, (float *const *)params, (const float *)X, n,
+                                (float *)logits, work);
+    else if (dtype == FD_F64)
+        rc = fd_mlp_forward_f64(ctx, shape, (double *const *)params, (const double *)X, n,
+                                (double *)logits, work);
+    fd_fpenv_leave(own);
+    return rc;
 }

@@ -102,15 +102,21 @@ static double FN(fd_mlp_l2_pass)(fd_ctx ctx, int64_t n, T *w, T *g, T c, T *m, T
 {
     double part[FD_MLP_L2_CHUNK], total = 0.0;
     int64_t nblocks = (n + FD_MLP_L2_BLOCK - 1) / FD_MLP_L2_BLOCK, b0, b;
+    const fd_fpenv env = fd_fpenv_get();
     for (b0 = 0; b0 < nblocks; b0 += FD_MLP_L2_CHUNK) {
         int64_t nb = nblocks - b0 < FD_MLP_L2_CHUNK ? nblocks - b0 : FD_MLP_L2_CHUNK;
         int nt = fd_threads_for(&ctx, (size_t)(nb * FD_MLP_L2_BLOCK), (size_t)1 << 15);
-        FD_PARALLEL_FOR
-        for (b = 0; b < nb; b++) {
-            int64_t off = (b0 + b) * FD_MLP_L2_BLOCK;
-            int64_t len = n - off < FD_MLP_L2_BLOCK ? n - off : FD_MLP_L2_BLOCK;
-            part[b] = FN(fd_mlp_l2_block)(len, w + off, g + off, c);
-            if (ac) FN(fd_adam_apply)(ctx.isa, len, w + off, g + off, m + off, v + off, ac);
+        FD_PARALLEL
+        {
+            const fd_fpenv own = fd_fpenv_enter(env);
+            FD_FOR
+            for (b = 0; b < nb; b++) {
+                int64_t off = (b0 + b) * FD_MLP_L2_BLOCK;
+                int64_t len = n - off < FD_MLP_L2_BLOCK ? n - off : FD_MLP_L2_BLOCK;
+                part[b] = FN(fd_mlp_l2_block)(len, w + off, g + off, c);
+                if (ac) FN(fd_adam_apply)(ctx.isa, len, w + off, g + off, m + off, v + off, ac);
+            }
+            fd_fpenv_leave(own);
         }
         for (b = 0; b < nb; b++) total += part[b];
     }
@@ -152,24 +158,30 @@ static double FN(fd_mlp_w_step)(fd_ctx ctx, const fd_mlp_optim *o, int64_t k, in
         FN(fd_adam_coefs)(lr, o->beta1, o->beta2, eps, o->step, o->weight_decay);
     const FN(fd_sgd_consts) sc =
         FN(fd_sgd_coefs)(lr, o->momentum, s1 != NULL, o->weight_decay, o->nesterov);
+    const fd_fpenv env = fd_fpenv_get();
     int64_t c0, ch;
     for (c0 = 0; c0 < nch; c0 += FD_MLP_L2_CHUNK) {
         const int64_t nc = nch - c0 < FD_MLP_L2_CHUNK ? nch - c0 : FD_MLP_L2_CHUNK;
         const int nt = fd_threads_for(&ctx, (size_t)(nc * rows * n), (size_t)1 << 15);
-        FD_PARALLEL_FOR
-        for (ch = 0; ch < nc; ch++) {
-            const int64_t r0 = (c0 + ch) * rows, r1 = r0 + rows < k ? r0 + rows : k;
-            const int64_t off = r0 * n, len = (r1 - r0) * n;
-            part[ch] = o->l2 != 0.0 ? FN(fd_mlp_l2_block)(len, w + off, g + off, c) : 0.0;
-            if (adam)
-                FN(fd_adam_apply)(ctx.isa, len, w + off, g + off, s1 + off, s2 + off, &ac);
-            else
-                FN(fd_sgd_apply)(ctx.isa, len, w + off, g + off, s1 ? s1 + off : NULL, &sc);
+        FD_PARALLEL
+        {
+            const fd_fpenv own = fd_fpenv_enter(env);
+            FD_FOR
+            for (ch = 0; ch < nc; ch++) {
+                const int64_t r0 = (c0 + ch) * rows, r1 = r0 + rows < k ? r0 + rows : k;
+                const int64_t off = r0 * n, len = (r1 - r0) * n;
+                part[ch] = o->l2 != 0.0 ? FN(fd_mlp_l2_block)(len, w + off, g + off, c) : 0.0;
+                if (adam)
+                    FN(fd_adam_apply)(ctx.isa, len, w + off, g + off, s1 + off, s2 + off, &ac);
+                else
+                    FN(fd_sgd_apply)(ctx.isa, len, w + off, g + off, s1 ? s1 + off : NULL, &sc);
 #if !FD_T_F64
-            fd_gemm_bf16_pack_rows(ctx, k, n, r0, r1, w, n, wpk);
+                fd_gemm_bf16_pack_rows(ctx, k, n, r0, r1, w, n, wpk);
 #else
-            (void)wpk;
+                (void)wpk;
 #endif
+            }
+            fd_fpenv_leave(own);
         }
         for (ch = 0; ch < nc; ch++) total += part[ch];
     }

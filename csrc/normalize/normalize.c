@@ -9,6 +9,7 @@
 #endif
 #include "normalize/normalize.h"
 #include "normalize/normalize_internal.h"
+#include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
 
 #if defined(__linux__)

@@ -35,6 +35,7 @@ static void FN(norm_run)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT in, T
          !fd_norm_untouched(out, (uint64_t)n * sizeof(T)));
     int nt, t;
     int64_t lane, head;
+    fd_fpenv env;
     if (n <= 0) return;
     nt = fd_threads_for(&ctx, (size_t)n, FD_NORM_GRAIN);
     if (nt <= 1) {
@@ -46,11 +47,14 @@ static void FN(norm_run)(fd_ctx ctx, int64_t n, const uint8_t *FD_RESTRICT in, T
     head = ((uintptr_t)out % sizeof(T) == 0)
         ? (int64_t)((64 - (uintptr_t)out % 64) % 64) / (int64_t)sizeof(T)
         : 0;
+    env = fd_fpenv_get();
     FD_PARALLEL_FOR
     for (t = 0; t < nt; t++) {
+        const fd_fpenv own = fd_fpenv_enter(env);
         int64_t lo = fd_norm_bound(n, nt, t, head, lane);
         int64_t hi = fd_norm_bound(n, nt, t + 1, head, lane);
         if (hi > lo) kern(hi - lo, in + lo, out + lo, a, c, stream);
+        fd_fpenv_leave(own);
     }
 }
 

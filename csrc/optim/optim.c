@@ -6,6 +6,7 @@
 
 #include <math.h>
 
+#include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
 #include "optim/optim_internal.h"
 

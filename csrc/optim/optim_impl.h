@@ -60,17 +60,23 @@ static void FN(fd_opt_blocks)(fd_ctx ctx, int64_t n, int adam, T *param, const T
     const FN(fd_optim_kernels) k = FN(fd_optim_pick)(ctx.isa);
     const int64_t nblocks = (n + FD_OPT_BLOCK - 1) / FD_OPT_BLOCK;
     const int nt = fd_threads_for(&ctx, (size_t)n, FD_OPT_GRAIN);
+    const fd_fpenv env = fd_fpenv_get();
     int64_t b;
-    FD_PARALLEL_FOR
-    for (b = 0; b < nblocks; b++) {
-        int64_t off = b * FD_OPT_BLOCK;
-        int64_t len = n - off < FD_OPT_BLOCK ? n - off : FD_OPT_BLOCK;
-        if (adam)
-            k.adam(len, param + off, grad + off, s1 + off, s2 + off, coef[0], coef[1], coef[2],
-                   coef[3], coef[4], coef[5], coef[6], coef[7]);
-        else
-            k.sgd(len, param + off, grad + off, s1 ? s1 + off : NULL, coef[0], coef[1], coef[2],
-                  flags);
+    FD_PARALLEL
+    {
+        const fd_fpenv own = fd_fpenv_enter(env);
+        FD_FOR
+        for (b = 0; b < nblocks; b++) {
+            int64_t off = b * FD_OPT_BLOCK;
+            int64_t len = n - off < FD_OPT_BLOCK ? n - off : FD_OPT_BLOCK;
+            if (adam)
+                k.adam(len, param + off, grad + off, s1 + off, s2 + off, coef[0], coef[1], coef[2],
+                       coef[3], coef[4], coef[5], coef[6], coef[7]);
+            else
+                k.sgd(len, param + off, grad + off, s1 ? s1 + off : NULL, coef[0], coef[1], coef[2],
+                      flags);
+        }
+        fd_fpenv_leave(own);
     }
 }
 

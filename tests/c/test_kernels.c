@@ -50,6 +50,7 @@ static fd_ctx ctx_of(int nthreads)
     ctx.nthreads = nthreads;
     ctx.precision = FD_PREC_F32;
     ctx.tile = FD_TILE_AUTO;
+    ctx.flush_denormals = 0;
     return ctx;
 }
 
