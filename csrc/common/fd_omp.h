@@ -30,15 +30,17 @@
 
 /* FD_PARALLEL, before a block, runs it on a team of `nt` threads (one
  * thread: in the caller, no team), and FD_FOR, before a `for` loop inside
- * it, splits the loop statically over the team: FD_PARALLEL_FOR for loops
- * whose threads each need set-up and tear-down around their iterations
+ * it, splits the loop statically over the team, without a barrier of its
+ * own (the region's end is one: a second barrier costs a thread's wake-up
+ * when a team mate is descheduled): FD_PARALLEL_FOR for loops whose threads
+ * each need set-up and tear-down around their iterations
  * (common/fd_fpenv.h).  Serial builds run the block once, the loop whole. */
 #if defined(_OPENMP) && defined(_MSC_VER)
 #define FD_PARALLEL __pragma(omp parallel num_threads(nt) if (nt > 1))
-#define FD_FOR __pragma(omp for schedule(static))
+#define FD_FOR __pragma(omp for schedule(static) nowait)
 #elif defined(_OPENMP)
 #define FD_PARALLEL _Pragma("omp parallel num_threads(nt) if (nt > 1)")
-#define FD_FOR _Pragma("omp for schedule(static)")
+#define FD_FOR _Pragma("omp for schedule(static) nowait")
 #else
 #define FD_PARALLEL (void)nt;
 #define FD_FOR
