@@ -12,6 +12,8 @@ or 1e-160 (float64) give products below the smallest normal number, which
 a flushing thread turns into 0 and an IEEE one keeps.
 """
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -148,3 +150,34 @@ def test_a_flushing_callers_setting_is_kept(flushing_caller):
     logits = m.decision_function(X)
     assert _runtime.fpenv_controls() == controls
     assert np.count_nonzero(_bits(logits)) == 0
+
+
+def test_concurrent_callers_each_get_their_own_setting():
+    # Each Python thread is the master of its own OpenMP team; each team's
+    # workers must follow their own caller, started (by the warm-up call)
+    # while that caller was IEEE.
+    A, B = _denormal_product(np.float32)
+    results, errors = {}, []
+
+    def run(flush):
+        try:
+            with fastdigits.threads(2):
+                fastdigits.matmul(A, B)  # start this thread's team
+                if flush:
+                    _runtime._set_flush_denormals(True)
+                try:
+                    results[flush] = [fastdigits.matmul(A, B) for _ in range(20)]
+                finally:
+                    _runtime._set_flush_denormals(False)
+        except BaseException as e:  # re-raised in the main thread below
+            errors.append(e)
+
+    workers = [threading.Thread(target=run, args=(flush,)) for flush in (True, False)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    if errors:
+        raise errors[0]
+    assert all(np.count_nonzero(_bits(C)) == 0 for C in results[True])
+    assert all(np.all(C > 0) for C in results[False])
