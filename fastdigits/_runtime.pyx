@@ -290,7 +290,8 @@ cdef int _gemm_caches_run(const real[:, ::1] A, const real[:, ::1] B, real[:, ::
 
 cdef extern from "common/fd_fpenv.h" nogil:
     ctypedef unsigned int fd_fpenv
-    int FD_HAVE_MXCSR
+    int FD_HAVE_FPENV
+    fd_fpenv FD_FPENV_FLUSH
     fd_fpenv fd_fpenv_get()
     fd_fpenv fd_fpenv_flushing(fd_fpenv env)
     fd_fpenv fd_fpenv_enter(fd_fpenv env)
@@ -298,18 +299,27 @@ cdef extern from "common/fd_fpenv.h" nogil:
 
 def fpenv_controls() -> int:
     """The calling thread's floating-point control bits (x86: MXCSR without
-    its exception flags; 0 where the kernels keep no environment)."""
+    its exception flags; AArch64: FPCR; 0 where the kernels keep no
+    environment)."""
     return fd_fpenv_get()
 
 
 def flush_denormals_supported() -> bool:
-    """Whether the kernels can set and pass on the denormal controls (x86)."""
-    return bool(FD_HAVE_MXCSR)
+    """Whether the kernels can set and pass on the denormal controls (x86,
+    AArch64)."""
+    return bool(FD_HAVE_FPENV)
+
+
+def flush_denormals_bits() -> int:
+    """The bits of fpenv_controls() that flush denormals (x86: FTZ | DAZ,
+    AArch64: FZ)."""
+    return FD_FPENV_FLUSH
 
 
 def _set_flush_denormals(bint on) -> None:
-    """Tests: FTZ and DAZ on or off in the calling thread (as
-    ``torch.set_flush_denormal`` does), so they can check that kernels
-    compute in the caller's environment and leave it as it was."""
+    """Tests: denormal flushing (x86 FTZ and DAZ, AArch64 FZ) on or off in
+    the calling thread (as ``torch.set_flush_denormal`` does), so they can
+    check that kernels compute in the caller's environment and leave it as
+    it was."""
     cdef fd_fpenv env = fd_fpenv_get()
-    fd_fpenv_enter(fd_fpenv_flushing(env) if on else env & ~(<fd_fpenv>0x8040))
+    fd_fpenv_enter(fd_fpenv_flushing(env) if on else env & ~FD_FPENV_FLUSH)

@@ -18,61 +18,74 @@
  * training had converged).
  *
  * Only the control bits are set and restored; the sticky exception flags
- * are left as the kernel leaves them.  Elsewhere (no SSE) these are
- * no-ops: the portable build computes in the thread's own environment. */
+ * are left as the kernel leaves them.  On AArch64 (GCC, Clang) the same is
+ * done with FPCR, whose FZ bit flushes denormals (the flags live apart, in
+ * FPSR); elsewhere these are no-ops and kernels compute in the thread's own
+ * environment. */
 #ifndef FD_FPENV_H
 #define FD_FPENV_H
 
-#include "common/fd_common.h"
+#include <stdint.h>
 
-#if defined(__SSE__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 1)
-#include <xmmintrin.h>
-#define FD_HAVE_MXCSR 1
-#else
-#define FD_HAVE_MXCSR 0
-#endif
+#include "common/fd_common.h"
 
 typedef unsigned int fd_fpenv;
 
+#if defined(__SSE__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 1)
+#include <xmmintrin.h>
+#define FD_HAVE_FPENV 1
 #define FD_FPENV_FLAGS 0x3Fu /* MXCSR bits 0-5: sticky exception flags */
 #define FD_FPENV_FLUSH 0x8040u /* MXCSR bit 15 FTZ, bit 6 DAZ */
+FD_INLINE fd_fpenv fd_fpenv_read_(void)
+{ return _mm_getcsr(); }
+FD_INLINE void fd_fpenv_write_(fd_fpenv r)
+{ _mm_setcsr(r); }
+#elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define FD_HAVE_FPENV 1
+#define FD_FPENV_FLAGS 0u /* FPCR holds controls only */
+#define FD_FPENV_FLUSH (1u << 24) /* FPCR.FZ */
+FD_INLINE fd_fpenv fd_fpenv_read_(void)
+{
+    uint64_t r;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(r));
+    return (fd_fpenv)r; /* bits 32-63 are reserved (zero) */
+}
+FD_INLINE void fd_fpenv_write_(fd_fpenv r)
+{
+    const uint64_t v = r;
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(v));
+}
+#else
+#define FD_HAVE_FPENV 0
+#define FD_FPENV_FLAGS 0u
+#define FD_FPENV_FLUSH 0u
+FD_INLINE fd_fpenv fd_fpenv_read_(void)
+{ return 0; }
+FD_INLINE void fd_fpenv_write_(fd_fpenv r)
+{ (void)r; }
+#endif
 
 /* The calling thread's control bits. */
 FD_INLINE fd_fpenv fd_fpenv_get(void)
-{
-#if FD_HAVE_MXCSR
-    return _mm_getcsr() & ~FD_FPENV_FLAGS;
-#else
-    return 0;
-#endif
-}
+{ return fd_fpenv_read_() & ~FD_FPENV_FLAGS; }
 
 FD_INLINE fd_fpenv fd_fpenv_flushing(fd_fpenv env)
 { return env | FD_FPENV_FLUSH; }
 
 /* Run under the control bits `env` from here; returns the thread's own,
- * for fd_fpenv_leave.  Costs one MXCSR read when they are already set. */
+ * for fd_fpenv_leave.  Costs one register read when they are already set. */
 FD_INLINE fd_fpenv fd_fpenv_enter(fd_fpenv env)
 {
-#if FD_HAVE_MXCSR
-    const unsigned int csr = _mm_getcsr();
-    if ((csr & ~FD_FPENV_FLAGS) != env) _mm_setcsr((csr & FD_FPENV_FLAGS) | env);
-    return csr & ~FD_FPENV_FLAGS;
-#else
-    (void)env;
-    return 0;
-#endif
+    const fd_fpenv r = fd_fpenv_read_();
+    if ((r & ~FD_FPENV_FLAGS) != env) fd_fpenv_write_((r & FD_FPENV_FLAGS) | env);
+    return r & ~FD_FPENV_FLAGS;
 }
 
 /* Back to the control bits `own` (fd_fpenv_enter's result). */
 FD_INLINE void fd_fpenv_leave(fd_fpenv own)
 {
-#if FD_HAVE_MXCSR
-    const unsigned int csr = _mm_getcsr();
-    if ((csr & ~FD_FPENV_FLAGS) != own) _mm_setcsr((csr & FD_FPENV_FLAGS) | own);
-#else
-    (void)own;
-#endif
+    const fd_fpenv r = fd_fpenv_read_();
+    if ((r & ~FD_FPENV_FLAGS) != own) fd_fpenv_write_((r & FD_FPENV_FLAGS) | own);
 }
 
 #endif /* FD_FPENV_H */
