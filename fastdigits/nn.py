@@ -224,6 +224,13 @@ class MLP:
     to invalidate.  Not saved in the model file: :meth:`load` gives a
     float32-precision model (set :attr:`precision` to change it).
 
+    Denormals: the fast backend's training and inference run with denormal
+    floats flushed to zero (x86 FTZ/DAZ, AArch64 FZ) and restore the
+    calling thread's setting when they return and while ``callback`` runs;
+    a model that fits its training set would otherwise slow down many
+    times over as its gradients fade below the smallest normal float (see
+    the precision guide).  The dense kernels themselves follow the caller.
+
     Examples
     --------
     Train on raw pixels (normalised by the model), then score, predict,
