@@ -34,7 +34,11 @@ Differences from scikit-learn (each raises a clear error where it applies):
   scikit-learn's single logistic unit, but ``coefs_[-1]`` has 2 columns);
 * the reported loss does not clip probabilities at machine epsilon as
   scikit-learn's ``log_loss`` does (it only differs when a true class gets a
-  probability below ~1e-7 in float32 / 2e-16 in float64).
+  probability below ~1e-7 in float32 / 2e-16 in float64);
+* training and prediction flush denormal floats to zero (restoring the
+  caller's setting afterwards), where scikit-learn keeps them: a fit that
+  drives gradients below the smallest normal float does not slow down
+  (see ``fastdigits.MLP``).
 
 ``X`` is used as float32 or float64 (as given; other dtypes become
 float64), like scikit-learn.  One parameter is not scikit-learn's:
