@@ -1,8 +1,8 @@
 """The floating-point environment the kernels compute in (csrc/common/fd_fpenv.h).
 
 Every kernel computes in the calling thread's denormal setting (x86: FTZ and
-DAZ in MXCSR, which ``torch.set_flush_denormal`` sets), in its OpenMP
-workers too, and leaves every thread's setting as it found it.  The MLP's
+DAZ in MXCSR, which ``torch.set_flush_denormal`` sets; AArch64: FZ in FPCR),
+in its OpenMP workers too, and leaves every thread's setting as it found it.  The MLP's
 training and inference run with denormals flushed to zero (a converged
 model's gradients fade into the denormal range, where every FMA takes a
 microcode assist), and put the caller's setting back.
