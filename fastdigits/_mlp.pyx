@@ -179,6 +179,16 @@ cdef int _precision_code(str precision, bint f32) except -1:
     raise ValueError('precision must be "float32" or "bfloat16", got %r' % (precision,))
 
 
+cdef fd_ctx _model_ctx(str precision, int dt) except *:
+    """The context of a model call (an epoch or inference): this thread's
+    SIMD path and threads, the products' precision, and denormals flushed to
+    zero for the call (mlp.h)."""
+    cdef fd_ctx ctx = current_ctx()
+    ctx.precision = _precision_code(precision, dt == FD_F32)
+    ctx.flush_denormals = 1
+    return ctx
+
+
 def train_epoch(list params, list grads, list state, X, y, order, *, str activation,
                 long long batch_size, str optimizer, double lr, double momentum,
                 double weight_decay, double beta1=0.9, double beta2=0.999,
@@ -318,10 +328,8 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
         opt.aug_scale = ascale
         opt.aug_mean = amean
         opt.aug_std = astd
-    cdef fd_ctx ctx = current_ctx()
     cdef int dt = dtype_code(params[0])
-    ctx.precision = _precision_code(precision, dt == FD_F32)
-    ctx.flush_denormals = 1  # the model's arithmetic: denormals as zero (mlp.h)
+    cdef fd_ctx ctx = _model_ctx(precision, dt)
     cdef size_t wbytes = fd_mlp_work_bytes(ctx, dt, &shape)
     if wbytes == 0:
         raise ValueError("invalid layer sizes %r" % (sizes,))
@@ -376,10 +384,8 @@ def predict_logits(list params, X, str activation, str precision="float32"):
     shape.act = act_code(activation)
     shape.batch = _PREDICT_ROWS
     shape.tail = X.shape[0] % _PREDICT_ROWS  # calls below take whole batches but the last
-    cdef fd_ctx ctx = current_ctx()
     cdef int dt = dtype_code(params[0])
-    ctx.precision = _precision_code(precision, dt == FD_F32)
-    ctx.flush_denormals = 1  # the model's arithmetic: denormals as zero (mlp.h)
+    cdef fd_ctx ctx = _model_ctx(precision, dt)
     cdef size_t wbytes = fd_mlp_work_bytes(ctx, dt, &shape)
     work_arr = np.empty(wbytes, dtype=np.uint8)
     out = np.empty((X.shape[0], sizes[len(sizes) - 1]), dtype=dtype)

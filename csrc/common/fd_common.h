@@ -54,8 +54,9 @@ typedef struct {
     int precision; /* FD_PREC_F32 (0) or FD_PREC_BF16 */
     int tile; /* float32 AVX-512 GEMM row tiles: FD_TILE_AUTO (0, the CPU's
                * rule), FD_TILE_BASE or FD_TILE_TALL (gemm_blocking.h) */
-    int flush_denormals; /* 1: the MLP entry points run the call with FTZ and
-                          * DAZ (common/fd_fpenv.h); other kernels ignore it */
+    int flush_denormals; /* 1: the MLP entry points run the call with
+                          * denormals flushed to zero (common/fd_fpenv.h);
+                          * other kernels ignore it */
 } fd_ctx;
 
 /* fd_ctx.tile: tests and benchmarks force one of the float32 GEMM's tile

@@ -130,8 +130,8 @@ FD_MLP_DECL(double, f64)
  * ctx.precision = FD_PREC_BF16, as for fd_mlp_epoch_f32.
  * fd_mlp_work_bytes returns 0 for an unknown dtype; fd_mlp_epoch and
  * fd_mlp_forward return FD_EINVAL for it (nothing read or written).
- * With ctx.flush_denormals they run with denormals flushed to zero (FTZ,
- * DAZ; x86 only, common/fd_fpenv.h) and restore the caller's setting
+ * With ctx.flush_denormals they run with denormals flushed to zero (x86
+ * FTZ and DAZ, AArch64 FZ; common/fd_fpenv.h) and restore the caller's setting
  * before returning and around the progress callback; the _f32 / _f64
  * instances compute in the caller's setting. */
 size_t fd_mlp_work_bytes(fd_ctx ctx, int dtype, const fd_mlp_shape *shape);
