@@ -13,6 +13,8 @@ import platform
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastdigits
 from fastdigits import _runtime
@@ -302,6 +304,69 @@ def test_bf16_gemm_is_correct_with_forged_blocks(bf16_isa, cname, threads, m, k,
     one = np.empty_like(c)
     _runtime._gemm_on_caches(a, b, one, CACHES[cname], _isa(bf16_isa), 1, 1)
     assert np.array_equal(one, c)
+
+
+# Any caches a CPU may report: sizes and sharing across the range of real
+# CPUs (and beyond it), so the derived KC / MC / NC land on and off every
+# register-tile, K-panel and thread-slab boundary of the shapes below.
+CACHE_PICKS = st.fixed_dictionaries(
+    {
+        "l1d": st.fixed_dictionaries(
+            {
+                "size": st.sampled_from([8, 16, 32, 48, 64, 96]).map(lambda s: s * KIB),
+                "ways": st.sampled_from([2, 4, 8, 12, 16]),
+            }
+        ),
+        "l2": st.fixed_dictionaries(
+            {
+                "size": st.sampled_from([128, 256, 512, 1024, 1280, 2048, 4096]).map(
+                    lambda s: s * KIB
+                ),
+                "ways": st.sampled_from([4, 8, 16, 20]),
+            }
+        ),
+    },
+    optional={
+        "l3": st.fixed_dictionaries(
+            {
+                "size": st.sampled_from([4, 32, 105, 300, 480]).map(lambda s: s * MIB),
+                "ways": st.sampled_from([11, 16, 20]),
+                "sharing": st.sampled_from([1, 2, 16, 64]),
+            }
+        )
+    },
+)
+EPS = {np.float32: 2.0**-24, np.float64: 2.0**-53}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    caches=CACHE_PICKS,
+    isa=st.sampled_from(fastdigits.available_simd()),
+    kind=st.sampled_from(["float32", "float64", "bfloat16"]),
+    m=st.sampled_from([1, 7, 31, 32, 33, 65, 200, 257]),
+    k=st.sampled_from([1, 2, 17, 64, 255, 784, 1025, 2049]),
+    n=st.sampled_from([1, 3, 10, 31, 33, 100, 257]),
+    threads=st.integers(1, 4),
+    tile=st.integers(0, 2),
+    seed=st.integers(0, 2**16),
+)
+def test_gemm_on_any_caches(caches, isa, kind, m, k, n, threads, tile, seed):
+    """The driver on caches another CPU could report, any path, tile and
+    thread count: within float summation error of the exact product (of
+    the bf16-rounded operands for bfloat16), and the same bits as one
+    thread."""
+    dt = np.float64 if kind == "float64" else np.float32
+    bf16 = int(kind == "bfloat16")
+    a, b = _operands(m, k, n, dt, seed)
+    c, one = np.full((m, n), np.nan, dt), np.full((m, n), np.nan, dt)
+    _runtime._gemm_on_caches(a, b, c, caches, _isa(isa), threads, bf16, tile)
+    _runtime._gemm_on_caches(a, b, one, caches, _isa(isa), 1, bf16, tile)
+    assert np.array_equal(c, one)
+    a64, b64 = (to_bfloat16(a), to_bfloat16(b)) if bf16 else (a, b)
+    a64, b64 = a64.astype(np.float64), b64.astype(np.float64)
+    bound = (k + 2) * EPS[dt] * (np.abs(a64) @ np.abs(b64)) + 1e-30
+    assert np.all(np.abs(c - a64 @ b64) <= bound)
 
 
 # L1d / L2 pairs that cut K into different AMX panels: long ones (KC 256,

@@ -473,6 +473,61 @@ def test_dense_property(m, k, n, act, f64, w_f, bias, isa, seed):
         assert_close(got, ref, dtype)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.sampled_from([1, 2, 31, 33, 64, 65, 160, 257]),
+    k=st.sampled_from([1, 17, 33, 256, 784, 1025]),
+    n=st.sampled_from([1, 10, 33, 64, 256, 300]),
+    act=st.sampled_from(ACTS),
+    f64=st.booleans(),
+    w_f=st.booleans(),
+    bias=st.booleans(),
+    dropout=st.sampled_from([0.0, 0.3]),
+    accumulate=st.booleans(),
+    need_dx=st.booleans(),
+    threads=st.integers(1, 4),
+    isa=st.sampled_from(ISAS),
+    seed=st.integers(0, 2**16),
+)
+def test_dense_property_blocked(
+    m, k, n, act, f64, w_f, bias, dropout, accumulate, need_dx, threads, isa, seed
+):
+    """Layers of sizes around the register tiles, K panels, K splits and
+    thread slabs, with every option of the calls: the reference's values,
+    and the same bits on `threads` threads as on one."""
+    rng = np.random.default_rng(seed)
+    dtype = np.float64 if f64 else np.float32
+    x, W, b = layer(rng, m, k, n, dtype, "F" if w_f else "C", bias)
+    dy = np.asarray(rng.standard_normal((m, n)), dtype=dtype)
+    drop = dict(dropout=dropout, seed=seed)
+    ref_y = reference.dense_forward(up(x), up(W), up(b), act, **drop)
+    z = up(x) @ up(W) + (up(b) if bias else 0)
+    yz = z if act == "gelu" else reference.dense_forward(up(x), up(W), up(b), act)
+    kw = dict(activation=act, need_dx=need_dx, accumulate=accumulate, **drop)
+    start = {"dW_out": rng.standard_normal((k, n)), "db_out": rng.standard_normal(n)}
+    if need_dx:
+        start["dx_out"] = rng.standard_normal((m, k))
+    if not accumulate:
+        start = {}
+    ref = reference.dense_backward(
+        up(dy), up(x), up(W), **yz_kw(act, yz), **kw, **{a: v.copy() for a, v in start.items()}
+    )
+    got = {}
+    for t in (threads, 1):
+        with fastdigits.simd(isa), fastdigits.threads(t):
+            y = fastdigits.dense_forward(x, W, b, act, **drop)
+            outs = {a: v.astype(dtype) for a, v in start.items()}
+            g = fastdigits.dense_backward(dy, x, W, **yz_kw(act, yz.astype(dtype)), **kw, **outs)
+        got[t] = (y,) + tuple(g)
+    for a, c in zip(got[threads], got[1]):
+        assert (a is None and c is None) or np.array_equal(a, c)
+    assert_close(got[1][0], ref_y, dtype)
+    for a, r in zip(got[1][1:], ref):
+        assert (a is None) == (r is None)
+        if a is not None:
+            assert_close(a, r, dtype)
+
+
 EXTREMES = (
     0.0,
     -0.0,
