@@ -80,6 +80,19 @@ def _mlp_variant(prof, data, B: int, compiled: bool, **kw):
     return _step_maker(data, B, compiled, new_model)
 
 
+def _linear_variant(prof, data, B: int, compiled: bool, **kw):
+    """A maker for the same step with fastdigits.torch.Linear(..., **kw) layers."""
+
+    def new_model():
+        from fastdigits.torch import Linear
+
+        return torch.nn.Sequential(
+            Linear(784, prof.hidden, activation="relu", **kw), Linear(prof.hidden, 10, **kw)
+        )
+
+    return _step_maker(data, B, compiled, new_model)
+
+
 def _torch_autocast(prof, data, B: int, compiled: bool):
     """A maker for the nn.Linear step with forward and loss under
     torch.autocast(bfloat16): PyTorch's own mixed precision, the fair
@@ -98,7 +111,12 @@ def main(argv=None) -> int:
     add_wait_idle_option(p)
     p.add_argument("--no-compile", action="store_true", help="eager rows only")
     for flag, (_, _, what) in _MLP_VARIANTS.items():
-        p.add_argument("--" + flag, action="store_true", help="also the MLP with %s" % what)
+        p.add_argument(
+            "--" + flag,
+            action="store_true",
+            help="also the MLP with %s" % what
+            + (" (and Linear layers with it)" if flag == "colmajor" else ""),
+        )
     args = p.parse_args(argv)
 
     fastdigits.set_num_threads(args.threads)
@@ -130,6 +148,10 @@ def main(argv=None) -> int:
             for flag, (who, kw, _) in _MLP_VARIANTS.items():
                 if getattr(args, flag):
                     makers[who] = _mlp_variant(prof, data, args.batch, compiled, **kw)
+            if args.colmajor:
+                makers["Linear F"] = _linear_variant(
+                    prof, data, args.batch, compiled, weight_order="F"
+                )
             if args.bf16:
                 makers["nn.Linear bf16 autocast"] = _torch_autocast(
                     prof, data, args.batch, compiled

@@ -3,7 +3,7 @@ fastdigits.torch layers: ranks end with identical parameters, equal to
 single-process training on the concatenated batches.
 
 Run as a script, this file is one rank's worker:
-``python tests/test_torch_ddp.py RANK WORLD PORT OUTDIR``.
+``python tests/test_torch_ddp.py RANK WORLD PORT OUTDIR WEIGHT_ORDER``.
 """
 
 import os
@@ -19,13 +19,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 STEPS, BATCH, SIZES = 6, 32, (20, 16, 4)  # BATCH: the global batch, split over ranks
 
 
-def _model():
+def _model(weight_order):
     from fastdigits.torch import Linear
 
     torch.manual_seed(0)
+    kw = dict(dtype=torch.float64, weight_order=weight_order)
     return torch.nn.Sequential(
-        Linear(SIZES[0], SIZES[1], activation="relu", dtype=torch.float64),
-        Linear(SIZES[1], SIZES[2], dtype=torch.float64),
+        Linear(SIZES[0], SIZES[1], activation="relu", **kw), Linear(SIZES[1], SIZES[2], **kw)
     )
 
 
@@ -46,7 +46,7 @@ def _train(model, rows):
         opt.step()
 
 
-def _worker(rank, world, port, outdir):
+def _worker(rank, world, port, outdir, weight_order):
     import datetime
 
     import fastdigits
@@ -59,7 +59,7 @@ def _worker(rank, world, port, outdir):
         "gloo", rank=rank, world_size=world, timeout=datetime.timedelta(seconds=60)
     )
     try:
-        model = torch.nn.parallel.DistributedDataParallel(_model())
+        model = torch.nn.parallel.DistributedDataParallel(_model(weight_order))
         share = BATCH // world
         _train(model, slice(rank * share, (rank + 1) * share))
         torch.save(model.module.state_dict(), os.path.join(outdir, "rank%d.pt" % rank))
@@ -82,13 +82,24 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_ddp_two_processes_match_single_process(tmp_path):
+# "F": column-major weights, whose gradients DDP's buckets must keep in
+# the parameters' layout
+@pytest.mark.parametrize("weight_order", ["C", "F"])
+def test_ddp_two_processes_match_single_process(tmp_path, weight_order):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     port = _free_port()
     procs = [
         subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), str(r), "2", str(port), str(tmp_path)],
+            [
+                sys.executable,
+                os.path.abspath(__file__),
+                str(r),
+                "2",
+                str(port),
+                str(tmp_path),
+                weight_order,
+            ],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -109,7 +120,7 @@ def test_ddp_two_processes_match_single_process(tmp_path):
     assert list(sd[0]) == ["0.weight", "0.bias", "1.weight", "1.bias"]
     for name in sd[0]:
         assert torch.equal(sd[0][name], sd[1][name]), name  # identical across ranks
-    single = _model()
+    single = _model(weight_order)
     before = {k: v.clone() for k, v in single.state_dict().items()}
     _train(single, slice(0, BATCH))
     for name, value in single.state_dict().items():
@@ -119,4 +130,4 @@ def test_ddp_two_processes_match_single_process(tmp_path):
 
 
 if __name__ == "__main__":
-    _worker(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    _worker(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])

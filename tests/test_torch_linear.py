@@ -188,6 +188,7 @@ def test_constructor_matches_nn_linear():
         "device",
         "dtype",
         "precision",
+        "weight_order",
     ]
     assert set(theirs) <= set(ours) and ours[:4] == theirs[:4]
     lin = Linear(4, 3, False, device="cpu", dtype=torch.float64)
@@ -210,6 +211,40 @@ def test_state_dict_loads_both_ways(bias):
     ours2 = Linear(9, 4, bias=bias)
     back.load_state_dict(ours2.state_dict())
     torch.testing.assert_close(back(x), ours2(x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_column_major_weight(dtype):
+    """weight_order="F": the values nn.Linear draws for the seed, stored
+    column-major; the gradient and SGD's momentum keep that layout, and
+    training steps match nn.Linear's; the state dict loads both ways."""
+    torch.manual_seed(0)
+    ours_c = Linear(13, 9, activation="tanh", dtype=dtype)
+    torch.manual_seed(0)
+    ours = Linear(13, 9, activation="tanh", dtype=dtype, weight_order="F")
+    assert "weight_order='F'" in repr(ours) and "weight_order" not in repr(ours_c)
+    assert ours.weight.shape == (9, 13) and ours.weight.stride() == (1, 9)
+    assert torch.equal(ours.weight, ours_c.weight) and torch.equal(ours.bias, ours_c.bias)
+    ref = torch.nn.Linear(13, 9, dtype=dtype)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(6, 13, dtype=dtype)
+    opts = [torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9) for m in (ours, ref)]
+    for _ in range(3):
+        for m, opt in zip((ours, ref), opts):
+            opt.zero_grad(set_to_none=True)
+            y = m(x)
+            (y if m is ours else torch.tanh(y)).square().mean().backward()
+            opt.step()
+    assert ours.weight.stride() == ours.weight.grad.stride() == (1, 9)
+    assert opts[0].state[ours.weight]["momentum_buffer"].stride() == (1, 9)
+    torch.testing.assert_close(ours.weight.grad, ref.weight.grad, **TOL[dtype])
+    torch.testing.assert_close(ours.weight, ref.weight, **TOL[dtype])
+    # nn.Linear's state dict into a column-major layer keeps its layout
+    back = Linear(13, 9, dtype=dtype, weight_order="F")
+    back.load_state_dict(torch.nn.Linear(13, 9, dtype=dtype).state_dict())
+    assert back.weight.stride() == (1, 9)
+    with pytest.raises(ValueError, match="weight_order must be 'C' or 'F'"):
+        Linear(4, 3, weight_order="K")
 
 
 def test_save_load_no_grad_inference_mode(tmp_path):

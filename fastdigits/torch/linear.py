@@ -139,6 +139,14 @@ class Linear(torch.nn.Module):
     ``fastdigits.dense_forward(..., precision="bfloat16")``; weights,
     gradients, bias and activation stay float32; float64 tensors raise
     TypeError); anything else is a ValueError.
+    ``weight_order``: the weight's memory order.  "C" (default): row-major,
+    as ``nn.Linear``'s.  "F": the same ``(out, in)`` weight stored
+    column-major (``weight.t()`` is contiguous; its gradient and the
+    optimiser's buffers take that layout too), which the kernels read and
+    write faster: the forward reads ``weight.t()`` row by row instead of
+    transposing it, and the weight gradient is written row-major.  Shape,
+    values (the same for the same seed), initialisation and state dict are
+    the same either way.
 
     CPU float32/float64 tensors run on the fastdigits kernels; other dtypes
     (float16, bfloat16) and devices (CUDA, meta) fall back to PyTorch's own
@@ -170,6 +178,13 @@ class Linear(torch.nn.Module):
     >>> y_ref.sum().backward()
     >>> layer.weight.grad.shape, torch.allclose(layer.weight.grad, ref.weight.grad, atol=1e-5)
     (torch.Size([32, 784]), True)
+
+    Column-major weights, the same values:
+
+    >>> _ = torch.manual_seed(0)
+    >>> layer_f = Linear(784, 32, activation="relu", weight_order="F")
+    >>> layer_f.weight.stride(), torch.equal(layer_f.weight, layer.weight)
+    ((1, 32), True)
     """
 
     __constants__ = ["in_features", "out_features"]
@@ -183,6 +198,7 @@ class Linear(torch.nn.Module):
         device=None,
         dtype=None,
         precision: str = "float32",
+        weight_order: str = "C",
     ) -> None:
         super().__init__()
         if isinstance(bias, str):  # Linear(k, n, "relu") with the old argument order
@@ -192,6 +208,8 @@ class Linear(torch.nn.Module):
             )
         _check_activation(activation)
         _check_precision(precision)
+        if weight_order not in ("C", "F"):
+            raise ValueError("weight_order must be 'C' or 'F', got %r" % (weight_order,))
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(
                 "dtype must be a floating-point dtype (float32 or float64 on "
@@ -201,8 +219,12 @@ class Linear(torch.nn.Module):
         self.out_features = int(out_features)
         self.activation = activation
         self.precision = precision
+        self.weight_order = weight_order
         kw = {"device": device, "dtype": dtype}
-        self.weight = torch.nn.Parameter(torch.empty((out_features, in_features), **kw))
+        shape = (out_features, in_features)
+        # "F": the (out, in) transpose of a row-major (in, out) block
+        w = torch.empty(shape, **kw) if weight_order == "C" else torch.empty(shape[::-1], **kw).t()
+        self.weight = torch.nn.Parameter(w)
         if bias:
             self.bias = torch.nn.Parameter(torch.empty(out_features, **kw))
         else:
@@ -210,8 +232,16 @@ class Linear(torch.nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torch.nn.Linear's initialisation."""
-        torch.nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        """torch.nn.Linear's initialisation (the same values for the same
+        seed whatever ``weight_order``: drawn row-major, then stored)."""
+        w = self.weight
+        if w.is_contiguous():
+            torch.nn.init.kaiming_uniform_(w, a=math.sqrt(5))
+        else:
+            tmp = torch.empty(w.shape, dtype=w.dtype, device=w.device)
+            torch.nn.init.kaiming_uniform_(tmp, a=math.sqrt(5))
+            with torch.no_grad():
+                w.copy_(tmp)
         if self.bias is not None:
             bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
             torch.nn.init.uniform_(self.bias, -bound, bound)
@@ -221,10 +251,12 @@ class Linear(torch.nn.Module):
         return _dense_call(x, w, b, _ACTS[self.activation], self.precision)
 
     def extra_repr(self) -> str:
-        return "in_features=%d, out_features=%d, bias=%s, activation=%r, precision=%r" % (
+        return "in_features=%d, out_features=%d, bias=%s, activation=%r, precision=%r%s" % (
             self.in_features,
             self.out_features,
             self.bias is not None,
             self.activation,
             self.precision,
+            # (getattr: a module pickled before weight_order existed is "C")
+            ", weight_order='F'" if getattr(self, "weight_order", "C") == "F" else "",
         )

@@ -3,7 +3,6 @@ in one call each way."""
 
 from __future__ import annotations
 
-import math
 import operator
 from collections import OrderedDict
 from typing import Optional, Tuple
@@ -123,11 +122,10 @@ class MLP(torch.nn.Module):
     weight_order : {"C", "F"}
         The weights' memory order.  "C" (default): row-major, as
         ``nn.Linear``'s.  "F": the same ``(out, in)`` weights stored
-        column-major (``weight.t()`` is contiguous; the gradients and the
-        optimiser's buffers take that layout too), which the kernels read
-        and write faster: forward reads ``weight.t()`` row by row and the
-        weight gradient is written row-major.  Shapes, values, state dicts
-        and initialisation are the same either way.
+        column-major, as :class:`Linear`'s ``weight_order`` (the gradients
+        and the optimiser's buffers take that layout too), which the
+        kernels read and write faster.  Shapes, values, state dicts and
+        initialisation are the same either way.
 
     The layers are :class:`Linear` modules in ``self.layers`` (an
     ``nn.ModuleList``), so the parameters are ``layers.0.weight``
@@ -190,29 +188,16 @@ class MLP(torch.nn.Module):
                 device=device,
                 dtype=dtype,
                 precision=precision,
+                weight_order=weight_order,
             )
             for i, (k, n) in enumerate(zip(sizes[:-1], sizes[1:]))
         )
-        if weight_order == "F":
-            # the same values (drawn as nn.Linear draws them), column-major
-            for layer in self.layers:
-                layer.weight = torch.nn.Parameter(layer.weight.detach().t().contiguous().t())
 
     def reset_parameters(self) -> None:
         """torch.nn.Linear's initialisation, layer by layer (the same values
         for the same seed whatever ``weight_order``)."""
         for layer in self.layers:
-            w = layer.weight
-            if w.is_contiguous():
-                layer.reset_parameters()
-                continue
-            tmp = torch.empty(w.shape, dtype=w.dtype, device=w.device)
-            torch.nn.init.kaiming_uniform_(tmp, a=math.sqrt(5))
-            with torch.no_grad():
-                w.copy_(tmp)
-            if layer.bias is not None:
-                bound = 1 / math.sqrt(layer.in_features)
-                torch.nn.init.uniform_(layer.bias, -bound, bound)
+            layer.reset_parameters()
 
     def forward(self, x: Tensor) -> Tensor:
         # (_modules directly: self.layers goes through Module.__getattr__)
