@@ -35,13 +35,20 @@ from fastdigits.bench.timing import Bench, time_contenders
 from fastdigits.commands.bench import add_wait_idle_option
 
 
-# The optional MLP rows: flag -> (row name, MLP keywords, what --help says).
-_MLP_VARIANTS = {
-    "colmajor": ("MLP F", {"weight_order": "F"}, 'weight_order="F" (column-major weights)'),
+# The optional rows: flag -> (MLP row name, Linear-layers row name or None,
+# the keywords of both, what --help says).
+_VARIANTS = {
+    "colmajor": (
+        "MLP F",
+        "Linear F",
+        {"weight_order": "F"},
+        'weight_order="F" (column-major weights), for the MLP and the Linear layers',
+    ),
     "bf16": (
         "MLP bf16",
+        None,
         {"precision": "bfloat16"},
-        'precision="bfloat16" (and nn.Linear under torch.autocast(bfloat16))',
+        'precision="bfloat16" for the MLP (and nn.Linear under torch.autocast(bfloat16))',
     ),
 }
 
@@ -82,15 +89,8 @@ def _mlp_variant(prof, data, B: int, compiled: bool, **kw):
 
 def _linear_variant(prof, data, B: int, compiled: bool, **kw):
     """A maker for the same step with fastdigits.torch.Linear(..., **kw) layers."""
-
-    def new_model():
-        from fastdigits.torch import Linear
-
-        return torch.nn.Sequential(
-            Linear(784, prof.hidden, activation="relu", **kw), Linear(prof.hidden, 10, **kw)
-        )
-
-    return _step_maker(data, B, compiled, new_model)
+    sizes = (784, prof.hidden, 10)
+    return _step_maker(data, B, compiled, lambda: C.fd_torch_linears(sizes, **kw))
 
 
 def _torch_autocast(prof, data, B: int, compiled: bool):
@@ -110,13 +110,8 @@ def main(argv=None) -> int:
     p.add_argument("--pause", type=float, default=0.05, help="seconds between contenders")
     add_wait_idle_option(p)
     p.add_argument("--no-compile", action="store_true", help="eager rows only")
-    for flag, (_, _, what) in _MLP_VARIANTS.items():
-        p.add_argument(
-            "--" + flag,
-            action="store_true",
-            help="also the MLP with %s" % what
-            + (" (and Linear layers with it)" if flag == "colmajor" else ""),
-        )
+    for flag, (_, _, _, what) in _VARIANTS.items():
+        p.add_argument("--" + flag, action="store_true", help="also rows with %s" % what)
     args = p.parse_args(argv)
 
     fastdigits.set_num_threads(args.threads)
@@ -145,13 +140,11 @@ def main(argv=None) -> int:
                 "nn.Linear": linear.contenders["torch"],
             }
             compiled = mode == "compiled"
-            for flag, (who, kw, _) in _MLP_VARIANTS.items():
+            for flag, (mlp_row, linear_row, kw, _) in _VARIANTS.items():
                 if getattr(args, flag):
-                    makers[who] = _mlp_variant(prof, data, args.batch, compiled, **kw)
-            if args.colmajor:
-                makers["Linear F"] = _linear_variant(
-                    prof, data, args.batch, compiled, weight_order="F"
-                )
+                    makers[mlp_row] = _mlp_variant(prof, data, args.batch, compiled, **kw)
+                    if linear_row:
+                        makers[linear_row] = _linear_variant(prof, data, args.batch, compiled, **kw)
             if args.bf16:
                 makers["nn.Linear bf16 autocast"] = _torch_autocast(
                     prof, data, args.batch, compiled

@@ -250,6 +250,20 @@ def torch_mlp(sizes: Tuple[int, ...], dtype: Any = None):
     return torch.nn.Sequential(*layers)
 
 
+def fd_torch_linears(sizes: Tuple[int, ...], dtype: Any = None, **kw: Any):
+    """torch_mlp's model on fastdigits.torch.Linear layers (relu fused into
+    every layer but the last); kw: further Linear keywords (weight_order=)."""
+    Linear = api("fastdigits.torch", "Linear")
+    torch = _torch()
+    last = len(sizes) - 2
+    return torch.nn.Sequential(
+        *(
+            Linear(k, n, activation="relu" if i < last else None, dtype=dtype, **kw)
+            for i, (k, n) in enumerate(zip(sizes[:-1], sizes[1:]))
+        )
+    )
+
+
 def torch_train_step(model, opt, lossf, x, y, bf16: bool = False) -> Any:
     """One optimiser step of model on the batch (x, y); returns the loss.
     bf16: forward and loss under ``torch.autocast("cpu", torch.bfloat16)``
@@ -869,7 +883,6 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
             def mk(ours, B=B, compiled=compiled, fused=fused):
                 def make():
                     # Unavailable without torch
-                    Linear = api("fastdigits.torch", "Linear")
                     MLP = api("fastdigits.torch", "MLP")
                     torch = _torch()
                     tdt = _torch_dtype(dt)
@@ -881,10 +894,7 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                     if ours and fused:
                         model = MLP(sizes, activation="relu", dtype=tdt)
                     elif ours:
-                        model = torch.nn.Sequential(
-                            Linear(sizes[0], sizes[1], activation="relu", dtype=tdt),
-                            Linear(sizes[1], sizes[2], dtype=tdt),
-                        )
+                        model = fd_torch_linears(sizes, tdt)
                     else:
                         model = torch_mlp(sizes, tdt)
                     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
