@@ -3,7 +3,11 @@
 Inputs a kernel only reads are converted as NumPy functions do: lists,
 tuples, scalars and other array-likes become arrays (Python numbers take the
 dtype of the call's NumPy arrays, float64 when there are none), and
-non-contiguous arrays are copied by the binding.  Arrays a kernel writes
+non-contiguous arrays are copied by the binding, and so are byte-swapped
+arrays (``">f4"`` on a little-endian CPU) and arrays not aligned to their
+dtype (views into a byte buffer at an odd offset), which NumPy's own
+functions read through a buffer and the C kernels cannot read as they are
+(``behaved``).  Arrays a kernel writes
 (``out=`` buffers, optimiser parameters and state) are never converted:
 they are used as given or rejected, so no update can land in a copy.
 """
@@ -17,11 +21,33 @@ import numpy as np
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def native_dtype(dtype: np.dtype) -> np.dtype:
+    """dtype in the machine's byte order (``">f4"`` -> ``"<f4"`` on x86)."""
+    return dtype if dtype.isnative else dtype.newbyteorder("=")
+
+
+def behaved(arr: np.ndarray) -> np.ndarray:
+    """arr itself, or, where it is byte-swapped or not aligned to its dtype, a
+    copy in the machine's byte order, aligned (same values and memory order):
+    what a kernel that reads machine numbers through typed pointers needs."""
+    if arr.flags.aligned and arr.dtype.isnative:
+        return arr
+    return np.array(arr, dtype=native_dtype(arr.dtype), order="K")
+
+
+def c_contiguous(arr: Any, dtype: Any = None) -> np.ndarray:
+    """arr as a C-contiguous array of dtype (its own when None) that a kernel
+    can read in place: np.ascontiguousarray, then ``behaved``; copied only
+    when it is not one already."""
+    return behaved(np.ascontiguousarray(arr, dtype=dtype))
+
+
 def anchor_dtype(*objs: Any) -> Optional[np.dtype]:
-    """The float dtype of the first NumPy array among objs (None if none)."""
+    """The float dtype, in the machine's byte order, of the first NumPy array
+    among objs (None if none)."""
     for o in objs:
-        if isinstance(o, np.ndarray) and o.dtype in _FLOATS:
-            return o.dtype
+        if isinstance(o, np.ndarray) and native_dtype(o.dtype) in _FLOATS:
+            return native_dtype(o.dtype)
     return None
 
 

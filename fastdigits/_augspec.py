@@ -17,7 +17,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._args import float_dtype
+from ._args import behaved, c_contiguous, float_dtype, native_dtype
 
 # Operation codes: the values of FD_AUG_AFFINE / FD_AUG_ELASTIC in augment.h.
 AFFINE = 1
@@ -219,7 +219,7 @@ def check_epoch(epoch: Any) -> int:
 
 def check_images(images: Any, allowed: Sequence[Any]) -> np.ndarray:
     """images as an (n, h, w) array of one of the allowed dtypes (not copied
-    when already one)."""
+    when already one, in the machine's byte order and aligned)."""
     if images is None or isinstance(images, (str, bytes)):
         raise TypeError("images must be an (n, h, w) array, got %s" % type(images).__name__)
     own = hasattr(images, "dtype") or hasattr(images, "__array_interface__")
@@ -233,14 +233,14 @@ def check_images(images: Any, allowed: Sequence[Any]) -> np.ndarray:
             a = a.astype(np.uint8)
         elif a.dtype.kind == "f" and np.dtype(np.float32) in [np.dtype(d) for d in allowed]:
             a = a.astype(np.float32)
-    if a.dtype not in [np.dtype(d) for d in allowed]:
+    if native_dtype(a.dtype) not in [np.dtype(d) for d in allowed]:
         raise TypeError(
             "images must have dtype %s, got %s"
             % (" or ".join(np.dtype(d).name for d in allowed), a.dtype)
         )
     if a.ndim != 3:
         raise ValueError("images must have shape (n, h, w), got %s" % (a.shape,))
-    return a
+    return behaved(a)  # a byte-swapped or unaligned float32 array: copied
 
 
 def check_indices(indices: Any, n: int) -> Optional[np.ndarray]:
@@ -252,7 +252,7 @@ def check_indices(indices: Any, n: int) -> Optional[np.ndarray]:
         raise TypeError("indices must be integers, got %s" % a.dtype)
     if a.shape != (n,):
         raise ValueError("indices must have shape (%d,), got %s" % (n, a.shape))
-    a = np.ascontiguousarray(a, dtype=np.int64)
+    a = c_contiguous(a, np.int64)
     if a.size and a.min() < 0:
         raise ValueError("indices must be >= 0")
     return a

@@ -5,6 +5,7 @@ whichever kernel raised it:
 
 * ``<name> must be a numpy.ndarray, got <type>`` (TypeError)
 * ``<name> must have dtype <dtype>, got <dtype>`` (TypeError)
+* ``<name> must be in the machine's byte order (dtype <dtype>), got <'>f4'>`` (TypeError)
 * ``<name> must have shape <shape>, got <shape>``
 * ``<name> is read-only``
 * ``<name> must be aligned to its dtype``
@@ -97,6 +98,10 @@ cdef cnp.ndarray _check_buffer(object obj, str name, tuple shape, object dtype, 
         raise TypeError("%s must be a numpy.ndarray, got %s" % (name, type(obj).__name__))
     cdef cnp.ndarray arr = <cnp.ndarray>obj
     if arr.dtype != dtype:
+        if not arr.dtype.isnative and arr.dtype.newbyteorder("=") == dtype:
+            # the kernel writes it in place: a converted copy would lose the result
+            raise TypeError("%s must be in the machine's byte order (dtype %s), got %s"
+                            % (name, np.dtype(dtype), arr.dtype.str))
         raise TypeError("%s must have dtype %s, got %s" % (name, np.dtype(dtype), arr.dtype))
     if (<object>arr).shape != shape:
         raise ValueError("%s must have shape %s, got %s" % (name, shape, (<object>arr).shape))
@@ -168,8 +173,14 @@ cdef int act_code(str name) except -1:
 
 cdef int dtype_code(cnp.ndarray arr) except -1:
     """FD_F32 / FD_F64, the dtype argument of a dtype-dispatching C entry
-    (fd_dense_forward, ...), for a float32 / float64 array."""
+    (fd_dense_forward, ...), for a float32 / float64 array.  The array must
+    be behaved (native byte order, aligned): bindings convert what they read
+    (_args.behaved) and reject what they write (check_out), and this last
+    check turns a missed one into an error instead of wrong numbers."""
     cdef int t = cnp.PyArray_TYPE(arr)
+    if not cnp.PyArray_ISBEHAVED_RO(arr):
+        raise TypeError("internal error: a byte-swapped or unaligned %s array reached a "
+                        "kernel; please report it" % (arr.dtype.str,))
     if t == cnp.NPY_FLOAT32:
         return FD_F32
     if t == cnp.NPY_FLOAT64:

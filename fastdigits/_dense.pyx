@@ -54,7 +54,7 @@ cdef extern from "dense/dense.h" nogil:
                           void *work)
 
 from fastdigits._activation import activation_name
-from fastdigits._args import anchor_dtype, as_array
+from fastdigits._args import anchor_dtype, as_array, behaved
 from fastdigits._runtime import ISA_NAMES
 from fastdigits._dropout import check_rate, check_seed
 
@@ -83,7 +83,7 @@ cdef int _act_code(activation) except -1:
 
 cdef inline cnp.ndarray _array(obj, str name, int ndim, tuple peers=()):
     """obj as an ndarray of float32/float64 with `ndim` dims: an ndarray as
-    is; an array-like converted (plain Python data to the dtype of the first
+    is (a byte-swapped or unaligned one copied, _args.behaved); an array-like converted (plain Python data to the dtype of the first
     ndarray among peers, the call's other inputs; see _args.as_array)."""
     cdef cnp.ndarray arr
     cdef int t
@@ -96,6 +96,8 @@ cdef inline cnp.ndarray _array(obj, str name, int ndim, tuple peers=()):
     if cnp.PyArray_NDIM(arr) != ndim:
         raise ValueError("%s must be %d-D, got %d-D with shape %s"
                          % (name, ndim, cnp.PyArray_NDIM(arr), (<object>arr).shape))
+    if not cnp.PyArray_ISBEHAVED_RO(arr):  # byte-swapped or unaligned: copied
+        arr = behaved(arr)
     return arr
 
 

@@ -8,7 +8,7 @@ from libc.stdint cimport int64_t, uint64_t
 
 from fastdigits._common cimport fd_ctx, FD_OK
 from fastdigits._binding cimport check_out, current_ctx, dtype_code
-from fastdigits._args import as_array
+from fastdigits._args import as_array, behaved, native_dtype
 
 cnp.import_array()
 
@@ -44,8 +44,9 @@ def dropout(x, p, seed, out=None):
     cdef double rate = check_rate(p)
     cdef uint64_t key = check_seed(seed)
     a = x if isinstance(x, np.ndarray) else as_array(x, "x")
-    if a.dtype not in _FLOATS:
+    if native_dtype(a.dtype) not in _FLOATS:
         raise TypeError("x must be float32 or float64, got dtype %s" % a.dtype)
+    a = behaved(a)
     # out=x itself (in place) is allowed; any other overlap with x is not
     same = (out is not None and isinstance(out, np.ndarray) and a.flags.c_contiguous
             and out.__array_interface__["data"][0] == a.__array_interface__["data"][0])

@@ -8,7 +8,7 @@ from libc.stdint cimport int64_t
 
 from fastdigits._common cimport fd_ctx, FD_OK
 from fastdigits._binding cimport check_out, current_ctx, dtype_code
-from fastdigits._args import as_array
+from fastdigits._args import as_array, behaved, c_contiguous, native_dtype
 
 cnp.import_array()
 
@@ -35,7 +35,7 @@ def _check_labels(object lab, Py_ssize_t m):
         raise ValueError("labels must have shape (%d,) to match logits, got %s"
                          % (m, lab.shape))
     # uint64 ids >= 2**63 wrap to negative int64: still out of range
-    return np.ascontiguousarray(lab, dtype=np.int64)
+    return c_contiguous(lab, np.int64)
 
 
 def _label_error(object lab, Py_ssize_t c):
@@ -55,8 +55,9 @@ def softmax_cross_entropy(logits, labels, str reduction="mean", grad_out=None,
     cdef void *gptr = NULL
 
     x = logits if isinstance(logits, np.ndarray) else as_array(logits, "logits")
-    if x.dtype not in _FLOATS:
+    if native_dtype(x.dtype) not in _FLOATS:
         raise TypeError("logits must be float32 or float64, got dtype %s" % x.dtype)
+    x = behaved(x)
     if x.ndim != 2:
         raise ValueError("logits must be 2-D (batch, classes), got shape %s" % (x.shape,))
     x = np.ascontiguousarray(x)

@@ -16,7 +16,7 @@ from fastdigits._binding cimport (
     dtype_code,
     finite_real,
 )
-from fastdigits._args import as_array
+from fastdigits._args import as_array, behaved, native_dtype
 
 cnp.import_array()
 
@@ -49,22 +49,23 @@ def _state(object arr, str name, object like):
         raise TypeError("%s must be a numpy.ndarray updated in place (for a torch "
                         "tensor pass tensor.numpy()), got %s" % (name, type(arr).__name__))
     if like is None:
-        if arr.dtype not in _FLOATS:
+        if native_dtype(arr.dtype) not in _FLOATS:
             raise TypeError("%s must be float32 or float64, got dtype %s" % (name, arr.dtype))
         like = arr
-    return check_inplace(arr, name, like.shape, like.dtype)
+    # (a byte-swapped one is rejected there, naming the byte order)
+    return check_inplace(arr, name, like.shape, native_dtype(like.dtype))
 
 
 def _grad(object grad, object param):
     # read only: array-likes converted (Python numbers to the param dtype),
     # non-contiguous copied below
     g = grad if isinstance(grad, np.ndarray) else as_array(grad, "grad", param.dtype)
-    if g.dtype != param.dtype:
+    if native_dtype(g.dtype) != param.dtype:
         raise TypeError("grad must have the param dtype %s, got %s" % (param.dtype, g.dtype))
     if g.shape != param.shape:
         raise ValueError("grad must have the param shape %s, got %s"
                          % (param.shape, g.shape))
-    return np.ascontiguousarray(g)
+    return np.ascontiguousarray(behaved(g))
 
 
 def _no_overlap(named):

@@ -64,6 +64,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ._activation import ACTIVATIONS
+from ._args import c_contiguous
 from ._mlp_init import OPTIMIZERS, init_params
 from .reference import nn as _ref  # the numpy backend
 
@@ -348,7 +349,7 @@ class MLP:
 
             scale, mean, std = self.normalization
             return normalize(X, scale=scale, mean=mean, std=std, dtype=self.dtype)
-        return np.ascontiguousarray(X, dtype=self.dtype)
+        return c_contiguous(X, self.dtype)
 
     def _check_y(self, y, n, name="y") -> np.ndarray:
         y = _as_array(y, name)
@@ -359,7 +360,7 @@ class MLP:
         n_classes = self.layer_sizes[-1]
         if y.size and (y.min() < 0 or y.max() >= n_classes):
             raise ValueError("%s holds labels outside [0, %d)" % (name, n_classes))
-        return np.ascontiguousarray(y, dtype=np.int64)
+        return c_contiguous(y, np.int64)
 
     # -------------------------------------------------------------- training
     def _augment_args(self, X, augment, image_shape) -> Tuple[np.ndarray, Dict[str, Any]]:

@@ -79,6 +79,7 @@ except ImportError:  # pragma: no cover - older scikit-learn
         return est._validate_data(*args, **kwargs)
 
 
+from ._args import c_contiguous
 from .nn import _softmax_rows
 
 __all__ = ["MLPClassifier"]
@@ -471,8 +472,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 "precision='bfloat16' trains float32 weights; this model was "
                 "fitted in %s: refit it (without warm_start / partial_fit)" % dtype
             )
-        if X.dtype != dtype:  # a later call with the other float type
-            X = np.ascontiguousarray(X, dtype=dtype)
+        # (a later call may bring the other float type; C order, aligned)
+        X = c_contiguous(X, dtype)
         params = self._params(dtype)
         if not incremental or not hasattr(self, "_opt_state"):
             self._new_optimizer(params)
@@ -677,7 +678,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X) -> np.ndarray:
         """Logits for validated X (cast to the weights' dtype)."""
         params = self._params(self.coefs_[0].dtype)
-        X = np.ascontiguousarray(X, dtype=params[0].dtype)
+        X = c_contiguous(X, params[0].dtype)
         return _mlp().predict_logits(params, X, _ACTIVATIONS[self.activation])
 
     def predict_proba(self, X) -> np.ndarray:

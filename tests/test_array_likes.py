@@ -175,3 +175,135 @@ def test_real_torch_tensors():
     np.testing.assert_array_equal(
         fastdigits.dense_forward(torch.ones(8, 4)[::2], W), np.full((4, 3), 4, np.float32)
     )
+
+
+# --------------------------------------------------------------------------
+# Byte-swapped (">f4" on a little-endian CPU, as np.fromfile(..., ">f4")
+# gives) and unaligned (a view into a byte buffer at an odd offset) inputs:
+# NumPy's functions read both through a buffer.  Kernels read what they only
+# read from a converted copy, with the same bits as from a plain array; they
+# used to read a swapped array's bytes as machine floats (wrong numbers, no
+# error) and an unaligned one through misaligned pointers (undefined
+# behaviour, reported by the sanitizer build).
+
+
+def _swapped(a):
+    """a with the same values in the other byte order."""
+    return a.astype(a.dtype.newbyteorder("S"))
+
+
+def _unaligned(a):
+    """a C-ordered copy of a at an address that is not a multiple of its itemsize."""
+    u = np.empty(a.nbytes + 1, np.uint8)[1:].view(a.dtype).reshape(a.shape)
+    u[...] = a
+    assert not u.flags.aligned
+    return u
+
+
+def _read_only_calls(dtype):
+    """name -> call(conv): a kernel call whose read-only array inputs all
+    pass through conv; returns the arrays it made or updated."""
+    rng = np.random.default_rng(11)
+    x, W, b, dy = (rng.standard_normal(s).astype(dtype) for s in ((7, 5), (5, 3), (3,), (7, 3)))
+    y = np.tanh(x @ W + b)
+    lab = np.array([0, 2, 1, 1, 0, 2, 2])
+
+    def sgd(c):
+        p, v = b.copy(), np.full(3, 0.5, dtype)
+        fastdigits.sgd_step(p, c(dy[0]), lr=0.1, momentum=0.9, velocity=v, weight_decay=0.01)
+        return p, v
+
+    def adam(c):
+        p, m, v = b.copy(), np.zeros(3, dtype), np.zeros(3, dtype)
+        fastdigits.adam_step(p, c(dy[0]), m, v, lr=0.1, step=1)
+        return p, m, v
+
+    calls = {
+        "matmul": lambda c: fastdigits.matmul(c(x), c(W)),
+        "matmul-F-order-b": lambda c: fastdigits.matmul(c(x), c(np.asfortranarray(W))),
+        "dense_forward": lambda c: fastdigits.dense_forward(c(x), c(W), c(b), "gelu"),
+        "dense_backward": lambda c: fastdigits.dense_backward(
+            c(dy), c(x), c(W), activation="tanh", y=c(y)
+        ),
+        "dropout": lambda c: fastdigits.dropout(c(x), 0.3, seed=5),
+        "softmax_cross_entropy": lambda c: fastdigits.softmax_cross_entropy(c(dy), c(lab)),
+        "sgd_step": sgd,
+        "adam_step": adam,
+        "MLP": lambda c: _mlp_run(c, dtype),
+    }
+    if dtype == np.float32:
+        imgs = rng.random((6, 8, 8), dtype=np.float32)
+        calls["pack_weights"] = lambda c: fastdigits.dense_forward(
+            x, fastdigits.pack_weights(c(W)), b, precision="bfloat16"
+        )
+        calls["augment.apply"] = lambda c: fastdigits.augment.apply(
+            c(imgs), fastdigits.Affine(degrees=10, translate=0.1), seed=3
+        )
+        calls["batches"] = lambda c: next(
+            iter(fastdigits.batches(c(imgs), c(lab[:6]), 4, normalize=False, seed=1))
+        )
+    return calls
+
+
+def _mlp_run(c, dtype):
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((40, 6)).astype(dtype), rng.integers(0, 3, 40)
+    model = fastdigits.MLP((6, 5, 3), dtype=dtype, seed=0)
+    model.fit(c(X), c(y), epochs=2, batch_size=8)
+    return (*model.params, model.predict_proba(c(X)), model.predict(c(X)))
+
+
+def _flat(res):
+    return [np.asarray(r) for r in (res if isinstance(res, tuple) else (res,))]
+
+
+@pytest.mark.parametrize("conv", [_swapped, _unaligned], ids=["byte-swapped", "unaligned"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_swapped_and_unaligned_inputs_read_as_plain_arrays(dtype, conv):
+    for name, call in _read_only_calls(dtype).items():
+        want = _flat(call(lambda a: a))
+        got = _flat(call(conv))
+        assert len(got) == len(want), name
+        for g, w in zip(got, want):
+            # (batches' labels keep the caller's dtype, byte order included)
+            assert g.dtype.kind != "f" or (g.dtype.isnative and g.flags.aligned), name
+            np.testing.assert_array_equal(g, w, err_msg=name)
+
+
+def test_sklearn_reads_unaligned_inputs():
+    pytest.importorskip("sklearn")  # a test dependency (fastdigits[sklearn])
+    from fastdigits.sklearn import MLPClassifier
+
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((60, 6)).astype(np.float32), rng.integers(0, 3, 60)
+    kw = dict(hidden_layer_sizes=(5,), max_iter=3, batch_size=16, random_state=0, tol=0)
+    plain = MLPClassifier(**kw).fit(X, y)
+    odd = MLPClassifier(**kw).fit(_unaligned(X), _unaligned(y))
+    for a, b in zip(plain.coefs_ + plain.intercepts_, odd.coefs_ + odd.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(plain.predict_proba(X), odd.predict_proba(_unaligned(X)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_written_arrays_in_the_other_byte_order_are_rejected(dtype):
+    x, W, b, dy = _layer(dtype)
+    other = np.dtype(dtype).newbyteorder("S").str
+    msg = r"must be in the machine's byte order \(dtype %s\), got \%s" % (np.dtype(dtype), other)
+    out = _swapped(np.full((5, 3), 7, dtype))
+    for call in (
+        lambda: fastdigits.matmul(x, W, out=out),
+        lambda: fastdigits.dense_forward(x, W, b, out=out),
+        lambda: fastdigits.dropout(dy, 0.5, seed=1, out=out),
+        lambda: fastdigits.softmax_cross_entropy(dy, [0] * 5, grad_out=out),
+    ):
+        with pytest.raises(TypeError, match="^(out|grad_out) " + msg):
+            call()
+    np.testing.assert_array_equal(out, 7)  # nothing written
+    p = _swapped(b)
+    with pytest.raises(TypeError, match="^param " + msg):
+        fastdigits.sgd_step(p, b, lr=0.1)
+    with pytest.raises(TypeError, match="^m " + msg):
+        fastdigits.adam_step(
+            b.copy(), b, _swapped(np.zeros(3, dtype)), np.zeros(3, dtype), lr=0.1, step=1
+        )
+    np.testing.assert_array_equal(p, b)
