@@ -557,11 +557,15 @@ class MLP:
 
         n = X.shape[0]
         n_loops = int(math.ceil(epochs))
-        # samples seen in each epoch of this call (the last one may be partial)
-        sizes = [n] * n_loops
+        # samples seen in each epoch of this call: n, but the last epoch may
+        # be partial (no per-epoch list: a huge epochs must not allocate)
+        last_size = n
         if n_loops and epochs != n_loops:
-            sizes[-1] = max(1, int(round((epochs - (n_loops - 1)) * n)))
-        total_steps = sum(-(-m // min(batch_size, n)) for m in sizes)
+            last_size = max(1, int(round((epochs - (n_loops - 1)) * n)))
+        per_batch = min(batch_size, n)
+        total_steps = (
+            (n_loops - 1) * -(-n // per_batch) + -(-last_size // per_batch) if n_loops else 0
+        )
         warm = int(round(warmup * total_steps)) if isinstance(warmup, float) else int(warmup)
         step_schedule = lr_schedule if lr_schedule in ("linear", "onecycle") else "constant"
         drop_kw: Dict[str, Any] = {}
@@ -601,8 +605,8 @@ class MLP:
                 order = np.random.default_rng([self.seed, epoch]).permutation(n)
             else:
                 order = np.arange(n)
-            order = np.ascontiguousarray(order[: sizes[e]], dtype=np.int64)
-            n_e = sizes[e]
+            n_e = last_size if e == n_loops - 1 else n
+            order = np.ascontiguousarray(order[:n_e], dtype=np.int64)
             steps_e = -(-n_e // batch_size)
             cb = None
             if callback is not None:

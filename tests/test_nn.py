@@ -167,6 +167,35 @@ def test_cosine_schedule_sets_the_rate_per_epoch():
     assert [r["epoch"] for r in rows] == [1, 2, 3]
 
 
+@pytest.mark.parametrize("backend", ["fast", "numpy"])
+def test_a_huge_epoch_count_allocates_nothing_per_epoch(backend):
+    # epochs=10**15 used to build a Python list of 10**15 epoch sizes first
+    # (MemoryError with an empty message; 10**8 took 800 MB): now training
+    # starts at once and runs until stopped, here by the epoch callback
+    X, y = _data(n=40, d=5, c=3)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two(row):
+        if row["epoch"] == 2:
+            raise Stop
+
+    model = MLP((5, 4, 3), seed=0, backend=backend)
+    with pytest.raises(Stop):
+        model.fit(X, y, epochs=10**15, batch_size=8, epoch_callback=stop_after_two)
+    assert model.epochs_trained == 2
+    ref = MLP((5, 4, 3), seed=0, backend=backend)
+    ref.fit(X, y, epochs=2, batch_size=8, lr_schedule="constant")
+    fresh = MLP((5, 4, 3), seed=0, backend=backend)
+    with pytest.raises(Stop):
+        fresh.fit(
+            X, y, epochs=10**15, batch_size=8, lr_schedule="constant", epoch_callback=stop_after_two
+        )
+    for p, q in zip(fresh.params, ref.params):
+        np.testing.assert_array_equal(p, q)
+
+
 def test_shuffle_order_follows_seed_and_epoch():
     X, y = _data(n=64, d=5, c=3)
     m1 = MLP((5, 4, 3), seed=1, backend="numpy")
