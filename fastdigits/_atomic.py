@@ -119,7 +119,12 @@ def atomic_write(path: PathArg, write: Callable[[BinaryIO], Any]) -> None:
     directory, base = os.path.split(target)
     tmp = None
     try:
-        fd, tmp = _create_temp(directory, base)
+        try:
+            fd, tmp = _create_temp(directory, base)
+        except OSError as exc:
+            # name the file asked for, as open() would, not the hidden temp
+            # file (a missing or unwritable folder)
+            raise type(exc)(exc.errno, exc.strerror, os.fsdecode(os.fspath(path))) from None
         with os.fdopen(fd, "wb") as f:
             if mode >= 0:  # keep the replaced file's permissions
                 os.chmod(f.fileno() if os.chmod in os.supports_fd else tmp, mode)

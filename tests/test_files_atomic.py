@@ -177,8 +177,14 @@ def test_bad_array_never_touches_the_target(tmp_path):
 
 
 def test_missing_directory_is_a_clean_oserror(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        write_idx(tmp_path / "nope" / "x.idx", np.zeros(3, np.uint8))
+    target = tmp_path / "nope" / "x.idx"
+    # the error names the path asked for (it named the hidden temp file)
+    with pytest.raises(FileNotFoundError) as info:
+        write_idx(target, np.zeros(3, np.uint8))
+    assert info.value.filename == str(target) and str(target) in str(info.value)
+    with pytest.raises(FileNotFoundError) as info:
+        fastdigits.to_png(np.zeros((1, 4, 4), np.uint8), tmp_path / "nope" / "x.png")
+    assert info.value.filename == str(tmp_path / "nope" / "x.png")
     assert _listing(tmp_path) == []
 
 
