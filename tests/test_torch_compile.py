@@ -36,6 +36,32 @@ def test_compiled_training_step_matches_eager(dtype):
     assert_compiled_grads_match(eager, comp, compiled, torch.randn(7, 12, dtype=dtype))
 
 
+def test_compiled_output_may_change_in_place_after_an_identity_layer():
+    # the operator's autograd saved y for the identity too, so an in-place
+    # op after the layer failed in the compiled backward
+    torch._dynamo.reset()
+    eager, comp = _model(), _model()
+    compiled = torch.compile(lambda x: torch.relu_(comp(x)), backend="aot_eager", fullgraph=True)
+    xa = torch.randn(7, 12, requires_grad=True)
+    xb = xa.detach().clone().requires_grad_(True)
+    torch.relu_(eager(xa)).sum().backward()
+    compiled(xb).sum().backward()
+    torch.testing.assert_close(xb.grad, xa.grad)
+    for pa, pb in zip(eager.parameters(), comp.parameters()):
+        torch.testing.assert_close(pb.grad, pa.grad)
+
+
+def test_autocast_under_compile_runs_pytorch_ops():
+    torch._dynamo.reset()
+    eager, comp = _model(), _model()
+    compiled = torch.compile(comp, backend="aot_eager", fullgraph=True)
+    x = torch.randn(5, 12)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, want = compiled(x), eager(x)
+    assert y.dtype == want.dtype == torch.bfloat16
+    torch.testing.assert_close(y, want)
+
+
 def test_inductor_compiles_forward_and_backward():
     torch._dynamo.reset()
     eager, comp = _model(), _model()

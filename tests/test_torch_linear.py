@@ -369,3 +369,104 @@ def test_bias_false_and_bias_removed_later():
     ours2, _ = _twins(5, 4, "relu", torch.float64)
     ours2.bias = None
     torch.testing.assert_close(ours2(x), torch.relu(x @ ours2.weight.T), **TOL[torch.float64])
+
+
+# --------------------------------------------------------------------------
+# What the layer saves for backward, as F.linear saves it (an audit found
+# each of these failing where nn.Linear works).
+
+
+@pytest.mark.parametrize("weight_order", ["C", "F"])
+def test_output_may_change_in_place_after_a_linear_layer(weight_order):
+    # Linear(...) + nn.ReLU(inplace=True) (torchvision's VGG heads) and a
+    # residual h += x: the identity layer saved its output, so backward
+    # raised "modified by an inplace operation"
+    torch.manual_seed(0)
+    ours = Linear(6, 6, weight_order=weight_order)
+    ref = torch.nn.Linear(6, 6)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(5, 6)
+    grads = []
+    for layer in (ours, ref):
+        xi = x.clone().requires_grad_(True)
+        h = layer(xi)
+        h += xi  # residual, in place
+        torch.relu_(h)
+        h.square().sum().backward()
+        grads.append((xi.grad, layer.weight.grad, layer.bias.grad))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b)
+    seq = torch.nn.Sequential(Linear(6, 3), torch.nn.ReLU(inplace=True))
+    seq(x).sum().backward()
+    assert seq[0].weight.grad is not None
+
+
+def test_weights_backward_does_not_read_may_change_before_it():
+    # x needs no gradient: backward never reads the weight (nn.Linear does
+    # not save it then), so an optimiser-style update in between is allowed
+    torch.manual_seed(0)
+    ours = Linear(5, 3, activation="tanh")
+    ref = torch.nn.Linear(5, 3)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(4, 5)
+    y1, y2 = ours(x), torch.tanh(ref(x))
+    with torch.no_grad():
+        ours.weight.mul_(0.5)
+        ref.weight.mul_(0.5)
+    y1.sum().backward()
+    y2.sum().backward()
+    torch.testing.assert_close(ours.weight.grad, ref.weight.grad)
+    torch.testing.assert_close(ours.bias.grad, ref.bias.grad)
+    # ... but where dx needs the weight, both refuse the changed one
+    for layer in (ours, ref):
+        xg = x.clone().requires_grad_(True)
+        y = layer(xg)
+        with torch.no_grad():
+            layer.weight.add_(1.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+
+
+def test_torch_func_transforms_run_pytorch_ops():
+    # per-sample gradients (vmap of grad) and vmap without grad: the
+    # kernels read tensors' memory, which functorch's wrapped tensors do not
+    # expose; the layer ran into "must override the setup_context
+    # staticmethod" / "Cannot access data pointer" before
+    from torch.func import functional_call, grad, vmap
+
+    torch.manual_seed(0)
+    ours = Linear(5, 3, activation="relu")
+    ref = torch.nn.Sequential(torch.nn.Linear(5, 3), torch.nn.ReLU())
+    ref[0].load_state_dict(ours.state_dict())
+    x = torch.randn(4, 5)
+
+    def per_sample(model, params):
+        def loss(p, xi):
+            return functional_call(model, p, (xi,)).square().sum()
+
+        return vmap(grad(loss), in_dims=(None, 0))(params, x)
+
+    got = per_sample(ours, {k: v.detach() for k, v in ours.named_parameters()})
+    want = per_sample(ref, {k: v.detach() for k, v in ref.named_parameters()})
+    torch.testing.assert_close(got["weight"], want["0.weight"])
+    torch.testing.assert_close(got["bias"], want["0.bias"])
+    with torch.no_grad():
+        torch.testing.assert_close(vmap(ours)(x.reshape(2, 2, 5)), ref(x).reshape(2, 2, 3))
+
+
+def test_autocast_runs_pytorch_ops(monkeypatch):
+    # under torch.autocast the layer is nn.Linear's ops (bfloat16 results),
+    # not float32 kernels
+    forbid_kernels(monkeypatch, "autocast")
+    torch.manual_seed(0)
+    ours = Linear(8, 5, activation="gelu")
+    ref = torch.nn.Linear(8, 5)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(4, 8, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = ours(x)
+        want = torch.nn.functional.gelu(ref(x), approximate="tanh")
+    assert y.dtype == torch.bfloat16
+    torch.testing.assert_close(y, want, rtol=0, atol=0)
+    y.float().sum().backward()
+    assert ours.weight.grad.dtype == torch.float32

@@ -519,3 +519,55 @@ def test_column_major_weights_compile_export_opcheck():
     assert torch.ops.fastdigits.dense_backward(torch.randn_like(y), x, w, y, "relu", True)[
         1
     ].stride() == (1, 16)
+
+
+# --------------------------------------------------------------------------
+# What the stack saves for backward, and transforms the kernels cannot run
+# under (an audit found each failing where nn.Sequential works).
+
+
+def test_first_weight_may_change_before_backward_when_x_needs_no_grad():
+    ours, ref = _twins(SIZES, "tanh", torch.float32)
+    x = torch.randn(6, SIZES[0])
+    ys = [ours(x), ref(x)]
+    with torch.no_grad():
+        for model in (ours, ref):
+            next(iter(model.parameters())).mul_(0.5)  # the first weight
+    for y in ys:
+        y.sum().backward()
+    for a, b in zip(_grads(ours), _grads(ref)):
+        torch.testing.assert_close(a, b, **TOL[torch.float32])
+    # a later weight is read by backward (the hidden layers' gradients): both refuse
+    for model in (ours, ref):
+        y = model(x)
+        with torch.no_grad():
+            list(model.parameters())[2].add_(1.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+
+
+def test_torch_func_transforms_and_autocast_run_pytorch_ops(monkeypatch):
+    from torch.func import functional_call, grad, vmap
+
+    ours, ref = _twins(SIZES, "relu", torch.float32)
+    x = torch.randn(4, SIZES[0])
+
+    def per_sample(model):
+        params = {k: v.detach() for k, v in model.named_parameters()}
+
+        def loss(p, xi):
+            return functional_call(model, p, (xi,)).square().sum()
+
+        return list(vmap(grad(loss), in_dims=(None, 0))(params, x).values())
+
+    for a, b in zip(per_sample(ours), per_sample(ref)):
+        torch.testing.assert_close(a, b, **TOL[torch.float32])
+    with torch.no_grad():
+        torch.testing.assert_close(
+            vmap(ours)(x.reshape(2, 2, -1)), ref(x).reshape(2, 2, -1), **TOL[torch.float32]
+        )
+    forbid_kernels(monkeypatch, "autocast")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, want = ours(x), ref(x)
+    assert y.dtype == torch.bfloat16
+    torch.testing.assert_close(y, want, rtol=0, atol=0)

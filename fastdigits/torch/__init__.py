@@ -19,7 +19,8 @@ run through a plain ``torch.autograd.Function``, which costs less Python per
 call than the custom-operator dispatcher.
 
 Supported by the kernels: CPU tensors of dtype float32 or float64.  Anything
-else (float16, bfloat16, CUDA or meta tensors) falls back to PyTorch's own
+else (float16, bfloat16, CUDA or meta tensors, and calls under
+``torch.autocast`` or ``torch.func`` transforms) falls back to PyTorch's own
 ``F.linear`` + activation, with the same results as ``torch.nn.Linear``.
 Double backward (differentiating a gradient) raises ``RuntimeError``.
 """

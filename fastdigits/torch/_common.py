@@ -63,9 +63,25 @@ def _no_double_backward(ctx, *grads):
 
 # autograd.Function.apply is a Python wrapper (default-argument binding for
 # setup_context, functorch's dead-wrapper unwrapping) over the C apply; our
-# Functions have no setup_context, so without functorch transforms active the
-# wrapper only costs time (a few microseconds a call): call the C apply then.
+# Functions have no setup_context, which the wrapper needs only under
+# functorch transforms, so the layers call the C apply (a few microseconds a
+# call less) and leave functorch transforms to PyTorch's own ops
+# (_pytorch_ops_only).
 _functorch_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
+# a 25 ns test before is_autocast_enabled("cpu") (120 ns: it parses the name)
+_any_autocast = getattr(torch._C, "_is_any_autocast_enabled", lambda: True)
+
+
+def _pytorch_ops_only() -> bool:
+    """The layers run PyTorch's own ops, as nn.Linear would, under
+    torch.autocast (which casts their operands and results) and under
+    torch.func transforms (grad, vmap, jacrev, ...: the kernels read the
+    tensors' memory, which a transform's wrapped tensors do not expose).
+    While torch.compile traces, autocast only (the graph records the custom
+    operators, and reading functorch's state would break the graph)."""
+    if torch.compiler.is_compiling():
+        return torch.is_autocast_enabled("cpu")
+    return (_any_autocast() and torch.is_autocast_enabled("cpu")) or _functorch_active()
 
 
 def _weight_bias(layer) -> Tuple[Tensor, Optional[Tensor]]:

@@ -75,12 +75,12 @@ def _backward_kernel(
     precision: str = "float32",
 ) -> Tuple[Optional[Tensor], Tensor, Tensor]:
     """(dx, dweight, dbias): dweight in weight's (n, k) layout, dx None unless
-    need_dx."""
+    need_dx; yz is not read for the identity (any tensor, e.g. empty)."""
     return _backward_numpy(
         dy.numpy(force=True),
         x.numpy(force=True),
         weight.numpy(force=True),
-        yz.numpy(force=True),
+        None if act == "identity" else yz.numpy(force=True),
         act,
         need_dx,
         precision,
@@ -126,7 +126,7 @@ def _dense_backward_op(
         dy.contiguous(),
         x.contiguous(),
         _w_in_place(weight),
-        yz.contiguous(),
+        yz if activation == "identity" else yz.contiguous(),
         activation,
         need_dx,
         precision,
@@ -141,20 +141,27 @@ def _(dy, x, weight, yz, activation, need_dx, precision="float32"):
     return dx, dW, dy.new_empty((dy.shape[1],))
 
 
+def _act_input(act: str, y, z):
+    """What act' is computed from: z for gelu, y for relu, sigmoid and tanh,
+    nothing for the identity (so y is not saved, and may be changed in place
+    after the layer, e.g. by nn.ReLU(inplace=True), as after F.linear)."""
+    return None if act == "identity" else (z if act == "gelu" else y)
+
+
 def _op_setup(ctx, inputs, output):
     x, weight, bias, act = inputs[:4]
     y, z = output
     ctx.act = act
     ctx.precision = inputs[4] if len(inputs) > 4 else "float32"
     ctx.has_bias = bias is not None
-    ctx.save_for_backward(x, weight, z if act == "gelu" else y)
+    ctx.save_for_backward(x, weight, _act_input(act, y, z))
 
 
 def _op_backward(ctx, dy, _dz):
     x, weight, yz = ctx.saved_tensors
     need_dx = ctx.needs_input_grad[0]
     dx, dW, db = torch.ops.fastdigits.dense_backward(
-        dy, x, weight, yz, ctx.act, need_dx, ctx.precision
+        dy, x, weight, x.new_empty((0,)) if yz is None else yz, ctx.act, need_dx, ctx.precision
     )
     return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None, None
 
@@ -176,26 +183,43 @@ class _DenseFunction(torch.autograd.Function):
         xn, wn = x.numpy(force=True), weight.numpy(force=True)
         y, z = _forward_numpy(xn, wn, bias, act, precision)
         yt = torch.from_numpy(y)
-        zt = None if z is None else torch.from_numpy(z)
         ctx.act = act
         ctx.precision = precision
         ctx.has_bias = bias is not None
-        ctx.save_for_backward(x, weight, yt if zt is None else zt)
+        # Saved (so that backward raises if one was modified in place) as
+        # F.linear saves them: x where the weight needs its gradient, the
+        # weight where x does, y or z where act' reads it; an in-place
+        # change of anything else between forward and backward is allowed,
+        # as with nn.Linear.  ctx.inputs: the create_graph path's operands.
+        need_dx, need_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        yzn = _act_input(act, y, z)
+        ctx.save_for_backward(
+            x if need_dw else None,
+            weight if need_dx else None,
+            None if yzn is None else (yt if z is None else torch.from_numpy(z)),
+        )
+        ctx.inputs = (x, weight)
         # The NumPy views the backward kernel reads, kept so it need not
-        # convert the saved tensors again (ctx.saved_tensors still checks
-        # that none of them was modified in place).
-        ctx.views = (xn, wn, y if z is None else z)
+        # convert the saved tensors again.
+        ctx.views = (xn, wn, yzn)
         return yt
 
     @staticmethod
     def backward(ctx, dy):
-        x, weight, yz = ctx.saved_tensors  # (raises if one was modified in place)
+        yz = ctx.saved_tensors[2]  # (raises if one was modified in place)
         need_dx = ctx.needs_input_grad[0]
         if torch.is_grad_enabled():
             # create_graph=True: go through the operator, whose own backward
             # raises the clear double-backward error if it is ever reached
+            x, weight = ctx.inputs
             dx, dW, db = torch.ops.fastdigits.dense_backward(
-                dy, x, weight, yz, ctx.act, need_dx, ctx.precision
+                dy,
+                x,
+                weight,
+                x.new_empty((0,)) if yz is None else yz,
+                ctx.act,
+                need_dx,
+                ctx.precision,
             )
         else:
             xn, wn, yzn = ctx.views

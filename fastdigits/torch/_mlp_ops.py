@@ -169,7 +169,7 @@ _mlp_backward_op.register_autograd(
 
 class _MLPFunction(torch.autograd.Function):
     """The eager path: one forward and one backward call for the whole stack
-    (inputs: x, act, precision, n_weights, has_bias, W_0, (b_0,) W_1, ...)."""
+    (inputs: x, act, precision, has_bias, W_0, (b_0,) W_1, ...)."""
 
     @staticmethod
     def forward(ctx, x, act, precision, has_bias, *params):
@@ -182,26 +182,33 @@ class _MLPFunction(torch.autograd.Function):
         else:
             wns, bns, weights = pn, None, params
         out, hs, zs = _mlp_forward_numpy(xn, wns, bns, act, precision)
-        # x and the weights are saved so that backward raises if one of them
-        # was modified in place (or the graph was freed); the hidden outputs
-        # are this call's own arrays, never handed out, so they stay NumPy
-        # arrays in ctx.views with the views the backward kernels read
-        ctx.save_for_backward(x, *weights)
+        # What backward reads is saved, so that it raises if one of them was
+        # modified in place (or the graph was freed), as nn.Sequential of
+        # nn.Linear saves it: x where the first weight needs its gradient,
+        # that weight where x does, every later weight (for the hidden
+        # layers' gradients).  The hidden outputs are this call's own
+        # arrays, never handed out, so they stay NumPy arrays in ctx.views
+        # with the views the backward kernels read; ctx.inputs: the
+        # create_graph path's operands.
+        need = ctx.needs_input_grad
+        ctx.save_for_backward(x if need[4] else None, weights[0] if need[0] else None, *weights[1:])
+        ctx.inputs = (x, weights)
         ctx.views = (xn, wns, hs, zs, act, precision, has_bias)
         return torch.from_numpy(out)
 
     @staticmethod
     def backward(ctx, dy):
-        saved = ctx.saved_tensors  # (raises if one was modified in place)
+        _ = ctx.saved_tensors  # (raises if one was modified in place)
         xn, wns, hs, zs, act, precision, has_bias = ctx.views
         need_dx = ctx.needs_input_grad[0]
         if torch.is_grad_enabled():
             # create_graph=True: through the operator, whose own backward
             # raises the clear double-backward error if it is ever reached
+            x, weights = ctx.inputs
             res = torch.ops.fastdigits.mlp_backward(
                 dy,
-                saved[0],
-                saved[1:],
+                x,
+                weights,
                 [torch.from_numpy(a) for a in hs + zs],
                 act,
                 need_dx,

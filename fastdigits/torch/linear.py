@@ -15,11 +15,11 @@ from ._common import (
     _check_activation,
     _check_input,
     _check_precision,
-    _functorch_active,
+    _pytorch_ops_only,
     _torch_linear,
     _weight_bias,
 )
-from ._dense_ops import _dense_apply, _dense_op, _DenseFunction, _forward_kernel
+from ._dense_ops import _dense_apply, _dense_op, _forward_kernel
 
 
 def dense(
@@ -96,6 +96,7 @@ def _dense_call(
         type(x) is Tensor
         and not torch.compiler.is_compiling()
         and not torch.jit.is_tracing()  # (before the size test: it would warn)
+        and not _pytorch_ops_only()
         and x.dtype is weight.dtype
         and x.dtype in _DTYPES
         and x.is_cpu
@@ -107,9 +108,10 @@ def _dense_call(
         if torch.is_grad_enabled() and (
             x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
         ):
-            apply = _DenseFunction.apply if _functorch_active() else _dense_apply
-            return apply(x, weight, bias, act, precision)
+            return _dense_apply(x, weight, bias, act, precision)
         return _forward_kernel(x, weight, bias, act, precision)[0]  # no graph to record
+    if _pytorch_ops_only():
+        return _torch_linear(x, weight, bias, act)  # (autocast: mixed dtypes are fine)
     _check_input(x, weight)
     if x.dtype not in _DTYPES or not x.is_cpu or not weight.is_cpu:
         return _torch_linear(x, weight, bias, act)
@@ -149,8 +151,13 @@ class Linear(torch.nn.Module):
     the same either way.
 
     CPU float32/float64 tensors run on the fastdigits kernels; other dtypes
-    (float16, bfloat16) and devices (CUDA, meta) fall back to PyTorch's own
-    ``F.linear`` + activation.  Double backward raises ``RuntimeError``.
+    (float16, bfloat16) and devices (CUDA, meta), and calls under
+    ``torch.autocast`` or ``torch.func`` transforms (``grad``, ``vmap``,
+    ``jacrev``, ...), fall back to PyTorch's own ``F.linear`` + activation.
+    Backward keeps what ``F.linear`` keeps (``x`` for the weight gradient,
+    the weight for ``dx``, the output only for relu, sigmoid and tanh), so
+    in-place ops after the layer (``nn.ReLU(inplace=True)``, ``h += x``)
+    work as with ``nn.Linear``.  Double backward raises ``RuntimeError``.
 
     Examples
     --------

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from . import _common as _c
-from ._mlp_ops import _mlp_apply, _mlp_forward_numpy, _mlp_forward_op, _MLPFunction
+from ._mlp_ops import _mlp_apply, _mlp_forward_numpy, _mlp_forward_op
 from .linear import Linear, _dense_call
 
 
@@ -60,6 +60,7 @@ def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
         and (n_bias == 0 or has_bias)
         and not torch.compiler.is_compiling()
         and not torch.jit.is_tracing()
+        and not _c._pytorch_ops_only()
         and x.dtype is w0.dtype
         and x.dtype in _c._DTYPES
         and x.is_cpu
@@ -70,8 +71,7 @@ def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
         if torch.is_grad_enabled() and (
             w0.requires_grad or x.requires_grad or any(p.requires_grad for p in params)
         ):
-            apply = _MLPFunction.apply if _c._functorch_active() else _mlp_apply
-            return apply(x, act, precision, has_bias, *params)
+            return _mlp_apply(x, act, precision, has_bias, *params)
         pn = [p.numpy(force=True) for p in params]
         out = _mlp_forward_numpy(
             x.numpy(force=True),
@@ -81,11 +81,19 @@ def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
             precision,
         )[0]
         return torch.from_numpy(out)  # no graph to record
-    _c._check_input(x, w0)
+    pytorch_only = _c._pytorch_ops_only()
+    if not pytorch_only:  # (under autocast a bfloat16 x meets float32 weights)
+        _c._check_input(x, w0)
     last = len(layers) - 1
     ws = [layer.weight for layer in layers]
     bs = [layer.bias for layer in layers]
-    if x.dtype not in _c._DTYPES or not x.is_cpu or not cpu or not (n_bias == 0 or has_bias):
+    if (
+        pytorch_only
+        or x.dtype not in _c._DTYPES
+        or not x.is_cpu
+        or not cpu
+        or not (n_bias == 0 or has_bias)
+    ):
         # PyTorch's own ops (or a layer by layer run for mixed biases)
         for i, (w, b) in enumerate(zip(ws, bs)):
             x = _dense_call(x, w, b, act if i < last else "identity", precision)
@@ -136,8 +144,10 @@ class MLP(torch.nn.Module):
     the i-th ``nn.Linear`` becomes ``layers.i``.
 
     CPU float32/float64 tensors run on the fastdigits kernels; other dtypes
-    and devices run layer by layer on PyTorch's ops, as :class:`Linear`.
-    Double backward raises ``RuntimeError``.
+    and devices, and calls under ``torch.autocast`` or ``torch.func``
+    transforms, run layer by layer on PyTorch's ops, as :class:`Linear`.
+    Backward keeps the first weight only where ``x`` needs its gradient, as
+    ``nn.Linear`` does.  Double backward raises ``RuntimeError``.
 
     Examples
     --------
