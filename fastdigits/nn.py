@@ -289,8 +289,13 @@ class MLP:
             )
         if backend not in BACKENDS:
             raise ValueError("backend must be one of %s, got %r" % (", ".join(BACKENDS), backend))
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError("seed must be a non-negative int, got %r" % (seed,))
+        if (
+            isinstance(seed, bool)
+            or not isinstance(seed, (int, np.integer))
+            or not 0 <= seed < 2**64
+        ):
+            # (the range every other seed takes, and what a model file stores)
+            raise ValueError("seed must be an int in [0, 2**64), got %r" % (seed,))
         self.dropout = _check_rate(dropout, "dropout")
         self.input_dropout = _check_rate(input_dropout, "input_dropout")
         if precision not in ("float32", "bfloat16"):
@@ -541,8 +546,8 @@ class MLP:
             )
         if isinstance(warmup, (float, np.floating)) and not 0.0 <= warmup < 1.0:
             raise ValueError("a fractional warmup must be in [0, 1), got %r" % (warmup,))
-        if warmup < 0:
-            raise ValueError("warmup must be >= 0, got %r" % (warmup,))
+        if not 0 <= warmup < 2**63:
+            raise ValueError("warmup must be from 0 to 2**63 - 1 steps, got %r" % (warmup,))
         if warmup and lr_schedule == "cosine":
             raise ValueError("warmup applies to the constant, linear and onecycle schedules")
         if aug_kw and self.normalization is None:
@@ -566,6 +571,13 @@ class MLP:
         total_steps = (
             (n_loops - 1) * -(-n // per_batch) + -(-last_size // per_batch) if n_loops else 0
         )
+        if total_steps >= 2**63:
+            # (the kernels count steps, for Adam's bias correction and the
+            # schedules, in 64 bits)
+            raise ValueError(
+                "epochs=%r on %d samples at batch_size %d is more optimiser steps than "
+                "a step counter holds (2**63 - 1)" % (epochs, n, batch_size)
+            )
         warm = int(round(warmup * total_steps)) if isinstance(warmup, float) else int(warmup)
         step_schedule = lr_schedule if lr_schedule in ("linear", "onecycle") else "constant"
         drop_kw: Dict[str, Any] = {}
@@ -720,7 +732,7 @@ class MLP:
         arrays.update(
             layer_sizes=np.asarray(self.layer_sizes, dtype=np.int64),
             activation=np.asarray(self.activation),
-            seed=np.asarray(self.seed, dtype=np.int64),
+            seed=np.asarray(self.seed, dtype=np.uint64),
             epochs_trained=np.asarray(self.epochs_trained, dtype=np.int64),
             format=np.asarray(MODEL_FORMAT),
         )

@@ -29,7 +29,9 @@ and the same fitted attributes.  Each epoch is one call into C
 Differences from scikit-learn (each raises a clear error where it applies):
 
 * ``solver="lbfgs"`` is not available (only "sgd" and "adam");
-* no ``sample_weight``, no sparse ``X``, no multi-label ``y``;
+* no ``sample_weight``, no sparse ``X``, no multi-label ``y``, and ``y``
+  must hold at least two classes (scikit-learn fits a single class and
+  predicts it);
 * a binary problem uses a two-unit softmax output layer (the same model as
   scikit-learn's single logistic unit, but ``coefs_[-1]`` has 2 columns);
 * the reported loss does not clip probabilities at machine epsilon as
@@ -378,12 +380,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             )
         check_classification_targets(y)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self.classes_ = np.unique(y)
-            if len(self.classes_) < 2:
+            classes = np.unique(y)
+            if len(classes) < 2:  # (checked first: a fitted model stays usable)
                 raise ValueError(
                     "MLPClassifier needs samples of at least 2 classes in y; "
-                    "got 1 class: %r" % (self.classes_[0],)
+                    "got 1 class: %r" % (classes[0],)
                 )
+            self.classes_ = classes
         else:
             classes = np.unique(y)
             if self.warm_start and not incremental:

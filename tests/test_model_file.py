@@ -87,6 +87,21 @@ def test_save_and_load_use_the_same_names(tmp_path):
     assert MLP.load(str(tmp_path / "model.bin")).layer_sizes == (16, 8, 3)
 
 
+@pytest.mark.parametrize("seed", [0, 2**63 - 1, 2**63, 2**64 - 1])
+def test_every_seed_the_model_takes_saves_and_loads(tmp_path, seed):
+    # seeds from 2**63 were accepted (any non-negative int was), trained,
+    # then save() failed: the file stored the seed as int64
+    m = MLP((6, 4, 3), seed=seed)
+    m.fit(*_data(d=6, c=3), epochs=1)
+    got = MLP.load(m.save(str(tmp_path / "s.npz")))
+    assert got.seed == seed
+    for p, q in zip(got.params, m.params):
+        assert np.array_equal(p, q)
+    for bad in (-1, 2**64, 1.0, True):
+        with pytest.raises(ValueError, match=r"seed must be an int in \[0, 2\*\*64\)"):
+            MLP((6, 4, 3), seed=bad)
+
+
 def test_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
     m, path = _saved(tmp_path)
     before = open(path, "rb").read()

@@ -196,6 +196,27 @@ def test_a_huge_epoch_count_allocates_nothing_per_epoch(backend):
         np.testing.assert_array_equal(p, q)
 
 
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        # an OverflowError ("int too large to convert to float") before
+        (dict(epochs=1e308), "more optimiser steps than a step counter holds"),
+        # OverflowErrors converting to a C long in the kernel call before
+        (dict(epochs=1e19, lr_schedule="linear"), "more optimiser steps"),
+        (dict(epochs=0.5, warmup=10**30, lr_schedule="linear"), "warmup must be from 0"),
+    ],
+)
+def test_step_counts_beyond_64_bits_are_value_errors(kw, match):
+    X, y = _data(n=40, d=5, c=3)
+    model = MLP((5, 4, 3), seed=0)
+    before = [p.copy() for p in model.params]
+    with pytest.raises(ValueError, match=match):
+        model.fit(X, y, batch_size=8, **kw)
+    assert model.epochs_trained == 0
+    for p, q in zip(model.params, before):
+        np.testing.assert_array_equal(p, q)
+
+
 def test_shuffle_order_follows_seed_and_epoch():
     X, y = _data(n=64, d=5, c=3)
     m1 = MLP((5, 4, 3), seed=1, backend="numpy")

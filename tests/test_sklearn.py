@@ -267,6 +267,17 @@ def test_bad_parameters(kw, exc, match):
         MLPClassifier(**kw).fit(X, y)
 
 
+def test_a_refit_that_fails_leaves_the_fitted_model_usable():
+    # a one-class y used to replace classes_ before the error was raised:
+    # predict then failed with an IndexError (2 output units, 1 class)
+    X, y = _digits(60)
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    before = clf.predict(X)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        clf.fit(X[:5], np.zeros(5, int))
+    np.testing.assert_array_equal(clf.predict(X), before)
+
+
 def test_bad_data():
     X, y = _digits(50)
     with pytest.raises(ValueError, match="at least 2 classes"):
