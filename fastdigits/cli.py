@@ -15,6 +15,34 @@ class CommandError(Exception):
     """A user error: printed as one line, exit code 2, no traceback."""
 
 
+def one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Bad options: one line on stderr and exit status 2, no usage dump.
+
+    ``parser.prog`` names the command in the line (``fastdigits train:
+    error: ... (see fastdigits train --help)``).  Also for a sub-command's
+    parser: options it does not know are its error, not the top-level
+    parser's (which would print its own usage)."""
+
+    def error(message: str) -> None:
+        print(
+            "%s: error: %s (see %s --help)" % (parser.prog, message, parser.prog), file=sys.stderr
+        )
+        sys.exit(2)
+
+    strict_parse = parser.parse_known_args
+
+    def parse_known_args(args=None, namespace=None):
+        # Unknown options would otherwise go back to the top-level parser,
+        # which prints its usage too.
+        ns, extra = strict_parse(args, namespace)
+        if extra:
+            error("unrecognized arguments: %s" % " ".join(extra))
+        return ns, extra
+
+    parser.error = error  # type: ignore[method-assign]
+    parser.parse_known_args = parse_known_args  # type: ignore[method-assign]
+
+
 def _command_modules():
     mods = []
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
@@ -36,16 +64,30 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
+        one_line_errors(p)
+    one_line_errors(parser)
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        names = ", ".join(mod.NAME for mod in _command_modules())
+        parser.error("no command given: use one of %s" % names)
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except CommandError as exc:
         print("fastdigits %s: error: %s" % (args.command, exc), file=sys.stderr)
+        return 2
+    except MemoryError as exc:
+        # a size the user asked for that this machine cannot hold (the
+        # commands bound their options; this is the last line of defence)
+        why = " ".join(str(exc).split())  # numpy's "Unable to allocate 584. GiB ..."
+        print(
+            "fastdigits %s: error: out of memory%s" % (args.command, ": " + why if why else ""),
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("fastdigits: interrupted", file=sys.stderr)

@@ -346,3 +346,61 @@ def test_bench_chart_carries_the_busy_machine_warning(tmp_path, monkeypatch):
     assert "WARNING: the machine was busy (load average 3.5 at start)" in busy
     assert "WARNING" not in figs[1].axes[0].get_xlabel()
     assert report.run_warnings(_bench_doc(3.5))[0].startswith("the machine was busy")
+
+
+# ------------------------------------------- audit: --save names, pipes, labels
+@pytest.mark.parametrize(
+    "save, words",
+    [
+        ("{tmp}/", ["--save %s/: is a folder, not a file"]),  # it wrote {tmp}/.npz
+        ("{tmp}", ["is a folder, not a file"]),
+        ("{tmp}/new/", ["is a folder name (it ends in /), not a file"]),
+        ("", ["--save needs a file name"]),  # it was taken as not given
+    ],
+)
+def test_train_save_must_name_a_file(tmp_path, capsys, save, words):
+    save = save.replace("{tmp}", str(tmp_path))
+    words = [w.replace("%s", str(tmp_path)) for w in words]
+    rc, out, err = _cli(capsys, "train", *QUICK, "--epochs", "0.05", "--save", save)
+    _one_line_error(rc, err, "train", *words)
+    assert out == "" and os.listdir(tmp_path) == []
+
+
+def test_predict_reads_a_pipe_once(model_path):
+    # it opened the file twice (header, then data): a pipe is empty the second time
+    with open(TEST_X, "rb") as f:
+        data = f.read()
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastdigits", "predict", model_path, "/dev/stdin"]
+        + ["--labels", "mnist:test", "--limit", "300"],
+        input=data,
+        capture_output=True,
+        env=checkout_env(),
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.decode().splitlines()
+    Xt, yt = fastdigits.load_mnist("test", normalize=True, flatten=True)
+    pred = MLP.load(model_path).predict(Xt[:300])
+    assert [int(v) for v in lines[:-1]] == pred.tolist()
+    assert lines[-1].startswith("accuracy: ") and "(%d/300)" % (pred == yt[:300]).sum() in lines[-1]
+
+
+def test_predict_labels_must_be_class_ids(model_path, tmp_path, capsys, recwarn):
+    # a NaN label printed a RuntimeWarning (invalid value in cast) and counted as wrong
+    y = fastdigits.load_mnist("test")[1].astype(np.float32)
+    y[4] = np.nan
+    labels = str(tmp_path / "y.idx")
+    fastdigits.write_idx(labels, y)
+    rc, out, err = _cli(capsys, "predict", model_path, TEST_X, "--labels", labels)
+    _one_line_error(rc, err, "predict", labels, "label nan at index 4 is not a number")
+    assert out == ""
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    y[4] = 1.5
+    fastdigits.write_idx(labels, y)
+    rc, out, err = _cli(capsys, "predict", model_path, TEST_X, "--labels", labels)
+    _one_line_error(rc, err, "predict", "label 1.5 at index 4 is not a whole number")
+    y[4] = 7.0  # whole numbers stored as floats are labels
+    fastdigits.write_idx(labels, y)
+    rc, out, err = _cli(capsys, "predict", model_path, TEST_X, "--labels", labels, "--limit", "9")
+    assert rc == 0 and out.splitlines()[-1].startswith("accuracy: "), err

@@ -419,3 +419,84 @@ def test_closed_stdout_pipe_is_quiet(argv):
     p.wait()
     assert p.returncode == 1
     assert err == ""
+
+
+# --- audit: pipes read once, statistics that cannot overflow -----------------
+
+
+def _run_piped(argv, data):
+    """``python -m fastdigits ARGV`` with ``data`` on its standard input."""
+    root = os.path.dirname(HERE)
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run(
+        [sys.executable, "-m", "fastdigits"] + argv,
+        input=data,
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("no_stats", [False, True])
+def test_info_reads_a_pipe_once(capsys, no_stats):
+    # it said: not a valid IDX file: empty IDX file (the header had used the pipe up)
+    with open(TEST_Y, "rb") as f:
+        data = f.read()
+    flags = ["--no-stats"] if no_stats else []
+    proc = _run_piped(["info", "/dev/stdin"] + flags, data)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    f = fields(proc.stdout.decode())
+    _, out, _ = run_cli(capsys, "info", TEST_Y, *flags)
+    want = fields(out)
+    assert f["file size"] == "{:,} bytes".format(len(data))  # not 0 bytes
+    for key in want:
+        if key != "file":
+            assert f[key] == want[key], key
+    assert ("class counts" in f) is not no_stats
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_show_reads_a_pipe_once(tmp_path, capsys, test_set, compress):
+    x, _ = test_set
+    path = write_idx(tmp_path / "x.idx", x[:3], compress)
+    with open(path, "rb") as f:
+        data = f.read()
+    proc = _run_piped(["show", "/dev/stdin", "--range", "0:2", "--numbers"], data)
+    assert proc.returncode == 0, proc.stderr
+    _, want, _ = run_cli(capsys, "show", path, "--range", "0:2", "--numbers")
+    assert proc.stdout.decode() == want and want.startswith("#0")
+
+
+def test_info_huge_and_infinite_floats(tmp_path, capsys, recwarn):
+    # it printed mean / std : inf / nan and NumPy's overflow warnings
+    big = write_idx(tmp_path / "big.idx", np.array([1e308, 1e308, -1e308, 5.0]))
+    rc, out, err = run_cli(capsys, "info", big)
+    assert rc == 0 and err == ""
+    f = fields(out)
+    assert f["min / max"] == "-1e+308 / 1e+308"
+    mean, std = (float(v) for v in f["mean / std"].split(" / "))
+    assert mean == pytest.approx(2.5e307, rel=1e-5)
+    assert std == pytest.approx(np.sqrt(np.mean((np.array([4, 4, -4, 0]) - 1.0) ** 2)) * 2.5e307)
+    allinf = write_idx(tmp_path / "inf.idx", np.full(10, np.inf, np.float32))
+    rc, out, err = run_cli(capsys, "info", allinf)
+    assert rc == 0 and err == ""
+    f = fields(out)
+    assert f["min / max"] == "inf / inf"
+    assert f["mean / std"] == "none (no finite values)"
+    assert f["inf values"] == "10 +inf, 0 -inf"
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_info_stats_skip_nan_and_inf():
+    from fastdigits.commands import info
+
+    x = np.array([np.inf, 1.0, np.nan, 3.0, -np.inf, 3.0], np.float64)
+    st = info.data_stats(x)
+    assert (st["nan"], st["posinf"], st["neginf"]) == (1, 1, 1)
+    assert (st["min"], st["max"]) == (-np.inf, np.inf)
+    assert st["mean"] == pytest.approx(7 / 3) and st["std"] == pytest.approx(np.std([1, 3, 3]))
+    # scaling by powers of two changes nothing where nothing overflows
+    r = np.random.default_rng(1).standard_normal(600_001) * 1e5
+    st = info.data_stats(r)
+    assert st["mean"] == pytest.approx(r.mean(), rel=1e-9, abs=1e-6)
+    assert st["std"] == pytest.approx(r.std(), rel=1e-12)

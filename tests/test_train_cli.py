@@ -234,3 +234,171 @@ def test_train_wait_policy_leaves_other_processes_and_user_settings(argv, env, w
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == want
+
+
+# ------------------------------------- audit: --data labels, option bounds
+TINY = ["--limit", "200", "--epochs", "0.05", "--layers", "8", "--no-progress"]
+
+
+def _data_folder(path, train_labels, train_images=None):
+    """The four files of a --data folder: 20 bundled test digits to train on
+    (with ``train_labels``), 10 to test on."""
+    X, y = fastdigits.load_mnist("test")
+    n = len(train_labels)
+    images = X[:n] if train_images is None else train_images
+    fastdigits.write_idx(str(path / "train-images-idx3-ubyte"), images)
+    fastdigits.write_idx(str(path / "train-labels-idx1-ubyte"), np.asarray(train_labels))
+    fastdigits.write_idx(str(path / "t10k-images-idx3-ubyte"), X[:10])
+    fastdigits.write_idx(str(path / "t10k-labels-idx1-ubyte"), y[:10])
+    return str(path / "train-labels-idx1-ubyte")
+
+
+def _one_line(rc, err, *words):
+    assert rc == 2, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("fastdigits train: error: "), err
+    for w in words:
+        assert w in lines[0], err
+
+
+@pytest.mark.parametrize(
+    "dtype, index, value, words",
+    [
+        # one label 2**31-1 made a 784-8-2147483648 model (a 128 GiB allocation)
+        (np.int32, 3, 2**31 - 1, ["label 2147483647 at index 3 is too large", "65535"]),
+        (np.int8, 5, -3, ["label -3 at index 5 is negative"]),
+        (np.float32, 7, np.nan, ["label nan at index 7 is not a number"]),
+        (np.float32, 9, 1.5, ["label 1.5 at index 9 is not a whole number"]),  # not 1
+        (np.float64, 2, 1e30, ["at index 2 is too large", "at most 65536 classes"]),
+    ],
+)
+def test_data_labels_are_checked_when_loaded(tmp_path, capsys, dtype, index, value, words):
+    y = (np.arange(20) % 10).astype(dtype)
+    y[index] = value
+    labels = _data_folder(tmp_path, y)
+    rc, out, err = _cli(capsys, "train", *TINY, "--data", str(tmp_path))
+    _one_line(rc, err, labels + ": ", *words)
+    assert out == ""
+
+
+def test_data_labels_stored_as_whole_floats_train(tmp_path, capsys):
+    _data_folder(tmp_path, (np.arange(20) % 10).astype(np.float32))
+    rc, out, err = _cli(capsys, "train", *TINY, "--data", str(tmp_path))
+    assert rc == 0, err
+    assert "784-8-10, 20 train / 10 test images" in out
+
+
+def test_data_folder_without_train_images(tmp_path, capsys):
+    # (it said: train images (28, 28) and test images (784,) differ in size)
+    _data_folder(tmp_path, np.zeros(0, np.uint8), np.zeros((0, 28, 28), np.uint8))
+    rc, out, err = _cli(capsys, "train", *TINY, "--data", str(tmp_path))
+    _one_line(rc, err, str(tmp_path / "train-images-idx3-ubyte"), "holds no images")
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        # MLP takes seeds below 2**64 (a larger one failed after training)
+        (["--seed", str(2**64), "--save", "{tmp}/s.npz"], ["--seed", "2**64-1"]),
+        (["--seed", "-1"], ["--seed must be from 0 to 2**64-1"]),
+        (["--epochs", "1e308"], ["--epochs must be > 0 and at most 100000"]),
+        (["--epochs", "1e19", "--lr-schedule", "linear"], ["at most 100000, got 1e+19"]),
+        (["--epochs", "nan"], ["--epochs must be > 0"]),
+        (
+            ["--epochs", "0.01", "--warmup", "1e300", "--lr-schedule", "linear"],
+            ["--warmup", "a whole number up to 2147483647"],
+        ),
+        (["--warmup", "2.5", "--lr-schedule", "linear"], ["--warmup", "got 2.5"]),
+        (["--layers", "100000000"], ["at most 65536 units, got 100000000"]),
+        (["--layers", "65536,65536"], ["parameters: at most 268,435,456 (2**28)"]),
+        (["--layers", ",".join(["4"] * 65)], ["at most 64 hidden layers, got 65"]),
+        # no hidden layer at all, or a layer lost: not a smaller model
+        (["--layers", ""], ["--layers must be comma-separated positive ints, got ''"]),
+        (["--layers", ",,"], ["--layers must be comma-separated positive ints, got ',,'"]),
+        (["--layers", "8,,16"], ["--layers must be comma-separated positive ints"]),
+    ],
+)
+def test_number_options_have_bounds_checked_first(tmp_path, capsys, argv, words):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    rc, out, err = _cli(capsys, "train", *TINY, *argv)
+    _one_line(rc, err, *words)
+    assert out == "" and os.listdir(tmp_path) == []
+
+
+def test_seed_at_its_bound_is_saved(tmp_path, capsys):
+    path = str(tmp_path / "s.npz")
+    rc, out, err = _cli(capsys, "train", *TINY, "--seed", str(2**64 - 1), "--save", path)
+    assert rc == 0, err
+    assert MLP.load(path).seed == 2**64 - 1
+
+
+def test_out_of_memory_building_the_model_is_one_line(capsys, monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 584. GiB for an array")
+
+    monkeypatch.setattr(fastdigits.nn, "MLP", no_memory)
+    rc, out, err = _cli(capsys, "train", *TINY)
+    _one_line(rc, err, "not enough memory for the model 784-8-10")
+
+
+@pytest.mark.parametrize(
+    "option", ["--epochs 10", "--batch-size 64", "--layers 256", "--dropout 0"]
+)
+def test_recipe_refuses_options_given_at_their_default(capsys, option):
+    # they were dropped silently, as if not given, since they equal the defaults
+    name, value = option.split()
+    rc, out, err = _cli(capsys, "train", "--recipe", "speedrun", name, value)
+    _one_line(rc, err, "%s cannot be combined with --recipe" % name)
+
+
+def test_options_not_given_get_their_defaults():
+    args = train_cmd.build_args([])
+    assert args.epochs is None and args.batch_size is None  # not given
+    train_cmd._check_args(args)
+    assert (args.epochs, args.batch_size, args.layers, args.lr_schedule) == (
+        10,
+        64,
+        "256",
+        "cosine",
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, command, words",
+    [
+        (["train", "--epochs", "abc"], "train", "argument --epochs: invalid float value: 'abc'"),
+        (["train", "--threads", "1.5"], "train", "argument --threads: invalid int value: '1.5'"),
+        (["train", "--bogus"], "train", "unrecognized arguments: --bogus"),
+        (["predict", "m.npz"], "predict", "the following arguments are required: file"),
+        (["show", "mnist:test", "-i", "1", "-r", "0:2"], "show", "not allowed with argument"),
+        (["info"], "info", "the following arguments are required: FILE"),
+        (["config", "extra"], "config", "unrecognized arguments: extra"),
+        (["grid", "mnist:test", "g.png", "--ncols", "x"], "grid", "argument --ncols"),
+        ([], "", "no command given: use one of bench, config, grid, info, predict"),
+        (["bogus"], "", "invalid choice: 'bogus'"),
+    ],
+)
+def test_argparse_errors_are_one_line(capsys, argv, command, words):
+    # they printed the whole usage too, or the top-level parser's usage
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out, err = capsys.readouterr()
+    prog = ("fastdigits " + command).strip()
+    assert exc.value.code == 2 and out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(prog + ": error: "), err
+    assert lines[0].endswith(" (see %s --help)" % prog) and words in lines[0], err
+
+
+def test_argparse_error_in_a_real_process_is_one_line():
+    proc = run_fastdigits("train", "--epochs", "abc")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == (
+        "fastdigits train: error: argument --epochs: invalid float value: 'abc' "
+        "(see fastdigits train --help)\n"
+    )
+    proc = run_fastdigits()
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
+    assert proc.stderr.startswith("fastdigits: error: no command given")

@@ -11,9 +11,11 @@ the bundled MNIST's short names are understood (see :data:`MNIST_NAMES_HELP`).
 
 from __future__ import annotations
 
+import io
 import os
+import stat
 import sys
-from typing import Any, Optional, Tuple
+from typing import Any, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -110,6 +112,10 @@ def check_output(opt: str, path: str, suffix: Optional[str] = None) -> None:
         )
     if os.path.isdir(path):
         raise CommandError("%s %s: is a folder, not a file" % (opt, path))
+    if path.endswith(os.sep) or (os.altsep and path.endswith(os.altsep)):
+        raise CommandError(
+            "%s %s: is a folder name (it ends in %s), not a file" % (opt, path, path[-1])
+        )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise CommandError("%s %s: no such folder %s" % (opt, path, folder))
@@ -152,13 +158,74 @@ def _check_file(path: str, what: str) -> None:
         raise CommandError("%s: cannot read %s (permission denied)" % (what, path))
 
 
+class _Recorder(io.RawIOBase):
+    """A stream (pipe, FIFO, /dev/stdin) passed through to read_idx, noting
+    its first two bytes (gzip or not) and how many bytes it gave."""
+
+    def __init__(self, f: Any, name: str) -> None:
+        super().__init__()
+        self._f = f
+        self.name = name
+        self.head = b""
+        self.nbytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = self._f.readinto(b) or 0
+        if n and len(self.head) < 2:
+            self.head += memoryview(b).cast("B")[: min(n, 2 - len(self.head))].tobytes()
+        self.nbytes += n
+        return n
+
+
+class StreamHeader(NamedTuple):
+    """What :func:`read_header` returns for a stream: a stream can be read
+    only once, so its data come with the header (``array``)."""
+
+    dtype: np.dtype
+    shape: Tuple[int, ...]
+    data_offset: int
+    compressed: bool
+    file_size: int  #: bytes the stream gave (compressed size for gzip)
+    array: np.ndarray
+
+
+def _is_stream(path: str) -> bool:
+    """A pipe, FIFO, /dev/stdin, device: no second reading, no header alone."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _read_stream(path: str) -> StreamHeader:
+    read_idx = idx_api()[0]
+    with open(path, "rb", buffering=0) as f:
+        rec = _Recorder(f, path)
+        arr = read_idx(rec)
+    return StreamHeader(
+        arr.dtype,
+        tuple(arr.shape),
+        4 + 4 * arr.ndim,  # IDX: 4 magic bytes, then 4 per dimension
+        rec.head == b"\x1f\x8b",
+        rec.nbytes,
+        arr,
+    )
+
+
 def read_header(path: str, what: str = "FILE") -> Any:
     """The IDX header of ``path`` (already resolved by :func:`resolve_input`),
-    or a CommandError saying what is wrong."""
+    or a CommandError saying what is wrong.
+
+    A stream (pipe, FIFO, /dev/stdin) cannot be opened twice: it is read
+    whole, once, here, and the data come back with the header (a
+    :class:`StreamHeader`; :func:`read_array` takes them from it)."""
     _check_file(path, what)
     _, read_idx_header, IDXError = idx_api()
     try:
-        return read_idx_header(path)
+        return _read_stream(path) if _is_stream(path) else read_idx_header(path)
     except (IDXError, ValueError, EOFError) as exc:
         raise CommandError(_idx_message(path, exc)) from exc
     except OSError as exc:
@@ -166,9 +233,12 @@ def read_header(path: str, what: str = "FILE") -> Any:
 
 
 def read_array(path: str, header: Any = None, what: str = "FILE") -> np.ndarray:
-    """The array of an IDX file: memory-mapped when raw, decoded when gzip."""
+    """The array of an IDX file: memory-mapped when raw, decoded when gzip
+    (a stream's, read by :func:`read_header`, from ``header``)."""
     if header is None:
         header = read_header(path, what)
+    if isinstance(header, StreamHeader):
+        return header.array
     read_idx, _, IDXError = idx_api()
     try:
         return read_idx(path, mmap=not header.compressed)
@@ -215,6 +285,36 @@ def read_labels(path: str, n_images: int) -> np.ndarray:
             % (path, shape[0], n_images)
         )
     return read_array(path, header, "--labels")
+
+
+#: One more than the largest class label the commands accept: ``train``
+#: gives its model an output per class up to the largest label it sees.
+MAX_CLASSES = 65536
+
+
+def check_labels(labels: np.ndarray, path: str) -> np.ndarray:
+    """A label file's values as int64 class ids, or a CommandError naming
+    ``path``, the first bad label and its index: labels must be whole
+    numbers (integral values in a float file) from 0 to MAX_CLASSES - 1."""
+    y = np.asarray(labels)
+    if y.dtype.kind not in "iuf":
+        raise CommandError("%s: labels must be numbers, got dtype %s" % (path, y.dtype))
+    checks = []
+    if y.dtype.kind == "f":
+        checks.append((np.isnan, "is not a number"))
+        checks.append((lambda v: np.isfinite(v) & (np.floor(v) != v), "is not a whole number"))
+    checks.append((lambda v: v < 0, "is negative"))
+    checks.append((lambda v: v >= MAX_CLASSES, "is too large"))
+    for bad, why in checks:
+        mask = bad(y)
+        if mask.any():
+            i = int(np.argmax(mask))
+            v = y[i].item()
+            raise CommandError(
+                "%s: label %s at index %d %s: class labels must be whole numbers from "
+                "0 to %d (at most %d classes)" % (path, v, i, why, MAX_CLASSES - 1, MAX_CLASSES)
+            )
+    return y.astype(np.int64)
 
 
 def parse_range(text: str, n: int) -> Tuple[int, int]:

@@ -62,29 +62,6 @@ def add_wait_idle_option(
     )
 
 
-def _one_line_errors(parser: argparse.ArgumentParser) -> None:
-    """Bad options: one line on stderr and exit status 2, no usage dump."""
-
-    def error(message: str) -> None:
-        print(
-            "fastdigits bench: error: %s (see fastdigits bench --help)" % message, file=sys.stderr
-        )
-        sys.exit(2)
-
-    strict_parse = parser.parse_known_args
-
-    def parse_known_args(args=None, namespace=None):
-        # Unknown options would otherwise go back to the top-level parser,
-        # which prints its usage too.
-        ns, extra = strict_parse(args, namespace)
-        if extra:
-            error("unrecognized arguments: %s" % " ".join(extra))
-        return ns, extra
-
-    parser.error = error  # type: ignore[method-assign]
-    parser.parse_known_args = parse_known_args  # type: ignore[method-assign]
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
@@ -141,7 +118,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     # Tiny sizes for the tests (also FASTDIGITS_BENCH_TINY=1): not a benchmark.
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
-    _one_line_errors(parser)
 
 
 def run(args) -> int:

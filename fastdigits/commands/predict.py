@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from ._view import MNIST_NAMES_HELP, read_images, read_labels, resolve_input
+from ._view import MNIST_NAMES_HELP, check_labels, read_images, read_labels, resolve_input
 
 NAME = "predict"
 HELP = "print the predicted class of every image in an IDX image file"
@@ -42,10 +42,14 @@ def predict_file(model_path: str, image_path: str, limit=None) -> np.ndarray:
     """Predicted labels for the images in an IDX file (``mnist:`` names
     allowed).  uint8 pixels are normalised as the model's saved
     ``normalization`` says; a model without one refuses them."""
-    from ..cli import CommandError
-
     model = _load_model(model_path)
     images = read_images(resolve_input(image_path), min_rank=2)
+    return _predict(model, model_path, images, image_path, limit)
+
+
+def _predict(model, model_path: str, images: np.ndarray, image_path: str, limit) -> np.ndarray:
+    from ..cli import CommandError
+
     if limit is not None:
         images = images[:limit]
     X = images.reshape(images.shape[0], -1)
@@ -68,17 +72,17 @@ def run(args) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise CommandError("--limit must be >= 1, got %d" % args.limit)
+    # The image file is read once (a pipe cannot be read twice), then the
+    # labels are checked against all of it before any work: rank 1, one
+    # whole-number label per image (--limit then takes the first N of both).
+    images = read_images(resolve_input(args.file), min_rank=2)
     labels = None
     if args.labels is not None:
-        # Checked against the whole image file before any work: rank 1 and
-        # one label per image (--limit then takes the first N of both).
-        from ._view import read_header
-
-        n_images = int(read_header(resolve_input(args.file)).shape[0])
-        labels = read_labels(resolve_input(args.labels, "labels"), n_images)
-    pred = predict_file(args.model, args.file, args.limit)
+        path = resolve_input(args.labels, "labels")
+        labels = check_labels(read_labels(path, images.shape[0]), path)
+    pred = _predict(_load_model(args.model), args.model, images, args.file, args.limit)
     if labels is not None:
-        labels = np.asarray(labels[: pred.shape[0]], dtype=np.int64)
+        labels = labels[: pred.shape[0]]
     out = sys.stdout
     out.write("".join("%d\n" % p for p in pred))
     if labels is not None:

@@ -18,6 +18,31 @@ import numpy as np
 NAME = "train"
 HELP = "train an MLP classifier on MNIST (or --data DIR) and report test accuracy"
 
+# Bounds of the options, checked before any work: past them a run cannot
+# fit in memory, or overflows the integers of the kernels or the model file.
+MAX_EPOCHS = 100_000
+MAX_WIDTH = 65_536  # of a hidden layer
+MAX_HIDDEN_LAYERS = 64
+MAX_PARAMS = 2**28  # weights and biases of the whole model (1 GiB as float32)
+MAX_WARMUP_STEPS = 2**31 - 1
+MAX_SEED = 2**64 - 1  # as fastdigits.MLP (the model file stores it as uint64)
+
+# Defaults of the options a recipe sets: they are None after parsing unless
+# given on the command line (whatever the value), see _apply_recipe.
+_DEFAULTS = {
+    "layers": "256",
+    "activation": "relu",
+    "epochs": 10,
+    "batch_size": 64,
+    "optimizer": "sgd",
+    "lr_schedule": "cosine",
+    "warmup": 0,
+    "label_smoothing": 0.0,
+    "dropout": 0.0,
+    "input_dropout": 0.0,
+    "weight_decay": 0.0,
+}
+
 
 def add_arguments(parser) -> None:
     from ..recipes import RECIPES
@@ -41,24 +66,25 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--layers",
-        default="256",
+        default=None,
         metavar="W[,W...]",
         help="hidden layer widths, comma-separated; input and output sizes "
         "come from the data (default: 256, i.e. 784-256-10)",
     )
     parser.add_argument(
         "--activation",
-        default="relu",
+        default=None,
         help="hidden activation: identity, relu, sigmoid, tanh, gelu (default: relu)",
     )
     parser.add_argument(
         "--epochs",
         type=float,
-        default=10,
-        help="training epochs; a fraction trains on part of the last epoch (default: 10)",
+        default=None,
+        help="training epochs, at most %d; a fraction trains on part of the last epoch "
+        "(default: 10)" % MAX_EPOCHS,
     )
-    parser.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64)")
-    parser.add_argument("--optimizer", default="sgd", help="sgd or adam (default: sgd)")
+    parser.add_argument("--batch-size", type=int, default=None, help="batch size (default: 64)")
+    parser.add_argument("--optimizer", default=None, help="sgd or adam (default: sgd)")
     parser.add_argument(
         "--lr",
         type=float,
@@ -67,28 +93,30 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--lr-schedule",
-        default="cosine",
+        default=None,
         help="cosine (per-epoch cosine decay to ~0), constant, linear (per-step "
         "decay to 0) or onecycle (per-step warm-up then cosine to 0) (default: cosine)",
     )
     parser.add_argument(
         "--warmup",
         type=float,
-        default=0,
+        default=None,
         help="warm-up for constant/linear/onecycle: steps (>= 1) or a fraction of "
         "all steps (< 1) (default: 0)",
     )
     parser.add_argument(
-        "--label-smoothing", type=float, default=0.0, help="label smoothing eps (default: 0)"
+        "--label-smoothing", type=float, default=None, help="label smoothing eps (default: 0)"
     )
     parser.add_argument(
-        "--dropout", type=float, default=0.0, help="dropout rate of hidden layers (default: 0)"
+        "--dropout", type=float, default=None, help="dropout rate of hidden layers (default: 0)"
     )
     parser.add_argument(
-        "--input-dropout", type=float, default=0.0, help="dropout rate of the input (default: 0)"
+        "--input-dropout", type=float, default=None, help="dropout rate of the input (default: 0)"
     )
     parser.add_argument("--momentum", type=float, default=None, help="SGD momentum (default: 0.9)")
-    parser.add_argument("--weight-decay", type=float, default=0.0, help="weight decay (default: 0)")
+    parser.add_argument(
+        "--weight-decay", type=float, default=None, help="weight decay (default: 0)"
+    )
     parser.add_argument("--dtype", default="float32", help="float32 or float64 (default: float32)")
     parser.add_argument(
         "--precision",
@@ -106,7 +134,10 @@ def add_arguments(parser) -> None:
         "BLAS (default: all available)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed for initial weights and sample order (default: 0)"
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for initial weights and sample order, 0 to 2**64-1 (default: 0)",
     )
     parser.add_argument(
         "--backend",
@@ -154,8 +185,11 @@ def add_arguments(parser) -> None:
 
 def build_args(argv) -> argparse.Namespace:
     """Parse `fastdigits train` options (for calling :func:`train_model` from code)."""
+    from ..cli import one_line_errors
+
     parser = argparse.ArgumentParser(prog="fastdigits train")
     add_arguments(parser)
+    one_line_errors(parser)
     return parser.parse_args(list(argv))
 
 
@@ -202,16 +236,16 @@ _RECIPE_OPTIONS = {
 
 
 def _apply_recipe(args) -> None:
-    """Fill args from args.recipe; an option also given explicitly is an error."""
+    """Fill args from args.recipe; an option also given explicitly (not None,
+    whatever its value) is an error."""
     from ..recipes import get_recipe
 
     try:
         recipe = get_recipe(args.recipe)
     except ValueError as exc:
         raise _error("--recipe: %s" % exc) from None
-    defaults = vars(build_args([]))
     for dest, attr in _RECIPE_OPTIONS.items():
-        if getattr(args, dest) != defaults[dest]:
+        if getattr(args, dest, None) is not None:
             raise _error(
                 "--%s cannot be combined with --recipe (the recipe sets it)"
                 % dest.replace("_", "-")
@@ -243,15 +277,27 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
 
     if getattr(args, "recipe", None) and not hasattr(args, "recipe_obj"):
         _apply_recipe(args)
+    for dest, value in _DEFAULTS.items():  # the options not given
+        if getattr(args, dest, None) is None:
+            setattr(args, dest, value)
 
-    try:
-        hidden = tuple(int(w) for w in str(args.layers).split(",") if w.strip())
+    try:  # every entry a width: "" or "8,,16" is a mistake, not fewer layers
+        hidden = tuple(int(w) for w in str(args.layers).split(","))
     except ValueError:
         raise _error(
             "--layers must be comma-separated positive ints, got %r" % args.layers
         ) from None
     if any(w < 1 for w in hidden):
         raise _error("--layers must be comma-separated positive ints, got %r" % args.layers)
+    if max(hidden) > MAX_WIDTH:
+        raise _error(
+            "--layers: a hidden layer may have at most %d units, got %d" % (MAX_WIDTH, max(hidden))
+        )
+    if len(hidden) > MAX_HIDDEN_LAYERS:
+        raise _error(
+            "--layers: at most %d hidden layers, got %d" % (MAX_HIDDEN_LAYERS, len(hidden))
+        )
+    _check_model_size(hidden, "--layers %s: the hidden layers alone" % args.layers)
     if args.activation not in ACTIVATIONS:
         raise _error(
             "--activation must be one of %s, got %r" % (", ".join(ACTIVATIONS), args.activation)
@@ -260,8 +306,8 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
         raise _error(
             "--optimizer must be one of %s, got %r" % (", ".join(OPTIMIZERS), args.optimizer)
         )
-    if not (args.epochs > 0 and np.isfinite(args.epochs)):
-        raise _error("--epochs must be > 0, got %g" % args.epochs)
+    if not 0 < args.epochs <= MAX_EPOCHS:
+        raise _error("--epochs must be > 0 and at most %d, got %g" % (MAX_EPOCHS, args.epochs))
     from ..nn import MAX_BATCH_SIZE
 
     if not 1 <= args.batch_size <= MAX_BATCH_SIZE:
@@ -285,6 +331,11 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
         )
     if not (args.warmup >= 0 and np.isfinite(args.warmup)):
         raise _error("--warmup must be >= 0, got %r" % args.warmup)
+    if args.warmup >= 1 and not (args.warmup == int(args.warmup) <= MAX_WARMUP_STEPS):
+        raise _error(
+            "--warmup of 1 or more counts steps: a whole number up to %d, got %r"
+            % (MAX_WARMUP_STEPS, args.warmup)
+        )
     if args.warmup and args.lr_schedule == "cosine":
         raise _error("--warmup applies to --lr-schedule constant, linear or onecycle")
     for opt in ("label_smoothing", "dropout", "input_dropout"):
@@ -306,8 +357,8 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
         raise _error(
             "--threads must be <= %d (fastdigits.MAX_THREADS), got %d" % (MAX_THREADS, args.threads)
         )
-    if args.seed < 0:
-        raise _error("--seed must be >= 0, got %d" % args.seed)
+    if not 0 <= args.seed <= MAX_SEED:
+        raise _error("--seed must be from 0 to 2**64-1 = %d, got %d" % (MAX_SEED, args.seed))
     if args.limit is not None and args.limit < 1:
         raise _error("--limit must be >= 1, got %d" % args.limit)
     if args.show_errors < 0:
@@ -325,13 +376,58 @@ def _check_args(args) -> Tuple[Tuple[int, ...], np.dtype, List[str]]:
     # Output paths are checked now, not after a training run they would lose.
     from ._view import check_output, check_output_folder
 
-    if args.save:
+    if args.save is not None:
         from ..nn import _model_path
 
+        if not args.save:
+            raise _error("--save needs a file name, got ''")
+        check_output("--save", args.save)  # a folder, or a name ending in /
         check_output("--save", _model_path(args.save))
-    if args.plot:
+    if args.plot is not None:
+        if not args.plot:
+            raise _error("--plot needs a folder name, got ''")
         check_output_folder("--plot", args.plot)
     return hidden, np.dtype(args.dtype), backends[args.backend]
+
+
+def _check_model_size(sizes: Tuple[int, ...], what: str) -> None:
+    """A CommandError when layers of ``sizes`` would hold more than MAX_PARAMS
+    weights and biases (checked before any allocation)."""
+    n = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    if n > MAX_PARAMS:
+        raise _error(
+            "{} would have {:,} parameters: at most {:,} (2**28) are allowed".format(
+                what, n, MAX_PARAMS
+            )
+        )
+
+
+def _data_files(args, split: str) -> Tuple[str, str]:
+    """(images, labels) files of ``split`` that load_mnist reads, to name in
+    messages (the folder when a name cannot be found)."""
+    from ..datasets import _FILES, _find, mnist_path
+
+    if args.data is None:
+        return mnist_path(split + "-images"), mnist_path(split + "-labels")
+    names = []
+    for base in _FILES[split]:
+        try:
+            names.append(_find(args.data, base))
+        except (OSError, ValueError):
+            names.append(os.path.join(args.data, base))
+    return names[0], names[1]
+
+
+def _check_split(args, split: str, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """y as int64 class ids; a CommandError naming the file for a split
+    without images or with a label that is not a class id (see
+    :func:`fastdigits.commands._view.check_labels`)."""
+    from ._view import check_labels
+
+    images, labels = _data_files(args, split)
+    if X.shape[0] == 0:
+        raise _error("%s: holds no images (shape %s)" % (images, "x".join(map(str, X.shape))))
+    return check_labels(y, labels)
 
 
 def _load(args, dtype, raw_train=False):
@@ -356,6 +452,8 @@ def _load(args, dtype, raw_train=False):
         )
     except (OSError, IDXError, ValueError) as exc:
         raise _error("cannot load the data: %s" % exc) from None
+    y_train = _check_split(args, "train", X_train, y_train)
+    y_test = _check_split(args, "test", X_test, y_test)
     if X_train[:1].size != X_test.shape[1]:
         raise _error(
             "train images %s and test images %s differ in size"
@@ -363,7 +461,7 @@ def _load(args, dtype, raw_train=False):
         )
     if args.limit is not None:
         X_train, y_train = X_train[: args.limit], y_train[: args.limit]
-    return X_train, y_train.astype(np.int64), X_test, y_test.astype(np.int64)
+    return X_train, y_train, X_test, y_test
 
 
 def _raw_train(args, dtype):
@@ -430,8 +528,9 @@ def train_model(args, out=None) -> TrainResult:
     raw = backends == ["fast"] and dtype == np.float32
     X_train, y_train, X_test, y_test = _load(args, dtype, raw_train=raw)
     raw = X_train.dtype == np.uint8  # (n, h, w) pixels; else (n, features) floats
-    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    n_classes = int(max(y_train.max(), y_test.max())) + 1  # <= MAX_CLASSES: see _load
     sizes = (X_test.shape[1],) + hidden + (max(n_classes, 2),)
+    _check_model_size(sizes, "the model %s" % "-".join(map(str, sizes)))
     threads = args.threads or fastdigits.get_num_threads()
     models, histories, preds, accs, seconds = {}, {}, {}, {}, {}
     import contextlib
@@ -446,18 +545,23 @@ def train_model(args, out=None) -> TrainResult:
         for backend in backends:
             # The data were standardised with MNIST's statistics (load_mnist
             # normalize=True): the model remembers it for raw uint8 input.
-            model = MLP(
-                sizes,
-                activation=args.activation,
-                dtype=dtype,
-                seed=args.seed,
-                backend=backend,
-                normalization="mnist",
-                dropout=args.dropout,
-                input_dropout=args.input_dropout,
-                # the NumPy backend has no bf16 products: it runs float32
-                precision=args.precision if backend == "fast" else "float32",
-            )
+            try:
+                model = MLP(
+                    sizes,
+                    activation=args.activation,
+                    dtype=dtype,
+                    seed=args.seed,
+                    backend=backend,
+                    normalization="mnist",
+                    dropout=args.dropout,
+                    input_dropout=args.input_dropout,
+                    # the NumPy backend has no bf16 products: it runs float32
+                    precision=args.precision if backend == "fast" else "float32",
+                )
+            except MemoryError:
+                raise _error(
+                    "not enough memory for the model %s" % "-".join(map(str, sizes))
+                ) from None
             if out is not None:
                 print(
                     "%s backend: %s, %d train / %d test images, %d thread%s"
@@ -538,13 +642,13 @@ def run(args) -> int:
             "numpy time: %.2f s, fastdigits time: %.2f s, speed-up: %.2fx"
             % (t_np, t_fast, t_np / t_fast if t_fast > 0 else float("inf"))
         )
-    if args.save:
+    if args.save is not None:
         try:
             saved = result.model.save(args.save)
         except OSError as exc:
             raise _error("cannot write %s: %s" % (args.save, exc.strerror or exc)) from None
         print("model saved to %s" % saved)
-    if args.plot:
+    if args.plot is not None:
         _write_plots(result, args.plot)
     if args.show_errors:
         _print_errors(result, args.show_errors)
