@@ -54,6 +54,18 @@ def resolve_target(path: PathArg) -> Tuple[str, int]:
     name = os.fsdecode(os.fspath(path))
     if not name:
         raise FileNotFoundError(errno.ENOENT, "empty file name", name)
+    seps = os.sep + (os.altsep or "")
+    if name.endswith(tuple(seps)) and not os.path.isdir(name):
+        # a folder's name: realpath would drop the separator and write, or
+        # replace, a file of that name; refused as open() refuses it (an
+        # existing folder is refused below, as a folder)
+        if os.path.lexists(name.rstrip(seps)):
+            raise NotADirectoryError(
+                errno.ENOTDIR, "cannot write %s: a file's name with a separator after it" % name
+            )
+        raise IsADirectoryError(
+            errno.EISDIR, "cannot write %s: a file name cannot end in a separator" % name
+        )
     target = os.path.realpath(name)
     try:
         st = os.stat(target)

@@ -35,6 +35,19 @@ def _check_writable_array(array: Any) -> np.ndarray:
             raise ValueError(
                 "array dimension %d is %d, IDX dimensions must fit in 32 bits" % (i, d)
             )
+    # The reader's bound (csrc/idx/idx.c, read_header): the product of the
+    # non-zero dimensions, times the item size, plus the header, within
+    # INT64_MAX / 16, even for an empty array; a file past it could be
+    # written but not read back.
+    limit, count, hlen = (2**63 - 1) // 16, 1, 4 + 4 * arr.ndim
+    for i, d in enumerate(arr.shape):
+        if d and count > (limit - hlen) // arr.itemsize // d:
+            raise ValueError(
+                "array shape %s: the product of its non-zero dimensions is too large "
+                "for an IDX file (read_idx refuses past 2**59 bytes; dimension %d = %d)"
+                % (arr.shape, i, d)
+            )
+        count *= d or 1
     return arr
 
 

@@ -188,6 +188,19 @@ def test_missing_directory_is_a_clean_oserror(tmp_path):
     assert _listing(tmp_path) == []
 
 
+def test_a_name_ending_in_a_separator_is_refused(tmp_path):
+    # realpath dropped the separator: "new/" wrote a file "new", and
+    # "old.idx/" replaced old.idx; open() refuses both
+    old = tmp_path / "old.idx"
+    write_idx(old, np.arange(3, dtype=np.uint8))
+    before = old.read_bytes()
+    with pytest.raises(IsADirectoryError, match="cannot end in a separator"):
+        write_idx(str(tmp_path / "new") + os.sep, np.zeros(3, np.uint8))
+    with pytest.raises(NotADirectoryError, match="separator after it"):
+        write_idx(str(old) + os.sep, np.zeros(3, np.uint8))
+    assert old.read_bytes() == before and _listing(tmp_path) == ["old.idx"]
+
+
 def test_sigkill_mid_write_leaves_old_or_new_file(tmp_path):
     """A writer killed at random moments: the target is always a complete old
     or new file (a hidden temp file may remain; it is never the target)."""

@@ -487,6 +487,17 @@ def test_write_file_mode_follows_umask(tmp_path):
     assert os.stat(p).st_mode & 0o777 == 0o666 & ~umask
 
 
+def test_write_refuses_a_shape_the_reader_refuses(tmp_path):
+    # an empty (0, 2**31, 2**31) array was written, then read_idx raised
+    # "dimension product overflows": the writer checks the reader's bound
+    with pytest.raises(ValueError, match="too large for an IDX file"):
+        write_idx(tmp_path / "e.idx", np.empty((0, 2**31, 2**31), np.uint8))
+    assert os.listdir(tmp_path) == []
+    ok = np.empty((0, 2**29, 2**29), np.uint8)  # within the bound: round trips
+    write_idx(tmp_path / "f.idx", ok)
+    assert read_idx(tmp_path / "f.idx").shape == ok.shape
+
+
 def test_write_bad_arguments(tmp_path):
     with pytest.raises(TypeError, match="array dtype"):
         write_idx(tmp_path / "a.idx", np.zeros(3, np.int64))
