@@ -102,6 +102,8 @@ def read_idx_normalized(
     from . import _idxnorm
 
     scale, mean, std, dt = _check_norm_args(scale, mean, std, dtype)
+    if not isinstance(flatten, (bool, np.bool_)):  # as normalize(): "no" is not True
+        raise TypeError("flatten must be a bool, got %s" % type(flatten).__name__)
     with _Input(source) as inp:
         try:
             return _read_normalized(inp, _idxnorm, scale, mean, std, dt, bool(flatten), out)

@@ -116,7 +116,15 @@ def _verify_bundled(path: str) -> None:
 
 def _cache_dir(cache: Union[bool, str, "os.PathLike[str]"]) -> Optional[str]:
     if isinstance(cache, (str, os.PathLike)):
-        return os.fspath(cache)
+        folder = os.fspath(cache)
+        if not isinstance(folder, str):  # a PathLike of bytes
+            raise TypeError("cache must be a bool or a folder path (str), got bytes")
+        if not folder:
+            raise ValueError("cache must be a bool or a folder path, got ''")
+        return folder
+    if not isinstance(cache, (bool, np.bool_)):
+        # (a bytes path was taken as True: the default folder)
+        raise TypeError("cache must be a bool or a folder path, got %s" % type(cache).__name__)
     env = os.environ.get("FASTDIGITS_CACHE", "").strip()
     if env:
         return env

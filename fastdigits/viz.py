@@ -311,6 +311,8 @@ class Digits:
             raise ValueError("scale must be a positive int, got %r" % (scale,))
         if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
             raise ValueError("limit must be a positive int, got %r" % (limit,))
+        if isinstance(start, bool) or not isinstance(start, (int, np.integer)):
+            raise TypeError("start must be an int, got %s" % type(start).__name__)
         self.ncols = int(ncols)
         self.scale = int(scale)
         self.start = int(start)

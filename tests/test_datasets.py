@@ -182,6 +182,18 @@ def test_cache_argument_and_damaged_entry(tmp_path):
     np.testing.assert_array_equal(images, data["train"][0])
 
 
+def test_cache_must_be_a_bool_or_a_folder(tmp_path, monkeypatch):
+    # a bytes folder was taken as True (writing into the user's default
+    # cache), and "" cached into the working directory
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    fake_dataset(tmp_path / "src")
+    for bad, exc in ((os.fsencode(tmp_path / "b"), TypeError), ("", ValueError), (1, TypeError)):
+        with pytest.raises(exc, match="cache must be a bool or a folder"):
+            load_mnist("train", root=tmp_path / "src", cache=bad)
+    assert sorted(os.listdir(tmp_path)) == ["src"]
+
+
 def _flip_byte(path, offset, keep_mtime):
     st = os.stat(path)
     with open(path, "r+b") as f:

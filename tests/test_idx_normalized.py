@@ -53,6 +53,13 @@ def test_every_path_thread_count_and_simd_identical(tmp_path, t10k_u8, isa, thre
             assert read_idx_normalized(T10K, mean=M, std=S).tobytes() == base.tobytes()
 
 
+def test_flatten_must_be_a_bool():
+    # "no" was taken as True; normalize() raises for it
+    for bad in ("no", 1, None):
+        with pytest.raises(TypeError, match="flatten must be a bool"):
+            read_idx_normalized(T10K, flatten=bad)
+
+
 def test_flatten_and_out(inflater, t10k_u8):
     out = np.empty((10000, 784), np.float32)
     res = read_idx_normalized(T10K, scale=1.0, mean=0.5, std=2.0, flatten=True, out=out)

@@ -44,3 +44,18 @@ def test_no_copy_and_close(monkeypatch):
         assert any(np.shares_memory(y.numpy(), m[1]) for m in made)
     with pytest.raises(StopIteration):
         next(it)
+
+
+def test_labels_are_checked_before_the_first_batch():
+    # byte-swapped labels (fastdigits.batches takes them) failed at the
+    # first next() in torch.from_numpy, after the background thread started
+    images = np.arange(4 * 9, dtype=np.uint8).reshape(4, 3, 3)
+    plain = np.array([3, 1, 4, 1])
+    for labels in (plain.astype(">i4"), plain.astype("<i2")):
+        got = [y for _, y in batches(images, labels, 2, seed=5)]
+        want = [y for _, y in batches(images, plain, 2, seed=5)]
+        for a, b in zip(got, want):
+            assert torch.equal(a, b)
+    for bad in (plain.astype(object), np.array(list("abcd"))):
+        with pytest.raises(TypeError, match="labels must be numbers a torch tensor can hold"):
+            batches(images, bad, 2)

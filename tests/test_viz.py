@@ -493,6 +493,10 @@ def test_digits_bad_arguments(mnist_head):
         fastdigits.Digits(x[:2], [1])
     with pytest.raises(ValueError, match="limit"):
         fastdigits.Digits(x[:2], limit=0)
+    # start was int()-converted: "x" a bare ValueError, 2.7 silently 2
+    for bad in ("x", 2.7, True):
+        with pytest.raises(TypeError, match="start must be an int"):
+            fastdigits.Digits(x[:2], start=bad)
 
 
 # --- training plots --------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -70,4 +71,20 @@ def batches(
         images = images.detach().cpu().numpy()
     if isinstance(labels, Tensor):
         labels = labels.detach().cpu().numpy()
+    elif isinstance(labels, np.ndarray):
+        labels = _torch_labels(labels)
     return TorchBatches(_np_batches(images, labels, batch_size, **kw), label_dtype)
+
+
+def _torch_labels(labels: np.ndarray) -> np.ndarray:
+    """labels in a dtype torch.from_numpy takes, checked before the
+    iterator starts (not at the first batch): byte-swapped ones converted to
+    the machine's order, others (object, strings) a TypeError."""
+    lab = labels if labels.dtype.isnative else labels.astype(labels.dtype.newbyteorder("="))
+    try:
+        torch.from_numpy(lab[:0])
+    except TypeError:
+        raise TypeError(
+            "labels must be numbers a torch tensor can hold, got dtype %s" % labels.dtype
+        ) from None
+    return lab
