@@ -33,7 +33,8 @@ Input normalisation: a model may remember how its inputs were normalised
 (``normalization="mnist"`` or ``(scale, mean, std)``, saved in its file).
 uint8 input (raw pixels) is then mapped to ``(x * scale - mean) / std`` by
 :func:`fastdigits.normalize` before use, in ``fit`` and in every inference
-method; float input is taken as already normalised.  A model without a
+method, and so is other integer input (a list of ints, int64), which must
+then hold values 0..255; float input is taken as already normalised.  A model without a
 normalisation refuses uint8 input with a TypeError instead of silently
 scoring raw pixels.
 
@@ -80,6 +81,9 @@ DEFAULT_MOMENTUM = 0.9
 #: in the binding (no data set that fits in memory has more rows); a batch
 #: larger than the data set is the whole set in one step.
 MAX_BATCH_SIZE = 2**31 - 1
+# Dense layers the fast backend's epoch and inference take (FD_MLP_MAX_LAYERS
+# in csrc/mlp/mlp.c); tests/test_nn.py checks both sides of it.
+MAX_LAYERS = 64
 MODEL_FORMAT = "fastdigits.nn.MLP/1"
 
 Normalization = Union[None, str, Sequence[float]]
@@ -289,6 +293,12 @@ class MLP:
             )
         if backend not in BACKENDS:
             raise ValueError("backend must be one of %s, got %r" % (", ".join(BACKENDS), backend))
+        if backend == "fast" and len(sizes) - 1 > MAX_LAYERS:
+            # (it failed at fit / predict with "invalid layer sizes")
+            raise ValueError(
+                "the fast backend runs at most %d layers, layer_sizes has %d; "
+                "use backend='numpy' for a deeper model" % (MAX_LAYERS, len(sizes) - 1)
+            )
         if (
             isinstance(seed, bool)
             or not isinstance(seed, (int, np.integer))
@@ -343,6 +353,16 @@ class MLP:
             raise ValueError("%s is empty" % name)
         if not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
             raise TypeError("%s must hold numbers, got dtype %s" % (name, X.dtype))
+        if self.normalization is not None and X.dtype.kind in "iu" and X.dtype != np.uint8:
+            # integers given to a model that normalises its input are pixels
+            # too (a list of ints, .tolist(), int64 or torch.long): they were
+            # read as normalised numbers
+            if X.size and (X.min() < 0 or X.max() > 255):
+                raise ValueError(
+                    "%s holds integers outside 0..255: this model normalises pixels "
+                    "(uint8 values); pass pixels, or floats normalised as in training" % name
+                )
+            X = X.astype(np.uint8)
         if X.dtype == np.uint8:  # raw pixels
             if self.normalization is None:
                 raise TypeError(
@@ -550,14 +570,21 @@ class MLP:
             raise ValueError("warmup must be from 0 to 2**63 - 1 steps, got %r" % (warmup,))
         if warmup and lr_schedule == "cosine":
             raise ValueError("warmup applies to the constant, linear and onecycle schedules")
-        if aug_kw and self.normalization is None:
-            # trained on MNIST-normalised inputs: raw uint8 at inference too
-            self.normalization = aug_kw["normalization"]
+        # Trained on MNIST-normalised inputs, the model reads raw uint8 at
+        # inference too: set once an epoch has finished (a fit that fails
+        # or is rolled back leaves the model as it was)
+        new_norm = aug_kw["normalization"] if aug_kw and self.normalization is None else None
         val = None
         if validation_data is not None:
             if len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (X_val, y_val)")
-            Xv = self._check_X(validation_data[0], "validation_data[0]")
+            if new_norm is not None:  # X_val as the trained model will read it
+                self.normalization = new_norm
+            try:
+                Xv = self._check_X(validation_data[0], "validation_data[0]")
+            finally:
+                if new_norm is not None:
+                    self.normalization = None
             val = (Xv, self._check_y(validation_data[1], Xv.shape[0], "validation_data[1]"))
 
         n = X.shape[0]
@@ -578,7 +605,11 @@ class MLP:
                 "epochs=%r on %d samples at batch_size %d is more optimiser steps than "
                 "a step counter holds (2**63 - 1)" % (epochs, n, batch_size)
             )
-        warm = int(round(warmup * total_steps)) if isinstance(warmup, float) else int(warmup)
+        warm = (
+            int(round(warmup * total_steps))
+            if isinstance(warmup, (float, np.floating))  # (np.float32(0.5) was 0 steps)
+            else int(warmup)
+        )
         step_schedule = lr_schedule if lr_schedule in ("linear", "onecycle") else "constant"
         drop_kw: Dict[str, Any] = {}
         if (
@@ -667,6 +698,8 @@ class MLP:
                 raise
             del start
             self.epochs_trained += 1
+            if new_norm is not None:
+                self.normalization = new_norm
             self.history.append(row)
             new_rows.append(row)
             if epoch_callback is not None:

@@ -470,3 +470,78 @@ def test_epoch_with_a_short_last_step_same_bits_as_that_step_alone(isa, dtype):
         whole, cut = epoch_whole_and_cut((784, 300, 10), dtype, 572, 512)
     for p, q in zip(whole, cut):
         assert p.tobytes() == q.tobytes()
+
+
+# --------------------------------------------------------------------------
+# Found by an audit of MLP's input handling (each failed before its fix).
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "linear", "constant"])
+def test_numpy_float_warmup_is_a_fraction(schedule):
+    # np.float32(0.5) passed the fraction check, then counted as 0 steps
+    X, y = _data(n=64, d=8, c=3, dtype=np.float32)
+
+    def fit(w):
+        m = MLP((8, 5, 3), seed=0)
+        m.fit(X, y, epochs=2, batch_size=8, lr_schedule=schedule, warmup=w)
+        return m.params[0]
+
+    half = fit(0.5)
+    np.testing.assert_array_equal(fit(np.float32(0.5)), half)
+    np.testing.assert_array_equal(fit(8), half)  # 0.5 of 16 steps
+    assert not np.array_equal(fit(0), half)
+
+
+def test_integer_pixels_are_normalised_like_uint8():
+    # a list of ints, int64 or uint16 given to a model that normalises its
+    # input were read as already-normalised numbers (8.5% of the
+    # predictions differed from the uint8 call's)
+    rng = np.random.default_rng(0)
+    Xu, yu = rng.integers(0, 256, (200, 16)).astype(np.uint8), rng.integers(0, 3, 200)
+    m = MLP((16, 8, 3), normalization="mnist", seed=0)
+    m.fit(Xu, yu, epochs=2)
+    want = m.predict_proba(Xu)
+    for X in (Xu.tolist(), Xu.astype(np.int64), Xu.astype(np.uint16)):
+        np.testing.assert_array_equal(m.predict_proba(X), want)
+    with pytest.raises(ValueError, match="integers outside 0..255"):
+        m.predict(Xu.astype(np.int64) - 1)
+    # without a normalization integers stay numbers (features), as before
+    plain = MLP((16, 8, 3), seed=0)
+    np.testing.assert_array_equal(
+        plain.predict_proba(Xu.astype(np.int64)), plain.predict_proba(Xu.astype(np.float64))
+    )
+
+
+def test_a_fit_with_augment_that_fails_leaves_no_normalization():
+    # fit(augment=...) set the MNIST normalization before checking
+    # validation_data (or finishing an epoch): the failed fit changed the model
+    from fastdigits.augment import Affine
+
+    rng = np.random.default_rng(0)
+    Xu, yu = rng.integers(0, 256, (40, 16)).astype(np.uint8), rng.integers(0, 3, 40)
+    m = MLP((16, 8, 3), seed=0)
+    with pytest.raises(ValueError, match="validation_data"):
+        m.fit(Xu.reshape(40, 4, 4), yu, augment=Affine(degrees=5), validation_data=(Xu, yu[:5]))
+    assert m.normalization is None
+
+    def stop(*a):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(Xu.reshape(40, 4, 4), yu, augment=Affine(degrees=5), callback=stop)
+    assert m.normalization is None and m.epochs_trained == 0
+    m.fit(Xu.reshape(40, 4, 4), yu, augment=Affine(degrees=5), validation_data=(Xu, yu))
+    assert m.normalization is not None and m.history[-1]["val_acc"] >= 0
+
+
+def test_the_fast_backend_layer_limit_is_checked_when_the_model_is_made():
+    # 65 layers were accepted, then fit and predict failed with "invalid
+    # layer sizes"; 64 train (the C limit, FD_MLP_MAX_LAYERS)
+    X, y = _data(n=16, d=4, c=2, dtype=np.float32)
+    deep = MLP((4,) + (3,) * (fastdigits.nn.MAX_LAYERS - 1) + (2,), seed=0)
+    deep.fit(X, y, epochs=1, batch_size=8)
+    assert deep.predict(X).shape == (16,)
+    too_deep = (4,) + (3,) * fastdigits.nn.MAX_LAYERS + (2,)
+    with pytest.raises(ValueError, match="at most 64 layers, layer_sizes has 65"):
+        MLP(too_deep)
+    MLP(too_deep, backend="numpy").fit(X, y, epochs=1, batch_size=8)  # no limit there
