@@ -162,6 +162,13 @@ def _check_rate(value, name: str) -> float:
     return v
 
 
+def _real(value, name: str) -> float:
+    """A real number (not a bool) as a float; TypeError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError("%s must be a number, got %r" % (name, value))
+    return float(value)
+
+
 def _check_batch_size(batch_size) -> int:
     if (
         isinstance(batch_size, bool)
@@ -530,17 +537,17 @@ class MLP:
             raise ValueError(
                 "optimizer must be one of %s, got %r" % (", ".join(OPTIMIZERS), optimizer)
             )
-        lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
+        lr = DEFAULT_LR[optimizer] if lr is None else _real(lr, "lr")
         if not (lr > 0 and np.isfinite(lr)):
             raise ValueError("lr must be a positive finite number, got %r" % lr)
         if momentum is None:
             momentum = DEFAULT_MOMENTUM if optimizer == "sgd" else 0.0
-        momentum = float(momentum)
+        momentum = _real(momentum, "momentum")
         if optimizer == "adam" and momentum:
             raise ValueError("momentum applies to sgd only (adam uses beta1)")
         if not 0.0 <= momentum < 1.0:
             raise ValueError("momentum must be in [0, 1), got %r" % momentum)
-        weight_decay = float(weight_decay)
+        weight_decay = _real(weight_decay, "weight_decay")
         if not (weight_decay >= 0 and np.isfinite(weight_decay)):
             raise ValueError("weight_decay must be >= 0, got %r" % weight_decay)
         if (
@@ -576,8 +583,11 @@ class MLP:
         new_norm = aug_kw["normalization"] if aug_kw and self.normalization is None else None
         val = None
         if validation_data is not None:
-            if len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (X_val, y_val)")
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError(
+                    "validation_data must be a pair (X_val, y_val), got %s"
+                    % type(validation_data).__name__
+                )
             if new_norm is not None:  # X_val as the trained model will read it
                 self.normalization = new_norm
             try:

@@ -545,3 +545,21 @@ def test_the_fast_backend_layer_limit_is_checked_when_the_model_is_made():
     with pytest.raises(ValueError, match="at most 64 layers, layer_sizes has 65"):
         MLP(too_deep)
     MLP(too_deep, backend="numpy").fit(X, y, epochs=1, batch_size=8)  # no limit there
+
+
+def test_bad_fit_numbers_name_the_argument():
+    # lr="abc" gave "could not convert string to float", weight_decay=None
+    # "float() argument must be...", validation_data=5 "object of type 'int'
+    # has no len()", and lr=True trained at 1.0
+    X, y = _data(n=16, d=4, c=2)
+    for kw, exc, match in (
+        (dict(lr="abc"), TypeError, "lr must be a number"),
+        (dict(lr=True), TypeError, "lr must be a number"),
+        (dict(weight_decay=None), TypeError, "weight_decay must be a number"),
+        (dict(momentum="0.9"), TypeError, "momentum must be a number"),
+        (dict(validation_data=5), ValueError, "validation_data must be a pair"),
+    ):
+        model = MLP((4, 3, 2), seed=0)
+        with pytest.raises(exc, match=match):
+            model.fit(X, y, epochs=1, **kw)
+        assert model.epochs_trained == 0
