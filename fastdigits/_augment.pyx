@@ -11,6 +11,7 @@ from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.string cimport memset
 from fastdigits._common cimport fd_ctx, FD_OK, FD_F32, FD_U8
 from fastdigits._binding cimport check_status, current_ctx
+from fastdigits._augspec import check_size
 
 cnp.import_array()
 
@@ -36,6 +37,7 @@ cdef int fill_spec(fd_aug_spec *spec, list ops, int64_t h, int64_t w) except -1:
     cdef int i, k
     if len(ops) > FD_AUG_MAX_OPS:
         raise ValueError("augment has %d operations; at most %d" % (len(ops), FD_AUG_MAX_OPS))
+    check_size(ops, h, w)  # the size limits, each named
     memset(spec, 0, sizeof(fd_aug_spec))  # unused ops and parameters are zeros
     spec.n_ops = len(ops)
     for i in range(spec.n_ops):
@@ -46,8 +48,7 @@ cdef int fill_spec(fd_aug_spec *spec, list ops, int64_t h, int64_t w) except -1:
         for k in range(len(params)):
             spec.ops[i].p[k] = float(params[k])
     if fd_aug_check(spec, h, w) != FD_OK:
-        raise ValueError("augment is not usable on %d x %d images (an elastic field may "
-                         "have at most 2**21 pixels)" % (h, w))
+        raise ValueError("augment spec %r is not usable on %d x %d images" % (ops, h, w))
     return 0
 
 

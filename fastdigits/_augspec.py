@@ -6,6 +6,10 @@ A spec is an :class:`Affine`, an :class:`Elastic`, a :class:`Compose` of
 them or a list / tuple of them (applied in order, each resampling the
 previous result).  ``ops(spec)`` lowers it to the ``(kind, params)`` rows
 the C kernel (csrc/augment/augment.h) and the reference read.
+
+No augmentation kernel is imported here; the one kernel module used is
+:mod:`fastdigits._normalize`, whose own check of normalisation
+coefficients :func:`batch_plan` runs (see :func:`check_coefficients`).
 """
 
 from __future__ import annotations
@@ -17,13 +21,25 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._args import behaved, c_contiguous, float_dtype, native_dtype
+from . import _normalize
+from ._args import as_array, behaved, c_contiguous, float_dtype, native_dtype
 
 # Operation codes: the values of FD_AUG_AFFINE / FD_AUG_ELASTIC in augment.h.
 AFFINE = 1
 ELASTIC = 2
 MAX_OPS = 16
 MAX_SIGMA = 1000.0
+# |degrees| at most (FD_AUG_MAX_DEGREES): far more than any rotation range
+# needs, and far from where the drawn angle overflows.
+MAX_DEGREES = 1e6
+# alpha at most: the kernel scales the field by alpha as a float32.
+MAX_ALPHA = float(np.finfo(np.float32).max)
+# Image sizes an operation can run on (fd_aug_check): float32 coordinates
+# exact below 2**24, padded images indexed with 32-bit offsets, and the
+# elastic field's scratch.
+MAX_SIDE = 1 << 24
+MAX_PADDED = 1 << 31
+MAX_ELASTIC_PIXELS = 1 << 21
 
 Number = Union[int, float]
 
@@ -61,6 +77,7 @@ class Affine:
     degrees : float or (min, max)
         Rotation angle in degrees, uniform in ``(-degrees, degrees)`` or
         ``(min, max)``; positive turns counter-clockwise as displayed.
+        Within ``[-1e6, 1e6]``.
     translate : float or (fx, fy)
         Maximum shift as a fraction of the width (and height): the shift is
         uniform in ``(-fx*w, fx*w)`` pixels (``(-fy*h, fy*h)`` vertically),
@@ -91,6 +108,11 @@ class Affine:
     def params(self) -> Tuple[float, ...]:
         """The ten numbers of FD_AUG_AFFINE (see csrc/augment/augment.h)."""
         d0, d1 = _range("degrees", self.degrees)
+        if max(abs(d0), abs(d1)) > MAX_DEGREES:
+            raise ValueError(
+                "degrees must be within [-%g, %g], got %r"
+                % (MAX_DEGREES, MAX_DEGREES, self.degrees)
+            )
         if isinstance(self.translate, (tuple, list)):
             if len(self.translate) != 2:
                 raise ValueError("translate must be a number or a pair, got %r" % (self.translate,))
@@ -125,10 +147,12 @@ class Elastic:
     Parameters
     ----------
     alpha : float
-        Displacement scale in pixels, ``>= 0`` (Simard: 34 for 28x28).
+        Displacement scale in pixels, ``0 <= alpha <= 3.4e38`` (the largest
+        float32; Simard: 34 for 28x28).
     sigma : float
         Standard deviation of the Gaussian smoothing the random field, in
-        pixels, ``0 <= sigma <= 1000`` (Simard: 4).
+        pixels, ``0 <= sigma <= 1000`` (Simard: 4).  0 (or a sigma so
+        small that ``2 sigma**2`` is 0 in float64) smooths nothing.
 
     Notes
     -----
@@ -149,8 +173,11 @@ class Elastic:
     def params(self) -> Tuple[float, ...]:
         """(alpha, sigma), as FD_AUG_ELASTIC reads them."""
         a, s = _real("alpha", self.alpha), _real("sigma", self.sigma)
-        if a < 0:
-            raise ValueError("alpha must be >= 0, got %r" % (self.alpha,))
+        if not 0 <= a <= MAX_ALPHA:
+            raise ValueError(
+                "alpha must be in [0, %r] (the largest float32: the kernel scales the "
+                "field in float32), got %r" % (MAX_ALPHA, self.alpha)
+            )
         if not 0 <= s <= MAX_SIGMA:
             raise ValueError("sigma must be in [0, %g], got %r" % (MAX_SIGMA, self.sigma))
         return (a, s)
@@ -223,7 +250,8 @@ def check_images(images: Any, allowed: Sequence[Any]) -> np.ndarray:
     if images is None or isinstance(images, (str, bytes)):
         raise TypeError("images must be an (n, h, w) array, got %s" % type(images).__name__)
     own = hasattr(images, "dtype") or hasattr(images, "__array_interface__")
-    a = np.asarray(images)
+    # a tensor that requires grad, ragged lists...: TypeError naming images
+    a = images if isinstance(images, np.ndarray) else as_array(images, "images", natural=True)
     if not own and not isinstance(images, np.ndarray):
         # plain Python data (nested lists): pixels 0..255 become uint8,
         # real numbers float32
@@ -241,6 +269,36 @@ def check_images(images: Any, allowed: Sequence[Any]) -> np.ndarray:
     if a.ndim != 3:
         raise ValueError("images must have shape (n, h, w), got %s" % (a.shape,))
     return behaved(a)  # a byte-swapped or unaligned float32 array: copied
+
+
+def check_size(rows: List[Tuple[int, Tuple[float, ...]]], h: int, w: int) -> None:
+    """The limits on h x w images of the kernel's operations (fd_aug_check
+    in csrc/augment/augment.c), ValueError naming the one broken.  They bind
+    only where an operation runs on some pixel: no operations or empty
+    images fit any size."""
+    if not rows or h == 0 or w == 0:
+        return
+    if h >= MAX_SIDE or w >= MAX_SIDE:
+        raise ValueError(
+            "augment needs images under 2**24 pixels along each axis (coordinates are "
+            "float32), got %d x %d images" % (h, w)
+        )
+    if (h + 2) * (w + 2) >= MAX_PADDED:
+        raise ValueError(
+            "augment needs (h + 2) * (w + 2) < 2**31 (the kernel indexes its padded images "
+            "with 32-bit offsets), got %d x %d images" % (h, w)
+        )
+    if h * w > MAX_ELASTIC_PIXELS and any(kind == ELASTIC for kind, _ in rows):
+        raise ValueError(
+            "Elastic needs images of at most 2**21 pixels, got %d x %d images" % (h, w)
+        )
+
+
+def check_coefficients(scale: float, mean: float, std: float) -> None:
+    """fastdigits.normalize's own check of (scale, mean, std) for float32
+    output (a = scale/std and c = -mean/std finite in float32, which is where
+    the batch kernel computes them too): its ValueError, or nothing."""
+    _normalize.check_coefficients(scale, mean, std, np.float32)
 
 
 def check_indices(indices: Any, n: int) -> Optional[np.ndarray]:
@@ -321,7 +379,7 @@ def batch_plan(
     a = check_images(images, (np.uint8, np.float32))
     if labels is None or isinstance(labels, (str, bytes)):
         raise TypeError("labels must be an array of n labels, got %s" % type(labels).__name__)
-    lab = np.asarray(labels)
+    lab = labels if isinstance(labels, np.ndarray) else as_array(labels, "labels", natural=True)
     if lab.ndim != 1:
         raise ValueError("labels must be 1-D, got shape %s" % (lab.shape,))
     if lab.shape[0] != a.shape[0]:
@@ -331,6 +389,8 @@ def batch_plan(
         )
     bs = check_int("batch_size", batch_size, 1, 1 << 62)
     pf = check_int("prefetch", prefetch, 0, 1 << 20)
+    if isinstance(normalize, np.bool_):
+        normalize = bool(normalize)
     if normalize is True:
         scale, mean, std = 1.0 / 255, MNIST_MEAN, MNIST_STD
     elif normalize is False or normalize is None:
@@ -340,6 +400,7 @@ def batch_plan(
         mean, std = _real("normalize mean", normalize[0]), _real("normalize std", normalize[1])
         if std == 0:
             raise ValueError("normalize std must be nonzero, got %r" % (normalize[1],))
+        check_coefficients(scale, mean, std)
     else:
         raise TypeError(
             "normalize must be True, False or a (mean, std) pair, got %r" % (normalize,)
@@ -350,6 +411,8 @@ def batch_plan(
             "for float images" % a.dtype
         )
     dt = float_dtype(dtype)
+    rows = ops(augment)
+    check_size(rows, a.shape[1], a.shape[2])
     return BatchPlan(
         images=np.ascontiguousarray(a),
         labels=lab,
@@ -361,7 +424,7 @@ def batch_plan(
         scale=scale,
         mean=mean,
         std=std,
-        rows=ops(augment),
+        rows=rows,
         flatten=_bool("flatten", flatten),
         dtype=dt,
         prefetch=pf,

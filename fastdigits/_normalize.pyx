@@ -45,6 +45,13 @@ cdef tuple _coefficients(scale, mean, std, object dt):
     return s, m, d
 
 
+def check_coefficients(scale, mean, std, dtype=np.float32):
+    """The (scale, mean, std) check of normalize for output dtype (its
+    ValueError / TypeError, before any work), for other callers with the
+    same arithmetic (fastdigits.batches); returns them as floats."""
+    return _coefficients(scale, mean, std, _out_dtype(dtype))
+
+
 cdef object _out_dtype(dtype):
     try:
         dt = np.dtype(dtype)

@@ -34,6 +34,7 @@ from ._augspec import (
     check_images,
     check_indices,
     check_seed,
+    check_size,
     ops,
 )
 
@@ -101,6 +102,7 @@ def apply(
     """
     a = check_images(images, (np.uint8, np.float32))
     rows = ops(spec)
+    check_size(rows, a.shape[1], a.shape[2])
     seed = check_seed(seed)
     epoch = check_epoch(epoch)
     idx = check_indices(indices, a.shape[0])

@@ -270,7 +270,9 @@ def batches(
     normalize : bool or (mean, std)
         True: ``(x / 255 - MNIST_MEAN) / MNIST_STD``, exactly as
         :func:`fastdigits.normalize` computes it; a ``(mean, std)`` pair:
-        ``(x / 255 - mean) / std``; False: the pixel values as they are
+        ``(x / 255 - mean) / std``, with the checks of
+        :func:`fastdigits.normalize` (``std`` nonzero, ``1/255/std`` and
+        ``mean/std`` finite in float32); False: the pixel values as they are
         (0..255 for uint8), as :func:`fastdigits.augment.apply` returns them.
     augment : Affine, Elastic, Compose or list of them, optional
         Augmentation applied to each image before normalisation; image
@@ -300,7 +302,9 @@ def batches(
     TypeError, ValueError
         Invalid arguments, before any work (``batch_size < 1``, counts of
         images and labels differ, non-uint8 images with ``normalize``,
-        ``prefetch < 0``, a bad augmentation spec...).
+        a ``(mean, std)`` that :func:`fastdigits.normalize` refuses,
+        ``prefetch < 0``, a bad augmentation spec or one whose operations
+        cannot run on images of that size, a tensor that requires grad...).
 
     Notes
     -----

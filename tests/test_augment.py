@@ -3,6 +3,9 @@ thread count, determinism (seed, epoch, sample index), out= buffers, array
 likes and argument checks."""
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -154,11 +157,137 @@ def test_specs_are_frozen_dataclasses_and_exported():
         (lambda: Elastic(1, -4), "sigma"),
         (lambda: Elastic(1, 1e5), "sigma"),
         (lambda: Elastic(float("inf"), 4), "alpha"),
+        # the angle lo + (hi - lo) u overflowed: all-zero images, the twin a math error
+        (lambda: Affine(degrees=1e308), r"degrees must be within \[-1e\+06, 1e\+06\]"),
+        (lambda: Affine(degrees=(0, 1.5e6)), "degrees"),
+        # alpha is a float32 in the kernel: inf, all-zero images
+        (lambda: Elastic(1e39, 4), r"alpha must be in \[0, 3.40282"),
     ],
 )
 def test_bad_specs_raise_naming_the_parameter(make, name):
     with pytest.raises(ValueError, match=name):
         make()
+
+
+def test_largest_degrees_and_alpha_work():
+    x = _odd(3, 9, 8)
+    for spec in (Affine(degrees=1e6), Affine(degrees=(-1e6, -1e6)), Elastic(3.4e38, 2)):
+        got = augment.apply(x, spec, seed=2)
+        assert np.array_equal(got, ref.apply(x, spec, seed=2))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    "spec",
+    [
+        Affine(scale=(1e-300, 1e-300)),  # det underflows to 0: the twin divided by zero
+        Affine(scale=(1e-150, 1e-150)),  # inverse finite in float64, inf in float32
+        Affine(shear=(7, 7, 83, 83)),  # tan 7 deg * tan 83 deg == 1: a singular shear
+        Compose([Affine(scale=(1e-300, 1e-300)), Elastic(2, 1)]),
+    ],
+)
+def test_singular_affine_maps_match_the_twin(spec):
+    """The image shrinks to a point (or a line): the kernel samples nothing
+    (0), and the twin now computes the same, without raising or warning."""
+    x = _odd(3, 5, 7)
+    got = augment.apply(x, spec, seed=4)
+    assert np.array_equal(got, ref.apply(x, spec, seed=4))
+    assert not got.any()
+
+
+@pytest.mark.parametrize("sigma", [1e-162, 1e-200, 5e-324, 1e-160, 1e-3])
+def test_tiny_sigma_smooths_like_sigma_zero(sigma):
+    # 2 sigma**2 == 0 for sigma < ~1.1e-162: the centre tap was exp(-0/0) = NaN
+    # (every image blank) and the twin raised ZeroDivisionError
+    flat = np.full((1, 6, 6), 200, np.uint8)
+    assert augment.apply(flat, Elastic(1, sigma), 0).max() == 200
+    x = _odd(4, 6, 7)
+    want = augment.apply(x, Elastic(2, 0), seed=3)
+    assert np.array_equal(augment.apply(x, Elastic(2, sigma), seed=3), want)
+    assert np.array_equal(ref.apply(x, Elastic(2, sigma), seed=3), want)
+
+
+# Runs in a child under a 2 GiB address-space limit.  The Gaussian's radius
+# was capped at max(h, w) - 1 on both axes: sigma 1000 on a 1 x 2**17 image
+# asked for 3 GiB of column padding, on a 2**17 x 1 one for 4.7 GiB of row
+# padding (1 x 2**21: 50 GiB), and a 4096 x 1 image took seconds.
+_NARROW = """
+import resource, sys
+if sys.argv[1] == "limit":
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+import numpy as np
+from fastdigits import augment
+from fastdigits.reference import augment as ref
+for shape in [(2, 1, 4096), (2, 4096, 1), (1, 1, 2**17), (1, 2**17, 1)]:
+    x = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    spec = augment.Elastic(3, 1000)
+    got = augment.apply(x, spec, seed=7)
+    assert np.array_equal(got, ref.apply(x, spec, seed=7)), shape
+    assert got.any(), shape
+print("OK")
+"""
+
+
+def test_narrow_images_with_a_large_sigma_stay_small():
+    env = dict(os.environ)
+    limit = "limit"
+    if "libasan" in env.get("LD_PRELOAD", ""):
+        # AddressSanitizer's shadow memory breaks under an address-space
+        # limit (see test_model_file): its allocator refuses big requests
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":max_allocation_size_mb=2048"
+        limit = "none"
+    proc = subprocess.run(
+        [sys.executable, "-c", _NARROW, limit], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "OK", proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 40), (2, 40, 5), (2, 1, 30), (2, 30, 1), (1, 1, 1)])
+def test_per_axis_radius_parity(isa, shape):
+    x = _odd(*shape)
+    spec = Compose([Elastic(4, 20), Elastic(2, 1), Affine(degrees=5)])
+    with fastdigits.simd(isa), fastdigits.threads(2):
+        got = augment.apply(x, spec, seed=6)
+    assert np.array_equal(got, ref.apply(x, spec, seed=6))
+
+
+@pytest.mark.parametrize(
+    "shape", [(3, 0, 4), (3, 4, 0), (2, 0, 0), (1, 0, 2**30), (2, 2**24, 0), (0, 0, 5)]
+)
+@pytest.mark.parametrize("spec", [None, Affine(degrees=3), Elastic(2, 1)])
+def test_empty_images_with_and_without_operations(shape, spec):
+    # were "augment is not usable on 0 x 4 images (an elastic field may have
+    # at most 2**21 pixels)", even without operations; the twin returned them
+    x = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape, (0, 0, 0))
+    for fn in (augment.apply, ref.apply):
+        got = fn(x, spec, seed=0)
+        assert got.shape == shape and got.dtype == np.float32
+
+
+def test_sizes_only_bind_with_operations():
+    # a row of 2**24 pixels: fine as it is, each limit named with operations
+    x = np.full((1, 1, 2**24), 7, np.uint8)
+    assert np.array_equal(augment.apply(x, None, seed=0), x)
+    assert np.array_equal(augment.apply(x, [], seed=0), x)
+    for fn in (augment.apply, ref.apply):
+        with pytest.raises(ValueError, match="under 2\\*\\*24 pixels along each axis"):
+            fn(x, Affine(degrees=1), seed=0)
+        with pytest.raises(ValueError, match="Elastic needs images of at most 2\\*\\*21"):
+            fn(x[:, :, : 2**21 + 1], Elastic(1, 1), seed=0)
+
+
+def test_tensors_that_require_grad_and_ragged_lists():
+    torch = pytest.importorskip("torch")  # a test dependency
+    t = torch.rand(4, 5, 5, requires_grad=True)
+    for fn in (augment.apply, ref.apply):
+        with pytest.raises(
+            TypeError, match=r"images is a tensor that requires grad; pass images\.detach"
+        ):
+            fn(t, None, 0)
+        with pytest.raises(TypeError, match="images must be a NumPy array or array-like, got list"):
+            fn([[[0, 1]], [[1]]], None, 0)
+        got = fn(t.detach(), Affine(degrees=4), 0)
+        assert got.shape == (4, 5, 5)
 
 
 def test_bad_spec_types():

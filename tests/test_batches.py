@@ -228,6 +228,11 @@ def test_worker_errors_reach_the_consumer(data, monkeypatch):
         (dict(images=np.zeros((700, 16), np.uint8)), ValueError, "images"),
         (dict(normalize="yes"), TypeError, "normalize"),
         (dict(normalize=(0.1, 0.0)), ValueError, "std"),
+        # a = (1/255)/std or c = -mean/std not finite in float32: NaN / inf batches
+        (dict(normalize=(0.1, 1e-300)), ValueError, "must be finite in float32"),
+        (dict(normalize=(0.0, -1e-45)), ValueError, "must be finite in float32"),
+        (dict(normalize=(1e300, 1e-10)), ValueError, "must be finite in float32"),
+        (dict(normalize=np.int64(1)), TypeError, "normalize"),
         (dict(dtype=np.int32), TypeError, "dtype"),
         (dict(augment="affine"), TypeError, "augment"),
         (dict(seed=-3), ValueError, "seed"),
@@ -245,6 +250,76 @@ def test_bad_arguments_raise_before_work(data, kwargs, exc, match):
         with pytest.raises(exc, match=match):
             fn(**args)
     assert _workers() == base
+
+
+@pytest.mark.parametrize("mean, std", [(0.1, 1e-300), (0.0, -1e-45), (1e300, 1e-10)])
+def test_normalize_pair_gets_normalize_s_own_check(mean, std):
+    images = np.array([[[0, 1], [128, 255]]], np.uint8)
+    with pytest.raises(ValueError) as want:
+        fastdigits.normalize(images, mean=mean, std=std)
+    for fn in (fastdigits.batches, R.batches):
+        with pytest.raises(ValueError) as got:
+            fn(images, [0], 1, normalize=(mean, std))
+        assert str(got.value) == str(want.value)
+
+
+def test_numpy_bools_for_normalize(data):
+    images, labels = data[0][:50], data[1][:50]
+    for flag in (True, False):
+        want = list(fastdigits.batches(images, labels, 20, normalize=flag))
+        for fn in (fastdigits.batches, R.batches):
+            _same(fn(images, labels, 20, normalize=np.bool_(flag)), want)
+    # np.False_ with float images: no normalisation, as False
+    f = images.astype(np.float32)
+    _same(
+        fastdigits.batches(f, labels, 20, normalize=np.False_),
+        fastdigits.batches(f, labels, 20, normalize=False),
+    )
+
+
+@pytest.mark.parametrize("shape", [(3, 0, 4), (3, 4, 0), (3, 0, 2**30)])
+@pytest.mark.parametrize("augment", [None, Affine(degrees=3), Elastic(2, 1)])
+def test_empty_images(shape, augment):
+    # were "augment is not usable on 0 x 4 images", augmented or not; the
+    # twin returned them
+    images = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape, (0, 0, 0))
+    kw = dict(augment=augment, flatten=False, shuffle=False)
+    want = list(R.batches(images, [0, 1, 2], 2, **kw))
+    assert [x.shape for x, _ in want] == [(2,) + shape[1:], (1,) + shape[1:]]
+    _same(fastdigits.batches(images, [0, 1, 2], 2, **kw), want)
+    flat = list(fastdigits.batches(images, [0, 1, 2], 2, augment=augment))
+    assert [x.shape for x, _ in flat] == [(2, 0), (1, 0)]
+
+
+def test_wide_images_without_augmentation():
+    # no limit on the size without operations; with one, the limit is named
+    images = np.full((1, 1, 2**24), 7, np.uint8)
+    x, y = next(iter(fastdigits.batches(images, [5], 1, normalize=False)))
+    assert x.shape == (1, 2**24) and x.min() == x.max() == 7 and y.tolist() == [5]
+    for fn in (fastdigits.batches, R.batches):
+        with pytest.raises(ValueError, match="under 2\\*\\*24 pixels along each axis"):
+            fn(images, [5], 1, augment=Affine(degrees=3))
+
+
+def test_tensors_that_require_grad_and_ragged_lists():
+    torch = pytest.importorskip("torch")  # a test dependency
+    t = torch.rand(4, 3, 3, requires_grad=True)
+    u8 = np.zeros((4, 3, 3), np.uint8)
+    for fn in (fastdigits.batches, R.batches):
+        with pytest.raises(
+            TypeError, match=r"images is a tensor that requires grad; pass images\.detach"
+        ):
+            fn(t, [0, 1, 2, 3], 2, normalize=False)
+        with pytest.raises(
+            TypeError, match=r"labels is a tensor that requires grad; pass labels\.detach"
+        ):
+            fn(u8, torch.zeros(4, requires_grad=True), 2)
+        with pytest.raises(TypeError, match="images must be a NumPy array or array-like, got list"):
+            fn([[[0, 1]], [[1]]], [0, 1], 2)
+        with pytest.raises(TypeError, match="labels must be a NumPy array or array-like, got list"):
+            fn(u8, [[0], [1, 2], [3], [4]], 2)
+    x, y = next(iter(fastdigits.batches(t.detach(), torch.arange(4), 4, normalize=False)))
+    assert x.shape == (4, 9) and sorted(y.tolist()) == [0, 1, 2, 3]
 
 
 def test_threads_setting_is_taken_at_the_call(data):

@@ -106,6 +106,36 @@ def test_epoch_kernel_matches_reference_batches(raw, spec, isa):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("sigma", [1e-162, 5e-324])
+def test_tiny_sigma_epoch_is_the_sigma_zero_epoch(raw, sigma):
+    """2 sigma**2 == 0: the C epoch trained on blank (NaN-weighted) images
+    and the NumPy epoch raised ZeroDivisionError; now both are sigma 0's."""
+    X, y = raw[0][:100], raw[1][:100]
+    order = np.arange(100, dtype=np.int64)
+    kw = dict(batch_size=25, momentum=0.0, augment_seed=3, augment_epoch=1, **EPOCH_KW)
+    res = {}
+    for kernel in (_mlp.train_epoch, ref_nn.train_epoch):
+        for s in (sigma, 0.0):
+            P, G = _params_and_grads(16, 4)
+            out = kernel(P, G, [], X, y, order, augment=ops(Elastic(6, s)), **kw)
+            res[kernel, s] = (out, P)
+    (out_tiny, P_tiny), (out_zero, P_zero) = (
+        res[_mlp.train_epoch, sigma],
+        res[_mlp.train_epoch, 0.0],
+    )
+    assert out_tiny == out_zero and np.isfinite(out_tiny[0])
+    for a, b in zip(P_tiny, P_zero):
+        assert np.array_equal(a, b)
+    (ref_tiny, Pr_tiny), (ref_zero, Pr_zero) = (
+        res[ref_nn.train_epoch, sigma],
+        res[ref_nn.train_epoch, 0.0],
+    )
+    assert ref_tiny == ref_zero
+    for a, b, c in zip(Pr_tiny, Pr_zero, P_zero):
+        assert np.array_equal(a, b)
+        np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-5)
+
+
 def test_reference_batch_is_the_augment_twin(raw):
     X = raw[0][:20]
     idx = np.arange(3, 19, 2, dtype=np.int64)

@@ -5,6 +5,7 @@
 #include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,9 @@
 #define FD_AUG_PI 3.14159265358979323846
 /* Largest sigma accepted: keeps the kernel (radius 3 sigma) cheap to build. */
 #define FD_AUG_MAX_SIGMA 1000.0
+/* Largest |degrees| accepted (fastdigits._augspec.MAX_DEGREES): far below
+ * where deg_lo + (deg_hi - deg_lo) u overflows. */
+#define FD_AUG_MAX_DEGREES 1e6
 /* Images per thread below which a call stays serial. */
 #define FD_AUG_GRAIN 4
 
@@ -88,12 +92,10 @@ static int fd_aug_finite(double x)
 
 int fd_aug_check(const fd_aug_spec *spec, int64_t h, int64_t w)
 {
-    int i, k;
+    int i, k, elastic = 0;
+    if (h < 0 || w < 0) return FD_EINVAL;
     if (spec == NULL) return FD_OK;
-    if (spec->n_ops < 0 || spec->n_ops > FD_AUG_MAX_OPS || h < 1 || w < 1) return FD_EINVAL;
-    if (h >= ((int64_t)1 << 24) || w >= ((int64_t)1 << 24)) return FD_EINVAL;
-    /* padded images are indexed with 32-bit offsets by the vector paths */
-    if (spec->n_ops > 0 && (h + 2) * (w + 2) >= ((int64_t)1 << 31)) return FD_EINVAL;
+    if (spec->n_ops < 0 || spec->n_ops > FD_AUG_MAX_OPS) return FD_EINVAL;
     for (i = 0; i < spec->n_ops; i++) {
         const double *p = spec->ops[i].p;
         for (k = 0; k < FD_AUG_MAX_PARAMS; k++)
@@ -101,26 +103,36 @@ int fd_aug_check(const fd_aug_spec *spec, int64_t h, int64_t w)
         if (spec->ops[i].kind == FD_AUG_AFFINE) {
             if (p[0] > p[1] || p[4] > p[5] || p[6] > p[7] || p[8] > p[9]) return FD_EINVAL;
             if (p[2] < 0 || p[3] < 0 || p[4] <= 0) return FD_EINVAL;
+            if (!(fabs(p[0]) <= FD_AUG_MAX_DEGREES && fabs(p[1]) <= FD_AUG_MAX_DEGREES))
+                return FD_EINVAL;
             for (k = 6; k < 10; k++)
                 if (!(fabs(p[k]) < 90.0)) return FD_EINVAL;
         } else if (spec->ops[i].kind == FD_AUG_ELASTIC) {
-            if (p[0] < 0 || p[1] < 0 || p[1] > FD_AUG_MAX_SIGMA) return FD_EINVAL;
-            if (h * w > ((int64_t)1 << 21)) return FD_EINVAL;
+            if (p[0] < 0 || p[0] > FLT_MAX || p[1] < 0 || p[1] > FD_AUG_MAX_SIGMA) return FD_EINVAL;
+            elastic = 1;
         } else {
             return FD_EINVAL;
         }
     }
+    /* The size limits bind only where an operation runs on some pixel. */
+    if (spec->n_ops == 0 || h == 0 || w == 0) return FD_OK;
+    /* coordinates are float32, exact for integers below 2^24 */
+    if (h >= ((int64_t)1 << 24) || w >= ((int64_t)1 << 24)) return FD_EINVAL;
+    /* padded images are indexed with 32-bit offsets by the vector paths */
+    if ((h + 2) * (w + 2) >= ((int64_t)1 << 31)) return FD_EINVAL;
+    if (elastic && h * w > ((int64_t)1 << 21)) return FD_EINVAL;
     return FD_OK;
 }
 
-/* Per call: the Gaussian taps of each elastic op (radius clipped to the
- * image's reach, where taps only ever meet the zero padding). */
+/* Per call: the Gaussian taps of each elastic op, its radius clipped per
+ * axis to the image's reach (h - 1 along columns, w - 1 along rows: taps
+ * beyond it only ever meet the zero padding, so the result is the same). */
 typedef struct {
     const fd_aug_spec *spec;
     int64_t h, w;
-    int radius[FD_AUG_MAX_OPS]; /* taps used: 2*radius+1 */
-    float *weights[FD_AUG_MAX_OPS];
-    int max_radius, has_elastic;
+    int rv[FD_AUG_MAX_OPS], rh[FD_AUG_MAX_OPS]; /* taps used: 2*rv+1 (columns), 2*rh+1 (rows) */
+    float *weights[FD_AUG_MAX_OPS]; /* 2*max(rv, rh)+1 taps, centred */
+    int max_rv, max_rh, has_elastic;
     fd_augment_kernels_f32 k;
 } fd_aug_plan;
 
@@ -130,24 +142,26 @@ static void fd_aug_plan_free(fd_aug_plan *pl)
     for (i = 0; i < FD_AUG_MAX_OPS; i++) free(pl->weights[i]);
 }
 
+/* spec checked by fd_aug_check, h, w >= 1 */
 static int fd_aug_plan_make(fd_aug_plan *pl, const fd_aug_spec *spec, int64_t h, int64_t w, int isa)
 {
     int i;
-    int64_t reach = (h > w ? h : w) - 1;
     memset(pl, 0, sizeof *pl);
     pl->spec = spec;
     pl->h = h;
     pl->w = w;
     pl->k = fd_augment_pick_f32(isa);
     for (i = 0; spec != NULL && i < spec->n_ops; i++) {
-        double sigma, sum = 0.0;
-        int r, re, j;
+        double sigma, den, sum = 0.0;
+        int r, rv, rh, re, j;
         double *e;
         if (spec->ops[i].kind != FD_AUG_ELASTIC) continue;
         pl->has_elastic = 1;
         sigma = spec->ops[i].p[1];
         r = (int)ceil(3.0 * sigma);
-        re = (int64_t)r < reach ? r : (int)reach;
+        rv = (int64_t)r < h - 1 ? r : (int)(h - 1);
+        rh = (int64_t)r < w - 1 ? r : (int)(w - 1);
+        re = rv > rh ? rv : rh;
         e = (double *)malloc(sizeof(double) * (size_t)(2 * r + 1));
         pl->weights[i] = (float *)malloc(sizeof(float) * (size_t)(2 * re + 1));
         if (e == NULL || pl->weights[i] == NULL) {
@@ -155,15 +169,20 @@ static int fd_aug_plan_make(fd_aug_plan *pl, const fd_aug_spec *spec, int64_t h,
             fd_aug_plan_free(pl);
             return FD_ENOMEM;
         }
-        /* w_j = exp(-j^2 / (2 sigma^2)) / sum, j = -r..r, summed in order */
+        /* w_j = exp(-j^2 / (2 sigma^2)) / sum, j = -r..r, summed in order;
+         * where 2 sigma^2 is 0 (sigma 0, or below ~1.1e-162) the limit
+         * sigma -> 0: the centre tap alone */
+        den = 2.0 * sigma * sigma;
         for (j = -r; j <= r; j++) {
-            e[j + r] = sigma > 0 ? exp(-(double)j * (double)j / (2.0 * sigma * sigma)) : 1.0;
+            e[j + r] = den > 0 ? exp(-(double)j * (double)j / den) : (j == 0 ? 1.0 : 0.0);
             sum += e[j + r];
         }
         for (j = -re; j <= re; j++) pl->weights[i][j + re] = (float)(e[j + r] / sum);
         free(e);
-        pl->radius[i] = re;
-        if (re > pl->max_radius) pl->max_radius = re;
+        pl->rv[i] = rv;
+        pl->rh[i] = rh;
+        if (rv > pl->max_rv) pl->max_rv = rv;
+        if (rh > pl->max_rh) pl->max_rh = rh;
     }
     return FD_OK;
 }
@@ -202,12 +221,13 @@ static void fd_aug_affine_coef(const double *p, int64_t h, int64_t w, uint32_t c
     coef[5] = (float)(cy - i10 * (cx + tx) - i11 * (cy + ty));
 }
 
-/* Scratch for one thread (sizes for the plan's largest radius r):
+/* Scratch for one thread (sizes for the plan's largest radii rv, rh):
  *   buf[2]  two padded images, (h+2)(w+2) each, zero borders
- *   uni     2hw (+4) uniforms          vpad  hw + 2rw (column pass input)
- *   tmp     hw (column pass output)    hpad  h(w+r) + 2r (row pass input)
- *   fld     2h(w+r): the smoothed dx then dy, row stride w + r
- *   sx, sy  hw each (coordinates, then samples); srcs 2r+1 row pointers */
+ *   uni     2hw (+4) uniforms          vpad  hw + 2 rv w (column pass input)
+ *   tmp     hw (column pass output)    hpad  h(w+rh) + 2rh (row pass input)
+ *   fld     2h(w+rh): the smoothed dx then dy, row stride w + rh
+ *   sx, sy  hw each (coordinates, then samples);
+ *   srcs    2 max(rv, rh) + 1 row pointers */
 typedef struct {
     float *buf[2], *uni, *vpad, *tmp, *hpad, *fld, *sx, *sy, *slab;
     const float **srcs;
@@ -215,11 +235,12 @@ typedef struct {
 
 static int fd_aug_scratch_alloc(fd_aug_scratch *s, const fd_aug_plan *pl)
 {
-    const size_t h = (size_t)pl->h, w = (size_t)pl->w, hw = h * w, r = (size_t)pl->max_radius;
+    const size_t h = (size_t)pl->h, w = (size_t)pl->w, hw = h * w;
+    const size_t rv = (size_t)pl->max_rv, rh = (size_t)pl->max_rh, r = rv > rh ? rv : rh;
     const size_t npadded = (h + 2) * (w + 2);
     const int e = pl->has_elastic;
-    const size_t nuni = e ? 2 * hw + 4 : 0, nvpad = e ? hw + 2 * r * w : 0, ntmp = e ? hw : 0;
-    const size_t nhpad = e ? h * (w + r) + 2 * r : 0, nfld = e ? 2 * h * (w + r) : 0;
+    const size_t nuni = e ? 2 * hw + 4 : 0, nvpad = e ? hw + 2 * rv * w : 0, ntmp = e ? hw : 0;
+    const size_t nhpad = e ? h * (w + rh) + 2 * rh : 0, nfld = e ? 2 * h * (w + rh) : 0;
     const size_t total = 2 * npadded + nuni + nvpad + ntmp + nhpad + nfld + 2 * hw;
     memset(s, 0, sizeof *s);
     s->slab = (float *)calloc(total, sizeof(float));
@@ -248,28 +269,29 @@ static void fd_aug_scratch_free(fd_aug_scratch *s)
 }
 
 /* Gaussian smoothing of one h x w field, zero outside, taps in order
- * (tap 0 first): along columns as one 1-D convolution of the flat field
- * with taps w apart (zero rows above and below), then along rows as one
- * 1-D convolution of the rows laid out w + r apart with r zeros between
- * them.  Result: row i at out + i * (w + r). */
+ * (tap 0 first): along columns (radius rv) as one 1-D convolution of the
+ * flat field with taps w apart (zero rows above and below), then along rows
+ * (radius rh) as one 1-D convolution of the rows laid out w + rh apart with
+ * rh zeros between them.  Result: row i at out + i * (w + rh). */
 static void fd_aug_smooth(const fd_aug_plan *pl, int op, fd_aug_scratch *s, const float *in,
                           float *out)
 {
     const int64_t h = pl->h, w = pl->w, hw = h * w;
-    const int r = pl->radius[op];
-    const int64_t sf = w + r;
-    const float *g = pl->weights[op];
+    const int rv = pl->rv[op], rh = pl->rh[op], re = rv > rh ? rv : rh;
+    const int64_t sf = w + rh;
+    const float *gv = pl->weights[op] + (re - rv), *gh = pl->weights[op] + (re - rh);
     int64_t i;
     int k;
-    memset(s->vpad, 0, sizeof(float) * (size_t)(r * w));
-    memcpy(s->vpad + r * w, in, sizeof(float) * (size_t)hw);
-    memset(s->vpad + r * w + hw, 0, sizeof(float) * (size_t)(r * w));
-    for (k = 0; k <= 2 * r; k++) s->srcs[k] = s->vpad + k * w;
-    pl->k.conv(hw, 2 * r + 1, s->srcs, g, s->tmp);
-    memset(s->hpad, 0, sizeof(float) * (size_t)(h * sf + 2 * r));
-    for (i = 0; i < h; i++) memcpy(s->hpad + r + i * sf, s->tmp + i * w, sizeof(float) * (size_t)w);
-    for (k = 0; k <= 2 * r; k++) s->srcs[k] = s->hpad + k;
-    pl->k.conv(h * sf, 2 * r + 1, s->srcs, g, out);
+    memset(s->vpad, 0, sizeof(float) * (size_t)(rv * w));
+    memcpy(s->vpad + rv * w, in, sizeof(float) * (size_t)hw);
+    memset(s->vpad + rv * w + hw, 0, sizeof(float) * (size_t)(rv * w));
+    for (k = 0; k <= 2 * rv; k++) s->srcs[k] = s->vpad + k * w;
+    pl->k.conv(hw, 2 * rv + 1, s->srcs, gv, s->tmp);
+    memset(s->hpad, 0, sizeof(float) * (size_t)(h * sf + 2 * rh));
+    for (i = 0; i < h; i++)
+        memcpy(s->hpad + rh + i * sf, s->tmp + i * w, sizeof(float) * (size_t)w);
+    for (k = 0; k <= 2 * rh; k++) s->srcs[k] = s->hpad + k;
+    pl->k.conv(h * sf, 2 * rh + 1, s->srcs, gh, out);
 }
 
 /* Runs every op on s->buf[0] (the padded image); returns the padded result. */
@@ -287,7 +309,7 @@ static const float *fd_aug_run(const fd_aug_plan *pl, fd_aug_scratch *s, int64_t
             fd_aug_affine_coef(spec->ops[op].p, h, w, c0, c1, epoch, c3, seed, coef);
             pl->k.warp(s->buf[cur], h, w, coef, 0.0f, NULL, 0, 0, s->buf[1 - cur], s->sx, s->sy);
         } else {
-            const int64_t sf = w + pl->radius[op], foff = h * sf;
+            const int64_t sf = w + pl->rh[op], foff = h * sf;
             pl->k.fill((2 * hw + 3) / 4, c0, c1, epoch, c3, seed, s->uni);
             fd_aug_smooth(pl, op, s, s->uni, s->fld);
             fd_aug_smooth(pl, op, s, s->uni + hw, s->fld + foff);

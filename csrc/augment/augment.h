@@ -35,7 +35,9 @@
  *       smoothed by a Gaussian of std sigma truncated at radius
  *       ceil(3 sigma) (weights normalised to sum 1; the field is zero
  *       outside the image), first along columns then along rows, then
- *       scaled by alpha (pixels); pixel (x, y) samples (x + dx, y + dy).
+ *       scaled by alpha (pixels, as a float32); pixel (x, y) samples
+ *       (x + dx, y + dy).  Where 2 sigma^2 is 0 in double (sigma 0, or
+ *       below ~1.1e-162) the Gaussian is its limit: the centre tap alone.
  * Sampling is bilinear; input pixels outside the image are 0 (MNIST's
  * black background).  Values keep the input's scale (uint8 in: 0..255).
  */
@@ -59,9 +61,12 @@ typedef struct {
     fd_aug_op ops[FD_AUG_MAX_OPS];
 } fd_aug_spec;
 
-/* FD_OK when spec is usable on h x w images, else FD_EINVAL (an unknown
- * kind, a negative alpha or sigma, scale <= 0, |shear| >= 90, lo > hi, an
- * elastic field of more than 2^21 pixels, a non-finite value). */
+/* FD_OK when spec is usable on h x w images, else FD_EINVAL (h or w < 0,
+ * an unknown kind, a non-finite value, lo > hi, |degrees| > 1e6, scale <= 0,
+ * |shear| >= 90, a negative alpha or sigma, alpha > FLT_MAX, sigma > 1000).
+ * Where an operation runs on some pixel (n_ops > 0, h, w >= 1), also h or
+ * w >= 2^24, (h+2)(w+2) >= 2^31 and an elastic field of more than 2^21
+ * pixels.  No operations (or empty images): any h, w >= 0. */
 int fd_aug_check(const fd_aug_spec *spec, int64_t h, int64_t w);
 
 /* Augment and normalise `count` images of h x w into out (count*h*w floats):

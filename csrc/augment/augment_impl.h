@@ -13,6 +13,7 @@ int FD_TNAME(fd_augment)(fd_ctx ctx, const T *images, int64_t h, int64_t w, cons
     const int augment = spec != NULL && spec->n_ops > 0;
     if (count <= 0) return FD_OK;
     if (fd_aug_check(spec, h, w) != FD_OK) return FD_EINVAL;
+    if (hw == 0) return FD_OK; /* empty images: nothing to write */
     st = fd_aug_plan_make(&pl, augment ? spec : NULL, h, w, ctx.isa);
     if (st != FD_OK) return st;
     nt = fd_threads_for(&ctx, (size_t)count,

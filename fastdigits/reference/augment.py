@@ -17,6 +17,7 @@ from .._augspec import (
     check_images,
     check_indices,
     check_seed,
+    check_size,
     ops,
 )
 from . import rng
@@ -54,6 +55,16 @@ def _sample(src: np.ndarray, sx: np.ndarray, sy: np.ndarray) -> np.ndarray:
     return np.where(inside, v0 * gy + v1 * fy, _F(0)).astype(_F)
 
 
+def _div(a: float, b: float) -> float:
+    """a / b in IEEE double as the C computes it: +-inf or nan where b is 0
+    (a singular map: a scale so small that det underflows, or shears with
+    tan(shx) tan(shy) = 1), where Python raises ZeroDivisionError."""
+    if b != 0.0:
+        return a / b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(a) / np.float64(b))
+
+
 def _affine(x, p, ids, seed, epoch, op):
     n, h, w = x.shape
     c3 = rng.rng_c3(rng.STREAM_AUGMENT, op << 20)
@@ -75,51 +86,62 @@ def _affine(x, p, ids, seed, epoch, op):
         m00, m01 = s * (ca + sa * hy), s * (ca * hx + sa)
         m10, m11 = s * (ca * hy - sa), s * (ca - sa * hx)
         det = m00 * m11 - m01 * m10
-        i00, i01, i10, i11 = m11 / det, -m01 / det, -m10 / det, m00 / det
-        coef[i] = (
-            i00,
-            i01,
-            cx - i00 * (cx + tx) - i01 * (cy + ty),
-            i10,
-            i11,
-            cy - i10 * (cx + tx) - i11 * (cy + ty),
-        )
+        i00, i01, i10, i11 = _div(m11, det), _div(-m01, det), _div(-m10, det), _div(m00, det)
+        # a near-singular map's coefficients may overflow float32 (inf): as in C,
+        # its coordinates are then inf or nan and every sample 0
+        with np.errstate(over="ignore", invalid="ignore"):
+            coef[i] = (
+                i00,
+                i01,
+                cx - i00 * (cx + tx) - i01 * (cy + ty),
+                i10,
+                i11,
+                cy - i10 * (cx + tx) - i11 * (cy + ty),
+            )
     xj = np.arange(w, dtype=_F)[None, None, :]
     yi = np.arange(h, dtype=_F)[None, :, None]
     c = [coef[:, k, None, None] for k in range(6)]
-    sx = (c[0] * xj + c[1] * yi) + c[2]
-    sy = (c[3] * xj + c[4] * yi) + c[5]
+    with np.errstate(over="ignore", invalid="ignore"):
+        sx = (c[0] * xj + c[1] * yi) + c[2]
+        sy = (c[3] * xj + c[4] * yi) + c[5]
     return _sample(x, sx, sy)
 
 
-def gaussian_taps(sigma: float, h: int, w: int) -> np.ndarray:
-    """float32 weights, radius min(ceil(3 sigma), max(h, w) - 1)."""
+def gaussian_taps(sigma: float, reach: int) -> np.ndarray:
+    """float32 weights of the Gaussian truncated at ceil(3 sigma), normalised
+    over that radius, then clipped to radius min(ceil(3 sigma), reach) (the
+    image's reach along the axis, h - 1 or w - 1: taps beyond it only meet
+    the zero padding).  Where 2 sigma**2 is 0 (sigma 0 or below ~1.1e-162)
+    the limit sigma -> 0: the centre tap alone."""
     r = math.ceil(3.0 * sigma)
+    den = 2.0 * sigma * sigma
     e = [
-        math.exp(-float(j) * float(j) / (2.0 * sigma * sigma)) if sigma > 0 else 1.0
+        math.exp(-float(j) * float(j) / den) if den > 0 else (1.0 if j == 0 else 0.0)
         for j in range(-r, r + 1)
     ]
     total = 0.0
     for v in e:
         total += v
-    re = min(r, max(h, w) - 1)
+    re = min(r, reach)
     return np.array([v / total for v in e[r - re : r + re + 1]], dtype=_F)
 
 
-def _smooth(f: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Zero-padded separable convolution: columns, then rows, tap by tap."""
+def _smooth(f: np.ndarray, gv: np.ndarray, gh: np.ndarray) -> np.ndarray:
+    """Zero-padded separable convolution, tap by tap: columns with gv, then
+    rows with gh."""
     n, h, w = f.shape
-    r = (g.size - 1) // 2
+    r = (gv.size - 1) // 2
     pad = np.zeros((n, h + 2 * r, w), _F)
     pad[:, r : r + h] = f
     acc = np.zeros((n, h, w), _F)
     for k in range(2 * r + 1):
-        acc = acc + g[k] * pad[:, k : k + h]
+        acc = acc + gv[k] * pad[:, k : k + h]
+    r = (gh.size - 1) // 2
     pad = np.zeros((n, h, w + 2 * r), _F)
     pad[:, :, r : r + w] = acc
-    out = g[0] * pad[:, :, 0:w]
+    out = gh[0] * pad[:, :, 0:w]
     for k in range(1, 2 * r + 1):
-        out = out + g[k] * pad[:, :, k : k + w]
+        out = out + gh[k] * pad[:, :, k : k + w]
     return out
 
 
@@ -131,9 +153,9 @@ def _elastic(x, p, ids, seed, epoch, op):
     words = _words(ids[:, None], epoch, c3[None, :], seed)
     u = np.stack(words, axis=-1).reshape(n, 4 * nb)[:, : 2 * hw]
     u = (u >> np.uint32(8)).astype(_F) * _F(1.0 / 8388608.0) - _F(1)
-    g = gaussian_taps(p[1], h, w)
-    fx = _smooth(u[:, :hw].reshape(n, h, w), g)
-    fy = _smooth(u[:, hw:].reshape(n, h, w), g)
+    gv, gh = gaussian_taps(p[1], h - 1), gaussian_taps(p[1], w - 1)
+    fx = _smooth(u[:, :hw].reshape(n, h, w), gv, gh)
+    fy = _smooth(u[:, hw:].reshape(n, h, w), gv, gh)
     alpha = _F(p[0])
     xj = np.arange(w, dtype=_F)[None, None, :]
     yi = np.arange(h, dtype=_F)[None, :, None]
@@ -143,7 +165,7 @@ def _elastic(x, p, ids, seed, epoch, op):
 def _augment(x: np.ndarray, rows, ids: np.ndarray, seed: int, epoch: int) -> np.ndarray:
     x = x.astype(_F)
     for op, (kind, p) in enumerate(rows):
-        if x.shape[0] == 0:
+        if x.size == 0:  # no image, or empty ones: nothing to resample
             break
         fn = _affine if kind == AFFINE else _elastic
         x = fn(x, p, ids, seed, epoch, op)
@@ -162,6 +184,7 @@ def apply(
     """NumPy twin of :func:`fastdigits.augment.apply` (same arguments)."""
     a = check_images(images, (np.uint8, np.float32))
     rows = ops(spec)
+    check_size(rows, a.shape[1], a.shape[2])
     seed = check_seed(seed)
     epoch = check_epoch(epoch)
     idx = check_indices(indices, a.shape[0])
