@@ -4,6 +4,8 @@ between them by changing the module only."""
 
 import inspect
 
+import numpy as np
+
 import pytest
 
 import fastdigits
@@ -31,3 +33,33 @@ def test_twins_are_exactly_the_kernels():
 @pytest.mark.parametrize("name", KERNELS)
 def test_twin_has_the_same_signature(name):
     assert _params(getattr(fastdigits, name)) == _params(getattr(reference, name))
+
+
+def test_twins_convert_inputs_as_the_kernels_do():
+    # lists took their own dtype in the twins (float64 where the kernel
+    # gives float32), crashed in dense_backward ("'list' object has no
+    # attribute 'sum'") and softmax_cross_entropy, and the dropout twin
+    # took seed=-1 or 1.5 and made a 0-d x 1-d (an audit against the kernels)
+    from fastdigits import reference as ref
+
+    W = np.ones((2, 3), np.float32)
+    x = np.ones((4, 2), np.float32)
+    dy = [[1.0, 2.0, 3.0]] * 4
+    for name, call in (
+        ("dense_forward", lambda m: m.dense_forward([[1.0, 2.0]], W)),
+        ("matmul", lambda m: m.matmul([[1, 2]], [[3], [4]])),
+        ("dense_backward", lambda m: m.dense_backward(dy, x, W, activation="relu", y=dy)),
+        ("softmax_cross_entropy", lambda m: m.softmax_cross_entropy([[1, 2]], [0])),
+        ("dropout", lambda m: m.dropout(np.array(2.0), 0.5, 1)),
+    ):
+        got, want = call(ref), call(fastdigits)
+        got = got if isinstance(got, tuple) else (got,)
+        want = want if isinstance(want, tuple) else (want,)
+        for g, w in zip(got, want):
+            g, w = np.asarray(g), np.asarray(w)
+            assert g.dtype == w.dtype and g.shape == w.shape, name
+            np.testing.assert_allclose(g, w, rtol=1e-6, err_msg=name)
+    for bad, exc in ((-1, ValueError), (1.5, TypeError), (True, TypeError)):
+        for m in (ref, fastdigits):
+            with pytest.raises(exc, match="seed must be"):
+                m.dropout(np.ones(4), 0.5, bad)

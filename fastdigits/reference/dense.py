@@ -7,10 +7,23 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from .._activation import ACTIVATIONS, activation_name, backward_input
-from .dropout import dropout_apply
+from .._args import anchor_dtype, as_array
+from .dropout import check_rate, check_seed, dropout_apply
 
 _GELU_C = np.sqrt(2.0 / np.pi)
 _GELU_A = 0.044715
+
+
+def _inputs(**named: Any) -> list:
+    """The call's read-only inputs as the kernels convert them
+    (fastdigits._args): arrays as they are, array-likes as NumPy arrays,
+    Python numbers in the dtype of the call's first float array (float64
+    when there is none); None stays None."""
+    anchor = anchor_dtype(*named.values())
+    return [
+        v if v is None or isinstance(v, np.ndarray) else as_array(v, k, anchor)
+        for k, v in named.items()
+    ]
 
 
 def _act(name: Optional[str], z: np.ndarray) -> np.ndarray:
@@ -55,12 +68,8 @@ def _act_grad(name: str, yz: np.ndarray) -> np.ndarray:
 
 def _check_rate(dropout: Any, seed: Any) -> float:
     """dropout= as a float in [0, 1) and seed= an int in [0, 2**64)."""
-    p = float(dropout)
-    if not 0.0 <= p < 1.0:
-        raise ValueError("dropout must be in [0, 1), got %r" % (dropout,))
-    if not 0 <= int(seed) < 2**64:
-        raise ValueError("seed must be in [0, 2**64), got %r" % (seed,))
-    return p
+    check_seed(seed)
+    return check_rate(dropout, "dropout")
 
 
 def to_bfloat16(a: Any) -> np.ndarray:
@@ -151,6 +160,7 @@ def matmul(
 ) -> np.ndarray:
     """``a @ b`` for 2-D float arrays (bfloat16: operands rounded to bf16,
     computed in float64, cast to float32)."""
+    a, b = _inputs(a=a, b=b)
     if _check_precision(precision, a, b):
         r = _mm_bf16(a, b)
         if out is not None:
@@ -179,6 +189,10 @@ def dense_forward(
     ``act_out`` the un-dropped ``act(x @ W + b)``."""
     activation = activation_name(activation)
     p = _check_rate(dropout, seed)
+    if isinstance(W, PackedWeights):
+        x, b = _inputs(x=x, b=b, _=W.weights)[:2]
+    else:
+        x, W, b = _inputs(x=x, W=W, b=b)
     if isinstance(W, PackedWeights):
         if precision != "bfloat16":
             raise ValueError(
@@ -232,6 +246,7 @@ def dense_backward(
     ``dx`` products as :func:`matmul`, ``dz`` and ``db`` float32; with
     ``dropout``, ``dy`` first goes through the forward pass's mask."""
     p = _check_rate(dropout, seed)
+    dy, x, W, y_or_z, y, z = _inputs(dy=dy, x=x, W=W, y_or_z=y_or_z, y=y, z=z)
     bf16 = _check_precision(precision, dy, x, W)
     mm = _mm_bf16 if bf16 else np.matmul
     activation, yz, _ = backward_input(activation, y_or_z, y, z)

@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .._args import as_array, native_dtype
 from .rng import STREAM_DROPOUT, philox4x32_10, rng_c3
 
 
@@ -31,16 +32,35 @@ def dropout_apply(x: np.ndarray, p: float, seed: int, c2: int = 0, tag: int = 0)
     return res.reshape(x.shape)
 
 
+def check_rate(p: Any, name: str = "p") -> float:
+    """p as a float in [0, 1); the kernels' check (fastdigits._dropout)."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError("%s must be a real number in [0, 1), got %s" % (name, type(p).__name__))
+    v = float(p)
+    if not 0.0 <= v < 1.0:
+        raise ValueError("%s must be in [0, 1), got %r" % (name, p))
+    return v
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """seed as an int in [0, 2**64); the kernels' check (fastdigits._dropout)."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError("%s must be an int, got %s" % (name, type(seed).__name__))
+    s = int(seed)
+    if not 0 <= s < 2**64:
+        raise ValueError("%s must be in [0, 2**64), got %d" % (name, s))
+    return s
+
+
 def dropout(x: Any, p: float, seed: int, *, out: Optional[np.ndarray] = None) -> np.ndarray:
     """Plain NumPy :func:`fastdigits.dropout`."""
-    a = x if isinstance(x, np.ndarray) or hasattr(x, "dtype") else np.asarray(x, np.float64)
-    a = np.asarray(a)
-    if a.dtype not in (np.float32, np.float64):
+    p = check_rate(p)
+    seed = check_seed(seed)
+    a = x if isinstance(x, np.ndarray) else as_array(x, "x")
+    if native_dtype(a.dtype) not in (np.float32, np.float64):
         raise TypeError("x must be float32 or float64, got dtype %s" % a.dtype)
-    p = float(p)
-    if not 0.0 <= p < 1.0:
-        raise ValueError("p must be in [0, 1), got %r" % p)
-    res = dropout_apply(np.ascontiguousarray(a), p, int(seed))
+    # (ascontiguousarray makes a 0-d array 1-d: the result keeps x's shape)
+    res = dropout_apply(np.ascontiguousarray(a), p, seed).reshape(a.shape)
     if out is not None:
         out[...] = res
         return out

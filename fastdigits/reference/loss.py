@@ -6,6 +6,8 @@ from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
+from .._args import as_array, native_dtype
+
 __all__ = ["softmax_cross_entropy"]
 
 
@@ -22,14 +24,15 @@ def softmax_cross_entropy(
     Computed in the logits dtype with the max-subtracted log-sum-exp:
     ``loss_i = (max_i - x[i, y_i]) + log(sum_j exp(x_ij - max_i))``.
     """
-    x = np.asarray(logits)
-    if x.dtype not in (np.float32, np.float64):
+    # (as the kernel converts them: Python numbers become float64 logits)
+    x = logits if isinstance(logits, np.ndarray) else as_array(logits, "logits")
+    if native_dtype(x.dtype) not in (np.float32, np.float64):
         raise TypeError("logits must be float32 or float64, got dtype %s" % x.dtype)
     if x.ndim != 2:
         raise ValueError("logits must be 2-D (batch, classes), got shape %s" % (x.shape,))
     if reduction not in ("mean", "sum", "none"):
         raise ValueError("reduction must be 'mean', 'sum' or 'none', got %r" % (reduction,))
-    y = np.asarray(labels)
+    y = labels if isinstance(labels, np.ndarray) else as_array(labels, "labels", natural=True)
     if y.dtype.kind not in "iu":
         raise TypeError("labels must hold integers (class ids), got dtype %s" % y.dtype)
     m, c = x.shape
