@@ -12,6 +12,8 @@ import threading
 import warnings
 from typing import Iterator, Optional
 
+import numpy as np
+
 from . import _runtime
 
 ISA_NAMES = _runtime.ISA_NAMES
@@ -106,8 +108,9 @@ def _set_gemm_tile(name: str) -> str:
 
 
 def _check_threads(n: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         raise TypeError("n_threads must be an int, got %s" % type(n).__name__)
+    n = int(n)  # (a NumPy integer, e.g. from np.arange or a config array)
     if n < 1:
         raise ValueError("n_threads must be >= 1, got %d" % n)
     if n > MAX_THREADS:

@@ -51,7 +51,8 @@ def to_uint8(images: Any) -> np.ndarray:
     * floats within [0, 1] are scaled by 255 and rounded;
     * anything else (e.g. normalised data with negative values) is stretched
       linearly from its minimum..maximum over the whole array to 0..255, so a
-      batch keeps one common scale.  NaN shows as 0; a constant array as 0.
+      batch keeps one common scale (finite values: +inf shows as 255, -inf
+      and NaN as 0); a constant array as 0.
 
     Examples
     --------
@@ -84,17 +85,24 @@ def to_uint8(images: Any) -> np.ndarray:
         x = arr.astype(np.float64)
     else:
         x = arr.astype(np.float64)
+        pos_inf = x == np.inf  # saturates to white (-inf and NaN: black)
         finite = np.isfinite(x)
         if not finite.all():
             x = np.where(finite, x, np.nan)
-        if not np.isfinite(x).any():
-            return np.zeros(arr.shape, np.uint8)
+        if not finite.any():
+            return np.where(pos_inf, 255, 0).astype(np.uint8)
         lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
         if lo >= 0.0 and hi <= 1.0:
-            return np.nan_to_num(np.rint(x * 255.0), nan=0.0).astype(np.uint8)
+            y = np.nan_to_num(np.rint(x * 255.0), nan=0.0)
+            return np.where(pos_inf, 255.0, y).astype(np.uint8)
     if hi == lo:
-        return np.zeros(arr.shape, np.uint8)
-    y = np.rint((x - lo) * (255.0 / (hi - lo)))
+        y = np.zeros(arr.shape)
+    elif np.isfinite(hi - lo):
+        y = np.rint((x - lo) * (255.0 / (hi - lo)))
+    else:  # a range wider than float64's largest value (-1e308 .. 1e308 came out black)
+        y = np.rint((x / 2 - lo / 2) * (255.0 / (hi / 2 - lo / 2)))
+    if arr.dtype.kind == "f":
+        y = np.where(pos_inf, 255.0, y)
     return np.nan_to_num(np.clip(y, 0, 255), nan=0.0).astype(np.uint8)
 
 

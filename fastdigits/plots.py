@@ -15,6 +15,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
 
 import numpy as np
 
+from ._atomic import atomic_write
+
 __all__ = [
     "confusion_matrix",
     "most_confident_errors",
@@ -63,6 +65,12 @@ def _labels_1d(values: Any, name: str) -> np.ndarray:
     return arr
 
 
+# A confusion matrix's classes (8192**2 int64 cells: 512 MiB) and a plotted
+# one's (half an inch a class: 100 classes is a 5200-pixel square figure).
+MAX_CLASSES = 8192
+MAX_PLOT_CLASSES = 100
+
+
 def confusion_matrix(y_true: Any, y_pred: Any, n_classes: Optional[int] = None) -> np.ndarray:
     """``cm[t, p]`` = how many samples of true class t were predicted p (int64).
 
@@ -82,6 +90,12 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: Optional[int] = None) 
     elif seen > n_classes:
         raise ValueError("n_classes is %d but a label %d was seen" % (n_classes, seen - 1))
     k = int(n_classes)
+    if k > MAX_CLASSES:
+        # (one stray label of 10**6 asked for a 7 TiB matrix)
+        raise ValueError(
+            "a confusion matrix of %d classes would have %d cells: at most %d classes "
+            "(from n_classes or the largest label)" % (k, k * k, MAX_CLASSES)
+        )
     return np.bincount(t * k + p, minlength=k * k).reshape(k, k).astype(np.int64)
 
 
@@ -226,7 +240,7 @@ def plot_training(history: Any, out_dir: Any) -> str:
     fig.tight_layout()
     os.makedirs(os.fspath(out_dir), exist_ok=True)
     path = os.path.join(os.fspath(out_dir), "training.png")
-    fig.savefig(path, format="png", dpi=100)
+    _save(fig, path)
     return path
 
 
@@ -244,8 +258,14 @@ def plot_confusion(
     Rows are true classes, columns predicted; ``model_name``, when given,
     says in the title whose predictions these are.  Returns ``path``.
     """
+    _check_png_name(path)
+    if n_classes is not None and isinstance(n_classes, (int, np.integer)):
+        if n_classes > MAX_PLOT_CLASSES:
+            raise ValueError(_TOO_MANY % (MAX_PLOT_CLASSES, n_classes))
     cm = confusion_matrix(y_true, y_pred, n_classes)
     k = cm.shape[0]
+    if k > MAX_PLOT_CLASSES:
+        raise ValueError(_TOO_MANY % (MAX_PLOT_CLASSES, k))
     names = [str(i) for i in range(k)] if class_names is None else [str(c) for c in class_names]
     if len(names) != k:
         raise ValueError("class_names has %d names but there are %d classes" % (len(names), k))
@@ -282,5 +302,23 @@ def plot_confusion(
     fig.tight_layout()
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
     os.makedirs(folder, exist_ok=True)
-    fig.savefig(os.fspath(path), format="png", dpi=100)
+    _save(fig, os.fspath(path))
     return os.fspath(path)
+
+
+_TOO_MANY = "plot_confusion draws at most %d classes, got %d (use confusion_matrix for the counts)"
+
+
+def _check_png_name(path: Any) -> None:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError("path must be a file name, got %s" % type(path).__name__)
+    if not os.fsdecode(os.fspath(path)).lower().endswith(".png"):
+        raise ValueError(
+            "the plots are PNG: the file name must end in .png, got %r" % os.fsdecode(path)
+        )
+
+
+def _save(fig: Any, path: str) -> None:
+    """The figure as PNG at path, replaced atomically as to_png writes (a
+    failed write left a truncated file in place of the old one)."""
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))

@@ -647,3 +647,74 @@ def test_missing_matplotlib_says_how_to_install(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r"pip install fastdigits\[plot\]"):
         plots.plot_confusion([0, 1], [0, 1], tmp_path / "cm.png")
     assert os.listdir(tmp_path) == []
+
+
+# --- found by an audit of the plots and image helpers (each failed before) ---
+
+
+def test_plots_replace_their_file_atomically_and_are_png(tmp_path, monkeypatch):
+    # savefig wrote straight onto the target: a failed write truncated the
+    # old plot; plot_confusion also wrote PNG bytes to any file name
+    path = str(tmp_path / "cm.png")
+    plots.plot_confusion([0, 1], [1, 1], path)
+    old = open(path, "rb").read()
+    out = str(tmp_path / "run")
+    plots.plot_training(_history(), out)
+    old_training = open(os.path.join(out, "training.png"), "rb").read()
+    import matplotlib.figure
+
+    def failing_savefig(self, f, **kw):
+        f.write(b"\x89PNG partial")
+        raise OSError(27, "File too large")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", failing_savefig)
+    with pytest.raises(OSError, match="File too large"):
+        plots.plot_confusion([0, 1], [0, 1], path)
+    with pytest.raises(OSError, match="File too large"):
+        plots.plot_training(_history(), out)
+    assert open(path, "rb").read() == old
+    assert open(os.path.join(out, "training.png"), "rb").read() == old_training
+    assert sorted(os.listdir(tmp_path)) == ["cm.png", "run"]
+    monkeypatch.undo()
+    for name in ("cm.txt", "cm"):
+        with pytest.raises(ValueError, match="must end in .png"):
+            plots.plot_confusion([0, 1], [1, 1], str(tmp_path / name))
+
+
+def test_confusion_sizes_are_bounded_before_allocating():
+    # one label of 10**6 asked for a 7 TiB matrix; n_classes=5000 drew a
+    # 250,000-pixel figure for 10 s, then std::bad_alloc
+    with pytest.raises(ValueError, match="at most 8192 classes"):
+        plots.confusion_matrix([10**6], [0])
+    assert plots.confusion_matrix([8191], [0]).shape == (8192, 8192)
+    with pytest.raises(ValueError, match="at most 100 classes, got 5000"):
+        plots.plot_confusion([0], [0], "never.png", n_classes=5000)
+    with pytest.raises(ValueError, match="at most 100 classes, got 101"):
+        plots.plot_confusion([100], [0], "never.png")
+    assert not os.path.exists("never.png")
+
+
+def test_to_uint8_wide_ranges_and_infinities():
+    # -1e308..1e308 came out all black (hi - lo overflowed) and +inf black
+    np.testing.assert_array_equal(
+        fastdigits.to_uint8(np.array([-1e308, 0.0, 1e308])), [0, 128, 255]
+    )
+    np.testing.assert_array_equal(
+        fastdigits.to_uint8(np.array([np.inf, 2.0, 3.0, -np.inf, np.nan])), [255, 0, 255, 0, 0]
+    )
+    np.testing.assert_array_equal(fastdigits.to_uint8(np.array([np.inf, 0.5])), [255, 128])
+
+
+def test_thread_counts_take_numpy_integers():
+    # set_num_threads(np.int64(2)) was "n_threads must be an int, got int64"
+    before = fastdigits.get_num_threads()
+    with fastdigits.threads(np.int32(1)):
+        assert fastdigits.get_num_threads() == 1
+    fastdigits.set_num_threads(np.int64(1))
+    try:
+        assert fastdigits.get_num_threads() == 1
+    finally:
+        fastdigits.set_num_threads(None)
+    assert fastdigits.get_num_threads() == before
+    with pytest.raises(TypeError, match="n_threads must be an int"):
+        fastdigits.set_num_threads(np.True_)
