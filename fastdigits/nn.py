@@ -793,7 +793,8 @@ class MLP:
         """Rebuild a model written by :meth:`save` (weights keep their dtype).
 
         ``path`` is looked up as :meth:`save` names it (``m`` -> ``m.npz``),
-        or as given when only that exists.  Any unreadable, damaged or
+        or as given when only that exists; it may also be a readable,
+        seekable binary file object (what :meth:`save` writes to one).  Any unreadable, damaged or
         inconsistent file raises :class:`ModelFileError` (a ValueError)
         naming the file and the problem; every array's shape is checked
         against ``layer_sizes`` and the archive's sizes before anything is
@@ -801,10 +802,14 @@ class MLP:
         """
         if backend not in BACKENDS:
             raise ValueError("backend must be one of %s, got %r" % (", ".join(BACKENDS), backend))
-        name = _model_path(path)
-        if not os.path.exists(name) and os.path.exists(os.fspath(path)):
-            name = os.fsdecode(os.fspath(path))
-        data = _read_model_file(name)
+        if hasattr(path, "read"):  # a binary file object, as save() takes
+            name = str(getattr(path, "name", "<file object>"))
+            data = _read_model_file(name, path)
+        else:
+            name = _model_path(path)
+            if not os.path.exists(name) and os.path.exists(os.fspath(path)):
+                name = os.fsdecode(os.fspath(path))
+            data = _read_model_file(name)
         sizes = data["layer_sizes"]
         try:
             model = cls(
@@ -893,15 +898,17 @@ def _npy_headers(zf: zipfile.ZipFile, name: str) -> Dict[str, Tuple[Tuple[int, .
     return out
 
 
-def _read_model_file(name: str) -> Dict[str, Any]:
-    """The checked contents of a model file (see :meth:`MLP.load`)."""
-    if os.path.isdir(name):
+def _read_model_file(name: str, fileobj: Any = None) -> Dict[str, Any]:
+    """The checked contents of a model file (see :meth:`MLP.load`): the file
+    ``name``, or the binary file object ``fileobj`` (``name`` then only
+    names it in messages)."""
+    if fileobj is None and os.path.isdir(name):
         raise ModelFileError("%s: is a folder, not a model file" % name)
-    if not os.path.exists(name):
+    if fileobj is None and not os.path.exists(name):
         raise ModelFileError("%s: no such file" % name)
     fmt = np.lib.format
     try:
-        with zipfile.ZipFile(name) as zf:
+        with zipfile.ZipFile(name if fileobj is None else fileobj) as zf:
             heads = _npy_headers(zf, name)
 
             def read(key: str) -> np.ndarray:

@@ -102,6 +102,27 @@ def test_every_seed_the_model_takes_saves_and_loads(tmp_path, seed):
             MLP((6, 4, 3), seed=bad)
 
 
+def test_load_reads_the_file_objects_save_writes(tmp_path):
+    # save() took a binary file object, load() did not (a raw TypeError
+    # from os.fspath)
+    import io
+
+    m, _ = _saved(tmp_path)
+    buf = io.BytesIO()
+    assert m.save(buf) is buf
+    buf.seek(0)
+    got = MLP.load(buf)
+    for p, q in zip(got.params, m.params):
+        assert np.array_equal(p, q)
+    path = tmp_path / "f.npz"
+    with open(path, "wb") as f:
+        m.save(f)
+    with open(path, "rb") as f:
+        assert MLP.load(f).layer_sizes == m.layer_sizes
+    with pytest.raises(ModelFileError, match="<file object>"):
+        MLP.load(io.BytesIO(b"not a zip file"))
+
+
 def test_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
     m, path = _saved(tmp_path)
     before = open(path, "rb").read()
