@@ -8,7 +8,7 @@ from libc.stdint cimport int64_t
 
 from fastdigits._common cimport fd_ctx, FD_OK
 from fastdigits._binding cimport check_out, current_ctx, dtype_code
-from fastdigits._args import as_array, behaved, c_contiguous, native_dtype
+from fastdigits._args import as_array, c_contiguous, native_dtype
 
 cnp.import_array()
 
@@ -57,10 +57,9 @@ def softmax_cross_entropy(logits, labels, str reduction="mean", grad_out=None,
     x = logits if isinstance(logits, np.ndarray) else as_array(logits, "logits")
     if native_dtype(x.dtype) not in _FLOATS:
         raise TypeError("logits must be float32 or float64, got dtype %s" % x.dtype)
-    x = behaved(x)
     if x.ndim != 2:
         raise ValueError("logits must be 2-D (batch, classes), got shape %s" % (x.shape,))
-    x = np.ascontiguousarray(x)
+    x = c_contiguous(x)
     m = x.shape[0]
     c = x.shape[1]
     if reduction not in _REDUCTIONS:

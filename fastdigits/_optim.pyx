@@ -16,7 +16,7 @@ from fastdigits._binding cimport (
     dtype_code,
     finite_real,
 )
-from fastdigits._args import as_array, behaved, native_dtype
+from fastdigits._args import as_array, c_contiguous, native_dtype
 
 cnp.import_array()
 
@@ -65,7 +65,7 @@ def _grad(object grad, object param):
     if g.shape != param.shape:
         raise ValueError("grad must have the param shape %s, got %s"
                          % (param.shape, g.shape))
-    return np.ascontiguousarray(behaved(g))
+    return c_contiguous(g)
 
 
 def _no_overlap(named):

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
 import numpy as np
 
 from ._atomic import atomic_write
+from .png import check_png_name
 
 __all__ = [
     "confusion_matrix",
@@ -312,10 +313,7 @@ _TOO_MANY = "plot_confusion draws at most %d classes, got %d (use confusion_matr
 def _check_png_name(path: Any) -> None:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError("path must be a file name, got %s" % type(path).__name__)
-    if not os.fsdecode(os.fspath(path)).lower().endswith(".png"):
-        raise ValueError(
-            "the plots are PNG: the file name must end in .png, got %r" % os.fsdecode(path)
-        )
+    check_png_name(path, "plot_confusion")
 
 
 def _save(fig: Any, path: str) -> None:

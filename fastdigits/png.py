@@ -134,6 +134,14 @@ def png_bytes(images: Any, labels: Any = None, *, ncols: int = 10, scale: int = 
     return buf.getvalue()
 
 
+def check_png_name(path: Any, writer: str) -> None:
+    """ValueError unless the file name ``path`` ends in .png (``writer``:
+    the function named in the message); to_png's and the plots' check."""
+    name = os.fsdecode(os.fspath(path))
+    if not name.lower().endswith(".png"):
+        raise ValueError("%s writes PNG: the file name must end in .png, got %r" % (writer, name))
+
+
 @fill_doc
 def to_png(images: Any, path: Any, *, labels: Any = None, ncols: int = 10, scale: int = 4) -> Any:
     """Write images as a grid PNG: ``fastdigits.to_png(x[:100], "grid.png", labels=y[:100])``.
@@ -199,11 +207,7 @@ def to_png(images: Any, path: Any, *, labels: Any = None, ncols: int = 10, scale
             raise TypeError(
                 "path must be a file name or a binary file object, got %s" % type(path).__name__
             )
-        if not os.fsdecode(os.fspath(path)).lower().endswith(".png"):
-            raise ValueError(
-                "to_png writes PNG: the file name must end in .png, got %r"
-                % os.fsdecode(os.fspath(path))
-            )
+        check_png_name(path, "to_png")
     pixels, _ = montage(images, labels, ncols=ncols, scale=scale)
     if hasattr(path, "write"):
         _encode(pixels, path)

@@ -192,16 +192,14 @@ class _DenseFunction(torch.autograd.Function):
         # change of anything else between forward and backward is allowed,
         # as with nn.Linear.  ctx.inputs: the create_graph path's operands.
         need_dx, need_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        yzn = _act_input(act, y, z)
+        zt = None if z is None else torch.from_numpy(z)
         ctx.save_for_backward(
-            x if need_dw else None,
-            weight if need_dx else None,
-            None if yzn is None else (yt if z is None else torch.from_numpy(z)),
+            x if need_dw else None, weight if need_dx else None, _act_input(act, yt, zt)
         )
         ctx.inputs = (x, weight)
         # The NumPy views the backward kernel reads, kept so it need not
         # convert the saved tensors again.
-        ctx.views = (xn, wn, yzn)
+        ctx.views = (xn, wn, _act_input(act, y, z))
         return yt
 
     @staticmethod
