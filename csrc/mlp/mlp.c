@@ -12,6 +12,7 @@
 #include "dropout/dropout.h"
 #include "gemm/gemm_bf16.h"
 #include "loss/loss.h"
+#include "mlp/mlp_sparse.h"
 #include "optim/optim.h"
 
 #define FD_MLP_MAX_LAYERS 64

@@ -90,6 +90,15 @@ typedef struct {
  * FD_MLP_TOUCHED it is packed again.  Nothing packed outlives the call.
  * The weight bits are those of stepping and packing apart. */
 
+/* Sparse input (mlp_sparse.h): a training step whose first layer is relu
+ * (or the only, linear, layer) without dropout, in float32 or float64
+ * precision, computes that layer as (x - c) @ W + c * colsum(W) from the
+ * pixels that differ from the batch's first element c, when they are few
+ * (digit images: 81% of MNIST's pixels are background).  Same sums in
+ * another order: the bits differ from the dense product's, not the result
+ * beyond rounding, and do not depend on the thread count.  Inference
+ * (fd_mlp_forward) keeps the dense product. */
+
 /* Progress hook: called after every `every` steps with the steps done in
  * this epoch; returns FD_MLP_STOP to stop the epoch after that step, and
  * FD_MLP_TOUCHED when code that may have changed the parameters ran (a

@@ -14,6 +14,7 @@ typedef struct {
      * product (gemm_bf16.h), kept by the epoch's optimiser steps; else NULL */
     uint32_t *wpk[FD_MLP_MAX_LAYERS];
     void *kwork; /* dense kernels' scratch */
+    void *sparse; /* the sparse first layer's scratch (mlp_sparse.h) */
 } FN(fd_mlp_bufs);
 
 /* Lay out the scratch block; returns its size (bufs may be NULL to measure). */
@@ -60,7 +61,10 @@ static size_t FN(fd_mlp_layout)(fd_ctx ctx, const fd_mlp_shape *s, char *base,
         }
     }
     if (bufs) bufs->kwork = kw ? (void *)(base + off) : NULL;
-    return off + fd_mlp_align(kw) + FD_MLP_ALIGN; /* slack to align the base */
+    off += fd_mlp_align(kw);
+    w = FN(fd_mlp_sparse_bytes)(B, s->sizes[0], s->sizes[1]);
+    if (bufs) bufs->sparse = (void *)(base + off);
+    return off + fd_mlp_align(w) + FD_MLP_ALIGN; /* slack to align the base */
 }
 
 size_t FN(fd_mlp_work_bytes)(fd_ctx ctx, const fd_mlp_shape *shape)
@@ -228,6 +232,16 @@ static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, c
                 yk = y;
                 y = b->hd[l + 1];
             }
+        }
+        /* training: the first layer on the batch's sparse pixels when it
+         * has few (mlp_sparse.h; relu or linear, no dropout, float32 or
+         * float64 precision) */
+        if (l == 0 && drop && !dropping && !packed_w && ctx.precision != FD_PREC_BF16 &&
+            (last || s->act == FD_ACT_RELU) &&
+            FN(fd_mlp_sparse_forward)(ctx, m, k, nn, in, params[0], params[1],
+                                      last ? FD_ACT_IDENTITY : s->act, y, ldy, b->sparse)) {
+            in = y;
+            continue;
         }
         rc = FN(fd_dense_forward)(ctx, m, k, nn, in, k, params[2 * l], nn, 1, params[2 * l + 1],
                                   last ? FD_ACT_IDENTITY : s->act, y, ldy,

@@ -31,6 +31,9 @@ FD_INLINE FD_VT FD_VN(sel_lt)(FD_VT x, FD_VT y, FD_VT a, FD_VT b)
 /* x < y ? 0 : v (v for NaN) */
 FD_INLINE FD_VT FD_VN(zero_lt)(FD_VT x, FD_VT y, FD_VT v)
 { return FD_MM(andnot)(FD_MM(cmp)(x, y, _CMP_LT_OQ), v); }
+/* bit i set where lane i of a != lane i of b (or either is NaN) */
+FD_INLINE unsigned FD_VN(neq_bits)(FD_VT a, FD_VT b)
+{ return (unsigned)FD_MM(movemask)(FD_MM(cmp)(a, b, _CMP_NEQ_UQ)); }
 
 FD_INLINE FD_V_S FD_VN(hmax)(FD_VT v)
 { return FD_PASTE2(fd_hmax256, FD_V_PS)(v); }

@@ -15,6 +15,9 @@ FD_INLINE void FD_VN(mstore)(FD_V_S *p, FD_VN(mask) k, FD_VT v)
 { FD_MM(mask_storeu)(p, k, v); }
 FD_INLINE FD_VT FD_VN(mzero)(FD_VN(mask) k, FD_VT v)
 { return FD_MM(maskz_mov)(k, v); }
+/* bit i set where lane i of a != lane i of b (or either is NaN) */
+FD_INLINE unsigned FD_VN(neq_bits)(FD_VT a, FD_VT b)
+{ return (unsigned)FD_PASTE2(FD_MM(cmp), mask)(a, b, _CMP_NEQ_UQ); }
 FD_INLINE FD_VT FD_VN(abs)(FD_VT x)
 { return FD_MM(abs)(x); }
 /* sign bit of s set ? a : b */

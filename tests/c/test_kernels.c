@@ -25,6 +25,7 @@
 #include "idx/idx_normalize.h"
 #include "loss/loss.h"
 #include "mlp/mlp.h"
+#include "mlp/mlp_sparse.h"
 #include "normalize/normalize.h"
 #include "optim/optim.h"
 
@@ -413,6 +414,91 @@ static void test_dense_dropout(void)
     CHECK(y[0] == 9 && y[3] == 9);
 }
 
+/* The MLP epoch's sparse first layer (mlp/mlp_sparse.h): act(x @ W + b) on
+ * rows that are mostly the background value x[0], against a double sum;
+ * the same bits for 1, 2 and 3 threads; a batch with too few background
+ * pixels, or a NaN first element, is left to the dense product (0, y not
+ * written).  x: m rows of k, about `fill` of the pixels not background. */
+static int sparse_case(int64_t m, int64_t k, int64_t n, int act, float bg, double fill)
+{
+    enum { MAXE = 64 * 100 };
+    static float x[MAXE], W[MAXE], b[100], y[3][MAXE], scratch[60000];
+    uint32_t s = 777u;
+    int64_t i, j, r;
+    int t, ok = 1;
+    if (fd_mlp_sparse_bytes_f32(m, k, n) > sizeof(scratch) - 64) return 0;
+    for (i = 0; i < m * k; i++) {
+        const float u = fd_test_val(&s);
+        x[i] = i > 0 && (u + 1.0f) * 0.5f < fill ? fd_test_val(&s) * 3.0f : bg;
+    }
+    for (i = 0; i < k * n; i++) W[i] = fd_test_val(&s);
+    for (i = 0; i < n; i++) b[i] = fd_test_val(&s);
+    for (t = 0; t < 3; t++) {
+        for (i = 0; i < m * n; i++) y[t][i] = -99.0f;
+        if (fd_mlp_sparse_forward_f32(ctx_of(t + 1), m, k, n, x, W, b, act, y[t], n, scratch) != 1)
+            return 0;
+    }
+    ok &= memcmp(y[0], y[1], (size_t)(m * n) * sizeof(float)) == 0;
+    ok &= memcmp(y[0], y[2], (size_t)(m * n) * sizeof(float)) == 0;
+    for (i = 0; i < m; i++)
+        for (j = 0; j < n; j++) {
+            double z = b[j];
+            for (r = 0; r < k; r++) z += (double)x[i * k + r] * W[r * n + j];
+            if (act == FD_ACT_RELU && z < 0) z = 0;
+            ok &= close_to(y[0][i * n + j], z, 1e-5, 1e-5);
+        }
+    return ok;
+}
+
+static void test_mlp_sparse(void)
+{
+    static float x[16 * 20], W[20 * 5], y[16 * 5], scratch[4000];
+    double xd[8 * 3], Wd[3 * 2], yd[8 * 2], sd[2000];
+    int64_t i;
+    CHECK(sparse_case(1, 1, 1, FD_ACT_RELU, 0.0f, 0.1));
+    CHECK(sparse_case(7, 37, 19, FD_ACT_RELU, -0.4242f, 0.2)); /* a group of 3, tails */
+    CHECK(sparse_case(64, 100, 33, FD_ACT_IDENTITY, 0.0f, 0.15));
+    CHECK(sparse_case(9, 40, 64, FD_ACT_RELU, 1.5f, 0.05));
+    /* too dense, a NaN or inf background, another activation: not written */
+    for (i = 0; i < 16 * 20; i++) x[i] = (float)(i % 7) - 3.0f;
+    for (i = 0; i < 20 * 5; i++) W[i] = 0.5f;
+    y[0] = 42.0f;
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, W, NULL, FD_ACT_RELU, y, 5, scratch) ==
+          0);
+    for (i = 0; i < 16 * 20; i++) x[i] = 0.0f;
+    x[0] = (float)NAN;
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, W, NULL, FD_ACT_RELU, y, 5, scratch) ==
+          0);
+    x[0] = (float)INFINITY;
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, W, NULL, FD_ACT_RELU, y, 5, scratch) ==
+          0);
+    x[0] = 0.0f;
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, W, NULL, FD_ACT_TANH, y, 5, scratch) ==
+          0);
+    CHECK(y[0] == 42.0f);
+    /* an inf weight reaches every row through 0 * inf, as in x @ W; a NaN
+     * pixel only its own row */
+    x[5 * 20 + 3] = (float)NAN;
+    W[7 * 5 + 2] = (float)INFINITY;
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, W, NULL, FD_ACT_IDENTITY, y, 5,
+                                    scratch) == 1);
+    for (i = 0; i < 16; i++) {
+        CHECK(y[i * 5 + 2] != y[i * 5 + 2]);
+        CHECK(i == 5 ? y[i * 5] != y[i * 5] : y[i * 5] == 0.0f);
+    }
+    /* float64 */
+    for (i = 0; i < 8 * 3; i++) xd[i] = i % 5 == 4 ? 2.0 : -1.0;
+    for (i = 0; i < 3 * 2; i++) Wd[i] = 0.25 * (double)(i + 1);
+    CHECK(fd_mlp_sparse_bytes_f64(8, 3, 2) <= sizeof(sd) - 64);
+    CHECK(fd_mlp_sparse_forward_f64(ctx_of(3), 8, 3, 2, xd, Wd, NULL, FD_ACT_IDENTITY, yd, 2, sd) ==
+          1);
+    for (i = 0; i < 8; i++) {
+        const double *xr = xd + i * 3;
+        CHECK(yd[i * 2] == xr[0] * 0.25 + xr[1] * 0.75 + xr[2] * 1.25);
+        CHECK(yd[i * 2 + 1] == xr[0] * 0.5 + xr[1] * 1.0 + xr[2] * 1.5);
+    }
+}
+
 /* The dtype-dispatching entries call the dtype's instance: same bits. */
 static void test_dense_dispatch(void)
 {
@@ -773,6 +859,7 @@ int main(void)
     test_idx_normalize_dispatch();
     test_augment_dispatch();
     test_mlp_dispatch();
+    test_mlp_sparse();
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed ? 1 : 0;
 }

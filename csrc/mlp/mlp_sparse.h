@@ -1,0 +1,69 @@
+/* The training epoch's first layer on sparse input (private to mlp*.c).
+ *
+ * Digit images are mostly background: 81% of MNIST's pixels hold one value
+ * c (0, or its normalised value).  The first layer's product is then
+ *     x @ W = (x - c) @ W + c * colsum(W)
+ * where x - c has 19% nonzeros.  Rows go in groups of FD_SP_G: a group
+ * keeps the pixels where any of its rows differs from c (its union: 39% of
+ * MNIST's 784 pixels for 4 rows), so each row of W it reads serves the
+ * group's rows.  A dense product reads all 784.  c is the batch's first
+ * element; a batch whose unions cover more than FD_SP_MAX_FILL of its
+ * pixels takes the dense product instead.
+ *
+ * Every output element is summed over its group's pixels in ascending
+ * order by one thread: the bits do not depend on the thread count.  NaN or
+ * inf anywhere in W reaches c * colsum(W) (or 0 * inf = NaN), so such a
+ * column is NaN or inf for every row, as in the dense product. */
+#ifndef FD_MLP_SPARSE_H
+#define FD_MLP_SPARSE_H
+
+#include "common/fd_common.h"
+
+#define FD_SP_G 4 /* rows per group */
+#define FD_SP_MAX_FILL 0.75 /* union share of the pixels above which dense wins */
+#define FD_SP_BLOCK 64 /* output columns per pass over the groups */
+
+/* n columns of one group's output rows: y[g, j] = act(sum_u
+ * v[u * FD_SP_G + g] * W[ix[u] * ldw + j] + cw[j]) for g < rows, j < n
+ * (act: FD_ACT_RELU when relu, else the identity). */
+#define FD_SP_FORWARD_DECL(T, SFX, ISA)                                                            \
+    void fd_sp_forward_##SFX##_##ISA(int64_t u_count, const int32_t *ix, const T *v, const T *W,   \
+                                     int64_t ldw, int64_t n, const T *cw, int relu, T *y,          \
+                                     int64_t ldy, int rows);
+
+/* The union of `rows` (<= FD_SP_G) rows of x (ldx apart, k long): ix gets
+ * the pixels where any row differs from c (a NaN differs) in ascending
+ * order, v their x - c per row (0 for the rows past `rows`), *split the
+ * count of those below kh.  ix and v have room for k + 1 entries (a
+ * compressor may write one past the kept ones).  Returns the count. */
+#define FD_SP_COMPRESS_DECL(T, SFX, ISA)                                                           \
+    int64_t fd_sp_compress_##SFX##_##ISA(int64_t k, int64_t kh, const T *x, int64_t ldx, int rows, \
+                                         T c, unsigned char *f, int32_t *ix, T *v,                 \
+                                         int64_t *split);
+
+/* cw[j] = b0[j] + sum over rows r0 <= r < r1 of c * W[r, j] for j < n (b0
+ * NULL: 0), each column summed in row order: the terms of the dense
+ * product's background, so they overflow where its own would. */
+#define FD_SP_COLSUM_DECL(T, SFX, ISA)                                                             \
+    void fd_sp_colsum_##SFX##_##ISA(int64_t r0, int64_t r1, const T *W, int64_t ldw, int64_t n,    \
+                                    T c, const T *b0, T *cw);
+
+FD_DECL_PATHS(FD_SP_FORWARD_DECL)
+FD_DECL_PATHS(FD_SP_COLSUM_DECL)
+FD_DECL_PATHS(FD_SP_COMPRESS_DECL)
+
+/* The sparse first layer for the epoch (mlp_impl.h):
+ * fd_mlp_sparse_bytes_<sfx>: its scratch for m rows of k inputs and n
+ * outputs.  fd_mlp_sparse_forward_<sfx>: y (m x n, ldy) = act(x @ W + b) for
+ * x (m x k, row-major, ldx = k), W row-major k x n, b (n; NULL: none), act
+ * FD_ACT_RELU or FD_ACT_IDENTITY; returns 1 when done, 0 when the batch is
+ * too dense (nothing written to y: take the dense product). */
+#define FD_SP_DRIVER_DECL(T, SFX)                                                                  \
+    size_t fd_mlp_sparse_bytes_##SFX(int64_t m, int64_t k, int64_t n);                             \
+    int fd_mlp_sparse_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,       \
+                                    const T *W, const T *b, int act, T *y, int64_t ldy,            \
+                                    void *scratch);
+FD_SP_DRIVER_DECL(float, f32)
+FD_SP_DRIVER_DECL(double, f64)
+
+#endif /* FD_MLP_SPARSE_H */

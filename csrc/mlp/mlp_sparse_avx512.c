@@ -1,0 +1,13 @@
+/* The sparse first layer's group forward, AVX-512 path (compiled with AVX-512
+ * flags): a register tile of FD_SP_G rows x 4 vectors. */
+#include "mlp/mlp_sparse.h"
+
+#if FD_HAVE_X86_SIMD
+#include "simd/simd_avx512.h"
+
+#define FD_SP_NV 4
+#define FD_TEMPLATE "mlp/mlp_sparse_simd_impl.h"
+#include "common/fd_template.h"
+#else
+FD_NO_SIMD_UNIT;
+#endif

@@ -1,0 +1,148 @@
+/* The group forward of mlp_sparse.h written once over the vector
+ * operations of simd/simd_avx2.h / simd/simd_avx512.h, instantiated by
+ * mlp_sparse_avx2.c / mlp_sparse_avx512.c through common/fd_template.h:
+ * a register tile of FD_SP_G rows x FD_SP_NV vectors, each W row loaded
+ * once for the group's rows; masked loads and stores on the last columns. */
+
+#ifndef FD_SP_NV
+#error "define FD_SP_NV (vectors per row of the register tile) before the template"
+#endif
+
+/* Columns [j0, j0 + nv * W) (the last vector masked by tm when tail). */
+FD_INLINE void FD_TNAME_ISA(fd_sp_tile, ISA)(int nv, int tail, VP(mask) tm, int64_t j0,
+                                             int64_t u_count, const int32_t *ix, const T *v,
+                                             const T *W, int64_t ldw, const T *cw, int relu, T *y,
+                                             int64_t ldy, int rows)
+{
+    VP(vec) acc[FD_SP_G][FD_SP_NV], wv[FD_SP_NV];
+    const VP(vec) zero = VP(zero)();
+    int64_t u;
+    int g, i;
+#pragma GCC unroll 4
+    for (i = 0; i < nv; i++) {
+        const VP(vec) c0 = tail && i == nv - 1 ? VP(mload)(cw + j0 + i * VP(W), tm, zero)
+                                               : VP(load)(cw + j0 + i * VP(W));
+#pragma GCC unroll 4
+        for (g = 0; g < FD_SP_G; g++) acc[g][i] = c0;
+    }
+    for (u = 0; u < u_count; u++) {
+        const T *w = W + (int64_t)ix[u] * ldw + j0;
+#pragma GCC unroll 4
+        for (i = 0; i < nv; i++)
+            wv[i] =
+                tail && i == nv - 1 ? VP(mload)(w + i * VP(W), tm, zero) : VP(load)(w + i * VP(W));
+#pragma GCC unroll 4
+        for (g = 0; g < FD_SP_G; g++) {
+            const VP(vec) a = VP(set1)(v[u * FD_SP_G + g]);
+#pragma GCC unroll 4
+            for (i = 0; i < nv; i++) acc[g][i] = VP(fmadd)(a, wv[i], acc[g][i]);
+        }
+    }
+    for (g = 0; g < rows; g++) {
+        T *yr = y + g * ldy + j0;
+#pragma GCC unroll 4
+        for (i = 0; i < nv; i++) {
+            /* MAXPS returns its second operand for a NaN: relu(NaN) = NaN */
+            const VP(vec) o = relu ? VP(max)(zero, acc[g][i]) : acc[g][i];
+            if (tail && i == nv - 1)
+                VP(mstore)(yr + i * VP(W), tm, o);
+            else
+                VP(store)(yr + i * VP(W), o);
+        }
+    }
+}
+
+void FD_TNAME_ISA(fd_sp_forward, ISA)(int64_t u_count, const int32_t *ix, const T *v, const T *W,
+                                      int64_t ldw, int64_t n, const T *cw, int relu, T *y,
+                                      int64_t ldy, int rows)
+{
+    const int64_t full = n / VP(W), rem = n % VP(W);
+    const VP(mask) tm = VP(tailmask)(rem ? rem : 1);
+    int64_t vi = 0;
+    for (; vi + FD_SP_NV <= full; vi += FD_SP_NV)
+        FD_TNAME_ISA(fd_sp_tile, ISA)(FD_SP_NV, 0, tm, vi * VP(W), u_count, ix, v, W, ldw, cw, relu,
+                                      y, ldy, rows);
+    for (; vi < full; vi++)
+        FD_TNAME_ISA(fd_sp_tile, ISA)(1, 0, tm, vi * VP(W), u_count, ix, v, W, ldw, cw, relu, y,
+                                      ldy, rows);
+    if (rem)
+        FD_TNAME_ISA(fd_sp_tile, ISA)(1, 1, tm, full * VP(W), u_count, ix, v, W, ldw, cw, relu, y,
+                                      ldy, rows);
+}
+
+/* The index of the lowest set bit of a nonzero word. */
+#ifndef FD_SP_CTZ
+#define FD_SP_CTZ
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+FD_INLINE int fd_sp_ctz(unsigned b)
+{
+    unsigned long i;
+    _BitScanForward(&i, b);
+    return (int)i;
+}
+#else
+FD_INLINE int fd_sp_ctz(unsigned b)
+{ return __builtin_ctz(b); }
+#endif
+#endif
+
+/* Compression (mlp_sparse.h): a vector compare per row and W pixels gives
+ * the group's flags as bits; only the set ones are visited.  f is unused. */
+int64_t FD_TNAME_ISA(fd_sp_compress, ISA)(int64_t k, int64_t kh, const T *FD_RESTRICT x,
+                                          int64_t ldx, int rows, T c, unsigned char *f,
+                                          int32_t *FD_RESTRICT ix, T *FD_RESTRICT v, int64_t *split)
+{
+    const T *xr[FD_SP_G];
+    const VP(vec) vc = VP(set1)(c);
+    int64_t j, cnt = 0, sp = -1;
+    int g;
+    (void)f;
+    for (g = 0; g < FD_SP_G; g++) xr[g] = x + (g < rows ? g : 0) * ldx;
+    for (j = 0; j < k; j += VP(W)) {
+        unsigned bits = 0;
+        if (j + VP(W) <= k) {
+#pragma GCC unroll 4
+            for (g = 0; g < FD_SP_G; g++) bits |= VP(neq_bits)(VP(load)(xr[g] + j), vc);
+        } else {
+            int64_t t;
+            for (t = j; t < k; t++)
+                for (g = 0; g < FD_SP_G; g++) bits |= (unsigned)(xr[g][t] != c) << (t - j);
+        }
+        while (bits) {
+            const int64_t jj = j + fd_sp_ctz(bits);
+            bits &= bits - 1;
+            T d[FD_SP_G];
+            if (jj >= kh && sp < 0) sp = cnt;
+#pragma GCC unroll 4
+            for (g = 0; g < FD_SP_G; g++) d[g] = g < rows ? xr[g][jj] - c : (T)0;
+#pragma GCC unroll 4
+            for (g = 0; g < FD_SP_G; g++) v[cnt * FD_SP_G + g] = d[g];
+            ix[cnt++] = (int32_t)jj;
+        }
+    }
+    *split = sp < 0 ? cnt : sp;
+    return cnt;
+}
+
+/* cw[j] = b0[j] + sum over rows r0 <= r < r1 of c * W[r, j], for j < n (b0:
+ * NULL for 0), each column summed in row order. */
+void FD_TNAME_ISA(fd_sp_colsum, ISA)(int64_t r0, int64_t r1, const T *W, int64_t ldw, int64_t n,
+                                     T c, const T *b0, T *cw)
+{
+    const int64_t full = n - n % VP(W);
+    const VP(vec) vc = VP(set1)(c), zero = VP(zero)();
+    const VP(mask) tm = VP(tailmask)(n % VP(W) ? n % VP(W) : 1);
+    int64_t j, r;
+    for (j = 0; j < full; j += VP(W)) VP(store)(cw + j, b0 ? VP(load)(b0 + j) : zero);
+    if (full < n) VP(mstore)(cw + full, tm, b0 ? VP(mload)(b0 + full, tm, zero) : zero);
+    for (r = r0; r < r1; r++) {
+        const T *w = W + r * ldw;
+        for (j = 0; j < full; j += VP(W))
+            VP(store)(cw + j, VP(fmadd)(vc, VP(load)(w + j), VP(load)(cw + j)));
+        if (full < n)
+            VP(mstore)(
+                cw + full, tm,
+                VP(fmadd)(vc, VP(mload)(w + full, tm, zero), VP(mload)(cw + full, tm, zero)));
+    }
+}

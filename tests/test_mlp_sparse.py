@@ -1,0 +1,94 @@
+"""The training epoch's first layer on sparse input (csrc/mlp/mlp_sparse.h).
+
+Digit images are mostly one background value; the epoch then computes the
+first layer from the pixels that differ from it.  These tests feed such
+data (the bundled MNIST digits, and synthetic rows with odd sizes) so that
+path runs, on every SIMD path, and check it against the NumPy twin and
+across thread counts.  The C-only test (tests/c/test_kernels.c,
+test_mlp_sparse) checks that the path is taken and its edge cases."""
+
+import numpy as np
+import pytest
+
+import fastdigits
+from fastdigits.nn import MLP
+
+from test_nn import TOL, _mnist
+
+
+def _sparse(n, d, background, fill, dtype, seed):
+    """n rows of d values, about `fill` of them not `background`."""
+    rng = np.random.default_rng(seed)
+    X = np.full((n, d), background, dtype)
+    keep = rng.random((n, d)) < fill
+    keep[0, 0] = False  # the batch's first element is its background
+    X[keep] = rng.standard_normal(keep.sum()) * 2.0
+    return X, rng.integers(0, 5, n)
+
+
+def _fit_both(sizes, X, y, dtype, act="relu", **kw):
+    fast = MLP(sizes, act, dtype, seed=4)
+    twin = MLP(sizes, act, dtype, seed=4, backend="numpy")
+    hf = fast.fit(X, y, **kw)
+    ht = twin.fit(X, y, **kw)
+    return fast, twin, hf, ht
+
+
+@pytest.mark.parametrize("background", [0.0, -0.4242, 1.5])
+@pytest.mark.parametrize(
+    "sizes, batch",
+    [((37, 19, 5), 7), ((37, 5), 10), ((100, 33, 17, 5), 64), ((16, 64, 5), 9)],
+    ids=["odd", "one-layer", "deep", "block-wide"],
+)
+def test_sparse_rows_match_numpy(isa, dtype, sizes, batch, background):
+    X, y = _sparse(50, sizes[0], background, 0.2, dtype, seed=sizes[0])
+    act = "identity" if len(sizes) == 2 else "relu"
+    with fastdigits.simd(isa):
+        fast, twin, hf, ht = _fit_both(sizes, X, y, dtype, act, epochs=2, batch_size=batch, lr=0.05)
+    for p, q in zip(fast.params, twin.params):
+        np.testing.assert_allclose(p, q, **TOL[dtype])
+    np.testing.assert_allclose(
+        [r["loss"] for r in hf], [r["loss"] for r in ht], rtol=1e-4 if dtype == np.float32 else 1e-9
+    )
+
+
+def test_mnist_digits_match_numpy_with_adam(isa):
+    X, y = _mnist("train", 300)
+    assert (X == X[0, 0]).mean() > 0.75  # the background the path is for
+    with fastdigits.simd(isa):
+        fast, twin, _, _ = _fit_both(
+            (784, 64, 10), X, y, np.float32, epochs=2, batch_size=50, optimizer="adam"
+        )
+    for p, q in zip(fast.params, twin.params):
+        np.testing.assert_allclose(p, q, rtol=2e-3, atol=2e-5)
+
+
+def test_sparse_rows_same_bits_for_any_thread_count(isa, dtype):
+    X, y = _sparse(90, 61, -0.5, 0.15, dtype, seed=8)
+    runs = []
+    for nt in (1, 2, 3):
+        with fastdigits.simd(isa), fastdigits.threads(nt):
+            m = MLP((61, 40, 5), dtype=dtype, seed=5)
+            h = m.fit(X, y, epochs=2, batch_size=30)
+        runs.append(([p.tobytes() for p in m.params], [r["loss"] for r in h]))
+    assert runs[0] == runs[1] == runs[2]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_nan_pixels_and_an_inf_weight_spread_as_in_the_twin(dtype):
+    """A NaN pixel spoils only its own row's products, an inf weight every
+    row (0 * inf), as in x @ W: the losses are NaN where the twin's are."""
+    X, y = _sparse(40, 30, 0.0, 0.2, dtype, seed=3)
+    X[7, 4] = np.nan
+    fast, twin, hf, ht = _fit_both((30, 8, 5), X, y, dtype, epochs=1, batch_size=10, lr=0.05)
+    assert [np.isnan(r["loss"]) for r in hf] == [np.isnan(r["loss"]) for r in ht] == [True]
+    for p, q in zip(fast.params, twin.params):
+        assert np.array_equal(np.isnan(p), np.isnan(q))
+    X, y = _sparse(40, 30, 0.0, 0.2, dtype, seed=3)
+    fast = MLP((30, 8, 5), dtype=dtype, seed=4)
+    twin = MLP((30, 8, 5), dtype=dtype, seed=4, backend="numpy")
+    for m in (fast, twin):
+        m.params[0][3, 2] = np.inf
+    hf = fast.fit(X, y, epochs=1, batch_size=40, lr=0.05)
+    ht = twin.fit(X, y, epochs=1, batch_size=40, lr=0.05)
+    assert np.isnan(hf[0]["loss"]) and np.isnan(ht[0]["loss"])
