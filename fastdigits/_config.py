@@ -10,7 +10,7 @@ import contextlib
 import os
 import threading
 import warnings
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -76,16 +76,34 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _env_isa() -> int:
+def _env_isa() -> Tuple[Optional[int], Optional[str]]:
+    """The path FASTDIGITS_SIMD asks for (capped at the CPU's best), or
+    (None, why) for a value that names none."""
     name = os.environ.get("FASTDIGITS_SIMD", "").strip().lower()
     if not name:
-        return _BEST_ISA
+        return _BEST_ISA, None
     if name not in ISA_NAMES:
-        raise ValueError("FASTDIGITS_SIMD must be one of %s, got %r" % (", ".join(ISA_NAMES), name))
-    return min(ISA_NAMES.index(name), _BEST_ISA)
+        return None, "FASTDIGITS_SIMD must be one of %s, got %r" % (", ".join(ISA_NAMES), name)
+    return min(ISA_NAMES.index(name), _BEST_ISA), None
 
 
-_global_isa = _env_isa()
+# A bad FASTDIGITS_SIMD does not fail the import (the command line reports
+# it as a one-line error, env_error()): the first kernel call or get_simd()
+# raises the ValueError, until set_simd() chooses a path.
+_global_isa, _env_isa_error = _env_isa()
+
+
+def env_error() -> Optional[str]:
+    """Why the environment names no SIMD path (a bad FASTDIGITS_SIMD still
+    in force), or None."""
+    return _env_isa_error if _global_isa is None else None
+
+
+def _process_isa() -> int:
+    if _global_isa is None:
+        raise ValueError(_env_isa_error)
+    return _global_isa
+
 
 # The float32 GEMM's row tiles on the AVX-512 path, for every kernel call
 # (fd_ctx.tile): "auto" the CPU's rule, "base" 8 x 32 tiles only, "tall"
@@ -276,7 +294,7 @@ def get_simd() -> str:
     generic
     """
     stack = _local.isa
-    return ISA_NAMES[stack[-1] if stack else _global_isa]
+    return ISA_NAMES[stack[-1] if stack else _process_isa()]
 
 
 def available_simd() -> tuple:
@@ -377,4 +395,4 @@ def simd(name: str) -> Iterator[str]:
 def kernel_context() -> tuple:
     """(isa index, thread count) for a kernel call made now from this thread."""
     stack = _local.isa
-    return (stack[-1] if stack else _global_isa), get_num_threads()
+    return (stack[-1] if stack else _process_isa()), get_num_threads()

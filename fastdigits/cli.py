@@ -8,7 +8,7 @@ import pkgutil
 import sys
 from typing import List, Optional
 
-from . import commands
+from . import _config, commands
 
 
 class CommandError(Exception):
@@ -75,6 +75,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         names = ", ".join(mod.NAME for mod in _command_modules())
         parser.error("no command given: use one of %s" % names)
     args = parser.parse_args(argv)
+    bad_env = _config.env_error()
+    if bad_env:
+        print("fastdigits %s: error: %s" % (args.command, bad_env), file=sys.stderr)
+        return 2
     try:
         return int(args._run(args) or 0)
     except CommandError as exc:

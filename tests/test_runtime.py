@@ -125,6 +125,39 @@ def test_simd_env_forces_portable_path():
     )
 
 
+def test_a_bad_simd_env_fails_the_first_kernel_call_not_the_import():
+    """It failed ``import fastdigits``, so the command line printed a
+    traceback with exit status 1 instead of its one-line error."""
+    code = (
+        "import numpy as np, fastdigits\n"
+        "for f in (fastdigits.get_simd, lambda: fastdigits.matmul(np.eye(2), np.eye(2))):\n"
+        "    try:\n"
+        "        f()\n"
+        "    except ValueError as e:\n"
+        "        print(e)\n"
+        "with fastdigits.simd('generic'):\n"
+        "    print(fastdigits.matmul(np.eye(2), np.eye(2)).sum())\n"
+        "fastdigits.set_simd('generic')\n"
+        "print(fastdigits.get_simd())"
+    )
+    out = _run(code, FASTDIGITS_SIMD="sse9").splitlines()
+    assert (
+        out[:2]
+        == ["FASTDIGITS_SIMD must be one of generic, avx2, avx512, avx512_bf16, amx, got 'sse9'"]
+        * 2
+    )
+    assert out[2:] == ["2.0", "generic"]
+    full = dict(os.environ, FASTDIGITS_SIMD="sse9")
+    res = subprocess.run(
+        [sys.executable, "-m", "fastdigits", "config"], env=full, capture_output=True, text=True
+    )
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.splitlines() == [
+        "fastdigits config: error: FASTDIGITS_SIMD must be one of generic, avx2, avx512, "
+        "avx512_bf16, amx, got 'sse9'"
+    ]
+
+
 def test_cli_config_runs():
     out = _run("from fastdigits.cli import main; main(['config'])")
     assert "simd path" in out
