@@ -1,7 +1,5 @@
 """Binding for the in-place SGD and AdamW kernels: validate, convert, call C
 without the GIL.  The public, documented functions are in fastdigits.optim."""
-import operator
-
 import numpy as np
 
 cimport numpy as cnp
@@ -14,8 +12,8 @@ from fastdigits._binding cimport (
     check_no_overlap,
     current_ctx,
     dtype_code,
-    finite_real,
 )
+from fastdigits import _hyper
 from fastdigits._args import as_array, c_contiguous, native_dtype
 
 cnp.import_array()
@@ -30,16 +28,6 @@ cdef extern from "optim/optim.h" nogil:
                       int64_t step, double weight_decay)
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _real(value, str name, double lo=0.0, bint below_one=False):
-    """A finite Python float >= lo (and < 1 when below_one)."""
-    cdef double v = finite_real(value, name)
-    if v < lo:
-        raise ValueError("%s must be >= %g, got %r" % (name, lo, v))
-    if below_one and v >= 1.0:
-        raise ValueError("%s must be < 1, got %r" % (name, v))
-    return v
 
 
 def _state(object arr, str name, object like):
@@ -85,14 +73,7 @@ def sgd_step(param, grad, lr, momentum=0.0, velocity=None, weight_decay=0.0,
 
     p = _state(param, "param", None)
     g = _grad(grad, p)
-    clr = _real(lr, "lr")
-    cmom = _real(momentum, "momentum")
-    cwd = _real(weight_decay, "weight_decay")
-    if not isinstance(nesterov, (bool, np.bool_)):
-        raise TypeError("nesterov must be a bool, got %s" % type(nesterov).__name__)
-    cnest = bool(nesterov)
-    if cnest and cmom <= 0.0:
-        raise ValueError("nesterov=True requires momentum > 0")
+    clr, cmom, cwd, cnest = _hyper.sgd(lr, momentum, weight_decay, nesterov)
     if velocity is None:
         if cmom != 0.0:
             raise ValueError("velocity buffer is required when momentum != 0 "
@@ -124,23 +105,7 @@ def adam_step(param, grad, m, v, lr, beta1=0.9, beta2=0.999, eps=1e-8, step=None
     g = _grad(grad, p)
     pm = _state(m, "m", p)
     pv = _state(v, "v", p)
-    clr = _real(lr, "lr")
-    cb1 = _real(beta1, "beta1", below_one=True)
-    cb2 = _real(beta2, "beta2", below_one=True)
-    ceps = _real(eps, "eps")
-    cwd = _real(weight_decay, "weight_decay")
-    if step is None or isinstance(step, bool):
-        raise TypeError("step must be an int (the step count, from 1)")
-    try:
-        pystep = operator.index(step)
-    except TypeError:
-        raise TypeError("step must be an int (the step count, from 1), got %s"
-                        % type(step).__name__) from None
-    if pystep < 1:
-        raise ValueError("step must be >= 1 (it counts from 1), got %d" % pystep)
-    if pystep > 2**62:
-        raise ValueError("step must be <= 2**62, got %d" % pystep)
-    cstep = pystep
+    clr, cb1, cb2, ceps, cstep, cwd = _hyper.adam(lr, beta1, beta2, eps, step, weight_decay)
     _no_overlap([("param", p), ("grad", g), ("m", pm), ("v", pv)])
 
     n = p.size

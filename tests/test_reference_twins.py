@@ -63,3 +63,35 @@ def test_twins_convert_inputs_as_the_kernels_do():
         for m in (ref, fastdigits):
             with pytest.raises(exc, match="seed must be"):
                 m.dropout(np.ones(4), 0.5, bad)
+
+
+@pytest.mark.parametrize(
+    "step, kw",
+    [
+        ("sgd", dict(lr=float("nan"))),
+        ("sgd", dict(lr=-0.1)),
+        ("sgd", dict(lr=0.1, momentum=float("inf"))),
+        ("sgd", dict(lr=0.1, weight_decay=True)),
+        ("sgd", dict(lr=0.1, momentum=0.5, nesterov=1)),
+        ("adam", dict(lr=float("nan"), step=1)),
+        ("adam", dict(lr=0.1, step=1.0)),
+        ("adam", dict(lr=0.1, step=True)),
+        ("adam", dict(lr=0.1, step=2**63)),
+        ("adam", dict(lr=0.1, step=1, beta1=1.0)),
+        ("adam", dict(lr=0.1, step=1, eps="1e-8")),
+    ],
+)
+def test_twins_refuse_the_hyper_parameters_the_kernels_refuse(step, kw):
+    # the twins took lr=nan, a float step and beta1=1 (an audit against the
+    # kernels): both now check them with fastdigits._hyper
+    errors = []
+    for m in (fastdigits, reference):
+        p, g = np.ones(3), np.ones(3)
+        with pytest.raises((TypeError, ValueError)) as info:
+            if step == "sgd":
+                m.sgd_step(p, g, velocity=np.zeros(3), **kw)
+            else:
+                m.adam_step(p, g, np.zeros(3), np.zeros(3), **kw)
+        errors.append((info.type, str(info.value)))
+        assert np.array_equal(p, np.ones(3))  # nothing stepped
+    assert errors[0] == errors[1]

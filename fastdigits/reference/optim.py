@@ -11,6 +11,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .. import _hyper
+
 __all__ = ["adam_step", "sgd_step"]
 
 
@@ -25,8 +27,7 @@ def sgd_step(
     nesterov: bool = False,
 ) -> None:
     """Same signature and semantics as :func:`fastdigits.sgd_step`."""
-    if nesterov and momentum <= 0:
-        raise ValueError("nesterov=True requires momentum > 0")
+    lr, momentum, weight_decay, nesterov = _hyper.sgd(lr, momentum, weight_decay, nesterov)
     if momentum != 0 and velocity is None:
         raise ValueError("velocity buffer is required when momentum != 0")
     t = param.dtype.type
@@ -55,8 +56,9 @@ def adam_step(
     weight_decay: float = 0.0,
 ) -> None:
     """Same signature and semantics as :func:`fastdigits.adam_step`."""
-    if step < 1:
-        raise ValueError("step must be >= 1 (it counts from 1), got %d" % step)
+    lr, beta1, beta2, eps, step, weight_decay = _hyper.adam(
+        lr, beta1, beta2, eps, step, weight_decay
+    )
     t = param.dtype.type
     g = np.asarray(grad, dtype=param.dtype)
     param *= t(1.0 - lr * weight_decay)
