@@ -754,7 +754,8 @@ class MLP:
     def save(self, path) -> Any:
         """Write a plain ``.npz`` (readable by NumPy alone): W0, b0, W1, b1,
         ..., layer_sizes, activation, seed, epochs_trained and, when set,
-        normalization (scale, mean, std).
+        normalization (scale, mean, std), dropout (hidden, input) and
+        precision (``"bfloat16"``).
 
         ``.npz`` is appended to a name without it (as :func:`numpy.savez`
         does, and as :meth:`load` looks it up).  The file is written
@@ -772,6 +773,8 @@ class MLP:
             arrays["normalization"] = np.asarray(self.normalization, dtype=np.float64)
         if self.dropout or self.input_dropout:
             arrays["dropout"] = np.asarray([self.dropout, self.input_dropout], dtype=np.float64)
+        if self.precision != "float32":
+            arrays["precision"] = np.asarray(self.precision)
         arrays.update(
             layer_sizes=np.asarray(self.layer_sizes, dtype=np.int64),
             activation=np.asarray(self.activation),
@@ -789,8 +792,14 @@ class MLP:
         return target
 
     @classmethod
-    def load(cls, path, backend: str = "fast") -> "MLP":
+    def load(cls, path, backend: str = "fast", precision: Optional[str] = None) -> "MLP":
         """Rebuild a model written by :meth:`save` (weights keep their dtype).
+
+        ``precision``: None (default) for the one it was saved with (files
+        without one: ``"float32"``), or ``"float32"`` / ``"bfloat16"`` to
+        choose.  A model saved with ``"bfloat16"`` and loaded with
+        ``backend="numpy"`` (which runs float32 only) needs
+        ``precision="float32"``: the ValueError says so.
 
         ``path`` is looked up as :meth:`save` names it (``m`` -> ``m.npz``),
         or as given when only that exists; it may also be a readable,
@@ -811,6 +820,17 @@ class MLP:
                 name = os.fsdecode(os.fspath(path))
             data = _read_model_file(name)
         sizes = data["layer_sizes"]
+        chosen = precision is not None
+        if precision is None:
+            precision = data["precision"]
+            if precision != "float32" and backend != "fast":
+                raise ValueError(
+                    "%s: the model was saved with precision=%r, which backend=%r does not "
+                    "run: load it with backend='fast', or pass precision='float32'"
+                    % (name, precision, backend)
+                )
+        elif precision not in ("float32", "bfloat16"):
+            raise ValueError('precision must be "float32" or "bfloat16", got %r' % (precision,))
         try:
             model = cls(
                 sizes,
@@ -821,8 +841,11 @@ class MLP:
                 normalization=data["normalization"],
                 dropout=data["dropout"][0],
                 input_dropout=data["dropout"][1],
+                precision=precision,
             )
         except (TypeError, ValueError) as exc:
+            if chosen and "precision" in str(exc):  # the caller's choice, not the file
+                raise ValueError("%s: %s" % (name, exc)) from None
             raise ModelFileError("%s: invalid model settings: %s" % (name, exc)) from None
         for j, arr in enumerate(data["params"]):
             model.params[j][...] = arr
@@ -984,6 +1007,7 @@ def _read_model_file(name: str, fileobj: Any = None) -> Dict[str, Any]:
                 "dtype": dtype,
                 "normalization": norm,
                 "activation": str(scalar("activation", "U")),
+                "precision": str(scalar("precision", "U", "float32")),
                 "seed": int(scalar("seed", "iu", 0)),
                 "epochs_trained": int(scalar("epochs_trained", "iu", 0)),
                 "params": [read(key) for key, _ in expected],

@@ -209,10 +209,35 @@ def test_inconsistent_contents(tmp_path):
         "actnum": (dict(activation=np.zeros(2)), "activation must be a single text"),
         "norm": (dict(normalization=np.zeros(2)), "normalization must be 3 floats"),
         "zero": (dict(layer_sizes=np.array([16, 0, 3])), "positive"),
+        "precision": (dict(precision=np.asarray("float16")), "precision must be"),
+        "precnum": (dict(precision=np.zeros(1)), "precision must be a single text"),
     }
     for name, (change, words) in cases.items():
         bad = _rewrite(path, str(tmp_path / (name + ".npz")), **change)
         _expect(bad, words)
+
+
+def test_precision_is_saved_and_loaded(tmp_path):
+    """A bfloat16 model came back float32 (save kept no precision), and
+    load(backend="numpy") silently ran it in float32."""
+    X = np.random.default_rng(0).standard_normal((9, 16)).astype(np.float32)
+    m = MLP((16, 8, 3), dtype=np.float32, seed=1, precision="bfloat16")
+    path = m.save(str(tmp_path / "bf"))
+    back = MLP.load(path)
+    assert back.precision == "bfloat16"
+    np.testing.assert_array_equal(back.decision_function(X), m.decision_function(X))
+    with pytest.raises(ValueError, match="saved with precision='bfloat16'.*precision='float32'"):
+        MLP.load(path, backend="numpy")
+    twin = MLP.load(path, backend="numpy", precision="float32")
+    assert twin.precision == "float32" and twin.backend == "numpy"
+    with pytest.raises(ValueError, match='needs dtype=float32 and backend="fast"') as info:
+        MLP.load(path, backend="numpy", precision="bfloat16")
+    assert not isinstance(info.value, ModelFileError)  # the caller's choice, not the file
+    with pytest.raises(ValueError, match="precision must be"):
+        MLP.load(path, precision="float16")
+    f32 = MLP.load(MLP((16, 8, 3), dtype=np.float32).save(str(tmp_path / "f")))
+    assert f32.precision == "float32"
+    assert MLP.load(str(tmp_path / "f"), precision="bfloat16").precision == "bfloat16"
 
 
 def _forged_member(shape, dtype="<f4"):
