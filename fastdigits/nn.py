@@ -56,8 +56,10 @@ decoupled weight decay).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import threading
 import time
 import zipfile
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -207,6 +209,31 @@ def _softmax_rows(z: np.ndarray) -> np.ndarray:
     np.exp(z, out=z)
     z /= z.sum(axis=1, keepdims=True)
     return z
+
+
+_FIT_FLAG_LOCK = threading.Lock()
+
+
+def _one_fit_at_a_time(fit: Callable[..., Any]) -> Callable[..., Any]:
+    """fit refuses to start while it runs on the same model (called from
+    its callback or another thread): the two would interleave steps
+    and history rows."""
+
+    @functools.wraps(fit)
+    def guarded(self, *args, **kwargs):
+        with _FIT_FLAG_LOCK:  # test and set as one step for threads
+            if getattr(self, "_fitting", False):
+                raise RuntimeError(
+                    "MLP.fit is already running on this model (called from its callback "
+                    "or from another thread); fit a copy, or call fit after it returns"
+                )
+            self._fitting = True
+        try:
+            return fit(self, *args, **kwargs)
+        finally:
+            self._fitting = False
+
+    return guarded
 
 
 class MLP:
@@ -443,6 +470,7 @@ class MLP:
         kw = dict(augment=rows, augment_seed=self.seed % 2**64, normalization=norm)
         return images, kw
 
+    @_one_fit_at_a_time
     def fit(
         self,
         X,
@@ -516,7 +544,9 @@ class MLP:
         by ``callback`` or during its validation) is rolled back before the
         exception propagates: weights and gradients return to their values
         at the start of that epoch, and it is not counted in
-        ``epochs_trained`` or ``history``.
+        ``epochs_trained`` or ``history``.  While fit runs, another fit of
+        the same model (from ``callback`` or another thread) raises
+        RuntimeError; ``predict`` and friends may be called.
         """
         aug_kw: Dict[str, Any] = {}
         if augment is not None:

@@ -563,3 +563,27 @@ def test_bad_fit_numbers_name_the_argument():
         with pytest.raises(exc, match=match):
             model.fit(X, y, epochs=1, **kw)
         assert model.epochs_trained == 0
+
+
+@pytest.mark.parametrize("backend", ["fast", "numpy"])
+def test_fit_from_its_own_callback_is_refused(backend):
+    """A callback that called fit again ran an inner fit in the middle of
+    the outer one: history epochs [1, 4, 5], the steps interleaved."""
+    X, y = _data(n=40, d=5, c=3, dtype=np.float32)
+    m = MLP((5, 4, 3), dtype=np.float32, seed=1, backend=backend)
+    twin = MLP((5, 4, 3), dtype=np.float32, seed=1, backend=backend)
+    errors = []
+
+    def callback(epoch, steps_done, steps_per_epoch):
+        try:
+            m.fit(X, y, epochs=1, batch_size=10)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    h = m.fit(X, y, epochs=2, batch_size=10, callback=callback, callback_every=2)
+    assert errors and all("already running on this model" in e for e in errors)
+    assert [r["epoch"] for r in h] == [1, 2] and m.epochs_trained == 2
+    twin.fit(X, y, epochs=2, batch_size=10)
+    for p, q in zip(m.params, twin.params):
+        assert np.array_equal(p, q)
+    assert len(m.fit(X, y, epochs=1, batch_size=10)) == 1  # free again afterwards
