@@ -5,6 +5,8 @@ PNG writer (:mod:`fastdigits.png`) and the plots: array-likes to an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any, List, Optional
 
 import numpy as np
@@ -109,6 +111,11 @@ def to_uint8(images: Any) -> np.ndarray:
 def _labels_list(labels: Any, n: int) -> Optional[List[str]]:
     if labels is None:
         return None
+    if isinstance(labels, (Mapping, AbstractSet)):
+        # (np.ndim of a dict is 0: it was taken as one label)
+        raise TypeError(
+            "labels must be a sequence of labels, one per image, got %s" % type(labels).__name__
+        )
     if isinstance(labels, (str, bytes)) or np.ndim(labels) == 0:
         labels = [labels]
     if hasattr(labels, "detach") and hasattr(labels, "cpu"):

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
 
@@ -48,6 +49,9 @@ def _labels_1d(values: Any, name: str) -> np.ndarray:
     arr = np.asarray(values.detach().cpu().numpy() if hasattr(values, "detach") else values)
     if arr.ndim != 1:
         raise ValueError("%s must be 1-D, got shape %s" % (name, arr.shape))
+    if arr.size and arr.dtype.kind in "uf" and arr.max() >= 2.0**63:
+        # (cast to int64, 2**64 - 1 was reported as the label -1)
+        raise ValueError("%s holds a class label too large: %s" % (name, arr.max()))
     if arr.dtype.kind not in "iub":
         if (
             arr.dtype.kind == "f"
@@ -185,7 +189,15 @@ def _history(history: Any) -> Dict[str, np.ndarray]:
             raise ValueError("history[%d] has no 'epoch'" % i)
         for k in HISTORY_KEYS:
             v = row.get(k)
-            cols[k].append(np.nan if v is None else float(v))
+            if v is None:
+                cols[k].append(np.nan)
+            elif isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, np.number)):
+                # (float("x") failed with no word of where)
+                raise TypeError(
+                    "history[%d][%r] must be a number or None, got %s" % (i, k, type(v).__name__)
+                )
+            else:
+                cols[k].append(float(v))
     return {k: np.array(v, dtype=np.float64) for k, v in cols.items()}
 
 

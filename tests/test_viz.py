@@ -718,3 +718,21 @@ def test_thread_counts_take_numpy_integers():
     assert fastdigits.get_num_threads() == before
     with pytest.raises(TypeError, match="n_threads must be an int"):
         fastdigits.set_num_threads(np.True_)
+
+
+def test_label_and_history_messages_name_the_problem(tmp_path):
+    # (an audit: a uint64 label of 2**64 - 1 was reported as "-1", a dict of
+    # labels as one label, a text loss as "could not convert string to float")
+    for bad in (np.array([0, 2**64 - 1], np.uint64), np.array([0.0, 1e30])):
+        with pytest.raises(ValueError, match="y_true holds a class label too large"):
+            plots.confusion_matrix(bad, np.array([0, 1]))
+    images = np.zeros((2, 4, 4), np.uint8)
+    for labels in ({0: "a", 1: "b"}, {3, 4}):
+        with pytest.raises(TypeError, match="labels must be a sequence of labels, one per image"):
+            fastdigits.render(images, labels, color=False)
+    rows = [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": "0.4"}]
+    with pytest.raises(
+        TypeError, match=r"history\[1\]\['loss'\] must be a number or None, got str"
+    ):
+        plots.plot_training(rows, tmp_path)
+    assert not os.listdir(tmp_path)
