@@ -736,3 +736,20 @@ def test_label_and_history_messages_name_the_problem(tmp_path):
     ):
         plots.plot_training(rows, tmp_path)
     assert not os.listdir(tmp_path)
+
+
+def test_montage_size_is_bounded_before_allocating(monkeypatch):
+    # 2**31 pixels were allowed: a 2 GiB canvas (an audit)
+    images = np.zeros((5000, 28, 28), np.uint8)
+    big = np.full
+    sizes = []
+    monkeypatch.setattr(
+        np, "full", lambda shape, *a, **k: sizes.append(shape) or big(shape, *a, **k)
+    )
+    with pytest.raises(ValueError, match="more than 67108864: too large; show fewer images"):
+        png.montage(images, ncols=10, scale=8)
+    assert sizes == []
+    pixels, _ = png.montage(images[:4500], ncols=10, scale=4)
+    assert pixels.size <= png.MAX_MONTAGE_PIXELS
+    with pytest.raises(ValueError, match="show fewer images"):
+        fastdigits.Digits(images[:200], scale=100)._repr_png_()
