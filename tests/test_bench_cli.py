@@ -59,6 +59,8 @@ def tiny_run(tmp_path_factory):
         cwd=str(d),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # written whole through a temporary file each (nothing else left there)
+    assert sorted(os.listdir(d)) == ["chart.png", "out.json", "table.md"]
     return proc, json.loads(js.read_text()), png, md
 
 
@@ -232,6 +234,9 @@ def _errors(argv, capsys):
         (["--plot", "chart.jpg"], ".png"),
         (["--only", "no_such_kernel_zzz"], "matches no case"),
         (["--json", "/no/such/folder/x.json"], "no such folder"),
+        # '' passed the checks: the whole run, then open('') failed
+        (["--json", "", "--list"], "--json needs a file name, got ''"),
+        (["--markdown", ""], "--markdown needs a file name, got ''"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(argv, words, capsys):

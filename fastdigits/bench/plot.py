@@ -71,5 +71,9 @@ def write_plot(doc: Dict[str, Any], path: str) -> None:
         ax.set_xlabel(ax.get_xlabel() + "\n" + "\n".join(warnings), color="black")
         ax.xaxis.label.set_fontsize(8)
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=110)
-    plt.close(fig)
+    from .._atomic import atomic_write  # replaced whole, as every file we write
+
+    try:
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))
+    finally:
+        plt.close(fig)

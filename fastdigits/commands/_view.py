@@ -105,6 +105,9 @@ def check_output(opt: str, path: str, suffix: Optional[str] = None) -> None:
     """Fail now, before any work, if ``path`` cannot be written later: its
     folder must exist and be writable, it must not be a folder, and it must
     end in ``suffix`` (case-insensitive) when one is given."""
+    if not path:
+        # ('' passed every check below: the work ran, then open('') failed)
+        raise CommandError("%s needs a file name, got ''" % opt)
     if suffix is not None and not path.lower().endswith(suffix):
         raise CommandError(
             "%s %s: the file name must end in %s (it is written as %s)"

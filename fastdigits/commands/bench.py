@@ -176,14 +176,15 @@ def run(args) -> int:
     doc = runner.run(opts)
     print()
     print(report.table_text(doc))
+    from .._atomic import atomic_write  # a failed write keeps the old file whole
+
     if args.json is not None:
-        with open(args.json, "w") as f:
-            json.dump(doc, f, indent=1, allow_nan=False)
-            f.write("\n")
+        text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
+        atomic_write(args.json, lambda f: f.write(text.encode("utf-8")))
         print("wrote %s" % args.json)
     if args.markdown is not None:
-        with open(args.markdown, "w") as f:
-            f.write(report.markdown_text(doc))
+        text = report.markdown_text(doc)
+        atomic_write(args.markdown, lambda f: f.write(text.encode("utf-8")))
         print("wrote %s" % args.markdown)
     if args.plot is not None:
         from ..bench.plot import write_plot
