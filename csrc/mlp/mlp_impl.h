@@ -62,8 +62,11 @@ static size_t FN(fd_mlp_layout)(fd_ctx ctx, const fd_mlp_shape *s, char *base,
     }
     if (bufs) bufs->kwork = kw ? (void *)(base + off) : NULL;
     off += fd_mlp_align(kw);
-    w = FN(fd_mlp_sparse_bytes)(B, s->sizes[0], s->sizes[1]);
-    if (bufs) bufs->sparse = (void *)(base + off);
+    /* the sparse first layer's scratch, where fd_mlp_fwd may take it */
+    w = ctx.precision != FD_PREC_BF16 && (s->act == FD_ACT_RELU || L == 1)
+        ? FN(fd_mlp_sparse_bytes)(B, s->sizes[0], s->sizes[1])
+        : 0;
+    if (bufs) bufs->sparse = w ? (void *)(base + off) : NULL;
     return off + fd_mlp_align(w) + FD_MLP_ALIGN; /* slack to align the base */
 }
 
@@ -236,8 +239,7 @@ static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, c
         /* training: the first layer on the batch's sparse pixels when it
          * has few (mlp_sparse.h; relu or linear, no dropout, float32 or
          * float64 precision) */
-        if (l == 0 && drop && !dropping && !packed_w && ctx.precision != FD_PREC_BF16 &&
-            (last || s->act == FD_ACT_RELU) &&
+        if (l == 0 && drop && !dropping && !packed_w && b->sparse &&
             FN(fd_mlp_sparse_forward)(ctx, m, k, nn, in, params[0], params[1],
                                       last ? FD_ACT_IDENTITY : s->act, y, ldy, b->sparse)) {
             in = y;

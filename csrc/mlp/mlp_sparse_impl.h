@@ -135,8 +135,10 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     const int64_t nb = (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK;
     int64_t q, total = 0, nsl, slab;
     int nt = fd_threads_for(&ctx, (size_t)(m * k), (size_t)1 << 14);
-    /* a NaN or inf background would spread to every row */
-    if (m < 1 || (act != FD_ACT_RELU && act != FD_ACT_IDENTITY) || !(c - c == (T)0)) return 0;
+    /* a NaN or inf background would spread to every row; ix holds int32 */
+    if (m < 1 || k > INT32_MAX || (act != FD_ACT_RELU && act != FD_ACT_IDENTITY) ||
+        !(c - c == (T)0))
+        return 0;
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
     FD_PARALLEL
     {
