@@ -9,6 +9,8 @@ test_mlp_sparse) checks that the path is taken and its edge cases."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastdigits
 from fastdigits.nn import MLP
@@ -92,3 +94,26 @@ def test_nan_pixels_and_an_inf_weight_spread_as_in_the_twin(dtype):
     hf = fast.fit(X, y, epochs=1, batch_size=40, lr=0.05)
     ht = twin.fit(X, y, epochs=1, batch_size=40, lr=0.05)
     assert np.isnan(hf[0]["loss"]) and np.isnan(ht[0]["loss"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(1, 60),
+    d=st.integers(1, 70),
+    h=st.integers(1, 40),
+    batch=st.integers(1, 30),
+    fill=st.floats(0.0, 0.5),
+    background=st.sampled_from([0.0, -0.4242, 1.5]),
+    f32=st.booleans(),
+    path=st.sampled_from(fastdigits.available_simd()),
+    seed=st.integers(0, 1000),
+)
+def test_property_sparse_rows_match_numpy(n, d, h, batch, fill, background, f32, path, seed):
+    """Any size (pixels not a multiple of a vector or of 8, the K half
+    inside a skipped run, groups of 1-3 rows), any fill."""
+    dtype = np.float32 if f32 else np.float64
+    X, y = _sparse(n, d, background, fill, dtype, seed)
+    with fastdigits.simd(path):
+        fast, twin, hf, ht = _fit_both((d, h, 5), X, y, dtype, epochs=1, batch_size=batch, lr=0.05)
+    for p, q in zip(fast.params, twin.params):
+        np.testing.assert_allclose(p, q, **TOL[dtype])
