@@ -11,7 +11,8 @@
  * pixels takes the dense product instead.
  *
  * Every output element is summed over its group's pixels in ascending
- * order by one thread: the bits do not depend on the thread count.  NaN or
+ * order, in two fixed halves (pixels below k / 2 and the rest) added at
+ * the end: the bits do not depend on the thread count.  NaN or
  * inf anywhere in W reaches c * colsum(W) (or 0 * inf = NaN), so such a
  * column is NaN or inf for every row, as in the dense product. */
 #ifndef FD_MLP_SPARSE_H

@@ -2,6 +2,9 @@
  * forward, the compression into groups and the driver. */
 
 #define FN(name) FD_TNAME(name)
+#if FD_SP_G != 4
+#error "the portable compression below packs groups of 4 rows"
+#endif
 
 /* Portable path: FD_SP_COLS output columns at a time, in arrays the
  * compiler keeps in vector registers where it can. */
@@ -55,9 +58,7 @@ int64_t FD_TNAME_ISA(fd_sp_compress, generic)(int64_t k, int64_t kh, const T *x,
 {
     const T *x0 = x, *x1 = rows > 1 ? x + ldx : x, *x2 = rows > 2 ? x + 2 * ldx : x,
             *x3 = rows > 3 ? x + 3 * ldx : x;
-    const T z1 = rows > 1 ? (T)1 : (T)0, z2 = rows > 2 ? (T)1 : (T)0, z3 = rows > 3 ? (T)1 : (T)0;
     int64_t j, cnt = 0;
-    (void)FD_SP_G; /* the four rows below are FD_SP_G's */
     for (j = 0; j < k; j++)
         f[j] = (unsigned char)((x0[j] != c) | (x1[j] != c) | (x2[j] != c) | (x3[j] != c));
     *split = -1;
@@ -74,9 +75,9 @@ int64_t FD_TNAME_ISA(fd_sp_compress, generic)(int64_t k, int64_t kh, const T *x,
         if (j == kh) *split = cnt;
         ix[cnt] = (int32_t)j;
         v[cnt * 4 + 0] = x0[j] - c;
-        v[cnt * 4 + 1] = z1 * (x1[j] - c);
-        v[cnt * 4 + 2] = z2 * (x2[j] - c);
-        v[cnt * 4 + 3] = z3 * (x3[j] - c);
+        v[cnt * 4 + 1] = rows > 1 ? x1[j] - c : (T)0;
+        v[cnt * 4 + 2] = rows > 2 ? x2[j] - c : (T)0;
+        v[cnt * 4 + 3] = rows > 3 ? x3[j] - c : (T)0;
         cnt += f[j];
     }
     if (*split < 0) *split = cnt;
