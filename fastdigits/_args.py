@@ -14,11 +14,26 @@ they are used as given or rejected, so no update can land in a copy.
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any, Optional
 
 import numpy as np
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def finite_real(value: Any, name: str) -> float:
+    """value as a finite float, or TypeError/ValueError naming the argument."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError("%s must be a real number, got %s" % (name, type(value).__name__))
+    try:
+        v = float(value)
+    except OverflowError:  # a huge Python int
+        v = math.inf
+    if not math.isfinite(v):
+        raise ValueError("%s must be finite, got %r" % (name, value))
+    return v
 
 
 def native_dtype(dtype: np.dtype) -> np.dtype:

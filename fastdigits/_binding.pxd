@@ -13,7 +13,6 @@ cdef cnp.ndarray check_out(object obj, str name, tuple shape, object dtype,
 cdef cnp.ndarray check_inplace(object obj, str name, tuple shape, object dtype,
                                tuple inputs=*)
 cdef int check_no_overlap(object arr, str name, tuple inputs) except -1
-cdef double finite_real(object value, str name) except? -1.0
 cdef int check_status(int rc, str nomem, object error, str failed) except -1
 cdef int act_code(str name) except -1
 cdef int dtype_code(cnp.ndarray arr) except -1

@@ -12,8 +12,6 @@ whichever kernel raised it:
 * ``<name> must be C-contiguous`` (``or F-contiguous`` where the kernel takes both)
 * ``<name> overlaps <input>; pass a separate buffer``
 """
-import math
-import numbers
 
 import numpy as np
 
@@ -129,20 +127,6 @@ cdef cnp.ndarray check_inplace(object obj, str name, tuple shape, object dtype,
     """A buffer a kernel updates in place (parameters, optimiser state): the
     same checks as an out= buffer, but it must be given."""
     return _check_buffer(obj, name, shape, dtype, False, inputs)
-
-
-cdef double finite_real(object value, str name) except? -1.0:
-    """value as a finite float, or TypeError/ValueError naming the argument."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError("%s must be a real number, got %s" % (name, type(value).__name__))
-    cdef double v
-    try:
-        v = float(value)
-    except OverflowError:  # a huge Python int
-        v = math.inf
-    if not math.isfinite(v):
-        raise ValueError("%s must be finite, got %r" % (name, value))
-    return v
 
 
 cdef int check_status(int rc, str nomem, object error, str failed) except -1:

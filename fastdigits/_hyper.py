@@ -4,25 +4,18 @@ refuse the same values with the same messages."""
 
 from __future__ import annotations
 
-import math
-import numbers
 import operator
 from typing import Any, Tuple
 
 import numpy as np
 
+from ._args import finite_real
+
 
 def real(value: Any, name: str, below_one: bool = False) -> float:
     """value as a finite float >= 0 (and < 1 when below_one), or
     TypeError/ValueError naming the argument."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError("%s must be a real number, got %s" % (name, type(value).__name__))
-    try:
-        v = float(value)
-    except OverflowError:  # a huge Python int
-        v = math.inf
-    if not math.isfinite(v):
-        raise ValueError("%s must be finite, got %r" % (name, value))
+    v = finite_real(value, name)
     if v < 0.0:
         raise ValueError("%s must be >= 0, got %r" % (name, v))
     if below_one and v >= 1.0:
