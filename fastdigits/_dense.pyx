@@ -56,7 +56,7 @@ cdef extern from "dense/dense.h" nogil:
 from fastdigits._activation import activation_name
 from fastdigits._args import anchor_dtype, as_array, behaved
 from fastdigits._runtime import ISA_NAMES
-from fastdigits._dropout import check_rate, check_seed
+from fastdigits._hyper import check_rate, check_seed
 
 
 cdef fd_dense_drop _drop_args(dropout, seed):

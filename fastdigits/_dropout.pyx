@@ -9,6 +9,7 @@ from libc.stdint cimport int64_t, uint64_t
 from fastdigits._common cimport fd_ctx, FD_OK
 from fastdigits._binding cimport check_out, current_ctx, dtype_code
 from fastdigits._args import as_array, behaved, native_dtype
+from fastdigits._hyper import check_rate, check_seed
 
 cnp.import_array()
 
@@ -18,26 +19,6 @@ cdef extern from "dropout/dropout.h" nogil:
                    uint64_t seed)
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def check_rate(p, str name="p"):
-    """p as a float in [0, 1), or TypeError/ValueError naming the argument."""
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
-        raise TypeError("%s must be a real number in [0, 1), got %s" % (name, type(p).__name__))
-    v = float(p)
-    if not (0.0 <= v < 1.0):
-        raise ValueError("%s must be in [0, 1), got %r" % (name, p))
-    return v
-
-
-def check_seed(seed, str name="seed"):
-    """seed as an int in [0, 2**64), or TypeError/ValueError naming the argument."""
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError("%s must be an int, got %s" % (name, type(seed).__name__))
-    s = int(seed)
-    if not 0 <= s < 2 ** 64:
-        raise ValueError("%s must be in [0, 2**64), got %d" % (name, s))
-    return s
 
 
 def dropout(x, p, seed, out=None):

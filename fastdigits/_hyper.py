@@ -1,6 +1,6 @@
-"""The optimiser steps' hyper-parameter checks, shared by the binding
-(fastdigits._optim) and the NumPy twins (fastdigits.reference.optim): both
-refuse the same values with the same messages."""
+"""Hyper-parameter checks shared by the bindings (fastdigits._optim,
+_dropout, _dense) and the NumPy twins (fastdigits.reference): both refuse
+the same values with the same messages."""
 
 from __future__ import annotations
 
@@ -21,6 +21,28 @@ def real(value: Any, name: str, below_one: bool = False) -> float:
     if below_one and v >= 1.0:
         raise ValueError("%s must be < 1, got %r" % (name, v))
     return v
+
+
+def check_rate(p: Any, name: str = "p") -> float:
+    """p as a float in [0, 1) (a dropout or smoothing rate), or
+    TypeError/ValueError naming the argument."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError("%s must be a real number in [0, 1), got %s" % (name, type(p).__name__))
+    v = float(p)
+    if not 0.0 <= v < 1.0:
+        raise ValueError("%s must be in [0, 1), got %r" % (name, p))
+    return v
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """seed as an int in [0, 2**64) (a Philox key), or TypeError/ValueError
+    naming the argument."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError("%s must be an int, got %s" % (name, type(seed).__name__))
+    s = int(seed)
+    if not 0 <= s < 2**64:
+        raise ValueError("%s must be in [0, 2**64), got %d" % (name, s))
+    return s
 
 
 def sgd(

@@ -68,6 +68,7 @@ import numpy as np
 
 from ._activation import ACTIVATIONS
 from ._args import c_contiguous
+from ._hyper import check_rate
 from ._mlp_init import OPTIMIZERS, init_params
 from .reference import nn as _ref  # the numpy backend
 
@@ -152,16 +153,6 @@ def _check_normalization(value: Normalization) -> Optional[Tuple[float, float, f
             "std nonzero, got %r" % ((scale, mean, std),)
         )
     return (scale, mean, std)
-
-
-def _check_rate(value, name: str) -> float:
-    """A dropout or smoothing rate: a real number in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError("%s must be a number in [0, 1), got %r" % (name, value))
-    v = float(value)
-    if not 0.0 <= v < 1.0:
-        raise ValueError("%s must be in [0, 1), got %r" % (name, value))
-    return v
 
 
 def _real(value, name: str) -> float:
@@ -340,8 +331,8 @@ class MLP:
         ):
             # (the range every other seed takes, and what a model file stores)
             raise ValueError("seed must be an int in [0, 2**64), got %r" % (seed,))
-        self.dropout = _check_rate(dropout, "dropout")
-        self.input_dropout = _check_rate(input_dropout, "input_dropout")
+        self.dropout = check_rate(dropout, "dropout")
+        self.input_dropout = check_rate(input_dropout, "input_dropout")
         if precision not in ("float32", "bfloat16"):
             raise ValueError('precision must be "float32" or "bfloat16", got %r' % (precision,))
         # bfloat16: every layer's GEMMs (forward, dW, dx) round their operands
@@ -594,7 +585,7 @@ class MLP:
             raise ValueError(
                 "lr_schedule must be one of %s, got %r" % (", ".join(LR_SCHEDULES), lr_schedule)
             )
-        label_smoothing = _check_rate(label_smoothing, "label_smoothing")
+        label_smoothing = check_rate(label_smoothing, "label_smoothing")
         if isinstance(warmup, bool) or not isinstance(
             warmup, (int, float, np.integer, np.floating)
         ):

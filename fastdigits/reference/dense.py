@@ -8,7 +8,8 @@ import numpy as np
 
 from .._activation import ACTIVATIONS, activation_name, backward_input
 from .._args import anchor_dtype, as_array
-from .dropout import check_rate, check_seed, dropout_apply
+from .._hyper import check_rate, check_seed
+from .dropout import dropout_apply
 
 _GELU_C = np.sqrt(2.0 / np.pi)
 _GELU_A = 0.044715

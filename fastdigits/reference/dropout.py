@@ -8,6 +8,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._args import as_array, native_dtype
+from .._hyper import check_rate, check_seed
 from .rng import STREAM_DROPOUT, philox4x32_10, rng_c3
 
 
@@ -30,26 +31,6 @@ def dropout_apply(x: np.ndarray, p: float, seed: int, c2: int = 0, tag: int = 0)
     scale = x.dtype.type(1.0 / (1.0 - p))
     res = np.where(drop, x.dtype.type(0), flat * scale)
     return res.reshape(x.shape)
-
-
-def check_rate(p: Any, name: str = "p") -> float:
-    """p as a float in [0, 1); the kernels' check (fastdigits._dropout)."""
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
-        raise TypeError("%s must be a real number in [0, 1), got %s" % (name, type(p).__name__))
-    v = float(p)
-    if not 0.0 <= v < 1.0:
-        raise ValueError("%s must be in [0, 1), got %r" % (name, p))
-    return v
-
-
-def check_seed(seed: Any, name: str = "seed") -> int:
-    """seed as an int in [0, 2**64); the kernels' check (fastdigits._dropout)."""
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError("%s must be an int, got %s" % (name, type(seed).__name__))
-    s = int(seed)
-    if not 0 <= s < 2**64:
-        raise ValueError("%s must be in [0, 2**64), got %d" % (name, s))
-    return s
 
 
 def dropout(x: Any, p: float, seed: int, *, out: Optional[np.ndarray] = None) -> np.ndarray:
