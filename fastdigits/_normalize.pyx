@@ -7,8 +7,7 @@ cimport numpy as cnp
 from libc.stdint cimport int64_t, uint8_t
 from fastdigits._common cimport fd_ctx
 from fastdigits._binding cimport check_out, current_ctx, dtype_code
-from fastdigits._args import finite_real
-from fastdigits._args import as_array
+from fastdigits._args import as_array, finite_real
 
 cnp.import_array()
 
