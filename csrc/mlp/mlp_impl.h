@@ -14,7 +14,9 @@ typedef struct {
      * product (gemm_bf16.h), kept by the epoch's optimiser steps; else NULL */
     uint32_t *wpk[FD_MLP_MAX_LAYERS];
     void *kwork; /* dense kernels' scratch */
+    size_t kwork_bytes;
     void *sparse; /* the sparse first layer's scratch (mlp_sparse.h) */
+    int sparse_fwd; /* this step's first layer went through it */
 } FN(fd_mlp_bufs);
 
 /* Lay out the scratch block; returns its size (bufs may be NULL to measure). */
@@ -61,6 +63,7 @@ static size_t FN(fd_mlp_layout)(fd_ctx ctx, const fd_mlp_shape *s, char *base,
         }
     }
     if (bufs) bufs->kwork = kw ? (void *)(base + off) : NULL;
+    if (bufs) bufs->kwork_bytes = kw;
     off += fd_mlp_align(kw);
     /* the sparse first layer's scratch, where fd_mlp_fwd may take it */
     w = ctx.precision != FD_PREC_BF16 && (s->act == FD_ACT_RELU || L == 1)
@@ -222,6 +225,7 @@ static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, c
 {
     int l, L = s->nlayers, rc;
     const T *in = x;
+    b->sparse_fwd = 0;
     for (l = 0; l < L; l++) {
         int64_t k = s->sizes[l], nn = s->sizes[l + 1];
         int last = l == L - 1;
@@ -242,6 +246,7 @@ static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, c
         if (l == 0 && drop && !dropping && !packed_w && b->sparse &&
             FN(fd_mlp_sparse_forward)(ctx, m, k, nn, in, params[0], params[1],
                                       last ? FD_ACT_IDENTITY : s->act, y, ldy, b->sparse)) {
+            b->sparse_fwd = 1;
             in = y;
             continue;
         }
@@ -406,6 +411,13 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
              * has zeroed dL/dh */
             fd_dense_drop dd = FN(fd_mlp_drop)(opt, l);
             const int dropping = !last && opt->dropout > 0.0;
+            if (l == 0 && b.sparse_fwd) { /* dW from the forward's sparse batch */
+                int done;
+                rc = FN(fd_mlp_sparse_backward)(ctx, m, k, nn, b.d[1], nn, b.h[1],
+                                                last ? FD_ACT_IDENTITY : s->act, grads[0], grads[1],
+                                                b.sparse, b.kwork, b.kwork_bytes, &done);
+                if (rc != FD_OK || done) break;
+            }
             rc = FN(fd_dense_backward)(ctx, m, k, nn, b.d[l + 1], nn, FN(fd_mlp_input)(&b, opt, l),
                                        k, params[2 * l], nn, 1, pre ? b.z[l + 1] : b.h[l + 1], nn,
                                        pre, last ? FD_ACT_IDENTITY : s->act, l > 0 ? b.d[l] : NULL,

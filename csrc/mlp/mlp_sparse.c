@@ -9,6 +9,7 @@
 #include "act/act_code.h"
 #include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
+#include "dense/dense.h"
 
 static void *fd_align64(void *p)
 {

@@ -94,6 +94,15 @@ typedef struct {
     unsigned char *f; /* (ng, k + 8): flags */
     T *cw; /* (2, n): part 0: b + c * colsum(W[:k/2]); part 1: c * colsum(W[k/2:]) */
     T *part; /* (m, n): part 1's sums */
+    /* for the backward pass: */
+    unsigned char *uf; /* (k): 1 where any row of the batch differs from c */
+    int32_t *ux; /* (k): those pixels, ascending */
+    int32_t *pos; /* (k): each pixel's index in ux, or -1 */
+    int32_t *run; /* (k, 2): ux as runs of adjacent pixels: first, length */
+    int64_t *nu; /* (2): the count of ux (-1: the backward pass stays dense), of runs */
+    T *c; /* (1): the background */
+    T *xc; /* (m, nu): x's columns ux */
+    T *dwc; /* (nu, n): dW's rows ux */
 } FN(fd_sp_bufs);
 
 static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, FN(fd_sp_bufs) * b)
@@ -113,6 +122,16 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(f, unsigned char, ng *((size_t)k + 8));
     FD_SP_TAKE(cw, T, 2 * (size_t)n);
     FD_SP_TAKE(part, T, (size_t)m * (size_t)n);
+    FD_SP_TAKE(uf, unsigned char, (size_t)k);
+    FD_SP_TAKE(ux, int32_t, (size_t)k);
+    FD_SP_TAKE(pos, int32_t, (size_t)k);
+    FD_SP_TAKE(run, int32_t, 2 * (size_t)k);
+    FD_SP_TAKE(nu, int64_t, 2);
+    FD_SP_TAKE(c, T, 1);
+    if (m >= FD_SP_DW_MIN_ROWS) {
+        FD_SP_TAKE(xc, T, (size_t)m * (size_t)k);
+        FD_SP_TAKE(dwc, T, (size_t)k * (size_t)n);
+    }
 #undef FD_SP_TAKE
     return off + 64;
 }
@@ -125,6 +144,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
 {
     const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1, kh = k / 2;
     FN(fd_sp_bufs) bf;
+    const int32_t *run;
     void (*fwd)(int64_t, const int32_t *, const T *, const T *, int64_t, int64_t, const T *, int,
                 T *, int64_t, int) = FD_PICK(ctx.isa, fd_sp_forward);
     int64_t (*compress)(int64_t, int64_t, const T *, int64_t, int, T, unsigned char *, int32_t *,
@@ -134,13 +154,15 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     const T c = x[0];
     const fd_fpenv env = fd_fpenv_get();
     const int64_t nb = (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK;
-    int64_t q, total = 0, nsl, slab;
+    int64_t q, total = 0, nsl, slab, nu = 0, nrun = 0, xnu;
+    const int dw = m >= FD_SP_DW_MIN_ROWS; /* the backward pass may take the batch's union */
     int nt = fd_threads_for(&ctx, (size_t)(m * k), (size_t)1 << 14);
+    FN(fd_sp_layout)(m, k, n, scratch, &bf);
+    *bf.nu = -1; /* no sparse backward pass unless this batch sets it */
     /* a NaN or inf background would spread to every row; ix holds int32 */
     if (m < 1 || k > INT32_MAX || (act != FD_ACT_RELU && act != FD_ACT_IDENTITY) ||
         !(c - c == (T)0))
         return 0;
-    FN(fd_sp_layout)(m, k, n, scratch, &bf);
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
@@ -154,6 +176,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     }
     for (q = 0; q < ng; q++) total += bf.cnt[q];
     if ((double)total > FD_SP_MAX_FILL * (double)ng * (double)k) return 0;
+    if (dw) memset(bf.uf, 0, (size_t)k);
 
     /* The sums go in two parts, pixels below k / 2 and the rest, added at
      * the end: the first threads take part 0, which reads the rows of W
@@ -172,12 +195,33 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         for (q = 0; q < 2 * nsl; q++) {
             const int p = (int)(q / nsl);
             const int64_t j0 = q % nsl * slab, j1 = j0 + slab < n ? j0 + slab : n;
+            int64_t g, u;
             if (j0 < n)
                 colsum(p ? kh : 0, p ? k : kh, W + j0, n, j1 - j0, c, p == 0 && b ? b + j0 : NULL,
                        bf.cw + p * n + j0);
+            if (dw && q % nsl == 0) /* the batch's union, each part's pixels */
+                for (g = 0; g < ng; g++)
+                    for (u = p ? bf.split[g] : 0; u < (p ? bf.cnt[g] : bf.split[g]); u++)
+                        bf.uf[bf.ix[g * kk + u]] = 1;
         }
         fd_fpenv_leave(own);
     }
+    for (q = 0; q < k && dw; q++) {
+        bf.pos[q] = bf.uf[q] ? (int32_t)nu : -1;
+        if (!bf.uf[q]) continue;
+        bf.ux[nu++] = (int32_t)q;
+        if (q > 0 && bf.uf[q - 1]) {
+            bf.run[2 * nrun - 1]++;
+        } else {
+            bf.run[2 * nrun] = (int32_t)q;
+            bf.run[2 * nrun + 1] = 1;
+            nrun++;
+        }
+    }
+    xnu = dw && nu > 0 && (double)nu <= FD_SP_DW_MAX_FILL * (double)k ? nu : -1;
+    bf.nu[0] = xnu;
+    bf.nu[1] = nrun;
+    *bf.c = c;
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
@@ -194,6 +238,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         fd_fpenv_leave(own);
     }
     nt = fd_threads_for(&ctx, (size_t)(m * n), (size_t)1 << 14);
+    run = bf.run;
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
@@ -202,6 +247,17 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
             T *yr = y + q * ldy;
             const T *pr = bf.part + q * n;
             int64_t j;
+            if (xnu >= 0) { /* the backward pass's input: x's columns ux, run by run */
+                const T *xr = x + q * k;
+                T *o = bf.xc + q * xnu;
+                for (j = 0; j < nrun; j++) {
+                    const T *src = xr + run[2 * j];
+                    const int32_t len = run[2 * j + 1];
+                    int32_t t;
+                    for (t = 0; t < len; t++) o[t] = src[t];
+                    o += len;
+                }
+            }
             if (act == FD_ACT_RELU)
                 for (j = 0; j < n; j++) {
                     /* relu(NaN) = NaN, as the dense epilogue */
@@ -214,6 +270,46 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         fd_fpenv_leave(own);
     }
     return 1;
+}
+
+int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,
+                               int64_t lddy, const T *y, int act, T *dW, T *db, void *scratch,
+                               void *work, size_t work_bytes, int *done)
+{
+    FN(fd_sp_bufs) bf;
+    int64_t nu, q;
+    T c;
+    int rc, nt = fd_threads_for(&ctx, (size_t)(k * n), (size_t)1 << 14);
+    fd_fpenv env;
+    *done = 0;
+    FN(fd_sp_layout)(m, k, n, scratch, &bf);
+    nu = *bf.nu;
+    c = *bf.c;
+    if (nu < 0 || db == NULL) return FD_OK;
+    /* dW's rows ux from x's columns ux (NULL work: the kernel allocates
+     * what a shape needs beyond the epoch's scratch) */
+    rc = FN(fd_dense_backward)(
+        ctx, m, nu, n, dy, lddy, bf.xc, nu, NULL, 0, 0, y, n, 0, act, NULL, 0, bf.dwc, n, 1, db, 0,
+        NULL, FN(fd_dense_backward_work_bytes)(ctx, m, nu, n) <= work_bytes ? work : NULL);
+    if (rc != FD_OK) return rc;
+    /* every other row of dW sums c * dz over the batch: c * db */
+    env = fd_fpenv_get();
+    FD_PARALLEL
+    {
+        const fd_fpenv own = fd_fpenv_enter(env);
+        FD_FOR
+        for (q = 0; q < k; q++) {
+            T *wr = dW + q * n;
+            int64_t j;
+            if (bf.pos[q] >= 0)
+                memcpy(wr, bf.dwc + (int64_t)bf.pos[q] * n, (size_t)n * sizeof(T));
+            else
+                for (j = 0; j < n; j++) wr[j] = c * db[j];
+        }
+        fd_fpenv_leave(own);
+    }
+    *done = 1;
+    return FD_OK;
 }
 
 #undef FN
