@@ -124,6 +124,16 @@ def test_banded_batches_match_numpy(isa, dtype, sizes, background):
     )
 
 
+def test_long_batches_keep_the_full_weight_gradient_and_a_short_last_step_takes_the_union(dtype):
+    """Batches above FD_SP_DW_MAX_ROWS (2048) keep the full product; a last
+    step of 2048 rows takes the union's, in scratch sized for it (the
+    scratch of a 2049-row batch is smaller: it keeps no copy of x)."""
+    X, y = _sparse(2049 + 2048, 30, -0.5, 0.2, dtype, seed=9, band=True)
+    fast, twin, hf, ht = _fit_both((30, 12, 5), X, y, dtype, epochs=1, batch_size=2049, lr=0.05)
+    for p, q in zip(fast.params, twin.params):
+        np.testing.assert_allclose(p, q, **TOL[dtype])
+
+
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
 def test_banded_batch_nan_pixel_and_inf_weight_spread_as_in_the_twin(isa, dtype):

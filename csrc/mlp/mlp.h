@@ -97,7 +97,7 @@ typedef struct {
  * (digit images: 81% of MNIST's pixels are background).  Same sums in
  * another order: the bits differ from the dense product's, not the result
  * beyond rounding, and do not depend on the thread count.  A step of 160
- * rows or more then takes the first layer's weight gradient from the
+ * to 2048 rows then takes the first layer's weight gradient from the
  * pixels some row of the batch has (the rows of the others are c * db).
  * Inference (fd_mlp_forward) keeps the dense product. */
 

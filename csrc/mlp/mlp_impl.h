@@ -66,9 +66,13 @@ static size_t FN(fd_mlp_layout)(fd_ctx ctx, const fd_mlp_shape *s, char *base,
     if (bufs) bufs->kwork_bytes = kw;
     off += fd_mlp_align(kw);
     /* the sparse first layer's scratch, where fd_mlp_fwd may take it */
-    w = ctx.precision != FD_PREC_BF16 && (s->act == FD_ACT_RELU || L == 1)
-        ? FN(fd_mlp_sparse_bytes)(B, s->sizes[0], s->sizes[1])
-        : 0;
+    w = 0;
+    if (ctx.precision != FD_PREC_BF16 && (s->act == FD_ACT_RELU || L == 1)) {
+        const size_t wt =
+            s->tail > 0 ? FN(fd_mlp_sparse_bytes)(s->tail, s->sizes[0], s->sizes[1]) : 0;
+        w = FN(fd_mlp_sparse_bytes)(B, s->sizes[0], s->sizes[1]);
+        if (wt > w) w = wt; /* a short last step may take the union's copies */
+    }
     if (bufs) bufs->sparse = w ? (void *)(base + off) : NULL;
     return off + fd_mlp_align(w) + FD_MLP_ALIGN; /* slack to align the base */
 }

@@ -25,7 +25,8 @@
  * terms, summed before the product with c).  A union above
  * FD_SP_DW_MAX_FILL of the pixels, or a batch of fewer than
  * FD_SP_DW_MIN_ROWS rows (whose product is too short to pay for the
- * copies in and out), keeps the full product. */
+ * copies in and out) or more than FD_SP_DW_MAX_ROWS (whose union is wide
+ * and copy of x large), keeps the full product. */
 #ifndef FD_MLP_SPARSE_H
 #define FD_MLP_SPARSE_H
 
@@ -36,6 +37,8 @@
 #define FD_SP_BLOCK 64 /* output columns per pass over the groups */
 #define FD_SP_DW_MAX_FILL 0.9 /* batch union share above which dW stays dense */
 #define FD_SP_DW_MIN_ROWS 160 /* batch rows below which dW stays dense */
+#define FD_SP_DW_MAX_ROWS 2048 /* and above which */
+#define FD_SP_DW_ROWS(m) ((m) >= FD_SP_DW_MIN_ROWS && (m) <= FD_SP_DW_MAX_ROWS)
 
 /* n columns of one group's output rows: y[g, j] = act(sum_u
  * v[u * FD_SP_G + g] * W[ix[u] * ldw + j] + cw[j]) for g < rows, j < n
@@ -68,7 +71,8 @@ FD_DECL_PATHS(FD_SP_COMPRESS_DECL)
 
 /* The sparse first layer for the epoch (mlp_impl.h):
  * fd_mlp_sparse_bytes_<sfx>: its scratch for m rows of k inputs and n
- * outputs.  fd_mlp_sparse_forward_<sfx>: y (m x n, ldy) = act(x @ W + b) for
+ * outputs (not monotone in m: take the largest over the calls' m).
+ * fd_mlp_sparse_forward_<sfx>: y (m x n, ldy) = act(x @ W + b) for
  * x (m x k, row-major, ldx = k), W row-major k x n, b (n; NULL: none), act
  * FD_ACT_RELU or FD_ACT_IDENTITY; returns 1 when done, 0 when the batch is
  * too dense (nothing written to y: take the dense product).
@@ -77,9 +81,9 @@ FD_DECL_PATHS(FD_SP_COMPRESS_DECL)
  * db for that x, dy (m x n, lddy) and y (the forward's output, m x n
  * row-major) with no dx; work (work_bytes long) is the dense kernels'
  * scratch.  Sets *done to 1 when done, 0 (nothing written) when the
- * batch is too short, its union too wide or empty, or db is NULL: take
- * fd_dense_backward.
- * Returns FD_OK or fd_dense_backward's error. */
+ * batch is too short or too long, its union too wide or empty, or db is
+ * NULL: take fd_dense_backward.  Returns FD_OK or fd_dense_backward's
+ * error. */
 #define FD_SP_DRIVER_DECL(T, SFX)                                                                  \
     size_t fd_mlp_sparse_bytes_##SFX(int64_t m, int64_t k, int64_t n);                             \
     int fd_mlp_sparse_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,       \

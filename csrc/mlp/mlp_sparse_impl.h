@@ -128,7 +128,7 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(run, int32_t, 2 * (size_t)k);
     FD_SP_TAKE(nu, int64_t, 2);
     FD_SP_TAKE(c, T, 1);
-    if (m >= FD_SP_DW_MIN_ROWS) {
+    if (FD_SP_DW_ROWS(m)) {
         FD_SP_TAKE(xc, T, (size_t)m * (size_t)k);
         FD_SP_TAKE(dwc, T, (size_t)k * (size_t)n);
     }
@@ -155,7 +155,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     const fd_fpenv env = fd_fpenv_get();
     const int64_t nb = (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK;
     int64_t q, total = 0, nsl, slab, nu = 0, nrun = 0, xnu;
-    const int dw = m >= FD_SP_DW_MIN_ROWS; /* the backward pass may take the batch's union */
+    const int dw = FD_SP_DW_ROWS(m); /* the backward pass may take the batch's union */
     int nt = fd_threads_for(&ctx, (size_t)(m * k), (size_t)1 << 14);
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
     *bf.nu = -1; /* no sparse backward pass unless this batch sets it */

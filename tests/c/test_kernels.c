@@ -579,6 +579,21 @@ static void test_mlp_sparse_backward(void)
     CHECK(fd_dense_backward_f64(ctx_of(1), 160, 3, 2, dyd, 2, xd, 3, Wd, 2, 1, NULL, 0, 0,
                                 FD_ACT_IDENTITY, NULL, 0, rW, 2, 1, rb, 0, NULL, NULL) == FD_OK);
     CHECK(memcmp(dWd, rW, sizeof rW) == 0 && memcmp(dbd, rb, sizeof rb) == 0);
+    /* a batch above FD_SP_DW_MAX_ROWS: the full product's */
+    {
+        enum { BIG = FD_SP_DW_MAX_ROWS + 1 };
+        static double xb[BIG * 3], yb[BIG * 2], dyb[BIG * 2], sb[60000];
+        for (i = 0; i < BIG * 3; i++) xb[i] = i % 3 == 1 && i % 7 < 3 ? 1.0 : 0.5;
+        for (i = 0; i < BIG * 2; i++) dyb[i] = 0.25;
+        CHECK(fd_mlp_sparse_bytes_f64(BIG, 3, 2) <= sizeof(sb) - 64);
+        CHECK(fd_mlp_sparse_bytes_f64(BIG, 3, 2) < fd_mlp_sparse_bytes_f64(BIG - 1, 3, 2));
+        CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), BIG, 3, 2, xb, Wd, NULL, FD_ACT_IDENTITY, yb, 2,
+                                        sb) == 1);
+        dWd[0] = -99.0;
+        CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), BIG, 3, 2, dyb, 2, yb, FD_ACT_IDENTITY, dWd,
+                                         dbd, sb, NULL, 0, &done) == FD_OK);
+        CHECK(done == 0 && dWd[0] == -99.0);
+    }
     /* a forward pass that declined (a NaN background) leaves no union */
     xd[0] = (double)NAN;
     CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, Wd, NULL, FD_ACT_IDENTITY, yd, 2,
