@@ -19,10 +19,10 @@
  * The backward pass's weight gradient dW = x^T @ dz needs the same batch:
  * a pixel that is c in every row (30% of MNIST's at batch 200, 37% at
  * batch 64: the borders) has the row c * sum(dz) = c * db.  So the forward
- * pass keeps the batch's union of pixels ux and x's columns ux, and the
- * backward pass computes dW's rows ux as a dense product of those columns
- * (the same sums as the full product's) and the others as c * db (the same
- * terms, summed before the product with c).  A union above
+ * pass keeps the batch's union of pixels and x's columns of it, and the
+ * backward pass computes dW's rows of the union as a dense product of
+ * those columns (the same sums as the full product's) and the others as
+ * c * db (the same terms, summed before the product with c).  A union above
  * FD_SP_DW_MAX_FILL of the pixels, or a batch of fewer than
  * FD_SP_DW_MIN_ROWS rows (whose product is too short to pay for the
  * copies in and out) or more than FD_SP_DW_MAX_ROWS (whose union is wide

@@ -95,14 +95,13 @@ typedef struct {
     T *cw; /* (2, n): part 0: b + c * colsum(W[:k/2]); part 1: c * colsum(W[k/2:]) */
     T *part; /* (m, n): part 1's sums */
     /* for the backward pass: */
-    unsigned char *uf; /* (k): 1 where any row of the batch differs from c */
-    int32_t *ux; /* (k): those pixels, ascending */
-    int32_t *pos; /* (k): each pixel's index in ux, or -1 */
-    int32_t *run; /* (k, 2): ux as runs of adjacent pixels: first, length */
-    int64_t *nu; /* (2): the count of ux (-1: the backward pass stays dense), of runs */
+    unsigned char *uf; /* (k): 1 where any row of the batch differs from c: the union */
+    int32_t *pos; /* (k): each pixel's index in the union, or -1 */
+    int32_t *run; /* (k, 2): the union as runs of adjacent pixels: first, length */
+    int64_t *nu; /* (1): the union's count (-1: the backward pass stays dense) */
     T *c; /* (1): the background */
-    T *xc; /* (m, nu): x's columns ux */
-    T *dwc; /* (nu, n): dW's rows ux */
+    T *xc; /* (m, nu): x's columns of the union */
+    T *dwc; /* (nu, n): dW's rows of the union */
 } FN(fd_sp_bufs);
 
 static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, FN(fd_sp_bufs) * b)
@@ -123,10 +122,9 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(cw, T, 2 * (size_t)n);
     FD_SP_TAKE(part, T, (size_t)m * (size_t)n);
     FD_SP_TAKE(uf, unsigned char, (size_t)k);
-    FD_SP_TAKE(ux, int32_t, (size_t)k);
     FD_SP_TAKE(pos, int32_t, (size_t)k);
     FD_SP_TAKE(run, int32_t, 2 * (size_t)k);
-    FD_SP_TAKE(nu, int64_t, 2);
+    FD_SP_TAKE(nu, int64_t, 1);
     FD_SP_TAKE(c, T, 1);
     if (FD_SP_DW_ROWS(m)) {
         FD_SP_TAKE(xc, T, (size_t)m * (size_t)k);
@@ -207,9 +205,8 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         fd_fpenv_leave(own);
     }
     for (q = 0; q < k && dw; q++) {
-        bf.pos[q] = bf.uf[q] ? (int32_t)nu : -1;
+        bf.pos[q] = bf.uf[q] ? (int32_t)nu++ : -1;
         if (!bf.uf[q]) continue;
-        bf.ux[nu++] = (int32_t)q;
         if (q > 0 && bf.uf[q - 1]) {
             bf.run[2 * nrun - 1]++;
         } else {
@@ -219,8 +216,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         }
     }
     xnu = dw && nu > 0 && (double)nu <= FD_SP_DW_MAX_FILL * (double)k ? nu : -1;
-    bf.nu[0] = xnu;
-    bf.nu[1] = nrun;
+    *bf.nu = xnu;
     *bf.c = c;
     FD_PARALLEL
     {
@@ -247,7 +243,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
             T *yr = y + q * ldy;
             const T *pr = bf.part + q * n;
             int64_t j;
-            if (xnu >= 0) { /* the backward pass's input: x's columns ux, run by run */
+            if (xnu >= 0) { /* the backward pass's input: x's columns of the union, run by run */
                 const T *xr = x + q * k;
                 T *o = bf.xc + q * xnu;
                 for (j = 0; j < nrun; j++) {
@@ -286,7 +282,7 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
     nu = *bf.nu;
     c = *bf.c;
     if (nu < 0 || db == NULL) return FD_OK;
-    /* dW's rows ux from x's columns ux (NULL work: the kernel allocates
+    /* dW's rows of the union from x's columns (NULL work: the kernel allocates
      * what a shape needs beyond the epoch's scratch) */
     rc = FN(fd_dense_backward)(
         ctx, m, nu, n, dy, lddy, bf.xc, nu, NULL, 0, 0, y, n, 0, act, NULL, 0, bf.dwc, n, 1, db, 0,
