@@ -60,7 +60,7 @@ def test_sparse_rows_match_numpy(isa, dtype, sizes, batch, background):
 
 @pytest.mark.parametrize("batch", [50, 200])
 def test_mnist_digits_match_numpy_with_adam(isa, batch):
-    """Batch 200 also takes the weight gradient from the batch's union."""
+    """The forward product and the weight gradient both from the groups."""
     X, y = _mnist("train", 3 * batch)
     assert (X == X[0, 0]).mean() > 0.75  # the background the path is for
     with fastdigits.simd(isa):
@@ -71,15 +71,19 @@ def test_mnist_digits_match_numpy_with_adam(isa, batch):
         np.testing.assert_allclose(p, q, rtol=2e-3, atol=2e-5)
 
 
-@pytest.mark.parametrize("rows, batch, band", [(90, 30, False), (350, 170, True)])
-def test_sparse_rows_same_bits_for_any_thread_count(isa, dtype, rows, batch, band):
-    X, y = _sparse(rows, 61, -0.5, 0.15, dtype, seed=8, band=band)
+@pytest.mark.parametrize(
+    "rows, batch, d, h, band",
+    [(90, 30, 61, 40, False), (350, 170, 61, 40, True), (130, 61, 300, 70, True)],
+)
+def test_sparse_rows_same_bits_for_any_thread_count(isa, dtype, rows, batch, d, h, band):
+    """(300 pixels: several chunks of the weight gradient in each half.)"""
+    X, y = _sparse(rows, d, -0.5, 0.15, dtype, seed=8, band=band)
     runs = []
     for nt in (1, 2, 3):
         with fastdigits.simd(isa), fastdigits.threads(nt):
-            m = MLP((61, 40, 5), dtype=dtype, seed=5)
-            h = m.fit(X, y, epochs=2, batch_size=batch)
-        runs.append(([p.tobytes() for p in m.params], [r["loss"] for r in h]))
+            m = MLP((d, h, 5), dtype=dtype, seed=5)
+            hist = m.fit(X, y, epochs=2, batch_size=batch)
+        runs.append(([p.tobytes() for p in m.params], [r["loss"] for r in hist]))
     assert runs[0] == runs[1] == runs[2]
 
 
@@ -103,16 +107,15 @@ def test_nan_pixels_and_an_inf_weight_spread_as_in_the_twin(dtype):
     assert np.isnan(hf[0]["loss"]) and np.isnan(ht[0]["loss"])
 
 
-# The weight gradient from the batch's union: batches of FD_SP_DW_MIN_ROWS
-# (160) rows or more whose rows leave some pixels at the background in
-# every row (band=True: the borders of digit images).
+# Batches whose rows leave some pixels at the background in every row
+# (band=True: the borders of digit images): no group adds to those rows of
+# the weight gradient, which are c * db alone.
 @pytest.mark.parametrize("background", [0.0, -0.4242, 1.5])
 @pytest.mark.parametrize(
     "sizes", [(61, 23, 5), (61, 5), (40, 33, 17, 5)], ids=["relu", "one-layer", "deep"]
 )
 def test_banded_batches_match_numpy(isa, dtype, sizes, background):
-    """Two full steps of 170 rows and a short one of 9 (below 160: the full
-    product), against the twin."""
+    """Two full steps of 170 rows and a short one of 9, against the twin."""
     X, y = _sparse(349, sizes[0], background, 0.2, dtype, seed=11, band=True)
     act = "identity" if len(sizes) == 2 else "relu"
     with fastdigits.simd(isa):
@@ -124,12 +127,15 @@ def test_banded_batches_match_numpy(isa, dtype, sizes, background):
     )
 
 
-def test_long_batches_keep_the_full_weight_gradient_and_a_short_last_step_takes_the_union(dtype):
-    """Batches above FD_SP_DW_MAX_ROWS (2048) keep the full product; a last
-    step of 2048 rows takes the union's, in scratch sized for it (the
-    scratch of a 2049-row batch is smaller: it keeps no copy of x)."""
-    X, y = _sparse(2049 + 2048, 30, -0.5, 0.2, dtype, seed=9, band=True)
-    fast, twin, hf, ht = _fit_both((30, 12, 5), X, y, dtype, epochs=1, batch_size=2049, lr=0.05)
+@pytest.mark.parametrize("sizes", [(300, 70, 5), (300, 5)], ids=["relu", "one-layer"])
+def test_wide_rows_and_a_long_batch_match_numpy(isa, dtype, sizes):
+    """300 pixels (several chunks of the weight gradient in each half), 70
+    outputs (a block of 64 columns and a tail), a batch of 2049 rows and a
+    last step of 37 in the same scratch."""
+    X, y = _sparse(2049 + 37, sizes[0], -0.5, 0.1, dtype, seed=9, band=True)
+    act = "identity" if len(sizes) == 2 else "relu"
+    with fastdigits.simd(isa):
+        fast, twin, hf, ht = _fit_both(sizes, X, y, dtype, act, epochs=1, batch_size=2049, lr=0.05)
     for p, q in zip(fast.params, twin.params):
         np.testing.assert_allclose(p, q, **TOL[dtype])
 
@@ -174,8 +180,7 @@ def test_banded_batch_nan_pixel_and_inf_weight_spread_as_in_the_twin(isa, dtype)
 )
 def test_property_sparse_rows_match_numpy(n, d, h, batch, fill, band, background, f32, path, seed):
     """Any size (pixels not a multiple of a vector or of 8, the K half
-    inside a skipped run, groups of 1-3 rows, batches on either side of
-    FD_SP_DW_MIN_ROWS), any fill.  At most two steps: the two sides' last
+    inside a skipped run, groups of 1-3 rows), any fill.  At most two steps: the two sides' last
     bits differ, and over many float32 steps a relu that flips on one side
     only grows that into more than rounding (33 steps of batch 1 did)."""
     dtype = np.float32 if f32 else np.float64

@@ -11,12 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* FD_NOINLINE: a function kept out of line (so that the compiler
+ * vectorises its restrict-qualified loops, which it may not once inlined). */
 #if defined(_MSC_VER)
 #define FD_RESTRICT __restrict
 #define FD_INLINE static __forceinline
+#define FD_NOINLINE __declspec(noinline)
 #else
 #define FD_RESTRICT __restrict__
 #define FD_INLINE static inline __attribute__((always_inline))
+#define FD_NOINLINE __attribute__((noinline))
 #endif
 
 /* x86-64 SIMD paths are compiled only on x86-64 and when not opted out

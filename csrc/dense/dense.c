@@ -25,13 +25,6 @@
 
 #define FD_DB_CHUNK 64 /* rows per partial bias-gradient sum */
 
-/* Kept out of line so its restrict-qualified loops are vectorised. */
-#if defined(_MSC_VER)
-#define FD_NOINLINE __declspec(noinline)
-#else
-#define FD_NOINLINE __attribute__((noinline))
-#endif
-
 static size_t fd_align_up(size_t v)
 { return (v + 63) & ~(size_t)63; }
 static void *fd_align64(void *p)

@@ -71,10 +71,20 @@ typedef struct {
                                 int act, T *dx, int64_t lddx, T *dW, int64_t dw_rs, int64_t dw_cs, \
                                 T *db, int accumulate, const fd_dense_drop *drop, void *work);
 
+/* One row of the backward pass's dz: dz[j] = dy[j] * act'(yz[j]) (act' from
+ * y, or from z for gelu, as above) added into the column sums ps[j], for
+ * j < n; dz NULL for the identity: only the sums.  Portable code the
+ * compiler vectorises; also the sparse first layer's (mlp/mlp_sparse.h). */
+#define FD_DZ_ROW_DECL(T, SFX)                                                                     \
+    void fd_dz_row_##SFX(int act, int64_t n, const T *FD_RESTRICT dy, const T *FD_RESTRICT yz,     \
+                         T *FD_RESTRICT dz, T *FD_RESTRICT ps);
+
 FD_DENSE_FORWARD_DECL(float, f32)
 FD_DENSE_FORWARD_DECL(double, f64)
 FD_DENSE_BACKWARD_DECL(float, f32)
 FD_DENSE_BACKWARD_DECL(double, f64)
+FD_DZ_ROW_DECL(float, f32)
+FD_DZ_ROW_DECL(double, f64)
 
 /* The same for both dtypes, for the bindings: one entry each whose dtype
  * (FD_F32, FD_F64; common/fd_common.h) says which instance above it calls

@@ -2,13 +2,10 @@
 
 #define FN(name) FD_TNAME(name)
 
-/* dz = dy * act' for one row, added into the chunk's column sums ps.
- * restrict + branch-free (act' multiplies, as in the NumPy reference) so the
- * compiler vectorises it. */
-static FD_NOINLINE void FD_TNAME_ISA(fd_dz_row, generic)(int act, int64_t n,
-                                                         const T *FD_RESTRICT dy,
-                                                         const T *FD_RESTRICT yz, T *FD_RESTRICT dz,
-                                                         T *FD_RESTRICT ps)
+/* fd_dz_row (dense.h): restrict + branch-free (act' multiplies, as in the
+ * NumPy reference) so that the compiler vectorises it. */
+FD_NOINLINE void FN(fd_dz_row)(int act, int64_t n, const T *FD_RESTRICT dy, const T *FD_RESTRICT yz,
+                               T *FD_RESTRICT dz, T *FD_RESTRICT ps)
 {
     int64_t j;
     if (act == FD_ACT_IDENTITY) {
@@ -49,7 +46,7 @@ static FD_NOINLINE void FD_TNAME_ISA(fd_dz_row, generic)(int act, int64_t n,
 /* gelu' needs tanh: vector code on x86 (act_simd.h:
  * fd_dz_gelu_row_<sfx>_<isa>), libm otherwise. */
 static void FD_TNAME_ISA(fd_dz_gelu_row, generic)(int64_t n, const T *dy, const T *yz, T *dz, T *ps)
-{ FD_TNAME_ISA(fd_dz_row, generic)(FD_ACT_GELU, n, dy, yz, dz, ps); }
+{ FN(fd_dz_row)(FD_ACT_GELU, n, dy, yz, dz, ps); }
 
 /* The GELU dz row worker of one SIMD path (see "Dispatch" in fd_common.h);
  * every other activation's is the portable fd_dz_row. */
@@ -93,7 +90,7 @@ FD_INLINE void FN(fd_dz_one_row)(const FN(fd_dz_job) * jb, int64_t i, int64_t j0
     if (jb->act == FD_ACT_GELU)
         jb->k.dz_gelu(nc, dy, yz, dz, ps);
     else
-        FD_TNAME_ISA(fd_dz_row, generic)(jb->act, nc, dy, yz, dz, ps);
+        FN(fd_dz_row)(jb->act, nc, dy, yz, dz, ps);
 }
 static void FN(fd_dz_block)(void *arg, int64_t p0, int64_t p1, int64_t j0, int64_t nc)
 {

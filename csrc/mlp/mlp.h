@@ -96,10 +96,9 @@ typedef struct {
  * pixels that differ from the batch's first element c, when they are few
  * (digit images: 81% of MNIST's pixels are background).  Same sums in
  * another order: the bits differ from the dense product's, not the result
- * beyond rounding, and do not depend on the thread count.  A step of 160
- * to 2048 rows then takes the first layer's weight gradient from the
- * pixels some row of the batch has (the rows of the others are c * db).
- * Inference (fd_mlp_forward) keeps the dense product. */
+ * beyond rounding, and do not depend on the thread count.  Its backward
+ * pass takes the first layer's weight gradient from the same groups of
+ * rows.  Inference (fd_mlp_forward) keeps the dense product. */
 
 /* Progress hook: called after every `every` steps with the steps done in
  * this epoch; returns FD_MLP_STOP to stop the epoch after that step, and

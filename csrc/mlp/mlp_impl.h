@@ -14,7 +14,6 @@ typedef struct {
      * product (gemm_bf16.h), kept by the epoch's optimiser steps; else NULL */
     uint32_t *wpk[FD_MLP_MAX_LAYERS];
     void *kwork; /* dense kernels' scratch */
-    size_t kwork_bytes;
     void *sparse; /* the sparse first layer's scratch (mlp_sparse.h) */
     int sparse_fwd; /* this step's first layer went through it */
 } FN(fd_mlp_bufs);
@@ -63,16 +62,11 @@ static size_t FN(fd_mlp_layout)(fd_ctx ctx, const fd_mlp_shape *s, char *base,
         }
     }
     if (bufs) bufs->kwork = kw ? (void *)(base + off) : NULL;
-    if (bufs) bufs->kwork_bytes = kw;
     off += fd_mlp_align(kw);
     /* the sparse first layer's scratch, where fd_mlp_fwd may take it */
     w = 0;
-    if (ctx.precision != FD_PREC_BF16 && (s->act == FD_ACT_RELU || L == 1)) {
-        const size_t wt =
-            s->tail > 0 ? FN(fd_mlp_sparse_bytes)(s->tail, s->sizes[0], s->sizes[1]) : 0;
-        w = FN(fd_mlp_sparse_bytes)(B, s->sizes[0], s->sizes[1]);
-        if (wt > w) w = wt; /* a short last step may take the union's copies */
-    }
+    if (ctx.precision != FD_PREC_BF16 && (s->act == FD_ACT_RELU || L == 1))
+        w = FN(fd_mlp_sparse_bytes)(B, s->sizes[0], s->sizes[1]); /* the last step's fits */
     if (bufs) bufs->sparse = w ? (void *)(base + off) : NULL;
     return off + fd_mlp_align(w) + FD_MLP_ALIGN; /* slack to align the base */
 }
@@ -419,7 +413,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
                 int done;
                 rc = FN(fd_mlp_sparse_backward)(ctx, m, k, nn, b.d[1], nn, b.h[1],
                                                 last ? FD_ACT_IDENTITY : s->act, grads[0], grads[1],
-                                                b.sparse, b.kwork, b.kwork_bytes, &done);
+                                                b.sparse, &done);
                 if (rc != FD_OK || done) break;
             }
             rc = FN(fd_dense_backward)(ctx, m, k, nn, b.d[l + 1], nn, FN(fd_mlp_input)(&b, opt, l),

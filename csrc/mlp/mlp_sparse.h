@@ -16,17 +16,16 @@
  * inf anywhere in W reaches c * colsum(W) (or 0 * inf = NaN), so such a
  * column is NaN or inf for every row, as in the dense product.
  *
- * The backward pass's weight gradient dW = x^T @ dz needs the same batch:
- * a pixel that is c in every row (30% of MNIST's at batch 200, 37% at
- * batch 64: the borders) has the row c * sum(dz) = c * db.  So the forward
- * pass keeps the batch's union of pixels and x's columns of it, and the
- * backward pass computes dW's rows of the union as a dense product of
- * those columns (the same sums as the full product's) and the others as
- * c * db (the same terms, summed before the product with c).  A union above
- * FD_SP_DW_MAX_FILL of the pixels, or a batch of fewer than
- * FD_SP_DW_MIN_ROWS rows (whose product is too short to pay for the
- * copies in and out) or more than FD_SP_DW_MAX_ROWS (whose union is wide
- * and copy of x large), keeps the full product. */
+ * The backward pass's weight gradient dW = x^T @ dz takes the same groups:
+ *     dW = (x - c)^T @ dz + c * colsum(dz) = (x - c)^T @ dz + c * db,
+ * so each row p of dW starts at c * db and every group whose pixels hold
+ * p adds its rows' (x - c)[., p] times their dz: the group's 4 rows of dz
+ * stay in registers while its pixels' rows of dW are read and written,
+ * FD_SP_DW_CHUNK pixels at a time (those rows of dW stay in L1 while every
+ * group adds to them).  Each element is summed over the groups in order,
+ * in whichever chunk and thread: the bits do not depend on the thread
+ * count.  A NaN or inf in dz reaches c * db (or 0 * inf = NaN), so it
+ * spreads to its whole column of dW, as in the dense product. */
 #ifndef FD_MLP_SPARSE_H
 #define FD_MLP_SPARSE_H
 
@@ -35,10 +34,7 @@
 #define FD_SP_G 4 /* rows per group */
 #define FD_SP_MAX_FILL 0.75 /* union share of the pixels above which dense wins */
 #define FD_SP_BLOCK 64 /* output columns per pass over the groups */
-#define FD_SP_DW_MAX_FILL 0.9 /* batch union share above which dW stays dense */
-#define FD_SP_DW_MIN_ROWS 160 /* batch rows below which dW stays dense */
-#define FD_SP_DW_MAX_ROWS 2048 /* and above which */
-#define FD_SP_DW_ROWS(m) ((m) >= FD_SP_DW_MIN_ROWS && (m) <= FD_SP_DW_MAX_ROWS)
+#define FD_SP_DW_CHUNK 64 /* pixels per pass of the weight gradient over the groups */
 
 /* n columns of one group's output rows: y[g, j] = act(sum_u
  * v[u * FD_SP_G + g] * W[ix[u] * ldw + j] + cw[j]) for g < rows, j < n
@@ -47,6 +43,13 @@
     void fd_sp_forward_##SFX##_##ISA(int64_t u_count, const int32_t *ix, const T *v, const T *W,   \
                                      int64_t ldw, int64_t n, const T *cw, int relu, T *y,          \
                                      int64_t ldy, int rows);
+
+/* n columns of dW's rows of one group's pixels: dW[ix[u] * lddw + j] +=
+ * sum over g < FD_SP_G, in order, of v[u * FD_SP_G + g] * dz[g * lddz + j]
+ * for u < u_count, j < n (the rows g >= rows of dz are not read: 0). */
+#define FD_SP_WGRAD_DECL(T, SFX, ISA)                                                              \
+    void fd_sp_wgrad_##SFX##_##ISA(int64_t u_count, const int32_t *ix, const T *v, const T *dz,    \
+                                   int64_t lddz, int rows, int64_t n, T *dW, int64_t lddw);
 
 /* The union of `rows` (<= FD_SP_G) rows of x (ldx apart, k long): ix gets
  * the pixels where any row differs from c (a NaN differs) in ascending
@@ -66,12 +69,13 @@
                                     T c, const T *b0, T *cw);
 
 FD_DECL_PATHS(FD_SP_FORWARD_DECL)
+FD_DECL_PATHS(FD_SP_WGRAD_DECL)
 FD_DECL_PATHS(FD_SP_COLSUM_DECL)
 FD_DECL_PATHS(FD_SP_COMPRESS_DECL)
 
 /* The sparse first layer for the epoch (mlp_impl.h):
  * fd_mlp_sparse_bytes_<sfx>: its scratch for m rows of k inputs and n
- * outputs (not monotone in m: take the largest over the calls' m).
+ * outputs (it serves any call of up to m rows).
  * fd_mlp_sparse_forward_<sfx>: y (m x n, ldy) = act(x @ W + b) for
  * x (m x k, row-major, ldx = k), W row-major k x n, b (n; NULL: none), act
  * FD_ACT_RELU or FD_ACT_IDENTITY; returns 1 when done, 0 when the batch is
@@ -79,11 +83,8 @@ FD_DECL_PATHS(FD_SP_COMPRESS_DECL)
  * fd_mlp_sparse_backward_<sfx>, after a forward call that returned 1 on the
  * same scratch and m, k, n: fd_dense_backward's dW (row-major, k x n) and
  * db for that x, dy (m x n, lddy) and y (the forward's output, m x n
- * row-major) with no dx; work (work_bytes long) is the dense kernels'
- * scratch.  Sets *done to 1 when done, 0 (nothing written) when the
- * batch is too short or too long, its union too wide or empty, or db is
- * NULL: take fd_dense_backward.  Returns FD_OK or fd_dense_backward's
- * error. */
+ * row-major) with no dx.  Sets *done to 1 when done, 0 (nothing
+ * written) when db is NULL: take fd_dense_backward.  Returns FD_OK. */
 #define FD_SP_DRIVER_DECL(T, SFX)                                                                  \
     size_t fd_mlp_sparse_bytes_##SFX(int64_t m, int64_t k, int64_t n);                             \
     int fd_mlp_sparse_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,       \
@@ -91,7 +92,7 @@ FD_DECL_PATHS(FD_SP_COMPRESS_DECL)
                                     void *scratch);                                                \
     int fd_mlp_sparse_backward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,     \
                                      int64_t lddy, const T *y, int act, T *dW, T *db,              \
-                                     void *scratch, void *work, size_t work_bytes, int *done);
+                                     void *scratch, int *done);
 FD_SP_DRIVER_DECL(float, f32)
 FD_SP_DRIVER_DECL(double, f64)
 

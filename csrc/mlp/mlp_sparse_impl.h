@@ -37,6 +37,32 @@ void FD_TNAME_ISA(fd_sp_forward, generic)(int64_t u_count, const int32_t *ix, co
 }
 #undef FD_SP_COLS
 
+/* Portable weight gradient (mlp_sparse.h): FD_SP_COLS columns of the
+ * group's dz at a time, in arrays the compiler keeps in registers. */
+#define FD_SP_COLS 16
+void FD_TNAME_ISA(fd_sp_wgrad, generic)(int64_t u_count, const int32_t *ix, const T *v, const T *dz,
+                                        int64_t lddz, int rows, int64_t n, T *dW, int64_t lddw)
+{
+    int64_t j0, u;
+    int g, j;
+    for (j0 = 0; j0 < n; j0 += FD_SP_COLS) {
+        const int nc = (int)(n - j0 < FD_SP_COLS ? n - j0 : FD_SP_COLS);
+        T d[FD_SP_G][FD_SP_COLS];
+        for (g = 0; g < FD_SP_G; g++)
+            for (j = 0; j < nc; j++) d[g][j] = g < rows ? dz[g * lddz + j0 + j] : (T)0;
+        for (u = 0; u < u_count; u++) {
+            T *w = dW + (int64_t)ix[u] * lddw + j0, acc[FD_SP_COLS];
+            for (j = 0; j < nc; j++) acc[j] = w[j];
+            for (g = 0; g < FD_SP_G; g++) {
+                const T a = v[u * FD_SP_G + g];
+                for (j = 0; j < nc; j++) acc[j] += a * d[g][j];
+            }
+            for (j = 0; j < nc; j++) w[j] = acc[j];
+        }
+    }
+}
+#undef FD_SP_COLS
+
 /* Portable column sums (mlp_sparse.h). */
 void FD_TNAME_ISA(fd_sp_colsum, generic)(int64_t r0, int64_t r1, const T *W, int64_t ldw, int64_t n,
                                          T c, const T *b0, T *cw)
@@ -86,6 +112,23 @@ int64_t FD_TNAME_ISA(fd_sp_compress, generic)(int64_t k, int64_t kh, const T *x,
 static size_t FN(fd_sp_align)(size_t b)
 { return (b + 63) & ~(size_t)63; }
 
+/* The weight gradient's chunks of pixels: part 0's (below k / 2) then
+ * part 1's, FD_SP_DW_CHUNK long but at a part's end; chunk t starts at
+ * fd_sp_chunk_start(k, t) (t = the count: k). */
+static int64_t FN(fd_sp_chunks)(int64_t k)
+{
+    const int64_t kh = k / 2;
+    return (kh + FD_SP_DW_CHUNK - 1) / FD_SP_DW_CHUNK +
+        (k - kh + FD_SP_DW_CHUNK - 1) / FD_SP_DW_CHUNK;
+}
+
+static int64_t FN(fd_sp_chunk_start)(int64_t k, int64_t t)
+{
+    const int64_t kh = k / 2, c0 = (kh + FD_SP_DW_CHUNK - 1) / FD_SP_DW_CHUNK;
+    const int64_t s = t < c0 ? t * FD_SP_DW_CHUNK : kh + (t - c0) * FD_SP_DW_CHUNK;
+    return s < k ? s : k;
+}
+
 /* The scratch, carved in this order. */
 typedef struct {
     int32_t *ix; /* (ng, k + 1): each group's kept pixels */
@@ -93,15 +136,10 @@ typedef struct {
     int64_t *cnt, *split; /* (ng): kept pixels, those below k / 2 */
     unsigned char *f; /* (ng, k + 8): flags */
     T *cw; /* (2, n): part 0: b + c * colsum(W[:k/2]); part 1: c * colsum(W[k/2:]) */
-    T *part; /* (m, n): part 1's sums */
-    /* for the backward pass: */
-    unsigned char *uf; /* (k): 1 where any row of the batch differs from c: the union */
-    int32_t *pos; /* (k): each pixel's index in the union, or -1 */
-    int32_t *run; /* (k, 2): the union as runs of adjacent pixels: first, length */
-    int64_t *nu; /* (1): the union's count (-1: the backward pass stays dense) */
+    T *part; /* (m, n): part 1's sums; in the backward pass, dz */
+    int32_t *bnd; /* (ng, nch + 1): where each chunk of pixels starts in each group's */
+    int64_t *ready; /* (1): 1 when the forward pass left the groups for the backward */
     T *c; /* (1): the background */
-    T *xc; /* (m, nu): x's columns of the union */
-    T *dwc; /* (nu, n): dW's rows of the union */
 } FN(fd_sp_bufs);
 
 static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, FN(fd_sp_bufs) * b)
@@ -121,15 +159,9 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(f, unsigned char, ng *((size_t)k + 8));
     FD_SP_TAKE(cw, T, 2 * (size_t)n);
     FD_SP_TAKE(part, T, (size_t)m * (size_t)n);
-    FD_SP_TAKE(uf, unsigned char, (size_t)k);
-    FD_SP_TAKE(pos, int32_t, (size_t)k);
-    FD_SP_TAKE(run, int32_t, 2 * (size_t)k);
-    FD_SP_TAKE(nu, int64_t, 1);
+    FD_SP_TAKE(bnd, int32_t, ng *(size_t)(FN(fd_sp_chunks)(k) + 1));
+    FD_SP_TAKE(ready, int64_t, 1);
     FD_SP_TAKE(c, T, 1);
-    if (FD_SP_DW_ROWS(m)) {
-        FD_SP_TAKE(xc, T, (size_t)m * (size_t)k);
-        FD_SP_TAKE(dwc, T, (size_t)k * (size_t)n);
-    }
 #undef FD_SP_TAKE
     return off + 64;
 }
@@ -142,7 +174,6 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
 {
     const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1, kh = k / 2;
     FN(fd_sp_bufs) bf;
-    const int32_t *run;
     void (*fwd)(int64_t, const int32_t *, const T *, const T *, int64_t, int64_t, const T *, int,
                 T *, int64_t, int) = FD_PICK(ctx.isa, fd_sp_forward);
     int64_t (*compress)(int64_t, int64_t, const T *, int64_t, int, T, unsigned char *, int32_t *,
@@ -152,11 +183,11 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     const T c = x[0];
     const fd_fpenv env = fd_fpenv_get();
     const int64_t nb = (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK;
-    int64_t q, total = 0, nsl, slab, nu = 0, nrun = 0, xnu;
-    const int dw = FD_SP_DW_ROWS(m); /* the backward pass may take the batch's union */
+    int64_t q, total = 0, nsl, slab;
+    const int64_t nch = FN(fd_sp_chunks)(k);
     int nt = fd_threads_for(&ctx, (size_t)(m * k), (size_t)1 << 14);
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
-    *bf.nu = -1; /* no sparse backward pass unless this batch sets it */
+    *bf.ready = 0; /* no sparse backward pass unless this batch takes the path */
     /* a NaN or inf background would spread to every row; ix holds int32 */
     if (m < 1 || k > INT32_MAX || (act != FD_ACT_RELU && act != FD_ACT_IDENTITY) ||
         !(c - c == (T)0))
@@ -167,14 +198,22 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         FD_FOR
         for (q = 0; q < ng; q++) {
             const int rows = (int)(m - q * FD_SP_G < FD_SP_G ? m - q * FD_SP_G : FD_SP_G);
-            bf.cnt[q] = compress(k, kh, x + q * FD_SP_G * k, k, rows, c, bf.f + q * (k + 8),
-                                 bf.ix + q * kk, bf.v + q * kk * FD_SP_G, bf.split + q);
+            const int32_t *ix = bf.ix + q * kk;
+            int32_t *bd = bf.bnd + q * (nch + 1);
+            int64_t t, u = 0, cnt;
+            cnt = bf.cnt[q] = compress(k, kh, x + q * FD_SP_G * k, k, rows, c, bf.f + q * (k + 8),
+                                       bf.ix + q * kk, bf.v + q * kk * FD_SP_G, bf.split + q);
+            for (t = 0; t < nch; t++) { /* the weight gradient's chunks */
+                const int64_t start = FN(fd_sp_chunk_start)(k, t);
+                while (u < cnt && ix[u] < start) u++;
+                bd[t] = (int32_t)u;
+            }
+            bd[nch] = (int32_t)cnt;
         }
         fd_fpenv_leave(own);
     }
     for (q = 0; q < ng; q++) total += bf.cnt[q];
     if ((double)total > FD_SP_MAX_FILL * (double)ng * (double)k) return 0;
-    if (dw) memset(bf.uf, 0, (size_t)k);
 
     /* The sums go in two parts, pixels below k / 2 and the rest, added at
      * the end: the first threads take part 0, which reads the rows of W
@@ -193,30 +232,13 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         for (q = 0; q < 2 * nsl; q++) {
             const int p = (int)(q / nsl);
             const int64_t j0 = q % nsl * slab, j1 = j0 + slab < n ? j0 + slab : n;
-            int64_t g, u;
             if (j0 < n)
                 colsum(p ? kh : 0, p ? k : kh, W + j0, n, j1 - j0, c, p == 0 && b ? b + j0 : NULL,
                        bf.cw + p * n + j0);
-            if (dw && q % nsl == 0) /* the batch's union, each part's pixels */
-                for (g = 0; g < ng; g++)
-                    for (u = p ? bf.split[g] : 0; u < (p ? bf.cnt[g] : bf.split[g]); u++)
-                        bf.uf[bf.ix[g * kk + u]] = 1;
         }
         fd_fpenv_leave(own);
     }
-    for (q = 0; q < k && dw; q++) {
-        bf.pos[q] = bf.uf[q] ? (int32_t)nu++ : -1;
-        if (!bf.uf[q]) continue;
-        if (q > 0 && bf.uf[q - 1]) {
-            bf.run[2 * nrun - 1]++;
-        } else {
-            bf.run[2 * nrun] = (int32_t)q;
-            bf.run[2 * nrun + 1] = 1;
-            nrun++;
-        }
-    }
-    xnu = dw && nu > 0 && (double)nu <= FD_SP_DW_MAX_FILL * (double)k ? nu : -1;
-    *bf.nu = xnu;
+    *bf.ready = 1;
     *bf.c = c;
     FD_PARALLEL
     {
@@ -234,7 +256,6 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         fd_fpenv_leave(own);
     }
     nt = fd_threads_for(&ctx, (size_t)(m * n), (size_t)1 << 14);
-    run = bf.run;
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
@@ -243,17 +264,6 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
             T *yr = y + q * ldy;
             const T *pr = bf.part + q * n;
             int64_t j;
-            if (xnu >= 0) { /* the backward pass's input: x's columns of the union, run by run */
-                const T *xr = x + q * k;
-                T *o = bf.xc + q * xnu;
-                for (j = 0; j < nrun; j++) {
-                    const T *src = xr + run[2 * j];
-                    const int32_t len = run[2 * j + 1];
-                    int32_t t;
-                    for (t = 0; t < len; t++) o[t] = src[t];
-                    o += len;
-                }
-            }
             if (act == FD_ACT_RELU)
                 for (j = 0; j < n; j++) {
                     /* relu(NaN) = NaN, as the dense epilogue */
@@ -270,37 +280,74 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
 
 int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,
                                int64_t lddy, const T *y, int act, T *dW, T *db, void *scratch,
-                               void *work, size_t work_bytes, int *done)
+                               int *done)
 {
+    const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1, nch = FN(fd_sp_chunks)(k);
+    const int64_t c0 = (k / 2 + FD_SP_DW_CHUNK - 1) / FD_SP_DW_CHUNK; /* part 0's chunks */
     FN(fd_sp_bufs) bf;
-    int64_t nu, q;
-    T c;
-    int rc, nt = fd_threads_for(&ctx, (size_t)(k * n), (size_t)1 << 14);
-    fd_fpenv env;
+    void (*wgrad)(int64_t, const int32_t *, const T *, const T *, int64_t, int, int64_t, T *,
+                  int64_t) = FD_PICK(ctx.isa, fd_sp_wgrad);
+    const fd_fpenv env = fd_fpenv_get();
+    int64_t q, nsl, slab, lddz;
+    T c, *dz;
+    int nt = fd_threads_for(&ctx, (size_t)(m * n), (size_t)1 << 14);
     *done = 0;
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
-    nu = *bf.nu;
+    if (!*bf.ready || db == NULL) return FD_OK;
     c = *bf.c;
-    if (nu < 0 || db == NULL) return FD_OK;
-    /* dW's rows of the union from x's columns (NULL work: the kernel allocates
-     * what a shape needs beyond the epoch's scratch) */
-    rc = FN(fd_dense_backward)(
-        ctx, m, nu, n, dy, lddy, bf.xc, nu, NULL, 0, 0, y, n, 0, act, NULL, 0, bf.dwc, n, 1, db, 0,
-        NULL, FN(fd_dense_backward_work_bytes)(ctx, m, nu, n) <= work_bytes ? work : NULL);
-    if (rc != FD_OK) return rc;
-    /* every other row of dW sums c * dz over the batch: c * db */
-    env = fd_fpenv_get();
+    /* dz = dy * act'(y) (dy itself for the identity) in the forward's part
+     * 1, read by now, and db, each column summed in row order: column slabs
+     * of 16 in parallel */
+    dz = act == FD_ACT_IDENTITY ? NULL : bf.part;
+    lddz = dz ? n : lddy;
+    slab = ((n + nt - 1) / nt + 15) & ~(int64_t)15;
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
         FD_FOR
-        for (q = 0; q < k; q++) {
-            T *wr = dW + q * n;
-            int64_t j;
-            if (bf.pos[q] >= 0)
-                memcpy(wr, bf.dwc + (int64_t)bf.pos[q] * n, (size_t)n * sizeof(T));
-            else
-                for (j = 0; j < n; j++) wr[j] = c * db[j];
+        for (q = 0; q < nt; q++) {
+            const int64_t j0 = q * slab, j1 = j0 + slab < n ? j0 + slab : n;
+            int64_t r, j;
+            for (j = j0; j < j1; j++) db[j] = (T)0;
+            for (r = 0; r < m && j0 < j1; r++)
+                FN(fd_dz_row)(act, j1 - j0, dy + r * lddy + j0, y + r * n + j0,
+                              dz ? dz + r * n + j0 : NULL, db + j0);
+        }
+        fd_fpenv_leave(own);
+    }
+    /* dW: each part's rows (the first threads part 0, as in the forward
+     * pass) in column slabs; per chunk of pixels, c * db and then every
+     * group's share, block by block of columns */
+    nt = fd_threads_for(&ctx, (size_t)(m * n) * (size_t)k / 4, (size_t)1 << 16);
+    nsl = nt > 1 ? nt / 2 : 1;
+    slab = ((n + nsl - 1) / nsl + 15) & ~(int64_t)15;
+    FD_PARALLEL
+    {
+        const fd_fpenv own = fd_fpenv_enter(env);
+        FD_FOR
+        for (q = 0; q < 2 * nsl; q++) {
+            const int p = (int)(q / nsl);
+            const int64_t j0 = q % nsl * slab, j1 = j0 + slab < n ? j0 + slab : n;
+            int64_t t, jb, g, r, j;
+            for (t = p ? c0 : 0; t < (p ? nch : c0) && j0 < n; t++) {
+                const int64_t r0 = FN(fd_sp_chunk_start)(k, t),
+                              r1 = FN(fd_sp_chunk_start)(k, t + 1);
+                for (jb = j0; jb < j1; jb += FD_SP_BLOCK) {
+                    const int64_t nb = j1 - jb < FD_SP_BLOCK ? j1 - jb : FD_SP_BLOCK;
+                    for (r = r0; r < r1; r++)
+                        for (j = jb; j < jb + nb; j++) dW[r * n + j] = c * db[j];
+                    for (g = 0; g < ng; g++) {
+                        const int32_t *bd = bf.bnd + g * (nch + 1);
+                        const int rows =
+                            (int)(m - g * FD_SP_G < FD_SP_G ? m - g * FD_SP_G : FD_SP_G);
+                        if (bd[t + 1] > bd[t])
+                            wgrad(bd[t + 1] - bd[t], bf.ix + g * kk + bd[t],
+                                  bf.v + (g * kk + bd[t]) * FD_SP_G,
+                                  (dz ? dz : dy) + g * FD_SP_G * lddz + jb, lddz, rows, nb, dW + jb,
+                                  n);
+                    }
+                }
+            }
         }
         fd_fpenv_leave(own);
     }

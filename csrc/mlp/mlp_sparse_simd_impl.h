@@ -70,6 +70,64 @@ void FD_TNAME_ISA(fd_sp_forward, ISA)(int64_t u_count, const int32_t *ix, const 
                                       ldy, rows);
 }
 
+/* The weight gradient's columns [j0, j0 + nv * W) (the last vector masked
+ * by tm when tail): the group's rows of dz in registers, each pixel's row
+ * of dW read, added to in row order and written once. */
+FD_INLINE void FD_TNAME_ISA(fd_sp_wgrad_tile, ISA)(int nv, int tail, VP(mask) tm, int64_t j0,
+                                                   int64_t u_count, const int32_t *ix, const T *v,
+                                                   const T *dz, int64_t lddz, int rows, T *dW,
+                                                   int64_t lddw)
+{
+    VP(vec) d[FD_SP_G][FD_SP_NV], acc[FD_SP_NV];
+    const VP(vec) zero = VP(zero)();
+    int64_t u;
+    int g, i;
+#pragma GCC unroll 4
+    for (g = 0; g < FD_SP_G; g++)
+#pragma GCC unroll 4
+        for (i = 0; i < nv; i++) {
+            const T *p = dz + g * lddz + j0 + i * VP(W);
+            d[g][i] = g >= rows ? zero : tail && i == nv - 1 ? VP(mload)(p, tm, zero) : VP(load)(p);
+        }
+    for (u = 0; u < u_count; u++) {
+        T *w = dW + (int64_t)ix[u] * lddw + j0;
+#pragma GCC unroll 4
+        for (i = 0; i < nv; i++)
+            acc[i] =
+                tail && i == nv - 1 ? VP(mload)(w + i * VP(W), tm, zero) : VP(load)(w + i * VP(W));
+#pragma GCC unroll 4
+        for (g = 0; g < FD_SP_G; g++) {
+            const VP(vec) a = VP(set1)(v[u * FD_SP_G + g]);
+#pragma GCC unroll 4
+            for (i = 0; i < nv; i++) acc[i] = VP(fmadd)(a, d[g][i], acc[i]);
+        }
+#pragma GCC unroll 4
+        for (i = 0; i < nv; i++) {
+            if (tail && i == nv - 1)
+                VP(mstore)(w + i * VP(W), tm, acc[i]);
+            else
+                VP(store)(w + i * VP(W), acc[i]);
+        }
+    }
+}
+
+void FD_TNAME_ISA(fd_sp_wgrad, ISA)(int64_t u_count, const int32_t *ix, const T *v, const T *dz,
+                                    int64_t lddz, int rows, int64_t n, T *dW, int64_t lddw)
+{
+    const int64_t full = n / VP(W), rem = n % VP(W);
+    const VP(mask) tm = VP(tailmask)(rem ? rem : 1);
+    int64_t vi = 0;
+    for (; vi + FD_SP_NV <= full; vi += FD_SP_NV)
+        FD_TNAME_ISA(fd_sp_wgrad_tile, ISA)(FD_SP_NV, 0, tm, vi * VP(W), u_count, ix, v, dz, lddz,
+                                            rows, dW, lddw);
+    for (; vi < full; vi++)
+        FD_TNAME_ISA(fd_sp_wgrad_tile, ISA)(1, 0, tm, vi * VP(W), u_count, ix, v, dz, lddz, rows,
+                                            dW, lddw);
+    if (rem)
+        FD_TNAME_ISA(fd_sp_wgrad_tile, ISA)(1, 1, tm, full * VP(W), u_count, ix, v, dz, lddz, rows,
+                                            dW, lddw);
+}
+
 /* The index of the lowest set bit of a nonzero word. */
 #ifndef FD_SP_CTZ
 #define FD_SP_CTZ
