@@ -87,6 +87,22 @@ def test_sparse_rows_same_bits_for_any_thread_count(isa, dtype, rows, batch, d, 
     assert runs[0] == runs[1] == runs[2]
 
 
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_sparse_and_dense_batches_in_one_epoch_match_numpy(isa, dtype, shuffle):
+    """The sparse path reads a batch's rows from X through the sample order;
+    a batch too dense for it gathers them for the dense product.  Batches of
+    both kinds in one epoch (the rows: 40 mostly background, 40 not)."""
+    Xs, ys = _sparse(40, 45, -0.5, 0.1, dtype, seed=21)
+    Xd, yd = _sparse(40, 45, -0.5, 0.9, dtype, seed=22)
+    X, y = np.concatenate([Xs, Xd]), np.concatenate([ys, yd])
+    with fastdigits.simd(isa):
+        fast, twin, hf, ht = _fit_both(
+            (45, 30, 5), X, y, dtype, epochs=2, batch_size=20, lr=0.05, shuffle=shuffle
+        )
+    for p, q in zip(fast.params, twin.params):
+        np.testing.assert_allclose(p, q, **TOL[dtype])
+
+
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
 def test_nan_pixels_and_an_inf_weight_spread_as_in_the_twin(dtype):
     """A NaN pixel spoils only its own row's products, an inf weight every

@@ -16,6 +16,7 @@ typedef struct {
     void *kwork; /* dense kernels' scratch */
     void *sparse; /* the sparse first layer's scratch (mlp_sparse.h) */
     int sparse_fwd; /* this step's first layer went through it */
+    int gathered; /* h[0] holds this step's batch */
 } FN(fd_mlp_bufs);
 
 /* Lay out the scratch block; returns its size (bufs may be NULL to measure). */
@@ -212,13 +213,28 @@ static fd_dense_drop FN(fd_mlp_drop)(const fd_mlp_optim *o, int l)
     return d;
 }
 
-/* Forward m rows from x (leading dimension sizes[0]); logits go to `out`
+/* Gather the batch rows idx[0..m) of X (k long) into one block: a memcpy
+ * per row, threaded from 16K elements a thread on: the rows come from all
+ * over X (DRAM, not cache), so at batch 200 x 784 one thread's copy was 7%
+ * of a 2-thread bfloat16 epoch with the other thread waiting. */
+static void FN(fd_mlp_gather)(fd_ctx ctx, const T *X, const int64_t *idx, int64_t m, int64_t k,
+                              T *dst)
+{
+    int64_t r;
+    int nt = fd_threads_for(&ctx, (size_t)(m * k), (size_t)1 << 14);
+    FD_PARALLEL_FOR
+    for (r = 0; r < m; r++) memcpy(dst + r * k, X + idx[r] * k, (size_t)k * sizeof(T));
+}
+
+/* Forward m rows from x (leading dimension sizes[0]; with idx, the rows
+ * idx[0..m) of x: the sparse first layer reads them where they are, other
+ * layers from their copy gathered into h[0]); logits go to `out`
  * (leading dimension ldo) or, when out is NULL, to bufs->h[L].  With drop
  * (training) every hidden output gets its dropout mask (see mlp.h), fused
  * into the layer: h[l] is the dropped output, or, for sigmoid / tanh,
  * hd[l] is and h[l] keeps the un-dropped one for act'. */
 static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, const T *x,
-                          int64_t m, FN(fd_mlp_bufs) * b, T *out, int64_t ldo,
+                          const int64_t *idx, int64_t m, FN(fd_mlp_bufs) * b, T *out, int64_t ldo,
                           const fd_mlp_optim *drop, int packed_w)
 {
     int l, L = s->nlayers, rc;
@@ -242,11 +258,16 @@ static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, c
          * has few (mlp_sparse.h; relu or linear, no dropout, float32 or
          * float64 precision) */
         if (l == 0 && drop && !dropping && !packed_w && b->sparse &&
-            FN(fd_mlp_sparse_forward)(ctx, m, k, nn, in, params[0], params[1],
+            FN(fd_mlp_sparse_forward)(ctx, m, k, nn, in, idx, params[0], params[1],
                                       last ? FD_ACT_IDENTITY : s->act, y, ldy, b->sparse)) {
             b->sparse_fwd = 1;
             in = y;
             continue;
+        }
+        if (l == 0 && idx) { /* the dense product reads a block */
+            FN(fd_mlp_gather)(ctx, x, idx, m, k, b->h[0]);
+            b->gathered = 1;
+            in = b->h[0];
         }
         rc = FN(fd_dense_forward)(ctx, m, k, nn, in, k, params[2 * l], nn, 1, params[2 * l + 1],
                                   last ? FD_ACT_IDENTITY : s->act, y, ldy,
@@ -299,8 +320,8 @@ int FN(fd_mlp_forward)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, 
 #endif
     for (r = 0; r < n; r += shape->batch) {
         int64_t m = n - r < shape->batch ? n - r : shape->batch;
-        rc = FN(fd_mlp_fwd)(ctx, shape, params, X + r * shape->sizes[0], m, &b, logits + r * C, C,
-                            NULL, packw);
+        rc = FN(fd_mlp_fwd)(ctx, shape, params, X + r * shape->sizes[0], NULL, m, &b,
+                            logits + r * C, C, NULL, packw);
         if (rc != FD_OK) return rc;
     }
     return FD_OK;
@@ -340,7 +361,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
         int64_t m = n_order - start < s->batch ? n_order - start : s->batch;
         const int64_t *idx = order + start;
         int64_t r;
-        int bad = 0, nt;
+        int bad = 0;
         T loss = 0;
 
         for (r = 0; r < m; r++) {
@@ -353,27 +374,23 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
             rc = FD_EINVAL;
             break;
         }
+        b.gathered = 0;
         if (opt->aug_images) { /* augmented, normalised batch (float32 only) */
             rc = fd_mlp_aug_batch(ctx, opt, idx, m, b.h[0]);
             if (rc != FD_OK) break;
-        } else {
-            /* Gather the batch rows into one contiguous block: a memcpy per
-             * row, threaded from 16K elements a thread on: the rows come
-             * from all over X (DRAM, not cache), so at batch 200 x 784
-             * one thread's copy was 7% of a 2-thread bfloat16 epoch with
-             * the other thread waiting. */
-            nt = fd_threads_for(&ctx, (size_t)(m * k0), (size_t)1 << 14);
-            FD_PARALLEL_FOR
-            for (r = 0; r < m; r++)
-                memcpy(b.h[0] + r * k0, X + idx[r] * k0, (size_t)k0 * sizeof(T));
+            b.gathered = 1;
         }
-
         if (opt->input_dropout > 0.0) {
+            if (!b.gathered) FN(fd_mlp_gather)(ctx, X, idx, m, k0, b.h[0]);
             rc = FN(fd_dropout_ex)(ctx, m * k0, b.h[0], b.h[0], opt->input_dropout, opt->seed,
                                    (uint32_t)opt->step, 1);
             if (rc != FD_OK) break;
+            b.gathered = 1;
         }
-        rc = FN(fd_mlp_fwd)(ctx, s, params, b.h[0], m, &b, NULL, 0, opt, packw);
+        /* (otherwise the batch's rows are read from X through idx, and
+         * gathered only where a dense product needs them) */
+        rc = FN(fd_mlp_fwd)(ctx, s, params, b.gathered ? b.h[0] : X, b.gathered ? NULL : idx, m, &b,
+                            NULL, 0, opt, packw);
         if (rc != FD_OK) break;
         for (r = 0; r < m; r++) { /* train accuracy; first max wins, and a
                                      * NaN beats any number, as np.argmax */
@@ -415,6 +432,10 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
                                                 last ? FD_ACT_IDENTITY : s->act, grads[0], grads[1],
                                                 b.sparse, &done);
                 if (rc != FD_OK || done) break;
+            }
+            if (l == 0 && !b.gathered) {
+                FN(fd_mlp_gather)(ctx, X, idx, m, k, b.h[0]);
+                b.gathered = 1;
             }
             rc = FN(fd_dense_backward)(ctx, m, k, nn, b.d[l + 1], nn, FN(fd_mlp_input)(&b, opt, l),
                                        k, params[2 * l], nn, 1, pre ? b.z[l + 1] : b.h[l + 1], nn,

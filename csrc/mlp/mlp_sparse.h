@@ -35,6 +35,7 @@
 #define FD_SP_MAX_FILL 0.75 /* union share of the pixels above which dense wins */
 #define FD_SP_BLOCK 64 /* output columns per pass over the groups */
 #define FD_SP_DW_CHUNK 64 /* pixels per pass of the weight gradient over the groups */
+#define FD_SP_DB_ROWS 16 /* rows per partial sum of the bias gradient */
 
 /* n columns of one group's output rows: y[g, j] = act(sum_u
  * v[u * FD_SP_G + g] * W[ix[u] * ldw + j] + cw[j]) for g < rows, j < n
@@ -51,15 +52,16 @@
     void fd_sp_wgrad_##SFX##_##ISA(int64_t u_count, const int32_t *ix, const T *v, const T *dz,    \
                                    int64_t lddz, int rows, int64_t n, T *dW, int64_t lddw);
 
-/* The union of `rows` (<= FD_SP_G) rows of x (ldx apart, k long): ix gets
+/* The union of `rows` (<= FD_SP_G) rows xr[0..rows) (k long each): ix gets
  * the pixels where any row differs from c (a NaN differs) in ascending
- * order, v their x - c per row (0 for the rows past `rows`), *split the
- * count of those below kh.  ix and v have room for k + 1 entries (a
+ * order, v their x - c per row (0 for the rows past `rows`), and bnd[t]
+ * the count of those below starts[t] for t <= nb (starts ascending, the
+ * last k: bnd[nb] is the count).  ix and v have room for k + 1 entries (a
  * compressor may write one past the kept ones).  Returns the count. */
 #define FD_SP_COMPRESS_DECL(T, SFX, ISA)                                                           \
-    int64_t fd_sp_compress_##SFX##_##ISA(int64_t k, int64_t kh, const T *x, int64_t ldx, int rows, \
-                                         T c, unsigned char *f, int32_t *ix, T *v,                 \
-                                         int64_t *split);
+    int64_t fd_sp_compress_##SFX##_##ISA(int64_t k, const int32_t *starts, int64_t nb,             \
+                                         const T *const *xr, int rows, T c, unsigned char *f,      \
+                                         int32_t *ix, T *v, int32_t *bnd);
 
 /* cw[j] = b0[j] + sum over rows r0 <= r < r1 of c * W[r, j] for j < n (b0
  * NULL: 0), each column summed in row order: the terms of the dense
@@ -77,7 +79,8 @@ FD_DECL_PATHS(FD_SP_COMPRESS_DECL)
  * fd_mlp_sparse_bytes_<sfx>: its scratch for m rows of k inputs and n
  * outputs (it serves any call of up to m rows).
  * fd_mlp_sparse_forward_<sfx>: y (m x n, ldy) = act(x @ W + b) for
- * x (m x k, row-major, ldx = k), W row-major k x n, b (n; NULL: none), act
+ * x (m x k, row-major, ldx = k; with idx, row r is x's row idx[r]: the
+ * batch's rows read where they are), W row-major k x n, b (n; NULL: none), act
  * FD_ACT_RELU or FD_ACT_IDENTITY; returns 1 when done, 0 when the batch is
  * too dense (nothing written to y: take the dense product).
  * fd_mlp_sparse_backward_<sfx>, after a forward call that returned 1 on the
@@ -88,8 +91,8 @@ FD_DECL_PATHS(FD_SP_COMPRESS_DECL)
 #define FD_SP_DRIVER_DECL(T, SFX)                                                                  \
     size_t fd_mlp_sparse_bytes_##SFX(int64_t m, int64_t k, int64_t n);                             \
     int fd_mlp_sparse_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,       \
-                                    const T *W, const T *b, int act, T *y, int64_t ldy,            \
-                                    void *scratch);                                                \
+                                    const int64_t *idx, const T *W, const T *b, int act, T *y,     \
+                                    int64_t ldy, void *scratch);                                   \
     int fd_mlp_sparse_backward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,     \
                                      int64_t lddy, const T *y, int act, T *dW, T *db,              \
                                      void *scratch, int *done);

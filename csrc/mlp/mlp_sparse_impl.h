@@ -77,28 +77,33 @@ void FD_TNAME_ISA(fd_sp_colsum, generic)(int64_t r0, int64_t r1, const T *W, int
  * compiler vectorises), then a branch-free packing (each pixel is written,
  * the count advances only for the kept ones) that skips 8 unflagged pixels
  * at a time. */
-int64_t FD_TNAME_ISA(fd_sp_compress, generic)(int64_t k, int64_t kh, const T *x, int64_t ldx,
-                                              int rows, T c, unsigned char *FD_RESTRICT f,
-                                              int32_t *FD_RESTRICT ix, T *FD_RESTRICT v,
-                                              int64_t *split)
+int64_t FD_TNAME_ISA(fd_sp_compress, generic)(int64_t k, const int32_t *starts, int64_t nb,
+                                              const T *const *xr, int rows, T c,
+                                              unsigned char *FD_RESTRICT f, int32_t *FD_RESTRICT ix,
+                                              T *FD_RESTRICT v, int32_t *FD_RESTRICT bnd)
 {
-    const T *x0 = x, *x1 = rows > 1 ? x + ldx : x, *x2 = rows > 2 ? x + 2 * ldx : x,
-            *x3 = rows > 3 ? x + 3 * ldx : x;
-    int64_t j, cnt = 0;
+    const T *x0 = xr[0], *x1 = xr[rows > 1 ? 1 : 0], *x2 = xr[rows > 2 ? 2 : 0],
+            *x3 = xr[rows > 3 ? 3 : 0];
+    int64_t j, cnt = 0, t = 0, next = starts[0];
     for (j = 0; j < k; j++)
         f[j] = (unsigned char)((x0[j] != c) | (x1[j] != c) | (x2[j] != c) | (x3[j] != c));
-    *split = -1;
     for (j = 0; j < k; j++) {
         uint64_t w8;
         if (j % 8 == 0 && j + 8 <= k) {
             memcpy(&w8, f + j, 8);
             if (w8 == 0) {
-                if (kh >= j && kh < j + 8) *split = cnt;
+                while (next < j + 8) { /* the chunks that start in the skipped pixels */
+                    bnd[t++] = (int32_t)cnt;
+                    next = starts[t];
+                }
                 j += 7;
                 continue;
             }
         }
-        if (j == kh) *split = cnt;
+        while (j >= next) {
+            bnd[t++] = (int32_t)cnt;
+            next = starts[t];
+        }
         ix[cnt] = (int32_t)j;
         v[cnt * 4 + 0] = x0[j] - c;
         v[cnt * 4 + 1] = rows > 1 ? x1[j] - c : (T)0;
@@ -106,38 +111,32 @@ int64_t FD_TNAME_ISA(fd_sp_compress, generic)(int64_t k, int64_t kh, const T *x,
         v[cnt * 4 + 3] = rows > 3 ? x3[j] - c : (T)0;
         cnt += f[j];
     }
-    if (*split < 0) *split = cnt;
+    while (t <= nb) bnd[t++] = (int32_t)cnt;
     return cnt;
 }
 static size_t FN(fd_sp_align)(size_t b)
 { return (b + 63) & ~(size_t)63; }
 
-/* The weight gradient's chunks of pixels: part 0's (below k / 2) then
- * part 1's, FD_SP_DW_CHUNK long but at a part's end; chunk t starts at
- * fd_sp_chunk_start(k, t) (t = the count: k). */
-static int64_t FN(fd_sp_chunks)(int64_t k)
-{
-    const int64_t kh = k / 2;
-    return (kh + FD_SP_DW_CHUNK - 1) / FD_SP_DW_CHUNK +
-        (k - kh + FD_SP_DW_CHUNK - 1) / FD_SP_DW_CHUNK;
-}
+/* The chunks of pixels (the weight gradient's passes): part 0's (below
+ * k / 2), then part 1's, FD_SP_DW_CHUNK long but at a part's end.  The
+ * count of part 0's: the first of part 1 starts at k / 2. */
+static int64_t FN(fd_sp_chunks0)(int64_t k)
+{ return (k / 2 + FD_SP_DW_CHUNK - 1) / FD_SP_DW_CHUNK; }
 
-static int64_t FN(fd_sp_chunk_start)(int64_t k, int64_t t)
-{
-    const int64_t kh = k / 2, c0 = (kh + FD_SP_DW_CHUNK - 1) / FD_SP_DW_CHUNK;
-    const int64_t s = t < c0 ? t * FD_SP_DW_CHUNK : kh + (t - c0) * FD_SP_DW_CHUNK;
-    return s < k ? s : k;
-}
+static int64_t FN(fd_sp_chunks)(int64_t k)
+{ return FN(fd_sp_chunks0)(k) + (k - k / 2 + FD_SP_DW_CHUNK - 1) / FD_SP_DW_CHUNK; }
 
 /* The scratch, carved in this order. */
 typedef struct {
     int32_t *ix; /* (ng, k + 1): each group's kept pixels */
     T *v; /* (ng, k + 1, FD_SP_G): their x - c */
-    int64_t *cnt, *split; /* (ng): kept pixels, those below k / 2 */
+    int64_t *cnt; /* (ng): kept pixels */
     unsigned char *f; /* (ng, k + 8): flags */
     T *cw; /* (2, n): part 0: b + c * colsum(W[:k/2]); part 1: c * colsum(W[k/2:]) */
     T *part; /* (m, n): part 1's sums; in the backward pass, dz */
-    int32_t *bnd; /* (ng, nch + 1): where each chunk of pixels starts in each group's */
+    int32_t *starts; /* (nch + 1): each chunk's first pixel, then k */
+    int32_t *bnd; /* (ng, nch + 1): each chunk's first kept pixel in each group's */
+    T *dbp; /* (m / FD_SP_DB_ROWS rounded up, n): db's sums over blocks of rows */
     int64_t *ready; /* (1): 1 when the forward pass left the groups for the backward */
     T *c; /* (1): the background */
 } FN(fd_sp_bufs);
@@ -155,11 +154,12 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(ix, int32_t, ng *kk);
     FD_SP_TAKE(v, T, ng * kk * FD_SP_G);
     FD_SP_TAKE(cnt, int64_t, ng);
-    FD_SP_TAKE(split, int64_t, ng);
     FD_SP_TAKE(f, unsigned char, ng *((size_t)k + 8));
     FD_SP_TAKE(cw, T, 2 * (size_t)n);
     FD_SP_TAKE(part, T, (size_t)m * (size_t)n);
+    FD_SP_TAKE(starts, int32_t, (size_t)FN(fd_sp_chunks)(k) + 1);
     FD_SP_TAKE(bnd, int32_t, ng *(size_t)(FN(fd_sp_chunks)(k) + 1));
+    FD_SP_TAKE(dbp, T, (size_t)((m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS) * (size_t)n);
     FD_SP_TAKE(ready, int64_t, 1);
     FD_SP_TAKE(c, T, 1);
 #undef FD_SP_TAKE
@@ -169,22 +169,24 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
 size_t FN(fd_mlp_sparse_bytes)(int64_t m, int64_t k, int64_t n)
 { return FN(fd_sp_layout)(m, k, n, NULL, NULL); }
 
-int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x, const T *W,
-                              const T *b, int act, T *y, int64_t ldy, void *scratch)
+int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,
+                              const int64_t *idx, const T *W, const T *b, int act, T *y,
+                              int64_t ldy, void *scratch)
 {
     const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1, kh = k / 2;
     FN(fd_sp_bufs) bf;
     void (*fwd)(int64_t, const int32_t *, const T *, const T *, int64_t, int64_t, const T *, int,
                 T *, int64_t, int) = FD_PICK(ctx.isa, fd_sp_forward);
-    int64_t (*compress)(int64_t, int64_t, const T *, int64_t, int, T, unsigned char *, int32_t *,
-                        T *, int64_t *) = FD_PICK(ctx.isa, fd_sp_compress);
+    int64_t (*compress)(int64_t, const int32_t *, int64_t, const T *const *, int, T,
+                        unsigned char *, int32_t *, T *, int32_t *) =
+        FD_PICK(ctx.isa, fd_sp_compress);
     void (*colsum)(int64_t, int64_t, const T *, int64_t, int64_t, T, const T *, T *) =
         FD_PICK(ctx.isa, fd_sp_colsum);
-    const T c = x[0];
+    const T c = x[idx ? idx[0] * k : 0];
     const fd_fpenv env = fd_fpenv_get();
     const int64_t nb = (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK;
     int64_t q, total = 0, nsl, slab;
-    const int64_t nch = FN(fd_sp_chunks)(k);
+    const int64_t nch = FN(fd_sp_chunks)(k), c0 = FN(fd_sp_chunks0)(k);
     int nt = fd_threads_for(&ctx, (size_t)(m * k), (size_t)1 << 14);
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
     *bf.ready = 0; /* no sparse backward pass unless this batch takes the path */
@@ -192,23 +194,22 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     if (m < 1 || k > INT32_MAX || (act != FD_ACT_RELU && act != FD_ACT_IDENTITY) ||
         !(c - c == (T)0))
         return 0;
+    for (q = 0; q <= nch; q++)
+        bf.starts[q] = (int32_t)(q == nch     ? k
+                                     : q < c0 ? q * FD_SP_DW_CHUNK
+                                              : kh + (q - c0) * FD_SP_DW_CHUNK);
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
         FD_FOR
         for (q = 0; q < ng; q++) {
             const int rows = (int)(m - q * FD_SP_G < FD_SP_G ? m - q * FD_SP_G : FD_SP_G);
-            const int32_t *ix = bf.ix + q * kk;
-            int32_t *bd = bf.bnd + q * (nch + 1);
-            int64_t t, u = 0, cnt;
-            cnt = bf.cnt[q] = compress(k, kh, x + q * FD_SP_G * k, k, rows, c, bf.f + q * (k + 8),
-                                       bf.ix + q * kk, bf.v + q * kk * FD_SP_G, bf.split + q);
-            for (t = 0; t < nch; t++) { /* the weight gradient's chunks */
-                const int64_t start = FN(fd_sp_chunk_start)(k, t);
-                while (u < cnt && ix[u] < start) u++;
-                bd[t] = (int32_t)u;
-            }
-            bd[nch] = (int32_t)cnt;
+            const T *xr[FD_SP_G];
+            int g;
+            for (g = 0; g < rows; g++)
+                xr[g] = x + (idx ? idx[q * FD_SP_G + g] : q * FD_SP_G + g) * k;
+            bf.cnt[q] = compress(k, bf.starts, nch, xr, rows, c, bf.f + q * (k + 8), bf.ix + q * kk,
+                                 bf.v + q * kk * FD_SP_G, bf.bnd + q * (nch + 1));
         }
         fd_fpenv_leave(own);
     }
@@ -247,7 +248,8 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         for (q = 0; q < 2 * nb * ng; q++) {
             const int p = (int)(q / (nb * ng));
             const int64_t g = q % ng, j0 = q / ng % nb * FD_SP_BLOCK;
-            const int64_t u0 = p ? bf.split[g] : 0, u1 = p ? bf.cnt[g] : bf.split[g];
+            const int64_t split = bf.bnd[g * (nch + 1) + c0]; /* the first pixel >= k / 2 */
+            const int64_t u0 = p ? split : 0, u1 = p ? bf.cnt[g] : split;
             const int rows = (int)(m - g * FD_SP_G < FD_SP_G ? m - g * FD_SP_G : FD_SP_G);
             fwd(u1 - u0, bf.ix + g * kk + u0, bf.v + (g * kk + u0) * FD_SP_G, W + j0, n,
                 n - j0 < FD_SP_BLOCK ? n - j0 : FD_SP_BLOCK, bf.cw + p * n + j0, 0,
@@ -283,37 +285,44 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
                                int *done)
 {
     const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1, nch = FN(fd_sp_chunks)(k);
-    const int64_t c0 = (k / 2 + FD_SP_DW_CHUNK - 1) / FD_SP_DW_CHUNK; /* part 0's chunks */
+    const int64_t c0 = FN(fd_sp_chunks0)(k);
     FN(fd_sp_bufs) bf;
     void (*wgrad)(int64_t, const int32_t *, const T *, const T *, int64_t, int, int64_t, T *,
                   int64_t) = FD_PICK(ctx.isa, fd_sp_wgrad);
     const fd_fpenv env = fd_fpenv_get();
-    int64_t q, nsl, slab, lddz;
+    int64_t q, nsl, slab, lddz, nbk;
     T c, *dz;
     int nt = fd_threads_for(&ctx, (size_t)(m * n), (size_t)1 << 14);
     *done = 0;
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
     if (!*bf.ready || db == NULL) return FD_OK;
     c = *bf.c;
-    /* dz = dy * act'(y) (dy itself for the identity) in the forward's part
-     * 1, read by now, and db, each column summed in row order: column slabs
-     * of 16 in parallel */
+    /* dz = dy * act'(y) (dy itself for the identity: no dz) in the forward's
+     * part 1, read by now, and db: each thread takes the rows it gathered
+     * and finished in the forward pass, FD_SP_DB_ROWS at a time, each
+     * block's column sums in row order; then db adds the blocks in order
+     * (so the bits do not depend on the thread count) */
     dz = act == FD_ACT_IDENTITY ? NULL : bf.part;
     lddz = dz ? n : lddy;
-    slab = ((n + nt - 1) / nt + 15) & ~(int64_t)15;
+    nbk = (m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS;
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
         FD_FOR
-        for (q = 0; q < nt; q++) {
-            const int64_t j0 = q * slab, j1 = j0 + slab < n ? j0 + slab : n;
+        for (q = 0; q < nbk; q++) {
+            T *ps = bf.dbp + q * n;
             int64_t r, j;
-            for (j = j0; j < j1; j++) db[j] = (T)0;
-            for (r = 0; r < m && j0 < j1; r++)
-                FN(fd_dz_row)(act, j1 - j0, dy + r * lddy + j0, y + r * n + j0,
-                              dz ? dz + r * n + j0 : NULL, db + j0);
+            for (j = 0; j < n; j++) ps[j] = (T)0;
+            for (r = q * FD_SP_DB_ROWS; r < m && r < (q + 1) * FD_SP_DB_ROWS; r++)
+                FN(fd_dz_row)(act, n, dy + r * lddy, y + r * n, dz ? dz + r * n : NULL, ps);
         }
         fd_fpenv_leave(own);
+    }
+    for (q = 0; q < n; q++) {
+        int64_t t;
+        T sum = bf.dbp[q];
+        for (t = 1; t < nbk; t++) sum += bf.dbp[t * n + q];
+        db[q] = sum;
     }
     /* dW: each part's rows (the first threads part 0, as in the forward
      * pass) in column slabs; per chunk of pixels, c * db and then every
@@ -330,8 +339,7 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
             const int64_t j0 = q % nsl * slab, j1 = j0 + slab < n ? j0 + slab : n;
             int64_t t, jb, g, r, j;
             for (t = p ? c0 : 0; t < (p ? nch : c0) && j0 < n; t++) {
-                const int64_t r0 = FN(fd_sp_chunk_start)(k, t),
-                              r1 = FN(fd_sp_chunk_start)(k, t + 1);
+                const int64_t r0 = bf.starts[t], r1 = bf.starts[t + 1];
                 for (jb = j0; jb < j1; jb += FD_SP_BLOCK) {
                     const int64_t nb = j1 - jb < FD_SP_BLOCK ? j1 - jb : FD_SP_BLOCK;
                     for (r = r0; r < r1; r++)

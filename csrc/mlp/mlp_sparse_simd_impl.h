@@ -147,31 +147,35 @@ FD_INLINE int fd_sp_ctz(unsigned b)
 
 /* Compression (mlp_sparse.h): a vector compare per row and W pixels gives
  * the group's flags as bits; only the set ones are visited.  f is unused. */
-int64_t FD_TNAME_ISA(fd_sp_compress, ISA)(int64_t k, int64_t kh, const T *FD_RESTRICT x,
-                                          int64_t ldx, int rows, T c, unsigned char *f,
-                                          int32_t *FD_RESTRICT ix, T *FD_RESTRICT v, int64_t *split)
+int64_t FD_TNAME_ISA(fd_sp_compress, ISA)(int64_t k, const int32_t *starts, int64_t nb,
+                                          const T *const *rp, int rows, T c, unsigned char *f,
+                                          int32_t *FD_RESTRICT ix, T *FD_RESTRICT v,
+                                          int32_t *FD_RESTRICT bnd)
 {
     const T *xr[FD_SP_G];
     const VP(vec) vc = VP(set1)(c);
-    int64_t j, cnt = 0, sp = -1;
+    int64_t j, cnt = 0, t = 0, next = starts[0];
     int g;
     (void)f;
-    for (g = 0; g < FD_SP_G; g++) xr[g] = x + (g < rows ? g : 0) * ldx;
+    for (g = 0; g < FD_SP_G; g++) xr[g] = rp[g < rows ? g : 0];
     for (j = 0; j < k; j += VP(W)) {
         unsigned bits = 0;
         if (j + VP(W) <= k) {
 #pragma GCC unroll 4
             for (g = 0; g < FD_SP_G; g++) bits |= VP(neq_bits)(VP(load)(xr[g] + j), vc);
         } else {
-            int64_t t;
-            for (t = j; t < k; t++)
-                for (g = 0; g < FD_SP_G; g++) bits |= (unsigned)(xr[g][t] != c) << (t - j);
+            int64_t u;
+            for (u = j; u < k; u++)
+                for (g = 0; g < FD_SP_G; g++) bits |= (unsigned)(xr[g][u] != c) << (u - j);
         }
         while (bits) {
             const int64_t jj = j + fd_sp_ctz(bits);
             bits &= bits - 1;
             T d[FD_SP_G];
-            if (jj >= kh && sp < 0) sp = cnt;
+            while (jj >= next) { /* the chunks that start at or before jj */
+                bnd[t++] = (int32_t)cnt;
+                next = starts[t];
+            }
 #pragma GCC unroll 4
             for (g = 0; g < FD_SP_G; g++) d[g] = g < rows ? xr[g][jj] - c : (T)0;
 #pragma GCC unroll 4
@@ -179,7 +183,7 @@ int64_t FD_TNAME_ISA(fd_sp_compress, ISA)(int64_t k, int64_t kh, const T *FD_RES
             ix[cnt++] = (int32_t)jj;
         }
     }
-    *split = sp < 0 ? cnt : sp;
+    while (t <= nb) bnd[t++] = (int32_t)cnt;
     return cnt;
 }
 

@@ -435,7 +435,8 @@ static int sparse_case(int64_t m, int64_t k, int64_t n, int act, float bg, doubl
     for (i = 0; i < n; i++) b[i] = fd_test_val(&s);
     for (t = 0; t < 3; t++) {
         for (i = 0; i < m * n; i++) y[t][i] = -99.0f;
-        if (fd_mlp_sparse_forward_f32(ctx_of(t + 1), m, k, n, x, W, b, act, y[t], n, scratch) != 1)
+        if (fd_mlp_sparse_forward_f32(ctx_of(t + 1), m, k, n, x, NULL, W, b, act, y[t], n,
+                                      scratch) != 1)
             return 0;
     }
     ok &= memcmp(y[0], y[1], (size_t)(m * n) * sizeof(float)) == 0;
@@ -463,24 +464,24 @@ static void test_mlp_sparse(void)
     for (i = 0; i < 16 * 20; i++) x[i] = (float)(i % 7) - 3.0f;
     for (i = 0; i < 20 * 5; i++) W[i] = 0.5f;
     y[0] = 42.0f;
-    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, W, NULL, FD_ACT_RELU, y, 5, scratch) ==
-          0);
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, NULL, FD_ACT_RELU, y, 5,
+                                    scratch) == 0);
     for (i = 0; i < 16 * 20; i++) x[i] = 0.0f;
     x[0] = (float)NAN;
-    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, W, NULL, FD_ACT_RELU, y, 5, scratch) ==
-          0);
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, NULL, FD_ACT_RELU, y, 5,
+                                    scratch) == 0);
     x[0] = (float)INFINITY;
-    CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, W, NULL, FD_ACT_RELU, y, 5, scratch) ==
-          0);
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, NULL, W, NULL, FD_ACT_RELU, y, 5,
+                                    scratch) == 0);
     x[0] = 0.0f;
-    CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, W, NULL, FD_ACT_TANH, y, 5, scratch) ==
-          0);
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, NULL, W, NULL, FD_ACT_TANH, y, 5,
+                                    scratch) == 0);
     CHECK(y[0] == 42.0f);
     /* an inf weight reaches every row through 0 * inf, as in x @ W; a NaN
      * pixel only its own row */
     x[5 * 20 + 3] = (float)NAN;
     W[7 * 5 + 2] = (float)INFINITY;
-    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, W, NULL, FD_ACT_IDENTITY, y, 5,
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, NULL, FD_ACT_IDENTITY, y, 5,
                                     scratch) == 1);
     for (i = 0; i < 16; i++) {
         CHECK(y[i * 5 + 2] != y[i * 5 + 2]);
@@ -490,8 +491,8 @@ static void test_mlp_sparse(void)
     for (i = 0; i < 8 * 3; i++) xd[i] = i % 5 == 4 ? 2.0 : -1.0;
     for (i = 0; i < 3 * 2; i++) Wd[i] = 0.25 * (double)(i + 1);
     CHECK(fd_mlp_sparse_bytes_f64(8, 3, 2) <= sizeof(sd) - 64);
-    CHECK(fd_mlp_sparse_forward_f64(ctx_of(3), 8, 3, 2, xd, Wd, NULL, FD_ACT_IDENTITY, yd, 2, sd) ==
-          1);
+    CHECK(fd_mlp_sparse_forward_f64(ctx_of(3), 8, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd, 2,
+                                    sd) == 1);
     for (i = 0; i < 8; i++) {
         const double *xr = xd + i * 3;
         CHECK(yd[i * 2] == xr[0] * 0.25 + xr[1] * 0.75 + xr[2] * 1.25);
@@ -502,12 +503,14 @@ static void test_mlp_sparse(void)
 /* The group weight gradient (fd_mlp_sparse_backward) after a sparse
  * forward pass on the same scratch: x is bg outside columns [band0, band1)
  * in every row, and about `fill` of the band is not.  dW and db must be
- * fd_dense_backward's (to rounding) with the same bits for 1-3 threads. */
+ * fd_dense_backward's (to rounding) with the same bits for 1-3 threads,
+ * the third reading the rows through an index from a reversed copy. */
 static int sparse_dw_case(int64_t m, int64_t k, int64_t n, int act, float bg, double fill,
                           int64_t band0, int64_t band1)
 {
     enum { MAXM = 170, MAXK = 150, MAXN = 70 };
-    static float x[MAXM * MAXK], W[MAXK * MAXN], y[MAXM * MAXN], dy[MAXM * MAXN];
+    static float x[MAXM * MAXK], xr[MAXM * MAXK], W[MAXK * MAXN], y[MAXM * MAXN], dy[MAXM * MAXN];
+    static int64_t idx[MAXM];
     static float dW[3][MAXK * MAXN], db[3][MAXN], rW[MAXK * MAXN], rb[MAXN], scratch[80000];
     uint32_t s = 4242u;
     int64_t i, j;
@@ -521,10 +524,14 @@ static int sparse_dw_case(int64_t m, int64_t k, int64_t n, int act, float bg, do
     }
     for (i = 0; i < k * n; i++) W[i] = fd_test_val(&s);
     for (i = 0; i < m * n; i++) dy[i] = fd_test_val(&s);
+    for (i = 0; i < m; i++) { /* row i of x is row m - 1 - i of xr */
+        idx[i] = m - 1 - i;
+        memcpy(xr + (m - 1 - i) * k, x + i * k, (size_t)k * sizeof(float));
+    }
     for (t = 0; t < 3; t++) {
         for (i = 0; i < k * n; i++) dW[t][i] = -99.0f;
-        ok &=
-            fd_mlp_sparse_forward_f32(ctx_of(t + 1), m, k, n, x, W, NULL, act, y, n, scratch) == 1;
+        ok &= fd_mlp_sparse_forward_f32(ctx_of(t + 1), m, k, n, t == 2 ? xr : x,
+                                        t == 2 ? idx : NULL, W, NULL, act, y, n, scratch) == 1;
         ok &= fd_mlp_sparse_backward_f32(ctx_of(t + 1), m, k, n, dy, n, y, act, dW[t], db[t],
                                          scratch, &done) == FD_OK;
         ok &= done == 1;
@@ -562,8 +569,8 @@ static void test_mlp_sparse_backward(void)
         for (i = 0; i < m * 2; i++) dyd[i] = (double)(i % 9) / 8.0 - 0.5;
         for (i = 0; i < 3 * 2; i++) Wd[i] = 0.25 * (double)(i + 1);
         CHECK(fd_mlp_sparse_bytes_f64(m, 3, 2) <= sizeof(sd) - 64);
-        CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), m, 3, 2, xd, Wd, NULL, FD_ACT_IDENTITY, yd, 2,
-                                        sd) == 1);
+        CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), m, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd,
+                                        2, sd) == 1);
         CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), m, 3, 2, dyd, 2, yd, FD_ACT_IDENTITY, dWd, dbd,
                                          sd, &done) == FD_OK);
         CHECK(done == 1);
@@ -575,16 +582,16 @@ static void test_mlp_sparse_backward(void)
     /* the scratch grows with the rows: the epoch sizes it for the batch */
     CHECK(fd_mlp_sparse_bytes_f64(BIG - 1, 3, 2) <= fd_mlp_sparse_bytes_f64(BIG, 3, 2));
     /* no db: the dense product's (nothing written) */
-    CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, Wd, NULL, FD_ACT_IDENTITY, yd, 2,
-                                    sd) == 1);
+    CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd,
+                                    2, sd) == 1);
     dWd[0] = -99.0;
     CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, yd, FD_ACT_IDENTITY, dWd, NULL,
                                      sd, &done) == FD_OK);
     CHECK(done == 0 && dWd[0] == -99.0);
     /* a forward pass that declined (a NaN background) leaves no groups */
     xd[0] = (double)NAN;
-    CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, Wd, NULL, FD_ACT_IDENTITY, yd, 2,
-                                    sd) == 0);
+    CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd,
+                                    2, sd) == 0);
     CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, yd, FD_ACT_IDENTITY, dWd, dbd,
                                      sd, &done) == FD_OK);
     CHECK(done == 0 && dWd[0] == -99.0);
