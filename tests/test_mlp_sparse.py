@@ -143,11 +143,15 @@ def test_banded_batches_match_numpy(isa, dtype, sizes, background):
     )
 
 
-@pytest.mark.parametrize("sizes", [(300, 70, 5), (300, 5)], ids=["relu", "one-layer"])
+@pytest.mark.parametrize(
+    "sizes", [(300, 70, 5), (300, 5), (300, 1100, 5)], ids=["relu", "one-layer", "wide-layer"]
+)
 def test_wide_rows_and_a_long_batch_match_numpy(isa, dtype, sizes):
-    """300 pixels (several chunks of the weight gradient in each half), 70
-    outputs (a block of 64 columns and a tail), a batch of 2049 rows and a
-    last step of 37 in the same scratch."""
+    """300 pixels (several chunks of the weight gradient in each half: a
+    chunk is as many pixels as fit half the L1 cache in rows of dW, 8 at
+    least, as for 1100 outputs), 70 outputs (a block of 64 columns and a
+    tail), a batch of 2049 rows and a last step of 37 in the same
+    scratch."""
     X, y = _sparse(2049 + 37, sizes[0], -0.5, 0.1, dtype, seed=9, band=True)
     act = "identity" if len(sizes) == 2 else "relu"
     with fastdigits.simd(isa):

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "act/act_code.h"
+#include "common/cpu.h"
 #include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
 #include "dense/dense.h"

@@ -21,8 +21,8 @@
  * so each row p of dW starts at c * db and every group whose pixels hold
  * p adds its rows' (x - c)[., p] times their dz: the group's 4 rows of dz
  * stay in registers while its pixels' rows of dW are read and written,
- * FD_SP_DW_CHUNK pixels at a time (those rows of dW stay in L1 while every
- * group adds to them).  Each element is summed over the groups in order,
+ * a chunk of pixels at a time (as many as keep their rows of dW in half
+ * the L1 cache while every group adds to them).  Each element is summed over the groups in order,
  * in whichever chunk and thread: the bits do not depend on the thread
  * count.  A NaN or inf in dz reaches c * db (or 0 * inf = NaN), so it
  * spreads to its whole column of dW, as in the dense product. */
@@ -34,7 +34,7 @@
 #define FD_SP_G 4 /* rows per group */
 #define FD_SP_MAX_FILL 0.75 /* union share of the pixels above which dense wins */
 #define FD_SP_BLOCK 64 /* output columns per pass over the groups */
-#define FD_SP_DW_CHUNK 64 /* pixels per pass of the weight gradient over the groups */
+#define FD_SP_PF 12 /* kept pixels ahead whose rows of W the forward prefetches */
 #define FD_SP_DB_ROWS 16 /* rows per partial sum of the bias gradient */
 
 /* n columns of one group's output rows: y[g, j] = act(sum_u

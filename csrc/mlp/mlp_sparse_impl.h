@@ -117,14 +117,22 @@ int64_t FD_TNAME_ISA(fd_sp_compress, generic)(int64_t k, const int32_t *starts, 
 static size_t FN(fd_sp_align)(size_t b)
 { return (b + 63) & ~(size_t)63; }
 
-/* The chunks of pixels (the weight gradient's passes): part 0's (below
- * k / 2), then part 1's, FD_SP_DW_CHUNK long but at a part's end.  The
- * count of part 0's: the first of part 1 starts at k / 2. */
-static int64_t FN(fd_sp_chunks0)(int64_t k)
-{ return (k / 2 + FD_SP_DW_CHUNK - 1) / FD_SP_DW_CHUNK; }
+/* The chunks of pixels (the weight gradient's passes over the groups):
+ * part 0's (below k / 2), then part 1's, each as many pixels as keep
+ * their rows of dW (n wide) in half the L1 data cache (CPUID or sysfs:
+ * common/cpu.h), between 8 and 256, shorter at a part's end.  The count
+ * of part 0's, then of both: the first of part 1 starts at k / 2. */
+static int64_t FN(fd_sp_chunk_len)(int64_t n)
+{
+    const int64_t len = fd_cpu_caches()->l1d.size / 2 / (n * (int64_t)sizeof(T));
+    return len < 8 ? 8 : len > 256 ? 256 : len;
+}
 
-static int64_t FN(fd_sp_chunks)(int64_t k)
-{ return FN(fd_sp_chunks0)(k) + (k - k / 2 + FD_SP_DW_CHUNK - 1) / FD_SP_DW_CHUNK; }
+static int64_t FN(fd_sp_chunks0)(int64_t k, int64_t len)
+{ return (k / 2 + len - 1) / len; }
+
+static int64_t FN(fd_sp_chunks)(int64_t k, int64_t len)
+{ return FN(fd_sp_chunks0)(k, len) + (k - k / 2 + len - 1) / len; }
 
 /* The scratch, carved in this order. */
 typedef struct {
@@ -157,8 +165,8 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(f, unsigned char, ng *((size_t)k + 8));
     FD_SP_TAKE(cw, T, 2 * (size_t)n);
     FD_SP_TAKE(part, T, (size_t)m * (size_t)n);
-    FD_SP_TAKE(starts, int32_t, (size_t)FN(fd_sp_chunks)(k) + 1);
-    FD_SP_TAKE(bnd, int32_t, ng *(size_t)(FN(fd_sp_chunks)(k) + 1));
+    FD_SP_TAKE(starts, int32_t, (size_t)FN(fd_sp_chunks)(k, FN(fd_sp_chunk_len)(n)) + 1);
+    FD_SP_TAKE(bnd, int32_t, ng *(size_t)(FN(fd_sp_chunks)(k, FN(fd_sp_chunk_len)(n)) + 1));
     FD_SP_TAKE(dbp, T, (size_t)((m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS) * (size_t)n);
     FD_SP_TAKE(ready, int64_t, 1);
     FD_SP_TAKE(c, T, 1);
@@ -186,7 +194,8 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     const fd_fpenv env = fd_fpenv_get();
     const int64_t nb = (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK;
     int64_t q, total = 0, nsl, slab;
-    const int64_t nch = FN(fd_sp_chunks)(k), c0 = FN(fd_sp_chunks0)(k);
+    const int64_t len = FN(fd_sp_chunk_len)(n), nch = FN(fd_sp_chunks)(k, len),
+                  c0 = FN(fd_sp_chunks0)(k, len);
     int nt = fd_threads_for(&ctx, (size_t)(m * k), (size_t)1 << 14);
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
     *bf.ready = 0; /* no sparse backward pass unless this batch takes the path */
@@ -195,9 +204,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         !(c - c == (T)0))
         return 0;
     for (q = 0; q <= nch; q++)
-        bf.starts[q] = (int32_t)(q == nch     ? k
-                                     : q < c0 ? q * FD_SP_DW_CHUNK
-                                              : kh + (q - c0) * FD_SP_DW_CHUNK);
+        bf.starts[q] = (int32_t)(q == nch ? k : q < c0 ? q * len : kh + (q - c0) * len);
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
@@ -284,8 +291,8 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
                                int64_t lddy, const T *y, int act, T *dW, T *db, void *scratch,
                                int *done)
 {
-    const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1, nch = FN(fd_sp_chunks)(k);
-    const int64_t c0 = FN(fd_sp_chunks0)(k);
+    const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1, len = FN(fd_sp_chunk_len)(n);
+    const int64_t nch = FN(fd_sp_chunks)(k, len), c0 = FN(fd_sp_chunks0)(k, len);
     FN(fd_sp_bufs) bf;
     void (*wgrad)(int64_t, const int32_t *, const T *, const T *, int64_t, int, int64_t, T *,
                   int64_t) = FD_PICK(ctx.isa, fd_sp_wgrad);
@@ -337,23 +344,19 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
         for (q = 0; q < 2 * nsl; q++) {
             const int p = (int)(q / nsl);
             const int64_t j0 = q % nsl * slab, j1 = j0 + slab < n ? j0 + slab : n;
-            int64_t t, jb, g, r, j;
+            int64_t t, g, r, j;
             for (t = p ? c0 : 0; t < (p ? nch : c0) && j0 < n; t++) {
                 const int64_t r0 = bf.starts[t], r1 = bf.starts[t + 1];
-                for (jb = j0; jb < j1; jb += FD_SP_BLOCK) {
-                    const int64_t nb = j1 - jb < FD_SP_BLOCK ? j1 - jb : FD_SP_BLOCK;
-                    for (r = r0; r < r1; r++)
-                        for (j = jb; j < jb + nb; j++) dW[r * n + j] = c * db[j];
-                    for (g = 0; g < ng; g++) {
-                        const int32_t *bd = bf.bnd + g * (nch + 1);
-                        const int rows =
-                            (int)(m - g * FD_SP_G < FD_SP_G ? m - g * FD_SP_G : FD_SP_G);
-                        if (bd[t + 1] > bd[t])
-                            wgrad(bd[t + 1] - bd[t], bf.ix + g * kk + bd[t],
-                                  bf.v + (g * kk + bd[t]) * FD_SP_G,
-                                  (dz ? dz : dy) + g * FD_SP_G * lddz + jb, lddz, rows, nb, dW + jb,
-                                  n);
-                    }
+                for (r = r0; r < r1; r++)
+                    for (j = j0; j < j1; j++) dW[r * n + j] = c * db[j];
+                for (g = 0; g < ng; g++) {
+                    const int32_t *bd = bf.bnd + g * (nch + 1);
+                    const int rows = (int)(m - g * FD_SP_G < FD_SP_G ? m - g * FD_SP_G : FD_SP_G);
+                    if (bd[t + 1] > bd[t])
+                        wgrad(bd[t + 1] - bd[t], bf.ix + g * kk + bd[t],
+                              bf.v + (g * kk + bd[t]) * FD_SP_G,
+                              (dz ? dz : dy) + g * FD_SP_G * lddz + j0, lddz, rows, j1 - j0,
+                              dW + j0, n);
                 }
             }
         }

@@ -2,7 +2,9 @@
  * operations of simd/simd_avx2.h / simd/simd_avx512.h, instantiated by
  * mlp_sparse_avx2.c / mlp_sparse_avx512.c through common/fd_template.h:
  * a register tile of FD_SP_G rows x FD_SP_NV vectors, each W row loaded
- * once for the group's rows; masked loads and stores on the last columns. */
+ * once for the group's rows (and prefetched FD_SP_PF kept pixels ahead: the
+ * rows are 1-4 KiB apart, too far for the hardware prefetchers); masked
+ * loads and stores on the last columns. */
 
 #ifndef FD_SP_NV
 #error "define FD_SP_NV (vectors per row of the register tile) before the template"
@@ -27,6 +29,11 @@ FD_INLINE void FD_TNAME_ISA(fd_sp_tile, ISA)(int nv, int tail, VP(mask) tm, int6
     }
     for (u = 0; u < u_count; u++) {
         const T *w = W + (int64_t)ix[u] * ldw + j0;
+        if (u + FD_SP_PF < u_count) { /* rows of W ahead: their addresses skip */
+            const T *pw = W + (int64_t)ix[u + FD_SP_PF] * ldw + j0;
+#pragma GCC unroll 4
+            for (i = 0; i < nv; i++) _mm_prefetch((const char *)(pw + i * VP(W)), _MM_HINT_T0);
+        }
 #pragma GCC unroll 4
         for (i = 0; i < nv; i++)
             wv[i] =
