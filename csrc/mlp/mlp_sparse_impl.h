@@ -134,6 +134,24 @@ static int64_t FN(fd_sp_chunks0)(int64_t k, int64_t len)
 static int64_t FN(fd_sp_chunks)(int64_t k, int64_t len)
 { return FN(fd_sp_chunks0)(k, len) + (k - k / 2 + len - 1) / len; }
 
+/* The passes split by parts (the forward's column sums, the weight
+ * gradient): 2 * nsl items for nt threads, nsl column slabs of each part
+ * (multiples of 16 columns); item q is part q / nsl, columns [j0, j1)
+ * (empty where j0 >= n).  The first threads take part 0. */
+static int64_t FN(fd_sp_slabs)(int nt, int64_t n, int64_t *slab)
+{
+    const int64_t nsl = nt > 1 ? nt / 2 : 1;
+    *slab = ((n + nsl - 1) / nsl + 15) & ~(int64_t)15;
+    return nsl;
+}
+
+static int FN(fd_sp_item)(int64_t q, int64_t nsl, int64_t slab, int64_t n, int64_t *j0, int64_t *j1)
+{
+    *j0 = q % nsl * slab;
+    *j1 = *j0 + slab < n ? *j0 + slab : n;
+    return (int)(q / nsl);
+}
+
 /* The scratch, carved in this order. */
 typedef struct {
     int32_t *ix; /* (ng, k + 1): each group's kept pixels */
@@ -231,15 +249,14 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
      * its groups once per block of FD_SP_BLOCK columns: that block of its
      * rows of W stays in cache while every group reads from it. */
     nt = fd_threads_for(&ctx, (size_t)(total * n), (size_t)1 << 16);
-    nsl = nt > 1 ? nt / 2 : 1;
-    slab = ((n + nsl - 1) / nsl + 15) & ~(int64_t)15;
+    nsl = FN(fd_sp_slabs)(nt, n, &slab);
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
         FD_FOR
         for (q = 0; q < 2 * nsl; q++) {
-            const int p = (int)(q / nsl);
-            const int64_t j0 = q % nsl * slab, j1 = j0 + slab < n ? j0 + slab : n;
+            int64_t j0, j1;
+            const int p = FN(fd_sp_item)(q, nsl, slab, n, &j0, &j1);
             if (j0 < n)
                 colsum(p ? kh : 0, p ? k : kh, W + j0, n, j1 - j0, c, p == 0 && b ? b + j0 : NULL,
                        bf.cw + p * n + j0);
@@ -331,20 +348,18 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
         for (t = 1; t < nbk; t++) sum += bf.dbp[t * n + q];
         db[q] = sum;
     }
-    /* dW: each part's rows (the first threads part 0, as in the forward
-     * pass) in column slabs; per chunk of pixels, c * db and then every
-     * group's share, block by block of columns */
+    /* dW: each part's rows (the first threads part 0, the rows of W their
+     * cores' optimiser step writes) in column slabs; per chunk of pixels,
+     * c * db and then every group's share over the slab */
     nt = fd_threads_for(&ctx, (size_t)(m * n) * (size_t)k / 4, (size_t)1 << 16);
-    nsl = nt > 1 ? nt / 2 : 1;
-    slab = ((n + nsl - 1) / nsl + 15) & ~(int64_t)15;
+    nsl = FN(fd_sp_slabs)(nt, n, &slab);
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
         FD_FOR
         for (q = 0; q < 2 * nsl; q++) {
-            const int p = (int)(q / nsl);
-            const int64_t j0 = q % nsl * slab, j1 = j0 + slab < n ? j0 + slab : n;
-            int64_t t, g, r, j;
+            int64_t t, g, r, j, j0, j1;
+            const int p = FN(fd_sp_item)(q, nsl, slab, n, &j0, &j1);
             for (t = p ? c0 : 0; t < (p ? nch : c0) && j0 < n; t++) {
                 const int64_t r0 = bf.starts[t], r1 = bf.starts[t + 1];
                 for (r = r0; r < r1; r++)
