@@ -1,5 +1,6 @@
-/* A whole MLP training epoch in one call: batch gathering, fused dense
- * forward, softmax cross-entropy, backward and the optimiser step.
+/* A whole MLP training epoch in one call: the batch's rows (read through
+ * the sample order, gathered where a dense product needs them), fused
+ * dense forward, softmax cross-entropy, backward and the optimiser step.
  *
  * The caller owns every buffer: parameters, gradients, optimiser state and
  * one scratch block of fd_mlp_work_bytes_*() bytes made once per fit, so an

@@ -322,10 +322,10 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
     if (!*bf.ready || db == NULL) return FD_OK;
     c = *bf.c;
     /* dz = dy * act'(y) (dy itself for the identity: no dz) in the forward's
-     * part 1, read by now, and db: each thread takes the rows it gathered
-     * and finished in the forward pass, FD_SP_DB_ROWS at a time, each
-     * block's column sums in row order; then db adds the blocks in order
-     * (so the bits do not depend on the thread count) */
+     * part 1, read by now, and db: blocks of FD_SP_DB_ROWS rows split in
+     * order between the threads (about the rows each finished in the
+     * forward pass), each block's column sums in row order; then db adds
+     * the blocks in order (so the bits do not depend on the thread count) */
     dz = act == FD_ACT_IDENTITY ? NULL : bf.part;
     lddz = dz ? n : lddy;
     nbk = (m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS;
