@@ -170,6 +170,7 @@ typedef struct {
 static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, FN(fd_sp_bufs) * b)
 {
     const size_t ng = (size_t)((m + FD_SP_G - 1) / FD_SP_G), kk = (size_t)k + 1;
+    const size_t nch1 = (size_t)FN(fd_sp_chunks)(k, FN(fd_sp_chunk_len)(n)) + 1;
     char *p = scratch ? (char *)fd_align64(scratch) : NULL;
     size_t off = 0;
 #define FD_SP_TAKE(field, type, count)                                                             \
@@ -183,8 +184,8 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(f, unsigned char, ng *((size_t)k + 8));
     FD_SP_TAKE(cw, T, 2 * (size_t)n);
     FD_SP_TAKE(part, T, (size_t)m * (size_t)n);
-    FD_SP_TAKE(starts, int32_t, (size_t)FN(fd_sp_chunks)(k, FN(fd_sp_chunk_len)(n)) + 1);
-    FD_SP_TAKE(bnd, int32_t, ng *(size_t)(FN(fd_sp_chunks)(k, FN(fd_sp_chunk_len)(n)) + 1));
+    FD_SP_TAKE(starts, int32_t, nch1);
+    FD_SP_TAKE(bnd, int32_t, ng *nch1);
     FD_SP_TAKE(dbp, T, (size_t)((m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS) * (size_t)n);
     FD_SP_TAKE(ready, int64_t, 1);
     FD_SP_TAKE(c, T, 1);
