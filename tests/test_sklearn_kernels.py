@@ -51,8 +51,12 @@ def _run(kernel, optimizer, dtype, n=203, batch=50, **kw):
         ("adam", dict(adam_eps_hat=True, eps=1e-2, beta2=0.9)),
     ],
 )
-def test_epoch_c_matches_numpy_twin(dtype, optimizer, kw):
-    (loss_c, correct_c, step_c), p_c = _run(_mlp.train_epoch, optimizer, dtype, **kw)
+def test_epoch_c_matches_numpy_twin(isa, dtype, optimizer, kw):
+    """(l2: the penalty's span on each SIMD path.)"""
+    import fastdigits
+
+    with fastdigits.simd(isa):
+        (loss_c, correct_c, step_c), p_c = _run(_mlp.train_epoch, optimizer, dtype, **kw)
     (loss_r, correct_r, step_r), p_r = _run(ref.train_epoch, optimizer, dtype, **kw)
     assert step_c == step_r == 5
     assert loss_c == pytest.approx(loss_r, rel=TOL[dtype]["rtol"])

@@ -19,6 +19,7 @@
 #define FD_MLP_ALIGN 64 /* cache line: each buffer starts on its own line */
 #define FD_MLP_L2_BLOCK 4096 /* elements per block of the L2 penalty pass */
 #define FD_MLP_L2_CHUNK 256 /* blocks per parallel region (sums on the stack) */
+#define FD_MLP_L2_SUB 256 /* elements per penalty + Adam span within a block */
 /* elements per chunk of the bfloat16 epoch's weight step (whole row pairs):
  * its W, gradient and state stay in L1/L2 until the chunk is packed */
 #define FD_MLP_W_CHUNK 4096

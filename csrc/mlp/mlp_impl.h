@@ -78,34 +78,15 @@ size_t FN(fd_mlp_work_bytes)(fd_ctx ctx, const fd_mlp_shape *shape)
     return FN(fd_mlp_layout)(ctx, shape, NULL, NULL);
 }
 
-/* g += c * w over one block of n elements; returns sum w^2.  16-lane
- * partial sums, so the loop vectorises. */
-static double FN(fd_mlp_l2_block)(int64_t n, const T *FD_RESTRICT w, T *FD_RESTRICT g, T c)
-{
-    T acc[16] = {0};
-    T part = 0;
-    int64_t i;
-    int j;
-    for (i = 0; i + 16 <= n; i += 16)
-        for (j = 0; j < 16; j++) {
-            T wi = w[i + j];
-            acc[j] += wi * wi;
-            g[i + j] += c * wi;
-        }
-    for (; i < n; i++) {
-        acc[0] += w[i] * w[i];
-        g[i] += c * w[i];
-    }
-    for (j = 0; j < 16; j++) part += acc[j];
-    return (double)part;
-}
-
 /* g += c * w over n elements; returns sum w^2 (in double).  Fixed blocks,
  * threaded, whose sums are added in block order: the result depends on n
  * only, not on the thread count.  With ac, Adam (moments m, v) then steps
  * each block while it is in cache: Adam is element-wise and the penalty of
  * block b reads only block b's pre-step weights, so this gives the bits of
- * the two passes, with one pass over g and w and one parallel region fewer. */
+ * the two passes, with one pass over g and w and one parallel region fewer.
+ * Both go FD_MLP_L2_SUB elements at a time: a whole block of the four
+ * arrays overflows L1, and Adam's reads of m and v evicted the w and g the
+ * penalty had just brought in. */
 static double FN(fd_mlp_l2_pass)(fd_ctx ctx, int64_t n, T *w, T *g, T c, T *m, T *v,
                                  const FN(fd_adam_consts) * ac)
 {
@@ -122,8 +103,15 @@ static double FN(fd_mlp_l2_pass)(fd_ctx ctx, int64_t n, T *w, T *g, T c, T *m, T
             for (b = 0; b < nb; b++) {
                 int64_t off = (b0 + b) * FD_MLP_L2_BLOCK;
                 int64_t len = n - off < FD_MLP_L2_BLOCK ? n - off : FD_MLP_L2_BLOCK;
-                part[b] = FN(fd_mlp_l2_block)(len, w + off, g + off, c);
-                if (ac) FN(fd_adam_apply)(ctx.isa, len, w + off, g + off, m + off, v + off, ac);
+                int64_t s0;
+                double sq = 0.0;
+                for (s0 = 0; s0 < len; s0 += FD_MLP_L2_SUB) {
+                    const int64_t o = off + s0;
+                    const int64_t sl = len - s0 < FD_MLP_L2_SUB ? len - s0 : FD_MLP_L2_SUB;
+                    sq += (double)FN(fd_l2_apply)(ctx.isa, sl, w + o, g + o, c);
+                    if (ac) FN(fd_adam_apply)(ctx.isa, sl, w + o, g + o, m + o, v + o, ac);
+                }
+                part[b] = sq;
             }
             fd_fpenv_leave(own);
         }
@@ -179,7 +167,7 @@ static double FN(fd_mlp_w_step)(fd_ctx ctx, const fd_mlp_optim *o, int64_t k, in
             for (ch = 0; ch < nc; ch++) {
                 const int64_t r0 = (c0 + ch) * rows, r1 = r0 + rows < k ? r0 + rows : k;
                 const int64_t off = r0 * n, len = (r1 - r0) * n;
-                part[ch] = o->l2 != 0.0 ? FN(fd_mlp_l2_block)(len, w + off, g + off, c) : 0.0;
+                part[ch] = o->l2 != 0.0 ? FN(fd_l2_apply)(ctx.isa, len, w + off, g + off, c) : 0.0;
                 if (adam)
                     FN(fd_adam_apply)(ctx.isa, len, w + off, g + off, s1 + off, s2 + off, &ac);
                 else

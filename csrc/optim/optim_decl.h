@@ -29,6 +29,11 @@ FD_TNAME(fd_adam_coefs)(double lr, double beta1, double beta2, double eps, int64
 void FD_TNAME(fd_adam_apply)(int isa, int64_t n, T *param, const T *grad, T *m, T *v,
                              const FD_TNAME(fd_adam_consts) * c);
 
+/* The L2 penalty's share of one span, for the MLP epoch: g += c * w over
+ * n elements, and the sum of w^2 (partial sums in lanes, so the bits
+ * depend on the SIMD path and n only). */
+T FD_TNAME(fd_l2_apply)(int isa, int64_t n, const T *w, T *g, T c);
+
 /* SGD split the same way (the MLP's bfloat16 epoch steps and packs each
  * weight matrix a few rows at a time): the same bits as fd_sgd_step with
  * the same arguments (velocity NULL or not as there). */

@@ -34,6 +34,27 @@ void FD_TNAME_ISA(fd_adam_span, generic)(int64_t n, T *p, const T *g, T *m, T *v
     }
 }
 
+/* g += c * w; returns sum w^2 in FD_L2_LANES partial sums (element i in
+ * lane i % FD_L2_LANES), added lane by lane at the end. */
+T FD_TNAME_ISA(fd_l2_span, generic)(int64_t n, const T *w, T *g, T c)
+{
+    T acc[FD_L2_LANES] = {0}, sum = 0;
+    int64_t i;
+    int j;
+    for (i = 0; i + FD_L2_LANES <= n; i += FD_L2_LANES)
+        for (j = 0; j < FD_L2_LANES; j++) {
+            const T wi = w[i + j];
+            acc[j] += wi * wi;
+            g[i + j] += c * wi;
+        }
+    for (j = 0; i < n; i++, j++) {
+        acc[j] += w[i] * w[i];
+        g[i] += c * w[i];
+    }
+    for (j = 0; j < FD_L2_LANES; j++) sum += acc[j];
+    return sum;
+}
+
 /* The span workers of one SIMD path (see "Dispatch" in fd_common.h). */
 typedef struct {
     void (*sgd)(int64_t n, T *p, const T *g, T *v, T lr, T mom, T wd, int flags);
@@ -147,6 +168,9 @@ void FN(fd_adam_apply)(int isa, int64_t n, T *param, const T *grad, T *m, T *v,
         k.adam(n, param, grad, m, v, coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6],
                coef[7]);
 }
+
+T FN(fd_l2_apply)(int isa, int64_t n, const T *w, T *g, T c)
+{ return n > 0 ? FD_PICK(isa, fd_l2_span)(n, w, g, c) : (T)0; }
 
 void FN(fd_adam_step)(fd_ctx ctx, int64_t n, T *param, const T *grad, T *m, T *v, double lr,
                       double beta1, double beta2, double eps, int64_t step, double weight_decay)

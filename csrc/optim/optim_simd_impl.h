@@ -43,6 +43,29 @@ void FD_TNAME_ISA(fd_sgd_span, ISA)(int64_t n, T *p, const T *g, T *v, T lr, T m
     }
 }
 
+/* g += c * w; sum w^2 in 4 vectors of partial sums (4 chains of FMAs),
+ * added in a fixed order at the end.  The masked tail adds zeros. */
+T FD_TNAME_ISA(fd_l2_span, ISA)(int64_t n, const T *w, T *g, T c)
+{
+    const int64_t W = VP(W);
+    const VP(vec) vc = VP(set1)(c), zero = VP(zero)();
+    VP(vec) acc[4] = {zero, zero, zero, zero};
+    int64_t i;
+    int a = 0;
+    for (i = 0; i + W <= n; i += W, a = (a + 1) & 3) {
+        const VP(vec) wi = VP(load)(w + i);
+        acc[a] = VP(fmadd)(wi, wi, acc[a]);
+        VP(store)(g + i, VP(fmadd)(vc, wi, VP(load)(g + i)));
+    }
+    if (i < n) {
+        const VP(mask) k = VP(tailmask)(n - i);
+        const VP(vec) wi = VP(mload)(w + i, k, zero);
+        acc[a] = VP(fmadd)(wi, wi, acc[a]);
+        VP(mstore)(g + i, k, VP(fmadd)(vc, wi, VP(mload)(g + i, k, zero)));
+    }
+    return VP(hsum)(VP(add)(VP(add)(acc[0], acc[1]), VP(add)(acc[2], acc[3])));
+}
+
 /* One AdamW vector: decoupled decay, moments, bias-corrected step. */
 #define FD_ADAM_VEC(P, G, M, V)                                                                    \
     do {                                                                                           \

@@ -419,7 +419,10 @@ static void test_dense_dropout(void)
  * the same bits for 1, 2 and 3 threads; a batch with too few background
  * pixels, or a NaN first element, is left to the dense product (0, y not
  * written).  x: m rows of k, about `fill` of the pixels not background. */
-static int sparse_case(int64_t m, int64_t k, int64_t n, int act, float bg, double fill)
+/* x is bg outside columns [band0, band1) in every row (band1 = k: none),
+ * and about `fill` of the rest is not. */
+static int sparse_case(int64_t m, int64_t k, int64_t n, int act, float bg, double fill,
+                       int64_t band0, int64_t band1)
 {
     enum { MAXE = 64 * 100 };
     static float x[MAXE], W[MAXE], b[100], y[3][MAXE], scratch[60000];
@@ -429,7 +432,8 @@ static int sparse_case(int64_t m, int64_t k, int64_t n, int act, float bg, doubl
     if (fd_mlp_sparse_bytes_f32(m, k, n) > sizeof(scratch) - 64) return 0;
     for (i = 0; i < m * k; i++) {
         const float u = fd_test_val(&s);
-        x[i] = i > 0 && (u + 1.0f) * 0.5f < fill ? fd_test_val(&s) * 3.0f : bg;
+        const int in_band = i % k >= band0 && i % k < band1;
+        x[i] = i > 0 && in_band && (u + 1.0f) * 0.5f < fill ? fd_test_val(&s) * 3.0f : bg;
     }
     for (i = 0; i < k * n; i++) W[i] = fd_test_val(&s);
     for (i = 0; i < n; i++) b[i] = fd_test_val(&s);
@@ -451,15 +455,53 @@ static int sparse_case(int64_t m, int64_t k, int64_t n, int act, float bg, doubl
     return ok;
 }
 
+/* The L2 penalty's span (the MLP epoch's): g += c * w and the sum of w^2,
+ * over lengths around the portable path's 16 lanes. */
+static void test_l2_apply(void)
+{
+    static const int64_t lens[] = {0, 1, 15, 16, 17, 100, 257};
+    float w[257], g[257], g0[257];
+    double wd[257], gd[257], gd0[257];
+    uint32_t s = 99u;
+    size_t t;
+    int64_t i;
+    for (i = 0; i < 257; i++) {
+        w[i] = fd_test_val(&s);
+        g0[i] = fd_test_val(&s);
+        wd[i] = (double)w[i];
+        gd0[i] = (double)g0[i];
+    }
+    for (t = 0; t < sizeof lens / sizeof lens[0]; t++) {
+        const int64_t n = lens[t];
+        double sq = 0.0, got;
+        memcpy(g, g0, sizeof g);
+        memcpy(gd, gd0, sizeof gd);
+        got = (double)fd_l2_apply_f32(FD_ISA_GENERIC, n, w, g, 0.25f);
+        for (i = 0; i < n; i++) sq += wd[i] * wd[i];
+        CHECK(close_to(got, sq, 1e-6, 1e-7));
+        for (i = 0; i < 257; i++)
+            CHECK(i < n ? close_to(g[i], gd0[i] + 0.25 * wd[i], 1e-6, 1e-7) : g[i] == g0[i]);
+        CHECK(close_to(fd_l2_apply_f64(FD_ISA_GENERIC, n, wd, gd, 0.25), sq, 1e-14, 1e-15));
+        for (i = 0; i < 257; i++)
+            CHECK(i < n ? close_to(gd[i], gd0[i] + 0.25 * wd[i], 1e-15, 1e-16) : gd[i] == gd0[i]);
+    }
+}
+
 static void test_mlp_sparse(void)
 {
     static float x[16 * 20], W[20 * 5], y[16 * 5], scratch[4000];
     double xd[8 * 3], Wd[3 * 2], yd[8 * 2], sd[2000];
     int64_t i;
-    CHECK(sparse_case(1, 1, 1, FD_ACT_RELU, 0.0f, 0.1));
-    CHECK(sparse_case(7, 37, 19, FD_ACT_RELU, -0.4242f, 0.2)); /* a group of 3, tails */
-    CHECK(sparse_case(64, 100, 33, FD_ACT_IDENTITY, 0.0f, 0.15));
-    CHECK(sparse_case(9, 40, 64, FD_ACT_RELU, 1.5f, 0.05));
+    CHECK(sparse_case(1, 1, 1, FD_ACT_RELU, 0.0f, 0.1, 0, 1));
+    CHECK(sparse_case(7, 37, 19, FD_ACT_RELU, -0.4242f, 0.2, 0, 37)); /* a group of 3, tails */
+    CHECK(sparse_case(64, 100, 33, FD_ACT_IDENTITY, 0.0f, 0.15, 0, 100));
+    CHECK(sparse_case(9, 40, 64, FD_ACT_RELU, 1.5f, 0.05, 0, 40));
+    /* every kept pixel in the first or the last pixels: the parts' split
+     * (the chunk boundary that halves the kept pixels) at either end, one
+     * part empty */
+    CHECK(sparse_case(64, 100, 64, FD_ACT_RELU, 0.0f, 0.3, 0, 20));
+    CHECK(sparse_case(64, 100, 64, FD_ACT_IDENTITY, -0.4242f, 0.3, 80, 100));
+    CHECK(sparse_case(61, 100, 64, FD_ACT_RELU, 0.5f, 0.6, 99, 100));
     /* too dense, a NaN or inf background, another activation: not written */
     for (i = 0; i < 16 * 20; i++) x[i] = (float)(i % 7) - 3.0f;
     for (i = 0; i < 20 * 5; i++) W[i] = 0.5f;
@@ -562,6 +604,8 @@ static void test_mlp_sparse_backward(void)
     CHECK(sparse_dw_case(1, 20, 7, FD_ACT_RELU, 0.0f, 0.5, 0, 20));
     CHECK(sparse_dw_case(66, 150, 70, FD_ACT_RELU, 0.5f, 0.15, 20, 140));
     CHECK(sparse_dw_case(170, 150, 70, FD_ACT_IDENTITY, 0.0f, 0.1, 0, 150));
+    CHECK(sparse_dw_case(170, 150, 70, FD_ACT_RELU, 0.0f, 0.3, 0, 10)); /* split at an end */
+    CHECK(sparse_dw_case(170, 150, 70, FD_ACT_RELU, 1.5f, 0.3, 140, 150));
     /* float64 on small dyadic numbers, 160 rows and a long batch: the exact
      * sums of the full product */
     for (m = 160; m <= BIG; m += BIG - 160) {
@@ -948,6 +992,7 @@ int main(void)
     test_loss_threads_identical();
     test_sgd();
     test_adam();
+    test_l2_apply();
     test_augment();
     test_dense_dropout();
     test_dense_dispatch();
