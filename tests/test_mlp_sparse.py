@@ -76,7 +76,7 @@ def test_mnist_digits_match_numpy_with_adam(isa, batch):
     [(90, 30, 61, 40, False), (350, 170, 61, 40, True), (130, 61, 300, 70, True)],
 )
 def test_sparse_rows_same_bits_for_any_thread_count(isa, dtype, rows, batch, d, h, band):
-    """(300 pixels: several chunks of the weight gradient in each half.)"""
+    """(300 pixels: several chunks of the weight gradient in each part.)"""
     X, y = _sparse(rows, d, -0.5, 0.15, dtype, seed=8, band=band)
     runs = []
     for nt in (1, 2, 3):
@@ -85,6 +85,48 @@ def test_sparse_rows_same_bits_for_any_thread_count(isa, dtype, rows, batch, d, 
             hist = m.fit(X, y, epochs=2, batch_size=batch)
         runs.append(([p.tobytes() for p in m.params], [r["loss"] for r in hist]))
     assert runs[0] == runs[1] == runs[2]
+
+
+def _epoch_params(X, y, order, dtype, **kw):
+    from fastdigits import _mlp
+    from fastdigits.reference import nn as ref
+
+    params = ref.init_params((X.shape[1], 40, 5), "relu", dtype, 6)
+    grads = [np.zeros_like(p) for p in params]
+    state = [np.zeros_like(p) for p in params + params]
+    out = _mlp.train_epoch(
+        params,
+        grads,
+        state,
+        X,
+        y,
+        order,
+        activation="relu",
+        batch_size=40,
+        optimizer="adam",
+        lr=1e-2,
+        momentum=0.0,
+        weight_decay=0.0,
+        **kw,
+    )
+    return out, [p.tobytes() for p in params]
+
+
+def test_batch_rows_go_in_groups_of_one_label(isa, dtype):
+    """The epoch takes a batch's rows label by label for the sparse first
+    layer (4 rows of one label share more pixels than 4 at random): the
+    same rows of each label in the same order give the same bits however
+    the labels interleave in the batch.  Dropout (masks by position in the
+    batch) keeps the batch's order: there the bits differ."""
+    X, y = _sparse(120, 61, -0.5, 0.15, dtype, seed=3, band=True)
+    order = np.arange(120, dtype=np.int64)
+    by_label = np.concatenate([b[np.argsort(y[b], kind="stable")] for b in np.split(order, 3)])
+    assert not np.array_equal(y[order], y[by_label])
+    with fastdigits.simd(isa):
+        runs = [_epoch_params(X, y, o, dtype, l2=0.1) for o in (order, by_label)]
+        dropped = [_epoch_params(X, y, o, dtype, dropout=0.2) for o in (order, by_label)]
+    assert runs[0] == runs[1]
+    assert dropped[0][1] != dropped[1][1]
 
 
 @pytest.mark.parametrize("shuffle", [False, True])

@@ -67,6 +67,24 @@ static int fd_mlp_aug_batch(fd_ctx ctx, const fd_mlp_optim *o, const int64_t *id
                          (float *)out);
 }
 
+/* The batch's rows idx[0..m) in order of their labels lab[0..m) (labels:
+ * all of X's) into perm, rows of one label in batch order (a counting sort
+ * with cnt's C + 1 counts), and lab reordered with them.  Returns 0, with
+ * nothing written, when a label is outside [0, C). */
+static int fd_mlp_by_label(int64_t m, int64_t C, const int64_t *idx, const int64_t *labels,
+                           int64_t *lab, int64_t *perm, int64_t *cnt)
+{
+    int64_t r, c;
+    for (r = 0; r < m; r++)
+        if (lab[r] < 0 || lab[r] >= C) return 0;
+    for (c = 0; c <= C; c++) cnt[c] = 0;
+    for (r = 0; r < m; r++) cnt[lab[r] + 1]++;
+    for (c = 1; c < C; c++) cnt[c] += cnt[c - 1];
+    for (r = 0; r < m; r++) perm[cnt[lab[r]]++] = idx[r];
+    for (r = 0; r < m; r++) lab[r] = labels[perm[r]];
+    return 1;
+}
+
 #define FD_TEMPLATE "mlp/mlp_impl.h"
 #include "common/fd_template.h"
 

@@ -99,7 +99,11 @@ typedef struct {
  * another order: the bits differ from the dense product's, not the result
  * beyond rounding, and do not depend on the thread count.  Its backward
  * pass takes the first layer's weight gradient from the same groups of
- * rows.  Inference (fd_mlp_forward) keeps the dense product. */
+ * rows.  Such an epoch without dropout takes each batch's rows label by
+ * label (rows of one label in batch order): 4 rows of one digit share
+ * more pixels (35% of MNIST's are in their union, against 39% for 4 at
+ * random).  The step's sums (the gradients', the loss's) then run in that
+ * order.  Inference (fd_mlp_forward) keeps the dense product. */
 
 /* Progress hook: called after every `every` steps with the steps done in
  * this epoch; returns FD_MLP_STOP to stop the epoch after that step, and

@@ -10,6 +10,8 @@ typedef struct {
     T *hd[FD_MLP_MAX_LAYERS + 1]; /* dropped copies of sigmoid / tanh hidden
                                      outputs (their act' needs the kept h) */
     int64_t *lab; /* batch labels */
+    int64_t *perm; /* the batch's rows by label (sparse first layer), */
+    int64_t *cnt; /* with its sizes[L] + 1 label counts */
     /* bfloat16 precision (float32 only): each W packed for its forward
      * product (gemm_bf16.h), kept by the epoch's optimiser steps; else NULL */
     uint32_t *wpk[FD_MLP_MAX_LAYERS];
@@ -42,6 +44,8 @@ static size_t FN(fd_mlp_layout)(fd_ctx ctx, const fd_mlp_shape *s, char *base,
         if (yact && l >= 1 && l < L) TAKE(bufs->hd[l], T, B * s->sizes[l]);
     }
     TAKE(bufs->lab, int64_t, B);
+    TAKE(bufs->perm, int64_t, B);
+    TAKE(bufs->cnt, int64_t, s->sizes[L] + 1);
     for (l = 0; l < L; l++) {
         int64_t words = 0;
 #if !FD_T_F64
@@ -347,7 +351,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
 
     for (start = 0; start < n_order; start += s->batch) {
         int64_t m = n_order - start < s->batch ? n_order - start : s->batch;
-        const int64_t *idx = order + start;
+        const int64_t *idx = order + start; /* the batch's rows */
         int64_t r;
         int bad = 0;
         T loss = 0;
@@ -362,6 +366,12 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
             rc = FD_EINVAL;
             break;
         }
+        /* the sparse first layer's groups of rows: by label, they share
+         * more pixels (mlp.h).  Not with dropout, whose masks go by the
+         * position in the batch; augmentation goes by the sample. */
+        if (b.sparse && !packw && opt->input_dropout == 0.0 && opt->dropout == 0.0 &&
+            fd_mlp_by_label(m, C, idx, labels, b.lab, b.perm, b.cnt))
+            idx = b.perm;
         b.gathered = 0;
         if (opt->aug_images) { /* augmented, normalised batch (float32 only) */
             rc = fd_mlp_aug_batch(ctx, opt, idx, m, b.h[0]);
@@ -381,11 +391,18 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
                             NULL, 0, opt, packw);
         if (rc != FD_OK) break;
         for (r = 0; r < m; r++) { /* train accuracy; first max wins, and a
-                                     * NaN beats any number, as np.argmax */
+                                     * NaN beats any number, as np.argmax;
+                                     * selects, not branches: which class
+                                     * wins is unpredictable */
             const T *row = b.h[L] + r * C;
+            T top = row[0];
             int64_t c, best = 0;
-            for (c = 1; c < C && row[best] == row[best]; c++)
-                if (row[c] > row[best] || row[c] != row[c]) best = c;
+            for (c = 1; c < C; c++) {
+                const T x = row[c];
+                const int take = (x > top) | ((x != x) & (top == top));
+                best = take ? c : best;
+                top = take ? x : top;
+            }
             ncorrect += best == b.lab[r];
         }
         rc = FN(fd_softmax_xent)(ctx, m, C, b.h[L], b.lab, FD_REDUCE_MEAN, &loss, b.d[L]);
