@@ -5,16 +5,20 @@
  *     x @ W = (x - c) @ W + c * colsum(W)
  * where x - c has 19% nonzeros.  Rows go in groups of FD_SP_G: a group
  * keeps the pixels where any of its rows differs from c (its union: 39% of
- * MNIST's 784 pixels for 4 rows), so each row of W it reads serves the
+ * MNIST's 784 pixels for 4 rows taken at random, 35% for 4 rows of one
+ * label, as the epoch groups them), so each row of W it reads serves the
  * group's rows.  A dense product reads all 784.  c is the batch's first
  * element; a batch whose unions cover more than FD_SP_MAX_FILL of its
  * pixels takes the dense product instead.
  *
  * Every output element is summed over its group's pixels in ascending
- * order, in two fixed halves (pixels below k / 2 and the rest) added at
- * the end: the bits do not depend on the thread count.  NaN or
- * inf anywhere in W reaches c * colsum(W) (or 0 * inf = NaN), so such a
- * column is NaN or inf for every row, as in the dense product.
+ * order, in two parts added at the end: the pixels below the chunk
+ * boundary (see below) that halves the batch's kept pixels most evenly,
+ * and the rest.  The split depends on the batch only, so the bits do not
+ * depend on the thread count; the two halves of the threads get the same
+ * work.  NaN or inf anywhere in W reaches c * colsum(W) (or 0 * inf =
+ * NaN), so such a column is NaN or inf for every row, as in the dense
+ * product.
  *
  * The backward pass's weight gradient dW = x^T @ dz takes the same groups:
  *     dW = (x - c)^T @ dz + c * colsum(dz) = (x - c)^T @ dz + c * db,
@@ -22,9 +26,9 @@
  * p adds its rows' (x - c)[., p] times their dz: the group's 4 rows of dz
  * stay in registers while its pixels' rows of dW are read and written,
  * a chunk of pixels at a time (as many as keep their rows of dW in half
- * the L1 cache while every group adds to them).  Each element is summed over the groups in order,
- * in whichever chunk and thread: the bits do not depend on the thread
- * count.  A NaN or inf in dz reaches c * db (or 0 * inf = NaN), so it
+ * the L1 cache while every group adds to them).  Each element is summed
+ * over the groups in order, in whichever chunk and thread: the bits do not
+ * depend on the thread count.  A NaN or inf in dz reaches c * db (or 0 * inf = NaN), so it
  * spreads to its whole column of dW, as in the dense product. */
 #ifndef FD_MLP_SPARSE_H
 #define FD_MLP_SPARSE_H

@@ -117,22 +117,37 @@ int64_t FD_TNAME_ISA(fd_sp_compress, generic)(int64_t k, const int32_t *starts, 
 static size_t FN(fd_sp_align)(size_t b)
 { return (b + 63) & ~(size_t)63; }
 
-/* The chunks of pixels (the weight gradient's passes over the groups):
- * part 0's (below k / 2), then part 1's, each as many pixels as keep
- * their rows of dW (n wide) in half the L1 data cache (CPUID or sysfs:
- * common/cpu.h), between 8 and 256, shorter at a part's end.  The count
- * of part 0's, then of both: the first of part 1 starts at k / 2. */
+/* The chunks of pixels (the weight gradient's passes over the groups),
+ * each as many pixels as keep their rows of dW (n wide) in half the L1
+ * data cache (CPUID or sysfs: common/cpu.h), between 8 and 256; the last
+ * one shorter.  The two parts split at a chunk boundary (fd_sp_split). */
 static int64_t FN(fd_sp_chunk_len)(int64_t n)
 {
     const int64_t len = fd_cpu_caches()->l1d.size / 2 / (n * (int64_t)sizeof(T));
     return len < 8 ? 8 : len > 256 ? 256 : len;
 }
 
-static int64_t FN(fd_sp_chunks0)(int64_t k, int64_t len)
-{ return (k / 2 + len - 1) / len; }
-
 static int64_t FN(fd_sp_chunks)(int64_t k, int64_t len)
-{ return FN(fd_sp_chunks0)(k, len) + (k - k / 2 + len - 1) / len; }
+{ return (k + len - 1) / len; }
+
+/* The chunk boundary t (0..nch) below which the groups' kept pixels come
+ * closest to half of them all (the first such): the parts' split, so the
+ * two halves of the threads get the same work (below the middle of the
+ * image, digits keep 47.6% of theirs).  It depends on the batch only. */
+static int64_t FN(fd_sp_split)(int64_t ng, int64_t nch, const int32_t *bnd, int64_t total)
+{
+    int64_t t, g, best = 0, gap = total;
+    for (t = 0; t <= nch; t++) {
+        int64_t below = 0, d;
+        for (g = 0; g < ng; g++) below += bnd[g * (nch + 1) + t];
+        d = 2 * below - total < 0 ? total - 2 * below : 2 * below - total;
+        if (d < gap) {
+            gap = d;
+            best = t;
+        }
+    }
+    return best;
+}
 
 /* The passes split by parts (the forward's column sums, the weight
  * gradient): 2 * nsl items for nt threads, nsl column slabs of each part
@@ -164,6 +179,7 @@ typedef struct {
     int32_t *bnd; /* (ng, nch + 1): each chunk's first kept pixel in each group's */
     T *dbp; /* (m / FD_SP_DB_ROWS rounded up, n): db's sums over blocks of rows */
     int64_t *ready; /* (1): 1 when the forward pass left the groups for the backward */
+    int64_t *split; /* (1): the chunk where part 1 starts (fd_sp_split) */
     T *c; /* (1): the background */
 } FN(fd_sp_bufs);
 
@@ -188,6 +204,7 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(bnd, int32_t, ng *nch1);
     FD_SP_TAKE(dbp, T, (size_t)((m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS) * (size_t)n);
     FD_SP_TAKE(ready, int64_t, 1);
+    FD_SP_TAKE(split, int64_t, 1);
     FD_SP_TAKE(c, T, 1);
 #undef FD_SP_TAKE
     return off + 64;
@@ -200,7 +217,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
                               const int64_t *idx, const T *W, const T *b, int act, T *y,
                               int64_t ldy, void *scratch)
 {
-    const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1, kh = k / 2;
+    const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1;
     FN(fd_sp_bufs) bf;
     void (*fwd)(int64_t, const int32_t *, const T *, const T *, int64_t, int64_t, const T *, int,
                 T *, int64_t, int) = FD_PICK(ctx.isa, fd_sp_forward);
@@ -212,9 +229,8 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     const T c = x[idx ? idx[0] * k : 0];
     const fd_fpenv env = fd_fpenv_get();
     const int64_t nb = (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK;
-    int64_t q, total = 0, nsl, slab;
-    const int64_t len = FN(fd_sp_chunk_len)(n), nch = FN(fd_sp_chunks)(k, len),
-                  c0 = FN(fd_sp_chunks0)(k, len);
+    int64_t q, total = 0, nsl, slab, c0, kh;
+    const int64_t len = FN(fd_sp_chunk_len)(n), nch = FN(fd_sp_chunks)(k, len);
     int nt = fd_threads_for(&ctx, (size_t)(m * k), (size_t)1 << 14);
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
     *bf.ready = 0; /* no sparse backward pass unless this batch takes the path */
@@ -222,8 +238,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     if (m < 1 || k > INT32_MAX || (act != FD_ACT_RELU && act != FD_ACT_IDENTITY) ||
         !(c - c == (T)0))
         return 0;
-    for (q = 0; q <= nch; q++)
-        bf.starts[q] = (int32_t)(q == nch ? k : q < c0 ? q * len : kh + (q - c0) * len);
+    for (q = 0; q <= nch; q++) bf.starts[q] = (int32_t)(q == nch ? k : q * len);
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
@@ -241,9 +256,12 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     }
     for (q = 0; q < ng; q++) total += bf.cnt[q];
     if ((double)total > FD_SP_MAX_FILL * (double)ng * (double)k) return 0;
+    c0 = *bf.split = FN(fd_sp_split)(ng, nch, bf.bnd, total);
+    kh = bf.starts[c0];
 
-    /* The sums go in two parts, pixels below k / 2 and the rest, added at
-     * the end: the first threads take part 0, which reads the rows of W
+    /* The sums go in two parts, the pixels below the split (about half of
+     * the kept ones) and the rest, added at the end: the first threads
+     * take part 0, which reads the rows of W
      * that the optimiser's step wrote from their cores (it splits W's
      * elements in order), the others part 1.  Two parts for any thread
      * count, so the bits are the same for all.  Each thread goes over
@@ -273,7 +291,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         for (q = 0; q < 2 * nb * ng; q++) {
             const int p = (int)(q / (nb * ng));
             const int64_t g = q % ng, j0 = q / ng % nb * FD_SP_BLOCK;
-            const int64_t split = bf.bnd[g * (nch + 1) + c0]; /* the first pixel >= k / 2 */
+            const int64_t split = bf.bnd[g * (nch + 1) + c0]; /* the first pixel of part 1 */
             const int64_t u0 = p ? split : 0, u1 = p ? bf.cnt[g] : split;
             const int rows = (int)(m - g * FD_SP_G < FD_SP_G ? m - g * FD_SP_G : FD_SP_G);
             fwd(u1 - u0, bf.ix + g * kk + u0, bf.v + (g * kk + u0) * FD_SP_G, W + j0, n,
@@ -310,18 +328,19 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
                                int *done)
 {
     const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1, len = FN(fd_sp_chunk_len)(n);
-    const int64_t nch = FN(fd_sp_chunks)(k, len), c0 = FN(fd_sp_chunks0)(k, len);
+    const int64_t nch = FN(fd_sp_chunks)(k, len);
     FN(fd_sp_bufs) bf;
     void (*wgrad)(int64_t, const int32_t *, const T *, const T *, int64_t, int, int64_t, T *,
                   int64_t) = FD_PICK(ctx.isa, fd_sp_wgrad);
     const fd_fpenv env = fd_fpenv_get();
-    int64_t q, nsl, slab, lddz, nbk;
+    int64_t q, nsl, slab, lddz, nbk, c0;
     T c, *dz;
     int nt = fd_threads_for(&ctx, (size_t)(m * n), (size_t)1 << 14);
     *done = 0;
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
     if (!*bf.ready || db == NULL) return FD_OK;
     c = *bf.c;
+    c0 = *bf.split;
     /* dz = dy * act'(y) (dy itself for the identity: no dz) in the forward's
      * part 1, read by now, and db: blocks of FD_SP_DB_ROWS rows split in
      * order between the threads (about the rows each finished in the
