@@ -43,8 +43,8 @@ def _fit_both(sizes, X, y, dtype, act="relu", **kw):
 @pytest.mark.parametrize("background", [0.0, -0.4242, 1.5])
 @pytest.mark.parametrize(
     "sizes, batch",
-    [((37, 19, 5), 7), ((37, 5), 10), ((100, 33, 17, 5), 64), ((16, 64, 5), 9)],
-    ids=["odd", "one-layer", "deep", "block-wide"],
+    [((37, 19, 5), 7), ((37, 5), 10), ((100, 33, 17, 5), 64), ((16, 64, 5), 9), ((37, 19, 17), 7)],
+    ids=["odd", "one-layer", "deep", "block-wide", "wide-output"],
 )
 def test_sparse_rows_match_numpy(isa, dtype, sizes, batch, background):
     X, y = _sparse(50, sizes[0], background, 0.2, dtype, seed=sizes[0])

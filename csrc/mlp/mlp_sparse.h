@@ -40,6 +40,7 @@
 #define FD_SP_BLOCK 64 /* output columns per pass over the groups */
 #define FD_SP_PF 12 /* kept pixels ahead whose rows of W the forward prefetches */
 #define FD_SP_DB_ROWS 16 /* rows per partial sum of the bias gradient */
+#define FD_SP_NEXT_MAX 16 /* widest next layer whose dx the backward makes */
 
 /* n columns of one group's output rows: y[g, j] = act(sum_u
  * v[u * FD_SP_G + g] * W[ix[u] * ldw + j] + cw[j]) for g < rows, j < n
@@ -55,6 +56,16 @@
 #define FD_SP_WGRAD_DECL(T, SFX, ISA)                                                              \
     void fd_sp_wgrad_##SFX##_##ISA(int64_t u_count, const int32_t *ix, const T *v, const T *dz,    \
                                    int64_t lddz, int rows, int64_t n, T *dW, int64_t lddw);
+
+/* One row of the backward pass's dz for a relu layer of n outputs y
+ * whose dy is the next layer's dx, from that layer's cn-wide gradient dn
+ * and its weights transposed (WnT, cn x n row-major): dy[j] = sum over c
+ * < cn, in order, of dn[c] * WnT[c * n + j] (the first term a product,
+ * then FMAs, as the product's microkernels); dz[j] = dy[j] * relu'(y[j])
+ * (1, 0, or a NaN y) and ps[j] += dz[j], as fd_dz_row. */
+#define FD_SP_DZ_NEXT_DECL(T, SFX, ISA)                                                            \
+    void fd_sp_dz_next_##SFX##_##ISA(int64_t n, int64_t cn, const T *dn, const T *WnT, const T *y, \
+                                     T *dz, T *ps);
 
 /* The union of `rows` (<= FD_SP_G) rows xr[0..rows) (k long each): ix gets
  * the pixels where any row differs from c (a NaN differs) in ascending
@@ -78,6 +89,7 @@ FD_DECL_PATHS(FD_SP_FORWARD_DECL)
 FD_DECL_PATHS(FD_SP_WGRAD_DECL)
 FD_DECL_PATHS(FD_SP_COLSUM_DECL)
 FD_DECL_PATHS(FD_SP_COMPRESS_DECL)
+FD_DECL_PATHS(FD_SP_DZ_NEXT_DECL)
 
 /* The sparse first layer for the epoch (mlp_impl.h):
  * fd_mlp_sparse_bytes_<sfx>: its scratch for m rows of k inputs and n
@@ -90,16 +102,21 @@ FD_DECL_PATHS(FD_SP_COMPRESS_DECL)
  * fd_mlp_sparse_backward_<sfx>, after a forward call that returned 1 on the
  * same scratch and m, k, n: fd_dense_backward's dW (row-major, k x n) and
  * db for that x, dy (m x n, lddy) and y (the forward's output, m x n
- * row-major) with no dx.  Sets *done to 1 when done, 0 (nothing
- * written) when db is NULL: take fd_dense_backward.  Returns FD_OK. */
+ * row-major) with no dx.  dy NULL: a relu layer's dy is the next layer's
+ * dx, dn @ Wn^T for its gradient dn (m x cn, row-major) and weights Wn
+ * (n x cn, row-major), cn <= FD_SP_NEXT_MAX, made row by row where dz is
+ * (fd_sp_dz_next): the next layer's backward then skips its dx.  Sets
+ * *done to 1 when done, 0 (nothing written) when db is NULL: take
+ * fd_dense_backward.  Returns FD_OK, or FD_EINVAL (nothing written) for
+ * dy NULL outside those bounds or without a forward pass to follow. */
 #define FD_SP_DRIVER_DECL(T, SFX)                                                                  \
     size_t fd_mlp_sparse_bytes_##SFX(int64_t m, int64_t k, int64_t n);                             \
     int fd_mlp_sparse_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,       \
                                     const int64_t *idx, const T *W, const T *b, int act, T *y,     \
                                     int64_t ldy, void *scratch);                                   \
     int fd_mlp_sparse_backward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,     \
-                                     int64_t lddy, const T *y, int act, T *dW, T *db,              \
-                                     void *scratch, int *done);
+                                     int64_t lddy, const T *dn, int64_t cn, const T *Wn,           \
+                                     const T *y, int act, T *dW, T *db, void *scratch, int *done);
 FD_SP_DRIVER_DECL(float, f32)
 FD_SP_DRIVER_DECL(double, f64)
 

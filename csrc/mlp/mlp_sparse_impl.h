@@ -114,6 +114,21 @@ int64_t FD_TNAME_ISA(fd_sp_compress, generic)(int64_t k, const int32_t *starts, 
     while (t <= nb) bnd[t++] = (int32_t)cnt;
     return cnt;
 }
+/* Portable fd_sp_dz_next (mlp_sparse.h). */
+void FD_TNAME_ISA(fd_sp_dz_next, generic)(int64_t n, int64_t cn, const T *dn, const T *WnT,
+                                          const T *y, T *dz, T *ps)
+{
+    int64_t j, c;
+    for (j = 0; j < n; j++) {
+        T a = dn[0] * WnT[j], g;
+        for (c = 1; c < cn; c++) a += dn[c] * WnT[c * n + j];
+        /* relu': 1, 0, or NaN for a NaN y, as fd_dz_row */
+        g = a * (y[j] > (T)0 ? (T)1 : y[j] <= (T)0 ? (T)0 : y[j]);
+        dz[j] = g;
+        ps[j] += g;
+    }
+}
+
 static size_t FN(fd_sp_align)(size_t b)
 { return (b + 63) & ~(size_t)63; }
 
@@ -180,6 +195,7 @@ typedef struct {
     T *dbp; /* (m / FD_SP_DB_ROWS rounded up, n): db's sums over blocks of rows */
     int64_t *ready; /* (1): 1 when the forward pass left the groups for the backward */
     int64_t *split; /* (1): the chunk where part 1 starts (fd_sp_split) */
+    T *wnt; /* (FD_SP_NEXT_MAX, n): the next layer's weights transposed */
     T *c; /* (1): the background */
 } FN(fd_sp_bufs);
 
@@ -205,6 +221,7 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(dbp, T, (size_t)((m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS) * (size_t)n);
     FD_SP_TAKE(ready, int64_t, 1);
     FD_SP_TAKE(split, int64_t, 1);
+    FD_SP_TAKE(wnt, T, (size_t)FD_SP_NEXT_MAX * (size_t)n);
     FD_SP_TAKE(c, T, 1);
 #undef FD_SP_TAKE
     return off + 64;
@@ -324,25 +341,33 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
 }
 
 int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,
-                               int64_t lddy, const T *y, int act, T *dW, T *db, void *scratch,
-                               int *done)
+                               int64_t lddy, const T *dn, int64_t cn, const T *Wn, const T *y,
+                               int act, T *dW, T *db, void *scratch, int *done)
 {
     const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1, len = FN(fd_sp_chunk_len)(n);
     const int64_t nch = FN(fd_sp_chunks)(k, len);
     FN(fd_sp_bufs) bf;
     void (*wgrad)(int64_t, const int32_t *, const T *, const T *, int64_t, int, int64_t, T *,
                   int64_t) = FD_PICK(ctx.isa, fd_sp_wgrad);
+    void (*dz_next)(int64_t, int64_t, const T *, const T *, const T *, T *, T *) =
+        FD_PICK(ctx.isa, fd_sp_dz_next);
     const fd_fpenv env = fd_fpenv_get();
     int64_t q, nsl, slab, lddz, nbk, c0;
     T c, *dz;
     int nt = fd_threads_for(&ctx, (size_t)(m * n), (size_t)1 << 14);
     *done = 0;
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
+    if (!dy &&
+        (!*bf.ready || !db || !dn || !Wn || cn < 1 || cn > FD_SP_NEXT_MAX || act != FD_ACT_RELU))
+        return FD_EINVAL;
     if (!*bf.ready || db == NULL) return FD_OK;
     c = *bf.c;
     c0 = *bf.split;
-    /* dz = dy * act'(y) (dy itself for the identity: no dz) in the forward's
-     * part 1, read by now, and db: blocks of FD_SP_DB_ROWS rows split in
+    if (!dy) /* the next layer's weights, transposed: rows of n for dz's pass */
+        for (q = 0; q < n * cn; q++) bf.wnt[q % cn * n + q / cn] = Wn[q];
+    /* dz = dy * act'(y) (dy itself for the identity: no dz; dy NULL: the
+     * next layer's dx, row by row) in the forward's part 1, read by now,
+     * and db: blocks of FD_SP_DB_ROWS rows split in
      * order between the threads (about the rows each finished in the
      * forward pass), each block's column sums in row order; then db adds
      * the blocks in order (so the bits do not depend on the thread count) */
@@ -358,7 +383,10 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
             int64_t r, j;
             for (j = 0; j < n; j++) ps[j] = (T)0;
             for (r = q * FD_SP_DB_ROWS; r < m && r < (q + 1) * FD_SP_DB_ROWS; r++)
-                FN(fd_dz_row)(act, n, dy + r * lddy, y + r * n, dz ? dz + r * n : NULL, ps);
+                if (dy)
+                    FN(fd_dz_row)(act, n, dy + r * lddy, y + r * n, dz ? dz + r * n : NULL, ps);
+                else
+                    dz_next(n, cn, dn + r * cn, bf.wnt, y + r * n, dz + r * n, ps);
         }
         fd_fpenv_leave(own);
     }

@@ -135,6 +135,35 @@ void FD_TNAME_ISA(fd_sp_wgrad, ISA)(int64_t u_count, const int32_t *ix, const T 
                                             dW, lddw);
 }
 
+/* (mlp_sparse.h) a vector of dy per pass over the cn rows of WnT (in L1:
+ * cn x n is at most 16 x 256 floats in the epoch's shapes); the tail
+ * masked. */
+void FD_TNAME_ISA(fd_sp_dz_next, ISA)(int64_t n, int64_t cn, const T *dn, const T *WnT, const T *y,
+                                      T *dz, T *ps)
+{
+    const int64_t full = n - n % VP(W);
+    const VP(vec) zero = VP(zero)();
+    int64_t j, c;
+    for (j = 0; j < full; j += VP(W)) {
+        VP(vec) a = VP(mul)(VP(set1)(dn[0]), VP(load)(WnT + j));
+        VP(vec) g;
+        for (c = 1; c < cn; c++) a = VP(fmadd)(VP(set1)(dn[c]), VP(load)(WnT + c * n + j), a);
+        g = VP(mul)(a, VP(relu_grad)(VP(load)(y + j)));
+        VP(store)(dz + j, g);
+        VP(store)(ps + j, VP(add)(VP(load)(ps + j), g));
+    }
+    if (full < n) {
+        const VP(mask) tm = VP(tailmask)(n - full);
+        VP(vec) a = VP(mul)(VP(set1)(dn[0]), VP(mload)(WnT + full, tm, zero));
+        VP(vec) g;
+        for (c = 1; c < cn; c++)
+            a = VP(fmadd)(VP(set1)(dn[c]), VP(mload)(WnT + c * n + full, tm, zero), a);
+        g = VP(mul)(a, VP(relu_grad)(VP(mload)(y + full, tm, zero)));
+        VP(mstore)(dz + full, tm, g);
+        VP(mstore)(ps + full, tm, VP(add)(VP(mload)(ps + full, tm, zero), g));
+    }
+}
+
 /* The index of the lowest set bit of a nonzero word. */
 #ifndef FD_SP_CTZ
 #define FD_SP_CTZ

@@ -31,6 +31,13 @@ FD_INLINE FD_VT FD_VN(sel_lt)(FD_VT x, FD_VT y, FD_VT a, FD_VT b)
 /* x < y ? 0 : v (v for NaN) */
 FD_INLINE FD_VT FD_VN(zero_lt)(FD_VT x, FD_VT y, FD_VT v)
 { return FD_MM(andnot)(FD_MM(cmp)(x, y, _CMP_LT_OQ), v); }
+/* relu'(y): 1 where y > 0, 0 where y <= 0, y where NaN (it spreads) */
+FD_INLINE FD_VT FD_VN(relu_grad)(FD_VT y)
+{
+    const FD_VT z = FD_MM(setzero)();
+    const FD_VT r = FD_MM(blendv)(y, z, FD_MM(cmp)(y, z, _CMP_LE_OQ));
+    return FD_MM(blendv)(r, FD_MM(set1)((FD_V_S)1), FD_MM(cmp)(y, z, _CMP_GT_OQ));
+}
 /* bit i set where lane i of a != lane i of b (or either is NaN) */
 FD_INLINE unsigned FD_VN(neq_bits)(FD_VT a, FD_VT b)
 { return (unsigned)FD_MM(movemask)(FD_MM(cmp)(a, b, _CMP_NEQ_UQ)); }

@@ -35,6 +35,14 @@ FD_INLINE FD_VT FD_VN(sel_lt)(FD_VT x, FD_VT y, FD_VT a, FD_VT b)
 /* x < y ? 0 : v (v for NaN) */
 FD_INLINE FD_VT FD_VN(zero_lt)(FD_VT x, FD_VT y, FD_VT v)
 { return FD_MM(maskz_mov)(FD_PASTE2(FD_MM(cmp), mask)(x, y, _CMP_NLT_UQ), v); }
+/* relu'(y): 1 where y > 0, 0 where y <= 0, y where NaN (it spreads) */
+FD_INLINE FD_VT FD_VN(relu_grad)(FD_VT y)
+{
+    const FD_VT z = FD_MM(setzero)();
+    const FD_VT r = FD_MM(mask_blend)(FD_PASTE2(FD_MM(cmp), mask)(y, z, _CMP_LE_OQ), y, z);
+    return FD_MM(mask_blend)(FD_PASTE2(FD_MM(cmp), mask)(y, z, _CMP_GT_OQ), r,
+                             FD_MM(set1)((FD_V_S)1));
+}
 
 /* hmax / hsum: the two 256-bit halves folded into one (simd_hreduce.h) */
 #if FD_V_F64

@@ -574,8 +574,8 @@ static int sparse_dw_case(int64_t m, int64_t k, int64_t n, int act, float bg, do
         for (i = 0; i < k * n; i++) dW[t][i] = -99.0f;
         ok &= fd_mlp_sparse_forward_f32(ctx_of(t + 1), m, k, n, t == 2 ? xr : x,
                                         t == 2 ? idx : NULL, W, NULL, act, y, n, scratch) == 1;
-        ok &= fd_mlp_sparse_backward_f32(ctx_of(t + 1), m, k, n, dy, n, y, act, dW[t], db[t],
-                                         scratch, &done) == FD_OK;
+        ok &= fd_mlp_sparse_backward_f32(ctx_of(t + 1), m, k, n, dy, n, NULL, 0, NULL, y, act,
+                                         dW[t], db[t], scratch, &done) == FD_OK;
         ok &= done == 1;
     }
     ok &= memcmp(dW[0], dW[1], (size_t)(k * n) * sizeof(float)) == 0;
@@ -615,8 +615,8 @@ static void test_mlp_sparse_backward(void)
         CHECK(fd_mlp_sparse_bytes_f64(m, 3, 2) <= sizeof(sd) - 64);
         CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), m, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd,
                                         2, sd) == 1);
-        CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), m, 3, 2, dyd, 2, yd, FD_ACT_IDENTITY, dWd, dbd,
-                                         sd, &done) == FD_OK);
+        CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), m, 3, 2, dyd, 2, NULL, 0, NULL, yd,
+                                         FD_ACT_IDENTITY, dWd, dbd, sd, &done) == FD_OK);
         CHECK(done == 1);
         CHECK(fd_dense_backward_f64(ctx_of(1), m, 3, 2, dyd, 2, xd, 3, Wd, 2, 1, NULL, 0, 0,
                                     FD_ACT_IDENTITY, NULL, 0, rW, 2, 1, rb, 0, NULL,
@@ -629,16 +629,66 @@ static void test_mlp_sparse_backward(void)
     CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd,
                                     2, sd) == 1);
     dWd[0] = -99.0;
-    CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, yd, FD_ACT_IDENTITY, dWd, NULL,
-                                     sd, &done) == FD_OK);
+    CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, NULL, 0, NULL, yd,
+                                     FD_ACT_IDENTITY, dWd, NULL, sd, &done) == FD_OK);
     CHECK(done == 0 && dWd[0] == -99.0);
     /* a forward pass that declined (a NaN background) leaves no groups */
     xd[0] = (double)NAN;
     CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd,
                                     2, sd) == 0);
-    CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, yd, FD_ACT_IDENTITY, dWd, dbd,
-                                     sd, &done) == FD_OK);
+    CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, NULL, 0, NULL, yd,
+                                     FD_ACT_IDENTITY, dWd, dbd, sd, &done) == FD_OK);
     CHECK(done == 0 && dWd[0] == -99.0);
+}
+
+/* The backward pass with the next layer's dx made in its dz pass (dy NULL:
+ * dy = dn @ Wn^T row by row) gives the bits of the same call on that dy
+ * (each element's sum over the cn terms in order, products then adds, as
+ * the test computes it), for 1-3 threads; bad arguments write nothing. */
+static void test_mlp_sparse_next_layer(void)
+{
+    enum { M = 150, K = 120, N = 37, CN = 10 };
+    static float x[M * K], W[K * N], y[M * N], dn[M * CN], Wn[N * CN], dy[M * N];
+    static float dW[4][K * N], db[4][N], scratch[120000];
+    uint32_t s = 31u;
+    int64_t i, j, c;
+    int t, done = -1;
+    CHECK(fd_mlp_sparse_bytes_f32(M, K, N) <= sizeof(scratch) - 64);
+    for (i = 0; i < M * K; i++) {
+        const float u = fd_test_val(&s);
+        x[i] = i > 0 && u > 0.5f ? fd_test_val(&s) : 0.0f;
+    }
+    for (i = 0; i < K * N; i++) W[i] = fd_test_val(&s);
+    for (i = 0; i < M * CN; i++) dn[i] = fd_test_val(&s);
+    for (i = 0; i < N * CN; i++) Wn[i] = fd_test_val(&s);
+    for (i = 0; i < M; i++)
+        for (j = 0; j < N; j++) {
+            float a = dn[i * CN] * Wn[j * CN];
+            for (c = 1; c < CN; c++) a += dn[i * CN + c] * Wn[j * CN + c];
+            dy[i * N + j] = a;
+        }
+    for (t = 0; t < 4; t++) {
+        CHECK(fd_mlp_sparse_forward_f32(ctx_of(t ? t : 1), M, K, N, x, NULL, W, NULL, FD_ACT_RELU,
+                                        y, N, scratch) == 1);
+        CHECK(fd_mlp_sparse_backward_f32(ctx_of(t ? t : 1), M, K, N, t ? NULL : dy, N, dn, CN, Wn,
+                                         y, FD_ACT_RELU, dW[t], db[t], scratch, &done) == FD_OK);
+        CHECK(done == 1);
+    }
+    for (t = 1; t < 4; t++) {
+        CHECK(memcmp(dW[0], dW[t], sizeof dW[0]) == 0);
+        CHECK(memcmp(db[0], db[t], sizeof db[0]) == 0);
+    }
+    /* too wide a next layer, none, or not relu: FD_EINVAL, nothing written */
+    dW[1][0] = db[1][0] = -99.0f;
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, FD_SP_NEXT_MAX + 1, Wn, y,
+                                     FD_ACT_RELU, dW[1], db[1], scratch, &done) == FD_EINVAL);
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, 0, Wn, y, FD_ACT_RELU, dW[1],
+                                     db[1], scratch, &done) == FD_EINVAL);
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, NULL, CN, Wn, y, FD_ACT_RELU,
+                                     dW[1], db[1], scratch, &done) == FD_EINVAL);
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, CN, Wn, y, FD_ACT_IDENTITY,
+                                     dW[1], db[1], scratch, &done) == FD_EINVAL);
+    CHECK(dW[1][0] == -99.0f && db[1][0] == -99.0f);
 }
 
 /* The dtype-dispatching entries call the dtype's instance: same bits. */
@@ -1004,6 +1054,7 @@ int main(void)
     test_mlp_dispatch();
     test_mlp_sparse();
     test_mlp_sparse_backward();
+    test_mlp_sparse_next_layer();
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed ? 1 : 0;
 }
