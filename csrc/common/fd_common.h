@@ -12,15 +12,19 @@
 #include <stdint.h>
 
 /* FD_NOINLINE: a function kept out of line (so that the compiler
- * vectorises its restrict-qualified loops, which it may not once inlined). */
+ * vectorises its restrict-qualified loops, which it may not once inlined).
+ * FD_PREFETCH(p): a hint to bring p's cache line in for reading (nothing
+ * where the compiler has no such builtin). */
 #if defined(_MSC_VER)
 #define FD_RESTRICT __restrict
 #define FD_INLINE static __forceinline
 #define FD_NOINLINE __declspec(noinline)
+#define FD_PREFETCH(p) ((void)(p))
 #else
 #define FD_RESTRICT __restrict__
 #define FD_INLINE static inline __attribute__((always_inline))
 #define FD_NOINLINE __attribute__((noinline))
+#define FD_PREFETCH(p) __builtin_prefetch(p)
 #endif
 
 /* x86-64 SIMD paths are compiled only on x86-64 and when not opted out
