@@ -425,8 +425,8 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
             }
         }
 
-        /* a sparse first layer under a narrow output layer makes that
-         * layer's dx (its own dy) row by row in its dz pass (mlp_sparse.h) */
+        /* a sparse first layer under a narrow output layer runs that
+         * layer's backward pass in its own dz pass (mlp_sparse.h) */
         next_dx = L == 2 && b.sparse_fwd && C <= FD_SP_NEXT_MAX;
         for (l = L - 1; l >= 0; l--) {
             int64_t k = s->sizes[l], nn = s->sizes[l + 1];
@@ -438,22 +438,24 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
              * has zeroed dL/dh */
             fd_dense_drop dd = FN(fd_mlp_drop)(opt, l);
             const int dropping = !last && opt->dropout > 0.0;
+            if (l == 1 && next_dx) continue;
             if (l == 0 && b.sparse_fwd) { /* dW from the forward's sparse batch */
                 int done;
-                rc = FN(fd_mlp_sparse_backward)(
-                    ctx, m, k, nn, next_dx ? NULL : b.d[1], nn, b.d[2], C, params[2], b.h[1],
-                    last ? FD_ACT_IDENTITY : s->act, grads[0], grads[1], b.sparse, &done);
+                rc = FN(fd_mlp_sparse_backward)(ctx, m, k, nn, next_dx ? NULL : b.d[1], nn, b.d[2],
+                                                C, params[2], grads[2], grads[3], b.h[1],
+                                                last ? FD_ACT_IDENTITY : s->act, grads[0], grads[1],
+                                                b.sparse, &done);
                 if (rc != FD_OK || done) break;
             }
             if (l == 0 && !b.gathered) {
                 FN(fd_mlp_gather)(ctx, X, idx, m, k, b.h[0]);
                 b.gathered = 1;
             }
-            rc = FN(fd_dense_backward)(
-                ctx, m, k, nn, b.d[l + 1], nn, FN(fd_mlp_input)(&b, opt, l), k, params[2 * l], nn,
-                1, pre ? b.z[l + 1] : b.h[l + 1], nn, pre, last ? FD_ACT_IDENTITY : s->act,
-                l > 0 && !(l == 1 && next_dx) ? b.d[l] : NULL, k, grads[2 * l], nn, 1,
-                grads[2 * l + 1], 0, dropping ? &dd : NULL, b.kwork);
+            rc = FN(fd_dense_backward)(ctx, m, k, nn, b.d[l + 1], nn, FN(fd_mlp_input)(&b, opt, l),
+                                       k, params[2 * l], nn, 1, pre ? b.z[l + 1] : b.h[l + 1], nn,
+                                       pre, last ? FD_ACT_IDENTITY : s->act, l > 0 ? b.d[l] : NULL,
+                                       k, grads[2 * l], nn, 1, grads[2 * l + 1], 0,
+                                       dropping ? &dd : NULL, b.kwork);
             if (rc != FD_OK) break;
         }
         if (rc != FD_OK) break;

@@ -67,6 +67,14 @@
     void fd_sp_dz_next_##SFX##_##ISA(int64_t n, int64_t cn, const T *dn, const T *WnT, const T *y, \
                                      T *dz, T *ps);
 
+/* A block of `rows` rows' share of the next layer's weight gradient,
+ * transposed: acc[c * n + j] = sum over r < rows, in order, of dn[r * cn +
+ * c] * y[r * n + j] (the first term a product, then FMAs) for c < cn, j <
+ * n; y is this layer's output (the next one's input). */
+#define FD_SP_WNEXT_DECL(T, SFX, ISA)                                                              \
+    void fd_sp_wnext_##SFX##_##ISA(int64_t rows, int64_t n, int64_t cn, const T *y, const T *dn,   \
+                                   T *acc);
+
 /* The union of `rows` (<= FD_SP_G) rows xr[0..rows) (k long each): ix gets
  * the pixels where any row differs from c (a NaN differs) in ascending
  * order, v their x - c per row (0 for the rows past `rows`), and bnd[t]
@@ -90,6 +98,7 @@ FD_DECL_PATHS(FD_SP_WGRAD_DECL)
 FD_DECL_PATHS(FD_SP_COLSUM_DECL)
 FD_DECL_PATHS(FD_SP_COMPRESS_DECL)
 FD_DECL_PATHS(FD_SP_DZ_NEXT_DECL)
+FD_DECL_PATHS(FD_SP_WNEXT_DECL)
 
 /* The sparse first layer for the epoch (mlp_impl.h):
  * fd_mlp_sparse_bytes_<sfx>: its scratch for m rows of k inputs and n
@@ -102,21 +111,26 @@ FD_DECL_PATHS(FD_SP_DZ_NEXT_DECL)
  * fd_mlp_sparse_backward_<sfx>, after a forward call that returned 1 on the
  * same scratch and m, k, n: fd_dense_backward's dW (row-major, k x n) and
  * db for that x, dy (m x n, lddy) and y (the forward's output, m x n
- * row-major) with no dx.  dy NULL: a relu layer's dy is the next layer's
- * dx, dn @ Wn^T for its gradient dn (m x cn, row-major) and weights Wn
- * (n x cn, row-major), cn <= FD_SP_NEXT_MAX, made row by row where dz is
- * (fd_sp_dz_next): the next layer's backward then skips its dx.  Sets
- * *done to 1 when done, 0 (nothing written) when db is NULL: take
- * fd_dense_backward.  Returns FD_OK, or FD_EINVAL (nothing written) for
- * dy NULL outside those bounds or without a forward pass to follow. */
+ * row-major) with no dx.  dy NULL: the next layer is a linear one of cn
+ * <= FD_SP_NEXT_MAX outputs over this relu layer, whose gradient is dn (m
+ * x cn, row-major) and weights Wn (n x cn, row-major): its whole backward
+ * pass runs in this one's dz pass, by blocks of FD_SP_DB_ROWS rows: this
+ * layer's dy = dn @ Wn^T row by row (fd_sp_dz_next), and the next layer's
+ * dWn (n x cn, row-major) = y^T dn and dbn (cn) = the column sums of dn,
+ * each a sum of the blocks' sums in block order (fd_sp_wnext): the bits
+ * do not depend on the thread count.  Sets *done to 1 when done, 0
+ * (nothing written) when db is NULL: take fd_dense_backward.  Returns
+ * FD_OK, or FD_EINVAL (nothing written) for dy NULL outside those bounds
+ * or without a forward pass to follow. */
 #define FD_SP_DRIVER_DECL(T, SFX)                                                                  \
     size_t fd_mlp_sparse_bytes_##SFX(int64_t m, int64_t k, int64_t n);                             \
     int fd_mlp_sparse_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,       \
                                     const int64_t *idx, const T *W, const T *b, int act, T *y,     \
                                     int64_t ldy, void *scratch);                                   \
     int fd_mlp_sparse_backward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,     \
-                                     int64_t lddy, const T *dn, int64_t cn, const T *Wn,           \
-                                     const T *y, int act, T *dW, T *db, void *scratch, int *done);
+                                     int64_t lddy, const T *dn, int64_t cn, const T *Wn, T *dWn,   \
+                                     T *dbn, const T *y, int act, T *dW, T *db, void *scratch,     \
+                                     int *done);
 FD_SP_DRIVER_DECL(float, f32)
 FD_SP_DRIVER_DECL(double, f64)
 

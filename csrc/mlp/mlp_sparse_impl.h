@@ -129,6 +129,19 @@ void FD_TNAME_ISA(fd_sp_dz_next, generic)(int64_t n, int64_t cn, const T *dn, co
     }
 }
 
+/* Portable fd_sp_wnext (mlp_sparse.h). */
+void FD_TNAME_ISA(fd_sp_wnext, generic)(int64_t rows, int64_t n, int64_t cn, const T *y,
+                                        const T *dn, T *acc)
+{
+    int64_t r, c, j;
+    for (c = 0; c < cn; c++) {
+        T *o = acc + c * n;
+        for (j = 0; j < n; j++) o[j] = dn[c] * y[j];
+        for (r = 1; r < rows; r++)
+            for (j = 0; j < n; j++) o[j] += dn[r * cn + c] * y[r * n + j];
+    }
+}
+
 static size_t FN(fd_sp_align)(size_t b)
 { return (b + 63) & ~(size_t)63; }
 
@@ -196,6 +209,7 @@ typedef struct {
     int64_t *ready; /* (1): 1 when the forward pass left the groups for the backward */
     int64_t *split; /* (1): the chunk where part 1 starts (fd_sp_split) */
     T *wnt; /* (FD_SP_NEXT_MAX, n): the next layer's weights transposed */
+    T *wnp; /* (nbk, FD_SP_NEXT_MAX, n): its weight gradient's block sums, transposed */
     T *c; /* (1): the background */
 } FN(fd_sp_bufs);
 
@@ -222,6 +236,8 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(ready, int64_t, 1);
     FD_SP_TAKE(split, int64_t, 1);
     FD_SP_TAKE(wnt, T, (size_t)FD_SP_NEXT_MAX * (size_t)n);
+    FD_SP_TAKE(wnp, T,
+               (size_t)((m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS) * FD_SP_NEXT_MAX * (size_t)n);
     FD_SP_TAKE(c, T, 1);
 #undef FD_SP_TAKE
     return off + 64;
@@ -341,8 +357,8 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
 }
 
 int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,
-                               int64_t lddy, const T *dn, int64_t cn, const T *Wn, const T *y,
-                               int act, T *dW, T *db, void *scratch, int *done)
+                               int64_t lddy, const T *dn, int64_t cn, const T *Wn, T *dWn, T *dbn,
+                               const T *y, int act, T *dW, T *db, void *scratch, int *done)
 {
     const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1, len = FN(fd_sp_chunk_len)(n);
     const int64_t nch = FN(fd_sp_chunks)(k, len);
@@ -351,6 +367,8 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
                   int64_t) = FD_PICK(ctx.isa, fd_sp_wgrad);
     void (*dz_next)(int64_t, int64_t, const T *, const T *, const T *, T *, T *) =
         FD_PICK(ctx.isa, fd_sp_dz_next);
+    void (*wnext)(int64_t, int64_t, int64_t, const T *, const T *, T *) =
+        FD_PICK(ctx.isa, fd_sp_wnext);
     const fd_fpenv env = fd_fpenv_get();
     int64_t q, nsl, slab, lddz, nbk, c0;
     T c, *dz;
@@ -358,7 +376,8 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
     *done = 0;
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
     if (!dy &&
-        (!*bf.ready || !db || !dn || !Wn || cn < 1 || cn > FD_SP_NEXT_MAX || act != FD_ACT_RELU))
+        (!*bf.ready || !db || !dn || !Wn || !dWn || !dbn || cn < 1 || cn > FD_SP_NEXT_MAX ||
+         act != FD_ACT_RELU))
         return FD_EINVAL;
     if (!*bf.ready || db == NULL) return FD_OK;
     c = *bf.c;
@@ -381,14 +400,50 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
         for (q = 0; q < nbk; q++) {
             T *ps = bf.dbp + q * n;
             int64_t r, j;
+            const int64_t r0 = q * FD_SP_DB_ROWS;
+            const int64_t r1 = r0 + FD_SP_DB_ROWS < m ? r0 + FD_SP_DB_ROWS : m;
             for (j = 0; j < n; j++) ps[j] = (T)0;
-            for (r = q * FD_SP_DB_ROWS; r < m && r < (q + 1) * FD_SP_DB_ROWS; r++)
+            for (r = r0; r < r1; r++)
                 if (dy)
                     FN(fd_dz_row)(act, n, dy + r * lddy, y + r * n, dz ? dz + r * n : NULL, ps);
                 else
                     dz_next(n, cn, dn + r * cn, bf.wnt, y + r * n, dz + r * n, ps);
+            if (!dy)
+                wnext(r1 - r0, n, cn, y + r0 * n, dn + r0 * cn, bf.wnp + q * FD_SP_NEXT_MAX * n);
         }
         fd_fpenv_leave(own);
+    }
+    if (!dy) { /* the next layer's dW: its blocks' sums in block order, by
+                * slabs of FD_SP_BLOCK of its n rows; db: row order */
+        const int64_t nb = (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK;
+        int64_t c1;
+        nt = fd_threads_for(&ctx, (size_t)(nbk * cn * n), (size_t)1 << 13);
+        FD_PARALLEL
+        {
+            const fd_fpenv own = fd_fpenv_enter(env);
+            FD_FOR
+            for (q = 0; q < nb; q++) {
+                T sums[FD_SP_NEXT_MAX][FD_SP_BLOCK];
+                const int64_t j0 = q * FD_SP_BLOCK;
+                const int64_t w = n - j0 < FD_SP_BLOCK ? n - j0 : FD_SP_BLOCK;
+                int64_t t, c, j;
+                for (c = 0; c < cn; c++)
+                    for (j = 0; j < w; j++) sums[c][j] = bf.wnp[c * n + j0 + j];
+                for (t = 1; t < nbk; t++)
+                    for (c = 0; c < cn; c++) {
+                        const T *p = bf.wnp + (t * FD_SP_NEXT_MAX + c) * n + j0;
+                        for (j = 0; j < w; j++) sums[c][j] += p[j];
+                    }
+                for (j = 0; j < w; j++)
+                    for (c = 0; c < cn; c++) dWn[(j0 + j) * cn + c] = sums[c][j];
+            }
+            fd_fpenv_leave(own);
+        }
+        for (c1 = 0; c1 < cn; c1++) {
+            T sum = (T)0;
+            for (q = 0; q < m; q++) sum += dn[q * cn + c1];
+            dbn[c1] = sum;
+        }
     }
     for (q = 0; q < n; q++) {
         int64_t t;

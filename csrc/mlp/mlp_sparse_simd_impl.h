@@ -164,6 +164,42 @@ void FD_TNAME_ISA(fd_sp_dz_next, ISA)(int64_t n, int64_t cn, const T *dn, const 
     }
 }
 
+/* (mlp_sparse.h) a vector of each of acc's cn rows at a time, over the
+ * block's rows: the cn (<= 16) accumulators in registers (the unrolled c
+ * loop indexes them by constants) while each row of y gives one vector
+ * and dn one broadcast per c; the tail vector masked. */
+void FD_TNAME_ISA(fd_sp_wnext, ISA)(int64_t rows, int64_t n, int64_t cn, const T *y, const T *dn,
+                                    T *acc)
+{
+    const VP(vec) zero = VP(zero)();
+    int64_t j, r;
+    int c;
+    for (j = 0; j < n; j += VP(W)) {
+        const int tail = n - j < VP(W);
+        const VP(mask) tm = VP(tailmask)(tail ? n - j : 1);
+        VP(vec) a[FD_SP_NEXT_MAX];
+#pragma GCC unroll 16
+        for (c = 0; c < FD_SP_NEXT_MAX; c++) a[c] = zero;
+        for (r = 0; r < rows; r++) {
+            const VP(vec) yv = tail ? VP(mload)(y + r * n + j, tm, zero) : VP(load)(y + r * n + j);
+#pragma GCC unroll 16
+            for (c = 0; c < FD_SP_NEXT_MAX; c++)
+                if (c < cn) {
+                    const VP(vec) d = VP(set1)(dn[r * cn + c]);
+                    a[c] = r ? VP(fmadd)(d, yv, a[c]) : VP(mul)(d, yv);
+                }
+        }
+#pragma GCC unroll 16
+        for (c = 0; c < FD_SP_NEXT_MAX; c++)
+            if (c < cn) {
+                if (tail)
+                    VP(mstore)(acc + c * n + j, tm, a[c]);
+                else
+                    VP(store)(acc + c * n + j, a[c]);
+            }
+    }
+}
+
 /* The index of the lowest set bit of a nonzero word. */
 #ifndef FD_SP_CTZ
 #define FD_SP_CTZ

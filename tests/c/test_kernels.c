@@ -574,8 +574,8 @@ static int sparse_dw_case(int64_t m, int64_t k, int64_t n, int act, float bg, do
         for (i = 0; i < k * n; i++) dW[t][i] = -99.0f;
         ok &= fd_mlp_sparse_forward_f32(ctx_of(t + 1), m, k, n, t == 2 ? xr : x,
                                         t == 2 ? idx : NULL, W, NULL, act, y, n, scratch) == 1;
-        ok &= fd_mlp_sparse_backward_f32(ctx_of(t + 1), m, k, n, dy, n, NULL, 0, NULL, y, act,
-                                         dW[t], db[t], scratch, &done) == FD_OK;
+        ok &= fd_mlp_sparse_backward_f32(ctx_of(t + 1), m, k, n, dy, n, NULL, 0, NULL, NULL, NULL,
+                                         y, act, dW[t], db[t], scratch, &done) == FD_OK;
         ok &= done == 1;
     }
     ok &= memcmp(dW[0], dW[1], (size_t)(k * n) * sizeof(float)) == 0;
@@ -615,7 +615,7 @@ static void test_mlp_sparse_backward(void)
         CHECK(fd_mlp_sparse_bytes_f64(m, 3, 2) <= sizeof(sd) - 64);
         CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), m, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd,
                                         2, sd) == 1);
-        CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), m, 3, 2, dyd, 2, NULL, 0, NULL, yd,
+        CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), m, 3, 2, dyd, 2, NULL, 0, NULL, NULL, NULL, yd,
                                          FD_ACT_IDENTITY, dWd, dbd, sd, &done) == FD_OK);
         CHECK(done == 1);
         CHECK(fd_dense_backward_f64(ctx_of(1), m, 3, 2, dyd, 2, xd, 3, Wd, 2, 1, NULL, 0, 0,
@@ -629,27 +629,29 @@ static void test_mlp_sparse_backward(void)
     CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd,
                                     2, sd) == 1);
     dWd[0] = -99.0;
-    CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, NULL, 0, NULL, yd,
+    CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, NULL, 0, NULL, NULL, NULL, yd,
                                      FD_ACT_IDENTITY, dWd, NULL, sd, &done) == FD_OK);
     CHECK(done == 0 && dWd[0] == -99.0);
     /* a forward pass that declined (a NaN background) leaves no groups */
     xd[0] = (double)NAN;
     CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd,
                                     2, sd) == 0);
-    CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, NULL, 0, NULL, yd,
+    CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, NULL, 0, NULL, NULL, NULL, yd,
                                      FD_ACT_IDENTITY, dWd, dbd, sd, &done) == FD_OK);
     CHECK(done == 0 && dWd[0] == -99.0);
 }
 
-/* The backward pass with the next layer's dx made in its dz pass (dy NULL:
- * dy = dn @ Wn^T row by row) gives the bits of the same call on that dy
- * (each element's sum over the cn terms in order, products then adds, as
- * the test computes it), for 1-3 threads; bad arguments write nothing. */
+/* The backward pass with the next layer's (dy NULL: a linear layer of CN
+ * outputs over this relu one) in its dz pass: this layer's dW and db are
+ * the bits of the same call on dy = dn @ Wn^T (each element's sum over the
+ * CN terms in order, products then adds, as the test computes it); the
+ * next layer's dWn = y^T dn and dbn = colsum(dn) to rounding, the same
+ * bits for 1-3 threads; bad arguments write nothing. */
 static void test_mlp_sparse_next_layer(void)
 {
     enum { M = 150, K = 120, N = 37, CN = 10 };
     static float x[M * K], W[K * N], y[M * N], dn[M * CN], Wn[N * CN], dy[M * N];
-    static float dW[4][K * N], db[4][N], scratch[120000];
+    static float dW[4][K * N], db[4][N], dWn[4][N * CN], dbn[4][CN], scratch[160000];
     uint32_t s = 31u;
     int64_t i, j, c;
     int t, done = -1;
@@ -671,24 +673,42 @@ static void test_mlp_sparse_next_layer(void)
         CHECK(fd_mlp_sparse_forward_f32(ctx_of(t ? t : 1), M, K, N, x, NULL, W, NULL, FD_ACT_RELU,
                                         y, N, scratch) == 1);
         CHECK(fd_mlp_sparse_backward_f32(ctx_of(t ? t : 1), M, K, N, t ? NULL : dy, N, dn, CN, Wn,
-                                         y, FD_ACT_RELU, dW[t], db[t], scratch, &done) == FD_OK);
+                                         dWn[t], dbn[t], y, FD_ACT_RELU, dW[t], db[t], scratch,
+                                         &done) == FD_OK);
         CHECK(done == 1);
     }
     for (t = 1; t < 4; t++) {
         CHECK(memcmp(dW[0], dW[t], sizeof dW[0]) == 0);
         CHECK(memcmp(db[0], db[t], sizeof db[0]) == 0);
+        CHECK(memcmp(dWn[1], dWn[t], sizeof dWn[0]) == 0);
+        CHECK(memcmp(dbn[1], dbn[t], sizeof dbn[0]) == 0);
     }
-    /* too wide a next layer, none, or not relu: FD_EINVAL, nothing written */
-    dW[1][0] = db[1][0] = -99.0f;
-    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, FD_SP_NEXT_MAX + 1, Wn, y,
+    for (j = 0; j < N; j++)
+        for (c = 0; c < CN; c++) {
+            double want = 0.0;
+            for (i = 0; i < M; i++) want += (double)y[i * N + j] * dn[i * CN + c];
+            CHECK(close_to(dWn[1][j * CN + c], want, 1e-5, 1e-5));
+        }
+    for (c = 0; c < CN; c++) {
+        double want = 0.0;
+        for (i = 0; i < M; i++) want += dn[i * CN + c];
+        CHECK(close_to(dbn[1][c], want, 1e-5, 1e-5));
+    }
+    /* too wide a next layer, none, no dWn, or not relu: FD_EINVAL, nothing
+     * written */
+    dW[1][0] = db[1][0] = dWn[1][0] = -99.0f;
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, FD_SP_NEXT_MAX + 1, Wn,
+                                     dWn[1], dbn[1], y, FD_ACT_RELU, dW[1], db[1], scratch,
+                                     &done) == FD_EINVAL);
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, 0, Wn, dWn[1], dbn[1], y,
                                      FD_ACT_RELU, dW[1], db[1], scratch, &done) == FD_EINVAL);
-    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, 0, Wn, y, FD_ACT_RELU, dW[1],
-                                     db[1], scratch, &done) == FD_EINVAL);
-    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, NULL, CN, Wn, y, FD_ACT_RELU,
-                                     dW[1], db[1], scratch, &done) == FD_EINVAL);
-    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, CN, Wn, y, FD_ACT_IDENTITY,
-                                     dW[1], db[1], scratch, &done) == FD_EINVAL);
-    CHECK(dW[1][0] == -99.0f && db[1][0] == -99.0f);
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, NULL, CN, Wn, dWn[1], dbn[1], y,
+                                     FD_ACT_RELU, dW[1], db[1], scratch, &done) == FD_EINVAL);
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, CN, Wn, NULL, dbn[1], y,
+                                     FD_ACT_RELU, dW[1], db[1], scratch, &done) == FD_EINVAL);
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, CN, Wn, dWn[1], dbn[1], y,
+                                     FD_ACT_IDENTITY, dW[1], db[1], scratch, &done) == FD_EINVAL);
+    CHECK(dW[1][0] == -99.0f && db[1][0] == -99.0f && dWn[1][0] == -99.0f);
 }
 
 /* The dtype-dispatching entries call the dtype's instance: same bits. */
