@@ -441,10 +441,11 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
             if (l == 1 && next_dx) continue;
             if (l == 0 && b.sparse_fwd) { /* dW from the forward's sparse batch */
                 int done;
-                rc = FN(fd_mlp_sparse_backward)(ctx, m, k, nn, next_dx ? NULL : b.d[1], nn, b.d[2],
-                                                C, params[2], grads[2], grads[3], b.h[1],
-                                                last ? FD_ACT_IDENTITY : s->act, grads[0], grads[1],
-                                                b.sparse, &done);
+                const int x = next_dx; /* (only then do params[2], grads[2..3] exist) */
+                rc = FN(fd_mlp_sparse_backward)(
+                    ctx, m, k, nn, x ? NULL : b.d[1], nn, x ? b.d[2] : NULL, C,
+                    x ? params[2] : NULL, x ? grads[2] : NULL, x ? grads[3] : NULL, b.h[1],
+                    last ? FD_ACT_IDENTITY : s->act, grads[0], grads[1], b.sparse, &done);
                 if (rc != FD_OK || done) break;
             }
             if (l == 0 && !b.gathered) {
