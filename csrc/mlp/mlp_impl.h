@@ -327,7 +327,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
 {
     FN(fd_mlp_bufs) b;
     const fd_mlp_shape *s = shape;
-    int L, l, j, rc = FD_OK, fused_l2, packw, next_dx;
+    int L, l, j, rc = FD_OK, fused_l2, packw, head_in_dz;
     int64_t start, steps = 0, C, k0, np2;
     double lsum = 0.0, eps, lr, sq;
     int64_t ncorrect = 0;
@@ -427,7 +427,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
 
         /* a sparse first layer under a narrow output layer runs that
          * layer's backward pass in its own dz pass (mlp_sparse.h) */
-        next_dx = L == 2 && b.sparse_fwd && C <= FD_SP_NEXT_MAX;
+        head_in_dz = L == 2 && b.sparse_fwd && C <= FD_SP_NEXT_MAX;
         for (l = L - 1; l >= 0; l--) {
             int64_t k = s->sizes[l], nn = s->sizes[l + 1];
             int last = l == L - 1;
@@ -438,13 +438,14 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
              * has zeroed dL/dh */
             fd_dense_drop dd = FN(fd_mlp_drop)(opt, l);
             const int dropping = !last && opt->dropout > 0.0;
-            if (l == 1 && next_dx) continue;
+            if (l == 1 && head_in_dz) continue;
             if (l == 0 && b.sparse_fwd) { /* dW from the forward's sparse batch */
                 int done;
-                const int x = next_dx; /* (only then do params[2], grads[2..3] exist) */
+                /* (params[2] and grads[2..3] exist only with an output layer) */
+                const int h = head_in_dz;
                 rc = FN(fd_mlp_sparse_backward)(
-                    ctx, m, k, nn, x ? NULL : b.d[1], nn, x ? b.d[2] : NULL, C,
-                    x ? params[2] : NULL, x ? grads[2] : NULL, x ? grads[3] : NULL, b.h[1],
+                    ctx, m, k, nn, h ? NULL : b.d[1], nn, h ? b.d[2] : NULL, C,
+                    h ? params[2] : NULL, h ? grads[2] : NULL, h ? grads[3] : NULL, b.h[1],
                     last ? FD_ACT_IDENTITY : s->act, grads[0], grads[1], b.sparse, &done);
                 if (rc != FD_OK || done) break;
             }

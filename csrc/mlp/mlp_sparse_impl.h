@@ -217,6 +217,7 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
 {
     const size_t ng = (size_t)((m + FD_SP_G - 1) / FD_SP_G), kk = (size_t)k + 1;
     const size_t nch1 = (size_t)FN(fd_sp_chunks)(k, FN(fd_sp_chunk_len)(n)) + 1;
+    const size_t nbk = (size_t)((m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS);
     char *p = scratch ? (char *)fd_align64(scratch) : NULL;
     size_t off = 0;
 #define FD_SP_TAKE(field, type, count)                                                             \
@@ -232,12 +233,11 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(part, T, (size_t)m * (size_t)n);
     FD_SP_TAKE(starts, int32_t, nch1);
     FD_SP_TAKE(bnd, int32_t, ng *nch1);
-    FD_SP_TAKE(dbp, T, (size_t)((m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS) * (size_t)n);
+    FD_SP_TAKE(dbp, T, nbk * (size_t)n);
     FD_SP_TAKE(ready, int64_t, 1);
     FD_SP_TAKE(split, int64_t, 1);
     FD_SP_TAKE(wnt, T, (size_t)FD_SP_NEXT_MAX * (size_t)n);
-    FD_SP_TAKE(wnp, T,
-               (size_t)((m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS) * FD_SP_NEXT_MAX * (size_t)n);
+    FD_SP_TAKE(wnp, T, nbk * FD_SP_NEXT_MAX * (size_t)n);
     FD_SP_TAKE(c, T, 1);
 #undef FD_SP_TAKE
     return off + 64;
@@ -294,9 +294,9 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
 
     /* The sums go in two parts, the pixels below the split (about half of
      * the kept ones) and the rest, added at the end: the first threads
-     * take part 0, which reads the rows of W
-     * that the optimiser's step wrote from their cores (it splits W's
-     * elements in order), the others part 1.  Two parts for any thread
+     * take part 0, which reads the rows of W that the optimiser's step
+     * wrote from their cores (it splits W's elements in order), the others
+     * part 1.  Two parts for any thread
      * count, so the bits are the same for all.  Each thread goes over
      * its groups once per block of FD_SP_BLOCK columns: that block of its
      * rows of W stays in cache while every group reads from it. */
@@ -386,10 +386,10 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
         for (q = 0; q < n * cn; q++) bf.wnt[q % cn * n + q / cn] = Wn[q];
     /* dz = dy * act'(y) (dy itself for the identity: no dz; dy NULL: the
      * next layer's dx, row by row) in the forward's part 1, read by now,
-     * and db: blocks of FD_SP_DB_ROWS rows split in
-     * order between the threads (about the rows each finished in the
-     * forward pass), each block's column sums in row order; then db adds
-     * the blocks in order (so the bits do not depend on the thread count) */
+     * and db: blocks of FD_SP_DB_ROWS rows split in order between the
+     * threads (about the rows each finished in the forward pass), each
+     * block's column sums in row order; then db adds the blocks in order
+     * (so the bits do not depend on the thread count) */
     dz = act == FD_ACT_IDENTITY ? NULL : bf.part;
     lddz = dz ? n : lddy;
     nbk = (m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS;
