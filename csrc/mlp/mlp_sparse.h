@@ -41,24 +41,21 @@
 #define FD_SP_PF 12 /* kept pixels ahead whose rows of W the forward prefetches */
 #define FD_SP_DB_ROWS 16 /* rows per partial sum of the bias gradient */
 #define FD_SP_NEXT_MAX 16 /* widest next layer whose dx the backward makes */
-#define FD_SP_PAD 16 /* room past a group's pixels: a compressor's vector stores */
 
 /* n columns of one group's output rows: y[g, j] = act(sum_u
- * v[g * ldv + u] * W[ix[u] * ldw + j] + cw[j]) for g < rows, j < n
- * (act: FD_ACT_RELU when relu, else the identity); v's rows past `rows`
- * are read (zeros). */
+ * v[u * FD_SP_G + g] * W[ix[u] * ldw + j] + cw[j]) for g < rows, j < n
+ * (act: FD_ACT_RELU when relu, else the identity). */
 #define FD_SP_FORWARD_DECL(T, SFX, ISA)                                                            \
-    void fd_sp_forward_##SFX##_##ISA(int64_t u_count, const int32_t *ix, const T *v, int64_t ldv,  \
-                                     const T *W, int64_t ldw, int64_t n, const T *cw, int relu,    \
-                                     T *y, int64_t ldy, int rows);
+    void fd_sp_forward_##SFX##_##ISA(int64_t u_count, const int32_t *ix, const T *v, const T *W,   \
+                                     int64_t ldw, int64_t n, const T *cw, int relu, T *y,          \
+                                     int64_t ldy, int rows);
 
 /* n columns of dW's rows of one group's pixels: dW[ix[u] * lddw + j] +=
- * sum over g < FD_SP_G, in order, of v[g * ldv + u] * dz[g * lddz + j]
+ * sum over g < FD_SP_G, in order, of v[u * FD_SP_G + g] * dz[g * lddz + j]
  * for u < u_count, j < n (the rows g >= rows of dz are not read: 0). */
 #define FD_SP_WGRAD_DECL(T, SFX, ISA)                                                              \
-    void fd_sp_wgrad_##SFX##_##ISA(int64_t u_count, const int32_t *ix, const T *v, int64_t ldv,    \
-                                   const T *dz, int64_t lddz, int rows, int64_t n, T *dW,          \
-                                   int64_t lddw);
+    void fd_sp_wgrad_##SFX##_##ISA(int64_t u_count, const int32_t *ix, const T *v, const T *dz,    \
+                                   int64_t lddz, int rows, int64_t n, T *dW, int64_t lddw);
 
 /* One row of the backward pass's dz for a relu layer of n outputs y
  * whose dy is the next layer's dx, from that layer's cn-wide gradient dn
@@ -80,15 +77,14 @@
 
 /* The union of `rows` (<= FD_SP_G) rows xr[0..rows) (k long each): ix gets
  * the pixels where any row differs from c (a NaN differs) in ascending
- * order, v their x - c, one row of v per row of x (v + g * ldv; zeros for
- * the rows past `rows`), and bnd[t] the count of those below starts[t]
- * for t <= nb (starts ascending, the last k: bnd[nb] is the count).  ix
- * and v's rows have room for k + FD_SP_PAD entries (a compressor writes
- * whole vectors past the kept ones).  Returns the count. */
+ * order, v their x - c per row (0 for the rows past `rows`), and bnd[t]
+ * the count of those below starts[t] for t <= nb (starts ascending, the
+ * last k: bnd[nb] is the count).  ix and v have room for k + 1 entries (a
+ * compressor may write one past the kept ones).  Returns the count. */
 #define FD_SP_COMPRESS_DECL(T, SFX, ISA)                                                           \
     int64_t fd_sp_compress_##SFX##_##ISA(int64_t k, const int32_t *starts, int64_t nb,             \
                                          const T *const *xr, int rows, T c, unsigned char *f,      \
-                                         int32_t *ix, T *v, int64_t ldv, int32_t *bnd);
+                                         int32_t *ix, T *v, int32_t *bnd);
 
 /* cw[j] = b0[j] + sum over rows r0 <= r < r1 of c * W[r, j] for j < n (b0
  * NULL: 0), each column summed in row order: the terms of the dense

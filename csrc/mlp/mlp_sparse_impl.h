@@ -10,8 +10,8 @@
  * compiler keeps in vector registers where it can. */
 #define FD_SP_COLS 16
 void FD_TNAME_ISA(fd_sp_forward, generic)(int64_t u_count, const int32_t *ix, const T *v,
-                                          int64_t ldv, const T *W, int64_t ldw, int64_t n,
-                                          const T *cw, int relu, T *y, int64_t ldy, int rows)
+                                          const T *W, int64_t ldw, int64_t n, const T *cw, int relu,
+                                          T *y, int64_t ldy, int rows)
 {
     int64_t j0, u;
     int g, j;
@@ -23,7 +23,7 @@ void FD_TNAME_ISA(fd_sp_forward, generic)(int64_t u_count, const int32_t *ix, co
         for (u = 0; u < u_count; u++) {
             const T *w = W + (int64_t)ix[u] * ldw + j0;
             for (g = 0; g < FD_SP_G; g++) {
-                const T a = v[g * ldv + u];
+                const T a = v[u * FD_SP_G + g];
                 for (j = 0; j < nc; j++) acc[g][j] += a * w[j];
             }
         }
@@ -40,9 +40,8 @@ void FD_TNAME_ISA(fd_sp_forward, generic)(int64_t u_count, const int32_t *ix, co
 /* Portable weight gradient (mlp_sparse.h): FD_SP_COLS columns of the
  * group's dz at a time, in arrays the compiler keeps in registers. */
 #define FD_SP_COLS 16
-void FD_TNAME_ISA(fd_sp_wgrad, generic)(int64_t u_count, const int32_t *ix, const T *v, int64_t ldv,
-                                        const T *dz, int64_t lddz, int rows, int64_t n, T *dW,
-                                        int64_t lddw)
+void FD_TNAME_ISA(fd_sp_wgrad, generic)(int64_t u_count, const int32_t *ix, const T *v, const T *dz,
+                                        int64_t lddz, int rows, int64_t n, T *dW, int64_t lddw)
 {
     int64_t j0, u;
     int g, j;
@@ -55,7 +54,7 @@ void FD_TNAME_ISA(fd_sp_wgrad, generic)(int64_t u_count, const int32_t *ix, cons
             T *w = dW + (int64_t)ix[u] * lddw + j0, acc[FD_SP_COLS];
             for (j = 0; j < nc; j++) acc[j] = w[j];
             for (g = 0; g < FD_SP_G; g++) {
-                const T a = v[g * ldv + u];
+                const T a = v[u * FD_SP_G + g];
                 for (j = 0; j < nc; j++) acc[j] += a * d[g][j];
             }
             for (j = 0; j < nc; j++) w[j] = acc[j];
@@ -78,10 +77,10 @@ void FD_TNAME_ISA(fd_sp_colsum, generic)(int64_t r0, int64_t r1, const T *W, int
  * compiler vectorises), then a branch-free packing (each pixel is written,
  * the count advances only for the kept ones) that skips 8 unflagged pixels
  * at a time. */
-int64_t FD_TNAME_ISA(fd_sp_compress,
-                     generic)(int64_t k, const int32_t *starts, int64_t nb, const T *const *xr,
-                              int rows, T c, unsigned char *FD_RESTRICT f, int32_t *FD_RESTRICT ix,
-                              T *FD_RESTRICT v, int64_t ldv, int32_t *FD_RESTRICT bnd)
+int64_t FD_TNAME_ISA(fd_sp_compress, generic)(int64_t k, const int32_t *starts, int64_t nb,
+                                              const T *const *xr, int rows, T c,
+                                              unsigned char *FD_RESTRICT f, int32_t *FD_RESTRICT ix,
+                                              T *FD_RESTRICT v, int32_t *FD_RESTRICT bnd)
 {
     const T *x0 = xr[0], *x1 = xr[rows > 1 ? 1 : 0], *x2 = xr[rows > 2 ? 2 : 0],
             *x3 = xr[rows > 3 ? 3 : 0];
@@ -106,10 +105,10 @@ int64_t FD_TNAME_ISA(fd_sp_compress,
             next = starts[t];
         }
         ix[cnt] = (int32_t)j;
-        v[cnt] = x0[j] - c;
-        v[ldv + cnt] = rows > 1 ? x1[j] - c : (T)0;
-        v[2 * ldv + cnt] = rows > 2 ? x2[j] - c : (T)0;
-        v[3 * ldv + cnt] = rows > 3 ? x3[j] - c : (T)0;
+        v[cnt * 4 + 0] = x0[j] - c;
+        v[cnt * 4 + 1] = rows > 1 ? x1[j] - c : (T)0;
+        v[cnt * 4 + 2] = rows > 2 ? x2[j] - c : (T)0;
+        v[cnt * 4 + 3] = rows > 3 ? x3[j] - c : (T)0;
         cnt += f[j];
     }
     while (t <= nb) bnd[t++] = (int32_t)cnt;
@@ -198,8 +197,8 @@ static int FN(fd_sp_item)(int64_t q, int64_t nsl, int64_t slab, int64_t n, int64
 
 /* The scratch, carved in this order. */
 typedef struct {
-    int32_t *ix; /* (ng, kk): each group's kept pixels */
-    T *v; /* (ng, FD_SP_G, kk): their x - c, a row per row of the group */
+    int32_t *ix; /* (ng, k + 1): each group's kept pixels */
+    T *v; /* (ng, k + 1, FD_SP_G): their x - c */
     int64_t *cnt; /* (ng): kept pixels */
     unsigned char *f; /* (ng, k + 8): flags */
     T *cw; /* (2, n): part 0: b + c * colsum(W[:k/2]); part 1: c * colsum(W[k/2:]) */
@@ -216,7 +215,7 @@ typedef struct {
 
 static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, FN(fd_sp_bufs) * b)
 {
-    const size_t ng = (size_t)((m + FD_SP_G - 1) / FD_SP_G), kk = (size_t)k + FD_SP_PAD;
+    const size_t ng = (size_t)((m + FD_SP_G - 1) / FD_SP_G), kk = (size_t)k + 1;
     const size_t nch1 = (size_t)FN(fd_sp_chunks)(k, FN(fd_sp_chunk_len)(n)) + 1;
     const size_t nbk = (size_t)((m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS);
     char *p = scratch ? (char *)fd_align64(scratch) : NULL;
@@ -251,12 +250,12 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
                               const int64_t *idx, const T *W, const T *b, int act, T *y,
                               int64_t ldy, void *scratch)
 {
-    const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + FD_SP_PAD;
+    const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1;
     FN(fd_sp_bufs) bf;
-    void (*fwd)(int64_t, const int32_t *, const T *, int64_t, const T *, int64_t, int64_t,
-                const T *, int, T *, int64_t, int) = FD_PICK(ctx.isa, fd_sp_forward);
+    void (*fwd)(int64_t, const int32_t *, const T *, const T *, int64_t, int64_t, const T *, int,
+                T *, int64_t, int) = FD_PICK(ctx.isa, fd_sp_forward);
     int64_t (*compress)(int64_t, const int32_t *, int64_t, const T *const *, int, T,
-                        unsigned char *, int32_t *, T *, int64_t, int32_t *) =
+                        unsigned char *, int32_t *, T *, int32_t *) =
         FD_PICK(ctx.isa, fd_sp_compress);
     void (*colsum)(int64_t, int64_t, const T *, int64_t, int64_t, T, const T *, T *) =
         FD_PICK(ctx.isa, fd_sp_colsum);
@@ -284,7 +283,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
             for (g = 0; g < rows; g++)
                 xr[g] = x + (idx ? idx[q * FD_SP_G + g] : q * FD_SP_G + g) * k;
             bf.cnt[q] = compress(k, bf.starts, nch, xr, rows, c, bf.f + q * (k + 8), bf.ix + q * kk,
-                                 bf.v + q * FD_SP_G * kk, kk, bf.bnd + q * (nch + 1));
+                                 bf.v + q * kk * FD_SP_G, bf.bnd + q * (nch + 1));
         }
         fd_fpenv_leave(own);
     }
@@ -328,7 +327,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
             const int64_t split = bf.bnd[g * (nch + 1) + c0]; /* the first pixel of part 1 */
             const int64_t u0 = p ? split : 0, u1 = p ? bf.cnt[g] : split;
             const int rows = (int)(m - g * FD_SP_G < FD_SP_G ? m - g * FD_SP_G : FD_SP_G);
-            fwd(u1 - u0, bf.ix + g * kk + u0, bf.v + g * FD_SP_G * kk + u0, kk, W + j0, n,
+            fwd(u1 - u0, bf.ix + g * kk + u0, bf.v + (g * kk + u0) * FD_SP_G, W + j0, n,
                 n - j0 < FD_SP_BLOCK ? n - j0 : FD_SP_BLOCK, bf.cw + p * n + j0, 0,
                 (p ? bf.part + g * FD_SP_G * n : y + g * FD_SP_G * ldy) + j0, p ? n : ldy, rows);
         }
@@ -361,12 +360,11 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
                                int64_t lddy, const T *dn, int64_t cn, const T *Wn, T *dWn, T *dbn,
                                const T *y, int act, T *dW, T *db, void *scratch, int *done)
 {
-    const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + FD_SP_PAD,
-                  len = FN(fd_sp_chunk_len)(n);
+    const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1, len = FN(fd_sp_chunk_len)(n);
     const int64_t nch = FN(fd_sp_chunks)(k, len);
     FN(fd_sp_bufs) bf;
-    void (*wgrad)(int64_t, const int32_t *, const T *, int64_t, const T *, int64_t, int, int64_t,
-                  T *, int64_t) = FD_PICK(ctx.isa, fd_sp_wgrad);
+    void (*wgrad)(int64_t, const int32_t *, const T *, const T *, int64_t, int, int64_t, T *,
+                  int64_t) = FD_PICK(ctx.isa, fd_sp_wgrad);
     void (*dz_next)(int64_t, int64_t, const T *, const T *, const T *, T *, T *) =
         FD_PICK(ctx.isa, fd_sp_dz_next);
     void (*wnext)(int64_t, int64_t, int64_t, const T *, const T *, T *) =
@@ -474,7 +472,7 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
                     const int rows = (int)(m - g * FD_SP_G < FD_SP_G ? m - g * FD_SP_G : FD_SP_G);
                     if (bd[t + 1] > bd[t])
                         wgrad(bd[t + 1] - bd[t], bf.ix + g * kk + bd[t],
-                              bf.v + g * FD_SP_G * kk + bd[t], kk,
+                              bf.v + (g * kk + bd[t]) * FD_SP_G,
                               (dz ? dz : dy) + g * FD_SP_G * lddz + j0, lddz, rows, j1 - j0,
                               dW + j0, n);
                 }

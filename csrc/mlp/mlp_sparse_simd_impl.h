@@ -13,8 +13,8 @@
 /* Columns [j0, j0 + nv * W) (the last vector masked by tm when tail). */
 FD_INLINE void FD_TNAME_ISA(fd_sp_tile, ISA)(int nv, int tail, VP(mask) tm, int64_t j0,
                                              int64_t u_count, const int32_t *ix, const T *v,
-                                             int64_t ldv, const T *W, int64_t ldw, const T *cw,
-                                             int relu, T *y, int64_t ldy, int rows)
+                                             const T *W, int64_t ldw, const T *cw, int relu, T *y,
+                                             int64_t ldy, int rows)
 {
     VP(vec) acc[FD_SP_G][FD_SP_NV], wv[FD_SP_NV];
     const VP(vec) zero = VP(zero)();
@@ -40,7 +40,7 @@ FD_INLINE void FD_TNAME_ISA(fd_sp_tile, ISA)(int nv, int tail, VP(mask) tm, int6
                 tail && i == nv - 1 ? VP(mload)(w + i * VP(W), tm, zero) : VP(load)(w + i * VP(W));
 #pragma GCC unroll 4
         for (g = 0; g < FD_SP_G; g++) {
-            const VP(vec) a = VP(set1)(v[g * ldv + u]);
+            const VP(vec) a = VP(set1)(v[u * FD_SP_G + g]);
 #pragma GCC unroll 4
             for (i = 0; i < nv; i++) acc[g][i] = VP(fmadd)(a, wv[i], acc[g][i]);
         }
@@ -59,22 +59,22 @@ FD_INLINE void FD_TNAME_ISA(fd_sp_tile, ISA)(int nv, int tail, VP(mask) tm, int6
     }
 }
 
-void FD_TNAME_ISA(fd_sp_forward, ISA)(int64_t u_count, const int32_t *ix, const T *v, int64_t ldv,
-                                      const T *W, int64_t ldw, int64_t n, const T *cw, int relu,
-                                      T *y, int64_t ldy, int rows)
+void FD_TNAME_ISA(fd_sp_forward, ISA)(int64_t u_count, const int32_t *ix, const T *v, const T *W,
+                                      int64_t ldw, int64_t n, const T *cw, int relu, T *y,
+                                      int64_t ldy, int rows)
 {
     const int64_t full = n / VP(W), rem = n % VP(W);
     const VP(mask) tm = VP(tailmask)(rem ? rem : 1);
     int64_t vi = 0;
     for (; vi + FD_SP_NV <= full; vi += FD_SP_NV)
-        FD_TNAME_ISA(fd_sp_tile, ISA)(FD_SP_NV, 0, tm, vi * VP(W), u_count, ix, v, ldv, W, ldw, cw,
-                                      relu, y, ldy, rows);
+        FD_TNAME_ISA(fd_sp_tile, ISA)(FD_SP_NV, 0, tm, vi * VP(W), u_count, ix, v, W, ldw, cw, relu,
+                                      y, ldy, rows);
     for (; vi < full; vi++)
-        FD_TNAME_ISA(fd_sp_tile, ISA)(1, 0, tm, vi * VP(W), u_count, ix, v, ldv, W, ldw, cw, relu,
-                                      y, ldy, rows);
+        FD_TNAME_ISA(fd_sp_tile, ISA)(1, 0, tm, vi * VP(W), u_count, ix, v, W, ldw, cw, relu, y,
+                                      ldy, rows);
     if (rem)
-        FD_TNAME_ISA(fd_sp_tile, ISA)(1, 1, tm, full * VP(W), u_count, ix, v, ldv, W, ldw, cw, relu,
-                                      y, ldy, rows);
+        FD_TNAME_ISA(fd_sp_tile, ISA)(1, 1, tm, full * VP(W), u_count, ix, v, W, ldw, cw, relu, y,
+                                      ldy, rows);
 }
 
 /* The weight gradient's columns [j0, j0 + nv * W) (the last vector masked
@@ -82,8 +82,8 @@ void FD_TNAME_ISA(fd_sp_forward, ISA)(int64_t u_count, const int32_t *ix, const 
  * of dW read, added to in row order and written once. */
 FD_INLINE void FD_TNAME_ISA(fd_sp_wgrad_tile, ISA)(int nv, int tail, VP(mask) tm, int64_t j0,
                                                    int64_t u_count, const int32_t *ix, const T *v,
-                                                   int64_t ldv, const T *dz, int64_t lddz, int rows,
-                                                   T *dW, int64_t lddw)
+                                                   const T *dz, int64_t lddz, int rows, T *dW,
+                                                   int64_t lddw)
 {
     VP(vec) d[FD_SP_G][FD_SP_NV], acc[FD_SP_NV];
     const VP(vec) zero = VP(zero)();
@@ -104,7 +104,7 @@ FD_INLINE void FD_TNAME_ISA(fd_sp_wgrad_tile, ISA)(int nv, int tail, VP(mask) tm
                 tail && i == nv - 1 ? VP(mload)(w + i * VP(W), tm, zero) : VP(load)(w + i * VP(W));
 #pragma GCC unroll 4
         for (g = 0; g < FD_SP_G; g++) {
-            const VP(vec) a = VP(set1)(v[g * ldv + u]);
+            const VP(vec) a = VP(set1)(v[u * FD_SP_G + g]);
 #pragma GCC unroll 4
             for (i = 0; i < nv; i++) acc[i] = VP(fmadd)(a, d[g][i], acc[i]);
         }
@@ -118,22 +118,21 @@ FD_INLINE void FD_TNAME_ISA(fd_sp_wgrad_tile, ISA)(int nv, int tail, VP(mask) tm
     }
 }
 
-void FD_TNAME_ISA(fd_sp_wgrad, ISA)(int64_t u_count, const int32_t *ix, const T *v, int64_t ldv,
-                                    const T *dz, int64_t lddz, int rows, int64_t n, T *dW,
-                                    int64_t lddw)
+void FD_TNAME_ISA(fd_sp_wgrad, ISA)(int64_t u_count, const int32_t *ix, const T *v, const T *dz,
+                                    int64_t lddz, int rows, int64_t n, T *dW, int64_t lddw)
 {
     const int64_t full = n / VP(W), rem = n % VP(W);
     const VP(mask) tm = VP(tailmask)(rem ? rem : 1);
     int64_t vi = 0;
     for (; vi + FD_SP_NV <= full; vi += FD_SP_NV)
-        FD_TNAME_ISA(fd_sp_wgrad_tile, ISA)(FD_SP_NV, 0, tm, vi * VP(W), u_count, ix, v, ldv, dz,
-                                            lddz, rows, dW, lddw);
+        FD_TNAME_ISA(fd_sp_wgrad_tile, ISA)(FD_SP_NV, 0, tm, vi * VP(W), u_count, ix, v, dz, lddz,
+                                            rows, dW, lddw);
     for (; vi < full; vi++)
-        FD_TNAME_ISA(fd_sp_wgrad_tile, ISA)(1, 0, tm, vi * VP(W), u_count, ix, v, ldv, dz, lddz,
-                                            rows, dW, lddw);
+        FD_TNAME_ISA(fd_sp_wgrad_tile, ISA)(1, 0, tm, vi * VP(W), u_count, ix, v, dz, lddz, rows,
+                                            dW, lddw);
     if (rem)
-        FD_TNAME_ISA(fd_sp_wgrad_tile, ISA)(1, 1, tm, full * VP(W), u_count, ix, v, ldv, dz, lddz,
-                                            rows, dW, lddw);
+        FD_TNAME_ISA(fd_sp_wgrad_tile, ISA)(1, 1, tm, full * VP(W), u_count, ix, v, dz, lddz, rows,
+                                            dW, lddw);
 }
 
 /* (mlp_sparse.h) a vector of dy per pass over the cn rows of WnT (in L1:
@@ -201,55 +200,62 @@ void FD_TNAME_ISA(fd_sp_wnext, ISA)(int64_t rows, int64_t n, int64_t cn, const T
     }
 }
 
-#ifndef FD_SP_BITCOUNT
-#define FD_SP_BITCOUNT
-/* The number of set bits of a word below 2^16 (no POPCNT in the flags). */
-FD_INLINE int64_t fd_sp_bitcount(unsigned b)
+/* The index of the lowest set bit of a nonzero word. */
+#ifndef FD_SP_CTZ
+#define FD_SP_CTZ
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+FD_INLINE int fd_sp_ctz(unsigned b)
 {
-    b = b - ((b >> 1) & 0x5555u);
-    b = (b & 0x3333u) + ((b >> 2) & 0x3333u);
-    b = (b + (b >> 4)) & 0x0F0Fu;
-    return (int64_t)((b + (b >> 8)) & 0x1Fu);
+    unsigned long i;
+    _BitScanForward(&i, b);
+    return (int)i;
 }
+#else
+FD_INLINE int fd_sp_ctz(unsigned b)
+{ return __builtin_ctz(b); }
+#endif
 #endif
 
-/* Compression (mlp_sparse.h), W pixels at a time: a vector compare per row
- * gives the group's flags as bits, and the kept lanes of each row's x - c
- * and of the pixel numbers are packed in one vector store each (whole
- * vectors: the rows' FD_SP_PAD of room; the last pixels masked).  f is
- * unused. */
+/* Compression (mlp_sparse.h): a vector compare per row and W pixels gives
+ * the group's flags as bits; only the set ones are visited.  f is unused. */
 int64_t FD_TNAME_ISA(fd_sp_compress, ISA)(int64_t k, const int32_t *starts, int64_t nb,
                                           const T *const *rp, int rows, T c, unsigned char *f,
-                                          int32_t *FD_RESTRICT ix, T *FD_RESTRICT v, int64_t ldv,
+                                          int32_t *FD_RESTRICT ix, T *FD_RESTRICT v,
                                           int32_t *FD_RESTRICT bnd)
 {
     const T *xr[FD_SP_G];
-    const VP(vec) vc = VP(set1)(c), zero = VP(zero)();
-    int64_t j, cnt = 0, t = 0;
+    const VP(vec) vc = VP(set1)(c);
+    int64_t j, cnt = 0, t = 0, next = starts[0];
     int g;
     (void)f;
     for (g = 0; g < FD_SP_G; g++) xr[g] = rp[g < rows ? g : 0];
     for (j = 0; j < k; j += VP(W)) {
-        const int whole = j + VP(W) <= k;
-        const VP(mask) tm = VP(tailmask)(whole ? 1 : k - j);
-        VP(vec) d[FD_SP_G];
         unsigned bits = 0;
+        if (j + VP(W) <= k) {
 #pragma GCC unroll 4
-        for (g = 0; g < FD_SP_G; g++) {
-            /* past k: c, never kept */
-            const VP(vec) x = whole ? VP(load)(xr[g] + j) : VP(mload)(xr[g] + j, tm, vc);
-            bits |= VP(neq_bits)(x, vc);
-            d[g] = g < rows ? VP(sub)(x, vc) : zero;
+            for (g = 0; g < FD_SP_G; g++) bits |= VP(neq_bits)(VP(load)(xr[g] + j), vc);
+        } else {
+            int64_t u;
+            for (u = j; u < k; u++)
+                for (g = 0; g < FD_SP_G; g++) bits |= (unsigned)(xr[g][u] != c) << (u - j);
         }
-        for (; t <= nb && starts[t] < j + VP(W); t++) /* the chunks that start here */
-            bnd[t] = (int32_t)(cnt + fd_sp_bitcount(bits & ((1u << (starts[t] - j)) - 1u)));
-        if (!bits) continue;
-        VP(compress_index)(ix + cnt, (int32_t)j, bits);
+        while (bits) {
+            const int64_t jj = j + fd_sp_ctz(bits);
+            bits &= bits - 1;
+            T d[FD_SP_G];
+            while (jj >= next) { /* the chunks that start at or before jj */
+                bnd[t++] = (int32_t)cnt;
+                next = starts[t];
+            }
 #pragma GCC unroll 4
-        for (g = 0; g < FD_SP_G; g++) VP(compress_store)(v + g * ldv + cnt, bits, d[g]);
-        cnt += fd_sp_bitcount(bits);
+            for (g = 0; g < FD_SP_G; g++) d[g] = g < rows ? xr[g][jj] - c : (T)0;
+#pragma GCC unroll 4
+            for (g = 0; g < FD_SP_G; g++) v[cnt * FD_SP_G + g] = d[g];
+            ix[cnt++] = (int32_t)jj;
+        }
     }
-    for (; t <= nb; t++) bnd[t] = (int32_t)cnt;
+    while (t <= nb) bnd[t++] = (int32_t)cnt;
     return cnt;
 }
 

@@ -18,27 +18,6 @@ FD_INLINE FD_VT FD_VN(mzero)(FD_VN(mask) k, FD_VT v)
 /* bit i set where lane i of a != lane i of b (or either is NaN) */
 FD_INLINE unsigned FD_VN(neq_bits)(FD_VT a, FD_VT b)
 { return (unsigned)FD_PASTE2(FD_MM(cmp), mask)(a, b, _CMP_NEQ_UQ); }
-/* W lanes at p: the lanes of x whose bit is set in bits, in lane order,
- * then zeros (VCOMPRESS into a register: its store form is slow on some
- * CPUs). */
-FD_INLINE void FD_VN(compress_store)(FD_V_S *p, unsigned bits, FD_VT x)
-{ FD_MM(storeu)(p, FD_MM(maskz_compress)((FD_VN(mask))bits, x)); }
-/* W int32 at p: j + i for each lane i whose bit is set in bits, in order,
- * then zeros. */
-FD_INLINE void FD_VN(compress_index)(int32_t *p, int32_t j, unsigned bits)
-{
-#if FD_V_F64
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    _mm256_storeu_si256(
-        (__m256i *)(void *)p,
-        _mm256_maskz_compress_epi32((__mmask8)bits, _mm256_add_epi32(_mm256_set1_epi32(j), lane)));
-#else
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    _mm512_storeu_si512(
-        (void *)p,
-        _mm512_maskz_compress_epi32((__mmask16)bits, _mm512_add_epi32(_mm512_set1_epi32(j), lane)));
-#endif
-}
 FD_INLINE FD_VT FD_VN(abs)(FD_VT x)
 { return FD_MM(abs)(x); }
 /* sign bit of s set ? a : b */
