@@ -41,6 +41,7 @@
 #define FD_SP_PF 12 /* kept pixels ahead whose rows of W the forward prefetches */
 #define FD_SP_DB_ROWS 16 /* rows per partial sum of the bias gradient */
 #define FD_SP_NEXT_MAX 16 /* widest next layer whose dx the backward makes */
+#define FD_SP_PAD 16 /* room past a group's pixels: a compressor's vector stores */
 
 /* n columns of one group's output rows: y[g, j] = act(sum_u
  * v[u * FD_SP_G + g] * W[ix[u] * ldw + j] + cw[j]) for g < rows, j < n
@@ -79,8 +80,9 @@
  * the pixels where any row differs from c (a NaN differs) in ascending
  * order, v their x - c per row (0 for the rows past `rows`), and bnd[t]
  * the count of those below starts[t] for t <= nb (starts ascending, the
- * last k: bnd[nb] is the count).  ix and v have room for k + 1 entries (a
- * compressor may write one past the kept ones).  Returns the count. */
+ * last k: bnd[nb] is the count).  ix and v have room for k + FD_SP_PAD
+ * entries (a compressor may write whole vectors past the kept ones).
+ * Returns the count. */
 #define FD_SP_COMPRESS_DECL(T, SFX, ISA)                                                           \
     int64_t fd_sp_compress_##SFX##_##ISA(int64_t k, const int32_t *starts, int64_t nb,             \
                                          const T *const *xr, int rows, T c, unsigned char *f,      \

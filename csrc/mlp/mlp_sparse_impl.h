@@ -197,8 +197,8 @@ static int FN(fd_sp_item)(int64_t q, int64_t nsl, int64_t slab, int64_t n, int64
 
 /* The scratch, carved in this order. */
 typedef struct {
-    int32_t *ix; /* (ng, k + 1): each group's kept pixels */
-    T *v; /* (ng, k + 1, FD_SP_G): their x - c */
+    int32_t *ix; /* (ng, k + FD_SP_PAD): each group's kept pixels */
+    T *v; /* (ng, k + FD_SP_PAD, FD_SP_G): their x - c */
     int64_t *cnt; /* (ng): kept pixels */
     unsigned char *f; /* (ng, k + 8): flags */
     T *cw; /* (2, n): part 0: b + c * colsum(W[:k/2]); part 1: c * colsum(W[k/2:]) */
@@ -215,7 +215,7 @@ typedef struct {
 
 static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, FN(fd_sp_bufs) * b)
 {
-    const size_t ng = (size_t)((m + FD_SP_G - 1) / FD_SP_G), kk = (size_t)k + 1;
+    const size_t ng = (size_t)((m + FD_SP_G - 1) / FD_SP_G), kk = (size_t)k + FD_SP_PAD;
     const size_t nch1 = (size_t)FN(fd_sp_chunks)(k, FN(fd_sp_chunk_len)(n)) + 1;
     const size_t nbk = (size_t)((m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS);
     char *p = scratch ? (char *)fd_align64(scratch) : NULL;
@@ -250,7 +250,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
                               const int64_t *idx, const T *W, const T *b, int act, T *y,
                               int64_t ldy, void *scratch)
 {
-    const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1;
+    const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + FD_SP_PAD;
     FN(fd_sp_bufs) bf;
     void (*fwd)(int64_t, const int32_t *, const T *, const T *, int64_t, int64_t, const T *, int,
                 T *, int64_t, int) = FD_PICK(ctx.isa, fd_sp_forward);
@@ -360,7 +360,8 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
                                int64_t lddy, const T *dn, int64_t cn, const T *Wn, T *dWn, T *dbn,
                                const T *y, int act, T *dW, T *db, void *scratch, int *done)
 {
-    const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + 1, len = FN(fd_sp_chunk_len)(n);
+    const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + FD_SP_PAD,
+                  len = FN(fd_sp_chunk_len)(n);
     const int64_t nch = FN(fd_sp_chunks)(k, len);
     FN(fd_sp_bufs) bf;
     void (*wgrad)(int64_t, const int32_t *, const T *, const T *, int64_t, int, int64_t, T *,

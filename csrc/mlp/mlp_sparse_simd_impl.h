@@ -217,8 +217,65 @@ FD_INLINE int fd_sp_ctz(unsigned b)
 #endif
 #endif
 
+#ifndef FD_SP_BITCOUNT
+#define FD_SP_BITCOUNT
+/* The number of set bits of a word below 2^16 (no POPCNT in the flags). */
+FD_INLINE int64_t fd_sp_bitcount(unsigned b)
+{
+    b = b - ((b >> 1) & 0x5555u);
+    b = (b & 0x3333u) + ((b >> 2) & 0x3333u);
+    b = (b + (b >> 4)) & 0x0F0Fu;
+    return (int64_t)((b + (b >> 8)) & 0x1Fu);
+}
+#endif
+
+#if defined(FD_SIMD_AVX512_H) && !FD_T_F64
+/* The compression's 16 pixels at j (the first `left` of them, when fewer)
+ * with AVX-512 float32: the flags of the four rows as bits, then the kept
+ * pixels' numbers and their four x - c each (the rows interleaved, in
+ * pixel order) packed by VCOMPRESS into registers and stored whole (ix and
+ * v have FD_SP_PAD entries of room).  Returns the new count; bnd[*t..] gets
+ * the counts at the chunk starts below j + 16. */
+FD_INLINE int64_t fd_sp_compress16(const T *const *xr, int rows, int64_t j, int64_t left, __m512 vc,
+                                   const int32_t *starts, int64_t nb, int64_t *t,
+                                   int32_t *FD_RESTRICT bnd, int64_t cnt, int32_t *FD_RESTRICT ix,
+                                   T *FD_RESTRICT v)
+{
+    /* each pixel's bit spread over its four lanes of an interleaved vector */
+    static const uint16_t spread4[16] = {0x0000, 0x000F, 0x00F0, 0x00FF, 0x0F00, 0x0F0F,
+                                         0x0FF0, 0x0FFF, 0xF000, 0xF00F, 0xF0F0, 0xF0FF,
+                                         0xFF00, 0xFF0F, 0xFFF0, 0xFFFF};
+    const __mmask16 km = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+    __m512 d[FD_SP_G], z[FD_SP_G];
+    unsigned bits = 0;
+    int g, L;
+    for (g = 0; g < FD_SP_G; g++) { /* past k: c, never kept */
+        const __m512 x = _mm512_mask_loadu_ps(vc, km, xr[g] + j);
+        bits |= (unsigned)_mm512_cmp_ps_mask(x, vc, _CMP_NEQ_UQ);
+        d[g] = g < rows ? _mm512_sub_ps(x, vc) : _mm512_setzero_ps();
+    }
+    for (; *t <= nb && starts[*t] < j + 16; (*t)++) /* the chunks that start here */
+        bnd[*t] = (int32_t)(cnt + fd_sp_bitcount(bits & ((1u << (starts[*t] - j)) - 1u)));
+    if (!bits) return cnt;
+    _mm512_storeu_si512(
+        (void *)(ix + cnt),
+        _mm512_maskz_compress_epi32((__mmask16)bits,
+                                    _mm512_add_epi32(_mm512_set1_epi32((int)j),
+                                                     _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+                                                                       10, 11, 12, 13, 14, 15))));
+    v16f_interleave4(d, z);
+    for (L = 0; L < 4; L++) { /* pixels 4L .. 4L + 3 */
+        const unsigned nib = (bits >> (4 * L)) & 15u;
+        _mm512_storeu_ps(v + cnt * FD_SP_G, _mm512_maskz_compress_ps(spread4[nib], z[L]));
+        cnt += fd_sp_bitcount(nib);
+    }
+    return cnt;
+}
+#endif
+
 /* Compression (mlp_sparse.h): a vector compare per row and W pixels gives
- * the group's flags as bits; only the set ones are visited.  f is unused. */
+ * the group's flags as bits; only the set ones are visited (AVX-512
+ * float32: packed by fd_sp_compress16 instead).  f is unused. */
 int64_t FD_TNAME_ISA(fd_sp_compress, ISA)(int64_t k, const int32_t *starts, int64_t nb,
                                           const T *const *rp, int rows, T c, unsigned char *f,
                                           int32_t *FD_RESTRICT ix, T *FD_RESTRICT v,
@@ -230,6 +287,12 @@ int64_t FD_TNAME_ISA(fd_sp_compress, ISA)(int64_t k, const int32_t *starts, int6
     int g;
     (void)f;
     for (g = 0; g < FD_SP_G; g++) xr[g] = rp[g < rows ? g : 0];
+#if defined(FD_SIMD_AVX512_H) && !FD_T_F64
+    for (j = 0; j < k; j += 16)
+        cnt = fd_sp_compress16(xr, rows, j, k - j, vc, starts, nb, &t, bnd, cnt, ix, v);
+    for (; t <= nb; t++) bnd[t] = (int32_t)cnt;
+    return cnt;
+#endif
     for (j = 0; j < k; j += VP(W)) {
         unsigned bits = 0;
         if (j + VP(W) <= k) {
