@@ -217,6 +217,7 @@ FD_INLINE int fd_sp_ctz(unsigned b)
 #endif
 #endif
 
+#if defined(FD_SIMD_AVX512_H) && !FD_T_F64
 #ifndef FD_SP_BITCOUNT
 #define FD_SP_BITCOUNT
 /* The number of set bits of a word below 2^16 (no POPCNT in the flags). */
@@ -229,7 +230,6 @@ FD_INLINE int64_t fd_sp_bitcount(unsigned b)
 }
 #endif
 
-#if defined(FD_SIMD_AVX512_H) && !FD_T_F64
 /* The compression's 16 pixels at j (the first `left` of them, when fewer)
  * with AVX-512 float32: the flags of the four rows as bits, then the kept
  * pixels' numbers and their four x - c each (the rows interleaved, in
@@ -283,41 +283,43 @@ int64_t FD_TNAME_ISA(fd_sp_compress, ISA)(int64_t k, const int32_t *starts, int6
 {
     const T *xr[FD_SP_G];
     const VP(vec) vc = VP(set1)(c);
-    int64_t j, cnt = 0, t = 0, next = starts[0];
+    int64_t j, cnt = 0, t = 0;
     int g;
     (void)f;
     for (g = 0; g < FD_SP_G; g++) xr[g] = rp[g < rows ? g : 0];
 #if defined(FD_SIMD_AVX512_H) && !FD_T_F64
     for (j = 0; j < k; j += 16)
         cnt = fd_sp_compress16(xr, rows, j, k - j, vc, starts, nb, &t, bnd, cnt, ix, v);
-    for (; t <= nb; t++) bnd[t] = (int32_t)cnt;
-    return cnt;
-#endif
-    for (j = 0; j < k; j += VP(W)) {
-        unsigned bits = 0;
-        if (j + VP(W) <= k) {
+#else
+    { /* the kept pixels one at a time */
+        int64_t next = starts[0];
+        for (j = 0; j < k; j += VP(W)) {
+            unsigned bits = 0;
+            if (j + VP(W) <= k) {
 #pragma GCC unroll 4
-            for (g = 0; g < FD_SP_G; g++) bits |= VP(neq_bits)(VP(load)(xr[g] + j), vc);
-        } else {
-            int64_t u;
-            for (u = j; u < k; u++)
-                for (g = 0; g < FD_SP_G; g++) bits |= (unsigned)(xr[g][u] != c) << (u - j);
-        }
-        while (bits) {
-            const int64_t jj = j + fd_sp_ctz(bits);
-            bits &= bits - 1;
-            T d[FD_SP_G];
-            while (jj >= next) { /* the chunks that start at or before jj */
-                bnd[t++] = (int32_t)cnt;
-                next = starts[t];
+                for (g = 0; g < FD_SP_G; g++) bits |= VP(neq_bits)(VP(load)(xr[g] + j), vc);
+            } else {
+                int64_t u;
+                for (u = j; u < k; u++)
+                    for (g = 0; g < FD_SP_G; g++) bits |= (unsigned)(xr[g][u] != c) << (u - j);
             }
+            while (bits) {
+                const int64_t jj = j + fd_sp_ctz(bits);
+                bits &= bits - 1;
+                T d[FD_SP_G];
+                while (jj >= next) { /* the chunks that start at or before jj */
+                    bnd[t++] = (int32_t)cnt;
+                    next = starts[t];
+                }
 #pragma GCC unroll 4
-            for (g = 0; g < FD_SP_G; g++) d[g] = g < rows ? xr[g][jj] - c : (T)0;
+                for (g = 0; g < FD_SP_G; g++) d[g] = g < rows ? xr[g][jj] - c : (T)0;
 #pragma GCC unroll 4
-            for (g = 0; g < FD_SP_G; g++) v[cnt * FD_SP_G + g] = d[g];
-            ix[cnt++] = (int32_t)jj;
+                for (g = 0; g < FD_SP_G; g++) v[cnt * FD_SP_G + g] = d[g];
+                ix[cnt++] = (int32_t)jj;
+            }
         }
     }
+#endif
     while (t <= nb) bnd[t++] = (int32_t)cnt;
     return cnt;
 }
