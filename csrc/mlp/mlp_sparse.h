@@ -20,16 +20,19 @@
  * NaN), so such a column is NaN or inf for every row, as in the dense
  * product.
  *
- * The backward pass's weight gradient dW = x^T @ dz takes the same groups:
+ * The backward pass's weight gradient dW = x^T @ dz takes the same kept
+ * pixels by the other side:
  *     dW = (x - c)^T @ dz + c * colsum(dz) = (x - c)^T @ dz + c * db,
- * so each row p of dW starts at c * db and every group whose pixels hold
- * p adds its rows' (x - c)[., p] times their dz: the group's 4 rows of dz
- * stay in registers while its pixels' rows of dW are read and written,
- * a chunk of pixels at a time (as many as keep their rows of dW in half
- * the L1 cache while every group adds to them).  Each element is summed
- * over the groups in order, in whichever chunk and thread: the bits do not
- * depend on the thread count.  A NaN or inf in dz reaches c * db (or 0 * inf = NaN), so it
- * spreads to its whole column of dW, as in the dense product. */
+ * so each row p of dW is c * db plus, over the batch rows whose pixel p
+ * differs from c, (x - c)[r, p] times row r of dz.  The backward pass
+ * first lays the groups' pixels out by pixel: each pixel's x - c for
+ * every row of its groups (xt) and a bit per row that keeps it (mk);
+ * then a row of dW is summed in registers over its pixel's rows in
+ * ascending order and written once, while a tile of dz's columns stays in
+ * cache for every pixel.  Each element's order is fixed by the batch: the
+ * bits do not depend on the thread count.  A NaN or inf in dz reaches
+ * c * db (or 0 * inf = NaN), so it spreads to its whole column of dW, as
+ * in the dense product. */
 #ifndef FD_MLP_SPARSE_H
 #define FD_MLP_SPARSE_H
 
@@ -51,12 +54,15 @@
                                      int64_t ldw, int64_t n, const T *cw, int relu, T *y,          \
                                      int64_t ldy, int rows);
 
-/* n columns of dW's rows of one group's pixels: dW[ix[u] * lddw + j] +=
- * sum over g < FD_SP_G, in order, of v[u * FD_SP_G + g] * dz[g * lddz + j]
- * for u < u_count, j < n (the rows g >= rows of dz are not read: 0). */
+/* Rows p0 <= p < p1 of the weight gradient, n columns: dW[p * lddw + j] =
+ * c * db[j] + sum over the rows r whose bit is set in p's mask words
+ * mk[p * nw ..] (bit r % 64 of word r / 64), in ascending order, of
+ * xt[p * mp + r] * dz[r * lddz + j] (the first term a product, then
+ * FMAs, as the group's weight gradient summed them). */
 #define FD_SP_WGRAD_DECL(T, SFX, ISA)                                                              \
-    void fd_sp_wgrad_##SFX##_##ISA(int64_t u_count, const int32_t *ix, const T *v, const T *dz,    \
-                                   int64_t lddz, int rows, int64_t n, T *dW, int64_t lddw);
+    void fd_sp_wgrad_##SFX##_##ISA(int64_t p0, int64_t p1, const T *xt, int64_t mp,                \
+                                   const uint64_t *mk, int64_t nw, const T *dz, int64_t lddz, T c, \
+                                   const T *db, int64_t n, T *dW, int64_t lddw);
 
 /* One row of the backward pass's dz for a relu layer of n outputs y
  * whose dy is the next layer's dx, from that layer's cn-wide gradient dn
@@ -94,6 +100,21 @@
 #define FD_SP_COLSUM_DECL(T, SFX, ISA)                                                             \
     void fd_sp_colsum_##SFX##_##ISA(int64_t r0, int64_t r1, const T *W, int64_t ldw, int64_t n,    \
                                     T c, const T *b0, T *cw);
+
+/* The index of the lowest set bit of a nonzero 64-bit word. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+static __inline int fd_sp_ctz64(uint64_t b)
+{
+    unsigned long i;
+    if (_BitScanForward(&i, (unsigned long)(b & 0xFFFFFFFFu))) return (int)i;
+    _BitScanForward(&i, (unsigned long)(b >> 32));
+    return (int)i + 32;
+}
+#else
+static inline int fd_sp_ctz64(uint64_t b)
+{ return __builtin_ctzll(b); }
+#endif
 
 FD_DECL_PATHS(FD_SP_FORWARD_DECL)
 FD_DECL_PATHS(FD_SP_WGRAD_DECL)

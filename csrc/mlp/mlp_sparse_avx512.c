@@ -5,6 +5,7 @@
 #if FD_HAVE_X86_SIMD
 #include "simd/simd_avx512.h"
 
+#define FD_SP_WNV 16
 #define FD_SP_NV 4
 #define FD_TEMPLATE "mlp/mlp_sparse_simd_impl.h"
 #include "common/fd_template.h"

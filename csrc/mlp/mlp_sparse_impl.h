@@ -37,27 +37,30 @@ void FD_TNAME_ISA(fd_sp_forward, generic)(int64_t u_count, const int32_t *ix, co
 }
 #undef FD_SP_COLS
 
-/* Portable weight gradient (mlp_sparse.h): FD_SP_COLS columns of the
- * group's dz at a time, in arrays the compiler keeps in registers. */
+/* Portable weight gradient (mlp_sparse.h): FD_SP_COLS columns of a row of
+ * dW at a time, in an array the compiler keeps in registers. */
 #define FD_SP_COLS 16
-void FD_TNAME_ISA(fd_sp_wgrad, generic)(int64_t u_count, const int32_t *ix, const T *v, const T *dz,
-                                        int64_t lddz, int rows, int64_t n, T *dW, int64_t lddw)
+void FD_TNAME_ISA(fd_sp_wgrad, generic)(int64_t p0, int64_t p1, const T *xt, int64_t mp,
+                                        const uint64_t *mk, int64_t nw, const T *dz, int64_t lddz,
+                                        T c, const T *db, int64_t n, T *dW, int64_t lddw)
 {
-    int64_t j0, u;
-    int g, j;
+    int64_t j0, p, w;
+    int j;
     for (j0 = 0; j0 < n; j0 += FD_SP_COLS) {
         const int nc = (int)(n - j0 < FD_SP_COLS ? n - j0 : FD_SP_COLS);
-        T d[FD_SP_G][FD_SP_COLS];
-        for (g = 0; g < FD_SP_G; g++)
-            for (j = 0; j < nc; j++) d[g][j] = g < rows ? dz[g * lddz + j0 + j] : (T)0;
-        for (u = 0; u < u_count; u++) {
-            T *w = dW + (int64_t)ix[u] * lddw + j0, acc[FD_SP_COLS];
-            for (j = 0; j < nc; j++) acc[j] = w[j];
-            for (g = 0; g < FD_SP_G; g++) {
-                const T a = v[u * FD_SP_G + g];
-                for (j = 0; j < nc; j++) acc[j] += a * d[g][j];
+        for (p = p0; p < p1; p++) {
+            T acc[FD_SP_COLS];
+            for (j = 0; j < nc; j++) acc[j] = c * db[j0 + j];
+            for (w = 0; w < nw; w++) {
+                uint64_t bits = mk[p * nw + w];
+                while (bits) {
+                    const int64_t r = w * 64 + fd_sp_ctz64(bits);
+                    const T a = xt[p * mp + r], *d = dz + r * lddz + j0;
+                    bits &= bits - 1;
+                    for (j = 0; j < nc; j++) acc[j] += a * d[j];
+                }
             }
-            for (j = 0; j < nc; j++) w[j] = acc[j];
+            for (j = 0; j < nc; j++) dW[p * lddw + j0 + j] = acc[j];
         }
     }
 }
@@ -195,6 +198,10 @@ static int FN(fd_sp_item)(int64_t q, int64_t nsl, int64_t slab, int64_t n, int64
     return (int)(q / nsl);
 }
 
+/* The mask words per pixel for m rows (a bit per row of the groups). */
+static int64_t FN(fd_sp_words)(int64_t m)
+{ return ((m + FD_SP_G - 1) / FD_SP_G * FD_SP_G + 63) / 64; }
+
 /* The scratch, carved in this order. */
 typedef struct {
     int32_t *ix; /* (ng, k + FD_SP_PAD): each group's kept pixels */
@@ -211,6 +218,8 @@ typedef struct {
     T *wnt; /* (FD_SP_NEXT_MAX, n): the next layer's weights transposed */
     T *wnp; /* (nbk, FD_SP_NEXT_MAX, n): its weight gradient's block sums, transposed */
     T *c; /* (1): the background */
+    T *xt; /* (k, mp): each pixel's x - c for the rows of its groups (the backward pass's) */
+    uint64_t *mk; /* (k, nw): each pixel's rows that keep it, a bit each */
 } FN(fd_sp_bufs);
 
 static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, FN(fd_sp_bufs) * b)
@@ -239,6 +248,8 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(wnt, T, (size_t)FD_SP_NEXT_MAX * (size_t)n);
     FD_SP_TAKE(wnp, T, nbk * FD_SP_NEXT_MAX * (size_t)n);
     FD_SP_TAKE(c, T, 1);
+    FD_SP_TAKE(xt, T, (size_t)k * ng * FD_SP_G);
+    FD_SP_TAKE(mk, uint64_t, (size_t)k *FN(fd_sp_words)(m));
 #undef FD_SP_TAKE
     return off + 64;
 }
@@ -333,7 +344,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         }
         fd_fpenv_leave(own);
     }
-    nt = fd_threads_for(&ctx, (size_t)(m * n), (size_t)1 << 14);
+    nt = fd_threads_for(&ctx, (size_t)(m * n), (size_t)1 << 12);
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
@@ -364,16 +375,16 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
                   len = FN(fd_sp_chunk_len)(n);
     const int64_t nch = FN(fd_sp_chunks)(k, len);
     FN(fd_sp_bufs) bf;
-    void (*wgrad)(int64_t, const int32_t *, const T *, const T *, int64_t, int, int64_t, T *,
-                  int64_t) = FD_PICK(ctx.isa, fd_sp_wgrad);
+    void (*wgrad)(int64_t, int64_t, const T *, int64_t, const uint64_t *, int64_t, const T *,
+                  int64_t, T, const T *, int64_t, T *, int64_t) = FD_PICK(ctx.isa, fd_sp_wgrad);
     void (*dz_next)(int64_t, int64_t, const T *, const T *, const T *, T *, T *) =
         FD_PICK(ctx.isa, fd_sp_dz_next);
     void (*wnext)(int64_t, int64_t, int64_t, const T *, const T *, T *) =
         FD_PICK(ctx.isa, fd_sp_wnext);
     const fd_fpenv env = fd_fpenv_get();
-    int64_t q, nsl, slab, lddz, nbk, c0;
+    int64_t q, nsl, slab, lddz, nbk, c0, nw, mp;
     T c, *dz;
-    int nt = fd_threads_for(&ctx, (size_t)(m * n), (size_t)1 << 14);
+    int nt = fd_threads_for(&ctx, (size_t)(m * n) * (size_t)(dy ? 1 : cn), (size_t)1 << 14);
     *done = 0;
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
     if (!dy &&
@@ -452,9 +463,40 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
         for (t = 1; t < nbk; t++) sum += bf.dbp[t * n + q];
         db[q] = sum;
     }
-    /* dW: each part's rows (the first threads part 0, the rows of W their
-     * cores' optimiser step writes) in column slabs; per chunk of pixels,
-     * c * db and then every group's share over the slab */
+    /* dW by pixels (mlp_sparse.h): first each chunk's pixels laid out by
+     * pixel from the groups (xt, mk), then each part's rows (the first
+     * threads part 0, the rows of W their cores' optimiser step writes)
+     * in column slabs */
+    nw = FN(fd_sp_words)(m);
+    mp = ng * FD_SP_G;
+    nt = fd_threads_for(&ctx, (size_t)(ng * k), (size_t)1 << 12);
+    FD_PARALLEL
+    {
+        /* (the caller's DAZ: a denormal x - c is 0 there) */
+        const fd_fpenv own = fd_fpenv_enter(env);
+        FD_FOR
+        for (q = 0; q < nch; q++) {
+            int64_t p, g, u;
+            for (p = bf.starts[q]; p < bf.starts[q + 1]; p++)
+                for (u = 0; u < nw; u++) bf.mk[p * nw + u] = 0;
+            for (g = 0; g < ng; g++) {
+                const int32_t *bd = bf.bnd + g * (nch + 1);
+                for (u = bd[q]; u < bd[q + 1]; u++) {
+                    const int64_t p1 = bf.ix[g * kk + u];
+                    const T *vv = bf.v + (g * kk + u) * FD_SP_G;
+                    T *xp = bf.xt + p1 * mp + g * FD_SP_G;
+                    uint64_t nib = 0;
+                    int i;
+                    for (i = 0; i < FD_SP_G; i++) {
+                        xp[i] = vv[i];
+                        nib |= (uint64_t)(vv[i] != (T)0) << i; /* (a NaN is kept) */
+                    }
+                    bf.mk[p1 * nw + g * FD_SP_G / 64] |= nib << (g * FD_SP_G % 64);
+                }
+            }
+        }
+        fd_fpenv_leave(own);
+    }
     nt = fd_threads_for(&ctx, (size_t)(m * n) * (size_t)k / 4, (size_t)1 << 16);
     nsl = FN(fd_sp_slabs)(nt, n, &slab);
     FD_PARALLEL
@@ -462,22 +504,11 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
         const fd_fpenv own = fd_fpenv_enter(env);
         FD_FOR
         for (q = 0; q < 2 * nsl; q++) {
-            int64_t t, g, r, j, j0, j1;
+            int64_t j0, j1;
             const int p = FN(fd_sp_item)(q, nsl, slab, n, &j0, &j1);
-            for (t = p ? c0 : 0; t < (p ? nch : c0) && j0 < n; t++) {
-                const int64_t r0 = bf.starts[t], r1 = bf.starts[t + 1];
-                for (r = r0; r < r1; r++)
-                    for (j = j0; j < j1; j++) dW[r * n + j] = c * db[j];
-                for (g = 0; g < ng; g++) {
-                    const int32_t *bd = bf.bnd + g * (nch + 1);
-                    const int rows = (int)(m - g * FD_SP_G < FD_SP_G ? m - g * FD_SP_G : FD_SP_G);
-                    if (bd[t + 1] > bd[t])
-                        wgrad(bd[t + 1] - bd[t], bf.ix + g * kk + bd[t],
-                              bf.v + (g * kk + bd[t]) * FD_SP_G,
-                              (dz ? dz : dy) + g * FD_SP_G * lddz + j0, lddz, rows, j1 - j0,
-                              dW + j0, n);
-                }
-            }
+            if (j0 < n)
+                wgrad(bf.starts[p ? c0 : 0], bf.starts[p ? nch : c0], bf.xt, mp, bf.mk, nw,
+                      (dz ? dz : dy) + j0, lddz, c, db + j0, j1 - j0, dW + j0, n);
         }
         fd_fpenv_leave(own);
     }

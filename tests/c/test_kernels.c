@@ -553,7 +553,7 @@ static int sparse_dw_case(int64_t m, int64_t k, int64_t n, int act, float bg, do
     enum { MAXM = 170, MAXK = 150, MAXN = 70 };
     static float x[MAXM * MAXK], xr[MAXM * MAXK], W[MAXK * MAXN], y[MAXM * MAXN], dy[MAXM * MAXN];
     static int64_t idx[MAXM];
-    static float dW[3][MAXK * MAXN], db[3][MAXN], rW[MAXK * MAXN], rb[MAXN], scratch[80000];
+    static float dW[3][MAXK * MAXN], db[3][MAXN], rW[MAXK * MAXN], rb[MAXN], scratch[160000];
     uint32_t s = 4242u;
     int64_t i, j;
     int t, ok = 1, done = -1;
@@ -592,7 +592,7 @@ static void test_mlp_sparse_backward(void)
 {
     enum { BIG = 2049 };
     static double xd[BIG * 3], yd[BIG * 2], dyd[BIG * 2], Wd[3 * 2], dWd[3 * 2], dbd[2];
-    static double rW[3 * 2], rb[2], sd[60000];
+    static double rW[3 * 2], rb[2], sd[90000];
     int64_t i, m;
     int done = -1;
     /* a band, relu and identity, backgrounds 0 and not 0, groups of 1-4
