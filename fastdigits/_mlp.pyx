@@ -17,7 +17,7 @@ import numpy as np
 
 cimport numpy as cnp
 
-from fastdigits._common cimport FD_F32, FD_OK, fd_ctx
+from fastdigits._common cimport FD_F32, FD_F64, FD_OK, fd_ctx
 from fastdigits._augment cimport fd_aug_spec, fill_spec
 from fastdigits._binding cimport act_code, check_status, current_ctx, dtype_code
 from fastdigits._common cimport FD_PREC_BF16, FD_PREC_F32
@@ -430,3 +430,169 @@ def predict_logits(list params, X, str activation, str precision="float32"):
         free(pp)
     check_status(rc, "fastdigits: out of memory in MLP inference", ValueError, "invalid MLP shape")
     return out
+
+
+# --------------------------------------------------------------------------
+# The sparse first layer as a forward / backward pair (csrc/mlp/mlp_sparse.h),
+# for callers that own the step (fastdigits.torch.MLP): the forward keeps the
+# batch's groups of kept pixels in a scratch array that the backward reads.
+
+cdef extern from "mlp/mlp_sparse.h" nogil:
+    enum:
+        FD_SP_NEXT_MAX
+    size_t fd_mlp_sparse_bytes_f32(int64_t m, int64_t k, int64_t n)
+    size_t fd_mlp_sparse_bytes_f64(int64_t m, int64_t k, int64_t n)
+    int fd_mlp_sparse_forward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *x,
+                                  const int64_t *idx, const float *W, const float *b, int act,
+                                  float *y, int64_t ldy, void *scratch)
+    int fd_mlp_sparse_forward_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const double *x,
+                                  const int64_t *idx, const double *W, const double *b, int act,
+                                  double *y, int64_t ldy, void *scratch)
+    int fd_mlp_sparse_backward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *dy,
+                                   int64_t lddy, const float *dn, int64_t cn, const float *Wn,
+                                   float *dWn, float *dbn, const float *y, int act, float *dW,
+                                   float *db, void *scratch, int *done)
+    int fd_mlp_sparse_backward_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const double *dy,
+                                   int64_t lddy, const double *dn, int64_t cn, const double *Wn,
+                                   double *dWn, double *dbn, const double *y, int act,
+                                   double *dW, double *db, void *scratch, int *done)
+
+# the scratch array's header, in int64 words before the C scratch: what the
+# backward call checks its arguments against
+cdef enum:
+    _SP_HEAD = 8  # words (64 bytes: the C scratch stays 64-byte aligned)
+    _SP_M = 0
+    _SP_K = 1
+    _SP_N = 2
+    _SP_DT = 3
+    _SP_ACT = 4
+
+SPARSE_HEAD_MAX = FD_SP_NEXT_MAX  # the widest output layer whose backward sparse_backward fuses
+
+
+cdef inline void *_data(cnp.ndarray a):
+    return cnp.PyArray_DATA(a)
+
+
+def sparse_forward(x, W, b, str activation, y):
+    """y = act(x @ W + b) for the first layer of a step whose backward pass
+    sparse_backward makes, from the pixels of x that differ from its first
+    element (mlp_sparse.h).  x (m, k), W (k, n), y (m, n, written) and b (n,
+    or None) C-contiguous float32 or float64 arrays of one dtype;
+    activation "relu" or "identity".  Returns the scratch array that
+    sparse_backward reads (keep it with y until then), or None when the
+    batch is too dense for the sparse product: y is then not written (run
+    the dense product)."""
+    if not isinstance(x, np.ndarray) or x.ndim != 2:
+        raise ValueError("x must be a 2-D array")
+    dtype = x.dtype
+    if dtype != np.float32 and dtype != np.float64:
+        raise TypeError("x must be float32 or float64, got %s" % dtype)
+    cdef int64_t m = x.shape[0], k = x.shape[1]
+    if not isinstance(W, np.ndarray) or W.ndim != 2:
+        raise ValueError("W must be a 2-D array")
+    cdef int64_t n = W.shape[1]
+    _check_array(x, "x", dtype, (m, k), False)
+    _check_array(W, "W", dtype, (k, n), False)
+    if b is not None:
+        _check_array(b, "b", dtype, (n,), False)
+    _check_array(y, "y", dtype, (m, n), True)
+    if activation != "relu" and activation != "identity":
+        raise ValueError('activation must be "relu" or "identity", got %r' % (activation,))
+    if m < 1 or k < 1 or n < 1:
+        return None  # nothing to compress (the dense product handles empty shapes)
+    cdef int act = act_code(activation)
+    cdef int dt = dtype_code(x)
+    cdef fd_ctx ctx = current_ctx()
+    cdef size_t nbytes = (fd_mlp_sparse_bytes_f32(m, k, n) if dt == FD_F32
+                          else fd_mlp_sparse_bytes_f64(m, k, n))
+    cdef cnp.ndarray scratch = np.empty(_SP_HEAD * 8 + nbytes, dtype=np.uint8)
+    cdef int64_t *head = <int64_t *>_data(scratch)
+    cdef void *work = <char *>head + _SP_HEAD * 8
+    cdef void *px = _data(x)
+    cdef void *pw = _data(W)
+    cdef void *pb = _data(b) if b is not None else NULL
+    cdef void *py = _data(y)
+    cdef int done
+    with nogil:
+        if dt == FD_F32:
+            done = fd_mlp_sparse_forward_f32(ctx, m, k, n, <const float *>px, NULL,
+                                             <const float *>pw, <const float *>pb, act,
+                                             <float *>py, n, work)
+        else:
+            done = fd_mlp_sparse_forward_f64(ctx, m, k, n, <const double *>px, NULL,
+                                             <const double *>pw, <const double *>pb, act,
+                                             <double *>py, n, work)
+    if not done:
+        return None
+    head[_SP_M], head[_SP_K], head[_SP_N], head[_SP_DT], head[_SP_ACT] = m, k, n, dt, act
+    return scratch
+
+
+def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None):
+    """The backward pass of the sparse_forward call that returned scratch
+    (its y): dW (k, n) = x^T dz and db (n,) = dz's column sums for dz =
+    dy * act'(y), with no dx.  dy None: the next layer is a linear one of
+    cn <= SPARSE_HEAD_MAX outputs (a relu forward only) whose gradient dn
+    (m, cn) and weights Wn (n, cn) are given; its backward pass runs in this
+    one's: dy = dn @ Wn^T, and dWn (n, cn) = y^T dn, dbn (cn,) = dn's column
+    sums are written too.  Every array C-contiguous of the forward's dtype;
+    dW, db, dWn, dbn written."""
+    if not isinstance(scratch, np.ndarray) or scratch.dtype != np.uint8 or scratch.ndim != 1 \
+            or not scratch.flags.c_contiguous or scratch.shape[0] < _SP_HEAD * 8:
+        raise ValueError("scratch must be the array sparse_forward returned")
+    cdef int64_t *head = <int64_t *>_data(scratch)
+    cdef int64_t m = head[_SP_M], k = head[_SP_K], n = head[_SP_N], cn = 0
+    cdef int64_t size = scratch.shape[0]
+    if not (0 < m <= size and 0 < k <= size and 0 < n <= size) \
+            or head[_SP_DT] not in (FD_F32, FD_F64) \
+            or head[_SP_ACT] not in (act_code("relu"), act_code("identity")):
+        raise ValueError("scratch must be the array sparse_forward returned")
+    cdef int dt = <int>head[_SP_DT], act = <int>head[_SP_ACT]
+    cdef size_t nbytes = (fd_mlp_sparse_bytes_f32(m, k, n) if dt == FD_F32
+                          else fd_mlp_sparse_bytes_f64(m, k, n))
+    if <size_t>size != _SP_HEAD * 8 + nbytes or not scratch.flags.writeable:
+        raise ValueError("scratch must be the array sparse_forward returned")
+    dtype = np.float32 if dt == FD_F32 else np.float64
+    _check_array(y, "y", dtype, (m, n), False)
+    _check_array(dW, "dW", dtype, (k, n), True)
+    _check_array(db, "db", dtype, (n,), True)
+    if dy is None:
+        if dn is None or Wn is None or dWn is None or dbn is None:
+            raise ValueError("dy None needs dn, Wn, dWn and dbn")
+        if not isinstance(dn, np.ndarray) or dn.ndim != 2:
+            raise ValueError("dn must be a 2-D array")
+        cn = dn.shape[1]
+        if cn < 1 or cn > FD_SP_NEXT_MAX or act != act_code("relu"):
+            raise ValueError("dy None needs a relu forward and 1 <= dn.shape[1] <= %d, got %d"
+                             % (FD_SP_NEXT_MAX, cn))
+        _check_array(dn, "dn", dtype, (m, cn), False)
+        _check_array(Wn, "Wn", dtype, (n, cn), False)
+        _check_array(dWn, "dWn", dtype, (n, cn), True)
+        _check_array(dbn, "dbn", dtype, (cn,), True)
+    else:
+        _check_array(dy, "dy", dtype, (m, n), False)
+    cdef fd_ctx ctx = current_ctx()
+    cdef void *work = <char *>head + _SP_HEAD * 8
+    cdef void *py = _data(y)
+    cdef void *pdy = _data(dy) if dy is not None else NULL
+    cdef void *pdn = _data(dn) if dy is None else NULL
+    cdef void *pwn = _data(Wn) if dy is None else NULL
+    cdef void *pdwn = _data(dWn) if dy is None else NULL
+    cdef void *pdbn = _data(dbn) if dy is None else NULL
+    cdef void *pdw = _data(dW)
+    cdef void *pdb = _data(db)
+    cdef int done = 0, rc
+    with nogil:
+        if dt == FD_F32:
+            rc = fd_mlp_sparse_backward_f32(ctx, m, k, n, <const float *>pdy, n,
+                                            <const float *>pdn, cn, <const float *>pwn,
+                                            <float *>pdwn, <float *>pdbn, <const float *>py, act,
+                                            <float *>pdw, <float *>pdb, work, &done)
+        else:
+            rc = fd_mlp_sparse_backward_f64(ctx, m, k, n, <const double *>pdy, n,
+                                            <const double *>pdn, cn, <const double *>pwn,
+                                            <double *>pdwn, <double *>pdbn, <const double *>py,
+                                            act, <double *>pdw, <double *>pdb, work, &done)
+    if rc != FD_OK or not done:
+        raise ValueError("scratch holds no sparse forward pass")

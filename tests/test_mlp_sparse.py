@@ -252,3 +252,108 @@ def test_property_sparse_rows_match_numpy(n, d, h, batch, fill, band, background
         fast, twin, hf, ht = _fit_both((d, h, 5), X, y, dtype, epochs=1, batch_size=batch, lr=0.05)
     for p, q in zip(fast.params, twin.params):
         np.testing.assert_allclose(p, q, **TOL[dtype])
+
+
+# --------------------------------------------------------------------------
+# The first layer as a forward / backward pair (fastdigits._mlp.sparse_forward
+# and sparse_backward, what fastdigits.torch.MLP calls): against NumPy in
+# float64, the same bits for any thread count, and the arguments they refuse.
+
+
+def _pair_case(dtype, m=37, k=61, n=19, cn=5, seed=3):
+    X, _ = _sparse(m, k, -0.5, 0.2, dtype, seed, band=True)
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((k, n)).astype(dtype)
+    b = rng.standard_normal(n).astype(dtype)
+    Wn = rng.standard_normal((n, cn)).astype(dtype)
+    dn = rng.standard_normal((m, cn)).astype(dtype)
+    dy = rng.standard_normal((m, n)).astype(dtype)
+    for a in (X, W, b, Wn, dn, dy):  # the kernels only read them
+        a.setflags(write=False)
+    return X, W, b, Wn, dn, dy
+
+
+def _pair(X, W, b, act, Wn, dn, dy, head):
+    """(y, dW, db, dWn, dbn) from the pair of calls (dWn, dbn None unless
+    head: the next layer's backward pass fused in)."""
+    from fastdigits import _mlp
+
+    m, n = X.shape[0], W.shape[1]
+    y = np.full((m, n), np.nan, X.dtype)
+    scratch = _mlp.sparse_forward(X, W, b, act, y)
+    assert scratch is not None  # the batch is sparse: the path ran
+    dW, db = np.full_like(W, np.nan), np.full_like(b, np.nan)
+    if head:
+        dWn, dbn = np.full_like(Wn, np.nan), np.full(Wn.shape[1], np.nan, X.dtype)
+        _mlp.sparse_backward(scratch, y, None, dW, db, dn, Wn, dWn, dbn)
+        return y, dW, db, dWn, dbn
+    _mlp.sparse_backward(scratch, y, dy, dW, db)
+    return y, dW, db, None, None
+
+
+@pytest.mark.parametrize("act, head", [("relu", True), ("relu", False), ("identity", False)])
+def test_pair_matches_numpy(isa, dtype, threads, act, head):
+    X, W, b, Wn, dn, dy = _pair_case(dtype)
+    with fastdigits.simd(isa), fastdigits.threads(threads):
+        y, dW, db, dWn, dbn = _pair(X, W, b, act, Wn, dn, dy, head)
+    x64 = X.astype(np.float64)
+    z = x64 @ W.astype(np.float64) + b
+    ref_y = np.maximum(z, 0.0) if act == "relu" else z
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y, ref_y, **tol)
+    g = dn.astype(np.float64) @ Wn.T.astype(np.float64) if head else dy.astype(np.float64)
+    dz = g * (ref_y > 0) if act == "relu" else g
+    np.testing.assert_allclose(dW, x64.T @ dz, **tol)
+    np.testing.assert_allclose(db, dz.sum(0), **tol)
+    if head:
+        np.testing.assert_allclose(dWn, ref_y.T @ dn, **tol)
+        np.testing.assert_allclose(dbn, dn.sum(0, dtype=np.float64), **tol)
+
+
+@pytest.mark.parametrize("head", [True, False])
+def test_pair_same_bits_for_any_thread_count(isa, dtype, head):
+    X, W, b, Wn, dn, dy = _pair_case(dtype, m=170, k=300, n=70, cn=16, seed=9)
+    runs = []
+    for nt in (1, 2, 3):
+        with fastdigits.simd(isa), fastdigits.threads(nt):
+            out = _pair(X, W, b, "relu", Wn, dn, dy, head)
+        runs.append([a.tobytes() for a in out if a is not None])
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_pair_dense_batch_and_bad_arguments():
+    from fastdigits import _mlp
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((9, 20)).astype(np.float32)  # no background: too dense
+    W = rng.standard_normal((20, 6)).astype(np.float32)
+    y = np.full((9, 6), 7.0, np.float32)
+    assert _mlp.sparse_forward(X, W, None, "relu", y) is None
+    assert (y == 7.0).all()  # not written: the caller runs the dense product
+    assert _mlp.sparse_forward(X[:0], W, None, "relu", y[:0]) is None  # no rows
+    Xs, W2, b, Wn, dn, dy = _pair_case(np.float32)
+    y = np.empty((Xs.shape[0], W2.shape[1]), np.float32)
+    with pytest.raises(ValueError, match="activation"):
+        _mlp.sparse_forward(Xs, W2, b, "tanh", y)
+    with pytest.raises(TypeError, match="dtype"):
+        _mlp.sparse_forward(Xs, W2.astype(np.float64), b, "relu", y)
+    ro = y.copy()
+    ro.setflags(write=False)
+    with pytest.raises(ValueError, match="writeable"):
+        _mlp.sparse_forward(Xs, W2, b, "relu", ro)
+    scratch = _mlp.sparse_forward(Xs, W2, b, "relu", y)
+    dW, db = np.empty_like(W2), np.empty_like(b)
+    for bad in (np.zeros(100, np.uint8), scratch[:-1], scratch.astype(np.int8)):
+        with pytest.raises(ValueError, match="scratch"):
+            _mlp.sparse_backward(bad, y, dy, dW, db)
+    with pytest.raises(ValueError, match="shape"):
+        _mlp.sparse_backward(scratch, y, dy[:-1], dW, db)
+    with pytest.raises(ValueError, match="dn"):
+        _mlp.sparse_backward(scratch, y, None, dW, db)
+    wide = np.zeros((W2.shape[1], _mlp.SPARSE_HEAD_MAX + 1), np.float32)
+    dnw = np.zeros((Xs.shape[0], wide.shape[1]), np.float32)
+    with pytest.raises(ValueError, match="dn.shape"):
+        _mlp.sparse_backward(scratch, y, None, dW, db, dnw, wide, wide.copy(), dnw[0].copy())
+    ident = _mlp.sparse_forward(Xs, W2, b, "identity", y)
+    with pytest.raises(ValueError, match="relu forward"):
+        _mlp.sparse_backward(ident, y, None, dW, db, dn, Wn, np.empty_like(Wn), dn[0].copy())

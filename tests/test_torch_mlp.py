@@ -571,3 +571,105 @@ def test_torch_func_transforms_and_autocast_run_pytorch_ops(monkeypatch):
         y, want = ours(x), ref(x)
     assert y.dtype == torch.bfloat16
     torch.testing.assert_close(y, want, rtol=0, atol=0)
+
+
+# --------------------------------------------------------------------------
+# The sparse first layer: a relu MLP with column-major weights whose input is
+# data (no dx) computes its first layer from the pixels that differ from the
+# batch's first element (csrc/mlp/mlp_sparse.h), the last layer's backward
+# fused in where it is narrow and column-major.
+
+
+def _digit_like(n, k, dtype, seed=0):
+    """n rows of k values, about 80% the background -0.4242 (x[0, 0] too)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.full((n, k), -0.4242, dtype=dtype)
+    keep = torch.rand(n, k, generator=g) < 0.2
+    keep[0, 0] = False
+    x[keep] = torch.randn(int(keep.sum()), generator=g, dtype=dtype)
+    return x
+
+
+def _spy_sparse(monkeypatch):
+    from fastdigits import _mlp
+
+    calls = []
+    fwd, bwd = _mlp.sparse_forward, _mlp.sparse_backward
+
+    def spy_fwd(*a):
+        s = fwd(*a)
+        calls.append("f" if s is not None else "dense")
+        return s
+
+    def spy_bwd(scratch, y, dy, *a):
+        calls.append("b-head" if dy is None else "b")
+        return bwd(scratch, y, dy, *a)
+
+    monkeypatch.setattr(_mlp, "sparse_forward", spy_fwd)
+    monkeypatch.setattr(_mlp, "sparse_backward", spy_bwd)
+    return calls
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "sizes, order2, calls",
+    [
+        ([61, 19, 5], "F", ["f", "b-head"]),  # the output layer's backward fused
+        ([61, 19, 16], "F", ["f", "b-head"]),  # as wide as SPARSE_HEAD_MAX
+        ([61, 19, 23], "F", ["f", "b"]),  # wider than SPARSE_HEAD_MAX: its own pass
+        ([61, 19, 5], "C", ["f", "b"]),  # a row-major output layer: its own pass
+        ([61, 19, 17, 5], "F", ["f", "b"]),
+    ],
+)
+def test_sparse_first_layer_matches_sequential(monkeypatch, sizes, order2, calls, dtype, threads):
+    calls_seen = _spy_sparse(monkeypatch)
+    torch.manual_seed(1)
+    ours = MLP(sizes, dtype=dtype, weight_order="F")
+    if order2 == "C":
+        w = ours.layers[1].weight
+        ours.layers[1].weight = torch.nn.Parameter(w.detach().contiguous())
+    ref = _sequential(sizes, "relu", dtype=dtype)
+    ref.load_state_dict(MLP.state_dict_to_sequential(ours.state_dict()))
+    x = _digit_like(37, sizes[0], dtype)
+    opts = [torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9) for m in (ours, ref)]
+    with fastdigits.threads(threads):
+        for _ in range(3):
+            for m, opt in zip((ours, ref), opts):
+                opt.zero_grad(set_to_none=True)
+                torch.nn.functional.cross_entropy(m(x), torch.arange(37) % sizes[-1]).backward()
+                opt.step()
+    assert calls_seen == calls * 3
+    for p, q in zip(ours.parameters(), ref.parameters()):
+        assert p.grad.stride() == p.stride()
+        torch.testing.assert_close(p.grad, q.grad, **TOL[dtype])
+        torch.testing.assert_close(p, q, **TOL[dtype])
+
+
+def test_sparse_first_layer_only_where_it_applies(monkeypatch):
+    """Dense rows, a row-major first weight, an input that needs its
+    gradient, another activation, bfloat16 precision: the dense products."""
+    calls = _spy_sparse(monkeypatch)
+    torch.manual_seed(2)
+    mlp = MLP([30, 8, 4], weight_order="F")
+    ref = _sequential([30, 8, 4], "relu")
+    ref.load_state_dict(MLP.state_dict_to_sequential(mlp.state_dict()))
+    x = torch.randn(9, 30)  # no background
+    mlp(x).sum().backward()
+    ref(x).sum().backward()
+    assert calls == ["dense"]
+    for p, q in zip(mlp.parameters(), ref.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, **TOL[torch.float32])
+    xs = _digit_like(9, 30, torch.float32)
+    xg = xs.clone().requires_grad_(True)
+    mlp(xg).sum().backward()  # dx wanted
+    xr = xs.clone().requires_grad_(True)
+    ref(xr).sum().backward()
+    torch.testing.assert_close(xg.grad, xr.grad, **TOL[torch.float32])
+    for model in (
+        MLP([30, 8, 4]),
+        MLP([30, 8, 4], activation="tanh", weight_order="F"),
+        MLP([30, 8, 4], weight_order="F", precision="bfloat16"),
+    ):
+        model(xs).sum().backward()
+    assert calls == ["dense"]

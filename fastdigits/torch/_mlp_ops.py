@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .. import _dense  # the Cython binding: validates, releases the GIL
+from .. import _dense, _mlp  # the Cython bindings: validate, release the GIL
 from ._common import _no_double_backward, _w_dense, _w_in_place
 
 # --------------------------------------------------------------------------
@@ -22,30 +22,69 @@ from ._common import _no_double_backward, _w_dense, _w_in_place
 # tanh) and, for gelu, the pre-activations z_0..z_{L-2}.
 
 
-def _mlp_forward_numpy(xn, wns, bns, act: str, precision: str):
-    """(out, hs, zs) as NumPy arrays: hs the hidden outputs, zs the gelu
-    pre-activations (empty for the other activations)."""
+def _mlp_forward_numpy(xn, wns, bns, act: str, precision: str, sparse: bool = False):
+    """(out, hs, zs, scratch) as NumPy arrays: hs the hidden outputs, zs the
+    gelu pre-activations (empty for the other activations); sparse: the
+    first layer from x's kept pixels (_mlp.sparse_forward, see
+    _sparse_first), scratch what its backward reads (None: dense)."""
     hs, zs = [], []
     h = xn
     last = len(wns) - 1
+    scratch = None
     for i, wn in enumerate(wns):
         a = act if i < last else "identity"
-        z = np.empty((h.shape[0], wn.shape[0]), h.dtype) if a == "gelu" else None
-        h = _dense.dense_forward(h, wn.T, None if bns is None else bns[i], a, None, z, precision)
+        b = None if bns is None else bns[i]
+        if i == 0 and sparse:
+            y = np.empty((h.shape[0], wn.shape[0]), h.dtype)
+            scratch = _mlp.sparse_forward(h, wn.T, b, a, y)
+        if scratch is not None and i == 0:
+            h, z = y, None
+        else:
+            z = np.empty((h.shape[0], wn.shape[0]), h.dtype) if a == "gelu" else None
+            h = _dense.dense_forward(h, wn.T, b, a, None, z, precision)
         if i < last:
             hs.append(h)
             if z is not None:
                 zs.append(z)
-    return h, hs, zs
+    return h, hs, zs, scratch
 
 
-def _mlp_backward_numpy(dyn, xn, wns, hs, zs, act: str, need_dx: bool, has_bias, precision):
+def _sparse_first(wns, act: str, precision: str, need_dx: bool) -> bool:
+    """Whether a training step takes the first layer from x's kept pixels
+    (csrc/mlp/mlp_sparse.h): a relu stack of two or more layers whose first
+    weight is column-major (weight_order="F": W.T is the row-major (in, out)
+    matrix the sparse product reads), in the dtype's own precision, with no
+    dx wanted (x is data).  A batch too dense for it takes the dense
+    product anyway (sparse_forward returns None)."""
+    return (
+        act == "relu"
+        and precision == "float32"
+        and not need_dx
+        and len(wns) > 1
+        and wns[0].T.flags.c_contiguous
+    )
+
+
+def _mlp_backward_numpy(
+    dyn, xn, wns, hs, zs, act: str, need_dx: bool, has_bias, precision, scratch=None
+):
     """(dx or None, [dW_0, db_0, dW_1, db_1, ...]) with dW in the weights'
-    (out, in) layout (db left out without bias) as tensors."""
+    (out, in) layout (db left out without bias) as tensors; scratch: the
+    forward's sparse first layer (then no dx), whose backward runs the
+    second layer's too when that one is the last, narrow and column-major."""
     last = len(wns) - 1
-    grads = [None] * (len(wns) * (2 if has_bias else 1))
+    per = 2 if has_bias else 1
+    grads = [None] * (len(wns) * per)
+    fused = (
+        scratch is not None
+        and last == 1
+        and wns[1].shape[0] <= _mlp.SPARSE_HEAD_MAX
+        and wns[1].T.flags.c_contiguous
+    )
     dy = dyn
     for i in range(last, -1, -1):
+        if scratch is not None and (i == 0 or fused):
+            break
         a = act if i < last else "identity"
         yz = None if i == last else (zs[i] if a == "gelu" else hs[i])
         dy, dW, db = _dense.dense_backward(
@@ -62,11 +101,25 @@ def _mlp_backward_numpy(dyn, xn, wns, hs, zs, act: str, need_dx: bool, has_bias,
             "z" if a == "gelu" else "y",
             precision,
         )
+        grads[per * i] = torch.from_numpy(dW.T)
         if has_bias:
-            grads[2 * i] = torch.from_numpy(dW.T)
-            grads[2 * i + 1] = torch.from_numpy(db)
+            grads[per * i + 1] = torch.from_numpy(db)
+    if scratch is not None:
+        n, k = wns[0].shape
+        dW, db = np.empty((k, n), dyn.dtype), np.empty(n, dyn.dtype)
+        if fused:
+            cn = wns[1].shape[0]
+            dWn, dbn = np.empty((n, cn), dyn.dtype), np.empty(cn, dyn.dtype)
+            _mlp.sparse_backward(scratch, hs[0], None, dW, db, dyn, wns[1].T, dWn, dbn)
+            grads[per] = torch.from_numpy(dWn.T)
+            if has_bias:
+                grads[per + 1] = torch.from_numpy(dbn)
         else:
-            grads[i] = torch.from_numpy(dW.T)
+            _mlp.sparse_backward(scratch, hs[0], dy, dW, db)
+        grads[0] = torch.from_numpy(dW.T)
+        if has_bias:
+            grads[1] = torch.from_numpy(db)
+        dy = None
     return (None if dy is None else torch.from_numpy(dy)), grads
 
 
@@ -84,7 +137,7 @@ def _mlp_forward_op(
 ) -> List[Tensor]:
     """[out, h_0, ..., h_{L-2}, (z_0, ..., z_{L-2} for gelu)] for a 2-D x;
     ``biases`` is empty for layers without bias."""
-    out, hs, zs = _mlp_forward_numpy(
+    out, hs, zs, _ = _mlp_forward_numpy(
         _np(x), [_wnp(w) for w in weights], [_np(b) for b in biases] or None, activation, precision
     )
     return [torch.from_numpy(a) for a in [out] + hs + zs]
@@ -181,7 +234,10 @@ class _MLPFunction(torch.autograd.Function):
             wns, bns, weights = pn[0::2], pn[1::2], params[0::2]
         else:
             wns, bns, weights = pn, None, params
-        out, hs, zs = _mlp_forward_numpy(xn, wns, bns, act, precision)
+        need = ctx.needs_input_grad
+        out, hs, zs, scratch = _mlp_forward_numpy(
+            xn, wns, bns, act, precision, _sparse_first(wns, act, precision, need[0])
+        )
         # What backward reads is saved, so that it raises if one of them was
         # modified in place (or the graph was freed), as nn.Sequential of
         # nn.Linear saves it: x where the first weight needs its gradient,
@@ -189,17 +245,16 @@ class _MLPFunction(torch.autograd.Function):
         # layers' gradients).  The hidden outputs are this call's own
         # arrays, never handed out, so they stay NumPy arrays in ctx.views
         # with the views the backward kernels read; ctx.inputs: the
-        # create_graph path's operands.
-        need = ctx.needs_input_grad
+        # create_graph path's operands; scratch: the sparse first layer's.
         ctx.save_for_backward(x if need[4] else None, weights[0] if need[0] else None, *weights[1:])
         ctx.inputs = (x, weights)
-        ctx.views = (xn, wns, hs, zs, act, precision, has_bias)
+        ctx.views = (xn, wns, hs, zs, act, precision, has_bias, scratch)
         return torch.from_numpy(out)
 
     @staticmethod
     def backward(ctx, dy):
         _ = ctx.saved_tensors  # (raises if one was modified in place)
-        xn, wns, hs, zs, act, precision, has_bias = ctx.views
+        xn, wns, hs, zs, act, precision, has_bias, scratch = ctx.views
         need_dx = ctx.needs_input_grad[0]
         if torch.is_grad_enabled():
             # create_graph=True: through the operator, whose own backward
@@ -227,6 +282,7 @@ class _MLPFunction(torch.autograd.Function):
                 need_dx,
                 has_bias,
                 precision,
+                scratch,
             )
         return (dx, None, None, None, *grads)
 

@@ -133,7 +133,13 @@ class MLP(torch.nn.Module):
         column-major, as :class:`Linear`'s ``weight_order`` (the gradients
         and the optimiser's buffers take that layout too), which the
         kernels read and write faster.  Shapes, values, state dicts and
-        initialisation are the same either way.
+        initialisation are the same either way.  With "F" and relu, a
+        training step on data (an input that needs no gradient) in float32
+        precision computes the first layer from the pixels that differ
+        from the batch's first element, as the ``fastdigits.MLP`` epoch
+        does for digit images, and its weight gradient from the same
+        pixels (the same values within rounding; a batch too dense for it
+        takes the dense product).
 
     The layers are :class:`Linear` modules in ``self.layers`` (an
     ``nn.ModuleList``), so the parameters are ``layers.0.weight``
