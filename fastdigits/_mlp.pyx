@@ -457,6 +457,17 @@ cdef extern from "mlp/mlp_sparse.h" nogil:
                                    double *dWn, double *dbn, const double *y, int act,
                                    double *dW, double *db, void *scratch, int *done)
 
+cdef extern from "dense/dense.h" nogil:
+    enum:
+        FD_DENSE_FORWARD
+    size_t fd_dense_work_bytes(fd_ctx ctx, int dtype, int dense_pass,
+                               int64_t m, int64_t k, int64_t n)
+    int fd_dense_forward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n,
+                         const void *x, int64_t ldx, const void *W, int64_t w_rs, int64_t w_cs,
+                         const void *b, int act, void *y, int64_t ldy, void *z, int64_t ldz,
+                         const void *drop, void *yk, int64_t ldyk, const uint32_t *w_packed,
+                         void *work)
+
 # the scratch array's header, in int64 words before the C scratch: what the
 # backward call checks its arguments against
 cdef enum:
@@ -466,6 +477,7 @@ cdef enum:
     _SP_N = 2
     _SP_DT = 3
     _SP_ACT = 4
+    _SP_BYTES = 5
 
 SPARSE_HEAD_MAX = FD_SP_NEXT_MAX  # the widest output layer whose backward sparse_backward fuses
 
@@ -474,46 +486,94 @@ cdef inline void *_data(cnp.ndarray a):
     return cnp.PyArray_DATA(a)
 
 
-def sparse_forward(x, W, b, str activation, y):
+cdef int _sp_check(object a, str name, int typenum, int64_t d0, int64_t d1,
+                   bint writeable) except -1:
+    """_check_array's checks at C speed (these bindings run every training
+    step): a C-contiguous NumPy array of that type and shape (d0,) when d1
+    < 0, else (d0, d1)."""
+    cdef int nd = 1 if d1 < 0 else 2
+    if not cnp.PyArray_Check(a):
+        raise TypeError("%s must be a NumPy array, got %s" % (name, type(a).__name__))
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if cnp.PyArray_TYPE(arr) != typenum:
+        raise TypeError("%s must have dtype %s, got %s"
+                        % (name, "float32" if typenum == cnp.NPY_FLOAT32 else "float64",
+                           arr.dtype))
+    if cnp.PyArray_NDIM(arr) != nd or cnp.PyArray_DIM(arr, 0) != d0 \
+            or (nd == 2 and cnp.PyArray_DIM(arr, 1) != d1):
+        want = (d0,) if nd == 1 else <object>(d0, d1)
+        raise ValueError("%s must have shape %s, got %s" % (name, want, (<object>arr).shape))
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+        raise ValueError("%s must be C-contiguous" % name)
+    if writeable and not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError("%s must be writeable" % name)
+    return 0
+
+
+def sparse_forward(x, W, b, str activation, y, W2=None, b2=None, out=None):
     """y = act(x @ W + b) for the first layer of a step whose backward pass
     sparse_backward makes, from the pixels of x that differ from its first
     element (mlp_sparse.h).  x (m, k), W (k, n), y (m, n, written) and b (n,
     or None) C-contiguous float32 or float64 arrays of one dtype;
-    activation "relu" or "identity".  Returns the scratch array that
-    sparse_backward reads (keep it with y until then), or None when the
-    batch is too dense for the sparse product: y is then not written (run
-    the dense product)."""
-    if not isinstance(x, np.ndarray) or x.ndim != 2:
+    activation "relu" or "identity".  With W2 (n, n2, C- or F-contiguous),
+    b2 (n2, or None) and out (m, n2, C-contiguous, written): also the next,
+    linear, layer out = y @ W2 + b2 in the same call.  Returns the scratch
+    array that sparse_backward reads (keep it with y until then), or None
+    when the batch is too dense for the sparse product (or empty): then
+    nothing is written (run the dense products)."""
+    if not cnp.PyArray_Check(x) or cnp.PyArray_NDIM(<cnp.ndarray>x) != 2:
         raise ValueError("x must be a 2-D array")
-    dtype = x.dtype
-    if dtype != np.float32 and dtype != np.float64:
-        raise TypeError("x must be float32 or float64, got %s" % dtype)
-    cdef int64_t m = x.shape[0], k = x.shape[1]
-    if not isinstance(W, np.ndarray) or W.ndim != 2:
+    if not cnp.PyArray_Check(W) or cnp.PyArray_NDIM(<cnp.ndarray>W) != 2:
         raise ValueError("W must be a 2-D array")
-    cdef int64_t n = W.shape[1]
-    _check_array(x, "x", dtype, (m, k), False)
-    _check_array(W, "W", dtype, (k, n), False)
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>x)
+    if typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64:
+        raise TypeError("x must be float32 or float64, got %s" % x.dtype)
+    cdef int64_t m = x.shape[0], k = x.shape[1], n = W.shape[1], n2 = 0
+    cdef int64_t w2_rs = 0, w2_cs = 0
+    _sp_check(x, "x", typenum, m, k, False)
+    _sp_check(W, "W", typenum, k, n, False)
     if b is not None:
-        _check_array(b, "b", dtype, (n,), False)
-    _check_array(y, "y", dtype, (m, n), True)
+        _sp_check(b, "b", typenum, n, -1, False)
+    _sp_check(y, "y", typenum, m, n, True)
     if activation != "relu" and activation != "identity":
         raise ValueError('activation must be "relu" or "identity", got %r' % (activation,))
-    if m < 1 or k < 1 or n < 1:
+    if W2 is not None:
+        if not cnp.PyArray_Check(W2) or cnp.PyArray_NDIM(<cnp.ndarray>W2) != 2:
+            raise ValueError("W2 must be a 2-D array")
+        n2 = W2.shape[1]
+        if cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>W2):
+            w2_rs, w2_cs = n2, 1
+            _sp_check(W2, "W2", typenum, n, n2, False)
+        else:
+            w2_rs, w2_cs = 1, n
+            _sp_check(W2.T, "W2.T", typenum, n2, n, False)  # F-contiguous W2
+        if b2 is not None:
+            _sp_check(b2, "b2", typenum, n2, -1, False)
+        _sp_check(out, "out", typenum, m, n2, True)
+    elif b2 is not None or out is not None:
+        raise ValueError("b2 and out need W2")
+    if m < 1 or k < 1 or n < 1 or (W2 is not None and n2 < 1):
         return None  # nothing to compress (the dense product handles empty shapes)
-    cdef int act = act_code(activation)
+    cdef int act = act_code(activation), ident = act_code("identity")
     cdef int dt = dtype_code(x)
     cdef fd_ctx ctx = current_ctx()
     cdef size_t nbytes = (fd_mlp_sparse_bytes_f32(m, k, n) if dt == FD_F32
                           else fd_mlp_sparse_bytes_f64(m, k, n))
-    cdef cnp.ndarray scratch = np.empty(_SP_HEAD * 8 + nbytes, dtype=np.uint8)
+    cdef size_t hbytes = fd_dense_work_bytes(ctx, dt, FD_DENSE_FORWARD, m, n, n2) if n2 else 0
+    # the head's product scratch after the sparse one, 64-byte aligned
+    cdef size_t hoff = (_SP_HEAD * 8 + nbytes + 63) // 64 * 64
+    cdef cnp.ndarray scratch = np.empty(hoff + hbytes + 64, dtype=np.uint8)
     cdef int64_t *head = <int64_t *>_data(scratch)
     cdef void *work = <char *>head + _SP_HEAD * 8
+    cdef void *hwork = <void *>((<size_t>(<char *>head + hoff) + 63) // 64 * 64)
     cdef void *px = _data(x)
     cdef void *pw = _data(W)
     cdef void *pb = _data(b) if b is not None else NULL
     cdef void *py = _data(y)
-    cdef int done
+    cdef void *pw2 = _data(W2) if n2 else NULL
+    cdef void *pb2 = _data(b2) if b2 is not None else NULL
+    cdef void *pout = _data(out) if n2 else NULL
+    cdef int done, rc = FD_OK
     with nogil:
         if dt == FD_F32:
             done = fd_mlp_sparse_forward_f32(ctx, m, k, n, <const float *>px, NULL,
@@ -523,9 +583,16 @@ def sparse_forward(x, W, b, str activation, y):
             done = fd_mlp_sparse_forward_f64(ctx, m, k, n, <const double *>px, NULL,
                                              <const double *>pw, <const double *>pb, act,
                                              <double *>py, n, work)
+        if done and n2:
+            rc = fd_dense_forward(ctx, dt, m, n, n2, py, n, pw2, w2_rs, w2_cs, pb2,
+                                  ident, pout, n2, NULL, 0, NULL, NULL, 0, NULL,
+                                  hwork)
     if not done:
         return None
+    check_status(rc, "fastdigits: out of memory in the MLP's output layer", ValueError,
+                 "invalid output layer")
     head[_SP_M], head[_SP_K], head[_SP_N], head[_SP_DT], head[_SP_ACT] = m, k, n, dt, act
+    head[_SP_BYTES] = nbytes
     return scratch
 
 
@@ -538,12 +605,15 @@ def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None
     one's: dy = dn @ Wn^T, and dWn (n, cn) = y^T dn, dbn (cn,) = dn's column
     sums are written too.  Every array C-contiguous of the forward's dtype;
     dW, db, dWn, dbn written."""
-    if not isinstance(scratch, np.ndarray) or scratch.dtype != np.uint8 or scratch.ndim != 1 \
-            or not scratch.flags.c_contiguous or scratch.shape[0] < _SP_HEAD * 8:
+    if not cnp.PyArray_Check(scratch) or cnp.PyArray_TYPE(<cnp.ndarray>scratch) != cnp.NPY_UINT8 \
+            or cnp.PyArray_NDIM(<cnp.ndarray>scratch) != 1 \
+            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>scratch) \
+            or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>scratch) \
+            or cnp.PyArray_DIM(<cnp.ndarray>scratch, 0) < _SP_HEAD * 8:
         raise ValueError("scratch must be the array sparse_forward returned")
     cdef int64_t *head = <int64_t *>_data(scratch)
+    cdef int64_t size = cnp.PyArray_DIM(<cnp.ndarray>scratch, 0)
     cdef int64_t m = head[_SP_M], k = head[_SP_K], n = head[_SP_N], cn = 0
-    cdef int64_t size = scratch.shape[0]
     if not (0 < m <= size and 0 < k <= size and 0 < n <= size) \
             or head[_SP_DT] not in (FD_F32, FD_F64) \
             or head[_SP_ACT] not in (act_code("relu"), act_code("identity")):
@@ -551,27 +621,27 @@ def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None
     cdef int dt = <int>head[_SP_DT], act = <int>head[_SP_ACT]
     cdef size_t nbytes = (fd_mlp_sparse_bytes_f32(m, k, n) if dt == FD_F32
                           else fd_mlp_sparse_bytes_f64(m, k, n))
-    if <size_t>size != _SP_HEAD * 8 + nbytes or not scratch.flags.writeable:
+    if <size_t>head[_SP_BYTES] != nbytes or <size_t>size < _SP_HEAD * 8 + nbytes:
         raise ValueError("scratch must be the array sparse_forward returned")
-    dtype = np.float32 if dt == FD_F32 else np.float64
-    _check_array(y, "y", dtype, (m, n), False)
-    _check_array(dW, "dW", dtype, (k, n), True)
-    _check_array(db, "db", dtype, (n,), True)
+    cdef int typenum = cnp.NPY_FLOAT32 if dt == FD_F32 else cnp.NPY_FLOAT64
+    _sp_check(y, "y", typenum, m, n, False)
+    _sp_check(dW, "dW", typenum, k, n, True)
+    _sp_check(db, "db", typenum, n, -1, True)
     if dy is None:
         if dn is None or Wn is None or dWn is None or dbn is None:
             raise ValueError("dy None needs dn, Wn, dWn and dbn")
-        if not isinstance(dn, np.ndarray) or dn.ndim != 2:
+        if not cnp.PyArray_Check(dn) or cnp.PyArray_NDIM(<cnp.ndarray>dn) != 2:
             raise ValueError("dn must be a 2-D array")
         cn = dn.shape[1]
         if cn < 1 or cn > FD_SP_NEXT_MAX or act != act_code("relu"):
             raise ValueError("dy None needs a relu forward and 1 <= dn.shape[1] <= %d, got %d"
                              % (FD_SP_NEXT_MAX, cn))
-        _check_array(dn, "dn", dtype, (m, cn), False)
-        _check_array(Wn, "Wn", dtype, (n, cn), False)
-        _check_array(dWn, "dWn", dtype, (n, cn), True)
-        _check_array(dbn, "dbn", dtype, (cn,), True)
+        _sp_check(dn, "dn", typenum, m, cn, False)
+        _sp_check(Wn, "Wn", typenum, n, cn, False)
+        _sp_check(dWn, "dWn", typenum, n, cn, True)
+        _sp_check(dbn, "dbn", typenum, cn, -1, True)
     else:
-        _check_array(dy, "dy", dtype, (m, n), False)
+        _sp_check(dy, "dy", typenum, m, n, False)
     cdef fd_ctx ctx = current_ctx()
     cdef void *work = <char *>head + _SP_HEAD * 8
     cdef void *py = _data(y)

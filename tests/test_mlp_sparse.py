@@ -274,28 +274,30 @@ def _pair_case(dtype, m=37, k=61, n=19, cn=5, seed=3):
 
 
 def _pair(X, W, b, act, Wn, dn, dy, head):
-    """(y, dW, db, dWn, dbn) from the pair of calls (dWn, dbn None unless
-    head: the next layer's backward pass fused in)."""
+    """(y, dW, db, out, dWn, dbn) from the pair of calls (out, dWn, dbn None
+    unless head: the next, linear, layer of weights Wn and bias dn[0] in
+    both calls)."""
     from fastdigits import _mlp
 
     m, n = X.shape[0], W.shape[1]
     y = np.full((m, n), np.nan, X.dtype)
-    scratch = _mlp.sparse_forward(X, W, b, act, y)
+    out = np.full((m, Wn.shape[1]), np.nan, X.dtype) if head else None
+    scratch = _mlp.sparse_forward(X, W, b, act, y, *((Wn, dn[0], out) if head else ()))
     assert scratch is not None  # the batch is sparse: the path ran
     dW, db = np.full_like(W, np.nan), np.full_like(b, np.nan)
     if head:
         dWn, dbn = np.full_like(Wn, np.nan), np.full(Wn.shape[1], np.nan, X.dtype)
         _mlp.sparse_backward(scratch, y, None, dW, db, dn, Wn, dWn, dbn)
-        return y, dW, db, dWn, dbn
+        return y, dW, db, out, dWn, dbn
     _mlp.sparse_backward(scratch, y, dy, dW, db)
-    return y, dW, db, None, None
+    return y, dW, db, None, None, None
 
 
 @pytest.mark.parametrize("act, head", [("relu", True), ("relu", False), ("identity", False)])
 def test_pair_matches_numpy(isa, dtype, threads, act, head):
     X, W, b, Wn, dn, dy = _pair_case(dtype)
     with fastdigits.simd(isa), fastdigits.threads(threads):
-        y, dW, db, dWn, dbn = _pair(X, W, b, act, Wn, dn, dy, head)
+        y, dW, db, out, dWn, dbn = _pair(X, W, b, act, Wn, dn, dy, head)
     x64 = X.astype(np.float64)
     z = x64 @ W.astype(np.float64) + b
     ref_y = np.maximum(z, 0.0) if act == "relu" else z
@@ -306,6 +308,7 @@ def test_pair_matches_numpy(isa, dtype, threads, act, head):
     np.testing.assert_allclose(dW, x64.T @ dz, **tol)
     np.testing.assert_allclose(db, dz.sum(0), **tol)
     if head:
+        np.testing.assert_allclose(out, ref_y @ Wn + dn[0], **tol)
         np.testing.assert_allclose(dWn, ref_y.T @ dn, **tol)
         np.testing.assert_allclose(dbn, dn.sum(0, dtype=np.float64), **tol)
 
@@ -341,9 +344,19 @@ def test_pair_dense_batch_and_bad_arguments():
     ro.setflags(write=False)
     with pytest.raises(ValueError, match="writeable"):
         _mlp.sparse_forward(Xs, W2, b, "relu", ro)
+    # the output layer's weights row- or column-major (a transposed PyTorch
+    # weight of either order), the same product
+    outs = [np.empty((Xs.shape[0], Wn.shape[1]), np.float32) for _ in range(2)]
+    for Wh, o in zip((Wn, np.asfortranarray(Wn)), outs):
+        assert _mlp.sparse_forward(Xs, W2, b, "relu", y, Wh, None, o) is not None
+    np.testing.assert_array_equal(outs[0], outs[1])
+    with pytest.raises(ValueError, match="need W2"):
+        _mlp.sparse_forward(Xs, W2, b, "relu", y, None, None, outs[0])
+    with pytest.raises(ValueError, match="out must have shape"):
+        _mlp.sparse_forward(Xs, W2, b, "relu", y, Wn, None, outs[0][:-1])
     scratch = _mlp.sparse_forward(Xs, W2, b, "relu", y)
     dW, db = np.empty_like(W2), np.empty_like(b)
-    for bad in (np.zeros(100, np.uint8), scratch[:-1], scratch.astype(np.int8)):
+    for bad in (np.zeros(100, np.uint8), scratch[:200], scratch.astype(np.int8)):
         with pytest.raises(ValueError, match="scratch"):
             _mlp.sparse_backward(bad, y, dy, dW, db)
     with pytest.raises(ValueError, match="shape"):

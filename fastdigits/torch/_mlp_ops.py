@@ -26,27 +26,35 @@ def _mlp_forward_numpy(xn, wns, bns, act: str, precision: str, sparse: bool = Fa
     """(out, hs, zs, scratch) as NumPy arrays: hs the hidden outputs, zs the
     gelu pre-activations (empty for the other activations); sparse: the
     first layer from x's kept pixels (_mlp.sparse_forward, see
-    _sparse_first), scratch what its backward reads (None: dense)."""
+    _sparse_first; with two layers the output layer in the same call),
+    scratch what its backward reads (None: dense)."""
+    last = len(wns) - 1
+    if sparse:
+        m, n = xn.shape[0], wns[0].shape[0]
+        y = np.empty((m, n), xn.dtype)
+        b0 = None if bns is None else bns[0]
+        if last == 1:
+            out = np.empty((m, wns[1].shape[0]), xn.dtype)
+            b1 = None if bns is None else bns[1]
+            scratch = _mlp.sparse_forward(xn, wns[0].T, b0, act, y, wns[1].T, b1, out)
+            if scratch is not None:
+                return out, [y], [], scratch
+        else:
+            scratch = _mlp.sparse_forward(xn, wns[0].T, b0, act, y)
+            if scratch is not None:
+                out, hs, zs, _ = _mlp_forward_numpy(y, wns[1:], bns and bns[1:], act, precision)
+                return out, [y] + hs, zs, scratch
     hs, zs = [], []
     h = xn
-    last = len(wns) - 1
-    scratch = None
     for i, wn in enumerate(wns):
         a = act if i < last else "identity"
-        b = None if bns is None else bns[i]
-        if i == 0 and sparse:
-            y = np.empty((h.shape[0], wn.shape[0]), h.dtype)
-            scratch = _mlp.sparse_forward(h, wn.T, b, a, y)
-        if scratch is not None and i == 0:
-            h, z = y, None
-        else:
-            z = np.empty((h.shape[0], wn.shape[0]), h.dtype) if a == "gelu" else None
-            h = _dense.dense_forward(h, wn.T, b, a, None, z, precision)
+        z = np.empty((h.shape[0], wn.shape[0]), h.dtype) if a == "gelu" else None
+        h = _dense.dense_forward(h, wn.T, None if bns is None else bns[i], a, None, z, precision)
         if i < last:
             hs.append(h)
             if z is not None:
                 zs.append(z)
-    return h, hs, zs, scratch
+    return h, hs, zs, None
 
 
 def _sparse_first(wns, act: str, precision: str, need_dx: bool) -> bool:
