@@ -148,10 +148,13 @@ void FD_TNAME_ISA(fd_sp_wnext, generic)(int64_t rows, int64_t n, int64_t cn, con
 static size_t FN(fd_sp_align)(size_t b)
 { return (b + 63) & ~(size_t)63; }
 
-/* The chunks of pixels (the weight gradient's passes over the groups),
- * each as many pixels as keep their rows of dW (n wide) in half the L1
- * data cache (CPUID or sysfs: common/cpu.h), between 8 and 256; the last
- * one shorter.  The two parts split at a chunk boundary (fd_sp_split). */
+/* The chunks of pixels: the two parts split at a chunk boundary
+ * (fd_sp_split), and the backward pass lays the groups out by pixel a
+ * chunk at a time.  Each is as many pixels as keep their rows of dW (n
+ * wide) in half the L1 data cache (CPUID or sysfs: common/cpu.h), between
+ * 8 and 256, the last one shorter: the size the groups' weight gradient
+ * passed over until stop 39, kept because the split, and with it the
+ * forward's sums, depend on it. */
 static int64_t FN(fd_sp_chunk_len)(int64_t n)
 {
     const int64_t len = fd_cpu_caches()->l1d.size / 2 / (n * (int64_t)sizeof(T));
