@@ -123,17 +123,28 @@ cdef int _progress(void *user, int64_t steps_done) noexcept nogil:
     return 2 if due else 0
 
 
-def _check_array(a, str name, dtype, shape, bint writeable):
-    if not isinstance(a, np.ndarray):
+cdef int _check_array(object a, str name, int typenum, tuple shape, bint writeable) except -1:
+    """TypeError / ValueError naming `name` unless `a` is a C-contiguous
+    NumPy array of type `typenum` (or an equivalent one) and shape `shape`,
+    writeable where asked.  Through NumPy's C API: the sparse pair below
+    checks every array of every training step with it."""
+    cdef Py_ssize_t i, nd = len(shape)
+    if not cnp.PyArray_Check(a):
         raise TypeError("%s must be a NumPy array, got %s" % (name, type(a).__name__))
-    if a.dtype != dtype:
-        raise TypeError("%s must have dtype %s, got %s" % (name, np.dtype(dtype), a.dtype))
-    if a.shape != shape:
-        raise ValueError("%s must have shape %s, got %s" % (name, shape, a.shape))
-    if not a.flags.c_contiguous:
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if not cnp.PyArray_EquivTypenums(cnp.PyArray_TYPE(arr), typenum):
+        raise TypeError("%s must have dtype %s, got %s"
+                        % (name, cnp.PyArray_DescrFromType(typenum), arr.dtype))
+    cdef bint same = cnp.PyArray_NDIM(arr) == nd
+    for i in range(nd):
+        same = same and cnp.PyArray_DIM(arr, i) == <cnp.npy_intp>shape[i]
+    if not same:
+        raise ValueError("%s must have shape %s, got %s" % (name, shape, (<object>arr).shape))
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
         raise ValueError("%s must be C-contiguous" % name)
-    if writeable and not a.flags.writeable:
+    if writeable and not cnp.PyArray_ISWRITEABLE(arr):
         raise ValueError("%s must be writeable" % name)
+    return 0
 
 
 def _sizes_from_params(list params):
@@ -152,8 +163,8 @@ def _sizes_from_params(list params):
             raise ValueError("params[%d] must be a weight of shape (%d, n)" % (2 * i, sizes[len(sizes) - 1]))
         sizes.append(W.shape[1])
     for i in range(len(params) // 2):
-        _check_array(params[2 * i], "params[%d]" % (2 * i), dtype, (sizes[i], sizes[i + 1]), True)
-        _check_array(params[2 * i + 1], "params[%d]" % (2 * i + 1), dtype, (sizes[i + 1],), True)
+        _check_array(params[2 * i], "params[%d]" % (2 * i), dtype.num, (sizes[i], sizes[i + 1]), True)
+        _check_array(params[2 * i + 1], "params[%d]" % (2 * i + 1), dtype.num, (sizes[i + 1],), True)
     return dtype, sizes
 
 
@@ -236,7 +247,7 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     if len(grads) != len(params):
         raise ValueError("grads must hold %d arrays like params, got %d" % (len(params), len(grads)))
     for i in range(len(params)):
-        _check_array(grads[i], "grads[%d]" % i, dtype, params[i].shape, True)
+        _check_array(grads[i], "grads[%d]" % i, dtype.num, params[i].shape, True)
     n_state = 0
     if optimizer == "adam":
         n_state = 2 * len(params)
@@ -246,7 +257,7 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
         raise ValueError("state must hold %d arrays for %s%s, got %d" % (
             n_state, optimizer, " with momentum" if momentum else "", len(state)))
     for i in range(n_state):
-        _check_array(state[i], "state[%d]" % i, dtype, params[i % len(params)].shape, True)
+        _check_array(state[i], "state[%d]" % i, dtype.num, params[i % len(params)].shape, True)
     cdef fd_aug_spec aspec
     cdef double ascale = 1.0, amean = 0.0, astd = 1.0
     if augment is not None:
@@ -254,7 +265,7 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
             raise TypeError("augment needs float32 params, got %s" % dtype)
         if not isinstance(X, np.ndarray) or X.ndim != 3:
             raise ValueError("X must be uint8 images (n, h, w) with augment")
-        _check_array(X, "X", np.uint8, X.shape, False)
+        _check_array(X, "X", cnp.NPY_UINT8, X.shape, False)
         if X.shape[1] * X.shape[2] != sizes[0]:
             raise ValueError("X images are %d x %d but the model takes %d inputs"
                              % (X.shape[1], X.shape[2], sizes[0]))
@@ -271,12 +282,12 @@ def train_epoch(list params, list grads, list state, X, y, order, *, str activat
     else:
         if not isinstance(X, np.ndarray) or X.ndim != 2:
             raise ValueError("X must be a 2-D array")
-        _check_array(X, "X", dtype, (X.shape[0], sizes[0]), False)
+        _check_array(X, "X", dtype.num, (X.shape[0], sizes[0]), False)
     n = X.shape[0]
-    _check_array(y, "y", np.int64, (n,), False)
+    _check_array(y, "y", cnp.NPY_INT64, (n,), False)
     if not isinstance(order, np.ndarray) or order.ndim != 1:
         raise ValueError("order must be a 1-D int64 array")
-    _check_array(order, "order", np.int64, (order.shape[0],), False)
+    _check_array(order, "order", cnp.NPY_INT64, (order.shape[0],), False)
     if n and (y.min() < 0 or y.max() >= sizes[len(sizes) - 1]):
         raise ValueError("y holds labels outside [0, %d)" % sizes[len(sizes) - 1])
     if order.shape[0] and (order.min() < 0 or order.max() >= n):
@@ -376,7 +387,7 @@ def predict_logits(list params, X, str activation, str precision="float32"):
         raise ValueError("activation must be one of %s, got %r" % (", ".join(ACTIVATIONS), activation))
     if not isinstance(X, np.ndarray) or X.ndim != 2:
         raise ValueError("X must be a 2-D array")
-    _check_array(X, "X", dtype, (X.shape[0], sizes[0]), False)
+    _check_array(X, "X", dtype.num, (X.shape[0], sizes[0]), False)
     cdef int64_t[::1] size_buf = np.asarray(sizes, dtype=np.int64)
     cdef fd_mlp_shape shape
     shape.nlayers = len(sizes) - 1
@@ -486,30 +497,6 @@ cdef inline void *_data(cnp.ndarray a):
     return cnp.PyArray_DATA(a)
 
 
-cdef int _sp_check(object a, str name, int typenum, int64_t d0, int64_t d1,
-                   bint writeable) except -1:
-    """_check_array's checks at C speed (these bindings run every training
-    step): a C-contiguous NumPy array of that type and shape (d0,) when d1
-    < 0, else (d0, d1)."""
-    cdef int nd = 1 if d1 < 0 else 2
-    if not cnp.PyArray_Check(a):
-        raise TypeError("%s must be a NumPy array, got %s" % (name, type(a).__name__))
-    cdef cnp.ndarray arr = <cnp.ndarray>a
-    if cnp.PyArray_TYPE(arr) != typenum:
-        raise TypeError("%s must have dtype %s, got %s"
-                        % (name, "float32" if typenum == cnp.NPY_FLOAT32 else "float64",
-                           arr.dtype))
-    if cnp.PyArray_NDIM(arr) != nd or cnp.PyArray_DIM(arr, 0) != d0 \
-            or (nd == 2 and cnp.PyArray_DIM(arr, 1) != d1):
-        want = (d0,) if nd == 1 else <object>(d0, d1)
-        raise ValueError("%s must have shape %s, got %s" % (name, want, (<object>arr).shape))
-    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
-        raise ValueError("%s must be C-contiguous" % name)
-    if writeable and not cnp.PyArray_ISWRITEABLE(arr):
-        raise ValueError("%s must be writeable" % name)
-    return 0
-
-
 def sparse_forward(x, W, b, str activation, y, W2=None, b2=None, out=None):
     """y = act(x @ W + b) for the first layer of a step whose backward pass
     sparse_backward makes, from the pixels of x that differ from its first
@@ -530,11 +517,11 @@ def sparse_forward(x, W, b, str activation, y, W2=None, b2=None, out=None):
         raise TypeError("x must be float32 or float64, got %s" % x.dtype)
     cdef int64_t m = x.shape[0], k = x.shape[1], n = W.shape[1], n2 = 0
     cdef int64_t w2_rs = 0, w2_cs = 0
-    _sp_check(x, "x", typenum, m, k, False)
-    _sp_check(W, "W", typenum, k, n, False)
+    _check_array(x, "x", typenum, (m, k), False)
+    _check_array(W, "W", typenum, (k, n), False)
     if b is not None:
-        _sp_check(b, "b", typenum, n, -1, False)
-    _sp_check(y, "y", typenum, m, n, True)
+        _check_array(b, "b", typenum, (n,), False)
+    _check_array(y, "y", typenum, (m, n), True)
     if activation != "relu" and activation != "identity":
         raise ValueError('activation must be "relu" or "identity", got %r' % (activation,))
     if W2 is not None:
@@ -543,13 +530,13 @@ def sparse_forward(x, W, b, str activation, y, W2=None, b2=None, out=None):
         n2 = W2.shape[1]
         if cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>W2):
             w2_rs, w2_cs = n2, 1
-            _sp_check(W2, "W2", typenum, n, n2, False)
+            _check_array(W2, "W2", typenum, (n, n2), False)
         else:
             w2_rs, w2_cs = 1, n
-            _sp_check(W2.T, "W2.T", typenum, n2, n, False)  # F-contiguous W2
+            _check_array(W2.T, "W2.T", typenum, (n2, n), False)  # F-contiguous W2
         if b2 is not None:
-            _sp_check(b2, "b2", typenum, n2, -1, False)
-        _sp_check(out, "out", typenum, m, n2, True)
+            _check_array(b2, "b2", typenum, (n2,), False)
+        _check_array(out, "out", typenum, (m, n2), True)
     elif b2 is not None or out is not None:
         raise ValueError("b2 and out need W2")
     if m < 1 or k < 1 or n < 1 or (W2 is not None and n2 < 1):
@@ -624,9 +611,9 @@ def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None
     if <size_t>head[_SP_BYTES] != nbytes or <size_t>size < _SP_HEAD * 8 + nbytes:
         raise ValueError("scratch must be the array sparse_forward returned")
     cdef int typenum = cnp.NPY_FLOAT32 if dt == FD_F32 else cnp.NPY_FLOAT64
-    _sp_check(y, "y", typenum, m, n, False)
-    _sp_check(dW, "dW", typenum, k, n, True)
-    _sp_check(db, "db", typenum, n, -1, True)
+    _check_array(y, "y", typenum, (m, n), False)
+    _check_array(dW, "dW", typenum, (k, n), True)
+    _check_array(db, "db", typenum, (n,), True)
     if dy is None:
         if dn is None or Wn is None or dWn is None or dbn is None:
             raise ValueError("dy None needs dn, Wn, dWn and dbn")
@@ -636,12 +623,12 @@ def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None
         if cn < 1 or cn > FD_SP_NEXT_MAX or act != act_code("relu"):
             raise ValueError("dy None needs a relu forward and 1 <= dn.shape[1] <= %d, got %d"
                              % (FD_SP_NEXT_MAX, cn))
-        _sp_check(dn, "dn", typenum, m, cn, False)
-        _sp_check(Wn, "Wn", typenum, n, cn, False)
-        _sp_check(dWn, "dWn", typenum, n, cn, True)
-        _sp_check(dbn, "dbn", typenum, cn, -1, True)
+        _check_array(dn, "dn", typenum, (m, cn), False)
+        _check_array(Wn, "Wn", typenum, (n, cn), False)
+        _check_array(dWn, "dWn", typenum, (n, cn), True)
+        _check_array(dbn, "dbn", typenum, (cn,), True)
     else:
-        _sp_check(dy, "dy", typenum, m, n, False)
+        _check_array(dy, "dy", typenum, (m, n), False)
     cdef fd_ctx ctx = current_ctx()
     cdef void *work = <char *>head + _SP_HEAD * 8
     cdef void *py = _data(y)
