@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from fastdigits import _dense as fd_binding
+from fastdigits import _mlp
 
 
 class CountingBackend:
@@ -67,3 +68,34 @@ def assert_compiled_grads_match(eager, comp, compiled, x):
     torch.testing.assert_close(xb.grad, xa.grad)
     for pa, pb in zip(eager.parameters(), comp.parameters()):
         torch.testing.assert_close(pb.grad, pa.grad)
+
+
+def digit_like(n, k, dtype, seed=0):
+    """n rows of k values, about 80% the background -0.4242 (x[0, 0] too)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.full((n, k), -0.4242, dtype=dtype)
+    keep = torch.rand(n, k, generator=g) < 0.2
+    keep[0, 0] = False
+    x[keep] = torch.randn(int(keep.sum()), generator=g, dtype=dtype)
+    return x
+
+
+def spy_sparse(monkeypatch):
+    """Record the sparse pair's calls (fastdigits._mlp.sparse_forward /
+    sparse_backward): "f" a sparse forward, "dense" one that declined the
+    batch, "b" a backward, "b-head" one with the output layer's fused."""
+    calls = []
+    fwd, bwd = _mlp.sparse_forward, _mlp.sparse_backward
+
+    def spy_fwd(*a):
+        s = fwd(*a)
+        calls.append("f" if s is not None else "dense")
+        return s
+
+    def spy_bwd(scratch, y, dy, *a):
+        calls.append("b-head" if dy is None else "b")
+        return bwd(scratch, y, dy, *a)
+
+    monkeypatch.setattr(_mlp, "sparse_forward", spy_fwd)
+    monkeypatch.setattr(_mlp, "sparse_backward", spy_bwd)
+    return calls

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from _torch_helpers import assert_double_backward_raises, forbid_kernels
+from _torch_helpers import assert_double_backward_raises, digit_like, forbid_kernels, spy_sparse
 
 import fastdigits
 from fastdigits import _dense as fd_binding
@@ -425,6 +425,108 @@ def test_weights_backward_does_not_read_may_change_before_it():
             layer.weight.add_(1.0)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.sum().backward()
+
+
+# --------------------------------------------------------------------------
+# The sparse product: a relu or linear layer with column-major weights whose
+# input is data (no dx) computes its product from the pixels that differ
+# from the batch's first element (csrc/mlp/mlp_sparse.h), as MLP's first
+# layer does.
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("act", ["relu", None])
+def test_sparse_product_where_the_input_is_data(monkeypatch, act, dtype, threads):
+    calls = spy_sparse(monkeypatch)
+    torch.manual_seed(3)
+    ours = Linear(61, 19, activation=act, dtype=dtype, weight_order="F")
+    ref = torch.nn.Linear(61, 19, dtype=dtype)
+    ref.load_state_dict(ours.state_dict())
+    x = digit_like(37, 61, dtype)
+    opts = [torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9) for m in (ours, ref)]
+    with fastdigits.threads(threads):
+        for _ in range(3):
+            for m, opt in zip((ours, ref), opts):
+                opt.zero_grad(set_to_none=True)
+                y = m(x) if m is ours else ACTS[act](m(x))
+                y.square().mean().backward()
+                opt.step()
+    assert calls == ["f", "b"] * 3
+    assert ours.weight.grad.stride() == ours.weight.stride() == (1, 19)
+    for p, q in zip(ours.parameters(), ref.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, **TOL[dtype])
+        torch.testing.assert_close(p, q, **TOL[dtype])
+    # the same bits for any thread count, with and without bias
+    grads = []
+    for t in (1, 2, 3):
+        ours.zero_grad(set_to_none=True)
+        with fastdigits.threads(t):
+            ours(x).square().sum().backward()
+        grads.append((ours.weight.grad, ours.bias.grad))
+    assert all(torch.equal(g[0], grads[0][0]) and torch.equal(g[1], grads[0][1]) for g in grads)
+    nb = Linear(61, 19, bias=False, activation=act, dtype=dtype, weight_order="F")
+    rb = torch.nn.Linear(61, 19, bias=False, dtype=dtype)
+    rb.load_state_dict(nb.state_dict())
+    nb(x).square().sum().backward()
+    ACTS[act](rb(x)).square().sum().backward()
+    torch.testing.assert_close(nb.weight.grad, rb.weight.grad, **TOL[dtype])
+
+
+def test_sparse_product_only_where_it_applies(monkeypatch):
+    """Dense rows, a row-major weight, an input that needs its gradient,
+    another activation, bfloat16 precision, no gradient at all: the dense
+    products, with the same results as nn.Linear."""
+    calls = spy_sparse(monkeypatch)
+    torch.manual_seed(4)
+    x = torch.randn(9, 30)  # no background
+    ours = Linear(30, 8, activation="relu", weight_order="F")
+    ref = torch.nn.Linear(30, 8)
+    ref.load_state_dict(ours.state_dict())
+    ours(x).sum().backward()
+    torch.relu(ref(x)).sum().backward()
+    assert calls == ["dense"]
+    torch.testing.assert_close(ours.weight.grad, ref.weight.grad)
+    xs = digit_like(9, 30, torch.float32)
+    xg, xr = xs.clone().requires_grad_(True), xs.clone().requires_grad_(True)
+    ours(xg).sum().backward()  # dx wanted
+    torch.relu(ref(xr)).sum().backward()
+    torch.testing.assert_close(xg.grad, xr.grad)
+    for layer in (
+        Linear(30, 8, activation="relu"),
+        Linear(30, 8, activation="tanh", weight_order="F"),
+        Linear(30, 8, activation="relu", weight_order="F", precision="bfloat16"),
+    ):
+        layer(xs).sum().backward()
+    with torch.no_grad():
+        ours(xs)
+    assert calls == ["dense"]
+
+
+def test_sparse_product_output_may_change_in_place():
+    # the identity layer's backward reads neither its output nor its
+    # weight, as nn.Linear's: h += r and relu_(h) after it, and an
+    # optimiser-style update of the weight before backward, are allowed
+    torch.manual_seed(5)
+    ours = Linear(30, 8, weight_order="F")
+    ref = torch.nn.Linear(30, 8)
+    ref.load_state_dict(ours.state_dict())
+    x, r = digit_like(9, 30, torch.float32), torch.randn(9, 8)
+    for layer in (ours, ref):
+        h = layer(x)
+        h += r
+        torch.relu_(h)
+        with torch.no_grad():
+            layer.weight.mul_(0.5)
+        h.square().sum().backward()
+    torch.testing.assert_close(ours.weight.grad, ref.weight.grad)
+    torch.testing.assert_close(ours.bias.grad, ref.bias.grad)
+    # where relu' reads the output, a change of it is refused, as by nn.ReLU
+    layer = Linear(30, 8, activation="relu", weight_order="F")
+    h = layer(x)
+    h.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        h.sum().backward()
 
 
 def test_torch_func_transforms_run_pytorch_ops():

@@ -9,7 +9,9 @@ from _torch_helpers import (
     assert_compiled_grads_match,
     assert_double_backward_raises,
     assert_one_compiled_graph,
+    digit_like,
     forbid_kernels,
+    spy_sparse,
 )
 
 import fastdigits
@@ -580,36 +582,6 @@ def test_torch_func_transforms_and_autocast_run_pytorch_ops(monkeypatch):
 # fused in where it is narrow and column-major.
 
 
-def _digit_like(n, k, dtype, seed=0):
-    """n rows of k values, about 80% the background -0.4242 (x[0, 0] too)."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.full((n, k), -0.4242, dtype=dtype)
-    keep = torch.rand(n, k, generator=g) < 0.2
-    keep[0, 0] = False
-    x[keep] = torch.randn(int(keep.sum()), generator=g, dtype=dtype)
-    return x
-
-
-def _spy_sparse(monkeypatch):
-    from fastdigits import _mlp
-
-    calls = []
-    fwd, bwd = _mlp.sparse_forward, _mlp.sparse_backward
-
-    def spy_fwd(*a):
-        s = fwd(*a)
-        calls.append("f" if s is not None else "dense")
-        return s
-
-    def spy_bwd(scratch, y, dy, *a):
-        calls.append("b-head" if dy is None else "b")
-        return bwd(scratch, y, dy, *a)
-
-    monkeypatch.setattr(_mlp, "sparse_forward", spy_fwd)
-    monkeypatch.setattr(_mlp, "sparse_backward", spy_bwd)
-    return calls
-
-
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize(
@@ -623,7 +595,7 @@ def _spy_sparse(monkeypatch):
     ],
 )
 def test_sparse_first_layer_matches_sequential(monkeypatch, sizes, order2, calls, dtype, threads):
-    calls_seen = _spy_sparse(monkeypatch)
+    calls_seen = spy_sparse(monkeypatch)
     torch.manual_seed(1)
     ours = MLP(sizes, dtype=dtype, weight_order="F")
     if order2 == "C":
@@ -631,7 +603,7 @@ def test_sparse_first_layer_matches_sequential(monkeypatch, sizes, order2, calls
         ours.layers[1].weight = torch.nn.Parameter(w.detach().contiguous())
     ref = _sequential(sizes, "relu", dtype=dtype)
     ref.load_state_dict(MLP.state_dict_to_sequential(ours.state_dict()))
-    x = _digit_like(37, sizes[0], dtype)
+    x = digit_like(37, sizes[0], dtype)
     opts = [torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9) for m in (ours, ref)]
     with fastdigits.threads(threads):
         for _ in range(3):
@@ -649,7 +621,7 @@ def test_sparse_first_layer_matches_sequential(monkeypatch, sizes, order2, calls
 def test_sparse_first_layer_only_where_it_applies(monkeypatch):
     """Dense rows, a row-major first weight, an input that needs its
     gradient, another activation, bfloat16 precision: the dense products."""
-    calls = _spy_sparse(monkeypatch)
+    calls = spy_sparse(monkeypatch)
     torch.manual_seed(2)
     mlp = MLP([30, 8, 4], weight_order="F")
     ref = _sequential([30, 8, 4], "relu")
@@ -660,7 +632,7 @@ def test_sparse_first_layer_only_where_it_applies(monkeypatch):
     assert calls == ["dense"]
     for p, q in zip(mlp.parameters(), ref.parameters()):
         torch.testing.assert_close(p.grad, q.grad, **TOL[torch.float32])
-    xs = _digit_like(9, 30, torch.float32)
+    xs = digit_like(9, 30, torch.float32)
     xg = xs.clone().requires_grad_(True)
     mlp(xg).sum().backward()  # dx wanted
     xr = xs.clone().requires_grad_(True)

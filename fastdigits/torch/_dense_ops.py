@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .. import _dense  # the Cython binding: validates, releases the GIL
+from .. import _dense, _mlp  # the Cython bindings: validate, release the GIL
 from ._common import _no_double_backward, _w_dense, _w_in_place
 
 # --------------------------------------------------------------------------
@@ -37,6 +37,37 @@ def _forward_numpy(xn, wn, bias: Optional[Tensor], act: str, precision: str):
     bn = None if bias is None else bias.numpy(force=True)
     y = _dense.dense_forward(xn, wn.T, bn, act, None, z, precision)
     return y, z
+
+
+def _sparse_ok(wn, act: str, precision: str) -> bool:
+    """Whether a training step may take this layer's product from its input's
+    kept pixels (csrc/mlp/mlp_sparse.h: the pixels that differ from the
+    batch's first element, as on digit images), when its input needs no
+    gradient: a relu or linear layer whose weight wn ((out, in) view) is
+    column-major (weight_order="F": wn.T is the row-major (in, out) matrix
+    the sparse product reads), in the dtype's own precision.  A batch too
+    dense for it takes the dense product (_mlp.sparse_forward returns None)."""
+    return (
+        (act == "relu" or act == "identity") and precision == "float32" and wn.T.flags.c_contiguous
+    )
+
+
+def _sparse_forward_numpy(xn, wn, bias: Optional[Tensor], act: str):
+    """(y, scratch) for the sparse product (see _sparse_ok), or (None, None)
+    when the batch is too dense for it."""
+    y = np.empty((xn.shape[0], wn.shape[0]), xn.dtype)
+    bn = None if bias is None else bias.numpy(force=True)
+    scratch = _mlp.sparse_forward(xn, wn.T, bn, act, y)
+    return (None, None) if scratch is None else (y, scratch)
+
+
+def _sparse_backward_numpy(scratch, dyn, y, wn):
+    """(dweight, dbias) tensors for the _sparse_forward_numpy call that
+    returned scratch and y (no dx: the input needed none)."""
+    n, k = wn.shape
+    dW, db = np.empty((k, n), dyn.dtype), np.empty(n, dyn.dtype)
+    _mlp.sparse_backward(scratch, y, dyn, dW, db)
+    return torch.from_numpy(dW.T), torch.from_numpy(db)
 
 
 def _backward_numpy(dyn, xn, wn, yzn, act: str, need_dx: bool, precision: str):
@@ -181,7 +212,17 @@ class _DenseFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, act, precision):
         xn, wn = x.numpy(force=True), weight.numpy(force=True)
-        y, z = _forward_numpy(xn, wn, bias, act, precision)
+        need_dx, need_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        # The product from x's kept pixels where x needs no gradient (data)
+        # and the layer allows it (_sparse_ok); scratch is what its
+        # backward reads, None for the dense product.
+        y = scratch = None
+        if not need_dx and _sparse_ok(wn, act, precision):
+            y, scratch = _sparse_forward_numpy(xn, wn, bias, act)
+        if scratch is None:
+            y, z = _forward_numpy(xn, wn, bias, act, precision)
+        else:
+            z = None
         yt = torch.from_numpy(y)
         ctx.act = act
         ctx.precision = precision
@@ -191,15 +232,15 @@ class _DenseFunction(torch.autograd.Function):
         # weight where x does, y or z where act' reads it; an in-place
         # change of anything else between forward and backward is allowed,
         # as with nn.Linear.  ctx.inputs: the create_graph path's operands.
-        need_dx, need_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         zt = None if z is None else torch.from_numpy(z)
         ctx.save_for_backward(
             x if need_dw else None, weight if need_dx else None, _act_input(act, yt, zt)
         )
         ctx.inputs = (x, weight)
         # The NumPy views the backward kernel reads, kept so it need not
-        # convert the saved tensors again.
-        ctx.views = (xn, wn, _act_input(act, y, z))
+        # convert the saved tensors again (and the sparse product's y: its
+        # backward reads act' from it for relu, and nothing for the identity).
+        ctx.views = (xn, wn, _act_input(act, y, z), scratch, y)
         return yt
 
     @staticmethod
@@ -220,10 +261,13 @@ class _DenseFunction(torch.autograd.Function):
                 ctx.precision,
             )
         else:
-            xn, wn, yzn = ctx.views
-            dx, dW, db = _backward_numpy(
-                dy.contiguous().numpy(force=True), xn, wn, yzn, ctx.act, need_dx, ctx.precision
-            )
+            xn, wn, yzn, scratch, y = ctx.views
+            dyn = dy.contiguous().numpy(force=True)
+            if scratch is not None:
+                dx = None
+                dW, db = _sparse_backward_numpy(scratch, dyn, y, wn)
+            else:
+                dx, dW, db = _backward_numpy(dyn, xn, wn, yzn, ctx.act, need_dx, ctx.precision)
         return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None, None
 
 

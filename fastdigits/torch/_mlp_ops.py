@@ -12,6 +12,7 @@ from torch import Tensor
 
 from .. import _dense, _mlp  # the Cython bindings: validate, release the GIL
 from ._common import _no_double_backward, _w_dense, _w_in_place
+from ._dense_ops import _sparse_ok
 
 # --------------------------------------------------------------------------
 # MLP: a whole stack of layers in one call.  Layer i computes
@@ -59,18 +60,9 @@ def _mlp_forward_numpy(xn, wns, bns, act: str, precision: str, sparse: bool = Fa
 
 def _sparse_first(wns, act: str, precision: str, need_dx: bool) -> bool:
     """Whether a training step takes the first layer from x's kept pixels
-    (csrc/mlp/mlp_sparse.h): a relu stack of two or more layers whose first
-    weight is column-major (weight_order="F": W.T is the row-major (in, out)
-    matrix the sparse product reads), in the dtype's own precision, with no
-    dx wanted (x is data).  A batch too dense for it takes the dense
-    product anyway (sparse_forward returns None)."""
-    return (
-        act == "relu"
-        and precision == "float32"
-        and not need_dx
-        and len(wns) > 1
-        and wns[0].T.flags.c_contiguous
-    )
+    (_dense_ops._sparse_ok): a relu stack of two or more layers whose first
+    weight is column-major, with no dx wanted (x is data)."""
+    return act == "relu" and not need_dx and len(wns) > 1 and _sparse_ok(wns[0], act, precision)
 
 
 def _mlp_backward_numpy(
