@@ -336,6 +336,15 @@ def test_pair_dense_batch_and_bad_arguments():
     assert _mlp.sparse_forward(X[:0], W, None, "relu", y[:0]) is None  # no rows
     Xs, W2, b, Wn, dn, dy = _pair_case(np.float32)
     y = np.empty((Xs.shape[0], W2.shape[1]), np.float32)
+    assert _mlp.sparse_forward(Xs, W2, b, "relu", y) is not None
+    # a first row denser than the unions may be (FD_SP_MAX_FILL) is refused
+    # before anything is compressed, though the batch's unions would pass
+    Xd = Xs.copy()
+    Xd[0, 1:] = rng.uniform(1.0, 2.0, Xs.shape[1] - 1)
+    assert _mlp.sparse_forward(Xd, W2, b, "relu", y) is None
+    Xd[1:2] = Xd[0]  # ... as when it is not the first
+    Xd[0] = Xs[0]
+    assert _mlp.sparse_forward(Xd, W2, b, "relu", y) is not None
     with pytest.raises(ValueError, match="activation"):
         _mlp.sparse_forward(Xs, W2, b, "tanh", y)
     with pytest.raises(TypeError, match="dtype"):

@@ -1,4 +1,5 @@
-/* The training epoch's first layer on sparse input (private to mlp*.c).
+/* The training epoch's first layer on sparse input (private to mlp*.c and
+ * the fastdigits.torch layers' binding, _mlp.pyx).
  *
  * Digit images are mostly background: 81% of MNIST's pixels hold one value
  * c (0, or its normalised value).  The first layer's product is then
@@ -9,7 +10,8 @@
  * label, as the epoch groups them), so each row of W it reads serves the
  * group's rows.  A dense product reads all 784.  c is the batch's first
  * element; a batch whose unions cover more than FD_SP_MAX_FILL of its
- * pixels takes the dense product instead.
+ * pixels takes the dense product instead, and so does one whose first
+ * row alone does (checked before anything is compressed).
  *
  * Every output element is summed over its group's pixels in ascending
  * order, in two parts added at the end: the pixels below the chunk

@@ -285,6 +285,14 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     if (m < 1 || k > INT32_MAX || (act != FD_ACT_RELU && act != FD_ACT_IDENTITY) ||
         !(c - c == (T)0))
         return 0;
+    { /* a first row denser than the unions may be: data that is not
+       * images (a few hundred ns, against the compression of the whole
+       * batch before the dense product) */
+        const T *x0 = x + (idx ? idx[0] * k : 0);
+        int64_t p, kept = 0;
+        for (p = 0; p < k; p++) kept += x0[p] != c; /* (a NaN is kept) */
+        if ((double)kept > FD_SP_MAX_FILL * (double)k) return 0;
+    }
     for (q = 0; q <= nch; q++) bf.starts[q] = (int32_t)(q == nch ? k : q * len);
     FD_PARALLEL
     {
