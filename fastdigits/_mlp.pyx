@@ -586,7 +586,8 @@ def sparse_forward(x, W, b, str activation, y, W2=None, b2=None, out=None):
 def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None):
     """The backward pass of the sparse_forward call that returned scratch
     (its y): dW (k, n) = x^T dz and db (n,) = dz's column sums for dz =
-    dy * act'(y), with no dx.  dy None: the next layer is a linear one of
+    dy * act'(y), with no dx (y may be None after an identity forward: it
+    is not read).  dy None: the next layer is a linear one of
     cn <= SPARSE_HEAD_MAX outputs (a relu forward only) whose gradient dn
     (m, cn) and weights Wn (n, cn) are given; its backward pass runs in this
     one's: dy = dn @ Wn^T, and dWn (n, cn) = y^T dn, dbn (cn,) = dn's column
@@ -611,7 +612,10 @@ def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None
     if <size_t>head[_SP_BYTES] != nbytes or <size_t>size < _SP_HEAD * 8 + nbytes:
         raise ValueError("scratch must be the array sparse_forward returned")
     cdef int typenum = cnp.NPY_FLOAT32 if dt == FD_F32 else cnp.NPY_FLOAT64
-    _check_array(y, "y", typenum, (m, n), False)
+    if y is not None:
+        _check_array(y, "y", typenum, (m, n), False)
+    elif act != act_code("identity"):
+        raise ValueError("y is needed after a relu forward (act' reads it)")
     _check_array(dW, "dW", typenum, (k, n), True)
     _check_array(db, "db", typenum, (n,), True)
     if dy is None:
@@ -631,7 +635,7 @@ def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None
         _check_array(dy, "dy", typenum, (m, n), False)
     cdef fd_ctx ctx = current_ctx()
     cdef void *work = <char *>head + _SP_HEAD * 8
-    cdef void *py = _data(y)
+    cdef void *py = _data(y) if y is not None else NULL
     cdef void *pdy = _data(dy) if dy is not None else NULL
     cdef void *pdn = _data(dn) if dy is None else NULL
     cdef void *pwn = _data(Wn) if dy is None else NULL

@@ -379,3 +379,15 @@ def test_pair_dense_batch_and_bad_arguments():
     ident = _mlp.sparse_forward(Xs, W2, b, "identity", y)
     with pytest.raises(ValueError, match="relu forward"):
         _mlp.sparse_backward(ident, y, None, dW, db, dn, Wn, np.empty_like(Wn), dn[0].copy())
+    # y is not read after an identity forward (None then: what
+    # fastdigits.torch.Linear passes, its output may have changed in place);
+    # after a relu forward it is needed
+    y.fill(np.nan)
+    dW2, db2 = np.empty_like(W2), np.empty_like(b)
+    _mlp.sparse_backward(ident, y, dy, dW, db)
+    _mlp.sparse_backward(ident, None, dy, dW2, db2)
+    np.testing.assert_array_equal(dW2, dW)
+    np.testing.assert_array_equal(db2, db)
+    assert np.isfinite(dW).all()
+    with pytest.raises(ValueError, match="y is needed"):
+        _mlp.sparse_backward(scratch, None, dy, dW, db)

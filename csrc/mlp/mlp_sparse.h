@@ -136,7 +136,8 @@ FD_DECL_PATHS(FD_SP_WNEXT_DECL)
  * fd_mlp_sparse_backward_<sfx>, after a forward call that returned 1 on the
  * same scratch and m, k, n: fd_dense_backward's dW (row-major, k x n) and
  * db for that x, dy (m x n, lddy) and y (the forward's output, m x n
- * row-major) with no dx.  dy NULL: the next layer is a linear one of cn
+ * row-major; not read after an identity forward: may be NULL then) with
+ * no dx.  dy NULL: the next layer is a linear one of cn
  * <= FD_SP_NEXT_MAX outputs over this relu layer, whose gradient is dn (m
  * x cn, row-major) and weights Wn (n x cn, row-major): its whole backward
  * pass runs in this one's dz pass, by blocks of FD_SP_DB_ROWS rows: this

@@ -63,7 +63,8 @@ def _sparse_forward_numpy(xn, wn, bias: Optional[Tensor], act: str):
 
 def _sparse_backward_numpy(scratch, dyn, y, wn):
     """(dweight, dbias) tensors for the _sparse_forward_numpy call that
-    returned scratch and y (no dx: the input needed none)."""
+    returned scratch and y (None for the identity; no dx: the input needed
+    none)."""
     n, k = wn.shape
     dW, db = np.empty((k, n), dyn.dtype), np.empty(n, dyn.dtype)
     _mlp.sparse_backward(scratch, y, dyn, dW, db)
@@ -231,43 +232,51 @@ class _DenseFunction(torch.autograd.Function):
         # F.linear saves them: x where the weight needs its gradient, the
         # weight where x does, y or z where act' reads it; an in-place
         # change of anything else between forward and backward is allowed,
-        # as with nn.Linear.  ctx.inputs: the create_graph path's operands.
+        # as with nn.Linear.  The sparse product's scratch is saved too, as
+        # a tensor, so that PyTorch frees it with the others when backward
+        # is done (unless the graph is retained).  ctx.inputs: x where it
+        # is not saved (a frozen weight: its gradient is computed anyway)
+        # and the weight, for the create_graph path.
         zt = None if z is None else torch.from_numpy(z)
         ctx.save_for_backward(
-            x if need_dw else None, weight if need_dx else None, _act_input(act, yt, zt)
+            x if need_dw else None,
+            weight if need_dx else None,
+            _act_input(act, yt, zt),
+            None if scratch is None else torch.from_numpy(scratch),
         )
-        ctx.inputs = (x, weight)
-        # The NumPy views the backward kernel reads, kept so it need not
-        # convert the saved tensors again (and the sparse product's y: its
-        # backward reads act' from it for relu, and nothing for the identity).
-        ctx.views = (xn, wn, _act_input(act, y, z), scratch, y)
+        ctx.inputs = (None if need_dw else x, weight)
+        ctx.wn = wn  # (the weight's view: the parameter's own memory)
         return yt
 
     @staticmethod
     def backward(ctx, dy):
-        yz = ctx.saved_tensors[2]  # (raises if one was modified in place)
+        x, _, yz, scratch = ctx.saved_tensors  # (raises if one was modified in place)
+        if x is None:
+            x = ctx.inputs[0]
         need_dx = ctx.needs_input_grad[0]
         if torch.is_grad_enabled():
             # create_graph=True: go through the operator, whose own backward
             # raises the clear double-backward error if it is ever reached
-            x, weight = ctx.inputs
             dx, dW, db = torch.ops.fastdigits.dense_backward(
                 dy,
                 x,
-                weight,
+                ctx.inputs[1],
                 x.new_empty((0,)) if yz is None else yz,
                 ctx.act,
                 need_dx,
                 ctx.precision,
             )
         else:
-            xn, wn, yzn, scratch, y = ctx.views
             dyn = dy.contiguous().numpy(force=True)
+            yzn = None if yz is None else yz.numpy(force=True)
             if scratch is not None:
+                # (no dx: x needed none; y is read for relu only)
                 dx = None
-                dW, db = _sparse_backward_numpy(scratch, dyn, y, wn)
+                dW, db = _sparse_backward_numpy(scratch.numpy(), dyn, yzn, ctx.wn)
             else:
-                dx, dW, db = _backward_numpy(dyn, xn, wn, yzn, ctx.act, need_dx, ctx.precision)
+                dx, dW, db = _backward_numpy(
+                    dyn, x.numpy(force=True), ctx.wn, yzn, ctx.act, need_dx, ctx.precision
+                )
         return (dx if need_dx else None), dW, (db if ctx.has_bias else None), None, None
 
 

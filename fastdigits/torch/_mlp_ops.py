@@ -242,29 +242,41 @@ class _MLPFunction(torch.autograd.Function):
         # modified in place (or the graph was freed), as nn.Sequential of
         # nn.Linear saves it: x where the first weight needs its gradient,
         # that weight where x does, every later weight (for the hidden
-        # layers' gradients).  The hidden outputs are this call's own
-        # arrays, never handed out, so they stay NumPy arrays in ctx.views
-        # with the views the backward kernels read; ctx.inputs: the
-        # create_graph path's operands; scratch: the sparse first layer's.
-        ctx.save_for_backward(x if need[4] else None, weights[0] if need[0] else None, *weights[1:])
-        ctx.inputs = (x, weights)
-        ctx.views = (xn, wns, hs, zs, act, precision, has_bias, scratch)
+        # layers' gradients).  This call's own arrays (the hidden outputs,
+        # gelu's pre-activations, the sparse first layer's scratch) are
+        # saved too, as tensors, so that PyTorch frees them when backward
+        # is done (unless the graph is retained), as nn.Linear's saved
+        # tensors.  ctx.inputs: x where it is not saved (a frozen first
+        # weight: its gradient is computed anyway) and the weights, for the
+        # create_graph path.
+        own = hs + zs
+        if scratch is not None:
+            own.append(scratch)
+        ctx.save_for_backward(
+            x if need[4] else None,
+            weights[0] if need[0] else None,
+            *weights[1:],
+            *map(torch.from_numpy, own),
+        )
+        ctx.inputs = (None if need[4] else x, weights)
+        ctx.views = (wns, act, precision, has_bias, len(hs), scratch is not None)
         return torch.from_numpy(out)
 
     @staticmethod
     def backward(ctx, dy):
-        _ = ctx.saved_tensors  # (raises if one was modified in place)
-        xn, wns, hs, zs, act, precision, has_bias, scratch = ctx.views
+        saved = ctx.saved_tensors  # (raises if one was modified in place)
+        wns, act, precision, has_bias, nh, sparse = ctx.views
+        x = saved[0] if saved[0] is not None else ctx.inputs[0]
+        own = saved[len(wns) + 1 :]
         need_dx = ctx.needs_input_grad[0]
         if torch.is_grad_enabled():
             # create_graph=True: through the operator, whose own backward
             # raises the clear double-backward error if it is ever reached
-            x, weights = ctx.inputs
             res = torch.ops.fastdigits.mlp_backward(
                 dy,
                 x,
-                weights,
-                [torch.from_numpy(a) for a in hs + zs],
+                ctx.inputs[1],
+                list(own[: len(own) - sparse]),
                 act,
                 need_dx,
                 has_bias,
@@ -272,17 +284,18 @@ class _MLPFunction(torch.autograd.Function):
             )
             dx, grads = (res[0] if need_dx else None), res[1:]
         else:
+            arrays = [t.numpy() for t in own]  # (they need no gradient)
             dx, grads = _mlp_backward_numpy(
                 dy.contiguous().numpy(force=True),
-                xn,
+                x.numpy(force=True),
                 wns,
-                hs,
-                zs,
+                arrays[:nh],
+                arrays[nh : len(arrays) - sparse],
                 act,
                 need_dx,
                 has_bias,
                 precision,
-                scratch,
+                arrays[-1] if sparse else None,
             )
         return (dx, None, None, None, *grads)
 
