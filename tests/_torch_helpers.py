@@ -1,5 +1,7 @@
 """Checks shared by the fastdigits.torch test files (Linear, MLP, compile)."""
 
+import tracemalloc
+
 import pytest
 import torch
 
@@ -99,3 +101,32 @@ def spy_sparse(monkeypatch):
     monkeypatch.setattr(_mlp, "sparse_forward", spy_fwd)
     monkeypatch.setattr(_mlp, "sparse_backward", spy_bwd)
     return calls
+
+
+def assert_backward_frees(model, x):
+    """What ``model``'s forward keeps for backward is freed when backward is
+    done, though the graph is still referenced (loss, y), as nn.Linear's
+    saved tensors: afterwards NumPy holds no more than the gradients and y
+    (tracemalloc).  Returns the bytes held before backward.  With
+    retain_graph=True a second backward works and adds up."""
+    model(x).sum().backward()  # (the kernels' workspaces, cached per thread)
+    model.zero_grad(set_to_none=True)
+    tracemalloc.start()
+    try:
+        y = model(x)
+        loss = y.square().mean()
+        held = tracemalloc.get_traced_memory()[0]
+        loss.backward()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    kept = (sum(p.grad.numel() for p in model.parameters()) + y.numel()) * y.element_size()
+    assert after < kept + (1 << 18)
+    first = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    loss = model(x).square().mean()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    for p, g in zip(model.parameters(), first):
+        torch.testing.assert_close(p.grad, 2 * g)
+    return held
