@@ -453,6 +453,8 @@ cdef extern from "mlp/mlp_sparse.h" nogil:
         FD_SP_NEXT_MAX
     size_t fd_mlp_sparse_bytes_f32(int64_t m, int64_t k, int64_t n)
     size_t fd_mlp_sparse_bytes_f64(int64_t m, int64_t k, int64_t n)
+    int fd_mlp_sparse_may_f32(int64_t k, const float *x0)
+    int fd_mlp_sparse_may_f64(int64_t k, const double *x0)
     int fd_mlp_sparse_forward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *x,
                                   const int64_t *idx, const float *W, const float *b, int act,
                                   float *y, int64_t ldy, void *scratch)
@@ -543,6 +545,11 @@ def sparse_forward(x, W, b, str activation, y, W2=None, b2=None, out=None):
         return None  # nothing to compress (the dense product handles empty shapes)
     cdef int act = act_code(activation), ident = act_code("identity")
     cdef int dt = dtype_code(x)
+    cdef void *px = _data(x)
+    # (before the scratch is made: a batch whose first row rules it out)
+    if not (fd_mlp_sparse_may_f32(k, <const float *>px) if dt == FD_F32
+            else fd_mlp_sparse_may_f64(k, <const double *>px)):
+        return None
     cdef fd_ctx ctx = current_ctx()
     cdef size_t nbytes = (fd_mlp_sparse_bytes_f32(m, k, n) if dt == FD_F32
                           else fd_mlp_sparse_bytes_f64(m, k, n))
@@ -553,7 +560,6 @@ def sparse_forward(x, W, b, str activation, y, W2=None, b2=None, out=None):
     cdef int64_t *head = <int64_t *>_data(scratch)
     cdef void *work = <char *>head + _SP_HEAD * 8
     cdef void *hwork = <void *>((<size_t>(<char *>head + hoff) + 63) // 64 * 64)
-    cdef void *px = _data(x)
     cdef void *pw = _data(W)
     cdef void *pb = _data(b) if b is not None else NULL
     cdef void *py = _data(y)

@@ -128,6 +128,11 @@ FD_DECL_PATHS(FD_SP_WNEXT_DECL)
 /* The sparse first layer for the epoch (mlp_impl.h):
  * fd_mlp_sparse_bytes_<sfx>: its scratch for m rows of k inputs and n
  * outputs (it serves any call of up to m rows).
+ * fd_mlp_sparse_may_<sfx>: 0 when a batch whose first row is x0 (k long)
+ * takes the dense product whatever its other rows (a background x0[0]
+ * that is not finite, or x0 keeping more than FD_SP_MAX_FILL of its
+ * pixels), else 1: what the forward checks first, for a caller to check
+ * before it makes the scratch.
  * fd_mlp_sparse_forward_<sfx>: y (m x n, ldy) = act(x @ W + b) for
  * x (m x k, row-major, ldx = k; with idx, row r is x's row idx[r]: the
  * batch's rows read where they are), W row-major k x n, b (n; NULL: none), act
@@ -150,6 +155,7 @@ FD_DECL_PATHS(FD_SP_WNEXT_DECL)
  * or without a forward pass to follow. */
 #define FD_SP_DRIVER_DECL(T, SFX)                                                                  \
     size_t fd_mlp_sparse_bytes_##SFX(int64_t m, int64_t k, int64_t n);                             \
+    int fd_mlp_sparse_may_##SFX(int64_t k, const T *x0);                                           \
     int fd_mlp_sparse_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,       \
                                     const int64_t *idx, const T *W, const T *b, int act, T *y,     \
                                     int64_t ldy, void *scratch);                                   \

@@ -260,6 +260,19 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
 size_t FN(fd_mlp_sparse_bytes)(int64_t m, int64_t k, int64_t n)
 { return FN(fd_sp_layout)(m, k, n, NULL, NULL); }
 
+int FN(fd_mlp_sparse_may)(int64_t k, const T *x0)
+{
+    /* a NaN or inf background would spread to every row; ix holds int32;
+     * a first row denser than the unions may be is data that is not
+     * images (k compares, against compressing the whole batch before the
+     * dense product) */
+    const T c = k > 0 ? x0[0] : (T)0;
+    int64_t p, kept = 0;
+    if (k < 1 || k > INT32_MAX || !(c - c == (T)0)) return 0;
+    for (p = 0; p < k; p++) kept += x0[p] != c; /* (a NaN is kept) */
+    return (double)kept <= FD_SP_MAX_FILL * (double)k;
+}
+
 int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,
                               const int64_t *idx, const T *W, const T *b, int act, T *y,
                               int64_t ldy, void *scratch)
@@ -281,18 +294,9 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     int nt = fd_threads_for(&ctx, (size_t)(m * k), (size_t)1 << 14);
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
     *bf.ready = 0; /* no sparse backward pass unless this batch takes the path */
-    /* a NaN or inf background would spread to every row; ix holds int32 */
-    if (m < 1 || k > INT32_MAX || (act != FD_ACT_RELU && act != FD_ACT_IDENTITY) ||
-        !(c - c == (T)0))
+    if (m < 1 || (act != FD_ACT_RELU && act != FD_ACT_IDENTITY) ||
+        !FN(fd_mlp_sparse_may)(k, x + (idx ? idx[0] * k : 0)))
         return 0;
-    { /* a first row denser than the unions may be: data that is not
-       * images (a few hundred ns, against the compression of the whole
-       * batch before the dense product) */
-        const T *x0 = x + (idx ? idx[0] * k : 0);
-        int64_t p, kept = 0;
-        for (p = 0; p < k; p++) kept += x0[p] != c; /* (a NaN is kept) */
-        if ((double)kept > FD_SP_MAX_FILL * (double)k) return 0;
-    }
     for (q = 0; q <= nch; q++) bf.starts[q] = (int32_t)(q == nch ? k : q * len);
     FD_PARALLEL
     {

@@ -519,6 +519,16 @@ static void test_mlp_sparse(void)
     CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, NULL, W, NULL, FD_ACT_TANH, y, 5,
                                     scratch) == 0);
     CHECK(y[0] == 42.0f);
+    /* the first row decides alone: a finite background, at most 75% kept */
+    CHECK(fd_mlp_sparse_may_f32(20, x) == 1 && fd_mlp_sparse_may_f32(0, x) == 0);
+    for (i = 1; i <= 15; i++) x[i] = 1.0f; /* 15 of 20 kept: 75% */
+    CHECK(fd_mlp_sparse_may_f32(20, x) == 1);
+    x[16] = (float)NAN; /* a NaN pixel is kept: 16 of 20 */
+    CHECK(fd_mlp_sparse_may_f32(20, x) == 0);
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, NULL, FD_ACT_RELU, y, 5,
+                                    scratch) == 0);
+    CHECK(y[0] == 42.0f);
+    for (i = 1; i <= 16; i++) x[i] = 0.0f;
     /* an inf weight reaches every row through 0 * inf, as in x @ W; a NaN
      * pixel only its own row */
     x[5 * 20 + 3] = (float)NAN;
