@@ -879,19 +879,23 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     momentum, batches drawn in turn from MNIST) with fastdigits.torch.Linear
     layers (rows torch_loop/<mode>/b<B>), or the fused fastdigits.torch.MLP
     (rows torch_loop/mlp_<mode>/b<B>), against the same loop with nn.Linear +
-    nn.ReLU: eager, and both models under torch.compile (inductor) at the
-    smallest batch size."""
+    nn.ReLU: eager with row-major weights (mode eager) and with
+    weight_order="F" (eager_colmajor: the first layer's sparse product),
+    and both models under torch.compile (inductor) at the smallest batch
+    size."""
     cases = []
     sizes = (784, p.hidden, 10)
     lr, momentum = 0.02, 0.9
 
     # compiled: the smallest batch only, and not in the test profile (compiling
     # takes seconds per model; the tests compile these layers elsewhere)
-    modes = (False,) if p.name == "tiny" else (False, True)
-    for fused, compiled in [(f, c) for f in (False, True) for c in modes]:
+    modes = ("eager", "eager_colmajor") + (() if p.name == "tiny" else ("compiled",))
+    for fused, mode in [(f, m) for f in (False, True) for m in modes]:
+        compiled = mode == "compiled"
+        kw = {"weight_order": "F"} if mode == "eager_colmajor" else {}
         for B in p.epoch_batches[:1] if compiled else p.epoch_batches:
 
-            def mk(ours, B=B, compiled=compiled, fused=fused):
+            def mk(ours, B=B, compiled=compiled, fused=fused, kw=kw):
                 def make():
                     # Unavailable without torch
                     MLP = api("fastdigits.torch", "MLP")
@@ -903,9 +907,9 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                     y = torch.from_numpy(y.reshape(-1, B))
                     torch.manual_seed(0)  # both models start from the same weights
                     if ours and fused:
-                        model = MLP(sizes, activation="relu", dtype=tdt)
+                        model = MLP(sizes, activation="relu", dtype=tdt, **kw)
                     elif ours:
-                        model = fd_torch_linears(sizes, tdt)
+                        model = fd_torch_linears(sizes, tdt, **kw)
                     else:
                         model = torch_mlp(sizes, tdt)
                     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
@@ -921,7 +925,6 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
 
                 return make
 
-            mode = "compiled" if compiled else "eager"  # (notes: one per group)
             cases.append(
                 Case(
                     "torch_loop/%s%s/b%d" % ("mlp_" if fused else "", mode, B),
@@ -933,6 +936,7 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                         "batch_size": B,
                         "mode": mode,
                         "module": "MLP" if fused else "Linear",
+                        "weight_order": kw.get("weight_order", "C"),
                         "optimizer": "sgd",
                         "dtype": dt.name,
                     },
@@ -943,8 +947,10 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                     notes="one PyTorch training step: fastdigits.torch.Linear "
                     "(mlp_ rows: the fused fastdigits.torch.MLP) vs "
                     "nn.Linear + nn.ReLU, CrossEntropyLoss + optim.SGD "
-                    "momentum; eager, or (compiled rows) both models under "
-                    "torch.compile (inductor); no NumPy contender",
+                    "momentum; eager (colmajor rows: our weights "
+                    'weight_order="F", the first layer\'s sparse product), '
+                    "or (compiled rows) both models under torch.compile "
+                    "(inductor); no NumPy contender",
                 )
             )
     return cases
