@@ -52,23 +52,39 @@ def _sparse_ok(wn, act: str, precision: str) -> bool:
     )
 
 
-def _sparse_forward_numpy(xn, wn, bias: Optional[Tensor], act: str):
-    """(y, scratch) for the sparse product (see _sparse_ok), or (None, None)
-    when the batch is too dense for it."""
-    y = np.empty((xn.shape[0], wn.shape[0]), xn.dtype)
-    bn = None if bias is None else bias.numpy(force=True)
-    scratch = _mlp.sparse_forward(xn, wn.T, bn, act, y)
-    return (None, None) if scratch is None else (y, scratch)
+def _sparse_forward_numpy(xn, wn, bn, act: str, wn_next=None, bn_next=None):
+    """(y, out, scratch) for the sparse product (see _sparse_ok) of the
+    layer of (out, in) weight view wn and bias bn (NumPy, or None): with
+    wn_next, the next, linear, layer's out = y @ wn_next.T + bn_next in the
+    same call (else None); scratch what _sparse_backward_numpy reads.
+    (None, None, None) when the batch is too dense for it."""
+    m = xn.shape[0]
+    y = np.empty((m, wn.shape[0]), xn.dtype)
+    if wn_next is None:
+        out, head = None, ()
+    else:
+        out = np.empty((m, wn_next.shape[0]), xn.dtype)
+        head = (wn_next.T, bn_next, out)
+    scratch = _mlp.sparse_forward(xn, wn.T, bn, act, y, *head)
+    return (None, None, None) if scratch is None else (y, out, scratch)
 
 
-def _sparse_backward_numpy(scratch, dyn, y, wn):
-    """(dweight, dbias) tensors for the _sparse_forward_numpy call that
+def _sparse_backward_numpy(scratch, dyn, y, wn, wn_next=None):
+    """[dweight, dbias] tensors for the _sparse_forward_numpy call that
     returned scratch and y (None for the identity; no dx: the input needed
-    none)."""
+    none), dyn the gradient of y; with wn_next (at most
+    _mlp.SPARSE_HEAD_MAX outputs, column-major), dyn is the next, linear,
+    layer's output gradient and its [dweight, dbias] follow, computed in
+    the same call."""
     n, k = wn.shape
     dW, db = np.empty((k, n), dyn.dtype), np.empty(n, dyn.dtype)
-    _mlp.sparse_backward(scratch, y, dyn, dW, db)
-    return torch.from_numpy(dW.T), torch.from_numpy(db)
+    if wn_next is None:
+        _mlp.sparse_backward(scratch, y, dyn, dW, db)
+        return [torch.from_numpy(dW.T), torch.from_numpy(db)]
+    cn = wn_next.shape[0]
+    dWn, dbn = np.empty((n, cn), dyn.dtype), np.empty(cn, dyn.dtype)
+    _mlp.sparse_backward(scratch, y, None, dW, db, dyn, wn_next.T, dWn, dbn)
+    return [torch.from_numpy(a) for a in (dW.T, db, dWn.T, dbn)]
 
 
 def _backward_numpy(dyn, xn, wn, yzn, act: str, need_dx: bool, precision: str):
@@ -219,7 +235,8 @@ class _DenseFunction(torch.autograd.Function):
         # backward reads, None for the dense product.
         y = scratch = None
         if not need_dx and _sparse_ok(wn, act, precision):
-            y, scratch = _sparse_forward_numpy(xn, wn, bias, act)
+            bn = None if bias is None else bias.numpy(force=True)
+            y, _, scratch = _sparse_forward_numpy(xn, wn, bn, act)
         if scratch is None:
             y, z = _forward_numpy(xn, wn, bias, act, precision)
         else:

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from .. import _dense, _mlp  # the Cython bindings: validate, release the GIL
 from ._common import _no_double_backward, _w_dense, _w_in_place
-from ._dense_ops import _sparse_ok
+from ._dense_ops import _sparse_backward_numpy, _sparse_forward_numpy, _sparse_ok
 
 # --------------------------------------------------------------------------
 # MLP: a whole stack of layers in one call.  Layer i computes
@@ -31,17 +31,14 @@ def _mlp_forward_numpy(xn, wns, bns, act: str, precision: str, sparse: bool = Fa
     scratch what its backward reads (None: dense)."""
     last = len(wns) - 1
     if sparse:
-        m, n = xn.shape[0], wns[0].shape[0]
-        y = np.empty((m, n), xn.dtype)
         b0 = None if bns is None else bns[0]
         if last == 1:
-            out = np.empty((m, wns[1].shape[0]), xn.dtype)
             b1 = None if bns is None else bns[1]
-            scratch = _mlp.sparse_forward(xn, wns[0].T, b0, act, y, wns[1].T, b1, out)
+            y, out, scratch = _sparse_forward_numpy(xn, wns[0], b0, act, wns[1], b1)
             if scratch is not None:
                 return out, [y], [], scratch
         else:
-            scratch = _mlp.sparse_forward(xn, wns[0].T, b0, act, y)
+            y, _, scratch = _sparse_forward_numpy(xn, wns[0], b0, act)
             if scratch is not None:
                 out, hs, zs, _ = _mlp_forward_numpy(y, wns[1:], bns and bns[1:], act, precision)
                 return out, [y] + hs, zs, scratch
@@ -105,20 +102,9 @@ def _mlp_backward_numpy(
         if has_bias:
             grads[per * i + 1] = torch.from_numpy(db)
     if scratch is not None:
-        n, k = wns[0].shape
-        dW, db = np.empty((k, n), dyn.dtype), np.empty(n, dyn.dtype)
-        if fused:
-            cn = wns[1].shape[0]
-            dWn, dbn = np.empty((n, cn), dyn.dtype), np.empty(cn, dyn.dtype)
-            _mlp.sparse_backward(scratch, hs[0], None, dW, db, dyn, wns[1].T, dWn, dbn)
-            grads[per] = torch.from_numpy(dWn.T)
-            if has_bias:
-                grads[per + 1] = torch.from_numpy(dbn)
-        else:
-            _mlp.sparse_backward(scratch, hs[0], dy, dW, db)
-        grads[0] = torch.from_numpy(dW.T)
-        if has_bias:
-            grads[1] = torch.from_numpy(db)
+        # [dW_0, db_0] (and [dW_1, db_1] fused), db left out without bias
+        sg = _sparse_backward_numpy(scratch, dy, hs[0], wns[0], wns[1] if fused else None)
+        grads[: len(sg) // 2 * per] = sg if has_bias else sg[0::2]
         dy = None
     return (None if dy is None else torch.from_numpy(dy)), grads
 
