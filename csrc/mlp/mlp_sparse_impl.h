@@ -409,8 +409,12 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
     if (!*bf.ready || db == NULL) return FD_OK;
     c = *bf.c;
     c0 = *bf.split;
-    if (!dy) /* the next layer's weights, transposed: rows of n for dz's pass */
-        for (q = 0; q < n * cn; q++) bf.wnt[q % cn * n + q / cn] = Wn[q];
+    if (!dy) { /* the next layer's weights, transposed: rows of n for dz's
+                * pass (two loops: a division per element took 8 us) */
+        int64_t j, c1;
+        for (j = 0; j < n; j++)
+            for (c1 = 0; c1 < cn; c1++) bf.wnt[c1 * n + j] = Wn[j * cn + c1];
+    }
     /* dz = dy * act'(y) (dy itself for the identity: no dz; dy NULL: the
      * next layer's dx, row by row) in the forward's part 1, read by now,
      * and db: blocks of FD_SP_DB_ROWS rows split in order between the
@@ -440,48 +444,11 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
         }
         fd_fpenv_leave(own);
     }
-    if (!dy) { /* the next layer's dW: its blocks' sums in block order, by
-                * slabs of FD_SP_BLOCK of its n rows; db: row order */
-        const int64_t nb = (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK;
-        int64_t c1;
-        nt = fd_threads_for(&ctx, (size_t)(nbk * cn * n), (size_t)1 << 13);
-        FD_PARALLEL
-        {
-            const fd_fpenv own = fd_fpenv_enter(env);
-            FD_FOR
-            for (q = 0; q < nb; q++) {
-                T sums[FD_SP_NEXT_MAX][FD_SP_BLOCK];
-                const int64_t j0 = q * FD_SP_BLOCK;
-                const int64_t w = n - j0 < FD_SP_BLOCK ? n - j0 : FD_SP_BLOCK;
-                int64_t t, c, j;
-                for (c = 0; c < cn; c++)
-                    for (j = 0; j < w; j++) sums[c][j] = bf.wnp[c * n + j0 + j];
-                for (t = 1; t < nbk; t++)
-                    for (c = 0; c < cn; c++) {
-                        const T *p = bf.wnp + (t * FD_SP_NEXT_MAX + c) * n + j0;
-                        for (j = 0; j < w; j++) sums[c][j] += p[j];
-                    }
-                for (j = 0; j < w; j++)
-                    for (c = 0; c < cn; c++) dWn[(j0 + j) * cn + c] = sums[c][j];
-            }
-            fd_fpenv_leave(own);
-        }
-        for (c1 = 0; c1 < cn; c1++) {
-            T sum = (T)0;
-            for (q = 0; q < m; q++) sum += dn[q * cn + c1];
-            dbn[c1] = sum;
-        }
-    }
-    for (q = 0; q < n; q++) {
-        int64_t t;
-        T sum = bf.dbp[q];
-        for (t = 1; t < nbk; t++) sum += bf.dbp[t * n + q];
-        db[q] = sum;
-    }
-    /* dW by pixels (mlp_sparse.h): first each chunk's pixels laid out by
-     * pixel from the groups (xt, mk), then each part's rows (the first
-     * threads part 0, the rows of W their cores' optimiser step writes)
-     * in column slabs */
+    /* One region for three independent passes (a fork and a join fewer):
+     * dW's lay-out by pixel (xt, mk: each chunk's pixels from the groups,
+     * read by the sums below), the next layer's dW (its blocks' sums in
+     * block order, by slabs of FD_SP_BLOCK of its n rows; its db in row
+     * order), and db (the blocks in order) */
     nw = FN(fd_sp_words)(m);
     mp = ng * FD_SP_G;
     nt = fd_threads_for(&ctx, (size_t)(ng * k), (size_t)1 << 12);
@@ -489,6 +456,7 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
     {
         /* (the caller's DAZ: a denormal x - c is 0 there) */
         const fd_fpenv own = fd_fpenv_enter(env);
+        const int64_t nb = dy ? 0 : (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK;
         FD_FOR
         for (q = 0; q < nch; q++) {
             int64_t p, g, u;
@@ -510,8 +478,42 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
                 }
             }
         }
+        FD_FOR
+        for (q = 0; q <= nb; q++) {
+            T sums[FD_SP_NEXT_MAX][FD_SP_BLOCK];
+            const int64_t j0 = q * FD_SP_BLOCK;
+            const int64_t w = n - j0 < FD_SP_BLOCK ? n - j0 : FD_SP_BLOCK;
+            int64_t t, c, j;
+            if (q == nb) { /* (the last item: the next layer's db) */
+                for (c = 0; c < cn && !dy; c++) {
+                    T sum = (T)0;
+                    for (t = 0; t < m; t++) sum += dn[t * cn + c];
+                    dbn[c] = sum;
+                }
+                continue;
+            }
+            for (c = 0; c < cn; c++)
+                for (j = 0; j < w; j++) sums[c][j] = bf.wnp[c * n + j0 + j];
+            for (t = 1; t < nbk; t++)
+                for (c = 0; c < cn; c++) {
+                    const T *p = bf.wnp + (t * FD_SP_NEXT_MAX + c) * n + j0;
+                    for (j = 0; j < w; j++) sums[c][j] += p[j];
+                }
+            for (j = 0; j < w; j++)
+                for (c = 0; c < cn; c++) dWn[(j0 + j) * cn + c] = sums[c][j];
+        }
+        FD_FOR
+        for (q = 0; q < n; q++) {
+            int64_t t;
+            T sum = bf.dbp[q];
+            for (t = 1; t < nbk; t++) sum += bf.dbp[t * n + q];
+            db[q] = sum;
+        }
         fd_fpenv_leave(own);
     }
+    /* dW by pixels (mlp_sparse.h): each part's rows (the first threads
+     * part 0, the rows of W their cores' optimiser step writes) in column
+     * slabs */
     nt = fd_threads_for(&ctx, (size_t)(m * n) * (size_t)k / 4, (size_t)1 << 16);
     nsl = FN(fd_sp_slabs)(nt, n, &slab);
     FD_PARALLEL
