@@ -221,7 +221,12 @@ def extensions():
             Extension(
                 name,
                 [pyx],
-                include_dirs=["csrc", np.get_include()],
+                # (fastdigits/torch/_native: the native operator's kernel table)
+                include_dirs=[
+                    "csrc",
+                    np.get_include(),
+                    os.path.join("fastdigits", "torch", "_native"),
+                ],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                 depends=kernel_headers(),
             )

@@ -473,6 +473,13 @@ cdef extern from "mlp/mlp_sparse.h" nogil:
 cdef extern from "dense/dense.h" nogil:
     enum:
         FD_DENSE_FORWARD
+        FD_DENSE_BACKWARD
+    int fd_dense_backward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n,
+                          const void *dy, int64_t lddy, const void *x, int64_t ldx,
+                          const void *W, int64_t w_rs, int64_t w_cs, const void *yz,
+                          int64_t ldyz, int yz_is_preact, int act, void *dx, int64_t lddx,
+                          void *dW, int64_t dw_rs, int64_t dw_cs, void *db, int accumulate,
+                          const void *drop, void *work)
     size_t fd_dense_work_bytes(fd_ctx ctx, int dtype, int dense_pass,
                                int64_t m, int64_t k, int64_t n)
     int fd_dense_forward(fd_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n,
@@ -663,3 +670,127 @@ def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None
                                             act, <double *>pdw, <double *>pdb, work, &done)
     if rc != FD_OK or not done:
         raise ValueError("scratch holds no sparse forward pass")
+
+
+# --------------------------------------------------------------------------
+# The kernels of the sparse pair and the dense layer for a native (C++)
+# PyTorch operator (fastdigits/torch/_native.py builds it): a table of
+# function pointers (fastdigits/torch/_native/fd_native_api.h) in a
+# PyCapsule.  The operator validates its tensors; these wrappers only turn
+# the header's plain context into the kernels' own.
+
+cdef extern from "Python.h":
+    object PyCapsule_New(void *pointer, const char *name, void *destructor)
+
+cdef extern from "fd_native_api.h" nogil:
+    enum:
+        FDN_API_VERSION
+    ctypedef struct fdn_ctx:
+        int isa
+        int nthreads
+        int tile
+    ctypedef struct fdn_api:
+        int version
+        int sparse_head_max
+        int (*sparse_may)(int, int64_t, const void *)
+        size_t (*sparse_bytes)(int, int64_t, int64_t, int64_t)
+        int (*sparse_forward)(fdn_ctx, int, int64_t, int64_t, int64_t, const void *,
+                              const void *, const void *, int, void *, void *)
+        int (*sparse_backward)(fdn_ctx, int, int64_t, int64_t, int64_t, const void *, int64_t,
+                               const void *, void *, void *, const void *, void *, void *,
+                               void *)
+        size_t (*dense_work_bytes)(fdn_ctx, int, int, int64_t, int64_t, int64_t)
+        int (*dense_forward)(fdn_ctx, int, int64_t, int64_t, int64_t, const void *,
+                             const void *, int64_t, int64_t, const void *, int, void *, void *)
+        int (*dense_backward)(fdn_ctx, int, int64_t, int64_t, int64_t, const void *,
+                              const void *, const void *, int64_t, int64_t, const void *, int,
+                              void *, void *, int64_t, int64_t, void *, void *)
+
+
+cdef inline fd_ctx _native_ctx(fdn_ctx c) noexcept nogil:
+    cdef fd_ctx ctx
+    ctx.isa = c.isa
+    ctx.nthreads = c.nthreads
+    ctx.precision = FD_PREC_F32
+    ctx.tile = c.tile
+    ctx.flush_denormals = 0
+    return ctx
+
+
+cdef int _n_sparse_may(int dt, int64_t k, const void *x0) noexcept nogil:
+    if dt == FD_F32:
+        return fd_mlp_sparse_may_f32(k, <const float *>x0)
+    return fd_mlp_sparse_may_f64(k, <const double *>x0)
+
+
+cdef size_t _n_sparse_bytes(int dt, int64_t m, int64_t k, int64_t n) noexcept nogil:
+    return fd_mlp_sparse_bytes_f32(m, k, n) if dt == FD_F32 else fd_mlp_sparse_bytes_f64(m, k, n)
+
+
+cdef int _n_sparse_forward(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n, const void *x,
+                           const void *W, const void *b, int act, void *y,
+                           void *scratch) noexcept nogil:
+    if dt == FD_F32:
+        return fd_mlp_sparse_forward_f32(_native_ctx(c), m, k, n, <const float *>x, NULL,
+                                         <const float *>W, <const float *>b, act, <float *>y,
+                                         n, scratch)
+    return fd_mlp_sparse_forward_f64(_native_ctx(c), m, k, n, <const double *>x, NULL,
+                                     <const double *>W, <const double *>b, act, <double *>y, n,
+                                     scratch)
+
+
+cdef int _n_sparse_backward(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n, const void *dn,
+                            int64_t cn, const void *Wn, void *dWn, void *dbn, const void *y,
+                            void *dW, void *db, void *scratch) noexcept nogil:
+    cdef int done = 0, rc
+    cdef int relu = 1  # (FD_ACT_RELU: the fused output layer follows a relu layer)
+    if dt == FD_F32:
+        rc = fd_mlp_sparse_backward_f32(_native_ctx(c), m, k, n, NULL, n, <const float *>dn, cn,
+                                        <const float *>Wn, <float *>dWn, <float *>dbn,
+                                        <const float *>y, relu, <float *>dW, <float *>db,
+                                        scratch, &done)
+    else:
+        rc = fd_mlp_sparse_backward_f64(_native_ctx(c), m, k, n, NULL, n, <const double *>dn,
+                                        cn, <const double *>Wn, <double *>dWn, <double *>dbn,
+                                        <const double *>y, relu, <double *>dW, <double *>db,
+                                        scratch, &done)
+    return rc if rc != FD_OK else (0 if done else -1)
+
+
+cdef size_t _n_dense_work_bytes(fdn_ctx c, int dt, int backward, int64_t m, int64_t k,
+                                int64_t n) noexcept nogil:
+    return fd_dense_work_bytes(_native_ctx(c), dt, FD_DENSE_BACKWARD if backward
+                               else FD_DENSE_FORWARD, m, k, n)
+
+
+cdef int _n_dense_forward(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n, const void *x,
+                          const void *W, int64_t w_rs, int64_t w_cs, const void *b, int act,
+                          void *y, void *work) noexcept nogil:
+    return fd_dense_forward(_native_ctx(c), dt, m, k, n, x, k, W, w_rs, w_cs, b, act, y, n,
+                            NULL, 0, NULL, NULL, 0, NULL, work)
+
+
+cdef int _n_dense_backward(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n, const void *dy,
+                           const void *x, const void *W, int64_t w_rs, int64_t w_cs,
+                           const void *y, int act, void *dx, void *dW, int64_t dw_rs,
+                           int64_t dw_cs, void *db, void *work) noexcept nogil:
+    return fd_dense_backward(_native_ctx(c), dt, m, k, n, dy, n, x, k, W, w_rs, w_cs, y, n, 0,
+                             act, dx, k, dW, dw_rs, dw_cs, db, 0, NULL, work)
+
+
+cdef fdn_api _native_table
+_native_table.version = FDN_API_VERSION
+_native_table.sparse_head_max = FD_SP_NEXT_MAX
+_native_table.sparse_may = _n_sparse_may
+_native_table.sparse_bytes = _n_sparse_bytes
+_native_table.sparse_forward = _n_sparse_forward
+_native_table.sparse_backward = _n_sparse_backward
+_native_table.dense_work_bytes = _n_dense_work_bytes
+_native_table.dense_forward = _n_dense_forward
+_native_table.dense_backward = _n_dense_backward
+
+
+def native_api():
+    """The kernels' table for the native PyTorch operator, a PyCapsule named
+    "fastdigits.native_api" (fastdigits/torch/_native/fd_native_api.h)."""
+    return PyCapsule_New(<void *>&_native_table, "fastdigits.native_api", NULL)

@@ -23,6 +23,10 @@ else (float16, bfloat16, CUDA or meta tensors, and calls under
 ``torch.autocast`` or ``torch.func`` transforms) falls back to PyTorch's own
 ``F.linear`` + activation, with the same results as ``torch.nn.Linear``.
 Double backward (differentiating a gradient) raises ``RuntimeError``.
+
+:func:`native_ops` (opt-in) builds a C++ operator that runs the eager
+training step of a two-layer ``MLP(..., weight_order="F")`` as one native
+autograd node: the same kernels and bits, without the Python per call.
 """
 
 from __future__ import annotations
@@ -30,13 +34,23 @@ from __future__ import annotations
 from ._common import ACTIVATIONS, PRECISIONS
 from .data import TorchBatches, batches
 from .linear import Linear, dense
+from ._native import native_ops
 from .mlp import MLP
 
-__all__ = ["Linear", "MLP", "dense", "batches", "TorchBatches", "ACTIVATIONS", "PRECISIONS"]
+__all__ = [
+    "Linear",
+    "MLP",
+    "dense",
+    "batches",
+    "TorchBatches",
+    "native_ops",
+    "ACTIVATIONS",
+    "PRECISIONS",
+]
 
 # The public names report this package as their home (as NumPy's set_module
 # does), so reprs, docs and pickled modules keep saying fastdigits.torch.X
 # whichever file of the package defines them.
-for _obj in (Linear, MLP, dense, batches, TorchBatches):
+for _obj in (Linear, MLP, dense, batches, TorchBatches, native_ops):
     _obj.__module__ = __name__
 del _obj

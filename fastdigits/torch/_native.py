@@ -1,0 +1,115 @@
+"""The opt-in native operator: ``fastdigits.torch.MLP``'s two-layer training
+step as one C++ autograd node (``_native/mlp_op.cpp``), built on this
+machine by ``torch.utils.cpp_extension`` the first time it is enabled.
+
+The ``autograd.Function`` of ``_mlp_ops.py`` runs the same kernels with the
+same bits; what the native node saves is the Python around them (the
+Function's own call, the tensor/array conversions, the saved-tensor
+bookkeeping), about 75 us of a 0.7-0.9 ms step of issue 15's loop on the
+2-vCPU Xeon, where that Python runs with cold caches."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import warnings
+
+import torch
+
+from .. import _mlp
+from .. import _config
+from .._config import kernel_context
+
+_HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_native")
+_SOURCES = ("mlp_op.cpp", "fd_native_api.h")
+_lock = threading.Lock()
+_ext = None  # the built module, once loaded
+enabled = False  # read per call by mlp._mlp_call
+_env_tried = False
+
+
+def _build():
+    from torch.utils.cpp_extension import load
+
+    h = hashlib.sha256(torch.__version__.encode())
+    for name in _SOURCES:
+        with open(os.path.join(_HERE, name), "rb") as f:
+            h.update(f.read())
+    # the name carries the sources' and torch's hash: a new version of either
+    # builds its own module instead of loading a stale one from the cache
+    ext = load(
+        name="fastdigits_native_" + h.hexdigest()[:16],
+        sources=[os.path.join(_HERE, "mlp_op.cpp")],
+        extra_include_paths=[_HERE],
+        extra_cflags=["-O2"],
+        verbose=False,
+    )
+    ext.setup(_mlp.native_api())
+    return ext
+
+
+def native_ops(enable=None) -> bool:
+    """Whether ``fastdigits.torch.MLP`` runs its training step through the
+    native operator; ``enable=True`` builds it (or loads it from
+    ``torch.utils.cpp_extension``'s cache, ``TORCH_EXTENSIONS_DIR``) and
+    turns it on, ``False`` turns it off.
+
+    The native operator is one C++ autograd node for the eager training
+    step of a two-layer ``MLP(..., weight_order="F")`` (relu, float32
+    precision, an output layer of at most 16 outputs, every parameter
+    trained, an input that needs no gradient): the same kernels and bits
+    as the Python ``autograd.Function`` that runs every other case, with
+    none of its Python per call.  Building it takes a C++ compiler and
+    ``ninja`` (``pip install ninja``) and about a minute, once per PyTorch
+    version; a failed build raises ``RuntimeError`` naming the cause and
+    leaves the Python path on.  The environment variable
+    ``FASTDIGITS_TORCH_NATIVE=1`` enables it at the first such step (a
+    failed build then warns once).  The switch is process-wide, as
+    ``torch.backends`` flags.
+
+    >>> from fastdigits.torch import native_ops
+    >>> native_ops(False)
+    False
+    """
+    global _ext, enabled
+    if enable is None:
+        return enabled
+    if not enable:
+        enabled = False
+        return False
+    with _lock:
+        if _ext is None:
+            try:
+                _ext = _build()
+            except Exception as e:  # (a compiler, ninja or header missing)
+                raise RuntimeError(
+                    "fastdigits.torch.native_ops: building the native operator failed "
+                    "(%s: %s); the Python path stays on" % (type(e).__name__, e)
+                ) from e
+        enabled = True
+    return True
+
+
+def _from_env() -> None:
+    """FASTDIGITS_TORCH_NATIVE=1: enable at the first eligible step, once."""
+    global _env_tried
+    if _env_tried:
+        return
+    _env_tried = True
+    if os.environ.get("FASTDIGITS_TORCH_NATIVE", "").strip() not in ("", "0"):
+        try:
+            native_ops(True)
+        except RuntimeError as e:
+            warnings.warn(str(e), RuntimeWarning, stacklevel=3)
+
+
+def mlp2(x, params, has_bias: bool):
+    """The native step's forward (its autograd node does the backward);
+    params: [W0, b0, W1, b1], or [W0, W1] without bias."""
+    isa, nt = kernel_context()
+    if has_bias:
+        w0, b0, w1, b1 = params
+    else:
+        (w0, w1), b0, b1 = params, None, None
+    return _ext.mlp2(x, w0, b0, w1, b1, isa, nt, _config._gemm_tile)

@@ -1,0 +1,48 @@
+/* The fastdigits kernels a native (C++) PyTorch operator calls: a table of
+ * function pointers that fastdigits._mlp.native_api() hands out in a
+ * PyCapsule named "fastdigits.native_api" (fastdigits/torch/_native.py
+ * builds the operator, mlp_op.cpp, against this header).  Plain C, no
+ * fastdigits header: the operator is compiled apart from the package.
+ *
+ * dtype: 0 float32, 1 float64.  act: 0 identity, 1 relu.  Matrices are
+ * row-major with the leading dimensions given; W (k x n) is read at
+ * W[i * w_rs + j * w_cs].  The functions return 0 on success (sparse_may
+ * and sparse_forward: 1 when the sparse product applies / was taken) and
+ * follow the C kernels' contracts (csrc/mlp/mlp_sparse.h,
+ * csrc/dense/dense.h). */
+#ifndef FD_NATIVE_API_H
+#define FD_NATIVE_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FDN_API_VERSION 1
+
+typedef struct {
+    int isa; /* the SIMD path (fastdigits._config.kernel_context) */
+    int nthreads; /* >= 1 */
+    int tile; /* the float32 GEMM's tile rule: 0, the CPU's */
+} fdn_ctx;
+
+typedef struct {
+    int version; /* FDN_API_VERSION */
+    int sparse_head_max; /* the widest output layer sparse_backward fuses */
+    int (*sparse_may)(int dtype, int64_t k, const void *x0);
+    size_t (*sparse_bytes)(int dtype, int64_t m, int64_t k, int64_t n);
+    int (*sparse_forward)(fdn_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *x,
+                          const void *W, const void *b, int act, void *y, void *scratch);
+    int (*sparse_backward)(fdn_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *dn,
+                           int64_t cn, const void *Wn, void *dWn, void *dbn, const void *y,
+                           void *dW, void *db, void *scratch);
+    size_t (*dense_work_bytes)(fdn_ctx ctx, int dtype, int backward, int64_t m, int64_t k,
+                               int64_t n);
+    int (*dense_forward)(fdn_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *x,
+                         const void *W, int64_t w_rs, int64_t w_cs, const void *b, int act, void *y,
+                         void *work);
+    int (*dense_backward)(fdn_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *dy,
+                          const void *x, const void *W, int64_t w_rs, int64_t w_cs, const void *y,
+                          int act, void *dx, void *dW, int64_t dw_rs, int64_t dw_cs, void *db,
+                          void *work);
+} fdn_api;
+
+#endif /* FD_NATIVE_API_H */
