@@ -8,6 +8,7 @@ printed).
 
     python benchmarks/bench_torch_loop.py --rounds 9 --threads 2
     python benchmarks/bench_torch_loop.py --no-compile --colmajor --bf16
+    python benchmarks/bench_torch_loop.py --no-compile --colmajor --native
     python benchmarks/bench_torch_loop.py --batch 256 --no-compile
 
 The steps are the ``torch_loop`` cases of ``fastdigits bench`` (see
@@ -110,6 +111,11 @@ def main(argv=None) -> int:
     p.add_argument("--pause", type=float, default=0.05, help="seconds between contenders")
     add_wait_idle_option(p)
     p.add_argument("--no-compile", action="store_true", help="eager rows only")
+    p.add_argument(
+        "--native",
+        action="store_true",
+        help='also MLP(weight_order="F") through fastdigits.torch.native_ops (eager)',
+    )
     for flag, (_, _, _, what) in _VARIANTS.items():
         p.add_argument("--" + flag, action="store_true", help="also rows with %s" % what)
     args = p.parse_args(argv)
@@ -133,6 +139,7 @@ def main(argv=None) -> int:
         for mode in ("eager",) if args.no_compile else ("eager", "compiled"):
             name = "torch_loop/%s/b%d" % (mode, args.batch)
             linear, mlp = by_name[name], by_name[name.replace("/" + mode, "/mlp_" + mode)]
+            native = by_name.get(name.replace("/" + mode, "/mlp_%s_native" % mode))
             # all three in one interleaved run: Linear layers, the fused MLP, nn.Linear
             makers = {
                 "Linear": linear.contenders["fastdigits"],
@@ -145,6 +152,8 @@ def main(argv=None) -> int:
                     makers[mlp_row] = _mlp_variant(prof, data, args.batch, compiled, **kw)
                     if linear_row:
                         makers[linear_row] = _linear_variant(prof, data, args.batch, compiled, **kw)
+            if args.native and native is not None:
+                makers["MLP F native"] = native.contenders["fastdigits"]
             if args.bf16:
                 makers["nn.Linear bf16 autocast"] = _torch_autocast(
                     prof, data, args.batch, compiled

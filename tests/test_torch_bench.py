@@ -19,8 +19,9 @@ def test_torch_loop_rows_run_both_contenders():
         "torch_loop/eager_colmajor/b16",
         "torch_loop/mlp_eager/b16",
         "torch_loop/mlp_eager_colmajor/b16",
+        "torch_loop/mlp_eager_native/b16",
     ]
-    kernels = ["fastdigits.torch.Linear"] * 2 + ["fastdigits.torch.MLP"] * 2
+    kernels = ["fastdigits.torch.Linear"] * 2 + ["fastdigits.torch.MLP"] * 3
     for row, kernel in zip(rows, kernels):
         assert row["status"] == "ok" and row["kernel"] == kernel
         assert row["results"]["fastdigits"]["status"] == "ok"
@@ -43,6 +44,8 @@ def test_torch_loop_steps_train_the_same_model_both_ways():
         "torch_loop/mlp_eager_colmajor/b64",
         "torch_loop/mlp_eager_colmajor/b1024",
         "torch_loop/mlp_compiled/b64",
+        "torch_loop/mlp_eager_native/b64",
+        "torch_loop/mlp_eager_native/b1024",
     ]
     data = C.Data(C.PROFILES["tiny"])
     try:
@@ -56,7 +59,8 @@ def test_torch_loop_steps_train_the_same_model_both_ways():
     finally:
         data.close()
     # same start, same batches: the same losses up to float32 rounding, with
-    # either weight order (the colmajor ones take the sparse first layer)
+    # either weight order (the colmajor ones take the sparse first layer;
+    # the native ones the same kernels through fastdigits.torch.native_ops)
     for a in ours:
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     assert np.mean(ours[0][-4:]) < np.mean(ours[0][:4])

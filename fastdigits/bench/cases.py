@@ -880,7 +880,9 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     layers (rows torch_loop/<mode>/b<B>), or the fused fastdigits.torch.MLP
     (rows torch_loop/mlp_<mode>/b<B>), against the same loop with nn.Linear +
     nn.ReLU: eager with row-major weights (mode eager) and with
-    weight_order="F" (eager_colmajor: the first layer's sparse product),
+    weight_order="F" (eager_colmajor: the first layer's sparse product;
+    eager_native, the fused MLP only: the same through
+    fastdigits.torch.native_ops, Unavailable where it cannot be built),
     and both models under torch.compile (inductor) at the smallest batch
     size."""
     cases = []
@@ -890,15 +892,24 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     # compiled: the smallest batch only, and not in the test profile (compiling
     # takes seconds per model; the tests compile these layers elsewhere)
     modes = ("eager", "eager_colmajor") + (() if p.name == "tiny" else ("compiled",))
-    for fused, mode in [(f, m) for f in (False, True) for m in modes]:
+    pairs = [(f, m) for f in (False, True) for m in modes] + [(True, "eager_native")]
+    for fused, mode in pairs:
         compiled = mode == "compiled"
-        kw = {"weight_order": "F"} if mode == "eager_colmajor" else {}
+        kw = {"weight_order": "F"} if mode in ("eager_colmajor", "eager_native") else {}
         for B in p.epoch_batches[:1] if compiled else p.epoch_batches:
 
-            def mk(ours, B=B, compiled=compiled, fused=fused, kw=kw):
+            def mk(ours, B=B, compiled=compiled, fused=fused, kw=kw, mode=mode):
                 def make():
                     # Unavailable without torch
                     MLP = api("fastdigits.torch", "MLP")
+                    native = ours and mode == "eager_native"
+                    if native:
+                        native_ops = api("fastdigits.torch", "native_ops")
+                        try:
+                            native_ops(True)  # built (or loaded) before the clock
+                        except RuntimeError as exc:
+                            raise Unavailable(str(exc)) from None
+                        native_ops(False)  # (on during this contender's steps only)
                     torch = _torch()
                     tdt = _torch_dtype(dt)
                     n = max(B, min(60000 // B, 16) * B)  # up to 16 distinct batches
@@ -919,7 +930,13 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
 
                     def step():
                         i = box["i"] = (box["i"] + 1) % len(X)
-                        return torch_train_step(run_model, opt, lossf, X[i], y[i])
+                        if not native:
+                            return torch_train_step(run_model, opt, lossf, X[i], y[i])
+                        native_ops(True)
+                        try:
+                            return torch_train_step(run_model, opt, lossf, X[i], y[i])
+                        finally:
+                            native_ops(False)
 
                     return Bench(step)
 
@@ -948,7 +965,9 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                     "(mlp_ rows: the fused fastdigits.torch.MLP) vs "
                     "nn.Linear + nn.ReLU, CrossEntropyLoss + optim.SGD "
                     "momentum; eager (colmajor rows: our weights "
-                    'weight_order="F", the first layer\'s sparse product), '
+                    'weight_order="F", the first layer\'s sparse product; '
+                    "native rows: the same step as one native autograd "
+                    "node, fastdigits.torch.native_ops), "
                     "or (compiled rows) both models under torch.compile "
                     "(inductor); no NumPy contender",
                 )
