@@ -175,3 +175,23 @@ def test_a_failed_build_names_the_cause_and_keeps_the_python_path(monkeypatch):
         warnings.simplefilter("error")
         model(x).sum().backward()  # not tried again
     assert native_ops() is False
+
+
+@pytest.mark.parametrize("rows", [0, 1, 2])
+def test_empty_and_tiny_batches(rows):
+    models, outs = [], []
+    for on in (True, False):
+        torch.manual_seed(0)
+        model = MLP([30, 8, 4], weight_order="F")
+        native_ops(on)
+        try:
+            y = model(digit_like(max(rows, 1), 30, torch.float32)[:rows])
+            y.square().sum().backward()
+        finally:
+            native_ops(False)
+        assert y.grad_fn is not None and ("CppFunction" in type(y.grad_fn).__name__) == on
+        models.append(model)
+        outs.append(y)
+    assert torch.equal(outs[0], outs[1])
+    for p, q in zip(*(m.parameters() for m in models)):
+        assert torch.equal(p.grad, q.grad)
