@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     p.add_argument(
         "--native",
         action="store_true",
-        help='also MLP(weight_order="F") through fastdigits.torch.native_ops (eager)',
+        help='also weight_order="F" rows through fastdigits.torch.native_ops (eager)',
     )
     for flag, (_, _, _, what) in _VARIANTS.items():
         p.add_argument("--" + flag, action="store_true", help="also rows with %s" % what)
@@ -139,7 +139,10 @@ def main(argv=None) -> int:
         for mode in ("eager",) if args.no_compile else ("eager", "compiled"):
             name = "torch_loop/%s/b%d" % (mode, args.batch)
             linear, mlp = by_name[name], by_name[name.replace("/" + mode, "/mlp_" + mode)]
-            native = by_name.get(name.replace("/" + mode, "/mlp_%s_native" % mode))
+            native = {
+                "Linear F native": by_name.get(name.replace("/" + mode, "/%s_native" % mode)),
+                "MLP F native": by_name.get(name.replace("/" + mode, "/mlp_%s_native" % mode)),
+            }
             # all three in one interleaved run: Linear layers, the fused MLP, nn.Linear
             makers = {
                 "Linear": linear.contenders["fastdigits"],
@@ -152,8 +155,9 @@ def main(argv=None) -> int:
                     makers[mlp_row] = _mlp_variant(prof, data, args.batch, compiled, **kw)
                     if linear_row:
                         makers[linear_row] = _linear_variant(prof, data, args.batch, compiled, **kw)
-            if args.native and native is not None:
-                makers["MLP F native"] = native.contenders["fastdigits"]
+            for row, case in native.items():
+                if args.native and case is not None:
+                    makers[row] = case.contenders["fastdigits"]
             if args.bf16:
                 makers["nn.Linear bf16 autocast"] = _torch_autocast(
                     prof, data, args.batch, compiled

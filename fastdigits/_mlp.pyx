@@ -699,6 +699,8 @@ cdef extern from "fd_native_api.h" nogil:
         int (*sparse_backward)(fdn_ctx, int, int64_t, int64_t, int64_t, const void *, int64_t,
                                const void *, void *, void *, const void *, void *, void *,
                                void *)
+        int (*sparse_backward_dy)(fdn_ctx, int, int64_t, int64_t, int64_t, const void *,
+                                  const void *, int, void *, void *, void *)
         size_t (*dense_work_bytes)(fdn_ctx, int, int, int64_t, int64_t, int64_t)
         int (*dense_forward)(fdn_ctx, int, int64_t, int64_t, int64_t, const void *,
                              const void *, int64_t, int64_t, const void *, int, void *, void *)
@@ -757,6 +759,21 @@ cdef int _n_sparse_backward(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n, 
     return rc if rc != FD_OK else (0 if done else -1)
 
 
+cdef int _n_sparse_backward_dy(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n,
+                               const void *dy, const void *y, int act, void *dW, void *db,
+                               void *scratch) noexcept nogil:
+    cdef int done = 0, rc
+    if dt == FD_F32:
+        rc = fd_mlp_sparse_backward_f32(_native_ctx(c), m, k, n, <const float *>dy, n, NULL, 0,
+                                        NULL, NULL, NULL, <const float *>y, act, <float *>dW,
+                                        <float *>db, scratch, &done)
+    else:
+        rc = fd_mlp_sparse_backward_f64(_native_ctx(c), m, k, n, <const double *>dy, n, NULL, 0,
+                                        NULL, NULL, NULL, <const double *>y, act, <double *>dW,
+                                        <double *>db, scratch, &done)
+    return rc if rc != FD_OK else (0 if done else -1)
+
+
 cdef size_t _n_dense_work_bytes(fdn_ctx c, int dt, int backward, int64_t m, int64_t k,
                                 int64_t n) noexcept nogil:
     return fd_dense_work_bytes(_native_ctx(c), dt, FD_DENSE_BACKWARD if backward
@@ -785,6 +802,7 @@ _native_table.sparse_may = _n_sparse_may
 _native_table.sparse_bytes = _n_sparse_bytes
 _native_table.sparse_forward = _n_sparse_forward
 _native_table.sparse_backward = _n_sparse_backward
+_native_table.sparse_backward_dy = _n_sparse_backward_dy
 _native_table.dense_work_bytes = _n_dense_work_bytes
 _native_table.dense_forward = _n_dense_forward
 _native_table.dense_backward = _n_dense_backward

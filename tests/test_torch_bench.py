@@ -17,11 +17,12 @@ def test_torch_loop_rows_run_both_contenders():
     assert [r["name"] for r in rows] == [
         "torch_loop/eager/b16",
         "torch_loop/eager_colmajor/b16",
+        "torch_loop/eager_native/b16",
         "torch_loop/mlp_eager/b16",
         "torch_loop/mlp_eager_colmajor/b16",
         "torch_loop/mlp_eager_native/b16",
     ]
-    kernels = ["fastdigits.torch.Linear"] * 2 + ["fastdigits.torch.MLP"] * 3
+    kernels = ["fastdigits.torch.Linear"] * 3 + ["fastdigits.torch.MLP"] * 3
     for row, kernel in zip(rows, kernels):
         assert row["status"] == "ok" and row["kernel"] == kernel
         assert row["results"]["fastdigits"]["status"] == "ok"
@@ -38,14 +39,16 @@ def test_torch_loop_steps_train_the_same_model_both_ways():
         "torch_loop/eager/b1024",
         "torch_loop/eager_colmajor/b64",
         "torch_loop/eager_colmajor/b1024",
+        "torch_loop/eager_native/b64",
+        "torch_loop/eager_native/b1024",
         "torch_loop/compiled/b64",
         "torch_loop/mlp_eager/b64",
         "torch_loop/mlp_eager/b1024",
         "torch_loop/mlp_eager_colmajor/b64",
         "torch_loop/mlp_eager_colmajor/b1024",
-        "torch_loop/mlp_compiled/b64",
         "torch_loop/mlp_eager_native/b64",
         "torch_loop/mlp_eager_native/b1024",
+        "torch_loop/mlp_compiled/b64",
     ]
     data = C.Data(C.PROFILES["tiny"])
     try:

@@ -10,7 +10,7 @@ import torch
 from _torch_helpers import digit_like
 
 import fastdigits
-from fastdigits.torch import MLP, _native, native_ops
+from fastdigits.torch import MLP, Linear, _native, native_ops
 
 TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.float64: dict(rtol=1e-12, atol=1e-12)}
 
@@ -195,3 +195,129 @@ def test_empty_and_tiny_batches(rows):
     assert torch.equal(outs[0], outs[1])
     for p, q in zip(*(m.parameters() for m in models)):
         assert torch.equal(p.grad, q.grad)
+
+
+# --------------------------------------------------------------------------
+# Linear: identity or relu, either weight order, as one native node
+
+
+def _spy_linear(monkeypatch):
+    calls = []
+    real = _native.linear
+
+    def spy(x, *a):
+        calls.append(x.shape[0])
+        return real(x, *a)
+
+    monkeypatch.setattr(_native, "linear", spy)
+    return calls
+
+
+def _linear_pair(order, act, dtype, bias):
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        Linear(61, 19, activation=act, dtype=dtype, bias=bias, weight_order=order),
+        Linear(19, 5, dtype=dtype, bias=bias, weight_order=order),
+    )
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("order, act", [("C", None), ("C", "relu"), ("F", None), ("F", "relu")])
+def test_linear_same_bits_as_the_python_function(monkeypatch, order, act, dtype, bias, threads):
+    calls = _spy_linear(monkeypatch)
+    # data (the sparse product with column-major weights), rows too dense
+    # for it, and an input that needs its gradient
+    xs = [digit_like(37, 61, dtype), torch.randn(11, 61, dtype=dtype)]
+    grads = []
+    for on in (True, False):
+        model = _linear_pair(order, act, dtype, bias)
+        xg = torch.randn(7, 61, dtype=dtype, requires_grad=True)
+        with fastdigits.threads(threads):
+            _steps(model, xs, on)
+            native_ops(on)
+            try:
+                model(xg).square().sum().backward()
+            finally:
+                native_ops(False)
+        grads.append([p.grad for p in model.parameters()] + [xg.grad])
+        for p in model.parameters():
+            assert p.grad.stride() == p.stride()
+    assert calls == [37, 37, 11, 11, 37, 37, 7, 7]  # both layers, every step
+    for a, b in zip(*grads):
+        assert torch.equal(a, b)
+    ref = torch.nn.Sequential(
+        torch.nn.Linear(61, 19, bias=bias, dtype=dtype),
+        torch.nn.ReLU() if act else torch.nn.Identity(),
+        torch.nn.Linear(19, 5, bias=bias, dtype=dtype),
+    )
+    ours = _linear_pair(order, act, dtype, bias)
+    ref[0].load_state_dict(ours[0].state_dict())
+    ref[2].load_state_dict(ours[1].state_dict())
+    for p, q in zip(_steps(ours, xs, True), _steps(ref, xs, False)):
+        torch.testing.assert_close(p, q, **TOL[dtype])
+
+
+def test_linear_only_where_it_applies(monkeypatch, native):
+    calls = _spy_linear(monkeypatch)
+    x = digit_like(9, 30, torch.float32)
+    frozen = Linear(30, 8)
+    frozen.weight.requires_grad_(False)
+    sliced = Linear(60, 8)
+    sliced.weight = torch.nn.Parameter(torch.randn(8, 60)[:, ::2])  # neither order
+    for layer, inp in (
+        (Linear(30, 8, activation="tanh"), x),
+        (Linear(30, 8, activation="gelu", weight_order="F"), x),
+        (Linear(30, 8, precision="bfloat16"), x),
+        (frozen, x.clone().requires_grad_(True)),
+        (sliced, x),
+    ):
+        layer(inp).sum().backward()
+    with torch.no_grad():
+        Linear(30, 8)(x)
+    assert calls == []
+    Linear(30, 8, activation="relu")(x).sum().backward()
+    assert calls == [9]
+
+
+def test_linear_saved_tensors_retain_graph_and_double_backward(native):
+    torch.manual_seed(2)
+    layer = Linear(30, 8, activation="relu", weight_order="F")
+    x = digit_like(9, 30, torch.float32)
+    xg = x.clone().requires_grad_(True)
+    # what backward reads changed in place: autograd's error, as nn.Linear's
+    for inp, change in (
+        (x, lambda y: x.mul_(2.0)),  # read by the weight's gradient
+        (xg, lambda y: layer.weight.mul_(2.0)),  # read by dx
+        (x, lambda y: y.mul_(2.0)),  # relu' reads the output
+    ):
+        y = layer(inp * 1.0 if inp is xg else inp)
+        with torch.no_grad():
+            change(y)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+    # an identity layer's output is not saved: it may change (nn.ReLU(inplace=True))
+    ident = Linear(30, 8)
+    h = ident(x)
+    torch.relu_(h)
+    h.sum().backward()
+    # retain_graph adds up; a third backward is refused
+    layer.zero_grad(set_to_none=True)
+    loss = layer(x).square().sum()
+    loss.backward(retain_graph=True)
+    first = [p.grad.clone() for p in layer.parameters()]
+    loss.backward()
+    for p, g in zip(layer.parameters(), first):
+        torch.testing.assert_close(p.grad, 2 * g)
+    with pytest.raises(RuntimeError, match="second time"):
+        loss.backward()
+    # create_graph: first-order gradients as without it, then the clear error
+    (gx,) = torch.autograd.grad(layer(xg).square().sum(), xg, create_graph=True)
+    layer2 = Linear(30, 8, activation="relu", weight_order="F")
+    layer2.load_state_dict(layer.state_dict())
+    native_ops(False)
+    (gx_ref,) = torch.autograd.grad(layer2(xg).square().sum(), xg)
+    torch.testing.assert_close(gx.detach(), gx_ref)
+    with pytest.raises(RuntimeError, match="double backward .* not supported"):
+        gx.sum().backward()

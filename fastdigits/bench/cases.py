@@ -881,8 +881,8 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     (rows torch_loop/mlp_<mode>/b<B>), against the same loop with nn.Linear +
     nn.ReLU: eager with row-major weights (mode eager) and with
     weight_order="F" (eager_colmajor: the first layer's sparse product;
-    eager_native, the fused MLP only: the same through
-    fastdigits.torch.native_ops, Unavailable where it cannot be built),
+    eager_native: the same through fastdigits.torch.native_ops,
+    Unavailable where it cannot be built),
     and both models under torch.compile (inductor) at the smallest batch
     size."""
     cases = []
@@ -891,9 +891,9 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
 
     # compiled: the smallest batch only, and not in the test profile (compiling
     # takes seconds per model; the tests compile these layers elsewhere)
-    modes = ("eager", "eager_colmajor") + (() if p.name == "tiny" else ("compiled",))
-    pairs = [(f, m) for f in (False, True) for m in modes] + [(True, "eager_native")]
-    for fused, mode in pairs:
+    modes = ("eager", "eager_colmajor", "eager_native")
+    modes += () if p.name == "tiny" else ("compiled",)
+    for fused, mode in [(f, m) for f in (False, True) for m in modes]:
         compiled = mode == "compiled"
         kw = {"weight_order": "F"} if mode in ("eager_colmajor", "eager_native") else {}
         for B in p.epoch_batches[:1] if compiled else p.epoch_batches:

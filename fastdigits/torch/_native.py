@@ -1,6 +1,8 @@
-"""The opt-in native operator: ``fastdigits.torch.MLP``'s two-layer training
-step as one C++ autograd node (``_native/mlp_op.cpp``), built on this
-machine by ``torch.utils.cpp_extension`` the first time it is enabled.
+"""The opt-in native operators: the training step of a
+``fastdigits.torch.Linear`` layer (identity or relu) and of a two-layer
+``fastdigits.torch.MLP``, each as one C++ autograd node
+(``_native/mlp_op.cpp``), built on this machine by
+``torch.utils.cpp_extension`` the first time they are enabled.
 
 The ``autograd.Function`` of ``_mlp_ops.py`` runs the same kernels with the
 same bits; what the native node saves is the Python around them (the
@@ -50,17 +52,20 @@ def _build():
 
 
 def native_ops(enable=None) -> bool:
-    """Whether ``fastdigits.torch.MLP`` runs its training step through the
-    native operator; ``enable=True`` builds it (or loads it from
+    """Whether ``fastdigits.torch`` runs its eager training steps through
+    the native operators; ``enable=True`` builds them (or loads them from
     ``torch.utils.cpp_extension``'s cache, ``TORCH_EXTENSIONS_DIR``) and
-    turns it on, ``False`` turns it off.
+    turns them on, ``False`` turns them off.
 
-    The native operator is one C++ autograd node for the eager training
-    step of a two-layer ``MLP(..., weight_order="F")`` (relu, float32
-    precision, an output layer of at most 16 outputs, every parameter
-    trained, an input that needs no gradient): the same kernels and bits
-    as the Python ``autograd.Function`` that runs every other case, with
-    none of its Python per call.  Building it takes a C++ compiler and
+    Each native operator is one C++ autograd node for a training step
+    (grad mode on, the parameters trained, float32 precision): a
+    ``Linear`` layer with no activation or relu (either ``weight_order``),
+    and a two-layer relu ``MLP(..., weight_order="F")`` whose output layer
+    has at most 16 outputs, on an input that needs no gradient.  They run
+    the same kernels with the same bits as the Python
+    ``autograd.Function`` that runs every other case (other activations,
+    bfloat16, deeper MLPs, inference, ``torch.compile``), with none of its
+    Python per call.  Building it takes a C++ compiler and
     ``ninja`` (``pip install ninja``) and about a minute, once per PyTorch
     version; a failed build raises ``RuntimeError`` naming the cause and
     leaves the Python path on.  The environment variable
@@ -102,6 +107,29 @@ def _from_env() -> None:
             native_ops(True)
         except RuntimeError as e:
             warnings.warn(str(e), RuntimeWarning, stacklevel=3)
+
+
+_ACTS = {"identity": 0, "relu": 1}
+
+
+def _linear_ok(x, weight, bias, act: str, precision: str) -> bool:
+    """Whether a Linear layer's training step runs through the native
+    operator: identity or relu, float32 precision, a row- or column-major
+    weight that is trained (and its bias, if any)."""
+    if act not in _ACTS or precision != "float32" or not weight.requires_grad:
+        return False
+    if bias is not None and not bias.requires_grad:
+        return False
+    if not (weight.is_contiguous() or weight.t().is_contiguous()):
+        return False
+    _from_env()
+    return enabled
+
+
+def linear(x, weight, bias, act: str):
+    """The native Linear layer's forward (its autograd node does the backward)."""
+    isa, nt = kernel_context()
+    return _ext.linear(x, weight, bias, _ACTS[act], isa, nt, _config._gemm_tile)
 
 
 def mlp2(x, params, has_bias: bool):

@@ -19,6 +19,7 @@ from ._common import (
     _torch_linear,
     _weight_bias,
 )
+from . import _native
 from ._dense_ops import _dense_apply, _dense_op, _forward_kernel
 
 
@@ -108,6 +109,10 @@ def _dense_call(
         if torch.is_grad_enabled() and (
             x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
         ):
+            if (_native.enabled or not _native._env_tried) and _native._linear_ok(
+                x, weight, bias, act, precision
+            ):
+                return _native.linear(x, weight, bias, act)
             return _dense_apply(x, weight, bias, act, precision)
         return _forward_kernel(x, weight, bias, act, precision)[0]  # no graph to record
     if _pytorch_ops_only():

@@ -6,8 +6,11 @@
  *
  * dtype: 0 float32, 1 float64.  act: 0 identity, 1 relu.  Matrices are
  * row-major with the leading dimensions given; W (k x n) is read at
- * W[i * w_rs + j * w_cs].  The functions return 0 on success (sparse_may
- * and sparse_forward: 1 when the sparse product applies / was taken) and
+ * W[i * w_rs + j * w_cs] (dW the same, dw_rs / dw_cs apart).  The functions
+ * return 0 on success (sparse_may and sparse_forward: 1 when the sparse
+ * product applies / was taken; sparse_backward: its output layer's too,
+ * the forward's y relu, sparse_backward_dy: dy given, y unread after an
+ * identity forward) and
  * follow the C kernels' contracts (csrc/mlp/mlp_sparse.h,
  * csrc/dense/dense.h). */
 #ifndef FD_NATIVE_API_H
@@ -34,6 +37,9 @@ typedef struct {
     int (*sparse_backward)(fdn_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *dn,
                            int64_t cn, const void *Wn, void *dWn, void *dbn, const void *y,
                            void *dW, void *db, void *scratch);
+    int (*sparse_backward_dy)(fdn_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n,
+                              const void *dy, const void *y, int act, void *dW, void *db,
+                              void *scratch);
     size_t (*dense_work_bytes)(fdn_ctx ctx, int dtype, int backward, int64_t m, int64_t k,
                                int64_t n);
     int (*dense_forward)(fdn_ctx ctx, int dtype, int64_t m, int64_t k, int64_t n, const void *x,

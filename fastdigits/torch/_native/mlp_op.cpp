@@ -125,8 +125,108 @@ struct Mlp2 : public torch::autograd::Function<Mlp2> {
     }
 };
 
+// fastdigits::linear: a Linear layer (identity or relu, float32 precision)
+// as one native autograd node: the sparse product where its weight is
+// column-major and its input needs no gradient (the Python Function's
+// rule, _dense_ops._sparse_ok), the dense kernels otherwise.  It saves
+// what _DenseFunction saves: x where the weight's gradient reads it, the
+// weight where dx does, y where relu' does, the sparse scratch.
+struct Dense : public torch::autograd::Function<Dense> {
+    static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x,
+                              const at::Tensor &W, const at::Tensor &b, int64_t act, int64_t isa,
+                              int64_t nthreads, int64_t tile)
+    {
+        const int64_t m = x.size(0), k = x.size(1), n = W.size(0);
+        const int dt = x.scalar_type() == at::kDouble ? 1 : 0;
+        const fdn_ctx c{(int)isa, (int)nthreads, (int)tile};
+        const bool need_dx = x.requires_grad(), need_dw = W.requires_grad();
+        // W (n, k) in either order is the (k, n) matrix the kernels read
+        const int64_t w_rs = W.stride(1), w_cs = W.stride(0);
+        auto y = at::empty({m, n}, x.options());
+        at::Tensor scratch;
+        int sparse = 0, rc = 0;
+        if (!need_dx && w_cs == 1 && m > 0 && api->sparse_may(dt, k, x.data_ptr()))
+            scratch = bytes((int64_t)api->sparse_bytes(dt, m, k, n), x);
+        {
+            pybind11::gil_scoped_release nogil;
+            if (scratch.defined())
+                sparse = api->sparse_forward(c, dt, m, k, n, x.data_ptr(), W.data_ptr(), ptr(b),
+                                             (int)act, y.data_ptr(), scratch.data_ptr());
+            if (!sparse) {
+                auto work = bytes((int64_t)api->dense_work_bytes(c, dt, 0, m, k, n), x);
+                rc = api->dense_forward(c, dt, m, k, n, x.data_ptr(), W.data_ptr(), w_rs, w_cs,
+                                        ptr(b), (int)act, y.data_ptr(), work.data_ptr());
+            }
+        }
+        TORCH_CHECK(rc == 0, "fastdigits: out of memory in the Linear layer's forward pass");
+        ctx->save_for_backward({need_dw ? x : at::Tensor(), need_dx ? W : at::Tensor(),
+                                act == kRelu ? y : at::Tensor(), sparse ? scratch : at::Tensor()});
+        // what is not saved, for the create_graph path (as ctx.inputs)
+        if (!need_dw) ctx->saved_data["x"] = x;
+        if (!need_dx) ctx->saved_data["W"] = W;
+        ctx->saved_data["ctx"] = std::vector<int64_t>{isa, nthreads, tile, act};
+        ctx->saved_data["bias"] = b.numel() > 0;
+        return y;
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                   torch::autograd::variable_list grads)
+    {
+        const auto s = ctx->get_saved_variables();
+        const at::Tensor x = s[0].defined() ? s[0] : ctx->saved_data["x"].toTensor();
+        const at::Tensor W = s[1].defined() ? s[1] : ctx->saved_data["W"].toTensor();
+        const at::Tensor &y = s[2], &scratch = s[3];
+        const auto cv = ctx->saved_data["ctx"].toIntVector();
+        const int act = (int)cv[3];
+        const bool has_bias = ctx->saved_data["bias"].toBool();
+        const bool need_dx = ctx->needs_input_grad(0);
+        const at::Tensor dy = grads[0].contiguous();
+        at::Tensor none;
+        if (torch::GradMode::is_enabled()) {
+            // create_graph=True: through the custom operator (_dense_ops.py),
+            // whose own backward raises the clear double-backward error
+            static auto op =
+                c10::Dispatcher::singleton().findSchemaOrThrow("fastdigits::dense_backward", "");
+            torch::jit::Stack st;
+            st.emplace_back(dy);
+            st.emplace_back(x);
+            st.emplace_back(W);
+            st.emplace_back(y.defined() ? y : x.new_empty({0}));
+            st.emplace_back(std::string(act == kRelu ? "relu" : "identity"));
+            st.emplace_back(need_dx);
+            st.emplace_back(std::string("float32"));
+            op.callBoxed(&st);
+            return {need_dx ? st[0].toTensor() : none,
+                    st[1].toTensor(),
+                    has_bias ? st[2].toTensor() : none,
+                    none,
+                    none,
+                    none,
+                    none};
+        }
+        const fdn_ctx c{(int)cv[0], (int)cv[1], (int)cv[2]};
+        const int64_t m = x.size(0), k = x.size(1), n = W.size(0);
+        const int dt = x.scalar_type() == at::kDouble ? 1 : 0;
+        auto dW = at::empty_like(W), db = at::empty({n}, dy.options()); // (W's layout)
+        at::Tensor dx;
+        int rc;
+        if (scratch.defined()) {
+            rc = api->sparse_backward_dy(c, dt, m, k, n, dy.data_ptr(), ptr(y), act, dW.data_ptr(),
+                                         db.data_ptr(), scratch.data_ptr());
+        } else {
+            if (need_dx) dx = at::empty({m, k}, dy.options());
+            auto work = bytes((int64_t)api->dense_work_bytes(c, dt, 1, m, k, n), dy);
+            rc = api->dense_backward(c, dt, m, k, n, dy.data_ptr(), x.data_ptr(), W.data_ptr(),
+                                     W.stride(1), W.stride(0), ptr(y), act, ptr(dx), dW.data_ptr(),
+                                     W.stride(1), W.stride(0), db.data_ptr(), work.data_ptr());
+        }
+        TORCH_CHECK(rc == 0, "fastdigits: the Linear layer's backward pass failed");
+        return {dx, dW, has_bias ? db : none, none, none, none, none};
+    }
+};
+
 void check(bool ok, const char *what)
-{ TORCH_CHECK(ok, "fastdigits.torch native mlp2: ", what); }
+{ TORCH_CHECK(ok, "fastdigits.torch native operator: ", what); }
 
 at::Tensor mlp2(const at::Tensor &x, const at::Tensor &W0, const c10::optional<at::Tensor> &b0,
                 const at::Tensor &W1, const c10::optional<at::Tensor> &b1, int64_t isa,
@@ -157,6 +257,28 @@ at::Tensor mlp2(const at::Tensor &x, const at::Tensor &W0, const c10::optional<a
     return Mlp2::apply(x, W0, b0.value_or(none), W1, b1.value_or(none), isa, nthreads, tile);
 }
 
+at::Tensor linear(const at::Tensor &x, const at::Tensor &W, const c10::optional<at::Tensor> &b,
+                  int64_t act, int64_t isa, int64_t nthreads, int64_t tile)
+{
+    check(api != nullptr, "setup() was not called");
+    const auto dt = x.scalar_type();
+    check(dt == at::kFloat || dt == at::kDouble, "x must be float32 or float64");
+    check(x.dim() == 2 && x.is_contiguous() && x.device().is_cpu(),
+          "x must be 2-D, C-contiguous, on the CPU");
+    const int64_t k = x.size(1), n = W.size(0);
+    check(W.dim() == 2 && W.size(1) == k && W.scalar_type() == dt && W.device().is_cpu() &&
+              ((W.stride(0) == k && W.stride(1) == 1) || (W.stride(0) == 1 && W.stride(1) == n)),
+          "W must be an (n, k) row- or column-major CPU tensor of x's dtype");
+    if (b.has_value())
+        check(b->dim() == 1 && b->size(0) == n && b->is_contiguous() && b->scalar_type() == dt &&
+                  b->device().is_cpu(),
+              "the bias must be a contiguous CPU vector of x's dtype");
+    check(act == kIdentity || act == kRelu, "act must be identity (0) or relu (1)");
+    check(nthreads >= 1, "nthreads must be >= 1");
+    const at::Tensor none = at::empty({0}, x.options());
+    return Dense::apply(x, W, b.value_or(none), act, isa, nthreads, tile);
+}
+
 void setup(pybind11::capsule table)
 {
     const auto *t =
@@ -173,4 +295,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, mod)
 {
     mod.def("setup", &setup, "the kernels' table (fastdigits._mlp.native_api())");
     mod.def("mlp2", &mlp2, "the two-layer MLP step's forward (autograd: its backward)");
+    mod.def("linear", &linear, "a Linear layer's forward (autograd: its backward)");
 }
