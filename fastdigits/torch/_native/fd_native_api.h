@@ -1,18 +1,19 @@
 /* The fastdigits kernels a native (C++) PyTorch operator calls: a table of
  * function pointers that fastdigits._mlp.native_api() hands out in a
  * PyCapsule named "fastdigits.native_api" (fastdigits/torch/_native.py
- * builds the operator, mlp_op.cpp, against this header).  Plain C, no
- * fastdigits header: the operator is compiled apart from the package.
+ * builds the operators, mlp_op.cpp, against this header).  Plain C, no
+ * fastdigits header: the operators are compiled apart from the package.
  *
  * dtype: 0 float32, 1 float64.  act: 0 identity, 1 relu.  Matrices are
- * row-major with the leading dimensions given; W (k x n) is read at
- * W[i * w_rs + j * w_cs] (dW the same, dw_rs / dw_cs apart).  The functions
- * return 0 on success (sparse_may and sparse_forward: 1 when the sparse
- * product applies / was taken; sparse_backward: its output layer's too,
- * the forward's y relu, sparse_backward_dy: dy given, y unread after an
- * identity forward) and
- * follow the C kernels' contracts (csrc/mlp/mlp_sparse.h,
- * csrc/dense/dense.h). */
+ * C-contiguous (x m x k, y m x n, dy m x n, dx m x k) except the weights:
+ * W (k x n) is read at W[i * w_rs + j * w_cs], dW written at
+ * dW[i * dw_rs + j * dw_cs].  sparse_may and sparse_forward return 1 when
+ * the sparse product applies / was taken (0: take the dense one); the
+ * others return 0 on success.  sparse_backward: after a relu forward, with
+ * the next (linear, cn <= sparse_head_max outputs) layer's backward fused
+ * (dn its output gradient, Wn its n x cn weights); sparse_backward_dy: the
+ * layer's own dy (y unread after an identity forward).  Contracts:
+ * csrc/mlp/mlp_sparse.h, csrc/dense/dense.h. */
 #ifndef FD_NATIVE_API_H
 #define FD_NATIVE_API_H
 

@@ -1,8 +1,9 @@
-// fastdigits::mlp2 for the eager training step of fastdigits.torch.MLP: two
-// layers (relu, then linear) with column-major weights on data (an input
-// that needs no gradient), as one native PyTorch autograd node.  The
-// autograd.Function of _mlp_ops.py runs the same kernels; this one spends
-// no Python per call (issue 15: ~75 us of a 0.7-0.9 ms step on the Xeon).
+// The native training steps of fastdigits.torch (native_ops): a Linear
+// layer with no activation or relu (fastdigits::linear) and a two-layer
+// relu MLP with column-major weights on data (fastdigits::mlp2), each as
+// one PyTorch autograd node.  The autograd.Functions of _dense_ops.py and
+// _mlp_ops.py run the same kernels with the same bits; these spend no
+// Python per call (issue 15: ~75 us of a 0.7-0.9 ms step on the Xeon).
 // Built on demand by fastdigits/torch/_native.py (torch.utils.cpp_extension);
 // the kernels come from fastdigits._mlp.native_api() (fd_native_api.h).
 #include <torch/extension.h>
