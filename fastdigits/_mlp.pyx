@@ -741,37 +741,36 @@ cdef int _n_sparse_forward(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n, c
                                      scratch)
 
 
+cdef int _sp_backward(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n, const void *dy,
+                      const void *dn, int64_t cn, const void *Wn, void *dWn, void *dbn,
+                      const void *y, int act, void *dW, void *db, void *scratch) noexcept nogil:
+    """fd_mlp_sparse_backward_<dtype>: 0 when done, else its status (-1: no
+    sparse forward in scratch)."""
+    cdef int done = 0, rc
+    if dt == FD_F32:
+        rc = fd_mlp_sparse_backward_f32(_native_ctx(c), m, k, n, <const float *>dy, n,
+                                        <const float *>dn, cn, <const float *>Wn, <float *>dWn,
+                                        <float *>dbn, <const float *>y, act, <float *>dW,
+                                        <float *>db, scratch, &done)
+    else:
+        rc = fd_mlp_sparse_backward_f64(_native_ctx(c), m, k, n, <const double *>dy, n,
+                                        <const double *>dn, cn, <const double *>Wn,
+                                        <double *>dWn, <double *>dbn, <const double *>y, act,
+                                        <double *>dW, <double *>db, scratch, &done)
+    return rc if rc != FD_OK else (0 if done else -1)
+
+
 cdef int _n_sparse_backward(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n, const void *dn,
                             int64_t cn, const void *Wn, void *dWn, void *dbn, const void *y,
                             void *dW, void *db, void *scratch) noexcept nogil:
-    cdef int done = 0, rc
-    cdef int relu = 1  # (FD_ACT_RELU: the fused output layer follows a relu layer)
-    if dt == FD_F32:
-        rc = fd_mlp_sparse_backward_f32(_native_ctx(c), m, k, n, NULL, n, <const float *>dn, cn,
-                                        <const float *>Wn, <float *>dWn, <float *>dbn,
-                                        <const float *>y, relu, <float *>dW, <float *>db,
-                                        scratch, &done)
-    else:
-        rc = fd_mlp_sparse_backward_f64(_native_ctx(c), m, k, n, NULL, n, <const double *>dn,
-                                        cn, <const double *>Wn, <double *>dWn, <double *>dbn,
-                                        <const double *>y, relu, <double *>dW, <double *>db,
-                                        scratch, &done)
-    return rc if rc != FD_OK else (0 if done else -1)
+    # (relu: the fused output layer follows a relu layer)
+    return _sp_backward(c, dt, m, k, n, NULL, dn, cn, Wn, dWn, dbn, y, 1, dW, db, scratch)
 
 
 cdef int _n_sparse_backward_dy(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n,
                                const void *dy, const void *y, int act, void *dW, void *db,
                                void *scratch) noexcept nogil:
-    cdef int done = 0, rc
-    if dt == FD_F32:
-        rc = fd_mlp_sparse_backward_f32(_native_ctx(c), m, k, n, <const float *>dy, n, NULL, 0,
-                                        NULL, NULL, NULL, <const float *>y, act, <float *>dW,
-                                        <float *>db, scratch, &done)
-    else:
-        rc = fd_mlp_sparse_backward_f64(_native_ctx(c), m, k, n, <const double *>dy, n, NULL, 0,
-                                        NULL, NULL, NULL, <const double *>y, act, <double *>dW,
-                                        <double *>db, scratch, &done)
-    return rc if rc != FD_OK else (0 if done else -1)
+    return _sp_backward(c, dt, m, k, n, dy, NULL, 0, NULL, NULL, NULL, y, act, dW, db, scratch)
 
 
 cdef size_t _n_dense_work_bytes(fdn_ctx c, int dt, int backward, int64_t m, int64_t k,

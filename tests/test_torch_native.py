@@ -41,6 +41,21 @@ def _spy(monkeypatch):
     return calls
 
 
+def _retain_graph_adds_up(model, x):
+    """A second backward needs retain_graph and adds up; a third is refused.
+    Returns the first backward's gradients."""
+    model.zero_grad(set_to_none=True)
+    loss = model(x).square().sum()
+    loss.backward(retain_graph=True)
+    first = [p.grad.clone() for p in model.parameters()]
+    loss.backward()
+    for p, g in zip(model.parameters(), first):
+        torch.testing.assert_close(p.grad, 2 * g)
+    with pytest.raises(RuntimeError, match="second time"):
+        loss.backward()
+    return first
+
+
 def _steps(model, xs, on, steps=3):
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     native_ops(on)
@@ -138,16 +153,7 @@ def test_in_place_changes_retain_graph_and_double_backward(native):
             change()
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.backward()
-    # a second backward needs retain_graph, and adds up
-    model.zero_grad(set_to_none=True)
-    loss = model(x).square().sum()
-    loss.backward(retain_graph=True)
-    first = [p.grad.clone() for p in model.parameters()]
-    loss.backward()
-    for p, g in zip(model.parameters(), first):
-        torch.testing.assert_close(p.grad, 2 * g)
-    with pytest.raises(RuntimeError, match="second time"):
-        loss.backward()
+    first = _retain_graph_adds_up(model, x)
     # create_graph: first-order gradients as without it, then the clear error
     (g,) = torch.autograd.grad(model(x).square().sum(), [model.layers[0].weight], create_graph=True)
     torch.testing.assert_close(g.detach(), first[0])
@@ -302,16 +308,7 @@ def test_linear_saved_tensors_retain_graph_and_double_backward(native):
     h = ident(x)
     torch.relu_(h)
     h.sum().backward()
-    # retain_graph adds up; a third backward is refused
-    layer.zero_grad(set_to_none=True)
-    loss = layer(x).square().sum()
-    loss.backward(retain_graph=True)
-    first = [p.grad.clone() for p in layer.parameters()]
-    loss.backward()
-    for p, g in zip(layer.parameters(), first):
-        torch.testing.assert_close(p.grad, 2 * g)
-    with pytest.raises(RuntimeError, match="second time"):
-        loss.backward()
+    _retain_graph_adds_up(layer, x)
     # create_graph: first-order gradients as without it, then the clear error
     (gx,) = torch.autograd.grad(layer(xg).square().sum(), xg, create_graph=True)
     layer2 = Linear(30, 8, activation="relu", weight_order="F")

@@ -126,6 +126,25 @@ def _linear_ok(x, weight, bias, act: str, precision: str) -> bool:
     return enabled
 
 
+def _mlp2_ok(x, params, n_layers: int, act: str, precision: str) -> bool:
+    """Whether an MLP's training step runs through the native operator: two
+    layers, relu, float32 precision, column-major weights with at most
+    SPARSE_HEAD_MAX outputs last, every parameter trained, an input that
+    needs no gradient (the rest: mlp._mlp_apply)."""
+    if n_layers != 2 or act != "relu" or precision != "float32" or x.requires_grad:
+        return False
+    w1 = params[-2] if len(params) == 4 else params[1]
+    if not (
+        params[0].t().is_contiguous()
+        and w1.t().is_contiguous()
+        and w1.shape[0] <= _mlp.SPARSE_HEAD_MAX
+        and all(p.requires_grad for p in params)
+    ):
+        return False
+    _from_env()
+    return enabled
+
+
 def linear(x, weight, bias, act: str):
     """The native Linear layer's forward (its autograd node does the backward)."""
     isa, nt = kernel_context()

@@ -10,7 +10,6 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from .. import _mlp
 from . import _common as _c
 from . import _native
 from ._mlp_ops import _mlp_apply, _mlp_forward_numpy, _mlp_forward_op
@@ -31,25 +30,6 @@ def _check_sizes(sizes) -> Tuple[int, ...]:
             "out_features), got %r" % (sizes,)
         )
     return out
-
-
-def _native_step(x: Tensor, params, n_layers: int, act: str, precision: str) -> bool:
-    """Whether this training step runs through the native operator
-    (_native.py, when enabled): two layers, relu, float32 precision, column-
-    major weights with at most SPARSE_HEAD_MAX outputs last, every parameter
-    trained, an input that needs no gradient (the rest: _mlp_apply)."""
-    if n_layers != 2 or act != "relu" or precision != "float32" or x.requires_grad:
-        return False
-    w1 = params[-2] if len(params) == 4 else params[1]
-    if not (
-        params[0].t().is_contiguous()
-        and w1.t().is_contiguous()
-        and w1.shape[0] <= _mlp.SPARSE_HEAD_MAX
-        and all(p.requires_grad for p in params)
-    ):
-        return False
-    _native._from_env()
-    return _native.enabled
 
 
 def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
@@ -92,7 +72,7 @@ def _mlp_call(x: Tensor, layers, act: str, precision: str) -> Tensor:
         if torch.is_grad_enabled() and (
             w0.requires_grad or x.requires_grad or any(p.requires_grad for p in params)
         ):
-            if (_native.enabled or not _native._env_tried) and _native_step(
+            if (_native.enabled or not _native._env_tried) and _native._mlp2_ok(
                 x, params, n_layers, act, precision
             ):
                 return _native.mlp2(x, params, has_bias)

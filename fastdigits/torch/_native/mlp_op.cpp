@@ -24,6 +24,15 @@ constexpr int kIdentity = 0, kRelu = 1;
 void *ptr(const at::Tensor &t)
 { return t.numel() ? t.data_ptr() : nullptr; }
 
+// create_graph=True: the step's backward through the custom operator of
+// _dense_ops.py / _mlp_ops.py (its arguments in st), whose own backward
+// raises the clear double-backward error; returns its outputs
+std::vector<c10::IValue> call_op(const char *name, torch::jit::Stack st)
+{
+    c10::Dispatcher::singleton().findSchemaOrThrow(name, "").callBoxed(&st);
+    return st;
+}
+
 at::Tensor bytes(int64_t n, const at::Tensor &like)
 { return at::empty({n + 64}, like.options().dtype(at::kByte)); }
 
@@ -76,21 +85,11 @@ struct Mlp2 : public torch::autograd::Function<Mlp2> {
         const at::Tensor dn = grads[0].contiguous();
         at::Tensor none;
         if (torch::GradMode::is_enabled()) {
-            // create_graph=True: through the custom operator (_mlp_ops.py),
-            // whose own backward raises the clear double-backward error
-            static auto op =
-                c10::Dispatcher::singleton().findSchemaOrThrow("fastdigits::mlp_backward", "");
-            torch::jit::Stack st;
-            st.emplace_back(dn);
-            st.emplace_back(x);
-            st.emplace_back(std::vector<at::Tensor>{W0, W1});
-            st.emplace_back(std::vector<at::Tensor>{y});
-            st.emplace_back(std::string("relu"));
-            st.emplace_back(false);
-            st.emplace_back(has_bias);
-            st.emplace_back(std::string("float32"));
-            op.callBoxed(&st);
-            const auto r = st[0].toTensorVector(); // dx (empty), dW0, (db0,) dW1, (db1)
+            const auto r =
+                call_op("fastdigits::mlp_backward",
+                        {dn, x, std::vector<at::Tensor>{W0, W1}, std::vector<at::Tensor>{y},
+                         std::string("relu"), false, has_bias, std::string("float32")})[0]
+                    .toTensorVector(); // dx (empty), dW0, (db0,) dW1, (db1)
             if (has_bias) return {none, r[1], r[2], r[3], r[4], none, none, none};
             return {none, r[1], none, r[2], none, none, none, none};
         }
@@ -184,19 +183,10 @@ struct Dense : public torch::autograd::Function<Dense> {
         const at::Tensor dy = grads[0].contiguous();
         at::Tensor none;
         if (torch::GradMode::is_enabled()) {
-            // create_graph=True: through the custom operator (_dense_ops.py),
-            // whose own backward raises the clear double-backward error
-            static auto op =
-                c10::Dispatcher::singleton().findSchemaOrThrow("fastdigits::dense_backward", "");
-            torch::jit::Stack st;
-            st.emplace_back(dy);
-            st.emplace_back(x);
-            st.emplace_back(W);
-            st.emplace_back(y.defined() ? y : x.new_empty({0}));
-            st.emplace_back(std::string(act == kRelu ? "relu" : "identity"));
-            st.emplace_back(need_dx);
-            st.emplace_back(std::string("float32"));
-            op.callBoxed(&st);
+            const auto st = call_op("fastdigits::dense_backward",
+                                    {dy, x, W, y.defined() ? y : x.new_empty({0}),
+                                     std::string(act == kRelu ? "relu" : "identity"), need_dx,
+                                     std::string("float32")});
             return {need_dx ? st[0].toTensor() : none,
                     st[1].toTensor(),
                     has_bias ? st[2].toTensor() : none,
