@@ -11,12 +11,24 @@
  *   SMALL_N     outputs up to this many columns take the unpacked
  *               narrow-output kernel (AVX-512 only: one vector of lanes)
  *
- * The one measured cap: AVX2 float keeps KC = 384.  On the Zen 4 (one
- * thread, process CPU time, 2026-12-03) a small batch reading a row-major B
- * in place (64 x 784 -> 256) ran at 51 (best 77) GFLOP/s with 384 against
- * 47 (best 56) with one 784 panel; at batch 1024 one panel was 5% faster,
- * but the cap keeps the small batch (and main's AVX2 results) as they were.
- * On AVX-512 one 784 panel was best at both batches (docs/performance.md). */
+ *   B_INPLACE   1: a small batch (m <= FD_GEMM_SMALL_M) reads full panels
+ *               of a row-major B whose rows are at most 2 KiB apart in
+ *               place instead of packing them (gemm_impl.h); 0: always packs
+ *
+ * KC: no path caps it now.  AVX2 float kept KC = 384 while its small batches
+ * read B in place (Zen 4, 2026-12-03: 64 x 784 -> 256 ran at 51 GFLOP/s
+ * with 384 against 47 with one 784 panel).
+ * B_INPLACE: AVX2 packs.  Its tile reads one 64-byte line of B a k-step,
+ * so an in-place B is a strided stream of single lines (a power-of-two
+ * row stride maps it onto 4 of L1d's 64 sets).  On a Zen 3 (AVX2 only,
+ * 32 KiB L1d, 512 KiB L2; one thread, medians of 5 rounds, 2026-12-06)
+ * packing B took 64 x 784 -> 256 from 72-74 to 77-83 GFLOP/s, -> 512 from
+ * 62-64 to 77-81, 16 x 784 -> 512 from 53 to 64, float64 64 x 784 -> 256
+ * from 26 to 41; 2 threads 784 -> 512: 89-114 -> 136; only 8 rows were
+ * level.  With B packed, KC 256 to 1192 ran within 2% of each other at
+ * batch 64, and one panel was best at batch 1024 and 2048^3.  AVX-512's
+ * 32-wide tile (two lines a k-step) reads B in place: measured faster on
+ * the Zen 4 and the Xeon (the tall tile needs it). */
 #ifndef FD_GEMM_BLOCKING_H
 #define FD_GEMM_BLOCKING_H
 
@@ -322,25 +334,29 @@ static inline void fd_gemm_slab(const fd_gemm_blocks *b, int split_n, int64_t un
 #define FD_GEMM_GENERIC_F32_KC FD_GEMM_KC_MAX
 #define FD_GEMM_GENERIC_F32_MC 128
 #define FD_GEMM_GENERIC_F32_NC 2048
+#define FD_GEMM_GENERIC_F32_B_INPLACE 1
 
 #define FD_GEMM_GENERIC_F64_MR 4
 #define FD_GEMM_GENERIC_F64_NR 4
 #define FD_GEMM_GENERIC_F64_KC FD_GEMM_KC_MAX
 #define FD_GEMM_GENERIC_F64_MC 128
 #define FD_GEMM_GENERIC_F64_NC 2048
+#define FD_GEMM_GENERIC_F64_B_INPLACE 1
 
 /* AVX2 + FMA: 6 x 16 float / 6 x 8 double = 12 ymm accumulators */
 #define FD_GEMM_AVX2_F32_MR 6
 #define FD_GEMM_AVX2_F32_NR 16
-#define FD_GEMM_AVX2_F32_KC 384
+#define FD_GEMM_AVX2_F32_KC FD_GEMM_KC_MAX
 #define FD_GEMM_AVX2_F32_MC 240
 #define FD_GEMM_AVX2_F32_NC 1024
+#define FD_GEMM_AVX2_F32_B_INPLACE 0
 
 #define FD_GEMM_AVX2_F64_MR 6
 #define FD_GEMM_AVX2_F64_NR 8
 #define FD_GEMM_AVX2_F64_KC FD_GEMM_KC_MAX
 #define FD_GEMM_AVX2_F64_MC 192
 #define FD_GEMM_AVX2_F64_NC 512
+#define FD_GEMM_AVX2_F64_B_INPLACE 0
 
 /* AVX-512: 8 x 32 float / 8 x 16 double = 16 zmm accumulators */
 #define FD_GEMM_AVX512_F32_MR 8
@@ -349,6 +365,7 @@ static inline void fd_gemm_slab(const fd_gemm_blocks *b, int split_n, int64_t un
 #define FD_GEMM_AVX512_F32_MC 256
 #define FD_GEMM_AVX512_F32_NC 1024
 #define FD_GEMM_AVX512_F32_SMALL_N 16
+#define FD_GEMM_AVX512_F32_B_INPLACE 1
 
 /* AVX-512 float, the tall tile: 14 x 32 (28 zmm accumulators, 2 of B, 1
  * broadcast), for the row tiles of a product whose A and B are both read
@@ -372,6 +389,7 @@ static inline void fd_gemm_slab(const fd_gemm_blocks *b, int split_n, int64_t un
 #define FD_GEMM_AVX512_F64_MC 192
 #define FD_GEMM_AVX512_F64_NC 1024
 #define FD_GEMM_AVX512_F64_SMALL_N 8
+#define FD_GEMM_AVX512_F64_B_INPLACE 1
 
 /* bfloat16 (gemm_bf16.h), float32 in and out.  KC counts K elements (a
  * multiple of 2: K goes in pairs; AMX: of 32, whole tiles). */

@@ -27,6 +27,8 @@ typedef struct {
                     int64_t a_cs, const T *B, int64_t b_rs, T *C, int64_t ldc, int beta,
                     const T *bias, T *z, int64_t ldz, int act, const FN(fd_gemm_epi) * hook);
     int64_t small_n_max;
+    /* small batches may read a row-major B in place (the table's B_INPLACE) */
+    int b_inplace;
     /* the tall tile (gemm_blocking.h: FD_GEMM_AVX512_TALL_F32_*) for row
      * tiles of products reading A and B in place, or NULL; mr_tall rows */
     UKR_T ukr_tall;
@@ -67,6 +69,7 @@ static FN(blk) FN(fd_gemm_pick)(int isa, int tile)
     b.tpack = NULL;
     b.small_n = NULL;
     b.small_n_max = 0;
+    b.b_inplace = BLK(GENERIC, B_INPLACE);
     b.ukr_tall = NULL;
     b.mr_tall = 0;
     b.act_rows = NULL;
@@ -74,6 +77,7 @@ static FN(blk) FN(fd_gemm_pick)(int isa, int tile)
     if (isa >= FD_ISA_AVX2) {
         b.blocks = FD_GEMM_ENTRY(FD_GEMM_PATH(AVX2, T_BITS));
         b.act_rows = FD_TNAME_ISA(fd_act_rows, avx2);
+        b.b_inplace = BLK(AVX2, B_INPLACE);
 #if FD_TPACK_SIMD
         b.tpack = fd_tpack_f32_avx2;
 #endif
@@ -86,6 +90,7 @@ static FN(blk) FN(fd_gemm_pick)(int isa, int tile)
         b.tpack = fd_tpack_f32_avx512;
 #endif
         b.small_n_max = BLK(AVX512, SMALL_N);
+        b.b_inplace = BLK(AVX512, B_INPLACE);
 #if !FD_T_F64
         if (fd_gemm_tall_f32(tile)) {
             b.ukr_tall = fd_ukr_f32_avx512tall;
@@ -320,8 +325,8 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
     /* Row-major B with short rows, few row tiles: packing would not pay for
      * itself (each panel is reused by only m / MR tiles), and rows <= 2 KiB
      * apart keep the in-place stream TLB- and prefetch-friendly. */
-    const int b_inplace =
-        b_cs == 1 && b_rs > 0 && b_rs * (int64_t)sizeof(T) <= 2048 && m <= FD_GEMM_SMALL_M && !prod;
+    const int b_inplace = b.b_inplace && b_cs == 1 && b_rs > 0 &&
+        b_rs * (int64_t)sizeof(T) <= 2048 && m <= FD_GEMM_SMALL_M && !prod;
     int64_t jc, pc, ic;
     FD_GEMM_ALIGNED64(T tilebuf[FD_GEMM_TILE_MAX]);
     for (jc = 0; jc < n; jc += bk.nc) {
