@@ -90,4 +90,16 @@ FD_INLINE __m256 v8f_bilinear_pad(const float *pad, int32_t S, float fw, float f
     return _mm256_and_ps(v8f_bilerp(p00, p01, p10, p11, fx, fy), in);
 }
 
+/* 32 x 32 -> 64-bit products of 8 uint32 lanes by m (the same value in
+ * every lane), their high and low halves in lane order: vpmuludq takes the
+ * even lanes, so the odd ones are shifted down for a second product and the
+ * halves blended back (no cross-lane shuffles). */
+FD_INLINE void v8u_mulhilo(__m256i a, __m256i m, __m256i *hi, __m256i *lo)
+{
+    __m256i pe = _mm256_mul_epu32(a, m);
+    __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
+    *lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+    *hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+}
+
 #endif /* FD_SIMD_AVX2_H */
