@@ -22,10 +22,12 @@
  * Bias, z and act need a row-major C (c_cs == 1).
  *
  * Tile hook (c_tile): called once for every finished rows x cols tile of C
- * (after the epilogue above, while the tile is still in L1) with the tile's
- * first row i0 and column j0 in C and its address; tiles do not overlap and
- * cover C, and each is passed by the thread that made it.  Needs a
- * row-major C.  The dense forward pass applies dropout this way.
+ * (after the epilogue above, while the tile is still in L1 or L2: a row
+ * tile's strip across one NC block of columns, or a row block of a narrow
+ * or bfloat16 product) with the tile's first row i0 and column j0 in C and
+ * its address; tiles do not overlap and cover C, and each is passed by the
+ * thread that made it.  Needs a row-major C.  The dense forward pass
+ * applies dropout this way.
  *
  * B producer (b_rows): B is written by the caller while it is packed.
  * b_rows(arg, p0, p1, j0, nc) must fill rows [p0, p1) x columns

@@ -409,9 +409,6 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
                             else
                                 ukr(kc, apk, lda, (int)rows, bpk, ldb, cp, c_rs, bt, NULL, NULL, 0,
                                     FD_ACT_IDENTITY);
-                            if (last && hook)
-                                hook->c_tile(hook->c_tile_arg, i_off + i0, j_off + j0, rows, cols,
-                                             cp, c_rs);
                         } else {
                             /* Edge tile (or strided C): full tile into a
                              * buffer, then only the valid part is stored. */
@@ -450,11 +447,14 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
                                         }
                                     }
                             }
-                            if (last && hook)
-                                hook->c_tile(hook->c_tile_arg, i_off + i0, j_off + j0, rows, cols,
-                                             cp, c_rs);
                         }
                     }
+                    /* the hook gets the row tile's whole strip of this NC
+                     * block (still in L1): dropout over 6 x 16 AVX2 tiles
+                     * spent more on its per-call set-up than on the strip */
+                    if (last && hook)
+                        hook->c_tile(hook->c_tile_arg, i_off + i0, j_off + jc, rows, nc,
+                                     C + i0 * c_rs + jc * c_cs, c_rs);
                 }
             }
         }
