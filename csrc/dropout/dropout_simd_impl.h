@@ -115,7 +115,8 @@ void FN(const FD_TNAME(fd_drop_plan) * d, int64_t q0, int64_t q1, const T *x, T 
         base = 4 * q;
         cnt = 4 * (q1 - q < FD_DROP_LANES ? q1 - q : FD_DROP_LANES);
         if (cnt > n - base) cnt = n - base;
-        for (e = 0; e < cnt; e++) out[base + e] = FD_PASTE2(FN, keep)(w[e], thr, x[base + e] * scale);
+        for (e = 0; e < cnt; e++)
+            out[base + e] = FD_PASTE2(FN, keep)(w[e], thr, x[base + e] * scale);
     }
 }
 
