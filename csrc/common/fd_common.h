@@ -27,6 +27,17 @@
 #define FD_PREFETCH(p) __builtin_prefetch(p)
 #endif
 
+/* A function whose loops gcc's loop vectoriser must leave alone, so that
+ * the basic-block vectoriser takes its fully unrolled inner loops instead
+ * (the portable GEMM micro-kernel: gcc vectorised its k loop, four k-steps
+ * at a time with shuffles, rather than the tile's rows).  Other compilers
+ * vectorise innermost loops only. */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__INTEL_COMPILER)
+#define FD_NO_LOOP_VECTORIZE __attribute__((optimize("no-tree-loop-vectorize")))
+#else
+#define FD_NO_LOOP_VECTORIZE
+#endif
+
 /* x86-64 SIMD paths are compiled only on x86-64 and when not opted out
  * (FASTDIGITS_NO_SIMD=1 builds define FD_NO_SIMD): the portable path is
  * always there. */
