@@ -33,8 +33,17 @@
 #endif
 #endif
 
-/* Ten Philox rounds over FD_DROP_LANES counters in place; out of line
- * (restrict arguments) so that compilers vectorise it as a loop. */
+/* Ten Philox rounds over FD_DROP_LANES counters in place (FD_DROP_ROUNDS_OF):
+ * the unit's own function where it defines FD_DROP_ROUNDS (AVX2: 16 lanes of
+ * 32 bits in registers), else the loop below, out of line (restrict
+ * arguments) so that compilers vectorise it. */
+#ifdef FD_DROP_ROUNDS
+#if FD_DROP_LANES != 16 || defined(FD_DROP_WIDE)
+#error "FD_DROP_ROUNDS works on 16 lanes of 32 bits"
+#endif
+#define FD_DROP_ROUNDS_OF FD_DROP_ROUNDS
+#else
+#define FD_DROP_ROUNDS_OF FD_PASTE2(FN, rounds)
 static FD_DROP_NOINLINE void FD_PASTE2(FN, rounds)(FD_DROP_LANE *FD_RESTRICT a0,
                                                    FD_DROP_LANE *FD_RESTRICT a1,
                                                    FD_DROP_LANE *FD_RESTRICT a2,
@@ -43,13 +52,6 @@ static FD_DROP_NOINLINE void FD_PASTE2(FN, rounds)(FD_DROP_LANE *FD_RESTRICT a0,
 {
     const uint64_t lo = 0xFFFFFFFFu;
     int j, round;
-#ifdef FD_DROP_ROUNDS
-    /* the unit's own rounds (32-bit lanes, FD_DROP_LANES of them) */
-    if (FD_DROP_LANES == 16 && sizeof(FD_DROP_LANE) == 4) {
-        FD_DROP_ROUNDS((uint32_t *)a0, (uint32_t *)a1, (uint32_t *)a2, (uint32_t *)a3, k0, k1);
-        return;
-    }
-#endif
     for (round = 0; round < 10; round++) {
         for (j = 0; j < FD_DROP_LANES; j++) {
             uint64_t p0 = (uint64_t)0xD2511F53u * (a0[j] & lo);
@@ -65,6 +67,7 @@ static FD_DROP_NOINLINE void FD_PASTE2(FN, rounds)(FD_DROP_LANE *FD_RESTRICT a0,
         k1 = (k1 + 0xBB67AE85u) & lo;
     }
 }
+#endif
 
 /* v where the element is kept (its word's top 24 bits >= thr), else +0.0,
  * as a bit mask: every element's product is computed and selected without
@@ -105,7 +108,7 @@ void FN(const FD_TNAME(fd_drop_plan) * d, int64_t q0, int64_t q1, const T *x, T 
             a2[j] = c2;
             a3[j] = c3;
         }
-        FD_PASTE2(FN, rounds)(a0, a1, a2, a3, seed & 0xFFFFFFFFu, seed >> 32);
+        FD_DROP_ROUNDS_OF(a0, a1, a2, a3, seed & 0xFFFFFFFFu, seed >> 32);
         for (j = 0; j < FD_DROP_LANES; j++) {
             w[4 * j] = (uint32_t)a0[j];
             w[4 * j + 1] = (uint32_t)a1[j];
@@ -173,7 +176,7 @@ void FNT(const FD_TNAME(fd_drop_plan) * d, int64_t i0, int64_t j0, int64_t rows,
                     a2[j] = d->c2;
                     a3[j] = d->c3;
                 }
-                FD_PASTE2(FN, rounds)(a0, a1, a2, a3, d->seed & 0xFFFFFFFFu, d->seed >> 32);
+                FD_DROP_ROUNDS_OF(a0, a1, a2, a3, d->seed & 0xFFFFFFFFu, d->seed >> 32);
                 for (j = 0; j < FD_DROP_LANES; j++) {
                     uint32_t *w = wl + 4 * (g + j);
                     w[0] = (uint32_t)a0[j];
@@ -198,3 +201,4 @@ void FNT(const FD_TNAME(fd_drop_plan) * d, int64_t i0, int64_t j0, int64_t rows,
 
 #undef FNT
 #undef FN
+#undef FD_DROP_ROUNDS_OF

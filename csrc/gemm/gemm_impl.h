@@ -333,9 +333,10 @@ static void FN(gemm_region)(const FN(blk) * bp, int64_t kc_eff, int64_t m, int64
     const fd_gemm_blocks bk = b.blocks;
     /* Unit column stride: the kernel broadcasts A straight from its rows. */
     const int a_inplace = a_cs == 1 && a_rs != 1 && a_rs != 0;
-    /* Row-major B with short rows, few row tiles: packing would not pay for
-     * itself (each panel is reused by only m / MR tiles), and rows <= 2 KiB
-     * apart keep the in-place stream TLB- and prefetch-friendly. */
+    /* Row-major B with short rows, few row tiles, on a path whose table
+     * allows it (B_INPLACE): packing would not pay for itself (each panel
+     * is reused by only m / MR tiles), and rows <= 2 KiB apart keep the
+     * in-place stream TLB- and prefetch-friendly. */
     const int b_inplace = b.b_inplace && b_cs == 1 && b_rs > 0 &&
         b_rs * (int64_t)sizeof(T) <= 2048 && m <= FD_GEMM_SMALL_M && !prod;
     int64_t jc, pc, ic;
