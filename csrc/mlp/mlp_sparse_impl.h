@@ -161,6 +161,14 @@ static int64_t FN(fd_sp_chunk_len)(int64_t n)
     return len < 8 ? 8 : len > 256 ? 256 : len;
 }
 
+/* The row stride of the scratch's (m, n) part, which holds dz in the
+ * backward pass: n, plus a cache line where rows n long would be a
+ * multiple of 256 bytes apart.  The weight gradient reads a tile of dz's
+ * columns from every row; at a 1 KiB stride (n = 256 float32) that column
+ * of lines falls into 4 of L1's 64 sets and thrashes. */
+static int64_t FN(fd_sp_ldp)(int64_t n)
+{ return (n * (int64_t)sizeof(T)) % 256 == 0 ? n + 64 / (int64_t)sizeof(T) : n; }
+
 static int64_t FN(fd_sp_chunks)(int64_t k, int64_t len)
 { return (k + len - 1) / len; }
 
@@ -212,7 +220,7 @@ typedef struct {
     int64_t *cnt; /* (ng): kept pixels */
     unsigned char *f; /* (ng, k + 8): flags */
     T *cw; /* (2, n): part 0: b + c * colsum(W[:k/2]); part 1: c * colsum(W[k/2:]) */
-    T *part; /* (m, n): part 1's sums; in the backward pass, dz */
+    T *part; /* (m, ldp): part 1's sums; in the backward pass, dz */
     int32_t *starts; /* (nch + 1): each chunk's first pixel, then k */
     int32_t *bnd; /* (ng, nch + 1): each chunk's first kept pixel in each group's */
     T *dbp; /* (m / FD_SP_DB_ROWS rounded up, n): db's sums over blocks of rows */
@@ -242,7 +250,7 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(cnt, int64_t, ng);
     FD_SP_TAKE(f, unsigned char, ng *((size_t)k + 8));
     FD_SP_TAKE(cw, T, 2 * (size_t)n);
-    FD_SP_TAKE(part, T, (size_t)m * (size_t)n);
+    FD_SP_TAKE(part, T, (size_t)m * (size_t)FN(fd_sp_ldp)(n));
     FD_SP_TAKE(starts, int32_t, nch1);
     FD_SP_TAKE(bnd, int32_t, ng *nch1);
     FD_SP_TAKE(dbp, T, nbk * (size_t)n);
@@ -288,7 +296,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         FD_PICK(ctx.isa, fd_sp_colsum);
     const T c = x[idx ? idx[0] * k : 0];
     const fd_fpenv env = fd_fpenv_get();
-    const int64_t nb = (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK;
+    const int64_t nb = (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK, ldp = FN(fd_sp_ldp)(n);
     int64_t q, total = 0, nsl, slab, c0, kh;
     const int64_t len = FN(fd_sp_chunk_len)(n), nch = FN(fd_sp_chunks)(k, len);
     int nt = fd_threads_for(&ctx, (size_t)(m * k), (size_t)1 << 14);
@@ -355,7 +363,8 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
             const int rows = (int)(m - g * FD_SP_G < FD_SP_G ? m - g * FD_SP_G : FD_SP_G);
             fwd(u1 - u0, bf.ix + g * kk + u0, bf.v + (g * kk + u0) * FD_SP_G, W + j0, n,
                 n - j0 < FD_SP_BLOCK ? n - j0 : FD_SP_BLOCK, bf.cw + p * n + j0, 0,
-                (p ? bf.part + g * FD_SP_G * n : y + g * FD_SP_G * ldy) + j0, p ? n : ldy, rows);
+                (p ? bf.part + g * FD_SP_G * ldp : y + g * FD_SP_G * ldy) + j0, p ? ldp : ldy,
+                rows);
         }
         fd_fpenv_leave(own);
     }
@@ -366,7 +375,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         FD_FOR
         for (q = 0; q < m; q++) {
             T *yr = y + q * ldy;
-            const T *pr = bf.part + q * n;
+            const T *pr = bf.part + q * ldp;
             int64_t j;
             if (act == FD_ACT_RELU)
                 for (j = 0; j < n; j++) {
@@ -422,7 +431,7 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
      * block's column sums in row order; then db adds the blocks in order
      * (so the bits do not depend on the thread count) */
     dz = act == FD_ACT_IDENTITY ? NULL : bf.part;
-    lddz = dz ? n : lddy;
+    lddz = dz ? FN(fd_sp_ldp)(n) : lddy;
     nbk = (m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS;
     FD_PARALLEL
     {
@@ -436,9 +445,9 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
             for (j = 0; j < n; j++) ps[j] = (T)0;
             for (r = r0; r < r1; r++)
                 if (dy)
-                    FN(fd_dz_row)(act, n, dy + r * lddy, y + r * n, dz ? dz + r * n : NULL, ps);
+                    FN(fd_dz_row)(act, n, dy + r * lddy, y + r * n, dz ? dz + r * lddz : NULL, ps);
                 else
-                    dz_next(n, cn, dn + r * cn, bf.wnt, y + r * n, dz + r * n, ps);
+                    dz_next(n, cn, dn + r * cn, bf.wnt, y + r * n, dz + r * lddz, ps);
             if (!dy)
                 wnext(r1 - r0, n, cn, y + r0 * n, dn + r0 * cn, bf.wnp + q * FD_SP_NEXT_MAX * n);
         }
