@@ -98,10 +98,11 @@
 
 /* cw[j] = b0[j] + sum over rows r0 <= r < r1 of c * W[r, j] for j < n (b0
  * NULL: 0), each column summed in row order: the terms of the dense
- * product's background, so they overflow where its own would. */
+ * product's background, so they overflow where its own would.  wp (NULL:
+ * none) gets a copy of those rows of W, ldp apart. */
 #define FD_SP_COLSUM_DECL(T, SFX, ISA)                                                             \
     void fd_sp_colsum_##SFX##_##ISA(int64_t r0, int64_t r1, const T *W, int64_t ldw, int64_t n,    \
-                                    T c, const T *b0, T *cw);
+                                    T c, const T *b0, T *cw, T *wp, int64_t ldp);
 
 /* The index of the lowest set bit of a nonzero 64-bit word. */
 #if defined(_MSC_VER) && !defined(__clang__)

@@ -68,12 +68,14 @@ void FD_TNAME_ISA(fd_sp_wgrad, generic)(int64_t p0, int64_t p1, const T *xt, int
 
 /* Portable column sums (mlp_sparse.h). */
 void FD_TNAME_ISA(fd_sp_colsum, generic)(int64_t r0, int64_t r1, const T *W, int64_t ldw, int64_t n,
-                                         T c, const T *b0, T *cw)
+                                         T c, const T *b0, T *cw, T *wp, int64_t ldp)
 {
     int64_t j, r;
     for (j = 0; j < n; j++) cw[j] = b0 ? b0[j] : (T)0;
-    for (r = r0; r < r1; r++)
+    for (r = r0; r < r1; r++) {
         for (j = 0; j < n; j++) cw[j] += c * W[r * ldw + j];
+        if (wp) memcpy(wp + r * ldp, W + r * ldw, (size_t)n * sizeof(T));
+    }
 }
 
 /* Portable compression (mlp_sparse.h): flags f (k + 8 bytes; a loop the
@@ -161,11 +163,12 @@ static int64_t FN(fd_sp_chunk_len)(int64_t n)
     return len < 8 ? 8 : len > 256 ? 256 : len;
 }
 
-/* The row stride of the scratch's (m, n) part, which holds dz in the
- * backward pass: n, plus a cache line where rows n long would be a
- * multiple of 256 bytes apart.  The weight gradient reads a tile of dz's
- * columns from every row; at a 1 KiB stride (n = 256 float32) that column
- * of lines falls into 4 of L1's 64 sets and thrashes. */
+/* The row stride of the scratch's n-wide arrays, W's copy and the part
+ * (which holds dz in the backward pass): n, plus a cache line where rows
+ * n long would be a multiple of 256 bytes apart.  The forward reads a
+ * tile of W's columns from its kept rows, the weight gradient one of dz's
+ * from every row; at a 1 KiB stride (n = 256 float32) such a column of
+ * lines falls into 4 of L1's 64 sets and thrashes. */
 static int64_t FN(fd_sp_ldp)(int64_t n)
 { return (n * (int64_t)sizeof(T)) % 256 == 0 ? n + 64 / (int64_t)sizeof(T) : n; }
 
@@ -229,6 +232,7 @@ typedef struct {
     T *wnt; /* (FD_SP_NEXT_MAX, n): the next layer's weights transposed */
     T *wnp; /* (nbk, FD_SP_NEXT_MAX, n): its weight gradient's block sums, transposed */
     T *c; /* (1): the background */
+    T *wp; /* (k, ldp): W with rows ldp apart, where ldp > n (else unused: W itself) */
     T *xt; /* (k, mp): each pixel's x - c for the rows of its groups (the backward pass's) */
     uint64_t *mk; /* (k, nw): each pixel's rows that keep it, a bit each */
 } FN(fd_sp_bufs);
@@ -259,6 +263,7 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(wnt, T, (size_t)FD_SP_NEXT_MAX * (size_t)n);
     FD_SP_TAKE(wnp, T, nbk * FD_SP_NEXT_MAX * (size_t)n);
     FD_SP_TAKE(c, T, 1);
+    FD_SP_TAKE(wp, T, FN(fd_sp_ldp)(n) > n ? (size_t)k * (size_t)FN(fd_sp_ldp)(n) : 0);
     FD_SP_TAKE(xt, T, (size_t)k * ng * FD_SP_G);
     FD_SP_TAKE(mk, uint64_t, (size_t)k *FN(fd_sp_words)(m));
 #undef FD_SP_TAKE
@@ -292,12 +297,13 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     int64_t (*compress)(int64_t, const int32_t *, int64_t, const T *const *, int, T,
                         unsigned char *, int32_t *, T *, int32_t *) =
         FD_PICK(ctx.isa, fd_sp_compress);
-    void (*colsum)(int64_t, int64_t, const T *, int64_t, int64_t, T, const T *, T *) =
+    void (*colsum)(int64_t, int64_t, const T *, int64_t, int64_t, T, const T *, T *, T *, int64_t) =
         FD_PICK(ctx.isa, fd_sp_colsum);
     const T c = x[idx ? idx[0] * k : 0];
     const fd_fpenv env = fd_fpenv_get();
     const int64_t nb = (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK, ldp = FN(fd_sp_ldp)(n);
-    int64_t q, total = 0, nsl, slab, c0, kh;
+    int64_t q, total = 0, nsl, slab, c0, kh, ldf;
+    const T *wf;
     const int64_t len = FN(fd_sp_chunk_len)(n), nch = FN(fd_sp_chunks)(k, len);
     int nt = fd_threads_for(&ctx, (size_t)(m * k), (size_t)1 << 14);
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
@@ -345,12 +351,14 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
             const int p = FN(fd_sp_item)(q, nsl, slab, n, &j0, &j1);
             if (j0 < n)
                 colsum(p ? kh : 0, p ? k : kh, W + j0, n, j1 - j0, c, p == 0 && b ? b + j0 : NULL,
-                       bf.cw + p * n + j0);
+                       bf.cw + p * n + j0, ldp > n ? bf.wp + j0 : NULL, ldp);
         }
         fd_fpenv_leave(own);
     }
     *bf.ready = 1;
     *bf.c = c;
+    wf = ldp > n ? bf.wp : W; /* (the copy colsum made, rows ldp apart) */
+    ldf = ldp > n ? ldp : n;
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
@@ -361,7 +369,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
             const int64_t split = bf.bnd[g * (nch + 1) + c0]; /* the first pixel of part 1 */
             const int64_t u0 = p ? split : 0, u1 = p ? bf.cnt[g] : split;
             const int rows = (int)(m - g * FD_SP_G < FD_SP_G ? m - g * FD_SP_G : FD_SP_G);
-            fwd(u1 - u0, bf.ix + g * kk + u0, bf.v + (g * kk + u0) * FD_SP_G, W + j0, n,
+            fwd(u1 - u0, bf.ix + g * kk + u0, bf.v + (g * kk + u0) * FD_SP_G, wf + j0, ldf,
                 n - j0 < FD_SP_BLOCK ? n - j0 : FD_SP_BLOCK, bf.cw + p * n + j0, 0,
                 (p ? bf.part + g * FD_SP_G * ldp : y + g * FD_SP_G * ldy) + j0, p ? ldp : ldy,
                 rows);

@@ -337,9 +337,10 @@ int64_t FD_TNAME_ISA(fd_sp_compress, ISA)(int64_t k, const int32_t *starts, int6
 }
 
 /* cw[j] = b0[j] + sum over rows r0 <= r < r1 of c * W[r, j], for j < n (b0:
- * NULL for 0), each column summed in row order. */
+ * NULL for 0), each column summed in row order; wp (NULL: none) gets those
+ * rows of W, ldp apart, from the same loads. */
 void FD_TNAME_ISA(fd_sp_colsum, ISA)(int64_t r0, int64_t r1, const T *W, int64_t ldw, int64_t n,
-                                     T c, const T *b0, T *cw)
+                                     T c, const T *b0, T *cw, T *wp, int64_t ldp)
 {
     const int64_t full = n - n % VP(W);
     const VP(vec) vc = VP(set1)(c), zero = VP(zero)();
@@ -349,11 +350,16 @@ void FD_TNAME_ISA(fd_sp_colsum, ISA)(int64_t r0, int64_t r1, const T *W, int64_t
     if (full < n) VP(mstore)(cw + full, tm, b0 ? VP(mload)(b0 + full, tm, zero) : zero);
     for (r = r0; r < r1; r++) {
         const T *w = W + r * ldw;
-        for (j = 0; j < full; j += VP(W))
-            VP(store)(cw + j, VP(fmadd)(vc, VP(load)(w + j), VP(load)(cw + j)));
-        if (full < n)
-            VP(mstore)(
-                cw + full, tm,
-                VP(fmadd)(vc, VP(mload)(w + full, tm, zero), VP(mload)(cw + full, tm, zero)));
+        T *o = wp ? wp + r * ldp : NULL;
+        for (j = 0; j < full; j += VP(W)) {
+            const VP(vec) wv = VP(load)(w + j);
+            VP(store)(cw + j, VP(fmadd)(vc, wv, VP(load)(cw + j)));
+            if (o) VP(store)(o + j, wv);
+        }
+        if (full < n) {
+            const VP(vec) wv = VP(mload)(w + full, tm, zero);
+            VP(mstore)(cw + full, tm, VP(fmadd)(vc, wv, VP(mload)(cw + full, tm, zero)));
+            if (o) VP(mstore)(o + full, tm, wv);
+        }
     }
 }
