@@ -313,6 +313,36 @@ def test_pair_matches_numpy(isa, dtype, threads, act, head):
         np.testing.assert_allclose(dbn, dn.sum(0, dtype=np.float64), **tol)
 
 
+@pytest.mark.parametrize("act", ["relu", "identity"])
+def test_pair_groups_of_over_a_thousand_kept_pixels_match_numpy(isa, dtype, act):
+    """3000 of 4000 pixels kept by every row (the most a batch may keep):
+    each half of a group's pixels is longer than the forward lists at a
+    time (1024), so its sums go in pieces, each on top of the last one's
+    output, the activation after the last; 2 threads give the same bits
+    as 1."""
+    m, k, n = 9, 4000, 19
+    rng = np.random.default_rng(5)
+    X = np.full((m, k), -0.5, dtype)
+    X[:, 1:3001] = rng.standard_normal((m, 3000))
+    W = (rng.standard_normal((k, n)) * 0.05).astype(dtype)
+    b = rng.standard_normal(n).astype(dtype)
+    dy = rng.standard_normal((m, n)).astype(dtype)
+    Wn = dn = None
+    runs = []
+    for nt in (1, 2):
+        with fastdigits.simd(isa), fastdigits.threads(nt):
+            runs.append(_pair(X, W, b, act, Wn, dn, dy, False)[:3])
+    assert all(a.tobytes() == c.tobytes() for a, c in zip(*runs))
+    y, dW, db = runs[0]
+    z = X.astype(np.float64) @ W.astype(np.float64) + b
+    ref_y = np.maximum(z, 0.0) if act == "relu" else z
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y, ref_y, **tol)
+    dz = dy * (ref_y > 0) if act == "relu" else dy.astype(np.float64)
+    np.testing.assert_allclose(dW, X.astype(np.float64).T @ dz, **tol)
+    np.testing.assert_allclose(db, dz.sum(0), **tol)
+
+
 @pytest.mark.parametrize("head", [True, False])
 def test_pair_same_bits_for_any_thread_count(isa, dtype, head):
     X, W, b, Wn, dn, dy = _pair_case(dtype, m=170, k=300, n=70, cn=16, seed=9)

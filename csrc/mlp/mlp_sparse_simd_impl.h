@@ -15,29 +15,35 @@
 #endif
 
 /* Columns [j0, j0 + nv * W) (the last vector masked by tm when tail). */
+/* Columns [j0, j0 + nv * W) (the last vector masked by tm when tail) of
+ * the group's rows, summed on top of init (row g at init + g * ldi: ldi 0
+ * for one row for all); off: each kept pixel's row of W as a byte offset,
+ * with FD_SP_PF more past the count that point into W (the prefetches
+ * need no test). */
 FD_INLINE void FD_TNAME_ISA(fd_sp_tile, ISA)(int nv, int tail, VP(mask) tm, int64_t j0,
-                                             int64_t u_count, const int32_t *ix, const T *v,
-                                             const T *W, int64_t ldw, const T *cw, int relu, T *y,
+                                             int64_t u_count, const int64_t *off, const T *v,
+                                             const T *W, const T *init, int64_t ldi, int relu, T *y,
                                              int64_t ldy, int rows)
 {
     VP(vec) acc[FD_SP_G][FD_SP_NV], wv[FD_SP_NV];
     const VP(vec) zero = VP(zero)();
+    const char *Wj = (const char *)(W + j0);
     int64_t u;
-    int g, i;
+    int g, i, b;
 #pragma GCC unroll 4
-    for (i = 0; i < nv; i++) {
-        const VP(vec) c0 = tail && i == nv - 1 ? VP(mload)(cw + j0 + i * VP(W), tm, zero)
-                                               : VP(load)(cw + j0 + i * VP(W));
+    for (g = 0; g < FD_SP_G; g++) {
+        const T *c0 = init + (g < rows ? g : rows - 1) * ldi + j0; /* (rows past: unused) */
 #pragma GCC unroll 4
-        for (g = 0; g < FD_SP_G; g++) acc[g][i] = c0;
+        for (i = 0; i < nv; i++)
+            acc[g][i] = tail && i == nv - 1 ? VP(mload)(c0 + i * VP(W), tm, zero)
+                                            : VP(load)(c0 + i * VP(W));
     }
     for (u = 0; u < u_count; u++) {
-        const T *w = W + (int64_t)ix[u] * ldw + j0;
-        if (u + FD_SP_PF < u_count) { /* rows of W ahead: their addresses skip */
-            const T *pw = W + (int64_t)ix[u + FD_SP_PF] * ldw + j0;
+        const T *w = (const T *)(Wj + off[u]);
+        const char *pw = Wj + off[u + FD_SP_PF];
 #pragma GCC unroll 4
-            for (i = 0; i < nv; i++) _mm_prefetch((const char *)(pw + i * VP(W)), _MM_HINT_T0);
-        }
+        for (b = 0; b < nv * VP(W) * (int)sizeof(T); b += 64) /* a prefetch a line */
+            _mm_prefetch(pw + b, _MM_HINT_T0);
 #pragma GCC unroll 4
         for (i = 0; i < nv; i++)
             wv[i] =
@@ -63,23 +69,36 @@ FD_INLINE void FD_TNAME_ISA(fd_sp_tile, ISA)(int nv, int tail, VP(mask) tm, int6
     }
 }
 
+/* The kept pixels' byte offsets in W go on the stack, FD_SP_OFFS at a time
+ * (each piece summed on top of the last one's output: the same sums). */
+#define FD_SP_OFFS 1024
 void FD_TNAME_ISA(fd_sp_forward, ISA)(int64_t u_count, const int32_t *ix, const T *v, const T *W,
                                       int64_t ldw, int64_t n, const T *cw, int relu, T *y,
                                       int64_t ldy, int rows)
 {
     const int64_t full = n / VP(W), rem = n % VP(W);
     const VP(mask) tm = VP(tailmask)(rem ? rem : 1);
-    int64_t vi = 0;
-    for (; vi + FD_SP_NV <= full; vi += FD_SP_NV)
-        FD_TNAME_ISA(fd_sp_tile, ISA)(FD_SP_NV, 0, tm, vi * VP(W), u_count, ix, v, W, ldw, cw, relu,
-                                      y, ldy, rows);
-    for (; vi < full; vi++)
-        FD_TNAME_ISA(fd_sp_tile, ISA)(1, 0, tm, vi * VP(W), u_count, ix, v, W, ldw, cw, relu, y,
-                                      ldy, rows);
-    if (rem)
-        FD_TNAME_ISA(fd_sp_tile, ISA)(1, 1, tm, full * VP(W), u_count, ix, v, W, ldw, cw, relu, y,
-                                      ldy, rows);
+    int64_t off[FD_SP_OFFS + FD_SP_PF], vi, u, u0 = 0;
+    do {
+        const int64_t uc = u_count - u0 < FD_SP_OFFS ? u_count - u0 : FD_SP_OFFS;
+        const int last = u0 + uc == u_count, act = relu && last;
+        const T *init = u0 ? y : cw, *vu = v + u0 * FD_SP_G;
+        const int64_t ldi = u0 ? ldy : 0;
+        for (u = 0; u < uc; u++) off[u] = (int64_t)ix[u0 + u] * ldw * (int64_t)sizeof(T);
+        for (; u < uc + FD_SP_PF; u++) off[u] = 0;
+        for (vi = 0; vi + FD_SP_NV <= full; vi += FD_SP_NV)
+            FD_TNAME_ISA(fd_sp_tile, ISA)(FD_SP_NV, 0, tm, vi * VP(W), uc, off, vu, W, init, ldi,
+                                          act, y, ldy, rows);
+        for (; vi < full; vi++)
+            FD_TNAME_ISA(fd_sp_tile, ISA)(1, 0, tm, vi * VP(W), uc, off, vu, W, init, ldi, act, y,
+                                          ldy, rows);
+        if (rem)
+            FD_TNAME_ISA(fd_sp_tile, ISA)(1, 1, tm, full * VP(W), uc, off, vu, W, init, ldi, act, y,
+                                          ldy, rows);
+        u0 += uc;
+    } while (u0 < u_count);
 }
+#undef FD_SP_OFFS
 
 /* The weight gradient's columns [j0, j0 + nv * W) (the last vector masked
  * by tm when tail) of rows p0..p1: a row's accumulators in registers from
