@@ -248,7 +248,7 @@ FD_INLINE int fd_sp_ctz(unsigned b)
 #endif
 #endif
 
-#if defined(FD_SIMD_AVX512_H) && !FD_T_F64
+#if !FD_T_F64
 #ifndef FD_SP_BITCOUNT
 #define FD_SP_BITCOUNT
 /* The number of set bits of a word below 2^16 (no POPCNT in the flags). */
@@ -260,7 +260,43 @@ FD_INLINE int64_t fd_sp_bitcount(unsigned b)
     return (int64_t)((b + (b >> 8)) & 0x1Fu);
 }
 #endif
+#endif
 
+#if defined(FD_SIMD_AVX2_H) && !FD_T_F64
+/* The compression's 8 pixels at j (all inside the row) with AVX2 float32:
+ * the flags of the four rows as bits, their x - c transposed to a vector
+ * of four per pixel, and each pixel's vector and number stored at the
+ * count, which advances only for the kept ones (no branch a pixel: ix and
+ * v have FD_SP_PAD entries of room).  Returns the new count; bnd[*t..]
+ * gets the counts at the chunk starts below j + 8. */
+FD_INLINE int64_t fd_sp_compress8(const T *const *xr, int rows, int64_t j, __m256 vc,
+                                  const int32_t *starts, int64_t nb, int64_t *t,
+                                  int32_t *FD_RESTRICT bnd, int64_t cnt, int32_t *FD_RESTRICT ix,
+                                  T *FD_RESTRICT v)
+{
+    __m256 d[FD_SP_G];
+    __m128 q[8];
+    unsigned bits = 0;
+    int g, i;
+    for (g = 0; g < FD_SP_G; g++) {
+        const __m256 x = _mm256_loadu_ps(xr[g] + j);
+        bits |= (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(x, vc, _CMP_NEQ_UQ));
+        d[g] = g < rows ? _mm256_sub_ps(x, vc) : _mm256_setzero_ps();
+    }
+    for (; *t <= nb && starts[*t] < j + 8; (*t)++) /* the chunks that start here */
+        bnd[*t] = (int32_t)(cnt + fd_sp_bitcount(bits & ((1u << (starts[*t] - j)) - 1u)));
+    if (!bits) return cnt;
+    v8f_interleave4(d, q);
+    for (i = 0; i < 8; i++) {
+        _mm_storeu_ps(v + cnt * FD_SP_G, q[i]);
+        ix[cnt] = (int32_t)(j + i);
+        cnt += (bits >> i) & 1u;
+    }
+    return cnt;
+}
+#endif
+
+#if defined(FD_SIMD_AVX512_H) && !FD_T_F64
 /* The compression's 16 pixels at j (the first `left` of them, when fewer)
  * with AVX-512 float32: the flags of the four rows as bits, then the kept
  * pixels' numbers and their four x - c each (the rows interleaved, in
@@ -305,8 +341,9 @@ FD_INLINE int64_t fd_sp_compress16(const T *const *xr, int rows, int64_t j, int6
 #endif
 
 /* Compression (mlp_sparse.h): a vector compare per row and W pixels gives
- * the group's flags as bits; only the set ones are visited (AVX-512
- * float32: packed by fd_sp_compress16 instead).  f is unused. */
+ * the group's flags as bits; only the set ones are visited (float32:
+ * packed by fd_sp_compress16 / fd_sp_compress8 instead, the last pixels
+ * past a whole vector here).  f is unused. */
 int64_t FD_TNAME_ISA(fd_sp_compress, ISA)(int64_t k, const int32_t *starts, int64_t nb,
                                           const T *const *rp, int rows, T c, unsigned char *f,
                                           int32_t *FD_RESTRICT ix, T *FD_RESTRICT v,
@@ -314,43 +351,43 @@ int64_t FD_TNAME_ISA(fd_sp_compress, ISA)(int64_t k, const int32_t *starts, int6
 {
     const T *xr[FD_SP_G];
     const VP(vec) vc = VP(set1)(c);
-    int64_t j, cnt = 0, t = 0;
+    int64_t j = 0, cnt = 0, t = 0, next;
     int g;
     (void)f;
     for (g = 0; g < FD_SP_G; g++) xr[g] = rp[g < rows ? g : 0];
 #if defined(FD_SIMD_AVX512_H) && !FD_T_F64
-    for (j = 0; j < k; j += 16)
+    for (; j < k; j += 16)
         cnt = fd_sp_compress16(xr, rows, j, k - j, vc, starts, nb, &t, bnd, cnt, ix, v);
-#else
-    { /* the kept pixels one at a time */
-        int64_t next = starts[0];
-        for (j = 0; j < k; j += VP(W)) {
-            unsigned bits = 0;
-            if (j + VP(W) <= k) {
+#elif defined(FD_SIMD_AVX2_H) && !FD_T_F64
+    for (; j + 8 <= k; j += 8)
+        cnt = fd_sp_compress8(xr, rows, j, vc, starts, nb, &t, bnd, cnt, ix, v);
+#endif
+    /* the kept pixels one at a time */
+    for (next = t <= nb ? starts[t] : k; j < k; j += VP(W)) {
+        unsigned bits = 0;
+        if (j + VP(W) <= k) {
 #pragma GCC unroll 4
-                for (g = 0; g < FD_SP_G; g++) bits |= VP(neq_bits)(VP(load)(xr[g] + j), vc);
-            } else {
-                int64_t u;
-                for (u = j; u < k; u++)
-                    for (g = 0; g < FD_SP_G; g++) bits |= (unsigned)(xr[g][u] != c) << (u - j);
+            for (g = 0; g < FD_SP_G; g++) bits |= VP(neq_bits)(VP(load)(xr[g] + j), vc);
+        } else {
+            int64_t u;
+            for (u = j; u < k; u++)
+                for (g = 0; g < FD_SP_G; g++) bits |= (unsigned)(xr[g][u] != c) << (u - j);
+        }
+        while (bits) {
+            const int64_t jj = j + fd_sp_ctz(bits);
+            bits &= bits - 1;
+            T d[FD_SP_G];
+            while (jj >= next) { /* the chunks that start at or before jj */
+                bnd[t++] = (int32_t)cnt;
+                next = starts[t];
             }
-            while (bits) {
-                const int64_t jj = j + fd_sp_ctz(bits);
-                bits &= bits - 1;
-                T d[FD_SP_G];
-                while (jj >= next) { /* the chunks that start at or before jj */
-                    bnd[t++] = (int32_t)cnt;
-                    next = starts[t];
-                }
 #pragma GCC unroll 4
-                for (g = 0; g < FD_SP_G; g++) d[g] = g < rows ? xr[g][jj] - c : (T)0;
+            for (g = 0; g < FD_SP_G; g++) d[g] = g < rows ? xr[g][jj] - c : (T)0;
 #pragma GCC unroll 4
-                for (g = 0; g < FD_SP_G; g++) v[cnt * FD_SP_G + g] = d[g];
-                ix[cnt++] = (int32_t)jj;
-            }
+            for (g = 0; g < FD_SP_G; g++) v[cnt * FD_SP_G + g] = d[g];
+            ix[cnt++] = (int32_t)jj;
         }
     }
-#endif
     while (t <= nb) bnd[t++] = (int32_t)cnt;
     return cnt;
 }

@@ -63,6 +63,25 @@ FD_INLINE void v8f_transpose8(__m256 r[8])
     r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
+/* The columns of the 4 x 8 block of rows r[0..3] as q[0..7]: q[i] holds
+ * r[0][i], r[1][i], r[2][i], r[3][i] (two 4 x 4 transposes, one per
+ * 128-bit lane). */
+FD_INLINE void v8f_interleave4(const __m256 r[4], __m128 q[8])
+{
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 c04 = _mm256_shuffle_ps(t0, t2, 0x44), c15 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 c26 = _mm256_shuffle_ps(t1, t3, 0x44), c37 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    q[0] = _mm256_castps256_ps128(c04);
+    q[1] = _mm256_castps256_ps128(c15);
+    q[2] = _mm256_castps256_ps128(c26);
+    q[3] = _mm256_castps256_ps128(c37);
+    q[4] = _mm256_extractf128_ps(c04, 1);
+    q[5] = _mm256_extractf128_ps(c15, 1);
+    q[6] = _mm256_extractf128_ps(c26, 1);
+    q[7] = _mm256_extractf128_ps(c37, 1);
+}
+
 /* Bilinear sample of a zero-padded float image (row stride S, the pixel
  * (x, y) at pad[(y + 1) * S + x + 1]) at W points (x, y): 0 outside
  * (-1, fw) x (-1, fh); the same float32 operations in the same order as the
