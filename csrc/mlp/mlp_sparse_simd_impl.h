@@ -14,7 +14,6 @@
     "define FD_SP_WNV (vectors per row of the weight gradient's register tile) before the template"
 #endif
 
-/* Columns [j0, j0 + nv * W) (the last vector masked by tm when tail). */
 /* Columns [j0, j0 + nv * W) (the last vector masked by tm when tail) of
  * the group's rows, summed on top of init (row g at init + g * ldi: ldi 0
  * for one row for all); off: each kept pixel's row of W as a byte offset,
