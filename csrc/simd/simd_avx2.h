@@ -42,44 +42,43 @@ typedef __m256i v32b_vec;
 #define FD_SIMD_MASK_IMPL "simd/simd_avx2_mask_impl.h"
 #include "simd/simd_isa_impl.h"
 
+/* The 4 x 4 transposes, within each 128-bit lane, of rows r0..r3:
+ * u[i] holds column i of the low lanes, then column i + 4 of the high
+ * ones (r0[i], r1[i], r2[i], r3[i] | r0[i + 4], ..., r3[i + 4]). */
+FD_INLINE void v8f_transpose4_lanes(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m256 u[4])
+{
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    u[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+    u[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+    u[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+    u[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+
 /* Transposes the 8 x 8 block of rows r[0..7] in place (r[i][j] <-> r[j][i]). */
 FD_INLINE void v8f_transpose8(__m256 r[8])
 {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+    __m256 u[4], v[4];
+    int i;
+    v8f_transpose4_lanes(r[0], r[1], r[2], r[3], u);
+    v8f_transpose4_lanes(r[4], r[5], r[6], r[7], v);
+    for (i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], v[i], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], v[i], 0x31);
+    }
 }
 
 /* The columns of the 4 x 8 block of rows r[0..3] as q[0..7]: q[i] holds
- * r[0][i], r[1][i], r[2][i], r[3][i] (two 4 x 4 transposes, one per
- * 128-bit lane). */
+ * r[0][i], r[1][i], r[2][i], r[3][i]. */
 FD_INLINE void v8f_interleave4(const __m256 r[4], __m128 q[8])
 {
-    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    const __m256 c04 = _mm256_shuffle_ps(t0, t2, 0x44), c15 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    const __m256 c26 = _mm256_shuffle_ps(t1, t3, 0x44), c37 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    q[0] = _mm256_castps256_ps128(c04);
-    q[1] = _mm256_castps256_ps128(c15);
-    q[2] = _mm256_castps256_ps128(c26);
-    q[3] = _mm256_castps256_ps128(c37);
-    q[4] = _mm256_extractf128_ps(c04, 1);
-    q[5] = _mm256_extractf128_ps(c15, 1);
-    q[6] = _mm256_extractf128_ps(c26, 1);
-    q[7] = _mm256_extractf128_ps(c37, 1);
+    __m256 u[4];
+    int i;
+    v8f_transpose4_lanes(r[0], r[1], r[2], r[3], u);
+    for (i = 0; i < 4; i++) {
+        q[i] = _mm256_castps256_ps128(u[i]);
+        q[i + 4] = _mm256_extractf128_ps(u[i], 1);
+    }
 }
 
 /* Bilinear sample of a zero-padded float image (row stride S, the pixel
