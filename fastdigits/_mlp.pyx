@@ -123,11 +123,13 @@ cdef int _progress(void *user, int64_t steps_done) noexcept nogil:
     return 2 if due else 0
 
 
-cdef int _check_array(object a, str name, int typenum, tuple shape, bint writeable) except -1:
+cdef int _check_array(object a, str name, int typenum, tuple shape, bint writeable,
+                      bint or_fortran=False) except -1:
     """TypeError / ValueError naming `name` unless `a` is a C-contiguous
-    NumPy array of type `typenum` (or an equivalent one) and shape `shape`,
-    writeable where asked.  Through NumPy's C API: the sparse pair below
-    checks every array of every training step with it."""
+    (or_fortran: or F-contiguous) NumPy array of type `typenum` (or an
+    equivalent one) and shape `shape`, writeable where asked.  Through
+    NumPy's C API: the sparse pair below checks every array of every
+    training step with it."""
     cdef Py_ssize_t i, nd = len(shape)
     if not cnp.PyArray_Check(a):
         raise TypeError("%s must be a NumPy array, got %s" % (name, type(a).__name__))
@@ -140,10 +142,24 @@ cdef int _check_array(object a, str name, int typenum, tuple shape, bint writeab
         same = same and cnp.PyArray_DIM(arr, i) == <cnp.npy_intp>shape[i]
     if not same:
         raise ValueError("%s must have shape %s, got %s" % (name, shape, (<object>arr).shape))
-    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+    if or_fortran and not (cnp.PyArray_IS_C_CONTIGUOUS(arr) or cnp.PyArray_IS_F_CONTIGUOUS(arr)):
+        raise ValueError("%s must be C- or F-contiguous" % name)
+    if not or_fortran and not cnp.PyArray_IS_C_CONTIGUOUS(arr):
         raise ValueError("%s must be C-contiguous" % name)
     if writeable and not cnp.PyArray_ISWRITEABLE(arr):
         raise ValueError("%s must be writeable" % name)
+    return 0
+
+
+cdef int _check_matrix(object a, str name, int typenum, tuple shape, bint writeable,
+                       int64_t *rs, int64_t *cs) except -1:
+    """_check_array for a matrix that may be C- or F-contiguous (a transposed
+    PyTorch weight): sets its row and column strides in elements."""
+    _check_array(a, name, typenum, shape, writeable, True)
+    if cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+        rs[0], cs[0] = shape[1], 1
+    else:
+        rs[0], cs[0] = 1, shape[0]
     return 0
 
 
@@ -456,19 +472,24 @@ cdef extern from "mlp/mlp_sparse.h" nogil:
     int fd_mlp_sparse_may_f32(int64_t k, const float *x0)
     int fd_mlp_sparse_may_f64(int64_t k, const double *x0)
     int fd_mlp_sparse_forward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *x,
-                                  const int64_t *idx, const float *W, const float *b, int act,
-                                  float *y, int64_t ldy, void *scratch)
+                                  const int64_t *idx, const float *W, int64_t w_rs, int64_t w_cs,
+                                  const float *b, int act, float *y, int64_t ldy, void *scratch)
     int fd_mlp_sparse_forward_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const double *x,
-                                  const int64_t *idx, const double *W, const double *b, int act,
-                                  double *y, int64_t ldy, void *scratch)
+                                  const int64_t *idx, const double *W, int64_t w_rs, int64_t w_cs,
+                                  const double *b, int act, double *y, int64_t ldy,
+                                  void *scratch)
     int fd_mlp_sparse_backward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *dy,
                                    int64_t lddy, const float *dn, int64_t cn, const float *Wn,
-                                   float *dWn, float *dbn, const float *y, int act, float *dW,
-                                   float *db, void *scratch, int *done)
+                                   int64_t wn_rs, int64_t wn_cs, float *dWn, int64_t dwn_rs,
+                                   int64_t dwn_cs, float *dbn, const float *y, int act,
+                                   float *dW, int64_t dw_rs, int64_t dw_cs, float *db,
+                                   void *scratch, int *done)
     int fd_mlp_sparse_backward_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const double *dy,
                                    int64_t lddy, const double *dn, int64_t cn, const double *Wn,
-                                   double *dWn, double *dbn, const double *y, int act,
-                                   double *dW, double *db, void *scratch, int *done)
+                                   int64_t wn_rs, int64_t wn_cs, double *dWn, int64_t dwn_rs,
+                                   int64_t dwn_cs, double *dbn, const double *y, int act,
+                                   double *dW, int64_t dw_rs, int64_t dw_cs, double *db,
+                                   void *scratch, int *done)
 
 cdef extern from "dense/dense.h" nogil:
     enum:
@@ -509,9 +530,10 @@ cdef inline void *_data(cnp.ndarray a):
 def sparse_forward(x, W, b, str activation, y, W2=None, b2=None, out=None):
     """y = act(x @ W + b) for the first layer of a step whose backward pass
     sparse_backward makes, from the pixels of x that differ from its first
-    element (mlp_sparse.h).  x (m, k), W (k, n), y (m, n, written) and b (n,
-    or None) C-contiguous float32 or float64 arrays of one dtype;
-    activation "relu" or "identity".  With W2 (n, n2, C- or F-contiguous),
+    element (mlp_sparse.h).  x (m, k), W (k, n; C- or F-contiguous: a
+    PyTorch weight's transpose), y (m, n, written) and b (n, or None)
+    C-contiguous float32 or float64 arrays of one dtype; activation "relu"
+    or "identity".  With W2 (n, n2, C- or F-contiguous),
     b2 (n2, or None) and out (m, n2, C-contiguous, written): also the next,
     linear, layer out = y @ W2 + b2 in the same call.  Returns the scratch
     array that sparse_backward reads (keep it with y until then), or None
@@ -525,9 +547,9 @@ def sparse_forward(x, W, b, str activation, y, W2=None, b2=None, out=None):
     if typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64:
         raise TypeError("x must be float32 or float64, got %s" % x.dtype)
     cdef int64_t m = x.shape[0], k = x.shape[1], n = W.shape[1], n2 = 0
-    cdef int64_t w2_rs = 0, w2_cs = 0
+    cdef int64_t w_rs = 0, w_cs = 0, w2_rs = 0, w2_cs = 0
     _check_array(x, "x", typenum, (m, k), False)
-    _check_array(W, "W", typenum, (k, n), False)
+    _check_matrix(W, "W", typenum, (k, n), False, &w_rs, &w_cs)
     if b is not None:
         _check_array(b, "b", typenum, (n,), False)
     _check_array(y, "y", typenum, (m, n), True)
@@ -537,12 +559,7 @@ def sparse_forward(x, W, b, str activation, y, W2=None, b2=None, out=None):
         if not cnp.PyArray_Check(W2) or cnp.PyArray_NDIM(<cnp.ndarray>W2) != 2:
             raise ValueError("W2 must be a 2-D array")
         n2 = W2.shape[1]
-        if cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>W2):
-            w2_rs, w2_cs = n2, 1
-            _check_array(W2, "W2", typenum, (n, n2), False)
-        else:
-            w2_rs, w2_cs = 1, n
-            _check_array(W2.T, "W2.T", typenum, (n2, n), False)  # F-contiguous W2
+        _check_matrix(W2, "W2", typenum, (n, n2), False, &w2_rs, &w2_cs)
         if b2 is not None:
             _check_array(b2, "b2", typenum, (n2,), False)
         _check_array(out, "out", typenum, (m, n2), True)
@@ -577,12 +594,12 @@ def sparse_forward(x, W, b, str activation, y, W2=None, b2=None, out=None):
     with nogil:
         if dt == FD_F32:
             done = fd_mlp_sparse_forward_f32(ctx, m, k, n, <const float *>px, NULL,
-                                             <const float *>pw, <const float *>pb, act,
-                                             <float *>py, n, work)
+                                             <const float *>pw, w_rs, w_cs, <const float *>pb,
+                                             act, <float *>py, n, work)
         else:
             done = fd_mlp_sparse_forward_f64(ctx, m, k, n, <const double *>px, NULL,
-                                             <const double *>pw, <const double *>pb, act,
-                                             <double *>py, n, work)
+                                             <const double *>pw, w_rs, w_cs,
+                                             <const double *>pb, act, <double *>py, n, work)
         if done and n2:
             rc = fd_dense_forward(ctx, dt, m, n, n2, py, n, pw2, w2_rs, w2_cs, pb2,
                                   ident, pout, n2, NULL, 0, NULL, NULL, 0, NULL,
@@ -604,8 +621,9 @@ def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None
     cn <= SPARSE_HEAD_MAX outputs (a relu forward only) whose gradient dn
     (m, cn) and weights Wn (n, cn) are given; its backward pass runs in this
     one's: dy = dn @ Wn^T, and dWn (n, cn) = y^T dn, dbn (cn,) = dn's column
-    sums are written too.  Every array C-contiguous of the forward's dtype;
-    dW, db, dWn, dbn written."""
+    sums are written too.  Every array of the forward's dtype and
+    C-contiguous, but W, Wn, dW and dWn may be F-contiguous (PyTorch
+    weights' transposes); dW, db, dWn, dbn written."""
     if not cnp.PyArray_Check(scratch) or cnp.PyArray_TYPE(<cnp.ndarray>scratch) != cnp.NPY_UINT8 \
             or cnp.PyArray_NDIM(<cnp.ndarray>scratch) != 1 \
             or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>scratch) \
@@ -615,6 +633,7 @@ def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None
     cdef int64_t *head = <int64_t *>_data(scratch)
     cdef int64_t size = cnp.PyArray_DIM(<cnp.ndarray>scratch, 0)
     cdef int64_t m = head[_SP_M], k = head[_SP_K], n = head[_SP_N], cn = 0
+    cdef int64_t dw_rs = 0, dw_cs = 0, wn_rs = 0, wn_cs = 0, dwn_rs = 0, dwn_cs = 0
     if not (0 < m <= size and 0 < k <= size and 0 < n <= size) \
             or head[_SP_DT] not in (FD_F32, FD_F64) \
             or head[_SP_ACT] not in (act_code("relu"), act_code("identity")):
@@ -629,7 +648,7 @@ def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None
         _check_array(y, "y", typenum, (m, n), False)
     elif act != act_code("identity"):
         raise ValueError("y is needed after a relu forward (act' reads it)")
-    _check_array(dW, "dW", typenum, (k, n), True)
+    _check_matrix(dW, "dW", typenum, (k, n), True, &dw_rs, &dw_cs)
     _check_array(db, "db", typenum, (n,), True)
     if dy is None:
         if dn is None or Wn is None or dWn is None or dbn is None:
@@ -641,8 +660,8 @@ def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None
             raise ValueError("dy None needs a relu forward and 1 <= dn.shape[1] <= %d, got %d"
                              % (FD_SP_NEXT_MAX, cn))
         _check_array(dn, "dn", typenum, (m, cn), False)
-        _check_array(Wn, "Wn", typenum, (n, cn), False)
-        _check_array(dWn, "dWn", typenum, (n, cn), True)
+        _check_matrix(Wn, "Wn", typenum, (n, cn), False, &wn_rs, &wn_cs)
+        _check_matrix(dWn, "dWn", typenum, (n, cn), True, &dwn_rs, &dwn_cs)
         _check_array(dbn, "dbn", typenum, (cn,), True)
     else:
         _check_array(dy, "dy", typenum, (m, n), False)
@@ -660,14 +679,17 @@ def sparse_backward(scratch, y, dy, dW, db, dn=None, Wn=None, dWn=None, dbn=None
     with nogil:
         if dt == FD_F32:
             rc = fd_mlp_sparse_backward_f32(ctx, m, k, n, <const float *>pdy, n,
-                                            <const float *>pdn, cn, <const float *>pwn,
-                                            <float *>pdwn, <float *>pdbn, <const float *>py, act,
-                                            <float *>pdw, <float *>pdb, work, &done)
+                                            <const float *>pdn, cn, <const float *>pwn, wn_rs,
+                                            wn_cs, <float *>pdwn, dwn_rs, dwn_cs, <float *>pdbn,
+                                            <const float *>py, act, <float *>pdw, dw_rs, dw_cs,
+                                            <float *>pdb, work, &done)
         else:
             rc = fd_mlp_sparse_backward_f64(ctx, m, k, n, <const double *>pdy, n,
-                                            <const double *>pdn, cn, <const double *>pwn,
-                                            <double *>pdwn, <double *>pdbn, <const double *>py,
-                                            act, <double *>pdw, <double *>pdb, work, &done)
+                                            <const double *>pdn, cn, <const double *>pwn, wn_rs,
+                                            wn_cs, <double *>pdwn, dwn_rs, dwn_cs,
+                                            <double *>pdbn, <const double *>py, act,
+                                            <double *>pdw, dw_rs, dw_cs, <double *>pdb, work,
+                                            &done)
     if rc != FD_OK or not done:
         raise ValueError("scratch holds no sparse forward pass")
 
@@ -695,12 +717,12 @@ cdef extern from "fd_native_api.h" nogil:
         int (*sparse_may)(int, int64_t, const void *)
         size_t (*sparse_bytes)(int, int64_t, int64_t, int64_t)
         int (*sparse_forward)(fdn_ctx, int, int64_t, int64_t, int64_t, const void *,
-                              const void *, const void *, int, void *, void *)
+                              const void *, int64_t, int64_t, const void *, int, void *, void *)
         int (*sparse_backward)(fdn_ctx, int, int64_t, int64_t, int64_t, const void *, int64_t,
-                               const void *, void *, void *, const void *, void *, void *,
-                               void *)
+                               const void *, int64_t, int64_t, void *, int64_t, int64_t, void *,
+                               const void *, void *, int64_t, int64_t, void *, void *)
         int (*sparse_backward_dy)(fdn_ctx, int, int64_t, int64_t, int64_t, const void *,
-                                  const void *, int, void *, void *, void *)
+                                  const void *, int, void *, int64_t, int64_t, void *, void *)
         size_t (*dense_work_bytes)(fdn_ctx, int, int, int64_t, int64_t, int64_t)
         int (*dense_forward)(fdn_ctx, int, int64_t, int64_t, int64_t, const void *,
                              const void *, int64_t, int64_t, const void *, int, void *, void *)
@@ -730,47 +752,54 @@ cdef size_t _n_sparse_bytes(int dt, int64_t m, int64_t k, int64_t n) noexcept no
 
 
 cdef int _n_sparse_forward(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n, const void *x,
-                           const void *W, const void *b, int act, void *y,
-                           void *scratch) noexcept nogil:
+                           const void *W, int64_t w_rs, int64_t w_cs, const void *b, int act,
+                           void *y, void *scratch) noexcept nogil:
     if dt == FD_F32:
         return fd_mlp_sparse_forward_f32(_native_ctx(c), m, k, n, <const float *>x, NULL,
-                                         <const float *>W, <const float *>b, act, <float *>y,
-                                         n, scratch)
+                                         <const float *>W, w_rs, w_cs, <const float *>b, act,
+                                         <float *>y, n, scratch)
     return fd_mlp_sparse_forward_f64(_native_ctx(c), m, k, n, <const double *>x, NULL,
-                                     <const double *>W, <const double *>b, act, <double *>y, n,
-                                     scratch)
+                                     <const double *>W, w_rs, w_cs, <const double *>b, act,
+                                     <double *>y, n, scratch)
 
 
 cdef int _sp_backward(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n, const void *dy,
-                      const void *dn, int64_t cn, const void *Wn, void *dWn, void *dbn,
-                      const void *y, int act, void *dW, void *db, void *scratch) noexcept nogil:
+                      const void *dn, int64_t cn, const void *Wn, int64_t wn_rs, int64_t wn_cs,
+                      void *dWn, int64_t dwn_rs, int64_t dwn_cs, void *dbn, const void *y,
+                      int act, void *dW, int64_t dw_rs, int64_t dw_cs, void *db,
+                      void *scratch) noexcept nogil:
     """fd_mlp_sparse_backward_<dtype>: 0 when done, else its status (-1: no
     sparse forward in scratch)."""
     cdef int done = 0, rc
     if dt == FD_F32:
         rc = fd_mlp_sparse_backward_f32(_native_ctx(c), m, k, n, <const float *>dy, n,
-                                        <const float *>dn, cn, <const float *>Wn, <float *>dWn,
-                                        <float *>dbn, <const float *>y, act, <float *>dW,
+                                        <const float *>dn, cn, <const float *>Wn, wn_rs, wn_cs,
+                                        <float *>dWn, dwn_rs, dwn_cs, <float *>dbn,
+                                        <const float *>y, act, <float *>dW, dw_rs, dw_cs,
                                         <float *>db, scratch, &done)
     else:
         rc = fd_mlp_sparse_backward_f64(_native_ctx(c), m, k, n, <const double *>dy, n,
-                                        <const double *>dn, cn, <const double *>Wn,
-                                        <double *>dWn, <double *>dbn, <const double *>y, act,
-                                        <double *>dW, <double *>db, scratch, &done)
+                                        <const double *>dn, cn, <const double *>Wn, wn_rs, wn_cs,
+                                        <double *>dWn, dwn_rs, dwn_cs, <double *>dbn,
+                                        <const double *>y, act, <double *>dW, dw_rs, dw_cs,
+                                        <double *>db, scratch, &done)
     return rc if rc != FD_OK else (0 if done else -1)
 
 
 cdef int _n_sparse_backward(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n, const void *dn,
-                            int64_t cn, const void *Wn, void *dWn, void *dbn, const void *y,
-                            void *dW, void *db, void *scratch) noexcept nogil:
+                            int64_t cn, const void *Wn, int64_t wn_rs, int64_t wn_cs, void *dWn,
+                            int64_t dwn_rs, int64_t dwn_cs, void *dbn, const void *y, void *dW,
+                            int64_t dw_rs, int64_t dw_cs, void *db, void *scratch) noexcept nogil:
     # (relu: the fused output layer follows a relu layer)
-    return _sp_backward(c, dt, m, k, n, NULL, dn, cn, Wn, dWn, dbn, y, 1, dW, db, scratch)
+    return _sp_backward(c, dt, m, k, n, NULL, dn, cn, Wn, wn_rs, wn_cs, dWn, dwn_rs, dwn_cs, dbn,
+                        y, 1, dW, dw_rs, dw_cs, db, scratch)
 
 
 cdef int _n_sparse_backward_dy(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n,
-                               const void *dy, const void *y, int act, void *dW, void *db,
-                               void *scratch) noexcept nogil:
-    return _sp_backward(c, dt, m, k, n, dy, NULL, 0, NULL, NULL, NULL, y, act, dW, db, scratch)
+                               const void *dy, const void *y, int act, void *dW, int64_t dw_rs,
+                               int64_t dw_cs, void *db, void *scratch) noexcept nogil:
+    return _sp_backward(c, dt, m, k, n, dy, NULL, 0, NULL, 0, 1, NULL, 0, 1, NULL, y, act, dW,
+                        dw_rs, dw_cs, db, scratch)
 
 
 cdef size_t _n_dense_work_bytes(fdn_ctx c, int dt, int backward, int64_t m, int64_t k,

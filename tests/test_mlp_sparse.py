@@ -313,6 +313,26 @@ def test_pair_matches_numpy(isa, dtype, threads, act, head):
         np.testing.assert_allclose(dbn, dn.sum(0, dtype=np.float64), **tol)
 
 
+@pytest.mark.parametrize("head", [True, False])
+def test_pair_column_major_weights_same_bits(isa, dtype, threads, head):
+    """W, dW, Wn and dWn F-contiguous (the transposes of row-major PyTorch
+    weights, fastdigits.torch's default order): W is read through a
+    transposed copy and dW written through one, the same bits as with
+    C-contiguous arrays, into the caller's arrays."""
+    X, W, b, Wn, dn, dy = _pair_case(dtype, m=45, k=83, n=37)
+    with fastdigits.simd(isa), fastdigits.threads(threads):
+        want = _pair(X, W, b, "relu", Wn, dn, dy, head)
+        WF, WnF = np.asfortranarray(W), np.asfortranarray(Wn)
+        for a in (WF, WnF):
+            a.setflags(write=False)
+        got = _pair(X, WF, b, "relu", WnF, dn, dy, head)
+    assert got[1].flags.f_contiguous and (not head or got[4].flags.f_contiguous)
+    for a, c in zip(want, got):
+        assert (a is None) == (c is None)
+        if a is not None:
+            assert a.tobytes() == np.ascontiguousarray(c).tobytes()
+
+
 @pytest.mark.parametrize("act", ["relu", "identity"])
 def test_pair_groups_of_over_a_thousand_kept_pixels_match_numpy(isa, dtype, act):
     """3000 of 4000 pixels kept by every row (the most a batch may keep):
@@ -383,6 +403,9 @@ def test_pair_dense_batch_and_bad_arguments():
     ro.setflags(write=False)
     with pytest.raises(ValueError, match="writeable"):
         _mlp.sparse_forward(Xs, W2, b, "relu", ro)
+    strided = np.empty((W2.shape[0], 2 * W2.shape[1]), np.float32)[:, ::2]
+    with pytest.raises(ValueError, match="W must be C- or F-contiguous"):
+        _mlp.sparse_forward(Xs, strided, b, "relu", y)
     # the output layer's weights row- or column-major (a transposed PyTorch
     # weight of either order), the same product
     outs = [np.empty((Xs.shape[0], Wn.shape[1]), np.float32) for _ in range(2)]

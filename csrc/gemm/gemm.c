@@ -2,6 +2,7 @@
  * micro-kernel of ctx.isa.  See gemm.h. */
 #include "gemm/gemm.h"
 
+#include <limits.h>
 #include <stdlib.h>
 
 #include "act/act.h"

@@ -96,7 +96,11 @@
      * bias, z and act as the micro-kernels apply them (the bfloat16 split joins with it). */ \
     void fd_gemm_ksplit_join_##SFX(int isa, int64_t r0, int64_t r1, int64_t n, T *C, int64_t ldc,  \
                                    const T *S, int64_t lds, const T *bias, T *z, int64_t ldz,      \
-                                   int act);
+                                   int act);                                                       \
+    /* Transposing copy on path isa: dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols \
+     * (the products' transposing pack: float32 SIMD blocks through registers). */  \
+    void fd_gemm_tcopy_##SFX(int isa, int64_t rows, int64_t cols, const T *src, int64_t lds,       \
+                             T *dst, int64_t ldd);
 
 /* The K split's two schedules (fd_gemm_ksplit_at), for both drivers, over
  * nt threads from fd_gemm_ksplit_threads.  by_cols (B stored by columns):

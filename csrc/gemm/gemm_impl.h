@@ -233,6 +233,28 @@ size_t FN(fd_gemm_work_bytes)(fd_ctx ctx, int64_t m, int64_t k, int64_t n)
 
 /* Pack kc x W: dst[p * W + l] = src[p * s_p + l * s_l] for lanes l < valid,
  * zero for the padding lanes.  W is MR (A) or NR (B). */
+/* dst[p * ldd + l] = src[l * s_l + p] for l < valid, p < kc: tpack where
+ * the path has one (float32 SIMD: blocks through registers), else blocks
+ * of 8 p-steps, which keep both the reads (8 contiguous) and the writes (8
+ * rows of dst) in a few cache lines. */
+static void FN(tcopy)(void (*tpack)(int64_t, int, int64_t, const T *, int64_t, T *), int64_t kc,
+                      int64_t ldd, int64_t valid, const T *FD_RESTRICT src, int64_t s_l,
+                      T *FD_RESTRICT dst)
+{
+    int64_t p0 = 0, p, l, q;
+    if (tpack && ldd <= INT_MAX) {
+        tpack(kc, (int)ldd, valid, src, s_l, dst);
+        return;
+    }
+    for (; p0 + 8 <= kc; p0 += 8)
+        for (l = 0; l < valid; l++) {
+            const T *sl = src + l * s_l + p0;
+            for (q = 0; q < 8; q++) dst[(p0 + q) * ldd + l] = sl[q];
+        }
+    for (l = 0; l < valid; l++)
+        for (p = p0; p < kc; p++) dst[p * ldd + l] = src[l * s_l + p];
+}
+
 #define PACK_ROWS(N)                                                                               \
     case N:                                                                                        \
         for (p = 0; p < kc; p++)                                                                   \
@@ -255,20 +277,8 @@ static void FN(pack)(void (*tpack)(int64_t, int, int64_t, const T *, int64_t, T 
         default: break;
         }
     }
-    if (s_p == 1 && s_l != 1 && tpack) {
-        tpack(kc, W, valid, src, s_l, dst);
-    } else if (s_p == 1 && s_l != 1) {
-        /* transposing pack (e.g. W^T, row-major A): blocks of 8 k-steps keep
-         * both the reads (8 contiguous) and the writes (8 rows of dst) in a
-         * few cache lines */
-        int64_t p0 = 0, q;
-        for (; p0 + 8 <= kc; p0 += 8)
-            for (l = 0; l < valid; l++) {
-                const T *sl = src + l * s_l + p0;
-                for (q = 0; q < 8; q++) dst[(p0 + q) * W + l] = sl[q];
-            }
-        for (l = 0; l < valid; l++)
-            for (p = p0; p < kc; p++) dst[p * W + l] = src[l * s_l + p];
+    if (s_p == 1 && s_l != 1) {
+        FN(tcopy)(tpack, kc, W, valid, src, s_l, dst); /* e.g. W^T, row-major A */
     } else {
         for (p = 0; p < kc; p++)
             for (l = 0; l < valid; l++) dst[p * W + l] = src[p * s_p + l * s_l];
@@ -772,6 +782,10 @@ int FN(fd_gemm_caches)(fd_ctx ctx, const fd_caches *caches, int64_t m, int64_t k
     return FN(gemm_caches_ks)(ctx, caches, m, k, n, A, a_rs, a_cs, B, b_rs, b_cs, C, c_rs, c_cs,
                               epi, work, -1);
 }
+
+void FN(fd_gemm_tcopy)(int isa, int64_t rows, int64_t cols, const T *src, int64_t lds, T *dst,
+                       int64_t ldd)
+{ FN(tcopy)(FN(fd_gemm_pick)(isa, FD_TILE_AUTO).tpack, cols, ldd, rows, src, lds, dst); }
 
 int FN(fd_gemm)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *A, int64_t a_rs, int64_t a_cs,
                 const T *B, int64_t b_rs, int64_t b_cs, T *C, int64_t c_rs, int64_t c_cs,

@@ -250,7 +250,7 @@ static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, c
          * has few (mlp_sparse.h; relu or linear, no dropout, float32 or
          * float64 precision) */
         if (l == 0 && drop && !dropping && !packed_w && b->sparse &&
-            FN(fd_mlp_sparse_forward)(ctx, m, k, nn, in, idx, params[0], params[1],
+            FN(fd_mlp_sparse_forward)(ctx, m, k, nn, in, idx, params[0], nn, 1, params[1],
                                       last ? FD_ACT_IDENTITY : s->act, y, ldy, b->sparse)) {
             b->sparse_fwd = 1;
             in = y;
@@ -443,10 +443,11 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
                 int done;
                 /* (params[2] and grads[2..3] exist only with an output layer) */
                 const int h = head_in_dz;
-                rc = FN(fd_mlp_sparse_backward)(
-                    ctx, m, k, nn, h ? NULL : b.d[1], nn, h ? b.d[2] : NULL, C,
-                    h ? params[2] : NULL, h ? grads[2] : NULL, h ? grads[3] : NULL, b.h[1],
-                    last ? FD_ACT_IDENTITY : s->act, grads[0], grads[1], b.sparse, &done);
+                rc = FN(fd_mlp_sparse_backward)(ctx, m, k, nn, h ? NULL : b.d[1], nn,
+                                                h ? b.d[2] : NULL, C, h ? params[2] : NULL, C, 1,
+                                                h ? grads[2] : NULL, C, 1, h ? grads[3] : NULL,
+                                                b.h[1], last ? FD_ACT_IDENTITY : s->act, grads[0],
+                                                nn, 1, grads[1], b.sparse, &done);
                 if (rc != FD_OK || done) break;
             }
             if (l == 0 && !b.gathered) {

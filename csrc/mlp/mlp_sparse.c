@@ -11,6 +11,7 @@
 #include "common/fd_fpenv.h"
 #include "common/fd_omp.h"
 #include "dense/dense.h"
+#include "gemm/gemm.h"
 
 static void *fd_align64(void *p)
 {

@@ -136,19 +136,24 @@ FD_DECL_PATHS(FD_SP_WNEXT_DECL)
  * before it makes the scratch.
  * fd_mlp_sparse_forward_<sfx>: y (m x n, ldy) = act(x @ W + b) for
  * x (m x k, row-major, ldx = k; with idx, row r is x's row idx[r]: the
- * batch's rows read where they are), W row-major k x n, b (n; NULL: none), act
- * FD_ACT_RELU or FD_ACT_IDENTITY; returns 1 when done, 0 when the batch is
- * too dense (nothing written to y: take the dense product).
+ * batch's rows read where they are), W k x n through (w_rs, w_cs): row-major
+ * (w_cs 1, w_rs >= n) or column-major (w_rs 1, w_cs >= k: a PyTorch
+ * weight's transpose, copied transposed into the scratch by the column-sum
+ * pass, which reads all of W anyway), b (n; NULL: none), act FD_ACT_RELU
+ * or FD_ACT_IDENTITY; returns 1 when done, 0 when the batch is too dense
+ * or W's strides are neither (nothing written to y: take the dense
+ * product).
  * fd_mlp_sparse_backward_<sfx>, after a forward call that returned 1 on the
- * same scratch and m, k, n: fd_dense_backward's dW (row-major, k x n) and
- * db for that x, dy (m x n, lddy) and y (the forward's output, m x n
+ * same scratch and m, k, n: fd_dense_backward's dW (k x n through (dw_rs,
+ * dw_cs), row-major or column-major as W above; column-major rows are
+ * summed in the scratch, then copied transposed) and db for that x, dy (m x n, lddy) and y (the forward's output, m x n
  * row-major; not read after an identity forward: may be NULL then) with
  * no dx.  dy NULL: the next layer is a linear one of cn
  * <= FD_SP_NEXT_MAX outputs over this relu layer, whose gradient is dn (m
- * x cn, row-major) and weights Wn (n x cn, row-major): its whole backward
+ * x cn, row-major) and weights Wn (n x cn through (wn_rs, wn_cs)): its whole backward
  * pass runs in this one's dz pass, by blocks of FD_SP_DB_ROWS rows: this
  * layer's dy = dn @ Wn^T row by row (fd_sp_dz_next), and the next layer's
- * dWn (n x cn, row-major) = y^T dn and dbn (cn) = the column sums of dn,
+ * dWn (n x cn through (dwn_rs, dwn_cs)) = y^T dn and dbn (cn) = the column sums of dn,
  * each a sum of the blocks' sums in block order (fd_sp_wnext): the bits
  * do not depend on the thread count.  Sets *done to 1 when done, 0
  * (nothing written) when db is NULL: take fd_dense_backward.  Returns
@@ -158,12 +163,13 @@ FD_DECL_PATHS(FD_SP_WNEXT_DECL)
     size_t fd_mlp_sparse_bytes_##SFX(int64_t m, int64_t k, int64_t n);                             \
     int fd_mlp_sparse_may_##SFX(int64_t k, const T *x0);                                           \
     int fd_mlp_sparse_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,       \
-                                    const int64_t *idx, const T *W, const T *b, int act, T *y,     \
-                                    int64_t ldy, void *scratch);                                   \
-    int fd_mlp_sparse_backward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,     \
-                                     int64_t lddy, const T *dn, int64_t cn, const T *Wn, T *dWn,   \
-                                     T *dbn, const T *y, int act, T *dW, T *db, void *scratch,     \
-                                     int *done);
+                                    const int64_t *idx, const T *W, int64_t w_rs, int64_t w_cs,    \
+                                    const T *b, int act, T *y, int64_t ldy, void *scratch);        \
+    int fd_mlp_sparse_backward_##SFX(                                                              \
+        fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy, int64_t lddy, const T *dn,       \
+        int64_t cn, const T *Wn, int64_t wn_rs, int64_t wn_cs, T *dWn, int64_t dwn_rs,             \
+        int64_t dwn_cs, T *dbn, const T *y, int act, T *dW, int64_t dw_rs, int64_t dw_cs, T *db,   \
+        void *scratch, int *done);
 FD_SP_DRIVER_DECL(float, f32)
 FD_SP_DRIVER_DECL(double, f64)
 

@@ -232,7 +232,8 @@ typedef struct {
     T *wnt; /* (FD_SP_NEXT_MAX, n): the next layer's weights transposed */
     T *wnp; /* (nbk, FD_SP_NEXT_MAX, n): its weight gradient's block sums, transposed */
     T *c; /* (1): the background */
-    T *wp; /* (k, ldp): W with rows ldp apart, where ldp > n (else unused: W itself) */
+    T *wp; /* (k, ldp): W with rows ldp apart where ldp > n or W is column-major
+            * (else unused: W itself); in the backward pass, a column-major dW */
     T *xt; /* (k, mp): each pixel's x - c for the rows of its groups (the backward pass's) */
     uint64_t *mk; /* (k, nw): each pixel's rows that keep it, a bit each */
 } FN(fd_sp_bufs);
@@ -263,7 +264,7 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(wnt, T, (size_t)FD_SP_NEXT_MAX * (size_t)n);
     FD_SP_TAKE(wnp, T, nbk * FD_SP_NEXT_MAX * (size_t)n);
     FD_SP_TAKE(c, T, 1);
-    FD_SP_TAKE(wp, T, FN(fd_sp_ldp)(n) > n ? (size_t)k * (size_t)FN(fd_sp_ldp)(n) : 0);
+    FD_SP_TAKE(wp, T, (size_t)k * (size_t)FN(fd_sp_ldp)(n));
     FD_SP_TAKE(xt, T, (size_t)k * ng * FD_SP_G);
     FD_SP_TAKE(mk, uint64_t, (size_t)k *FN(fd_sp_words)(m));
 #undef FD_SP_TAKE
@@ -287,8 +288,8 @@ int FN(fd_mlp_sparse_may)(int64_t k, const T *x0)
 }
 
 int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,
-                              const int64_t *idx, const T *W, const T *b, int act, T *y,
-                              int64_t ldy, void *scratch)
+                              const int64_t *idx, const T *W, int64_t w_rs, int64_t w_cs,
+                              const T *b, int act, T *y, int64_t ldy, void *scratch)
 {
     const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + FD_SP_PAD;
     FN(fd_sp_bufs) bf;
@@ -305,10 +306,12 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     int64_t q, total = 0, nsl, slab, c0, kh, ldf;
     const T *wf;
     const int64_t len = FN(fd_sp_chunk_len)(n), nch = FN(fd_sp_chunks)(k, len);
+    const int wcol = w_cs != 1; /* column-major W: the copy in wp is read */
     int nt = fd_threads_for(&ctx, (size_t)(m * k), (size_t)1 << 14);
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
     *bf.ready = 0; /* no sparse backward pass unless this batch takes the path */
     if (m < 1 || (act != FD_ACT_RELU && act != FD_ACT_IDENTITY) ||
+        (wcol ? w_rs != 1 || w_cs < k : w_rs < n) ||
         !FN(fd_mlp_sparse_may)(k, x + (idx ? idx[0] * k : 0)))
         return 0;
     for (q = 0; q <= nch; q++) bf.starts[q] = (int32_t)(q == nch ? k : q * len);
@@ -349,16 +352,23 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         for (q = 0; q < 2 * nsl; q++) {
             int64_t j0, j1;
             const int p = FN(fd_sp_item)(q, nsl, slab, n, &j0, &j1);
-            if (j0 < n)
-                colsum(p ? kh : 0, p ? k : kh, W + j0, n, j1 - j0, c, p == 0 && b ? b + j0 : NULL,
+            const int64_t r0 = p ? kh : 0, r1 = p ? k : kh;
+            if (j0 >= n) continue;
+            if (wcol) { /* the block transposed into wp (in cache for the sums) */
+                FN(fd_gemm_tcopy)(ctx.isa, j1 - j0, r1 - r0, W + j0 * w_cs + r0, w_cs,
+                                  bf.wp + r0 * ldp + j0, ldp);
+                colsum(r0, r1, bf.wp + j0, ldp, j1 - j0, c, p == 0 && b ? b + j0 : NULL,
+                       bf.cw + p * n + j0, NULL, ldp);
+            } else
+                colsum(r0, r1, W + j0, w_rs, j1 - j0, c, p == 0 && b ? b + j0 : NULL,
                        bf.cw + p * n + j0, ldp > n ? bf.wp + j0 : NULL, ldp);
         }
         fd_fpenv_leave(own);
     }
     *bf.ready = 1;
     *bf.c = c;
-    wf = ldp > n ? bf.wp : W; /* (the copy colsum made, rows ldp apart) */
-    ldf = ldp > n ? ldp : n;
+    wf = wcol || ldp > n ? bf.wp : W; /* (the copy made above, rows ldp apart) */
+    ldf = wcol || ldp > n ? ldp : w_rs;
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
@@ -400,12 +410,15 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
 }
 
 int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy,
-                               int64_t lddy, const T *dn, int64_t cn, const T *Wn, T *dWn, T *dbn,
-                               const T *y, int act, T *dW, T *db, void *scratch, int *done)
+                               int64_t lddy, const T *dn, int64_t cn, const T *Wn, int64_t wn_rs,
+                               int64_t wn_cs, T *dWn, int64_t dwn_rs, int64_t dwn_cs, T *dbn,
+                               const T *y, int act, T *dW, int64_t dw_rs, int64_t dw_cs, T *db,
+                               void *scratch, int *done)
 {
     const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + FD_SP_PAD,
                   len = FN(fd_sp_chunk_len)(n);
-    const int64_t nch = FN(fd_sp_chunks)(k, len);
+    const int64_t nch = FN(fd_sp_chunks)(k, len), ldp = FN(fd_sp_ldp)(n);
+    const int dwcol = dw_cs != 1; /* column-major dW: summed in wp, then copied */
     FN(fd_sp_bufs) bf;
     void (*wgrad)(int64_t, int64_t, const T *, int64_t, const uint64_t *, int64_t, const T *,
                   int64_t, T, const T *, int64_t, T *, int64_t) = FD_PICK(ctx.isa, fd_sp_wgrad);
@@ -423,6 +436,7 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
         (!*bf.ready || !db || !dn || !Wn || !dWn || !dbn || cn < 1 || cn > FD_SP_NEXT_MAX ||
          act != FD_ACT_RELU))
         return FD_EINVAL;
+    if (dwcol ? dw_rs != 1 || dw_cs < k : dw_rs < n) return FD_EINVAL;
     if (!*bf.ready || db == NULL) return FD_OK;
     c = *bf.c;
     c0 = *bf.split;
@@ -430,7 +444,7 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
                 * pass (two loops: a division per element took 8 us) */
         int64_t j, c1;
         for (j = 0; j < n; j++)
-            for (c1 = 0; c1 < cn; c1++) bf.wnt[c1 * n + j] = Wn[j * cn + c1];
+            for (c1 = 0; c1 < cn; c1++) bf.wnt[c1 * n + j] = Wn[j * wn_rs + c1 * wn_cs];
     }
     /* dz = dy * act'(y) (dy itself for the identity: no dz; dy NULL: the
      * next layer's dx, row by row) in the forward's part 1, read by now,
@@ -439,7 +453,7 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
      * block's column sums in row order; then db adds the blocks in order
      * (so the bits do not depend on the thread count) */
     dz = act == FD_ACT_IDENTITY ? NULL : bf.part;
-    lddz = dz ? FN(fd_sp_ldp)(n) : lddy;
+    lddz = dz ? ldp : lddy;
     nbk = (m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS;
     FD_PARALLEL
     {
@@ -517,7 +531,7 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
                     for (j = 0; j < w; j++) sums[c][j] += p[j];
                 }
             for (j = 0; j < w; j++)
-                for (c = 0; c < cn; c++) dWn[(j0 + j) * cn + c] = sums[c][j];
+                for (c = 0; c < cn; c++) dWn[(j0 + j) * dwn_rs + c * dwn_cs] = sums[c][j];
         }
         FD_FOR
         for (q = 0; q < n; q++) {
@@ -540,9 +554,13 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
         for (q = 0; q < 2 * nsl; q++) {
             int64_t j0, j1;
             const int p = FN(fd_sp_item)(q, nsl, slab, n, &j0, &j1);
-            if (j0 < n)
-                wgrad(bf.starts[p ? c0 : 0], bf.starts[p ? nch : c0], bf.xt, mp, bf.mk, nw,
-                      (dz ? dz : dy) + j0, lddz, c, db + j0, j1 - j0, dW + j0, n);
+            const int64_t p0 = bf.starts[p ? c0 : 0], p1 = bf.starts[p ? nch : c0];
+            if (j0 >= n) continue;
+            wgrad(p0, p1, bf.xt, mp, bf.mk, nw, (dz ? dz : dy) + j0, lddz, c, db + j0, j1 - j0,
+                  dwcol ? bf.wp + j0 : dW + j0, dwcol ? ldp : dw_rs);
+            if (dwcol) /* (the block is still in cache) */
+                FN(fd_gemm_tcopy)(ctx.isa, p1 - p0, j1 - j0, bf.wp + p0 * ldp + j0, ldp,
+                                  dW + j0 * dw_cs + p0, dw_cs);
         }
         fd_fpenv_leave(own);
     }

@@ -439,7 +439,7 @@ static int sparse_case(int64_t m, int64_t k, int64_t n, int act, float bg, doubl
     for (i = 0; i < n; i++) b[i] = fd_test_val(&s);
     for (t = 0; t < 3; t++) {
         for (i = 0; i < m * n; i++) y[t][i] = -99.0f;
-        if (fd_mlp_sparse_forward_f32(ctx_of(t + 1), m, k, n, x, NULL, W, b, act, y[t], n,
+        if (fd_mlp_sparse_forward_f32(ctx_of(t + 1), m, k, n, x, NULL, W, n, 1, b, act, y[t], n,
                                       scratch) != 1)
             return 0;
     }
@@ -506,17 +506,17 @@ static void test_mlp_sparse(void)
     for (i = 0; i < 16 * 20; i++) x[i] = (float)(i % 7) - 3.0f;
     for (i = 0; i < 20 * 5; i++) W[i] = 0.5f;
     y[0] = 42.0f;
-    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, NULL, FD_ACT_RELU, y, 5,
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, 5, 1, NULL, FD_ACT_RELU, y, 5,
                                     scratch) == 0);
     for (i = 0; i < 16 * 20; i++) x[i] = 0.0f;
     x[0] = (float)NAN;
-    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, NULL, FD_ACT_RELU, y, 5,
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, 5, 1, NULL, FD_ACT_RELU, y, 5,
                                     scratch) == 0);
     x[0] = (float)INFINITY;
-    CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, NULL, W, NULL, FD_ACT_RELU, y, 5,
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, NULL, W, 5, 1, NULL, FD_ACT_RELU, y, 5,
                                     scratch) == 0);
     x[0] = 0.0f;
-    CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, NULL, W, NULL, FD_ACT_TANH, y, 5,
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, NULL, W, 5, 1, NULL, FD_ACT_TANH, y, 5,
                                     scratch) == 0);
     CHECK(y[0] == 42.0f);
     /* the first row decides alone: a finite background, at most 75% kept */
@@ -525,7 +525,7 @@ static void test_mlp_sparse(void)
     CHECK(fd_mlp_sparse_may_f32(20, x) == 1);
     x[16] = (float)NAN; /* a NaN pixel is kept: 16 of 20 */
     CHECK(fd_mlp_sparse_may_f32(20, x) == 0);
-    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, NULL, FD_ACT_RELU, y, 5,
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, 5, 1, NULL, FD_ACT_RELU, y, 5,
                                     scratch) == 0);
     CHECK(y[0] == 42.0f);
     for (i = 1; i <= 16; i++) x[i] = 0.0f;
@@ -533,8 +533,8 @@ static void test_mlp_sparse(void)
      * pixel only its own row */
     x[5 * 20 + 3] = (float)NAN;
     W[7 * 5 + 2] = (float)INFINITY;
-    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, NULL, FD_ACT_IDENTITY, y, 5,
-                                    scratch) == 1);
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, 5, 1, NULL, FD_ACT_IDENTITY,
+                                    y, 5, scratch) == 1);
     for (i = 0; i < 16; i++) {
         CHECK(y[i * 5 + 2] != y[i * 5 + 2]);
         CHECK(i == 5 ? y[i * 5] != y[i * 5] : y[i * 5] == 0.0f);
@@ -543,8 +543,8 @@ static void test_mlp_sparse(void)
     for (i = 0; i < 8 * 3; i++) xd[i] = i % 5 == 4 ? 2.0 : -1.0;
     for (i = 0; i < 3 * 2; i++) Wd[i] = 0.25 * (double)(i + 1);
     CHECK(fd_mlp_sparse_bytes_f64(8, 3, 2) <= sizeof(sd) - 64);
-    CHECK(fd_mlp_sparse_forward_f64(ctx_of(3), 8, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd, 2,
-                                    sd) == 1);
+    CHECK(fd_mlp_sparse_forward_f64(ctx_of(3), 8, 3, 2, xd, NULL, Wd, 2, 1, NULL, FD_ACT_IDENTITY,
+                                    yd, 2, sd) == 1);
     for (i = 0; i < 8; i++) {
         const double *xr = xd + i * 3;
         CHECK(yd[i * 2] == xr[0] * 0.25 + xr[1] * 0.75 + xr[2] * 1.25);
@@ -582,10 +582,12 @@ static int sparse_dw_case(int64_t m, int64_t k, int64_t n, int act, float bg, do
     }
     for (t = 0; t < 3; t++) {
         for (i = 0; i < k * n; i++) dW[t][i] = -99.0f;
-        ok &= fd_mlp_sparse_forward_f32(ctx_of(t + 1), m, k, n, t == 2 ? xr : x,
-                                        t == 2 ? idx : NULL, W, NULL, act, y, n, scratch) == 1;
-        ok &= fd_mlp_sparse_backward_f32(ctx_of(t + 1), m, k, n, dy, n, NULL, 0, NULL, NULL, NULL,
-                                         y, act, dW[t], db[t], scratch, &done) == FD_OK;
+        ok &=
+            fd_mlp_sparse_forward_f32(ctx_of(t + 1), m, k, n, t == 2 ? xr : x, t == 2 ? idx : NULL,
+                                      W, n, 1, NULL, act, y, n, scratch) == 1;
+        ok &= fd_mlp_sparse_backward_f32(ctx_of(t + 1), m, k, n, dy, n, NULL, 0, NULL, 0, 1, NULL,
+                                         0, 1, NULL, y, act, dW[t], n, 1, db[t], scratch,
+                                         &done) == FD_OK;
         ok &= done == 1;
     }
     ok &= memcmp(dW[0], dW[1], (size_t)(k * n) * sizeof(float)) == 0;
@@ -623,10 +625,11 @@ static void test_mlp_sparse_backward(void)
         for (i = 0; i < m * 2; i++) dyd[i] = (double)(i % 9) / 8.0 - 0.5;
         for (i = 0; i < 3 * 2; i++) Wd[i] = 0.25 * (double)(i + 1);
         CHECK(fd_mlp_sparse_bytes_f64(m, 3, 2) <= sizeof(sd) - 64);
-        CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), m, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd,
-                                        2, sd) == 1);
-        CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), m, 3, 2, dyd, 2, NULL, 0, NULL, NULL, NULL, yd,
-                                         FD_ACT_IDENTITY, dWd, dbd, sd, &done) == FD_OK);
+        CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), m, 3, 2, xd, NULL, Wd, 2, 1, NULL,
+                                        FD_ACT_IDENTITY, yd, 2, sd) == 1);
+        CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), m, 3, 2, dyd, 2, NULL, 0, NULL, 0, 1, NULL, 0,
+                                         1, NULL, yd, FD_ACT_IDENTITY, dWd, 2, 1, dbd, sd,
+                                         &done) == FD_OK);
         CHECK(done == 1);
         CHECK(fd_dense_backward_f64(ctx_of(1), m, 3, 2, dyd, 2, xd, 3, Wd, 2, 1, NULL, 0, 0,
                                     FD_ACT_IDENTITY, NULL, 0, rW, 2, 1, rb, 0, NULL,
@@ -636,19 +639,84 @@ static void test_mlp_sparse_backward(void)
     /* the scratch grows with the rows: the epoch sizes it for the batch */
     CHECK(fd_mlp_sparse_bytes_f64(BIG - 1, 3, 2) <= fd_mlp_sparse_bytes_f64(BIG, 3, 2));
     /* no db: the dense product's (nothing written) */
-    CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd,
-                                    2, sd) == 1);
+    CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, NULL, Wd, 2, 1, NULL, FD_ACT_IDENTITY,
+                                    yd, 2, sd) == 1);
     dWd[0] = -99.0;
-    CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, NULL, 0, NULL, NULL, NULL, yd,
-                                     FD_ACT_IDENTITY, dWd, NULL, sd, &done) == FD_OK);
+    CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, NULL, 0, NULL, 0, 1, NULL, 0, 1,
+                                     NULL, yd, FD_ACT_IDENTITY, dWd, 2, 1, NULL, sd,
+                                     &done) == FD_OK);
     CHECK(done == 0 && dWd[0] == -99.0);
     /* a forward pass that declined (a NaN background) leaves no groups */
     xd[0] = (double)NAN;
-    CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, NULL, Wd, NULL, FD_ACT_IDENTITY, yd,
-                                    2, sd) == 0);
-    CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, NULL, 0, NULL, NULL, NULL, yd,
-                                     FD_ACT_IDENTITY, dWd, dbd, sd, &done) == FD_OK);
+    CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, NULL, Wd, 2, 1, NULL, FD_ACT_IDENTITY,
+                                    yd, 2, sd) == 0);
+    CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, NULL, 0, NULL, 0, 1, NULL, 0, 1,
+                                     NULL, yd, FD_ACT_IDENTITY, dWd, 2, 1, dbd, sd,
+                                     &done) == FD_OK);
     CHECK(done == 0 && dWd[0] == -99.0);
+}
+
+/* A column-major W and dW (a PyTorch weight's transpose: w_rs 1, the
+ * forward reads a transposed copy, the backward writes dW through one)
+ * and a column-major next layer: the bits of the row-major calls for 1-3
+ * threads; strides that are neither: the dense product (the forward
+ * returns 0) or FD_EINVAL, nothing written. */
+static void test_mlp_sparse_column_major(void)
+{
+    enum { M = 45, K = 83, N = 37, CN = 5 };
+    static float x[M * K], W[K * N], Wt[N * K], b[N], y[2][M * N], dn[M * CN], Wn[N * CN],
+        Wnt[CN * N], dW[2][K * N], dWt[N * K], db[2][N], dWn[2][N * CN], dWnt[CN * N], dbn[2][CN],
+        scratch[160000];
+    uint32_t s = 77u;
+    int64_t i, j;
+    int t, o, done = -1;
+    CHECK(fd_mlp_sparse_bytes_f32(M, K, N) <= sizeof(scratch) - 64);
+    for (i = 0; i < M * K; i++) {
+        const float u = fd_test_val(&s);
+        x[i] = i > 0 && u > 0.4f ? fd_test_val(&s) : -0.5f;
+    }
+    for (i = 0; i < K; i++)
+        for (j = 0; j < N; j++) W[i * N + j] = Wt[j * K + i] = fd_test_val(&s);
+    for (j = 0; j < N; j++) {
+        b[j] = fd_test_val(&s);
+        for (i = 0; i < CN; i++) Wn[j * CN + i] = Wnt[i * N + j] = fd_test_val(&s);
+    }
+    for (i = 0; i < M * CN; i++) dn[i] = fd_test_val(&s);
+    for (t = 1; t <= 3; t++)
+        for (o = 0; o < 2; o++) { /* o = 1: column-major W, dW, Wn, dWn */
+            float *dWo = o ? dWt : dW[0], *dWno = o ? dWnt : dWn[0];
+            CHECK(fd_mlp_sparse_forward_f32(ctx_of(t), M, K, N, x, NULL, o ? Wt : W, o ? 1 : N,
+                                            o ? K : 1, b, FD_ACT_RELU, y[o], N, scratch) == 1);
+            CHECK(fd_mlp_sparse_backward_f32(ctx_of(t), M, K, N, NULL, N, dn, CN, o ? Wnt : Wn,
+                                             o ? 1 : CN, o ? N : 1, dWno, o ? 1 : CN, o ? N : 1,
+                                             dbn[o], y[o], FD_ACT_RELU, dWo, o ? 1 : N, o ? K : 1,
+                                             db[o], scratch, &done) == FD_OK);
+            CHECK(done == 1);
+            if (o) {
+                for (i = 0; i < K; i++)
+                    for (j = 0; j < N; j++) dW[1][i * N + j] = dWo[j * K + i];
+                for (j = 0; j < N; j++)
+                    for (i = 0; i < CN; i++) dWn[1][j * CN + i] = dWno[i * N + j];
+                CHECK(memcmp(y[0], y[1], sizeof y[0]) == 0);
+                CHECK(memcmp(dW[0], dW[1], sizeof dW[0]) == 0);
+                CHECK(memcmp(db[0], db[1], sizeof db[0]) == 0);
+                CHECK(memcmp(dWn[0], dWn[1], sizeof dWn[0]) == 0);
+                CHECK(memcmp(dbn[0], dbn[1], sizeof dbn[0]) == 0);
+            }
+        }
+    /* neither order: not taken, nothing written */
+    y[1][0] = dW[1][0] = -99.0f;
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), M, K, N, x, NULL, W, 2, K, b, FD_ACT_RELU, y[1], N,
+                                    scratch) == 0);
+    CHECK(y[1][0] == -99.0f);
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), M, K, N, x, NULL, Wt, 1, K - 1, b, FD_ACT_RELU, y[1],
+                                    N, scratch) == 0);
+    CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), M, K, N, x, NULL, W, N, 1, b, FD_ACT_RELU, y[1], N,
+                                    scratch) == 1);
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, CN, Wn, CN, 1, dWn[1], CN, 1,
+                                     dbn[1], y[1], FD_ACT_RELU, dW[1], N, 2, db[1], scratch,
+                                     &done) == FD_EINVAL);
+    CHECK(dW[1][0] == -99.0f);
 }
 
 /* The backward pass with the next layer's (dy NULL: a linear layer of CN
@@ -680,11 +748,11 @@ static void test_mlp_sparse_next_layer(void)
             dy[i * N + j] = a;
         }
     for (t = 0; t < 4; t++) {
-        CHECK(fd_mlp_sparse_forward_f32(ctx_of(t ? t : 1), M, K, N, x, NULL, W, NULL, FD_ACT_RELU,
-                                        y, N, scratch) == 1);
+        CHECK(fd_mlp_sparse_forward_f32(ctx_of(t ? t : 1), M, K, N, x, NULL, W, N, 1, NULL,
+                                        FD_ACT_RELU, y, N, scratch) == 1);
         CHECK(fd_mlp_sparse_backward_f32(ctx_of(t ? t : 1), M, K, N, t ? NULL : dy, N, dn, CN, Wn,
-                                         dWn[t], dbn[t], y, FD_ACT_RELU, dW[t], db[t], scratch,
-                                         &done) == FD_OK);
+                                         CN, 1, dWn[t], CN, 1, dbn[t], y, FD_ACT_RELU, dW[t], N, 1,
+                                         db[t], scratch, &done) == FD_OK);
         CHECK(done == 1);
     }
     for (t = 1; t < 4; t++) {
@@ -708,16 +776,21 @@ static void test_mlp_sparse_next_layer(void)
      * written */
     dW[1][0] = db[1][0] = dWn[1][0] = -99.0f;
     CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, FD_SP_NEXT_MAX + 1, Wn,
-                                     dWn[1], dbn[1], y, FD_ACT_RELU, dW[1], db[1], scratch,
+                                     FD_SP_NEXT_MAX + 1, 1, dWn[1], FD_SP_NEXT_MAX + 1, 1, dbn[1],
+                                     y, FD_ACT_RELU, dW[1], N, 1, db[1], scratch,
                                      &done) == FD_EINVAL);
-    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, 0, Wn, dWn[1], dbn[1], y,
-                                     FD_ACT_RELU, dW[1], db[1], scratch, &done) == FD_EINVAL);
-    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, NULL, CN, Wn, dWn[1], dbn[1], y,
-                                     FD_ACT_RELU, dW[1], db[1], scratch, &done) == FD_EINVAL);
-    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, CN, Wn, NULL, dbn[1], y,
-                                     FD_ACT_RELU, dW[1], db[1], scratch, &done) == FD_EINVAL);
-    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, CN, Wn, dWn[1], dbn[1], y,
-                                     FD_ACT_IDENTITY, dW[1], db[1], scratch, &done) == FD_EINVAL);
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, 0, Wn, 0, 1, dWn[1], 0, 1,
+                                     dbn[1], y, FD_ACT_RELU, dW[1], N, 1, db[1], scratch,
+                                     &done) == FD_EINVAL);
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, NULL, CN, Wn, CN, 1, dWn[1], CN,
+                                     1, dbn[1], y, FD_ACT_RELU, dW[1], N, 1, db[1], scratch,
+                                     &done) == FD_EINVAL);
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, CN, Wn, CN, 1, NULL, CN, 1,
+                                     dbn[1], y, FD_ACT_RELU, dW[1], N, 1, db[1], scratch,
+                                     &done) == FD_EINVAL);
+    CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, CN, Wn, CN, 1, dWn[1], CN, 1,
+                                     dbn[1], y, FD_ACT_IDENTITY, dW[1], N, 1, db[1], scratch,
+                                     &done) == FD_EINVAL);
     CHECK(dW[1][0] == -99.0f && db[1][0] == -99.0f && dWn[1][0] == -99.0f);
 }
 
@@ -1085,6 +1158,7 @@ int main(void)
     test_mlp_sparse();
     test_mlp_sparse_backward();
     test_mlp_sparse_next_layer();
+    test_mlp_sparse_column_major();
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 // The native training steps of fastdigits.torch (native_ops): a Linear
 // layer with no activation or relu (fastdigits::linear) and a two-layer
-// relu MLP with column-major weights on data (fastdigits::mlp2), each as
+// relu MLP on data (fastdigits::mlp2), each as
 // one PyTorch autograd node.  The autograd.Functions of _dense_ops.py and
 // _mlp_ops.py run the same kernels with the same bits; these spend no
 // Python per call (issue 15: ~75 us of a 0.7-0.9 ms step on the Xeon).
@@ -45,6 +45,8 @@ struct Mlp2 : public torch::autograd::Function<Mlp2> {
         const int64_t m = x.size(0), k = x.size(1), n = W0.size(0), cn = W1.size(0);
         const int dt = x.scalar_type() == at::kDouble ? 1 : 0;
         const fdn_ctx c{(int)isa, (int)nthreads, (int)tile};
+        // W0 (n, k) in either order is the (k, n) matrix the kernels read
+        const int64_t w0_rs = W0.stride(1), w0_cs = W0.stride(0);
         auto y = at::empty({m, n}, x.options()), out = at::empty({m, cn}, x.options());
         at::Tensor scratch;
         int sparse = 0, rc = 0;
@@ -54,18 +56,19 @@ struct Mlp2 : public torch::autograd::Function<Mlp2> {
         {
             pybind11::gil_scoped_release nogil;
             if (scratch.defined())
-                sparse = api->sparse_forward(c, dt, m, k, n, x.data_ptr(), W0.data_ptr(), ptr(b0),
-                                             kRelu, y.data_ptr(), scratch.data_ptr());
+                sparse =
+                    api->sparse_forward(c, dt, m, k, n, x.data_ptr(), W0.data_ptr(), w0_rs, w0_cs,
+                                        ptr(b0), kRelu, y.data_ptr(), scratch.data_ptr());
             size_t wb = api->dense_work_bytes(c, dt, 0, m, n, cn);
             if (!sparse) wb = std::max(wb, api->dense_work_bytes(c, dt, 0, m, k, n));
             auto work = bytes((int64_t)wb, x);
-            // W0 (n, k) column-major is the row-major (k, n) W: rows n apart
             if (!sparse)
-                rc = api->dense_forward(c, dt, m, k, n, x.data_ptr(), W0.data_ptr(), n, 1, ptr(b0),
-                                        kRelu, y.data_ptr(), work.data_ptr());
+                rc = api->dense_forward(c, dt, m, k, n, x.data_ptr(), W0.data_ptr(), w0_rs, w0_cs,
+                                        ptr(b0), kRelu, y.data_ptr(), work.data_ptr());
             if (rc == 0)
-                rc = api->dense_forward(c, dt, m, n, cn, y.data_ptr(), W1.data_ptr(), cn, 1,
-                                        ptr(b1), kIdentity, out.data_ptr(), work.data_ptr());
+                rc = api->dense_forward(c, dt, m, n, cn, y.data_ptr(), W1.data_ptr(), W1.stride(1),
+                                        W1.stride(0), ptr(b1), kIdentity, out.data_ptr(),
+                                        work.data_ptr());
         }
         TORCH_CHECK(rc == 0, "fastdigits: out of memory in the MLP's forward pass");
         // What backward reads, saved (in-place changes raise, as for
@@ -97,37 +100,39 @@ struct Mlp2 : public torch::autograd::Function<Mlp2> {
         const fdn_ctx c{(int)cv[0], (int)cv[1], (int)cv[2]};
         const int64_t m = y.size(0), n = y.size(1), k = x.size(1), cn = W1.size(0);
         const int dt = x.scalar_type() == at::kDouble ? 1 : 0;
-        // the gradients in the weights' layouts: dW (k, n) row-major is
-        // weight's (n, k) column-major
-        auto dW0 = at::empty({k, n}, y.options()), db0 = at::empty({n}, y.options());
-        auto dW1 = at::empty({n, cn}, y.options()), db1 = at::empty({cn}, y.options());
+        // the gradients in the weights' layouts (the (k, n) matrices the
+        // kernels write through the strides swapped)
+        auto dW0 = at::empty_like(W0), db0 = at::empty({n}, y.options());
+        auto dW1 = at::empty_like(W1), db1 = at::empty({cn}, y.options());
         int rc;
         if (scratch.defined()) {
-            rc = api->sparse_backward(c, dt, m, k, n, dn.data_ptr(), cn, W1.data_ptr(),
-                                      dW1.data_ptr(), db1.data_ptr(), y.data_ptr(), dW0.data_ptr(),
-                                      db0.data_ptr(), scratch.data_ptr());
+            rc = api->sparse_backward(
+                c, dt, m, k, n, dn.data_ptr(), cn, W1.data_ptr(), W1.stride(1), W1.stride(0),
+                dW1.data_ptr(), dW1.stride(1), dW1.stride(0), db1.data_ptr(), y.data_ptr(),
+                dW0.data_ptr(), dW0.stride(1), dW0.stride(0), db0.data_ptr(), scratch.data_ptr());
         } else { // the dense products (a batch too dense for the sparse one)
             auto dh = at::empty({m, n}, y.options());
             auto work = bytes((int64_t)std::max(api->dense_work_bytes(c, dt, 1, m, n, cn),
                                                 api->dense_work_bytes(c, dt, 1, m, k, n)),
                               y);
             rc = api->dense_backward(c, dt, m, n, cn, dn.data_ptr(), y.data_ptr(), W1.data_ptr(),
-                                     cn, 1, nullptr, kIdentity, dh.data_ptr(), dW1.data_ptr(), cn,
-                                     1, db1.data_ptr(), work.data_ptr());
+                                     W1.stride(1), W1.stride(0), nullptr, kIdentity, dh.data_ptr(),
+                                     dW1.data_ptr(), dW1.stride(1), dW1.stride(0), db1.data_ptr(),
+                                     work.data_ptr());
             if (rc == 0)
                 rc = api->dense_backward(c, dt, m, k, n, dh.data_ptr(), x.data_ptr(), W0.data_ptr(),
-                                         n, 1, y.data_ptr(), kRelu, nullptr, dW0.data_ptr(), n, 1,
+                                         W0.stride(1), W0.stride(0), y.data_ptr(), kRelu, nullptr,
+                                         dW0.data_ptr(), dW0.stride(1), dW0.stride(0),
                                          db0.data_ptr(), work.data_ptr());
         }
         TORCH_CHECK(rc == 0, "fastdigits: the MLP's backward pass failed (out of memory)");
-        return {none, dW0.t(), has_bias ? db0 : none, dW1.t(), has_bias ? db1 : none, none,
-                none, none};
+        return {none, dW0, has_bias ? db0 : none, dW1, has_bias ? db1 : none, none, none, none};
     }
 };
 
 // fastdigits::linear: a Linear layer (identity or relu, float32 precision)
-// as one native autograd node: the sparse product where its weight is
-// column-major and its input needs no gradient (the Python Function's
+// as one native autograd node: the sparse product where its input needs
+// no gradient (the Python Function's
 // rule, _dense_ops._sparse_ok), the dense kernels otherwise.  It saves
 // what _DenseFunction saves: x where the weight's gradient reads it, the
 // weight where dx does, y where relu' does, the sparse scratch.
@@ -145,13 +150,13 @@ struct Dense : public torch::autograd::Function<Dense> {
         auto y = at::empty({m, n}, x.options());
         at::Tensor scratch;
         int sparse = 0, rc = 0;
-        if (!need_dx && w_cs == 1 && m > 0 && api->sparse_may(dt, k, x.data_ptr()))
+        if (!need_dx && m > 0 && api->sparse_may(dt, k, x.data_ptr()))
             scratch = bytes((int64_t)api->sparse_bytes(dt, m, k, n), x);
         {
             pybind11::gil_scoped_release nogil;
             if (scratch.defined())
-                sparse = api->sparse_forward(c, dt, m, k, n, x.data_ptr(), W.data_ptr(), ptr(b),
-                                             (int)act, y.data_ptr(), scratch.data_ptr());
+                sparse = api->sparse_forward(c, dt, m, k, n, x.data_ptr(), W.data_ptr(), w_rs, w_cs,
+                                             ptr(b), (int)act, y.data_ptr(), scratch.data_ptr());
             if (!sparse) {
                 auto work = bytes((int64_t)api->dense_work_bytes(c, dt, 0, m, k, n), x);
                 rc = api->dense_forward(c, dt, m, k, n, x.data_ptr(), W.data_ptr(), w_rs, w_cs,
@@ -203,7 +208,8 @@ struct Dense : public torch::autograd::Function<Dense> {
         int rc;
         if (scratch.defined()) {
             rc = api->sparse_backward_dy(c, dt, m, k, n, dy.data_ptr(), ptr(y), act, dW.data_ptr(),
-                                         db.data_ptr(), scratch.data_ptr());
+                                         W.stride(1), W.stride(0), db.data_ptr(),
+                                         scratch.data_ptr());
         } else {
             if (need_dx) dx = at::empty({m, k}, dy.options());
             auto work = bytes((int64_t)api->dense_work_bytes(c, dt, 1, m, k, n), dy);
@@ -219,6 +225,13 @@ struct Dense : public torch::autograd::Function<Dense> {
 void check(bool ok, const char *what)
 { TORCH_CHECK(ok, "fastdigits.torch native operator: ", what); }
 
+// a 2-D tensor stored row- or column-major without gaps
+bool dense2(const at::Tensor &w)
+{
+    return (w.stride(0) == w.size(1) && w.stride(1) == 1) ||
+        (w.stride(0) == 1 && w.stride(1) == w.size(0));
+}
+
 at::Tensor mlp2(const at::Tensor &x, const at::Tensor &W0, const c10::optional<at::Tensor> &b0,
                 const at::Tensor &W1, const c10::optional<at::Tensor> &b1, int64_t isa,
                 int64_t nthreads, int64_t tile)
@@ -229,11 +242,9 @@ at::Tensor mlp2(const at::Tensor &x, const at::Tensor &W0, const c10::optional<a
     check(x.dim() == 2 && x.is_contiguous() && x.device().is_cpu(),
           "x must be 2-D, C-contiguous, on the CPU");
     const int64_t k = x.size(1), n = W0.size(0), cn = W1.size(0);
-    check(W0.dim() == 2 && W0.size(1) == k && W0.stride(0) == 1 && W0.stride(1) == n,
-          "W0 must be (n, k) column-major");
-    check(W1.dim() == 2 && W1.size(1) == n && W1.stride(0) == 1 && W1.stride(1) == cn && cn >= 1 &&
-              cn <= api->sparse_head_max,
-          "W1 must be (cn, n) column-major with cn <= SPARSE_HEAD_MAX");
+    check(W0.dim() == 2 && W0.size(1) == k && dense2(W0), "W0 must be (n, k) row- or column-major");
+    check(W1.dim() == 2 && W1.size(1) == n && dense2(W1) && cn >= 1 && cn <= api->sparse_head_max,
+          "W1 must be (cn, n) row- or column-major with cn <= SPARSE_HEAD_MAX");
     check(W0.scalar_type() == dt && W1.scalar_type() == dt && W0.device().is_cpu() &&
               W1.device().is_cpu(),
           "weights must be CPU tensors of x's dtype");
@@ -258,7 +269,7 @@ at::Tensor linear(const at::Tensor &x, const at::Tensor &W, const c10::optional<
           "x must be 2-D, C-contiguous, on the CPU");
     const int64_t k = x.size(1), n = W.size(0);
     check(W.dim() == 2 && W.size(1) == k && W.scalar_type() == dt && W.device().is_cpu() &&
-              ((W.stride(0) == k && W.stride(1) == 1) || (W.stride(0) == 1 && W.stride(1) == n)),
+              dense2(W),
           "W must be an (n, k) row- or column-major CPU tensor of x's dtype");
     if (b.has_value())
         check(b->dim() == 1 && b->size(0) == n && b->is_contiguous() && b->scalar_type() == dt &&
