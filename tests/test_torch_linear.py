@@ -434,19 +434,20 @@ def test_weights_backward_does_not_read_may_change_before_it():
 
 
 # --------------------------------------------------------------------------
-# The sparse product: a relu or linear layer with column-major weights whose
+# The sparse product: a relu or linear layer (either weight order) whose
 # input is data (no dx) computes its product from the pixels that differ
 # from the batch's first element (csrc/mlp/mlp_sparse.h), as MLP's first
 # layer does.
 
 
+@pytest.mark.parametrize("weight_order", ["C", "F"])
 @pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("act", ["relu", None])
-def test_sparse_product_where_the_input_is_data(monkeypatch, act, dtype, threads):
+def test_sparse_product_where_the_input_is_data(monkeypatch, act, dtype, threads, weight_order):
     calls = spy_sparse(monkeypatch)
     torch.manual_seed(3)
-    ours = Linear(61, 19, activation=act, dtype=dtype, weight_order="F")
+    ours = Linear(61, 19, activation=act, dtype=dtype, weight_order=weight_order)
     ref = torch.nn.Linear(61, 19, dtype=dtype)
     ref.load_state_dict(ours.state_dict())
     x = digit_like(37, 61, dtype)
@@ -459,7 +460,9 @@ def test_sparse_product_where_the_input_is_data(monkeypatch, act, dtype, threads
                 y.square().mean().backward()
                 opt.step()
     assert calls == ["f", "b"] * 3
-    assert ours.weight.grad.stride() == ours.weight.stride() == (1, 19)
+    # the gradient in the weight's own layout (no copy in autograd)
+    want = (61, 1) if weight_order == "C" else (1, 19)
+    assert ours.weight.grad.stride() == ours.weight.stride() == want
     for p, q in zip(ours.parameters(), ref.parameters()):
         torch.testing.assert_close(p.grad, q.grad, **TOL[dtype])
         torch.testing.assert_close(p, q, **TOL[dtype])
@@ -471,7 +474,7 @@ def test_sparse_product_where_the_input_is_data(monkeypatch, act, dtype, threads
             ours(x).square().sum().backward()
         grads.append((ours.weight.grad, ours.bias.grad))
     assert all(torch.equal(g[0], grads[0][0]) and torch.equal(g[1], grads[0][1]) for g in grads)
-    nb = Linear(61, 19, bias=False, activation=act, dtype=dtype, weight_order="F")
+    nb = Linear(61, 19, bias=False, activation=act, dtype=dtype, weight_order=weight_order)
     rb = torch.nn.Linear(61, 19, bias=False, dtype=dtype)
     rb.load_state_dict(nb.state_dict())
     nb(x).square().sum().backward()
@@ -479,10 +482,29 @@ def test_sparse_product_where_the_input_is_data(monkeypatch, act, dtype, threads
     torch.testing.assert_close(nb.weight.grad, rb.weight.grad, **TOL[dtype])
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("isa", fastdigits.available_simd())
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sparse_product_same_bits_for_either_weight_order(monkeypatch, dtype, isa, threads):
+    # a row-major weight is read through a transposed copy and its gradient
+    # written through one (mlp_sparse.h): the same sums as column-major
+    calls = spy_sparse(monkeypatch)
+    torch.manual_seed(6)
+    layers = [Linear(83, 37, activation="relu", dtype=dtype, weight_order=o) for o in "CF"]
+    layers[1].load_state_dict(layers[0].state_dict())
+    x = digit_like(45, 83, dtype)
+    with fastdigits.simd(isa), fastdigits.threads(threads):
+        for layer in layers:
+            layer(x).square().sum().backward()
+    assert calls == ["f", "b"] * 2
+    for p, q in zip(*(layer.parameters() for layer in layers)):
+        assert torch.equal(p.grad, q.grad)
+
+
 def test_sparse_product_only_where_it_applies(monkeypatch):
-    """Dense rows, a row-major weight, an input that needs its gradient,
-    another activation, bfloat16 precision, no gradient at all: the dense
-    products, with the same results as nn.Linear."""
+    """Dense rows, an input that needs its gradient, another activation,
+    bfloat16 precision, no gradient at all: the dense products, with the
+    same results as nn.Linear."""
     calls = spy_sparse(monkeypatch)
     torch.manual_seed(4)
     x = torch.randn(9, 30)  # no background
@@ -499,7 +521,6 @@ def test_sparse_product_only_where_it_applies(monkeypatch):
     torch.relu(ref(xr)).sum().backward()
     torch.testing.assert_close(xg.grad, xr.grad)
     for layer in (
-        Linear(30, 8, activation="relu"),
         Linear(30, 8, activation="tanh", weight_order="F"),
         Linear(30, 8, activation="relu", weight_order="F", precision="bfloat16"),
     ):

@@ -587,31 +587,37 @@ def test_torch_func_transforms_and_autocast_run_pytorch_ops(monkeypatch):
 
 
 # --------------------------------------------------------------------------
-# The sparse first layer: a relu MLP with column-major weights whose input is
+# The sparse first layer: a relu MLP (either weight order) whose input is
 # data (no dx) computes its first layer from the pixels that differ from the
 # batch's first element (csrc/mlp/mlp_sparse.h), the last layer's backward
-# fused in where it is narrow and column-major.
+# fused in where it is narrow.
 
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize(
-    "sizes, order2, calls",
+    "sizes, order, order2, calls",
     [
-        ([61, 19, 5], "F", ["f", "b-head"]),  # the output layer's backward fused
-        ([61, 19, 16], "F", ["f", "b-head"]),  # as wide as SPARSE_HEAD_MAX
-        ([61, 19, 23], "F", ["f", "b"]),  # wider than SPARSE_HEAD_MAX: its own pass
-        ([61, 19, 5], "C", ["f", "b"]),  # a row-major output layer: its own pass
-        ([61, 19, 17, 5], "F", ["f", "b"]),
+        ([61, 19, 5], "F", "F", ["f", "b-head"]),  # the output layer's backward fused
+        ([61, 19, 16], "F", "F", ["f", "b-head"]),  # as wide as SPARSE_HEAD_MAX
+        ([61, 19, 23], "F", "F", ["f", "b"]),  # wider than SPARSE_HEAD_MAX: its own pass
+        ([61, 19, 5], "F", "C", ["f", "b-head"]),  # mixed orders
+        ([61, 19, 5], "C", "C", ["f", "b-head"]),  # the default, row-major
+        ([61, 19, 23], "C", "C", ["f", "b"]),
+        ([61, 19, 17, 5], "F", "F", ["f", "b"]),
+        ([61, 19, 17, 5], "C", "C", ["f", "b"]),
     ],
 )
-def test_sparse_first_layer_matches_sequential(monkeypatch, sizes, order2, calls, dtype, threads):
+def test_sparse_first_layer_matches_sequential(
+    monkeypatch, sizes, order, order2, calls, dtype, threads
+):
     calls_seen = spy_sparse(monkeypatch)
     torch.manual_seed(1)
-    ours = MLP(sizes, dtype=dtype, weight_order="F")
-    if order2 == "C":
-        w = ours.layers[1].weight
-        ours.layers[1].weight = torch.nn.Parameter(w.detach().contiguous())
+    ours = MLP(sizes, dtype=dtype, weight_order=order)
+    if order2 != order:
+        w = ours.layers[1].weight.detach()
+        w = w.contiguous() if order2 == "C" else w.t().contiguous().t()
+        ours.layers[1].weight = torch.nn.Parameter(w)
     ref = _sequential(sizes, "relu", dtype=dtype)
     ref.load_state_dict(MLP.state_dict_to_sequential(ours.state_dict()))
     x = digit_like(37, sizes[0], dtype)
@@ -630,8 +636,8 @@ def test_sparse_first_layer_matches_sequential(monkeypatch, sizes, order2, calls
 
 
 def test_sparse_first_layer_only_where_it_applies(monkeypatch):
-    """Dense rows, a row-major first weight, an input that needs its
-    gradient, another activation, bfloat16 precision: the dense products."""
+    """Dense rows, an input that needs its gradient, another activation,
+    bfloat16 precision: the dense products."""
     calls = spy_sparse(monkeypatch)
     torch.manual_seed(2)
     mlp = MLP([30, 8, 4], weight_order="F")
@@ -650,7 +656,6 @@ def test_sparse_first_layer_only_where_it_applies(monkeypatch):
     ref(xr).sum().backward()
     torch.testing.assert_close(xg.grad, xr.grad, **TOL[torch.float32])
     for model in (
-        MLP([30, 8, 4]),
         MLP([30, 8, 4], activation="tanh", weight_order="F"),
         MLP([30, 8, 4], weight_order="F", precision="bfloat16"),
     ):

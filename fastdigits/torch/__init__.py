@@ -24,9 +24,10 @@ else (float16, bfloat16, CUDA or meta tensors, and calls under
 ``F.linear`` + activation, with the same results as ``torch.nn.Linear``.
 Double backward (differentiating a gradient) raises ``RuntimeError``.
 
-:func:`native_ops` (opt-in) builds a C++ operator that runs the eager
-training step of a two-layer ``MLP(..., weight_order="F")`` as one native
-autograd node: the same kernels and bits, without the Python per call.
+:func:`native_ops` (opt-in) builds C++ operators that run the eager
+training step of a relu or linear ``Linear`` and of a two-layer relu ``MLP``
+each as one native autograd node: the same kernels and bits, without the
+Python per call.
 """
 
 from __future__ import annotations

@@ -44,11 +44,13 @@ def _sparse_ok(wn, act: str, precision: str) -> bool:
     kept pixels (csrc/mlp/mlp_sparse.h: the pixels that differ from the
     batch's first element, as on digit images), when its input needs no
     gradient: a relu or linear layer whose weight wn ((out, in) view) is
-    column-major (weight_order="F": wn.T is the row-major (in, out) matrix
-    the sparse product reads), in the dtype's own precision.  A batch too
-    dense for it takes the dense product (_mlp.sparse_forward returns None)."""
+    contiguous in either order (row-major, nn.Linear's, or column-major,
+    weight_order="F"), in the dtype's own precision.  A batch too dense for
+    it takes the dense product (_mlp.sparse_forward returns None)."""
     return (
-        (act == "relu" or act == "identity") and precision == "float32" and wn.T.flags.c_contiguous
+        (act == "relu" or act == "identity")
+        and precision == "float32"
+        and (wn.flags.c_contiguous or wn.flags.f_contiguous)
     )
 
 
@@ -76,15 +78,19 @@ def _sparse_backward_numpy(scratch, dyn, y, wn, wn_next=None):
     _mlp.SPARSE_HEAD_MAX outputs, column-major), dyn is the next, linear,
     layer's output gradient and its [dweight, dbias] follow, computed in
     the same call."""
-    n, k = wn.shape
-    dW, db = np.empty((k, n), dyn.dtype), np.empty(n, dyn.dtype)
+    dW, db = _like_weight(wn), np.empty(wn.shape[0], dyn.dtype)
     if wn_next is None:
-        _mlp.sparse_backward(scratch, y, dyn, dW, db)
-        return [torch.from_numpy(dW.T), torch.from_numpy(db)]
-    cn = wn_next.shape[0]
-    dWn, dbn = np.empty((n, cn), dyn.dtype), np.empty(cn, dyn.dtype)
-    _mlp.sparse_backward(scratch, y, None, dW, db, dyn, wn_next.T, dWn, dbn)
-    return [torch.from_numpy(a) for a in (dW.T, db, dWn.T, dbn)]
+        _mlp.sparse_backward(scratch, y, dyn, dW.T, db)
+        return [torch.from_numpy(dW), torch.from_numpy(db)]
+    dWn, dbn = _like_weight(wn_next), np.empty(wn_next.shape[0], dyn.dtype)
+    _mlp.sparse_backward(scratch, y, None, dW.T, db, dyn, wn_next.T, dWn.T, dbn)
+    return [torch.from_numpy(a) for a in (dW, db, dWn, dbn)]
+
+
+def _like_weight(wn):
+    """An empty gradient for the (out, in) weight view wn in its memory
+    order, so that autograd accumulates it without a copy."""
+    return np.empty(wn.shape, wn.dtype, order="C" if wn.flags.c_contiguous else "F")
 
 
 def _backward_numpy(dyn, xn, wn, yzn, act: str, need_dx: bool, precision: str):

@@ -58,7 +58,7 @@ def _mlp_forward_numpy(xn, wns, bns, act: str, precision: str, sparse: bool = Fa
 def _sparse_first(wns, act: str, precision: str, need_dx: bool) -> bool:
     """Whether a training step takes the first layer from x's kept pixels
     (_dense_ops._sparse_ok): a relu stack of two or more layers whose first
-    weight is column-major, with no dx wanted (x is data)."""
+    weight is contiguous, with no dx wanted (x is data)."""
     return act == "relu" and not need_dx and len(wns) > 1 and _sparse_ok(wns[0], act, precision)
 
 
@@ -68,7 +68,7 @@ def _mlp_backward_numpy(
     """(dx or None, [dW_0, db_0, dW_1, db_1, ...]) with dW in the weights'
     (out, in) layout (db left out without bias) as tensors; scratch: the
     forward's sparse first layer (then no dx), whose backward runs the
-    second layer's too when that one is the last, narrow and column-major."""
+    second layer's too when that one is the last, narrow and contiguous."""
     last = len(wns) - 1
     per = 2 if has_bias else 1
     grads = [None] * (len(wns) * per)
@@ -76,7 +76,7 @@ def _mlp_backward_numpy(
         scratch is not None
         and last == 1
         and wns[1].shape[0] <= _mlp.SPARSE_HEAD_MAX
-        and wns[1].T.flags.c_contiguous
+        and (wns[1].flags.c_contiguous or wns[1].flags.f_contiguous)
     )
     dy = dyn
     for i in range(last, -1, -1):

@@ -59,9 +59,9 @@ def native_ops(enable=None) -> bool:
 
     Each native operator is one C++ autograd node for a training step
     (grad mode on, the parameters trained, float32 precision): a
-    ``Linear`` layer with no activation or relu (either ``weight_order``),
-    and a two-layer relu ``MLP(..., weight_order="F")`` whose output layer
-    has at most 16 outputs, on an input that needs no gradient.  They run
+    ``Linear`` layer with no activation or relu, and a two-layer relu
+    ``MLP`` whose output layer has at most 16 outputs, on an input that
+    needs no gradient (either ``weight_order``).  They run
     the same kernels with the same bits as the Python
     ``autograd.Function`` that runs every other case (other activations,
     bfloat16, deeper MLPs, inference, ``torch.compile``), with none of its
@@ -120,7 +120,7 @@ def _linear_ok(x, weight, bias, act: str, precision: str) -> bool:
         return False
     if bias is not None and not bias.requires_grad:
         return False
-    if not (weight.is_contiguous() or weight.t().is_contiguous()):
+    if not _dense2(weight):
         return False
     _from_env()
     return enabled
@@ -128,21 +128,26 @@ def _linear_ok(x, weight, bias, act: str, precision: str) -> bool:
 
 def _mlp2_ok(x, params, n_layers: int, act: str, precision: str) -> bool:
     """Whether an MLP's training step runs through the native operator: two
-    layers, relu, float32 precision, column-major weights with at most
-    SPARSE_HEAD_MAX outputs last, every parameter trained, an input that
-    needs no gradient (the rest: mlp._mlp_apply)."""
+    layers, relu, float32 precision, row- or column-major weights with at
+    most SPARSE_HEAD_MAX outputs last, every parameter trained, an input
+    that needs no gradient (the rest: mlp._mlp_apply)."""
     if n_layers != 2 or act != "relu" or precision != "float32" or x.requires_grad:
         return False
     w1 = params[-2] if len(params) == 4 else params[1]
     if not (
-        params[0].t().is_contiguous()
-        and w1.t().is_contiguous()
+        _dense2(params[0])
+        and _dense2(w1)
         and w1.shape[0] <= _mlp.SPARSE_HEAD_MAX
         and all(p.requires_grad for p in params)
     ):
         return False
     _from_env()
     return enabled
+
+
+def _dense2(w) -> bool:
+    """A matrix stored row- or column-major without gaps."""
+    return w.is_contiguous() or w.t().is_contiguous()
 
 
 def linear(x, weight, bias, act: str):

@@ -138,13 +138,14 @@ class MLP(torch.nn.Module):
         column-major, as :class:`Linear`'s ``weight_order`` (the gradients
         and the optimiser's buffers take that layout too), which the
         kernels read and write faster.  Shapes, values, state dicts and
-        initialisation are the same either way.  With "F" and relu, a
-        training step on data (an input that needs no gradient) in float32
+        initialisation are the same either way.  With relu, a training
+        step on data (an input that needs no gradient) in float32
         precision computes the first layer from the pixels that differ
         from the batch's first element, as the ``fastdigits.MLP`` epoch
         does for digit images, and its weight gradient from the same
-        pixels (the same values within rounding; a batch too dense for it
-        takes the dense product).  With :func:`native_ops` on, that step
+        pixels (the same values within rounding, and the same bits for
+        either weight order; a batch too dense for it takes the dense
+        product).  With :func:`native_ops` on, that step
         of a two-layer model runs as one native autograd node (the same
         kernels and bits, without the Python per call).
 
