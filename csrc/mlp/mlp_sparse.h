@@ -104,6 +104,18 @@
     void fd_sp_colsum_##SFX##_##ISA(int64_t r0, int64_t r1, const T *W, int64_t ldw, int64_t n,    \
                                     T c, const T *b0, T *cw, T *wp, int64_t ldp);
 
+/* The backward pass's lay-out of chunk q (pixels p0 <= p < p1) by pixel:
+ * clears those pixels' mask words (p's at mk + p * nw), then, for each of
+ * the ng groups' kept pixels in the chunk (group g's at ix + g * kk,
+ * from bnd[g * (nch + 1) + q] to bnd[g * (nch + 1) + q + 1]), copies the
+ * FD_SP_G values x - c (v, FD_SP_G a kept pixel) to xt + p * mp + g *
+ * FD_SP_G and sets a bit per nonzero one (a NaN is nonzero) at bit g *
+ * FD_SP_G + i of p's words. */
+#define FD_SP_LAYOUT_DECL(T, SFX, ISA)                                                             \
+    void fd_sp_layout_##SFX##_##ISA(int64_t p0, int64_t p1, int64_t q, int64_t ng, int64_t nch,    \
+                                    const int32_t *bnd, const int32_t *ix, const T *v, int64_t kk, \
+                                    T *xt, int64_t mp, uint64_t *mk, int64_t nw);
+
 /* The index of the lowest set bit of a nonzero 64-bit word. */
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
@@ -125,6 +137,7 @@ FD_DECL_PATHS(FD_SP_COLSUM_DECL)
 FD_DECL_PATHS(FD_SP_COMPRESS_DECL)
 FD_DECL_PATHS(FD_SP_DZ_NEXT_DECL)
 FD_DECL_PATHS(FD_SP_WNEXT_DECL)
+FD_DECL_PATHS(FD_SP_LAYOUT_DECL)
 
 /* The sparse first layer for the epoch (mlp_impl.h):
  * fd_mlp_sparse_bytes_<sfx>: its scratch for m rows of k inputs and n

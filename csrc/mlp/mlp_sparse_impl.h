@@ -147,6 +147,31 @@ void FD_TNAME_ISA(fd_sp_wnext, generic)(int64_t rows, int64_t n, int64_t cn, con
     }
 }
 
+/* Portable lay-out of a chunk by pixel (mlp_sparse.h). */
+void FD_TNAME_ISA(fd_sp_layout, generic)(int64_t p0, int64_t p1, int64_t q, int64_t ng, int64_t nch,
+                                         const int32_t *bnd, const int32_t *ix, const T *v,
+                                         int64_t kk, T *xt, int64_t mp, uint64_t *mk, int64_t nw)
+{
+    int64_t p, g, u;
+    for (p = p0; p < p1; p++)
+        for (u = 0; u < nw; u++) mk[p * nw + u] = 0;
+    for (g = 0; g < ng; g++) {
+        const int32_t *bd = bnd + g * (nch + 1);
+        for (u = bd[q]; u < bd[q + 1]; u++) {
+            const int64_t pp = ix[g * kk + u];
+            const T *vv = v + (g * kk + u) * FD_SP_G;
+            T *xp = xt + pp * mp + g * FD_SP_G;
+            uint64_t nib = 0;
+            int i;
+            for (i = 0; i < FD_SP_G; i++) {
+                xp[i] = vv[i];
+                nib |= (uint64_t)(vv[i] != (T)0) << i; /* (a NaN is kept) */
+            }
+            mk[pp * nw + g * FD_SP_G / 64] |= nib << (g * FD_SP_G % 64);
+        }
+    }
+}
+
 static size_t FN(fd_sp_align)(size_t b)
 { return (b + 63) & ~(size_t)63; }
 
@@ -426,6 +451,9 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
         FD_PICK(ctx.isa, fd_sp_dz_next);
     void (*wnext)(int64_t, int64_t, int64_t, const T *, const T *, T *) =
         FD_PICK(ctx.isa, fd_sp_wnext);
+    void (*layout)(int64_t, int64_t, int64_t, int64_t, int64_t, const int32_t *, const int32_t *,
+                   const T *, int64_t, T *, int64_t, uint64_t *, int64_t) =
+        FD_PICK(ctx.isa, fd_sp_layout);
     const fd_fpenv env = fd_fpenv_get();
     int64_t q, nsl, slab, lddz, nbk, c0, nw, mp;
     T c, *dz;
@@ -489,26 +517,9 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
         const fd_fpenv own = fd_fpenv_enter(env);
         const int64_t nb = dy ? 0 : (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK;
         FD_FOR
-        for (q = 0; q < nch; q++) {
-            int64_t p, g, u;
-            for (p = bf.starts[q]; p < bf.starts[q + 1]; p++)
-                for (u = 0; u < nw; u++) bf.mk[p * nw + u] = 0;
-            for (g = 0; g < ng; g++) {
-                const int32_t *bd = bf.bnd + g * (nch + 1);
-                for (u = bd[q]; u < bd[q + 1]; u++) {
-                    const int64_t p1 = bf.ix[g * kk + u];
-                    const T *vv = bf.v + (g * kk + u) * FD_SP_G;
-                    T *xp = bf.xt + p1 * mp + g * FD_SP_G;
-                    uint64_t nib = 0;
-                    int i;
-                    for (i = 0; i < FD_SP_G; i++) {
-                        xp[i] = vv[i];
-                        nib |= (uint64_t)(vv[i] != (T)0) << i; /* (a NaN is kept) */
-                    }
-                    bf.mk[p1 * nw + g * FD_SP_G / 64] |= nib << (g * FD_SP_G % 64);
-                }
-            }
-        }
+        for (q = 0; q < nch; q++)
+            layout(bf.starts[q], bf.starts[q + 1], q, ng, nch, bf.bnd, bf.ix, bf.v, kk, bf.xt, mp,
+                   bf.mk, nw);
         FD_FOR
         for (q = 0; q <= nb; q++) {
             T sums[FD_SP_NEXT_MAX][FD_SP_BLOCK];

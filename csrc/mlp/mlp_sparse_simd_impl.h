@@ -230,6 +230,43 @@ void FD_TNAME_ISA(fd_sp_wnext, ISA)(int64_t rows, int64_t n, int64_t cn, const T
     }
 }
 
+#if FD_SP_G != 4
+#error "fd_sp_layout below moves a group's 4 values as one vector"
+#endif
+/* (mlp_sparse.h) a kept pixel's FD_SP_G values moved as one vector (SSE
+ * for float32, AVX for float64, under either path's flags) and its bits
+ * from one compare: NEQ_UQ counts a NaN as nonzero. */
+void FD_TNAME_ISA(fd_sp_layout, ISA)(int64_t p0, int64_t p1, int64_t q, int64_t ng, int64_t nch,
+                                     const int32_t *bnd, const int32_t *ix, const T *v, int64_t kk,
+                                     T *xt, int64_t mp, uint64_t *mk, int64_t nw)
+{
+    int64_t p, g, u;
+    for (p = p0; p < p1; p++)
+        for (u = 0; u < nw; u++) mk[p * nw + u] = 0;
+    for (g = 0; g < ng; g++) {
+        const int32_t *bd = bnd + g * (nch + 1);
+        const int sh = (int)(g * FD_SP_G % 64);
+        uint64_t *mg = mk + g * FD_SP_G / 64;
+        T *xg = xt + g * FD_SP_G;
+        const T *vg = v + g * kk * FD_SP_G;
+        const int32_t *ig = ix + g * kk;
+        for (u = bd[q]; u < bd[q + 1]; u++) {
+            const int64_t pp = ig[u];
+#if FD_T_F64
+            const __m256d a = _mm256_loadu_pd(vg + u * FD_SP_G);
+            const unsigned nib =
+                (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, _mm256_setzero_pd(), _CMP_NEQ_UQ));
+            _mm256_storeu_pd(xg + pp * mp, a);
+#else
+            const __m128 a = _mm_loadu_ps(vg + u * FD_SP_G);
+            const unsigned nib = (unsigned)_mm_movemask_ps(_mm_cmpneq_ps(a, _mm_setzero_ps()));
+            _mm_storeu_ps(xg + pp * mp, a);
+#endif
+            mg[pp * nw] |= (uint64_t)nib << sh;
+        }
+    }
+}
+
 /* The index of the lowest set bit of a nonzero word. */
 #ifndef FD_SP_CTZ
 #define FD_SP_CTZ
