@@ -162,8 +162,9 @@ class Linear(torch.nn.Module):
     Either weight order gives the same bits there; "C" pays a transposed
     copy of the weight and of its gradient a step (about 3% of issue
     15's 784-256-10 step at batch 64 on a Zen 3).
-    Until backward, that step keeps a scratch about three times the
-    input's size (0.63 MB for 784 -> 256 at batch 64).
+    Until backward, that step keeps a scratch of 1.5 MB for 784 -> 256
+    at batch 64 (a copy of the weight, and the batch's kept pixels by
+    group and by pixel).
 
     CPU float32/float64 tensors run on the fastdigits kernels; other dtypes
     (float16, bfloat16) and devices (CUDA, meta), and calls under
