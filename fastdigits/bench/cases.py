@@ -880,8 +880,8 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
     layers (rows torch_loop/<mode>/b<B>), or the fused fastdigits.torch.MLP
     (rows torch_loop/mlp_<mode>/b<B>), against the same loop with nn.Linear +
     nn.ReLU: eager with row-major weights (mode eager) and with
-    weight_order="F" (eager_colmajor: the first layer's sparse product;
-    eager_native: the same through fastdigits.torch.native_ops,
+    weight_order="F" (eager_colmajor; both take the first layer's sparse
+    product; eager_native: the same through fastdigits.torch.native_ops,
     Unavailable where it cannot be built),
     and both models under torch.compile (inductor) at the smallest batch
     size."""
@@ -964,8 +964,8 @@ def _torch_loop_cases(p: Profile, dt: np.dtype, data: Data) -> List[Case]:
                     notes="one PyTorch training step: fastdigits.torch.Linear "
                     "(mlp_ rows: the fused fastdigits.torch.MLP) vs "
                     "nn.Linear + nn.ReLU, CrossEntropyLoss + optim.SGD "
-                    "momentum; eager (colmajor rows: our weights "
-                    'weight_order="F", the first layer\'s sparse product; '
+                    "momentum; eager (the first layer's sparse product; "
+                    'colmajor rows: our weights weight_order="F"; '
                     "native rows: the same step as one native autograd "
                     "node, fastdigits.torch.native_ops), "
                     "or (compiled rows) both models under torch.compile "
