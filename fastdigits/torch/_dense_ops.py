@@ -47,11 +47,12 @@ def _sparse_ok(wn, act: str, precision: str) -> bool:
     contiguous in either order (row-major, nn.Linear's, or column-major,
     weight_order="F"), in the dtype's own precision.  A batch too dense for
     it takes the dense product (_mlp.sparse_forward returns None)."""
-    return (
-        (act == "relu" or act == "identity")
-        and precision == "float32"
-        and (wn.flags.c_contiguous or wn.flags.f_contiguous)
-    )
+    return (act == "relu" or act == "identity") and precision == "float32" and _wn_dense(wn)
+
+
+def _wn_dense(wn) -> bool:
+    """_common._w_dense for the NumPy view wn of a weight."""
+    return wn.flags.c_contiguous or wn.flags.f_contiguous
 
 
 def _sparse_forward_numpy(xn, wn, bn, act: str, wn_next=None, bn_next=None):
@@ -75,7 +76,7 @@ def _sparse_backward_numpy(scratch, dyn, y, wn, wn_next=None):
     """[dweight, dbias] tensors for the _sparse_forward_numpy call that
     returned scratch and y (None for the identity; no dx: the input needed
     none), dyn the gradient of y; with wn_next (at most
-    _mlp.SPARSE_HEAD_MAX outputs, column-major), dyn is the next, linear,
+    _mlp.SPARSE_HEAD_MAX outputs, either order), dyn is the next, linear,
     layer's output gradient and its [dweight, dbias] follow, computed in
     the same call."""
     dW, db = _like_weight(wn), np.empty(wn.shape[0], dyn.dtype)

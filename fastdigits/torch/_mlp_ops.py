@@ -12,7 +12,7 @@ from torch import Tensor
 
 from .. import _dense, _mlp  # the Cython bindings: validate, release the GIL
 from ._common import _no_double_backward, _w_dense, _w_in_place
-from ._dense_ops import _sparse_backward_numpy, _sparse_forward_numpy, _sparse_ok
+from ._dense_ops import _sparse_backward_numpy, _sparse_forward_numpy, _sparse_ok, _wn_dense
 
 # --------------------------------------------------------------------------
 # MLP: a whole stack of layers in one call.  Layer i computes
@@ -76,7 +76,7 @@ def _mlp_backward_numpy(
         scratch is not None
         and last == 1
         and wns[1].shape[0] <= _mlp.SPARSE_HEAD_MAX
-        and (wns[1].flags.c_contiguous or wns[1].flags.f_contiguous)
+        and _wn_dense(wns[1])
     )
     dy = dyn
     for i in range(last, -1, -1):

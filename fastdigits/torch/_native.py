@@ -22,6 +22,7 @@ import torch
 from .. import _mlp
 from .. import _config
 from .._config import kernel_context
+from ._common import _w_dense
 
 _HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_native")
 _SOURCES = ("mlp_op.cpp", "fd_native_api.h")
@@ -120,7 +121,7 @@ def _linear_ok(x, weight, bias, act: str, precision: str) -> bool:
         return False
     if bias is not None and not bias.requires_grad:
         return False
-    if not _dense2(weight):
+    if not _w_dense(weight):
         return False
     _from_env()
     return enabled
@@ -135,19 +136,14 @@ def _mlp2_ok(x, params, n_layers: int, act: str, precision: str) -> bool:
         return False
     w1 = params[-2] if len(params) == 4 else params[1]
     if not (
-        _dense2(params[0])
-        and _dense2(w1)
+        _w_dense(params[0])
+        and _w_dense(w1)
         and w1.shape[0] <= _mlp.SPARSE_HEAD_MAX
         and all(p.requires_grad for p in params)
     ):
         return False
     _from_env()
     return enabled
-
-
-def _dense2(w) -> bool:
-    """A matrix stored row- or column-major without gaps."""
-    return w.is_contiguous() or w.t().is_contiguous()
 
 
 def linear(x, weight, bias, act: str):
