@@ -17,8 +17,9 @@
  * order, in two parts added at the end: the pixels below the chunk
  * boundary (see below) that halves the batch's kept pixels most evenly,
  * and the rest.  The split depends on the batch only, so the bits do not
- * depend on the thread count; the two halves of the threads get the same
- * work.  NaN or inf anywhere in W reaches c * colsum(W) (or 0 * inf =
+ * depend on the thread count; the two halves of the threads get about
+ * the same work, and pairs of threads share their items at the end
+ * (fd_pair_next, common/fd_omp.h) where one is slower.  NaN or inf anywhere in W reaches c * colsum(W) (or 0 * inf =
  * NaN), so such a column is NaN or inf for every row, as in the dense
  * product.
  *

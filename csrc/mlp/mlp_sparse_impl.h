@@ -219,10 +219,11 @@ static int64_t FN(fd_sp_split)(int64_t ng, int64_t nch, const int32_t *bnd, int6
     return best;
 }
 
-/* The passes split by parts (the forward's column sums, the weight
- * gradient): 2 * nsl items for nt threads, nsl column slabs of each part
- * (multiples of 16 columns); item q is part q / nsl, columns [j0, j1)
- * (empty where j0 >= n).  The first threads take part 0. */
+/* The column slabs of the passes split by columns: nsl of them for nt
+ * threads (multiples of 16 columns).  The forward's column sums take
+ * 2 * nsl items, item q part q / nsl, columns [j0, j1) (empty where j0 >=
+ * n; the first threads take part 0); the weight gradient's pairs of
+ * threads a slab each. */
 static int64_t FN(fd_sp_slabs)(int nt, int64_t n, int64_t *slab)
 {
     const int64_t nsl = nt > 1 ? nt / 2 : 1;
@@ -253,7 +254,6 @@ typedef struct {
     int32_t *bnd; /* (ng, nch + 1): each chunk's first kept pixel in each group's */
     T *dbp; /* (m / FD_SP_DB_ROWS rounded up, n): db's sums over blocks of rows */
     int64_t *ready; /* (1): 1 when the forward pass left the groups for the backward */
-    int64_t *split; /* (1): the chunk where part 1 starts (fd_sp_split) */
     T *wnt; /* (FD_SP_NEXT_MAX, n): the next layer's weights transposed */
     T *wnp; /* (nbk, FD_SP_NEXT_MAX, n): its weight gradient's block sums, transposed */
     T *c; /* (1): the background */
@@ -285,7 +285,6 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(bnd, int32_t, ng *nch1);
     FD_SP_TAKE(dbp, T, nbk * (size_t)n);
     FD_SP_TAKE(ready, int64_t, 1);
-    FD_SP_TAKE(split, int64_t, 1);
     FD_SP_TAKE(wnt, T, (size_t)FD_SP_NEXT_MAX * (size_t)n);
     FD_SP_TAKE(wnp, T, nbk * FD_SP_NEXT_MAX * (size_t)n);
     FD_SP_TAKE(c, T, 1);
@@ -333,6 +332,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     const int64_t len = FN(fd_sp_chunk_len)(n), nch = FN(fd_sp_chunks)(k, len);
     const int wcol = w_cs != 1; /* column-major W: the copy in wp is read */
     int nt = fd_threads_for(&ctx, (size_t)(m * k), (size_t)1 << 14);
+    fd_pair_share share[FD_PAIR_MAX];
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
     *bf.ready = 0; /* no sparse backward pass unless this batch takes the path */
     if (m < 1 || (act != FD_ACT_RELU && act != FD_ACT_IDENTITY) ||
@@ -340,31 +340,40 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         !FN(fd_mlp_sparse_may)(k, x + (idx ? idx[0] * k : 0)))
         return 0;
     for (q = 0; q <= nch; q++) bf.starts[q] = (int32_t)(q == nch ? k : q * len);
+    /* (the three passes over groups and parts share their items by pairs
+     * of threads: a group's compression and a product item do not depend
+     * on the thread that takes them) */
+    fd_pair_reset(share, nt);
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
-        FD_FOR
-        for (q = 0; q < ng; q++) {
-            const int rows = (int)(m - q * FD_SP_G < FD_SP_G ? m - q * FD_SP_G : FD_SP_G);
-            const T *xr[FD_SP_G];
-            int g;
-            for (g = 0; g < rows; g++)
-                xr[g] = x + (idx ? idx[q * FD_SP_G + g] : q * FD_SP_G + g) * k;
-            bf.cnt[q] = compress(k, bf.starts, nch, xr, rows, c, bf.f + q * (k + 8), bf.ix + q * kk,
-                                 bf.v + q * kk * FD_SP_G, bf.bnd + q * (nch + 1));
-        }
+        fd_pair_iter it = fd_pair_start(share, ng, 2);
+        int64_t q0, q1, g0;
+        while (fd_pair_next(&it, &q0, &q1))
+            for (g0 = q0; g0 < q1; g0++) {
+                const int rows = (int)(m - g0 * FD_SP_G < FD_SP_G ? m - g0 * FD_SP_G : FD_SP_G);
+                const T *xr[FD_SP_G];
+                int g;
+                for (g = 0; g < rows; g++)
+                    xr[g] = x + (idx ? idx[g0 * FD_SP_G + g] : g0 * FD_SP_G + g) * k;
+                bf.cnt[g0] =
+                    compress(k, bf.starts, nch, xr, rows, c, bf.f + g0 * (k + 8), bf.ix + g0 * kk,
+                             bf.v + g0 * kk * FD_SP_G, bf.bnd + g0 * (nch + 1));
+            }
         fd_fpenv_leave(own);
     }
     for (q = 0; q < ng; q++) total += bf.cnt[q];
     if ((double)total > FD_SP_MAX_FILL * (double)ng * (double)k) return 0;
-    c0 = *bf.split = FN(fd_sp_split)(ng, nch, bf.bnd, total);
+    c0 = FN(fd_sp_split)(ng, nch, bf.bnd, total);
     kh = bf.starts[c0];
 
     /* The sums go in two parts, the pixels below the split (about half of
      * the kept ones) and the rest, added at the end: the first threads
      * take part 0, which reads the rows of W that the optimiser's step
      * wrote from their cores (it splits W's elements in order), the others
-     * part 1.  Two parts for any thread
+     * part 1, a pair of threads sharing the ends of their two ranges of
+     * items (where part 0's threads and part 1's meet, and within each
+     * part when there are more).  Two parts for any thread
      * count, so the bits are the same for all.  Each thread goes over
      * its groups once per block of FD_SP_BLOCK columns: that block of its
      * rows of W stays in cache while every group reads from it. */
@@ -394,21 +403,24 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     *bf.c = c;
     wf = wcol || ldp > n ? bf.wp : W; /* (the copy made above, rows ldp apart) */
     ldf = wcol || ldp > n ? ldp : w_rs;
+    fd_pair_reset(share, nt);
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
-        FD_FOR
-        for (q = 0; q < 2 * nb * ng; q++) {
-            const int p = (int)(q / (nb * ng));
-            const int64_t g = q % ng, j0 = q / ng % nb * FD_SP_BLOCK;
-            const int64_t split = bf.bnd[g * (nch + 1) + c0]; /* the first pixel of part 1 */
-            const int64_t u0 = p ? split : 0, u1 = p ? bf.cnt[g] : split;
-            const int rows = (int)(m - g * FD_SP_G < FD_SP_G ? m - g * FD_SP_G : FD_SP_G);
-            fwd(u1 - u0, bf.ix + g * kk + u0, bf.v + (g * kk + u0) * FD_SP_G, wf + j0, ldf,
-                n - j0 < FD_SP_BLOCK ? n - j0 : FD_SP_BLOCK, bf.cw + p * n + j0, 0,
-                (p ? bf.part + g * FD_SP_G * ldp : y + g * FD_SP_G * ldy) + j0, p ? ldp : ldy,
-                rows);
-        }
+        fd_pair_iter it = fd_pair_start(share, 2 * nb * ng, 4);
+        int64_t q0, q1, i;
+        while (fd_pair_next(&it, &q0, &q1))
+            for (i = q0; i < q1; i++) {
+                const int p = (int)(i / (nb * ng));
+                const int64_t g = i % ng, j0 = i / ng % nb * FD_SP_BLOCK;
+                const int64_t split = bf.bnd[g * (nch + 1) + c0]; /* part 1's first pixel */
+                const int64_t u0 = p ? split : 0, u1 = p ? bf.cnt[g] : split;
+                const int rows = (int)(m - g * FD_SP_G < FD_SP_G ? m - g * FD_SP_G : FD_SP_G);
+                fwd(u1 - u0, bf.ix + g * kk + u0, bf.v + (g * kk + u0) * FD_SP_G, wf + j0, ldf,
+                    n - j0 < FD_SP_BLOCK ? n - j0 : FD_SP_BLOCK, bf.cw + p * n + j0, 0,
+                    (p ? bf.part + g * FD_SP_G * ldp : y + g * FD_SP_G * ldy) + j0, p ? ldp : ldy,
+                    rows);
+            }
         fd_fpenv_leave(own);
     }
     nt = fd_threads_for(&ctx, (size_t)(m * n), (size_t)1 << 12);
@@ -455,9 +467,10 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
                    const T *, int64_t, T *, int64_t, uint64_t *, int64_t) =
         FD_PICK(ctx.isa, fd_sp_layout);
     const fd_fpenv env = fd_fpenv_get();
-    int64_t q, nsl, slab, lddz, nbk, c0, nw, mp;
+    int64_t q, nsl, slab, lddz, nbk, nw, mp;
     T c, *dz;
     int nt = fd_threads_for(&ctx, (size_t)(m * n) * (size_t)(dy ? 1 : cn), (size_t)1 << 14);
+    fd_pair_share share[FD_PAIR_MAX];
     *done = 0;
     FN(fd_sp_layout)(m, k, n, scratch, &bf);
     if (!dy &&
@@ -467,7 +480,6 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
     if (dwcol ? dw_rs != 1 || dw_cs < k : dw_rs < n) return FD_EINVAL;
     if (!*bf.ready || db == NULL) return FD_OK;
     c = *bf.c;
-    c0 = *bf.split;
     if (!dy) { /* the next layer's weights, transposed: rows of n for dz's
                 * pass (two loops: a division per element took 8 us) */
         int64_t j, c1;
@@ -553,26 +565,33 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
         }
         fd_fpenv_leave(own);
     }
-    /* dW by pixels (mlp_sparse.h): each part's rows (the first threads
-     * part 0, the rows of W their cores' optimiser step writes) in column
-     * slabs */
+    /* dW by pixels (mlp_sparse.h), in column slabs (half as many as
+     * threads), each slab's chunks of pixels shared by a pair of threads:
+     * the first thread of two takes the first chunks (the rows of W its
+     * core's optimiser step writes), the other the last, a claim of
+     * adjacent chunks a call (dz's columns stay in L1 from pixel to pixel);
+     * a pixel's row of dW does not depend on the call that sums it */
     nt = fd_threads_for(&ctx, (size_t)(m * n) * (size_t)k / 4, (size_t)1 << 16);
     nsl = FN(fd_sp_slabs)(nt, n, &slab);
+    fd_pair_reset(share, nt);
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
-        FD_FOR
-        for (q = 0; q < 2 * nsl; q++) {
-            int64_t j0, j1;
-            const int p = FN(fd_sp_item)(q, nsl, slab, n, &j0, &j1);
-            const int64_t p0 = bf.starts[p ? c0 : 0], p1 = bf.starts[p ? nch : c0];
-            if (j0 >= n) continue;
-            wgrad(p0, p1, bf.xt, mp, bf.mk, nw, (dz ? dz : dy) + j0, lddz, c, db + j0, j1 - j0,
-                  dwcol ? bf.wp + j0 : dW + j0, dwcol ? ldp : dw_rs);
-            if (dwcol) /* (the block is still in cache) */
-                FN(fd_gemm_tcopy)(ctx.isa, p1 - p0, j1 - j0, bf.wp + p0 * ldp + j0, ldp,
-                                  dW + j0 * dw_cs + p0, dw_cs);
-        }
+        fd_pair_iter it = fd_pair_start(share, nsl * nch, 1);
+        int64_t q0, q1, i;
+        while (fd_pair_next(&it, &q0, &q1))
+            for (i = q0; i < q1;) { /* (a claim may span two slabs) */
+                const int64_t s = i / nch, e = (s + 1) * nch < q1 ? (s + 1) * nch : q1;
+                const int64_t j0 = s * slab, j1 = j0 + slab < n ? j0 + slab : n;
+                const int64_t p0 = bf.starts[i - s * nch], p1 = bf.starts[e - s * nch];
+                i = e;
+                if (j0 >= n) continue;
+                wgrad(p0, p1, bf.xt, mp, bf.mk, nw, (dz ? dz : dy) + j0, lddz, c, db + j0, j1 - j0,
+                      dwcol ? bf.wp + j0 : dW + j0, dwcol ? ldp : dw_rs);
+                if (dwcol) /* (the block is still in cache) */
+                    FN(fd_gemm_tcopy)(ctx.isa, p1 - p0, j1 - j0, bf.wp + p0 * ldp + j0, ldp,
+                                      dW + j0 * dw_cs + p0, dw_cs);
+            }
         fd_fpenv_leave(own);
     }
     *done = 1;

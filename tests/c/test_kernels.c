@@ -19,6 +19,7 @@
 #include "common/cpu.h"
 #include "dense/dense.h"
 #include "dropout/dropout.h"
+#include "common/fd_omp.h"
 #include "common/fd_rng.h"
 #include "gemm/gemm_bf16.h"
 #include "gemm/gemm_blocking.h"
@@ -1133,6 +1134,73 @@ static void test_gemm_packed_b_only_bf16(void)
     CHECK(fd_gemm_f32(bf, 4, 6, 5, a, 6, 1, b, 5, 1, c, 5, 1, &e, NULL) == FD_OK);
 }
 
+/* Paired work sharing (common/fd_omp.h), its claims played out in one
+ * thread: teams of every shape, threads called in a random order with one
+ * of them slow (called rarely), so that its mate takes over its items.
+ * Every item is claimed exactly once; a pair's first thread claims
+ * adjacent items up from its range's start, the second down from its end;
+ * a thread outside the pairs takes its range whole, once. */
+static void test_pair_claims(void)
+{
+    static const int teams[] = {1, 2, 3, 4, 5, 8, 2 * FD_PAIR_MAX + 3};
+    static const int64_t counts[] = {0, 1, 2, 3, 7, 100, 401};
+    fd_pair_share share[FD_PAIR_MAX];
+    fd_pair_iter it[2 * FD_PAIR_MAX + 3];
+    int64_t front[2 * FD_PAIR_MAX + 3], back[2 * FD_PAIR_MAX + 3], q0, q1, q;
+    unsigned char seen[401], done[2 * FD_PAIR_MAX + 3];
+    uint64_t rng = 12345;
+    size_t ti, ci;
+    int least, slow, stole = 0;
+    for (ti = 0; ti < sizeof teams / sizeof teams[0]; ti++)
+        for (ci = 0; ci < sizeof counts / sizeof counts[0]; ci++)
+            for (least = 1; least <= 4; least += 3)
+                for (slow = 0; slow < 2; slow++) {
+                    const int team = teams[ti];
+                    const int64_t count = counts[ci];
+                    int t, left = team, ok = 1, whole_twice = 0;
+                    fd_pair_reset(share, team);
+                    memset(seen, 0, sizeof seen);
+                    memset(done, 0, sizeof done);
+                    for (t = 0; t < team; t++) {
+                        it[t] = fd_pair_start_as(share, count, least, t, team);
+                        front[t] = it[t].lo;
+                        back[t] = it[t].hi;
+                    }
+                    while (left > 0) {
+                        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                        t = (int)((rng >> 33) % (uint64_t)team);
+                        /* thread `slow` gets one call in 8 */
+                        if (t == slow && team > 1 && (rng >> 20) % 8) continue;
+                        if (done[t]) continue;
+                        if (!fd_pair_next(&it[t], &q0, &q1)) {
+                            done[t] = 1;
+                            left--;
+                            continue;
+                        }
+                        if (it[t].whole) {
+                            whole_twice |= front[t] != q0 || back[t] != q1;
+                            front[t] = back[t] + 1; /* a second claim fails the check */
+                        } else if (it[t].back) {
+                            ok &= q1 == back[t] && q0 < q1;
+                            back[t] = q0;
+                        } else {
+                            ok &= q0 == front[t] && q0 < q1;
+                            front[t] = q1;
+                        }
+                        for (q = q0; q < q1; q++) {
+                            ok &= q >= 0 && q < count && !seen[q];
+                            if (q >= 0 && q < count) seen[q] = 1;
+                            /* the slow thread's own range, taken by its mate */
+                            stole |= t != slow && q >= count * slow / team &&
+                                q < count * (slow + 1) / team;
+                        }
+                    }
+                    for (q = 0; q < count; q++) ok &= seen[q];
+                    CHECK(ok && !whole_twice);
+                }
+    CHECK(stole); /* the mates did take over */
+}
+
 int main(void)
 {
     test_cpu();
@@ -1159,6 +1227,7 @@ int main(void)
     test_mlp_sparse_backward();
     test_mlp_sparse_next_layer();
     test_mlp_sparse_column_major();
+    test_pair_claims();
     printf("%d checks, %d failed\n", g_checks, g_failed);
     return g_failed ? 1 : 0;
 }
