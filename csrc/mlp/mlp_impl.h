@@ -83,8 +83,9 @@ size_t FN(fd_mlp_work_bytes)(fd_ctx ctx, const fd_mlp_shape *shape)
 }
 
 /* g += c * w over n elements; returns sum w^2 (in double).  Fixed blocks,
- * threaded, whose sums are added in block order: the result depends on n
- * only, not on the thread count.  With ac, Adam (moments m, v) then steps
+ * threaded (shared by pairs of threads: fd_pair_next), whose sums are
+ * added in block order: the result depends on n only, not on the thread
+ * count.  With ac, Adam (moments m, v) then steps
  * each block while it is in cache: Adam is element-wise and the penalty of
  * block b reads only block b's pre-step weights, so this gives the bits of
  * the two passes, with one pass over g and w and one parallel region fewer.
@@ -95,28 +96,33 @@ static double FN(fd_mlp_l2_pass)(fd_ctx ctx, int64_t n, T *w, T *g, T c, T *m, T
                                  const FN(fd_adam_consts) * ac)
 {
     double part[FD_MLP_L2_CHUNK], total = 0.0;
+    fd_pair_share share[FD_PAIR_MAX];
     int64_t nblocks = (n + FD_MLP_L2_BLOCK - 1) / FD_MLP_L2_BLOCK, b0, b;
     const fd_fpenv env = fd_fpenv_get();
     for (b0 = 0; b0 < nblocks; b0 += FD_MLP_L2_CHUNK) {
         int64_t nb = nblocks - b0 < FD_MLP_L2_CHUNK ? nblocks - b0 : FD_MLP_L2_CHUNK;
         int nt = fd_threads_for(&ctx, (size_t)(nb * FD_MLP_L2_BLOCK), (size_t)1 << 15);
+        fd_pair_reset(share, nt);
         FD_PARALLEL
         {
             const fd_fpenv own = fd_fpenv_enter(env);
-            FD_FOR
-            for (b = 0; b < nb; b++) {
-                int64_t off = (b0 + b) * FD_MLP_L2_BLOCK;
-                int64_t len = n - off < FD_MLP_L2_BLOCK ? n - off : FD_MLP_L2_BLOCK;
-                int64_t s0;
-                double sq = 0.0;
-                for (s0 = 0; s0 < len; s0 += FD_MLP_L2_SUB) {
-                    const int64_t o = off + s0;
-                    const int64_t sl = len - s0 < FD_MLP_L2_SUB ? len - s0 : FD_MLP_L2_SUB;
-                    sq += (double)FN(fd_l2_apply)(ctx.isa, sl, w + o, g + o, c);
-                    if (ac) FN(fd_adam_apply)(ctx.isa, sl, w + o, g + o, m + o, v + o, ac);
+            fd_pair_iter it = fd_pair_start(share, nb, 1); /* (a slower mate's
+                                                            * last blocks) */
+            int64_t q0, q1, i;
+            while (fd_pair_next(&it, &q0, &q1))
+                for (i = q0; i < q1; i++) {
+                    int64_t off = (b0 + i) * FD_MLP_L2_BLOCK;
+                    int64_t len = n - off < FD_MLP_L2_BLOCK ? n - off : FD_MLP_L2_BLOCK;
+                    int64_t s0;
+                    double sq = 0.0;
+                    for (s0 = 0; s0 < len; s0 += FD_MLP_L2_SUB) {
+                        const int64_t o = off + s0;
+                        const int64_t sl = len - s0 < FD_MLP_L2_SUB ? len - s0 : FD_MLP_L2_SUB;
+                        sq += (double)FN(fd_l2_apply)(ctx.isa, sl, w + o, g + o, c);
+                        if (ac) FN(fd_adam_apply)(ctx.isa, sl, w + o, g + o, m + o, v + o, ac);
+                    }
+                    part[i] = sq;
                 }
-                part[b] = sq;
-            }
             fd_fpenv_leave(own);
         }
         for (b = 0; b < nb; b++) total += part[b];
