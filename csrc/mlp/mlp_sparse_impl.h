@@ -424,23 +424,25 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         fd_fpenv_leave(own);
     }
     nt = fd_threads_for(&ctx, (size_t)(m * n), (size_t)1 << 12);
+    fd_pair_reset(share, nt);
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
-        FD_FOR
-        for (q = 0; q < m; q++) {
-            T *yr = y + q * ldy;
-            const T *pr = bf.part + q * ldp;
-            int64_t j;
-            if (act == FD_ACT_RELU)
-                for (j = 0; j < n; j++) {
-                    /* relu(NaN) = NaN, as the dense epilogue */
-                    const T z = yr[j] + pr[j];
-                    yr[j] = z <= (T)0 ? (T)0 : z;
-                }
-            else
-                for (j = 0; j < n; j++) yr[j] += pr[j];
-        }
+        fd_pair_iter it = fd_pair_start(share, m, 8);
+        int64_t q0, q1, r, j;
+        while (fd_pair_next(&it, &q0, &q1))
+            for (r = q0; r < q1; r++) {
+                T *yr = y + r * ldy;
+                const T *pr = bf.part + r * ldp;
+                if (act == FD_ACT_RELU)
+                    for (j = 0; j < n; j++) {
+                        /* relu(NaN) = NaN, as the dense epilogue */
+                        const T z = yr[j] + pr[j];
+                        yr[j] = z <= (T)0 ? (T)0 : z;
+                    }
+                else
+                    for (j = 0; j < n; j++) yr[j] += pr[j];
+            }
         fd_fpenv_leave(own);
     }
     return 1;
@@ -488,31 +490,36 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
     }
     /* dz = dy * act'(y) (dy itself for the identity: no dz; dy NULL: the
      * next layer's dx, row by row) in the forward's part 1, read by now,
-     * and db: blocks of FD_SP_DB_ROWS rows split in order between the
+     * and db: blocks of FD_SP_DB_ROWS rows shared in order by pairs of
      * threads (about the rows each finished in the forward pass), each
      * block's column sums in row order; then db adds the blocks in order
      * (so the bits do not depend on the thread count) */
     dz = act == FD_ACT_IDENTITY ? NULL : bf.part;
     lddz = dz ? ldp : lddy;
     nbk = (m + FD_SP_DB_ROWS - 1) / FD_SP_DB_ROWS;
+    fd_pair_reset(share, nt);
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
-        FD_FOR
-        for (q = 0; q < nbk; q++) {
-            T *ps = bf.dbp + q * n;
-            int64_t r, j;
-            const int64_t r0 = q * FD_SP_DB_ROWS;
-            const int64_t r1 = r0 + FD_SP_DB_ROWS < m ? r0 + FD_SP_DB_ROWS : m;
-            for (j = 0; j < n; j++) ps[j] = (T)0;
-            for (r = r0; r < r1; r++)
-                if (dy)
-                    FN(fd_dz_row)(act, n, dy + r * lddy, y + r * n, dz ? dz + r * lddz : NULL, ps);
-                else
-                    dz_next(n, cn, dn + r * cn, bf.wnt, y + r * n, dz + r * lddz, ps);
-            if (!dy)
-                wnext(r1 - r0, n, cn, y + r0 * n, dn + r0 * cn, bf.wnp + q * FD_SP_NEXT_MAX * n);
-        }
+        fd_pair_iter it = fd_pair_start(share, nbk, 1);
+        int64_t q0, q1, i;
+        while (fd_pair_next(&it, &q0, &q1))
+            for (i = q0; i < q1; i++) {
+                T *ps = bf.dbp + i * n;
+                int64_t r, j;
+                const int64_t r0 = i * FD_SP_DB_ROWS;
+                const int64_t r1 = r0 + FD_SP_DB_ROWS < m ? r0 + FD_SP_DB_ROWS : m;
+                for (j = 0; j < n; j++) ps[j] = (T)0;
+                for (r = r0; r < r1; r++)
+                    if (dy)
+                        FN(fd_dz_row)(act, n, dy + r * lddy, y + r * n, dz ? dz + r * lddz : NULL,
+                                      ps);
+                    else
+                        dz_next(n, cn, dn + r * cn, bf.wnt, y + r * n, dz + r * lddz, ps);
+                if (!dy)
+                    wnext(r1 - r0, n, cn, y + r0 * n, dn + r0 * cn,
+                          bf.wnp + i * FD_SP_NEXT_MAX * n);
+            }
         fd_fpenv_leave(own);
     }
     /* One region for three independent passes (a fork and a join fewer):
@@ -523,15 +530,18 @@ int FN(fd_mlp_sparse_backward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, cons
     nw = FN(fd_sp_words)(m);
     mp = ng * FD_SP_G;
     nt = fd_threads_for(&ctx, (size_t)(ng * k), (size_t)1 << 12);
+    fd_pair_reset(share, nt);
     FD_PARALLEL
     {
         /* (the caller's DAZ: a denormal x - c is 0 there) */
         const fd_fpenv own = fd_fpenv_enter(env);
         const int64_t nb = dy ? 0 : (n + FD_SP_BLOCK - 1) / FD_SP_BLOCK;
-        FD_FOR
-        for (q = 0; q < nch; q++)
-            layout(bf.starts[q], bf.starts[q + 1], q, ng, nch, bf.bnd, bf.ix, bf.v, kk, bf.xt, mp,
-                   bf.mk, nw);
+        fd_pair_iter it = fd_pair_start(share, nch, 1);
+        int64_t q0, q1, i;
+        while (fd_pair_next(&it, &q0, &q1))
+            for (i = q0; i < q1; i++)
+                layout(bf.starts[i], bf.starts[i + 1], i, ng, nch, bf.bnd, bf.ix, bf.v, kk, bf.xt,
+                       mp, bf.mk, nw);
         FD_FOR
         for (q = 0; q <= nb; q++) {
             T sums[FD_SP_NEXT_MAX][FD_SP_BLOCK];
