@@ -340,9 +340,9 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
         !FN(fd_mlp_sparse_may)(k, x + (idx ? idx[0] * k : 0)))
         return 0;
     for (q = 0; q <= nch; q++) bf.starts[q] = (int32_t)(q == nch ? k : q * len);
-    /* (the three passes over groups and parts share their items by pairs
-     * of threads: a group's compression and a product item do not depend
-     * on the thread that takes them) */
+    /* (the passes below share their items by pairs of threads, but for
+     * the column sums: no item's result depends on the thread that takes
+     * it) */
     fd_pair_reset(share, nt);
     FD_PARALLEL
     {
