@@ -11,6 +11,14 @@
 #ifndef FD_OMP_H
 #define FD_OMP_H
 
+#include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(_OPENMP) && defined(_MSC_VER)
+#include <intrin.h>
+#endif
+
 #if defined(_OPENMP) && defined(_MSC_VER)
 #define FD_OMP(...) __pragma(omp __VA_ARGS__)
 #elif defined(_OPENMP)
@@ -71,14 +79,6 @@
  *             ... items q0 .. q1 - 1 ...
  *     }
  */
-#include <stdint.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-#if defined(_OPENMP) && defined(_MSC_VER)
-#include <intrin.h>
-#endif
-
 #define FD_PAIR_MAX 32
 typedef struct {
     int64_t taken; /* the pair's items claimed so far */

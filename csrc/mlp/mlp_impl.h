@@ -106,8 +106,7 @@ static double FN(fd_mlp_l2_pass)(fd_ctx ctx, int64_t n, T *w, T *g, T c, T *m, T
         FD_PARALLEL
         {
             const fd_fpenv own = fd_fpenv_enter(env);
-            fd_pair_iter it = fd_pair_start(share, nb, 1); /* (a slower mate's
-                                                            * last blocks) */
+            fd_pair_iter it = fd_pair_start(share, nb, 1);
             int64_t q0, q1, i;
             while (fd_pair_next(&it, &q0, &q1))
                 for (i = q0; i < q1; i++) {

@@ -19,9 +19,9 @@
  * and the rest.  The split depends on the batch only, so the bits do not
  * depend on the thread count; the two halves of the threads get about
  * the same work, and pairs of threads share their items at the end
- * (fd_pair_next, common/fd_omp.h) where one is slower.  NaN or inf anywhere in W reaches c * colsum(W) (or 0 * inf =
- * NaN), so such a column is NaN or inf for every row, as in the dense
- * product.
+ * (fd_pair_next, common/fd_omp.h) where one is slower.  NaN or inf
+ * anywhere in W reaches c * colsum(W) (or 0 * inf = NaN), so such a
+ * column is NaN or inf for every row, as in the dense product.
  *
  * The backward pass's weight gradient dW = x^T @ dz takes the same kept
  * pixels by the other side:
