@@ -3,6 +3,8 @@
 kernels of the Python autograd.Function (_mlp_ops._MLPFunction): the same
 bits, checked against it, and against nn.Sequential."""
 
+import os
+import shutil
 import warnings
 
 import pytest
@@ -160,6 +162,37 @@ def test_in_place_changes_retain_graph_and_double_backward(native):
     torch.testing.assert_close(g.detach(), first[0])
     with pytest.raises(RuntimeError, match="double backward .* not supported"):
         g.sum().backward()
+
+
+def test_the_build_names_no_path_of_this_checkout():
+    # it compiled _native/mlp_op.cpp where the package lies, with -I to
+    # that folder: each new checkout (each of CI's clones and build
+    # copies) changed ninja's command lines and rebuilt it (about 30 s)
+    build_dir = os.path.dirname(_native._ext.__file__)
+    with open(os.path.join(build_dir, "build.ninja")) as f:
+        ninja = f.read()
+    assert _native._HERE not in ninja
+    assert os.path.join("fastdigits_sources", os.path.basename(build_dir)) in ninja
+
+
+def test_staged_sources_do_not_depend_on_the_checkout(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path / "ext"))
+    first = _native._staged_sources("fastdigits_native_x")
+    assert first == str(tmp_path / "ext" / "fastdigits_sources" / "fastdigits_native_x")
+    cpp = os.path.join(first, "mlp_op.cpp")
+    stamp = os.stat(cpp).st_mtime_ns
+    other = tmp_path / "other_checkout"
+    shutil.copytree(_native._HERE, other)
+    monkeypatch.setattr(_native, "_HERE", str(other))
+    assert _native._staged_sources("fastdigits_native_x") == first
+    assert os.stat(cpp).st_mtime_ns == stamp  # the same bytes: not rewritten
+    with open(cpp, "w") as f:  # a damaged copy is replaced
+        f.write("junk")
+    _native._staged_sources("fastdigits_native_x")
+    for name in _native._SOURCES:
+        with open(os.path.join(first, name), "rb") as a, open(other / name, "rb") as b:
+            assert a.read() == b.read()
+    assert sorted(os.listdir(first)) == sorted(_native._SOURCES)  # no temporary left
 
 
 def test_a_failed_build_names_the_cause_and_keeps_the_python_path(monkeypatch):

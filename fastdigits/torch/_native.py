@@ -41,15 +41,47 @@ def _build():
             h.update(f.read())
     # the name carries the sources' and torch's hash: a new version of either
     # builds its own module instead of loading a stale one from the cache
+    name = "fastdigits_native_" + h.hexdigest()[:16]
+    src = _staged_sources(name)
     ext = load(
-        name="fastdigits_native_" + h.hexdigest()[:16],
-        sources=[os.path.join(_HERE, "mlp_op.cpp")],
-        extra_include_paths=[_HERE],
+        name=name,
+        sources=[os.path.join(src, "mlp_op.cpp")],  # (its header beside it)
         extra_cflags=["-O2"],
         verbose=False,
     )
     ext.setup(_mlp.native_api())
     return ext
+
+
+def _staged_sources(name: str) -> str:
+    """The folder ``fastdigits_sources/<name>`` under PyTorch's extension
+    root (``TORCH_EXTENSIONS_DIR`` or its default), holding a copy of the
+    sources: the build's command lines then name the same paths from any
+    checkout of this version, and ninja finds the cached module up to date.
+    (With the checkout's own paths, each new checkout, such as each of
+    CI's clones and build copies, rebuilt it: about 30 s.)  A file is
+    written, through a temporary file and a rename, only where it is
+    missing or differs, so its time stamp stays that of the first copy."""
+    from torch.utils.cpp_extension import get_default_build_root
+
+    root = os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()
+    dst = os.path.join(root, "fastdigits_sources", name)
+    os.makedirs(dst, exist_ok=True)
+    for fname in _SOURCES:
+        with open(os.path.join(_HERE, fname), "rb") as f:
+            data = f.read()
+        path = os.path.join(dst, fname)
+        try:
+            with open(path, "rb") as f:
+                if f.read() == data:
+                    continue
+        except OSError:
+            pass
+        tmp = "%s.%d.%d.tmp" % (path, os.getpid(), threading.get_ident())
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    return dst
 
 
 def native_ops(enable=None) -> bool:
