@@ -104,7 +104,8 @@ void FD_TNAME_ISA(fd_sp_forward, ISA)(int64_t u_count, const int32_t *ix, const 
  * c * db, an FMA per row that keeps the pixel, in row order, written once;
  * the rows of dz that the tile reads stay in cache from pixel to pixel.
  * (Two neighbouring pixels at a time, over the union of their rows with
- * one load of dz for both FMAs, ran 15-30% slower.) */
+ * one load of dz for both FMAs, ran 15-30% slower on a Xeon and about 20%
+ * on a Zen 3: docs/performance.md, stops 39, 43 and 46.) */
 FD_INLINE void FD_TNAME_ISA(fd_sp_wgrad_tile,
                             ISA)(int nv, int tail, VP(mask) tm, int64_t j0, int64_t p0, int64_t p1,
                                  const T *xt, int64_t mp, const uint64_t *mk, int64_t nw,
