@@ -101,9 +101,9 @@ def native_ops(enable=None) -> bool:
     Python per call.  Building it takes a C++ compiler and ``ninja``
     (``pip install ninja``) and about 30 s, once per PyTorch installation
     (any checkout of this version loads that build); a failed build raises
-    ``RuntimeError`` naming the cause and leaves the Python path on.  The environment variable
-    ``FASTDIGITS_TORCH_NATIVE=1`` enables it at the first such step (a
-    failed build then warns once).  The switch is process-wide, as
+    ``RuntimeError`` naming the cause and leaves the Python path on.  The
+    environment variable ``FASTDIGITS_TORCH_NATIVE=1`` enables it at the
+    first such step (a failed build then warns once).  The switch is process-wide, as
     ``torch.backends`` flags.
 
     >>> from fastdigits.torch import native_ops
