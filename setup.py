@@ -155,6 +155,10 @@ class BuildExt(build_ext):
 
     def build_extensions(self):
         ctype = self.compiler.compiler_type
+        # MSVC's compiler object sets itself up at its first compile: once
+        # here, not in the parallel compiles (it asserts it is done once)
+        if getattr(self.compiler, "initialized", True) is False:
+            self.compiler.initialize()
         cflags, lflags, macros = [], [], []
         if ctype == "msvc":
             cflags += ["/O2"]
