@@ -141,7 +141,7 @@ def build_jobs():
         return int(env)
     try:
         return len(os.sched_getaffinity(0))
-    except AttributeError:  # (not on macOS or Windows)
+    except AttributeError:  # (macOS and Windows have no sched_getaffinity)
         return os.cpu_count() or 1
 
 

@@ -10,14 +10,18 @@ import pytest
 SETUP = Path(__file__).resolve().parents[1] / "setup.py"
 
 
-def _build_jobs():
-    """setup.py's build_jobs, compiled alone (importing setup.py would run
-    setup())."""
+def _from_setup(name, **names):
+    """setup.py's top-level function or class `name`, compiled alone with
+    `names` as its globals (importing setup.py would run setup())."""
     tree = ast.parse(SETUP.read_text(), str(SETUP))
-    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "build_jobs")
-    ns = {"os": os}
-    exec(compile(ast.Module(body=[fn], type_ignores=[]), str(SETUP), "exec"), ns)
-    return ns["build_jobs"]
+    node = next(n for n in tree.body if getattr(n, "name", None) == name)
+    ns = {"os": os, **names}
+    exec(compile(ast.Module(body=[node], type_ignores=[]), str(SETUP), "exec"), ns)
+    return ns[name]
+
+
+def _build_jobs():
+    return _from_setup("build_jobs")
 
 
 def test_default_is_the_cpus_the_build_may_use(monkeypatch):
@@ -45,11 +49,8 @@ def test_build_ext_takes_them_only_without_a_command_line_value(given, expected)
     from setuptools import Distribution
     from setuptools.command.build_ext import build_ext
 
-    tree = ast.parse(SETUP.read_text(), str(SETUP))
-    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "BuildExt")
-    ns = {"os": os, "build_ext": build_ext, "build_jobs": lambda: 7}
-    exec(compile(ast.Module(body=[cls], type_ignores=[]), str(SETUP), "exec"), ns)
-    cmd = ns["BuildExt"](Distribution({"name": "x", "ext_modules": []}))
+    BuildExt = _from_setup("BuildExt", build_ext=build_ext, build_jobs=lambda: 7)
+    cmd = BuildExt(Distribution({"name": "x", "ext_modules": []}))
     cmd.initialize_options()
     cmd.parallel = given
     cmd.finalize_options()
