@@ -471,13 +471,16 @@ cdef extern from "mlp/mlp_sparse.h" nogil:
     size_t fd_mlp_sparse_bytes_f64(int64_t m, int64_t k, int64_t n)
     int fd_mlp_sparse_may_f32(int64_t k, const float *x0)
     int fd_mlp_sparse_may_f64(int64_t k, const double *x0)
+    ctypedef struct fd_sp_head:  # (the epoch's fused output layer; not used here)
+        pass
     int fd_mlp_sparse_forward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *x,
                                   const int64_t *idx, const float *W, int64_t w_rs, int64_t w_cs,
-                                  const float *b, int act, float *y, int64_t ldy, void *scratch)
+                                  const float *b, int act, float *y, int64_t ldy, void *scratch,
+                                  const fd_sp_head *hd)
     int fd_mlp_sparse_forward_f64(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const double *x,
                                   const int64_t *idx, const double *W, int64_t w_rs, int64_t w_cs,
                                   const double *b, int act, double *y, int64_t ldy,
-                                  void *scratch)
+                                  void *scratch, const fd_sp_head *hd)
     int fd_mlp_sparse_backward_f32(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const float *dy,
                                    int64_t lddy, const float *dn, int64_t cn, const float *Wn,
                                    int64_t wn_rs, int64_t wn_cs, float *dWn, int64_t dwn_rs,
@@ -595,11 +598,12 @@ def sparse_forward(x, W, b, str activation, y, W2=None, b2=None, out=None):
         if dt == FD_F32:
             done = fd_mlp_sparse_forward_f32(ctx, m, k, n, <const float *>px, NULL,
                                              <const float *>pw, w_rs, w_cs, <const float *>pb,
-                                             act, <float *>py, n, work)
+                                             act, <float *>py, n, work, NULL)
         else:
             done = fd_mlp_sparse_forward_f64(ctx, m, k, n, <const double *>px, NULL,
                                              <const double *>pw, w_rs, w_cs,
-                                             <const double *>pb, act, <double *>py, n, work)
+                                             <const double *>pb, act, <double *>py, n, work,
+                                             NULL)
         if done and n2:
             rc = fd_dense_forward(ctx, dt, m, n, n2, py, n, pw2, w2_rs, w2_cs, pb2,
                                   ident, pout, n2, NULL, 0, NULL, NULL, 0, NULL,
@@ -757,10 +761,10 @@ cdef int _n_sparse_forward(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n, c
     if dt == FD_F32:
         return fd_mlp_sparse_forward_f32(_native_ctx(c), m, k, n, <const float *>x, NULL,
                                          <const float *>W, w_rs, w_cs, <const float *>b, act,
-                                         <float *>y, n, scratch)
+                                         <float *>y, n, scratch, NULL)
     return fd_mlp_sparse_forward_f64(_native_ctx(c), m, k, n, <const double *>x, NULL,
                                      <const double *>W, w_rs, w_cs, <const double *>b, act,
-                                     <double *>y, n, scratch)
+                                     <double *>y, n, scratch, NULL)
 
 
 cdef int _sp_backward(fdn_ctx c, int dt, int64_t m, int64_t k, int64_t n, const void *dy,

@@ -131,6 +131,45 @@ def test_batch_rows_go_in_groups_of_one_label(isa, dtype):
     assert dropped[0][1] != dropped[1][1]
 
 
+@pytest.mark.parametrize(
+    "classes, rows, batch",
+    [(3, 37, 10), (10, 61, 24), (16, 45, 16), (17, 45, 16)],
+    ids=["3-classes", "10-classes", "16-classes", "17-classes-apart"],
+)
+def test_output_layer_loss_and_accuracy_in_the_forward_match_numpy(
+    isa, dtype, classes, rows, batch
+):
+    """Under an output layer of at most 16 classes, the sparse first layer's
+    last pass also makes that layer's product, each row's loss and gradient
+    and the train accuracy, on the rows each thread has finished (17
+    classes: the separate passes).  Batches whose rows leave short tiles,
+    a short last batch, 3 threads."""
+    from fastdigits import _mlp
+    from fastdigits.reference import nn as ref
+
+    X, _ = _sparse(rows, 61, -0.5, 0.15, dtype, seed=classes, band=True)
+    y = np.random.default_rng(classes).integers(0, classes, rows)
+    order = np.random.default_rng(1).permutation(rows).astype(np.int64)
+    runs = []
+    for mod in (_mlp, ref):
+        params = ref.init_params((61, 23, classes), "relu", dtype, 6)
+        grads = [np.zeros_like(p) for p in params]
+        state = [np.zeros_like(p) for p in params + params]
+        with fastdigits.simd(isa), fastdigits.threads(3):
+            out = mod.train_epoch(
+                params, grads, state, X, y, order, activation="relu", batch_size=batch,
+                optimizer="adam", lr=1e-2, momentum=0.0, weight_decay=0.0,
+            )  # fmt: skip
+        runs.append((out, params))
+    (loss, correct, steps), params = runs[0]
+    (loss_t, correct_t, steps_t), params_t = runs[1]
+    assert (correct, steps) == (correct_t, steps_t)
+    assert 0 < correct < rows
+    assert loss == pytest.approx(loss_t, rel=1e-5 if dtype == np.float32 else 1e-12)
+    for p, q in zip(params, params_t):
+        np.testing.assert_allclose(p, q, **TOL[dtype])
+
+
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_sparse_and_dense_batches_in_one_epoch_match_numpy(isa, dtype, shuffle):
     """The sparse path reads a batch's rows from X through the sample order;

@@ -63,6 +63,38 @@ static FN(fd_loss_kernels) FN(fd_loss_pick)(int isa)
     return k;
 }
 
+/* The rows of each block whose loss sums fd_softmax_xent adds in block
+ * order (so its bits do not depend on the thread count). */
+static int64_t FN(fd_xent_block_rows)(int64_t m)
+{
+    const int64_t rows_per = (m + FD_XENT_MAX_BLOCKS - 1) / FD_XENT_MAX_BLOCKS;
+    return rows_per < FD_XENT_MIN_ROWS ? FD_XENT_MIN_ROWS : rows_per;
+}
+
+void FN(fd_softmax_xent_rows)(int isa, int64_t r0, int64_t r1, int64_t m, int64_t c,
+                              const T *logits, const int64_t *labels, T *grad, double *li)
+{
+    const FN(fd_loss_kernels) k = FN(fd_loss_pick)(isa);
+    const T scale = (T)(1.0 / (double)m);
+    int64_t r;
+    for (r = r0; r < r1; r++) /* (a row's sum is its loss: 0.0 + li) */
+        li[r] = k.rows(r, r + 1, c, logits, labels, NULL, grad, scale);
+}
+
+T FN(fd_softmax_xent_mean)(int64_t m, const double *li)
+{
+    const int64_t rows_per = FN(fd_xent_block_rows)(m);
+    double total = 0.0;
+    int64_t r0, r;
+    if (m <= 0) return (T)NAN;
+    for (r0 = 0; r0 < m; r0 += rows_per) {
+        double part = 0.0; /* as the row worker's sum over its block */
+        for (r = r0; r < m && r < r0 + rows_per; r++) part += li[r];
+        total += part;
+    }
+    return (T)(total / (double)m);
+}
+
 int FN(fd_softmax_xent)(fd_ctx ctx, int64_t m, int64_t c, const T *logits, const int64_t *labels,
                         int reduction, T *loss, T *grad)
 {
@@ -88,8 +120,7 @@ int FN(fd_softmax_xent)(fd_ctx ctx, int64_t m, int64_t c, const T *logits, const
     }
     scale = reduction == FD_REDUCE_MEAN ? (T)(1.0 / (double)m) : (T)1;
     rows = reduction == FD_REDUCE_NONE ? loss : NULL;
-    rows_per = (m + FD_XENT_MAX_BLOCKS - 1) / FD_XENT_MAX_BLOCKS;
-    if (rows_per < FD_XENT_MIN_ROWS) rows_per = FD_XENT_MIN_ROWS;
+    rows_per = FN(fd_xent_block_rows)(m);
     nblocks = (m + rows_per - 1) / rows_per;
     nt = fd_threads_for(&ctx, (size_t)m * (size_t)c, FD_XENT_GRAIN);
     if (nt > nblocks) nt = (int)nblocks;

@@ -17,7 +17,10 @@ typedef struct {
     uint32_t *wpk[FD_MLP_MAX_LAYERS];
     void *kwork; /* dense kernels' scratch */
     void *sparse; /* the sparse first layer's scratch (mlp_sparse.h) */
+    double *li; /* the batch's row losses, and */
+    unsigned char *hit; /* its rows' arg-max hits, from the sparse forward's head */
     int sparse_fwd; /* this step's first layer went through it */
+    int head_fwd; /* and the output layer, its loss and accuracy too (fd_sp_head) */
     int gathered; /* h[0] holds this step's batch */
 } FN(fd_mlp_bufs);
 
@@ -46,6 +49,8 @@ static size_t FN(fd_mlp_layout)(fd_ctx ctx, const fd_mlp_shape *s, char *base,
     TAKE(bufs->lab, int64_t, B);
     TAKE(bufs->perm, int64_t, B);
     TAKE(bufs->cnt, int64_t, s->sizes[L] + 1);
+    TAKE(bufs->li, double, B);
+    TAKE(bufs->hit, unsigned char, B);
     for (l = 0; l < L; l++) {
         int64_t words = 0;
 #if !FD_T_F64
@@ -232,11 +237,12 @@ static void FN(fd_mlp_gather)(fd_ctx ctx, const T *X, const int64_t *idx, int64_
  * hd[l] is and h[l] keeps the un-dropped one for act'. */
 static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, const T *x,
                           const int64_t *idx, int64_t m, FN(fd_mlp_bufs) * b, T *out, int64_t ldo,
-                          const fd_mlp_optim *drop, int packed_w)
+                          const fd_mlp_optim *drop, int packed_w, const fd_sp_head *hd)
 {
     int l, L = s->nlayers, rc;
     const T *in = x;
     b->sparse_fwd = 0;
+    b->head_fwd = 0;
     for (l = 0; l < L; l++) {
         int64_t k = s->sizes[l], nn = s->sizes[l + 1];
         int last = l == L - 1;
@@ -256,8 +262,11 @@ static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, c
          * float64 precision) */
         if (l == 0 && drop && !dropping && !packed_w && b->sparse &&
             FN(fd_mlp_sparse_forward)(ctx, m, k, nn, in, idx, params[0], nn, 1, params[1],
-                                      last ? FD_ACT_IDENTITY : s->act, y, ldy, b->sparse)) {
+                                      last ? FD_ACT_IDENTITY : s->act, y, ldy, b->sparse,
+                                      L == 2 ? hd : NULL)) {
             b->sparse_fwd = 1;
+            b->head_fwd = L == 2 && hd;
+            if (b->head_fwd) break; /* (the output layer too) */
             in = y;
             continue;
         }
@@ -318,7 +327,7 @@ int FN(fd_mlp_forward)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, 
     for (r = 0; r < n; r += shape->batch) {
         int64_t m = n - r < shape->batch ? n - r : shape->batch;
         rc = FN(fd_mlp_fwd)(ctx, shape, params, X + r * shape->sizes[0], NULL, m, &b,
-                            logits + r * C, C, NULL, packw);
+                            logits + r * C, C, NULL, packw, NULL);
         if (rc != FD_OK) return rc;
     }
     return FD_OK;
@@ -358,14 +367,17 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
         int64_t m = n_order - start < s->batch ? n_order - start : s->batch;
         const int64_t *idx = order + start; /* the batch's rows */
         int64_t r;
-        int bad = 0;
+        int bad = 0, labs_ok = 1, fuse;
         T loss = 0;
+        fd_sp_head hd;
 
         for (r = 0; r < m; r++) {
             if (idx[r] < 0 || idx[r] >= n)
                 bad = 1;
-            else
+            else {
                 b.lab[r] = labels[idx[r]];
+                labs_ok &= b.lab[r] >= 0 && b.lab[r] < C;
+            }
         }
         if (bad) {
             rc = FD_EINVAL;
@@ -392,30 +404,36 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
         }
         /* (otherwise the batch's rows are read from X through idx, and
          * gathered only where a dense product needs them) */
+        /* a sparse first layer under a narrow output layer makes that
+         * layer's product, loss and accuracy in its last pass (valid
+         * labels only: fd_softmax_xent rejects the others below) */
+        fuse = L == 2 && C <= FD_SP_NEXT_MAX && labs_ok;
+        if (fuse) {
+            hd.wn = params[2];
+            hd.bn = params[3];
+            hd.cn = C;
+            hd.out = b.h[L];
+            hd.dout = b.d[L];
+            hd.lab = b.lab;
+            hd.li = b.li;
+            hd.hit = b.hit;
+        }
         rc = FN(fd_mlp_fwd)(ctx, s, params, b.gathered ? b.h[0] : X, b.gathered ? NULL : idx, m, &b,
-                            NULL, 0, opt, packw);
+                            NULL, 0, opt, packw, fuse ? &hd : NULL);
         if (rc != FD_OK) break;
         /* the next batch's labels, read at random from all of them: cache
          * misses in a row cost up to 20 us a step at batch 200 */
         for (r = start + m; r < start + m + s->batch && r < n_order; r++)
             if (order[r] >= 0 && order[r] < n) FD_PREFETCH(labels + order[r]);
-        for (r = 0; r < m; r++) { /* train accuracy; first max wins, and a
-                                     * NaN beats any number, as np.argmax;
-                                     * selects, not branches: which class
-                                     * wins is unpredictable */
-            const T *row = b.h[L] + r * C;
-            T top = row[0];
-            int64_t c, best = 0;
-            for (c = 1; c < C; c++) {
-                const T x = row[c];
-                const int take = (x > top) | ((x != x) & (top == top));
-                best = take ? c : best;
-                top = take ? x : top;
-            }
-            ncorrect += best == b.lab[r];
+        if (b.head_fwd) { /* (the same bits as the two calls below) */
+            for (r = 0; r < m; r++) ncorrect += b.hit[r];
+            loss = FN(fd_softmax_xent_mean)(m, b.li);
+        } else {
+            for (r = 0; r < m; r++) /* train accuracy */
+                ncorrect += FN(fd_mlp_argmax)(b.h[L] + r * C, C) == b.lab[r];
+            rc = FN(fd_softmax_xent)(ctx, m, C, b.h[L], b.lab, FD_REDUCE_MEAN, &loss, b.d[L]);
+            if (rc != FD_OK) break;
         }
-        rc = FN(fd_softmax_xent)(ctx, m, C, b.h[L], b.lab, FD_REDUCE_MEAN, &loss, b.d[L]);
-        if (rc != FD_OK) break;
         lsum += (double)loss * (double)m; /* the plain cross-entropy */
         if (opt->label_smoothing != 0.0) {
             /* d/dlogits of the smoothed loss: softmax - (1 - eps) onehot -

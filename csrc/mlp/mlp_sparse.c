@@ -12,6 +12,7 @@
 #include "common/fd_omp.h"
 #include "dense/dense.h"
 #include "gemm/gemm.h"
+#include "loss/loss.h"
 
 static void *fd_align64(void *p)
 {

@@ -85,6 +85,15 @@
     void fd_sp_wnext_##SFX##_##ISA(int64_t rows, int64_t n, int64_t cn, const T *y, const T *dn,   \
                                    T *acc);
 
+/* Rows [0, rows) of the next layer's product in the forward's last pass
+ * (fd_sp_head): out[r * cn + c] = sum over j < n, in order, of y[r * ldy +
+ * j] * wh[j * FD_SP_NEXT_MAX + c] (from 0, an FMA a term, as the dense
+ * product's microkernels), plus bh[c] when bh is not NULL, for c < cn; wh
+ * and bh padded with zeros to FD_SP_NEXT_MAX columns. */
+#define FD_SP_HEAD_DECL(T, SFX, ISA)                                                               \
+    void fd_sp_head_##SFX##_##ISA(int64_t rows, int64_t n, int64_t cn, const T *y, int64_t ldy,    \
+                                  const T *wh, const T *bh, T *out);
+
 /* The union of `rows` (<= FD_SP_G) rows xr[0..rows) (k long each): ix gets
  * the pixels where any row differs from c (a NaN differs) in ascending
  * order, v their x - c per row (0 for the rows past `rows`), and bnd[t]
@@ -139,6 +148,26 @@ FD_DECL_PATHS(FD_SP_COMPRESS_DECL)
 FD_DECL_PATHS(FD_SP_DZ_NEXT_DECL)
 FD_DECL_PATHS(FD_SP_WNEXT_DECL)
 FD_DECL_PATHS(FD_SP_LAYOUT_DECL)
+FD_DECL_PATHS(FD_SP_HEAD_DECL)
+
+/* The epoch's output layer, its loss and its accuracy in the sparse
+ * forward's last pass, on the rows each thread has just finished (the
+ * step's serial part otherwise: about 7% of a 784-256-10 fit at batch 200
+ * on 2 threads): a linear layer of cn <= FD_SP_NEXT_MAX outputs, out (m x
+ * cn, row-major) = y @ wn + bn (wn n x cn row-major; bn NULL: none) as
+ * fd_sp_head sums it; then each row's softmax cross-entropy against lab
+ * (in [0, cn)) as fd_softmax_xent_rows (loss/loss.h) makes it, its
+ * gradient to dout (m x cn) and its loss to li (m); and hit[r] = 1 where
+ * the row's first arg-max (a NaN wins, as np.argmax) is lab[r], else 0.
+ * Pointers to T of the forward's dtype. */
+typedef struct {
+    const void *wn, *bn;
+    int64_t cn;
+    void *out, *dout;
+    const int64_t *lab;
+    double *li;
+    unsigned char *hit;
+} fd_sp_head;
 
 /* The sparse first layer for the epoch (mlp_impl.h):
  * fd_mlp_sparse_bytes_<sfx>: its scratch for m rows of k inputs and n
@@ -154,9 +183,10 @@ FD_DECL_PATHS(FD_SP_LAYOUT_DECL)
  * (w_cs 1, w_rs >= n) or column-major (w_rs 1, w_cs >= k: a PyTorch
  * weight's transpose, copied transposed into the scratch by the column-sum
  * pass, which reads all of W anyway), b (n; NULL: none), act FD_ACT_RELU
- * or FD_ACT_IDENTITY; returns 1 when done, 0 when the batch is too dense
- * or W's strides are neither (nothing written to y: take the dense
- * product).
+ * or FD_ACT_IDENTITY; with hd (NULL: none; its cn in [1, FD_SP_NEXT_MAX]),
+ * the next layer, its loss and accuracy too (fd_sp_head); returns 1 when
+ * done, 0 when the batch is too dense or W's strides are neither (nothing
+ * written to y: take the dense product).
  * fd_mlp_sparse_backward_<sfx>, after a forward call that returned 1 on the
  * same scratch and m, k, n: fd_dense_backward's dW (k x n through (dw_rs,
  * dw_cs), row-major or column-major as W above; column-major rows are
@@ -178,12 +208,19 @@ FD_DECL_PATHS(FD_SP_LAYOUT_DECL)
     int fd_mlp_sparse_may_##SFX(int64_t k, const T *x0);                                           \
     int fd_mlp_sparse_forward_##SFX(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,       \
                                     const int64_t *idx, const T *W, int64_t w_rs, int64_t w_cs,    \
-                                    const T *b, int act, T *y, int64_t ldy, void *scratch);        \
+                                    const T *b, int act, T *y, int64_t ldy, void *scratch,         \
+                                    const fd_sp_head *hd);                                         \
     int fd_mlp_sparse_backward_##SFX(                                                              \
         fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *dy, int64_t lddy, const T *dn,       \
         int64_t cn, const T *Wn, int64_t wn_rs, int64_t wn_cs, T *dWn, int64_t dwn_rs,             \
         int64_t dwn_cs, T *dbn, const T *y, int act, T *dW, int64_t dw_rs, int64_t dw_cs, T *db,   \
         void *scratch, int *done);
+/* The index of a row's first maximum of c values (a NaN beats any number,
+ * as np.argmax): the train accuracy's, in the epoch and in fd_sp_head. */
+#define FD_MLP_ARGMAX_DECL(T, SFX) int64_t fd_mlp_argmax_##SFX(const T *row, int64_t c);
+FD_MLP_ARGMAX_DECL(float, f32)
+FD_MLP_ARGMAX_DECL(double, f64)
+
 FD_SP_DRIVER_DECL(float, f32)
 FD_SP_DRIVER_DECL(double, f64)
 

@@ -66,6 +66,22 @@ void FD_TNAME_ISA(fd_sp_wgrad, generic)(int64_t p0, int64_t p1, const T *xt, int
 }
 #undef FD_SP_COLS
 
+/* Portable head product (mlp_sparse.h). */
+void FD_TNAME_ISA(fd_sp_head, generic)(int64_t rows, int64_t n, int64_t cn, const T *y, int64_t ldy,
+                                       const T *wh, const T *bh, T *out)
+{
+    int64_t r, j, c;
+    for (r = 0; r < rows; r++) {
+        T acc[FD_SP_NEXT_MAX];
+        for (c = 0; c < cn; c++) acc[c] = (T)0;
+        for (j = 0; j < n; j++) {
+            const T a = y[r * ldy + j], *w = wh + j * FD_SP_NEXT_MAX;
+            for (c = 0; c < cn; c++) acc[c] += a * w[c];
+        }
+        for (c = 0; c < cn; c++) out[r * cn + c] = bh ? acc[c] + bh[c] : acc[c];
+    }
+}
+
 /* Portable column sums (mlp_sparse.h). */
 void FD_TNAME_ISA(fd_sp_colsum, generic)(int64_t r0, int64_t r1, const T *W, int64_t ldw, int64_t n,
                                          T c, const T *b0, T *cw, T *wp, int64_t ldp)
@@ -261,6 +277,8 @@ typedef struct {
             * (else unused: W itself); in the backward pass, a column-major dW */
     T *xt; /* (k, mp): each pixel's x - c for the rows of its groups (the backward pass's) */
     uint64_t *mk; /* (k, nw): each pixel's rows that keep it, a bit each */
+    T *wh; /* (n, FD_SP_NEXT_MAX): the forward's next layer, padded with zeros */
+    T *bh; /* (FD_SP_NEXT_MAX): its bias, padded */
 } FN(fd_sp_bufs);
 
 static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, FN(fd_sp_bufs) * b)
@@ -291,8 +309,39 @@ static size_t FN(fd_sp_layout)(int64_t m, int64_t k, int64_t n, void *scratch, F
     FD_SP_TAKE(wp, T, (size_t)k * (size_t)FN(fd_sp_ldp)(n));
     FD_SP_TAKE(xt, T, (size_t)k * ng * FD_SP_G);
     FD_SP_TAKE(mk, uint64_t, (size_t)k *FN(fd_sp_words)(m));
+    FD_SP_TAKE(wh, T, (size_t)n * FD_SP_NEXT_MAX);
+    FD_SP_TAKE(bh, T, FD_SP_NEXT_MAX);
 #undef FD_SP_TAKE
     return off + 64;
+}
+
+int64_t FN(fd_mlp_argmax)(const T *row, int64_t c)
+{
+    /* selects, not branches: which class wins is unpredictable */
+    T top = row[0];
+    int64_t j, best = 0;
+    for (j = 1; j < c; j++) {
+        const T x = row[j];
+        const int take = (x > top) | ((x != x) & (top == top));
+        best = take ? j : best;
+        top = take ? x : top;
+    }
+    return best;
+}
+
+/* fd_sp_head on rows [r0, r1) of y (ldy), finished by this thread. */
+static void FN(fd_sp_head_rows)(int isa, const fd_sp_head *hd, const FN(fd_sp_bufs) * bf, int64_t m,
+                                int64_t n, const T *y, int64_t ldy, int64_t r0, int64_t r1)
+{
+    void (*head)(int64_t, int64_t, int64_t, const T *, int64_t, const T *, const T *, T *) =
+        FD_PICK(isa, fd_sp_head);
+    const int64_t cn = hd->cn;
+    T *out = (T *)hd->out;
+    int64_t r;
+    head(r1 - r0, n, cn, y + r0 * ldy, ldy, bf->wh, hd->bn ? bf->bh : NULL, out + r0 * cn);
+    FN(fd_softmax_xent_rows)(isa, r0, r1, m, cn, out, hd->lab, (T *)hd->dout, hd->li);
+    for (r = r0; r < r1; r++)
+        hd->hit[r] = (unsigned char)(FN(fd_mlp_argmax)(out + r * cn, cn) == hd->lab[r]);
 }
 
 size_t FN(fd_mlp_sparse_bytes)(int64_t m, int64_t k, int64_t n)
@@ -313,7 +362,8 @@ int FN(fd_mlp_sparse_may)(int64_t k, const T *x0)
 
 int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const T *x,
                               const int64_t *idx, const T *W, int64_t w_rs, int64_t w_cs,
-                              const T *b, int act, T *y, int64_t ldy, void *scratch)
+                              const T *b, int act, T *y, int64_t ldy, void *scratch,
+                              const fd_sp_head *hd)
 {
     const int64_t ng = (m + FD_SP_G - 1) / FD_SP_G, kk = k + FD_SP_PAD;
     FN(fd_sp_bufs) bf;
@@ -337,6 +387,7 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
     *bf.ready = 0; /* no sparse backward pass unless this batch takes the path */
     if (m < 1 || (act != FD_ACT_RELU && act != FD_ACT_IDENTITY) ||
         (wcol ? w_rs != 1 || w_cs < k : w_rs < n) ||
+        (hd && (hd->cn < 1 || hd->cn > FD_SP_NEXT_MAX)) ||
         !FN(fd_mlp_sparse_may)(k, x + (idx ? idx[0] * k : 0)))
         return 0;
     for (q = 0; q <= nch; q++) bf.starts[q] = (int32_t)(q == nch ? k : q * len);
@@ -423,14 +474,22 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
             }
         fd_fpenv_leave(own);
     }
-    nt = fd_threads_for(&ctx, (size_t)(m * n), (size_t)1 << 12);
+    if (hd) { /* the next layer's weights, rows FD_SP_NEXT_MAX wide for whole vectors */
+        const T *wn = (const T *)hd->wn, *bn = (const T *)hd->bn;
+        int64_t j, c1;
+        for (j = 0; j < n; j++)
+            for (c1 = 0; c1 < FD_SP_NEXT_MAX; c1++)
+                bf.wh[j * FD_SP_NEXT_MAX + c1] = c1 < hd->cn ? wn[j * hd->cn + c1] : (T)0;
+        for (c1 = 0; c1 < FD_SP_NEXT_MAX; c1++) bf.bh[c1] = bn && c1 < hd->cn ? bn[c1] : (T)0;
+    }
+    nt = fd_threads_for(&ctx, (size_t)(m * n) * (size_t)(hd ? hd->cn : 1), (size_t)1 << 12);
     fd_pair_reset(share, nt);
     FD_PARALLEL
     {
         const fd_fpenv own = fd_fpenv_enter(env);
         fd_pair_iter it = fd_pair_start(share, m, 8);
         int64_t q0, q1, r, j;
-        while (fd_pair_next(&it, &q0, &q1))
+        while (fd_pair_next(&it, &q0, &q1)) {
             for (r = q0; r < q1; r++) {
                 T *yr = y + r * ldy;
                 const T *pr = bf.part + r * ldp;
@@ -443,6 +502,8 @@ int FN(fd_mlp_sparse_forward)(fd_ctx ctx, int64_t m, int64_t k, int64_t n, const
                 else
                     for (j = 0; j < n; j++) yr[j] += pr[j];
             }
+            if (hd) FN(fd_sp_head_rows)(ctx.isa, hd, &bf, m, n, y, ldy, q0, q1);
+        }
         fd_fpenv_leave(own);
     }
     return 1;

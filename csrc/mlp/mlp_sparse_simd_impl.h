@@ -231,6 +231,70 @@ void FD_TNAME_ISA(fd_sp_wnext, ISA)(int64_t rows, int64_t n, int64_t cn, const T
     }
 }
 
+/* (mlp_sparse.h) hr rows x nvh vectors of sums at a time (about 8 FMA
+ * chains), the rows past `rows` re-reading the last one (their sums
+ * unused); wh and bh padded to whole vectors, the last one's store
+ * masked. */
+FD_INLINE void FD_TNAME_ISA(fd_sp_head_tile, ISA)(int hr, int nvh, int rows, int64_t n, int64_t cn,
+                                                  const T *y, int64_t ldy, const T *wh, const T *bh,
+                                                  T *out)
+{
+    VP(vec) acc[8][4], w[4];
+    const T *yr[8];
+    int64_t j;
+    int r, i;
+#pragma GCC unroll 8
+    for (r = 0; r < hr; r++) {
+        yr[r] = y + (r < rows ? r : rows - 1) * ldy;
+#pragma GCC unroll 4
+        for (i = 0; i < nvh; i++) acc[r][i] = VP(zero)();
+    }
+    for (j = 0; j < n; j++) {
+#pragma GCC unroll 4
+        for (i = 0; i < nvh; i++) w[i] = VP(load)(wh + j * FD_SP_NEXT_MAX + i * VP(W));
+#pragma GCC unroll 8
+        for (r = 0; r < hr; r++) {
+            const VP(vec) a = VP(set1)(yr[r][j]);
+#pragma GCC unroll 4
+            for (i = 0; i < nvh; i++) acc[r][i] = VP(fmadd)(a, w[i], acc[r][i]);
+        }
+    }
+#pragma GCC unroll 8
+    for (r = 0; r < hr; r++) {
+        if (r >= rows) break;
+#pragma GCC unroll 4
+        for (i = 0; i < nvh; i++) {
+            T *o = out + r * cn + i * VP(W);
+            const VP(vec) v = bh ? VP(add)(acc[r][i], VP(load)(bh + i * VP(W))) : acc[r][i];
+            if ((i + 1) * VP(W) <= cn)
+                VP(store)(o, v);
+            else
+                VP(mstore)(o, VP(tailmask)(cn - i * VP(W)), v);
+        }
+    }
+}
+
+void FD_TNAME_ISA(fd_sp_head, ISA)(int64_t rows, int64_t n, int64_t cn, const T *y, int64_t ldy,
+                                   const T *wh, const T *bh, T *out)
+{
+    const int nvh = (int)((cn + VP(W) - 1) / VP(W)); /* 1..4 */
+    const int hr = nvh == 1 ? 8 : nvh == 2 ? 4 : 2;
+    int64_t r;
+    for (r = 0; r < rows; r += hr) {
+        const int left = (int)(rows - r < hr ? rows - r : hr);
+        const T *yy = y + r * ldy;
+        T *oo = out + r * cn;
+        if (nvh == 1)
+            FD_TNAME_ISA(fd_sp_head_tile, ISA)(8, 1, left, n, cn, yy, ldy, wh, bh, oo);
+        else if (nvh == 2)
+            FD_TNAME_ISA(fd_sp_head_tile, ISA)(4, 2, left, n, cn, yy, ldy, wh, bh, oo);
+        else if (nvh == 3)
+            FD_TNAME_ISA(fd_sp_head_tile, ISA)(2, 3, left, n, cn, yy, ldy, wh, bh, oo);
+        else
+            FD_TNAME_ISA(fd_sp_head_tile, ISA)(2, 4, left, n, cn, yy, ldy, wh, bh, oo);
+    }
+}
+
 #if FD_SP_G != 4
 #error "fd_sp_layout below moves a group's 4 values as one vector"
 #endif

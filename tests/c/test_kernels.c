@@ -441,7 +441,7 @@ static int sparse_case(int64_t m, int64_t k, int64_t n, int act, float bg, doubl
     for (t = 0; t < 3; t++) {
         for (i = 0; i < m * n; i++) y[t][i] = -99.0f;
         if (fd_mlp_sparse_forward_f32(ctx_of(t + 1), m, k, n, x, NULL, W, n, 1, b, act, y[t], n,
-                                      scratch) != 1)
+                                      scratch, NULL) != 1)
             return 0;
     }
     ok &= memcmp(y[0], y[1], (size_t)(m * n) * sizeof(float)) == 0;
@@ -508,17 +508,25 @@ static void test_mlp_sparse(void)
     for (i = 0; i < 20 * 5; i++) W[i] = 0.5f;
     y[0] = 42.0f;
     CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, 5, 1, NULL, FD_ACT_RELU, y, 5,
-                                    scratch) == 0);
+                                    scratch, NULL) == 0);
     for (i = 0; i < 16 * 20; i++) x[i] = 0.0f;
     x[0] = (float)NAN;
     CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, 5, 1, NULL, FD_ACT_RELU, y, 5,
-                                    scratch) == 0);
+                                    scratch, NULL) == 0);
     x[0] = (float)INFINITY;
     CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, NULL, W, 5, 1, NULL, FD_ACT_RELU, y, 5,
-                                    scratch) == 0);
+                                    scratch, NULL) == 0);
     x[0] = 0.0f;
     CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, NULL, W, 5, 1, NULL, FD_ACT_TANH, y, 5,
-                                    scratch) == 0);
+                                    scratch, NULL) == 0);
+    { /* an output layer of no outputs or wider than FD_SP_NEXT_MAX */
+        fd_sp_head hd;
+        memset(&hd, 0, sizeof hd);
+        hd.wn = W;
+        for (hd.cn = 0; hd.cn <= FD_SP_NEXT_MAX + 1; hd.cn += FD_SP_NEXT_MAX + 1)
+            CHECK(fd_mlp_sparse_forward_f32(ctx_of(1), 16, 20, 5, x, NULL, W, 5, 1, NULL,
+                                            FD_ACT_RELU, y, 5, scratch, &hd) == 0);
+    }
     CHECK(y[0] == 42.0f);
     /* the first row decides alone: a finite background, at most 75% kept */
     CHECK(fd_mlp_sparse_may_f32(20, x) == 1 && fd_mlp_sparse_may_f32(0, x) == 0);
@@ -527,7 +535,7 @@ static void test_mlp_sparse(void)
     x[16] = (float)NAN; /* a NaN pixel is kept: 16 of 20 */
     CHECK(fd_mlp_sparse_may_f32(20, x) == 0);
     CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, 5, 1, NULL, FD_ACT_RELU, y, 5,
-                                    scratch) == 0);
+                                    scratch, NULL) == 0);
     CHECK(y[0] == 42.0f);
     for (i = 1; i <= 16; i++) x[i] = 0.0f;
     /* an inf weight reaches every row through 0 * inf, as in x @ W; a NaN
@@ -535,7 +543,7 @@ static void test_mlp_sparse(void)
     x[5 * 20 + 3] = (float)NAN;
     W[7 * 5 + 2] = (float)INFINITY;
     CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), 16, 20, 5, x, NULL, W, 5, 1, NULL, FD_ACT_IDENTITY,
-                                    y, 5, scratch) == 1);
+                                    y, 5, scratch, NULL) == 1);
     for (i = 0; i < 16; i++) {
         CHECK(y[i * 5 + 2] != y[i * 5 + 2]);
         CHECK(i == 5 ? y[i * 5] != y[i * 5] : y[i * 5] == 0.0f);
@@ -545,7 +553,7 @@ static void test_mlp_sparse(void)
     for (i = 0; i < 3 * 2; i++) Wd[i] = 0.25 * (double)(i + 1);
     CHECK(fd_mlp_sparse_bytes_f64(8, 3, 2) <= sizeof(sd) - 64);
     CHECK(fd_mlp_sparse_forward_f64(ctx_of(3), 8, 3, 2, xd, NULL, Wd, 2, 1, NULL, FD_ACT_IDENTITY,
-                                    yd, 2, sd) == 1);
+                                    yd, 2, sd, NULL) == 1);
     for (i = 0; i < 8; i++) {
         const double *xr = xd + i * 3;
         CHECK(yd[i * 2] == xr[0] * 0.25 + xr[1] * 0.75 + xr[2] * 1.25);
@@ -585,7 +593,7 @@ static int sparse_dw_case(int64_t m, int64_t k, int64_t n, int act, float bg, do
         for (i = 0; i < k * n; i++) dW[t][i] = -99.0f;
         ok &=
             fd_mlp_sparse_forward_f32(ctx_of(t + 1), m, k, n, t == 2 ? xr : x, t == 2 ? idx : NULL,
-                                      W, n, 1, NULL, act, y, n, scratch) == 1;
+                                      W, n, 1, NULL, act, y, n, scratch, NULL) == 1;
         ok &= fd_mlp_sparse_backward_f32(ctx_of(t + 1), m, k, n, dy, n, NULL, 0, NULL, 0, 1, NULL,
                                          0, 1, NULL, y, act, dW[t], n, 1, db[t], scratch,
                                          &done) == FD_OK;
@@ -627,7 +635,7 @@ static void test_mlp_sparse_backward(void)
         for (i = 0; i < 3 * 2; i++) Wd[i] = 0.25 * (double)(i + 1);
         CHECK(fd_mlp_sparse_bytes_f64(m, 3, 2) <= sizeof(sd) - 64);
         CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), m, 3, 2, xd, NULL, Wd, 2, 1, NULL,
-                                        FD_ACT_IDENTITY, yd, 2, sd) == 1);
+                                        FD_ACT_IDENTITY, yd, 2, sd, NULL) == 1);
         CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), m, 3, 2, dyd, 2, NULL, 0, NULL, 0, 1, NULL, 0,
                                          1, NULL, yd, FD_ACT_IDENTITY, dWd, 2, 1, dbd, sd,
                                          &done) == FD_OK);
@@ -641,7 +649,7 @@ static void test_mlp_sparse_backward(void)
     CHECK(fd_mlp_sparse_bytes_f64(BIG - 1, 3, 2) <= fd_mlp_sparse_bytes_f64(BIG, 3, 2));
     /* no db: the dense product's (nothing written) */
     CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, NULL, Wd, 2, 1, NULL, FD_ACT_IDENTITY,
-                                    yd, 2, sd) == 1);
+                                    yd, 2, sd, NULL) == 1);
     dWd[0] = -99.0;
     CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, NULL, 0, NULL, 0, 1, NULL, 0, 1,
                                      NULL, yd, FD_ACT_IDENTITY, dWd, 2, 1, NULL, sd,
@@ -650,7 +658,7 @@ static void test_mlp_sparse_backward(void)
     /* a forward pass that declined (a NaN background) leaves no groups */
     xd[0] = (double)NAN;
     CHECK(fd_mlp_sparse_forward_f64(ctx_of(2), 160, 3, 2, xd, NULL, Wd, 2, 1, NULL, FD_ACT_IDENTITY,
-                                    yd, 2, sd) == 0);
+                                    yd, 2, sd, NULL) == 0);
     CHECK(fd_mlp_sparse_backward_f64(ctx_of(2), 160, 3, 2, dyd, 2, NULL, 0, NULL, 0, 1, NULL, 0, 1,
                                      NULL, yd, FD_ACT_IDENTITY, dWd, 2, 1, dbd, sd,
                                      &done) == FD_OK);
@@ -687,7 +695,8 @@ static void test_mlp_sparse_column_major(void)
         for (o = 0; o < 2; o++) { /* o = 1: column-major W, dW, Wn, dWn */
             float *dWo = o ? dWt : dW[0], *dWno = o ? dWnt : dWn[0];
             CHECK(fd_mlp_sparse_forward_f32(ctx_of(t), M, K, N, x, NULL, o ? Wt : W, o ? 1 : N,
-                                            o ? K : 1, b, FD_ACT_RELU, y[o], N, scratch) == 1);
+                                            o ? K : 1, b, FD_ACT_RELU, y[o], N, scratch,
+                                            NULL) == 1);
             CHECK(fd_mlp_sparse_backward_f32(ctx_of(t), M, K, N, NULL, N, dn, CN, o ? Wnt : Wn,
                                              o ? 1 : CN, o ? N : 1, dWno, o ? 1 : CN, o ? N : 1,
                                              dbn[o], y[o], FD_ACT_RELU, dWo, o ? 1 : N, o ? K : 1,
@@ -708,12 +717,12 @@ static void test_mlp_sparse_column_major(void)
     /* neither order: not taken, nothing written */
     y[1][0] = dW[1][0] = -99.0f;
     CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), M, K, N, x, NULL, W, 2, K, b, FD_ACT_RELU, y[1], N,
-                                    scratch) == 0);
+                                    scratch, NULL) == 0);
     CHECK(y[1][0] == -99.0f);
     CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), M, K, N, x, NULL, Wt, 1, K - 1, b, FD_ACT_RELU, y[1],
-                                    N, scratch) == 0);
+                                    N, scratch, NULL) == 0);
     CHECK(fd_mlp_sparse_forward_f32(ctx_of(2), M, K, N, x, NULL, W, N, 1, b, FD_ACT_RELU, y[1], N,
-                                    scratch) == 1);
+                                    scratch, NULL) == 1);
     CHECK(fd_mlp_sparse_backward_f32(ctx_of(2), M, K, N, NULL, N, dn, CN, Wn, CN, 1, dWn[1], CN, 1,
                                      dbn[1], y[1], FD_ACT_RELU, dW[1], N, 2, db[1], scratch,
                                      &done) == FD_EINVAL);
@@ -750,7 +759,7 @@ static void test_mlp_sparse_next_layer(void)
         }
     for (t = 0; t < 4; t++) {
         CHECK(fd_mlp_sparse_forward_f32(ctx_of(t ? t : 1), M, K, N, x, NULL, W, N, 1, NULL,
-                                        FD_ACT_RELU, y, N, scratch) == 1);
+                                        FD_ACT_RELU, y, N, scratch, NULL) == 1);
         CHECK(fd_mlp_sparse_backward_f32(ctx_of(t ? t : 1), M, K, N, t ? NULL : dy, N, dn, CN, Wn,
                                          CN, 1, dWn[t], CN, 1, dbn[t], y, FD_ACT_RELU, dW[t], N, 1,
                                          db[t], scratch, &done) == FD_OK);
