@@ -234,10 +234,12 @@ static void FN(fd_mlp_gather)(fd_ctx ctx, const T *X, const int64_t *idx, int64_
  * (leading dimension ldo) or, when out is NULL, to bufs->h[L].  With drop
  * (training) every hidden output gets its dropout mask (see mlp.h), fused
  * into the layer: h[l] is the dropped output, or, for sigmoid / tanh,
- * hd[l] is and h[l] keeps the un-dropped one for act'. */
+ * hd[l] is and h[l] keeps the un-dropped one for act'.  With head (two
+ * layers only; NULL: none), a sparse first layer makes the output layer,
+ * its loss and accuracy too (fd_sp_head): b->head_fwd says it did. */
 static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, const T *x,
                           const int64_t *idx, int64_t m, FN(fd_mlp_bufs) * b, T *out, int64_t ldo,
-                          const fd_mlp_optim *drop, int packed_w, const fd_sp_head *hd)
+                          const fd_mlp_optim *drop, int packed_w, const fd_sp_head *head)
 {
     int l, L = s->nlayers, rc;
     const T *in = x;
@@ -262,10 +264,9 @@ static int FN(fd_mlp_fwd)(fd_ctx ctx, const fd_mlp_shape *s, T *const *params, c
          * float64 precision) */
         if (l == 0 && drop && !dropping && !packed_w && b->sparse &&
             FN(fd_mlp_sparse_forward)(ctx, m, k, nn, in, idx, params[0], nn, 1, params[1],
-                                      last ? FD_ACT_IDENTITY : s->act, y, ldy, b->sparse,
-                                      L == 2 ? hd : NULL)) {
+                                      last ? FD_ACT_IDENTITY : s->act, y, ldy, b->sparse, head)) {
             b->sparse_fwd = 1;
-            b->head_fwd = L == 2 && hd;
+            b->head_fwd = head != NULL;
             if (b->head_fwd) break; /* (the output layer too) */
             in = y;
             continue;
@@ -369,7 +370,7 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
         int64_t r;
         int bad = 0, labs_ok = 1, fuse;
         T loss = 0;
-        fd_sp_head hd;
+        fd_sp_head head;
 
         for (r = 0; r < m; r++) {
             if (idx[r] < 0 || idx[r] >= n)
@@ -409,17 +410,17 @@ int FN(fd_mlp_epoch)(fd_ctx ctx, const fd_mlp_shape *shape, T *const *params, T 
          * labels only: fd_softmax_xent rejects the others below) */
         fuse = L == 2 && C <= FD_SP_NEXT_MAX && labs_ok;
         if (fuse) {
-            hd.wn = params[2];
-            hd.bn = params[3];
-            hd.cn = C;
-            hd.out = b.h[L];
-            hd.dout = b.d[L];
-            hd.lab = b.lab;
-            hd.li = b.li;
-            hd.hit = b.hit;
+            head.wn = params[2];
+            head.bn = params[3];
+            head.cn = C;
+            head.out = b.h[L];
+            head.dout = b.d[L];
+            head.lab = b.lab;
+            head.li = b.li;
+            head.hit = b.hit;
         }
         rc = FN(fd_mlp_fwd)(ctx, s, params, b.gathered ? b.h[0] : X, b.gathered ? NULL : idx, m, &b,
-                            NULL, 0, opt, packw, fuse ? &hd : NULL);
+                            NULL, 0, opt, packw, fuse ? &head : NULL);
         if (rc != FD_OK) break;
         /* the next batch's labels, read at random from all of them: cache
          * misses in a row cost up to 20 us a step at batch 200 */
