@@ -182,13 +182,13 @@ class BuildExt(build_ext):
         if not self.fd_simd:
             macros.append(("FD_NO_SIMD", "1"))
         sanitize = os.environ.get("FASTDIGITS_SANITIZE", "").strip()
-        glue = []  # extra flags of the Cython modules
+        glue_opt = []  # the Cython modules' own optimisation flag, after cflags
         if sanitize and ctype != "msvc":
             # The Cython modules (argument checks and conversions: no loop
             # over data) compile at -O0, the kernels at -O3 as shipped: gcc
             # took 94 s for _mlp.c at -O3 with ASan + UBSan against 8 s at
             # -O0, most of the sanitizer builds' time in CI.
-            glue = ["-O0"]
+            glue_opt = ["-O0"]
             san = ["-fsanitize=" + sanitize, "-fno-omit-frame-pointer", "-g"]
             if "undefined" in sanitize:
                 san.append("-fno-sanitize-recover=undefined")
@@ -199,9 +199,8 @@ class BuildExt(build_ext):
                 lflags += san
         self.fd_cflags, self.fd_macros = cflags, macros
         lib = self.build_kernel_lib()
-        glue = cflags + glue
         for ext in self.extensions:
-            ext.extra_compile_args = list(ext.extra_compile_args or []) + glue
+            ext.extra_compile_args = list(ext.extra_compile_args or []) + cflags + glue_opt
             ext.extra_link_args = list(ext.extra_link_args or []) + lflags
             ext.define_macros = list(ext.define_macros or []) + macros
             # The archive goes on the link line after the module's own object
