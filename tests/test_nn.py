@@ -110,7 +110,15 @@ def test_optimizers_match_numpy(opt, dtype):
     seed=st.integers(0, 1000),
 )
 def test_property_fast_matches_numpy(n, d, h, c, batch, f32, act, seed):
+    """Any sizes, one epoch.  float32 runs stop after 8 steps: the two sides
+    round differently, and over many steps of batch 1 a network whose
+    weights grow amplifies that past any fixed tolerance on both sides
+    alike (58 steps of a 8-4-2 identity network drifted 2.5e-4 from float64
+    for NumPy, 5.8e-4 for fastdigits); test_float32_long_runs_as_accurate_as_the_twin
+    checks the long float32 runs."""
     dtype = np.float32 if f32 else np.float64
+    if f32:
+        n = min(n, 8 * batch)
     X, y = _data(n, d, c, dtype, seed)
     a, b = _pair((d, h, c), act, dtype, seed)
     ha = a.fit(X, y, epochs=1, batch_size=batch, lr=0.05)
@@ -123,6 +131,38 @@ def test_property_fast_matches_numpy(n, d, h, c, batch, f32, act, seed):
         rtol=1e-3 if f32 else 1e-9,
         atol=1e-4 if f32 else 1e-10,
     )
+
+
+def test_float32_long_runs_as_accurate_as_the_twin():
+    """Long float32 runs (20-70 steps of batch 1-4, every activation) end as
+    close to the float64 run as the NumPy twin's float32 run does: the
+    median over 24 cases of fastdigits' largest parameter error over the
+    twin's is at most 1.5 (1.00 measured over 300 such cases, 10% to 90%
+    of them 0.67-1.34), and no case is 5 times worse (2.8 at most)."""
+    rng = np.random.default_rng(5)
+    ratios = []
+    for i in range(24):
+        n, d, h, c = (
+            rng.integers(20, 71),
+            rng.integers(1, 21),
+            rng.integers(1, 13),
+            rng.integers(2, 7),
+        )
+        batch, act, seed = int(rng.integers(1, 5)), ACTS[i % len(ACTS)], int(rng.integers(0, 1001))
+        X, y = _data(n, d, c, np.float64, seed)
+        flat = {}
+        for backend in ("fast", "numpy"):
+            for dtype in (np.float32, np.float64):
+                m = MLP((d, h, c), act, dtype, seed, backend=backend)
+                m.fit(X.astype(dtype), y, epochs=1, batch_size=batch, lr=0.05)
+                flat[backend, dtype] = np.concatenate([p.ravel() for p in m.params]).astype(
+                    np.float64
+                )
+        truth = flat["numpy", np.float64]
+        np.testing.assert_allclose(flat["fast", np.float64], truth, **TOL[np.float64])
+        err = {b: np.abs(flat[b, np.float32] - truth).max() for b in ("fast", "numpy")}
+        ratios.append(err["fast"] / max(err["numpy"], 1e-12))
+    assert np.median(ratios) <= 1.5 and max(ratios) <= 5.0, ratios
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
