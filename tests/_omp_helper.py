@@ -11,6 +11,7 @@ import ctypes
 import functools
 import os
 import shlex
+import shutil
 import subprocess
 import sysconfig
 import tempfile
@@ -61,7 +62,12 @@ def library() -> ctypes.CDLL:
         check=True,
         capture_output=True,
     )
-    dll = ctypes.CDLL(lib)
+    try:
+        dll = ctypes.CDLL(lib)
+    finally:
+        # The loaded library stays mapped: nothing needs the files any more.
+        shutil.rmtree(tmp, ignore_errors=True)
+    dll.build_dir = tmp
     dll.omp_sum.restype = ctypes.c_double
     dll.omp_sum.argtypes = [ctypes.c_int, ctypes.c_long]
     dll.omp_call.restype = ctypes.c_int

@@ -178,8 +178,11 @@ def test_no_nested_parallelism_inside_an_openmp_region(tmp_path):
     assert team == 2 and bad == 0
 
 
-def _run_script(code, timeout=120):
+def _run_script(code, tmp_path, timeout=120):
+    """Run code in a fresh interpreter; its temporary files (tempfile's) go
+    under tmp_path, which pytest removes."""
     env = dict(os.environ)
+    env["TMPDIR"] = str(tmp_path)
     env["PYTHONPATH"] = os.pathsep.join(
         [HERE, PKG_PARENT] + env.get("PYTHONPATH", "").split(os.pathsep)
     )
@@ -189,6 +192,15 @@ def _run_script(code, timeout=120):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
+
+
+def test_helpers_leave_no_temporary_files(tmp_path):
+    """The scripts' tempfile folders land in tmp_path, and the OpenMP test
+    library's build folder is gone once it is loaded (both were left in
+    the system's temporary folder, a few MB a test run)."""
+    out = _run_script("import tempfile; print(tempfile.mkdtemp())", tmp_path)
+    assert os.path.dirname(out.strip()) == str(tmp_path)
+    assert not os.path.exists(_omp_helper.library().build_dir)
 
 
 THREAD_COUNT = """
@@ -230,7 +242,8 @@ def test_thread_pool_with_threads_1_starts_no_openmp_threads(tmp_path):
         global_cap = run(None)        # process-wide cap
         fastdigits.set_num_threads(None)
         print(base, local_cap, global_cap, run(2))
-    """)
+    """),
+        tmp_path,
     )
     base, local_cap, global_cap, uncapped = map(int, out.split())
     assert local_cap == base + 8 and global_cap == base + 8
@@ -306,6 +319,6 @@ with fastdigits.threads(2):
 """
 
 
-def test_forked_child_can_use_the_kernels():
-    out = _run_script(FORK_SCRIPT, timeout=200)
+def test_forked_child_can_use_the_kernels(tmp_path):
+    out = _run_script(FORK_SCRIPT, tmp_path, timeout=200)
     assert "fork: 0" in out and "pool: 0" in out and "parent: 2 True" in out, out
