@@ -14,6 +14,9 @@ Environment switches:
   FASTDIGITS_SANITIZE=address,undefined   build with sanitizers (for tests;
                            the Cython modules then compile at -O0)
   FASTDIGITS_SANITIZE_LINK=0   ... without linking the sanitizer runtime (fuzzing)
+  FASTDIGITS_EMULATE_AVX512=DIR   a test build for an AVX2 CPU: the *_avx512.c
+                           units on SIMDe's portable AVX-512 (DIR holds simde/;
+                           tools/simde/immintrin.h), chosen as the best path
 """
 
 import glob
@@ -197,6 +200,14 @@ class BuildExt(build_ext):
             # for a process that preloads its own (atheris' asan_with_fuzzer.so).
             if os.environ.get("FASTDIGITS_SANITIZE_LINK", "1").strip() != "0":
                 lflags += san
+        self.fd_emulate = os.environ.get("FASTDIGITS_EMULATE_AVX512", "").strip()
+        if self.fd_emulate:
+            if not (self.fd_simd and ctype != "msvc"):
+                raise SystemExit(
+                    "FASTDIGITS_EMULATE_AVX512 needs an x86-64 SIMD build with gcc/clang"
+                )
+            macros.append(("FD_EMULATE_AVX512", "1"))
+            print("fastdigits: AVX-512 units emulated by SIMDe from %s" % self.fd_emulate)
         self.fd_cflags, self.fd_macros = cflags, macros
         lib = self.build_kernel_lib()
         for ext in self.extensions:
@@ -216,18 +227,27 @@ class BuildExt(build_ext):
         sources = kernel_sources()
         out_dir = os.path.join(self.build_temp, "fdkernels")
         lib = self.compiler.library_filename(KERNEL_LIB, output_dir=out_dir)
-        if not (self.force or newer_group(sources + kernel_headers() + [MANIFEST], lib)):
+        deps = sources + kernel_headers() + [MANIFEST]
+        if self.fd_emulate:
+            deps.append(os.path.join("tools", "simde", "immintrin.h"))
+        if not (self.force or newer_group(deps, lib)):
             return lib
         flagset = ISA_FLAGS.get(self.compiler.compiler_type, ISA_FLAGS["unix"])
 
         def compile_one(src):
             isa = source_isa(src)
             flags = flagset[isa] if isa and self.fd_simd else []
+            inc = ["csrc"]
+            if isa == "avx512" and self.fd_emulate:
+                # the unit compiled for the host's AVX2; its AVX-512 intrinsics
+                # from SIMDe through the stand-in <immintrin.h>
+                flags = flagset["avx2"] + ["-Wno-psabi"]
+                inc = [os.path.join("tools", "simde"), self.fd_emulate] + inc
             return self.compiler.compile(
                 [src],
                 output_dir=out_dir,
                 macros=self.fd_macros,
-                include_dirs=["csrc"],
+                include_dirs=inc,
                 extra_postargs=self.fd_cflags + flags,
                 debug=self.debug,
             )

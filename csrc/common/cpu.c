@@ -85,7 +85,11 @@ int fd_cpu_amx_state(void)
 
 int fd_cpu_best_isa(void)
 {
-#ifdef FD_X86
+#if defined(FD_EMULATE_AVX512) && defined(FD_X86)
+    /* a test build whose AVX-512 units run on SIMDe (setup.py's
+     * FASTDIGITS_EMULATE_AVX512): their path on an AVX2 CPU */
+    return FD_ISA_AVX512;
+#elif defined(FD_X86)
     unsigned r[4];
     unsigned long long xcr0;
     int osxsave, avx2, fma, avx512;
@@ -254,12 +258,18 @@ int fd_probe_threads(int n)
 #endif
 }
 
+#ifdef FD_EMULATE_AVX512
+#define FD_BUILD_NOTE " (test build: AVX-512 emulated by SIMDe)"
+#else
+#define FD_BUILD_NOTE ""
+#endif
+
 const char *fd_compiler_version(void)
 {
 #if defined(__clang__)
-    return "clang " __clang_version__;
+    return "clang " __clang_version__ FD_BUILD_NOTE;
 #elif defined(__GNUC__)
-    return "gcc " __VERSION__;
+    return "gcc " __VERSION__ FD_BUILD_NOTE;
 #elif defined(_MSC_VER)
 #define FD_STR2(x) #x
 #define FD_STR(x) FD_STR2(x)
