@@ -4,7 +4,9 @@
  * for the compiler's <immintrin.h>: the real header for the instruction
  * sets the unit is compiled for (AVX2, FMA, F16C), then SIMDe's portable
  * AVX-512 (https://github.com/simd-everywhere/simde) under the intrinsics'
- * own names, plus the few intrinsics SIMDe lacks, written out lane by lane.
+ * own names; below, lane by lane, the intrinsics SIMDe lacks and those
+ * whose SIMDe version differs from the hardware (vrndscaleps, masked loads
+ * and stores).
  */
 #ifndef FD_SIMDE_IMMINTRIN_H
 #define FD_SIMDE_IMMINTRIN_H
@@ -14,6 +16,7 @@
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -56,7 +59,6 @@ static inline simde__m512d fd_emul_cvtepi32_pd(simde__m256i a)
 /* vrndscaleps with no fraction bits kept (imm bits 7:4 zero), the rounding
  * of imm bits 1:0; SIMDe's version reads _MM_FROUND_NO_EXC (bit 3) as part
  * of the scale (floor(-3.2) gave -3.5) */
-#include <math.h>
 static inline simde__m512 fd_emul_roundscale_ps(simde__m512 a, int imm)
 {
     float v[16];
